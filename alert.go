@@ -1,0 +1,53 @@
+package klaxon
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"time"
+)
+
+// Status is the state an alert source reports for one alert.
+type Status string
+
+// Alert statuses.
+const (
+	Firing   Status = "firing"
+	Resolved Status = "resolved"
+)
+
+// Alert is one alert as a source reported it, normalised by ingest.
+type Alert struct {
+	// Key identifies the alert across deliveries. It is scoped by
+	// integration, so two sources never share a key: see AlertKey.
+	Key         string            `json:"key"`
+	Integration string            `json:"integration"`
+	Status      Status            `json:"status"`
+	Summary     string            `json:"summary"`
+	Severity    string            `json:"severity,omitempty"`
+	Source      string            `json:"source,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	StartsAt    time.Time         `json:"starts_at,omitzero"`
+	EndsAt      time.Time         `json:"ends_at,omitzero"`
+	URL         string            `json:"url,omitempty"`
+}
+
+// AlertKey scopes a source's own alert identifier by integration name.
+func AlertKey(integration, id string) string {
+	return integration + "/" + id
+}
+
+// HashFields hashes fields so that no two different field lists collide by
+// concatenation: ("ab", "c") and ("a", "bc") hash differently, because every
+// field is prefixed by its length.
+func HashFields(fields ...string) string {
+	h := sha256.New()
+	var n [8]byte
+	for _, f := range fields {
+		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
+		h.Write(n[:])
+		h.Write([]byte(f))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}

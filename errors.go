@@ -1,0 +1,39 @@
+package klaxon
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Callers test with errors.Is; the HTTP edge maps each to
+// one status code.
+var (
+	ErrNotFound     = errors.New("not found")
+	ErrConflict     = errors.New("conflict")
+	ErrInvalid      = errors.New("invalid")
+	ErrUnauthorized = errors.New("unauthorized")
+	ErrTooLarge     = errors.New("too large")
+	ErrUnavailable  = errors.New("unavailable")
+)
+
+// FieldError is bad input: which field, and what was wrong with it.
+// It matches ErrInvalid.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+// Invalid returns a FieldError for field.
+func Invalid(field, format string, args ...any) *FieldError {
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (e *FieldError) Error() string {
+	if e.Field == "" {
+		return e.Msg
+	}
+	return e.Field + ": " + e.Msg
+}
+
+// Is makes errors.Is(err, ErrInvalid) true for a FieldError.
+func (e *FieldError) Is(target error) bool { return target == ErrInvalid }

@@ -1,0 +1,60 @@
+package klaxon
+
+import "time"
+
+// Policy is an escalation policy: the steps to walk until someone
+// acknowledges. An incident keeps a copy of the policy it started with, so
+// a reload never changes an escalation already in flight.
+type Policy struct {
+	Name string `json:"name"`
+	// Repeat is how many more times the steps are walked after the first.
+	Repeat     int           `json:"repeat,omitempty"`
+	AckTimeout time.Duration `json:"ack_timeout,omitempty"`
+	Steps      []Step        `json:"steps"`
+}
+
+// Step pages its targets, then waits EscalateAfter for an acknowledgement
+// before the next step.
+type Step struct {
+	Targets       []Target      `json:"targets"`
+	EscalateAfter time.Duration `json:"escalate_after"`
+}
+
+// Target kinds.
+const (
+	TargetUser     = "user"
+	TargetSchedule = "schedule"
+)
+
+// Target is who a step pages: a user, or whoever is on call in a schedule.
+type Target struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+}
+
+func (t Target) String() string { return t.Kind + ":" + t.Name }
+
+// User is a person who can be paged.
+type User struct {
+	ID       string       `json:"id"`
+	Name     string       `json:"name,omitempty"`
+	Phone    string       `json:"phone,omitempty"`
+	Email    string       `json:"email,omitempty"`
+	TimeZone string       `json:"time_zone,omitempty"`
+	Notify   []NotifyRule `json:"notify,omitempty"`
+}
+
+// Contact methods a notification rule can use.
+const (
+	ViaSMS     = "sms"
+	ViaVoice   = "voice"
+	ViaEmail   = "email"
+	ViaConsole = "console"
+)
+
+// NotifyRule says how a user is reached for each page: by which contact
+// method, and how long after the page is first sent.
+type NotifyRule struct {
+	Via   string        `json:"via"`
+	After time.Duration `json:"after"`
+}

@@ -1,0 +1,78 @@
+package klaxon
+
+import (
+	"context"
+	"time"
+)
+
+// Group is a correlation group as stored: its version and its open
+// incident, if any. The group is the unit of compare-and-set.
+type Group struct {
+	Key string
+	// Version counts the group's commits; 0 for a group never written.
+	Version uint64
+	// Open is the group's open (triggered or acknowledged) incident, or nil.
+	Open *Incident
+}
+
+// Commit is one atomic change to a group: it applies only if the group is
+// still at Version, and then writes everything it holds together.
+type Commit struct {
+	Group   string
+	Version uint64
+	// Open is the ID of the group's open incident after the commit; "" when
+	// the group has none.
+	Open string
+	// Incidents are written whole: created or replaced.
+	Incidents []*Incident
+	// Index maps alert keys to this group; Unindex removes alert keys.
+	Index   []string
+	Unindex []string
+	// Timers are set, replacing any timer of the same incident and its
+	// claim; Cancel removes the timers of the incidents named.
+	Timers []Timer
+	Cancel []string
+}
+
+// Timer is the next moment an incident needs the escalation engine.
+type Timer struct {
+	Incident string    `json:"incident"`
+	Group    string    `json:"group"`
+	Due      time.Time `json:"due"`
+}
+
+// IncidentFilter selects incidents to list. A zero filter lists every
+// open incident.
+type IncidentFilter struct {
+	States []State
+	Limit  int
+}
+
+// Store is where Klaxon keeps its state durably. Both the embedded store
+// and the Redis store implement it, and store/storetest holds the contract
+// they pass.
+type Store interface {
+	// Group reads a group with its open incident. A group never written
+	// comes back with Version 0 and no error.
+	Group(ctx context.Context, key string) (Group, error)
+	// Commit applies c if the group is still at c.Version, and returns an
+	// error matching ErrConflict if it is not.
+	Commit(ctx context.Context, c Commit) error
+	// NextIncidentID allocates a new, never used incident ID.
+	NextIncidentID(ctx context.Context) (string, error)
+	// Incident reads one incident; ErrNotFound if there is none.
+	Incident(ctx context.Context, id string) (*Incident, error)
+	// Incidents lists incidents, newest first.
+	Incidents(ctx context.Context, f IncidentFilter) ([]*Incident, error)
+	// AlertGroups returns the group of each alert key that is indexed.
+	AlertGroups(ctx context.Context, keys []string) (map[string]string, error)
+	// Claim returns up to max timers due at now and leases them until
+	// now+lease: no other Claim returns them before the lease expires or
+	// a Commit sets them again. next is the earliest time a later Claim
+	// could return a timer not returned now (a due time, or the end of a
+	// lease); zero when there is no timer left.
+	Claim(ctx context.Context, now time.Time, lease time.Duration, max int) (due []Timer, next time.Time, err error)
+	// Ping reports whether the store is reachable.
+	Ping(ctx context.Context) error
+	Close() error
+}
