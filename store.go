@@ -2,6 +2,8 @@ package klaxon
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -75,4 +77,29 @@ type Store interface {
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// maxAttempts bounds how often Update retries a commit that lost a race.
+const maxAttempts = 50
+
+// Update reads group key, lets fn compute a commit from it, and commits,
+// reading again and calling fn again whenever another writer committed
+// first. fn returns a nil Commit when there is nothing to write.
+func Update(ctx context.Context, s Store, key string, fn func(Group) (*Commit, error)) error {
+	for range maxAttempts {
+		g, err := s.Group(ctx, key)
+		if err != nil {
+			return err
+		}
+		c, err := fn(g)
+		if err != nil || c == nil {
+			return err
+		}
+		c.Group, c.Version = key, g.Version
+		err = s.Commit(ctx, *c)
+		if !errors.Is(err, ErrConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("update group %s: %d attempts lost a race: %w", key, maxAttempts, ErrConflict)
 }

@@ -1,0 +1,124 @@
+// Package escalate walks escalation policies: it decides which step is due
+// (pure functions of the incident and the time), runs the engine that claims
+// due timers and pages, and carries out the commands people give
+// (acknowledge, resolve).
+package escalate
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// Advance moves inc's escalation forward to now and reports whether it
+// changed inc. When a step is due it pages that step: one pending
+// notification per user and notification rule, due at now plus the rule's
+// delay. After the last step it starts the next round while policy repeat
+// allows, and then stops. An acknowledgement older than the policy's
+// ack_timeout re-triggers the incident and the walk starts again.
+//
+// A step that fell due while nobody was running fires once, now, and the
+// next step is timed from now: an outage never pages several steps at once.
+func Advance(inc *klaxon.Incident, now time.Time, users func(klaxon.Step) []klaxon.User) bool {
+	changed := false
+	if inc.State == klaxon.StateAcknowledged && inc.Policy.AckTimeout > 0 && !now.Before(inc.AckedAt.Add(inc.Policy.AckTimeout)) {
+		inc.State = klaxon.StateTriggered
+		inc.AckedAt, inc.AckedBy = time.Time{}, ""
+		inc.Escalation = klaxon.Escalation{Step: -1}
+		inc.Record(klaxon.Event{At: now, Kind: klaxon.EventTriggered, Text: "acknowledgement timed out after " + inc.Policy.AckTimeout.String()})
+		changed = true
+	}
+	esc := &inc.Escalation
+	if inc.State != klaxon.StateTriggered || esc.Done || len(inc.Policy.Steps) == 0 {
+		return changed
+	}
+	if esc.Step >= 0 && now.Before(esc.NextAt) {
+		return changed
+	}
+	next, round := esc.Step+1, esc.Round
+	if next >= len(inc.Policy.Steps) {
+		if round >= inc.Policy.Repeat {
+			esc.Done, esc.NextAt = true, time.Time{}
+			inc.Record(klaxon.Event{At: now, Kind: klaxon.EventExhausted, Text: fmt.Sprintf("every step paged %d times; nobody acknowledged", round+1)})
+			return true
+		}
+		next, round = 0, round+1
+	}
+	step := inc.Policy.Steps[next]
+	esc.Step, esc.Round, esc.NextAt = next, round, now.Add(step.EscalateAfter)
+	for _, u := range users(step) {
+		for _, rule := range u.Notify {
+			inc.Seq++
+			inc.Pending = append(inc.Pending, klaxon.Notification{
+				ID: inc.Seq, User: u.ID, Via: rule.Via, Due: now.Add(rule.After), Step: next, Round: round,
+			})
+		}
+	}
+	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventEscalated, Step: &next, Text: stepText(step, next, round)})
+	return true
+}
+
+func stepText(s klaxon.Step, i, round int) string {
+	targets := make([]string, len(s.Targets))
+	for j, t := range s.Targets {
+		targets[j] = t.String()
+	}
+	txt := fmt.Sprintf("step %d: %s", i+1, strings.Join(targets, ", "))
+	if round > 0 {
+		txt += fmt.Sprintf(" (repeat %d)", round)
+	}
+	return txt
+}
+
+// Due returns inc's pending notifications due at now.
+func Due(inc *klaxon.Incident, now time.Time) []klaxon.Notification {
+	var due []klaxon.Notification
+	for _, n := range inc.Pending {
+		if !n.Due.After(now) {
+			due = append(due, n)
+		}
+	}
+	return due
+}
+
+// NextDue is when inc next needs the engine: its earliest pending
+// notification, its next step, or the end of its ack timeout. Zero when it
+// needs nothing more.
+func NextDue(inc *klaxon.Incident) time.Time {
+	var next time.Time
+	earliest := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	switch inc.State {
+	case klaxon.StateTriggered:
+		for _, n := range inc.Pending {
+			earliest(n.Due)
+		}
+		switch {
+		case inc.Escalation.Done || len(inc.Policy.Steps) == 0:
+		case inc.Escalation.Step < 0:
+			earliest(inc.CreatedAt)
+		default:
+			earliest(inc.Escalation.NextAt)
+		}
+	case klaxon.StateAcknowledged:
+		if inc.Policy.AckTimeout > 0 {
+			earliest(inc.AckedAt.Add(inc.Policy.AckTimeout))
+		}
+	}
+	return next
+}
+
+// timerCommit sets inc's timer to NextDue, or cancels it when there is
+// none, on c.
+func timerCommit(c *klaxon.Commit, inc *klaxon.Incident) {
+	if due := NextDue(inc); !due.IsZero() {
+		c.Timers = append(c.Timers, klaxon.Timer{Incident: inc.ID, Group: inc.Group, Due: due})
+		return
+	}
+	c.Cancel = append(c.Cancel, inc.ID)
+}
