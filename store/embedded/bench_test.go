@@ -1,0 +1,91 @@
+package embedded
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/stretchr/testify/require"
+)
+
+var benchNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func benchStore(b *testing.B) (*Store, string) {
+	path := filepath.Join(b.TempDir(), "klaxon.db")
+	s, err := Open(path)
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = s.Close() })
+	return s, path
+}
+
+// BenchmarkCommit commits one new incident of 5 alerts per op, each in its
+// own group, with its index entries and a timer: one fsync per op.
+func BenchmarkCommit(b *testing.B) {
+	s, path := benchStore(b)
+	ctx := b.Context()
+	i := 0
+	for b.Loop() {
+		i++
+		id, group := strconv.Itoa(i), fmt.Sprintf("alertname=DiskFull,service=svc%d", i)
+		inc := &klaxon.Incident{ID: id, Group: group, Summary: "disk full", State: klaxon.StateTriggered, CreatedAt: benchNow}
+		keys := make([]string, 5)
+		for a := range keys {
+			keys[a] = fmt.Sprintf("am/%d-%d", i, a)
+			inc.Alerts = append(inc.Alerts, klaxon.AlertState{
+				Alert:     klaxon.Alert{Key: keys[a], Integration: "am", Status: klaxon.Firing, Summary: "disk full", Labels: map[string]string{"instance": keys[a]}},
+				Count:     1,
+				FirstSeen: benchNow,
+				LastSeen:  benchNow,
+			})
+		}
+		inc.Record(klaxon.Event{At: benchNow, Kind: klaxon.EventTriggered})
+		err := s.Commit(ctx, klaxon.Commit{
+			Group: group, Open: id,
+			Incidents: []*klaxon.Incident{inc},
+			Index:     keys,
+			Timers:    []klaxon.Timer{{Incident: id, Group: group, Due: benchNow.Add(time.Minute)}},
+		})
+		require.NoError(b, err)
+	}
+	b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "commits/s")
+	if fi, err := os.Stat(path); err == nil {
+		b.ReportMetric(float64(fi.Size())/float64(i), "filebytes/commit")
+	}
+}
+
+// BenchmarkClaim claims from 10,000 timers: "idle" when none is due (a
+// poll that writes nothing), "due" when all are and each op leases 10.
+func BenchmarkClaim(b *testing.B) {
+	const timers, batch, lease = 10_000, 10, time.Minute
+	for _, name := range []string{"idle", "due"} {
+		b.Run(name, func(b *testing.B) {
+			s, _ := benchStore(b)
+			ctx := b.Context()
+			start := benchNow
+			if name == "idle" {
+				start = benchNow.Add(time.Hour)
+			}
+			for i := range timers {
+				id := strconv.Itoa(i + 1)
+				err := s.Commit(ctx, klaxon.Commit{Group: "g" + id, Timers: []klaxon.Timer{{Incident: id, Group: "g" + id, Due: start.Add(time.Duration(i) * time.Millisecond)}}})
+				require.NoError(b, err)
+			}
+			claimed, now := 0, benchNow.Add(time.Minute)
+			for b.Loop() {
+				due, _, err := s.Claim(ctx, now, lease, batch)
+				require.NoError(b, err)
+				claimed += len(due)
+				if name == "due" {
+					now = now.Add(lease) // earlier leases have ended
+				}
+			}
+			if claimed > 0 {
+				b.ReportMetric(float64(claimed)/b.Elapsed().Seconds(), "timers/s")
+			}
+		})
+	}
+}

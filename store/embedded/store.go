@@ -1,0 +1,112 @@
+// Package embedded is Klaxon's default store: one durable bbolt file on a
+// single node. Every commit is fsynced before it returns, so an alert that
+// was accepted survives a crash.
+package embedded
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// Buckets, all at the top level of the file.
+var (
+	// groups: group key → version (8 bytes) + open incident ID.
+	bucketGroups = []byte("groups")
+	// incidents: incidentKey(id) → incident as JSON.
+	bucketIncidents = []byte("incidents")
+	// open: incidentKey(id) → empty, for triggered and acknowledged incidents.
+	bucketOpen = []byte("open")
+	// alerts: alert key → group key.
+	bucketAlerts = []byte("alerts")
+	// timers: incident ID → due (8 bytes), to find its entry in bucketDue.
+	bucketTimers = []byte("timers")
+	// due: due (8 bytes) + incident ID → lease end (8 bytes) + group key.
+	bucketDue = []byte("due")
+	// ids: only its sequence is used, by NextIncidentID.
+	bucketIDs = []byte("ids")
+
+	buckets = [][]byte{bucketGroups, bucketIncidents, bucketOpen, bucketAlerts, bucketTimers, bucketDue, bucketIDs}
+)
+
+// openTimeout bounds the wait for the file lock, so that a second process
+// on the same file fails instead of hanging.
+const openTimeout = time.Second
+
+// Store is a klaxon.Store in one bbolt file. It is safe for concurrent
+// use; bbolt runs one writer at a time and readers alongside it.
+type Store struct {
+	db *bolt.DB
+}
+
+var _ klaxon.Store = (*Store)(nil)
+
+// Open opens the store at path, creating its folder and file if needed.
+// It fails after a second if another process holds the file.
+func Open(path string) (*Store, error) {
+	return open(path, openTimeout)
+}
+
+func open(path string, timeout time.Duration) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("open store %s: locked by another process?: %w", path, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, name := range buckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Ping reports an error once the store is closed.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("ping store: %w", err)
+	}
+	if err := s.db.View(func(*bolt.Tx) error { return nil }); err != nil {
+		return fmt.Errorf("ping store: %w", err)
+	}
+	return nil
+}
+
+// Close closes the file. Closing twice is harmless.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	return nil
+}
+
+// putTime encodes t as 8 big-endian bytes that sort in time order, also
+// before 1970. The zero encoding stands for "never" (math.MinInt64).
+func putTime(b []byte, unixNano int64) {
+	binary.BigEndian.PutUint64(b, uint64(unixNano)^(1<<63))
+}
+
+// getTime decodes what putTime encoded.
+func getTime(b []byte) int64 {
+	return int64(binary.BigEndian.Uint64(b) ^ (1 << 63))
+}

@@ -1,0 +1,69 @@
+package embedded
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/store/storetest"
+	"github.com/stretchr/testify/require"
+)
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) func() klaxon.Store {
+		path := filepath.Join(t.TempDir(), "data", "klaxon.db")
+		return func() klaxon.Store {
+			s, err := Open(path)
+			require.NoError(t, err)
+			return s
+		}
+	})
+}
+
+func TestOpenLocked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "klaxon.db")
+	s, err := Open(path)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+
+	// bbolt's flock is per open file, so a second open in this process
+	// stands in for a second process.
+	_, err = open(path, 50*time.Millisecond)
+	require.ErrorContains(t, err, "open store "+path+": locked by another process?")
+}
+
+func TestOpenBadPath(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	s, err := Open(file)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	_, err = Open(filepath.Join(file, "klaxon.db")) // parent is a file
+	require.ErrorContains(t, err, "open store")
+}
+
+func TestCommitInvalid(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "klaxon.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := t.Context()
+	tests := []struct {
+		name string
+		c    klaxon.Commit
+	}{
+		{"no group", klaxon.Commit{}},
+		{"no incident id", klaxon.Commit{Group: "g", Incidents: []*klaxon.Incident{{}}}},
+		{"timer without due", klaxon.Commit{Group: "g", Timers: []klaxon.Timer{{Incident: "1"}}}},
+		{"empty alert key", klaxon.Commit{Group: "g", Index: []string{""}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.ErrorIs(t, s.Commit(ctx, tt.c), klaxon.ErrInvalid)
+		})
+	}
+	err = s.Commit(ctx, klaxon.Commit{Group: "g", Open: "9"})
+	require.ErrorIs(t, err, klaxon.ErrNotFound, "the open incident must exist")
+	g, err := s.Group(ctx, "g")
+	require.NoError(t, err)
+	require.Zero(t, g.Version)
+}

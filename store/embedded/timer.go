@@ -1,0 +1,116 @@
+package embedded
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+	bolt "go.etcd.io/bbolt"
+)
+
+// unleased is the lease end of a timer nobody holds.
+const unleased = math.MinInt64
+
+// Claim leases up to limit timers that are due at now and not leased, in
+// order of due time, until now+lease. next is the earliest time a later
+// Claim could return a timer other than those returned now: a due time or
+// the end of a lease, zero when there is none. Claim walks the due index
+// from its start, so it reads the due and leased timers, not every timer.
+// A Claim that leases nothing writes nothing.
+func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, limit int) (due []klaxon.Timer, next time.Time, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, time.Time{}, fmt.Errorf("claim timers: %w", err)
+	}
+	if limit < 1 || lease <= 0 {
+		return nil, time.Time{}, fmt.Errorf("claim timers: max %d, lease %s: %w", limit, lease, klaxon.ErrInvalid)
+	}
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("claim timers: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+
+	b := tx.Bucket(bucketDue)
+	at, until := now.UnixNano(), now.Add(lease).UnixNano()
+	var claimed [][]byte
+	nextAt, found := int64(0), false
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		dueAt := getTime(k[:8])
+		if found && dueAt >= nextAt {
+			break // every later timer is due at nextAt or later
+		}
+		ready := max(dueAt, getTime(v[:8]))
+		if ready <= at && len(claimed) < limit {
+			claimed = append(claimed, bytes.Clone(k))
+			due = append(due, klaxon.Timer{
+				Incident: string(k[8:]),
+				Group:    string(v[8:]),
+				Due:      time.Unix(0, dueAt).UTC(),
+			})
+			continue
+		}
+		if !found || ready < nextAt {
+			nextAt, found = ready, true
+		}
+	}
+	if found {
+		next = time.Unix(0, nextAt).UTC()
+	}
+	if len(claimed) == 0 {
+		return nil, next, nil
+	}
+	for i, k := range claimed {
+		if err := b.Put(k, dueValue(until, due[i].Group)); err != nil {
+			return nil, time.Time{}, fmt.Errorf("claim timer %s: %w", due[i].Incident, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, time.Time{}, fmt.Errorf("claim timers: %w", err)
+	}
+	return due, next, nil
+}
+
+// setTimer replaces the timer of t.Incident, unleased.
+func setTimer(tx *bolt.Tx, t klaxon.Timer) error {
+	if err := cancelTimer(tx, t.Incident); err != nil {
+		return err
+	}
+	key := make([]byte, 8, 8+len(t.Incident))
+	putTime(key, t.Due.UnixNano())
+	key = append(key, t.Incident...)
+	if err := tx.Bucket(bucketDue).Put(key, dueValue(unleased, t.Group)); err != nil {
+		return fmt.Errorf("set timer %s: %w", t.Incident, err)
+	}
+	if err := tx.Bucket(bucketTimers).Put([]byte(t.Incident), key[:8]); err != nil {
+		return fmt.Errorf("set timer %s: %w", t.Incident, err)
+	}
+	return nil
+}
+
+// cancelTimer removes the timer of an incident, if it has one.
+func cancelTimer(tx *bolt.Tx, incident string) error {
+	timers := tx.Bucket(bucketTimers)
+	at := timers.Get([]byte(incident))
+	if at == nil {
+		return nil
+	}
+	key := append(append([]byte(nil), at...), incident...)
+	if err := tx.Bucket(bucketDue).Delete(key); err != nil {
+		return fmt.Errorf("cancel timer %s: %w", incident, err)
+	}
+	if err := timers.Delete([]byte(incident)); err != nil {
+		return fmt.Errorf("cancel timer %s: %w", incident, err)
+	}
+	return nil
+}
+
+// dueValue is a due index entry: the lease end, then the group.
+func dueValue(leaseEnd int64, group string) []byte {
+	v := make([]byte, 8, 8+len(group))
+	putTime(v, leaseEnd)
+	return append(v, group...)
+}
