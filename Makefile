@@ -1,0 +1,44 @@
+# Klaxon's build and test entry points. `make test` installs what the tests
+# need when it is missing, then runs every test with the race detector.
+
+GO            ?= go
+GOBIN         := $(shell $(GO) env GOPATH)/bin
+# The last Alertmanager release whose `go install` works.
+ALERTMANAGER  := v0.28.1
+SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: test deps build fuzz bench
+
+test: deps
+	@unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) test -race ./...
+
+deps: $(GOBIN)/alertmanager $(GOBIN)/amtool /usr/bin/redis-server
+
+$(GOBIN)/alertmanager:
+	$(GO) install github.com/prometheus/alertmanager/cmd/alertmanager@$(ALERTMANAGER)
+
+$(GOBIN)/amtool:
+	$(GO) install github.com/prometheus/alertmanager/cmd/amtool@$(ALERTMANAGER)
+
+/usr/bin/redis-server:
+	$(SUDO) apt-get update
+	$(SUDO) apt-get install -y redis-server
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/klaxon ./cmd/klaxon
+
+# Run every fuzz target for FUZZTIME each.
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in ./ingest ./config; do \
+	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "$$pkg $$target"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...

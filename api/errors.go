@@ -1,0 +1,80 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// statusError is an error with its own status code, for the few errors
+// born at the HTTP edge (a wrong Content-Type, an unknown path).
+type statusError struct {
+	code int
+	msg  string
+}
+
+func (e *statusError) Error() string { return e.msg }
+
+func errorf(code int, format string, args ...any) error {
+	return &statusError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// status maps an error to its HTTP status code. It is the one place that
+// does.
+func status(err error) int {
+	var se *statusError
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &se):
+		return se.code
+	case errors.As(err, &tooLarge), errors.Is(err, klaxon.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, klaxon.ErrInvalid):
+		return http.StatusBadRequest
+	case errors.Is(err, klaxon.ErrUnauthorized):
+		return http.StatusUnauthorized
+	case errors.Is(err, klaxon.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, klaxon.ErrConflict):
+		return http.StatusConflict
+	case errors.Is(err, klaxon.ErrUnavailable):
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// errorBody is the JSON of every error the API returns.
+type errorBody struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
+// writeError answers with err's status and JSON body; it logs errors that
+// are the server's fault, once, here at the edge.
+func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
+	code := status(err)
+	body := errorBody{Error: err.Error()}
+	var fe *klaxon.FieldError
+	if errors.As(err, &fe) {
+		body.Field = fe.Field
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		body.Error = fmt.Sprintf("body larger than %d bytes", tooLarge.Limit)
+	}
+	if code >= 500 {
+		log.Error("request", "status", code, "err", err)
+	}
+	writeJSON(w, code, body)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
+}

@@ -1,0 +1,128 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// auth lets through requests with a valid API token and hands the token's
+// name to h as the caller.
+func (s *Server) auth(h func(w http.ResponseWriter, r *http.Request, caller string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		caller, ok := s.o.Tokens.Caller(bearer(r))
+		if !ok {
+			writeError(w, s.log, errorf(http.StatusUnauthorized, "missing or wrong API token (Authorization: Bearer <token>)"))
+			return
+		}
+		h(w, r, caller)
+	}
+}
+
+// IncidentList is the body of GET /v1/incidents.
+type IncidentList struct {
+	Incidents []*klaxon.Incident `json:"incidents"`
+}
+
+// listIncidents serves GET /v1/incidents?state=open|all|triggered,...&limit=N.
+func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ string) {
+	f, err := parseFilter(r)
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	incs, err := s.o.Store.Incidents(r.Context(), f)
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	if incs == nil {
+		incs = []*klaxon.Incident{}
+	}
+	writeJSON(w, http.StatusOK, IncidentList{Incidents: incs})
+}
+
+func parseFilter(r *http.Request) (klaxon.IncidentFilter, error) {
+	f := klaxon.IncidentFilter{Limit: 100}
+	if l := r.URL.Query().Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 {
+			return f, klaxon.Invalid("limit", "must be a positive number, got %q", l)
+		}
+		f.Limit = n
+	}
+	switch st := r.URL.Query().Get("state"); st {
+	case "", "open":
+	case "all":
+		f.States = []klaxon.State{klaxon.StateTriggered, klaxon.StateAcknowledged, klaxon.StateResolved}
+	default:
+		for v := range strings.SplitSeq(st, ",") {
+			s := klaxon.State(v)
+			if s != klaxon.StateTriggered && s != klaxon.StateAcknowledged && s != klaxon.StateResolved {
+				return f, klaxon.Invalid("state", "must be open, all, or a list of triggered, acknowledged, resolved; got %q", v)
+			}
+			f.States = append(f.States, s)
+		}
+	}
+	return f, nil
+}
+
+func (s *Server) getIncident(w http.ResponseWriter, r *http.Request, _ string) {
+	inc, err := s.o.Store.Incident(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, inc)
+}
+
+// CommandRequest is the optional body of a command: who acts, when the
+// API token is shared by several people.
+type CommandRequest struct {
+	By string `json:"by,omitempty"`
+}
+
+// command serves POST /v1/incidents/{id}/{ack|resolve}.
+func (s *Server) command(w http.ResponseWriter, r *http.Request, caller string) {
+	var req CommandRequest
+	if r.ContentLength != 0 {
+		body, err := readJSON(w, r)
+		if err != nil {
+			writeError(w, s.log, err)
+			return
+		}
+		if err := json.Unmarshal(body, &req); err != nil {
+			writeError(w, s.log, klaxon.Invalid("", "bad command body: %v", err))
+			return
+		}
+	}
+	by := caller
+	if req.By != "" {
+		by = req.By
+	}
+	how := "api"
+	if strings.HasPrefix(r.UserAgent(), "klaxon-cli") {
+		how = "cli"
+	}
+	id := r.PathValue("id")
+	var (
+		inc *klaxon.Incident
+		err error
+	)
+	switch r.PathValue("command") {
+	case "ack":
+		inc, err = s.o.Commands.Acknowledge(r.Context(), id, by, how)
+	case "resolve":
+		inc, err = s.o.Commands.Resolve(r.Context(), id, by, how)
+	default:
+		err = errorf(http.StatusNotFound, "no such command %q: one of ack, resolve", r.PathValue("command"))
+	}
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, inc)
+}

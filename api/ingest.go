@@ -1,0 +1,81 @@
+package api
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/ingest"
+)
+
+// decoder turns a webhook body of one source into alerts.
+type decoder func(integration string, body []byte) ([]klaxon.Alert, error)
+
+// sources maps /v1/ingest/{source} to the integration type and decoder.
+var sources = map[string]decoder{
+	"alertmanager": ingest.DecodeAlertmanager,
+	"datadog":      ingest.DecodeDatadog,
+	"generic":      ingest.DecodeGeneric,
+}
+
+// ingest answers 2xx only once every alert of the body is committed.
+func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
+	source := r.PathValue("source")
+	decode, ok := sources[source]
+	if !ok {
+		writeError(w, s.log, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+		return
+	}
+	name, ok := s.o.Tokens.Integration(source, bearer(r))
+	if !ok {
+		writeError(w, s.log, errorf(http.StatusUnauthorized, "missing or wrong bearer token for a %s integration", source))
+		return
+	}
+	body, err := readJSON(w, r)
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	alerts, err := decode(name, body)
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	if err := s.o.Accepter.Accept(r.Context(), alerts); err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	for _, a := range alerts {
+		s.metrics.alerts.WithLabelValues(name, string(a.Status)).Inc()
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "accepted", "alerts": len(alerts)})
+}
+
+// bearer returns the request's bearer token, or "".
+func bearer(r *http.Request) string {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
+
+// readJSON reads a JSON request body of at most MaxBody bytes.
+func readJSON(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	ct := r.Header.Get("Content-Type")
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+		return nil, klaxon.Invalid("", "Content-Type must be application/json, got %q", ct)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, err
+		}
+		return nil, klaxon.Invalid("", "read body: %v", err)
+	}
+	return body, nil
+}

@@ -1,0 +1,73 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/ingest"
+)
+
+// enqueue serves PagerDuty's Events API v2 (POST /v2/enqueue) with
+// PagerDuty's bodies and status codes, so that a tool that pages PagerDuty
+// pages Klaxon by changing the host. The routing key is the token of a
+// pagerduty integration; an unknown one is an invalid event (400), which
+// senders do not retry.
+func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
+	body, err := readJSON(w, r)
+	if err != nil {
+		if status(err) == http.StatusRequestEntityTooLarge {
+			writeJSON(w, http.StatusRequestEntityTooLarge, ingest.InvalidEvent("request body is larger than 1 MiB"))
+			return
+		}
+		writeJSON(w, http.StatusBadRequest, ingest.InvalidEventFrom(err))
+		return
+	}
+	ev, err := ingest.DecodePagerDuty("", body)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, ingest.InvalidEventFrom(err))
+		return
+	}
+	name, ok := s.o.Tokens.Integration("pagerduty", ev.RoutingKey)
+	if !ok {
+		writeJSON(w, http.StatusBadRequest, ingest.InvalidEvent("Invalid routing key"))
+		return
+	}
+	ev.Alert.Integration = name
+	ev.Alert.Key = klaxon.AlertKey(name, ev.DedupKey)
+	if ev.Action == ingest.ActionAcknowledge {
+		err = s.acknowledgeAlert(r, ev.Alert.Key, name)
+	} else {
+		err = s.o.Accepter.Accept(r.Context(), []klaxon.Alert{ev.Alert})
+	}
+	if err != nil {
+		s.log.Error("enqueue", "integration", name, "err", err)
+		writeJSON(w, status(err), ingest.Response{Status: "error", Message: err.Error()})
+		return
+	}
+	s.metrics.alerts.WithLabelValues(name, ev.Action).Inc()
+	writeJSON(w, http.StatusAccepted, ingest.Accepted(ev.DedupKey))
+}
+
+// acknowledgeAlert acknowledges the open incident that alert key belongs
+// to. An alert in no open incident is nothing to acknowledge: PagerDuty
+// accepts such an event too.
+func (s *Server) acknowledgeAlert(r *http.Request, key, integration string) error {
+	groups, err := s.o.Store.AlertGroups(r.Context(), []string{key})
+	if err != nil {
+		return err
+	}
+	gk, ok := groups[key]
+	if !ok {
+		return nil
+	}
+	g, err := s.o.Store.Group(r.Context(), gk)
+	if err != nil || g.Open == nil {
+		return err
+	}
+	_, err = s.o.Commands.Acknowledge(r.Context(), g.Open.ID, integration, "pagerduty")
+	if errors.Is(err, klaxon.ErrConflict) {
+		return nil // resolved meanwhile
+	}
+	return err
+}

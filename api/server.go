@@ -1,0 +1,103 @@
+// Package api is Klaxon's HTTP surface: the ingest webhooks, the incident
+// API for people and the CLI, health and metrics. Errors are mapped to
+// status codes in one place, writeError.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// MaxBody is the largest request body accepted.
+const MaxBody = 1 << 20
+
+// Tokens authenticates callers against the current configuration.
+type Tokens interface {
+	// Integration returns the name of the integration of type kind whose
+	// token is token.
+	Integration(kind, token string) (name string, ok bool)
+	// Caller returns the name of the API token token.
+	Caller(token string) (name string, ok bool)
+}
+
+// Accepter commits alerts; nil means every alert is durable.
+type Accepter interface {
+	Accept(ctx context.Context, alerts []klaxon.Alert) error
+}
+
+// Commander carries out the commands on incidents.
+type Commander interface {
+	Acknowledge(ctx context.Context, id, by, how string) (*klaxon.Incident, error)
+	Resolve(ctx context.Context, id, by, how string) (*klaxon.Incident, error)
+}
+
+// Options are what the server serves from.
+type Options struct {
+	Store    klaxon.Store
+	Accepter Accepter
+	Commands Commander
+	Tokens   Tokens
+	Log      *slog.Logger
+	// Registry is where the server registers its metrics and what
+	// /metrics serves.
+	Registry *prometheus.Registry
+}
+
+// Server is the HTTP API.
+type Server struct {
+	o       Options
+	log     *slog.Logger
+	mux     *http.ServeMux
+	metrics *metrics
+}
+
+// New returns the API server.
+func New(o Options) *Server {
+	s := &Server{o: o, log: o.Log.With("component", "api"), mux: http.NewServeMux(), metrics: newMetrics(o.Registry)}
+	s.mux.HandleFunc("POST /v1/ingest/{source}", s.ingest)
+	s.mux.HandleFunc("POST /v2/enqueue", s.enqueue)
+	s.mux.HandleFunc("GET /v1/incidents", s.auth(s.listIncidents))
+	s.mux.HandleFunc("GET /v1/incidents/{id}", s.auth(s.getIncident))
+	s.mux.HandleFunc("POST /v1/incidents/{id}/{command}", s.auth(s.command))
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mux.HandleFunc("GET /readyz", s.ready)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{}))
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, s.log, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+	return s
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	if err := s.o.Store.Ping(r.Context()); err != nil {
+		writeError(w, s.log, errorf(http.StatusServiceUnavailable, "store unreachable: %v", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+type metrics struct {
+	alerts *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "klaxon_ingest_alerts_total",
+			Help: "Alerts received by webhook and committed, by integration and status.",
+		}, []string{"integration", "status"}),
+	}
+	reg.MustRegister(m.alerts)
+	return m
+}

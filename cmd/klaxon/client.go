@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/api"
+)
+
+// The example config's server and API token, so that the quickstart's
+// commands work with no flag and no variable set.
+const (
+	defaultServer = "http://127.0.0.1:8080"
+	defaultToken  = "dev-api-token"
+)
+
+// client talks to a Klaxon server's API.
+type client struct {
+	server string
+	token  string
+	http   *http.Client
+}
+
+// clientFlags registers --server and --token, defaulting to KLAXON_SERVER
+// and KLAXON_API_TOKEN, then to the example config's.
+func clientFlags(fs *flag.FlagSet) *client {
+	c := &client{http: &http.Client{Timeout: 30 * time.Second}}
+	fs.StringVar(&c.server, "server", envOr("KLAXON_SERVER", defaultServer), "Klaxon server URL (KLAXON_SERVER)")
+	fs.StringVar(&c.token, "token", envOr("KLAXON_API_TOKEN", defaultToken), "API token (KLAXON_API_TOKEN)")
+	return c
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// do sends a request and decodes a 2xx JSON answer into out; other
+// answers become errors carrying the server's message.
+func (c *client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.server, "/")+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("User-Agent", "klaxon-cli/"+buildVersion())
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct{ Error string }
+		if json.Unmarshal(raw, &e) == nil && e.Error != "" {
+			return fmt.Errorf("%s: %s", resp.Status, e.Error)
+		}
+		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	}
+	return json.Unmarshal(raw, out)
+}
+
+func incidents(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("klaxon incidents", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := clientFlags(fs)
+	state := fs.String("state", "open", "open, all, or a list of triggered, acknowledged, resolved")
+	limit := fs.Int("limit", 50, "at most this many incidents")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if pos, err := parseFlags(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		fmt.Fprintln(stderr, "usage: klaxon incidents [--state S] [--limit N] [--json]")
+		return errUsage
+	}
+	q := url.Values{"state": {*state}, "limit": {fmt.Sprint(*limit)}}
+	var list api.IncidentList
+	if err := c.do(ctx, http.MethodGet, "/v1/incidents?"+q.Encode(), nil, &list); err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(list)
+	}
+	if len(list.Incidents) == 0 {
+		fmt.Fprintln(stdout, "no incidents")
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATE\tALERTS\tOPENED\tSUMMARY")
+	for _, inc := range list.Incidents {
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\n", inc.ID, inc.State, inc.Firing(), len(inc.Alerts),
+			inc.CreatedAt.Local().Format("2006-01-02 15:04:05"), inc.Summary)
+	}
+	return tw.Flush()
+}
+
+// command runs ack or resolve on one incident.
+func command(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("klaxon "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := clientFlags(fs)
+	by := fs.String("by", os.Getenv("USER"), "who acts, for the timeline")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fmt.Fprintf(stderr, "usage: klaxon %s ID [--by NAME]\n", name)
+		return errUsage
+	}
+	var inc klaxon.Incident
+	err = c.do(ctx, http.MethodPost, "/v1/incidents/"+url.PathEscape(pos[0])+"/"+name, api.CommandRequest{By: *by}, &inc)
+	if err != nil {
+		return err
+	}
+	switch {
+	case name == "ack" && inc.State == klaxon.StateAcknowledged:
+		fmt.Fprintf(stdout, "incident %s acknowledged by %s: %s\n", inc.ID, inc.AckedBy, inc.Summary)
+	case name == "resolve" && inc.State == klaxon.StateResolved:
+		fmt.Fprintf(stdout, "incident %s resolved: %s\n", inc.ID, inc.Summary)
+	default:
+		return errors.New("incident " + inc.ID + " is " + string(inc.State))
+	}
+	return nil
+}

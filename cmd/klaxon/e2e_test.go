@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// TestEndToEnd walks one incident through its life with the real wiring:
+// the three Alertmanager fixtures open two incidents, pages escalate, an
+// acknowledgement stops them, and the incident resolves by itself when
+// Alertmanager resolves its alerts.
+func TestEndToEnd(t *testing.T) {
+	const after = 300 * time.Millisecond
+	base, logs, _ := startServe(t, writeConfig(t, after))
+
+	postFixture(t, base, "firing-two-alerts.json")
+	postFixture(t, base, "firing-one-alert.json")
+	payments := findIncident(t, base, "HighErrorRate")
+	// Step one pages alice by SMS (console) at once.
+	waitFor(t, "step one pages alice", func() bool { return len(logs.pagesFor(payments.ID)) >= 1 })
+	require.Equal(t, page{payments.ID, "alice", "sms", "#" + payments.ID + " [critical] 5xx ratio above 5% on payments (2 firing)"}, logs.pagesFor(payments.ID)[0])
+
+	postFixture(t, base, "one-resolved-one-firing.json")
+	postFixture(t, base, "one-resolved-one-firing.json") // a retry changes nothing
+
+	open := listIncidents(t, base, "open")
+	require.Len(t, open, 2, "HighErrorRate/payments and DiskFull/db are two groups")
+	payments = findIncident(t, base, "HighErrorRate")
+	disk := findIncident(t, base, "DiskFull")
+	require.Equal(t, map[string]string{"alertname": "HighErrorRate", "service": "payments"}, payments.Labels)
+	require.Len(t, payments.Alerts, 2, "the two alerts of one group are one incident")
+	require.Equal(t, 1, payments.Firing())
+	for _, a := range payments.Alerts {
+		require.Equal(t, 1, a.Count, "%s: a retry is not a new occurrence", a.Key)
+		require.False(t, a.FirstSeen.IsZero())
+		require.False(t, a.LastSeen.Before(a.FirstSeen))
+	}
+	require.Len(t, disk.Alerts, 1)
+
+	// After escalate_after, step two pages bob by email.
+	waitFor(t, "step two pages bob", func() bool { return len(logs.pagesFor(payments.ID)) >= 2 })
+	pages := logs.pagesFor(payments.ID)
+	require.Equal(t, "bob", pages[1].user)
+	require.Equal(t, "email", pages[1].channel)
+
+	// The page is logged as it goes out and recorded right after.
+	var sent []klaxon.Event
+	waitFor(t, "both pages on the timeline", func() bool {
+		sent = sent[:0]
+		for _, e := range getIncident(t, base, payments.ID).Timeline {
+			if e.Kind == klaxon.EventPageSent {
+				sent = append(sent, e)
+			}
+		}
+		return len(sent) == 2
+	})
+	require.GreaterOrEqual(t, sent[1].At.Sub(sent[0].At), after, "step two waits escalate_after")
+
+	// Acknowledge: no further page for this incident, whatever the time.
+	code, out := post(t, base+"/v1/incidents/"+payments.ID+"/ack", apiToken, "application/json", []byte(`{"by":"alice"}`))
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, "acknowledged", out["state"])
+	before := len(logs.pagesFor(payments.ID))
+	// DiskFull keeps escalating meanwhile: its step two is the clock that
+	// shows time passed for payments too.
+	waitFor(t, "DiskFull exhausts its policy", func() bool {
+		return slices.Contains(eventKinds(getIncident(t, base, disk.ID)), klaxon.EventExhausted)
+	})
+	time.Sleep(2 * after)
+	require.Len(t, logs.pagesFor(payments.ID), before, "no page after the acknowledgement")
+
+	// Alertmanager resolves the last firing alert: the incident resolves.
+	resolveAll := strings.ReplaceAll(string(mustRead(t, "one-resolved-one-firing.json")), `"status":"firing","labels"`, `"status":"resolved","labels"`)
+	code, out = post(t, base+"/v1/ingest/alertmanager", amToken, "application/json", []byte(resolveAll))
+	require.Equal(t, http.StatusOK, code, out)
+	inc := getIncident(t, base, payments.ID)
+	require.Equal(t, klaxon.StateResolved, inc.State)
+	require.Equal(t, 0, inc.Firing())
+	// The engine's events and the alerts' events interleave as they
+	// happened; each sequence on its own is fixed.
+	var escalation, alerts []klaxon.EventKind
+	for _, k := range eventKinds(inc) {
+		if k == klaxon.EventAlertResolved {
+			alerts = append(alerts, k)
+			continue
+		}
+		escalation = append(escalation, k)
+	}
+	require.Equal(t, []klaxon.EventKind{
+		klaxon.EventTriggered, klaxon.EventAlertJoined,
+		klaxon.EventEscalated, klaxon.EventPageSent,
+		klaxon.EventEscalated, klaxon.EventPageSent,
+		klaxon.EventAcknowledged, klaxon.EventResolved,
+	}, escalation)
+	require.Len(t, alerts, 2)
+	require.Equal(t, []klaxon.EventKind{klaxon.EventAlertResolved, klaxon.EventResolved}, eventKinds(inc)[len(inc.Timeline)-2:])
+	ack := inc.Timeline[slices.Index(eventKinds(inc), klaxon.EventAcknowledged)]
+	require.Equal(t, "alice", ack.By)
+	require.Equal(t, "api", ack.How)
+	require.Equal(t, "auto", inc.Timeline[len(inc.Timeline)-1].How)
+
+	open = listIncidents(t, base, "open")
+	require.Len(t, open, 1)
+	require.Equal(t, disk.ID, open[0].ID)
+
+	// The same group firing again opens a new incident.
+	postFixture(t, base, "firing-two-alerts.json")
+	again := listIncidents(t, base, "open")
+	require.Len(t, again, 2)
+	require.NotEqual(t, payments.ID, again[0].ID)
+}
+
+func mustRead(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := readTestdata(name)
+	require.NoError(t, err)
+	return b
+}
+
+// TestCLI drives the server with the command line: incidents, ack, resolve.
+func TestCLI(t *testing.T) {
+	base, _, _ := startServe(t, writeConfig(t, time.Hour))
+	postFixture(t, base, "firing-two-alerts.json")
+	id := findIncident(t, base, "HighErrorRate").ID
+
+	cli := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := run(t.Context(), append(args, "--server", base, "--token", apiToken), &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+	out, err := cli("incidents")
+	require.NoError(t, err)
+	require.Contains(t, out, "ID")
+	require.Contains(t, out, id)
+	require.Contains(t, out, "triggered")
+	require.Contains(t, out, "5xx ratio above 5% on payments")
+
+	out, err = cli("ack", id, "--by", "carol")
+	require.NoError(t, err)
+	require.Equal(t, "incident "+id+" acknowledged by carol: 5xx ratio above 5% on payments\n", out)
+	inc := getIncident(t, base, id)
+	require.Equal(t, klaxon.StateAcknowledged, inc.State)
+	require.Equal(t, "cli", inc.Timeline[len(inc.Timeline)-1].How)
+
+	out, err = cli("resolve", id)
+	require.NoError(t, err)
+	require.Contains(t, out, "incident "+id+" resolved")
+
+	out, err = cli("incidents")
+	require.NoError(t, err)
+	require.Equal(t, "no incidents\n", out)
+
+	_, err = cli("ack", "999")
+	require.ErrorContains(t, err, "404")
+
+	// A wrong token is refused with the server's reason.
+	var o, e bytes.Buffer
+	err = run(t.Context(), []string{"incidents", "--server", base, "--token", "nope"}, &o, &e)
+	require.ErrorContains(t, err, "401")
+	require.ErrorContains(t, err, "API token")
+
+	// The environment supplies server and token when flags do not.
+	t.Setenv("KLAXON_SERVER", base)
+	t.Setenv("KLAXON_API_TOKEN", apiToken)
+	o.Reset()
+	require.NoError(t, run(t.Context(), []string{"incidents", "--state", "all"}, &o, &e))
+	require.Contains(t, o.String(), "resolved")
+}

@@ -1,0 +1,258 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/api"
+)
+
+// Tokens of the test config.
+const (
+	apiToken     = "test-api-token"
+	amToken      = "test-am-token"
+	ddToken      = "test-dd-token"
+	genericToken = "test-generic-token"
+	// pdRoutingKey is the routing key of the PagerDuty fixtures.
+	pdRoutingKey = "R0UTINGKEY0000000000000000000001"
+)
+
+// writeConfig writes a config with a two-step policy (alice by SMS, then
+// bob by email, escalate_after each) into a new folder and returns the
+// path of its klaxon.yaml.
+func writeConfig(t *testing.T, escalateAfter time.Duration) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"klaxon.yaml": `listen: 127.0.0.1:0
+store: {path: data/klaxon.db}
+api:
+  tokens: [{name: ops, token: ` + apiToken + `}]
+integrations:
+  - {name: prometheus, type: alertmanager, token: ` + amToken + `}
+  - {name: datadog, type: datadog, token: ` + ddToken + `}
+  - {name: tools, type: pagerduty, token: ` + pdRoutingKey + `}
+  - {name: generic, type: generic, token: ` + genericToken + `}
+route:
+  policy: oncall
+  group_by: [alertname, service]
+policies: policies/
+users: users.yaml
+notify:
+  console: {}
+`,
+		"policies/oncall.yaml": `name: oncall
+steps:
+  - targets: [user:alice]
+    escalate_after: ` + escalateAfter.String() + `
+  - targets: [user:bob]
+    escalate_after: ` + escalateAfter.String() + `
+`,
+		"users.yaml": `users:
+  - {id: alice, name: Alice Chen, phone: "+15550100001", notify: [{via: sms, after: 0s}]}
+  - {id: bob, name: Bob Ortiz, email: bob@example.com, notify: [{via: email, after: 0s}]}
+`,
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+	}
+	return filepath.Join(dir, "klaxon.yaml")
+}
+
+// logs collects a server's log lines and finds its listen address.
+type logs struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	addr  chan string
+	found bool
+}
+
+func newLogs() *logs { return &logs{addr: make(chan string, 1)} }
+
+var listenRE = regexp.MustCompile(`msg="klaxon listening" addr=(\S+)`)
+
+func (l *logs) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Write(p)
+	if !l.found {
+		if m := listenRE.FindStringSubmatch(l.buf.String()); m != nil {
+			l.found = true
+			l.addr <- m[1]
+		}
+	}
+	return len(p), nil
+}
+
+func (l *logs) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// page is one console page as logged.
+type page struct{ incident, user, channel, text string }
+
+var fieldRE = regexp.MustCompile(`(\w+)=("(?:[^"\\]|\\.)*"|\S*)`)
+
+// pages returns the console pages logged so far, in order.
+func (l *logs) pages() []page {
+	var out []page
+	for line := range strings.Lines(l.String()) {
+		f := map[string]string{}
+		for _, m := range fieldRE.FindAllStringSubmatch(line, -1) {
+			v := m[2]
+			if u, err := strconv.Unquote(v); err == nil {
+				v = u
+			}
+			f[m[1]] = v
+		}
+		if f["msg"] == "page" {
+			out = append(out, page{f["incident"], f["user"], f["channel"], f["text"]})
+		}
+	}
+	return out
+}
+
+// pagesFor returns the pages of one incident.
+func (l *logs) pagesFor(id string) []page {
+	var out []page
+	for _, p := range l.pages() {
+		if p.incident == id {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// startServe runs `klaxon serve` in-process and returns its base URL,
+// its logs, and a function that stops it (as SIGTERM would) and waits.
+func startServe(t *testing.T, config string) (string, *logs, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	l := newLogs()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve", "--config", config}, io.Discard, l) }()
+	var addr string
+	select {
+	case addr = <-l.addr:
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve exited: %v\n%s", err, l)
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatalf("serve did not log its address:\n%s", l)
+	}
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		require.NoError(t, <-done)
+	}
+	t.Cleanup(stop)
+	return "http://" + addr, l, stop
+}
+
+// post sends body to path with a bearer token and returns the status and
+// the decoded JSON answer.
+func post(t *testing.T, url, token, contentType string, body []byte) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	return resp.StatusCode, out
+}
+
+// postFixture posts a testdata file to the Alertmanager webhook and
+// requires it to be accepted.
+func postFixture(t *testing.T, base, name string) {
+	t.Helper()
+	body, err := os.ReadFile(filepath.Join("testdata", name))
+	require.NoError(t, err)
+	code, out := post(t, base+"/v1/ingest/alertmanager", amToken, "application/json", body)
+	require.Equal(t, http.StatusOK, code, "%s: %v", name, out)
+}
+
+// getJSON GETs path with the API token into out.
+func getJSON(t *testing.T, url string, out any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+apiToken)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(out))
+}
+
+func listIncidents(t *testing.T, base, state string) []*klaxon.Incident {
+	t.Helper()
+	var list api.IncidentList
+	getJSON(t, base+"/v1/incidents?state="+state, &list)
+	return list.Incidents
+}
+
+func getIncident(t *testing.T, base, id string) *klaxon.Incident {
+	t.Helper()
+	var inc klaxon.Incident
+	getJSON(t, base+"/v1/incidents/"+id, &inc)
+	return &inc
+}
+
+// findIncident returns the open incident whose labels include alertname.
+func findIncident(t *testing.T, base, alertname string) *klaxon.Incident {
+	t.Helper()
+	for _, inc := range listIncidents(t, base, "all") {
+		if inc.Labels["alertname"] == alertname {
+			return inc
+		}
+	}
+	t.Fatalf("no incident for %s", alertname)
+	return nil
+}
+
+func eventKinds(inc *klaxon.Incident) []klaxon.EventKind {
+	var k []klaxon.EventKind
+	for _, e := range inc.Timeline {
+		k = append(k, e.Kind)
+	}
+	return k
+}
+
+// waitFor polls cond until it holds or 15 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	require.Eventually(t, cond, 15*time.Second, 10*time.Millisecond, what)
+}
+
+func readTestdata(name string) ([]byte, error) { return os.ReadFile(filepath.Join("testdata", name)) }

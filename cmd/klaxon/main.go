@@ -1,0 +1,101 @@
+// Command klaxon is the Klaxon paging gateway: the daemon (serve) and the
+// command line that talks to it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = ""
+
+const usage = `usage: klaxon <command> [flags]
+
+commands:
+  serve      run the daemon
+  check      validate the config, policies and users
+  incidents  list incidents
+  ack ID     acknowledge an incident
+  resolve ID resolve an incident
+  version    print the version
+
+Run "klaxon <command> -h" for a command's flags.
+`
+
+// errUsage marks a wrong command line: exit status 2, not 1.
+var errUsage = errors.New("usage")
+
+func main() {
+	err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "klaxon:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, stderr)
+	case "check":
+		return check(args, stdout, stderr)
+	case "incidents":
+		return incidents(ctx, args, stdout, stderr)
+	case "ack", "resolve":
+		return command(ctx, cmd, args, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "klaxon", buildVersion())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintf(stderr, "klaxon: unknown command %q\n\n%s", cmd, usage)
+		return errUsage
+	}
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// parseFlags parses flags that may come before, between or after the
+// positional arguments, and returns the positional ones.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, errUsage
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}

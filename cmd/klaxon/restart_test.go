@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// buildKlaxon builds the real binary once per test binary run.
+func buildKlaxon(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "klaxon")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	return bin
+}
+
+// proc is a running klaxon binary.
+type proc struct {
+	cmd  *exec.Cmd
+	base string
+	logs *logs
+	done chan error
+}
+
+func startBinary(t *testing.T, bin, config string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve", "--config", config}, args...)...)
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	p := &proc{cmd: cmd, logs: newLogs(), done: make(chan error, 1)}
+	go func() {
+		_, _ = io.Copy(p.logs, bufio.NewReader(stderr))
+		p.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	select {
+	case addr := <-p.logs.addr:
+		p.base = "http://" + addr
+	case err := <-p.done:
+		t.Fatalf("klaxon exited: %v\n%s", err, p.logs)
+	case <-time.After(20 * time.Second):
+		t.Fatalf("klaxon did not start:\n%s", p.logs)
+	}
+	return p
+}
+
+func (p *proc) signal(t *testing.T, sig syscall.Signal) error {
+	t.Helper()
+	require.NoError(t, p.cmd.Process.Signal(sig))
+	select {
+	case err := <-p.done:
+		return err
+	case <-time.After(20 * time.Second):
+		t.Fatalf("klaxon did not exit on %v:\n%s", sig, p.logs)
+		return nil
+	}
+}
+
+// TestRestart kills the real binary, with SIGTERM and with kill -9, and
+// starts it again on the same store: open incidents and pending steps are
+// still there, and a step that fell due while it was down fires at once.
+func TestRestart(t *testing.T) {
+	bin := buildKlaxon(t)
+	const after = 2 * time.Second
+	config := writeConfig(t, after)
+
+	// Each run takes a new port: a fixed one could be taken meanwhile.
+	p := startBinary(t, bin, config)
+	postFixture(t, p.base, "firing-two-alerts.json")
+	id := findIncident(t, p.base, "HighErrorRate").ID
+	waitFor(t, "step one pages alice", func() bool { return len(p.logs.pagesFor(id)) == 1 })
+
+	require.NoError(t, p.signal(t, syscall.SIGTERM), "SIGTERM is a clean exit:\n%s", p.logs)
+	require.Contains(t, p.logs.String(), "shutting down")
+
+	p = startBinary(t, bin, config)
+	inc := getIncident(t, p.base, id)
+	require.Equal(t, klaxon.StateTriggered, inc.State)
+	require.Len(t, inc.Alerts, 2)
+	require.Equal(t, 0, inc.Escalation.Step, "step one already paged; it does not page again")
+
+	// kill -9 before step two is due, and stay down past its due time.
+	err := p.signal(t, syscall.SIGKILL)
+	require.Error(t, err)
+	downUntil := inc.Escalation.NextAt.Add(500 * time.Millisecond)
+	time.Sleep(time.Until(downUntil))
+
+	started := time.Now()
+	p = startBinary(t, bin, config)
+	waitFor(t, "the overdue step pages right after start", func() bool { return len(p.logs.pagesFor(id)) == 1 && len(getIncident(t, p.base, id).Timeline) >= 6 })
+	require.Equal(t, "bob", p.logs.pagesFor(id)[0].user)
+	require.Less(t, time.Since(started), after, "the overdue step did not wait another escalate_after")
+
+	inc = getIncident(t, p.base, id)
+	var pagedUsers []string
+	for _, e := range inc.Timeline {
+		if e.Kind == klaxon.EventPageSent {
+			pagedUsers = append(pagedUsers, e.User)
+		}
+	}
+	require.Equal(t, []string{"alice", "bob"}, pagedUsers, "each step paged once across the restarts")
+	require.True(t, slices.Contains(eventKinds(inc), klaxon.EventAlertJoined))
+}

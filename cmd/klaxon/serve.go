@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/klaxonhq/klaxon/api"
+	"github.com/klaxonhq/klaxon/config"
+	"github.com/klaxonhq/klaxon/escalate"
+	"github.com/klaxonhq/klaxon/ingest"
+	"github.com/klaxonhq/klaxon/notify"
+	"github.com/klaxonhq/klaxon/store/embedded"
+)
+
+// shutdownGrace bounds how long in-flight webhooks get to finish.
+const shutdownGrace = 10 * time.Second
+
+// configFlags registers the flags that override the config file and
+// returns a function that gives the overrides that were set.
+func configFlags(fs *flag.FlagSet) (path *string, overrides func() map[string]any) {
+	path = fs.String("config", "klaxon.yaml", "config file")
+	listen := fs.String("listen", "", "listen address (overrides KLAXON_LISTEN and listen:)")
+	storePath := fs.String("store-path", "", "embedded store file (overrides KLAXON_STORE_PATH and store.path)")
+	return path, func() map[string]any {
+		o := map[string]any{}
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "listen":
+				o["listen"] = *listen
+			case "store-path":
+				// A path typed on the command line is relative to the
+				// working directory, not to the config file.
+				p, err := filepath.Abs(*storePath)
+				if err != nil {
+					p = *storePath
+				}
+				o["store.path"] = p
+			}
+		})
+		return o
+	}
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("klaxon serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path, overrides := configFlags(fs)
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	cfg, err := config.Load(*path, overrides())
+	if err != nil {
+		return err
+	}
+	if cfg.Store.Redis != nil {
+		return fmt.Errorf("store.redis: the Redis store is not available yet; use store.path")
+	}
+	st, err := embedded.Open(cfg.Store.Path)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	rt := newRuntime(cfg)
+	dispatch := notify.NewDispatcher(nil, notify.NewConsole(log))
+	engine := escalate.New(st, dispatch, rt.directory, log, escalate.Options{})
+	pipeline := ingest.NewPipeline(st, rt.router, engine.Wake, nil)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	handler := api.New(api.Options{Store: st, Accepter: pipeline, Commands: engine, Tokens: rt, Log: log, Registry: reg})
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	log.Info("klaxon listening", "addr", ln.Addr().String(), "store", cfg.Store.Path, "version", buildVersion())
+
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopEngine()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		// Shutdown order: stop taking webhooks and let those in flight
+		// commit, then stop the engine; the store closes last (deferred).
+		<-gctx.Done()
+		log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+		defer cancel()
+		err := srv.Shutdown(sctx)
+		stopEngine()
+		return err
+	})
+	g.Go(func() error { return engine.Run(engineCtx) })
+	return g.Wait()
+}
+
+// check validates a config the way serve would load it.
+func check(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("klaxon check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path, overrides := configFlags(fs)
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*path, overrides())
+	if err != nil {
+		for _, e := range flatten(err) {
+			fmt.Fprintln(stderr, e)
+		}
+		return fmt.Errorf("%s: %d error(s)", *path, len(flatten(err)))
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d integrations, %d policies, %d users)\n", *path, len(cfg.Integrations), len(cfg.Policies), len(cfg.Users))
+	return nil
+}
+
+// flatten lists the errors joined in err.
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// TestSources opens and closes incidents from Datadog, PagerDuty Events v2
+// and the generic format, with their real bodies.
+func TestSources(t *testing.T) {
+	base, _, _ := startServe(t, writeConfig(t, time.Hour))
+	incidentOf := func(integration string) *klaxon.Incident {
+		t.Helper()
+		for _, inc := range listIncidents(t, base, "all") {
+			if len(inc.Alerts) > 0 && inc.Alerts[0].Integration == integration {
+				return inc
+			}
+		}
+		t.Fatalf("no incident from %s", integration)
+		return nil
+	}
+
+	t.Run("datadog", func(t *testing.T) {
+		url := base + "/v1/ingest/datadog"
+		code, out := post(t, url, ddToken, "application/json", mustRead(t, "datadog-triggered.json"))
+		require.Equal(t, http.StatusOK, code, out)
+		inc := incidentOf("datadog")
+		require.Equal(t, klaxon.StateTriggered, inc.State)
+		require.Equal(t, "datadog/7412904861038742911", inc.Alerts[0].Key)
+
+		code, out = post(t, url, ddToken, "application/json", mustRead(t, "datadog-recovered.json"))
+		require.Equal(t, http.StatusOK, code, out)
+		require.Equal(t, klaxon.StateResolved, getIncident(t, base, inc.ID).State)
+	})
+
+	t.Run("pagerduty", func(t *testing.T) {
+		url := base + "/v2/enqueue"
+		code, out := post(t, url, "", "application/json", mustRead(t, "pagerduty-trigger.json"))
+		require.Equal(t, http.StatusAccepted, code, out)
+		require.Equal(t, map[string]any{"status": "success", "message": "Event processed", "dedup_key": "checkout-api/latency"}, out)
+		inc := incidentOf("tools")
+		require.Equal(t, "checkout-api p99 latency above 2s", inc.Summary)
+
+		code, out = post(t, url, "", "application/json", mustRead(t, "pagerduty-acknowledge.json"))
+		require.Equal(t, http.StatusAccepted, code, out)
+		inc = getIncident(t, base, inc.ID)
+		require.Equal(t, klaxon.StateAcknowledged, inc.State)
+		require.Equal(t, "tools", inc.AckedBy)
+
+		code, out = post(t, url, "", "application/json", mustRead(t, "pagerduty-resolve.json"))
+		require.Equal(t, http.StatusAccepted, code, out)
+		require.Equal(t, klaxon.StateResolved, getIncident(t, base, inc.ID).State)
+
+		code, out = post(t, url, "", "application/json", mustRead(t, "pagerduty-invalid-missing-summary.json"))
+		require.Equal(t, http.StatusBadRequest, code)
+		require.Equal(t, "invalid event", out["status"])
+		require.Equal(t, []any{"'payload.summary' is missing or blank"}, out["errors"])
+
+		wrongKey := []byte(`{"routing_key":"nope","event_action":"resolve","dedup_key":"x"}`)
+		code, out = post(t, url, "", "application/json", wrongKey)
+		require.Equal(t, http.StatusBadRequest, code)
+		require.Equal(t, []any{"Invalid routing key"}, out["errors"])
+	})
+
+	t.Run("generic", func(t *testing.T) {
+		url := base + "/v1/ingest/generic"
+		code, out := post(t, url, genericToken, "application/json", []byte(`{"dedup_key":"backup-1","summary":"nightly backup failed","severity":"critical","source":"cron","labels":{"alertname":"BackupFailed","service":"backup"}}`))
+		require.Equal(t, http.StatusOK, code, out)
+		inc := incidentOf("generic")
+		require.Equal(t, "nightly backup failed", inc.Summary)
+
+		code, out = post(t, url, genericToken, "application/json", []byte(`{"dedup_key":"backup-1","status":"resolved"}`))
+		require.Equal(t, http.StatusOK, code, out)
+		require.Equal(t, klaxon.StateResolved, getIncident(t, base, inc.ID).State)
+
+		code, _ = post(t, url, ddToken, "application/json", []byte(`{"summary":"x"}`))
+		require.Equal(t, http.StatusUnauthorized, code, "another source's token is refused")
+	})
+}

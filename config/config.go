@@ -1,0 +1,300 @@
+// Package config loads klaxon.yaml and the files it names (policies, users)
+// into domain values, strictly: an unknown key, a value of the wrong type or
+// a broken reference is an error naming the file and the key path, and Load
+// reports all of them at once.
+//
+// Values come from, lowest to highest precedence: the YAML file, a few
+// KLAXON_* environment variables, and the command's flags. Secrets stay out
+// of the files: every string value may hold ${VAR} or ${VAR:-default},
+// expanded from the environment after the YAML is parsed. Loading reads
+// files and the environment, and does nothing else.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/route"
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/confmap"
+	"github.com/knadh/koanf/providers/rawbytes"
+	"github.com/knadh/koanf/v2"
+)
+
+// Config is a loaded, validated configuration.
+type Config struct {
+	// Dir is the absolute folder of the config file; relative paths in it
+	// resolve against Dir.
+	Dir string
+	// Listen is the HTTP listen address; default 127.0.0.1:8080.
+	Listen string
+	// PublicURL is the base of Twilio callbacks and ack links, without a
+	// trailing slash; default http:// and Listen (localhost when Listen
+	// has no host or an unspecified one).
+	PublicURL    string
+	Store        Store
+	API          API
+	Integrations []Integration
+	Route        *route.Route
+	// Policies are keyed by name.
+	Policies map[string]klaxon.Policy
+	// Users are keyed by ID.
+	Users map[string]klaxon.User
+	// SchedulesDir is the absolute path of `schedules:`, "" when unset.
+	// Its files are not read here.
+	SchedulesDir string
+	Notify       Notify
+}
+
+// Integration returns the integration called name.
+func (c *Config) Integration(name string) (Integration, bool) {
+	for _, in := range c.Integrations {
+		if in.Name == name {
+			return in, true
+		}
+	}
+	return Integration{}, false
+}
+
+// envKeys are the environment variables Load reads, and the keys they set.
+// There are no others: KLAXON_API_TOKEN in particular sets nothing (the CLI
+// sends it as its own API token), though klaxon.yaml may name it as
+// ${KLAXON_API_TOKEN}. An empty variable counts as unset.
+//
+//	KLAXON_LISTEN      listen
+//	KLAXON_PUBLIC_URL  public_url
+//	KLAXON_STORE_PATH  store.path
+var envKeys = []struct{ env, key string }{
+	{"KLAXON_LISTEN", "listen"},
+	{"KLAXON_PUBLIC_URL", "public_url"},
+	{"KLAXON_STORE_PATH", "store.path"},
+}
+
+// maxFileSize bounds every file Load reads.
+const maxFileSize = 4 << 20
+
+// file is klaxon.yaml as written.
+type file struct {
+	Listen       string        `koanf:"listen"`
+	PublicURL    string        `koanf:"public_url"`
+	Store        Store         `koanf:"store"`
+	API          API           `koanf:"api"`
+	Integrations []Integration `koanf:"integrations"`
+	Route        route.Spec    `koanf:"route"`
+	Policies     string        `koanf:"policies"`
+	Users        string        `koanf:"users"`
+	Schedules    string        `koanf:"schedules"`
+	Notify       Notify        `koanf:"notify"`
+}
+
+// Load reads the config file at path and the files it names, and returns
+// the configuration, or every problem found, joined, each an *Error.
+//
+// overrides are the command's flags as koanf keys ("listen",
+// "store.path"); they win over the environment (see envKeys), which wins
+// over the file. Pass only the flags the user set. Relative paths resolve
+// against the config file's folder, whatever their source, so a command
+// should make a path flag absolute before passing it.
+func Load(path string, overrides map[string]any) (*Config, error) {
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, &Error{File: path, Msg: err.Error(), err: err}
+	}
+	probs := &problems{}
+	b, err := readFile(path, path)
+	if err != nil {
+		return nil, err
+	}
+	k := koanf.New(".")
+	if err := k.Load(rawbytes.Provider(b), yaml.Parser()); err != nil {
+		return nil, yamlError(path, err)
+	}
+	env := map[string]any{}
+	for _, e := range envKeys {
+		if v := os.Getenv(e.env); v != "" {
+			env[e.key] = v
+		}
+	}
+	if err := k.Load(confmap.Provider(env, "."), nil); err != nil {
+		return nil, fmt.Errorf("load environment: %w", err)
+	}
+	if len(overrides) > 0 {
+		// Check the flags alone first, so that a wrong one is not blamed
+		// on the file.
+		ko := koanf.New(".")
+		if err := ko.Load(confmap.Provider(overrides, "."), nil); err != nil {
+			return nil, fmt.Errorf("load flags: %w", err)
+		}
+		d := decoder{file: "flags", lookup: os.LookupEnv, probs: probs}
+		d.decode("", ko.Raw(), reflect.ValueOf(&file{}).Elem())
+		if probs.count() > 0 {
+			return nil, probs.err()
+		}
+		if err := k.Load(confmap.Provider(ko.Raw(), ""), nil); err != nil {
+			return nil, fmt.Errorf("load flags: %w", err)
+		}
+	}
+
+	var f file
+	d := decoder{file: path, lookup: os.LookupEnv, probs: probs}
+	d.decode("", k.Raw(), reflect.ValueOf(&f).Elem())
+	l := loader{path: path, dir: dir, lookup: os.LookupEnv, probs: probs}
+	c := l.build(&f)
+	if err := probs.err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// loader turns a decoded klaxon.yaml into a Config, loading the files it
+// names, and records problems.
+type loader struct {
+	path   string // the config file, as given to Load
+	dir    string // its absolute folder
+	users  string // the users file as klaxon.yaml names it
+	lookup func(string) (string, bool)
+	probs  *problems
+}
+
+func (l *loader) build(f *file) *Config {
+	c := &Config{
+		Dir:          l.dir,
+		Listen:       f.Listen,
+		PublicURL:    f.PublicURL,
+		Store:        f.Store,
+		API:          f.API,
+		Integrations: f.Integrations,
+		Notify:       f.Notify,
+	}
+	l.checkServer(c)
+	l.checkStore(&c.Store)
+	l.checkAPI(c.API)
+	l.checkIntegrations(c.Integrations)
+	l.checkNotify(&c.Notify)
+
+	r, err := route.New(f.Route)
+	l.addFieldErrors(err)
+	c.Route = r
+	if f.Schedules != "" {
+		c.SchedulesDir = l.abs(f.Schedules)
+	}
+
+	users, usersOK := map[string]klaxon.User{}, true
+	l.users = f.Users
+	if f.Users != "" {
+		users, usersOK = l.loadUsers(f.Users, &c.Notify)
+	}
+	c.Users = users
+	if f.Policies == "" {
+		l.probs.add(l.path, "policies", "required: the folder of policy files, like policies/")
+		return c
+	}
+	var defined map[string]string
+	c.Policies, defined = l.loadPolicies(f.Policies, users, usersOK)
+	if defined != nil {
+		l.checkRoutePolicies("route", f.Route, defined)
+	}
+	return c
+}
+
+// checkRoutePolicies records a policy the route s at path names that no
+// policy file defines.
+func (l *loader) checkRoutePolicies(path string, s route.Spec, defined map[string]string) {
+	if _, ok := defined[s.Policy]; s.Policy != "" && !ok {
+		l.probs.add(l.path, path+".policy", "unknown policy %q: no file in policies defines it", s.Policy)
+	}
+	for i, c := range s.Routes {
+		l.checkRoutePolicies(fmt.Sprintf("%s.routes[%d]", path, i), c, defined)
+	}
+}
+
+// addFieldErrors records the *klaxon.FieldErrors in err as problems in the
+// config file.
+func (l *loader) addFieldErrors(err error) {
+	if err == nil {
+		return
+	}
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		var fe *klaxon.FieldError
+		if errors.As(e, &fe) {
+			l.probs.add(l.path, fe.Field, "%s", fe.Msg)
+		} else {
+			l.probs.add(l.path, "", "%v", e)
+		}
+	}
+}
+
+// abs resolves p against the config file's folder.
+func (l *loader) abs(p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(l.dir, p)
+}
+
+// shown is p as the user would name it: joined to the folder of the config
+// file as given to Load.
+func (l *loader) shown(p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(filepath.Dir(l.path), p)
+}
+
+// readYAML reads and parses the YAML file at path; errors name it shown.
+func readYAML(path, shown string) (map[string]any, error) {
+	b, err := readFile(path, shown)
+	if err != nil {
+		return nil, err
+	}
+	m, err := yaml.Parser().Unmarshal(b)
+	if err != nil {
+		return nil, yamlError(shown, err)
+	}
+	return m, nil
+}
+
+// readFile reads the file at path, a regular file of at most maxFileSize
+// bytes; errors name it shown.
+func readFile(path, shown string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fileError(shown, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &Error{File: shown, Msg: "not a regular file"}
+	}
+	if fi.Size() > maxFileSize {
+		return nil, &Error{File: shown, Msg: fmt.Sprintf("larger than %d MiB", maxFileSize>>20)}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fileError(shown, err)
+	}
+	return b, nil
+}
+
+// yamlError is the *Error for a file that is not valid YAML, on one line.
+func yamlError(shown string, err error) *Error {
+	return &Error{File: shown, Msg: strings.Join(strings.Fields(err.Error()), " ")}
+}
+
+// fileError is the *Error for a file that cannot be read.
+func fileError(path string, err error) *Error {
+	msg := err.Error()
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		msg = pe.Err.Error()
+	}
+	return &Error{File: path, Msg: msg, err: err}
+}

@@ -1,0 +1,385 @@
+package config
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/stretchr/testify/require"
+)
+
+// baseFiles is a small valid configuration, under conf/.
+var baseFiles = map[string]string{
+	"conf/klaxon.yaml": `
+route:
+  policy: default
+policies: policies
+users: users.yaml
+integrations:
+  - {name: prom, type: alertmanager, token: t1}
+notify:
+  console: {}
+`,
+	"conf/policies/default.yaml": `
+name: default
+steps:
+  - targets: [user:alice]
+    escalate_after: 5m
+`,
+	"conf/users.yaml": `
+users:
+  - id: alice
+    phone: "+15550100001"
+`,
+}
+
+// setup writes baseFiles, changed by files (an empty content removes a
+// file), into a temporary folder, and makes it the working directory.
+// Load("conf/klaxon.yaml") then names files as the tests expect.
+func setup(t *testing.T, files map[string]string) {
+	t.Helper()
+	dir := t.TempDir()
+	t.Chdir(dir)
+	all := map[string]string{}
+	for name, body := range baseFiles {
+		all[name] = body
+	}
+	for name, body := range files {
+		all[name] = body
+	}
+	for name, body := range all {
+		if body == "" {
+			continue
+		}
+		require.NoError(t, os.MkdirAll(filepath.Dir(name), 0o755))
+		require.NoError(t, os.WriteFile(name, []byte(body), 0o644))
+	}
+}
+
+// clearEnv unsets every environment variable for the test.
+func clearEnv(t *testing.T) {
+	saved := os.Environ()
+	os.Clearenv()
+	t.Cleanup(func() {
+		os.Clearenv()
+		for _, kv := range saved {
+			k, v, _ := strings.Cut(kv, "=")
+			os.Setenv(k, v)
+		}
+	})
+}
+
+// lines returns the messages of the *Errors joined in err.
+func lines(t *testing.T, err error) []string {
+	t.Helper()
+	require.Error(t, err)
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	var out []string
+	for _, e := range errs {
+		var ce *Error
+		require.True(t, errors.As(e, &ce), "%T is not a *config.Error: %v", e, e)
+		out = append(out, ce.Error())
+	}
+	return out
+}
+
+func TestLoadExample(t *testing.T) {
+	clearEnv(t)
+	c, err := Load("../examples/klaxon.yaml", nil)
+	require.NoError(t, err)
+
+	dir, err := filepath.Abs("../examples")
+	require.NoError(t, err)
+	require.Equal(t, dir, c.Dir)
+	require.Equal(t, "127.0.0.1:8080", c.Listen)
+	require.Equal(t, "http://127.0.0.1:8080", c.PublicURL)
+	require.Equal(t, Store{Path: filepath.Join(dir, "data", "klaxon.db")}, c.Store)
+	require.Equal(t, API{Tokens: []Token{{Name: "ops", Token: "dev-api-token"}}}, c.API)
+	require.Equal(t, []Integration{
+		{Name: "prometheus", Type: TypeAlertmanager, Token: "dev-prometheus-token"},
+		{Name: "datadog", Type: TypeDatadog, Token: "dev-datadog-token"},
+		{Name: "tools", Type: TypePagerDuty, Token: "dev-pagerduty-routing-key"},
+		{Name: "generic", Type: TypeGeneric, Token: "dev-generic-token"},
+	}, c.Integrations)
+	require.Equal(t, Notify{Console: &Console{}}, c.Notify)
+	require.Empty(t, c.SchedulesDir)
+
+	r := c.Route.Match(map[string]string{"service": "payments", "severity": "page"})
+	require.Equal(t, "payments", r.Policy)
+	require.Equal(t, "default", c.Route.Match(map[string]string{"service": "web"}).Policy)
+
+	require.Equal(t, klaxon.Policy{
+		Name: "payments", Repeat: 2, AckTimeout: 30 * time.Minute,
+		Steps: []klaxon.Step{
+			{Targets: []klaxon.Target{{Kind: "user", Name: "alice"}}, EscalateAfter: 5 * time.Minute},
+			{Targets: []klaxon.Target{{Kind: "user", Name: "bob"}, {Kind: "user", Name: "carol"}}, EscalateAfter: 10 * time.Minute},
+		},
+	}, c.Policies["payments"])
+	require.Len(t, c.Policies, 2)
+	require.Equal(t, 1, c.Policies["default"].Repeat)
+
+	require.Len(t, c.Users, 3)
+	require.Equal(t, klaxon.User{
+		ID: "alice", Name: "Alice Chen", Phone: "+15550100001", Email: "alice@example.com",
+		TimeZone: "Europe/Berlin",
+		Notify: []klaxon.NotifyRule{
+			{Via: "sms"}, {Via: "voice", After: time.Minute}, {Via: "email"},
+		},
+	}, c.Users["alice"])
+
+	in, ok := c.Integration("datadog")
+	require.True(t, ok)
+	require.Equal(t, TypeDatadog, in.Type)
+	_, ok = c.Integration("nope")
+	require.False(t, ok)
+
+	_, err = os.Stat(filepath.Join(dir, "data"))
+	require.ErrorIs(t, err, fs.ErrNotExist, "Load must not create the store's folder")
+}
+
+func TestPrecedence(t *testing.T) {
+	file := map[string]string{"conf/klaxon.yaml": baseFiles["conf/klaxon.yaml"] + `
+listen: 127.0.0.1:1111
+public_url: https://file.example.com
+store: {path: file.db}
+`}
+	tests := []struct {
+		name      string
+		env       map[string]string
+		overrides map[string]any
+		listen    string
+		publicURL string
+		store     string
+	}{
+		{
+			name:   "file",
+			listen: "127.0.0.1:1111", publicURL: "https://file.example.com", store: "file.db",
+		},
+		{
+			name:   "env over file",
+			env:    map[string]string{"KLAXON_LISTEN": "127.0.0.1:2222", "KLAXON_PUBLIC_URL": "https://env.example.com", "KLAXON_STORE_PATH": "env.db"},
+			listen: "127.0.0.1:2222", publicURL: "https://env.example.com", store: "env.db",
+		},
+		{
+			name:      "flag over env",
+			env:       map[string]string{"KLAXON_LISTEN": "127.0.0.1:2222", "KLAXON_PUBLIC_URL": "https://env.example.com", "KLAXON_STORE_PATH": "env.db"},
+			overrides: map[string]any{"listen": "127.0.0.1:3333", "public_url": "https://flag.example.com", "store.path": "flag.db"},
+			listen:    "127.0.0.1:3333", publicURL: "https://flag.example.com", store: "flag.db",
+		},
+		{
+			name:      "flag over file",
+			overrides: map[string]any{"store.path": "/var/lib/klaxon/flag.db"},
+			listen:    "127.0.0.1:1111", publicURL: "https://file.example.com", store: "/var/lib/klaxon/flag.db",
+		},
+		{
+			name:   "empty env is unset",
+			env:    map[string]string{"KLAXON_LISTEN": ""},
+			listen: "127.0.0.1:1111", publicURL: "https://file.example.com", store: "file.db",
+		},
+		{
+			name:   "KLAXON_API_TOKEN sets nothing",
+			env:    map[string]string{"KLAXON_API_TOKEN": "cli-token"},
+			listen: "127.0.0.1:1111", publicURL: "https://file.example.com", store: "file.db",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			setup(t, file)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			c, err := Load("conf/klaxon.yaml", tt.overrides)
+			require.NoError(t, err)
+			require.Equal(t, tt.listen, c.Listen)
+			require.Equal(t, tt.publicURL, c.PublicURL)
+			if !filepath.IsAbs(tt.store) {
+				tt.store = filepath.Join(c.Dir, tt.store)
+			}
+			require.Equal(t, tt.store, c.Store.Path)
+			require.Empty(t, c.API.Tokens)
+		})
+	}
+}
+
+func TestExpandInLoad(t *testing.T) {
+	setup(t, map[string]string{"conf/klaxon.yaml": baseFiles["conf/klaxon.yaml"] + `
+api:
+  tokens:
+    - {name: ops, token: "${TEST_SECRET}"}
+    - {name: ci, token: "${TEST_UNSET:-fallback}"}
+    - {name: lit, token: "$${NOT_EXPANDED}"}
+`})
+	secret := "a\"b'c\n  d: [e}\n"
+	t.Setenv("TEST_SECRET", secret)
+	c, err := Load("conf/klaxon.yaml", nil)
+	require.NoError(t, err)
+	require.Equal(t, []Token{
+		{Name: "ops", Token: secret},
+		{Name: "ci", Token: "fallback"},
+		{Name: "lit", Token: "${NOT_EXPANDED}"},
+	}, c.API.Tokens)
+}
+
+func TestPaths(t *testing.T) {
+	tests := []struct {
+		name      string
+		extra     string
+		store     string // relative to the config folder unless absolute
+		schedules string
+	}{
+		{name: "defaults", store: "data/klaxon.db"},
+		{name: "relative", extra: "store: {path: state/k.db}\nschedules: schedules/\n", store: "state/k.db", schedules: "schedules"},
+		{name: "absolute", extra: "store: {path: /srv/k.db}\nschedules: /etc/klaxon/schedules\n", store: "/srv/k.db", schedules: "/etc/klaxon/schedules"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			setup(t, map[string]string{"conf/klaxon.yaml": baseFiles["conf/klaxon.yaml"] + tt.extra})
+			wd, err := os.Getwd()
+			require.NoError(t, err)
+			// Loading from another folder resolves against the config's.
+			require.NoError(t, os.Mkdir("elsewhere", 0o755))
+			t.Chdir("elsewhere")
+			c, err := Load("../conf/klaxon.yaml", nil)
+			require.NoError(t, err)
+			dir := filepath.Join(wd, "conf")
+			require.Equal(t, dir, c.Dir)
+			abs := func(p string) string {
+				if p == "" || filepath.IsAbs(p) {
+					return p
+				}
+				return filepath.Join(dir, p)
+			}
+			require.Equal(t, abs(tt.store), c.Store.Path)
+			require.Equal(t, abs(tt.schedules), c.SchedulesDir)
+		})
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		check func(t *testing.T, c *Config)
+	}{
+		{
+			name: "server",
+			check: func(t *testing.T, c *Config) {
+				require.Equal(t, "127.0.0.1:8080", c.Listen)
+				require.Equal(t, "http://127.0.0.1:8080", c.PublicURL)
+				require.Equal(t, []string{"alertname", "service"}, c.Route.GroupBy)
+			},
+		},
+		{
+			name:  "public_url of a listen address without a host",
+			files: map[string]string{"conf/klaxon.yaml": baseFiles["conf/klaxon.yaml"] + "listen: \":9000\"\n"},
+			check: func(t *testing.T, c *Config) {
+				require.Equal(t, "http://localhost:9000", c.PublicURL)
+			},
+		},
+		{
+			name:  "public_url loses its trailing slash",
+			files: map[string]string{"conf/klaxon.yaml": baseFiles["conf/klaxon.yaml"] + "public_url: https://k.example.com/\n"},
+			check: func(t *testing.T, c *Config) {
+				require.Equal(t, "https://k.example.com", c.PublicURL)
+			},
+		},
+		{
+			name:  "console with no value is on",
+			files: map[string]string{"conf/klaxon.yaml": strings.Replace(baseFiles["conf/klaxon.yaml"], "console: {}", "console:", 1)},
+			check: func(t *testing.T, c *Config) {
+				require.Equal(t, Notify{Console: &Console{}}, c.Notify)
+			},
+		},
+		{
+			name: "notify rules",
+			files: map[string]string{"conf/users.yaml": `
+users:
+  - {id: alice, phone: "+15550100001"}
+  - {id: bob, phone: "+15550100002", email: bob@example.com}
+  - {id: carol, email: carol@example.com}
+  - {id: dave}
+  - {id: erin, phone: "+15550100005", notify: [{via: voice}, {via: sms, after: 0}]}
+`},
+			check: func(t *testing.T, c *Config) {
+				require.Equal(t, []klaxon.NotifyRule{{Via: "sms"}}, c.Users["alice"].Notify)
+				require.Equal(t, []klaxon.NotifyRule{{Via: "sms"}, {Via: "email"}}, c.Users["bob"].Notify)
+				require.Equal(t, []klaxon.NotifyRule{{Via: "email"}}, c.Users["carol"].Notify)
+				require.Equal(t, []klaxon.NotifyRule{{Via: klaxon.ViaConsole}}, c.Users["dave"].Notify)
+				require.Equal(t, []klaxon.NotifyRule{{Via: "voice"}, {Via: "sms"}}, c.Users["erin"].Notify)
+			},
+		},
+		{
+			name: "smtp",
+			files: map[string]string{"conf/klaxon.yaml": baseFiles["conf/klaxon.yaml"] + `
+  smtp: {host: mail.example.com, from: "Klaxon <pager@example.com>"}
+  twilio: {account_sid: AC1, auth_token: "${TEST_TWILIO:-x}", from: "+15550100000"}
+`},
+			check: func(t *testing.T, c *Config) {
+				require.Equal(t, &SMTP{Host: "mail.example.com", Port: 587, From: "Klaxon <pager@example.com>", TLS: TLSStartTLS}, c.Notify.SMTP)
+				require.Equal(t, &Twilio{AccountSID: "AC1", AuthToken: "x", From: "+15550100000"}, c.Notify.Twilio)
+			},
+		},
+		{
+			name: "smtp on 465 is implicit tls",
+			files: map[string]string{"conf/klaxon.yaml": baseFiles["conf/klaxon.yaml"] + `
+  smtp: {host: mail.example.com, port: "${TEST_SMTP_PORT:-465}", from: pager@example.com}
+`},
+			check: func(t *testing.T, c *Config) {
+				require.Equal(t, 465, c.Notify.SMTP.Port)
+				require.Equal(t, TLSImplicit, c.Notify.SMTP.TLS)
+			},
+		},
+		{
+			name: "redis",
+			files: map[string]string{"conf/klaxon.yaml": baseFiles["conf/klaxon.yaml"] + `
+store:
+  redis: {addrs: ["127.0.0.1:26379"], master_name: mymaster, db: 2, tls: true}
+`},
+			check: func(t *testing.T, c *Config) {
+				require.Equal(t, &Redis{Addrs: []string{"127.0.0.1:26379"}, MasterName: "mymaster", DB: 2, TLS: true}, c.Store.Redis)
+				require.Equal(t, filepath.Join(c.Dir, "data", "klaxon.db"), c.Store.Path)
+			},
+		},
+		{
+			name:  "durations with days and weeks",
+			files: map[string]string{"conf/policies/default.yaml": "name: default\nack_timeout: 1d\nsteps: [{targets: [user:alice, schedule:primary], escalate_after: 1w}]\n"},
+			check: func(t *testing.T, c *Config) {
+				p := c.Policies["default"]
+				require.Equal(t, 24*time.Hour, p.AckTimeout)
+				require.Equal(t, 7*24*time.Hour, p.Steps[0].EscalateAfter)
+				require.Equal(t, []klaxon.Target{{Kind: "user", Name: "alice"}, {Kind: "schedule", Name: "primary"}}, p.Steps[0].Targets)
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			setup(t, tt.files)
+			c, err := Load("conf/klaxon.yaml", nil)
+			require.NoError(t, err)
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestErrorKinds(t *testing.T) {
+	setup(t, nil)
+	_, err := Load("conf/nope.yaml", nil)
+	require.Equal(t, []string{"conf/nope.yaml: no such file or directory"}, lines(t, err))
+	require.ErrorIs(t, err, fs.ErrNotExist)
+	require.NotErrorIs(t, err, klaxon.ErrInvalid)
+
+	_, err = Load("conf/klaxon.yaml", map[string]any{"lisen": "x"})
+	require.Equal(t, []string{"flags: lisen: unknown key"}, lines(t, err))
+	require.ErrorIs(t, err, klaxon.ErrInvalid)
+	var ce *Error
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, Error{File: "flags", Path: "lisen", Msg: "unknown key"}, *ce)
+}

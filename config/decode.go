@@ -1,0 +1,237 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// decoder copies a parsed YAML value into a Go value, strictly: it walks
+// the value against the Go type (struct fields named by their koanf tag),
+// and records an unknown key or a value of the wrong type as a problem
+// naming its full key path, like steps[0].escalate_after. It expands
+// ${VAR} in every string it copies. It never stops at the first problem.
+type decoder struct {
+	file   string
+	lookup func(string) (string, bool)
+	probs  *problems
+}
+
+// decode copies in, found at path, into out.
+func (d *decoder) decode(path string, in any, out reflect.Value) {
+	if in == nil {
+		if out.Kind() == reflect.Pointer {
+			out.Set(reflect.New(out.Type().Elem())) // `console:` turns it on
+		}
+		return
+	}
+	switch out.Kind() {
+	case reflect.String:
+		s, ok := in.(string)
+		if !ok && out.Type() == durationType {
+			s, ok = numberText(in)
+		}
+		if !ok {
+			d.probs.add(d.file, path, "expected a string, got %s (quote it)", kind(in))
+			return
+		}
+		if s, ok = d.expand(path, s); ok {
+			out.SetString(s)
+		}
+	case reflect.Int:
+		d.decodeInt(path, in, out)
+	case reflect.Bool:
+		switch v := in.(type) {
+		case bool:
+			out.SetBool(v)
+		case string:
+			s, ok := d.expand(path, v)
+			if !ok {
+				return
+			}
+			b, err := strconv.ParseBool(s)
+			if err != nil {
+				d.probs.add(d.file, path, "expected true or false, got %q", s)
+				return
+			}
+			out.SetBool(b)
+		default:
+			d.probs.add(d.file, path, "expected true or false, got %s", kind(in))
+		}
+	case reflect.Slice:
+		list, ok := in.([]any)
+		if !ok {
+			d.probs.add(d.file, path, "expected a list, got %s", kind(in))
+			return
+		}
+		s := reflect.MakeSlice(out.Type(), len(list), len(list))
+		for i, v := range list {
+			d.decode(fmt.Sprintf("%s[%d]", path, i), v, s.Index(i))
+		}
+		out.Set(s)
+	case reflect.Pointer:
+		p := reflect.New(out.Type().Elem())
+		d.decode(path, in, p.Elem())
+		out.Set(p)
+	case reflect.Struct:
+		d.decodeStruct(path, in, out)
+	default:
+		d.probs.add(d.file, path, "cannot decode into %s", out.Type())
+	}
+}
+
+func (d *decoder) decodeInt(path string, in any, out reflect.Value) {
+	var n int64
+	switch v := in.(type) {
+	case int:
+		n = int64(v)
+	case int64:
+		n = v
+	case uint64:
+		if v > math.MaxInt64 {
+			d.probs.add(d.file, path, "number too large")
+			return
+		}
+		n = int64(v)
+	case float64:
+		if v != math.Trunc(v) || v < math.MinInt64 || v >= math.MaxInt64 {
+			d.probs.add(d.file, path, "expected a whole number, got %v", v)
+			return
+		}
+		n = int64(v)
+	case string:
+		s, ok := d.expand(path, v)
+		if !ok {
+			return
+		}
+		i, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			d.probs.add(d.file, path, "expected a whole number, got %q", s)
+			return
+		}
+		n = i
+	default:
+		d.probs.add(d.file, path, "expected a whole number, got %s", kind(in))
+		return
+	}
+	if out.OverflowInt(n) {
+		d.probs.add(d.file, path, "number too large")
+		return
+	}
+	out.SetInt(n)
+}
+
+func (d *decoder) decodeStruct(path string, in any, out reflect.Value) {
+	m, ok := stringMap(in)
+	if !ok {
+		d.probs.add(d.file, path, "expected a map, got %s", kind(in))
+		return
+	}
+	fields := make(map[string]int, out.NumField())
+	for i := range out.NumField() {
+		if tag := out.Type().Field(i).Tag.Get("koanf"); tag != "" && tag != "-" {
+			fields[tag] = i
+		}
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		sub := joinKey(path, k)
+		i, ok := fields[k]
+		if !ok {
+			d.probs.add(d.file, sub, "unknown key")
+			continue
+		}
+		d.decode(sub, m[k], out.Field(i))
+	}
+}
+
+// expand expands ${VAR} in s, recording a problem at path when it cannot.
+func (d *decoder) expand(path, s string) (string, bool) {
+	s, err := expand(s, d.lookup)
+	if err != nil {
+		d.probs.add(d.file, path, "%v", err)
+		return "", false
+	}
+	return s, true
+}
+
+// durationText is a duration as written, parsed later with ParseDuration.
+// Unlike other strings, it may be written as a bare number (after: 0).
+type durationText string
+
+var durationType = reflect.TypeFor[durationText]()
+
+// numberText formats a parsed YAML number as it was most likely written.
+func numberText(in any) (string, bool) {
+	switch v := in.(type) {
+	case int:
+		return strconv.Itoa(v), true
+	case int64:
+		return strconv.FormatInt(v, 10), true
+	case uint64:
+		return strconv.FormatUint(v, 10), true
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64), true
+	}
+	return "", false
+}
+
+// stringMap returns in as a map with string keys, if it is a map.
+func stringMap(in any) (map[string]any, bool) {
+	switch m := in.(type) {
+	case map[string]any:
+		return m, true
+	case map[any]any:
+		out := make(map[string]any, len(m))
+		for k, v := range m {
+			out[fmt.Sprint(k)] = v
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// joinKey appends key to path, quoting a key that is not a plain word.
+func joinKey(path, key string) string {
+	plain := key != ""
+	for _, c := range key {
+		if !(c == '_' || c == '-' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			plain = false
+			break
+		}
+	}
+	if !plain {
+		key = strconv.Quote(key)
+	}
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// kind names the YAML type of a parsed value, for messages.
+func kind(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case bool:
+		return "true/false"
+	case int, int64, uint64, float64:
+		return "a number"
+	case []any:
+		return "a list"
+	case map[string]any, map[any]any:
+		return "a map"
+	case time.Time:
+		return "a timestamp"
+	}
+	return fmt.Sprintf("%T", v)
+}

@@ -1,0 +1,351 @@
+package config
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestLoadErrors(t *testing.T) {
+	const (
+		cfg   = "conf/klaxon.yaml"
+		pol   = "conf/policies/default.yaml"
+		users = "conf/users.yaml"
+	)
+	base := baseFiles[cfg]
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  []string
+	}{
+		// Reading and parsing.
+		{
+			name:  "bad yaml",
+			files: map[string]string{cfg: "route: [policy\n"},
+			want:  []string{"conf/klaxon.yaml: yaml: line 1: did not find expected ',' or ']'"},
+		},
+		{
+			name:  "not a map",
+			files: map[string]string{cfg: "- a\n"},
+			want:  []string{"conf/klaxon.yaml: yaml: unmarshal errors: line 1: cannot unmarshal !!seq into map[string]interface {}"},
+		},
+		{
+			name:  "policies folder missing",
+			files: map[string]string{pol: "", cfg: "route: {policy: default}\npolicies: nope/\nnotify: {console: {}}\n"},
+			want:  []string{"conf/klaxon.yaml: policies: read folder conf/nope: no such file or directory"},
+		},
+		{
+			name:  "users file missing",
+			files: map[string]string{cfg: "route: {policy: default}\npolicies: policies\nusers: people.yaml\nnotify: {console: {}}\n"},
+			want:  []string{"conf/people.yaml: no such file or directory"},
+		},
+		{
+			name:  "policy file bad yaml",
+			files: map[string]string{pol: "name: [\n"},
+			want: []string{
+				"conf/policies/default.yaml: yaml: line 1: did not find expected node content",
+			},
+		},
+
+		// Strict keys and types.
+		{
+			name:  "unknown key",
+			files: map[string]string{cfg: base + "lisen: 127.0.0.1:8080\n"},
+			want:  []string{"conf/klaxon.yaml: lisen: unknown key"},
+		},
+		{
+			name:  "unknown nested keys",
+			files: map[string]string{cfg: base + "  twillio: {}\nstore: {path: x.db, redis: {adrs: [a]}}\n\"odd key\": 1\n"},
+			want: []string{
+				"conf/klaxon.yaml: notify.twillio: unknown key",
+				`conf/klaxon.yaml: "odd key": unknown key`,
+				"conf/klaxon.yaml: store.redis.adrs: unknown key",
+				"conf/klaxon.yaml: store.redis.addrs: required: at least one host:port",
+			},
+		},
+		{
+			name: "unknown key in a route",
+			files: map[string]string{cfg: `
+route:
+  policy: default
+  routes:
+    - matcher: ['a="1"']
+policies: policies
+users: users.yaml
+notify: {console: {}}
+`},
+			want: []string{"conf/klaxon.yaml: route.routes[0].matcher: unknown key"},
+		},
+		{
+			name:  "unknown key in a policy",
+			files: map[string]string{pol: "name: default\nsteps:\n  - targets: [user:alice]\n    escalte_after: 5m\n"},
+			want: []string{
+				"conf/policies/default.yaml: steps[0].escalte_after: unknown key",
+				"conf/policies/default.yaml: steps[0].escalate_after: required, like 5m",
+			},
+		},
+		{
+			name:  "unknown key in users",
+			files: map[string]string{users: "users:\n  - id: alice\n    phnoe: \"+15550100001\"\n"},
+			want:  []string{"conf/users.yaml: users[0].phnoe: unknown key"},
+		},
+		{
+			name:  "unknown top-level key in users",
+			files: map[string]string{users: "user: []\n"},
+			want: []string{
+				"conf/users.yaml: user: unknown key",
+				`conf/policies/default.yaml: steps[0].targets[0]: unknown user "alice": not in conf/users.yaml`,
+			},
+		},
+		{
+			name: "wrong types",
+			files: map[string]string{
+				cfg:   "route: {policy: default}\npolicies: policies\nusers: users.yaml\nnotify: {console: {}}\nlisten: [a]\nintegrations: {name: x}\nstore: {redis: {addrs: [\"h:1\"], db: one, tls: maybe}}\n",
+				pol:   "name: default\nrepeat: 1.5\nsteps:\n  - targets: user:alice\n    escalate_after: 5\n",
+				users: "users:\n  - id: alice\n    phone: +15550100001\n",
+			},
+			want: []string{
+				"conf/klaxon.yaml: integrations: expected a list, got a map",
+				"conf/klaxon.yaml: listen: expected a string, got a list (quote it)",
+				`conf/klaxon.yaml: store.redis.db: expected a whole number, got "one"`,
+				`conf/klaxon.yaml: store.redis.tls: expected true or false, got "maybe"`,
+				"conf/users.yaml: users[0].phone: expected a string, got a number (quote it)",
+				"conf/policies/default.yaml: repeat: expected a whole number, got 1.5",
+				"conf/policies/default.yaml: steps[0].targets: expected a list, got a string",
+				"conf/policies/default.yaml: steps[0].targets: required: at least one user:ID or schedule:NAME",
+				`conf/policies/default.yaml: steps[0].escalate_after: bad duration "5": want a number and a unit, like 30s, 5m, 1h30m, 2d or 1w`,
+			},
+		},
+
+		// ${VAR}.
+		{
+			name:  "unset variable",
+			files: map[string]string{cfg: base + "api: {tokens: [{name: ops, token: \"${KLAXON_TEST_UNSET}\"}]}\n"},
+			want: []string{
+				"conf/klaxon.yaml: api.tokens[0].token: environment variable KLAXON_TEST_UNSET is not set (use ${KLAXON_TEST_UNSET:-default} for a default)",
+				"conf/klaxon.yaml: api.tokens[0].token: required",
+			},
+		},
+		{
+			name:  "bad reference",
+			files: map[string]string{users: "users:\n  - {id: alice, name: \"${}\", email: \"${MAIL\"}\n"},
+			want: []string{
+				"conf/users.yaml: users[0].email: unterminated ${ (write $${ for a literal ${)",
+				"conf/users.yaml: users[0].name: bad reference ${}: want ${VAR} or ${VAR:-default}",
+			},
+		},
+
+		// klaxon.yaml.
+		{
+			name:  "server",
+			files: map[string]string{cfg: base + "listen: localhost\npublic_url: ftp://x\n"},
+			want: []string{
+				`conf/klaxon.yaml: listen: bad address "localhost": want host:port, like 127.0.0.1:8080`,
+			},
+		},
+		{
+			name:  "public_url",
+			files: map[string]string{cfg: base + "public_url: /relative\n"},
+			want:  []string{`conf/klaxon.yaml: public_url: bad URL "/relative": want http:// or https:// and a host`},
+		},
+		{
+			name:  "policies required",
+			files: map[string]string{cfg: "route: {policy: default}\nusers: users.yaml\nnotify: {console: {}}\n"},
+			want:  []string{"conf/klaxon.yaml: policies: required: the folder of policy files, like policies/"},
+		},
+		{
+			name: "integrations",
+			files: map[string]string{cfg: "route: {policy: default}\npolicies: policies\nusers: users.yaml\nnotify: {console: {}}\n" + `integrations:
+  - {type: alertmanager, token: a}
+  - {name: a/b, type: datadog, token: b}
+  - {name: x, type: nagios, token: c}
+  - {name: x, token: c}
+  - {name: y, type: generic}
+`},
+			want: []string{
+				"conf/klaxon.yaml: integrations[0].name: required",
+				`conf/klaxon.yaml: integrations[1].name: must not contain "/"`,
+				`conf/klaxon.yaml: integrations[2].type: unknown type "nagios": want alertmanager, datadog, pagerduty or generic`,
+				`conf/klaxon.yaml: integrations[3].name: "x" is also the name of integrations[2]`,
+				"conf/klaxon.yaml: integrations[3].type: required: alertmanager, datadog, pagerduty or generic",
+				"conf/klaxon.yaml: integrations[3].token: same as the token of integrations[2]: each integration needs its own",
+				"conf/klaxon.yaml: integrations[4].token: required",
+			},
+		},
+		{
+			name:  "api tokens",
+			files: map[string]string{cfg: base + "api: {tokens: [{token: a}, {name: ops}, {name: ops, token: a}]}\n"},
+			want: []string{
+				"conf/klaxon.yaml: api.tokens[0].name: required",
+				"conf/klaxon.yaml: api.tokens[1].token: required",
+				`conf/klaxon.yaml: api.tokens[2].name: "ops" is also the name of api.tokens[1]`,
+				"conf/klaxon.yaml: api.tokens[2].token: same as the token of api.tokens[0]",
+			},
+		},
+		{
+			name: "route",
+			files: map[string]string{cfg: `
+route:
+  matchers: ['a="1"']
+  routes:
+    - matchers: ['service=payments"']
+    - matchers: ['team="db"']
+      policy: dba
+policies: policies
+users: users.yaml
+notify: {console: {}}
+`},
+			want: []string{
+				`conf/klaxon.yaml: route.matchers: not allowed on the root route, which takes every alert`,
+				`conf/klaxon.yaml: route.policy: required`,
+				`conf/klaxon.yaml: route.routes[0].matchers[0]: bad matcher "service=payments\"": 16:17: ": missing end ": expected a comma or close brace`,
+				`conf/klaxon.yaml: route.routes[1].policy: unknown policy "dba": no file in policies defines it`,
+			},
+		},
+		{
+			name: "notify",
+			files: map[string]string{cfg: base + `  twilio: {from: "5550100"}
+  smtp: {host: "", port: 70000, from: "not an address", tls: startls}
+`},
+			want: []string{
+				"conf/klaxon.yaml: notify.twilio.account_sid: required",
+				"conf/klaxon.yaml: notify.twilio.auth_token: required",
+				"conf/klaxon.yaml: notify.twilio.from: want a phone number in E.164 form, like +15550100000",
+				"conf/klaxon.yaml: notify.smtp.host: required",
+				"conf/klaxon.yaml: notify.smtp.port: must be from 1 to 65535",
+				`conf/klaxon.yaml: notify.smtp.from: bad address "not an address"`,
+				`conf/klaxon.yaml: notify.smtp.tls: unknown mode "startls": want starttls, tls or none`,
+			},
+		},
+		{
+			name:  "redis",
+			files: map[string]string{cfg: base + "store: {redis: {addrs: [localhost], db: -1}}\n"},
+			want: []string{
+				`conf/klaxon.yaml: store.redis.addrs[0]: bad address "localhost": want host:port`,
+				"conf/klaxon.yaml: store.redis.db: must be 0 or more",
+			},
+		},
+
+		// Policies.
+		{
+			name: "policy",
+			files: map[string]string{pol: `
+repeat: -1
+ack_timeout: -5m
+steps:
+  - targets: [alice, "user:", "team:x", user:zed]
+    escalate_after: 0s
+  - targets: []
+    escalate_after: 1.5d
+`},
+			want: []string{
+				"conf/policies/default.yaml: name: required",
+				"conf/policies/default.yaml: repeat: must be 0 or more",
+				"conf/policies/default.yaml: ack_timeout: must be 0s or more",
+				`conf/policies/default.yaml: steps[0].targets[0]: bad target "alice": want user:ID or schedule:NAME`,
+				`conf/policies/default.yaml: steps[0].targets[1]: bad target "user:": want user:ID or schedule:NAME`,
+				`conf/policies/default.yaml: steps[0].targets[2]: bad target "team:x": want user:ID or schedule:NAME`,
+				`conf/policies/default.yaml: steps[0].targets[3]: unknown user "zed": not in conf/users.yaml`,
+				"conf/policies/default.yaml: steps[0].escalate_after: must be more than 0s",
+				"conf/policies/default.yaml: steps[1].targets: required: at least one user:ID or schedule:NAME",
+				`conf/policies/default.yaml: steps[1].escalate_after: bad duration "1.5d": want a number and a unit, like 30s, 5m, 1h30m, 2d or 1w`,
+				`conf/klaxon.yaml: route.policy: unknown policy "default": no file in policies defines it`,
+			},
+		},
+		{
+			name: "duplicate and empty policies",
+			files: map[string]string{
+				"conf/policies/copy.yml":    "name: default\nsteps: [{targets: [user:alice], escalate_after: 1m}]\n",
+				"conf/policies/empty.yaml":  "# nothing yet\n",
+				"conf/policies/notes.txt":   "not a policy",
+				"conf/policies/.swap.yaml":  "not: a policy",
+				"conf/policies/sub/x.yaml":  "not: a policy",
+				"conf/policies/invalid.yml": "name: broken\nsteps: [{targets: [user:alice]}]\n",
+			},
+			want: []string{
+				`conf/policies/default.yaml: name: policy "default" is also defined in conf/policies/copy.yml`,
+				"conf/policies/empty.yaml: name: required",
+				"conf/policies/empty.yaml: steps: required: at least one step",
+				"conf/policies/invalid.yml: steps[0].escalate_after: required, like 5m",
+			},
+		},
+		{
+			name:  "no users file",
+			files: map[string]string{users: "", cfg: "route: {policy: default}\npolicies: policies\nnotify: {console: {}}\n"},
+			want:  []string{`conf/policies/default.yaml: steps[0].targets[0]: unknown user "alice": the config sets no users file`},
+		},
+
+		// Users.
+		{
+			name: "users",
+			files: map[string]string{users: `
+users:
+  - id: alice
+    phone: "555-0100"
+    email: "Alice <alice@example.com>"
+    time_zone: Mars/Olympus
+    notify:
+      - {via: fax}
+      - {via: sms, after: soon}
+      - {via: voice, after: -1m}
+      - {}
+  - {name: nobody}
+  - {id: bob, notify: [{via: sms}, {via: email}]}
+  - {id: bob, email: bob@example.com}
+`},
+			want: []string{
+				"conf/users.yaml: users[0].phone: want a phone number in E.164 form, like +15550100001",
+				`conf/users.yaml: users[0].email: bad address "Alice <alice@example.com>": want a bare address, like alice@example.com`,
+				`conf/users.yaml: users[0].time_zone: unknown time zone "Mars/Olympus": want an IANA name, like Europe/Berlin`,
+				`conf/users.yaml: users[0].notify[0].via: unknown "fax": want sms, voice or email`,
+				`conf/users.yaml: users[0].notify[1].after: bad duration "soon": want a number and a unit, like 30s, 5m, 1h30m, 2d or 1w`,
+				"conf/users.yaml: users[0].notify[2].after: must be 0s or more",
+				"conf/users.yaml: users[0].notify[3].via: required: sms, voice or email",
+				"conf/users.yaml: users[1].id: required",
+				"conf/users.yaml: users[2].notify[0].via: sms needs the user's phone",
+				"conf/users.yaml: users[2].notify[1].via: email needs the user's email",
+				`conf/users.yaml: users[3].id: "bob" is also the id of users[2]`,
+			},
+		},
+		{
+			name:  "a number is not a duration",
+			files: map[string]string{users: "users:\n  - {id: alice, phone: \"+15550100001\", notify: [{via: sms, after: 90}]}\n"},
+			want:  []string{`conf/users.yaml: users[0].notify[0].after: bad duration "90": want a number and a unit, like 30s, 5m, 1h30m, 2d or 1w`},
+		},
+		{
+			name: "no channel reaches a user",
+			files: map[string]string{
+				cfg:   "route: {policy: default}\npolicies: policies\nusers: users.yaml\nnotify: {smtp: {host: mail, from: k@example.com}}\n",
+				users: "users:\n  - {id: alice, phone: \"+15550100001\", notify: [{via: sms}, {via: email}]}\n  - {id: bob, phone: \"+15550100002\"}\n",
+			},
+			want: []string{
+				"conf/users.yaml: users[0].notify[0].via: sms needs notify.twilio or notify.console in the config",
+				"conf/users.yaml: users[0].notify[1].via: email needs the user's email",
+				"conf/users.yaml: users[1].notify: none set, and no channel in notify reaches this user by default: set a phone or email with notify.twilio or notify.smtp, or turn on notify.console",
+			},
+		},
+
+		// All at once.
+		{
+			name: "every file's errors are reported",
+			files: map[string]string{
+				cfg:   base + "lisen: x\n",
+				pol:   "name: default\nsteps: [{targets: [user:alice], escalate_after: 5m, when: always}]\n",
+				users: "users: [{id: alice, phone: \"+15550100001\", pager: yes}]\n",
+			},
+			want: []string{
+				"conf/klaxon.yaml: lisen: unknown key",
+				"conf/users.yaml: users[0].pager: unknown key",
+				"conf/policies/default.yaml: steps[0].when: unknown key",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			setup(t, tt.files)
+			c, err := Load(cfg, nil)
+			require.Nil(t, c)
+			require.Equal(t, tt.want, lines(t, err))
+		})
+	}
+}

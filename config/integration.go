@@ -1,0 +1,91 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Integration types: the sources Klaxon accepts alerts from.
+const (
+	TypeAlertmanager = "alertmanager"
+	TypeDatadog      = "datadog"
+	TypePagerDuty    = "pagerduty"
+	TypeGeneric      = "generic"
+)
+
+// Integration is one source of alerts. Its name scopes the alerts' keys
+// (see klaxon.AlertKey); its token authenticates it (for pagerduty, the
+// routing_key).
+type Integration struct {
+	Name  string `koanf:"name"`
+	Type  string `koanf:"type"`
+	Token string `koanf:"token"`
+}
+
+// API holds the tokens of the HTTP API, for people and the CLI.
+type API struct {
+	Tokens []Token `koanf:"tokens"`
+}
+
+// Token is an API token; Name is who acts in an incident's timeline.
+type Token struct {
+	Name  string `koanf:"name"`
+	Token string `koanf:"token"`
+}
+
+// checkIntegrations checks integrations: names and tokens set and unique.
+func (l *loader) checkIntegrations(ins []Integration) {
+	names, tokens := map[string]int{}, map[string]int{}
+	for i, in := range ins {
+		at := func(key string) string { return fmt.Sprintf("integrations[%d].%s", i, key) }
+		switch j, dup := names[in.Name]; {
+		case in.Name == "":
+			l.probs.add(l.path, at("name"), "required")
+		case strings.Contains(in.Name, "/"):
+			l.probs.add(l.path, at("name"), `must not contain "/"`)
+		case dup:
+			l.probs.add(l.path, at("name"), "%q is also the name of integrations[%d]", in.Name, j)
+		default:
+			names[in.Name] = i
+		}
+		switch in.Type {
+		case TypeAlertmanager, TypeDatadog, TypePagerDuty, TypeGeneric:
+		case "":
+			l.probs.add(l.path, at("type"), "required: alertmanager, datadog, pagerduty or generic")
+		default:
+			l.probs.add(l.path, at("type"), "unknown type %q: want alertmanager, datadog, pagerduty or generic", in.Type)
+		}
+		switch j, dup := tokens[in.Token]; {
+		case in.Token == "":
+			l.probs.add(l.path, at("token"), "required")
+		case dup:
+			l.probs.add(l.path, at("token"), "same as the token of integrations[%d]: each integration needs its own", j)
+		default:
+			tokens[in.Token] = i
+		}
+	}
+}
+
+// checkAPI checks the API tokens: names and tokens set and unique.
+func (l *loader) checkAPI(api API) {
+	names, tokens := map[string]int{}, map[string]int{}
+	for i, t := range api.Tokens {
+		at := func(key string) string { return fmt.Sprintf("api.tokens[%d].%s", i, key) }
+		switch j, dup := names[t.Name]; {
+		case t.Name == "":
+			l.probs.add(l.path, at("name"), "required")
+		case dup:
+			l.probs.add(l.path, at("name"), "%q is also the name of api.tokens[%d]", t.Name, j)
+		default:
+			names[t.Name] = i
+		}
+		switch j, dup := tokens[t.Token]; {
+		case t.Token == "":
+			l.probs.add(l.path, at("token"), "required")
+		case dup:
+			l.probs.add(l.path, at("token"), "same as the token of api.tokens[%d]", j)
+		default:
+			tokens[t.Token] = i
+		}
+	}
+}

@@ -1,0 +1,109 @@
+package config
+
+import (
+	"net/mail"
+	"regexp"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// Notify configures the channels pages go out by. A channel left unset is
+// off; Console, when set, stands in for every channel that is off.
+type Notify struct {
+	Console *Console `koanf:"console"`
+	Twilio  *Twilio  `koanf:"twilio"`
+	SMTP    *SMTP    `koanf:"smtp"`
+}
+
+// Console prints pages to the log.
+type Console struct{}
+
+// Twilio sends SMS and voice pages.
+type Twilio struct {
+	AccountSID string `koanf:"account_sid"`
+	AuthToken  string `koanf:"auth_token"`
+	// From is the E.164 number pages come from.
+	From string `koanf:"from"`
+	// APIURL replaces Twilio's API base URL, for tests; "" for Twilio's.
+	APIURL string `koanf:"api_url"`
+}
+
+// SMTP TLS modes.
+const (
+	TLSStartTLS = "starttls" // upgrade a plain connection (port 587)
+	TLSImplicit = "tls"      // TLS from the start (port 465)
+	TLSNone     = "none"     // plain text: for a local relay only
+)
+
+// SMTP sends email pages.
+type SMTP struct {
+	Host string `koanf:"host"`
+	// Port defaults to 587.
+	Port     int    `koanf:"port"`
+	Username string `koanf:"username"`
+	Password string `koanf:"password"`
+	From     string `koanf:"from"`
+	// TLS is starttls, tls or none; default tls on port 465, else starttls.
+	TLS string `koanf:"tls"`
+}
+
+// e164 matches a phone number in E.164 form.
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
+
+// checkNotify defaults and checks the notify channels.
+func (l *loader) checkNotify(n *Notify) {
+	if t := n.Twilio; t != nil {
+		if t.AccountSID == "" {
+			l.probs.add(l.path, "notify.twilio.account_sid", "required")
+		}
+		if t.AuthToken == "" {
+			l.probs.add(l.path, "notify.twilio.auth_token", "required")
+		}
+		if !e164.MatchString(t.From) {
+			l.probs.add(l.path, "notify.twilio.from", "want a phone number in E.164 form, like +15550100000")
+		}
+		if t.APIURL != "" && !isHTTPURL(t.APIURL) {
+			l.probs.add(l.path, "notify.twilio.api_url", "bad URL %q: want http:// or https:// and a host", t.APIURL)
+		}
+	}
+	if s := n.SMTP; s != nil {
+		if s.Host == "" {
+			l.probs.add(l.path, "notify.smtp.host", "required")
+		}
+		if s.Port == 0 {
+			s.Port = 587
+		}
+		if s.Port < 1 || s.Port > 65535 {
+			l.probs.add(l.path, "notify.smtp.port", "must be from 1 to 65535")
+		}
+		if s.From == "" {
+			l.probs.add(l.path, "notify.smtp.from", "required")
+		} else if _, err := mail.ParseAddress(s.From); err != nil {
+			l.probs.add(l.path, "notify.smtp.from", "bad address %q", s.From)
+		}
+		switch s.TLS {
+		case "":
+			s.TLS = TLSStartTLS
+			if s.Port == 465 {
+				s.TLS = TLSImplicit
+			}
+		case TLSStartTLS, TLSImplicit, TLSNone:
+		default:
+			l.probs.add(l.path, "notify.smtp.tls", "unknown mode %q: want starttls, tls or none", s.TLS)
+		}
+	}
+}
+
+// reaches reports whether some channel of n delivers pages sent via via
+// (klaxon.ViaSMS and so on); the console stands in for any channel.
+func (n *Notify) reaches(via string) bool {
+	switch {
+	case n.Console != nil:
+		return true
+	case via == klaxon.ViaSMS, via == klaxon.ViaVoice:
+		return n.Twilio != nil
+	case via == klaxon.ViaEmail:
+		return n.SMTP != nil
+	}
+	return false
+}

@@ -1,0 +1,146 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// policySpec is a policy file as written.
+type policySpec struct {
+	Name       string       `koanf:"name"`
+	Repeat     int          `koanf:"repeat"`
+	AckTimeout durationText `koanf:"ack_timeout"`
+	Steps      []stepSpec   `koanf:"steps"`
+}
+
+type stepSpec struct {
+	Targets       []string     `koanf:"targets"`
+	EscalateAfter durationText `koanf:"escalate_after"`
+}
+
+// loadPolicies loads every *.yaml and *.yml file of the folder name
+// (`policies:` in klaxon.yaml), one policy per file, skipping hidden files
+// and subfolders. It returns the valid policies, and the file of every
+// policy name a file defines, valid or not; nil when the folder or one of
+// its files cannot be read. users are the known users; usersOK is false
+// when the users file could not be read, and then user targets are not
+// checked.
+func (l *loader) loadPolicies(name string, users map[string]klaxon.User, usersOK bool) (map[string]klaxon.Policy, map[string]string) {
+	policies := map[string]klaxon.Policy{}
+	entries, err := os.ReadDir(l.abs(name))
+	if err != nil {
+		e := fileError(l.shown(name), err)
+		e.File, e.Path = l.path, "policies"
+		e.Msg = fmt.Sprintf("read folder %s: %s", l.shown(name), e.Msg)
+		l.probs.list = append(l.probs.list, e)
+		return policies, nil
+	}
+	defined, complete := map[string]string{}, true
+	for _, e := range entries {
+		ext := filepath.Ext(e.Name())
+		if e.IsDir() || strings.HasPrefix(e.Name(), ".") || ext != ".yaml" && ext != ".yml" {
+			continue
+		}
+		shown := filepath.Join(l.shown(name), e.Name())
+		raw, err := readYAML(filepath.Join(l.abs(name), e.Name()), shown)
+		if err != nil {
+			// The file may define a policy the route names: do not
+			// blame the route for it.
+			l.probs.list = append(l.probs.list, err)
+			complete = false
+			continue
+		}
+		var s policySpec
+		before := l.probs.count()
+		d := decoder{file: shown, lookup: l.lookup, probs: l.probs}
+		d.decode("", raw, reflect.ValueOf(&s).Elem())
+		switch other, dup := defined[s.Name]; {
+		case s.Name == "":
+			l.probs.add(shown, "name", "required")
+		case dup:
+			l.probs.add(shown, "name", "policy %q is also defined in %s", s.Name, other)
+		default:
+			defined[s.Name] = shown
+		}
+		p := l.policy(shown, s, users, usersOK)
+		if l.probs.count() == before {
+			policies[s.Name] = p
+		}
+	}
+	if !complete {
+		return policies, nil
+	}
+	return policies, defined
+}
+
+// policy checks the policy s, from file, and turns it into a
+// klaxon.Policy.
+func (l *loader) policy(file string, s policySpec, users map[string]klaxon.User, usersOK bool) klaxon.Policy {
+	p := klaxon.Policy{Name: s.Name, Repeat: s.Repeat}
+	if s.Repeat < 0 {
+		l.probs.add(file, "repeat", "must be 0 or more")
+	}
+	if s.AckTimeout != "" {
+		d, err := ParseDuration(string(s.AckTimeout))
+		switch {
+		case err != nil:
+			l.probs.add(file, "ack_timeout", "%v", err)
+		case d < 0:
+			l.probs.add(file, "ack_timeout", "must be 0s or more")
+		}
+		p.AckTimeout = d
+	}
+	if len(s.Steps) == 0 {
+		l.probs.add(file, "steps", "required: at least one step")
+	}
+	for i, st := range s.Steps {
+		at := func(key string) string { return fmt.Sprintf("steps[%d].%s", i, key) }
+		step := klaxon.Step{}
+		if len(st.Targets) == 0 {
+			l.probs.add(file, at("targets"), "required: at least one user:ID or schedule:NAME")
+		}
+		for j, t := range st.Targets {
+			path := fmt.Sprintf("steps[%d].targets[%d]", i, j)
+			kind, name, _ := strings.Cut(t, ":")
+			switch {
+			case name == "" || kind != klaxon.TargetUser && kind != klaxon.TargetSchedule:
+				l.probs.add(file, path, "bad target %q: want user:ID or schedule:NAME", t)
+			case kind == klaxon.TargetUser && usersOK && !hasUser(users, name):
+				l.probs.add(file, path, "unknown user %q: %s", name, l.noUser())
+			}
+			step.Targets = append(step.Targets, klaxon.Target{Kind: kind, Name: name})
+		}
+		if st.EscalateAfter == "" {
+			l.probs.add(file, at("escalate_after"), "required, like 5m")
+		} else {
+			d, err := ParseDuration(string(st.EscalateAfter))
+			switch {
+			case err != nil:
+				l.probs.add(file, at("escalate_after"), "%v", err)
+			case d <= 0:
+				l.probs.add(file, at("escalate_after"), "must be more than 0s")
+			}
+			step.EscalateAfter = d
+		}
+		p.Steps = append(p.Steps, step)
+	}
+	return p
+}
+
+// noUser says why a user is unknown.
+func (l *loader) noUser() string {
+	if l.users == "" {
+		return "the config sets no users file"
+	}
+	return "not in " + l.shown(l.users)
+}
+
+func hasUser(users map[string]klaxon.User, id string) bool {
+	_, ok := users[id]
+	return ok
+}

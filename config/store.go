@@ -1,0 +1,48 @@
+package config
+
+import (
+	"fmt"
+	"net"
+)
+
+// Store says where Klaxon keeps its state: the embedded store at Path, or
+// Redis when Redis is set.
+type Store struct {
+	// Path is the embedded store's file, made absolute against the config
+	// file's folder; default data/klaxon.db. Load does not create it.
+	Path  string `koanf:"path"`
+	Redis *Redis `koanf:"redis"`
+}
+
+// Redis configures the Redis store: one address for a single server,
+// several for Cluster, or Sentinel addresses with MasterName.
+type Redis struct {
+	Addrs      []string `koanf:"addrs"`
+	MasterName string   `koanf:"master_name"`
+	Username   string   `koanf:"username"`
+	Password   string   `koanf:"password"`
+	DB         int      `koanf:"db"`
+	TLS        bool     `koanf:"tls"`
+}
+
+// checkStore defaults and checks store.
+func (l *loader) checkStore(s *Store) {
+	if s.Path == "" {
+		s.Path = DefaultStorePath
+	}
+	s.Path = l.abs(s.Path)
+	if s.Redis == nil {
+		return
+	}
+	if len(s.Redis.Addrs) == 0 {
+		l.probs.add(l.path, "store.redis.addrs", "required: at least one host:port")
+	}
+	for i, a := range s.Redis.Addrs {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			l.probs.add(l.path, fmt.Sprintf("store.redis.addrs[%d]", i), "bad address %q: want host:port", a)
+		}
+	}
+	if s.Redis.DB < 0 {
+		l.probs.add(l.path, "store.redis.db", "must be 0 or more")
+	}
+}

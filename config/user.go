@@ -1,0 +1,140 @@
+package config
+
+import (
+	"fmt"
+	"net/mail"
+	"reflect"
+	"slices"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// usersFile is the users file as written.
+type usersFile struct {
+	Users []userSpec `koanf:"users"`
+}
+
+type userSpec struct {
+	ID       string     `koanf:"id"`
+	Name     string     `koanf:"name"`
+	Phone    string     `koanf:"phone"`
+	Email    string     `koanf:"email"`
+	TimeZone string     `koanf:"time_zone"`
+	Notify   []ruleSpec `koanf:"notify"`
+}
+
+type ruleSpec struct {
+	Via   string       `koanf:"via"`
+	After durationText `koanf:"after"`
+}
+
+// loadUsers loads the users file name (`users:` in klaxon.yaml). It
+// reports false when the file cannot be read at all, so that the policies
+// are not blamed for users it would have defined.
+func (l *loader) loadUsers(name string, n *Notify) (map[string]klaxon.User, bool) {
+	shown := l.shown(name)
+	raw, err := readYAML(l.abs(name), shown)
+	if err != nil {
+		l.probs.list = append(l.probs.list, err)
+		return map[string]klaxon.User{}, false
+	}
+	var f usersFile
+	d := decoder{file: shown, lookup: l.lookup, probs: l.probs}
+	d.decode("", raw, reflect.ValueOf(&f).Elem())
+
+	users := make(map[string]klaxon.User, len(f.Users))
+	index := map[string]int{}
+	for i, s := range f.Users {
+		at := func(key string) string { return fmt.Sprintf("users[%d].%s", i, key) }
+		switch j, dup := index[s.ID]; {
+		case s.ID == "":
+			l.probs.add(shown, at("id"), "required")
+		case dup:
+			l.probs.add(shown, at("id"), "%q is also the id of users[%d]", s.ID, j)
+		default:
+			index[s.ID] = i
+		}
+		u := l.user(shown, at, s, n)
+		if _, dup := users[s.ID]; s.ID != "" && !dup {
+			users[s.ID] = u
+		}
+	}
+	return users, true
+}
+
+// user checks the user s and turns it into a klaxon.User. at names a key
+// of s for messages.
+func (l *loader) user(file string, at func(string) string, s userSpec, n *Notify) klaxon.User {
+	u := klaxon.User{ID: s.ID, Name: s.Name, Phone: s.Phone, Email: s.Email, TimeZone: s.TimeZone}
+	if s.Phone != "" && !e164.MatchString(s.Phone) {
+		l.probs.add(file, at("phone"), "want a phone number in E.164 form, like +15550100001")
+	}
+	if s.Email != "" {
+		if a, err := mail.ParseAddress(s.Email); err != nil || a.Address != s.Email {
+			l.probs.add(file, at("email"), "bad address %q: want a bare address, like alice@example.com", s.Email)
+		}
+	}
+	if s.TimeZone != "" {
+		if _, err := time.LoadLocation(s.TimeZone); err != nil {
+			l.probs.add(file, at("time_zone"), "unknown time zone %q: want an IANA name, like Europe/Berlin", s.TimeZone)
+		}
+	}
+	for j, r := range s.Notify {
+		rule := fmt.Sprintf("notify[%d]", j)
+		var after time.Duration
+		if r.After != "" {
+			d, err := ParseDuration(string(r.After))
+			switch {
+			case err != nil:
+				l.probs.add(file, at(rule+".after"), "%v", err)
+			case d < 0:
+				l.probs.add(file, at(rule+".after"), "must be 0s or more")
+			}
+			after = d
+		}
+		switch r.Via {
+		case klaxon.ViaSMS, klaxon.ViaVoice:
+			if s.Phone == "" {
+				l.probs.add(file, at(rule+".via"), "%s needs the user's phone", r.Via)
+			} else if !n.reaches(r.Via) {
+				l.probs.add(file, at(rule+".via"), "%s needs notify.twilio or notify.console in the config", r.Via)
+			}
+		case klaxon.ViaEmail:
+			if s.Email == "" {
+				l.probs.add(file, at(rule+".via"), "email needs the user's email")
+			} else if !n.reaches(r.Via) {
+				l.probs.add(file, at(rule+".via"), "email needs notify.smtp or notify.console in the config")
+			}
+		case "":
+			l.probs.add(file, at(rule+".via"), "required: sms, voice or email")
+		default:
+			l.probs.add(file, at(rule+".via"), "unknown %q: want sms, voice or email", r.Via)
+		}
+		u.Notify = append(u.Notify, klaxon.NotifyRule{Via: r.Via, After: after})
+	}
+	if len(s.Notify) == 0 {
+		u.Notify = defaultRules(u)
+		if !slices.ContainsFunc(u.Notify, func(r klaxon.NotifyRule) bool { return n.reaches(r.Via) }) {
+			l.probs.add(file, at("notify"), "none set, and no channel in notify reaches this user by default: set a phone or email with notify.twilio or notify.smtp, or turn on notify.console")
+		}
+	}
+	return u
+}
+
+// defaultRules are the notify rules of a user who sets none: at once, by
+// SMS when it has a phone and by email when it has an address; else to
+// the console.
+func defaultRules(u klaxon.User) []klaxon.NotifyRule {
+	var rules []klaxon.NotifyRule
+	if u.Phone != "" {
+		rules = append(rules, klaxon.NotifyRule{Via: klaxon.ViaSMS})
+	}
+	if u.Email != "" {
+		rules = append(rules, klaxon.NotifyRule{Via: klaxon.ViaEmail})
+	}
+	if len(rules) == 0 {
+		rules = append(rules, klaxon.NotifyRule{Via: klaxon.ViaConsole})
+	}
+	return rules
+}

@@ -1,0 +1,118 @@
+package ingest
+
+import (
+	"encoding/json"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// amPayload is the body of Alertmanager's webhook (version 4), which
+// Grafana Alerting's webhook contact point extends. Fields Klaxon does not
+// use (receiver, groupLabels, notification_reason, routeLabels, Grafana's
+// silenceURL and values...) are ignored.
+type amPayload struct {
+	Version     string          `json:"version"`
+	ExternalURL string          `json:"externalURL"`
+	Alerts      []amAlert       `json:"alerts"`
+	OrgID       json.RawMessage `json:"orgId"` // Grafana only
+}
+
+type amAlert struct {
+	Status       string            `json:"status"`
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	StartsAt     string            `json:"startsAt"`
+	EndsAt       string            `json:"endsAt"`
+	GeneratorURL string            `json:"generatorURL"`
+	Fingerprint  string            `json:"fingerprint"`
+}
+
+// DecodeAlertmanager decodes an Alertmanager webhook body (version 4, also
+// sent by Grafana Alerting's webhook contact point) into one alert per
+// entry of "alerts".
+//
+// "version" must be "4" when present. Grafana sends its own payload version
+// "1" along with "orgId"; that combination is accepted too. Each alert needs
+// a status (firing or resolved) and at least one label.
+//
+// The alert's id is its fingerprint, or when there is none a hash of its
+// sorted label pairs. Summary is annotations.summary, else
+// annotations.description, else labels.alertname; Severity is
+// labels.severity; URL is generatorURL; Source is externalURL. An endsAt of
+// 0001-01-01T00:00:00Z, which Alertmanager sends for firing alerts, is the
+// zero time.
+func DecodeAlertmanager(integration string, body []byte) ([]klaxon.Alert, error) {
+	var p amPayload
+	if err := decodeAlerts[amAlert](body, &p); err != nil {
+		return nil, err
+	}
+	switch {
+	case p.Version == "" || p.Version == "4":
+	case p.Version == "1" && len(p.OrgID) > 0: // Grafana Alerting
+	default:
+		return nil, klaxon.Invalid("version", "must be \"4\", got %q", p.Version)
+	}
+	if len(p.Alerts) == 0 {
+		return nil, klaxon.Invalid("alerts", "no alerts")
+	}
+	alerts := make([]klaxon.Alert, 0, len(p.Alerts))
+	for i := range p.Alerts {
+		a, err := p.Alerts[i].alert(integration, i)
+		if err != nil {
+			return nil, err
+		}
+		a.Source = p.ExternalURL
+		alerts = append(alerts, a)
+	}
+	return alerts, nil
+}
+
+// alert normalises the i-th alert of a webhook body.
+func (in *amAlert) alert(integration string, i int) (klaxon.Alert, error) {
+	var status klaxon.Status
+	switch in.Status {
+	case "firing":
+		status = klaxon.Firing
+	case "resolved":
+		status = klaxon.Resolved
+	case "":
+		return klaxon.Alert{}, klaxon.Invalid(index("alerts", i, "status"), "required")
+	default:
+		return klaxon.Alert{}, klaxon.Invalid(index("alerts", i, "status"),
+			"must be firing or resolved, got %q", in.Status)
+	}
+	if len(in.Labels) == 0 {
+		return klaxon.Alert{}, klaxon.Invalid(index("alerts", i, "labels"), "must have at least one label")
+	}
+	starts, ok := parseTime(in.StartsAt)
+	if !ok {
+		return klaxon.Alert{}, badTime(index("alerts", i, "startsAt"), in.StartsAt)
+	}
+	ends, ok := parseTime(in.EndsAt)
+	if !ok {
+		return klaxon.Alert{}, badTime(index("alerts", i, "endsAt"), in.EndsAt)
+	}
+	id := in.Fingerprint
+	if id == "" {
+		id = labelsID(in.Labels)
+	}
+	summary := in.Annotations["summary"]
+	if summary == "" {
+		summary = in.Annotations["description"]
+	}
+	if summary == "" {
+		summary = in.Labels["alertname"]
+	}
+	return klaxon.Alert{
+		Key:         klaxon.AlertKey(integration, id),
+		Integration: integration,
+		Status:      status,
+		Summary:     summary,
+		Severity:    in.Labels["severity"],
+		Labels:      in.Labels,
+		Annotations: in.Annotations,
+		StartsAt:    starts,
+		EndsAt:      ends,
+		URL:         in.GeneratorURL,
+	}, nil
+}

@@ -1,0 +1,99 @@
+package ingest
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// The fuzz targets check, for any body: the decoder does not panic; it
+// fails only with a *klaxon.FieldError; on success every alert has a key
+// under the integration and a status of firing or resolved; and decoding
+// the same body again gives the same result.
+//
+//	go test -run='^$' -fuzz=FuzzAlertmanager -fuzztime=15s ./ingest
+
+const fuzzIntegration = "fuzz"
+
+func FuzzAlertmanager(f *testing.F) {
+	seedCorpus(f, "alertmanager")
+	f.Add([]byte(`{"version":"1","orgId":1,"alerts":[{"status":"resolved","labels":{"a":"b"},"endsAt":"2026-11-23T23:26:10Z"}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		alerts, err := DecodeAlertmanager(fuzzIntegration, body)
+		checkDecoded(t, alerts, err)
+		again, err2 := DecodeAlertmanager(fuzzIntegration, body)
+		require.Equal(t, err, err2)
+		require.Equal(t, alerts, again)
+	})
+}
+
+func FuzzDatadog(f *testing.F) {
+	seedCorpus(f, "datadog")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		alerts, err := DecodeDatadog(fuzzIntegration, body)
+		checkDecoded(t, alerts, err)
+		again, err2 := DecodeDatadog(fuzzIntegration, body)
+		require.Equal(t, err, err2)
+		require.Equal(t, alerts, again)
+	})
+}
+
+func FuzzPagerDuty(f *testing.F) {
+	seedCorpus(f, "pagerduty")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ev, err := DecodePagerDuty(fuzzIntegration, body)
+		if err != nil {
+			checkDecoded(t, nil, err)
+			require.Equal(t, Event{}, ev)
+			return
+		}
+		checkDecoded(t, []klaxon.Alert{ev.Alert}, nil)
+		require.Contains(t, []string{ActionTrigger, ActionAcknowledge, ActionResolve}, ev.Action)
+		require.NotEmpty(t, strings.TrimSpace(ev.DedupKey))
+		require.Equal(t, klaxon.AlertKey(fuzzIntegration, ev.DedupKey), ev.Alert.Key)
+
+		again, err := DecodePagerDuty(fuzzIntegration, body)
+		require.NoError(t, err)
+		if again.DedupKey != ev.DedupKey { // generated: new on every trigger
+			require.Equal(t, ActionTrigger, ev.Action)
+			require.Regexp(t, `^[0-9a-f]{32}$`, again.DedupKey)
+			again.DedupKey, again.Alert.Key = ev.DedupKey, ev.Alert.Key
+		}
+		require.Equal(t, ev, again)
+	})
+}
+
+func FuzzGeneric(f *testing.F) {
+	seedCorpus(f, "generic")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		alerts, err := DecodeGeneric(fuzzIntegration, body)
+		checkDecoded(t, alerts, err)
+		again, err2 := DecodeGeneric(fuzzIntegration, body)
+		require.Equal(t, err, err2)
+		require.Equal(t, alerts, again)
+	})
+}
+
+// checkDecoded asserts the properties every decoder's result has.
+func checkDecoded(t *testing.T, alerts []klaxon.Alert, err error) {
+	t.Helper()
+	if err != nil {
+		var fe *klaxon.FieldError
+		require.True(t, errors.As(err, &fe), "error %v (%T) is not a FieldError", err, err)
+		require.ErrorIs(t, err, klaxon.ErrInvalid)
+		require.NotEmpty(t, fe.Msg)
+		require.Nil(t, alerts)
+		return
+	}
+	require.NotEmpty(t, alerts)
+	for _, a := range alerts {
+		require.True(t, strings.HasPrefix(a.Key, fuzzIntegration+"/"), "key %q", a.Key)
+		require.Greater(t, len(a.Key), len(fuzzIntegration+"/"), "empty id")
+		require.Equal(t, fuzzIntegration, a.Integration)
+		require.Contains(t, []klaxon.Status{klaxon.Firing, klaxon.Resolved}, a.Status)
+	}
+}

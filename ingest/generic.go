@@ -1,0 +1,123 @@
+package ingest
+
+import (
+	"github.com/klaxonhq/klaxon"
+)
+
+// genericAlert is one alert in the generic format: see DecodeGeneric.
+type genericAlert struct {
+	DedupKey    string            `json:"dedup_key"`
+	Status      string            `json:"status"`
+	Summary     string            `json:"summary"`
+	Severity    string            `json:"severity"`
+	Source      string            `json:"source"`
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+	URL         string            `json:"url"`
+	StartsAt    string            `json:"starts_at"`
+}
+
+// DecodeGeneric decodes a body in Klaxon's generic event format, for tools
+// that have no integration of their own (POST /v1/ingest/generic). A body
+// is a list of alerts:
+//
+//	{
+//	  "alerts": [
+//	    {
+//	      "dedup_key":   "db-1/disk",             // optional, see below
+//	      "status":      "firing",                // firing (default) or resolved
+//	      "summary":     "disk 95% full on db-1", // required when firing
+//	      "severity":    "critical",              // optional, free text
+//	      "source":      "db-1",                  // optional: host, service, tool
+//	      "labels":      {"service": "db"},       // optional, used for routing
+//	      "annotations": {"runbook": "https://runbooks.example.com/disk"},
+//	      "url":         "https://grafana.example.com/d/db",
+//	      "starts_at":   "2026-11-23T23:26:07Z"   // optional, RFC 3339
+//	    }
+//	  ]
+//	}
+//
+// or one alert object on its own, without the "alerts" wrapper. Unknown
+// fields are ignored. An alert is identified by its dedup_key; without one,
+// by a hash of source and summary, so a resolve must repeat them (or give
+// the dedup_key). A list must hold at least one alert.
+func DecodeGeneric(integration string, body []byte) ([]klaxon.Alert, error) {
+	var b struct {
+		Alerts *[]genericAlert `json:"alerts"`
+	}
+	if err := decodeAlerts[genericAlert](body, &b); err != nil {
+		return nil, err
+	}
+	if b.Alerts == nil { // one alert, no wrapper
+		var in genericAlert
+		if err := decodeJSON(body, &in); err != nil {
+			return nil, err
+		}
+		a, err := in.alert(integration, -1)
+		if err != nil {
+			return nil, err
+		}
+		return []klaxon.Alert{a}, nil
+	}
+	if len(*b.Alerts) == 0 {
+		return nil, klaxon.Invalid("alerts", "no alerts")
+	}
+	alerts := make([]klaxon.Alert, 0, len(*b.Alerts))
+	for i := range *b.Alerts {
+		a, err := (*b.Alerts)[i].alert(integration, i)
+		if err != nil {
+			return nil, err
+		}
+		alerts = append(alerts, a)
+	}
+	return alerts, nil
+}
+
+// alert normalises the i-th generic alert of a list, or with i < 0 the
+// alert that is the whole body.
+func (in *genericAlert) alert(integration string, i int) (klaxon.Alert, error) {
+	path := func(field string) string {
+		if i < 0 {
+			return field
+		}
+		return index("alerts", i, field)
+	}
+	var status klaxon.Status
+	switch in.Status {
+	case "", "firing":
+		status = klaxon.Firing
+	case "resolved":
+		status = klaxon.Resolved
+	default:
+		return klaxon.Alert{}, klaxon.Invalid(path("status"),
+			"must be firing or resolved, got %q", in.Status)
+	}
+	if blank(in.Summary) {
+		switch {
+		case status == klaxon.Firing:
+			return klaxon.Alert{}, klaxon.Invalid(path("summary"), "required for a firing alert")
+		case in.DedupKey == "":
+			return klaxon.Alert{}, klaxon.Invalid(path("summary"), "required to resolve without a dedup_key")
+		}
+	}
+	starts, ok := parseTime(in.StartsAt)
+	if !ok {
+		return klaxon.Alert{}, badTime(path("starts_at"), in.StartsAt)
+	}
+	id := in.DedupKey
+	if id == "" {
+		id = klaxon.HashFields(in.Source, in.Summary)
+	}
+	return klaxon.Alert{
+		Key:         klaxon.AlertKey(integration, id),
+		Integration: integration,
+		Status:      status,
+		Summary:     in.Summary,
+		Severity:    in.Severity,
+		Source:      in.Source,
+		Labels:      in.Labels,
+		Annotations: in.Annotations,
+		StartsAt:    starts,
+		URL:         in.URL,
+	}, nil
+}

@@ -1,0 +1,64 @@
+package route
+
+import (
+	"strconv"
+)
+
+// GroupLabels returns the route's group_by labels that lbls carries with a
+// non-empty value. A missing label and an empty one are the same to a
+// group key, and neither is returned.
+func (r *Route) GroupLabels(lbls map[string]string) map[string]string {
+	out := make(map[string]string, len(r.GroupBy))
+	for _, name := range r.GroupBy {
+		if v := lbls[name]; v != "" {
+			out[name] = v
+		}
+	}
+	return out
+}
+
+// GroupKey returns the correlation group of an alert with lbls on route r:
+// the route ID, a colon, then the group_by labels in group_by order with
+// their values quoted, a missing label counting as the empty string:
+//
+//	{}/{service="payments"}:{alertname="HighErrorRate",service="payments"}
+//
+// Values are quoted with strconv.Quote and names quoted too when they are
+// not plain identifiers, so two different routes or label sets never share
+// a key.
+func (r *Route) GroupKey(lbls map[string]string) string {
+	n := len(r.ID) + 3
+	for _, name := range r.GroupBy {
+		n += len(name) + len(lbls[name]) + 4
+	}
+	b := make([]byte, 0, n)
+	b = append(b, r.ID...)
+	b = append(b, ':', '{')
+	for i, name := range r.GroupBy {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendLabelName(b, name)
+		b = append(b, '=')
+		b = strconv.AppendQuote(b, lbls[name])
+	}
+	b = append(b, '}')
+	return string(b)
+}
+
+// appendLabelName appends a label name as a group key spells it: as is
+// when it is a plain identifier ([a-zA-Z_][a-zA-Z0-9_]*), else quoted.
+func appendLabelName(b []byte, name string) []byte {
+	if name == "" {
+		return append(b, '"', '"')
+	}
+	for i, c := range name {
+		switch {
+		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case '0' <= c && c <= '9' && i > 0:
+		default:
+			return strconv.AppendQuote(b, name)
+		}
+	}
+	return append(b, name...)
+}

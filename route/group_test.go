@@ -1,0 +1,115 @@
+package route
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestGroupKey(t *testing.T) {
+	root, err := New(designSpec())
+	require.NoError(t, err)
+
+	tests := []struct {
+		name   string
+		labels map[string]string
+		key    string
+		group  map[string]string
+	}{
+		{
+			name:   "root",
+			labels: map[string]string{"alertname": "DiskFull", "service": "db", "instance": "x"},
+			key:    `{}:{alertname="DiskFull",service="db"}`,
+			group:  map[string]string{"alertname": "DiskFull", "service": "db"},
+		},
+		{
+			name:   "payments",
+			labels: map[string]string{"alertname": "HighErrorRate", "service": "payments", "severity": "critical"},
+			key:    `{}/{service="payments",severity=~"critical|page"}:{alertname="HighErrorRate",service="payments"}`,
+			group:  map[string]string{"alertname": "HighErrorRate", "service": "payments"},
+		},
+		{
+			name:   "missing label is empty",
+			labels: map[string]string{"alertname": "DiskFull"},
+			key:    `{}:{alertname="DiskFull",service=""}`,
+			group:  map[string]string{"alertname": "DiskFull"},
+		},
+		{
+			name:   "empty label is the same as missing",
+			labels: map[string]string{"alertname": "DiskFull", "service": ""},
+			key:    `{}:{alertname="DiskFull",service=""}`,
+			group:  map[string]string{"alertname": "DiskFull"},
+		},
+		{
+			name:   "values are quoted",
+			labels: map[string]string{"alertname": "a\",service=\"b", "service": "}\n"},
+			key:    `{}:{alertname="a\",service=\"b",service="}\n"}`,
+			group:  map[string]string{"alertname": "a\",service=\"b", "service": "}\n"},
+		},
+		{
+			name:   "empty group_by is one group per route",
+			labels: map[string]string{"service": "payments", "alertname": "X"},
+			key:    `{}/{service="payments"}:{}`,
+			group:  map[string]string{},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := root.Match(tt.labels)
+			require.Equal(t, tt.key, r.GroupKey(tt.labels))
+			require.Equal(t, tt.group, r.GroupLabels(tt.labels))
+		})
+	}
+}
+
+func TestGroupKeyUnambiguous(t *testing.T) {
+	root, err := New(Spec{Policy: "p", GroupBy: []string{"a", "b", "odd name"}})
+	require.NoError(t, err)
+
+	sets := []map[string]string{
+		{"a": "x", "b": "y"},
+		{"a": `x",b="y`},
+		{"a": `x","b":"y`},
+		{"a": "x,b=y"},
+		{"a": "", "b": "x"},
+		{"a": "y"},
+		{"a": "x"},
+		{"odd name": "x"},
+		{"a": `"`, "b": `\`},
+		{"a": `\"`},
+	}
+	seen := map[string]int{}
+	for i, s := range sets {
+		k := root.GroupKey(s)
+		j, dup := seen[k]
+		require.False(t, dup, "sets %d and %d share key %s", i, j, k)
+		seen[k] = i
+		require.Equal(t, k, root.GroupKey(s), "not deterministic")
+	}
+	// A missing label and an empty one are the same to a group key.
+	require.Equal(t, root.GroupKey(map[string]string{"b": "x"}), root.GroupKey(map[string]string{"a": "", "b": "x"}))
+	require.Equal(t, `{}:{a="x",b="","odd name"="y"}`,
+		root.GroupKey(map[string]string{"a": "x", "odd name": "y"}))
+}
+
+func BenchmarkMatchGroupKey(b *testing.B) {
+	spec := Spec{Policy: "default"}
+	for i := range 50 {
+		spec.Routes = append(spec.Routes, Spec{
+			Matchers: []string{fmt.Sprintf(`service="svc-%d"`, i), `severity=~"critical|page"`},
+			Policy:   fmt.Sprintf("p%d", i),
+		})
+	}
+	root, err := New(spec)
+	require.NoError(b, err)
+	lbls := map[string]string{
+		"alertname": "HighErrorRate", "service": "svc-42", "severity": "page",
+		"instance": "10.0.0.1:9090", "job": "api",
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		r := root.Match(lbls)
+		_ = r.GroupKey(lbls)
+	}
+}

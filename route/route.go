@@ -1,0 +1,160 @@
+// Package route holds the routing tree: it picks, for an alert's labels, the
+// route whose matchers fit, and with it the escalation policy and the labels
+// that group alerts into one incident.
+//
+// Matchers use Alertmanager's syntax (service="payments",
+// severity=~"critical|page") and its parser, so rules can be copied between
+// Alertmanager and Klaxon.
+package route
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/prometheus/alertmanager/matcher/parse"
+	"github.com/prometheus/alertmanager/pkg/labels"
+)
+
+// defaultGroupBy is the root route's group_by when klaxon.yaml sets none.
+var defaultGroupBy = []string{"alertname", "service"}
+
+// Spec is a route as written under `route:` in klaxon.yaml.
+type Spec struct {
+	// Matchers select the alerts of a child route, in Alertmanager's syntax:
+	// each string is one matcher (service="payments") or a set of them
+	// ({service="payments",severity=~"critical|page"}). All must match.
+	Matchers []string `koanf:"matchers"`
+	// Policy names the escalation policy; a child inherits its parent's
+	// when unset.
+	Policy string `koanf:"policy"`
+	// GroupBy lists the labels whose values form the correlation group; a
+	// child inherits its parent's when unset (nil). An empty, non-nil list
+	// puts every alert of the route in one group.
+	GroupBy []string `koanf:"group_by"`
+	// Routes are tried in order; the first that matches wins.
+	Routes []Spec `koanf:"routes"`
+}
+
+// Route is a node of the routing tree, built by New.
+type Route struct {
+	// ID names the route by the chain of matchers from the root, in the
+	// way of Alertmanager: "{}" for the root, "{}/{service=\"payments\"}"
+	// for a child. It does not change when siblings are reordered.
+	ID       string
+	Policy   string
+	GroupBy  []string
+	Matchers labels.Matchers
+	Routes   []*Route
+}
+
+// New builds the routing tree of s, the root route. Every problem found is
+// returned, joined, as a *klaxon.FieldError whose Field is the key path in
+// klaxon.yaml, like route.routes[0].matchers[1].
+func New(s Spec) (*Route, error) {
+	var errs []error
+	if len(s.Matchers) > 0 {
+		errs = append(errs, klaxon.Invalid("route.matchers", "not allowed on the root route, which takes every alert"))
+	}
+	if s.Policy == "" {
+		errs = append(errs, klaxon.Invalid("route.policy", "required"))
+	}
+	groupBy := s.GroupBy
+	if groupBy == nil {
+		groupBy = defaultGroupBy
+	}
+	s.Matchers = nil
+	r := build("route", "", s, s.Policy, groupBy, &errs)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return r, nil
+}
+
+// build makes the route of s at key path, under the parent with ID parentID
+// ("" for the root), appending problems to errs.
+func build(path, parentID string, s Spec, policy string, groupBy []string, errs *[]error) *Route {
+	r := &Route{Policy: policy, GroupBy: slices.Clone(groupBy)}
+	if s.Policy != "" {
+		r.Policy = s.Policy
+	}
+	if s.GroupBy != nil {
+		r.GroupBy = slices.Clone(s.GroupBy)
+	}
+	for i, m := range s.Matchers {
+		ms, err := parse.Matchers(m)
+		if err == nil && len(ms) == 0 {
+			err = fmt.Errorf("no matcher")
+		}
+		if err != nil {
+			*errs = append(*errs, klaxon.Invalid(fmt.Sprintf("%s.matchers[%d]", path, i), "bad matcher %q: %v", m, err))
+			continue
+		}
+		r.Matchers = append(r.Matchers, ms...)
+	}
+	checkGroupBy(path, s.GroupBy, errs)
+
+	sorted := slices.Clone(r.Matchers)
+	sort.Sort(sorted)
+	r.ID = sorted.String()
+	if parentID != "" {
+		r.ID = parentID + "/" + r.ID
+	}
+
+	seen := make(map[string]int, len(s.Routes))
+	for i, c := range s.Routes {
+		cpath := fmt.Sprintf("%s.routes[%d]", path, i)
+		before := len(*errs)
+		child := build(cpath, r.ID, c, r.Policy, r.GroupBy, errs)
+		if len(*errs) > before {
+			continue // its ID may lack a bad matcher: no duplicate check
+		}
+		if j, dup := seen[child.ID]; dup {
+			*errs = append(*errs, klaxon.Invalid(cpath+".matchers", "same matchers as %s.routes[%d], so this route never matches", path, j))
+			continue
+		}
+		seen[child.ID] = i
+		r.Routes = append(r.Routes, child)
+	}
+	return r
+}
+
+// checkGroupBy validates the group_by labels a route sets (nil when it
+// inherits them).
+func checkGroupBy(path string, written []string, errs *[]error) {
+	for i, name := range written {
+		field := fmt.Sprintf("%s.group_by[%d]", path, i)
+		switch {
+		case name == "":
+			*errs = append(*errs, klaxon.Invalid(field, "empty label name"))
+		case name == "...":
+			*errs = append(*errs, klaxon.Invalid(field, `grouping by all labels ("...") is not supported`))
+		case slices.Index(written, name) < i:
+			*errs = append(*errs, klaxon.Invalid(field, "label %q listed twice", name))
+		}
+	}
+}
+
+// Match returns the route for an alert's labels: depth first, the first
+// child whose matchers all match, recursively down to the deepest; r itself
+// when no child matches. A missing label matches as the empty string, as in
+// Alertmanager.
+func (r *Route) Match(lbls map[string]string) *Route {
+	for _, c := range r.Routes {
+		if c.matches(lbls) {
+			return c.Match(lbls)
+		}
+	}
+	return r
+}
+
+func (r *Route) matches(lbls map[string]string) bool {
+	for _, m := range r.Matchers {
+		if !m.Matches(lbls[m.Name]) {
+			return false
+		}
+	}
+	return true
+}
