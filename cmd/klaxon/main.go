@@ -10,6 +10,10 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+
+	// The binary carries the IANA time zone database, so schedules and
+	// users' time zones work in a minimal container with no zoneinfo.
+	_ "time/tzdata"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
