@@ -1,0 +1,152 @@
+package escalate_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/escalate"
+	"github.com/klaxonhq/klaxon/incident"
+	"github.com/klaxonhq/klaxon/store/embedded"
+)
+
+// phone records pages as a person's devices would receive them.
+type phone struct {
+	mu    sync.Mutex
+	pages []klaxon.Page
+}
+
+func (p *phone) Notify(_ context.Context, pg klaxon.Page) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pages = append(p.pages, pg)
+	return nil
+}
+
+func (p *phone) got() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, pg := range p.pages {
+		out = append(out, pg.User.ID+"/"+pg.Via)
+	}
+	return out
+}
+
+type directory map[string]klaxon.User
+
+func (d directory) User(id string) (klaxon.User, bool) { u, ok := d[id]; return u, ok }
+func (d directory) OnCall(context.Context, string, time.Time) ([]string, error) {
+	return nil, klaxon.ErrNotFound
+}
+
+// clock is a settable time source.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+
+// openIncident commits a new incident with its first timer, as ingest does.
+func openIncident(t *testing.T, st klaxon.Store, p klaxon.Policy, now time.Time) string {
+	t.Helper()
+	id, err := st.NextIncidentID(t.Context())
+	require.NoError(t, err)
+	r := incident.Apply(nil, []klaxon.Alert{{Key: "am/1", Status: klaxon.Firing, Summary: "disk full"}}, now, incident.Template{Group: "g" + id, Policy: p})
+	r.Incident.ID = id
+	require.NoError(t, st.Commit(t.Context(), klaxon.Commit{Group: "g" + id, Open: id, Incidents: []*klaxon.Incident{r.Incident},
+		Index: r.Index, Timers: []klaxon.Timer{{Incident: id, Group: "g" + id, Due: now}}}))
+	return id
+}
+
+func TestEngine(t *testing.T) {
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	dir := directory{"alice": alice, "bob": bob}
+	ph := &phone{}
+	clk := &clock{t: t0}
+	e := escalate.New(st, ph, func() escalate.Directory { return dir }, slog.New(slog.NewTextHandler(io.Discard, nil)), escalate.Options{Now: clk.now, Poll: 5 * time.Millisecond})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- e.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	id := openIncident(t, st, twoSteps, t0)
+	e.Wake()
+	require.Eventually(t, func() bool { return len(ph.got()) >= 2 }, 10*time.Second, time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // ten polls: nothing else is due
+	require.Equal(t, []string{"alice/sms", "alice/email"}, ph.got())
+
+	clk.set(t0.Add(time.Minute))
+	require.Eventually(t, func() bool { return len(ph.got()) >= 3 }, 10*time.Second, time.Millisecond)
+	clk.set(t0.Add(5 * time.Minute))
+	require.Eventually(t, func() bool { return len(ph.got()) >= 4 }, 10*time.Second, time.Millisecond)
+	time.Sleep(50 * time.Millisecond)
+	require.Equal(t, []string{"alice/sms", "alice/email", "alice/voice", "bob/email"}, ph.got())
+
+	inc, err := e.Acknowledge(t.Context(), id, "bob", "api")
+	require.NoError(t, err)
+	require.Equal(t, klaxon.StateAcknowledged, inc.State)
+	clk.set(t0.Add(time.Hour))
+	time.Sleep(50 * time.Millisecond) // ten polls
+	require.Len(t, ph.got(), 4, "no page after the acknowledgement")
+
+	stored, err := st.Incident(t.Context(), id)
+	require.NoError(t, err)
+	var sent []string
+	for _, ev := range stored.Timeline {
+		if ev.Kind == klaxon.EventPageSent {
+			sent = append(sent, ev.User+"/"+ev.Via)
+		}
+	}
+	require.Equal(t, ph.got(), sent, "the timeline records each page once")
+}
+
+// TestEngineNoDuplicates opens many incidents while the engine runs on the
+// real clock and checks that every notification is delivered exactly once.
+func TestEngineNoDuplicates(t *testing.T) {
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	dir := directory{"alice": alice, "bob": bob}
+	ph := &phone{}
+	e := escalate.New(st, ph, func() escalate.Directory { return dir }, slog.New(slog.NewTextHandler(io.Discard, nil)), escalate.Options{Poll: time.Millisecond})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- e.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	const n = 40
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			openIncident(t, st, twoSteps, time.Now())
+			e.Wake()
+		})
+	}
+	wg.Wait()
+	// alice's sms and email are due at once; her call in a minute.
+	require.Eventually(t, func() bool { return len(ph.got()) >= 2*n }, 20*time.Second, time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
+
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	seen := map[string]int{}
+	for _, p := range ph.pages {
+		seen[p.Incident+"/"+p.Via]++
+	}
+	require.Len(t, seen, 2*n)
+	for k, c := range seen {
+		require.Equal(t, 1, c, "%s paged %d times", k, c)
+	}
+}

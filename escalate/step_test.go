@@ -1,0 +1,133 @@
+package escalate_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/escalate"
+)
+
+var t0 = time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+
+var (
+	alice = klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, After: time.Minute}, {Via: klaxon.ViaEmail}}}
+	bob   = klaxon.User{ID: "bob", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}}}
+)
+
+// users resolves user targets from a fixed directory, as the engine does.
+func users(s klaxon.Step) []klaxon.User {
+	dir := map[string]klaxon.User{"alice": alice, "bob": bob}
+	var out []klaxon.User
+	for _, t := range s.Targets {
+		out = append(out, dir[t.Name])
+	}
+	return out
+}
+
+func newIncident(p klaxon.Policy) *klaxon.Incident {
+	return &klaxon.Incident{ID: "7", Group: "g", State: klaxon.StateTriggered, CreatedAt: t0, Policy: p, Escalation: klaxon.Escalation{Step: -1}}
+}
+
+var twoSteps = klaxon.Policy{Name: "p", Repeat: 1, Steps: []klaxon.Step{
+	{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "alice"}}, EscalateAfter: 5 * time.Minute},
+	{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "bob"}}, EscalateAfter: 10 * time.Minute},
+}}
+
+// page is what a walk paged: the user, how, and when, relative to t0.
+type page struct {
+	user, via string
+	at        time.Duration
+}
+
+// walk runs the engine's loop on inc without I/O: advance at each due
+// time, send what is due, until nothing is due or until the limit.
+func walk(inc *klaxon.Incident, until time.Duration) []page {
+	var out []page
+	for {
+		due := escalate.NextDue(inc)
+		if due.IsZero() || due.Sub(t0) > until {
+			return out
+		}
+		escalate.Advance(inc, due, users)
+		for _, n := range escalate.Due(inc, due) {
+			out = append(out, page{n.User, n.Via, due.Sub(t0)})
+		}
+		var left []klaxon.Notification
+		for _, n := range inc.Pending {
+			if n.Due.After(due) {
+				left = append(left, n)
+			}
+		}
+		inc.Pending = left
+	}
+}
+
+func TestWalk(t *testing.T) {
+	t.Run("two steps, repeated once, then exhausted", func(t *testing.T) {
+		inc := newIncident(twoSteps)
+		require.Equal(t, []page{
+			{"alice", "sms", 0}, {"alice", "voice", time.Minute},
+			{"bob", "email", 5 * time.Minute},
+			{"alice", "sms", 15 * time.Minute}, {"alice", "voice", 16 * time.Minute},
+			{"bob", "email", 20 * time.Minute},
+		}, walk(inc, 24*time.Hour))
+		require.True(t, inc.Escalation.Done)
+		require.Equal(t, klaxon.EventExhausted, inc.Timeline[len(inc.Timeline)-1].Kind)
+		require.True(t, escalate.NextDue(inc).IsZero(), "nothing more to do")
+	})
+
+	t.Run("acknowledged: no page after, and pending ones are dropped", func(t *testing.T) {
+		inc := newIncident(twoSteps)
+		require.Len(t, walk(inc, 0), 1)
+		changed, err := escalate.Acknowledge(inc, t0.Add(30*time.Second), "alice", "sms")
+		require.NoError(t, err)
+		require.True(t, changed)
+		require.Empty(t, inc.Pending, "the voice call due at 1m is not placed")
+		require.Empty(t, walk(inc, 24*time.Hour))
+		changed, err = escalate.Acknowledge(inc, t0.Add(time.Minute), "bob", "api")
+		require.NoError(t, err)
+		require.False(t, changed, "a second acknowledgement changes nothing")
+		require.Equal(t, "alice", inc.AckedBy)
+	})
+
+	t.Run("ack timeout re-triggers and walks again from the first step", func(t *testing.T) {
+		p := twoSteps
+		p.AckTimeout = 30 * time.Minute
+		inc := newIncident(p)
+		walk(inc, 0)
+		_, err := escalate.Acknowledge(inc, t0.Add(2*time.Minute), "alice", "api")
+		require.NoError(t, err)
+		require.Equal(t, t0.Add(32*time.Minute), escalate.NextDue(inc))
+		got := walk(inc, 40*time.Minute)
+		require.Equal(t, []page{{"alice", "sms", 32 * time.Minute}, {"alice", "voice", 33 * time.Minute}, {"bob", "email", 37 * time.Minute}}, got)
+		require.Equal(t, klaxon.StateTriggered, inc.State)
+	})
+
+	t.Run("a resolved incident cannot be acknowledged", func(t *testing.T) {
+		inc := newIncident(twoSteps)
+		require.True(t, escalate.Resolve(inc, t0, "ops", "api"))
+		_, err := escalate.Acknowledge(inc, t0, "alice", "api")
+		require.ErrorIs(t, err, klaxon.ErrConflict)
+		require.False(t, escalate.Resolve(inc, t0, "ops", "api"), "resolving twice changes nothing")
+		require.True(t, escalate.NextDue(inc).IsZero())
+	})
+
+	t.Run("an overdue step fires once, now, and the next is timed from now", func(t *testing.T) {
+		inc := newIncident(twoSteps)
+		walk(inc, 90*time.Second) // step one and alice's call
+		late := t0.Add(time.Hour) // down for an hour
+		require.True(t, escalate.Advance(inc, late, users))
+		require.Equal(t, 1, inc.Escalation.Step)
+		require.Equal(t, late.Add(10*time.Minute), inc.Escalation.NextAt)
+		require.Len(t, escalate.Due(inc, late), 1, "only bob's step, not every step missed")
+	})
+
+	t.Run("a step not yet due changes nothing", func(t *testing.T) {
+		inc := newIncident(twoSteps)
+		walk(inc, 0)
+		require.False(t, escalate.Advance(inc, t0.Add(4*time.Minute), users))
+	})
+}
