@@ -20,18 +20,20 @@ func (s State) Open() bool { return s == StateTriggered || s == StateAcknowledge
 type Incident struct {
 	ID string `json:"id"`
 	// Group is the correlation group key the incident belongs to.
-	Group      string            `json:"group"`
-	Summary    string            `json:"summary"`
-	Severity   string            `json:"severity,omitempty"`
-	Labels     map[string]string `json:"labels,omitempty"`
-	State      State             `json:"state"`
-	CreatedAt  time.Time         `json:"created_at"`
-	AckedAt    time.Time         `json:"acked_at,omitzero"`
-	AckedBy    string            `json:"acked_by,omitempty"`
-	ResolvedAt time.Time         `json:"resolved_at,omitzero"`
-	ResolvedBy string            `json:"resolved_by,omitempty"`
-	Alerts     []AlertState      `json:"alerts"`
-	Timeline   []Event           `json:"timeline"`
+	Group     string            `json:"group"`
+	Summary   string            `json:"summary"`
+	Severity  string            `json:"severity,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	State     State             `json:"state"`
+	CreatedAt time.Time         `json:"created_at"`
+	AckedAt   time.Time         `json:"acked_at,omitzero"`
+	AckedBy   string            `json:"acked_by,omitempty"`
+	// SnoozedUntil is when a snoozed incident triggers again.
+	SnoozedUntil time.Time    `json:"snoozed_until,omitzero"`
+	ResolvedAt   time.Time    `json:"resolved_at,omitzero"`
+	ResolvedBy   string       `json:"resolved_by,omitempty"`
+	Alerts       []AlertState `json:"alerts"`
+	Timeline     []Event      `json:"timeline"`
 	// Policy is the escalation policy as it was when the incident opened.
 	Policy     Policy     `json:"policy"`
 	Escalation Escalation `json:"escalation"`
@@ -110,6 +112,7 @@ const (
 	EventPageSent      EventKind = "page_sent"
 	EventPageFailed    EventKind = "page_failed"
 	EventAcknowledged  EventKind = "acknowledged"
+	EventSnoozed       EventKind = "snoozed"
 	EventResolved      EventKind = "resolved"
 	EventExhausted     EventKind = "escalation_exhausted"
 )

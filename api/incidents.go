@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/klaxonhq/klaxon"
 )
@@ -80,12 +81,14 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request, _ string) {
 }
 
 // CommandRequest is the optional body of a command: who acts, when the
-// API token is shared by several people.
+// API token is shared by several people, and for a snooze how long
+// ("30m", "2h").
 type CommandRequest struct {
-	By string `json:"by,omitempty"`
+	By       string `json:"by,omitempty"`
+	Duration string `json:"duration,omitempty"`
 }
 
-// command serves POST /v1/incidents/{id}/{ack|resolve}.
+// command serves POST /v1/incidents/{id}/{ack|resolve|escalate|snooze}.
 func (s *Server) command(w http.ResponseWriter, r *http.Request, caller string) {
 	var req CommandRequest
 	if r.ContentLength != 0 {
@@ -117,8 +120,17 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, caller string) 
 		inc, err = s.o.Commands.Acknowledge(r.Context(), id, by, how)
 	case "resolve":
 		inc, err = s.o.Commands.Resolve(r.Context(), id, by, how)
+	case "escalate":
+		inc, err = s.o.Commands.Escalate(r.Context(), id, by, how)
+	case "snooze":
+		var d time.Duration
+		if d, err = time.ParseDuration(req.Duration); err != nil || d <= 0 {
+			err = klaxon.Invalid("duration", "must be a positive duration such as 30m, got %q", req.Duration)
+			break
+		}
+		inc, err = s.o.Commands.Snooze(r.Context(), id, d, by, how)
 	default:
-		err = errorf(http.StatusNotFound, "no such command %q: one of ack, resolve", r.PathValue("command"))
+		err = errorf(http.StatusNotFound, "no such command %q: one of ack, resolve, escalate, snooze", r.PathValue("command"))
 	}
 	if err != nil {
 		writeError(w, s.log, err)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -35,6 +36,8 @@ type Accepter interface {
 type Commander interface {
 	Acknowledge(ctx context.Context, id, by, how string) (*klaxon.Incident, error)
 	Resolve(ctx context.Context, id, by, how string) (*klaxon.Incident, error)
+	Escalate(ctx context.Context, id, by, how string) (*klaxon.Incident, error)
+	Snooze(ctx context.Context, id string, d time.Duration, by, how string) (*klaxon.Incident, error)
 }
 
 // Options are what the server serves from.

@@ -35,3 +35,42 @@ func Resolve(inc *klaxon.Incident, now time.Time, by, how string) (changed bool)
 	incident.Resolve(inc, now, by, how)
 	return true
 }
+
+// Escalate pages the step after the current one now, whatever its
+// escalate_after; after the last step it starts from the first again. An
+// acknowledged incident triggers again.
+func Escalate(inc *klaxon.Incident, now time.Time, users func(klaxon.Step) []klaxon.User, by, how string) error {
+	if inc.State == klaxon.StateResolved {
+		return fmt.Errorf("escalate incident %s: it is resolved: %w", inc.ID, klaxon.ErrConflict)
+	}
+	if len(inc.Policy.Steps) == 0 {
+		return fmt.Errorf("escalate incident %s: policy %s has no steps: %w", inc.ID, inc.Policy.Name, klaxon.ErrConflict)
+	}
+	inc.State = klaxon.StateTriggered
+	inc.AckedAt, inc.AckedBy, inc.SnoozedUntil = time.Time{}, "", time.Time{}
+	inc.Pending = nil
+	next, round := inc.Escalation.Step+1, inc.Escalation.Round
+	if next >= len(inc.Policy.Steps) {
+		next, round = 0, round+1
+	}
+	pageStep(inc, now, next, round, users, by, how)
+	return nil
+}
+
+// Snooze silences inc for d: it is acknowledged until then, and triggers
+// again and walks its policy from the first step when d has passed.
+func Snooze(inc *klaxon.Incident, now time.Time, d time.Duration, by, how string) error {
+	if inc.State == klaxon.StateResolved {
+		return fmt.Errorf("snooze incident %s: it is resolved: %w", inc.ID, klaxon.ErrConflict)
+	}
+	if d <= 0 {
+		return klaxon.Invalid("duration", "must be positive, got %s", d)
+	}
+	inc.State = klaxon.StateAcknowledged
+	inc.AckedAt, inc.AckedBy = now, by
+	inc.SnoozedUntil = now.Add(d)
+	inc.Pending = nil
+	inc.Escalation.NextAt = time.Time{}
+	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventSnoozed, By: by, How: how, Text: "until " + inc.SnoozedUntil.UTC().Format(time.RFC3339)})
+	return nil
+}

@@ -286,6 +286,25 @@ func (e *Engine) Resolve(ctx context.Context, id, by, how string) (*klaxon.Incid
 	})
 }
 
+// Escalate pages the next step of incident id now.
+func (e *Engine) Escalate(ctx context.Context, id, by, how string) (*klaxon.Incident, error) {
+	inc, err := e.command(ctx, id, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+		users := func(s klaxon.Step) []klaxon.User { return e.users(ctx, inc, s) }
+		return true, Escalate(inc, now, users, by, how)
+	})
+	if err == nil {
+		e.Wake() // its pages are due now
+	}
+	return inc, err
+}
+
+// Snooze silences incident id for d, then it triggers again.
+func (e *Engine) Snooze(ctx context.Context, id string, d time.Duration, by, how string) (*klaxon.Incident, error) {
+	return e.command(ctx, id, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+		return true, Snooze(inc, now, d, by, how)
+	})
+}
+
 // command applies fn to incident id and commits it with its timer and,
 // when it resolves the incident, the group's index.
 func (e *Engine) command(ctx context.Context, id string, fn func(*klaxon.Incident, time.Time) (bool, error)) (*klaxon.Incident, error) {

@@ -21,14 +21,19 @@ import (
 //
 // A step that fell due while nobody was running fires once, now, and the
 // next step is timed from now: an outage never pages several steps at once.
+// A snoozed incident triggers again the same way when its snooze ends.
 func Advance(inc *klaxon.Incident, now time.Time, users func(klaxon.Step) []klaxon.User) bool {
 	changed := false
-	if inc.State == klaxon.StateAcknowledged && inc.Policy.AckTimeout > 0 && !now.Before(inc.AckedAt.Add(inc.Policy.AckTimeout)) {
-		inc.State = klaxon.StateTriggered
-		inc.AckedAt, inc.AckedBy = time.Time{}, ""
-		inc.Escalation = klaxon.Escalation{Step: -1}
-		inc.Record(klaxon.Event{At: now, Kind: klaxon.EventTriggered, Text: "acknowledgement timed out after " + inc.Policy.AckTimeout.String()})
-		changed = true
+	if inc.State == klaxon.StateAcknowledged {
+		switch until := wakeAt(inc); {
+		case until.IsZero() || now.Before(until):
+		case !inc.SnoozedUntil.IsZero() && !now.Before(inc.SnoozedUntil):
+			retrigger(inc, now, "snooze ended")
+			changed = true
+		default:
+			retrigger(inc, now, "acknowledgement timed out after "+inc.Policy.AckTimeout.String())
+			changed = true
+		}
 	}
 	esc := &inc.Escalation
 	if inc.State != klaxon.StateTriggered || esc.Done || len(inc.Policy.Steps) == 0 {
@@ -46,18 +51,47 @@ func Advance(inc *klaxon.Incident, now time.Time, users func(klaxon.Step) []klax
 		}
 		next, round = 0, round+1
 	}
-	step := inc.Policy.Steps[next]
-	esc.Step, esc.Round, esc.NextAt = next, round, now.Add(step.EscalateAfter)
+	pageStep(inc, now, next, round, users, "", "")
+	return true
+}
+
+// wakeAt is when an acknowledged incident triggers again by itself: the
+// end of its snooze, else the end of its policy's ack timeout; zero when
+// neither applies.
+func wakeAt(inc *klaxon.Incident) time.Time {
+	if !inc.SnoozedUntil.IsZero() {
+		return inc.SnoozedUntil
+	}
+	if inc.Policy.AckTimeout > 0 {
+		return inc.AckedAt.Add(inc.Policy.AckTimeout)
+	}
+	return time.Time{}
+}
+
+// retrigger turns an acknowledged incident back to triggered, to walk its
+// policy again from the first step.
+func retrigger(inc *klaxon.Incident, now time.Time, why string) {
+	inc.State = klaxon.StateTriggered
+	inc.AckedAt, inc.AckedBy, inc.SnoozedUntil = time.Time{}, "", time.Time{}
+	inc.Escalation = klaxon.Escalation{Step: -1}
+	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventTriggered, Text: why})
+}
+
+// pageStep pages step i of round: one pending notification per user and
+// notification rule, due at now plus the rule's delay; the next step is
+// due escalate_after from now.
+func pageStep(inc *klaxon.Incident, now time.Time, i, round int, users func(klaxon.Step) []klaxon.User, by, how string) {
+	step := inc.Policy.Steps[i]
+	inc.Escalation = klaxon.Escalation{Step: i, Round: round, NextAt: now.Add(step.EscalateAfter)}
 	for _, u := range users(step) {
 		for _, rule := range u.Notify {
 			inc.Seq++
 			inc.Pending = append(inc.Pending, klaxon.Notification{
-				ID: inc.Seq, User: u.ID, Via: rule.Via, Due: now.Add(rule.After), Step: next, Round: round,
+				ID: inc.Seq, User: u.ID, Via: rule.Via, Due: now.Add(rule.After), Step: i, Round: round,
 			})
 		}
 	}
-	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventEscalated, Step: &next, Text: stepText(step, next, round)})
-	return true
+	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventEscalated, Step: &i, By: by, How: how, Text: stepText(step, i, round)})
 }
 
 func stepText(s klaxon.Step, i, round int) string {
@@ -106,9 +140,7 @@ func NextDue(inc *klaxon.Incident) time.Time {
 			earliest(inc.Escalation.NextAt)
 		}
 	case klaxon.StateAcknowledged:
-		if inc.Policy.AckTimeout > 0 {
-			earliest(inc.AckedAt.Add(inc.Policy.AckTimeout))
-		}
+		earliest(wakeAt(inc))
 	}
 	return next
 }

@@ -139,3 +139,65 @@ func dueUsers(inc *klaxon.Incident, now time.Time) []string {
 	}
 	return out
 }
+
+func TestEscalateAndSnooze(t *testing.T) {
+	t.Run("escalate pages the next step now", func(t *testing.T) {
+		inc := newIncident(twoSteps)
+		walk(inc, 0)
+		at := t0.Add(time.Minute)
+		require.NoError(t, escalate.Escalate(inc, at, users, "ops", "cli"))
+		require.Equal(t, 1, inc.Escalation.Step)
+		require.Equal(t, []string{"bob"}, dueUsers(inc, at))
+		require.Empty(t, slicesFilter(inc.Pending, "alice"), "alice's call of the last step is dropped")
+		last := inc.Timeline[len(inc.Timeline)-1]
+		require.Equal(t, klaxon.EventEscalated, last.Kind)
+		require.Equal(t, "ops", last.By)
+		require.Equal(t, at.Add(10*time.Minute), inc.Escalation.NextAt)
+	})
+
+	t.Run("escalate after the last step starts over, and re-triggers an acknowledged incident", func(t *testing.T) {
+		inc := newIncident(twoSteps)
+		walk(inc, 5*time.Minute)
+		_, err := escalate.Acknowledge(inc, t0.Add(6*time.Minute), "bob", "api")
+		require.NoError(t, err)
+		require.NoError(t, escalate.Escalate(inc, t0.Add(7*time.Minute), users, "bob", "api"))
+		require.Equal(t, klaxon.StateTriggered, inc.State)
+		require.Equal(t, 0, inc.Escalation.Step)
+		require.Equal(t, 1, inc.Escalation.Round)
+		require.Equal(t, []string{"alice", "alice"}, dueUsers(inc, t0.Add(7*time.Minute)))
+	})
+
+	t.Run("snooze silences, then the incident triggers and walks again", func(t *testing.T) {
+		inc := newIncident(twoSteps)
+		walk(inc, 0)
+		require.NoError(t, escalate.Snooze(inc, t0.Add(time.Minute), 30*time.Minute, "alice", "sms"))
+		require.Equal(t, klaxon.StateAcknowledged, inc.State)
+		require.Empty(t, inc.Pending)
+		require.Equal(t, t0.Add(31*time.Minute), escalate.NextDue(inc))
+		require.False(t, escalate.Advance(inc, t0.Add(30*time.Minute), users), "still snoozed")
+		require.Equal(t, []page{{"alice", "sms", 31 * time.Minute}, {"alice", "email", 31 * time.Minute}, {"alice", "voice", 32 * time.Minute}, {"bob", "email", 36 * time.Minute}},
+			walk(inc, 40*time.Minute))
+		require.True(t, inc.SnoozedUntil.IsZero())
+	})
+
+	t.Run("a resolved incident can be neither escalated nor snoozed", func(t *testing.T) {
+		inc := newIncident(twoSteps)
+		escalate.Resolve(inc, t0, "ops", "api")
+		require.ErrorIs(t, escalate.Escalate(inc, t0, users, "ops", "api"), klaxon.ErrConflict)
+		require.ErrorIs(t, escalate.Snooze(inc, t0, time.Minute, "ops", "api"), klaxon.ErrConflict)
+	})
+
+	t.Run("a snooze needs a positive duration", func(t *testing.T) {
+		require.ErrorIs(t, escalate.Snooze(newIncident(twoSteps), t0, 0, "ops", "api"), klaxon.ErrInvalid)
+	})
+}
+
+func slicesFilter(ns []klaxon.Notification, user string) []klaxon.Notification {
+	var out []klaxon.Notification
+	for _, n := range ns {
+		if n.User == user {
+			out = append(out, n)
+		}
+	}
+	return out
+}

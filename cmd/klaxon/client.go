@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -124,7 +123,7 @@ func incidents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return tw.Flush()
 }
 
-// command runs ack or resolve on one incident.
+// command runs ack, resolve, escalate or snooze on one incident.
 func command(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("klaxon "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -134,22 +133,31 @@ func command(ctx context.Context, name string, args []string, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
+	req := api.CommandRequest{By: *by}
+	switch {
+	case name == "snooze" && len(pos) == 2:
+		req.Duration = pos[1]
+	case name != "snooze" && len(pos) == 1:
+	case name == "snooze":
+		fmt.Fprintln(stderr, "usage: klaxon snooze ID DURATION [--by NAME]")
+		return errUsage
+	default:
 		fmt.Fprintf(stderr, "usage: klaxon %s ID [--by NAME]\n", name)
 		return errUsage
 	}
 	var inc klaxon.Incident
-	err = c.do(ctx, http.MethodPost, "/v1/incidents/"+url.PathEscape(pos[0])+"/"+name, api.CommandRequest{By: *by}, &inc)
-	if err != nil {
+	if err := c.do(ctx, http.MethodPost, "/v1/incidents/"+url.PathEscape(pos[0])+"/"+name, req, &inc); err != nil {
 		return err
 	}
-	switch {
-	case name == "ack" && inc.State == klaxon.StateAcknowledged:
+	switch name {
+	case "ack":
 		fmt.Fprintf(stdout, "incident %s acknowledged by %s: %s\n", inc.ID, inc.AckedBy, inc.Summary)
-	case name == "resolve" && inc.State == klaxon.StateResolved:
+	case "resolve":
 		fmt.Fprintf(stdout, "incident %s resolved: %s\n", inc.ID, inc.Summary)
-	default:
-		return errors.New("incident " + inc.ID + " is " + string(inc.State))
+	case "escalate":
+		fmt.Fprintf(stdout, "incident %s escalated to step %d: %s\n", inc.ID, inc.Escalation.Step+1, inc.Summary)
+	case "snooze":
+		fmt.Fprintf(stdout, "incident %s snoozed until %s: %s\n", inc.ID, inc.SnoozedUntil.Local().Format(time.DateTime), inc.Summary)
 	}
 	return nil
 }

@@ -52,17 +52,22 @@ func TestEndToEnd(t *testing.T) {
 	require.Equal(t, "email", pages[1].channel)
 
 	// The page is logged as it goes out and recorded right after.
-	var sent []klaxon.Event
+	var sent, steps []klaxon.Event
 	waitFor(t, "both pages on the timeline", func() bool {
-		sent = sent[:0]
+		sent, steps = sent[:0], steps[:0]
 		for _, e := range getIncident(t, base, payments.ID).Timeline {
-			if e.Kind == klaxon.EventPageSent {
+			switch e.Kind {
+			case klaxon.EventPageSent:
 				sent = append(sent, e)
+			case klaxon.EventEscalated:
+				steps = append(steps, e)
 			}
 		}
 		return len(sent) == 2
 	})
-	require.GreaterOrEqual(t, sent[1].At.Sub(sent[0].At), after, "step two waits escalate_after")
+	require.Len(t, steps, 2)
+	require.GreaterOrEqual(t, steps[1].At.Sub(steps[0].At), after, "step two waits escalate_after")
+	require.Equal(t, []string{"alice", "bob"}, []string{sent[0].User, sent[1].User})
 
 	// Acknowledge: no further page for this incident, whatever the time.
 	code, out := post(t, base+"/v1/incidents/"+payments.ID+"/ack", apiToken, "application/json", []byte(`{"by":"alice"}`))
@@ -148,7 +153,22 @@ func TestCLI(t *testing.T) {
 	require.Equal(t, "incident "+id+" acknowledged by carol: 5xx ratio above 5% on payments\n", out)
 	inc := getIncident(t, base, id)
 	require.Equal(t, klaxon.StateAcknowledged, inc.State)
-	require.Equal(t, "cli", inc.Timeline[len(inc.Timeline)-1].How)
+	require.Equal(t, "cli", inc.Timeline[slices.Index(eventKinds(inc), klaxon.EventAcknowledged)].How)
+
+	out, err = cli("escalate", id, "--by", "carol")
+	require.NoError(t, err)
+	require.Equal(t, "incident "+id+" escalated to step 2: 5xx ratio above 5% on payments\n", out)
+	require.Equal(t, klaxon.StateTriggered, getIncident(t, base, id).State)
+
+	out, err = cli("snooze", id, "45m")
+	require.NoError(t, err)
+	require.Contains(t, out, "incident "+id+" snoozed until ")
+	inc = getIncident(t, base, id)
+	require.Equal(t, klaxon.StateAcknowledged, inc.State)
+	require.WithinDuration(t, time.Now().Add(45*time.Minute), inc.SnoozedUntil, time.Minute)
+
+	_, err = cli("snooze", id, "soon")
+	require.ErrorContains(t, err, "must be a positive duration")
 
 	out, err = cli("resolve", id)
 	require.NoError(t, err)

@@ -27,6 +27,8 @@ commands:
   incidents  list incidents
   ack ID     acknowledge an incident
   resolve ID resolve an incident
+  escalate ID          page the next step now
+  snooze ID DURATION   silence an incident, then trigger it again
   version    print the version
 
 Run "klaxon <command> -h" for a command's flags.
@@ -61,7 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return check(args, stdout, stderr)
 	case "incidents":
 		return incidents(ctx, args, stdout, stderr)
-	case "ack", "resolve":
+	case "ack", "resolve", "escalate", "snooze":
 		return command(ctx, cmd, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "klaxon", buildVersion())
