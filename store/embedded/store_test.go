@@ -67,3 +67,12 @@ func TestCommitInvalid(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, g.Version)
 }
+
+func TestOverrides(t *testing.T) {
+	storetest.RunOverrides(t, func(t *testing.T) klaxon.OverrideStore {
+		s, err := Open(filepath.Join(t.TempDir(), "klaxon.db"))
+		require.NoError(t, err)
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
