@@ -46,7 +46,10 @@ type Options struct {
 	Accepter Accepter
 	Commands Commander
 	Tokens   Tokens
-	Log      *slog.Logger
+	// Schedules and Overrides serve who is on call and runtime overrides.
+	Schedules Schedules
+	Overrides klaxon.OverrideStore
+	Log       *slog.Logger
 	// Registry is where the server registers its metrics and what
 	// /metrics serves.
 	Registry *prometheus.Registry
@@ -68,6 +71,7 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("GET /v1/incidents", s.auth(s.listIncidents))
 	s.mux.HandleFunc("GET /v1/incidents/{id}", s.auth(s.getIncident))
 	s.mux.HandleFunc("POST /v1/incidents/{id}/{command}", s.auth(s.command))
+	s.schedulesRoutes()
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

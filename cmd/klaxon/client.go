@@ -84,6 +84,9 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 		}
 		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
 	}
+	if out == nil {
+		return nil
+	}
 	return json.Unmarshal(raw, out)
 }
 

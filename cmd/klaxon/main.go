@@ -22,14 +22,17 @@ var version = ""
 const usage = `usage: klaxon <command> [flags]
 
 commands:
-  serve      run the daemon
-  check      validate the config, policies and users
-  incidents  list incidents
-  ack ID     acknowledge an incident
-  resolve ID resolve an incident
-  escalate ID          page the next step now
-  snooze ID DURATION   silence an incident, then trigger it again
-  version    print the version
+  serve                          run the daemon
+  check                          validate the config, policies, users and schedules
+  incidents                      list incidents
+  ack ID                         acknowledge an incident
+  resolve ID                     resolve an incident
+  escalate ID                    page the next step now
+  snooze ID DURATION             silence an incident, then trigger it again
+  oncall [SCHEDULE] [--at TIME]  who is on call
+  schedule show NAME             the shifts of a schedule (--from, --to)
+  override SCHEDULE USER         put USER on call (--from, --to); override list, override delete
+  version                        print the version
 
 Run "klaxon <command> -h" for a command's flags.
 `
@@ -65,6 +68,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return incidents(ctx, args, stdout, stderr)
 	case "ack", "resolve", "escalate", "snooze":
 		return command(ctx, cmd, args, stdout, stderr)
+	case "oncall":
+		return oncall(ctx, args, stdout, stderr)
+	case "schedule":
+		return scheduleCmd(ctx, args, stdout, stderr)
+	case "override":
+		return override(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "klaxon", buildVersion())
 		return nil

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/subtle"
 	"fmt"
+	"maps"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -13,32 +15,39 @@ import (
 	"github.com/klaxonhq/klaxon/escalate"
 	"github.com/klaxonhq/klaxon/incident"
 	"github.com/klaxonhq/klaxon/ingest"
+	"github.com/klaxonhq/klaxon/schedule"
 )
 
 // runtime answers, from the current config, the questions the components
 // ask: where an alert goes, who a user is, whose token this is.
 type runtime struct {
-	cfg atomic.Pointer[config.Config]
+	cfg       atomic.Pointer[config.Config]
+	overrides klaxon.OverrideStore
 }
 
 var (
 	_ ingest.Router      = view{}
 	_ escalate.Directory = view{}
 	_ api.Tokens         = (*runtime)(nil)
+	_ api.Schedules      = (*runtime)(nil)
 )
 
-func newRuntime(cfg *config.Config) *runtime {
-	rt := &runtime{}
+func newRuntime(cfg *config.Config, overrides klaxon.OverrideStore) *runtime {
+	rt := &runtime{overrides: overrides}
 	rt.cfg.Store(cfg)
 	return rt
 }
 
 // view is one config, so that a delivery or an escalation sees one
 // config throughout.
-type view struct{ cfg *config.Config }
+type view struct {
+	cfg       *config.Config
+	overrides klaxon.OverrideStore
+}
 
-func (rt *runtime) router() ingest.Router         { return view{rt.cfg.Load()} }
-func (rt *runtime) directory() escalate.Directory { return view{rt.cfg.Load()} }
+func (rt *runtime) view() view                    { return view{rt.cfg.Load(), rt.overrides} }
+func (rt *runtime) router() ingest.Router         { return rt.view() }
+func (rt *runtime) directory() escalate.Directory { return rt.view() }
 
 // Route finds the alert's route, its group and its policy.
 func (v view) Route(labels map[string]string) (incident.Template, error) {
@@ -56,9 +65,59 @@ func (v view) User(id string) (klaxon.User, bool) {
 	return u, ok
 }
 
-// OnCall resolves a schedule target.
-func (v view) OnCall(_ context.Context, schedule string, _ time.Time) ([]string, error) {
-	return nil, fmt.Errorf("schedule %s: %w", schedule, klaxon.ErrNotFound)
+// OnCall returns who is on call in schedule at t, runtime overrides
+// included.
+func (v view) OnCall(ctx context.Context, name string, t time.Time) ([]string, error) {
+	s, extra, err := v.schedule(ctx, name, t)
+	if err != nil {
+		return nil, err
+	}
+	return s.OnCall(t, extra...), nil
+}
+
+// Shifts returns the final on-call shifts of schedule in [from, to).
+func (v view) Shifts(ctx context.Context, name string, from, to time.Time) ([]schedule.Shift, error) {
+	s, extra, err := v.schedule(ctx, name, from)
+	if err != nil {
+		return nil, err
+	}
+	return s.Shifts(from, to, extra...), nil
+}
+
+// schedule returns a schedule and its runtime overrides not ended at t.
+func (v view) schedule(ctx context.Context, name string, t time.Time) (*schedule.Schedule, []schedule.Override, error) {
+	s, ok := v.cfg.Schedules[name]
+	if !ok {
+		return nil, nil, fmt.Errorf("schedule %s: %w", name, klaxon.ErrNotFound)
+	}
+	ovs, err := v.overrides.Overrides(ctx, name, t)
+	if err != nil {
+		return nil, nil, fmt.Errorf("schedule %s: %w", name, err)
+	}
+	extra := make([]schedule.Override, len(ovs))
+	for i, o := range ovs {
+		extra[i] = schedule.Override{User: o.User, From: o.From, To: o.To}
+	}
+	return s, extra, nil
+}
+
+// Schedule returns a schedule of the current config.
+func (rt *runtime) Schedule(name string) (*schedule.Schedule, bool) {
+	s, ok := rt.cfg.Load().Schedules[name]
+	return s, ok
+}
+
+// Names lists the schedules, sorted.
+func (rt *runtime) Names() []string {
+	return slices.Sorted(maps.Keys(rt.cfg.Load().Schedules))
+}
+
+func (rt *runtime) User(id string) (klaxon.User, bool) { return rt.view().User(id) }
+func (rt *runtime) OnCall(ctx context.Context, name string, t time.Time) ([]string, error) {
+	return rt.view().OnCall(ctx, name, t)
+}
+func (rt *runtime) Shifts(ctx context.Context, name string, from, to time.Time) ([]schedule.Shift, error) {
+	return rt.view().Shifts(ctx, name, from, to)
 }
 
 // Integration returns the integration of type kind with token.

@@ -76,13 +76,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer st.Close()
 
-	rt := newRuntime(cfg)
+	rt := newRuntime(cfg, st)
 	dispatch := notify.NewDispatcher(nil, notify.NewConsole(log))
 	engine := escalate.New(st, dispatch, rt.directory, log, escalate.Options{})
 	pipeline := ingest.NewPipeline(st, rt.router, engine.Wake, nil)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	handler := api.New(api.Options{Store: st, Accepter: pipeline, Commands: engine, Tokens: rt, Log: log, Registry: reg})
+	handler := api.New(api.Options{Store: st, Accepter: pipeline, Commands: engine, Tokens: rt, Schedules: rt, Overrides: st, Log: log, Registry: reg})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -117,13 +117,29 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	return g.Wait()
 }
 
-// check validates a config the way serve would load it.
+// check validates a config the way serve would load it, then warns of
+// what is valid but likely wrong, like gaps in a schedule's coverage over
+// the next weeks. Errors and warnings go to stderr, one a line; the ok line
+// to stdout. Warnings alone exit 0, unless --strict.
 func check(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("klaxon check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path, overrides := configFlags(fs)
+	strict := fs.Bool("strict", false, "treat warnings as errors: exit 1 on any")
+	var at time.Time
+	fs.Func("at", "look for coverage gaps from this time, RFC 3339 (default now)", func(s string) error {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			return errors.New("want RFC 3339, like 2026-11-23T09:00:00Z")
+		}
+		at = t
+		return nil
+	})
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if at.IsZero() {
+		at = time.Now()
 	}
 	cfg, err := config.Load(*path, overrides())
 	if err != nil {
@@ -132,7 +148,15 @@ func check(args []string, stdout, stderr io.Writer) error {
 		}
 		return fmt.Errorf("%s: %d error(s)", *path, len(flatten(err)))
 	}
-	fmt.Fprintf(stdout, "%s: ok (%d integrations, %d policies, %d users)\n", *path, len(cfg.Integrations), len(cfg.Policies), len(cfg.Users))
+	warnings := cfg.Warnings(at)
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
+	if *strict && len(warnings) > 0 {
+		return fmt.Errorf("%s: %d warning(s), and --strict makes them errors", *path, len(warnings))
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d integrations, %d policies, %d users, %d schedules)\n",
+		*path, len(cfg.Integrations), len(cfg.Policies), len(cfg.Users), len(cfg.Schedules))
 	return nil
 }
 

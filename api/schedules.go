@@ -1,0 +1,299 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/schedule"
+)
+
+// Schedules answers who is on call, from the schedules in git and the
+// runtime overrides in the store.
+type Schedules interface {
+	Schedule(name string) (*schedule.Schedule, bool)
+	Names() []string
+	User(id string) (klaxon.User, bool)
+	OnCall(ctx context.Context, name string, t time.Time) ([]string, error)
+	Shifts(ctx context.Context, name string, from, to time.Time) ([]schedule.Shift, error)
+}
+
+// OnCall is one schedule's on-call users at an instant.
+type OnCall struct {
+	Schedule string    `json:"schedule"`
+	TimeZone string    `json:"time_zone"`
+	At       time.Time `json:"at"`
+	Users    []string  `json:"users"`
+}
+
+// OnCallList is the body of GET /v1/oncall.
+type OnCallList struct {
+	OnCall []OnCall `json:"oncall"`
+}
+
+// ShiftList is the body of GET /v1/schedules/{name}/shifts.
+type ShiftList struct {
+	Schedule string           `json:"schedule"`
+	TimeZone string           `json:"time_zone"`
+	Shifts   []schedule.Shift `json:"shifts"`
+}
+
+// OverrideRequest is the body of POST /v1/schedules/{name}/overrides.
+type OverrideRequest struct {
+	User string    `json:"user"`
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+}
+
+// OverrideList is the body of GET /v1/schedules/{name}/overrides.
+type OverrideList struct {
+	Overrides []klaxon.Override `json:"overrides"`
+}
+
+func (s *Server) schedulesRoutes() {
+	s.mux.HandleFunc("GET /v1/oncall", s.auth(s.allOnCall))
+	s.mux.HandleFunc("GET /v1/schedules/{name}/oncall", s.auth(s.scheduleOnCall))
+	s.mux.HandleFunc("GET /v1/schedules/{name}/shifts", s.auth(s.shifts))
+	s.mux.HandleFunc("GET /v1/schedules/{file}", s.ical)
+	s.mux.HandleFunc("GET /v1/schedules/{name}/overrides", s.auth(s.listOverrides))
+	s.mux.HandleFunc("POST /v1/schedules/{name}/overrides", s.auth(s.createOverride))
+	s.mux.HandleFunc("DELETE /v1/schedules/{name}/overrides/{id}", s.auth(s.deleteOverride))
+}
+
+// instant parses the query parameter name as RFC 3339, defaulting to def.
+func instant(r *http.Request, name string, def time.Time) (time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return t, klaxon.Invalid(name, "must be an RFC 3339 time such as 2026-12-24T09:00:00Z, got %q", v)
+	}
+	return t, nil
+}
+
+func (s *Server) schedule(name string) (*schedule.Schedule, error) {
+	sc, ok := s.o.Schedules.Schedule(name)
+	if !ok {
+		return nil, errorf(http.StatusNotFound, "no schedule %q", name)
+	}
+	return sc, nil
+}
+
+func (s *Server) onCallAt(r *http.Request, name string, at time.Time) (OnCall, error) {
+	sc, err := s.schedule(name)
+	if err != nil {
+		return OnCall{}, err
+	}
+	users, err := s.o.Schedules.OnCall(r.Context(), name, at)
+	if users == nil {
+		users = []string{}
+	}
+	return OnCall{Schedule: name, TimeZone: sc.Location().String(), At: at, Users: users}, err
+}
+
+// allOnCall serves GET /v1/oncall?at=: every schedule.
+func (s *Server) allOnCall(w http.ResponseWriter, r *http.Request, _ string) {
+	at, err := instant(r, "at", time.Now())
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	list := OnCallList{OnCall: []OnCall{}}
+	for _, name := range s.o.Schedules.Names() {
+		oc, err := s.onCallAt(r, name, at)
+		if err != nil {
+			writeError(w, s.log, err)
+			return
+		}
+		list.OnCall = append(list.OnCall, oc)
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+// scheduleOnCall serves GET /v1/schedules/{name}/oncall?at=.
+func (s *Server) scheduleOnCall(w http.ResponseWriter, r *http.Request, _ string) {
+	at, err := instant(r, "at", time.Now())
+	if err == nil {
+		var oc OnCall
+		if oc, err = s.onCallAt(r, r.PathValue("name"), at); err == nil {
+			writeJSON(w, http.StatusOK, oc)
+			return
+		}
+	}
+	writeError(w, s.log, err)
+}
+
+// window reads from and to, defaulting to a week back and eight ahead.
+func window(r *http.Request) (from, to time.Time, err error) {
+	now := time.Now()
+	if from, err = instant(r, "from", now.Add(-7*24*time.Hour)); err != nil {
+		return
+	}
+	if to, err = instant(r, "to", now.Add(8*7*24*time.Hour)); err != nil {
+		return
+	}
+	if !to.After(from) {
+		err = klaxon.Invalid("to", "must be after from")
+	} else if to.Sub(from) > 366*24*time.Hour {
+		err = klaxon.Invalid("to", "the window is at most a year")
+	}
+	return
+}
+
+// shifts serves GET /v1/schedules/{name}/shifts?from=&to=.
+func (s *Server) shifts(w http.ResponseWriter, r *http.Request, _ string) {
+	sc, err := s.schedule(r.PathValue("name"))
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	from, to, err := window(r)
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	shifts, err := s.o.Schedules.Shifts(r.Context(), sc.Name(), from, to)
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	if shifts == nil {
+		shifts = []schedule.Shift{}
+	}
+	writeJSON(w, http.StatusOK, ShiftList{Schedule: sc.Name(), TimeZone: sc.Location().String(), Shifts: shifts})
+}
+
+func (s *Server) listOverrides(w http.ResponseWriter, r *http.Request, _ string) {
+	name := r.PathValue("name")
+	if _, err := s.schedule(name); err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	ovs, err := s.o.Overrides.Overrides(r.Context(), name, time.Now())
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	if ovs == nil {
+		ovs = []klaxon.Override{}
+	}
+	writeJSON(w, http.StatusOK, OverrideList{Overrides: ovs})
+}
+
+// createOverride serves POST /v1/schedules/{name}/overrides.
+func (s *Server) createOverride(w http.ResponseWriter, r *http.Request, caller string) {
+	name := r.PathValue("name")
+	if _, err := s.schedule(name); err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	body, err := readJSON(w, r)
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	var req OverrideRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeError(w, s.log, klaxon.Invalid("", "bad override: %v", err))
+		return
+	}
+	switch _, known := s.o.Schedules.User(req.User); {
+	case req.User == "":
+		err = klaxon.Invalid("user", "is required")
+	case !known:
+		err = klaxon.Invalid("user", "no user %q", req.User)
+	case req.From.IsZero() || req.To.IsZero():
+		err = klaxon.Invalid("from", "from and to are required")
+	case !req.To.After(req.From):
+		err = klaxon.Invalid("to", "must be after from")
+	case !req.To.After(time.Now()):
+		err = klaxon.Invalid("to", "is in the past")
+	}
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	o, err := s.o.Overrides.PutOverride(r.Context(), klaxon.Override{Schedule: name, User: req.User, From: req.From, To: req.To, By: caller})
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, o)
+}
+
+func (s *Server) deleteOverride(w http.ResponseWriter, r *http.Request, _ string) {
+	if err := s.o.Overrides.DeleteOverride(r.Context(), r.PathValue("name"), r.PathValue("id")); err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// ical serves GET /v1/schedules/{name}.ics: the shifts as an iCalendar
+// feed for calendar apps. Calendar apps cannot send headers, so the API
+// token may come as ?token= here.
+func (s *Server) ical(w http.ResponseWriter, r *http.Request) {
+	name, ok := strings.CutSuffix(r.PathValue("file"), ".ics")
+	if !ok {
+		writeError(w, s.log, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+		return
+	}
+	token := bearer(r)
+	if token == "" {
+		token = r.URL.Query().Get("token")
+	}
+	if _, ok := s.o.Tokens.Caller(token); !ok {
+		writeError(w, s.log, errorf(http.StatusUnauthorized, "missing or wrong API token (Authorization: Bearer <token>, or ?token=)"))
+		return
+	}
+	sc, err := s.schedule(name)
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	from, to, err := window(r)
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	shifts, err := s.o.Schedules.Shifts(r.Context(), name, from, to)
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+	_, _ = w.Write([]byte(ICal(sc.Name(), shifts, time.Now())))
+}
+
+// ICal renders shifts as an iCalendar (RFC 5545) feed.
+func ICal(name string, shifts []schedule.Shift, stamp time.Time) string {
+	const layout = "20060102T150405Z"
+	var b strings.Builder
+	line := func(s string) { b.WriteString(s + "\r\n") }
+	line("BEGIN:VCALENDAR")
+	line("VERSION:2.0")
+	line("PRODID:-//Klaxon//On call//EN")
+	line("CALSCALE:GREGORIAN")
+	line("X-WR-CALNAME:" + icalText("On call: "+name))
+	for _, sh := range shifts {
+		line("BEGIN:VEVENT")
+		line("UID:" + icalText(name+"-"+sh.User+"-"+sh.Start.UTC().Format(layout)) + "@klaxon")
+		line("DTSTAMP:" + stamp.UTC().Format(layout))
+		line("DTSTART:" + sh.Start.UTC().Format(layout))
+		line("DTEND:" + sh.End.UTC().Format(layout))
+		line("SUMMARY:" + icalText("On call: "+sh.User+" ("+name+")"))
+		line("END:VEVENT")
+	}
+	line("END:VCALENDAR")
+	return b.String()
+}
+
+// icalText escapes a TEXT value (RFC 5545 3.3.11).
+func icalText(s string) string {
+	return strings.NewReplacer(`\`, `\\`, ";", `\;`, ",", `\,`, "\n", `\n`, "\r", "").Replace(s)
+}
