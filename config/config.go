@@ -1,7 +1,8 @@
-// Package config loads klaxon.yaml and the files it names (policies, users)
-// into domain values, strictly: an unknown key, a value of the wrong type or
-// a broken reference is an error naming the file and the key path, and Load
-// reports all of them at once.
+// Package config loads klaxon.yaml and the files it names (policies, users,
+// schedules) into domain values, strictly: an unknown key, a value of the
+// wrong type or a broken reference is an error naming the file and the key
+// path, and Load reports all of them at once. Warnings reports what is valid
+// but likely wrong, like gaps in a schedule's coverage.
 //
 // Values come from, lowest to highest precedence: the YAML file, a few
 // KLAXON_* environment variables, and the command's flags. Secrets stay out
@@ -21,6 +22,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/route"
+	"github.com/klaxonhq/klaxon/schedule"
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/confmap"
 	"github.com/knadh/koanf/providers/rawbytes"
@@ -47,9 +49,16 @@ type Config struct {
 	// Users are keyed by ID.
 	Users map[string]klaxon.User
 	// SchedulesDir is the absolute path of `schedules:`, "" when unset.
-	// Its files are not read here.
 	SchedulesDir string
-	Notify       Notify
+	// Schedules are the schedules of SchedulesDir, keyed by name; empty
+	// when it is unset.
+	Schedules map[string]*schedule.Schedule
+	Notify    Notify
+
+	// policyFiles and scheduleFiles name the file of each policy and
+	// schedule, as the user named it, for warnings.
+	policyFiles   map[string]string
+	scheduleFiles map[string]string
 }
 
 // Integration returns the integration called name.
@@ -155,11 +164,16 @@ func Load(path string, overrides map[string]any) (*Config, error) {
 // loader turns a decoded klaxon.yaml into a Config, loading the files it
 // names, and records problems.
 type loader struct {
-	path   string // the config file, as given to Load
-	dir    string // its absolute folder
-	users  string // the users file as klaxon.yaml names it
-	lookup func(string) (string, bool)
-	probs  *problems
+	path      string // the config file, as given to Load
+	dir       string // its absolute folder
+	users     string // the users file as klaxon.yaml names it
+	schedules string // the schedules folder as klaxon.yaml names it
+	// scheduleNames are the names the schedule files define, valid or
+	// not; nil when a file could not be read, and then schedule targets
+	// are not checked.
+	scheduleNames map[string]string
+	lookup        func(string) (string, bool)
+	probs         *problems
 }
 
 func (l *loader) build(f *file) *Config {
@@ -179,11 +193,8 @@ func (l *loader) build(f *file) *Config {
 	l.checkNotify(&c.Notify)
 
 	r, err := route.New(f.Route)
-	l.addFieldErrors(err)
+	l.addFileFieldErrors(l.path, err)
 	c.Route = r
-	if f.Schedules != "" {
-		c.SchedulesDir = l.abs(f.Schedules)
-	}
 
 	users, usersOK := map[string]klaxon.User{}, true
 	l.users = f.Users
@@ -191,14 +202,27 @@ func (l *loader) build(f *file) *Config {
 		users, usersOK = l.loadUsers(f.Users, &c.Notify)
 	}
 	c.Users = users
+
+	c.Schedules, c.scheduleFiles = map[string]*schedule.Schedule{}, map[string]string{}
+	l.schedules, l.scheduleNames = f.Schedules, c.scheduleFiles
+	if f.Schedules != "" {
+		c.SchedulesDir = l.abs(f.Schedules)
+		var complete bool
+		c.Schedules, c.scheduleFiles, complete = l.loadSchedules(f.Schedules, users, usersOK)
+		l.scheduleNames = c.scheduleFiles
+		if !complete {
+			l.scheduleNames = nil
+		}
+	}
+
 	if f.Policies == "" {
 		l.probs.add(l.path, "policies", "required: the folder of policy files, like policies/")
 		return c
 	}
-	var defined map[string]string
-	c.Policies, defined = l.loadPolicies(f.Policies, users, usersOK)
-	if defined != nil {
-		l.checkRoutePolicies("route", f.Route, defined)
+	var complete bool
+	c.Policies, c.policyFiles, complete = l.loadPolicies(f.Policies, users, usersOK)
+	if complete {
+		l.checkRoutePolicies("route", f.Route, c.policyFiles)
 	}
 	return c
 }
@@ -211,26 +235,6 @@ func (l *loader) checkRoutePolicies(path string, s route.Spec, defined map[strin
 	}
 	for i, c := range s.Routes {
 		l.checkRoutePolicies(fmt.Sprintf("%s.routes[%d]", path, i), c, defined)
-	}
-}
-
-// addFieldErrors records the *klaxon.FieldErrors in err as problems in the
-// config file.
-func (l *loader) addFieldErrors(err error) {
-	if err == nil {
-		return
-	}
-	errs := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	}
-	for _, e := range errs {
-		var fe *klaxon.FieldError
-		if errors.As(e, &fe) {
-			l.probs.add(l.path, fe.Field, "%s", fe.Msg)
-		} else {
-			l.probs.add(l.path, "", "%v", e)
-		}
 	}
 }
 

@@ -38,6 +38,16 @@ users:
 `,
 }
 
+// primarySchedule is a valid schedule of the users of baseFiles.
+const primarySchedule = `
+name: primary
+time_zone: America/New_York
+layers:
+  - name: weekly
+    rotation: {every: 1w, handoff: "2026-01-05T09:00"}
+    members: [alice]
+`
+
 // setup writes baseFiles, changed by files (an empty content removes a
 // file), into a temporary folder, and makes it the working directory.
 // Load("conf/klaxon.yaml") then names files as the tests expect.
@@ -93,11 +103,14 @@ func lines(t *testing.T, err error) []string {
 
 func TestLoadExample(t *testing.T) {
 	clearEnv(t)
-	c, err := Load("../examples/klaxon.yaml", nil)
+	// A copy, so that what running the example left in examples/ (its
+	// store) does not matter, and what Load would create shows.
+	dir := filepath.Join(t.TempDir(), "examples")
+	require.NoError(t, os.CopyFS(dir, os.DirFS("../examples")))
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, "data")))
+	c, err := Load(filepath.Join(dir, "klaxon.yaml"), nil)
 	require.NoError(t, err)
 
-	dir, err := filepath.Abs("../examples")
-	require.NoError(t, err)
 	require.Equal(t, dir, c.Dir)
 	require.Equal(t, "127.0.0.1:8080", c.Listen)
 	require.Equal(t, "http://127.0.0.1:8080", c.PublicURL)
@@ -110,7 +123,7 @@ func TestLoadExample(t *testing.T) {
 		{Name: "generic", Type: TypeGeneric, Token: "dev-generic-token"},
 	}, c.Integrations)
 	require.Equal(t, Notify{Console: &Console{}}, c.Notify)
-	require.Empty(t, c.SchedulesDir)
+	require.Equal(t, filepath.Join(dir, "schedules"), c.SchedulesDir)
 
 	r := c.Route.Match(map[string]string{"service": "payments", "severity": "page"})
 	require.Equal(t, "payments", r.Policy)
@@ -119,14 +132,29 @@ func TestLoadExample(t *testing.T) {
 	require.Equal(t, klaxon.Policy{
 		Name: "payments", Repeat: 2, AckTimeout: 30 * time.Minute,
 		Steps: []klaxon.Step{
-			{Targets: []klaxon.Target{{Kind: "user", Name: "alice"}}, EscalateAfter: 5 * time.Minute},
-			{Targets: []klaxon.Target{{Kind: "user", Name: "bob"}, {Kind: "user", Name: "carol"}}, EscalateAfter: 10 * time.Minute},
+			{Targets: []klaxon.Target{{Kind: "schedule", Name: "payments-primary"}}, EscalateAfter: 5 * time.Minute},
+			{Targets: []klaxon.Target{{Kind: "schedule", Name: "payments-secondary"}, {Kind: "user", Name: "alice"}}, EscalateAfter: 10 * time.Minute},
 		},
 	}, c.Policies["payments"])
 	require.Len(t, c.Policies, 2)
 	require.Equal(t, 1, c.Policies["default"].Repeat)
 
-	require.Len(t, c.Users, 3)
+	require.Len(t, c.Users, 5)
+	require.Len(t, c.Schedules, 2)
+	primary, secondary := c.Schedules["payments-primary"], c.Schedules["payments-secondary"]
+	require.Equal(t, "payments-primary", primary.Name())
+	require.Equal(t, []string{"alice", "bob", "carol", "dave", "erin"}, primary.Members())
+	for _, u := range append(primary.Members(), secondary.Members()...) {
+		require.Contains(t, c.Users, u)
+	}
+	// Monday 2026-11-23 10:00 in New York: dave's weekday, bob's week.
+	mon := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
+	require.Equal(t, []string{"dave"}, primary.OnCall(mon))
+	require.Equal(t, []string{"bob"}, primary.OnCall(mon.Add(8*time.Hour)))
+	require.Equal(t, []string{"alice"}, primary.OnCall(mon.Add(-24*time.Hour)))
+	require.Equal(t, []string{"carol"}, secondary.OnCall(mon))
+	require.Equal(t, []string{"bob"}, primary.OnCall(time.Date(2026, 12, 24, 15, 0, 0, 0, time.UTC)))
+	require.Empty(t, c.Warnings(mon), "the example has no gaps")
 	require.Equal(t, klaxon.User{
 		ID: "alice", Name: "Alice Chen", Phone: "+15550100001", Email: "alice@example.com",
 		TimeZone: "Europe/Berlin",
@@ -237,15 +265,19 @@ func TestPaths(t *testing.T) {
 	}{
 		{name: "defaults", store: "data/klaxon.db"},
 		{name: "relative", extra: "store: {path: state/k.db}\nschedules: schedules/\n", store: "state/k.db", schedules: "schedules"},
-		{name: "absolute", extra: "store: {path: /srv/k.db}\nschedules: /etc/klaxon/schedules\n", store: "/srv/k.db", schedules: "/etc/klaxon/schedules"},
+		{name: "absolute", extra: "store: {path: /srv/k.db}\nschedules: $WD/elsewhere/schedules\n", store: "/srv/k.db", schedules: "$WD/elsewhere/schedules"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			setup(t, map[string]string{"conf/klaxon.yaml": baseFiles["conf/klaxon.yaml"] + tt.extra})
+			setup(t, nil)
 			wd, err := os.Getwd()
 			require.NoError(t, err)
+			tt.extra = strings.ReplaceAll(tt.extra, "$WD", wd)
+			tt.schedules = strings.ReplaceAll(tt.schedules, "$WD", wd)
+			require.NoError(t, os.WriteFile("conf/klaxon.yaml", []byte(baseFiles["conf/klaxon.yaml"]+tt.extra), 0o644))
+			require.NoError(t, os.MkdirAll("conf/schedules", 0o755))
+			require.NoError(t, os.MkdirAll("elsewhere/schedules", 0o755))
 			// Loading from another folder resolves against the config's.
-			require.NoError(t, os.Mkdir("elsewhere", 0o755))
 			t.Chdir("elsewhere")
 			c, err := Load("../conf/klaxon.yaml", nil)
 			require.NoError(t, err)
@@ -349,8 +381,12 @@ store:
 			},
 		},
 		{
-			name:  "durations with days and weeks",
-			files: map[string]string{"conf/policies/default.yaml": "name: default\nack_timeout: 1d\nsteps: [{targets: [user:alice, schedule:primary], escalate_after: 1w}]\n"},
+			name: "durations with days and weeks",
+			files: map[string]string{
+				"conf/klaxon.yaml":           baseFiles["conf/klaxon.yaml"] + "schedules: schedules\n",
+				"conf/schedules/primary.yml": primarySchedule,
+				"conf/policies/default.yaml": "name: default\nack_timeout: 1d\nsteps: [{targets: [user:alice, schedule:primary], escalate_after: 1w}]\n",
+			},
 			check: func(t *testing.T, c *Config) {
 				p := c.Policies["default"]
 				require.Equal(t, 24*time.Hour, p.AckTimeout)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -323,6 +324,91 @@ users:
 				"conf/users.yaml: users[0].notify[1].via: email needs the user's email",
 				"conf/users.yaml: users[1].notify: none set, and no channel in notify reaches this user by default: set a phone or email with notify.twilio or notify.smtp, or turn on notify.console",
 			},
+		},
+
+		// Schedules.
+		{
+			name: "schedule",
+			files: map[string]string{
+				cfg: base + "schedules: schedules\n",
+				"conf/schedules/primary.yaml": `
+name: primary
+time_zone: Mars/Olympus
+layers:
+  - name: weekly
+    rotation: {every: 1x, handoff: "2026-01-05T09:00", start: x}
+    members: [alice, zed, ""]
+  - name: days
+    rotation: {every: 1d, handoff: "2026-01-05T09:00"}
+    members: []
+    restrict: [{days: [mon, funday], from: "09:00", to: "17:00"}]
+overrides:
+  - {user: yan, from: "2026-12-24T00:00", to: "2026-12-26T00:00"}
+  - {user: alice, from: "2026-12-24", to: "2026-12-23T00:00"}
+`,
+				"conf/schedules/copy.yml":   strings.Replace(primarySchedule, "primary", "secondary", 1),
+				"conf/schedules/copy2.yaml": strings.Replace(primarySchedule, "primary", "secondary", 1),
+				"conf/schedules/empty.yaml": "# nothing yet\n",
+				"conf/schedules/notes.txt":  "not a schedule",
+			},
+			want: []string{
+				`conf/schedules/copy2.yaml: name: schedule "secondary" is also defined in conf/schedules/copy.yml`,
+				"conf/schedules/empty.yaml: name: missing",
+				"conf/schedules/empty.yaml: time_zone: missing",
+				"conf/schedules/empty.yaml: layers: no layers",
+				"conf/schedules/primary.yaml: layers[0].rotation.start: unknown key",
+				`conf/schedules/primary.yaml: time_zone: unknown time zone "Mars/Olympus"`,
+				`conf/schedules/primary.yaml: layers[0].rotation.every: bad duration "1x"`,
+				"conf/schedules/primary.yaml: layers[0].members[2]: empty user",
+				"conf/schedules/primary.yaml: layers[1].members: empty rotation",
+				`conf/schedules/primary.yaml: layers[1].restrict[0].days[1]: unknown day "funday" (want mon..sun)`,
+				`conf/schedules/primary.yaml: overrides[1].from: bad time "2026-12-24" (want YYYY-MM-DDTHH:MM or RFC 3339)`,
+				`conf/schedules/primary.yaml: layers[0].members[1]: unknown user "zed": not in conf/users.yaml`,
+				`conf/schedules/primary.yaml: overrides[0].user: unknown user "yan": not in conf/users.yaml`,
+			},
+		},
+		{
+			name: "schedule targets",
+			files: map[string]string{
+				cfg:                          base + "schedules: schedules/\n",
+				"conf/schedules/primary.yml": primarySchedule,
+				"conf/schedules/broken.yml":  "name: broken\n",
+				pol:                          "name: default\nsteps: [{targets: [schedule:primary, schedule:broken, schedule:nope], escalate_after: 1m}]\n",
+			},
+			want: []string{
+				"conf/schedules/broken.yml: time_zone: missing",
+				"conf/schedules/broken.yml: layers: no layers",
+				`conf/policies/default.yaml: steps[0].targets[2]: unknown schedule "nope": no file in conf/schedules defines it`,
+			},
+		},
+		{
+			name:  "schedule target without schedules",
+			files: map[string]string{pol: "name: default\nsteps: [{targets: [schedule:primary], escalate_after: 1m}]\n"},
+			want:  []string{`conf/policies/default.yaml: steps[0].targets[0]: unknown schedule "primary": the config sets no schedules folder`},
+		},
+		{
+			name: "schedules folder or a file unreadable",
+			files: map[string]string{
+				cfg:                         base + "schedules: schedules\n",
+				"conf/schedules/broken.yml": "name: [\n",
+				pol:                         "name: default\nsteps: [{targets: [schedule:primary], escalate_after: 1m}]\n",
+			},
+			want: []string{"conf/schedules/broken.yml: yaml: line 1: did not find expected node content"},
+		},
+		{
+			name:  "schedules folder missing",
+			files: map[string]string{cfg: base + "schedules: nope/\n"},
+			want:  []string{"conf/klaxon.yaml: schedules: read folder conf/nope: no such file or directory"},
+		},
+		{
+			name: "schedule users without a users file",
+			files: map[string]string{
+				users:                        "",
+				pol:                          "name: default\nsteps: [{targets: [schedule:primary], escalate_after: 1m}]\n",
+				cfg:                          "route: {policy: default}\npolicies: policies\nschedules: schedules\nnotify: {console: {}}\n",
+				"conf/schedules/primary.yml": primarySchedule,
+			},
+			want: []string{`conf/schedules/primary.yml: layers[0].members[0]: unknown user "alice": the config sets no users file`},
 		},
 
 		// All at once.

@@ -8,8 +8,8 @@ import (
 	"testing"
 )
 
-// FuzzLoad loads fuzzed bytes as klaxon.yaml next to the example policies
-// and users: Load must never panic, and must return either a complete
+// FuzzLoad loads fuzzed bytes as klaxon.yaml next to the example policies,
+// users and schedules: Load must never panic, and must return either a complete
 // Config or only *Errors.
 func FuzzLoad(f *testing.F) {
 	example, err := os.ReadFile("../examples/klaxon.yaml")
@@ -28,11 +28,13 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("route: {policy: default, routes: [{routes: [{matchers: ['{a=\"1\",b!~\"x\"}']}]}]}\npolicies: policies\n"))
 	f.Add([]byte("1: 2\n? [a]\n: b\nlisten: &x [*x]\n"))
 	f.Add([]byte("api: {tokens: [{name: a, token: \"${X:-${Y}}\"}]}\nusers: \"$${x}\"\n"))
+	f.Add([]byte(strings.ReplaceAll(string(example), "schedules: schedules/", "schedules: nope/")))
+	f.Add([]byte(strings.ReplaceAll(string(example), "users: users.yaml", "schedules: [x]")))
 
 	dir := f.TempDir()
 	copyFile(f, "../examples/users.yaml", filepath.Join(dir, "users.yaml"))
-	for _, p := range []string{"default.yaml", "payments.yaml"} {
-		copyFile(f, filepath.Join("../examples/policies", p), filepath.Join(dir, "policies", p))
+	for _, p := range []string{"policies/default.yaml", "policies/payments.yaml", "schedules/payments-primary.yaml", "schedules/payments-secondary.yaml"} {
+		copyFile(f, filepath.Join("../examples", p), filepath.Join(dir, p))
 	}
 	path := filepath.Join(dir, "klaxon.yaml")
 
@@ -42,7 +44,7 @@ func FuzzLoad(f *testing.F) {
 		}
 		c, err := Load(path, nil)
 		if err == nil {
-			if c == nil || c.Route == nil || c.Policies == nil || c.Users == nil {
+			if c == nil || c.Route == nil || c.Policies == nil || c.Users == nil || c.Schedules == nil {
 				t.Fatalf("no error and an incomplete config: %+v", c)
 			}
 			return

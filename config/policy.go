@@ -25,29 +25,22 @@ type stepSpec struct {
 
 // loadPolicies loads every *.yaml and *.yml file of the folder name
 // (`policies:` in klaxon.yaml), one policy per file, skipping hidden files
-// and subfolders. It returns the valid policies, and the file of every
-// policy name a file defines, valid or not; nil when the folder or one of
-// its files cannot be read. users are the known users; usersOK is false
-// when the users file could not be read, and then user targets are not
-// checked.
-func (l *loader) loadPolicies(name string, users map[string]klaxon.User, usersOK bool) (map[string]klaxon.Policy, map[string]string) {
+// and subfolders. It returns the valid policies, the file of every policy
+// name a file defines, valid or not, and whether that list is complete:
+// false when the folder or one of its files cannot be read. users are the
+// known users; usersOK is false when the users file could not be read,
+// and then user targets are not checked.
+func (l *loader) loadPolicies(name string, users map[string]klaxon.User, usersOK bool) (map[string]klaxon.Policy, map[string]string, bool) {
 	policies := map[string]klaxon.Policy{}
-	entries, err := os.ReadDir(l.abs(name))
-	if err != nil {
-		e := fileError(l.shown(name), err)
-		e.File, e.Path = l.path, "policies"
-		e.Msg = fmt.Sprintf("read folder %s: %s", l.shown(name), e.Msg)
-		l.probs.list = append(l.probs.list, e)
-		return policies, nil
+	defined := map[string]string{}
+	files, ok := l.folder("policies", name)
+	if !ok {
+		return policies, defined, false
 	}
-	defined, complete := map[string]string{}, true
-	for _, e := range entries {
-		ext := filepath.Ext(e.Name())
-		if e.IsDir() || strings.HasPrefix(e.Name(), ".") || ext != ".yaml" && ext != ".yml" {
-			continue
-		}
-		shown := filepath.Join(l.shown(name), e.Name())
-		raw, err := readYAML(filepath.Join(l.abs(name), e.Name()), shown)
+	complete := true
+	for _, f := range files {
+		shown := filepath.Join(l.shown(name), f)
+		raw, err := readYAML(filepath.Join(l.abs(name), f), shown)
 		if err != nil {
 			// The file may define a policy the route names: do not
 			// blame the route for it.
@@ -72,10 +65,30 @@ func (l *loader) loadPolicies(name string, users map[string]klaxon.User, usersOK
 			policies[s.Name] = p
 		}
 	}
-	if !complete {
-		return policies, nil
+	return policies, defined, complete
+}
+
+// folder lists the *.yaml and *.yml files of the folder name, which
+// klaxon.yaml sets at key, skipping hidden files and subfolders. It
+// records a problem and returns false when the folder cannot be read.
+func (l *loader) folder(key, name string) ([]string, bool) {
+	entries, err := os.ReadDir(l.abs(name))
+	if err != nil {
+		e := fileError(l.shown(name), err)
+		e.File, e.Path = l.path, key
+		e.Msg = fmt.Sprintf("read folder %s: %s", l.shown(name), e.Msg)
+		l.probs.list = append(l.probs.list, e)
+		return nil, false
 	}
-	return policies, defined
+	var files []string
+	for _, e := range entries {
+		ext := filepath.Ext(e.Name())
+		if e.IsDir() || strings.HasPrefix(e.Name(), ".") || ext != ".yaml" && ext != ".yml" {
+			continue
+		}
+		files = append(files, e.Name())
+	}
+	return files, true
 }
 
 // policy checks the policy s, from file, and turns it into a
@@ -112,6 +125,8 @@ func (l *loader) policy(file string, s policySpec, users map[string]klaxon.User,
 				l.probs.add(file, path, "bad target %q: want user:ID or schedule:NAME", t)
 			case kind == klaxon.TargetUser && usersOK && !hasUser(users, name):
 				l.probs.add(file, path, "unknown user %q: %s", name, l.noUser())
+			case kind == klaxon.TargetSchedule && l.scheduleNames != nil && l.scheduleNames[name] == "":
+				l.probs.add(file, path, "unknown schedule %q: %s", name, l.noSchedule())
 			}
 			step.Targets = append(step.Targets, klaxon.Target{Kind: kind, Name: name})
 		}

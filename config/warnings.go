@@ -1,0 +1,89 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/schedule"
+)
+
+// Warning is a problem that does not stop Klaxon from running, like a
+// stretch of time in which a schedule has nobody on call.
+type Warning struct {
+	// File is the file as the user named it, like Error's.
+	File string
+	// Path is the key path in File; empty for the file as a whole.
+	Path string
+	Msg  string
+}
+
+// String returns "FILE: PATH: MSG", leaving out an empty FILE or PATH, as
+// Error does.
+func (w Warning) String() string {
+	return (&Error{File: w.File, Path: w.Path, Msg: w.Msg}).Error()
+}
+
+// GapWindow is how far ahead of now Warnings looks for coverage gaps.
+const GapWindow = 4 * 7 * 24 * time.Hour
+
+// maxGapWarnings bounds the gap warnings of one schedule; the rest are
+// counted in one more.
+const maxGapWarnings = 10
+
+// Warnings returns what is valid but likely wrong in c, in a fixed order
+// for a given now:
+//
+//   - for each schedule, by name, every gap in its coverage in
+//     [now, now+GapWindow), up to maxGapWarnings, then how many more;
+//   - for each policy, by name, that would page nobody at now because
+//     each of its targets is a schedule with nobody on call.
+func (c *Config) Warnings(now time.Time) []Warning {
+	var ws []Warning
+	for _, name := range slices.Sorted(maps.Keys(c.Schedules)) {
+		s, file := c.Schedules[name], c.scheduleFiles[name]
+		gaps := s.Gaps(now, now.Add(GapWindow))
+		for i, g := range gaps {
+			if i == maxGapWarnings {
+				ws = append(ws, Warning{File: file, Msg: fmt.Sprintf("… and %d more gaps in the next %d weeks",
+					len(gaps)-i, GapWindow/(7*24*time.Hour))})
+				break
+			}
+			ws = append(ws, Warning{File: file, Msg: gapText(g, s.Location())})
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Policies)) {
+		if p := c.Policies[name]; c.pagesNobody(p, now) {
+			ws = append(ws, Warning{File: c.policyFiles[name], Path: "steps",
+				Msg: fmt.Sprintf("pages nobody at %s: every schedule its steps target has nobody on call", now.Format(time.RFC3339))})
+		}
+	}
+	return ws
+}
+
+// gapText describes g on the wall clock of loc, with its date:
+// "nobody on call Sat 00:00–09:00 America/New_York (2026-11-28)".
+func gapText(g schedule.Gap, loc *time.Location) string {
+	msg := schedule.FormatGap(g, loc)
+	if date := g.Start.In(loc).Format("2006-01-02"); !strings.Contains(msg, date) {
+		msg += " (" + date + ")"
+	}
+	return msg
+}
+
+// pagesNobody reports whether p targets only schedules, all loaded, that
+// have nobody on call at now.
+func (c *Config) pagesNobody(p klaxon.Policy, now time.Time) bool {
+	for _, st := range p.Steps {
+		for _, t := range st.Targets {
+			s, ok := c.Schedules[t.Name]
+			if t.Kind != klaxon.TargetSchedule || !ok || len(s.OnCall(now)) > 0 {
+				return false
+			}
+		}
+	}
+	return len(p.Steps) > 0
+}
