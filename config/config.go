@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/klaxonhq/klaxon"
@@ -54,6 +55,10 @@ type Config struct {
 	// when it is unset.
 	Schedules map[string]*schedule.Schedule
 	Notify    Notify
+	// Sources are the folders of the files the config was read from: the
+	// config file's, the policies', the users file's and the schedules'.
+	// A change in any of them may change the config.
+	Sources []string
 
 	// policyFiles and scheduleFiles name the file of each policy and
 	// schedule, as the user named it, for warnings.
@@ -158,6 +163,17 @@ func Load(path string, overrides map[string]any) (*Config, error) {
 	if err := probs.err(); err != nil {
 		return nil, err
 	}
+	c.Sources = []string{dir}
+	for _, p := range []string{f.Policies, f.Schedules} {
+		if p != "" {
+			c.Sources = append(c.Sources, l.abs(p))
+		}
+	}
+	if f.Users != "" {
+		c.Sources = append(c.Sources, filepath.Dir(l.abs(f.Users)))
+	}
+	slices.Sort(c.Sources)
+	c.Sources = slices.Compact(c.Sources)
 	return c, nil
 }
 

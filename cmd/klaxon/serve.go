@@ -59,6 +59,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("klaxon serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path, overrides := configFlags(fs)
+	watch := fs.Bool("watch", true, "reload when a config, policy, user or schedule file changes (SIGHUP reloads too)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -89,6 +90,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	reload := newReloader(*path, overrides(), rt, log.With("component", "config"), *watch)
+	defer reload.Close()
 	log.Info("klaxon listening", "addr", ln.Addr().String(), "store", cfg.Store.Path, "version", buildVersion())
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
@@ -114,6 +117,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	})
 	g.Go(func() error { return engine.Run(engineCtx) })
+	g.Go(func() error { return reload.Run(gctx) })
 	return g.Wait()
 }
 

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/klaxonhq/klaxon/config"
+)
+
+// reloader loads the config again on SIGHUP and when a YAML file in one of
+// its folders changes, and swaps it in whole. A config that does not load
+// is refused, its errors are logged, and the running one stays.
+//
+// Incidents keep the policy they started with: a reload changes routes,
+// users, schedules and policies for what happens next, never an escalation
+// already in flight.
+type reloader struct {
+	path      string
+	overrides map[string]any
+	rt        *runtime
+	log       *slog.Logger
+	hup       chan os.Signal
+	w         *fsnotify.Watcher // nil when not watching files
+}
+
+// settle is how long files must be quiet before a reload, so that an
+// editor's or git's burst of writes reloads once.
+const settle = 100 * time.Millisecond
+
+// newReloader starts listening for SIGHUP and, with watch, for changes in
+// the config's folders, so that no change made after it returns is
+// missed. Run acts on them; Close stops.
+func newReloader(path string, overrides map[string]any, rt *runtime, log *slog.Logger, watch bool) *reloader {
+	r := &reloader{path: path, overrides: overrides, rt: rt, log: log, hup: make(chan os.Signal, 1)}
+	signal.Notify(r.hup, syscall.SIGHUP)
+	if watch {
+		w, err := fsnotify.NewWatcher()
+		if err != nil {
+			log.Warn("watch config files; reload with SIGHUP only", "err", err)
+			return r
+		}
+		r.w = w
+		r.follow(rt.cfg.Load().Sources)
+	}
+	return r
+}
+
+// Close stops listening.
+func (r *reloader) Close() {
+	signal.Stop(r.hup)
+	if r.w != nil {
+		_ = r.w.Close()
+	}
+}
+
+// Run reloads until ctx ends.
+func (r *reloader) Run(ctx context.Context) error {
+	var events <-chan fsnotify.Event
+	var errs <-chan error
+	if r.w != nil {
+		events, errs = r.w.Events, r.w.Errors
+	}
+	var settled <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.hup:
+			r.reload("SIGHUP")
+		case ev := <-events:
+			if ext := filepath.Ext(ev.Name); ext == ".yaml" || ext == ".yml" {
+				settled = time.After(settle)
+			}
+		case err := <-errs:
+			r.log.Warn("watch config files", "err", err)
+		case <-settled:
+			settled = nil
+			r.reload("file changed")
+		}
+	}
+}
+
+func (r *reloader) reload(why string) {
+	cfg, err := config.Load(r.path, r.overrides)
+	if err != nil {
+		for _, e := range flatten(err) {
+			r.log.Error("reload refused: the running config stays", "why", why, "err", e)
+		}
+		return
+	}
+	old := r.rt.cfg.Swap(cfg)
+	if cfg.Listen != old.Listen || cfg.Store.Path != old.Store.Path || (cfg.Store.Redis == nil) != (old.Store.Redis == nil) {
+		r.log.Warn("listen and store changes take effect at the next start")
+	}
+	if r.w != nil {
+		r.follow(cfg.Sources)
+	}
+	r.log.Info("config reloaded", "why", why, "policies", len(cfg.Policies), "users", len(cfg.Users), "schedules", len(cfg.Schedules))
+}
+
+// follow makes the watcher watch exactly dirs.
+func (r *reloader) follow(dirs []string) {
+	w := r.w
+	want := map[string]bool{}
+	for _, d := range dirs {
+		want[d] = true
+	}
+	for _, d := range w.WatchList() {
+		if !want[d] {
+			_ = w.Remove(d)
+		}
+	}
+	for d := range want {
+		if err := w.Add(d); err != nil && !strings.Contains(err.Error(), "already") {
+			r.log.Warn("watch config folder", "dir", d, "err", err)
+		}
+	}
+}
