@@ -23,6 +23,7 @@ type Incident struct {
 	Group     string            `json:"group"`
 	Summary   string            `json:"summary"`
 	Severity  string            `json:"severity,omitempty"`
+	Urgency   Urgency           `json:"urgency,omitempty"`
 	Labels    map[string]string `json:"labels,omitempty"`
 	State     State             `json:"state"`
 	CreatedAt time.Time         `json:"created_at"`

@@ -53,8 +53,32 @@ const (
 )
 
 // NotifyRule says how a user is reached for each page: by which contact
-// method, and how long after the page is first sent.
+// method, and how long after the page is first sent. A rule with an
+// Urgency applies only to incidents of that urgency.
 type NotifyRule struct {
-	Via   string        `json:"via"`
-	After time.Duration `json:"after"`
+	Via     string        `json:"via"`
+	After   time.Duration `json:"after"`
+	Urgency Urgency       `json:"urgency,omitempty"`
 }
+
+// Urgency says how hard an incident pages.
+type Urgency string
+
+// Urgencies.
+const (
+	UrgencyHigh Urgency = "high"
+	UrgencyLow  Urgency = "low"
+)
+
+// UrgencyOf is the urgency an alert of severity has when its route sets
+// none: critical and page are high, anything else low.
+func UrgencyOf(severity string) Urgency {
+	switch severity {
+	case "critical", "page":
+		return UrgencyHigh
+	}
+	return UrgencyLow
+}
+
+// Applies reports whether rule r pages for an incident of urgency u.
+func (r NotifyRule) Applies(u Urgency) bool { return r.Urgency == "" || r.Urgency == u }

@@ -290,6 +290,7 @@ users:
       - {via: sms, after: soon}
       - {via: voice, after: -1m}
       - {}
+      - {via: sms, urgency: urgent}
   - {name: nobody}
   - {id: bob, notify: [{via: sms}, {via: email}]}
   - {id: bob, email: bob@example.com}
@@ -302,6 +303,7 @@ users:
 				`conf/users.yaml: users[0].notify[1].after: bad duration "soon": want a number and a unit, like 30s, 5m, 1h30m, 2d or 1w`,
 				"conf/users.yaml: users[0].notify[2].after: must be 0s or more",
 				"conf/users.yaml: users[0].notify[3].via: required: sms, voice or email",
+				`conf/users.yaml: users[0].notify[4].urgency: must be high or low, got "urgent"`,
 				"conf/users.yaml: users[1].id: required",
 				"conf/users.yaml: users[2].notify[0].via: sms needs the user's phone",
 				"conf/users.yaml: users[2].notify[1].via: email needs the user's email",

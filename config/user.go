@@ -25,8 +25,9 @@ type userSpec struct {
 }
 
 type ruleSpec struct {
-	Via   string       `koanf:"via"`
-	After durationText `koanf:"after"`
+	Via     string       `koanf:"via"`
+	After   durationText `koanf:"after"`
+	Urgency string       `koanf:"urgency"`
 }
 
 // loadUsers loads the users file name (`users:` in klaxon.yaml). It
@@ -111,7 +112,12 @@ func (l *loader) user(file string, at func(string) string, s userSpec, n *Notify
 		default:
 			l.probs.add(file, at(rule+".via"), "unknown %q: want sms, voice or email", r.Via)
 		}
-		u.Notify = append(u.Notify, klaxon.NotifyRule{Via: r.Via, After: after})
+		switch klaxon.Urgency(r.Urgency) {
+		case "", klaxon.UrgencyHigh, klaxon.UrgencyLow:
+		default:
+			l.probs.add(file, at(rule+".urgency"), "must be high or low, got %q", r.Urgency)
+		}
+		u.Notify = append(u.Notify, klaxon.NotifyRule{Via: r.Via, After: after, Urgency: klaxon.Urgency(r.Urgency)})
 	}
 	if len(s.Notify) == 0 {
 		u.Notify = defaultRules(u)

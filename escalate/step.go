@@ -78,13 +78,17 @@ func retrigger(inc *klaxon.Incident, now time.Time, why string) {
 }
 
 // pageStep pages step i of round: one pending notification per user and
-// notification rule, due at now plus the rule's delay; the next step is
+// notification rule of the incident's urgency, due at now plus the rule's
+// delay; the next step is
 // due escalate_after from now.
 func pageStep(inc *klaxon.Incident, now time.Time, i, round int, users func(klaxon.Step) []klaxon.User, by, how string) {
 	step := inc.Policy.Steps[i]
 	inc.Escalation = klaxon.Escalation{Step: i, Round: round, NextAt: now.Add(step.EscalateAfter)}
 	for _, u := range users(step) {
 		for _, rule := range u.Notify {
+			if !rule.Applies(inc.Urgency) {
+				continue
+			}
 			inc.Seq++
 			inc.Pending = append(inc.Pending, klaxon.Notification{
 				ID: inc.Seq, User: u.ID, Via: rule.Via, Due: now.Add(rule.After), Step: i, Round: round,

@@ -201,3 +201,27 @@ func slicesFilter(ns []klaxon.Notification, user string) []klaxon.Notification {
 	}
 	return out
 }
+
+func TestUrgency(t *testing.T) {
+	// dana is called for high urgency, mailed for any.
+	dana := klaxon.User{ID: "dana", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}, {Via: klaxon.ViaEmail}}}
+	only := func(klaxon.Step) []klaxon.User { return []klaxon.User{dana} }
+	for _, c := range []struct {
+		urgency klaxon.Urgency
+		want    []string
+	}{
+		{klaxon.UrgencyHigh, []string{"voice", "email"}},
+		{klaxon.UrgencyLow, []string{"email"}},
+	} {
+		t.Run(string(c.urgency), func(t *testing.T) {
+			inc := newIncident(twoSteps)
+			inc.Urgency = c.urgency
+			require.True(t, escalate.Advance(inc, t0, only))
+			var via []string
+			for _, n := range escalate.Due(inc, t0) {
+				via = append(via, n.Via)
+			}
+			require.Equal(t, c.want, via)
+		})
+	}
+}

@@ -16,6 +16,8 @@ type Template struct {
 	Group  string
 	Labels map[string]string
 	Policy klaxon.Policy
+	// Urgency of the incident; "" takes it from the first alert's severity.
+	Urgency klaxon.Urgency
 	// KeepOpen turns auto-resolve off: the incident stays open when all
 	// its alerts resolve, until someone resolves it.
 	KeepOpen bool
@@ -130,11 +132,15 @@ func newIncident(a klaxon.Alert, now time.Time, tmpl Template) *klaxon.Incident 
 		Group:      tmpl.Group,
 		Summary:    a.Summary,
 		Severity:   a.Severity,
+		Urgency:    tmpl.Urgency,
 		Labels:     maps.Clone(tmpl.Labels),
 		State:      klaxon.StateTriggered,
 		CreatedAt:  now,
 		Policy:     tmpl.Policy,
 		Escalation: klaxon.Escalation{Step: -1},
+	}
+	if inc.Urgency == "" {
+		inc.Urgency = klaxon.UrgencyOf(a.Severity)
 	}
 	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventTriggered, Alert: a.Key, Text: a.Summary})
 	return inc

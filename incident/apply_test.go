@@ -208,3 +208,26 @@ func BenchmarkApplyDedup(b *testing.B) {
 		incident.Apply(open, body, t0, tmpl)
 	}
 }
+
+func TestUrgency(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		route    klaxon.Urgency
+		severity string
+		want     klaxon.Urgency
+	}{
+		{"critical is high", "", "critical", klaxon.UrgencyHigh},
+		{"page is high", "", "page", klaxon.UrgencyHigh},
+		{"warning is low", "", "warning", klaxon.UrgencyLow},
+		{"no severity is low", "", "", klaxon.UrgencyLow},
+		{"the route decides over the severity", klaxon.UrgencyLow, "critical", klaxon.UrgencyLow},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tm := tmpl
+			tm.Urgency = c.route
+			a := firing("a")
+			a.Severity = c.severity
+			require.Equal(t, c.want, incident.Apply(nil, []klaxon.Alert{a}, t0, tm).Incident.Urgency)
+		})
+	}
+}

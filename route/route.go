@@ -34,6 +34,9 @@ type Spec struct {
 	// child inherits its parent's when unset (nil). An empty, non-nil list
 	// puts every alert of the route in one group.
 	GroupBy []string `koanf:"group_by"`
+	// Urgency is high or low; a child inherits its parent's when unset,
+	// and when no route sets it, it comes from each alert's severity.
+	Urgency string `koanf:"urgency"`
 	// Routes are tried in order; the first that matches wins.
 	Routes []Spec `koanf:"routes"`
 }
@@ -43,9 +46,11 @@ type Route struct {
 	// ID names the route by the chain of matchers from the root, in the
 	// way of Alertmanager: "{}" for the root, "{}/{service=\"payments\"}"
 	// for a child. It does not change when siblings are reordered.
-	ID       string
-	Policy   string
-	GroupBy  []string
+	ID      string
+	Policy  string
+	GroupBy []string
+	// Urgency is "high", "low", or "" to take it from the alert.
+	Urgency  string
 	Matchers labels.Matchers
 	Routes   []*Route
 }
@@ -66,19 +71,26 @@ func New(s Spec) (*Route, error) {
 		groupBy = defaultGroupBy
 	}
 	s.Matchers = nil
-	r := build("route", "", s, s.Policy, groupBy, &errs)
+	r := build("route", "", s, &Route{Policy: s.Policy, GroupBy: groupBy}, &errs)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return r, nil
 }
 
-// build makes the route of s at key path, under the parent with ID parentID
-// ("" for the root), appending problems to errs.
-func build(path, parentID string, s Spec, policy string, groupBy []string, errs *[]error) *Route {
-	r := &Route{Policy: policy, GroupBy: slices.Clone(groupBy)}
+// build makes the route of s at key path, inheriting from parent what s
+// leaves unset, and appends problems to errs. The root's parent has no ID.
+func build(path, parentID string, s Spec, parent *Route, errs *[]error) *Route {
+	r := &Route{Policy: parent.Policy, GroupBy: slices.Clone(parent.GroupBy), Urgency: parent.Urgency}
 	if s.Policy != "" {
 		r.Policy = s.Policy
+	}
+	switch s.Urgency {
+	case "":
+	case "high", "low":
+		r.Urgency = s.Urgency
+	default:
+		*errs = append(*errs, klaxon.Invalid(path+".urgency", "must be high or low, got %q", s.Urgency))
 	}
 	if s.GroupBy != nil {
 		r.GroupBy = slices.Clone(s.GroupBy)
@@ -107,7 +119,7 @@ func build(path, parentID string, s Spec, policy string, groupBy []string, errs 
 	for i, c := range s.Routes {
 		cpath := fmt.Sprintf("%s.routes[%d]", path, i)
 		before := len(*errs)
-		child := build(cpath, r.ID, c, r.Policy, r.GroupBy, errs)
+		child := build(cpath, r.ID, c, r, errs)
 		if len(*errs) > before {
 			continue // its ID may lack a bad matcher: no duplicate check
 		}

@@ -257,3 +257,28 @@ func TestNewErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestUrgency(t *testing.T) {
+	r, err := New(Spec{Policy: "default", Routes: []Spec{
+		{Matchers: []string{`team="db"`}, Urgency: "low", Routes: []Spec{
+			{Matchers: []string{`severity="page"`}, Urgency: "high"},
+			{Matchers: []string{`env="staging"`}},
+		}},
+	}})
+	require.NoError(t, err)
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   string
+	}{
+		{"unset: from the alert", map[string]string{"team": "web"}, ""},
+		{"set on the route", map[string]string{"team": "db"}, "low"},
+		{"a child's own", map[string]string{"team": "db", "severity": "page"}, "high"},
+		{"inherited by a child", map[string]string{"team": "db", "env": "staging"}, "low"},
+	} {
+		t.Run(c.name, func(t *testing.T) { require.Equal(t, c.want, r.Match(c.labels).Urgency) })
+	}
+
+	_, err = New(Spec{Policy: "default", Routes: []Spec{{Matchers: []string{`a="b"`}, Urgency: "urgent"}}})
+	require.EqualError(t, err, `route.routes[0].urgency: must be high or low, got "urgent"`)
+}

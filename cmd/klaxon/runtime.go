@@ -56,7 +56,7 @@ func (v view) Route(labels map[string]string) (incident.Template, error) {
 	if !ok {
 		return incident.Template{}, fmt.Errorf("route %s: no policy %q", r.ID, r.Policy)
 	}
-	return incident.Template{Group: r.GroupKey(labels), Labels: r.GroupLabels(labels), Policy: p}, nil
+	return incident.Template{Group: r.GroupKey(labels), Labels: r.GroupLabels(labels), Policy: p, Urgency: klaxon.Urgency(r.Urgency)}, nil
 }
 
 // User returns the user with id.
