@@ -32,6 +32,7 @@ commands:
   oncall [SCHEDULE] [--at TIME]  who is on call
   schedule show NAME             the shifts of a schedule (--from, --to)
   override SCHEDULE USER         put USER on call (--from, --to); override list, override delete
+  route test LABEL=VALUE...      where an alert goes and who it pages (--at)
   version                        print the version
 
 Run "klaxon <command> -h" for a command's flags.
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return scheduleCmd(ctx, args, stdout, stderr)
 	case "override":
 		return override(ctx, args, stdout, stderr)
+	case "route":
+		return routeTest(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "klaxon", buildVersion())
 		return nil

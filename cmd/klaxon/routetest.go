@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/config"
+)
+
+// routeTest runs `klaxon route test [--config FILE] [--at TIME]
+// label=value...`: where an alert with these labels goes and who each
+// step would page, from the config alone (runtime overrides, which live in
+// the store, are not known here).
+func routeTest(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("klaxon route test", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "klaxon.yaml", "config file")
+	at := &timeFlag{time.Now()}
+	fs.Var(at, "at", "when the alert fires (now, +2h, 2026-12-24T09:00, RFC 3339)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) < 1 || pos[0] != "test" {
+		fmt.Fprintln(stderr, "usage: klaxon route test [--config FILE] [--at TIME] label=value...")
+		return errUsage
+	}
+	labels := map[string]string{}
+	for _, kv := range pos[1:] {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("label %q: want name=value", kv)
+		}
+		labels[k] = v
+	}
+	cfg, err := config.Load(*path, nil)
+	if err != nil {
+		return err
+	}
+	v := view{cfg: cfg, overrides: noOverrides{}}
+	tmpl, err := v.Route(labels)
+	if err != nil {
+		return err
+	}
+	urgency := tmpl.Urgency
+	if urgency == "" {
+		urgency = klaxon.UrgencyOf(labels["severity"])
+	}
+	p := tmpl.Policy
+	fmt.Fprintf(stdout, "route:     %s\n", cfg.Route.Match(labels).ID)
+	fmt.Fprintf(stdout, "policy:    %s (repeat %d, ack_timeout %s)\n", p.Name, p.Repeat, p.AckTimeout)
+	fmt.Fprintf(stdout, "group key: %s\n", tmpl.Group)
+	fmt.Fprintf(stdout, "urgency:   %s\n", urgency)
+	t := at.t
+	for i, step := range p.Steps {
+		fmt.Fprintf(stdout, "step %d at %s:\n", i+1, t.Format("Mon 2006-01-02 15:04 MST"))
+		for _, target := range step.Targets {
+			ids := []string{target.Name}
+			if target.Kind == klaxon.TargetSchedule {
+				if ids, err = v.OnCall(context.Background(), target.Name, t); err != nil {
+					return err
+				}
+			}
+			var who []string
+			for _, id := range ids {
+				who = append(who, id+" by "+rules(cfg.Users[id], urgency))
+			}
+			if len(who) == 0 {
+				who = []string{"nobody"}
+			}
+			fmt.Fprintf(stdout, "  %s: %s\n", target, strings.Join(who, "; "))
+		}
+		t = t.Add(step.EscalateAfter)
+	}
+	return nil
+}
+
+// rules describes the notification rules of u that apply to urgency.
+func rules(u klaxon.User, urgency klaxon.Urgency) string {
+	var out []string
+	for _, r := range u.Notify {
+		if r.Applies(urgency) {
+			out = append(out, fmt.Sprintf("%s at %s", r.Via, r.After))
+		}
+	}
+	if len(out) == 0 {
+		return "nothing (no rule for this urgency)"
+	}
+	return strings.Join(out, ", ")
+}
+
+// noOverrides is the empty override store of commands that run without a
+// store.
+type noOverrides struct{}
+
+func (noOverrides) PutOverride(context.Context, klaxon.Override) (klaxon.Override, error) {
+	return klaxon.Override{}, fmt.Errorf("put override: no store: %w", klaxon.ErrUnavailable)
+}
+func (noOverrides) Overrides(context.Context, string, time.Time) ([]klaxon.Override, error) {
+	return nil, nil
+}
+func (noOverrides) DeleteOverride(context.Context, string, string) error {
+	return fmt.Errorf("delete override: no store: %w", klaxon.ErrUnavailable)
+}

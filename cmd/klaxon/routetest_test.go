@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestRouteTest(t *testing.T) {
+	example := filepath.Join("..", "..", "examples", "klaxon.yaml")
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{
+			name: "payments, critical, on a weekday morning in New York",
+			args: []string{"--at", "2026-11-23T15:00:00Z", "service=payments", "severity=critical", "alertname=HighErrorRate"},
+			want: `route:     {}/{service="payments",severity=~"critical|page"}
+policy:    payments (repeat 2, ack_timeout 30m0s)
+group key: {}/{service="payments",severity=~"critical|page"}:{alertname="HighErrorRate",service="payments"}
+urgency:   high
+step 1 at Mon 2026-11-23 15:00 UTC:
+  schedule:payments-primary: dave by sms at 0s, voice at 2m0s
+step 2 at Mon 2026-11-23 15:05 UTC:
+  schedule:payments-secondary: carol by sms at 0s, email at 5m0s
+  user:alice: alice by sms at 0s, voice at 1m0s, email at 0s
+`,
+		},
+		{
+			name: "a warning goes to the root route, low urgency",
+			args: []string{"--at", "2026-12-24T12:00:00Z", "service=db", "severity=warning", "alertname=DiskFull"},
+			want: `route:     {}
+policy:    default (repeat 1, ack_timeout 0s)
+group key: {}:{alertname="DiskFull",service="db"}
+urgency:   low
+step 1 at Thu 2026-12-24 12:00 UTC:
+  user:alice: alice by sms at 0s, voice at 1m0s, email at 0s
+step 2 at Thu 2026-12-24 12:05 UTC:
+  user:bob: bob by voice at 0s, sms at 2m0s
+`,
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := run(t.Context(), append([]string{"route", "test", "--config", example}, c.args...), &out, &errOut)
+			require.NoError(t, err, errOut.String())
+			require.Equal(t, c.want, out.String())
+		})
+	}
+
+	t.Run("a label must be name=value", func(t *testing.T) {
+		var out, errOut bytes.Buffer
+		err := run(t.Context(), []string{"route", "test", "--config", example, "service"}, &out, &errOut)
+		require.EqualError(t, err, `label "service": want name=value`)
+	})
+}
