@@ -31,41 +31,51 @@ type stepSpec struct {
 // known users; usersOK is false when the users file could not be read,
 // and then user targets are not checked.
 func (l *loader) loadPolicies(name string, users map[string]klaxon.User, usersOK bool) (map[string]klaxon.Policy, map[string]string, bool) {
-	policies := map[string]klaxon.Policy{}
+	return loadFolder(l, "policy", "policies", name, func(shown string, s policySpec) (string, klaxon.Policy) {
+		if s.Name == "" {
+			l.probs.add(shown, "name", "required")
+		}
+		return s.Name, l.policy(shown, s, users, usersOK)
+	})
+}
+
+// loadFolder decodes each YAML file of the folder name, which klaxon.yaml
+// sets at key, into an S, and builds its named value with build. It
+// returns the values that came without a problem, the file that defines
+// each name, and false when the folder or one of its files could not be
+// read: a name such a file defines is unknown, and nothing that refers to
+// it should be blamed.
+func loadFolder[S, V any](l *loader, kind, key, name string, build func(shown string, s S) (string, V)) (map[string]V, map[string]string, bool) {
+	values := map[string]V{}
 	defined := map[string]string{}
-	files, ok := l.folder("policies", name)
+	files, ok := l.folder(key, name)
 	if !ok {
-		return policies, defined, false
+		return values, defined, false
 	}
 	complete := true
 	for _, f := range files {
 		shown := filepath.Join(l.shown(name), f)
 		raw, err := readYAML(filepath.Join(l.abs(name), f), shown)
 		if err != nil {
-			// The file may define a policy the route names: do not
-			// blame the route for it.
 			l.probs.list = append(l.probs.list, err)
 			complete = false
 			continue
 		}
-		var s policySpec
+		var s S
 		before := l.probs.count()
 		d := decoder{file: shown, lookup: l.lookup, probs: l.probs}
 		d.decode("", raw, reflect.ValueOf(&s).Elem())
-		switch other, dup := defined[s.Name]; {
-		case s.Name == "":
-			l.probs.add(shown, "name", "required")
-		case dup:
-			l.probs.add(shown, "name", "policy %q is also defined in %s", s.Name, other)
-		default:
-			defined[s.Name] = shown
+		n, v := build(shown, s)
+		if other, dup := defined[n]; dup && n != "" {
+			l.probs.add(shown, "name", "%s %q is also defined in %s", kind, n, other)
+		} else if n != "" {
+			defined[n] = shown
 		}
-		p := l.policy(shown, s, users, usersOK)
 		if l.probs.count() == before {
-			policies[s.Name] = p
+			values[n] = v
 		}
 	}
-	return policies, defined, complete
+	return values, defined, complete
 }
 
 // folder lists the *.yaml and *.yml files of the folder name, which

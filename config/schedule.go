@@ -3,8 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
-	"reflect"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/schedule"
@@ -18,42 +16,14 @@ import (
 // users are the known users; usersOK is false when the users file could
 // not be read, and then members are not checked.
 func (l *loader) loadSchedules(name string, users map[string]klaxon.User, usersOK bool) (map[string]*schedule.Schedule, map[string]string, bool) {
-	schedules := map[string]*schedule.Schedule{}
-	defined := map[string]string{}
-	files, ok := l.folder("schedules", name)
-	if !ok {
-		return schedules, defined, false
-	}
-	complete := true
-	for _, f := range files {
-		shown := filepath.Join(l.shown(name), f)
-		raw, err := readYAML(filepath.Join(l.abs(name), f), shown)
-		if err != nil {
-			// The file may define a schedule a policy names: do not
-			// blame the policy for it.
-			l.probs.list = append(l.probs.list, err)
-			complete = false
-			continue
-		}
-		var s schedule.Spec
-		before := l.probs.count()
-		d := decoder{file: shown, lookup: l.lookup, probs: l.probs}
-		d.decode("", raw, reflect.ValueOf(&s).Elem())
+	return loadFolder(l, "schedule", "schedules", name, func(shown string, s schedule.Spec) (string, *schedule.Schedule) {
 		sch, err := schedule.New(s)
 		l.addFileFieldErrors(shown, err)
-		if other, dup := defined[s.Name]; dup && s.Name != "" {
-			l.probs.add(shown, "name", "schedule %q is also defined in %s", s.Name, other)
-		} else if s.Name != "" {
-			defined[s.Name] = shown
-		}
 		if usersOK {
 			l.checkScheduleUsers(shown, s, users)
 		}
-		if l.probs.count() == before {
-			schedules[s.Name] = sch
-		}
-	}
-	return schedules, defined, complete
+		return s.Name, sch
+	})
 }
 
 // checkScheduleUsers records every member and override user of the
