@@ -1,0 +1,230 @@
+package redis
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/redis/go-redis/v9"
+)
+
+// Replies of commit.lua.
+const (
+	committed  = 1
+	conflicted = 0
+	noOpen     = 2
+)
+
+// Commit applies c if the group is still at c.Version; otherwise it
+// returns an error matching klaxon.ErrConflict and the group is as it
+// was. Within c, Unindex wins over Index and Cancel over Timers.
+//
+// A commit is three steps:
+//
+//  1. Write ahead, outside the script, the keys that cannot be in the
+//     group's shard: the incident ID → group mapping of each incident and
+//     the entry of each alert in Index. Both are idempotent and harmless
+//     when the commit does not land: see writeAhead.
+//  2. Run commit.lua on the group's shard: check the version, write the
+//     group, its incidents, their state sets, the shard's alert index and
+//     the group's timers, together.
+//  3. Delete the entries of the alerts that the script unindexed, each only
+//     if it still holds the value the script removed.
+func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("commit group %s: %w", c.Group, err)
+	}
+	if err := validate(c); err != nil {
+		return fmt.Errorf("commit group %s: %w", c.Group, err)
+	}
+	// The token names this commit: a reply lost and the script sent again
+	// by the client finds it applied, and index entries name it.
+	token := rand.Text()
+	keys, args, err := s.commitCall(c, token)
+	if err != nil {
+		return fmt.Errorf("commit group %s: %w", c.Group, err)
+	}
+	if err := s.writeAhead(ctx, c, token); err != nil {
+		return fmt.Errorf("commit group %s: %w", c.Group, classify(err))
+	}
+	reply, err := commitScript.Run(ctx, s.rdb, keys, args...).Slice()
+	if err != nil {
+		return fmt.Errorf("commit group %s: %w", c.Group, classify(err))
+	}
+	switch code, _ := reply[0].(int64); code {
+	case conflicted:
+		return fmt.Errorf("commit group %s: at version %v, not %d: %w", c.Group, reply[1], c.Version, klaxon.ErrConflict)
+	case noOpen:
+		return fmt.Errorf("commit group %s: open incident %s: %w", c.Group, c.Open, klaxon.ErrNotFound)
+	case committed:
+	default:
+		return fmt.Errorf("commit group %s: unexpected reply %v", c.Group, reply)
+	}
+	s.dropEntries(ctx, reply[1:])
+	return nil
+}
+
+// commitCall builds the keys and arguments of commit.lua for c.
+func (s *Store) commitCall(c klaxon.Commit, token string) (keys []string, args []any, err error) {
+	tag := s.tag(c.Group)
+	keys = []string{groupKey(tag, c.Group), alertsKey(tag), queueKey(tag), timersKey(tag), leasesKey(tag)}
+	mustExist := "0"
+	if c.Open != "" && !slices.ContainsFunc(c.Incidents, func(inc *klaxon.Incident) bool { return inc.ID == c.Open }) {
+		mustExist = "1"
+	}
+	args = []any{strconv.FormatUint(c.Version, 10), c.Open, c.Group, tag, token, mustExist, len(c.Incidents)}
+	for _, inc := range c.Incidents {
+		body, err := json.Marshal(inc)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode incident %s: %w", inc.ID, err)
+		}
+		keys = append(keys, incidentKey(tag, inc.ID))
+		args = append(args, inc.ID, string(inc.State), score(inc.ID), body)
+	}
+	args = append(args, len(c.Index))
+	for _, k := range c.Index {
+		args = append(args, k)
+	}
+	args = append(args, len(c.Unindex))
+	for _, k := range c.Unindex {
+		args = append(args, k)
+	}
+	args = append(args, len(c.Timers))
+	for _, t := range c.Timers {
+		body, err := json.Marshal(t)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode timer %s: %w", t.Incident, err)
+		}
+		args = append(args, t.Incident, ceilMicro(t.Due), body)
+	}
+	args = append(args, len(c.Cancel))
+	for _, id := range c.Cancel {
+		args = append(args, id)
+	}
+	return keys, args, nil
+}
+
+// writeAhead writes the keys of c that live outside the group's shard.
+// Each is harmless if the commit then fails or never runs:
+//
+//   - P:id:<id> → group. Only Incident reads it, and an ID reaches users
+//     only after a commit with it landed, which wrote the same value. A
+//     mapping for an incident never committed is never asked for; if it
+//     were, the shard has no such incident and Incident says not found.
+//   - P:a:<alert> → "<token> <group>". AlertGroups trusts it only when the
+//     group's shard, written by the script, maps the alert to the same
+//     group, so a stale entry reads as "not indexed". Even trusted, a
+//     resolve routed to a group whose open incident lacks the alert is
+//     ignored by incident.Apply.
+//
+// An entry left by a lost commit stays until the alert is indexed again;
+// it costs one small key.
+func (s *Store) writeAhead(ctx context.Context, c klaxon.Commit, token string) error {
+	if len(c.Incidents) == 0 && len(c.Index) == 0 {
+		return nil
+	}
+	entry := token + " " + c.Group
+	_, err := s.pipelined(ctx, func(p redis.Pipeliner) {
+		for _, inc := range c.Incidents {
+			p.Set(ctx, s.idKey(inc.ID), c.Group, 0)
+		}
+		for _, k := range c.Index {
+			p.Set(ctx, s.alertKey(k), entry, 0)
+		}
+	})
+	return err
+}
+
+// dropEntries deletes the entries of alerts that a commit unindexed:
+// removed holds pairs of alert key and the shard value the script removed.
+// An entry is deleted only if it still holds that value, so that an entry
+// of a later commit that indexed the alert again, maybe in another group,
+// stays.
+//
+// The commit has landed: its errors are not the commit's. An entry left
+// behind reads as "not indexed" (its group's shard no longer has the
+// alert) and costs one key, so dropEntries does not fail the commit, and
+// runs even if ctx was canceled once the script ran.
+func (s *Store) dropEntries(ctx context.Context, removed []any) {
+	if len(removed) < 2 {
+		return
+	}
+	calls := make([]call, 0, len(removed)/2)
+	for i := 0; i+1 < len(removed); i += 2 {
+		alert, _ := removed[i].(string)
+		value, _ := removed[i+1].(string)
+		calls = append(calls, call{keys: []string{s.alertKey(alert)}, args: []any{value}})
+	}
+	_, _ = s.evalAll(context.WithoutCancel(ctx), unindexScript, calls)
+}
+
+// validate rejects a commit that could not be stored, before any write.
+func validate(c klaxon.Commit) error {
+	if c.Group == "" {
+		return klaxon.Invalid("group", "empty")
+	}
+	if c.Open != "" {
+		if err := checkID(c.Open); err != nil {
+			return err
+		}
+	}
+	for _, inc := range c.Incidents {
+		if inc == nil {
+			return klaxon.Invalid("incidents", "nil incident")
+		}
+		if err := checkID(inc.ID); err != nil {
+			return err
+		}
+	}
+	for _, t := range c.Timers {
+		if err := checkID(t.Incident); err != nil {
+			return err
+		}
+		if t.Group != c.Group {
+			// Claim hands the timer back with its group, and the commit
+			// that cancels it goes to that group's shard.
+			return klaxon.Invalid("timers", "timer of incident %s is in group %q, not %q", t.Incident, t.Group, c.Group)
+		}
+		if !inRange(t.Due) {
+			return klaxon.Invalid("timers", "timer of incident %s is due at %s: want a time from %d to %d", t.Incident, t.Due, minYear, maxYear-1)
+		}
+	}
+	for _, keys := range [][]string{c.Index, c.Unindex} {
+		if slices.Contains(keys, "") {
+			return klaxon.Invalid("index", "empty alert key")
+		}
+	}
+	return nil
+}
+
+// checkID rejects IDs the embedded store would reject too.
+func checkID(id string) error {
+	if id == "" || len(id) > 255 {
+		return klaxon.Invalid("id", "incident id %q: want 1 to 255 bytes", id)
+	}
+	return nil
+}
+
+// Times in scripts are microseconds since 1970, which a Lua number (a
+// float64) holds exactly until the year 2255.
+const minYear, maxYear = 1970, 2200
+
+func inRange(t time.Time) bool { return t.Year() >= minYear && t.Year() < maxYear }
+
+// floorMicro and ceilMicro round t to a microsecond: a timer due at a
+// fraction of a microsecond is ready at the next one, never before its due
+// time.
+func floorMicro(t time.Time) int64 { return t.UnixMicro() }
+
+func ceilMicro(t time.Time) int64 {
+	us := t.UnixMicro()
+	if t.Nanosecond()%1000 != 0 {
+		us++
+	}
+	return us
+}

@@ -1,0 +1,88 @@
+-- Commits one group: checks the version that was read, then writes the
+-- group record, its incidents and their state index, its alert index and
+-- its timers. Every key is in the group's shard: it is named KEYS or built
+-- from the shard's hash tag, so the script runs in one slot of a cluster.
+-- The state machine is not here: the script only stores what Go decided.
+--
+-- KEYS[1] group hash {v: version, o: open incident, c: last commit token}
+-- KEYS[2] shard alert index hash: alert key -> "<token> <group>"
+-- KEYS[3] shard timer queue zset: incident -> due (us)
+-- KEYS[4] shard timer hash: incident -> timer JSON
+-- KEYS[5] shard lease hash: incident -> "<lease end us> <claim token>"
+-- KEYS[5+i] incident hash {j: JSON, s: state}, one per incident
+-- ARGV[1] version read; ARGV[2] open incident ID or ""; ARGV[3] group key;
+-- ARGV[4] shard hash tag; ARGV[5] commit token; ARGV[6] "1" when the open
+-- incident must already exist; then counted lists: incidents (ID, state,
+-- score, JSON), alert keys to index, alert keys to unindex, timers
+-- (incident, due us, JSON), incidents whose timer to cancel.
+--
+-- Returns {1, removed index values...} when committed, {0, version} on a
+-- version mismatch, {2} when the open incident does not exist.
+local group = KEYS[1]
+local version = redis.call('HGET', group, 'v') or '0'
+if version ~= ARGV[1] then
+  -- The same commit sent again (a client retry after a lost reply) has
+  -- already applied when its token is the group's last.
+  if redis.call('HGET', group, 'c') == ARGV[5] then
+    return {1}
+  end
+  return {0, version}
+end
+local tag, token, gkey = ARGV[4], ARGV[5], ARGV[3]
+if ARGV[6] == '1' and redis.call('EXISTS', tag .. ':i:' .. ARGV[2]) == 0 then
+  return {2}
+end
+
+-- Nothing is written above this line: a refused commit changes nothing.
+local a = 7
+local n = tonumber(ARGV[a]); a = a + 1
+for i = 1, n do
+  local id, state, score, body = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  a = a + 4
+  local key = KEYS[5 + i]
+  local old = redis.call('HGET', key, 's')
+  if old and old ~= state then
+    redis.call('ZREM', tag .. ':st:' .. old, id)
+  end
+  redis.call('HSET', key, 'j', body, 's', state)
+  redis.call('ZADD', tag .. ':st:' .. state, score, id)
+end
+redis.call('HINCRBY', group, 'v', 1)
+redis.call('HSET', group, 'o', ARGV[2], 'c', token)
+
+local value = token .. ' ' .. gkey
+n = tonumber(ARGV[a]); a = a + 1
+for i = 1, n do
+  redis.call('HSET', KEYS[2], ARGV[a], value)
+  a = a + 1
+end
+local out = {1}
+n = tonumber(ARGV[a]); a = a + 1
+for i = 1, n do
+  local cur = redis.call('HGET', KEYS[2], ARGV[a])
+  -- Only this group's entry goes: the key may have moved to another group.
+  if cur and string.match(cur, '^%S+ (.*)$') == gkey then
+    redis.call('HDEL', KEYS[2], ARGV[a])
+    out[#out + 1] = ARGV[a]
+    out[#out + 1] = cur
+  end
+  a = a + 1
+end
+
+n = tonumber(ARGV[a]); a = a + 1
+for i = 1, n do
+  local id = ARGV[a]
+  redis.call('ZADD', KEYS[3], ARGV[a + 1], id)
+  redis.call('HSET', KEYS[4], id, ARGV[a + 2])
+  redis.call('HDEL', KEYS[5], id)
+  a = a + 3
+end
+n = tonumber(ARGV[a]); a = a + 1
+for i = 1, n do
+  local id = ARGV[a]
+  redis.call('ZREM', KEYS[3], id)
+  redis.call('HDEL', KEYS[4], id)
+  redis.call('HDEL', KEYS[5], id)
+  a = a + 1
+end
+return out

@@ -1,0 +1,153 @@
+package redis
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/redistest"
+	"github.com/stretchr/testify/require"
+)
+
+// TestStoreDetails checks what the contract suite leaves open, on one
+// server, each case under its own prefix.
+func TestStoreDetails(t *testing.T) {
+	addr := redistest.Start(t).Addr()
+	fresh := func(t *testing.T) *Store {
+		s := open(t, Options{Addrs: []string{addr}, Prefix: t.Name()})
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+
+	t.Run("invalid commits write nothing", func(t *testing.T) {
+		s := fresh(t)
+		ctx := t.Context()
+		tests := []struct {
+			name string
+			c    klaxon.Commit
+		}{
+			{"no group", klaxon.Commit{}},
+			{"no incident id", klaxon.Commit{Group: "g", Incidents: []*klaxon.Incident{{}}}},
+			{"nil incident", klaxon.Commit{Group: "g", Incidents: []*klaxon.Incident{nil}}},
+			{"timer without due", klaxon.Commit{Group: "g", Timers: []klaxon.Timer{{Incident: "1", Group: "g"}}}},
+			{"timer of another group", klaxon.Commit{Group: "g", Timers: []klaxon.Timer{{Incident: "1", Group: "h", Due: t0}}}},
+			{"empty alert key", klaxon.Commit{Group: "g", Index: []string{""}}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				require.ErrorIs(t, s.Commit(ctx, tt.c), klaxon.ErrInvalid)
+			})
+		}
+		err := s.Commit(ctx, klaxon.Commit{Group: "g", Open: "9", Index: []string{"am/a"}})
+		require.ErrorIs(t, err, klaxon.ErrNotFound, "the open incident must exist")
+		g, err := s.Group(ctx, "g")
+		require.NoError(t, err)
+		require.Zero(t, g.Version)
+		groups, err := s.AlertGroups(ctx, []string{"am/a"})
+		require.NoError(t, err)
+		require.Empty(t, groups, "the entry written ahead does not count")
+	})
+
+	t.Run("a commit sent twice applies once", func(t *testing.T) {
+		s := fresh(t)
+		ctx := t.Context()
+		c := klaxon.Commit{Group: "g", Version: 0, Index: []string{"am/a"}}
+		keys, args, err := s.commitCall(c, "token1")
+		require.NoError(t, err)
+		for range 2 { // as go-redis does when a reply is lost
+			reply, err := commitScript.Run(ctx, s.rdb, keys, args...).Slice()
+			require.NoError(t, err)
+			require.Equal(t, int64(committed), reply[0])
+		}
+		g, err := s.Group(ctx, "g")
+		require.NoError(t, err)
+		require.Equal(t, uint64(1), g.Version)
+		keys, args, err = s.commitCall(c, "token2")
+		require.NoError(t, err)
+		reply, err := commitScript.Run(ctx, s.rdb, keys, args...).Slice()
+		require.NoError(t, err)
+		require.Equal(t, []any{int64(conflicted), "1"}, reply, "another commit at the same version conflicts")
+	})
+
+	t.Run("scripts flushed", func(t *testing.T) {
+		s := fresh(t)
+		ctx := t.Context()
+		require.NoError(t, s.rdb.ScriptFlush(ctx).Err())
+		id := commitIncident(t, s, "g", "am/a")
+		require.NoError(t, s.rdb.ScriptFlush(ctx).Err())
+		due, _, err := s.Claim(ctx, t0, time.Minute, 10)
+		require.NoError(t, err)
+		require.Len(t, due, 1)
+		require.NoError(t, s.rdb.ScriptFlush(ctx).Err())
+		g, err := s.Group(ctx, "g")
+		require.NoError(t, err)
+		require.NoError(t, s.rdb.ScriptFlush(ctx).Err())
+		g.Open.State = klaxon.StateResolved
+		require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: 1, Incidents: []*klaxon.Incident{g.Open}, Unindex: []string{"am/a"}, Cancel: []string{id}}))
+		n, err := s.rdb.Exists(ctx, s.alertKey("am/a")).Result()
+		require.NoError(t, err)
+		require.Zero(t, n, "the entry of an unindexed alert is gone")
+	})
+
+	// An alert indexed again by another group belongs to it, even when
+	// the first group unindexes the alert afterwards; in the same shard
+	// and across shards.
+	t.Run("unindex leaves a moved alert", func(t *testing.T) {
+		s := fresh(t)
+		ctx := t.Context()
+		same, other := "", ""
+		for i := 0; same == "" || other == ""; i++ {
+			g := fmt.Sprintf("g%d", i+2)
+			if s.shard(g) == s.shard("g1") && g != "g1" {
+				same = g
+			} else if s.shard(g) != s.shard("g1") {
+				other = g
+			}
+		}
+		for _, g2 := range []string{same, other} {
+			alert := "am/" + g2
+			require.NoError(t, klaxon.Update(ctx, s, "g1", func(klaxon.Group) (*klaxon.Commit, error) {
+				return &klaxon.Commit{Index: []string{alert}}, nil
+			}))
+			require.NoError(t, klaxon.Update(ctx, s, g2, func(klaxon.Group) (*klaxon.Commit, error) {
+				return &klaxon.Commit{Index: []string{alert}}, nil
+			}))
+			require.NoError(t, klaxon.Update(ctx, s, "g1", func(klaxon.Group) (*klaxon.Commit, error) {
+				return &klaxon.Commit{Unindex: []string{alert}}, nil
+			}))
+			groups, err := s.AlertGroups(ctx, []string{alert})
+			require.NoError(t, err)
+			require.Equal(t, map[string]string{alert: g2}, groups)
+		}
+	})
+
+	t.Run("sub-microsecond times", func(t *testing.T) {
+		s := fresh(t)
+		ctx := t.Context()
+		due := t0.Add(1500 * time.Nanosecond)
+		require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Timers: []klaxon.Timer{{Incident: "1", Group: "g", Due: due}}}))
+		got, next, err := s.Claim(ctx, due, time.Minute, 10)
+		require.NoError(t, err)
+		require.Empty(t, got, "ready at the next microsecond, never early")
+		require.Equal(t, t0.Add(2*time.Microsecond), next)
+		got, _, err = s.Claim(ctx, next, time.Minute, 10)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		require.True(t, due.Equal(got[0].Due), "the due time comes back exact")
+	})
+
+	t.Run("open", func(t *testing.T) {
+		_, err := Open(t.Context(), Options{})
+		require.ErrorIs(t, err, klaxon.ErrInvalid)
+		_, err = Open(t.Context(), Options{Addrs: []string{addr}, Prefix: "a{b}"})
+		require.ErrorIs(t, err, klaxon.ErrInvalid)
+		_, err = Open(t.Context(), Options{Addrs: []string{addr}, Shards: -1})
+		require.ErrorIs(t, err, klaxon.ErrInvalid)
+		s := open(t, Options{Addrs: []string{addr}, Prefix: "shards", Shards: 16})
+		require.NoError(t, s.Close())
+		_, err = Open(t.Context(), Options{Addrs: []string{addr}, Prefix: "shards"})
+		require.ErrorIs(t, err, klaxon.ErrInvalid, "a prefix keeps its shard count")
+		require.ErrorContains(t, err, "16 shards, not 256")
+	})
+}

@@ -1,0 +1,96 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/redis/go-redis/v9"
+)
+
+// Group reads a group and its open incident in one script, so that they
+// are of one version. A group never written has Version 0 and no open
+// incident.
+func (s *Store) Group(ctx context.Context, key string) (klaxon.Group, error) {
+	if err := ctx.Err(); err != nil {
+		return klaxon.Group{}, fmt.Errorf("read group %s: %w", key, err)
+	}
+	tag := s.tag(key)
+	reply, err := groupScript.Run(ctx, s.rdb, []string{groupKey(tag, key)}, tag).StringSlice()
+	if err != nil {
+		return klaxon.Group{}, fmt.Errorf("read group %s: %w", key, classify(err))
+	}
+	g := klaxon.Group{Key: key}
+	if g.Version, err = strconv.ParseUint(reply[0], 10, 64); err != nil {
+		return klaxon.Group{}, fmt.Errorf("read group %s: version %q: %w", key, reply[0], err)
+	}
+	if reply[1] == "" {
+		return g, nil
+	}
+	if len(reply) < 3 || reply[2] == "" {
+		return klaxon.Group{}, fmt.Errorf("read group %s: open incident %s: %w", key, reply[1], klaxon.ErrNotFound)
+	}
+	if g.Open, err = decodeIncident([]byte(reply[2])); err != nil {
+		return klaxon.Group{}, fmt.Errorf("read group %s: open incident %s: %w", key, reply[1], err)
+	}
+	return g, nil
+}
+
+// AlertGroups returns the group of each indexed key; keys not indexed are
+// absent from the map.
+//
+// An entry P:a:<alert> is written before its commit, so it may name a
+// group whose commit was lost. It counts only when the group's shard
+// agrees: its alerts hash, written by the commit script, maps the alert to
+// that same group. Two round trips: the entries, then their shards.
+func (s *Store) AlertGroups(ctx context.Context, keys []string) (map[string]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("read alert groups: %w", err)
+	}
+	groups := make(map[string]string, len(keys))
+	if len(keys) == 0 {
+		return groups, nil
+	}
+	entries := make([]*redis.StringCmd, len(keys))
+	_, err := s.pipelined(ctx, func(p redis.Pipeliner) {
+		for i, k := range keys {
+			entries[i] = p.Get(ctx, s.alertKey(k))
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read alert groups: %w", classify(err))
+	}
+
+	type candidate struct {
+		alert, group string
+		cmd          *redis.StringCmd
+	}
+	var candidates []candidate
+	_, err = s.pipelined(ctx, func(p redis.Pipeliner) {
+		for i, e := range entries {
+			group, ok := indexedGroup(e.Val())
+			if !ok {
+				continue
+			}
+			cmd := p.HGet(ctx, alertsKey(s.tag(group)), keys[i])
+			candidates = append(candidates, candidate{alert: keys[i], group: group, cmd: cmd})
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read alert groups: %w", classify(err))
+	}
+	for _, c := range candidates {
+		if g, ok := indexedGroup(c.cmd.Val()); ok && g == c.group {
+			groups[c.alert] = c.group
+		}
+	}
+	return groups, nil
+}
+
+// indexedGroup parses an alert index value, "<commit token> <group>".
+func indexedGroup(v string) (string, bool) {
+	_, group, ok := strings.Cut(v, " ")
+	return group, ok
+}

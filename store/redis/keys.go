@@ -1,0 +1,70 @@
+package redis
+
+// Key layout, with P the prefix and T = {P:s<N>} the hash tag of shard
+// N = fnv1a64(group key) mod Shards. A group's keys, and so every key that
+// its commit script touches, are in its shard:
+//
+//	T:g:<group>    hash   v: version, o: open incident ID, c: last commit token
+//	T:i:<id>       hash   j: incident JSON, s: state
+//	T:st:<state>   zset   incident IDs in that state, score = numeric ID
+//	T:alerts       hash   alert key → "<token> <group>": the alerts indexed
+//	                      by the shard's groups, token of the indexing commit
+//	T:tq           zset   incident → timer due time (µs since 1970)
+//	T:td           hash   incident → timer JSON (exact due, group)
+//	T:tl           hash   incident → "<lease end µs> <claim token>"
+//
+// Keys looked up by something other than a group cannot be in its shard.
+// They are written outside the commit script, before it, idempotently:
+//
+//	P:id:<id>      string group of incident <id>: Incident finds its shard
+//	P:a:<alert>    string "<token> <group>": AlertGroups finds the shard
+//	P:seq          string the incident ID counter (INCR)
+//	P:shards       string the shard count the prefix was laid out with
+//
+// One sorted set per state, rather than one of open and one of all
+// incidents, lets Incidents read exactly the states asked for, with the
+// limit applied by Redis.
+
+import (
+	"strconv"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// shard returns the shard of a group: FNV-1a (64 bits) of its key, modulo
+// the shard count. It is part of the stored layout and must not change.
+func (s *Store) shard(group string) int {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	for i := 0; i < len(group); i++ {
+		h ^= uint64(group[i])
+		h *= prime
+	}
+	return int(h % uint64(len(s.tags)))
+}
+
+// tag is the hash tag of a group's shard.
+func (s *Store) tag(group string) string { return s.tags[s.shard(group)] }
+
+func groupKey(tag, group string) string           { return tag + ":g:" + group }
+func incidentKey(tag, id string) string           { return tag + ":i:" + id }
+func stateKey(tag string, st klaxon.State) string { return tag + ":st:" + string(st) }
+func alertsKey(tag string) string                 { return tag + ":alerts" }
+func queueKey(tag string) string                  { return tag + ":tq" }
+func timersKey(tag string) string                 { return tag + ":td" }
+func leasesKey(tag string) string                 { return tag + ":tl" }
+
+func (s *Store) idKey(id string) string       { return s.prefix + ":id:" + id }
+func (s *Store) alertKey(alert string) string { return s.prefix + ":a:" + alert }
+func (s *Store) seqKey() string               { return s.prefix + ":seq" }
+
+// score is an incident's place in its state's sorted set: its numeric ID,
+// so that newest first is by number ("10" after "9"). IDs that are not
+// decimal sort first, by their bytes.
+func score(id string) float64 {
+	n, err := strconv.ParseUint(id, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return float64(n)
+}

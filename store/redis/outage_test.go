@@ -1,0 +1,124 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/redistest"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+)
+
+// TestOutage stops Redis under an open store: every call fails with
+// ErrUnavailable (so that the HTTP edge answers 503 and senders retry),
+// and the same store works again once Redis is back, with what was
+// committed before (the server writes an append-only file).
+func TestOutage(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t, "--appendonly", "yes")
+	s := open(t, Options{Addrs: []string{srv.Addr()}})
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := t.Context()
+	id := commitIncident(t, s, "g", "am/a")
+
+	srv.Stop(t)
+	calls := map[string]func() error{
+		"Ping":           func() error { return s.Ping(ctx) },
+		"Group":          func() error { _, err := s.Group(ctx, "g"); return err },
+		"Commit":         func() error { return s.Commit(ctx, klaxon.Commit{Group: "g", Version: 1, Index: []string{"am/b"}}) },
+		"Claim":          func() error { _, _, err := s.Claim(ctx, t0, time.Minute, 10); return err },
+		"NextIncidentID": func() error { _, err := s.NextIncidentID(ctx); return err },
+		"Incident":       func() error { _, err := s.Incident(ctx, id); return err },
+		"Incidents":      func() error { _, err := s.Incidents(ctx, klaxon.IncidentFilter{}); return err },
+		"AlertGroups":    func() error { _, err := s.AlertGroups(ctx, []string{"am/a"}); return err },
+		"Persistence":    func() error { _, _, err := s.Persistence(ctx); return err },
+	}
+	// Concurrently: until go-redis's pool has seen enough dial errors,
+	// each call redials for a second or two before it gives up.
+	errs := make(map[string]error, len(calls))
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
+	for name, call := range calls {
+		wg.Go(func() {
+			err := call()
+			mu.Lock()
+			errs[name] = err
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	for name, err := range errs {
+		require.ErrorIs(t, err, klaxon.ErrUnavailable, name)
+	}
+
+	srv.Restart(t)
+	// go-redis redials in the background once its pool saw enough dial
+	// errors, about once a second.
+	require.Eventually(t, func() bool { return s.Ping(ctx) == nil }, 5*time.Second, 50*time.Millisecond, "the same store reconnects")
+	g, err := s.Group(ctx, "g")
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), g.Version)
+	require.Equal(t, id, g.Open.ID)
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: 1, Open: id, Index: []string{"am/b"}}))
+	groups, err := s.AlertGroups(ctx, []string{"am/a", "am/b"})
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"am/a": "g", "am/b": "g"}, groups)
+}
+
+func TestOpenUnavailable(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close()) // nothing listens there now
+	_, err = Open(t.Context(), Options{Addrs: []string{addr}})
+	require.ErrorIs(t, err, klaxon.ErrUnavailable)
+}
+
+// redisError stands for an error reply of Redis.
+type redisError string
+
+func (e redisError) Error() string { return string(e) }
+func (redisError) RedisError()     {}
+
+func TestUnavailable(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{io.EOF, true},
+		{fmt.Errorf("read: %w", io.ErrUnexpectedEOF), true},
+		{&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}, true},
+		{context.DeadlineExceeded, true},
+		{redis.ErrClosed, true},
+		{redis.ErrPoolTimeout, true},
+		{redisError("LOADING Redis is loading the dataset in memory"), true},
+		{redisError("CLUSTERDOWN The cluster is down"), true},
+		{redisError("TRYAGAIN Multiple keys request during rehashing of slot"), true},
+		{redisError("READONLY You can't write against a read only replica."), true},
+		{redisError("MASTERDOWN Link with MASTER is down"), true},
+		{redisError("BUSY Redis is busy running a script."), true},
+		{errors.New("redis: all sentinels specified in configuration are unreachable"), true},
+		{context.Canceled, false},
+		{redisError("ERR wrong number of arguments"), false},
+		{redisError("NOSCRIPT No matching script."), false},
+		{redis.Nil, false},
+		{klaxon.ErrConflict, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.err.Error(), func(t *testing.T) {
+			err := classify(tt.err)
+			require.Equal(t, tt.want, errors.Is(err, klaxon.ErrUnavailable))
+			require.ErrorIs(t, err, tt.err, "the cause stays in the chain")
+		})
+	}
+}

@@ -1,0 +1,96 @@
+package redis
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The Lua scripts. Each touches the keys of one slot only. They store what
+// Go decided and check versions and leases; dedup and correlation stay in
+// Go (package incident).
+var (
+	//go:embed commit.lua
+	commitLua    string
+	commitScript = redis.NewScript(commitLua)
+
+	//go:embed group.lua
+	groupLua    string
+	groupScript = redis.NewScript(groupLua)
+
+	//go:embed scan.lua
+	scanLua    string
+	scanScript = redis.NewScript(scanLua)
+
+	//go:embed lease.lua
+	leaseLua    string
+	leaseScript = redis.NewScript(leaseLua)
+
+	//go:embed unindex.lua
+	unindexLua    string
+	unindexScript = redis.NewScript(unindexLua)
+)
+
+// call is one run of a script: its keys and arguments.
+type call struct {
+	keys []string
+	args []any
+}
+
+// evalAll runs script once per call in one pipeline, by EVALSHA, and again
+// by EVAL (which loads it) for the calls whose node did not have it, as
+// after a restart or a failover: a NOSCRIPT reply means the script did not
+// run. It returns the replies in the order of calls, or the first error.
+// On a cluster, go-redis sends each call to the node of its first key.
+func (s *Store) evalAll(ctx context.Context, script *redis.Script, calls []call) ([]*redis.Cmd, error) {
+	cmds := make([]*redis.Cmd, len(calls))
+	run := func(idx []int, eval func(p redis.Pipeliner, c call) *redis.Cmd) {
+		_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, i := range idx {
+				cmds[i] = eval(p, calls[i])
+			}
+			return nil
+		})
+	}
+	all := make([]int, len(calls))
+	for i := range all {
+		all[i] = i
+	}
+	run(all, func(p redis.Pipeliner, c call) *redis.Cmd { return script.EvalSha(ctx, p, c.keys, c.args...) })
+	var missing []int
+	for i, cmd := range cmds {
+		if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) > 0 {
+		run(missing, func(p redis.Pipeliner, c call) *redis.Cmd { return script.Eval(ctx, p, c.keys, c.args...) })
+	}
+	for _, cmd := range cmds {
+		if err := cmd.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return cmds, nil
+}
+
+// pipelined sends the commands that fill adds in one pipeline and returns
+// them. Its error is the first command's error other than redis.Nil: a
+// missing key is an answer, not a failure.
+func (s *Store) pipelined(ctx context.Context, fill func(redis.Pipeliner)) ([]redis.Cmder, error) {
+	cmds, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		fill(p)
+		return nil
+	})
+	for _, cmd := range cmds {
+		if err := cmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, err
+		}
+	}
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	return cmds, nil
+}

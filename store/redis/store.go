@@ -1,0 +1,260 @@
+// Package redis is Klaxon's scale-out store: any number of klaxon serve
+// replicas share one Redis, a single server, a Sentinel-managed primary or
+// a Redis Cluster, through go-redis's UniversalClient.
+//
+// The state machine stays in Go. Redis keeps groups, incidents, the alert
+// index and timers, and a commit is one Lua script that checks the version
+// the committer read and writes the group's new state together. Groups are
+// spread over Options.Shards shards; a shard is a hash tag, so the keys of
+// one group, and so of one commit, share one slot of a cluster, while the
+// shards spread the load over the cluster's nodes. See keys.go for the key
+// layout.
+//
+// Redis is as durable as its persistence: run it with appendonly yes (or
+// at least RDB snapshots) and check with Store.Persistence.
+package redis
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults of Options.
+const (
+	DefaultPrefix = "klaxon"
+	DefaultShards = 256
+	maxShards     = 16384 // as many as a cluster has slots
+)
+
+// Options say which Redis to use and how Klaxon lays out its keys there.
+type Options struct {
+	// Addrs: one address for a single server (or the Sentinels' addresses
+	// with MasterName); several for a Redis Cluster.
+	Addrs []string
+	// MasterName is the Sentinel master; set, Addrs are Sentinels.
+	MasterName string
+	Username   string
+	Password   string
+	// DB selects a database; only a single server or Sentinel has others
+	// than 0.
+	DB  int
+	TLS *tls.Config
+	// Prefix starts every key (default "klaxon"), so that several Klaxons
+	// can share one Redis. It may not hold '{' or '}'.
+	Prefix string
+	// Shards is how many hash tags the groups are spread over (default
+	// 256). It is fixed when a Prefix is first used: Open refuses another.
+	Shards int
+}
+
+// Store is a klaxon.Store in Redis. It is safe for concurrent use, also
+// by several processes on the same Redis and Prefix.
+type Store struct {
+	rdb    redis.UniversalClient
+	prefix string
+	tags   []string // tags[n] is shard n's hash tag
+}
+
+var _ klaxon.Store = (*Store)(nil)
+
+// Open connects to Redis, checks that it answers and that Prefix was not
+// laid out with another shard count, and returns the store. An unreachable
+// Redis gives an error matching klaxon.ErrUnavailable.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	if err := o.complete(); err != nil {
+		return nil, fmt.Errorf("open redis store: %w", err)
+	}
+	uo := &redis.UniversalOptions{
+		Addrs:      o.Addrs,
+		MasterName: o.MasterName,
+		Username:   o.Username,
+		Password:   o.Password,
+		DB:         o.DB,
+		TLSConfig:  o.TLS,
+	}
+	rdb := redis.NewUniversalClient(uo)
+	if o.MasterName == "" && len(o.Addrs) == 1 {
+		cluster, err := isCluster(ctx, rdb)
+		if err != nil {
+			_ = rdb.Close()
+			return nil, fmt.Errorf("open redis store %s: %w", o.Addrs[0], err)
+		}
+		if cluster {
+			// One address of a cluster node: a seed, as for several.
+			_ = rdb.Close()
+			if o.DB != 0 {
+				return nil, fmt.Errorf("open redis store %s: %w", o.Addrs[0], klaxon.Invalid("db", "a cluster has database 0 only"))
+			}
+			uo.IsClusterMode = true
+			rdb = redis.NewUniversalClient(uo)
+		}
+	}
+	s := &Store{rdb: rdb, prefix: o.Prefix, tags: make([]string, o.Shards)}
+	for n := range s.tags {
+		s.tags[n] = "{" + o.Prefix + ":s" + strconv.Itoa(n) + "}"
+	}
+	if err := s.checkShards(ctx, o.Shards); err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("open redis store %s: %w", strings.Join(o.Addrs, ","), err)
+	}
+	return s, nil
+}
+
+// isCluster reports whether the server is a node of a cluster. It fails
+// only when the server is unavailable: a server that hides INFO is taken
+// for a single one.
+func isCluster(ctx context.Context, rdb redis.UniversalClient) (bool, error) {
+	info, err := rdb.Info(ctx, "cluster").Result()
+	if err != nil {
+		if err := classify(err); errors.Is(err, klaxon.ErrUnavailable) || ctx.Err() != nil {
+			return false, err
+		}
+		return false, nil
+	}
+	return strings.Contains(info, "cluster_enabled:1"), nil
+}
+
+// complete fills in defaults and rejects what cannot work.
+func (o *Options) complete() error {
+	if o.Prefix == "" {
+		o.Prefix = DefaultPrefix
+	}
+	if o.Shards == 0 {
+		o.Shards = DefaultShards
+	}
+	switch {
+	case len(o.Addrs) == 0:
+		return klaxon.Invalid("addrs", "no address")
+	case strings.ContainsAny(o.Prefix, "{}"):
+		return klaxon.Invalid("prefix", "%q holds a brace, which would change the hash tags", o.Prefix)
+	case o.Shards < 1 || o.Shards > maxShards:
+		return klaxon.Invalid("shards", "%d: want 1 to %d", o.Shards, maxShards)
+	case o.DB != 0 && o.MasterName == "" && len(o.Addrs) > 1:
+		return klaxon.Invalid("db", "a cluster has database 0 only")
+	}
+	return nil
+}
+
+// checkShards records the shard count of the prefix when it is new and
+// refuses another one: groups would be looked for in the wrong shards.
+func (s *Store) checkShards(ctx context.Context, shards int) error {
+	key := s.prefix + ":shards"
+	set, err := s.rdb.SetNX(ctx, key, shards, 0).Result()
+	if err != nil {
+		return classify(err)
+	}
+	if set {
+		return nil
+	}
+	stored, err := s.rdb.Get(ctx, key).Result()
+	if err != nil {
+		return classify(err)
+	}
+	if stored != strconv.Itoa(shards) {
+		return klaxon.Invalid("shards", "prefix %s is laid out in %s shards, not %d", s.prefix, stored, shards)
+	}
+	return nil
+}
+
+// Ping reports whether Redis answers: the server, or every master of a
+// cluster.
+func (s *Store) Ping(ctx context.Context) error {
+	err := s.forEachMaster(ctx, func(ctx context.Context, c redis.Cmdable) error {
+		return c.Ping(ctx).Err()
+	})
+	if err != nil {
+		return fmt.Errorf("ping redis: %w", classify(err))
+	}
+	return nil
+}
+
+// forEachMaster runs fn on every master of a cluster, concurrently, or on
+// the client.
+func (s *Store) forEachMaster(ctx context.Context, fn func(context.Context, redis.Cmdable) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c, ok := s.rdb.(*redis.ClusterClient); ok {
+		return c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error { return fn(ctx, m) })
+	}
+	return fn(ctx, s.rdb)
+}
+
+// Persistence reports whether Redis writes an append-only file and
+// whether it takes RDB snapshots; on a cluster, whether every master
+// does. Without CONFIG (managed services rename it) it falls back to INFO
+// persistence, where rdb means that a snapshot was taken since start.
+func (s *Store) Persistence(ctx context.Context) (aof, rdb bool, err error) {
+	var mu sync.Mutex // a cluster's masters answer concurrently
+	aof, rdb = true, true
+	err = s.forEachMaster(ctx, func(ctx context.Context, c redis.Cmdable) error {
+		a, r, err := persistence(ctx, c)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		aof, rdb = aof && a, rdb && r
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return false, false, fmt.Errorf("read redis persistence: %w", classify(err))
+	}
+	return aof, rdb, nil
+}
+
+// persistence reads one server's persistence settings.
+func persistence(ctx context.Context, c redis.Cmdable) (aof, rdb bool, err error) {
+	cfg, err := c.ConfigGet(ctx, "appendonly").Result()
+	if err == nil {
+		var save map[string]string
+		if save, err = c.ConfigGet(ctx, "save").Result(); err == nil {
+			return cfg["appendonly"] == "yes", strings.TrimSpace(save["save"]) != "", nil
+		}
+	}
+	if unavailable(err) {
+		return false, false, err
+	}
+	info, err := c.Info(ctx, "persistence").Result()
+	if err != nil {
+		return false, false, err
+	}
+	fields := map[string]string{}
+	for line := range strings.Lines(info) {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
+			fields[k] = v
+		}
+	}
+	saves, _ := strconv.Atoi(fields["rdb_saves"])
+	return fields["aof_enabled"] == "1", saves > 0, nil
+}
+
+// NextIncidentID allocates the next decimal ID from one counter: "1",
+// "2", … An ID is never handed out twice, as long as Redis keeps its data.
+func (s *Store) NextIncidentID(ctx context.Context) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("allocate incident id: %w", err)
+	}
+	n, err := s.rdb.Incr(ctx, s.seqKey()).Result()
+	if err != nil {
+		return "", fmt.Errorf("allocate incident id: %w", classify(err))
+	}
+	return strconv.FormatInt(n, 10), nil
+}
+
+// Close closes the connections. Calls after Close fail; so does a second
+// Close.
+func (s *Store) Close() error {
+	if err := s.rdb.Close(); err != nil {
+		return fmt.Errorf("close redis store: %w", err)
+	}
+	return nil
+}
