@@ -77,6 +77,7 @@ type Store interface {
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 	Close() error
+	OverrideStore
 }
 
 // maxAttempts bounds how often Update retries a commit that lost a race.

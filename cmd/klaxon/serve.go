@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,19 +12,23 @@ import (
 	"net/http"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	goredis "github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/api"
 	"github.com/klaxonhq/klaxon/config"
 	"github.com/klaxonhq/klaxon/escalate"
 	"github.com/klaxonhq/klaxon/ingest"
 	"github.com/klaxonhq/klaxon/notify"
 	"github.com/klaxonhq/klaxon/store/embedded"
+	redisstore "github.com/klaxonhq/klaxon/store/redis"
 )
 
 // shutdownGrace bounds how long in-flight webhooks get to finish.
@@ -68,10 +73,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Store.Redis != nil {
-		return fmt.Errorf("store.redis: the Redis store is not available yet; use store.path")
-	}
-	st, err := embedded.Open(cfg.Store.Path)
+	st, err := openStore(ctx, cfg.Store, log)
 	if err != nil {
 		return err
 	}
@@ -92,7 +94,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	reload := newReloader(*path, overrides(), rt, log.With("component", "config"), *watch)
 	defer reload.Close()
-	log.Info("klaxon listening", "addr", ln.Addr().String(), "store", cfg.Store.Path, "version", buildVersion())
+	store := cfg.Store.Path
+	if cfg.Store.Redis != nil {
+		store = "redis://" + strings.Join(cfg.Store.Redis.Addrs, ",")
+	}
+	log.Info("klaxon listening", "addr", ln.Addr().String(), "store", store, "version", buildVersion())
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -119,6 +125,38 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	g.Go(func() error { return engine.Run(engineCtx) })
 	g.Go(func() error { return reload.Run(gctx) })
 	return g.Wait()
+}
+
+// openStore opens the Redis store when the config has one, else the
+// embedded store.
+func openStore(ctx context.Context, c config.Store, log *slog.Logger) (klaxon.Store, error) {
+	if c.Redis == nil {
+		return embedded.Open(c.Path)
+	}
+	o := redisstore.Options{Addrs: c.Redis.Addrs, MasterName: c.Redis.MasterName, Username: c.Redis.Username, Password: c.Redis.Password, DB: c.Redis.DB}
+	if c.Redis.TLS {
+		o.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	goredis.SetLogger(redisLog{log.With("component", "redis")})
+	st, err := redisstore.Open(ctx, o)
+	if err != nil {
+		return nil, fmt.Errorf("store.redis: %w", err)
+	}
+	aof, rdb, err := st.Persistence(ctx)
+	switch {
+	case err != nil:
+		log.Warn("read Redis persistence settings", "err", err)
+	case !aof && !rdb:
+		log.Warn("Redis keeps no AOF and no RDB snapshots: a Redis restart loses every incident and timer; turn on appendonly")
+	}
+	return st, nil
+}
+
+// redisLog sends go-redis's own messages (reconnects, mostly) to the log.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, fmt.Sprintf(format, v...))
 }
 
 // check validates a config the way serve would load it, then warns of

@@ -22,6 +22,13 @@ func contract(t *testing.T, addrs []string) {
 		o := Options{Addrs: addrs, Prefix: fmt.Sprintf("t%d", prefixes.Add(1))}
 		return func() klaxon.Store { return open(t, o) }
 	})
+	t.Run("overrides", func(t *testing.T) {
+		storetest.RunOverrides(t, func(t *testing.T) klaxon.OverrideStore {
+			s := open(t, Options{Addrs: addrs, Prefix: fmt.Sprintf("t%d", prefixes.Add(1))})
+			t.Cleanup(func() { s.Close() })
+			return s
+		})
+	})
 }
 
 // open opens a store; the test closes it.

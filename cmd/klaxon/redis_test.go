@@ -1,0 +1,57 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/redistest"
+)
+
+// useRedis points a test config at a Redis server instead of a file.
+func useRedis(t *testing.T, config, addr string) {
+	t.Helper()
+	b, err := os.ReadFile(config)
+	require.NoError(t, err)
+	out := strings.Replace(string(b), "store: {path: data/klaxon.db}", "store: {redis: {addrs: ["+addr+"]}}", 1)
+	require.NotEqual(t, string(b), out)
+	require.NoError(t, os.WriteFile(config, []byte(out), 0o644))
+}
+
+// TestServeOnRedis runs the whole path on the Redis store: an alert opens
+// an incident that pages, an acknowledgement stops it, and a restart finds
+// it all again.
+func TestServeOnRedis(t *testing.T) {
+	redis := redistest.Start(t, "--appendonly", "yes")
+	config := writeConfig(t, time.Hour)
+	useRedis(t, config, redis.Addr())
+
+	base, logs, stop := startServe(t, config)
+	require.Contains(t, logs.String(), "store=redis://"+redis.Addr())
+	require.NotContains(t, logs.String(), "keeps no AOF")
+	postFixture(t, base, "firing-two-alerts.json")
+	postFixture(t, base, "firing-two-alerts.json")
+	inc := findIncident(t, base, "HighErrorRate")
+	require.Len(t, inc.Alerts, 2)
+	waitFor(t, "alice is paged", func() bool { return len(logs.pagesFor(inc.ID)) == 1 })
+	code, out := post(t, base+"/v1/incidents/"+inc.ID+"/ack", apiToken, "application/json", nil)
+	require.Equal(t, 200, code, out)
+	stop()
+
+	base, _, _ = startServe(t, config)
+	again := getIncident(t, base, inc.ID)
+	require.Equal(t, klaxon.StateAcknowledged, again.State)
+	require.Len(t, again.Alerts, 2)
+}
+
+func TestRedisWithoutPersistenceWarns(t *testing.T) {
+	redis := redistest.Start(t) // --save "" --appendonly no
+	config := writeConfig(t, time.Hour)
+	useRedis(t, config, redis.Addr())
+	_, logs, _ := startServe(t, config)
+	require.Contains(t, logs.String(), "Redis keeps no AOF and no RDB snapshots")
+}
