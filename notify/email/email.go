@@ -1,0 +1,201 @@
+// Package email pages by mail through an SMTP relay, with signed links to
+// acknowledge or resolve the incident from the mail.
+package email
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"strings"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/notify"
+)
+
+// TLS modes, as in the notify.smtp configuration.
+const (
+	TLSStartTLS = "starttls" // upgrade a plain connection; refuse a server without STARTTLS
+	TLSImplicit = "tls"      // TLS from the start (port 465)
+	TLSNone     = "none"     // plain text: for a local relay only
+)
+
+// Link actions.
+const (
+	ActionAck     = "ack"
+	ActionResolve = "resolve"
+)
+
+// AckPath is where mail links point, under Options.PublicURL, followed by
+// the token.
+const AckPath = "/v1/ack/"
+
+// Retries of a send that fails with a retryable error: attempts in all,
+// and the wait before the second, doubled before each next one.
+const (
+	attempts    = 3
+	baseBackoff = 100 * time.Millisecond
+)
+
+// Options configure the SMTP relay and the links in the mail.
+type Options struct {
+	Host string
+	// Port defaults to 587, or 465 with TLS "tls".
+	Port     int
+	Username string
+	Password string
+	// From is the sender address, like "Klaxon <klaxon@example.com>".
+	From string
+	// TLS is TLSStartTLS (the default), TLSImplicit or TLSNone.
+	TLS string
+	// PublicURL is Klaxon's base URL as responders reach it.
+	PublicURL string
+	// Links signs the acknowledge and resolve links.
+	Links *Links
+	// Timeout bounds connecting to the relay; 0 is 15 s.
+	Timeout time.Duration
+}
+
+// Email sends pages by mail. It is safe for concurrent use.
+type Email struct {
+	o       Options
+	from    *mail.Address
+	backoff time.Duration
+}
+
+var _ notify.Channel = (*Email)(nil)
+
+// New checks o and returns an Email.
+func New(o Options) (*Email, error) {
+	if o.Host == "" {
+		return nil, klaxon.Invalid("host", "required")
+	}
+	switch o.TLS {
+	case "":
+		o.TLS = TLSStartTLS
+		if o.Port == 465 {
+			o.TLS = TLSImplicit
+		}
+	case TLSStartTLS, TLSImplicit, TLSNone:
+	default:
+		return nil, klaxon.Invalid("tls", "unknown mode %q: want starttls, tls or none", o.TLS)
+	}
+	if o.Port == 0 {
+		o.Port = 587
+		if o.TLS == TLSImplicit {
+			o.Port = 465
+		}
+	}
+	if o.Port < 1 || o.Port > 65535 {
+		return nil, klaxon.Invalid("port", "must be from 1 to 65535")
+	}
+	from, err := mail.ParseAddress(o.From)
+	if err != nil {
+		return nil, klaxon.Invalid("from", "bad address %q", o.From)
+	}
+	if o.Links == nil {
+		return nil, klaxon.Invalid("links", "required")
+	}
+	if !strings.HasPrefix(o.PublicURL, "http://") && !strings.HasPrefix(o.PublicURL, "https://") {
+		return nil, klaxon.Invalid("public_url", "bad URL %q: want http:// or https://", o.PublicURL)
+	}
+	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
+	if o.Timeout <= 0 {
+		o.Timeout = 15 * time.Second
+	}
+	return &Email{o: o, from: from, backoff: baseBackoff}, nil
+}
+
+// Send mails p to p.User.Email, again after a retryable error, up to three
+// attempts with 100 ms, then 200 ms between them. The error is an *Error,
+// or matches klaxon.ErrInvalid when the user has no usable address.
+func (e *Email) Send(ctx context.Context, p klaxon.Page) error {
+	to, err := mail.ParseAddress(p.User.Email)
+	if err != nil {
+		return klaxon.Invalid("email", "user %s has no usable email address", p.User.ID)
+	}
+	wait := e.backoff
+	for attempt := 1; ; attempt++ {
+		msg, err := e.message(p, to)
+		if err != nil {
+			return fmt.Errorf("mail incident %s to %s: %w", p.Incident, p.User.ID, err)
+		}
+		serr := e.send(ctx, msg)
+		if serr == nil {
+			return nil
+		}
+		if !serr.Retryable() || attempt == attempts {
+			return fmt.Errorf("mail incident %s to %s: %w", p.Incident, p.User.ID, serr)
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return fmt.Errorf("mail incident %s to %s: %w, after %w", p.Incident, p.User.ID, ctx.Err(), serr)
+		case <-timer.C:
+		}
+		wait *= 2
+	}
+}
+
+// send makes one attempt over a new connection.
+func (e *Email) send(ctx context.Context, msg *gomail.Msg) *Error {
+	opts := []gomail.Option{
+		gomail.WithPort(e.o.Port),
+		gomail.WithTimeout(e.o.Timeout),
+	}
+	auth := gomail.SMTPAuthPlain
+	switch e.o.TLS {
+	case TLSStartTLS:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	case TLSImplicit:
+		opts = append(opts, gomail.WithSSL())
+	case TLSNone:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+		auth = gomail.SMTPAuthPlainNoEnc
+	}
+	if e.o.Username != "" {
+		opts = append(opts, gomail.WithSMTPAuth(auth),
+			gomail.WithUsername(e.o.Username), gomail.WithPassword(e.o.Password))
+	}
+	c, err := gomail.NewClient(e.o.Host, opts...)
+	if err != nil {
+		return &Error{Err: fmt.Errorf("smtp client: %w", err)}
+	}
+	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+		return classify(ctx, err)
+	}
+	return nil
+}
+
+// Error is a mail the relay did not take.
+type Error struct {
+	Err       error
+	temporary bool
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Retryable reports whether sending again may work: the relay could not
+// be reached, or answered with a temporary (4xx) error. A permanent (5xx)
+// refusal, a failed login or a TLS mismatch will not change.
+func (e *Error) Retryable() bool { return e.temporary }
+
+func classify(ctx context.Context, err error) *Error {
+	if ctx.Err() != nil {
+		return &Error{Err: err}
+	}
+	var se *gomail.SendError
+	if errors.As(err, &se) {
+		return &Error{Err: err, temporary: se.IsTemp()}
+	}
+	var ne net.Error
+	var oe *net.OpError
+	return &Error{Err: err, temporary: errors.As(err, &oe) || (errors.As(err, &ne) && ne.Timeout())}
+}

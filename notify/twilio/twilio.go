@@ -1,0 +1,206 @@
+// Package twilio pages by SMS and voice call through Twilio, and holds the
+// pure pieces that Twilio's callbacks need: signature validation, SMS reply
+// and key-press parsing, and the TwiML a call plays.
+package twilio
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twilio/twilio-go/client"
+	api "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/notify"
+)
+
+// DefaultAPIURL is Twilio's REST API.
+const DefaultAPIURL = "https://api.twilio.com"
+
+// Retries of a request that fails with a retryable error: attempts in all,
+// and the wait before the second, doubled before each next one.
+const (
+	attempts    = 3
+	baseBackoff = 100 * time.Millisecond
+)
+
+// Callback paths, under Options.PublicURL.
+const (
+	VoicePath  = "/v1/twilio/voice"
+	StatusPath = "/v1/twilio/status"
+	SMSPath    = "/v1/twilio/sms"
+)
+
+// Options configure a Twilio account for paging.
+type Options struct {
+	AccountSID string
+	AuthToken  string
+	// From is the E.164 number pages come from.
+	From string
+	// APIURL replaces Twilio's REST API base URL (DefaultAPIURL when
+	// empty): a regional edge, a proxy, or a test double. Every request
+	// goes there, with its path kept.
+	APIURL string
+	// PublicURL is Klaxon's base URL as Twilio reaches it, for the voice
+	// and status callbacks.
+	PublicURL string
+	// HTTPClient carries the requests; its Transport and Timeout are
+	// used, redirects are not followed. Nil is a client with a 10 s
+	// timeout.
+	HTTPClient *http.Client
+}
+
+// Twilio sends pages through one Twilio account. It is safe for
+// concurrent use.
+type Twilio struct {
+	sid, token string
+	from       string
+	apiURL     *url.URL
+	publicURL  string
+	http       *http.Client
+	backoff    time.Duration
+}
+
+// New checks o and returns a Twilio.
+func New(o Options) (*Twilio, error) {
+	switch {
+	case o.AccountSID == "":
+		return nil, klaxon.Invalid("account_sid", "required")
+	case o.AuthToken == "":
+		return nil, klaxon.Invalid("auth_token", "required")
+	case o.From == "":
+		return nil, klaxon.Invalid("from", "required")
+	}
+	if o.APIURL == "" {
+		o.APIURL = DefaultAPIURL
+	}
+	apiURL, err := parseBase(o.APIURL)
+	if err != nil {
+		return nil, klaxon.Invalid("api_url", "%v", err)
+	}
+	if _, err := parseBase(o.PublicURL); err != nil {
+		return nil, klaxon.Invalid("public_url", "%v", err)
+	}
+	hc := o.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	return &Twilio{
+		sid:       o.AccountSID,
+		token:     o.AuthToken,
+		from:      o.From,
+		apiURL:    apiURL,
+		publicURL: strings.TrimRight(o.PublicURL, "/"),
+		http:      hc,
+		backoff:   baseBackoff,
+	}, nil
+}
+
+func parseBase(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("bad URL %q: %w", s, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("bad URL %q: want http:// or https:// and a host", s)
+	}
+	return u, nil
+}
+
+// SMS is the channel that pages by text message.
+func (t *Twilio) SMS() notify.Channel { return smsChannel{t} }
+
+// Voice is the channel that pages by phone call.
+func (t *Twilio) Voice() notify.Channel { return voiceChannel{t} }
+
+// StatusURL is where Twilio reports the delivery of notification n of an
+// incident: PublicURL + "/v1/twilio/status?incident=42&n=3". The query
+// ties the report to the page, since Send returns no message SID.
+func StatusURL(publicURL, incident string, n int) string {
+	return callbackURL(publicURL, StatusPath, incident, n)
+}
+
+func callbackURL(publicURL, path, incident string, n int, extra ...string) string {
+	q := url.Values{"incident": {incident}, "n": {strconv.Itoa(n)}}
+	for i := 0; i+1 < len(extra); i += 2 {
+		q.Set(extra[i], extra[i+1])
+	}
+	return strings.TrimRight(publicURL, "/") + path + "?" + q.Encode()
+}
+
+// do runs call against the REST API, again after a retryable error, up to
+// three attempts with 100 ms, then 200 ms between them. The error is an
+// *Error, or ctx's error when ctx ends during a wait.
+func (t *Twilio) do(ctx context.Context, call func(*api.ApiService) error) error {
+	wait := t.backoff
+	for attempt := 1; ; attempt++ {
+		svc, ep := t.service(ctx)
+		err := call(svc)
+		if err == nil {
+			return nil
+		}
+		e := classify(ctx, err, ep.status)
+		if !e.Retryable() || attempt == attempts {
+			return e
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return fmt.Errorf("%w, after %w", ctx.Err(), e)
+		case <-timer.C:
+		}
+		wait *= 2
+	}
+}
+
+// service returns a twilio-go API service whose every request goes to the
+// API URL under ctx. twilio-go builds requests without a context and
+// against its own host, so the redirection happens in the HTTP transport.
+func (t *Twilio) service(ctx context.Context) (*api.ApiService, *endpoint) {
+	next := t.http.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	ep := &endpoint{ctx: ctx, base: t.apiURL, next: next}
+	c := &client.Client{
+		Credentials: client.NewCredentials(t.sid, t.token),
+		HTTPClient: &http.Client{
+			Transport:     ep,
+			Timeout:       t.http.Timeout,
+			Jar:           t.http.Jar,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}
+	c.SetAccountSid(t.sid)
+	return api.NewApiServiceWithClient(c), ep
+}
+
+// endpoint is an http.RoundTripper that sends each request to base, keeping
+// its path and query, under ctx; it notes the status of the last response.
+// It serves one call at a time.
+type endpoint struct {
+	ctx    context.Context
+	base   *url.URL
+	next   http.RoundTripper
+	status int
+}
+
+func (e *endpoint) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(e.ctx)
+	r.URL.Scheme = e.base.Scheme
+	r.URL.Host = e.base.Host
+	r.URL.Path = strings.TrimRight(e.base.Path, "/") + req.URL.Path
+	r.URL.RawPath = ""
+	r.Host = ""
+	resp, err := e.next.RoundTrip(r)
+	if resp != nil {
+		e.status = resp.StatusCode
+	}
+	return resp, err
+}

@@ -1,0 +1,155 @@
+package twilio
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/beevik/etree"
+	api "github.com/twilio/twilio-go/rest/api/v2010"
+	"github.com/twilio/twilio-go/twiml"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/notify"
+)
+
+// voiceChannel pages by phone call.
+type voiceChannel struct{ t *Twilio }
+
+var _ notify.Channel = voiceChannel{}
+
+// Send calls p.User.Phone. When the call is answered, Twilio fetches the
+// TwiML to play from VoiceURL; it reports the end of the call to the
+// status URL.
+func (c voiceChannel) Send(ctx context.Context, p klaxon.Page) error {
+	if p.User.Phone == "" {
+		return klaxon.Invalid("phone", "user %s has no phone number", p.User.ID)
+	}
+	params := &api.CreateCallParams{}
+	params.SetTo(p.User.Phone).
+		SetFrom(c.t.from).
+		SetUrl(VoiceURL(c.t.publicURL, p.Incident, p.Notification)).
+		SetMachineDetection("Enable").
+		SetStatusCallback(StatusURL(c.t.publicURL, p.Incident, p.Notification)).
+		SetStatusCallbackEvent([]string{"completed"})
+	err := c.t.do(ctx, func(s *api.ApiService) error {
+		_, err := s.CreateCall(params)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("call %s: %w", MaskPhone(p.User.Phone), err)
+	}
+	return nil
+}
+
+// VoiceURL is where Twilio fetches the TwiML for the call of notification
+// n of an incident: PublicURL + "/v1/twilio/voice?incident=42&n=3".
+func VoiceURL(publicURL, incident string, n int) string {
+	return callbackURL(publicURL, VoicePath, incident, n)
+}
+
+// GatherURL is where Twilio posts the key pressed during that call:
+// VoiceURL with step=gather.
+func GatherURL(publicURL, incident string, n int) string {
+	return callbackURL(publicURL, VoicePath, incident, n, "step", "gather")
+}
+
+// VoicePrompt is what a page call says.
+type VoicePrompt struct {
+	// PublicURL is Klaxon's base URL as Twilio reaches it.
+	PublicURL    string
+	Incident     string
+	Notification int
+	Summary      string
+	Severity     string
+	// Alerts is how many alerts of the incident are firing.
+	Alerts int
+}
+
+// The menu a page call offers; ParseDigit reads the answer.
+const voiceMenu = "Press 1 to acknowledge, 2 to resolve, 3 to escalate, star to repeat."
+
+// VoiceTwiML is the TwiML that a page call plays when answered: it says
+// the incident, then gathers one key press for ParseDigit, posted to
+// GatherURL. Without a key press it says goodbye and hangs up.
+func VoiceTwiML(p VoicePrompt) (string, error) {
+	return render([]twiml.Element{
+		twiml.VoiceSay{Message: spokenPage(p)},
+		twiml.VoiceGather{
+			Action:    GatherURL(p.PublicURL, p.Incident, p.Notification),
+			Method:    "POST",
+			NumDigits: "1",
+			Timeout:   "10",
+			InnerElements: []twiml.Element{
+				twiml.VoiceSay{Message: voiceMenu},
+			},
+		},
+		twiml.VoiceSay{Message: "No key was pressed. Goodbye."},
+		twiml.VoiceHangup{},
+	})
+}
+
+// VoiceReply is the TwiML that answers a key press: it says text and
+// hangs up.
+func VoiceReply(text string) (string, error) {
+	return render([]twiml.Element{
+		twiml.VoiceSay{Message: text},
+		twiml.VoiceHangup{},
+	})
+}
+
+func spokenPage(p VoicePrompt) string {
+	var b strings.Builder
+	b.WriteString("This is Klaxon. Incident ")
+	b.WriteString(p.Incident)
+	if p.Severity != "" {
+		b.WriteString(", ")
+		b.WriteString(p.Severity)
+	}
+	b.WriteString(": ")
+	b.WriteString(strings.TrimRight(strings.TrimSpace(p.Summary), "."))
+	b.WriteString(".")
+	switch {
+	case p.Alerts == 1:
+		b.WriteString(" 1 alert firing.")
+	case p.Alerts > 1:
+		fmt.Fprintf(&b, " %d alerts firing.", p.Alerts)
+	}
+	return b.String()
+}
+
+// render writes verbs as a TwiML document. twiml writes attributes in map
+// order; render sorts them, so that the same verbs give the same bytes.
+func render(verbs []twiml.Element) (string, error) {
+	doc, response := twiml.CreateDocument()
+	twiml.AddAllVerbs(response, verbs)
+	sortAttrs(response)
+	out, err := twiml.ToXML(doc)
+	if err != nil {
+		return "", fmt.Errorf("render twiml: %w", err)
+	}
+	return out, nil
+}
+
+func sortAttrs(e *etree.Element) {
+	e.SortAttrs()
+	for _, c := range e.ChildElements() {
+		sortAttrs(c)
+	}
+}
+
+// ParseDigit reads the key pressed on a page call: 1 acknowledges, 2
+// resolves, 3 escalates, * repeats the message.
+func ParseDigit(d string) (Action, bool) {
+	switch strings.TrimSpace(d) {
+	case "1":
+		return ActionAck, true
+	case "2":
+		return ActionResolve, true
+	case "3":
+		return ActionEscalate, true
+	case "*":
+		return ActionRepeat, true
+	}
+	return "", false
+}
