@@ -40,7 +40,10 @@ type Config struct {
 	// PublicURL is the base of Twilio callbacks and ack links, without a
 	// trailing slash; default http:// and Listen (localhost when Listen
 	// has no host or an unspecified one).
-	PublicURL    string
+	PublicURL string
+	// Secret signs the acknowledgement links in mail; required with
+	// notify.smtp.
+	Secret       string
 	Store        Store
 	API          API
 	Integrations []Integration
@@ -105,6 +108,7 @@ type file struct {
 	Users        string        `koanf:"users"`
 	Schedules    string        `koanf:"schedules"`
 	Notify       Notify        `koanf:"notify"`
+	Secret       string        `koanf:"secret"`
 }
 
 // Load reads the config file at path and the files it names, and returns
@@ -188,6 +192,7 @@ type loader struct {
 	// not; nil when a file could not be read, and then schedule targets
 	// are not checked.
 	scheduleNames map[string]string
+	secret        string
 	lookup        func(string) (string, bool)
 	probs         *problems
 }
@@ -197,6 +202,7 @@ func (l *loader) build(f *file) *Config {
 		Dir:          l.dir,
 		Listen:       f.Listen,
 		PublicURL:    f.PublicURL,
+		Secret:       f.Secret,
 		Store:        f.Store,
 		API:          f.API,
 		Integrations: f.Integrations,
@@ -206,6 +212,7 @@ func (l *loader) build(f *file) *Config {
 	l.checkStore(&c.Store)
 	l.checkAPI(c.API)
 	l.checkIntegrations(c.Integrations)
+	l.secret = c.Secret
 	l.checkNotify(&c.Notify)
 
 	r, err := route.New(f.Route)

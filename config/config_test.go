@@ -353,6 +353,7 @@ users:
 			files: map[string]string{"conf/klaxon.yaml": baseFiles["conf/klaxon.yaml"] + `
   smtp: {host: mail.example.com, from: "Klaxon <pager@example.com>"}
   twilio: {account_sid: AC1, auth_token: "${TEST_TWILIO:-x}", from: "+15550100000"}
+secret: 0123456789abcdef
 `},
 			check: func(t *testing.T, c *Config) {
 				require.Equal(t, &SMTP{Host: "mail.example.com", Port: 587, From: "Klaxon <pager@example.com>", TLS: TLSStartTLS}, c.Notify.SMTP)
@@ -363,6 +364,7 @@ users:
 			name: "smtp on 465 is implicit tls",
 			files: map[string]string{"conf/klaxon.yaml": baseFiles["conf/klaxon.yaml"] + `
   smtp: {host: mail.example.com, port: "${TEST_SMTP_PORT:-465}", from: pager@example.com}
+secret: 0123456789abcdef
 `},
 			check: func(t *testing.T, c *Config) {
 				require.Equal(t, 465, c.Notify.SMTP.Port)

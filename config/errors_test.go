@@ -204,14 +204,22 @@ notify: {console: {}}
 			},
 		},
 		{
+			name: "mail needs a secret for its links",
+			files: map[string]string{cfg: base + `  smtp: {host: mail.example.com, from: k@example.com}
+`},
+			want: []string{"conf/klaxon.yaml: secret: required with notify.smtp: it signs the acknowledgement links in mail"},
+		},
+		{
 			name: "notify",
 			files: map[string]string{cfg: base + `  twilio: {from: "5550100"}
   smtp: {host: "", port: 70000, from: "not an address", tls: startls}
+secret: short
 `},
 			want: []string{
 				"conf/klaxon.yaml: notify.twilio.account_sid: required",
 				"conf/klaxon.yaml: notify.twilio.auth_token: required",
 				"conf/klaxon.yaml: notify.twilio.from: want a phone number in E.164 form, like +15550100000",
+				"conf/klaxon.yaml: secret: too short: at least 16 characters",
 				"conf/klaxon.yaml: notify.smtp.host: required",
 				"conf/klaxon.yaml: notify.smtp.port: must be from 1 to 65535",
 				`conf/klaxon.yaml: notify.smtp.from: bad address "not an address"`,
@@ -318,7 +326,7 @@ users:
 		{
 			name: "no channel reaches a user",
 			files: map[string]string{
-				cfg:   "route: {policy: default}\npolicies: policies\nusers: users.yaml\nnotify: {smtp: {host: mail, from: k@example.com}}\n",
+				cfg:   "route: {policy: default}\npolicies: policies\nusers: users.yaml\nnotify: {smtp: {host: mail, from: k@example.com}}\n" + "secret: 0123456789abcdef\n",
 				users: "users:\n  - {id: alice, phone: \"+15550100001\", notify: [{via: sms}, {via: email}]}\n  - {id: bob, phone: \"+15550100002\"}\n",
 			},
 			want: []string{

@@ -67,6 +67,12 @@ func (l *loader) checkNotify(n *Notify) {
 		}
 	}
 	if s := n.SMTP; s != nil {
+		switch {
+		case l.secret == "":
+			l.probs.add(l.path, "secret", "required with notify.smtp: it signs the acknowledgement links in mail")
+		case len(l.secret) < 16:
+			l.probs.add(l.path, "secret", "too short: at least 16 characters")
+		}
 		if s.Host == "" {
 			l.probs.add(l.path, "notify.smtp.host", "required")
 		}
