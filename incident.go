@@ -112,6 +112,7 @@ const (
 	EventEscalated     EventKind = "escalated"
 	EventPageSent      EventKind = "page_sent"
 	EventPageFailed    EventKind = "page_failed"
+	EventPageDelivered EventKind = "page_delivered"
 	EventAcknowledged  EventKind = "acknowledged"
 	EventSnoozed       EventKind = "snoozed"
 	EventResolved      EventKind = "resolved"
@@ -125,8 +126,10 @@ type Event struct {
 	Kind  EventKind `json:"kind"`
 	Alert string    `json:"alert,omitempty"`
 	Step  *int      `json:"step,omitempty"`
-	User  string    `json:"user,omitempty"`
-	Via   string    `json:"via,omitempty"`
+	// Notification is the page's number within the incident.
+	Notification int    `json:"notification,omitempty"`
+	User         string `json:"user,omitempty"`
+	Via          string `json:"via,omitempty"`
 	// By is who acted (a user, or an API token's name); How is the way
 	// they did it (api, sms, voice, email, auto).
 	By   string `json:"by,omitempty"`

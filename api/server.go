@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/notify/email"
 )
 
 // MaxBody is the largest request body accepted.
@@ -38,6 +39,9 @@ type Commander interface {
 	Resolve(ctx context.Context, id, by, how string) (*klaxon.Incident, error)
 	Escalate(ctx context.Context, id, by, how string) (*klaxon.Incident, error)
 	Snooze(ctx context.Context, id string, d time.Duration, by, how string) (*klaxon.Incident, error)
+	// Delivery records a provider's report that page n of incident id
+	// reached its person (ok) or not.
+	Delivery(ctx context.Context, id string, n int, ok bool, detail string) error
 }
 
 // Options are what the server serves from.
@@ -49,7 +53,14 @@ type Options struct {
 	// Schedules and Overrides serve who is on call and runtime overrides.
 	Schedules Schedules
 	Overrides klaxon.OverrideStore
-	Log       *slog.Logger
+	// Phonebook finds who replies by SMS or answers a call.
+	Phonebook Phonebook
+	// Twilio returns what checks Twilio's callbacks, nil when Twilio is
+	// not configured; it is read per request, so a reload applies.
+	Twilio func() *TwilioAuth
+	// Links verifies the links of mail pages; nil without mail.
+	Links *email.Links
+	Log   *slog.Logger
 	// Registry is where the server registers its metrics and what
 	// /metrics serves.
 	Registry *prometheus.Registry
@@ -72,6 +83,8 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("GET /v1/incidents/{id}", s.auth(s.getIncident))
 	s.mux.HandleFunc("POST /v1/incidents/{id}/{command}", s.auth(s.command))
 	s.schedulesRoutes()
+	s.twilioRoutes()
+	s.ackRoutes()
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -172,6 +172,11 @@ func (e *Engine) fire(ctx context.Context, t klaxon.Timer) error {
 		cur := incident.Clone(g.Open)
 		cur.Pending = removeSent(cur.Pending, due)
 		cur.Timeline = append(cur.Timeline, events...)
+		for _, ev := range events {
+			if ev.Kind == klaxon.EventPageFailed {
+				NextRuleNow(cur, ev.User, e.now())
+			}
+		}
 		c := &klaxon.Commit{Open: cur.ID, Incidents: []*klaxon.Incident{cur}}
 		timerCommit(c, cur)
 		return c, nil
@@ -185,7 +190,7 @@ func (e *Engine) send(ctx context.Context, inc *klaxon.Incident, due []klaxon.No
 	events := make([]klaxon.Event, 0, len(due))
 	for _, n := range due {
 		step := n.Step
-		ev := klaxon.Event{At: e.now(), Kind: klaxon.EventPageSent, Step: &step, User: n.User, Via: n.Via}
+		ev := klaxon.Event{At: e.now(), Kind: klaxon.EventPageSent, Step: &step, Notification: n.ID, User: n.User, Via: n.Via}
 		u, ok := dir.User(n.User)
 		if !ok {
 			ev.Kind, ev.Text = klaxon.EventPageFailed, "unknown user "+n.User
@@ -272,6 +277,56 @@ func openID(g klaxon.Group) string {
 	return g.Open.ID
 }
 
+// Delivery records what the provider reported of notification n of
+// incident id: reached the person (ok), or not (failed, undelivered,
+// busy, no answer, an answering machine). When not, the person's next
+// contact method is tried at once. A report already recorded changes
+// nothing, so providers may repeat theirs.
+func (e *Engine) Delivery(ctx context.Context, id string, n int, ok bool, detail string) error {
+	kind := klaxon.EventPageDelivered
+	if !ok {
+		kind = klaxon.EventPageFailed
+	}
+	retry := false
+	_, err := e.command(ctx, id, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+		var sent *klaxon.Event
+		for i := range inc.Timeline {
+			ev := &inc.Timeline[i]
+			if ev.Notification != n {
+				continue
+			}
+			switch ev.Kind {
+			case klaxon.EventPageSent:
+				sent = ev
+			case kind:
+				return false, nil // already recorded
+			}
+		}
+		if sent == nil {
+			// The report may beat the commit that records the page as
+			// sent: the page is still in the outbox then.
+			for _, p := range inc.Pending {
+				if p.ID == n {
+					step := p.Step
+					sent = &klaxon.Event{Step: &step, User: p.User, Via: p.Via}
+				}
+			}
+		}
+		if sent == nil {
+			return false, fmt.Errorf("notification %d: %w", n, klaxon.ErrNotFound)
+		}
+		inc.Record(klaxon.Event{At: now, Kind: kind, Step: sent.Step, Notification: n, User: sent.User, Via: sent.Via, Text: detail})
+		if !ok && inc.State == klaxon.StateTriggered {
+			retry = NextRuleNow(inc, sent.User, now)
+		}
+		return true, nil
+	})
+	if retry {
+		e.Wake()
+	}
+	return err
+}
+
 // Acknowledge acknowledges incident id for by, who acted through how.
 func (e *Engine) Acknowledge(ctx context.Context, id, by, how string) (*klaxon.Incident, error) {
 	return e.command(ctx, id, func(inc *klaxon.Incident, now time.Time) (bool, error) {
@@ -315,13 +370,18 @@ func (e *Engine) command(ctx context.Context, id string, fn func(*klaxon.Inciden
 	out := stored
 	err = klaxon.Update(ctx, e.store, stored.Group, func(g klaxon.Group) (*klaxon.Commit, error) {
 		if g.Open == nil || g.Open.ID != id {
+			// Closed: only its timeline may still grow, for the review.
 			cur, err := e.store.Incident(ctx, id)
 			if err != nil {
 				return nil, err
 			}
-			out = cur
-			_, err = fn(incident.Clone(cur), e.now())
-			return nil, err
+			out = incident.Clone(cur)
+			changed, err := fn(out, e.now())
+			if err != nil || !changed {
+				out = cur
+				return nil, err
+			}
+			return &klaxon.Commit{Open: openID(g), Incidents: []*klaxon.Incident{out}}, nil
 		}
 		inc := incident.Clone(g.Open)
 		changed, err := fn(inc, e.now())

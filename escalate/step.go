@@ -158,3 +158,20 @@ func timerCommit(c *klaxon.Commit, inc *klaxon.Incident) {
 	}
 	c.Cancel = append(c.Cancel, inc.ID)
 }
+
+// NextRuleNow makes user's next pending notification of inc due at now,
+// when a page to them failed: the next contact method is tried at once,
+// not after its delay. It reports whether it changed anything.
+func NextRuleNow(inc *klaxon.Incident, user string, now time.Time) bool {
+	next := -1
+	for i, n := range inc.Pending {
+		if n.User == user && n.Due.After(now) && (next < 0 || n.Due.Before(inc.Pending[next].Due)) {
+			next = i
+		}
+	}
+	if next < 0 {
+		return false
+	}
+	inc.Pending[next].Due = now
+	return true
+}

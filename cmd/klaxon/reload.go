@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"time"
@@ -97,8 +98,9 @@ func (r *reloader) reload(why string) {
 		return
 	}
 	old := r.rt.cfg.Swap(cfg)
-	if cfg.Listen != old.Listen || cfg.Store.Path != old.Store.Path || (cfg.Store.Redis == nil) != (old.Store.Redis == nil) {
-		r.log.Warn("listen and store changes take effect at the next start")
+	if cfg.Listen != old.Listen || cfg.Store.Path != old.Store.Path || (cfg.Store.Redis == nil) != (old.Store.Redis == nil) ||
+		!reflect.DeepEqual(cfg.Notify, old.Notify) || cfg.Secret != old.Secret {
+		r.log.Warn("listen, store, notify and secret changes take effect at the next start")
 	}
 	if r.w != nil {
 		r.follow(cfg.Sources)

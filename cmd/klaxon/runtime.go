@@ -30,6 +30,7 @@ var (
 	_ escalate.Directory = view{}
 	_ api.Tokens         = (*runtime)(nil)
 	_ api.Schedules      = (*runtime)(nil)
+	_ api.Phonebook      = (*runtime)(nil)
 )
 
 func newRuntime(cfg *config.Config, overrides klaxon.OverrideStore) *runtime {
@@ -118,6 +119,28 @@ func (rt *runtime) OnCall(ctx context.Context, name string, t time.Time) ([]stri
 }
 func (rt *runtime) Shifts(ctx context.Context, name string, from, to time.Time) ([]schedule.Shift, error) {
 	return rt.view().Shifts(ctx, name, from, to)
+}
+
+// UserByPhone returns the user whose phone is phone.
+func (rt *runtime) UserByPhone(phone string) (klaxon.User, bool) {
+	if phone == "" {
+		return klaxon.User{}, false
+	}
+	for _, u := range rt.cfg.Load().Users {
+		if u.Phone == phone {
+			return u, true
+		}
+	}
+	return klaxon.User{}, false
+}
+
+// twilioAuth is what checks Twilio's callbacks, nil without Twilio.
+func (rt *runtime) twilioAuth() *api.TwilioAuth {
+	c := rt.cfg.Load()
+	if c.Notify.Twilio == nil {
+		return nil
+	}
+	return &api.TwilioAuth{AuthToken: c.Notify.Twilio.AuthToken, PublicURL: c.PublicURL}
 }
 
 // Integration returns the integration of type kind with token.

@@ -27,6 +27,8 @@ import (
 	"github.com/klaxonhq/klaxon/escalate"
 	"github.com/klaxonhq/klaxon/ingest"
 	"github.com/klaxonhq/klaxon/notify"
+	"github.com/klaxonhq/klaxon/notify/email"
+	"github.com/klaxonhq/klaxon/notify/twilio"
 	"github.com/klaxonhq/klaxon/store/embedded"
 	redisstore "github.com/klaxonhq/klaxon/store/redis"
 )
@@ -65,8 +67,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	path, overrides := configFlags(fs)
 	watch := fs.Bool("watch", true, "reload when a config, policy, user or schedule file changes (SIGHUP reloads too)")
+	lease := fs.Duration("engine-lease", 15*time.Second, "how long a replica owns an escalation timer it claimed; a crashed replica's step pages this much later, from another")
+	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this separate address, like 127.0.0.1:6060 (default off)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *lease <= 0 {
+		return fmt.Errorf("--engine-lease %s: must be positive", *lease)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	cfg, err := config.Load(*path, overrides())
@@ -80,12 +87,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	defer st.Close()
 
 	rt := newRuntime(cfg, st)
-	dispatch := notify.NewDispatcher(nil, notify.NewConsole(log))
-	engine := escalate.New(st, dispatch, rt.directory, log, escalate.Options{})
+	channels, links, err := buildChannels(cfg)
+	if err != nil {
+		return err
+	}
+	dispatch := notify.NewDispatcher(channels, notify.NewConsole(log))
+	engine := escalate.New(st, dispatch, rt.directory, log, escalate.Options{Lease: *lease})
 	pipeline := ingest.NewPipeline(st, rt.router, engine.Wake, nil)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	handler := api.New(api.Options{Store: st, Accepter: pipeline, Commands: engine, Tokens: rt, Schedules: rt, Overrides: st, Log: log, Registry: reg})
+	handler := api.New(api.Options{Store: st, Accepter: pipeline, Commands: engine, Tokens: rt, Schedules: rt, Overrides: st, Phonebook: rt, Twilio: rt.twilioAuth, Links: links, Log: log, Registry: reg})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -124,7 +135,38 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	})
 	g.Go(func() error { return engine.Run(engineCtx) })
 	g.Go(func() error { return reload.Run(gctx) })
+	if *pprofAddr != "" {
+		g.Go(func() error { return servePprof(gctx, *pprofAddr, log) })
+	}
 	return g.Wait()
+}
+
+// linkTTL is how long the links in a mail page work.
+const linkTTL = 24 * time.Hour
+
+// buildChannels makes the channels notify configures, keyed by contact
+// method, and the signer of mail links (nil without mail). Contact methods
+// with no channel go to the console.
+func buildChannels(cfg *config.Config) (map[string]notify.Channel, *email.Links, error) {
+	channels := map[string]notify.Channel{}
+	if t := cfg.Notify.Twilio; t != nil {
+		tw, err := twilio.New(twilio.Options{AccountSID: t.AccountSID, AuthToken: t.AuthToken, From: t.From, APIURL: t.APIURL, PublicURL: cfg.PublicURL})
+		if err != nil {
+			return nil, nil, fmt.Errorf("notify.twilio: %w", err)
+		}
+		channels[klaxon.ViaSMS], channels[klaxon.ViaVoice] = tw.SMS(), tw.Voice()
+	}
+	var links *email.Links
+	if m := cfg.Notify.SMTP; m != nil {
+		links = email.NewLinks([]byte(cfg.Secret), linkTTL, time.Now)
+		em, err := email.New(email.Options{Host: m.Host, Port: m.Port, Username: m.Username, Password: m.Password,
+			From: m.From, TLS: m.TLS, PublicURL: cfg.PublicURL, Links: links})
+		if err != nil {
+			return nil, nil, fmt.Errorf("notify.smtp: %w", err)
+		}
+		channels[klaxon.ViaEmail] = em
+	}
+	return channels, links, nil
 }
 
 // openStore opens the Redis store when the config has one, else the

@@ -1,0 +1,330 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/notify/twilio"
+)
+
+// TwilioAuth is what checks Twilio's callbacks: the account's auth token
+// and Klaxon's public URL, which Twilio signs.
+type TwilioAuth struct {
+	AuthToken string
+	PublicURL string
+}
+
+// Phonebook finds the user a phone number belongs to.
+type Phonebook interface {
+	UserByPhone(phone string) (klaxon.User, bool)
+}
+
+func (s *Server) twilioRoutes() {
+	s.mux.HandleFunc("POST "+twilio.SMSPath, s.twilioSMS)
+	s.mux.HandleFunc("POST "+twilio.VoicePath, s.twilioVoice)
+	s.mux.HandleFunc("POST "+twilio.StatusPath, s.twilioStatus)
+}
+
+// twilioForm checks a callback's signature and returns its form. A
+// callback that is not signed as Twilio signs it gets 403 and changes
+// nothing.
+func (s *Server) twilioForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	var auth *TwilioAuth
+	if s.o.Twilio != nil {
+		auth = s.o.Twilio()
+	}
+	if auth == nil {
+		writeError(w, s.log, errorf(http.StatusNotFound, "Twilio is not configured (notify.twilio)"))
+		return nil, false
+	}
+	form, err := twilio.Validate(r, auth.PublicURL, auth.AuthToken)
+	if err != nil {
+		if errors.Is(err, klaxon.ErrUnauthorized) {
+			s.log.Warn("twilio callback refused", "path", r.URL.Path, "err", err)
+			err = errorf(http.StatusForbidden, "%v", err)
+		}
+		writeError(w, s.log, err)
+		return nil, false
+	}
+	return form, true
+}
+
+// emptyTwiML answers a callback with nothing to say or play.
+const emptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`
+
+// twimlTo returns a function that answers with the TwiML a twilio
+// builder returns, or with nothing when it failed.
+func (s *Server) twimlTo(w http.ResponseWriter) func(string, error) {
+	return func(twiml string, err error) {
+		if err != nil {
+			s.log.Error("render twiml", "err", err)
+			twiml = emptyTwiML
+		}
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		_, _ = w.Write([]byte(twiml))
+	}
+}
+
+// twilioSMS takes an SMS reply: "42A" acknowledges incident 42, "A" the
+// latest page to this number, "AA" every open incident paged to it. Only
+// a user's own number can act.
+func (s *Server) twilioSMS(w http.ResponseWriter, r *http.Request) {
+	form, ok := s.twilioForm(w, r)
+	if !ok {
+		return
+	}
+	answer := s.twimlTo(w)
+	text := s.smsReply(r.Context(), form.Get("From"), form.Get("Body"))
+	if text == "" {
+		answer(emptyTwiML, nil)
+		return
+	}
+	answer(twilio.SMSReply(text))
+}
+
+// smsReply acts on an SMS from phone and returns the answer ("" for
+// none).
+func (s *Server) smsReply(ctx context.Context, phone, body string) string {
+	u, ok := s.o.Phonebook.UserByPhone(phone)
+	if !ok {
+		s.log.Warn("sms from an unknown number", "from", twilio.MaskPhone(phone))
+		return "This number is not a Klaxon user's: nothing was done."
+	}
+	reply, err := twilio.ParseReply(body)
+	if err != nil {
+		return err.Error()
+	}
+	switch reply.Action {
+	case twilio.ActionStop, twilio.ActionStart:
+		// Twilio blocks and unblocks the number itself, and answers.
+		s.log.Info("sms keyword", "user", u.ID, "keyword", reply.Keyword)
+		return ""
+	case twilio.ActionHelp:
+		return twilio.ReplyHelp
+	}
+	paged, err := s.pagedTo(ctx, u.ID)
+	if err != nil {
+		s.log.Error("sms reply", "user", u.ID, "err", err)
+		return "Klaxon could not read your incidents; try again."
+	}
+	var targets []*klaxon.Incident
+	switch {
+	case reply.All:
+		targets = paged
+	case reply.Incident == "" && len(paged) > 0:
+		targets = paged[:1]
+	case reply.Incident != "":
+		if i := slices.IndexFunc(paged, func(inc *klaxon.Incident) bool { return inc.ID == reply.Incident }); i >= 0 {
+			targets = paged[i : i+1]
+		}
+	}
+	if len(targets) == 0 {
+		return "Unknown code " + strings.TrimSpace(body) + ": " + openList(paged)
+	}
+	var done []string
+	for _, inc := range targets {
+		got, err := s.act(ctx, reply.Action, inc.ID, u.ID, "sms")
+		if err != nil {
+			done = append(done, fmt.Sprintf("#%s not changed: %v", inc.ID, err))
+			continue
+		}
+		done = append(done, fmt.Sprintf("%s #%s (%s)", pastTense(reply.Action), got.ID, describe(got)))
+	}
+	return strings.Join(done, "; ")
+}
+
+// act carries out a responder's action on an incident.
+func (s *Server) act(ctx context.Context, a twilio.Action, id, by, how string) (*klaxon.Incident, error) {
+	switch a {
+	case twilio.ActionAck:
+		return s.o.Commands.Acknowledge(ctx, id, by, how)
+	case twilio.ActionResolve:
+		return s.o.Commands.Resolve(ctx, id, by, how)
+	case twilio.ActionEscalate:
+		return s.o.Commands.Escalate(ctx, id, by, how)
+	}
+	return nil, klaxon.Invalid("action", "unknown %q", a)
+}
+
+func pastTense(a twilio.Action) string {
+	switch a {
+	case twilio.ActionAck:
+		return "Acknowledged"
+	case twilio.ActionResolve:
+		return "Resolved"
+	case twilio.ActionEscalate:
+		return "Escalated"
+	}
+	return string(a)
+}
+
+// describe is an incident's short description: "payments: 5xx ratio
+// above 5%".
+func describe(inc *klaxon.Incident) string {
+	what := inc.Labels["service"]
+	if what == "" {
+		what = inc.Policy.Name
+	}
+	return what + ": " + inc.Summary
+}
+
+func openList(paged []*klaxon.Incident) string {
+	if len(paged) == 0 {
+		return "you have no open incidents."
+	}
+	ids := make([]string, len(paged))
+	for i, inc := range paged {
+		ids[i] = inc.ID
+	}
+	return "your open incidents are " + strings.Join(ids, ", ") + "."
+}
+
+// pagedTo lists the open incidents that paged user, latest page first.
+func (s *Server) pagedTo(ctx context.Context, user string) ([]*klaxon.Incident, error) {
+	open, err := s.o.Store.Incidents(ctx, klaxon.IncidentFilter{})
+	if err != nil {
+		return nil, err
+	}
+	last := map[string]int64{}
+	var out []*klaxon.Incident
+	now := time.Now()
+	for _, inc := range open {
+		for _, ev := range inc.Timeline {
+			if ev.Kind == klaxon.EventPageSent && ev.User == user {
+				last[inc.ID] = max(last[inc.ID], ev.At.UnixNano())
+			}
+		}
+		// A page going out now is in the outbox until it is recorded.
+		for _, n := range inc.Pending {
+			if n.User == user && !n.Due.After(now) {
+				last[inc.ID] = max(last[inc.ID], n.Due.UnixNano())
+			}
+		}
+		if _, ok := last[inc.ID]; ok {
+			out = append(out, inc)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *klaxon.Incident) int { return int(sign(last[b.ID] - last[a.ID])) })
+	return out, nil
+}
+
+func sign(n int64) int64 {
+	switch {
+	case n > 0:
+		return 1
+	case n < 0:
+		return -1
+	}
+	return 0
+}
+
+// callbackPage reads the incident and notification a voice or status
+// callback is about, from its query.
+func callbackPage(r *http.Request) (string, int, error) {
+	id := r.URL.Query().Get("incident")
+	n, err := strconv.Atoi(r.URL.Query().Get("n"))
+	if id == "" || err != nil {
+		return "", 0, klaxon.Invalid("", "callback without incident and n")
+	}
+	return id, n, nil
+}
+
+// twilioVoice answers a page call: the summary and a menu, or for a key
+// press (step=gather) the action. An answering machine gets a short
+// message, and the page counts as not reached.
+func (s *Server) twilioVoice(w http.ResponseWriter, r *http.Request) {
+	form, ok := s.twilioForm(w, r)
+	if !ok {
+		return
+	}
+	id, n, err := callbackPage(r)
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	inc, err := s.o.Store.Incident(r.Context(), id)
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	answer := s.twimlTo(w)
+	auth := s.o.Twilio()
+	prompt := twilio.VoicePrompt{PublicURL: auth.PublicURL, Incident: id, Notification: n, Summary: inc.Summary, Severity: inc.Severity, Alerts: inc.Firing()}
+	if strings.HasPrefix(form.Get("AnsweredBy"), "machine") || form.Get("AnsweredBy") == "fax" {
+		if err := s.o.Commands.Delivery(r.Context(), id, n, false, "answering machine"); err != nil {
+			s.log.Error("record delivery", "incident", id, "err", err)
+		}
+		answer(twilio.VoiceReply(fmt.Sprintf("This is Klaxon, with incident %s: %s. Check your messages to respond.", id, inc.Summary)))
+		return
+	}
+	if r.URL.Query().Get("step") != "gather" {
+		answer(twilio.VoiceTwiML(prompt))
+		return
+	}
+	action, ok := twilio.ParseDigit(form.Get("Digits"))
+	if !ok || action == twilio.ActionRepeat {
+		answer(twilio.VoiceTwiML(prompt))
+		return
+	}
+	u, known := s.o.Phonebook.UserByPhone(form.Get("To"))
+	if !known {
+		answer(twilio.VoiceReply("This phone is not a Klaxon user's. Nothing was done."))
+		return
+	}
+	got, err := s.act(r.Context(), action, id, u.ID, "voice")
+	if err != nil {
+		answer(twilio.VoiceReply(fmt.Sprintf("Incident %s was not changed: %v. Goodbye.", id, err)))
+		return
+	}
+	answer(twilio.VoiceReply(fmt.Sprintf("Incident %s %s. Goodbye.", got.ID, strings.ToLower(pastTense(action)))))
+}
+
+// twilioStatus records a message's or call's final status on the
+// timeline; a page that did not reach its person moves on to their next
+// contact method at once.
+func (s *Server) twilioStatus(w http.ResponseWriter, r *http.Request) {
+	form, ok := s.twilioForm(w, r)
+	if !ok {
+		return
+	}
+	id, n, err := callbackPage(r)
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	status := form.Get("MessageStatus")
+	if status == "" {
+		status = form.Get("CallStatus")
+	}
+	reached, final := true, true
+	detail := status
+	switch status {
+	case "delivered":
+	case "completed":
+		if strings.HasPrefix(form.Get("AnsweredBy"), "machine") {
+			reached, detail = false, "answering machine"
+		}
+	case "failed", "undelivered", "busy", "no-answer", "canceled":
+		reached = false
+		if code := form.Get("ErrorCode"); code != "" {
+			detail += " (error " + code + ")"
+		}
+	default:
+		final = false // queued, sent, ringing, in-progress: more to come
+	}
+	if final {
+		if err := s.o.Commands.Delivery(r.Context(), id, n, reached, detail); err != nil && !errors.Is(err, klaxon.ErrNotFound) {
+			writeError(w, s.log, err)
+			return
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

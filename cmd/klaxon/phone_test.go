@@ -1,0 +1,201 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/smtptest"
+	"github.com/klaxonhq/klaxon/internal/twiliotest"
+	"github.com/klaxonhq/klaxon/notify/twilio"
+)
+
+const alicePhone = "+15550100001"
+
+// phoneRig is Klaxon with Twilio and SMTP configured against their test
+// doubles.
+type phoneRig struct {
+	base   string
+	logs   *logs
+	twilio *twiliotest.Server
+	smtp   *smtptest.Server
+}
+
+// freeAddr picks a free loopback address: Twilio signs callbacks over the
+// public URL, which must be known before Klaxon starts.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+// startPhones starts Klaxon paging alice with rules (YAML list items).
+func startPhones(t *testing.T, rules string) *phoneRig {
+	t.Helper()
+	tw := twiliotest.Start(t)
+	mail := smtptest.Start(t, smtptest.Options{})
+	config := writeConfig(t, time.Hour)
+	addr := freeAddr(t)
+	b, err := os.ReadFile(config)
+	require.NoError(t, err)
+	cfg := strings.Replace(string(b), "listen: 127.0.0.1:0", "listen: "+addr+"\npublic_url: http://"+addr, 1)
+	cfg = strings.Replace(cfg, "notify:\n  console: {}\n", fmt.Sprintf(`notify:
+  twilio: {account_sid: %s, auth_token: %s, from: "+15550100000", api_url: %q}
+  smtp: {host: %s, port: %d, tls: none, from: "Klaxon <klaxon@example.com>"}
+secret: test-secret-0123456789
+`, tw.AccountSID, tw.AuthToken, tw.URL, mail.Host(), mail.Port()), 1)
+	require.NoError(t, os.WriteFile(config, []byte(cfg), 0o644))
+	users := filepath.Join(filepath.Dir(config), "users.yaml")
+	require.NoError(t, os.WriteFile(users, []byte(`users:
+  - id: alice
+    phone: "`+alicePhone+`"
+    email: alice@example.com
+    notify:
+`+rules+`
+  - {id: bob, email: bob@example.com, notify: [{via: email, after: 0s}]}
+`), 0o644))
+	base, l, _ := startServe(t, config)
+	return &phoneRig{base: base, logs: l, twilio: tw, smtp: mail}
+}
+
+func (p *phoneRig) open(t *testing.T) *klaxon.Incident {
+	t.Helper()
+	postFixture(t, p.base, "firing-two-alerts.json")
+	return findIncident(t, p.base, "HighErrorRate")
+}
+
+func (p *phoneRig) state(t *testing.T, id string) klaxon.State {
+	return getIncident(t, p.base, id).State
+}
+
+func TestSMSReplyAcknowledges(t *testing.T) {
+	p := startPhones(t, "      - {via: sms, after: 0s}\n      - {via: voice, after: 2s}")
+	inc := p.open(t)
+	sms := p.twilio.WaitSMS(t, alicePhone)
+	require.LessOrEqual(t, len(sms.Body), 160)
+	require.Contains(t, sms.Body, "#"+inc.ID)
+	require.Contains(t, sms.Body, inc.ID+"A")
+	require.Equal(t, p.base+twilio.StatusPath+"?incident="+inc.ID+"&n=1", sms.StatusCallback)
+
+	// A forged reply changes nothing.
+	forged := p.twilio.Post(t, p.base+twilio.SMSPath, url.Values{"From": {alicePhone}, "Body": {inc.ID + "A"}}, "bm90IGEgc2lnbmF0dXJl")
+	require.Equal(t, http.StatusForbidden, forged.Status)
+	require.Equal(t, klaxon.StateTriggered, p.state(t, inc.ID))
+
+	// Another number cannot act.
+	res := p.twilio.SendSMS(t, p.base+twilio.SMSPath, "+15559999999", inc.ID+"A")
+	require.Contains(t, res.Body, "not a Klaxon user")
+	require.Equal(t, klaxon.StateTriggered, p.state(t, inc.ID))
+
+	res = p.twilio.SendSMS(t, p.base+twilio.SMSPath, alicePhone, "7A")
+	require.Contains(t, res.Body, "Unknown code 7A: your open incidents are "+inc.ID+".")
+
+	res = p.twilio.SendSMS(t, p.base+twilio.SMSPath, alicePhone, inc.ID+"a")
+	require.Equal(t, http.StatusOK, res.Status)
+	require.Contains(t, res.Body, "Acknowledged #"+inc.ID+" (payments: 5xx ratio above 5% on payments)")
+	got := getIncident(t, p.base, inc.ID)
+	require.Equal(t, klaxon.StateAcknowledged, got.State)
+	require.Equal(t, "alice", got.AckedBy)
+	require.Empty(t, got.Pending, "the call that would follow is dropped")
+
+	time.Sleep(2500 * time.Millisecond) // past the call's delay
+	require.Empty(t, p.twilio.Calls(), "the voice call is never placed")
+}
+
+func TestVoiceKeyPressAcknowledges(t *testing.T) {
+	p := startPhones(t, "      - {via: voice, after: 0s}")
+	inc := p.open(t)
+	call := p.twilio.WaitCall(t, alicePhone)
+	require.Equal(t, "Enable", call.MachineDetection)
+
+	answered := url.Values{"CallSid": {call.SID}, "CallStatus": {"in-progress"}, "AnsweredBy": {"human"}, "To": {alicePhone}, "From": {call.From}}
+	res := p.twilio.Post(t, call.URL, answered, "")
+	require.Equal(t, http.StatusOK, res.Status)
+	require.Contains(t, res.Body, "<Gather")
+	require.Contains(t, res.Body, "5xx ratio above 5% on payments")
+	action := regexp.MustCompile(`action="([^"]+)"`).FindStringSubmatch(res.Body)
+	require.NotNil(t, action, res.Body)
+
+	res = p.twilio.Gather(t, strings.ReplaceAll(action[1], "&amp;", "&"), call.SID, "1")
+	require.Contains(t, res.Body, "Incident "+inc.ID+" acknowledged")
+	got := getIncident(t, p.base, inc.ID)
+	require.Equal(t, klaxon.StateAcknowledged, got.State)
+	require.Equal(t, "voice", got.Timeline[len(got.Timeline)-1].How)
+}
+
+func TestEmailLinkAcknowledges(t *testing.T) {
+	p := startPhones(t, "      - {via: email, after: 0s}")
+	inc := p.open(t)
+	msg := p.smtp.WaitMessage(t)
+	require.Equal(t, []string{"alice@example.com"}, msg.To)
+	body := strings.ReplaceAll(string(msg.Data), "=\r\n", "") // quoted-printable soft breaks
+	require.Contains(t, body, "[Klaxon #"+inc.ID+"]")
+	link := regexp.MustCompile(regexp.QuoteMeta(p.base) + `/v1/ack/[A-Za-z0-9_=-]+`).FindString(body)
+	require.NotEmpty(t, link, body)
+
+	// GET (a mail scanner following the link) only shows the page.
+	resp, err := http.Get(link)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, klaxon.StateTriggered, p.state(t, inc.ID))
+
+	resp, err = http.Post(link, "application/x-www-form-urlencoded", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	got := getIncident(t, p.base, inc.ID)
+	require.Equal(t, klaxon.StateAcknowledged, got.State)
+	require.Equal(t, "email", got.Timeline[len(got.Timeline)-1].How)
+
+	resp, err = http.Post(link[:len(link)-2]+"xx", "application/x-www-form-urlencoded", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Contains(t, []int{http.StatusBadRequest, http.StatusForbidden}, resp.StatusCode, "a tampered link is refused")
+}
+
+func TestFailedSMSCallsAtOnce(t *testing.T) {
+	p := startPhones(t, "      - {via: sms, after: 0s}\n      - {via: voice, after: 1h}")
+	inc := p.open(t)
+	sms := p.twilio.WaitSMS(t, alicePhone)
+	// Twilio reports the SMS undelivered: the call, due in an hour, goes now.
+	res := p.twilio.SendStatus(t, sms.StatusCallback, twiliotest.ReadForm(t, filepath.Join("testdata", "twilio-message-status.txt")))
+	require.Equal(t, http.StatusNoContent, res.Status)
+	call := p.twilio.WaitCall(t, alicePhone)
+	require.Contains(t, call.URL, "incident="+inc.ID)
+	got := getIncident(t, p.base, inc.ID)
+	require.Contains(t, eventKinds(got), klaxon.EventPageFailed)
+	failed := got.Timeline[indexOf(eventKinds(got), klaxon.EventPageFailed)]
+	require.Equal(t, "undelivered (error 30003)", failed.Text)
+	require.Equal(t, "sms", failed.Via)
+
+	// The same report again records nothing new.
+	waitFor(t, "the call is recorded", func() bool {
+		return strings.Count(fmt.Sprint(eventKinds(getIncident(t, p.base, inc.ID))), string(klaxon.EventPageSent)) == 2
+	})
+	before := len(getIncident(t, p.base, inc.ID).Timeline)
+	p.twilio.SendStatus(t, sms.StatusCallback, twiliotest.ReadForm(t, filepath.Join("testdata", "twilio-message-status.txt")))
+	require.Len(t, getIncident(t, p.base, inc.ID).Timeline, before)
+}
+
+func indexOf(k []klaxon.EventKind, want klaxon.EventKind) int {
+	for i, v := range k {
+		if v == want {
+			return i
+		}
+	}
+	return -1
+}
