@@ -3,6 +3,7 @@ package klaxon
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Sentinel errors. Callers test with errors.Is; the HTTP edge maps each to
@@ -37,3 +38,14 @@ func (e *FieldError) Error() string {
 
 // Is makes errors.Is(err, ErrInvalid) true for a FieldError.
 func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
+
+// DeferredError is a page a channel holds back until Until, to keep to a
+// rate limit: it stays due, and goes out then, perhaps in a bundle.
+type DeferredError struct{ Until time.Time }
+
+func (e *DeferredError) Error() string {
+	return "deferred until " + e.Until.UTC().Format(time.RFC3339)
+}
+
+// ErrBundled says a page already went out inside a bundle of several.
+var ErrBundled = errors.New("sent in a bundle")

@@ -147,4 +147,7 @@ type Page struct {
 	Severity     string
 	Alerts       int
 	Text         string
+	// Bundle counts the incidents a bundled page stands for (0 for a page
+	// of one); Text then says what they are.
+	Bundle int
 }

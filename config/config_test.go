@@ -123,6 +123,9 @@ func TestLoadExample(t *testing.T) {
 		{Name: "generic", Type: TypeGeneric, Token: "dev-generic-token"},
 	}, c.Integrations)
 	require.Equal(t, Notify{Console: &Console{}}, c.Notify)
+	require.Equal(t, time.Minute, c.Notify.Limit(klaxon.ViaSMS), "one SMS a minute unless set")
+	require.Equal(t, time.Minute, c.Notify.Limit(klaxon.ViaVoice))
+	require.Zero(t, c.Notify.Limit(klaxon.ViaEmail))
 	require.Equal(t, filepath.Join(dir, "schedules"), c.SchedulesDir)
 
 	r := c.Route.Match(map[string]string{"service": "payments", "severity": "page"})
@@ -328,6 +331,9 @@ func TestDefaults(t *testing.T) {
 			files: map[string]string{"conf/klaxon.yaml": strings.Replace(baseFiles["conf/klaxon.yaml"], "console: {}", "console:", 1)},
 			check: func(t *testing.T, c *Config) {
 				require.Equal(t, Notify{Console: &Console{}}, c.Notify)
+				require.Equal(t, time.Minute, c.Notify.Limit(klaxon.ViaSMS), "one SMS a minute unless set")
+				require.Equal(t, time.Minute, c.Notify.Limit(klaxon.ViaVoice))
+				require.Zero(t, c.Notify.Limit(klaxon.ViaEmail))
 			},
 		},
 		{

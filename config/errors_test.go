@@ -204,6 +204,15 @@ notify: {console: {}}
 			},
 		},
 		{
+			name: "limits",
+			files: map[string]string{cfg: base + `  limits: {sms: soon, voice: -1m}
+`},
+			want: []string{
+				`conf/klaxon.yaml: notify.limits.sms: bad duration "soon": want a number and a unit, like 30s, 5m, 1h30m, 2d or 1w`,
+				"conf/klaxon.yaml: notify.limits.voice: must be 0s or more",
+			},
+		},
+		{
 			name: "mail needs a secret for its links",
 			files: map[string]string{cfg: base + `  smtp: {host: mail.example.com, from: k@example.com}
 `},

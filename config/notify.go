@@ -3,6 +3,7 @@ package config
 import (
 	"net/mail"
 	"regexp"
+	"time"
 
 	"github.com/klaxonhq/klaxon"
 )
@@ -13,6 +14,36 @@ type Notify struct {
 	Console *Console `koanf:"console"`
 	Twilio  *Twilio  `koanf:"twilio"`
 	SMTP    *SMTP    `koanf:"smtp"`
+	Limits  Limits   `koanf:"limits"`
+}
+
+// Limits keep each person to at most one SMS and one call per period in
+// a storm; the pages that come meanwhile go out together, bundled, when
+// the period ends. Unset is a minute each; 0s turns a limit off.
+type Limits struct {
+	SMS   durationText `koanf:"sms"`
+	Voice durationText `koanf:"voice"`
+}
+
+// DefaultLimit is the period of a limit left unset.
+const DefaultLimit = time.Minute
+
+// Limit returns the limit of contact method via; 0 for none.
+func (n *Notify) Limit(via string) time.Duration {
+	var d durationText
+	switch via {
+	case klaxon.ViaSMS:
+		d = n.Limits.SMS
+	case klaxon.ViaVoice:
+		d = n.Limits.Voice
+	default:
+		return 0
+	}
+	if d == "" {
+		return DefaultLimit
+	}
+	limit, _ := ParseDuration(string(d)) // checked by Load
+	return limit
 }
 
 // Console prints pages to the log.
@@ -52,6 +83,20 @@ var e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
 
 // checkNotify defaults and checks the notify channels.
 func (l *loader) checkNotify(n *Notify) {
+	for _, lim := range []struct {
+		key string
+		d   durationText
+	}{{"notify.limits.sms", n.Limits.SMS}, {"notify.limits.voice", n.Limits.Voice}} {
+		key, d := lim.key, lim.d
+		if d == "" {
+			continue
+		}
+		if v, err := ParseDuration(string(d)); err != nil {
+			l.probs.add(l.path, key, "%v", err)
+		} else if v < 0 {
+			l.probs.add(l.path, key, "must be 0s or more")
+		}
+	}
 	if t := n.Twilio; t != nil {
 		if t.AccountSID == "" {
 			l.probs.add(l.path, "notify.twilio.account_sid", "required")

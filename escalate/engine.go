@@ -2,8 +2,10 @@ package escalate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -157,7 +159,7 @@ func (e *Engine) fire(ctx context.Context, t klaxon.Timer) error {
 	if len(due) == 0 {
 		return nil
 	}
-	events := e.send(ctx, inc, due)
+	events, deferred := e.send(ctx, inc, due)
 	return klaxon.Update(ctx, e.store, t.Group, func(g klaxon.Group) (*klaxon.Commit, error) {
 		if g.Open == nil || g.Open.ID != inc.ID {
 			// Resolved while the pages went out: record them on the
@@ -170,7 +172,7 @@ func (e *Engine) fire(ctx context.Context, t klaxon.Timer) error {
 			return &klaxon.Commit{Open: openID(g), Incidents: []*klaxon.Incident{done}, Cancel: []string{inc.ID}}, nil
 		}
 		cur := incident.Clone(g.Open)
-		cur.Pending = removeSent(cur.Pending, due)
+		cur.Pending = removeSent(cur.Pending, due, deferred)
 		cur.Timeline = append(cur.Timeline, events...)
 		for _, ev := range events {
 			if ev.Kind == klaxon.EventPageFailed {
@@ -183,11 +185,13 @@ func (e *Engine) fire(ctx context.Context, t klaxon.Timer) error {
 	})
 }
 
-// send delivers each due notification and returns the timeline events
-// that record it.
-func (e *Engine) send(ctx context.Context, inc *klaxon.Incident, due []klaxon.Notification) []klaxon.Event {
+// send delivers each due notification. It returns the timeline events
+// that record what went out or failed, and the notifications a channel
+// deferred, with when they are due again.
+func (e *Engine) send(ctx context.Context, inc *klaxon.Incident, due []klaxon.Notification) ([]klaxon.Event, map[int]time.Time) {
 	dir := e.dir()
 	events := make([]klaxon.Event, 0, len(due))
+	deferred := map[int]time.Time{}
 	for _, n := range due {
 		step := n.Step
 		ev := klaxon.Event{At: e.now(), Kind: klaxon.EventPageSent, Step: &step, Notification: n.ID, User: n.User, Via: n.Via}
@@ -199,14 +203,22 @@ func (e *Engine) send(ctx context.Context, inc *klaxon.Incident, due []klaxon.No
 		}
 		p := klaxon.Page{Incident: inc.ID, Notification: n.ID, User: u, Via: n.Via, Summary: inc.Summary,
 			Severity: inc.Severity, Alerts: inc.Firing(), Text: PageText(inc)}
-		if err := e.notifier.Notify(ctx, p); err != nil {
+		err := e.notifier.Notify(ctx, p)
+		var later *klaxon.DeferredError
+		switch {
+		case errors.As(err, &later):
+			deferred[n.ID] = later.Until
+			continue
+		case errors.Is(err, klaxon.ErrBundled):
+			ev.Text = "in a bundle with other incidents"
+		case err != nil:
 			ev.Kind, ev.Text = klaxon.EventPageFailed, err.Error()
 			e.log.Warn("page", "incident", inc.ID, "user", n.User, "channel", n.Via, "err", err)
 		}
 		ev.At = e.now()
 		events = append(events, ev)
 	}
-	return events
+	return events, deferred
 }
 
 // users resolves a step's targets to users, each once, in target order.
@@ -253,17 +265,17 @@ func PageText(inc *klaxon.Incident) string {
 	return fmt.Sprintf("#%s %s%s (%d firing)", inc.ID, sev, inc.Summary, inc.Firing())
 }
 
-func removeSent(pending, sent []klaxon.Notification) []klaxon.Notification {
+// removeSent drops the notifications of due from pending, but for those
+// deferred, which become due again when the channel allows.
+func removeSent(pending, due []klaxon.Notification, deferred map[int]time.Time) []klaxon.Notification {
 	out := pending[:0]
 	for _, p := range pending {
-		keep := true
-		for _, s := range sent {
-			if p.ID == s.ID {
-				keep = false
-				break
-			}
+		if until, ok := deferred[p.ID]; ok {
+			p.Due = until
+			out = append(out, p)
+			continue
 		}
-		if keep {
+		if !slices.ContainsFunc(due, func(d klaxon.Notification) bool { return d.ID == p.ID }) {
 			out = append(out, p)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,8 +43,9 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
-// startPhones starts Klaxon paging alice with rules (YAML list items).
-func startPhones(t *testing.T, rules string) *phoneRig {
+// startPhones starts Klaxon paging alice with rules (YAML list items);
+// notify holds more keys of notify:, indented.
+func startPhones(t *testing.T, rules string, notify ...string) *phoneRig {
 	t.Helper()
 	tw := twiliotest.Start(t)
 	mail := smtptest.Start(t, smtptest.Options{})
@@ -55,8 +57,8 @@ func startPhones(t *testing.T, rules string) *phoneRig {
 	cfg = strings.Replace(cfg, "notify:\n  console: {}\n", fmt.Sprintf(`notify:
   twilio: {account_sid: %s, auth_token: %s, from: "+15550100000", api_url: %q}
   smtp: {host: %s, port: %d, tls: none, from: "Klaxon <klaxon@example.com>"}
-secret: test-secret-0123456789
-`, tw.AccountSID, tw.AuthToken, tw.URL, mail.Host(), mail.Port()), 1)
+%ssecret: test-secret-0123456789
+`, tw.AccountSID, tw.AuthToken, tw.URL, mail.Host(), mail.Port(), strings.Join(notify, "")), 1)
 	require.NoError(t, os.WriteFile(config, []byte(cfg), 0o644))
 	users := filepath.Join(filepath.Dir(config), "users.yaml")
 	require.NoError(t, os.WriteFile(users, []byte(`users:
@@ -198,4 +200,63 @@ func indexOf(k []klaxon.EventKind, want klaxon.EventKind) int {
 		}
 	}
 	return -1
+}
+
+// TestStormIsBundled opens 50 incidents at once: alice gets one SMS at
+// once, then one bundle per limit for the rest, and every incident
+// records her page.
+func TestStormIsBundled(t *testing.T) {
+	const limit = 2 * time.Second
+	p := startPhones(t, "      - {via: sms, after: 0s}", "  limits: {sms: 2s}\n")
+	body := string(mustRead(t, "firing-one-alert.json"))
+	for i := range 50 {
+		one := strings.ReplaceAll(body, "DiskFull", fmt.Sprintf("DiskFull%02d", i))
+		one = strings.ReplaceAll(one, "eaf09244f2c30009", fmt.Sprintf("eaf09244f2c300%02d", i))
+		code, out := post(t, p.base+"/v1/ingest/alertmanager", amToken, "application/json", []byte(one))
+		require.Equal(t, http.StatusOK, code, out)
+	}
+	incidents := listIncidents(t, p.base, "open")
+	require.Len(t, incidents, 50)
+
+	paged := func() int {
+		n := 0
+		for _, inc := range listIncidents(t, p.base, "open") {
+			if slicesContainsKind(inc, klaxon.EventPageSent) {
+				n++
+			}
+		}
+		return n
+	}
+	require.Eventually(t, func() bool { return paged() == 50 }, 30*time.Second, 50*time.Millisecond, "every incident records alice's page")
+
+	msgs := p.twilio.Messages()
+	require.GreaterOrEqual(t, len(msgs), 2)
+	require.LessOrEqual(t, len(msgs), 4, "one SMS, then a bundle per limit")
+	bundled := 0
+	for _, m := range msgs[1:] {
+		var n int
+		_, err := fmt.Sscanf(m.Body, "%d incidents for alice", &n)
+		require.NoError(t, err, m.Body)
+		require.LessOrEqual(t, len(m.Body), 160)
+		bundled += n
+	}
+	require.GreaterOrEqual(t, bundled, 49, "the bundles stand for every incident after the first")
+
+	// The pages that went out apart are at least the limit apart.
+	var sends []time.Time
+	for _, inc := range listIncidents(t, p.base, "open") {
+		for _, ev := range inc.Timeline {
+			if ev.Kind == klaxon.EventPageSent && ev.Text == "" {
+				sends = append(sends, ev.At)
+			}
+		}
+	}
+	slices.SortFunc(sends, func(a, b time.Time) int { return a.Compare(b) })
+	for i := 1; i < len(sends); i++ {
+		require.GreaterOrEqual(t, sends[i].Sub(sends[i-1]), limit-10*time.Millisecond)
+	}
+}
+
+func slicesContainsKind(inc *klaxon.Incident, k klaxon.EventKind) bool {
+	return slices.Contains(eventKinds(inc), k)
 }

@@ -92,7 +92,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	dispatch := notify.NewDispatcher(channels, notify.NewConsole(log))
-	engine := escalate.New(st, dispatch, rt.directory, log, escalate.Options{Lease: *lease})
+	// The limits keep phones from ringing without pause in a storm; the
+	// console, standing in for an unconfigured Twilio, needs none.
+	limits := map[string]time.Duration{}
+	if cfg.Notify.Twilio != nil {
+		limits[klaxon.ViaSMS], limits[klaxon.ViaVoice] = cfg.Notify.Limit(klaxon.ViaSMS), cfg.Notify.Limit(klaxon.ViaVoice)
+	}
+	throttle := notify.NewThrottle(dispatch, limits, nil)
+	engine := escalate.New(st, throttle, rt.directory, log, escalate.Options{Lease: *lease})
 	pipeline := ingest.NewPipeline(st, rt.router, engine.Wake, nil)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

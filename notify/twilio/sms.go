@@ -49,8 +49,12 @@ func (c smsChannel) Send(ctx context.Context, p klaxon.Page) error {
 // The summary is transliterated (é stays, ł becomes l, … becomes ...) and
 // cut with "..." to fit. When the incident ID leaves too little room, the
 // reply instructions get shorter, down to the bare codes that act on the
-// latest page to the phone.
+// latest page to the phone. A bundle of pages (p.Bundle > 0) is its
+// text, cut to the segment.
 func SMSText(p klaxon.Page) string {
+	if p.Bundle > 0 {
+		return truncateSeptets(gsmText(p.Text), segmentSeptets)
+	}
 	id := strings.ReplaceAll(gsmText(p.Incident), " ", "")
 	head := "#" + id
 	if sev := severityCode(p.Severity); sev != "" {

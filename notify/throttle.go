@@ -1,0 +1,138 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// Notifier delivers a page; the Dispatcher is one.
+type Notifier interface {
+	Notify(ctx context.Context, p klaxon.Page) error
+}
+
+// Throttle keeps each person to at most one page per contact method per
+// limit (by default one SMS and one call a minute). A page that comes
+// sooner is deferred to when the limit allows: the engine keeps it due
+// until then, so a crash loses nothing. The page that goes out then
+// bundles every page that waited ("12 incidents for alice: reply AA to ack
+// all"), and the bundled ones, when they come again, are reported as sent
+// in it.
+//
+// The state is in memory, per replica: after a restart, or across
+// replicas, a person may get a page more within a limit, never one less.
+type Throttle struct {
+	next   Notifier
+	limits map[string]time.Duration
+	now    func() time.Time
+
+	mu     sync.Mutex
+	people map[throttleKey]*window
+}
+
+type throttleKey struct{ user, via string }
+
+// window is one person's pages by one contact method.
+type window struct {
+	last    time.Time              // when the last page or bundle went out
+	waiting map[string]klaxon.Page // deferred pages, by incident
+	bundled map[string]time.Time   // incidents sent in the last bundles
+}
+
+// NewThrottle limits pages to next by contact method (klaxon.ViaSMS: a
+// minute, say); methods without a limit pass straight through.
+func NewThrottle(next Notifier, limits map[string]time.Duration, now func() time.Time) *Throttle {
+	if now == nil {
+		now = time.Now
+	}
+	return &Throttle{next: next, limits: limits, now: now, people: map[throttleKey]*window{}}
+}
+
+// Notify sends p, defers it (*klaxon.DeferredError), or reports it went
+// out in a bundle already (klaxon.ErrBundled).
+func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
+	limit := t.limits[p.Via]
+	if limit <= 0 {
+		return t.next.Notify(ctx, p)
+	}
+	k := throttleKey{p.User.ID, p.Via}
+	t.mu.Lock()
+	w := t.people[k]
+	if w == nil {
+		w = &window{waiting: map[string]klaxon.Page{}, bundled: map[string]time.Time{}}
+		t.people[k] = w
+	}
+	now := t.now()
+	w.prune(now, limit)
+	if _, ok := w.bundled[p.Incident]; ok {
+		delete(w.bundled, p.Incident)
+		t.mu.Unlock()
+		return klaxon.ErrBundled
+	}
+	if open := w.last.Add(limit); now.Before(open) {
+		w.waiting[p.Incident] = p
+		t.mu.Unlock()
+		return &klaxon.DeferredError{Until: open}
+	}
+	others := w.waiting
+	delete(others, p.Incident)
+	prev := w.last
+	w.last, w.waiting = now, map[string]klaxon.Page{}
+	for id := range others {
+		w.bundled[id] = now
+	}
+	t.mu.Unlock()
+
+	send := p
+	if len(others) > 0 {
+		send = bundle(p, others)
+	}
+	err := t.next.Notify(ctx, send)
+	if err != nil {
+		// Nothing went out: the others wait for the next try.
+		t.mu.Lock()
+		w.last = prev
+		for id, o := range others {
+			delete(w.bundled, id)
+			w.waiting[id] = o
+		}
+		t.mu.Unlock()
+	}
+	return err
+}
+
+// prune forgets waiting pages and bundle marks old enough that their
+// incidents were acknowledged or resolved meanwhile.
+func (w *window) prune(now time.Time, limit time.Duration) {
+	stale := now.Add(-10 * limit)
+	for id, at := range w.bundled {
+		if at.Before(stale) {
+			delete(w.bundled, id)
+		}
+	}
+	if len(w.waiting) > 0 && w.last.Before(stale) {
+		clear(w.waiting)
+	}
+}
+
+// bundle makes p into the page of p and others together.
+func bundle(p klaxon.Page, others map[string]klaxon.Page) klaxon.Page {
+	ids := []string{p.Incident}
+	for id := range others {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		if len(ids[i]) != len(ids[j]) {
+			return len(ids[i]) < len(ids[j])
+		}
+		return ids[i] < ids[j]
+	})
+	p.Bundle = len(ids)
+	p.Text = fmt.Sprintf("%d incidents for %s: #%s. Reply AA to ack all", len(ids), p.User.ID, strings.Join(ids, " #"))
+	return p
+}

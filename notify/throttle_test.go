@@ -1,0 +1,72 @@
+package notify_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/notify"
+)
+
+// sink records pages, and fails them while fail is set.
+type sink struct {
+	mu    sync.Mutex
+	pages []klaxon.Page
+	fail  error
+}
+
+func (s *sink) Notify(_ context.Context, p klaxon.Page) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
+	s.pages = append(s.pages, p)
+	return nil
+}
+
+func TestThrottle(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	now := t0
+	out := &sink{}
+	th := notify.NewThrottle(out, map[string]time.Duration{klaxon.ViaSMS: time.Minute}, func() time.Time { return now })
+	alice := klaxon.User{ID: "alice"}
+	page := func(id, via string) klaxon.Page {
+		return klaxon.Page{Incident: id, User: alice, Via: via, Summary: "disk full on " + id}
+	}
+
+	require.NoError(t, th.Notify(t.Context(), page("1", klaxon.ViaSMS)), "the first page goes out")
+	for _, id := range []string{"2", "3", "4"} {
+		var d *klaxon.DeferredError
+		require.ErrorAs(t, th.Notify(t.Context(), page(id, klaxon.ViaSMS)), &d)
+		require.Equal(t, t0.Add(time.Minute), d.Until)
+	}
+	require.NoError(t, th.Notify(t.Context(), page("9", klaxon.ViaEmail)), "email has no limit")
+	require.NoError(t, th.Notify(t.Context(), klaxon.Page{Incident: "2", User: klaxon.User{ID: "bob"}, Via: klaxon.ViaSMS}), "bob has his own")
+
+	now = t0.Add(time.Minute)
+	require.NoError(t, th.Notify(t.Context(), page("3", klaxon.ViaSMS)), "when the minute is up, one page goes out...")
+	last := out.pages[len(out.pages)-1]
+	require.Equal(t, 3, last.Bundle)
+	require.Equal(t, "3 incidents for alice: #2 #3 #4. Reply AA to ack all", last.Text)
+	require.ErrorIs(t, th.Notify(t.Context(), page("2", klaxon.ViaSMS)), klaxon.ErrBundled, "...standing for those that waited")
+	require.ErrorIs(t, th.Notify(t.Context(), page("4", klaxon.ViaSMS)), klaxon.ErrBundled)
+	require.Len(t, out.pages, 4)
+
+	t.Run("a bundle that fails leaves the pages waiting", func(t *testing.T) {
+		var d *klaxon.DeferredError
+		require.ErrorAs(t, th.Notify(t.Context(), page("5", klaxon.ViaSMS)), &d)
+		now = d.Until
+		out.fail = errors.New("provider down")
+		require.Error(t, th.Notify(t.Context(), page("6", klaxon.ViaSMS)))
+		out.fail = nil
+		require.NoError(t, th.Notify(t.Context(), page("6", klaxon.ViaSMS)))
+		require.Equal(t, 2, out.pages[len(out.pages)-1].Bundle, "5 is still in the bundle")
+		require.ErrorIs(t, th.Notify(t.Context(), page("5", klaxon.ViaSMS)), klaxon.ErrBundled)
+	})
+}
