@@ -132,9 +132,10 @@ func mustRead(t *testing.T, name string) []byte {
 
 // TestCLI drives the server with the command line: incidents, ack, resolve.
 func TestCLI(t *testing.T) {
-	base, _, _ := startServe(t, writeConfig(t, time.Hour))
+	base, logs, _ := startServe(t, writeConfig(t, time.Hour))
 	postFixture(t, base, "firing-two-alerts.json")
 	id := findIncident(t, base, "HighErrorRate").ID
+	waitFor(t, "step one pages", func() bool { return len(logs.pagesFor(id)) == 1 })
 
 	cli := func(args ...string) (string, error) {
 		var out, errOut bytes.Buffer
