@@ -49,6 +49,7 @@ const (
 	ViaSMS     = "sms"
 	ViaVoice   = "voice"
 	ViaEmail   = "email"
+	ViaWebhook = "webhook"
 	ViaConsole = "console"
 )
 

@@ -204,6 +204,15 @@ notify: {console: {}}
 			},
 		},
 		{
+			name: "webhook",
+			files: map[string]string{cfg: base + `  webhook: {url: "ftp://x", format: teams}
+`},
+			want: []string{
+				"conf/klaxon.yaml: notify.webhook.url: want an http:// or https:// URL with a host",
+				`conf/klaxon.yaml: notify.webhook.format: unknown format "teams": want json or slack`,
+			},
+		},
+		{
 			name: "limits",
 			files: map[string]string{cfg: base + `  limits: {sms: soon, voice: -1m}
 `},
@@ -316,10 +325,10 @@ users:
 				"conf/users.yaml: users[0].phone: want a phone number in E.164 form, like +15550100001",
 				`conf/users.yaml: users[0].email: bad address "Alice <alice@example.com>": want a bare address, like alice@example.com`,
 				`conf/users.yaml: users[0].time_zone: unknown time zone "Mars/Olympus": want an IANA name, like Europe/Berlin`,
-				`conf/users.yaml: users[0].notify[0].via: unknown "fax": want sms, voice or email`,
+				`conf/users.yaml: users[0].notify[0].via: unknown "fax": want sms, voice, email or webhook`,
 				`conf/users.yaml: users[0].notify[1].after: bad duration "soon": want a number and a unit, like 30s, 5m, 1h30m, 2d or 1w`,
 				"conf/users.yaml: users[0].notify[2].after: must be 0s or more",
-				"conf/users.yaml: users[0].notify[3].via: required: sms, voice or email",
+				"conf/users.yaml: users[0].notify[3].via: required: sms, voice, email or webhook",
 				`conf/users.yaml: users[0].notify[4].urgency: must be high or low, got "urgent"`,
 				"conf/users.yaml: users[1].id: required",
 				"conf/users.yaml: users[2].notify[0].via: sms needs the user's phone",

@@ -14,7 +14,18 @@ type Notify struct {
 	Console *Console `koanf:"console"`
 	Twilio  *Twilio  `koanf:"twilio"`
 	SMTP    *SMTP    `koanf:"smtp"`
+	Webhook *Webhook `koanf:"webhook"`
 	Limits  Limits   `koanf:"limits"`
+}
+
+// Webhook posts pages (users' rules with via: webhook) to a URL, as
+// Klaxon's signed JSON or as a Slack incoming-webhook message.
+type Webhook struct {
+	URL string `koanf:"url"`
+	// Secret signs each body (X-Klaxon-Signature); optional.
+	Secret string `koanf:"secret"`
+	// Format is json (default) or slack.
+	Format string `koanf:"format"`
 }
 
 // Limits keep each person to at most one SMS and one call per period in
@@ -111,6 +122,16 @@ func (l *loader) checkNotify(n *Notify) {
 			l.probs.add(l.path, "notify.twilio.api_url", "bad URL %q: want http:// or https:// and a host", t.APIURL)
 		}
 	}
+	if h := n.Webhook; h != nil {
+		if !isHTTPURL(h.URL) {
+			l.probs.add(l.path, "notify.webhook.url", "want an http:// or https:// URL with a host")
+		}
+		switch h.Format {
+		case "", "json", "slack":
+		default:
+			l.probs.add(l.path, "notify.webhook.format", "unknown format %q: want json or slack", h.Format)
+		}
+	}
 	if s := n.SMTP; s != nil {
 		switch {
 		case l.secret == "":
@@ -155,6 +176,8 @@ func (n *Notify) reaches(via string) bool {
 		return n.Twilio != nil
 	case via == klaxon.ViaEmail:
 		return n.SMTP != nil
+	case via == klaxon.ViaWebhook:
+		return n.Webhook != nil
 	}
 	return false
 }

@@ -107,10 +107,14 @@ func (l *loader) user(file string, at func(string) string, s userSpec, n *Notify
 			} else if !n.reaches(r.Via) {
 				l.probs.add(file, at(rule+".via"), "email needs notify.smtp or notify.console in the config")
 			}
+		case klaxon.ViaWebhook:
+			if !n.reaches(r.Via) {
+				l.probs.add(file, at(rule+".via"), "webhook needs notify.webhook or notify.console in the config")
+			}
 		case "":
-			l.probs.add(file, at(rule+".via"), "required: sms, voice or email")
+			l.probs.add(file, at(rule+".via"), "required: sms, voice, email or webhook")
 		default:
-			l.probs.add(file, at(rule+".via"), "unknown %q: want sms, voice or email", r.Via)
+			l.probs.add(file, at(rule+".via"), "unknown %q: want sms, voice, email or webhook", r.Via)
 		}
 		switch klaxon.Urgency(r.Urgency) {
 		case "", klaxon.UrgencyHigh, klaxon.UrgencyLow:

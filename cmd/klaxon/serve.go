@@ -29,6 +29,7 @@ import (
 	"github.com/klaxonhq/klaxon/notify"
 	"github.com/klaxonhq/klaxon/notify/email"
 	"github.com/klaxonhq/klaxon/notify/twilio"
+	"github.com/klaxonhq/klaxon/notify/webhook"
 	"github.com/klaxonhq/klaxon/store/embedded"
 	redisstore "github.com/klaxonhq/klaxon/store/redis"
 )
@@ -162,6 +163,13 @@ func buildChannels(cfg *config.Config) (map[string]notify.Channel, *email.Links,
 			return nil, nil, fmt.Errorf("notify.twilio: %w", err)
 		}
 		channels[klaxon.ViaSMS], channels[klaxon.ViaVoice] = tw.SMS(), tw.Voice()
+	}
+	if h := cfg.Notify.Webhook; h != nil {
+		wh, err := webhook.New(webhook.Options{URL: h.URL, Secret: h.Secret, Format: h.Format, PublicURL: cfg.PublicURL})
+		if err != nil {
+			return nil, nil, fmt.Errorf("notify.webhook: %w", err)
+		}
+		channels[klaxon.ViaWebhook] = wh
 	}
 	var links *email.Links
 	if m := cfg.Notify.SMTP; m != nil {

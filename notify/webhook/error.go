@@ -1,0 +1,135 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// maxBody is how much of an answer's body an Error keeps.
+const maxBody = 200
+
+// maxRetryAfter caps the wait a 429's Retry-After asks for.
+const maxRetryAfter = 5 * time.Second
+
+// Error is a page the receiver did not take: it refused it, or no answer
+// came back.
+type Error struct {
+	// Status is the HTTP status of the answer; 0 when none came.
+	Status int
+	// Body is the start of the answer's body, at most 200 bytes of valid
+	// UTF-8, with the secret masked.
+	Body string
+	// RetryAfter is the wait a 429's Retry-After header asked for, capped
+	// at 5 s; 0 without one.
+	RetryAfter time.Duration
+	// Err is the transport's error when no answer came, with the URL's
+	// path and query hidden: a Slack webhook URL is itself a secret.
+	Err error
+
+	canceled bool
+}
+
+// Retryable reports whether the same page may be taken later: the
+// receiver throttled it (429), failed itself (5xx), or did not answer. A
+// refusal (another 4xx, or a redirect, which Send does not follow) will
+// not change, nor will a request whose context ended.
+func (e *Error) Retryable() bool {
+	if e.canceled {
+		return false
+	}
+	return e.Status == 0 || e.Status == http.StatusTooManyRequests || e.Status >= 500
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.Status == 0:
+		return fmt.Sprintf("webhook unreachable: %v", e.Err)
+	case e.Body != "":
+		return fmt.Sprintf("webhook status %d: %s", e.Status, e.Body)
+	}
+	return fmt.Sprintf("webhook status %d", e.Status)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// transportError is the *Error for a request that got no answer.
+func transportError(ctx context.Context, err error, target *url.URL) *Error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = &url.Error{Op: ue.Op, URL: redact(target), Err: ue.Err}
+	}
+	e := &Error{Err: err}
+	if ctx.Err() != nil {
+		e.canceled = true
+		if !errors.Is(err, ctx.Err()) {
+			e.Err = fmt.Errorf("%w: %w", ctx.Err(), err)
+		}
+	}
+	return e
+}
+
+// statusError is the *Error for a non-2xx answer whose body starts with
+// body.
+func statusError(resp *http.Response, body []byte, secret string, now time.Time) *Error {
+	e := &Error{Status: resp.StatusCode, Body: truncate(body, secret)}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), now)
+	}
+	return e
+}
+
+// truncate makes the body kept in an Error: valid UTF-8, the secret masked,
+// trimmed, at most maxBody bytes, cut at a character boundary.
+func truncate(body []byte, secret string) string {
+	s := strings.ToValidUTF8(string(body), "\uFFFD")
+	if secret != "" {
+		s = strings.ReplaceAll(s, secret, "[secret]")
+	}
+	s = strings.TrimSpace(s)
+	if len(s) <= maxBody {
+		return s
+	}
+	s = s[:maxBody]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// retryAfter parses a Retry-After value, delay-seconds or an HTTP date,
+// into a wait from now of at most maxRetryAfter; 0 when absent or bad.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		d = maxRetryAfter
+		if n < int64(maxRetryAfter/time.Second) {
+			d = time.Duration(n) * time.Second
+		}
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return max(0, min(d, maxRetryAfter))
+}
+
+// redact is u without its user info, path and query, for errors.
+func redact(u *url.URL) string {
+	r := url.URL{Scheme: u.Scheme, Host: u.Host}
+	if u.Path != "" && u.Path != "/" || u.RawQuery != "" {
+		r.Path = "/..."
+	}
+	return r.String()
+}

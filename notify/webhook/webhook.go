@@ -1,0 +1,187 @@
+// Package webhook pages by HTTP POST to a URL: a JSON payload signed with
+// HMAC-SHA256 for receivers of Klaxon's own, or a message for a Slack
+// incoming webhook.
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/notify"
+)
+
+// Formats of the request body.
+const (
+	FormatJSON  = "json"  // a Payload, signed when there is a secret
+	FormatSlack = "slack" // a SlackMessage for an incoming webhook
+)
+
+// Retries of a request that fails with a retryable error: attempts in all,
+// and the wait before the second, doubled before each next one. A 429's
+// Retry-After, capped at 5 s, replaces the wait.
+const (
+	attempts    = 3
+	baseBackoff = 100 * time.Millisecond
+)
+
+// drainBody is how much of an answer is read past what an Error keeps, so
+// that the connection can serve the next request.
+const drainBody = 64 << 10
+
+// Options configure a webhook.
+type Options struct {
+	// URL receives the pages: an absolute http:// or https:// URL.
+	URL string
+	// Secret signs each request's body (X-Klaxon-Signature with
+	// X-Klaxon-Timestamp, see Sign); empty sends them unsigned. Slack
+	// ignores the signature, its URL being the secret.
+	Secret string
+	// Format is FormatJSON (the default) or FormatSlack.
+	Format string
+	// HTTPClient carries the requests; its Transport, Timeout and Jar
+	// are used, redirects are not followed. Nil is a client with a 10 s
+	// timeout.
+	HTTPClient *http.Client
+	// PublicURL is Klaxon's base URL as responders reach it, for the link
+	// to the incident; empty leaves the link out.
+	PublicURL string
+}
+
+// Webhook sends pages to one URL. It is safe for concurrent use.
+type Webhook struct {
+	url       *url.URL
+	secret    string
+	format    string
+	publicURL string
+	http      *http.Client
+	backoff   time.Duration
+	now       func() time.Time
+}
+
+var _ notify.Channel = (*Webhook)(nil)
+
+// New checks o and returns a Webhook.
+func New(o Options) (*Webhook, error) {
+	u, err := parseURL(o.URL)
+	if err != nil {
+		return nil, klaxon.Invalid("url", "%v", err)
+	}
+	switch o.Format {
+	case "":
+		o.Format = FormatJSON
+	case FormatJSON, FormatSlack:
+	default:
+		return nil, klaxon.Invalid("format", "unknown format %q: want json or slack", o.Format)
+	}
+	if o.PublicURL != "" {
+		if _, err := parseURL(o.PublicURL); err != nil {
+			return nil, klaxon.Invalid("public_url", "%v", err)
+		}
+	}
+	hc := &http.Client{Timeout: 10 * time.Second}
+	if o.HTTPClient != nil {
+		hc = &http.Client{Transport: o.HTTPClient.Transport, Timeout: o.HTTPClient.Timeout, Jar: o.HTTPClient.Jar}
+	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &Webhook{
+		url:       u,
+		secret:    o.Secret,
+		format:    o.Format,
+		publicURL: strings.TrimRight(o.PublicURL, "/"),
+		http:      hc,
+		backoff:   baseBackoff,
+		now:       time.Now,
+	}, nil
+}
+
+// parseURL checks that s is an absolute http(s) URL. Its errors do not
+// quote s, which may hold a token, as Slack's webhook URLs do.
+func parseURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("bad URL: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("bad URL: want an absolute http:// or https:// URL")
+	}
+	return u, nil
+}
+
+// Send posts p, again after a retryable error, up to three attempts with
+// 100 ms, then 200 ms between them, or instead as long as a 429's
+// Retry-After asks (at most 5 s). Any 2xx answer is success; redirects are
+// not followed. The error is an *Error, also matching ctx's error when ctx
+// ends during a wait.
+func (w *Webhook) Send(ctx context.Context, p klaxon.Page) error {
+	wait := w.backoff
+	for attempt := 1; ; attempt++ {
+		err := w.post(ctx, p)
+		if err == nil {
+			return nil
+		}
+		var e *Error
+		if !errors.As(err, &e) || !e.Retryable() || attempt == attempts {
+			return fmt.Errorf("post incident %s for %s: %w", p.Incident, p.User.ID, err)
+		}
+		d := wait
+		if e.RetryAfter > 0 {
+			d = e.RetryAfter
+		}
+		timer := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return fmt.Errorf("post incident %s for %s: %w, after %w", p.Incident, p.User.ID, ctx.Err(), e)
+		case <-timer.C:
+		}
+		wait *= 2
+	}
+}
+
+// post makes one attempt. The error is an *Error when the receiver
+// refused the page or did not answer.
+func (w *Webhook) post(ctx context.Context, p klaxon.Page) error {
+	now := w.now()
+	b, err := body(w.format, p, w.publicURL, now)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url.String(), bytes.NewReader(b))
+	if err != nil {
+		return fmt.Errorf("new request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Klaxon")
+	if w.secret != "" {
+		ts := now.Unix()
+		req.Header.Set(TimestampHeader, strconv.FormatInt(ts, 10))
+		req.Header.Set(SignatureHeader, Sign(w.secret, ts, b))
+	}
+	resp, err := w.http.Do(req)
+	if err != nil {
+		return transportError(ctx, err, w.url)
+	}
+	defer resp.Body.Close()
+	// utf8.UTFMax more than an Error keeps, so that it can cut whole
+	// characters; then a bounded drain, so that the connection is reused.
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody+utf8.UTFMax))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainBody))
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	return statusError(resp, head, w.secret, w.now())
+}
