@@ -7,7 +7,7 @@ GOBIN         := $(shell $(GO) env GOPATH)/bin
 ALERTMANAGER  := v0.28.1
 SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: test deps build fuzz bench
+.PHONY: test deps build fuzz bench load
 
 test: deps
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
@@ -42,3 +42,10 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Ingest throughput over HTTP: Klaxon on the embedded store and on Redis,
+# and Alertmanager's own POST /api/v2/alerts as the peer, with a CPU
+# profile of each Klaxon run (docs/benchmarks.md). Not a test: it prints
+# figures. DURATION=20s, CONCURRENCY=64, RUNS="embedded redis alertmanager".
+load: deps
+	./scripts/load.sh
