@@ -50,6 +50,9 @@ type Engine struct {
 	wake     chan struct{}
 }
 
+// recordTimeout bounds recording the pages that went out.
+const recordTimeout = 30 * time.Second
+
 // claimBatch is how many timers one Claim takes.
 const claimBatch = 64
 
@@ -160,6 +163,11 @@ func (e *Engine) fire(ctx context.Context, t klaxon.Timer) error {
 		return nil
 	}
 	events, deferred := e.send(ctx, inc, due)
+	// What went out is recorded even when sending outlasted the lease: a
+	// page another engine repeats then shows twice on the timeline, as it
+	// reached the person twice.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
 	return klaxon.Update(ctx, e.store, t.Group, func(g klaxon.Group) (*klaxon.Commit, error) {
 		if g.Open == nil || g.Open.ID != inc.ID {
 			// Resolved while the pages went out: record them on the
