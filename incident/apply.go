@@ -46,8 +46,9 @@ type Result struct {
 //
 //   - A firing alert with no open incident opens one.
 //   - A firing alert already in the incident updates it and its last_seen;
-//     its count rises only when it is a new occurrence (another starts_at),
-//     so a sender's retry of the same body changes nothing but last_seen.
+//     its count rises only when it is a new occurrence (another starts_at).
+//     The same occurrence seen again within LastSeenEvery changes nothing,
+//     so a sender's retry of the same body is a no-op.
 //   - A firing alert new to the incident joins it; it does not page again.
 //   - A resolved alert resolves its alert in the incident; when none is left
 //     firing the incident resolves (unless tmpl.KeepOpen).
@@ -117,14 +118,29 @@ func fold(inc *klaxon.Incident, a klaxon.Alert, now time.Time) (changed, joined 
 		cur.Count++
 		cur.LastSeen = now
 		inc.Record(klaxon.Event{At: now, Kind: klaxon.EventAlertRefired, Alert: a.Key, Text: a.Summary})
+	case sameOccurrence(cur, a) && a.Summary == cur.Summary && a.Severity == cur.Severity && now.Sub(cur.LastSeen) < LastSeenEvery:
+		return false, false // nothing new, seen again lately
 	default:
-		if a.StartsAt.IsZero() || !a.StartsAt.Equal(cur.StartsAt) {
+		if !sameOccurrence(cur, a) {
 			cur.Count++
 		}
 		cur.Alert = a
 		cur.LastSeen = now
 	}
 	return true, false
+}
+
+// LastSeenEvery is how often a firing alert that is seen again, as the
+// same occurrence with the same summary, moves its last_seen: a sender's
+// retries and repeated notifications within it change nothing, and cost no
+// commit.
+const LastSeenEvery = time.Minute
+
+// sameOccurrence reports whether firing alert a is the occurrence cur
+// already holds: a source that gives no start makes every report a new
+// one.
+func sameOccurrence(cur *klaxon.AlertState, a klaxon.Alert) bool {
+	return !a.StartsAt.IsZero() && a.StartsAt.Equal(cur.StartsAt)
 }
 
 func newIncident(a klaxon.Alert, now time.Time, tmpl Template) *klaxon.Incident {

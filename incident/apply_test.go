@@ -90,19 +90,36 @@ func TestApply(t *testing.T) {
 		require.Equal(t, "prometheus/b", r.Incident.Timeline[1].Alert)
 	})
 
-	t.Run("the same body delivered twice changes only last seen", func(t *testing.T) {
+	t.Run("the same body delivered twice is a no-op", func(t *testing.T) {
 		body := []klaxon.Alert{firing("a"), firing("b")}
 		rs := deliver(body, body)
 		r := rs[1]
 		require.False(t, r.Opened)
+		require.False(t, r.Changed, "nothing to commit")
 		require.Empty(t, r.Index)
-		require.Len(t, r.Incident.Alerts, 2)
-		for _, a := range r.Incident.Alerts {
-			require.Equal(t, 1, a.Count, a.Key)
-			require.Equal(t, t0, a.FirstSeen)
-			require.Equal(t, t0.Add(time.Second), a.LastSeen)
-		}
-		require.Equal(t, kinds(rs[0].Incident), kinds(r.Incident), "a retry adds nothing to the timeline")
+		require.Equal(t, rs[0].Incident, r.Incident)
+	})
+
+	t.Run("the same occurrence seen again later moves last seen only", func(t *testing.T) {
+		open := incident.Apply(nil, []klaxon.Alert{firing("a")}, t0, tmpl).Incident
+		later := t0.Add(incident.LastSeenEvery)
+		r := incident.Apply(open, []klaxon.Alert{firing("a")}, later, tmpl)
+		require.True(t, r.Changed)
+		a := r.Incident.Alerts[0]
+		require.Equal(t, 1, a.Count)
+		require.Equal(t, t0, a.FirstSeen)
+		require.Equal(t, later, a.LastSeen)
+		require.Len(t, r.Incident.Timeline, 1, "no event")
+	})
+
+	t.Run("a changed summary is news at once", func(t *testing.T) {
+		open := incident.Apply(nil, []klaxon.Alert{firing("a")}, t0, tmpl).Incident
+		a := firing("a")
+		a.Summary = "worse"
+		r := incident.Apply(open, []klaxon.Alert{a}, t0.Add(time.Second), tmpl)
+		require.True(t, r.Changed)
+		require.Equal(t, "worse", r.Incident.Alerts[0].Summary)
+		require.Equal(t, 1, r.Incident.Alerts[0].Count, "the same occurrence")
 	})
 
 	t.Run("a new occurrence of an open alert counts but does not join", func(t *testing.T) {
