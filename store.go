@@ -55,7 +55,8 @@ type IncidentFilter struct {
 // they pass.
 type Store interface {
 	// Group reads a group with its open incident. A group never written
-	// comes back with Version 0 and no error.
+	// comes back with Version 0 and no error. The open incident may be
+	// shared with other readers: callers must not change it (clone it).
 	Group(ctx context.Context, key string) (Group, error)
 	// Commit applies c if the group is still at c.Version, and returns an
 	// error matching ErrConflict if it is not.

@@ -23,11 +23,16 @@ func (s *Store) Group(ctx context.Context, key string) (klaxon.Group, error) {
 		if open == "" {
 			return nil
 		}
+		if v, inc, ok := s.cache.Get(key); ok && v == version && inc != nil && inc.ID == open {
+			g.Open = inc
+			return nil
+		}
 		inc, err := getIncident(tx, open)
 		if err != nil {
 			return fmt.Errorf("open incident: %w", err)
 		}
 		g.Open = inc
+		s.cache.Put(key, version, inc)
 		return nil
 	})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/store/internal/groupcache"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -44,8 +45,12 @@ const openTimeout = time.Second
 // Store is a klaxon.Store in one bbolt file. It is safe for concurrent
 // use; bbolt runs one writer at a time and readers alongside it.
 type Store struct {
-	db *bolt.DB
+	db    *bolt.DB
+	cache *groupcache.Cache
 }
+
+// cachedGroups bounds the decoded open incidents a store keeps.
+const cachedGroups = 8192
 
 var _ klaxon.Store = (*Store)(nil)
 
@@ -78,7 +83,7 @@ func open(path string, timeout time.Duration) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, cache: groupcache.New(cachedGroups)}, nil
 }
 
 // Ping reports an error once the store is closed.

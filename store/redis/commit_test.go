@@ -83,8 +83,9 @@ func TestStoreDetails(t *testing.T) {
 		g, err := s.Group(ctx, "g")
 		require.NoError(t, err)
 		require.NoError(t, s.rdb.ScriptFlush(ctx).Err())
-		g.Open.State = klaxon.StateResolved
-		require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: 1, Incidents: []*klaxon.Incident{g.Open}, Unindex: []string{"am/a"}, Cancel: []string{id}}))
+		resolved := *g.Open
+		resolved.State = klaxon.StateResolved
+		require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: 1, Incidents: []*klaxon.Incident{&resolved}, Unindex: []string{"am/a"}, Cancel: []string{id}}))
 		n, err := s.rdb.Exists(ctx, s.alertKey("am/a")).Result()
 		require.NoError(t, err)
 		require.Zero(t, n, "the entry of an unindexed alert is gone")

@@ -68,8 +68,11 @@ func update(ctx context.Context, s klaxon.Store, group string) error {
 // group g1, and so on.
 func increment(group string) func(klaxon.Group) (*klaxon.Commit, error) {
 	return func(g klaxon.Group) (*klaxon.Commit, error) {
-		inc := g.Open
-		if inc == nil {
+		var inc *klaxon.Incident
+		if g.Open != nil {
+			c := *g.Open // the store's copy is shared: change our own
+			inc = &c
+		} else {
 			inc = &klaxon.Incident{ID: group[1:], Group: group, State: klaxon.StateTriggered, CreatedAt: t0}
 		}
 		inc.Seq++

@@ -18,7 +18,12 @@ func (s *Store) Group(ctx context.Context, key string) (klaxon.Group, error) {
 		return klaxon.Group{}, fmt.Errorf("read group %s: %w", key, err)
 	}
 	tag := s.tag(key)
-	reply, err := groupScript.Run(ctx, s.rdb, []string{groupKey(tag, key)}, tag).StringSlice()
+	args := []any{tag}
+	held, heldOpen, ok := s.cache.Get(key)
+	if ok && heldOpen != nil {
+		args = append(args, strconv.FormatUint(held, 10))
+	}
+	reply, err := groupScript.Run(ctx, s.rdb, []string{groupKey(tag, key)}, args...).StringSlice()
 	if err != nil {
 		return klaxon.Group{}, fmt.Errorf("read group %s: %w", key, classify(err))
 	}
@@ -29,12 +34,17 @@ func (s *Store) Group(ctx context.Context, key string) (klaxon.Group, error) {
 	if reply[1] == "" {
 		return g, nil
 	}
+	if len(reply) == 2 && ok && heldOpen != nil && held == g.Version && heldOpen.ID == reply[1] {
+		g.Open = heldOpen // unchanged since decoded
+		return g, nil
+	}
 	if len(reply) < 3 || reply[2] == "" {
 		return klaxon.Group{}, fmt.Errorf("read group %s: open incident %s: %w", key, reply[1], klaxon.ErrNotFound)
 	}
 	if g.Open, err = decodeIncident([]byte(reply[2])); err != nil {
 		return klaxon.Group{}, fmt.Errorf("read group %s: open incident %s: %w", key, reply[1], err)
 	}
+	s.cache.Put(key, g.Version, g.Open)
 	return g, nil
 }
 

@@ -24,6 +24,7 @@ import (
 	"sync"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/store/internal/groupcache"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -61,7 +62,11 @@ type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
 	tags   []string // tags[n] is shard n's hash tag
+	cache  *groupcache.Cache
 }
+
+// cachedGroups bounds the decoded open incidents a store keeps.
+const cachedGroups = 8192
 
 var _ klaxon.Store = (*Store)(nil)
 
@@ -97,7 +102,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 			rdb = redis.NewUniversalClient(uo)
 		}
 	}
-	s := &Store{rdb: rdb, prefix: o.Prefix, tags: make([]string, o.Shards)}
+	s := &Store{rdb: rdb, prefix: o.Prefix, tags: make([]string, o.Shards), cache: groupcache.New(cachedGroups)}
 	for n := range s.tags {
 		s.tags[n] = "{" + o.Prefix + ":s" + strconv.Itoa(n) + "}"
 	}

@@ -113,8 +113,11 @@ func increment(t *testing.T, s klaxon.Store) error {
 		if err != nil {
 			return err
 		}
-		inc := g.Open
-		if inc == nil {
+		var inc *klaxon.Incident
+		if g.Open != nil {
+			c := *g.Open // the store's copy is shared: change our own
+			inc = &c
+		} else {
 			inc = incident("1", "hot", klaxon.StateTriggered)
 			inc.Seq = 0
 		}
