@@ -118,28 +118,20 @@ func (e *Email) Send(ctx context.Context, p klaxon.Page) error {
 	if err != nil {
 		return klaxon.Invalid("email", "user %s has no usable email address", p.User.ID)
 	}
-	wait := e.backoff
-	for attempt := 1; ; attempt++ {
+	err = notify.Retry(ctx, attempts, e.backoff, func() error {
 		msg, err := e.message(p, to)
 		if err != nil {
-			return fmt.Errorf("mail incident %s to %s: %w", p.Incident, p.User.ID, err)
+			return err
 		}
-		serr := e.send(ctx, msg)
-		if serr == nil {
-			return nil
+		if serr := e.send(ctx, msg); serr != nil {
+			return serr
 		}
-		if !serr.Retryable() || attempt == attempts {
-			return fmt.Errorf("mail incident %s to %s: %w", p.Incident, p.User.ID, serr)
-		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return fmt.Errorf("mail incident %s to %s: %w, after %w", p.Incident, p.User.ID, ctx.Err(), serr)
-		case <-timer.C:
-		}
-		wait *= 2
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("mail incident %s to %s: %w", p.Incident, p.User.ID, err)
 	}
+	return nil
 }
 
 // send makes one attempt over a new connection.

@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 	"strings"
 
 	"github.com/twilio/twilio-go/client"
+
+	"github.com/klaxonhq/klaxon/notify"
 )
 
 // Error is a request to Twilio that failed: Twilio refused it, or no
@@ -35,7 +36,7 @@ func (e *Error) Retryable() bool {
 	if e.canceled {
 		return false
 	}
-	return e.Status == 0 || e.Status == http.StatusTooManyRequests || e.Status >= 500
+	return notify.RetryableStatus(e.Status)
 }
 
 func (e *Error) Error() string {

@@ -137,26 +137,13 @@ func callbackURL(publicURL, path, incident string, n int, extra ...string) strin
 // three attempts with 100 ms, then 200 ms between them. The error is an
 // *Error, or ctx's error when ctx ends during a wait.
 func (t *Twilio) do(ctx context.Context, call func(*api.ApiService) error) error {
-	wait := t.backoff
-	for attempt := 1; ; attempt++ {
+	return notify.Retry(ctx, attempts, t.backoff, func() error {
 		svc, ep := t.service(ctx)
-		err := call(svc)
-		if err == nil {
-			return nil
+		if err := call(svc); err != nil {
+			return classify(ctx, err, ep.status)
 		}
-		e := classify(ctx, err, ep.status)
-		if !e.Retryable() || attempt == attempts {
-			return e
-		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return fmt.Errorf("%w, after %w", ctx.Err(), e)
-		case <-timer.C:
-		}
-		wait *= 2
-	}
+		return nil
+	})
 }
 
 // service returns a twilio-go API service whose every request goes to the

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/klaxonhq/klaxon/notify"
 )
 
 // maxBody is how much of an answer's body an Error keeps.
@@ -44,8 +46,11 @@ func (e *Error) Retryable() bool {
 	if e.canceled {
 		return false
 	}
-	return e.Status == 0 || e.Status == http.StatusTooManyRequests || e.Status >= 500
+	return notify.RetryableStatus(e.Status)
 }
+
+// Wait is how long the receiver asked to wait before the next try.
+func (e *Error) Wait() time.Duration { return e.RetryAfter }
 
 func (e *Error) Error() string {
 	switch {

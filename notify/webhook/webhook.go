@@ -127,29 +127,10 @@ func parseURL(s string) (*url.URL, error) {
 // not followed. The error is an *Error, also matching ctx's error when ctx
 // ends during a wait.
 func (w *Webhook) Send(ctx context.Context, p klaxon.Page) error {
-	wait := w.backoff
-	for attempt := 1; ; attempt++ {
-		err := w.post(ctx, p)
-		if err == nil {
-			return nil
-		}
-		var e *Error
-		if !errors.As(err, &e) || !e.Retryable() || attempt == attempts {
-			return fmt.Errorf("post incident %s for %s: %w", p.Incident, p.User.ID, err)
-		}
-		d := wait
-		if e.RetryAfter > 0 {
-			d = e.RetryAfter
-		}
-		timer := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return fmt.Errorf("post incident %s for %s: %w, after %w", p.Incident, p.User.ID, ctx.Err(), e)
-		case <-timer.C:
-		}
-		wait *= 2
+	if err := notify.Retry(ctx, attempts, w.backoff, func() error { return w.post(ctx, p) }); err != nil {
+		return fmt.Errorf("post incident %s for %s: %w", p.Incident, p.User.ID, err)
 	}
+	return nil
 }
 
 // post makes one attempt. The error is an *Error when the receiver

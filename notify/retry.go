@@ -1,0 +1,49 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Retry calls try until it succeeds, fails with an error that is not
+// retryable, or has been called attempts times. It waits backoff before the
+// second call and twice as long before each next one, or what the error
+// asks for (a Wait() time.Duration method, such as a Retry-After). An
+// error is retryable when it has a Retryable() bool method that says so.
+// When ctx ends during a wait, Retry returns ctx's error wrapping the last
+// one.
+func Retry(ctx context.Context, attempts int, backoff time.Duration, try func() error) error {
+	wait := backoff
+	for attempt := 1; ; attempt++ {
+		err := try()
+		if err == nil {
+			return nil
+		}
+		var r interface{ Retryable() bool }
+		if !errors.As(err, &r) || !r.Retryable() || attempt >= attempts {
+			return err
+		}
+		d := wait
+		var w interface{ Wait() time.Duration }
+		if errors.As(err, &w) && w.Wait() > 0 {
+			d = w.Wait()
+		}
+		timer := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return fmt.Errorf("%w, after %w", ctx.Err(), err)
+		case <-timer.C:
+		}
+		wait *= 2
+	}
+}
+
+// RetryableStatus reports whether an HTTP provider's answer may change
+// if asked again: no answer (0), throttled (429), or its own failure (5xx).
+func RetryableStatus(status int) bool {
+	return status == 0 || status == http.StatusTooManyRequests || status >= 500
+}
