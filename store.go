@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -104,4 +105,54 @@ func Update(ctx context.Context, s Store, key string, fn func(Group) (*Commit, e
 		}
 	}
 	return fmt.Errorf("update group %s: %d attempts lost a race: %w", key, maxAttempts, ErrConflict)
+}
+
+// Validate rejects a commit that no store could keep, before any write:
+// no group, an incident ID that is empty or over 255 bytes, a nil
+// incident, a timer with no due time or of another group, an empty alert
+// key.
+func (c *Commit) Validate() error {
+	if c.Group == "" {
+		return Invalid("group", "empty")
+	}
+	if c.Open != "" {
+		if err := CheckIncidentID(c.Open); err != nil {
+			return err
+		}
+	}
+	for _, inc := range c.Incidents {
+		if inc == nil {
+			return Invalid("incidents", "nil incident")
+		}
+		if err := CheckIncidentID(inc.ID); err != nil {
+			return err
+		}
+	}
+	for _, t := range c.Timers {
+		if err := CheckIncidentID(t.Incident); err != nil {
+			return err
+		}
+		if t.Due.IsZero() {
+			return Invalid("timers", "timer of incident %s has no due time", t.Incident)
+		}
+		if t.Group != c.Group {
+			// Claim hands a timer back with its group, and the commit
+			// that sets it again must go to that group.
+			return Invalid("timers", "timer of incident %s is in group %q, not %q", t.Incident, t.Group, c.Group)
+		}
+	}
+	for _, keys := range [][]string{c.Index, c.Unindex} {
+		if slices.Contains(keys, "") {
+			return Invalid("index", "empty alert key")
+		}
+	}
+	return nil
+}
+
+// CheckIncidentID rejects an incident ID that is empty or over 255 bytes.
+func CheckIncidentID(id string) error {
+	if id == "" || len(id) > 255 {
+		return Invalid("id", "incident id %q: want 1 to 255 bytes", id)
+	}
+	return nil
 }

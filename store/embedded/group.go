@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"slices"
 
 	"github.com/klaxonhq/klaxon"
 	bolt "go.etcd.io/bbolt"
@@ -48,7 +47,7 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("commit group %s: %w", c.Group, err)
 	}
-	if err := validate(c); err != nil {
+	if err := c.Validate(); err != nil {
 		return fmt.Errorf("commit group %s: %w", c.Group, err)
 	}
 	// Each Update is one fsync. Concurrent commits of different groups
@@ -86,40 +85,6 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 	})
 	if err != nil {
 		return fmt.Errorf("commit group %s: %w", c.Group, err)
-	}
-	return nil
-}
-
-// validate rejects a commit that could not be stored, before any write.
-func validate(c klaxon.Commit) error {
-	if c.Group == "" {
-		return klaxon.Invalid("group", "empty")
-	}
-	if c.Open != "" {
-		if err := checkID(c.Open); err != nil {
-			return err
-		}
-	}
-	for _, inc := range c.Incidents {
-		if inc == nil {
-			return klaxon.Invalid("incidents", "nil incident")
-		}
-		if err := checkID(inc.ID); err != nil {
-			return err
-		}
-	}
-	for _, t := range c.Timers {
-		if err := checkID(t.Incident); err != nil {
-			return err
-		}
-		if t.Due.IsZero() {
-			return klaxon.Invalid("timers", "timer of incident %s has no due time", t.Incident)
-		}
-	}
-	for _, keys := range [][]string{c.Index, c.Unindex} {
-		if slices.Contains(keys, "") {
-			return klaxon.Invalid("index", "empty alert key")
-		}
 	}
 	return nil
 }

@@ -93,16 +93,8 @@ func incidentKey(id string) []byte {
 	return append([]byte{byte(len(id))}, id...)
 }
 
-// checkID rejects IDs that incidentKey cannot encode.
-func checkID(id string) error {
-	if id == "" || len(id) > 255 {
-		return klaxon.Invalid("id", "incident id %q: want 1 to 255 bytes", id)
-	}
-	return nil
-}
-
 func getIncident(tx *bolt.Tx, id string) (*klaxon.Incident, error) {
-	if checkID(id) != nil {
+	if klaxon.CheckIncidentID(id) != nil {
 		return nil, fmt.Errorf("incident %s: %w", id, klaxon.ErrNotFound)
 	}
 	v := tx.Bucket(bucketIncidents).Get(incidentKey(id))

@@ -163,49 +163,16 @@ func (s *Store) dropEntries(ctx context.Context, removed []any) {
 	_, _ = s.evalAll(context.WithoutCancel(ctx), unindexScript, calls)
 }
 
-// validate rejects a commit that could not be stored, before any write.
+// validate rejects a commit that could not be stored, before any write:
+// what no store could keep, and times a Lua number cannot hold.
 func validate(c klaxon.Commit) error {
-	if c.Group == "" {
-		return klaxon.Invalid("group", "empty")
-	}
-	if c.Open != "" {
-		if err := checkID(c.Open); err != nil {
-			return err
-		}
-	}
-	for _, inc := range c.Incidents {
-		if inc == nil {
-			return klaxon.Invalid("incidents", "nil incident")
-		}
-		if err := checkID(inc.ID); err != nil {
-			return err
-		}
+	if err := c.Validate(); err != nil {
+		return err
 	}
 	for _, t := range c.Timers {
-		if err := checkID(t.Incident); err != nil {
-			return err
-		}
-		if t.Group != c.Group {
-			// Claim hands the timer back with its group, and the commit
-			// that cancels it goes to that group's shard.
-			return klaxon.Invalid("timers", "timer of incident %s is in group %q, not %q", t.Incident, t.Group, c.Group)
-		}
 		if !inRange(t.Due) {
 			return klaxon.Invalid("timers", "timer of incident %s is due at %s: want a time from %d to %d", t.Incident, t.Due, minYear, maxYear-1)
 		}
-	}
-	for _, keys := range [][]string{c.Index, c.Unindex} {
-		if slices.Contains(keys, "") {
-			return klaxon.Invalid("index", "empty alert key")
-		}
-	}
-	return nil
-}
-
-// checkID rejects IDs the embedded store would reject too.
-func checkID(id string) error {
-	if id == "" || len(id) > 255 {
-		return klaxon.Invalid("id", "incident id %q: want 1 to 255 bytes", id)
 	}
 	return nil
 }
