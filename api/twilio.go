@@ -226,28 +226,28 @@ func sign(n int64) int64 {
 	return 0
 }
 
-// callbackPage reads the incident and notification a voice or status
-// callback is about, from its query.
-func callbackPage(r *http.Request) (string, int, error) {
-	id := r.URL.Query().Get("incident")
+// pageCallback checks a voice or status callback and reads the incident
+// and notification it is about, from its query; it has answered the
+// request when ok is false.
+func (s *Server) pageCallback(w http.ResponseWriter, r *http.Request) (form url.Values, id string, n int, ok bool) {
+	if form, ok = s.twilioForm(w, r); !ok {
+		return nil, "", 0, false
+	}
+	id = r.URL.Query().Get("incident")
 	n, err := strconv.Atoi(r.URL.Query().Get("n"))
 	if id == "" || err != nil {
-		return "", 0, klaxon.Invalid("", "callback without incident and n")
+		writeError(w, s.log, klaxon.Invalid("", "callback without incident and n"))
+		return nil, "", 0, false
 	}
-	return id, n, nil
+	return form, id, n, true
 }
 
 // twilioVoice answers a page call: the summary and a menu, or for a key
 // press (step=gather) the action. An answering machine gets a short
 // message, and the page counts as not reached.
 func (s *Server) twilioVoice(w http.ResponseWriter, r *http.Request) {
-	form, ok := s.twilioForm(w, r)
+	form, id, n, ok := s.pageCallback(w, r)
 	if !ok {
-		return
-	}
-	id, n, err := callbackPage(r)
-	if err != nil {
-		writeError(w, s.log, err)
 		return
 	}
 	inc, err := s.o.Store.Incident(r.Context(), id)
@@ -291,13 +291,8 @@ func (s *Server) twilioVoice(w http.ResponseWriter, r *http.Request) {
 // timeline; a page that did not reach its person moves on to their next
 // contact method at once.
 func (s *Server) twilioStatus(w http.ResponseWriter, r *http.Request) {
-	form, ok := s.twilioForm(w, r)
+	form, id, n, ok := s.pageCallback(w, r)
 	if !ok {
-		return
-	}
-	id, n, err := callbackPage(r)
-	if err != nil {
-		writeError(w, s.log, err)
 		return
 	}
 	status := form.Get("MessageStatus")
