@@ -30,10 +30,10 @@ $(GOBIN)/amtool:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/klaxon ./cmd/klaxon
 
-# Run every fuzz target for FUZZTIME each.
+# Run every fuzz target of every package for FUZZTIME each.
 FUZZTIME ?= 30s
 fuzz:
-	@for pkg in ./ingest ./config; do \
+	@for pkg in $$($(GO) list ./...); do \
 	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "$$pkg $$target"; \
 	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
