@@ -35,6 +35,9 @@ type Server struct {
 	port int
 	dir  string
 	args []string
+	// conf, for a Sentinel, is its config file: Sentinel mode needs one,
+	// and rewrites it.
+	conf string
 
 	mu      sync.Mutex
 	proc    *process // nil while stopped
@@ -102,11 +105,15 @@ var errAddrInUse = errors.New("address already in use")
 
 // run starts the process and waits until it answers PING.
 func (s *Server) run() error {
-	args := []string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir, "--daemonize", "no"}
-	if !hasOption(s.args, "--save") {
+	var args []string
+	if s.conf != "" {
+		args = []string{s.conf, "--sentinel"}
+	}
+	args = append(args, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir, "--daemonize", "no")
+	if s.conf == "" && !hasOption(s.args, "--save") {
 		args = append(args, "--save", "")
 	}
-	if !hasOption(s.args, "--appendonly") {
+	if s.conf == "" && !hasOption(s.args, "--appendonly") {
 		args = append(args, "--appendonly", "no")
 	}
 	args = append(args, s.args...)

@@ -1,0 +1,54 @@
+package redis
+
+import (
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/redistest"
+)
+
+// TestSentinel runs the store through Redis Sentinel (master_name) and
+// across a failover: the master stops, Sentinel promotes its replica, and
+// the same store handle carries on, with what it had committed.
+func TestSentinel(t *testing.T) {
+	t.Parallel()
+	master := redistest.Start(t)
+	_, port, err := net.SplitHostPort(master.Addr())
+	require.NoError(t, err)
+	replica := redistest.Start(t, "--replicaof", "127.0.0.1", port)
+	sentinel := redistest.StartSentinel(t, master, "klaxon", 500)
+
+	s, err := Open(t.Context(), Options{Addrs: []string{sentinel.Addr()}, MasterName: "klaxon", Prefix: "sen"})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+
+	id, err := s.NextIncidentID(t.Context())
+	require.NoError(t, err)
+	inc := &klaxon.Incident{ID: id, Group: "g", State: klaxon.StateTriggered, CreatedAt: time.Now().UTC().Truncate(time.Second)}
+	require.NoError(t, s.Commit(t.Context(), klaxon.Commit{Group: "g", Open: id, Incidents: []*klaxon.Incident{inc}}))
+	// The replica has it before the master goes.
+	reply, err := redistest.Do(master.Addr(), "WAIT", "1", "5000")
+	require.NoError(t, err)
+	require.Equal(t, "1", reply)
+
+	master.Stop(t)
+	require.Eventually(t, func() bool {
+		g, err := s.Group(t.Context(), "g")
+		if err != nil {
+			require.True(t, errors.Is(err, klaxon.ErrUnavailable), "during the failover: %v", err)
+			return false
+		}
+		return g.Version == 1 && g.Open != nil && g.Open.ID == id
+	}, 30*time.Second, 100*time.Millisecond, "the promoted replica serves the group")
+
+	// And takes writes: the replica is the master now.
+	require.NoError(t, s.Commit(t.Context(), klaxon.Commit{Group: "g", Version: 1, Open: id, Incidents: []*klaxon.Incident{inc}}))
+	role, err := redistest.Do(replica.Addr(), "ROLE")
+	require.NoError(t, err)
+	require.Contains(t, role, "master")
+}
