@@ -8,6 +8,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/incident"
 )
@@ -35,6 +37,32 @@ type Options struct {
 	Poll time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Metrics is where the engine registers its metrics; nil for none.
+	Metrics prometheus.Registerer
+}
+
+// metrics are what the engine counts.
+type metrics struct {
+	pages     *prometheus.CounterVec
+	firstPage prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		pages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "klaxon_pages_total",
+			Help: "Pages handed to a channel, by channel and result (sent, failed, deferred, bundled).",
+		}, []string{"channel", "result"}),
+		firstPage: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "klaxon_first_page_seconds",
+			Help:    "From an incident opening to its first page going out.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.pages, m.firstPage)
+	}
+	return m
 }
 
 // Engine claims due timers and walks each incident's policy: it pages,
@@ -48,6 +76,7 @@ type Engine struct {
 	poll     time.Duration
 	now      func() time.Time
 	wake     chan struct{}
+	metrics  *metrics
 }
 
 // recordTimeout bounds recording the pages that went out.
@@ -60,7 +89,7 @@ const claimBatch = 64
 // directory takes effect for the next step.
 func New(store klaxon.Store, notifier Notifier, dir func() Directory, log *slog.Logger, o Options) *Engine {
 	e := &Engine{store: store, notifier: notifier, dir: dir, log: log.With("component", "escalate"),
-		lease: o.Lease, poll: o.Poll, now: o.Now, wake: make(chan struct{}, 1)}
+		lease: o.Lease, poll: o.Poll, now: o.Now, wake: make(chan struct{}, 1), metrics: newMetrics(o.Metrics)}
 	if e.lease <= 0 {
 		e.lease = 15 * time.Second
 	}
@@ -213,20 +242,38 @@ func (e *Engine) send(ctx context.Context, inc *klaxon.Incident, due []klaxon.No
 			Severity: inc.Severity, Alerts: inc.Firing(), Text: PageText(inc)}
 		err := e.notifier.Notify(ctx, p)
 		var later *klaxon.DeferredError
+		result := "sent"
 		switch {
 		case errors.As(err, &later):
 			deferred[n.ID] = later.Until
+			e.metrics.pages.WithLabelValues(n.Via, "deferred").Inc()
 			continue
 		case errors.Is(err, klaxon.ErrBundled):
-			ev.Text = "in a bundle with other incidents"
+			ev.Text, result = "in a bundle with other incidents", "bundled"
 		case err != nil:
-			ev.Kind, ev.Text = klaxon.EventPageFailed, err.Error()
+			ev.Kind, ev.Text, result = klaxon.EventPageFailed, err.Error(), "failed"
 			e.log.Warn("page", "incident", inc.ID, "user", n.User, "channel", n.Via, "err", err)
 		}
 		ev.At = e.now()
+		e.metrics.pages.WithLabelValues(n.Via, result).Inc()
+		if result == "sent" && !paged(inc, events) {
+			e.metrics.firstPage.Observe(ev.At.Sub(inc.CreatedAt).Seconds())
+		}
 		events = append(events, ev)
 	}
 	return events, deferred
+}
+
+// paged reports whether inc already sent a page, before or among events.
+func paged(inc *klaxon.Incident, events []klaxon.Event) bool {
+	for _, list := range [][]klaxon.Event{inc.Timeline, events} {
+		for _, ev := range list {
+			if ev.Kind == klaxon.EventPageSent {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // users resolves a step's targets to users, each once, in target order.

@@ -100,10 +100,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		limits[klaxon.ViaSMS], limits[klaxon.ViaVoice] = cfg.Notify.Limit(klaxon.ViaSMS), cfg.Notify.Limit(klaxon.ViaVoice)
 	}
 	throttle := notify.NewThrottle(dispatch, limits, nil)
-	engine := escalate.New(st, throttle, rt.directory, log, escalate.Options{Lease: *lease})
-	pipeline := ingest.NewPipeline(st, rt.router, engine.Wake, nil)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	engine := escalate.New(st, throttle, rt.directory, log, escalate.Options{Lease: *lease, Metrics: reg})
+	pipeline := ingest.NewPipeline(st, rt.router, engine.Wake, nil)
 	handler := api.New(api.Options{Store: st, Accepter: pipeline, Commands: engine, Tokens: rt, Schedules: rt, Overrides: st, Phonebook: rt, Twilio: rt.twilioAuth, Links: links, Log: log, Registry: reg})
 
 	ln, err := net.Listen("tcp", cfg.Listen)

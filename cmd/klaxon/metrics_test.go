@@ -1,0 +1,56 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func getText(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
+
+// metric reads one sample's value from a Prometheus text exposition.
+func metric(t *testing.T, body, sample string) float64 {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(sample) + ` (\S+)$`).FindStringSubmatch(body)
+	if m == nil {
+		return 0
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	require.NoError(t, err)
+	return v
+}
+
+func TestHealthAndMetrics(t *testing.T) {
+	base, logs, _ := startServe(t, writeConfig(t, time.Hour))
+	code, body := getText(t, base+"/healthz")
+	require.Equal(t, http.StatusOK, code, body)
+	code, body = getText(t, base+"/readyz")
+	require.Equal(t, http.StatusOK, code, body)
+
+	postFixture(t, base, "firing-two-alerts.json")
+	id := findIncident(t, base, "HighErrorRate").ID
+	waitFor(t, "alice is paged", func() bool { return len(logs.pagesFor(id)) == 1 })
+
+	var m string
+	waitFor(t, "the page is counted", func() bool {
+		_, m = getText(t, base+"/metrics")
+		return metric(t, m, `klaxon_pages_total{channel="sms",result="sent"}`) == 1
+	})
+	require.Equal(t, 2.0, metric(t, m, `klaxon_ingest_alerts_total{integration="prometheus",status="firing"}`))
+	require.Equal(t, 1.0, metric(t, m, "klaxon_first_page_seconds_count"))
+	require.Less(t, metric(t, m, "klaxon_first_page_seconds_sum"), 15.0)
+	require.Contains(t, m, "go_goroutines")
+}
