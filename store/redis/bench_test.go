@@ -9,7 +9,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/internal/redistest"
-	"github.com/stretchr/testify/require"
+	"github.com/klaxonhq/klaxon/store/storetest"
 )
 
 var benchNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -63,36 +63,7 @@ func BenchmarkCommit(b *testing.B) {
 	b.ReportMetric(float64(n.Load())/b.Elapsed().Seconds(), "commits/s")
 }
 
-// BenchmarkClaim claims from 10,000 timers over the 256 shards: "idle"
-// when none is due (a poll that writes nothing), "due" when all are and
-// each op leases 10.
+// BenchmarkClaim claims from 10,000 timers (storetest.BenchClaim).
 func BenchmarkClaim(b *testing.B) {
-	const timers, batch, lease = 10_000, 10, time.Minute
-	for _, name := range []string{"idle", "due"} {
-		b.Run(name, func(b *testing.B) {
-			s := benchStore(b)
-			ctx := b.Context()
-			start := benchNow
-			if name == "idle" {
-				start = benchNow.Add(time.Hour)
-			}
-			for i := range timers {
-				id := strconv.Itoa(i + 1)
-				err := s.Commit(ctx, klaxon.Commit{Group: "g" + id, Timers: []klaxon.Timer{{Incident: id, Group: "g" + id, Due: start.Add(time.Duration(i) * time.Millisecond)}}})
-				require.NoError(b, err)
-			}
-			claimed, now := 0, benchNow.Add(time.Minute)
-			for b.Loop() {
-				due, _, err := s.Claim(ctx, now, lease, batch)
-				require.NoError(b, err)
-				claimed += len(due)
-				if name == "due" {
-					now = now.Add(lease) // earlier leases have ended
-				}
-			}
-			if claimed > 0 {
-				b.ReportMetric(float64(claimed)/b.Elapsed().Seconds(), "timers/s")
-			}
-		})
-	}
+	storetest.BenchClaim(b, func(b *testing.B) klaxon.Store { return benchStore(b) })
 }
