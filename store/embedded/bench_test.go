@@ -1,10 +1,8 @@
 package embedded
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -31,26 +29,7 @@ func BenchmarkCommit(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		i++
-		id, group := strconv.Itoa(i), fmt.Sprintf("alertname=DiskFull,service=svc%d", i)
-		inc := &klaxon.Incident{ID: id, Group: group, Summary: "disk full", State: klaxon.StateTriggered, CreatedAt: benchNow}
-		keys := make([]string, 5)
-		for a := range keys {
-			keys[a] = fmt.Sprintf("am/%d-%d", i, a)
-			inc.Alerts = append(inc.Alerts, klaxon.AlertState{
-				Alert:     klaxon.Alert{Key: keys[a], Integration: "am", Status: klaxon.Firing, Summary: "disk full", Labels: map[string]string{"instance": keys[a]}},
-				Count:     1,
-				FirstSeen: benchNow,
-				LastSeen:  benchNow,
-			})
-		}
-		inc.Record(klaxon.Event{At: benchNow, Kind: klaxon.EventTriggered})
-		err := s.Commit(ctx, klaxon.Commit{
-			Group: group, Open: id,
-			Incidents: []*klaxon.Incident{inc},
-			Index:     keys,
-			Timers:    []klaxon.Timer{{Incident: id, Group: group, Due: benchNow.Add(time.Minute)}},
-		})
-		require.NoError(b, err)
+		require.NoError(b, s.Commit(ctx, storetest.NewIncidentCommit(int64(i), benchNow)))
 	}
 	b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "commits/s")
 	if fi, err := os.Stat(path); err == nil {

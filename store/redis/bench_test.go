@@ -1,8 +1,6 @@
 package redis
 
 import (
-	"fmt"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -34,26 +32,7 @@ func BenchmarkCommit(b *testing.B) {
 	b.SetParallelism(8)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			i := n.Add(1)
-			id, group := strconv.FormatInt(i, 10), fmt.Sprintf("alertname=DiskFull,service=svc%d", i)
-			inc := &klaxon.Incident{ID: id, Group: group, Summary: "disk full", State: klaxon.StateTriggered, CreatedAt: benchNow}
-			keys := make([]string, 5)
-			for a := range keys {
-				keys[a] = fmt.Sprintf("am/%d-%d", i, a)
-				inc.Alerts = append(inc.Alerts, klaxon.AlertState{
-					Alert:     klaxon.Alert{Key: keys[a], Integration: "am", Status: klaxon.Firing, Summary: "disk full", Labels: map[string]string{"instance": keys[a]}},
-					Count:     1,
-					FirstSeen: benchNow,
-					LastSeen:  benchNow,
-				})
-			}
-			inc.Record(klaxon.Event{At: benchNow, Kind: klaxon.EventTriggered})
-			err := s.Commit(ctx, klaxon.Commit{
-				Group: group, Open: id,
-				Incidents: []*klaxon.Incident{inc},
-				Index:     keys,
-				Timers:    []klaxon.Timer{{Incident: id, Group: group, Due: benchNow.Add(time.Minute)}},
-			})
+			err := s.Commit(ctx, storetest.NewIncidentCommit(n.Add(1), benchNow))
 			if err != nil {
 				b.Error(err)
 				return

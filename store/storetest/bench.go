@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -42,5 +43,30 @@ func BenchClaim(b *testing.B, newStore func(b *testing.B) klaxon.Store) {
 				b.ReportMetric(float64(claimed)/b.Elapsed().Seconds(), "timers/s")
 			}
 		})
+	}
+}
+
+// NewIncidentCommit is the commit a benchmark makes for its i-th op: a new
+// incident of 5 alerts in its own group, with its index entries and a
+// timer.
+func NewIncidentCommit(i int64, at time.Time) klaxon.Commit {
+	id, group := strconv.FormatInt(i, 10), fmt.Sprintf("alertname=DiskFull,service=svc%d", i)
+	inc := &klaxon.Incident{ID: id, Group: group, Summary: "disk full", State: klaxon.StateTriggered, CreatedAt: at}
+	keys := make([]string, 5)
+	for a := range keys {
+		keys[a] = fmt.Sprintf("am/%d-%d", i, a)
+		inc.Alerts = append(inc.Alerts, klaxon.AlertState{
+			Alert:     klaxon.Alert{Key: keys[a], Integration: "am", Status: klaxon.Firing, Summary: "disk full", Labels: map[string]string{"instance": keys[a]}},
+			Count:     1,
+			FirstSeen: at,
+			LastSeen:  at,
+		})
+	}
+	inc.Record(klaxon.Event{At: at, Kind: klaxon.EventTriggered})
+	return klaxon.Commit{
+		Group: group, Open: id,
+		Incidents: []*klaxon.Incident{inc},
+		Index:     keys,
+		Timers:    []klaxon.Timer{{Incident: id, Group: group, Due: at.Add(time.Minute)}},
 	}
 }
