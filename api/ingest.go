@@ -48,9 +48,14 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.log, err)
 		return
 	}
+	firing := 0
 	for _, a := range alerts {
-		s.metrics.alerts.WithLabelValues(name, string(a.Status)).Inc()
+		if a.Status == klaxon.Firing {
+			firing++
+		}
 	}
+	s.metrics.alerts.WithLabelValues(name, string(klaxon.Firing)).Add(float64(firing))
+	s.metrics.alerts.WithLabelValues(name, string(klaxon.Resolved)).Add(float64(len(alerts) - firing))
 	writeJSON(w, http.StatusOK, map[string]any{"status": "accepted", "alerts": len(alerts)})
 }
 

@@ -7,7 +7,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"syscall"
 	"time"
 
@@ -121,7 +120,7 @@ func (r *reloader) follow(dirs []string) {
 		}
 	}
 	for d := range want {
-		if err := w.Add(d); err != nil && !strings.Contains(err.Error(), "already") {
+		if err := w.Add(d); err != nil { // watching a folder again is a no-op
 			r.log.Warn("watch config folder", "dir", d, "err", err)
 		}
 	}
