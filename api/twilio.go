@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -212,18 +213,8 @@ func (s *Server) pagedTo(ctx context.Context, user string) ([]*klaxon.Incident, 
 			out = append(out, inc)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b *klaxon.Incident) int { return int(sign(last[b.ID] - last[a.ID])) })
+	slices.SortStableFunc(out, func(a, b *klaxon.Incident) int { return cmp.Compare(last[b.ID], last[a.ID]) })
 	return out, nil
-}
-
-func sign(n int64) int64 {
-	switch {
-	case n > 0:
-		return 1
-	case n < 0:
-		return -1
-	}
-	return 0
 }
 
 // pageCallback checks a voice or status callback and reads the incident
