@@ -30,11 +30,17 @@ type Incident struct {
 	AckedAt   time.Time         `json:"acked_at,omitzero"`
 	AckedBy   string            `json:"acked_by,omitempty"`
 	// SnoozedUntil is when a snoozed incident triggers again.
-	SnoozedUntil time.Time    `json:"snoozed_until,omitzero"`
-	ResolvedAt   time.Time    `json:"resolved_at,omitzero"`
-	ResolvedBy   string       `json:"resolved_by,omitempty"`
-	Alerts       []AlertState `json:"alerts"`
-	Timeline     []Event      `json:"timeline"`
+	SnoozedUntil time.Time `json:"snoozed_until,omitzero"`
+	ResolvedAt   time.Time `json:"resolved_at,omitzero"`
+	ResolvedBy   string    `json:"resolved_by,omitempty"`
+	// AlertCount counts the incident's alerts, FiringCount those firing.
+	// The alerts themselves are records of their own (Store.IncidentAlerts),
+	// and so is the timeline (Store.Timeline): an incident is a small
+	// header whose cost does not grow with the storm it stands for.
+	AlertCount  int `json:"alert_count"`
+	FiringCount int `json:"firing_count"`
+	// PagedAt is when the incident's first page went out.
+	PagedAt time.Time `json:"paged_at,omitzero"`
 	// Policy is the escalation policy as it was when the incident opened.
 	Policy     Policy     `json:"policy"`
 	Escalation Escalation `json:"escalation"`
@@ -43,6 +49,40 @@ type Incident struct {
 	Pending []Notification `json:"pending,omitempty"`
 	// Seq numbers the notifications of this incident.
 	Seq int `json:"seq,omitempty"`
+	// Sent are the pages that went out, by notification: delivery reports
+	// and replies find theirs here without reading the timeline.
+	Sent []Sent `json:"sent,omitempty"`
+
+	// Changed are the alerts that changed since the incident was read, and
+	// Recorded the timeline entries recorded since: a commit writes the
+	// first and appends the second to the timeline. Neither is part of the
+	// stored header.
+	Changed  []AlertState `json:"-"`
+	Recorded []Event      `json:"-"`
+}
+
+// Sent is a page that went out, and what its provider reported of it.
+type Sent struct {
+	Notification int    `json:"n"`
+	Step         int    `json:"step"`
+	User         string `json:"user"`
+	Via          string `json:"via"`
+	// At is when it went out.
+	At time.Time `json:"at,omitzero"`
+	// Failed: sending failed or the provider reported it undelivered;
+	// Delivered: the provider reported it delivered.
+	Failed    bool `json:"failed,omitempty"`
+	Delivered bool `json:"delivered,omitempty"`
+}
+
+// FindSent returns the sent page of notification n, or nil.
+func (inc *Incident) FindSent(n int) *Sent {
+	for i := range inc.Sent {
+		if inc.Sent[i].Notification == n {
+			return &inc.Sent[i]
+		}
+	}
+	return nil
 }
 
 // AlertState is an alert within an incident: its latest report and how
@@ -54,29 +94,39 @@ type AlertState struct {
 	LastSeen  time.Time `json:"last_seen"`
 }
 
-// FindAlert returns the index of the alert with key in inc, or -1.
-func (inc *Incident) FindAlert(key string) int {
-	for i := range inc.Alerts {
-		if inc.Alerts[i].Key == key {
-			return i
-		}
+// Record appends e to the incident's timeline at the next commit, and
+// keeps the header's account of the pages sent in step with it.
+func (inc *Incident) Record(e Event) {
+	inc.Recorded = append(inc.Recorded, e)
+	switch e.Kind {
+	case EventPageSent, EventPageFailed, EventPageDelivered:
+	default:
+		return
 	}
-	return -1
-}
-
-// Firing counts the incident's alerts that are firing.
-func (inc *Incident) Firing() int {
-	n := 0
-	for i := range inc.Alerts {
-		if inc.Alerts[i].Status == Firing {
-			n++
-		}
+	if e.Notification == 0 {
+		return
 	}
-	return n
+	s := inc.FindSent(e.Notification)
+	if s == nil {
+		step := 0
+		if e.Step != nil {
+			step = *e.Step
+		}
+		inc.Sent = append(inc.Sent, Sent{Notification: e.Notification, Step: step, User: e.User, Via: e.Via})
+		s = &inc.Sent[len(inc.Sent)-1]
+	}
+	switch e.Kind {
+	case EventPageSent:
+		s.At = e.At
+		if inc.PagedAt.IsZero() {
+			inc.PagedAt = e.At
+		}
+	case EventPageFailed:
+		s.Failed = true
+	case EventPageDelivered:
+		s.Delivered = true
+	}
 }
-
-// Record appends e to the incident's timeline.
-func (inc *Incident) Record(e Event) { inc.Timeline = append(inc.Timeline, e) }
 
 // Escalation is where an incident is in the walk of its policy.
 type Escalation struct {

@@ -14,8 +14,12 @@ type Group struct {
 	Key string
 	// Version counts the group's commits; 0 for a group never written.
 	Version uint64
-	// Open is the group's open (triggered or acknowledged) incident, or nil.
+	// Open is the header of the group's open (triggered or acknowledged)
+	// incident, or nil.
 	Open *Incident
+	// Alerts are the open incident's alerts among those Store.Group was
+	// asked for, by key; an alert the incident does not hold is absent.
+	Alerts map[string]AlertState
 }
 
 // Commit is one atomic change to a group: it applies only if the group is
@@ -26,15 +30,21 @@ type Commit struct {
 	// Open is the ID of the group's open incident after the commit; "" when
 	// the group has none.
 	Open string
-	// Incidents are written whole: created or replaced.
+	// Incidents are headers, created or replaced, each with its Changed
+	// alerts (created or replaced) and its Recorded events (appended to its
+	// timeline). An incident that the commit resolves while it is the
+	// group's open one leaves the alert index: its alerts are unindexed.
 	Incidents []*Incident
-	// Index maps alert keys to this group; Unindex removes alert keys.
-	Index   []string
-	Unindex []string
+	// Index maps alert keys to this group.
+	Index []string
 	// Timers are set, replacing any timer of the same incident and its
 	// claim; Cancel removes the timers of the incidents named.
 	Timers []Timer
 	Cancel []string
+	// Urgent marks the escalation engine's commits (pages, acks, steps):
+	// a store writes them ahead of ingest, so that no page waits behind a
+	// storm of alerts.
+	Urgent bool
 }
 
 // Timer is the next moment an incident needs the escalation engine.
@@ -55,18 +65,27 @@ type IncidentFilter struct {
 // and the Redis store implement it, and store/storetest holds the contract
 // they pass.
 type Store interface {
-	// Group reads a group with its open incident. A group never written
-	// comes back with Version 0 and no error. The open incident may be
-	// shared with other readers: callers must not change it (clone it).
-	Group(ctx context.Context, key string) (Group, error)
+	// Group reads a group with the header of its open incident and, of the
+	// alert keys asked, the alerts that incident holds. A group never
+	// written comes back with Version 0 and no error. The open incident
+	// may be shared with other readers: callers must not change it (clone
+	// it).
+	Group(ctx context.Context, key string, alerts []string) (Group, error)
 	// Commit applies c if the group is still at c.Version, and returns an
 	// error matching ErrConflict if it is not.
 	Commit(ctx context.Context, c Commit) error
 	// NextIncidentID allocates a new, never used incident ID.
 	NextIncidentID(ctx context.Context) (string, error)
-	// Incident reads one incident; ErrNotFound if there is none.
+	// Incident reads one incident's header; ErrNotFound if there is none.
 	Incident(ctx context.Context, id string) (*Incident, error)
-	// Incidents lists incidents, newest first.
+	// IncidentAlerts reads a page of about limit alerts of incident id,
+	// from cursor ("" for the first page); next is the cursor of the page
+	// after, "" after the last.
+	IncidentAlerts(ctx context.Context, id, cursor string, limit int) (alerts []AlertState, next string, err error)
+	// Timeline reads up to limit events of incident id's timeline from
+	// the offset-th (0 is the first), and how many events it has in all.
+	Timeline(ctx context.Context, id string, offset, limit int) (events []Event, total int, err error)
+	// Incidents lists incident headers, newest first.
 	Incidents(ctx context.Context, f IncidentFilter) ([]*Incident, error)
 	// AlertGroups returns the group of each alert key that is indexed.
 	AlertGroups(ctx context.Context, keys []string) (map[string]string, error)
@@ -88,9 +107,11 @@ const maxAttempts = 50
 // Update reads group key, lets fn compute a commit from it, and commits,
 // reading again and calling fn again whenever another writer committed
 // first. fn returns a nil Commit when there is nothing to write.
-func Update(ctx context.Context, s Store, key string, fn func(Group) (*Commit, error)) error {
+//
+// alerts are the alert keys whose records fn needs (see Store.Group).
+func Update(ctx context.Context, s Store, key string, alerts []string, fn func(Group) (*Commit, error)) error {
 	for range maxAttempts {
-		g, err := s.Group(ctx, key)
+		g, err := s.Group(ctx, key, alerts)
 		if err != nil {
 			return err
 		}
@@ -109,8 +130,8 @@ func Update(ctx context.Context, s Store, key string, fn func(Group) (*Commit, e
 
 // Validate rejects a commit that no store could keep, before any write:
 // no group, an incident ID that is empty or over 255 bytes, a nil
-// incident, a timer with no due time or of another group, an empty alert
-// key.
+// incident, an alert with no key, a timer with no due time or of another
+// group, an empty alert key to index.
 func (c *Commit) Validate() error {
 	if c.Group == "" {
 		return Invalid("group", "empty")
@@ -127,6 +148,11 @@ func (c *Commit) Validate() error {
 		if err := CheckIncidentID(inc.ID); err != nil {
 			return err
 		}
+		for _, a := range inc.Changed {
+			if a.Key == "" {
+				return Invalid("alerts", "incident %s: empty alert key", inc.ID)
+			}
+		}
 	}
 	for _, t := range c.Timers {
 		if err := CheckIncidentID(t.Incident); err != nil {
@@ -141,10 +167,8 @@ func (c *Commit) Validate() error {
 			return Invalid("timers", "timer of incident %s is in group %q, not %q", t.Incident, t.Group, c.Group)
 		}
 	}
-	for _, keys := range [][]string{c.Index, c.Unindex} {
-		if slices.Contains(keys, "") {
-			return Invalid("index", "empty alert key")
-		}
+	if slices.Contains(c.Index, "") {
+		return Invalid("index", "empty alert key")
 	}
 	return nil
 }
@@ -155,4 +179,24 @@ func CheckIncidentID(id string) error {
 		return Invalid("id", "incident id %q: want 1 to 255 bytes", id)
 	}
 	return nil
+}
+
+// timelinePage is how many events ReadTimeline reads at a time.
+const timelinePage = 1000
+
+// ReadTimeline reads the whole timeline of incident id, page by page: for
+// the review of an incident, and for tests. Reading a page at a time
+// bounds the memory of each call, not of the result.
+func ReadTimeline(ctx context.Context, s Store, id string) ([]Event, error) {
+	var out []Event
+	for {
+		page, total, err := s.Timeline(ctx, id, len(out), timelinePage)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if len(page) == 0 || len(out) >= total {
+			return out, nil
+		}
+	}
 }

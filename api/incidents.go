@@ -71,13 +71,133 @@ func parseFilter(r *http.Request) (klaxon.IncidentFilter, error) {
 	return f, nil
 }
 
+// IncidentView is the body of GET /v1/incidents/{id}: the incident's
+// header with the first page of its alerts and of its timeline, and where
+// the next pages start. An incident of any size answers in one page.
+type IncidentView struct {
+	*klaxon.Incident
+	Alerts []klaxon.AlertState `json:"alerts"`
+	// AlertsNext is the cursor of the next page of alerts
+	// (GET /v1/incidents/{id}/alerts?cursor=); "" after the last.
+	AlertsNext string         `json:"alerts_next,omitempty"`
+	Timeline   []klaxon.Event `json:"timeline"`
+	// TimelineTotal counts the timeline's events; TimelineNext is the
+	// offset of the next page (GET /v1/incidents/{id}/timeline?offset=),
+	// 0 after the last.
+	TimelineTotal int `json:"timeline_total"`
+	TimelineNext  int `json:"timeline_next,omitempty"`
+}
+
+// AlertPage is the body of GET /v1/incidents/{id}/alerts.
+type AlertPage struct {
+	Alerts []klaxon.AlertState `json:"alerts"`
+	Next   string              `json:"next,omitempty"`
+}
+
+// TimelinePage is the body of GET /v1/incidents/{id}/timeline.
+type TimelinePage struct {
+	Timeline []klaxon.Event `json:"timeline"`
+	Total    int            `json:"total"`
+	Next     int            `json:"next,omitempty"`
+}
+
+// Page sizes: the default, and the most a request may ask.
+const (
+	defaultPage = 100
+	maxPage     = 1000
+)
+
+// pageLimit reads ?limit=, 1 to maxPage.
+func pageLimit(r *http.Request) (int, error) {
+	l := r.URL.Query().Get("limit")
+	if l == "" {
+		return defaultPage, nil
+	}
+	n, err := strconv.Atoi(l)
+	if err != nil || n < 1 || n > maxPage {
+		return 0, klaxon.Invalid("limit", "must be a number from 1 to %d, got %q", maxPage, l)
+	}
+	return n, nil
+}
+
+// getIncident serves GET /v1/incidents/{id}?limit=N.
 func (s *Server) getIncident(w http.ResponseWriter, r *http.Request, _ string) {
-	inc, err := s.o.Store.Incident(r.Context(), r.PathValue("id"))
+	limit, err := pageLimit(r)
 	if err != nil {
 		writeError(w, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, inc)
+	ctx, id := r.Context(), r.PathValue("id")
+	inc, err := s.o.Store.Incident(ctx, id)
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	v := IncidentView{Incident: inc}
+	if v.Alerts, v.AlertsNext, err = s.o.Store.IncidentAlerts(ctx, id, "", limit); err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	if v.Timeline, v.TimelineTotal, err = s.o.Store.Timeline(ctx, id, 0, limit); err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	if len(v.Timeline) < v.TimelineTotal {
+		v.TimelineNext = len(v.Timeline)
+	}
+	v.Alerts, v.Timeline = nonNil(v.Alerts), nonNil(v.Timeline)
+	writeJSON(w, http.StatusOK, v)
+}
+
+// incidentAlerts serves GET /v1/incidents/{id}/alerts?cursor=C&limit=N.
+func (s *Server) incidentAlerts(w http.ResponseWriter, r *http.Request, _ string) {
+	limit, err := pageLimit(r)
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	var p AlertPage
+	p.Alerts, p.Next, err = s.o.Store.IncidentAlerts(r.Context(), r.PathValue("id"), r.URL.Query().Get("cursor"), limit)
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	p.Alerts = nonNil(p.Alerts)
+	writeJSON(w, http.StatusOK, p)
+}
+
+// incidentTimeline serves GET /v1/incidents/{id}/timeline?offset=O&limit=N.
+func (s *Server) incidentTimeline(w http.ResponseWriter, r *http.Request, _ string) {
+	limit, err := pageLimit(r)
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	offset := 0
+	if o := r.URL.Query().Get("offset"); o != "" {
+		if offset, err = strconv.Atoi(o); err != nil || offset < 0 {
+			writeError(w, s.log, klaxon.Invalid("offset", "must be a number from 0, got %q", o))
+			return
+		}
+	}
+	var p TimelinePage
+	if p.Timeline, p.Total, err = s.o.Store.Timeline(r.Context(), r.PathValue("id"), offset, limit); err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	if end := offset + len(p.Timeline); end < p.Total {
+		p.Next = end
+	}
+	p.Timeline = nonNil(p.Timeline)
+	writeJSON(w, http.StatusOK, p)
+}
+
+// nonNil makes an empty page a JSON [] rather than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 // CommandRequest is the optional body of a command: who acts, when the

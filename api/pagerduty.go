@@ -61,7 +61,7 @@ func (s *Server) acknowledgeAlert(r *http.Request, key, integration string) erro
 	if !ok {
 		return nil
 	}
-	g, err := s.o.Store.Group(r.Context(), gk)
+	g, err := s.o.Store.Group(r.Context(), gk, nil)
 	if err != nil || g.Open == nil {
 		return err
 	}

@@ -81,6 +81,8 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("POST /v2/enqueue", s.enqueue)
 	s.mux.HandleFunc("GET /v1/incidents", s.auth(s.listIncidents))
 	s.mux.HandleFunc("GET /v1/incidents/{id}", s.auth(s.getIncident))
+	s.mux.HandleFunc("GET /v1/incidents/{id}/alerts", s.auth(s.incidentAlerts))
+	s.mux.HandleFunc("GET /v1/incidents/{id}/timeline", s.auth(s.incidentTimeline))
 	s.mux.HandleFunc("POST /v1/incidents/{id}/{command}", s.auth(s.command))
 	s.schedulesRoutes()
 	s.twilioRoutes()

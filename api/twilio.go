@@ -198,9 +198,9 @@ func (s *Server) pagedTo(ctx context.Context, user string) ([]*klaxon.Incident, 
 	var out []*klaxon.Incident
 	now := time.Now()
 	for _, inc := range open {
-		for _, ev := range inc.Timeline {
-			if ev.Kind == klaxon.EventPageSent && ev.User == user {
-				last[inc.ID] = max(last[inc.ID], ev.At.UnixNano())
+		for _, sent := range inc.Sent {
+			if sent.User == user && !sent.At.IsZero() {
+				last[inc.ID] = max(last[inc.ID], sent.At.UnixNano())
 			}
 		}
 		// A page going out now is in the outbox until it is recorded.
@@ -248,7 +248,7 @@ func (s *Server) twilioVoice(w http.ResponseWriter, r *http.Request) {
 	}
 	answer := s.twimlTo(w)
 	auth := s.o.Twilio()
-	prompt := twilio.VoicePrompt{PublicURL: auth.PublicURL, Incident: id, Notification: n, Summary: inc.Summary, Severity: inc.Severity, Alerts: inc.Firing()}
+	prompt := twilio.VoicePrompt{PublicURL: auth.PublicURL, Incident: id, Notification: n, Summary: inc.Summary, Severity: inc.Severity, Alerts: inc.FiringCount}
 	if strings.HasPrefix(form.Get("AnsweredBy"), "machine") || form.Get("AnsweredBy") == "fax" {
 		if err := s.o.Commands.Delivery(r.Context(), id, n, false, "answering machine"); err != nil {
 			s.log.Error("record delivery", "incident", id, "err", err)

@@ -161,16 +161,16 @@ func (e *Engine) tick(ctx context.Context) (time.Time, error) {
 // between sends a page again once the lease ends, and never loses one.
 func (e *Engine) fire(ctx context.Context, t klaxon.Timer) error {
 	var inc *klaxon.Incident
-	err := klaxon.Update(ctx, e.store, t.Group, func(g klaxon.Group) (*klaxon.Commit, error) {
+	err := klaxon.Update(ctx, e.store, t.Group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
 		inc = nil
 		if g.Open == nil || g.Open.ID != t.Incident {
 			// Closed since the timer was set: nothing left to do.
-			return &klaxon.Commit{Open: openID(g), Cancel: []string{t.Incident}}, nil
+			return &klaxon.Commit{Open: openID(g), Cancel: []string{t.Incident}, Urgent: true}, nil
 		}
 		inc = incident.Clone(g.Open)
 		now := e.now()
 		changed := Advance(inc, now, func(s klaxon.Step) []klaxon.User { return e.users(ctx, inc, s) })
-		c := &klaxon.Commit{Open: inc.ID}
+		c := &klaxon.Commit{Open: inc.ID, Urgent: true}
 		if changed {
 			c.Incidents = []*klaxon.Incident{inc}
 		}
@@ -197,26 +197,29 @@ func (e *Engine) fire(ctx context.Context, t klaxon.Timer) error {
 	// reached the person twice.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
-	return klaxon.Update(ctx, e.store, t.Group, func(g klaxon.Group) (*klaxon.Commit, error) {
+	return klaxon.Update(ctx, e.store, t.Group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
 		if g.Open == nil || g.Open.ID != inc.ID {
 			// Resolved while the pages went out: record them on the
 			// resolved incident for the review.
-			done, err := e.store.Incident(ctx, inc.ID)
+			stored, err := e.store.Incident(ctx, inc.ID)
 			if err != nil {
 				return nil, err
 			}
-			done.Timeline = append(done.Timeline, events...)
-			return &klaxon.Commit{Open: openID(g), Incidents: []*klaxon.Incident{done}, Cancel: []string{inc.ID}}, nil
+			done := incident.Clone(stored)
+			for _, ev := range events {
+				done.Record(ev)
+			}
+			return &klaxon.Commit{Open: openID(g), Incidents: []*klaxon.Incident{done}, Cancel: []string{inc.ID}, Urgent: true}, nil
 		}
 		cur := incident.Clone(g.Open)
 		cur.Pending = removeSent(cur.Pending, due, deferred)
-		cur.Timeline = append(cur.Timeline, events...)
 		for _, ev := range events {
+			cur.Record(ev)
 			if ev.Kind == klaxon.EventPageFailed {
 				NextRuleNow(cur, ev.User, e.now())
 			}
 		}
-		c := &klaxon.Commit{Open: cur.ID, Incidents: []*klaxon.Incident{cur}}
+		c := &klaxon.Commit{Open: cur.ID, Incidents: []*klaxon.Incident{cur}, Urgent: true}
 		timerCommit(c, cur)
 		return c, nil
 	})
@@ -239,7 +242,7 @@ func (e *Engine) send(ctx context.Context, inc *klaxon.Incident, due []klaxon.No
 			continue
 		}
 		p := klaxon.Page{Incident: inc.ID, Notification: n.ID, User: u, Via: n.Via, Summary: inc.Summary,
-			Severity: inc.Severity, Alerts: inc.Firing(), Text: PageText(inc)}
+			Severity: inc.Severity, Alerts: inc.FiringCount, Text: PageText(inc)}
 		err := e.notifier.Notify(ctx, p)
 		var later *klaxon.DeferredError
 		result := "sent"
@@ -266,14 +269,7 @@ func (e *Engine) send(ctx context.Context, inc *klaxon.Incident, due []klaxon.No
 
 // paged reports whether inc already sent a page, before or among events.
 func paged(inc *klaxon.Incident, events []klaxon.Event) bool {
-	for _, list := range [][]klaxon.Event{inc.Timeline, events} {
-		for _, ev := range list {
-			if ev.Kind == klaxon.EventPageSent {
-				return true
-			}
-		}
-	}
-	return false
+	return !inc.PagedAt.IsZero() || slices.ContainsFunc(events, func(ev klaxon.Event) bool { return ev.Kind == klaxon.EventPageSent })
 }
 
 // users resolves a step's targets to users, each once, in target order.
@@ -317,7 +313,7 @@ func PageText(inc *klaxon.Incident) string {
 	if inc.Severity != "" {
 		sev = "[" + inc.Severity + "] "
 	}
-	return fmt.Sprintf("#%s %s%s (%d firing)", inc.ID, sev, inc.Summary, inc.Firing())
+	return fmt.Sprintf("#%s %s%s (%d firing)", inc.ID, sev, inc.Summary, inc.FiringCount)
 }
 
 // removeSent drops the notifications of due from pending, but for those
@@ -356,33 +352,26 @@ func (e *Engine) Delivery(ctx context.Context, id string, n int, ok bool, detail
 	}
 	retry := false
 	_, err := e.command(ctx, id, func(inc *klaxon.Incident, now time.Time) (bool, error) {
-		var sent *klaxon.Event
-		for i := range inc.Timeline {
-			ev := &inc.Timeline[i]
-			if ev.Notification != n {
-				continue
-			}
-			switch ev.Kind {
-			case klaxon.EventPageSent:
-				sent = ev
-			case kind:
+		var sent *klaxon.Sent
+		if s := inc.FindSent(n); s != nil {
+			if (ok && s.Delivered) || (!ok && s.Failed) {
 				return false, nil // already recorded
 			}
-		}
-		if sent == nil {
+			sent = s
+		} else {
 			// The report may beat the commit that records the page as
 			// sent: the page is still in the outbox then.
 			for _, p := range inc.Pending {
 				if p.ID == n {
-					step := p.Step
-					sent = &klaxon.Event{Step: &step, User: p.User, Via: p.Via}
+					sent = &klaxon.Sent{Notification: n, Step: p.Step, User: p.User, Via: p.Via}
 				}
 			}
 		}
 		if sent == nil {
 			return false, fmt.Errorf("notification %d: %w", n, klaxon.ErrNotFound)
 		}
-		inc.Record(klaxon.Event{At: now, Kind: kind, Step: sent.Step, Notification: n, User: sent.User, Via: sent.Via, Text: detail})
+		step := sent.Step
+		inc.Record(klaxon.Event{At: now, Kind: kind, Step: &step, Notification: n, User: sent.User, Via: sent.Via, Text: detail})
 		if !ok && inc.State == klaxon.StateTriggered {
 			retry = NextRuleNow(inc, sent.User, now)
 		}
@@ -435,7 +424,7 @@ func (e *Engine) command(ctx context.Context, id string, fn func(*klaxon.Inciden
 		return nil, err
 	}
 	out := stored
-	err = klaxon.Update(ctx, e.store, stored.Group, func(g klaxon.Group) (*klaxon.Commit, error) {
+	err = klaxon.Update(ctx, e.store, stored.Group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
 		if g.Open == nil || g.Open.ID != id {
 			// Closed: only its timeline may still grow, for the review.
 			cur, err := e.store.Incident(ctx, id)
@@ -448,7 +437,7 @@ func (e *Engine) command(ctx context.Context, id string, fn func(*klaxon.Inciden
 				out = cur
 				return nil, err
 			}
-			return &klaxon.Commit{Open: openID(g), Incidents: []*klaxon.Incident{out}}, nil
+			return &klaxon.Commit{Open: openID(g), Incidents: []*klaxon.Incident{out}, Urgent: true}, nil
 		}
 		inc := incident.Clone(g.Open)
 		changed, err := fn(inc, e.now())
@@ -456,12 +445,11 @@ func (e *Engine) command(ctx context.Context, id string, fn func(*klaxon.Inciden
 		if err != nil || !changed {
 			return nil, err
 		}
-		c := &klaxon.Commit{Open: inc.ID, Incidents: []*klaxon.Incident{inc}}
+		// A resolved incident leaves the alert index: the store unindexes
+		// its alerts.
+		c := &klaxon.Commit{Open: inc.ID, Incidents: []*klaxon.Incident{inc}, Urgent: true}
 		if inc.State == klaxon.StateResolved {
 			c.Open = ""
-			for _, a := range inc.Alerts {
-				c.Unindex = append(c.Unindex, a.Key)
-			}
 		}
 		timerCommit(c, inc)
 		return c, nil

@@ -61,7 +61,7 @@ func openIncident(t *testing.T, st klaxon.Store, p klaxon.Policy, now time.Time)
 	t.Helper()
 	id, err := st.NextIncidentID(t.Context())
 	require.NoError(t, err)
-	r := incident.Apply(nil, []klaxon.Alert{{Key: "am/1", Status: klaxon.Firing, Summary: "disk full"}}, now, incident.Template{Group: "g" + id, Policy: p})
+	r := incident.Apply(nil, nil, []klaxon.Alert{{Key: "am/1", Status: klaxon.Firing, Summary: "disk full"}}, now, incident.Template{Group: "g" + id, Policy: p})
 	r.Incident.ID = id
 	require.NoError(t, st.Commit(t.Context(), klaxon.Commit{Group: "g" + id, Open: id, Incidents: []*klaxon.Incident{r.Incident},
 		Index: r.Index, Timers: []klaxon.Timer{{Incident: id, Group: "g" + id, Due: now}}}))
@@ -101,10 +101,10 @@ func TestEngine(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // ten polls
 	require.Len(t, ph.got(), 4, "no page after the acknowledgement")
 
-	stored, err := st.Incident(t.Context(), id)
+	timeline, err := klaxon.ReadTimeline(t.Context(), st, id)
 	require.NoError(t, err)
 	var sent []string
-	for _, ev := range stored.Timeline {
+	for _, ev := range timeline {
 		if ev.Kind == klaxon.EventPageSent {
 			sent = append(sent, ev.User+"/"+ev.Via)
 		}

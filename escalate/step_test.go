@@ -75,7 +75,7 @@ func TestWalk(t *testing.T) {
 			{"bob", "email", 20 * time.Minute},
 		}, walk(inc, 24*time.Hour))
 		require.True(t, inc.Escalation.Done)
-		require.Equal(t, klaxon.EventExhausted, inc.Timeline[len(inc.Timeline)-1].Kind)
+		require.Equal(t, klaxon.EventExhausted, inc.Recorded[len(inc.Recorded)-1].Kind)
 		require.True(t, escalate.NextDue(inc).IsZero(), "nothing more to do")
 	})
 
@@ -149,7 +149,7 @@ func TestEscalateAndSnooze(t *testing.T) {
 		require.Equal(t, 1, inc.Escalation.Step)
 		require.Equal(t, []string{"bob"}, dueUsers(inc, at))
 		require.Empty(t, slicesFilter(inc.Pending, "alice"), "alice's call of the last step is dropped")
-		last := inc.Timeline[len(inc.Timeline)-1]
+		last := inc.Recorded[len(inc.Recorded)-1]
 		require.Equal(t, klaxon.EventEscalated, last.Kind)
 		require.Equal(t, "ops", last.By)
 		require.Equal(t, at.Add(10*time.Minute), inc.Escalation.NextAt)

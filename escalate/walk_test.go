@@ -106,6 +106,8 @@ func TestThreeStepWalk(t *testing.T) {
 		inc, err = st.Incident(t.Context(), id)
 		return err == nil && inc.Escalation.Done
 	}, 10*time.Second, time.Millisecond, "the walk ends after the last step's escalate_after")
-	require.Equal(t, klaxon.EventExhausted, inc.Timeline[len(inc.Timeline)-1].Kind)
-	require.False(t, inc.Timeline[len(inc.Timeline)-1].At.Before(t0.Add(112*time.Minute)), "not before carol's escalate_after ran out")
+	timeline, err := klaxon.ReadTimeline(t.Context(), st, id)
+	require.NoError(t, err)
+	require.Equal(t, klaxon.EventExhausted, timeline[len(timeline)-1].Kind)
+	require.False(t, timeline[len(timeline)-1].At.Before(t0.Add(112*time.Minute)), "not before carol's escalate_after ran out")
 }

@@ -25,8 +25,10 @@ type Template struct {
 
 // Result is what Apply changed.
 type Result struct {
-	// Incident is the group's incident after Apply: the open one, a new
-	// one, or the one Apply resolved. Nil when Apply had nothing to do.
+	// Incident is the header of the group's incident after Apply: the open
+	// one, a new one, or the one Apply resolved, with the alerts that
+	// changed in Changed and the new timeline entries in Recorded. Nil
+	// when Apply had nothing to do.
 	Incident *klaxon.Incident
 	// Opened: Incident is new and needs an ID and its first page.
 	Opened bool
@@ -34,15 +36,16 @@ type Result struct {
 	Resolved bool
 	// Changed: there is something to commit.
 	Changed bool
-	// Index lists alert keys that joined Incident; Unindex those that
-	// left the index because Incident resolved.
-	Index   []string
-	Unindex []string
+	// Index lists alert keys that joined Incident.
+	Index []string
 }
 
 // Apply folds alerts, in order, into the group whose open incident is
-// open (nil when the group has none) and returns the outcome. open is not
-// modified: Result.Incident is a copy.
+// open (nil when the group has none) and returns the outcome. known holds
+// the open incident's records of the alerts that the delivery names (an
+// alert absent from it is new to the incident): Apply never needs the
+// other alerts, so its cost follows the delivery, not the incident. open
+// and known are not modified: Result.Incident is a copy.
 //
 //   - A firing alert with no open incident opens one.
 //   - A firing alert already in the incident updates it and its last_seen;
@@ -53,12 +56,19 @@ type Result struct {
 //   - A resolved alert resolves its alert in the incident; when none is left
 //     firing the incident resolves (unless tmpl.KeepOpen).
 //   - A resolved alert for no open incident is ignored.
-func Apply(open *klaxon.Incident, alerts []klaxon.Alert, now time.Time, tmpl Template) Result {
+func Apply(open *klaxon.Incident, known map[string]klaxon.AlertState, alerts []klaxon.Alert, now time.Time, tmpl Template) Result {
 	var r Result
 	var inc *klaxon.Incident
 	if open != nil {
 		inc = Clone(open)
+	} else {
+		known = nil // they belong to no incident
 	}
+	// The alerts this delivery touched, as they stand, and the order in
+	// which they first changed.
+	cur := map[string]*klaxon.AlertState{}
+	var order []string
+	changed := map[string]bool{}
 	for _, a := range alerts {
 		if inc == nil {
 			if a.Status != klaxon.Firing {
@@ -67,67 +77,82 @@ func Apply(open *klaxon.Incident, alerts []klaxon.Alert, now time.Time, tmpl Tem
 			inc = newIncident(a, now, tmpl)
 			r.Opened = true
 		}
-		changed, joined := fold(inc, a, now)
-		r.Changed = r.Changed || changed
-		if joined {
+		st, ok := cur[a.Key]
+		if !ok {
+			if k, found := known[a.Key]; found {
+				st = &k
+				cur[a.Key] = st
+			}
+		}
+		next, ok := fold(inc, st, a, now)
+		if !ok {
+			continue
+		}
+		r.Changed = true
+		if st == nil {
 			r.Index = append(r.Index, a.Key)
 		}
+		if !changed[a.Key] {
+			changed[a.Key] = true
+			order = append(order, a.Key)
+		}
+		cur[a.Key] = next
 	}
 	if inc == nil {
 		return r
 	}
+	for _, k := range order {
+		inc.Changed = append(inc.Changed, *cur[k])
+	}
 	r.Incident = inc
-	if r.Changed && inc.Firing() == 0 && !tmpl.KeepOpen && inc.State.Open() {
+	if r.Changed && inc.FiringCount == 0 && !tmpl.KeepOpen && inc.State.Open() {
 		Resolve(inc, now, "", "auto")
 		r.Resolved = true
 		r.Index = nil
-		r.Unindex = alertKeys(inc)
-		if r.Opened {
-			// Opened and resolved by the same delivery: nothing to page and
-			// nothing to keep open.
-			r.Unindex = nil
-		}
 	}
 	return r
 }
 
-// fold applies one alert to inc and reports whether anything changed and
-// whether the alert is new to the incident.
-func fold(inc *klaxon.Incident, a klaxon.Alert, now time.Time) (changed, joined bool) {
-	i := inc.FindAlert(a.Key)
-	if i < 0 {
+// fold applies alert a to inc, whose record of it is cur (nil when a is
+// new to inc), and returns the record after and whether anything changed.
+// It keeps inc's counts and timeline in step.
+func fold(inc *klaxon.Incident, cur *klaxon.AlertState, a klaxon.Alert, now time.Time) (*klaxon.AlertState, bool) {
+	if cur == nil {
 		if a.Status != klaxon.Firing {
-			return false, false
+			return nil, false
 		}
-		inc.Alerts = append(inc.Alerts, klaxon.AlertState{Alert: a, Count: 1, FirstSeen: now, LastSeen: now})
-		if len(inc.Alerts) > 1 {
+		inc.AlertCount++
+		inc.FiringCount++
+		if inc.AlertCount > 1 {
 			inc.Record(klaxon.Event{At: now, Kind: klaxon.EventAlertJoined, Alert: a.Key, Text: a.Summary})
 		}
-		return true, true
+		return &klaxon.AlertState{Alert: a, Count: 1, FirstSeen: now, LastSeen: now}, true
 	}
-	cur := &inc.Alerts[i]
+	next := *cur
 	switch {
 	case a.Status == klaxon.Resolved && cur.Status == klaxon.Resolved:
-		return false, false // a retry of a resolve
+		return cur, false // a retry of a resolve
 	case a.Status == klaxon.Resolved:
-		cur.Alert = a
-		cur.LastSeen = now
+		next.Alert = a
+		next.LastSeen = now
+		inc.FiringCount--
 		inc.Record(klaxon.Event{At: now, Kind: klaxon.EventAlertResolved, Alert: a.Key, Text: a.Summary})
 	case cur.Status == klaxon.Resolved:
-		cur.Alert = a
-		cur.Count++
-		cur.LastSeen = now
+		next.Alert = a
+		next.Count++
+		next.LastSeen = now
+		inc.FiringCount++
 		inc.Record(klaxon.Event{At: now, Kind: klaxon.EventAlertRefired, Alert: a.Key, Text: a.Summary})
 	case sameOccurrence(cur, a) && a.Summary == cur.Summary && a.Severity == cur.Severity && now.Sub(cur.LastSeen) < LastSeenEvery:
-		return false, false // nothing new, seen again lately
+		return cur, false // nothing new, seen again lately
 	default:
 		if !sameOccurrence(cur, a) {
-			cur.Count++
+			next.Count++
 		}
-		cur.Alert = a
-		cur.LastSeen = now
+		next.Alert = a
+		next.LastSeen = now
 	}
-	return true, false
+	return &next, true
 }
 
 // LastSeenEvery is how often a firing alert that is seen again, as the
@@ -173,22 +198,15 @@ func Resolve(inc *klaxon.Incident, now time.Time, by, how string) {
 	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventResolved, By: by, How: how})
 }
 
-func alertKeys(inc *klaxon.Incident) []string {
-	keys := make([]string, len(inc.Alerts))
-	for i := range inc.Alerts {
-		keys[i] = inc.Alerts[i].Key
-	}
-	return keys
-}
-
-// Clone returns a deep copy of inc, so that a change computed from a
-// stored incident never aliases it.
+// Clone returns a deep copy of inc's header, so that a change computed
+// from a stored incident never aliases it.
 func Clone(inc *klaxon.Incident) *klaxon.Incident {
 	c := *inc
 	c.Labels = maps.Clone(inc.Labels)
-	c.Alerts = slices.Clone(inc.Alerts)
-	c.Timeline = slices.Clone(inc.Timeline)
+	c.Changed = slices.Clone(inc.Changed)
+	c.Recorded = slices.Clone(inc.Recorded)
 	c.Pending = slices.Clone(inc.Pending)
+	c.Sent = slices.Clone(inc.Sent)
 	c.Policy.Steps = slices.Clone(inc.Policy.Steps)
 	return &c
 }

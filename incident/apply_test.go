@@ -1,6 +1,8 @@
 package incident_test
 
 import (
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -26,27 +28,69 @@ func alert(key string, status klaxon.Status, startsAt time.Time) klaxon.Alert {
 func firing(key string) klaxon.Alert   { return alert(key, klaxon.Firing, t0) }
 func resolved(key string) klaxon.Alert { return alert(key, klaxon.Resolved, t0) }
 
-// deliver applies each delivery in turn, one second apart, as the
-// pipeline does with the stored incident, and returns every result.
-func deliver(deliveries ...[]klaxon.Alert) []incident.Result {
-	var open *klaxon.Incident
-	var out []incident.Result
-	for i, d := range deliveries {
-		r := incident.Apply(open, d, t0.Add(time.Duration(i)*time.Second), tmpl)
-		out = append(out, r)
-		if r.Incident != nil {
-			open = r.Incident
-			if !open.State.Open() {
-				open = nil
+// book is a group as a store keeps it: the open incident's header, and
+// the alerts (in the order they joined) and timeline of its latest
+// incident.
+type book struct {
+	open     *klaxon.Incident
+	alerts   []klaxon.AlertState
+	timeline []klaxon.Event
+}
+
+// step is the outcome of one delivery: Apply's result, and the incident's
+// alerts and timeline as the store holds them after its commit.
+type step struct {
+	incident.Result
+	Alerts   []klaxon.AlertState
+	Timeline []klaxon.Event
+}
+
+// apply folds alerts into the book as the pipeline and a store do: it
+// hands Apply the records of the alerts named, then writes what changed.
+func (b *book) apply(alerts []klaxon.Alert, now time.Time, tm incident.Template) step {
+	known := map[string]klaxon.AlertState{}
+	for _, a := range b.alerts {
+		if slices.ContainsFunc(alerts, func(x klaxon.Alert) bool { return x.Key == a.Key }) {
+			known[a.Key] = a
+		}
+	}
+	r := incident.Apply(b.open, known, alerts, now, tm)
+	if r.Opened {
+		b.alerts, b.timeline = nil, nil
+	}
+	if r.Changed {
+		for _, a := range r.Incident.Changed {
+			if i := slices.IndexFunc(b.alerts, func(x klaxon.AlertState) bool { return x.Key == a.Key }); i >= 0 {
+				b.alerts[i] = a
+			} else {
+				b.alerts = append(b.alerts, a)
 			}
 		}
+		b.timeline = append(b.timeline, r.Incident.Recorded...)
+		h := incident.Clone(r.Incident)
+		h.Changed, h.Recorded = nil, nil
+		b.open = h
+		if !h.State.Open() {
+			b.open = nil
+		}
+	}
+	return step{Result: r, Alerts: slices.Clone(b.alerts), Timeline: slices.Clone(b.timeline)}
+}
+
+// deliver applies each delivery in turn, one second apart, and returns
+// every step.
+func deliver(deliveries ...[]klaxon.Alert) []step {
+	var b book
+	var out []step
+	for i, d := range deliveries {
+		out = append(out, b.apply(d, t0.Add(time.Duration(i)*time.Second), tmpl))
 	}
 	return out
 }
 
-func kinds(inc *klaxon.Incident) []klaxon.EventKind {
+func kinds(s step) []klaxon.EventKind {
 	var k []klaxon.EventKind
-	for _, e := range inc.Timeline {
+	for _, e := range s.Timeline {
 		k = append(k, e.Kind)
 	}
 	return k
@@ -65,18 +109,20 @@ func TestApply(t *testing.T) {
 		require.Equal(t, "payments", inc.Policy.Name)
 		require.Equal(t, -1, inc.Escalation.Step)
 		require.Equal(t, "5xx ratio above 5% on a", inc.Summary)
-		require.Len(t, inc.Alerts, 1)
-		require.Equal(t, 1, inc.Alerts[0].Count)
-		require.Equal(t, t0, inc.Alerts[0].FirstSeen)
-		require.Equal(t, []klaxon.EventKind{klaxon.EventTriggered}, kinds(inc))
+		require.Equal(t, 1, inc.AlertCount)
+		require.Equal(t, 1, inc.FiringCount)
+		require.Len(t, r.Alerts, 1)
+		require.Equal(t, 1, r.Alerts[0].Count)
+		require.Equal(t, t0, r.Alerts[0].FirstSeen)
+		require.Equal(t, []klaxon.EventKind{klaxon.EventTriggered}, kinds(r))
 	})
 
 	t.Run("two alerts of one body join one incident", func(t *testing.T) {
 		r := deliver([]klaxon.Alert{firing("a"), firing("b")})[0]
 		require.True(t, r.Opened)
 		require.Equal(t, []string{"prometheus/a", "prometheus/b"}, r.Index)
-		require.Len(t, r.Incident.Alerts, 2)
-		require.Equal(t, []klaxon.EventKind{klaxon.EventTriggered, klaxon.EventAlertJoined}, kinds(r.Incident))
+		require.Len(t, r.Alerts, 2)
+		require.Equal(t, []klaxon.EventKind{klaxon.EventTriggered, klaxon.EventAlertJoined}, kinds(r))
 	})
 
 	t.Run("a new alert joins the open incident and does not open another", func(t *testing.T) {
@@ -85,9 +131,9 @@ func TestApply(t *testing.T) {
 		require.False(t, r.Opened)
 		require.True(t, r.Changed)
 		require.Equal(t, []string{"prometheus/b"}, r.Index)
-		require.Len(t, r.Incident.Alerts, 2)
-		require.Equal(t, klaxon.EventAlertJoined, r.Incident.Timeline[1].Kind)
-		require.Equal(t, "prometheus/b", r.Incident.Timeline[1].Alert)
+		require.Len(t, r.Alerts, 2)
+		require.Equal(t, klaxon.EventAlertJoined, r.Timeline[1].Kind)
+		require.Equal(t, "prometheus/b", r.Timeline[1].Alert)
 	})
 
 	t.Run("the same body delivered twice is a no-op", func(t *testing.T) {
@@ -97,37 +143,40 @@ func TestApply(t *testing.T) {
 		require.False(t, r.Opened)
 		require.False(t, r.Changed, "nothing to commit")
 		require.Empty(t, r.Index)
-		require.Equal(t, rs[0].Incident, r.Incident)
+		require.Equal(t, rs[0].Timeline, r.Timeline)
+		require.Equal(t, rs[0].Alerts, r.Alerts)
 	})
 
 	t.Run("the same occurrence seen again later moves last seen only", func(t *testing.T) {
-		open := incident.Apply(nil, []klaxon.Alert{firing("a")}, t0, tmpl).Incident
+		var b book
+		b.apply([]klaxon.Alert{firing("a")}, t0, tmpl)
 		later := t0.Add(incident.LastSeenEvery)
-		r := incident.Apply(open, []klaxon.Alert{firing("a")}, later, tmpl)
+		r := b.apply([]klaxon.Alert{firing("a")}, later, tmpl)
 		require.True(t, r.Changed)
-		a := r.Incident.Alerts[0]
+		a := r.Alerts[0]
 		require.Equal(t, 1, a.Count)
 		require.Equal(t, t0, a.FirstSeen)
 		require.Equal(t, later, a.LastSeen)
-		require.Len(t, r.Incident.Timeline, 1, "no event")
+		require.Len(t, r.Timeline, 1, "no event")
 	})
 
 	t.Run("a changed summary is news at once", func(t *testing.T) {
-		open := incident.Apply(nil, []klaxon.Alert{firing("a")}, t0, tmpl).Incident
+		var b book
+		b.apply([]klaxon.Alert{firing("a")}, t0, tmpl)
 		a := firing("a")
 		a.Summary = "worse"
-		r := incident.Apply(open, []klaxon.Alert{a}, t0.Add(time.Second), tmpl)
+		r := b.apply([]klaxon.Alert{a}, t0.Add(time.Second), tmpl)
 		require.True(t, r.Changed)
-		require.Equal(t, "worse", r.Incident.Alerts[0].Summary)
-		require.Equal(t, 1, r.Incident.Alerts[0].Count, "the same occurrence")
+		require.Equal(t, "worse", r.Alerts[0].Summary)
+		require.Equal(t, 1, r.Alerts[0].Count, "the same occurrence")
 	})
 
 	t.Run("a new occurrence of an open alert counts but does not join", func(t *testing.T) {
 		again := alert("a", klaxon.Firing, t0.Add(time.Minute))
 		rs := deliver([]klaxon.Alert{firing("a")}, []klaxon.Alert{again})
-		require.Equal(t, 2, rs[1].Incident.Alerts[0].Count)
+		require.Equal(t, 2, rs[1].Alerts[0].Count)
 		require.Empty(t, rs[1].Index)
-		require.Len(t, rs[1].Incident.Timeline, 1)
+		require.Len(t, rs[1].Timeline, 1)
 	})
 
 	t.Run("resolving one alert of two keeps the incident open", func(t *testing.T) {
@@ -135,10 +184,10 @@ func TestApply(t *testing.T) {
 		r := rs[1]
 		require.False(t, r.Resolved)
 		require.Equal(t, klaxon.StateTriggered, r.Incident.State)
-		require.Equal(t, klaxon.Resolved, r.Incident.Alerts[0].Status)
-		require.Equal(t, klaxon.Firing, r.Incident.Alerts[1].Status)
-		require.Equal(t, 1, r.Incident.Firing())
-		require.Equal(t, klaxon.EventAlertResolved, r.Incident.Timeline[len(r.Incident.Timeline)-1].Kind)
+		require.Equal(t, klaxon.Resolved, r.Alerts[0].Status)
+		require.Equal(t, klaxon.Firing, r.Alerts[1].Status)
+		require.Equal(t, 1, r.Incident.FiringCount)
+		require.Equal(t, klaxon.EventAlertResolved, r.Timeline[len(r.Timeline)-1].Kind)
 	})
 
 	t.Run("resolving every alert resolves the incident", func(t *testing.T) {
@@ -146,16 +195,17 @@ func TestApply(t *testing.T) {
 		r := rs[2]
 		require.True(t, r.Resolved)
 		require.Equal(t, klaxon.StateResolved, r.Incident.State)
-		require.Equal(t, "auto", r.Incident.Timeline[len(r.Incident.Timeline)-1].How)
+		require.Equal(t, "auto", r.Timeline[len(r.Timeline)-1].How)
 		require.Equal(t, t0.Add(2*time.Second), r.Incident.ResolvedAt)
-		require.Equal(t, []string{"prometheus/a", "prometheus/b"}, r.Unindex)
+		require.Zero(t, r.Incident.FiringCount)
 	})
 
 	t.Run("keep open: all alerts resolved, the incident waits for a person", func(t *testing.T) {
 		keep := tmpl
 		keep.KeepOpen = true
-		open := incident.Apply(nil, []klaxon.Alert{firing("a")}, t0, keep).Incident
-		r := incident.Apply(open, []klaxon.Alert{resolved("a")}, t0, keep)
+		var b book
+		b.apply([]klaxon.Alert{firing("a")}, t0, keep)
+		r := b.apply([]klaxon.Alert{resolved("a")}, t0, keep)
 		require.False(t, r.Resolved)
 		require.Equal(t, klaxon.StateTriggered, r.Incident.State)
 	})
@@ -163,16 +213,16 @@ func TestApply(t *testing.T) {
 	t.Run("a resolve retried is a no-op", func(t *testing.T) {
 		rs := deliver([]klaxon.Alert{firing("a"), firing("b")}, []klaxon.Alert{resolved("a")}, []klaxon.Alert{resolved("a")})
 		require.False(t, rs[2].Changed)
-		require.Len(t, rs[2].Incident.Timeline, len(rs[1].Incident.Timeline))
+		require.Len(t, rs[2].Timeline, len(rs[1].Timeline))
 	})
 
 	t.Run("a resolved alert re-fires within the open incident", func(t *testing.T) {
 		rs := deliver([]klaxon.Alert{firing("a"), firing("b")}, []klaxon.Alert{resolved("a")}, []klaxon.Alert{alert("a", klaxon.Firing, t0.Add(time.Hour))})
 		r := rs[2]
 		require.False(t, r.Opened)
-		require.Equal(t, klaxon.Firing, r.Incident.Alerts[0].Status)
-		require.Equal(t, 2, r.Incident.Alerts[0].Count)
-		require.Equal(t, klaxon.EventAlertRefired, r.Incident.Timeline[len(r.Incident.Timeline)-1].Kind)
+		require.Equal(t, klaxon.Firing, r.Alerts[0].Status)
+		require.Equal(t, 2, r.Alerts[0].Count)
+		require.Equal(t, klaxon.EventAlertRefired, r.Timeline[len(r.Timeline)-1].Kind)
 	})
 
 	t.Run("a group that fires again after resolving opens a new incident", func(t *testing.T) {
@@ -191,11 +241,13 @@ func TestApply(t *testing.T) {
 	})
 
 	t.Run("an acknowledged incident still takes alerts and stays acknowledged", func(t *testing.T) {
-		open := incident.Apply(nil, []klaxon.Alert{firing("a")}, t0, tmpl).Incident
-		open.State = klaxon.StateAcknowledged
-		r := incident.Apply(open, []klaxon.Alert{firing("b")}, t0, tmpl)
+		var b book
+		b.apply([]klaxon.Alert{firing("a")}, t0, tmpl)
+		b.open.State = klaxon.StateAcknowledged
+		r := b.apply([]klaxon.Alert{firing("b")}, t0, tmpl)
 		require.Equal(t, klaxon.StateAcknowledged, r.Incident.State)
-		require.Len(t, r.Incident.Alerts, 2)
+		require.Len(t, r.Alerts, 2)
+		require.Equal(t, 2, r.Incident.AlertCount)
 	})
 
 	t.Run("opened and resolved in one body: recorded, nothing to page or index", func(t *testing.T) {
@@ -203,14 +255,15 @@ func TestApply(t *testing.T) {
 		require.True(t, r.Opened)
 		require.True(t, r.Resolved)
 		require.Empty(t, r.Index)
-		require.Empty(t, r.Unindex)
 	})
 
 	t.Run("apply never changes the incident it was given", func(t *testing.T) {
-		open := incident.Apply(nil, []klaxon.Alert{firing("a")}, t0, tmpl).Incident
-		before := incident.Clone(open)
-		incident.Apply(open, []klaxon.Alert{resolved("a"), firing("b")}, t0.Add(time.Second), tmpl)
+		open := incident.Apply(nil, nil, []klaxon.Alert{firing("a")}, t0, tmpl).Incident
+		known := map[string]klaxon.AlertState{"prometheus/a": open.Changed[0]}
+		before, knownBefore := incident.Clone(open), maps.Clone(known)
+		incident.Apply(open, known, []klaxon.Alert{resolved("a"), firing("b")}, t0.Add(time.Second), tmpl)
 		require.Equal(t, before, open)
+		require.Equal(t, knownBefore, known)
 	})
 }
 
@@ -219,10 +272,16 @@ func BenchmarkApplyDedup(b *testing.B) {
 	for i := range body {
 		body[i] = firing(string(rune('a'+i%26)) + string(rune('a'+i/26)))
 	}
-	open := incident.Apply(nil, body, t0, tmpl).Incident
+	r := incident.Apply(nil, nil, body, t0, tmpl)
+	known := map[string]klaxon.AlertState{}
+	for _, a := range r.Incident.Changed {
+		known[a.Key] = a
+	}
+	open := incident.Clone(r.Incident)
+	open.Changed, open.Recorded = nil, nil
 	b.ReportAllocs()
 	for b.Loop() {
-		incident.Apply(open, body, t0, tmpl)
+		incident.Apply(open, known, body, t0, tmpl)
 	}
 }
 
@@ -244,7 +303,7 @@ func TestUrgency(t *testing.T) {
 			tm.Urgency = c.route
 			a := firing("a")
 			a.Severity = c.severity
-			require.Equal(t, c.want, incident.Apply(nil, []klaxon.Alert{a}, t0, tm).Incident.Urgency)
+			require.Equal(t, c.want, incident.Apply(nil, nil, []klaxon.Alert{a}, t0, tm).Incident.Urgency)
 		})
 	}
 }

@@ -2,7 +2,9 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -18,12 +20,40 @@ type Router interface {
 // Pipeline commits normalised alerts: it routes them into groups, folds
 // them into each group's incident with incident.Apply, and commits each
 // group atomically.
+//
+// Deliveries to one group that arrive while a commit of that group is in
+// flight wait for it, then go together: one Apply and one commit for all
+// of them, so that concurrent senders to a hot group never race each
+// other's compare-and-set. Each sender is answered once its alerts are
+// committed. Replicas still meet at the store's compare-and-set.
 type Pipeline struct {
 	store  klaxon.Store
 	router func() Router
 	wake   func()
 	now    func() time.Time
+
+	mu     sync.Mutex
+	groups map[string]*queue // the groups with a commit in flight
 }
+
+// queue is what waits for a group's commit in flight.
+type queue struct{ waiting []*delivery }
+
+// delivery is the alerts of one request that fall into one group.
+type delivery struct {
+	tmpl   incident.Template
+	alerts []klaxon.Alert
+	done   chan outcome // buffered: the committer never waits
+}
+
+type outcome struct {
+	opened bool
+	err    error
+}
+
+// commitTimeout bounds a commit made for several senders, which no single
+// sender's cancellation may stop.
+const commitTimeout = 30 * time.Second
 
 // NewPipeline returns a pipeline. router is called once per delivery, so
 // a reloaded route tree applies from the next delivery on; wake is called
@@ -32,41 +62,93 @@ func NewPipeline(store klaxon.Store, router func() Router, wake func(), now func
 	if now == nil {
 		now = time.Now
 	}
-	return &Pipeline{store: store, router: router, wake: wake, now: now}
-}
-
-// batch is the alerts of one delivery that fall into one group.
-type batch struct {
-	tmpl   incident.Template
-	alerts []klaxon.Alert
+	return &Pipeline{store: store, router: router, wake: wake, now: now, groups: map[string]*queue{}}
 }
 
 // Accept commits alerts. When it returns nil every alert is durable in the
-// store; otherwise the sender must retry, and a retry is harmless.
+// store; otherwise the sender must retry, and a retry is harmless. The
+// groups of one body commit concurrently.
 func (p *Pipeline) Accept(ctx context.Context, alerts []klaxon.Alert) error {
 	batches, err := p.group(ctx, alerts)
 	if err != nil {
 		return err
 	}
+	for _, d := range batches {
+		p.submit(ctx, d)
+	}
 	opened := false
-	for _, b := range batches {
-		o, err := p.commit(ctx, b)
-		if err != nil {
-			return err
+	var errs []error
+	for _, d := range batches {
+		select {
+		case o := <-d.done:
+			opened = opened || o.opened
+			if o.err != nil {
+				errs = append(errs, o.err)
+			}
+		case <-ctx.Done():
+			// The commit goes on for the others; this sender retries.
+			return fmt.Errorf("commit alerts: %w", ctx.Err())
 		}
-		opened = opened || o
 	}
 	if opened && p.wake != nil {
 		p.wake()
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
-// group splits alerts into per-group batches, in the order their groups
+// submit hands d to its group's committer: queued behind the commit in
+// flight, or committed by a new committer.
+func (p *Pipeline) submit(ctx context.Context, d *delivery) {
+	key := d.tmpl.Group
+	p.mu.Lock()
+	if q, busy := p.groups[key]; busy {
+		q.waiting = append(q.waiting, d)
+		p.mu.Unlock()
+		return
+	}
+	p.groups[key] = &queue{}
+	p.mu.Unlock()
+	go p.commitLoop(context.WithoutCancel(ctx), key, []*delivery{d})
+}
+
+// commitLoop commits the deliveries to group key, then those that queued
+// meanwhile, together, until none is left.
+func (p *Pipeline) commitLoop(ctx context.Context, key string, ds []*delivery) {
+	for {
+		cctx, cancel := context.WithTimeout(ctx, commitTimeout)
+		opened, err := p.commit(cctx, ds)
+		cancel()
+		for _, d := range ds {
+			d.done <- outcome{opened, err}
+		}
+		p.mu.Lock()
+		q := p.groups[key]
+		if len(q.waiting) == 0 {
+			delete(p.groups, key)
+			p.mu.Unlock()
+			return
+		}
+		ds, q.waiting = q.waiting, nil
+		p.mu.Unlock()
+	}
+}
+
+// Waiting counts the deliveries to group key that wait for its commit in
+// flight.
+func (p *Pipeline) Waiting(key string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if q, ok := p.groups[key]; ok {
+		return len(q.waiting)
+	}
+	return 0
+}
+
+// group splits alerts into per-group deliveries, in the order their groups
 // first appear. A firing alert is routed by its labels; a resolved alert
 // goes to the group that indexed it when it fired, so that it resolves
 // what it opened even if its labels or the routes changed since.
-func (p *Pipeline) group(ctx context.Context, alerts []klaxon.Alert) ([]*batch, error) {
+func (p *Pipeline) group(ctx context.Context, alerts []klaxon.Alert) ([]*delivery, error) {
 	var resolved []string
 	for _, a := range alerts {
 		if a.Status == klaxon.Resolved {
@@ -81,8 +163,8 @@ func (p *Pipeline) group(ctx context.Context, alerts []klaxon.Alert) ([]*batch, 
 		}
 	}
 	router := p.router()
-	byKey := map[string]*batch{}
-	var out []*batch
+	byKey := map[string]*delivery{}
+	var out []*delivery
 	for _, a := range alerts {
 		var tmpl incident.Template
 		if g, ok := indexed[a.Key]; ok && a.Status == klaxon.Resolved {
@@ -93,26 +175,43 @@ func (p *Pipeline) group(ctx context.Context, alerts []klaxon.Alert) ([]*batch, 
 				return nil, fmt.Errorf("route alert %s: %w", a.Key, err)
 			}
 		}
-		b, ok := byKey[tmpl.Group]
+		d, ok := byKey[tmpl.Group]
 		if !ok {
-			b = &batch{tmpl: tmpl}
-			byKey[tmpl.Group] = b
-			out = append(out, b)
-		} else if b.tmpl.Policy.Name == "" {
-			b.tmpl = tmpl // a routed template knows the policy; an indexed one does not
+			d = &delivery{tmpl: tmpl, done: make(chan outcome, 1)}
+			byKey[tmpl.Group] = d
+			out = append(out, d)
+		} else if d.tmpl.Policy.Name == "" {
+			d.tmpl = tmpl // a routed template knows the policy; an indexed one does not
 		}
-		b.alerts = append(b.alerts, a)
+		d.alerts = append(d.alerts, a)
 	}
 	return out, nil
 }
 
-// commit folds one batch into its group and reports whether it opened an
+// commit folds deliveries to one group, in the order they came, into the
+// group's incident in one commit, and reports whether it opened an
 // incident that must page.
-func (p *Pipeline) commit(ctx context.Context, b *batch) (opened bool, err error) {
+func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, err error) {
+	tmpl := ds[0].tmpl
+	var alerts []klaxon.Alert
+	for _, d := range ds {
+		if tmpl.Policy.Name == "" {
+			tmpl = d.tmpl
+		}
+		alerts = append(alerts, d.alerts...)
+	}
+	keys := make([]string, 0, len(alerts))
+	seen := make(map[string]bool, len(alerts))
+	for _, a := range alerts {
+		if !seen[a.Key] {
+			seen[a.Key] = true
+			keys = append(keys, a.Key)
+		}
+	}
 	var id string // allocated once, kept across retries
-	err = klaxon.Update(ctx, p.store, b.tmpl.Group, func(g klaxon.Group) (*klaxon.Commit, error) {
+	err = klaxon.Update(ctx, p.store, tmpl.Group, keys, func(g klaxon.Group) (*klaxon.Commit, error) {
 		now := p.now()
-		r := incident.Apply(g.Open, b.alerts, now, b.tmpl)
+		r := incident.Apply(g.Open, g.Alerts, alerts, now, tmpl)
 		opened = r.Opened && !r.Resolved
 		if !r.Changed {
 			return nil, nil
@@ -127,7 +226,7 @@ func (p *Pipeline) commit(ctx context.Context, b *batch) (opened bool, err error
 			}
 			inc.ID = id
 		}
-		c := &klaxon.Commit{Open: inc.ID, Incidents: []*klaxon.Incident{inc}, Index: r.Index, Unindex: r.Unindex}
+		c := &klaxon.Commit{Open: inc.ID, Incidents: []*klaxon.Incident{inc}, Index: r.Index}
 		switch {
 		case r.Resolved:
 			c.Open = ""
@@ -140,7 +239,7 @@ func (p *Pipeline) commit(ctx context.Context, b *batch) (opened bool, err error
 		return c, nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("commit group %s: %w", b.tmpl.Group, err)
+		return false, fmt.Errorf("commit group %s: %w", tmpl.Group, err)
 	}
 	return opened, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/api"
 	"github.com/klaxonhq/klaxon/internal/amtest"
 )
 
@@ -22,11 +23,11 @@ func TestAlertmanager(t *testing.T) {
 	labels := map[string]string{"alertname": "QueueBacklog", "service": "orders", "instance": "worker-1", "severity": "critical"}
 	am.Fire(t, labels, map[string]string{"summary": "orders queue backlog above 10k"})
 
-	var inc *klaxon.Incident
+	var inc *api.IncidentView
 	waitFor(t, "the alert opens an incident", func() bool {
 		for _, i := range listIncidents(t, base, "open") {
 			if i.Labels["alertname"] == "QueueBacklog" {
-				inc = i
+				inc = getIncident(t, base, i.ID)
 				return true
 			}
 		}

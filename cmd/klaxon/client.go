@@ -120,7 +120,7 @@ func incidents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATE\tALERTS\tOPENED\tSUMMARY")
 	for _, inc := range list.Incidents {
-		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\n", inc.ID, inc.State, inc.Firing(), len(inc.Alerts),
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\n", inc.ID, inc.State, inc.FiringCount, inc.AlertCount,
 			inc.CreatedAt.Local().Format("2006-01-02 15:04:05"), inc.Summary)
 	}
 	return tw.Flush()

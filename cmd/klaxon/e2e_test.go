@@ -37,7 +37,7 @@ func TestEndToEnd(t *testing.T) {
 	disk := findIncident(t, base, "DiskFull")
 	require.Equal(t, map[string]string{"alertname": "HighErrorRate", "service": "payments"}, payments.Labels)
 	require.Len(t, payments.Alerts, 2, "the two alerts of one group are one incident")
-	require.Equal(t, 1, payments.Firing())
+	require.Equal(t, 1, payments.FiringCount)
 	for _, a := range payments.Alerts {
 		require.Equal(t, 1, a.Count, "%s: a retry is not a new occurrence", a.Key)
 		require.False(t, a.FirstSeen.IsZero())
@@ -88,7 +88,7 @@ func TestEndToEnd(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, out)
 	inc := getIncident(t, base, payments.ID)
 	require.Equal(t, klaxon.StateResolved, inc.State)
-	require.Equal(t, 0, inc.Firing())
+	require.Equal(t, 0, inc.FiringCount)
 	// The engine's events and the alerts' events interleave as they
 	// happened; each sequence on its own is fixed.
 	var escalation, alerts []klaxon.EventKind

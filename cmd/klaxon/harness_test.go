@@ -222,26 +222,30 @@ func listIncidents(t *testing.T, base, state string) []*klaxon.Incident {
 	return list.Incidents
 }
 
-func getIncident(t *testing.T, base, id string) *klaxon.Incident {
+// getIncident reads an incident with its first thousand alerts and
+// timeline events, which is all of them in these tests.
+func getIncident(t *testing.T, base, id string) *api.IncidentView {
 	t.Helper()
-	var inc klaxon.Incident
-	getJSON(t, base+"/v1/incidents/"+id, &inc)
+	var inc api.IncidentView
+	getJSON(t, base+"/v1/incidents/"+id+"?limit=1000", &inc)
+	require.Empty(t, inc.AlertsNext, "more alerts than a test expects")
+	require.Len(t, inc.Timeline, inc.TimelineTotal, "more events than a test expects")
 	return &inc
 }
 
-// findIncident returns the open incident whose labels include alertname.
-func findIncident(t *testing.T, base, alertname string) *klaxon.Incident {
+// findIncident returns the newest incident whose labels include alertname.
+func findIncident(t *testing.T, base, alertname string) *api.IncidentView {
 	t.Helper()
 	for _, inc := range listIncidents(t, base, "all") {
 		if inc.Labels["alertname"] == alertname {
-			return inc
+			return getIncident(t, base, inc.ID)
 		}
 	}
 	t.Fatalf("no incident for %s", alertname)
 	return nil
 }
 
-func eventKinds(inc *klaxon.Incident) []klaxon.EventKind {
+func eventKinds(inc *api.IncidentView) []klaxon.EventKind {
 	var k []klaxon.EventKind
 	for _, e := range inc.Timeline {
 		k = append(k, e.Kind)

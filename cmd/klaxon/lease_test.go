@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/api"
 	"github.com/klaxonhq/klaxon/internal/redistest"
 )
 
@@ -226,7 +227,7 @@ func TestLeaseKill9(t *testing.T) {
 		return len(b.logs.pagesFor(id)) == 1
 	})
 	require.Equal(t, "alice", b.logs.pagesFor(id)[0].user)
-	var inc *klaxon.Incident
+	var inc *api.IncidentView
 	pollUntil(t, "B records the page", 5*time.Second, func() bool {
 		inc = getIncident(t, b.base, id)
 		return len(pagesSent(inc)) == 1

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/api"
 	"github.com/klaxonhq/klaxon/internal/redistest"
 )
 
@@ -122,7 +123,7 @@ func pollUntil(t *testing.T, what string, timeout time.Duration, cond func() boo
 }
 
 // pagesSent returns the users of the incident's page_sent events, in order.
-func pagesSent(inc *klaxon.Incident) []string {
+func pagesSent(inc *api.IncidentView) []string {
 	var users []string
 	for _, e := range inc.Timeline {
 		if e.Kind == klaxon.EventPageSent {
@@ -215,7 +216,7 @@ func TestReplicasShareRedis(t *testing.T) {
 	// Both steps of each incident page, then the policy is exhausted.
 	pollUntil(t, "every incident paged both steps and is exhausted", 10*escalateAfter, func() bool {
 		for _, inc := range listIncidents(t, replicas[0].base, "all") {
-			if !slices.Contains(eventKinds(inc), klaxon.EventExhausted) {
+			if !inc.Escalation.Done {
 				return false
 			}
 		}

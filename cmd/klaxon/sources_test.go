@@ -8,16 +8,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/api"
 )
 
 // TestSources opens and closes incidents from Datadog, PagerDuty Events v2
 // and the generic format, with their real bodies.
 func TestSources(t *testing.T) {
 	base, _, _ := startServe(t, writeConfig(t, time.Hour))
-	incidentOf := func(integration string) *klaxon.Incident {
+	incidentOf := func(integration string) *api.IncidentView {
 		t.Helper()
-		for _, inc := range listIncidents(t, base, "all") {
-			if len(inc.Alerts) > 0 && inc.Alerts[0].Integration == integration {
+		for _, listed := range listIncidents(t, base, "all") {
+			if inc := getIncident(t, base, listed.ID); len(inc.Alerts) > 0 && inc.Alerts[0].Integration == integration {
 				return inc
 			}
 		}

@@ -1,17 +1,20 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/klaxonhq/klaxon"
 	bolt "go.etcd.io/bbolt"
 )
 
-// Group reads a group and its open incident. A group never written has
-// Version 0 and no open incident.
-func (s *Store) Group(ctx context.Context, key string) (klaxon.Group, error) {
+// Group reads a group, its open incident's header and, of alerts, the
+// records that incident holds. A group never written has Version 0 and no
+// open incident.
+func (s *Store) Group(ctx context.Context, key string, alerts []string) (klaxon.Group, error) {
 	if err := ctx.Err(); err != nil {
 		return klaxon.Group{}, fmt.Errorf("read group %s: %w", key, err)
 	}
@@ -24,15 +27,17 @@ func (s *Store) Group(ctx context.Context, key string) (klaxon.Group, error) {
 		}
 		if v, inc, ok := s.cache.Get(key); ok && v == version && inc != nil && inc.ID == open {
 			g.Open = inc
-			return nil
+		} else {
+			inc, err := getIncident(tx, open)
+			if err != nil {
+				return fmt.Errorf("open incident: %w", err)
+			}
+			g.Open = inc
+			s.cache.Put(key, version, inc)
 		}
-		inc, err := getIncident(tx, open)
-		if err != nil {
-			return fmt.Errorf("open incident: %w", err)
-		}
-		g.Open = inc
-		s.cache.Put(key, version, inc)
-		return nil
+		var err error
+		g.Alerts, err = getAlerts(tx, open, alerts)
+		return err
 	})
 	if err != nil {
 		return klaxon.Group{}, fmt.Errorf("read group %s: %w", key, err)
@@ -40,9 +45,10 @@ func (s *Store) Group(ctx context.Context, key string) (klaxon.Group, error) {
 	return g, nil
 }
 
-// Commit applies c in one transaction if the group is still at c.Version;
-// otherwise it returns an error matching klaxon.ErrConflict and changes
-// nothing. Within c, Unindex wins over Index and Cancel over Timers.
+// Commit applies c if the group is still at c.Version; otherwise it
+// returns an error matching klaxon.ErrConflict and changes nothing. Within
+// c, Cancel wins over Timers. Commits that arrive together share one
+// transaction and one fsync; each returns once it is durable.
 func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("commit group %s: %w", c.Group, err)
@@ -50,41 +56,49 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("commit group %s: %w", c.Group, err)
 	}
-	// Each Update is one fsync. Concurrent commits of different groups
-	// could share one with db.Batch, at the price of retrying a batch
-	// that fails; measure with BenchmarkCommit before switching.
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		if version, _ := getGroup(tx, c.Group); version != c.Version {
-			return fmt.Errorf("at version %d, not %d: %w", version, c.Version, klaxon.ErrConflict)
-		}
-		for _, inc := range c.Incidents {
-			if err := putIncident(tx, inc); err != nil {
-				return err
-			}
-		}
-		if c.Open != "" && tx.Bucket(bucketIncidents).Get(incidentKey(c.Open)) == nil {
-			return fmt.Errorf("open incident %s: %w", c.Open, klaxon.ErrNotFound)
-		}
-		if err := putGroup(tx, c.Group, c.Version+1, c.Open); err != nil {
-			return err
-		}
-		if err := index(tx, c.Group, c.Index, c.Unindex); err != nil {
-			return err
-		}
-		for _, t := range c.Timers {
-			if err := setTimer(tx, t); err != nil {
-				return err
-			}
-		}
-		for _, id := range c.Cancel {
-			if err := cancelTimer(tx, id); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := s.update(ctx, c.Urgent, func(tx *bolt.Tx) error { return commit(tx, c) })
 	if err != nil {
 		return fmt.Errorf("commit group %s: %w", c.Group, err)
+	}
+	return nil
+}
+
+// commit writes c in tx. It checks everything that can refuse c before it
+// writes anything (see write).
+func commit(tx *bolt.Tx, c klaxon.Commit) error {
+	version, open := getGroup(tx, c.Group)
+	if version != c.Version {
+		return fmt.Errorf("at version %d, not %d: %w", version, c.Version, klaxon.ErrConflict)
+	}
+	if c.Open != "" && !slices.ContainsFunc(c.Incidents, func(inc *klaxon.Incident) bool { return inc.ID == c.Open }) &&
+		tx.Bucket(bucketIncidents).Get(incidentKey(c.Open)) == nil {
+		return fmt.Errorf("open incident %s: %w", c.Open, klaxon.ErrNotFound)
+	}
+	if err := index(tx, c.Group, c.Index); err != nil {
+		return err
+	}
+	for _, inc := range c.Incidents {
+		if err := putIncident(tx, inc); err != nil {
+			return err
+		}
+		if inc.ID == open && !inc.State.Open() {
+			if err := unindex(tx, c.Group, inc.ID); err != nil {
+				return err
+			}
+		}
+	}
+	if err := putGroup(tx, c.Group, c.Version+1, c.Open); err != nil {
+		return err
+	}
+	for _, t := range c.Timers {
+		if err := setTimer(tx, t); err != nil {
+			return err
+		}
+	}
+	for _, id := range c.Cancel {
+		if err := cancelTimer(tx, id); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -108,16 +122,29 @@ func putGroup(tx *bolt.Tx, key string, version uint64, open string) error {
 	return nil
 }
 
-// index points alert keys at group, then removes the unindexed ones.
-func index(tx *bolt.Tx, group string, keys, unkeys []string) error {
+// index points alert keys at group.
+func index(tx *bolt.Tx, group string, keys []string) error {
 	b := tx.Bucket(bucketAlerts)
 	for _, key := range keys {
 		if err := b.Put([]byte(key), []byte(group)); err != nil {
 			return fmt.Errorf("index alert %s: %w", key, err)
 		}
 	}
-	for _, key := range unkeys {
-		if err := b.Delete([]byte(key)); err != nil {
+	return nil
+}
+
+// unindex removes the alerts of incident id from the index, each only if
+// it still points at group: a key may have moved to another group since.
+func unindex(tx *bolt.Tx, group, id string) error {
+	b := tx.Bucket(bucketAlerts)
+	prefix := incidentKey(id)
+	c := tx.Bucket(bucketIncidentAlerts).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		key := k[len(prefix):]
+		if string(b.Get(key)) != group {
+			continue
+		}
+		if err := b.Delete(key); err != nil {
 			return fmt.Errorf("unindex alert %s: %w", key, err)
 		}
 	}

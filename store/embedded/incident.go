@@ -1,9 +1,12 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 
@@ -18,8 +21,8 @@ func (s *Store) NextIncidentID(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("allocate incident id: %w", err)
 	}
 	var n uint64
-	// One fsync per ID; db.Batch could share it between concurrent callers.
-	err := s.db.Update(func(tx *bolt.Tx) (err error) {
+	// IDs allocated together share one fsync.
+	err := s.update(ctx, false, func(tx *bolt.Tx) (err error) {
 		n, err = tx.Bucket(bucketIDs).NextSequence()
 		return err
 	})
@@ -29,7 +32,7 @@ func (s *Store) NextIncidentID(ctx context.Context) (string, error) {
 	return strconv.FormatUint(n, 10), nil
 }
 
-// Incident reads one incident; the error matches klaxon.ErrNotFound if
+// Incident reads one incident's header; the error matches klaxon.ErrNotFound if
 // there is none.
 func (s *Store) Incident(ctx context.Context, id string) (*klaxon.Incident, error) {
 	if err := ctx.Err(); err != nil {
@@ -116,8 +119,8 @@ func decodeIncident(v []byte) (*klaxon.Incident, error) {
 	return &inc, nil
 }
 
-// putIncident writes inc whole and keeps the open index in step with its
-// state.
+// putIncident writes inc's header, its changed alerts and its recorded
+// events, and keeps the open index in step with its state.
 func putIncident(tx *bolt.Tx, inc *klaxon.Incident) error {
 	v, err := json.Marshal(inc)
 	if err != nil {
@@ -136,5 +139,162 @@ func putIncident(tx *bolt.Tx, inc *klaxon.Incident) error {
 	if err != nil {
 		return fmt.Errorf("index incident %s: %w", inc.ID, err)
 	}
+	if err := putAlerts(tx, key, inc.Changed); err != nil {
+		return fmt.Errorf("put incident %s: %w", inc.ID, err)
+	}
+	if err := appendEvents(tx, key, inc.Recorded); err != nil {
+		return fmt.Errorf("put incident %s: %w", inc.ID, err)
+	}
 	return nil
+}
+
+// alertRecordKey is where the record of an alert of an incident is: the
+// incident's key, then the alert key, so that an incident's alerts are
+// one range in key order.
+func alertRecordKey(incKey []byte, alert string) []byte {
+	return append(bytes.Clone(incKey), alert...)
+}
+
+func putAlerts(tx *bolt.Tx, incKey []byte, alerts []klaxon.AlertState) error {
+	b := tx.Bucket(bucketIncidentAlerts)
+	for i := range alerts {
+		v, err := json.Marshal(&alerts[i])
+		if err != nil {
+			return fmt.Errorf("encode alert %s: %w", alerts[i].Key, err)
+		}
+		if err := b.Put(alertRecordKey(incKey, alerts[i].Key), v); err != nil {
+			return fmt.Errorf("put alert %s: %w", alerts[i].Key, err)
+		}
+	}
+	return nil
+}
+
+// getAlerts reads the records of keys that incident id holds.
+func getAlerts(tx *bolt.Tx, id string, keys []string) (map[string]klaxon.AlertState, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	b := tx.Bucket(bucketIncidentAlerts)
+	incKey := incidentKey(id)
+	out := make(map[string]klaxon.AlertState, len(keys))
+	for _, k := range keys {
+		v := b.Get(alertRecordKey(incKey, k))
+		if v == nil {
+			continue
+		}
+		var a klaxon.AlertState
+		if err := json.Unmarshal(v, &a); err != nil {
+			return nil, fmt.Errorf("decode alert %s of incident %s: %w", k, id, err)
+		}
+		out[k] = a
+	}
+	return out, nil
+}
+
+// eventKey is where the n-th event of an incident's timeline is.
+func eventKey(incKey []byte, n uint64) []byte {
+	return binary.BigEndian.AppendUint64(bytes.Clone(incKey), n)
+}
+
+// eventCount is how many events the timeline of the incident with key
+// incKey holds: one more than the number of its last.
+func eventCount(b *bolt.Bucket, incKey []byte) uint64 {
+	c := b.Cursor()
+	k, _ := c.Seek(eventKey(incKey, math.MaxUint64))
+	if k == nil {
+		k, _ = c.Last()
+	} else if !bytes.Equal(k, eventKey(incKey, math.MaxUint64)) {
+		k, _ = c.Prev()
+	}
+	if len(k) != len(incKey)+8 || !bytes.HasPrefix(k, incKey) {
+		return 0
+	}
+	return binary.BigEndian.Uint64(k[len(incKey):]) + 1
+}
+
+func appendEvents(tx *bolt.Tx, incKey []byte, events []klaxon.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	b := tx.Bucket(bucketEvents)
+	n := eventCount(b, incKey)
+	for i := range events {
+		v, err := json.Marshal(&events[i])
+		if err != nil {
+			return fmt.Errorf("encode event: %w", err)
+		}
+		if err := b.Put(eventKey(incKey, n+uint64(i)), v); err != nil {
+			return fmt.Errorf("append event: %w", err)
+		}
+	}
+	return nil
+}
+
+// IncidentAlerts reads a page of up to limit alerts of incident id, in
+// key order, after cursor (an alert key; "" for the first page).
+func (s *Store) IncidentAlerts(ctx context.Context, id, cursor string, limit int) ([]klaxon.AlertState, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", fmt.Errorf("read alerts of incident %s: %w", id, err)
+	}
+	limit = max(limit, 1)
+	var out []klaxon.AlertState
+	next := ""
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if _, err := getIncident(tx, id); err != nil {
+			return err
+		}
+		prefix := incidentKey(id)
+		c := tx.Bucket(bucketIncidentAlerts).Cursor()
+		k, v := c.Seek(alertRecordKey(prefix, cursor))
+		if cursor != "" && k != nil && string(k[len(prefix):]) == cursor {
+			k, v = c.Next()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if len(out) == limit {
+				next = out[len(out)-1].Key
+				break
+			}
+			var a klaxon.AlertState
+			if err := json.Unmarshal(v, &a); err != nil {
+				return fmt.Errorf("decode alert %s: %w", k[len(prefix):], err)
+			}
+			out = append(out, a)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("read alerts of incident %s: %w", id, err)
+	}
+	return out, next, nil
+}
+
+// Timeline reads up to limit events of incident id from the offset-th,
+// and how many it has.
+func (s *Store) Timeline(ctx context.Context, id string, offset, limit int) ([]klaxon.Event, int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, fmt.Errorf("read timeline of incident %s: %w", id, err)
+	}
+	var out []klaxon.Event
+	total := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if _, err := getIncident(tx, id); err != nil {
+			return err
+		}
+		prefix := incidentKey(id)
+		b := tx.Bucket(bucketEvents)
+		total = int(eventCount(b, prefix))
+		c := b.Cursor()
+		for k, v := c.Seek(eventKey(prefix, uint64(max(offset, 0)))); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, v = c.Next() {
+			var e klaxon.Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("decode event: %w", err)
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("read timeline of incident %s: %w", id, err)
+	}
+	return out, total, nil
 }

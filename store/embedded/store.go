@@ -22,8 +22,12 @@ import (
 var (
 	// groups: group key → version (8 bytes) + open incident ID.
 	bucketGroups = []byte("groups")
-	// incidents: incidentKey(id) → incident as JSON.
+	// incidents: incidentKey(id) → incident header as JSON.
 	bucketIncidents = []byte("incidents")
+	// incident_alerts: incidentKey(id) + alert key → alert record as JSON.
+	bucketIncidentAlerts = []byte("incident_alerts")
+	// events: incidentKey(id) + n (8 bytes) → the n-th timeline event.
+	bucketEvents = []byte("events")
 	// open: incidentKey(id) → empty, for triggered and acknowledged incidents.
 	bucketOpen = []byte("open")
 	// alerts: alert key → group key.
@@ -34,8 +38,11 @@ var (
 	bucketDue = []byte("due")
 	// ids: only its sequence is used, by NextIncidentID.
 	bucketIDs = []byte("ids")
+	// meta: "layout" → the layout version of the file (layout.go).
+	bucketMeta = []byte("meta")
 
-	buckets = [][]byte{bucketGroups, bucketIncidents, bucketOpen, bucketAlerts, bucketTimers, bucketDue, bucketIDs}
+	buckets = [][]byte{bucketGroups, bucketIncidents, bucketIncidentAlerts, bucketEvents, bucketOpen,
+		bucketAlerts, bucketTimers, bucketDue, bucketIDs, bucketMeta}
 )
 
 // openTimeout bounds the wait for the file lock, so that a second process
@@ -46,6 +53,7 @@ const openTimeout = time.Second
 // use; bbolt runs one writer at a time and readers alongside it.
 type Store struct {
 	db    *bolt.DB
+	w     *writer
 	cache *groupcache.Cache
 }
 
@@ -71,19 +79,11 @@ func open(path string, timeout time.Duration) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range buckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return fmt.Errorf("bucket %s: %w", name, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := db.Update(upgrade); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	return &Store{db: db, cache: groupcache.New(cachedGroups)}, nil
+	return &Store{db: db, w: newWriter(db), cache: groupcache.New(cachedGroups)}, nil
 }
 
 // Ping reports an error once the store is closed.
@@ -97,8 +97,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the file. Closing twice is harmless.
+// Close waits for the writes in flight, fails those still queued, and
+// closes the file. Closing twice is harmless.
 func (s *Store) Close() error {
+	s.w.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}

@@ -63,7 +63,7 @@ func TestCommitInvalid(t *testing.T) {
 	}
 	err = s.Commit(ctx, klaxon.Commit{Group: "g", Open: "9"})
 	require.ErrorIs(t, err, klaxon.ErrNotFound, "the open incident must exist")
-	g, err := s.Group(ctx, "g")
+	g, err := s.Group(ctx, "g", nil)
 	require.NoError(t, err)
 	require.Zero(t, g.Version)
 }

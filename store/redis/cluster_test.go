@@ -69,14 +69,13 @@ func clusterChecks(t *testing.T, c *redistest.Cluster) {
 		s.rdb.AddHook(h)
 
 		id := commitIncident(t, s, "alertname=DiskFull,service=db", "am/a", "am/b")
-		g, err := s.Group(ctx, "alertname=DiskFull,service=db")
+		g, err := s.Group(ctx, "alertname=DiskFull,service=db", nil)
 		require.NoError(t, err)
 		inc := g.Open
 		inc.State = klaxon.StateResolved
 		require.NoError(t, s.Commit(ctx, klaxon.Commit{
 			Group: inc.Group, Version: g.Version,
 			Incidents: []*klaxon.Incident{inc},
-			Unindex:   []string{"am/a", "am/b"},
 			Cancel:    []string{id},
 		}))
 		commitIncident(t, s, "alertname=DiskFull,service=web")
@@ -84,7 +83,8 @@ func clusterChecks(t *testing.T, c *redistest.Cluster) {
 		require.NoError(t, err)
 
 		tag := s.tag(inc.Group)
-		built := []string{stateKey(tag, klaxon.StateTriggered), stateKey(tag, klaxon.StateResolved), incidentKey(tag, id)}
+		built := []string{stateKey(tag, klaxon.StateTriggered), stateKey(tag, klaxon.StateResolved), incidentKey(tag, id),
+			incidentAlertsKey(tag, id), timelineKey(tag, id)}
 		require.NotEmpty(t, h.runs)
 		for _, keys := range h.runs {
 			slots := map[int64]bool{}

@@ -22,7 +22,8 @@ const (
 
 // Commit applies c if the group is still at c.Version; otherwise it
 // returns an error matching klaxon.ErrConflict and the group is as it
-// was. Within c, Unindex wins over Index and Cancel over Timers.
+// was. Within c, Cancel wins over Timers. An urgent commit goes through
+// connections of its own, so that it never queues behind ingest's.
 //
 // A commit is three steps:
 //
@@ -49,10 +50,14 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 	if err != nil {
 		return fmt.Errorf("commit group %s: %w", c.Group, err)
 	}
-	if err := s.writeAhead(ctx, c, token); err != nil {
+	rdb := s.rdb
+	if c.Urgent {
+		rdb = s.urgent
+	}
+	if err := s.writeAhead(ctx, rdb, c, token); err != nil {
 		return fmt.Errorf("commit group %s: %w", c.Group, classify(err))
 	}
-	reply, err := commitScript.Run(ctx, s.rdb, keys, args...).Slice()
+	reply, err := commitScript.Run(ctx, rdb, keys, args...).Slice()
 	if err != nil {
 		return fmt.Errorf("commit group %s: %w", c.Group, classify(err))
 	}
@@ -84,14 +89,25 @@ func (s *Store) commitCall(c klaxon.Commit, token string) (keys []string, args [
 			return nil, nil, fmt.Errorf("encode incident %s: %w", inc.ID, err)
 		}
 		keys = append(keys, incidentKey(tag, inc.ID))
-		args = append(args, inc.ID, string(inc.State), score(inc.ID), body)
+		args = append(args, inc.ID, string(inc.State), score(inc.ID), body, len(inc.Changed))
+		for i := range inc.Changed {
+			a, err := json.Marshal(&inc.Changed[i])
+			if err != nil {
+				return nil, nil, fmt.Errorf("encode alert %s: %w", inc.Changed[i].Key, err)
+			}
+			args = append(args, inc.Changed[i].Key, a)
+		}
+		args = append(args, len(inc.Recorded))
+		for i := range inc.Recorded {
+			e, err := json.Marshal(&inc.Recorded[i])
+			if err != nil {
+				return nil, nil, fmt.Errorf("encode event of incident %s: %w", inc.ID, err)
+			}
+			args = append(args, e)
+		}
 	}
 	args = append(args, len(c.Index))
 	for _, k := range c.Index {
-		args = append(args, k)
-	}
-	args = append(args, len(c.Unindex))
-	for _, k := range c.Unindex {
 		args = append(args, k)
 	}
 	args = append(args, len(c.Timers))
@@ -124,12 +140,12 @@ func (s *Store) commitCall(c klaxon.Commit, token string) (keys []string, args [
 //
 // An entry left by a lost commit stays until the alert is indexed again;
 // it costs one small key.
-func (s *Store) writeAhead(ctx context.Context, c klaxon.Commit, token string) error {
+func (s *Store) writeAhead(ctx context.Context, rdb redis.UniversalClient, c klaxon.Commit, token string) error {
 	if len(c.Incidents) == 0 && len(c.Index) == 0 {
 		return nil
 	}
 	entry := token + " " + c.Group
-	_, err := s.pipelined(ctx, func(p redis.Pipeliner) {
+	_, err := pipelined(ctx, rdb, func(p redis.Pipeliner) {
 		for _, inc := range c.Incidents {
 			p.Set(ctx, s.idKey(inc.ID), c.Group, 0)
 		}

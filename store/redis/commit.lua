@@ -9,12 +9,18 @@
 -- KEYS[3] shard timer queue zset: incident -> due (us)
 -- KEYS[4] shard timer hash: incident -> timer JSON
 -- KEYS[5] shard lease hash: incident -> "<lease end us> <claim token>"
--- KEYS[5+i] incident hash {j: JSON, s: state}, one per incident
+-- KEYS[5+i] incident hash {j: header JSON, s: state}, one per incident;
+-- its alerts are the hash <key>:a (alert key -> record JSON), its
+-- timeline the list <key>:e (event JSON), in the same slot.
 -- ARGV[1] version read; ARGV[2] open incident ID or ""; ARGV[3] group key;
 -- ARGV[4] shard hash tag; ARGV[5] commit token; ARGV[6] "1" when the open
 -- incident must already exist; then counted lists: incidents (ID, state,
--- score, JSON), alert keys to index, alert keys to unindex, timers
--- (incident, due us, JSON), incidents whose timer to cancel.
+-- score, header JSON, then counted lists of alert records (key, JSON) and
+-- of events (JSON)), alert keys to index, timers (incident, due us, JSON),
+-- incidents whose timer to cancel.
+--
+-- An incident written resolved while it is the group's open one leaves
+-- the shard's alert index: each of its alerts whose entry names this group.
 --
 -- Returns {1, removed index values...} when committed, {0, version} on a
 -- version mismatch, {2} when the open incident does not exist.
@@ -34,6 +40,20 @@ if ARGV[6] == '1' and redis.call('EXISTS', tag .. ':i:' .. ARGV[2]) == 0 then
 end
 
 -- Nothing is written above this line: a refused commit changes nothing.
+
+-- bulk runs cmd on key with ARGV[from..to], a thousand at a time (an even
+-- number, so that field/value pairs stay whole): unpack has a limit.
+local function bulk(cmd, key, from, to)
+  local i = from
+  while i <= to do
+    local j = math.min(i + 999, to)
+    redis.call(cmd, key, unpack(ARGV, i, j))
+    i = j + 1
+  end
+end
+
+local was = redis.call('HGET', group, 'o') or ''
+local closed = {}
 local a = 7
 local n = tonumber(ARGV[a]); a = a + 1
 for i = 1, n do
@@ -46,6 +66,19 @@ for i = 1, n do
   end
   redis.call('HSET', key, 'j', body, 's', state)
   redis.call('ZADD', tag .. ':st:' .. state, score, id)
+  local m = tonumber(ARGV[a]); a = a + 1
+  if m > 0 then
+    bulk('HSET', key .. ':a', a, a + 2 * m - 1)
+    a = a + 2 * m
+  end
+  m = tonumber(ARGV[a]); a = a + 1
+  if m > 0 then
+    bulk('RPUSH', key .. ':e', a, a + m - 1)
+    a = a + m
+  end
+  if id == was and state == 'resolved' then
+    closed[#closed + 1] = key
+  end
 end
 redis.call('HINCRBY', group, 'v', 1)
 redis.call('HSET', group, 'o', ARGV[2], 'c', token)
@@ -57,16 +90,16 @@ for i = 1, n do
   a = a + 1
 end
 local out = {1}
-n = tonumber(ARGV[a]); a = a + 1
-for i = 1, n do
-  local cur = redis.call('HGET', KEYS[2], ARGV[a])
-  -- Only this group's entry goes: the key may have moved to another group.
-  if cur and string.match(cur, '^%S+ (.*)$') == gkey then
-    redis.call('HDEL', KEYS[2], ARGV[a])
-    out[#out + 1] = ARGV[a]
-    out[#out + 1] = cur
+for _, key in ipairs(closed) do
+  for _, alert in ipairs(redis.call('HKEYS', key .. ':a')) do
+    local cur = redis.call('HGET', KEYS[2], alert)
+    -- Only this group's entry goes: the key may have moved to another group.
+    if cur and string.match(cur, '^%S+ (.*)$') == gkey then
+      redis.call('HDEL', KEYS[2], alert)
+      out[#out + 1] = alert
+      out[#out + 1] = cur
+    end
   end
-  a = a + 1
 end
 
 n = tonumber(ARGV[a]); a = a + 1

@@ -41,7 +41,7 @@ func TestStoreDetails(t *testing.T) {
 		}
 		err := s.Commit(ctx, klaxon.Commit{Group: "g", Open: "9", Index: []string{"am/a"}})
 		require.ErrorIs(t, err, klaxon.ErrNotFound, "the open incident must exist")
-		g, err := s.Group(ctx, "g")
+		g, err := s.Group(ctx, "g", nil)
 		require.NoError(t, err)
 		require.Zero(t, g.Version)
 		groups, err := s.AlertGroups(ctx, []string{"am/a"})
@@ -60,7 +60,7 @@ func TestStoreDetails(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, int64(committed), reply[0])
 		}
-		g, err := s.Group(ctx, "g")
+		g, err := s.Group(ctx, "g", nil)
 		require.NoError(t, err)
 		require.Equal(t, uint64(1), g.Version)
 		keys, args, err = s.commitCall(c, "token2")
@@ -80,20 +80,20 @@ func TestStoreDetails(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, due, 1)
 		require.NoError(t, s.rdb.ScriptFlush(ctx).Err())
-		g, err := s.Group(ctx, "g")
+		g, err := s.Group(ctx, "g", nil)
 		require.NoError(t, err)
 		require.NoError(t, s.rdb.ScriptFlush(ctx).Err())
 		resolved := *g.Open
 		resolved.State = klaxon.StateResolved
-		require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: 1, Incidents: []*klaxon.Incident{&resolved}, Unindex: []string{"am/a"}, Cancel: []string{id}}))
+		require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: 1, Incidents: []*klaxon.Incident{&resolved}, Cancel: []string{id}}))
 		n, err := s.rdb.Exists(ctx, s.alertKey("am/a")).Result()
 		require.NoError(t, err)
 		require.Zero(t, n, "the entry of an unindexed alert is gone")
 	})
 
 	// An alert indexed again by another group belongs to it, even when
-	// the first group unindexes the alert afterwards; in the same shard
-	// and across shards.
+	// the first group's incident resolves afterwards, which unindexes its
+	// alerts; in the same shard and across shards.
 	t.Run("unindex leaves a moved alert", func(t *testing.T) {
 		s := fresh(t)
 		ctx := t.Context()
@@ -108,14 +108,20 @@ func TestStoreDetails(t *testing.T) {
 		}
 		for _, g2 := range []string{same, other} {
 			alert := "am/" + g2
-			require.NoError(t, klaxon.Update(ctx, s, "g1", func(klaxon.Group) (*klaxon.Commit, error) {
+			id, err := s.NextIncidentID(ctx)
+			require.NoError(t, err)
+			require.NoError(t, klaxon.Update(ctx, s, "g1", nil, func(klaxon.Group) (*klaxon.Commit, error) {
+				inc := &klaxon.Incident{ID: id, Group: "g1", State: klaxon.StateTriggered, AlertCount: 1, FiringCount: 1,
+					Changed: []klaxon.AlertState{{Alert: klaxon.Alert{Key: alert, Status: klaxon.Firing}, Count: 1}}}
+				return &klaxon.Commit{Open: id, Incidents: []*klaxon.Incident{inc}, Index: []string{alert}}, nil
+			}))
+			require.NoError(t, klaxon.Update(ctx, s, g2, nil, func(klaxon.Group) (*klaxon.Commit, error) {
 				return &klaxon.Commit{Index: []string{alert}}, nil
 			}))
-			require.NoError(t, klaxon.Update(ctx, s, g2, func(klaxon.Group) (*klaxon.Commit, error) {
-				return &klaxon.Commit{Index: []string{alert}}, nil
-			}))
-			require.NoError(t, klaxon.Update(ctx, s, "g1", func(klaxon.Group) (*klaxon.Commit, error) {
-				return &klaxon.Commit{Unindex: []string{alert}}, nil
+			require.NoError(t, klaxon.Update(ctx, s, "g1", nil, func(g klaxon.Group) (*klaxon.Commit, error) {
+				inc := *g.Open
+				inc.State = klaxon.StateResolved
+				return &klaxon.Commit{Incidents: []*klaxon.Incident{&inc}}, nil
 			}))
 			groups, err := s.AlertGroups(ctx, []string{alert})
 			require.NoError(t, err)

@@ -44,7 +44,7 @@ func TestReplicas(t *testing.T) {
 	t.Cleanup(func() { _ = s.Close() })
 	total := 0
 	for i := range groups {
-		g, err := s.Group(ctx, fmt.Sprintf("g%d", i))
+		g, err := s.Group(ctx, fmt.Sprintf("g%d", i), nil)
 		require.NoError(t, err)
 		require.Equal(t, uint64(g.Open.Seq), g.Version, "group %s: one increment per commit", g.Key)
 		total += g.Open.Seq
@@ -57,7 +57,7 @@ func TestReplicas(t *testing.T) {
 // 503: an Update that gives up has committed nothing.
 func update(ctx context.Context, s klaxon.Store, group string) error {
 	for {
-		err := klaxon.Update(ctx, s, group, increment(group))
+		err := klaxon.Update(ctx, s, group, nil, increment(group))
 		if !errors.Is(err, klaxon.ErrConflict) {
 			return err
 		}

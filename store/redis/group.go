@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,41 +11,63 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Group reads a group and its open incident in one script, so that they
-// are of one version. A group never written has Version 0 and no open
-// incident.
-func (s *Store) Group(ctx context.Context, key string) (klaxon.Group, error) {
+// Group reads a group, its open incident's header and, of alerts, the
+// records that incident holds, in one script, so that they are of one
+// version. A group never written has Version 0 and no open incident.
+func (s *Store) Group(ctx context.Context, key string, alerts []string) (klaxon.Group, error) {
 	if err := ctx.Err(); err != nil {
 		return klaxon.Group{}, fmt.Errorf("read group %s: %w", key, err)
 	}
 	tag := s.tag(key)
-	args := []any{tag}
+	args := make([]any, 0, 2+len(alerts))
 	held, heldOpen, ok := s.cache.Get(key)
 	if ok && heldOpen != nil {
-		args = append(args, strconv.FormatUint(held, 10))
+		args = append(args, tag, strconv.FormatUint(held, 10))
+	} else {
+		args = append(args, tag, "")
 	}
-	reply, err := groupScript.Run(ctx, s.rdb, []string{groupKey(tag, key)}, args...).StringSlice()
+	for _, a := range alerts {
+		args = append(args, a)
+	}
+	reply, err := groupScript.Run(ctx, s.rdb, []string{groupKey(tag, key)}, args...).Slice()
 	if err != nil {
 		return klaxon.Group{}, fmt.Errorf("read group %s: %w", key, classify(err))
 	}
+	version, _ := reply[0].(string)
+	open, _ := reply[1].(string)
 	g := klaxon.Group{Key: key}
-	if g.Version, err = strconv.ParseUint(reply[0], 10, 64); err != nil {
-		return klaxon.Group{}, fmt.Errorf("read group %s: version %q: %w", key, reply[0], err)
+	if g.Version, err = strconv.ParseUint(version, 10, 64); err != nil {
+		return klaxon.Group{}, fmt.Errorf("read group %s: version %q: %w", key, version, err)
 	}
-	if reply[1] == "" {
+	if open == "" {
 		return g, nil
 	}
-	if len(reply) == 2 && ok && heldOpen != nil && held == g.Version && heldOpen.ID == reply[1] {
+	header, found := reply[2].(string)
+	switch {
+	case !found:
+		return klaxon.Group{}, fmt.Errorf("read group %s: open incident %s: %w", key, open, klaxon.ErrNotFound)
+	case header == "" && ok && heldOpen != nil && held == g.Version && heldOpen.ID == open:
 		g.Open = heldOpen // unchanged since decoded
-		return g, nil
+	default:
+		if g.Open, err = decodeIncident([]byte(header)); err != nil {
+			return klaxon.Group{}, fmt.Errorf("read group %s: open incident %s: %w", key, open, err)
+		}
+		s.cache.Put(key, g.Version, g.Open)
 	}
-	if len(reply) < 3 || reply[2] == "" {
-		return klaxon.Group{}, fmt.Errorf("read group %s: open incident %s: %w", key, reply[1], klaxon.ErrNotFound)
+	for i, v := range reply[3:] {
+		body, ok := v.(string)
+		if !ok {
+			continue
+		}
+		if g.Alerts == nil {
+			g.Alerts = make(map[string]klaxon.AlertState, len(alerts))
+		}
+		var a klaxon.AlertState
+		if err := json.Unmarshal([]byte(body), &a); err != nil {
+			return klaxon.Group{}, fmt.Errorf("read group %s: alert %s: %w", key, alerts[i], err)
+		}
+		g.Alerts[alerts[i]] = a
 	}
-	if g.Open, err = decodeIncident([]byte(reply[2])); err != nil {
-		return klaxon.Group{}, fmt.Errorf("read group %s: open incident %s: %w", key, reply[1], err)
-	}
-	s.cache.Put(key, g.Version, g.Open)
 	return g, nil
 }
 

@@ -19,7 +19,7 @@ func commitIncident(t testing.TB, s *Store, group string, alerts ...string) stri
 	require.NoError(t, err)
 	inc := &klaxon.Incident{ID: id, Group: group, Summary: "disk full", State: klaxon.StateTriggered, CreatedAt: t0}
 	for _, a := range alerts {
-		inc.Alerts = append(inc.Alerts, klaxon.AlertState{Alert: klaxon.Alert{Key: a, Status: klaxon.Firing}, Count: 1, FirstSeen: t0, LastSeen: t0})
+		inc.Changed = append(inc.Changed, klaxon.AlertState{Alert: klaxon.Alert{Key: a, Status: klaxon.Firing}, Count: 1, FirstSeen: t0, LastSeen: t0})
 	}
 	require.NoError(t, s.Commit(ctx, klaxon.Commit{
 		Group: group, Version: 0, Open: id,

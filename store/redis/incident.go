@@ -7,26 +7,24 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/redis/go-redis/v9"
 )
 
-// Incident reads one incident: its group from P:id:<id>, then the record
-// in the group's shard. The error matches klaxon.ErrNotFound if there is
-// none.
+// Incident reads one incident's header: its group from P:id:<id>, then
+// the record in the group's shard. The error matches klaxon.ErrNotFound if
+// there is none.
 func (s *Store) Incident(ctx context.Context, id string) (*klaxon.Incident, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("read incident %s: %w", id, err)
 	}
-	group, err := s.rdb.Get(ctx, s.idKey(id)).Result()
-	if errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("read incident %s: %w", id, klaxon.ErrNotFound)
-	}
+	tag, err := s.incidentTag(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("read incident %s: %w", id, classify(err))
+		return nil, fmt.Errorf("read incident %s: %w", id, err)
 	}
-	body, err := s.rdb.HGet(ctx, incidentKey(s.tag(group), id), "j").Bytes()
+	body, err := s.rdb.HGet(ctx, incidentKey(tag, id), "j").Bytes()
 	if errors.Is(err, redis.Nil) {
 		// Mapped by a commit that did not land.
 		return nil, fmt.Errorf("read incident %s: %w", id, klaxon.ErrNotFound)
@@ -39,6 +37,90 @@ func (s *Store) Incident(ctx context.Context, id string) (*klaxon.Incident, erro
 		return nil, fmt.Errorf("read incident %s: %w", id, err)
 	}
 	return inc, nil
+}
+
+// incidentTag returns the hash tag of incident id's shard, from P:id:<id>.
+func (s *Store) incidentTag(ctx context.Context, id string) (string, error) {
+	group, err := s.rdb.Get(ctx, s.idKey(id)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", fmt.Errorf("incident %s: %w", id, klaxon.ErrNotFound)
+	}
+	if err != nil {
+		return "", classify(err)
+	}
+	return s.tag(group), nil
+}
+
+// IncidentAlerts reads a page of about limit alerts of incident id, by
+// HSCAN: cursor is the scan's cursor, and the pages together hold every
+// alert that the incident held throughout, once.
+func (s *Store) IncidentAlerts(ctx context.Context, id, cursor string, limit int) ([]klaxon.AlertState, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", fmt.Errorf("read alerts of incident %s: %w", id, err)
+	}
+	tag, err := s.incidentTag(ctx, id)
+	if err != nil {
+		return nil, "", fmt.Errorf("read alerts of incident %s: %w", id, err)
+	}
+	var from uint64
+	if cursor != "" {
+		if from, err = strconv.ParseUint(cursor, 10, 64); err != nil {
+			return nil, "", fmt.Errorf("read alerts of incident %s: %w", id, klaxon.Invalid("cursor", "%q is not a cursor this store gave", cursor))
+		}
+	}
+	fields, next, err := s.rdb.HScan(ctx, incidentAlertsKey(tag, id), from, "", int64(max(limit, 1))).Result()
+	if err != nil {
+		return nil, "", fmt.Errorf("read alerts of incident %s: %w", id, classify(err))
+	}
+	out := make([]klaxon.AlertState, 0, len(fields)/2)
+	for i := 1; i < len(fields); i += 2 {
+		var a klaxon.AlertState
+		if err := json.Unmarshal([]byte(fields[i]), &a); err != nil {
+			return nil, "", fmt.Errorf("read alerts of incident %s: alert %s: %w", id, fields[i-1], err)
+		}
+		out = append(out, a)
+	}
+	slices.SortFunc(out, func(a, b klaxon.AlertState) int { return cmp.Compare(a.Key, b.Key) })
+	if next == 0 {
+		return out, "", nil
+	}
+	return out, strconv.FormatUint(next, 10), nil
+}
+
+// Timeline reads up to limit events of incident id from the offset-th,
+// and how many it has, in one round trip after the incident's shard.
+func (s *Store) Timeline(ctx context.Context, id string, offset, limit int) ([]klaxon.Event, int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, fmt.Errorf("read timeline of incident %s: %w", id, err)
+	}
+	tag, err := s.incidentTag(ctx, id)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read timeline of incident %s: %w", id, err)
+	}
+	offset = max(offset, 0)
+	key := timelineKey(tag, id)
+	var page *redis.StringSliceCmd
+	var total *redis.IntCmd
+	if _, err := s.pipelined(ctx, func(p redis.Pipeliner) {
+		total = p.LLen(ctx, key)
+		if limit > 0 {
+			page = p.LRange(ctx, key, int64(offset), int64(offset+limit-1))
+		}
+	}); err != nil {
+		return nil, 0, fmt.Errorf("read timeline of incident %s: %w", id, classify(err))
+	}
+	if page == nil {
+		return nil, int(total.Val()), nil
+	}
+	out := make([]klaxon.Event, 0, len(page.Val()))
+	for _, v := range page.Val() {
+		var e klaxon.Event
+		if err := json.Unmarshal([]byte(v), &e); err != nil {
+			return nil, 0, fmt.Errorf("read timeline of incident %s: %w", id, err)
+		}
+		out = append(out, e)
+	}
+	return out, int(total.Val()), nil
 }
 
 // listed is an incident ID found in a shard's state set.

@@ -5,7 +5,9 @@ package redis
 // its commit script touches, are in its shard:
 //
 //	T:g:<group>    hash   v: version, o: open incident ID, c: last commit token
-//	T:i:<id>       hash   j: incident JSON, s: state
+//	T:i:<id>       hash   j: incident header JSON, s: state
+//	T:i:<id>:a     hash   alert key → alert record JSON: the incident's alerts
+//	T:i:<id>:e     list   event JSON: the incident's timeline, oldest first
 //	T:st:<state>   zset   incident IDs in that state, score = numeric ID
 //	T:alerts       hash   alert key → "<token> <group>": the alerts indexed
 //	                      by the shard's groups, token of the indexing commit
@@ -20,6 +22,7 @@ package redis
 //	P:a:<alert>    string "<token> <group>": AlertGroups finds the shard
 //	P:seq          string the incident ID counter (INCR)
 //	P:shards       string the shard count the prefix was laid out with
+//	P:layout       string the layout version of the keys (layout.go)
 //
 // One sorted set per state, rather than one of open and one of all
 // incidents, lets Incidents read exactly the states asked for, with the
@@ -48,6 +51,8 @@ func (s *Store) tag(group string) string { return s.tags[s.shard(group)] }
 
 func groupKey(tag, group string) string           { return tag + ":g:" + group }
 func incidentKey(tag, id string) string           { return tag + ":i:" + id }
+func incidentAlertsKey(tag, id string) string     { return incidentKey(tag, id) + ":a" }
+func timelineKey(tag, id string) string           { return incidentKey(tag, id) + ":e" }
 func stateKey(tag string, st klaxon.State) string { return tag + ":st:" + string(st) }
 func alertsKey(tag string) string                 { return tag + ":alerts" }
 func queueKey(tag string) string                  { return tag + ":tq" }
@@ -57,6 +62,7 @@ func leasesKey(tag string) string                 { return tag + ":tl" }
 func (s *Store) idKey(id string) string       { return s.prefix + ":id:" + id }
 func (s *Store) alertKey(alert string) string { return s.prefix + ":a:" + alert }
 func (s *Store) seqKey() string               { return s.prefix + ":seq" }
+func (s *Store) layoutKey() string            { return s.prefix + ":layout" }
 
 // score is an incident's place in its state's sorted set: its numeric ID,
 // so that newest first is by number ("10" after "9"). IDs that are not

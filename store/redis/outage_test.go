@@ -31,7 +31,7 @@ func TestOutage(t *testing.T) {
 	srv.Stop(t)
 	calls := map[string]func() error{
 		"Ping":           func() error { return s.Ping(ctx) },
-		"Group":          func() error { _, err := s.Group(ctx, "g"); return err },
+		"Group":          func() error { _, err := s.Group(ctx, "g", nil); return err },
 		"Commit":         func() error { return s.Commit(ctx, klaxon.Commit{Group: "g", Version: 1, Index: []string{"am/b"}}) },
 		"Claim":          func() error { _, _, err := s.Claim(ctx, t0, time.Minute, 10); return err },
 		"NextIncidentID": func() error { _, err := s.NextIncidentID(ctx); return err },
@@ -64,7 +64,7 @@ func TestOutage(t *testing.T) {
 	// go-redis redials in the background once its pool saw enough dial
 	// errors, about once a second.
 	require.Eventually(t, func() bool { return s.Ping(ctx) == nil }, 5*time.Second, 50*time.Millisecond, "the same store reconnects")
-	g, err := s.Group(ctx, "g")
+	g, err := s.Group(ctx, "g", nil)
 	require.NoError(t, err)
 	require.Equal(t, uint64(1), g.Version)
 	require.Equal(t, id, g.Open.ID)

@@ -28,6 +28,10 @@ var (
 	leaseLua    string
 	leaseScript = redis.NewScript(leaseLua)
 
+	//go:embed upgrade.lua
+	upgradeLua    string
+	upgradeScript = redis.NewScript(upgradeLua)
+
 	//go:embed unindex.lua
 	unindexLua    string
 	unindexScript = redis.NewScript(unindexLua)
@@ -80,7 +84,11 @@ func (s *Store) evalAll(ctx context.Context, script *redis.Script, calls []call)
 // them. Its error is the first command's error other than redis.Nil: a
 // missing key is an answer, not a failure.
 func (s *Store) pipelined(ctx context.Context, fill func(redis.Pipeliner)) ([]redis.Cmder, error) {
-	cmds, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	return pipelined(ctx, s.rdb, fill)
+}
+
+func pipelined(ctx context.Context, rdb redis.UniversalClient, fill func(redis.Pipeliner)) ([]redis.Cmder, error) {
+	cmds, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		fill(p)
 		return nil
 	})

@@ -38,7 +38,7 @@ func TestSentinel(t *testing.T) {
 
 	master.Stop(t)
 	require.Eventually(t, func() bool {
-		g, err := s.Group(t.Context(), "g")
+		g, err := s.Group(t.Context(), "g", nil)
 		if err != nil {
 			require.True(t, errors.Is(err, klaxon.ErrUnavailable), "during the failover: %v", err)
 			return false

@@ -59,11 +59,16 @@ type Options struct {
 // Store is a klaxon.Store in Redis. It is safe for concurrent use, also
 // by several processes on the same Redis and Prefix.
 type Store struct {
-	rdb    redis.UniversalClient
+	rdb redis.UniversalClient
+	// urgent is a pool of its own for the escalation engine's commits.
+	urgent redis.UniversalClient
 	prefix string
 	tags   []string // tags[n] is shard n's hash tag
 	cache  *groupcache.Cache
 }
+
+// urgentPool is the size of the connection pool of urgent commits.
+const urgentPool = 8
 
 // cachedGroups bounds the decoded open incidents a store keeps.
 const cachedGroups = 8192
@@ -102,12 +107,18 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 			rdb = redis.NewUniversalClient(uo)
 		}
 	}
-	s := &Store{rdb: rdb, prefix: o.Prefix, tags: make([]string, o.Shards), cache: groupcache.New(cachedGroups)}
+	urgent := *uo
+	urgent.PoolSize = urgentPool
+	s := &Store{rdb: rdb, urgent: redis.NewUniversalClient(&urgent), prefix: o.Prefix, tags: make([]string, o.Shards), cache: groupcache.New(cachedGroups)}
 	for n := range s.tags {
 		s.tags[n] = "{" + o.Prefix + ":s" + strconv.Itoa(n) + "}"
 	}
 	if err := s.checkShards(ctx, o.Shards); err != nil {
-		_ = rdb.Close()
+		_ = s.Close()
+		return nil, fmt.Errorf("open redis store %s: %w", strings.Join(o.Addrs, ","), err)
+	}
+	if err := s.upgrade(ctx); err != nil {
+		_ = s.Close()
 		return nil, fmt.Errorf("open redis store %s: %w", strings.Join(o.Addrs, ","), err)
 	}
 	return s, nil
@@ -258,7 +269,7 @@ func (s *Store) NextIncidentID(ctx context.Context) (string, error) {
 // Close closes the connections. Calls after Close fail; so does a second
 // Close.
 func (s *Store) Close() error {
-	if err := s.rdb.Close(); err != nil {
+	if err := errors.Join(s.rdb.Close(), s.urgent.Close()); err != nil {
 		return fmt.Errorf("close redis store: %w", err)
 	}
 	return nil

@@ -55,13 +55,14 @@ func NewIncidentCommit(i int64, at time.Time) klaxon.Commit {
 	keys := make([]string, 5)
 	for a := range keys {
 		keys[a] = fmt.Sprintf("am/%d-%d", i, a)
-		inc.Alerts = append(inc.Alerts, klaxon.AlertState{
+		inc.Changed = append(inc.Changed, klaxon.AlertState{
 			Alert:     klaxon.Alert{Key: keys[a], Integration: "am", Status: klaxon.Firing, Summary: "disk full", Labels: map[string]string{"instance": keys[a]}},
 			Count:     1,
 			FirstSeen: at,
 			LastSeen:  at,
 		})
 	}
+	inc.AlertCount, inc.FiringCount = len(keys), len(keys)
 	inc.Record(klaxon.Event{At: at, Kind: klaxon.EventTriggered})
 	return klaxon.Commit{
 		Group: group, Open: id,

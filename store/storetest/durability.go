@@ -27,9 +27,13 @@ func testReopen(t *testing.T, open func() klaxon.Store) {
 	require.NoError(t, s.Close())
 
 	s = connect(t, open)
-	g, err := s.Group(ctx, "g")
+	g, err := s.Group(ctx, "g", []string{"am/" + id})
 	require.NoError(t, err)
-	require.Equal(t, klaxon.Group{Key: "g", Version: 1, Open: inc}, g)
+	require.Equal(t, klaxon.Group{Key: "g", Version: 1, Open: header(inc), Alerts: map[string]klaxon.AlertState{"am/" + id: inc.Changed[0]}}, g)
+	events, total, err := s.Timeline(ctx, id, 0, 10)
+	require.NoError(t, err)
+	require.Equal(t, inc.Recorded, events)
+	require.Equal(t, 2, total)
 	got, err := s.Incident(ctx, resolved.ID)
 	require.NoError(t, err)
 	require.Equal(t, resolved, got)
@@ -56,7 +60,9 @@ func testCanceled(t *testing.T, open func() klaxon.Store) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	calls := map[string]func() error{
-		"Group":          func() error { _, err := s.Group(ctx, "g"); return err },
+		"Group":          func() error { _, err := s.Group(ctx, "g", nil); return err },
+		"IncidentAlerts": func() error { _, _, err := s.IncidentAlerts(ctx, "1", "", 10); return err },
+		"Timeline":       func() error { _, _, err := s.Timeline(ctx, "1", 0, 10); return err },
 		"Commit":         func() error { return s.Commit(ctx, klaxon.Commit{Group: "g"}) },
 		"NextIncidentID": func() error { _, err := s.NextIncidentID(ctx); return err },
 		"Incident":       func() error { _, err := s.Incident(ctx, "1"); return err },
@@ -68,7 +74,7 @@ func testCanceled(t *testing.T, open func() klaxon.Store) {
 	for name, call := range calls {
 		require.ErrorIs(t, call(), context.Canceled, name)
 	}
-	g, err := s.Group(t.Context(), "g")
+	g, err := s.Group(t.Context(), "g", nil)
 	require.NoError(t, err)
 	require.Zero(t, g.Version, "a canceled commit changes nothing")
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/stretchr/testify/require"
@@ -68,7 +69,7 @@ func testIncidentList(t *testing.T, open func() klaxon.Store) {
 		newest := openIDs[0]
 		inc, err := s.Incident(ctx, newest)
 		require.NoError(t, err)
-		g, err := s.Group(ctx, inc.Group)
+		g, err := s.Group(ctx, inc.Group, nil)
 		require.NoError(t, err)
 		inc.State, inc.ResolvedAt = klaxon.StateResolved, t0
 		require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: inc.Group, Version: g.Version, Incidents: []*klaxon.Incident{inc}}))
@@ -141,13 +142,17 @@ func testIncidentIDs(t *testing.T, open func() klaxon.Store) {
 func testAlertIndex(t *testing.T, open func() klaxon.Store) {
 	s := connect(t, open)
 	ctx := t.Context()
-	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g1", Version: 0, Index: []string{"am/a", "am/b", "am/c"}}))
+	inc := incident("1", "g1", klaxon.StateTriggered)
+	inc.Changed = nil
+	for _, k := range []string{"am/a", "am/b", "am/c"} {
+		inc.Changed = append(inc.Changed, klaxon.AlertState{Alert: klaxon.Alert{Key: k, Status: klaxon.Firing}, Count: 1})
+	}
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g1", Version: 0, Open: "1", Incidents: []*klaxon.Incident{inc}, Index: []string{"am/a", "am/b", "am/c"}}))
 	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g2", Version: 0, Index: []string{"dd/d"}}))
-	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g1", Version: 1, Unindex: []string{"am/b", "am/never"}}))
 
 	groups, err := s.AlertGroups(ctx, []string{"am/a", "am/b", "am/c", "dd/d", "am/x"})
 	require.NoError(t, err)
-	require.Equal(t, map[string]string{"am/a": "g1", "am/c": "g1", "dd/d": "g2"}, groups)
+	require.Equal(t, map[string]string{"am/a": "g1", "am/b": "g1", "am/c": "g1", "dd/d": "g2"}, groups)
 
 	groups, err = s.AlertGroups(ctx, nil)
 	require.NoError(t, err)
@@ -158,4 +163,131 @@ func testAlertIndex(t *testing.T, open func() klaxon.Store) {
 	groups, err = s.AlertGroups(ctx, []string{"am/a"})
 	require.NoError(t, err)
 	require.Equal(t, map[string]string{"am/a": "g2"}, groups)
+
+	// Resolving the open incident unindexes its alerts, but for the one
+	// that moved to another group since.
+	inc = header(inc)
+	inc.State = klaxon.StateResolved
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g1", Version: 1, Incidents: []*klaxon.Incident{inc}}))
+	groups, err = s.AlertGroups(ctx, []string{"am/a", "am/b", "am/c", "dd/d"})
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"am/a": "g2", "dd/d": "g2"}, groups)
+}
+
+// alertRecord is alert key as an incident holds it, seen n times.
+func alertRecord(key string, n int) klaxon.AlertState {
+	return klaxon.AlertState{
+		Alert:     klaxon.Alert{Key: key, Integration: "am", Status: klaxon.Firing, Summary: "disk full on " + key, StartsAt: t0},
+		Count:     n,
+		FirstSeen: t0,
+		LastSeen:  t0.Add(time.Duration(n) * time.Second),
+	}
+}
+
+// testAlertRecords commits alerts in two commits, and reads back by key
+// exactly those the open incident holds, as last written.
+func testAlertRecords(t *testing.T, open func() klaxon.Store) {
+	s := connect(t, open)
+	ctx := t.Context()
+	inc := incident("1", "g", klaxon.StateTriggered)
+	inc.Changed = []klaxon.AlertState{alertRecord("am/a", 1), alertRecord("am/b", 1)}
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Open: "1", Incidents: []*klaxon.Incident{inc}}))
+
+	inc = header(inc)
+	inc.Changed = []klaxon.AlertState{alertRecord("am/a", 2), alertRecord("am/c", 1)}
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: 1, Open: "1", Incidents: []*klaxon.Incident{inc}}))
+
+	g, err := s.Group(ctx, "g", []string{"am/a", "am/c", "am/x"})
+	require.NoError(t, err)
+	require.Equal(t, map[string]klaxon.AlertState{"am/a": alertRecord("am/a", 2), "am/c": alertRecord("am/c", 1)}, g.Alerts)
+	g, err = s.Group(ctx, "g", nil)
+	require.NoError(t, err)
+	require.Empty(t, g.Alerts, "only the alerts asked for")
+
+	// A closed incident's alerts are no group's any more.
+	h := header(inc)
+	h.State = klaxon.StateResolved
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: 2, Incidents: []*klaxon.Incident{h}}))
+	g, err = s.Group(ctx, "g", []string{"am/a"})
+	require.NoError(t, err)
+	require.Nil(t, g.Open)
+	require.Empty(t, g.Alerts)
+}
+
+// testAlertPages reads the alerts of an incident page by page: each alert
+// comes once, and the pages end.
+func testAlertPages(t *testing.T, open func() klaxon.Store) {
+	s := connect(t, open)
+	ctx := t.Context()
+	const n = 250
+	inc := incident("1", "g", klaxon.StateTriggered)
+	inc.Changed = nil
+	want := map[string]klaxon.AlertState{}
+	for i := range n {
+		a := alertRecord(fmt.Sprintf("am/%03d", i), 1)
+		inc.Changed = append(inc.Changed, a)
+		want[a.Key] = a
+	}
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Open: "1", Incidents: []*klaxon.Incident{inc}}))
+
+	got := map[string]klaxon.AlertState{}
+	cursor, pages := "", 0
+	for {
+		page, next, err := s.IncidentAlerts(ctx, "1", cursor, 100)
+		require.NoError(t, err)
+		pages++
+		require.LessOrEqual(t, len(page), 2*100, "about a page")
+		for _, a := range page {
+			require.NotContains(t, got, a.Key, "an alert on two pages")
+			got[a.Key] = a
+		}
+		if next == "" {
+			break
+		}
+		require.Less(t, pages, n, "the pages end")
+		cursor = next
+	}
+	require.Equal(t, want, got)
+	require.Greater(t, pages, 1, "250 alerts take more than one page of 100")
+
+	_, _, err := s.IncidentAlerts(ctx, "424242", "", 10)
+	require.ErrorIs(t, err, klaxon.ErrNotFound)
+}
+
+// testTimeline appends events over commits, also to a closed incident,
+// and reads them in order, by offset.
+func testTimeline(t *testing.T, open func() klaxon.Store) {
+	s := connect(t, open)
+	ctx := t.Context()
+	inc := incident("1", "g", klaxon.StateTriggered)
+	want := slices.Clone(inc.Recorded)
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Open: "1", Incidents: []*klaxon.Incident{inc}}))
+	for i := range 3 {
+		inc = header(inc)
+		for j := range 40 {
+			inc.Record(klaxon.Event{At: t0.Add(time.Duration(i*40+j) * time.Second), Kind: klaxon.EventAlertJoined, Alert: fmt.Sprintf("am/%d", i*40+j)})
+		}
+		want = append(want, inc.Recorded...)
+		if i == 2 {
+			inc.State = klaxon.StateResolved
+		}
+		require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: uint64(i + 1), Incidents: []*klaxon.Incident{inc}, Open: map[bool]string{true: "1"}[i < 2]}))
+	}
+	var got []klaxon.Event
+	for off := 0; ; off += 50 {
+		page, total, err := s.Timeline(ctx, "1", off, 50)
+		require.NoError(t, err)
+		require.Equal(t, len(want), total)
+		if len(page) == 0 {
+			break
+		}
+		got = append(got, page...)
+	}
+	require.Equal(t, want, got)
+	h, err := s.Incident(ctx, "1")
+	require.NoError(t, err)
+	require.Equal(t, header(inc), h, "the header holds no events")
+
+	_, _, err = s.Timeline(ctx, "424242", 0, 10)
+	require.ErrorIs(t, err, klaxon.ErrNotFound)
 }

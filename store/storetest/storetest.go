@@ -33,6 +33,9 @@ func Run(t *testing.T, newStore func(t *testing.T) (open func() klaxon.Store)) {
 		{"incidents/list", testIncidentList},
 		{"incidents/ids", testIncidentIDs},
 		{"alerts/index", testAlertIndex},
+		{"alerts/records", testAlertRecords},
+		{"alerts/pages", testAlertPages},
+		{"timeline/append", testTimeline},
 		{"timers/claim", testTimerClaim},
 		{"timers/order", testTimerOrder},
 		{"durability/reopen", testReopen},
@@ -70,7 +73,7 @@ func incident(id, group string, state klaxon.State) *klaxon.Incident {
 		Labels:    map[string]string{"service": group},
 		State:     state,
 		CreatedAt: t0,
-		Alerts: []klaxon.AlertState{{
+		Changed: []klaxon.AlertState{{
 			Alert: klaxon.Alert{
 				Key:         "am/" + id,
 				Integration: "am",
@@ -83,10 +86,8 @@ func incident(id, group string, state klaxon.State) *klaxon.Incident {
 			FirstSeen: t0,
 			LastSeen:  t0.Add(time.Second),
 		}},
-		Timeline: []klaxon.Event{
-			{At: t0, Kind: klaxon.EventTriggered},
-			{At: t0.Add(time.Second), Kind: klaxon.EventPageSent, Step: &step, User: "alice", Via: klaxon.ViaSMS},
-		},
+		AlertCount:  1,
+		FiringCount: 1,
 		Policy: klaxon.Policy{
 			Name:       "default",
 			AckTimeout: 30 * time.Minute,
@@ -99,6 +100,8 @@ func incident(id, group string, state klaxon.State) *klaxon.Incident {
 		Pending:    []klaxon.Notification{{ID: 1, User: "alice", Via: klaxon.ViaVoice, Due: t0.Add(time.Minute)}},
 		Seq:        1,
 	}
+	inc.Record(klaxon.Event{At: t0, Kind: klaxon.EventTriggered, Alert: "am/" + id, Text: "disk full"})
+	inc.Record(klaxon.Event{At: t0.Add(time.Second), Kind: klaxon.EventPageSent, Step: &step, Notification: 1, User: "alice", Via: klaxon.ViaSMS})
 	switch state {
 	case klaxon.StateAcknowledged:
 		inc.AckedAt, inc.AckedBy = t0.Add(time.Minute), "alice"
@@ -108,14 +111,22 @@ func incident(id, group string, state klaxon.State) *klaxon.Incident {
 	return inc
 }
 
+// header is inc as a store gives it back: without the alerts and events
+// that a commit writes as records of their own.
+func header(inc *klaxon.Incident) *klaxon.Incident {
+	h := *inc
+	h.Changed, h.Recorded = nil, nil
+	return &h
+}
+
 // create allocates an ID and commits a new incident as its group's open
-// one (or as a closed one, if resolved).
+// one (or as a closed one, if resolved), and returns its header.
 func create(t *testing.T, s klaxon.Store, group string, state klaxon.State) *klaxon.Incident {
 	t.Helper()
 	ctx := t.Context()
 	id, err := s.NextIncidentID(ctx)
 	require.NoError(t, err)
-	g, err := s.Group(ctx, group)
+	g, err := s.Group(ctx, group, nil)
 	require.NoError(t, err)
 	inc := incident(id, group, state)
 	c := klaxon.Commit{Group: group, Version: g.Version, Incidents: []*klaxon.Incident{inc}}
@@ -123,7 +134,7 @@ func create(t *testing.T, s klaxon.Store, group string, state klaxon.State) *kla
 		c.Open = id
 	}
 	require.NoError(t, s.Commit(ctx, c))
-	return inc
+	return header(inc)
 }
 
 // ids lists the IDs of incidents, in order.

@@ -1,0 +1,151 @@
+package ingest_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/incident"
+	"github.com/klaxonhq/klaxon/ingest"
+	"github.com/klaxonhq/klaxon/internal/redistest"
+	"github.com/klaxonhq/klaxon/store/embedded"
+	"github.com/klaxonhq/klaxon/store/redis"
+)
+
+var t0 = time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
+
+// oneGroup routes every alert into one group, or by its alertname label
+// when it has one.
+type oneGroup struct{}
+
+func (oneGroup) Route(labels map[string]string) (incident.Template, error) {
+	return incident.Template{Group: "g" + labels["alertname"], Policy: klaxon.Policy{Name: "p"}}, nil
+}
+
+// counting counts the commits that reach the store, and holds each until
+// release is closed, so that deliveries pile up behind the first.
+type counting struct {
+	klaxon.Store
+	commits atomic.Int64
+	first   chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (c *counting) Commit(ctx context.Context, cm klaxon.Commit) error {
+	c.commits.Add(1)
+	c.once.Do(func() { close(c.first) })
+	<-c.release
+	return c.Store.Commit(ctx, cm)
+}
+
+func openEmbedded(tb testing.TB) klaxon.Store {
+	tb.Helper()
+	s, err := embedded.Open(filepath.Join(tb.TempDir(), "k.db"))
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func firing(key string, labels map[string]string) klaxon.Alert {
+	return klaxon.Alert{Key: key, Integration: "am", Status: klaxon.Firing, Summary: "disk full", Labels: labels, StartsAt: t0}
+}
+
+// TestPipelineFoldsConcurrentDeliveries: while a commit of a group is in
+// flight, deliveries to that group wait and then go in one commit; every
+// sender is answered once its alerts are committed, and none is lost.
+func TestPipelineFoldsConcurrentDeliveries(t *testing.T) {
+	const senders = 40
+	st := &counting{Store: openEmbedded(t), first: make(chan struct{}), release: make(chan struct{})}
+	p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
+
+	var eg errgroup.Group
+	eg.Go(func() error { return p.Accept(t.Context(), []klaxon.Alert{firing("am/first", nil)}) })
+	<-st.first // the first commit is in flight; the rest queue behind it
+	var answered atomic.Int64
+	for i := range senders {
+		eg.Go(func() error {
+			err := p.Accept(t.Context(), []klaxon.Alert{firing(fmt.Sprintf("am/%d", i), nil)})
+			answered.Add(1)
+			return err
+		})
+	}
+	require.Eventually(t, func() bool { return p.Waiting("g") == senders }, 10*time.Second, time.Millisecond)
+	require.Zero(t, answered.Load(), "nobody is answered before the commit of their alerts")
+	close(st.release)
+	require.NoError(t, eg.Wait())
+	require.Equal(t, int64(2), st.commits.Load(), "the first commit, then one for all who waited")
+
+	g, err := st.Group(t.Context(), "g", nil)
+	require.NoError(t, err)
+	require.Equal(t, senders+1, g.Open.AlertCount)
+	alerts, _, err := st.IncidentAlerts(t.Context(), g.Open.ID, "", 1000)
+	require.NoError(t, err)
+	require.Len(t, alerts, senders+1)
+	events, err := klaxon.ReadTimeline(t.Context(), st, g.Open.ID)
+	require.NoError(t, err)
+	require.Len(t, events, senders+1, "triggered, then one alert_joined per sender")
+}
+
+// TestPipelineGroupsCommitApart: a body that spans groups commits each,
+// and a failing group fails the body while the others stay committed.
+func TestPipelineGroupsCommitApart(t *testing.T) {
+	st := openEmbedded(t)
+	p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
+	var body []klaxon.Alert
+	for i := range 20 {
+		body = append(body, firing(fmt.Sprintf("am/%d", i), map[string]string{"alertname": fmt.Sprint(i % 5)}))
+	}
+	require.NoError(t, p.Accept(t.Context(), body))
+	list, err := st.Incidents(t.Context(), klaxon.IncidentFilter{})
+	require.NoError(t, err)
+	require.Len(t, list, 5)
+	for _, inc := range list {
+		require.Equal(t, 4, inc.AlertCount)
+	}
+}
+
+// BenchmarkJoin adds one new alert per op to an incident that holds 10
+// or 10,000 alerts already, through the pipeline and a store, as a storm
+// that grows one incident does: the cost of a commit should follow the
+// change, not the incident.
+func BenchmarkJoin(b *testing.B) {
+	stores := map[string]func(b *testing.B) klaxon.Store{
+		"embedded": func(b *testing.B) klaxon.Store { return openEmbedded(b) },
+		"redis": func(b *testing.B) klaxon.Store {
+			s, err := redis.Open(b.Context(), redis.Options{Addrs: []string{redistest.Start(b).Addr()}})
+			require.NoError(b, err)
+			b.Cleanup(func() { _ = s.Close() })
+			return s
+		},
+	}
+	for _, name := range []string{"embedded", "redis"} {
+		for _, size := range []int{10, 10_000} {
+			b.Run(fmt.Sprintf("%s/alerts=%d", name, size), func(b *testing.B) {
+				st := stores[name](b)
+				p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
+				ctx := b.Context()
+				for from := 0; from < size; from += 1000 {
+					var body []klaxon.Alert
+					for i := from; i < min(from+1000, size); i++ {
+						body = append(body, firing(fmt.Sprintf("am/seed-%d", i), nil))
+					}
+					require.NoError(b, p.Accept(ctx, body))
+				}
+				n := 0
+				for b.Loop() {
+					n++
+					require.NoError(b, p.Accept(ctx, []klaxon.Alert{firing(fmt.Sprintf("am/new-%d", n), nil)}))
+				}
+			})
+		}
+	}
+}

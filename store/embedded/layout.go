@@ -1,0 +1,77 @@
+package embedded
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/store/internal/incidentv1"
+	bolt "go.etcd.io/bbolt"
+)
+
+// The file's layout versions:
+//
+//	1  an incident is one JSON document with its alerts and timeline;
+//	   the file has no meta bucket.
+//	2  an incident is a header, its alerts one record each
+//	   (incident_alerts) and its timeline one record per event (events).
+//
+// Open upgrades a file of an older layout in place, in one transaction,
+// and refuses one of a newer layout than it knows.
+const layout = 2
+
+var layoutKey = []byte("layout")
+
+// upgrade creates the buckets a file lacks and brings its layout to the
+// current one.
+func upgrade(tx *bolt.Tx) error {
+	fresh := tx.Bucket(bucketIncidents) == nil
+	for _, name := range buckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("bucket %s: %w", name, err)
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	have := 1
+	if v := meta.Get(layoutKey); v != nil {
+		n, err := strconv.Atoi(string(v))
+		if err != nil {
+			return fmt.Errorf("layout %q: not a number", v)
+		}
+		have = n
+	} else if fresh {
+		have = layout
+	}
+	switch {
+	case have > layout:
+		return fmt.Errorf("the file has layout %d, written by a newer Klaxon; this one reads layouts up to %d: run the newer version, or restore a backup taken before it ran", have, layout)
+	case have == 1:
+		if err := upgrade1(tx); err != nil {
+			return fmt.Errorf("upgrade layout 1 to 2: %w", err)
+		}
+	}
+	return meta.Put(layoutKey, []byte(strconv.Itoa(layout)))
+}
+
+// upgrade1 splits every incident of layout 1 into its header, alert
+// records and events.
+func upgrade1(tx *bolt.Tx) error {
+	var all []*klaxon.Incident
+	err := tx.Bucket(bucketIncidents).ForEach(func(k, v []byte) error {
+		inc, err := incidentv1.Decode(v)
+		if err != nil {
+			return fmt.Errorf("incident %s: %w", k[1:], err)
+		}
+		all = append(all, inc)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, inc := range all {
+		if err := putIncident(tx, inc); err != nil {
+			return err
+		}
+	}
+	return nil
+}

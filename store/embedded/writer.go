@@ -1,0 +1,174 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/klaxonhq/klaxon"
+	bolt "go.etcd.io/bbolt"
+)
+
+// The writer is the one goroutine that writes the file. Writes that arrive
+// together share one transaction, and so one fsync (group commit): a
+// storm of deliveries to different groups costs one fsync per batch, not
+// one per group, and each caller is still answered only after the fsync
+// that made its write durable. Urgent writes (the escalation engine's)
+// go ahead of the others, so a page never waits behind a storm of ingest.
+
+// maxBatch bounds the writes one transaction takes, so that an urgent
+// write waits for at most one batch.
+const maxBatch = 256
+
+// write is one write waiting for the writer. fn runs in the batch's
+// transaction. An error that matches klaxon.ErrConflict, ErrNotFound or
+// ErrInvalid is a refusal: fn returns it before it writes anything, and
+// the batch goes on without it. Any other error fails the transaction, and
+// each write of the batch is then tried again in a transaction of its own.
+type write struct {
+	fn   func(tx *bolt.Tx) error
+	done chan error
+}
+
+type writer struct {
+	db     *bolt.DB
+	urgent chan *write
+	normal chan *write
+	stop   chan struct{}
+	exited chan struct{}
+	once   sync.Once
+}
+
+func newWriter(db *bolt.DB) *writer {
+	w := &writer{db: db, urgent: make(chan *write, maxBatch), normal: make(chan *write, maxBatch),
+		stop: make(chan struct{}), exited: make(chan struct{})}
+	go w.run()
+	return w
+}
+
+// errClosed answers writes made after Close.
+var errClosed = errors.New("store closed")
+
+// do runs fn in a write transaction and returns once it is durable. A
+// caller whose ctx ends before the writer takes its write gets ctx's
+// error; once taken, the write finishes and do waits for it, so an error
+// always means the write did not happen.
+func (w *writer) do(ctx context.Context, urgent bool, fn func(tx *bolt.Tx) error) error {
+	wr := &write{fn: fn, done: make(chan error, 1)}
+	q := w.normal
+	if urgent {
+		q = w.urgent
+	}
+	select {
+	case q <- wr:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-w.stop:
+		return errClosed
+	}
+	select {
+	case err := <-wr.done:
+		return err
+	case <-w.exited:
+		// Queued as the writer stopped: drained or never seen.
+		select {
+		case err := <-wr.done:
+			return err
+		default:
+			return errClosed
+		}
+	}
+}
+
+func (w *writer) run() {
+	defer close(w.exited)
+	for {
+		var first *write
+		// Urgent first, then whichever comes.
+		select {
+		case first = <-w.urgent:
+		default:
+			select {
+			case first = <-w.urgent:
+			case first = <-w.normal:
+			case <-w.stop:
+				w.drain()
+				return
+			}
+		}
+		w.commit(w.gather(first))
+	}
+}
+
+// gather takes the writes waiting now, urgent ones first, up to maxBatch.
+func (w *writer) gather(first *write) []*write {
+	batch := []*write{first}
+	for _, q := range []chan *write{w.urgent, w.normal} {
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case wr := <-q:
+				batch = append(batch, wr)
+			default:
+				break more
+			}
+		}
+	}
+	return batch
+}
+
+// commit runs a batch in one transaction, and each write alone if the
+// transaction fails.
+func (w *writer) commit(batch []*write) {
+	refused := make([]error, len(batch))
+	err := w.db.Update(func(tx *bolt.Tx) error {
+		for i, wr := range batch {
+			if err := wr.fn(tx); err != nil {
+				if !isRefusal(err) {
+					return err
+				}
+				refused[i] = err
+			}
+		}
+		return nil
+	})
+	if err == nil || len(batch) == 1 {
+		for i, wr := range batch {
+			wr.done <- errors.Join(err, refused[i])
+		}
+		return
+	}
+	for _, wr := range batch {
+		wr.done <- w.db.Update(wr.fn)
+	}
+}
+
+func isRefusal(err error) bool {
+	return errors.Is(err, klaxon.ErrConflict) || errors.Is(err, klaxon.ErrNotFound) || errors.Is(err, klaxon.ErrInvalid)
+}
+
+// drain answers the writes still queued at Close.
+func (w *writer) drain() {
+	for {
+		select {
+		case wr := <-w.urgent:
+			wr.done <- errClosed
+		case wr := <-w.normal:
+			wr.done <- errClosed
+		default:
+			return
+		}
+	}
+}
+
+// close stops the writer after the batch in flight, and waits for it.
+func (w *writer) close() {
+	w.once.Do(func() { close(w.stop) })
+	<-w.exited
+}
+
+// update runs fn in a write transaction shared with the writes that
+// arrive with it: see writer.do.
+func (s *Store) update(ctx context.Context, urgent bool, fn func(tx *bolt.Tx) error) error {
+	return s.w.do(ctx, urgent, fn)
+}
