@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -11,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/api"
 )
 
 // TestEndToEnd walks one incident through its life with the real wiring:
@@ -149,6 +153,25 @@ func TestCLI(t *testing.T) {
 	require.Contains(t, out, "triggered")
 	require.Contains(t, out, "5xx ratio above 5% on payments")
 
+	// One alert a page: the pages chain, each with the command for the next.
+	out, err = cli("incident", "show", id, "--limit", "1")
+	require.NoError(t, err)
+	require.Contains(t, out, "incident "+id+": 5xx ratio above 5% on payments")
+	require.Contains(t, out, "state triggered, urgency high, 2 of 2 alerts firing")
+	require.Contains(t, out, "more alerts: klaxon incident alerts "+id+" --cursor ")
+	require.Contains(t, out, "more: klaxon incident timeline "+id+" --offset 1")
+	cursor := out[strings.Index(out, "--cursor ")+len("--cursor "):]
+	cursor = cursor[:strings.IndexByte(cursor, '\n')]
+	out, err = cli("incident", "alerts", id, "--limit", "1", "--cursor", cursor)
+	require.NoError(t, err)
+	require.Contains(t, out, "prometheus/")
+	require.NotContains(t, out, "more alerts", "two alerts, two pages")
+	out, err = cli("incident", "timeline", id, "--offset", "1", "--limit", "1")
+	require.NoError(t, err)
+	require.Contains(t, out, "alert_joined")
+	_, err = cli("incident", "show", "999")
+	require.ErrorContains(t, err, "404")
+
 	out, err = cli("ack", id, "--by", "carol")
 	require.NoError(t, err)
 	require.Equal(t, "incident "+id+" acknowledged by carol: 5xx ratio above 5% on payments\n", out)
@@ -194,4 +217,70 @@ func TestCLI(t *testing.T) {
 	o.Reset()
 	require.NoError(t, run(t.Context(), []string{"incidents", "--state", "all"}, &o, &e))
 	require.Contains(t, o.String(), "resolved")
+}
+
+// TestIncidentPages: an incident of 2,500 alerts answers in pages; the
+// first is of the default size, the list carries no alerts, and the
+// pages together hold every alert once.
+func TestIncidentPages(t *testing.T) {
+	base, _, _ := startServe(t, writeConfig(t, time.Hour))
+	const n = 2500
+	for from := 0; from < n; from += 500 {
+		var alerts []string
+		for i := from; i < from+500; i++ {
+			alerts = append(alerts, fmt.Sprintf(`{"status":"firing","labels":{"alertname":"Big","service":"s","i":"%d"},"annotations":{"summary":"big"},"startsAt":"2026-11-26T10:00:00Z","fingerprint":"%016x"}`, i, i))
+		}
+		body := `{"version":"4","status":"firing","receiver":"k","alerts":[` + strings.Join(alerts, ",") + `]}`
+		code, out := post(t, base+"/v1/ingest/alertmanager", amToken, "application/json", []byte(body))
+		require.Equal(t, http.StatusOK, code, out)
+	}
+	list := listIncidents(t, base, "open")
+	require.Len(t, list, 1)
+	require.Equal(t, n, list[0].AlertCount)
+	id := list[0].ID
+
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/v1/incidents/"+id, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+apiToken)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	raw, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Less(t, len(raw), 100_000, "the first page of an incident of any size is small")
+	var first api.IncidentView
+	require.NoError(t, json.Unmarshal(raw, &first))
+	require.Len(t, first.Alerts, 100)
+	require.NotEmpty(t, first.AlertsNext)
+	require.GreaterOrEqual(t, first.TimelineTotal, n, "triggered, then an alert_joined per alert, and the pages")
+	require.Equal(t, 100, first.TimelineNext)
+
+	seen := map[string]bool{}
+	for _, a := range first.Alerts {
+		seen[a.Key] = true
+	}
+	for cursor := first.AlertsNext; cursor != ""; {
+		var page api.AlertPage
+		getJSON(t, base+"/v1/incidents/"+id+"/alerts?limit=1000&cursor="+cursor, &page)
+		for _, a := range page.Alerts {
+			require.False(t, seen[a.Key], "alert %s on two pages", a.Key)
+			seen[a.Key] = true
+		}
+		cursor = page.Next
+	}
+	require.Len(t, seen, n)
+
+	var tl api.TimelinePage
+	getJSON(t, fmt.Sprintf("%s/v1/incidents/%s/timeline?offset=%d&limit=1000", base, id, first.TimelineTotal-100), &tl)
+	require.Len(t, tl.Timeline, 100)
+	require.Zero(t, tl.Next, "the last page")
+	require.Equal(t, first.TimelineTotal, tl.Total)
+
+	req, err = http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/v1/incidents/"+id+"?limit=5000", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+apiToken)
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "a page over 1,000 is refused")
 }

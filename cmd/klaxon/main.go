@@ -25,6 +25,7 @@ commands:
   serve                          run the daemon
   check                          validate the config, policies, users and schedules
   incidents                      list incidents
+  incident show ID               an incident: alerts and timeline, a page at a time
   ack ID                         acknowledge an incident
   resolve ID                     resolve an incident
   escalate ID                    page the next step now
@@ -67,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return check(args, stdout, stderr)
 	case "incidents":
 		return incidents(ctx, args, stdout, stderr)
+	case "incident":
+		return incidentCmd(ctx, args, stdout, stderr)
 	case "ack", "resolve", "escalate", "snooze":
 		return command(ctx, cmd, args, stdout, stderr)
 	case "oncall":

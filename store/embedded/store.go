@@ -72,7 +72,11 @@ func open(path string, timeout time.Duration) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	// The free list is not written at each commit (etcd's setting): its
+	// size grows with the file, and writing it made a commit to a big
+	// incident twice the cost of one to a small one. Open rebuilds it by
+	// a scan of the file instead.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open store %s: locked by another process?: %w", path, err)
 	}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/api"
+)
+
+const incidentUsage = `usage:
+  klaxon incident show ID [--limit N] [--json]     header, first alerts and timeline
+  klaxon incident alerts ID [--cursor C] [--limit N] [--json]
+  klaxon incident timeline ID [--offset O] [--limit N] [--json]`
+
+// incidentCmd runs "klaxon incident show|alerts|timeline ID": an incident
+// a page at a time, so that one of 100,000 alerts prints as fast as one of
+// two.
+func incidentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, incidentUsage)
+		return errUsage
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("klaxon incident "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := clientFlags(fs)
+	limit := fs.Int("limit", 20, "alerts and events per page (at most 1000)")
+	cursor := fs.String("cursor", "", "alerts: where the page starts, as the previous page said")
+	offset := fs.Int("offset", 0, "timeline: the first event of the page, from 0")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseFlags(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || (sub != "show" && sub != "alerts" && sub != "timeline") {
+		fmt.Fprintln(stderr, incidentUsage)
+		return errUsage
+	}
+	path := "/v1/incidents/" + url.PathEscape(pos[0])
+	q := url.Values{"limit": {strconv.Itoa(*limit)}}
+	var out any
+	switch sub {
+	case "show":
+		out = &api.IncidentView{}
+	case "alerts":
+		path += "/alerts"
+		q.Set("cursor", *cursor)
+		out = &api.AlertPage{}
+	case "timeline":
+		path += "/timeline"
+		q.Set("offset", strconv.Itoa(*offset))
+		out = &api.TimelinePage{}
+	}
+	if err := c.do(ctx, http.MethodGet, path+"?"+q.Encode(), nil, out); err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	id := pos[0]
+	switch v := out.(type) {
+	case *api.IncidentView:
+		inc := v.Incident
+		fmt.Fprintf(stdout, "incident %s: %s\n", inc.ID, inc.Summary)
+		fmt.Fprintf(stdout, "state %s, urgency %s, %d of %d alerts firing, opened %s\n",
+			inc.State, inc.Urgency, inc.FiringCount, inc.AlertCount, inc.CreatedAt.Local().Format(time.DateTime))
+		fmt.Fprintf(stdout, "policy %s, step %d, round %d\n\n", inc.Policy.Name, inc.Escalation.Step+1, inc.Escalation.Round+1)
+		printAlerts(stdout, v.Alerts)
+		if v.AlertsNext != "" {
+			fmt.Fprintf(stdout, "more alerts: klaxon incident alerts %s --cursor %s\n", id, v.AlertsNext)
+		}
+		fmt.Fprintln(stdout)
+		printTimeline(stdout, v.Timeline)
+		if v.TimelineNext > 0 {
+			fmt.Fprintf(stdout, "%d events in all; more: klaxon incident timeline %s --offset %d\n", v.TimelineTotal, id, v.TimelineNext)
+		}
+	case *api.AlertPage:
+		printAlerts(stdout, v.Alerts)
+		if v.Next != "" {
+			fmt.Fprintf(stdout, "more alerts: klaxon incident alerts %s --cursor %s\n", id, v.Next)
+		}
+	case *api.TimelinePage:
+		printTimeline(stdout, v.Timeline)
+		if v.Next > 0 {
+			fmt.Fprintf(stdout, "%d events in all; more: klaxon incident timeline %s --offset %d\n", v.Total, id, v.Next)
+		}
+	}
+	return nil
+}
+
+func printAlerts(w io.Writer, alerts []klaxon.AlertState) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ALERT\tSTATUS\tCOUNT\tLAST SEEN\tSUMMARY")
+	for _, a := range alerts {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", a.Key, a.Status, a.Count, a.LastSeen.Local().Format(time.DateTime), a.Summary)
+	}
+	_ = tw.Flush()
+}
+
+func printTimeline(w io.Writer, events []klaxon.Event) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "AT\tEVENT\tWHO\tDETAIL")
+	for _, e := range events {
+		who := e.User
+		if e.By != "" {
+			who = e.By + " (" + e.How + ")"
+		}
+		detail := e.Text
+		if e.Via != "" {
+			detail = e.Via + " " + detail
+		}
+		if e.Alert != "" && detail == "" {
+			detail = e.Alert
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.At.Local().Format("15:04:05.000"), e.Kind, who, detail)
+	}
+	_ = tw.Flush()
+}
