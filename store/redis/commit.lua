@@ -40,18 +40,6 @@ if ARGV[6] == '1' and redis.call('EXISTS', tag .. ':i:' .. ARGV[2]) == 0 then
 end
 
 -- Nothing is written above this line: a refused commit changes nothing.
-
--- bulk runs cmd on key with ARGV[from..to], a thousand at a time (an even
--- number, so that field/value pairs stay whole): unpack has a limit.
-local function bulk(cmd, key, from, to)
-  local i = from
-  while i <= to do
-    local j = math.min(i + 999, to)
-    redis.call(cmd, key, unpack(ARGV, i, j))
-    i = j + 1
-  end
-end
-
 local was = redis.call('HGET', group, 'o') or ''
 local closed = {}
 local a = 7

@@ -12,9 +12,13 @@ import (
 // Go decided and check versions and leases; dedup and correlation stay in
 // Go (package incident).
 var (
+	// bulkLua is a function that commit.lua and upgrade.lua share.
+	//go:embed bulk.lua
+	bulkLua string
+
 	//go:embed commit.lua
 	commitLua    string
-	commitScript = redis.NewScript(commitLua)
+	commitScript = redis.NewScript(bulkLua + commitLua)
 
 	//go:embed group.lua
 	groupLua    string
@@ -30,7 +34,7 @@ var (
 
 	//go:embed upgrade.lua
 	upgradeLua    string
-	upgradeScript = redis.NewScript(upgradeLua)
+	upgradeScript = redis.NewScript(bulkLua + upgradeLua)
 
 	//go:embed unindex.lua
 	unindexLua    string

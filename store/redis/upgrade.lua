@@ -10,14 +10,6 @@
 if redis.call('HGET', KEYS[1], 'j') ~= ARGV[1] then
   return 0
 end
-local function bulk(cmd, key, from, to)
-  local i = from
-  while i <= to do
-    local j = math.min(i + 999, to)
-    redis.call(cmd, key, unpack(ARGV, i, j))
-    i = j + 1
-  end
-end
 redis.call('DEL', KEYS[2], KEYS[3])
 redis.call('HSET', KEYS[1], 'j', ARGV[2])
 local n = tonumber(ARGV[3])
