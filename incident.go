@@ -128,6 +128,25 @@ func (inc *Incident) Record(e Event) {
 	}
 }
 
+// Seen is what an incident keeps of one of its alerts that decides how a
+// new report of the alert folds in (incident.Apply): not its labels or
+// annotations, which a new report replaces whole.
+type Seen struct {
+	Status    Status
+	StartsAt  time.Time
+	Summary   string
+	Severity  string
+	Count     int
+	FirstSeen time.Time
+	LastSeen  time.Time
+}
+
+// Seen returns what folding a new report of a needs of it.
+func (a *AlertState) Seen() Seen {
+	return Seen{Status: a.Status, StartsAt: a.StartsAt, Summary: a.Summary, Severity: a.Severity,
+		Count: a.Count, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen}
+}
+
 // Escalation is where an incident is in the walk of its policy.
 type Escalation struct {
 	// Step is the index of the step paged last; -1 before the first page.

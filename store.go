@@ -17,9 +17,9 @@ type Group struct {
 	// Open is the header of the group's open (triggered or acknowledged)
 	// incident, or nil.
 	Open *Incident
-	// Alerts are the open incident's alerts among those Store.Group was
-	// asked for, by key; an alert the incident does not hold is absent.
-	Alerts map[string]AlertState
+	// Alerts are what the open incident keeps of the alerts Store.Group
+	// was asked for, by key; an alert the incident does not hold is absent.
+	Alerts map[string]Seen
 }
 
 // Commit is one atomic change to a group: it applies only if the group is
@@ -66,7 +66,7 @@ type IncidentFilter struct {
 // they pass.
 type Store interface {
 	// Group reads a group with the header of its open incident and, of the
-	// alert keys asked, the alerts that incident holds. A group never
+	// alert keys asked, what that incident keeps of each it holds. A group never
 	// written comes back with Version 0 and no error. The open incident
 	// may be shared with other readers: callers must not change it (clone
 	// it).

@@ -42,10 +42,11 @@ type Result struct {
 
 // Apply folds alerts, in order, into the group whose open incident is
 // open (nil when the group has none) and returns the outcome. known holds
-// the open incident's records of the alerts that the delivery names (an
+// what the open incident keeps of the alerts that the delivery names (an
 // alert absent from it is new to the incident): Apply never needs the
-// other alerts, so its cost follows the delivery, not the incident. open
-// and known are not modified: Result.Incident is a copy.
+// other alerts, nor the labels of these, so its cost follows the
+// delivery, not the incident. open and known are not modified:
+// Result.Incident is a copy.
 //
 //   - A firing alert with no open incident opens one.
 //   - A firing alert already in the incident updates it and its last_seen;
@@ -56,7 +57,7 @@ type Result struct {
 //   - A resolved alert resolves its alert in the incident; when none is left
 //     firing the incident resolves (unless tmpl.KeepOpen).
 //   - A resolved alert for no open incident is ignored.
-func Apply(open *klaxon.Incident, known map[string]klaxon.AlertState, alerts []klaxon.Alert, now time.Time, tmpl Template) Result {
+func Apply(open *klaxon.Incident, known map[string]klaxon.Seen, alerts []klaxon.Alert, now time.Time, tmpl Template) Result {
 	var r Result
 	var inc *klaxon.Incident
 	if open != nil {
@@ -64,11 +65,11 @@ func Apply(open *klaxon.Incident, known map[string]klaxon.AlertState, alerts []k
 	} else {
 		known = nil // they belong to no incident
 	}
-	// The alerts this delivery touched, as they stand, and the order in
-	// which they first changed.
-	cur := map[string]*klaxon.AlertState{}
+	// What is known of the alerts this delivery touched, as they stand;
+	// the records of those that changed, and in which order they first did.
+	cur := map[string]*klaxon.Seen{}
+	records := map[string]*klaxon.AlertState{}
 	var order []string
-	changed := map[string]bool{}
 	for _, a := range alerts {
 		if inc == nil {
 			if a.Status != klaxon.Firing {
@@ -92,17 +93,18 @@ func Apply(open *klaxon.Incident, known map[string]klaxon.AlertState, alerts []k
 		if st == nil {
 			r.Index = append(r.Index, a.Key)
 		}
-		if !changed[a.Key] {
-			changed[a.Key] = true
+		if _, seen := records[a.Key]; !seen {
 			order = append(order, a.Key)
 		}
-		cur[a.Key] = next
+		records[a.Key] = next
+		s := next.Seen()
+		cur[a.Key] = &s
 	}
 	if inc == nil {
 		return r
 	}
 	for _, k := range order {
-		inc.Changed = append(inc.Changed, *cur[k])
+		inc.Changed = append(inc.Changed, *records[k])
 	}
 	r.Incident = inc
 	if r.Changed && inc.FiringCount == 0 && !tmpl.KeepOpen && inc.State.Open() {
@@ -113,10 +115,12 @@ func Apply(open *klaxon.Incident, known map[string]klaxon.AlertState, alerts []k
 	return r
 }
 
-// fold applies alert a to inc, whose record of it is cur (nil when a is
-// new to inc), and returns the record after and whether anything changed.
-// It keeps inc's counts and timeline in step.
-func fold(inc *klaxon.Incident, cur *klaxon.AlertState, a klaxon.Alert, now time.Time) (*klaxon.AlertState, bool) {
+// fold applies alert a to inc, which knows cur of it (nil when a is new to
+// inc), and returns the alert's record after and whether anything
+// changed. A report replaces what the record says of the alert; the
+// record keeps its count and first sighting. fold keeps inc's counts and
+// timeline in step.
+func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time) (*klaxon.AlertState, bool) {
 	if cur == nil {
 		if a.Status != klaxon.Firing {
 			return nil, false
@@ -128,31 +132,23 @@ func fold(inc *klaxon.Incident, cur *klaxon.AlertState, a klaxon.Alert, now time
 		}
 		return &klaxon.AlertState{Alert: a, Count: 1, FirstSeen: now, LastSeen: now}, true
 	}
-	next := *cur
+	next := &klaxon.AlertState{Alert: a, Count: cur.Count, FirstSeen: cur.FirstSeen, LastSeen: now}
 	switch {
 	case a.Status == klaxon.Resolved && cur.Status == klaxon.Resolved:
-		return cur, false // a retry of a resolve
+		return nil, false // a retry of a resolve
 	case a.Status == klaxon.Resolved:
-		next.Alert = a
-		next.LastSeen = now
 		inc.FiringCount--
 		inc.Record(klaxon.Event{At: now, Kind: klaxon.EventAlertResolved, Alert: a.Key, Text: a.Summary})
 	case cur.Status == klaxon.Resolved:
-		next.Alert = a
 		next.Count++
-		next.LastSeen = now
 		inc.FiringCount++
 		inc.Record(klaxon.Event{At: now, Kind: klaxon.EventAlertRefired, Alert: a.Key, Text: a.Summary})
 	case sameOccurrence(cur, a) && a.Summary == cur.Summary && a.Severity == cur.Severity && now.Sub(cur.LastSeen) < LastSeenEvery:
-		return cur, false // nothing new, seen again lately
-	default:
-		if !sameOccurrence(cur, a) {
-			next.Count++
-		}
-		next.Alert = a
-		next.LastSeen = now
+		return nil, false // nothing new, seen again lately
+	case !sameOccurrence(cur, a):
+		next.Count++
 	}
-	return &next, true
+	return next, true
 }
 
 // LastSeenEvery is how often a firing alert that is seen again, as the
@@ -164,7 +160,7 @@ const LastSeenEvery = time.Minute
 // sameOccurrence reports whether firing alert a is the occurrence cur
 // already holds: a source that gives no start makes every report a new
 // one.
-func sameOccurrence(cur *klaxon.AlertState, a klaxon.Alert) bool {
+func sameOccurrence(cur *klaxon.Seen, a klaxon.Alert) bool {
 	return !a.StartsAt.IsZero() && a.StartsAt.Equal(cur.StartsAt)
 }
 

@@ -48,10 +48,10 @@ type step struct {
 // apply folds alerts into the book as the pipeline and a store do: it
 // hands Apply the records of the alerts named, then writes what changed.
 func (b *book) apply(alerts []klaxon.Alert, now time.Time, tm incident.Template) step {
-	known := map[string]klaxon.AlertState{}
+	known := map[string]klaxon.Seen{}
 	for _, a := range b.alerts {
 		if slices.ContainsFunc(alerts, func(x klaxon.Alert) bool { return x.Key == a.Key }) {
-			known[a.Key] = a
+			known[a.Key] = a.Seen()
 		}
 	}
 	r := incident.Apply(b.open, known, alerts, now, tm)
@@ -171,6 +171,17 @@ func TestApply(t *testing.T) {
 		require.Equal(t, 1, r.Alerts[0].Count, "the same occurrence")
 	})
 
+	t.Run("a new report replaces labels and annotations, keeps count and first seen", func(t *testing.T) {
+		a, again := firing("a"), alert("a", klaxon.Firing, t0.Add(time.Minute))
+		a.Labels, again.Labels = map[string]string{"instance": "1"}, map[string]string{"instance": "2"}
+		again.Annotations = map[string]string{"runbook": "r"}
+		rs := deliver([]klaxon.Alert{a}, []klaxon.Alert{again})
+		require.Equal(t, again, rs[1].Alerts[0].Alert)
+		require.Equal(t, 2, rs[1].Alerts[0].Count)
+		require.Equal(t, t0, rs[1].Alerts[0].FirstSeen)
+		require.Equal(t, t0.Add(time.Second), rs[1].Alerts[0].LastSeen)
+	})
+
 	t.Run("a new occurrence of an open alert counts but does not join", func(t *testing.T) {
 		again := alert("a", klaxon.Firing, t0.Add(time.Minute))
 		rs := deliver([]klaxon.Alert{firing("a")}, []klaxon.Alert{again})
@@ -259,7 +270,7 @@ func TestApply(t *testing.T) {
 
 	t.Run("apply never changes the incident it was given", func(t *testing.T) {
 		open := incident.Apply(nil, nil, []klaxon.Alert{firing("a")}, t0, tmpl).Incident
-		known := map[string]klaxon.AlertState{"prometheus/a": open.Changed[0]}
+		known := map[string]klaxon.Seen{"prometheus/a": open.Changed[0].Seen()}
 		before, knownBefore := incident.Clone(open), maps.Clone(known)
 		incident.Apply(open, known, []klaxon.Alert{resolved("a"), firing("b")}, t0.Add(time.Second), tmpl)
 		require.Equal(t, before, open)
@@ -273,9 +284,9 @@ func BenchmarkApplyDedup(b *testing.B) {
 		body[i] = firing(string(rune('a'+i%26)) + string(rune('a'+i/26)))
 	}
 	r := incident.Apply(nil, nil, body, t0, tmpl)
-	known := map[string]klaxon.AlertState{}
+	known := map[string]klaxon.Seen{}
 	for _, a := range r.Incident.Changed {
-		known[a.Key] = a
+		known[a.Key] = a.Seen()
 	}
 	open := incident.Clone(r.Incident)
 	open.Changed, open.Recorded = nil, nil

@@ -149,3 +149,48 @@ func BenchmarkJoin(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkNewOccurrences folds bodies of 100 alerts, each a new
+// occurrence of alerts that an incident of 10,000 holds already, as a
+// storm that keeps firing does: per op, one body read, folded and
+// committed.
+func BenchmarkNewOccurrences(b *testing.B) {
+	for _, name := range []string{"embedded", "redis"} {
+		b.Run(name, func(b *testing.B) {
+			var st klaxon.Store
+			if name == "embedded" {
+				st = openEmbedded(b)
+			} else {
+				s, err := redis.Open(b.Context(), redis.Options{Addrs: []string{redistest.Start(b).Addr()}})
+				require.NoError(b, err)
+				b.Cleanup(func() { _ = s.Close() })
+				st = s
+			}
+			p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
+			ctx := b.Context()
+			const size, body = 10_000, 100
+			labels := func(i int) map[string]string {
+				return map[string]string{"alertname": "", "instance": fmt.Sprintf("10.0.%d.%d:9100", i/256, i%256), "job": "node", "severity": "warning"}
+			}
+			for from := 0; from < size; from += 1000 {
+				var alerts []klaxon.Alert
+				for i := from; i < from+1000; i++ {
+					alerts = append(alerts, firing(fmt.Sprintf("am/%d", i), labels(i)))
+				}
+				require.NoError(b, p.Accept(ctx, alerts))
+			}
+			n := 0
+			for b.Loop() {
+				n++
+				alerts := make([]klaxon.Alert, body)
+				for j := range alerts {
+					i := (n*body + j) % size
+					alerts[j] = firing(fmt.Sprintf("am/%d", i), labels(i))
+					alerts[j].StartsAt = t0.Add(time.Duration(n) * time.Second)
+				}
+				require.NoError(b, p.Accept(ctx, alerts))
+			}
+			b.ReportMetric(float64(n*body)/b.Elapsed().Seconds(), "alerts/s")
+		})
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/store/internal/alertrecord"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -158,9 +159,9 @@ func alertRecordKey(incKey []byte, alert string) []byte {
 func putAlerts(tx *bolt.Tx, incKey []byte, alerts []klaxon.AlertState) error {
 	b := tx.Bucket(bucketIncidentAlerts)
 	for i := range alerts {
-		v, err := json.Marshal(&alerts[i])
+		v, err := alertrecord.Encode(nil, &alerts[i])
 		if err != nil {
-			return fmt.Errorf("encode alert %s: %w", alerts[i].Key, err)
+			return err
 		}
 		if err := b.Put(alertRecordKey(incKey, alerts[i].Key), v); err != nil {
 			return fmt.Errorf("put alert %s: %w", alerts[i].Key, err)
@@ -169,24 +170,24 @@ func putAlerts(tx *bolt.Tx, incKey []byte, alerts []klaxon.AlertState) error {
 	return nil
 }
 
-// getAlerts reads the records of keys that incident id holds.
-func getAlerts(tx *bolt.Tx, id string, keys []string) (map[string]klaxon.AlertState, error) {
+// getAlerts reads what incident id keeps of those of keys it holds.
+func getAlerts(tx *bolt.Tx, id string, keys []string) (map[string]klaxon.Seen, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
 	b := tx.Bucket(bucketIncidentAlerts)
 	incKey := incidentKey(id)
-	out := make(map[string]klaxon.AlertState, len(keys))
+	out := make(map[string]klaxon.Seen, len(keys))
 	for _, k := range keys {
 		v := b.Get(alertRecordKey(incKey, k))
 		if v == nil {
 			continue
 		}
-		var a klaxon.AlertState
-		if err := json.Unmarshal(v, &a); err != nil {
-			return nil, fmt.Errorf("decode alert %s of incident %s: %w", k, id, err)
+		s, err := alertrecord.DecodeSeen(v)
+		if err != nil {
+			return nil, fmt.Errorf("alert %s of incident %s: %w", k, id, err)
 		}
-		out[k] = a
+		out[k] = s
 	}
 	return out, nil
 }
@@ -254,9 +255,9 @@ func (s *Store) IncidentAlerts(ctx context.Context, id, cursor string, limit int
 				next = out[len(out)-1].Key
 				break
 			}
-			var a klaxon.AlertState
-			if err := json.Unmarshal(v, &a); err != nil {
-				return fmt.Errorf("decode alert %s: %w", k[len(prefix):], err)
+			a, err := alertrecord.Decode(v)
+			if err != nil {
+				return fmt.Errorf("alert %s: %w", k[len(prefix):], err)
 			}
 			out = append(out, a)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/store/internal/alertrecord"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -91,9 +92,9 @@ func (s *Store) commitCall(c klaxon.Commit, token string) (keys []string, args [
 		keys = append(keys, incidentKey(tag, inc.ID))
 		args = append(args, inc.ID, string(inc.State), score(inc.ID), body, len(inc.Changed))
 		for i := range inc.Changed {
-			a, err := json.Marshal(&inc.Changed[i])
+			a, err := alertrecord.Encode(nil, &inc.Changed[i])
 			if err != nil {
-				return nil, nil, fmt.Errorf("encode alert %s: %w", inc.Changed[i].Key, err)
+				return nil, nil, err
 			}
 			args = append(args, inc.Changed[i].Key, a)
 		}

@@ -2,12 +2,12 @@ package redis
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/store/internal/alertrecord"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -60,13 +60,13 @@ func (s *Store) Group(ctx context.Context, key string, alerts []string) (klaxon.
 			continue
 		}
 		if g.Alerts == nil {
-			g.Alerts = make(map[string]klaxon.AlertState, len(alerts))
+			g.Alerts = make(map[string]klaxon.Seen, len(alerts))
 		}
-		var a klaxon.AlertState
-		if err := json.Unmarshal([]byte(body), &a); err != nil {
+		seen, err := alertrecord.DecodeSeen([]byte(body))
+		if err != nil {
 			return klaxon.Group{}, fmt.Errorf("read group %s: alert %s: %w", key, alerts[i], err)
 		}
-		g.Alerts[alerts[i]] = a
+		g.Alerts[alerts[i]] = seen
 	}
 	return g, nil
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/store/internal/alertrecord"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -74,8 +75,8 @@ func (s *Store) IncidentAlerts(ctx context.Context, id, cursor string, limit int
 	}
 	out := make([]klaxon.AlertState, 0, len(fields)/2)
 	for i := 1; i < len(fields); i += 2 {
-		var a klaxon.AlertState
-		if err := json.Unmarshal([]byte(fields[i]), &a); err != nil {
+		a, err := alertrecord.Decode([]byte(fields[i]))
+		if err != nil {
 			return nil, "", fmt.Errorf("read alerts of incident %s: alert %s: %w", id, fields[i-1], err)
 		}
 		out = append(out, a)

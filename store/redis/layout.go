@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/store/internal/alertrecord"
 	"github.com/klaxonhq/klaxon/store/internal/incidentv1"
 	"github.com/redis/go-redis/v9"
 )
@@ -94,9 +95,9 @@ func (s *Store) upgradeIncident(ctx context.Context, tag, id string) error {
 	}
 	args := []any{body, header, len(inc.Changed)}
 	for i := range inc.Changed {
-		a, err := json.Marshal(&inc.Changed[i])
+		a, err := alertrecord.Encode(nil, &inc.Changed[i])
 		if err != nil {
-			return fmt.Errorf("encode alert %s: %w", inc.Changed[i].Key, err)
+			return err
 		}
 		args = append(args, inc.Changed[i].Key, a)
 	}
