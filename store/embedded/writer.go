@@ -118,23 +118,33 @@ func (w *writer) gather(first *write) []*write {
 }
 
 // commit runs a batch in one transaction, and each write alone if the
-// transaction fails.
+// transaction fails. An urgent write that arrives while the batch runs
+// joins it, so that it waits for no more than this batch's fsync.
 func (w *writer) commit(batch []*write) {
-	refused := make([]error, len(batch))
+	var refused []error
 	err := w.db.Update(func(tx *bolt.Tx) error {
-		for i, wr := range batch {
-			if err := wr.fn(tx); err != nil {
-				if !isRefusal(err) {
-					return err
-				}
-				refused[i] = err
+		refused = make([]error, 0, len(batch))
+		for i := 0; i < len(batch); i++ {
+			err := batch[i].fn(tx)
+			if err != nil && !isRefusal(err) {
+				return err
+			}
+			refused = append(refused, err)
+			select {
+			case wr := <-w.urgent:
+				batch = append(batch, wr)
+			default:
 			}
 		}
 		return nil
 	})
 	if err == nil || len(batch) == 1 {
 		for i, wr := range batch {
-			wr.done <- errors.Join(err, refused[i])
+			var r error
+			if i < len(refused) {
+				r = refused[i]
+			}
+			wr.done <- errors.Join(err, r)
 		}
 		return
 	}

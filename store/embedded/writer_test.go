@@ -123,3 +123,33 @@ func TestWriterClosed(t *testing.T) {
 	require.NoError(t, s.Close())
 	require.ErrorIs(t, s.update(t.Context(), false, func(*bolt.Tx) error { return nil }), errClosed)
 }
+
+// TestWriterUrgentJoinsBatch: an urgent write that arrives while a batch
+// runs joins its transaction, and so its fsync, instead of waiting for the
+// next one.
+func TestWriterUrgentJoinsBatch(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	running, gate := make(chan struct{}), make(chan struct{})
+	var batchTx, urgentTx int
+	done := make(chan error, 1)
+	go func() {
+		done <- s.update(context.Background(), false, func(tx *bolt.Tx) error {
+			batchTx = tx.ID()
+			close(running)
+			<-gate
+			return nil
+		})
+	}()
+	<-running
+	urgent := make(chan error, 1)
+	go func() {
+		urgent <- s.update(t.Context(), true, func(tx *bolt.Tx) error { urgentTx = tx.ID(); return nil })
+	}()
+	require.Eventually(t, func() bool { return len(s.w.urgent) == 1 }, testTimeout, tick)
+	close(gate)
+	require.NoError(t, <-done)
+	require.NoError(t, <-urgent)
+	require.Equal(t, batchTx, urgentTx, "one transaction")
+}
