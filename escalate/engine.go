@@ -165,12 +165,12 @@ func (e *Engine) fire(ctx context.Context, t klaxon.Timer) error {
 		inc = nil
 		if g.Open == nil || g.Open.ID != t.Incident {
 			// Closed since the timer was set: nothing left to do.
-			return &klaxon.Commit{Open: openID(g), Cancel: []string{t.Incident}}, nil
+			return &klaxon.Commit{Open: openID(g), Cancel: []string{t.Incident}, Claim: t.Claim}, nil
 		}
 		inc = incident.Clone(g.Open)
 		now := e.now()
 		changed := Advance(inc, now, func(s klaxon.Step) []klaxon.User { return e.users(ctx, inc, s) })
-		c := &klaxon.Commit{Open: inc.ID}
+		c := &klaxon.Commit{Open: inc.ID, Claim: t.Claim}
 		if changed {
 			c.Incidents = []*klaxon.Incident{inc}
 		}
@@ -206,7 +206,7 @@ func (e *Engine) fire(ctx context.Context, t klaxon.Timer) error {
 				return nil, err
 			}
 			done.Timeline = append(done.Timeline, events...)
-			return &klaxon.Commit{Open: openID(g), Incidents: []*klaxon.Incident{done}, Cancel: []string{inc.ID}}, nil
+			return &klaxon.Commit{Open: openID(g), Incidents: []*klaxon.Incident{done}, Cancel: []string{inc.ID}, Claim: t.Claim}, nil
 		}
 		cur := incident.Clone(g.Open)
 		cur.Pending = removeSent(cur.Pending, due, deferred)
@@ -216,7 +216,7 @@ func (e *Engine) fire(ctx context.Context, t klaxon.Timer) error {
 				NextRuleNow(cur, ev.User, e.now())
 			}
 		}
-		c := &klaxon.Commit{Open: cur.ID, Incidents: []*klaxon.Incident{cur}}
+		c := &klaxon.Commit{Open: cur.ID, Incidents: []*klaxon.Incident{cur}, Claim: t.Claim}
 		timerCommit(c, cur)
 		return c, nil
 	})

@@ -3,6 +3,7 @@ package embedded
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"math"
 	"time"
@@ -63,8 +64,14 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, l
 	if len(claimed) == 0 {
 		return nil, next, nil
 	}
+	token := rand.Text()
+	claims := tx.Bucket(bucketClaims)
 	for i, k := range claimed {
+		due[i].Claim = token
 		if err := b.Put(k, dueValue(until, due[i].Group)); err != nil {
+			return nil, time.Time{}, fmt.Errorf("claim timer %s: %w", due[i].Incident, err)
+		}
+		if err := claims.Put([]byte(due[i].Incident), claimValue(until, token)); err != nil {
 			return nil, time.Time{}, fmt.Errorf("claim timer %s: %w", due[i].Incident, err)
 		}
 	}
@@ -74,15 +81,66 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, l
 	return due, next, nil
 }
 
-// setTimer replaces the timer of t.Incident, unleased.
-func setTimer(tx *bolt.Tx, t klaxon.Timer) error {
-	if err := cancelTimer(tx, t.Incident); err != nil {
+// Renew extends until now+lease the claims on timers still held with
+// their tokens, and returns the incidents of the others.
+func (s *Store) Renew(ctx context.Context, now time.Time, lease time.Duration, timers []klaxon.Timer) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("renew claims: %w", err)
+	}
+	if lease <= 0 {
+		return nil, fmt.Errorf("renew claims: lease %s: %w", lease, klaxon.ErrInvalid)
+	}
+	if len(timers) == 0 {
+		return nil, nil
+	}
+	var lost []string
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		claims := tx.Bucket(bucketClaims)
+		for _, t := range timers {
+			end, token, ok := getClaim(claims, t.Incident)
+			if !ok || t.Claim == "" || token != t.Claim {
+				lost = append(lost, t.Incident)
+				continue
+			}
+			// A lease never shrinks: a renewal from a clock behind keeps its end.
+			until := max(end, now.Add(lease).UnixNano())
+			if err := claims.Put([]byte(t.Incident), claimValue(until, token)); err != nil {
+				return fmt.Errorf("renew claim %s: %w", t.Incident, err)
+			}
+			at := tx.Bucket(bucketTimers).Get([]byte(t.Incident))
+			if at == nil {
+				continue // cancelled by another commit: the claim outlives it
+			}
+			key := append(append([]byte(nil), at...), t.Incident...)
+			due := tx.Bucket(bucketDue)
+			if v := due.Get(key); len(v) >= 8 {
+				if err := due.Put(key, dueValue(until, string(v[8:]))); err != nil {
+					return fmt.Errorf("renew claim %s: %w", t.Incident, err)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("renew claims: %w", err)
+	}
+	return lost, nil
+}
+
+// setTimer replaces the timer of t.Incident. A claim on it stays, unless
+// claim is its token: then the commit that sets the timer releases it.
+func setTimer(tx *bolt.Tx, t klaxon.Timer, claim string) error {
+	if err := cancelTimer(tx, t.Incident, claim); err != nil {
 		return err
+	}
+	leaseEnd := int64(unleased)
+	if end, _, ok := getClaim(tx.Bucket(bucketClaims), t.Incident); ok {
+		leaseEnd = end
 	}
 	key := make([]byte, 8, 8+len(t.Incident))
 	putTime(key, t.Due.UnixNano())
 	key = append(key, t.Incident...)
-	if err := tx.Bucket(bucketDue).Put(key, dueValue(unleased, t.Group)); err != nil {
+	if err := tx.Bucket(bucketDue).Put(key, dueValue(leaseEnd, t.Group)); err != nil {
 		return fmt.Errorf("set timer %s: %w", t.Incident, err)
 	}
 	if err := tx.Bucket(bucketTimers).Put([]byte(t.Incident), key[:8]); err != nil {
@@ -91,8 +149,15 @@ func setTimer(tx *bolt.Tx, t klaxon.Timer) error {
 	return nil
 }
 
-// cancelTimer removes the timer of an incident, if it has one.
-func cancelTimer(tx *bolt.Tx, incident string) error {
+// cancelTimer removes the timer of an incident, if it has one, and
+// releases its claim when claim is the claim's token.
+func cancelTimer(tx *bolt.Tx, incident, claim string) error {
+	claims := tx.Bucket(bucketClaims)
+	if _, token, ok := getClaim(claims, incident); ok && claim != "" && token == claim {
+		if err := claims.Delete([]byte(incident)); err != nil {
+			return fmt.Errorf("release claim %s: %w", incident, err)
+		}
+	}
 	timers := tx.Bucket(bucketTimers)
 	at := timers.Get([]byte(incident))
 	if at == nil {
@@ -113,4 +178,20 @@ func dueValue(leaseEnd int64, group string) []byte {
 	v := make([]byte, 8, 8+len(group))
 	putTime(v, leaseEnd)
 	return append(v, group...)
+}
+
+// claimValue is a claims entry: the lease end, then the claim token.
+func claimValue(leaseEnd int64, token string) []byte {
+	v := make([]byte, 8, 8+len(token))
+	putTime(v, leaseEnd)
+	return append(v, token...)
+}
+
+// getClaim reads the claim on an incident's timer, if one is held.
+func getClaim(claims *bolt.Bucket, incident string) (end int64, token string, ok bool) {
+	v := claims.Get([]byte(incident))
+	if len(v) < 8 {
+		return 0, "", false
+	}
+	return getTime(v[:8]), string(v[8:]), true
 }

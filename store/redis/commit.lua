@@ -13,8 +13,10 @@
 -- ARGV[1] version read; ARGV[2] open incident ID or ""; ARGV[3] group key;
 -- ARGV[4] shard hash tag; ARGV[5] commit token; ARGV[6] "1" when the open
 -- incident must already exist; then counted lists: incidents (ID, state,
--- score, JSON), alert keys to index, alert keys to unindex, timers
--- (incident, due us, JSON), incidents whose timer to cancel.
+-- score, JSON), alert keys to index, alert keys to unindex, the claim
+-- token the committer holds ("" for none), timers (incident, due us,
+-- JSON), incidents whose timer to cancel. A timer set or cancelled keeps
+-- its claim unless the commit carries that claim's token.
 --
 -- Returns {1, removed index values...} when committed, {0, version} on a
 -- version mismatch, {2} when the open incident does not exist.
@@ -69,12 +71,20 @@ for i = 1, n do
   a = a + 1
 end
 
+local claim = ARGV[a]; a = a + 1
+-- release drops the claim on id's timer when this commit holds it.
+local function release(id)
+  local lease = redis.call('HGET', KEYS[5], id)
+  if claim ~= '' and lease and string.match(lease, '^%-?%d+ (.*)$') == claim then
+    redis.call('HDEL', KEYS[5], id)
+  end
+end
 n = tonumber(ARGV[a]); a = a + 1
 for i = 1, n do
   local id = ARGV[a]
   redis.call('ZADD', KEYS[3], ARGV[a + 1], id)
   redis.call('HSET', KEYS[4], id, ARGV[a + 2])
-  redis.call('HDEL', KEYS[5], id)
+  release(id)
   a = a + 3
 end
 n = tonumber(ARGV[a]); a = a + 1
@@ -82,7 +92,7 @@ for i = 1, n do
   local id = ARGV[a]
   redis.call('ZREM', KEYS[3], id)
   redis.call('HDEL', KEYS[4], id)
-  redis.call('HDEL', KEYS[5], id)
+  release(id)
   a = a + 1
 end
 return out

@@ -28,6 +28,10 @@ var (
 	leaseLua    string
 	leaseScript = redis.NewScript(leaseLua)
 
+	//go:embed renew.lua
+	renewLua    string
+	renewScript = redis.NewScript(renewLua)
+
 	//go:embed unindex.lua
 	unindexLua    string
 	unindexScript = redis.NewScript(unindexLua)
