@@ -117,6 +117,14 @@ const (
 	EventSnoozed       EventKind = "snoozed"
 	EventResolved      EventKind = "resolved"
 	EventExhausted     EventKind = "escalation_exhausted"
+	// EventNobodyPaged is a step that reached nobody (no one on call, an
+	// unknown user), and why; the walk moved on to the next step.
+	EventNobodyPaged EventKind = "nobody_paged"
+	// EventLookupFailed is a step whose targets could not be looked up
+	// (a store error); it is tried again.
+	EventLookupFailed EventKind = "lookup_failed"
+	// EventFallback is the fallback paged after a walk that reached nobody.
+	EventFallback EventKind = "fallback_paged"
 )
 
 // Event is one entry of an incident's timeline: the record for the review

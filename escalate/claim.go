@@ -1,0 +1,171 @@
+package escalate
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// claims are the timers the engine claimed and is firing: it renews
+// their leases while their pages are in flight, and a page goes out only
+// while its incident's claim is held.
+type claims struct {
+	mu    sync.Mutex
+	held  map[*hold]struct{}
+	limit int
+	wg    sync.WaitGroup
+}
+
+// hold is one claimed timer being fired.
+type hold struct {
+	timer klaxon.Timer
+	// renewUntil is when the engine stops renewing the claim: a fire that
+	// hangs longer is left to another replica.
+	renewUntil time.Time
+
+	mu    sync.Mutex
+	until time.Time // the lease end, as of the last claim or renewal
+	lost  bool      // another claim has the timer now
+	stop  context.CancelFunc
+	ctx   context.Context // ends when the claim is lost
+}
+
+func newClaims(limit int) *claims {
+	return &claims{held: map[*hold]struct{}{}, limit: limit}
+}
+
+// room is how many more timers the engine may fire at once.
+func (c *claims) room() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return max(c.limit-len(c.held), 0)
+}
+
+// hold registers timer t, leased until until, to be renewed until
+// renewUntil.
+func (c *claims) hold(t klaxon.Timer, until, renewUntil time.Time) *hold {
+	h := &hold{timer: t, until: until, renewUntil: renewUntil}
+	h.ctx, h.stop = context.WithCancel(context.Background())
+	c.mu.Lock()
+	c.held[h] = struct{}{}
+	c.mu.Unlock()
+	c.wg.Add(1)
+	return h
+}
+
+// firing reports whether a fire of incident is in flight.
+func (c *claims) firing(incident string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for h := range c.held {
+		if h.timer.Incident == incident {
+			return true
+		}
+	}
+	return false
+}
+
+// drop forgets h once its fire ended.
+func (c *claims) drop(h *hold) {
+	c.mu.Lock()
+	delete(c.held, h)
+	c.mu.Unlock()
+	h.stop()
+	c.wg.Done()
+}
+
+// wait waits for every fire in flight to end.
+func (c *claims) wait() { c.wg.Wait() }
+
+// due lists the holds to renew at now.
+func (c *claims) due(now time.Time) []*hold {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*hold
+	for h := range c.held {
+		h.mu.Lock()
+		if !h.lost && now.Before(h.renewUntil) {
+			out = append(out, h)
+		}
+		h.mu.Unlock()
+	}
+	return out
+}
+
+// held reports whether the claim is still held at now, with margin to
+// spare: a page that starts then is sent under the claim.
+func (h *hold) held(now time.Time, margin time.Duration) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return !h.lost && now.Add(margin).Before(h.until)
+}
+
+// renewed records a renewal that began at at.
+func (h *hold) renewed(until time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if until.After(h.until) {
+		h.until = until
+	}
+}
+
+// lose marks the claim as taken by another: its pages not yet sent stay
+// for the new holder, and those waiting for a channel give up.
+func (h *hold) lose() {
+	h.mu.Lock()
+	h.lost = true
+	h.mu.Unlock()
+	h.stop()
+}
+
+// margin is how long before its lease ends a claim counts as lost to the
+// engine: a page starts only with that much of the lease left, which
+// covers the clocks of replicas that differ a little.
+func (e *Engine) margin() time.Duration { return e.lease / 5 }
+
+// renew renews the claims in flight every third of a lease until ctx
+// ends. A claim that another holds now is marked lost; when the store
+// cannot be reached, claims are not extended and lapse in time.
+func (e *Engine) renew(ctx context.Context) {
+	t := time.NewTicker(e.lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		e.renewOnce(ctx)
+	}
+}
+
+// renewOnce renews the claims in flight once.
+func (e *Engine) renewOnce(ctx context.Context) {
+	at := e.now()
+	holds := e.claims.due(at)
+	if len(holds) == 0 {
+		return
+	}
+	timers := make([]klaxon.Timer, len(holds))
+	for i, h := range holds {
+		timers[i] = h.timer
+	}
+	lost, err := e.store.Renew(ctx, at, e.lease, timers)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Warn("renew claims", "err", err)
+		}
+		return
+	}
+	for _, h := range holds {
+		if slices.Contains(lost, h.timer.Incident) {
+			e.log.Warn("claim lost to another replica", "incident", h.timer.Incident)
+			h.lose()
+			continue
+		}
+		h.renewed(at.Add(e.lease))
+	}
+}
