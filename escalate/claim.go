@@ -31,6 +31,7 @@ type hold struct {
 	lost  bool      // another claim has the timer now
 	stop  context.CancelFunc
 	ctx   context.Context // ends when the claim is lost
+	done  chan struct{}   // closed when the fire ended
 }
 
 func newClaims(limit int) *claims {
@@ -47,7 +48,7 @@ func (c *claims) room() int {
 // hold registers timer t, leased until until, to be renewed until
 // renewUntil.
 func (c *claims) hold(t klaxon.Timer, until, renewUntil time.Time) *hold {
-	h := &hold{timer: t, until: until, renewUntil: renewUntil}
+	h := &hold{timer: t, until: until, renewUntil: renewUntil, done: make(chan struct{})}
 	h.ctx, h.stop = context.WithCancel(context.Background())
 	c.mu.Lock()
 	c.held[h] = struct{}{}
@@ -56,16 +57,17 @@ func (c *claims) hold(t klaxon.Timer, until, renewUntil time.Time) *hold {
 	return h
 }
 
-// firing reports whether a fire of incident is in flight.
-func (c *claims) firing(incident string) bool {
+// firing returns the latest fire of incident in flight, or nil.
+func (c *claims) firing(incident string) *hold {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	var last *hold
 	for h := range c.held {
-		if h.timer.Incident == incident {
-			return true
+		if h.timer.Incident == incident && (last == nil || h.renewUntil.After(last.renewUntil)) {
+			last = h
 		}
 	}
-	return false
+	return last
 }
 
 // drop forgets h once its fire ended.
@@ -74,6 +76,7 @@ func (c *claims) drop(h *hold) {
 	delete(c.held, h)
 	c.mu.Unlock()
 	h.stop()
+	close(h.done)
 	c.wg.Done()
 }
 
@@ -93,6 +96,22 @@ func (c *claims) due(now time.Time) []*hold {
 		h.mu.Unlock()
 	}
 	return out
+}
+
+// expire gives up the claims that are no longer held at now with margin
+// to spare.
+func (c *claims) expire(now time.Time, margin time.Duration) {
+	c.mu.Lock()
+	var gone []*hold
+	for h := range c.held {
+		if !h.held(now, margin) {
+			gone = append(gone, h)
+		}
+	}
+	c.mu.Unlock()
+	for _, h := range gone {
+		h.lose()
+	}
 }
 
 // held reports whether the claim is still held at now, with margin to
@@ -123,14 +142,17 @@ func (h *hold) lose() {
 
 // margin is how long before its lease ends a claim counts as lost to the
 // engine: a page starts only with that much of the lease left, which
-// covers the clocks of replicas that differ a little.
-func (e *Engine) margin() time.Duration { return e.lease / 5 }
+// covers the clocks of replicas that differ a little, and the renewals
+// that run every half margin see it before the lease ends.
+func (e *Engine) margin() time.Duration { return e.lease / 3 }
 
-// renew renews the claims in flight every third of a lease until ctx
+// renew renews the claims in flight every sixth of a lease until ctx
 // ends. A claim that another holds now is marked lost; when the store
-// cannot be reached, claims are not extended and lapse in time.
+// cannot be reached, claims are not extended, and each is given up
+// before its lease ends: its pages not yet started stay for the next
+// holder.
 func (e *Engine) renew(ctx context.Context) {
-	t := time.NewTicker(e.lease / 3)
+	t := time.NewTicker(e.margin() / 2)
 	defer t.Stop()
 	for {
 		select {
@@ -142,9 +164,11 @@ func (e *Engine) renew(ctx context.Context) {
 	}
 }
 
-// renewOnce renews the claims in flight once.
+// renewOnce renews the claims in flight once, and gives up those that
+// are about to lapse.
 func (e *Engine) renewOnce(ctx context.Context) {
 	at := e.now()
+	defer e.claims.expire(e.now(), e.margin())
 	holds := e.claims.due(at)
 	if len(holds) == 0 {
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,8 +48,13 @@ type Options struct {
 	// to 2m).
 	Retry Backoff
 	// Incidents bounds the incidents the engine pages for at once
-	// (default 256); the channels bound the pages in flight.
+	// (default 256).
 	Incidents int
+	// PerChannel bounds the pages in flight by each contact method (sms,
+	// voice, email, ...; default 16). Pages beyond it wait for one to
+	// finish; pages by other methods do not wait for them, so one slow
+	// provider delays nobody on another.
+	PerChannel int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Metrics is where the engine registers its metrics; nil for none.
@@ -96,6 +102,10 @@ type Engine struct {
 	wake        chan struct{}
 	metrics     *metrics
 	claims      *claims
+	perChannel  int
+
+	slotsMu sync.Mutex
+	slots   map[string]chan struct{} // by contact method
 }
 
 // recordTimeout bounds recording the pages that went out.
@@ -132,7 +142,47 @@ func New(store klaxon.Store, notifier Notifier, dir func() Directory, log *slog.
 		o.Incidents = 256
 	}
 	e.claims = newClaims(o.Incidents)
+	e.perChannel = o.PerChannel
+	if e.perChannel <= 0 {
+		e.perChannel = 16
+	}
+	e.slots = map[string]chan struct{}{}
 	return e
+}
+
+// follow waits for the fire before h of the same incident to end: one
+// that released the claim ends at once. One that does not end within the
+// margin has a page that hangs past the page timeout: h gives up its
+// claim, which lapses, and another replica takes the incident.
+func (e *Engine) follow(prev, h *hold) bool {
+	t := time.NewTimer(e.margin())
+	defer t.Stop()
+	select {
+	case <-prev.done:
+		return true
+	case <-t.C:
+		e.log.Warn("a page still hangs: leaving the incident to another replica", "incident", h.timer.Incident)
+		h.lose()
+		return false
+	}
+}
+
+// slot waits for a free slot of contact method via and returns the
+// function that frees it, or ctx's error if ctx ends first.
+func (e *Engine) slot(ctx context.Context, via string) (func(), error) {
+	e.slotsMu.Lock()
+	slots, ok := e.slots[via]
+	if !ok {
+		slots = make(chan struct{}, e.perChannel)
+		e.slots[via] = slots
+	}
+	e.slotsMu.Unlock()
+	select {
+	case slots <- struct{}{}:
+		return func() { <-slots }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // Wake tells the engine that a timer may be due now. It never blocks.
@@ -194,19 +244,16 @@ func (e *Engine) tick(ctx context.Context) (time.Time, error) {
 			return time.Time{}, err
 		}
 		for _, t := range due {
-			if e.claims.firing(t.Incident) {
-				// A page of this incident still hangs here, past the page
-				// timeout: leave the incident to another replica, whose
-				// claim it is once this one, not renewed, lapses.
-				e.log.Warn("a page still hangs: leaving the incident to another replica", "incident", t.Incident)
-				continue
-			}
+			prev := e.claims.firing(t.Incident)
 			// A fire that began finishes and records what it sent, even
 			// when shutdown starts meanwhile.
 			h := e.claims.hold(t, at.Add(e.lease), at.Add(e.pageTimeout))
 			go func() {
 				defer e.Wake() // its timer may be due again at once
 				defer e.claims.drop(h)
+				if prev != nil && !e.follow(prev, h) {
+					return
+				}
 				if err := e.fire(context.WithoutCancel(ctx), h); err != nil {
 					e.log.Error("escalate", "incident", t.Incident, "err", err)
 				}

@@ -134,12 +134,10 @@ type result struct {
 // and returns what became of each, in order.
 func (e *Engine) send(ctx context.Context, h *hold, inc *klaxon.Incident, due []klaxon.Notification) []result {
 	dir := e.dir()
-	// Pages stop when the claim is lost, and when they outlast the page
-	// timeout.
+	// A page that has begun finishes or outlasts the page timeout; one
+	// that waits for its channel gives up when the claim is lost.
 	ctx, cancel := context.WithTimeout(ctx, e.pageTimeout)
 	defer cancel()
-	stop := context.AfterFunc(h.ctx, cancel)
-	defer stop()
 	results := make([]result, len(due))
 	var wg sync.WaitGroup
 	for i, n := range due {
@@ -169,12 +167,24 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 		ev.At, ev.Kind, ev.Text = e.now(), klaxon.EventPageFailed, "unknown user "+n.User
 		return result{n: n, event: &ev, final: true}
 	}
-	if !h.held(e.now(), e.margin()) {
+	wait, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(h.ctx, cancel) // the claim is lost
+	defer stop()
+	free, err := e.slot(wait, n.Via)
+	if err == nil {
+		defer free()
+		if !h.held(e.now(), e.margin()) {
+			err = errNotHeld
+		}
+	}
+	if err == nil {
+		p := klaxon.Page{Incident: inc.ID, Notification: n.ID, User: u, Via: n.Via, Summary: inc.Summary,
+			Severity: inc.Severity, Alerts: inc.Firing(), Text: PageText(inc)}
+		err = e.notifier.Notify(ctx, p)
+	} else if h.ctx.Err() != nil || errors.Is(err, errNotHeld) {
 		return result{n: n, stay: true} // the claim's next holder sends it
 	}
-	p := klaxon.Page{Incident: inc.ID, Notification: n.ID, User: u, Via: n.Via, Summary: inc.Summary,
-		Severity: inc.Severity, Alerts: inc.Firing(), Text: PageText(inc)}
-	err := e.notifier.Notify(ctx, p)
 	ev.At = e.now()
 	var later *klaxon.DeferredError
 	switch {
@@ -188,10 +198,6 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 		e.metrics.pages.WithLabelValues(n.Via, "bundled").Inc()
 		ev.Text = "in a bundle with other incidents"
 		return result{n: n, event: &ev}
-	case h.ctx.Err() != nil:
-		// The claim was lost while the page waited or went out: its new
-		// holder sends it.
-		return result{n: n, stay: true}
 	}
 	ev.Kind = klaxon.EventPageFailed
 	if !retryable(err) {
@@ -208,6 +214,9 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 	ev.Text = fmt.Sprintf("try %d failed: %v; trying again at %s", try, err, again.UTC().Format(time.RFC3339))
 	return result{n: n, event: &ev, keep: again}
 }
+
+// errNotHeld is a page not sent because its claim was about to lapse.
+var errNotHeld = errors.New("claim no longer held")
 
 // retryable reports whether a page that failed with err may go out if
 // tried again: the channel says so, or the try timed out.

@@ -18,42 +18,23 @@ type Channel interface {
 
 // Dispatcher sends each page through the channel for its contact method,
 // or through the fallback when that method has no channel configured.
-// Each channel sends at most a bounded number of pages at once; pages
-// beyond it wait for one to finish, and pages of other channels do not
-// wait for them: one slow provider delays nobody on another.
 type Dispatcher struct {
 	channels map[string]Channel
 	fallback Channel
-	slots    map[Channel]chan struct{}
 }
 
 // NewDispatcher returns a dispatcher over channels keyed by contact method
-// (klaxon.ViaSMS, ...); fallback takes every other page. Each channel
-// sends at most perChannel pages at once (at least 1).
-func NewDispatcher(channels map[string]Channel, fallback Channel, perChannel int) *Dispatcher {
-	perChannel = max(perChannel, 1)
-	d := &Dispatcher{channels: channels, fallback: fallback, slots: map[Channel]chan struct{}{}}
-	for _, ch := range channels {
-		d.slots[ch] = make(chan struct{}, perChannel)
-	}
-	d.slots[fallback] = make(chan struct{}, perChannel)
-	return d
+// (klaxon.ViaSMS, ...); fallback takes every other page.
+func NewDispatcher(channels map[string]Channel, fallback Channel) *Dispatcher {
+	return &Dispatcher{channels: channels, fallback: fallback}
 }
 
-// Notify sends p, once its channel has a free slot. It returns ctx's
-// error if ctx ends first.
+// Notify sends p.
 func (d *Dispatcher) Notify(ctx context.Context, p klaxon.Page) error {
 	ch, ok := d.channels[p.Via]
 	if !ok {
 		ch = d.fallback
 	}
-	slots := d.slots[ch]
-	select {
-	case slots <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("page %s by %s: wait for the channel: %w", p.User.ID, p.Via, ctx.Err())
-	}
-	defer func() { <-slots }()
 	if err := ch.Send(ctx, p); err != nil {
 		return fmt.Errorf("page %s by %s: %w", p.User.ID, p.Via, err)
 	}

@@ -96,7 +96,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dispatch := notify.NewDispatcher(channels, notify.NewConsole(log), cfg.Notify.PerChannel())
+	dispatch := notify.NewDispatcher(channels, notify.NewConsole(log))
 	// The limits keep phones from ringing without pause in a storm; the
 	// console, standing in for an unconfigured Twilio, needs none.
 	limits := map[string]time.Duration{}
@@ -106,7 +106,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	throttle := notify.NewThrottle(dispatch, limits, nil)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	engine := escalate.New(st, throttle, rt.directory, log, escalate.Options{Lease: *lease, PageTimeout: *pageTimeout, Metrics: reg})
+	engine := escalate.New(st, throttle, rt.directory, log, escalate.Options{Lease: *lease, PageTimeout: *pageTimeout, PerChannel: cfg.Notify.PerChannel(), Metrics: reg})
 	pipeline := ingest.NewPipeline(st, rt.router, engine.Wake, nil)
 	handler := api.New(api.Options{Store: st, Accepter: pipeline, Commands: engine, Tokens: rt, Schedules: rt, Overrides: st, Phonebook: rt, Twilio: rt.twilioAuth, Links: links, Log: log, Registry: reg})
 
