@@ -91,7 +91,7 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 				NextRuleNow(cur, r.n.User, now)
 			}
 		}
-		dropOutrun(cur, now, events)
+		dropOutrun(cur, now, results)
 		c := &klaxon.Commit{Open: cur.ID, Incidents: []*klaxon.Incident{cur}, Claim: t.Claim}
 		timerCommit(c, cur)
 		return c, nil

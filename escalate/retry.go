@@ -60,15 +60,28 @@ func dropRetriesIf(inc *klaxon.Incident, now time.Time, why string, keep func(kl
 	inc.Pending = out
 }
 
-// dropOutrun gives up retrying a person's page once a later page to them
-// went out: their next notification rule reached them.
-func dropOutrun(inc *klaxon.Incident, now time.Time, sent []klaxon.Event) {
-	for _, ev := range sent {
-		if ev.Kind != klaxon.EventPageSent {
+// dropOutrun gives up retrying a person's page once a page to them that
+// was due after its first try went out: their next notification rule
+// reached them. A rule due at the same time, like a mail sent alongside
+// the SMS, does not count.
+func dropOutrun(inc *klaxon.Incident, now time.Time, results []result) {
+	for _, r := range results {
+		if r.event == nil || r.event.Kind != klaxon.EventPageSent {
 			continue
 		}
-		dropRetriesIf(inc, now, fmt.Sprintf("a later page by %s went out", ev.Via), func(n klaxon.Notification) bool {
-			return n.User == ev.User && n.ID < ev.Notification
+		dropRetriesIf(inc, now, fmt.Sprintf("a later page by %s went out", r.n.Via), func(n klaxon.Notification) bool {
+			first, ok := firstTry(inc, n.ID)
+			return ok && n.User == r.n.User && n.ID != r.n.ID && r.n.Due.After(first)
 		})
 	}
+}
+
+// firstTry is when notification id of inc was first tried and failed.
+func firstTry(inc *klaxon.Incident, id int) (time.Time, bool) {
+	for _, ev := range inc.Timeline {
+		if ev.Notification == id && ev.Kind == klaxon.EventPageFailed && ev.How == howRetry {
+			return ev.At, true
+		}
+	}
+	return time.Time{}, false
 }
