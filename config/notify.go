@@ -23,7 +23,7 @@ type Notify struct {
 }
 
 // DefaultConcurrency is the pages a channel sends at once by default.
-const DefaultConcurrency = 16
+const DefaultConcurrency = 32
 
 // PerChannel is how many pages each channel sends at once.
 func (n *Notify) PerChannel() int {

@@ -51,7 +51,7 @@ type Options struct {
 	// (default 256).
 	Incidents int
 	// PerChannel bounds the pages in flight by each contact method (sms,
-	// voice, email, ...; default 16). Pages beyond it wait for one to
+	// voice, email, ...; default 32). Pages beyond it wait for one to
 	// finish; pages by other methods do not wait for them, so one slow
 	// provider delays nobody on another.
 	PerChannel int
@@ -144,7 +144,7 @@ func New(store klaxon.Store, notifier Notifier, dir func() Directory, log *slog.
 	e.claims = newClaims(o.Incidents)
 	e.perChannel = o.PerChannel
 	if e.perChannel <= 0 {
-		e.perChannel = 16
+		e.perChannel = 32
 	}
 	e.slots = map[string]chan struct{}{}
 	return e

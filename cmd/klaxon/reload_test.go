@@ -22,7 +22,7 @@ func onCallAt(t *testing.T, base string) []string {
 }
 
 // rewrite replaces old with new in a file, as an editor would.
-func rewrite(t *testing.T, path, old, new string) {
+func rewrite(t testing.TB, path, old, new string) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
