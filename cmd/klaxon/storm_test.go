@@ -104,7 +104,9 @@ func openStorm(t testing.TB, replicas []*proc, first, n int) {
 	var wg sync.WaitGroup
 	answers := make([]answer, n)
 	for i := range n {
-		wg.Go(func() { answers[i] = deliver(replicas[i%len(replicas)].base, amWebhook([]fakeAlert{{group: first + i}})) })
+		wg.Go(func() {
+			answers[i] = deliver(replicas[i%len(replicas)].base, amWebhook([]fakeAlert{{group: first + i}}))
+		})
 	}
 	wg.Wait()
 	for i, a := range answers {
