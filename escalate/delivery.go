@@ -63,4 +63,3 @@ func (e *Engine) Delivery(ctx context.Context, id string, n int, ok bool, detail
 	}
 	return err
 }
-
