@@ -15,6 +15,7 @@ import (
 type claims struct {
 	mu    sync.Mutex
 	held  map[*hold]struct{}
+	seq   uint64 // numbers the holds in the order they were taken
 	limit int
 	wg    sync.WaitGroup
 }
@@ -22,11 +23,13 @@ type claims struct {
 // hold is one claimed timer being fired.
 type hold struct {
 	timer klaxon.Timer
-	// renewUntil is when the engine stops renewing the claim: a fire that
-	// hangs longer is left to another replica.
-	renewUntil time.Time
+	seq   uint64
 
-	mu    sync.Mutex
+	mu sync.Mutex
+	// renewUntil is when the engine stops renewing the claim: the page
+	// timeout of its last page. A fire that hangs longer is left to
+	// another replica.
+	renewUntil time.Time
 	until time.Time // the lease end, as of the last claim or renewal
 	lost  bool      // another claim has the timer now
 	stop  context.CancelFunc
@@ -51,6 +54,8 @@ func (c *claims) hold(t klaxon.Timer, until, renewUntil time.Time) *hold {
 	h := &hold{timer: t, until: until, renewUntil: renewUntil, done: make(chan struct{})}
 	h.ctx, h.stop = context.WithCancel(context.Background())
 	c.mu.Lock()
+	c.seq++
+	h.seq = c.seq
 	c.held[h] = struct{}{}
 	c.mu.Unlock()
 	c.wg.Add(1)
@@ -63,7 +68,7 @@ func (c *claims) firing(incident string) *hold {
 	defer c.mu.Unlock()
 	var last *hold
 	for h := range c.held {
-		if h.timer.Incident == incident && (last == nil || h.renewUntil.After(last.renewUntil)) {
+		if h.timer.Incident == incident && (last == nil || h.seq > last.seq) {
 			last = h
 		}
 	}
@@ -120,6 +125,16 @@ func (h *hold) held(now time.Time, margin time.Duration) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return !h.lost && now.Add(margin).Before(h.until)
+}
+
+// extend renews the claim until at least until: a page that starts gets
+// its page timeout.
+func (h *hold) extend(until time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if until.After(h.renewUntil) {
+		h.renewUntil = until
+	}
 }
 
 // renewed records a renewal that began at at.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -12,95 +11,219 @@ import (
 )
 
 // fire advances one incident whose timer is due and sends the pages that
-// are due. It commits the pages it decides before sending them, and marks
-// them sent after: a crash in between sends a page again once the lease
-// ends, and never loses one. Its pages go out concurrently, each only
-// while the claim is held.
+// are due, until none is in flight and none is due. It commits the pages
+// it decides before sending them, and records each after it went out: a
+// crash in between sends a page again once the lease ends, and never
+// loses one. Its pages go out concurrently, each only while the claim is
+// held. While pages are in flight it keeps walking the incident, so a
+// page that takes long delays neither the next step nor a rule that a
+// delivery report made due now: it reads the incident again as each page
+// ends, when the next page or step is due, and every half margin.
+//
+// Once the claim is no longer held, fire decides nothing more: it waits
+// for its pages in flight, records them, and ends.
 func (e *Engine) fire(ctx context.Context, h *hold) error {
 	t := h.timer
-	var inc *klaxon.Incident
-	err := klaxon.Update(ctx, e.store, t.Group, func(g klaxon.Group) (*klaxon.Commit, error) {
-		inc = nil
-		if g.Open == nil || g.Open.ID != t.Incident {
-			// Closed since the timer was set: nothing left to do.
-			return &klaxon.Commit{Open: openID(g), Cancel: []string{t.Incident}, Claim: t.Claim}, nil
-		}
-		cur := incident.Clone(g.Open)
-		now := e.now()
+	results := make(chan result)
+	inflight := map[int]bool{}
+	var finished []result // ended, not yet recorded
+	var retryAt time.Time // when a failed lookup is tried again
+	for {
+		held := h.held(e.now(), e.margin())
+		var send []klaxon.Notification
+		var inc *klaxon.Incident
+		done := false
+		cctx, cancel := context.WithTimeout(ctx, recordTimeout)
 		dir := e.dir()
-		changed, err := Walk(cur, now, e.users(ctx, dir, cur), userTargets(dir.Fallback()))
-		if err != nil {
-			// Who to page is unknown: say so, and look again later.
-			return e.lookupFailed(incident.Clone(g.Open), now, t, err), nil
-		}
-		inc = cur
-		c := &klaxon.Commit{Open: inc.ID, Claim: t.Claim}
-		if changed {
-			c.Incidents = []*klaxon.Incident{inc}
-		}
-		if len(Due(inc, now)) > 0 {
-			// Keep the claim until the pages are sent and marked.
-			if !changed {
-				return nil, nil
+		err := klaxon.Update(cctx, e.store, t.Group, func(g klaxon.Group) (*klaxon.Commit, error) {
+			send, inc, done = nil, nil, false
+			if g.Open == nil || g.Open.ID != t.Incident {
+				return e.recordClosed(cctx, g, t, finished, len(inflight) == 0, &done)
+			}
+			cur := incident.Clone(g.Open)
+			now := e.now()
+			changed := e.record(cur, now, finished)
+			if held && !now.Before(retryAt) {
+				walked, err := Walk(cur, now, e.users(cctx, dir, cur), userTargets(dir.Fallback()))
+				if err != nil {
+					// Who to page is unknown: say so, and look again later.
+					cur = incident.Clone(g.Open)
+					e.record(cur, now, finished)
+					retryAt = e.lookupFailed(cur, now, err)
+					walked = true
+				}
+				changed = changed || walked
+			}
+			if held {
+				for _, n := range Due(cur, now) {
+					if !inflight[n.ID] {
+						send = append(send, n)
+					}
+				}
+			}
+			inc = cur
+			c := &klaxon.Commit{Open: cur.ID, Claim: t.Claim}
+			if changed {
+				c.Incidents = []*klaxon.Incident{cur}
+			}
+			if len(send) > 0 || len(inflight) > 0 {
+				// Keep the claim until the pages are sent and recorded.
+				if !changed {
+					return nil, nil
+				}
+				return c, nil
+			}
+			done = true
+			if retryAt.After(now) {
+				c.Timers = []klaxon.Timer{{Incident: cur.ID, Group: cur.Group, Due: retryAt}}
+			} else {
+				timerCommit(c, cur)
 			}
 			return c, nil
+		})
+		cancel()
+		switch {
+		case err != nil && len(inflight) == 0:
+			return err
+		case err != nil:
+			// Pages are in flight: record them when the store answers.
+			e.log.Error("record pages", "incident", t.Incident, "err", err)
+			send, done = nil, false
+		default:
+			finished = nil
 		}
-		timerCommit(c, inc)
-		return c, nil
-	})
-	if err != nil || inc == nil {
-		return err
+		if done {
+			return nil
+		}
+		for _, n := range send {
+			inflight[n.ID] = true
+			h.extend(e.now().Add(e.pageTimeout))
+			go func() {
+				pctx, cancel := context.WithTimeout(ctx, e.pageTimeout)
+				defer cancel()
+				results <- e.page(pctx, h, dir, inc, n)
+			}()
+		}
+		wait := e.margin() / 2
+		if inc != nil && held {
+			if next := nextWake(inc, inflight, retryAt); !next.IsZero() {
+				wait = min(wait, max(next.Sub(e.now()), 0))
+			}
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case r := <-results:
+			finished = append(finished, r)
+			delete(inflight, r.n.ID)
+			// Pages that ended together are recorded together.
+		drain:
+			for {
+				select {
+				case r := <-results:
+					finished = append(finished, r)
+					delete(inflight, r.n.ID)
+				default:
+					break drain
+				}
+			}
+		case <-timer.C:
+		}
+		timer.Stop()
 	}
-	due := Due(inc, e.now())
-	if len(due) == 0 {
-		return nil
+}
+
+// recordClosed is fire's commit once the incident closed: the pages that
+// went out meanwhile go on its timeline, for the review, and its timer
+// goes once no page is in flight.
+func (e *Engine) recordClosed(ctx context.Context, g klaxon.Group, t klaxon.Timer, finished []result, last bool, done *bool) (*klaxon.Commit, error) {
+	*done = last
+	c := &klaxon.Commit{Open: openID(g), Claim: t.Claim}
+	if last {
+		c.Cancel = []string{t.Incident}
 	}
-	results := e.send(ctx, h, inc, due)
-	// What went out is recorded even when sending outlasted the claim: a
-	// page another engine repeats then shows twice on the timeline, as it
-	// reached the person twice. A claim another holds now stays with it.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
-	defer cancel()
 	var events []klaxon.Event
-	for _, r := range results {
+	for _, r := range finished {
 		if r.event != nil {
 			events = append(events, *r.event)
 		}
 	}
-	return klaxon.Update(ctx, e.store, t.Group, func(g klaxon.Group) (*klaxon.Commit, error) {
-		if g.Open == nil || g.Open.ID != inc.ID {
-			// Resolved while the pages went out: record them on the
-			// resolved incident for the review.
-			if len(events) == 0 {
-				return &klaxon.Commit{Open: openID(g), Cancel: []string{inc.ID}, Claim: t.Claim}, nil
-			}
-			done, err := e.store.Incident(ctx, inc.ID)
-			if err != nil {
-				return nil, err
-			}
-			done = incident.Clone(done)
-			done.Timeline = append(done.Timeline, events...)
-			return &klaxon.Commit{Open: openID(g), Incidents: []*klaxon.Incident{done}, Cancel: []string{inc.ID}, Claim: t.Claim}, nil
+	if len(events) == 0 {
+		if !last {
+			return nil, nil
 		}
-		cur := incident.Clone(g.Open)
-		now := e.now()
-		cur.Pending = settle(cur.Pending, results)
-		cur.Timeline = append(cur.Timeline, events...)
-		for _, r := range results {
-			if r.final {
-				NextRuleNow(cur, r.n.User, now)
-			}
-		}
-		dropOutrun(cur, now, results)
-		c := &klaxon.Commit{Open: cur.ID, Incidents: []*klaxon.Incident{cur}, Claim: t.Claim}
-		timerCommit(c, cur)
 		return c, nil
-	})
+	}
+	closed, err := e.store.Incident(ctx, t.Incident)
+	if err != nil {
+		return nil, err
+	}
+	closed = incident.Clone(closed)
+	closed.Timeline = append(closed.Timeline, events...)
+	c.Incidents = []*klaxon.Incident{closed}
+	return c, nil
+}
+
+// record applies to inc what became of the pages in finished: the tries
+// go on the timeline, the notifications done with leave the outbox, a
+// final failure makes the person's next rule due now, and a page that
+// went out ends the retries of the person's earlier rules. It reports
+// whether it changed inc.
+func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) bool {
+	if len(finished) == 0 {
+		return false
+	}
+	first := !paged(inc, nil)
+	inc.Pending = settle(inc.Pending, finished)
+	var sentAt time.Time
+	for _, r := range finished {
+		if r.event == nil {
+			continue
+		}
+		inc.Record(*r.event)
+		if r.event.Kind == klaxon.EventPageSent && (sentAt.IsZero() || r.event.At.Before(sentAt)) {
+			sentAt = r.event.At
+		}
+	}
+	for _, r := range finished {
+		if r.final {
+			NextRuleNow(inc, r.n.User, now)
+		}
+	}
+	dropOutrun(inc, now, finished)
+	if first && !sentAt.IsZero() {
+		e.metrics.firstPage.Observe(sentAt.Sub(inc.CreatedAt).Seconds())
+	}
+	return true
+}
+
+// nextWake is when fire has something to do for inc besides the pages in
+// flight: a pending page or the next step falls due, or a failed lookup
+// is tried again. Zero when nothing is.
+func nextWake(inc *klaxon.Incident, inflight map[int]bool, retryAt time.Time) time.Time {
+	var next time.Time
+	earliest := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	earliest(retryAt)
+	if inc.State != klaxon.StateTriggered {
+		return next
+	}
+	for _, n := range inc.Pending {
+		if !inflight[n.ID] {
+			earliest(n.Due)
+		}
+	}
+	if !inc.Escalation.Done && len(inc.Policy.Steps) > 0 && inc.Escalation.Step >= 0 {
+		earliest(inc.Escalation.NextAt)
+	}
+	return next
 }
 
 // lookupFailed records on inc that the targets of its next step could not
-// be looked up, and sets its timer to try again after a backoff.
-func (e *Engine) lookupFailed(inc *klaxon.Incident, now time.Time, t klaxon.Timer, err error) *klaxon.Commit {
+// be looked up, and returns when to look again.
+func (e *Engine) lookupFailed(inc *klaxon.Incident, now time.Time, err error) time.Time {
 	n := 1
 	for i := len(inc.Timeline) - 1; i >= 0 && inc.Timeline[i].Kind != klaxon.EventEscalated; i-- {
 		if inc.Timeline[i].Kind == klaxon.EventLookupFailed {
@@ -111,8 +234,7 @@ func (e *Engine) lookupFailed(inc *klaxon.Incident, now time.Time, t klaxon.Time
 	e.log.Error("look up who to page", "incident", inc.ID, "err", err)
 	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventLookupFailed,
 		Text: fmt.Sprintf("could not look up who to page: %v; looking again at %s", err, again.UTC().Format(time.RFC3339))})
-	return &klaxon.Commit{Open: inc.ID, Incidents: []*klaxon.Incident{inc}, Claim: t.Claim,
-		Timers: []klaxon.Timer{{Incident: inc.ID, Group: inc.Group, Due: again}}}
+	return again
 }
 
 // result is what became of one due notification.
@@ -128,34 +250,6 @@ type result struct {
 	stay bool
 	// final is a failure that trying again cannot mend.
 	final bool
-}
-
-// send delivers the due notifications of inc concurrently, each once,
-// and returns what became of each, in order.
-func (e *Engine) send(ctx context.Context, h *hold, inc *klaxon.Incident, due []klaxon.Notification) []result {
-	dir := e.dir()
-	// A page that has begun finishes or outlasts the page timeout; one
-	// that waits for its channel gives up when the claim is lost.
-	ctx, cancel := context.WithTimeout(ctx, e.pageTimeout)
-	defer cancel()
-	results := make([]result, len(due))
-	var wg sync.WaitGroup
-	for i, n := range due {
-		wg.Go(func() { results[i] = e.page(ctx, h, dir, inc, n) })
-	}
-	wg.Wait()
-	if !paged(inc, nil) {
-		var first time.Time
-		for _, r := range results {
-			if r.event != nil && r.event.Kind == klaxon.EventPageSent && (first.IsZero() || r.event.At.Before(first)) {
-				first = r.event.At
-			}
-		}
-		if !first.IsZero() {
-			e.metrics.firstPage.Observe(first.Sub(inc.CreatedAt).Seconds())
-		}
-	}
-	return results
 }
 
 // page sends one notification, if the claim is still held.
