@@ -30,11 +30,11 @@ type hold struct {
 	// timeout of its last page. A fire that hangs longer is left to
 	// another replica.
 	renewUntil time.Time
-	until time.Time // the lease end, as of the last claim or renewal
-	lost  bool      // another claim has the timer now
-	stop  context.CancelFunc
-	ctx   context.Context // ends when the claim is lost
-	done  chan struct{}   // closed when the fire ended
+	until      time.Time // the lease end, as of the last claim or renewal
+	lost       bool      // another claim has the timer now
+	stop       context.CancelFunc
+	ctx        context.Context // ends when the claim is lost
+	done       chan struct{}   // closed when the fire ended
 }
 
 func newClaims(limit int) *claims {
