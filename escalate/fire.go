@@ -75,7 +75,14 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 			}
 			done = true
 			if retryAt.After(now) {
-				c.Timers = []klaxon.Timer{{Incident: cur.ID, Group: cur.Group, Due: retryAt}}
+				// The step waits for the lookup; other pages keep their time.
+				due := retryAt
+				for _, n := range cur.Pending {
+					if n.Due.Before(due) {
+						due = n.Due
+					}
+				}
+				c.Timers = []klaxon.Timer{{Incident: cur.ID, Group: cur.Group, Due: due}}
 			} else {
 				timerCommit(c, cur)
 			}
