@@ -271,3 +271,35 @@ func TestPageOnlyWhileClaimed(t *testing.T) {
 		require.Empty(t, inc.Pending)
 	})
 }
+
+// TestSlowPageDelaysNoStep pages alice by an SMS that takes 40 s, and the
+// next step, bob, is due after 10 s: bob is paged on time, while alice's
+// SMS is still in flight, by the engine that holds the incident.
+func TestSlowPageDelaysNoStep(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := openStore(t)
+		phones := &slowPhones{start: time.Now(), delay: func(p klaxon.Page) time.Duration {
+			if p.Via == klaxon.ViaSMS {
+				return 40 * time.Second
+			}
+			return 0
+		}}
+		dir := directory{"alice": alice, "bob": bob}
+		e := escalate.New(st, phones.engine("a"), func() escalate.Directory { return dir }, quiet, escalate.Options{Lease: 15 * time.Second})
+		policy := klaxon.Policy{Name: "p", Steps: []klaxon.Step{userStep("alice"), userStep("bob")}}
+		policy.Steps[0].EscalateAfter = 10 * time.Second
+		openIncident(t, st, policy, time.Now())
+		runEngine(t, e)
+
+		time.Sleep(11 * time.Second)
+		synctest.Wait()
+		started, done := phones.pages()
+		require.Equal(t, []string{"alice/email 0 a", "alice/sms 0 a", "bob/email 10 a"}, sortedStrings(started))
+		require.ElementsMatch(t, []string{"alice/email", "bob/email"}, done, "alice's SMS is still in flight")
+
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		started, _ = phones.pages()
+		require.ElementsMatch(t, []string{"alice/sms", "alice/email", "bob/email", "alice/voice"}, keys(started), "each once: %v", started)
+	})
+}
