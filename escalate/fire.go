@@ -32,23 +32,24 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 		held := h.held(e.now(), e.margin())
 		var send []klaxon.Notification
 		var inc *klaxon.Incident
+		var firstPage time.Duration
 		done := false
 		cctx, cancel := context.WithTimeout(ctx, recordTimeout)
 		dir := e.dir()
 		err := klaxon.Update(cctx, e.store, t.Group, func(g klaxon.Group) (*klaxon.Commit, error) {
-			send, inc, done = nil, nil, false
+			send, inc, done, firstPage = nil, nil, false, 0
 			if g.Open == nil || g.Open.ID != t.Incident {
 				return e.recordClosed(cctx, g, t, finished, len(inflight) == 0, &done)
 			}
 			cur := incident.Clone(g.Open)
 			now := e.now()
-			changed := e.record(cur, now, finished)
+			changed, first := e.record(cur, now, finished)
 			if held && !now.Before(retryAt) {
 				walked, err := Walk(cur, now, e.users(cctx, dir, cur), userTargets(dir.Fallback()))
 				if err != nil {
 					// Who to page is unknown: say so, and look again later.
 					cur = incident.Clone(g.Open)
-					e.record(cur, now, finished)
+					e.record(cur, now, finished) // as before the walk
 					retryAt = e.lookupFailed(cur, now, err)
 					walked = true
 				}
@@ -61,7 +62,7 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 					}
 				}
 			}
-			inc = cur
+			inc, firstPage = cur, first
 			c := &klaxon.Commit{Open: cur.ID, Claim: t.Claim}
 			if changed {
 				c.Incidents = []*klaxon.Incident{cur}
@@ -98,6 +99,9 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 			send, done = nil, false
 		default:
 			finished = nil
+			if firstPage > 0 {
+				e.metrics.firstPage.Observe(firstPage.Seconds())
+			}
 		}
 		if done {
 			return nil
@@ -174,10 +178,11 @@ func (e *Engine) recordClosed(ctx context.Context, g klaxon.Group, t klaxon.Time
 // go on the timeline, the notifications done with leave the outbox, a
 // final failure makes the person's next rule due now, and a page that
 // went out ends the retries of the person's earlier rules. It reports
-// whether it changed inc.
-func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) bool {
+// whether it changed inc, and, when finished holds the incident's first
+// page, how long after the incident opened it went out.
+func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) (changed bool, firstPage time.Duration) {
 	if len(finished) == 0 {
-		return false
+		return false, 0
 	}
 	first := !paged(inc, nil)
 	inc.Pending = settle(inc.Pending, finished)
@@ -198,9 +203,9 @@ func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) 
 	}
 	dropOutrun(inc, now, finished)
 	if first && !sentAt.IsZero() {
-		e.metrics.firstPage.Observe(sentAt.Sub(inc.CreatedAt).Seconds())
+		return true, sentAt.Sub(inc.CreatedAt)
 	}
-	return true
+	return true, 0
 }
 
 // nextWake is when fire has something to do for inc besides the pages in
