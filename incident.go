@@ -61,7 +61,8 @@ type Incident struct {
 	Recorded []Event      `json:"-"`
 }
 
-// Sent is a page that went out, and what its provider reported of it.
+// Sent is a page that went out or was tried, and what its provider
+// reported of it.
 type Sent struct {
 	Notification int    `json:"n"`
 	Step         int    `json:"step"`
@@ -69,10 +70,15 @@ type Sent struct {
 	Via          string `json:"via"`
 	// At is when it went out.
 	At time.Time `json:"at,omitzero"`
-	// Failed: sending failed or the provider reported it undelivered;
-	// Delivered: the provider reported it delivered.
+	// Failed: sending failed for good or the provider reported it
+	// undelivered; Delivered: the provider reported it delivered. Both
+	// are of the latest try that went out.
 	Failed    bool `json:"failed,omitempty"`
 	Delivered bool `json:"delivered,omitempty"`
+	// Tries counts the tries that failed and were tried again, the first
+	// of them at FirstTry.
+	Tries    int       `json:"tries,omitempty"`
+	FirstTry time.Time `json:"first_try,omitzero"`
 }
 
 // FindSent returns the sent page of notification n, or nil.
@@ -95,13 +101,31 @@ type AlertState struct {
 }
 
 // Record appends e to the incident's timeline at the next commit, and
-// keeps the header's account of the pages sent in step with it.
+// keeps the header's account of the walk in step with it: the pages sent
+// and their tries and reports, whether this walk reached anyone, and the
+// lookups that failed since the last step. The engine decides from those,
+// never by reading the timeline back.
 func (inc *Incident) Record(e Event) {
 	inc.Recorded = append(inc.Recorded, e)
 	switch e.Kind {
+	case EventTriggered:
+		inc.Escalation.Reached = false
+		return
+	case EventEscalated:
+		inc.Escalation.LookupFailures = 0
+		return
+	case EventLookupFailed:
+		inc.Escalation.LookupFailures++
+		return
 	case EventPageSent, EventPageFailed, EventPageDelivered:
 	default:
 		return
+	}
+	if e.Kind == EventPageSent {
+		inc.Escalation.Reached = true
+		if inc.PagedAt.IsZero() {
+			inc.PagedAt = e.At
+		}
 	}
 	if e.Notification == 0 {
 		return
@@ -115,18 +139,25 @@ func (inc *Incident) Record(e Event) {
 		inc.Sent = append(inc.Sent, Sent{Notification: e.Notification, Step: step, User: e.User, Via: e.Via})
 		s = &inc.Sent[len(inc.Sent)-1]
 	}
-	switch e.Kind {
-	case EventPageSent:
-		s.At = e.At
-		if inc.PagedAt.IsZero() {
-			inc.PagedAt = e.At
+	switch {
+	case e.Kind == EventPageSent:
+		// A try that went out: reports from here on are of it.
+		s.At, s.Failed, s.Delivered = e.At, false, false
+	case e.Kind == EventPageFailed && e.How == HowRetry:
+		s.Tries++
+		if s.FirstTry.IsZero() {
+			s.FirstTry = e.At
 		}
-	case EventPageFailed:
+	case e.Kind == EventPageFailed:
 		s.Failed = true
-	case EventPageDelivered:
+	case e.Kind == EventPageDelivered:
 		s.Delivered = true
 	}
 }
+
+// HowRetry is the How of a page's try that failed on an error that may
+// pass, and that the engine tries again; other failures are final.
+const HowRetry = "retry"
 
 // Seen is what an incident keeps of one of its alerts that decides how a
 // new report of the alert folds in (incident.Apply): not its labels or
@@ -157,6 +188,12 @@ type Escalation struct {
 	NextAt time.Time `json:"next_at,omitzero"`
 	// Done is set when every step of every round has paged.
 	Done bool `json:"done,omitempty"`
+	// Reached: a page went out since the walk began (the incident opened
+	// or triggered again).
+	Reached bool `json:"reached,omitempty"`
+	// LookupFailures counts the lookups of who to page that failed since
+	// the last step paged.
+	LookupFailures int `json:"lookup_failures,omitempty"`
 }
 
 // Notification is one page to one user by one contact method, due at Due.
@@ -186,6 +223,14 @@ const (
 	EventSnoozed       EventKind = "snoozed"
 	EventResolved      EventKind = "resolved"
 	EventExhausted     EventKind = "escalation_exhausted"
+	// EventNobodyPaged is a step that reached nobody (no one on call, an
+	// unknown user), and why; the walk moved on to the next step.
+	EventNobodyPaged EventKind = "nobody_paged"
+	// EventLookupFailed is a step whose targets could not be looked up
+	// (a store error); it is tried again.
+	EventLookupFailed EventKind = "lookup_failed"
+	// EventFallback is the fallback paged after a walk that reached nobody.
+	EventFallback EventKind = "fallback_paged"
 )
 
 // Event is one entry of an incident's timeline: the record for the review

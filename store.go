@@ -37,10 +37,16 @@ type Commit struct {
 	Incidents []*Incident
 	// Index maps alert keys to this group.
 	Index []string
-	// Timers are set, replacing any timer of the same incident and its
-	// claim; Cancel removes the timers of the incidents named.
+	// Timers are set, replacing any timer of the same incident; Cancel
+	// removes the timers of the incidents named.
 	Timers []Timer
 	Cancel []string
+	// Claim is the token of the claim the committer holds on the timers
+	// it sets or cancels, "" for none. A commit releases a timer's claim
+	// only when it carries that claim's token: a timer set, moved or
+	// cancelled by anyone else stays claimed until its lease ends, so
+	// that its holder, still paging, is not doubled by another claim.
+	Claim string
 	// Urgent marks the escalation engine's commits (pages, acks, steps):
 	// a store writes them ahead of ingest, so that no page waits behind a
 	// storm of alerts.
@@ -52,6 +58,9 @@ type Timer struct {
 	Incident string    `json:"incident"`
 	Group    string    `json:"group"`
 	Due      time.Time `json:"due"`
+	// Claim is the token of the claim that returned the timer; Commit and
+	// Renew take it back. Stores do not keep it with the timer.
+	Claim string `json:"claim,omitempty"`
 }
 
 // IncidentFilter selects incidents to list. A zero filter lists every
@@ -90,11 +99,17 @@ type Store interface {
 	// AlertGroups returns the group of each alert key that is indexed.
 	AlertGroups(ctx context.Context, keys []string) (map[string]string, error)
 	// Claim returns up to max timers due at now and leases them until
-	// now+lease: no other Claim returns them before the lease expires or
-	// a Commit sets them again. next is the earliest time a later Claim
+	// now+lease, under one claim token that each timer carries: no other
+	// Claim returns them before the lease ends or a Commit with that
+	// token sets them again. next is the earliest time a later Claim
 	// could return a timer not returned now (a due time, or the end of a
 	// lease); zero when there is no timer left.
 	Claim(ctx context.Context, now time.Time, lease time.Duration, max int) (due []Timer, next time.Time, err error)
+	// Renew extends until now+lease the claims on timers, each held with
+	// its Claim token, and returns the incidents of those whose claim is
+	// no longer held with that token (another claim took it after its
+	// lease ended, or its holder released it): their holder must stop.
+	Renew(ctx context.Context, now time.Time, lease time.Duration, timers []Timer) (lost []string, err error)
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 	Close() error

@@ -58,6 +58,9 @@ type Config struct {
 	// when it is unset.
 	Schedules map[string]*schedule.Schedule
 	Notify    Notify
+	// Fallback are the IDs of the users paged when a policy's steps ran
+	// out and nobody was paged (every step resolved to nobody).
+	Fallback []string
 	// Sources are the folders of the files the config was read from: the
 	// config file's, the policies', the users file's and the schedules'.
 	// A change in any of them may change the config.
@@ -109,6 +112,7 @@ type file struct {
 	Schedules    string        `koanf:"schedules"`
 	Notify       Notify        `koanf:"notify"`
 	Secret       string        `koanf:"secret"`
+	Fallback     []string      `koanf:"fallback"`
 }
 
 // Load reads the config file at path and the files it names, and returns
@@ -225,6 +229,12 @@ func (l *loader) build(f *file) *Config {
 		users, usersOK = l.loadUsers(f.Users, &c.Notify)
 	}
 	c.Users = users
+	for i, id := range f.Fallback {
+		if usersOK && !hasUser(users, id) {
+			l.probs.add(l.path, fmt.Sprintf("fallback[%d]", i), "unknown user %q: %s", id, l.noUser())
+		}
+	}
+	c.Fallback = f.Fallback
 
 	c.Schedules, c.scheduleFiles = map[string]*schedule.Schedule{}, map[string]string{}
 	l.schedules, l.scheduleNames = f.Schedules, c.scheduleFiles

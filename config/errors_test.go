@@ -65,6 +65,14 @@ func TestLoadErrors(t *testing.T) {
 			},
 		},
 		{
+			name:  "fallback users and channel concurrency",
+			files: map[string]string{cfg: base + "  concurrency: -1\nfallback: [alice, zed]\n"},
+			want: []string{
+				"conf/klaxon.yaml: notify.concurrency: must be 1 or more (0 or unset: 32)",
+				`conf/klaxon.yaml: fallback[1]: unknown user "zed": not in conf/users.yaml`,
+			},
+		},
+		{
 			name: "unknown key in a route",
 			files: map[string]string{cfg: `
 route:

@@ -16,6 +16,21 @@ type Notify struct {
 	SMTP    *SMTP    `koanf:"smtp"`
 	Webhook *Webhook `koanf:"webhook"`
 	Limits  Limits   `koanf:"limits"`
+	// Concurrency bounds the pages each channel (SMS, voice, email,
+	// webhook, console) sends at once; 0 is DefaultConcurrency. Pages
+	// beyond it wait for one to finish; other channels do not.
+	Concurrency int `koanf:"concurrency"`
+}
+
+// DefaultConcurrency is the pages a channel sends at once by default.
+const DefaultConcurrency = 32
+
+// PerChannel is how many pages each channel sends at once.
+func (n *Notify) PerChannel() int {
+	if n.Concurrency <= 0 {
+		return DefaultConcurrency
+	}
+	return n.Concurrency
 }
 
 // Webhook posts pages (users' rules with via: webhook) to a URL, as
@@ -107,6 +122,9 @@ func (l *loader) checkNotify(n *Notify) {
 		} else if v < 0 {
 			l.probs.add(l.path, key, "must be 0s or more")
 		}
+	}
+	if n.Concurrency < 0 {
+		l.probs.add(l.path, "notify.concurrency", "must be 1 or more (0 or unset: %d)", DefaultConcurrency)
 	}
 	if t := n.Twilio; t != nil {
 		if t.AccountSID == "" {

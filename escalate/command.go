@@ -40,21 +40,32 @@ func Resolve(inc *klaxon.Incident, now time.Time, by, how string) (changed bool)
 // escalate_after; after the last step it starts from the first again. An
 // acknowledged incident triggers again.
 func Escalate(inc *klaxon.Incident, now time.Time, users func(klaxon.Step) []klaxon.User, by, how string) error {
+	return escalate(inc, now, func(s klaxon.Step) ([]klaxon.User, []string, error) { return users(s), nil, nil }, by, how)
+}
+
+// escalate is Escalate with users that may say why a step reaches nobody,
+// or fail. A step that pages nobody is walked on from at once.
+func escalate(inc *klaxon.Incident, now time.Time, users Users, by, how string) error {
 	if inc.State == klaxon.StateResolved {
 		return fmt.Errorf("escalate incident %s: it is resolved: %w", inc.ID, klaxon.ErrConflict)
 	}
 	if len(inc.Policy.Steps) == 0 {
 		return fmt.Errorf("escalate incident %s: policy %s has no steps: %w", inc.ID, inc.Policy.Name, klaxon.ErrConflict)
 	}
-	inc.State = klaxon.StateTriggered
-	inc.AckedAt, inc.AckedBy, inc.SnoozedUntil = time.Time{}, "", time.Time{}
-	inc.Pending = nil
 	next, round := inc.Escalation.Step+1, inc.Escalation.Round
 	if next >= len(inc.Policy.Steps) {
 		next, round = 0, round+1
 	}
-	pageStep(inc, now, next, round, users, by, how)
-	return nil
+	// Resolved before anything changes: a lookup that fails leaves inc as
+	// it was.
+	if _, _, err := users(inc.Policy.Steps[next]); err != nil {
+		return fmt.Errorf("escalate incident %s: %w", inc.ID, err)
+	}
+	inc.State = klaxon.StateTriggered
+	inc.AckedAt, inc.AckedBy, inc.SnoozedUntil = time.Time{}, "", time.Time{}
+	inc.Pending = nil
+	_, err := pageStep(inc, now, next, round, users, by, how)
+	return err
 }
 
 // Snooze silences inc for d: it is acknowledged until then, and triggers

@@ -2,10 +2,9 @@ package escalate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,19 +21,40 @@ type Notifier interface {
 // Directory tells the engine who a target is.
 type Directory interface {
 	User(id string) (klaxon.User, bool)
-	// OnCall returns the IDs of the users on call in schedule at t.
+	// OnCall returns the IDs of the users on call in schedule at t; an
+	// error matching klaxon.ErrNotFound when there is no such schedule.
 	OnCall(ctx context.Context, schedule string, t time.Time) ([]string, error)
+	// Fallback returns the IDs of the users paged when a walk of a policy
+	// reached nobody.
+	Fallback() []string
 }
 
 // Options tune the engine; zero values take the defaults.
 type Options struct {
 	// Lease is how long a claimed timer belongs to this engine before
-	// another may claim it (default 15s). It bounds how late a step pages
+	// another may claim it (default 15s). The engine renews the leases of
+	// the timers it is paging for, so it bounds how late a step pages
 	// when the engine that claimed it crashes.
 	Lease time.Duration
 	// Poll is the longest the engine sleeps before it looks for due timers
 	// that another replica set (default 1s).
 	Poll time.Duration
+	// PageTimeout bounds one try of a page (default 1m). A page still
+	// hanging then counts as failed and is tried again, and its claim is
+	// renewed no longer: another replica may take the incident over.
+	PageTimeout time.Duration
+	// Retry spaces the tries of a page that failed on an error that may
+	// pass, and of an on-call lookup that failed (default 10s doubling
+	// to 2m).
+	Retry Backoff
+	// Incidents bounds the incidents the engine pages for at once
+	// (default 256).
+	Incidents int
+	// PerChannel bounds the pages in flight by each contact method (sms,
+	// voice, email, ...; default 32). Pages beyond it wait for one to
+	// finish; pages by other methods do not wait for them, so one slow
+	// provider delays nobody on another.
+	PerChannel int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Metrics is where the engine registers its metrics; nil for none.
@@ -51,7 +71,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		pages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "klaxon_pages_total",
-			Help: "Pages handed to a channel, by channel and result (sent, failed, deferred, bundled).",
+			Help: "Pages handed to a channel, by channel and result (sent, failed, retried, deferred, bundled).",
 		}, []string{"channel", "result"}),
 		firstPage: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "klaxon_first_page_seconds",
@@ -66,40 +86,103 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 }
 
 // Engine claims due timers and walks each incident's policy: it pages,
-// escalates and records what it sent on the timeline.
+// escalates and records what it sent on the timeline. It fires the
+// incidents it claimed concurrently, each in its own goroutine, and
+// renews their claims while their pages are in flight.
 type Engine struct {
-	store    klaxon.Store
-	notifier Notifier
-	dir      func() Directory
-	log      *slog.Logger
-	lease    time.Duration
-	poll     time.Duration
-	now      func() time.Time
-	wake     chan struct{}
-	metrics  *metrics
+	store       klaxon.Store
+	notifier    Notifier
+	dir         func() Directory
+	log         *slog.Logger
+	lease       time.Duration
+	poll        time.Duration
+	pageTimeout time.Duration
+	retry       Backoff
+	now         func() time.Time
+	wake        chan struct{}
+	metrics     *metrics
+	claims      *claims
+	perChannel  int
+
+	slotsMu sync.Mutex
+	slots   map[string]chan struct{} // by contact method
 }
 
 // recordTimeout bounds recording the pages that went out.
 const recordTimeout = 30 * time.Second
 
-// claimBatch is how many timers one Claim takes.
+// claimBatch is the most timers one Claim takes.
 const claimBatch = 64
 
 // New returns an engine. dir is called for each escalation, so a reloaded
 // directory takes effect for the next step.
 func New(store klaxon.Store, notifier Notifier, dir func() Directory, log *slog.Logger, o Options) *Engine {
 	e := &Engine{store: store, notifier: notifier, dir: dir, log: log.With("component", "escalate"),
-		lease: o.Lease, poll: o.Poll, now: o.Now, wake: make(chan struct{}, 1), metrics: newMetrics(o.Metrics)}
+		lease: o.Lease, poll: o.Poll, pageTimeout: o.PageTimeout, retry: o.Retry, now: o.Now,
+		wake: make(chan struct{}, 1), metrics: newMetrics(o.Metrics)}
 	if e.lease <= 0 {
 		e.lease = 15 * time.Second
 	}
 	if e.poll <= 0 {
 		e.poll = time.Second
 	}
+	if e.pageTimeout <= 0 {
+		e.pageTimeout = time.Minute
+	}
+	if e.retry.First <= 0 {
+		e.retry.First = 10 * time.Second
+	}
+	if e.retry.Max < e.retry.First {
+		e.retry.Max = max(2*time.Minute, e.retry.First)
+	}
 	if e.now == nil {
 		e.now = time.Now
 	}
+	if o.Incidents <= 0 {
+		o.Incidents = 256
+	}
+	e.claims = newClaims(o.Incidents)
+	e.perChannel = o.PerChannel
+	if e.perChannel <= 0 {
+		e.perChannel = 32
+	}
+	e.slots = map[string]chan struct{}{}
 	return e
+}
+
+// follow waits for the fire before h of the same incident to end: one
+// that released the claim ends at once. One that does not end within the
+// margin has a page that hangs past the page timeout: h gives up its
+// claim, which lapses, and another replica takes the incident.
+func (e *Engine) follow(prev, h *hold) bool {
+	t := time.NewTimer(e.margin())
+	defer t.Stop()
+	select {
+	case <-prev.done:
+		return true
+	case <-t.C:
+		e.log.Warn("a page still hangs: leaving the incident to another replica", "incident", h.timer.Incident)
+		h.lose()
+		return false
+	}
+}
+
+// slot waits for a free slot of contact method via and returns the
+// function that frees it, or ctx's error if ctx ends first.
+func (e *Engine) slot(ctx context.Context, via string) (func(), error) {
+	e.slotsMu.Lock()
+	slots, ok := e.slots[via]
+	if !ok {
+		slots = make(chan struct{}, e.perChannel)
+		e.slots[via] = slots
+	}
+	e.slotsMu.Unlock()
+	select {
+	case slots <- struct{}{}:
+		return func() { <-slots }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // Wake tells the engine that a timer may be due now. It never blocks.
@@ -110,9 +193,21 @@ func (e *Engine) Wake() {
 	}
 }
 
-// Run claims and fires due timers until ctx ends. Timers that fell due
-// while no engine ran fire at once.
+// Run claims due timers and fires them until ctx ends, then waits for the
+// fires in flight: each finishes and records what it sent. Timers that
+// fell due while no engine ran fire at once.
 func (e *Engine) Run(ctx context.Context) error {
+	renewCtx, stopRenew := context.WithCancel(context.WithoutCancel(ctx))
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		e.renew(renewCtx)
+	}()
+	defer func() {
+		e.claims.wait()
+		stopRenew()
+		<-renewed
+	}()
 	for {
 		next, err := e.tick(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -134,177 +229,40 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 }
 
-// tick fires every timer due now and returns when the next one is.
+// tick claims the timers due now, as many as the engine has room for,
+// and fires each in its own goroutine. It returns when the next timer is
+// due.
 func (e *Engine) tick(ctx context.Context) (time.Time, error) {
 	for {
-		due, next, err := e.store.Claim(ctx, e.now(), e.lease, claimBatch)
+		room := min(e.claims.room(), claimBatch)
+		if room == 0 {
+			return time.Time{}, nil // a fire that ends wakes the engine
+		}
+		at := e.now()
+		due, next, err := e.store.Claim(ctx, at, e.lease, room)
 		if err != nil {
 			return time.Time{}, err
 		}
 		for _, t := range due {
+			prev := e.claims.firing(t.Incident)
 			// A fire that began finishes and records what it sent, even
 			// when shutdown starts meanwhile.
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.lease)
-			if err := e.fire(fctx, t); err != nil {
-				e.log.Error("escalate", "incident", t.Incident, "err", err)
-			}
-			cancel()
+			h := e.claims.hold(t, at.Add(e.lease), at.Add(e.pageTimeout))
+			go func() {
+				defer e.Wake() // its timer may be due again at once
+				defer e.claims.drop(h)
+				if prev != nil && !e.follow(prev, h) {
+					return
+				}
+				if err := e.fire(context.WithoutCancel(ctx), h); err != nil {
+					e.log.Error("escalate", "incident", t.Incident, "err", err)
+				}
+			}()
 		}
-		if len(due) < claimBatch || ctx.Err() != nil {
+		if len(due) < room || ctx.Err() != nil {
 			return next, nil
 		}
 	}
-}
-
-// fire advances one incident whose timer is due. It commits the pages it
-// decides before sending them, and marks them sent after: a crash in
-// between sends a page again once the lease ends, and never loses one.
-func (e *Engine) fire(ctx context.Context, t klaxon.Timer) error {
-	var inc *klaxon.Incident
-	err := klaxon.Update(ctx, e.store, t.Group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
-		inc = nil
-		if g.Open == nil || g.Open.ID != t.Incident {
-			// Closed since the timer was set: nothing left to do.
-			return &klaxon.Commit{Open: openID(g), Cancel: []string{t.Incident}, Urgent: true}, nil
-		}
-		inc = incident.Clone(g.Open)
-		now := e.now()
-		changed := Advance(inc, now, func(s klaxon.Step) []klaxon.User { return e.users(ctx, inc, s) })
-		c := &klaxon.Commit{Open: inc.ID, Urgent: true}
-		if changed {
-			c.Incidents = []*klaxon.Incident{inc}
-		}
-		if len(Due(inc, now)) > 0 {
-			// Keep the claim until the pages are sent and marked.
-			if !changed {
-				return nil, nil
-			}
-			return c, nil
-		}
-		timerCommit(c, inc)
-		return c, nil
-	})
-	if err != nil || inc == nil {
-		return err
-	}
-	due := Due(inc, e.now())
-	if len(due) == 0 {
-		return nil
-	}
-	events, deferred := e.send(ctx, inc, due)
-	// What went out is recorded even when sending outlasted the lease: a
-	// page another engine repeats then shows twice on the timeline, as it
-	// reached the person twice.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
-	defer cancel()
-	return klaxon.Update(ctx, e.store, t.Group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
-		if g.Open == nil || g.Open.ID != inc.ID {
-			// Resolved while the pages went out: record them on the
-			// resolved incident for the review.
-			stored, err := e.store.Incident(ctx, inc.ID)
-			if err != nil {
-				return nil, err
-			}
-			done := incident.Clone(stored)
-			for _, ev := range events {
-				done.Record(ev)
-			}
-			return &klaxon.Commit{Open: openID(g), Incidents: []*klaxon.Incident{done}, Cancel: []string{inc.ID}, Urgent: true}, nil
-		}
-		cur := incident.Clone(g.Open)
-		cur.Pending = removeSent(cur.Pending, due, deferred)
-		for _, ev := range events {
-			cur.Record(ev)
-			if ev.Kind == klaxon.EventPageFailed {
-				NextRuleNow(cur, ev.User, e.now())
-			}
-		}
-		c := &klaxon.Commit{Open: cur.ID, Incidents: []*klaxon.Incident{cur}, Urgent: true}
-		timerCommit(c, cur)
-		return c, nil
-	})
-}
-
-// send delivers each due notification. It returns the timeline events
-// that record what went out or failed, and the notifications a channel
-// deferred, with when they are due again.
-func (e *Engine) send(ctx context.Context, inc *klaxon.Incident, due []klaxon.Notification) ([]klaxon.Event, map[int]time.Time) {
-	dir := e.dir()
-	events := make([]klaxon.Event, 0, len(due))
-	deferred := map[int]time.Time{}
-	for _, n := range due {
-		step := n.Step
-		ev := klaxon.Event{At: e.now(), Kind: klaxon.EventPageSent, Step: &step, Notification: n.ID, User: n.User, Via: n.Via}
-		u, ok := dir.User(n.User)
-		if !ok {
-			ev.Kind, ev.Text = klaxon.EventPageFailed, "unknown user "+n.User
-			events = append(events, ev)
-			continue
-		}
-		p := klaxon.Page{Incident: inc.ID, Notification: n.ID, User: u, Via: n.Via, Summary: inc.Summary,
-			Severity: inc.Severity, Alerts: inc.FiringCount, Text: PageText(inc)}
-		err := e.notifier.Notify(ctx, p)
-		var later *klaxon.DeferredError
-		result := "sent"
-		switch {
-		case errors.As(err, &later):
-			deferred[n.ID] = later.Until
-			e.metrics.pages.WithLabelValues(n.Via, "deferred").Inc()
-			continue
-		case errors.Is(err, klaxon.ErrBundled):
-			ev.Text, result = "in a bundle with other incidents", "bundled"
-		case err != nil:
-			ev.Kind, ev.Text, result = klaxon.EventPageFailed, err.Error(), "failed"
-			e.log.Warn("page", "incident", inc.ID, "user", n.User, "channel", n.Via, "err", err)
-		}
-		ev.At = e.now()
-		e.metrics.pages.WithLabelValues(n.Via, result).Inc()
-		if result == "sent" && !paged(inc, events) {
-			e.metrics.firstPage.Observe(ev.At.Sub(inc.CreatedAt).Seconds())
-		}
-		events = append(events, ev)
-	}
-	return events, deferred
-}
-
-// paged reports whether inc already sent a page, before or among events.
-func paged(inc *klaxon.Incident, events []klaxon.Event) bool {
-	return !inc.PagedAt.IsZero() || slices.ContainsFunc(events, func(ev klaxon.Event) bool { return ev.Kind == klaxon.EventPageSent })
-}
-
-// users resolves a step's targets to users, each once, in target order.
-func (e *Engine) users(ctx context.Context, inc *klaxon.Incident, s klaxon.Step) []klaxon.User {
-	dir := e.dir()
-	seen := map[string]bool{}
-	var out []klaxon.User
-	add := func(id string) {
-		if seen[id] {
-			return
-		}
-		seen[id] = true
-		u, ok := dir.User(id)
-		if !ok {
-			e.log.Warn("page unknown user", "incident", inc.ID, "user", id)
-			return
-		}
-		out = append(out, u)
-	}
-	for _, t := range s.Targets {
-		switch t.Kind {
-		case klaxon.TargetUser:
-			add(t.Name)
-		case klaxon.TargetSchedule:
-			ids, err := dir.OnCall(ctx, t.Name, e.now())
-			if err != nil {
-				e.log.Error("resolve on-call", "incident", inc.ID, "schedule", t.Name, "err", err)
-				continue
-			}
-			for _, id := range ids {
-				add(id)
-			}
-		}
-	}
-	return out
 }
 
 // PageText is the one-line text of a page about inc.
@@ -316,71 +274,11 @@ func PageText(inc *klaxon.Incident) string {
 	return fmt.Sprintf("#%s %s%s (%d firing)", inc.ID, sev, inc.Summary, inc.FiringCount)
 }
 
-// removeSent drops the notifications of due from pending, but for those
-// deferred, which become due again when the channel allows.
-func removeSent(pending, due []klaxon.Notification, deferred map[int]time.Time) []klaxon.Notification {
-	out := pending[:0]
-	for _, p := range pending {
-		if until, ok := deferred[p.ID]; ok {
-			p.Due = until
-			out = append(out, p)
-			continue
-		}
-		if !slices.ContainsFunc(due, func(d klaxon.Notification) bool { return d.ID == p.ID }) {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 func openID(g klaxon.Group) string {
 	if g.Open == nil {
 		return ""
 	}
 	return g.Open.ID
-}
-
-// Delivery records what the provider reported of notification n of
-// incident id: reached the person (ok), or not (failed, undelivered,
-// busy, no answer, an answering machine). When not, the person's next
-// contact method is tried at once. A report already recorded changes
-// nothing, so providers may repeat theirs.
-func (e *Engine) Delivery(ctx context.Context, id string, n int, ok bool, detail string) error {
-	kind := klaxon.EventPageDelivered
-	if !ok {
-		kind = klaxon.EventPageFailed
-	}
-	retry := false
-	_, err := e.command(ctx, id, func(inc *klaxon.Incident, now time.Time) (bool, error) {
-		var sent *klaxon.Sent
-		if s := inc.FindSent(n); s != nil {
-			if (ok && s.Delivered) || (!ok && s.Failed) {
-				return false, nil // already recorded
-			}
-			sent = s
-		} else {
-			// The report may beat the commit that records the page as
-			// sent: the page is still in the outbox then.
-			for _, p := range inc.Pending {
-				if p.ID == n {
-					sent = &klaxon.Sent{Notification: n, Step: p.Step, User: p.User, Via: p.Via}
-				}
-			}
-		}
-		if sent == nil {
-			return false, fmt.Errorf("notification %d: %w", n, klaxon.ErrNotFound)
-		}
-		step := sent.Step
-		inc.Record(klaxon.Event{At: now, Kind: kind, Step: &step, Notification: n, User: sent.User, Via: sent.Via, Text: detail})
-		if !ok && inc.State == klaxon.StateTriggered {
-			retry = NextRuleNow(inc, sent.User, now)
-		}
-		return true, nil
-	})
-	if retry {
-		e.Wake()
-	}
-	return err
 }
 
 // Acknowledge acknowledges incident id for by, who acted through how.
@@ -400,8 +298,7 @@ func (e *Engine) Resolve(ctx context.Context, id, by, how string) (*klaxon.Incid
 // Escalate pages the next step of incident id now.
 func (e *Engine) Escalate(ctx context.Context, id, by, how string) (*klaxon.Incident, error) {
 	inc, err := e.command(ctx, id, func(inc *klaxon.Incident, now time.Time) (bool, error) {
-		users := func(s klaxon.Step) []klaxon.User { return e.users(ctx, inc, s) }
-		return true, Escalate(inc, now, users, by, how)
+		return true, escalate(inc, now, e.users(ctx, e.dir(), inc), by, how)
 	})
 	if err == nil {
 		e.Wake() // its pages are due now

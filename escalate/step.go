@@ -6,23 +6,42 @@ package escalate
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
 )
 
-// Advance moves inc's escalation forward to now and reports whether it
+// Users resolves a step's targets to the users it pages, each once. why
+// says, for each target that reaches nobody, why not (nobody on call, an
+// unknown user). An error, such as an on-call lookup that failed, means
+// the step cannot be paged now: the walk stops and is tried again.
+type Users func(klaxon.Step) (users []klaxon.User, why []string, err error)
+
+// Advance is Walk with users that always resolve and no fallback.
+func Advance(inc *klaxon.Incident, now time.Time, users func(klaxon.Step) []klaxon.User) bool {
+	changed, _ := Walk(inc, now, func(s klaxon.Step) ([]klaxon.User, []string, error) { return users(s), nil, nil }, nil)
+	return changed
+}
+
+// Walk moves inc's escalation forward to now and reports whether it
 // changed inc. When a step is due it pages that step: one pending
 // notification per user and notification rule, due at now plus the rule's
-// delay. After the last step it starts the next round while policy repeat
-// allows, and then stops. An acknowledgement older than the policy's
-// ack_timeout re-triggers the incident and the walk starts again.
+// delay. A step that pages nobody records why on the timeline and the
+// walk moves on to the next step at once. After the last step it starts
+// the next round while policy repeat allows, and then stops; if no page
+// went out since the walk began, it pages fallback instead of nobody. An
+// acknowledgement older than the policy's ack_timeout re-triggers the
+// incident and the walk starts again.
 //
 // A step that fell due while nobody was running fires once, now, and the
 // next step is timed from now: an outage never pages several steps at once.
 // A snoozed incident triggers again the same way when its snooze ends.
-func Advance(inc *klaxon.Incident, now time.Time, users func(klaxon.Step) []klaxon.User) bool {
+//
+// When users fails, Walk returns its error and inc is left half walked:
+// the caller drops it and tries again later.
+func Walk(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon.Target) (bool, error) {
 	changed := false
 	if inc.State == klaxon.StateAcknowledged {
 		switch until := wakeAt(inc); {
@@ -37,23 +56,70 @@ func Advance(inc *klaxon.Incident, now time.Time, users func(klaxon.Step) []klax
 	}
 	esc := &inc.Escalation
 	if inc.State != klaxon.StateTriggered || esc.Done || len(inc.Policy.Steps) == 0 {
-		return changed
+		return changed, nil
 	}
 	if esc.Step >= 0 && now.Before(esc.NextAt) {
-		return changed
+		return changed, nil
 	}
-	next, round := esc.Step+1, esc.Round
-	if next >= len(inc.Policy.Steps) {
-		if round >= inc.Policy.Repeat {
-			esc.Done, esc.NextAt = true, time.Time{}
-			inc.Record(klaxon.Event{At: now, Kind: klaxon.EventExhausted, Text: fmt.Sprintf("every step paged %d times; nobody acknowledged", round+1)})
-			return true
+	// Each step at most once per round: a walk where every step pages
+	// nobody ends.
+	for range len(inc.Policy.Steps) * (inc.Policy.Repeat + 1) {
+		next, round := esc.Step+1, esc.Round
+		if next >= len(inc.Policy.Steps) {
+			if round >= inc.Policy.Repeat {
+				return true, exhaust(inc, now, users, fallback)
+			}
+			next, round = 0, round+1
 		}
-		next, round = 0, round+1
+		paged, err := pageStep(inc, now, next, round, users, "", "")
+		if err != nil {
+			return changed, err
+		}
+		changed = true
+		if paged > 0 {
+			return true, nil
+		}
 	}
-	pageStep(inc, now, next, round, users, "", "")
-	return true
+	return true, exhaust(inc, now, users, fallback)
 }
+
+// exhaust ends inc's walk: every step of every round has paged. When
+// none of its pages went out since the walk began, it pages fallback.
+func exhaust(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon.Target) error {
+	esc := &inc.Escalation
+	rounds := esc.Round + 1
+	if reached(inc) {
+		esc.Done, esc.NextAt = true, time.Time{}
+		inc.Record(klaxon.Event{At: now, Kind: klaxon.EventExhausted, Text: fmt.Sprintf("every step paged %d times; nobody acknowledged", rounds)})
+		return nil
+	}
+	if len(fallback) == 0 {
+		esc.Done, esc.NextAt = true, time.Time{}
+		inc.Record(klaxon.Event{At: now, Kind: klaxon.EventExhausted, Text: fmt.Sprintf("every step walked %d times and nobody was paged; no fallback is set", rounds)})
+		return nil
+	}
+	step := klaxon.Step{Targets: fallback}
+	list, why, err := users(step)
+	if err != nil {
+		return err
+	}
+	esc.Done, esc.NextAt = true, time.Time{}
+	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventExhausted, Text: fmt.Sprintf("every step walked %d times and nobody was paged", rounds)})
+	n := notify(inc, now, list, FallbackStep, esc.Round)
+	text := "paging the fallback: " + targetsText(fallback)
+	if n == 0 {
+		text = "the fallback pages nobody: " + strings.Join(append(why, noRules(inc, list)...), "; ")
+	}
+	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventFallback, Text: text})
+	return nil
+}
+
+// FallbackStep is the step number of the fallback's notifications.
+const FallbackStep = -1
+
+// reached reports whether a page of inc went out since its walk began,
+// at its opening or its last trigger.
+func reached(inc *klaxon.Incident) bool { return inc.Escalation.Reached }
 
 // wakeAt is when an acknowledged incident triggers again by itself: the
 // end of its snooze, else the end of its policy's ack timeout; zero when
@@ -79,31 +145,71 @@ func retrigger(inc *klaxon.Incident, now time.Time, why string) {
 
 // pageStep pages step i of round: one pending notification per user and
 // notification rule of the incident's urgency, due at now plus the rule's
-// delay; the next step is
-// due escalate_after from now.
-func pageStep(inc *klaxon.Incident, now time.Time, i, round int, users func(klaxon.Step) []klaxon.User, by, how string) {
+// delay; the next step is due escalate_after from now. It returns how
+// many notifications it made; when none, the timeline says why. When
+// users fails, inc is unchanged.
+func pageStep(inc *klaxon.Incident, now time.Time, i, round int, users Users, by, how string) (int, error) {
 	step := inc.Policy.Steps[i]
+	list, why, err := users(step)
+	if err != nil {
+		return 0, err
+	}
 	inc.Escalation = klaxon.Escalation{Step: i, Round: round, NextAt: now.Add(step.EscalateAfter)}
-	for _, u := range users(step) {
+	dropRetries(inc, now, fmt.Sprintf("step %d escalated", i+1))
+	n := notify(inc, now, list, i, round)
+	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventEscalated, Step: &i, By: by, How: how, Text: stepText(step, i, round)})
+	if n == 0 {
+		why = append(why, noRules(inc, list)...)
+		if len(why) == 0 {
+			why = []string{"the step has no targets"}
+		}
+		inc.Record(klaxon.Event{At: now, Kind: klaxon.EventNobodyPaged, Step: &i, Text: "nobody paged: " + strings.Join(why, "; ")})
+		inc.Escalation.NextAt = now
+	}
+	return n, nil
+}
+
+// notify adds a pending notification of inc per user and notification
+// rule of inc's urgency, due at now plus the rule's delay, and returns
+// how many.
+func notify(inc *klaxon.Incident, now time.Time, users []klaxon.User, step, round int) int {
+	n := 0
+	for _, u := range users {
 		for _, rule := range u.Notify {
 			if !rule.Applies(inc.Urgency) {
 				continue
 			}
 			inc.Seq++
+			n++
 			inc.Pending = append(inc.Pending, klaxon.Notification{
-				ID: inc.Seq, User: u.ID, Via: rule.Via, Due: now.Add(rule.After), Step: i, Round: round,
+				ID: inc.Seq, User: u.ID, Via: rule.Via, Due: now.Add(rule.After), Step: step, Round: round,
 			})
 		}
 	}
-	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventEscalated, Step: &i, By: by, How: how, Text: stepText(step, i, round)})
+	return n
+}
+
+// noRules says which of users have no notification rule for inc's urgency.
+func noRules(inc *klaxon.Incident, users []klaxon.User) []string {
+	var out []string
+	for _, u := range users {
+		if !slices.ContainsFunc(u.Notify, func(r klaxon.NotifyRule) bool { return r.Applies(inc.Urgency) }) {
+			out = append(out, u.ID+" has no notification rule for this urgency")
+		}
+	}
+	return out
+}
+
+func targetsText(ts []klaxon.Target) string {
+	out := make([]string, len(ts))
+	for j, t := range ts {
+		out[j] = t.String()
+	}
+	return strings.Join(out, ", ")
 }
 
 func stepText(s klaxon.Step, i, round int) string {
-	targets := make([]string, len(s.Targets))
-	for j, t := range s.Targets {
-		targets[j] = t.String()
-	}
-	txt := fmt.Sprintf("step %d: %s", i+1, strings.Join(targets, ", "))
+	txt := fmt.Sprintf("step %d: %s", i+1, targetsText(s.Targets))
 	if round > 0 {
 		txt += fmt.Sprintf(" (repeat %d)", round)
 	}

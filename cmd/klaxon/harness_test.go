@@ -34,7 +34,7 @@ const (
 // writeConfig writes a config with a two-step policy (alice by SMS, then
 // bob by email, escalate_after each) into a new folder and returns the
 // path of its klaxon.yaml.
-func writeConfig(t *testing.T, escalateAfter time.Duration) string {
+func writeConfig(t testing.TB, escalateAfter time.Duration) string {
 	t.Helper()
 	dir := t.TempDir()
 	files := map[string]string{
@@ -203,7 +203,7 @@ func postFixture(t *testing.T, base, name string) {
 }
 
 // getJSON GETs path with the API token into out.
-func getJSON(t *testing.T, url string, out any) {
+func getJSON(t testing.TB, url string, out any) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	require.NoError(t, err)
@@ -215,16 +215,14 @@ func getJSON(t *testing.T, url string, out any) {
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(out))
 }
 
-func listIncidents(t *testing.T, base, state string) []*klaxon.Incident {
+func listIncidents(t testing.TB, base, state string) []*klaxon.Incident {
 	t.Helper()
 	var list api.IncidentList
 	getJSON(t, base+"/v1/incidents?state="+state, &list)
 	return list.Incidents
 }
 
-// getIncident reads an incident with its first thousand alerts and
-// timeline events, which is all of them in these tests.
-func getIncident(t *testing.T, base, id string) *api.IncidentView {
+func getIncident(t testing.TB, base, id string) *api.IncidentView {
 	t.Helper()
 	var inc api.IncidentView
 	getJSON(t, base+"/v1/incidents/"+id+"?limit=1000", &inc)

@@ -152,31 +152,39 @@ func ioctlInt(f *os.File, req uintptr) (int, error) {
 // while no lease is held on it.
 func leaseEnd(t *testing.T, addr, id string) (time.Time, bool) {
 	t.Helper()
+	end, token := leaseHolder(t, addr, id)
+	return end, token != ""
+}
+
+// leaseHolder returns when the lease on incident id's timer ends and the
+// token of the claim that holds it; "" while no lease is held on it.
+func leaseHolder(t *testing.T, addr, id string) (time.Time, string) {
+	t.Helper()
 	keys, err := redistest.Do(addr, "KEYS", "*:tl")
 	require.NoError(t, err)
 	for key := range strings.Lines(keys) {
 		v, err := redistest.Do(addr, "HGET", strings.TrimSpace(key), id)
 		require.NoError(t, err)
-		if end, _, ok := strings.Cut(v, " "); ok {
+		if end, token, ok := strings.Cut(v, " "); ok {
 			us, err := strconv.ParseInt(end, 10, 64)
 			require.NoError(t, err)
-			return time.UnixMicro(us), true
+			return time.UnixMicro(us), token
 		}
 	}
-	return time.Time{}, false
+	return time.Time{}, ""
 }
 
 // claimHeld starts replica A alone on a new Redis and has it claim the
 // first step of a new incident and hang while it pages alice, its stderr
 // full. It returns A, the incident, when A's lease ends, and a function
 // that starts another replica on the same Redis.
-func claimHeld(t *testing.T, lease, escalateAfter time.Duration) (a *heldProc, id string, claimEnds time.Time, replica func() *proc) {
+func claimHeld(t *testing.T, lease, escalateAfter time.Duration, flags ...string) (a *heldProc, id string, claimEnds time.Time, replica func() *proc, redisAddr string) {
 	t.Helper()
 	bin := buildKlaxon(t)
 	redis := redistest.Start(t, "--appendonly", "yes")
 	config := writeConfig(t, escalateAfter)
 	useRedis(t, config, redis.Addr())
-	leaseFlag := []string{"--engine-lease", lease.String()}
+	leaseFlag := append([]string{"--engine-lease", lease.String()}, flags...)
 
 	a = startHeld(t, bin, config, leaseFlag...)
 	a.block(t)
@@ -192,7 +200,7 @@ func claimHeld(t *testing.T, lease, escalateAfter time.Duration) (a *heldProc, i
 		return held && len(inc.Pending) == 1 && inc.Pending[0].User == "alice" && inc.Escalation.Step == 0
 	})
 	require.Empty(t, pagesSent(getIncident(t, a.base, id)))
-	return a, id, claimEnds, func() *proc { return startBinary(t, bin, config, leaseFlag...) }
+	return a, id, claimEnds, func() *proc { return startBinary(t, bin, config, leaseFlag...) }, redis.Addr()
 }
 
 // pagedUsers lists the users of an incident's console pages in l.
@@ -213,7 +221,7 @@ func pagedUsers(l *logs, id string) []string {
 // not before A's lease ends, and the next step on time.
 func TestLeaseKill9(t *testing.T) {
 	const lease, escalateAfter = 2 * time.Second, 4 * time.Second
-	a, id, claimEnds, replica := claimHeld(t, lease, escalateAfter)
+	a, id, claimEnds, replica, _ := claimHeld(t, lease, escalateAfter)
 
 	b := replica()
 	if time.Until(claimEnds) > 200*time.Millisecond {
@@ -257,15 +265,27 @@ func TestLeaseKill9(t *testing.T) {
 }
 
 // TestLeaseStalledReplica is the price of a lease: a replica that stalls
-// in the middle of a page for longer than its lease (a provider that
-// hangs, a frozen VM) is taken over, and when it comes back it finishes
-// the page it had begun. The step pages twice, once late: at most one
-// repeated page, never a missed one.
+// in the middle of a page for longer than its page timeout (a provider
+// that hangs, a frozen VM) is taken over once it stops renewing its claim,
+// and when it comes back it finishes the page it had begun. The step
+// pages twice, once late: at most one repeated page, never a missed one.
+// Until the page timeout, the live replica keeps its claim: the other
+// does not page.
 func TestLeaseStalledReplica(t *testing.T) {
-	const lease, escalateAfter = 2 * time.Second, 4 * time.Second
-	a, id, _, replica := claimHeld(t, lease, escalateAfter)
+	const lease, escalateAfter, pageTimeout = 1 * time.Second, 6 * time.Second, 3 * time.Second
+	a, id, claimEnds, replica, redisAddr := claimHeld(t, lease, escalateAfter, "--page-timeout", pageTimeout.String())
+	_, holder := leaseHolder(t, redisAddr, id)
 
 	b := replica()
+	// A renews its claim while its page hangs, up to the page timeout:
+	// its lease outlasts the first one by more than a lease, under the
+	// same token, so B cannot have taken the step meanwhile.
+	pollUntil(t, "A renews its claim while its page hangs", 10*time.Second, func() bool {
+		end, token := leaseHolder(t, redisAddr, id)
+		require.Equal(t, holder, token, "the claim changed hands while A renewed it")
+		return end.After(claimEnds.Add(lease))
+	})
+	require.Empty(t, b.logs.pagesFor(id), "B paged while A held the claim")
 	pollUntil(t, "B pages alice once A's lease has ended", lease+10*time.Second, func() bool {
 		return len(pagesSent(getIncident(t, b.base, id))) == 1
 	})

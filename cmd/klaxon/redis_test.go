@@ -13,7 +13,7 @@ import (
 )
 
 // useRedis points a test config at a Redis server instead of a file.
-func useRedis(t *testing.T, config, addr string) {
+func useRedis(t testing.TB, config, addr string) {
 	t.Helper()
 	b, err := os.ReadFile(config)
 	require.NoError(t, err)

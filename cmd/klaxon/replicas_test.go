@@ -111,7 +111,7 @@ func deliver(base string, body []byte) answer {
 // pollUntil calls cond every 50 ms until it holds, and fails t when it
 // still does not after timeout. It runs on the test's goroutine, so cond
 // may use require.
-func pollUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+func pollUntil(t testing.TB, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {

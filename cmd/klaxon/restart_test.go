@@ -16,7 +16,7 @@ import (
 )
 
 // buildKlaxon builds the real binary once per test binary run.
-func buildKlaxon(t *testing.T) string {
+func buildKlaxon(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "klaxon")
 	cmd := exec.Command("go", "build", "-o", bin, ".")
@@ -33,7 +33,7 @@ type proc struct {
 	done chan error
 }
 
-func startBinary(t *testing.T, bin, config string, args ...string) *proc {
+func startBinary(t testing.TB, bin, config string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--config", config}, args...)...)
 	stderr, err := cmd.StderrPipe()

@@ -76,6 +76,9 @@ func (v view) OnCall(ctx context.Context, name string, t time.Time) ([]string, e
 	return s.OnCall(t, extra...), nil
 }
 
+// Fallback returns the users paged when a policy reached nobody.
+func (v view) Fallback() []string { return v.cfg.Fallback }
+
 // Shifts returns the final on-call shifts of schedule in [from, to).
 func (v view) Shifts(ctx context.Context, name string, from, to time.Time) ([]schedule.Shift, error) {
 	s, extra, err := v.schedule(ctx, name, from)

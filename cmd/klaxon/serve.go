@@ -69,12 +69,20 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	path, overrides := configFlags(fs)
 	watch := fs.Bool("watch", true, "reload when a config, policy, user or schedule file changes (SIGHUP reloads too)")
 	lease := fs.Duration("engine-lease", 15*time.Second, "how long a replica owns an escalation timer it claimed; a crashed replica's step pages this much later, from another")
+	poll := fs.Duration("engine-poll", time.Second, "how often the engine looks for due timers that another replica set; its own wake it at once")
+	pageTimeout := fs.Duration("page-timeout", time.Minute, "how long one try of a page may take; a page still hanging then is tried again, and its claim is no longer renewed")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this separate address, like 127.0.0.1:6060 (default off)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *lease <= 0 {
 		return fmt.Errorf("--engine-lease %s: must be positive", *lease)
+	}
+	if *poll <= 0 {
+		return fmt.Errorf("--engine-poll %s: must be positive", *poll)
+	}
+	if *pageTimeout <= 0 {
+		return fmt.Errorf("--page-timeout %s: must be positive", *pageTimeout)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	cfg, err := config.Load(*path, overrides())
@@ -102,7 +110,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	throttle := notify.NewThrottle(dispatch, limits, nil)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	engine := escalate.New(st, throttle, rt.directory, log, escalate.Options{Lease: *lease, Metrics: reg})
+	engine := escalate.New(st, throttle, rt.directory, log, escalate.Options{Lease: *lease, Poll: *poll, PageTimeout: *pageTimeout, PerChannel: cfg.Notify.PerChannel(), Metrics: reg})
 	pipeline := ingest.NewPipeline(st, rt.router, engine.Wake, nil)
 	handler := api.New(api.Options{Store: st, Accepter: pipeline, Commands: engine, Tokens: rt, Schedules: rt, Overrides: st, Phonebook: rt, Twilio: rt.twilioAuth, Links: links, Log: log, Registry: reg})
 

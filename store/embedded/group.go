@@ -91,12 +91,12 @@ func commit(tx *bolt.Tx, c klaxon.Commit) error {
 		return err
 	}
 	for _, t := range c.Timers {
-		if err := setTimer(tx, t); err != nil {
+		if err := setTimer(tx, t, c.Claim); err != nil {
 			return err
 		}
 	}
 	for _, id := range c.Cancel {
-		if err := cancelTimer(tx, id); err != nil {
+		if err := cancelTimer(tx, id, c.Claim); err != nil {
 			return err
 		}
 	}

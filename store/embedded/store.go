@@ -36,13 +36,16 @@ var (
 	bucketTimers = []byte("timers")
 	// due: due (8 bytes) + incident ID → lease end (8 bytes) + group key.
 	bucketDue = []byte("due")
+	// claims: incident ID → lease end (8 bytes) + claim token, while a
+	// claim is held; bucketDue keeps a copy of the lease end for Claim.
+	bucketClaims = []byte("claims")
 	// ids: only its sequence is used, by NextIncidentID.
 	bucketIDs = []byte("ids")
 	// meta: "layout" → the layout version of the file (layout.go).
 	bucketMeta = []byte("meta")
 
 	buckets = [][]byte{bucketGroups, bucketIncidents, bucketIncidentAlerts, bucketEvents, bucketOpen,
-		bucketAlerts, bucketTimers, bucketDue, bucketIDs, bucketMeta}
+		bucketAlerts, bucketTimers, bucketDue, bucketClaims, bucketIDs, bucketMeta}
 )
 
 // openTimeout bounds the wait for the file lock, so that a second process

@@ -33,7 +33,8 @@ type ready struct {
 // nothing. Claim merges them and keeps the limit earliest;
 // lease.lua then leases those, in their shards, that no one set again,
 // cancelled or leased in between; one that was is left out. A poll when
-// nothing is due is the first pipeline only.
+// nothing is due is the first pipeline only. Claims go through the
+// escalation engine's own connections, not behind ingest's.
 func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, limit int) (due []klaxon.Timer, next time.Time, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, time.Time{}, fmt.Errorf("claim timers: %w", err)
@@ -95,7 +96,7 @@ func (s *Store) scan(ctx context.Context, at int64, limit int) (found []ready, n
 		}
 		calls[i] = call{keys: keys, args: []any{at, limit}}
 	}
-	cmds, err := s.evalAll(ctx, scanScript, calls)
+	cmds, err := s.evalUrgent(ctx, scanScript, calls)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -140,7 +141,7 @@ func (s *Store) lease(ctx context.Context, found []ready, at, until int64) ([]kl
 		}
 		calls[i].args = append(calls[i].args, r.incident, strconv.FormatInt(r.due, 10))
 	}
-	cmds, err := s.evalAll(ctx, leaseScript, calls)
+	cmds, err := s.evalUrgent(ctx, leaseScript, calls)
 	if err != nil {
 		return nil, err
 	}
@@ -155,6 +156,7 @@ func (s *Store) lease(ctx context.Context, found []ready, at, until int64) ([]kl
 			if err := json.Unmarshal([]byte(b), &t); err != nil {
 				return nil, fmt.Errorf("decode timer: %w", err)
 			}
+			t.Claim = token
 			leased[t.Incident] = t
 		}
 	}
@@ -165,4 +167,45 @@ func (s *Store) lease(ctx context.Context, found []ready, at, until int64) ([]kl
 		}
 	}
 	return due, nil
+}
+
+// Renew extends until now+lease the claims on timers that are still held
+// with their tokens, one renew.lua per shard, pipelined, and returns the
+// incidents of the others.
+func (s *Store) Renew(ctx context.Context, now time.Time, lease time.Duration, timers []klaxon.Timer) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("renew claims: %w", err)
+	}
+	if lease <= 0 || !inRange(now) || !inRange(now.Add(lease)) {
+		return nil, fmt.Errorf("renew claims: lease %s, now %s: %w", lease, now, klaxon.ErrInvalid)
+	}
+	if len(timers) == 0 {
+		return nil, nil
+	}
+	until := ceilMicro(now.Add(lease))
+	byShard := map[int]int{} // shard → index in calls
+	var calls []call
+	for _, t := range timers {
+		n := s.shard(t.Group)
+		i, ok := byShard[n]
+		if !ok {
+			i = len(calls)
+			byShard[n] = i
+			calls = append(calls, call{keys: []string{leasesKey(s.tags[n])}, args: []any{until}})
+		}
+		calls[i].args = append(calls[i].args, t.Incident, t.Claim)
+	}
+	cmds, err := s.evalUrgent(ctx, renewScript, calls)
+	if err != nil {
+		return nil, fmt.Errorf("renew claims: %w", classify(err))
+	}
+	var lost []string
+	for _, cmd := range cmds {
+		ids, err := cmd.StringSlice()
+		if err != nil {
+			return nil, fmt.Errorf("renew claims: %w", classify(err))
+		}
+		lost = append(lost, ids...)
+	}
+	return lost, nil
 }

@@ -111,8 +111,9 @@ func (s *Store) commitCall(c klaxon.Commit, token string) (keys []string, args [
 	for _, k := range c.Index {
 		args = append(args, k)
 	}
-	args = append(args, len(c.Timers))
+	args = append(args, c.Claim, len(c.Timers))
 	for _, t := range c.Timers {
+		t.Claim = "" // a claim is kept in the lease hash, not with the timer
 		body, err := json.Marshal(t)
 		if err != nil {
 			return nil, nil, fmt.Errorf("encode timer %s: %w", t.Incident, err)

@@ -15,9 +15,11 @@
 -- ARGV[1] version read; ARGV[2] open incident ID or ""; ARGV[3] group key;
 -- ARGV[4] shard hash tag; ARGV[5] commit token; ARGV[6] "1" when the open
 -- incident must already exist; then counted lists: incidents (ID, state,
--- score, header JSON, then counted lists of alert records (key, JSON) and
--- of events (JSON)), alert keys to index, timers (incident, due us, JSON),
--- incidents whose timer to cancel.
+-- score, header JSON, then counted lists of alert records (key, record)
+-- and of events (JSON)), alert keys to index, the claim token the
+-- committer holds ("" for none), timers (incident, due us, JSON),
+-- incidents whose timer to cancel. A timer set or cancelled keeps its
+-- claim unless the commit carries that claim's token.
 --
 -- An incident written resolved while it is the group's open one leaves
 -- the shard's alert index: each of its alerts whose entry names this group.
@@ -90,12 +92,20 @@ for _, key in ipairs(closed) do
   end
 end
 
+local claim = ARGV[a]; a = a + 1
+-- release drops the claim on id's timer when this commit holds it.
+local function release(id)
+  local lease = redis.call('HGET', KEYS[5], id)
+  if claim ~= '' and lease and string.match(lease, '^%-?%d+ (.*)$') == claim then
+    redis.call('HDEL', KEYS[5], id)
+  end
+end
 n = tonumber(ARGV[a]); a = a + 1
 for i = 1, n do
   local id = ARGV[a]
   redis.call('ZADD', KEYS[3], ARGV[a + 1], id)
   redis.call('HSET', KEYS[4], id, ARGV[a + 2])
-  redis.call('HDEL', KEYS[5], id)
+  release(id)
   a = a + 3
 end
 n = tonumber(ARGV[a]); a = a + 1
@@ -103,7 +113,7 @@ for i = 1, n do
   local id = ARGV[a]
   redis.call('ZREM', KEYS[3], id)
   redis.call('HDEL', KEYS[4], id)
-  redis.call('HDEL', KEYS[5], id)
+  release(id)
   a = a + 1
 end
 return out

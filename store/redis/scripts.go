@@ -36,6 +36,10 @@ var (
 	upgradeLua    string
 	upgradeScript = redis.NewScript(bulkLua + upgradeLua)
 
+	//go:embed renew.lua
+	renewLua    string
+	renewScript = redis.NewScript(renewLua)
+
 	//go:embed unindex.lua
 	unindexLua    string
 	unindexScript = redis.NewScript(unindexLua)
@@ -53,9 +57,18 @@ type call struct {
 // run. It returns the replies in the order of calls, or the first error.
 // On a cluster, go-redis sends each call to the node of its first key.
 func (s *Store) evalAll(ctx context.Context, script *redis.Script, calls []call) ([]*redis.Cmd, error) {
+	return evalAll(ctx, s.rdb, script, calls)
+}
+
+// evalUrgent is evalAll on the escalation engine's own connections.
+func (s *Store) evalUrgent(ctx context.Context, script *redis.Script, calls []call) ([]*redis.Cmd, error) {
+	return evalAll(ctx, s.urgent, script, calls)
+}
+
+func evalAll(ctx context.Context, rdb redis.UniversalClient, script *redis.Script, calls []call) ([]*redis.Cmd, error) {
 	cmds := make([]*redis.Cmd, len(calls))
 	run := func(idx []int, eval func(p redis.Pipeliner, c call) *redis.Cmd) {
-		_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		_, _ = rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, i := range idx {
 				cmds[i] = eval(p, calls[i])
 			}

@@ -38,6 +38,8 @@ func Run(t *testing.T, newStore func(t *testing.T) (open func() klaxon.Store)) {
 		{"timeline/append", testTimeline},
 		{"timers/claim", testTimerClaim},
 		{"timers/order", testTimerOrder},
+		{"timers/fence", testTimerFence},
+		{"timers/renew", testTimerRenew},
 		{"durability/reopen", testReopen},
 		{"ping/close", testPingClose},
 		{"context/canceled", testCanceled},

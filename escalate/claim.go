@@ -1,0 +1,210 @@
+package escalate
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// claims are the timers the engine claimed and is firing: it renews
+// their leases while their pages are in flight, and a page goes out only
+// while its incident's claim is held.
+type claims struct {
+	mu    sync.Mutex
+	held  map[*hold]struct{}
+	seq   uint64 // numbers the holds in the order they were taken
+	limit int
+	wg    sync.WaitGroup
+}
+
+// hold is one claimed timer being fired.
+type hold struct {
+	timer klaxon.Timer
+	seq   uint64
+
+	mu sync.Mutex
+	// renewUntil is when the engine stops renewing the claim: the page
+	// timeout of its last page. A fire that hangs longer is left to
+	// another replica.
+	renewUntil time.Time
+	until      time.Time // the lease end, as of the last claim or renewal
+	lost       bool      // another claim has the timer now
+	stop       context.CancelFunc
+	ctx        context.Context // ends when the claim is lost
+	done       chan struct{}   // closed when the fire ended
+}
+
+func newClaims(limit int) *claims {
+	return &claims{held: map[*hold]struct{}{}, limit: limit}
+}
+
+// room is how many more timers the engine may fire at once.
+func (c *claims) room() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return max(c.limit-len(c.held), 0)
+}
+
+// hold registers timer t, leased until until, to be renewed until
+// renewUntil.
+func (c *claims) hold(t klaxon.Timer, until, renewUntil time.Time) *hold {
+	h := &hold{timer: t, until: until, renewUntil: renewUntil, done: make(chan struct{})}
+	h.ctx, h.stop = context.WithCancel(context.Background())
+	c.mu.Lock()
+	c.seq++
+	h.seq = c.seq
+	c.held[h] = struct{}{}
+	c.mu.Unlock()
+	c.wg.Add(1)
+	return h
+}
+
+// firing returns the latest fire of incident in flight, or nil.
+func (c *claims) firing(incident string) *hold {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var last *hold
+	for h := range c.held {
+		if h.timer.Incident == incident && (last == nil || h.seq > last.seq) {
+			last = h
+		}
+	}
+	return last
+}
+
+// drop forgets h once its fire ended.
+func (c *claims) drop(h *hold) {
+	c.mu.Lock()
+	delete(c.held, h)
+	c.mu.Unlock()
+	h.stop()
+	close(h.done)
+	c.wg.Done()
+}
+
+// wait waits for every fire in flight to end.
+func (c *claims) wait() { c.wg.Wait() }
+
+// due lists the holds to renew at now.
+func (c *claims) due(now time.Time) []*hold {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*hold
+	for h := range c.held {
+		h.mu.Lock()
+		if !h.lost && now.Before(h.renewUntil) {
+			out = append(out, h)
+		}
+		h.mu.Unlock()
+	}
+	return out
+}
+
+// expire gives up the claims that are no longer held at now with margin
+// to spare.
+func (c *claims) expire(now time.Time, margin time.Duration) {
+	c.mu.Lock()
+	var gone []*hold
+	for h := range c.held {
+		if !h.held(now, margin) {
+			gone = append(gone, h)
+		}
+	}
+	c.mu.Unlock()
+	for _, h := range gone {
+		h.lose()
+	}
+}
+
+// held reports whether the claim is still held at now, with margin to
+// spare: a page that starts then is sent under the claim.
+func (h *hold) held(now time.Time, margin time.Duration) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return !h.lost && now.Add(margin).Before(h.until)
+}
+
+// extend renews the claim until at least until: a page that starts gets
+// its page timeout.
+func (h *hold) extend(until time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if until.After(h.renewUntil) {
+		h.renewUntil = until
+	}
+}
+
+// renewed records a renewal that began at at.
+func (h *hold) renewed(until time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if until.After(h.until) {
+		h.until = until
+	}
+}
+
+// lose marks the claim as taken by another: its pages not yet sent stay
+// for the new holder, and those waiting for a channel give up.
+func (h *hold) lose() {
+	h.mu.Lock()
+	h.lost = true
+	h.mu.Unlock()
+	h.stop()
+}
+
+// margin is how long before its lease ends a claim counts as lost to the
+// engine: a page starts only with that much of the lease left, which
+// covers the clocks of replicas that differ a little, and the renewals
+// that run every half margin see it before the lease ends.
+func (e *Engine) margin() time.Duration { return e.lease / 3 }
+
+// renew renews the claims in flight every sixth of a lease until ctx
+// ends. A claim that another holds now is marked lost; when the store
+// cannot be reached, claims are not extended, and each is given up
+// before its lease ends: its pages not yet started stay for the next
+// holder.
+func (e *Engine) renew(ctx context.Context) {
+	t := time.NewTicker(e.margin() / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		e.renewOnce(ctx)
+	}
+}
+
+// renewOnce renews the claims in flight once, and gives up those that
+// are about to lapse.
+func (e *Engine) renewOnce(ctx context.Context) {
+	at := e.now()
+	defer e.claims.expire(e.now(), e.margin())
+	holds := e.claims.due(at)
+	if len(holds) == 0 {
+		return
+	}
+	timers := make([]klaxon.Timer, len(holds))
+	for i, h := range holds {
+		timers[i] = h.timer
+	}
+	lost, err := e.store.Renew(ctx, at, e.lease, timers)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Warn("renew claims", "err", err)
+		}
+		return
+	}
+	for _, h := range holds {
+		if slices.Contains(lost, h.timer.Incident) {
+			e.log.Warn("claim lost to another replica", "incident", h.timer.Incident)
+			h.lose()
+			continue
+		}
+		h.renewed(at.Add(e.lease))
+	}
+}

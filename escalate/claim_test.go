@@ -1,0 +1,305 @@
+package escalate_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/escalate"
+	"github.com/klaxonhq/klaxon/store/embedded"
+)
+
+// slowPhones deliver each page after a delay on the test's clock, and
+// record when each page started, by which engine.
+type slowPhones struct {
+	start time.Time
+	delay func(klaxon.Page) time.Duration
+
+	mu      sync.Mutex
+	started []string // "<user>/<via> <seconds from start> <engine>"
+	done    []string
+}
+
+// engine returns the phones as one engine's notifier (or channel).
+func (p *slowPhones) engine(name string) *namedPhone { return &namedPhone{p, name} }
+
+type namedPhone struct {
+	p    *slowPhones
+	name string
+}
+
+func (n *namedPhone) Notify(ctx context.Context, pg klaxon.Page) error { return n.Send(ctx, pg) }
+func (n *namedPhone) Send(ctx context.Context, pg klaxon.Page) error {
+	p := n.p
+	key := pg.User.ID + "/" + pg.Via
+	p.mu.Lock()
+	p.started = append(p.started, fmt.Sprintf("%s %.0f %s", key, time.Since(p.start).Seconds(), n.name))
+	p.mu.Unlock()
+	t := time.NewTimer(p.delay(pg))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+	}
+	p.mu.Lock()
+	p.done = append(p.done, key)
+	p.mu.Unlock()
+	return nil
+}
+
+// pages returns the pages started and those delivered so far.
+func (p *slowPhones) pages() (started, done []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.started...), append([]string(nil), p.done...)
+}
+
+// keys drops the times and engines of started pages.
+func keys(started []string) []string {
+	out := make([]string, len(started))
+	for i, s := range started {
+		var key string
+		_, _ = fmt.Sscanf(s, "%s", &key)
+		out[i] = key
+	}
+	return out
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// runEngine runs e until the test ends.
+func runEngine(t *testing.T, e *escalate.Engine) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- e.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func openStore(t *testing.T) *embedded.Store {
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// onePolicy pages alice, and nobody after her for an hour.
+var onePolicy = klaxon.Policy{Name: "one", Steps: []klaxon.Step{
+	{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "alice"}}, EscalateAfter: time.Hour},
+}}
+
+// TestSlowPageKeepsClaim runs two engines on one store, as two replicas
+// on one Redis, and pages alice's SMS through a provider that takes 40 s,
+// longer than twice the lease. The engine that claimed the incident
+// renews its claim while the SMS is in flight: the other never takes the
+// incident over, and each of alice's rules pages once.
+func TestSlowPageKeepsClaim(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := openStore(t)
+		phones := &slowPhones{start: time.Now(), delay: func(p klaxon.Page) time.Duration {
+			if p.Via == klaxon.ViaSMS {
+				return 40 * time.Second
+			}
+			return 0
+		}}
+		dir := directory{"alice": alice}
+		var engines []*escalate.Engine
+		// a claims the incident as it starts, then only when woken; b polls
+		// every second.
+		for _, name := range []string{"a", "b"} {
+			o := escalate.Options{Lease: 15 * time.Second}
+			if name == "a" {
+				o.Poll = time.Hour
+			}
+			engines = append(engines, escalate.New(st, phones.engine(name), func() escalate.Directory { return dir }, quiet, o))
+		}
+		// a claims the incident; then b runs too.
+		openIncident(t, st, onePolicy, time.Now())
+		runEngine(t, engines[0])
+		synctest.Wait()
+		runEngine(t, engines[1])
+
+		time.Sleep(39 * time.Second)
+		synctest.Wait()
+		started, done := phones.pages()
+		require.ElementsMatch(t, []string{"alice/sms", "alice/email"}, keys(started), "each page starts once: %v", started)
+		require.Equal(t, []string{"alice/email"}, done)
+
+		time.Sleep(2 * time.Minute) // the SMS is recorded; the call is due at 1m
+		synctest.Wait()
+		started, done = phones.pages()
+		require.ElementsMatch(t, []string{"alice/sms", "alice/email", "alice/voice"}, keys(started), "each page starts once: %v", started)
+		require.ElementsMatch(t, []string{"alice/sms", "alice/email", "alice/voice"}, done)
+	})
+}
+
+// TestDeliveryReportDuringSlowPage has the other engine take a delivery
+// report (alice's mail bounced) while the first still sends her slow SMS:
+// her call becomes due at once. The incident stays with the engine that
+// claimed it, which sees the call due and makes it while the SMS is still
+// in flight; nothing is paged twice.
+func TestDeliveryReportDuringSlowPage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := openStore(t)
+		phones := &slowPhones{start: time.Now(), delay: func(p klaxon.Page) time.Duration {
+			if p.Via == klaxon.ViaSMS {
+				return 40 * time.Second
+			}
+			return 0
+		}}
+		dir := directory{"alice": alice}
+		var engines []*escalate.Engine
+		// a claims the incident as it starts, then only when woken; b polls
+		// every second.
+		for _, name := range []string{"a", "b"} {
+			o := escalate.Options{Lease: 15 * time.Second}
+			if name == "a" {
+				o.Poll = time.Hour
+			}
+			engines = append(engines, escalate.New(st, phones.engine(name), func() escalate.Directory { return dir }, quiet, o))
+		}
+		// a claims the incident; then b runs too.
+		id := openIncident(t, st, onePolicy, time.Now())
+		runEngine(t, engines[0])
+		synctest.Wait()
+		runEngine(t, engines[1])
+
+		time.Sleep(5500 * time.Millisecond) // between two polls
+		synctest.Wait()
+		_, done := phones.pages()
+		require.Equal(t, []string{"alice/email"}, done)
+		// alice's rules are numbered in order: sms 1, voice 2, email 3.
+		inc, err := st.Incident(t.Context(), id)
+		require.NoError(t, err)
+		require.Equal(t, []int{1, 2}, pendingIDs(inc), "the mail is recorded as it went out; the SMS is in flight")
+		// The report reaches b, which wakes to claim the call now due.
+		require.NoError(t, engines[1].Delivery(t.Context(), id, 3, false, "bounced"))
+
+		time.Sleep(5 * time.Second) // 10.5 s in: the SMS is still in flight
+		synctest.Wait()
+		started, _ := phones.pages()
+		require.Equal(t, []string{"alice/email 0 a", "alice/sms 0 a", "alice/voice 8 a"}, sortedStrings(started),
+			"a, holding the incident, calls within half a margin of the report; nothing twice")
+
+		time.Sleep(40 * time.Second)
+		synctest.Wait()
+		started, done = phones.pages()
+		require.ElementsMatch(t, []string{"alice/sms", "alice/email", "alice/voice"}, keys(started), "nothing twice: %v", started)
+		require.ElementsMatch(t, []string{"alice/sms", "alice/email", "alice/voice"}, done)
+		inc, err = st.Incident(t.Context(), id)
+		require.NoError(t, err)
+		require.Empty(t, inc.Pending)
+	})
+}
+
+func pendingIDs(inc *klaxon.Incident) []int {
+	var out []int
+	for _, n := range inc.Pending {
+		out = append(out, n.ID)
+	}
+	return out
+}
+
+func sortedStrings(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return out
+}
+
+// renewless is a store whose Renew fails until a time: the store cannot
+// be reached for renewals.
+type renewless struct {
+	klaxon.Store
+	until time.Time
+}
+
+func (s *renewless) Renew(ctx context.Context, now time.Time, lease time.Duration, timers []klaxon.Timer) ([]string, error) {
+	if time.Now().Before(s.until) {
+		return nil, errors.New("store unreachable")
+	}
+	return s.Store.Renew(ctx, now, lease, timers)
+}
+
+// TestPageOnlyWhileClaimed sends alice's and bob's SMS through a channel
+// that sends one at a time, 18 s each, while the claim cannot be renewed.
+// Bob's SMS, waiting for the channel, is not sent once the claim is about
+// to lapse: it waits for the next claim, and goes out once.
+func TestPageOnlyWhileClaimed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := openStore(t)
+		start := time.Now()
+		phones := &slowPhones{start: start, delay: func(klaxon.Page) time.Duration { return 18 * time.Second }}
+		smsOnly := func(id string) klaxon.User {
+			return klaxon.User{ID: id, Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
+		}
+		dir := directory{"alice": smsOnly("alice"), "bob": smsOnly("bob")}
+		store := &renewless{Store: st, until: start.Add(25 * time.Second)}
+		e := escalate.New(store, phones.engine("a"), func() escalate.Directory { return dir }, quiet, escalate.Options{Lease: 15 * time.Second, PerChannel: 1})
+		runEngine(t, e)
+		both := klaxon.Policy{Name: "both", Steps: []klaxon.Step{{Targets: []klaxon.Target{
+			{Kind: klaxon.TargetUser, Name: "alice"}, {Kind: klaxon.TargetUser, Name: "bob"}}, EscalateAfter: time.Hour}}}
+		id := openIncident(t, st, both, start)
+		e.Wake()
+
+		// The claim, taken at 0 s and never renewed, lasts to 15 s; the
+		// engine gives it up at 10 s. Bob's SMS waits for alice's until
+		// then, and then for the next claim.
+		time.Sleep(17 * time.Second)
+		synctest.Wait()
+		started, _ := phones.pages()
+		require.Len(t, started, 1, "one SMS at a time, and the second not under a claim about to lapse")
+		require.Contains(t, started[0], "/sms 0 a")
+
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		started, done := phones.pages()
+		require.ElementsMatch(t, []string{"alice/sms", "bob/sms"}, keys(started), "each once: %v", started)
+		require.ElementsMatch(t, []string{"alice/sms", "bob/sms"}, done)
+		inc, err := st.Incident(t.Context(), id)
+		require.NoError(t, err)
+		require.Empty(t, inc.Pending)
+	})
+}
+
+// TestSlowPageDelaysNoStep pages alice by an SMS that takes 40 s, and the
+// next step, bob, is due after 10 s: bob is paged on time, while alice's
+// SMS is still in flight, by the engine that holds the incident.
+func TestSlowPageDelaysNoStep(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := openStore(t)
+		phones := &slowPhones{start: time.Now(), delay: func(p klaxon.Page) time.Duration {
+			if p.Via == klaxon.ViaSMS {
+				return 40 * time.Second
+			}
+			return 0
+		}}
+		dir := directory{"alice": alice, "bob": bob}
+		e := escalate.New(st, phones.engine("a"), func() escalate.Directory { return dir }, quiet, escalate.Options{Lease: 15 * time.Second})
+		policy := klaxon.Policy{Name: "p", Steps: []klaxon.Step{userStep("alice"), userStep("bob")}}
+		policy.Steps[0].EscalateAfter = 10 * time.Second
+		openIncident(t, st, policy, time.Now())
+		runEngine(t, e)
+
+		time.Sleep(11 * time.Second)
+		synctest.Wait()
+		started, done := phones.pages()
+		require.Equal(t, []string{"alice/email 0 a", "alice/sms 0 a", "bob/email 10 a"}, sortedStrings(started))
+		require.ElementsMatch(t, []string{"alice/email", "bob/email"}, done, "alice's SMS is still in flight")
+
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		started, _ = phones.pages()
+		require.ElementsMatch(t, []string{"alice/sms", "alice/email", "bob/email", "alice/voice"}, keys(started), "each once: %v", started)
+	})
+}

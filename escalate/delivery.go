@@ -1,0 +1,54 @@
+package escalate
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// Delivery records what the provider reported of notification n of
+// incident id: reached the person (ok), or not (failed, undelivered,
+// busy, no answer, an answering machine). When not, the person's next
+// contact method is tried at once. A report already recorded changes
+// nothing, so providers may repeat theirs.
+func (e *Engine) Delivery(ctx context.Context, id string, n int, ok bool, detail string) error {
+	kind := klaxon.EventPageDelivered
+	if !ok {
+		kind = klaxon.EventPageFailed
+	}
+	retry := false
+	_, err := e.command(ctx, id, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+		// The header keeps what became of the latest try that went out:
+		// a report already recorded for it changes nothing.
+		var sent *klaxon.Sent
+		if s := inc.FindSent(n); s != nil && !s.At.IsZero() {
+			if (ok && s.Delivered) || (!ok && s.Failed) {
+				return false, nil // already recorded
+			}
+			sent = s
+		} else {
+			// The report may beat the commit that records the page as
+			// sent: the page is still in the outbox then.
+			for _, p := range inc.Pending {
+				if p.ID == n {
+					sent = &klaxon.Sent{Notification: n, Step: p.Step, User: p.User, Via: p.Via}
+				}
+			}
+		}
+		if sent == nil {
+			return false, fmt.Errorf("notification %d: %w", n, klaxon.ErrNotFound)
+		}
+		step := sent.Step
+		inc.Record(klaxon.Event{At: now, Kind: kind, Step: &step, Notification: n, User: sent.User, Via: sent.Via, Text: detail})
+		if !ok && inc.State == klaxon.StateTriggered {
+			retry = NextRuleNow(inc, sent.User, now)
+		}
+		return true, nil
+	})
+	if retry {
+		e.Wake()
+	}
+	return err
+}

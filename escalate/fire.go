@@ -1,0 +1,414 @@
+package escalate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/incident"
+)
+
+// fire advances one incident whose timer is due and sends the pages that
+// are due, until none is in flight and none is due. It commits the pages
+// it decides before sending them, and records each after it went out: a
+// crash in between sends a page again once the lease ends, and never
+// loses one. Its pages go out concurrently, each only while the claim is
+// held. While pages are in flight it keeps walking the incident, so a
+// page that takes long delays neither the next step nor a rule that a
+// delivery report made due now: it reads the incident again as each page
+// ends, when the next page or step is due, and every half margin.
+//
+// Once the claim is no longer held, fire decides nothing more: it waits
+// for its pages in flight, records them, and ends.
+func (e *Engine) fire(ctx context.Context, h *hold) error {
+	t := h.timer
+	results := make(chan result)
+	inflight := map[int]bool{}
+	var finished []result // ended, not yet recorded
+	var retryAt time.Time // when a failed lookup is tried again
+	for {
+		held := h.held(e.now(), e.margin())
+		var send []klaxon.Notification
+		var inc *klaxon.Incident
+		var firstPage time.Duration
+		done := false
+		cctx, cancel := context.WithTimeout(ctx, recordTimeout)
+		dir := e.dir()
+		err := klaxon.Update(cctx, e.store, t.Group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
+			send, inc, done, firstPage = nil, nil, false, 0
+			if g.Open == nil || g.Open.ID != t.Incident {
+				return e.recordClosed(cctx, g, t, finished, len(inflight) == 0, &done)
+			}
+			cur := incident.Clone(g.Open)
+			now := e.now()
+			changed, first := e.record(cur, now, finished)
+			if held && !now.Before(retryAt) {
+				walked, err := Walk(cur, now, e.users(cctx, dir, cur), userTargets(dir.Fallback()))
+				if err != nil {
+					// Who to page is unknown: say so, and look again later.
+					cur = incident.Clone(g.Open)
+					e.record(cur, now, finished) // as before the walk
+					retryAt = e.lookupFailed(cur, now, err)
+					walked = true
+				}
+				changed = changed || walked
+			}
+			if held {
+				for _, n := range Due(cur, now) {
+					if !inflight[n.ID] {
+						send = append(send, n)
+					}
+				}
+			}
+			inc, firstPage = cur, first
+			c := &klaxon.Commit{Open: cur.ID, Claim: t.Claim, Urgent: true}
+			if changed {
+				c.Incidents = []*klaxon.Incident{cur}
+			}
+			if len(send) > 0 || len(inflight) > 0 {
+				// Keep the claim until the pages are sent and recorded.
+				if !changed {
+					return nil, nil
+				}
+				return c, nil
+			}
+			done = true
+			if retryAt.After(now) {
+				// The step waits for the lookup; other pages keep their time.
+				due := retryAt
+				for _, n := range cur.Pending {
+					if n.Due.Before(due) {
+						due = n.Due
+					}
+				}
+				c.Timers = []klaxon.Timer{{Incident: cur.ID, Group: cur.Group, Due: due}}
+			} else {
+				timerCommit(c, cur)
+			}
+			return c, nil
+		})
+		cancel()
+		switch {
+		case err != nil && len(inflight) == 0:
+			return err
+		case err != nil:
+			// Pages are in flight: record them when the store answers.
+			e.log.Error("record pages", "incident", t.Incident, "err", err)
+			send, done = nil, false
+		default:
+			finished = nil
+			if firstPage > 0 {
+				e.metrics.firstPage.Observe(firstPage.Seconds())
+			}
+		}
+		if done {
+			return nil
+		}
+		for _, n := range send {
+			inflight[n.ID] = true
+			h.extend(e.now().Add(e.pageTimeout))
+			go func() {
+				pctx, cancel := context.WithTimeout(ctx, e.pageTimeout)
+				defer cancel()
+				results <- e.page(pctx, h, dir, inc, n)
+			}()
+		}
+		wait := e.margin() / 2
+		if inc != nil && held {
+			if next := nextWake(inc, inflight, retryAt); !next.IsZero() {
+				wait = min(wait, max(next.Sub(e.now()), 0))
+			}
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case r := <-results:
+			finished = append(finished, r)
+			delete(inflight, r.n.ID)
+			// Pages that ended together are recorded together.
+		drain:
+			for {
+				select {
+				case r := <-results:
+					finished = append(finished, r)
+					delete(inflight, r.n.ID)
+				default:
+					break drain
+				}
+			}
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// recordClosed is fire's commit once the incident closed: the pages that
+// went out meanwhile go on its timeline, for the review, and its timer
+// goes once no page is in flight.
+func (e *Engine) recordClosed(ctx context.Context, g klaxon.Group, t klaxon.Timer, finished []result, last bool, done *bool) (*klaxon.Commit, error) {
+	*done = last
+	c := &klaxon.Commit{Open: openID(g), Claim: t.Claim, Urgent: true}
+	if last {
+		c.Cancel = []string{t.Incident}
+	}
+	var events []klaxon.Event
+	for _, r := range finished {
+		if r.event != nil {
+			events = append(events, *r.event)
+		}
+	}
+	if len(events) == 0 {
+		if !last {
+			return nil, nil
+		}
+		return c, nil
+	}
+	closed, err := e.store.Incident(ctx, t.Incident)
+	if err != nil {
+		return nil, err
+	}
+	closed = incident.Clone(closed)
+	for _, ev := range events {
+		closed.Record(ev)
+	}
+	c.Incidents = []*klaxon.Incident{closed}
+	return c, nil
+}
+
+// record applies to inc what became of the pages in finished: the tries
+// go on the timeline, the notifications done with leave the outbox, a
+// final failure makes the person's next rule due now, and a page that
+// went out ends the retries of the person's earlier rules. It reports
+// whether it changed inc, and, when finished holds the incident's first
+// page, how long after the incident opened it went out.
+func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) (changed bool, firstPage time.Duration) {
+	if len(finished) == 0 {
+		return false, 0
+	}
+	first := !paged(inc, nil)
+	inc.Pending = settle(inc.Pending, finished)
+	var sentAt time.Time
+	for _, r := range finished {
+		if r.event == nil {
+			continue
+		}
+		inc.Record(*r.event)
+		if r.event.Kind == klaxon.EventPageSent && (sentAt.IsZero() || r.event.At.Before(sentAt)) {
+			sentAt = r.event.At
+		}
+	}
+	for _, r := range finished {
+		if r.final {
+			NextRuleNow(inc, r.n.User, now)
+		}
+	}
+	dropOutrun(inc, now, finished)
+	if first && !sentAt.IsZero() {
+		return true, sentAt.Sub(inc.CreatedAt)
+	}
+	return true, 0
+}
+
+// nextWake is when fire has something to do for inc besides the pages in
+// flight: a pending page or the next step falls due, or a failed lookup
+// is tried again. Zero when nothing is.
+func nextWake(inc *klaxon.Incident, inflight map[int]bool, retryAt time.Time) time.Time {
+	var next time.Time
+	earliest := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	earliest(retryAt)
+	if inc.State != klaxon.StateTriggered {
+		return next
+	}
+	for _, n := range inc.Pending {
+		if !inflight[n.ID] {
+			earliest(n.Due)
+		}
+	}
+	if !inc.Escalation.Done && len(inc.Policy.Steps) > 0 && inc.Escalation.Step >= 0 {
+		earliest(inc.Escalation.NextAt)
+	}
+	return next
+}
+
+// lookupFailed records on inc that the targets of its next step could not
+// be looked up, and returns when to look again.
+func (e *Engine) lookupFailed(inc *klaxon.Incident, now time.Time, err error) time.Time {
+	again := now.Add(e.retry.after(inc.Escalation.LookupFailures + 1))
+	e.log.Error("look up who to page", "incident", inc.ID, "err", err)
+	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventLookupFailed,
+		Text: fmt.Sprintf("could not look up who to page: %v; looking again at %s", err, again.UTC().Format(time.RFC3339))})
+	return again
+}
+
+// result is what became of one due notification.
+type result struct {
+	n klaxon.Notification
+	// event records the try on the timeline; nil when the page did not go
+	// out and stays due as it was (the claim was lost) or until keep.
+	event *klaxon.Event
+	// keep is when the notification is due again (deferred by a channel,
+	// or to be tried again); zero when it is done with.
+	keep time.Time
+	// stay leaves the notification pending, due as it was.
+	stay bool
+	// final is a failure that trying again cannot mend.
+	final bool
+}
+
+// page sends one notification, if the claim is still held.
+func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.Incident, n klaxon.Notification) result {
+	step := n.Step
+	ev := klaxon.Event{Kind: klaxon.EventPageSent, Step: &step, Notification: n.ID, User: n.User, Via: n.Via}
+	u, ok := dir.User(n.User)
+	if !ok {
+		ev.At, ev.Kind, ev.Text = e.now(), klaxon.EventPageFailed, "unknown user "+n.User
+		return result{n: n, event: &ev, final: true}
+	}
+	wait, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(h.ctx, cancel) // the claim is lost
+	defer stop()
+	free, err := e.slot(wait, n.Via)
+	if err == nil {
+		defer free()
+		if !h.held(e.now(), e.margin()) {
+			err = errNotHeld
+		}
+	}
+	if err == nil {
+		p := klaxon.Page{Incident: inc.ID, Notification: n.ID, User: u, Via: n.Via, Summary: inc.Summary,
+			Severity: inc.Severity, Alerts: inc.FiringCount, Text: PageText(inc)}
+		err = e.notifier.Notify(ctx, p)
+	} else if h.ctx.Err() != nil || errors.Is(err, errNotHeld) {
+		return result{n: n, stay: true} // the claim's next holder sends it
+	}
+	ev.At = e.now()
+	var later *klaxon.DeferredError
+	switch {
+	case err == nil:
+		e.metrics.pages.WithLabelValues(n.Via, "sent").Inc()
+		return result{n: n, event: &ev}
+	case errors.As(err, &later):
+		e.metrics.pages.WithLabelValues(n.Via, "deferred").Inc()
+		return result{n: n, keep: later.Until}
+	case errors.Is(err, klaxon.ErrBundled):
+		e.metrics.pages.WithLabelValues(n.Via, "bundled").Inc()
+		ev.Text = "in a bundle with other incidents"
+		return result{n: n, event: &ev}
+	}
+	ev.Kind = klaxon.EventPageFailed
+	if !retryable(err) {
+		e.metrics.pages.WithLabelValues(n.Via, "failed").Inc()
+		e.log.Warn("page", "incident", inc.ID, "user", n.User, "channel", n.Via, "err", err)
+		ev.Text = err.Error()
+		return result{n: n, event: &ev, final: true}
+	}
+	e.metrics.pages.WithLabelValues(n.Via, "retried").Inc()
+	try := tries(inc, n.ID) + 1
+	again := ev.At.Add(e.retry.after(try))
+	e.log.Warn("page, to be tried again", "incident", inc.ID, "user", n.User, "channel", n.Via, "try", try, "err", err)
+	ev.How = howRetry
+	ev.Text = fmt.Sprintf("try %d failed: %v; trying again at %s", try, err, again.UTC().Format(time.RFC3339))
+	return result{n: n, event: &ev, keep: again}
+}
+
+// errNotHeld is a page not sent because its claim was about to lapse.
+var errNotHeld = errors.New("claim no longer held")
+
+// retryable reports whether a page that failed with err may go out if
+// tried again: the channel says so, or the try timed out.
+func retryable(err error) bool {
+	var r interface{ Retryable() bool }
+	if errors.As(err, &r) {
+		return r.Retryable()
+	}
+	return errors.Is(err, context.DeadlineExceeded)
+}
+
+// settle updates pending with what became of the notifications sent:
+// those done with go, the others stay, due when results say. A
+// notification no longer pending (the incident was acknowledged
+// meanwhile) stays gone.
+func settle(pending []klaxon.Notification, results []result) []klaxon.Notification {
+	byID := make(map[int]result, len(results))
+	for _, r := range results {
+		byID[r.n.ID] = r
+	}
+	out := pending[:0]
+	for _, p := range pending {
+		r, ok := byID[p.ID]
+		switch {
+		case !ok, r.stay:
+		case !r.keep.IsZero():
+			p.Due = r.keep
+		default:
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// paged reports whether inc already sent a page, before or among events.
+func paged(inc *klaxon.Incident, events []klaxon.Event) bool {
+	return !inc.PagedAt.IsZero() || slices.ContainsFunc(events, func(ev klaxon.Event) bool { return ev.Kind == klaxon.EventPageSent })
+}
+
+// users resolves a step's targets to users with dir, each once, in target
+// order, saying why a target reaches nobody. A lookup that fails other
+// than for a missing schedule is an error: the step is tried again.
+func (e *Engine) users(ctx context.Context, dir Directory, inc *klaxon.Incident) Users {
+	return func(s klaxon.Step) ([]klaxon.User, []string, error) {
+		seen := map[string]bool{}
+		var out []klaxon.User
+		var why []string
+		add := func(id string) {
+			if seen[id] {
+				return
+			}
+			seen[id] = true
+			u, ok := dir.User(id)
+			if !ok {
+				e.log.Warn("page unknown user", "incident", inc.ID, "user", id)
+				why = append(why, "unknown user "+id)
+				return
+			}
+			out = append(out, u)
+		}
+		for _, t := range s.Targets {
+			switch t.Kind {
+			case klaxon.TargetUser:
+				add(t.Name)
+			case klaxon.TargetSchedule:
+				ids, err := dir.OnCall(ctx, t.Name, e.now())
+				switch {
+				case errors.Is(err, klaxon.ErrNotFound):
+					why = append(why, "no schedule "+t.Name)
+				case err != nil:
+					return nil, nil, fmt.Errorf("who is on call in %s: %w", t.Name, err)
+				case len(ids) == 0:
+					why = append(why, "nobody on call in "+t.Name)
+				}
+				for _, id := range ids {
+					add(id)
+				}
+			}
+		}
+		return out, why, nil
+	}
+}
+
+// userTargets makes targets of user IDs.
+func userTargets(ids []string) []klaxon.Target {
+	out := make([]klaxon.Target, len(ids))
+	for i, id := range ids {
+		out[i] = klaxon.Target{Kind: klaxon.TargetUser, Name: id}
+	}
+	return out
+}

@@ -1,0 +1,82 @@
+package escalate
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// Backoff is how long the engine waits before trying a page again after
+// a try failed on an error that may pass (a provider's 5xx, a timeout),
+// and before looking up who is on call again after a lookup failed: First
+// after the first failure, doubling after each next one, at most Max.
+type Backoff struct {
+	First, Max time.Duration
+}
+
+// after is the wait after the n-th failure in a row (n ≥ 1).
+func (b Backoff) after(n int) time.Duration {
+	d := b.First
+	for i := 1; i < n && d < b.Max; i++ {
+		d *= 2
+	}
+	return min(d, b.Max)
+}
+
+// tries counts the tries of notification id of inc that failed.
+func tries(inc *klaxon.Incident, id int) int {
+	if s := inc.FindSent(id); s != nil {
+		return s.Tries
+	}
+	return 0
+}
+
+// howRetry marks a failed try that is to be tried again, to tell it from
+// a provider's report that a page sent did not reach its person.
+const howRetry = klaxon.HowRetry
+
+// dropRetries gives up the pending notifications of inc that failed a
+// try and wait for the next, for why, and records that it did.
+func dropRetries(inc *klaxon.Incident, now time.Time, why string) {
+	dropRetriesIf(inc, now, why, func(klaxon.Notification) bool { return true })
+}
+
+// dropRetriesIf is dropRetries for the notifications that keep says.
+func dropRetriesIf(inc *klaxon.Incident, now time.Time, why string, keep func(klaxon.Notification) bool) {
+	out := inc.Pending[:0]
+	for _, n := range inc.Pending {
+		if t := tries(inc, n.ID); t > 0 && keep(n) {
+			step := n.Step
+			inc.Record(klaxon.Event{At: now, Kind: klaxon.EventPageFailed, Step: &step, Notification: n.ID, User: n.User, Via: n.Via,
+				Text: fmt.Sprintf("not tried again after %d failed tries: %s", t, why)})
+			continue
+		}
+		out = append(out, n)
+	}
+	inc.Pending = out
+}
+
+// dropOutrun gives up retrying a person's page once a page to them that
+// was due after its first try went out: their next notification rule
+// reached them. A rule due at the same time, like a mail sent alongside
+// the SMS, does not count.
+func dropOutrun(inc *klaxon.Incident, now time.Time, results []result) {
+	for _, r := range results {
+		if r.event == nil || r.event.Kind != klaxon.EventPageSent {
+			continue
+		}
+		dropRetriesIf(inc, now, fmt.Sprintf("a later page by %s went out", r.n.Via), func(n klaxon.Notification) bool {
+			first, ok := firstTry(inc, n.ID)
+			return ok && n.User == r.n.User && n.ID != r.n.ID && r.n.Due.After(first)
+		})
+	}
+}
+
+// firstTry is when notification id of inc was first tried and failed.
+func firstTry(inc *klaxon.Incident, id int) (time.Time, bool) {
+	if s := inc.FindSent(id); s != nil && s.Tries > 0 {
+		return s.FirstTry, true
+	}
+	return time.Time{}, false
+}

@@ -1,0 +1,190 @@
+package escalate_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/escalate"
+)
+
+// providerError is a provider's answer: retryable (a 503) or not (a bad
+// number).
+type providerError struct{ retryable bool }
+
+func (e providerError) Error() string {
+	return fmt.Sprintf("provider error (retryable %t)", e.retryable)
+}
+func (e providerError) Retryable() bool { return e.retryable }
+
+// flakyPhone fails the pages by one contact method as fail says, and
+// records each try with its second from start.
+type flakyPhone struct {
+	start time.Time
+	fail  func(via string, try int) error
+
+	mu    sync.Mutex
+	tries map[string]int
+	log   []string
+}
+
+func (p *flakyPhone) Notify(_ context.Context, pg klaxon.Page) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tries == nil {
+		p.tries = map[string]int{}
+	}
+	p.tries[pg.Via]++
+	err := p.fail(pg.Via, p.tries[pg.Via])
+	result := "ok"
+	if err != nil {
+		result = "failed"
+	}
+	p.log = append(p.log, fmt.Sprintf("%.0f %s %s", time.Since(p.start).Seconds(), pg.Via, result))
+	return err
+}
+
+func (p *flakyPhone) got() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.log...)
+}
+
+// tryTexts lists the timeline's page events of alice's SMS.
+func smsEvents(timeline []klaxon.Event) []string {
+	var out []string
+	for _, ev := range timeline {
+		if ev.Via == klaxon.ViaSMS {
+			out = append(out, string(ev.Kind)+": "+ev.Text)
+		}
+	}
+	return out
+}
+
+func TestEngineRetry(t *testing.T) {
+	// alice: SMS at once, a call after a minute, mail at once.
+	onlyAlice := klaxon.Policy{Name: "p", Steps: []klaxon.Step{userStep("alice")}}
+	onlyAlice.Steps[0].EscalateAfter = time.Hour
+	twoSteps := klaxon.Policy{Name: "p", Steps: []klaxon.Step{userStep("alice"), userStep("bob")}}
+	twoSteps.Steps[0].EscalateAfter = 20 * time.Second
+	twoSteps.Steps[1].EscalateAfter = time.Hour
+	for _, c := range []struct {
+		name   string
+		policy klaxon.Policy
+		fail   func(via string, try int) error
+		want   []string // tries by the second, SMS and calls
+	}{
+		{
+			name:   "a retryable failure is tried again with backoff until it succeeds",
+			policy: onlyAlice,
+			fail: func(via string, try int) error {
+				if via == klaxon.ViaSMS && try <= 2 {
+					return providerError{retryable: true}
+				}
+				return nil
+			},
+			want: []string{"0 sms failed", "10 sms failed", "30 sms ok", "60 voice ok"},
+		},
+		{
+			name:   "retries stop once the next rule went out",
+			policy: onlyAlice,
+			fail: func(via string, try int) error {
+				if via == klaxon.ViaSMS {
+					return providerError{retryable: true}
+				}
+				return nil
+			},
+			want: []string{"0 sms failed", "10 sms failed", "30 sms failed", "60 voice ok"},
+		},
+		{
+			name:   "retries stop once the step escalates",
+			policy: twoSteps,
+			fail: func(via string, try int) error {
+				if via == klaxon.ViaSMS {
+					return providerError{retryable: true}
+				}
+				return nil
+			},
+			// bob is mailed at 20 s; alice's call, of step 1, still goes.
+			want: []string{"0 sms failed", "10 sms failed", "60 voice ok"},
+		},
+		{
+			name:   "a final failure calls at once",
+			policy: onlyAlice,
+			fail: func(via string, try int) error {
+				if via == klaxon.ViaSMS {
+					return providerError{retryable: false}
+				}
+				return nil
+			},
+			want: []string{"0 sms failed", "0 voice ok"},
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				st := openStore(t)
+				start := time.Now()
+				ph := &flakyPhone{start: start, fail: c.fail}
+				dir := directory{"alice": alice, "bob": bob}
+				e := escalate.New(st, ph, func() escalate.Directory { return dir }, quiet,
+					escalate.Options{Retry: escalate.Backoff{First: 10 * time.Second, Max: time.Minute}})
+				runEngine(t, e)
+				id := openIncident(t, st, c.policy, start)
+				e.Wake()
+
+				time.Sleep(10 * time.Minute)
+				synctest.Wait()
+				var tries []string
+				for _, l := range ph.got() {
+					if !containsVia(l, klaxon.ViaEmail) {
+						tries = append(tries, l)
+					}
+				}
+				inc, err := st.Incident(t.Context(), id)
+				require.NoError(t, err)
+				timeline, err := klaxon.ReadTimeline(t.Context(), st, id)
+				require.NoError(t, err)
+				require.Equal(t, c.want, tries, "timeline: %v", timelineText(timeline))
+
+				require.Empty(t, inc.Pending, "nothing left to send or try")
+				events := smsEvents(timeline)
+				t.Logf("SMS on the timeline: %q", events)
+				switch c.name {
+				case "a retryable failure is tried again with backoff until it succeeds":
+					require.Len(t, events, 3)
+					require.Regexp(t, `^page_failed: try 1 failed: .*; trying again at `, events[0])
+					require.Regexp(t, `^page_failed: try 2 failed: `, events[1])
+					require.Equal(t, "page_sent: ", events[2])
+				case "retries stop once the next rule went out":
+					require.Len(t, events, 4)
+					require.Equal(t, "page_failed: not tried again after 3 failed tries: a later page by voice went out", events[3])
+				case "retries stop once the step escalates":
+					require.Len(t, events, 3)
+					require.Equal(t, "page_failed: not tried again after 2 failed tries: step 2 escalated", events[2])
+				case "a final failure calls at once":
+					require.Equal(t, []string{"page_failed: provider error (retryable false)"}, events)
+				}
+			})
+		})
+	}
+}
+
+func containsVia(line, via string) bool {
+	var at, v, result string
+	_, _ = fmt.Sscanf(line, "%s %s %s", &at, &v, &result)
+	return v == via
+}
+
+func timelineText(timeline []klaxon.Event) []string {
+	var out []string
+	for _, ev := range timeline {
+		out = append(out, fmt.Sprintf("%s %s/%s %s", ev.Kind, ev.User, ev.Via, ev.Text))
+	}
+	return out
+}
