@@ -1,6 +1,10 @@
 package klaxon
 
-import "time"
+import (
+	"maps"
+	"slices"
+	"time"
+)
 
 // State is where an incident is in its lifecycle:
 // triggered → acknowledged → resolved.
@@ -79,6 +83,18 @@ type Sent struct {
 	// of them at FirstTry.
 	Tries    int       `json:"tries,omitempty"`
 	FirstTry time.Time `json:"first_try,omitzero"`
+}
+
+// Header returns a deep copy of inc without its Changed alerts and
+// Recorded events: the incident as a store keeps it.
+func (inc *Incident) Header() *Incident {
+	h := *inc
+	h.Labels = maps.Clone(inc.Labels)
+	h.Pending = slices.Clone(inc.Pending)
+	h.Sent = slices.Clone(inc.Sent)
+	h.Policy.Steps = slices.Clone(inc.Policy.Steps)
+	h.Changed, h.Recorded = nil, nil
+	return &h
 }
 
 // FindSent returns the sent page of notification n, or nil.

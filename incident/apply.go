@@ -197,12 +197,8 @@ func Resolve(inc *klaxon.Incident, now time.Time, by, how string) {
 // Clone returns a deep copy of inc's header, so that a change computed
 // from a stored incident never aliases it.
 func Clone(inc *klaxon.Incident) *klaxon.Incident {
-	c := *inc
-	c.Labels = maps.Clone(inc.Labels)
+	c := inc.Header()
 	c.Changed = slices.Clone(inc.Changed)
 	c.Recorded = slices.Clone(inc.Recorded)
-	c.Pending = slices.Clone(inc.Pending)
-	c.Sent = slices.Clone(inc.Sent)
-	c.Policy.Steps = slices.Clone(inc.Policy.Steps)
-	return &c
+	return c
 }

@@ -71,6 +71,7 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 	default:
 		return fmt.Errorf("commit group %s: unexpected reply %v", c.Group, reply)
 	}
+	s.cache.Committed(c)
 	s.dropEntries(ctx, reply[1:])
 	return nil
 }

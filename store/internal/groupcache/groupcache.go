@@ -44,3 +44,15 @@ func (c *Cache) Put(key string, version uint64, open *klaxon.Incident) {
 	}
 	c.m[key] = entry{version, open}
 }
+
+// Committed holds what commit c, which landed, made of its group: the
+// header of its open incident at the version after c, so that the next
+// read of a group that takes a storm of commits decodes nothing.
+func (c *Cache) Committed(cm klaxon.Commit) {
+	for _, inc := range cm.Incidents {
+		if inc.ID == cm.Open {
+			c.Put(cm.Group, cm.Version+1, inc.Header())
+			return
+		}
+	}
+}
