@@ -161,8 +161,8 @@ func (e *Engine) follow(prev, h *hold) bool {
 	case <-prev.done:
 		return true
 	case <-t.C:
-		e.log.Warn("a page still hangs: leaving the incident to another replica", "incident", h.timer.Incident)
 		h.lose()
+		e.log.Warn("a page still hangs: leaving the incident to another replica", "incident", h.timer.Incident)
 		return false
 	}
 }
