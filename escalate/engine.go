@@ -161,8 +161,8 @@ func (e *Engine) follow(prev, h *hold) bool {
 	case <-prev.done:
 		return true
 	case <-t.C:
-		e.log.Warn("a page still hangs: leaving the incident to another replica", "incident", h.timer.Incident)
 		h.lose()
+		e.log.Warn("a page still hangs: leaving the incident to another replica", "incident", h.timer.Incident)
 		return false
 	}
 }
@@ -245,15 +245,20 @@ func (e *Engine) tick(ctx context.Context) (time.Time, error) {
 		}
 		for _, t := range due {
 			prev := e.claims.firing(t.Incident)
+			renewUntil := at.Add(e.pageTimeout)
+			if prev != nil {
+				renewUntil = at // renewed once it fires, not while it waits
+			}
 			// A fire that began finishes and records what it sent, even
 			// when shutdown starts meanwhile.
-			h := e.claims.hold(t, at.Add(e.lease), at.Add(e.pageTimeout))
+			h := e.claims.hold(t, at.Add(e.lease), renewUntil)
 			go func() {
-				defer e.Wake() // its timer may be due again at once
 				defer e.claims.drop(h)
 				if prev != nil && !e.follow(prev, h) {
 					return
 				}
+				defer e.Wake() // its timer may be due again at once
+				h.extend(e.now().Add(e.pageTimeout))
 				if err := e.fire(context.WithoutCancel(ctx), h); err != nil {
 					e.log.Error("escalate", "incident", t.Incident, "err", err)
 				}

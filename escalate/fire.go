@@ -34,24 +34,26 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 		var send []klaxon.Notification
 		var inc *klaxon.Incident
 		var firstPage time.Duration
+		lookupAt := retryAt // as fn sets it, committed or not
 		done := false
 		cctx, cancel := context.WithTimeout(ctx, recordTimeout)
 		dir := e.dir()
 		err := klaxon.Update(cctx, e.store, t.Group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
-			send, inc, done, firstPage = nil, nil, false, 0
+			send, inc, done, firstPage, lookupAt = nil, nil, false, 0, retryAt
 			if g.Open == nil || g.Open.ID != t.Incident {
 				return e.recordClosed(cctx, g, t, finished, len(inflight) == 0, &done)
 			}
 			cur := incident.Clone(g.Open)
 			now := e.now()
 			changed, first := e.record(cur, now, finished)
-			if held && !now.Before(retryAt) {
+			if held && !now.Before(lookupAt) {
 				walked, err := Walk(cur, now, e.users(cctx, dir, cur), userTargets(dir.Fallback()))
+				lookupAt = time.Time{}
 				if err != nil {
 					// Who to page is unknown: say so, and look again later.
 					cur = incident.Clone(g.Open)
 					e.record(cur, now, finished) // as before the walk
-					retryAt = e.lookupFailed(cur, now, err)
+					lookupAt = e.lookupFailed(cur, now, err)
 					walked = true
 				}
 				changed = changed || walked
@@ -76,9 +78,9 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 				return c, nil
 			}
 			done = true
-			if retryAt.After(now) {
+			if lookupAt.After(now) {
 				// The step waits for the lookup; other pages keep their time.
-				due := retryAt
+				due := lookupAt
 				for _, n := range cur.Pending {
 					if n.Due.Before(due) {
 						due = n.Due
@@ -99,7 +101,7 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 			e.log.Error("record pages", "incident", t.Incident, "err", err)
 			send, done = nil, false
 		default:
-			finished = nil
+			finished, retryAt = nil, lookupAt
 			if firstPage > 0 {
 				e.metrics.firstPage.Observe(firstPage.Seconds())
 			}
@@ -230,7 +232,8 @@ func nextWake(inc *klaxon.Incident, inflight map[int]bool, retryAt time.Time) ti
 			earliest(n.Due)
 		}
 	}
-	if !inc.Escalation.Done && len(inc.Policy.Steps) > 0 && inc.Escalation.Step >= 0 {
+	// A step that waits for a failed lookup is due at retryAt.
+	if retryAt.IsZero() && !inc.Escalation.Done && len(inc.Policy.Steps) > 0 && inc.Escalation.Step >= 0 {
 		earliest(inc.Escalation.NextAt)
 	}
 	return next

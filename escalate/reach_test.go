@@ -146,12 +146,14 @@ type flakyDirectory struct {
 	directory
 	mu       sync.Mutex
 	failures int
+	lookups  int
 	fallback []string
 }
 
 func (d *flakyDirectory) OnCall(_ context.Context, name string, _ time.Time) ([]string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.lookups++
 	if d.failures > 0 {
 		d.failures--
 		return nil, errors.New("read overrides: store unreachable")
@@ -235,5 +237,50 @@ func TestEngineFallback(t *testing.T) {
 			"page_sent: ",
 		}, texts)
 		require.True(t, strings.HasPrefix(texts[len(texts)-1], "page_sent"))
+	})
+}
+
+// TestLookupFailsDuringSlowPage has the next step's lookup fail twice
+// while the first step's SMS is still in flight: the engine that holds the
+// incident tries the lookup again after the backoff, not in a loop, and
+// pages the step once it works.
+func TestLookupFailsDuringSlowPage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := openStore(t)
+		start := time.Now()
+		phones := &slowPhones{start: start, delay: func(p klaxon.Page) time.Duration {
+			if p.Via == klaxon.ViaSMS && p.User.ID == "bob" {
+				return time.Minute
+			}
+			return 0
+		}}
+		smsBob := klaxon.User{ID: "bob", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
+		dir := &flakyDirectory{directory: directory{"alice": alice, "bob": smsBob}, failures: 2}
+		e := escalate.New(st, phones.engine("a"), func() escalate.Directory { return dir }, quiet,
+			escalate.Options{Retry: escalate.Backoff{First: 10 * time.Second, Max: time.Minute}, PageTimeout: 2 * time.Minute})
+		policy := klaxon.Policy{Name: "p", Steps: []klaxon.Step{userStep("bob"), scheduleStep("primary")}}
+		policy.Steps[0].EscalateAfter = 5 * time.Second
+		id := openIncident(t, st, policy, start)
+		runEngine(t, e)
+
+		// bob's SMS is in flight for a minute. The lookup of step 2 fails at
+		// 5 s and 15 s, and works at 35 s.
+		time.Sleep(36 * time.Second)
+		synctest.Wait()
+		dir.mu.Lock()
+		lookups := dir.lookups
+		dir.mu.Unlock()
+		require.Equal(t, 3, lookups, "looked up at 5 s, 15 s and 35 s")
+		started, _ := phones.pages()
+		require.Equal(t, []string{"alice/email 35 a", "alice/sms 35 a", "bob/sms 0 a"}, sortedStrings(started))
+		timeline, err := klaxon.ReadTimeline(t.Context(), st, id)
+		require.NoError(t, err)
+		var kinds []klaxon.EventKind
+		for _, k := range kindsOf(timeline) {
+			if k != klaxon.EventPageSent {
+				kinds = append(kinds, k)
+			}
+		}
+		require.Equal(t, []klaxon.EventKind{klaxon.EventTriggered, klaxon.EventEscalated, klaxon.EventLookupFailed, klaxon.EventLookupFailed, klaxon.EventEscalated}, kinds)
 	})
 }

@@ -178,7 +178,7 @@ func leaseHolder(t *testing.T, addr, id string) (time.Time, string) {
 // first step of a new incident and hang while it pages alice, its stderr
 // full. It returns A, the incident, when A's lease ends, and a function
 // that starts another replica on the same Redis.
-func claimHeld(t *testing.T, lease, escalateAfter time.Duration, flags ...string) (a *heldProc, id string, claimEnds time.Time, replica func() *proc, redisAddr string) {
+func claimHeld(t *testing.T, lease, escalateAfter time.Duration, aOnly []string, flags ...string) (a *heldProc, id string, claimEnds time.Time, replica func() *proc, redisAddr string) {
 	t.Helper()
 	bin := buildKlaxon(t)
 	redis := redistest.Start(t, "--appendonly", "yes")
@@ -186,7 +186,7 @@ func claimHeld(t *testing.T, lease, escalateAfter time.Duration, flags ...string
 	useRedis(t, config, redis.Addr())
 	leaseFlag := append([]string{"--engine-lease", lease.String()}, flags...)
 
-	a = startHeld(t, bin, config, leaseFlag...)
+	a = startHeld(t, bin, config, append(slices.Clone(leaseFlag), aOnly...)...)
 	a.block(t)
 	postFixture(t, a.base, "firing-two-alerts.json") // ingest logs nothing: it is answered
 	id = findIncident(t, a.base, "HighErrorRate").ID
@@ -221,7 +221,7 @@ func pagedUsers(l *logs, id string) []string {
 // not before A's lease ends, and the next step on time.
 func TestLeaseKill9(t *testing.T) {
 	const lease, escalateAfter = 2 * time.Second, 4 * time.Second
-	a, id, claimEnds, replica, _ := claimHeld(t, lease, escalateAfter)
+	a, id, claimEnds, replica, _ := claimHeld(t, lease, escalateAfter, nil)
 
 	b := replica()
 	if time.Until(claimEnds) > 200*time.Millisecond {
@@ -273,7 +273,9 @@ func TestLeaseKill9(t *testing.T) {
 // does not page.
 func TestLeaseStalledReplica(t *testing.T) {
 	const lease, escalateAfter, pageTimeout = 1 * time.Second, 6 * time.Second, 3 * time.Second
-	a, id, claimEnds, replica, redisAddr := claimHeld(t, lease, escalateAfter, "--page-timeout", pageTimeout.String())
+	// A claims only when something wakes it, so that B, polling, takes
+	// the incident as soon as A's claim lapses.
+	a, id, claimEnds, replica, redisAddr := claimHeld(t, lease, escalateAfter, []string{"--engine-poll", "1h"}, "--page-timeout", pageTimeout.String())
 	_, holder := leaseHolder(t, redisAddr, id)
 
 	b := replica()
