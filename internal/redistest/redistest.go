@@ -260,7 +260,8 @@ func Do(addr string, args ...string) (string, error) {
 		return "", err
 	}
 	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
+	// Longer than any blocking command a test sends (WAIT with 15 s).
+	if err := conn.SetDeadline(time.Now().Add(20 * time.Second)); err != nil {
 		return "", err
 	}
 	var req bytes.Buffer

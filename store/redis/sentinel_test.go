@@ -31,8 +31,9 @@ func TestSentinel(t *testing.T) {
 	require.NoError(t, err)
 	inc := &klaxon.Incident{ID: id, Group: "g", State: klaxon.StateTriggered, CreatedAt: time.Now().UTC().Truncate(time.Second)}
 	require.NoError(t, s.Commit(t.Context(), klaxon.Commit{Group: "g", Open: id, Incidents: []*klaxon.Incident{inc}}))
-	// The replica has it before the master goes.
-	reply, err := redistest.Do(master.Addr(), "WAIT", "1", "5000")
+	// The replica has it before the master goes. On a busy machine the
+	// replica may still be loading the master's first snapshot.
+	reply, err := redistest.Do(master.Addr(), "WAIT", "1", "15000")
 	require.NoError(t, err)
 	require.Equal(t, "1", reply)
 
