@@ -21,12 +21,12 @@ import (
 func TestBodies(t *testing.T) {
 	for _, spread := range []bool{false, true} {
 		l := layout{perBody: 10, groups: 7, distinct: 70, spread: spread}
-		bodies, err := l.bodies(formatWebhook)
+		bodies, err := l.bodies(formatWebhook, "")
 		require.NoError(t, err)
 		require.Len(t, bodies, 7)
 		keys, groups := map[string]bool{}, map[string]bool{}
 		for _, b := range bodies {
-			alerts, err := ingest.DecodeAlertmanager("load", b)
+			alerts, err := ingest.DecodeAlertmanager("load", b.data)
 			require.NoError(t, err)
 			require.Len(t, alerts, 10)
 			for _, a := range alerts {
@@ -37,10 +37,10 @@ func TestBodies(t *testing.T) {
 		require.Len(t, keys, 70, "spread=%v", spread)
 		require.Len(t, groups, 7, "spread=%v", spread)
 
-		api, err := l.bodies(formatAlertmanagerAPI)
+		api, err := l.bodies(formatAlertmanagerAPI, "")
 		require.NoError(t, err)
 		var list []map[string]any
-		require.NoError(t, json.Unmarshal(api[0], &list))
+		require.NoError(t, json.Unmarshal(api[0].data, &list))
 		require.Len(t, list, 10)
 		require.Contains(t, list[0], "labels")
 	}
