@@ -217,7 +217,8 @@ seconds() {
 
 # profile NAME PORT: in the background, a CPU profile of the klaxon whose
 # --pprof listens on PORT over the middle half of the measured run; sets
-# prof_pid. report NAME prints its top 25 functions.
+# prof_pid. report NAME prints its top 25 functions, and keeps the top 150
+# by cumulative time in NAME.pprof-cum.txt.
 profile() {
   local run
   run=$(seconds "$DURATION")
@@ -231,6 +232,7 @@ report() {
     return 0
   fi
   $GO tool pprof -top -nodecount=25 "$work/klaxon" "$OUT/$1.cpu.pprof" 2>/dev/null | tee "$OUT/$1.pprof-top.txt"
+  $GO tool pprof -top -cum -nodecount=150 "$work/klaxon" "$OUT/$1.cpu.pprof" 2>/dev/null >"$OUT/$1.pprof-cum.txt"
 }
 
 # start_server RUN NAME GROUP_BY [PAGE_PORT]: starts a fresh server of RUN
@@ -305,7 +307,10 @@ throughput() {
 }
 
 # latency RUN: klaxon-load probe against a fresh server of RUN that pages
-# it by webhook, idle and then during scenario b's storm.
+# it by webhook, idle and then during scenario b's storm. The probe starts
+# with the storm's measured window and stops 2 s before it ends; it waits
+# up to 20 s more for the pages still due, so that a slow page counts as
+# slow, not as missing.
 latency() {
   local run=$1 name="d-$1" page_port secs
   page_port=$(free_port)
@@ -320,8 +325,8 @@ latency() {
   local storm=$!
   secs=$(($(seconds "$DURATION") - 2))
   sleep "$(seconds "$WARMUP")"
-  echo "klaxon-load ${probe[*]} --duration ${secs}s --grace 2s" >"$OUT/$name-storm-probe.cmd"
-  "$work/klaxon-load" "${probe[@]}" --duration "${secs}s" --grace 2s | tee "$OUT/$name-storm-probe.txt"
+  echo "klaxon-load ${probe[*]} --duration ${secs}s --grace 20s" >"$OUT/$name-storm-probe.cmd"
+  "$work/klaxon-load" "${probe[@]}" --duration "${secs}s" --grace 20s | tee "$OUT/$name-storm-probe.txt"
   wait "$storm"
   stop_server
 }
