@@ -62,11 +62,15 @@ echo "== building into $work"
 CGO_ENABLED=0 $GO build -trimpath -o "$work/klaxon" ./cmd/klaxon
 CGO_ENABLED=0 $GO build -trimpath -o "$work/klaxon-load" ./cmd/klaxon-load
 
-# free_port prints a loopback port that nothing listens on.
+# free_port prints a loopback port that nothing listens on, below the
+# range the kernel hands out to outgoing connections, so that no client
+# socket takes it meanwhile.
+ephemeral=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[ "$ephemeral" -gt 11000 ] || ephemeral=32768
 free_port() {
   local p
   while :; do
-    p=$((20000 + RANDOM % 40000))
+    p=$((10000 + RANDOM % (ephemeral - 10000)))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
   done
 }
@@ -195,7 +199,11 @@ start_klaxon() {
   pids+=("$klaxon_pid")
   for _ in $(seq 200); do
     klaxon_url=$(sed -n 's/.*msg="klaxon listening" addr=\([^ ]*\).*/http:\/\/\1/p' "$log" | head -1)
-    [ -n "$klaxon_url" ] && return 0
+    if [ -n "$klaxon_url" ]; then
+      sleep 0.3 # it may yet fail to listen for --pprof
+      kill -0 "$klaxon_pid" 2>/dev/null && return 0
+      break
+    fi
     kill -0 "$klaxon_pid" 2>/dev/null || break
     sleep 0.1
   done
@@ -317,7 +325,7 @@ latency() {
   start_server "$run" "$name" "[alertname, service]" "$page_port"
   local probe=(probe --url "$url" --token "$token" --format "$format" --listen "127.0.0.1:$page_port" --rate "$PROBE_RATE")
   echo "-- idle"
-  echo "klaxon-load ${probe[*]} --duration $DURATION" >"$OUT/$name-idle.cmd"
+  printf 'klaxon-load%s --duration %s\n' "$(printf ' %q' "${probe[@]}")" "$DURATION" >"$OUT/$name-idle.cmd"
   "$work/klaxon-load" "${probe[@]}" --duration "$DURATION" | tee "$OUT/$name-idle.txt"
   echo "-- during scenario b"
   load_flags=(--alerts-per-body 100 --groups 10 --distinct 100000 --new-occurrences)
@@ -325,7 +333,7 @@ latency() {
   local storm=$!
   secs=$(($(seconds "$DURATION") - 2))
   sleep "$(seconds "$WARMUP")"
-  echo "klaxon-load ${probe[*]} --duration ${secs}s --grace 20s" >"$OUT/$name-storm-probe.cmd"
+  printf 'klaxon-load%s --duration %ss --grace 20s\n' "$(printf ' %q' "${probe[@]}")" "$secs" >"$OUT/$name-storm-probe.cmd"
   "$work/klaxon-load" "${probe[@]}" --duration "${secs}s" --grace 20s | tee "$OUT/$name-storm-probe.txt"
   wait "$storm"
   stop_server
