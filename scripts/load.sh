@@ -154,15 +154,30 @@ EOF
 # busy: "<busy> <total>" jiffies of all CPUs so far, from /proc/stat.
 busy() { awk '/^cpu /{print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat; }
 
+# children FILE: the CPU seconds that this shell's finished children used
+# so far, noted in FILE (times runs in this shell, not in a subshell, to
+# see its own children).
+children() {
+  times >"$1"
+  awk 'NR == 2 {
+    n = 0
+    for (i = 1; i <= 2; i++) { split($i, t, "m"); sub("s", "", t[2]); n += t[1] * 60 + t[2] }
+    print n
+  }' "$1" >"$1.s"
+}
+
 # measure NAME URL FORMAT TOKEN PID...: runs klaxon-load with the flags in
-# load_flags and prints its figures and the CPU seconds the listed
-# processes used meanwhile.
+# load_flags and prints its figures and the CPU seconds that the listed
+# processes, klaxon-load and everything else on the machine used
+# meanwhile: other work on the machine shows as "others".
 measure() {
   local name=$1 url=$2 format=$3 token=$4; shift 4
   local before=() after=() i
   for pid in "$@"; do before+=("$(cpu "$pid")"); done
-  local machine_before machine_after
+  local machine_before machine_after load_before load_after
   machine_before=$(busy)
+  children "$work/times.$name"
+  load_before=$(cat "$work/times.$name.s")
   echo "klaxon-load --url $url --token '$token' --format $format --duration $DURATION --warmup $WARMUP --concurrency $CONCURRENCY ${load_flags[*]} $LOAD_FLAGS" >"$OUT/$name.cmd"
   # shellcheck disable=SC2086
   "$work/klaxon-load" --url "$url" --token "$token" --format "$format" \
@@ -170,13 +185,18 @@ measure() {
     "${load_flags[@]}" $LOAD_FLAGS | tee "$OUT/$name.txt"
   for pid in "$@"; do after+=("$(cpu "$pid")"); done
   machine_after=$(busy)
-  local line="cpu seconds over warm-up and run:"
+  children "$work/times.$name"
+  load_after=$(cat "$work/times.$name.s")
+  local line="cpu seconds over warm-up and run:" servers=0 d
   i=0
   for pid in "$@"; do
-    line+=" $(cat "/proc/$pid/comm")=$(awk -v a="${after[$i]}" -v b="${before[$i]}" 'BEGIN{printf "%.1f", a-b}')"
+    d=$(awk -v a="${after[$i]}" -v b="${before[$i]}" 'BEGIN{printf "%.1f", a-b}')
+    line+=" $(cat "/proc/$pid/comm")=$d"
+    servers=$(awk -v s="$servers" -v d="$d" 'BEGIN{print s+d}')
     i=$((i + 1))
   done
-  line+=" (machine busy $(echo "$machine_before $machine_after" | awk '{printf "%.0f%%", 100*($3-$1)/($4-$2)}'), the rest is mostly klaxon-load)"
+  line+=$(echo "$machine_before $machine_after $load_before $load_after $servers $(getconf CLK_TCK)" |
+    awk '{load = $6 - $5; printf " klaxon-load=%.1f others=%.1f (machine busy %.0f%%)", load, ($3 - $1) / $8 - $7 - load, 100 * ($3 - $1) / ($4 - $2)}')
   echo "$line" | tee -a "$OUT/$name.txt"
 }
 

@@ -137,6 +137,7 @@ func probeBody(format, token, run string, n int, at time.Time) ([]byte, error) {
 // probeResult is what a probe saw.
 type probeResult struct {
 	sent, errors int
+	sending      time.Duration   // from the first alert sent to the last
 	samples      []string        // the first few errors
 	pages        []time.Duration // alert sent → page received, sorted
 	posts        []time.Duration // alert sent → answered, of those accepted, sorted
@@ -184,18 +185,22 @@ func probe(ctx context.Context, o probeOptions, url string, ln net.Listener) (pr
 	}()
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}, Timeout: 30 * time.Second}
-	tick := time.NewTicker(time.Second / time.Duration(o.rate))
-	defer tick.Stop()
-	end := time.After(o.duration)
+	// Alert n goes at begin + n/rate: a sender that falls behind catches
+	// up, so that the run sends rate × duration alerts.
+	every := time.Second / time.Duration(o.rate)
+	begin := time.Now()
+	total := int(o.duration / every)
 	var wg sync.WaitGroup
 send:
-	for n := 0; ; n++ {
-		select {
-		case <-ctx.Done():
-			break send
-		case <-end:
-			break send
-		case <-tick.C:
+	for n := range total {
+		if wait := time.Until(begin.Add(time.Duration(n) * every)); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				break send
+			case <-t.C:
+			}
 		}
 		wg.Go(func() {
 			start := time.Now()
@@ -225,6 +230,7 @@ send:
 			r.posts = append(r.posts, answered)
 		})
 	}
+	r.sending = time.Since(begin)
 	wg.Wait()
 	mu.Lock()
 	done = true
@@ -255,8 +261,12 @@ func (r probeResult) print(w io.Writer) {
 	if len(r.pages) > 0 {
 		slowest = r.pages[len(r.pages)-1].Round(100 * time.Microsecond)
 	}
-	fmt.Fprintf(w, "pages %d of %d alerts (%d refused, %d without a page)  alert→page p50 %s  p99 %s  max %s  post p50 %s  p99 %s\n",
-		len(r.pages), r.sent, r.errors, r.sent-r.errors-len(r.pages),
+	rate := 0.0
+	if r.sending > 0 {
+		rate = float64(r.sent) / r.sending.Seconds()
+	}
+	fmt.Fprintf(w, "pages %d of %d alerts sent at %.0f/s (%d refused, %d without a page)  alert→page p50 %s  p99 %s  max %s  post p50 %s  p99 %s\n",
+		len(r.pages), r.sent, rate, r.errors, r.sent-r.errors-len(r.pages),
 		percentile(r.pages, 0.50), percentile(r.pages, 0.99), slowest, percentile(r.posts, 0.50), percentile(r.posts, 0.99))
 	for _, s := range r.samples {
 		fmt.Fprintln(w, "error:", s)
