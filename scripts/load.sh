@@ -200,12 +200,14 @@ measure() {
   echo "$line" | tee -a "$OUT/$name.txt"
 }
 
-# memory NAME PID...: the resident memory of each process now (VmRSS) and
-# at its peak (VmHWM), in MiB.
+# memory NAME PID...: the resident memory of each process now (VmRSS, of
+# which RssAnon is the heap and stacks and RssFile mapped files, such as
+# the embedded store's) and at its peak (VmHWM), in MiB.
 memory() {
   local name=$1 line="memory:"; shift
   for pid in "$@"; do
-    line+=" $(cat "/proc/$pid/comm") $(awk '/^VmRSS/{r=$2} /^VmHWM/{h=$2} END{printf "VmRSS %.0f MiB VmHWM %.0f MiB", r/1024, h/1024}' "/proc/$pid/status");"
+    line+=" $(cat "/proc/$pid/comm") $(awk '/^VmRSS/{r=$2} /^VmHWM/{h=$2} /^RssAnon/{a=$2} /^RssFile/{f=$2}
+      END{printf "VmRSS %.0f MiB (anon %.0f, file %.0f) VmHWM %.0f MiB", r/1024, a/1024, f/1024, h/1024}' "/proc/$pid/status");"
   done
   echo "$line" | tee "$OUT/$name.memory.txt"
 }
