@@ -401,7 +401,7 @@ done
 
 echo "== summary"
 for f in "$OUT"/*.txt; do
-  case $f in *.pprof-top.txt | */summary.txt) continue ;; esac
+  case $f in *.pprof-top.txt | *.pprof-cum.txt | */summary.txt) continue ;; esac
   printf '%-24s %s\n' "$(basename "$f" .txt)" "$(grep -E '^(alerts/s|pages|memory)' "$f" | head -1)"
 done | tee "$OUT/summary.txt"
 echo "== figures, logs and profiles in $OUT"
