@@ -43,9 +43,11 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-# Ingest throughput over HTTP: Klaxon on the embedded store and on Redis,
-# and Alertmanager's own POST /api/v2/alerts as the peer, with a CPU
-# profile of each Klaxon run (docs/benchmarks.md). Not a test: it prints
-# figures. DURATION=20s, CONCURRENCY=64, RUNS="embedded redis alertmanager".
+# Storms over HTTP: Klaxon on the embedded store and on Redis, and
+# Alertmanager v0.28.1 as the peer, scenario by scenario (new occurrences
+# into 1,000 and 10 groups, single PagerDuty events, alert-to-page latency,
+# memory), with a CPU profile of each Klaxon throughput run
+# (docs/benchmarks.md). Not a test: it prints figures. SCENARIOS="a b c d e",
+# DURATION=15s, CONCURRENCY=64, RUNS="embedded redis alertmanager".
 load: deps
 	./scripts/load.sh

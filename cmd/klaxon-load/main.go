@@ -5,9 +5,15 @@
 // Klaxon answers a webhook only once its alerts are committed, so the
 // figures are of committed alerts. With --format alertmanager-api it posts
 // the same alerts to Alertmanager's own POST /api/v2/alerts instead, to
-// measure Alertmanager as the peer. See docs/benchmarks.md.
+// measure Alertmanager as the peer; with --format pagerduty it posts them
+// one by one as PagerDuty Events API v2 triggers to Klaxon's /v2/enqueue.
+// With --new-occurrences every cycle through the alerts starts them anew,
+// so that every body changes what is stored. See docs/benchmarks.md.
 //
 //	klaxon-load --url http://127.0.0.1:8080 --token dev-prometheus-token --duration 20s
+//
+// klaxon-load probe measures how long a new incident takes to page: see
+// probe.go.
 package main
 
 import (
@@ -27,7 +33,11 @@ import (
 )
 
 func main() {
-	err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)
+	cmd, args := run, os.Args[1:]
+	if len(args) > 0 && args[0] == "probe" {
+		cmd, args = runProbe, args[1:]
+	}
+	err := cmd(context.Background(), args, os.Stdout, os.Stderr)
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 	default:
@@ -41,6 +51,7 @@ type options struct {
 	url, token, format string
 	warmup, duration   time.Duration
 	concurrency        int
+	newOccurrences     bool
 	layout             layout
 }
 
@@ -49,8 +60,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var o options
 	fs.StringVar(&o.url, "url", "http://127.0.0.1:8080", "base URL of the server; the path comes from --format")
-	fs.StringVar(&o.token, "token", "dev-prometheus-token", "bearer token of an alertmanager integration (none is sent when empty)")
-	fs.StringVar(&o.format, "format", formatWebhook, "webhook (Klaxon's /v1/ingest/alertmanager) or alertmanager-api (Alertmanager's /api/v2/alerts)")
+	fs.StringVar(&o.token, "token", "dev-prometheus-token", "bearer token of an alertmanager integration (none is sent when empty); with --format pagerduty, the routing_key")
+	fs.StringVar(&o.format, "format", formatWebhook, "webhook (Klaxon's /v1/ingest/alertmanager), alertmanager-api (Alertmanager's /api/v2/alerts) or pagerduty (Klaxon's /v2/enqueue, one alert per body)")
+	fs.BoolVar(&o.newOccurrences, "new-occurrences", false, "start the alerts anew each cycle (a later startsAt or timestamp), so that no body repeats one already stored")
 	fs.DurationVar(&o.duration, "duration", 20*time.Second, "how long to measure")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "how long to send before measuring")
 	fs.IntVar(&o.concurrency, "concurrency", 64, "bodies in flight at once, one connection each")
@@ -66,18 +78,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case fs.NArg() > 0:
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	case !ok:
-		return fmt.Errorf("--format %q: want %s or %s", o.format, formatWebhook, formatAlertmanagerAPI)
+		return fmt.Errorf("--format %q: want %s, %s or %s", o.format, formatWebhook, formatAlertmanagerAPI, formatPagerDuty)
+	case o.format == formatPagerDuty && o.layout.perBody != 1:
+		return errors.New("--format pagerduty sends one alert per body: want --alerts-per-body 1")
 	case o.duration <= 0 || o.warmup < 0:
 		return errors.New("--duration must be positive and --warmup not negative")
 	case o.concurrency < 1 || o.layout.perBody < 1 || o.layout.groups < 1 || o.layout.distinct < o.layout.groups:
 		return errors.New("--concurrency, --alerts-per-body and --groups must be positive, and --distinct at least --groups")
 	}
-	bodies, err := o.layout.bodies(o.format)
+	bodies, err := o.layout.bodies(o.format, o.token)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "klaxon-load: %s%s, %s, %d connections, %d alerts per body, %d groups, %d distinct alerts (%d bodies a cycle), warm-up %s, measured %s\n",
-		strings.TrimSuffix(o.url, "/"), path, o.format, o.concurrency, o.layout.perBody, o.layout.groups, o.layout.distinct, len(bodies), o.warmup, o.duration)
+	repeat := "repeats"
+	if o.newOccurrences {
+		repeat = "new occurrences"
+	}
+	fmt.Fprintf(stdout, "klaxon-load: %s%s, %s, %d connections, %d alerts per body, %d groups, %d distinct alerts (%d bodies a cycle, later cycles %s), warm-up %s, measured %s\n",
+		strings.TrimSuffix(o.url, "/"), path, o.format, o.concurrency, o.layout.perBody, o.layout.groups, o.layout.distinct, len(bodies), repeat, o.warmup, o.duration)
 	r := load(ctx, o, strings.TrimSuffix(o.url, "/")+path, bodies)
 	r.print(stdout, o)
 	if r.ok == 0 {
@@ -96,7 +114,7 @@ type result struct {
 // load posts bodies, cycling through them, from o.concurrency workers for
 // o.warmup plus o.duration, and counts what completes within the measured
 // window.
-func load(ctx context.Context, o options, url string, bodies [][]byte) result {
+func load(ctx context.Context, o options, url string, bodies []body) result {
 	client := &http.Client{
 		Transport: &http.Transport{MaxIdleConns: o.concurrency, MaxIdleConnsPerHost: o.concurrency, DisableCompression: true},
 		Timeout:   60 * time.Second,
@@ -111,14 +129,30 @@ func load(ctx context.Context, o options, url string, bodies [][]byte) result {
 	)
 	for range o.concurrency {
 		wg.Go(func() {
-			var mine result
+			var (
+				mine result
+				buf  []byte
+			)
+			token := o.token
+			if o.format == formatPagerDuty {
+				token = "" // in the body
+			}
 			for ctx.Err() == nil {
 				start := time.Now()
 				if !start.Before(until) {
 					break
 				}
-				body := bodies[int(next.Add(1)-1)%len(bodies)]
-				err := post(ctx, client, url, o.token, body)
+				i := int(next.Add(1) - 1)
+				b := bodies[i%len(bodies)]
+				data := b.data
+				if o.newOccurrences {
+					buf = b.occurrence(buf, i/len(bodies))
+					data = buf
+				}
+				err := post(ctx, client, url, token, data)
+				if err != nil {
+					buf = nil // the transport may still hold it
+				}
 				end := time.Now()
 				if start.Before(from) || end.After(until) {
 					continue // outside the measured window

@@ -8,11 +8,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/ingest"
 )
 
@@ -21,12 +24,12 @@ import (
 func TestBodies(t *testing.T) {
 	for _, spread := range []bool{false, true} {
 		l := layout{perBody: 10, groups: 7, distinct: 70, spread: spread}
-		bodies, err := l.bodies(formatWebhook)
+		bodies, err := l.bodies(formatWebhook, "")
 		require.NoError(t, err)
 		require.Len(t, bodies, 7)
 		keys, groups := map[string]bool{}, map[string]bool{}
 		for _, b := range bodies {
-			alerts, err := ingest.DecodeAlertmanager("load", b)
+			alerts, err := ingest.DecodeAlertmanager("load", b.data)
 			require.NoError(t, err)
 			require.Len(t, alerts, 10)
 			for _, a := range alerts {
@@ -37,10 +40,10 @@ func TestBodies(t *testing.T) {
 		require.Len(t, keys, 70, "spread=%v", spread)
 		require.Len(t, groups, 7, "spread=%v", spread)
 
-		api, err := l.bodies(formatAlertmanagerAPI)
+		api, err := l.bodies(formatAlertmanagerAPI, "")
 		require.NoError(t, err)
 		var list []map[string]any
-		require.NoError(t, json.Unmarshal(api[0], &list))
+		require.NoError(t, json.Unmarshal(api[0].data, &list))
 		require.Len(t, list, 10)
 		require.Contains(t, list[0], "labels")
 	}
@@ -69,4 +72,66 @@ func TestLoad(t *testing.T) {
 	require.Contains(t, out.String(), "alerts/s ")
 	require.Contains(t, out.String(), "error: 503 Service Unavailable")
 	require.False(t, strings.Contains(out.String(), "errors 0 "), out.String())
+}
+
+// TestLoadNewOccurrences runs a short load with --new-occurrences against
+// a fake server that decodes every body: each cycle starts the alerts
+// anew, and PagerDuty events carry their token in the body, not in a
+// header.
+func TestLoadNewOccurrences(t *testing.T) {
+	for _, format := range []string{formatWebhook, formatPagerDuty} {
+		t.Run(format, func(t *testing.T) {
+			var (
+				mu     sync.Mutex
+				starts = map[string]map[time.Time]bool{}
+			)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				data, _ := io.ReadAll(r.Body)
+				var alerts []klaxon.Alert
+				switch r.URL.Path {
+				case "/v1/ingest/alertmanager":
+					if r.Header.Get("Authorization") != "Bearer tok" {
+						t.Errorf("webhook with %q", r.Header.Get("Authorization"))
+					}
+					alerts, _ = ingest.DecodeAlertmanager("load", data)
+				case "/v2/enqueue":
+					ev, err := ingest.DecodePagerDuty("tools", data)
+					if err != nil || ev.RoutingKey != "tok" || r.Header.Get("Authorization") != "" {
+						t.Errorf("event %s with %q: %v", data, r.Header.Get("Authorization"), err)
+					}
+					alerts = []klaxon.Alert{ev.Alert}
+				}
+				if len(alerts) == 0 {
+					http.Error(w, "bad body", http.StatusBadRequest)
+					return
+				}
+				mu.Lock()
+				for _, a := range alerts {
+					if starts[a.Key] == nil {
+						starts[a.Key] = map[time.Time]bool{}
+					}
+					starts[a.Key][a.StartsAt] = true
+				}
+				mu.Unlock()
+				w.WriteHeader(http.StatusAccepted)
+			}))
+			defer srv.Close()
+			perBody := "10"
+			if format == formatPagerDuty {
+				perBody = "1"
+			}
+			var out bytes.Buffer
+			err := run(context.Background(), []string{"--url", srv.URL, "--token", "tok", "--format", format,
+				"--duration", "500ms", "--warmup", "0s", "--concurrency", "2", "--alerts-per-body", perBody,
+				"--groups", "2", "--distinct", "20", "--new-occurrences"}, &out, io.Discard)
+			require.NoError(t, err)
+			require.Contains(t, out.String(), "errors 0 ", out.String())
+			mu.Lock()
+			defer mu.Unlock()
+			require.Len(t, starts, 20)
+			for key, seen := range starts {
+				require.Greater(t, len(seen), 1, "alert %s started once only", key)
+			}
+		})
+	}
 }
