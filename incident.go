@@ -157,8 +157,12 @@ func (inc *Incident) Record(e Event) {
 	}
 	switch {
 	case e.Kind == EventPageSent:
-		// A try that went out: reports from here on are of it.
-		s.At, s.Failed, s.Delivered = e.At, false, false
+		// A try that went out again: reports from here on are of it. A
+		// report that came before the first send was recorded stays.
+		if !s.At.IsZero() {
+			s.Failed, s.Delivered = false, false
+		}
+		s.At = e.At
 	case e.Kind == EventPageFailed && e.How == HowRetry:
 		s.Tries++
 		if s.FirstTry.IsZero() {

@@ -154,7 +154,8 @@ func pageStep(inc *klaxon.Incident, now time.Time, i, round int, users Users, by
 	if err != nil {
 		return 0, err
 	}
-	inc.Escalation = klaxon.Escalation{Step: i, Round: round, NextAt: now.Add(step.EscalateAfter)}
+	// Whether this walk reached anyone carries over from step to step.
+	inc.Escalation = klaxon.Escalation{Step: i, Round: round, NextAt: now.Add(step.EscalateAfter), Reached: inc.Escalation.Reached}
 	dropRetries(inc, now, fmt.Sprintf("step %d escalated", i+1))
 	n := notify(inc, now, list, i, round)
 	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventEscalated, Step: &i, By: by, How: how, Text: stepText(step, i, round)})
