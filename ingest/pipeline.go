@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -190,55 +191,94 @@ func (p *Pipeline) group(ctx context.Context, alerts []klaxon.Alert) ([]*deliver
 
 // commit folds deliveries to one group, in the order they came, into the
 // group's incident in one commit, and reports whether it opened an
-// incident that must page.
+// incident that must page. Each delivery is applied as if it had come
+// alone: one that resolves the incident ends it, and a firing alert of a
+// later one opens a new incident, in the same commit.
 func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, err error) {
 	tmpl := ds[0].tmpl
-	var alerts []klaxon.Alert
+	var keys []string
+	seen := map[string]bool{}
 	for _, d := range ds {
 		if tmpl.Policy.Name == "" {
 			tmpl = d.tmpl
 		}
-		alerts = append(alerts, d.alerts...)
-	}
-	keys := make([]string, 0, len(alerts))
-	seen := make(map[string]bool, len(alerts))
-	for _, a := range alerts {
-		if !seen[a.Key] {
-			seen[a.Key] = true
-			keys = append(keys, a.Key)
+		for _, a := range d.alerts {
+			if !seen[a.Key] {
+				seen[a.Key] = true
+				keys = append(keys, a.Key)
+			}
 		}
 	}
-	var id string // allocated once, kept across retries
+	var ids []string // allocated once each, kept across retries
 	err = klaxon.Update(ctx, p.store, tmpl.Group, keys, func(g klaxon.Group) (*klaxon.Commit, error) {
 		now := p.now()
-		r := incident.Apply(g.Open, g.Alerts, alerts, now, tmpl)
-		opened = r.Opened && !r.Resolved
-		if !r.Changed {
+		opened = false
+		open, opening := g.Open, 0
+		known := maps.Clone(g.Alerts)
+		if known == nil {
+			known = map[string]klaxon.Seen{}
+		}
+		var incs []*klaxon.Incident
+		index := map[string][]string{} // by incident: the keys it indexes
+		c := &klaxon.Commit{}
+		for _, d := range ds {
+			r := incident.Apply(open, known, d.alerts, now, tmpl)
+			if !r.Changed {
+				continue
+			}
+			inc := r.Incident
+			if r.Opened {
+				if opening == len(ids) {
+					id, err := p.store.NextIncidentID(ctx)
+					if err != nil {
+						return nil, err
+					}
+					ids = append(ids, id)
+				}
+				inc.ID = ids[opening]
+				opening++
+			}
+			if n := len(incs); n > 0 && incs[n-1].ID == inc.ID {
+				incs[n-1] = inc // the same incident, further on
+			} else {
+				incs = append(incs, inc)
+			}
+			for _, a := range inc.Changed {
+				known[a.Key] = a.Seen()
+			}
+			index[inc.ID] = append(index[inc.ID], r.Index...)
+			switch {
+			case r.Resolved:
+				delete(index, inc.ID) // a closed incident indexes nothing
+				if !r.Opened {
+					c.Cancel = append(c.Cancel, inc.ID)
+				}
+				open, known = nil, map[string]klaxon.Seen{}
+			case r.Opened:
+				opened = true
+				c.Timers = append(c.Timers, klaxon.Timer{Incident: inc.ID, Group: inc.Group, Due: now})
+				open = inc
+			default:
+				open = inc
+			}
+		}
+		if len(incs) == 0 {
 			return nil, nil
 		}
-		inc := r.Incident
-		if r.Opened {
-			if id == "" {
-				var err error
-				if id, err = p.store.NextIncidentID(ctx); err != nil {
-					return nil, err
-				}
-			}
-			inc.ID = id
-		}
-		c := &klaxon.Commit{Open: inc.ID, Incidents: []*klaxon.Incident{inc}, Index: r.Index}
-		switch {
-		case r.Resolved:
-			c.Open = ""
-			if !r.Opened {
-				c.Cancel = []string{inc.ID}
-			}
-		case r.Opened:
-			c.Timers = []klaxon.Timer{{Incident: inc.ID, Group: inc.Group, Due: now}}
+		c.Incidents = incs
+		if open != nil {
+			c.Open = open.ID
+			c.Index = index[open.ID]
 		}
 		return c, nil
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, klaxon.ErrConflict), errors.Is(err, klaxon.ErrNotFound):
+		// Lost every race, or the open incident went: the sender's retry
+		// can succeed, so it is told to retry (503), never a 4xx that
+		// would drop the alerts.
+		return false, fmt.Errorf("commit group %s: %v: %w", tmpl.Group, err, klaxon.ErrUnavailable)
+	case err != nil:
 		return false, fmt.Errorf("commit group %s: %w", tmpl.Group, err)
 	}
 	return opened, nil

@@ -95,6 +95,47 @@ func TestPipelineFoldsConcurrentDeliveries(t *testing.T) {
 	require.Len(t, events, senders+1, "triggered, then one alert_joined per sender")
 }
 
+// TestPipelineFoldKeepsEachDelivery: deliveries folded into one commit
+// act as if each had come alone. One resolves the incident's last alert,
+// the next fires a new one: the incident resolves, and the new alert
+// opens an incident of its own, indexed, that pages.
+func TestPipelineFoldKeepsEachDelivery(t *testing.T) {
+	st := &counting{Store: openEmbedded(t), first: make(chan struct{}), release: make(chan struct{})}
+	p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
+	ctx := t.Context()
+	var eg errgroup.Group
+	eg.Go(func() error { return p.Accept(ctx, []klaxon.Alert{firing("am/x", nil)}) })
+	<-st.first
+	resolve := firing("am/x", nil)
+	resolve.Status = klaxon.Resolved
+	eg.Go(func() error { return p.Accept(ctx, []klaxon.Alert{resolve}) })
+	require.Eventually(t, func() bool { return p.Waiting("g") == 1 }, 10*time.Second, time.Millisecond)
+	eg.Go(func() error { return p.Accept(ctx, []klaxon.Alert{firing("am/y", nil)}) })
+	require.Eventually(t, func() bool { return p.Waiting("g") == 2 }, 10*time.Second, time.Millisecond)
+	close(st.release)
+	require.NoError(t, eg.Wait())
+	require.Equal(t, int64(2), st.commits.Load(), "the two that waited went in one commit")
+
+	all, err := st.Incidents(ctx, klaxon.IncidentFilter{States: []klaxon.State{klaxon.StateTriggered, klaxon.StateResolved}})
+	require.NoError(t, err)
+	require.Len(t, all, 2)
+	next, first := all[0], all[1]
+	require.Equal(t, klaxon.StateResolved, first.State)
+	require.Equal(t, klaxon.StateTriggered, next.State)
+	require.Equal(t, 1, next.AlertCount)
+	g, err := st.Group(ctx, "g", []string{"am/y"})
+	require.NoError(t, err)
+	require.Equal(t, next.ID, g.Open.ID)
+	require.Contains(t, g.Alerts, "am/y")
+	groups, err := st.AlertGroups(ctx, []string{"am/x", "am/y"})
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"am/y": "g"}, groups, "the new incident's alert stays indexed; the closed one's leaves")
+	due, _, err := st.Claim(ctx, t0, time.Minute, 10)
+	require.NoError(t, err)
+	require.Len(t, due, 1, "the new incident pages")
+	require.Equal(t, next.ID, due[0].Incident)
+}
+
 // TestPipelineGroupsCommitApart: a body that spans groups commits each,
 // and a failing group fails the body while the others stay committed.
 func TestPipelineGroupsCommitApart(t *testing.T) {

@@ -75,9 +75,6 @@ func commit(tx *bolt.Tx, c klaxon.Commit) error {
 		tx.Bucket(bucketIncidents).Get(incidentKey(c.Open)) == nil {
 		return fmt.Errorf("open incident %s: %w", c.Open, klaxon.ErrNotFound)
 	}
-	if err := index(tx, c.Group, c.Index); err != nil {
-		return err
-	}
 	for _, inc := range c.Incidents {
 		if err := putIncident(tx, inc); err != nil {
 			return err
@@ -87,6 +84,11 @@ func commit(tx *bolt.Tx, c klaxon.Commit) error {
 				return err
 			}
 		}
+	}
+	// After the unindexing: a key the commit indexes for the group's next
+	// incident stays indexed.
+	if err := index(tx, c.Group, c.Index); err != nil {
+		return err
 	}
 	if err := putGroup(tx, c.Group, c.Version+1, c.Open); err != nil {
 		return err

@@ -73,12 +73,6 @@ end
 redis.call('HINCRBY', group, 'v', 1)
 redis.call('HSET', group, 'o', ARGV[2], 'c', token)
 
-local value = token .. ' ' .. gkey
-n = tonumber(ARGV[a]); a = a + 1
-for i = 1, n do
-  redis.call('HSET', KEYS[2], ARGV[a], value)
-  a = a + 1
-end
 local out = {1}
 for _, key in ipairs(closed) do
   for _, alert in ipairs(redis.call('HKEYS', key .. ':a')) do
@@ -90,6 +84,14 @@ for _, key in ipairs(closed) do
       out[#out + 1] = cur
     end
   end
+end
+-- After the unindexing: a key this commit indexes for the group's next
+-- incident stays indexed.
+local value = token .. ' ' .. gkey
+n = tonumber(ARGV[a]); a = a + 1
+for i = 1, n do
+  redis.call('HSET', KEYS[2], ARGV[a], value)
+  a = a + 1
 end
 
 local claim = ARGV[a]; a = a + 1

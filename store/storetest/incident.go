@@ -172,6 +172,20 @@ func testAlertIndex(t *testing.T, open func() klaxon.Store) {
 	groups, err = s.AlertGroups(ctx, []string{"am/a", "am/b", "am/c", "dd/d"})
 	require.NoError(t, err)
 	require.Equal(t, map[string]string{"am/a": "g2", "dd/d": "g2"}, groups)
+
+	// One commit resolves the open incident and opens the next, which
+	// indexes an alert the first held: it stays indexed.
+	again := incident("3", "g2", klaxon.StateTriggered)
+	again.Changed = []klaxon.AlertState{{Alert: klaxon.Alert{Key: "am/a", Status: klaxon.Firing}, Count: 1}}
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g2", Version: 2, Open: "3", Incidents: []*klaxon.Incident{again}, Index: []string{"am/a"}}))
+	closed := header(again)
+	closed.State = klaxon.StateResolved
+	next := incident("4", "g2", klaxon.StateTriggered)
+	next.Changed = []klaxon.AlertState{{Alert: klaxon.Alert{Key: "am/a", Status: klaxon.Firing}, Count: 1}}
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g2", Version: 3, Open: "4", Incidents: []*klaxon.Incident{closed, next}, Index: []string{"am/a"}}))
+	groups, err = s.AlertGroups(ctx, []string{"am/a"})
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"am/a": "g2"}, groups)
 }
 
 // alertRecord is alert key as an incident holds it, seen n times.
