@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -78,7 +79,7 @@ func incidentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintf(stdout, "policy %s, step %d, round %d\n\n", inc.Policy.Name, inc.Escalation.Step+1, inc.Escalation.Round+1)
 		printAlerts(stdout, v.Alerts)
 		if v.AlertsNext != "" {
-			fmt.Fprintf(stdout, "more alerts: klaxon incident alerts %s --cursor %s\n", id, v.AlertsNext)
+			fmt.Fprintf(stdout, "more alerts: klaxon incident alerts %s --cursor %s\n", id, shellQuote(v.AlertsNext))
 		}
 		fmt.Fprintln(stdout)
 		printTimeline(stdout, v.Timeline)
@@ -88,7 +89,7 @@ func incidentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	case *api.AlertPage:
 		printAlerts(stdout, v.Alerts)
 		if v.Next != "" {
-			fmt.Fprintf(stdout, "more alerts: klaxon incident alerts %s --cursor %s\n", id, v.Next)
+			fmt.Fprintf(stdout, "more alerts: klaxon incident alerts %s --cursor %s\n", id, shellQuote(v.Next))
 		}
 	case *api.TimelinePage:
 		printTimeline(stdout, v.Timeline)
@@ -126,4 +127,20 @@ func printTimeline(w io.Writer, events []klaxon.Event) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.At.Local().Format("15:04:05.000"), e.Kind, who, detail)
 	}
 	_ = tw.Flush()
+}
+
+// shellQuote quotes a cursor for a shell when it holds anything but
+// letters, digits and -_./: alert keys, which cursors may be, can.
+func shellQuote(s string) string {
+	plain := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:", r)) {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -1,10 +1,10 @@
 package embedded
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 
-	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/store/internal/incidentv1"
 	bolt "go.etcd.io/bbolt"
 )
@@ -54,21 +54,23 @@ func upgrade(tx *bolt.Tx) error {
 }
 
 // upgrade1 splits every incident of layout 1 into its header, alert
-// records and events.
+// records and events, one incident at a time, so that a large file takes
+// the memory of its largest incident, not of all.
 func upgrade1(tx *bolt.Tx) error {
-	var all []*klaxon.Incident
-	err := tx.Bucket(bucketIncidents).ForEach(func(k, v []byte) error {
-		inc, err := incidentv1.Decode(v)
-		if err != nil {
-			return fmt.Errorf("incident %s: %w", k[1:], err)
-		}
-		all = append(all, inc)
+	b := tx.Bucket(bucketIncidents)
+	var keys [][]byte
+	err := b.ForEach(func(k, _ []byte) error {
+		keys = append(keys, bytes.Clone(k))
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	for _, inc := range all {
+	for _, k := range keys {
+		inc, err := incidentv1.Decode(b.Get(k))
+		if err != nil {
+			return fmt.Errorf("incident %s: %w", k[1:], err)
+		}
 		if err := putIncident(tx, inc); err != nil {
 			return err
 		}

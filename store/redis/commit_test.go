@@ -158,3 +158,18 @@ func TestStoreDetails(t *testing.T) {
 		require.ErrorContains(t, err, "16 shards, not 256")
 	})
 }
+
+// TestGhostIncident: an incident ID mapped ahead by a commit that never
+// landed is not found, for its alerts and its timeline too.
+func TestGhostIncident(t *testing.T) {
+	s := open(t, Options{Addrs: []string{redistest.Start(t).Addr()}})
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := t.Context()
+	require.NoError(t, s.rdb.Set(ctx, s.idKey("77"), "g", 0).Err())
+	_, err := s.Incident(ctx, "77")
+	require.ErrorIs(t, err, klaxon.ErrNotFound)
+	_, _, err = s.IncidentAlerts(ctx, "77", "", 10)
+	require.ErrorIs(t, err, klaxon.ErrNotFound)
+	_, _, err = s.Timeline(ctx, "77", 0, 10)
+	require.ErrorIs(t, err, klaxon.ErrNotFound)
+}

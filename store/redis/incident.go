@@ -69,10 +69,19 @@ func (s *Store) IncidentAlerts(ctx context.Context, id, cursor string, limit int
 			return nil, "", fmt.Errorf("read alerts of incident %s: %w", id, klaxon.Invalid("cursor", "%q is not a cursor this store gave", cursor))
 		}
 	}
-	fields, next, err := s.rdb.HScan(ctx, incidentAlertsKey(tag, id), from, "", int64(max(limit, 1))).Result()
-	if err != nil {
+	var exists *redis.IntCmd
+	var scan *redis.ScanCmd
+	if _, err := s.pipelined(ctx, func(p redis.Pipeliner) {
+		exists = p.Exists(ctx, incidentKey(tag, id))
+		scan = p.HScan(ctx, incidentAlertsKey(tag, id), from, "", int64(max(limit, 1)))
+	}); err != nil {
 		return nil, "", fmt.Errorf("read alerts of incident %s: %w", id, classify(err))
 	}
+	if exists.Val() == 0 {
+		// Mapped by a commit that did not land.
+		return nil, "", fmt.Errorf("read alerts of incident %s: %w", id, klaxon.ErrNotFound)
+	}
+	fields, next := scan.Val()
 	out := make([]klaxon.AlertState, 0, len(fields)/2)
 	for i := 1; i < len(fields); i += 2 {
 		a, err := alertrecord.Decode([]byte(fields[i]))
@@ -101,14 +110,19 @@ func (s *Store) Timeline(ctx context.Context, id string, offset, limit int) ([]k
 	offset = max(offset, 0)
 	key := timelineKey(tag, id)
 	var page *redis.StringSliceCmd
-	var total *redis.IntCmd
+	var total, exists *redis.IntCmd
 	if _, err := s.pipelined(ctx, func(p redis.Pipeliner) {
+		exists = p.Exists(ctx, incidentKey(tag, id))
 		total = p.LLen(ctx, key)
 		if limit > 0 {
 			page = p.LRange(ctx, key, int64(offset), int64(offset+limit-1))
 		}
 	}); err != nil {
 		return nil, 0, fmt.Errorf("read timeline of incident %s: %w", id, classify(err))
+	}
+	if exists.Val() == 0 {
+		// Mapped by a commit that did not land.
+		return nil, 0, fmt.Errorf("read timeline of incident %s: %w", id, klaxon.ErrNotFound)
 	}
 	if page == nil {
 		return nil, int(total.Val()), nil
