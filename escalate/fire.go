@@ -29,6 +29,7 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 	inflight := map[int]bool{}
 	var finished []result // ended, not yet recorded
 	var retryAt time.Time // when a failed lookup is tried again
+	recordTries := 0      // failed records of pages that went out
 	for {
 		held := h.held(e.now(), e.margin())
 		var send []klaxon.Notification
@@ -94,6 +95,19 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 		})
 		cancel()
 		switch {
+		case err != nil && len(inflight) == 0 && len(finished) > 0 && h.held(e.now(), 0):
+			// Pages went out and are not on record: a next holder would
+			// send them again. Keep the claim and record them when the
+			// store answers, for as long as the claim holds.
+			recordTries++
+			e.log.Error("record pages", "incident", t.Incident, "try", recordTries, "err", err)
+			h.extend(e.now().Add(e.lease))
+			select {
+			case <-time.After(e.retry.after(recordTries)):
+			case <-ctx.Done():
+				return err
+			}
+			continue
 		case err != nil && len(inflight) == 0:
 			return err
 		case err != nil:
@@ -101,7 +115,7 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 			e.log.Error("record pages", "incident", t.Incident, "err", err)
 			send, done = nil, false
 		default:
-			finished, retryAt = nil, lookupAt
+			finished, retryAt, recordTries = nil, lookupAt, 0
 			if firstPage > 0 {
 				e.metrics.firstPage.Observe(firstPage.Seconds())
 			}

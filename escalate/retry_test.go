@@ -188,3 +188,69 @@ func timelineText(timeline []klaxon.Event) []string {
 	}
 	return out
 }
+
+// failingRecords fails the commits that record pages sent, n times, as a
+// store that cannot be reached for a while would.
+type failingRecords struct {
+	klaxon.Store
+	mu sync.Mutex
+	n  int
+}
+
+func (s *failingRecords) Commit(ctx context.Context, c klaxon.Commit) error {
+	for _, inc := range c.Incidents {
+		for _, ev := range inc.Recorded {
+			if ev.Kind == klaxon.EventPageSent {
+				s.mu.Lock()
+				fail := s.n > 0
+				s.n--
+				s.mu.Unlock()
+				if fail {
+					return fmt.Errorf("commit: %w", klaxon.ErrUnavailable)
+				}
+			}
+		}
+	}
+	return s.Store.Commit(ctx, c)
+}
+
+// TestRecordRetriedUnderClaim: pages that went out while the store could
+// not record them are recorded once it can, under the same claim, for
+// longer than a lease: no later claim sends them again.
+func TestRecordRetriedUnderClaim(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &failingRecords{Store: openStore(t), n: 3}
+		start := time.Now()
+		ph := &flakyPhone{start: start, fail: func(string, int) error { return nil }}
+		dir := directory{"alice": alice}
+		e := escalate.New(st, ph, func() escalate.Directory { return dir }, quiet,
+			escalate.Options{Lease: 15 * time.Second, Retry: escalate.Backoff{First: 10 * time.Second, Max: time.Minute}})
+		runEngine(t, e)
+		id := openIncident(t, st, klaxon.Policy{Name: "p", Steps: []klaxon.Step{userStep("alice")}}, start)
+		e.Wake()
+		// Records fail at 0 s and after 10 s and 20 s more: 30 s, two
+		// leases, before the pages are on record.
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		pages := ph.got()
+		require.NotEmpty(t, pages)
+		perVia := map[string]int{}
+		for _, l := range pages {
+			var at, via, result string
+			_, _ = fmt.Sscanf(l, "%s %s %s", &at, &via, &result)
+			perVia[via]++
+		}
+		for via, n := range perVia {
+			require.Equal(t, 1, n, "%s sent %d times: %v", via, n, pages)
+		}
+		timeline, err := klaxon.ReadTimeline(t.Context(), st, id)
+		require.NoError(t, err)
+		sent := 0
+		for _, ev := range timeline {
+			if ev.Kind == klaxon.EventPageSent {
+				sent++
+			}
+		}
+		require.Equal(t, len(pages), sent, "each page on record once: %v", timelineText(timeline))
+	})
+}
