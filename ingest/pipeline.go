@@ -218,6 +218,10 @@ func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, err
 		if known == nil {
 			known = map[string]klaxon.Seen{}
 		}
+		// The incidents the commit writes, in order, each with the alerts
+		// and events of every delivery that changed it. Apply is handed
+		// only the header, so that folding many deliveries copies no
+		// alerts from one Apply to the next.
 		var incs []*klaxon.Incident
 		index := map[string][]string{} // by incident: the keys it indexes
 		c := &klaxon.Commit{}
@@ -238,13 +242,18 @@ func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, err
 				inc.ID = ids[opening]
 				opening++
 			}
-			if n := len(incs); n > 0 && incs[n-1].ID == inc.ID {
-				incs[n-1] = inc // the same incident, further on
-			} else {
-				incs = append(incs, inc)
-			}
 			for _, a := range inc.Changed {
 				known[a.Key] = a.Seen()
+			}
+			header := *inc
+			header.Changed, header.Recorded = nil, nil
+			if n := len(incs); n > 0 && incs[n-1].ID == inc.ID {
+				// The same incident, further on.
+				inc.Changed = append(incs[n-1].Changed, inc.Changed...)
+				inc.Recorded = append(incs[n-1].Recorded, inc.Recorded...)
+				incs[n-1] = inc
+			} else {
+				incs = append(incs, inc)
 			}
 			index[inc.ID] = append(index[inc.ID], r.Index...)
 			switch {
@@ -257,9 +266,9 @@ func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, err
 			case r.Opened:
 				opened = true
 				c.Timers = append(c.Timers, klaxon.Timer{Incident: inc.ID, Group: inc.Group, Due: now})
-				open = inc
+				open = &header
 			default:
-				open = inc
+				open = &header
 			}
 		}
 		if len(incs) == 0 {
