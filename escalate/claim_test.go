@@ -99,6 +99,33 @@ var onePolicy = klaxon.Policy{Name: "one", Steps: []klaxon.Step{
 	{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "alice"}}, EscalateAfter: time.Hour},
 }}
 
+// slowSMS is a provider whose SMS take 40 s, longer than twice a lease of
+// 15 s; everything else goes at once.
+func slowSMS() *slowPhones {
+	return &slowPhones{start: time.Now(), delay: func(p klaxon.Page) time.Duration {
+		if p.Via == klaxon.ViaSMS {
+			return 40 * time.Second
+		}
+		return 0
+	}}
+}
+
+// twoEngines makes engines a and b on one store, as two replicas on one
+// Redis, paging alice through phones: a claims an incident as it starts,
+// then only when woken; b polls every second.
+func twoEngines(st klaxon.Store, phones *slowPhones) []*escalate.Engine {
+	dir := directory{"alice": alice}
+	var engines []*escalate.Engine
+	for _, name := range []string{"a", "b"} {
+		o := escalate.Options{Lease: 15 * time.Second}
+		if name == "a" {
+			o.Poll = time.Hour
+		}
+		engines = append(engines, escalate.New(st, phones.engine(name), func() escalate.Directory { return dir }, quiet, o))
+	}
+	return engines
+}
+
 // TestSlowPageKeepsClaim runs two engines on one store, as two replicas
 // on one Redis, and pages alice's SMS through a provider that takes 40 s,
 // longer than twice the lease. The engine that claimed the incident
@@ -107,23 +134,8 @@ var onePolicy = klaxon.Policy{Name: "one", Steps: []klaxon.Step{
 func TestSlowPageKeepsClaim(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		st := openStore(t)
-		phones := &slowPhones{start: time.Now(), delay: func(p klaxon.Page) time.Duration {
-			if p.Via == klaxon.ViaSMS {
-				return 40 * time.Second
-			}
-			return 0
-		}}
-		dir := directory{"alice": alice}
-		var engines []*escalate.Engine
-		// a claims the incident as it starts, then only when woken; b polls
-		// every second.
-		for _, name := range []string{"a", "b"} {
-			o := escalate.Options{Lease: 15 * time.Second}
-			if name == "a" {
-				o.Poll = time.Hour
-			}
-			engines = append(engines, escalate.New(st, phones.engine(name), func() escalate.Directory { return dir }, quiet, o))
-		}
+		phones := slowSMS()
+		engines := twoEngines(st, phones)
 		// a claims the incident; then b runs too.
 		openIncident(t, st, onePolicy, time.Now())
 		runEngine(t, engines[0])
@@ -152,23 +164,8 @@ func TestSlowPageKeepsClaim(t *testing.T) {
 func TestDeliveryReportDuringSlowPage(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		st := openStore(t)
-		phones := &slowPhones{start: time.Now(), delay: func(p klaxon.Page) time.Duration {
-			if p.Via == klaxon.ViaSMS {
-				return 40 * time.Second
-			}
-			return 0
-		}}
-		dir := directory{"alice": alice}
-		var engines []*escalate.Engine
-		// a claims the incident as it starts, then only when woken; b polls
-		// every second.
-		for _, name := range []string{"a", "b"} {
-			o := escalate.Options{Lease: 15 * time.Second}
-			if name == "a" {
-				o.Poll = time.Hour
-			}
-			engines = append(engines, escalate.New(st, phones.engine(name), func() escalate.Directory { return dir }, quiet, o))
-		}
+		phones := slowSMS()
+		engines := twoEngines(st, phones)
 		// a claims the incident; then b runs too.
 		id := openIncident(t, st, onePolicy, time.Now())
 		runEngine(t, engines[0])
