@@ -27,6 +27,15 @@ var paths = map[string]string{
 	formatPagerDuty:       "/v2/enqueue",
 }
 
+// pathOf returns where bodies of format are posted, under --url.
+func pathOf(format string) (string, error) {
+	path, ok := paths[format]
+	if !ok {
+		return "", fmt.Errorf("--format %q: want %s, %s or %s", format, formatWebhook, formatAlertmanagerAPI, formatPagerDuty)
+	}
+	return path, nil
+}
+
 // layout is the set of distinct alerts a run cycles through.
 type layout struct {
 	perBody  int // alerts per body

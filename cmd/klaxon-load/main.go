@@ -73,12 +73,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	path, ok := paths[o.format]
+	path, err := pathOf(o.format)
 	switch {
 	case fs.NArg() > 0:
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	case !ok:
-		return fmt.Errorf("--format %q: want %s, %s or %s", o.format, formatWebhook, formatAlertmanagerAPI, formatPagerDuty)
+	case err != nil:
+		return err
 	case o.format == formatPagerDuty && o.layout.perBody != 1:
 		return errors.New("--format pagerduty sends one alert per body: want --alerts-per-body 1")
 	case o.duration <= 0 || o.warmup < 0:

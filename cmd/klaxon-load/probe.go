@@ -55,12 +55,12 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	path, ok := paths[o.format]
+	path, err := pathOf(o.format)
 	switch {
 	case fs.NArg() > 0:
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	case !ok:
-		return fmt.Errorf("--format %q: want %s, %s or %s", o.format, formatWebhook, formatAlertmanagerAPI, formatPagerDuty)
+	case err != nil:
+		return err
 	case o.rate < 1 || o.duration <= 0 || o.grace < 0:
 		return errors.New("--rate and --duration must be positive and --grace not negative")
 	}
