@@ -110,7 +110,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	throttle := notify.NewThrottle(dispatch, limits, nil)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	engine := escalate.New(st, throttle, rt.directory, log, escalate.Options{Lease: *lease, Poll: *poll, PageTimeout: *pageTimeout, PerChannel: cfg.Notify.PerChannel(), Metrics: reg})
+	// The engine reads and writes through the store's own path for it,
+	// where the store has one, so that no page waits behind ingest.
+	engineStore := st
+	if u, ok := st.(interface{ Urgent() klaxon.Store }); ok {
+		engineStore = u.Urgent()
+	}
+	engine := escalate.New(engineStore, throttle, rt.directory, log, escalate.Options{Lease: *lease, Poll: *poll, PageTimeout: *pageTimeout, PerChannel: cfg.Notify.PerChannel(), Metrics: reg})
 	pipeline := ingest.NewPipeline(st, rt.router, engine.Wake, nil)
 	handler := api.New(api.Options{Store: st, Accepter: pipeline, Commands: engine, Tokens: rt, Schedules: rt, Overrides: st, Phonebook: rt, Twilio: rt.twilioAuth, Links: links, Log: log, Registry: reg})
 

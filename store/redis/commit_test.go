@@ -173,3 +173,24 @@ func TestGhostIncident(t *testing.T) {
 	_, _, err = s.Timeline(ctx, "77", 0, 10)
 	require.ErrorIs(t, err, klaxon.ErrNotFound)
 }
+
+// TestUrgentView: the engine's view of the store sees and writes the same
+// keys through connections of its own, and closing it closes nothing.
+func TestUrgentView(t *testing.T) {
+	s := open(t, Options{Addrs: []string{redistest.Start(t).Addr()}})
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := t.Context()
+	u := s.Urgent()
+	id := commitIncident(t, s, "g", "am/a")
+	g, err := u.Group(ctx, "g", []string{"am/a"})
+	require.NoError(t, err)
+	require.Equal(t, id, g.Open.ID)
+	require.Contains(t, g.Alerts, "am/a")
+	due, _, err := u.Claim(ctx, t0, time.Minute, 10)
+	require.NoError(t, err)
+	require.Len(t, due, 1)
+	require.NoError(t, u.Close())
+	require.NoError(t, s.Ping(ctx), "the view's Close leaves the store open")
+	_, err = u.Incident(ctx, id)
+	require.NoError(t, err, "and the view too")
+}

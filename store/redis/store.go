@@ -62,13 +62,16 @@ type Store struct {
 	rdb redis.UniversalClient
 	// urgent is a pool of its own for the escalation engine's commits.
 	urgent redis.UniversalClient
+	// view: this is Urgent's view of another Store, which owns the
+	// connections.
+	view bool
 	prefix string
 	tags   []string // tags[n] is shard n's hash tag
 	cache  *groupcache.Cache
 }
 
 // urgentPool is the size of the connection pool of urgent commits.
-const urgentPool = 8
+const urgentPool = 16
 
 // cachedGroups bounds the decoded open incidents a store keeps.
 const cachedGroups = 8192
@@ -122,6 +125,17 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, fmt.Errorf("open redis store %s: %w", strings.Join(o.Addrs, ","), err)
 	}
 	return s, nil
+}
+
+// Urgent returns the store as the escalation engine uses it: every call
+// goes through the connections of urgent commits, so that the engine's
+// reads and claims never wait for a connection behind ingest's. It shares
+// this store's connections and cache; closing it closes nothing.
+func (s *Store) Urgent() klaxon.Store {
+	u := *s
+	u.rdb = s.urgent
+	u.view = true
+	return &u
 }
 
 // isCluster reports whether the server is a node of a cluster. It fails
@@ -269,6 +283,9 @@ func (s *Store) NextIncidentID(ctx context.Context) (string, error) {
 // Close closes the connections. Calls after Close fail; so does a second
 // Close.
 func (s *Store) Close() error {
+	if s.view {
+		return nil
+	}
 	if err := errors.Join(s.rdb.Close(), s.urgent.Close()); err != nil {
 		return fmt.Errorf("close redis store: %w", err)
 	}
