@@ -64,7 +64,7 @@ type Store struct {
 	urgent redis.UniversalClient
 	// view: this is Urgent's view of another Store, which owns the
 	// connections.
-	view bool
+	view   bool
 	prefix string
 	tags   []string // tags[n] is shard n's hash tag
 	cache  *groupcache.Cache
