@@ -43,7 +43,8 @@ type Incident struct {
 	// header whose cost does not grow with the storm it stands for.
 	AlertCount  int `json:"alert_count"`
 	FiringCount int `json:"firing_count"`
-	// PagedAt is when the incident's first page went out.
+	// PagedAt is when the incident's first page went out: the earliest
+	// page_sent recorded.
 	PagedAt time.Time `json:"paged_at,omitzero"`
 	// Policy is the escalation policy as it was when the incident opened.
 	Policy     Policy     `json:"policy"`
@@ -139,7 +140,7 @@ func (inc *Incident) Record(e Event) {
 	}
 	if e.Kind == EventPageSent {
 		inc.Escalation.Reached = true
-		if inc.PagedAt.IsZero() {
+		if inc.PagedAt.IsZero() || e.At.Before(inc.PagedAt) {
 			inc.PagedAt = e.At
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -203,16 +202,11 @@ func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) 
 	if len(finished) == 0 {
 		return false, 0
 	}
-	first := !paged(inc, nil)
+	first := inc.PagedAt.IsZero()
 	inc.Pending = settle(inc.Pending, finished)
-	var sentAt time.Time
 	for _, r := range finished {
-		if r.event == nil {
-			continue
-		}
-		inc.Record(*r.event)
-		if r.event.Kind == klaxon.EventPageSent && (sentAt.IsZero() || r.event.At.Before(sentAt)) {
-			sentAt = r.event.At
+		if r.event != nil {
+			inc.Record(*r.event)
 		}
 	}
 	for _, r := range finished {
@@ -221,8 +215,8 @@ func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) 
 		}
 	}
 	dropOutrun(inc, now, finished)
-	if first && !sentAt.IsZero() {
-		return true, sentAt.Sub(inc.CreatedAt)
+	if first && !inc.PagedAt.IsZero() {
+		return true, inc.PagedAt.Sub(inc.CreatedAt)
 	}
 	return true, 0
 }
@@ -372,10 +366,6 @@ func settle(pending []klaxon.Notification, results []result) []klaxon.Notificati
 	return out
 }
 
-// paged reports whether inc already sent a page, before or among events.
-func paged(inc *klaxon.Incident, events []klaxon.Event) bool {
-	return !inc.PagedAt.IsZero() || slices.ContainsFunc(events, func(ev klaxon.Event) bool { return ev.Kind == klaxon.EventPageSent })
-}
 
 // users resolves a step's targets to users with dir, each once, in target
 // order, saying why a target reaches nobody. A lookup that fails other
