@@ -44,8 +44,16 @@ func (s *Store) upgrade(ctx context.Context) error {
 	case have == layout:
 		return nil
 	}
-	if err := s.upgrade1(ctx); err != nil {
-		return fmt.Errorf("upgrade key layout 1 to 2: %w", err)
+	// Every layout-1 incident took its ID from the counter: without it
+	// there is nothing to upgrade, and a new prefix costs no scan.
+	used, err := s.rdb.Exists(ctx, s.seqKey()).Result()
+	if err != nil {
+		return fmt.Errorf("read layout: %w", classify(err))
+	}
+	if used > 0 {
+		if err := s.upgrade1(ctx); err != nil {
+			return fmt.Errorf("upgrade key layout 1 to 2: %w", err)
+		}
 	}
 	if err := s.rdb.Set(ctx, s.layoutKey(), layout, 0).Err(); err != nil {
 		return fmt.Errorf("record layout: %w", classify(err))
