@@ -144,13 +144,25 @@ func (s *Store) commitCall(c klaxon.Commit, token string) (keys []string, args [
 // An entry left by a lost commit stays until the alert is indexed again;
 // it costs one small key.
 func (s *Store) writeAhead(ctx context.Context, rdb redis.UniversalClient, c klaxon.Commit, token string) error {
-	if len(c.Incidents) == 0 && len(c.Index) == 0 {
+	// The open incident that a landed commit left at c.Version is mapped
+	// already: the commits that follow it, most of a storm's, skip it.
+	var mapped string
+	if v, open, ok := s.cache.Get(c.Group); ok && v == c.Version && open != nil {
+		mapped = open.ID
+	}
+	var ids []string
+	for _, inc := range c.Incidents {
+		if inc.ID != mapped {
+			ids = append(ids, inc.ID)
+		}
+	}
+	if len(ids) == 0 && len(c.Index) == 0 {
 		return nil
 	}
 	entry := token + " " + c.Group
 	_, err := pipelined(ctx, rdb, func(p redis.Pipeliner) {
-		for _, inc := range c.Incidents {
-			p.Set(ctx, s.idKey(inc.ID), c.Group, 0)
+		for _, id := range ids {
+			p.Set(ctx, s.idKey(id), c.Group, 0)
 		}
 		for _, k := range c.Index {
 			p.Set(ctx, s.alertKey(k), entry, 0)
