@@ -40,10 +40,7 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ string)
 		writeError(w, s.log, err)
 		return
 	}
-	if incs == nil {
-		incs = []*klaxon.Incident{}
-	}
-	writeJSON(w, http.StatusOK, IncidentList{Incidents: incs})
+	writeJSON(w, http.StatusOK, IncidentList{Incidents: nonNil(incs)})
 }
 
 func parseFilter(r *http.Request) (klaxon.IncidentFilter, error) {

@@ -366,7 +366,6 @@ func settle(pending []klaxon.Notification, results []result) []klaxon.Notificati
 	return out
 }
 
-
 // users resolves a step's targets to users with dir, each once, in target
 // order, saying why a target reaches nobody. A lookup that fails other
 // than for a missing schedule is an error: the step is tried again.

@@ -77,39 +77,34 @@ func incidentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintf(stdout, "state %s, urgency %s, %d of %d alerts firing, opened %s\n",
 			inc.State, inc.Urgency, inc.FiringCount, inc.AlertCount, inc.CreatedAt.Local().Format(time.DateTime))
 		fmt.Fprintf(stdout, "policy %s, step %d, round %d\n\n", inc.Policy.Name, inc.Escalation.Step+1, inc.Escalation.Round+1)
-		printAlerts(stdout, v.Alerts)
-		if v.AlertsNext != "" {
-			fmt.Fprintf(stdout, "more alerts: klaxon incident alerts %s --cursor %s\n", id, shellQuote(v.AlertsNext))
-		}
+		printAlerts(stdout, id, v.Alerts, v.AlertsNext)
 		fmt.Fprintln(stdout)
-		printTimeline(stdout, v.Timeline)
-		if v.TimelineNext > 0 {
-			fmt.Fprintf(stdout, "%d events in all; more: klaxon incident timeline %s --offset %d\n", v.TimelineTotal, id, v.TimelineNext)
-		}
+		printTimeline(stdout, id, v.Timeline, v.TimelineTotal, v.TimelineNext)
 	case *api.AlertPage:
-		printAlerts(stdout, v.Alerts)
-		if v.Next != "" {
-			fmt.Fprintf(stdout, "more alerts: klaxon incident alerts %s --cursor %s\n", id, shellQuote(v.Next))
-		}
+		printAlerts(stdout, id, v.Alerts, v.Next)
 	case *api.TimelinePage:
-		printTimeline(stdout, v.Timeline)
-		if v.Next > 0 {
-			fmt.Fprintf(stdout, "%d events in all; more: klaxon incident timeline %s --offset %d\n", v.Total, id, v.Next)
-		}
+		printTimeline(stdout, id, v.Timeline, v.Total, v.Next)
 	}
 	return nil
 }
 
-func printAlerts(w io.Writer, alerts []klaxon.AlertState) {
+// printAlerts prints a page of incident id's alerts, and the command for
+// the next page when there is one.
+func printAlerts(w io.Writer, id string, alerts []klaxon.AlertState, next string) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ALERT\tSTATUS\tCOUNT\tLAST SEEN\tSUMMARY")
 	for _, a := range alerts {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", a.Key, a.Status, a.Count, a.LastSeen.Local().Format(time.DateTime), a.Summary)
 	}
 	_ = tw.Flush()
+	if next != "" {
+		fmt.Fprintf(w, "more alerts: klaxon incident alerts %s --cursor %s\n", id, shellQuote(next))
+	}
 }
 
-func printTimeline(w io.Writer, events []klaxon.Event) {
+// printTimeline prints a page of incident id's timeline, and the command
+// for the next page when there is one.
+func printTimeline(w io.Writer, id string, events []klaxon.Event, total, next int) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "AT\tEVENT\tWHO\tDETAIL")
 	for _, e := range events {
@@ -127,6 +122,9 @@ func printTimeline(w io.Writer, events []klaxon.Event) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.At.Local().Format("15:04:05.000"), e.Kind, who, detail)
 	}
 	_ = tw.Flush()
+	if next > 0 {
+		fmt.Fprintf(w, "%d events in all; more: klaxon incident timeline %s --offset %d\n", total, id, next)
+	}
 }
 
 // shellQuote quotes a cursor for a shell when it holds anything but
