@@ -97,6 +97,15 @@ func incidentKey(id string) []byte {
 	return append([]byte{byte(len(id))}, id...)
 }
 
+// incidentExists reports ErrNotFound for an incident there is none of,
+// without decoding the one there is.
+func incidentExists(tx *bolt.Tx, id string) error {
+	if klaxon.CheckIncidentID(id) != nil || tx.Bucket(bucketIncidents).Get(incidentKey(id)) == nil {
+		return fmt.Errorf("incident %s: %w", id, klaxon.ErrNotFound)
+	}
+	return nil
+}
+
 func getIncident(tx *bolt.Tx, id string) (*klaxon.Incident, error) {
 	if klaxon.CheckIncidentID(id) != nil {
 		return nil, fmt.Errorf("incident %s: %w", id, klaxon.ErrNotFound)
@@ -241,7 +250,7 @@ func (s *Store) IncidentAlerts(ctx context.Context, id, cursor string, limit int
 	var out []klaxon.AlertState
 	next := ""
 	err := s.db.View(func(tx *bolt.Tx) error {
-		if _, err := getIncident(tx, id); err != nil {
+		if err := incidentExists(tx, id); err != nil {
 			return err
 		}
 		prefix := incidentKey(id)
@@ -278,7 +287,7 @@ func (s *Store) Timeline(ctx context.Context, id string, offset, limit int) ([]k
 	var out []klaxon.Event
 	total := 0
 	err := s.db.View(func(tx *bolt.Tx) error {
-		if _, err := getIncident(tx, id); err != nil {
+		if err := incidentExists(tx, id); err != nil {
 			return err
 		}
 		prefix := incidentKey(id)
