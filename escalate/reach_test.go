@@ -118,35 +118,27 @@ func TestWalkNobodyReached(t *testing.T) {
 		require.Empty(t, inc.Pending)
 	})
 
-	t.Run("a walk that paged someone does not page the fallback", func(t *testing.T) {
-		inc := newIncident(klaxon.Policy{Name: "p", Steps: []klaxon.Step{userStep("bob")}})
-		users := onCall(map[string][]klaxon.User{"user:bob": {bob}})
-		fallback := []klaxon.Target{{Kind: klaxon.TargetUser, Name: "carol"}}
-		_, err := escalate.Walk(inc, t0, users, fallback)
-		require.NoError(t, err)
-		inc.Pending = nil
-		inc.Record(klaxon.Event{At: t0, Kind: klaxon.EventPageSent, User: "bob", Via: klaxon.ViaEmail, Notification: 1})
-		_, err = escalate.Walk(inc, t0.Add(5*time.Minute), users, fallback)
-		require.NoError(t, err)
-		require.Equal(t, klaxon.EventExhausted, inc.Recorded[len(inc.Recorded)-1].Kind)
-		require.Empty(t, inc.Pending)
-	})
-
-	t.Run("a page of an earlier step counts when a later step reaches nobody", func(t *testing.T) {
-		inc := newIncident(klaxon.Policy{Name: "p", Steps: []klaxon.Step{userStep("bob"), scheduleStep("empty")}})
-		users := onCall(map[string][]klaxon.User{"user:bob": {bob}})
-		fallback := []klaxon.Target{{Kind: klaxon.TargetUser, Name: "carol"}}
-		_, err := escalate.Walk(inc, t0, users, fallback)
-		require.NoError(t, err)
-		inc.Pending = nil
-		inc.Record(klaxon.Event{At: t0, Kind: klaxon.EventPageSent, User: "bob", Via: klaxon.ViaEmail, Notification: 1})
-		// Step two reaches nobody, and the walk ends: bob was paged.
-		_, err = escalate.Walk(inc, t0.Add(5*time.Minute), users, fallback)
-		require.NoError(t, err)
-		require.Equal(t, klaxon.EventExhausted, inc.Recorded[len(inc.Recorded)-1].Kind)
-		require.NotContains(t, kindsOf(inc.Recorded), klaxon.EventFallback)
-		require.Empty(t, inc.Pending, "the fallback is not paged")
-	})
+	// A walk that paged bob does not page the fallback, also when a later
+	// step reaches nobody.
+	for name, steps := range map[string][]klaxon.Step{
+		"a walk that paged someone does not page the fallback":              {userStep("bob")},
+		"a page of an earlier step counts when a later step reaches nobody": {userStep("bob"), scheduleStep("empty")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			inc := newIncident(klaxon.Policy{Name: "p", Steps: steps})
+			users := onCall(map[string][]klaxon.User{"user:bob": {bob}})
+			fallback := []klaxon.Target{{Kind: klaxon.TargetUser, Name: "carol"}}
+			_, err := escalate.Walk(inc, t0, users, fallback)
+			require.NoError(t, err)
+			inc.Pending = nil
+			inc.Record(klaxon.Event{At: t0, Kind: klaxon.EventPageSent, User: "bob", Via: klaxon.ViaEmail, Notification: 1})
+			_, err = escalate.Walk(inc, t0.Add(5*time.Minute), users, fallback)
+			require.NoError(t, err)
+			require.Equal(t, klaxon.EventExhausted, inc.Recorded[len(inc.Recorded)-1].Kind)
+			require.NotContains(t, kindsOf(inc.Recorded), klaxon.EventFallback)
+			require.Empty(t, inc.Pending, "the fallback is not paged")
+		})
+	}
 
 	t.Run("a lookup that fails stops the walk with its error", func(t *testing.T) {
 		inc := newIncident(gap)
