@@ -42,9 +42,12 @@ type amAlert struct {
 // 0001-01-01T00:00:00Z, which Alertmanager sends for firing alerts, is the
 // zero time.
 func DecodeAlertmanager(integration string, body []byte) ([]klaxon.Alert, error) {
-	var p amPayload
-	if err := decodeAlerts[amAlert](body, &p); err != nil {
-		return nil, err
+	p, ok := readAlertmanager(body)
+	if !ok {
+		p = amPayload{}
+		if err := decodeAlerts[amAlert](body, &p); err != nil {
+			return nil, err
+		}
 	}
 	switch {
 	case p.Version == "" || p.Version == "4":
@@ -65,6 +68,109 @@ func DecodeAlertmanager(integration string, body []byte) ([]klaxon.Alert, error)
 		alerts = append(alerts, a)
 	}
 	return alerts, nil
+}
+
+// amPayloadKeys and amAlertKeys are the JSON names of amPayload's and
+// amAlert's fields, in the order of the fields bits readAlertmanager keeps.
+var (
+	amPayloadKeys = []string{"version", "externalURL", "alerts", "orgId"}
+	amAlertKeys   = []string{"status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint"}
+)
+
+// readAlertmanager decodes body as encoding/json would decode it into an
+// amPayload, or reports false when the reader gave up on it.
+func readAlertmanager(body []byte) (amPayload, bool) {
+	r := reader{b: body}
+	var p amPayload
+	var seen fields
+	r.object(func(key []byte) {
+		switch string(key) {
+		case "version":
+			if seen.first(0) {
+				p.Version = r.str()
+				return
+			}
+		case "externalURL":
+			if seen.first(1) {
+				p.ExternalURL = r.str()
+				return
+			}
+		case "alerts":
+			if seen.first(2) {
+				if !r.null() {
+					p.Alerts = make([]amAlert, 0, 16)
+					r.array(func() {
+						p.Alerts = append(p.Alerts, amAlert{})
+						readAlertmanagerAlert(&r, &p.Alerts[len(p.Alerts)-1])
+					})
+				}
+				return
+			}
+		case "orgId":
+			if seen.first(3) {
+				p.OrgID = r.raw()
+				return
+			}
+		default:
+			if !foldsTo(key, amPayloadKeys...) {
+				r.skip(0)
+				return
+			}
+		}
+		r.fail()
+	})
+	r.end()
+	return p, !r.failed
+}
+
+// readAlertmanagerAlert reads one element of a webhook's "alerts".
+func readAlertmanagerAlert(r *reader, a *amAlert) {
+	var seen fields
+	r.object(func(key []byte) {
+		switch string(key) {
+		case "status":
+			if seen.first(0) {
+				a.Status = r.str()
+				return
+			}
+		case "labels":
+			if seen.first(1) {
+				a.Labels = r.strings()
+				return
+			}
+		case "annotations":
+			if seen.first(2) {
+				a.Annotations = r.strings()
+				return
+			}
+		case "startsAt":
+			if seen.first(3) {
+				a.StartsAt = r.str()
+				return
+			}
+		case "endsAt":
+			if seen.first(4) {
+				a.EndsAt = r.str()
+				return
+			}
+		case "generatorURL":
+			if seen.first(5) {
+				a.GeneratorURL = r.str()
+				return
+			}
+		case "fingerprint":
+			if seen.first(6) {
+				a.Fingerprint = r.str()
+				return
+			}
+		default:
+			if !foldsTo(key, amAlertKeys...) {
+				r.skip(0)
+				return
+			}
+		}
+		r.fail()
+	})
 }
 
 // alert normalises the i-th alert of a webhook body.
