@@ -65,11 +65,10 @@ func Apply(open *klaxon.Incident, known map[string]klaxon.Seen, alerts []klaxon.
 	} else {
 		known = nil // they belong to no incident
 	}
-	// What is known of the alerts this delivery touched, as they stand;
-	// the records of those that changed, and in which order they first did.
-	cur := map[string]*klaxon.Seen{}
-	records := map[string]*klaxon.AlertState{}
-	var order []string
+	// What is known of the alerts this delivery touched, as they stand, and
+	// where in inc.Changed the record of each that changed is.
+	cur := make(map[string]klaxon.Seen, len(alerts))
+	at := make(map[string]int, len(alerts))
 	for _, a := range alerts {
 		if inc == nil {
 			if a.Status != klaxon.Firing {
@@ -78,33 +77,35 @@ func Apply(open *klaxon.Incident, known map[string]klaxon.Seen, alerts []klaxon.
 			inc = newIncident(a, now, tmpl)
 			r.Opened = true
 		}
+		if inc.Changed == nil {
+			inc.Changed = make([]klaxon.AlertState, 0, len(alerts))
+		}
 		st, ok := cur[a.Key]
 		if !ok {
-			if k, found := known[a.Key]; found {
-				st = &k
-				cur[a.Key] = st
-			}
+			st, ok = known[a.Key]
 		}
-		next, ok := fold(inc, st, a, now)
-		if !ok {
+		var stp *klaxon.Seen
+		if ok {
+			stp = &st
+		}
+		next, changed := fold(inc, stp, a, now)
+		if !changed {
 			continue
 		}
 		r.Changed = true
-		if st == nil {
+		if stp == nil {
 			r.Index = append(r.Index, a.Key)
 		}
-		if _, seen := records[a.Key]; !seen {
-			order = append(order, a.Key)
+		if i, seen := at[a.Key]; seen {
+			inc.Changed[i] = next
+		} else {
+			at[a.Key] = len(inc.Changed)
+			inc.Changed = append(inc.Changed, next)
 		}
-		records[a.Key] = next
-		s := next.Seen()
-		cur[a.Key] = &s
+		cur[a.Key] = next.Seen()
 	}
 	if inc == nil {
 		return r
-	}
-	for _, k := range order {
-		inc.Changed = append(inc.Changed, *records[k])
 	}
 	r.Incident = inc
 	if r.Changed && inc.FiringCount == 0 && !tmpl.KeepOpen && inc.State.Open() {
@@ -120,22 +121,22 @@ func Apply(open *klaxon.Incident, known map[string]klaxon.Seen, alerts []klaxon.
 // changed. A report replaces what the record says of the alert; the
 // record keeps its count and first sighting. fold keeps inc's counts and
 // timeline in step.
-func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time) (*klaxon.AlertState, bool) {
+func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time) (klaxon.AlertState, bool) {
 	if cur == nil {
 		if a.Status != klaxon.Firing {
-			return nil, false
+			return klaxon.AlertState{}, false
 		}
 		inc.AlertCount++
 		inc.FiringCount++
 		if inc.AlertCount > 1 {
 			inc.Record(klaxon.Event{At: now, Kind: klaxon.EventAlertJoined, Alert: a.Key, Text: a.Summary})
 		}
-		return &klaxon.AlertState{Alert: a, Count: 1, FirstSeen: now, LastSeen: now}, true
+		return klaxon.AlertState{Alert: a, Count: 1, FirstSeen: now, LastSeen: now}, true
 	}
-	next := &klaxon.AlertState{Alert: a, Count: cur.Count, FirstSeen: cur.FirstSeen, LastSeen: now}
+	next := klaxon.AlertState{Alert: a, Count: cur.Count, FirstSeen: cur.FirstSeen, LastSeen: now}
 	switch {
 	case a.Status == klaxon.Resolved && cur.Status == klaxon.Resolved:
-		return nil, false // a retry of a resolve
+		return klaxon.AlertState{}, false // a retry of a resolve
 	case a.Status == klaxon.Resolved:
 		inc.FiringCount--
 		inc.Record(klaxon.Event{At: now, Kind: klaxon.EventAlertResolved, Alert: a.Key, Text: a.Summary})
@@ -144,7 +145,7 @@ func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time)
 		inc.FiringCount++
 		inc.Record(klaxon.Event{At: now, Kind: klaxon.EventAlertRefired, Alert: a.Key, Text: a.Summary})
 	case sameOccurrence(cur, a) && a.Summary == cur.Summary && a.Severity == cur.Severity && now.Sub(cur.LastSeen) < LastSeenEvery:
-		return nil, false // nothing new, seen again lately
+		return klaxon.AlertState{}, false // nothing new, seen again lately
 	case !sameOccurrence(cur, a):
 		next.Count++
 	}

@@ -179,6 +179,9 @@ func (p *Pipeline) group(ctx context.Context, alerts []klaxon.Alert) ([]*deliver
 		d, ok := byKey[tmpl.Group]
 		if !ok {
 			d = &delivery{tmpl: tmpl, done: make(chan outcome, 1)}
+			if len(out) == 0 { // most bodies are of one group
+				d.alerts = make([]klaxon.Alert, 0, len(alerts))
+			}
 			byKey[tmpl.Group] = d
 			out = append(out, d)
 		} else if d.tmpl.Policy.Name == "" {

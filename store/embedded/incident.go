@@ -167,11 +167,20 @@ func alertRecordKey(incKey []byte, alert string) []byte {
 
 func putAlerts(tx *bolt.Tx, incKey []byte, alerts []klaxon.AlertState) error {
 	b := tx.Bucket(bucketIncidentAlerts)
+	size := 0
 	for i := range alerts {
-		v, err := alertrecord.Encode(nil, &alerts[i])
+		size += alertrecord.Size(&alerts[i])
+	}
+	// One buffer for the records, which bbolt keeps until the commit.
+	arena := make([]byte, 0, size)
+	for i := range alerts {
+		start := len(arena)
+		var err error
+		arena, err = alertrecord.Encode(arena, &alerts[i])
 		if err != nil {
 			return err
 		}
+		v := arena[start:len(arena):len(arena)]
 		if err := b.Put(alertRecordKey(incKey, alerts[i].Key), v); err != nil {
 			return fmt.Errorf("put alert %s: %w", alerts[i].Key, err)
 		}

@@ -92,12 +92,18 @@ func (s *Store) commitCall(c klaxon.Commit, token string) (keys []string, args [
 		}
 		keys = append(keys, incidentKey(tag, inc.ID))
 		args = append(args, inc.ID, string(inc.State), score(inc.ID), body, len(inc.Changed))
+		size := 0
 		for i := range inc.Changed {
-			a, err := alertrecord.Encode(nil, &inc.Changed[i])
+			size += alertrecord.Size(&inc.Changed[i])
+		}
+		arena := make([]byte, 0, size) // one buffer for the records
+		for i := range inc.Changed {
+			start := len(arena)
+			arena, err = alertrecord.Encode(arena, &inc.Changed[i])
 			if err != nil {
 				return nil, nil, err
 			}
-			args = append(args, inc.Changed[i].Key, a)
+			args = append(args, inc.Changed[i].Key, arena[start:len(arena):len(arena)])
 		}
 		args = append(args, len(inc.Recorded))
 		for i := range inc.Recorded {

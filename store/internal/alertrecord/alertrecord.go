@@ -30,6 +30,26 @@ const format = 1
 // errCorrupt is wrapped by every decoding error.
 var errCorrupt = errors.New("corrupt alert record")
 
+// Size is at least the length of a's record: what to give dst to encode
+// it without growing.
+func Size(a *klaxon.AlertState) int {
+	n := 2 + 4*timeSize + binary.MaxVarintLen64 +
+		6*binary.MaxVarintLen64 + len(a.Summary) + len(a.Severity) + len(a.Key) +
+		len(a.Integration) + len(a.Source) + len(a.URL)
+	return n + mapSize(a.Labels) + mapSize(a.Annotations)
+}
+
+// timeSize is the most a time takes: presence, seconds and nanoseconds.
+const timeSize = 1 + 2*binary.MaxVarintLen64
+
+func mapSize(m map[string]string) int {
+	n := binary.MaxVarintLen64
+	for k, v := range m {
+		n += 2*binary.MaxVarintLen64 + len(k) + len(v)
+	}
+	return n
+}
+
 // Encode appends the record of a to dst.
 func Encode(dst []byte, a *klaxon.AlertState) ([]byte, error) {
 	var status byte
@@ -43,6 +63,7 @@ func Encode(dst []byte, a *klaxon.AlertState) ([]byte, error) {
 	if a.Count < 0 {
 		return nil, fmt.Errorf("encode alert %s: count %d", a.Key, a.Count)
 	}
+	dst = slices.Grow(dst, Size(a))
 	dst = append(dst, format, status)
 	dst = appendTime(dst, a.StartsAt)
 	dst = binary.AppendUvarint(dst, uint64(a.Count))
@@ -112,7 +133,8 @@ func appendString(dst []byte, s string) []byte {
 
 func appendMap(dst []byte, m map[string]string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(m)))
-	keys := make([]string, 0, len(m))
+	var array [16]string // most alerts have fewer labels
+	keys := array[:0]
 	for k := range m {
 		keys = append(keys, k)
 	}

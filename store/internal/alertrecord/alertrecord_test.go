@@ -32,6 +32,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			b, err := Encode(nil, &a)
 			require.NoError(t, err)
+			require.LessOrEqual(t, len(b), Size(&a))
 			got, err := Decode(b)
 			require.NoError(t, err)
 			require.Equal(t, a, got)
@@ -95,6 +96,7 @@ func FuzzDecode(f *testing.F) {
 		}
 		again, err := Encode(nil, &got)
 		require.NoError(t, err)
+		require.LessOrEqual(t, len(again), Size(&got))
 		back, err := Decode(again)
 		require.NoError(t, err)
 		require.Equal(t, got, back)
