@@ -56,7 +56,14 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("commit group %s: %w", c.Group, err)
 	}
-	err := s.update(ctx, c.Urgent, func(tx *bolt.Tx) error { return commit(tx, c) })
+	encoded := make([]encodedIncident, len(c.Incidents))
+	for i, inc := range c.Incidents {
+		var err error
+		if encoded[i], err = encodeIncident(inc); err != nil {
+			return fmt.Errorf("commit group %s: %w", c.Group, err)
+		}
+	}
+	err := s.update(ctx, c.Urgent, func(tx *bolt.Tx) error { return commit(tx, c, encoded) })
 	if err != nil {
 		return fmt.Errorf("commit group %s: %w", c.Group, err)
 	}
@@ -64,9 +71,10 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 	return nil
 }
 
-// commit writes c in tx. It checks everything that can refuse c before it
-// writes anything (see write).
-func commit(tx *bolt.Tx, c klaxon.Commit) error {
+// commit writes c, whose incidents encodeIncident made into encoded, in
+// tx. It checks everything that can refuse c before it writes anything
+// (see write).
+func commit(tx *bolt.Tx, c klaxon.Commit, encoded []encodedIncident) error {
 	version, open := getGroup(tx, c.Group)
 	if version != c.Version {
 		return fmt.Errorf("at version %d, not %d: %w", version, c.Version, klaxon.ErrConflict)
@@ -75,8 +83,8 @@ func commit(tx *bolt.Tx, c klaxon.Commit) error {
 		tx.Bucket(bucketIncidents).Get(incidentKey(c.Open)) == nil {
 		return fmt.Errorf("open incident %s: %w", c.Open, klaxon.ErrNotFound)
 	}
-	for _, inc := range c.Incidents {
-		if err := putIncident(tx, inc); err != nil {
+	for i, inc := range c.Incidents {
+		if err := putIncident(tx, encoded[i]); err != nil {
 			return err
 		}
 		if inc.ID == open && !inc.State.Open() {

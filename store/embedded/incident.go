@@ -129,31 +129,78 @@ func decodeIncident(v []byte) (*klaxon.Incident, error) {
 	return &inc, nil
 }
 
-// putIncident writes inc's header, its changed alerts and its recorded
-// events, and keeps the open index in step with its state.
-func putIncident(tx *bolt.Tx, inc *klaxon.Incident) error {
-	v, err := json.Marshal(inc)
-	if err != nil {
-		return fmt.Errorf("encode incident %s: %w", inc.ID, err)
+// encodedIncident is an incident of a commit as the file holds it,
+// encoded before the commit reaches the writer, so that the one goroutine
+// that writes spends its time writing.
+type encodedIncident struct {
+	id     string
+	key    []byte
+	open   bool
+	header []byte
+	alerts [][2][]byte // key, record
+	events [][]byte
+}
+
+// encodeIncident encodes inc's header, its changed alerts and its
+// recorded events.
+func encodeIncident(inc *klaxon.Incident) (encodedIncident, error) {
+	e := encodedIncident{id: inc.ID, key: incidentKey(inc.ID), open: inc.State.Open()}
+	var err error
+	if e.header, err = json.Marshal(inc); err != nil {
+		return e, fmt.Errorf("encode incident %s: %w", inc.ID, err)
 	}
-	key := incidentKey(inc.ID)
-	if err := tx.Bucket(bucketIncidents).Put(key, v); err != nil {
-		return fmt.Errorf("put incident %s: %w", inc.ID, err)
+	size := 0
+	for i := range inc.Changed {
+		size += alertrecord.Size(&inc.Changed[i])
+	}
+	arena := make([]byte, 0, size) // one buffer for the records
+	e.alerts = make([][2][]byte, len(inc.Changed))
+	for i := range inc.Changed {
+		start := len(arena)
+		if arena, err = alertrecord.Encode(arena, &inc.Changed[i]); err != nil {
+			return e, fmt.Errorf("encode incident %s: %w", inc.ID, err)
+		}
+		e.alerts[i] = [2][]byte{alertRecordKey(e.key, inc.Changed[i].Key), arena[start:len(arena):len(arena)]}
+	}
+	e.events = make([][]byte, len(inc.Recorded))
+	for i := range inc.Recorded {
+		if e.events[i], err = json.Marshal(&inc.Recorded[i]); err != nil {
+			return e, fmt.Errorf("encode event of incident %s: %w", inc.ID, err)
+		}
+	}
+	return e, nil
+}
+
+// putIncident writes an encoded incident's header, its changed alerts and
+// its recorded events, and keeps the open index in step with its state.
+func putIncident(tx *bolt.Tx, inc encodedIncident) error {
+	if err := tx.Bucket(bucketIncidents).Put(inc.key, inc.header); err != nil {
+		return fmt.Errorf("put incident %s: %w", inc.id, err)
 	}
 	open := tx.Bucket(bucketOpen)
-	if inc.State.Open() {
-		err = open.Put(key, []byte{})
+	var err error
+	if inc.open {
+		err = open.Put(inc.key, []byte{})
 	} else {
-		err = open.Delete(key)
+		err = open.Delete(inc.key)
 	}
 	if err != nil {
-		return fmt.Errorf("index incident %s: %w", inc.ID, err)
+		return fmt.Errorf("index incident %s: %w", inc.id, err)
 	}
-	if err := putAlerts(tx, key, inc.Changed); err != nil {
-		return fmt.Errorf("put incident %s: %w", inc.ID, err)
+	alerts := tx.Bucket(bucketIncidentAlerts)
+	for _, kv := range inc.alerts {
+		if err := alerts.Put(kv[0], kv[1]); err != nil {
+			return fmt.Errorf("put alert of incident %s: %w", inc.id, err)
+		}
 	}
-	if err := appendEvents(tx, key, inc.Recorded); err != nil {
-		return fmt.Errorf("put incident %s: %w", inc.ID, err)
+	if len(inc.events) > 0 {
+		events := tx.Bucket(bucketEvents)
+		n := eventCount(events, inc.key)
+		for i, v := range inc.events {
+			if err := events.Put(eventKey(inc.key, n+uint64(i)), v); err != nil {
+				return fmt.Errorf("append event to incident %s: %w", inc.id, err)
+			}
+		}
 	}
 	return nil
 }
@@ -162,30 +209,8 @@ func putIncident(tx *bolt.Tx, inc *klaxon.Incident) error {
 // incident's key, then the alert key, so that an incident's alerts are
 // one range in key order.
 func alertRecordKey(incKey []byte, alert string) []byte {
-	return append(bytes.Clone(incKey), alert...)
-}
-
-func putAlerts(tx *bolt.Tx, incKey []byte, alerts []klaxon.AlertState) error {
-	b := tx.Bucket(bucketIncidentAlerts)
-	size := 0
-	for i := range alerts {
-		size += alertrecord.Size(&alerts[i])
-	}
-	// One buffer for the records, which bbolt keeps until the commit.
-	arena := make([]byte, 0, size)
-	for i := range alerts {
-		start := len(arena)
-		var err error
-		arena, err = alertrecord.Encode(arena, &alerts[i])
-		if err != nil {
-			return err
-		}
-		v := arena[start:len(arena):len(arena)]
-		if err := b.Put(alertRecordKey(incKey, alerts[i].Key), v); err != nil {
-			return fmt.Errorf("put alert %s: %w", alerts[i].Key, err)
-		}
-	}
-	return nil
+	k := make([]byte, 0, len(incKey)+len(alert))
+	return append(append(k, incKey...), alert...)
 }
 
 // getAlerts reads what incident id keeps of those of keys it holds.
@@ -229,24 +254,6 @@ func eventCount(b *bolt.Bucket, incKey []byte) uint64 {
 		return 0
 	}
 	return binary.BigEndian.Uint64(k[len(incKey):]) + 1
-}
-
-func appendEvents(tx *bolt.Tx, incKey []byte, events []klaxon.Event) error {
-	if len(events) == 0 {
-		return nil
-	}
-	b := tx.Bucket(bucketEvents)
-	n := eventCount(b, incKey)
-	for i := range events {
-		v, err := json.Marshal(&events[i])
-		if err != nil {
-			return fmt.Errorf("encode event: %w", err)
-		}
-		if err := b.Put(eventKey(incKey, n+uint64(i)), v); err != nil {
-			return fmt.Errorf("append event: %w", err)
-		}
-	}
-	return nil
 }
 
 // IncidentAlerts reads a page of up to limit alerts of incident id, in

@@ -71,7 +71,11 @@ func upgrade1(tx *bolt.Tx) error {
 		if err != nil {
 			return fmt.Errorf("incident %s: %w", k[1:], err)
 		}
-		if err := putIncident(tx, inc); err != nil {
+		enc, err := encodeIncident(inc)
+		if err != nil {
+			return err
+		}
+		if err := putIncident(tx, enc); err != nil {
 			return err
 		}
 	}
