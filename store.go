@@ -15,10 +15,12 @@ type Group struct {
 	// Version counts the group's commits; 0 for a group never written.
 	Version uint64
 	// Open is the header of the group's open (triggered or acknowledged)
-	// incident, or nil.
+	// incident, or nil. A store may share it with later readers: it is
+	// read-only.
 	Open *Incident
 	// Alerts are what the open incident keeps of the alerts Store.Group
 	// was asked for, by key; an alert the incident does not hold is absent.
+	// The map is the caller's to change.
 	Alerts map[string]Seen
 }
 

@@ -68,13 +68,36 @@ func bearer(r *http.Request) string {
 	return strings.TrimSpace(token)
 }
 
+// readAll is io.ReadAll into a buffer sized by the request's
+// Content-Length when it gives one: a storm's bodies of tens of kilobytes
+// are then read without growing the buffer again and again.
+func readAll(body io.Reader, size int64) ([]byte, error) {
+	if size < 0 || size > MaxBody {
+		size = 512
+	}
+	b := make([]byte, 0, size+1) // +1: the read that finds the end
+	for {
+		n, err := body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+}
+
 // readJSON reads a JSON request body of at most MaxBody bytes.
 func readJSON(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	ct := r.Header.Get("Content-Type")
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
 		return nil, klaxon.Invalid("", "Content-Type must be application/json, got %q", ct)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	body, err := readAll(http.MaxBytesReader(w, r.Body, MaxBody), r.ContentLength)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {

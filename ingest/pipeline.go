@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"sync"
 	"time"
 
@@ -13,8 +12,11 @@ import (
 )
 
 // Router decides, from an alert's labels, the group the alert joins and
-// what a new incident of that group starts with.
+// what a new incident of that group starts with. Group is Route's
+// Template.Group alone, which is all that the second and later alerts of
+// a group in one body need.
 type Router interface {
+	Group(labels map[string]string) (string, error)
 	Route(labels map[string]string) (incident.Template, error)
 }
 
@@ -167,25 +169,30 @@ func (p *Pipeline) group(ctx context.Context, alerts []klaxon.Alert) ([]*deliver
 	byKey := map[string]*delivery{}
 	var out []*delivery
 	for _, a := range alerts {
-		var tmpl incident.Template
-		if g, ok := indexed[a.Key]; ok && a.Status == klaxon.Resolved {
-			tmpl.Group = g
-		} else {
+		group, routed := indexed[a.Key]
+		routed = !routed || a.Status != klaxon.Resolved
+		if routed {
 			var err error
-			if tmpl, err = router.Route(a.Labels); err != nil {
+			if group, err = router.Group(a.Labels); err != nil {
 				return nil, fmt.Errorf("route alert %s: %w", a.Key, err)
 			}
 		}
-		d, ok := byKey[tmpl.Group]
+		d, ok := byKey[group]
 		if !ok {
-			d = &delivery{tmpl: tmpl, done: make(chan outcome, 1)}
+			d = &delivery{tmpl: incident.Template{Group: group}, done: make(chan outcome, 1)}
 			if len(out) == 0 { // most bodies are of one group
 				d.alerts = make([]klaxon.Alert, 0, len(alerts))
 			}
-			byKey[tmpl.Group] = d
+			byKey[group] = d
 			out = append(out, d)
-		} else if d.tmpl.Policy.Name == "" {
-			d.tmpl = tmpl // a routed template knows the policy; an indexed one does not
+		}
+		if routed && d.tmpl.Policy.Name == "" {
+			// A routed template knows the policy; an indexed one does not.
+			tmpl, err := router.Route(a.Labels)
+			if err != nil {
+				return nil, fmt.Errorf("route alert %s: %w", a.Key, err)
+			}
+			d.tmpl = tmpl
 		}
 		d.alerts = append(d.alerts, a)
 	}
@@ -217,7 +224,7 @@ func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, err
 		now := p.now()
 		opened = false
 		open, opening := g.Open, 0
-		known := maps.Clone(g.Alerts)
+		known := g.Alerts // the caller's: see klaxon.Group
 		if known == nil {
 			known = map[string]klaxon.Seen{}
 		}

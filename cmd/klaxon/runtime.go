@@ -50,6 +50,11 @@ func (rt *runtime) view() view                    { return view{rt.cfg.Load(), r
 func (rt *runtime) router() ingest.Router         { return rt.view() }
 func (rt *runtime) directory() escalate.Directory { return rt.view() }
 
+// Group finds the alert's route and its group.
+func (v view) Group(labels map[string]string) (string, error) {
+	return v.cfg.Route.Match(labels).GroupKey(labels), nil
+}
+
 // Route finds the alert's route, its group and its policy.
 func (v view) Route(labels map[string]string) (incident.Template, error) {
 	r := v.cfg.Route.Match(labels)

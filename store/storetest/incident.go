@@ -215,6 +215,12 @@ func testAlertRecords(t *testing.T, open func() klaxon.Store) {
 	require.NoError(t, err)
 	a2, c1 := alertRecord("am/a", 2), alertRecord("am/c", 1)
 	require.Equal(t, map[string]klaxon.Seen{"am/a": a2.Seen(), "am/c": c1.Seen()}, g.Alerts)
+	// The map is the caller's: changing it changes no later read.
+	delete(g.Alerts, "am/a")
+	g.Alerts["am/x"] = klaxon.Seen{Count: 9}
+	g, err = s.Group(ctx, "g", []string{"am/a", "am/c", "am/x"})
+	require.NoError(t, err)
+	require.Equal(t, map[string]klaxon.Seen{"am/a": a2.Seen(), "am/c": c1.Seen()}, g.Alerts)
 	g, err = s.Group(ctx, "g", nil)
 	require.NoError(t, err)
 	require.Empty(t, g.Alerts, "only the alerts asked for")
