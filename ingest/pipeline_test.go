@@ -26,7 +26,9 @@ var t0 = time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
 // when it has one.
 type oneGroup struct{}
 
-func (oneGroup) Group(labels map[string]string) (string, error) { return "g" + labels["alertname"], nil }
+func (oneGroup) Group(labels map[string]string) (string, error) {
+	return "g" + labels["alertname"], nil
+}
 
 func (oneGroup) Route(labels map[string]string) (incident.Template, error) {
 	return incident.Template{Group: "g" + labels["alertname"], Policy: klaxon.Policy{Name: "p"}}, nil
