@@ -58,10 +58,10 @@ type Incident struct {
 	// and replies find theirs here without reading the timeline.
 	Sent []Sent `json:"sent,omitempty"`
 
-	// Changed are the alerts that changed since the incident was read, and
-	// Recorded the timeline entries recorded since: a commit writes the
-	// first and appends the second to the timeline. Neither is part of the
-	// stored header.
+	// Changed are the alerts that changed since the incident was read, one
+	// record per alert key, and Recorded the timeline entries recorded
+	// since: a commit writes the first and appends the second to the
+	// timeline. Neither is part of the stored header.
 	Changed  []AlertState `json:"-"`
 	Recorded []Event      `json:"-"`
 }

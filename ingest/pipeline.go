@@ -259,7 +259,7 @@ func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, err
 			header.Changed, header.Recorded = nil, nil
 			if n := len(incs); n > 0 && incs[n-1].ID == inc.ID {
 				// The same incident, further on.
-				inc.Changed = append(incs[n-1].Changed, inc.Changed...)
+				inc.Changed = mergeChanged(incs[n-1].Changed, inc.Changed)
 				inc.Recorded = append(incs[n-1].Recorded, inc.Recorded...)
 				incs[n-1] = inc
 			} else {
@@ -301,4 +301,23 @@ func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, err
 		return false, fmt.Errorf("commit group %s: %w", tmpl.Group, err)
 	}
 	return opened, nil
+}
+
+// mergeChanged appends the records of later to those of earlier, a record
+// of later replacing earlier's of the same alert in place, so that each
+// alert is written once, as last folded.
+func mergeChanged(earlier, later []klaxon.AlertState) []klaxon.AlertState {
+	at := make(map[string]int, len(earlier))
+	for i := range earlier {
+		at[earlier[i].Key] = i
+	}
+	for _, a := range later {
+		if i, ok := at[a.Key]; ok {
+			earlier[i] = a
+			continue
+		}
+		at[a.Key] = len(earlier)
+		earlier = append(earlier, a)
+	}
+	return earlier
 }

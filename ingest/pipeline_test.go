@@ -59,6 +59,14 @@ func openEmbedded(tb testing.TB) klaxon.Store {
 	return s
 }
 
+func openRedis(tb testing.TB) klaxon.Store {
+	tb.Helper()
+	s, err := redis.Open(tb.Context(), redis.Options{Addrs: []string{redistest.Start(tb).Addr()}})
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
 func firing(key string, labels map[string]string) klaxon.Alert {
 	return klaxon.Alert{Key: key, Integration: "am", Status: klaxon.Firing, Summary: "disk full", Labels: labels, StartsAt: t0}
 }
@@ -138,6 +146,42 @@ func TestPipelineFoldKeepsEachDelivery(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, due, 1, "the new incident pages")
 	require.Equal(t, next.ID, due[0].Incident)
+}
+
+// TestPipelineFoldWritesLastReport: an alert that changes in two folded
+// deliveries, and back, is stored as the last one said, once.
+func TestPipelineFoldWritesLastReport(t *testing.T) {
+	for name, open := range map[string]func(testing.TB) klaxon.Store{"embedded": openEmbedded, "redis": openRedis} {
+		t.Run(name, func(t *testing.T) {
+			st := &counting{Store: open(t), first: make(chan struct{}), release: make(chan struct{})}
+			p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
+			ctx := t.Context()
+			before := firing("am/x", map[string]string{"team": "a"})
+			require.NoError(t, func() error { close(st.release); return p.Accept(ctx, []klaxon.Alert{before}) }())
+
+			st.first, st.release, st.once = make(chan struct{}), make(chan struct{}), sync.Once{}
+			var eg errgroup.Group
+			eg.Go(func() error { return p.Accept(ctx, []klaxon.Alert{firing("am/y", nil)}) })
+			<-st.first
+			changed := firing("am/x", map[string]string{"team": "b"})
+			changed.Summary = "disk fuller"
+			eg.Go(func() error { return p.Accept(ctx, []klaxon.Alert{changed}) })
+			require.Eventually(t, func() bool { return p.Waiting("g") == 1 }, 10*time.Second, time.Millisecond)
+			eg.Go(func() error { return p.Accept(ctx, []klaxon.Alert{before}) })
+			require.Eventually(t, func() bool { return p.Waiting("g") == 2 }, 10*time.Second, time.Millisecond)
+			close(st.release)
+			require.NoError(t, eg.Wait())
+
+			g, err := st.Group(ctx, "g", nil)
+			require.NoError(t, err)
+			alerts, _, err := st.IncidentAlerts(ctx, g.Open.ID, "", 10)
+			require.NoError(t, err)
+			require.Len(t, alerts, 2)
+			require.Equal(t, "am/x", alerts[0].Key)
+			require.Equal(t, before.Labels, alerts[0].Labels)
+			require.Equal(t, before.Summary, alerts[0].Summary)
+		})
+	}
 }
 
 // TestPipelineGroupsCommitApart: a body that spans groups commits each,

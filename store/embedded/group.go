@@ -63,6 +63,12 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 			return fmt.Errorf("commit group %s: %w", c.Group, err)
 		}
 	}
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		dropStored(tx, c.Group, c.Version, encoded)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("commit group %s: %w", c.Group, err)
+	}
 	err := s.update(ctx, c.Urgent, func(tx *bolt.Tx) error { return commit(tx, c, encoded) })
 	if err != nil {
 		return fmt.Errorf("commit group %s: %w", c.Group, err)
@@ -149,7 +155,7 @@ func index(tx *bolt.Tx, group string, keys []string) error {
 func unindex(tx *bolt.Tx, group, id string) error {
 	b := tx.Bucket(bucketAlerts)
 	prefix := incidentKey(id)
-	c := tx.Bucket(bucketIncidentAlerts).Cursor()
+	c := tx.Bucket(bucketAlertSeen).Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		key := k[len(prefix):]
 		if string(b.Get(key)) != group {

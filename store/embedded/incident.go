@@ -136,9 +136,41 @@ type encodedIncident struct {
 	id     string
 	key    []byte
 	open   bool
-	header []byte
-	alerts [][2][]byte // key, record
+	header []byte // nil when the file holds it already
+	alerts []encodedAlert
 	events [][]byte
+}
+
+// encodedAlert is an alert's records; details is nil when the file holds
+// them already.
+type encodedAlert struct {
+	key, seen, details []byte
+}
+
+// dropStored sets aside the headers and details records that the file
+// holds already as they are, so that the commit writes only what changed:
+// most of a storm's alerts are new occurrences of alerts whose labels and
+// annotations are the same, in an incident whose header stays the same.
+// Every page a commit leaves alone is a page its fsync does not wait
+// for. It compares only while group is at version, the commit's: if the
+// commit lands, no commit came in between, and so nothing changed what it
+// compared with.
+func dropStored(tx *bolt.Tx, group string, version uint64, encoded []encodedIncident) {
+	if v, _ := getGroup(tx, group); v != version {
+		return
+	}
+	headers, details := tx.Bucket(bucketIncidents), tx.Bucket(bucketAlertDetails)
+	for i := range encoded {
+		if v := headers.Get(encoded[i].key); v != nil && bytes.Equal(v, encoded[i].header) {
+			encoded[i].header = nil
+		}
+		for j := range encoded[i].alerts {
+			a := &encoded[i].alerts[j]
+			if v := details.Get(a.key); v != nil && bytes.Equal(v, a.details) {
+				a.details = nil
+			}
+		}
+	}
 }
 
 // encodeIncident encodes inc's header, its changed alerts and its
@@ -154,13 +186,20 @@ func encodeIncident(inc *klaxon.Incident) (encodedIncident, error) {
 		size += alertrecord.Size(&inc.Changed[i])
 	}
 	arena := make([]byte, 0, size) // one buffer for the records
-	e.alerts = make([][2][]byte, len(inc.Changed))
+	e.alerts = make([]encodedAlert, len(inc.Changed))
 	for i := range inc.Changed {
+		a := &inc.Changed[i]
 		start := len(arena)
-		if arena, err = alertrecord.Encode(arena, &inc.Changed[i]); err != nil {
+		if arena, err = alertrecord.EncodeSeen(arena, a); err != nil {
 			return e, fmt.Errorf("encode incident %s: %w", inc.ID, err)
 		}
-		e.alerts[i] = [2][]byte{alertRecordKey(e.key, inc.Changed[i].Key), arena[start:len(arena):len(arena)]}
+		mid := len(arena)
+		arena = alertrecord.EncodeDetails(arena, a)
+		e.alerts[i] = encodedAlert{
+			key:     alertRecordKey(e.key, a.Key),
+			seen:    arena[start:mid:mid],
+			details: arena[mid:len(arena):len(arena)],
+		}
 	}
 	e.events = make([][]byte, len(inc.Recorded))
 	for i := range inc.Recorded {
@@ -174,22 +213,33 @@ func encodeIncident(inc *klaxon.Incident) (encodedIncident, error) {
 // putIncident writes an encoded incident's header, its changed alerts and
 // its recorded events, and keeps the open index in step with its state.
 func putIncident(tx *bolt.Tx, inc encodedIncident) error {
-	if err := tx.Bucket(bucketIncidents).Put(inc.key, inc.header); err != nil {
-		return fmt.Errorf("put incident %s: %w", inc.id, err)
+	if inc.header != nil {
+		if err := tx.Bucket(bucketIncidents).Put(inc.key, inc.header); err != nil {
+			return fmt.Errorf("put incident %s: %w", inc.id, err)
+		}
 	}
+	// The open index is written only when it changes: a Put, even of what
+	// is there, rewrites the page.
 	open := tx.Bucket(bucketOpen)
 	var err error
-	if inc.open {
+	switch indexed := open.Get(inc.key) != nil; {
+	case inc.open && !indexed:
 		err = open.Put(inc.key, []byte{})
-	} else {
+	case !inc.open && indexed:
 		err = open.Delete(inc.key)
 	}
 	if err != nil {
 		return fmt.Errorf("index incident %s: %w", inc.id, err)
 	}
-	alerts := tx.Bucket(bucketIncidentAlerts)
-	for _, kv := range inc.alerts {
-		if err := alerts.Put(kv[0], kv[1]); err != nil {
+	seen, details := tx.Bucket(bucketAlertSeen), tx.Bucket(bucketAlertDetails)
+	for _, a := range inc.alerts {
+		if err := seen.Put(a.key, a.seen); err != nil {
+			return fmt.Errorf("put alert of incident %s: %w", inc.id, err)
+		}
+		if a.details == nil {
+			continue
+		}
+		if err := details.Put(a.key, a.details); err != nil {
 			return fmt.Errorf("put alert of incident %s: %w", inc.id, err)
 		}
 	}
@@ -218,7 +268,7 @@ func getAlerts(tx *bolt.Tx, id string, keys []string) (map[string]klaxon.Seen, e
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	b := tx.Bucket(bucketIncidentAlerts)
+	b := tx.Bucket(bucketAlertSeen)
 	incKey := incidentKey(id)
 	out := make(map[string]klaxon.Seen, len(keys))
 	for _, k := range keys {
@@ -270,7 +320,8 @@ func (s *Store) IncidentAlerts(ctx context.Context, id, cursor string, limit int
 			return err
 		}
 		prefix := incidentKey(id)
-		c := tx.Bucket(bucketIncidentAlerts).Cursor()
+		seen := tx.Bucket(bucketAlertSeen)
+		c := tx.Bucket(bucketAlertDetails).Cursor()
 		k, v := c.Seek(alertRecordKey(prefix, cursor))
 		if cursor != "" && k != nil && string(k[len(prefix):]) == cursor {
 			k, v = c.Next()
@@ -280,7 +331,7 @@ func (s *Store) IncidentAlerts(ctx context.Context, id, cursor string, limit int
 				next = out[len(out)-1].Key
 				break
 			}
-			a, err := alertrecord.Decode(v)
+			a, err := alertrecord.Join(seen.Get(k), v)
 			if err != nil {
 				return fmt.Errorf("alert %s: %w", k[len(prefix):], err)
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/klaxonhq/klaxon/store/internal/alertrecord"
 	"github.com/klaxonhq/klaxon/store/internal/incidentv1"
 	bolt "go.etcd.io/bbolt"
 )
@@ -15,10 +16,15 @@ import (
 //	   the file has no meta bucket.
 //	2  an incident is a header, its alerts one record each
 //	   (incident_alerts) and its timeline one record per event (events).
+//	3  each alert record is two: what a new occurrence changes
+//	   (alert_seen) and the rest (alert_details).
 //
 // Open upgrades a file of an older layout in place, in one transaction,
 // and refuses one of a newer layout than it knows.
-const layout = 2
+const layout = 3
+
+// bucketIncidentAlertsV2 held layout 2's alert records.
+var bucketIncidentAlertsV2 = []byte("incident_alerts")
 
 var layoutKey = []byte("layout")
 
@@ -46,8 +52,14 @@ func upgrade(tx *bolt.Tx) error {
 	case have > layout:
 		return fmt.Errorf("the file has layout %d, written by a newer Klaxon; this one reads layouts up to %d: run the newer version, or restore a backup taken before it ran", have, layout)
 	case have == 1:
+		// Layout 1 has no alert records: its incidents are written
+		// straight into the current layout.
 		if err := upgrade1(tx); err != nil {
-			return fmt.Errorf("upgrade layout 1 to 2: %w", err)
+			return fmt.Errorf("upgrade layout 1 to %d: %w", layout, err)
+		}
+	case have == 2:
+		if err := upgrade2(tx); err != nil {
+			return fmt.Errorf("upgrade layout 2 to 3: %w", err)
 		}
 	}
 	return meta.Put(layoutKey, []byte(strconv.Itoa(layout)))
@@ -80,4 +92,33 @@ func upgrade1(tx *bolt.Tx) error {
 		}
 	}
 	return nil
+}
+
+// upgrade2 splits each alert record of layout 2 into its seen and details
+// records, and drops layout 2's bucket.
+func upgrade2(tx *bolt.Tx) error {
+	old := tx.Bucket(bucketIncidentAlertsV2)
+	if old == nil {
+		return nil
+	}
+	seen, details := tx.Bucket(bucketAlertSeen), tx.Bucket(bucketAlertDetails)
+	err := old.ForEach(func(k, v []byte) error {
+		a, err := alertrecord.Decode(v)
+		if err != nil {
+			return fmt.Errorf("alert record %q: %w", k, err)
+		}
+		s, err := alertrecord.EncodeSeen(nil, &a)
+		if err != nil {
+			return err
+		}
+		key := bytes.Clone(k)
+		if err := seen.Put(key, s); err != nil {
+			return err
+		}
+		return details.Put(key, alertrecord.EncodeDetails(nil, &a))
+	})
+	if err != nil {
+		return err
+	}
+	return tx.DeleteBucket(bucketIncidentAlertsV2)
 }

@@ -35,6 +35,37 @@ func TestUpgradeLayout1(t *testing.T) {
 	}
 }
 
+// TestUpgradeLayout2 opens a file of layout 2, the quickstart run of
+// TestUpgradeLayout1 as the previous version wrote it after upgrading it,
+// and reads it all with the alert records split, also after a second
+// open.
+func TestUpgradeLayout2(t *testing.T) {
+	path := copyFile(t, "v2.db")
+	db, err := bolt.Open(path, 0o600, nil)
+	require.NoError(t, err)
+	require.NoError(t, db.View(func(tx *bolt.Tx) error {
+		require.Equal(t, "2", string(tx.Bucket(bucketMeta).Get(layoutKey)))
+		require.NotNil(t, tx.Bucket(bucketIncidentAlertsV2))
+		return nil
+	}))
+	require.NoError(t, db.Close())
+	for range 2 {
+		s, err := Open(path)
+		require.NoError(t, err)
+		storetest.CheckLayout1(t, s)
+		require.NoError(t, s.Close())
+	}
+	db, err = bolt.Open(path, 0o600, nil)
+	require.NoError(t, err)
+	defer db.Close()
+	require.NoError(t, db.View(func(tx *bolt.Tx) error {
+		require.Equal(t, "3", string(tx.Bucket(bucketMeta).Get(layoutKey)))
+		require.Nil(t, tx.Bucket(bucketIncidentAlertsV2), "layout 2's records are gone")
+		require.Equal(t, tx.Bucket(bucketAlertSeen).Stats().KeyN, tx.Bucket(bucketAlertDetails).Stats().KeyN)
+		return nil
+	}))
+}
+
 // TestNewerLayoutRefused: a file of a layout this version does not know
 // is never read wrongly; Open says what to do.
 func TestNewerLayoutRefused(t *testing.T) {
@@ -44,9 +75,9 @@ func TestNewerLayoutRefused(t *testing.T) {
 	require.NoError(t, s.Close())
 	db, err := bolt.Open(path, 0o600, nil)
 	require.NoError(t, err)
-	require.NoError(t, db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(layoutKey, []byte("3")) }))
+	require.NoError(t, db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(layoutKey, []byte("4")) }))
 	require.NoError(t, db.Close())
 
 	_, err = Open(path)
-	require.ErrorContains(t, err, "layout 3, written by a newer Klaxon")
+	require.ErrorContains(t, err, "layout 4, written by a newer Klaxon")
 }

@@ -24,8 +24,13 @@ var (
 	bucketGroups = []byte("groups")
 	// incidents: incidentKey(id) → incident header as JSON.
 	bucketIncidents = []byte("incidents")
-	// incident_alerts: incidentKey(id) + alert key → alert record as JSON.
-	bucketIncidentAlerts = []byte("incident_alerts")
+	// alert_seen: incidentKey(id) + alert key → the alert's seen record:
+	// what a new occurrence changes (alertrecord.EncodeSeen).
+	bucketAlertSeen = []byte("alert_seen")
+	// alert_details: the same key → the rest of the alert's record, which
+	// changes rarely (alertrecord.EncodeDetails). Kept apart, a storm of
+	// new occurrences rewrites pages of small seen records only.
+	bucketAlertDetails = []byte("alert_details")
 	// events: incidentKey(id) + n (8 bytes) → the n-th timeline event.
 	bucketEvents = []byte("events")
 	// open: incidentKey(id) → empty, for triggered and acknowledged incidents.
@@ -44,7 +49,7 @@ var (
 	// meta: "layout" → the layout version of the file (layout.go).
 	bucketMeta = []byte("meta")
 
-	buckets = [][]byte{bucketGroups, bucketIncidents, bucketIncidentAlerts, bucketEvents, bucketOpen,
+	buckets = [][]byte{bucketGroups, bucketIncidents, bucketAlertSeen, bucketAlertDetails, bucketEvents, bucketOpen,
 		bucketAlerts, bucketTimers, bucketDue, bucketClaims, bucketIDs, bucketMeta}
 )
 

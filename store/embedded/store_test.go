@@ -8,6 +8,7 @@ import (
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/store/storetest"
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestStore(t *testing.T) {
@@ -75,4 +76,48 @@ func TestOverrides(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
+}
+
+// TestStoredDetailsNotRewritten: a new occurrence of an alert whose
+// labels, annotations and links are as stored writes its seen record
+// only, and an incident header as stored is not written again; only
+// while the group is at the commit's version.
+func TestStoredDetailsNotRewritten(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	defer s.Close()
+	ctx := t.Context()
+	a := klaxon.AlertState{
+		Alert: klaxon.Alert{Key: "am/a", Status: klaxon.Firing, Labels: map[string]string{"team": "storage"}},
+		Count: 1,
+	}
+	inc := &klaxon.Incident{ID: "1", Group: "g", State: klaxon.StateTriggered, Changed: []klaxon.AlertState{a}}
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Open: "1", Incidents: []*klaxon.Incident{inc}}))
+
+	again, moved := a, a
+	again.Count = 2
+	moved.Labels = map[string]string{"team": "platform"}
+	for name, tc := range map[string]struct {
+		alert   klaxon.AlertState
+		version uint64
+		written bool
+	}{
+		"same details":       {again, 1, false},
+		"changed details":    {moved, 1, true},
+		"at another version": {again, 0, true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			inc.Changed = []klaxon.AlertState{tc.alert}
+			enc, err := encodeIncident(inc)
+			require.NoError(t, err)
+			encoded := []encodedIncident{enc}
+			require.NoError(t, s.db.View(func(tx *bolt.Tx) error {
+				dropStored(tx, "g", tc.version, encoded)
+				return nil
+			}))
+			require.Equal(t, tc.written, encoded[0].alerts[0].details != nil)
+			require.Equal(t, tc.version != 1, encoded[0].header != nil, "the header is as stored")
+			require.NotNil(t, encoded[0].alerts[0].seen)
+		})
+	}
 }

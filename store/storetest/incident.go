@@ -210,6 +210,9 @@ func testAlertRecords(t *testing.T, open func() klaxon.Store) {
 	inc = header(inc)
 	inc.Changed = []klaxon.AlertState{alertRecord("am/a", 2), alertRecord("am/c", 1)}
 	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: 1, Open: "1", Incidents: []*klaxon.Incident{inc}}))
+	all, _, err := s.IncidentAlerts(ctx, "1", "", 10)
+	require.NoError(t, err)
+	require.Equal(t, []klaxon.AlertState{alertRecord("am/a", 2), alertRecord("am/b", 1), alertRecord("am/c", 1)}, all)
 
 	g, err := s.Group(ctx, "g", []string{"am/a", "am/c", "am/x"})
 	require.NoError(t, err)
@@ -233,6 +236,40 @@ func testAlertRecords(t *testing.T, open func() klaxon.Store) {
 	require.NoError(t, err)
 	require.Nil(t, g.Open)
 	require.Empty(t, g.Alerts)
+}
+
+// testAlertDetails commits an alert again and again, with its labels,
+// annotations and links the same or changed, and back: each time it reads
+// back as last written.
+func testAlertDetails(t *testing.T, open func() klaxon.Store) {
+	s := connect(t, open)
+	ctx := t.Context()
+	a := alertRecord("am/a", 1)
+	a.Labels = map[string]string{"alertname": "DiskFull", "team": "storage"}
+	a.Annotations = map[string]string{"runbook_url": "https://runbooks.example.com/disk"}
+	a.URL = "http://prometheus/graph"
+	again := a
+	again.Count, again.LastSeen = 2, a.LastSeen.Add(time.Minute)
+	moved := again
+	moved.Labels = map[string]string{"alertname": "DiskFull", "team": "platform"}
+	moved.Annotations, moved.URL = nil, ""
+	back := moved
+	back.Labels, back.Annotations, back.URL = a.Labels, a.Annotations, a.URL
+	resolved := back
+	resolved.Status, resolved.EndsAt = klaxon.Resolved, t0.Add(time.Hour)
+
+	inc := incident("1", "g", klaxon.StateTriggered)
+	for v, want := range []klaxon.AlertState{a, again, moved, back, resolved} {
+		inc = header(inc)
+		inc.Changed = []klaxon.AlertState{want}
+		require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: uint64(v), Open: "1", Incidents: []*klaxon.Incident{inc}}))
+		got, _, err := s.IncidentAlerts(ctx, "1", "", 10)
+		require.NoError(t, err)
+		require.Equal(t, []klaxon.AlertState{want}, got, "commit %d", v+1)
+		g, err := s.Group(ctx, "g", []string{"am/a"})
+		require.NoError(t, err)
+		require.Equal(t, want.Seen(), g.Alerts["am/a"], "commit %d", v+1)
+	}
 }
 
 // testAlertPages reads the alerts of an incident page by page: each alert

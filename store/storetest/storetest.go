@@ -34,6 +34,7 @@ func Run(t *testing.T, newStore func(t *testing.T) (open func() klaxon.Store)) {
 		{"incidents/ids", testIncidentIDs},
 		{"alerts/index", testAlertIndex},
 		{"alerts/records", testAlertRecords},
+		{"alerts/details", testAlertDetails},
 		{"alerts/pages", testAlertPages},
 		{"timeline/append", testTimeline},
 		{"timers/claim", testTimerClaim},

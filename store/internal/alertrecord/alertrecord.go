@@ -13,6 +13,12 @@
 // with times as a presence byte then varint seconds and uvarint
 // nanoseconds, counts as uvarints, strings as a uvarint length then bytes,
 // and maps as a uvarint count then key and value strings, sorted by key.
+//
+// A store may keep the two parts apart (EncodeSeen, EncodeDetails): the
+// seen record is the format byte and seen, and changes with every new
+// occurrence of the alert; the details record is the format byte and the
+// rest, and changes rarely. A seen record reads with DecodeSeen like a
+// whole one; Join reads the two together.
 package alertrecord
 
 import (
@@ -30,8 +36,8 @@ const format = 1
 // errCorrupt is wrapped by every decoding error.
 var errCorrupt = errors.New("corrupt alert record")
 
-// Size is at least the length of a's record: what to give dst to encode
-// it without growing.
+// Size is at least the length of a's record, and of its seen and details
+// records together: what to give dst to encode them without growing.
 func Size(a *klaxon.AlertState) int {
 	n := 2 + 4*timeSize + binary.MaxVarintLen64 +
 		6*binary.MaxVarintLen64 + len(a.Summary) + len(a.Severity) + len(a.Key) +
@@ -50,35 +56,80 @@ func mapSize(m map[string]string) int {
 	return n
 }
 
-// Encode appends the record of a to dst.
-func Encode(dst []byte, a *klaxon.AlertState) ([]byte, error) {
-	var status byte
-	switch a.Status {
-	case klaxon.Firing:
-	case klaxon.Resolved:
-		status = 1
-	default:
-		return nil, fmt.Errorf("encode alert %s: status %q", a.Key, a.Status)
+// EncodeSeen appends the seen record of a to dst: what a new occurrence
+// of the alert changes.
+func EncodeSeen(dst []byte, a *klaxon.AlertState) ([]byte, error) {
+	status, err := statusByte(a)
+	if err != nil {
+		return nil, err
 	}
-	if a.Count < 0 {
-		return nil, fmt.Errorf("encode alert %s: count %d", a.Key, a.Count)
+	dst = slices.Grow(dst, 2+4*timeSize+3*binary.MaxVarintLen64+len(a.Summary)+len(a.Severity))
+	return appendSeen(append(dst, format, status), a), nil
+}
+
+// EncodeDetails appends the details record of a to dst: the rest of it.
+// Size(a) is room enough for both records.
+func EncodeDetails(dst []byte, a *klaxon.AlertState) []byte {
+	return appendDetails(append(dst, format), a)
+}
+
+// Join reads an alert from its seen and details records.
+func Join(seen, details []byte) (klaxon.AlertState, error) {
+	r := reader{b: seen}
+	s := r.seen()
+	if r.err == nil && len(r.b) > 0 {
+		r.fail("%d bytes after the seen record", len(r.b))
 	}
-	dst = slices.Grow(dst, Size(a))
-	dst = append(dst, format, status)
+	if r.err != nil {
+		return klaxon.AlertState{}, r.err
+	}
+	r.b = details
+	if r.byte() != format {
+		r.fail("details not format %d", format)
+	}
+	return r.rest(s)
+}
+
+func statusByte(a *klaxon.AlertState) (byte, error) {
+	switch {
+	case a.Count < 0:
+		return 0, fmt.Errorf("encode alert %s: count %d", a.Key, a.Count)
+	case a.Status == klaxon.Firing:
+		return 0, nil
+	case a.Status == klaxon.Resolved:
+		return 1, nil
+	}
+	return 0, fmt.Errorf("encode alert %s: status %q", a.Key, a.Status)
+}
+
+func appendSeen(dst []byte, a *klaxon.AlertState) []byte {
 	dst = appendTime(dst, a.StartsAt)
 	dst = binary.AppendUvarint(dst, uint64(a.Count))
 	dst = appendTime(dst, a.FirstSeen)
 	dst = appendTime(dst, a.LastSeen)
 	dst = appendString(dst, a.Summary)
-	dst = appendString(dst, a.Severity)
+	return appendString(dst, a.Severity)
+}
+
+func appendDetails(dst []byte, a *klaxon.AlertState) []byte {
 	dst = appendString(dst, a.Key)
 	dst = appendString(dst, a.Integration)
 	dst = appendString(dst, a.Source)
 	dst = appendString(dst, a.URL)
 	dst = appendTime(dst, a.EndsAt)
 	dst = appendMap(dst, a.Labels)
-	dst = appendMap(dst, a.Annotations)
-	return dst, nil
+	return appendMap(dst, a.Annotations)
+}
+
+// Encode appends the record of a to dst.
+func Encode(dst []byte, a *klaxon.AlertState) ([]byte, error) {
+	status, err := statusByte(a)
+	if err != nil {
+		return nil, err
+	}
+	dst = slices.Grow(dst, Size(a))
+	dst = appendSeen(append(dst, format, status), a)
+	return appendDetails(dst, a), nil
 }
 
 // DecodeSeen reads the part of a record that folding a report needs.
@@ -94,7 +145,11 @@ func DecodeSeen(b []byte) (klaxon.Seen, error) {
 // Decode reads a whole record.
 func Decode(b []byte) (klaxon.AlertState, error) {
 	r := reader{b: b}
-	s := r.seen()
+	return r.rest(r.seen())
+}
+
+// rest reads the details that follow what s holds, to the end.
+func (r *reader) rest(s klaxon.Seen) (klaxon.AlertState, error) {
 	a := klaxon.AlertState{
 		Alert: klaxon.Alert{
 			Status: s.Status, StartsAt: s.StartsAt, Summary: s.Summary, Severity: s.Severity,

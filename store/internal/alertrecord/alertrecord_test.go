@@ -39,6 +39,20 @@ func TestRoundTrip(t *testing.T) {
 			seen, err := DecodeSeen(b)
 			require.NoError(t, err)
 			require.Equal(t, a.Seen(), seen)
+
+			// Kept apart: the seen record reads as the whole one's start,
+			// and the two are the whole one, less the second format byte.
+			sr, err := EncodeSeen(nil, &a)
+			require.NoError(t, err)
+			dr := EncodeDetails(nil, &a)
+			require.LessOrEqual(t, len(sr)+len(dr), Size(&a))
+			require.Equal(t, b, append(append([]byte(nil), sr...), dr[1:]...))
+			seen, err = DecodeSeen(sr)
+			require.NoError(t, err)
+			require.Equal(t, a.Seen(), seen)
+			got, err = Join(sr, dr)
+			require.NoError(t, err)
+			require.Equal(t, a, got)
 		})
 	}
 }
@@ -74,6 +88,20 @@ func TestErrors(t *testing.T) {
 			require.ErrorIs(t, err, errCorrupt)
 		})
 	}
+	seen, err := EncodeSeen(nil, &a)
+	require.NoError(t, err)
+	details := EncodeDetails(nil, &a)
+	for name, in := range map[string][2][]byte{
+		"whole for seen":      {b, details},
+		"seen for details":    {seen, seen},
+		"details truncated":   {seen, details[:len(details)-1]},
+		"details of a format": {seen, append([]byte{9}, details[1:]...)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Join(in[0], in[1])
+			require.ErrorIs(t, err, errCorrupt)
+		})
+	}
 }
 
 // FuzzDecode: any bytes decode or fail with errCorrupt, never panic; what
@@ -100,5 +128,32 @@ func FuzzDecode(f *testing.F) {
 		back, err := Decode(again)
 		require.NoError(t, err)
 		require.Equal(t, got, back)
+		seen, err := EncodeSeen(nil, &got)
+		require.NoError(t, err)
+		details := EncodeDetails(nil, &got)
+		require.LessOrEqual(t, len(seen)+len(details), Size(&got))
+		back, err = Join(seen, details)
+		require.NoError(t, err)
+		require.Equal(t, got, back)
+	})
+}
+
+// FuzzJoin: any two records join or fail with errCorrupt, never panic.
+//
+//	go test -run='^$' -fuzz=FuzzJoin -fuzztime=15s ./store/internal/alertrecord
+func FuzzJoin(f *testing.F) {
+	a := full()
+	seen, _ := EncodeSeen(nil, &a)
+	f.Add(seen, EncodeDetails(nil, &a))
+	f.Add(seen, seen)
+	f.Fuzz(func(t *testing.T, seen, details []byte) {
+		got, err := Join(seen, details)
+		if err != nil {
+			require.ErrorIs(t, err, errCorrupt)
+			return
+		}
+		s, err := DecodeSeen(seen)
+		require.NoError(t, err)
+		require.Equal(t, s, got.Seen())
 	})
 }
