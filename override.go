@@ -20,8 +20,8 @@ type Override struct {
 // OverrideStore keeps runtime overrides.
 type OverrideStore interface {
 	// PutOverride stores o under a new ID and returns it. Overrides that
-	// ended before o.From's store call are dropped meanwhile.
-	PutOverride(ctx context.Context, o Override) (Override, error)
+	// ended by now are dropped meanwhile; those running or to come stay.
+	PutOverride(ctx context.Context, o Override, now time.Time) (Override, error)
 	// Overrides lists the overrides of schedule ("" for every schedule)
 	// that have not ended at now, by start time.
 	Overrides(ctx context.Context, schedule string, now time.Time) ([]Override, error)

@@ -72,10 +72,12 @@ const (
 )
 
 // UrgencyOf is the urgency an alert of severity has when its route sets
-// none: critical and page are high, anything else low.
+// none: critical, error and page are high, as PagerDuty's severity-based
+// urgency has them (Alertmanager's pagerduty_configs sends error by
+// default); anything else (warning, info, none) is low.
 func UrgencyOf(severity string) Urgency {
 	switch severity {
-	case "critical", "page":
+	case "critical", "error", "page":
 		return UrgencyHigh
 	}
 	return UrgencyLow

@@ -45,7 +45,7 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, status(err), ingest.Response{Status: "error", Message: err.Error()})
 		return
 	}
-	s.metrics.alerts.WithLabelValues(name, ev.Action).Inc()
+	s.metrics.alerts.WithLabelValues(name, string(ev.Alert.Status)).Inc() // firing or resolved, as for every source
 	writeJSON(w, http.StatusAccepted, ingest.Accepted(ev.DedupKey))
 }
 

@@ -218,7 +218,7 @@ func (s *Server) createOverride(w http.ResponseWriter, r *http.Request, caller s
 		writeError(w, s.log, err)
 		return
 	}
-	o, err := s.o.Overrides.PutOverride(r.Context(), klaxon.Override{Schedule: name, User: req.User, From: req.From, To: req.To, By: caller})
+	o, err := s.o.Overrides.PutOverride(r.Context(), klaxon.Override{Schedule: name, User: req.User, From: req.From, To: req.To, By: caller}, time.Now())
 	if err != nil {
 		writeError(w, s.log, err)
 		return

@@ -305,6 +305,8 @@ func TestUrgency(t *testing.T) {
 	}{
 		{"critical is high", "", "critical", klaxon.UrgencyHigh},
 		{"page is high", "", "page", klaxon.UrgencyHigh},
+		{"error is high, as on PagerDuty", "", "error", klaxon.UrgencyHigh},
+		{"info is low", "", "info", klaxon.UrgencyLow},
 		{"warning is low", "", "warning", klaxon.UrgencyLow},
 		{"no severity is low", "", "", klaxon.UrgencyLow},
 		{"the route decides over the severity", klaxon.UrgencyLow, "critical", klaxon.UrgencyLow},

@@ -1,8 +1,16 @@
 package ingest
 
 import (
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
+
 	"github.com/klaxonhq/klaxon"
 )
+
+// genericFields are the JSON names of genericAlert's fields.
+var genericFields = []string{"dedup_key", "status", "summary", "severity", "source", "labels", "annotations", "url", "starts_at"}
 
 // genericAlert is one alert in the generic format: see DecodeGeneric.
 type genericAlert struct {
@@ -37,8 +45,9 @@ type genericAlert struct {
 //	  ]
 //	}
 //
-// or one alert object on its own, without the "alerts" wrapper. Unknown
-// fields are ignored. An alert is identified by its dedup_key; without one,
+// or one alert object on its own, without the "alerts" wrapper. An
+// unknown field is refused, named by its path ("alerts[0].sevrity"), so
+// that a typo never drops what the sender meant. An alert is identified by its dedup_key; without one,
 // by a hash of source and summary, so a resolve must repeat them (or give
 // the dedup_key). A list must hold at least one alert.
 func DecodeGeneric(integration string, body []byte) ([]klaxon.Alert, error) {
@@ -53,6 +62,9 @@ func DecodeGeneric(integration string, body []byte) ([]klaxon.Alert, error) {
 		if err := decodeJSON(body, &in); err != nil {
 			return nil, err
 		}
+		if err := knownFields(body, "", genericFields); err != nil {
+			return nil, err
+		}
 		a, err := in.alert(integration, -1)
 		if err != nil {
 			return nil, err
@@ -61,6 +73,20 @@ func DecodeGeneric(integration string, body []byte) ([]klaxon.Alert, error) {
 	}
 	if len(*b.Alerts) == 0 {
 		return nil, klaxon.Invalid("alerts", "no alerts")
+	}
+	if err := knownFields(body, "", []string{"alerts"}); err != nil {
+		return nil, err
+	}
+	var raw struct {
+		Alerts []json.RawMessage `json:"alerts"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return nil, jsonError("", reflect.TypeOf(raw), err)
+	}
+	for i, a := range raw.Alerts {
+		if err := knownFields(a, index("alerts", i, ""), genericFields); err != nil {
+			return nil, err
+		}
 	}
 	alerts := make([]klaxon.Alert, 0, len(*b.Alerts))
 	for i := range *b.Alerts {
@@ -120,4 +146,24 @@ func (in *genericAlert) alert(integration string, i int) (klaxon.Alert, error) {
 		StartsAt:    starts,
 		URL:         in.URL,
 	}, nil
+}
+
+// knownFields refuses an object, at JSON path prefix, with a key that none
+// of names matches as encoding/json matches them (case aside).
+func knownFields(obj []byte, prefix string, names []string) error {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(obj, &m) != nil {
+		return nil // not an object: the decoder said what was wrong
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, k) }) {
+			return klaxon.Invalid(join(prefix, k), "unknown field; the fields are %s", strings.Join(names, ", "))
+		}
+	}
+	return nil
 }

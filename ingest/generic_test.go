@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -45,8 +46,8 @@ func TestDecodeGeneric(t *testing.T) {
 			want: []klaxon.Alert{{Key: "tools/db-1/disk", Integration: "tools", Status: klaxon.Resolved}},
 		},
 		{
-			name: "unknown fields ignored, offset time in UTC",
-			body: []byte(`{"summary":"s","extra":{"a":[1]},"starts_at":"2026-11-23T23:26:07.5+01:00"}`),
+			name: "offset time in UTC, field names as encoding/json matches them",
+			body: []byte(`{"Summary":"s","starts_at":"2026-11-23T23:26:07.5+01:00"}`),
 			want: []klaxon.Alert{{
 				Key: "tools/" + klaxon.HashFields("", "s"), Integration: "tools", Status: klaxon.Firing,
 				Summary: "s", StartsAt: utc(t, "2026-11-23T22:26:07.5Z"),
@@ -90,6 +91,12 @@ func TestDecodeGenericErrors(t *testing.T) {
 			klaxon.FieldError{Field: "labels", Msg: "must be an object of strings, got string"}},
 		{"summary a number, no wrapper", `{"summary":5}`,
 			klaxon.FieldError{Field: "summary", Msg: "must be a string, got number"}},
+		{"unknown field, no wrapper", `{"summary":"s","sevrity":"critical"}`,
+			klaxon.FieldError{Field: "sevrity", Msg: "unknown field; the fields are " + strings.Join(genericFields, ", ")}},
+		{"unknown field in a list", `{"alerts":[{"summary":"s"},{"summary":"s","extra":{"a":[1]}}]}`,
+			klaxon.FieldError{Field: "alerts[1].extra", Msg: "unknown field; the fields are " + strings.Join(genericFields, ", ")}},
+		{"unknown field beside the list", `{"alerts":[{"summary":"s"}],"version":"1"}`,
+			klaxon.FieldError{Field: "version", Msg: "unknown field; the fields are alerts"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

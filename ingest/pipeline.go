@@ -16,8 +16,8 @@ import (
 // Template.Group alone, which is all that the second and later alerts of
 // a group in one body need.
 type Router interface {
-	Group(labels map[string]string) (string, error)
-	Route(labels map[string]string) (incident.Template, error)
+	Group(a *klaxon.Alert) (string, error)
+	Route(a *klaxon.Alert) (incident.Template, error)
 }
 
 // Pipeline commits normalised alerts: it routes them into groups, folds
@@ -168,12 +168,13 @@ func (p *Pipeline) group(ctx context.Context, alerts []klaxon.Alert) ([]*deliver
 	router := p.router()
 	byKey := map[string]*delivery{}
 	var out []*delivery
-	for _, a := range alerts {
+	for i := range alerts {
+		a := &alerts[i]
 		group, routed := indexed[a.Key]
 		routed = !routed || a.Status != klaxon.Resolved
 		if routed {
 			var err error
-			if group, err = router.Group(a.Labels); err != nil {
+			if group, err = router.Group(a); err != nil {
 				return nil, fmt.Errorf("route alert %s: %w", a.Key, err)
 			}
 		}
@@ -188,13 +189,13 @@ func (p *Pipeline) group(ctx context.Context, alerts []klaxon.Alert) ([]*deliver
 		}
 		if routed && d.tmpl.Policy.Name == "" {
 			// A routed template knows the policy; an indexed one does not.
-			tmpl, err := router.Route(a.Labels)
+			tmpl, err := router.Route(a)
 			if err != nil {
 				return nil, fmt.Errorf("route alert %s: %w", a.Key, err)
 			}
 			d.tmpl = tmpl
 		}
-		d.alerts = append(d.alerts, a)
+		d.alerts = append(d.alerts, *a)
 	}
 	return out, nil
 }

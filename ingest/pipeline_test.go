@@ -26,12 +26,12 @@ var t0 = time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
 // when it has one.
 type oneGroup struct{}
 
-func (oneGroup) Group(labels map[string]string) (string, error) {
-	return "g" + labels["alertname"], nil
+func (oneGroup) Group(a *klaxon.Alert) (string, error) {
+	return "g" + a.Labels["alertname"], nil
 }
 
-func (oneGroup) Route(labels map[string]string) (incident.Template, error) {
-	return incident.Template{Group: "g" + labels["alertname"], Policy: klaxon.Policy{Name: "p"}}, nil
+func (oneGroup) Route(a *klaxon.Alert) (incident.Template, error) {
+	return incident.Template{Group: "g" + a.Labels["alertname"], Policy: klaxon.Policy{Name: "p"}}, nil
 }
 
 // counting counts the commits that reach the store, and holds each until

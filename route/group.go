@@ -17,16 +17,39 @@ func (r *Route) GroupLabels(lbls map[string]string) map[string]string {
 	return out
 }
 
-// GroupKey returns the correlation group of an alert with lbls on route r:
-// the route ID, a colon, then the group_by labels in group_by order with
-// their values quoted, a missing label counting as the empty string:
+// Alone reports whether an alert with lbls is a group of its own on route
+// r: its route groups by labels and it has none of them (none with a
+// value), as an event without grouping is on PagerDuty. Were it grouped by
+// labels it has not, a "db disk full" event would join whatever incident
+// another label-less alert of any tool left open, and page nobody.
+func (r *Route) Alone(lbls map[string]string) bool {
+	for _, name := range r.GroupBy {
+		if lbls[name] != "" {
+			return false
+		}
+	}
+	return len(r.GroupBy) > 0
+}
+
+// GroupKey returns the correlation group of the alert with key alert and
+// labels lbls on route r: the route ID, a colon, then the group_by labels
+// in group_by order with their values quoted, a missing label counting as
+// the empty string:
 //
 //	{}/{service="payments"}:{alertname="HighErrorRate",service="payments"}
 //
+// An alert that has none of the group_by labels is a group of its own
+// (Alone): the route ID, a colon and its quoted key:
+//
+//	{}:"tools/db-disk-full"
+//
 // Values are quoted with strconv.Quote and names quoted too when they are
-// not plain identifiers, so two different routes or label sets never share
-// a key.
-func (r *Route) GroupKey(lbls map[string]string) string {
+// not plain identifiers, so two different routes, label sets or alerts
+// never share a key.
+func (r *Route) GroupKey(lbls map[string]string, alert string) string {
+	if r.Alone(lbls) {
+		return r.ID + ":" + strconv.Quote(alert)
+	}
 	n := len(r.ID) + 3
 	for _, name := range r.GroupBy {
 		n += len(name) + len(lbls[name]) + 4

@@ -48,6 +48,18 @@ func TestGroupKey(t *testing.T) {
 			group:  map[string]string{"alertname": "a\",service=\"b", "service": "}\n"},
 		},
 		{
+			name:   "none of the group_by labels: a group of its own",
+			labels: map[string]string{"severity": "critical", "integration": "tools"},
+			key:    `{}:"am/1"`,
+			group:  map[string]string{},
+		},
+		{
+			name:   "only empty group_by labels: a group of its own",
+			labels: map[string]string{"alertname": "", "service": ""},
+			key:    `{}:"am/1"`,
+			group:  map[string]string{},
+		},
+		{
 			name:   "empty group_by is one group per route",
 			labels: map[string]string{"service": "payments", "alertname": "X"},
 			key:    `{}/{service="payments"}:{}`,
@@ -57,7 +69,7 @@ func TestGroupKey(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := root.Match(tt.labels)
-			require.Equal(t, tt.key, r.GroupKey(tt.labels))
+			require.Equal(t, tt.key, r.GroupKey(tt.labels, "am/1"))
 			require.Equal(t, tt.group, r.GroupLabels(tt.labels))
 		})
 	}
@@ -81,16 +93,23 @@ func TestGroupKeyUnambiguous(t *testing.T) {
 	}
 	seen := map[string]int{}
 	for i, s := range sets {
-		k := root.GroupKey(s)
+		k := root.GroupKey(s, "am/1")
 		j, dup := seen[k]
 		require.False(t, dup, "sets %d and %d share key %s", i, j, k)
 		seen[k] = i
-		require.Equal(t, k, root.GroupKey(s), "not deterministic")
+		require.Equal(t, k, root.GroupKey(s, "am/1"), "not deterministic")
+	}
+	// Alerts alone: one group each, none another's.
+	for i, key := range []string{"am/1", "am/2", `am/1"`, `{a="x",b="y"}`} {
+		k := root.GroupKey(map[string]string{"c": "x"}, key)
+		j, dup := seen[k]
+		require.False(t, dup, "alert %d and set %d share key %s", i, j, k)
+		seen[k] = 100 + i
 	}
 	// A missing label and an empty one are the same to a group key.
-	require.Equal(t, root.GroupKey(map[string]string{"b": "x"}), root.GroupKey(map[string]string{"a": "", "b": "x"}))
+	require.Equal(t, root.GroupKey(map[string]string{"b": "x"}, "am/1"), root.GroupKey(map[string]string{"a": "", "b": "x"}, "am/2"))
 	require.Equal(t, `{}:{a="x",b="","odd name"="y"}`,
-		root.GroupKey(map[string]string{"a": "x", "odd name": "y"}))
+		root.GroupKey(map[string]string{"a": "x", "odd name": "y"}, "am/1"))
 }
 
 func BenchmarkMatchGroupKey(b *testing.B) {
@@ -110,6 +129,6 @@ func BenchmarkMatchGroupKey(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		r := root.Match(lbls)
-		_ = r.GroupKey(lbls)
+		_ = r.GroupKey(lbls, "am/1")
 	}
 }

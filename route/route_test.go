@@ -172,7 +172,7 @@ func TestIDStableWhenReordered(t *testing.T) {
 	lbls := map[string]string{"alertname": "HighErrorRate", "service": "payments", "severity": "page"}
 	require.Equal(t, `{}/{service="payments",severity=~"critical|page"}`, one.Match(lbls).ID)
 	require.Equal(t, one.Match(lbls).ID, two.Match(lbls).ID)
-	require.Equal(t, one.Match(lbls).GroupKey(lbls), two.Match(lbls).GroupKey(lbls))
+	require.Equal(t, one.Match(lbls).GroupKey(lbls, "am/1"), two.Match(lbls).GroupKey(lbls, "am/1"))
 }
 
 func TestNewErrors(t *testing.T) {

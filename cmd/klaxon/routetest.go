@@ -43,16 +43,20 @@ func routeTest(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	v := view{cfg: cfg, overrides: noOverrides{}}
-	tmpl, err := v.Route(labels)
+	tmpl, err := v.Route(&klaxon.Alert{Key: "DEDUP_KEY", Labels: labels})
 	if err != nil {
 		return err
+	}
+	r := cfg.Route.Match(labels)
+	if r.Alone(labels) {
+		tmpl.Group += fmt.Sprintf(" (none of group_by %v is set: the alert is a group of its own, keyed by its dedup key)", r.GroupBy)
 	}
 	urgency := tmpl.Urgency
 	if urgency == "" {
 		urgency = klaxon.UrgencyOf(labels["severity"])
 	}
 	p := tmpl.Policy
-	fmt.Fprintf(stdout, "route:     %s\n", cfg.Route.Match(labels).ID)
+	fmt.Fprintf(stdout, "route:     %s\n", r.ID)
 	fmt.Fprintf(stdout, "policy:    %s (repeat %d, ack_timeout %s)\n", p.Name, p.Repeat, p.AckTimeout)
 	fmt.Fprintf(stdout, "group key: %s\n", tmpl.Group)
 	fmt.Fprintf(stdout, "urgency:   %s\n", urgency)
@@ -98,7 +102,7 @@ func rules(u klaxon.User, urgency klaxon.Urgency) string {
 // store.
 type noOverrides struct{}
 
-func (noOverrides) PutOverride(context.Context, klaxon.Override) (klaxon.Override, error) {
+func (noOverrides) PutOverride(context.Context, klaxon.Override, time.Time) (klaxon.Override, error) {
 	return klaxon.Override{}, fmt.Errorf("put override: no store: %w", klaxon.ErrUnavailable)
 }
 func (noOverrides) Overrides(context.Context, string, time.Time) ([]klaxon.Override, error) {

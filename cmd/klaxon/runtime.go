@@ -51,18 +51,18 @@ func (rt *runtime) router() ingest.Router         { return rt.view() }
 func (rt *runtime) directory() escalate.Directory { return rt.view() }
 
 // Group finds the alert's route and its group.
-func (v view) Group(labels map[string]string) (string, error) {
-	return v.cfg.Route.Match(labels).GroupKey(labels), nil
+func (v view) Group(a *klaxon.Alert) (string, error) {
+	return v.cfg.Route.Match(a.Labels).GroupKey(a.Labels, a.Key), nil
 }
 
 // Route finds the alert's route, its group and its policy.
-func (v view) Route(labels map[string]string) (incident.Template, error) {
-	r := v.cfg.Route.Match(labels)
+func (v view) Route(a *klaxon.Alert) (incident.Template, error) {
+	r := v.cfg.Route.Match(a.Labels)
 	p, ok := v.cfg.Policies[r.Policy]
 	if !ok {
 		return incident.Template{}, fmt.Errorf("route %s: no policy %q", r.ID, r.Policy)
 	}
-	return incident.Template{Group: r.GroupKey(labels), Labels: r.GroupLabels(labels), Policy: p, Urgency: klaxon.Urgency(r.Urgency)}, nil
+	return incident.Template{Group: r.GroupKey(a.Labels, a.Key), Labels: r.GroupLabels(a.Labels), Policy: p, Urgency: klaxon.Urgency(r.Urgency)}, nil
 }
 
 // User returns the user with id.

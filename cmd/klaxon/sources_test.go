@@ -57,6 +57,12 @@ func TestSources(t *testing.T) {
 		require.Equal(t, http.StatusAccepted, code, out)
 		require.Equal(t, klaxon.StateResolved, getIncident(t, base, inc.ID).State)
 
+		// Counted by the alert's status, as every source is.
+		_, m := getText(t, base+"/metrics")
+		require.Equal(t, 2.0, metric(t, m, `klaxon_ingest_alerts_total{integration="tools",status="firing"}`), "trigger and acknowledge")
+		require.Equal(t, 1.0, metric(t, m, `klaxon_ingest_alerts_total{integration="tools",status="resolved"}`))
+		require.NotContains(t, m, `status="trigger"`)
+
 		code, out = post(t, url, "", "application/json", mustRead(t, "pagerduty-invalid-missing-summary.json"))
 		require.Equal(t, http.StatusBadRequest, code)
 		require.Equal(t, "invalid event", out["status"])
@@ -81,5 +87,30 @@ func TestSources(t *testing.T) {
 
 		code, _ = post(t, url, ddToken, "application/json", []byte(`{"summary":"x"}`))
 		require.Equal(t, http.StatusUnauthorized, code, "another source's token is refused")
+	})
+
+	// An alert with none of its route's group_by labels is a group of its
+	// own, as on PagerDuty: a critical event from one tool never joins an
+	// open low-urgency incident of another's.
+	t.Run("alerts without group labels stay apart", func(t *testing.T) {
+		code, out := post(t, base+"/v1/ingest/generic", genericToken, "application/json",
+			[]byte(`{"dedup_key":"cert-1","summary":"certificate expires in 20 days","severity":"info","source":"certbot"}`))
+		require.Equal(t, http.StatusOK, code, out)
+		code, out = post(t, base+"/v2/enqueue", "", "application/json",
+			[]byte(`{"routing_key":"R0UTINGKEY0000000000000000000001","event_action":"trigger","dedup_key":"db-disk","payload":{"summary":"db disk full","source":"db-1","severity":"critical"}}`))
+		require.Equal(t, http.StatusAccepted, code, out)
+
+		bySummary := map[string]*api.IncidentView{}
+		for _, listed := range listIncidents(t, base, "all") {
+			inc := getIncident(t, base, listed.ID)
+			bySummary[inc.Summary] = inc
+		}
+		cert, disk := bySummary["certificate expires in 20 days"], bySummary["db disk full"]
+		require.NotNil(t, cert)
+		require.NotNil(t, disk)
+		require.NotEqual(t, cert.ID, disk.ID)
+		require.Equal(t, 1, disk.AlertCount)
+		require.Equal(t, klaxon.UrgencyHigh, disk.Urgency)
+		require.Equal(t, klaxon.StateTriggered, disk.State)
 	})
 }

@@ -21,8 +21,9 @@ var _ klaxon.OverrideStore = (*Store)(nil)
 
 func overrideKey(schedule, id string) []byte { return []byte(schedule + "\x00" + id) }
 
-// PutOverride stores o under a new ID, and drops overrides that ended.
-func (s *Store) PutOverride(ctx context.Context, o klaxon.Override) (klaxon.Override, error) {
+// PutOverride stores o under a new ID, and drops overrides that ended by
+// now.
+func (s *Store) PutOverride(ctx context.Context, o klaxon.Override, now time.Time) (klaxon.Override, error) {
 	if err := ctx.Err(); err != nil {
 		return o, fmt.Errorf("put override: %w", err)
 	}
@@ -39,7 +40,7 @@ func (s *Store) PutOverride(ctx context.Context, o klaxon.Override) (klaxon.Over
 			return err
 		}
 		o.ID = strconv.FormatUint(seq, 10)
-		if err := pruneOverrides(b, o.From); err != nil {
+		if err := pruneOverrides(b, now); err != nil {
 			return err
 		}
 		v, err := json.Marshal(o)

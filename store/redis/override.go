@@ -23,8 +23,8 @@ var _ klaxon.OverrideStore = (*Store)(nil)
 func (s *Store) overridesKey(schedule string) string { return s.prefix + ":ov:" + schedule }
 
 // PutOverride stores o under a new ID, and drops overrides of its
-// schedule that ended.
-func (s *Store) PutOverride(ctx context.Context, o klaxon.Override) (klaxon.Override, error) {
+// schedule that ended by now.
+func (s *Store) PutOverride(ctx context.Context, o klaxon.Override, now time.Time) (klaxon.Override, error) {
 	if o.Schedule == "" {
 		return o, fmt.Errorf("put override: no schedule: %w", klaxon.ErrInvalid)
 	}
@@ -43,7 +43,7 @@ func (s *Store) PutOverride(ctx context.Context, o klaxon.Override) (klaxon.Over
 	if err := s.rdb.SAdd(ctx, s.prefix+":ovs", o.Schedule).Err(); err != nil {
 		return o, fmt.Errorf("put override for %s: %w", o.Schedule, classify(err))
 	}
-	if _, err := s.overrides(ctx, o.Schedule, o.From, true); err != nil {
+	if _, err := s.overrides(ctx, o.Schedule, now, true); err != nil {
 		return o, fmt.Errorf("put override for %s: %w", o.Schedule, err)
 	}
 	return o, nil

@@ -19,11 +19,11 @@ func RunOverrides(t *testing.T, newStore func(t *testing.T) klaxon.OverrideStore
 
 	t.Run("put lists by start and gives unique IDs", func(t *testing.T) {
 		s := newStore(t)
-		b, err := s.PutOverride(t.Context(), ov("primary", "bob", 2*time.Hour, 3*time.Hour))
+		b, err := s.PutOverride(t.Context(), ov("primary", "bob", 2*time.Hour, 3*time.Hour), at)
 		require.NoError(t, err)
-		a, err := s.PutOverride(t.Context(), ov("primary", "alice", 0, time.Hour))
+		a, err := s.PutOverride(t.Context(), ov("primary", "alice", 0, time.Hour), at)
 		require.NoError(t, err)
-		_, err = s.PutOverride(t.Context(), ov("secondary", "carol", 0, time.Hour))
+		_, err = s.PutOverride(t.Context(), ov("secondary", "carol", 0, time.Hour), at)
 		require.NoError(t, err)
 		require.NotEmpty(t, a.ID)
 		require.NotEqual(t, a.ID, b.ID)
@@ -38,16 +38,38 @@ func RunOverrides(t *testing.T, newStore func(t *testing.T) klaxon.OverrideStore
 
 	t.Run("ended overrides are not listed", func(t *testing.T) {
 		s := newStore(t)
-		_, err := s.PutOverride(t.Context(), ov("primary", "alice", 0, time.Hour))
+		_, err := s.PutOverride(t.Context(), ov("primary", "alice", 0, time.Hour), at)
 		require.NoError(t, err)
 		got, err := s.Overrides(t.Context(), "primary", at.Add(time.Hour))
 		require.NoError(t, err)
 		require.Empty(t, got, "an override ends at its to")
 	})
 
+	t.Run("an override to come keeps those running", func(t *testing.T) {
+		s := newStore(t)
+		now, err := s.PutOverride(t.Context(), ov("primary", "alice", 0, time.Hour), at)
+		require.NoError(t, err)
+		later, err := s.PutOverride(t.Context(), ov("primary", "bob", 2*time.Hour, 3*time.Hour), at.Add(time.Minute))
+		require.NoError(t, err)
+		got, err := s.Overrides(t.Context(), "primary", at.Add(time.Minute))
+		require.NoError(t, err)
+		require.Equal(t, []klaxon.Override{now, later}, got, "adding bob's override must not drop alice's, running now")
+	})
+
+	t.Run("putting drops those ended", func(t *testing.T) {
+		s := newStore(t)
+		_, err := s.PutOverride(t.Context(), ov("primary", "alice", 0, time.Hour), at)
+		require.NoError(t, err)
+		later, err := s.PutOverride(t.Context(), ov("primary", "bob", 2*time.Hour, 3*time.Hour), at.Add(90*time.Minute))
+		require.NoError(t, err)
+		got, err := s.Overrides(t.Context(), "primary", at)
+		require.NoError(t, err)
+		require.Equal(t, []klaxon.Override{later}, got, "alice's ended before bob's was put, and is gone")
+	})
+
 	t.Run("delete", func(t *testing.T) {
 		s := newStore(t)
-		o, err := s.PutOverride(t.Context(), ov("primary", "alice", 0, time.Hour))
+		o, err := s.PutOverride(t.Context(), ov("primary", "alice", 0, time.Hour), at)
 		require.NoError(t, err)
 		require.ErrorIs(t, s.DeleteOverride(t.Context(), "secondary", o.ID), klaxon.ErrNotFound, "the ID is scoped by schedule")
 		require.NoError(t, s.DeleteOverride(t.Context(), "primary", o.ID))
