@@ -70,6 +70,9 @@ type Config struct {
 	// schedule, as the user named it, for warnings.
 	policyFiles   map[string]string
 	scheduleFiles map[string]string
+	// standIns are the notification rules whose channel is not configured,
+	// which the console stands in for.
+	standIns []Warning
 }
 
 // Integration returns the integration called name.
@@ -199,6 +202,8 @@ type loader struct {
 	secret        string
 	lookup        func(string) (string, bool)
 	probs         *problems
+	// standIns are the rules whose channel is not configured.
+	standIns []standIn
 }
 
 func (l *loader) build(f *file) *Config {
@@ -229,6 +234,9 @@ func (l *loader) build(f *file) *Config {
 		users, usersOK = l.loadUsers(f.Users, &c.Notify)
 	}
 	c.Users = users
+	for _, s := range l.standIns {
+		c.standIns = append(c.standIns, s.warning())
+	}
 	for i, id := range f.Fallback {
 		if usersOK && !hasUser(users, id) {
 			l.probs.add(l.path, fmt.Sprintf("fallback[%d]", i), "unknown user %q: %s", id, l.noUser())

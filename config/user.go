@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -100,16 +101,22 @@ func (l *loader) user(file string, at func(string) string, s userSpec, n *Notify
 				l.probs.add(file, at(rule+".via"), "%s needs the user's phone", r.Via)
 			} else if !n.reaches(r.Via) {
 				l.probs.add(file, at(rule+".via"), "%s needs notify.twilio or notify.console in the config", r.Via)
+			} else if n.Twilio == nil {
+				l.standIn(file, at(rule+".via"), r.Via, "notify.twilio")
 			}
 		case klaxon.ViaEmail:
 			if s.Email == "" {
 				l.probs.add(file, at(rule+".via"), "email needs the user's email")
 			} else if !n.reaches(r.Via) {
 				l.probs.add(file, at(rule+".via"), "email needs notify.smtp or notify.console in the config")
+			} else if n.SMTP == nil {
+				l.standIn(file, at(rule+".via"), r.Via, "notify.smtp")
 			}
 		case klaxon.ViaWebhook:
 			if !n.reaches(r.Via) {
 				l.probs.add(file, at(rule+".via"), "webhook needs notify.webhook or notify.console in the config")
+			} else if n.Webhook == nil {
+				l.standIn(file, at(rule+".via"), r.Via, "notify.webhook")
 			}
 		case "":
 			l.probs.add(file, at(rule+".via"), "required: sms, voice, email or webhook")
@@ -147,4 +154,37 @@ func defaultRules(u klaxon.User) []klaxon.NotifyRule {
 		rules = append(rules, klaxon.NotifyRule{Via: klaxon.ViaConsole})
 	}
 	return rules
+}
+
+// standIn notes that rule path of file pages by via, whose channel (the
+// config key key) is not configured: the console stands in for it, and
+// reaches nobody. One warning per key names the first such rule and
+// counts the others.
+func (l *loader) standIn(file, path, via, key string) {
+	for i := range l.standIns {
+		if w := &l.standIns[i]; w.key == key {
+			w.rules++
+			if !slices.Contains(w.vias, via) {
+				w.vias = append(w.vias, via)
+			}
+			return
+		}
+	}
+	l.standIns = append(l.standIns, standIn{key: key, file: file, path: path, vias: []string{via}, rules: 1})
+}
+
+// standIn is the rules that page by channels of one config key that is
+// not configured.
+type standIn struct {
+	key, file, path string
+	vias            []string
+	rules           int
+}
+
+func (s standIn) warning() Warning {
+	msg := fmt.Sprintf("%s: not configured (%s); the console stands in for it and reaches nobody", strings.Join(s.vias, " and "), s.key)
+	if s.rules > 1 {
+		msg += fmt.Sprintf(" (this rule and %d more)", s.rules-1)
+	}
+	return Warning{File: s.file, Path: s.path, Msg: msg}
 }

@@ -40,7 +40,9 @@ const maxGapWarnings = 10
 //   - for each schedule, by name, every gap in its coverage in
 //     [now, now+GapWindow), up to maxGapWarnings, then how many more;
 //   - for each policy, by name, that would page nobody at now because
-//     each of its targets is a schedule with nobody on call.
+//     each of its targets is a schedule with nobody on call;
+//   - for each notification rule, in the users file's order, whose
+//     channel is not configured, so that the console stands in for it.
 func (c *Config) Warnings(now time.Time) []Warning {
 	var ws []Warning
 	for _, name := range slices.Sorted(maps.Keys(c.Schedules)) {
@@ -61,7 +63,7 @@ func (c *Config) Warnings(now time.Time) []Warning {
 				Msg: fmt.Sprintf("pages nobody at %s: every schedule its steps target has nobody on call", now.Format(time.RFC3339))})
 		}
 	}
-	return ws
+	return append(ws, c.standIns...)
 }
 
 // gapText describes g on the wall clock of loc, with its date:

@@ -18,6 +18,14 @@ type Notifier interface {
 	Notify(ctx context.Context, p klaxon.Page) error
 }
 
+// carrier is a Notifier that may carry a page by another channel than
+// its contact method (the console standing in for one not configured),
+// and says which: the timeline and the metrics then name that channel,
+// so that a page nobody could receive is never recorded as delivered.
+type carrier interface {
+	Carrier(via string) string
+}
+
 // Directory tells the engine who a target is.
 type Directory interface {
 	User(id string) (klaxon.User, bool)

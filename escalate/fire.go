@@ -303,7 +303,14 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 	var later *klaxon.DeferredError
 	switch {
 	case err == nil:
-		e.metrics.pages.WithLabelValues(n.Via, "sent").Inc()
+		channel := n.Via
+		if c, ok := e.notifier.(carrier); ok && c.Carrier(n.Via) != n.Via {
+			// Nobody was reached by n.Via: say what did carry the page.
+			channel = c.Carrier(n.Via)
+			ev.Via = channel
+			ev.Text = fmt.Sprintf("standing in for %s, which is not configured", n.Via)
+		}
+		e.metrics.pages.WithLabelValues(channel, "sent").Inc()
 		return result{n: n, event: &ev}
 	case errors.As(err, &later):
 		e.metrics.pages.WithLabelValues(n.Via, "deferred").Inc()

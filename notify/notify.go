@@ -29,6 +29,15 @@ func NewDispatcher(channels map[string]Channel, fallback Channel) *Dispatcher {
 	return &Dispatcher{channels: channels, fallback: fallback}
 }
 
+// Carrier names the channel that carries pages of contact method via:
+// via itself when it is configured, else the console, which stands in.
+func (d *Dispatcher) Carrier(via string) string {
+	if _, ok := d.channels[via]; ok {
+		return via
+	}
+	return klaxon.ViaConsole
+}
+
 // Notify sends p.
 func (d *Dispatcher) Notify(ctx context.Context, p klaxon.Page) error {
 	ch, ok := d.channels[p.Via]

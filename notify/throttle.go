@@ -136,3 +136,12 @@ func bundle(p klaxon.Page, others map[string]klaxon.Page) klaxon.Page {
 	p.Text = fmt.Sprintf("%d incidents for %s: #%s. Reply AA to ack all", len(ids), p.User.ID, strings.Join(ids, " #"))
 	return p
 }
+
+// Carrier names the channel that carries pages of contact method via, as
+// next says (see Dispatcher.Carrier); via itself when next does not say.
+func (t *Throttle) Carrier(via string) string {
+	if c, ok := t.next.(interface{ Carrier(string) string }); ok {
+		return c.Carrier(via)
+	}
+	return via
+}

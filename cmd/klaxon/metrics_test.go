@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
 )
 
 func getText(t *testing.T, url string) (int, string) {
@@ -44,11 +46,24 @@ func TestHealthAndMetrics(t *testing.T) {
 	id := findIncident(t, base, "HighErrorRate").ID
 	waitFor(t, "alice is paged", func() bool { return len(logs.pagesFor(id)) == 1 })
 
+	// No Twilio in this config: the console stands in for alice's SMS, and
+	// the page is counted and recorded as the console's, never as an SMS
+	// that nobody received.
 	var m string
 	waitFor(t, "the page is counted", func() bool {
 		_, m = getText(t, base+"/metrics")
-		return metric(t, m, `klaxon_pages_total{channel="sms",result="sent"}`) == 1
+		return metric(t, m, `klaxon_pages_total{channel="console",result="sent"}`) == 1
 	})
+	require.NotContains(t, m, `klaxon_pages_total{channel="sms"`)
+	var sent []klaxon.Event
+	for _, e := range getIncident(t, base, id).Timeline {
+		if e.Kind == klaxon.EventPageSent {
+			sent = append(sent, e)
+		}
+	}
+	require.Len(t, sent, 1)
+	require.Equal(t, "console", sent[0].Via)
+	require.Equal(t, "standing in for sms, which is not configured", sent[0].Text)
 	require.Equal(t, 2.0, metric(t, m, `klaxon_ingest_alerts_total{integration="prometheus",status="firing"}`))
 	require.Equal(t, 1.0, metric(t, m, "klaxon_first_page_seconds_count"))
 	require.Less(t, metric(t, m, "klaxon_first_page_seconds_sum"), 15.0)
