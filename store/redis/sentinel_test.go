@@ -3,6 +3,7 @@ package redis
 import (
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,6 +38,16 @@ func TestSentinel(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "1", reply)
 
+	// Sentinel can promote only a replica it knows, with its link to the
+	// master up as last seen: it learns of replicas from the master's INFO,
+	// every ten seconds, which on a busy machine may come after the stop.
+	_, replicaPort, err := net.SplitHostPort(replica.Addr())
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		out, err := redistest.Do(sentinel.Addr(), "SENTINEL", "REPLICAS", "klaxon")
+		return err == nil && replicaReady(out, replicaPort)
+	}, 30*time.Second, 100*time.Millisecond, "sentinel knows the replica")
+
 	master.Stop(t)
 	require.Eventually(t, func() bool {
 		g, err := s.Group(t.Context(), "g", nil)
@@ -52,4 +63,25 @@ func TestSentinel(t *testing.T) {
 	role, err := redistest.Do(replica.Addr(), "ROLE")
 	require.NoError(t, err)
 	require.Contains(t, role, "master")
+}
+
+// replicaReady reports whether SENTINEL REPLICAS, its fields one a line,
+// lists the replica on port as a replica whose link to the master is up.
+func replicaReady(out, port string) bool {
+	f := strings.Split(out, "\n")
+	var replicas []map[string]string
+	for i := 0; i+1 < len(f); i += 2 {
+		if f[i] == "name" {
+			replicas = append(replicas, map[string]string{})
+		}
+		if len(replicas) > 0 {
+			replicas[len(replicas)-1][f[i]] = f[i+1]
+		}
+	}
+	for _, r := range replicas {
+		if r["port"] == port && r["flags"] == "slave" && r["master-link-status"] == "ok" {
+			return true
+		}
+	}
+	return false
 }
