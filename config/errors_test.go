@@ -90,7 +90,14 @@ notify: {console: {}}
 			files: map[string]string{pol: "name: default\nsteps:\n  - targets: [user:alice]\n    escalte_after: 5m\n"},
 			want: []string{
 				"conf/policies/default.yaml: steps[0].escalte_after: unknown key",
-				"conf/policies/default.yaml: steps[0].escalate_after: required, like 5m",
+			},
+		},
+		{
+			name:  "escalate_after left out but on the last step of a policy without repeat",
+			files: map[string]string{pol: "name: default\nrepeat: 1\nsteps:\n  - targets: [user:alice]\n  - targets: [user:alice]\n"},
+			want: []string{
+				"conf/policies/default.yaml: steps[0].escalate_after: required, like 5m (only the last step of a policy without repeat may leave it out)",
+				"conf/policies/default.yaml: steps[1].escalate_after: required, like 5m (only the last step of a policy without repeat may leave it out)",
 			},
 		},
 		{
@@ -295,13 +302,13 @@ steps:
 				"conf/policies/notes.txt":   "not a policy",
 				"conf/policies/.swap.yaml":  "not: a policy",
 				"conf/policies/sub/x.yaml":  "not: a policy",
-				"conf/policies/invalid.yml": "name: broken\nsteps: [{targets: [user:alice]}]\n",
+				"conf/policies/invalid.yml": "name: broken\nrepeat: 2\nsteps: [{targets: [user:alice]}]\n",
 			},
 			want: []string{
 				`conf/policies/default.yaml: name: policy "default" is also defined in conf/policies/copy.yml`,
 				"conf/policies/empty.yaml: name: required",
 				"conf/policies/empty.yaml: steps: required: at least one step",
-				"conf/policies/invalid.yml: steps[0].escalate_after: required, like 5m",
+				"conf/policies/invalid.yml: steps[0].escalate_after: required, like 5m (only the last step of a policy without repeat may leave it out)",
 			},
 		},
 		{

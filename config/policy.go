@@ -140,9 +140,13 @@ func (l *loader) policy(file string, s policySpec, users map[string]klaxon.User,
 			}
 			step.Targets = append(step.Targets, klaxon.Target{Kind: kind, Name: name})
 		}
-		if st.EscalateAfter == "" {
-			l.probs.add(file, at("escalate_after"), "required, like 5m")
-		} else {
+		switch {
+		case st.EscalateAfter == "" && i == len(s.Steps)-1 && s.Repeat == 0:
+			// The last step of a walk that does not repeat waits until
+			// someone acknowledges or resolves the incident.
+		case st.EscalateAfter == "":
+			l.probs.add(file, at("escalate_after"), "required, like 5m (only the last step of a policy without repeat may leave it out)")
+		default:
 			d, err := ParseDuration(string(st.EscalateAfter))
 			switch {
 			case err != nil:

@@ -58,8 +58,8 @@ func Walk(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon.Ta
 	if inc.State != klaxon.StateTriggered || esc.Done || len(inc.Policy.Steps) == 0 {
 		return changed, nil
 	}
-	if esc.Step >= 0 && now.Before(esc.NextAt) {
-		return changed, nil
+	if esc.Step >= 0 && (esc.NextAt.IsZero() || now.Before(esc.NextAt)) {
+		return changed, nil // the step waits; with no escalate_after, until someone acts
 	}
 	// Each step at most once per round: a walk where every step pages
 	// nobody ends.
@@ -154,8 +154,14 @@ func pageStep(inc *klaxon.Incident, now time.Time, i, round int, users Users, by
 	if err != nil {
 		return 0, err
 	}
-	// Whether this walk reached anyone carries over from step to step.
-	inc.Escalation = klaxon.Escalation{Step: i, Round: round, NextAt: now.Add(step.EscalateAfter), Reached: inc.Escalation.Reached}
+	// Whether this walk reached anyone carries over from step to step. A
+	// step without escalate_after (the last of a policy that does not
+	// repeat) waits until the incident is acknowledged or resolved.
+	var next time.Time
+	if step.EscalateAfter > 0 {
+		next = now.Add(step.EscalateAfter)
+	}
+	inc.Escalation = klaxon.Escalation{Step: i, Round: round, NextAt: next, Reached: inc.Escalation.Reached}
 	dropRetries(inc, now, fmt.Sprintf("step %d escalated", i+1))
 	n := notify(inc, now, list, i, round)
 	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventEscalated, Step: &i, By: by, How: how, Text: stepText(step, i, round)})

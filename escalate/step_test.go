@@ -125,6 +125,22 @@ func TestWalk(t *testing.T) {
 		require.Equal(t, []string{"bob"}, dueUsers(inc, late), "only bob's step, not every step missed")
 	})
 
+	t.Run("a last step without escalate_after waits until someone acts", func(t *testing.T) {
+		p := twoSteps
+		p.Repeat = 0
+		p.Steps = []klaxon.Step{p.Steps[0], {Targets: p.Steps[1].Targets}}
+		inc := newIncident(p)
+		require.Equal(t, []page{
+			{"alice", "sms", 0}, {"alice", "email", 0}, {"alice", "voice", time.Minute},
+			{"bob", "email", 5 * time.Minute},
+		}, walk(inc, 30*24*time.Hour), "bob's step stays; the walk never ends by itself")
+		require.False(t, inc.Escalation.Done)
+		require.Equal(t, 1, inc.Escalation.Step)
+		require.False(t, escalate.Advance(inc, t0.Add(30*24*time.Hour), users))
+		require.True(t, escalate.NextDue(inc).IsZero())
+		require.NotEqual(t, klaxon.EventExhausted, inc.Recorded[len(inc.Recorded)-1].Kind)
+	})
+
 	t.Run("a step not yet due changes nothing", func(t *testing.T) {
 		inc := newIncident(twoSteps)
 		walk(inc, 0)
