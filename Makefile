@@ -27,8 +27,12 @@ $(GOBIN)/amtool:
 	$(SUDO) apt-get update
 	$(SUDO) apt-get install -y redis-server
 
+# The release is the nearest tag (or "dev" without one), the commit the
+# work tree's; klaxon version prints both.
+VERSION ?= $(shell git describe --tags --abbrev=0 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o bin/klaxon ./cmd/klaxon
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION) -X main.commit=$(COMMIT)" -o bin/klaxon ./cmd/klaxon
 
 # Run every fuzz target of every package for FUZZTIME each.
 FUZZTIME ?= 30s

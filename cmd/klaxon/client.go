@@ -64,7 +64,7 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("User-Agent", "klaxon-cli/"+buildVersion())
+	req.Header.Set("User-Agent", "klaxon-cli/"+strings.Fields(buildVersion())[0])
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

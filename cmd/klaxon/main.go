@@ -10,14 +10,17 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"strings"
 
 	// The binary carries the IANA time zone database, so schedules and
 	// users' time zones work in a minimal container with no zoneinfo.
 	_ "time/tzdata"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = ""
+// version and commit are set at build time by make build, with -ldflags
+// "-X main.version=... -X main.commit=...". A plain go build leaves them
+// empty, and the module's build info stands in.
+var version, commit = "", ""
 
 const usage = `usage: klaxon <command> [flags]
 
@@ -92,14 +95,47 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 }
 
+// buildVersion is the release and commit of this binary.
 func buildVersion() string {
-	if version != "" {
+	bi, _ := debug.ReadBuildInfo()
+	return versionLine(version, commit, bi)
+}
+
+// versionLine is the release and the commit Klaxon was built from:
+// "v1.2.0 (commit 0a1b2c3)". What make build set wins; otherwise the
+// module's version and the revision go build stamped, "(devel)" and no
+// commit when there are none; "modified" when the work tree had changes.
+func versionLine(version, commit string, bi *debug.BuildInfo) string {
+	modified := false
+	if bi != nil {
+		if version == "" {
+			version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch {
+			case s.Key == "vcs.revision" && commit == "":
+				commit = s.Value
+			case s.Key == "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+	}
+	if version == "" {
+		version = "(devel)"
+	}
+	if commit == "" {
 		return version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
+	if hash, dirty := strings.CutSuffix(commit, "-dirty"); dirty {
+		commit, modified = hash, true
 	}
-	return "(devel)"
+	if len(commit) > 12 {
+		commit = commit[:12]
+	}
+	if modified {
+		commit += ", modified"
+	}
+	return version + " (commit " + commit + ")"
 }
 
 // parseFlags parses flags that may come before, between or after the
