@@ -19,7 +19,7 @@ import (
 func routeTest(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("klaxon route test", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("config", "klaxon.yaml", "config file")
+	path := configFlag(fs)
 	at := &timeFlag{time.Now()}
 	fs.Var(at, "at", "when the alert fires (now, +2h, 2026-12-24T09:00, RFC 3339)")
 	pos, err := parseFlags(fs, args)

@@ -52,6 +52,24 @@ step 2 at Thu 2026-12-24 12:05 UTC:
 		})
 	}
 
+	t.Run("an alert with none of the group_by labels is a group of its own", func(t *testing.T) {
+		var out, errOut bytes.Buffer
+		err := run(t.Context(), []string{"route", "test", "--config", example, "--at", "2026-12-24T12:00:00Z", "integration=tools", "severity=critical"}, &out, &errOut)
+		require.NoError(t, err, errOut.String())
+		require.Contains(t, out.String(), `group key: {}:"DEDUP_KEY" (none of group_by [alertname service] is set: the alert is a group of its own, keyed by its dedup key)`)
+		require.Contains(t, out.String(), "urgency:   high")
+	})
+
+	t.Run("the config from KLAXON_CONFIG, without --config", func(t *testing.T) {
+		t.Setenv("KLAXON_CONFIG", example)
+		var out, errOut bytes.Buffer
+		err := run(t.Context(), []string{"route", "test", "--at", "2026-12-24T12:00:00Z", "service=db", "alertname=DiskFull"}, &out, &errOut)
+		require.NoError(t, err, errOut.String())
+		require.Contains(t, out.String(), "policy:    default")
+		err = run(t.Context(), []string{"check"}, &out, &errOut)
+		require.NoError(t, err, errOut.String())
+	})
+
 	t.Run("a label must be name=value", func(t *testing.T) {
 		var out, errOut bytes.Buffer
 		err := run(t.Context(), []string{"route", "test", "--config", example, "service"}, &out, &errOut)

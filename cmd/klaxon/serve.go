@@ -37,10 +37,17 @@ import (
 // shutdownGrace bounds how long in-flight webhooks get to finish.
 const shutdownGrace = 10 * time.Second
 
+// configFlag registers --config. Every command finds the config the same
+// way: --config, else KLAXON_CONFIG, else klaxon.yaml in the working
+// directory.
+func configFlag(fs *flag.FlagSet) *string {
+	return fs.String("config", envOr("KLAXON_CONFIG", "klaxon.yaml"), "config file (default KLAXON_CONFIG, else klaxon.yaml)")
+}
+
 // configFlags registers the flags that override the config file and
 // returns a function that gives the overrides that were set.
 func configFlags(fs *flag.FlagSet) (path *string, overrides func() map[string]any) {
-	path = fs.String("config", "klaxon.yaml", "config file")
+	path = configFlag(fs)
 	listen := fs.String("listen", "", "listen address (overrides KLAXON_LISTEN and listen:)")
 	storePath := fs.String("store-path", "", "embedded store file (overrides KLAXON_STORE_PATH and store.path)")
 	return path, func() map[string]any {
