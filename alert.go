@@ -33,6 +33,27 @@ type Alert struct {
 	URL         string            `json:"url,omitempty"`
 }
 
+// LabelIntegration is the label every alert carries, set to the name of
+// its integration unless the sender set it: routes can match by source.
+const LabelIntegration = "integration"
+
+// Label adds integration=<a.Integration> and then extra to a's labels,
+// each only where a does not carry that label already (with a value):
+// what the sender said wins.
+func (a *Alert) Label(extra map[string]string) {
+	if a.Labels == nil {
+		a.Labels = make(map[string]string, 1+len(extra))
+	}
+	if a.Labels[LabelIntegration] == "" && a.Integration != "" {
+		a.Labels[LabelIntegration] = a.Integration
+	}
+	for k, v := range extra {
+		if a.Labels[k] == "" {
+			a.Labels[k] = v
+		}
+	}
+}
+
 // AlertKey scopes a source's own alert identifier by integration name.
 func AlertKey(integration, id string) string {
 	return integration + "/" + id

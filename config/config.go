@@ -73,6 +73,8 @@ type Config struct {
 	// standIns are the notification rules whose channel is not configured,
 	// which the console stands in for.
 	standIns []Warning
+	// file is the config file as the user named it, for warnings.
+	file string
 }
 
 // Integration returns the integration called name.
@@ -227,6 +229,7 @@ func (l *loader) build(f *file) *Config {
 	r, err := route.New(f.Route)
 	l.addFileFieldErrors(l.path, err)
 	c.Route = r
+	c.file = l.path
 
 	users, usersOK := map[string]klaxon.User{}, true
 	l.users = f.Users

@@ -120,7 +120,7 @@ func TestLoadExample(t *testing.T) {
 		{Name: "prometheus", Type: TypeAlertmanager, Token: "dev-prometheus-token"},
 		{Name: "datadog", Type: TypeDatadog, Token: "dev-datadog-token"},
 		{Name: "tools", Type: TypePagerDuty, Token: "dev-pagerduty-routing-key"},
-		{Name: "generic", Type: TypeGeneric, Token: "dev-generic-token"},
+		{Name: "generic", Type: TypeGeneric, Token: "dev-generic-token", Labels: map[string]string{"team": "platform"}},
 	}, c.Integrations)
 	require.Equal(t, Notify{Console: &Console{}}, c.Notify)
 	require.Equal(t, time.Minute, c.Notify.Limit(klaxon.ViaSMS), "one SMS a minute unless set")

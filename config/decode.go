@@ -79,6 +79,19 @@ func (d *decoder) decode(path string, in any, out reflect.Value) {
 		out.Set(p)
 	case reflect.Struct:
 		d.decodeStruct(path, in, out)
+	case reflect.Map:
+		m, ok := stringMap(in)
+		if !ok || out.Type().Key().Kind() != reflect.String {
+			d.probs.add(d.file, path, "expected a map, got %s", kind(in))
+			return
+		}
+		mv := reflect.MakeMapWithSize(out.Type(), len(m))
+		for k, v := range m {
+			e := reflect.New(out.Type().Elem()).Elem()
+			d.decode(path+"."+k, v, e)
+			mv.SetMapIndex(reflect.ValueOf(k).Convert(out.Type().Key()), e)
+		}
+		out.Set(mv)
 	default:
 		d.probs.add(d.file, path, "cannot decode into %s", out.Type())
 	}

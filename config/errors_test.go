@@ -177,6 +177,7 @@ notify: {console: {}}
   - {name: x, type: nagios, token: c}
   - {name: x, token: c}
   - {name: y, type: generic}
+  - {name: z, type: generic, token: z, labels: {integration: other, team: a}}
 `},
 			want: []string{
 				"conf/klaxon.yaml: integrations[0].name: required",
@@ -186,6 +187,7 @@ notify: {console: {}}
 				"conf/klaxon.yaml: integrations[3].type: required: alertmanager, datadog, pagerduty or generic",
 				"conf/klaxon.yaml: integrations[3].token: same as the token of integrations[2]: each integration needs its own",
 				"conf/klaxon.yaml: integrations[4].token: required",
+				"conf/klaxon.yaml: integrations[5].labels.integration: every alert carries integration=<its integration's name> already",
 			},
 		},
 		{

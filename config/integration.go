@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"strings"
+
+	"github.com/klaxonhq/klaxon"
 )
 
 // Integration types: the sources Klaxon accepts alerts from.
@@ -20,6 +22,10 @@ type Integration struct {
 	Name  string `koanf:"name"`
 	Type  string `koanf:"type"`
 	Token string `koanf:"token"`
+	// Labels are added to each alert of the integration that does not
+	// carry the label already, for routing; every alert also carries
+	// integration=<Name>.
+	Labels map[string]string `koanf:"labels"`
 }
 
 // API holds the tokens of the HTTP API, for people and the CLI.
@@ -54,6 +60,14 @@ func (l *loader) checkIntegrations(ins []Integration) {
 			l.probs.add(l.path, at("type"), "required: alertmanager, datadog, pagerduty or generic")
 		default:
 			l.probs.add(l.path, at("type"), "unknown type %q: want alertmanager, datadog, pagerduty or generic", in.Type)
+		}
+		for k := range in.Labels {
+			switch {
+			case k == "":
+				l.probs.add(l.path, at("labels"), "a label needs a name")
+			case k == klaxon.LabelIntegration:
+				l.probs.add(l.path, at("labels."+k), "every alert carries integration=<its integration's name> already")
+			}
 		}
 		switch j, dup := tokens[in.Token]; {
 		case in.Token == "":

@@ -42,9 +42,19 @@ const maxGapWarnings = 10
 //   - for each policy, by name, that would page nobody at now because
 //     each of its targets is a schedule with nobody on call;
 //   - for each notification rule, in the users file's order, whose
-//     channel is not configured, so that the console stands in for it.
+//     channel is not configured, so that the console stands in for it;
+//   - for each route, in the file's order, that no alert can take.
 func (c *Config) Warnings(now time.Time) []Warning {
 	var ws []Warning
+	if c.Route != nil {
+		names := make([]string, 0, len(c.Integrations))
+		for _, in := range c.Integrations {
+			names = append(names, in.Name)
+		}
+		for _, u := range c.Route.Unreachable(names) {
+			ws = append(ws, Warning{File: c.file, Path: u.Path, Msg: u.Why})
+		}
+	}
 	for _, name := range slices.Sorted(maps.Keys(c.Schedules)) {
 		s, file := c.Schedules[name], c.scheduleFiles[name]
 		gaps := s.Gaps(now, now.Add(GapWindow))

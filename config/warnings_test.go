@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +31,17 @@ layers:
     members: [alice]
     restrict: [{days: [mon, tue, wed, thu, fri], from: "09:00", to: "17:00"}]
 `
+	routes := strings.Replace(baseFiles[cfg], "route:\n  policy: default\n", `route:
+  policy: default
+  routes:
+    - matchers: ['integration="promtheus"']
+    - matchers: ['integration=~"prom|dd"', 'severity="critical"']
+      routes:
+        - matchers: ['team="a"', 'team="b"']
+        - matchers: ['team="c"']
+    - matchers: []
+    - matchers: ['service="db"']
+`, 1)
 	tests := []struct {
 		name  string
 		files map[string]string
@@ -37,6 +49,15 @@ layers:
 	}{
 		{
 			name: "no schedules",
+		},
+		{
+			name:  "routes no alert can take",
+			files: map[string]string{cfg: routes},
+			want: []string{
+				`conf/klaxon.yaml: route.routes[0]: matches no integration's alerts: integration="promtheus"; the integrations are prom (a sender may set the label itself)`,
+				`conf/klaxon.yaml: route.routes[1].routes[0]: never matches: it asks team to be both "a" and "b"`,
+				`conf/klaxon.yaml: route.routes[3]: never reached: route.routes[2] before it has no matchers and takes every alert`,
+			},
 		},
 		{
 			name:  "full coverage",

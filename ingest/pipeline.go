@@ -18,6 +18,9 @@ import (
 type Router interface {
 	Group(a *klaxon.Alert) (string, error)
 	Route(a *klaxon.Alert) (incident.Template, error)
+	// Labels are the labels the integration called name adds to its
+	// alerts (see klaxon.Alert.Label).
+	Labels(integration string) map[string]string
 }
 
 // Pipeline commits normalised alerts: it routes them into groups, folds
@@ -170,6 +173,7 @@ func (p *Pipeline) group(ctx context.Context, alerts []klaxon.Alert) ([]*deliver
 	var out []*delivery
 	for i := range alerts {
 		a := &alerts[i]
+		a.Label(router.Labels(a.Integration))
 		group, routed := indexed[a.Key]
 		routed = !routed || a.Status != klaxon.Resolved
 		if routed {

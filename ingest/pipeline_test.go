@@ -30,6 +30,8 @@ func (oneGroup) Group(a *klaxon.Alert) (string, error) {
 	return "g" + a.Labels["alertname"], nil
 }
 
+func (oneGroup) Labels(string) map[string]string { return nil }
+
 func (oneGroup) Route(a *klaxon.Alert) (incident.Template, error) {
 	return incident.Template{Group: "g" + a.Labels["alertname"], Policy: klaxon.Policy{Name: "p"}}, nil
 }

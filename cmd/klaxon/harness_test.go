@@ -45,7 +45,7 @@ api:
 integrations:
   - {name: prometheus, type: alertmanager, token: ` + amToken + `}
   - {name: datadog, type: datadog, token: ` + ddToken + `}
-  - {name: tools, type: pagerduty, token: ` + pdRoutingKey + `}
+  - {name: tools, type: pagerduty, token: ` + pdRoutingKey + `, labels: {team: tools-team}}
   - {name: generic, type: generic, token: ` + genericToken + `}
 route:
   policy: oncall

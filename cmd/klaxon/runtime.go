@@ -50,6 +50,12 @@ func (rt *runtime) view() view                    { return view{rt.cfg.Load(), r
 func (rt *runtime) router() ingest.Router         { return rt.view() }
 func (rt *runtime) directory() escalate.Directory { return rt.view() }
 
+// Labels are the labels integration adds to its alerts.
+func (v view) Labels(integration string) map[string]string {
+	in, _ := v.cfg.Integration(integration)
+	return in.Labels
+}
+
 // Group finds the alert's route and its group.
 func (v view) Group(a *klaxon.Alert) (string, error) {
 	return v.cfg.Route.Match(a.Labels).GroupKey(a.Labels, a.Key), nil

@@ -46,6 +46,10 @@ func TestSources(t *testing.T) {
 		require.Equal(t, map[string]any{"status": "success", "message": "Event processed", "dedup_key": "checkout-api/latency"}, out)
 		inc := incidentOf("tools")
 		require.Equal(t, "checkout-api p99 latency above 2s", inc.Summary)
+		// Every alert carries its integration, and the integration's
+		// labels, for routing.
+		require.Equal(t, "tools", inc.Alerts[0].Labels["integration"])
+		require.Equal(t, "tools-team", inc.Alerts[0].Labels["team"])
 
 		code, out = post(t, url, "", "application/json", mustRead(t, "pagerduty-acknowledge.json"))
 		require.Equal(t, http.StatusAccepted, code, out)
