@@ -367,12 +367,12 @@ users:
 			name: "smtp",
 			files: map[string]string{"conf/klaxon.yaml": baseFiles["conf/klaxon.yaml"] + `
   smtp: {host: mail.example.com, from: "Klaxon <pager@example.com>"}
-  twilio: {account_sid: AC1, auth_token: "${TEST_TWILIO:-x}", from: "+15550100000"}
+  twilio: {account_sid: AC0123456789abcdef0123456789abcdef, auth_token: "${TEST_TWILIO:-0123456789abcdef0123456789abcdef}", from: "+15550100000"}
 secret: 0123456789abcdef
 `},
 			check: func(t *testing.T, c *Config) {
 				require.Equal(t, &SMTP{Host: "mail.example.com", Port: 587, From: "Klaxon <pager@example.com>", TLS: TLSStartTLS}, c.Notify.SMTP)
-				require.Equal(t, &Twilio{AccountSID: "AC1", AuthToken: "x", From: "+15550100000"}, c.Notify.Twilio)
+				require.Equal(t, &Twilio{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "0123456789abcdef0123456789abcdef", From: "+15550100000"}, c.Notify.Twilio)
 			},
 		},
 		{

@@ -245,6 +245,23 @@ notify: {console: {}}
 			want: []string{"conf/klaxon.yaml: secret: required with notify.smtp: it signs the acknowledgement links in mail"},
 		},
 		{
+			name: "twilio credentials as Twilio checks them",
+			files: map[string]string{cfg: base + `  twilio: {account_sid: AC..., auth_token: "${TWILIO_AUTH_TOKEN:-changeme}", from: "+15550100000"}
+`},
+			want: []string{
+				`conf/klaxon.yaml: notify.twilio.account_sid: "AC..." is not an account SID: want AC and 32 hex digits, from the Twilio console`,
+				"conf/klaxon.yaml: notify.twilio.auth_token: not an auth token: want the 32 letters and digits of the Twilio console",
+			},
+		},
+		{
+			name: "an API key for the account",
+			files: map[string]string{cfg: base + `  twilio: {account_sid: SK0123456789abcdef0123456789abcdef, auth_token: 0123456789abcdef0123456789abcdef, from: "+15550100000"}
+`},
+			want: []string{
+				"conf/klaxon.yaml: notify.twilio.account_sid: SK0123… is an API key's SID: account_sid is the account's, AC and 32 hex digits, and auth_token its auth token",
+			},
+		},
+		{
 			name: "notify",
 			files: map[string]string{cfg: base + `  twilio: {from: "5550100"}
   smtp: {host: "", port: 70000, from: "not an address", tls: startls}

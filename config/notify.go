@@ -3,6 +3,7 @@ package config
 import (
 	"net/mail"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -127,11 +128,21 @@ func (l *loader) checkNotify(n *Notify) {
 		l.probs.add(l.path, "notify.concurrency", "must be 1 or more (0 or unset: %d)", DefaultConcurrency)
 	}
 	if t := n.Twilio; t != nil {
-		if t.AccountSID == "" {
+		// Checked as Twilio checks them, so that a placeholder or a key of
+		// the wrong kind fails here, not on every page.
+		switch {
+		case t.AccountSID == "":
 			l.probs.add(l.path, "notify.twilio.account_sid", "required")
+		case strings.HasPrefix(t.AccountSID, "SK"):
+			l.probs.add(l.path, "notify.twilio.account_sid", "%s is an API key's SID: account_sid is the account's, AC and 32 hex digits, and auth_token its auth token", redact(t.AccountSID))
+		case !accountSID.MatchString(t.AccountSID):
+			l.probs.add(l.path, "notify.twilio.account_sid", "%q is not an account SID: want AC and 32 hex digits, from the Twilio console", redact(t.AccountSID))
 		}
-		if t.AuthToken == "" {
+		switch {
+		case t.AuthToken == "":
 			l.probs.add(l.path, "notify.twilio.auth_token", "required")
+		case !authToken.MatchString(t.AuthToken):
+			l.probs.add(l.path, "notify.twilio.auth_token", "not an auth token: want the 32 letters and digits of the Twilio console")
 		}
 		if !e164.MatchString(t.From) {
 			l.probs.add(l.path, "notify.twilio.from", "want a phone number in E.164 form, like +15550100000")
@@ -198,4 +209,18 @@ func (n *Notify) reaches(via string) bool {
 		return n.Webhook != nil
 	}
 	return false
+}
+
+// What Twilio's account SIDs and auth tokens look like.
+var (
+	accountSID = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
+	authToken  = regexp.MustCompile(`^[0-9A-Za-z]{32}$`)
+)
+
+// redact shortens an identifier for a message: its first six characters.
+func redact(s string) string {
+	if len(s) <= 6 {
+		return s
+	}
+	return s[:6] + "…"
 }
