@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -221,4 +223,12 @@ func TestDDTitle(t *testing.T) {
 	} {
 		require.Equal(t, want, ddTitle(title), title)
 	}
+}
+
+// TestDatadogExamplePayload: the payload the README tells users to paste
+// is the template the decoder is tested against.
+func TestDatadogExamplePayload(t *testing.T) {
+	example, err := os.ReadFile(filepath.Join("..", "examples", "datadog-payload.json"))
+	require.NoError(t, err)
+	require.Equal(t, string(readTestdata(t, "datadog/payload-template.json")), string(example))
 }
