@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"encoding/json"
 
 	"github.com/klaxonhq/klaxon"
@@ -25,6 +26,13 @@ type amAlert struct {
 	EndsAt       string            `json:"endsAt"`
 	GeneratorURL string            `json:"generatorURL"`
 	Fingerprint  string            `json:"fingerprint"`
+	// Grafana Alerting's links and the values of its query, kept as
+	// annotations (see grafanaAnnotations).
+	SilenceURL   string          `json:"silenceURL"`
+	DashboardURL string          `json:"dashboardURL"`
+	PanelURL     string          `json:"panelURL"`
+	Values       json.RawMessage `json:"values"`
+	ValueString  string          `json:"valueString"`
 }
 
 // DecodeAlertmanager decodes an Alertmanager webhook body (version 4, also
@@ -74,7 +82,8 @@ func DecodeAlertmanager(integration string, body []byte) ([]klaxon.Alert, error)
 // amAlert's fields, in the order of the fields bits readAlertmanager keeps.
 var (
 	amPayloadKeys = []string{"version", "externalURL", "alerts", "orgId"}
-	amAlertKeys   = []string{"status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint"}
+	amAlertKeys   = []string{"status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint",
+		"silenceURL", "dashboardURL", "panelURL", "values", "valueString"}
 )
 
 // readAlertmanager decodes body as encoding/json would decode it into an
@@ -163,6 +172,31 @@ func readAlertmanagerAlert(r *reader, a *amAlert) {
 				a.Fingerprint = r.str()
 				return
 			}
+		case "silenceURL":
+			if seen.first(7) {
+				a.SilenceURL = r.str()
+				return
+			}
+		case "dashboardURL":
+			if seen.first(8) {
+				a.DashboardURL = r.str()
+				return
+			}
+		case "panelURL":
+			if seen.first(9) {
+				a.PanelURL = r.str()
+				return
+			}
+		case "values":
+			if seen.first(10) {
+				a.Values = r.raw()
+				return
+			}
+		case "valueString":
+			if seen.first(11) {
+				a.ValueString = r.str()
+				return
+			}
 		default:
 			if !foldsTo(key, amAlertKeys...) {
 				r.skip(0)
@@ -216,9 +250,46 @@ func (in *amAlert) alert(integration string, i int) (klaxon.Alert, error) {
 		Summary:     summary,
 		Severity:    in.Labels["severity"],
 		Labels:      in.Labels,
-		Annotations: in.Annotations,
+		Annotations: in.grafanaAnnotations(),
 		StartsAt:    starts,
 		EndsAt:      ends,
 		URL:         in.GeneratorURL,
 	}, nil
+}
+
+// grafanaAnnotations are the alert's annotations with Grafana Alerting's
+// links and values added, where the sender set no annotation of the name:
+// silence_url, dashboard_url, panel_url, values (the query's values as
+// JSON, like {"B":44.2}) and value_string.
+func (in *amAlert) grafanaAnnotations() map[string]string {
+	extra := [...][2]string{
+		{"silence_url", in.SilenceURL},
+		{"dashboard_url", in.DashboardURL},
+		{"panel_url", in.PanelURL},
+		{"values", grafanaValues(in.Values)},
+		{"value_string", in.ValueString},
+	}
+	m := in.Annotations
+	for _, kv := range extra {
+		if kv[1] == "" || m[kv[0]] != "" {
+			continue
+		}
+		if m == nil {
+			m = make(map[string]string, len(extra))
+		}
+		m[kv[0]] = kv[1]
+	}
+	return m
+}
+
+// grafanaValues is Grafana's values as compact JSON; "" for none or null.
+func grafanaValues(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return ""
+	}
+	return b.String()
 }

@@ -89,10 +89,25 @@ func TestDecodeAlertmanager(t *testing.T) {
 			want: []klaxon.Alert{{
 				Key: "prom/c6eadffa33fcdf37", Integration: "prom", Status: klaxon.Firing,
 				Summary: "memory high", Source: "https://play.grafana.org/",
-				Labels:      map[string]string{"alertname": "High memory usage", "team": "blue"},
-				Annotations: map[string]string{"summary": "memory high"},
-				StartsAt:    utc(t, "2021-10-12T07:51:03.157076Z"),
-				URL:         "https://play.grafana.org/alerting/1afz29v7z/edit",
+				Labels: map[string]string{"alertname": "High memory usage", "team": "blue"},
+				Annotations: map[string]string{
+					"summary": "memory high", "silence_url": "https://play.grafana.org/alerting/silence/new",
+					"values": `{"B":44.2,"C":1}`,
+				},
+				StartsAt: utc(t, "2021-10-12T07:51:03.157076Z"),
+				URL:      "https://play.grafana.org/alerting/1afz29v7z/edit",
+			}},
+		},
+		{
+			name: "Grafana's links and values, beside the sender's own annotation",
+			body: []byte(`{"orgId":1,"version":"1","alerts":[{"status":"firing","labels":{"alertname":"Disk"},"silenceURL":"https://g/s","dashboardURL":"https://g/d/abc","panelURL":"https://g/d/abc?viewPanel=2","values":{ "A" : 93.5 },"valueString":"[ var='A' value=93.5 ]","annotations":{"dashboard_url":"https://mine"}}]}`),
+			want: []klaxon.Alert{{
+				Key: "prom/" + labelsID(map[string]string{"alertname": "Disk"}), Integration: "prom", Status: klaxon.Firing,
+				Summary: "Disk", Labels: map[string]string{"alertname": "Disk"},
+				Annotations: map[string]string{
+					"dashboard_url": "https://mine", "silence_url": "https://g/s", "panel_url": "https://g/d/abc?viewPanel=2",
+					"values": `{"A":93.5}`, "value_string": "[ var='A' value=93.5 ]",
+				},
 			}},
 		},
 	}
