@@ -15,48 +15,24 @@ import (
 	"github.com/klaxonhq/klaxon/api"
 )
 
-// parseTime reads a time given on the command line: "now", a duration
-// from now ("+2h", "-30m"), RFC 3339, or "2006-01-02T15:04" in the local
-// time zone.
-func parseTime(s string, now time.Time) (time.Time, error) {
-	switch {
-	case s == "now":
-		return now, nil
-	case strings.HasPrefix(s, "+") || strings.HasPrefix(s, "-"):
-		d, err := time.ParseDuration(s)
-		return now.Add(d), err
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	t, err := time.ParseInLocation("2006-01-02T15:04", s, time.Local)
-	if err != nil {
-		return t, fmt.Errorf("time %q: want now, +2h, 2026-12-24T09:00 or RFC 3339", s)
-	}
-	return t, nil
-}
-
-// timeFlag is a flag holding a time in parseTime's forms.
-type timeFlag struct{ t time.Time }
-
-func (f *timeFlag) String() string { return f.t.Format(time.RFC3339) }
-func (f *timeFlag) Set(s string) (err error) {
-	f.t, err = parseTime(s, time.Now())
-	return err
-}
-
 // oncall prints who is on call: every schedule, or one.
 func oncall(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("klaxon oncall", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := clientFlags(fs)
-	at := &timeFlag{time.Now()}
-	fs.Var(at, "at", "when (now, +2h, 2026-12-24T09:00, RFC 3339)")
+	at := newTimeFlag(time.Now(), "now")
+	fs.Var(at, "at", "when: "+timeHelp+"; a wall time is in the schedule's time zone (of every schedule: the local one)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	q := "?" + url.Values{"at": {at.t.Format(time.RFC3339)}}.Encode()
+	loc := time.Local
+	if len(pos) == 1 {
+		if loc, err = scheduleZone(ctx, c, pos[0], at); err != nil {
+			return err
+		}
+	}
+	q := "?" + url.Values{"at": {at.in(loc).Format(time.RFC3339)}}.Encode()
 	var list api.OnCallList
 	switch len(pos) {
 	case 0:
@@ -98,9 +74,9 @@ func scheduleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.SetOutput(stderr)
 	c := clientFlags(fs)
 	now := time.Now()
-	from, to := &timeFlag{now}, &timeFlag{now.Add(14 * 24 * time.Hour)}
-	fs.Var(from, "from", "start of the window (default now)")
-	fs.Var(to, "to", "end of the window (default two weeks on)")
+	from, to := newTimeFlag(now, "now"), newTimeFlag(now, "+2w")
+	fs.Var(from, "from", "start of the window: "+timeHelp+"; a wall time is in the schedule's time zone")
+	fs.Var(to, "to", "end of the window, likewise")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -109,7 +85,11 @@ func scheduleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintln(stderr, "usage: klaxon schedule show NAME [--from TIME] [--to TIME]")
 		return errUsage
 	}
-	q := url.Values{"from": {from.t.Format(time.RFC3339)}, "to": {to.t.Format(time.RFC3339)}}
+	loc, err := scheduleZone(ctx, c, pos[1], from, to)
+	if err != nil {
+		return err
+	}
+	q := url.Values{"from": {from.in(loc).Format(time.RFC3339)}, "to": {to.in(loc).Format(time.RFC3339)}}
 	var list api.ShiftList
 	if err := c.do(ctx, http.MethodGet, "/v1/schedules/"+url.PathEscape(pos[1])+"/shifts?"+q.Encode(), nil, &list); err != nil {
 		return err
@@ -128,9 +108,10 @@ func override(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("klaxon override", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := clientFlags(fs)
-	from, to := &timeFlag{}, &timeFlag{}
-	fs.Var(from, "from", "start (now, +2h, 2026-12-24T09:00, RFC 3339)")
-	fs.Var(to, "to", "end")
+	now := time.Now()
+	from, to := newTimeFlag(now, ""), newTimeFlag(now, "")
+	fs.Var(from, "from", "start: "+timeHelp+"; a wall time is in the schedule's time zone")
+	fs.Var(to, "to", "end, likewise")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -145,9 +126,13 @@ func override(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		fmt.Fprintf(stdout, "override %s of %s deleted\n", pos[2], pos[1])
 		return nil
-	case len(pos) == 2 && !from.t.IsZero() && !to.t.IsZero():
+	case len(pos) == 2 && from.isSet() && to.isSet():
+		loc, err := scheduleZone(ctx, c, pos[0], from, to)
+		if err != nil {
+			return err
+		}
 		var o klaxon.Override
-		req := api.OverrideRequest{User: pos[1], From: from.t, To: to.t}
+		req := api.OverrideRequest{User: pos[1], From: from.in(loc), To: to.in(loc)}
 		if err := c.do(ctx, http.MethodPost, "/v1/schedules/"+url.PathEscape(pos[0])+"/overrides", req, &o); err != nil {
 			return err
 		}

@@ -56,6 +56,11 @@ func TestOnCall(t *testing.T) {
 		out, err := cli("oncall", "primary", "--at", "2026-12-01T17:00:00Z")
 		require.NoError(t, err)
 		require.Contains(t, out, "primary   bob      Tue 2026-12-01 12:00 EST")
+		// A wall time is the schedule's: 12:00 in New York, whatever
+		// the machine's zone.
+		out, err = cli("oncall", "primary", "--at", "2026-12-01T12:00")
+		require.NoError(t, err)
+		require.Contains(t, out, "primary   bob      Tue 2026-12-01 12:00 EST")
 
 		var all api.OnCallList
 		getJSON(t, base+"/v1/oncall?at=2026-11-24T17:00:00Z", &all)
@@ -67,6 +72,13 @@ func TestOnCall(t *testing.T) {
 		require.NoError(t, err)
 		require.Contains(t, out, "alice  Mon 2026-11-23 09:00 EST  Mon 2026-11-30 09:00 EST")
 		require.Contains(t, out, "bob    Mon 2026-11-30 09:00 EST  Mon 2026-12-07 09:00 EST")
+		wall, err := cli("schedule", "show", "primary", "--from", "2026-11-23T09:00", "--to", "2026-12-07T09:00")
+		require.NoError(t, err)
+		require.Equal(t, out, wall, "wall times in the schedule's zone")
+		_, err = cli("schedule", "show", "primary", "--to", "+3d")
+		require.NoError(t, err)
+		_, err = cli("schedule", "show", "primary", "--to", "tomorrow")
+		require.Error(t, err)
 
 		resp, err := http.Get(base + "/v1/schedules/primary.ics?token=" + apiToken + "&from=2026-11-23T14:00:00Z&to=2026-12-07T14:00:00Z")
 		require.NoError(t, err)

@@ -20,8 +20,8 @@ func routeTest(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("klaxon route test", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := configFlag(fs)
-	at := &timeFlag{time.Now()}
-	fs.Var(at, "at", "when the alert fires (now, +2h, 2026-12-24T09:00, RFC 3339)")
+	at := newTimeFlag(time.Now(), "now")
+	fs.Var(at, "at", "when the alert fires: "+timeHelp+"; a wall time is in the local time zone")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -60,7 +60,7 @@ func routeTest(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "policy:    %s (repeat %d, ack_timeout %s)\n", p.Name, p.Repeat, p.AckTimeout)
 	fmt.Fprintf(stdout, "group key: %s\n", tmpl.Group)
 	fmt.Fprintf(stdout, "urgency:   %s\n", urgency)
-	t := at.t
+	t := at.in(time.Local)
 	for i, step := range p.Steps {
 		fmt.Fprintf(stdout, "step %d at %s:\n", i+1, t.Format("Mon 2006-01-02 15:04 MST"))
 		for _, target := range step.Targets {

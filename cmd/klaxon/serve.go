@@ -246,21 +246,12 @@ func check(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	path, overrides := configFlags(fs)
 	strict := fs.Bool("strict", false, "treat warnings as errors: exit 1 on any")
-	var at time.Time
-	fs.Func("at", "look for coverage gaps from this time, RFC 3339 (default now)", func(s string) error {
-		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			return errors.New("want RFC 3339, like 2026-11-23T09:00:00Z")
-		}
-		at = t
-		return nil
-	})
+	atFlag := newTimeFlag(time.Now(), "now")
+	fs.Var(atFlag, "at", "look for coverage gaps from this time: "+timeHelp+"; a wall time is in the local time zone")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if at.IsZero() {
-		at = time.Now()
-	}
+	at := atFlag.in(time.Local)
 	cfg, err := config.Load(*path, overrides())
 	if err != nil {
 		for _, e := range flatten(err) {
