@@ -31,6 +31,26 @@ type Alert struct {
 	StartsAt    time.Time         `json:"starts_at,omitzero"`
 	EndsAt      time.Time         `json:"ends_at,omitzero"`
 	URL         string            `json:"url,omitempty"`
+	// Partial marks a report that says only the alert's new status, like a
+	// PagerDuty resolve, which has no payload: what is known of the alert
+	// (summary, severity, start, labels, annotations, source, link) stays
+	// as it was, rather than being erased. It is not stored.
+	Partial bool `json:"-"`
+}
+
+// KeepDetails fills in what a partial report (see Alert.Partial) leaves
+// out from stored, the alert as it was: labels, annotations, source,
+// link and end. The seen part (summary, severity, start) is Apply's.
+func (a *AlertState) KeepDetails(stored AlertState) {
+	if !a.Partial {
+		return
+	}
+	a.Labels, a.Annotations = stored.Labels, stored.Annotations
+	a.Source, a.URL = stored.Source, stored.URL
+	if a.EndsAt.IsZero() {
+		a.EndsAt = stored.EndsAt
+	}
+	a.Partial = false
 }
 
 // LabelIntegration is the label every alert carries, set to the name of

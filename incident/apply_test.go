@@ -117,6 +117,20 @@ func TestApply(t *testing.T) {
 		require.Equal(t, []klaxon.EventKind{klaxon.EventTriggered}, kinds(r))
 	})
 
+	t.Run("a resolve that says only that keeps what was known", func(t *testing.T) {
+		a := firing("a")
+		a.Severity = "critical"
+		bare := klaxon.Alert{Key: a.Key, Integration: a.Integration, Status: klaxon.Resolved, Partial: true}
+		r := deliver([]klaxon.Alert{a}, []klaxon.Alert{bare})[1]
+		require.True(t, r.Resolved)
+		got := r.Alerts[0]
+		require.Equal(t, klaxon.Resolved, got.Status)
+		require.Equal(t, a.Summary, got.Summary)
+		require.Equal(t, a.Severity, got.Severity)
+		require.Equal(t, a.StartsAt, got.StartsAt)
+		require.Equal(t, a.Summary, r.Timeline[len(r.Timeline)-2].Text, "the timeline names it too")
+	})
+
 	t.Run("two alerts of one body join one incident", func(t *testing.T) {
 		r := deliver([]klaxon.Alert{firing("a"), firing("b")})[0]
 		require.True(t, r.Opened)

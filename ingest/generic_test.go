@@ -43,7 +43,7 @@ func TestDecodeGeneric(t *testing.T) {
 		{
 			name: "resolve.json: by dedup_key alone",
 			body: readTestdata(t, "generic/resolve.json"),
-			want: []klaxon.Alert{{Key: "tools/db-1/disk", Integration: "tools", Status: klaxon.Resolved}},
+			want: []klaxon.Alert{{Key: "tools/db-1/disk", Integration: "tools", Status: klaxon.Resolved, Partial: true}},
 		},
 		{
 			name: "offset time in UTC, field names as encoding/json matches them",

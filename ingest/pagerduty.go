@@ -111,6 +111,7 @@ func DecodePagerDuty(integration string, body []byte) (Event, error) {
 		if in.EventAction == ActionResolve {
 			ev.Alert.Status = klaxon.Resolved
 		}
+		ev.Alert.Partial = true // no payload: what was known stays
 	case "":
 		return Event{}, klaxon.Invalid("event_action", "is missing or blank")
 	default:

@@ -36,14 +36,14 @@ func TestDecodePagerDuty(t *testing.T) {
 			name: "acknowledge.json",
 			body: readTestdata(t, "pagerduty/acknowledge.json"),
 			want: Event{RoutingKey: routingKey, Action: ActionAcknowledge, DedupKey: "checkout-api/latency", Alert: klaxon.Alert{
-				Key: "pd/checkout-api/latency", Integration: "pd", Status: klaxon.Firing,
+				Key: "pd/checkout-api/latency", Integration: "pd", Status: klaxon.Firing, Partial: true,
 			}},
 		},
 		{
 			name: "resolve.json",
 			body: readTestdata(t, "pagerduty/resolve.json"),
 			want: Event{RoutingKey: routingKey, Action: ActionResolve, DedupKey: "checkout-api/latency", Alert: klaxon.Alert{
-				Key: "pd/checkout-api/latency", Integration: "pd", Status: klaxon.Resolved,
+				Key: "pd/checkout-api/latency", Integration: "pd", Status: klaxon.Resolved, Partial: true,
 			}},
 		},
 		{

@@ -57,9 +57,20 @@ func TestSources(t *testing.T) {
 		require.Equal(t, klaxon.StateAcknowledged, inc.State)
 		require.Equal(t, "tools", inc.AckedBy)
 
+		firing := inc.Alerts[0]
 		code, out = post(t, url, "", "application/json", mustRead(t, "pagerduty-resolve.json"))
 		require.Equal(t, http.StatusAccepted, code, out)
-		require.Equal(t, klaxon.StateResolved, getIncident(t, base, inc.ID).State)
+		resolved := getIncident(t, base, inc.ID)
+		require.Equal(t, klaxon.StateResolved, resolved.State)
+		// The resolve has no payload: what was known of the alert stays.
+		a := resolved.Alerts[0]
+		require.Equal(t, klaxon.Resolved, a.Status)
+		require.NotEmpty(t, firing.Summary)
+		require.Equal(t, firing.Summary, a.Summary)
+		require.Equal(t, firing.Severity, a.Severity)
+		require.Equal(t, firing.Source, a.Source)
+		require.Equal(t, firing.Labels, a.Labels)
+		require.Equal(t, firing.StartsAt, a.StartsAt)
 
 		// Counted by the alert's status, as every source is.
 		_, m := getText(t, base+"/metrics")

@@ -145,6 +145,9 @@ type encodedIncident struct {
 // them already.
 type encodedAlert struct {
 	key, seen, details []byte
+	// partial: the report said only the alert's status (see
+	// klaxon.Alert.Partial); its stored details stay.
+	partial bool
 }
 
 // dropStored sets aside the headers and details records that the file
@@ -166,7 +169,7 @@ func dropStored(tx *bolt.Tx, group string, version uint64, encoded []encodedInci
 		}
 		for j := range encoded[i].alerts {
 			a := &encoded[i].alerts[j]
-			if v := details.Get(a.key); v != nil && bytes.Equal(v, a.details) {
+			if v := details.Get(a.key); v != nil && (a.partial || bytes.Equal(v, a.details)) {
 				a.details = nil
 			}
 		}
@@ -199,6 +202,7 @@ func encodeIncident(inc *klaxon.Incident) (encodedIncident, error) {
 			key:     alertRecordKey(e.key, a.Key),
 			seen:    arena[start:mid:mid],
 			details: arena[mid:len(arena):len(arena)],
+			partial: a.Partial,
 		}
 	}
 	e.events = make([][]byte, len(inc.Recorded))

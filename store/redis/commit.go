@@ -44,16 +44,19 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 	if err := validate(c); err != nil {
 		return fmt.Errorf("commit group %s: %w", c.Group, err)
 	}
+	rdb := s.rdb
+	if c.Urgent {
+		rdb = s.urgent
+	}
+	if err := s.keepDetails(ctx, rdb, c); err != nil {
+		return fmt.Errorf("commit group %s: %w", c.Group, err)
+	}
 	// The token names this commit: a reply lost and the script sent again
 	// by the client finds it applied, and index entries name it.
 	token := rand.Text()
 	keys, args, err := s.commitCall(c, token)
 	if err != nil {
 		return fmt.Errorf("commit group %s: %w", c.Group, err)
-	}
-	rdb := s.rdb
-	if c.Urgent {
-		rdb = s.urgent
 	}
 	if err := s.writeAhead(ctx, rdb, c, token); err != nil {
 		return fmt.Errorf("commit group %s: %w", c.Group, classify(err))
@@ -231,4 +234,42 @@ func ceilMicro(t time.Time) int64 {
 		us++
 	}
 	return us
+}
+
+// keepDetails fills in the partial records of c (see klaxon.Alert.Partial)
+// from the records stored, which hold each alert whole: one read, only for
+// a commit that has them. A record changed since is no harm: the commit
+// then finds its group at another version, and is refused.
+func (s *Store) keepDetails(ctx context.Context, rdb redis.UniversalClient, c klaxon.Commit) error {
+	for _, inc := range c.Incidents {
+		var fields []string
+		for i := range inc.Changed {
+			if inc.Changed[i].Partial {
+				fields = append(fields, inc.Changed[i].Key)
+			}
+		}
+		if len(fields) == 0 {
+			continue
+		}
+		vals, err := rdb.HMGet(ctx, incidentAlertsKey(s.tag(c.Group), inc.ID), fields...).Result()
+		if err != nil {
+			return classify(err)
+		}
+		stored := make(map[string]klaxon.AlertState, len(vals))
+		for i, v := range vals {
+			if b, ok := v.(string); ok {
+				a, err := alertrecord.Decode([]byte(b))
+				if err != nil {
+					return fmt.Errorf("alert %s of incident %s: %w", fields[i], inc.ID, err)
+				}
+				stored[fields[i]] = a
+			}
+		}
+		for i := range inc.Changed {
+			if a, ok := stored[inc.Changed[i].Key]; ok {
+				inc.Changed[i].KeepDetails(a)
+			}
+		}
+	}
+	return nil
 }

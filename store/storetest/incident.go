@@ -270,6 +270,22 @@ func testAlertDetails(t *testing.T, open func() klaxon.Store) {
 		require.NoError(t, err)
 		require.Equal(t, want.Seen(), g.Alerts["am/a"], "commit %d", v+1)
 	}
+
+	// A partial record (a resolve that said only that) keeps the stored
+	// labels, annotations, source, link and end.
+	partial := klaxon.AlertState{
+		Alert: klaxon.Alert{Key: "am/a", Integration: "am", Status: klaxon.Firing, Summary: resolved.Summary,
+			StartsAt: resolved.StartsAt, Partial: true},
+		Count: 3, FirstSeen: resolved.FirstSeen, LastSeen: resolved.LastSeen.Add(time.Minute),
+	}
+	inc = header(inc)
+	inc.Changed = []klaxon.AlertState{partial}
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: 5, Open: "1", Incidents: []*klaxon.Incident{inc}}))
+	got, _, err := s.IncidentAlerts(ctx, "1", "", 10)
+	require.NoError(t, err)
+	want := resolved
+	want.Status, want.Count, want.LastSeen = klaxon.Firing, 3, partial.LastSeen
+	require.Equal(t, []klaxon.AlertState{want}, got)
 }
 
 // testAlertPages reads the alerts of an incident page by page: each alert
