@@ -285,4 +285,12 @@ type Page struct {
 	// Bundle counts the incidents a bundled page stands for (0 for a page
 	// of one); Text then says what they are.
 	Bundle int
+	// Test marks a test page (klaxon test-page): of no incident, it asks
+	// for no answer, and its text says so.
+	Test bool
+}
+
+// TestText is the text of a test page sent by via.
+func TestText(via string) string {
+	return "Klaxon test page: pages by " + via + " reach you. No answer is needed."
 }

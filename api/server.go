@@ -60,6 +60,8 @@ type Options struct {
 	Twilio func() *TwilioAuth
 	// Links verifies the links of mail pages; nil without mail.
 	Links *email.Links
+	// Tester sends test pages; nil for none.
+	Tester Tester
 	Log   *slog.Logger
 	// Registry is where the server registers its metrics and what
 	// /metrics serves.
@@ -84,6 +86,7 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("GET /v1/incidents/{id}/alerts", s.auth(s.incidentAlerts))
 	s.mux.HandleFunc("GET /v1/incidents/{id}/timeline", s.auth(s.incidentTimeline))
 	s.mux.HandleFunc("POST /v1/incidents/{id}/{command}", s.auth(s.command))
+	s.mux.HandleFunc("POST /v1/users/{id}/test-page", s.auth(s.testPage))
 	s.schedulesRoutes()
 	s.twilioRoutes()
 	s.ackRoutes()

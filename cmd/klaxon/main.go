@@ -37,6 +37,7 @@ commands:
   schedule show NAME             the shifts of a schedule (--from, --to)
   override SCHEDULE USER         put USER on call (--from, --to); override list, override delete
   route test LABEL=VALUE...      where an alert goes and who it pages (--at)
+  test-page USER                 send USER a test page, say what the providers answered (--via)
   version                        print the version
 
 Run "klaxon <command> -h" for a command's flags.
@@ -75,6 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return incidentCmd(ctx, args, stdout, stderr)
 	case "ack", "resolve", "escalate", "snooze":
 		return command(ctx, cmd, args, stdout, stderr)
+	case "test-page":
+		return testPage(ctx, args, stdout, stderr)
 	case "oncall":
 		return oncall(ctx, args, stdout, stderr)
 	case "schedule":

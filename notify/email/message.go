@@ -42,6 +42,17 @@ type page struct {
 // message builds the mail of p to to, with fresh links.
 func (e *Email) message(p klaxon.Page, to *mail.Address) (*gomail.Msg, error) {
 	l := e.o.Links
+	if p.Test {
+		m := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+		m.FromMailAddress(e.from)
+		m.ToMailAddress(to)
+		m.Subject("Klaxon test page")
+		m.SetDateWithValue(l.now())
+		m.SetMessageID()
+		m.SetGenHeader("Auto-Submitted", "auto-generated")
+		m.SetBodyString(gomail.TypeTextPlain, klaxon.TestText(klaxon.ViaEmail)+"\n-- \nKlaxon\n")
+		return m, nil
+	}
 	v := page{
 		Incident: p.Incident,
 		Summary:  oneLine(p.Summary),

@@ -27,10 +27,12 @@ func (c smsChannel) Send(ctx context.Context, p klaxon.Page) error {
 		return klaxon.Invalid("phone", "user %s has no phone number", p.User.ID)
 	}
 	params := &api.CreateMessageParams{}
-	params.SetTo(p.User.Phone).
-		SetFrom(c.t.from).
-		SetBody(SMSText(p)).
-		SetStatusCallback(StatusURL(c.t.publicURL, p.Incident, p.Notification))
+	params.SetTo(p.User.Phone).SetFrom(c.t.from)
+	if p.Test {
+		params.SetBody(klaxon.TestText(klaxon.ViaSMS))
+	} else {
+		params.SetBody(SMSText(p)).SetStatusCallback(StatusURL(c.t.publicURL, p.Incident, p.Notification))
+	}
 	err := c.t.do(ctx, func(s *api.ApiService) error {
 		_, err := s.CreateMessage(params)
 		return err

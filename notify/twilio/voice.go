@@ -26,12 +26,20 @@ func (c voiceChannel) Send(ctx context.Context, p klaxon.Page) error {
 		return klaxon.Invalid("phone", "user %s has no phone number", p.User.ID)
 	}
 	params := &api.CreateCallParams{}
-	params.SetTo(p.User.Phone).
-		SetFrom(c.t.from).
-		SetUrl(VoiceURL(c.t.publicURL, p.Incident, p.Notification)).
-		SetMachineDetection("Enable").
-		SetStatusCallback(StatusURL(c.t.publicURL, p.Incident, p.Notification)).
-		SetStatusCallbackEvent([]string{"completed"})
+	params.SetTo(p.User.Phone).SetFrom(c.t.from)
+	if p.Test {
+		// A test call says so and hangs up: no callback, no menu.
+		tw, err := VoiceReply(klaxon.TestText(klaxon.ViaVoice) + " Goodbye.")
+		if err != nil {
+			return err
+		}
+		params.SetTwiml(tw)
+	} else {
+		params.SetUrl(VoiceURL(c.t.publicURL, p.Incident, p.Notification)).
+			SetMachineDetection("Enable").
+			SetStatusCallback(StatusURL(c.t.publicURL, p.Incident, p.Notification)).
+			SetStatusCallbackEvent([]string{"completed"})
+	}
 	err := c.t.do(ctx, func(s *api.ApiService) error {
 		_, err := s.CreateCall(params)
 		return err

@@ -17,7 +17,8 @@ const IncidentPath = "/v1/incidents/"
 
 // Payload is the body of a page in the JSON format.
 type Payload struct {
-	// Type is "page".
+	// Type is "page", or "test" for a test page (klaxon test-page), which
+	// is of no incident.
 	Type         string `json:"type"`
 	Incident     string `json:"incident"`
 	Notification int    `json:"notification"`
@@ -38,6 +39,9 @@ type Payload struct {
 // NewPayload is the JSON payload of p, sent at now, with the incident URL
 // under publicURL.
 func NewPayload(p klaxon.Page, publicURL string, now time.Time) Payload {
+	if p.Test {
+		return Payload{Type: "test", User: p.User.ID, Summary: p.Summary, Text: p.Text, SentAt: now.UTC().Truncate(time.Second)}
+	}
 	return Payload{
 		Type:         "page",
 		Incident:     p.Incident,
