@@ -62,7 +62,7 @@ type Options struct {
 	Links *email.Links
 	// Tester sends test pages; nil for none.
 	Tester Tester
-	Log   *slog.Logger
+	Log    *slog.Logger
 	// Registry is where the server registers its metrics and what
 	// /metrics serves.
 	Registry *prometheus.Registry
