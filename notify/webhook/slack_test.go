@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -122,4 +123,13 @@ func TestSlackMessageLong(t *testing.T) {
 	require.LessOrEqual(t, len([]rune(msg.Blocks[0].Text.Text)), 3000)
 	require.LessOrEqual(t, len([]rune(msg.Text)), 3000)
 	require.Contains(t, msg.Blocks[0].Text.Text, "&lt;… (3 firing)")
+}
+
+// TestTestPayload: a test page is of type test, of no incident, with no
+// link to one.
+func TestTestPayload(t *testing.T) {
+	at := time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)
+	p := NewPayload(klaxon.Page{User: klaxon.User{ID: "alice"}, Via: "webhook", Summary: "Klaxon test page", Text: klaxon.TestText("webhook"), Test: true},
+		"https://klaxon.example.com", at)
+	require.Equal(t, Payload{Type: "test", User: "alice", Summary: "Klaxon test page", Text: klaxon.TestText("webhook"), SentAt: at}, p)
 }
