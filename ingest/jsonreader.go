@@ -87,7 +87,11 @@ func (r *reader) literal(lit string) bool {
 // body, valid until the next call) while positioned at its value, which
 // member must read. A key with escapes or bytes beyond ASCII fails: such a
 // key could match a field only after decoding or Unicode case folding.
-func (r *reader) object(member func(key []byte)) {
+func (r *reader) object(member func(key []byte)) { r.members(true, member) }
+
+// members reads an object as object does; without plainKeys, it takes
+// any key, which member then gets as nil.
+func (r *reader) members(plainKeys bool, member func(key []byte)) {
 	r.consume('{')
 	if r.peek() == '}' {
 		r.i++
@@ -98,25 +102,17 @@ func (r *reader) object(member func(key []byte)) {
 			r.fail()
 			return
 		}
-		start := r.i + 1
-		j := start
-		for j < len(r.b) && r.b[j] != '"' {
-			if c := r.b[j]; c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
-				r.fail()
-				return
-			}
-			j++
+		var key []byte
+		if plainKeys {
+			key = r.plainKey()
+		} else {
+			r.str()
 		}
-		if j == len(r.b) {
-			r.fail()
-			return
-		}
-		r.i = j + 1
 		r.consume(':')
 		if r.failed {
 			return
 		}
-		member(r.b[start:j])
+		member(key)
 		switch r.peek() {
 		case ',':
 			r.i++
@@ -127,6 +123,25 @@ func (r *reader) object(member func(key []byte)) {
 			r.fail()
 		}
 	}
+}
+
+// plainKey reads a key of ASCII without escapes, or fails.
+func (r *reader) plainKey() []byte {
+	start := r.i + 1
+	j := start
+	for j < len(r.b) && r.b[j] != '"' {
+		if c := r.b[j]; c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			r.fail()
+			return nil
+		}
+		j++
+	}
+	if j == len(r.b) {
+		r.fail()
+		return nil
+	}
+	r.i = j + 1
+	return r.b[start:j]
 }
 
 // array reads an array, calling elem at each element, which elem must read.
@@ -260,29 +275,7 @@ func (r *reader) skip(depth int) {
 	}
 	switch r.peek() {
 	case '{':
-		r.i++
-		if r.peek() == '}' {
-			r.i++
-			return
-		}
-		for !r.failed {
-			if r.peek() != '"' {
-				r.fail()
-				return
-			}
-			r.str()
-			r.consume(':')
-			r.skip(depth + 1)
-			switch r.peek() {
-			case ',':
-				r.i++
-			case '}':
-				r.i++
-				return
-			default:
-				r.fail()
-			}
-		}
+		r.members(false, func([]byte) { r.skip(depth + 1) })
 	case '[':
 		r.array(func() { r.skip(depth + 1) })
 	case '"':
