@@ -215,6 +215,7 @@ func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) 
 		}
 	}
 	dropOutrun(inc, now, finished)
+	endWait(inc, now)
 	if first && !inc.PagedAt.IsZero() {
 		return true, inc.PagedAt.Sub(inc.CreatedAt)
 	}

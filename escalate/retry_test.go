@@ -254,3 +254,34 @@ func TestRecordRetriedUnderClaim(t *testing.T) {
 		require.Equal(t, len(pages), sent, "each page on record once: %v", timelineText(timeline))
 	})
 }
+
+// TestEngineLastStepWaitsUnlessEveryPageFailed: a last step without
+// escalate_after waits until someone acts, but when every one of its pages
+// fails for good nobody was reached, and the fallback is paged.
+func TestEngineLastStepWaitsUnlessEveryPageFailed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := openStore(t)
+		start := time.Now()
+		phone := &flakyPhone{start: start, fail: func(via string, _ int) error {
+			if via == klaxon.ViaEmail {
+				return nil // bob, the fallback, by mail
+			}
+			return providerError{retryable: false}
+		}}
+		dir := &flakyDirectory{directory: directory{"alice": klaxon.User{ID: "alice", Phone: "+15550100001", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}, "bob": bob},
+			fallback: []string{"bob"}}
+		e := escalate.New(st, phone, func() escalate.Directory { return dir }, quiet, escalate.Options{})
+		runEngine(t, e)
+		last := userStep("alice")
+		last.EscalateAfter = 0 // waits until someone acts
+		id := openIncident(t, st, klaxon.Policy{Name: "p", Steps: []klaxon.Step{last}}, start)
+		e.Wake()
+
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		require.Equal(t, []string{"0 sms failed", "0 email ok"}, phone.got())
+		timeline, err := klaxon.ReadTimeline(t.Context(), st, id)
+		require.NoError(t, err)
+		require.Contains(t, kindsOf(timeline), klaxon.EventFallback)
+	})
+}

@@ -117,6 +117,18 @@ func exhaust(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon
 // FallbackStep is the step number of the fallback's notifications.
 const FallbackStep = -1
 
+// endWait ends the wait of a step without escalate_after once nothing of
+// it is left to send and none of its walk's pages went out: every page
+// failed for good, so the walk goes on, and pages the fallback when it
+// ends having reached nobody.
+func endWait(inc *klaxon.Incident, now time.Time) {
+	esc := &inc.Escalation
+	if inc.State == klaxon.StateTriggered && !esc.Done && esc.Step >= 0 && esc.NextAt.IsZero() &&
+		len(inc.Pending) == 0 && !esc.Reached {
+		esc.NextAt = now
+	}
+}
+
 // reached reports whether a page of inc went out since its walk began,
 // at its opening or its last trigger.
 func reached(inc *klaxon.Incident) bool { return inc.Escalation.Reached }

@@ -97,6 +97,7 @@ func Apply(open *klaxon.Incident, known map[string]klaxon.Seen, alerts []klaxon.
 			r.Index = append(r.Index, a.Key)
 		}
 		if i, seen := at[a.Key]; seen {
+			next.KeepDetails(inc.Changed[i]) // a partial report keeps what this delivery said
 			inc.Changed[i] = next
 		} else {
 			at[a.Key] = len(inc.Changed)

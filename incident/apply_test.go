@@ -131,6 +131,25 @@ func TestApply(t *testing.T) {
 		require.Equal(t, a.Summary, r.Timeline[len(r.Timeline)-2].Text, "the timeline names it too")
 	})
 
+	t.Run("a bare resolve after a full report in one body keeps that report's details", func(t *testing.T) {
+		a := firing("x")
+		a.Labels, a.URL, a.Source = map[string]string{"team": "a"}, "http://x", "host-1"
+		bare := klaxon.Alert{Key: a.Key, Integration: a.Integration, Status: klaxon.Resolved, Partial: true}
+		r := deliver([]klaxon.Alert{firing("a"), a, bare})[0]
+		var got *klaxon.AlertState
+		for i := range r.Incident.Changed {
+			if r.Incident.Changed[i].Key == a.Key {
+				got = &r.Incident.Changed[i]
+			}
+		}
+		require.NotNil(t, got)
+		require.Equal(t, klaxon.Resolved, got.Status)
+		require.Equal(t, a.Labels, got.Labels)
+		require.Equal(t, a.URL, got.URL)
+		require.Equal(t, a.Source, got.Source)
+		require.False(t, got.Partial, "whole again: nothing is left for the store to fill in")
+	})
+
 	t.Run("two alerts of one body join one incident", func(t *testing.T) {
 		r := deliver([]klaxon.Alert{firing("a"), firing("b")})[0]
 		require.True(t, r.Opened)

@@ -318,6 +318,7 @@ func mergeChanged(earlier, later []klaxon.AlertState) []klaxon.AlertState {
 	}
 	for _, a := range later {
 		if i, ok := at[a.Key]; ok {
+			a.KeepDetails(earlier[i]) // a partial report keeps what an earlier delivery said
 			earlier[i] = a
 			continue
 		}

@@ -186,6 +186,41 @@ func TestPipelineFoldWritesLastReport(t *testing.T) {
 	}
 }
 
+// TestPipelineFoldKeepsDetailsOfBareResolve: a bare resolve folded after a
+// full report of the same alert, new to the incident, in one commit keeps
+// what the report said, on both stores.
+func TestPipelineFoldKeepsDetailsOfBareResolve(t *testing.T) {
+	for name, open := range map[string]func(testing.TB) klaxon.Store{"embedded": openEmbedded, "redis": openRedis} {
+		t.Run(name, func(t *testing.T) {
+			st := &counting{Store: open(t), first: make(chan struct{}), release: make(chan struct{})}
+			p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
+			ctx := t.Context()
+			var eg errgroup.Group
+			eg.Go(func() error { return p.Accept(ctx, []klaxon.Alert{firing("am/y", nil)}) })
+			<-st.first
+			full := firing("am/x", map[string]string{"team": "a"})
+			full.URL = "http://x"
+			eg.Go(func() error { return p.Accept(ctx, []klaxon.Alert{full}) })
+			require.Eventually(t, func() bool { return p.Waiting("g") == 1 }, 10*time.Second, time.Millisecond)
+			bare := klaxon.Alert{Key: "am/x", Integration: "am", Status: klaxon.Resolved, Partial: true}
+			eg.Go(func() error { return p.Accept(ctx, []klaxon.Alert{bare}) })
+			require.Eventually(t, func() bool { return p.Waiting("g") == 2 }, 10*time.Second, time.Millisecond)
+			close(st.release)
+			require.NoError(t, eg.Wait())
+
+			g, err := st.Group(ctx, "g", nil)
+			require.NoError(t, err)
+			alerts, _, err := st.IncidentAlerts(ctx, g.Open.ID, "", 10)
+			require.NoError(t, err)
+			require.Len(t, alerts, 2)
+			require.Equal(t, "am/x", alerts[0].Key)
+			require.Equal(t, klaxon.Resolved, alerts[0].Status)
+			require.Equal(t, "a", alerts[0].Labels["team"])
+			require.Equal(t, "http://x", alerts[0].URL)
+		})
+	}
+}
+
 // TestPipelineGroupsCommitApart: a body that spans groups commits each,
 // and a failing group fails the body while the others stay committed.
 func TestPipelineGroupsCommitApart(t *testing.T) {

@@ -59,8 +59,11 @@ func (t testPager) TestPage(ctx context.Context, id, via string) ([]api.TestResu
 		switch {
 		case err != nil:
 			res.Answer = err.Error()
-		case res.Channel != v:
+		case res.Channel != v || v == klaxon.ViaConsole:
 			res.Answer = v + " is not configured: the console stood in, and nobody was reached"
+			if v == klaxon.ViaConsole {
+				res.Answer = "the user has no phone, mail or webhook rule: the console took it, and nobody was reached"
+			}
 		default:
 			res.Sent, res.Answer = true, "accepted by "+providers[v]
 		}
