@@ -147,7 +147,7 @@ func (in *genericAlert) alert(integration string, i int) (klaxon.Alert, error) {
 		URL:         in.URL,
 		// A resolve by dedup_key alone says nothing else of the alert.
 		Partial: status == klaxon.Resolved && in.Summary == "" && in.Severity == "" && in.Source == "" &&
-			len(in.Labels) == 0 && len(in.Annotations) == 0 && in.URL == "",
+			len(in.Labels) == 0 && len(in.Annotations) == 0 && in.URL == "" && in.StartsAt == "",
 	}, nil
 }
 
