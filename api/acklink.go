@@ -62,7 +62,9 @@ func (s *Server) ackLink(w http.ResponseWriter, r *http.Request) {
 	verb := map[string]string{email.ActionAck: "Acknowledge", email.ActionResolve: "Resolve"}[claims.Action]
 	action := map[string]twilio.Action{email.ActionAck: twilio.ActionAck, email.ActionResolve: twilio.ActionResolve}[claims.Action]
 	v := ackView{ID: inc.ID, Severity: inc.Severity, Summary: inc.Summary, State: string(inc.State), User: claims.User, Verb: verb}
-	if r.Method == http.MethodGet {
+	if r.Method != http.MethodPost {
+		// GET (and the HEAD that the GET route also serves, which mail
+		// scanners send) only shows the page: only POST acts.
 		s.ackPage(w, http.StatusOK, v)
 		return
 	}

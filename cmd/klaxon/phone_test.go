@@ -149,12 +149,17 @@ func TestEmailLinkAcknowledges(t *testing.T) {
 	link := regexp.MustCompile(regexp.QuoteMeta(p.base) + `/v1/ack/[A-Za-z0-9_=-]+`).FindString(body)
 	require.NotEmpty(t, link, body)
 
-	// GET (a mail scanner following the link) only shows the page.
+	// GET and HEAD (a mail scanner following the link) only show the page.
 	resp, err := http.Get(link)
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, klaxon.StateTriggered, p.state(t, inc.ID))
+	resp, err = http.Head(link)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, klaxon.StateTriggered, p.state(t, inc.ID), "HEAD acts on nothing")
 
 	resp, err = http.Post(link, "application/x-www-form-urlencoded", nil)
 	require.NoError(t, err)
