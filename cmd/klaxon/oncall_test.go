@@ -135,6 +135,8 @@ func TestOnCall(t *testing.T) {
 		require.ErrorContains(t, err, `no user "zed"`)
 		_, err = cli("override", "primary", "bob", "--from", "+2h", "--to", "+1h")
 		require.ErrorContains(t, err, "must be after from")
+		_, err = cli("override", "primary", "bob", "--from", "0002-01-01T00:00:00Z", "--to", "9999-12-31T00:00:00Z")
+		require.ErrorContains(t, err, "an override lasts at most 366 days")
 		_, err = cli("oncall", "nope")
 		require.ErrorContains(t, err, `no schedule "nope"`)
 		code, out := post(t, base+"/v1/schedules/primary/overrides", apiToken, "application/json", []byte(`{"user":"bob"}`))
