@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,6 +44,8 @@ func status(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, klaxon.ErrUnavailable):
 		return http.StatusServiceUnavailable
+	case errors.Is(err, context.Canceled):
+		return statusClientClosed
 	default:
 		return http.StatusInternalServerError
 	}
@@ -67,7 +70,10 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 	if errors.As(err, &tooLarge) {
 		body.Error = fmt.Sprintf("body larger than %d bytes", tooLarge.Limit)
 	}
-	if code >= 500 {
+	switch {
+	case code == statusClientClosed:
+		log.Info("request", "status", code, "err", "the client went away")
+	case code >= 500:
 		log.Error("request", "status", code, "err", err)
 	}
 	writeJSON(w, code, body)
@@ -78,3 +84,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
 }
+
+// statusClientClosed answers a request whose client went away before it
+// was done, as nginx logs it: not a server error, and nobody reads it.
+const statusClientClosed = 499

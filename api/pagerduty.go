@@ -41,7 +41,11 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
 		err = s.o.Accepter.Accept(r.Context(), []klaxon.Alert{ev.Alert})
 	}
 	if err != nil {
-		s.log.Error("enqueue", "integration", name, "err", err)
+		if code := status(err); code >= 500 {
+			s.log.Error("enqueue", "integration", name, "err", err)
+		} else {
+			s.log.Info("enqueue", "integration", name, "status", code, "err", err)
+		}
 		writeJSON(w, status(err), ingest.Response{Status: "error", Message: err.Error()})
 		return
 	}
