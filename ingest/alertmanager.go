@@ -75,6 +75,9 @@ func DecodeAlertmanager(integration string, body []byte) ([]klaxon.Alert, error)
 		a.Source = p.ExternalURL
 		alerts = append(alerts, a)
 	}
+	if err := bound(alerts, listPath); err != nil {
+		return nil, err
+	}
 	return alerts, nil
 }
 

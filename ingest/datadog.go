@@ -110,7 +110,7 @@ func DecodeDatadog(integration string, body []byte) ([]klaxon.Alert, error) {
 
 	labels := ddTags(string(p.Tags))
 	title := ddTitle(string(p.Title))
-	setLabel(labels, "alertname", title)
+	setLabel(labels, "alertname", cutTo(title, MaxLabelValue)) // the title is free text
 	setLabel(labels, "host", string(p.Hostname))
 	setLabel(labels, "priority", string(p.Priority))
 	annotations := make(map[string]string)
@@ -123,7 +123,7 @@ func DecodeDatadog(integration string, body []byte) ([]klaxon.Alert, error) {
 	if !ok {
 		severity = ddSeverities[string(p.Priority)]
 	}
-	return []klaxon.Alert{{
+	alerts := []klaxon.Alert{{
 		Key:         klaxon.AlertKey(integration, id),
 		Integration: integration,
 		Status:      status,
@@ -134,7 +134,11 @@ func DecodeDatadog(integration string, body []byte) ([]klaxon.Alert, error) {
 		Annotations: annotations,
 		StartsAt:    starts,
 		URL:         string(p.Link),
-	}}, nil
+	}}
+	if err := bound(alerts, onePath); err != nil {
+		return nil, err
+	}
+	return alerts, nil
 }
 
 // ddDate parses $DATE, milliseconds since the epoch; empty is the zero time.

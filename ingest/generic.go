@@ -69,7 +69,11 @@ func DecodeGeneric(integration string, body []byte) ([]klaxon.Alert, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []klaxon.Alert{a}, nil
+		one := []klaxon.Alert{a}
+		if err := bound(one, onePath); err != nil {
+			return nil, err
+		}
+		return one, nil
 	}
 	if len(*b.Alerts) == 0 {
 		return nil, klaxon.Invalid("alerts", "no alerts")
@@ -95,6 +99,9 @@ func DecodeGeneric(integration string, body []byte) ([]klaxon.Alert, error) {
 			return nil, err
 		}
 		alerts = append(alerts, a)
+	}
+	if err := bound(alerts, listPath); err != nil {
+		return nil, err
 	}
 	return alerts, nil
 }

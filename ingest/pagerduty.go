@@ -120,6 +120,11 @@ func DecodePagerDuty(integration string, body []byte) (Event, error) {
 	}
 	ev.Alert.Integration = integration
 	ev.Alert.Key = klaxon.AlertKey(integration, ev.DedupKey)
+	one := []klaxon.Alert{ev.Alert}
+	if err := bound(one, func(int) string { return "payload" }); err != nil {
+		return Event{}, err
+	}
+	ev.Alert = one[0]
 	return ev, nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon/api"
 )
 
 // TestBadInput sends what a broken or hostile sender might: each answer
@@ -35,6 +37,10 @@ func TestBadInput(t *testing.T) {
 		{"wrong content type", webhook, amToken, "text/plain", good, 400, "Content-Type must be application/json", ""},
 		{"no content type", webhook, amToken, "", good, 400, "Content-Type must be application/json", ""},
 		{"body over 1 MiB", webhook, amToken, "application/json", []byte(`{"alerts":[` + strings.Repeat(" ", 1<<20) + `]}`), 413, "body larger than 1048576 bytes", ""},
+		{"a 40 KB dedup_key", base + "/v1/ingest/generic", genericToken, "application/json",
+			[]byte(`{"dedup_key":"` + strings.Repeat("k", 40<<10) + `","summary":"s"}`), 400, "at most 1024", "key"},
+		{"a 33 KB alertname", webhook, amToken, "application/json",
+			[]byte(`{"alerts":[{"status":"firing","labels":{"alertname":"` + strings.Repeat("a", 33<<10) + `"}}]}`), 400, "a label's value is at most 4096", "alerts[0].labels.alertname"},
 		{"unknown path", base + "/v1/ingest/nagios", amToken, "application/json", good, 404, "no such endpoint", ""},
 		{"unknown API path", base + "/v1/nothing", apiToken, "application/json", good, 404, "no such endpoint", ""},
 		{"command on an unknown incident", base + "/v1/incidents/999/ack", apiToken, "", nil, 404, "999", ""},
@@ -61,9 +67,24 @@ func TestBadInput(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, resp.StatusCode)
 	})
 
+	t.Run("an over-long title is cut and marked, not refused", func(t *testing.T) {
+		body := bytes.Replace(mustRead(t, "datadog-triggered.json"), []byte(`"title": "`), []byte(`"title": "`+strings.Repeat("x", 100<<10)), 1)
+		code, out := post(t, base+"/v1/ingest/datadog", ddToken, "application/json", body)
+		require.Equal(t, http.StatusOK, code, "%v", out)
+		var got *api.IncidentView
+		for _, l := range listIncidents(t, base, "all") {
+			if inc := getIncident(t, base, l.ID); len(inc.Alerts) > 0 && inc.Alerts[0].Integration == "datadog" {
+				got = inc
+			}
+		}
+		require.NotNil(t, got)
+		require.True(t, strings.HasSuffix(got.Alerts[0].Summary, "… [truncated]"))
+		require.LessOrEqual(t, len(got.Alerts[0].Summary), 16<<10)
+	})
+
 	t.Run("nothing accepted before is lost", func(t *testing.T) {
 		inc := findIncident(t, base, "HighErrorRate")
 		require.Len(t, inc.Alerts, 2)
-		require.Len(t, listIncidents(t, base, "all"), 1, "no refused body left anything behind")
+		require.Len(t, listIncidents(t, base, "all"), 2, "no refused body left anything behind: the first incident and the Datadog one")
 	})
 }
