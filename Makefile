@@ -5,15 +5,34 @@ GO            ?= go
 GOBIN         := $(shell $(GO) env GOPATH)/bin
 # The last Alertmanager release whose `go install` works.
 ALERTMANAGER  := v0.28.1
+GOVULNCHECK   := v1.1.4
 SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: test deps build fuzz bench load
+.PHONY: test deps build fuzz bench load vuln vuln-if-reachable
 
 test: deps
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	@$(MAKE) --no-print-directory vuln-if-reachable
 	$(GO) test -race ./...
+
+# Known vulnerabilities that the code reaches, in itself or its
+# dependencies, from the Go vulnerability database (vuln.go.dev).
+vuln: $(GOBIN)/govulncheck
+	$(GOBIN)/govulncheck ./...
+
+# make test runs govulncheck when it can reach vuln.go.dev, and says so
+# when it cannot; a vulnerability found fails the tests.
+vuln-if-reachable: $(GOBIN)/govulncheck
+	@out="$$($(GOBIN)/govulncheck ./... 2>&1)"; rc=$$?; \
+	  if [ $$rc -eq 0 ]; then echo "govulncheck: no known vulnerability reached"; \
+	  elif echo "$$out" | grep -q "fetching vulnerabilities"; then \
+	    echo "govulncheck: skipped, the vulnerability database (vuln.go.dev) cannot be reached from here; run make vuln where it can"; \
+	  else echo "$$out"; exit $$rc; fi
+
+$(GOBIN)/govulncheck:
+	$(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK)
 
 deps: $(GOBIN)/alertmanager $(GOBIN)/amtool /usr/bin/redis-server
 
