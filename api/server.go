@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"crypto/subtle"
 	"log/slog"
 	"net/http"
 	"time"
@@ -62,7 +63,10 @@ type Options struct {
 	Links *email.Links
 	// Tester sends test pages; nil for none.
 	Tester Tester
-	Log    *slog.Logger
+	// MetricsToken returns the token /metrics asks for, "" for none; it
+	// is read per request, so a reload applies.
+	MetricsToken func() string
+	Log          *slog.Logger
 	// Registry is where the server registers its metrics and what
 	// /metrics serves.
 	Registry *prometheus.Registry
@@ -94,7 +98,16 @@ func New(o Options) *Server {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.mux.HandleFunc("GET /readyz", s.ready)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{}))
+	metrics := promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{})
+	s.mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		if o.MetricsToken != nil {
+			if want := o.MetricsToken(); want != "" && subtle.ConstantTimeCompare([]byte(bearer(r)), []byte(want)) != 1 {
+				writeError(w, s.log, errorf(http.StatusUnauthorized, "missing or wrong metrics token (Authorization: Bearer <api.metrics_token>)"))
+				return
+			}
+		}
+		metrics.ServeHTTP(w, r)
+	})
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.log, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})

@@ -31,6 +31,9 @@ type Integration struct {
 // API holds the tokens of the HTTP API, for people and the CLI.
 type API struct {
 	Tokens []Token `koanf:"tokens"`
+	// MetricsToken, when set, is the bearer token /metrics asks for; its
+	// own, so that a scraper's token can do nothing else.
+	MetricsToken string `koanf:"metrics_token"`
 }
 
 // Token is an API token; Name is who acts in an incident's timeline.

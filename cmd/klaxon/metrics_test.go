@@ -69,3 +69,25 @@ func TestHealthAndMetrics(t *testing.T) {
 	require.Less(t, metric(t, m, "klaxon_first_page_seconds_sum"), 15.0)
 	require.Contains(t, m, "go_goroutines")
 }
+
+// TestMetricsToken: with api.metrics_token set, /metrics asks for that
+// token, and no other.
+func TestMetricsToken(t *testing.T) {
+	config := writeConfig(t, time.Hour)
+	rewrite(t, config, "  tokens: [{name: ops, token: "+apiToken+"}]\n", "  tokens: [{name: ops, token: "+apiToken+"}]\n  metrics_token: scrape-token\n")
+	base, _, _ := startServe(t, config)
+	get := func(token string) int {
+		req, err := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+		require.NoError(t, err)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, http.StatusUnauthorized, get(""))
+	require.Equal(t, http.StatusUnauthorized, get(apiToken), "an API token is not the metrics token")
+	require.Equal(t, http.StatusOK, get("scrape-token"))
+}

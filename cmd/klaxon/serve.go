@@ -126,7 +126,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	engine := escalate.New(engineStore, throttle, rt.directory, log, escalate.Options{Lease: *lease, Poll: *poll, PageTimeout: *pageTimeout, PerChannel: cfg.Notify.PerChannel(), Metrics: reg})
 	pipeline := ingest.NewPipeline(st, rt.router, engine.Wake, nil)
 	handler := api.New(api.Options{Store: st, Accepter: pipeline, Commands: engine, Tokens: rt, Schedules: rt, Overrides: st, Phonebook: rt, Twilio: rt.twilioAuth, Links: links, Log: log, Registry: reg,
-		Tester: testPager{dispatch: dispatch, users: func(id string) (klaxon.User, bool) { return rt.view().User(id) }}})
+		Tester:       testPager{dispatch: dispatch, users: func(id string) (klaxon.User, bool) { return rt.view().User(id) }},
+		MetricsToken: func() string { return rt.cfg.Load().API.MetricsToken }})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
