@@ -143,12 +143,12 @@ func (l *logs) pagesFor(id string) []page {
 
 // startServe runs `klaxon serve` in-process and returns its base URL,
 // its logs, and a function that stops it (as SIGTERM would) and waits.
-func startServe(t *testing.T, config string) (string, *logs, func()) {
+func startServe(t *testing.T, config string, flags ...string) (string, *logs, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	l := newLogs()
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve", "--config", config}, io.Discard, l) }()
+	go func() { done <- run(ctx, append([]string{"serve", "--config", config}, flags...), io.Discard, l) }()
 	var addr string
 	select {
 	case addr = <-l.addr:

@@ -79,6 +79,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	poll := fs.Duration("engine-poll", time.Second, "how often the engine looks for due timers that another replica set; its own wake it at once")
 	pageTimeout := fs.Duration("page-timeout", time.Minute, "how long one try of a page may take; a page still hanging then is tried again, and its claim is no longer renewed")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this separate address, like 127.0.0.1:6060 (default off)")
+	readTimeout := fs.Duration("read-timeout", 30*time.Second, "how long a client may take to send a request, body included; a connection silent that long is closed")
+	perIP := fs.Int("max-conns-per-ip", 512, "connections one client address may hold at once; past that a new one is closed at once")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -90,6 +92,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if *pageTimeout <= 0 {
 		return fmt.Errorf("--page-timeout %s: must be positive", *pageTimeout)
+	}
+	if *readTimeout <= 0 || *perIP <= 0 {
+		return fmt.Errorf("--read-timeout %s, --max-conns-per-ip %d: must be positive", *readTimeout, *perIP)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	cfg, err := config.Load(*path, overrides())
@@ -133,7 +138,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	ln = api.LimitListener(ln, *perIP)
+	// A silent or slow client is cut off: reading a request, body included,
+	// has readTimeout; the answer has the commit's time and more; an idle
+	// keep-alive connection two minutes.
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: min(10*time.Second, *readTimeout), ReadTimeout: *readTimeout,
+		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	reload := newReloader(*path, overrides(), rt, log.With("component", "config"), *watch)
 	defer reload.Close()
 	store := cfg.Store.Path
