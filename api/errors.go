@@ -61,6 +61,7 @@ type errorBody struct {
 // are the server's fault, once, here at the edge.
 func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 	code := status(err)
+	retryAfter(w, code)
 	body := errorBody{Error: err.Error()}
 	var fe *klaxon.FieldError
 	if errors.As(err, &fe) {
@@ -88,3 +89,11 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // statusClientClosed answers a request whose client went away before it
 // was done, as nginx logs it: not a server error, and nobody reads it.
 const statusClientClosed = 499
+
+// retryAfter tells a sender answered 503 when to try again: the store is
+// down or cannot write, and a retry will succeed once it can.
+func retryAfter(w http.ResponseWriter, code int) {
+	if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+}

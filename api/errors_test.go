@@ -31,6 +31,9 @@ func TestClientGoneIsNoServerError(t *testing.T) {
 			rec := httptest.NewRecorder()
 			writeError(rec, slog.New(slog.NewTextHandler(&logs, nil)), tc.err)
 			require.Equal(t, tc.code, rec.Code)
+			if tc.code == http.StatusServiceUnavailable {
+				require.Equal(t, "5", rec.Header().Get("Retry-After"), "a 503 says when to try again")
+			}
 			if tc.level == "" {
 				require.Empty(t, logs.String())
 			} else {

@@ -46,6 +46,7 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
 		} else {
 			s.log.Info("enqueue", "integration", name, "status", code, "err", err)
 		}
+		retryAfter(w, status(err))
 		writeJSON(w, status(err), ingest.Response{Status: "error", Message: err.Error()})
 		return
 	}

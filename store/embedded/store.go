@@ -106,6 +106,16 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err := s.db.View(func(*bolt.Tx) error { return nil }); err != nil {
 		return fmt.Errorf("ping store: %w", err)
 	}
+	// After a write failed, the store is ready again only once one
+	// succeeds: a small write of its own tells.
+	if s.w.failed.Load() != nil {
+		err := s.update(ctx, true, func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMeta).Put([]byte("probe"), []byte(time.Now().UTC().Format(time.RFC3339)))
+		})
+		if err != nil {
+			return fmt.Errorf("ping store: cannot write: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -2,6 +2,8 @@ package embedded
 
 import (
 	"path/filepath"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -120,4 +122,36 @@ func TestStoredDetailsNotRewritten(t *testing.T) {
 			require.NotNil(t, encoded[0].alerts[0].seen)
 		})
 	}
+}
+
+// TestWriteFailureIsUnavailable: a transaction the file cannot take (a
+// full disk) fails its commits with ErrUnavailable, which senders retry,
+// and the store is not ready until a write succeeds again.
+func TestWriteFailureIsUnavailable(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	defer s.Close()
+	ctx := t.Context()
+	require.NoError(t, s.Ping(ctx))
+
+	var full atomic.Bool
+	s.w.fault = func() error {
+		if full.Load() {
+			return syscall.ENOSPC
+		}
+		return nil
+	}
+	full.Store(true)
+	inc := &klaxon.Incident{ID: "1", Group: "g", State: klaxon.StateTriggered}
+	err = s.Commit(ctx, klaxon.Commit{Group: "g", Open: "1", Incidents: []*klaxon.Incident{inc}})
+	require.ErrorIs(t, err, klaxon.ErrUnavailable)
+	require.ErrorIs(t, err, syscall.ENOSPC)
+	require.ErrorIs(t, s.Ping(ctx), klaxon.ErrUnavailable, "not ready while it cannot write")
+	g, err := s.Group(ctx, "g", nil)
+	require.NoError(t, err)
+	require.Zero(t, g.Version, "nothing written")
+
+	full.Store(false)
+	require.NoError(t, s.Ping(ctx), "ready again once a write succeeds")
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Open: "1", Incidents: []*klaxon.Incident{inc}}))
 }

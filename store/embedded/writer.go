@@ -3,7 +3,9 @@ package embedded
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/klaxonhq/klaxon"
 	bolt "go.etcd.io/bbolt"
@@ -31,7 +33,12 @@ type write struct {
 }
 
 type writer struct {
-	db     *bolt.DB
+	db *bolt.DB
+	// failed holds the last error of a transaction that could not be
+	// written (a full disk), until one is; fault, for tests, fails every
+	// transaction with the error it returns.
+	failed atomic.Pointer[error]
+	fault  func() error
 	urgent chan *write
 	normal chan *write
 	stop   chan struct{}
@@ -122,7 +129,7 @@ func (w *writer) gather(first *write) []*write {
 // joins it, so that it waits for no more than this batch's fsync.
 func (w *writer) commit(batch []*write) {
 	var refused []error
-	err := w.db.Update(func(tx *bolt.Tx) error {
+	err := w.update(func(tx *bolt.Tx) error {
 		refused = make([]error, 0, len(batch))
 		for i := 0; i < len(batch); i++ {
 			err := batch[i].fn(tx)
@@ -149,8 +156,31 @@ func (w *writer) commit(batch []*write) {
 		return
 	}
 	for _, wr := range batch {
-		wr.done <- w.db.Update(wr.fn)
+		wr.done <- w.update(wr.fn)
 	}
+}
+
+// update runs fn in a transaction of the file. A transaction that cannot
+// be written fails with an error matching klaxon.ErrUnavailable: nothing
+// was written, and the sender is to retry (503), never to give up.
+func (w *writer) update(fn func(tx *bolt.Tx) error) error {
+	err := w.db.Update(func(tx *bolt.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if w.fault != nil {
+			return w.fault()
+		}
+		return nil
+	})
+	switch {
+	case err == nil:
+		w.failed.Store(nil)
+	case !isRefusal(err):
+		err = fmt.Errorf("write the file: %w: %w", klaxon.ErrUnavailable, err)
+		w.failed.Store(&err)
+	}
+	return err
 }
 
 func isRefusal(err error) bool {

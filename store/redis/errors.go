@@ -45,7 +45,11 @@ func unavailable(err error) bool {
 		redis.IsMasterDownError(err),
 		redis.IsMaxClientsError(err),
 		redis.IsNoReplicasError(err),
-		redis.HasErrorPrefix(err, "BUSY"):
+		redis.HasErrorPrefix(err, "BUSY"),
+		// It cannot write: its disk is full (MISCONF, when it cannot
+		// save), or its memory (OOM, at maxmemory with noeviction).
+		redis.HasErrorPrefix(err, "MISCONF"),
+		redis.HasErrorPrefix(err, "OOM"):
 		return true
 	}
 	// go-redis says these in plain errors.

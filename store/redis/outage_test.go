@@ -107,6 +107,8 @@ func TestUnavailable(t *testing.T) {
 		{redisError("READONLY You can't write against a read only replica."), true},
 		{redisError("MASTERDOWN Link with MASTER is down"), true},
 		{redisError("BUSY Redis is busy running a script."), true},
+		{redisError("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk."), true},
+		{redisError("OOM command not allowed when used memory > 'maxmemory'."), true},
 		{errors.New("redis: all sentinels specified in configuration are unreachable"), true},
 		{context.Canceled, false},
 		{redisError("ERR wrong number of arguments"), false},
