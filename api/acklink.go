@@ -4,6 +4,8 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/notify/email"
@@ -47,6 +49,11 @@ func (s *Server) ackLink(w http.ResponseWriter, r *http.Request) {
 	}
 	claims, err := s.o.Links.Verify(r.PathValue("token"))
 	if err != nil {
+		if wait := s.failures.fail(r); wait > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+			s.ackPage(w, http.StatusTooManyRequests, ackView{Problem: "Too many links that could not be used, from this address: try again later."})
+			return
+		}
 		code := http.StatusBadRequest
 		if errors.Is(err, klaxon.ErrUnauthorized) {
 			code = http.StatusForbidden

@@ -16,7 +16,7 @@ func (s *Server) auth(h func(w http.ResponseWriter, r *http.Request, caller stri
 	return func(w http.ResponseWriter, r *http.Request) {
 		caller, ok := s.o.Tokens.Caller(bearer(r))
 		if !ok {
-			writeError(w, s.log, errorf(http.StatusUnauthorized, "missing or wrong API token (Authorization: Bearer <token>)"))
+			s.refuse(w, r, errorf(http.StatusUnauthorized, "missing or wrong API token (Authorization: Bearer <token>)"))
 			return
 		}
 		h(w, r, caller)

@@ -31,7 +31,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	}
 	name, ok := s.o.Tokens.Integration(source, bearer(r))
 	if !ok {
-		writeError(w, s.log, errorf(http.StatusUnauthorized, "missing or wrong bearer token for a %s integration", source))
+		s.refuse(w, r, errorf(http.StatusUnauthorized, "missing or wrong bearer token for a %s integration", source))
 		return
 	}
 	body, err := readJSON(w, r)

@@ -3,6 +3,8 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/ingest"
@@ -30,6 +32,12 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
 	}
 	name, ok := s.o.Tokens.Integration("pagerduty", ev.RoutingKey)
 	if !ok {
+		if wait := s.failures.fail(r); wait > 0 {
+			// PagerDuty answers 429 to a sender over its rate too.
+			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+			writeJSON(w, http.StatusTooManyRequests, ingest.Response{Status: "throttle event", Message: "Requests for this service are arriving too quickly.  Please retry later."})
+			return
+		}
 		writeJSON(w, http.StatusBadRequest, ingest.InvalidEvent("Invalid routing key"))
 		return
 	}

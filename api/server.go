@@ -74,15 +74,16 @@ type Options struct {
 
 // Server is the HTTP API.
 type Server struct {
-	o       Options
-	log     *slog.Logger
-	mux     *http.ServeMux
-	metrics *metrics
+	o        Options
+	log      *slog.Logger
+	mux      *http.ServeMux
+	metrics  *metrics
+	failures *failures
 }
 
 // New returns the API server.
 func New(o Options) *Server {
-	s := &Server{o: o, log: o.Log.With("component", "api"), mux: http.NewServeMux(), metrics: newMetrics(o.Registry)}
+	s := &Server{o: o, log: o.Log.With("component", "api"), mux: http.NewServeMux(), metrics: newMetrics(o.Registry), failures: newFailures(time.Now)}
 	s.mux.HandleFunc("POST /v1/ingest/{source}", s.ingest)
 	s.mux.HandleFunc("POST /v2/enqueue", s.enqueue)
 	s.mux.HandleFunc("GET /v1/incidents", s.auth(s.listIncidents))

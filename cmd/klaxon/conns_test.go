@@ -63,3 +63,44 @@ func TestSilentClientsCutOff(t *testing.T) {
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 	})
 }
+
+// TestFailedAuthenticationsLimited: past 30 failed authentications a
+// minute, one address gets 429 with Retry-After, on the API, on ingest,
+// on PagerDuty's endpoint; a right token from it is still served, and
+// another address is not limited.
+func TestFailedAuthenticationsLimited(t *testing.T) {
+	base, _, _ := startServe(t, writeConfig(t, time.Hour))
+	guesser := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}).DialContext}}
+	get := func(c *http.Client, path, token string) *http.Response {
+		req, err := http.NewRequest(http.MethodGet, base+path, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := c.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp
+	}
+	for i := range 30 {
+		require.Equal(t, http.StatusUnauthorized, get(guesser, "/v1/incidents", fmt.Sprintf("guess-%d", i)).StatusCode)
+	}
+	resp := get(guesser, "/v1/incidents", "guess-31")
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	require.NotEmpty(t, resp.Header.Get("Retry-After"))
+
+	req, err := http.NewRequest(http.MethodPost, base+"/v1/ingest/alertmanager", strings.NewReader(`{}`))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer wrong")
+	req.Header.Set("Content-Type", "application/json")
+	ingest, err := guesser.Do(req)
+	require.NoError(t, err)
+	ingest.Body.Close()
+	require.Equal(t, http.StatusTooManyRequests, ingest.StatusCode)
+
+	enqueue, err := guesser.Post(base+"/v2/enqueue", "application/json", strings.NewReader(`{"routing_key":"wrong","event_action":"resolve","dedup_key":"x"}`))
+	require.NoError(t, err)
+	enqueue.Body.Close()
+	require.Equal(t, http.StatusTooManyRequests, enqueue.StatusCode)
+
+	require.Equal(t, http.StatusOK, get(guesser, "/v1/incidents", apiToken).StatusCode, "a right token is never limited")
+	require.Equal(t, http.StatusUnauthorized, get(http.DefaultClient, "/v1/incidents", "guess").StatusCode, "another address is not limited")
+}
