@@ -54,12 +54,16 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION) -X main.commit=$(COMMIT)" -o bin/klaxon ./cmd/klaxon
 
 # Run every fuzz target of every package for FUZZTIME each.
-FUZZTIME ?= 30s
+FUZZTIME ?= 1m
+# Minimizing each new interesting input is capped: a large input (a whole
+# klaxon.yaml for FuzzLoad) took the default 60 s each, and the fuzzer
+# stood still meanwhile.
+FUZZMINIMIZE ?= 2s
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \
 	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "$$pkg $$target"; \
-	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $$pkg || exit 1; \
 	  done; \
 	done
 
