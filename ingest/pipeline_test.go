@@ -150,74 +150,62 @@ func TestPipelineFoldKeepsEachDelivery(t *testing.T) {
 	require.Equal(t, next.ID, due[0].Incident)
 }
 
-// TestPipelineFoldWritesLastReport: an alert that changes in two folded
-// deliveries, and back, is stored as the last one said, once.
-func TestPipelineFoldWritesLastReport(t *testing.T) {
-	for name, open := range map[string]func(testing.TB) klaxon.Store{"embedded": openEmbedded, "redis": openRedis} {
-		t.Run(name, func(t *testing.T) {
-			st := &counting{Store: open(t), first: make(chan struct{}), release: make(chan struct{})}
-			p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
-			ctx := t.Context()
-			before := firing("am/x", map[string]string{"team": "a"})
-			require.NoError(t, func() error { close(st.release); return p.Accept(ctx, []klaxon.Alert{before}) }())
+// TestPipelineFoldsReportsOfOneAlert: reports of one alert folded into
+// one commit are stored as they add up, once, on both stores. The first
+// case's alert is stored before; the fold changes it and back. The
+// second's is new: a full report, then a bare resolve that says only
+// that.
+func TestPipelineFoldsReportsOfOneAlert(t *testing.T) {
+	before := firing("am/x", map[string]string{"team": "a"})
+	before.URL = "http://x"
+	changed := firing("am/x", map[string]string{"team": "b"})
+	changed.Summary = "disk fuller"
+	bare := klaxon.Alert{Key: "am/x", Integration: "am", Status: klaxon.Resolved, Partial: true}
+	resolved := before
+	resolved.Status = klaxon.Resolved
+	for _, tc := range []struct {
+		name   string
+		stored []klaxon.Alert // committed before the fold
+		folded [][]klaxon.Alert
+		want   klaxon.Alert // what am/x reads as after
+	}{
+		{"changed and back: the last report, written once", []klaxon.Alert{before}, [][]klaxon.Alert{{changed}, {before}}, before},
+		{"a bare resolve keeps the report before it", nil, [][]klaxon.Alert{{before}, {bare}}, resolved},
+	} {
+		for name, open := range map[string]func(testing.TB) klaxon.Store{"embedded": openEmbedded, "redis": openRedis} {
+			t.Run(tc.name+"/"+name, func(t *testing.T) {
+				st := &counting{Store: open(t), first: make(chan struct{}), release: make(chan struct{})}
+				p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
+				ctx := t.Context()
+				if tc.stored != nil {
+					close(st.release)
+					require.NoError(t, p.Accept(ctx, tc.stored))
+					st.first, st.release, st.once = make(chan struct{}), make(chan struct{}), sync.Once{}
+				}
+				// A commit in flight, and the reports queued behind it.
+				var eg errgroup.Group
+				eg.Go(func() error { return p.Accept(ctx, []klaxon.Alert{firing("am/y", nil)}) })
+				<-st.first
+				for i, body := range tc.folded {
+					eg.Go(func() error { return p.Accept(ctx, body) })
+					require.Eventually(t, func() bool { return p.Waiting("g") == i+1 }, 10*time.Second, time.Millisecond)
+				}
+				close(st.release)
+				require.NoError(t, eg.Wait())
 
-			st.first, st.release, st.once = make(chan struct{}), make(chan struct{}), sync.Once{}
-			var eg errgroup.Group
-			eg.Go(func() error { return p.Accept(ctx, []klaxon.Alert{firing("am/y", nil)}) })
-			<-st.first
-			changed := firing("am/x", map[string]string{"team": "b"})
-			changed.Summary = "disk fuller"
-			eg.Go(func() error { return p.Accept(ctx, []klaxon.Alert{changed}) })
-			require.Eventually(t, func() bool { return p.Waiting("g") == 1 }, 10*time.Second, time.Millisecond)
-			eg.Go(func() error { return p.Accept(ctx, []klaxon.Alert{before}) })
-			require.Eventually(t, func() bool { return p.Waiting("g") == 2 }, 10*time.Second, time.Millisecond)
-			close(st.release)
-			require.NoError(t, eg.Wait())
-
-			g, err := st.Group(ctx, "g", nil)
-			require.NoError(t, err)
-			alerts, _, err := st.IncidentAlerts(ctx, g.Open.ID, "", 10)
-			require.NoError(t, err)
-			require.Len(t, alerts, 2)
-			require.Equal(t, "am/x", alerts[0].Key)
-			require.Equal(t, before.Labels, alerts[0].Labels)
-			require.Equal(t, before.Summary, alerts[0].Summary)
-		})
-	}
-}
-
-// TestPipelineFoldKeepsDetailsOfBareResolve: a bare resolve folded after a
-// full report of the same alert, new to the incident, in one commit keeps
-// what the report said, on both stores.
-func TestPipelineFoldKeepsDetailsOfBareResolve(t *testing.T) {
-	for name, open := range map[string]func(testing.TB) klaxon.Store{"embedded": openEmbedded, "redis": openRedis} {
-		t.Run(name, func(t *testing.T) {
-			st := &counting{Store: open(t), first: make(chan struct{}), release: make(chan struct{})}
-			p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
-			ctx := t.Context()
-			var eg errgroup.Group
-			eg.Go(func() error { return p.Accept(ctx, []klaxon.Alert{firing("am/y", nil)}) })
-			<-st.first
-			full := firing("am/x", map[string]string{"team": "a"})
-			full.URL = "http://x"
-			eg.Go(func() error { return p.Accept(ctx, []klaxon.Alert{full}) })
-			require.Eventually(t, func() bool { return p.Waiting("g") == 1 }, 10*time.Second, time.Millisecond)
-			bare := klaxon.Alert{Key: "am/x", Integration: "am", Status: klaxon.Resolved, Partial: true}
-			eg.Go(func() error { return p.Accept(ctx, []klaxon.Alert{bare}) })
-			require.Eventually(t, func() bool { return p.Waiting("g") == 2 }, 10*time.Second, time.Millisecond)
-			close(st.release)
-			require.NoError(t, eg.Wait())
-
-			g, err := st.Group(ctx, "g", nil)
-			require.NoError(t, err)
-			alerts, _, err := st.IncidentAlerts(ctx, g.Open.ID, "", 10)
-			require.NoError(t, err)
-			require.Len(t, alerts, 2)
-			require.Equal(t, "am/x", alerts[0].Key)
-			require.Equal(t, klaxon.Resolved, alerts[0].Status)
-			require.Equal(t, "a", alerts[0].Labels["team"])
-			require.Equal(t, "http://x", alerts[0].URL)
-		})
+				g, err := st.Group(ctx, "g", nil)
+				require.NoError(t, err)
+				alerts, _, err := st.IncidentAlerts(ctx, g.Open.ID, "", 10)
+				require.NoError(t, err)
+				require.Len(t, alerts, 2)
+				got := alerts[0]
+				require.Equal(t, "am/x", got.Key)
+				require.Equal(t, tc.want.Status, got.Status)
+				require.Equal(t, tc.want.Summary, got.Summary)
+				require.Equal(t, tc.want.Labels, got.Labels)
+				require.Equal(t, tc.want.URL, got.URL)
+			})
+		}
 	}
 }
 
