@@ -66,7 +66,10 @@ type Options struct {
 	// MetricsToken returns the token /metrics asks for, "" for none; it
 	// is read per request, so a reload applies.
 	MetricsToken func() string
-	Log          *slog.Logger
+	// Callbacks remembers the Twilio callbacks acted on; nil remembers
+	// none.
+	Callbacks Callbacks
+	Log       *slog.Logger
 	// Registry is where the server registers its metrics and what
 	// /metrics serves.
 	Registry *prometheus.Registry

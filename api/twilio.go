@@ -28,6 +28,34 @@ type Phonebook interface {
 	UserByPhone(phone string) (klaxon.User, bool)
 }
 
+// Callbacks remembers the Twilio callbacks acted on, durably and across
+// replicas, so that a callback delivered again (a replay of a signed
+// request, or Twilio's own retry) acts once.
+type Callbacks interface {
+	FirstTime(ctx context.Context, key string, now time.Time, ttl time.Duration) (bool, error)
+}
+
+// callbackMemory is how long a callback is remembered: Twilio's
+// signature has no timestamp, so a replay is refused for this long.
+const callbackMemory = 48 * time.Hour
+
+// firstTime reports whether the callback key is acted on for the first
+// time; on an error it answers 503 (Twilio retries) and reports false.
+func (s *Server) firstTime(w http.ResponseWriter, r *http.Request, key string) (first, ok bool) {
+	if s.o.Callbacks == nil {
+		return true, true
+	}
+	first, err := s.o.Callbacks.FirstTime(r.Context(), key, time.Now(), callbackMemory)
+	if err != nil {
+		writeError(w, s.log, fmt.Errorf("twilio callback: %w", err))
+		return false, false
+	}
+	if !first {
+		s.log.Warn("twilio callback delivered again; not acted on", "callback", key)
+	}
+	return first, true
+}
+
 func (s *Server) twilioRoutes() {
 	s.mux.HandleFunc("POST "+twilio.SMSPath, s.twilioSMS)
 	s.mux.HandleFunc("POST "+twilio.VoicePath, s.twilioVoice)
@@ -81,6 +109,16 @@ func (s *Server) twilioSMS(w http.ResponseWriter, r *http.Request) {
 	form, ok := s.twilioForm(w, r)
 	if !ok {
 		return
+	}
+	if sid := form.Get("MessageSid"); sid != "" {
+		first, ok := s.firstTime(w, r, "sms:"+sid)
+		if !ok {
+			return
+		}
+		if !first {
+			s.twimlTo(w)(emptyTwiML, nil) // acted on already: no second act, no second answer
+			return
+		}
 	}
 	answer := s.twimlTo(w)
 	text := s.smsReply(r.Context(), form.Get("From"), form.Get("Body"))
@@ -264,6 +302,16 @@ func (s *Server) twilioVoice(w http.ResponseWriter, r *http.Request) {
 	if !ok || action == twilio.ActionRepeat {
 		answer(twilio.VoiceTwiML(prompt))
 		return
+	}
+	if sid := form.Get("CallSid"); sid != "" {
+		first, ok := s.firstTime(w, r, "voice:"+sid+":"+form.Get("Digits"))
+		if !ok {
+			return
+		}
+		if !first {
+			answer(twilio.VoiceReply("That key was taken already. Goodbye."))
+			return
+		}
 	}
 	u, known := s.o.Phonebook.UserByPhone(form.Get("To"))
 	if !known {

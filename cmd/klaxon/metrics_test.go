@@ -50,9 +50,12 @@ func TestHealthAndMetrics(t *testing.T) {
 	// the page is counted and recorded as the console's, never as an SMS
 	// that nobody received.
 	var m string
-	waitFor(t, "the page is counted", func() bool {
+	// The first page's time is observed once the page is recorded, a
+	// moment after it is counted: wait for both.
+	waitFor(t, "the page is counted and timed", func() bool {
 		_, m = getText(t, base+"/metrics")
-		return metric(t, m, `klaxon_pages_total{channel="console",result="sent"}`) == 1
+		return metric(t, m, `klaxon_pages_total{channel="console",result="sent"}`) == 1 &&
+			metric(t, m, "klaxon_first_page_seconds_count") == 1
 	})
 	require.NotContains(t, m, `klaxon_pages_total{channel="sms"`)
 	var sent []klaxon.Event

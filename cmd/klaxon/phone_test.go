@@ -265,3 +265,39 @@ func TestStormIsBundled(t *testing.T) {
 		require.GreaterOrEqual(t, sends[i].Sub(sends[i-1]), limit-10*time.Millisecond)
 	}
 }
+
+// TestTwilioReplaysActOnce: a signed SMS reply or key press delivered
+// again (a replay, or Twilio's own retry) acts once.
+func TestTwilioReplaysActOnce(t *testing.T) {
+	p := startPhones(t, "      - {via: sms, after: 0s}\n      - {via: voice, after: 0s}")
+	inc := p.open(t)
+	sms := p.twilio.WaitSMS(t, alicePhone)
+	escalations := func() int {
+		n := 0
+		for _, e := range getIncident(t, p.base, inc.ID).Timeline {
+			if e.Kind == klaxon.EventEscalated && e.By == "alice" {
+				n++
+			}
+		}
+		return n
+	}
+
+	reply := url.Values{"MessageSid": {"SM" + strings.Repeat("7", 32)}, "From": {alicePhone}, "To": {sms.From}, "Body": {inc.ID + "E"}}
+	for range 3 {
+		res := p.twilio.Post(t, p.base+twilio.SMSPath, reply, "")
+		require.Equal(t, http.StatusOK, res.Status)
+	}
+	require.Equal(t, 1, escalations(), "one escalation for one message, however often delivered")
+
+	call := p.twilio.WaitCall(t, alicePhone)
+	answered := url.Values{"CallSid": {call.SID}, "CallStatus": {"in-progress"}, "AnsweredBy": {"human"}, "To": {alicePhone}, "From": {call.From}}
+	res := p.twilio.Post(t, call.URL, answered, "")
+	action := regexp.MustCompile(`action="([^"]+)"`).FindStringSubmatch(res.Body)
+	require.NotNil(t, action, res.Body)
+	gather := strings.ReplaceAll(action[1], "&amp;", "&")
+	res = p.twilio.Gather(t, gather, call.SID, "3")
+	require.Contains(t, res.Body, "escalated")
+	res = p.twilio.Gather(t, gather, call.SID, "3")
+	require.Contains(t, res.Body, "That key was taken already")
+	require.Equal(t, 2, escalations(), "the message's and the key press's, once each")
+}

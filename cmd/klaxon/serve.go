@@ -132,7 +132,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	pipeline := ingest.NewPipeline(st, rt.router, engine.Wake, nil)
 	handler := api.New(api.Options{Store: st, Accepter: pipeline, Commands: engine, Tokens: rt, Schedules: rt, Overrides: st, Phonebook: rt, Twilio: rt.twilioAuth, Links: links, Log: log, Registry: reg,
 		Tester:       testPager{dispatch: dispatch, users: func(id string) (klaxon.User, bool) { return rt.view().User(id) }},
-		MetricsToken: func() string { return rt.cfg.Load().API.MetricsToken }})
+		MetricsToken: func() string { return rt.cfg.Load().API.MetricsToken },
+		Callbacks:    callbacks(st)})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -293,4 +294,16 @@ func flatten(err error) []error {
 		return out
 	}
 	return []error{err}
+}
+
+// Both stores remember Twilio's callbacks.
+var (
+	_ api.Callbacks = (*embedded.Store)(nil)
+	_ api.Callbacks = (*redisstore.Store)(nil)
+)
+
+// callbacks is st's memory of Twilio's callbacks.
+func callbacks(st klaxon.Store) api.Callbacks {
+	cb, _ := st.(api.Callbacks)
+	return cb
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -105,7 +106,7 @@ func (s *Server) SendSMS(t testing.TB, rawURL, from, body string) Response {
 	if to == "" {
 		to = DefaultFrom
 	}
-	sid := "SM" + strings.Repeat("5", 32)
+	sid := fmt.Sprintf("SM%032x", s.inbound.Add(1)) // each message its own, as Twilio's
 	form := url.Values{
 		"ToCountry": {"US"}, "ToState": {"CA"}, "ToCity": {""}, "ToZip": {""},
 		"FromCountry": {"US"}, "FromState": {"NY"}, "FromCity": {""}, "FromZip": {""},

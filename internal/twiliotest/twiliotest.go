@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -53,6 +54,8 @@ type Call struct {
 // Server is a fake Twilio. Its methods are safe for concurrent use;
 // the ones taking a testing.TB must be called from the test's goroutine.
 type Server struct {
+	inbound atomic.Int64 // messages sent to Klaxon, for their SIDs
+
 	// URL is the base URL to use in place of https://api.twilio.com.
 	URL        string
 	AccountSID string

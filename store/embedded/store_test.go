@@ -155,3 +155,26 @@ func TestWriteFailureIsUnavailable(t *testing.T) {
 	require.NoError(t, s.Ping(ctx), "ready again once a write succeeds")
 	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Open: "1", Incidents: []*klaxon.Incident{inc}}))
 }
+
+// TestCallbacksExpire: a callback recorded for a day is new again after
+// it, and the expired entries are dropped.
+func TestCallbacksExpire(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	defer s.Close()
+	ctx := t.Context()
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	for i, tc := range []struct {
+		at    time.Duration
+		first bool
+	}{{0, true}, {23 * time.Hour, false}, {25 * time.Hour, true}, {26 * time.Hour, false}} {
+		first, err := s.FirstTime(ctx, "sms:SM1", now.Add(tc.at), 24*time.Hour)
+		require.NoError(t, err)
+		require.Equal(t, tc.first, first, "delivery %d", i+1)
+	}
+	require.NoError(t, s.db.View(func(tx *bolt.Tx) error {
+		require.Equal(t, 1, tx.Bucket(bucketCallbacks).Stats().KeyN)
+		require.Equal(t, 1, tx.Bucket(bucketCallbackExpiry).Stats().KeyN, "the expired entry is gone")
+		return nil
+	}))
+}

@@ -9,6 +9,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -43,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) (open func() klaxon.Store)) {
 		{"timers/renew", testTimerRenew},
 		{"durability/reopen", testReopen},
 		{"ping/close", testPingClose},
+		{"callbacks/once", testCallbacksOnce},
 		{"context/canceled", testCanceled},
 	}
 	for _, tt := range tests {
@@ -172,4 +174,26 @@ func timerStrings(timers []klaxon.Timer) []string {
 		out[i] = fmt.Sprintf("%s@%s due %s", tm.Incident, tm.Group, tm.Due.UTC().Format(time.RFC3339Nano))
 	}
 	return out
+}
+
+// firstTimer is how a store remembers the callbacks it acted on.
+type firstTimer interface {
+	FirstTime(ctx context.Context, key string, now time.Time, ttl time.Duration) (bool, error)
+}
+
+// testCallbacksOnce: a callback key is new once until it expires, and
+// keys do not meet.
+func testCallbacksOnce(t *testing.T, open func() klaxon.Store) {
+	s, ok := connect(t, open).(firstTimer)
+	require.True(t, ok, "a store remembers callbacks (FirstTime)")
+	ctx := t.Context()
+	now := time.Now()
+	for i, want := range []bool{true, false, false} {
+		first, err := s.FirstTime(ctx, "sms:SM1", now.Add(time.Duration(i)*time.Minute), 24*time.Hour)
+		require.NoError(t, err)
+		require.Equal(t, want, first, "delivery %d", i+1)
+	}
+	first, err := s.FirstTime(ctx, "sms:SM2", now, 24*time.Hour)
+	require.NoError(t, err)
+	require.True(t, first, "another message")
 }
