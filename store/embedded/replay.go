@@ -38,8 +38,9 @@ func (s *Store) FirstTime(ctx context.Context, key string, now time.Time, ttl ti
 		// Drop some expired entries; a key recorded again since keeps its
 		// new record.
 		c := byExpiry.Cursor()
-		for n, k := 0, []byte(nil); n < pruneCallbacks; n++ {
-			if k, _ = c.First(); k == nil || len(k) < 8 || int64(binary.BigEndian.Uint64(k[:8])) > now.UnixNano() {
+		for range pruneCallbacks {
+			k, _ := c.First()
+			if len(k) < 8 || int64(binary.BigEndian.Uint64(k[:8])) > now.UnixNano() {
 				break
 			}
 			old := bytes.Clone(k)
