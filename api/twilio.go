@@ -303,6 +303,19 @@ func (s *Server) twilioVoice(w http.ResponseWriter, r *http.Request) {
 		answer(twilio.VoiceTwiML(prompt))
 		return
 	}
+	u, known := s.o.Phonebook.UserByPhone(form.Get("To"))
+	if !known {
+		answer(twilio.VoiceReply("This phone is not a Klaxon user's. Nothing was done."))
+		return
+	}
+	// The key acts only for the person this call was placed for: the
+	// callback names the page (signed by Twilio over its URL), and the
+	// incident's record of pages says whom it went to.
+	if !pagedByVoice(inc, n, u.ID) {
+		s.log.Warn("key press on a call that was no page to its number's owner", "incident", id, "user", u.ID)
+		answer(twilio.VoiceReply("This call was not a page to you. Nothing was done. Goodbye."))
+		return
+	}
 	if sid := form.Get("CallSid"); sid != "" {
 		first, ok := s.firstTime(w, r, "voice:"+sid+":"+form.Get("Digits"))
 		if !ok {
@@ -312,11 +325,6 @@ func (s *Server) twilioVoice(w http.ResponseWriter, r *http.Request) {
 			answer(twilio.VoiceReply("That key was taken already. Goodbye."))
 			return
 		}
-	}
-	u, known := s.o.Phonebook.UserByPhone(form.Get("To"))
-	if !known {
-		answer(twilio.VoiceReply("This phone is not a Klaxon user's. Nothing was done."))
-		return
 	}
 	got, err := s.act(r.Context(), action, id, u.ID, "voice")
 	if err != nil {
@@ -361,4 +369,21 @@ func (s *Server) twilioStatus(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// pagedByVoice reports whether notification n of inc is a voice call to
+// user: sent, or in the outbox while it goes out (a quick key press can
+// come before the page is recorded).
+func pagedByVoice(inc *klaxon.Incident, n int, user string) bool {
+	for _, sent := range inc.Sent {
+		if sent.Notification == n {
+			return sent.User == user && sent.Via == klaxon.ViaVoice
+		}
+	}
+	for _, p := range inc.Pending {
+		if p.ID == n {
+			return p.User == user && p.Via == klaxon.ViaVoice
+		}
+	}
+	return false
 }

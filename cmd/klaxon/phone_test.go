@@ -301,3 +301,32 @@ func TestTwilioReplaysActOnce(t *testing.T) {
 	require.Contains(t, res.Body, "That key was taken already")
 	require.Equal(t, 2, escalations(), "the message's and the key press's, once each")
 }
+
+// TestKeyPressOnlyForItsPage: a key press acts only for the person the
+// call's page went to, by voice: a callback naming another page (here
+// the SMS) changes nothing.
+func TestKeyPressOnlyForItsPage(t *testing.T) {
+	p := startPhones(t, "      - {via: sms, after: 0s}\n      - {via: voice, after: 0s}")
+	inc := p.open(t)
+	sms := p.twilio.WaitSMS(t, alicePhone)
+	call := p.twilio.WaitCall(t, alicePhone)
+	answered := url.Values{"CallSid": {call.SID}, "CallStatus": {"in-progress"}, "AnsweredBy": {"human"}, "To": {alicePhone}, "From": {call.From}}
+	res := p.twilio.Post(t, call.URL, answered, "")
+	action := regexp.MustCompile(`action="([^"]+)"`).FindStringSubmatch(res.Body)
+	require.NotNil(t, action, res.Body)
+	gather := strings.ReplaceAll(action[1], "&amp;", "&")
+
+	smsN := regexp.MustCompile(`[?&]n=(\d+)`).FindStringSubmatch(sms.StatusCallback)
+	callN := regexp.MustCompile(`[?&]n=(\d+)`).FindStringSubmatch(gather)
+	require.NotNil(t, smsN, sms.StatusCallback)
+	require.NotNil(t, callN, gather)
+	require.NotEqual(t, smsN[1], callN[1])
+	other := strings.Replace(gather, "n="+callN[1], "n="+smsN[1], 1)
+	res = p.twilio.Gather(t, other, call.SID, "2")
+	require.Contains(t, res.Body, "This call was not a page to you")
+	require.Equal(t, klaxon.StateTriggered, p.state(t, inc.ID))
+
+	res = p.twilio.Gather(t, gather, call.SID, "2")
+	require.Contains(t, res.Body, "resolved")
+	require.Equal(t, klaxon.StateResolved, p.state(t, inc.ID))
+}
