@@ -290,12 +290,8 @@ func TestTwilioReplaysActOnce(t *testing.T) {
 	require.Equal(t, 1, escalations(), "one escalation for one message, however often delivered")
 
 	call := p.twilio.WaitCall(t, alicePhone)
-	answered := url.Values{"CallSid": {call.SID}, "CallStatus": {"in-progress"}, "AnsweredBy": {"human"}, "To": {alicePhone}, "From": {call.From}}
-	res := p.twilio.Post(t, call.URL, answered, "")
-	action := regexp.MustCompile(`action="([^"]+)"`).FindStringSubmatch(res.Body)
-	require.NotNil(t, action, res.Body)
-	gather := strings.ReplaceAll(action[1], "&amp;", "&")
-	res = p.twilio.Gather(t, gather, call.SID, "3")
+	gather := p.answer(t, call)
+	res := p.twilio.Gather(t, gather, call.SID, "3")
 	require.Contains(t, res.Body, "escalated")
 	res = p.twilio.Gather(t, gather, call.SID, "3")
 	require.Contains(t, res.Body, "That key was taken already")
@@ -310,11 +306,7 @@ func TestKeyPressOnlyForItsPage(t *testing.T) {
 	inc := p.open(t)
 	sms := p.twilio.WaitSMS(t, alicePhone)
 	call := p.twilio.WaitCall(t, alicePhone)
-	answered := url.Values{"CallSid": {call.SID}, "CallStatus": {"in-progress"}, "AnsweredBy": {"human"}, "To": {alicePhone}, "From": {call.From}}
-	res := p.twilio.Post(t, call.URL, answered, "")
-	action := regexp.MustCompile(`action="([^"]+)"`).FindStringSubmatch(res.Body)
-	require.NotNil(t, action, res.Body)
-	gather := strings.ReplaceAll(action[1], "&amp;", "&")
+	gather := p.answer(t, call)
 
 	smsN := regexp.MustCompile(`[?&]n=(\d+)`).FindStringSubmatch(sms.StatusCallback)
 	callN := regexp.MustCompile(`[?&]n=(\d+)`).FindStringSubmatch(gather)
@@ -322,11 +314,22 @@ func TestKeyPressOnlyForItsPage(t *testing.T) {
 	require.NotNil(t, callN, gather)
 	require.NotEqual(t, smsN[1], callN[1])
 	other := strings.Replace(gather, "n="+callN[1], "n="+smsN[1], 1)
-	res = p.twilio.Gather(t, other, call.SID, "2")
+	res := p.twilio.Gather(t, other, call.SID, "2")
 	require.Contains(t, res.Body, "This call was not a page to you")
 	require.Equal(t, klaxon.StateTriggered, p.state(t, inc.ID))
 
 	res = p.twilio.Gather(t, gather, call.SID, "2")
 	require.Contains(t, res.Body, "resolved")
 	require.Equal(t, klaxon.StateResolved, p.state(t, inc.ID))
+}
+
+// answer picks up call as a person would, and returns where its key
+// presses go (the Gather action).
+func (p *phoneRig) answer(t *testing.T, call twiliotest.Call) string {
+	t.Helper()
+	answered := url.Values{"CallSid": {call.SID}, "CallStatus": {"in-progress"}, "AnsweredBy": {"human"}, "To": {call.To}, "From": {call.From}}
+	res := p.twilio.Post(t, call.URL, answered, "")
+	action := regexp.MustCompile(`action="([^"]+)"`).FindStringSubmatch(res.Body)
+	require.NotNil(t, action, res.Body)
+	return strings.ReplaceAll(action[1], "&amp;", "&")
 }
