@@ -61,7 +61,7 @@ func startBinary(t testing.TB, bin, config string, args ...string) *proc {
 	return p
 }
 
-func (p *proc) signal(t *testing.T, sig syscall.Signal) error {
+func (p *proc) signal(t testing.TB, sig syscall.Signal) error {
 	t.Helper()
 	require.NoError(t, p.cmd.Process.Signal(sig))
 	select {
