@@ -238,6 +238,7 @@ func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, err
 		// only the header, so that folding many deliveries copies no
 		// alerts from one Apply to the next.
 		var incs []*klaxon.Incident
+		var lastAt map[string]int      // where each alert of the last of incs is in its Changed, once merged into
 		index := map[string][]string{} // by incident: the keys it indexes
 		c := &klaxon.Commit{}
 		for _, d := range ds {
@@ -264,11 +265,17 @@ func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, err
 			header.Changed, header.Recorded = nil, nil
 			if n := len(incs); n > 0 && incs[n-1].ID == inc.ID {
 				// The same incident, further on.
-				inc.Changed = mergeChanged(incs[n-1].Changed, inc.Changed)
+				if lastAt == nil {
+					lastAt = make(map[string]int, len(incs[n-1].Changed))
+					for i := range incs[n-1].Changed {
+						lastAt[incs[n-1].Changed[i].Key] = i
+					}
+				}
+				inc.Changed = mergeChanged(incs[n-1].Changed, inc.Changed, lastAt)
 				inc.Recorded = append(incs[n-1].Recorded, inc.Recorded...)
 				incs[n-1] = inc
 			} else {
-				incs = append(incs, inc)
+				incs, lastAt = append(incs, inc), nil
 			}
 			index[inc.ID] = append(index[inc.ID], r.Index...)
 			switch {
@@ -310,12 +317,10 @@ func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, err
 
 // mergeChanged appends the records of later to those of earlier, a record
 // of later replacing earlier's of the same alert in place, so that each
-// alert is written once, as last folded.
-func mergeChanged(earlier, later []klaxon.AlertState) []klaxon.AlertState {
-	at := make(map[string]int, len(earlier))
-	for i := range earlier {
-		at[earlier[i].Key] = i
-	}
+// alert is written once, as last folded. at says where each alert of
+// earlier is, and is kept up to date, so that folding many deliveries
+// costs what they hold, not their square.
+func mergeChanged(earlier, later []klaxon.AlertState, at map[string]int) []klaxon.AlertState {
 	for _, a := range later {
 		if i, ok := at[a.Key]; ok {
 			a.KeepDetails(earlier[i]) // a partial report keeps what an earlier delivery said
