@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/store/storetest"
 )
 
@@ -80,4 +81,24 @@ func TestNewerLayoutRefused(t *testing.T) {
 
 	_, err = Open(path)
 	require.ErrorContains(t, err, "layout 4, written by a newer Klaxon")
+}
+
+// TestUpgradeLayout2JSONRecords opens a file of layout 2 as its first
+// version wrote it, with alert records in JSON (testdata/v2-json.db: one
+// incident of one alert), and reads its alert whole.
+func TestUpgradeLayout2JSONRecords(t *testing.T) {
+	s, err := Open(copyFile(t, "v2-json.db"))
+	require.NoError(t, err)
+	defer s.Close()
+	list, err := s.Incidents(t.Context(), klaxon.IncidentFilter{})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	alerts, _, err := s.IncidentAlerts(t.Context(), list[0].ID, "", 10)
+	require.NoError(t, err)
+	require.Len(t, alerts, 1)
+	require.NotEmpty(t, alerts[0].Key)
+	require.Equal(t, klaxon.Firing, alerts[0].Status)
+	g, err := s.Group(t.Context(), list[0].Group, []string{alerts[0].Key})
+	require.NoError(t, err)
+	require.Equal(t, alerts[0].Seen(), g.Alerts[alerts[0].Key])
 }

@@ -23,6 +23,7 @@ package alertrecord
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -134,6 +135,10 @@ func Encode(dst []byte, a *klaxon.AlertState) ([]byte, error) {
 
 // DecodeSeen reads the part of a record that folding a report needs.
 func DecodeSeen(b []byte) (klaxon.Seen, error) {
+	if isJSON(b) {
+		a, err := decodeJSON(b)
+		return a.Seen(), err
+	}
 	r := reader{b: b}
 	s := r.seen()
 	if r.err != nil {
@@ -144,6 +149,9 @@ func DecodeSeen(b []byte) (klaxon.Seen, error) {
 
 // Decode reads a whole record.
 func Decode(b []byte) (klaxon.AlertState, error) {
+	if isJSON(b) {
+		return decodeJSON(b)
+	}
 	r := reader{b: b}
 	return r.rest(r.seen())
 }
@@ -309,4 +317,35 @@ func (r *reader) stringMap() map[string]string {
 		m[k] = r.string()
 	}
 	return m
+}
+
+// isJSON reports whether b is a record as the first version of the
+// per-alert layout wrote it: the alert state as a JSON object. Files and
+// keyspaces written then are read as they are; each record takes the
+// binary form when its alert next changes.
+func isJSON(b []byte) bool { return len(b) > 0 && b[0] == '{' }
+
+func decodeJSON(b []byte) (klaxon.AlertState, error) {
+	var a klaxon.AlertState
+	if err := json.Unmarshal(b, &a); err != nil {
+		return klaxon.AlertState{}, fmt.Errorf("%w: JSON record: %v", errCorrupt, err)
+	}
+	if _, err := statusByte(&a); err != nil {
+		return klaxon.AlertState{}, fmt.Errorf("%w: JSON record: %v", errCorrupt, err)
+	}
+	// As the binary form reads them: times in UTC, no empty maps.
+	for _, t := range []*time.Time{&a.StartsAt, &a.EndsAt, &a.FirstSeen, &a.LastSeen} {
+		if t.IsZero() {
+			*t = time.Time{}
+		} else {
+			*t = t.UTC()
+		}
+	}
+	if len(a.Labels) == 0 {
+		a.Labels = nil
+	}
+	if len(a.Annotations) == 0 {
+		a.Annotations = nil
+	}
+	return a, nil
 }

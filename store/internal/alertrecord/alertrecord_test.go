@@ -1,6 +1,7 @@
 package alertrecord
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -113,6 +114,8 @@ func FuzzDecode(f *testing.F) {
 	b, _ := Encode(nil, &a)
 	f.Add(b)
 	f.Add([]byte{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	j, _ := json.Marshal(&a)
+	f.Add(j)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		got, err := Decode(in)
 		if _, serr := DecodeSeen(in); err == nil {
@@ -156,4 +159,22 @@ func FuzzJoin(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, s, got.Seen())
 	})
+}
+
+// TestJSONRecords: a record as the first per-alert layout wrote it, the
+// alert state as JSON, reads as it was.
+func TestJSONRecords(t *testing.T) {
+	a := full()
+	b, err := json.Marshal(&a)
+	require.NoError(t, err)
+	got, err := Decode(b)
+	require.NoError(t, err)
+	require.Equal(t, a, got)
+	seen, err := DecodeSeen(b)
+	require.NoError(t, err)
+	require.Equal(t, a.Seen(), seen)
+	_, err = Decode([]byte(`{"status":"pending"}`))
+	require.ErrorIs(t, err, errCorrupt)
+	_, err = Decode([]byte(`{"key":`))
+	require.ErrorIs(t, err, errCorrupt)
 }
