@@ -65,9 +65,9 @@ func Apply(open *klaxon.Incident, known map[string]klaxon.Seen, alerts []klaxon.
 	} else {
 		known = nil // they belong to no incident
 	}
-	// What is known of the alerts this delivery touched, as they stand, and
-	// where in inc.Changed the record of each that changed is.
-	cur := make(map[string]klaxon.Seen, len(alerts))
+	// Where in inc.Changed the record of each alert this delivery changed
+	// is: what is known of such an alert is its record's; of the others,
+	// known's.
 	at := make(map[string]int, len(alerts))
 	for _, a := range alerts {
 		if inc == nil {
@@ -80,8 +80,11 @@ func Apply(open *klaxon.Incident, known map[string]klaxon.Seen, alerts []klaxon.
 		if inc.Changed == nil {
 			inc.Changed = make([]klaxon.AlertState, 0, len(alerts))
 		}
-		st, ok := cur[a.Key]
-		if !ok {
+		var st klaxon.Seen
+		i, ok := at[a.Key]
+		if ok {
+			st = inc.Changed[i].Seen()
+		} else {
 			st, ok = known[a.Key]
 		}
 		var stp *klaxon.Seen
@@ -103,7 +106,6 @@ func Apply(open *klaxon.Incident, known map[string]klaxon.Seen, alerts []klaxon.
 			at[a.Key] = len(inc.Changed)
 			inc.Changed = append(inc.Changed, next)
 		}
-		cur[a.Key] = next.Seen()
 	}
 	if inc == nil {
 		return r
