@@ -22,6 +22,11 @@ type Group struct {
 	// was asked for, by key; an alert the incident does not hold is absent.
 	// The map is the caller's to change.
 	Alerts map[string]Seen
+	// Token is the store's name for this state of the group, "" for a
+	// store that names states by Version alone. A Redis group whose
+	// last commit was lost in a failover can come back to a Version it
+	// had: the token tells the two states apart.
+	Token string
 }
 
 // Commit is one atomic change to a group: it applies only if the group is
@@ -29,6 +34,10 @@ type Group struct {
 type Commit struct {
 	Group   string
 	Version uint64
+	// Token is the Group.Token of the state the commit was computed
+	// from: a store that names states refuses the commit, as for
+	// Version, once the group is in another state.
+	Token string
 	// Open is the ID of the group's open incident after the commit; "" when
 	// the group has none.
 	Open string
@@ -121,22 +130,51 @@ type Store interface {
 // maxAttempts bounds how often Update retries a commit that lost a race.
 const maxAttempts = 50
 
+// GroupCache is a store that holds what it last committed or read of
+// groups, and can answer a read from it with no round trip. What it holds
+// may be stale (another replica committed since): the commit computed
+// from it is then refused as a conflict, and the store drops what it held.
+type GroupCache interface {
+	// CachedGroup answers Store.Group(key, alerts) from what the store
+	// holds, or reports false when it holds too little.
+	CachedGroup(key string, alerts []string) (Group, bool)
+}
+
 // Update reads group key, lets fn compute a commit from it, and commits,
 // reading again and calling fn again whenever another writer committed
-// first. fn returns a nil Commit when there is nothing to write.
+// first. fn returns a nil Commit when there is nothing to write. The
+// first read comes from the store's cache when it is a GroupCache that
+// holds the group: a group that takes a storm of commits from one
+// replica is then read once. fn may be called on that cached state and
+// again on the stored one: only a commit that lands proves the cached
+// state current, so a nil Commit or an error from it is not final.
 //
 // alerts are the alert keys whose records fn needs (see Store.Group).
 func Update(ctx context.Context, s Store, key string, alerts []string, fn func(Group) (*Commit, error)) error {
-	for range maxAttempts {
-		g, err := s.Group(ctx, key, alerts)
-		if err != nil {
-			return err
+	cache, _ := s.(GroupCache)
+	for attempt := range maxAttempts {
+		var g Group
+		cached := false
+		if attempt == 0 && cache != nil {
+			g, cached = cache.CachedGroup(key, alerts)
+		}
+		if !cached {
+			var err error
+			if g, err = s.Group(ctx, key, alerts); err != nil {
+				return err
+			}
 		}
 		c, err := fn(g)
+		if cached && (err != nil || c == nil) {
+			// What the cache holds is proved current only by a commit
+			// that lands: "nothing to write" and errors are decided on
+			// what the store holds.
+			continue
+		}
 		if err != nil || c == nil {
 			return err
 		}
-		c.Group, c.Version = key, g.Version
+		c.Group, c.Version, c.Token = key, g.Version, g.Token
 		err = s.Commit(ctx, *c)
 		if !errors.Is(err, ErrConflict) {
 			return err

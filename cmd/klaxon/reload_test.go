@@ -38,7 +38,10 @@ func TestReloadOnFileChange(t *testing.T) {
 
 	rewrite(t, schedule, "members: [alice, bob]", "members: [bob, alice]")
 	waitFor(t, "the schedule change is live", func() bool { return slicesEqual(onCallAt(t, base), []string{"bob"}) })
-	require.Contains(t, logs.String(), `msg="config reloaded" component=config why="file changed"`)
+	// The reload is logged after the swap.
+	waitFor(t, "the reload is logged", func() bool {
+		return strings.Contains(logs.String(), `msg="config reloaded" component=config why="file changed"`)
+	})
 
 	// A broken file is refused: the running config stays, and says why.
 	rewrite(t, schedule, "members: [bob, alice]", "members: [bob, alice]\nmembrs: [x]")

@@ -73,7 +73,7 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 	if err != nil {
 		return fmt.Errorf("commit group %s: %w", c.Group, err)
 	}
-	s.cache.Committed(c)
+	s.cache.Committed(c, "")
 	return nil
 }
 

@@ -95,7 +95,7 @@ func open(path string, timeout time.Duration) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	return &Store{db: db, w: newWriter(db), cache: groupcache.New(cachedGroups)}, nil
+	return &Store{db: db, w: newWriter(db), cache: groupcache.New(cachedGroups, false)}, nil
 }
 
 // Ping reports an error once the store is closed.

@@ -67,14 +67,15 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 	}
 	switch code, _ := reply[0].(int64); code {
 	case conflicted:
-		return fmt.Errorf("commit group %s: at version %v, not %d: %w", c.Group, reply[1], c.Version, klaxon.ErrConflict)
+		s.cache.Drop(c.Group)
+		return fmt.Errorf("commit group %s: no longer in the state read at version %d (now at %v): %w", c.Group, c.Version, reply[1], klaxon.ErrConflict)
 	case noOpen:
 		return fmt.Errorf("commit group %s: open incident %s: %w", c.Group, c.Open, klaxon.ErrNotFound)
 	case committed:
 	default:
 		return fmt.Errorf("commit group %s: unexpected reply %v", c.Group, reply)
 	}
-	s.cache.Committed(c)
+	s.cache.Committed(c, token)
 	s.dropEntries(ctx, reply[1:])
 	return nil
 }
@@ -87,7 +88,7 @@ func (s *Store) commitCall(c klaxon.Commit, token string) (keys []string, args [
 	if c.Open != "" && !slices.ContainsFunc(c.Incidents, func(inc *klaxon.Incident) bool { return inc.ID == c.Open }) {
 		mustExist = "1"
 	}
-	args = []any{strconv.FormatUint(c.Version, 10), c.Open, c.Group, tag, token, mustExist, len(c.Incidents)}
+	args = []any{strconv.FormatUint(c.Version, 10), c.Open, c.Group, tag, token, mustExist, c.Token, len(c.Incidents)}
 	for _, inc := range c.Incidents {
 		body, err := json.Marshal(inc)
 		if err != nil {

@@ -14,7 +14,9 @@
 -- timeline the list <key>:e (event JSON), in the same slot.
 -- ARGV[1] version read; ARGV[2] open incident ID or ""; ARGV[3] group key;
 -- ARGV[4] shard hash tag; ARGV[5] commit token; ARGV[6] "1" when the open
--- incident must already exist; then counted lists: incidents (ID, state,
+-- incident must already exist; ARGV[7] the token of the state read (the
+-- group's last commit token), "" to check the version alone; then counted
+-- lists: incidents (ID, state,
 -- score, header JSON, then counted lists of alert records (key, record)
 -- and of events (JSON)), alert keys to index, the claim token the
 -- committer holds ("" for none), timers (incident, due us, JSON),
@@ -24,14 +26,16 @@
 -- An incident written resolved while it is the group's open one leaves
 -- the shard's alert index: each of its alerts whose entry names this group.
 --
--- Returns {1, removed index values...} when committed, {0, version} on a
--- version mismatch, {2} when the open incident does not exist.
+-- Returns {1, removed index values...} when committed, {0, version} when
+-- the group is no longer in the state read, {2} when the open incident
+-- does not exist.
 local group = KEYS[1]
-local version = redis.call('HGET', group, 'v') or '0'
-if version ~= ARGV[1] then
+local g = redis.call('HMGET', group, 'v', 'c')
+local version, last = g[1] or '0', g[2] or ''
+if version ~= ARGV[1] or (ARGV[7] ~= '' and last ~= ARGV[7]) then
   -- The same commit sent again (a client retry after a lost reply) has
   -- already applied when its token is the group's last.
-  if redis.call('HGET', group, 'c') == ARGV[5] then
+  if last == ARGV[5] then
     return {1}
   end
   return {0, version}
@@ -44,7 +48,7 @@ end
 -- Nothing is written above this line: a refused commit changes nothing.
 local was = redis.call('HGET', group, 'o') or ''
 local closed = {}
-local a = 7
+local a = 8
 local n = tonumber(ARGV[a]); a = a + 1
 for i = 1, n do
   local id, state, score, body = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]

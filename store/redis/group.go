@@ -19,12 +19,12 @@ func (s *Store) Group(ctx context.Context, key string, alerts []string) (klaxon.
 		return klaxon.Group{}, fmt.Errorf("read group %s: %w", key, err)
 	}
 	tag := s.tag(key)
-	args := make([]any, 0, 2+len(alerts))
-	held, heldOpen, ok := s.cache.Get(key)
-	if ok && heldOpen != nil {
-		args = append(args, tag, strconv.FormatUint(held, 10))
+	args := make([]any, 0, 3+len(alerts))
+	held, ok := s.cache.Group(key, nil)
+	if ok && held.Open != nil {
+		args = append(args, tag, strconv.FormatUint(held.Version, 10), held.Token)
 	} else {
-		args = append(args, tag, "")
+		args = append(args, tag, "", "")
 	}
 	for _, a := range alerts {
 		args = append(args, a)
@@ -34,27 +34,28 @@ func (s *Store) Group(ctx context.Context, key string, alerts []string) (klaxon.
 		return klaxon.Group{}, fmt.Errorf("read group %s: %w", key, classify(err))
 	}
 	version, _ := reply[0].(string)
-	open, _ := reply[1].(string)
 	g := klaxon.Group{Key: key}
+	g.Token, _ = reply[1].(string)
+	open, _ := reply[2].(string)
 	if g.Version, err = strconv.ParseUint(version, 10, 64); err != nil {
 		return klaxon.Group{}, fmt.Errorf("read group %s: version %q: %w", key, version, err)
 	}
 	if open == "" {
+		s.cache.Read(g)
 		return g, nil
 	}
-	header, found := reply[2].(string)
+	header, found := reply[3].(string)
 	switch {
 	case !found:
 		return klaxon.Group{}, fmt.Errorf("read group %s: open incident %s: %w", key, open, klaxon.ErrNotFound)
-	case header == "" && ok && heldOpen != nil && held == g.Version && heldOpen.ID == open:
-		g.Open = heldOpen // unchanged since decoded
+	case header == "" && ok && held.Open != nil && held.Version == g.Version && held.Token == g.Token && held.Open.ID == open:
+		g.Open = held.Open // unchanged since decoded
 	default:
 		if g.Open, err = decodeIncident([]byte(header)); err != nil {
 			return klaxon.Group{}, fmt.Errorf("read group %s: open incident %s: %w", key, open, err)
 		}
-		s.cache.Put(key, g.Version, g.Open)
 	}
-	for i, v := range reply[3:] {
+	for i, v := range reply[4:] {
 		body, ok := v.(string)
 		if !ok {
 			continue
@@ -68,7 +69,14 @@ func (s *Store) Group(ctx context.Context, key string, alerts []string) (klaxon.
 		}
 		g.Alerts[alerts[i]] = seen
 	}
+	s.cache.Read(g)
 	return g, nil
+}
+
+// CachedGroup answers Group from what this store last committed or read
+// of the group, with no round trip (see klaxon.GroupCache).
+func (s *Store) CachedGroup(key string, alerts []string) (klaxon.Group, bool) {
+	return s.cache.Group(key, alerts)
 }
 
 // AlertGroups returns the group of each indexed key; keys not indexed are

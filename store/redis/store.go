@@ -76,7 +76,10 @@ const urgentPool = 16
 // cachedGroups bounds the decoded open incidents a store keeps.
 const cachedGroups = 8192
 
-var _ klaxon.Store = (*Store)(nil)
+var (
+	_ klaxon.Store      = (*Store)(nil)
+	_ klaxon.GroupCache = (*Store)(nil)
+)
 
 // Open connects to Redis, checks that it answers and that Prefix was not
 // laid out with another shard count, and returns the store. An unreachable
@@ -112,7 +115,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	urgent := *uo
 	urgent.PoolSize = urgentPool
-	s := &Store{rdb: rdb, urgent: redis.NewUniversalClient(&urgent), prefix: o.Prefix, tags: make([]string, o.Shards), cache: groupcache.New(cachedGroups)}
+	s := &Store{rdb: rdb, urgent: redis.NewUniversalClient(&urgent), prefix: o.Prefix, tags: make([]string, o.Shards), cache: groupcache.New(cachedGroups, true)}
 	for n := range s.tags {
 		s.tags[n] = "{" + o.Prefix + ":s" + strconv.Itoa(n) + "}"
 	}

@@ -33,11 +33,47 @@ func testGroupCommit(t *testing.T, open func() klaxon.Store) {
 	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: 1, Incidents: []*klaxon.Incident{inc}}))
 	g, err = s.Group(ctx, "g", nil)
 	require.NoError(t, err)
+	g.Token = "" // see testGroupTokens
 	require.Equal(t, klaxon.Group{Key: "g", Version: 2}, g)
 
 	other, err := s.Group(ctx, "other", nil)
 	require.NoError(t, err)
 	require.Zero(t, other.Version, "a commit changes its own group only")
+}
+
+// testGroupTokens checks that a store that names the states of a group
+// (klaxon.Group.Token) names each commit's anew, and refuses a commit
+// computed from a state the group is no longer in even at the version it
+// is at: a Redis group whose last commit a failover lost comes back to
+// a version it had, and another replica's commit then takes it to the
+// same version as the lost one.
+func testGroupTokens(t *testing.T, open func() klaxon.Store) {
+	s := connect(t, open)
+	ctx := t.Context()
+	inc := incident("1", "g", klaxon.StateTriggered)
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: 0, Open: "1", Incidents: []*klaxon.Incident{inc}}))
+	g1, err := s.Group(ctx, "g", nil)
+	require.NoError(t, err)
+	inc = header(inc)
+	inc.Summary = "second"
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: 1, Token: g1.Token, Open: "1", Incidents: []*klaxon.Incident{inc}}))
+	g2, err := s.Group(ctx, "g", nil)
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), g2.Version)
+	if g1.Token == "" {
+		require.Empty(t, g2.Token, "a store names every state or none")
+		return
+	}
+	require.NotEqual(t, g1.Token, g2.Token)
+	stale := header(inc)
+	stale.Summary = "stale"
+	err = s.Commit(ctx, klaxon.Commit{Group: "g", Version: 2, Token: g1.Token, Open: "1", Incidents: []*klaxon.Incident{stale}})
+	require.ErrorIs(t, err, klaxon.ErrConflict)
+	got, err := s.Incident(ctx, "1")
+	require.NoError(t, err)
+	require.Equal(t, "second", got.Summary)
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: 2, Token: g2.Token, Open: "1", Incidents: []*klaxon.Incident{stale}}),
+		"the version and token of the state the group is in")
 }
 
 // testGroupConflict checks that a stale commit fails whole: nothing it

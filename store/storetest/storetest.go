@@ -29,6 +29,7 @@ func Run(t *testing.T, newStore func(t *testing.T) (open func() klaxon.Store)) {
 		{"group/empty", testGroupEmpty},
 		{"group/commit", testGroupCommit},
 		{"group/conflict", testGroupConflict},
+		{"group/tokens", testGroupTokens},
 		{"group/concurrent", testGroupConcurrent},
 		{"incidents/get", testIncidentGet},
 		{"incidents/list", testIncidentList},

@@ -1,6 +1,7 @@
 package groupcache
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -9,7 +10,7 @@ import (
 )
 
 func TestCache(t *testing.T) {
-	c := New(2)
+	c := New(2, false)
 	_, _, ok := c.Get("a")
 	require.False(t, ok)
 	inc := &klaxon.Incident{ID: "1"}
@@ -28,16 +29,18 @@ func TestCache(t *testing.T) {
 	require.False(t, ok)
 	_, _, ok = c.Get("c")
 	require.True(t, ok)
+	_, ok = c.Group("c", nil)
+	require.False(t, ok, "a cache without alerts answers no read")
 }
 
 // TestCommitted: a commit that landed leaves its open incident's header
 // at the next version, a copy that the committer's later changes do not
 // reach.
 func TestCommitted(t *testing.T) {
-	c := New(4)
+	c := New(4, false)
 	inc := &klaxon.Incident{ID: "7", Labels: map[string]string{"a": "b"},
 		Changed: []klaxon.AlertState{{Count: 1}}, Recorded: []klaxon.Event{{Kind: klaxon.EventTriggered}}}
-	c.Committed(klaxon.Commit{Group: "g", Version: 2, Open: "7", Incidents: []*klaxon.Incident{inc}})
+	c.Committed(klaxon.Commit{Group: "g", Version: 2, Open: "7", Incidents: []*klaxon.Incident{inc}}, "")
 	v, got, ok := c.Get("g")
 	require.True(t, ok)
 	require.Equal(t, uint64(3), v)
@@ -46,8 +49,158 @@ func TestCommitted(t *testing.T) {
 	require.Nil(t, got.Recorded, "nor events")
 	inc.Labels["a"] = "changed"
 	require.Equal(t, "b", got.Labels["a"])
+	c.Committed(klaxon.Commit{Group: "h", Version: 0, Incidents: []*klaxon.Incident{inc}}, "")
+	_, open, ok := c.Get("h")
+	require.True(t, ok)
+	require.Nil(t, open, "a commit that leaves no open incident holds none")
+}
 
-	c.Committed(klaxon.Commit{Group: "h", Version: 0, Incidents: []*klaxon.Incident{inc}})
-	_, _, ok = c.Get("h")
-	require.False(t, ok, "a commit that leaves no open incident holds nothing")
+func alert(key string, count int) klaxon.AlertState {
+	return klaxon.AlertState{Alert: klaxon.Alert{Key: key, Status: klaxon.Firing}, Count: count}
+}
+
+// TestGroup: a read is answered only for alerts the cache knows, or
+// knows the incident lacks; and only for the state the cache was told of.
+func TestGroup(t *testing.T) {
+	c := New(8, true)
+	_, ok := c.Group("g", []string{"a"})
+	require.False(t, ok, "a group never read")
+
+	// A read of an incident holding a, asked for a and b.
+	open := &klaxon.Incident{ID: "1", AlertCount: 3}
+	c.Read(klaxon.Group{Key: "g", Version: 4, Token: "t4", Open: open,
+		Alerts: map[string]klaxon.Seen{"a": {Count: 2}}})
+	g, ok := c.Group("g", []string{"a"})
+	require.True(t, ok)
+	require.Equal(t, klaxon.Group{Key: "g", Version: 4, Token: "t4", Open: open, Alerts: map[string]klaxon.Seen{"a": {Count: 2}}}, g)
+	g.Alerts["a"] = klaxon.Seen{Count: 99}
+	g, _ = c.Group("g", []string{"a"})
+	require.Equal(t, 2, g.Alerts["a"].Count, "the map answered is the caller's")
+	_, ok = c.Group("g", []string{"a", "b"})
+	require.False(t, ok, "b was asked but the incident may hold it: the read did not return it, yet the cache cannot tell")
+
+	// A commit computed from that state adds what it changed.
+	inc := &klaxon.Incident{ID: "1", AlertCount: 3, Changed: []klaxon.AlertState{alert("a", 3), alert("c", 1)}}
+	c.Committed(klaxon.Commit{Group: "g", Version: 4, Token: "t4", Open: "1", Incidents: []*klaxon.Incident{inc}}, "t5")
+	g, ok = c.Group("g", []string{"a", "c"})
+	require.True(t, ok)
+	require.Equal(t, uint64(5), g.Version)
+	require.Equal(t, "t5", g.Token)
+	require.Equal(t, 3, g.Alerts["a"].Count)
+	require.Equal(t, 1, g.Alerts["c"].Count)
+	_, ok = c.Group("g", []string{"b"})
+	require.False(t, ok, "an incident known in part")
+
+	// A commit computed from another state (a read elsewhere, a token
+	// that differs) leaves only what it wrote.
+	inc = &klaxon.Incident{ID: "1", AlertCount: 3, Changed: []klaxon.AlertState{alert("c", 2)}}
+	c.Committed(klaxon.Commit{Group: "g", Version: 5, Token: "other", Open: "1", Incidents: []*klaxon.Incident{inc}}, "t6")
+	_, ok = c.Group("g", []string{"a"})
+	require.False(t, ok, "a stays unknown after a commit not computed from the cache's state")
+	g, ok = c.Group("g", []string{"c"})
+	require.True(t, ok)
+	require.Equal(t, "t6", g.Token)
+
+	// Resolved: no open incident holds nothing, whatever is asked.
+	res := &klaxon.Incident{ID: "1", State: klaxon.StateResolved}
+	c.Committed(klaxon.Commit{Group: "g", Version: 6, Token: "t6", Incidents: []*klaxon.Incident{res}}, "t7")
+	g, ok = c.Group("g", []string{"a", "z"})
+	require.True(t, ok)
+	require.Nil(t, g.Open)
+	require.Nil(t, g.Alerts)
+
+	// An incident the next commit opens is known whole: an alert it does
+	// not hold is answered as absent.
+	opened := &klaxon.Incident{ID: "2", AlertCount: 1, Changed: []klaxon.AlertState{alert("z", 1)}}
+	c.Committed(klaxon.Commit{Group: "g", Version: 7, Token: "t7", Open: "2", Incidents: []*klaxon.Incident{opened}}, "t8")
+	g, ok = c.Group("g", []string{"z", "new"})
+	require.True(t, ok)
+	require.Equal(t, map[string]klaxon.Seen{"z": opened.Changed[0].Seen()}, g.Alerts)
+
+	// A commit that leaves the open incident alone keeps what is known.
+	other := &klaxon.Incident{ID: "1", State: klaxon.StateResolved}
+	c.Committed(klaxon.Commit{Group: "g", Version: 8, Token: "t8", Open: "2", Incidents: []*klaxon.Incident{other}}, "t9")
+	g, ok = c.Group("g", []string{"z", "new"})
+	require.True(t, ok)
+	require.Equal(t, uint64(9), g.Version)
+	require.Len(t, g.Alerts, 1)
+
+	// Refused: forgotten.
+	c.Drop("g")
+	_, ok = c.Group("g", nil)
+	require.False(t, ok)
+}
+
+// TestGroupOpenedByAnother: an incident the cache did not see opened is
+// not known whole, even when the commit writes all the cache saw of it.
+func TestGroupOpenedByAnother(t *testing.T) {
+	c := New(8, true)
+	inc := &klaxon.Incident{ID: "5", AlertCount: 2, Changed: []klaxon.AlertState{alert("a", 1)}}
+	c.Committed(klaxon.Commit{Group: "g", Version: 3, Token: "x", Open: "5", Incidents: []*klaxon.Incident{inc}}, "y")
+	_, ok := c.Group("g", []string{"b"})
+	require.False(t, ok)
+	// Opened here, but the commit does not hold every alert it counts.
+	c.Read(klaxon.Group{Key: "h", Version: 1, Token: "r"})
+	inc = &klaxon.Incident{ID: "6", AlertCount: 2, Changed: []klaxon.AlertState{alert("a", 1)}}
+	c.Committed(klaxon.Commit{Group: "h", Version: 1, Token: "r", Open: "6", Incidents: []*klaxon.Incident{inc}}, "s")
+	_, ok = c.Group("h", []string{"b"})
+	require.False(t, ok)
+}
+
+// TestMaxAlerts: an incident past MaxAlerts keeps its header, not its
+// alerts.
+func TestMaxAlerts(t *testing.T) {
+	c := New(8, true)
+	c.Read(klaxon.Group{Key: "g", Version: 1, Token: "r"})
+	changed := make([]klaxon.AlertState, MaxAlerts+1)
+	for i := range changed {
+		changed[i] = alert(strconv.Itoa(i), 1)
+	}
+	inc := &klaxon.Incident{ID: "1", AlertCount: len(changed), Changed: changed}
+	c.Committed(klaxon.Commit{Group: "g", Version: 1, Token: "r", Open: "1", Incidents: []*klaxon.Incident{inc}}, "s")
+	_, ok := c.Group("g", []string{"0"})
+	require.False(t, ok)
+	v, open, ok := c.Get("g")
+	require.True(t, ok)
+	require.Equal(t, uint64(2), v)
+	require.Equal(t, "1", open.ID)
+}
+
+// TestGroupAfterForeignCommit: after another replica's commit, a read of
+// the new state keeps which alerts the incident holds, and only the
+// values read are current; the cache knows the incident whole again
+// when it holds as many alerts as the incident counts.
+func TestGroupAfterForeignCommit(t *testing.T) {
+	c := New(8, true)
+	c.Read(klaxon.Group{Key: "g", Version: 1, Token: "t1"})
+	opened := &klaxon.Incident{ID: "1", AlertCount: 2, Changed: []klaxon.AlertState{alert("a", 1), alert("b", 1)}}
+	c.Committed(klaxon.Commit{Group: "g", Version: 1, Token: "t1", Open: "1", Incidents: []*klaxon.Incident{opened}}, "t2")
+	_, ok := c.Group("g", []string{"a", "new"})
+	require.True(t, ok)
+
+	// Another replica's commit came in between: refused, then read.
+	c.Drop("g")
+	_, ok = c.Group("g", []string{"a"})
+	require.False(t, ok, "a refused state answers nothing")
+	_, open, ok := c.Get("g")
+	require.False(t, ok)
+	require.Nil(t, open)
+	header := &klaxon.Incident{ID: "1", AlertCount: 3}
+	c.Read(klaxon.Group{Key: "g", Version: 3, Token: "t3", Open: header, Alerts: map[string]klaxon.Seen{"a": {Count: 5}}})
+	g, ok := c.Group("g", []string{"a"})
+	require.True(t, ok)
+	require.Equal(t, 5, g.Alerts["a"].Count, "the value read")
+	_, ok = c.Group("g", []string{"b"})
+	require.False(t, ok, "b is the incident's, its value may have changed")
+	_, ok = c.Group("g", []string{"new"})
+	require.False(t, ok, "the incident counts an alert the cache does not know")
+
+	// A commit from that state adds the third alert: whole again.
+	inc := &klaxon.Incident{ID: "1", AlertCount: 3, Changed: []klaxon.AlertState{alert("c", 1)}}
+	c.Committed(klaxon.Commit{Group: "g", Version: 3, Token: "t3", Open: "1", Incidents: []*klaxon.Incident{inc}}, "t4")
+	g, ok = c.Group("g", []string{"a", "c", "new"})
+	require.True(t, ok)
+	require.Equal(t, map[string]klaxon.Seen{"a": {Count: 5}, "c": inc.Changed[0].Seen()}, g.Alerts)
+	_, ok = c.Group("g", []string{"b"})
+	require.False(t, ok, "b's value is still to be read")
 }
