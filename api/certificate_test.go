@@ -2,16 +2,9 @@ package api
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"log/slog"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,56 +13,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon/internal/tlstest"
 )
-
-// testPair is a self-signed certificate for localhost and its key, PEM.
-type testPair struct {
-	cert      *x509.Certificate
-	certPEM   []byte
-	keyPEM    []byte
-	certRoots *x509.CertPool
-}
-
-func newTestPair(t testing.TB, serial int64) testPair {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(serial),
-		Subject:               pkix.Name{CommonName: "localhost"},
-		DNSNames:              []string{"localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	cert, err := x509.ParseCertificate(der)
-	require.NoError(t, err)
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	require.NoError(t, err)
-	roots := x509.NewCertPool()
-	roots.AddCert(cert)
-	return testPair{
-		cert:      cert,
-		certPEM:   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		keyPEM:    pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
-		certRoots: roots,
-	}
-}
-
-// replace writes body to path as a renewal tool does: a new file renamed
-// over the old.
-func replace(t testing.TB, path string, body []byte) {
-	t.Helper()
-	tmp := path + ".new"
-	require.NoError(t, os.WriteFile(tmp, body, 0o600))
-	require.NoError(t, os.Rename(tmp, path))
-}
 
 // fakeClock is a clock the test moves.
 type fakeClock struct {
@@ -124,9 +70,9 @@ func peer(t *testing.T, addr string, roots *x509.CertPool) *x509.Certificate {
 func TestCertificateReload(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	first, second := newTestPair(t, 1), newTestPair(t, 2)
-	replace(t, certFile, first.certPEM)
-	replace(t, keyFile, first.keyPEM)
+	first, second := tlstest.New(t), tlstest.New(t)
+	tlstest.Replace(t, certFile, first.CertPEM)
+	tlstest.Replace(t, keyFile, first.KeyPEM)
 	var logs syncBuffer
 	clock := &fakeClock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
 	cert, err := NewCertificate(CertificateOptions{CertFile: certFile, KeyFile: keyFile, Every: time.Minute, Now: clock.Now,
@@ -134,36 +80,36 @@ func TestCertificateReload(t *testing.T) {
 	require.NoError(t, err)
 	addr := serveTLS(t, cert.Config())
 
-	require.Equal(t, first.cert.Raw, peer(t, addr, first.certRoots).Raw)
+	require.Equal(t, first.Cert.Raw, peer(t, addr, first.Roots()).Raw)
 
 	// A new pair is not looked at before Every passes...
-	replace(t, certFile, second.certPEM)
-	replace(t, keyFile, second.keyPEM)
+	tlstest.Replace(t, certFile, second.CertPEM)
+	tlstest.Replace(t, keyFile, second.KeyPEM)
 	clock.Add(time.Minute - time.Nanosecond)
-	require.Equal(t, first.cert.Raw, peer(t, addr, first.certRoots).Raw)
+	require.Equal(t, first.Cert.Raw, peer(t, addr, first.Roots()).Raw)
 	// ...and serves the first connection after.
 	clock.Add(time.Nanosecond)
-	require.Equal(t, second.cert.Raw, peer(t, addr, second.certRoots).Raw)
+	require.Equal(t, second.Cert.Raw, peer(t, addr, second.Roots()).Raw)
 	require.Contains(t, logs.String(), `msg="certificate reloaded"`)
 
 	// A pair that does not load keeps the last good one, logged once.
-	third := newTestPair(t, 3)
-	replace(t, certFile, third.certPEM) // its key not written yet
+	third := tlstest.New(t)
+	tlstest.Replace(t, certFile, third.CertPEM) // its key not written yet
 	for range 3 {
 		clock.Add(time.Minute)
-		require.Equal(t, second.cert.Raw, peer(t, addr, second.certRoots).Raw)
+		require.Equal(t, second.Cert.Raw, peer(t, addr, second.Roots()).Raw)
 	}
 	require.Equal(t, 1, strings.Count(logs.String(), "reload certificate: the last good one stays"), logs.String())
 	require.Contains(t, logs.String(), "private key does not match public key")
-	replace(t, keyFile, third.keyPEM)
+	tlstest.Replace(t, keyFile, third.KeyPEM)
 	clock.Add(time.Minute)
-	require.Equal(t, third.cert.Raw, peer(t, addr, third.certRoots).Raw)
+	require.Equal(t, third.Cert.Raw, peer(t, addr, third.Roots()).Raw)
 
 	// So does a missing file.
 	require.NoError(t, os.Remove(keyFile))
 	for range 3 {
 		clock.Add(time.Minute)
-		require.Equal(t, third.cert.Raw, peer(t, addr, third.certRoots).Raw)
+		require.Equal(t, third.Cert.Raw, peer(t, addr, third.Roots()).Raw)
 	}
 	require.Equal(t, 2, strings.Count(logs.String(), "reload certificate: the last good one stays"), logs.String())
 	require.Contains(t, logs.String(), "no such file or directory")
@@ -171,17 +117,17 @@ func TestCertificateReload(t *testing.T) {
 
 func TestCertificateTLS12AtLeast(t *testing.T) {
 	dir := t.TempDir()
-	p := newTestPair(t, 1)
+	p := tlstest.New(t)
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	replace(t, certFile, p.certPEM)
-	replace(t, keyFile, p.keyPEM)
+	tlstest.Replace(t, certFile, p.CertPEM)
+	tlstest.Replace(t, keyFile, p.KeyPEM)
 	cert, err := NewCertificate(CertificateOptions{CertFile: certFile, KeyFile: keyFile, Log: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	addr := serveTLS(t, cert.Config())
 
-	_, err = tls.Dial("tcp", addr, &tls.Config{RootCAs: p.certRoots, ServerName: "localhost", MaxVersion: tls.VersionTLS11})
+	_, err = tls.Dial("tcp", addr, &tls.Config{RootCAs: p.Roots(), ServerName: "localhost", MaxVersion: tls.VersionTLS11})
 	require.Error(t, err, "TLS 1.1 refused")
-	c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: p.certRoots, ServerName: "localhost", MaxVersion: tls.VersionTLS12})
+	c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: p.Roots(), ServerName: "localhost", MaxVersion: tls.VersionTLS12})
 	require.NoError(t, err)
 	require.Equal(t, uint16(tls.VersionTLS12), c.ConnectionState().Version)
 	_ = c.Close()
@@ -189,12 +135,12 @@ func TestCertificateTLS12AtLeast(t *testing.T) {
 
 func TestNewCertificateErrors(t *testing.T) {
 	dir := t.TempDir()
-	a, b := newTestPair(t, 1), newTestPair(t, 2)
+	a, b := tlstest.New(t), tlstest.New(t)
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
 	_, err := NewCertificate(CertificateOptions{CertFile: certFile, KeyFile: keyFile, Log: slog.New(slog.DiscardHandler)})
 	require.ErrorContains(t, err, "no such file")
-	replace(t, certFile, a.certPEM)
-	replace(t, keyFile, b.keyPEM)
+	tlstest.Replace(t, certFile, a.CertPEM)
+	tlstest.Replace(t, keyFile, b.KeyPEM)
 	_, err = NewCertificate(CertificateOptions{CertFile: certFile, KeyFile: keyFile, Log: slog.New(slog.DiscardHandler)})
 	require.ErrorContains(t, err, "private key does not match public key")
 }
