@@ -35,8 +35,8 @@ type ackView struct {
 }
 
 func (s *Server) ackRoutes() {
-	s.mux.HandleFunc("GET "+email.AckPath+"{token}", s.ackLink)
-	s.mux.HandleFunc("POST "+email.AckPath+"{token}", s.ackLink)
+	s.handle(GroupAck, "GET "+email.AckPath+"{token}", s.ackLink)
+	s.handle(GroupAck, "POST "+email.AckPath+"{token}", s.ackLink)
 }
 
 // ackLink serves the signed links of mail pages.

@@ -54,13 +54,13 @@ type OverrideList struct {
 }
 
 func (s *Server) schedulesRoutes() {
-	s.mux.HandleFunc("GET /v1/oncall", s.auth(s.allOnCall))
-	s.mux.HandleFunc("GET /v1/schedules/{name}/oncall", s.auth(s.scheduleOnCall))
-	s.mux.HandleFunc("GET /v1/schedules/{name}/shifts", s.auth(s.shifts))
-	s.mux.HandleFunc("GET /v1/schedules/{file}", s.ical)
-	s.mux.HandleFunc("GET /v1/schedules/{name}/overrides", s.auth(s.listOverrides))
-	s.mux.HandleFunc("POST /v1/schedules/{name}/overrides", s.auth(s.createOverride))
-	s.mux.HandleFunc("DELETE /v1/schedules/{name}/overrides/{id}", s.auth(s.deleteOverride))
+	s.handle(GroupAPI, "GET /v1/oncall", s.auth(s.allOnCall))
+	s.handle(GroupAPI, "GET /v1/schedules/{name}/oncall", s.auth(s.scheduleOnCall))
+	s.handle(GroupAPI, "GET /v1/schedules/{name}/shifts", s.auth(s.shifts))
+	s.handle(GroupAPI, "GET /v1/schedules/{file}", s.ical)
+	s.handle(GroupAPI, "GET /v1/schedules/{name}/overrides", s.auth(s.listOverrides))
+	s.handle(GroupAPI, "POST /v1/schedules/{name}/overrides", s.auth(s.createOverride))
+	s.handle(GroupAPI, "DELETE /v1/schedules/{name}/overrides/{id}", s.auth(s.deleteOverride))
 }
 
 // instant parses the query parameter name as RFC 3339, defaulting to def.

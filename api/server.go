@@ -82,28 +82,30 @@ type Server struct {
 	mux      *http.ServeMux
 	metrics  *metrics
 	failures *failures
+	// groups are the route group of each pattern of mux.
+	groups map[string]string
 }
 
 // New returns the API server.
 func New(o Options) *Server {
-	s := &Server{o: o, log: o.Log.With("component", "api"), mux: http.NewServeMux(), metrics: newMetrics(o.Registry), failures: newFailures(time.Now)}
-	s.mux.HandleFunc("POST /v1/ingest/{source}", s.ingest)
-	s.mux.HandleFunc("POST /v2/enqueue", s.enqueue)
-	s.mux.HandleFunc("GET /v1/incidents", s.auth(s.listIncidents))
-	s.mux.HandleFunc("GET /v1/incidents/{id}", s.auth(s.getIncident))
-	s.mux.HandleFunc("GET /v1/incidents/{id}/alerts", s.auth(s.incidentAlerts))
-	s.mux.HandleFunc("GET /v1/incidents/{id}/timeline", s.auth(s.incidentTimeline))
-	s.mux.HandleFunc("POST /v1/incidents/{id}/{command}", s.auth(s.command))
-	s.mux.HandleFunc("POST /v1/users/{id}/test-page", s.auth(s.testPage))
+	s := &Server{o: o, log: o.Log.With("component", "api"), mux: http.NewServeMux(), metrics: newMetrics(o.Registry), failures: newFailures(time.Now), groups: map[string]string{}}
+	s.handle(GroupIngest, "POST /v1/ingest/{source}", s.ingest)
+	s.handle(GroupIngest, "POST /v2/enqueue", s.enqueue)
+	s.handle(GroupAPI, "GET /v1/incidents", s.auth(s.listIncidents))
+	s.handle(GroupAPI, "GET /v1/incidents/{id}", s.auth(s.getIncident))
+	s.handle(GroupAPI, "GET /v1/incidents/{id}/alerts", s.auth(s.incidentAlerts))
+	s.handle(GroupAPI, "GET /v1/incidents/{id}/timeline", s.auth(s.incidentTimeline))
+	s.handle(GroupAPI, "POST /v1/incidents/{id}/{command}", s.auth(s.command))
+	s.handle(GroupAPI, "POST /v1/users/{id}/test-page", s.auth(s.testPage))
 	s.schedulesRoutes()
 	s.twilioRoutes()
 	s.ackRoutes()
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	s.handle(GroupHealth, "GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	s.mux.HandleFunc("GET /readyz", s.ready)
+	s.handle(GroupHealth, "GET /readyz", s.ready)
 	metrics := promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{})
-	s.mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+	s.handle(GroupMetrics, "GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		if o.MetricsToken != nil {
 			if want := o.MetricsToken(); want != "" && subtle.ConstantTimeCompare([]byte(bearer(r)), []byte(want)) != 1 {
 				writeError(w, s.log, errorf(http.StatusUnauthorized, "missing or wrong metrics token (Authorization: Bearer <api.metrics_token>)"))
@@ -112,14 +114,16 @@ func New(o Options) *Server {
 		}
 		metrics.ServeHTTP(w, r)
 	})
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, s.log, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
-	})
+	s.mux.HandleFunc("/", s.notFound)
 	return s
 }
 
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, s.log, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+}
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	if err := s.o.Store.Ping(r.Context()); err != nil {

@@ -57,9 +57,9 @@ func (s *Server) firstTime(w http.ResponseWriter, r *http.Request, key string) (
 }
 
 func (s *Server) twilioRoutes() {
-	s.mux.HandleFunc("POST "+twilio.SMSPath, s.twilioSMS)
-	s.mux.HandleFunc("POST "+twilio.VoicePath, s.twilioVoice)
-	s.mux.HandleFunc("POST "+twilio.StatusPath, s.twilioStatus)
+	s.handle(GroupTwilio, "POST "+twilio.SMSPath, s.twilioSMS)
+	s.handle(GroupTwilio, "POST "+twilio.VoicePath, s.twilioVoice)
+	s.handle(GroupTwilio, "POST "+twilio.StatusPath, s.twilioStatus)
 }
 
 // twilioForm checks a callback's signature and returns its form. A

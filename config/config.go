@@ -35,11 +35,14 @@ type Config struct {
 	// Dir is the absolute folder of the config file; relative paths in it
 	// resolve against Dir.
 	Dir string
-	// Listen is the HTTP listen address; default 127.0.0.1:8080.
-	Listen string
+	// Listen are the addresses Klaxon serves HTTP on, at least one;
+	// default one, 127.0.0.1:8080, serving every route. The file may
+	// give listen as one address, with the top-level tls.
+	Listen []Listener
 	// PublicURL is the base of Twilio callbacks and ack links, without a
-	// trailing slash; default http:// and Listen (localhost when Listen
-	// has no host or an unspecified one).
+	// trailing slash; default the URL of the first listener that serves
+	// Twilio or the ack links (localhost when it has no host or an
+	// unspecified one).
 	PublicURL string
 	// Secret signs the acknowledgement links in mail; required with
 	// notify.smtp.
@@ -106,7 +109,8 @@ const maxFileSize = 4 << 20
 
 // file is klaxon.yaml as written.
 type file struct {
-	Listen       string        `koanf:"listen"`
+	Listen       listenSpec    `koanf:"listen"`
+	TLS          *TLS          `koanf:"tls"`
 	PublicURL    string        `koanf:"public_url"`
 	Store        Store         `koanf:"store"`
 	API          API           `koanf:"api"`
@@ -211,7 +215,6 @@ type loader struct {
 func (l *loader) build(f *file) *Config {
 	c := &Config{
 		Dir:          l.dir,
-		Listen:       f.Listen,
 		PublicURL:    f.PublicURL,
 		Secret:       f.Secret,
 		Store:        f.Store,
@@ -219,7 +222,7 @@ func (l *loader) build(f *file) *Config {
 		Integrations: f.Integrations,
 		Notify:       f.Notify,
 	}
-	l.checkServer(c)
+	l.checkServer(c, f)
 	l.checkStore(&c.Store)
 	l.checkAPI(c.API)
 	l.checkIntegrations(c.Integrations)

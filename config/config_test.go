@@ -112,7 +112,7 @@ func TestLoadExample(t *testing.T) {
 	require.NoError(t, err)
 
 	require.Equal(t, dir, c.Dir)
-	require.Equal(t, "127.0.0.1:8080", c.Listen)
+	require.Equal(t, []Listener{{Address: "127.0.0.1:8080"}}, c.Listen)
 	require.Equal(t, "http://127.0.0.1:8080", c.PublicURL)
 	require.Equal(t, Store{Path: filepath.Join(dir, "data", "klaxon.db")}, c.Store)
 	require.Equal(t, API{Tokens: []Token{{Name: "ops", Token: "dev-api-token"}}}, c.API)
@@ -238,7 +238,7 @@ store: {path: file.db}
 			}
 			c, err := Load("conf/klaxon.yaml", tt.overrides)
 			require.NoError(t, err)
-			require.Equal(t, tt.listen, c.Listen)
+			require.Equal(t, []Listener{{Address: tt.listen}}, c.Listen)
 			require.Equal(t, tt.publicURL, c.PublicURL)
 			if !filepath.IsAbs(tt.store) {
 				tt.store = filepath.Join(c.Dir, tt.store)
@@ -316,7 +316,7 @@ func TestDefaults(t *testing.T) {
 		{
 			name: "server",
 			check: func(t *testing.T, c *Config) {
-				require.Equal(t, "127.0.0.1:8080", c.Listen)
+				require.Equal(t, []Listener{{Address: "127.0.0.1:8080"}}, c.Listen)
 				require.Equal(t, "http://127.0.0.1:8080", c.PublicURL)
 				require.Equal(t, []string{"alertname", "service"}, c.Route.GroupBy)
 			},

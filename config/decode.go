@@ -29,6 +29,12 @@ func (d *decoder) decode(path string, in any, out reflect.Value) {
 		}
 		return
 	}
+	if out.CanAddr() {
+		if sd, ok := out.Addr().Interface().(selfDecoder); ok {
+			sd.decodeFrom(d, path, in)
+			return
+		}
+	}
 	switch out.Kind() {
 	case reflect.String:
 		s, ok := in.(string)
@@ -95,6 +101,13 @@ func (d *decoder) decode(path string, in any, out reflect.Value) {
 	default:
 		d.probs.add(d.file, path, "cannot decode into %s", out.Type())
 	}
+}
+
+// selfDecoder is a type that decodes itself, for the few keys that may be
+// written in more than one form, like listen: an address or a list of
+// listeners.
+type selfDecoder interface {
+	decodeFrom(d *decoder, path string, in any)
 }
 
 func (d *decoder) decodeInt(path string, in any, out reflect.Value) {

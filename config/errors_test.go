@@ -116,13 +116,13 @@ notify: {console: {}}
 		{
 			name: "wrong types",
 			files: map[string]string{
-				cfg:   "route: {policy: default}\npolicies: policies\nusers: users.yaml\nnotify: {console: {}}\nlisten: [a]\nintegrations: {name: x}\nstore: {redis: {addrs: [\"h:1\"], db: one, tls: maybe}}\n",
+				cfg:   "route: {policy: default}\npolicies: policies\nusers: users.yaml\nnotify: {console: {}}\nlisten: {a: 1}\nintegrations: {name: x}\nstore: {redis: {addrs: [\"h:1\"], db: one, tls: maybe}}\n",
 				pol:   "name: default\nrepeat: 1.5\nsteps:\n  - targets: user:alice\n    escalate_after: 5\n",
 				users: "users:\n  - id: alice\n    phone: +15550100001\n",
 			},
 			want: []string{
 				"conf/klaxon.yaml: integrations: expected a list, got a map",
-				"conf/klaxon.yaml: listen: expected a string, got a list (quote it)",
+				"conf/klaxon.yaml: listen: expected an address like 127.0.0.1:8080 or a list of listeners, got a map",
 				`conf/klaxon.yaml: store.redis.db: expected a whole number, got "one"`,
 				`conf/klaxon.yaml: store.redis.tls: expected true or false, got "maybe"`,
 				"conf/users.yaml: users[0].phone: expected a string, got a number (quote it)",

@@ -29,6 +29,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("1: 2\n? [a]\n: b\nlisten: &x [*x]\n"))
 	f.Add([]byte("api: {tokens: [{name: a, token: \"${X:-${Y}}\"}]}\nusers: \"$${x}\"\n"))
 	f.Add([]byte(strings.ReplaceAll(string(example), "schedules: schedules/", "schedules: nope/")))
+	f.Add([]byte(strings.ReplaceAll(string(example), "listen: 127.0.0.1:8080", "listen: [{address: ':0', serve: [api, x]}, {address: ':0', tls: {cert_file: users.yaml}}, 1]\ntls: {}")))
 	f.Add([]byte(strings.ReplaceAll(string(example), "users: users.yaml", "schedules: [x]")))
 
 	dir := f.TempDir()

@@ -1,8 +1,12 @@
 package config
 
 import (
+	"crypto/tls"
+	"fmt"
 	"net"
 	"net/url"
+	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -12,27 +16,220 @@ const (
 	DefaultStorePath = "data/klaxon.db"
 )
 
-// checkServer defaults and checks listen and public_url.
-func (l *loader) checkServer(c *Config) {
-	if c.Listen == "" {
-		c.Listen = DefaultListen
+// The route groups a listener may serve (see Listener.Serve).
+const (
+	// ServeIngest is the alert webhooks: /v1/ingest/{source}, /v2/enqueue.
+	ServeIngest = "ingest"
+	// ServeTwilio is Twilio's signed callbacks: /v1/twilio/.
+	ServeTwilio = "twilio"
+	// ServeAck is the acknowledgement links of mail pages: /v1/ack/.
+	ServeAck = "ack"
+	// ServeAPI is the API for people and the CLI: /v1/incidents,
+	// /v1/oncall, /v1/schedules, /v1/users.
+	ServeAPI = "api"
+	// ServeMetrics is /metrics.
+	ServeMetrics = "metrics"
+	// ServeHealth is /healthz and /readyz.
+	ServeHealth = "health"
+)
+
+// ServeGroups are the route groups, in the order the README lists them.
+var ServeGroups = []string{ServeIngest, ServeTwilio, ServeAck, ServeAPI, ServeMetrics, ServeHealth}
+
+// Listener is one address Klaxon serves HTTP on.
+type Listener struct {
+	// Address is host:port.
+	Address string `koanf:"address"`
+	// TLS, when set, makes the listener serve HTTPS.
+	TLS *TLS `koanf:"tls"`
+	// Serve are the route groups the listener answers (ServeGroups);
+	// every other route answers 404 there. Empty serves every route.
+	Serve []string `koanf:"serve"`
+}
+
+// Serves reports whether l answers the routes of group.
+func (l Listener) Serves(group string) bool {
+	return len(l.Serve) == 0 || slices.Contains(l.Serve, group)
+}
+
+// TLS names the certificate and key of a listener, PEM files; Load makes
+// them absolute and checks that they load as a pair.
+type TLS struct {
+	CertFile string `koanf:"cert_file"`
+	KeyFile  string `koanf:"key_file"`
+}
+
+// listenSpec is listen as written: one address, to which the top-level tls
+// applies, or a list of listeners.
+type listenSpec struct {
+	short string
+	list  []Listener
+	isSet bool // a list was written, maybe an empty one
+	bad   bool // the list did not decode; its problems are recorded
+}
+
+func (s *listenSpec) decodeFrom(d *decoder, path string, in any) {
+	if str, ok := in.(string); ok {
+		if str, ok = d.expand(path, str); ok {
+			*s = listenSpec{short: str}
+		}
+		return
 	}
-	host, port, err := net.SplitHostPort(c.Listen)
-	if err != nil {
-		l.probs.add(l.path, "listen", "bad address %q: want host:port, like 127.0.0.1:8080", c.Listen)
+	if _, ok := in.([]any); !ok {
+		d.probs.add(d.file, path, "expected an address like 127.0.0.1:8080 or a list of listeners, got %s", kind(in))
+		return
+	}
+	n := d.probs.count()
+	*s = listenSpec{isSet: true}
+	d.decode(path, in, reflect.ValueOf(&s.list).Elem())
+	s.bad = d.probs.count() > n
+}
+
+// checkServer defaults and checks listen, tls and public_url.
+func (l *loader) checkServer(c *Config, f *file) {
+	// at names a key of listener i: in the short form, listen is the
+	// address and tls is the top-level one.
+	at := func(i int, key string) string { return fmt.Sprintf("listen[%d].%s", i, key) }
+	if f.Listen.isSet {
+		c.Listen = f.Listen.list
+		if f.Listen.bad {
+			return
+		}
+		if f.TLS != nil {
+			l.probs.add(l.path, "tls", "applies only to listen given as one address; with a list of listeners, give each its own tls")
+		}
+		if len(c.Listen) == 0 {
+			l.probs.add(l.path, "listen", "empty: want an address like 127.0.0.1:8080 or at least one listener")
+		}
+	} else {
+		addr := f.Listen.short
+		if addr == "" {
+			addr = DefaultListen
+		}
+		c.Listen = []Listener{{Address: addr, TLS: f.TLS}}
+		at = func(_ int, key string) string {
+			if key == "address" {
+				return "listen"
+			}
+			return key
+		}
+	}
+	ok := true
+	for i := range c.Listen {
+		ok = l.checkListener(&c.Listen[i], func(key string) string { return at(i, key) }) && ok
+	}
+	for i, a := range c.Listen {
+		for j := range i {
+			if ok && sameAddress(a.Address, c.Listen[j].Address) {
+				l.probs.add(l.path, at(i, "address"), "%s is also the address of listen[%d]", a.Address, j)
+			}
+		}
+	}
+	if !ok || len(c.Listen) == 0 {
 		return
 	}
 	if c.PublicURL == "" {
-		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
-			host = "localhost"
-		}
-		c.PublicURL = "http://" + net.JoinHostPort(host, port)
+		c.PublicURL = defaultPublicURL(c.Listen)
 		return
 	}
 	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
 	if !isHTTPURL(c.PublicURL) {
 		l.probs.add(l.path, "public_url", "bad URL %q: want http:// or https:// and a host", c.PublicURL)
 	}
+}
+
+// checkListener checks one listener, whose keys at names, and makes its
+// TLS files absolute; it reports whether the address is good.
+func (l *loader) checkListener(ln *Listener, at func(key string) string) bool {
+	ok := true
+	if ln.Address == "" {
+		l.probs.add(l.path, at("address"), "required: host:port, like 127.0.0.1:8080")
+		ok = false
+	} else if _, _, err := net.SplitHostPort(ln.Address); err != nil {
+		l.probs.add(l.path, at("address"), "bad address %q: want host:port, like 127.0.0.1:8080", ln.Address)
+		ok = false
+	}
+	if ln.Serve != nil && len(ln.Serve) == 0 {
+		l.probs.add(l.path, at("serve"), "empty: leave serve out to serve every route")
+	}
+	for i, g := range ln.Serve {
+		if !slices.Contains(ServeGroups, g) {
+			l.probs.add(l.path, fmt.Sprintf("%s[%d]", at("serve"), i), "unknown route group %q: want one of %s", g, strings.Join(ServeGroups, ", "))
+		}
+	}
+	if ln.TLS != nil {
+		l.checkTLS(ln.TLS, at("tls"))
+	}
+	return ok
+}
+
+// checkTLS makes the files of t absolute and checks that they load as a
+// certificate and its key.
+func (l *loader) checkTLS(t *TLS, path string) {
+	files := true
+	for _, f := range []struct {
+		key  string
+		name *string
+	}{{"cert_file", &t.CertFile}, {"key_file", &t.KeyFile}} {
+		if *f.name == "" {
+			l.probs.add(l.path, path+"."+f.key, "required: a PEM file")
+			files = false
+			continue
+		}
+		shown := l.shown(*f.name)
+		*f.name = l.abs(*f.name)
+		if _, err := readFile(*f.name, shown); err != nil {
+			l.probs.add(l.path, path+"."+f.key, "%v", err)
+			files = false
+		}
+	}
+	if !files {
+		return
+	}
+	if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
+		l.probs.add(l.path, path, "load certificate and key: %v", err)
+	}
+}
+
+// sameAddress reports whether two listen addresses take the same port: the
+// same host, or one of them every host. Port 0 picks a free port, never
+// the same one.
+func sameAddress(a, b string) bool {
+	ha, pa, _ := net.SplitHostPort(a)
+	hb, pb, _ := net.SplitHostPort(b)
+	if pa != pb || pa == "0" {
+		return false
+	}
+	return ha == hb || everyHost(ha) || everyHost(hb)
+}
+
+// defaultPublicURL is the URL of the first listener that serves Twilio's
+// callbacks or the ack links, else of the first: https with TLS, and
+// localhost for an address without a host or an unspecified one.
+func defaultPublicURL(ls []Listener) string {
+	ln := ls[0]
+	for _, c := range ls {
+		if c.Serves(ServeTwilio) || c.Serves(ServeAck) {
+			ln = c
+			break
+		}
+	}
+	host, port, _ := net.SplitHostPort(ln.Address)
+	if everyHost(host) {
+		host = "localhost"
+	}
+	scheme := "http://"
+	if ln.TLS != nil {
+		scheme = "https://"
+	}
+	return scheme + net.JoinHostPort(host, port)
+}
+
+// everyHost reports whether host, of a listen address, means every address
+// of the machine.
+func everyHost(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "" || ip != nil && ip.IsUnspecified()
 }
 
 // isHTTPURL reports whether s is an absolute http or https URL with a host.

@@ -17,7 +17,10 @@ import (
 
 // reloader loads the config again on SIGHUP and when a YAML file in one of
 // its folders changes, and swaps it in whole. A config that does not load
-// is refused, its errors are logged, and the running one stays.
+// is refused, its errors are logged, and the running one stays; so is one
+// that changes listen, which only a restart applies. A renewed TLS
+// certificate needs no reload: its listener reads the files again when
+// they change.
 //
 // Incidents keep the policy they started with: a reload changes routes,
 // users, schedules and policies for what happens next, never an escalation
@@ -96,10 +99,15 @@ func (r *reloader) reload(why string) {
 		}
 		return
 	}
+	if old := r.rt.cfg.Load(); !reflect.DeepEqual(cfg.Listen, old.Listen) {
+		r.log.Error("reload refused: the running config stays", "why", why,
+			"err", "listen changed: its addresses, tls files and route groups change only at a restart; restart klaxon, or put listen back")
+		return
+	}
 	old := r.rt.cfg.Swap(cfg)
-	if cfg.Listen != old.Listen || cfg.Store.Path != old.Store.Path || (cfg.Store.Redis == nil) != (old.Store.Redis == nil) ||
+	if cfg.Store.Path != old.Store.Path || (cfg.Store.Redis == nil) != (old.Store.Redis == nil) ||
 		!reflect.DeepEqual(cfg.Notify, old.Notify) || cfg.Secret != old.Secret {
-		r.log.Warn("listen, store, notify and secret changes take effect at the next start")
+		r.log.Warn("store, notify and secret changes take effect at the next start")
 	}
 	if r.w != nil {
 		r.follow(cfg.Sources)

@@ -3,13 +3,10 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -135,35 +132,28 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		MetricsToken: func() string { return rt.cfg.Load().API.MetricsToken },
 		Callbacks:    callbacks(st)})
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	listeners, err := listenAll(cfg.Listen, handler, connLimits{readTimeout: *readTimeout, perIP: *perIP}, log)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return err
 	}
-	ln = api.LimitListener(ln, *perIP)
-	// A silent or slow client is cut off: reading a request, body included,
-	// has readTimeout; the answer has the commit's time and more; an idle
-	// keep-alive connection two minutes.
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: min(10*time.Second, *readTimeout), ReadTimeout: *readTimeout,
-		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	reload := newReloader(*path, overrides(), rt, log.With("component", "config"), *watch)
 	defer reload.Close()
 	store := cfg.Store.Path
 	if cfg.Store.Redis != nil {
 		store = "redis://" + strings.Join(cfg.Store.Redis.Addrs, ",")
 	}
-	log.Info("klaxon listening", "addr", ln.Addr().String(), "store", store, "version", buildVersion())
+	for _, l := range listeners {
+		log.Info("klaxon listening", "addr", l.ln.Addr().String(), "tls", l.srv.TLSConfig != nil, "serve", l.serves(), "store", store, "version", buildVersion())
+	}
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopEngine()
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("serve http: %w", err)
-		}
-		return nil
-	})
+	for _, l := range listeners {
+		g.Go(l.serve)
+	}
 	g.Go(func() error {
 		// Shutdown order: stop taking webhooks and let those in flight
 		// commit, then stop the engine; the store closes last (deferred).
@@ -171,7 +161,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Info("shutting down")
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 		defer cancel()
-		err := srv.Shutdown(sctx)
+		var sg errgroup.Group
+		for _, l := range listeners {
+			sg.Go(func() error { return l.srv.Shutdown(sctx) })
+		}
+		err := sg.Wait()
 		stopEngine()
 		return err
 	})

@@ -1,0 +1,164 @@
+package api
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon/internal/tlstest"
+)
+
+// fakeClock is a clock the test moves.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// serveTLS accepts TLS connections with cfg on a free port, finishes
+// their handshake and closes them, and returns the address.
+func serveTLS(t *testing.T, cfg *tls.Config) string {
+	t.Helper()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				_ = c.(*tls.Conn).Handshake()
+				_ = c.Close()
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// peer connects to addr trusting roots and returns the server's
+// certificate.
+func peer(t *testing.T, addr string, roots *x509.CertPool) *x509.Certificate {
+	t.Helper()
+	c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: roots, ServerName: "localhost"})
+	require.NoError(t, err)
+	defer c.Close()
+	return c.ConnectionState().PeerCertificates[0]
+}
+
+func TestCertificateReload(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	first, second := tlstest.New(t), tlstest.New(t)
+	tlstest.Replace(t, certFile, first.CertPEM)
+	tlstest.Replace(t, keyFile, first.KeyPEM)
+	var logs syncBuffer
+	clock := &fakeClock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	cert, err := NewCertificate(CertificateOptions{CertFile: certFile, KeyFile: keyFile, Every: time.Minute, Now: clock.Now,
+		Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	require.NoError(t, err)
+	addr := serveTLS(t, cert.Config())
+
+	require.Equal(t, first.Cert.Raw, peer(t, addr, first.Roots()).Raw)
+
+	// A new pair is not looked at before Every passes...
+	tlstest.Replace(t, certFile, second.CertPEM)
+	tlstest.Replace(t, keyFile, second.KeyPEM)
+	clock.Add(time.Minute - time.Nanosecond)
+	require.Equal(t, first.Cert.Raw, peer(t, addr, first.Roots()).Raw)
+	// ...and serves the first connection after.
+	clock.Add(time.Nanosecond)
+	require.Equal(t, second.Cert.Raw, peer(t, addr, second.Roots()).Raw)
+	require.Contains(t, logs.String(), `msg="certificate reloaded"`)
+
+	// A pair that does not load keeps the last good one, logged once.
+	third := tlstest.New(t)
+	tlstest.Replace(t, certFile, third.CertPEM) // its key not written yet
+	for range 3 {
+		clock.Add(time.Minute)
+		require.Equal(t, second.Cert.Raw, peer(t, addr, second.Roots()).Raw)
+	}
+	require.Equal(t, 1, strings.Count(logs.String(), "reload certificate: the last good one stays"), logs.String())
+	require.Contains(t, logs.String(), "private key does not match public key")
+	tlstest.Replace(t, keyFile, third.KeyPEM)
+	clock.Add(time.Minute)
+	require.Equal(t, third.Cert.Raw, peer(t, addr, third.Roots()).Raw)
+
+	// So does a missing file.
+	require.NoError(t, os.Remove(keyFile))
+	for range 3 {
+		clock.Add(time.Minute)
+		require.Equal(t, third.Cert.Raw, peer(t, addr, third.Roots()).Raw)
+	}
+	require.Equal(t, 2, strings.Count(logs.String(), "reload certificate: the last good one stays"), logs.String())
+	require.Contains(t, logs.String(), "no such file or directory")
+}
+
+func TestCertificateTLS12AtLeast(t *testing.T) {
+	dir := t.TempDir()
+	p := tlstest.New(t)
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	tlstest.Replace(t, certFile, p.CertPEM)
+	tlstest.Replace(t, keyFile, p.KeyPEM)
+	cert, err := NewCertificate(CertificateOptions{CertFile: certFile, KeyFile: keyFile, Log: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	addr := serveTLS(t, cert.Config())
+
+	_, err = tls.Dial("tcp", addr, &tls.Config{RootCAs: p.Roots(), ServerName: "localhost", MaxVersion: tls.VersionTLS11})
+	require.Error(t, err, "TLS 1.1 refused")
+	c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: p.Roots(), ServerName: "localhost", MaxVersion: tls.VersionTLS12})
+	require.NoError(t, err)
+	require.Equal(t, uint16(tls.VersionTLS12), c.ConnectionState().Version)
+	_ = c.Close()
+}
+
+func TestNewCertificateErrors(t *testing.T) {
+	dir := t.TempDir()
+	a, b := tlstest.New(t), tlstest.New(t)
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	_, err := NewCertificate(CertificateOptions{CertFile: certFile, KeyFile: keyFile, Log: slog.New(slog.DiscardHandler)})
+	require.ErrorContains(t, err, "no such file")
+	tlstest.Replace(t, certFile, a.CertPEM)
+	tlstest.Replace(t, keyFile, b.KeyPEM)
+	_, err = NewCertificate(CertificateOptions{CertFile: certFile, KeyFile: keyFile, Log: slog.New(slog.DiscardHandler)})
+	require.ErrorContains(t, err, "private key does not match public key")
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,72 @@
+package api
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+)
+
+func TestOnly(t *testing.T) {
+	s := New(Options{Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()})
+	get := func(h http.Handler, method, path string) (int, errorBody) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+		var body errorBody
+		if rec.Code != http.StatusOK {
+			require.Equal(t, "application/json", rec.Header().Get("Content-Type"))
+			require.NoError(t, json.NewDecoder(rec.Body).Decode(&body))
+		}
+		return rec.Code, body
+	}
+
+	health, err := s.Only(GroupHealth)
+	require.NoError(t, err)
+	code, _ := get(health, "GET", "/healthz")
+	require.Equal(t, http.StatusOK, code)
+	for _, r := range [][2]string{
+		{"GET", "/metrics"},
+		{"POST", "/v1/ingest/alertmanager"},
+		{"GET", "/v1/incidents"},
+		{"GET", "/v1/schedules/primary.ics"},
+		{"POST", "/v1/twilio/sms"},
+		{"GET", "/v1/ack/x"},
+	} {
+		code, body := get(health, r[0], r[1])
+		require.Equal(t, http.StatusNotFound, code, "%s %s", r[0], r[1])
+		require.Equal(t, "no such endpoint: "+r[0]+" "+r[1], body.Error)
+	}
+	code, _ = get(health, "GET", "/nope")
+	require.Equal(t, http.StatusNotFound, code)
+
+	both, err := s.Only(GroupMetrics, GroupHealth)
+	require.NoError(t, err)
+	code, _ = get(both, "GET", "/metrics")
+	require.Equal(t, http.StatusOK, code)
+
+	all, err := s.Only()
+	require.NoError(t, err)
+	code, _ = get(all, "GET", "/metrics")
+	require.Equal(t, http.StatusOK, code)
+
+	_, err = s.Only("console")
+	require.ErrorContains(t, err, `no such group; want one of ingest, twilio, ack, api, metrics, health`)
+}
+
+// TestGroupsHaveRoutes: every route group has routes, and every route's
+// group is one of Groups.
+func TestGroupsHaveRoutes(t *testing.T) {
+	s := New(Options{Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()})
+	seen := map[string]bool{}
+	for pattern, g := range s.groups {
+		require.Contains(t, Groups, g, pattern)
+		seen[g] = true
+	}
+	for _, g := range Groups {
+		require.True(t, seen[g], "group %s has no route", g)
+	}
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/klaxonhq/klaxon/api"
+	"github.com/klaxonhq/klaxon/config"
+)
+
+// listener is one address serve answers HTTP on, open.
+type listener struct {
+	cfg config.Listener
+	srv *http.Server
+	ln  net.Listener
+}
+
+// connLimits are what every listener holds its clients to.
+type connLimits struct {
+	readTimeout time.Duration
+	perIP       int
+}
+
+// listenAll opens every listener of ls, each serving the route groups it
+// names from h, with the same limits. On an error it closes the listeners
+// it opened.
+func listenAll(ls []config.Listener, h *api.Server, lim connLimits, log *slog.Logger) ([]*listener, error) {
+	var out []*listener
+	fail := func(err error) ([]*listener, error) {
+		for _, l := range out {
+			_ = l.ln.Close()
+		}
+		return nil, err
+	}
+	errLog := slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelInfo)
+	for _, c := range ls {
+		handler, err := h.Only(c.Serve...)
+		if err != nil {
+			return fail(fmt.Errorf("listen on %s: %w", c.Address, err))
+		}
+		// A silent or slow client is cut off: reading a request, body
+		// included, has readTimeout; the answer has the commit's time
+		// and more; an idle keep-alive connection two minutes.
+		srv := &http.Server{Handler: handler, ReadHeaderTimeout: min(10*time.Second, lim.readTimeout), ReadTimeout: lim.readTimeout,
+			WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: errLog}
+		if c.TLS != nil {
+			cert, err := api.NewCertificate(api.CertificateOptions{CertFile: c.TLS.CertFile, KeyFile: c.TLS.KeyFile, Log: log})
+			if err != nil {
+				return fail(fmt.Errorf("listen on %s: %w", c.Address, err))
+			}
+			srv.TLSConfig = cert.Config()
+		}
+		ln, err := net.Listen("tcp", c.Address)
+		if err != nil {
+			return fail(fmt.Errorf("listen: %w", err))
+		}
+		out = append(out, &listener{cfg: c, srv: srv, ln: api.LimitListener(ln, lim.perIP)})
+	}
+	return out, nil
+}
+
+// serve serves until the server shuts down.
+func (l *listener) serve() error {
+	var err error
+	if l.srv.TLSConfig != nil {
+		err = l.srv.ServeTLS(l.ln, "", "")
+	} else {
+		err = l.srv.Serve(l.ln)
+	}
+	if !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve http on %s: %w", l.ln.Addr(), err)
+	}
+	return nil
+}
+
+// serves names the route groups the listener serves, for the log.
+func (l *listener) serves() string {
+	if len(l.cfg.Serve) == 0 {
+		return "all"
+	}
+	return strings.Join(l.cfg.Serve, ",")
+}

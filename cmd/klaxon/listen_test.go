@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon/api"
+	"github.com/klaxonhq/klaxon/config"
+	"github.com/klaxonhq/klaxon/internal/tlstest"
+)
+
+// twoListeners is the listen of a config with a public TLS listener that
+// takes webhooks only and a private plain one for the API.
+const twoListeners = `listen:
+  - address: 127.0.0.1:0
+    tls: {cert_file: tls/cert.pem, key_file: tls/key.pem}
+    serve: [ingest]
+  - address: 127.0.0.1:0
+    serve: [api, health]
+`
+
+var listenerRE = regexp.MustCompile(`msg="klaxon listening" addr=(\S+) tls=(\S+) serve=(\S+)`)
+
+// listening waits for n "klaxon listening" lines and returns them, in the
+// order of listen.
+func listening(t *testing.T, l *logs, n int) [][]string {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%d listeners", n), func() bool { return len(listenerRE.FindAllStringSubmatch(l.String(), -1)) >= n })
+	return listenerRE.FindAllStringSubmatch(l.String(), -1)
+}
+
+// do sends a request with a bearer token and returns the status and body.
+func do(t *testing.T, c *http.Client, method, url, token string, body []byte) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
+
+func TestTwoListeners(t *testing.T) {
+	cfg := writeConfig(t, time.Hour)
+	dir := filepath.Dir(cfg)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "tls"), 0o755))
+	pair := tlstest.New(t)
+	pair.Write(t, filepath.Join(dir, "tls", "cert.pem"), filepath.Join(dir, "tls", "key.pem"))
+	rewrite(t, cfg, "listen: 127.0.0.1:0\n", twoListeners)
+
+	_, l, stop := startServe(t, cfg, "--read-timeout", "500ms")
+	lines := listening(t, l, 2)
+	require.Equal(t, []string{"true", "ingest"}, lines[0][2:])
+	require.Equal(t, []string{"false", "api,health"}, lines[1][2:])
+	public, private := "https://"+lines[0][1], "http://"+lines[1][1]
+	tlsClient := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pair.Roots()}}}
+	alerts, err := readTestdata("firing-one-alert.json")
+	require.NoError(t, err)
+
+	// Webhooks over TLS, on the public listener.
+	code, body := do(t, tlsClient, "POST", public+"/v1/ingest/alertmanager", amToken, alerts)
+	require.Equal(t, http.StatusOK, code, body)
+
+	// The API is not there, as if it did not exist...
+	code, body = do(t, tlsClient, "GET", public+"/v1/incidents", apiToken, nil)
+	require.Equal(t, http.StatusNotFound, code)
+	var e struct{ Error string }
+	require.NoError(t, json.Unmarshal([]byte(body), &e))
+	require.Equal(t, "no such endpoint: GET /v1/incidents", e.Error)
+	code, _ = do(t, tlsClient, "GET", public+"/healthz", "", nil)
+	require.Equal(t, http.StatusNotFound, code)
+
+	// ...but on the private listener, which takes no webhooks.
+	require.Len(t, listIncidents(t, private, "all"), 1)
+	code, _ = do(t, http.DefaultClient, "POST", private+"/v1/ingest/alertmanager", amToken, alerts)
+	require.Equal(t, http.StatusNotFound, code)
+	code, _ = do(t, http.DefaultClient, "GET", private+"/metrics", "", nil)
+	require.Equal(t, http.StatusNotFound, code)
+
+	// Every listener has the limits: a silent client of the private one
+	// is cut off after --read-timeout.
+	c, err := net.Dial("tcp", lines[1][1])
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = fmt.Fprintf(c, "POST /v1/incidents/x/ack HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+	require.NoError(t, err)
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.ReadAll(c)
+	require.NoError(t, err, "the connection was left open")
+
+	// Shutdown stops both.
+	stop()
+	for _, addr := range []string{lines[0][1], lines[1][1]} {
+		_, err := net.Dial("tcp", addr)
+		require.Error(t, err, addr)
+	}
+}
+
+func TestReloadRefusesListenChange(t *testing.T) {
+	cfg := writeScheduleConfig(t, time.Hour)
+	schedule := filepath.Join(filepath.Dir(cfg), "schedules", "primary.yaml")
+	base, logs, _ := startServe(t, cfg)
+	require.Equal(t, []string{"alice"}, onCallAt(t, base))
+
+	// listen first, so that any reload sees it changed.
+	rewrite(t, cfg, "listen: 127.0.0.1:0\n", "listen: [{address: \"127.0.0.1:0\", serve: [health]}]\n")
+	rewrite(t, schedule, "members: [alice, bob]", "members: [bob, alice]")
+	waitFor(t, "the refusal is logged", func() bool { return strings.Contains(logs.String(), "reload refused") })
+	require.Contains(t, logs.String(), "listen changed: its addresses, tls files and route groups change only at a restart")
+	require.Equal(t, []string{"alice"}, onCallAt(t, base), "nothing of the refused config applies")
+
+	// Put back, listen lets the schedule change through.
+	rewrite(t, cfg, "listen: [{address: \"127.0.0.1:0\", serve: [health]}]\n", "listen: 127.0.0.1:0\n")
+	waitFor(t, "the schedule change is live", func() bool { return slicesEqual(onCallAt(t, base), []string{"bob"}) })
+}
+
+// TestRouteGroupsAgree: the route groups config accepts are those api
+// serves.
+func TestRouteGroupsAgree(t *testing.T) {
+	require.Equal(t, api.Groups, config.ServeGroups)
+}
