@@ -63,8 +63,10 @@ func NewConsole(log *slog.Logger) *Console {
 	return &Console{log: log.With("component", "notify")}
 }
 
-// Send logs p.
+// Send logs p. The console carries pages of every channel it stands in
+// for: the line says it carried the page, and by which channel the page
+// was meant to go.
 func (c *Console) Send(ctx context.Context, p klaxon.Page) error {
-	c.log.InfoContext(ctx, "page", "incident", p.Incident, "user", p.User.ID, "channel", p.Via, "text", p.Text)
+	c.log.InfoContext(ctx, "page", "incident", p.Incident, "user", p.User.ID, "channel", "console", "via", p.Via, "text", p.Text)
 	return nil
 }

@@ -45,7 +45,7 @@ func TestConsole(t *testing.T) {
 	c := notify.NewConsole(slog.New(slog.NewTextHandler(&buf, nil)))
 	require.NoError(t, c.Send(t.Context(), klaxon.Page{Incident: "42", User: klaxon.User{ID: "alice"}, Via: klaxon.ViaSMS, Text: "#42 disk full"}))
 	line := buf.String()
-	for _, want := range []string{"msg=page", "component=notify", "incident=42", "user=alice", "channel=sms", `text="#42 disk full"`} {
+	for _, want := range []string{"msg=page", "component=notify", "incident=42", "user=alice", "channel=console", "via=sms", `text="#42 disk full"`} {
 		require.Contains(t, line, want)
 	}
 }

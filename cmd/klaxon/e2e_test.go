@@ -53,7 +53,7 @@ func TestEndToEnd(t *testing.T) {
 	waitFor(t, "step two pages bob", func() bool { return len(logs.pagesFor(payments.ID)) >= 2 })
 	pages := logs.pagesFor(payments.ID)
 	require.Equal(t, "bob", pages[1].user)
-	require.Equal(t, "email", pages[1].channel)
+	require.Equal(t, "email", pages[1].via)
 
 	// The page is logged as it goes out and recorded right after.
 	var sent, steps []klaxon.Event

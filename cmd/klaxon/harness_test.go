@@ -107,7 +107,7 @@ func (l *logs) String() string {
 }
 
 // page is one console page as logged.
-type page struct{ incident, user, channel, text string }
+type page struct{ incident, user, via, text string }
 
 var fieldRE = regexp.MustCompile(`(\w+)=("(?:[^"\\]|\\.)*"|\S*)`)
 
@@ -124,7 +124,7 @@ func (l *logs) pages() []page {
 			f[m[1]] = v
 		}
 		if f["msg"] == "page" {
-			out = append(out, page{f["incident"], f["user"], f["channel"], f["text"]})
+			out = append(out, page{f["incident"], f["user"], f["via"], f["text"]})
 		}
 	}
 	return out
