@@ -267,9 +267,25 @@ type Event struct {
 	Via          string `json:"via,omitempty"`
 	// By is who acted (a user, or an API token's name); How is the way
 	// they did it (api, sms, voice, email, auto).
-	By   string `json:"by,omitempty"`
-	How  string `json:"how,omitempty"`
-	Text string `json:"text,omitempty"`
+	By  string `json:"by,omitempty"`
+	How string `json:"how,omitempty"`
+	// ViaToken is the name of the API token through which By acted, when
+	// the token acted for By (act_as); empty when By is the token itself.
+	ViaToken string `json:"via_token,omitempty"`
+	Text     string `json:"text,omitempty"`
+}
+
+// Actor is who acts on an incident, and how: By (a user, an API token's
+// name, an integration), How (api, cli, sms, voice, email, auto), and
+// ViaToken, the API token that acted for By when By is not the token
+// itself.
+type Actor struct {
+	By, How, ViaToken string
+}
+
+// Event returns an event of kind at at, by a.
+func (a Actor) Event(at time.Time, kind EventKind) Event {
+	return Event{At: at, Kind: kind, By: a.By, How: a.How, ViaToken: a.ViaToken}
 }
 
 // Page is what a channel delivers to one person.

@@ -14,8 +14,9 @@ import (
 // statusError is an error with its own status code, for the few errors
 // born at the HTTP edge (a wrong Content-Type, an unknown path).
 type statusError struct {
-	code int
-	msg  string
+	code  int
+	field string // the field at fault, if any
+	msg   string
 }
 
 func (e *statusError) Error() string { return e.msg }
@@ -64,8 +65,12 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 	retryAfter(w, code)
 	body := errorBody{Error: err.Error()}
 	var fe *klaxon.FieldError
-	if errors.As(err, &fe) {
+	var se *statusError
+	switch {
+	case errors.As(err, &fe):
 		body.Field = fe.Field
+	case errors.As(err, &se):
+		body.Field = se.field
 	}
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {

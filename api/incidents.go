@@ -10,26 +10,13 @@ import (
 	"github.com/klaxonhq/klaxon"
 )
 
-// auth lets through requests with a valid API token and hands the token's
-// name to h as the caller.
-func (s *Server) auth(h func(w http.ResponseWriter, r *http.Request, caller string)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		caller, ok := s.o.Tokens.Caller(bearer(r))
-		if !ok {
-			s.refuse(w, r, errorf(http.StatusUnauthorized, "missing or wrong API token (Authorization: Bearer <token>)"))
-			return
-		}
-		h(w, r, caller)
-	}
-}
-
 // IncidentList is the body of GET /v1/incidents.
 type IncidentList struct {
 	Incidents []*klaxon.Incident `json:"incidents"`
 }
 
 // listIncidents serves GET /v1/incidents?state=open|all|triggered,...&limit=N.
-func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ string) {
+func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ Caller) {
 	f, err := parseFilter(r)
 	if err != nil {
 		writeError(w, s.log, err)
@@ -118,7 +105,7 @@ func pageLimit(r *http.Request) (int, error) {
 }
 
 // getIncident serves GET /v1/incidents/{id}?limit=N.
-func (s *Server) getIncident(w http.ResponseWriter, r *http.Request, _ string) {
+func (s *Server) getIncident(w http.ResponseWriter, r *http.Request, _ Caller) {
 	limit, err := pageLimit(r)
 	if err != nil {
 		writeError(w, s.log, err)
@@ -147,7 +134,7 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request, _ string) {
 }
 
 // incidentAlerts serves GET /v1/incidents/{id}/alerts?cursor=C&limit=N.
-func (s *Server) incidentAlerts(w http.ResponseWriter, r *http.Request, _ string) {
+func (s *Server) incidentAlerts(w http.ResponseWriter, r *http.Request, _ Caller) {
 	limit, err := pageLimit(r)
 	if err != nil {
 		writeError(w, s.log, err)
@@ -164,7 +151,7 @@ func (s *Server) incidentAlerts(w http.ResponseWriter, r *http.Request, _ string
 }
 
 // incidentTimeline serves GET /v1/incidents/{id}/timeline?offset=O&limit=N.
-func (s *Server) incidentTimeline(w http.ResponseWriter, r *http.Request, _ string) {
+func (s *Server) incidentTimeline(w http.ResponseWriter, r *http.Request, _ Caller) {
 	limit, err := pageLimit(r)
 	if err != nil {
 		writeError(w, s.log, err)
@@ -197,16 +184,16 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-// CommandRequest is the optional body of a command: who acts, when the
-// API token is shared by several people, and for a snooze how long
-// ("30m", "2h").
+// CommandRequest is the optional body of a command: who acts, for a token
+// with act_as shared by several people (by default the token's name), and
+// for a snooze how long ("30m", "2h").
 type CommandRequest struct {
 	By       string `json:"by,omitempty"`
 	Duration string `json:"duration,omitempty"`
 }
 
 // command serves POST /v1/incidents/{id}/{ack|resolve|escalate|snooze}.
-func (s *Server) command(w http.ResponseWriter, r *http.Request, caller string) {
+func (s *Server) command(w http.ResponseWriter, r *http.Request, caller Caller) {
 	var req CommandRequest
 	if r.ContentLength != 0 {
 		body, err := readJSON(w, r)
@@ -219,33 +206,31 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, caller string) 
 			return
 		}
 	}
-	by := caller
-	if req.By != "" {
-		by = req.By
-	}
 	how := "api"
 	if strings.HasPrefix(r.UserAgent(), "klaxon-cli") {
 		how = "cli"
 	}
+	who, err := actor(caller, req.By, how)
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
 	id := r.PathValue("id")
-	var (
-		inc *klaxon.Incident
-		err error
-	)
+	var inc *klaxon.Incident
 	switch r.PathValue("command") {
 	case "ack":
-		inc, err = s.o.Commands.Acknowledge(r.Context(), id, by, how)
+		inc, err = s.o.Commands.Acknowledge(r.Context(), id, who)
 	case "resolve":
-		inc, err = s.o.Commands.Resolve(r.Context(), id, by, how)
+		inc, err = s.o.Commands.Resolve(r.Context(), id, who)
 	case "escalate":
-		inc, err = s.o.Commands.Escalate(r.Context(), id, by, how)
+		inc, err = s.o.Commands.Escalate(r.Context(), id, who)
 	case "snooze":
 		var d time.Duration
 		if d, err = time.ParseDuration(req.Duration); err != nil || d <= 0 {
 			err = klaxon.Invalid("duration", "must be a positive duration such as 30m, got %q", req.Duration)
 			break
 		}
-		inc, err = s.o.Commands.Snooze(r.Context(), id, d, by, how)
+		inc, err = s.o.Commands.Snooze(r.Context(), id, d, who)
 	default:
 		err = errorf(http.StatusNotFound, "no such command %q: one of ack, resolve, escalate, snooze", r.PathValue("command"))
 	}

@@ -54,13 +54,13 @@ type OverrideList struct {
 }
 
 func (s *Server) schedulesRoutes() {
-	s.handle(GroupAPI, "GET /v1/oncall", s.auth(s.allOnCall))
-	s.handle(GroupAPI, "GET /v1/schedules/{name}/oncall", s.auth(s.scheduleOnCall))
-	s.handle(GroupAPI, "GET /v1/schedules/{name}/shifts", s.auth(s.shifts))
+	s.handle(GroupAPI, "GET /v1/oncall", s.auth(klaxon.ScopeRead, s.allOnCall))
+	s.handle(GroupAPI, "GET /v1/schedules/{name}/oncall", s.auth(klaxon.ScopeRead, s.scheduleOnCall))
+	s.handle(GroupAPI, "GET /v1/schedules/{name}/shifts", s.auth(klaxon.ScopeRead, s.shifts))
 	s.handle(GroupAPI, "GET /v1/schedules/{file}", s.ical)
-	s.handle(GroupAPI, "GET /v1/schedules/{name}/overrides", s.auth(s.listOverrides))
-	s.handle(GroupAPI, "POST /v1/schedules/{name}/overrides", s.auth(s.createOverride))
-	s.handle(GroupAPI, "DELETE /v1/schedules/{name}/overrides/{id}", s.auth(s.deleteOverride))
+	s.handle(GroupAPI, "GET /v1/schedules/{name}/overrides", s.auth(klaxon.ScopeRead, s.listOverrides))
+	s.handle(GroupAPI, "POST /v1/schedules/{name}/overrides", s.auth(klaxon.ScopeAdmin, s.createOverride))
+	s.handle(GroupAPI, "DELETE /v1/schedules/{name}/overrides/{id}", s.auth(klaxon.ScopeAdmin, s.deleteOverride))
 }
 
 // instant parses the query parameter name as RFC 3339, defaulting to def.
@@ -97,7 +97,7 @@ func (s *Server) onCallAt(r *http.Request, name string, at time.Time) (OnCall, e
 }
 
 // allOnCall serves GET /v1/oncall?at=: every schedule.
-func (s *Server) allOnCall(w http.ResponseWriter, r *http.Request, _ string) {
+func (s *Server) allOnCall(w http.ResponseWriter, r *http.Request, _ Caller) {
 	at, err := instant(r, "at", time.Now())
 	if err != nil {
 		writeError(w, s.log, err)
@@ -116,7 +116,7 @@ func (s *Server) allOnCall(w http.ResponseWriter, r *http.Request, _ string) {
 }
 
 // scheduleOnCall serves GET /v1/schedules/{name}/oncall?at=.
-func (s *Server) scheduleOnCall(w http.ResponseWriter, r *http.Request, _ string) {
+func (s *Server) scheduleOnCall(w http.ResponseWriter, r *http.Request, _ Caller) {
 	at, err := instant(r, "at", time.Now())
 	if err == nil {
 		var oc OnCall
@@ -146,7 +146,7 @@ func window(r *http.Request) (from, to time.Time, err error) {
 }
 
 // shifts serves GET /v1/schedules/{name}/shifts?from=&to=.
-func (s *Server) shifts(w http.ResponseWriter, r *http.Request, _ string) {
+func (s *Server) shifts(w http.ResponseWriter, r *http.Request, _ Caller) {
 	sc, err := s.schedule(r.PathValue("name"))
 	if err != nil {
 		writeError(w, s.log, err)
@@ -168,7 +168,7 @@ func (s *Server) shifts(w http.ResponseWriter, r *http.Request, _ string) {
 	writeJSON(w, http.StatusOK, ShiftList{Schedule: sc.Name(), TimeZone: sc.Location().String(), Shifts: shifts})
 }
 
-func (s *Server) listOverrides(w http.ResponseWriter, r *http.Request, _ string) {
+func (s *Server) listOverrides(w http.ResponseWriter, r *http.Request, _ Caller) {
 	name := r.PathValue("name")
 	if _, err := s.schedule(name); err != nil {
 		writeError(w, s.log, err)
@@ -186,7 +186,7 @@ func (s *Server) listOverrides(w http.ResponseWriter, r *http.Request, _ string)
 }
 
 // createOverride serves POST /v1/schedules/{name}/overrides.
-func (s *Server) createOverride(w http.ResponseWriter, r *http.Request, caller string) {
+func (s *Server) createOverride(w http.ResponseWriter, r *http.Request, caller Caller) {
 	name := r.PathValue("name")
 	if _, err := s.schedule(name); err != nil {
 		writeError(w, s.log, err)
@@ -220,7 +220,7 @@ func (s *Server) createOverride(w http.ResponseWriter, r *http.Request, caller s
 		writeError(w, s.log, err)
 		return
 	}
-	o, err := s.o.Overrides.PutOverride(r.Context(), klaxon.Override{Schedule: name, User: req.User, From: req.From, To: req.To, By: caller}, time.Now())
+	o, err := s.o.Overrides.PutOverride(r.Context(), klaxon.Override{Schedule: name, User: req.User, From: req.From, To: req.To, By: caller.Name}, time.Now())
 	if err != nil {
 		writeError(w, s.log, err)
 		return
@@ -228,7 +228,7 @@ func (s *Server) createOverride(w http.ResponseWriter, r *http.Request, caller s
 	writeJSON(w, http.StatusCreated, o)
 }
 
-func (s *Server) deleteOverride(w http.ResponseWriter, r *http.Request, _ string) {
+func (s *Server) deleteOverride(w http.ResponseWriter, r *http.Request, _ Caller) {
 	if err := s.o.Overrides.DeleteOverride(r.Context(), r.PathValue("name"), r.PathValue("id")); err != nil {
 		writeError(w, s.log, err)
 		return
@@ -237,20 +237,15 @@ func (s *Server) deleteOverride(w http.ResponseWriter, r *http.Request, _ string
 }
 
 // ical serves GET /v1/schedules/{name}.ics: the shifts as an iCalendar
-// feed for calendar apps. Calendar apps cannot send headers, so the API
-// token may come as ?token= here.
+// feed for calendar apps, to a feed token of the schedule or an API token
+// (see feedAuth).
 func (s *Server) ical(w http.ResponseWriter, r *http.Request) {
 	name, ok := strings.CutSuffix(r.PathValue("file"), ".ics")
 	if !ok {
 		writeError(w, s.log, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 		return
 	}
-	token := bearer(r)
-	if token == "" {
-		token = r.URL.Query().Get("token")
-	}
-	if _, ok := s.o.Tokens.Caller(token); !ok {
-		writeError(w, s.log, errorf(http.StatusUnauthorized, "missing or wrong API token (Authorization: Bearer <token>, or ?token=)"))
+	if !s.feedAuth(w, r, name) {
 		return
 	}
 	sc, err := s.schedule(name)

@@ -25,8 +25,20 @@ type Tokens interface {
 	// Integration returns the name of the integration of type kind whose
 	// token is token.
 	Integration(kind, token string) (name string, ok bool)
-	// Caller returns the name of the API token token.
-	Caller(token string) (name string, ok bool)
+	// Caller returns the API token token.
+	Caller(token string) (Caller, bool)
+	// Feed returns the name of the calendar feed token token and the
+	// schedule whose feed it reads.
+	Feed(token string) (name, schedule string, ok bool)
+}
+
+// Caller is an API token: its name, which acts in the timeline, the widest
+// of its scopes, and whether it may act for someone else (a command's
+// "by").
+type Caller struct {
+	Name  string
+	Scope klaxon.Scope
+	ActAs bool
 }
 
 // Accepter commits alerts; nil means every alert is durable.
@@ -36,10 +48,10 @@ type Accepter interface {
 
 // Commander carries out the commands on incidents.
 type Commander interface {
-	Acknowledge(ctx context.Context, id, by, how string) (*klaxon.Incident, error)
-	Resolve(ctx context.Context, id, by, how string) (*klaxon.Incident, error)
-	Escalate(ctx context.Context, id, by, how string) (*klaxon.Incident, error)
-	Snooze(ctx context.Context, id string, d time.Duration, by, how string) (*klaxon.Incident, error)
+	Acknowledge(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error)
+	Resolve(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error)
+	Escalate(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error)
+	Snooze(ctx context.Context, id string, d time.Duration, who klaxon.Actor) (*klaxon.Incident, error)
 	// Delivery records a provider's report that page n of incident id
 	// reached its person (ok) or not.
 	Delivery(ctx context.Context, id string, n int, ok bool, detail string) error
@@ -91,12 +103,12 @@ func New(o Options) *Server {
 	s := &Server{o: o, log: o.Log.With("component", "api"), mux: http.NewServeMux(), metrics: newMetrics(o.Registry), failures: newFailures(time.Now), groups: map[string]string{}}
 	s.handle(GroupIngest, "POST /v1/ingest/{source}", s.ingest)
 	s.handle(GroupIngest, "POST /v2/enqueue", s.enqueue)
-	s.handle(GroupAPI, "GET /v1/incidents", s.auth(s.listIncidents))
-	s.handle(GroupAPI, "GET /v1/incidents/{id}", s.auth(s.getIncident))
-	s.handle(GroupAPI, "GET /v1/incidents/{id}/alerts", s.auth(s.incidentAlerts))
-	s.handle(GroupAPI, "GET /v1/incidents/{id}/timeline", s.auth(s.incidentTimeline))
-	s.handle(GroupAPI, "POST /v1/incidents/{id}/{command}", s.auth(s.command))
-	s.handle(GroupAPI, "POST /v1/users/{id}/test-page", s.auth(s.testPage))
+	s.handle(GroupAPI, "GET /v1/incidents", s.auth(klaxon.ScopeRead, s.listIncidents))
+	s.handle(GroupAPI, "GET /v1/incidents/{id}", s.auth(klaxon.ScopeRead, s.getIncident))
+	s.handle(GroupAPI, "GET /v1/incidents/{id}/alerts", s.auth(klaxon.ScopeRead, s.incidentAlerts))
+	s.handle(GroupAPI, "GET /v1/incidents/{id}/timeline", s.auth(klaxon.ScopeRead, s.incidentTimeline))
+	s.handle(GroupAPI, "POST /v1/incidents/{id}/{command}", s.auth(klaxon.ScopeAct, s.command))
+	s.handle(GroupAPI, "POST /v1/users/{id}/test-page", s.auth(klaxon.ScopeAct, s.testPage))
 	s.schedulesRoutes()
 	s.twilioRoutes()
 	s.ackRoutes()

@@ -43,7 +43,7 @@ type TestPageResponse struct {
 	Results []TestResult `json:"results"`
 }
 
-func (s *Server) testPage(w http.ResponseWriter, r *http.Request, caller string) {
+func (s *Server) testPage(w http.ResponseWriter, r *http.Request, caller Caller) {
 	if s.o.Tester == nil {
 		writeError(w, s.log, errorf(http.StatusNotFound, "no test pages on this server"))
 		return
@@ -59,6 +59,6 @@ func (s *Server) testPage(w http.ResponseWriter, r *http.Request, caller string)
 		writeError(w, s.log, err)
 		return
 	}
-	s.log.Info("test page", "user", id, "by", caller, "results", len(results))
+	s.log.Info("test page", "user", id, "by", caller.Name, "results", len(results))
 	writeJSON(w, http.StatusOK, TestPageResponse{User: id, Results: results})
 }

@@ -182,13 +182,14 @@ func (s *Server) smsReply(ctx context.Context, phone, body string) string {
 
 // act carries out a responder's action on an incident.
 func (s *Server) act(ctx context.Context, a twilio.Action, id, by, how string) (*klaxon.Incident, error) {
+	who := klaxon.Actor{By: by, How: how}
 	switch a {
 	case twilio.ActionAck:
-		return s.o.Commands.Acknowledge(ctx, id, by, how)
+		return s.o.Commands.Acknowledge(ctx, id, who)
 	case twilio.ActionResolve:
-		return s.o.Commands.Resolve(ctx, id, by, how)
+		return s.o.Commands.Resolve(ctx, id, who)
 	case twilio.ActionEscalate:
-		return s.o.Commands.Escalate(ctx, id, by, how)
+		return s.o.Commands.Escalate(ctx, id, who)
 	}
 	return nil, klaxon.Invalid("action", "unknown %q", a)
 }

@@ -261,6 +261,7 @@ func (l *loader) build(f *file) *Config {
 			l.scheduleNames = nil
 		}
 	}
+	l.checkFeedSchedules(c.API.FeedTokens, l.scheduleNames)
 
 	if f.Policies == "" {
 		l.probs.add(l.path, "policies", "required: the folder of policy files, like policies/")

@@ -115,7 +115,10 @@ func TestLoadExample(t *testing.T) {
 	require.Equal(t, []Listener{{Address: "127.0.0.1:8080"}}, c.Listen)
 	require.Equal(t, "http://127.0.0.1:8080", c.PublicURL)
 	require.Equal(t, Store{Path: filepath.Join(dir, "data", "klaxon.db")}, c.Store)
-	require.Equal(t, API{Tokens: []Token{{Name: "ops", Token: "dev-api-token"}}}, c.API)
+	require.Equal(t, API{
+		Tokens:     []Token{{Name: "ops", Token: "dev-api-token", Scopes: []klaxon.Scope{klaxon.ScopeAdmin}, ActAs: true}},
+		FeedTokens: []FeedToken{{Name: "payments-calendar", Schedule: "payments-primary", Token: "dev-feed-token"}},
+	}, c.API)
 	require.Equal(t, []Integration{
 		{Name: "prometheus", Type: TypeAlertmanager, Token: "dev-prometheus-token"},
 		{Name: "datadog", Type: TypeDatadog, Token: "dev-datadog-token"},
@@ -435,4 +438,54 @@ func TestErrorKinds(t *testing.T) {
 	var ce *Error
 	require.ErrorAs(t, err, &ce)
 	require.Equal(t, Error{File: "flags", Path: "lisen", Msg: "unknown key"}, *ce)
+}
+
+// TestTokens: API tokens are found by their secret, with the widest of
+// their scopes (every scope when the config names none, as before tokens
+// had scopes), and feed tokens with their schedule; neither kind is found
+// as the other.
+func TestTokens(t *testing.T) {
+	setup(t, map[string]string{
+		"conf/klaxon.yaml": baseFiles["conf/klaxon.yaml"] + `schedules: schedules
+api:
+  tokens:
+    - {name: legacy, token: t-legacy}
+    - {name: viewer, token: t-viewer, scopes: [read]}
+    - {name: bot, token: t-bot, scopes: [read, act], act_as: "true"}
+    - {name: ops, token: t-ops, scopes: [admin]}
+  feed_tokens:
+    - {name: cal, schedule: primary, token: t-cal}
+`,
+		"conf/schedules/primary.yaml": primarySchedule,
+	})
+	c, err := Load("conf/klaxon.yaml", nil)
+	require.NoError(t, err)
+	for token, want := range map[string]struct {
+		name  string
+		scope klaxon.Scope
+		actAs bool
+	}{
+		"t-legacy": {"legacy", klaxon.ScopeAdmin, false},
+		"t-viewer": {"viewer", klaxon.ScopeRead, false},
+		"t-bot":    {"bot", klaxon.ScopeAct, true},
+		"t-ops":    {"ops", klaxon.ScopeAdmin, false},
+	} {
+		got, ok := c.APIToken(token)
+		require.True(t, ok, token)
+		require.Equal(t, want.name, got.Name)
+		require.Equal(t, want.scope, got.Scope(), token)
+		require.Equal(t, want.actAs, got.ActAs, token)
+	}
+	for _, token := range []string{"", "t-cal", "t-ops "} {
+		_, ok := c.APIToken(token)
+		require.False(t, ok, "%q is no API token", token)
+	}
+
+	feed, ok := c.FeedToken("t-cal")
+	require.True(t, ok)
+	require.Equal(t, FeedToken{Name: "cal", Schedule: "primary", Token: "t-cal"}, feed)
+	for _, token := range []string{"", "t-ops", "t-ca"} {
+		_, ok := c.FeedToken(token)
+		require.False(t, ok, "%q is no feed token", token)
+	}
 }

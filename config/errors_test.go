@@ -201,6 +201,43 @@ notify: {console: {}}
 			},
 		},
 		{
+			name:  "api token scopes",
+			files: map[string]string{cfg: base + "api: {tokens: [{name: a, token: a, scopes: [read]}, {name: b, token: b, scopes: [write, act, Admin]}, {name: c, token: c, scopes: []}, {name: d, token: d, scopes: read, act_as: maybe}]}\n"},
+			want: []string{
+				"conf/klaxon.yaml: api.tokens[3].act_as: expected true or false, got \"maybe\"",
+				"conf/klaxon.yaml: api.tokens[3].scopes: expected a list, got a string",
+				`conf/klaxon.yaml: api.tokens[1].scopes[0]: unknown scope "write": want read, act or admin`,
+				`conf/klaxon.yaml: api.tokens[1].scopes[2]: unknown scope "Admin": want read, act or admin`,
+				"conf/klaxon.yaml: api.tokens[2].scopes: a token needs at least one scope: read, act or admin",
+			},
+		},
+		{
+			name: "feed tokens",
+			files: map[string]string{
+				cfg: base + "schedules: schedules\napi:\n  tokens: [{name: ops, token: a}]\n  feed_tokens:\n" +
+					"    - {name: cal, schedule: primary, token: f}\n" +
+					"    - {name: cal, schedule: nope, token: f}\n" +
+					"    - {token: a}\n" +
+					"    - {name: x, schedule: primary, scopes: [read]}\n",
+				"conf/schedules/primary.yaml": primarySchedule,
+			},
+			want: []string{
+				"conf/klaxon.yaml: api.feed_tokens[3].scopes: unknown key",
+				`conf/klaxon.yaml: api.feed_tokens[1].name: "cal" is also the name of api.feed_tokens[0]`,
+				"conf/klaxon.yaml: api.feed_tokens[1].token: same as the token of api.feed_tokens[0]",
+				"conf/klaxon.yaml: api.feed_tokens[2].name: required",
+				"conf/klaxon.yaml: api.feed_tokens[2].schedule: required: the schedule whose calendar feed the token reads",
+				"conf/klaxon.yaml: api.feed_tokens[2].token: same as the token of api.tokens[0]: a feed token needs its own",
+				"conf/klaxon.yaml: api.feed_tokens[3].token: required",
+				`conf/klaxon.yaml: api.feed_tokens[1].schedule: unknown schedule "nope": no file in conf/schedules defines it`,
+			},
+		},
+		{
+			name:  "feed token without schedules",
+			files: map[string]string{cfg: base + "api: {feed_tokens: [{name: cal, schedule: primary, token: f}]}\n"},
+			want:  []string{`conf/klaxon.yaml: api.feed_tokens[0].schedule: unknown schedule "primary": the config sets no schedules folder`},
+		},
+		{
 			name: "route",
 			files: map[string]string{cfg: `
 route:

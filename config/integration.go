@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/subtle"
 	"fmt"
 	"strings"
 
@@ -31,6 +32,8 @@ type Integration struct {
 // API holds the tokens of the HTTP API, for people and the CLI.
 type API struct {
 	Tokens []Token `koanf:"tokens"`
+	// FeedTokens read one schedule's calendar feed each, and nothing else.
+	FeedTokens []FeedToken `koanf:"feed_tokens"`
 	// MetricsToken, when set, is the bearer token /metrics asks for; its
 	// own, so that a scraper's token can do nothing else.
 	MetricsToken string `koanf:"metrics_token"`
@@ -40,7 +43,62 @@ type API struct {
 type Token struct {
 	Name  string `koanf:"name"`
 	Token string `koanf:"token"`
+	// Scopes are what the token may do (read, act, admin; each includes
+	// the ones before it). Nil, when the config does not say, is every
+	// scope, as API tokens could do before they had scopes; klaxon check
+	// warns of it.
+	Scopes []klaxon.Scope `koanf:"scopes"`
+	// ActAs lets the token act for someone else: a command's "by" is
+	// then who acts in the timeline, through the token.
+	ActAs bool `koanf:"act_as"`
 }
+
+// Scope returns the widest of the token's scopes: admin when the config
+// names none.
+func (t Token) Scope() klaxon.Scope {
+	if t.Scopes == nil {
+		return klaxon.ScopeAdmin
+	}
+	return klaxon.Widest(t.Scopes)
+}
+
+// FeedToken reads the calendar feed of one schedule
+// (GET /v1/schedules/{schedule}.ics), and nothing else: it may sit in a
+// calendar app's URL. Removing it from the config and reloading revokes
+// it.
+type FeedToken struct {
+	Name     string `koanf:"name"`
+	Schedule string `koanf:"schedule"`
+	Token    string `koanf:"token"`
+}
+
+// APIToken returns the API token whose secret is token.
+func (c *Config) APIToken(token string) (Token, bool) {
+	if token == "" {
+		return Token{}, false
+	}
+	for _, t := range c.API.Tokens {
+		if equal(t.Token, token) {
+			return t, true
+		}
+	}
+	return Token{}, false
+}
+
+// FeedToken returns the feed token whose secret is token.
+func (c *Config) FeedToken(token string) (FeedToken, bool) {
+	if token == "" {
+		return FeedToken{}, false
+	}
+	for _, t := range c.API.FeedTokens {
+		if equal(t.Token, token) {
+			return t, true
+		}
+	}
+	return FeedToken{}, false
+}
+
+func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
 // checkIntegrations checks integrations: names and tokens set and unique.
 func (l *loader) checkIntegrations(ins []Integration) {
@@ -83,7 +141,9 @@ func (l *loader) checkIntegrations(ins []Integration) {
 	}
 }
 
-// checkAPI checks the API tokens: names and tokens set and unique.
+// checkAPI checks the API tokens: names and tokens set and unique, scopes
+// known; and the feed tokens: names and tokens set and unique, tokens
+// unlike any API token's.
 func (l *loader) checkAPI(api API) {
 	names, tokens := map[string]int{}, map[string]int{}
 	for i, t := range api.Tokens {
@@ -103,6 +163,54 @@ func (l *loader) checkAPI(api API) {
 			l.probs.add(l.path, at("token"), "same as the token of api.tokens[%d]", j)
 		default:
 			tokens[t.Token] = i
+		}
+		if t.Scopes != nil && len(t.Scopes) == 0 {
+			l.probs.add(l.path, at("scopes"), "a token needs at least one scope: read, act or admin")
+		}
+		for k, s := range t.Scopes {
+			if !s.Valid() {
+				l.probs.add(l.path, at(fmt.Sprintf("scopes[%d]", k)), "unknown scope %q: want read, act or admin", s)
+			}
+		}
+	}
+	feeds, feedTokens := map[string]int{}, map[string]int{}
+	for i, t := range api.FeedTokens {
+		at := func(key string) string { return fmt.Sprintf("api.feed_tokens[%d].%s", i, key) }
+		switch j, dup := feeds[t.Name]; {
+		case t.Name == "":
+			l.probs.add(l.path, at("name"), "required")
+		case dup:
+			l.probs.add(l.path, at("name"), "%q is also the name of api.feed_tokens[%d]", t.Name, j)
+		default:
+			feeds[t.Name] = i
+		}
+		if t.Schedule == "" {
+			l.probs.add(l.path, at("schedule"), "required: the schedule whose calendar feed the token reads")
+		}
+		j, api := tokens[t.Token]
+		k, dup := feedTokens[t.Token]
+		switch {
+		case t.Token == "":
+			l.probs.add(l.path, at("token"), "required")
+		case api:
+			l.probs.add(l.path, at("token"), "same as the token of api.tokens[%d]: a feed token needs its own", j)
+		case dup:
+			l.probs.add(l.path, at("token"), "same as the token of api.feed_tokens[%d]", k)
+		default:
+			feedTokens[t.Token] = i
+		}
+	}
+}
+
+// checkFeedSchedules records a feed token whose schedule no schedule file
+// defines; defined is nil when they could not all be read.
+func (l *loader) checkFeedSchedules(feeds []FeedToken, defined map[string]string) {
+	if defined == nil {
+		return
+	}
+	for i, t := range feeds {
+		if _, ok := defined[t.Schedule]; t.Schedule != "" && !ok {
+			l.probs.add(l.path, fmt.Sprintf("api.feed_tokens[%d].schedule", i), "unknown schedule %q: %s", t.Schedule, l.noSchedule())
 		}
 	}
 }

@@ -43,7 +43,9 @@ const maxGapWarnings = 10
 //     each of its targets is a schedule with nobody on call;
 //   - for each notification rule, in the users file's order, whose
 //     channel is not configured, so that the console stands in for it;
-//   - for each route, in the file's order, that no alert can take.
+//   - for each route, in the file's order, that no alert can take;
+//   - for each API token, in the file's order, that does not say its
+//     scopes, and so may do everything.
 func (c *Config) Warnings(now time.Time) []Warning {
 	var ws []Warning
 	if c.Route != nil {
@@ -73,7 +75,14 @@ func (c *Config) Warnings(now time.Time) []Warning {
 				Msg: fmt.Sprintf("pages nobody at %s: every schedule its steps target has nobody on call", now.Format(time.RFC3339))})
 		}
 	}
-	return append(ws, c.standIns...)
+	ws = append(ws, c.standIns...)
+	for i, t := range c.API.Tokens {
+		if t.Scopes == nil {
+			ws = append(ws, Warning{File: c.file, Path: fmt.Sprintf("api.tokens[%d]", i),
+				Msg: fmt.Sprintf("token %q says no scopes, so it has them all (read, act, admin): list the ones it needs", t.Name)})
+		}
+	}
+	return ws
 }
 
 // gapText describes g on the wall clock of loc, with its date:

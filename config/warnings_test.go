@@ -60,6 +60,14 @@ layers:
 			},
 		},
 		{
+			name:  "API tokens that do not say their scopes",
+			files: map[string]string{cfg: baseFiles[cfg] + "api: {tokens: [{name: ops, token: a}, {name: ro, token: b, scopes: [read]}, {name: bot, token: c}]}\n"},
+			want: []string{
+				`conf/klaxon.yaml: api.tokens[0]: token "ops" says no scopes, so it has them all (read, act, admin): list the ones it needs`,
+				`conf/klaxon.yaml: api.tokens[2]: token "bot" says no scopes, so it has them all (read, act, admin): list the ones it needs`,
+			},
+		},
+		{
 			name:  "full coverage",
 			files: map[string]string{cfg: withSchedules, "conf/schedules/primary.yaml": primarySchedule},
 		},

@@ -8,10 +8,10 @@ import (
 	"github.com/klaxonhq/klaxon/incident"
 )
 
-// Acknowledge acknowledges inc on behalf of by, who acted through how (api,
-// sms, voice, email): escalation stops and pending pages are dropped. An
-// incident already acknowledged stays as it is; a resolved one cannot be.
-func Acknowledge(inc *klaxon.Incident, now time.Time, by, how string) (changed bool, err error) {
+// Acknowledge acknowledges inc on behalf of who (acting by api, sms, voice,
+// email): escalation stops and pending pages are dropped. An incident
+// already acknowledged stays as it is; a resolved one cannot be.
+func Acknowledge(inc *klaxon.Incident, now time.Time, who klaxon.Actor) (changed bool, err error) {
 	switch inc.State {
 	case klaxon.StateAcknowledged:
 		return false, nil
@@ -19,33 +19,33 @@ func Acknowledge(inc *klaxon.Incident, now time.Time, by, how string) (changed b
 		return false, fmt.Errorf("acknowledge incident %s: it is resolved: %w", inc.ID, klaxon.ErrConflict)
 	}
 	inc.State = klaxon.StateAcknowledged
-	inc.AckedAt, inc.AckedBy = now, by
+	inc.AckedAt, inc.AckedBy = now, who.By
 	inc.Pending = nil
 	inc.Escalation.NextAt = time.Time{}
-	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventAcknowledged, By: by, How: how})
+	inc.Record(who.Event(now, klaxon.EventAcknowledged))
 	return true, nil
 }
 
 // Resolve resolves inc by hand. Resolving a resolved incident changes
 // nothing.
-func Resolve(inc *klaxon.Incident, now time.Time, by, how string) (changed bool) {
+func Resolve(inc *klaxon.Incident, now time.Time, who klaxon.Actor) (changed bool) {
 	if inc.State == klaxon.StateResolved {
 		return false
 	}
-	incident.Resolve(inc, now, by, how)
+	incident.Resolve(inc, now, who)
 	return true
 }
 
 // Escalate pages the step after the current one now, whatever its
 // escalate_after; after the last step it starts from the first again. An
 // acknowledged incident triggers again.
-func Escalate(inc *klaxon.Incident, now time.Time, users func(klaxon.Step) []klaxon.User, by, how string) error {
-	return escalate(inc, now, func(s klaxon.Step) ([]klaxon.User, []string, error) { return users(s), nil, nil }, by, how)
+func Escalate(inc *klaxon.Incident, now time.Time, users func(klaxon.Step) []klaxon.User, who klaxon.Actor) error {
+	return escalate(inc, now, func(s klaxon.Step) ([]klaxon.User, []string, error) { return users(s), nil, nil }, who)
 }
 
 // escalate is Escalate with users that may say why a step reaches nobody,
 // or fail. A step that pages nobody is walked on from at once.
-func escalate(inc *klaxon.Incident, now time.Time, users Users, by, how string) error {
+func escalate(inc *klaxon.Incident, now time.Time, users Users, who klaxon.Actor) error {
 	if inc.State == klaxon.StateResolved {
 		return fmt.Errorf("escalate incident %s: it is resolved: %w", inc.ID, klaxon.ErrConflict)
 	}
@@ -64,13 +64,13 @@ func escalate(inc *klaxon.Incident, now time.Time, users Users, by, how string) 
 	inc.State = klaxon.StateTriggered
 	inc.AckedAt, inc.AckedBy, inc.SnoozedUntil = time.Time{}, "", time.Time{}
 	inc.Pending = nil
-	_, err := pageStep(inc, now, next, round, users, by, how)
+	_, err := pageStep(inc, now, next, round, users, who)
 	return err
 }
 
 // Snooze silences inc for d: it is acknowledged until then, and triggers
 // again and walks its policy from the first step when d has passed.
-func Snooze(inc *klaxon.Incident, now time.Time, d time.Duration, by, how string) error {
+func Snooze(inc *klaxon.Incident, now time.Time, d time.Duration, who klaxon.Actor) error {
 	if inc.State == klaxon.StateResolved {
 		return fmt.Errorf("snooze incident %s: it is resolved: %w", inc.ID, klaxon.ErrConflict)
 	}
@@ -81,11 +81,13 @@ func Snooze(inc *klaxon.Incident, now time.Time, d time.Duration, by, how string
 		return klaxon.Invalid("duration", "at most %s (7 days), got %s: resolve the incident instead", MaxSnooze, d)
 	}
 	inc.State = klaxon.StateAcknowledged
-	inc.AckedAt, inc.AckedBy = now, by
+	inc.AckedAt, inc.AckedBy = now, who.By
 	inc.SnoozedUntil = now.Add(d)
 	inc.Pending = nil
 	inc.Escalation.NextAt = time.Time{}
-	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventSnoozed, By: by, How: how, Text: "until " + inc.SnoozedUntil.UTC().Format(time.RFC3339)})
+	e := who.Event(now, klaxon.EventSnoozed)
+	e.Text = "until " + inc.SnoozedUntil.UTC().Format(time.RFC3339)
+	inc.Record(e)
 	return nil
 }
 

@@ -294,24 +294,24 @@ func openID(g klaxon.Group) string {
 	return g.Open.ID
 }
 
-// Acknowledge acknowledges incident id for by, who acted through how.
-func (e *Engine) Acknowledge(ctx context.Context, id, by, how string) (*klaxon.Incident, error) {
+// Acknowledge acknowledges incident id for who.
+func (e *Engine) Acknowledge(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
 	return e.command(ctx, id, func(inc *klaxon.Incident, now time.Time) (bool, error) {
-		return Acknowledge(inc, now, by, how)
+		return Acknowledge(inc, now, who)
 	})
 }
 
 // Resolve resolves incident id by hand.
-func (e *Engine) Resolve(ctx context.Context, id, by, how string) (*klaxon.Incident, error) {
+func (e *Engine) Resolve(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
 	return e.command(ctx, id, func(inc *klaxon.Incident, now time.Time) (bool, error) {
-		return Resolve(inc, now, by, how), nil
+		return Resolve(inc, now, who), nil
 	})
 }
 
 // Escalate pages the next step of incident id now.
-func (e *Engine) Escalate(ctx context.Context, id, by, how string) (*klaxon.Incident, error) {
+func (e *Engine) Escalate(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
 	inc, err := e.command(ctx, id, func(inc *klaxon.Incident, now time.Time) (bool, error) {
-		return true, escalate(inc, now, e.users(ctx, e.dir(), inc), by, how)
+		return true, escalate(inc, now, e.users(ctx, e.dir(), inc), who)
 	})
 	if err == nil {
 		e.Wake() // its pages are due now
@@ -320,9 +320,9 @@ func (e *Engine) Escalate(ctx context.Context, id, by, how string) (*klaxon.Inci
 }
 
 // Snooze silences incident id for d, then it triggers again.
-func (e *Engine) Snooze(ctx context.Context, id string, d time.Duration, by, how string) (*klaxon.Incident, error) {
+func (e *Engine) Snooze(ctx context.Context, id string, d time.Duration, who klaxon.Actor) (*klaxon.Incident, error) {
 	return e.command(ctx, id, func(inc *klaxon.Incident, now time.Time) (bool, error) {
-		return true, Snooze(inc, now, d, by, how)
+		return true, Snooze(inc, now, d, who)
 	})
 }
 

@@ -95,7 +95,7 @@ func TestEngine(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	require.ElementsMatch(t, []string{"alice/sms", "alice/email", "alice/voice", "bob/email"}, ph.got())
 
-	inc, err := e.Acknowledge(t.Context(), id, "bob", "api")
+	inc, err := e.Acknowledge(t.Context(), id, klaxon.Actor{By: "bob", How: "api"})
 	require.NoError(t, err)
 	require.Equal(t, klaxon.StateAcknowledged, inc.State)
 	clk.set(t0.Add(time.Hour))

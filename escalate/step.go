@@ -71,7 +71,7 @@ func Walk(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon.Ta
 			}
 			next, round = 0, round+1
 		}
-		paged, err := pageStep(inc, now, next, round, users, "", "")
+		paged, err := pageStep(inc, now, next, round, users, klaxon.Actor{})
 		if err != nil {
 			return changed, err
 		}
@@ -160,7 +160,7 @@ func retrigger(inc *klaxon.Incident, now time.Time, why string) {
 // delay; the next step is due escalate_after from now. It returns how
 // many notifications it made; when none, the timeline says why. When
 // users fails, inc is unchanged.
-func pageStep(inc *klaxon.Incident, now time.Time, i, round int, users Users, by, how string) (int, error) {
+func pageStep(inc *klaxon.Incident, now time.Time, i, round int, users Users, who klaxon.Actor) (int, error) {
 	step := inc.Policy.Steps[i]
 	list, why, err := users(step)
 	if err != nil {
@@ -176,7 +176,9 @@ func pageStep(inc *klaxon.Incident, now time.Time, i, round int, users Users, by
 	inc.Escalation = klaxon.Escalation{Step: i, Round: round, NextAt: next, Reached: inc.Escalation.Reached}
 	dropRetries(inc, now, fmt.Sprintf("step %d escalated", i+1))
 	n := notify(inc, now, list, i, round)
-	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventEscalated, Step: &i, By: by, How: how, Text: stepText(step, i, round)})
+	e := who.Event(now, klaxon.EventEscalated)
+	e.Step, e.Text = &i, stepText(step, i, round)
+	inc.Record(e)
 	if n == 0 {
 		why = append(why, noRules(inc, list)...)
 		if len(why) == 0 {

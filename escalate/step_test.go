@@ -82,12 +82,12 @@ func TestWalk(t *testing.T) {
 	t.Run("acknowledged: no page after, and pending ones are dropped", func(t *testing.T) {
 		inc := newIncident(twoSteps)
 		require.Len(t, walk(inc, 0), 2)
-		changed, err := escalate.Acknowledge(inc, t0.Add(30*time.Second), "alice", "sms")
+		changed, err := escalate.Acknowledge(inc, t0.Add(30*time.Second), klaxon.Actor{By: "alice", How: "sms"})
 		require.NoError(t, err)
 		require.True(t, changed)
 		require.Empty(t, inc.Pending, "the voice call due at 1m is not placed")
 		require.Empty(t, walk(inc, 24*time.Hour))
-		changed, err = escalate.Acknowledge(inc, t0.Add(time.Minute), "bob", "api")
+		changed, err = escalate.Acknowledge(inc, t0.Add(time.Minute), klaxon.Actor{By: "bob", How: "api"})
 		require.NoError(t, err)
 		require.False(t, changed, "a second acknowledgement changes nothing")
 		require.Equal(t, "alice", inc.AckedBy)
@@ -98,7 +98,7 @@ func TestWalk(t *testing.T) {
 		p.AckTimeout = 30 * time.Minute
 		inc := newIncident(p)
 		walk(inc, 0)
-		_, err := escalate.Acknowledge(inc, t0.Add(2*time.Minute), "alice", "api")
+		_, err := escalate.Acknowledge(inc, t0.Add(2*time.Minute), klaxon.Actor{By: "alice", How: "api"})
 		require.NoError(t, err)
 		require.Equal(t, t0.Add(32*time.Minute), escalate.NextDue(inc))
 		got := walk(inc, 40*time.Minute)
@@ -108,10 +108,10 @@ func TestWalk(t *testing.T) {
 
 	t.Run("a resolved incident cannot be acknowledged", func(t *testing.T) {
 		inc := newIncident(twoSteps)
-		require.True(t, escalate.Resolve(inc, t0, "ops", "api"))
-		_, err := escalate.Acknowledge(inc, t0, "alice", "api")
+		require.True(t, escalate.Resolve(inc, t0, klaxon.Actor{By: "ops", How: "api"}))
+		_, err := escalate.Acknowledge(inc, t0, klaxon.Actor{By: "alice", How: "api"})
 		require.ErrorIs(t, err, klaxon.ErrConflict)
-		require.False(t, escalate.Resolve(inc, t0, "ops", "api"), "resolving twice changes nothing")
+		require.False(t, escalate.Resolve(inc, t0, klaxon.Actor{By: "ops", How: "api"}), "resolving twice changes nothing")
 		require.True(t, escalate.NextDue(inc).IsZero())
 	})
 
@@ -161,7 +161,7 @@ func TestEscalateAndSnooze(t *testing.T) {
 		inc := newIncident(twoSteps)
 		walk(inc, 0)
 		at := t0.Add(time.Minute)
-		require.NoError(t, escalate.Escalate(inc, at, users, "ops", "cli"))
+		require.NoError(t, escalate.Escalate(inc, at, users, klaxon.Actor{By: "ops", How: "cli"}))
 		require.Equal(t, 1, inc.Escalation.Step)
 		require.Equal(t, []string{"bob"}, dueUsers(inc, at))
 		require.Empty(t, slicesFilter(inc.Pending, "alice"), "alice's call of the last step is dropped")
@@ -174,9 +174,9 @@ func TestEscalateAndSnooze(t *testing.T) {
 	t.Run("escalate after the last step starts over, and re-triggers an acknowledged incident", func(t *testing.T) {
 		inc := newIncident(twoSteps)
 		walk(inc, 5*time.Minute)
-		_, err := escalate.Acknowledge(inc, t0.Add(6*time.Minute), "bob", "api")
+		_, err := escalate.Acknowledge(inc, t0.Add(6*time.Minute), klaxon.Actor{By: "bob", How: "api"})
 		require.NoError(t, err)
-		require.NoError(t, escalate.Escalate(inc, t0.Add(7*time.Minute), users, "bob", "api"))
+		require.NoError(t, escalate.Escalate(inc, t0.Add(7*time.Minute), users, klaxon.Actor{By: "bob", How: "api"}))
 		require.Equal(t, klaxon.StateTriggered, inc.State)
 		require.Equal(t, 0, inc.Escalation.Step)
 		require.Equal(t, 1, inc.Escalation.Round)
@@ -186,7 +186,7 @@ func TestEscalateAndSnooze(t *testing.T) {
 	t.Run("snooze silences, then the incident triggers and walks again", func(t *testing.T) {
 		inc := newIncident(twoSteps)
 		walk(inc, 0)
-		require.NoError(t, escalate.Snooze(inc, t0.Add(time.Minute), 30*time.Minute, "alice", "sms"))
+		require.NoError(t, escalate.Snooze(inc, t0.Add(time.Minute), 30*time.Minute, klaxon.Actor{By: "alice", How: "sms"}))
 		require.Equal(t, klaxon.StateAcknowledged, inc.State)
 		require.Empty(t, inc.Pending)
 		require.Equal(t, t0.Add(31*time.Minute), escalate.NextDue(inc))
@@ -198,22 +198,22 @@ func TestEscalateAndSnooze(t *testing.T) {
 
 	t.Run("a resolved incident can be neither escalated nor snoozed", func(t *testing.T) {
 		inc := newIncident(twoSteps)
-		escalate.Resolve(inc, t0, "ops", "api")
-		require.ErrorIs(t, escalate.Escalate(inc, t0, users, "ops", "api"), klaxon.ErrConflict)
-		require.ErrorIs(t, escalate.Snooze(inc, t0, time.Minute, "ops", "api"), klaxon.ErrConflict)
+		escalate.Resolve(inc, t0, klaxon.Actor{By: "ops", How: "api"})
+		require.ErrorIs(t, escalate.Escalate(inc, t0, users, klaxon.Actor{By: "ops", How: "api"}), klaxon.ErrConflict)
+		require.ErrorIs(t, escalate.Snooze(inc, t0, time.Minute, klaxon.Actor{By: "ops", How: "api"}), klaxon.ErrConflict)
 	})
 
 	t.Run("a snooze needs a positive duration", func(t *testing.T) {
-		require.ErrorIs(t, escalate.Snooze(newIncident(twoSteps), t0, 0, "ops", "api"), klaxon.ErrInvalid)
+		require.ErrorIs(t, escalate.Snooze(newIncident(twoSteps), t0, 0, klaxon.Actor{By: "ops", How: "api"}), klaxon.ErrInvalid)
 	})
 
 	t.Run("a snooze lasts at most seven days", func(t *testing.T) {
 		inc := newIncident(twoSteps)
-		err := escalate.Snooze(inc, t0, 2562047*time.Hour, "ops", "api")
+		err := escalate.Snooze(inc, t0, 2562047*time.Hour, klaxon.Actor{By: "ops", How: "api"})
 		require.ErrorIs(t, err, klaxon.ErrInvalid)
 		require.ErrorContains(t, err, "at most 168h0m0s (7 days)")
 		require.Equal(t, klaxon.StateTriggered, inc.State, "unchanged")
-		require.NoError(t, escalate.Snooze(inc, t0, escalate.MaxSnooze, "ops", "api"))
+		require.NoError(t, escalate.Snooze(inc, t0, escalate.MaxSnooze, klaxon.Actor{By: "ops", How: "api"}))
 	})
 }
 

@@ -93,7 +93,7 @@ func TestThreeStepWalk(t *testing.T) {
 	for m := 0; m <= 130; m++ {
 		clk.set(t0.Add(time.Duration(m) * time.Minute))
 		if m == 32 {
-			_, err := e.Acknowledge(t.Context(), id, "alice", "api")
+			_, err := e.Acknowledge(t.Context(), id, klaxon.Actor{By: "alice", How: "api"})
 			require.NoError(t, err)
 		}
 		e.Wake()

@@ -112,7 +112,7 @@ func Apply(open *klaxon.Incident, known map[string]klaxon.Seen, alerts []klaxon.
 	}
 	r.Incident = inc
 	if r.Changed && inc.FiringCount == 0 && !tmpl.KeepOpen && inc.State.Open() {
-		Resolve(inc, now, "", "auto")
+		Resolve(inc, now, klaxon.Actor{How: "auto"})
 		r.Resolved = true
 		r.Index = nil
 	}
@@ -191,15 +191,15 @@ func newIncident(a klaxon.Alert, now time.Time, tmpl Template) *klaxon.Incident 
 	return inc
 }
 
-// Resolve resolves inc by hand (by, how) or by itself (how "auto"):
+// Resolve resolves inc by hand (who) or by itself (who.How "auto"):
 // escalation stops and nothing pending is sent.
-func Resolve(inc *klaxon.Incident, now time.Time, by, how string) {
+func Resolve(inc *klaxon.Incident, now time.Time, who klaxon.Actor) {
 	inc.State = klaxon.StateResolved
 	inc.ResolvedAt = now
-	inc.ResolvedBy = by
+	inc.ResolvedBy = who.By
 	inc.Pending = nil
 	inc.Escalation.NextAt = time.Time{}
-	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventResolved, By: by, How: how})
+	inc.Record(who.Event(now, klaxon.EventResolved))
 }
 
 // Clone returns a deep copy of inc's header, so that a change computed

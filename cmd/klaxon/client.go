@@ -131,7 +131,7 @@ func command(ctx context.Context, name string, args []string, stdout, stderr io.
 	fs := flag.NewFlagSet("klaxon "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := clientFlags(fs)
-	by := fs.String("by", os.Getenv("USER"), "who acts, for the timeline")
+	by := fs.String("by", "", "who acts, for the timeline, when the token may act for others (act_as); by default the token's name")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

@@ -23,7 +23,13 @@ import (
 
 // Tokens of the test config.
 const (
-	apiToken     = "test-api-token"
+	apiToken = "test-api-token"
+	// readToken may only read; apiToken may do everything, and act for
+	// others.
+	readToken = "test-read-token"
+	// feedToken reads the calendar feed of schedule primary
+	// (writeScheduleConfig).
+	feedToken    = "test-feed-token"
 	amToken      = "test-am-token"
 	ddToken      = "test-dd-token"
 	genericToken = "test-generic-token"
@@ -41,7 +47,9 @@ func writeConfig(t testing.TB, escalateAfter time.Duration) string {
 		"klaxon.yaml": `listen: 127.0.0.1:0
 store: {path: data/klaxon.db}
 api:
-  tokens: [{name: ops, token: ` + apiToken + `}]
+  tokens:
+    - {name: ops, token: ` + apiToken + `, scopes: [admin], act_as: true}
+    - {name: viewer, token: ` + readToken + `, scopes: [read]}
 integrations:
   - {name: prometheus, type: alertmanager, token: ` + amToken + `}
   - {name: datadog, type: datadog, token: ` + ddToken + `}

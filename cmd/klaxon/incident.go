@@ -112,6 +112,9 @@ func printTimeline(w io.Writer, id string, events []klaxon.Event, total, next in
 		if e.By != "" {
 			who = e.By + " (" + e.How + ")"
 		}
+		if e.ViaToken != "" {
+			who = e.By + " (" + e.How + " via token " + e.ViaToken + ")"
+		}
 		detail := e.Text
 		if e.Via != "" {
 			detail = e.Via + " " + detail

@@ -77,7 +77,7 @@ func TestHealthAndMetrics(t *testing.T) {
 // token, and no other.
 func TestMetricsToken(t *testing.T) {
 	config := writeConfig(t, time.Hour)
-	rewrite(t, config, "  tokens: [{name: ops, token: "+apiToken+"}]\n", "  tokens: [{name: ops, token: "+apiToken+"}]\n  metrics_token: scrape-token\n")
+	rewrite(t, config, "api:\n", "api:\n  metrics_token: scrape-token\n")
 	base, _, _ := startServe(t, config)
 	get := func(token string) int {
 		req, err := http.NewRequest(http.MethodGet, base+"/metrics", nil)

@@ -31,7 +31,9 @@ layers:
 `), 0o644))
 	b, err := os.ReadFile(config)
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(config, append(b, "schedules: schedules/\n"...), 0o644))
+	b = append(b, "schedules: schedules/\n"...)
+	b = []byte(strings.Replace(string(b), "api:\n", "api:\n  feed_tokens: [{name: calendar, schedule: primary, token: "+feedToken+"}]\n", 1))
+	require.NoError(t, os.WriteFile(config, b, 0o644))
 	p := filepath.Join(dir, "policies", "oncall.yaml")
 	b, err = os.ReadFile(p)
 	require.NoError(t, err)
@@ -80,7 +82,7 @@ func TestOnCall(t *testing.T) {
 		_, err = cli("schedule", "show", "primary", "--to", "tomorrow")
 		require.Error(t, err)
 
-		resp, err := http.Get(base + "/v1/schedules/primary.ics?token=" + apiToken + "&from=2026-11-23T14:00:00Z&to=2026-12-07T14:00:00Z")
+		resp, err := http.Get(base + "/v1/schedules/primary.ics?token=" + feedToken + "&from=2026-11-23T14:00:00Z&to=2026-12-07T14:00:00Z")
 		require.NoError(t, err)
 		defer resp.Body.Close()
 		body, err := io.ReadAll(resp.Body)
@@ -96,6 +98,15 @@ func TestOnCall(t *testing.T) {
 		require.NoError(t, err)
 		resp.Body.Close()
 		require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+
+		// The API token never goes in a URL.
+		resp, err = http.Get(base + "/v1/schedules/primary.ics?token=" + apiToken)
+		require.NoError(t, err)
+		body, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+		require.Contains(t, string(body), "feed token")
 	})
 
 	t.Run("a runtime override pages its user and can be deleted", func(t *testing.T) {

@@ -170,17 +170,19 @@ func (rt *runtime) Integration(kind, token string) (string, bool) {
 	return "", false
 }
 
-// Caller returns the name of the API token.
-func (rt *runtime) Caller(token string) (string, bool) {
-	if token == "" {
-		return "", false
+// Caller returns the API token token.
+func (rt *runtime) Caller(token string) (api.Caller, bool) {
+	t, ok := rt.cfg.Load().APIToken(token)
+	if !ok {
+		return api.Caller{}, false
 	}
-	for _, t := range rt.cfg.Load().API.Tokens {
-		if equal(t.Token, token) {
-			return t.Name, true
-		}
-	}
-	return "", false
+	return api.Caller{Name: t.Name, Scope: t.Scope(), ActAs: t.ActAs}, true
+}
+
+// Feed returns the feed token token and its schedule.
+func (rt *runtime) Feed(token string) (name, schedule string, ok bool) {
+	t, ok := rt.cfg.Load().FeedToken(token)
+	return t.Name, t.Schedule, ok
 }
 
 func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }

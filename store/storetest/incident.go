@@ -331,7 +331,7 @@ func testAlertPages(t *testing.T, open func() klaxon.Store) {
 }
 
 // testTimeline appends events over commits, also to a closed incident,
-// and reads them in order, by offset.
+// and reads them in order, by offset, with all they say.
 func testTimeline(t *testing.T, open func() klaxon.Store) {
 	s := connect(t, open)
 	ctx := t.Context()
@@ -343,10 +343,12 @@ func testTimeline(t *testing.T, open func() klaxon.Store) {
 		for j := range 40 {
 			inc.Record(klaxon.Event{At: t0.Add(time.Duration(i*40+j) * time.Second), Kind: klaxon.EventAlertJoined, Alert: fmt.Sprintf("am/%d", i*40+j)})
 		}
-		want = append(want, inc.Recorded...)
 		if i == 2 {
+			// Who acted, and the API token they acted through.
+			inc.Record(klaxon.Actor{By: "alice", How: "api", ViaToken: "ops"}.Event(t0.Add(time.Hour), klaxon.EventResolved))
 			inc.State = klaxon.StateResolved
 		}
+		want = append(want, inc.Recorded...)
 		require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: uint64(i + 1), Incidents: []*klaxon.Incident{inc}, Open: map[bool]string{true: "1"}[i < 2]}))
 	}
 	var got []klaxon.Event

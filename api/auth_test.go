@@ -1,0 +1,342 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/schedule"
+	"github.com/klaxonhq/klaxon/store/embedded"
+)
+
+// The tokens of testServer: one API token per scope, one that may act
+// for others, and a feed token of schedule primary.
+const (
+	readToken  = "t-read"
+	actToken   = "t-act"
+	adminToken = "t-admin"
+	botToken   = "t-bot"
+	feedToken  = "t-feed"
+)
+
+type fakeTokens struct{}
+
+func (fakeTokens) Integration(string, string) (string, bool) { return "", false }
+
+func (fakeTokens) Caller(token string) (Caller, bool) {
+	c, ok := map[string]Caller{
+		readToken:  {Name: "reader", Scope: klaxon.ScopeRead},
+		actToken:   {Name: "responder", Scope: klaxon.ScopeAct},
+		adminToken: {Name: "lead", Scope: klaxon.ScopeAdmin},
+		botToken:   {Name: "ops", Scope: klaxon.ScopeAct, ActAs: true},
+	}[token]
+	return c, ok
+}
+
+func (fakeTokens) Feed(token string) (string, string, bool) {
+	if token == feedToken {
+		return "calendar", "primary", true
+	}
+	return "", "", false
+}
+
+// fakeCommands records who acted.
+type fakeCommands struct {
+	mu   sync.Mutex
+	acts []klaxon.Actor
+}
+
+func (f *fakeCommands) did(who klaxon.Actor) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.acts = append(f.acts, who)
+}
+
+func (f *fakeCommands) Acknowledge(_ context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
+	f.did(who)
+	return &klaxon.Incident{ID: id, State: klaxon.StateAcknowledged, AckedBy: who.By}, nil
+}
+
+func (f *fakeCommands) Resolve(_ context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
+	f.did(who)
+	return &klaxon.Incident{ID: id, State: klaxon.StateResolved}, nil
+}
+
+func (f *fakeCommands) Escalate(_ context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
+	f.did(who)
+	return &klaxon.Incident{ID: id, State: klaxon.StateTriggered}, nil
+}
+
+func (f *fakeCommands) Snooze(_ context.Context, id string, _ time.Duration, who klaxon.Actor) (*klaxon.Incident, error) {
+	f.did(who)
+	return &klaxon.Incident{ID: id, State: klaxon.StateAcknowledged}, nil
+}
+
+func (f *fakeCommands) Delivery(context.Context, string, int, bool, string) error { return nil }
+
+// fakeSchedules has schedules primary and secondary, alice always on
+// call.
+type fakeSchedules map[string]*schedule.Schedule
+
+func (f fakeSchedules) Schedule(name string) (*schedule.Schedule, bool) {
+	s, ok := f[name]
+	return s, ok
+}
+func (f fakeSchedules) Names() []string { return []string{"primary", "secondary"} }
+func (f fakeSchedules) User(id string) (klaxon.User, bool) {
+	return klaxon.User{ID: id}, id == "alice"
+}
+func (f fakeSchedules) OnCall(context.Context, string, time.Time) ([]string, error) {
+	return []string{"alice"}, nil
+}
+func (f fakeSchedules) Shifts(_ context.Context, _ string, from, to time.Time) ([]schedule.Shift, error) {
+	return []schedule.Shift{{User: "alice", Start: from, End: to}}, nil
+}
+
+type fakeTester struct{}
+
+func (fakeTester) TestPage(_ context.Context, _, via string) ([]TestResult, error) {
+	return []TestResult{{Via: via, Channel: "console", Sent: true}}, nil
+}
+
+// testServer is an API server on an embedded store, with fake tokens,
+// commands, schedules and test pages.
+func testServer(t *testing.T) (*Server, *fakeCommands) {
+	t.Helper()
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "klaxon.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	schedules := fakeSchedules{}
+	for _, name := range []string{"primary", "secondary"} {
+		s, err := schedule.New(schedule.Spec{Name: name, TimeZone: "UTC", Layers: []schedule.LayerSpec{{
+			Name: "all", Rotation: schedule.RotationSpec{Every: "1w", Handoff: "2026-01-05T09:00"}, Members: []string{"alice"},
+		}}})
+		require.NoError(t, err)
+		schedules[name] = s
+	}
+	cmds := &fakeCommands{}
+	return New(Options{
+		Store:     st,
+		Commands:  cmds,
+		Tokens:    fakeTokens{},
+		Schedules: schedules,
+		Overrides: st,
+		Tester:    fakeTester{},
+		Log:       slog.New(slog.DiscardHandler),
+		Registry:  prometheus.NewRegistry(),
+	}), cmds
+}
+
+// call serves one request and returns its status and body. A token
+// starting with "?" goes in the URL as ?token=.
+func call(s *Server, method, path, token, body string, header ...string) (int, string) {
+	if strings.HasPrefix(token, "?") {
+		path += "?token=" + token[1:]
+		token = ""
+	}
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, path, r)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.String()
+}
+
+func errorOf(t *testing.T, body string) errorBody {
+	t.Helper()
+	var e errorBody
+	require.NoError(t, json.Unmarshal([]byte(body), &e), body)
+	return e
+}
+
+// TestRouteScopes: every API route asks for its scope. Reading takes
+// read; acting on incidents and test pages, act; overrides, admin; a
+// wider scope includes the narrower. A token without the scope is 403
+// naming the token and the scope; no token, a wrong one or a feed token
+// is 401.
+func TestRouteScopes(t *testing.T) {
+	future := time.Now().Add(time.Hour).UTC()
+	override := `{"user": "alice", "from": "` + future.Format(time.RFC3339) + `", "to": "` + future.Add(time.Hour).Format(time.RFC3339) + `"}`
+	routes := []struct {
+		method, path, body string
+		need               klaxon.Scope
+		// ok is the status once the token has the scope.
+		ok int
+	}{
+		{"GET", "/v1/incidents", "", klaxon.ScopeRead, 200},
+		{"GET", "/v1/incidents/1", "", klaxon.ScopeRead, 404},
+		{"GET", "/v1/incidents/1/alerts", "", klaxon.ScopeRead, 404},
+		{"GET", "/v1/incidents/1/timeline", "", klaxon.ScopeRead, 404},
+		{"GET", "/v1/oncall", "", klaxon.ScopeRead, 200},
+		{"GET", "/v1/schedules/primary/oncall", "", klaxon.ScopeRead, 200},
+		{"GET", "/v1/schedules/primary/shifts", "", klaxon.ScopeRead, 200},
+		{"GET", "/v1/schedules/primary.ics", "", klaxon.ScopeRead, 200},
+		{"GET", "/v1/schedules/primary/overrides", "", klaxon.ScopeRead, 200},
+		{"POST", "/v1/incidents/1/ack", "", klaxon.ScopeAct, 200},
+		{"POST", "/v1/incidents/1/resolve", "", klaxon.ScopeAct, 200},
+		{"POST", "/v1/incidents/1/escalate", "", klaxon.ScopeAct, 200},
+		{"POST", "/v1/incidents/1/snooze", `{"duration": "30m"}`, klaxon.ScopeAct, 200},
+		{"POST", "/v1/users/alice/test-page", `{"via": "sms"}`, klaxon.ScopeAct, 200},
+		{"POST", "/v1/schedules/primary/overrides", override, klaxon.ScopeAdmin, 201},
+		{"DELETE", "/v1/schedules/primary/overrides/nope", "", klaxon.ScopeAdmin, 404},
+	}
+	tokens := []struct {
+		token, name string
+		scope       klaxon.Scope
+	}{
+		{readToken, "reader", klaxon.ScopeRead},
+		{actToken, "responder", klaxon.ScopeAct},
+		{adminToken, "lead", klaxon.ScopeAdmin},
+	}
+	for _, rt := range routes {
+		t.Run(rt.method+" "+rt.path, func(t *testing.T) {
+			s, _ := testServer(t) // a limiter of its own
+			for _, tok := range tokens {
+				code, body := call(s, rt.method, rt.path, tok.token, rt.body)
+				if tok.scope.Includes(rt.need) {
+					require.Equal(t, rt.ok, code, "%s: %s", tok.scope, body)
+					continue
+				}
+				require.Equal(t, http.StatusForbidden, code, "%s: %s", tok.scope, body)
+				require.Equal(t, `token "`+tok.name+`" lacks scope "`+string(rt.need)+`"`, errorOf(t, body).Error)
+			}
+			for _, token := range []string{"", "wrong", feedToken} {
+				if token == feedToken && strings.HasSuffix(rt.path, ".ics") {
+					continue // the feed token's own (TestFeedTokens)
+				}
+				code, body := call(s, rt.method, rt.path, token, rt.body)
+				require.Equal(t, http.StatusUnauthorized, code, "token %q: %s", token, body)
+			}
+		})
+	}
+}
+
+// TestForbiddenIsNoFailedAuthentication: a right token without the scope
+// is not a failed authentication, so it never brings on the limiter's
+// 429; a wrong token still does.
+func TestForbiddenIsNoFailedAuthentication(t *testing.T) {
+	s, _ := testServer(t)
+	for range 2 * maxFailures {
+		code, _ := call(s, "POST", "/v1/incidents/1/ack", readToken, "")
+		require.Equal(t, http.StatusForbidden, code)
+	}
+	code, _ := call(s, "GET", "/v1/incidents", "wrong", "")
+	require.Equal(t, http.StatusUnauthorized, code, "403s counted as failures")
+	for range maxFailures - 1 {
+		call(s, "GET", "/v1/incidents", "wrong", "")
+	}
+	code, _ = call(s, "GET", "/v1/incidents", "wrong", "")
+	require.Equal(t, http.StatusTooManyRequests, code)
+}
+
+// TestActingFor: a command acts as its token, unless the token may act
+// for others (act_as) and names someone in by; then the person and the
+// token are both recorded. A token that may not act for others and names
+// someone is refused, not ignored.
+func TestActingFor(t *testing.T) {
+	for _, tc := range []struct {
+		name, token, body string
+		cli               bool
+		code              int
+		field             string
+		want              klaxon.Actor
+	}{
+		{name: "no by: the token acts", token: actToken, code: 200, want: klaxon.Actor{By: "responder", How: "api"}},
+		{name: "by names the token itself", token: actToken, body: `{"by": "responder"}`, code: 200, want: klaxon.Actor{By: "responder", How: "api"}},
+		{name: "by without act_as", token: actToken, body: `{"by": "alice"}`, code: 403, field: "by"},
+		{name: "by without act_as, even for admin", token: adminToken, body: `{"by": "alice"}`, code: 403, field: "by"},
+		{name: "act_as: the person, via the token", token: botToken, body: `{"by": "alice"}`, code: 200, want: klaxon.Actor{By: "alice", How: "api", ViaToken: "ops"}},
+		{name: "act_as from the CLI", token: botToken, body: `{"by": "alice"}`, cli: true, code: 200, want: klaxon.Actor{By: "alice", How: "cli", ViaToken: "ops"}},
+		{name: "act_as without by: the token acts", token: botToken, code: 200, want: klaxon.Actor{By: "ops", How: "api"}},
+		{name: "by too long", token: botToken, body: `{"by": "` + strings.Repeat("a", maxBy+1) + `"}`, code: 400, field: "by"},
+		{name: "read scope is checked first", token: readToken, body: `{"by": "alice"}`, code: 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, cmds := testServer(t)
+			var header []string
+			if tc.cli {
+				header = []string{"User-Agent", "klaxon-cli/v1"}
+			}
+			code, body := call(s, "POST", "/v1/incidents/7/ack", tc.token, tc.body, header...)
+			require.Equal(t, tc.code, code, body)
+			if code != 200 {
+				e := errorOf(t, body)
+				require.Equal(t, tc.field, e.Field)
+				if tc.code == 403 && tc.field == "by" {
+					require.Contains(t, e.Error, "may not act for others")
+					require.Contains(t, e.Error, "act_as: true")
+				}
+				require.Empty(t, cmds.acts, "a refused command does nothing")
+				return
+			}
+			require.Equal(t, []klaxon.Actor{tc.want}, cmds.acts)
+		})
+	}
+}
+
+// TestFeedTokens: a schedule's calendar feed takes its feed token as
+// ?token= or bearer, and an API token as bearer only; a feed token reads
+// its own schedule's feed and nothing else.
+func TestFeedTokens(t *testing.T) {
+	s, _ := testServer(t)
+	for _, tc := range []struct {
+		name, path, token string
+		code              int
+		msg               string
+	}{
+		{"feed token in the URL", "/v1/schedules/primary.ics", "?" + feedToken, 200, ""},
+		{"feed token as bearer", "/v1/schedules/primary.ics", feedToken, 200, ""},
+		{"API token as bearer", "/v1/schedules/primary.ics", readToken, 200, ""},
+		{"API token in the URL", "/v1/schedules/primary.ics", "?" + readToken, 401, `an API token does not go in a URL: give calendar apps a feed token of schedule "primary" (api.feed_tokens)`},
+		{"admin token in the URL", "/v1/schedules/primary.ics", "?" + adminToken, 401, "feed token"},
+		{"wrong token in the URL", "/v1/schedules/primary.ics", "?nope", 401, "missing or wrong feed token"},
+		{"no token", "/v1/schedules/primary.ics", "", 401, "missing or wrong feed token"},
+		{"another schedule's feed", "/v1/schedules/secondary.ics", "?" + feedToken, 403, `feed token "calendar" reads the feed of schedule "primary" only`},
+		{"the schedule's shifts", "/v1/schedules/primary/shifts", feedToken, 401, "API token"},
+		{"who is on call", "/v1/oncall", feedToken, 401, "API token"},
+		{"incidents", "/v1/incidents", feedToken, 401, "API token"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := call(s, "GET", tc.path, tc.token, "")
+			require.Equal(t, tc.code, code, body)
+			if code == 200 {
+				require.True(t, strings.HasPrefix(body, "BEGIN:VCALENDAR\r\n"), body)
+				return
+			}
+			require.Contains(t, errorOf(t, body).Error, tc.msg)
+		})
+	}
+
+	t.Run("guessing feed tokens is limited", func(t *testing.T) {
+		s, _ := testServer(t)
+		for range maxFailures {
+			code, _ := call(s, "GET", "/v1/schedules/primary.ics", "?guess", "")
+			require.Equal(t, http.StatusUnauthorized, code)
+		}
+		code, _ := call(s, "GET", "/v1/schedules/primary.ics", "?guess", "")
+		require.Equal(t, http.StatusTooManyRequests, code)
+	})
+}
