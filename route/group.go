@@ -1,8 +1,16 @@
 package route
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strconv"
 )
+
+// MaxGroupKey bounds a group key. Labels are bounded one by one, but a
+// route that groups by many long labels would make a key past what a
+// store takes (bbolt: 32 KiB): past MaxGroupKey, the part after the route
+// ID is a hash of itself (see GroupKey).
+const MaxGroupKey = 4096
 
 // GroupLabels returns the route's group_by labels that lbls carries with a
 // non-empty value. A missing label and an empty one are the same to a
@@ -45,8 +53,26 @@ func (r *Route) Alone(lbls map[string]string) bool {
 //
 // Values are quoted with strconv.Quote and names quoted too when they are
 // not plain identifiers, so two different routes, label sets or alerts
-// never share a key.
+// never share a key. A key longer than MaxGroupKey is the route ID, a
+// colon, "#" and the SHA-256 of what followed the colon, in hex:
+//
+//	{}:#6f1ed002ab5595859014ebf0951522d9...
 func (r *Route) GroupKey(lbls map[string]string, alert string) string {
+	return bounded(r.ID, r.groupKey(lbls, alert))
+}
+
+// bounded hashes the part of key after the route ID when key is longer
+// than MaxGroupKey. A hashed key starts with "#" after the colon, which no
+// key that is not hashed does ("{" or a quote).
+func bounded(id, key string) string {
+	if len(key) <= MaxGroupKey {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key[len(id)+1:]))
+	return id + ":#" + hex.EncodeToString(sum[:])
+}
+
+func (r *Route) groupKey(lbls map[string]string, alert string) string {
 	if r.Alone(lbls) {
 		return r.ID + ":" + strconv.Quote(alert)
 	}

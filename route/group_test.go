@@ -2,6 +2,8 @@ package route
 
 import (
 	"fmt"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -73,6 +75,34 @@ func TestGroupKey(t *testing.T) {
 			require.Equal(t, tt.group, r.GroupLabels(tt.labels))
 		})
 	}
+}
+
+// TestGroupKeyBounded: a route that groups by many long labels keys its
+// groups by a hash past MaxGroupKey, the same for the same labels and
+// apart for others; a key within the bound is spelled out.
+func TestGroupKeyBounded(t *testing.T) {
+	by := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}
+	root, err := New(Spec{Policy: "p", GroupBy: by})
+	require.NoError(t, err)
+	long := func(fill string) map[string]string {
+		lbls := map[string]string{}
+		for _, name := range by {
+			lbls[name] = strings.Repeat(fill, 4096) // the longest value ingest takes
+		}
+		return lbls
+	}
+	x := long("x")
+	key := root.GroupKey(x, "am/1")
+	require.Equal(t, "{}:#"+strings.Repeat("0", 64), regexp.MustCompile(`[0-9a-f]{64}$`).ReplaceAllString(key, strings.Repeat("0", 64)))
+	require.Equal(t, key, root.GroupKey(long("x"), "am/2"), "the same labels, the same group")
+	y := long("x")
+	y["j"] = strings.Repeat("x", 4095) + "y"
+	require.NotEqual(t, key, root.GroupKey(y, "am/1"))
+
+	short := map[string]string{"a": strings.Repeat("x", 100)}
+	require.Equal(t, `{}:{a="`+strings.Repeat("x", 100)+`",b="",c="",d="",e="",f="",g="",h="",i="",j=""}`, root.GroupKey(short, "am/1"))
+	alone := root.GroupKey(map[string]string{}, strings.Repeat("\x00", 1000))
+	require.LessOrEqual(t, len(alone), MaxGroupKey)
 }
 
 func TestGroupKeyUnambiguous(t *testing.T) {
