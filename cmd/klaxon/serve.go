@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -94,6 +95,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("--read-timeout %s, --max-conns-per-ip %d: must be positive", *readTimeout, *perIP)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	gogc := tuneGC(os.Getenv)
 	cfg, err := config.Load(*path, overrides())
 	if err != nil {
 		return err
@@ -143,7 +145,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		store = "redis://" + strings.Join(cfg.Store.Redis.Addrs, ",")
 	}
 	for _, l := range listeners {
-		log.Info("klaxon listening", "addr", l.ln.Addr().String(), "tls", l.srv.TLSConfig != nil, "serve", l.serves(), "store", store, "version", buildVersion())
+		log.Info("klaxon listening", "addr", l.ln.Addr().String(), "tls", l.srv.TLSConfig != nil, "serve", l.serves(), "store", store, "version", buildVersion(), "gogc", gogc)
 	}
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
