@@ -63,6 +63,7 @@ type Store struct {
 	db    *bolt.DB
 	w     *writer
 	cache *groupcache.Cache
+	ids   ids
 }
 
 // cachedGroups bounds the decoded open incidents a store keeps.

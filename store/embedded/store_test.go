@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -177,4 +178,36 @@ func TestCallbacksExpire(t *testing.T) {
 		require.Equal(t, 1, tx.Bucket(bucketCallbackExpiry).Stats().KeyN, "the expired entry is gone")
 		return nil
 	}))
+}
+
+// TestIncidentIDBlocks: one write reserves idBlock IDs; the next block is
+// reserved once they are handed out, and a reopened file skips what the
+// last process reserved and did not hand out.
+func TestIncidentIDBlocks(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.db")
+	s, err := Open(path)
+	require.NoError(t, err)
+	reserved := func() uint64 {
+		var n uint64
+		require.NoError(t, s.db.View(func(tx *bolt.Tx) error { n = tx.Bucket(bucketIDs).Sequence(); return nil }))
+		return n
+	}
+	for i := 1; i <= idBlock; i++ {
+		id, err := s.NextIncidentID(t.Context())
+		require.NoError(t, err)
+		require.Equal(t, strconv.Itoa(i), id)
+		require.Equal(t, uint64(idBlock), reserved(), "one write for the block")
+	}
+	id, err := s.NextIncidentID(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, strconv.Itoa(idBlock+1), id)
+	require.Equal(t, uint64(2*idBlock), reserved())
+	require.NoError(t, s.Close())
+
+	s, err = Open(path)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	id, err = s.NextIncidentID(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, strconv.Itoa(2*idBlock+1), id, "after a reopen, past every ID reserved")
 }
