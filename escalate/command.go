@@ -77,9 +77,6 @@ func Snooze(inc *klaxon.Incident, now time.Time, d time.Duration, by, how string
 	if d <= 0 {
 		return klaxon.Invalid("duration", "must be positive, got %s", d)
 	}
-	if d > MaxSnooze {
-		return klaxon.Invalid("duration", "at most %s (7 days), got %s: resolve the incident instead", MaxSnooze, d)
-	}
 	inc.State = klaxon.StateAcknowledged
 	inc.AckedAt, inc.AckedBy = now, by
 	inc.SnoozedUntil = now.Add(d)
@@ -88,7 +85,3 @@ func Snooze(inc *klaxon.Incident, now time.Time, d time.Duration, by, how string
 	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventSnoozed, By: by, How: how, Text: "until " + inc.SnoozedUntil.UTC().Format(time.RFC3339)})
 	return nil
 }
-
-// MaxSnooze bounds a snooze: an incident silenced for longer is one to
-// resolve, not to forget.
-const MaxSnooze = 7 * 24 * time.Hour

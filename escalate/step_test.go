@@ -207,14 +207,6 @@ func TestEscalateAndSnooze(t *testing.T) {
 		require.ErrorIs(t, escalate.Snooze(newIncident(twoSteps), t0, 0, "ops", "api"), klaxon.ErrInvalid)
 	})
 
-	t.Run("a snooze lasts at most seven days", func(t *testing.T) {
-		inc := newIncident(twoSteps)
-		err := escalate.Snooze(inc, t0, 2562047*time.Hour, "ops", "api")
-		require.ErrorIs(t, err, klaxon.ErrInvalid)
-		require.ErrorContains(t, err, "at most 168h0m0s (7 days)")
-		require.Equal(t, klaxon.StateTriggered, inc.State, "unchanged")
-		require.NoError(t, escalate.Snooze(inc, t0, escalate.MaxSnooze, "ops", "api"))
-	})
 }
 
 func slicesFilter(ns []klaxon.Notification, user string) []klaxon.Notification {
