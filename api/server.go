@@ -67,9 +67,11 @@ type Options struct {
 	// MetricsToken returns the token /metrics asks for, "" for none; it
 	// is read per request, so a reload applies.
 	MetricsToken func() string
-	// Callbacks remembers the Twilio callbacks acted on; nil remembers
-	// none.
+	// Callbacks remembers the Twilio callbacks and the mail links acted
+	// on; nil remembers none.
 	Callbacks Callbacks
+	// Now is the clock (default time.Now).
+	Now func() time.Time
 	// Bounds returns the longest snooze and override accepted, nil for
 	// DefaultBounds; it is read per request, so a reload applies.
 	Bounds func() Bounds
@@ -127,7 +129,10 @@ type Server struct {
 
 // New returns the API server.
 func New(o Options) *Server {
-	s := &Server{o: o, log: o.Log.With("component", "api"), mux: http.NewServeMux(), metrics: newMetrics(o.Registry), failures: newFailures(time.Now)}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s := &Server{o: o, log: o.Log.With("component", "api"), mux: http.NewServeMux(), metrics: newMetrics(o.Registry), failures: newFailures(o.Now)}
 	s.mux.HandleFunc("POST /v1/ingest/{source}", s.ingest)
 	s.mux.HandleFunc("POST /v2/enqueue", s.enqueue)
 	s.mux.HandleFunc("GET /v1/incidents", s.auth(s.listIncidents))

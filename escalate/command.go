@@ -61,6 +61,9 @@ func escalate(inc *klaxon.Incident, now time.Time, users Users, by, how string) 
 	if _, _, err := users(inc.Policy.Steps[next]); err != nil {
 		return fmt.Errorf("escalate incident %s: %w", inc.ID, err)
 	}
+	if inc.State == klaxon.StateAcknowledged {
+		inc.WalkFrom = inc.Seq // it triggers again
+	}
 	inc.State = klaxon.StateTriggered
 	inc.AckedAt, inc.AckedBy, inc.SnoozedUntil = time.Time{}, "", time.Time{}
 	inc.Pending = nil
