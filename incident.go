@@ -54,6 +54,11 @@ type Incident struct {
 	Pending []Notification `json:"pending,omitempty"`
 	// Seq numbers the notifications of this incident.
 	Seq int `json:"seq,omitempty"`
+	// WalkFrom is Seq when the incident last triggered again (its ack
+	// timed out, its snooze ended, or someone escalated it while
+	// acknowledged); 0 before. Its notifications numbered above it are
+	// of the current walk: a mail link of an earlier page no longer acts.
+	WalkFrom int `json:"walk_from,omitempty"`
 	// Sent are the pages that went out, by notification: delivery reports
 	// and replies find theirs here without reading the timeline.
 	Sent []Sent `json:"sent,omitempty"`

@@ -14,7 +14,9 @@ import (
 
 // The mail links: GET shows what the link would do and a button; only
 // the POST of that button acts, so a mail scanner that follows links
-// acknowledges nothing.
+// acknowledges nothing. A link acts once, only while the incident is in
+// the walk whose page it came with, and until it expires: a link used
+// or mailed before the incident triggered again changes nothing (410).
 
 var ackPage = template.Must(template.New("ack").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
@@ -55,7 +57,11 @@ func (s *Server) ackLink(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		code := http.StatusBadRequest
-		if errors.Is(err, klaxon.ErrUnauthorized) {
+		var expired *email.ExpiredError
+		switch {
+		case errors.As(err, &expired):
+			code = http.StatusGone
+		case errors.Is(err, klaxon.ErrUnauthorized):
 			code = http.StatusForbidden
 		}
 		s.ackPage(w, code, ackView{Problem: "This link cannot be used: " + err.Error() + "."})
@@ -69,11 +75,35 @@ func (s *Server) ackLink(w http.ResponseWriter, r *http.Request) {
 	verb := map[string]string{email.ActionAck: "Acknowledge", email.ActionResolve: "Resolve"}[claims.Action]
 	action := map[string]twilio.Action{email.ActionAck: twilio.ActionAck, email.ActionResolve: twilio.ActionResolve}[claims.Action]
 	v := ackView{ID: inc.ID, Severity: inc.Severity, Summary: inc.Summary, State: string(inc.State), User: claims.User, Verb: verb}
+	if claims.Page <= inc.WalkFrom {
+		// The incident triggered again since this link's page: the link
+		// was for the incident as it was then.
+		v.Verb, v.Problem = "", "This link came with a page sent before the incident triggered again: it no longer acts. Use the link of its latest page."
+		s.ackPage(w, http.StatusGone, v)
+		return
+	}
 	if r.Method != http.MethodPost {
 		// GET (and the HEAD that the GET route also serves, which mail
 		// scanners send) only shows the page: only POST acts.
 		s.ackPage(w, http.StatusOK, v)
 		return
+	}
+	// A link acts once: the store remembers it, across restarts and
+	// replicas, until it expires.
+	if s.o.Callbacks != nil {
+		now := s.o.Now()
+		key := "link:" + claims.Incident + ":" + strconv.Itoa(claims.Page) + ":" + claims.User + ":" + claims.Action
+		first, err := s.o.Callbacks.FirstTime(r.Context(), key, now, claims.Expires.Sub(now)+time.Minute)
+		if err != nil {
+			v.Verb, v.Problem = "", "Nothing was done: "+err.Error()+"."
+			s.ackPage(w, status(err), v)
+			return
+		}
+		if !first {
+			v.Verb, v.Problem = "", "This link was used already: it acts once. Nothing was done."
+			s.ackPage(w, http.StatusGone, v)
+			return
+		}
 	}
 	got, err := s.act(r.Context(), action, inc.ID, claims.User, "email")
 	if err != nil {

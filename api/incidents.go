@@ -230,6 +230,10 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, caller Caller) 
 			err = klaxon.Invalid("duration", "must be a positive duration such as 30m, got %q", req.Duration)
 			break
 		}
+		if bound := s.bounds().Snooze; d > bound {
+			err = klaxon.Invalid("duration", "a snooze lasts at most %s (api.max_snooze), got %s: resolve the incident instead", span(bound), span(d))
+			break
+		}
 		inc, err = s.o.Commands.Snooze(r.Context(), id, d, who)
 	default:
 		err = errorf(http.StatusNotFound, "no such command %q: one of ack, resolve, escalate, snooze", r.PathValue("command"))

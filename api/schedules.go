@@ -213,8 +213,8 @@ func (s *Server) createOverride(w http.ResponseWriter, r *http.Request, caller C
 		err = klaxon.Invalid("to", "must be after from")
 	case !req.To.After(time.Now()):
 		err = klaxon.Invalid("to", "is in the past")
-	case req.To.Sub(req.From) > MaxOverride:
-		err = klaxon.Invalid("to", "an override lasts at most 366 days, this one %s: change the schedule's YAML instead", req.To.Sub(req.From).Round(time.Hour))
+	case req.To.Sub(req.From) > s.bounds().Override:
+		err = klaxon.Invalid("to", "an override lasts at most %s (api.max_override), this one %s: change the schedule's YAML instead", span(s.bounds().Override), span(req.To.Sub(req.From).Round(time.Hour)))
 	}
 	if err != nil {
 		writeError(w, s.log, err)
@@ -294,7 +294,3 @@ func ICal(name string, shifts []schedule.Shift, stamp time.Time) string {
 func icalText(s string) string {
 	return strings.NewReplacer(`\`, `\\`, ";", `\;`, ",", `\,`, "\n", `\n`, "\r", "").Replace(s)
 }
-
-// MaxOverride bounds a runtime override: a longer change belongs in the
-// schedule's YAML, in git.
-const MaxOverride = 366 * 24 * time.Hour

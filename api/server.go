@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -78,13 +79,55 @@ type Options struct {
 	// MetricsToken returns the token /metrics asks for, "" for none; it
 	// is read per request, so a reload applies.
 	MetricsToken func() string
-	// Callbacks remembers the Twilio callbacks acted on; nil remembers
-	// none.
+	// Callbacks remembers the Twilio callbacks and the mail links acted
+	// on; nil remembers none.
 	Callbacks Callbacks
-	Log       *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Bounds returns the longest snooze and override accepted, nil for
+	// DefaultBounds; it is read per request, so a reload applies.
+	Bounds func() Bounds
+	Log    *slog.Logger
 	// Registry is where the server registers its metrics and what
 	// /metrics serves.
 	Registry *prometheus.Registry
+}
+
+// Bounds are the longest snooze and runtime override the API accepts; a
+// zero field is its default.
+type Bounds struct {
+	Snooze, Override time.Duration
+}
+
+// DefaultBounds: a snooze lasts at most 7 days, an override 366.
+var DefaultBounds = Bounds{Snooze: 7 * 24 * time.Hour, Override: 366 * 24 * time.Hour}
+
+// bounds are the bounds in force.
+func (s *Server) bounds() Bounds {
+	b := DefaultBounds
+	if s.o.Bounds != nil {
+		got := s.o.Bounds()
+		if got.Snooze > 0 {
+			b.Snooze = got.Snooze
+		}
+		if got.Override > 0 {
+			b.Override = got.Override
+		}
+	}
+	return b
+}
+
+// span says d in days when it is whole days ("7 days"), else as
+// time.Duration does.
+func span(d time.Duration) string {
+	const day = 24 * time.Hour
+	switch {
+	case d == day:
+		return "1 day"
+	case d > 0 && d%day == 0:
+		return strconv.FormatInt(int64(d/day), 10) + " days"
+	}
+	return d.String()
 }
 
 // Server is the HTTP API.
@@ -100,7 +143,10 @@ type Server struct {
 
 // New returns the API server.
 func New(o Options) *Server {
-	s := &Server{o: o, log: o.Log.With("component", "api"), mux: http.NewServeMux(), metrics: newMetrics(o.Registry), failures: newFailures(time.Now), groups: map[string]string{}}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s := &Server{o: o, log: o.Log.With("component", "api"), mux: http.NewServeMux(), metrics: newMetrics(o.Registry), failures: newFailures(o.Now), groups: map[string]string{}}
 	s.handle(GroupIngest, "POST /v1/ingest/{source}", s.ingest)
 	s.handle(GroupIngest, "POST /v2/enqueue", s.enqueue)
 	s.handle(GroupAPI, "GET /v1/incidents", s.auth(klaxon.ScopeRead, s.listIncidents))

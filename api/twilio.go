@@ -45,7 +45,7 @@ func (s *Server) firstTime(w http.ResponseWriter, r *http.Request, key string) (
 	if s.o.Callbacks == nil {
 		return true, true
 	}
-	first, err := s.o.Callbacks.FirstTime(r.Context(), key, time.Now(), callbackMemory)
+	first, err := s.o.Callbacks.FirstTime(r.Context(), key, s.o.Now(), callbackMemory)
 	if err != nil {
 		writeError(w, s.log, fmt.Errorf("twilio callback: %w", err))
 		return false, false
@@ -103,9 +103,12 @@ func (s *Server) twimlTo(w http.ResponseWriter) func(string, error) {
 }
 
 // twilioSMS takes an SMS reply: "42A" acknowledges incident 42, "A" the
-// latest page to this number, "AA" every open incident paged to it. Only
-// a user's own number can act.
+// latest page to this number, "AA" every open incident paged to it. A
+// reply that names no incident acts only on pages that went out before
+// Klaxon received it: an incident that paged the person later is left
+// alone. Only a user's own number can act.
 func (s *Server) twilioSMS(w http.ResponseWriter, r *http.Request) {
+	received := s.o.Now()
 	form, ok := s.twilioForm(w, r)
 	if !ok {
 		return
@@ -121,7 +124,7 @@ func (s *Server) twilioSMS(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	answer := s.twimlTo(w)
-	text := s.smsReply(r.Context(), form.Get("From"), form.Get("Body"))
+	text := s.smsReply(r.Context(), form.Get("From"), form.Get("Body"), received)
 	if text == "" {
 		answer(emptyTwiML, nil)
 		return
@@ -129,9 +132,9 @@ func (s *Server) twilioSMS(w http.ResponseWriter, r *http.Request) {
 	answer(twilio.SMSReply(text))
 }
 
-// smsReply acts on an SMS from phone and returns the answer ("" for
-// none).
-func (s *Server) smsReply(ctx context.Context, phone, body string) string {
+// smsReply acts on an SMS from phone, received at received, and returns
+// the answer ("" for none).
+func (s *Server) smsReply(ctx context.Context, phone, body string, received time.Time) string {
 	u, ok := s.o.Phonebook.UserByPhone(phone)
 	if !ok {
 		s.log.Warn("sms from an unknown number", "from", twilio.MaskPhone(phone))
@@ -149,7 +152,7 @@ func (s *Server) smsReply(ctx context.Context, phone, body string) string {
 	case twilio.ActionHelp:
 		return twilio.ReplyHelp
 	}
-	paged, err := s.pagedTo(ctx, u.ID)
+	paged, later, err := s.pagedTo(ctx, u.ID, received)
 	if err != nil {
 		s.log.Error("sms reply", "user", u.ID, "err", err)
 		return "Klaxon could not read your incidents; try again."
@@ -161,12 +164,18 @@ func (s *Server) smsReply(ctx context.Context, phone, body string) string {
 	case reply.Incident == "" && len(paged) > 0:
 		targets = paged[:1]
 	case reply.Incident != "":
-		if i := slices.IndexFunc(paged, func(inc *klaxon.Incident) bool { return inc.ID == reply.Incident }); i >= 0 {
-			targets = paged[i : i+1]
+		// Named, it may be an incident that paged the person after this
+		// reply came: they know of it.
+		all := append(slices.Clone(paged), later...)
+		if i := slices.IndexFunc(all, func(inc *klaxon.Incident) bool { return inc.ID == reply.Incident }); i >= 0 {
+			targets = all[i : i+1]
 		}
 	}
 	if len(targets) == 0 {
-		return "Unknown code " + strings.TrimSpace(body) + ": " + openList(paged)
+		if reply.Incident == "" && len(later) > 0 {
+			return "Nothing was done: no incident had paged you when this reply came; " + openList(later)
+		}
+		return "Unknown code " + strings.TrimSpace(body) + ": " + openList(append(paged, later...))
 	}
 	var done []string
 	for _, inc := range targets {
@@ -176,6 +185,13 @@ func (s *Server) smsReply(ctx context.Context, phone, body string) string {
 			continue
 		}
 		done = append(done, fmt.Sprintf("%s #%s (%s)", pastTense(reply.Action), got.ID, describe(got)))
+	}
+	if reply.All && len(later) > 0 {
+		ids := make([]string, len(later))
+		for i, inc := range later {
+			ids[i] = "#" + inc.ID
+		}
+		done = append(done, "not "+strings.Join(ids, ", ")+": paged you after this reply")
 	}
 	return strings.Join(done, "; ")
 }
@@ -227,33 +243,39 @@ func openList(paged []*klaxon.Incident) string {
 	return "your open incidents are " + strings.Join(ids, ", ") + "."
 }
 
-// pagedTo lists the open incidents that paged user, latest page first.
-func (s *Server) pagedTo(ctx context.Context, user string) ([]*klaxon.Incident, error) {
+// pagedTo lists the open incidents that paged user by before, latest
+// page first, and those that paged user only after it.
+func (s *Server) pagedTo(ctx context.Context, user string, before time.Time) (paged, later []*klaxon.Incident, err error) {
 	open, err := s.o.Store.Incidents(ctx, klaxon.IncidentFilter{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	last := map[string]int64{}
-	var out []*klaxon.Incident
-	now := time.Now()
 	for _, inc := range open {
+		after := false
 		for _, sent := range inc.Sent {
-			if sent.User == user && !sent.At.IsZero() {
+			switch {
+			case sent.User != user || sent.At.IsZero():
+			case sent.At.After(before):
+				after = true
+			default:
 				last[inc.ID] = max(last[inc.ID], sent.At.UnixNano())
 			}
 		}
 		// A page going out now is in the outbox until it is recorded.
 		for _, n := range inc.Pending {
-			if n.User == user && !n.Due.After(now) {
+			if n.User == user && !n.Due.After(before) {
 				last[inc.ID] = max(last[inc.ID], n.Due.UnixNano())
 			}
 		}
 		if _, ok := last[inc.ID]; ok {
-			out = append(out, inc)
+			paged = append(paged, inc)
+		} else if after {
+			later = append(later, inc)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b *klaxon.Incident) int { return cmp.Compare(last[b.ID], last[a.ID]) })
-	return out, nil
+	slices.SortStableFunc(paged, func(a, b *klaxon.Incident) int { return cmp.Compare(last[b.ID], last[a.ID]) })
+	return paged, later, nil
 }
 
 // pageCallback checks a voice or status callback and reads the incident

@@ -390,6 +390,23 @@ secret: 0123456789abcdef
 			},
 		},
 		{
+			name: "api bounds",
+			check: func(t *testing.T, c *Config) {
+				require.Equal(t, 7*24*time.Hour, c.API.SnoozeBound())
+				require.Equal(t, 366*24*time.Hour, c.API.OverrideBound())
+			},
+		},
+		{
+			name: "api bounds set",
+			files: map[string]string{"conf/klaxon.yaml": baseFiles["conf/klaxon.yaml"] + `
+api: {max_snooze: 12h, max_override: 2w}
+`},
+			check: func(t *testing.T, c *Config) {
+				require.Equal(t, 12*time.Hour, c.API.SnoozeBound())
+				require.Equal(t, 14*24*time.Hour, c.API.OverrideBound())
+			},
+		},
+		{
 			name: "redis",
 			files: map[string]string{"conf/klaxon.yaml": baseFiles["conf/klaxon.yaml"] + `
 store:

@@ -195,6 +195,15 @@ type durationText string
 
 var durationType = reflect.TypeFor[durationText]()
 
+// or is d parsed, or def when d is unset.
+func (d durationText) or(def time.Duration) time.Duration {
+	if d == "" {
+		return def
+	}
+	v, _ := ParseDuration(string(d)) // checked by Load
+	return v
+}
+
 // numberText formats a parsed YAML number as it was most likely written.
 func numberText(in any) (string, bool) {
 	switch v := in.(type) {

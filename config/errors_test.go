@@ -276,6 +276,19 @@ notify: {console: {}}
 			},
 		},
 		{
+			name:  "api bounds",
+			files: map[string]string{cfg: base + "api: {max_snooze: 0s, max_override: forever}\n"},
+			want: []string{
+				"conf/klaxon.yaml: api.max_snooze: must be positive and at most 100 years, got 0s",
+				"conf/klaxon.yaml: api.max_override: bad duration \"forever\": want a number and a unit, like 30s, 5m, 1h30m, 2d or 1w",
+			},
+		},
+		{
+			name:  "api bound past a century",
+			files: map[string]string{cfg: base + "api: {max_override: 36601d}\n"},
+			want:  []string{"conf/klaxon.yaml: api.max_override: must be positive and at most 100 years, got 36601d"},
+		},
+		{
 			name: "mail needs a secret for its links",
 			files: map[string]string{cfg: base + `  smtp: {host: mail.example.com, from: k@example.com}
 `},

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/klaxonhq/klaxon"
 )
@@ -37,7 +38,26 @@ type API struct {
 	// MetricsToken, when set, is the bearer token /metrics asks for; its
 	// own, so that a scraper's token can do nothing else.
 	MetricsToken string `koanf:"metrics_token"`
+	// MaxSnooze bounds a snooze (default 7 days), MaxOverride a runtime
+	// override of a schedule (default 366 days): longer ones are refused
+	// with a 400 that names the bound.
+	MaxSnooze   durationText `koanf:"max_snooze"`
+	MaxOverride durationText `koanf:"max_override"`
 }
+
+// Defaults and ceiling of the API's bounds.
+const (
+	DefaultMaxSnooze   = 7 * 24 * time.Hour
+	DefaultMaxOverride = 366 * 24 * time.Hour
+	// maxBound keeps a bound, added to a time, far from overflowing.
+	maxBound = 100 * 366 * 24 * time.Hour
+)
+
+// SnoozeBound is the longest snooze the API accepts.
+func (a API) SnoozeBound() time.Duration { return a.MaxSnooze.or(DefaultMaxSnooze) }
+
+// OverrideBound is the longest runtime override the API accepts.
+func (a API) OverrideBound() time.Duration { return a.MaxOverride.or(DefaultMaxOverride) }
 
 // Token is an API token; Name is who acts in an incident's timeline.
 type Token struct {
@@ -145,6 +165,19 @@ func (l *loader) checkIntegrations(ins []Integration) {
 // known; and the feed tokens: names and tokens set and unique, tokens
 // unlike any API token's.
 func (l *loader) checkAPI(api API) {
+	for _, b := range []struct {
+		key string
+		d   durationText
+	}{{"api.max_snooze", api.MaxSnooze}, {"api.max_override", api.MaxOverride}} {
+		if b.d == "" {
+			continue
+		}
+		if v, err := ParseDuration(string(b.d)); err != nil {
+			l.probs.add(l.path, b.key, "%v", err)
+		} else if v <= 0 || v > maxBound {
+			l.probs.add(l.path, b.key, "must be positive and at most 100 years, got %s", b.d)
+		}
+	}
 	names, tokens := map[string]int{}, map[string]int{}
 	for i, t := range api.Tokens {
 		at := func(key string) string { return fmt.Sprintf("api.tokens[%d].%s", i, key) }

@@ -61,6 +61,9 @@ func escalate(inc *klaxon.Incident, now time.Time, users Users, who klaxon.Actor
 	if _, _, err := users(inc.Policy.Steps[next]); err != nil {
 		return fmt.Errorf("escalate incident %s: %w", inc.ID, err)
 	}
+	if inc.State == klaxon.StateAcknowledged {
+		inc.WalkFrom = inc.Seq // it triggers again
+	}
 	inc.State = klaxon.StateTriggered
 	inc.AckedAt, inc.AckedBy, inc.SnoozedUntil = time.Time{}, "", time.Time{}
 	inc.Pending = nil
@@ -77,9 +80,6 @@ func Snooze(inc *klaxon.Incident, now time.Time, d time.Duration, who klaxon.Act
 	if d <= 0 {
 		return klaxon.Invalid("duration", "must be positive, got %s", d)
 	}
-	if d > MaxSnooze {
-		return klaxon.Invalid("duration", "at most %s (7 days), got %s: resolve the incident instead", MaxSnooze, d)
-	}
 	inc.State = klaxon.StateAcknowledged
 	inc.AckedAt, inc.AckedBy = now, who.By
 	inc.SnoozedUntil = now.Add(d)
@@ -90,7 +90,3 @@ func Snooze(inc *klaxon.Incident, now time.Time, d time.Duration, who klaxon.Act
 	inc.Record(e)
 	return nil
 }
-
-// MaxSnooze bounds a snooze: an incident silenced for longer is one to
-// resolve, not to forget.
-const MaxSnooze = 7 * 24 * time.Hour

@@ -152,6 +152,7 @@ func retrigger(inc *klaxon.Incident, now time.Time, why string) {
 	inc.State = klaxon.StateTriggered
 	inc.AckedAt, inc.AckedBy, inc.SnoozedUntil = time.Time{}, "", time.Time{}
 	inc.Escalation = klaxon.Escalation{Step: -1}
+	inc.WalkFrom = inc.Seq
 	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventTriggered, Text: why})
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -54,4 +55,23 @@ func TestRedisWithoutPersistenceWarns(t *testing.T) {
 	useRedis(t, config, redis.Addr())
 	_, logs, _ := startServe(t, config)
 	require.Contains(t, logs.String(), "Redis keeps no AOF and no RDB snapshots")
+}
+
+// TestReadyzOnRedisThatCannotWrite: a Redis that answers but refuses
+// writes (here it wants a replica it does not have) makes /readyz 503;
+// once it writes again, ready.
+func TestReadyzOnRedisThatCannotWrite(t *testing.T) {
+	redis := redistest.Start(t)
+	config := writeConfig(t, time.Hour)
+	useRedis(t, config, redis.Addr())
+	base, _, _ := startServe(t, config)
+	require.Equal(t, http.StatusOK, readyz(base))
+
+	_, err := redistest.Do(redis.Addr(), "CONFIG", "SET", "min-replicas-to-write", "1")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusServiceUnavailable, readyz(base))
+
+	_, err = redistest.Do(redis.Addr(), "CONFIG", "SET", "min-replicas-to-write", "0")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, readyz(base))
 }

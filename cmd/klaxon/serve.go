@@ -132,7 +132,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	handler := api.New(api.Options{Store: st, Accepter: pipeline, Commands: engine, Tokens: rt, Schedules: rt, Overrides: st, Phonebook: rt, Twilio: rt.twilioAuth, Links: links, Log: log, Registry: reg,
 		Tester:       testPager{dispatch: dispatch, users: func(id string) (klaxon.User, bool) { return rt.view().User(id) }},
 		MetricsToken: func() string { return rt.cfg.Load().API.MetricsToken },
-		Callbacks:    callbacks(st)})
+		Bounds: func() api.Bounds {
+			a := rt.cfg.Load().API
+			return api.Bounds{Snooze: a.SnoozeBound(), Override: a.OverrideBound()}
+		},
+		Callbacks: callbacks(st)})
 
 	listeners, err := listenAll(cfg.Listen, handler, connLimits{readTimeout: *readTimeout, perIP: *perIP}, log)
 	if err != nil {

@@ -11,8 +11,8 @@ import (
 func FuzzLinks(f *testing.F) {
 	c := &clock{now: t0}
 	l := NewLinks(secret, time.Hour, c.Now)
-	f.Add(l.Sign("42", "alice", ActionAck), "42", "alice", ActionAck)
-	f.Add(l.Sign("", "", ""), "", "", "")
+	f.Add(l.Sign("42", 1, "alice", ActionAck), "42", "alice", ActionAck)
+	f.Add(l.Sign("", 0, "", ""), "", "", "")
 	f.Add("AQI0MgVhbGljZQNhY2s", "1", "bob", ActionResolve)
 	f.Add("not a token", "with/slash", "ünïcödé", "escalate")
 	f.Add("", "\x00", "\xff", "ack")
@@ -31,12 +31,13 @@ func FuzzLinks(f *testing.F) {
 		}
 
 		// Any claims: Sign then Verify gives them back.
-		signed := l.Sign(incident, user, action)
+		page := len(incident) // any number; the corpus has no field of its own
+		signed := l.Sign(incident, page, user, action)
 		got, err := l.Verify(signed)
 		if err != nil {
 			t.Fatalf("Verify(Sign(%q, %q, %q)) = %v", incident, user, action, err)
 		}
-		want := LinkClaims{Incident: incident, User: user, Action: action, Expires: t0.Add(time.Hour)}
+		want := LinkClaims{Incident: incident, Page: page, User: user, Action: action, Expires: t0.Add(time.Hour)}
 		if got != want {
 			t.Fatalf("Verify(Sign(...)) = %+v, want %+v", got, want)
 		}

@@ -18,10 +18,11 @@ const DefaultLinkTTL = 24 * time.Hour
 
 // A token is base64url (no padding) of payload || HMAC-SHA256(secret,
 // linkDomain || payload). The payload is a version byte, then incident,
-// user and action, each a uvarint length and the bytes, then the expiry in
-// Unix seconds as a uvarint.
+// user and action, each a uvarint length and the bytes, then the page
+// (the incident's notification number) and the expiry in Unix seconds,
+// each a uvarint. Version 1 had no page; its tokens are refused.
 const (
-	linkVersion = 1
+	linkVersion = 2
 	macSize     = sha256.Size
 )
 
@@ -29,7 +30,7 @@ const (
 var linkDomain = []byte("klaxon/email-link\x00")
 
 // Links signs and verifies the tokens in mail links: each names an
-// incident, a user and an action, and expires. Safe for concurrent use.
+// incident, the page it came with, a user and an action, and expires. Safe for concurrent use.
 type Links struct {
 	secret []byte
 	ttl    time.Duration
@@ -39,9 +40,13 @@ type Links struct {
 // LinkClaims are what a verified token says.
 type LinkClaims struct {
 	Incident string
-	User     string
-	Action   string
-	Expires  time.Time
+	// Page is the notification of the incident the link was mailed
+	// with: a link of a page sent before the incident last triggered
+	// again no longer acts.
+	Page    int
+	User    string
+	Action  string
+	Expires time.Time
 }
 
 // ExpiredError is a valid link past its expiry. It matches
@@ -76,10 +81,10 @@ func NewLinks(secret []byte, ttl time.Duration, now func() time.Time) *Links {
 // TTL is how long a token stays valid after Sign.
 func (l *Links) TTL() time.Duration { return l.ttl }
 
-// Sign returns a URL-safe token letting user take action on incident
-// until the TTL runs out.
-func (l *Links) Sign(incident, user, action string) string {
-	p := encodeClaims(LinkClaims{Incident: incident, User: user, Action: action, Expires: l.now().Add(l.ttl)})
+// Sign returns a URL-safe token letting user take action on incident,
+// for its notification page, until the TTL runs out.
+func (l *Links) Sign(incident string, page int, user, action string) string {
+	p := encodeClaims(LinkClaims{Incident: incident, Page: page, User: user, Action: action, Expires: l.now().Add(l.ttl)})
 	return base64.RawURLEncoding.EncodeToString(append(p, l.mac(p)...))
 }
 
@@ -89,6 +94,7 @@ func encodeClaims(c LinkClaims) []byte {
 		p = binary.AppendUvarint(p, uint64(len(f)))
 		p = append(p, f...)
 	}
+	p = binary.AppendUvarint(p, uint64(max(c.Page, 0)))
 	return binary.AppendUvarint(p, uint64(max(c.Expires.Unix(), 0)))
 }
 
@@ -141,12 +147,18 @@ func decodeClaims(p []byte) (LinkClaims, error) {
 		fields[i] = string(p[k : k+int(n)])
 		p = p[k+int(n):]
 	}
+	page, k := binary.Uvarint(p)
+	if k <= 0 || page > 1<<31 {
+		return LinkClaims{}, errPayload
+	}
+	p = p[k:]
 	exp, k := binary.Uvarint(p)
 	if k <= 0 || k != len(p) || exp > 1<<62 {
 		return LinkClaims{}, errPayload
 	}
 	return LinkClaims{
 		Incident: fields[0],
+		Page:     int(page),
 		User:     fields[1],
 		Action:   fields[2],
 		Expires:  time.Unix(int64(exp), 0).UTC(),

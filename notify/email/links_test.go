@@ -25,21 +25,26 @@ func (c *clock) Now() time.Time { return c.now }
 func TestLinksRoundTrip(t *testing.T) {
 	c := &clock{now: t0}
 	l := NewLinks(secret, time.Hour, c.Now)
-	tests := []struct{ incident, user, action string }{
-		{"42", "alice", ActionAck},
-		{"42", "alice", ActionResolve},
-		{"1", "bob", "escalate"},
-		{"", "", ""},
-		{"with/slash?and=query&x", "ünïcödé user", "ack"},
-		{strings.Repeat("9", 300), strings.Repeat("u", 200), "ack"},
+	tests := []struct {
+		incident string
+		page     int
+		user     string
+		action   string
+	}{
+		{"42", 1, "alice", ActionAck},
+		{"42", 3, "alice", ActionResolve},
+		{"1", 1 << 20, "bob", "escalate"},
+		{"", 0, "", ""},
+		{"with/slash?and=query&x", 7, "ünïcödé user", "ack"},
+		{strings.Repeat("9", 300), 128, strings.Repeat("u", 200), "ack"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.incident+"/"+tt.user+"/"+tt.action, func(t *testing.T) {
-			token := l.Sign(tt.incident, tt.user, tt.action)
+			token := l.Sign(tt.incident, tt.page, tt.user, tt.action)
 			require.Regexp(t, `^[A-Za-z0-9_-]+$`, token, "URL-safe")
 			got, err := l.Verify(token)
 			require.NoError(t, err)
-			require.Equal(t, LinkClaims{Incident: tt.incident, User: tt.user, Action: tt.action, Expires: t0.Add(time.Hour)}, got)
+			require.Equal(t, LinkClaims{Incident: tt.incident, Page: tt.page, User: tt.user, Action: tt.action, Expires: t0.Add(time.Hour)}, got)
 		})
 	}
 }
@@ -47,7 +52,7 @@ func TestLinksRoundTrip(t *testing.T) {
 func TestLinksExpire(t *testing.T) {
 	c := &clock{now: t0}
 	l := NewLinks(secret, 30*time.Minute, c.Now)
-	token := l.Sign("42", "alice", ActionAck)
+	token := l.Sign("42", 1, "alice", ActionAck)
 
 	c.now = t0.Add(30*time.Minute - time.Second)
 	_, err := l.Verify(token)
@@ -67,7 +72,7 @@ func TestLinksExpire(t *testing.T) {
 func TestLinksDefaults(t *testing.T) {
 	l := NewLinks(secret, 0, nil)
 	require.Equal(t, DefaultLinkTTL, l.TTL())
-	claims, err := l.Verify(l.Sign("42", "alice", ActionAck))
+	claims, err := l.Verify(l.Sign("42", 1, "alice", ActionAck))
 	require.NoError(t, err)
 	require.WithinDuration(t, time.Now().Add(DefaultLinkTTL), claims.Expires, 2*time.Second)
 	require.Panics(t, func() { NewLinks(nil, time.Hour, nil) })
@@ -77,8 +82,8 @@ func TestLinksDefaults(t *testing.T) {
 func TestLinksTampered(t *testing.T) {
 	c := &clock{now: t0}
 	l := NewLinks(secret, time.Hour, c.Now)
-	orig := LinkClaims{Incident: "42", User: "alice", Action: ActionAck, Expires: t0.Add(time.Hour)}
-	token := l.Sign(orig.Incident, orig.User, orig.Action)
+	orig := LinkClaims{Incident: "42", Page: 2, User: "alice", Action: ActionAck, Expires: t0.Add(time.Hour)}
+	token := l.Sign(orig.Incident, orig.Page, orig.User, orig.Action)
 	raw, err := base64.RawURLEncoding.DecodeString(token)
 	require.NoError(t, err)
 	mac := raw[len(raw)-macSize:]
@@ -88,6 +93,7 @@ func TestLinksTampered(t *testing.T) {
 		change func(*LinkClaims)
 	}{
 		{"incident", func(c *LinkClaims) { c.Incident = "43" }},
+		{"page", func(c *LinkClaims) { c.Page = 7 }},
 		{"user", func(c *LinkClaims) { c.User = "mallory" }},
 		{"action", func(c *LinkClaims) { c.Action = ActionResolve }},
 		{"expiry", func(c *LinkClaims) { c.Expires = c.Expires.Add(365 * 24 * time.Hour) }},
@@ -126,7 +132,7 @@ func TestLinksMalformed(t *testing.T) {
 	c := &clock{now: t0}
 	l := NewLinks(secret, time.Hour, c.Now)
 	signed := func(p []byte) string { return base64.RawURLEncoding.EncodeToString(append(p, l.mac(p)...)) }
-	good := encodeClaims(LinkClaims{Incident: "42", User: "alice", Action: "ack", Expires: t0.Add(time.Hour)})
+	good := encodeClaims(LinkClaims{Incident: "42", Page: 1, User: "alice", Action: "ack", Expires: t0.Add(time.Hour)})
 
 	tests := []struct {
 		name  string
@@ -134,14 +140,16 @@ func TestLinksMalformed(t *testing.T) {
 	}{
 		{"empty", ""},
 		{"not base64url", "abc+/def"},
-		{"padded", l.Sign("42", "alice", "ack") + "=="},
+		{"padded", l.Sign("42", 1, "alice", "ack") + "=="},
 		{"too short", base64.RawURLEncoding.EncodeToString(make([]byte, macSize))},
-		{"unknown version", signed(append([]byte{2}, good[1:]...))},
+		{"unknown version", signed(append([]byte{3}, good[1:]...))},
+		{"version 1, without a page", signed([]byte{1, 2, '4', '2', 5, 'a', 'l', 'i', 'c', 'e', 3, 'a', 'c', 'k', 0x80, 0x80, 0x80, 0x80, 0x08})},
 		{"empty payload", signed(nil)},
 		{"truncated field", signed(good[:4])},
 		{"length past the end", signed([]byte{linkVersion, 0x7f, 'x'})},
 		{"trailing bytes", signed(append(append([]byte(nil), good...), 0))},
-		{"no expiry", signed([]byte{linkVersion, 0, 0, 0})},
+		{"no page", signed([]byte{linkVersion, 0, 0, 0})},
+		{"no expiry", signed([]byte{linkVersion, 0, 0, 0, 1})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

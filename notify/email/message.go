@@ -58,8 +58,8 @@ func (e *Email) message(p klaxon.Page, to *mail.Address) (*gomail.Msg, error) {
 		Summary:  oneLine(p.Summary),
 		Severity: p.Severity,
 		Firing:   p.Alerts,
-		Ack:      e.o.PublicURL + AckPath + l.Sign(p.Incident, p.User.ID, ActionAck),
-		Resolve:  e.o.PublicURL + AckPath + l.Sign(p.Incident, p.User.ID, ActionResolve),
+		Ack:      e.o.PublicURL + AckPath + l.Sign(p.Incident, p.Notification, p.User.ID, ActionAck),
+		Resolve:  e.o.PublicURL + AckPath + l.Sign(p.Incident, p.Notification, p.User.ID, ActionResolve),
 		Expires:  l.now().Add(l.ttl).UTC().Format("2006-01-02 15:04 MST"),
 	}
 	var text, html bytes.Buffer

@@ -14,6 +14,7 @@ package redis
 //	T:tq           zset   incident → timer due time (µs since 1970)
 //	T:td           hash   incident → timer JSON (exact due, group)
 //	T:tl           hash   incident → "<lease end µs> <claim token>"
+//	T:ready:<r>    string readiness probe of replica <r>, for a minute
 //
 // Keys looked up by something other than a group cannot be in its shard.
 // They are written outside the commit script, before it, idempotently:
@@ -58,6 +59,7 @@ func alertsKey(tag string) string                 { return tag + ":alerts" }
 func queueKey(tag string) string                  { return tag + ":tq" }
 func timersKey(tag string) string                 { return tag + ":td" }
 func leasesKey(tag string) string                 { return tag + ":tl" }
+func probeKey(tag, replica string) string         { return tag + ":ready:" + replica }
 
 func (s *Store) idKey(id string) string       { return s.prefix + ":id:" + id }
 func (s *Store) alertKey(alert string) string { return s.prefix + ":a:" + alert }

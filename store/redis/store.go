@@ -16,12 +16,14 @@ package redis
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/store/internal/groupcache"
@@ -68,6 +70,8 @@ type Store struct {
 	prefix string
 	tags   []string // tags[n] is shard n's hash tag
 	cache  *groupcache.Cache
+	// replica names this process's readiness probe key.
+	replica string
 }
 
 // urgentPool is the size of the connection pool of urgent commits.
@@ -115,7 +119,8 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	urgent := *uo
 	urgent.PoolSize = urgentPool
-	s := &Store{rdb: rdb, urgent: redis.NewUniversalClient(&urgent), prefix: o.Prefix, tags: make([]string, o.Shards), cache: groupcache.New(cachedGroups, true)}
+	s := &Store{rdb: rdb, urgent: redis.NewUniversalClient(&urgent), prefix: o.Prefix, tags: make([]string, o.Shards), cache: groupcache.New(cachedGroups, true),
+		replica: rand.Text()}
 	for n := range s.tags {
 		s.tags[n] = "{" + o.Prefix + ":s" + strconv.Itoa(n) + "}"
 	}
@@ -197,14 +202,47 @@ func (s *Store) checkShards(ctx context.Context, shards int) error {
 	return nil
 }
 
-// Ping reports whether Redis answers: the server, or every master of a
-// cluster.
+// Ping reports whether Redis answers and takes writes: on the server, or
+// on every master of a cluster, it sets a short-lived key of this replica
+// (one per shard on a cluster, so that every master holding a shard is
+// tried). A Redis that answers but cannot write (MISCONF, OOM, READONLY
+// after a failover, NOREPLICAS) is unavailable, as when it is down.
 func (s *Store) Ping(ctx context.Context) error {
 	err := s.forEachMaster(ctx, func(ctx context.Context, c redis.Cmdable) error {
 		return c.Ping(ctx).Err()
 	})
+	if err == nil {
+		err = s.probeWrite(ctx)
+	}
 	if err != nil {
 		return fmt.Errorf("ping redis: %w", classify(err))
+	}
+	return nil
+}
+
+// probeTTL is how long a readiness probe's key lives.
+const probeTTL = time.Minute
+
+// probeWrite sets this replica's probe key: in the first shard on a
+// single server, in every shard on a cluster.
+func (s *Store) probeWrite(ctx context.Context) error {
+	tags := s.tags[:1]
+	if _, ok := s.rdb.(*redis.ClusterClient); ok {
+		tags = s.tags
+	}
+	cmds, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, tag := range tags {
+			p.Set(ctx, probeKey(tag, s.replica), "1", probeTTL)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, c := range cmds {
+		if err := c.Err(); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -1,0 +1,80 @@
+package api_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/escalate"
+	"github.com/klaxonhq/klaxon/notify/email"
+)
+
+// TestAckLinkActsOnce: a mail link acknowledges once; after that, and
+// after the incident triggered again, it and every link of a page before
+// that change nothing (410); a link past its expiry neither; a GET only
+// shows the page.
+func TestAckLinkActsOnce(t *testing.T) {
+	r := newRig(t)
+	id := r.open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaEmail, At: t0})
+	ack := r.base + email.AckPath + r.links.Sign(id, 1, "alice", email.ActionAck)
+	resolve := r.base + email.AckPath + r.links.Sign(id, 1, "alice", email.ActionResolve)
+
+	code, body := do(t, http.MethodGet, ack, nil, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, "Acknowledge as alice")
+	require.Equal(t, klaxon.StateTriggered, r.incident(t, id).State, "a GET acts on nothing")
+
+	r.clock.Add(time.Minute)
+	code, body = do(t, http.MethodPost, ack, nil, nil)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, "Done, by alice.")
+	inc := r.incident(t, id)
+	require.Equal(t, klaxon.StateAcknowledged, inc.State)
+	require.Equal(t, t0.Add(time.Minute), inc.AckedAt)
+
+	r.clock.Add(time.Minute)
+	code, body = do(t, http.MethodPost, ack, nil, nil)
+	require.Equal(t, http.StatusGone, code)
+	require.Contains(t, body, "This link was used already")
+	require.Equal(t, t0.Add(time.Minute), r.incident(t, id).AckedAt, "unchanged")
+
+	// The ack times out: the incident triggers again and pages alice anew.
+	r.clock.Add(30 * time.Minute)
+	r.update(t, id, func(inc *klaxon.Incident) {
+		_, err := escalate.Walk(inc, r.clock.Now(), func(klaxon.Step) ([]klaxon.User, []string, error) { return []klaxon.User{alice}, nil, nil }, nil)
+		require.NoError(t, err)
+	})
+	inc = r.incident(t, id)
+	require.Equal(t, klaxon.StateTriggered, inc.State)
+	require.Equal(t, 1, inc.WalkFrom)
+	require.Len(t, inc.Pending, 1)
+
+	for name, link := range map[string]string{"used": ack, "never used, of the earlier page": resolve} {
+		code, body = do(t, http.MethodPost, link, nil, nil)
+		require.Equal(t, http.StatusGone, code, name)
+		require.Contains(t, body, "no longer acts", name)
+		require.Equal(t, klaxon.StateTriggered, r.incident(t, id).State, name)
+	}
+	code, body = do(t, http.MethodGet, resolve, nil, nil)
+	require.Equal(t, http.StatusGone, code)
+	require.NotContains(t, body, "<form", "no button for a link that no longer acts")
+
+	// The new page's link acts.
+	n := inc.Pending[0].ID
+	code, body = do(t, http.MethodPost, r.base+email.AckPath+r.links.Sign(id, n, "alice", email.ActionAck), nil, nil)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, klaxon.StateAcknowledged, r.incident(t, id).State)
+
+	// A link past its expiry is refused, and changes nothing.
+	expiring := r.base + email.AckPath + r.links.Sign(id, n, "alice", email.ActionResolve)
+	r.clock.Add(24 * time.Hour)
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		code, body = do(t, method, expiring, nil, nil)
+		require.Equal(t, http.StatusGone, code, method)
+		require.Contains(t, body, "link expired at", method)
+	}
+	require.Equal(t, klaxon.StateAcknowledged, r.incident(t, id).State)
+}
