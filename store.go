@@ -140,6 +140,24 @@ type GroupCache interface {
 	CachedGroup(key string, alerts []string) (Group, bool)
 }
 
+// Queued is a commit that a CommitQueue took.
+type Queued interface {
+	// Wait returns the commit's outcome, as Store.Commit would.
+	Wait() error
+}
+
+// CommitQueue is a store that takes commits to be written in the order
+// they are queued, without waiting for each to be written first, so that
+// a group's next commit can be on its way while the one before is being
+// made durable.
+type CommitQueue interface {
+	// Queue queues c and returns at once. With after, a commit of the same
+	// group queued before (not Urgent) whose outcome c was computed on
+	// (c.Version is after's plus one), c applies only if after did;
+	// otherwise Wait returns an error matching ErrConflict.
+	Queue(ctx context.Context, c Commit, after Queued) (Queued, error)
+}
+
 // Update reads group key, lets fn compute a commit from it, and commits,
 // reading again and calling fn again whenever another writer committed
 // first. fn returns a nil Commit when there is nothing to write. The

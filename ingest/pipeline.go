@@ -42,8 +42,12 @@ type Pipeline struct {
 	groups map[string]*queue // the groups with a commit in flight
 }
 
-// queue is what waits for a group's commit in flight.
-type queue struct{ waiting []*delivery }
+// queue is what waits for a group's commit in flight; wake tells its
+// committer that more came.
+type queue struct {
+	waiting []*delivery
+	wake    chan struct{}
+}
 
 // delivery is the alerts of one request that fall into one group.
 type delivery struct {
@@ -109,11 +113,20 @@ func (p *Pipeline) submit(ctx context.Context, d *delivery) {
 	p.mu.Lock()
 	if q, busy := p.groups[key]; busy {
 		q.waiting = append(q.waiting, d)
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
 		p.mu.Unlock()
 		return
 	}
-	p.groups[key] = &queue{}
+	wake := make(chan struct{}, 1)
+	p.groups[key] = &queue{wake: wake}
 	p.mu.Unlock()
+	if q, ok := p.store.(klaxon.CommitQueue); ok {
+		go p.chainLoop(context.WithoutCancel(ctx), q, key, wake, []*delivery{d})
+		return
+	}
 	go p.commitLoop(context.WithoutCancel(ctx), key, []*delivery{d})
 }
 
@@ -204,14 +217,10 @@ func (p *Pipeline) group(ctx context.Context, alerts []klaxon.Alert) ([]*deliver
 	return out, nil
 }
 
-// commit folds deliveries to one group, in the order they came, into the
-// group's incident in one commit, and reports whether it opened an
-// incident that must page. Each delivery is applied as if it had come
-// alone: one that resolves the incident ends it, and a firing alert of a
-// later one opens a new incident, in the same commit.
-func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, err error) {
-	tmpl := ds[0].tmpl
-	var keys []string
+// batch is what deliveries to one group fold with: the template of the
+// incident they would open and the keys of their alerts, in order.
+func batch(ds []*delivery) (tmpl incident.Template, keys []string) {
+	tmpl = ds[0].tmpl
 	seen := map[string]bool{}
 	for _, d := range ds {
 		if tmpl.Policy.Name == "" {
@@ -224,95 +233,132 @@ func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, err
 			}
 		}
 	}
+	return tmpl, keys
+}
+
+// commit folds deliveries to one group, in the order they came, into the
+// group's incident in one commit, and reports whether it opened an
+// incident that must page. Each delivery is applied as if it had come
+// alone: one that resolves the incident ends it, and a firing alert of a
+// later one opens a new incident, in the same commit.
+func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, err error) {
+	tmpl, keys := batch(ds)
 	var ids []string // allocated once each, kept across retries
 	err = klaxon.Update(ctx, p.store, tmpl.Group, keys, func(g klaxon.Group) (*klaxon.Commit, error) {
-		now := p.now()
-		opened = false
-		open, opening := g.Open, 0
-		known := g.Alerts // the caller's: see klaxon.Group
-		if known == nil {
-			known = map[string]klaxon.Seen{}
-		}
-		// The incidents the commit writes, in order, each with the alerts
-		// and events of every delivery that changed it. Apply is handed
-		// only the header, so that folding many deliveries copies no
-		// alerts from one Apply to the next.
-		var incs []*klaxon.Incident
-		var lastAt map[string]int      // where each alert of the last of incs is in its Changed, once merged into
-		index := map[string][]string{} // by incident: the keys it indexes
-		c := &klaxon.Commit{}
-		for _, d := range ds {
-			r := incident.Apply(open, known, d.alerts, now, tmpl)
-			if !r.Changed {
-				continue
-			}
-			inc := r.Incident
-			if r.Opened {
-				if opening == len(ids) {
-					id, err := p.store.NextIncidentID(ctx)
-					if err != nil {
-						return nil, err
-					}
-					ids = append(ids, id)
-				}
-				inc.ID = ids[opening]
-				opening++
-			}
-			for _, a := range inc.Changed {
-				known[a.Key] = a.Seen()
-			}
-			header := *inc
-			header.Changed, header.Recorded = nil, nil
-			if n := len(incs); n > 0 && incs[n-1].ID == inc.ID {
-				// The same incident, further on.
-				if lastAt == nil {
-					lastAt = make(map[string]int, len(incs[n-1].Changed))
-					for i := range incs[n-1].Changed {
-						lastAt[incs[n-1].Changed[i].Key] = i
-					}
-				}
-				inc.Changed = mergeChanged(incs[n-1].Changed, inc.Changed, lastAt)
-				inc.Recorded = append(incs[n-1].Recorded, inc.Recorded...)
-				incs[n-1] = inc
-			} else {
-				incs, lastAt = append(incs, inc), nil
-			}
-			index[inc.ID] = append(index[inc.ID], r.Index...)
-			switch {
-			case r.Resolved:
-				delete(index, inc.ID) // a closed incident indexes nothing
-				if !r.Opened {
-					c.Cancel = append(c.Cancel, inc.ID)
-				}
-				open, known = nil, map[string]klaxon.Seen{}
-			case r.Opened:
-				opened = true
-				c.Timers = append(c.Timers, klaxon.Timer{Incident: inc.ID, Group: inc.Group, Due: now})
-				open = &header
-			default:
-				open = &header
-			}
-		}
-		if len(incs) == 0 {
-			return nil, nil
-		}
-		c.Incidents = incs
-		if open != nil {
-			c.Open = open.ID
-			c.Index = index[open.ID]
-		}
-		return c, nil
+		f, err := p.fold(ctx, g, tmpl, ds, &ids)
+		opened = f.opened
+		return f.c, err
 	})
+	return opened, commitError(tmpl.Group, err)
+}
+
+// commitError says what a failed commit of group means to the senders.
+func commitError(group string, err error) error {
 	switch {
 	case errors.Is(err, klaxon.ErrConflict), errors.Is(err, klaxon.ErrNotFound):
 		// Lost every race, or the open incident went: the sender's retry
 		// can succeed, so it is told to retry (503), never a 4xx that
 		// would drop the alerts.
-		return false, fmt.Errorf("commit group %s: %v: %w", tmpl.Group, err, klaxon.ErrUnavailable)
+		return fmt.Errorf("commit group %s: %v: %w", group, err, klaxon.ErrUnavailable)
 	case err != nil:
-		return false, fmt.Errorf("commit group %s: %w", tmpl.Group, err)
+		return fmt.Errorf("commit group %s: %w", group, err)
 	}
-	return opened, nil
+	return nil
+}
+
+// folded is a commit that deliveries make of a group.
+type folded struct {
+	c      *klaxon.Commit // nil when there is nothing to write
+	opened bool           // c opens an incident that must page
+	// next is the group as c leaves it: its version after c, its open
+	// incident's header and what that incident keeps of the alerts
+	// folded or read.
+	next klaxon.Group
+}
+
+// fold computes the commit that deliveries ds, with template tmpl, make
+// of group g. ids are the incident IDs allocated by earlier calls for the
+// same deliveries, used again before new ones are. g.Alerts becomes
+// next's.
+func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Template, ds []*delivery, ids *[]string) (folded, error) {
+	now := p.now()
+	f := folded{}
+	open, opening := g.Open, 0
+	known := g.Alerts // the caller's: see klaxon.Group
+	if known == nil {
+		known = map[string]klaxon.Seen{}
+	}
+	// The incidents the commit writes, in order, each with the alerts
+	// and events of every delivery that changed it. Apply is handed
+	// only the header, so that folding many deliveries copies no
+	// alerts from one Apply to the next.
+	var incs []*klaxon.Incident
+	var lastAt map[string]int      // where each alert of the last of incs is in its Changed, once merged into
+	index := map[string][]string{} // by incident: the keys it indexes
+	c := &klaxon.Commit{}
+	for _, d := range ds {
+		r := incident.Apply(open, known, d.alerts, now, tmpl)
+		if !r.Changed {
+			continue
+		}
+		inc := r.Incident
+		if r.Opened {
+			if opening == len(*ids) {
+				id, err := p.store.NextIncidentID(ctx)
+				if err != nil {
+					return folded{}, err
+				}
+				*ids = append(*ids, id)
+			}
+			inc.ID = (*ids)[opening]
+			opening++
+		}
+		for _, a := range inc.Changed {
+			known[a.Key] = a.Seen()
+		}
+		header := *inc
+		header.Changed, header.Recorded = nil, nil
+		if n := len(incs); n > 0 && incs[n-1].ID == inc.ID {
+			// The same incident, further on.
+			if lastAt == nil {
+				lastAt = make(map[string]int, len(incs[n-1].Changed))
+				for i := range incs[n-1].Changed {
+					lastAt[incs[n-1].Changed[i].Key] = i
+				}
+			}
+			inc.Changed = mergeChanged(incs[n-1].Changed, inc.Changed, lastAt)
+			inc.Recorded = append(incs[n-1].Recorded, inc.Recorded...)
+			incs[n-1] = inc
+		} else {
+			incs, lastAt = append(incs, inc), nil
+		}
+		index[inc.ID] = append(index[inc.ID], r.Index...)
+		switch {
+		case r.Resolved:
+			delete(index, inc.ID) // a closed incident indexes nothing
+			if !r.Opened {
+				c.Cancel = append(c.Cancel, inc.ID)
+			}
+			open, known = nil, map[string]klaxon.Seen{}
+		case r.Opened:
+			f.opened = true
+			c.Timers = append(c.Timers, klaxon.Timer{Incident: inc.ID, Group: inc.Group, Due: now})
+			open = &header
+		default:
+			open = &header
+		}
+	}
+	if len(incs) == 0 {
+		return f, nil
+	}
+	c.Incidents = incs
+	if open != nil {
+		c.Open = open.ID
+		c.Index = index[open.ID]
+	}
+	f.c = c
+	f.next = klaxon.Group{Key: g.Key, Version: g.Version + 1, Open: open, Alerts: known}
+	return f, nil
 }
 
 // mergeChanged appends the records of later to those of earlier, a record

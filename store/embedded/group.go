@@ -50,31 +50,66 @@ func (s *Store) Group(ctx context.Context, key string, alerts []string) (klaxon.
 // c, Cancel wins over Timers. Commits that arrive together share one
 // transaction and one fsync; each returns once it is durable.
 func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
+	q, err := s.Queue(ctx, c, nil)
+	if err != nil {
+		return err
+	}
+	return q.Wait()
+}
+
+// pending is a commit queued for the writer.
+type pending struct {
+	s  *Store
+	c  klaxon.Commit
+	wr *write
+}
+
+// Wait returns once the commit is durable, or with why it was not made.
+func (p *pending) Wait() error {
+	if err := p.s.w.wait(p.wr); err != nil {
+		return fmt.Errorf("commit group %s: %w", p.c.Group, err)
+	}
+	p.s.cache.Committed(p.c, "")
+	return nil
+}
+
+// Queue encodes c and queues it for the writer (see klaxon.CommitQueue):
+// the writer takes a group's commits in the order they were queued, in
+// one transaction or one after the other, and c is refused unless after,
+// when given, applied.
+func (s *Store) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queued) (klaxon.Queued, error) {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("commit group %s: %w", c.Group, err)
+		return nil, fmt.Errorf("commit group %s: %w", c.Group, err)
 	}
 	if err := c.Validate(); err != nil {
-		return fmt.Errorf("commit group %s: %w", c.Group, err)
+		return nil, fmt.Errorf("commit group %s: %w", c.Group, err)
+	}
+	var prev *write
+	if after != nil {
+		p, ok := after.(*pending)
+		if !ok || p.s != s || p.c.Group != c.Group || p.c.Urgent || c.Urgent {
+			return nil, fmt.Errorf("commit group %s: after a commit this store did not queue for the group, or an urgent one: %w", c.Group, klaxon.ErrInvalid)
+		}
+		prev = p.wr
 	}
 	encoded := make([]encodedIncident, len(c.Incidents))
 	for i, inc := range c.Incidents {
 		var err error
 		if encoded[i], err = encodeIncident(inc); err != nil {
-			return fmt.Errorf("commit group %s: %w", c.Group, err)
+			return nil, fmt.Errorf("commit group %s: %w", c.Group, err)
 		}
 	}
 	if err := s.db.View(func(tx *bolt.Tx) error {
 		dropStored(tx, c.Group, c.Version, encoded)
 		return nil
 	}); err != nil {
-		return fmt.Errorf("commit group %s: %w", c.Group, err)
+		return nil, fmt.Errorf("commit group %s: %w", c.Group, err)
 	}
-	err := s.update(ctx, c.Urgent, func(tx *bolt.Tx) error { return commit(tx, c, encoded) })
+	wr, err := s.w.queue(ctx, c.Urgent, func(tx *bolt.Tx) error { return commit(tx, c, encoded) }, prev)
 	if err != nil {
-		return fmt.Errorf("commit group %s: %w", c.Group, err)
+		return nil, fmt.Errorf("commit group %s: %w", c.Group, err)
 	}
-	s.cache.Committed(c, "")
-	return nil
+	return &pending{s: s, c: c, wr: wr}, nil
 }
 
 // commit writes c, whose incidents encodeIncident made into encoded, in

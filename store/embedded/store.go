@@ -69,7 +69,10 @@ type Store struct {
 // cachedGroups bounds the decoded open incidents a store keeps.
 const cachedGroups = 8192
 
-var _ klaxon.Store = (*Store)(nil)
+var (
+	_ klaxon.Store       = (*Store)(nil)
+	_ klaxon.CommitQueue = (*Store)(nil)
+)
 
 // Open opens the store at path, creating its folder and file if needed.
 // It fails after a second if another process holds the file.

@@ -30,6 +30,27 @@ const maxBatch = 256
 type write struct {
 	fn   func(tx *bolt.Tx) error
 	done chan error
+	// after, when set, is a write queued before this one whose changes
+	// this one was computed on: this one is refused (ErrConflict) unless
+	// after applied, in this transaction or one written before.
+	after *write
+	// applied says fn returned nil in the transaction that holds it now,
+	// or in the last one written; only the writer reads and writes it.
+	applied bool
+}
+
+// errAfter refuses a write whose predecessor did not apply.
+var errAfter = fmt.Errorf("the commit it follows did not apply: %w", klaxon.ErrConflict)
+
+// run runs wr's fn in tx, unless the write it follows did not apply.
+func (wr *write) run(tx *bolt.Tx) error {
+	if wr.after != nil && !wr.after.applied {
+		wr.applied = false
+		return errAfter
+	}
+	err := wr.fn(tx)
+	wr.applied = err == nil
+	return err
 }
 
 type writer struct {
@@ -61,18 +82,35 @@ var errClosed = errors.New("store closed")
 // error; once taken, the write finishes and do waits for it, so an error
 // always means the write did not happen.
 func (w *writer) do(ctx context.Context, urgent bool, fn func(tx *bolt.Tx) error) error {
-	wr := &write{fn: fn, done: make(chan error, 1)}
+	wr, err := w.queue(ctx, urgent, fn, nil)
+	if err != nil {
+		return err
+	}
+	return w.wait(wr)
+}
+
+// queue hands fn to the writer, after the writes queued before it, and
+// returns at once; wait waits for its outcome. A write with after (a
+// normal one, queued before, on the same queue) applies only if after
+// did.
+func (w *writer) queue(ctx context.Context, urgent bool, fn func(tx *bolt.Tx) error, after *write) (*write, error) {
+	wr := &write{fn: fn, done: make(chan error, 1), after: after}
 	q := w.normal
 	if urgent {
 		q = w.urgent
 	}
 	select {
 	case q <- wr:
+		return wr, nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, ctx.Err()
 	case <-w.stop:
-		return errClosed
+		return nil, errClosed
 	}
+}
+
+// wait returns the outcome of a queued write.
+func (w *writer) wait(wr *write) error {
 	select {
 	case err := <-wr.done:
 		return err
@@ -132,7 +170,7 @@ func (w *writer) commit(batch []*write) {
 	err := w.update(func(tx *bolt.Tx) error {
 		refused = make([]error, 0, len(batch))
 		for i := 0; i < len(batch); i++ {
-			err := batch[i].fn(tx)
+			err := batch[i].run(tx)
 			if err != nil && !isRefusal(err) {
 				return err
 			}
@@ -146,6 +184,9 @@ func (w *writer) commit(batch []*write) {
 		return nil
 	})
 	if err == nil || len(batch) == 1 {
+		if err != nil {
+			batch[0].applied = false // its transaction was not written
+		}
 		for i, wr := range batch {
 			var r error
 			if i < len(refused) {
@@ -155,8 +196,16 @@ func (w *writer) commit(batch []*write) {
 		}
 		return
 	}
+	// Nothing of the batch was written: each write again, alone, in order.
 	for _, wr := range batch {
-		wr.done <- w.update(wr.fn)
+		wr.applied = false
+	}
+	for _, wr := range batch {
+		err := w.update(wr.run)
+		if err != nil {
+			wr.applied = false
+		}
+		wr.done <- err
 	}
 }
 

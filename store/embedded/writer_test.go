@@ -152,3 +152,102 @@ func TestWriterUrgentJoinsBatch(t *testing.T) {
 	require.NoError(t, <-urgent)
 	require.Equal(t, batchTx, urgentTx, "one transaction")
 }
+
+// TestQueueAfter: a commit queued after another applies only if that
+// one did, in the same transaction or an earlier one, even where its
+// version would match: an engine commit that took the group to the same
+// version first must not let a commit computed on another state land.
+func TestQueueAfter(t *testing.T) {
+	inc := func(id, summary string) *klaxon.Incident {
+		return &klaxon.Incident{ID: id, Group: "g", State: klaxon.StateTriggered, Summary: summary}
+	}
+	commit := func(version uint64, summary string) klaxon.Commit {
+		return klaxon.Commit{Group: "g", Version: version, Open: "1", Incidents: []*klaxon.Incident{inc("1", summary)}}
+	}
+	summary := func(t *testing.T, s *Store) string {
+		got, err := s.Incident(t.Context(), "1")
+		require.NoError(t, err)
+		return got.Summary
+	}
+
+	t.Run("both in one transaction", func(t *testing.T) {
+		s, release := held(t)
+		first, err := s.Queue(t.Context(), commit(0, "first"), nil)
+		require.NoError(t, err)
+		second, err := s.Queue(t.Context(), commit(1, "second"), first)
+		require.NoError(t, err)
+		release()
+		require.NoError(t, first.Wait())
+		require.NoError(t, second.Wait())
+		require.Equal(t, "second", summary(t, s))
+	})
+
+	t.Run("the first refused: the second too, though its version matches", func(t *testing.T) {
+		s, release := held(t)
+		ctx := t.Context()
+		engine := make(chan error, 1)
+		// The engine's commit comes first and takes the group to version 1.
+		go func() {
+			engine <- s.Commit(ctx, klaxon.Commit{Group: "g", Open: "1", Incidents: []*klaxon.Incident{inc("1", "engine")}, Urgent: true})
+		}()
+		require.Eventually(t, func() bool { return len(s.w.urgent) == 1 }, testTimeout, tick)
+		first, err := s.Queue(ctx, commit(0, "first"), nil)
+		require.NoError(t, err)
+		second, err := s.Queue(ctx, commit(1, "second"), first)
+		require.NoError(t, err)
+		release()
+		require.NoError(t, <-engine)
+		require.ErrorIs(t, first.Wait(), klaxon.ErrConflict)
+		require.ErrorIs(t, second.Wait(), klaxon.ErrConflict)
+		require.Equal(t, "engine", summary(t, s))
+	})
+
+	t.Run("the first's transaction fails: the second waits for its retry alone", func(t *testing.T) {
+		s, release := held(t)
+		ctx := t.Context()
+		broken := errors.New("disk on fire")
+		txs := 0
+		s.w.fault = func() error { // the writer's goroutine only
+			txs++
+			if txs == 2 { // the batch of both, after the held write's
+				return broken
+			}
+			return nil
+		}
+		first, err := s.Queue(ctx, commit(0, "first"), nil)
+		require.NoError(t, err)
+		second, err := s.Queue(ctx, commit(1, "second"), first)
+		require.NoError(t, err)
+		release()
+		require.NoError(t, first.Wait())
+		require.NoError(t, second.Wait())
+		require.Equal(t, "second", summary(t, s))
+		require.Equal(t, 4, txs, "the held write, the batch of both, then each alone")
+	})
+
+	t.Run("the first fails alone: the second is refused", func(t *testing.T) {
+		s, release := held(t)
+		ctx := t.Context()
+		broken := errors.New("disk on fire")
+		s.w.fault = func() error { return broken }
+		first, err := s.Queue(ctx, commit(0, "first"), nil)
+		require.NoError(t, err)
+		second, err := s.Queue(ctx, commit(1, "second"), first)
+		require.NoError(t, err)
+		release()
+		require.ErrorIs(t, first.Wait(), broken)
+		require.ErrorIs(t, second.Wait(), klaxon.ErrConflict)
+	})
+
+	t.Run("after must be this store's, of the group, not urgent", func(t *testing.T) {
+		s, release := held(t)
+		release()
+		first, err := s.Queue(t.Context(), commit(0, "first"), nil)
+		require.NoError(t, err)
+		other := commit(1, "x")
+		other.Group = "h"
+		_, err = s.Queue(t.Context(), other, first)
+		require.ErrorIs(t, err, klaxon.ErrInvalid)
+		require.NoError(t, first.Wait())
+	})
+}

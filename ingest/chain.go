@@ -1,0 +1,191 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// A store that is a klaxon.CommitQueue takes a group's next commit while
+// the one before is still being made durable (the embedded store, whose
+// fsync is most of a commit's time). The pipeline then chains a hot
+// group's commits: the deliveries that came while one commit is in
+// flight are folded on the group as that commit leaves it, and queued
+// behind it; the store applies the second only if the first applied.
+// One commit waits for its fsync while the next is on its way, instead
+// of the next waiting for it.
+
+// flight is a commit queued and not yet landed.
+type flight struct {
+	ds     []*delivery
+	queued klaxon.Queued
+	f      folded
+	// chained says the group's open incident is the one the commit was
+	// computed on, so the next commit can be folded on f.next.
+	chained bool
+	done    chan struct{} // closed once the commit landed or was refused
+	err     error         // then: its outcome
+}
+
+func newFlight(ds []*delivery, queued klaxon.Queued, f folded, chained bool) *flight {
+	fl := &flight{ds: ds, queued: queued, f: f, chained: chained, done: make(chan struct{})}
+	go func() {
+		fl.err = queued.Wait()
+		close(fl.done)
+	}()
+	return fl
+}
+
+// chainLoop is commitLoop for a CommitQueue. While a commit is in flight,
+// the deliveries that come are folded on the group as it leaves it and
+// queued behind it at once, one commit deep: those that come after wait
+// for the first to land, then go behind the second.
+func (p *Pipeline) chainLoop(ctx context.Context, q klaxon.CommitQueue, key string, wake <-chan struct{}, ds []*delivery) {
+	var cur *flight
+	for {
+		if cur == nil {
+			if len(ds) == 0 {
+				if ds = p.take(key, true); len(ds) == 0 {
+					return
+				}
+			}
+			cur, ds = p.start(ctx, q, key, ds), nil
+			continue
+		}
+		var next *flight
+	chaining:
+		for {
+			ds = append(ds, p.take(key, false)...)
+			if len(ds) > 0 {
+				if cur.chained {
+					if next = p.chain(ctx, q, key, cur, ds); next != nil {
+						ds = nil
+					}
+				}
+				break // chained, or to go once cur landed
+			}
+			select {
+			case <-cur.done:
+				break chaining
+			case <-wake:
+			}
+		}
+		<-cur.done
+		cur = p.land(ctx, cur, next)
+	}
+}
+
+// take returns the deliveries waiting for group key. With last, when none
+// waits, the group has no committer any more.
+func (p *Pipeline) take(key string, last bool) []*delivery {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	q := p.groups[key]
+	if len(q.waiting) == 0 && last {
+		delete(p.groups, key)
+		return nil
+	}
+	ds := q.waiting
+	q.waiting = nil
+	return ds
+}
+
+// start folds ds on the group as stored and queues the commit; nil when
+// ds were answered already (nothing to write, or an error).
+func (p *Pipeline) start(ctx context.Context, q klaxon.CommitQueue, key string, ds []*delivery) *flight {
+	cctx, cancel := context.WithTimeout(ctx, commitTimeout)
+	defer cancel()
+	tmpl, keys := batch(ds)
+	g, err := p.store.Group(cctx, key, keys)
+	if err != nil {
+		answer(ds, false, commitError(key, err))
+		return nil
+	}
+	open := g.Open
+	var ids []string
+	f, err := p.fold(cctx, g, tmpl, ds, &ids)
+	if err != nil || f.c == nil {
+		answer(ds, false, commitError(key, err))
+		return nil
+	}
+	f.c.Group, f.c.Version, f.c.Token = key, g.Version, g.Token
+	queued, err := q.Queue(cctx, *f.c, nil)
+	if err != nil {
+		answer(ds, false, commitError(key, err))
+		return nil
+	}
+	return newFlight(ds, queued, f, sameOpen(open, f.next.Open))
+}
+
+// chain folds ds on the group as cur leaves it and queues the commit
+// behind cur's; nil when it cannot tell the group's state after cur (the
+// alerts of ds that cur did not fold are read, and the store's open
+// incident must be cur's).
+func (p *Pipeline) chain(ctx context.Context, q klaxon.CommitQueue, key string, cur *flight, ds []*delivery) *flight {
+	cctx, cancel := context.WithTimeout(ctx, commitTimeout)
+	defer cancel()
+	tmpl, keys := batch(ds)
+	g := cur.f.next
+	var missing []string
+	for _, k := range keys {
+		if _, ok := g.Alerts[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		// cur wrote none of them: what the store holds of them now is what
+		// it will hold after cur. Should anything else land first, the
+		// store refuses both commits.
+		stored, err := p.store.Group(cctx, key, missing)
+		if err != nil || !sameOpen(stored.Open, g.Open) {
+			return nil
+		}
+		for k, s := range stored.Alerts {
+			g.Alerts[k] = s
+		}
+	}
+	var ids []string
+	f, err := p.fold(cctx, g, tmpl, ds, &ids)
+	if err != nil || f.c == nil {
+		return nil // after cur, the plain way
+	}
+	f.c.Group, f.c.Version = key, g.Version
+	queued, err := q.Queue(cctx, *f.c, cur.queued)
+	if err != nil {
+		return nil
+	}
+	return newFlight(ds, queued, f, sameOpen(g.Open, f.next.Open))
+}
+
+// land waits for cur, answers its senders, and returns next, still in
+// flight. A commit refused for a race is folded again on the stored
+// group, with next's deliveries (the store refuses next with it): then
+// nothing is left in flight.
+func (p *Pipeline) land(ctx context.Context, cur, next *flight) *flight {
+	<-cur.done
+	if !errors.Is(cur.err, klaxon.ErrConflict) {
+		answer(cur.ds, cur.f.opened, commitError(cur.f.c.Group, cur.err))
+		return next
+	}
+	ds := cur.ds
+	if next != nil {
+		<-next.done // refused: it followed cur
+		ds = append(ds, next.ds...)
+	}
+	cctx, cancel := context.WithTimeout(ctx, commitTimeout)
+	defer cancel()
+	opened, err := p.commit(cctx, ds)
+	answer(ds, opened, err)
+	return nil
+}
+
+func answer(ds []*delivery, opened bool, err error) {
+	for _, d := range ds {
+		d.done <- outcome{opened, err}
+	}
+}
+
+func sameOpen(a, b *klaxon.Incident) bool {
+	return a != nil && b != nil && a.ID == b.ID
+}

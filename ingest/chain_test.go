@@ -1,0 +1,128 @@
+package ingest_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/ingest"
+	"github.com/klaxonhq/klaxon/store/embedded"
+)
+
+// queueing is the embedded store with a say in its queue: the commit
+// queued while hold is set waits in Queue until release, so that the
+// deliveries that come meanwhile are waiting when it returns; before
+// that commit goes on, meddle may write to the group as another writer.
+type queueing struct {
+	*embedded.Store
+	mu      sync.Mutex
+	hold    bool
+	held    chan struct{} // closed when the held commit is in Queue
+	release chan struct{}
+	meddle  func()
+	afters  []klaxon.Queued // the after of each Queue, nil for none
+}
+
+func (q *queueing) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queued) (klaxon.Queued, error) {
+	q.mu.Lock()
+	hold := q.hold
+	q.hold = false
+	q.afters = append(q.afters, after)
+	q.mu.Unlock()
+	if hold {
+		close(q.held)
+		<-q.release
+		if q.meddle != nil {
+			q.meddle()
+		}
+	}
+	return q.Store.Queue(ctx, c, after)
+}
+
+func (q *queueing) holdNext() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.hold, q.held, q.release, q.afters = true, make(chan struct{}), make(chan struct{}), nil
+}
+
+func newQueueing(t *testing.T) *queueing {
+	s, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return &queueing{Store: s}
+}
+
+// chained sends a, then b and c while a's commit is queued: b and c
+// fold on the group as a's commit leaves it.
+func chained(t *testing.T, q *queueing) (*ingest.Pipeline, <-chan error) {
+	p := ingest.NewPipeline(q, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
+	ctx := t.Context()
+	require.NoError(t, p.Accept(ctx, []klaxon.Alert{firing("am/1", nil)}))
+
+	q.holdNext()
+	errs := make(chan error, 3)
+	go func() { errs <- p.Accept(ctx, []klaxon.Alert{firing("am/2", nil)}) }()
+	<-q.held
+	go func() { errs <- p.Accept(ctx, []klaxon.Alert{firing("am/3", nil)}) }()
+	go func() { errs <- p.Accept(ctx, []klaxon.Alert{firing("am/1", nil)}) }() // a repeat: changes nothing
+	require.Eventually(t, func() bool { return p.Waiting("g") == 2 }, 10*time.Second, time.Millisecond)
+	close(q.release)
+	return p, errs
+}
+
+// TestChainedCommits: the deliveries that come while a group's commit is
+// on its way are folded on the group as that commit leaves it and queued
+// behind it, and land as if each had waited.
+func TestChainedCommits(t *testing.T) {
+	q := newQueueing(t)
+	_, errs := chained(t, q)
+	for range 3 {
+		require.NoError(t, <-errs)
+	}
+	q.mu.Lock()
+	afters := q.afters
+	q.mu.Unlock()
+	require.Len(t, afters, 2, "the held commit and the one chained to it")
+	require.Nil(t, afters[0])
+	require.NotNil(t, afters[1], "queued behind the held commit")
+
+	g, err := q.Group(t.Context(), "g", []string{"am/1", "am/2", "am/3"})
+	require.NoError(t, err)
+	require.Equal(t, uint64(3), g.Version)
+	require.Equal(t, 3, g.Open.AlertCount)
+	require.Equal(t, 1, g.Alerts["am/1"].Count, "the repeat is not a new occurrence")
+	require.Len(t, g.Alerts, 3)
+}
+
+// TestChainedCommitsRefused: another writer's commit lands before the
+// held one: the store refuses it and the one chained to it, and the
+// pipeline folds their deliveries again on the stored group; no sender
+// sees the race, and nothing the other writer wrote is lost.
+func TestChainedCommitsRefused(t *testing.T) {
+	q := newQueueing(t)
+	q.meddle = func() {
+		err := klaxon.Update(context.Background(), q.Store, "g", nil, func(g klaxon.Group) (*klaxon.Commit, error) {
+			inc := g.Open.Header()
+			inc.Summary = "acknowledged meanwhile"
+			return &klaxon.Commit{Open: inc.ID, Incidents: []*klaxon.Incident{inc}, Urgent: true}, nil
+		})
+		if err != nil {
+			panic(err)
+		}
+	}
+	_, errs := chained(t, q)
+	for range 3 {
+		require.NoError(t, <-errs)
+	}
+	g, err := q.Group(t.Context(), "g", []string{"am/1", "am/2", "am/3"})
+	require.NoError(t, err)
+	require.Equal(t, "acknowledged meanwhile", g.Open.Summary)
+	require.Equal(t, 3, g.Open.AlertCount)
+	require.Len(t, g.Alerts, 3)
+	require.Equal(t, uint64(3), g.Version, "the other writer's commit, then one of both refused deliveries")
+}
