@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/klaxonhq/klaxon/internal/syncbuf"
 	"github.com/klaxonhq/klaxon/internal/tlstest"
 )
 
@@ -73,7 +73,7 @@ func TestCertificateReload(t *testing.T) {
 	first, second := tlstest.New(t), tlstest.New(t)
 	tlstest.Replace(t, certFile, first.CertPEM)
 	tlstest.Replace(t, keyFile, first.KeyPEM)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	clock := &fakeClock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
 	cert, err := NewCertificate(CertificateOptions{CertFile: certFile, KeyFile: keyFile, Every: time.Minute, Now: clock.Now,
 		Log: slog.New(slog.NewTextHandler(&logs, nil))})
@@ -143,22 +143,4 @@ func TestNewCertificateErrors(t *testing.T) {
 	tlstest.Replace(t, keyFile, b.KeyPEM)
 	_, err = NewCertificate(CertificateOptions{CertFile: certFile, KeyFile: keyFile, Log: slog.New(slog.DiscardHandler)})
 	require.ErrorContains(t, err, "private key does not match public key")
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

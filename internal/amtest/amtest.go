@@ -7,7 +7,6 @@
 package amtest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,9 +20,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/klaxonhq/klaxon/internal/syncbuf"
 )
 
 // Version is the Alertmanager release installed when none is found.
@@ -39,7 +39,7 @@ const (
 type Alertmanager struct {
 	url    string
 	amtool string
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 }
 
 // Start runs an Alertmanager on a free loopback port that sends every alert
@@ -77,7 +77,7 @@ func start(t testing.TB, bins binPaths, configFile, storage string) (*Alertmanag
 	if err != nil {
 		return nil, err
 	}
-	stderr := &syncBuffer{}
+	stderr := &syncbuf.Buffer{}
 	cmd := exec.Command(bins.alertmanager,
 		"--config.file="+configFile,
 		"--storage.path="+storage,
@@ -227,23 +227,4 @@ func pairs(m map[string]string) []string {
 		out = append(out, k+"="+strconv.Quote(m[k]))
 	}
 	return out
-}
-
-// syncBuffer is a bytes.Buffer that the process writes to while the test
-// reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

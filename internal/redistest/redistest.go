@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/klaxonhq/klaxon/internal/syncbuf"
 )
 
 const (
@@ -47,7 +49,7 @@ type Server struct {
 // process is one run of redis-server.
 type process struct {
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *syncbuf.Buffer
 	exited chan struct{} // closed once cmd.Wait returned
 }
 
@@ -117,7 +119,7 @@ func (s *Server) run() error {
 		args = append(args, "--appendonly", "no")
 	}
 	args = append(args, s.args...)
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd := exec.Command(s.bin, args...)
 	cmd.Dir = s.dir
 	cmd.Stdout, cmd.Stderr = out, out
@@ -328,23 +330,4 @@ func freePort() (int, error) {
 		return 0, fmt.Errorf("pick a free port: %w", err)
 	}
 	return port, nil
-}
-
-// syncBuffer is a bytes.Buffer that the process writes to while the test
-// reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
