@@ -262,12 +262,8 @@ func (s *Server) pagedTo(ctx context.Context, user string, before time.Time) (pa
 				last[inc.ID] = max(last[inc.ID], sent.At.UnixNano())
 			}
 		}
-		// A page going out now is in the outbox until it is recorded.
-		for _, n := range inc.Pending {
-			if n.User == user && !n.Due.After(before) {
-				last[inc.ID] = max(last[inc.ID], n.Due.UnixNano())
-			}
-		}
+		// A page still in the outbox may not have gone out: the reply
+		// cannot be about it.
 		if _, ok := last[inc.ID]; ok {
 			paged = append(paged, inc)
 		} else if after {

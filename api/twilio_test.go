@@ -57,3 +57,25 @@ func twimlText(twiml string) string {
 	text, _, _ := strings.Cut(after, "</Message>")
 	return text
 }
+
+// TestReplyLeavesPagesNotSent: a page still in the outbox, due before the
+// reply but not recorded as sent, may never have reached the person: an
+// "all" or bare reply does not act on its incident.
+func TestReplyLeavesPagesNotSent(t *testing.T) {
+	r := newRig(t)
+	first := r.open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0})
+	r.clock.Add(time.Minute)
+	pending := r.open(t, "checkout")
+	r.update(t, pending, func(inc *klaxon.Incident) {
+		inc.Pending = []klaxon.Notification{{ID: 1, User: "alice", Via: klaxon.ViaSMS, Due: r.clock.Now()}}
+	})
+	r.clock.Add(time.Millisecond)
+
+	out := r.sms(t, "SM"+strings.Repeat("7", 32), "AA")
+	require.Contains(t, out, "Acknowledged #"+first)
+	require.NotContains(t, out, "Acknowledged #"+pending)
+	require.Equal(t, klaxon.StateTriggered, r.incident(t, pending).State)
+	out = r.sms(t, "SM"+strings.Repeat("8", 32), "R")
+	require.Contains(t, out, "Resolved #"+first, "a bare reply takes the page that went out, not the one in the outbox")
+	require.Equal(t, klaxon.StateTriggered, r.incident(t, pending).State)
+}
