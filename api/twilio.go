@@ -262,8 +262,14 @@ func (s *Server) pagedTo(ctx context.Context, user string, before time.Time) (pa
 				last[inc.ID] = max(last[inc.ID], sent.At.UnixNano())
 			}
 		}
-		// A page still in the outbox may not have gone out: the reply
-		// cannot be about it.
+		// A page still in the outbox may be going out now, or not yet:
+		// a reply that names the incident may act on it, a bare or "all"
+		// one may not.
+		for _, n := range inc.Pending {
+			if n.User == user {
+				after = true
+			}
+		}
 		if _, ok := last[inc.ID]; ok {
 			paged = append(paged, inc)
 		} else if after {

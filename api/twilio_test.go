@@ -78,4 +78,7 @@ func TestReplyLeavesPagesNotSent(t *testing.T) {
 	out = r.sms(t, "SM"+strings.Repeat("8", 32), "R")
 	require.Contains(t, out, "Resolved #"+first, "a bare reply takes the page that went out, not the one in the outbox")
 	require.Equal(t, klaxon.StateTriggered, r.incident(t, pending).State)
+	// Named, it acts: the page may be going out as the person replies.
+	out = r.sms(t, "SM"+strings.Repeat("9", 32), pending+"A")
+	require.Contains(t, out, "Acknowledged #"+pending)
 }
