@@ -137,18 +137,10 @@ func (p *Pipeline) commitLoop(ctx context.Context, key string, ds []*delivery) {
 		cctx, cancel := context.WithTimeout(ctx, commitTimeout)
 		opened, err := p.commit(cctx, ds)
 		cancel()
-		for _, d := range ds {
-			d.done <- outcome{opened, err}
-		}
-		p.mu.Lock()
-		q := p.groups[key]
-		if len(q.waiting) == 0 {
-			delete(p.groups, key)
-			p.mu.Unlock()
+		answer(ds, opened, err)
+		if ds = p.take(key, true); len(ds) == 0 {
 			return
 		}
-		ds, q.waiting = q.waiting, nil
-		p.mu.Unlock()
 	}
 }
 
