@@ -44,13 +44,15 @@ type Event struct {
 }
 
 type pdEvent struct {
-	RoutingKey  string     `json:"routing_key"`
-	EventAction string     `json:"event_action"`
-	DedupKey    string     `json:"dedup_key"`
-	Payload     pdPayload  `json:"payload"`
-	Links       []struct { // images, client and client_url are ignored
-		Href string `json:"href"`
-	} `json:"links"`
+	RoutingKey  string    `json:"routing_key"`
+	EventAction string    `json:"event_action"`
+	DedupKey    string    `json:"dedup_key"`
+	Payload     pdPayload `json:"payload"`
+	Links       []pdLink  `json:"links"` // images, client and client_url are ignored
+}
+
+type pdLink struct {
+	Href string `json:"href"`
 }
 
 type pdPayload struct {
@@ -79,9 +81,12 @@ type pdPayload struct {
 // severity; custom_details become annotations (strings as they are, other
 // values as JSON); URL is the first link; StartsAt is payload.timestamp.
 func DecodePagerDuty(integration string, body []byte) (Event, error) {
-	var in pdEvent
-	if err := decodeJSON(body, &in); err != nil {
-		return Event{}, err
+	in, ok := readPagerDuty(body)
+	if !ok {
+		in = pdEvent{}
+		if err := decodeJSON(body, &in); err != nil {
+			return Event{}, err
+		}
 	}
 	if blank(in.RoutingKey) {
 		return Event{}, klaxon.Invalid("routing_key", "is missing or blank")
