@@ -142,6 +142,8 @@ type GroupCache interface {
 
 // Queued is a commit that a CommitQueue took.
 type Queued interface {
+	// Done is closed once the commit's outcome is known.
+	Done() <-chan struct{}
 	// Wait returns the commit's outcome, as Store.Commit would.
 	Wait() error
 }

@@ -24,17 +24,11 @@ type flight struct {
 	// chained says the group's open incident is the one the commit was
 	// computed on, so the next commit can be folded on f.next.
 	chained bool
-	done    chan struct{} // closed once the commit landed or was refused
-	err     error         // then: its outcome
+	done    <-chan struct{} // closed once the commit landed or was refused
 }
 
 func newFlight(ds []*delivery, queued klaxon.Queued, f folded, chained bool) *flight {
-	fl := &flight{ds: ds, queued: queued, f: f, chained: chained, done: make(chan struct{})}
-	go func() {
-		fl.err = queued.Wait()
-		close(fl.done)
-	}()
-	return fl
+	return &flight{ds: ds, queued: queued, f: f, chained: chained, done: queued.Done()}
 }
 
 // chainLoop is commitLoop for a CommitQueue. While a commit is in flight,
@@ -163,14 +157,14 @@ func (p *Pipeline) chain(ctx context.Context, q klaxon.CommitQueue, key string, 
 // group, with next's deliveries (the store refuses next with it): then
 // nothing is left in flight.
 func (p *Pipeline) land(ctx context.Context, cur, next *flight) *flight {
-	<-cur.done
-	if !errors.Is(cur.err, klaxon.ErrConflict) {
-		answer(cur.ds, cur.f.opened, commitError(cur.f.c.Group, cur.err))
+	err := cur.queued.Wait()
+	if !errors.Is(err, klaxon.ErrConflict) {
+		answer(cur.ds, cur.f.opened, commitError(cur.f.c.Group, err))
 		return next
 	}
 	ds := cur.ds
 	if next != nil {
-		<-next.done // refused: it followed cur
+		_ = next.queued.Wait() // refused: it followed cur
 		ds = append(ds, next.ds...)
 	}
 	cctx, cancel := context.WithTimeout(ctx, commitTimeout)

@@ -64,6 +64,9 @@ type pending struct {
 	wr *write
 }
 
+// Done is closed once the writer wrote or refused the commit.
+func (p *pending) Done() <-chan struct{} { return p.wr.done }
+
 // Wait returns once the commit is durable, or with why it was not made.
 func (p *pending) Wait() error {
 	if err := p.s.w.wait(p.wr); err != nil {

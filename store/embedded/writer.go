@@ -28,8 +28,10 @@ const maxBatch = 256
 // the batch goes on without it. Any other error fails the transaction, and
 // each write of the batch is then tried again in a transaction of its own.
 type write struct {
-	fn   func(tx *bolt.Tx) error
-	done chan error
+	fn func(tx *bolt.Tx) error
+	// done is closed once err holds the write's outcome.
+	done chan struct{}
+	err  error
 	// after, when set, is a write queued before this one whose changes
 	// this one was computed on: this one is refused (ErrConflict) unless
 	// after applied, in this transaction or one written before.
@@ -37,6 +39,12 @@ type write struct {
 	// applied says fn returned nil in the transaction that holds it now,
 	// or in the last one written; only the writer reads and writes it.
 	applied bool
+}
+
+// finish gives the write its outcome.
+func (wr *write) finish(err error) {
+	wr.err = err
+	close(wr.done)
 }
 
 // errAfter refuses a write whose predecessor did not apply.
@@ -65,6 +73,10 @@ type writer struct {
 	stop   chan struct{}
 	exited chan struct{}
 	once   sync.Once
+	// closing is held to queue a write and taken to stop the writer, so
+	// that every write queued is answered: by the writer, or by drain.
+	closing sync.RWMutex
+	closed  bool
 }
 
 func newWriter(db *bolt.DB) *writer {
@@ -94,35 +106,28 @@ func (w *writer) do(ctx context.Context, urgent bool, fn func(tx *bolt.Tx) error
 // normal one, queued before, on the same queue) applies only if after
 // did.
 func (w *writer) queue(ctx context.Context, urgent bool, fn func(tx *bolt.Tx) error, after *write) (*write, error) {
-	wr := &write{fn: fn, done: make(chan error, 1), after: after}
+	wr := &write{fn: fn, done: make(chan struct{}), after: after}
 	q := w.normal
 	if urgent {
 		q = w.urgent
+	}
+	w.closing.RLock()
+	defer w.closing.RUnlock()
+	if w.closed {
+		return nil, errClosed
 	}
 	select {
 	case q <- wr:
 		return wr, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
-	case <-w.stop:
-		return nil, errClosed
 	}
 }
 
 // wait returns the outcome of a queued write.
 func (w *writer) wait(wr *write) error {
-	select {
-	case err := <-wr.done:
-		return err
-	case <-w.exited:
-		// Queued as the writer stopped: drained or never seen.
-		select {
-		case err := <-wr.done:
-			return err
-		default:
-			return errClosed
-		}
-	}
+	<-wr.done
+	return wr.err
 }
 
 func (w *writer) run() {
@@ -192,7 +197,7 @@ func (w *writer) commit(batch []*write) {
 			if i < len(refused) {
 				r = refused[i]
 			}
-			wr.done <- errors.Join(err, r)
+			wr.finish(errors.Join(err, r))
 		}
 		return
 	}
@@ -205,7 +210,7 @@ func (w *writer) commit(batch []*write) {
 		if err != nil {
 			wr.applied = false
 		}
-		wr.done <- err
+		wr.finish(err)
 	}
 }
 
@@ -241,9 +246,9 @@ func (w *writer) drain() {
 	for {
 		select {
 		case wr := <-w.urgent:
-			wr.done <- errClosed
+			wr.finish(errClosed)
 		case wr := <-w.normal:
-			wr.done <- errClosed
+			wr.finish(errClosed)
 		default:
 			return
 		}
@@ -252,7 +257,12 @@ func (w *writer) drain() {
 
 // close stops the writer after the batch in flight, and waits for it.
 func (w *writer) close() {
-	w.once.Do(func() { close(w.stop) })
+	w.once.Do(func() {
+		w.closing.Lock()
+		w.closed = true
+		w.closing.Unlock()
+		close(w.stop)
+	})
 	<-w.exited
 }
 

@@ -123,6 +123,43 @@ func TestWriterClosed(t *testing.T) {
 	require.ErrorIs(t, s.update(t.Context(), false, func(*bolt.Tx) error { return nil }), errClosed)
 }
 
+// TestWriterCloseAnswersEveryWrite: a write queued while the store
+// closes is answered, written or refused, and never left waiting: the
+// pipeline waits on Done.
+func TestWriterCloseAnswersEveryWrite(t *testing.T) {
+	s, release := held(t)
+	var wg sync.WaitGroup
+	queued := make(chan *write, 1024)
+	for range 8 {
+		wg.Go(func() {
+			for range 100 {
+				wr, err := s.w.queue(t.Context(), false, func(*bolt.Tx) error { return nil }, nil)
+				if err != nil {
+					require.ErrorIs(t, err, errClosed)
+					return
+				}
+				queued <- wr
+			}
+		})
+	}
+	closed := make(chan error)
+	go func() { closed <- s.Close() }()
+	release()
+	require.NoError(t, <-closed)
+	wg.Wait()
+	close(queued)
+	for wr := range queued {
+		select {
+		case <-wr.done:
+			if wr.err != nil {
+				require.ErrorIs(t, wr.err, errClosed)
+			}
+		case <-time.After(testTimeout):
+			t.Fatal("a write queued as the store closed was never answered")
+		}
+	}
+}
+
 // TestWriterUrgentJoinsBatch: an urgent write that arrives while a batch
 // runs joins its transaction, and so its fsync, instead of waiting for the
 // next one.
