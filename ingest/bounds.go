@@ -23,41 +23,41 @@ const (
 const truncated = "… [truncated]"
 
 // bound checks the decoded alerts against the bounds, and cuts their free
-// text; at is the JSON path of alert i ("" for a body of one alert).
+// text; at is the JSON path of alert i ("" for a body of one alert),
+// asked for only to name a field refused.
 func bound(alerts []klaxon.Alert, at func(i int) string) error {
 	for i := range alerts {
 		a := &alerts[i]
-		path := at(i)
 		if len(a.Key) > MaxKey {
-			return klaxon.Invalid(join(path, "key"), "the alert's key (its integration and ID) is %d bytes: at most %d", len(a.Key), MaxKey)
+			return klaxon.Invalid(join(at(i), "key"), "the alert's key (its integration and ID) is %d bytes: at most %d", len(a.Key), MaxKey)
 		}
 		for k, v := range a.Labels {
-			if err := boundName(join(path, "labels"), k); err != nil {
-				return err
+			if len(k) > MaxLabelName {
+				return longName(join(at(i), "labels"), k)
 			}
 			if len(v) > MaxLabelValue {
-				return klaxon.Invalid(join(path, "labels."+k), "%d bytes: a label's value is at most %d", len(v), MaxLabelValue)
+				return klaxon.Invalid(join(at(i), "labels."+k), "%d bytes: a label's value is at most %d", len(v), MaxLabelValue)
 			}
 		}
 		for k, v := range a.Annotations {
-			if err := boundName(join(path, "annotations"), k); err != nil {
-				return err
+			if len(k) > MaxLabelName {
+				return longName(join(at(i), "annotations"), k)
 			}
-			a.Annotations[k] = cut(v)
+			if len(v) > MaxText {
+				a.Annotations[k] = cut(v)
+			}
 		}
 		a.Summary, a.Source, a.URL = cut(a.Summary), cut(a.Source), cut(a.URL)
 		if len(a.Severity) > MaxLabelValue {
-			return klaxon.Invalid(join(path, "severity"), "%d bytes: at most %d", len(a.Severity), MaxLabelValue)
+			return klaxon.Invalid(join(at(i), "severity"), "%d bytes: at most %d", len(a.Severity), MaxLabelValue)
 		}
 	}
 	return nil
 }
 
-func boundName(path, name string) error {
-	if len(name) > MaxLabelName {
-		return klaxon.Invalid(path, "a name of %d bytes (%q…): at most %d", len(name), name[:16], MaxLabelName)
-	}
-	return nil
+// longName refuses a label's or annotation's name over MaxLabelName.
+func longName(path, name string) error {
+	return klaxon.Invalid(path, "a name of %d bytes (%q…): at most %d", len(name), name[:16], MaxLabelName)
 }
 
 // cut returns s cut to MaxText bytes, at a rune boundary, and marked.
