@@ -52,10 +52,11 @@ func (fakeTokens) Feed(token string) (string, string, bool) {
 	return "", "", false
 }
 
-// fakeCommands records who acted.
+// fakeCommands records who acted, and how long snoozes were.
 type fakeCommands struct {
-	mu   sync.Mutex
-	acts []klaxon.Actor
+	mu      sync.Mutex
+	acts    []klaxon.Actor
+	snoozes []time.Duration
 }
 
 func (f *fakeCommands) did(who klaxon.Actor) {
@@ -79,8 +80,11 @@ func (f *fakeCommands) Escalate(_ context.Context, id string, who klaxon.Actor) 
 	return &klaxon.Incident{ID: id, State: klaxon.StateTriggered}, nil
 }
 
-func (f *fakeCommands) Snooze(_ context.Context, id string, _ time.Duration, who klaxon.Actor) (*klaxon.Incident, error) {
+func (f *fakeCommands) Snooze(_ context.Context, id string, d time.Duration, who klaxon.Actor) (*klaxon.Incident, error) {
 	f.did(who)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.snoozes = append(f.snoozes, d)
 	return &klaxon.Incident{ID: id, State: klaxon.StateAcknowledged}, nil
 }
 
@@ -112,8 +116,8 @@ func (fakeTester) TestPage(_ context.Context, _, via string) ([]TestResult, erro
 }
 
 // testServer is an API server on an embedded store, with fake tokens,
-// commands, schedules and test pages.
-func testServer(t *testing.T) (*Server, *fakeCommands) {
+// commands, schedules and test pages; opts change its options.
+func testServer(t *testing.T, opts ...func(*Options)) (*Server, *fakeCommands) {
 	t.Helper()
 	st, err := embedded.Open(filepath.Join(t.TempDir(), "klaxon.db"))
 	require.NoError(t, err)
@@ -127,7 +131,7 @@ func testServer(t *testing.T) (*Server, *fakeCommands) {
 		schedules[name] = s
 	}
 	cmds := &fakeCommands{}
-	return New(Options{
+	o := Options{
 		Store:     st,
 		Commands:  cmds,
 		Tokens:    fakeTokens{},
@@ -136,7 +140,11 @@ func testServer(t *testing.T) (*Server, *fakeCommands) {
 		Tester:    fakeTester{},
 		Log:       slog.New(slog.DiscardHandler),
 		Registry:  prometheus.NewRegistry(),
-	}), cmds
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return New(o), cmds
 }
 
 // call serves one request and returns its status and body. A token
