@@ -33,6 +33,11 @@ type Tokens interface {
 	Feed(token string) (name, schedule string, ok bool)
 }
 
+// Users finds a user of the current config.
+type Users interface {
+	User(id string) (klaxon.User, bool)
+}
+
 // Caller is an API token: its name, which acts in the timeline, the widest
 // of its scopes, and whether it may act for someone else (a command's
 // "by").
@@ -79,9 +84,12 @@ type Options struct {
 	// MetricsToken returns the token /metrics asks for, "" for none; it
 	// is read per request, so a reload applies.
 	MetricsToken func() string
-	// Callbacks remembers the Twilio callbacks and the mail links acted
-	// on; nil remembers none.
+	// Callbacks remembers the Twilio callbacks acted on; nil remembers
+	// none.
 	Callbacks Callbacks
+	// Users are the users of the current config: a mail link of a user
+	// no longer among them no longer acts. Default Schedules.
+	Users Users
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Bounds returns the longest snooze and override accepted, nil for
@@ -145,6 +153,9 @@ type Server struct {
 func New(o Options) *Server {
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Users == nil && o.Schedules != nil {
+		o.Users = o.Schedules
 	}
 	s := &Server{o: o, log: o.Log.With("component", "api"), mux: http.NewServeMux(), metrics: newMetrics(o.Registry), failures: newFailures(o.Now), groups: map[string]string{}}
 	s.handle(GroupIngest, "POST /v1/ingest/{source}", s.ingest)

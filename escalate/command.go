@@ -2,6 +2,7 @@ package escalate
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -114,4 +115,25 @@ func days(d time.Duration) string {
 		return fmt.Sprintf("%d days", d/day)
 	}
 	return d.String()
+}
+
+// Once makes act, a command on an incident, one that may change it once
+// for who.Once (see klaxon.Actor): an incident that recorded who.Once
+// refuses it with an error matching klaxon.ErrUsed, and an act that
+// changes the incident records who.Once with the change, in the same
+// commit. An act that fails, or changes nothing, leaves it unused.
+func Once(who klaxon.Actor, act func(*klaxon.Incident, time.Time) (bool, error)) func(*klaxon.Incident, time.Time) (bool, error) {
+	if who.Once == "" {
+		return act
+	}
+	return func(inc *klaxon.Incident, now time.Time) (bool, error) {
+		if slices.Contains(inc.Once, who.Once) {
+			return false, fmt.Errorf("incident %s: %s: %w", inc.ID, who.Once, klaxon.ErrUsed)
+		}
+		changed, err := act(inc, now)
+		if err == nil && changed {
+			inc.Once = append(inc.Once, who.Once)
+		}
+		return changed, err
+	}
 }

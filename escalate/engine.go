@@ -302,25 +302,27 @@ func openID(g klaxon.Group) string {
 	return g.Open.ID
 }
 
+// The commands act for who, once when who.Once says so (see Once).
+
 // Acknowledge acknowledges incident id for who.
 func (e *Engine) Acknowledge(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
-	return e.command(ctx, id, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+	return e.command(ctx, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
 		return Acknowledge(inc, now, who)
-	})
+	}))
 }
 
 // Resolve resolves incident id by hand.
 func (e *Engine) Resolve(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
-	return e.command(ctx, id, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+	return e.command(ctx, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
 		return Resolve(inc, now, who), nil
-	})
+	}))
 }
 
 // Escalate pages the next step of incident id now.
 func (e *Engine) Escalate(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
-	inc, err := e.command(ctx, id, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+	inc, err := e.command(ctx, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
 		return true, escalate(inc, now, e.users(ctx, e.dir(), inc), who)
-	})
+	}))
 	if err == nil {
 		e.Wake() // its pages are due now
 	}
@@ -329,9 +331,9 @@ func (e *Engine) Escalate(ctx context.Context, id string, who klaxon.Actor) (*kl
 
 // Snooze silences incident id for d, then it triggers again.
 func (e *Engine) Snooze(ctx context.Context, id string, d time.Duration, who klaxon.Actor) (*klaxon.Incident, error) {
-	return e.command(ctx, id, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+	return e.command(ctx, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
 		return true, Snooze(inc, now, d, e.maxSnooze(), who)
-	})
+	}))
 }
 
 // command applies fn to incident id and commits it with its timer and,

@@ -275,3 +275,46 @@ func TestUrgency(t *testing.T) {
 		})
 	}
 }
+
+// TestOnce: an act named by Actor.Once changes an incident once; the
+// change records it, and an act that failed or changed nothing does not,
+// so it may be tried again.
+func TestOnce(t *testing.T) {
+	link := klaxon.Actor{By: "alice", How: "email", Once: "link:1:alice:ack"}
+	ack := escalate.Once(link, func(inc *klaxon.Incident, now time.Time) (bool, error) { return escalate.Acknowledge(inc, now, link) })
+	failing := escalate.Once(link, func(*klaxon.Incident, time.Time) (bool, error) { return false, klaxon.ErrUnavailable })
+
+	inc := newIncident(twoSteps)
+	_, err := failing(inc, t0)
+	require.ErrorIs(t, err, klaxon.ErrUnavailable)
+	require.Empty(t, inc.Once, "a failed act leaves the link unused")
+
+	changed, err := ack(inc, t0)
+	require.NoError(t, err)
+	require.True(t, changed)
+	require.Equal(t, []string{"link:1:alice:ack"}, inc.Once)
+	require.Equal(t, []string{"link:1:alice:ack"}, inc.Header().Once, "kept with the header")
+
+	_, err = ack(inc, t0.Add(time.Minute))
+	require.ErrorIs(t, err, klaxon.ErrUsed)
+	require.Equal(t, t0, inc.AckedAt, "unchanged")
+
+	// Another link, or an act that names none, is not held back by it.
+	other := klaxon.Actor{By: "alice", How: "email", Once: "link:1:alice:resolve"}
+	changed, err = escalate.Once(other, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+		return escalate.Resolve(inc, now, other), nil
+	})(inc, t0.Add(time.Minute))
+	require.NoError(t, err)
+	require.True(t, changed)
+	require.Equal(t, []string{"link:1:alice:ack", "link:1:alice:resolve"}, inc.Once)
+
+	// An act that changes nothing (resolving a resolved incident) leaves
+	// its link unused.
+	again := klaxon.Actor{By: "bob", How: "email", Once: "link:2:bob:resolve"}
+	changed, err = escalate.Once(again, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+		return escalate.Resolve(inc, now, again), nil
+	})(inc, t0.Add(2*time.Minute))
+	require.NoError(t, err)
+	require.False(t, changed)
+	require.NotContains(t, inc.Once, "link:2:bob:resolve")
+}
