@@ -57,7 +57,7 @@ func (s *Server) schedulesRoutes() {
 	s.handle(GroupAPI, "GET /v1/oncall", s.auth(klaxon.ScopeRead, s.allOnCall))
 	s.handle(GroupAPI, "GET /v1/schedules/{name}/oncall", s.auth(klaxon.ScopeRead, s.scheduleOnCall))
 	s.handle(GroupAPI, "GET /v1/schedules/{name}/shifts", s.auth(klaxon.ScopeRead, s.shifts))
-	s.handle(GroupAPI, "GET /v1/schedules/{file}", s.ical)
+	s.handle(GroupFeed, "GET /v1/schedules/{file}", s.ical)
 	s.handle(GroupAPI, "GET /v1/schedules/{name}/overrides", s.auth(klaxon.ScopeRead, s.listOverrides))
 	s.handle(GroupAPI, "POST /v1/schedules/{name}/overrides", s.auth(klaxon.ScopeAdmin, s.createOverride))
 	s.handle(GroupAPI, "DELETE /v1/schedules/{name}/overrides/{id}", s.auth(klaxon.ScopeAdmin, s.deleteOverride))

@@ -27,6 +27,9 @@ const (
 	// ServeAPI is the API for people and the CLI: /v1/incidents,
 	// /v1/oncall, /v1/schedules, /v1/users.
 	ServeAPI = "api"
+	// ServeFeed is the schedules' calendar feeds:
+	// /v1/schedules/{name}.ics.
+	ServeFeed = "feed"
 	// ServeMetrics is /metrics.
 	ServeMetrics = "metrics"
 	// ServeHealth is /healthz and /readyz.
@@ -34,7 +37,7 @@ const (
 )
 
 // ServeGroups are the route groups, in the order the README lists them.
-var ServeGroups = []string{ServeIngest, ServeTwilio, ServeAck, ServeAPI, ServeMetrics, ServeHealth}
+var ServeGroups = []string{ServeIngest, ServeTwilio, ServeAck, ServeAPI, ServeFeed, ServeMetrics, ServeHealth}
 
 // Listener is one address Klaxon serves HTTP on.
 type Listener struct {
