@@ -78,6 +78,9 @@ type Config struct {
 	standIns []Warning
 	// file is the config file as the user named it, for warnings.
 	file string
+	// listenKeys are the key paths of the listeners, for warnings:
+	// "listen[0]", or "listen" for one address.
+	listenKeys []string
 }
 
 // Integration returns the integration called name.
@@ -210,6 +213,9 @@ type loader struct {
 	probs         *problems
 	// standIns are the rules whose channel is not configured.
 	standIns []standIn
+	// listenOK: listen is a good list of listeners, which other checks
+	// may look at.
+	listenOK bool
 }
 
 func (l *loader) build(f *file) *Config {
@@ -228,6 +234,7 @@ func (l *loader) build(f *file) *Config {
 	l.checkIntegrations(c.Integrations)
 	l.secret = c.Secret
 	l.checkNotify(&c.Notify)
+	l.checkCallbacks(c)
 
 	r, err := route.New(f.Route)
 	l.addFileFieldErrors(l.path, err)
