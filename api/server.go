@@ -6,6 +6,7 @@ package api
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -140,11 +141,12 @@ func span(d time.Duration) string {
 
 // Server is the HTTP API.
 type Server struct {
-	o        Options
-	log      *slog.Logger
-	mux      *http.ServeMux
-	metrics  *metrics
-	failures *failures
+	o         Options
+	log       *slog.Logger
+	mux       *http.ServeMux
+	metrics   *metrics
+	failures  *failures
+	readiness *readiness
 	// groups are the route group of each pattern of mux.
 	groups map[string]string
 }
@@ -158,6 +160,10 @@ func New(o Options) *Server {
 		o.Users = o.Schedules
 	}
 	s := &Server{o: o, log: o.Log.With("component", "api"), mux: http.NewServeMux(), metrics: newMetrics(o.Registry), failures: newFailures(o.Now), groups: map[string]string{}}
+	s.readiness = &readiness{now: o.Now, log: s.log, ping: func(context.Context) error { return errors.New("no store") }}
+	if o.Store != nil {
+		s.readiness.ping = o.Store.Ping
+	}
 	s.handle(GroupIngest, "POST /v1/ingest/{source}", s.ingest)
 	s.handle(GroupIngest, "POST /v2/enqueue", s.enqueue)
 	s.handle(GroupAPI, "GET /v1/incidents", s.auth(klaxon.ScopeRead, s.listIncidents))
@@ -192,14 +198,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	writeError(w, s.log, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
-}
-
-func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	if err := s.o.Store.Ping(r.Context()); err != nil {
-		writeError(w, s.log, errorf(http.StatusServiceUnavailable, "store unreachable: %v", err))
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 type metrics struct {
