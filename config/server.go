@@ -170,8 +170,9 @@ func (l *loader) checkListener(ln *Listener, at func(key string) string) bool {
 	return ok
 }
 
-// checkTLS makes the files of t absolute and checks that they load as a
-// certificate and its key.
+// checkTLS makes the files of t absolute and, unless the loader is told
+// not to read them (Reload), checks that they load as a certificate and
+// its key.
 func (l *loader) checkTLS(t *TLS, path string) {
 	files := true
 	for _, f := range []struct {
@@ -185,12 +186,15 @@ func (l *loader) checkTLS(t *TLS, path string) {
 		}
 		shown := l.shown(*f.name)
 		*f.name = l.abs(*f.name)
+		if !l.tlsFiles {
+			continue
+		}
 		if _, err := readFile(*f.name, shown); err != nil {
 			l.probs.add(l.path, path+"."+f.key, "%v", err)
 			files = false
 		}
 	}
-	if !files {
+	if !files || !l.tlsFiles {
 		return
 	}
 	if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {

@@ -275,3 +275,28 @@ func TestListenWarnings(t *testing.T) {
 		})
 	}
 }
+
+// TestReloadLeavesTLSFiles: Reload does not read the listeners' TLS files,
+// which Load checks: a pair caught halfway through a renewal, or a file
+// moved away for a moment, refuses no reload. Their paths are still
+// resolved, so that a reload that changes them is seen as a change.
+func TestReloadLeavesTLSFiles(t *testing.T) {
+	cert, _ := testPair(t)
+	_, otherKey := testPair(t)
+	setup(t, map[string]string{
+		"conf/klaxon.yaml":  baseFiles["conf/klaxon.yaml"] + "listen: [{address: \"127.0.0.1:9000\", tls: {cert_file: tls/cert.pem, key_file: tls/key.pem}}, {address: \"127.0.0.1:9001\", tls: {cert_file: tls/cert.pem, key_file: tls/gone.pem}}]\n",
+		"conf/tls/cert.pem": cert, "conf/tls/key.pem": otherKey,
+	})
+	_, err := Load("conf/klaxon.yaml", nil)
+	require.Equal(t, []string{
+		"conf/klaxon.yaml: listen[0].tls: load certificate and key: tls: private key does not match public key",
+		"conf/klaxon.yaml: listen[1].tls.key_file: conf/tls/gone.pem: no such file or directory",
+	}, lines(t, err))
+
+	c, err := Reload("conf/klaxon.yaml", nil)
+	require.NoError(t, err)
+	abs, err := filepath.Abs("conf/tls")
+	require.NoError(t, err)
+	require.Equal(t, &TLS{CertFile: filepath.Join(abs, "cert.pem"), KeyFile: filepath.Join(abs, "key.pem")}, c.Listen[0].TLS)
+	require.Equal(t, filepath.Join(abs, "gone.pem"), c.Listen[1].TLS.KeyFile)
+}

@@ -136,3 +136,29 @@ func TestReloadRefusesListenChange(t *testing.T) {
 func TestRouteGroupsAgree(t *testing.T) {
 	require.Equal(t, api.Groups, config.ServeGroups)
 }
+
+// TestReloadDuringRenewal: a config reload that comes while a certificate
+// renewal is halfway (the new certificate written, not yet its key) goes
+// through, and the TLS listener keeps serving its last good pair.
+func TestReloadDuringRenewal(t *testing.T) {
+	cfg := writeScheduleConfig(t, time.Hour)
+	dir := filepath.Dir(cfg)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "tls"), 0o755))
+	certFile := filepath.Join(dir, "tls", "cert.pem")
+	old := tlstest.New(t)
+	old.Write(t, certFile, filepath.Join(dir, "tls", "key.pem"))
+	rewrite(t, cfg, "listen: 127.0.0.1:0\n", twoListeners)
+	_, l, _ := startServe(t, cfg)
+	lines := listening(t, l, 2)
+	public, private := lines[0][1], "http://"+lines[1][1]
+	require.Equal(t, []string{"alice"}, onCallAt(t, private))
+
+	tlstest.Replace(t, certFile, tlstest.New(t).CertPEM) // its key not written yet
+	rewrite(t, filepath.Join(dir, "schedules", "primary.yaml"), "members: [alice, bob]", "members: [bob, alice]")
+	waitFor(t, "the schedule change is live", func() bool { return slicesEqual(onCallAt(t, private), []string{"bob"}) })
+	require.NotContains(t, l.String(), "reload refused")
+
+	c, err := tls.Dial("tcp", public, &tls.Config{RootCAs: old.Roots(), ServerName: "localhost"})
+	require.NoError(t, err, "the last good pair serves")
+	require.NoError(t, c.Close())
+}
