@@ -15,6 +15,8 @@ var (
 	ErrUnauthorized = errors.New("unauthorized")
 	ErrTooLarge     = errors.New("too large")
 	ErrUnavailable  = errors.New("unavailable")
+	// ErrUsed is an act that may happen once (Actor.Once) and did.
+	ErrUsed = errors.New("used already")
 )
 
 // FieldError is bad input: which field, and what was wrong with it.

@@ -62,6 +62,10 @@ type Incident struct {
 	// Sent are the pages that went out, by notification: delivery reports
 	// and replies find theirs here without reading the timeline.
 	Sent []Sent `json:"sent,omitempty"`
+	// Once are the acts that may change the incident once (Actor.Once)
+	// and did, recorded in the commit that made the change: an act that
+	// failed is not among them, and may be tried again.
+	Once []string `json:"once,omitempty"`
 
 	// Changed are the alerts that changed since the incident was read, one
 	// record per alert key, and Recorded the timeline entries recorded
@@ -98,6 +102,7 @@ func (inc *Incident) Header() *Incident {
 	h.Labels = maps.Clone(inc.Labels)
 	h.Pending = slices.Clone(inc.Pending)
 	h.Sent = slices.Clone(inc.Sent)
+	h.Once = slices.Clone(inc.Once)
 	h.Policy.Steps = slices.Clone(inc.Policy.Steps)
 	h.Changed, h.Recorded = nil, nil
 	return &h
@@ -283,9 +288,12 @@ type Event struct {
 // Actor is who acts on an incident, and how: By (a user, an API token's
 // name, an integration), How (api, cli, sms, voice, email, auto), and
 // ViaToken, the API token that acted for By when By is not the token
-// itself.
+// itself. Once, when set, names an act that may change the incident
+// once, like a mail link's: the commit that acts records it in the
+// incident's Once, and an act naming a recorded one fails with ErrUsed.
 type Actor struct {
 	By, How, ViaToken string
+	Once              string
 }
 
 // Event returns an event of kind at at, by a.

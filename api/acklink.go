@@ -4,6 +4,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -15,17 +16,22 @@ import (
 // The mail links: GET shows what the link would do and a button; only
 // the POST of that button acts, so a mail scanner that follows links
 // acknowledges nothing. A link acts once, only while the incident is in
-// the walk whose page it came with, and until it expires: a link used
-// or mailed before the incident triggered again changes nothing (410).
+// the walk whose page it came with, only while its user is one of the
+// config's, and until it expires. A link used, or mailed before the
+// incident triggered again, changes nothing (410), and GET says so
+// rather than showing the button; so does one past its expiry. A link
+// of a user since removed from the users file is refused (403). The use
+// is recorded in the commit that acts (Actor.Once), so an act that
+// failed, like one on a store that cannot write, leaves the link usable.
 
 var ackPage = template.Must(template.New("ack").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <meta name="robots" content="noindex"><title>Klaxon #{{.ID}}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}
 button{font-size:1.2rem;padding:.6rem 1.4rem}</style></head><body>
-<h1>Incident #{{.ID}}</h1>
-<p><strong>{{.Severity}}</strong> {{.Summary}}</p>
-<p>State: {{.State}}{{if .Done}}. {{.Done}}{{end}}</p>
+<h1>{{if .ID}}Incident #{{.ID}}{{else}}Klaxon{{end}}</h1>
+{{if .State}}<p><strong>{{.Severity}}</strong> {{.Summary}}</p>
+<p>State: {{.State}}{{if .Done}}. {{.Done}}{{end}}</p>{{end}}
 {{if .Verb}}<form method="post"><button type="submit">{{.Verb}} as {{.User}}</button></form>{{end}}
 {{if .Problem}}<p>{{.Problem}}</p>{{end}}
 </body></html>
@@ -67,9 +73,16 @@ func (s *Server) ackLink(w http.ResponseWriter, r *http.Request) {
 		s.ackPage(w, code, ackView{Problem: "This link cannot be used: " + err.Error() + "."})
 		return
 	}
+	if s.o.Users != nil {
+		if _, ok := s.o.Users.User(claims.User); !ok {
+			s.ackPage(w, http.StatusForbidden, ackView{ID: claims.Incident,
+				Problem: "This link was mailed to " + claims.User + ", who is no longer a Klaxon user: it no longer acts. Nothing was done."})
+			return
+		}
+	}
 	inc, err := s.o.Store.Incident(r.Context(), claims.Incident)
 	if err != nil {
-		s.ackPage(w, status(err), ackView{Problem: err.Error()})
+		s.ackFailed(w, ackView{ID: claims.Incident}, err)
 		return
 	}
 	verb := map[string]string{email.ActionAck: "Acknowledge", email.ActionResolve: "Resolve"}[claims.Action]
@@ -82,37 +95,51 @@ func (s *Server) ackLink(w http.ResponseWriter, r *http.Request) {
 		s.ackPage(w, http.StatusGone, v)
 		return
 	}
+	// A link acts once: the incident records it in the commit that acts.
+	once := "link:" + strconv.Itoa(claims.Page) + ":" + claims.User + ":" + claims.Action
+	if slices.Contains(inc.Once, once) {
+		v.Verb, v.Problem = "", usedLink
+		s.ackPage(w, http.StatusGone, v)
+		return
+	}
 	if r.Method != http.MethodPost {
 		// GET (and the HEAD that the GET route also serves, which mail
 		// scanners send) only shows the page: only POST acts.
 		s.ackPage(w, http.StatusOK, v)
 		return
 	}
-	// A link acts once: the store remembers it, across restarts and
-	// replicas, until it expires.
-	if s.o.Callbacks != nil {
-		now := s.o.Now()
-		key := "link:" + claims.Incident + ":" + strconv.Itoa(claims.Page) + ":" + claims.User + ":" + claims.Action
-		first, err := s.o.Callbacks.FirstTime(r.Context(), key, now, claims.Expires.Sub(now)+time.Minute)
-		if err != nil {
-			v.Verb, v.Problem = "", "Nothing was done: "+err.Error()+"."
-			s.ackPage(w, status(err), v)
-			return
-		}
-		if !first {
-			v.Verb, v.Problem = "", "This link was used already: it acts once. Nothing was done."
-			s.ackPage(w, http.StatusGone, v)
-			return
-		}
-	}
-	got, err := s.act(r.Context(), action, inc.ID, claims.User, "email")
-	if err != nil {
-		v.Verb, v.Problem = "", "Nothing was done: "+err.Error()+"."
-		s.ackPage(w, status(err), v)
+	got, err := s.act(r.Context(), action, inc.ID, klaxon.Actor{By: claims.User, How: "email", Once: once})
+	switch {
+	case errors.Is(err, klaxon.ErrUsed):
+		// Another request with this link acted first.
+		v.Verb, v.Problem = "", usedLink
+		s.ackPage(w, http.StatusGone, v)
+		return
+	case err != nil:
+		s.ackFailed(w, v, err)
 		return
 	}
 	v.State, v.Verb, v.Done = string(got.State), "", "Done, by "+claims.User+"."
 	s.ackPage(w, http.StatusOK, v)
+}
+
+const usedLink = "This link was used already: it acts once. Nothing was done."
+
+// ackFailed answers a link whose incident could not be read or acted on.
+// On the server's fault (a store that is down or cannot write) nothing
+// was done and the link was not used: the page keeps its button, says to
+// try again, and does not show the error, which is logged.
+func (s *Server) ackFailed(w http.ResponseWriter, v ackView, err error) {
+	code := status(err)
+	if code < http.StatusInternalServerError {
+		v.Verb, v.Problem = "", "Nothing was done: "+err.Error()+"."
+		s.ackPage(w, code, v)
+		return
+	}
+	s.log.Error("mail link", "incident", v.ID, "status", code, "err", err)
+	retryAfter(w, code)
+	v.Problem = "Klaxon could not do it just now, so nothing was done; the link still works: try again in a moment."
+	s.ackPage(w, code, v)
 }
 
 func (s *Server) ackPage(w http.ResponseWriter, code int, v ackView) {

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,4 +78,114 @@ func TestAckLinkActsOnce(t *testing.T) {
 		require.Contains(t, body, "link expired at", method)
 	}
 	require.Equal(t, klaxon.StateAcknowledged, r.incident(t, id).State)
+}
+
+// TestAckLinkFailedActLeavesLinkUsable: an act that the store could not
+// commit did nothing and did not use the link: the answer is a 503 that
+// says to try again and keeps the button, and the next POST acts, once.
+func TestAckLinkFailedActLeavesLinkUsable(t *testing.T) {
+	r := newRig(t)
+	id := r.open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaEmail, At: t0})
+	ack := r.base + email.AckPath + r.links.Sign(id, 1, "alice", email.ActionAck)
+
+	r.engine.failures.Store(1)
+	code, body := do(t, http.MethodPost, ack, nil, nil)
+	require.Equal(t, http.StatusServiceUnavailable, code, body)
+	require.Contains(t, body, "nothing was done; the link still works: try again")
+	require.Contains(t, body, "Acknowledge as alice", "the button stays")
+	require.NotContains(t, body, "no space left on device", "the store's error is logged, not shown")
+	require.Equal(t, klaxon.StateTriggered, r.incident(t, id).State)
+
+	code, body = do(t, http.MethodGet, ack, nil, nil)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, "Acknowledge as alice")
+
+	r.clock.Add(time.Minute)
+	code, body = do(t, http.MethodPost, ack, nil, nil)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, "Done, by alice.")
+	inc := r.incident(t, id)
+	require.Equal(t, klaxon.StateAcknowledged, inc.State)
+	require.Equal(t, t0.Add(time.Minute), inc.AckedAt)
+
+	code, body = do(t, http.MethodPost, ack, nil, nil)
+	require.Equal(t, http.StatusGone, code, body)
+	require.Contains(t, body, "This link was used already")
+}
+
+// TestAckLinkUsedGET: opening a used link answers 410 and says so, with
+// no button, as its POST does; the incident's other link still shows its
+// button.
+func TestAckLinkUsedGET(t *testing.T) {
+	r := newRig(t)
+	id := r.open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaEmail, At: t0})
+	ack := r.base + email.AckPath + r.links.Sign(id, 1, "alice", email.ActionAck)
+	resolve := r.base + email.AckPath + r.links.Sign(id, 1, "alice", email.ActionResolve)
+	code, body := do(t, http.MethodPost, ack, nil, nil)
+	require.Equal(t, http.StatusOK, code, body)
+
+	for _, method := range []string{http.MethodGet, http.MethodHead} {
+		code, body = do(t, method, ack, nil, nil)
+		require.Equal(t, http.StatusGone, code, method)
+	}
+	code, body = do(t, http.MethodGet, ack, nil, nil)
+	require.Equal(t, http.StatusGone, code)
+	require.Contains(t, body, "This link was used already: it acts once.")
+	require.NotContains(t, body, "<form")
+
+	code, body = do(t, http.MethodGet, resolve, nil, nil)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, "Resolve as alice")
+}
+
+// TestAckLinkRemovedUser: once its user is removed from the config (a
+// reload), a link shows no button and acts on nothing: 403, saying why.
+func TestAckLinkRemovedUser(t *testing.T) {
+	r := newRig(t)
+	id := r.open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaEmail, At: t0})
+	ack := r.base + email.AckPath + r.links.Sign(id, 1, "alice", email.ActionAck)
+	code, body := do(t, http.MethodGet, ack, nil, nil)
+	require.Equal(t, http.StatusOK, code, body)
+
+	r.users.remove("alice")
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		code, body = do(t, method, ack, nil, nil)
+		require.Equal(t, http.StatusForbidden, code, method)
+		require.Contains(t, body, "This link was mailed to alice, who is no longer a Klaxon user: it no longer acts.", method)
+		require.NotContains(t, body, "<form", method)
+	}
+	require.Equal(t, klaxon.StateTriggered, r.incident(t, id).State)
+}
+
+// TestAckLinkConcurrentPOSTs: of several POSTs of one link at once, one
+// acts and the others answer 410; the timeline has one acknowledgement.
+func TestAckLinkConcurrentPOSTs(t *testing.T) {
+	r := newRig(t)
+	id := r.open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaEmail, At: t0})
+	ack := r.base + email.AckPath + r.links.Sign(id, 1, "alice", email.ActionAck)
+	const n = 8
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			code, _ := do(t, http.MethodPost, ack, nil, nil)
+			codes <- code
+		})
+	}
+	wg.Wait()
+	close(codes)
+	got := map[int]int{}
+	for c := range codes {
+		got[c]++
+	}
+	require.Equal(t, map[int]int{http.StatusOK: 1, http.StatusGone: n - 1}, got)
+	timeline, err := klaxon.ReadTimeline(t.Context(), r.st, id)
+	require.NoError(t, err)
+	acks := 0
+	for _, e := range timeline {
+		if e.Kind == klaxon.EventAcknowledged {
+			acks++
+		}
+	}
+	require.Equal(t, 1, acks)
 }

@@ -52,10 +52,11 @@ func (fakeTokens) Feed(token string) (string, string, bool) {
 	return "", "", false
 }
 
-// fakeCommands records who acted.
+// fakeCommands records who acted, and how long snoozes were.
 type fakeCommands struct {
-	mu   sync.Mutex
-	acts []klaxon.Actor
+	mu      sync.Mutex
+	acts    []klaxon.Actor
+	snoozes []time.Duration
 }
 
 func (f *fakeCommands) did(who klaxon.Actor) {
@@ -79,8 +80,11 @@ func (f *fakeCommands) Escalate(_ context.Context, id string, who klaxon.Actor) 
 	return &klaxon.Incident{ID: id, State: klaxon.StateTriggered}, nil
 }
 
-func (f *fakeCommands) Snooze(_ context.Context, id string, _ time.Duration, who klaxon.Actor) (*klaxon.Incident, error) {
+func (f *fakeCommands) Snooze(_ context.Context, id string, d time.Duration, who klaxon.Actor) (*klaxon.Incident, error) {
 	f.did(who)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.snoozes = append(f.snoozes, d)
 	return &klaxon.Incident{ID: id, State: klaxon.StateAcknowledged}, nil
 }
 
@@ -112,8 +116,8 @@ func (fakeTester) TestPage(_ context.Context, _, via string) ([]TestResult, erro
 }
 
 // testServer is an API server on an embedded store, with fake tokens,
-// commands, schedules and test pages.
-func testServer(t *testing.T) (*Server, *fakeCommands) {
+// commands, schedules and test pages; opts change its options.
+func testServer(t *testing.T, opts ...func(*Options)) (*Server, *fakeCommands) {
 	t.Helper()
 	st, err := embedded.Open(filepath.Join(t.TempDir(), "klaxon.db"))
 	require.NoError(t, err)
@@ -127,7 +131,7 @@ func testServer(t *testing.T) (*Server, *fakeCommands) {
 		schedules[name] = s
 	}
 	cmds := &fakeCommands{}
-	return New(Options{
+	o := Options{
 		Store:     st,
 		Commands:  cmds,
 		Tokens:    fakeTokens{},
@@ -136,7 +140,11 @@ func testServer(t *testing.T) (*Server, *fakeCommands) {
 		Tester:    fakeTester{},
 		Log:       slog.New(slog.DiscardHandler),
 		Registry:  prometheus.NewRegistry(),
-	}), cmds
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return New(o), cmds
 }
 
 // call serves one request and returns its status and body. A token
@@ -172,37 +180,81 @@ func errorOf(t *testing.T, body string) errorBody {
 	return e
 }
 
-// TestRouteScopes: every API route asks for its scope. Reading takes
-// read; acting on incidents and test pages, act; overrides, admin; a
-// wider scope includes the narrower. A token without the scope is 403
-// naming the token and the scope; no token, a wrong one or a feed token
-// is 401.
+// scopeRequest is a request to a route, and its status once the token
+// has the route's scope.
+type scopeRequest struct {
+	path, body string
+	ok         int
+}
+
+// scopeDecision is the scope a route asks of an API token, with requests
+// that show it; or, for a route that takes no API token, why.
+type scopeDecision struct {
+	need    klaxon.Scope
+	reqs    []scopeRequest
+	noScope string
+}
+
+// TestRouteScopes: every route the server registers has a scope decision
+// here, so a new route without one fails. Every API route asks for its
+// scope: reading takes read; acting on incidents and test pages, act;
+// overrides, admin; a wider scope includes the narrower. A token without
+// the scope is 403 naming the token and the scope; no token, a wrong one
+// or a feed token is 401. The routes that take no API token say why.
 func TestRouteScopes(t *testing.T) {
 	future := time.Now().Add(time.Hour).UTC()
 	override := `{"user": "alice", "from": "` + future.Format(time.RFC3339) + `", "to": "` + future.Add(time.Hour).Format(time.RFC3339) + `"}`
-	routes := []struct {
-		method, path, body string
-		need               klaxon.Scope
-		// ok is the status once the token has the scope.
-		ok int
-	}{
-		{"GET", "/v1/incidents", "", klaxon.ScopeRead, 200},
-		{"GET", "/v1/incidents/1", "", klaxon.ScopeRead, 404},
-		{"GET", "/v1/incidents/1/alerts", "", klaxon.ScopeRead, 404},
-		{"GET", "/v1/incidents/1/timeline", "", klaxon.ScopeRead, 404},
-		{"GET", "/v1/oncall", "", klaxon.ScopeRead, 200},
-		{"GET", "/v1/schedules/primary/oncall", "", klaxon.ScopeRead, 200},
-		{"GET", "/v1/schedules/primary/shifts", "", klaxon.ScopeRead, 200},
-		{"GET", "/v1/schedules/primary.ics", "", klaxon.ScopeRead, 200},
-		{"GET", "/v1/schedules/primary/overrides", "", klaxon.ScopeRead, 200},
-		{"POST", "/v1/incidents/1/ack", "", klaxon.ScopeAct, 200},
-		{"POST", "/v1/incidents/1/resolve", "", klaxon.ScopeAct, 200},
-		{"POST", "/v1/incidents/1/escalate", "", klaxon.ScopeAct, 200},
-		{"POST", "/v1/incidents/1/snooze", `{"duration": "30m"}`, klaxon.ScopeAct, 200},
-		{"POST", "/v1/users/alice/test-page", `{"via": "sms"}`, klaxon.ScopeAct, 200},
-		{"POST", "/v1/schedules/primary/overrides", override, klaxon.ScopeAdmin, 201},
-		{"DELETE", "/v1/schedules/primary/overrides/nope", "", klaxon.ScopeAdmin, 404},
+	read, act, admin := klaxon.ScopeRead, klaxon.ScopeAct, klaxon.ScopeAdmin
+	decisions := map[string]scopeDecision{
+		"GET /v1/incidents":                          {need: read, reqs: []scopeRequest{{"/v1/incidents", "", 200}}},
+		"GET /v1/incidents/{id}":                     {need: read, reqs: []scopeRequest{{"/v1/incidents/1", "", 404}}},
+		"GET /v1/incidents/{id}/alerts":              {need: read, reqs: []scopeRequest{{"/v1/incidents/1/alerts", "", 404}}},
+		"GET /v1/incidents/{id}/timeline":            {need: read, reqs: []scopeRequest{{"/v1/incidents/1/timeline", "", 404}}},
+		"GET /v1/oncall":                             {need: read, reqs: []scopeRequest{{"/v1/oncall", "", 200}}},
+		"GET /v1/schedules/{name}/oncall":            {need: read, reqs: []scopeRequest{{"/v1/schedules/primary/oncall", "", 200}}},
+		"GET /v1/schedules/{name}/shifts":            {need: read, reqs: []scopeRequest{{"/v1/schedules/primary/shifts", "", 200}}},
+		"GET /v1/schedules/{file}":                   {need: read, reqs: []scopeRequest{{"/v1/schedules/primary.ics", "", 200}}},
+		"GET /v1/schedules/{name}/overrides":         {need: read, reqs: []scopeRequest{{"/v1/schedules/primary/overrides", "", 200}}},
+		"POST /v1/users/{id}/test-page":              {need: act, reqs: []scopeRequest{{"/v1/users/alice/test-page", `{"via": "sms"}`, 200}}},
+		"POST /v1/schedules/{name}/overrides":        {need: admin, reqs: []scopeRequest{{"/v1/schedules/primary/overrides", override, 201}}},
+		"DELETE /v1/schedules/{name}/overrides/{id}": {need: admin, reqs: []scopeRequest{{"/v1/schedules/primary/overrides/nope", "", 404}}},
+		"POST /v1/incidents/{id}/{command}": {need: act, reqs: []scopeRequest{
+			{"/v1/incidents/1/ack", "", 200},
+			{"/v1/incidents/1/resolve", "", 200},
+			{"/v1/incidents/1/escalate", "", 200},
+			{"/v1/incidents/1/snooze", `{"duration": "30m"}`, 200},
+		}},
+		"POST /v1/ingest/{source}": {noScope: "an integration's token"},
+		"POST /v2/enqueue":         {noScope: "a PagerDuty routing key, an integration's token"},
+		"POST /v1/twilio/sms":      {noScope: "Twilio's signature"},
+		"POST /v1/twilio/voice":    {noScope: "Twilio's signature"},
+		"POST /v1/twilio/status":   {noScope: "Twilio's signature"},
+		"GET /v1/ack/{token}":      {noScope: "a signed mail link; GET acts on nothing"},
+		"POST /v1/ack/{token}":     {noScope: "a signed mail link"},
+		"GET /healthz":             {noScope: "open: liveness"},
+		"GET /readyz":              {noScope: "open: readiness, from a shared probe"},
+		"GET /metrics":             {noScope: "api.metrics_token"},
 	}
+	s, _ := testServer(t)
+	var registered []string
+	for pattern := range s.groups {
+		registered = append(registered, pattern)
+	}
+	for pattern := range decisions {
+		require.Contains(t, registered, pattern, "a scope decision for a route the server does not register")
+	}
+	for _, pattern := range registered {
+		d, ok := decisions[pattern]
+		require.True(t, ok, "route %q (group %s) has no scope decision: add it to TestRouteScopes", pattern, s.groups[pattern])
+		if s.groups[pattern] == GroupAPI {
+			require.NotEmpty(t, d.need, "API route %q asks for no scope", pattern)
+		}
+		require.True(t, (d.need == "") != (d.noScope == ""), "route %q: a scope, or why it takes none", pattern)
+		if d.need != "" {
+			require.NotEmpty(t, d.reqs, "route %q: show its scope", pattern)
+		}
+	}
+
 	tokens := []struct {
 		token, name string
 		scope       klaxon.Scope
@@ -211,26 +263,31 @@ func TestRouteScopes(t *testing.T) {
 		{actToken, "responder", klaxon.ScopeAct},
 		{adminToken, "lead", klaxon.ScopeAdmin},
 	}
-	for _, rt := range routes {
-		t.Run(rt.method+" "+rt.path, func(t *testing.T) {
-			s, _ := testServer(t) // a limiter of its own
-			for _, tok := range tokens {
-				code, body := call(s, rt.method, rt.path, tok.token, rt.body)
-				if tok.scope.Includes(rt.need) {
-					require.Equal(t, rt.ok, code, "%s: %s", tok.scope, body)
-					continue
+	for pattern, d := range decisions {
+		method, _, _ := strings.Cut(pattern, " ")
+		for _, rq := range d.reqs {
+			t.Run(method+" "+rq.path, func(t *testing.T) {
+				s, _ := testServer(t) // a limiter of its own
+				_, matched := s.mux.Handler(httptest.NewRequest(method, rq.path, nil))
+				require.Equal(t, pattern, matched, "the request shows the route it is listed under")
+				for _, tok := range tokens {
+					code, body := call(s, method, rq.path, tok.token, rq.body)
+					if tok.scope.Includes(d.need) {
+						require.Equal(t, rq.ok, code, "%s: %s", tok.scope, body)
+						continue
+					}
+					require.Equal(t, http.StatusForbidden, code, "%s: %s", tok.scope, body)
+					require.Equal(t, `token "`+tok.name+`" lacks scope "`+string(d.need)+`"`, errorOf(t, body).Error)
 				}
-				require.Equal(t, http.StatusForbidden, code, "%s: %s", tok.scope, body)
-				require.Equal(t, `token "`+tok.name+`" lacks scope "`+string(rt.need)+`"`, errorOf(t, body).Error)
-			}
-			for _, token := range []string{"", "wrong", feedToken} {
-				if token == feedToken && strings.HasSuffix(rt.path, ".ics") {
-					continue // the feed token's own (TestFeedTokens)
+				for _, token := range []string{"", "wrong", feedToken} {
+					if token == feedToken && strings.HasSuffix(rq.path, ".ics") {
+						continue // the feed token's own (TestFeedTokens)
+					}
+					code, body := call(s, method, rq.path, token, rq.body)
+					require.Equal(t, http.StatusUnauthorized, code, "token %q: %s", token, body)
 				}
-				code, body := call(s, rt.method, rt.path, token, rt.body)
-				require.Equal(t, http.StatusUnauthorized, code, "token %q: %s", token, body)
-			}
-		})
+			})
+		}
 	}
 }
 

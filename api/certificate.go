@@ -1,8 +1,11 @@
 package api
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -27,22 +30,27 @@ type CertificateOptions struct {
 }
 
 // Certificate is a TLS certificate and key read from files, and read again
-// when they change: a handshake looks at the files' size, modification
-// time and identity (a file replaced by a rename or a new symlink target
-// is another file) at most once per Every, so that a renewed certificate
-// serves the next connections without a restart. A changed pair that does
-// not load, like a certificate written before its key, is logged once and
-// the last good pair stays; it is tried again when the files change again.
+// when they change: a handshake reads both files at most once per Every
+// and compares a hash of their contents with that of the pair last read,
+// so that a renewed certificate serves the next connections without a
+// restart, however it was written (renamed into place, a new symlink
+// target, or rewritten in place with the same size and modification
+// time). A changed pair that does not load, like a certificate written
+// before its key, is logged once and the last good pair stays; it is
+// tried again as soon as the files change again.
 type Certificate struct {
 	o   CertificateOptions
 	log *slog.Logger
 
 	mu      sync.Mutex
 	cert    *tls.Certificate
-	seen    [2]os.FileInfo // the files last loaded, or last tried
+	sum     [sha256.Size]byte // of the files last loaded, or last tried
 	checked time.Time
 	failed  string // the last error logged, so that it is logged once
 }
+
+// maxPEM bounds a certificate or key file.
+const maxPEM = 1 << 20
 
 // NewCertificate loads the pair of files, which must load.
 func NewCertificate(o CertificateOptions) (*Certificate, error) {
@@ -53,15 +61,15 @@ func NewCertificate(o CertificateOptions) (*Certificate, error) {
 		o.Now = time.Now
 	}
 	c := &Certificate{o: o, log: o.Log.With("component", "tls"), checked: o.Now()}
-	seen, err := c.stat()
+	sum, certPEM, keyPEM, err := c.read()
 	if err != nil {
 		return nil, err
 	}
-	cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return nil, fmt.Errorf("load certificate %s and key %s: %w", o.CertFile, o.KeyFile, err)
 	}
-	c.cert, c.seen = &cert, seen
+	c.cert, c.sum = &cert, sum
 	return c, nil
 }
 
@@ -71,8 +79,8 @@ func (c *Certificate) Config() *tls.Config {
 	return &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: c.GetCertificate}
 }
 
-// GetCertificate returns the pair to serve, read again first if the files
-// changed and Every passed since they were last looked at.
+// GetCertificate returns the pair to serve, read again first if Every
+// passed since the files were last looked at and they changed.
 func (c *Certificate) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -83,18 +91,19 @@ func (c *Certificate) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, er
 	return c.cert, nil
 }
 
-// reload reads the files again if they changed since they were last read.
+// reload loads the files again if their contents changed since they were
+// last read.
 func (c *Certificate) reload() {
-	seen, err := c.stat()
+	sum, certPEM, keyPEM, err := c.read()
 	if err != nil {
 		c.fail(err)
 		return
 	}
-	if same(seen[0], c.seen[0]) && same(seen[1], c.seen[1]) {
+	if sum == c.sum {
 		return
 	}
-	c.seen, c.failed = seen, ""
-	cert, err := tls.LoadX509KeyPair(c.o.CertFile, c.o.KeyFile)
+	c.sum, c.failed = sum, ""
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		c.fail(fmt.Errorf("load certificate and key: %w", err))
 		return
@@ -112,19 +121,38 @@ func (c *Certificate) fail(err error) {
 	c.log.Error("reload certificate: the last good one stays", "cert_file", c.o.CertFile, "key_file", c.o.KeyFile, "err", err)
 }
 
-func (c *Certificate) stat() ([2]os.FileInfo, error) {
-	var out [2]os.FileInfo
+// read reads both files and returns them and a hash of the two.
+func (c *Certificate) read() (sum [sha256.Size]byte, certPEM, keyPEM []byte, err error) {
+	h := sha256.New()
+	var files [2][]byte
 	for i, name := range []string{c.o.CertFile, c.o.KeyFile} {
-		fi, err := os.Stat(name)
+		b, err := readPEM(name)
 		if err != nil {
-			return out, fmt.Errorf("read certificate: %w", err)
+			return sum, nil, nil, err
 		}
-		out[i] = fi
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:]) // so that a byte moved from one file to the other is a change
+		h.Write(b)
+		files[i] = b
 	}
-	return out, nil
+	h.Sum(sum[:0])
+	return sum, files[0], files[1], nil
 }
 
-// same reports whether a and b are the same file, unchanged.
-func same(a, b os.FileInfo) bool {
-	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
+// readPEM reads a certificate or key file of at most maxPEM bytes.
+func readPEM(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("read certificate: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxPEM+1))
+	if err != nil {
+		return nil, fmt.Errorf("read certificate: %w", err)
+	}
+	if len(b) > maxPEM {
+		return nil, fmt.Errorf("read certificate: %s is larger than %d bytes", name, maxPEM)
+	}
+	return b, nil
 }

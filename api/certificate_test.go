@@ -115,6 +115,60 @@ func TestCertificateReload(t *testing.T) {
 	require.Contains(t, logs.String(), "no such file or directory")
 }
 
+// TestCertificateRewrittenInPlace: a renewal that rewrites both files in
+// place, to the same sizes, within the same modification time (as a
+// tool that keeps times, or a file system with coarse times, leaves
+// them) is seen by the files' contents; and a pair caught halfway through
+// keeps the last good one, and is tried again once the files change.
+func TestCertificateRewrittenInPlace(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	first := tlstest.New(t)
+	// Pairs whose PEM files are as long as the first's.
+	sameSize := func() tlstest.Pair {
+		for range 1000 {
+			if p := tlstest.New(t); len(p.CertPEM) == len(first.CertPEM) && len(p.KeyPEM) == len(first.KeyPEM) {
+				return p
+			}
+		}
+		t.Fatal("no pair of the first's sizes")
+		return tlstest.Pair{}
+	}
+	second, third := sameSize(), sameSize()
+	first.Write(t, certFile, keyFile)
+	stamp := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	rewrite := func(path string, body []byte) {
+		t.Helper()
+		require.NoError(t, os.WriteFile(path, body, 0o600)) // the same file, truncated
+		require.NoError(t, os.Chtimes(path, stamp, stamp))
+	}
+	require.NoError(t, os.Chtimes(certFile, stamp, stamp))
+	require.NoError(t, os.Chtimes(keyFile, stamp, stamp))
+	var logs syncbuf.Buffer
+	clock := &fakeClock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	cert, err := NewCertificate(CertificateOptions{CertFile: certFile, KeyFile: keyFile, Every: time.Minute, Now: clock.Now,
+		Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	require.NoError(t, err)
+	addr := serveTLS(t, cert.Config())
+	require.Equal(t, first.Cert.Raw, peer(t, addr, first.Roots()).Raw)
+
+	rewrite(certFile, second.CertPEM)
+	rewrite(keyFile, second.KeyPEM)
+	clock.Add(time.Minute)
+	require.Equal(t, second.Cert.Raw, peer(t, addr, second.Roots()).Raw)
+
+	// Halfway: the new certificate, the old key.
+	rewrite(certFile, third.CertPEM)
+	for range 2 {
+		clock.Add(time.Minute)
+		require.Equal(t, second.Cert.Raw, peer(t, addr, second.Roots()).Raw)
+	}
+	require.Equal(t, 1, strings.Count(logs.String(), "reload certificate: the last good one stays"), logs.String())
+	rewrite(keyFile, third.KeyPEM)
+	clock.Add(time.Minute)
+	require.Equal(t, third.Cert.Raw, peer(t, addr, third.Roots()).Raw)
+}
+
 func TestCertificateTLS12AtLeast(t *testing.T) {
 	dir := t.TempDir()
 	p := tlstest.New(t)

@@ -41,6 +41,8 @@ func status(err error) int {
 		return http.StatusUnauthorized
 	case errors.Is(err, klaxon.ErrNotFound):
 		return http.StatusNotFound
+	case errors.Is(err, klaxon.ErrUsed):
+		return http.StatusGone
 	case errors.Is(err, klaxon.ErrConflict):
 		return http.StatusConflict
 	case errors.Is(err, klaxon.ErrUnavailable):

@@ -20,6 +20,10 @@ const (
 	// GroupAPI is the API for people and the CLI: /v1/incidents,
 	// /v1/oncall, /v1/schedules, /v1/users.
 	GroupAPI = "api"
+	// GroupFeed is the schedules' calendar feeds,
+	// /v1/schedules/{name}.ics, which calendar apps fetch with a feed
+	// token: a public listener may serve them without the API.
+	GroupFeed = "feed"
 	// GroupMetrics is /metrics.
 	GroupMetrics = "metrics"
 	// GroupHealth is /healthz and /readyz.
@@ -27,7 +31,7 @@ const (
 )
 
 // Groups are every route group.
-var Groups = []string{GroupIngest, GroupTwilio, GroupAck, GroupAPI, GroupMetrics, GroupHealth}
+var Groups = []string{GroupIngest, GroupTwilio, GroupAck, GroupAPI, GroupFeed, GroupMetrics, GroupHealth}
 
 // handle registers h for pattern, a route of group.
 func (s *Server) handle(group, pattern string, h http.HandlerFunc) {

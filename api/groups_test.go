@@ -12,7 +12,7 @@ import (
 )
 
 func TestOnly(t *testing.T) {
-	s := New(Options{Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()})
+	s := New(Options{Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Tokens: fakeTokens{}})
 	get := func(h http.Handler, method, path string) (int, errorBody) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
@@ -48,13 +48,31 @@ func TestOnly(t *testing.T) {
 	code, _ = get(both, "GET", "/metrics")
 	require.Equal(t, http.StatusOK, code)
 
+	// The calendar feed is a group of its own: a listener may serve it
+	// without the API, and the API without it.
+	feed, err := s.Only(GroupFeed)
+	require.NoError(t, err)
+	code, body := get(feed, "GET", "/v1/schedules/primary.ics")
+	require.Equal(t, http.StatusUnauthorized, code, "the feed is served, and asks for its token")
+	require.Contains(t, body.Error, "feed token")
+	for _, path := range []string{"/v1/incidents", "/v1/oncall", "/v1/schedules/primary/shifts", "/v1/schedules/primary/oncall"} {
+		code, _ = get(feed, "GET", path)
+		require.Equal(t, http.StatusNotFound, code, path)
+	}
+	apiOnly, err := s.Only(GroupAPI)
+	require.NoError(t, err)
+	code, _ = get(apiOnly, "GET", "/v1/schedules/primary.ics")
+	require.Equal(t, http.StatusNotFound, code)
+	code, _ = get(apiOnly, "GET", "/v1/oncall")
+	require.Equal(t, http.StatusUnauthorized, code, "the API is served, and asks for its token")
+
 	all, err := s.Only()
 	require.NoError(t, err)
 	code, _ = get(all, "GET", "/metrics")
 	require.Equal(t, http.StatusOK, code)
 
 	_, err = s.Only("console")
-	require.ErrorContains(t, err, `no such group; want one of ingest, twilio, ack, api, metrics, health`)
+	require.ErrorContains(t, err, `no such group; want one of ingest, twilio, ack, api, feed, metrics, health`)
 }
 
 // TestGroupsHaveRoutes: every route group has routes, and every route's

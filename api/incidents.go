@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/config"
 )
 
 // IncidentList is the body of GET /v1/incidents.
@@ -225,9 +226,10 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, caller Caller) 
 	case "escalate":
 		inc, err = s.o.Commands.Escalate(r.Context(), id, who)
 	case "snooze":
+		// The durations of klaxon.yaml: "90m", "2h30m", "7d", "1w".
 		var d time.Duration
-		if d, err = time.ParseDuration(req.Duration); err != nil || d <= 0 {
-			err = klaxon.Invalid("duration", "must be a positive duration such as 30m, got %q", req.Duration)
+		if d, err = config.ParseDuration(req.Duration); err != nil || d <= 0 {
+			err = klaxon.Invalid("duration", "must be a positive duration such as 30m, 2h or 1d, got %q", req.Duration)
 			break
 		}
 		if bound := s.bounds().Snooze; d > bound {

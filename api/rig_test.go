@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,13 +60,50 @@ type nobody struct{}
 
 func (nobody) Notify(_ context.Context, _ klaxon.Page) error { return nil }
 
+// users are the users of the config, which a test may change as a
+// reload would.
+type users struct {
+	mu  sync.Mutex
+	ids map[string]bool
+}
+
+func (u *users) User(id string) (klaxon.User, bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return klaxon.User{ID: id}, u.ids[id]
+}
+
+func (u *users) remove(id string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	delete(u.ids, id)
+}
+
+// flaky is a store whose next commits fail as a store that cannot write
+// fails.
+type flaky struct {
+	*embedded.Store
+	failures atomic.Int32
+}
+
+func (f *flaky) Commit(ctx context.Context, c klaxon.Commit) error {
+	if f.failures.Add(-1) >= 0 {
+		return fmt.Errorf("commit: no space left on device: %w", klaxon.ErrUnavailable)
+	}
+	f.failures.Store(0)
+	return f.Store.Commit(ctx, c)
+}
+
 // rig is the API on an embedded store and the real engine's commands,
 // on a fake clock.
 type rig struct {
 	st    *embedded.Store
 	clock *clock
 	links *email.Links
-	base  string
+	users *users
+	// engine is the store as the engine writes it.
+	engine *flaky
+	base   string
 }
 
 func newRig(t *testing.T) *rig {
@@ -74,10 +113,11 @@ func newRig(t *testing.T) *rig {
 	t.Cleanup(func() { _ = st.Close() })
 	c := &clock{now: t0}
 	log := slog.New(slog.DiscardHandler)
-	eng := escalate.New(st, nobody{}, nil, log, escalate.Options{Now: c.Now})
-	r := &rig{st: st, clock: c, links: email.NewLinks([]byte("link secret"), 24*time.Hour, c.Now)}
+	r := &rig{st: st, clock: c, links: email.NewLinks([]byte("link secret"), 24*time.Hour, c.Now),
+		users: &users{ids: map[string]bool{"alice": true, "bob": true}}, engine: &flaky{Store: st}}
+	eng := escalate.New(r.engine, nobody{}, nil, log, escalate.Options{Now: c.Now})
 	var public string
-	srv := httptest.NewServer(api.New(api.Options{Store: st, Commands: eng, Links: r.links, Callbacks: st, Now: c.Now,
+	srv := httptest.NewServer(api.New(api.Options{Store: st, Commands: eng, Links: r.links, Callbacks: st, Now: c.Now, Users: r.users,
 		Phonebook: phonebook{}, Twilio: func() *api.TwilioAuth { return &api.TwilioAuth{AuthToken: authToken, PublicURL: public} },
 		Log: log, Registry: prometheus.NewRegistry()}))
 	t.Cleanup(srv.Close)

@@ -57,7 +57,7 @@ func (s *Server) schedulesRoutes() {
 	s.handle(GroupAPI, "GET /v1/oncall", s.auth(klaxon.ScopeRead, s.allOnCall))
 	s.handle(GroupAPI, "GET /v1/schedules/{name}/oncall", s.auth(klaxon.ScopeRead, s.scheduleOnCall))
 	s.handle(GroupAPI, "GET /v1/schedules/{name}/shifts", s.auth(klaxon.ScopeRead, s.shifts))
-	s.handle(GroupAPI, "GET /v1/schedules/{file}", s.ical)
+	s.handle(GroupFeed, "GET /v1/schedules/{file}", s.ical)
 	s.handle(GroupAPI, "GET /v1/schedules/{name}/overrides", s.auth(klaxon.ScopeRead, s.listOverrides))
 	s.handle(GroupAPI, "POST /v1/schedules/{name}/overrides", s.auth(klaxon.ScopeAdmin, s.createOverride))
 	s.handle(GroupAPI, "DELETE /v1/schedules/{name}/overrides/{id}", s.auth(klaxon.ScopeAdmin, s.deleteOverride))
@@ -98,7 +98,7 @@ func (s *Server) onCallAt(r *http.Request, name string, at time.Time) (OnCall, e
 
 // allOnCall serves GET /v1/oncall?at=: every schedule.
 func (s *Server) allOnCall(w http.ResponseWriter, r *http.Request, _ Caller) {
-	at, err := instant(r, "at", time.Now())
+	at, err := instant(r, "at", s.o.Now())
 	if err != nil {
 		writeError(w, s.log, err)
 		return
@@ -117,7 +117,7 @@ func (s *Server) allOnCall(w http.ResponseWriter, r *http.Request, _ Caller) {
 
 // scheduleOnCall serves GET /v1/schedules/{name}/oncall?at=.
 func (s *Server) scheduleOnCall(w http.ResponseWriter, r *http.Request, _ Caller) {
-	at, err := instant(r, "at", time.Now())
+	at, err := instant(r, "at", s.o.Now())
 	if err == nil {
 		var oc OnCall
 		if oc, err = s.onCallAt(r, r.PathValue("name"), at); err == nil {
@@ -128,9 +128,9 @@ func (s *Server) scheduleOnCall(w http.ResponseWriter, r *http.Request, _ Caller
 	writeError(w, s.log, err)
 }
 
-// window reads from and to, defaulting to a week back and eight ahead.
-func window(r *http.Request) (from, to time.Time, err error) {
-	now := time.Now()
+// window reads from and to, defaulting to a week back and eight ahead of
+// now.
+func window(r *http.Request, now time.Time) (from, to time.Time, err error) {
 	if from, err = instant(r, "from", now.Add(-7*24*time.Hour)); err != nil {
 		return
 	}
@@ -152,7 +152,7 @@ func (s *Server) shifts(w http.ResponseWriter, r *http.Request, _ Caller) {
 		writeError(w, s.log, err)
 		return
 	}
-	from, to, err := window(r)
+	from, to, err := window(r, s.o.Now())
 	if err != nil {
 		writeError(w, s.log, err)
 		return
@@ -174,7 +174,7 @@ func (s *Server) listOverrides(w http.ResponseWriter, r *http.Request, _ Caller)
 		writeError(w, s.log, err)
 		return
 	}
-	ovs, err := s.o.Overrides.Overrides(r.Context(), name, time.Now())
+	ovs, err := s.o.Overrides.Overrides(r.Context(), name, s.o.Now())
 	if err != nil {
 		writeError(w, s.log, err)
 		return
@@ -198,6 +198,7 @@ func (s *Server) createOverride(w http.ResponseWriter, r *http.Request, caller C
 		return
 	}
 	var req OverrideRequest
+	now := s.o.Now()
 	if err := json.Unmarshal(body, &req); err != nil {
 		writeError(w, s.log, klaxon.Invalid("", "bad override: %v", err))
 		return
@@ -211,7 +212,7 @@ func (s *Server) createOverride(w http.ResponseWriter, r *http.Request, caller C
 		err = klaxon.Invalid("from", "from and to are required")
 	case !req.To.After(req.From):
 		err = klaxon.Invalid("to", "must be after from")
-	case !req.To.After(time.Now()):
+	case !req.To.After(now):
 		err = klaxon.Invalid("to", "is in the past")
 	case req.To.Sub(req.From) > s.bounds().Override:
 		err = klaxon.Invalid("to", "an override lasts at most %s (api.max_override), this one %s: change the schedule's YAML instead", span(s.bounds().Override), span(req.To.Sub(req.From).Round(time.Hour)))
@@ -220,7 +221,7 @@ func (s *Server) createOverride(w http.ResponseWriter, r *http.Request, caller C
 		writeError(w, s.log, err)
 		return
 	}
-	o, err := s.o.Overrides.PutOverride(r.Context(), klaxon.Override{Schedule: name, User: req.User, From: req.From, To: req.To, By: caller.Name}, time.Now())
+	o, err := s.o.Overrides.PutOverride(r.Context(), klaxon.Override{Schedule: name, User: req.User, From: req.From, To: req.To, By: caller.Name}, now)
 	if err != nil {
 		writeError(w, s.log, err)
 		return
@@ -253,7 +254,7 @@ func (s *Server) ical(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.log, err)
 		return
 	}
-	from, to, err := window(r)
+	from, to, err := window(r, s.o.Now())
 	if err != nil {
 		writeError(w, s.log, err)
 		return
@@ -264,7 +265,7 @@ func (s *Server) ical(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
-	_, _ = w.Write([]byte(ICal(sc.Name(), shifts, time.Now())))
+	_, _ = w.Write([]byte(ICal(sc.Name(), shifts, s.o.Now())))
 }
 
 // ICal renders shifts as an iCalendar (RFC 5545) feed.

@@ -6,6 +6,7 @@ package api
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -31,6 +32,11 @@ type Tokens interface {
 	// Feed returns the name of the calendar feed token token and the
 	// schedule whose feed it reads.
 	Feed(token string) (name, schedule string, ok bool)
+}
+
+// Users finds a user of the current config.
+type Users interface {
+	User(id string) (klaxon.User, bool)
 }
 
 // Caller is an API token: its name, which acts in the timeline, the widest
@@ -79,9 +85,12 @@ type Options struct {
 	// MetricsToken returns the token /metrics asks for, "" for none; it
 	// is read per request, so a reload applies.
 	MetricsToken func() string
-	// Callbacks remembers the Twilio callbacks and the mail links acted
-	// on; nil remembers none.
+	// Callbacks remembers the Twilio callbacks acted on; nil remembers
+	// none.
 	Callbacks Callbacks
+	// Users are the users of the current config: a mail link of a user
+	// no longer among them no longer acts. Default Schedules.
+	Users Users
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Bounds returns the longest snooze and override accepted, nil for
@@ -132,11 +141,12 @@ func span(d time.Duration) string {
 
 // Server is the HTTP API.
 type Server struct {
-	o        Options
-	log      *slog.Logger
-	mux      *http.ServeMux
-	metrics  *metrics
-	failures *failures
+	o         Options
+	log       *slog.Logger
+	mux       *http.ServeMux
+	metrics   *metrics
+	failures  *failures
+	readiness *readiness
 	// groups are the route group of each pattern of mux.
 	groups map[string]string
 }
@@ -146,7 +156,14 @@ func New(o Options) *Server {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Users == nil && o.Schedules != nil {
+		o.Users = o.Schedules
+	}
 	s := &Server{o: o, log: o.Log.With("component", "api"), mux: http.NewServeMux(), metrics: newMetrics(o.Registry), failures: newFailures(o.Now), groups: map[string]string{}}
+	s.readiness = &readiness{now: o.Now, log: s.log, ping: func(context.Context) error { return errors.New("no store") }}
+	if o.Store != nil {
+		s.readiness.ping = o.Store.Ping
+	}
 	s.handle(GroupIngest, "POST /v1/ingest/{source}", s.ingest)
 	s.handle(GroupIngest, "POST /v2/enqueue", s.enqueue)
 	s.handle(GroupAPI, "GET /v1/incidents", s.auth(klaxon.ScopeRead, s.listIncidents))
@@ -181,14 +198,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	writeError(w, s.log, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
-}
-
-func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	if err := s.o.Store.Ping(r.Context()); err != nil {
-		writeError(w, s.log, errorf(http.StatusServiceUnavailable, "store unreachable: %v", err))
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 type metrics struct {

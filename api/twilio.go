@@ -30,7 +30,8 @@ type Phonebook interface {
 
 // Callbacks remembers the Twilio callbacks acted on, durably and across
 // replicas, so that a callback delivered again (a replay of a signed
-// request, or Twilio's own retry) acts once.
+// request, or Twilio's own retry) acts once. (A mail link's use is kept
+// on its incident instead: see Actor.Once.)
 type Callbacks interface {
 	FirstTime(ctx context.Context, key string, now time.Time, ttl time.Duration) (bool, error)
 }
@@ -179,7 +180,7 @@ func (s *Server) smsReply(ctx context.Context, phone, body string, received time
 	}
 	var done []string
 	for _, inc := range targets {
-		got, err := s.act(ctx, reply.Action, inc.ID, u.ID, "sms")
+		got, err := s.act(ctx, reply.Action, inc.ID, klaxon.Actor{By: u.ID, How: "sms"})
 		if err != nil {
 			done = append(done, fmt.Sprintf("#%s not changed: %v", inc.ID, err))
 			continue
@@ -197,8 +198,7 @@ func (s *Server) smsReply(ctx context.Context, phone, body string, received time
 }
 
 // act carries out a responder's action on an incident.
-func (s *Server) act(ctx context.Context, a twilio.Action, id, by, how string) (*klaxon.Incident, error) {
-	who := klaxon.Actor{By: by, How: how}
+func (s *Server) act(ctx context.Context, a twilio.Action, id string, who klaxon.Actor) (*klaxon.Incident, error) {
 	switch a {
 	case twilio.ActionAck:
 		return s.o.Commands.Acknowledge(ctx, id, who)
@@ -351,7 +351,7 @@ func (s *Server) twilioVoice(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	got, err := s.act(r.Context(), action, id, u.ID, "voice")
+	got, err := s.act(r.Context(), action, id, klaxon.Actor{By: u.ID, How: "voice"})
 	if err != nil {
 		answer(twilio.VoiceReply(fmt.Sprintf("Incident %s was not changed: %v. Goodbye.", id, err)))
 		return

@@ -78,6 +78,9 @@ type Config struct {
 	standIns []Warning
 	// file is the config file as the user named it, for warnings.
 	file string
+	// listenKeys are the key paths of the listeners, for warnings:
+	// "listen[0]", or "listen" for one address.
+	listenKeys []string
 }
 
 // Integration returns the integration called name.
@@ -133,6 +136,21 @@ type file struct {
 // against the config file's folder, whatever their source, so a command
 // should make a path flag absolute before passing it.
 func Load(path string, overrides map[string]any) (*Config, error) {
+	return load(path, overrides, true)
+}
+
+// Reload loads the config as Load does, for a Klaxon that runs, and does
+// not read the listeners' TLS files. A reload cannot change listen (only
+// a restart does), and each listener reads its certificate and key again
+// by itself when they change, keeping the last good pair while they do
+// not load; so a renewal caught halfway, a certificate written before its
+// key, must not refuse the reload of everything else.
+func Reload(path string, overrides map[string]any) (*Config, error) {
+	return load(path, overrides, false)
+}
+
+// load is Load, reading the TLS files when tlsFiles is set.
+func load(path string, overrides map[string]any, tlsFiles bool) (*Config, error) {
 	dir, err := filepath.Abs(filepath.Dir(path))
 	if err != nil {
 		return nil, &Error{File: path, Msg: err.Error(), err: err}
@@ -175,7 +193,7 @@ func Load(path string, overrides map[string]any) (*Config, error) {
 	var f file
 	d := decoder{file: path, lookup: os.LookupEnv, probs: probs}
 	d.decode("", k.Raw(), reflect.ValueOf(&f).Elem())
-	l := loader{path: path, dir: dir, lookup: os.LookupEnv, probs: probs}
+	l := loader{path: path, dir: dir, lookup: os.LookupEnv, probs: probs, tlsFiles: tlsFiles}
 	c := l.build(&f)
 	if err := probs.err(); err != nil {
 		return nil, err
@@ -210,6 +228,12 @@ type loader struct {
 	probs         *problems
 	// standIns are the rules whose channel is not configured.
 	standIns []standIn
+	// listenOK: listen is a good list of listeners, which other checks
+	// may look at.
+	listenOK bool
+	// tlsFiles: read the listeners' TLS files, and check that they load
+	// as a pair.
+	tlsFiles bool
 }
 
 func (l *loader) build(f *file) *Config {
@@ -228,6 +252,7 @@ func (l *loader) build(f *file) *Config {
 	l.checkIntegrations(c.Integrations)
 	l.secret = c.Secret
 	l.checkNotify(&c.Notify)
+	l.checkCallbacks(c)
 
 	r, err := route.New(f.Route)
 	l.addFileFieldErrors(l.path, err)

@@ -27,6 +27,9 @@ const (
 	// ServeAPI is the API for people and the CLI: /v1/incidents,
 	// /v1/oncall, /v1/schedules, /v1/users.
 	ServeAPI = "api"
+	// ServeFeed is the schedules' calendar feeds:
+	// /v1/schedules/{name}.ics.
+	ServeFeed = "feed"
 	// ServeMetrics is /metrics.
 	ServeMetrics = "metrics"
 	// ServeHealth is /healthz and /readyz.
@@ -34,7 +37,7 @@ const (
 )
 
 // ServeGroups are the route groups, in the order the README lists them.
-var ServeGroups = []string{ServeIngest, ServeTwilio, ServeAck, ServeAPI, ServeMetrics, ServeHealth}
+var ServeGroups = []string{ServeIngest, ServeTwilio, ServeAck, ServeAPI, ServeFeed, ServeMetrics, ServeHealth}
 
 // Listener is one address Klaxon serves HTTP on.
 type Listener struct {
@@ -128,6 +131,10 @@ func (l *loader) checkServer(c *Config, f *file) {
 	if !ok || len(c.Listen) == 0 {
 		return
 	}
+	l.listenOK = true
+	for i := range c.Listen {
+		c.listenKeys = append(c.listenKeys, strings.TrimSuffix(at(i, "address"), ".address"))
+	}
 	if c.PublicURL == "" {
 		c.PublicURL = defaultPublicURL(c.Listen)
 		return
@@ -163,8 +170,9 @@ func (l *loader) checkListener(ln *Listener, at func(key string) string) bool {
 	return ok
 }
 
-// checkTLS makes the files of t absolute and checks that they load as a
-// certificate and its key.
+// checkTLS makes the files of t absolute and, unless the loader is told
+// not to read them (Reload), checks that they load as a certificate and
+// its key.
 func (l *loader) checkTLS(t *TLS, path string) {
 	files := true
 	for _, f := range []struct {
@@ -178,17 +186,105 @@ func (l *loader) checkTLS(t *TLS, path string) {
 		}
 		shown := l.shown(*f.name)
 		*f.name = l.abs(*f.name)
+		if !l.tlsFiles {
+			continue
+		}
 		if _, err := readFile(*f.name, shown); err != nil {
 			l.probs.add(l.path, path+"."+f.key, "%v", err)
 			files = false
 		}
 	}
-	if !files {
+	if !files || !l.tlsFiles {
 		return
 	}
 	if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
 		l.probs.add(l.path, path, "load certificate and key: %v", err)
 	}
+}
+
+// checkCallbacks records notify.twilio when no listener serves Twilio's
+// callbacks: a call answered would fetch its words from none, so no voice
+// page could ever be heard, and no reply, key press or delivery report
+// would reach Klaxon.
+func (l *loader) checkCallbacks(c *Config) {
+	if c.Notify.Twilio == nil || !l.listenOK || servedBy(c.Listen, ServeTwilio) {
+		return
+	}
+	l.probs.add(l.path, "notify.twilio", "no listener serves twilio, so Twilio could fetch no call's words (no voice page would be heard) and deliver no SMS reply, key press or delivery report: add twilio to the serve of the listener that public_url reaches")
+}
+
+// servedBy reports whether one of ls serves group.
+func servedBy(ls []Listener, group string) bool {
+	for _, ln := range ls {
+		if ln.Serves(group) {
+			return true
+		}
+	}
+	return false
+}
+
+// listenWarnings are what Warnings says of the listeners, in this order:
+//
+//   - for each listener, in listen's order, that serves /metrics on an
+//     address other than loopback while api.metrics_token is unset;
+//   - api.metrics_token, when it is also an API, feed or integration
+//     token;
+//   - notify.smtp, when no listener serves the mail links (ack);
+//   - api.feed_tokens, when no listener serves the calendar feeds (feed).
+func (c *Config) listenWarnings() []Warning {
+	var ws []Warning
+	add := func(path, format string, args ...any) {
+		ws = append(ws, Warning{File: c.file, Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	if c.API.MetricsToken == "" {
+		for i, ln := range c.Listen {
+			if ln.Serves(ServeMetrics) && i < len(c.listenKeys) && !loopback(ln.Address) {
+				add(c.listenKeys[i], "serves /metrics on %s, beyond this machine, and api.metrics_token is unset: anyone who reaches it reads the metrics; set api.metrics_token, or serve metrics on a loopback listener only", ln.Address)
+			}
+		}
+	}
+	if m := c.API.MetricsToken; m != "" {
+		var also string
+		for i, t := range c.API.Tokens {
+			if also == "" && equal(t.Token, m) {
+				also = fmt.Sprintf("the token of api.tokens[%d]", i)
+			}
+		}
+		for i, t := range c.API.FeedTokens {
+			if also == "" && equal(t.Token, m) {
+				also = fmt.Sprintf("the token of api.feed_tokens[%d]", i)
+			}
+		}
+		for i, in := range c.Integrations {
+			if also == "" && equal(in.Token, m) {
+				also = fmt.Sprintf("the token of integrations[%d]", i)
+			}
+		}
+		if also != "" {
+			add("api.metrics_token", "same as %s: a scraper's token, which sits in its config, should open /metrics and nothing else; give it one of its own", also)
+		}
+	}
+	if c.Notify.SMTP != nil && !servedBy(c.Listen, ServeAck) {
+		add("notify.smtp", "no listener serves ack, so the acknowledge and resolve links in mail pages answer 404: add ack to the serve of the listener that public_url reaches")
+	}
+	if len(c.API.FeedTokens) > 0 && !servedBy(c.Listen, ServeFeed) {
+		add("api.feed_tokens", "no listener serves feed, so no calendar app can read a schedule's feed: add feed to a listener's serve (it was part of api before)")
+	}
+	return ws
+}
+
+// loopback reports whether the listen address addr is reachable from
+// this machine only: localhost or a loopback IP.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // sameAddress reports whether two listen addresses take the same port: the

@@ -3,6 +3,7 @@ package config
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -156,7 +157,7 @@ func TestListenErrors(t *testing.T) {
 			name: "route groups",
 			yaml: "listen: [{address: \"127.0.0.1:9000\", serve: [ingest, console]}, {address: \"127.0.0.1:9001\", serve: []}]\n",
 			want: []string{
-				`conf/klaxon.yaml: listen[0].serve[1]: unknown route group "console": want one of ingest, twilio, ack, api, metrics, health`,
+				`conf/klaxon.yaml: listen[0].serve[1]: unknown route group "console": want one of ingest, twilio, ack, api, feed, metrics, health`,
 				"conf/klaxon.yaml: listen[1].serve: empty: leave serve out to serve every route",
 			},
 		},
@@ -172,6 +173,11 @@ func TestListenErrors(t *testing.T) {
 				"conf/klaxon.yaml: listen[1].tls.cert_file: conf/tls/nope.pem: no such file or directory",
 				"conf/klaxon.yaml: listen[2].tls: load certificate and key: tls: private key does not match public key",
 			},
+		},
+		{
+			name: "twilio, and no listener serves its callbacks",
+			yaml: twilio + "listen: [{address: \"0.0.0.0:9000\", serve: [ingest, ack]}, {address: \"127.0.0.1:9001\", serve: [api, health]}]\n",
+			want: []string{"conf/klaxon.yaml: notify.twilio: no listener serves twilio, so Twilio could fetch no call's words (no voice page would be heard) and deliver no SMS reply, key press or delivery report: add twilio to the serve of the listener that public_url reaches"},
 		},
 		{
 			name: "the top-level tls names tls",
@@ -191,4 +197,106 @@ func TestListenErrors(t *testing.T) {
 			require.Equal(t, tt.want, lines(t, err))
 		})
 	}
+}
+
+// twilio is a notify.twilio that loads, to append to baseFiles' notify.
+const twilio = "  twilio: {account_sid: AC0123456789abcdef0123456789abcdef, auth_token: 0123456789abcdef0123456789abcdef, from: \"+15550100000\"}\n"
+
+// TestListenWarnings: klaxon check warns of /metrics served beyond the
+// machine without its token, of a metrics token that is another token
+// too, and of mail links or calendar feeds that no listener serves.
+func TestListenWarnings(t *testing.T) {
+	now := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	base := baseFiles["conf/klaxon.yaml"]
+	const smtp = "  smtp: {host: mail.example.com, from: k@example.com}\nsecret: 0123456789abcdef\n"
+	tests := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{name: "the default listener, on loopback"},
+		{name: "every route on loopback", yaml: "listen: [{address: \"127.0.0.1:9000\"}, {address: \"[::1]:9001\"}, {address: \"localhost:9002\"}]\n"},
+		{
+			name: "metrics beyond the machine",
+			yaml: "listen: [{address: \"0.0.0.0:9000\", serve: [ingest]}, {address: \":9001\", serve: [metrics]}, {address: \"10.0.0.5:9002\"}, {address: \"127.0.0.1:9003\", serve: [metrics]}]\n",
+			want: []string{
+				"conf/klaxon.yaml: listen[1]: serves /metrics on :9001, beyond this machine, and api.metrics_token is unset: anyone who reaches it reads the metrics; set api.metrics_token, or serve metrics on a loopback listener only",
+				"conf/klaxon.yaml: listen[2]: serves /metrics on 10.0.0.5:9002, beyond this machine, and api.metrics_token is unset: anyone who reaches it reads the metrics; set api.metrics_token, or serve metrics on a loopback listener only",
+			},
+		},
+		{
+			name: "one address beyond the machine",
+			yaml: "listen: 0.0.0.0:8080\n",
+			want: []string{"conf/klaxon.yaml: listen: serves /metrics on 0.0.0.0:8080, beyond this machine, and api.metrics_token is unset: anyone who reaches it reads the metrics; set api.metrics_token, or serve metrics on a loopback listener only"},
+		},
+		{name: "metrics beyond the machine, behind its token", yaml: "listen: 0.0.0.0:8080\napi: {metrics_token: m-token}\n"},
+		{
+			name: "a metrics token that is an API token",
+			yaml: "api: {metrics_token: shared, tokens: [{name: ops, token: other, scopes: [read]}, {name: bot, token: shared, scopes: [read]}]}\n",
+			want: []string{"conf/klaxon.yaml: api.metrics_token: same as the token of api.tokens[1]: a scraper's token, which sits in its config, should open /metrics and nothing else; give it one of its own"},
+		},
+		{
+			name: "a metrics token that is a feed token",
+			yaml: "api: {metrics_token: shared, feed_tokens: [{name: cal, schedule: primary, token: shared}]}\nschedules: schedules\n",
+			want: []string{"conf/klaxon.yaml: api.metrics_token: same as the token of api.feed_tokens[0]: a scraper's token, which sits in its config, should open /metrics and nothing else; give it one of its own"},
+		},
+		{
+			name: "a metrics token that is an integration's",
+			yaml: "api: {metrics_token: t1}\n",
+			want: []string{"conf/klaxon.yaml: api.metrics_token: same as the token of integrations[0]: a scraper's token, which sits in its config, should open /metrics and nothing else; give it one of its own"},
+		},
+		{
+			name: "mail, and no listener serves its links",
+			yaml: smtp + "listen: [{address: \"127.0.0.1:9000\", serve: [ingest, twilio]}, {address: \"127.0.0.1:9001\", serve: [api]}]\n",
+			want: []string{"conf/klaxon.yaml: notify.smtp: no listener serves ack, so the acknowledge and resolve links in mail pages answer 404: add ack to the serve of the listener that public_url reaches"},
+		},
+		{name: "mail, and a listener serves its links", yaml: smtp + "listen: [{address: \"127.0.0.1:9000\", serve: [ingest, ack]}]\n"},
+		{name: "twilio, and a listener serves its callbacks", yaml: twilio + "listen: [{address: \"127.0.0.1:9000\", serve: [twilio]}]\n"},
+		{
+			name: "feed tokens, and no listener serves the feeds",
+			yaml: "api: {feed_tokens: [{name: cal, schedule: primary, token: f}]}\nschedules: schedules\nlisten: [{address: \"127.0.0.1:9000\", serve: [api]}]\n",
+			want: []string{"conf/klaxon.yaml: api.feed_tokens: no listener serves feed, so no calendar app can read a schedule's feed: add feed to a listener's serve (it was part of api before)"},
+		},
+		{
+			name: "feed tokens, and a listener serves the feeds",
+			yaml: "api: {feed_tokens: [{name: cal, schedule: primary, token: f}]}\nschedules: schedules\nlisten: [{address: \"127.0.0.1:9000\", serve: [api, feed]}]\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			setup(t, map[string]string{"conf/klaxon.yaml": base + tt.yaml, "conf/schedules/primary.yaml": primarySchedule})
+			c, err := Load("conf/klaxon.yaml", nil)
+			require.NoError(t, err)
+			var got []string
+			for _, w := range c.Warnings(now) {
+				got = append(got, w.String())
+			}
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+// TestReloadLeavesTLSFiles: Reload does not read the listeners' TLS files,
+// which Load checks: a pair caught halfway through a renewal, or a file
+// moved away for a moment, refuses no reload. Their paths are still
+// resolved, so that a reload that changes them is seen as a change.
+func TestReloadLeavesTLSFiles(t *testing.T) {
+	cert, _ := testPair(t)
+	_, otherKey := testPair(t)
+	setup(t, map[string]string{
+		"conf/klaxon.yaml":  baseFiles["conf/klaxon.yaml"] + "listen: [{address: \"127.0.0.1:9000\", tls: {cert_file: tls/cert.pem, key_file: tls/key.pem}}, {address: \"127.0.0.1:9001\", tls: {cert_file: tls/cert.pem, key_file: tls/gone.pem}}]\n",
+		"conf/tls/cert.pem": cert, "conf/tls/key.pem": otherKey,
+	})
+	_, err := Load("conf/klaxon.yaml", nil)
+	require.Equal(t, []string{
+		"conf/klaxon.yaml: listen[0].tls: load certificate and key: tls: private key does not match public key",
+		"conf/klaxon.yaml: listen[1].tls.key_file: conf/tls/gone.pem: no such file or directory",
+	}, lines(t, err))
+
+	c, err := Reload("conf/klaxon.yaml", nil)
+	require.NoError(t, err)
+	abs, err := filepath.Abs("conf/tls")
+	require.NoError(t, err)
+	require.Equal(t, &TLS{CertFile: filepath.Join(abs, "cert.pem"), KeyFile: filepath.Join(abs, "key.pem")}, c.Listen[0].TLS)
+	require.Equal(t, filepath.Join(abs, "gone.pem"), c.Listen[1].TLS.KeyFile)
 }

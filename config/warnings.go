@@ -45,7 +45,8 @@ const maxGapWarnings = 10
 //     channel is not configured, so that the console stands in for it;
 //   - for each route, in the file's order, that no alert can take;
 //   - for each API token, in the file's order, that does not say its
-//     scopes, and so may do everything.
+//     scopes, and so may do everything;
+//   - what the listeners expose, or fail to serve (see listenWarnings).
 func (c *Config) Warnings(now time.Time) []Warning {
 	var ws []Warning
 	if c.Route != nil {
@@ -82,7 +83,7 @@ func (c *Config) Warnings(now time.Time) []Warning {
 				Msg: fmt.Sprintf("token %q says no scopes, so it has them all (read, act, admin): list the ones it needs", t.Name)})
 		}
 	}
-	return ws
+	return append(ws, c.listenWarnings()...)
 }
 
 // gapText describes g on the wall clock of loc, with its date:

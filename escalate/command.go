@@ -2,6 +2,7 @@ package escalate
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -71,14 +72,26 @@ func escalate(inc *klaxon.Incident, now time.Time, users Users, who klaxon.Actor
 	return err
 }
 
+// DefaultMaxSnooze bounds a snooze unless told otherwise: an incident
+// silenced for longer is one to resolve, not to forget.
+const DefaultMaxSnooze = 7 * 24 * time.Hour
+
 // Snooze silences inc for d: it is acknowledged until then, and triggers
-// again and walks its policy from the first step when d has passed.
-func Snooze(inc *klaxon.Incident, now time.Time, d time.Duration, who klaxon.Actor) error {
+// again and walks its policy from the first step when d has passed. d is
+// at most limit (DefaultMaxSnooze when limit is not positive), whoever
+// asks: the API, the CLI, an SMS reply or Slack.
+func Snooze(inc *klaxon.Incident, now time.Time, d, limit time.Duration, who klaxon.Actor) error {
 	if inc.State == klaxon.StateResolved {
 		return fmt.Errorf("snooze incident %s: it is resolved: %w", inc.ID, klaxon.ErrConflict)
 	}
-	if d <= 0 {
+	if limit <= 0 {
+		limit = DefaultMaxSnooze
+	}
+	switch {
+	case d <= 0:
 		return klaxon.Invalid("duration", "must be positive, got %s", d)
+	case d > limit:
+		return klaxon.Invalid("duration", "a snooze lasts at most %s, got %s: resolve the incident instead", days(limit), days(d))
 	}
 	inc.State = klaxon.StateAcknowledged
 	inc.AckedAt, inc.AckedBy = now, who.By
@@ -89,4 +102,38 @@ func Snooze(inc *klaxon.Incident, now time.Time, d time.Duration, who klaxon.Act
 	e.Text = "until " + inc.SnoozedUntil.UTC().Format(time.RFC3339)
 	inc.Record(e)
 	return nil
+}
+
+// days says d in days when it is whole days ("7 days"), else as
+// time.Duration does.
+func days(d time.Duration) string {
+	const day = 24 * time.Hour
+	switch {
+	case d == day:
+		return "1 day"
+	case d%day == 0:
+		return fmt.Sprintf("%d days", d/day)
+	}
+	return d.String()
+}
+
+// Once makes act, a command on an incident, one that may change it once
+// for who.Once (see klaxon.Actor): an incident that recorded who.Once
+// refuses it with an error matching klaxon.ErrUsed, and an act that
+// changes the incident records who.Once with the change, in the same
+// commit. An act that fails, or changes nothing, leaves it unused.
+func Once(who klaxon.Actor, act func(*klaxon.Incident, time.Time) (bool, error)) func(*klaxon.Incident, time.Time) (bool, error) {
+	if who.Once == "" {
+		return act
+	}
+	return func(inc *klaxon.Incident, now time.Time) (bool, error) {
+		if slices.Contains(inc.Once, who.Once) {
+			return false, fmt.Errorf("incident %s: %s: %w", inc.ID, who.Once, klaxon.ErrUsed)
+		}
+		changed, err := act(inc, now)
+		if err == nil && changed {
+			inc.Once = append(inc.Once, who.Once)
+		}
+		return changed, err
+	}
 }

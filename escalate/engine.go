@@ -65,6 +65,10 @@ type Options struct {
 	PerChannel int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// MaxSnooze returns the longest snooze, read at each snooze so that
+	// a reload applies; nil, or a result that is not positive, is
+	// DefaultMaxSnooze.
+	MaxSnooze func() time.Duration
 	// Metrics is where the engine registers its metrics; nil for none.
 	Metrics prometheus.Registerer
 }
@@ -107,6 +111,7 @@ type Engine struct {
 	pageTimeout time.Duration
 	retry       Backoff
 	now         func() time.Time
+	maxSnooze   func() time.Duration
 	wake        chan struct{}
 	metrics     *metrics
 	claims      *claims
@@ -126,7 +131,7 @@ const claimBatch = 64
 // directory takes effect for the next step.
 func New(store klaxon.Store, notifier Notifier, dir func() Directory, log *slog.Logger, o Options) *Engine {
 	e := &Engine{store: store, notifier: notifier, dir: dir, log: log.With("component", "escalate"),
-		lease: o.Lease, poll: o.Poll, pageTimeout: o.PageTimeout, retry: o.Retry, now: o.Now,
+		lease: o.Lease, poll: o.Poll, pageTimeout: o.PageTimeout, retry: o.Retry, now: o.Now, maxSnooze: o.MaxSnooze,
 		wake: make(chan struct{}, 1), metrics: newMetrics(o.Metrics)}
 	if e.lease <= 0 {
 		e.lease = 15 * time.Second
@@ -145,6 +150,9 @@ func New(store klaxon.Store, notifier Notifier, dir func() Directory, log *slog.
 	}
 	if e.now == nil {
 		e.now = time.Now
+	}
+	if e.maxSnooze == nil {
+		e.maxSnooze = func() time.Duration { return DefaultMaxSnooze }
 	}
 	if o.Incidents <= 0 {
 		o.Incidents = 256
@@ -294,25 +302,27 @@ func openID(g klaxon.Group) string {
 	return g.Open.ID
 }
 
+// The commands act for who, once when who.Once says so (see Once).
+
 // Acknowledge acknowledges incident id for who.
 func (e *Engine) Acknowledge(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
-	return e.command(ctx, id, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+	return e.command(ctx, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
 		return Acknowledge(inc, now, who)
-	})
+	}))
 }
 
 // Resolve resolves incident id by hand.
 func (e *Engine) Resolve(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
-	return e.command(ctx, id, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+	return e.command(ctx, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
 		return Resolve(inc, now, who), nil
-	})
+	}))
 }
 
 // Escalate pages the next step of incident id now.
 func (e *Engine) Escalate(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
-	inc, err := e.command(ctx, id, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+	inc, err := e.command(ctx, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
 		return true, escalate(inc, now, e.users(ctx, e.dir(), inc), who)
-	})
+	}))
 	if err == nil {
 		e.Wake() // its pages are due now
 	}
@@ -321,9 +331,9 @@ func (e *Engine) Escalate(ctx context.Context, id string, who klaxon.Actor) (*kl
 
 // Snooze silences incident id for d, then it triggers again.
 func (e *Engine) Snooze(ctx context.Context, id string, d time.Duration, who klaxon.Actor) (*klaxon.Incident, error) {
-	return e.command(ctx, id, func(inc *klaxon.Incident, now time.Time) (bool, error) {
-		return true, Snooze(inc, now, d, who)
-	})
+	return e.command(ctx, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+		return true, Snooze(inc, now, d, e.maxSnooze(), who)
+	}))
 }
 
 // command applies fn to incident id and commits it with its timer and,

@@ -151,3 +151,35 @@ func TestEngineNoDuplicates(t *testing.T) {
 		require.Equal(t, 1, c, "%s paged %d times", k, c)
 	}
 }
+
+// TestEngineSnoozeBound: the engine refuses a snooze past its bound
+// whoever asks, reading the bound at each snooze, so a reload applies;
+// without one, the bound is seven days.
+func TestEngineSnoozeBound(t *testing.T) {
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	dir := directory{"alice": alice, "bob": bob}
+	quiet := slog.New(slog.DiscardHandler)
+	who := klaxon.Actor{By: "alice", How: "sms"}
+
+	e := escalate.New(st, &phone{}, func() escalate.Directory { return dir }, quiet, escalate.Options{Now: func() time.Time { return t0 }})
+	id := openIncident(t, st, twoSteps, t0)
+	_, err = e.Snooze(t.Context(), id, escalate.DefaultMaxSnooze+time.Minute, who)
+	require.ErrorIs(t, err, klaxon.ErrInvalid)
+	require.ErrorContains(t, err, "a snooze lasts at most 7 days")
+	inc, err := st.Incident(t.Context(), id)
+	require.NoError(t, err)
+	require.Equal(t, klaxon.StateTriggered, inc.State, "nothing was committed")
+
+	var bound sync.Map
+	bound.Store("max", time.Hour)
+	e = escalate.New(st, &phone{}, func() escalate.Directory { return dir }, quiet, escalate.Options{Now: func() time.Time { return t0 },
+		MaxSnooze: func() time.Duration { d, _ := bound.Load("max"); return d.(time.Duration) }})
+	_, err = e.Snooze(t.Context(), id, 2*time.Hour, who)
+	require.ErrorContains(t, err, "a snooze lasts at most 1h0m0s, got 2h0m0s")
+	bound.Store("max", 3*time.Hour) // a reload
+	inc, err = e.Snooze(t.Context(), id, 2*time.Hour, who)
+	require.NoError(t, err)
+	require.Equal(t, t0.Add(2*time.Hour), inc.SnoozedUntil)
+}

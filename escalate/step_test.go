@@ -193,7 +193,7 @@ func TestEscalateAndSnooze(t *testing.T) {
 	t.Run("snooze silences, then the incident triggers and walks again", func(t *testing.T) {
 		inc := newIncident(twoSteps)
 		walk(inc, 0)
-		require.NoError(t, escalate.Snooze(inc, t0.Add(time.Minute), 30*time.Minute, klaxon.Actor{By: "alice", How: "sms"}))
+		require.NoError(t, escalate.Snooze(inc, t0.Add(time.Minute), 30*time.Minute, 0, klaxon.Actor{By: "alice", How: "sms"}))
 		require.Equal(t, klaxon.StateAcknowledged, inc.State)
 		require.Empty(t, inc.Pending)
 		require.Equal(t, t0.Add(31*time.Minute), escalate.NextDue(inc))
@@ -207,12 +207,38 @@ func TestEscalateAndSnooze(t *testing.T) {
 		inc := newIncident(twoSteps)
 		escalate.Resolve(inc, t0, klaxon.Actor{By: "ops", How: "api"})
 		require.ErrorIs(t, escalate.Escalate(inc, t0, users, klaxon.Actor{By: "ops", How: "api"}), klaxon.ErrConflict)
-		require.ErrorIs(t, escalate.Snooze(inc, t0, time.Minute, klaxon.Actor{By: "ops", How: "api"}), klaxon.ErrConflict)
+		require.ErrorIs(t, escalate.Snooze(inc, t0, time.Minute, 0, klaxon.Actor{By: "ops", How: "api"}), klaxon.ErrConflict)
 	})
 
 	t.Run("a snooze needs a positive duration", func(t *testing.T) {
-		require.ErrorIs(t, escalate.Snooze(newIncident(twoSteps), t0, 0, klaxon.Actor{By: "ops", How: "api"}), klaxon.ErrInvalid)
+		require.ErrorIs(t, escalate.Snooze(newIncident(twoSteps), t0, 0, 0, klaxon.Actor{By: "ops", How: "api"}), klaxon.ErrInvalid)
 	})
+
+	for _, tc := range []struct {
+		name     string
+		d, limit time.Duration
+		want     string // the error, "" for none
+	}{
+		{name: "seven days by default", d: escalate.DefaultMaxSnooze},
+		{name: "a moment past seven days", d: escalate.DefaultMaxSnooze + time.Second, want: "duration: a snooze lasts at most 7 days, got 168h0m1s: resolve the incident instead"},
+		{name: "an unbounded snooze", d: 2562047 * time.Hour, want: "duration: a snooze lasts at most 7 days, got 2562047h0m0s: resolve the incident instead"},
+		{name: "a bound of its own", d: 2 * time.Hour, limit: time.Hour, want: "duration: a snooze lasts at most 1h0m0s, got 2h0m0s: resolve the incident instead"},
+		{name: "up to a bound of its own", d: 30 * 24 * time.Hour, limit: 30 * 24 * time.Hour},
+	} {
+		t.Run("bound: "+tc.name, func(t *testing.T) {
+			inc := newIncident(twoSteps)
+			err := escalate.Snooze(inc, t0, tc.d, tc.limit, klaxon.Actor{By: "ops", How: "api"})
+			if tc.want == "" {
+				require.NoError(t, err)
+				require.Equal(t, t0.Add(tc.d), inc.SnoozedUntil)
+				return
+			}
+			require.ErrorIs(t, err, klaxon.ErrInvalid)
+			require.EqualError(t, err, tc.want)
+			require.Equal(t, klaxon.StateTriggered, inc.State, "unchanged")
+			require.Empty(t, inc.Recorded)
+		})
+	}
 
 }
 
@@ -248,4 +274,47 @@ func TestUrgency(t *testing.T) {
 			require.Equal(t, c.want, via)
 		})
 	}
+}
+
+// TestOnce: an act named by Actor.Once changes an incident once; the
+// change records it, and an act that failed or changed nothing does not,
+// so it may be tried again.
+func TestOnce(t *testing.T) {
+	link := klaxon.Actor{By: "alice", How: "email", Once: "link:1:alice:ack"}
+	ack := escalate.Once(link, func(inc *klaxon.Incident, now time.Time) (bool, error) { return escalate.Acknowledge(inc, now, link) })
+	failing := escalate.Once(link, func(*klaxon.Incident, time.Time) (bool, error) { return false, klaxon.ErrUnavailable })
+
+	inc := newIncident(twoSteps)
+	_, err := failing(inc, t0)
+	require.ErrorIs(t, err, klaxon.ErrUnavailable)
+	require.Empty(t, inc.Once, "a failed act leaves the link unused")
+
+	changed, err := ack(inc, t0)
+	require.NoError(t, err)
+	require.True(t, changed)
+	require.Equal(t, []string{"link:1:alice:ack"}, inc.Once)
+	require.Equal(t, []string{"link:1:alice:ack"}, inc.Header().Once, "kept with the header")
+
+	_, err = ack(inc, t0.Add(time.Minute))
+	require.ErrorIs(t, err, klaxon.ErrUsed)
+	require.Equal(t, t0, inc.AckedAt, "unchanged")
+
+	// Another link, or an act that names none, is not held back by it.
+	other := klaxon.Actor{By: "alice", How: "email", Once: "link:1:alice:resolve"}
+	changed, err = escalate.Once(other, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+		return escalate.Resolve(inc, now, other), nil
+	})(inc, t0.Add(time.Minute))
+	require.NoError(t, err)
+	require.True(t, changed)
+	require.Equal(t, []string{"link:1:alice:ack", "link:1:alice:resolve"}, inc.Once)
+
+	// An act that changes nothing (resolving a resolved incident) leaves
+	// its link unused.
+	again := klaxon.Actor{By: "bob", How: "email", Once: "link:2:bob:resolve"}
+	changed, err = escalate.Once(again, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+		return escalate.Resolve(inc, now, again), nil
+	})(inc, t0.Add(2*time.Minute))
+	require.NoError(t, err)
+	require.False(t, changed)
+	require.NotContains(t, inc.Once, "link:2:bob:resolve")
 }

@@ -113,26 +113,89 @@ func TestTwoListeners(t *testing.T) {
 	}
 }
 
+// TestReloadRefusesListenChange: a reload that changes listen is refused
+// whole: nothing of it applies, and both listeners go on serving what
+// they served, as they served it. Once listen is put back, the reload
+// goes through, and so does a later one.
 func TestReloadRefusesListenChange(t *testing.T) {
 	cfg := writeScheduleConfig(t, time.Hour)
-	schedule := filepath.Join(filepath.Dir(cfg), "schedules", "primary.yaml")
-	base, logs, _ := startServe(t, cfg)
-	require.Equal(t, []string{"alice"}, onCallAt(t, base))
+	dir := filepath.Dir(cfg)
+	schedule := filepath.Join(dir, "schedules", "primary.yaml")
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "tls"), 0o755))
+	pair := tlstest.New(t)
+	pair.Write(t, filepath.Join(dir, "tls", "cert.pem"), filepath.Join(dir, "tls", "key.pem"))
+	rewrite(t, cfg, "listen: 127.0.0.1:0\n", twoListeners)
+	_, logs, _ := startServe(t, cfg)
+	lines := listening(t, logs, 2)
+	public, private := "https://"+lines[0][1], "http://"+lines[1][1]
+	tlsClient := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pair.Roots()}}}
+	alerts, err := readTestdata("firing-one-alert.json")
+	require.NoError(t, err)
+	// serving checks that each listener serves its route groups, and
+	// only those, as it did at the start.
+	serving := func(when string) {
+		t.Helper()
+		code, body := do(t, tlsClient, "POST", public+"/v1/ingest/alertmanager", amToken, alerts)
+		require.Equal(t, http.StatusOK, code, "%s: the public listener takes webhooks: %s", when, body)
+		code, _ = do(t, tlsClient, "GET", public+"/v1/incidents", apiToken, nil)
+		require.Equal(t, http.StatusNotFound, code, "%s: the public listener serves no API", when)
+		code, _ = do(t, http.DefaultClient, "GET", private+"/v1/incidents", apiToken, nil)
+		require.Equal(t, http.StatusOK, code, "%s: the private listener serves the API", when)
+		code, _ = do(t, http.DefaultClient, "POST", private+"/v1/ingest/alertmanager", amToken, alerts)
+		require.Equal(t, http.StatusNotFound, code, "%s: the private listener takes no webhooks", when)
+	}
+	serving("at the start")
+	require.Equal(t, []string{"alice"}, onCallAt(t, private))
 
-	// listen first, so that any reload sees it changed.
-	rewrite(t, cfg, "listen: 127.0.0.1:0\n", "listen: [{address: \"127.0.0.1:0\", serve: [health]}]\n")
+	// listen first, so that any reload sees it changed: the groups of
+	// the two listeners swapped, and a schedule change with them.
+	swapped := strings.NewReplacer("serve: [ingest]", "serve: [api, health]", "serve: [api, health]", "serve: [ingest]").Replace(twoListeners)
+	rewrite(t, cfg, twoListeners, swapped)
 	rewrite(t, schedule, "members: [alice, bob]", "members: [bob, alice]")
 	waitFor(t, "the refusal is logged", func() bool { return strings.Contains(logs.String(), "reload refused") })
 	require.Contains(t, logs.String(), "listen changed: its addresses, tls files and route groups change only at a restart")
-	require.Equal(t, []string{"alice"}, onCallAt(t, base), "nothing of the refused config applies")
+	require.Equal(t, []string{"alice"}, onCallAt(t, private), "nothing of the refused config applies")
+	serving("after the refused reload")
 
 	// Put back, listen lets the schedule change through.
-	rewrite(t, cfg, "listen: [{address: \"127.0.0.1:0\", serve: [health]}]\n", "listen: 127.0.0.1:0\n")
-	waitFor(t, "the schedule change is live", func() bool { return slicesEqual(onCallAt(t, base), []string{"bob"}) })
+	rewrite(t, cfg, swapped, twoListeners)
+	waitFor(t, "the schedule change is live", func() bool { return slicesEqual(onCallAt(t, private), []string{"bob"}) })
+	serving("after listen was put back")
+
+	// And a later reload goes through too.
+	rewrite(t, schedule, "members: [bob, alice]", "members: [alice, bob]")
+	waitFor(t, "a later change is live", func() bool { return slicesEqual(onCallAt(t, private), []string{"alice"}) })
+	serving("after a later reload")
 }
 
 // TestRouteGroupsAgree: the route groups config accepts are those api
 // serves.
 func TestRouteGroupsAgree(t *testing.T) {
 	require.Equal(t, api.Groups, config.ServeGroups)
+}
+
+// TestReloadDuringRenewal: a config reload that comes while a certificate
+// renewal is halfway (the new certificate written, not yet its key) goes
+// through, and the TLS listener keeps serving its last good pair.
+func TestReloadDuringRenewal(t *testing.T) {
+	cfg := writeScheduleConfig(t, time.Hour)
+	dir := filepath.Dir(cfg)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "tls"), 0o755))
+	certFile := filepath.Join(dir, "tls", "cert.pem")
+	old := tlstest.New(t)
+	old.Write(t, certFile, filepath.Join(dir, "tls", "key.pem"))
+	rewrite(t, cfg, "listen: 127.0.0.1:0\n", twoListeners)
+	_, l, _ := startServe(t, cfg)
+	lines := listening(t, l, 2)
+	public, private := lines[0][1], "http://"+lines[1][1]
+	require.Equal(t, []string{"alice"}, onCallAt(t, private))
+
+	tlstest.Replace(t, certFile, tlstest.New(t).CertPEM) // its key not written yet
+	rewrite(t, filepath.Join(dir, "schedules", "primary.yaml"), "members: [alice, bob]", "members: [bob, alice]")
+	waitFor(t, "the schedule change is live", func() bool { return slicesEqual(onCallAt(t, private), []string{"bob"}) })
+	require.NotContains(t, l.String(), "reload refused")
+
+	c, err := tls.Dial("tcp", public, &tls.Config{RootCAs: old.Roots(), ServerName: "localhost"})
+	require.NoError(t, err, "the last good pair serves")
+	require.NoError(t, c.Close())
 }

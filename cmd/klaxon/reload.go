@@ -20,7 +20,10 @@ import (
 // is refused, its errors are logged, and the running one stays; so is one
 // that changes listen, which only a restart applies. A renewed TLS
 // certificate needs no reload: its listener reads the files again when
-// they change.
+// they change. A reload does not read them (config.Reload), so one that
+// comes while a renewal is halfway (the certificate written, not yet its
+// key) goes through, and the listener keeps its last good pair until the
+// files load again.
 //
 // Incidents keep the policy they started with: a reload changes routes,
 // users, schedules and policies for what happens next, never an escalation
@@ -92,7 +95,7 @@ func (r *reloader) Run(ctx context.Context) error {
 }
 
 func (r *reloader) reload(why string) {
-	cfg, err := config.Load(r.path, r.overrides)
+	cfg, err := config.Reload(r.path, r.overrides)
 	if err != nil {
 		for _, e := range flatten(err) {
 			r.log.Error("reload refused: the running config stays", "why", why, "err", e)
