@@ -13,16 +13,23 @@ import (
 
 // Group reads a group, its open incident's header and, of alerts, the
 // records that incident holds. A group never written has Version 0 and no
-// open incident.
+// open incident. What the cache holds of the group at the version stored
+// answers without reading the records: a storm into one large incident
+// reads only the alerts this store has not committed or read yet.
 func (s *Store) Group(ctx context.Context, key string, alerts []string) (klaxon.Group, error) {
 	if err := ctx.Err(); err != nil {
 		return klaxon.Group{}, fmt.Errorf("read group %s: %w", key, err)
 	}
 	g := klaxon.Group{Key: key}
+	read := false
 	err := s.db.View(func(tx *bolt.Tx) error {
 		version, open := getGroup(tx, key)
 		g.Version = version
 		if open == "" {
+			return nil
+		}
+		if held, ok := s.cache.Group(key, alerts); ok && held.Version == version && held.Open != nil && held.Open.ID == open {
+			g.Open, g.Alerts = held.Open, held.Alerts
 			return nil
 		}
 		if v, inc, ok := s.cache.Get(key); ok && v == version && inc != nil && inc.ID == open {
@@ -33,14 +40,19 @@ func (s *Store) Group(ctx context.Context, key string, alerts []string) (klaxon.
 				return fmt.Errorf("open incident: %w", err)
 			}
 			g.Open = inc
-			s.cache.Put(key, version, inc)
 		}
 		var err error
 		g.Alerts, err = getAlerts(tx, open, alerts)
+		read = true
 		return err
 	})
 	if err != nil {
 		return klaxon.Group{}, fmt.Errorf("read group %s: %w", key, err)
+	}
+	// A read newer than the cache is of a commit the writer has yet to
+	// hand it: it will, in order.
+	if v, _, ok := s.cache.Get(key); read && (!ok || v == g.Version) {
+		s.cache.Read(g)
 	}
 	return g, nil
 }
@@ -72,7 +84,6 @@ func (p *pending) Wait() error {
 	if err := p.s.w.wait(p.wr); err != nil {
 		return fmt.Errorf("commit group %s: %w", p.c.Group, err)
 	}
-	p.s.cache.Committed(p.c, "")
 	return nil
 }
 
@@ -108,7 +119,10 @@ func (s *Store) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queued)
 	}); err != nil {
 		return nil, fmt.Errorf("commit group %s: %w", c.Group, err)
 	}
-	wr, err := s.w.queue(ctx, c.Urgent, func(tx *bolt.Tx) error { return commit(tx, c, encoded) }, prev)
+	// The cache follows the file commit by commit, in the writer's
+	// order, so that a group read at the version stored finds it there.
+	landed := func() { s.cache.Committed(c, "") }
+	wr, err := s.w.queue(ctx, c.Urgent, func(tx *bolt.Tx) error { return commit(tx, c, encoded) }, prev, landed)
 	if err != nil {
 		return nil, fmt.Errorf("commit group %s: %w", c.Group, err)
 	}

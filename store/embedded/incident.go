@@ -236,9 +236,14 @@ func encodeIncident(inc *klaxon.Incident) (encodedIncident, error) {
 
 // putIncident writes an encoded incident's header, its changed alerts and
 // its recorded events, and keeps the open index in step with its state.
+// A header or details record that the file holds as it is stays: a
+// commit chained behind another (see klaxon.CommitQueue) could not be
+// compared before it reached the writer (dropStored), and a Get costs
+// the writer less than a Put of the same bytes, whose page it must write.
 func putIncident(tx *bolt.Tx, inc encodedIncident) error {
-	if inc.header != nil {
-		if err := tx.Bucket(bucketIncidents).Put(inc.key, inc.header); err != nil {
+	headers := tx.Bucket(bucketIncidents)
+	if inc.header != nil && !bytes.Equal(headers.Get(inc.key), inc.header) {
+		if err := headers.Put(inc.key, inc.header); err != nil {
 			return fmt.Errorf("put incident %s: %w", inc.id, err)
 		}
 	}
@@ -261,6 +266,9 @@ func putIncident(tx *bolt.Tx, inc encodedIncident) error {
 			return fmt.Errorf("put alert of incident %s: %w", inc.id, err)
 		}
 		if a.details == nil {
+			continue
+		}
+		if v := details.Get(a.key); v != nil && (a.partial || bytes.Equal(v, a.details)) {
 			continue
 		}
 		if err := details.Put(a.key, a.details); err != nil {

@@ -66,7 +66,9 @@ type Store struct {
 	ids   ids
 }
 
-// cachedGroups bounds the decoded open incidents a store keeps.
+// cachedGroups bounds the groups a store keeps in memory: each open
+// incident decoded, and what it keeps of the alerts committed or read
+// lately (at most groupcache.MaxAlerts of them).
 const cachedGroups = 8192
 
 var (
@@ -99,7 +101,7 @@ func open(path string, timeout time.Duration) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	return &Store{db: db, w: newWriter(db), cache: groupcache.New(cachedGroups, false)}, nil
+	return &Store{db: db, w: newWriter(db), cache: groupcache.New(cachedGroups, true)}, nil
 }
 
 // Ping reports an error once the store is closed.

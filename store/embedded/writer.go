@@ -39,10 +39,18 @@ type write struct {
 	// applied says fn returned nil in the transaction that holds it now,
 	// or in the last one written; only the writer reads and writes it.
 	applied bool
+	// landed, when set, is called by the writer once the write is
+	// durable, before it is answered and before the writer takes the
+	// next batch: what follows a group's commits sees them in order.
+	landed func()
 }
 
-// finish gives the write its outcome.
+// finish gives the write its outcome, after telling landed that it
+// applied.
 func (wr *write) finish(err error) {
+	if err == nil && wr.landed != nil {
+		wr.landed()
+	}
 	wr.err = err
 	close(wr.done)
 }
@@ -94,7 +102,7 @@ var errClosed = errors.New("store closed")
 // error; once taken, the write finishes and do waits for it, so an error
 // always means the write did not happen.
 func (w *writer) do(ctx context.Context, urgent bool, fn func(tx *bolt.Tx) error) error {
-	wr, err := w.queue(ctx, urgent, fn, nil)
+	wr, err := w.queue(ctx, urgent, fn, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -104,9 +112,10 @@ func (w *writer) do(ctx context.Context, urgent bool, fn func(tx *bolt.Tx) error
 // queue hands fn to the writer, after the writes queued before it, and
 // returns at once; wait waits for its outcome. A write with after (a
 // normal one, queued before, on the same queue) applies only if after
-// did.
-func (w *writer) queue(ctx context.Context, urgent bool, fn func(tx *bolt.Tx) error, after *write) (*write, error) {
-	wr := &write{fn: fn, done: make(chan struct{}), after: after}
+// did. landed, if not nil, is called once the write is durable (see
+// write).
+func (w *writer) queue(ctx context.Context, urgent bool, fn func(tx *bolt.Tx) error, after *write, landed func()) (*write, error) {
+	wr := &write{fn: fn, done: make(chan struct{}), after: after, landed: landed}
 	q := w.normal
 	if urgent {
 		q = w.urgent

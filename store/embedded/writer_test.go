@@ -133,7 +133,7 @@ func TestWriterCloseAnswersEveryWrite(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for range 100 {
-				wr, err := s.w.queue(t.Context(), false, func(*bolt.Tx) error { return nil }, nil)
+				wr, err := s.w.queue(t.Context(), false, func(*bolt.Tx) error { return nil }, nil, nil)
 				if err != nil {
 					require.ErrorIs(t, err, errClosed)
 					return
