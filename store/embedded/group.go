@@ -13,23 +13,17 @@ import (
 
 // Group reads a group, its open incident's header and, of alerts, the
 // records that incident holds. A group never written has Version 0 and no
-// open incident. What the cache holds of the group at the version stored
-// answers without reading the records: a storm into one large incident
-// reads only the alerts this store has not committed or read yet.
+// open incident. The header comes from the cache when it holds the
+// version stored.
 func (s *Store) Group(ctx context.Context, key string, alerts []string) (klaxon.Group, error) {
 	if err := ctx.Err(); err != nil {
 		return klaxon.Group{}, fmt.Errorf("read group %s: %w", key, err)
 	}
 	g := klaxon.Group{Key: key}
-	read := false
 	err := s.db.View(func(tx *bolt.Tx) error {
 		version, open := getGroup(tx, key)
 		g.Version = version
 		if open == "" {
-			return nil
-		}
-		if held, ok := s.cache.Group(key, alerts); ok && held.Version == version && held.Open != nil && held.Open.ID == open {
-			g.Open, g.Alerts = held.Open, held.Alerts
 			return nil
 		}
 		if v, inc, ok := s.cache.Get(key); ok && v == version && inc != nil && inc.ID == open {
@@ -43,7 +37,6 @@ func (s *Store) Group(ctx context.Context, key string, alerts []string) (klaxon.
 		}
 		var err error
 		g.Alerts, err = getAlerts(tx, open, alerts)
-		read = true
 		return err
 	})
 	if err != nil {
@@ -51,8 +44,8 @@ func (s *Store) Group(ctx context.Context, key string, alerts []string) (klaxon.
 	}
 	// A read newer than the cache is of a commit the writer has yet to
 	// hand it: it will, in order.
-	if v, _, ok := s.cache.Get(key); read && (!ok || v == g.Version) {
-		s.cache.Read(g)
+	if v, _, ok := s.cache.Get(key); g.Open != nil && (!ok || v == g.Version) {
+		s.cache.Put(key, g.Version, g.Open)
 	}
 	return g, nil
 }

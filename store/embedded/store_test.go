@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon"
-	"github.com/klaxonhq/klaxon/store/internal/alertrecord"
 	"github.com/klaxonhq/klaxon/store/storetest"
 	"github.com/stretchr/testify/require"
 	bolt "go.etcd.io/bbolt"
@@ -156,41 +155,6 @@ func TestChainedCommitKeepsDetails(t *testing.T) {
 	require.Len(t, alerts, 1)
 	require.Equal(t, klaxon.Resolved, alerts[0].Status)
 	require.Equal(t, map[string]string{"team": "storage"}, alerts[0].Labels, "the partial report keeps the stored labels")
-}
-
-// TestGroupFromCache: a group read at the version this store committed
-// is answered from what the commit left in the cache, without reading the
-// alert records; once another commit moved the group on, a read goes to
-// the file again.
-func TestGroupFromCache(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
-	require.NoError(t, err)
-	defer s.Close()
-	ctx := t.Context()
-	a := klaxon.AlertState{Alert: klaxon.Alert{Key: "am/a", Status: klaxon.Firing, Summary: "disk full"}, Count: 1}
-	inc := &klaxon.Incident{ID: "1", Group: "g", State: klaxon.StateTriggered, AlertCount: 1, FiringCount: 1, Changed: []klaxon.AlertState{a}}
-	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Open: "1", Incidents: []*klaxon.Incident{inc}}))
-
-	// Change the record behind the store's back: a read that finds the
-	// old summary did not read it.
-	behind := a
-	behind.Summary = "written behind the cache"
-	rec, err := alertrecord.EncodeSeen(nil, &behind)
-	require.NoError(t, err)
-	require.NoError(t, s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketAlertSeen).Put(alertRecordKey(incidentKey("1"), "am/a"), rec)
-	}))
-	g, err := s.Group(ctx, "g", []string{"am/a", "am/new"})
-	require.NoError(t, err)
-	require.Equal(t, "disk full", g.Alerts["am/a"].Summary, "answered from the cache")
-	require.NotContains(t, g.Alerts, "am/new", "the cache holds every alert of the incident: a new one is none of them")
-
-	// A write the cache did not follow moves the group on: the next read
-	// is the file's.
-	require.NoError(t, s.db.Update(func(tx *bolt.Tx) error { return putGroup(tx, "g", 2, "1") }))
-	g, err = s.Group(ctx, "g", []string{"am/a"})
-	require.NoError(t, err)
-	require.Equal(t, "written behind the cache", g.Alerts["am/a"].Summary, "read from the file")
 }
 
 // TestWriteFailureIsUnavailable: a transaction the file cannot take (a
