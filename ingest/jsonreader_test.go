@@ -9,12 +9,15 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// readerCases are bodies at the edges of what the reader handles: each
-// must come out as encoding/json decodes it, or be handed to encoding/json.
-var readerCases = map[string]struct {
+// readerCase is a body at the edge of what a reader handles: it must come
+// out as encoding/json decodes it, or be handed to encoding/json.
+type readerCase struct {
 	body  string
 	takes bool // the reader decodes it itself
-}{
+}
+
+// readerCases are the Alertmanager webhook's.
+var readerCases = map[string]readerCase{
 	"plain":                {`{"version":"4","alerts":[{"status":"firing","labels":{"a":"b"}}]}`, true},
 	"whitespace":           {" \t\r\n{ \"alerts\" : [ { \"status\" : \"firing\" , \"labels\" : { } } ] } \n", true},
 	"unknown members":      {`{"receiver":"x","truncatedAlerts":0,"groupLabels":{"a":[1,-2.5e+3,true,false,null,{"b":"\u00e9"}]},"alerts":[]}`, true},
@@ -55,12 +58,24 @@ func nest(n int) string {
 }
 
 func TestReaderDecodesAsEncodingJSON(t *testing.T) {
-	for name, tc := range readerCases {
+	checkReaderCases(t, readerCases, readAlertmanager)
+}
+
+// TestReaderTakesRealBodies: the bodies Alertmanager sends take the fast
+// path.
+func TestReaderTakesRealBodies(t *testing.T) {
+	checkReaderTakes(t, "alertmanager", readAlertmanager)
+}
+
+// checkReaderCases checks read, a reader of T, against encoding/json on
+// cases.
+func checkReaderCases[T any](t *testing.T, cases map[string]readerCase, read func([]byte) (T, bool)) {
+	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got, ok := readAlertmanager([]byte(tc.body))
+			got, ok := read([]byte(tc.body))
 			require.Equal(t, tc.takes, ok, "reader takes the body")
 			if ok {
-				var want amPayload
+				var want T
 				require.NoError(t, json.Unmarshal([]byte(tc.body), &want))
 				require.Equal(t, want, got)
 			}
@@ -68,21 +83,35 @@ func TestReaderDecodesAsEncodingJSON(t *testing.T) {
 	}
 }
 
-// TestReaderTakesRealBodies: the bodies Alertmanager sends take the fast
-// path.
-func TestReaderTakesRealBodies(t *testing.T) {
-	names, err := filepath.Glob(filepath.Join("testdata", "alertmanager", "*.json"))
+// checkReaderTakes checks that read takes each body of testdata/dir and
+// decodes it as encoding/json does.
+func checkReaderTakes[T any](t *testing.T, dir string, read func([]byte) (T, bool)) {
+	names, err := filepath.Glob(filepath.Join("testdata", dir, "*.json"))
 	require.NoError(t, err)
 	require.NotEmpty(t, names)
 	for _, name := range names {
 		body, err := os.ReadFile(name)
 		require.NoError(t, err)
-		got, ok := readAlertmanager(body)
+		got, ok := read(body)
 		require.True(t, ok, name)
-		var want amPayload
+		var want T
 		require.NoError(t, json.Unmarshal(body, &want))
 		require.Equal(t, want, got, name)
 	}
+}
+
+// fuzzReader holds read to encoding/json: whatever body it decodes,
+// encoding/json decodes without error into the same value.
+func fuzzReader[T any](f *testing.F, read func([]byte) (T, bool)) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, ok := read(body)
+		if !ok {
+			return
+		}
+		var want T
+		require.NoError(t, json.Unmarshal(body, &want), "the reader took a body encoding/json refuses")
+		require.Equal(t, want, got)
+	})
 }
 
 // FuzzAlertmanagerReader holds the reader to encoding/json: whatever body
@@ -95,13 +124,5 @@ func FuzzAlertmanagerReader(f *testing.F) {
 		f.Add([]byte(tc.body))
 	}
 	f.Add(alertmanagerBody(3))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		got, ok := readAlertmanager(body)
-		if !ok {
-			return
-		}
-		var want amPayload
-		require.NoError(t, json.Unmarshal(body, &want), "the reader took a body encoding/json refuses")
-		require.Equal(t, want, got)
-	})
+	fuzzReader(f, readAlertmanager)
 }

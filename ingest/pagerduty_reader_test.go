@@ -1,20 +1,10 @@
 package ingest
 
-import (
-	"encoding/json"
-	"os"
-	"path/filepath"
-	"testing"
-
-	"github.com/stretchr/testify/require"
-)
+import "testing"
 
 // pdReaderCases are events at the edges of what the reader handles: each
 // must come out as encoding/json decodes it, or be handed to encoding/json.
-var pdReaderCases = map[string]struct {
-	body  string
-	takes bool // the reader decodes it itself
-}{
+var pdReaderCases = map[string]readerCase{
 	"plain":                {`{"routing_key":"k","event_action":"trigger","payload":{"summary":"s","source":"h","severity":"info"}}`, true},
 	"every field":          {`{"routing_key":"k","event_action":"trigger","dedup_key":"d","payload":{"summary":"s","source":"h","severity":"info","timestamp":"2026-01-01T00:00:00Z","component":"c","group":"g","class":"x","custom_details":{"a":[1,{"b":null}]}},"links":[{"href":"http://x","text":"t"}],"images":[{"src":"y"}],"client":"c","client_url":"u"}`, true},
 	"null members":         {`{"routing_key":null,"payload":null,"links":null}`, true},
@@ -39,34 +29,13 @@ var pdReaderCases = map[string]struct {
 }
 
 func TestPagerDutyReaderDecodesAsEncodingJSON(t *testing.T) {
-	for name, tc := range pdReaderCases {
-		t.Run(name, func(t *testing.T) {
-			got, ok := readPagerDuty([]byte(tc.body))
-			require.Equal(t, tc.takes, ok, "reader takes the body")
-			if ok {
-				var want pdEvent
-				require.NoError(t, json.Unmarshal([]byte(tc.body), &want))
-				require.Equal(t, want, got)
-			}
-		})
-	}
+	checkReaderCases(t, pdReaderCases, readPagerDuty)
 }
 
 // TestPagerDutyReaderTakesRealBodies: the events senders send take the
 // fast path.
 func TestPagerDutyReaderTakesRealBodies(t *testing.T) {
-	names, err := filepath.Glob(filepath.Join("testdata", "pagerduty", "*.json"))
-	require.NoError(t, err)
-	require.NotEmpty(t, names)
-	for _, name := range names {
-		body, err := os.ReadFile(name)
-		require.NoError(t, err)
-		got, ok := readPagerDuty(body)
-		require.True(t, ok, name)
-		var want pdEvent
-		require.NoError(t, json.Unmarshal(body, &want))
-		require.Equal(t, want, got, name)
-	}
+	checkReaderTakes(t, "pagerduty", readPagerDuty)
 }
 
 // FuzzPagerDutyReader holds the reader to encoding/json: whatever event it
@@ -78,15 +47,7 @@ func FuzzPagerDutyReader(f *testing.F) {
 	for _, tc := range pdReaderCases {
 		f.Add([]byte(tc.body))
 	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		got, ok := readPagerDuty(body)
-		if !ok {
-			return
-		}
-		var want pdEvent
-		require.NoError(t, json.Unmarshal(body, &want), "the reader took a body encoding/json refuses")
-		require.Equal(t, want, got)
-	})
+	fuzzReader(f, readPagerDuty)
 }
 
 // BenchmarkReadPagerDuty reads one trigger event as the storm of single
