@@ -18,6 +18,12 @@ import (
 // past it keeps its header in the cache, and its alerts are read.
 const MaxAlerts = 50_000
 
+// MaxHeld bounds the alerts the cache takes in across all its groups
+// before it starts again empty, as it does at its bound of groups: about
+// 200 bytes each, so that a storm into many large incidents holds tens of
+// megabytes, not the product of both bounds.
+const MaxHeld = 200_000
+
 // Cache is safe for concurrent use. The incidents it holds are shared:
 // callers must not change them (klaxon.Store.Group says so).
 type Cache struct {
@@ -25,6 +31,10 @@ type Cache struct {
 	max    int
 	alerts bool
 	m      map[string]*entry
+	// taken counts the alerts added since the cache was last emptied;
+	// alerts dropped with their entry are not taken off, so it is at
+	// least what the cache holds. maxHeld bounds it (MaxHeld).
+	taken, maxHeld int
 }
 
 type entry struct {
@@ -67,7 +77,7 @@ func (e *entry) add(seen map[string]klaxon.Seen) {
 // with alerts, it holds what their open incidents keep of their alerts
 // too, for Group.
 func New(max int, alerts bool) *Cache {
-	return &Cache{max: max, alerts: alerts, m: make(map[string]*entry)}
+	return &Cache{max: max, alerts: alerts, m: make(map[string]*entry), maxHeld: MaxHeld}
 }
 
 // Get returns the version and open incident held for group key.
@@ -111,7 +121,9 @@ func (c *Cache) Read(g klaxon.Group) {
 		return
 	}
 	if c.alerts && len(e.alerts)+len(g.Alerts) <= MaxAlerts {
+		before := len(e.alerts)
 		e.add(g.Alerts)
+		c.took(len(e.alerts) - before)
 	}
 }
 
@@ -180,6 +192,7 @@ func (c *Cache) Committed(cm klaxon.Commit, token string) {
 		if based && prior.open != nil && prior.open.ID == open.ID {
 			next.alerts, next.epoch = prior.alerts, prior.epoch
 		}
+		before := len(next.alerts)
 		for i := range open.Changed {
 			if next.alerts == nil {
 				next.alerts = make(map[string]held, len(open.Changed))
@@ -189,6 +202,7 @@ func (c *Cache) Committed(cm klaxon.Commit, token string) {
 		if len(next.alerts) > MaxAlerts {
 			next.alerts = nil
 		}
+		c.took(len(next.alerts) - before)
 	}
 	c.put(cm.Group, next)
 }
@@ -207,8 +221,19 @@ func (c *Cache) Drop(key string) {
 func (c *Cache) put(key string, e *entry) {
 	if _, ok := c.m[key]; !ok && len(c.m) >= c.max {
 		clear(c.m)
+		c.taken = 0
 	}
 	c.m[key] = e
+}
+
+// took counts n alerts added; past maxHeld, the cache starts again empty
+// (Committed puts the entry it is writing back after). Called with mu
+// held.
+func (c *Cache) took(n int) {
+	if c.taken += n; c.taken > c.maxHeld {
+		clear(c.m)
+		c.taken = 0
+	}
 }
 
 func sameIncident(a, b *klaxon.Incident) bool {

@@ -166,6 +166,32 @@ func TestMaxAlerts(t *testing.T) {
 	require.Equal(t, "1", open.ID)
 }
 
+// TestMaxHeld: past MaxHeld alerts taken in across groups, the cache
+// starts again empty; the commit that crossed it stays.
+func TestMaxHeld(t *testing.T) {
+	c := New(64, true)
+	c.maxHeld = 250
+	commit := func(group string, n int) {
+		changed := make([]klaxon.AlertState, n)
+		for i := range changed {
+			changed[i] = alert(group+"/"+strconv.Itoa(i), 1)
+		}
+		inc := &klaxon.Incident{ID: group, AlertCount: n, Changed: changed}
+		c.Read(klaxon.Group{Key: group, Version: 1, Token: "r"})
+		c.Committed(klaxon.Commit{Group: group, Version: 1, Token: "r", Open: group, Incidents: []*klaxon.Incident{inc}}, "s")
+	}
+	commit("a", 100)
+	commit("b", 100)
+	_, ok := c.Group("a", []string{"a/0"})
+	require.True(t, ok, "200 alerts held: under the bound")
+	commit("c", 100)
+	_, ok = c.Group("a", []string{"a/0"})
+	require.False(t, ok, "300 taken in: the cache started again")
+	g, ok := c.Group("c", []string{"c/0", "c/99"})
+	require.True(t, ok, "the commit that crossed the bound is held")
+	require.Len(t, g.Alerts, 2)
+}
+
 // TestGroupAfterForeignCommit: after another replica's commit, a read of
 // the new state keeps which alerts the incident holds, and only the
 // values read are current; the cache knows the incident whole again
