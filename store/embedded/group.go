@@ -43,9 +43,10 @@ func (s *Store) Group(ctx context.Context, key string, alerts []string) (klaxon.
 		return klaxon.Group{}, fmt.Errorf("read group %s: %w", key, err)
 	}
 	// A read newer than the cache is of a commit the writer has yet to
-	// hand it: it will, in order.
-	if v, _, ok := s.cache.Get(key); g.Open != nil && (!ok || v == g.Version) {
-		s.cache.Put(key, g.Version, g.Open)
+	// hand it, and the writer may hand the cache a later one meanwhile:
+	// the cache keeps what it holds of another version.
+	if g.Open != nil {
+		s.cache.PutAt(key, g.Version, g.Open)
 	}
 	return g, nil
 }

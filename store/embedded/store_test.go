@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
@@ -155,6 +156,35 @@ func TestChainedCommitKeepsDetails(t *testing.T) {
 	require.Len(t, alerts, 1)
 	require.Equal(t, klaxon.Resolved, alerts[0].Status)
 	require.Equal(t, map[string]string{"team": "storage"}, alerts[0].Labels, "the partial report keeps the stored labels")
+}
+
+// TestGroupHeaderFromCache: the writer hands the cache each commit as it
+// lands, so a read at that version takes the header from the cache, even
+// before anyone waited for the commit; a read at a version the cache does
+// not hold takes the file's.
+func TestGroupHeaderFromCache(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	defer s.Close()
+	ctx := t.Context()
+	inc := &klaxon.Incident{ID: "1", Group: "g", State: klaxon.StateTriggered, Summary: "committed"}
+	q, err := s.Queue(ctx, klaxon.Commit{Group: "g", Open: "1", Incidents: []*klaxon.Incident{inc}}, nil)
+	require.NoError(t, err)
+	<-q.Done() // not Wait: the writer alone fed the cache
+
+	behind := *inc
+	behind.Summary = "written behind the cache"
+	b, err := json.Marshal(&behind)
+	require.NoError(t, err)
+	require.NoError(t, s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketIncidents).Put(incidentKey("1"), b) }))
+	g, err := s.Group(ctx, "g", nil)
+	require.NoError(t, err)
+	require.Equal(t, "committed", g.Open.Summary, "the header the writer handed the cache")
+
+	require.NoError(t, s.db.Update(func(tx *bolt.Tx) error { return putGroup(tx, "g", 2, "1") }))
+	g, err = s.Group(ctx, "g", nil)
+	require.NoError(t, err)
+	require.Equal(t, "written behind the cache", g.Open.Summary, "a version the cache does not hold is the file's")
 }
 
 // TestWriteFailureIsUnavailable: a transaction the file cannot take (a

@@ -113,7 +113,8 @@ func (w *writer) do(ctx context.Context, urgent bool, fn func(tx *bolt.Tx) error
 // returns at once; wait waits for its outcome. A write with after (a
 // normal one, queued before, on the same queue) applies only if after
 // did. landed, if not nil, is called once the write is durable (see
-// write).
+// write). Once close has begun, a queue may wait, whatever its ctx says,
+// for the writes queued before it to be taken, and then fails.
 func (w *writer) queue(ctx context.Context, urgent bool, fn func(tx *bolt.Tx) error, after *write, landed func()) (*write, error) {
 	wr := &write{fn: fn, done: make(chan struct{}), after: after, landed: landed}
 	q := w.normal

@@ -125,7 +125,8 @@ func TestWriterClosed(t *testing.T) {
 
 // TestWriterCloseAnswersEveryWrite: a write queued while the store
 // closes is answered, written or refused, and never left waiting: the
-// pipeline waits on Done.
+// pipeline waits on Done. The writer is held with its queue full and
+// more writes waiting to be queued when Close begins.
 func TestWriterCloseAnswersEveryWrite(t *testing.T) {
 	s, release := held(t)
 	var wg sync.WaitGroup
@@ -135,19 +136,23 @@ func TestWriterCloseAnswersEveryWrite(t *testing.T) {
 			for range 100 {
 				wr, err := s.w.queue(t.Context(), false, func(*bolt.Tx) error { return nil }, nil, nil)
 				if err != nil {
-					require.ErrorIs(t, err, errClosed)
+					if !errors.Is(err, errClosed) {
+						t.Errorf("queue: %v", err)
+					}
 					return
 				}
 				queued <- wr
 			}
 		})
 	}
+	require.Eventually(t, func() bool { return len(s.w.normal) == maxBatch }, testTimeout, tick)
 	closed := make(chan error)
 	go func() { closed <- s.Close() }()
 	release()
 	require.NoError(t, <-closed)
 	wg.Wait()
 	close(queued)
+	n := 0
 	for wr := range queued {
 		select {
 		case <-wr.done:
@@ -157,7 +162,65 @@ func TestWriterCloseAnswersEveryWrite(t *testing.T) {
 		case <-time.After(testTimeout):
 			t.Fatal("a write queued as the store closed was never answered")
 		}
+		n++
 	}
+	require.GreaterOrEqual(t, n, maxBatch)
+}
+
+// TestWriterLandedExactly: landed runs for exactly the writes that
+// applied, in the order they applied: through
+// refusals, writes chained behind refused ones, urgent writes that join a
+// batch, and failed transactions whose writes are tried again alone.
+func TestWriterLandedExactly(t *testing.T) {
+	s, release := held(t)
+	txs := 0
+	s.w.fault = func() error { // the writer's goroutine only
+		if txs++; txs%3 == 0 {
+			return errors.New("disk on fire")
+		}
+		return nil
+	}
+	var landed []int // the writer's goroutine only
+	const n = 600
+	wrs := make([]*write, n)
+	for i := range n {
+		fn := func(*bolt.Tx) error { return nil }
+		if i%7 == 0 {
+			fn = func(*bolt.Tx) error { return klaxon.ErrConflict }
+		}
+		var after *write
+		if i%2 == 1 {
+			after = wrs[i-1]
+		}
+		urgent := i%10 == 4
+		if urgent {
+			after = nil
+		}
+		wr, err := s.w.queue(t.Context(), urgent, fn, after, func() { landed = append(landed, i) })
+		require.NoError(t, err)
+		wrs[i] = wr
+		if i == maxBatch/2 {
+			release()
+		}
+	}
+	var applied []int
+	for i, wr := range wrs {
+		<-wr.done
+		if wr.err == nil {
+			applied = append(applied, i)
+		}
+	}
+	require.Greater(t, txs, 2, "some transactions failed")
+	require.NotEmpty(t, applied)
+	require.ElementsMatch(t, applied, landed, "landed for exactly the writes that applied")
+	// A group's writes are normal ones: among those, landed keeps their order.
+	var normal []int
+	for _, i := range landed {
+		if i%10 != 4 {
+			normal = append(normal, i)
+		}
+	}
+	require.IsIncreasing(t, normal)
 }
 
 // TestWriterUrgentJoinsBatch: an urgent write that arrives while a batch

@@ -97,6 +97,18 @@ func (c *Cache) Put(key string, version uint64, open *klaxon.Incident) {
 	c.Read(klaxon.Group{Key: key, Version: version, Open: open})
 }
 
+// PutAt is Put for a read of the file at version: it holds open unless
+// the cache holds the group at another version, which can only be a
+// later commit handed to it since the read.
+func (c *Cache) PutAt(key string, version uint64, open *klaxon.Incident) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[key]; ok && e.version != version {
+		return
+	}
+	c.read(klaxon.Group{Key: key, Version: version, Open: open})
+}
+
 // Read holds what a read of g found: its header, and what its open
 // incident keeps of the alerts g holds. A read of the state the cache
 // holds adds to what it holds; a read of another state of the same open
@@ -105,6 +117,11 @@ func (c *Cache) Put(key string, version uint64, open *klaxon.Incident) {
 func (c *Cache) Read(g klaxon.Group) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.read(g)
+}
+
+// read is Read with mu held.
+func (c *Cache) read(g klaxon.Group) {
 	e, ok := c.m[g.Key]
 	switch {
 	case ok && !e.stale && e.version == g.Version && e.token == g.Token && sameIncident(e.open, g.Open):

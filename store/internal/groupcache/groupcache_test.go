@@ -166,6 +166,23 @@ func TestMaxAlerts(t *testing.T) {
 	require.Equal(t, "1", open.ID)
 }
 
+// TestPutAt: a read of the file puts its header unless the cache holds
+// the group at another version, a commit handed to it since the read.
+func TestPutAt(t *testing.T) {
+	c := New(8, false)
+	later := &klaxon.Incident{ID: "1", Summary: "later"}
+	c.Put("g", 3, later)
+	c.PutAt("g", 2, &klaxon.Incident{ID: "1", Summary: "read before"})
+	v, open, _ := c.Get("g")
+	require.Equal(t, uint64(3), v)
+	require.Same(t, later, open)
+	read := &klaxon.Incident{ID: "1", Summary: "read at 3"}
+	c.PutAt("g", 3, read)
+	c.PutAt("h", 1, read)
+	_, open, _ = c.Get("h")
+	require.Same(t, read, open, "a group the cache does not hold")
+}
+
 // TestMaxHeld: past MaxHeld alerts taken in across groups, the cache
 // starts again empty; the commit that crossed it stays.
 func TestMaxHeld(t *testing.T) {
