@@ -404,4 +404,17 @@ for f in "$OUT"/*.txt; do
   case $f in *.pprof-top.txt | *.pprof-cum.txt | */summary.txt) continue ;; esac
   printf '%-24s %s\n' "$(basename "$f" .txt)" "$(grep -E '^(alerts/s|pages|memory)' "$f" | head -1)"
 done | tee "$OUT/summary.txt"
+
+# Each Klaxon run's alerts/s over Alertmanager's in the same scenario of this run.
+echo "== × Alertmanager (alerts/s of the same scenario in this run)"
+for f in "$OUT"/*-embedded.txt "$OUT"/*-redis.txt; do
+  [ -e "$f" ] || continue
+  name=$(basename "$f" .txt)
+  peer="$OUT/${name%-*}-alertmanager.txt"
+  [ -e "$peer" ] || continue
+  mine=$(awk '/^alerts\/s/ {print $2; exit}' "$f")
+  theirs=$(awk '/^alerts\/s/ {print $2; exit}' "$peer")
+  [ -n "$mine" ] && [ -n "$theirs" ] || continue
+  awk -v n="$name" -v a="$mine" -v b="$theirs" 'BEGIN { printf "%-24s %.2f\n", n, a / b }'
+done | tee -a "$OUT/summary.txt"
 echo "== figures, logs and profiles in $OUT"
