@@ -182,7 +182,7 @@ func (s *Server) smsReply(ctx context.Context, phone, body string, received time
 	for _, inc := range targets {
 		got, err := s.act(ctx, reply.Action, inc.ID, klaxon.Actor{By: u.ID, How: "sms"})
 		if err != nil {
-			done = append(done, fmt.Sprintf("#%s not changed: %v", inc.ID, err))
+			done = append(done, fmt.Sprintf("#%s not changed: %s", inc.ID, s.actFailure(u.ID, inc.ID, err)))
 			continue
 		}
 		done = append(done, fmt.Sprintf("%s #%s (%s)", pastTense(reply.Action), got.ID, describe(got)))
@@ -195,6 +195,18 @@ func (s *Server) smsReply(ctx context.Context, phone, body string, received time
 		done = append(done, "not "+strings.Join(ids, ", ")+": paged you after this reply")
 	}
 	return strings.Join(done, "; ")
+}
+
+// actFailure says to a responder's phone why an act on incident id
+// failed. A refusal says what it is ("it is resolved"); a failure of
+// Klaxon's own (the store cannot write) is logged, and the phone is told
+// only to try again: its text is for the log, not for a caller or an SMS.
+func (s *Server) actFailure(user, id string, err error) string {
+	if status(err) >= http.StatusInternalServerError {
+		s.log.Error("act from the phone", "user", user, "incident", id, "err", err)
+		return "Klaxon could not record it; try again"
+	}
+	return err.Error()
 }
 
 // act carries out a responder's action on an incident.
@@ -353,7 +365,7 @@ func (s *Server) twilioVoice(w http.ResponseWriter, r *http.Request) {
 	}
 	got, err := s.act(r.Context(), action, id, klaxon.Actor{By: u.ID, How: "voice"})
 	if err != nil {
-		answer(twilio.VoiceReply(fmt.Sprintf("Incident %s was not changed: %v. Goodbye.", id, err)))
+		answer(twilio.VoiceReply(fmt.Sprintf("Incident %s was not changed: %s. Goodbye.", id, s.actFailure(u.ID, id, err))))
 		return
 	}
 	answer(twilio.VoiceReply(fmt.Sprintf("Incident %s %s. Goodbye.", got.ID, strings.ToLower(pastTense(action)))))

@@ -82,3 +82,20 @@ func TestReplyLeavesPagesNotSent(t *testing.T) {
 	out = r.sms(t, "SM"+strings.Repeat("9", 32), pending+"A")
 	require.Contains(t, out, "Acknowledged #"+pending)
 }
+
+// TestReplyWhenTheStoreCannotWrite: an SMS reply that fails on a store
+// that cannot write tells the person to try again, not the store's error,
+// and a later reply acts.
+func TestReplyWhenTheStoreCannotWrite(t *testing.T) {
+	r := newRig(t)
+	id := r.open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0})
+	r.clock.Add(time.Minute)
+	r.engine.failures.Store(1)
+	out := r.sms(t, "SM"+strings.Repeat("1", 32), id+"A")
+	require.Contains(t, out, "#"+id+" not changed: Klaxon could not record it; try again")
+	require.NotContains(t, out, "no space left on device")
+	require.Equal(t, klaxon.StateTriggered, r.incident(t, id).State)
+
+	out = r.sms(t, "SM"+strings.Repeat("2", 32), id+"A")
+	require.Contains(t, out, "Acknowledged #"+id)
+}
