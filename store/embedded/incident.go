@@ -170,6 +170,12 @@ type encodedAlert struct {
 	partial bool
 }
 
+// keeps reports whether stored, the details record the file holds for a,
+// is to stay: it is a's, or a's report was partial.
+func (a *encodedAlert) keeps(stored []byte) bool {
+	return stored != nil && (a.partial || bytes.Equal(stored, a.details))
+}
+
 // dropStored sets aside the headers and details records that the file
 // holds already as they are, so that the commit writes only what changed:
 // most of a storm's alerts are new occurrences of alerts whose labels and
@@ -177,7 +183,8 @@ type encodedAlert struct {
 // Every page a commit leaves alone is a page its fsync does not wait
 // for. It compares only while group is at version, the commit's: if the
 // commit lands, no commit came in between, and so nothing changed what it
-// compared with.
+// compared with. What it cannot compare (a commit chained behind one not
+// yet written), the writer does (putIncident).
 func dropStored(tx *bolt.Tx, group string, version uint64, encoded []encodedIncident) {
 	if v, _ := getGroup(tx, group); v != version {
 		return
@@ -189,7 +196,7 @@ func dropStored(tx *bolt.Tx, group string, version uint64, encoded []encodedInci
 		}
 		for j := range encoded[i].alerts {
 			a := &encoded[i].alerts[j]
-			if v := details.Get(a.key); v != nil && (a.partial || bytes.Equal(v, a.details)) {
+			if a.keeps(details.Get(a.key)) {
 				a.details = nil
 			}
 		}
@@ -268,7 +275,7 @@ func putIncident(tx *bolt.Tx, inc encodedIncident) error {
 		if a.details == nil {
 			continue
 		}
-		if v := details.Get(a.key); v != nil && (a.partial || bytes.Equal(v, a.details)) {
+		if a.keeps(details.Get(a.key)) {
 			continue
 		}
 		if err := details.Put(a.key, a.details); err != nil {
