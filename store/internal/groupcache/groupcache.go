@@ -91,15 +91,10 @@ func (c *Cache) Get(key string) (version uint64, open *klaxon.Incident, ok bool)
 	return e.version, e.open, true
 }
 
-// Put holds open as group key's open incident at version. When the cache
-// is full it starts again empty: simple, and a miss only costs a read.
-func (c *Cache) Put(key string, version uint64, open *klaxon.Incident) {
-	c.Read(klaxon.Group{Key: key, Version: version, Open: open})
-}
-
-// PutAt is Put for a read of the file at version: it holds open unless
-// the cache holds the group at another version, which can only be a
-// later commit handed to it since the read.
+// PutAt holds open, read at version, as group key's open incident,
+// unless the cache holds the group at another version: a later commit
+// handed to it since the read. When the cache is full it starts again
+// empty: simple, and a miss only costs a read.
 func (c *Cache) PutAt(key string, version uint64, open *klaxon.Incident) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -14,17 +14,20 @@ func TestCache(t *testing.T) {
 	_, _, ok := c.Get("a")
 	require.False(t, ok)
 	inc := &klaxon.Incident{ID: "1"}
-	c.Put("a", 3, inc)
+	put := func(key string, version uint64, open *klaxon.Incident) {
+		c.Read(klaxon.Group{Key: key, Version: version, Open: open})
+	}
+	put("a", 3, inc)
 	v, got, ok := c.Get("a")
 	require.True(t, ok)
 	require.Equal(t, uint64(3), v)
 	require.Same(t, inc, got)
-	c.Put("a", 4, nil)
+	put("a", 4, nil)
 	v, got, _ = c.Get("a")
 	require.Equal(t, uint64(4), v)
 	require.Nil(t, got)
-	c.Put("b", 1, nil)
-	c.Put("c", 1, nil) // full: starts again
+	put("b", 1, nil)
+	put("c", 1, nil) // full: starts again
 	_, _, ok = c.Get("a")
 	require.False(t, ok)
 	_, _, ok = c.Get("c")
@@ -171,7 +174,7 @@ func TestMaxAlerts(t *testing.T) {
 func TestPutAt(t *testing.T) {
 	c := New(8, false)
 	later := &klaxon.Incident{ID: "1", Summary: "later"}
-	c.Put("g", 3, later)
+	c.Read(klaxon.Group{Key: "g", Version: 3, Open: later})
 	c.PutAt("g", 2, &klaxon.Incident{ID: "1", Summary: "read before"})
 	v, open, _ := c.Get("g")
 	require.Equal(t, uint64(3), v)
