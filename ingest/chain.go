@@ -24,11 +24,6 @@ type flight struct {
 	// chained says the group's open incident is the one the commit was
 	// computed on, so the next commit can be folded on f.next.
 	chained bool
-	done    <-chan struct{} // closed once the commit landed or was refused
-}
-
-func newFlight(ds []*delivery, queued klaxon.Queued, f folded, chained bool) *flight {
-	return &flight{ds: ds, queued: queued, f: f, chained: chained, done: queued.Done()}
 }
 
 // chainLoop is commitLoop for a CommitQueue. While a commit is in flight,
@@ -60,12 +55,11 @@ func (p *Pipeline) chainLoop(ctx context.Context, q klaxon.CommitQueue, key stri
 				break // chained, or to go once cur landed
 			}
 			select {
-			case <-cur.done:
+			case <-cur.queued.Done():
 				break chaining
 			case <-wake:
 			}
 		}
-		<-cur.done
 		cur = p.land(ctx, cur, next)
 	}
 }
@@ -109,7 +103,7 @@ func (p *Pipeline) start(ctx context.Context, q klaxon.CommitQueue, key string, 
 		answer(ds, false, commitError(key, err))
 		return nil
 	}
-	return newFlight(ds, queued, f, sameOpen(open, f.next.Open))
+	return &flight{ds: ds, queued: queued, f: f, chained: sameOpen(open, f.next.Open)}
 }
 
 // chain folds ds on the group as cur leaves it and queues the commit
@@ -149,7 +143,7 @@ func (p *Pipeline) chain(ctx context.Context, q klaxon.CommitQueue, key string, 
 	if err != nil {
 		return nil
 	}
-	return newFlight(ds, queued, f, sameOpen(g.Open, f.next.Open))
+	return &flight{ds: ds, queued: queued, f: f, chained: sameOpen(g.Open, f.next.Open)}
 }
 
 // land waits for cur, answers its senders, and returns next, still in
