@@ -5,33 +5,27 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/klaxonhq/klaxon/config"
 )
 
 // Route groups: the parts of the API a listener may be limited to, so
 // that a public listener takes webhooks and Twilio's callbacks while the
-// API and /metrics stay on a private one.
+// API and /metrics stay on a private one. They are the groups a
+// listener's serve names in klaxon.yaml (config.ServeGroups), where each
+// says which routes it holds.
 const (
-	// GroupIngest is the alert webhooks: /v1/ingest/{source}, /v2/enqueue.
-	GroupIngest = "ingest"
-	// GroupTwilio is Twilio's signed callbacks under /v1/twilio/.
-	GroupTwilio = "twilio"
-	// GroupAck is the signed links of mail pages under /v1/ack/.
-	GroupAck = "ack"
-	// GroupAPI is the API for people and the CLI: /v1/incidents,
-	// /v1/oncall, /v1/schedules, /v1/users.
-	GroupAPI = "api"
-	// GroupFeed is the schedules' calendar feeds,
-	// /v1/schedules/{name}.ics, which calendar apps fetch with a feed
-	// token: a public listener may serve them without the API.
-	GroupFeed = "feed"
-	// GroupMetrics is /metrics.
-	GroupMetrics = "metrics"
-	// GroupHealth is /healthz and /readyz.
-	GroupHealth = "health"
+	GroupIngest  = config.ServeIngest
+	GroupTwilio  = config.ServeTwilio
+	GroupAck     = config.ServeAck
+	GroupAPI     = config.ServeAPI
+	GroupFeed    = config.ServeFeed
+	GroupMetrics = config.ServeMetrics
+	GroupHealth  = config.ServeHealth
 )
 
 // Groups are every route group.
-var Groups = []string{GroupIngest, GroupTwilio, GroupAck, GroupAPI, GroupFeed, GroupMetrics, GroupHealth}
+var Groups = config.ServeGroups
 
 // handle registers h for pattern, a route of group.
 func (s *Server) handle(group, pattern string, h http.HandlerFunc) {

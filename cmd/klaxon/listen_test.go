@@ -17,8 +17,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/klaxonhq/klaxon/api"
-	"github.com/klaxonhq/klaxon/config"
 	"github.com/klaxonhq/klaxon/internal/tlstest"
 )
 
@@ -166,12 +164,6 @@ func TestReloadRefusesListenChange(t *testing.T) {
 	rewrite(t, schedule, "members: [bob, alice]", "members: [alice, bob]")
 	waitFor(t, "a later change is live", func() bool { return slicesEqual(onCallAt(t, private), []string{"alice"}) })
 	serving("after a later reload")
-}
-
-// TestRouteGroupsAgree: the route groups config accepts are those api
-// serves.
-func TestRouteGroupsAgree(t *testing.T) {
-	require.Equal(t, api.Groups, config.ServeGroups)
 }
 
 // TestReloadDuringRenewal: a config reload that comes while a certificate
