@@ -505,4 +505,14 @@ api:
 		_, ok := c.FeedToken(token)
 		require.False(t, ok, "%q is no feed token", token)
 	}
+
+	in, ok := c.IntegrationToken("alertmanager", "t1")
+	require.True(t, ok)
+	require.Equal(t, "prom", in.Name)
+	for kind, token := range map[string]string{"pagerduty": "t1", "alertmanager": "t-ops"} {
+		_, ok := c.IntegrationToken(kind, token)
+		require.False(t, ok, "%q is no %s integration's token", token, kind)
+	}
+	_, ok = c.IntegrationToken("alertmanager", "")
+	require.False(t, ok)
 }

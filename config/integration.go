@@ -94,28 +94,38 @@ type FeedToken struct {
 
 // APIToken returns the API token whose secret is token.
 func (c *Config) APIToken(token string) (Token, bool) {
-	if token == "" {
-		return Token{}, false
-	}
-	for _, t := range c.API.Tokens {
-		if equal(t.Token, token) {
-			return t, true
-		}
-	}
-	return Token{}, false
+	return bySecret(c.API.Tokens, token, func(t Token) string { return t.Token })
 }
 
 // FeedToken returns the feed token whose secret is token.
 func (c *Config) FeedToken(token string) (FeedToken, bool) {
+	return bySecret(c.API.FeedTokens, token, func(t FeedToken) string { return t.Token })
+}
+
+// IntegrationToken returns the integration of type kind whose token is
+// token.
+func (c *Config) IntegrationToken(kind, token string) (Integration, bool) {
+	return bySecret(c.Integrations, token, func(in Integration) string {
+		if in.Type != kind {
+			return ""
+		}
+		return in.Token
+	})
+}
+
+// bySecret returns the first of ts whose secret is token, compared in
+// constant time; an empty token is no one's.
+func bySecret[T any](ts []T, token string, secret func(T) string) (T, bool) {
+	var none T
 	if token == "" {
-		return FeedToken{}, false
+		return none, false
 	}
-	for _, t := range c.API.FeedTokens {
-		if equal(t.Token, token) {
+	for _, t := range ts {
+		if equal(secret(t), token) {
 			return t, true
 		}
 	}
-	return FeedToken{}, false
+	return none, false
 }
 
 func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }

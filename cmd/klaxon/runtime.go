@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/subtle"
 	"fmt"
 	"maps"
 	"slices"
@@ -159,15 +158,8 @@ func (rt *runtime) twilioAuth() *api.TwilioAuth {
 
 // Integration returns the integration of type kind with token.
 func (rt *runtime) Integration(kind, token string) (string, bool) {
-	if token == "" {
-		return "", false
-	}
-	for _, in := range rt.cfg.Load().Integrations {
-		if in.Type == kind && equal(in.Token, token) {
-			return in.Name, true
-		}
-	}
-	return "", false
+	in, ok := rt.cfg.Load().IntegrationToken(kind, token)
+	return in.Name, ok
 }
 
 // Caller returns the API token token.
@@ -184,5 +176,3 @@ func (rt *runtime) Feed(token string) (name, schedule string, ok bool) {
 	t, ok := rt.cfg.Load().FeedToken(token)
 	return t.Name, t.Schedule, ok
 }
-
-func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
