@@ -175,7 +175,8 @@ func (l *loader) checkListener(ln *Listener, at func(key string) string) bool {
 // its key.
 func (l *loader) checkTLS(t *TLS, path string) {
 	files := true
-	for _, f := range []struct {
+	var pem [2][]byte // the certificate's and the key's, as read
+	for i, f := range []struct {
 		key  string
 		name *string
 	}{{"cert_file", &t.CertFile}, {"key_file", &t.KeyFile}} {
@@ -189,15 +190,17 @@ func (l *loader) checkTLS(t *TLS, path string) {
 		if !l.tlsFiles {
 			continue
 		}
-		if _, err := readFile(*f.name, shown); err != nil {
+		b, err := readFile(*f.name, shown)
+		if err != nil {
 			l.probs.add(l.path, path+"."+f.key, "%v", err)
 			files = false
 		}
+		pem[i] = b
 	}
 	if !files || !l.tlsFiles {
 		return
 	}
-	if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
+	if _, err := tls.X509KeyPair(pem[0], pem[1]); err != nil {
 		l.probs.add(l.path, path, "load certificate and key: %v", err)
 	}
 }
