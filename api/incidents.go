@@ -233,7 +233,7 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, caller Caller) 
 			break
 		}
 		if bound := s.bounds().Snooze; d > bound {
-			err = klaxon.Invalid("duration", "a snooze lasts at most %s (api.max_snooze), got %s: resolve the incident instead", span(bound), span(d))
+			err = klaxon.Invalid("duration", "a snooze lasts at most %s (api.max_snooze), got %s: resolve the incident instead", klaxon.Span(bound), klaxon.Span(d))
 			break
 		}
 		inc, err = s.o.Commands.Snooze(r.Context(), id, d, who)

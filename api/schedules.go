@@ -215,7 +215,7 @@ func (s *Server) createOverride(w http.ResponseWriter, r *http.Request, caller C
 	case !req.To.After(now):
 		err = klaxon.Invalid("to", "is in the past")
 	case req.To.Sub(req.From) > s.bounds().Override:
-		err = klaxon.Invalid("to", "an override lasts at most %s (api.max_override), this one %s: change the schedule's YAML instead", span(s.bounds().Override), span(req.To.Sub(req.From).Round(time.Hour)))
+		err = klaxon.Invalid("to", "an override lasts at most %s (api.max_override), this one %s: change the schedule's YAML instead", klaxon.Span(s.bounds().Override), klaxon.Span(req.To.Sub(req.From).Round(time.Hour)))
 	}
 	if err != nil {
 		writeError(w, s.log, err)

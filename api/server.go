@@ -9,7 +9,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -124,19 +123,6 @@ func (s *Server) bounds() Bounds {
 		}
 	}
 	return b
-}
-
-// span says d in days when it is whole days ("7 days"), else as
-// time.Duration does.
-func span(d time.Duration) string {
-	const day = 24 * time.Hour
-	switch {
-	case d == day:
-		return "1 day"
-	case d > 0 && d%day == 0:
-		return strconv.FormatInt(int64(d/day), 10) + " days"
-	}
-	return d.String()
 }
 
 // Server is the HTTP API.

@@ -45,16 +45,16 @@ type API struct {
 	MaxOverride durationText `koanf:"max_override"`
 }
 
-// Defaults and ceiling of the API's bounds.
+// Default and ceiling of the API's bounds (the snooze's default is
+// klaxon.DefaultMaxSnooze).
 const (
-	DefaultMaxSnooze   = 7 * 24 * time.Hour
 	DefaultMaxOverride = 366 * 24 * time.Hour
 	// maxBound keeps a bound, added to a time, far from overflowing.
 	maxBound = 100 * 366 * 24 * time.Hour
 )
 
 // SnoozeBound is the longest snooze the API accepts.
-func (a API) SnoozeBound() time.Duration { return a.MaxSnooze.or(DefaultMaxSnooze) }
+func (a API) SnoozeBound() time.Duration { return a.MaxSnooze.or(klaxon.DefaultMaxSnooze) }
 
 // OverrideBound is the longest runtime override the API accepts.
 func (a API) OverrideBound() time.Duration { return a.MaxOverride.or(DefaultMaxOverride) }

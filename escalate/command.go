@@ -72,26 +72,22 @@ func escalate(inc *klaxon.Incident, now time.Time, users Users, who klaxon.Actor
 	return err
 }
 
-// DefaultMaxSnooze bounds a snooze unless told otherwise: an incident
-// silenced for longer is one to resolve, not to forget.
-const DefaultMaxSnooze = 7 * 24 * time.Hour
-
 // Snooze silences inc for d: it is acknowledged until then, and triggers
 // again and walks its policy from the first step when d has passed. d is
-// at most limit (DefaultMaxSnooze when limit is not positive), whoever
-// asks: the API, the CLI, an SMS reply or Slack.
+// at most limit (klaxon.DefaultMaxSnooze when limit is not positive),
+// whoever asks: the domain holds the bound, not each caller.
 func Snooze(inc *klaxon.Incident, now time.Time, d, limit time.Duration, who klaxon.Actor) error {
 	if inc.State == klaxon.StateResolved {
 		return fmt.Errorf("snooze incident %s: it is resolved: %w", inc.ID, klaxon.ErrConflict)
 	}
 	if limit <= 0 {
-		limit = DefaultMaxSnooze
+		limit = klaxon.DefaultMaxSnooze
 	}
 	switch {
 	case d <= 0:
 		return klaxon.Invalid("duration", "must be positive, got %s", d)
 	case d > limit:
-		return klaxon.Invalid("duration", "a snooze lasts at most %s, got %s: resolve the incident instead", days(limit), days(d))
+		return klaxon.Invalid("duration", "a snooze lasts at most %s, got %s: resolve the incident instead", klaxon.Span(limit), klaxon.Span(d))
 	}
 	inc.State = klaxon.StateAcknowledged
 	inc.AckedAt, inc.AckedBy = now, who.By
@@ -102,19 +98,6 @@ func Snooze(inc *klaxon.Incident, now time.Time, d, limit time.Duration, who kla
 	e.Text = "until " + inc.SnoozedUntil.UTC().Format(time.RFC3339)
 	inc.Record(e)
 	return nil
-}
-
-// days says d in days when it is whole days ("7 days"), else as
-// time.Duration does.
-func days(d time.Duration) string {
-	const day = 24 * time.Hour
-	switch {
-	case d == day:
-		return "1 day"
-	case d%day == 0:
-		return fmt.Sprintf("%d days", d/day)
-	}
-	return d.String()
 }
 
 // Once makes act, a command on an incident, one that may change it once

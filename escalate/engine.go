@@ -67,7 +67,7 @@ type Options struct {
 	Now func() time.Time
 	// MaxSnooze returns the longest snooze, read at each snooze so that
 	// a reload applies; nil, or a result that is not positive, is
-	// DefaultMaxSnooze.
+	// klaxon.DefaultMaxSnooze.
 	MaxSnooze func() time.Duration
 	// Metrics is where the engine registers its metrics; nil for none.
 	Metrics prometheus.Registerer
@@ -152,7 +152,7 @@ func New(store klaxon.Store, notifier Notifier, dir func() Directory, log *slog.
 		e.now = time.Now
 	}
 	if e.maxSnooze == nil {
-		e.maxSnooze = func() time.Duration { return DefaultMaxSnooze }
+		e.maxSnooze = func() time.Duration { return klaxon.DefaultMaxSnooze }
 	}
 	if o.Incidents <= 0 {
 		o.Incidents = 256

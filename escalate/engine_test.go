@@ -165,7 +165,7 @@ func TestEngineSnoozeBound(t *testing.T) {
 
 	e := escalate.New(st, &phone{}, func() escalate.Directory { return dir }, quiet, escalate.Options{Now: func() time.Time { return t0 }})
 	id := openIncident(t, st, twoSteps, t0)
-	_, err = e.Snooze(t.Context(), id, escalate.DefaultMaxSnooze+time.Minute, who)
+	_, err = e.Snooze(t.Context(), id, klaxon.DefaultMaxSnooze+time.Minute, who)
 	require.ErrorIs(t, err, klaxon.ErrInvalid)
 	require.ErrorContains(t, err, "a snooze lasts at most 7 days")
 	inc, err := st.Incident(t.Context(), id)

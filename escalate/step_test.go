@@ -219,8 +219,8 @@ func TestEscalateAndSnooze(t *testing.T) {
 		d, limit time.Duration
 		want     string // the error, "" for none
 	}{
-		{name: "seven days by default", d: escalate.DefaultMaxSnooze},
-		{name: "a moment past seven days", d: escalate.DefaultMaxSnooze + time.Second, want: "duration: a snooze lasts at most 7 days, got 168h0m1s: resolve the incident instead"},
+		{name: "seven days by default", d: klaxon.DefaultMaxSnooze},
+		{name: "a moment past seven days", d: klaxon.DefaultMaxSnooze + time.Second, want: "duration: a snooze lasts at most 7 days, got 168h0m1s: resolve the incident instead"},
 		{name: "an unbounded snooze", d: 2562047 * time.Hour, want: "duration: a snooze lasts at most 7 days, got 2562047h0m0s: resolve the incident instead"},
 		{name: "a bound of its own", d: 2 * time.Hour, limit: time.Hour, want: "duration: a snooze lasts at most 1h0m0s, got 2h0m0s: resolve the incident instead"},
 		{name: "up to a bound of its own", d: 30 * 24 * time.Hour, limit: 30 * 24 * time.Hour},
