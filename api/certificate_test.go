@@ -67,24 +67,30 @@ func peer(t *testing.T, addr string, roots *x509.CertPool) *x509.Certificate {
 	return c.ConnectionState().PeerCertificates[0]
 }
 
+// watchCertificate serves TLS from certFile and keyFile, looked at again
+// every minute of the fake clock it returns, and logs into the buffer
+// it returns.
+func watchCertificate(t *testing.T, certFile, keyFile string) (addr string, clock *fakeClock, logs *syncbuf.Buffer) {
+	t.Helper()
+	logs = &syncbuf.Buffer{}
+	clock = &fakeClock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	cert, err := NewCertificate(CertificateOptions{CertFile: certFile, KeyFile: keyFile, Every: time.Minute, Now: clock.Now,
+		Log: slog.New(slog.NewTextHandler(logs, nil))})
+	require.NoError(t, err)
+	return serveTLS(t, cert.Config()), clock, logs
+}
+
 func TestCertificateReload(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
 	first, second := tlstest.New(t), tlstest.New(t)
-	tlstest.Replace(t, certFile, first.CertPEM)
-	tlstest.Replace(t, keyFile, first.KeyPEM)
-	var logs syncbuf.Buffer
-	clock := &fakeClock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
-	cert, err := NewCertificate(CertificateOptions{CertFile: certFile, KeyFile: keyFile, Every: time.Minute, Now: clock.Now,
-		Log: slog.New(slog.NewTextHandler(&logs, nil))})
-	require.NoError(t, err)
-	addr := serveTLS(t, cert.Config())
+	first.Write(t, certFile, keyFile)
+	addr, clock, logs := watchCertificate(t, certFile, keyFile)
 
 	require.Equal(t, first.Cert.Raw, peer(t, addr, first.Roots()).Raw)
 
 	// A new pair is not looked at before Every passes...
-	tlstest.Replace(t, certFile, second.CertPEM)
-	tlstest.Replace(t, keyFile, second.KeyPEM)
+	second.Write(t, certFile, keyFile)
 	clock.Add(time.Minute - time.Nanosecond)
 	require.Equal(t, first.Cert.Raw, peer(t, addr, first.Roots()).Raw)
 	// ...and serves the first connection after.
@@ -144,12 +150,7 @@ func TestCertificateRewrittenInPlace(t *testing.T) {
 	}
 	require.NoError(t, os.Chtimes(certFile, stamp, stamp))
 	require.NoError(t, os.Chtimes(keyFile, stamp, stamp))
-	var logs syncbuf.Buffer
-	clock := &fakeClock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
-	cert, err := NewCertificate(CertificateOptions{CertFile: certFile, KeyFile: keyFile, Every: time.Minute, Now: clock.Now,
-		Log: slog.New(slog.NewTextHandler(&logs, nil))})
-	require.NoError(t, err)
-	addr := serveTLS(t, cert.Config())
+	addr, clock, logs := watchCertificate(t, certFile, keyFile)
 	require.Equal(t, first.Cert.Raw, peer(t, addr, first.Roots()).Raw)
 
 	rewrite(certFile, second.CertPEM)

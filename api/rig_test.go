@@ -179,6 +179,12 @@ func do(t *testing.T, method, rawURL string, form url.Values, header http.Header
 	return resp.StatusCode, string(b)
 }
 
+// link is the mail link of notification n of incident id to alice, for
+// action.
+func (r *rig) link(id string, n int, action string) string {
+	return r.base + email.AckPath + r.links.Sign(id, n, "alice", action)
+}
+
 // sms sends a signed SMS reply from alice, as Twilio would.
 func (r *rig) sms(t *testing.T, sid, body string) string {
 	t.Helper()
