@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -69,48 +70,58 @@ func openIncident(t *testing.T, st klaxon.Store, p klaxon.Policy, now time.Time)
 	return id
 }
 
+// TestEngine walks a policy on the fake clock of a synctest bubble: that
+// nothing more is paged is seen after ten polls in which every goroutine
+// of the bubble was left to run.
 func TestEngine(t *testing.T) {
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
-	dir := directory{"alice": alice, "bob": bob}
-	ph := &phone{}
-	clk := &clock{t: t0}
-	e := escalate.New(st, ph, func() escalate.Directory { return dir }, slog.New(slog.NewTextHandler(io.Discard, nil)), escalate.Options{Now: clk.now, Poll: 5 * time.Millisecond})
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error)
-	go func() { done <- e.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-
-	id := openIncident(t, st, twoSteps, t0)
-	e.Wake()
-	require.Eventually(t, func() bool { return len(ph.got()) >= 2 }, 10*time.Second, time.Millisecond)
-	time.Sleep(50 * time.Millisecond) // ten polls: nothing else is due
-	require.ElementsMatch(t, []string{"alice/sms", "alice/email"}, ph.got(), "pages go out concurrently, in any order")
-
-	clk.set(t0.Add(time.Minute))
-	require.Eventually(t, func() bool { return len(ph.got()) >= 3 }, 10*time.Second, time.Millisecond)
-	clk.set(t0.Add(5 * time.Minute))
-	require.Eventually(t, func() bool { return len(ph.got()) >= 4 }, 10*time.Second, time.Millisecond)
-	time.Sleep(50 * time.Millisecond)
-	require.ElementsMatch(t, []string{"alice/sms", "alice/email", "alice/voice", "bob/email"}, ph.got())
-
-	inc, err := e.Acknowledge(t.Context(), id, klaxon.Actor{By: "bob", How: "api"})
-	require.NoError(t, err)
-	require.Equal(t, klaxon.StateAcknowledged, inc.State)
-	clk.set(t0.Add(time.Hour))
-	time.Sleep(50 * time.Millisecond) // ten polls
-	require.Len(t, ph.got(), 4, "no page after the acknowledgement")
-
-	timeline, err := klaxon.ReadTimeline(t.Context(), st, id)
-	require.NoError(t, err)
-	var sent []string
-	for _, ev := range timeline {
-		if ev.Kind == klaxon.EventPageSent {
-			sent = append(sent, ev.User+"/"+ev.Via)
+	synctest.Test(t, func(t *testing.T) {
+		st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
+		require.NoError(t, err)
+		t.Cleanup(func() { st.Close() })
+		dir := directory{"alice": alice, "bob": bob}
+		ph := &phone{}
+		clk := &clock{t: t0}
+		e := escalate.New(st, ph, func() escalate.Directory { return dir }, slog.New(slog.NewTextHandler(io.Discard, nil)), escalate.Options{Now: clk.now, Poll: 5 * time.Millisecond})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- e.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+		// tenPolls lets the engine poll ten times with nothing left to do.
+		tenPolls := func() {
+			time.Sleep(50 * time.Millisecond) // the bubble's clock
+			synctest.Wait()
 		}
-	}
-	require.ElementsMatch(t, ph.got(), sent, "the timeline records each page once")
+
+		id := openIncident(t, st, twoSteps, t0)
+		e.Wake()
+		require.Eventually(t, func() bool { return len(ph.got()) >= 2 }, 10*time.Second, time.Millisecond)
+		tenPolls()
+		require.ElementsMatch(t, []string{"alice/sms", "alice/email"}, ph.got(), "pages go out concurrently, in any order")
+
+		clk.set(t0.Add(time.Minute))
+		require.Eventually(t, func() bool { return len(ph.got()) >= 3 }, 10*time.Second, time.Millisecond)
+		clk.set(t0.Add(5 * time.Minute))
+		require.Eventually(t, func() bool { return len(ph.got()) >= 4 }, 10*time.Second, time.Millisecond)
+		tenPolls()
+		require.ElementsMatch(t, []string{"alice/sms", "alice/email", "alice/voice", "bob/email"}, ph.got())
+
+		inc, err := e.Acknowledge(t.Context(), id, klaxon.Actor{By: "bob", How: "api"})
+		require.NoError(t, err)
+		require.Equal(t, klaxon.StateAcknowledged, inc.State)
+		clk.set(t0.Add(time.Hour))
+		tenPolls()
+		require.Len(t, ph.got(), 4, "no page after the acknowledgement")
+
+		timeline, err := klaxon.ReadTimeline(t.Context(), st, id)
+		require.NoError(t, err)
+		var sent []string
+		for _, ev := range timeline {
+			if ev.Kind == klaxon.EventPageSent {
+				sent = append(sent, ev.User+"/"+ev.Via)
+			}
+		}
+		require.ElementsMatch(t, ph.got(), sent, "the timeline records each page once")
+	})
 }
 
 // TestEngineNoDuplicates opens many incidents while the engine runs on the
