@@ -124,43 +124,48 @@ func TestEngine(t *testing.T) {
 	})
 }
 
-// TestEngineNoDuplicates opens many incidents while the engine runs on the
-// real clock and checks that every notification is delivered exactly once.
+// TestEngineNoDuplicates opens many incidents at once while the engine
+// runs, and checks that every notification is delivered exactly once,
+// also after a hundred polls more (on a synctest bubble's clock, every
+// goroutine left to run).
 func TestEngineNoDuplicates(t *testing.T) {
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
-	dir := directory{"alice": alice, "bob": bob}
-	ph := &phone{}
-	e := escalate.New(st, ph, func() escalate.Directory { return dir }, slog.New(slog.NewTextHandler(io.Discard, nil)), escalate.Options{Poll: time.Millisecond})
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error)
-	go func() { done <- e.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	synctest.Test(t, func(t *testing.T) {
+		st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
+		require.NoError(t, err)
+		t.Cleanup(func() { st.Close() })
+		dir := directory{"alice": alice, "bob": bob}
+		ph := &phone{}
+		e := escalate.New(st, ph, func() escalate.Directory { return dir }, slog.New(slog.NewTextHandler(io.Discard, nil)), escalate.Options{Poll: time.Millisecond})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- e.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
 
-	const n = 40
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			openIncident(t, st, twoSteps, time.Now())
-			e.Wake()
-		})
-	}
-	wg.Wait()
-	// alice's sms and email are due at once; her call in a minute.
-	require.Eventually(t, func() bool { return len(ph.got()) >= 2*n }, 20*time.Second, time.Millisecond)
-	time.Sleep(100 * time.Millisecond)
+		const n = 40
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				openIncident(t, st, twoSteps, time.Now())
+				e.Wake()
+			})
+		}
+		wg.Wait()
+		// alice's sms and email are due at once; her call in a minute.
+		require.Eventually(t, func() bool { return len(ph.got()) >= 2*n }, 20*time.Second, time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // the bubble's clock
+		synctest.Wait()
 
-	ph.mu.Lock()
-	defer ph.mu.Unlock()
-	seen := map[string]int{}
-	for _, p := range ph.pages {
-		seen[p.Incident+"/"+p.Via]++
-	}
-	require.Len(t, seen, 2*n)
-	for k, c := range seen {
-		require.Equal(t, 1, c, "%s paged %d times", k, c)
-	}
+		ph.mu.Lock()
+		defer ph.mu.Unlock()
+		seen := map[string]int{}
+		for _, p := range ph.pages {
+			seen[p.Incident+"/"+p.Via]++
+		}
+		require.Len(t, seen, 2*n)
+		for k, c := range seen {
+			require.Equal(t, 1, c, "%s paged %d times", k, c)
+		}
+	})
 }
 
 // TestEngineSnoozeBound: the engine refuses a snooze past its bound
