@@ -160,14 +160,9 @@ func (l *loader) checkIntegrations(ins []Integration) {
 				l.probs.add(l.path, at("labels."+k), "every alert carries integration=<its integration's name> already")
 			}
 		}
-		switch j, dup := tokens[in.Token]; {
-		case in.Token == "":
-			l.probs.add(l.path, at("token"), "required")
-		case dup:
-			l.probs.add(l.path, at("token"), "same as the token of integrations[%d]: each integration needs its own", j)
-		default:
-			tokens[in.Token] = i
-		}
+		l.unique(at("token"), in.Token, i, tokens, func(j int) string {
+			return fmt.Sprintf("same as the token of integrations[%d]: each integration needs its own", j)
+		})
 	}
 }
 
@@ -191,22 +186,8 @@ func (l *loader) checkAPI(api API) {
 	names, tokens := map[string]int{}, map[string]int{}
 	for i, t := range api.Tokens {
 		at := func(key string) string { return fmt.Sprintf("api.tokens[%d].%s", i, key) }
-		switch j, dup := names[t.Name]; {
-		case t.Name == "":
-			l.probs.add(l.path, at("name"), "required")
-		case dup:
-			l.probs.add(l.path, at("name"), "%q is also the name of api.tokens[%d]", t.Name, j)
-		default:
-			names[t.Name] = i
-		}
-		switch j, dup := tokens[t.Token]; {
-		case t.Token == "":
-			l.probs.add(l.path, at("token"), "required")
-		case dup:
-			l.probs.add(l.path, at("token"), "same as the token of api.tokens[%d]", j)
-		default:
-			tokens[t.Token] = i
-		}
+		l.unique(at("name"), t.Name, i, names, func(j int) string { return fmt.Sprintf("%q is also the name of api.tokens[%d]", t.Name, j) })
+		l.unique(at("token"), t.Token, i, tokens, func(j int) string { return fmt.Sprintf("same as the token of api.tokens[%d]", j) })
 		if t.Scopes != nil && len(t.Scopes) == 0 {
 			l.probs.add(l.path, at("scopes"), "a token needs at least one scope: read, act or admin")
 		}
@@ -219,14 +200,7 @@ func (l *loader) checkAPI(api API) {
 	feeds, feedTokens := map[string]int{}, map[string]int{}
 	for i, t := range api.FeedTokens {
 		at := func(key string) string { return fmt.Sprintf("api.feed_tokens[%d].%s", i, key) }
-		switch j, dup := feeds[t.Name]; {
-		case t.Name == "":
-			l.probs.add(l.path, at("name"), "required")
-		case dup:
-			l.probs.add(l.path, at("name"), "%q is also the name of api.feed_tokens[%d]", t.Name, j)
-		default:
-			feeds[t.Name] = i
-		}
+		l.unique(at("name"), t.Name, i, feeds, func(j int) string { return fmt.Sprintf("%q is also the name of api.feed_tokens[%d]", t.Name, j) })
 		if t.Schedule == "" {
 			l.probs.add(l.path, at("schedule"), "required: the schedule whose calendar feed the token reads")
 		}
@@ -242,6 +216,20 @@ func (l *loader) checkAPI(api API) {
 		default:
 			feedTokens[t.Token] = i
 		}
+	}
+}
+
+// unique records v, the value at path of entry i of a list, as required
+// and not among seen, the values of the entries before; repeated says
+// what a repeat of entry j is.
+func (l *loader) unique(path, v string, i int, seen map[string]int, repeated func(j int) string) {
+	switch j, dup := seen[v]; {
+	case v == "":
+		l.probs.add(l.path, path, "required")
+	case dup:
+		l.probs.add(l.path, path, "%s", repeated(j))
+	default:
+		seen[v] = i
 	}
 }
 
