@@ -23,7 +23,9 @@
 # or minutes; CONCURRENCY (64); PROBE_RATE (50); RUNS, which of "embedded
 # redis alertmanager" to run; OUT, where figures, logs and profiles go
 # (default a new temporary folder); LOAD_FLAGS, more klaxon-load flags for
-# every throughput run (e.g. --spread).
+# every throughput run (e.g. --spread); TRACE, if set, an execution trace
+# of one second of each Klaxon throughput run, after its CPU profile
+# (NAME.trace, for go tool trace).
 set -euo pipefail
 
 DURATION=${DURATION:-15s}
@@ -36,6 +38,7 @@ PROBE_RATE=${PROBE_RATE:-50}
 SCENARIOS=${SCENARIOS:-a b c d e}
 RUNS=${RUNS:-embedded redis alertmanager}
 LOAD_FLAGS=${LOAD_FLAGS:-}
+TRACE=${TRACE:-}
 GO=${GO:-go}
 ALERTMANAGER=${ALERTMANAGER:-$($GO env GOPATH)/bin/alertmanager}
 OUT=${OUT:-$(mktemp -d -t klaxon-load.XXXXXX)}
@@ -253,7 +256,8 @@ profile() {
   local run
   run=$(seconds "$DURATION")
   (sleep $(($(seconds "$WARMUP") + run / 4)) &&
-    curl -fsS -o "$OUT/$1.cpu.pprof" "http://127.0.0.1:$2/debug/pprof/profile?seconds=$((run / 2 > 0 ? run / 2 : 1))") &
+    curl -fsS -o "$OUT/$1.cpu.pprof" "http://127.0.0.1:$2/debug/pprof/profile?seconds=$((run / 2 > 0 ? run / 2 : 1))" &&
+    if [ -n "$TRACE" ]; then curl -fsS -o "$OUT/$1.trace" "http://127.0.0.1:$2/debug/pprof/trace?seconds=1"; fi) &
   prof_pid=$!
 }
 report() {

@@ -20,7 +20,7 @@ func (s *Store) Group(ctx context.Context, key string, alerts []string) (klaxon.
 		return klaxon.Group{}, fmt.Errorf("read group %s: %w", key, err)
 	}
 	g := klaxon.Group{Key: key}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.peek(func(tx *txn) error {
 		version, open := getGroup(tx, key)
 		g.Version = version
 		if open == "" {
@@ -107,8 +107,11 @@ func (s *Store) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queued)
 			return nil, fmt.Errorf("commit group %s: %w", c.Group, err)
 		}
 	}
+	// The file's last checkpoint, not the open transaction, which the
+	// writer is busy with: where the group is at c.Version there, nothing
+	// changed it since (see dropStored).
 	if err := s.db.View(func(tx *bolt.Tx) error {
-		dropStored(tx, c.Group, c.Version, encoded)
+		dropStored(&txn{tx: tx}, c.Group, c.Version, encoded)
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("commit group %s: %w", c.Group, err)
@@ -116,7 +119,7 @@ func (s *Store) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queued)
 	// The cache follows the file commit by commit, in the writer's
 	// order, so that a group read at the version stored finds it there.
 	landed := func() { s.cache.Committed(c, "") }
-	wr, err := s.w.queue(ctx, c.Urgent, func(tx *bolt.Tx) error { return commit(tx, c, encoded) }, prev, landed)
+	wr, err := s.w.queue(ctx, c.Urgent, func(tx *txn) error { return commit(tx, c, encoded) }, prev, landed)
 	if err != nil {
 		return nil, fmt.Errorf("commit group %s: %w", c.Group, err)
 	}
@@ -126,7 +129,7 @@ func (s *Store) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queued)
 // commit writes c, whose incidents encodeIncident made into encoded, in
 // tx. It checks everything that can refuse c before it writes anything
 // (see write).
-func commit(tx *bolt.Tx, c klaxon.Commit, encoded []encodedIncident) error {
+func commit(tx *txn, c klaxon.Commit, encoded []encodedIncident) error {
 	version, open := getGroup(tx, c.Group)
 	if version != c.Version {
 		return fmt.Errorf("at version %d, not %d: %w", version, c.Version, klaxon.ErrConflict)
@@ -167,7 +170,7 @@ func commit(tx *bolt.Tx, c klaxon.Commit, encoded []encodedIncident) error {
 }
 
 // getGroup returns the stored version and open incident of a group.
-func getGroup(tx *bolt.Tx, key string) (version uint64, open string) {
+func getGroup(tx *txn, key string) (version uint64, open string) {
 	v := tx.Bucket(bucketGroups).Get([]byte(key))
 	if len(v) < 8 {
 		return 0, ""
@@ -175,7 +178,7 @@ func getGroup(tx *bolt.Tx, key string) (version uint64, open string) {
 	return binary.BigEndian.Uint64(v[:8]), string(v[8:])
 }
 
-func putGroup(tx *bolt.Tx, key string, version uint64, open string) error {
+func putGroup(tx *txn, key string, version uint64, open string) error {
 	v := make([]byte, 8, 8+len(open))
 	binary.BigEndian.PutUint64(v, version)
 	v = append(v, open...)
@@ -186,7 +189,7 @@ func putGroup(tx *bolt.Tx, key string, version uint64, open string) error {
 }
 
 // index points alert keys at group.
-func index(tx *bolt.Tx, group string, keys []string) error {
+func index(tx *txn, group string, keys []string) error {
 	b := tx.Bucket(bucketAlerts)
 	for _, key := range keys {
 		if err := b.Put([]byte(key), []byte(group)); err != nil {
@@ -198,7 +201,7 @@ func index(tx *bolt.Tx, group string, keys []string) error {
 
 // unindex removes the alerts of incident id from the index, each only if
 // it still points at group: a key may have moved to another group since.
-func unindex(tx *bolt.Tx, group, id string) error {
+func unindex(tx *txn, group, id string) error {
 	b := tx.Bucket(bucketAlerts)
 	prefix := incidentKey(id)
 	c := tx.Bucket(bucketAlertSeen).Cursor()
@@ -221,7 +224,7 @@ func (s *Store) AlertGroups(ctx context.Context, keys []string) (map[string]stri
 		return nil, fmt.Errorf("read alert groups: %w", err)
 	}
 	groups := make(map[string]string, len(keys))
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *txn) error {
 		b := tx.Bucket(bucketAlerts)
 		for _, key := range keys {
 			if v := b.Get([]byte(key)); v != nil {

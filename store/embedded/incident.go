@@ -13,7 +13,6 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/store/internal/alertrecord"
-	bolt "go.etcd.io/bbolt"
 )
 
 // idBlock is how many incident IDs one write reserves.
@@ -38,7 +37,7 @@ func (s *Store) NextIncidentID(ctx context.Context) (string, error) {
 	defer s.ids.mu.Unlock()
 	if s.ids.next == s.ids.end {
 		var last uint64
-		err := s.update(ctx, false, func(tx *bolt.Tx) error {
+		err := s.update(ctx, false, func(tx *txn) error {
 			b := tx.Bucket(bucketIDs)
 			last = b.Sequence() + idBlock
 			return b.SetSequence(last)
@@ -60,7 +59,7 @@ func (s *Store) Incident(ctx context.Context, id string) (*klaxon.Incident, erro
 		return nil, fmt.Errorf("read incident %s: %w", id, err)
 	}
 	var inc *klaxon.Incident
-	err := s.db.View(func(tx *bolt.Tx) (err error) {
+	err := s.view(func(tx *txn) (err error) {
 		inc, err = getIncident(tx, id)
 		return err
 	})
@@ -83,7 +82,7 @@ func (s *Store) Incidents(ctx context.Context, f klaxon.IncidentFilter) ([]*klax
 	}
 	onlyOpen := !slices.ContainsFunc(states, func(s klaxon.State) bool { return !s.Open() })
 	var list []*klaxon.Incident
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *txn) error {
 		all := tx.Bucket(bucketIncidents)
 		walk := all
 		if onlyOpen {
@@ -119,14 +118,14 @@ func incidentKey(id string) []byte {
 
 // incidentExists reports ErrNotFound for an incident there is none of,
 // without decoding the one there is.
-func incidentExists(tx *bolt.Tx, id string) error {
+func incidentExists(tx *txn, id string) error {
 	if klaxon.CheckIncidentID(id) != nil || tx.Bucket(bucketIncidents).Get(incidentKey(id)) == nil {
 		return fmt.Errorf("incident %s: %w", id, klaxon.ErrNotFound)
 	}
 	return nil
 }
 
-func getIncident(tx *bolt.Tx, id string) (*klaxon.Incident, error) {
+func getIncident(tx *txn, id string) (*klaxon.Incident, error) {
 	if klaxon.CheckIncidentID(id) != nil {
 		return nil, fmt.Errorf("incident %s: %w", id, klaxon.ErrNotFound)
 	}
@@ -185,7 +184,7 @@ func (a *encodedAlert) keeps(stored []byte) bool {
 // commit lands, no commit came in between, and so nothing changed what it
 // compared with. What it cannot compare (a commit chained behind one not
 // yet written), the writer does (putIncident).
-func dropStored(tx *bolt.Tx, group string, version uint64, encoded []encodedIncident) {
+func dropStored(tx *txn, group string, version uint64, encoded []encodedIncident) {
 	if v, _ := getGroup(tx, group); v != version {
 		return
 	}
@@ -247,7 +246,7 @@ func encodeIncident(inc *klaxon.Incident) (encodedIncident, error) {
 // commit chained behind another (see klaxon.CommitQueue) could not be
 // compared before it reached the writer (dropStored), and a Get costs
 // the writer less than a Put of the same bytes, whose page it must write.
-func putIncident(tx *bolt.Tx, inc encodedIncident) error {
+func putIncident(tx *txn, inc encodedIncident) error {
 	headers := tx.Bucket(bucketIncidents)
 	if inc.header != nil && !bytes.Equal(headers.Get(inc.key), inc.header) {
 		if err := headers.Put(inc.key, inc.header); err != nil {
@@ -303,7 +302,7 @@ func alertRecordKey(incKey []byte, alert string) []byte {
 }
 
 // getAlerts reads what incident id keeps of those of keys it holds.
-func getAlerts(tx *bolt.Tx, id string, keys []string) (map[string]klaxon.Seen, error) {
+func getAlerts(tx *txn, id string, keys []string) (map[string]klaxon.Seen, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
@@ -331,7 +330,7 @@ func eventKey(incKey []byte, n uint64) []byte {
 
 // eventCount is how many events the timeline of the incident with key
 // incKey holds: one more than the number of its last.
-func eventCount(b *bolt.Bucket, incKey []byte) uint64 {
+func eventCount(b *bucket, incKey []byte) uint64 {
 	c := b.Cursor()
 	k, _ := c.Seek(eventKey(incKey, math.MaxUint64))
 	if k == nil {
@@ -354,7 +353,7 @@ func (s *Store) IncidentAlerts(ctx context.Context, id, cursor string, limit int
 	limit = max(limit, 1)
 	var out []klaxon.AlertState
 	next := ""
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *txn) error {
 		if err := incidentExists(tx, id); err != nil {
 			return err
 		}
@@ -392,7 +391,7 @@ func (s *Store) Timeline(ctx context.Context, id string, offset, limit int) ([]k
 	}
 	var out []klaxon.Event
 	total := 0
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *txn) error {
 		if err := incidentExists(tx, id); err != nil {
 			return err
 		}

@@ -87,7 +87,7 @@ func upgrade1(tx *bolt.Tx) error {
 		if err != nil {
 			return err
 		}
-		if err := putIncident(tx, enc); err != nil {
+		if err := putIncident(&txn{tx: tx}, enc); err != nil {
 			return err
 		}
 	}

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/klaxonhq/klaxon"
 )
 
@@ -30,7 +28,7 @@ func (s *Store) PutOverride(ctx context.Context, o klaxon.Override, now time.Tim
 	if o.Schedule == "" || strings.ContainsRune(o.Schedule, 0) {
 		return o, fmt.Errorf("put override: schedule %q: %w", o.Schedule, klaxon.ErrInvalid)
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(ctx, false, func(tx *txn) error {
 		b, err := tx.CreateBucketIfNotExists(bucketOverrides)
 		if err != nil {
 			return err
@@ -56,7 +54,7 @@ func (s *Store) PutOverride(ctx context.Context, o klaxon.Override, now time.Tim
 }
 
 // pruneOverrides deletes overrides that ended before now.
-func pruneOverrides(b *bolt.Bucket, now time.Time) error {
+func pruneOverrides(b *bucket, now time.Time) error {
 	var ended [][]byte
 	err := b.ForEach(func(k, v []byte) error {
 		var o klaxon.Override
@@ -82,7 +80,7 @@ func (s *Store) Overrides(ctx context.Context, schedule string, now time.Time) (
 		return nil, fmt.Errorf("list overrides: %w", err)
 	}
 	var out []klaxon.Override
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *txn) error {
 		b := tx.Bucket(bucketOverrides)
 		if b == nil {
 			return nil
@@ -115,7 +113,7 @@ func (s *Store) DeleteOverride(ctx context.Context, schedule, id string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("delete override: %w", err)
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(ctx, false, func(tx *txn) error {
 		b := tx.Bucket(bucketOverrides)
 		if b == nil || b.Get(overrideKey(schedule, id)) == nil {
 			return fmt.Errorf("override %s of %s: %w", id, schedule, klaxon.ErrNotFound)

@@ -6,8 +6,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Callbacks seen: bucketCallbacks holds key → expiry (8 bytes), and
@@ -26,7 +24,7 @@ const pruneCallbacks = 64
 // however often it is delivered again.
 func (s *Store) FirstTime(ctx context.Context, key string, now time.Time, ttl time.Duration) (bool, error) {
 	first := false
-	err := s.update(ctx, true, func(tx *bolt.Tx) error {
+	err := s.update(ctx, true, func(tx *txn) error {
 		seen, err := tx.CreateBucketIfNotExists(bucketCallbacks)
 		if err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -64,6 +65,8 @@ type Store struct {
 	w     *writer
 	cache *groupcache.Cache
 	ids   ids
+	// closeOnce closes the log and the file.
+	closeOnce sync.Once
 }
 
 // cachedGroups bounds the decoded open incidents a store keeps. It does
@@ -103,7 +106,55 @@ func open(path string, timeout time.Duration) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	return &Store{db: db, w: newWriter(db), cache: groupcache.New(cachedGroups, false)}, nil
+	log, pos, err := recoverLog(db, path+"-wal")
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return &Store{db: db, w: newWriter(db, log, pos), cache: groupcache.New(cachedGroups, false)}, nil
+}
+
+// recoverLog opens the log at path and writes into the file the batches
+// it holds beyond the file's last checkpoint: those answered before a
+// crash. It returns the log, emptied, and the position of its last batch.
+func recoverLog(db *bolt.DB, path string) (*wal, uint64, error) {
+	log, data, err := openLog(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	var pos uint64
+	err = db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if v := meta.Get(logKey); len(v) == 8 {
+			pos = binary.BigEndian.Uint64(v)
+		}
+		checkpoint := pos
+		_, err := readFrames(data, func(at uint64, payload []byte) error {
+			switch {
+			case at <= checkpoint:
+				return nil // the file holds it
+			case at != pos+1:
+				return fmt.Errorf("the log skips from batch %d to %d after the file's %d: restore a backup of the file and its log", pos, at, checkpoint)
+			}
+			if err := replayRecord(tx, payload); err != nil {
+				return fmt.Errorf("log batch %d: %w", at, err)
+			}
+			pos = at
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return meta.Put(logKey, binary.BigEndian.AppendUint64(nil, pos))
+	})
+	if err == nil {
+		err = log.reset()
+	}
+	if err != nil {
+		_ = log.close()
+		return nil, 0, fmt.Errorf("recover log: %w", err)
+	}
+	return log, pos, nil
 }
 
 // Ping reports an error once the store is closed.
@@ -111,13 +162,13 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("ping store: %w", err)
 	}
-	if err := s.db.View(func(*bolt.Tx) error { return nil }); err != nil {
+	if err := s.view(func(*txn) error { return nil }); err != nil {
 		return fmt.Errorf("ping store: %w", err)
 	}
 	// After a write failed, the store is ready again only once one
 	// succeeds: a small write of its own tells.
 	if s.w.failed.Load() != nil {
-		err := s.update(ctx, true, func(tx *bolt.Tx) error {
+		err := s.update(ctx, true, func(tx *txn) error {
 			return tx.Bucket(bucketMeta).Put([]byte("probe"), []byte(time.Now().UTC().Format(time.RFC3339)))
 		})
 		if err != nil {
@@ -127,11 +178,15 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close waits for the writes in flight, fails those still queued, and
-// closes the file. Closing twice is harmless.
+// Close waits for the writes in flight, fails those still queued, writes
+// what the log holds into the file, and closes both. Closing twice is
+// harmless.
 func (s *Store) Close() error {
-	s.w.close()
-	if err := s.db.Close(); err != nil {
+	err := s.w.close()
+	s.closeOnce.Do(func() {
+		err = errors.Join(err, s.w.log.close(), s.db.Close())
+	})
+	if err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
 	return nil

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon"
-	bolt "go.etcd.io/bbolt"
 )
 
 // unleased is the lease end of a timer nobody holds.
@@ -32,7 +31,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, l
 	}
 	at, until := now.UnixNano(), now.Add(lease).UnixNano()
 	var ready bool
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.peek(func(tx *txn) error {
 		var keys [][]byte
 		keys, _, next = scanDue(tx, at, limit)
 		ready = len(keys) > 0
@@ -44,7 +43,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, l
 	if !ready {
 		return nil, next, nil
 	}
-	err = s.update(ctx, true, func(tx *bolt.Tx) error {
+	err = s.update(ctx, true, func(tx *txn) error {
 		var keys [][]byte
 		keys, due, next = scanDue(tx, at, limit)
 		token := rand.Text()
@@ -68,7 +67,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, l
 
 // scanDue finds up to limit timers ready at at (due and not leased), with
 // their keys in the due index, and the earliest time another one is ready.
-func scanDue(tx *bolt.Tx, at int64, limit int) (keys [][]byte, due []klaxon.Timer, next time.Time) {
+func scanDue(tx *txn, at int64, limit int) (keys [][]byte, due []klaxon.Timer, next time.Time) {
 	nextAt, found := int64(0), false
 	c := tx.Bucket(bucketDue).Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -109,7 +108,7 @@ func (s *Store) Renew(ctx context.Context, now time.Time, lease time.Duration, t
 		return nil, nil
 	}
 	var lost []string
-	err := s.update(ctx, true, func(tx *bolt.Tx) error {
+	err := s.update(ctx, true, func(tx *txn) error {
 		lost = lost[:0]
 		claims := tx.Bucket(bucketClaims)
 		for _, t := range timers {
@@ -145,7 +144,7 @@ func (s *Store) Renew(ctx context.Context, now time.Time, lease time.Duration, t
 
 // setTimer replaces the timer of t.Incident. A claim on it stays, unless
 // claim is its token: then the commit that sets the timer releases it.
-func setTimer(tx *bolt.Tx, t klaxon.Timer, claim string) error {
+func setTimer(tx *txn, t klaxon.Timer, claim string) error {
 	if err := cancelTimer(tx, t.Incident, claim); err != nil {
 		return err
 	}
@@ -167,7 +166,7 @@ func setTimer(tx *bolt.Tx, t klaxon.Timer, claim string) error {
 
 // cancelTimer removes the timer of an incident, if it has one, and
 // releases its claim when claim is the claim's token.
-func cancelTimer(tx *bolt.Tx, incident, claim string) error {
+func cancelTimer(tx *txn, incident, claim string) error {
 	claims := tx.Bucket(bucketClaims)
 	if _, token, ok := getClaim(claims, incident); ok && claim != "" && token == claim {
 		if err := claims.Delete([]byte(incident)); err != nil {
@@ -204,7 +203,7 @@ func claimValue(leaseEnd int64, token string) []byte {
 }
 
 // getClaim reads the claim on an incident's timer, if one is held.
-func getClaim(claims *bolt.Bucket, incident string) (end int64, token string, ok bool) {
+func getClaim(claims *bucket, incident string) (end int64, token string, ok bool) {
 	v := claims.Get([]byte(incident))
 	if len(v) < 8 {
 		return 0, "", false

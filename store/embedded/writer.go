@@ -2,33 +2,38 @@ package embedded
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/klaxonhq/klaxon"
 	bolt "go.etcd.io/bbolt"
 )
 
 // The writer is the one goroutine that writes the file. Writes that arrive
-// together share one transaction, and so one fsync (group commit): a
-// storm of deliveries to different groups costs one fsync per batch, not
-// one per group, and each caller is still answered only after the fsync
-// that made its write durable. Urgent writes (the escalation engine's)
-// go ahead of the others, so a page never waits behind a storm of ingest.
+// together are a batch: they run in the writer's open transaction, and
+// their operations are appended to the log as one frame, with one
+// fdatasync (group commit). Each caller is answered only after that
+// fdatasync. A storm of deliveries to different groups costs one
+// fdatasync per batch, not one per group; the pages its batches touch are
+// written to the file once per checkpoint, not once per batch. Urgent
+// writes (the escalation engine's) go ahead of the others, so a page never
+// waits behind a storm of ingest.
 
 // maxBatch bounds the writes one transaction takes, so that an urgent
 // write waits for at most one batch.
 const maxBatch = 256
 
-// write is one write waiting for the writer. fn runs in the batch's
+// write is one write waiting for the writer. fn runs in the open
 // transaction. An error that matches klaxon.ErrConflict, ErrNotFound or
 // ErrInvalid is a refusal: fn returns it before it writes anything, and
-// the batch goes on without it. Any other error fails the transaction, and
-// each write of the batch is then tried again in a transaction of its own.
+// the batch goes on without it. Any other error fails the write: the
+// transaction is rebuilt without it, and the rest of the batch runs again.
 type write struct {
-	fn func(tx *bolt.Tx) error
+	fn func(tx *txn) error
 	// done is closed once err holds the write's outcome.
 	done chan struct{}
 	err  error
@@ -36,8 +41,9 @@ type write struct {
 	// this one was computed on: this one is refused (ErrConflict) unless
 	// after applied, in this transaction or one written before.
 	after *write
-	// applied says fn returned nil in the transaction that holds it now,
-	// or in the last one written; only the writer reads and writes it.
+	// applied says fn returned nil in the open transaction and the
+	// transaction still holds what it wrote; only the writer reads and
+	// writes it.
 	applied bool
 	// landed, when set, is called by the writer once the write is
 	// durable, before it is answered and before the writer takes the
@@ -59,7 +65,7 @@ func (wr *write) finish(err error) {
 var errAfter = fmt.Errorf("the commit it follows did not apply: %w", klaxon.ErrConflict)
 
 // run runs wr's fn in tx, unless the write it follows did not apply.
-func (wr *write) run(tx *bolt.Tx) error {
+func (wr *write) run(tx *txn) error {
 	if wr.after != nil && !wr.after.applied {
 		wr.applied = false
 		return errAfter
@@ -69,27 +75,71 @@ func (wr *write) run(tx *bolt.Tx) error {
 	return err
 }
 
+// A checkpoint commits the open transaction to the file once the batches
+// it holds since the last one have waited checkpointEvery, or their
+// records take checkpointBytes. Past maxHeldBytes (checkpoints that keep
+// failing: a full disk), writes are refused until one succeeds. The
+// records are kept in memory until then, to rebuild the transaction.
+const (
+	checkpointEvery = time.Second
+	checkpointBytes = 4 << 20
+	maxHeldBytes    = 64 << 20
+)
+
 type writer struct {
-	db *bolt.DB
-	// failed holds the last error of a transaction that could not be
-	// written (a full disk), until one is; fault, for tests, fails every
-	// transaction with the error it returns.
-	failed atomic.Pointer[error]
-	fault  func() error
-	urgent chan *write
-	normal chan *write
-	stop   chan struct{}
-	exited chan struct{}
-	once   sync.Once
+	db  *bolt.DB
+	log *wal
+	// failed holds the last error of a write that could not be made
+	// durable (a full disk), until one is. For tests: fault fails every
+	// log append, and checkpointFault every checkpoint, with the error it
+	// returns.
+	failed          atomic.Pointer[error]
+	fault           func() error
+	checkpointFault func() error
+	// The checkpoint settings (see checkpointEvery), fields for tests.
+	every                    time.Duration
+	checkpointBytes, maxHeld int
+	urgent                   chan *write
+	normal                   chan *write
+	stop                     chan struct{}
+	exited                   chan struct{}
+	once                     sync.Once
 	// closing is held to queue a write and taken to stop the writer, so
 	// that every write queued is answered: by the writer, or by drain.
-	closing sync.RWMutex
-	closed  bool
+	closing  sync.RWMutex
+	closed   bool
+	closeErr error
+
+	// mu is held by the writer while it runs writes in tx or commits it,
+	// and by readers while they read it.
+	mu sync.Mutex
+	// tx is the open transaction: the file's last checkpoint and the
+	// batches since, the last of which may still be on its way to the
+	// log (inflight). Nil after a checkpoint until the next batch.
+	tx *bolt.Tx
+	// inflight, while a batch is in tx and not yet durable, is closed once
+	// it is durable or dropped; gen counts the times tx was rebuilt
+	// without a batch it held. A reader that saw a batch waits for it,
+	// and reads again if it was dropped.
+	inflight chan struct{}
+	gen      uint64
+	// broken is why tx could not be rebuilt: until it is, nothing is read
+	// from or written to it.
+	broken error
+
+	// Only the writer's goroutine uses what follows.
+	pos       uint64   // the log position of the last durable batch
+	held      [][]byte // records of the batches since the last checkpoint
+	heldBytes int
+	rec       record
+	timer     *time.Timer // the next checkpoint, armed while held is not empty
 }
 
-func newWriter(db *bolt.DB) *writer {
-	w := &writer{db: db, urgent: make(chan *write, maxBatch), normal: make(chan *write, maxBatch),
-		stop: make(chan struct{}), exited: make(chan struct{})}
+func newWriter(db *bolt.DB, log *wal, pos uint64) *writer {
+	w := &writer{db: db, log: log, pos: pos, urgent: make(chan *write, maxBatch), normal: make(chan *write, maxBatch),
+		stop: make(chan struct{}), exited: make(chan struct{}), timer: time.NewTimer(checkpointEvery),
+		every: checkpointEvery, checkpointBytes: checkpointBytes, maxHeld: maxHeldBytes}
+	w.timer.Stop()
 	go w.run()
 	return w
 }
@@ -97,11 +147,11 @@ func newWriter(db *bolt.DB) *writer {
 // errClosed answers writes made after Close.
 var errClosed = errors.New("store closed")
 
-// do runs fn in a write transaction and returns once it is durable. A
+// do runs fn in the open transaction and returns once it is durable. A
 // caller whose ctx ends before the writer takes its write gets ctx's
 // error; once taken, the write finishes and do waits for it, so an error
 // always means the write did not happen.
-func (w *writer) do(ctx context.Context, urgent bool, fn func(tx *bolt.Tx) error) error {
+func (w *writer) do(ctx context.Context, urgent bool, fn func(tx *txn) error) error {
 	wr, err := w.queue(ctx, urgent, fn, nil, nil)
 	if err != nil {
 		return err
@@ -115,7 +165,7 @@ func (w *writer) do(ctx context.Context, urgent bool, fn func(tx *bolt.Tx) error
 // did. landed, if not nil, is called once the write is durable (see
 // write). Once close has begun, a queue may wait, whatever its ctx says,
 // for the writes queued before it to be taken, and then fails.
-func (w *writer) queue(ctx context.Context, urgent bool, fn func(tx *bolt.Tx) error, after *write, landed func()) (*write, error) {
+func (w *writer) queue(ctx context.Context, urgent bool, fn func(tx *txn) error, after *write, landed func()) (*write, error) {
 	wr := &write{fn: fn, done: make(chan struct{}), after: after, landed: landed}
 	q := w.normal
 	if urgent {
@@ -151,12 +201,25 @@ func (w *writer) run() {
 			select {
 			case first = <-w.urgent:
 			case first = <-w.normal:
+			case <-w.timer.C:
+				_ = w.checkpoint() // a failure is kept in failed, and tried again
+				continue
 			case <-w.stop:
+				w.closeErr = w.checkpoint()
 				w.drain()
+				w.mu.Lock()
+				if w.tx != nil {
+					_ = w.tx.Rollback() // what it held is in the log
+					w.tx = nil
+				}
+				w.mu.Unlock()
 				return
 			}
 		}
 		w.commit(w.gather(first))
+		if w.heldBytes >= w.checkpointBytes {
+			_ = w.checkpoint()
+		}
 	}
 }
 
@@ -177,74 +240,221 @@ func (w *writer) gather(first *write) []*write {
 	return batch
 }
 
-// commit runs a batch in one transaction, and each write alone if the
-// transaction fails. An urgent write that arrives while the batch runs
-// joins it, so that it waits for no more than this batch's fsync.
+// unavailable says that a write could not be made durable: nothing of it
+// was written, and the sender is to retry (503), never to give up.
+func unavailable(err error) error {
+	return fmt.Errorf("write the file: %w: %w", klaxon.ErrUnavailable, err)
+}
+
+// commit runs a batch in the open transaction, appends its record to the
+// log, and answers each write once the record is durable. An urgent write
+// that arrives while the batch runs joins it, so that it waits for no
+// more than this batch's fdatasync.
 func (w *writer) commit(batch []*write) {
-	var refused []error
-	err := w.update(func(tx *bolt.Tx) error {
-		refused = make([]error, 0, len(batch))
-		for i := 0; i < len(batch); i++ {
-			err := batch[i].run(tx)
-			if err != nil && !isRefusal(err) {
-				return err
-			}
-			refused = append(refused, err)
-			select {
-			case wr := <-w.urgent:
-				batch = append(batch, wr)
-			default:
-			}
-		}
-		return nil
-	})
-	if err == nil || len(batch) == 1 {
-		if err != nil {
-			batch[0].applied = false // its transaction was not written
-		}
-		for i, wr := range batch {
-			var r error
-			if i < len(refused) {
-				r = refused[i]
-			}
-			wr.finish(errors.Join(err, r))
+	if err := w.ready(); err != nil {
+		for _, wr := range batch {
+			wr.applied = false
+			wr.finish(err)
 		}
 		return
 	}
-	// Nothing of the batch was written: each write again, alone, in order.
-	for _, wr := range batch {
-		wr.applied = false
+	batch, refused, err := w.apply(batch)
+	if err != nil {
+		for _, wr := range batch {
+			wr.applied = false
+			wr.finish(err)
+		}
+		return
 	}
-	for _, wr := range batch {
-		err := w.update(wr.run)
+	if w.rec.len() > 0 {
+		err = w.durable()
+	}
+	w.mu.Lock()
+	done := w.inflight
+	w.inflight = nil
+	if err != nil {
+		w.rebuild() // without the batch
+	}
+	w.mu.Unlock()
+	if done != nil {
+		close(done)
+	}
+	for i, wr := range batch {
 		if err != nil {
 			wr.applied = false
+			wr.finish(err)
+			continue
 		}
-		wr.finish(err)
+		wr.finish(refused[i])
 	}
 }
 
-// update runs fn in a transaction of the file. A transaction that cannot
-// be written fails with an error matching klaxon.ErrUnavailable: nothing
-// was written, and the sender is to retry (503), never to give up.
-func (w *writer) update(fn func(tx *bolt.Tx) error) error {
-	err := w.db.Update(func(tx *bolt.Tx) error {
-		if err := fn(tx); err != nil {
-			return err
-		}
-		if w.fault != nil {
-			return w.fault()
-		}
-		return nil
-	})
-	switch {
-	case err == nil:
-		w.failed.Store(nil)
-	case !isRefusal(err):
-		err = fmt.Errorf("write the file: %w: %w", klaxon.ErrUnavailable, err)
-		w.failed.Store(&err)
+// durable appends the batch's record to the log.
+func (w *writer) durable() error {
+	err := error(nil)
+	if w.fault != nil {
+		err = w.fault()
 	}
-	return err
+	if err == nil {
+		err = w.log.append(w.pos+1, w.rec.buf)
+	}
+	if err != nil {
+		err = unavailable(err)
+		w.failed.Store(&err)
+		return err
+	}
+	w.failed.Store(nil)
+	w.pos++
+	if len(w.held) == 0 {
+		w.timer.Reset(w.every)
+	}
+	w.held = append(w.held, w.rec.buf)
+	w.heldBytes += len(w.rec.buf)
+	w.rec.buf = nil // held now: replayed into a rebuilt transaction
+	return nil
+}
+
+// apply runs the writes of batch in the open transaction, and returns
+// the writes it ran, with each one's refusal. A write that fails (not a
+// refusal) is answered at once, and the transaction is rebuilt without
+// what it wrote: the writes before it run again. The batch's record is
+// w.rec; inflight is set if it holds anything.
+func (w *writer) apply(batch []*write) ([]*write, []error, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.begin(); err != nil {
+		return batch, nil, err
+	}
+	refused := make([]error, 0, len(batch))
+	t := &txn{tx: w.tx, rec: &w.rec, batch: w.pos + 1}
+	w.rec.buf = w.rec.buf[:0]
+	for i := 0; i < len(batch); i++ {
+		mark := w.rec.len()
+		err := batch[i].run(t)
+		if err != nil && (!isRefusal(err) || w.rec.len() != mark) {
+			// What it wrote cannot be taken back alone.
+			failed := batch[i]
+			failed.applied = false
+			batch = append(batch[:i:i], batch[i+1:]...)
+			failed.finish(unavailable(err))
+			w.rebuild()
+			if err := w.begin(); err != nil {
+				return batch, nil, err
+			}
+			for _, wr := range batch {
+				wr.applied = false
+			}
+			t.tx = w.tx
+			w.rec.buf = w.rec.buf[:0]
+			refused = refused[:0]
+			i = -1
+			continue
+		}
+		refused = append(refused, err)
+		select {
+		case wr := <-w.urgent:
+			batch = append(batch, wr)
+		default:
+		}
+	}
+	if w.rec.len() > 0 {
+		w.inflight = make(chan struct{})
+	}
+	return batch, refused, nil
+}
+
+// begin opens a transaction if there is none. Called with mu held.
+func (w *writer) begin() error {
+	if w.broken != nil {
+		return unavailable(w.broken)
+	}
+	if w.tx != nil {
+		return nil
+	}
+	tx, err := w.db.Begin(true)
+	if err != nil {
+		return unavailable(err)
+	}
+	w.tx = tx
+	return nil
+}
+
+// rebuild rolls back the open transaction and replays into a new one the
+// batches made durable since the last checkpoint. Called with mu held.
+func (w *writer) rebuild() {
+	if w.tx != nil {
+		_ = w.tx.Rollback()
+		w.tx = nil
+	}
+	w.gen++
+	w.broken = nil
+	if len(w.held) == 0 {
+		return
+	}
+	tx, err := w.db.Begin(true)
+	if err != nil {
+		w.broken = err
+		return
+	}
+	for _, p := range w.held {
+		if err := replayRecord(tx, p); err != nil {
+			_ = tx.Rollback()
+			w.broken = err
+			return
+		}
+	}
+	w.tx = tx
+}
+
+// ready mends the open transaction if it could not be rebuilt, and takes
+// a checkpoint if the log holds too much: a write waits for both.
+func (w *writer) ready() error {
+	w.mu.Lock()
+	if w.broken != nil {
+		w.rebuild()
+	}
+	broken := w.broken
+	w.mu.Unlock()
+	if broken != nil {
+		return unavailable(broken)
+	}
+	if w.heldBytes >= w.maxHeld {
+		return w.checkpoint()
+	}
+	return nil
+}
+
+// checkpoint commits the open transaction to the file, with the log
+// position it holds, and empties the log. If the commit fails, the
+// batches stay in the log and in a rebuilt transaction.
+func (w *writer) checkpoint() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.timer.Stop()
+	if w.tx == nil {
+		return nil
+	}
+	err := w.tx.Bucket(bucketMeta).Put(logKey, binary.BigEndian.AppendUint64(nil, w.pos))
+	if err == nil && w.checkpointFault != nil {
+		err = w.checkpointFault()
+	}
+	if err == nil {
+		err = w.tx.Commit()
+	} else {
+		_ = w.tx.Rollback()
+	}
+	w.tx = nil
+	if err != nil {
+		err = unavailable(err)
+		w.failed.Store(&err)
+		w.rebuild()
+		w.timer.Reset(w.every)
+		return err
+	}
+	w.held, w.heldBytes = nil, 0
+	// A log not emptied keeps frames the file holds now: Open skips them.
+	_ = w.log.reset()
+	return nil
 }
 
 func isRefusal(err error) bool {
@@ -265,8 +475,10 @@ func (w *writer) drain() {
 	}
 }
 
-// close stops the writer after the batch in flight, and waits for it.
-func (w *writer) close() {
+// close stops the writer after the batch in flight, takes a last
+// checkpoint, and waits for it. Its error is the checkpoint's: what it
+// could not write stays in the log, for the next Open.
+func (w *writer) close() error {
 	w.once.Do(func() {
 		w.closing.Lock()
 		w.closed = true
@@ -274,10 +486,58 @@ func (w *writer) close() {
 		close(w.stop)
 	})
 	<-w.exited
+	return w.closeErr
+}
+
+// view runs fn on what the store holds: the writes answered, and those
+// about to be. A read that saw a batch not yet durable waits for it, and
+// reads again if it was dropped, so that it returns only what is
+// durable. fn must not keep what it reads past its return.
+func (s *Store) view(fn func(tx *txn) error) error {
+	for {
+		again, err := s.read(fn, true)
+		if !again {
+			return err
+		}
+	}
+}
+
+// peek is view without the wait: what fn reads may be of a batch still
+// on its way to the log, and dropped if it cannot be written. It is for
+// reads whose every use a commit checks again: a group's version.
+func (s *Store) peek(fn func(tx *txn) error) error {
+	_, err := s.read(fn, false)
+	return err
+}
+
+// read runs fn once, on the open transaction if there is one, else on a
+// read transaction of the file, which then holds every write answered.
+func (s *Store) read(fn func(tx *txn) error, durable bool) (again bool, err error) {
+	w := s.w
+	w.mu.Lock()
+	if w.broken != nil {
+		w.mu.Unlock()
+		return false, unavailable(w.broken)
+	}
+	if w.tx == nil {
+		w.mu.Unlock()
+		return false, s.db.View(func(tx *bolt.Tx) error { return fn(&txn{tx: tx}) })
+	}
+	err = fn(&txn{tx: w.tx})
+	inflight, gen := w.inflight, w.gen
+	w.mu.Unlock()
+	if inflight == nil || !durable {
+		return false, err
+	}
+	<-inflight
+	w.mu.Lock()
+	again = w.gen != gen
+	w.mu.Unlock()
+	return again, err
 }
 
 // update runs fn in a write transaction shared with the writes that
 // arrive with it: see writer.do.
-func (s *Store) update(ctx context.Context, urgent bool, fn func(tx *bolt.Tx) error) error {
+func (s *Store) update(ctx context.Context, urgent bool, fn func(tx *txn) error) error {
 	return s.w.do(ctx, urgent, fn)
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/klaxonhq/klaxon"
 )
@@ -27,7 +26,7 @@ func held(t *testing.T) (s *Store, release func()) {
 	t.Cleanup(func() { _ = s.Close() })
 	running, gate := make(chan struct{}), make(chan struct{})
 	go func() {
-		_ = s.update(context.Background(), false, func(*bolt.Tx) error {
+		_ = s.update(context.Background(), false, func(*txn) error {
 			close(running)
 			<-gate
 			return nil
@@ -103,7 +102,7 @@ func TestWriterFailedBatchRetriesAlone(t *testing.T) {
 	ctx := t.Context()
 	broken := errors.New("disk on fire")
 	errs := make(chan error, 2)
-	go func() { errs <- s.update(ctx, false, func(*bolt.Tx) error { return broken }) }()
+	go func() { errs <- s.update(ctx, false, func(*txn) error { return broken }) }()
 	go func() { errs <- s.Commit(ctx, klaxon.Commit{Group: "a", Index: []string{"am/a"}}) }()
 	require.Eventually(t, func() bool { return len(s.w.normal) == 2 }, testTimeout, tick)
 	release()
@@ -120,7 +119,7 @@ func TestWriterClosed(t *testing.T) {
 	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
-	require.ErrorIs(t, s.update(t.Context(), false, func(*bolt.Tx) error { return nil }), errClosed)
+	require.ErrorIs(t, s.update(t.Context(), false, func(*txn) error { return nil }), errClosed)
 }
 
 // TestWriterCloseAnswersEveryWrite: a write queued while the store
@@ -134,7 +133,7 @@ func TestWriterCloseAnswersEveryWrite(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for range 100 {
-				wr, err := s.w.queue(t.Context(), false, func(*bolt.Tx) error { return nil }, nil, nil)
+				wr, err := s.w.queue(t.Context(), false, func(*txn) error { return nil }, nil, nil)
 				if err != nil {
 					if !errors.Is(err, errClosed) {
 						t.Errorf("queue: %v", err)
@@ -184,9 +183,9 @@ func TestWriterLandedExactly(t *testing.T) {
 	const n = 600
 	wrs := make([]*write, n)
 	for i := range n {
-		fn := func(*bolt.Tx) error { return nil }
+		fn := func(tx *txn) error { return tx.Bucket(bucketMeta).Put([]byte("landed"), []byte{byte(i)}) }
 		if i%7 == 0 {
-			fn = func(*bolt.Tx) error { return klaxon.ErrConflict }
+			fn = func(*txn) error { return klaxon.ErrConflict }
 		}
 		var after *write
 		if i%2 == 1 {
@@ -231,11 +230,11 @@ func TestWriterUrgentJoinsBatch(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	running, gate := make(chan struct{}), make(chan struct{})
-	var batchTx, urgentTx int
+	var batchTx, urgentTx uint64
 	done := make(chan error, 1)
 	go func() {
-		done <- s.update(context.Background(), false, func(tx *bolt.Tx) error {
-			batchTx = tx.ID()
+		done <- s.update(context.Background(), false, func(tx *txn) error {
+			batchTx = tx.batch
 			close(running)
 			<-gate
 			return nil
@@ -244,7 +243,7 @@ func TestWriterUrgentJoinsBatch(t *testing.T) {
 	<-running
 	urgent := make(chan error, 1)
 	go func() {
-		urgent <- s.update(t.Context(), true, func(tx *bolt.Tx) error { urgentTx = tx.ID(); return nil })
+		urgent <- s.update(t.Context(), true, func(tx *txn) error { urgentTx = tx.batch; return nil })
 	}()
 	require.Eventually(t, func() bool { return len(s.w.urgent) == 1 }, testTimeout, tick)
 	close(gate)
@@ -302,14 +301,14 @@ func TestQueueAfter(t *testing.T) {
 		require.Equal(t, "engine", summary(t, s))
 	})
 
-	t.Run("the first's transaction fails: the second waits for its retry alone", func(t *testing.T) {
+	t.Run("the batch of both cannot be made durable: both fail, and neither is read", func(t *testing.T) {
 		s, release := held(t)
 		ctx := t.Context()
 		broken := errors.New("disk on fire")
-		txs := 0
+		appends := 0
 		s.w.fault = func() error { // the writer's goroutine only
-			txs++
-			if txs == 2 { // the batch of both, after the held write's
+			appends++
+			if appends == 1 { // the batch of both (the held write writes nothing)
 				return broken
 			}
 			return nil
@@ -319,23 +318,26 @@ func TestQueueAfter(t *testing.T) {
 		second, err := s.Queue(ctx, commit(1, "second"), first)
 		require.NoError(t, err)
 		release()
-		require.NoError(t, first.Wait())
-		require.NoError(t, second.Wait())
-		require.Equal(t, "second", summary(t, s))
-		require.Equal(t, 4, txs, "the held write, the batch of both, then each alone")
+		require.ErrorIs(t, first.Wait(), broken)
+		require.ErrorIs(t, second.Wait(), klaxon.ErrUnavailable)
+		_, err = s.Incident(ctx, "1")
+		require.ErrorIs(t, err, klaxon.ErrNotFound, "the transaction was rebuilt without them")
+		require.NoError(t, s.Commit(ctx, commit(0, "again")), "the sender's retry")
+		require.Equal(t, "again", summary(t, s))
 	})
 
-	t.Run("the first fails alone: the second is refused", func(t *testing.T) {
+	t.Run("the first's batch failed: the second, in a later batch, is refused", func(t *testing.T) {
 		s, release := held(t)
 		ctx := t.Context()
 		broken := errors.New("disk on fire")
 		s.w.fault = func() error { return broken }
 		first, err := s.Queue(ctx, commit(0, "first"), nil)
 		require.NoError(t, err)
-		second, err := s.Queue(ctx, commit(1, "second"), first)
-		require.NoError(t, err)
 		release()
 		require.ErrorIs(t, first.Wait(), broken)
+		s.w.fault = nil // the writer waits for the next write
+		second, err := s.Queue(ctx, commit(1, "second"), first)
+		require.NoError(t, err)
 		require.ErrorIs(t, second.Wait(), klaxon.ErrConflict)
 	})
 

@@ -1,0 +1,263 @@
+package embedded
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The log makes a batch of writes durable with one append and one
+// fdatasync, where a bbolt commit writes every page the batch touched
+// and syncs twice. The writer keeps one bbolt transaction open across
+// batches and commits it to the file now and then (a checkpoint): a
+// storm's many batches share the pages of one commit. The log holds what
+// the file does not have yet; Open replays it, so a batch acknowledged
+// before a crash is in the file after it.
+//
+// The log is a file next to the store's, path + "-wal". Each batch is
+// one frame:
+//
+//	payload length  4 bytes, big-endian
+//	checksum        4 bytes, CRC-32C of the position and the payload
+//	position        8 bytes, big-endian: one more than the frame before
+//	payload         the batch's operations (record)
+//
+// A frame cut short by a crash fails its checksum: the log ends at the
+// last whole frame. A checkpoint stores the position it holds in the
+// file (meta "log"), then empties the log.
+
+const frameHeader = 16
+
+var (
+	castagnoli = crc32.MakeTable(crc32.Castagnoli)
+	// logKey is where the meta bucket keeps the last log position the
+	// file holds.
+	logKey = []byte("log")
+)
+
+// The operations of a record.
+const (
+	opPut byte = 1 + iota
+	opDelete
+	opSequence
+	opCreate
+)
+
+// record is a batch's operations, encoded as the log keeps them: an
+// operation byte, the bucket's name, then a key and value (put), a key
+// (delete), a sequence number (sequence) or nothing (create); names,
+// keys and values each a uvarint length and the bytes.
+type record struct {
+	buf []byte
+}
+
+func (r *record) put(bucket, k, v []byte) {
+	if r == nil {
+		return
+	}
+	r.buf = appendBytes(appendBytes(appendBytes(append(r.buf, opPut), bucket), k), v)
+}
+
+func (r *record) delete(bucket, k []byte) {
+	if r == nil {
+		return
+	}
+	r.buf = appendBytes(appendBytes(append(r.buf, opDelete), bucket), k)
+}
+
+func (r *record) sequence(bucket []byte, n uint64) {
+	if r == nil {
+		return
+	}
+	r.buf = binary.AppendUvarint(appendBytes(append(r.buf, opSequence), bucket), n)
+}
+
+func (r *record) create(bucket []byte) {
+	if r == nil {
+		return
+	}
+	r.buf = appendBytes(append(r.buf, opCreate), bucket)
+}
+
+// len is the size of the operations recorded so far.
+func (r *record) len() int { return len(r.buf) }
+
+func appendBytes(b, v []byte) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(v))), v...)
+}
+
+// errRecord reports a record that does not decode.
+var errRecord = errors.New("malformed log record")
+
+// replayRecord applies a record's operations to tx. The values it puts
+// are slices of payload, which must not change until tx ends.
+func replayRecord(tx *bolt.Tx, payload []byte) error {
+	for p := payload; len(p) > 0; {
+		op := p[0]
+		name, rest, ok := cutBytes(p[1:])
+		if !ok {
+			return errRecord
+		}
+		p = rest
+		if op == opCreate {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+			continue
+		}
+		b := tx.Bucket(name)
+		if b == nil {
+			return fmt.Errorf("%w: no bucket %q", errRecord, name)
+		}
+		var err error
+		switch op {
+		case opPut:
+			var k, v []byte
+			if k, p, ok = cutBytes(p); !ok {
+				return errRecord
+			}
+			if v, p, ok = cutBytes(p); !ok {
+				return errRecord
+			}
+			err = b.Put(k, v)
+		case opDelete:
+			var k []byte
+			if k, p, ok = cutBytes(p); !ok {
+				return errRecord
+			}
+			err = b.Delete(k)
+		case opSequence:
+			n, size := binary.Uvarint(p)
+			if size <= 0 {
+				return errRecord
+			}
+			p = p[size:]
+			err = b.SetSequence(n)
+		default:
+			return fmt.Errorf("%w: operation %d", errRecord, op)
+		}
+		if err != nil {
+			return fmt.Errorf("replay into bucket %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// cutBytes cuts a length-prefixed byte string off the front of p.
+func cutBytes(p []byte) (v, rest []byte, ok bool) {
+	n, size := binary.Uvarint(p)
+	if size <= 0 || n > uint64(len(p)-size) {
+		return nil, nil, false
+	}
+	end := size + int(n)
+	return p[size:end:end], p[end:], true
+}
+
+// appendFrame appends the frame of payload at position pos to b.
+func appendFrame(b []byte, pos uint64, payload []byte) []byte {
+	start := len(b)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(payload)))
+	b = append(b, 0, 0, 0, 0)
+	b = binary.BigEndian.AppendUint64(b, pos)
+	b = append(b, payload...)
+	sum := crc32.Checksum(b[start+8:], castagnoli)
+	binary.BigEndian.PutUint32(b[start+4:], sum)
+	return b
+}
+
+// readFrames calls fn with each whole frame of data, in order, while
+// their positions follow one another, and returns how many bytes they
+// take: what follows is a frame cut short, or nothing.
+func readFrames(data []byte, fn func(pos uint64, payload []byte) error) (int, error) {
+	off := 0
+	var last uint64
+	for len(data)-off >= frameHeader {
+		n := uint64(binary.BigEndian.Uint32(data[off:]))
+		if n > uint64(len(data)-off-frameHeader) {
+			break
+		}
+		end := off + frameHeader + int(n)
+		if crc32.Checksum(data[off+8:end], castagnoli) != binary.BigEndian.Uint32(data[off+4:]) {
+			break
+		}
+		pos := binary.BigEndian.Uint64(data[off+8:])
+		if off > 0 && pos != last+1 {
+			break
+		}
+		if err := fn(pos, data[off+frameHeader:end:end]); err != nil {
+			return off, err
+		}
+		last, off = pos, end
+	}
+	return off, nil
+}
+
+// wal is the log file. Only the writer's goroutine uses it.
+type wal struct {
+	f *os.File
+	// size is what the log holds durably; a frame that failed is cut
+	// off before the next is written.
+	size  int64
+	frame []byte
+	// fault, for tests, fails an append with the error it returns.
+	fault func() error
+}
+
+func openLog(path string) (*wal, []byte, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open log: %w", err)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		_ = f.Close()
+		return nil, nil, fmt.Errorf("read log: %w", err)
+	}
+	return &wal{f: f}, data, nil
+}
+
+// append writes the frame of payload at position pos and returns once it
+// is durable. After an error the log holds what it held before.
+func (l *wal) append(pos uint64, payload []byte) error {
+	l.frame = appendFrame(l.frame[:0], pos, payload)
+	err := error(nil)
+	if l.fault != nil {
+		err = l.fault()
+	}
+	if err == nil {
+		_, err = l.f.WriteAt(l.frame, l.size)
+	}
+	if err == nil {
+		err = fdatasync(l.f)
+	}
+	if err != nil {
+		// What was written of the frame goes; a later frame follows the
+		// last whole one.
+		_ = l.f.Truncate(l.size)
+		return fmt.Errorf("append to log: %w", err)
+	}
+	l.size += int64(len(l.frame))
+	if cap(l.frame) > 1<<20 {
+		l.frame = nil // a storm's big frame is not kept
+	}
+	return nil
+}
+
+// reset empties the log, once the file holds what it held.
+func (l *wal) reset() error {
+	if err := l.f.Truncate(0); err != nil {
+		return fmt.Errorf("empty log: %w", err)
+	}
+	l.size = 0
+	if err := fdatasync(l.f); err != nil {
+		return fmt.Errorf("empty log: %w", err)
+	}
+	return nil
+}
+
+func (l *wal) close() error { return l.f.Close() }

@@ -1,0 +1,362 @@
+package embedded
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/store/storetest"
+)
+
+var logNow = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+// crashed opens a store at path, makes writes durable in its log, and
+// stops it as a crash would: nothing it wrote since it opened is in the
+// file, all of it in the log. It returns what it wrote.
+func crashed(t *testing.T, path string) (incidents []string, override klaxon.Override) {
+	t.Helper()
+	s, err := Open(path)
+	require.NoError(t, err)
+	ctx := t.Context()
+	for i := range 3 {
+		c := storetest.NewIncidentCommit(int64(i+1), logNow)
+		require.NoError(t, s.Commit(ctx, c))
+		incidents = append(incidents, c.Open)
+	}
+	override, err = s.PutOverride(ctx, klaxon.Override{Schedule: "primary", User: "alice", From: logNow, To: logNow.Add(time.Hour)}, logNow)
+	require.NoError(t, err)
+	first, err := s.FirstTime(ctx, "sms:SM1", logNow, time.Hour)
+	require.NoError(t, err)
+	require.True(t, first)
+	id, err := s.NextIncidentID(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "1", id)
+	// The last checkpoint, at Close, fails: the process ends with its
+	// writes in the log only.
+	s.w.checkpointFault = func() error { return syscall.EIO }
+	require.ErrorIs(t, s.Close(), syscall.EIO)
+
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	require.NoError(t, err)
+	require.NoError(t, db.View(func(tx *bolt.Tx) error {
+		require.Nil(t, tx.Bucket(bucketIncidents).Get(incidentKey(incidents[0])), "the file does not have it")
+		return nil
+	}))
+	require.NoError(t, db.Close())
+	return incidents, override
+}
+
+// requireRecovered checks that a store reopened after crashed has all it
+// wrote.
+func requireRecovered(t *testing.T, s *Store, incidents []string, override klaxon.Override) {
+	t.Helper()
+	ctx := t.Context()
+	for _, id := range incidents {
+		inc, err := s.Incident(ctx, id)
+		require.NoError(t, err, "incident %s", id)
+		require.Equal(t, klaxon.StateTriggered, inc.State)
+		alerts, _, err := s.IncidentAlerts(ctx, id, "", 10)
+		require.NoError(t, err)
+		require.Len(t, alerts, 5)
+	}
+	overrides, err := s.Overrides(ctx, "primary", logNow)
+	require.NoError(t, err)
+	require.Equal(t, []klaxon.Override{override}, overrides)
+	first, err := s.FirstTime(ctx, "sms:SM1", logNow, time.Hour)
+	require.NoError(t, err)
+	require.False(t, first, "the callback was recorded before the crash")
+	id, err := s.NextIncidentID(ctx)
+	require.NoError(t, err)
+	require.Equal(t, strconv.Itoa(idBlock+1), id, "past the block reserved before the crash")
+}
+
+// TestLogRecoversAfterCrash: writes answered before a crash are replayed
+// from the log into the file at the next Open, and the log is emptied.
+func TestLogRecoversAfterCrash(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.db")
+	incidents, override := crashed(t, path)
+	s, err := Open(path)
+	require.NoError(t, err)
+	fi, err := os.Stat(path + "-wal")
+	require.NoError(t, err)
+	require.Zero(t, fi.Size(), "the log is emptied once the file holds it")
+	requireRecovered(t, s, incidents, override)
+	require.NoError(t, s.Close())
+
+	// Once more: the file has it now, with no log.
+	s, err = Open(path)
+	require.NoError(t, err)
+	defer s.Close()
+	inc, err := s.Incident(t.Context(), incidents[2])
+	require.NoError(t, err)
+	require.Equal(t, incidents[2], inc.ID)
+}
+
+// TestLogEndsAtTornFrame: a frame cut short by a crash, or bytes after
+// the last frame, end the log there; the frames before it are replayed.
+func TestLogEndsAtTornFrame(t *testing.T) {
+	for name, tear := range map[string]func(t *testing.T, log string){
+		"garbage after the last frame": func(t *testing.T, log string) {
+			f, err := os.OpenFile(log, os.O_WRONLY|os.O_APPEND, 0)
+			require.NoError(t, err)
+			_, err = f.Write([]byte("\x00\x00\x01\x00torn frame"))
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+		},
+		"half a frame more": func(t *testing.T, log string) {
+			frame := appendFrame(nil, 99, []byte("the batch being written"))
+			f, err := os.OpenFile(log, os.O_WRONLY|os.O_APPEND, 0)
+			require.NoError(t, err)
+			_, err = f.Write(frame[:len(frame)/2])
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "k.db")
+			incidents, override := crashed(t, path)
+			tear(t, path+"-wal")
+			s, err := Open(path)
+			require.NoError(t, err)
+			defer s.Close()
+			requireRecovered(t, s, incidents, override)
+		})
+	}
+
+	t.Run("the last frame's checksum fails: that batch is not replayed", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "k.db")
+		incidents, _ := crashed(t, path)
+		log := path + "-wal"
+		data, err := os.ReadFile(log)
+		require.NoError(t, err)
+		data[len(data)-1] ^= 0xff // the last frame is the ID block's
+		require.NoError(t, os.WriteFile(log, data, 0o600))
+		s, err := Open(path)
+		require.NoError(t, err)
+		defer s.Close()
+		_, err = s.Incident(t.Context(), incidents[0])
+		require.NoError(t, err, "the frames before it are")
+		first, err := s.FirstTime(t.Context(), "sms:SM1", logNow, time.Hour)
+		require.NoError(t, err)
+		require.False(t, first, "the frame before it is replayed")
+		id, err := s.NextIncidentID(t.Context())
+		require.NoError(t, err)
+		require.Equal(t, "1", id, "the torn batch is not")
+	})
+}
+
+// TestLogGapRefused: a log whose first frame after the file's checkpoint
+// is not the next one is missing batches: Open refuses it and says what
+// to do, rather than open a file without them.
+func TestLogGapRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.db")
+	s, err := Open(path)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	var rec record
+	rec.put(bucketMeta, []byte("k"), []byte("v"))
+	require.NoError(t, os.WriteFile(path+"-wal", appendFrame(nil, 5, rec.buf), 0o600))
+	_, err = Open(path)
+	require.ErrorContains(t, err, "the log skips from batch 0 to 5")
+	require.ErrorContains(t, err, "restore a backup")
+}
+
+// TestCheckpoint: the batches since the last checkpoint are committed to
+// the file once they take checkpointBytes, or once they have waited
+// every; the log is emptied then.
+func TestCheckpoint(t *testing.T) {
+	inFile := func(t *testing.T, s *Store, id string) bool {
+		var found bool
+		require.NoError(t, s.db.View(func(tx *bolt.Tx) error {
+			found = tx.Bucket(bucketIncidents).Get(incidentKey(id)) != nil
+			return nil
+		}))
+		return found
+	}
+	logSize := func(t *testing.T, path string) int64 {
+		fi, err := os.Stat(path + "-wal")
+		require.NoError(t, err)
+		return fi.Size()
+	}
+	t.Run("by size", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "k.db")
+		s, err := Open(path)
+		require.NoError(t, err)
+		defer s.Close()
+		s.w.every = time.Hour
+		s.w.checkpointBytes = 1
+		c := storetest.NewIncidentCommit(1, logNow)
+		require.NoError(t, s.Commit(t.Context(), c))
+		require.Eventually(t, func() bool { return inFile(t, s, c.Open) }, testTimeout, tick)
+		require.Zero(t, logSize(t, path))
+	})
+	t.Run("by time", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "k.db")
+		s, err := Open(path)
+		require.NoError(t, err)
+		defer s.Close()
+		s.w.every = time.Millisecond
+		c := storetest.NewIncidentCommit(1, logNow)
+		require.NoError(t, s.Commit(t.Context(), c))
+		require.Eventually(t, func() bool { return inFile(t, s, c.Open) }, testTimeout, tick)
+		require.Zero(t, logSize(t, path))
+	})
+	t.Run("a failed checkpoint keeps every write, and the next one writes them", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "k.db")
+		s, err := Open(path)
+		require.NoError(t, err)
+		defer s.Close()
+		s.w.every = time.Hour
+		s.w.checkpointBytes = 1
+		fails := make(chan error, 1)
+		fails <- syscall.ENOSPC
+		s.w.checkpointFault = func() error {
+			select {
+			case err := <-fails:
+				return err
+			default:
+				return nil
+			}
+		}
+		first := storetest.NewIncidentCommit(1, logNow)
+		require.NoError(t, s.Commit(t.Context(), first), "answered once in the log")
+		require.Eventually(t, func() bool { return len(fails) == 0 }, testTimeout, tick)
+		_, err = s.Incident(t.Context(), first.Open)
+		require.NoError(t, err, "read from the rebuilt transaction")
+		second := storetest.NewIncidentCommit(2, logNow)
+		require.NoError(t, s.Commit(t.Context(), second))
+		require.Eventually(t, func() bool { return inFile(t, s, first.Open) && inFile(t, s, second.Open) }, testTimeout, tick)
+	})
+	t.Run("past maxHeld, writes wait for a checkpoint", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "k.db")
+		s, err := Open(path)
+		require.NoError(t, err)
+		defer s.Close()
+		s.w.every = time.Hour
+		s.w.maxHeld = 1
+		s.w.checkpointFault = func() error { return syscall.ENOSPC }
+		require.NoError(t, s.Commit(t.Context(), storetest.NewIncidentCommit(1, logNow)))
+		err = s.Commit(t.Context(), storetest.NewIncidentCommit(2, logNow))
+		require.ErrorIs(t, err, klaxon.ErrUnavailable)
+		require.ErrorIs(t, err, syscall.ENOSPC)
+		require.ErrorIs(t, s.Ping(t.Context()), klaxon.ErrUnavailable)
+	})
+}
+
+// TestReadWaitsForDurable: a read that sees a batch on its way to the
+// log waits for it, and reads again if the batch could not be written:
+// a reader never sees what a crash would lose.
+func TestReadWaitsForDurable(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	defer s.Close()
+	entered, gate := make(chan struct{}), make(chan struct{})
+	s.w.fault = func() error { // the batch's append waits for gate, then fails
+		close(entered)
+		<-gate
+		return syscall.EIO
+	}
+	c := storetest.NewIncidentCommit(1, logNow)
+	committed := make(chan error, 1)
+	go func() { committed <- s.Commit(t.Context(), c) }()
+	<-entered
+
+	var seen []bool
+	read := make(chan error, 1)
+	ran := make(chan struct{}, 2)
+	go func() {
+		read <- s.view(func(tx *txn) error {
+			seen = append(seen, tx.Bucket(bucketIncidents).Get(incidentKey(c.Open)) != nil)
+			ran <- struct{}{}
+			return nil
+		})
+	}()
+	<-ran // read while the batch was on its way
+	close(gate)
+	require.NoError(t, <-read)
+	require.ErrorIs(t, <-committed, syscall.EIO)
+	require.Equal(t, []bool{true, false}, seen, "saw the batch, waited, and read again without it")
+}
+
+// TestFailedWriteTakenBack: a write that fails after it wrote part of its
+// changes leaves none of them; the batch's other writes land.
+func TestFailedWriteTakenBack(t *testing.T) {
+	s, release := held(t)
+	ctx := t.Context()
+	broken := errors.New("half written")
+	errs := make(chan error, 2)
+	go func() {
+		errs <- s.update(ctx, false, func(tx *txn) error {
+			if err := tx.Bucket(bucketMeta).Put([]byte("half"), []byte("x")); err != nil {
+				return err
+			}
+			return broken
+		})
+	}()
+	go func() { errs <- s.Commit(ctx, klaxon.Commit{Group: "a", Index: []string{"am/a"}}) }()
+	require.Eventually(t, func() bool { return len(s.w.normal) == 2 }, testTimeout, tick)
+	release()
+	got := []error{<-errs, <-errs}
+	require.Contains(t, got, nil)
+	require.True(t, errors.Is(got[0], broken) || errors.Is(got[1], broken))
+	require.NoError(t, s.view(func(tx *txn) error {
+		require.Nil(t, tx.Bucket(bucketMeta).Get([]byte("half")), "taken back")
+		require.Equal(t, []byte("a"), tx.Bucket(bucketAlerts).Get([]byte("am/a")))
+		return nil
+	}))
+}
+
+// FuzzLog: whatever the log file holds, reading and replaying it never
+// panics, and frames written are read back as they were.
+func FuzzLog(f *testing.F) {
+	var rec record
+	rec.create([]byte("callbacks"))
+	rec.put(bucketMeta, []byte("k"), []byte("v"))
+	rec.delete(bucketMeta, []byte("k"))
+	rec.sequence(bucketIDs, 32)
+	f.Add(appendFrame(appendFrame(nil, 1, rec.buf), 2, rec.buf[:3]))
+	f.Add(appendFrame(nil, 7, []byte{opPut, 4, 'm', 'e', 't', 'a', 200}))
+	f.Add([]byte{})
+	db, err := bolt.Open(filepath.Join(f.TempDir(), "fuzz.db"), 0o600, nil)
+	require.NoError(f, err)
+	f.Cleanup(func() { _ = db.Close() })
+	require.NoError(f, db.Update(upgrade))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tx, err := db.Begin(true)
+		require.NoError(t, err)
+		defer func() { _ = tx.Rollback() }()
+		var frames [][]byte
+		n, err := readFrames(data, func(_ uint64, payload []byte) error {
+			frames = append(frames, payload)
+			return replayRecord(tx, payload)
+		})
+		require.LessOrEqual(t, n, len(data))
+		_ = err                    // a record that does not decode or apply ends the replay
+		_ = replayRecord(tx, data) // the bytes as a record, past the checksum
+		// What was read is written back the same.
+		var again []byte
+		for i, p := range frames {
+			again = appendFrame(again, uint64(i+1), p)
+		}
+		var back [][]byte
+		m, err := readFrames(again, func(_ uint64, payload []byte) error {
+			back = append(back, payload)
+			return nil
+		})
+		require.NoError(t, err)
+		require.Equal(t, len(again), m)
+		require.Len(t, back, len(frames))
+		for i := range back {
+			require.True(t, bytes.Equal(frames[i], back[i]))
+		}
+	})
+}
