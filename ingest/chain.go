@@ -29,10 +29,19 @@ type flight struct {
 // chainLoop is commitLoop for a CommitQueue. While a commit is in flight,
 // the deliveries that come are folded on the group as it leaves it and
 // queued behind it at once, one commit deep: those that come after wait
-// for the first to land, then go behind the second.
-func (p *Pipeline) chainLoop(ctx context.Context, q klaxon.CommitQueue, key string, wake <-chan struct{}, ds []*delivery) {
-	var cur *flight
+// for the first to land, then go behind the second. Once mine is
+// answered, a goroutine of its own goes on with what is left.
+func (p *Pipeline) chainLoop(ctx context.Context, q klaxon.CommitQueue, key string, wake <-chan struct{}, cur *flight, ds []*delivery, mine *delivery) {
 	for {
+		if mine != nil && answered(mine) {
+			if cur == nil && len(ds) == 0 {
+				if ds = p.take(key, true); len(ds) == 0 {
+					return
+				}
+			}
+			go p.chainLoop(ctx, q, key, wake, cur, ds, nil)
+			return
+		}
 		if cur == nil {
 			if len(ds) == 0 {
 				if ds = p.take(key, true); len(ds) == 0 {

@@ -83,8 +83,8 @@ func (p *Pipeline) Accept(ctx context.Context, alerts []klaxon.Alert) error {
 	if err != nil {
 		return err
 	}
-	for _, d := range batches {
-		p.submit(ctx, d)
+	for i, d := range batches {
+		p.submit(ctx, d, i == len(batches)-1)
 	}
 	opened := false
 	var errs []error
@@ -107,8 +107,11 @@ func (p *Pipeline) Accept(ctx context.Context, alerts []klaxon.Alert) error {
 }
 
 // submit hands d to its group's committer: queued behind the commit in
-// flight, or committed by a new committer.
-func (p *Pipeline) submit(ctx context.Context, d *delivery) {
+// flight, or committed by a new committer. With inline, the sender's own
+// goroutine is that committer until d is answered, and hands the group
+// to a goroutine of its own only if more deliveries came meanwhile: a
+// delivery to a quiet group costs no goroutine and no hand-over.
+func (p *Pipeline) submit(ctx context.Context, d *delivery, inline bool) {
 	key := d.tmpl.Group
 	p.mu.Lock()
 	if q, busy := p.groups[key]; busy {
@@ -123,22 +126,45 @@ func (p *Pipeline) submit(ctx context.Context, d *delivery) {
 	wake := make(chan struct{}, 1)
 	p.groups[key] = &queue{wake: wake}
 	p.mu.Unlock()
+	ctx = context.WithoutCancel(ctx)
+	mine := d
+	if !inline {
+		mine = nil
+	}
 	if q, ok := p.store.(klaxon.CommitQueue); ok {
-		go p.chainLoop(context.WithoutCancel(ctx), q, key, wake, []*delivery{d})
+		loop := func() { p.chainLoop(ctx, q, key, wake, nil, []*delivery{d}, mine) }
+		if inline {
+			loop()
+		} else {
+			go loop()
+		}
 		return
 	}
-	go p.commitLoop(context.WithoutCancel(ctx), key, []*delivery{d})
+	if inline {
+		p.commitLoop(ctx, key, []*delivery{d}, mine)
+		return
+	}
+	go p.commitLoop(ctx, key, []*delivery{d}, nil)
 }
 
+// answered reports whether d's outcome is waiting for its sender, which
+// has not taken it yet: its committer is the sender's own goroutine.
+func answered(d *delivery) bool { return len(d.done) > 0 }
+
 // commitLoop commits the deliveries to group key, then those that queued
-// meanwhile, together, until none is left.
-func (p *Pipeline) commitLoop(ctx context.Context, key string, ds []*delivery) {
+// meanwhile, together, until none is left. Once mine is answered, a
+// goroutine of its own goes on.
+func (p *Pipeline) commitLoop(ctx context.Context, key string, ds []*delivery, mine *delivery) {
 	for {
 		cctx, cancel := context.WithTimeout(ctx, commitTimeout)
 		opened, err := p.commit(cctx, ds)
 		cancel()
 		answer(ds, opened, err)
 		if ds = p.take(key, true); len(ds) == 0 {
+			return
+		}
+		if mine != nil && answered(mine) {
+			go p.commitLoop(ctx, key, ds, nil)
 			return
 		}
 	}

@@ -109,6 +109,59 @@ func TestPipelineFoldsConcurrentDeliveries(t *testing.T) {
 	require.Len(t, events, senders+1, "triggered, then one alert_joined per sender")
 }
 
+// gated holds each commit that reaches the store until its gate, in
+// order, is closed.
+type gated struct {
+	klaxon.Store
+	mu      sync.Mutex
+	n       int
+	entered []chan struct{}
+	gates   []chan struct{}
+}
+
+func newGated(s klaxon.Store, commits int) *gated {
+	g := &gated{Store: s}
+	for range commits {
+		g.entered = append(g.entered, make(chan struct{}))
+		g.gates = append(g.gates, make(chan struct{}))
+	}
+	return g
+}
+
+func (g *gated) Commit(ctx context.Context, c klaxon.Commit) error {
+	g.mu.Lock()
+	i := g.n
+	g.n++
+	g.mu.Unlock()
+	close(g.entered[i])
+	<-g.gates[i]
+	return g.Store.Commit(ctx, c)
+}
+
+// TestSenderAnsweredBeforeTheNextCommit: a sender whose goroutine commits
+// its group is answered once its own alerts land, not after the
+// deliveries that queued behind it: another goroutine commits those.
+func TestSenderAnsweredBeforeTheNextCommit(t *testing.T) {
+	st := newGated(openEmbedded(t), 2)
+	p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
+	ctx := t.Context()
+	first, second := make(chan error, 1), make(chan error, 1)
+	go func() { first <- p.Accept(ctx, []klaxon.Alert{firing("am/1", nil)}) }()
+	<-st.entered[0]
+	go func() { second <- p.Accept(ctx, []klaxon.Alert{firing("am/2", nil)}) }()
+	require.Eventually(t, func() bool { return p.Waiting("g") == 1 }, 10*time.Second, time.Millisecond)
+	close(st.gates[0])
+	<-st.entered[1] // the second delivery's commit is in flight, held
+	select {
+	case err := <-first:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first sender waits for the commit of the second's alerts")
+	}
+	close(st.gates[1])
+	require.NoError(t, <-second)
+}
+
 // TestPipelineFoldKeepsEachDelivery: deliveries folded into one commit
 // act as if each had come alone. One resolves the incident's last alert,
 // the next fires a new one: the incident resolves, and the new alert
