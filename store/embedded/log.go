@@ -248,6 +248,15 @@ func (l *wal) append(pos uint64, payload []byte) error {
 	return nil
 }
 
+// read returns what the log holds durably.
+func (l *wal) read() ([]byte, error) {
+	data := make([]byte, l.size)
+	if _, err := l.f.ReadAt(data, 0); err != nil {
+		return nil, fmt.Errorf("read log: %w", err)
+	}
+	return data, nil
+}
+
 // reset empties the log, once the file holds what it held.
 func (l *wal) reset() error {
 	if err := l.f.Truncate(0); err != nil {

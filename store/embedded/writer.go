@@ -78,11 +78,12 @@ func (wr *write) run(tx *txn) error {
 // A checkpoint commits the open transaction to the file once the batches
 // it holds since the last one have waited checkpointEvery, or their
 // records take checkpointBytes. Past maxHeldBytes (checkpoints that keep
-// failing: a full disk), writes are refused until one succeeds. The
-// records are kept in memory until then, to rebuild the transaction.
+// failing: a full disk), writes are refused until one succeeds. Until a
+// checkpoint, the open transaction holds what the batches wrote, and so
+// does the memory: checkpointBytes bounds it.
 const (
 	checkpointEvery = time.Second
-	checkpointBytes = 4 << 20
+	checkpointBytes = 1 << 20
 	maxHeldBytes    = 64 << 20
 )
 
@@ -128,15 +129,17 @@ type writer struct {
 	broken error
 
 	// Only the writer's goroutine uses what follows.
-	pos       uint64   // the log position of the last durable batch
-	held      [][]byte // records of the batches since the last checkpoint
-	heldBytes int
-	rec       record
-	timer     *time.Timer // the next checkpoint, armed while held is not empty
+	pos          uint64 // the log position of the last durable batch
+	checkpointed uint64 // the position the file holds
+	// replayed is the log as rebuild read it, which the transaction it
+	// rebuilt refers to until the next checkpoint.
+	replayed []byte
+	rec      record
+	timer    *time.Timer // the next checkpoint, armed while the log is not empty
 }
 
 func newWriter(db *bolt.DB, log *wal, pos uint64) *writer {
-	w := &writer{db: db, log: log, pos: pos, urgent: make(chan *write, maxBatch), normal: make(chan *write, maxBatch),
+	w := &writer{db: db, log: log, pos: pos, checkpointed: pos, urgent: make(chan *write, maxBatch), normal: make(chan *write, maxBatch),
 		stop: make(chan struct{}), exited: make(chan struct{}), timer: time.NewTimer(checkpointEvery),
 		every: checkpointEvery, checkpointBytes: checkpointBytes, maxHeld: maxHeldBytes}
 	w.timer.Stop()
@@ -217,7 +220,7 @@ func (w *writer) run() {
 			}
 		}
 		w.commit(w.gather(first))
-		if w.heldBytes >= w.checkpointBytes {
+		if w.log.size >= int64(w.checkpointBytes) {
 			_ = w.checkpoint()
 		}
 	}
@@ -304,13 +307,13 @@ func (w *writer) durable() error {
 		return err
 	}
 	w.failed.Store(nil)
-	w.pos++
-	if len(w.held) == 0 {
+	if cap(w.rec.buf) > 1<<20 {
+		w.rec.buf = nil // a storm's big batch is not kept
+	}
+	if w.pos == w.checkpointed {
 		w.timer.Reset(w.every)
 	}
-	w.held = append(w.held, w.rec.buf)
-	w.heldBytes += len(w.rec.buf)
-	w.rec.buf = nil // held now: replayed into a rebuilt transaction
+	w.pos++
 	return nil
 }
 
@@ -380,15 +383,21 @@ func (w *writer) begin() error {
 }
 
 // rebuild rolls back the open transaction and replays into a new one the
-// batches made durable since the last checkpoint. Called with mu held.
+// batches made durable since the last checkpoint, read from the log.
+// Called with mu held.
 func (w *writer) rebuild() {
 	if w.tx != nil {
 		_ = w.tx.Rollback()
 		w.tx = nil
 	}
 	w.gen++
-	w.broken = nil
-	if len(w.held) == 0 {
+	w.broken, w.replayed = nil, nil
+	if w.pos == w.checkpointed {
+		return
+	}
+	data, err := w.log.read()
+	if err != nil {
+		w.broken = err
 		return
 	}
 	tx, err := w.db.Begin(true)
@@ -396,14 +405,23 @@ func (w *writer) rebuild() {
 		w.broken = err
 		return
 	}
-	for _, p := range w.held {
-		if err := replayRecord(tx, p); err != nil {
-			_ = tx.Rollback()
-			w.broken = err
-			return
+	last := w.checkpointed
+	_, err = readFrames(data, func(pos uint64, payload []byte) error {
+		if pos <= w.checkpointed {
+			return nil // a frame the log kept from before the checkpoint
 		}
+		last = pos
+		return replayRecord(tx, payload)
+	})
+	if err == nil && last != w.pos {
+		err = fmt.Errorf("the log holds batches up to %d, not %d", last, w.pos)
 	}
-	w.tx = tx
+	if err != nil {
+		_ = tx.Rollback()
+		w.broken = err
+		return
+	}
+	w.tx, w.replayed = tx, data
 }
 
 // ready mends the open transaction if it could not be rebuilt, and takes
@@ -418,7 +436,7 @@ func (w *writer) ready() error {
 	if broken != nil {
 		return unavailable(broken)
 	}
-	if w.heldBytes >= w.maxHeld {
+	if w.log.size >= int64(w.maxHeld) {
 		return w.checkpoint()
 	}
 	return nil
@@ -451,7 +469,7 @@ func (w *writer) checkpoint() error {
 		w.timer.Reset(w.every)
 		return err
 	}
-	w.held, w.heldBytes = nil, 0
+	w.checkpointed, w.replayed = w.pos, nil
 	// A log not emptied keeps frames the file holds now: Open skips them.
 	_ = w.log.reset()
 	return nil
