@@ -219,6 +219,7 @@ memory() {
 # klaxon_url from its log.
 start_klaxon() {
   local log=$1; shift
+  : >"$log" # there before the loop below reads it
   "$work/klaxon" serve --config "$work/klaxon.yaml" --watch=false "$@" 2>"$log" &
   klaxon_pid=$!
   pids+=("$klaxon_pid")
