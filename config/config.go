@@ -51,6 +51,8 @@ type Config struct {
 	API          API
 	Integrations []Integration
 	Route        *route.Route
+	// Table routes alerts: Route, Policies and each integration's labels.
+	Table *route.Table
 	// Policies are keyed by name.
 	Policies map[string]klaxon.Policy
 	// Users are keyed by ID.
@@ -198,6 +200,11 @@ func load(path string, overrides map[string]any, tlsFiles bool) (*Config, error)
 	if err := probs.err(); err != nil {
 		return nil, err
 	}
+	labels := make(map[string]map[string]string, len(c.Integrations))
+	for _, in := range c.Integrations {
+		labels[in.Name] = in.Labels
+	}
+	c.Table = route.NewTable(c.Route, c.Policies, labels)
 	c.Sources = []string{dir}
 	for _, p := range []string{f.Policies, f.Schedules} {
 		if p != "" {

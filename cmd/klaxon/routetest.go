@@ -10,6 +10,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/config"
+	"github.com/klaxonhq/klaxon/schedule"
 )
 
 // routeTest runs `klaxon route test [--config FILE] [--at TIME]
@@ -42,12 +43,12 @@ func routeTest(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	v := view{cfg: cfg, overrides: noOverrides{}}
-	tmpl, err := v.Route(&klaxon.Alert{Key: "DEDUP_KEY", Labels: labels})
+	book := schedule.NewBook(cfg.Schedules, nil)
+	tmpl, err := cfg.Table.Route(&klaxon.Alert{Key: "DEDUP_KEY", Labels: labels})
 	if err != nil {
 		return err
 	}
-	r := cfg.Route.Match(labels)
+	r := cfg.Table.Match(labels)
 	if r.Alone(labels) {
 		tmpl.Group += fmt.Sprintf(" (none of group_by %v is set: the alert is a group of its own, keyed by its dedup key)", r.GroupBy)
 	}
@@ -66,7 +67,7 @@ func routeTest(args []string, stdout, stderr io.Writer) error {
 		for _, target := range step.Targets {
 			ids := []string{target.Name}
 			if target.Kind == klaxon.TargetSchedule {
-				if ids, err = v.OnCall(context.Background(), target.Name, t); err != nil {
+				if ids, err = book.OnCall(context.Background(), target.Name, t); err != nil {
 					return err
 				}
 			}
@@ -96,18 +97,4 @@ func rules(u klaxon.User, urgency klaxon.Urgency) string {
 		return "nothing (no rule for this urgency)"
 	}
 	return strings.Join(out, ", ")
-}
-
-// noOverrides is the empty override store of commands that run without a
-// store.
-type noOverrides struct{}
-
-func (noOverrides) PutOverride(context.Context, klaxon.Override, time.Time) (klaxon.Override, error) {
-	return klaxon.Override{}, fmt.Errorf("put override: no store: %w", klaxon.ErrUnavailable)
-}
-func (noOverrides) Overrides(context.Context, string, time.Time) ([]klaxon.Override, error) {
-	return nil, nil
-}
-func (noOverrides) DeleteOverride(context.Context, string, string) error {
-	return fmt.Errorf("delete override: no store: %w", klaxon.ErrUnavailable)
 }

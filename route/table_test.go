@@ -1,0 +1,65 @@
+package route
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+func TestTable(t *testing.T) {
+	root, err := New(designSpec())
+	require.NoError(t, err)
+	policies := map[string]klaxon.Policy{"default": {Name: "default"}, "payments": {Name: "payments"}}
+	table := NewTable(root, policies, map[string]map[string]string{"prometheus": {"team": "sre"}})
+
+	for _, tc := range []struct {
+		name   string
+		alert  klaxon.Alert
+		group  string // "" for the alert's own group
+		policy string
+		labels map[string]string
+	}{
+		{
+			name:   "the root route",
+			alert:  klaxon.Alert{Key: "am/1", Labels: map[string]string{"alertname": "DiskFull", "service": "db"}},
+			policy: "default",
+			labels: map[string]string{"alertname": "DiskFull", "service": "db"},
+		},
+		{
+			name:   "a child route's policy and group_by",
+			alert:  klaxon.Alert{Key: "am/2", Labels: map[string]string{"alertname": "Latency", "service": "payments", "severity": "page", "region": "eu"}},
+			policy: "payments",
+			labels: map[string]string{"alertname": "Latency", "region": "eu"},
+		},
+		{
+			name:   "none of group_by: a group of its own",
+			alert:  klaxon.Alert{Key: "am/3", Labels: map[string]string{"host": "a"}},
+			policy: "default",
+			labels: map[string]string{},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmpl, err := table.Route(&tc.alert)
+			require.NoError(t, err)
+			r := root.Match(tc.alert.Labels)
+			require.Equal(t, r.GroupKey(tc.alert.Labels, tc.alert.Key), tmpl.Group)
+			require.Equal(t, tc.policy, tmpl.Policy.Name)
+			require.Equal(t, tc.labels, tmpl.Labels)
+			group, err := table.Group(&tc.alert)
+			require.NoError(t, err)
+			require.Equal(t, tmpl.Group, group, "Group is Route's group")
+			require.Same(t, r, table.Match(tc.alert.Labels))
+		})
+	}
+
+	t.Run("a policy the table does not have", func(t *testing.T) {
+		_, err := NewTable(root, nil, nil).Route(&klaxon.Alert{Key: "am/1"})
+		require.ErrorContains(t, err, `route {}: no policy "default"`)
+	})
+	t.Run("an integration's labels", func(t *testing.T) {
+		require.Equal(t, map[string]string{"team": "sre"}, table.Labels("prometheus"))
+		require.Nil(t, table.Labels("datadog"))
+	})
+}
