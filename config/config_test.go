@@ -134,6 +134,10 @@ func TestLoadExample(t *testing.T) {
 	r := c.Route.Match(map[string]string{"service": "payments", "severity": "page"})
 	require.Equal(t, "payments", r.Policy)
 	require.Equal(t, "default", c.Route.Match(map[string]string{"service": "web"}).Policy)
+	tmpl, err := c.Table.Route(&klaxon.Alert{Key: "k", Labels: map[string]string{"service": "payments", "severity": "page"}})
+	require.NoError(t, err)
+	require.Equal(t, "payments", tmpl.Policy.Name, "the table holds the route and the policies")
+	require.Equal(t, map[string]string{"team": "platform"}, c.Table.Labels("generic"))
 
 	require.Equal(t, klaxon.Policy{
 		Name: "payments", Repeat: 2, AckTimeout: 30 * time.Minute,
@@ -515,4 +519,29 @@ api:
 	}
 	_, ok = c.IntegrationToken("alertmanager", "")
 	require.False(t, ok)
+}
+
+// TestAutoResolve: route.auto_resolve reaches the incidents a route opens.
+func TestAutoResolve(t *testing.T) {
+	clearEnv(t)
+	setup(t, map[string]string{"conf/klaxon.yaml": `
+route:
+  policy: default
+  routes:
+    - matchers: ['team="db"']
+      auto_resolve: false
+policies: policies
+users: users.yaml
+integrations:
+  - {name: prom, type: alertmanager, token: t1}
+notify:
+  console: {}
+`})
+	c, err := Load("conf/klaxon.yaml", nil)
+	require.NoError(t, err)
+	for team, keepOpen := range map[string]bool{"db": true, "web": false} {
+		tmpl, err := c.Table.Route(&klaxon.Alert{Key: "k", Labels: map[string]string{"team": team}})
+		require.NoError(t, err)
+		require.Equal(t, keepOpen, tmpl.KeepOpen, "team %s", team)
+	}
 }

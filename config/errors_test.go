@@ -86,6 +86,18 @@ notify: {console: {}}
 			want: []string{"conf/klaxon.yaml: route.routes[0].matcher: unknown key"},
 		},
 		{
+			name: "auto_resolve not a boolean",
+			files: map[string]string{cfg: `
+route:
+  policy: default
+  auto_resolve: sometimes
+policies: policies
+users: users.yaml
+notify: {console: {}}
+`},
+			want: []string{`conf/klaxon.yaml: route.auto_resolve: expected true or false, got "sometimes"`},
+		},
+		{
 			name:  "unknown key in a policy",
 			files: map[string]string{pol: "name: default\nsteps:\n  - targets: [user:alice]\n    escalte_after: 5m\n"},
 			want: []string{

@@ -37,6 +37,10 @@ type Spec struct {
 	// Urgency is high or low; a child inherits its parent's when unset,
 	// and when no route sets it, it comes from each alert's severity.
 	Urgency string `koanf:"urgency"`
+	// AutoResolve resolves an incident once all its alerts have resolved
+	// (default true); false keeps it open until someone resolves it. A
+	// child inherits its parent's when unset.
+	AutoResolve *bool `koanf:"auto_resolve"`
 	// Routes are tried in order; the first that matches wins.
 	Routes []Spec `koanf:"routes"`
 }
@@ -50,7 +54,10 @@ type Route struct {
 	Policy  string
 	GroupBy []string
 	// Urgency is "high", "low", or "" to take it from the alert.
-	Urgency  string
+	Urgency string
+	// KeepOpen: auto_resolve is false, and the route's incidents stay
+	// open when all their alerts resolve.
+	KeepOpen bool
 	Matchers labels.Matchers
 	Routes   []*Route
 }
@@ -81,9 +88,12 @@ func New(s Spec) (*Route, error) {
 // build makes the route of s at key path, inheriting from parent what s
 // leaves unset, and appends problems to errs. The root's parent has no ID.
 func build(path, parentID string, s Spec, parent *Route, errs *[]error) *Route {
-	r := &Route{Policy: parent.Policy, GroupBy: slices.Clone(parent.GroupBy), Urgency: parent.Urgency}
+	r := &Route{Policy: parent.Policy, GroupBy: slices.Clone(parent.GroupBy), Urgency: parent.Urgency, KeepOpen: parent.KeepOpen}
 	if s.Policy != "" {
 		r.Policy = s.Policy
+	}
+	if s.AutoResolve != nil {
+		r.KeepOpen = !*s.AutoResolve
 	}
 	switch s.Urgency {
 	case "":

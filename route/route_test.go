@@ -282,3 +282,31 @@ func TestUrgency(t *testing.T) {
 	_, err = New(Spec{Policy: "default", Routes: []Spec{{Matchers: []string{`a="b"`}, Urgency: "urgent"}}})
 	require.EqualError(t, err, `route.routes[0].urgency: must be high or low, got "urgent"`)
 }
+
+func TestAutoResolve(t *testing.T) {
+	off, on := false, true
+	r, err := New(Spec{Policy: "default", Routes: []Spec{
+		{Matchers: []string{`team="db"`}, AutoResolve: &off, Routes: []Spec{
+			{Matchers: []string{`severity="info"`}, AutoResolve: &on},
+			{Matchers: []string{`env="staging"`}},
+		}},
+	}})
+	require.NoError(t, err)
+	for _, c := range []struct {
+		name     string
+		labels   map[string]string
+		keepOpen bool
+	}{
+		{"unset: incidents resolve by themselves", map[string]string{"team": "web"}, false},
+		{"auto_resolve: false", map[string]string{"team": "db"}, true},
+		{"a child's own", map[string]string{"team": "db", "severity": "info"}, false},
+		{"inherited by a child", map[string]string{"team": "db", "env": "staging"}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			require.Equal(t, c.keepOpen, r.Match(c.labels).KeepOpen)
+			tmpl, err := NewTable(r, map[string]klaxon.Policy{"default": {Name: "default"}}, nil).Route(&klaxon.Alert{Key: "k", Labels: c.labels})
+			require.NoError(t, err)
+			require.Equal(t, c.keepOpen, tmpl.KeepOpen, "the table's template")
+		})
+	}
+}

@@ -37,7 +37,8 @@ func (t *Table) Group(a *klaxon.Alert) (string, error) {
 }
 
 // Route finds a's route, and from it a's group, the group's labels, the
-// policy and the urgency of a new incident of that group. The error
+// policy, the urgency and whether it resolves by itself of a new
+// incident of that group. The error
 // names a policy the route names and the table does not have, which
 // config's validation prevents.
 func (t *Table) Route(a *klaxon.Alert) (incident.Template, error) {
@@ -47,9 +48,10 @@ func (t *Table) Route(a *klaxon.Alert) (incident.Template, error) {
 		return incident.Template{}, fmt.Errorf("route %s: no policy %q", r.ID, r.Policy)
 	}
 	return incident.Template{
-		Group:   r.GroupKey(a.Labels, a.Key),
-		Labels:  r.GroupLabels(a.Labels),
-		Policy:  p,
-		Urgency: klaxon.Urgency(r.Urgency),
+		Group:    r.GroupKey(a.Labels, a.Key),
+		Labels:   r.GroupLabels(a.Labels),
+		Policy:   p,
+		Urgency:  klaxon.Urgency(r.Urgency),
+		KeepOpen: r.KeepOpen,
 	}, nil
 }
