@@ -9,34 +9,6 @@ import (
 	"github.com/klaxonhq/klaxon/incident"
 )
 
-// Acknowledge acknowledges inc on behalf of who (acting by api, sms, voice,
-// email): escalation stops and pending pages are dropped. An incident
-// already acknowledged stays as it is; a resolved one cannot be.
-func Acknowledge(inc *klaxon.Incident, now time.Time, who klaxon.Actor) (changed bool, err error) {
-	switch inc.State {
-	case klaxon.StateAcknowledged:
-		return false, nil
-	case klaxon.StateResolved:
-		return false, fmt.Errorf("acknowledge incident %s: it is resolved: %w", inc.ID, klaxon.ErrConflict)
-	}
-	inc.State = klaxon.StateAcknowledged
-	inc.AckedAt, inc.AckedBy = now, who.By
-	inc.Pending = nil
-	inc.Escalation.NextAt = time.Time{}
-	inc.Record(who.Event(now, klaxon.EventAcknowledged))
-	return true, nil
-}
-
-// Resolve resolves inc by hand. Resolving a resolved incident changes
-// nothing.
-func Resolve(inc *klaxon.Incident, now time.Time, who klaxon.Actor) (changed bool) {
-	if inc.State == klaxon.StateResolved {
-		return false
-	}
-	incident.Resolve(inc, now, who)
-	return true
-}
-
 // Escalate pages the step after the current one now, whatever its
 // escalate_after; after the last step it starts from the first again. An
 // acknowledged incident triggers again.
@@ -62,42 +34,10 @@ func escalate(inc *klaxon.Incident, now time.Time, users Users, who klaxon.Actor
 	if _, _, err := users(inc.Policy.Steps[next]); err != nil {
 		return fmt.Errorf("escalate incident %s: %w", inc.ID, err)
 	}
-	if inc.State == klaxon.StateAcknowledged {
-		inc.WalkFrom = inc.Seq // it triggers again
-	}
-	inc.State = klaxon.StateTriggered
-	inc.AckedAt, inc.AckedBy, inc.SnoozedUntil = time.Time{}, "", time.Time{}
+	incident.Trigger(inc)
 	inc.Pending = nil
 	_, err := pageStep(inc, now, next, round, users, who)
 	return err
-}
-
-// Snooze silences inc for d: it is acknowledged until then, and triggers
-// again and walks its policy from the first step when d has passed. d is
-// at most limit (klaxon.DefaultMaxSnooze when limit is not positive),
-// whoever asks: the domain holds the bound, not each caller.
-func Snooze(inc *klaxon.Incident, now time.Time, d, limit time.Duration, who klaxon.Actor) error {
-	if inc.State == klaxon.StateResolved {
-		return fmt.Errorf("snooze incident %s: it is resolved: %w", inc.ID, klaxon.ErrConflict)
-	}
-	if limit <= 0 {
-		limit = klaxon.DefaultMaxSnooze
-	}
-	switch {
-	case d <= 0:
-		return klaxon.Invalid("duration", "must be positive, got %s", d)
-	case d > limit:
-		return klaxon.Invalid("duration", "a snooze lasts at most %s, got %s: resolve the incident instead", klaxon.Span(limit), klaxon.Span(d))
-	}
-	inc.State = klaxon.StateAcknowledged
-	inc.AckedAt, inc.AckedBy = now, who.By
-	inc.SnoozedUntil = now.Add(d)
-	inc.Pending = nil
-	inc.Escalation.NextAt = time.Time{}
-	e := who.Event(now, klaxon.EventSnoozed)
-	e.Text = "until " + inc.SnoozedUntil.UTC().Format(time.RFC3339)
-	inc.Record(e)
-	return nil
 }
 
 // Once makes act, a command on an incident, one that may change it once

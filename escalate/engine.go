@@ -307,14 +307,14 @@ func openID(g klaxon.Group) string {
 // Acknowledge acknowledges incident id for who.
 func (e *Engine) Acknowledge(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
 	return e.command(ctx, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
-		return Acknowledge(inc, now, who)
+		return incident.Acknowledge(inc, now, who)
 	}))
 }
 
 // Resolve resolves incident id by hand.
 func (e *Engine) Resolve(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
 	return e.command(ctx, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
-		return Resolve(inc, now, who), nil
+		return incident.Resolve(inc, now, who), nil
 	}))
 }
 
@@ -332,7 +332,7 @@ func (e *Engine) Escalate(ctx context.Context, id string, who klaxon.Actor) (*kl
 // Snooze silences incident id for d, then it triggers again.
 func (e *Engine) Snooze(ctx context.Context, id string, d time.Duration, who klaxon.Actor) (*klaxon.Incident, error) {
 	return e.command(ctx, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
-		return true, Snooze(inc, now, d, e.maxSnooze(), who)
+		return true, incident.Snooze(inc, now, d, e.maxSnooze(), who)
 	}))
 }
 

@@ -1,7 +1,8 @@
 // Package escalate walks escalation policies: it decides which step is due
 // (pure functions of the incident and the time), runs the engine that claims
 // due timers and pages, and carries out the commands people give
-// (acknowledge, resolve).
+// (acknowledge, resolve, escalate, snooze), whose changes to an incident's
+// state are incident's lifecycle.
 package escalate
 
 import (
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/incident"
 )
 
 // Users resolves a step's targets to the users it pages, each once. why
@@ -47,10 +49,10 @@ func Walk(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon.Ta
 		switch until := wakeAt(inc); {
 		case until.IsZero() || now.Before(until):
 		case !inc.SnoozedUntil.IsZero() && !now.Before(inc.SnoozedUntil):
-			retrigger(inc, now, "snooze ended")
+			incident.Retrigger(inc, now, "snooze ended")
 			changed = true
 		default:
-			retrigger(inc, now, "acknowledgement timed out after "+inc.Policy.AckTimeout.String())
+			incident.Retrigger(inc, now, "acknowledgement timed out after "+inc.Policy.AckTimeout.String())
 			changed = true
 		}
 	}
@@ -144,16 +146,6 @@ func wakeAt(inc *klaxon.Incident) time.Time {
 		return inc.AckedAt.Add(inc.Policy.AckTimeout)
 	}
 	return time.Time{}
-}
-
-// retrigger turns an acknowledged incident back to triggered, to walk its
-// policy again from the first step.
-func retrigger(inc *klaxon.Incident, now time.Time, why string) {
-	inc.State = klaxon.StateTriggered
-	inc.AckedAt, inc.AckedBy, inc.SnoozedUntil = time.Time{}, "", time.Time{}
-	inc.Escalation = klaxon.Escalation{Step: -1}
-	inc.WalkFrom = inc.Seq
-	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventTriggered, Text: why})
 }
 
 // pageStep pages step i of round: one pending notification per user and

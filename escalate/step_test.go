@@ -8,6 +8,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/escalate"
+	"github.com/klaxonhq/klaxon/incident"
 )
 
 var t0 = time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
@@ -82,12 +83,12 @@ func TestWalk(t *testing.T) {
 	t.Run("acknowledged: no page after, and pending ones are dropped", func(t *testing.T) {
 		inc := newIncident(twoSteps)
 		require.Len(t, walk(inc, 0), 2)
-		changed, err := escalate.Acknowledge(inc, t0.Add(30*time.Second), klaxon.Actor{By: "alice", How: "sms"})
+		changed, err := incident.Acknowledge(inc, t0.Add(30*time.Second), klaxon.Actor{By: "alice", How: "sms"})
 		require.NoError(t, err)
 		require.True(t, changed)
 		require.Empty(t, inc.Pending, "the voice call due at 1m is not placed")
 		require.Empty(t, walk(inc, 24*time.Hour))
-		changed, err = escalate.Acknowledge(inc, t0.Add(time.Minute), klaxon.Actor{By: "bob", How: "api"})
+		changed, err = incident.Acknowledge(inc, t0.Add(time.Minute), klaxon.Actor{By: "bob", How: "api"})
 		require.NoError(t, err)
 		require.False(t, changed, "a second acknowledgement changes nothing")
 		require.Equal(t, "alice", inc.AckedBy)
@@ -98,7 +99,7 @@ func TestWalk(t *testing.T) {
 		p.AckTimeout = 30 * time.Minute
 		inc := newIncident(p)
 		walk(inc, 0)
-		_, err := escalate.Acknowledge(inc, t0.Add(2*time.Minute), klaxon.Actor{By: "alice", How: "api"})
+		_, err := incident.Acknowledge(inc, t0.Add(2*time.Minute), klaxon.Actor{By: "alice", How: "api"})
 		require.NoError(t, err)
 		require.Equal(t, t0.Add(32*time.Minute), escalate.NextDue(inc))
 		require.Zero(t, inc.WalkFrom, "the first walk")
@@ -111,10 +112,10 @@ func TestWalk(t *testing.T) {
 
 	t.Run("a resolved incident cannot be acknowledged", func(t *testing.T) {
 		inc := newIncident(twoSteps)
-		require.True(t, escalate.Resolve(inc, t0, klaxon.Actor{By: "ops", How: "api"}))
-		_, err := escalate.Acknowledge(inc, t0, klaxon.Actor{By: "alice", How: "api"})
+		require.True(t, incident.Resolve(inc, t0, klaxon.Actor{By: "ops", How: "api"}))
+		_, err := incident.Acknowledge(inc, t0, klaxon.Actor{By: "alice", How: "api"})
 		require.ErrorIs(t, err, klaxon.ErrConflict)
-		require.False(t, escalate.Resolve(inc, t0, klaxon.Actor{By: "ops", How: "api"}), "resolving twice changes nothing")
+		require.False(t, incident.Resolve(inc, t0, klaxon.Actor{By: "ops", How: "api"}), "resolving twice changes nothing")
 		require.True(t, escalate.NextDue(inc).IsZero())
 	})
 
@@ -177,7 +178,7 @@ func TestEscalateAndSnooze(t *testing.T) {
 	t.Run("escalate after the last step starts over, and re-triggers an acknowledged incident", func(t *testing.T) {
 		inc := newIncident(twoSteps)
 		walk(inc, 5*time.Minute)
-		_, err := escalate.Acknowledge(inc, t0.Add(6*time.Minute), klaxon.Actor{By: "bob", How: "api"})
+		_, err := incident.Acknowledge(inc, t0.Add(6*time.Minute), klaxon.Actor{By: "bob", How: "api"})
 		require.NoError(t, err)
 		seq := inc.Seq
 		require.NoError(t, escalate.Escalate(inc, t0.Add(7*time.Minute), users, klaxon.Actor{By: "bob", How: "api"}))
@@ -193,7 +194,7 @@ func TestEscalateAndSnooze(t *testing.T) {
 	t.Run("snooze silences, then the incident triggers and walks again", func(t *testing.T) {
 		inc := newIncident(twoSteps)
 		walk(inc, 0)
-		require.NoError(t, escalate.Snooze(inc, t0.Add(time.Minute), 30*time.Minute, 0, klaxon.Actor{By: "alice", How: "sms"}))
+		require.NoError(t, incident.Snooze(inc, t0.Add(time.Minute), 30*time.Minute, 0, klaxon.Actor{By: "alice", How: "sms"}))
 		require.Equal(t, klaxon.StateAcknowledged, inc.State)
 		require.Empty(t, inc.Pending)
 		require.Equal(t, t0.Add(31*time.Minute), escalate.NextDue(inc))
@@ -205,13 +206,13 @@ func TestEscalateAndSnooze(t *testing.T) {
 
 	t.Run("a resolved incident can be neither escalated nor snoozed", func(t *testing.T) {
 		inc := newIncident(twoSteps)
-		escalate.Resolve(inc, t0, klaxon.Actor{By: "ops", How: "api"})
+		incident.Resolve(inc, t0, klaxon.Actor{By: "ops", How: "api"})
 		require.ErrorIs(t, escalate.Escalate(inc, t0, users, klaxon.Actor{By: "ops", How: "api"}), klaxon.ErrConflict)
-		require.ErrorIs(t, escalate.Snooze(inc, t0, time.Minute, 0, klaxon.Actor{By: "ops", How: "api"}), klaxon.ErrConflict)
+		require.ErrorIs(t, incident.Snooze(inc, t0, time.Minute, 0, klaxon.Actor{By: "ops", How: "api"}), klaxon.ErrConflict)
 	})
 
 	t.Run("a snooze needs a positive duration", func(t *testing.T) {
-		require.ErrorIs(t, escalate.Snooze(newIncident(twoSteps), t0, 0, 0, klaxon.Actor{By: "ops", How: "api"}), klaxon.ErrInvalid)
+		require.ErrorIs(t, incident.Snooze(newIncident(twoSteps), t0, 0, 0, klaxon.Actor{By: "ops", How: "api"}), klaxon.ErrInvalid)
 	})
 
 	for _, tc := range []struct {
@@ -227,7 +228,7 @@ func TestEscalateAndSnooze(t *testing.T) {
 	} {
 		t.Run("bound: "+tc.name, func(t *testing.T) {
 			inc := newIncident(twoSteps)
-			err := escalate.Snooze(inc, t0, tc.d, tc.limit, klaxon.Actor{By: "ops", How: "api"})
+			err := incident.Snooze(inc, t0, tc.d, tc.limit, klaxon.Actor{By: "ops", How: "api"})
 			if tc.want == "" {
 				require.NoError(t, err)
 				require.Equal(t, t0.Add(tc.d), inc.SnoozedUntil)
@@ -281,7 +282,7 @@ func TestUrgency(t *testing.T) {
 // so it may be tried again.
 func TestOnce(t *testing.T) {
 	link := klaxon.Actor{By: "alice", How: "email", Once: "link:1:alice:ack"}
-	ack := escalate.Once(link, func(inc *klaxon.Incident, now time.Time) (bool, error) { return escalate.Acknowledge(inc, now, link) })
+	ack := escalate.Once(link, func(inc *klaxon.Incident, now time.Time) (bool, error) { return incident.Acknowledge(inc, now, link) })
 	failing := escalate.Once(link, func(*klaxon.Incident, time.Time) (bool, error) { return false, klaxon.ErrUnavailable })
 
 	inc := newIncident(twoSteps)
@@ -302,7 +303,7 @@ func TestOnce(t *testing.T) {
 	// Another link, or an act that names none, is not held back by it.
 	other := klaxon.Actor{By: "alice", How: "email", Once: "link:1:alice:resolve"}
 	changed, err = escalate.Once(other, func(inc *klaxon.Incident, now time.Time) (bool, error) {
-		return escalate.Resolve(inc, now, other), nil
+		return incident.Resolve(inc, now, other), nil
 	})(inc, t0.Add(time.Minute))
 	require.NoError(t, err)
 	require.True(t, changed)
@@ -312,7 +313,7 @@ func TestOnce(t *testing.T) {
 	// its link unused.
 	again := klaxon.Actor{By: "bob", How: "email", Once: "link:2:bob:resolve"}
 	changed, err = escalate.Once(again, func(inc *klaxon.Incident, now time.Time) (bool, error) {
-		return escalate.Resolve(inc, now, again), nil
+		return incident.Resolve(inc, now, again), nil
 	})(inc, t0.Add(2*time.Minute))
 	require.NoError(t, err)
 	require.False(t, changed)

@@ -191,17 +191,6 @@ func newIncident(a klaxon.Alert, now time.Time, tmpl Template) *klaxon.Incident 
 	return inc
 }
 
-// Resolve resolves inc by hand (who) or by itself (who.How "auto"):
-// escalation stops and nothing pending is sent.
-func Resolve(inc *klaxon.Incident, now time.Time, who klaxon.Actor) {
-	inc.State = klaxon.StateResolved
-	inc.ResolvedAt = now
-	inc.ResolvedBy = who.By
-	inc.Pending = nil
-	inc.Escalation.NextAt = time.Time{}
-	inc.Record(who.Event(now, klaxon.EventResolved))
-}
-
 // Clone returns a deep copy of inc's header, so that a change computed
 // from a stored incident never aliases it.
 func Clone(inc *klaxon.Incident) *klaxon.Incident {

@@ -1,0 +1,102 @@
+package incident
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// The lifecycle of an incident, triggered → acknowledged → resolved, and
+// back to triggered: pure functions of the incident and now, which the
+// pipeline (Apply), the engine and the commands of people share.
+
+// Acknowledge acknowledges inc on behalf of who (acting by api, sms,
+// voice, email): escalation stops and pending pages are dropped. An
+// incident already acknowledged stays as it is; a resolved one cannot be.
+func Acknowledge(inc *klaxon.Incident, now time.Time, who klaxon.Actor) (changed bool, err error) {
+	switch inc.State {
+	case klaxon.StateAcknowledged:
+		return false, nil
+	case klaxon.StateResolved:
+		return false, fmt.Errorf("acknowledge incident %s: it is resolved: %w", inc.ID, klaxon.ErrConflict)
+	}
+	acknowledge(inc, now, who)
+	inc.Record(who.Event(now, klaxon.EventAcknowledged))
+	return true, nil
+}
+
+// Snooze silences inc for d: it is acknowledged until then, and triggers
+// again and walks its policy from the first step when d has passed (see
+// Retrigger). d is at most limit (klaxon.DefaultMaxSnooze when limit is
+// not positive), whoever asks: the domain holds the bound, not each
+// caller.
+func Snooze(inc *klaxon.Incident, now time.Time, d, limit time.Duration, who klaxon.Actor) error {
+	if inc.State == klaxon.StateResolved {
+		return fmt.Errorf("snooze incident %s: it is resolved: %w", inc.ID, klaxon.ErrConflict)
+	}
+	if limit <= 0 {
+		limit = klaxon.DefaultMaxSnooze
+	}
+	switch {
+	case d <= 0:
+		return klaxon.Invalid("duration", "must be positive, got %s", d)
+	case d > limit:
+		return klaxon.Invalid("duration", "a snooze lasts at most %s, got %s: resolve the incident instead", klaxon.Span(limit), klaxon.Span(d))
+	}
+	acknowledge(inc, now, who)
+	inc.SnoozedUntil = now.Add(d)
+	e := who.Event(now, klaxon.EventSnoozed)
+	e.Text = "until " + inc.SnoozedUntil.UTC().Format(time.RFC3339)
+	inc.Record(e)
+	return nil
+}
+
+// Resolve resolves inc by hand (who) or by itself (who.How "auto"):
+// escalation stops and nothing pending is sent. Resolving a resolved
+// incident changes nothing.
+func Resolve(inc *klaxon.Incident, now time.Time, who klaxon.Actor) (changed bool) {
+	if inc.State == klaxon.StateResolved {
+		return false
+	}
+	inc.State = klaxon.StateResolved
+	inc.ResolvedAt = now
+	inc.ResolvedBy = who.By
+	silence(inc)
+	inc.Record(who.Event(now, klaxon.EventResolved))
+	return true
+}
+
+// Retrigger turns an acknowledged incident back to triggered, to walk its
+// policy again from the first step: its snooze ended, or its policy's
+// ack_timeout. why goes on the timeline.
+func Retrigger(inc *klaxon.Incident, now time.Time, why string) {
+	Trigger(inc)
+	inc.Escalation = klaxon.Escalation{Step: -1}
+	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventTriggered, Text: why})
+}
+
+// Trigger makes inc triggered: an acknowledgement or a snooze ends, and
+// an acknowledged incident's walk starts anew from this point of its
+// timeline. Its escalation is the caller's to set.
+func Trigger(inc *klaxon.Incident) {
+	if inc.State == klaxon.StateAcknowledged {
+		inc.WalkFrom = inc.Seq
+	}
+	inc.State = klaxon.StateTriggered
+	inc.AckedAt, inc.AckedBy, inc.SnoozedUntil = time.Time{}, "", time.Time{}
+}
+
+// acknowledge makes inc acknowledged by who at now, and silent.
+func acknowledge(inc *klaxon.Incident, now time.Time, who klaxon.Actor) {
+	inc.State = klaxon.StateAcknowledged
+	inc.AckedAt, inc.AckedBy = now, who.By
+	silence(inc)
+}
+
+// silence stops the escalation of inc: no step is due, and the pages not
+// yet sent are dropped.
+func silence(inc *klaxon.Incident) {
+	inc.Pending = nil
+	inc.Escalation.NextAt = time.Time{}
+}

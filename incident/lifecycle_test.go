@@ -1,0 +1,73 @@
+package incident_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/incident"
+)
+
+func triggered() *klaxon.Incident {
+	return &klaxon.Incident{
+		ID: "1", State: klaxon.StateTriggered, Seq: 4,
+		Escalation: klaxon.Escalation{Step: 1, Round: 0, NextAt: t0.Add(5 * time.Minute)},
+		Pending:    []klaxon.Notification{{ID: 4, User: "alice", Via: klaxon.ViaSMS, Due: t0.Add(time.Minute)}},
+	}
+}
+
+func TestLifecycle(t *testing.T) {
+	alice := klaxon.Actor{By: "alice", How: "sms"}
+	t.Run("acknowledge silences, once", func(t *testing.T) {
+		inc := triggered()
+		changed, err := incident.Acknowledge(inc, t0, alice)
+		require.NoError(t, err)
+		require.True(t, changed)
+		require.Equal(t, klaxon.StateAcknowledged, inc.State)
+		require.Equal(t, "alice", inc.AckedBy)
+		require.Empty(t, inc.Pending)
+		require.Zero(t, inc.Escalation.NextAt)
+		require.Equal(t, klaxon.EventAcknowledged, inc.Recorded[len(inc.Recorded)-1].Kind)
+		changed, err = incident.Acknowledge(inc, t0.Add(time.Minute), klaxon.Actor{By: "bob"})
+		require.NoError(t, err)
+		require.False(t, changed)
+		require.Equal(t, "alice", inc.AckedBy, "the first acknowledgement stays")
+	})
+	t.Run("a resolved incident is not acknowledged or snoozed", func(t *testing.T) {
+		inc := triggered()
+		require.True(t, incident.Resolve(inc, t0, alice))
+		require.False(t, incident.Resolve(inc, t0, alice), "resolving twice changes nothing")
+		_, err := incident.Acknowledge(inc, t0, alice)
+		require.ErrorIs(t, err, klaxon.ErrConflict)
+		require.ErrorIs(t, incident.Snooze(inc, t0, time.Minute, 0, alice), klaxon.ErrConflict)
+	})
+	t.Run("snooze acknowledges until then", func(t *testing.T) {
+		inc := triggered()
+		require.NoError(t, incident.Snooze(inc, t0, time.Hour, 0, alice))
+		require.Equal(t, klaxon.StateAcknowledged, inc.State)
+		require.Equal(t, t0.Add(time.Hour), inc.SnoozedUntil)
+		require.Empty(t, inc.Pending)
+	})
+	t.Run("retrigger walks again from the first step", func(t *testing.T) {
+		inc := triggered()
+		require.NoError(t, incident.Snooze(inc, t0, time.Hour, 0, alice))
+		incident.Retrigger(inc, t0.Add(time.Hour), "snooze ended")
+		require.Equal(t, klaxon.StateTriggered, inc.State)
+		require.Zero(t, inc.SnoozedUntil)
+		require.Empty(t, inc.AckedBy)
+		require.Equal(t, klaxon.Escalation{Step: -1}, inc.Escalation)
+		require.Equal(t, 4, inc.WalkFrom, "the walk starts anew here")
+		last := inc.Recorded[len(inc.Recorded)-1]
+		require.Equal(t, klaxon.EventTriggered, last.Kind)
+		require.Equal(t, "snooze ended", last.Text)
+	})
+	t.Run("trigger keeps a triggered incident's walk", func(t *testing.T) {
+		inc := triggered()
+		inc.WalkFrom = 2
+		incident.Trigger(inc)
+		require.Equal(t, 2, inc.WalkFrom)
+		require.Equal(t, klaxon.Escalation{Step: 1, Round: 0, NextAt: t0.Add(5 * time.Minute)}, inc.Escalation, "the caller's to set")
+	})
+}
