@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -18,7 +19,8 @@ import (
 // reloader loads the config again on SIGHUP and when a YAML file in one of
 // its folders changes, and swaps it in whole. A config that does not load
 // is refused, its errors are logged, and the running one stays; so is one
-// that changes listen, which only a restart applies. A renewed TLS
+// that changes what only a restart applies (restartOnly): the running
+// config is never half old. A renewed TLS
 // certificate needs no reload: its listener reads the files again when
 // they change. A reload does not read them (config.Reload), so one that
 // comes while a renewal is halfway (the certificate written, not yet its
@@ -102,20 +104,37 @@ func (r *reloader) reload(why string) {
 		}
 		return
 	}
-	if old := r.rt.cfg.Load(); !reflect.DeepEqual(cfg.Listen, old.Listen) {
-		r.log.Error("reload refused: the running config stays", "why", why,
-			"err", "listen changed: its addresses, tls files and route groups change only at a restart; restart klaxon, or put listen back")
+	if changed := restartOnly(r.rt.cfg.Load(), cfg); len(changed) > 0 {
+		for _, c := range changed {
+			r.log.Error("reload refused: the running config stays", "why", why, "err", c)
+		}
 		return
 	}
-	old := r.rt.cfg.Swap(cfg)
-	if cfg.Store.Path != old.Store.Path || (cfg.Store.Redis == nil) != (old.Store.Redis == nil) ||
-		!reflect.DeepEqual(cfg.Notify, old.Notify) || cfg.Secret != old.Secret {
-		r.log.Warn("store, notify and secret changes take effect at the next start")
-	}
+	r.rt.cfg.Store(cfg)
 	if r.w != nil {
 		r.follow(cfg.Sources)
 	}
 	r.log.Info("config reloaded", "why", why, "policies", len(cfg.Policies), "users", len(cfg.Users), "schedules", len(cfg.Schedules))
+}
+
+// restartOnly says, for each section of klaxon.yaml that differs between
+// old and cfg and that only a restart applies, what changed and why.
+func restartOnly(old, cfg *config.Config) []string {
+	var changed []string
+	for _, s := range []struct {
+		name, why string
+		old, cfg  any
+	}{
+		{"listen", "its addresses, tls files and route groups change only at a restart", old.Listen, cfg.Listen},
+		{"store", "the store is opened at start", old.Store, cfg.Store},
+		{"notify", "the channels are built at start (Twilio's callbacks would check a new token while its client sends with the old)", old.Notify, cfg.Notify},
+		{"secret", "it signs the mail links, and is read at start", old.Secret, cfg.Secret},
+	} {
+		if !reflect.DeepEqual(s.old, s.cfg) {
+			changed = append(changed, fmt.Sprintf("%s changed: %s; restart klaxon, or put %s back", s.name, s.why, s.name))
+		}
+	}
+	return changed
 }
 
 // follow makes the watcher watch exactly dirs.
