@@ -1,6 +1,7 @@
 package escalate
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"time"
@@ -59,4 +60,82 @@ func Once(who klaxon.Actor, act func(*klaxon.Incident, time.Time) (bool, error))
 		}
 		return changed, err
 	}
+}
+
+// The commands act for who, once when who.Once says so (see Once).
+
+// Acknowledge acknowledges incident id for who.
+func (e *Engine) Acknowledge(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
+	return e.command(ctx, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+		return incident.Acknowledge(inc, now, who)
+	}))
+}
+
+// Resolve resolves incident id by hand.
+func (e *Engine) Resolve(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
+	return e.command(ctx, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+		return incident.Resolve(inc, now, who), nil
+	}))
+}
+
+// Escalate pages the next step of incident id now.
+func (e *Engine) Escalate(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
+	inc, err := e.command(ctx, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+		return true, escalate(inc, now, e.users(ctx, e.dir(), inc), who)
+	}))
+	if err == nil {
+		e.Wake() // its pages are due now
+	}
+	return inc, err
+}
+
+// Snooze silences incident id for d, then it triggers again.
+func (e *Engine) Snooze(ctx context.Context, id string, d time.Duration, who klaxon.Actor) (*klaxon.Incident, error) {
+	return e.command(ctx, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+		return true, incident.Snooze(inc, now, d, e.maxSnooze(), who)
+	}))
+}
+
+// command applies fn to incident id and commits it with its timer and,
+// when it resolves the incident, the group's index.
+func (e *Engine) command(ctx context.Context, id string, fn func(*klaxon.Incident, time.Time) (bool, error)) (*klaxon.Incident, error) {
+	stored, err := e.store.Incident(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := stored
+	err = klaxon.Update(ctx, e.store, stored.Group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
+		if g.Open == nil || g.Open.ID != id {
+			// Closed: only its timeline may still grow, for the review.
+			cur, err := e.store.Incident(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			out = incident.Clone(cur)
+			changed, err := fn(out, e.now())
+			if err != nil || !changed {
+				out = cur
+				return nil, err
+			}
+			return &klaxon.Commit{Open: openID(g), Incidents: []*klaxon.Incident{out}, Urgent: true}, nil
+		}
+		inc := incident.Clone(g.Open)
+		changed, err := fn(inc, e.now())
+		out = inc
+		if err != nil || !changed {
+			return nil, err
+		}
+		// A resolved incident leaves the alert index: the store unindexes
+		// its alerts.
+		c := &klaxon.Commit{Open: inc.ID, Incidents: []*klaxon.Incident{inc}, Urgent: true}
+		if inc.State == klaxon.StateResolved {
+			c.Open = ""
+		}
+		timerCommit(c, inc)
+		return c, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("incident %s: %w", id, err)
+	}
+	return out, nil
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/klaxonhq/klaxon"
-	"github.com/klaxonhq/klaxon/incident"
 )
 
 // Notifier delivers a page to a person.
@@ -225,7 +224,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		<-renewed
 	}()
 	for {
-		next, err := e.tick(ctx)
+		next, _, err := e.tick(ctx)
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("claim due timers", "err", err)
 		}
@@ -245,20 +244,37 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 }
 
+// RunOnce claims the timers due now and fires them, again while their
+// fires leave timers due now, and returns once every fire is done, with
+// when the next timer is due (zero for none): Run's turns, for tests
+// that move a fake clock and look at what was paged, and at what was
+// not.
+func (e *Engine) RunOnce(ctx context.Context) (time.Time, error) {
+	for {
+		next, claimed, err := e.tick(ctx)
+		e.claims.wait()
+		if err != nil || claimed == 0 {
+			return next, err
+		}
+	}
+}
+
 // tick claims the timers due now, as many as the engine has room for,
 // and fires each in its own goroutine. It returns when the next timer is
-// due.
-func (e *Engine) tick(ctx context.Context) (time.Time, error) {
+// due, and how many it claimed.
+func (e *Engine) tick(ctx context.Context) (next time.Time, claimed int, err error) {
 	for {
 		room := min(e.claims.room(), claimBatch)
 		if room == 0 {
-			return time.Time{}, nil // a fire that ends wakes the engine
+			return time.Time{}, claimed, nil // a fire that ends wakes the engine
 		}
 		at := e.now()
-		due, next, err := e.store.Claim(ctx, at, e.lease, room)
+		var due []klaxon.Timer
+		due, next, err = e.store.Claim(ctx, at, e.lease, room)
 		if err != nil {
-			return time.Time{}, err
+			return time.Time{}, claimed, err
 		}
+		claimed += len(due)
 		for _, t := range due {
 			prev := e.claims.firing(t.Incident)
 			renewUntil := at.Add(e.pageTimeout)
@@ -281,7 +297,7 @@ func (e *Engine) tick(ctx context.Context) (time.Time, error) {
 			}()
 		}
 		if len(due) < room || ctx.Err() != nil {
-			return next, nil
+			return next, claimed, nil
 		}
 	}
 }
@@ -300,82 +316,4 @@ func openID(g klaxon.Group) string {
 		return ""
 	}
 	return g.Open.ID
-}
-
-// The commands act for who, once when who.Once says so (see Once).
-
-// Acknowledge acknowledges incident id for who.
-func (e *Engine) Acknowledge(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
-	return e.command(ctx, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
-		return incident.Acknowledge(inc, now, who)
-	}))
-}
-
-// Resolve resolves incident id by hand.
-func (e *Engine) Resolve(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
-	return e.command(ctx, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
-		return incident.Resolve(inc, now, who), nil
-	}))
-}
-
-// Escalate pages the next step of incident id now.
-func (e *Engine) Escalate(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
-	inc, err := e.command(ctx, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
-		return true, escalate(inc, now, e.users(ctx, e.dir(), inc), who)
-	}))
-	if err == nil {
-		e.Wake() // its pages are due now
-	}
-	return inc, err
-}
-
-// Snooze silences incident id for d, then it triggers again.
-func (e *Engine) Snooze(ctx context.Context, id string, d time.Duration, who klaxon.Actor) (*klaxon.Incident, error) {
-	return e.command(ctx, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
-		return true, incident.Snooze(inc, now, d, e.maxSnooze(), who)
-	}))
-}
-
-// command applies fn to incident id and commits it with its timer and,
-// when it resolves the incident, the group's index.
-func (e *Engine) command(ctx context.Context, id string, fn func(*klaxon.Incident, time.Time) (bool, error)) (*klaxon.Incident, error) {
-	stored, err := e.store.Incident(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	out := stored
-	err = klaxon.Update(ctx, e.store, stored.Group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
-		if g.Open == nil || g.Open.ID != id {
-			// Closed: only its timeline may still grow, for the review.
-			cur, err := e.store.Incident(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			out = incident.Clone(cur)
-			changed, err := fn(out, e.now())
-			if err != nil || !changed {
-				out = cur
-				return nil, err
-			}
-			return &klaxon.Commit{Open: openID(g), Incidents: []*klaxon.Incident{out}, Urgent: true}, nil
-		}
-		inc := incident.Clone(g.Open)
-		changed, err := fn(inc, e.now())
-		out = inc
-		if err != nil || !changed {
-			return nil, err
-		}
-		// A resolved incident leaves the alert index: the store unindexes
-		// its alerts.
-		c := &klaxon.Commit{Open: inc.ID, Incidents: []*klaxon.Incident{inc}, Urgent: true}
-		if inc.State == klaxon.StateResolved {
-			c.Open = ""
-		}
-		timerCommit(c, inc)
-		return c, nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("incident %s: %w", id, err)
-	}
-	return out, nil
 }

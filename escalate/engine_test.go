@@ -124,6 +124,45 @@ func TestEngine(t *testing.T) {
 	})
 }
 
+// TestRunOnce walks a policy one turn at a time on a fake clock: each
+// turn pages what is due and says when the next is; a turn just before
+// that pages nothing.
+func TestRunOnce(t *testing.T) {
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	dir := directory{"alice": alice, "bob": bob}
+	ph := &phone{}
+	clk := &clock{t: t0}
+	e := escalate.New(st, ph, func() escalate.Directory { return dir }, slog.New(slog.DiscardHandler), escalate.Options{Now: clk.now})
+	ctx := t.Context()
+	turn := func(at time.Duration) time.Duration {
+		t.Helper()
+		clk.set(t0.Add(at))
+		next, err := e.RunOnce(ctx)
+		require.NoError(t, err)
+		if next.IsZero() {
+			return -1
+		}
+		return next.Sub(t0)
+	}
+
+	id := openIncident(t, st, twoSteps, t0)
+	require.Equal(t, time.Minute, turn(0), "alice's call is next")
+	require.ElementsMatch(t, []string{"alice/sms", "alice/email"}, ph.got())
+	require.Equal(t, time.Minute, turn(time.Minute-time.Nanosecond))
+	require.Len(t, ph.got(), 2, "nothing before it is due")
+	require.Equal(t, 5*time.Minute, turn(time.Minute), "then the second step")
+	require.Equal(t, "alice/voice", ph.got()[2])
+	turn(5 * time.Minute)
+	require.Equal(t, []string{"alice/voice", "bob/email"}, ph.got()[2:])
+
+	_, err = e.Acknowledge(ctx, id, klaxon.Actor{By: "bob", How: "api"})
+	require.NoError(t, err)
+	require.Equal(t, time.Duration(-1), turn(time.Hour), "nothing is due after the acknowledgement")
+	require.Len(t, ph.got(), 4, "no page after it")
+}
+
 // TestEngineNoDuplicates opens many incidents at once while the engine
 // runs, and checks that every notification is delivered exactly once,
 // also after a hundred polls more (on a synctest bubble's clock, every

@@ -1,0 +1,182 @@
+package escalate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// Paging one person: a due notification sent through its channel while
+// the claim is held, what became of it, and who a step's targets are.
+
+// result is what became of one due notification.
+type result struct {
+	n klaxon.Notification
+	// event records the try on the timeline; nil when the page did not go
+	// out and stays due as it was (the claim was lost) or until keep.
+	event *klaxon.Event
+	// keep is when the notification is due again (deferred by a channel,
+	// or to be tried again); zero when it is done with.
+	keep time.Time
+	// stay leaves the notification pending, due as it was.
+	stay bool
+	// final is a failure that trying again cannot mend.
+	final bool
+}
+
+// page sends one notification, if the claim is still held.
+func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.Incident, n klaxon.Notification) result {
+	step := n.Step
+	ev := klaxon.Event{Kind: klaxon.EventPageSent, Step: &step, Notification: n.ID, User: n.User, Via: n.Via}
+	u, ok := dir.User(n.User)
+	if !ok {
+		ev.At, ev.Kind, ev.Text = e.now(), klaxon.EventPageFailed, "unknown user "+n.User
+		return result{n: n, event: &ev, final: true}
+	}
+	wait, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(h.ctx, cancel) // the claim is lost
+	defer stop()
+	free, err := e.slot(wait, n.Via)
+	if err == nil {
+		defer free()
+		if !h.held(e.now(), e.margin()) {
+			err = errNotHeld
+		}
+	}
+	if err == nil {
+		p := klaxon.Page{Incident: inc.ID, Notification: n.ID, User: u, Via: n.Via, Summary: inc.Summary,
+			Severity: inc.Severity, Alerts: inc.FiringCount, Text: PageText(inc)}
+		err = e.notifier.Notify(ctx, p)
+	} else if h.ctx.Err() != nil || errors.Is(err, errNotHeld) {
+		return result{n: n, stay: true} // the claim's next holder sends it
+	}
+	ev.At = e.now()
+	var later *klaxon.DeferredError
+	switch {
+	case err == nil:
+		channel := n.Via
+		if c, ok := e.notifier.(carrier); ok && c.Carrier(n.Via) != n.Via {
+			// Nobody was reached by n.Via: say what did carry the page.
+			channel = c.Carrier(n.Via)
+			ev.Via = channel
+			ev.Text = fmt.Sprintf("standing in for %s, which is not configured", n.Via)
+		}
+		e.metrics.pages.WithLabelValues(channel, "sent").Inc()
+		return result{n: n, event: &ev}
+	case errors.As(err, &later):
+		e.metrics.pages.WithLabelValues(n.Via, "deferred").Inc()
+		return result{n: n, keep: later.Until}
+	case errors.Is(err, klaxon.ErrBundled):
+		e.metrics.pages.WithLabelValues(n.Via, "bundled").Inc()
+		ev.Text = "in a bundle with other incidents"
+		return result{n: n, event: &ev}
+	}
+	ev.Kind = klaxon.EventPageFailed
+	if !retryable(err) {
+		e.metrics.pages.WithLabelValues(n.Via, "failed").Inc()
+		e.log.Warn("page", "incident", inc.ID, "user", n.User, "channel", n.Via, "err", err)
+		ev.Text = err.Error()
+		return result{n: n, event: &ev, final: true}
+	}
+	e.metrics.pages.WithLabelValues(n.Via, "retried").Inc()
+	try := tries(inc, n.ID) + 1
+	again := ev.At.Add(e.retry.after(try))
+	e.log.Warn("page, to be tried again", "incident", inc.ID, "user", n.User, "channel", n.Via, "try", try, "err", err)
+	ev.How = howRetry
+	ev.Text = fmt.Sprintf("try %d failed: %v; trying again at %s", try, err, again.UTC().Format(time.RFC3339))
+	return result{n: n, event: &ev, keep: again}
+}
+
+// errNotHeld is a page not sent because its claim was about to lapse.
+var errNotHeld = errors.New("claim no longer held")
+
+// retryable reports whether a page that failed with err may go out if
+// tried again: the channel says so, or the try timed out.
+func retryable(err error) bool {
+	var r interface{ Retryable() bool }
+	if errors.As(err, &r) {
+		return r.Retryable()
+	}
+	return errors.Is(err, context.DeadlineExceeded)
+}
+
+// settle updates pending with what became of the notifications sent:
+// those done with go, the others stay, due when results say. A
+// notification no longer pending (the incident was acknowledged
+// meanwhile) stays gone.
+func settle(pending []klaxon.Notification, results []result) []klaxon.Notification {
+	byID := make(map[int]result, len(results))
+	for _, r := range results {
+		byID[r.n.ID] = r
+	}
+	out := pending[:0]
+	for _, p := range pending {
+		r, ok := byID[p.ID]
+		switch {
+		case !ok, r.stay:
+		case !r.keep.IsZero():
+			p.Due = r.keep
+		default:
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// users resolves a step's targets to users with dir, each once, in target
+// order, saying why a target reaches nobody. A lookup that fails other
+// than for a missing schedule is an error: the step is tried again.
+func (e *Engine) users(ctx context.Context, dir Directory, inc *klaxon.Incident) Users {
+	return func(s klaxon.Step) ([]klaxon.User, []string, error) {
+		seen := map[string]bool{}
+		var out []klaxon.User
+		var why []string
+		add := func(id string) {
+			if seen[id] {
+				return
+			}
+			seen[id] = true
+			u, ok := dir.User(id)
+			if !ok {
+				e.log.Warn("page unknown user", "incident", inc.ID, "user", id)
+				why = append(why, "unknown user "+id)
+				return
+			}
+			out = append(out, u)
+		}
+		for _, t := range s.Targets {
+			switch t.Kind {
+			case klaxon.TargetUser:
+				add(t.Name)
+			case klaxon.TargetSchedule:
+				ids, err := dir.OnCall(ctx, t.Name, e.now())
+				switch {
+				case errors.Is(err, klaxon.ErrNotFound):
+					why = append(why, "no schedule "+t.Name)
+				case err != nil:
+					return nil, nil, fmt.Errorf("who is on call in %s: %w", t.Name, err)
+				case len(ids) == 0:
+					why = append(why, "nobody on call in "+t.Name)
+				}
+				for _, id := range ids {
+					add(id)
+				}
+			}
+		}
+		return out, why, nil
+	}
+}
+
+// userTargets makes targets of user IDs.
+func userTargets(ids []string) []klaxon.Target {
+	out := make([]klaxon.Target, len(ids))
+	for i, id := range ids {
+		out[i] = klaxon.Target{Kind: klaxon.TargetUser, Name: id}
+	}
+	return out
+}
