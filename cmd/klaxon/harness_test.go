@@ -259,10 +259,25 @@ func eventKinds(inc *api.IncidentView) []klaxon.EventKind {
 	return k
 }
 
-// waitFor polls cond until it holds or 15 s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
+// waitFor polls cond until it holds, and fails t when it still does not
+// after 15 s. cond runs on the test's goroutine, so it may use require.
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	require.Eventually(t, cond, 15*time.Second, 10*time.Millisecond, what)
+	waitWithin(t, what, 15*time.Second, cond)
+}
+
+// waitWithin is waitFor with a deadline of its own: for waits whose
+// bound is part of what a test checks (a page on time), or that take
+// long.
+func waitWithin(t testing.TB, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("still not so after %s: %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func readTestdata(name string) ([]byte, error) { return os.ReadFile(filepath.Join("testdata", name)) }

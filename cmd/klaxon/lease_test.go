@@ -115,7 +115,7 @@ func (h *heldProc) block(t *testing.T) {
 		defer close(h.filled)
 		_, _ = h.w.Write(filler)
 	}()
-	pollUntil(t, "the stderr pipe is full", 5*time.Second, func() bool {
+	waitWithin(t, "the stderr pipe is full", 5*time.Second, func() bool {
 		n, err := ioctlInt(h.r, syscall.TIOCINQ)
 		require.NoError(t, err)
 		return n >= int(size)
@@ -193,7 +193,7 @@ func claimHeld(t *testing.T, lease, escalateAfter time.Duration, aOnly []string,
 
 	// A claims the new incident's timer, commits the page to alice as
 	// pending, and hangs logging it.
-	pollUntil(t, "A claims the first step and hangs paging alice", 10*time.Second, func() bool {
+	waitWithin(t, "A claims the first step and hangs paging alice", 10*time.Second, func() bool {
 		end, held := leaseEnd(t, redis.Addr(), id)
 		inc := getIncident(t, a.base, id)
 		claimEnds = end
@@ -231,12 +231,12 @@ func TestLeaseKill9(t *testing.T) {
 	require.Error(t, <-a.done, "kill -9")
 	killed := time.Now()
 
-	pollUntil(t, "B pages alice once A's lease has ended", lease+10*time.Second, func() bool {
+	waitWithin(t, "B pages alice once A's lease has ended", lease+10*time.Second, func() bool {
 		return len(b.logs.pagesFor(id)) == 1
 	})
 	require.Equal(t, "alice", b.logs.pagesFor(id)[0].user)
 	var inc *api.IncidentView
-	pollUntil(t, "B records the page", 5*time.Second, func() bool {
+	waitWithin(t, "B records the page", 5*time.Second, func() bool {
 		inc = getIncident(t, b.base, id)
 		return len(pagesSent(inc)) == 1
 	})
@@ -247,7 +247,7 @@ func TestLeaseKill9(t *testing.T) {
 		}
 	}
 
-	pollUntil(t, "B pages the second step, bob, on time", escalateAfter+10*time.Second, func() bool {
+	waitWithin(t, "B pages the second step, bob, on time", escalateAfter+10*time.Second, func() bool {
 		return len(pagesSent(getIncident(t, b.base, id))) == 2
 	})
 	require.Equal(t, []string{"alice", "bob"}, pagesSent(getIncident(t, b.base, id)), "each step paged once on the timeline")
@@ -256,7 +256,7 @@ func TestLeaseKill9(t *testing.T) {
 	// A died with its page to alice unwritten: drain its pipe to be sure.
 	a.unblock()
 	<-a.filled
-	pollUntil(t, "A's stderr is drained", 5*time.Second, func() bool {
+	waitWithin(t, "A's stderr is drained", 5*time.Second, func() bool {
 		n, err := ioctlInt(a.r, syscall.TIOCINQ)
 		require.NoError(t, err)
 		return n == 0
@@ -282,23 +282,23 @@ func TestLeaseStalledReplica(t *testing.T) {
 	// A renews its claim while its page hangs, up to the page timeout:
 	// its lease outlasts the first one by more than a lease, under the
 	// same token, so B cannot have taken the step meanwhile.
-	pollUntil(t, "A renews its claim while its page hangs", 10*time.Second, func() bool {
+	waitWithin(t, "A renews its claim while its page hangs", 10*time.Second, func() bool {
 		end, token := leaseHolder(t, redisAddr, id)
 		require.Equal(t, holder, token, "the claim changed hands while A renewed it")
 		return end.After(claimEnds.Add(lease))
 	})
 	require.Empty(t, b.logs.pagesFor(id), "B paged while A held the claim")
-	pollUntil(t, "B pages alice once A's lease has ended", lease+10*time.Second, func() bool {
+	waitWithin(t, "B pages alice once A's lease has ended", lease+10*time.Second, func() bool {
 		return len(pagesSent(getIncident(t, b.base, id))) == 1
 	})
-	pollUntil(t, "B's console shows the page", 5*time.Second, func() bool { return len(pagedUsers(b.logs, id)) == 1 })
+	waitWithin(t, "B's console shows the page", 5*time.Second, func() bool { return len(pagedUsers(b.logs, id)) == 1 })
 	require.Equal(t, []string{"alice"}, pagedUsers(b.logs, id))
 	a.unblock() // A comes back and finishes its page, late
-	pollUntil(t, "the second step pages bob", escalateAfter+10*time.Second, func() bool {
+	waitWithin(t, "the second step pages bob", escalateAfter+10*time.Second, func() bool {
 		return slices.Contains(pagesSent(getIncident(t, b.base, id)), "bob")
 	})
 	var paged []string
-	pollUntil(t, "the consoles show A's late page and bob's", 5*time.Second, func() bool {
+	waitWithin(t, "the consoles show A's late page and bob's", 5*time.Second, func() bool {
 		paged = append(pagedUsers(a.logs, id), pagedUsers(b.logs, id)...)
 		return len(paged) >= 3
 	})
@@ -309,7 +309,7 @@ func TestLeaseStalledReplica(t *testing.T) {
 	// The timeline records both of alice's pages, as she got both: A
 	// records what it sent even after its lease ended.
 	var sent []string
-	pollUntil(t, "A's late page is on the timeline", 10*time.Second, func() bool {
+	waitWithin(t, "A's late page is on the timeline", 10*time.Second, func() bool {
 		sent = pagesSent(getIncident(t, b.base, id))
 		return len(sent) == 3
 	})

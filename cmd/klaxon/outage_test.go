@@ -101,10 +101,10 @@ func TestRedisOutageUnderLoad(t *testing.T) {
 		wg.Wait()
 	}()
 
-	pollUntil(t, "a first load is accepted", 30*time.Second, func() bool { return accepted.Load() >= 100 })
+	waitWithin(t, "a first load is accepted", 30*time.Second, func() bool { return accepted.Load() >= 100 })
 	redis.Stop(t)
 	before := accepted.Load()
-	pollUntil(t, "ingest refuses with 503 and /readyz fails while Redis is down", 30*time.Second, func() bool {
+	waitWithin(t, "ingest refuses with 503 and /readyz fails while Redis is down", 30*time.Second, func() bool {
 		return refused.Load() >= workers && readyz(p.base) == http.StatusServiceUnavailable
 	})
 	select {
@@ -119,9 +119,9 @@ func TestRedisOutageUnderLoad(t *testing.T) {
 	t.Logf("Redis stopped after %d deliveries; %d accepted during the outage (in flight), %d refusals", before, accepted.Load()-before, refused.Load())
 
 	redis.Restart(t)
-	pollUntil(t, "/readyz is ready again by itself", 30*time.Second, func() bool { return readyz(p.base) == http.StatusOK })
+	waitWithin(t, "/readyz is ready again by itself", 30*time.Second, func() bool { return readyz(p.base) == http.StatusOK })
 	resumed := accepted.Load()
-	pollUntil(t, "the load is accepted again", 30*time.Second, func() bool { return accepted.Load() >= resumed+100 })
+	waitWithin(t, "the load is accepted again", 30*time.Second, func() bool { return accepted.Load() >= resumed+100 })
 	close(stop)
 	wg.Wait()
 

@@ -108,20 +108,6 @@ func deliver(base string, body []byte) answer {
 	return a
 }
 
-// pollUntil calls cond every 50 ms until it holds, and fails t when it
-// still does not after timeout. It runs on the test's goroutine, so cond
-// may use require.
-func pollUntil(t testing.TB, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("still not so after %s: %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // pagesSent returns the users of the incident's page_sent events, in order.
 func pagesSent(inc *api.IncidentView) []string {
 	var users []string
@@ -214,7 +200,7 @@ func TestReplicasShareRedis(t *testing.T) {
 	}
 
 	// Both steps of each incident page, then the policy is exhausted.
-	pollUntil(t, "every incident paged both steps and is exhausted", 10*escalateAfter, func() bool {
+	waitWithin(t, "every incident paged both steps and is exhausted", 10*escalateAfter, func() bool {
 		for _, inc := range listIncidents(t, replicas[0].base, "all") {
 			if !inc.Escalation.Done {
 				return false

@@ -53,7 +53,7 @@ func TestDeliveryReportToOtherReplica(t *testing.T) {
 	postFixture(t, replicas["a"].base, "firing-two-alerts.json")
 	id := findIncident(t, replicas["a"].base, "HighErrorRate").ID
 	sms := tw.WaitSMS(t, alicePhone)
-	pollUntil(t, "the webhook page is in flight", 5*time.Second, func() bool { return len(recv.pages()) == 1 })
+	waitWithin(t, "the webhook page is in flight", 5*time.Second, func() bool { return len(recv.pages()) == 1 })
 	// The report goes to the replica that did not send the SMS, signed for
 	// its URL.
 	cb, err := url.Parse(sms.StatusCallback)
@@ -79,7 +79,7 @@ func TestDeliveryReportToOtherReplica(t *testing.T) {
 	require.Len(t, recv.pages(), 1, "the webhook page went out once")
 
 	var inc *api.IncidentView
-	pollUntil(t, "the call is recorded", 10*time.Second, func() bool {
+	waitWithin(t, "the call is recorded", 10*time.Second, func() bool {
 		inc = getIncident(t, replicas[other].base, id)
 		return len(pagesSent(inc)) == 3
 	})

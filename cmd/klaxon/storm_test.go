@@ -121,7 +121,7 @@ func openStorm(t testing.TB, replicas []*proc, first, n int) {
 // them with their timelines.
 func waitExhausted(t testing.TB, base string, n int, timeout time.Duration) []*api.IncidentView {
 	var incs []*klaxon.Incident
-	pollUntil(t, "every incident paged both steps and is exhausted", timeout, func() bool {
+	waitWithin(t, "every incident paged both steps and is exhausted", timeout, func() bool {
 		incs = listIncidents(t, base, "all")
 		if len(incs) != n {
 			return false
@@ -221,7 +221,7 @@ func TestStormKill9(t *testing.T) {
 		}
 		return n
 	}
-	pollUntil(t, "a is sending pages", 10*time.Second, func() bool { return fromA() >= 5 })
+	waitWithin(t, "a is sending pages", 10*time.Second, func() bool { return fromA() >= 5 })
 	require.NoError(t, a.cmd.Process.Kill())
 	<-a.done
 	killed := time.Now()
@@ -281,7 +281,7 @@ func BenchmarkStorm(b *testing.B) {
 				seen := len(recv.firstAnswered())
 				start := time.Now()
 				openStorm(b, replicas, i*incidents, incidents)
-				pollUntil(b, "every incident's first page went out", 5*time.Minute, func() bool {
+				waitWithin(b, "every incident's first page went out", 5*time.Minute, func() bool {
 					return len(recv.firstAnswered()) == seen+incidents
 				})
 				total += latest(recv.firstAnswered()).Sub(start)
