@@ -422,6 +422,7 @@ func (w *writer) rebuild() {
 		return
 	}
 	w.tx, w.replayed = tx, data
+	w.timer.Reset(w.every) // a checkpoint that found no transaction did not arm it again
 }
 
 // ready mends the open transaction if it could not be rebuilt, and takes
