@@ -524,19 +524,8 @@ api:
 // TestAutoResolve: route.auto_resolve reaches the incidents a route opens.
 func TestAutoResolve(t *testing.T) {
 	clearEnv(t)
-	setup(t, map[string]string{"conf/klaxon.yaml": `
-route:
-  policy: default
-  routes:
-    - matchers: ['team="db"']
-      auto_resolve: false
-policies: policies
-users: users.yaml
-integrations:
-  - {name: prom, type: alertmanager, token: t1}
-notify:
-  console: {}
-`})
+	setup(t, map[string]string{"conf/klaxon.yaml": strings.Replace(baseFiles["conf/klaxon.yaml"], "  policy: default\n",
+		"  policy: default\n  routes:\n    - matchers: ['team=\"db\"']\n      auto_resolve: false\n", 1)})
 	c, err := Load("conf/klaxon.yaml", nil)
 	require.NoError(t, err)
 	for team, keepOpen := range map[string]bool{"db": true, "web": false} {

@@ -2,7 +2,6 @@ package escalate_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -58,6 +57,18 @@ type clock struct {
 func (c *clock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
+// newEngine returns an engine over a new embedded store, paging alice
+// and bob to a phone, with o.
+func newEngine(t *testing.T, o escalate.Options) (klaxon.Store, *phone, *escalate.Engine) {
+	t.Helper()
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	dir := directory{"alice": alice, "bob": bob}
+	ph := &phone{}
+	return st, ph, escalate.New(st, ph, func() escalate.Directory { return dir }, slog.New(slog.DiscardHandler), o)
+}
+
 // openIncident commits a new incident with its first timer, as ingest does.
 func openIncident(t *testing.T, st klaxon.Store, p klaxon.Policy, now time.Time) string {
 	t.Helper()
@@ -75,13 +86,8 @@ func openIncident(t *testing.T, st klaxon.Store, p klaxon.Policy, now time.Time)
 // of the bubble was left to run.
 func TestEngine(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
-		require.NoError(t, err)
-		t.Cleanup(func() { st.Close() })
-		dir := directory{"alice": alice, "bob": bob}
-		ph := &phone{}
 		clk := &clock{t: t0}
-		e := escalate.New(st, ph, func() escalate.Directory { return dir }, slog.New(slog.NewTextHandler(io.Discard, nil)), escalate.Options{Now: clk.now, Poll: 5 * time.Millisecond})
+		st, ph, e := newEngine(t, escalate.Options{Now: clk.now, Poll: 5 * time.Millisecond})
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error)
 		go func() { done <- e.Run(ctx) }()
@@ -128,13 +134,8 @@ func TestEngine(t *testing.T) {
 // turn pages what is due and says when the next is; a turn just before
 // that pages nothing.
 func TestRunOnce(t *testing.T) {
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
-	dir := directory{"alice": alice, "bob": bob}
-	ph := &phone{}
 	clk := &clock{t: t0}
-	e := escalate.New(st, ph, func() escalate.Directory { return dir }, slog.New(slog.DiscardHandler), escalate.Options{Now: clk.now})
+	st, ph, e := newEngine(t, escalate.Options{Now: clk.now})
 	ctx := t.Context()
 	turn := func(at time.Duration) time.Duration {
 		t.Helper()
@@ -157,7 +158,7 @@ func TestRunOnce(t *testing.T) {
 	turn(5 * time.Minute)
 	require.Equal(t, []string{"alice/voice", "bob/email"}, ph.got()[2:])
 
-	_, err = e.Acknowledge(ctx, id, klaxon.Actor{By: "bob", How: "api"})
+	_, err := e.Acknowledge(ctx, id, klaxon.Actor{By: "bob", How: "api"})
 	require.NoError(t, err)
 	require.Equal(t, time.Duration(-1), turn(time.Hour), "nothing is due after the acknowledgement")
 	require.Len(t, ph.got(), 4, "no page after it")
@@ -169,12 +170,7 @@ func TestRunOnce(t *testing.T) {
 // goroutine left to run).
 func TestEngineNoDuplicates(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
-		require.NoError(t, err)
-		t.Cleanup(func() { st.Close() })
-		dir := directory{"alice": alice, "bob": bob}
-		ph := &phone{}
-		e := escalate.New(st, ph, func() escalate.Directory { return dir }, slog.New(slog.NewTextHandler(io.Discard, nil)), escalate.Options{Poll: time.Millisecond})
+		st, ph, e := newEngine(t, escalate.Options{Poll: time.Millisecond})
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error)
 		go func() { done <- e.Run(ctx) }()

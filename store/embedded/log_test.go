@@ -187,35 +187,30 @@ func TestCheckpoint(t *testing.T) {
 		require.NoError(t, err)
 		return fi.Size()
 	}
-	t.Run("by size", func(t *testing.T) {
+	// opened is a store whose checkpoints come only as a test sets them.
+	opened := func(t *testing.T) (*Store, string) {
 		path := filepath.Join(t.TempDir(), "k.db")
 		s, err := Open(path)
 		require.NoError(t, err)
-		defer s.Close()
+		t.Cleanup(func() { _ = s.Close() })
 		s.w.every = time.Hour
-		s.w.checkpointBytes = 1
-		c := storetest.NewIncidentCommit(1, logNow)
-		require.NoError(t, s.Commit(t.Context(), c))
-		require.Eventually(t, func() bool { return inFile(t, s, c.Open) }, testTimeout, tick)
-		require.Zero(t, logSize(t, path))
-	})
-	t.Run("by time", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "k.db")
-		s, err := Open(path)
-		require.NoError(t, err)
-		defer s.Close()
-		s.w.every = time.Millisecond
-		c := storetest.NewIncidentCommit(1, logNow)
-		require.NoError(t, s.Commit(t.Context(), c))
-		require.Eventually(t, func() bool { return inFile(t, s, c.Open) }, testTimeout, tick)
-		require.Zero(t, logSize(t, path))
-	})
+		return s, path
+	}
+	for name, set := range map[string]func(w *writer){
+		"by size": func(w *writer) { w.checkpointBytes = 1 },
+		"by time": func(w *writer) { w.every = time.Millisecond },
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, path := opened(t)
+			set(s.w)
+			c := storetest.NewIncidentCommit(1, logNow)
+			require.NoError(t, s.Commit(t.Context(), c))
+			require.Eventually(t, func() bool { return inFile(t, s, c.Open) }, testTimeout, tick)
+			require.Zero(t, logSize(t, path))
+		})
+	}
 	t.Run("a failed checkpoint keeps every write, and the next one writes them", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "k.db")
-		s, err := Open(path)
-		require.NoError(t, err)
-		defer s.Close()
-		s.w.every = time.Hour
+		s, _ := opened(t)
 		s.w.checkpointBytes = 1
 		fails := make(chan error, 1)
 		fails <- syscall.ENOSPC
@@ -230,22 +225,18 @@ func TestCheckpoint(t *testing.T) {
 		first := storetest.NewIncidentCommit(1, logNow)
 		require.NoError(t, s.Commit(t.Context(), first), "answered once in the log")
 		require.Eventually(t, func() bool { return len(fails) == 0 }, testTimeout, tick)
-		_, err = s.Incident(t.Context(), first.Open)
+		_, err := s.Incident(t.Context(), first.Open)
 		require.NoError(t, err, "read from the rebuilt transaction")
 		second := storetest.NewIncidentCommit(2, logNow)
 		require.NoError(t, s.Commit(t.Context(), second))
 		require.Eventually(t, func() bool { return inFile(t, s, first.Open) && inFile(t, s, second.Open) }, testTimeout, tick)
 	})
 	t.Run("past maxHeld, writes wait for a checkpoint", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "k.db")
-		s, err := Open(path)
-		require.NoError(t, err)
-		defer s.Close()
-		s.w.every = time.Hour
+		s, _ := opened(t)
 		s.w.maxHeld = 1
 		s.w.checkpointFault = func() error { return syscall.ENOSPC }
 		require.NoError(t, s.Commit(t.Context(), storetest.NewIncidentCommit(1, logNow)))
-		err = s.Commit(t.Context(), storetest.NewIncidentCommit(2, logNow))
+		err := s.Commit(t.Context(), storetest.NewIncidentCommit(2, logNow))
 		require.ErrorIs(t, err, klaxon.ErrUnavailable)
 		require.ErrorIs(t, err, syscall.ENOSPC)
 		require.ErrorIs(t, s.Ping(t.Context()), klaxon.ErrUnavailable)

@@ -95,25 +95,6 @@ func TestWriterRefusalSparesTheBatch(t *testing.T) {
 	require.Equal(t, map[string]string{"am/a": "a", "am/c": "c"}, groups)
 }
 
-// TestWriterFailedBatchRetriesAlone: a write that fails the transaction
-// (not a refusal) costs the others nothing: each is tried again alone.
-func TestWriterFailedBatchRetriesAlone(t *testing.T) {
-	s, release := held(t)
-	ctx := t.Context()
-	broken := errors.New("disk on fire")
-	errs := make(chan error, 2)
-	go func() { errs <- s.update(ctx, false, func(*txn) error { return broken }) }()
-	go func() { errs <- s.Commit(ctx, klaxon.Commit{Group: "a", Index: []string{"am/a"}}) }()
-	require.Eventually(t, func() bool { return len(s.w.normal) == 2 }, testTimeout, tick)
-	release()
-	got := []error{<-errs, <-errs}
-	require.Contains(t, got, nil)
-	require.True(t, errors.Is(got[0], broken) || errors.Is(got[1], broken))
-	groups, err := s.AlertGroups(ctx, []string{"am/a"})
-	require.NoError(t, err)
-	require.Equal(t, map[string]string{"am/a": "a"}, groups)
-}
-
 // TestWriterClosed: writes after Close fail, and Close waits for none.
 func TestWriterClosed(t *testing.T) {
 	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
