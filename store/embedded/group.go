@@ -20,7 +20,7 @@ func (s *Store) Group(ctx context.Context, key string, alerts []string) (klaxon.
 		return klaxon.Group{}, fmt.Errorf("read group %s: %w", key, err)
 	}
 	g := klaxon.Group{Key: key}
-	err := s.peek(func(tx *txn) error {
+	err := s.view(func(tx *txn) error {
 		version, open := getGroup(tx, key)
 		g.Version = version
 		if open == "" {

@@ -201,11 +201,14 @@ func readFrames(data []byte, fn func(pos uint64, payload []byte) error) (int, er
 type wal struct {
 	f *os.File
 	// size is what the log holds durably; a frame that failed is cut
-	// off before the next is written.
+	// off, durably, before the next is written.
 	size  int64
 	frame []byte
-	// fault, for tests, fails an append with the error it returns.
-	fault func() error
+	// dirty: a frame that failed may still be in the file past size,
+	// where a crash would leave it for Open to replay.
+	dirty bool
+	// syncFault, for tests, fails the next fdatasync of an append.
+	syncFault func() error
 }
 
 func openLog(path string) (*wal, []byte, error) {
@@ -222,29 +225,47 @@ func openLog(path string) (*wal, []byte, error) {
 }
 
 // append writes the frame of payload at position pos and returns once it
-// is durable. After an error the log holds what it held before.
+// is durable. After an error the log holds what it held before; if it
+// cannot be made sure of that (the failed frame may still be on disk),
+// appends fail until it can.
 func (l *wal) append(pos uint64, payload []byte) error {
-	l.frame = appendFrame(l.frame[:0], pos, payload)
-	err := error(nil)
-	if l.fault != nil {
-		err = l.fault()
+	if err := l.clean(); err != nil {
+		return fmt.Errorf("append to log: a frame that failed may still be in it: %w", err)
 	}
-	if err == nil {
-		_, err = l.f.WriteAt(l.frame, l.size)
+	l.frame = appendFrame(l.frame[:0], pos, payload)
+	_, err := l.f.WriteAt(l.frame, l.size)
+	if err == nil && l.syncFault != nil {
+		err = l.syncFault()
 	}
 	if err == nil {
 		err = fdatasync(l.f)
 	}
 	if err != nil {
-		// What was written of the frame goes; a later frame follows the
-		// last whole one.
-		_ = l.f.Truncate(l.size)
+		// What was written of the frame goes, durably: a sender answered
+		// that its write failed must not find it after a crash.
+		l.dirty = true
+		_ = l.clean()
 		return fmt.Errorf("append to log: %w", err)
 	}
 	l.size += int64(len(l.frame))
 	if cap(l.frame) > 1<<20 {
 		l.frame = nil // a storm's big frame is not kept
 	}
+	return nil
+}
+
+// clean cuts off, durably, what a failed append left past size.
+func (l *wal) clean() error {
+	if !l.dirty {
+		return nil
+	}
+	if err := l.f.Truncate(l.size); err != nil {
+		return err
+	}
+	if err := fdatasync(l.f); err != nil {
+		return err
+	}
+	l.dirty = false
 	return nil
 }
 

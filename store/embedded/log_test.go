@@ -2,10 +2,12 @@ package embedded
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -42,7 +44,7 @@ func crashed(t *testing.T, path string) (incidents []string, override klaxon.Ove
 	require.Equal(t, "1", id)
 	// The last checkpoint, at Close, fails: the process ends with its
 	// writes in the log only.
-	s.w.checkpointFault = func() error { return syscall.EIO }
+	failCheckpoints(s, syscall.EIO)
 	require.ErrorIs(t, s.Close(), syscall.EIO)
 
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
@@ -182,18 +184,15 @@ func TestCheckpoint(t *testing.T) {
 		}))
 		return found
 	}
-	logSize := func(t *testing.T, path string) int64 {
-		fi, err := os.Stat(path + "-wal")
-		require.NoError(t, err)
-		return fi.Size()
-	}
 	// opened is a store whose checkpoints come only as a test sets them.
-	opened := func(t *testing.T) (*Store, string) {
+	opened := func(t *testing.T, set func(w *writer)) (*Store, string) {
 		path := filepath.Join(t.TempDir(), "k.db")
-		s, err := Open(path)
+		s, err := open(path, openTimeout, func(w *writer) {
+			w.every = time.Hour
+			set(w)
+		})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = s.Close() })
-		s.w.every = time.Hour
 		return s, path
 	}
 	for name, set := range map[string]func(w *writer){
@@ -201,20 +200,18 @@ func TestCheckpoint(t *testing.T) {
 		"by time": func(w *writer) { w.every = time.Millisecond },
 	} {
 		t.Run(name, func(t *testing.T) {
-			s, path := opened(t)
-			set(s.w)
+			s, path := opened(t, set)
 			c := storetest.NewIncidentCommit(1, logNow)
 			require.NoError(t, s.Commit(t.Context(), c))
-			require.Eventually(t, func() bool { return inFile(t, s, c.Open) }, testTimeout, tick)
-			require.Zero(t, logSize(t, path))
+			require.Eventually(t, func() bool { return inFile(t, s, c.Open) && logSize(t, path) == 0 }, testTimeout, tick)
 		})
 	}
 	t.Run("a failed checkpoint keeps every write, and the next one writes them", func(t *testing.T) {
-		s, _ := opened(t)
-		s.w.checkpointBytes = 1
+		// By size; after the failure, by time.
+		s, _ := opened(t, func(w *writer) { w.checkpointBytes, w.every = 1, 10*time.Millisecond })
 		fails := make(chan error, 1)
 		fails <- syscall.ENOSPC
-		s.w.checkpointFault = func() error {
+		fault := func() error {
 			select {
 			case err := <-fails:
 				return err
@@ -222,6 +219,7 @@ func TestCheckpoint(t *testing.T) {
 				return nil
 			}
 		}
+		s.w.checkpointFault.Store(&fault)
 		first := storetest.NewIncidentCommit(1, logNow)
 		require.NoError(t, s.Commit(t.Context(), first), "answered once in the log")
 		require.Eventually(t, func() bool { return len(fails) == 0 }, testTimeout, tick)
@@ -232,9 +230,8 @@ func TestCheckpoint(t *testing.T) {
 		require.Eventually(t, func() bool { return inFile(t, s, first.Open) && inFile(t, s, second.Open) }, testTimeout, tick)
 	})
 	t.Run("past maxHeld, writes wait for a checkpoint", func(t *testing.T) {
-		s, _ := opened(t)
-		s.w.maxHeld = 1
-		s.w.checkpointFault = func() error { return syscall.ENOSPC }
+		s, _ := opened(t, func(w *writer) { w.maxHeld = 1 })
+		failCheckpoints(s, syscall.ENOSPC)
 		require.NoError(t, s.Commit(t.Context(), storetest.NewIncidentCommit(1, logNow)))
 		err := s.Commit(t.Context(), storetest.NewIncidentCommit(2, logNow))
 		require.ErrorIs(t, err, klaxon.ErrUnavailable)
@@ -243,14 +240,16 @@ func TestCheckpoint(t *testing.T) {
 	})
 }
 
-// TestReadWaitsForDurable: a read that sees a batch on its way to the
-// log waits for it, and reads again if the batch could not be written:
-// a reader never sees what a crash would lose.
+// TestReadWaitsForDurable: a read that comes while a batch is on its way
+// to the log waits for it, and reads once, without it if the batch could
+// not be written: a reader never sees what a crash would lose.
 func TestReadWaitsForDurable(t *testing.T) {
 	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
 	require.NoError(t, err)
 	defer s.Close()
 	entered, gate := make(chan struct{}), make(chan struct{})
+	release := sync.OnceFunc(func() { close(gate) })
+	defer release()
 	s.w.fault = func() error { // the batch's append waits for gate, then fails
 		close(entered)
 		<-gate
@@ -263,19 +262,17 @@ func TestReadWaitsForDurable(t *testing.T) {
 
 	var seen []bool
 	read := make(chan error, 1)
-	ran := make(chan struct{}, 2)
 	go func() {
 		read <- s.view(func(tx *txn) error {
 			seen = append(seen, tx.Bucket(bucketIncidents).Get(incidentKey(c.Open)) != nil)
-			ran <- struct{}{}
 			return nil
 		})
 	}()
-	<-ran // read while the batch was on its way
-	close(gate)
+	require.Eventually(t, func() bool { return s.w.waits.Load() == 1 }, testTimeout, tick, "the read waits")
+	release()
 	require.NoError(t, <-read)
 	require.ErrorIs(t, <-committed, syscall.EIO)
-	require.Equal(t, []bool{true, false}, seen, "saw the batch, waited, and read again without it")
+	require.Equal(t, []bool{false}, seen, "read once, without the dropped batch")
 }
 
 // TestFailedWriteTakenBack: a write that fails after it wrote part of its
@@ -350,4 +347,120 @@ func FuzzLog(f *testing.F) {
 			require.True(t, bytes.Equal(frames[i], back[i]))
 		}
 	})
+}
+
+// TestGroupReadWaitsForDurable: a group read, which a commit is computed
+// from, waits for a batch on its way to the log too: were the batch
+// dropped, its version would be given again to another commit, which
+// the one computed from the dropped batch would then match.
+func TestGroupReadWaitsForDurable(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	defer s.Close()
+	entered, gate := make(chan struct{}), make(chan struct{})
+	release := sync.OnceFunc(func() { close(gate) })
+	defer release()
+	s.w.fault = func() error {
+		close(entered)
+		<-gate
+		return syscall.EIO
+	}
+	c := storetest.NewIncidentCommit(1, logNow)
+	committed := make(chan error, 1)
+	go func() { committed <- s.Commit(t.Context(), c) }()
+	<-entered
+	read := make(chan klaxon.Group, 1)
+	go func() {
+		g, err := s.Group(context.Background(), c.Group, nil)
+		if err != nil {
+			panic(err)
+		}
+		read <- g
+	}()
+	require.Eventually(t, func() bool { return s.w.waits.Load() == 1 }, testTimeout, tick, "the read waits")
+	release()
+	require.ErrorIs(t, <-committed, syscall.EIO)
+	g := <-read
+	require.Zero(t, g.Version, "the dropped batch is not read")
+	require.Nil(t, g.Open)
+}
+
+// TestFailedAppendLeavesNothing: a frame written whose fdatasync failed
+// is cut off before the writer answers, so that a crash does not bring
+// back a write its sender was told had failed.
+func TestFailedAppendLeavesNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.db")
+	s, err := Open(path)
+	require.NoError(t, err)
+	first := storetest.NewIncidentCommit(1, logNow)
+	require.NoError(t, s.Commit(t.Context(), first))
+	before := logSize(t, path)
+	s.w.log.syncFault = func() error { // the writer's goroutine only
+		s.w.log.syncFault = nil
+		return syscall.EIO
+	}
+	failed := storetest.NewIncidentCommit(2, logNow)
+	require.ErrorIs(t, s.Commit(t.Context(), failed), syscall.EIO)
+	require.Equal(t, before, logSize(t, path), "the frame is cut off")
+	failCheckpoints(s, syscall.EIO) // a crash: the log alone holds the writes
+	require.Error(t, s.Close())
+
+	s, err = Open(path)
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = s.Incident(t.Context(), first.Open)
+	require.NoError(t, err)
+	_, err = s.Incident(t.Context(), failed.Open)
+	require.ErrorIs(t, err, klaxon.ErrNotFound, "the failed write does not come back")
+}
+
+// TestLogRecoversAfterCheckpoint: batches logged after a checkpoint are
+// replayed from the position the checkpoint stored, and deletes and
+// sequences are replayed as puts are.
+func TestLogRecoversAfterCheckpoint(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.db")
+	s, err := open(path, openTimeout, func(w *writer) { w.every = time.Millisecond })
+	require.NoError(t, err)
+	ctx := t.Context()
+	a := storetest.NewIncidentCommit(1, logNow)
+	require.NoError(t, s.Commit(ctx, a))
+	require.Eventually(t, func() bool { return logSize(t, path) == 0 }, testTimeout, tick, "checkpointed")
+	failCheckpoints(s, syscall.EIO) // from here on, the log alone holds the writes
+	b := storetest.NewIncidentCommit(2, logNow)
+	require.NoError(t, s.Commit(ctx, b))
+	put := func(user string) klaxon.Override {
+		o, err := s.PutOverride(ctx, klaxon.Override{Schedule: "primary", User: user, From: logNow, To: logNow.Add(time.Hour)}, logNow)
+		require.NoError(t, err)
+		return o
+	}
+	first, second := put("alice"), put("bob")
+	require.NoError(t, s.DeleteOverride(ctx, "primary", first.ID))
+	require.Error(t, s.Close())
+
+	s, err = Open(path)
+	require.NoError(t, err)
+	defer s.Close()
+	for _, id := range []string{a.Open, b.Open} {
+		_, err := s.Incident(ctx, id)
+		require.NoError(t, err, "incident %s", id)
+	}
+	overrides, err := s.Overrides(ctx, "primary", logNow)
+	require.NoError(t, err)
+	require.Equal(t, []klaxon.Override{second}, overrides, "the delete is replayed")
+	third, err := s.PutOverride(ctx, klaxon.Override{Schedule: "primary", User: "carol", From: logNow, To: logNow.Add(time.Hour)}, logNow)
+	require.NoError(t, err)
+	require.Equal(t, "3", third.ID, "the sequence is replayed")
+}
+
+// logSize is the size of the log of the store at path.
+func logSize(t *testing.T, path string) int64 {
+	fi, err := os.Stat(path + "-wal")
+	require.NoError(t, err)
+	return fi.Size()
+}
+
+// failCheckpoints fails every checkpoint of s from now on with err.
+func failCheckpoints(s *Store, err error) {
+	f := func() error { return err }
+	s.w.checkpointFault.Store(&f)
 }

@@ -84,10 +84,12 @@ var (
 // Open opens the store at path, creating its folder and file if needed.
 // It fails after a second if another process holds the file.
 func Open(path string) (*Store, error) {
-	return open(path, openTimeout)
+	return open(path, openTimeout, nil)
 }
 
-func open(path string, timeout time.Duration) (*Store, error) {
+// open is Open with a lock timeout, and set, when not nil, called with
+// the writer before it starts: for tests.
+func open(path string, timeout time.Duration, set func(*writer)) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -111,7 +113,12 @@ func open(path string, timeout time.Duration) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	return &Store{db: db, w: newWriter(db, log, pos), cache: groupcache.New(cachedGroups, false)}, nil
+	w := newWriter(db, log, pos)
+	if set != nil {
+		set(w)
+	}
+	go w.run()
+	return &Store{db: db, w: w, cache: groupcache.New(cachedGroups, false)}, nil
 }
 
 // recoverLog opens the log at path and writes into the file the batches

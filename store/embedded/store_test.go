@@ -33,7 +33,7 @@ func TestOpenLocked(t *testing.T) {
 
 	// bbolt's flock is per open file, so a second open in this process
 	// stands in for a second process.
-	_, err = open(path, 50*time.Millisecond)
+	_, err = open(path, 50*time.Millisecond, nil)
 	require.ErrorContains(t, err, "open store "+path+": locked by another process?")
 }
 

@@ -96,7 +96,7 @@ type writer struct {
 	// returns.
 	failed          atomic.Pointer[error]
 	fault           func() error
-	checkpointFault func() error
+	checkpointFault atomic.Pointer[func() error]
 	// The checkpoint settings (see checkpointEvery), fields for tests.
 	every                    time.Duration
 	checkpointBytes, maxHeld int
@@ -119,11 +119,10 @@ type writer struct {
 	// log (inflight). Nil after a checkpoint until the next batch.
 	tx *bolt.Tx
 	// inflight, while a batch is in tx and not yet durable, is closed once
-	// it is durable or dropped; gen counts the times tx was rebuilt
-	// without a batch it held. A reader that saw a batch waits for it,
-	// and reads again if it was dropped.
+	// it is durable or dropped: a reader waits for it before it reads.
 	inflight chan struct{}
-	gen      uint64
+	// waits counts the reads that waited for a batch, for tests.
+	waits atomic.Int64
 	// broken is why tx could not be rebuilt: until it is, nothing is read
 	// from or written to it.
 	broken error
@@ -136,6 +135,7 @@ type writer struct {
 	replayed []byte
 	rec      record
 	timer    *time.Timer // the next checkpoint, armed while the log is not empty
+	retrying bool        // the last checkpoint failed
 }
 
 func newWriter(db *bolt.DB, log *wal, pos uint64) *writer {
@@ -143,7 +143,6 @@ func newWriter(db *bolt.DB, log *wal, pos uint64) *writer {
 		stop: make(chan struct{}), exited: make(chan struct{}), timer: time.NewTimer(checkpointEvery),
 		every: checkpointEvery, checkpointBytes: checkpointBytes, maxHeld: maxHeldBytes}
 	w.timer.Stop()
-	go w.run()
 	return w
 }
 
@@ -215,12 +214,15 @@ func (w *writer) run() {
 					_ = w.tx.Rollback() // what it held is in the log
 					w.tx = nil
 				}
+				w.broken = errClosed // the file alone may lack what the log holds
 				w.mu.Unlock()
 				return
 			}
 		}
 		w.commit(w.gather(first))
-		if w.log.size >= int64(w.checkpointBytes) {
+		// After a failed checkpoint, the timer alone tries again: each try
+		// rebuilds the transaction from the log.
+		if w.log.size >= int64(w.checkpointBytes) && !w.retrying {
 			_ = w.checkpoint()
 		}
 	}
@@ -390,7 +392,6 @@ func (w *writer) rebuild() {
 		_ = w.tx.Rollback()
 		w.tx = nil
 	}
-	w.gen++
 	w.broken, w.replayed = nil, nil
 	if w.pos == w.checkpointed {
 		return
@@ -454,8 +455,8 @@ func (w *writer) checkpoint() error {
 		return nil
 	}
 	err := w.tx.Bucket(bucketMeta).Put(logKey, binary.BigEndian.AppendUint64(nil, w.pos))
-	if err == nil && w.checkpointFault != nil {
-		err = w.checkpointFault()
+	if f := w.checkpointFault.Load(); err == nil && f != nil {
+		err = (*f)()
 	}
 	if err == nil {
 		err = w.tx.Commit()
@@ -463,6 +464,7 @@ func (w *writer) checkpoint() error {
 		_ = w.tx.Rollback()
 	}
 	w.tx = nil
+	w.retrying = err != nil
 	if err != nil {
 		err = unavailable(err)
 		w.failed.Store(&err)
@@ -508,51 +510,50 @@ func (w *writer) close() error {
 	return w.closeErr
 }
 
-// view runs fn on what the store holds: the writes answered, and those
-// about to be. A read that saw a batch not yet durable waits for it, and
-// reads again if it was dropped, so that it returns only what is
-// durable. fn must not keep what it reads past its return.
+// view runs fn on what the store holds durably: the writes answered. A
+// batch on its way to the log is waited for first, so that fn runs once,
+// and never sees what a crash would lose. fn must not keep what it reads
+// past its return.
 func (s *Store) view(fn func(tx *txn) error) error {
+	w := s.w
 	for {
-		again, err := s.read(fn, true)
-		if !again {
-			return err
+		w.mu.Lock()
+		if w.inflight == nil {
+			break
 		}
+		inflight := w.inflight
+		w.mu.Unlock()
+		w.waits.Add(1)
+		<-inflight
 	}
+	return s.read(fn)
 }
 
 // peek is view without the wait: what fn reads may be of a batch still
-// on its way to the log, and dropped if it cannot be written. It is for
-// reads whose every use a commit checks again: a group's version.
+// on its way to the log, and dropped if it cannot be written (and its
+// version then given to another). It is for reads that only decide
+// whether to write, and whose write looks again: the engine's look for
+// due timers.
 func (s *Store) peek(fn func(tx *txn) error) error {
-	_, err := s.read(fn, false)
-	return err
+	s.w.mu.Lock()
+	return s.read(fn)
 }
 
-// read runs fn once, on the open transaction if there is one, else on a
-// read transaction of the file, which then holds every write answered.
-func (s *Store) read(fn func(tx *txn) error, durable bool) (again bool, err error) {
+// read runs fn, with mu held, which it releases: on the open transaction
+// if there is one, else on a read transaction of the file, which then
+// holds every write answered.
+func (s *Store) read(fn func(tx *txn) error) error {
 	w := s.w
-	w.mu.Lock()
 	if w.broken != nil {
 		w.mu.Unlock()
-		return false, unavailable(w.broken)
+		return unavailable(w.broken)
 	}
 	if w.tx == nil {
 		w.mu.Unlock()
-		return false, s.db.View(func(tx *bolt.Tx) error { return fn(&txn{tx: tx}) })
+		return s.db.View(func(tx *bolt.Tx) error { return fn(&txn{tx: tx}) })
 	}
-	err = fn(&txn{tx: w.tx})
-	inflight, gen := w.inflight, w.gen
-	w.mu.Unlock()
-	if inflight == nil || !durable {
-		return false, err
-	}
-	<-inflight
-	w.mu.Lock()
-	again = w.gen != gen
-	w.mu.Unlock()
-	return again, err
+	defer w.mu.Unlock()
+	return fn(&txn{tx: w.tx})
 }
 
 // update runs fn in a write transaction shared with the writes that
