@@ -18,10 +18,14 @@ import (
 //	   (incident_alerts) and its timeline one record per event (events).
 //	3  each alert record is two: what a new occurrence changes
 //	   (alert_seen) and the rest (alert_details).
+//	4  the same records, and a log beside the file (path + "-wal") that
+//	   may hold answered writes the file does not: a Klaxon that reads
+//	   layouts up to 3 would not replay it, so it must refuse the file.
 //
-// Open upgrades a file of an older layout in place, in one transaction,
-// and refuses one of a newer layout than it knows.
-const layout = 3
+// Open replays the log, then upgrades a file of an older layout in
+// place, in one transaction, and refuses one of a newer layout than it
+// knows: a log is replayed into the layout that wrote it.
+const layout = 4
 
 // bucketIncidentAlertsV2 held layout 2's alert records.
 var bucketIncidentAlertsV2 = []byte("incident_alerts")

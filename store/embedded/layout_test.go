@@ -3,7 +3,9 @@ package embedded
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	bolt "go.etcd.io/bbolt"
@@ -60,7 +62,7 @@ func TestUpgradeLayout2(t *testing.T) {
 	require.NoError(t, err)
 	defer db.Close()
 	require.NoError(t, db.View(func(tx *bolt.Tx) error {
-		require.Equal(t, "3", string(tx.Bucket(bucketMeta).Get(layoutKey)))
+		require.Equal(t, strconv.Itoa(layout), string(tx.Bucket(bucketMeta).Get(layoutKey)))
 		require.Nil(t, tx.Bucket(bucketIncidentAlertsV2), "layout 2's records are gone")
 		require.Equal(t, tx.Bucket(bucketAlertSeen).Stats().KeyN, tx.Bucket(bucketAlertDetails).Stats().KeyN)
 		return nil
@@ -76,11 +78,46 @@ func TestNewerLayoutRefused(t *testing.T) {
 	require.NoError(t, s.Close())
 	db, err := bolt.Open(path, 0o600, nil)
 	require.NoError(t, err)
-	require.NoError(t, db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(layoutKey, []byte("4")) }))
+	require.NoError(t, db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(layoutKey, []byte("5")) }))
 	require.NoError(t, db.Close())
 
 	_, err = Open(path)
-	require.ErrorContains(t, err, "layout 4, written by a newer Klaxon")
+	require.ErrorContains(t, err, "layout 5, written by a newer Klaxon")
+}
+
+// TestUpgradeLayout3: a file of layout 3 (the same records, written
+// before the log) opens at layout 4 with all it holds; a Klaxon of layout
+// 3 would refuse the file now, instead of reading it without its log.
+func TestUpgradeLayout3(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "klaxon.db")
+	s, err := Open(path)
+	require.NoError(t, err)
+	c := storetest.NewIncidentCommit(1, time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	require.NoError(t, s.Commit(t.Context(), c))
+	require.NoError(t, s.Close())
+	db, err := bolt.Open(path, 0o600, nil)
+	require.NoError(t, err)
+	require.NoError(t, db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		require.Equal(t, "4", string(meta.Get(layoutKey)))
+		if err := meta.Delete(logKey); err != nil { // as layout 3 wrote it
+			return err
+		}
+		return meta.Put(layoutKey, []byte("3"))
+	}))
+	require.NoError(t, db.Close())
+	require.NoError(t, os.Remove(path+"-wal"))
+
+	s, err = Open(path)
+	require.NoError(t, err)
+	defer s.Close()
+	inc, err := s.Incident(t.Context(), c.Open)
+	require.NoError(t, err)
+	require.Equal(t, c.Open, inc.ID)
+	require.NoError(t, s.view(func(tx *txn) error {
+		require.Equal(t, "4", string(tx.Bucket(bucketMeta).Get(layoutKey)))
+		return nil
+	}))
 }
 
 // TestUpgradeLayout2JSONRecords opens a file of layout 2 as its first

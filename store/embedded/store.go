@@ -104,12 +104,13 @@ func open(path string, timeout time.Duration, set func(*writer)) (*Store, error)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	if err := db.Update(upgrade); err != nil {
+	log, pos, err := recoverLog(db, path+"-wal")
+	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	log, pos, err := recoverLog(db, path+"-wal")
-	if err != nil {
+	if err := db.Update(upgrade); err != nil {
+		_ = log.close()
 		_ = db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -132,6 +133,12 @@ func recoverLog(db *bolt.DB, path string) (*wal, uint64, error) {
 	var pos uint64
 	err = db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			if len(data) >= frameHeader {
+				return fmt.Errorf("a log beside a file that has no meta bucket (layout 1, or new): restore a backup of the file and its log")
+			}
+			return nil // a new file, or one a version before the log wrote
+		}
 		if v := meta.Get(logKey); len(v) == 8 {
 			pos = binary.BigEndian.Uint64(v)
 		}
