@@ -127,10 +127,15 @@ func TestLogEndsAtTornFrame(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "k.db")
 			incidents, override := crashed(t, path)
 			tear(t, path+"-wal")
+			data, err := os.ReadFile(path + "-wal")
+			require.NoError(t, err)
 			s, err := Open(path)
 			require.NoError(t, err)
 			defer s.Close()
 			requireRecovered(t, s, incidents, override)
+			tail, err := os.ReadFile(path + "-wal.tail")
+			require.NoError(t, err, "what follows the last whole frame is kept")
+			require.True(t, bytes.HasSuffix(data, tail))
 		})
 	}
 

@@ -143,7 +143,7 @@ func recoverLog(db *bolt.DB, path string) (*wal, uint64, error) {
 			pos = binary.BigEndian.Uint64(v)
 		}
 		checkpoint := pos
-		_, err := readFrames(data, func(at uint64, payload []byte) error {
+		n, err := readFrames(data, func(at uint64, payload []byte) error {
 			switch {
 			case at <= checkpoint:
 				return nil // the file holds it
@@ -158,6 +158,15 @@ func recoverLog(db *bolt.DB, path string) (*wal, uint64, error) {
 		})
 		if err != nil {
 			return err
+		}
+		if n < len(data) {
+			// Most often the frame a crash cut short; but bytes that are
+			// not a frame in the middle of the log would end it early.
+			// What follows the last whole frame is kept for a look, in
+			// place of the last such tail.
+			if err := os.WriteFile(path+".tail", data[n:], 0o600); err != nil {
+				return fmt.Errorf("keep what follows the log's last whole frame: %w", err)
+			}
 		}
 		return meta.Put(logKey, binary.BigEndian.AppendUint64(nil, pos))
 	})
