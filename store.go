@@ -64,6 +64,17 @@ type Commit struct {
 	Urgent bool
 }
 
+// Schedule sets inc's timer in c to due, or cancels it when due is zero:
+// the one way ingest and the engine say when an incident next needs the
+// engine.
+func (c *Commit) Schedule(inc *Incident, due time.Time) {
+	if due.IsZero() {
+		c.Cancel = append(c.Cancel, inc.ID)
+		return
+	}
+	c.Timers = append(c.Timers, Timer{Incident: inc.ID, Group: inc.Group, Due: due})
+}
+
 // Timer is the next moment an incident needs the escalation engine.
 type Timer struct {
 	Incident string    `json:"incident"`

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -81,4 +82,14 @@ func TestUpdateCached(t *testing.T) {
 	require.Equal(t, 2, calls)
 	_, err = st.Incident(ctx, "2")
 	require.ErrorIs(t, err, klaxon.ErrNotFound)
+}
+
+func TestCommitSchedule(t *testing.T) {
+	inc := &klaxon.Incident{ID: "7", Group: "g"}
+	due := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
+	var c klaxon.Commit
+	c.Schedule(inc, due)
+	c.Schedule(&klaxon.Incident{ID: "8", Group: "h"}, time.Time{})
+	require.Equal(t, []klaxon.Timer{{Incident: "7", Group: "g", Due: due}}, c.Timers)
+	require.Equal(t, []string{"8"}, c.Cancel, "no due time: the timer goes")
 }

@@ -131,7 +131,7 @@ func (e *Engine) command(ctx context.Context, id string, fn func(*klaxon.Inciden
 		if inc.State == klaxon.StateResolved {
 			c.Open = ""
 		}
-		timerCommit(c, inc)
+		c.Schedule(inc, NextDue(inc))
 		return c, nil
 	})
 	if err != nil {

@@ -85,9 +85,9 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 						due = n.Due
 					}
 				}
-				c.Timers = []klaxon.Timer{{Incident: cur.ID, Group: cur.Group, Due: due}}
+				c.Schedule(cur, due)
 			} else {
-				timerCommit(c, cur)
+				c.Schedule(cur, NextDue(cur))
 			}
 			return c, nil
 		})

@@ -269,16 +269,6 @@ func NextDue(inc *klaxon.Incident) time.Time {
 	return next
 }
 
-// timerCommit sets inc's timer to NextDue, or cancels it when there is
-// none, on c.
-func timerCommit(c *klaxon.Commit, inc *klaxon.Incident) {
-	if due := NextDue(inc); !due.IsZero() {
-		c.Timers = append(c.Timers, klaxon.Timer{Incident: inc.ID, Group: inc.Group, Due: due})
-		return
-	}
-	c.Cancel = append(c.Cancel, inc.ID)
-}
-
 // NextRuleNow makes user's next pending notification of inc due at now,
 // when a page to them failed: the next contact method is tried at once,
 // not after its delay. It reports whether it changed anything.

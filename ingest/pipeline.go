@@ -355,12 +355,12 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 		case r.Resolved:
 			delete(index, inc.ID) // a closed incident indexes nothing
 			if !r.Opened {
-				c.Cancel = append(c.Cancel, inc.ID)
+				c.Schedule(inc, time.Time{})
 			}
 			open, known = nil, map[string]klaxon.Seen{}
 		case r.Opened:
 			f.opened = true
-			c.Timers = append(c.Timers, klaxon.Timer{Incident: inc.ID, Group: inc.Group, Due: now})
+			c.Schedule(inc, now) // its first step pages at once
 			open = &header
 		default:
 			open = &header
