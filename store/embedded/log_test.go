@@ -252,18 +252,8 @@ func TestReadWaitsForDurable(t *testing.T) {
 	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
 	require.NoError(t, err)
 	defer s.Close()
-	entered, gate := make(chan struct{}), make(chan struct{})
-	release := sync.OnceFunc(func() { close(gate) })
+	c, release, committed := inFlight(t, s)
 	defer release()
-	s.w.fault = func() error { // the batch's append waits for gate, then fails
-		close(entered)
-		<-gate
-		return syscall.EIO
-	}
-	c := storetest.NewIncidentCommit(1, logNow)
-	committed := make(chan error, 1)
-	go func() { committed <- s.Commit(t.Context(), c) }()
-	<-entered
 
 	var seen []bool
 	read := make(chan error, 1)
@@ -362,18 +352,8 @@ func TestGroupReadWaitsForDurable(t *testing.T) {
 	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
 	require.NoError(t, err)
 	defer s.Close()
-	entered, gate := make(chan struct{}), make(chan struct{})
-	release := sync.OnceFunc(func() { close(gate) })
+	c, release, committed := inFlight(t, s)
 	defer release()
-	s.w.fault = func() error {
-		close(entered)
-		<-gate
-		return syscall.EIO
-	}
-	c := storetest.NewIncidentCommit(1, logNow)
-	committed := make(chan error, 1)
-	go func() { committed <- s.Commit(t.Context(), c) }()
-	<-entered
 	read := make(chan klaxon.Group, 1)
 	go func() {
 		g, err := s.Group(context.Background(), c.Group, nil)
@@ -468,4 +448,22 @@ func logSize(t *testing.T, path string) int64 {
 func failCheckpoints(s *Store, err error) {
 	f := func() error { return err }
 	s.w.checkpointFault.Store(&f)
+}
+
+// inFlight commits a new incident to s and returns once its batch is on
+// its way to the log, held there until release, which fails it (EIO);
+// committed gets the commit's outcome.
+func inFlight(t *testing.T, s *Store) (c klaxon.Commit, release func(), committed <-chan error) {
+	t.Helper()
+	entered, gate := make(chan struct{}), make(chan struct{})
+	s.w.fault = func() error { // the writer's goroutine only
+		close(entered)
+		<-gate
+		return syscall.EIO
+	}
+	c = storetest.NewIncidentCommit(1, logNow)
+	done := make(chan error, 1)
+	go func() { done <- s.Commit(context.Background(), c) }()
+	<-entered
+	return c, sync.OnceFunc(func() { close(gate) }), done
 }
