@@ -534,3 +534,17 @@ func TestAutoResolve(t *testing.T) {
 		require.Equal(t, keepOpen, tmpl.KeepOpen, "team %s", team)
 	}
 }
+
+func TestUserByPhone(t *testing.T) {
+	clearEnv(t)
+	setup(t, nil)
+	c, err := Load("conf/klaxon.yaml", nil)
+	require.NoError(t, err)
+	u, ok := c.UserByPhone("+15550100001")
+	require.True(t, ok)
+	require.Equal(t, "alice", u.ID)
+	for _, phone := range []string{"+15559999999", ""} {
+		_, ok := c.UserByPhone(phone)
+		require.False(t, ok, "phone %q", phone)
+	}
+}

@@ -245,3 +245,17 @@ func (l *loader) checkFeedSchedules(feeds []FeedToken, defined map[string]string
 		}
 	}
 }
+
+// UserByPhone returns the user whose phone is phone: who an SMS reply or
+// a call is from, or to.
+func (c *Config) UserByPhone(phone string) (klaxon.User, bool) {
+	if phone == "" {
+		return klaxon.User{}, false
+	}
+	for _, u := range c.Users {
+		if u.Phone == phone {
+			return u, true
+		}
+	}
+	return klaxon.User{}, false
+}

@@ -82,15 +82,7 @@ func (rt *runtime) Shifts(ctx context.Context, name string, from, to time.Time) 
 
 // UserByPhone returns the user whose phone is phone.
 func (rt *runtime) UserByPhone(phone string) (klaxon.User, bool) {
-	if phone == "" {
-		return klaxon.User{}, false
-	}
-	for _, u := range rt.cfg.Load().Users {
-		if u.Phone == phone {
-			return u, true
-		}
-	}
-	return klaxon.User{}, false
+	return rt.cfg.Load().UserByPhone(phone)
 }
 
 // twilioAuth is what checks Twilio's callbacks, nil without Twilio.
