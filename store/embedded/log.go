@@ -158,6 +158,30 @@ func cutBytes(p []byte) (v, rest []byte, ok bool) {
 	return p[size:end:end], p[end:], true
 }
 
+// replayLog applies to tx the records of the whole frames of data past
+// position after, which must follow it one by one, and returns the
+// position of the last and how many bytes the whole frames take. A
+// frame at or before after is one the file holds already (a log not
+// emptied at a checkpoint). The values it puts are slices of data, which
+// must not change until tx ends.
+func replayLog(tx *bolt.Tx, data []byte, after uint64) (last uint64, n int, err error) {
+	last = after
+	n, err = readFrames(data, func(pos uint64, payload []byte) error {
+		switch {
+		case pos <= after:
+			return nil
+		case pos != last+1:
+			return fmt.Errorf("the log skips from batch %d to %d after the file's %d: restore a backup of the file and its log", last, pos, after)
+		}
+		if err := replayRecord(tx, payload); err != nil {
+			return fmt.Errorf("log batch %d: %w", pos, err)
+		}
+		last = pos
+		return nil
+	})
+	return last, n, err
+}
+
 // appendFrame appends the frame of payload at position pos to b.
 func appendFrame(b []byte, pos uint64, payload []byte) []byte {
 	start := len(b)

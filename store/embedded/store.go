@@ -142,23 +142,11 @@ func recoverLog(db *bolt.DB, path string) (*wal, uint64, error) {
 		if v := meta.Get(logKey); len(v) == 8 {
 			pos = binary.BigEndian.Uint64(v)
 		}
-		checkpoint := pos
-		n, err := readFrames(data, func(at uint64, payload []byte) error {
-			switch {
-			case at <= checkpoint:
-				return nil // the file holds it
-			case at != pos+1:
-				return fmt.Errorf("the log skips from batch %d to %d after the file's %d: restore a backup of the file and its log", pos, at, checkpoint)
-			}
-			if err := replayRecord(tx, payload); err != nil {
-				return fmt.Errorf("log batch %d: %w", at, err)
-			}
-			pos = at
-			return nil
-		})
+		last, n, err := replayLog(tx, data, pos)
 		if err != nil {
 			return err
 		}
+		pos = last
 		if n < len(data) {
 			// Most often the frame a crash cut short; but bytes that are
 			// not a frame in the middle of the log would end it early.

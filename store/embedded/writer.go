@@ -130,12 +130,9 @@ type writer struct {
 	// Only the writer's goroutine uses what follows.
 	pos          uint64 // the log position of the last durable batch
 	checkpointed uint64 // the position the file holds
-	// replayed is the log as rebuild read it, which the transaction it
-	// rebuilt refers to until the next checkpoint.
-	replayed []byte
-	rec      record
-	timer    *time.Timer // the next checkpoint, armed while the log is not empty
-	retrying bool        // the last checkpoint failed
+	rec          record
+	timer        *time.Timer // the next checkpoint, armed while the log is not empty
+	retrying     bool        // the last checkpoint failed
 }
 
 func newWriter(db *bolt.DB, log *wal, pos uint64) *writer {
@@ -392,7 +389,7 @@ func (w *writer) rebuild() {
 		_ = w.tx.Rollback()
 		w.tx = nil
 	}
-	w.broken, w.replayed = nil, nil
+	w.broken = nil
 	if w.pos == w.checkpointed {
 		return
 	}
@@ -406,14 +403,7 @@ func (w *writer) rebuild() {
 		w.broken = err
 		return
 	}
-	last := w.checkpointed
-	_, err = readFrames(data, func(pos uint64, payload []byte) error {
-		if pos <= w.checkpointed {
-			return nil // a frame the log kept from before the checkpoint
-		}
-		last = pos
-		return replayRecord(tx, payload)
-	})
+	last, _, err := replayLog(tx, data, w.checkpointed)
 	if err == nil && last != w.pos {
 		err = fmt.Errorf("the log holds batches up to %d, not %d", last, w.pos)
 	}
@@ -422,7 +412,7 @@ func (w *writer) rebuild() {
 		w.broken = err
 		return
 	}
-	w.tx, w.replayed = tx, data
+	w.tx = tx              // which holds slices of data, and so keeps it
 	w.timer.Reset(w.every) // a checkpoint that found no transaction did not arm it again
 }
 
@@ -472,7 +462,7 @@ func (w *writer) checkpoint() error {
 		w.timer.Reset(w.every)
 		return err
 	}
-	w.checkpointed, w.replayed = w.pos, nil
+	w.checkpointed = w.pos
 	// A log not emptied keeps frames the file holds now: Open skips them.
 	_ = w.log.reset()
 	return nil
