@@ -131,20 +131,15 @@ func (p *Pipeline) submit(ctx context.Context, d *delivery, inline bool) {
 	if !inline {
 		mine = nil
 	}
+	loop := func() { p.commitLoop(ctx, key, []*delivery{d}, mine) }
 	if q, ok := p.store.(klaxon.CommitQueue); ok {
-		loop := func() { p.chainLoop(ctx, q, key, wake, nil, []*delivery{d}, mine) }
-		if inline {
-			loop()
-		} else {
-			go loop()
-		}
-		return
+		loop = func() { p.chainLoop(ctx, q, key, wake, nil, []*delivery{d}, mine) }
 	}
 	if inline {
-		p.commitLoop(ctx, key, []*delivery{d}, mine)
+		loop()
 		return
 	}
-	go p.commitLoop(ctx, key, []*delivery{d}, nil)
+	go loop()
 }
 
 // answered reports whether d's outcome is waiting for its sender, which
