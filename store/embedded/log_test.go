@@ -88,9 +88,8 @@ func TestLogRecoversAfterCrash(t *testing.T) {
 	incidents, override := crashed(t, path)
 	s, err := Open(path)
 	require.NoError(t, err)
-	fi, err := os.Stat(path + "-wal")
-	require.NoError(t, err)
-	require.Zero(t, fi.Size(), "the log is emptied once the file holds it")
+	require.Zero(t, logHeld(t, path), "the log is emptied once the file holds it")
+	require.NoFileExists(t, path+"-wal.tail", "the zeros and old frames after the last frame are no tear")
 	requireRecovered(t, s, incidents, override)
 	require.NoError(t, s.Close())
 
@@ -106,27 +105,24 @@ func TestLogRecoversAfterCrash(t *testing.T) {
 // TestLogEndsAtTornFrame: a frame cut short by a crash, or bytes after
 // the last frame, end the log there; the frames before it are replayed.
 func TestLogEndsAtTornFrame(t *testing.T) {
-	for name, tear := range map[string]func(t *testing.T, log string){
-		"garbage after the last frame": func(t *testing.T, log string) {
-			f, err := os.OpenFile(log, os.O_WRONLY|os.O_APPEND, 0)
-			require.NoError(t, err)
-			_, err = f.Write([]byte("\x00\x00\x01\x00torn frame"))
-			require.NoError(t, err)
-			require.NoError(t, f.Close())
+	// Each tear writes over the log after its last whole frame, at end,
+	// where the frame at position next was being written.
+	for name, tear := range map[string]func(t *testing.T, log string, end int64, next uint64){
+		"a damaged frame after the last": func(t *testing.T, log string, end int64, next uint64) {
+			frame := appendFrame(nil, next, []byte("the batch being written"))
+			frame[len(frame)-1] ^= 0xff
+			writeAt(t, log, frame, end)
 		},
-		"half a frame more": func(t *testing.T, log string) {
-			frame := appendFrame(nil, 99, []byte("the batch being written"))
-			f, err := os.OpenFile(log, os.O_WRONLY|os.O_APPEND, 0)
-			require.NoError(t, err)
-			_, err = f.Write(frame[:len(frame)/2])
-			require.NoError(t, err)
-			require.NoError(t, f.Close())
+		"half a frame more": func(t *testing.T, log string, end int64, next uint64) {
+			frame := appendFrame(nil, next, []byte("the batch being written"))
+			writeAt(t, log, frame[:len(frame)/2], end)
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "k.db")
 			incidents, override := crashed(t, path)
-			tear(t, path+"-wal")
+			end, last := logEnd(t, path)
+			tear(t, path+"-wal", end, last+1)
 			data, err := os.ReadFile(path + "-wal")
 			require.NoError(t, err)
 			s, err := Open(path)
@@ -136,6 +132,7 @@ func TestLogEndsAtTornFrame(t *testing.T) {
 			tail, err := os.ReadFile(path + "-wal.tail")
 			require.NoError(t, err, "what follows the last whole frame is kept")
 			require.True(t, bytes.HasSuffix(data, tail))
+			require.True(t, bytes.HasPrefix(tail, data[end:end+frameHeader]), "from the torn frame on")
 		})
 	}
 
@@ -145,7 +142,8 @@ func TestLogEndsAtTornFrame(t *testing.T) {
 		log := path + "-wal"
 		data, err := os.ReadFile(log)
 		require.NoError(t, err)
-		data[len(data)-1] ^= 0xff // the last frame is the ID block's
+		end, _ := logEnd(t, path)
+		data[end-1] ^= 0xff // the last frame is the ID block's
 		require.NoError(t, os.WriteFile(log, data, 0o600))
 		s, err := Open(path)
 		require.NoError(t, err)
@@ -208,7 +206,10 @@ func TestCheckpoint(t *testing.T) {
 			s, path := opened(t, set)
 			c := storetest.NewIncidentCommit(1, logNow)
 			require.NoError(t, s.Commit(t.Context(), c))
-			require.Eventually(t, func() bool { return inFile(t, s, c.Open) && logSize(t, path) == 0 }, testTimeout, tick)
+			require.Eventually(t, func() bool { return inFile(t, s, c.Open) && logHeld(t, path) == 0 }, testTimeout, tick)
+			fi, err := os.Stat(path + "-wal")
+			require.NoError(t, err)
+			require.Equal(t, int64(logAllocate), fi.Size(), "the log keeps the length written ahead")
 		})
 	}
 	t.Run("a failed checkpoint keeps every write, and the next one writes them", func(t *testing.T) {
@@ -379,14 +380,14 @@ func TestFailedAppendLeavesNothing(t *testing.T) {
 	require.NoError(t, err)
 	first := storetest.NewIncidentCommit(1, logNow)
 	require.NoError(t, s.Commit(t.Context(), first))
-	before := logSize(t, path)
+	before := logHeld(t, path)
 	s.w.log.syncFault = func() error { // the writer's goroutine only
 		s.w.log.syncFault = nil
 		return syscall.EIO
 	}
 	failed := storetest.NewIncidentCommit(2, logNow)
 	require.ErrorIs(t, s.Commit(t.Context(), failed), syscall.EIO)
-	require.Equal(t, before, logSize(t, path), "the frame is cut off")
+	require.Equal(t, before, logHeld(t, path), "the frame is cut off")
 	failCheckpoints(s, syscall.EIO) // a crash: the log alone holds the writes
 	require.Error(t, s.Close())
 
@@ -409,7 +410,7 @@ func TestLogRecoversAfterCheckpoint(t *testing.T) {
 	ctx := t.Context()
 	a := storetest.NewIncidentCommit(1, logNow)
 	require.NoError(t, s.Commit(ctx, a))
-	require.Eventually(t, func() bool { return logSize(t, path) == 0 }, testTimeout, tick, "checkpointed")
+	require.Eventually(t, func() bool { return logHeld(t, path) == 0 }, testTimeout, tick, "checkpointed")
 	failCheckpoints(s, syscall.EIO) // from here on, the log alone holds the writes
 	b := storetest.NewIncidentCommit(2, logNow)
 	require.NoError(t, s.Commit(ctx, b))
@@ -437,11 +438,33 @@ func TestLogRecoversAfterCheckpoint(t *testing.T) {
 	require.Equal(t, "3", third.ID, "the sequence is replayed")
 }
 
-// logSize is the size of the log of the store at path.
-func logSize(t *testing.T, path string) int64 {
-	fi, err := os.Stat(path + "-wal")
+// logHeld is the size of the frames that the log of the store at path
+// holds, from its start.
+func logHeld(t *testing.T, path string) int64 {
+	n, _ := logEnd(t, path)
+	return n
+}
+
+// logEnd returns the size of the frames that the log of the store at
+// path holds, and the position of the last.
+func logEnd(t *testing.T, path string) (int64, uint64) {
+	t.Helper()
+	data, err := os.ReadFile(path + "-wal")
 	require.NoError(t, err)
-	return fi.Size()
+	var last uint64
+	n, err := readFrames(data, func(pos uint64, _ []byte) error { last = pos; return nil })
+	require.NoError(t, err)
+	return int64(n), last
+}
+
+// writeAt writes b into the file at path at offset off.
+func writeAt(t *testing.T, path string, b []byte, off int64) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt(b, off)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
 }
 
 // failCheckpoints fails every checkpoint of s from now on with err.

@@ -134,7 +134,7 @@ func recoverLog(db *bolt.DB, path string) (*wal, uint64, error) {
 	err = db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil {
-			if len(data) >= frameHeader {
+			if n, _ := readFrames(data, func(uint64, []byte) error { return nil }); n > 0 {
 				return fmt.Errorf("a log beside a file that has no meta bucket (layout 1, or new): restore a backup of the file and its log")
 			}
 			return nil // a new file, or one a version before the log wrote
@@ -147,11 +147,11 @@ func recoverLog(db *bolt.DB, path string) (*wal, uint64, error) {
 			return err
 		}
 		pos = last
-		if n < len(data) {
-			// Most often the frame a crash cut short; but bytes that are
-			// not a frame in the middle of the log would end it early.
-			// What follows the last whole frame is kept for a look, in
-			// place of the last such tail.
+		if torn(data[n:], last) {
+			// Most often the frame a crash cut short; but a frame damaged
+			// in the middle of the log would end it early. What follows
+			// the last whole frame is kept for a look, in place of the
+			// last such tail.
 			if err := os.WriteFile(path+".tail", data[n:], 0o600); err != nil {
 				return fmt.Errorf("keep what follows the log's last whole frame: %w", err)
 			}
