@@ -54,7 +54,7 @@ func (l *loader) noSchedule() string {
 // addFileFieldErrors records the *klaxon.FieldErrors in err as problems
 // in file.
 func (l *loader) addFileFieldErrors(file string, err error) {
-	for _, e := range flatten(err) {
+	for _, e := range Errors(err) {
 		var fe *klaxon.FieldError
 		if errors.As(e, &fe) {
 			l.probs.add(file, fe.Field, "%s", fe.Msg)
@@ -64,15 +64,16 @@ func (l *loader) addFileFieldErrors(file string, err error) {
 	}
 }
 
-// flatten lists the errors joined in err; none for nil.
-func flatten(err error) []error {
+// Errors lists the problems joined in err, as Load returns them; none
+// for nil.
+func Errors(err error) []error {
 	if err == nil {
 		return nil
 	}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		var out []error
 		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
+			out = append(out, Errors(e)...)
 		}
 		return out
 	}

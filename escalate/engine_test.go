@@ -14,6 +14,7 @@ import (
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/escalate"
 	"github.com/klaxonhq/klaxon/incident"
+	"github.com/klaxonhq/klaxon/internal/fakeclock"
 	"github.com/klaxonhq/klaxon/store/embedded"
 )
 
@@ -48,15 +49,6 @@ func (d directory) OnCall(context.Context, string, time.Time) ([]string, error) 
 }
 func (d directory) Fallback() []string { return nil }
 
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-
 // newEngine returns an engine over a new embedded store, paging alice
 // and bob to a phone, with o.
 func newEngine(t *testing.T, o escalate.Options) (klaxon.Store, *phone, *escalate.Engine) {
@@ -86,8 +78,8 @@ func openIncident(t *testing.T, st klaxon.Store, p klaxon.Policy, now time.Time)
 // of the bubble was left to run.
 func TestEngine(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		clk := &clock{t: t0}
-		st, ph, e := newEngine(t, escalate.Options{Now: clk.now, Poll: 5 * time.Millisecond})
+		clk := fakeclock.New(t0)
+		st, ph, e := newEngine(t, escalate.Options{Now: clk.Now, Poll: 5 * time.Millisecond})
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error)
 		go func() { done <- e.Run(ctx) }()
@@ -104,9 +96,9 @@ func TestEngine(t *testing.T) {
 		tenPolls()
 		require.ElementsMatch(t, []string{"alice/sms", "alice/email"}, ph.got(), "pages go out concurrently, in any order")
 
-		clk.set(t0.Add(time.Minute))
+		clk.Set(t0.Add(time.Minute))
 		require.Eventually(t, func() bool { return len(ph.got()) >= 3 }, 10*time.Second, time.Millisecond)
-		clk.set(t0.Add(5 * time.Minute))
+		clk.Set(t0.Add(5 * time.Minute))
 		require.Eventually(t, func() bool { return len(ph.got()) >= 4 }, 10*time.Second, time.Millisecond)
 		tenPolls()
 		require.ElementsMatch(t, []string{"alice/sms", "alice/email", "alice/voice", "bob/email"}, ph.got())
@@ -114,7 +106,7 @@ func TestEngine(t *testing.T) {
 		inc, err := e.Acknowledge(t.Context(), id, klaxon.Actor{By: "bob", How: "api"})
 		require.NoError(t, err)
 		require.Equal(t, klaxon.StateAcknowledged, inc.State)
-		clk.set(t0.Add(time.Hour))
+		clk.Set(t0.Add(time.Hour))
 		tenPolls()
 		require.Len(t, ph.got(), 4, "no page after the acknowledgement")
 
@@ -134,12 +126,12 @@ func TestEngine(t *testing.T) {
 // turn pages what is due and says when the next is; a turn just before
 // that pages nothing.
 func TestRunOnce(t *testing.T) {
-	clk := &clock{t: t0}
-	st, ph, e := newEngine(t, escalate.Options{Now: clk.now})
+	clk := fakeclock.New(t0)
+	st, ph, e := newEngine(t, escalate.Options{Now: clk.Now})
 	ctx := t.Context()
 	turn := func(at time.Duration) time.Duration {
 		t.Helper()
-		clk.set(t0.Add(at))
+		clk.Set(t0.Add(at))
 		next, err := e.RunOnce(ctx)
 		require.NoError(t, err)
 		if next.IsZero() {

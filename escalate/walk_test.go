@@ -14,6 +14,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/escalate"
+	"github.com/klaxonhq/klaxon/internal/fakeclock"
 	"github.com/klaxonhq/klaxon/store/embedded"
 )
 
@@ -46,10 +47,10 @@ func TestThreeStepWalk(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	carol := klaxon.User{ID: "carol", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
 	dir := directory{"alice": alice, "bob": bob, "carol": carol}
-	clk := &clock{t: t0}
-	ph := &timedPhone{clock: clk.now}
+	clk := fakeclock.New(t0)
+	ph := &timedPhone{clock: clk.Now}
 	e := escalate.New(st, ph, func() escalate.Directory { return dir }, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		escalate.Options{Now: clk.now, Poll: time.Millisecond})
+		escalate.Options{Now: clk.Now, Poll: time.Millisecond})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error)
 	go func() { done <- e.Run(ctx) }()
@@ -91,7 +92,7 @@ func TestThreeStepWalk(t *testing.T) {
 		return n
 	}
 	for m := 0; m <= 130; m++ {
-		clk.set(t0.Add(time.Duration(m) * time.Minute))
+		clk.Set(t0.Add(time.Duration(m) * time.Minute))
 		if m == 32 {
 			_, err := e.Acknowledge(t.Context(), id, klaxon.Actor{By: "alice", How: "api"})
 			require.NoError(t, err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,8 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon/api"
-	"github.com/klaxonhq/klaxon/config"
-	"github.com/klaxonhq/klaxon/internal/syncbuf"
 )
 
 // onCallAt asks the server who is on call in primary on 2026-11-24.
@@ -68,56 +65,3 @@ func TestReloadOnSIGHUP(t *testing.T) {
 }
 
 func slicesEqual(a, b []string) bool { return strings.Join(a, ",") == strings.Join(b, ",") }
-
-// TestReloaderWithoutWatch: with --watch=false nothing watches the config's
-// files, so only SIGHUP reloads.
-func TestReloaderWithoutWatch(t *testing.T) {
-	cfg, err := config.Load(writeScheduleConfig(t, time.Hour), nil)
-	require.NoError(t, err)
-	rt := newRuntime(cfg, nil)
-	for _, watch := range []bool{false, true} {
-		r := newReloader("", nil, rt, slog.New(slog.DiscardHandler), watch)
-		require.Equal(t, watch, r.w != nil, "watch=%v", watch)
-		r.Close()
-	}
-}
-
-// TestReloadRefusesWhatOnlyARestartApplies: a reload that changes notify,
-// the store or the secret is refused whole, and says which; the same
-// files reload, and so does a change elsewhere.
-func TestReloadRefusesWhatOnlyARestartApplies(t *testing.T) {
-	path := writeScheduleConfig(t, time.Hour)
-	cfg, err := config.Load(path, nil)
-	require.NoError(t, err)
-	rt := newRuntime(cfg, nil)
-	r := &reloader{path: path, rt: rt}
-	logs := &syncbuf.Buffer{}
-	fresh := func() { logs = &syncbuf.Buffer{}; r.log = slog.New(slog.NewTextHandler(logs, nil)) }
-	fresh()
-
-	r.reload("test")
-	require.NotSame(t, cfg, rt.cfg.Load(), "the same files reload")
-	require.NotContains(t, logs.String(), "reload refused")
-
-	for _, tc := range []struct{ section, old, new string }{
-		{"notify", "  console: {}\n", "  console: {}\n  concurrency: 4\n"},
-		{"store", "store: {path: data/klaxon.db}", "store: {path: data/other.db}"},
-	} {
-		t.Run(tc.section, func(t *testing.T) {
-			fresh()
-			running := rt.cfg.Load()
-			rewrite(t, path, tc.old, tc.new)
-			r.reload("test")
-			require.Same(t, running, rt.cfg.Load(), "the running config stays")
-			require.Contains(t, logs.String(), tc.section+" changed: ")
-			rewrite(t, path, tc.new, tc.old)
-		})
-	}
-
-	fresh()
-	running := rt.cfg.Load()
-	rewrite(t, filepath.Join(filepath.Dir(path), "schedules", "primary.yaml"), "members: [alice, bob]", "members: [bob, alice]")
-	r.reload("test")
-	require.NotSame(t, running, rt.cfg.Load(), "a change elsewhere reloads")
-	require.NotContains(t, logs.String(), "reload refused")
-}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -10,30 +9,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	goredis "github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/klaxonhq/klaxon"
-	"github.com/klaxonhq/klaxon/api"
 	"github.com/klaxonhq/klaxon/config"
-	"github.com/klaxonhq/klaxon/escalate"
-	"github.com/klaxonhq/klaxon/ingest"
-	"github.com/klaxonhq/klaxon/notify"
-	"github.com/klaxonhq/klaxon/notify/email"
-	"github.com/klaxonhq/klaxon/notify/twilio"
-	"github.com/klaxonhq/klaxon/notify/webhook"
-	"github.com/klaxonhq/klaxon/store/embedded"
-	redisstore "github.com/klaxonhq/klaxon/store/redis"
+	"github.com/klaxonhq/klaxon/internal/app"
 )
-
-// shutdownGrace bounds how long in-flight webhooks get to finish.
-const shutdownGrace = 10 * time.Second
 
 // configFlag registers --config. Every command finds the config the same
 // way: --config, else KLAXON_CONFIG, else klaxon.yaml in the working
@@ -96,159 +79,21 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	gogc := tuneGC(os.Getenv)
-	cfg, err := config.Load(*path, overrides())
+	a, err := app.New(ctx, app.Options{ConfigPath: *path, Overrides: overrides(), Log: log, Watch: *watch,
+		Lease: *lease, Poll: *poll, PageTimeout: *pageTimeout, ReadTimeout: *readTimeout, PerIP: *perIP,
+		Version: buildVersion(), GOGC: gogc})
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg.Store, log)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-
-	rt := newRuntime(cfg, st)
-	channels, links, err := buildChannels(cfg)
-	if err != nil {
-		return err
-	}
-	dispatch := notify.NewDispatcher(channels, notify.NewConsole(log))
-	// The limits keep phones from ringing without pause in a storm; the
-	// console, standing in for an unconfigured Twilio, needs none.
-	limits := map[string]time.Duration{}
-	if cfg.Notify.Twilio != nil {
-		limits[klaxon.ViaSMS], limits[klaxon.ViaVoice] = cfg.Notify.Limit(klaxon.ViaSMS), cfg.Notify.Limit(klaxon.ViaVoice)
-	}
-	throttle := notify.NewThrottle(dispatch, limits, nil)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	// The engine reads and writes through the store's own path for it,
-	// where the store has one, so that no page waits behind ingest.
-	engineStore := st
-	if u, ok := st.(interface{ Urgent() klaxon.Store }); ok {
-		engineStore = u.Urgent()
-	}
-	engine := escalate.New(engineStore, throttle, rt.directory, log, escalate.Options{Lease: *lease, Poll: *poll, PageTimeout: *pageTimeout, PerChannel: cfg.Notify.PerChannel(), Metrics: reg,
-		MaxSnooze: func() time.Duration { return rt.cfg.Load().API.SnoozeBound() }})
-	pipeline := ingest.NewPipeline(st, rt.router, engine.Wake, nil)
-	handler := api.New(api.Options{Store: st, Accepter: pipeline, Commands: engine, Tokens: rt, Schedules: rt, Overrides: st, Phonebook: rt, Twilio: rt.twilioAuth, Links: links, Log: log, Registry: reg,
-		Tester:       testPager{dispatch: dispatch, users: func(id string) (klaxon.User, bool) { return rt.view().User(id) }},
-		MetricsToken: func() string { return rt.cfg.Load().API.MetricsToken },
-		Bounds: func() api.Bounds {
-			a := rt.cfg.Load().API
-			return api.Bounds{Snooze: a.SnoozeBound(), Override: a.OverrideBound()}
-		},
-		Callbacks: callbacks(st)})
-
-	listeners, err := listenAll(cfg.Listen, handler, connLimits{readTimeout: *readTimeout, perIP: *perIP}, log)
-	if err != nil {
-		return err
-	}
-	reload := newReloader(*path, overrides(), rt, log.With("component", "config"), *watch)
-	defer reload.Close()
-	store := cfg.Store.Path
-	if cfg.Store.Redis != nil {
-		store = "redis://" + strings.Join(cfg.Store.Redis.Addrs, ",")
-	}
-	for _, l := range listeners {
-		log.Info("klaxon listening", "addr", l.ln.Addr().String(), "tls", l.srv.TLSConfig != nil, "serve", l.serves(), "store", store, "version", buildVersion(), "gogc", gogc)
-	}
-
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopEngine()
+	if *pprofAddr == "" {
+		return a.Run(ctx)
+	}
 	g, gctx := errgroup.WithContext(ctx)
-	for _, l := range listeners {
-		g.Go(l.serve)
-	}
-	g.Go(func() error {
-		// Shutdown order: stop taking webhooks and let those in flight
-		// commit, then stop the engine; the store closes last (deferred).
-		<-gctx.Done()
-		log.Info("shutting down")
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
-		defer cancel()
-		var sg errgroup.Group
-		for _, l := range listeners {
-			sg.Go(func() error { return l.srv.Shutdown(sctx) })
-		}
-		err := sg.Wait()
-		stopEngine()
-		return err
-	})
-	g.Go(func() error { return engine.Run(engineCtx) })
-	g.Go(func() error { return reload.Run(gctx) })
-	if *pprofAddr != "" {
-		g.Go(func() error { return servePprof(gctx, *pprofAddr, log) })
-	}
+	g.Go(func() error { return a.Run(gctx) })
+	g.Go(func() error { return servePprof(gctx, *pprofAddr, log) })
 	return g.Wait()
-}
-
-// linkTTL is how long the links in a mail page work.
-const linkTTL = 24 * time.Hour
-
-// buildChannels makes the channels notify configures, keyed by contact
-// method, and the signer of mail links (nil without mail). Contact methods
-// with no channel go to the console.
-func buildChannels(cfg *config.Config) (map[string]notify.Channel, *email.Links, error) {
-	channels := map[string]notify.Channel{}
-	if t := cfg.Notify.Twilio; t != nil {
-		tw, err := twilio.New(twilio.Options{AccountSID: t.AccountSID, AuthToken: t.AuthToken, From: t.From, APIURL: t.APIURL, PublicURL: cfg.PublicURL})
-		if err != nil {
-			return nil, nil, fmt.Errorf("notify.twilio: %w", err)
-		}
-		channels[klaxon.ViaSMS], channels[klaxon.ViaVoice] = tw.SMS(), tw.Voice()
-	}
-	if h := cfg.Notify.Webhook; h != nil {
-		wh, err := webhook.New(webhook.Options{URL: h.URL, Secret: h.Secret, Format: h.Format, PublicURL: cfg.PublicURL})
-		if err != nil {
-			return nil, nil, fmt.Errorf("notify.webhook: %w", err)
-		}
-		channels[klaxon.ViaWebhook] = wh
-	}
-	var links *email.Links
-	if m := cfg.Notify.SMTP; m != nil {
-		links = email.NewLinks([]byte(cfg.Secret), linkTTL, time.Now)
-		em, err := email.New(email.Options{Host: m.Host, Port: m.Port, Username: m.Username, Password: m.Password,
-			From: m.From, TLS: m.TLS, PublicURL: cfg.PublicURL, Links: links})
-		if err != nil {
-			return nil, nil, fmt.Errorf("notify.smtp: %w", err)
-		}
-		channels[klaxon.ViaEmail] = em
-	}
-	return channels, links, nil
-}
-
-// openStore opens the Redis store when the config has one, else the
-// embedded store.
-func openStore(ctx context.Context, c config.Store, log *slog.Logger) (klaxon.Store, error) {
-	if c.Redis == nil {
-		return embedded.Open(c.Path)
-	}
-	o := redisstore.Options{Addrs: c.Redis.Addrs, MasterName: c.Redis.MasterName, Username: c.Redis.Username, Password: c.Redis.Password, DB: c.Redis.DB}
-	if c.Redis.TLS {
-		o.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	goredis.SetLogger(redisLog{log.With("component", "redis")})
-	st, err := redisstore.Open(ctx, o)
-	if err != nil {
-		return nil, fmt.Errorf("store.redis: %w", err)
-	}
-	aof, rdb, err := st.Persistence(ctx)
-	switch {
-	case err != nil:
-		log.Warn("read Redis persistence settings", "err", err)
-	case !aof && !rdb:
-		log.Warn("Redis keeps no AOF and no RDB snapshots: a Redis restart loses every incident and timer; turn on appendonly")
-	}
-	return st, nil
-}
-
-// redisLog sends go-redis's own messages (reconnects, mostly) to the log.
-type redisLog struct{ log *slog.Logger }
-
-func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
-	l.log.WarnContext(ctx, fmt.Sprintf(format, v...))
 }
 
 // check validates a config the way serve would load it, then warns of
@@ -268,10 +113,10 @@ func check(args []string, stdout, stderr io.Writer) error {
 	at := atFlag.in(time.Local)
 	cfg, err := config.Load(*path, overrides())
 	if err != nil {
-		for _, e := range flatten(err) {
+		for _, e := range config.Errors(err) {
 			fmt.Fprintln(stderr, e)
 		}
-		return fmt.Errorf("%s: %d error(s)", *path, len(flatten(err)))
+		return fmt.Errorf("%s: %d error(s)", *path, len(config.Errors(err)))
 	}
 	warnings := cfg.Warnings(at)
 	for _, w := range warnings {
@@ -283,28 +128,4 @@ func check(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "%s: ok (%d integrations, %d policies, %d users, %d schedules)\n",
 		*path, len(cfg.Integrations), len(cfg.Policies), len(cfg.Users), len(cfg.Schedules))
 	return nil
-}
-
-// flatten lists the errors joined in err.
-func flatten(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
-		}
-		return out
-	}
-	return []error{err}
-}
-
-// Both stores remember Twilio's callbacks.
-var (
-	_ api.Callbacks = (*embedded.Store)(nil)
-	_ api.Callbacks = (*redisstore.Store)(nil)
-)
-
-// callbacks is st's memory of Twilio's callbacks.
-func callbacks(st klaxon.Store) api.Callbacks {
-	cb, _ := st.(api.Callbacks)
-	return cb
 }

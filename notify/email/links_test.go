@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/fakeclock"
 )
 
 var (
@@ -17,13 +18,8 @@ var (
 	t0     = time.Date(2026, 11, 23, 22, 0, 0, 0, time.UTC)
 )
 
-// clock is a settable time for Links.
-type clock struct{ now time.Time }
-
-func (c *clock) Now() time.Time { return c.now }
-
 func TestLinksRoundTrip(t *testing.T) {
-	c := &clock{now: t0}
+	c := fakeclock.New(t0)
 	l := NewLinks(secret, time.Hour, c.Now)
 	tests := []struct {
 		incident string
@@ -50,16 +46,16 @@ func TestLinksRoundTrip(t *testing.T) {
 }
 
 func TestLinksExpire(t *testing.T) {
-	c := &clock{now: t0}
+	c := fakeclock.New(t0)
 	l := NewLinks(secret, 30*time.Minute, c.Now)
 	token := l.Sign("42", 1, "alice", ActionAck)
 
-	c.now = t0.Add(30*time.Minute - time.Second)
+	c.Set(t0.Add(30*time.Minute - time.Second))
 	_, err := l.Verify(token)
 	require.NoError(t, err)
 
 	for _, at := range []time.Duration{30 * time.Minute, 31 * time.Minute, 48 * time.Hour} {
-		c.now = t0.Add(at)
+		c.Set(t0.Add(at))
 		_, err = l.Verify(token)
 		require.EqualError(t, err, "link expired at 2026-11-23T22:30:00Z")
 		require.ErrorIs(t, err, klaxon.ErrUnauthorized)
@@ -80,7 +76,7 @@ func TestLinksDefaults(t *testing.T) {
 
 // Every field, changed after signing, breaks the signature.
 func TestLinksTampered(t *testing.T) {
-	c := &clock{now: t0}
+	c := fakeclock.New(t0)
 	l := NewLinks(secret, time.Hour, c.Now)
 	orig := LinkClaims{Incident: "42", Page: 2, User: "alice", Action: ActionAck, Expires: t0.Add(time.Hour)}
 	token := l.Sign(orig.Incident, orig.Page, orig.User, orig.Action)
@@ -129,7 +125,7 @@ func TestLinksTampered(t *testing.T) {
 }
 
 func TestLinksMalformed(t *testing.T) {
-	c := &clock{now: t0}
+	c := fakeclock.New(t0)
 	l := NewLinks(secret, time.Hour, c.Now)
 	signed := func(p []byte) string { return base64.RawURLEncoding.EncodeToString(append(p, l.mac(p)...)) }
 	good := encodeClaims(LinkClaims{Incident: "42", Page: 1, User: "alice", Action: "ack", Expires: t0.Add(time.Hour)})

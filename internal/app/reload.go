@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -99,7 +99,7 @@ func (r *reloader) Run(ctx context.Context) error {
 func (r *reloader) reload(why string) {
 	cfg, err := config.Reload(r.path, r.overrides)
 	if err != nil {
-		for _, e := range flatten(err) {
+		for _, e := range config.Errors(err) {
 			r.log.Error("reload refused: the running config stays", "why", why, "err", e)
 		}
 		return

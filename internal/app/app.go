@@ -1,0 +1,202 @@
+// Package app builds a Klaxon server from its config: the store, the
+// channels, the escalation engine, the ingest pipeline and the HTTP API,
+// wired as `klaxon serve` runs them. Tests build the same server
+// in-process, with a clock of their own.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/api"
+	"github.com/klaxonhq/klaxon/config"
+	"github.com/klaxonhq/klaxon/escalate"
+	"github.com/klaxonhq/klaxon/ingest"
+	"github.com/klaxonhq/klaxon/notify"
+)
+
+// shutdownGrace bounds how long in-flight webhooks get to finish.
+const shutdownGrace = 10 * time.Second
+
+// Options are what a server takes besides its config.
+type Options struct {
+	// ConfigPath is the config file; Overrides are the settings that
+	// flags give over it (config.Load's).
+	ConfigPath string
+	Overrides  map[string]any
+	Log        *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Console takes the pages of contact methods with no channel
+	// (default: the log).
+	Console notify.Channel
+	// Watch reloads the config when one of its files changes; SIGHUP
+	// reloads it either way.
+	Watch bool
+	// The escalation engine's: escalate.Options.
+	Lease, Poll, PageTimeout time.Duration
+	// ReadTimeout and PerIP hold every listener's clients to a time to
+	// send a request and a number of connections.
+	ReadTimeout time.Duration
+	PerIP       int
+	// Version and GOGC are logged with each listener's address.
+	Version string
+	GOGC    int
+}
+
+// App is a server built and listening, not yet serving.
+type App struct {
+	log       *slog.Logger
+	store     klaxon.Store
+	engine    *escalate.Engine
+	listeners []*listener
+	reload    *reloader
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New loads the config, opens the store, builds the components and opens
+// the listeners. Run serves; Close undoes New when Run is not called.
+func New(ctx context.Context, o Options) (a *App, err error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	log := o.Log
+	cfg, err := config.Load(o.ConfigPath, o.Overrides)
+	if err != nil {
+		return nil, err
+	}
+	st, err := openStore(ctx, cfg.Store, log)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = st.Close()
+		}
+	}()
+
+	rt := newRuntime(cfg, st)
+	channels, links, err := buildChannels(cfg, o.Now)
+	if err != nil {
+		return nil, err
+	}
+	console := o.Console
+	if console == nil {
+		console = notify.NewConsole(log)
+	}
+	dispatch := notify.NewDispatcher(channels, console)
+	// The limits keep phones from ringing without pause in a storm; the
+	// console, standing in for an unconfigured Twilio, needs none.
+	limits := map[string]time.Duration{}
+	if cfg.Notify.Twilio != nil {
+		limits[klaxon.ViaSMS], limits[klaxon.ViaVoice] = cfg.Notify.Limit(klaxon.ViaSMS), cfg.Notify.Limit(klaxon.ViaVoice)
+	}
+	throttle := notify.NewThrottle(dispatch, limits, o.Now)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The engine reads and writes through the store's own path for it,
+	// where the store has one, so that no page waits behind ingest.
+	engineStore := st
+	if u, ok := st.(interface{ Urgent() klaxon.Store }); ok {
+		engineStore = u.Urgent()
+	}
+	engine := escalate.New(engineStore, throttle, rt.directory, log, escalate.Options{Lease: o.Lease, Poll: o.Poll, PageTimeout: o.PageTimeout, PerChannel: cfg.Notify.PerChannel(), Metrics: reg, Now: o.Now,
+		MaxSnooze: func() time.Duration { return rt.cfg.Load().API.SnoozeBound() }})
+	pipeline := ingest.NewPipeline(st, rt.router, engine.Wake, o.Now)
+	handler := api.New(api.Options{Store: st, Accepter: pipeline, Commands: engine, Tokens: rt, Schedules: rt, Overrides: st, Phonebook: rt, Twilio: rt.twilioAuth, Links: links, Log: log, Registry: reg, Now: o.Now,
+		Tester:       testPager{dispatch: dispatch, users: func(id string) (klaxon.User, bool) { return rt.view().User(id) }},
+		MetricsToken: func() string { return rt.cfg.Load().API.MetricsToken },
+		Bounds: func() api.Bounds {
+			a := rt.cfg.Load().API
+			return api.Bounds{Snooze: a.SnoozeBound(), Override: a.OverrideBound()}
+		},
+		Callbacks: callbacks(st)})
+
+	listeners, err := listenAll(cfg.Listen, handler, connLimits{readTimeout: o.ReadTimeout, perIP: o.PerIP}, log)
+	if err != nil {
+		return nil, err
+	}
+	store := cfg.Store.Path
+	if cfg.Store.Redis != nil {
+		store = "redis://" + strings.Join(cfg.Store.Redis.Addrs, ",")
+	}
+	for _, l := range listeners {
+		log.Info("klaxon listening", "addr", l.ln.Addr().String(), "tls", l.srv.TLSConfig != nil, "serve", l.serves(), "store", store, "version", o.Version, "gogc", o.GOGC)
+	}
+	return &App{log: log, store: st, engine: engine, listeners: listeners,
+		reload: newReloader(o.ConfigPath, o.Overrides, rt, log.With("component", "config"), o.Watch)}, nil
+}
+
+// Addrs are the addresses the server listens on, in the config's order.
+func (a *App) Addrs() []string {
+	out := make([]string, len(a.listeners))
+	for i, l := range a.listeners {
+		out[i] = l.ln.Addr().String()
+	}
+	return out
+}
+
+// Engine is the server's escalation engine, for tests that move its
+// clock: see escalate.Engine.RunOnce.
+func (a *App) Engine() *escalate.Engine { return a.engine }
+
+// Run serves until ctx ends, then shuts down: it stops taking webhooks
+// and lets those in flight commit, stops the engine, and closes the
+// store.
+func (a *App) Run(ctx context.Context) error {
+	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopEngine()
+	g, gctx := errgroup.WithContext(ctx)
+	for _, l := range a.listeners {
+		g.Go(l.serve)
+	}
+	g.Go(func() error {
+		<-gctx.Done()
+		a.log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+		defer cancel()
+		var sg errgroup.Group
+		for _, l := range a.listeners {
+			sg.Go(func() error { return l.srv.Shutdown(sctx) })
+		}
+		err := sg.Wait()
+		stopEngine()
+		return err
+	})
+	g.Go(func() error { return a.engine.Run(engineCtx) })
+	g.Go(func() error { return a.reload.Run(gctx) })
+	err := g.Wait()
+	return errors.Join(err, a.Close())
+}
+
+// Close closes what New opened: the listeners, the reloader and the
+// store. Run calls it as it returns; later calls return what the first
+// did.
+func (a *App) Close() error {
+	a.closeOnce.Do(func() {
+		var errs []error
+		for _, l := range a.listeners {
+			if err := l.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+				errs = append(errs, err)
+			}
+		}
+		a.reload.Close()
+		if err := a.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close store: %w", err))
+		}
+		a.closeErr = errors.Join(errs...)
+	})
+	return a.closeErr
+}

@@ -1,0 +1,100 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/api"
+	"github.com/klaxonhq/klaxon/config"
+	"github.com/klaxonhq/klaxon/notify"
+	"github.com/klaxonhq/klaxon/notify/email"
+	"github.com/klaxonhq/klaxon/notify/twilio"
+	"github.com/klaxonhq/klaxon/notify/webhook"
+	"github.com/klaxonhq/klaxon/store/embedded"
+	redisstore "github.com/klaxonhq/klaxon/store/redis"
+)
+
+// linkTTL is how long the links in a mail page work.
+const linkTTL = 24 * time.Hour
+
+// buildChannels makes the channels notify configures, keyed by contact
+// method, and the signer of mail links (nil without mail). Contact methods
+// with no channel go to the console.
+func buildChannels(cfg *config.Config, now func() time.Time) (map[string]notify.Channel, *email.Links, error) {
+	channels := map[string]notify.Channel{}
+	if t := cfg.Notify.Twilio; t != nil {
+		tw, err := twilio.New(twilio.Options{AccountSID: t.AccountSID, AuthToken: t.AuthToken, From: t.From, APIURL: t.APIURL, PublicURL: cfg.PublicURL})
+		if err != nil {
+			return nil, nil, fmt.Errorf("notify.twilio: %w", err)
+		}
+		channels[klaxon.ViaSMS], channels[klaxon.ViaVoice] = tw.SMS(), tw.Voice()
+	}
+	if h := cfg.Notify.Webhook; h != nil {
+		wh, err := webhook.New(webhook.Options{URL: h.URL, Secret: h.Secret, Format: h.Format, PublicURL: cfg.PublicURL})
+		if err != nil {
+			return nil, nil, fmt.Errorf("notify.webhook: %w", err)
+		}
+		channels[klaxon.ViaWebhook] = wh
+	}
+	var links *email.Links
+	if m := cfg.Notify.SMTP; m != nil {
+		links = email.NewLinks([]byte(cfg.Secret), linkTTL, now)
+		em, err := email.New(email.Options{Host: m.Host, Port: m.Port, Username: m.Username, Password: m.Password,
+			From: m.From, TLS: m.TLS, PublicURL: cfg.PublicURL, Links: links})
+		if err != nil {
+			return nil, nil, fmt.Errorf("notify.smtp: %w", err)
+		}
+		channels[klaxon.ViaEmail] = em
+	}
+	return channels, links, nil
+}
+
+// openStore opens the Redis store when the config has one, else the
+// embedded store.
+func openStore(ctx context.Context, c config.Store, log *slog.Logger) (klaxon.Store, error) {
+	if c.Redis == nil {
+		return embedded.Open(c.Path)
+	}
+	o := redisstore.Options{Addrs: c.Redis.Addrs, MasterName: c.Redis.MasterName, Username: c.Redis.Username, Password: c.Redis.Password, DB: c.Redis.DB}
+	if c.Redis.TLS {
+		o.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	goredis.SetLogger(redisLog{log.With("component", "redis")})
+	st, err := redisstore.Open(ctx, o)
+	if err != nil {
+		return nil, fmt.Errorf("store.redis: %w", err)
+	}
+	aof, rdb, err := st.Persistence(ctx)
+	switch {
+	case err != nil:
+		log.Warn("read Redis persistence settings", "err", err)
+	case !aof && !rdb:
+		log.Warn("Redis keeps no AOF and no RDB snapshots: a Redis restart loses every incident and timer; turn on appendonly")
+	}
+	return st, nil
+}
+
+// redisLog sends go-redis's own messages (reconnects, mostly) to the log.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, fmt.Sprintf(format, v...))
+}
+
+// Both stores remember Twilio's callbacks.
+var (
+	_ api.Callbacks = (*embedded.Store)(nil)
+	_ api.Callbacks = (*redisstore.Store)(nil)
+)
+
+// callbacks is st's memory of Twilio's callbacks.
+func callbacks(st klaxon.Store) api.Callbacks {
+	cb, _ := st.(api.Callbacks)
+	return cb
+}

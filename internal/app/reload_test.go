@@ -1,0 +1,108 @@
+package app
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon/config"
+	"github.com/klaxonhq/klaxon/internal/syncbuf"
+)
+
+// writeConfig writes a config with a policy, two users and a schedule
+// into a new folder and returns the path of its klaxon.yaml.
+func writeConfig(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"klaxon.yaml": `listen: 127.0.0.1:0
+store: {path: data/klaxon.db}
+route: {policy: oncall}
+policies: policies/
+users: users.yaml
+schedules: schedules/
+notify:
+  console: {}
+`,
+		"policies/oncall.yaml": "name: oncall\nsteps:\n  - targets: [schedule:primary]\n",
+		"users.yaml":           "users:\n  - {id: alice}\n  - {id: bob}\n",
+		"schedules/primary.yaml": `name: primary
+time_zone: America/New_York
+layers:
+  - name: weekly
+    rotation: {every: 1w, handoff: "2026-01-05T09:00"}
+    members: [alice, bob]
+`,
+	} {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+	}
+	return filepath.Join(dir, "klaxon.yaml")
+}
+
+// rewrite replaces old with new in a file, as an editor would.
+func rewrite(t testing.TB, path, old, new string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Contains(t, string(b), old)
+	require.NoError(t, os.WriteFile(path, []byte(strings.Replace(string(b), old, new, 1)), 0o644))
+}
+
+// TestReloaderWithoutWatch: with --watch=false nothing watches the config's
+// files, so only SIGHUP reloads.
+func TestReloaderWithoutWatch(t *testing.T) {
+	cfg, err := config.Load(writeConfig(t), nil)
+	require.NoError(t, err)
+	rt := newRuntime(cfg, nil)
+	for _, watch := range []bool{false, true} {
+		r := newReloader("", nil, rt, slog.New(slog.DiscardHandler), watch)
+		require.Equal(t, watch, r.w != nil, "watch=%v", watch)
+		r.Close()
+	}
+}
+
+// TestReloadRefusesWhatOnlyARestartApplies: a reload that changes notify,
+// the store or the secret is refused whole, and says which; the same
+// files reload, and so does a change elsewhere.
+func TestReloadRefusesWhatOnlyARestartApplies(t *testing.T) {
+	path := writeConfig(t)
+	cfg, err := config.Load(path, nil)
+	require.NoError(t, err)
+	rt := newRuntime(cfg, nil)
+	r := &reloader{path: path, rt: rt}
+	logs := &syncbuf.Buffer{}
+	fresh := func() { logs = &syncbuf.Buffer{}; r.log = slog.New(slog.NewTextHandler(logs, nil)) }
+	fresh()
+
+	r.reload("test")
+	require.NotSame(t, cfg, rt.cfg.Load(), "the same files reload")
+	require.NotContains(t, logs.String(), "reload refused")
+
+	for _, tc := range []struct{ section, old, new string }{
+		{"notify", "  console: {}\n", "  console: {}\n  concurrency: 4\n"},
+		{"store", "store: {path: data/klaxon.db}", "store: {path: data/other.db}"},
+	} {
+		t.Run(tc.section, func(t *testing.T) {
+			fresh()
+			running := rt.cfg.Load()
+			rewrite(t, path, tc.old, tc.new)
+			r.reload("test")
+			require.Same(t, running, rt.cfg.Load(), "the running config stays")
+			require.Contains(t, logs.String(), tc.section+" changed: ")
+			rewrite(t, path, tc.new, tc.old)
+		})
+	}
+
+	fresh()
+	running := rt.cfg.Load()
+	rewrite(t, filepath.Join(filepath.Dir(path), "schedules", "primary.yaml"), "members: [alice, bob]", "members: [bob, alice]")
+	r.reload("test")
+	require.NotSame(t, running, rt.cfg.Load(), "a change elsewhere reloads")
+	require.NotContains(t, logs.String(), "reload refused")
+}
