@@ -107,6 +107,13 @@ func (s *Server) Messages() []Message {
 	return append([]Message(nil), s.messages...)
 }
 
+// Untaken returns the messages that WaitMessage has not returned.
+func (s *Server) Untaken() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.messages[s.taken:]...)
+}
+
 // WaitMessage returns the next message that WaitMessage has not returned
 // yet, waiting up to WaitTimeout for it; the test fails if none comes.
 func (s *Server) WaitMessage(t testing.TB) Message {

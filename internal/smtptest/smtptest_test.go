@@ -23,7 +23,9 @@ func TestServer(t *testing.T) {
 
 	auth := smtp.PlainAuth("", "u", "p", s.Host())
 	require.NoError(t, smtp.SendMail(s.Addr(), auth, "k@example.com", to, []byte(msg)))
+	require.Len(t, s.Untaken(), 1, "what no Wait took")
 	m := s.WaitMessage(t)
+	require.Empty(t, s.Untaken())
 	require.Equal(t, "k@example.com", m.From)
 	require.Equal(t, to, m.To)
 	require.True(t, strings.HasSuffix(string(m.Data), "hello\r\n"))

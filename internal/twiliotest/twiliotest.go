@@ -152,6 +152,30 @@ func (s *Server) WaitCall(t testing.TB, to string) Call {
 	})
 }
 
+// Untaken describes the messages and calls that WaitSMS and WaitCall
+// have not returned: pages nobody expected.
+func (s *Server) Untaken() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	seen := map[string]int{}
+	for _, m := range s.messages {
+		if key := "sms:" + m.To; seen[key] >= s.taken[key] {
+			out = append(out, fmt.Sprintf("SMS to %s: %q", m.To, m.Body))
+		} else {
+			seen[key]++
+		}
+	}
+	for _, c := range s.calls {
+		if key := "call:" + c.To; seen[key] >= s.taken[key] {
+			out = append(out, "call to "+c.To)
+		} else {
+			seen[key]++
+		}
+	}
+	return out
+}
+
 // next returns the first item matching that is not among the taken[key]
 // already returned, and takes it.
 func next[T any](items []T, taken map[string]int, key string, match func(T) bool) (T, bool) {

@@ -79,7 +79,9 @@ func TestFailAndWait(t *testing.T) {
 	require.Equal(t, 201, send("third"))
 	require.Equal(t, 3, s.Attempts("+15550100001"))
 	require.Equal(t, "second", s.WaitSMS(t, "+15550100001").Body)
+	require.Equal(t, []string{`SMS to +15550100001: "third"`}, s.Untaken(), "what no Wait took")
 	require.Equal(t, "third", s.WaitSMS(t, "+15550100001").Body)
+	require.Empty(t, s.Untaken())
 
 	done := make(chan struct{})
 	go func() {
