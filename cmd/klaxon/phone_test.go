@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/api"
+	"github.com/klaxonhq/klaxon/internal/klaxontest"
 	"github.com/klaxonhq/klaxon/internal/smtptest"
 	"github.com/klaxonhq/klaxon/internal/twiliotest"
 	"github.com/klaxonhq/klaxon/notify/twilio"
@@ -33,17 +33,6 @@ type phoneRig struct {
 	smtp   *smtptest.Server
 }
 
-// freeAddr picks a free loopback address: Twilio signs callbacks over the
-// public URL, which must be known before Klaxon starts.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
-}
-
 // startPhones starts Klaxon paging alice with rules (YAML list items);
 // notify holds more keys of notify:, indented.
 func startPhones(t *testing.T, rules string, notify ...string) *phoneRig {
@@ -51,7 +40,7 @@ func startPhones(t *testing.T, rules string, notify ...string) *phoneRig {
 	tw := twiliotest.Start(t)
 	mail := smtptest.Start(t, smtptest.Options{})
 	config := writeConfig(t, time.Hour)
-	addr := freeAddr(t)
+	addr := klaxontest.FreeAddr(t)
 	b, err := os.ReadFile(config)
 	require.NoError(t, err)
 	cfg := strings.Replace(string(b), "listen: 127.0.0.1:0", "listen: "+addr+"\npublic_url: http://"+addr, 1)

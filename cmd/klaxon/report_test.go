@@ -13,6 +13,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/api"
+	"github.com/klaxonhq/klaxon/internal/klaxontest"
 	"github.com/klaxonhq/klaxon/internal/redistest"
 	"github.com/klaxonhq/klaxon/internal/twiliotest"
 )
@@ -34,7 +35,7 @@ func TestDeliveryReportToOtherReplica(t *testing.T) {
 	replicas := map[string]*proc{}
 	for _, name := range []string{"a", "b"} {
 		config := stormConfig(t, name, recv.URL, redis.Addr(), time.Hour)
-		addr := freeAddr(t)
+		addr := klaxontest.FreeAddr(t)
 		rewrite(t, config, "listen: 127.0.0.1:0", "listen: "+addr+"\npublic_url: http://"+addr)
 		rewrite(t, config, "notify:\n", fmt.Sprintf("notify:\n  twilio: {account_sid: %s, auth_token: %s, from: \"+15550100000\", api_url: %q}\n",
 			tw.AccountSID, tw.AuthToken, tw.URL))

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/api"
 	"github.com/klaxonhq/klaxon/internal/klaxontest"
 )
 
@@ -42,14 +43,23 @@ func firing(t *testing.T) []byte {
 	return b
 }
 
+// paged starts Klaxon with twoSteps(voice), opens an incident, and takes
+// alice's first SMS.
+func paged(t *testing.T, voice bool) (*klaxontest.Harness, *api.IncidentView, klaxontest.Phone) {
+	t.Helper()
+	h := klaxontest.Start(t, twoSteps(voice))
+	h.Alertmanager(firing(t))
+	inc := h.OpenIncident("HighErrorRate")
+	alice := h.Phone(alicePhone)
+	alice.ExpectSMS("#"+inc.ID, "5xx ratio above 5% on payments")
+	return h, inc, alice
+}
+
 // TestEscalationStopsAtTheAck: each step pages when its time comes and
 // not before; once acknowledged, nobody is paged again, however long
 // the clock runs (the harness fails on any page nobody expected).
 func TestEscalationStopsAtTheAck(t *testing.T) {
-	h := klaxontest.Start(t, twoSteps(false))
-	h.Alertmanager(firing(t))
-	inc := h.OpenIncident("HighErrorRate")
-	h.Phone(alicePhone).ExpectSMS("#"+inc.ID, "5xx ratio above 5% on payments")
+	h, inc, _ := paged(t, false)
 
 	h.FastForward(5*time.Minute - time.Second)
 	require.Empty(t, h.SMTP.Messages(), "step two waits escalate_after")
@@ -65,11 +75,7 @@ func TestEscalationStopsAtTheAck(t *testing.T) {
 // TestSMSReplyDropsTheCall: alice's rules text her at once and call her
 // a minute later; her reply acknowledges, and the call never comes.
 func TestSMSReplyDropsTheCall(t *testing.T) {
-	h := klaxontest.Start(t, twoSteps(true))
-	h.Alertmanager(firing(t))
-	inc := h.OpenIncident("HighErrorRate")
-	alice := h.Phone(alicePhone)
-	alice.ExpectSMS("#" + inc.ID)
+	h, inc, alice := paged(t, true)
 
 	res := alice.Reply(inc.ID + "a")
 	require.Equal(t, http.StatusOK, res.Status)
@@ -81,11 +87,7 @@ func TestSMSReplyDropsTheCall(t *testing.T) {
 // TestCallComesAfterItsDelay: without a reply, the call comes a minute
 // into the page, not before: FastForward is what moves the pages on.
 func TestCallComesAfterItsDelay(t *testing.T) {
-	h := klaxontest.Start(t, twoSteps(true))
-	h.Alertmanager(firing(t))
-	inc := h.OpenIncident("HighErrorRate")
-	alice := h.Phone(alicePhone)
-	alice.ExpectSMS("#" + inc.ID)
+	h, inc, alice := paged(t, true)
 
 	h.FastForward(time.Minute - time.Second)
 	require.Empty(t, h.Twilio.Calls(), "the call waits its minute")

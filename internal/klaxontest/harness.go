@@ -65,7 +65,7 @@ func Start(t *testing.T, cfg Config) *Harness {
 		logs: &syncbuf.Buffer{}, console: &console{}}
 	// Twilio signs its callbacks over the public URL, which must be known
 	// before Klaxon starts.
-	addr := freeAddr(t)
+	addr := FreeAddr(t)
 	h.URL = "http://" + addr
 	path := cfg.write(t, t.TempDir(), object{
 		"listen":     addr,
@@ -102,8 +102,9 @@ func Start(t *testing.T, cfg Config) *Harness {
 	return h
 }
 
-// freeAddr picks a free loopback address.
-func freeAddr(t *testing.T) string {
+// FreeAddr picks a free loopback address, for a server whose public
+// URL must be known before it starts (Twilio signs callbacks over it).
+func FreeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
