@@ -21,18 +21,13 @@ import (
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/api"
 	"github.com/klaxonhq/klaxon/escalate"
-	"github.com/klaxonhq/klaxon/internal/twiliotest"
 	"github.com/klaxonhq/klaxon/notify/email"
-	"github.com/klaxonhq/klaxon/notify/twilio"
 	"github.com/klaxonhq/klaxon/store/embedded"
 )
 
 var t0 = time.Date(2026, 11, 23, 22, 0, 0, 0, time.UTC)
 
-const (
-	alicePhone = "+15550100001"
-	authToken  = "0123456789abcdef0123456789abcdef"
-)
+const alicePhone = "+15550100001"
 
 // clock is a settable time.
 type clock struct {
@@ -47,14 +42,7 @@ func (c *clock) Add(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-var (
-	alice = klaxon.User{ID: "alice", Phone: alicePhone, Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}}}
-	bob   = klaxon.User{ID: "bob", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}}}
-)
-
-type phonebook struct{}
-
-func (phonebook) UserByPhone(phone string) (klaxon.User, bool) { return alice, phone == alicePhone }
+var alice = klaxon.User{ID: "alice", Phone: alicePhone, Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}}}
 
 type nobody struct{}
 
@@ -116,12 +104,10 @@ func newRig(t *testing.T) *rig {
 	r := &rig{st: st, clock: c, links: email.NewLinks([]byte("link secret"), 24*time.Hour, c.Now),
 		users: &users{ids: map[string]bool{"alice": true, "bob": true}}, engine: &flaky{Store: st}}
 	eng := escalate.New(r.engine, nobody{}, nil, log, escalate.Options{Now: c.Now})
-	var public string
-	srv := httptest.NewServer(api.New(api.Options{Store: st, Commands: eng, Links: r.links, Callbacks: st, Now: c.Now, Users: r.users,
-		Phonebook: phonebook{}, Twilio: func() *api.TwilioAuth { return &api.TwilioAuth{AuthToken: authToken, PublicURL: public} },
+	srv := httptest.NewServer(api.New(api.Options{Store: st, Commands: eng, Links: r.links, Now: c.Now, Users: r.users,
 		Log: log, Registry: prometheus.NewRegistry()}))
 	t.Cleanup(srv.Close)
-	public, r.base = srv.URL, srv.URL
+	r.base = srv.URL
 	return r
 }
 
@@ -183,14 +169,4 @@ func do(t *testing.T, method, rawURL string, form url.Values, header http.Header
 // action.
 func (r *rig) link(id string, n int, action string) string {
 	return r.base + email.AckPath + r.links.Sign(id, n, "alice", action)
-}
-
-// sms sends a signed SMS reply from alice, as Twilio would.
-func (r *rig) sms(t *testing.T, sid, body string) string {
-	t.Helper()
-	form := url.Values{"MessageSid": {sid}, "From": {alicePhone}, "To": {"+15550100000"}, "Body": {body}}
-	u := r.base + twilio.SMSPath
-	code, out := do(t, http.MethodPost, u, form, http.Header{"X-Twilio-Signature": {twiliotest.Sign(authToken, u, form)}})
-	require.Equal(t, http.StatusOK, code, out)
-	return out
 }

@@ -130,14 +130,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	engine := escalate.New(engineStore, throttle, rt.directory, log, escalate.Options{Lease: *lease, Poll: *poll, PageTimeout: *pageTimeout, PerChannel: cfg.Notify.PerChannel(), Metrics: reg,
 		MaxSnooze: func() time.Duration { return rt.cfg.Load().API.SnoozeBound() }})
 	pipeline := ingest.NewPipeline(st, rt.router, engine.Wake, nil)
-	handler := api.New(api.Options{Store: st, Accepter: pipeline, Commands: engine, Tokens: rt, Schedules: rt, Overrides: st, Phonebook: rt, Twilio: rt.twilioAuth, Links: links, Log: log, Registry: reg,
+	handler := api.New(api.Options{Store: st, Accepter: pipeline, Commands: engine, Tokens: rt, Schedules: rt, Overrides: st, Links: links, Log: log, Registry: reg,
 		Tester:       testPager{dispatch: dispatch, users: func(id string) (klaxon.User, bool) { return rt.view().User(id) }},
 		MetricsToken: func() string { return rt.cfg.Load().API.MetricsToken },
 		Bounds: func() api.Bounds {
 			a := rt.cfg.Load().API
 			return api.Bounds{Snooze: a.SnoozeBound(), Override: a.OverrideBound()}
 		},
-		Callbacks: callbacks(st)})
+		Twilio: twilio.NewCallbacks(twilio.CallbackOptions{Auth: rt.twilioAuth, Responder: engine, Incidents: st, Phonebook: rt, Memory: callbacks(st), Log: log})})
 
 	listeners, err := listenAll(cfg.Listen, handler, connLimits{readTimeout: *readTimeout, perIP: *perIP}, log)
 	if err != nil {
@@ -299,12 +299,12 @@ func flatten(err error) []error {
 
 // Both stores remember Twilio's callbacks.
 var (
-	_ api.Callbacks = (*embedded.Store)(nil)
-	_ api.Callbacks = (*redisstore.Store)(nil)
+	_ twilio.Memory = (*embedded.Store)(nil)
+	_ twilio.Memory = (*redisstore.Store)(nil)
 )
 
 // callbacks is st's memory of Twilio's callbacks.
-func callbacks(st klaxon.Store) api.Callbacks {
-	cb, _ := st.(api.Callbacks)
+func callbacks(st klaxon.Store) twilio.Memory {
+	cb, _ := st.(twilio.Memory)
 	return cb
 }
