@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/httpstatus"
 )
 
 // CallbackPaths are the paths of Twilio's callbacks, which Callbacks
@@ -228,35 +229,14 @@ func (c *Callbacks) fail(w http.ResponseWriter, err error) {
 	writeJSONError(w, code, err.Error())
 }
 
-// status maps an error to the status of a callback's answer. It is the
-// API's map (api's status) for the errors a callback meets, but for a
-// forged callback, which is 403: the callbacks cannot import the API,
-// which mounts them.
+// status maps an error to the status of a callback's answer: as at
+// every HTTP edge, but for a forged callback, which is 403.
 func status(err error) int {
-	switch {
-	case errors.Is(err, klaxon.ErrUnauthorized):
+	if errors.Is(err, klaxon.ErrUnauthorized) {
 		return http.StatusForbidden
-	case errors.Is(err, klaxon.ErrTooLarge):
-		return http.StatusRequestEntityTooLarge
-	case errors.Is(err, klaxon.ErrInvalid):
-		return http.StatusBadRequest
-	case errors.Is(err, klaxon.ErrNotFound):
-		return http.StatusNotFound
-	case errors.Is(err, klaxon.ErrUsed):
-		return http.StatusGone
-	case errors.Is(err, klaxon.ErrConflict):
-		return http.StatusConflict
-	case errors.Is(err, klaxon.ErrUnavailable):
-		return http.StatusServiceUnavailable
-	case errors.Is(err, context.Canceled):
-		return statusClientClosed
 	}
-	return http.StatusInternalServerError
+	return httpstatus.Of(err)
 }
-
-// statusClientClosed answers a request whose client went away, as nginx
-// logs it: nobody reads it.
-const statusClientClosed = 499
 
 func writeJSONError(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
