@@ -93,7 +93,7 @@ func TestReplyWhenTheStoreCannotWrite(t *testing.T) {
 	r := newRig(t)
 	id := r.open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0})
 	r.clock.Add(time.Minute)
-	r.engine.failures.Store(1)
+	r.st.FailCommits(1)
 	out := r.sms(t, "SM"+strings.Repeat("1", 32), id+"A")
 	require.Contains(t, out, "#"+id+" not changed: Klaxon could not record it; try again")
 	require.NotContains(t, out, "no space left on device")

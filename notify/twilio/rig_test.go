@@ -8,9 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/escalate"
+	"github.com/klaxonhq/klaxon/internal/incidenttest"
 	"github.com/klaxonhq/klaxon/internal/twiliotest"
 	"github.com/klaxonhq/klaxon/notify/twilio"
 	"github.com/klaxonhq/klaxon/store/embedded"
@@ -31,19 +30,6 @@ const (
 	authToken  = "0123456789abcdef0123456789abcdef"
 )
 
-// clock is a settable time.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type phonebook struct{}
 
 func (phonebook) UserByPhone(phone string) (klaxon.User, bool) {
@@ -53,21 +39,6 @@ func (phonebook) UserByPhone(phone string) (klaxon.User, bool) {
 type nobody struct{}
 
 func (nobody) Notify(context.Context, klaxon.Page) error { return nil }
-
-// flaky is a store whose next commits fail as a store that cannot write
-// fails.
-type flaky struct {
-	*embedded.Store
-	failures atomic.Int32
-}
-
-func (f *flaky) Commit(ctx context.Context, c klaxon.Commit) error {
-	if f.failures.Add(-1) >= 0 {
-		return fmt.Errorf("commit: no space left on device: %w", klaxon.ErrUnavailable)
-	}
-	f.failures.Store(0)
-	return f.Store.Commit(ctx, c)
-}
 
 // memory is the store's memory of callbacks, which fails while down is
 // set, as a store that cannot be reached fails.
@@ -88,10 +59,8 @@ var _ twilio.Responder = (*escalate.Engine)(nil)
 // rig is Twilio's callbacks on an embedded store and the real engine,
 // on a fake clock.
 type rig struct {
-	st    *embedded.Store
-	clock *clock
-	// engine is the store as the engine writes it.
-	engine *flaky
+	st     *incidenttest.Store
+	clock  *incidenttest.Clock
 	memory *memory
 	// auth is what the callbacks check, nil for Twilio not configured.
 	auth atomic.Pointer[twilio.CallbackAuth]
@@ -100,13 +69,11 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "klaxon.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close() })
-	c := &clock{now: t0}
+	st := incidenttest.NewStore(t)
+	c := incidenttest.NewClock(t0)
 	log := slog.New(slog.DiscardHandler)
-	r := &rig{st: st, clock: c, engine: &flaky{Store: st}, memory: &memory{Store: st}}
-	eng := escalate.New(r.engine, nobody{}, nil, log, escalate.Options{Now: c.Now})
+	r := &rig{st: st, clock: c, memory: &memory{Store: st.Store}}
+	eng := escalate.New(st, nobody{}, nil, log, escalate.Options{Now: c.Now})
 	srv := httptest.NewServer(twilio.NewCallbacks(twilio.CallbackOptions{Auth: r.auth.Load, Responder: eng, Incidents: st,
 		Phonebook: phonebook{}, Memory: r.memory, Now: c.Now, Log: log}))
 	t.Cleanup(srv.Close)
@@ -115,42 +82,15 @@ func newRig(t *testing.T) *rig {
 	return r
 }
 
-// policy pages alice, and re-triggers 30 minutes after an ack.
-var policy = klaxon.Policy{Name: "p", AckTimeout: 30 * time.Minute, Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "alice"}}}}}
-
 // open stores a triggered incident of group with the pages sent.
 func (r *rig) open(t *testing.T, group string, sent ...klaxon.Sent) string {
-	t.Helper()
-	ctx := t.Context()
-	id, err := r.st.NextIncidentID(ctx)
-	require.NoError(t, err)
-	inc := &klaxon.Incident{ID: id, Group: group, Summary: group + " is down", State: klaxon.StateTriggered, CreatedAt: r.clock.Now(),
-		Labels: map[string]string{"service": group}, Policy: policy, Escalation: klaxon.Escalation{Step: 0}, Sent: sent, Seq: len(sent)}
-	require.NoError(t, klaxon.Update(ctx, r.st, group, nil, func(klaxon.Group) (*klaxon.Commit, error) {
-		return &klaxon.Commit{Open: id, Incidents: []*klaxon.Incident{inc}}, nil
-	}))
-	return id
+	return r.st.OpenIncident(t, group, r.clock.Now(), sent...)
 }
 
-// update changes incident id as the engine would.
 func (r *rig) update(t *testing.T, id string, fn func(*klaxon.Incident)) {
-	t.Helper()
-	ctx := t.Context()
-	stored, err := r.st.Incident(ctx, id)
-	require.NoError(t, err)
-	require.NoError(t, klaxon.Update(ctx, r.st, stored.Group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
-		inc := g.Open.Header()
-		fn(inc)
-		return &klaxon.Commit{Open: id, Incidents: []*klaxon.Incident{inc}}, nil
-	}))
+	r.st.UpdateIncident(t, id, fn)
 }
-
-func (r *rig) incident(t *testing.T, id string) *klaxon.Incident {
-	t.Helper()
-	inc, err := r.st.Incident(t.Context(), id)
-	require.NoError(t, err)
-	return inc
-}
+func (r *rig) incident(t *testing.T, id string) *klaxon.Incident { return r.st.ReadIncident(t, id) }
 
 // post sends a callback to path (with its query) signed with signature,
 // or as Twilio signs it when signature is "", and returns the status and
