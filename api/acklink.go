@@ -10,7 +10,6 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/notify/email"
-	"github.com/klaxonhq/klaxon/notify/twilio"
 )
 
 // The mail links: GET shows what the link would do and a button; only
@@ -86,7 +85,7 @@ func (s *Server) ackLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	verb := map[string]string{email.ActionAck: "Acknowledge", email.ActionResolve: "Resolve"}[claims.Action]
-	action := map[string]twilio.Action{email.ActionAck: twilio.ActionAck, email.ActionResolve: twilio.ActionResolve}[claims.Action]
+	action := map[string]klaxon.Action{email.ActionAck: klaxon.ActionAck, email.ActionResolve: klaxon.ActionResolve}[claims.Action]
 	v := ackView{ID: inc.ID, Severity: inc.Severity, Summary: inc.Summary, State: string(inc.State), User: claims.User, Verb: verb}
 	if claims.Page <= inc.WalkFrom {
 		// The incident triggered again since this link's page: the link
@@ -108,7 +107,7 @@ func (s *Server) ackLink(w http.ResponseWriter, r *http.Request) {
 		s.ackPage(w, http.StatusOK, v)
 		return
 	}
-	got, err := s.act(r.Context(), action, inc.ID, klaxon.Actor{By: claims.User, How: "email", Once: once})
+	got, err := s.o.Commands.Act(r.Context(), action, inc.ID, klaxon.Actor{By: claims.User, How: "email", Once: once})
 	switch {
 	case errors.Is(err, klaxon.ErrUsed):
 		// Another request with this link acted first.

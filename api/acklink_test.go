@@ -88,7 +88,7 @@ func TestAckLinkFailedActLeavesLinkUsable(t *testing.T) {
 	id := r.open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaEmail, At: t0})
 	ack := r.link(id, 1, email.ActionAck)
 
-	r.engine.failures.Store(1)
+	r.st.FailCommits(1)
 	code, body := do(t, http.MethodPost, ack, nil, nil)
 	require.Equal(t, http.StatusServiceUnavailable, code, body)
 	require.Contains(t, body, "nothing was done; the link still works: try again")

@@ -65,18 +65,15 @@ func (f *fakeCommands) did(who klaxon.Actor) {
 	f.acts = append(f.acts, who)
 }
 
-func (f *fakeCommands) Acknowledge(_ context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
+// Act acts as the engine would, on an incident that it makes up.
+func (f *fakeCommands) Act(_ context.Context, a klaxon.Action, id string, who klaxon.Actor) (*klaxon.Incident, error) {
 	f.did(who)
-	return &klaxon.Incident{ID: id, State: klaxon.StateAcknowledged, AckedBy: who.By}, nil
-}
-
-func (f *fakeCommands) Resolve(_ context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
-	f.did(who)
-	return &klaxon.Incident{ID: id, State: klaxon.StateResolved}, nil
-}
-
-func (f *fakeCommands) Escalate(_ context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
-	f.did(who)
+	switch a {
+	case klaxon.ActionAck:
+		return &klaxon.Incident{ID: id, State: klaxon.StateAcknowledged, AckedBy: who.By}, nil
+	case klaxon.ActionResolve:
+		return &klaxon.Incident{ID: id, State: klaxon.StateResolved}, nil
+	}
 	return &klaxon.Incident{ID: id, State: klaxon.StateTriggered}, nil
 }
 
@@ -87,8 +84,6 @@ func (f *fakeCommands) Snooze(_ context.Context, id string, d time.Duration, who
 	f.snoozes = append(f.snoozes, d)
 	return &klaxon.Incident{ID: id, State: klaxon.StateAcknowledged}, nil
 }
-
-func (f *fakeCommands) Delivery(context.Context, string, int, bool, string) error { return nil }
 
 // fakeSchedules has schedules primary and secondary, alice always on
 // call.

@@ -7,33 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/klaxonhq/klaxon/internal/fakeclock"
 	"github.com/klaxonhq/klaxon/internal/syncbuf"
 	"github.com/klaxonhq/klaxon/internal/tlstest"
 )
-
-// fakeClock is a clock the test moves.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // serveTLS accepts TLS connections with cfg on a free port, finishes
 // their handshake and closes them, and returns the address.
@@ -70,10 +52,10 @@ func peer(t *testing.T, addr string, roots *x509.CertPool) *x509.Certificate {
 // watchCertificate serves TLS from certFile and keyFile, looked at again
 // every minute of the fake clock it returns, and logs into the buffer
 // it returns.
-func watchCertificate(t *testing.T, certFile, keyFile string) (addr string, clock *fakeClock, logs *syncbuf.Buffer) {
+func watchCertificate(t *testing.T, certFile, keyFile string) (addr string, clock *fakeclock.Clock, logs *syncbuf.Buffer) {
 	t.Helper()
 	logs = &syncbuf.Buffer{}
-	clock = &fakeClock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	clock = fakeclock.New(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
 	cert, err := NewCertificate(CertificateOptions{CertFile: certFile, KeyFile: keyFile, Every: time.Minute, Now: clock.Now,
 		Log: slog.New(slog.NewTextHandler(logs, nil))})
 	require.NoError(t, err)

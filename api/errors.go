@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/httpstatus"
 )
 
 // statusError is an error with its own status code, for the few errors
@@ -25,33 +25,14 @@ func errorf(code int, format string, args ...any) error {
 	return &statusError{code: code, msg: fmt.Sprintf(format, args...)}
 }
 
-// status maps an error to its HTTP status code. It is the one place that
-// does.
+// status maps an error to its HTTP status code: an error born here has
+// its own, and every other is mapped as at every HTTP edge.
 func status(err error) int {
 	var se *statusError
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &se):
+	if errors.As(err, &se) {
 		return se.code
-	case errors.As(err, &tooLarge), errors.Is(err, klaxon.ErrTooLarge):
-		return http.StatusRequestEntityTooLarge
-	case errors.Is(err, klaxon.ErrInvalid):
-		return http.StatusBadRequest
-	case errors.Is(err, klaxon.ErrUnauthorized):
-		return http.StatusUnauthorized
-	case errors.Is(err, klaxon.ErrNotFound):
-		return http.StatusNotFound
-	case errors.Is(err, klaxon.ErrUsed):
-		return http.StatusGone
-	case errors.Is(err, klaxon.ErrConflict):
-		return http.StatusConflict
-	case errors.Is(err, klaxon.ErrUnavailable):
-		return http.StatusServiceUnavailable
-	case errors.Is(err, context.Canceled):
-		return statusClientClosed
-	default:
-		return http.StatusInternalServerError
 	}
+	return httpstatus.Of(err)
 }
 
 // errorBody is the JSON of every error the API returns.
@@ -79,7 +60,7 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 		body.Error = fmt.Sprintf("body larger than %d bytes", tooLarge.Limit)
 	}
 	switch {
-	case code == statusClientClosed:
+	case code == httpstatus.ClientClosed:
 		log.Info("request", "status", code, "err", "the client went away")
 	case code >= 500:
 		log.Error("request", "status", code, "err", err)
@@ -92,10 +73,6 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
 }
-
-// statusClientClosed answers a request whose client went away before it
-// was done, as nginx logs it: not a server error, and nobody reads it.
-const statusClientClosed = 499
 
 // retryAfter tells a sender answered 503 when to try again: the store is
 // down or cannot write, and a retry will succeed once it can.

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/httpstatus"
 )
 
 // TestClientGoneIsNoServerError: a request whose client went away is
@@ -22,7 +23,7 @@ func TestClientGoneIsNoServerError(t *testing.T) {
 		code  int
 		level string
 	}{
-		"client went away": {fmt.Errorf("commit alerts: %w", context.Canceled), statusClientClosed, "INFO"},
+		"client went away": {fmt.Errorf("commit alerts: %w", context.Canceled), httpstatus.ClientClosed, "INFO"},
 		"store down":       {fmt.Errorf("commit: %w", klaxon.ErrUnavailable), http.StatusServiceUnavailable, "ERROR"},
 		"bad input":        {klaxon.Invalid("x", "bad"), http.StatusBadRequest, ""},
 	} {

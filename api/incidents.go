@@ -218,13 +218,9 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, caller Caller) 
 	}
 	id := r.PathValue("id")
 	var inc *klaxon.Incident
-	switch r.PathValue("command") {
-	case "ack":
-		inc, err = s.o.Commands.Acknowledge(r.Context(), id, who)
-	case "resolve":
-		inc, err = s.o.Commands.Resolve(r.Context(), id, who)
-	case "escalate":
-		inc, err = s.o.Commands.Escalate(r.Context(), id, who)
+	switch cmd := klaxon.Action(r.PathValue("command")); cmd {
+	case klaxon.ActionAck, klaxon.ActionResolve, klaxon.ActionEscalate:
+		inc, err = s.o.Commands.Act(r.Context(), cmd, id, who)
 	case "snooze":
 		// The durations of klaxon.yaml: "90m", "2h30m", "7d", "1w".
 		var d time.Duration

@@ -78,7 +78,7 @@ func (s *Server) acknowledgeAlert(r *http.Request, key, integration string) erro
 	if err != nil || g.Open == nil {
 		return err
 	}
-	_, err = s.o.Commands.Acknowledge(r.Context(), g.Open.ID, klaxon.Actor{By: integration, How: "pagerduty"})
+	_, err = s.o.Commands.Act(r.Context(), klaxon.ActionAck, g.Open.ID, klaxon.Actor{By: integration, How: "pagerduty"})
 	if errors.Is(err, klaxon.ErrConflict) {
 		return nil // resolved meanwhile
 	}

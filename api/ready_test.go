@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/fakeclock"
 	"github.com/klaxonhq/klaxon/internal/syncbuf"
 )
 
@@ -58,7 +59,7 @@ func readyz(s *Server) (int, string) {
 // ready, and logs why once.
 func TestReadyzCachesItsProbe(t *testing.T) {
 	st := &probed{}
-	clock := &fakeClock{now: time.Date(2026, 11, 23, 22, 0, 0, 0, time.UTC)}
+	clock := fakeclock.New(time.Date(2026, 11, 23, 22, 0, 0, 0, time.UTC))
 	var logs syncbuf.Buffer
 	s := New(Options{Store: st, Now: clock.Now, Log: slog.New(slog.NewTextHandler(&logs, nil)), Registry: prometheus.NewRegistry()})
 

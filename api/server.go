@@ -16,6 +16,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/notify/email"
+	"github.com/klaxonhq/klaxon/notify/twilio"
 )
 
 // MaxBody is the largest request body accepted.
@@ -54,13 +55,9 @@ type Accepter interface {
 
 // Commander carries out the commands on incidents.
 type Commander interface {
-	Acknowledge(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error)
-	Resolve(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error)
-	Escalate(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error)
+	// Act acknowledges, resolves or escalates incident id for who.
+	Act(ctx context.Context, a klaxon.Action, id string, who klaxon.Actor) (*klaxon.Incident, error)
 	Snooze(ctx context.Context, id string, d time.Duration, who klaxon.Actor) (*klaxon.Incident, error)
-	// Delivery records a provider's report that page n of incident id
-	// reached its person (ok) or not.
-	Delivery(ctx context.Context, id string, n int, ok bool, detail string) error
 }
 
 // Options are what the server serves from.
@@ -72,11 +69,9 @@ type Options struct {
 	// Schedules and Overrides serve who is on call and runtime overrides.
 	Schedules Schedules
 	Overrides klaxon.OverrideStore
-	// Phonebook finds who replies by SMS or answers a call.
-	Phonebook Phonebook
-	// Twilio returns what checks Twilio's callbacks, nil when Twilio is
-	// not configured; it is read per request, so a reload applies.
-	Twilio func() *TwilioAuth
+	// Twilio serves Twilio's signed callbacks (twilio.Callbacks); nil
+	// answers them 404.
+	Twilio http.Handler
 	// Links verifies the links of mail pages; nil without mail.
 	Links *email.Links
 	// Tester sends test pages; nil for none.
@@ -84,9 +79,6 @@ type Options struct {
 	// MetricsToken returns the token /metrics asks for, "" for none; it
 	// is read per request, so a reload applies.
 	MetricsToken func() string
-	// Callbacks remembers the Twilio callbacks acted on; nil remembers
-	// none.
-	Callbacks Callbacks
 	// Users are the users of the current config: a mail link of a user
 	// no longer among them no longer acts. Default Schedules.
 	Users Users
@@ -159,7 +151,15 @@ func New(o Options) *Server {
 	s.handle(GroupAPI, "POST /v1/incidents/{id}/{command}", s.auth(klaxon.ScopeAct, s.command))
 	s.handle(GroupAPI, "POST /v1/users/{id}/test-page", s.auth(klaxon.ScopeAct, s.testPage))
 	s.schedulesRoutes()
-	s.twilioRoutes()
+	twilioCallbacks := o.Twilio
+	if twilioCallbacks == nil {
+		twilioCallbacks = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			writeError(w, s.log, errorf(http.StatusNotFound, "Twilio is not configured (notify.twilio)"))
+		})
+	}
+	for _, path := range twilio.CallbackPaths {
+		s.handle(GroupTwilio, "POST "+path, twilioCallbacks.ServeHTTP)
+	}
 	s.ackRoutes()
 	s.handle(GroupHealth, "GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

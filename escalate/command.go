@@ -89,6 +89,20 @@ func (e *Engine) Escalate(ctx context.Context, id string, who klaxon.Actor) (*kl
 	return inc, err
 }
 
+// Act carries out a responder's action on incident id, whatever the
+// channel it came by.
+func (e *Engine) Act(ctx context.Context, a klaxon.Action, id string, who klaxon.Actor) (*klaxon.Incident, error) {
+	switch a {
+	case klaxon.ActionAck:
+		return e.Acknowledge(ctx, id, who)
+	case klaxon.ActionResolve:
+		return e.Resolve(ctx, id, who)
+	case klaxon.ActionEscalate:
+		return e.Escalate(ctx, id, who)
+	}
+	return nil, klaxon.Invalid("action", "unknown %q", a)
+}
+
 // Snooze silences incident id for d, then it triggers again.
 func (e *Engine) Snooze(ctx context.Context, id string, d time.Duration, who klaxon.Actor) (*klaxon.Incident, error) {
 	return e.command(ctx, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {

@@ -24,6 +24,7 @@ import (
 	"github.com/klaxonhq/klaxon/escalate"
 	"github.com/klaxonhq/klaxon/ingest"
 	"github.com/klaxonhq/klaxon/notify"
+	"github.com/klaxonhq/klaxon/notify/twilio"
 )
 
 // shutdownGrace bounds how long in-flight webhooks get to finish.
@@ -115,14 +116,14 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	engine := escalate.New(engineStore, throttle, rt.directory, log, escalate.Options{Lease: o.Lease, Poll: o.Poll, PageTimeout: o.PageTimeout, PerChannel: cfg.Notify.PerChannel(), Metrics: reg, Now: o.Now,
 		MaxSnooze: func() time.Duration { return rt.cfg.Load().API.SnoozeBound() }})
 	pipeline := ingest.NewPipeline(st, rt.router, engine.Wake, o.Now)
-	handler := api.New(api.Options{Store: st, Accepter: pipeline, Commands: engine, Tokens: rt, Schedules: rt, Overrides: st, Phonebook: rt, Twilio: rt.twilioAuth, Links: links, Log: log, Registry: reg, Now: o.Now,
+	handler := api.New(api.Options{Store: st, Accepter: pipeline, Commands: engine, Tokens: rt, Schedules: rt, Overrides: st, Links: links, Log: log, Registry: reg, Now: o.Now,
 		Tester:       testPager{dispatch: dispatch, users: func(id string) (klaxon.User, bool) { return rt.view().User(id) }},
 		MetricsToken: func() string { return rt.cfg.Load().API.MetricsToken },
 		Bounds: func() api.Bounds {
 			a := rt.cfg.Load().API
 			return api.Bounds{Snooze: a.SnoozeBound(), Override: a.OverrideBound()}
 		},
-		Callbacks: callbacks(st)})
+		Twilio: twilio.NewCallbacks(twilio.CallbackOptions{Auth: rt.twilioAuth, Responder: engine, Incidents: st, Phonebook: rt, Memory: callbacks(st), Log: log, Now: o.Now})})
 
 	listeners, err := listenAll(cfg.Listen, handler, connLimits{readTimeout: o.ReadTimeout, perIP: o.PerIP}, log)
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/klaxonhq/klaxon"
-	"github.com/klaxonhq/klaxon/api"
 	"github.com/klaxonhq/klaxon/config"
 	"github.com/klaxonhq/klaxon/notify"
 	"github.com/klaxonhq/klaxon/notify/email"
@@ -89,12 +88,12 @@ func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
 
 // Both stores remember Twilio's callbacks.
 var (
-	_ api.Callbacks = (*embedded.Store)(nil)
-	_ api.Callbacks = (*redisstore.Store)(nil)
+	_ twilio.Memory = (*embedded.Store)(nil)
+	_ twilio.Memory = (*redisstore.Store)(nil)
 )
 
 // callbacks is st's memory of Twilio's callbacks.
-func callbacks(st klaxon.Store) api.Callbacks {
-	cb, _ := st.(api.Callbacks)
+func callbacks(st klaxon.Store) twilio.Memory {
+	cb, _ := st.(twilio.Memory)
 	return cb
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/klaxonhq/klaxon/config"
 	"github.com/klaxonhq/klaxon/escalate"
 	"github.com/klaxonhq/klaxon/ingest"
+	"github.com/klaxonhq/klaxon/notify/twilio"
 	"github.com/klaxonhq/klaxon/route"
 	"github.com/klaxonhq/klaxon/schedule"
 )
@@ -26,7 +27,7 @@ var (
 	_ escalate.Directory = view{}
 	_ api.Tokens         = (*runtime)(nil)
 	_ api.Schedules      = (*runtime)(nil)
-	_ api.Phonebook      = (*runtime)(nil)
+	_ twilio.Phonebook   = (*runtime)(nil)
 )
 
 func newRuntime(cfg *config.Config, overrides klaxon.OverrideStore) *runtime {
@@ -86,12 +87,12 @@ func (rt *runtime) UserByPhone(phone string) (klaxon.User, bool) {
 }
 
 // twilioAuth is what checks Twilio's callbacks, nil without Twilio.
-func (rt *runtime) twilioAuth() *api.TwilioAuth {
+func (rt *runtime) twilioAuth() *twilio.CallbackAuth {
 	c := rt.cfg.Load()
 	if c.Notify.Twilio == nil {
 		return nil
 	}
-	return &api.TwilioAuth{AuthToken: c.Notify.Twilio.AuthToken, PublicURL: c.PublicURL}
+	return &twilio.CallbackAuth{AuthToken: c.Notify.Twilio.AuthToken, PublicURL: c.PublicURL}
 }
 
 // Integration returns the integration of type kind with token.

@@ -10,10 +10,10 @@ import (
 	"github.com/klaxonhq/klaxon/internal/twiliotest"
 )
 
-var validActions = map[Action]bool{
-	ActionAck: true, ActionResolve: true, ActionEscalate: true,
-	ActionStop: true, ActionStart: true, ActionHelp: true,
-}
+var (
+	validActions  = map[klaxon.Action]bool{klaxon.ActionAck: true, klaxon.ActionResolve: true, klaxon.ActionEscalate: true}
+	validKeywords = map[Keyword]bool{KeywordStop: true, KeywordStart: true, KeywordHelp: true}
+)
 
 func FuzzParseReply(f *testing.F) {
 	f.Add(twiliotest.ReadForm(f, "testdata/inbound-sms.txt").Get("Body"))
@@ -29,13 +29,19 @@ func FuzzParseReply(f *testing.F) {
 			}
 			return
 		}
+		if r.Keyword != "" {
+			if !validKeywords[r.Keyword] || r.Action != "" {
+				t.Fatalf("ParseReply(%q) = %+v: unknown keyword", body, r)
+			}
+			return
+		}
 		if !validActions[r.Action] {
 			t.Fatalf("ParseReply(%q) = %+v: unknown action", body, r)
 		}
 		if strings.Trim(r.Incident, "0123456789") != "" || len(r.Incident) > maxIncidentDigits {
 			t.Fatalf("ParseReply(%q) = %+v: incident not a number", body, r)
 		}
-		if r.Keyword != "" || r.All {
+		if r.All {
 			return
 		}
 		// The reply codes SMSText shows parse back to the same reply.
@@ -63,7 +69,7 @@ func FuzzSMSText(f *testing.F) {
 			t.Fatalf("SMSText(%+v) = %q: no reply instructions", p, got)
 		}
 		r, err := ParseReply(strings.Fields(reply)[0])
-		if err != nil || r.Action != ActionAck || r.Incident != p.Incident {
+		if err != nil || r.Action != klaxon.ActionAck || r.Incident != p.Incident {
 			t.Fatalf("SMSText(%+v) = %q: first code parses to %+v, %v", p, got, r, err)
 		}
 	})

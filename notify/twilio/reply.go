@@ -8,52 +8,50 @@ import (
 	"github.com/klaxonhq/klaxon"
 )
 
-// Action is what a responder asks for by SMS reply or key press.
-type Action string
-
-// Actions. Stop, Start and Help are Twilio's reserved SMS keywords: Twilio
+// Keyword is what one of Twilio's reserved SMS keywords does. Twilio
 // acts on them itself (it blocks the number after STOP), and Klaxon
 // records them.
+type Keyword string
+
+// Keywords.
 const (
-	ActionAck      Action = "ack"
-	ActionResolve  Action = "resolve"
-	ActionEscalate Action = "escalate"
-	ActionRepeat   Action = "repeat"
-	ActionStop     Action = "stop"
-	ActionStart    Action = "start"
-	ActionHelp     Action = "help"
+	KeywordStop  Keyword = "stop"
+	KeywordStart Keyword = "start"
+	KeywordHelp  Keyword = "help"
 )
 
-// Reply is an SMS reply to a page.
+// Reply is an SMS reply to a page: an action, or a reserved keyword.
 type Reply struct {
 	// Incident is the incident the reply names; "" for the latest page
 	// to the replying number.
 	Incident string
-	Action   Action
+	// Action is what the reply asks; "" for a keyword.
+	Action klaxon.Action
 	// All is set by "AA": acknowledge every open incident paged to the
 	// replying number.
 	All bool
-	// Keyword is the reserved keyword as sent (STOP, UNSUBSCRIBE, ...)
-	// for ActionStop, ActionStart and ActionHelp.
-	Keyword string
+	// Keyword is set, and Action is not, for a reserved keyword; Word is
+	// the keyword as sent (STOP, UNSUBSCRIBE, ...).
+	Keyword Keyword
+	Word    string
 }
 
 // ReplyHelp lists the replies ParseReply accepts, in one SMS segment.
 const ReplyHelp = "Reply 42A to ack incident 42, 42R to resolve, 42E to escalate; A, R or E for the latest page; AA to ack all."
 
 // Twilio's reserved keywords, matched on the whole message.
-var keywords = map[string]Action{
-	"STOP": ActionStop, "STOPALL": ActionStop, "STOP ALL": ActionStop, "UNSUBSCRIBE": ActionStop,
-	"CANCEL": ActionStop, "END": ActionStop, "QUIT": ActionStop,
-	"START": ActionStart, "YES": ActionStart, "UNSTOP": ActionStart,
-	"HELP": ActionHelp, "INFO": ActionHelp,
+var keywords = map[string]Keyword{
+	"STOP": KeywordStop, "STOPALL": KeywordStop, "STOP ALL": KeywordStop, "UNSUBSCRIBE": KeywordStop,
+	"CANCEL": KeywordStop, "END": KeywordStop, "QUIT": KeywordStop,
+	"START": KeywordStart, "YES": KeywordStart, "UNSTOP": KeywordStart,
+	"HELP": KeywordHelp, "INFO": KeywordHelp,
 }
 
 // Reply codes: a letter, or a word for people who type it out.
-var codes = map[string]Action{
-	"A": ActionAck, "ACK": ActionAck,
-	"R": ActionResolve, "RES": ActionResolve, "RESOLVE": ActionResolve,
-	"E": ActionEscalate, "ESC": ActionEscalate, "ESCALATE": ActionEscalate,
+var codes = map[string]klaxon.Action{
+	"A": klaxon.ActionAck, "ACK": klaxon.ActionAck,
+	"R": klaxon.ActionResolve, "RES": klaxon.ActionResolve, "RESOLVE": klaxon.ActionResolve,
+	"E": klaxon.ActionEscalate, "ESC": klaxon.ActionEscalate, "ESCALATE": klaxon.ActionEscalate,
 }
 
 // maxIncidentDigits bounds the incident number in a reply.
@@ -63,17 +61,17 @@ const maxIncidentDigits = 20
 // "42A" acknowledges incident 42, "42R" resolves it, "42E" escalates it
 // ("42 ack" works too); "A", "R" and "E" act on the latest page to the
 // number; "AA" acknowledges all its incidents. Twilio's reserved keywords
-// (STOP, START, UNSTOP, HELP, ...) give ActionStop, ActionStart and
-// ActionHelp. Anything else is an error matching klaxon.ErrInvalid whose
+// (STOP, START, UNSTOP, HELP, ...) give KeywordStop, KeywordStart and
+// KeywordHelp. Anything else is an error matching klaxon.ErrInvalid whose
 // text lists the accepted forms.
 func ParseReply(body string) (Reply, error) {
 	fields := strings.Fields(strings.ToUpper(strings.Trim(strings.TrimSpace(body), ".!")))
 	if kw := strings.Join(fields, " "); keywords[kw] != "" {
-		return Reply{Action: keywords[kw], Keyword: kw}, nil
+		return Reply{Keyword: keywords[kw], Word: kw}, nil
 	}
 	compact := strings.TrimPrefix(strings.Join(fields, ""), "#")
 	if compact == "AA" {
-		return Reply{Action: ActionAck, All: true}, nil
+		return Reply{Action: klaxon.ActionAck, All: true}, nil
 	}
 	digits := 0
 	for digits < len(compact) && compact[digits] >= '0' && compact[digits] <= '9' {

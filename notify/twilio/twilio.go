@@ -1,6 +1,8 @@
-// Package twilio pages by SMS and voice call through Twilio, and holds the
-// pure pieces that Twilio's callbacks need: signature validation, SMS reply
-// and key-press parsing, and the TwiML a call plays.
+// Package twilio pages by SMS and voice call through Twilio, and serves
+// Twilio's signed callbacks (Callbacks): SMS replies, the calls' TwiML and
+// key presses, and delivery reports, which it reports through a
+// Responder. Its pure pieces are signature validation, SMS reply and
+// key-press parsing, and the TwiML a call plays.
 package twilio
 
 import (

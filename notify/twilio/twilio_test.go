@@ -253,7 +253,7 @@ func TestCallbackRoundTrip(t *testing.T) {
 		var out string
 		if q.Get("step") != "gather" {
 			out, err = VoiceTwiML(VoicePrompt{PublicURL: base, Incident: q.Get("incident"), Notification: 3, Summary: page.Summary, Severity: page.Severity, Alerts: 2})
-		} else if a, ok := ParseDigit(form.Get("Digits")); ok && a == ActionAck {
+		} else if a, ok := ParseDigit(form.Get("Digits")); ok && a == klaxon.ActionAck {
 			out, err = VoiceReply("Incident " + q.Get("incident") + " acknowledged. Goodbye.")
 		}
 		if err != nil || out == "" {

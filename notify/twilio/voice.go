@@ -147,17 +147,16 @@ func sortAttrs(e *etree.Element) {
 }
 
 // ParseDigit reads the key pressed on a page call: 1 acknowledges, 2
-// resolves, 3 escalates, * repeats the message.
-func ParseDigit(d string) (Action, bool) {
+// resolves, 3 escalates. Any other key (* asks for it) repeats the
+// message: ok is false.
+func ParseDigit(d string) (a klaxon.Action, ok bool) {
 	switch strings.TrimSpace(d) {
 	case "1":
-		return ActionAck, true
+		return klaxon.ActionAck, true
 	case "2":
-		return ActionResolve, true
+		return klaxon.ActionResolve, true
 	case "3":
-		return ActionEscalate, true
-	case "*":
-		return ActionRepeat, true
+		return klaxon.ActionEscalate, true
 	}
 	return "", false
 }

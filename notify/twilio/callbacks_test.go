@@ -1,6 +1,8 @@
-package api_test
+package twilio_test
 
 import (
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/notify/twilio"
 )
 
 // TestReplyActsOnPagesBeforeIt: a reply that names no incident ("AA",
@@ -90,7 +93,7 @@ func TestReplyWhenTheStoreCannotWrite(t *testing.T) {
 	r := newRig(t)
 	id := r.open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0})
 	r.clock.Add(time.Minute)
-	r.engine.failures.Store(1)
+	r.st.FailCommits(1)
 	out := r.sms(t, "SM"+strings.Repeat("1", 32), id+"A")
 	require.Contains(t, out, "#"+id+" not changed: Klaxon could not record it; try again")
 	require.NotContains(t, out, "no space left on device")
@@ -98,4 +101,80 @@ func TestReplyWhenTheStoreCannotWrite(t *testing.T) {
 
 	out = r.sms(t, "SM"+strings.Repeat("2", 32), id+"A")
 	require.Contains(t, out, "Acknowledged #"+id)
+}
+
+// TestCallbacksRefuse: a callback without Twilio configured gets 404, a
+// forged one 403, one that names no page 400; none changes anything.
+func TestCallbacksRefuse(t *testing.T) {
+	r := newRig(t)
+	id := r.open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0})
+	reply := url.Values{"MessageSid": {"SM" + strings.Repeat("1", 32)}, "From": {alicePhone}, "Body": {id + "A"}}
+
+	code, out := r.post(t, twilio.SMSPath, reply, "bm90IGEgc2lnbmF0dXJl")
+	require.Equal(t, http.StatusForbidden, code, out)
+	require.Contains(t, out, "bad signature")
+	code, out = r.post(t, twilio.VoicePath, url.Values{"CallSid": {"CA1"}}, "")
+	require.Equal(t, http.StatusBadRequest, code, out)
+	code, out = r.post(t, twilio.VoicePath+"?incident=999&n=1", url.Values{"CallSid": {"CA1"}}, "")
+	require.Equal(t, http.StatusNotFound, code, out)
+
+	auth := r.auth.Swap(nil)
+	code, out = r.post(t, twilio.SMSPath, reply, "")
+	require.Equal(t, http.StatusNotFound, code, out)
+	require.Contains(t, out, "Twilio is not configured")
+	require.Equal(t, klaxon.StateTriggered, r.incident(t, id).State)
+
+	// Configured again (a reload), the same reply acts.
+	r.auth.Store(auth)
+	require.Contains(t, r.sms(t, reply.Get("MessageSid"), id+"A"), "Acknowledged #"+id)
+}
+
+// TestCallbacksActOnce: a callback delivered again acts once; while the
+// memory of callbacks cannot be read, a callback gets 503 and Twilio's
+// retry acts.
+func TestCallbacksActOnce(t *testing.T) {
+	r := newRig(t)
+	id := r.open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaVoice, At: t0})
+	gather := twilio.VoicePath + "?" + url.Values{"incident": {id}, "n": {"1"}, "step": {"gather"}}.Encode()
+	press := url.Values{"CallSid": {"CA" + strings.Repeat("2", 32)}, "To": {alicePhone}, "Digits": {"1"}}
+
+	r.memory.down.Store(true)
+	code, out := r.post(t, gather, press, "")
+	require.Equal(t, http.StatusServiceUnavailable, code, out)
+	require.Equal(t, klaxon.StateTriggered, r.incident(t, id).State)
+
+	r.memory.down.Store(false)
+	code, out = r.post(t, gather, press, "")
+	require.Equal(t, http.StatusOK, code, out)
+	require.Contains(t, out, "Incident "+id+" acknowledged. Goodbye.")
+	code, out = r.post(t, gather, press, "")
+	require.Equal(t, http.StatusOK, code, out)
+	require.Contains(t, out, "That key was taken already.")
+
+	// A key press on a page that was no call to the number's owner.
+	other := r.open(t, "search", klaxon.Sent{Notification: 1, User: "bob", Via: klaxon.ViaVoice, At: t0})
+	code, out = r.post(t, strings.Replace(gather, "incident="+id, "incident="+other, 1), press, "")
+	require.Equal(t, http.StatusOK, code, out)
+	require.Contains(t, out, "This call was not a page to you.")
+	require.Equal(t, klaxon.StateTriggered, r.incident(t, other).State)
+}
+
+// TestStatusCallback: a final status is recorded on the timeline; one
+// still in progress, or of an unknown page, is answered and changes
+// nothing.
+func TestStatusCallback(t *testing.T) {
+	r := newRig(t)
+	id := r.open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0})
+	status := func(n, state string) int {
+		code, _ := r.post(t, twilio.StatusPath+"?incident="+id+"&n="+n, url.Values{"MessageSid": {"SM1"}, "MessageStatus": {state}, "ErrorCode": {"30003"}}, "")
+		return code
+	}
+	require.Equal(t, http.StatusNoContent, status("1", "sent"))
+	require.Equal(t, http.StatusNoContent, status("9", "failed"))
+	require.Equal(t, http.StatusNoContent, status("1", "undelivered"))
+	events, _, err := r.st.Timeline(t.Context(), id, 0, 100)
+	require.NoError(t, err)
+	require.Len(t, events, 1)
+	require.Equal(t, klaxon.EventPageFailed, events[0].Kind)
+	require.Equal(t, "undelivered (error 30003)", events[0].Text)
 }

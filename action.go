@@ -1,0 +1,12 @@
+package klaxon
+
+// Action is what a responder asks of an incident, whatever the channel
+// it comes by: an SMS reply, a key press on a call, a mail link.
+type Action string
+
+// Actions.
+const (
+	ActionAck      Action = "ack"
+	ActionResolve  Action = "resolve"
+	ActionEscalate Action = "escalate"
+)

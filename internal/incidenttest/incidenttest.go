@@ -1,0 +1,99 @@
+// Package incidenttest holds what the tests of commands on incidents
+// share: an embedded store that can fail its commits and holds
+// incidents as the engine stores them.
+package incidenttest
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/store/embedded"
+)
+
+// Store is an embedded store whose next commits can be made to fail, as
+// a store that cannot write fails.
+type Store struct {
+	*embedded.Store
+	failures atomic.Int32
+}
+
+var _ klaxon.Store = (*Store)(nil)
+
+// NewStore opens a store in a temporary directory, closed when the test
+// ends.
+func NewStore(t testing.TB) *Store {
+	t.Helper()
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "klaxon.db"))
+	if err != nil {
+		t.Fatalf("incidenttest: open store: %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return &Store{Store: st}
+}
+
+// FailCommits makes the next n commits fail with an error matching
+// klaxon.ErrUnavailable.
+func (s *Store) FailCommits(n int) { s.failures.Store(int32(n)) }
+
+// Commit commits c, unless it is one of the commits to fail.
+func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
+	if s.failures.Add(-1) >= 0 {
+		return fmt.Errorf("commit: no space left on device: %w", klaxon.ErrUnavailable)
+	}
+	s.failures.Store(0)
+	return s.Store.Commit(ctx, c)
+}
+
+// Policy pages alice, and re-triggers 30 minutes after an ack.
+var Policy = klaxon.Policy{Name: "p", AckTimeout: 30 * time.Minute, Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "alice"}}}}}
+
+// OpenIncident stores a triggered incident of group, created at at under
+// Policy, with the pages sent, and returns its ID. Its summary is group
+// + " is down", and its service label group.
+func (s *Store) OpenIncident(t testing.TB, group string, at time.Time, sent ...klaxon.Sent) string {
+	t.Helper()
+	ctx := t.Context()
+	id, err := s.NextIncidentID(ctx)
+	if err != nil {
+		t.Fatalf("incidenttest: %v", err)
+	}
+	inc := &klaxon.Incident{ID: id, Group: group, Summary: group + " is down", State: klaxon.StateTriggered, CreatedAt: at,
+		Labels: map[string]string{"service": group}, Policy: Policy, Escalation: klaxon.Escalation{Step: 0}, Sent: sent, Seq: len(sent)}
+	err = klaxon.Update(ctx, s, group, nil, func(klaxon.Group) (*klaxon.Commit, error) {
+		return &klaxon.Commit{Open: id, Incidents: []*klaxon.Incident{inc}}, nil
+	})
+	if err != nil {
+		t.Fatalf("incidenttest: open incident of %s: %v", group, err)
+	}
+	return id
+}
+
+// UpdateIncident changes open incident id as the engine would.
+func (s *Store) UpdateIncident(t testing.TB, id string, fn func(*klaxon.Incident)) {
+	t.Helper()
+	ctx := t.Context()
+	stored := s.ReadIncident(t, id)
+	err := klaxon.Update(ctx, s, stored.Group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
+		inc := g.Open.Header()
+		fn(inc)
+		return &klaxon.Commit{Open: id, Incidents: []*klaxon.Incident{inc}}, nil
+	})
+	if err != nil {
+		t.Fatalf("incidenttest: update incident %s: %v", id, err)
+	}
+}
+
+// ReadIncident reads incident id.
+func (s *Store) ReadIncident(t testing.TB, id string) *klaxon.Incident {
+	t.Helper()
+	inc, err := s.Incident(t.Context(), id)
+	if err != nil {
+		t.Fatalf("incidenttest: read incident %s: %v", id, err)
+	}
+	return inc
+}

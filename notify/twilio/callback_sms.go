@@ -1,0 +1,151 @@
+package twilio
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// sms takes an SMS reply: "42A" acknowledges incident 42, "A" the latest
+// page to this number, "AA" every open incident paged to it. A reply
+// that names no incident acts only on pages that went out before Klaxon
+// received it: an incident that paged the person later is left alone.
+// Only a user's own number can act.
+func (c *Callbacks) sms(w http.ResponseWriter, r *http.Request) {
+	received := c.o.Now()
+	_, form, ok := c.form(w, r)
+	if !ok {
+		return
+	}
+	answer := c.twimlTo(w)
+	if sid := form.Get("MessageSid"); sid != "" {
+		first, ok := c.firstTime(w, r, "sms:"+sid)
+		if !ok {
+			return
+		}
+		if !first {
+			answer(emptyTwiML, nil) // acted on already: no second act, no second answer
+			return
+		}
+	}
+	text := c.smsReply(r.Context(), form.Get("From"), form.Get("Body"), received)
+	if text == "" {
+		answer(emptyTwiML, nil)
+		return
+	}
+	answer(SMSReply(text))
+}
+
+// smsReply acts on an SMS from phone, received at received, and returns
+// the answer ("" for none).
+func (c *Callbacks) smsReply(ctx context.Context, phone, body string, received time.Time) string {
+	u, ok := c.o.Phonebook.UserByPhone(phone)
+	if !ok {
+		c.log.Warn("sms from an unknown number", "from", MaskPhone(phone))
+		return "This number is not a Klaxon user's: nothing was done."
+	}
+	reply, err := ParseReply(body)
+	if err != nil {
+		return err.Error()
+	}
+	switch reply.Keyword {
+	case KeywordStop, KeywordStart:
+		// Twilio blocks and unblocks the number itself, and answers.
+		c.log.Info("sms keyword", "user", u.ID, "keyword", reply.Word)
+		return ""
+	case KeywordHelp:
+		return ReplyHelp
+	}
+	paged, later, err := c.o.Responder.PagedTo(ctx, u.ID, received)
+	if err != nil {
+		c.log.Error("sms reply", "user", u.ID, "err", err)
+		return "Klaxon could not read your incidents; try again."
+	}
+	var targets []*klaxon.Incident
+	switch {
+	case reply.All:
+		targets = paged
+	case reply.Incident == "" && len(paged) > 0:
+		targets = paged[:1]
+	case reply.Incident != "":
+		// Named, it may be an incident that paged the person after this
+		// reply came: they know of it.
+		all := append(slices.Clone(paged), later...)
+		if i := slices.IndexFunc(all, func(inc *klaxon.Incident) bool { return inc.ID == reply.Incident }); i >= 0 {
+			targets = all[i : i+1]
+		}
+	}
+	if len(targets) == 0 {
+		if reply.Incident == "" && len(later) > 0 {
+			return "Nothing was done: no incident had paged you when this reply came; " + openList(later)
+		}
+		return "Unknown code " + strings.TrimSpace(body) + ": " + openList(append(paged, later...))
+	}
+	var done []string
+	for _, inc := range targets {
+		got, err := c.o.Responder.Act(ctx, reply.Action, inc.ID, klaxon.Actor{By: u.ID, How: "sms"})
+		if err != nil {
+			done = append(done, fmt.Sprintf("#%s not changed: %s", inc.ID, c.actFailure(u.ID, inc.ID, err)))
+			continue
+		}
+		done = append(done, fmt.Sprintf("%s #%s (%s)", pastTense(reply.Action), got.ID, describe(got)))
+	}
+	if reply.All && len(later) > 0 {
+		ids := make([]string, len(later))
+		for i, inc := range later {
+			ids[i] = "#" + inc.ID
+		}
+		done = append(done, "not "+strings.Join(ids, ", ")+": paged you after this reply")
+	}
+	return strings.Join(done, "; ")
+}
+
+// actFailure says to a responder's phone why an act on incident id
+// failed. A refusal says what it is ("it is resolved"); a failure of
+// Klaxon's own (the store cannot write) is logged, and the phone is told
+// only to try again: its text is for the log, not for a caller or an SMS.
+func (c *Callbacks) actFailure(user, id string, err error) string {
+	if status(err) >= http.StatusInternalServerError {
+		c.log.Error("act from the phone", "user", user, "incident", id, "err", err)
+		return "Klaxon could not record it; try again"
+	}
+	return err.Error()
+}
+
+func pastTense(a klaxon.Action) string {
+	switch a {
+	case klaxon.ActionAck:
+		return "Acknowledged"
+	case klaxon.ActionResolve:
+		return "Resolved"
+	case klaxon.ActionEscalate:
+		return "Escalated"
+	}
+	return string(a)
+}
+
+// describe is an incident's short description: "payments: 5xx ratio
+// above 5%".
+func describe(inc *klaxon.Incident) string {
+	what := inc.Labels["service"]
+	if what == "" {
+		what = inc.Policy.Name
+	}
+	return what + ": " + inc.Summary
+}
+
+func openList(paged []*klaxon.Incident) string {
+	if len(paged) == 0 {
+		return "you have no open incidents."
+	}
+	ids := make([]string, len(paged))
+	for i, inc := range paged {
+		ids[i] = inc.ID
+	}
+	return "your open incidents are " + strings.Join(ids, ", ") + "."
+}

@@ -1,0 +1,88 @@
+package twilio
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// voice answers a page call: the summary and a menu, or for a key press
+// (step=gather) the action. An answering machine gets a short message,
+// and the page counts as not reached.
+func (c *Callbacks) voice(w http.ResponseWriter, r *http.Request) {
+	auth, form, id, n, ok := c.pageCallback(w, r)
+	if !ok {
+		return
+	}
+	inc, err := c.o.Incidents.Incident(r.Context(), id)
+	if err != nil {
+		c.fail(w, err)
+		return
+	}
+	answer := c.twimlTo(w)
+	prompt := VoicePrompt{PublicURL: auth.PublicURL, Incident: id, Notification: n, Summary: inc.Summary, Severity: inc.Severity, Alerts: inc.FiringCount}
+	if strings.HasPrefix(form.Get("AnsweredBy"), "machine") || form.Get("AnsweredBy") == "fax" {
+		if err := c.o.Responder.Delivery(r.Context(), id, n, false, "answering machine"); err != nil {
+			c.log.Error("record delivery", "incident", id, "err", err)
+		}
+		answer(VoiceReply(fmt.Sprintf("This is Klaxon, with incident %s: %s. Check your messages to respond.", id, inc.Summary)))
+		return
+	}
+	if r.URL.Query().Get("step") != "gather" {
+		answer(VoiceTwiML(prompt))
+		return
+	}
+	action, ok := ParseDigit(form.Get("Digits"))
+	if !ok {
+		answer(VoiceTwiML(prompt))
+		return
+	}
+	u, known := c.o.Phonebook.UserByPhone(form.Get("To"))
+	if !known {
+		answer(VoiceReply("This phone is not a Klaxon user's. Nothing was done."))
+		return
+	}
+	// The key acts only for the person this call was placed for: the
+	// callback names the page (signed by Twilio over its URL), and the
+	// incident's record of pages says whom it went to.
+	if !pagedByVoice(inc, n, u.ID) {
+		c.log.Warn("key press on a call that was no page to its number's owner", "incident", id, "user", u.ID)
+		answer(VoiceReply("This call was not a page to you. Nothing was done. Goodbye."))
+		return
+	}
+	if sid := form.Get("CallSid"); sid != "" {
+		first, ok := c.firstTime(w, r, "voice:"+sid+":"+form.Get("Digits"))
+		if !ok {
+			return
+		}
+		if !first {
+			answer(VoiceReply("That key was taken already. Goodbye."))
+			return
+		}
+	}
+	got, err := c.o.Responder.Act(r.Context(), action, id, klaxon.Actor{By: u.ID, How: "voice"})
+	if err != nil {
+		answer(VoiceReply(fmt.Sprintf("Incident %s was not changed: %s. Goodbye.", id, c.actFailure(u.ID, id, err))))
+		return
+	}
+	answer(VoiceReply(fmt.Sprintf("Incident %s %s. Goodbye.", got.ID, strings.ToLower(pastTense(action)))))
+}
+
+// pagedByVoice reports whether notification n of inc is a voice call to
+// user: sent, or in the outbox while it goes out (a quick key press can
+// come before the page is recorded).
+func pagedByVoice(inc *klaxon.Incident, n int, user string) bool {
+	for _, sent := range inc.Sent {
+		if sent.Notification == n {
+			return sent.User == user && sent.Via == klaxon.ViaVoice
+		}
+	}
+	for _, p := range inc.Pending {
+		if p.ID == n {
+			return p.User == user && p.Via == klaxon.ViaVoice
+		}
+	}
+	return false
+}

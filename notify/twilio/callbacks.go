@@ -1,0 +1,245 @@
+package twilio
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/httpstatus"
+)
+
+// CallbackPaths are the paths of Twilio's callbacks, which Callbacks
+// serves.
+var CallbackPaths = []string{SMSPath, VoicePath, StatusPath}
+
+// CallbackAuth is what checks Twilio's callbacks: the account's auth
+// token and Klaxon's public URL, which Twilio signs.
+type CallbackAuth struct {
+	AuthToken string
+	PublicURL string
+}
+
+// Responder carries out what a responder asks from their phone, and
+// records what Twilio reports of a page.
+type Responder interface {
+	// Act carries out action a on incident id for who.
+	Act(ctx context.Context, a klaxon.Action, id string, who klaxon.Actor) (*klaxon.Incident, error)
+	// Delivery records that notification n of incident id reached its
+	// person (ok) or not.
+	Delivery(ctx context.Context, id string, n int, ok bool, detail string) error
+	// PagedTo lists the open incidents that paged user by before,
+	// latest page first, and those that paged user only after it.
+	PagedTo(ctx context.Context, user string, before time.Time) (paged, later []*klaxon.Incident, err error)
+}
+
+// Incidents reads the incident a call is about.
+type Incidents interface {
+	Incident(ctx context.Context, id string) (*klaxon.Incident, error)
+}
+
+// Phonebook finds the user a phone number belongs to.
+type Phonebook interface {
+	UserByPhone(phone string) (klaxon.User, bool)
+}
+
+// Memory remembers the callbacks acted on, durably and across replicas,
+// so that a callback delivered again (a replay of a signed request, or
+// Twilio's own retry) acts once. (A mail link's use is kept on its
+// incident instead: see klaxon.Actor.Once.)
+type Memory interface {
+	FirstTime(ctx context.Context, key string, now time.Time, ttl time.Duration) (bool, error)
+}
+
+// CallbackOptions are what Callbacks serves from.
+type CallbackOptions struct {
+	// Auth returns what checks the callbacks, nil when Twilio is not
+	// configured; it is read per request, so a reload applies.
+	Auth      func() *CallbackAuth
+	Responder Responder
+	Incidents Incidents
+	// Phonebook finds who replies by SMS or answers a call.
+	Phonebook Phonebook
+	// Memory remembers the callbacks acted on; nil remembers none.
+	Memory Memory
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// Callbacks serves Twilio's signed callbacks: SMS replies, the TwiML and
+// key presses of page calls, and delivery reports. A callback that is
+// not signed as Twilio signs it gets 403 and changes nothing; without
+// Twilio configured, every callback gets 404.
+type Callbacks struct {
+	o   CallbackOptions
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+var _ http.Handler = (*Callbacks)(nil)
+
+// NewCallbacks returns the handler of Twilio's callbacks, at
+// CallbackPaths.
+func NewCallbacks(o CallbackOptions) *Callbacks {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	c := &Callbacks{o: o, log: o.Log.With("component", "twilio"), mux: http.NewServeMux()}
+	c.mux.HandleFunc("POST "+SMSPath, c.sms)
+	c.mux.HandleFunc("POST "+VoicePath, c.voice)
+	c.mux.HandleFunc("POST "+StatusPath, c.status)
+	return c
+}
+
+// ServeHTTP serves a callback.
+func (c *Callbacks) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.mux.ServeHTTP(w, r) }
+
+// callbackMemory is how long a callback is remembered: Twilio's
+// signature has no timestamp, so a replay is refused for this long.
+const callbackMemory = 48 * time.Hour
+
+// firstTime reports whether the callback key is acted on for the first
+// time; on an error it answers 503 (Twilio retries) and reports false.
+func (c *Callbacks) firstTime(w http.ResponseWriter, r *http.Request, key string) (first, ok bool) {
+	if c.o.Memory == nil {
+		return true, true
+	}
+	first, err := c.o.Memory.FirstTime(r.Context(), key, c.o.Now(), callbackMemory)
+	if err != nil {
+		c.fail(w, fmt.Errorf("twilio callback: %w", err))
+		return false, false
+	}
+	if !first {
+		c.log.Warn("twilio callback delivered again; not acted on", "callback", key)
+	}
+	return first, true
+}
+
+// form checks a callback's signature and returns the auth in force and
+// the callback's form; it has answered the request when ok is false.
+func (c *Callbacks) form(w http.ResponseWriter, r *http.Request) (auth *CallbackAuth, form url.Values, ok bool) {
+	if c.o.Auth != nil {
+		auth = c.o.Auth()
+	}
+	if auth == nil {
+		writeJSONError(w, http.StatusNotFound, "Twilio is not configured (notify.twilio)")
+		return nil, nil, false
+	}
+	form, err := Validate(r, auth.PublicURL, auth.AuthToken)
+	if err != nil {
+		if errors.Is(err, klaxon.ErrUnauthorized) {
+			c.log.Warn("twilio callback refused", "path", r.URL.Path, "err", err)
+		}
+		c.fail(w, err)
+		return nil, nil, false
+	}
+	return auth, form, true
+}
+
+// pageCallback checks a voice or status callback and reads the incident
+// and notification it is about, from its query; it has answered the
+// request when ok is false.
+func (c *Callbacks) pageCallback(w http.ResponseWriter, r *http.Request) (auth *CallbackAuth, form url.Values, id string, n int, ok bool) {
+	if auth, form, ok = c.form(w, r); !ok {
+		return nil, nil, "", 0, false
+	}
+	id = r.URL.Query().Get("incident")
+	n, err := strconv.Atoi(r.URL.Query().Get("n"))
+	if id == "" || err != nil {
+		c.fail(w, klaxon.Invalid("", "callback without incident and n"))
+		return nil, nil, "", 0, false
+	}
+	return auth, form, id, n, true
+}
+
+// emptyTwiML answers a callback with nothing to say or play.
+const emptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`
+
+// twimlTo returns a function that answers with the TwiML a builder
+// returns, or with nothing when it failed.
+func (c *Callbacks) twimlTo(w http.ResponseWriter) func(string, error) {
+	return func(twiml string, err error) {
+		if err != nil {
+			c.log.Error("render twiml", "err", err)
+			twiml = emptyTwiML
+		}
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		_, _ = w.Write([]byte(twiml))
+	}
+}
+
+// status records a message's or call's final status on the timeline; a
+// page that did not reach its person moves on to their next contact
+// method at once.
+func (c *Callbacks) status(w http.ResponseWriter, r *http.Request) {
+	_, form, id, n, ok := c.pageCallback(w, r)
+	if !ok {
+		return
+	}
+	status := form.Get("MessageStatus")
+	if status == "" {
+		status = form.Get("CallStatus")
+	}
+	reached, final := true, true
+	detail := status
+	switch status {
+	case "delivered":
+	case "completed":
+		if strings.HasPrefix(form.Get("AnsweredBy"), "machine") {
+			reached, detail = false, "answering machine"
+		}
+	case "failed", "undelivered", "busy", "no-answer", "canceled":
+		reached = false
+		if code := form.Get("ErrorCode"); code != "" {
+			detail += " (error " + code + ")"
+		}
+	default:
+		final = false // queued, sent, ringing, in-progress: more to come
+	}
+	if final {
+		if err := c.o.Responder.Delivery(r.Context(), id, n, reached, detail); err != nil && !errors.Is(err, klaxon.ErrNotFound) {
+			c.fail(w, err)
+			return
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// fail answers a callback that could not be served, with the status
+// Twilio acts on: 403 for a forged callback, 503 (Twilio tries again)
+// when the store cannot read or write. It logs the server's faults, once.
+// The body is JSON as the API's errors are, for a person testing by
+// hand; Twilio reads none.
+func (c *Callbacks) fail(w http.ResponseWriter, err error) {
+	code := status(err)
+	if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	if code >= http.StatusInternalServerError {
+		c.log.Error("twilio callback", "status", code, "err", err)
+	}
+	writeJSONError(w, code, err.Error())
+}
+
+// status maps an error to the status of a callback's answer: as at
+// every HTTP edge, but for a forged callback, which is 403.
+func status(err error) int {
+	if errors.Is(err, klaxon.ErrUnauthorized) {
+		return http.StatusForbidden
+	}
+	return httpstatus.Of(err)
+}
+
+func writeJSONError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg}) // the client went away; nothing to do
+}

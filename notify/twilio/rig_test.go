@@ -1,0 +1,123 @@
+package twilio_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/escalate"
+	"github.com/klaxonhq/klaxon/internal/fakeclock"
+	"github.com/klaxonhq/klaxon/internal/incidenttest"
+	"github.com/klaxonhq/klaxon/internal/twiliotest"
+	"github.com/klaxonhq/klaxon/notify/twilio"
+	"github.com/klaxonhq/klaxon/store/embedded"
+)
+
+var t0 = time.Date(2026, 11, 23, 22, 0, 0, 0, time.UTC)
+
+const (
+	alicePhone = "+15550100001"
+	authToken  = "0123456789abcdef0123456789abcdef"
+)
+
+type phonebook struct{}
+
+func (phonebook) UserByPhone(phone string) (klaxon.User, bool) {
+	return klaxon.User{ID: "alice", Phone: alicePhone}, phone == alicePhone
+}
+
+type nobody struct{}
+
+func (nobody) Notify(context.Context, klaxon.Page) error { return nil }
+
+// memory is the store's memory of callbacks, which fails while down is
+// set, as a store that cannot be reached fails.
+type memory struct {
+	*embedded.Store
+	down atomic.Bool
+}
+
+func (m *memory) FirstTime(ctx context.Context, key string, now time.Time, ttl time.Duration) (bool, error) {
+	if m.down.Load() {
+		return false, fmt.Errorf("first time: connection refused: %w", klaxon.ErrUnavailable)
+	}
+	return m.Store.FirstTime(ctx, key, now, ttl)
+}
+
+var _ twilio.Responder = (*escalate.Engine)(nil)
+
+// rig is Twilio's callbacks on an embedded store and the real engine,
+// on a fake clock.
+type rig struct {
+	st     *incidenttest.Store
+	clock  *fakeclock.Clock
+	memory *memory
+	// auth is what the callbacks check, nil for Twilio not configured.
+	auth atomic.Pointer[twilio.CallbackAuth]
+	base string
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	st := incidenttest.NewStore(t)
+	c := fakeclock.New(t0)
+	log := slog.New(slog.DiscardHandler)
+	r := &rig{st: st, clock: c, memory: &memory{Store: st.Store}}
+	eng := escalate.New(st, nobody{}, nil, log, escalate.Options{Now: c.Now})
+	srv := httptest.NewServer(twilio.NewCallbacks(twilio.CallbackOptions{Auth: r.auth.Load, Responder: eng, Incidents: st,
+		Phonebook: phonebook{}, Memory: r.memory, Now: c.Now, Log: log}))
+	t.Cleanup(srv.Close)
+	r.base = srv.URL
+	r.auth.Store(&twilio.CallbackAuth{AuthToken: authToken, PublicURL: srv.URL})
+	return r
+}
+
+// open stores a triggered incident of group with the pages sent.
+func (r *rig) open(t *testing.T, group string, sent ...klaxon.Sent) string {
+	return r.st.OpenIncident(t, group, r.clock.Now(), sent...)
+}
+
+func (r *rig) update(t *testing.T, id string, fn func(*klaxon.Incident)) {
+	r.st.UpdateIncident(t, id, fn)
+}
+func (r *rig) incident(t *testing.T, id string) *klaxon.Incident { return r.st.ReadIncident(t, id) }
+
+// post sends a callback to path (with its query) signed with signature,
+// or as Twilio signs it when signature is "", and returns the status and
+// body.
+func (r *rig) post(t *testing.T, path string, form url.Values, signature string) (int, string) {
+	t.Helper()
+	u := r.base + path
+	if signature == "" {
+		signature = twiliotest.Sign(authToken, u, form)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, u, strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set(twilio.SignatureHeader, signature)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
+
+// sms sends a signed SMS reply from alice, as Twilio would.
+func (r *rig) sms(t *testing.T, sid, body string) string {
+	t.Helper()
+	code, out := r.post(t, twilio.SMSPath, url.Values{"MessageSid": {sid}, "From": {alicePhone}, "To": {"+15550100000"}, "Body": {body}}, "")
+	require.Equal(t, http.StatusOK, code, out)
+	return out
+}
