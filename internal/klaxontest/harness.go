@@ -15,6 +15,7 @@ package klaxontest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -76,16 +77,8 @@ func Start(t *testing.T, cfg Config) *Harness {
 			"smtp":   object{"host": h.SMTP.Host(), "port": h.SMTP.Port(), "tls": "none", "from": "Klaxon <klaxon@example.com>"},
 		},
 	})
-	a, err := app.New(t.Context(), app.Options{ConfigPath: path, Log: slog.New(slog.NewTextHandler(h.logs, nil)), Now: h.Clock.Now, Console: h.console,
-		Lease: 15 * time.Second, Poll: time.Second, PageTimeout: time.Minute, ReadTimeout: 30 * time.Second, PerIP: 512})
-	require.NoError(t, err)
-	h.app = a
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
 	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done, "klaxon stops")
+		// After Serve's cleanup has stopped Klaxon: nothing pages later.
 		for _, p := range h.Twilio.Untaken() {
 			t.Errorf("a page nobody expected: %s", p)
 		}
@@ -99,7 +92,37 @@ func Start(t *testing.T, cfg Config) *Harness {
 			t.Logf("klaxon's log:\n%s", h.logs)
 		}
 	})
+	h.app = Serve(t, app.Options{ConfigPath: path, Log: slog.New(slog.NewTextHandler(h.logs, nil)), Now: h.Clock.Now, Console: h.console})
 	return h
+}
+
+// Serve builds Klaxon with o and runs it until the test ends; the test
+// fails unless it stops cleanly. Options left zero get serve's defaults
+// (lease 15 s, poll 1 s, page timeout 1 min, read timeout 30 s, 512
+// connections a client); Klaxon's log is shown if the test fails.
+func Serve(t *testing.T, o app.Options) *app.App {
+	t.Helper()
+	if o.Log == nil {
+		logs := &syncbuf.Buffer{}
+		o.Log = slog.New(slog.NewTextHandler(logs, nil))
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("klaxon's log:\n%s", logs)
+			}
+		})
+	}
+	o.Lease, o.Poll, o.PageTimeout = cmp.Or(o.Lease, 15*time.Second), cmp.Or(o.Poll, time.Second), cmp.Or(o.PageTimeout, time.Minute)
+	o.ReadTimeout, o.PerIP = cmp.Or(o.ReadTimeout, 30*time.Second), cmp.Or(o.PerIP, 512)
+	a, err := app.New(t.Context(), o)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done, "klaxon stops")
+	})
+	return a
 }
 
 // FreeAddr picks a free loopback address, for a server whose public

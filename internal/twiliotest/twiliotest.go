@@ -70,7 +70,8 @@ type Server struct {
 	attempts map[string]int
 	failures map[string]*failure
 	taken    map[string]int // messages and calls to a number returned by Wait*
-	changed  chan struct{}  // closed and replaced whenever something is recorded
+	holds    map[string]*hold
+	changed  chan struct{} // closed and replaced whenever something is recorded
 }
 
 type failure struct {
@@ -88,6 +89,7 @@ func Start(t testing.TB) *Server {
 		attempts:   map[string]int{},
 		failures:   map[string]*failure{},
 		taken:      map[string]int{},
+		holds:      map[string]*hold{},
 		changed:    make(chan struct{}),
 	}
 	mux := http.NewServeMux()
@@ -110,6 +112,24 @@ func (s *Server) Fail(number string, status, code, times int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failures[number] = &failure{status: status, code: code, times: times}
+}
+
+// hold is a request held until released.
+type hold struct {
+	arrived, release chan struct{}
+	once             sync.Once
+}
+
+// Hold holds the next request to number, once it has passed the checks
+// that Twilio makes, until release is called: a provider that stops
+// answering in the middle of a page. arrived is closed once the request
+// is held. A request whose client goes away meanwhile is not recorded.
+func (s *Server) Hold(number string) (arrived <-chan struct{}, release func()) {
+	h := &hold{arrived: make(chan struct{}), release: make(chan struct{})}
+	s.mu.Lock()
+	s.holds[number] = h
+	s.mu.Unlock()
+	return h.arrived, func() { h.once.Do(func() { close(h.release) }) }
 }
 
 // Attempts counts the requests to number, failed ones included.
@@ -252,9 +272,29 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) url.Values {
 	case r.PostForm.Get("From") == "":
 		writeError(w, http.StatusBadRequest, 21603, "A 'From' phone number is required.")
 	default:
-		return r.PostForm
+		return s.held(r)
 	}
 	return nil
+}
+
+// held waits for the release of a hold on the request's number, if one
+// is set, and returns its form; nil when the client went away first.
+func (s *Server) held(r *http.Request) url.Values {
+	to := r.PostForm.Get("To")
+	s.mu.Lock()
+	h := s.holds[to]
+	delete(s.holds, to)
+	s.mu.Unlock()
+	if h == nil {
+		return r.PostForm
+	}
+	close(h.arrived)
+	select {
+	case <-h.release:
+		return r.PostForm
+	case <-r.Context().Done():
+		return nil
+	}
 }
 
 func failureMessage(code int, to string) string {

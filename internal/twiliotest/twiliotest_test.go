@@ -105,3 +105,32 @@ func TestSignAgreesWithTwilioGo(t *testing.T) {
 	require.True(t, v.Validate(u, params, twiliotest.Sign(twiliotest.AuthToken, u, form)))
 	require.False(t, v.Validate(u, params, twiliotest.Sign("other", u, form)))
 }
+
+// TestHold: a held request is answered and recorded once released, and
+// the next is not held.
+func TestHold(t *testing.T) {
+	s := twiliotest.Start(t)
+	messages := "/2010-04-01/Accounts/" + s.AccountSID + "/Messages.json"
+	sms := url.Values{"To": {"+15550100001"}, "From": {"+15550100000"}, "Body": {"held"}}
+
+	arrived, release := s.Hold("+15550100001")
+	status := make(chan int, 1)
+	go func() {
+		code, _ := post(t, s, messages, s.AccountSID, s.AuthToken, sms)
+		status <- code
+	}()
+	<-arrived
+	require.Empty(t, s.Messages(), "held, not yet recorded")
+	release()
+	require.Equal(t, http.StatusCreated, <-status)
+	require.Equal(t, "held", s.WaitSMS(t, "+15550100001").Body)
+
+	require.Equal(t, http.StatusCreated, sendOne(t, s, messages, sms), "the hold was for one request")
+	require.Len(t, s.Messages(), 2)
+}
+
+func sendOne(t *testing.T, s *twiliotest.Server, path string, form url.Values) int {
+	t.Helper()
+	code, _ := post(t, s, path, s.AccountSID, s.AuthToken, form)
+	return code
+}
