@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -365,109 +364,6 @@ func (w *writer) apply(batch []*write) ([]*write, []error, error) {
 	return batch, refused, nil
 }
 
-// begin opens a transaction if there is none. Called with mu held.
-func (w *writer) begin() error {
-	if w.broken != nil {
-		return unavailable(w.broken)
-	}
-	if w.tx != nil {
-		return nil
-	}
-	tx, err := w.db.Begin(true)
-	if err != nil {
-		return unavailable(err)
-	}
-	w.tx = tx
-	return nil
-}
-
-// rebuild rolls back the open transaction and replays into a new one the
-// batches made durable since the last checkpoint, read from the log.
-// Called with mu held.
-func (w *writer) rebuild() {
-	if w.tx != nil {
-		_ = w.tx.Rollback()
-		w.tx = nil
-	}
-	w.broken = nil
-	if w.pos == w.checkpointed {
-		return
-	}
-	data, err := w.log.read()
-	if err != nil {
-		w.broken = err
-		return
-	}
-	tx, err := w.db.Begin(true)
-	if err != nil {
-		w.broken = err
-		return
-	}
-	last, _, err := replayLog(tx, data, w.checkpointed)
-	if err == nil && last != w.pos {
-		err = fmt.Errorf("the log holds batches up to %d, not %d", last, w.pos)
-	}
-	if err != nil {
-		_ = tx.Rollback()
-		w.broken = err
-		return
-	}
-	w.tx = tx              // which holds slices of data, and so keeps it
-	w.timer.Reset(w.every) // a checkpoint that found no transaction did not arm it again
-}
-
-// ready mends the open transaction if it could not be rebuilt, and takes
-// a checkpoint if the log holds too much: a write waits for both.
-func (w *writer) ready() error {
-	w.mu.Lock()
-	if w.broken != nil {
-		w.rebuild()
-	}
-	broken := w.broken
-	w.mu.Unlock()
-	if broken != nil {
-		return unavailable(broken)
-	}
-	if w.log.size >= int64(w.maxHeld) {
-		return w.checkpoint()
-	}
-	return nil
-}
-
-// checkpoint commits the open transaction to the file, with the log
-// position it holds, and empties the log. If the commit fails, the
-// batches stay in the log and in a rebuilt transaction.
-func (w *writer) checkpoint() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.timer.Stop()
-	if w.tx == nil {
-		return nil
-	}
-	err := w.tx.Bucket(bucketMeta).Put(logKey, binary.BigEndian.AppendUint64(nil, w.pos))
-	if f := w.checkpointFault.Load(); err == nil && f != nil {
-		err = (*f)()
-	}
-	if err == nil {
-		err = w.tx.Commit()
-	} else {
-		_ = w.tx.Rollback()
-	}
-	w.tx = nil
-	w.retrying = err != nil
-	if err != nil {
-		err = unavailable(err)
-		w.failed.Store(&err)
-		w.rebuild()
-		w.timer.Reset(w.every)
-		return err
-	}
-	w.checkpointed = w.pos
-	// A log not emptied keeps frames the file holds now: Open skips them.
-	_ = w.log.reset()
-	return nil
-}
-
 func isRefusal(err error) bool {
 	return errors.Is(err, klaxon.ErrConflict) || errors.Is(err, klaxon.ErrNotFound) || errors.Is(err, klaxon.ErrInvalid)
 }
@@ -498,56 +394,4 @@ func (w *writer) close() error {
 	})
 	<-w.exited
 	return w.closeErr
-}
-
-// view runs fn on what the store holds durably: the writes answered. A
-// batch on its way to the log is waited for first, so that fn runs once,
-// and never sees what a crash would lose. fn must not keep what it reads
-// past its return.
-func (s *Store) view(fn func(tx *txn) error) error {
-	w := s.w
-	for {
-		w.mu.Lock()
-		if w.inflight == nil {
-			break
-		}
-		inflight := w.inflight
-		w.mu.Unlock()
-		w.waits.Add(1)
-		<-inflight
-	}
-	return s.read(fn)
-}
-
-// peek is view without the wait: what fn reads may be of a batch still
-// on its way to the log, and dropped if it cannot be written (and its
-// version then given to another). It is for reads that only decide
-// whether to write, and whose write looks again: the engine's look for
-// due timers.
-func (s *Store) peek(fn func(tx *txn) error) error {
-	s.w.mu.Lock()
-	return s.read(fn)
-}
-
-// read runs fn, with mu held, which it releases: on the open transaction
-// if there is one, else on a read transaction of the file, which then
-// holds every write answered.
-func (s *Store) read(fn func(tx *txn) error) error {
-	w := s.w
-	if w.broken != nil {
-		w.mu.Unlock()
-		return unavailable(w.broken)
-	}
-	if w.tx == nil {
-		w.mu.Unlock()
-		return s.db.View(func(tx *bolt.Tx) error { return fn(&txn{tx: tx}) })
-	}
-	defer w.mu.Unlock()
-	return fn(&txn{tx: w.tx})
-}
-
-// update runs fn in a write transaction shared with the writes that
-// arrive with it: see writer.do.
-func (s *Store) update(ctx context.Context, urgent bool, fn func(tx *txn) error) error {
-	return s.w.do(ctx, urgent, fn)
 }

@@ -1,0 +1,59 @@
+package embedded
+
+import (
+	"context"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// view runs fn on what the store holds durably: the writes answered. A
+// batch on its way to the log is waited for first, so that fn runs once,
+// and never sees what a crash would lose. fn must not keep what it reads
+// past its return.
+func (s *Store) view(fn func(tx *txn) error) error {
+	w := s.w
+	for {
+		w.mu.Lock()
+		if w.inflight == nil {
+			break
+		}
+		inflight := w.inflight
+		w.mu.Unlock()
+		w.waits.Add(1)
+		<-inflight
+	}
+	return s.read(fn)
+}
+
+// peek is view without the wait: what fn reads may be of a batch still
+// on its way to the log, and dropped if it cannot be written (and its
+// version then given to another). It is for reads that only decide
+// whether to write, and whose write looks again: the engine's look for
+// due timers.
+func (s *Store) peek(fn func(tx *txn) error) error {
+	s.w.mu.Lock()
+	return s.read(fn)
+}
+
+// read runs fn, with mu held, which it releases: on the open transaction
+// if there is one, else on a read transaction of the file, which then
+// holds every write answered.
+func (s *Store) read(fn func(tx *txn) error) error {
+	w := s.w
+	if w.broken != nil {
+		w.mu.Unlock()
+		return unavailable(w.broken)
+	}
+	if w.tx == nil {
+		w.mu.Unlock()
+		return s.db.View(func(tx *bolt.Tx) error { return fn(&txn{tx: tx}) })
+	}
+	defer w.mu.Unlock()
+	return fn(&txn{tx: w.tx})
+}
+
+// update runs fn in a write transaction shared with the writes that
+// arrive with it: see writer.do.
+func (s *Store) update(ctx context.Context, urgent bool, fn func(tx *txn) error) error {
+	return s.w.do(ctx, urgent, fn)
+}
