@@ -97,3 +97,19 @@ func TestCallComesAfterItsDelay(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, "%s", out)
 	h.FastForward(time.Hour)
 }
+
+// TestOverdueStepPagesAtStart: a step that fell due while Klaxon was
+// down pages as Klaxon starts again, without waiting another
+// escalate_after (the clock does not move after the restart).
+func TestOverdueStepPagesAtStart(t *testing.T) {
+	h, inc, _ := paged(t, false)
+	h.Stop()
+	h.Clock.Add(7 * time.Minute) // step two was due at 5 min
+	h.Restart()
+	h.ExpectMail(bobMail)
+	got := h.Incident(inc.ID)
+	require.Equal(t, 1, got.Escalation.Step, "step two, paged once")
+	h.FastForward(5 * time.Minute) // the policy goes on: its second round
+	h.Phone(alicePhone).ExpectSMS("#" + inc.ID)
+	h.Do(http.MethodPost, "/v1/incidents/"+inc.ID+"/resolve", map[string]string{"by": "alice"})
+}

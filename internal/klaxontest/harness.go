@@ -53,6 +53,8 @@ type Harness struct {
 
 	t       *testing.T
 	app     *app.App
+	opts    app.Options
+	stop    func()
 	logs    *syncbuf.Buffer
 	console *console
 }
@@ -92,7 +94,9 @@ func Start(t *testing.T, cfg Config) *Harness {
 			t.Logf("klaxon's log:\n%s", h.logs)
 		}
 	})
-	h.app = Serve(t, app.Options{ConfigPath: path, Log: slog.New(slog.NewTextHandler(h.logs, nil)), Now: h.Clock.Now, Console: h.console})
+	h.opts = withDefaults(app.Options{ConfigPath: path, Log: slog.New(slog.NewTextHandler(h.logs, nil)), Now: h.Clock.Now, Console: h.console})
+	h.app, h.stop = serve(t, h.opts)
+	t.Cleanup(func() { h.stop() })
 	return h
 }
 
@@ -111,18 +115,35 @@ func Serve(t *testing.T, o app.Options) *app.App {
 			}
 		})
 	}
+	o = withDefaults(o)
+	a, stop := serve(t, o)
+	t.Cleanup(stop)
+	return a
+}
+
+// withDefaults gives the options left zero serve's defaults.
+func withDefaults(o app.Options) app.Options {
 	o.Lease, o.Poll, o.PageTimeout = cmp.Or(o.Lease, 15*time.Second), cmp.Or(o.Poll, time.Second), cmp.Or(o.PageTimeout, time.Minute)
 	o.ReadTimeout, o.PerIP = cmp.Or(o.ReadTimeout, 30*time.Second), cmp.Or(o.PerIP, 512)
+	return o
+}
+
+// serve builds Klaxon with o and runs it until stop, which fails the
+// test unless Klaxon stops cleanly; stop may be called again.
+func serve(t *testing.T, o app.Options) (*app.App, func()) {
+	t.Helper()
 	a, err := app.New(t.Context(), o)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done, "klaxon stops")
-	})
-	return a
+	var once sync.Once
+	return a, func() {
+		once.Do(func() {
+			cancel()
+			require.NoError(t, <-done, "klaxon stops")
+		})
+	}
 }
 
 // FreeAddr picks a free loopback address, for a server whose public
@@ -143,6 +164,16 @@ func (h *Harness) FastForward(d time.Duration) {
 	h.Clock.Add(d)
 	_, err := h.app.Engine().RunOnce(h.t.Context())
 	require.NoError(h.t, err, "the engine's turn")
+}
+
+// Stop stops Klaxon as SIGTERM does; Restart starts it again on the
+// same config and store, with the same clock.
+func (h *Harness) Stop() { h.stop() }
+
+// Restart starts Klaxon again after Stop.
+func (h *Harness) Restart() {
+	h.t.Helper()
+	h.app, h.stop = serve(h.t, h.opts)
 }
 
 // Logs is what Klaxon logged so far.
