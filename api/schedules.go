@@ -147,19 +147,8 @@ func window(r *http.Request, now time.Time) (from, to time.Time, err error) {
 
 // shifts serves GET /v1/schedules/{name}/shifts?from=&to=.
 func (s *Server) shifts(w http.ResponseWriter, r *http.Request, _ Caller) {
-	sc, err := s.schedule(r.PathValue("name"))
-	if err != nil {
-		writeError(w, s.log, err)
-		return
-	}
-	from, to, err := window(r, s.o.Now())
-	if err != nil {
-		writeError(w, s.log, err)
-		return
-	}
-	shifts, err := s.o.Schedules.Shifts(r.Context(), sc.Name(), from, to)
-	if err != nil {
-		writeError(w, s.log, err)
+	sc, shifts, ok := s.scheduleShifts(w, r, r.PathValue("name"))
+	if !ok {
 		return
 	}
 	if shifts == nil {
@@ -249,23 +238,29 @@ func (s *Server) ical(w http.ResponseWriter, r *http.Request) {
 	if !s.feedAuth(w, r, name) {
 		return
 	}
-	sc, err := s.schedule(name)
-	if err != nil {
-		writeError(w, s.log, err)
-		return
-	}
-	from, to, err := window(r, s.o.Now())
-	if err != nil {
-		writeError(w, s.log, err)
-		return
-	}
-	shifts, err := s.o.Schedules.Shifts(r.Context(), name, from, to)
-	if err != nil {
-		writeError(w, s.log, err)
+	sc, shifts, ok := s.scheduleShifts(w, r, name)
+	if !ok {
 		return
 	}
 	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
 	_, _ = w.Write([]byte(ICal(sc.Name(), shifts, s.o.Now())))
+}
+
+// scheduleShifts returns schedule name and its shifts in the request's
+// window (from, to); it has answered the request when ok is false.
+func (s *Server) scheduleShifts(w http.ResponseWriter, r *http.Request, name string) (sc *schedule.Schedule, shifts []schedule.Shift, ok bool) {
+	sc, err := s.schedule(name)
+	if err == nil {
+		var from, to time.Time
+		if from, to, err = window(r, s.o.Now()); err == nil {
+			shifts, err = s.o.Schedules.Shifts(r.Context(), sc.Name(), from, to)
+		}
+	}
+	if err != nil {
+		writeError(w, s.log, err)
+		return nil, nil, false
+	}
+	return sc, shifts, true
 }
 
 // ICal renders shifts as an iCalendar (RFC 5545) feed.
