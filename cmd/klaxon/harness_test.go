@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,6 +20,8 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/api"
+	"github.com/klaxonhq/klaxon/internal/klaxontest"
+	"github.com/klaxonhq/klaxon/internal/syncbuf"
 )
 
 // Tokens of the test config.
@@ -149,35 +152,48 @@ func (l *logs) pagesFor(id string) []page {
 	return out
 }
 
-// startServe runs `klaxon serve` in-process and returns its base URL,
-// its logs, and a function that stops it (as SIGTERM would) and waits.
-func startServe(t *testing.T, config string, flags ...string) (string, *logs, func()) {
+// startServe runs `klaxon serve` in-process, built from its flags as
+// serve builds it, and returns its base URL, what it logged and paged on
+// the console, and a function that stops it (as SIGTERM would) and
+// waits.
+func startServe(t *testing.T, config string, flags ...string) (string, *served, func()) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	l := newLogs()
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, append([]string{"serve", "--config", config}, flags...), io.Discard, l) }()
-	var addr string
-	select {
-	case addr = <-l.addr:
-	case err := <-done:
-		cancel()
-		t.Fatalf("serve exited: %v\n%s", err, l)
-	case <-time.After(10 * time.Second):
-		cancel()
-		t.Fatalf("serve did not log its address:\n%s", l)
-	}
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
+	o, _, err := serveOptions(append([]string{"--config", config}, flags...), io.Discard)
+	require.NoError(t, err)
+	s := &served{}
+	o.Log, o.Console = slog.New(slog.NewTextHandler(&s.log, nil)), s
+	a, stop := klaxontest.Serve(t, o)
+	return "http://" + a.Addrs()[0], s, stop
+}
+
+// served is what a Klaxon run by startServe logged, and the pages its
+// console took.
+type served struct {
+	log  syncbuf.Buffer
+	mu   sync.Mutex
+	sent []page
+}
+
+func (s *served) Send(_ context.Context, p klaxon.Page) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sent = append(s.sent, page{p.Incident, p.User.ID, p.Via, p.Text})
+	return nil
+}
+
+func (s *served) String() string { return s.log.String() }
+
+// pagesFor returns the console pages of one incident, in order.
+func (s *served) pagesFor(id string) []page {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []page
+	for _, p := range s.sent {
+		if p.incident == id {
+			out = append(out, p)
 		}
-		stopped = true
-		cancel()
-		require.NoError(t, <-done)
 	}
-	t.Cleanup(stop)
-	return "http://" + addr, l, stop
+	return out
 }
 
 // post sends body to path with a bearer token and returns the status and

@@ -200,7 +200,7 @@ func TestLeaseStalledReplica(t *testing.T) {
 	close(bConsole.release) // B never stalls
 	// A claims only when something wakes it, so that B, polling, takes
 	// the incident as soon as A's claim lapses.
-	a := klaxontest.Serve(t, app.Options{ConfigPath: config, Console: aConsole, Lease: lease, Poll: time.Hour, PageTimeout: pageTimeout})
+	a, _ := klaxontest.Serve(t, app.Options{ConfigPath: config, Console: aConsole, Lease: lease, Poll: time.Hour, PageTimeout: pageTimeout})
 	t.Cleanup(func() {
 		select {
 		case <-aConsole.release:
@@ -219,7 +219,7 @@ func TestLeaseStalledReplica(t *testing.T) {
 	claimEnds := claimed(t, aBase, redis.Addr(), id)
 	_, holder := leaseHolder(t, redis.Addr(), id)
 
-	b := klaxontest.Serve(t, app.Options{ConfigPath: config, Console: bConsole, Lease: lease, PageTimeout: pageTimeout})
+	b, _ := klaxontest.Serve(t, app.Options{ConfigPath: config, Console: bConsole, Lease: lease, PageTimeout: pageTimeout})
 	bBase := "http://" + b.Addrs()[0]
 	// A renews its claim while its page hangs, up to the page timeout:
 	// its lease outlasts the first one by more than a lease, under the

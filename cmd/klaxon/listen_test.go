@@ -34,7 +34,7 @@ var listenerRE = regexp.MustCompile(`msg="klaxon listening" addr=(\S+) tls=(\S+)
 
 // listening waits for n "klaxon listening" lines and returns them, in the
 // order of listen.
-func listening(t *testing.T, l *logs, n int) [][]string {
+func listening(t *testing.T, l fmt.Stringer, n int) [][]string {
 	t.Helper()
 	waitFor(t, fmt.Sprintf("%d listeners", n), func() bool { return len(listenerRE.FindAllStringSubmatch(l.String(), -1)) >= n })
 	return listenerRE.FindAllStringSubmatch(l.String(), -1)

@@ -28,7 +28,7 @@ const alicePhone = "+15550100001"
 // doubles.
 type phoneRig struct {
 	base   string
-	logs   *logs
+	logs   *served
 	twilio *twiliotest.Server
 	smtp   *smtptest.Server
 }

@@ -52,48 +52,55 @@ func configFlags(fs *flag.FlagSet) (path *string, overrides func() map[string]an
 }
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("klaxon serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path, overrides := configFlags(fs)
-	watch := fs.Bool("watch", true, "reload when a config, policy, user or schedule file changes (SIGHUP reloads too)")
-	lease := fs.Duration("engine-lease", 15*time.Second, "how long a replica owns an escalation timer it claimed; a crashed replica's step pages this much later, from another")
-	poll := fs.Duration("engine-poll", time.Second, "how often the engine looks for due timers that another replica set; its own wake it at once")
-	pageTimeout := fs.Duration("page-timeout", time.Minute, "how long one try of a page may take; a page still hanging then is tried again, and its claim is no longer renewed")
-	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this separate address, like 127.0.0.1:6060 (default off)")
-	readTimeout := fs.Duration("read-timeout", 30*time.Second, "how long a client may take to send a request, body included; a connection silent that long is closed")
-	perIP := fs.Int("max-conns-per-ip", 512, "connections one client address may hold at once; past that a new one is closed at once")
-	if _, err := parseFlags(fs, args); err != nil {
+	o, pprofAddr, err := serveOptions(args, stderr)
+	if err != nil {
 		return err
 	}
-	if *lease <= 0 {
-		return fmt.Errorf("--engine-lease %s: must be positive", *lease)
-	}
-	if *poll <= 0 {
-		return fmt.Errorf("--engine-poll %s: must be positive", *poll)
-	}
-	if *pageTimeout <= 0 {
-		return fmt.Errorf("--page-timeout %s: must be positive", *pageTimeout)
-	}
-	if *readTimeout <= 0 || *perIP <= 0 {
-		return fmt.Errorf("--read-timeout %s, --max-conns-per-ip %d: must be positive", *readTimeout, *perIP)
-	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	gogc := tuneGC(os.Getenv)
-	a, err := app.New(ctx, app.Options{ConfigPath: *path, Overrides: overrides(), Log: log, Watch: *watch,
-		Lease: *lease, Poll: *poll, PageTimeout: *pageTimeout, ReadTimeout: *readTimeout, PerIP: *perIP,
-		Version: buildVersion(), GOGC: gogc})
+	o.Log = slog.New(slog.NewTextHandler(stderr, nil))
+	o.GOGC = tuneGC(os.Getenv)
+	a, err := app.New(ctx, o)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if *pprofAddr == "" {
+	if pprofAddr == "" {
 		return a.Run(ctx)
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.Run(gctx) })
-	g.Go(func() error { return servePprof(gctx, *pprofAddr, log) })
+	g.Go(func() error { return servePprof(gctx, pprofAddr, o.Log) })
 	return g.Wait()
+}
+
+// serveOptions reads serve's flags into the options of the server, and
+// the address of --pprof.
+func serveOptions(args []string, stderr io.Writer) (o app.Options, pprofAddr string, err error) {
+	fs := flag.NewFlagSet("klaxon serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path, overrides := configFlags(fs)
+	fs.BoolVar(&o.Watch, "watch", true, "reload when a config, policy, user or schedule file changes (SIGHUP reloads too)")
+	fs.DurationVar(&o.Lease, "engine-lease", 15*time.Second, "how long a replica owns an escalation timer it claimed; a crashed replica's step pages this much later, from another")
+	fs.DurationVar(&o.Poll, "engine-poll", time.Second, "how often the engine looks for due timers that another replica set; its own wake it at once")
+	fs.DurationVar(&o.PageTimeout, "page-timeout", time.Minute, "how long one try of a page may take; a page still hanging then is tried again, and its claim is no longer renewed")
+	fs.StringVar(&pprofAddr, "pprof", "", "serve net/http/pprof on this separate address, like 127.0.0.1:6060 (default off)")
+	fs.DurationVar(&o.ReadTimeout, "read-timeout", 30*time.Second, "how long a client may take to send a request, body included; a connection silent that long is closed")
+	fs.IntVar(&o.PerIP, "max-conns-per-ip", 512, "connections one client address may hold at once; past that a new one is closed at once")
+	if _, err := parseFlags(fs, args); err != nil {
+		return o, "", err
+	}
+	switch {
+	case o.Lease <= 0:
+		return o, "", fmt.Errorf("--engine-lease %s: must be positive", o.Lease)
+	case o.Poll <= 0:
+		return o, "", fmt.Errorf("--engine-poll %s: must be positive", o.Poll)
+	case o.PageTimeout <= 0:
+		return o, "", fmt.Errorf("--page-timeout %s: must be positive", o.PageTimeout)
+	case o.ReadTimeout <= 0 || o.PerIP <= 0:
+		return o, "", fmt.Errorf("--read-timeout %s, --max-conns-per-ip %d: must be positive", o.ReadTimeout, o.PerIP)
+	}
+	o.ConfigPath, o.Overrides, o.Version = *path, overrides(), buildVersion()
+	return o, pprofAddr, nil
 }
 
 // check validates a config the way serve would load it, then warns of

@@ -100,11 +100,12 @@ func Start(t *testing.T, cfg Config) *Harness {
 	return h
 }
 
-// Serve builds Klaxon with o and runs it until the test ends; the test
-// fails unless it stops cleanly. Options left zero get serve's defaults
-// (lease 15 s, poll 1 s, page timeout 1 min, read timeout 30 s, 512
-// connections a client); Klaxon's log is shown if the test fails.
-func Serve(t *testing.T, o app.Options) *app.App {
+// Serve builds Klaxon with o and runs it until stop or the end of the
+// test; the test fails unless it stops cleanly. Options left zero get
+// serve's defaults (lease 15 s, poll 1 s, page timeout 1 min, read
+// timeout 30 s, 512 connections a client); Klaxon's log is shown if the
+// test fails.
+func Serve(t *testing.T, o app.Options) (a *app.App, stop func()) {
 	t.Helper()
 	if o.Log == nil {
 		logs := &syncbuf.Buffer{}
@@ -115,10 +116,9 @@ func Serve(t *testing.T, o app.Options) *app.App {
 			}
 		})
 	}
-	o = withDefaults(o)
-	a, stop := serve(t, o)
+	a, stop = serve(t, withDefaults(o))
 	t.Cleanup(stop)
-	return a
+	return a, stop
 }
 
 // withDefaults gives the options left zero serve's defaults.
