@@ -96,6 +96,7 @@ func claimed(t *testing.T, base, redisAddr, id string) time.Time {
 // starts; A is killed; B pages the step once, not before A's lease ends,
 // and the next step on time.
 func TestLeaseKill9(t *testing.T) {
+	t.Parallel() // it waits on real time (leases, steps) more than it works
 	const lease, escalateAfter = 2 * time.Second, 4 * time.Second
 	bin := buildKlaxon(t)
 	redis := redistest.Start(t, "--appendonly", "yes")
@@ -192,6 +193,7 @@ func (s *stall) users(id string) []string {
 // Until the page timeout, the live replica keeps its claim: the other
 // does not page. Both replicas run in-process; A's console stalls.
 func TestLeaseStalledReplica(t *testing.T) {
+	t.Parallel() // it waits on real time (leases, steps) more than it works
 	const lease, escalateAfter, pageTimeout = 1 * time.Second, 6 * time.Second, 3 * time.Second
 	redis := redistest.Start(t, "--appendonly", "yes")
 	config := writeConfig(t, escalateAfter)

@@ -29,6 +29,7 @@ func readyz(base string) int {
 // retry what was refused, as Alertmanager does. Afterwards every alert of
 // every delivery answered 2xx is in an incident.
 func TestRedisOutageUnderLoad(t *testing.T) {
+	t.Parallel() // it waits on real time (leases, steps) more than it works
 	bin := buildKlaxon(t)
 	redis := redistest.Start(t, "--appendonly", "yes")
 	config := writeConfig(t, time.Hour)

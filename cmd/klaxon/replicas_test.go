@@ -126,6 +126,7 @@ func pagesSent(inc *api.IncidentView) []string {
 // and counted once, and each step of each incident pages exactly once
 // across both replicas.
 func TestReplicasShareRedis(t *testing.T) {
+	t.Parallel() // it waits on real time (leases, steps) more than it works
 	bin := buildKlaxon(t)
 	redis := redistest.Start(t, "--appendonly", "yes")
 	const escalateAfter = 2 * time.Second

@@ -27,6 +27,7 @@ import (
 // page goes out once. The replica that holds the incident makes the call
 // at once, without waiting for the slow webhook page.
 func TestDeliveryReportToOtherReplica(t *testing.T) {
+	t.Parallel() // it waits on real time (leases, steps) more than it works
 	const delay = 5 * time.Second
 	bin := buildKlaxon(t)
 	redis := redistest.Start(t, "--appendonly", "yes")

@@ -156,6 +156,7 @@ func latest(times map[string]time.Time) time.Time {
 // each incident pages its user exactly once, none missed, and the pages
 // go out together rather than one after another.
 func TestStormTwoReplicas(t *testing.T) {
+	t.Parallel() // it waits on real time (leases, steps) more than it works
 	const incidents, delay, escalateAfter = 50, 800 * time.Millisecond, 4 * time.Second
 	bin := buildKlaxon(t)
 	redis := redistest.Start(t, "--appendonly", "yes")
@@ -203,6 +204,7 @@ func TestStormTwoReplicas(t *testing.T) {
 // did not record once a's claims lapse. No page is missed, and a page is
 // repeated only if a had begun it before it died: at most once per claim.
 func TestStormKill9(t *testing.T) {
+	t.Parallel() // it waits on real time (leases, steps) more than it works
 	const incidents, delay, escalateAfter, lease = 50, 800 * time.Millisecond, 5 * time.Second, 2 * time.Second
 	bin := buildKlaxon(t)
 	redis := redistest.Start(t, "--appendonly", "yes")
