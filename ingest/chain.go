@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/klaxonhq/klaxon"
 )
 
@@ -24,6 +26,8 @@ type flight struct {
 	// chained says the group's open incident is the one the commit was
 	// computed on, so the next commit can be folded on f.next.
 	chained bool
+	// span is the commit's, ended when it lands.
+	span trace.Span
 }
 
 // chainLoop is commitLoop for a CommitQueue. While a commit is in flight,
@@ -94,25 +98,29 @@ func (p *Pipeline) start(ctx context.Context, q klaxon.CommitQueue, key string, 
 	cctx, cancel := context.WithTimeout(ctx, commitTimeout)
 	defer cancel()
 	tmpl, keys := batch(ds)
+	cctx, span := p.commitSpan(cctx, ds, len(keys))
+	fail := func(err error) *flight {
+		err = commitError(key, err)
+		end(span, err)
+		answer(ds, false, err)
+		return nil
+	}
 	g, err := p.store.Group(cctx, key, keys)
 	if err != nil {
-		answer(ds, false, commitError(key, err))
-		return nil
+		return fail(err)
 	}
 	open := g.Open
 	var ids []string
 	f, err := p.fold(cctx, g, tmpl, ds, &ids)
 	if err != nil || f.c == nil {
-		answer(ds, false, commitError(key, err))
-		return nil
+		return fail(err)
 	}
 	f.c.Group, f.c.Version, f.c.Token = key, g.Version, g.Token
 	queued, err := q.Queue(cctx, *f.c, nil)
 	if err != nil {
-		answer(ds, false, commitError(key, err))
-		return nil
+		return fail(err)
 	}
-	return &flight{ds: ds, queued: queued, f: f, chained: sameOpen(open, f.next.Open)}
+	return &flight{ds: ds, queued: queued, f: f, chained: sameOpen(open, f.next.Open), span: span}
 }
 
 // chain folds ds on the group as cur leaves it and queues the commit
@@ -143,16 +151,19 @@ func (p *Pipeline) chain(ctx context.Context, q klaxon.CommitQueue, key string, 
 		}
 	}
 	var ids []string
+	cctx, span := p.commitSpan(cctx, ds, len(keys))
 	f, err := p.fold(cctx, g, tmpl, ds, &ids)
 	if err != nil || f.c == nil {
+		span.End()
 		return nil // after cur, the plain way
 	}
 	f.c.Group, f.c.Version = key, g.Version
 	queued, err := q.Queue(cctx, *f.c, cur.queued)
 	if err != nil {
+		span.End()
 		return nil
 	}
-	return &flight{ds: ds, queued: queued, f: f, chained: sameOpen(g.Open, f.next.Open)}
+	return &flight{ds: ds, queued: queued, f: f, chained: sameOpen(g.Open, f.next.Open), span: span}
 }
 
 // land waits for cur, answers its senders, and returns next, still in
@@ -162,12 +173,16 @@ func (p *Pipeline) chain(ctx context.Context, q klaxon.CommitQueue, key string, 
 func (p *Pipeline) land(ctx context.Context, cur, next *flight) *flight {
 	err := cur.queued.Wait()
 	if !errors.Is(err, klaxon.ErrConflict) {
-		answer(cur.ds, cur.f.opened, commitError(cur.f.c.Group, err))
+		err = commitError(cur.f.c.Group, err)
+		end(cur.span, err)
+		answer(cur.ds, cur.f.opened, err)
 		return next
 	}
+	end(cur.span, err)
 	ds := cur.ds
 	if next != nil {
-		_ = next.queued.Wait() // refused: it followed cur
+		err := next.queued.Wait() // refused: it followed cur
+		end(next.span, err)
 		ds = append(ds, next.ds...)
 	}
 	cctx, cancel := context.WithTimeout(ctx, commitTimeout)

@@ -7,6 +7,10 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/incident"
 )
@@ -37,6 +41,7 @@ type Pipeline struct {
 	router func() Router
 	wake   func()
 	now    func() time.Time
+	tracer trace.Tracer // nil: no spans, at no cost
 
 	mu     sync.Mutex
 	groups map[string]*queue // the groups with a commit in flight
@@ -54,6 +59,9 @@ type delivery struct {
 	tmpl   incident.Template
 	alerts []klaxon.Alert
 	done   chan outcome // buffered: the committer never waits
+	// span is the sender's span: the commit that takes the delivery
+	// links to it.
+	span trace.SpanContext
 }
 
 type outcome struct {
@@ -68,22 +76,41 @@ const commitTimeout = 30 * time.Second
 // NewPipeline returns a pipeline. router is called once per delivery, so
 // a reloaded route tree applies from the next delivery on; wake is called
 // when an incident opened and its first page is due.
-func NewPipeline(store klaxon.Store, router func() Router, wake func(), now func() time.Time) *Pipeline {
+func NewPipeline(store klaxon.Store, router func() Router, wake func(), now func() time.Time, opts ...Option) *Pipeline {
 	if now == nil {
 		now = time.Now
 	}
-	return &Pipeline{store: store, router: router, wake: wake, now: now, groups: map[string]*queue{}}
+	p := &Pipeline{store: store, router: router, wake: wake, now: now, groups: map[string]*queue{}}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
+
+// Option configures a Pipeline.
+type Option func(*Pipeline)
+
+// WithTracing makes the pipeline's spans with tp: one for a delivery's
+// routing, and one for each commit, linked to the deliveries it takes.
+func WithTracing(tp trace.TracerProvider) Option {
+	return func(p *Pipeline) { p.tracer = tp.Tracer("github.com/klaxonhq/klaxon/ingest") }
 }
 
 // Accept commits alerts. When it returns nil every alert is durable in the
 // store; otherwise the sender must retry, and a retry is harmless. The
 // groups of one body commit concurrently.
-func (p *Pipeline) Accept(ctx context.Context, alerts []klaxon.Alert) error {
-	batches, err := p.group(ctx, alerts)
+func (p *Pipeline) Accept(ctx context.Context, alerts []klaxon.Alert) (err error) {
+	ctx, span := p.span(ctx, "ingest.accept")
+	defer func() { end(span, err) }()
+	batches, err := p.route(ctx, alerts)
 	if err != nil {
 		return err
 	}
+	if span.IsRecording() {
+		span.SetAttributes(attribute.Int("klaxon.alerts", len(alerts)), attribute.Int("klaxon.groups", len(batches)))
+	}
 	for i, d := range batches {
+		d.span = span.SpanContext()
 		p.submit(ctx, d, i == len(batches)-1)
 	}
 	opened := false
@@ -176,6 +203,55 @@ func (p *Pipeline) Waiting(key string) int {
 	return 0
 }
 
+// route is group in a span of its own.
+func (p *Pipeline) route(ctx context.Context, alerts []klaxon.Alert) (ds []*delivery, err error) {
+	ctx, span := p.span(ctx, "ingest.route")
+	defer func() { end(span, err) }()
+	return p.group(ctx, alerts)
+}
+
+// commitSpan starts the span of a commit of ds, of n alerts: in the trace
+// of the one delivery it takes, or, taking several, a trace of its own
+// linked to theirs.
+func (p *Pipeline) commitSpan(ctx context.Context, ds []*delivery, n int) (context.Context, trace.Span) {
+	if p.tracer == nil {
+		return ctx, noSpan
+	}
+	opts := []trace.SpanStartOption{trace.WithAttributes(attribute.Int("klaxon.deliveries", len(ds)), attribute.Int("klaxon.alerts", n))}
+	if len(ds) == 1 {
+		ctx = trace.ContextWithSpanContext(ctx, ds[0].span)
+	} else {
+		links := make([]trace.Link, 0, len(ds))
+		for _, d := range ds {
+			if d.span.IsValid() {
+				links = append(links, trace.Link{SpanContext: d.span})
+			}
+		}
+		opts = append(opts, trace.WithNewRoot(), trace.WithLinks(links...))
+	}
+	return p.tracer.Start(ctx, "ingest.commit", opts...)
+}
+
+// noSpan is the span of a pipeline without tracing: it records nothing.
+var noSpan = trace.SpanFromContext(context.Background())
+
+// span starts a span named name, or returns noSpan without tracing.
+func (p *Pipeline) span(ctx context.Context, name string) (context.Context, trace.Span) {
+	if p.tracer == nil {
+		return ctx, noSpan
+	}
+	return p.tracer.Start(ctx, name)
+}
+
+// end ends span, marking it failed with err.
+func end(span trace.Span, err error) {
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
+}
+
 // group splits alerts into per-group deliveries, in the order their groups
 // first appear. A firing alert is routed by its labels; a resolved alert
 // goes to the group that indexed it when it fired, so that it resolves
@@ -256,6 +332,8 @@ func batch(ds []*delivery) (tmpl incident.Template, keys []string) {
 // later one opens a new incident, in the same commit.
 func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, err error) {
 	tmpl, keys := batch(ds)
+	ctx, span := p.commitSpan(ctx, ds, len(keys))
+	defer func() { end(span, err) }()
 	var ids []string // allocated once each, kept across retries
 	err = klaxon.Update(ctx, p.store, tmpl.Group, keys, func(g klaxon.Group) (*klaxon.Commit, error) {
 		f, err := p.fold(ctx, g, tmpl, ds, &ids)

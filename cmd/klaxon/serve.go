@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"flag"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/klaxonhq/klaxon/config"
 	"github.com/klaxonhq/klaxon/internal/app"
+	"github.com/klaxonhq/klaxon/telemetry"
 )
 
 // configFlag registers --config. Every command finds the config the same
@@ -56,8 +58,20 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o.Log = slog.New(slog.NewTextHandler(stderr, nil))
+	o.Log = slog.New(telemetry.LogHandler(slog.NewTextHandler(stderr, nil)))
 	o.GOGC = tuneGC(os.Getenv)
+	tr, err := telemetry.Setup(ctx, telemetry.Options{Version: o.Version, Replica: replicaName()})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tr.Shutdown(sctx); err != nil {
+			o.Log.Warn("flush traces", "err", err)
+		}
+	}()
+	o.Tracing = tr
 	a, err := app.New(ctx, o)
 	if err != nil {
 		return err
@@ -71,6 +85,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	g.Go(func() error { return a.Run(gctx) })
 	g.Go(func() error { return servePprof(gctx, pprofAddr, o.Log) })
 	return g.Wait()
+}
+
+// replicaName names this process in its traces: the host and a random
+// part, as two replicas may share a host.
+func replicaName() string {
+	host, _ := os.Hostname()
+	return host + "-" + rand.Text()[:8]
 }
 
 // serveOptions reads serve's flags into the options of the server, and

@@ -25,6 +25,7 @@ import (
 	"github.com/klaxonhq/klaxon/ingest"
 	"github.com/klaxonhq/klaxon/notify"
 	"github.com/klaxonhq/klaxon/notify/twilio"
+	"github.com/klaxonhq/klaxon/telemetry"
 )
 
 // shutdownGrace bounds how long in-flight webhooks get to finish.
@@ -54,6 +55,9 @@ type Options struct {
 	// Version and GOGC are logged with each listener's address.
 	Version string
 	GOGC    int
+	// Tracing makes the spans of HTTP requests and of ingest (default:
+	// off). Its owner shuts it down after Run.
+	Tracing *telemetry.Tracing
 }
 
 // App is a server built and listening, not yet serving.
@@ -72,6 +76,9 @@ type App struct {
 func New(ctx context.Context, o Options) (a *App, err error) {
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Tracing == nil {
+		o.Tracing = telemetry.Off()
 	}
 	log := o.Log
 	cfg, err := config.Load(o.ConfigPath, o.Overrides)
@@ -115,7 +122,11 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	}
 	engine := escalate.New(engineStore, throttle, rt.directory, log, escalate.Options{Lease: o.Lease, Poll: o.Poll, PageTimeout: o.PageTimeout, PerChannel: cfg.Notify.PerChannel(), Metrics: reg, Now: o.Now,
 		MaxSnooze: func() time.Duration { return rt.cfg.Load().API.SnoozeBound() }})
-	pipeline := ingest.NewPipeline(st, rt.router, engine.Wake, o.Now)
+	var ingestOpts []ingest.Option
+	if o.Tracing.Enabled() {
+		ingestOpts = append(ingestOpts, ingest.WithTracing(o.Tracing.Provider))
+	}
+	pipeline := ingest.NewPipeline(st, rt.router, engine.Wake, o.Now, ingestOpts...)
 	handler := api.New(api.Options{Store: st, Accepter: pipeline, Commands: engine, Tokens: rt, Schedules: rt, Overrides: st, Links: links, Log: log, Registry: reg, Now: o.Now,
 		Tester:       testPager{dispatch: dispatch, users: func(id string) (klaxon.User, bool) { return rt.view().User(id) }},
 		MetricsToken: func() string { return rt.cfg.Load().API.MetricsToken },
@@ -125,7 +136,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 		},
 		Twilio: twilio.NewCallbacks(twilio.CallbackOptions{Auth: rt.twilioAuth, Responder: engine, Incidents: st, Phonebook: rt, Memory: callbacks(st), Log: log, Now: o.Now})})
 
-	listeners, err := listenAll(cfg.Listen, handler, connLimits{readTimeout: o.ReadTimeout, perIP: o.PerIP}, log)
+	listeners, err := listenAll(cfg.Listen, handler, connLimits{readTimeout: o.ReadTimeout, perIP: o.PerIP, trace: traced(o.Tracing)}, log)
 	if err != nil {
 		return nil, err
 	}

@@ -9,8 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
 	"github.com/klaxonhq/klaxon/api"
 	"github.com/klaxonhq/klaxon/config"
+	"github.com/klaxonhq/klaxon/telemetry"
 )
 
 // listener is one address serve answers HTTP on, open.
@@ -20,10 +23,30 @@ type listener struct {
 	ln  net.Listener
 }
 
-// connLimits are what every listener holds its clients to.
+// connLimits are what every listener holds its clients to, and what
+// wraps each listener's handler in a span per request.
 type connLimits struct {
 	readTimeout time.Duration
 	perIP       int
+	trace       func(http.Handler) http.Handler
+}
+
+// traced wraps a handler in a server span per request (otelhttp): named
+// for the route, with the trace context of the request's traceparent.
+// With tracing off it is the handler itself.
+func traced(t *telemetry.Tracing) func(http.Handler) http.Handler {
+	if !t.Enabled() {
+		return func(h http.Handler) http.Handler { return h }
+	}
+	return func(h http.Handler) http.Handler {
+		return otelhttp.NewHandler(h, "klaxon", otelhttp.WithTracerProvider(t.Provider), otelhttp.WithPropagators(t.Propagator),
+			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+				if r.Pattern != "" {
+					return r.Pattern
+				}
+				return r.Method
+			}))
+	}
 }
 
 // listenAll opens every listener of ls, each serving the route groups it
@@ -46,6 +69,9 @@ func listenAll(ls []config.Listener, h *api.Server, lim connLimits, log *slog.Lo
 		// A silent or slow client is cut off: reading a request, body
 		// included, has readTimeout; the answer has the commit's time
 		// and more; an idle keep-alive connection two minutes.
+		if lim.trace != nil {
+			handler = lim.trace(handler)
+		}
 		srv := &http.Server{Handler: handler, ReadHeaderTimeout: min(10*time.Second, lim.readTimeout), ReadTimeout: lim.readTimeout,
 			WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: errLog}
 		if c.TLS != nil {

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon/internal/klaxontest"
+	"github.com/klaxonhq/klaxon/internal/otlptest"
+	"github.com/klaxonhq/klaxon/internal/syncbuf"
+	"github.com/klaxonhq/klaxon/telemetry"
+)
+
+// TestTraceOfADelivery: with OTEL_EXPORTER_OTLP_ENDPOINT set, a webhook
+// delivery is one trace, continuing the sender's traceparent: the HTTP
+// request, the routing of its alerts and their commit, exported over
+// OTLP/HTTP; the token is in no attribute.
+func TestTraceOfADelivery(t *testing.T) {
+	recv := otlptest.Start(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", recv.URL)
+	tr, err := telemetry.Setup(t.Context(), telemetry.Options{Version: "test", Replica: "r1"})
+	require.NoError(t, err)
+	require.True(t, tr.Enabled())
+	o, _, err := serveOptions([]string{"--config", writeConfig(t, 1e9)}, nil)
+	require.NoError(t, err)
+	logs := &syncbuf.Buffer{}
+	o.Log, o.Tracing = slog.New(telemetry.LogHandler(slog.NewTextHandler(logs, nil))), tr
+	a, stop := klaxontest.Serve(t, o)
+	base := "http://" + a.Addrs()[0]
+
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	body, err := readTestdata("firing-two-alerts.json")
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, base+"/v1/ingest/alertmanager", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+amToken)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.NoError(t, res.Body.Close())
+	require.Equal(t, http.StatusOK, res.StatusCode)
+
+	stop()
+	require.NoError(t, tr.Shutdown(t.Context()), "the spans are flushed")
+	byName := map[string]otlptest.Span{}
+	for _, s := range recv.Spans() {
+		byName[s.Name] = s
+		for k, v := range s.Attributes {
+			require.NotContains(t, v, amToken, "attribute %s of span %s", k, s.Name)
+		}
+	}
+	server, ok := byName["POST /v1/ingest/{source}"]
+	require.True(t, ok, "the request's span, named for its route: %v", recv.Spans())
+	require.Equal(t, "/v1/ingest/alertmanager", server.Attributes["url.path"])
+	require.Equal(t, traceID, server.TraceID, "the sender's trace goes on")
+	require.Equal(t, "klaxon", server.Resource["service.name"])
+	require.Equal(t, "test", server.Resource["service.version"])
+	require.Equal(t, "r1", server.Resource["service.instance.id"])
+	accept := byName["ingest.accept"]
+	require.Equal(t, server.SpanID, accept.Parent)
+	require.Equal(t, "2", accept.Attributes["klaxon.alerts"])
+	require.Equal(t, accept.SpanID, byName["ingest.route"].Parent)
+	commit := byName["ingest.commit"]
+	require.Equal(t, traceID, commit.TraceID, "a commit of one delivery is in its trace")
+	require.Equal(t, accept.SpanID, commit.Parent)
+	require.False(t, commit.Error)
+}

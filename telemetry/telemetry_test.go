@@ -1,0 +1,74 @@
+package telemetry
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// TestOffWithoutEndpoint: with no OTLP endpoint in the environment,
+// tracing is off and its spans record nothing.
+func TestOffWithoutEndpoint(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
+	tr, err := Setup(t.Context(), Options{})
+	require.NoError(t, err)
+	require.False(t, tr.Enabled())
+	_, span := tr.Provider.Tracer("t").Start(t.Context(), "s")
+	require.False(t, span.IsRecording())
+	require.NoError(t, tr.Shutdown(t.Context()))
+}
+
+// TestProtocolRefused: a protocol other than http/protobuf is an error
+// that says so, not traces sent nowhere.
+func TestProtocolRefused(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
+	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+	_, err := Setup(t.Context(), Options{})
+	require.ErrorContains(t, err, "OTEL_EXPORTER_OTLP_PROTOCOL=grpc: Klaxon exports traces over http/protobuf only")
+}
+
+// TestRedactor: the token of a mail link's path is masked in the span;
+// other paths are kept.
+func TestRedactor(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(redactor{}), sdktrace.WithSpanProcessor(rec))
+	for _, path := range []string{"/v1/ack/eyJzZWNyZXQiOiJ0b2tlbiJ9.c2lnbmF0dXJl", "/v1/incidents/42"} {
+		_, span := tp.Tracer("t").Start(context.Background(), "GET", trace.WithAttributes(semconv.URLPath(path)))
+		span.End()
+	}
+	var got []string
+	for _, s := range rec.Ended() {
+		for _, kv := range s.Attributes() {
+			if kv.Key == semconv.URLPathKey {
+				got = append(got, kv.Value.AsString())
+			}
+		}
+	}
+	require.Equal(t, []string{"/v1/ack/{token}", "/v1/incidents/42"}, got)
+}
+
+// TestLogHandler: a line logged inside a span carries its trace and span
+// IDs; one logged outside none.
+func TestLogHandler(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(LogHandler(slog.NewTextHandler(&buf, nil))).With("component", "test")
+	tp := sdktrace.NewTracerProvider()
+	ctx, span := tp.Tracer("t").Start(context.Background(), "s")
+	log.InfoContext(ctx, "inside")
+	span.End()
+	log.Info("outside")
+	lines := bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))
+	require.Len(t, lines, 2)
+	sc := span.SpanContext()
+	require.Contains(t, string(lines[0]), "trace_id="+sc.TraceID().String()+" span_id="+sc.SpanID().String())
+	require.Contains(t, string(lines[0]), "component=test")
+	require.NotContains(t, string(lines[1]), "trace_id")
+}
