@@ -48,12 +48,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.log, err)
 		return
 	}
-	firing := 0
-	for _, a := range alerts {
-		if a.Status == klaxon.Firing {
-			firing++
-		}
-	}
+	firing := ingest.Firing(alerts)
 	s.metrics.alerts.WithLabelValues(name, string(klaxon.Firing)).Add(float64(firing))
 	s.metrics.alerts.WithLabelValues(name, string(klaxon.Resolved)).Add(float64(len(alerts) - firing))
 	writeJSON(w, http.StatusOK, map[string]any{"status": "accepted", "alerts": len(alerts)})

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +18,7 @@ import (
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/notify/email"
 	"github.com/klaxonhq/klaxon/notify/twilio"
+	"github.com/klaxonhq/klaxon/telemetry"
 )
 
 // MaxBody is the largest request body accepted.
@@ -142,8 +144,8 @@ func New(o Options) *Server {
 	if o.Store != nil {
 		s.readiness.ping = o.Store.Ping
 	}
-	s.handle(GroupIngest, "POST /v1/ingest/{source}", s.ingest)
-	s.handle(GroupIngest, "POST /v2/enqueue", s.enqueue)
+	s.handle(GroupIngest, "POST /v1/ingest/{source}", s.timed(s.ingest))
+	s.handle(GroupIngest, "POST /v2/enqueue", s.timed(s.enqueue))
 	s.handle(GroupAPI, "GET /v1/incidents", s.auth(klaxon.ScopeRead, s.listIncidents))
 	s.handle(GroupAPI, "GET /v1/incidents/{id}", s.auth(klaxon.ScopeRead, s.getIncident))
 	s.handle(GroupAPI, "GET /v1/incidents/{id}/alerts", s.auth(klaxon.ScopeRead, s.incidentAlerts))
@@ -187,7 +189,8 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 type metrics struct {
-	alerts *prometheus.CounterVec
+	alerts   *prometheus.CounterVec
+	requests *prometheus.HistogramVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -196,7 +199,34 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "klaxon_ingest_alerts_total",
 			Help: "Alerts received by webhook and committed, by integration and status.",
 		}, []string{"integration", "status"}),
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "klaxon_ingest_request_seconds",
+			Help:    "Webhook requests from their start to their answer, by route and status code.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "code"}),
 	}
-	reg.MustRegister(m.alerts)
+	reg.MustRegister(m.alerts, m.requests)
 	return m
+}
+
+// timed observes how long h takes to answer, by route and status code,
+// with the request's trace as exemplar when it is sampled.
+func (s *Server) timed(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		h(sw, r)
+		telemetry.Observe(r.Context(), s.metrics.requests.WithLabelValues(r.Pattern, strconv.Itoa(sw.code)), time.Since(start).Seconds())
+	}
+}
+
+// statusWriter remembers the status code written.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
 }

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"time"
 
 	"go.opentelemetry.io/otel/trace"
 
@@ -26,8 +27,10 @@ type flight struct {
 	// chained says the group's open incident is the one the commit was
 	// computed on, so the next commit can be folded on f.next.
 	chained bool
-	// span is the commit's, ended when it lands.
-	span trace.Span
+	// span is the commit's, ended when it lands; started is when the
+	// commit began.
+	span    trace.Span
+	started time.Time
 }
 
 // chainLoop is commitLoop for a CommitQueue. While a commit is in flight,
@@ -99,6 +102,7 @@ func (p *Pipeline) start(ctx context.Context, q klaxon.CommitQueue, key string, 
 	defer cancel()
 	tmpl, keys := batch(ds)
 	cctx, span := p.commitSpan(cctx, ds, len(keys))
+	started := time.Now()
 	fail := func(err error) *flight {
 		err = commitError(key, err)
 		end(span, err)
@@ -112,6 +116,9 @@ func (p *Pipeline) start(ctx context.Context, q klaxon.CommitQueue, key string, 
 	open := g.Open
 	var ids []string
 	f, err := p.fold(cctx, g, tmpl, ds, &ids)
+	if err == nil && f.c == nil {
+		p.metrics.committed(cctx, f, time.Since(started)) // nothing to write: repeats
+	}
 	if err != nil || f.c == nil {
 		return fail(err)
 	}
@@ -120,7 +127,7 @@ func (p *Pipeline) start(ctx context.Context, q klaxon.CommitQueue, key string, 
 	if err != nil {
 		return fail(err)
 	}
-	return &flight{ds: ds, queued: queued, f: f, chained: sameOpen(open, f.next.Open), span: span}
+	return &flight{ds: ds, queued: queued, f: f, chained: sameOpen(open, f.next.Open), span: span, started: started}
 }
 
 // chain folds ds on the group as cur leaves it and queues the commit
@@ -152,6 +159,7 @@ func (p *Pipeline) chain(ctx context.Context, q klaxon.CommitQueue, key string, 
 	}
 	var ids []string
 	cctx, span := p.commitSpan(cctx, ds, len(keys))
+	started := time.Now()
 	f, err := p.fold(cctx, g, tmpl, ds, &ids)
 	if err != nil || f.c == nil {
 		span.End()
@@ -163,7 +171,7 @@ func (p *Pipeline) chain(ctx context.Context, q klaxon.CommitQueue, key string, 
 		span.End()
 		return nil
 	}
-	return &flight{ds: ds, queued: queued, f: f, chained: sameOpen(g.Open, f.next.Open), span: span}
+	return &flight{ds: ds, queued: queued, f: f, chained: sameOpen(g.Open, f.next.Open), span: span, started: started}
 }
 
 // land waits for cur, answers its senders, and returns next, still in
@@ -172,6 +180,9 @@ func (p *Pipeline) chain(ctx context.Context, q klaxon.CommitQueue, key string, 
 // nothing is left in flight.
 func (p *Pipeline) land(ctx context.Context, cur, next *flight) *flight {
 	err := cur.queued.Wait()
+	if err == nil {
+		p.metrics.committed(trace.ContextWithSpan(ctx, cur.span), cur.f, time.Since(cur.started))
+	}
 	if !errors.Is(err, klaxon.ErrConflict) {
 		err = commitError(cur.f.c.Group, err)
 		end(cur.span, err)

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -37,11 +38,12 @@ type Router interface {
 // other's compare-and-set. Each sender is answered once its alerts are
 // committed. Replicas still meet at the store's compare-and-set.
 type Pipeline struct {
-	store  klaxon.Store
-	router func() Router
-	wake   func()
-	now    func() time.Time
-	tracer trace.Tracer // nil: no spans, at no cost
+	store   klaxon.Store
+	router  func() Router
+	wake    func()
+	now     func() time.Time
+	tracer  trace.Tracer // nil: no spans, at no cost
+	metrics *metrics
 
 	mu     sync.Mutex
 	groups map[string]*queue // the groups with a commit in flight
@@ -80,7 +82,7 @@ func NewPipeline(store klaxon.Store, router func() Router, wake func(), now func
 	if now == nil {
 		now = time.Now
 	}
-	p := &Pipeline{store: store, router: router, wake: wake, now: now, groups: map[string]*queue{}}
+	p := &Pipeline{store: store, router: router, wake: wake, now: now, metrics: newMetrics(nil), groups: map[string]*queue{}}
 	for _, o := range opts {
 		o(p)
 	}
@@ -89,6 +91,11 @@ func NewPipeline(store klaxon.Store, router func() Router, wake func(), now func
 
 // Option configures a Pipeline.
 type Option func(*Pipeline)
+
+// WithMetrics registers the pipeline's metrics with reg.
+func WithMetrics(reg prometheus.Registerer) Option {
+	return func(p *Pipeline) { p.metrics = newMetrics(reg) }
+}
 
 // WithTracing makes the pipeline's spans with tp: one for a delivery's
 // routing, and one for each commit, linked to the deliveries it takes.
@@ -335,12 +342,28 @@ func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, err
 	ctx, span := p.commitSpan(ctx, ds, len(keys))
 	defer func() { end(span, err) }()
 	var ids []string // allocated once each, kept across retries
+	var last folded
+	started := time.Now()
 	err = klaxon.Update(ctx, p.store, tmpl.Group, keys, func(g klaxon.Group) (*klaxon.Commit, error) {
 		f, err := p.fold(ctx, g, tmpl, ds, &ids)
-		opened = f.opened
+		last = f
 		return f.c, err
 	})
-	return opened, commitError(tmpl.Group, err)
+	if err == nil {
+		p.metrics.committed(ctx, last, time.Since(started))
+	}
+	return last.opened, commitError(tmpl.Group, err)
+}
+
+// Firing counts the firing alerts of alerts.
+func Firing(alerts []klaxon.Alert) int {
+	n := 0
+	for i := range alerts {
+		if alerts[i].Status == klaxon.Firing {
+			n++
+		}
+	}
+	return n
 }
 
 // commitError says what a failed commit of group means to the senders.
@@ -365,6 +388,10 @@ type folded struct {
 	// incident's header and what that incident keeps of the alerts
 	// folded or read.
 	next klaxon.Group
+	// dedup counts the firing alerts that were open already; policies
+	// names the policy of each incident c opens.
+	dedup    int
+	policies []string
 }
 
 // fold computes the commit that deliveries ds, with template tmpl, make
@@ -389,6 +416,7 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 	c := &klaxon.Commit{}
 	for _, d := range ds {
 		r := incident.Apply(open, known, d.alerts, now, tmpl)
+		f.dedup += max(Firing(d.alerts)-len(r.Index), 0)
 		if !r.Changed {
 			continue
 		}
@@ -427,12 +455,15 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 		switch {
 		case r.Resolved:
 			delete(index, inc.ID) // a closed incident indexes nothing
-			if !r.Opened {
+			if r.Opened {
+				f.policies = append(f.policies, inc.Policy.Name)
+			} else {
 				c.Schedule(inc, time.Time{})
 			}
 			open, known = nil, map[string]klaxon.Seen{}
 		case r.Opened:
 			f.opened = true
+			f.policies = append(f.policies, inc.Policy.Name)
 			c.Schedule(inc, now) // its first step pages at once
 			open = &header
 		default:

@@ -68,6 +68,18 @@ func TestHealthAndMetrics(t *testing.T) {
 	require.Equal(t, "console", sent[0].Via)
 	require.Equal(t, "standing in for sms, which is not configured", sent[0].Text)
 	require.Equal(t, 2.0, metric(t, m, `klaxon_ingest_alerts_total{integration="prometheus",status="firing"}`))
+	require.Equal(t, 1.0, metric(t, m, `klaxon_incidents_opened_total{policy="oncall"}`))
+	require.Equal(t, 0.0, metric(t, m, "klaxon_ingest_alerts_deduplicated_total"))
+	require.Equal(t, 1.0, metric(t, m, "klaxon_ingest_commit_seconds_count"))
+	require.Equal(t, 1.0, metric(t, m, `klaxon_ingest_request_seconds_count{code="200",route="POST /v1/ingest/{source}"}`))
+
+	// The same alerts again: committed (their last_seen moves), counted
+	// as deduplicated, and no incident more.
+	postFixture(t, base, "firing-two-alerts.json")
+	_, m = getText(t, base+"/metrics")
+	require.Equal(t, 2.0, metric(t, m, "klaxon_ingest_alerts_deduplicated_total"))
+	require.Equal(t, 1.0, metric(t, m, `klaxon_incidents_opened_total{policy="oncall"}`))
+	require.Equal(t, 2.0, metric(t, m, `klaxon_ingest_request_seconds_count{code="200",route="POST /v1/ingest/{source}"}`))
 	require.Equal(t, 1.0, metric(t, m, "klaxon_first_page_seconds_count"))
 	require.Less(t, metric(t, m, "klaxon_first_page_seconds_sum"), 15.0)
 	require.Contains(t, m, "go_goroutines")

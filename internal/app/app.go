@@ -122,7 +122,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	}
 	engine := escalate.New(engineStore, throttle, rt.directory, log, escalate.Options{Lease: o.Lease, Poll: o.Poll, PageTimeout: o.PageTimeout, PerChannel: cfg.Notify.PerChannel(), Metrics: reg, Now: o.Now,
 		MaxSnooze: func() time.Duration { return rt.cfg.Load().API.SnoozeBound() }})
-	var ingestOpts []ingest.Option
+	ingestOpts := []ingest.Option{ingest.WithMetrics(reg)}
 	if o.Tracing.Enabled() {
 		ingestOpts = append(ingestOpts, ingest.WithTracing(o.Tracing.Provider))
 	}
