@@ -126,3 +126,34 @@ func CheckIndexedPages(t *testing.T, s klaxon.Store, id string) {
 	t.Helper()
 	requirePaged(t, s, map[string][]string{"alice": {id}, "bob": {id}, "carol": {}})
 }
+
+// CheckPagedEntries follows the index entries of a user through the
+// life of an incident, with entries, which reads the incident IDs that
+// the store's index holds for a user, sorted: a commit without Paged
+// writes none; a commit that pages writes one; a read leaves no entry of
+// a commit that did not land, and none of an incident once resolved.
+func CheckPagedEntries(t *testing.T, s klaxon.Store, entries func(user string) []string) {
+	t.Helper()
+	ctx := t.Context()
+	inc := create(t, s, "entries", klaxon.StateTriggered)
+	require.Empty(t, entries("alice"), "a commit without Paged indexes nobody")
+	pageUsers(t, s, inc, "alice")
+	require.Equal(t, []string{inc.ID}, entries("alice"))
+
+	id, err := s.NextIncidentID(ctx)
+	require.NoError(t, err)
+	lost := incident(id, "lost", klaxon.StateTriggered)
+	c := klaxon.Commit{Group: "lost", Version: 1, Open: id, Incidents: []*klaxon.Incident{lost}}
+	addPages(lost, &c, "alice")
+	require.ErrorIs(t, s.Commit(ctx, c), klaxon.ErrConflict)
+	requirePaged(t, s, map[string][]string{"alice": {inc.ID}})
+	require.Equal(t, []string{inc.ID}, entries("alice"), "the read dropped the entry of the commit that did not land")
+
+	g, err := s.Group(ctx, inc.Group, nil)
+	require.NoError(t, err)
+	resolved := g.Open.Header()
+	resolved.State, resolved.ResolvedAt = klaxon.StateResolved, t0
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: inc.Group, Version: g.Version, Token: g.Token, Incidents: []*klaxon.Incident{resolved}}))
+	requirePaged(t, s, map[string][]string{"alice": {}})
+	require.Empty(t, entries("alice"), "the read dropped the entry of the resolved incident")
+}
