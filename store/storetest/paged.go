@@ -33,6 +33,31 @@ func addPages(inc *klaxon.Incident, c *klaxon.Commit, users ...string) {
 	}
 }
 
+// pageLost commits a new incident of group, a group never written, with
+// a page to user, at a version the group is not at: the commit does not
+// land.
+func pageLost(t *testing.T, s klaxon.Store, group, user string) {
+	t.Helper()
+	ctx := t.Context()
+	id, err := s.NextIncidentID(ctx)
+	require.NoError(t, err)
+	inc := incident(id, group, klaxon.StateTriggered)
+	c := klaxon.Commit{Group: group, Version: 3, Open: id, Incidents: []*klaxon.Incident{inc}}
+	addPages(inc, &c, user)
+	require.ErrorIs(t, s.Commit(ctx, c), klaxon.ErrConflict)
+}
+
+// resolveOpen resolves the open incident of group.
+func resolveOpen(t *testing.T, s klaxon.Store, group string) {
+	t.Helper()
+	ctx := t.Context()
+	g, err := s.Group(ctx, group, nil)
+	require.NoError(t, err)
+	inc := g.Open.Header()
+	inc.State, inc.ResolvedAt, inc.Pending = klaxon.StateResolved, t0.Add(time.Hour), nil
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: group, Version: g.Version, Token: g.Token, Incidents: []*klaxon.Incident{inc}}))
+}
+
 // requirePaged checks the incidents PagedIncidents lists for each user,
 // by ID in order, and that each is its stored header.
 func requirePaged(t *testing.T, s klaxon.Store, want map[string][]string) {
@@ -79,21 +104,9 @@ func testPagedIncidents(t *testing.T, open func() klaxon.Store) {
 			stale := klaxon.Commit{Group: c.Group, Version: g.Version + 1, Open: c.ID, Incidents: []*klaxon.Incident{inc}}
 			addPages(inc, &stale, "dave")
 			require.ErrorIs(t, s.Commit(ctx, stale), klaxon.ErrConflict)
-
-			id, err := s.NextIncidentID(ctx)
-			require.NoError(t, err)
-			fresh := incident(id, "g4", klaxon.StateTriggered)
-			never := klaxon.Commit{Group: "g4", Version: 3, Open: id, Incidents: []*klaxon.Incident{fresh}}
-			addPages(fresh, &never, "erin")
-			require.ErrorIs(t, s.Commit(ctx, never), klaxon.ErrConflict)
+			pageLost(t, s, "g4", "erin")
 		}, map[string][]string{"dave": {}, "erin": {}, "bob": {b.ID, a.ID}}},
-		{"a resolved incident leaves", func(t *testing.T) {
-			g, err := s.Group(ctx, b.Group, nil)
-			require.NoError(t, err)
-			inc := g.Open.Header()
-			inc.State, inc.ResolvedAt, inc.Pending = klaxon.StateResolved, t0.Add(time.Hour), nil
-			require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: b.Group, Version: g.Version, Token: g.Token, Incidents: []*klaxon.Incident{inc}}))
-		}, map[string][]string{"bob": {a.ID}, "carol": {}}},
+		{"a resolved incident leaves", func(t *testing.T) { resolveOpen(t, s, b.Group) }, map[string][]string{"bob": {a.ID}, "carol": {}}},
 		{"and stays gone once dropped", func(*testing.T) {}, map[string][]string{"bob": {a.ID}, "carol": {}}},
 	}
 	for _, st := range steps {
@@ -134,26 +147,16 @@ func CheckIndexedPages(t *testing.T, s klaxon.Store, id string) {
 // a commit that did not land, and none of an incident once resolved.
 func CheckPagedEntries(t *testing.T, s klaxon.Store, entries func(user string) []string) {
 	t.Helper()
-	ctx := t.Context()
 	inc := create(t, s, "entries", klaxon.StateTriggered)
 	require.Empty(t, entries("alice"), "a commit without Paged indexes nobody")
 	pageUsers(t, s, inc, "alice")
 	require.Equal(t, []string{inc.ID}, entries("alice"))
 
-	id, err := s.NextIncidentID(ctx)
-	require.NoError(t, err)
-	lost := incident(id, "lost", klaxon.StateTriggered)
-	c := klaxon.Commit{Group: "lost", Version: 1, Open: id, Incidents: []*klaxon.Incident{lost}}
-	addPages(lost, &c, "alice")
-	require.ErrorIs(t, s.Commit(ctx, c), klaxon.ErrConflict)
+	pageLost(t, s, "lost", "alice")
 	requirePaged(t, s, map[string][]string{"alice": {inc.ID}})
 	require.Equal(t, []string{inc.ID}, entries("alice"), "the read dropped the entry of the commit that did not land")
 
-	g, err := s.Group(ctx, inc.Group, nil)
-	require.NoError(t, err)
-	resolved := g.Open.Header()
-	resolved.State, resolved.ResolvedAt = klaxon.StateResolved, t0
-	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: inc.Group, Version: g.Version, Token: g.Token, Incidents: []*klaxon.Incident{resolved}}))
+	resolveOpen(t, s, inc.Group)
 	requirePaged(t, s, map[string][]string{"alice": {}})
 	require.Empty(t, entries("alice"), "the read dropped the entry of the resolved incident")
 }
