@@ -108,6 +108,31 @@ func (inc *Incident) Header() *Incident {
 	return &h
 }
 
+// Pages reports whether inc has a page to user: sent or tried (Sent),
+// or in its outbox (Pending).
+func (inc *Incident) Pages(user string) bool {
+	return slices.ContainsFunc(inc.Sent, func(s Sent) bool { return s.User == user }) ||
+		slices.ContainsFunc(inc.Pending, func(n Notification) bool { return n.User == user })
+}
+
+// PagedUsers returns the users inc has a page to (see Pages), each once,
+// in the order of their first page.
+func (inc *Incident) PagedUsers() []string {
+	var users []string
+	add := func(u string) {
+		if !slices.Contains(users, u) {
+			users = append(users, u)
+		}
+	}
+	for _, s := range inc.Sent {
+		add(s.User)
+	}
+	for _, n := range inc.Pending {
+		add(n.User)
+	}
+	return users
+}
+
 // FindSent returns the sent page of notification n, or nil.
 func (inc *Incident) FindSent(n int) *Sent {
 	for i := range inc.Sent {

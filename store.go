@@ -58,10 +58,23 @@ type Commit struct {
 	// cancelled by anyone else stays claimed until its lease ends, so
 	// that its holder, still paging, is not doubled by another claim.
 	Claim string
+	// Paged names the users the commit newly pages: each one's incident
+	// has a page to them (sent or in its outbox) that it did not have
+	// before the commit. The store indexes the incident under the user,
+	// for PagedIncidents, with the commit. Only the engine's commits that
+	// add notifications have any: ingest never pays for the index.
+	Paged []Paging
 	// Urgent marks the escalation engine's commits (pages, acks, steps):
 	// a store writes them ahead of ingest, so that no page waits behind a
 	// storm of alerts.
 	Urgent bool
+}
+
+// Paging is a user that a commit newly pages for an incident (see
+// Commit.Paged).
+type Paging struct {
+	User     string
+	Incident string
 }
 
 // Schedule sets inc's timer in c to due, or cancels it when due is zero:
@@ -118,6 +131,14 @@ type Store interface {
 	Timeline(ctx context.Context, id string, offset, limit int) (events []Event, total int, err error)
 	// Incidents lists incident headers, newest first.
 	Incidents(ctx context.Context, f IncidentFilter) ([]*Incident, error)
+	// PagedIncidents lists the headers of the open (triggered or
+	// acknowledged) incidents that paged user, newest first: those a
+	// commit that landed named for user in Paged, or that had a page to
+	// user when the store was laid out with the index, and whose header
+	// still has a page to user (Incident.Pages). Entries of incidents
+	// found no longer open may be dropped from the index as they are
+	// found; failing to drop them is not an error.
+	PagedIncidents(ctx context.Context, user string) ([]*Incident, error)
 	// AlertGroups returns the group of each alert key that is indexed.
 	AlertGroups(ctx context.Context, keys []string) (map[string]string, error)
 	// Claim returns up to max timers due at now and leases them until
@@ -217,7 +238,7 @@ func Update(ctx context.Context, s Store, key string, alerts []string, fn func(G
 // Validate rejects a commit that no store could keep, before any write:
 // no group, an incident ID that is empty or over 255 bytes, a nil
 // incident, an alert with no key, a timer with no due time or of another
-// group, an empty alert key to index.
+// group, an empty alert key to index, a paging with no user.
 func (c *Commit) Validate() error {
 	if c.Group == "" {
 		return Invalid("group", "empty")
@@ -255,6 +276,14 @@ func (c *Commit) Validate() error {
 	}
 	if slices.Contains(c.Index, "") {
 		return Invalid("index", "empty alert key")
+	}
+	for _, p := range c.Paged {
+		if p.User == "" {
+			return Invalid("paged", "incident %s: empty user", p.Incident)
+		}
+		if err := CheckIncidentID(p.Incident); err != nil {
+			return err
+		}
 	}
 	return nil
 }

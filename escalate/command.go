@@ -110,8 +110,9 @@ func (e *Engine) Snooze(ctx context.Context, id string, d time.Duration, who kla
 	}))
 }
 
-// command applies fn to incident id and commits it with its timer and,
-// when it resolves the incident, the group's index.
+// command applies fn to incident id and commits it with its timer, the
+// users it newly pages (an escalation's) and, when it resolves the
+// incident, the group's index.
 func (e *Engine) command(ctx context.Context, id string, fn func(*klaxon.Incident, time.Time) (bool, error)) (*klaxon.Incident, error) {
 	stored, err := e.store.Incident(ctx, id)
 	if err != nil {
@@ -141,7 +142,7 @@ func (e *Engine) command(ctx context.Context, id string, fn func(*klaxon.Inciden
 		}
 		// A resolved incident leaves the alert index: the store unindexes
 		// its alerts.
-		c := &klaxon.Commit{Open: inc.ID, Incidents: []*klaxon.Incident{inc}, Urgent: true}
+		c := &klaxon.Commit{Open: inc.ID, Incidents: []*klaxon.Incident{inc}, Paged: NewlyPaged(g.Open, inc), Urgent: true}
 		if inc.State == klaxon.StateResolved {
 			c.Open = ""
 		}

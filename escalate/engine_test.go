@@ -102,6 +102,13 @@ func TestEngine(t *testing.T) {
 		require.Eventually(t, func() bool { return len(ph.got()) >= 4 }, 10*time.Second, time.Millisecond)
 		tenPolls()
 		require.ElementsMatch(t, []string{"alice/sms", "alice/email", "alice/voice", "bob/email"}, ph.got())
+		// The walk's commits indexed whom it paged: a reply finds the incident.
+		for _, user := range []string{"alice", "bob"} {
+			paged, _, err := e.PagedTo(t.Context(), user, clk.Now())
+			require.NoError(t, err)
+			require.Len(t, paged, 1, user)
+			require.Equal(t, id, paged[0].ID, user)
+		}
 
 		inc, err := e.Acknowledge(t.Context(), id, klaxon.Actor{By: "bob", How: "api"})
 		require.NoError(t, err)

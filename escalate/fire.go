@@ -68,6 +68,7 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 			c := &klaxon.Commit{Open: cur.ID, Claim: t.Claim, Urgent: true}
 			if changed {
 				c.Incidents = []*klaxon.Incident{cur}
+				c.Paged = NewlyPaged(g.Open, cur)
 			}
 			if len(send) > 0 || len(inflight) > 0 {
 				// Keep the claim until the pages are sent and recorded.

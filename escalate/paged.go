@@ -13,15 +13,32 @@ import (
 // PagedTo lists the open incidents that paged user by before, latest
 // page first, and those that paged user only after it (see Paged).
 //
-// It reads every open incident: the store keeps no index of pages by
-// user, and the open incidents are few.
+// It reads only the open incidents that paged user, from the store's
+// index of pages by user (Store.PagedIncidents), which the engine's
+// commits keep (NewlyPaged): a reply in a storm of open incidents reads
+// the few that concern the person.
 func (e *Engine) PagedTo(ctx context.Context, user string, before time.Time) (paged, later []*klaxon.Incident, err error) {
-	open, err := e.store.Incidents(ctx, klaxon.IncidentFilter{})
+	open, err := e.store.PagedIncidents(ctx, user)
 	if err != nil {
-		return nil, nil, fmt.Errorf("list open incidents: %w", err)
+		return nil, nil, fmt.Errorf("list incidents paged to %s: %w", user, err)
 	}
 	paged, later = Paged(open, user, before)
 	return paged, later, nil
+}
+
+// NewlyPaged names the users that after, an incident as a commit leaves
+// it, has a page to and before, the same incident as read, had not (see
+// klaxon.Incident.Pages): the commit's Paged, which the store indexes.
+// Every commit of the engine that may add notifications (a walk, an
+// escalation) fills its Paged with it.
+func NewlyPaged(before, after *klaxon.Incident) []klaxon.Paging {
+	var out []klaxon.Paging
+	for _, u := range after.PagedUsers() {
+		if !before.Pages(u) {
+			out = append(out, klaxon.Paging{User: u, Incident: after.ID})
+		}
+	}
+	return out
 }
 
 // Paged splits the incidents of open that paged user: those with a page

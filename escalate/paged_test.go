@@ -8,6 +8,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/escalate"
+	"github.com/klaxonhq/klaxon/internal/fakeclock"
 )
 
 // TestPaged: the incidents that paged a user before a reply come latest
@@ -50,4 +51,65 @@ func TestPaged(t *testing.T) {
 			require.Equal(t, tt.later, ids(later))
 		})
 	}
+}
+
+// TestNewlyPaged: a commit names the users its incident has a page to,
+// sent or in the outbox, that it had none to before, each once.
+func TestNewlyPaged(t *testing.T) {
+	pending := func(users ...string) []klaxon.Notification {
+		var out []klaxon.Notification
+		for i, u := range users {
+			out = append(out, klaxon.Notification{ID: i + 1, User: u, Via: klaxon.ViaSMS})
+		}
+		return out
+	}
+	tests := []struct {
+		name          string
+		before, after *klaxon.Incident
+		want          []string
+	}{
+		{"nothing paged", &klaxon.Incident{ID: "1"}, &klaxon.Incident{ID: "1"}, nil},
+		{"a first page", &klaxon.Incident{ID: "1"}, &klaxon.Incident{ID: "1", Pending: pending("alice", "alice")}, []string{"alice"}},
+		{"one more user", &klaxon.Incident{ID: "1", Pending: pending("alice")},
+			&klaxon.Incident{ID: "1", Pending: pending("alice", "bob")}, []string{"bob"}},
+		{"a page sent is not new", &klaxon.Incident{ID: "1", Pending: pending("alice")},
+			&klaxon.Incident{ID: "1", Sent: []klaxon.Sent{{Notification: 1, User: "alice"}}}, nil},
+		{"a user paged again after a sent page", &klaxon.Incident{ID: "1", Sent: []klaxon.Sent{{Notification: 1, User: "alice"}}},
+			&klaxon.Incident{ID: "1", Sent: []klaxon.Sent{{Notification: 1, User: "alice"}}, Pending: pending("alice", "carol")}, []string{"carol"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var want []klaxon.Paging
+			for _, u := range tt.want {
+				want = append(want, klaxon.Paging{User: u, Incident: "1"})
+			}
+			require.Equal(t, want, escalate.NewlyPaged(tt.before, tt.after))
+		})
+	}
+}
+
+// TestPagedToEscalated: the users an escalation pages find the incident,
+// those of the step before too, and nobody else.
+func TestPagedToEscalated(t *testing.T) {
+	clk := fakeclock.New(t0)
+	st, _, e := newEngine(t, escalate.Options{Now: clk.Now})
+	id := openIncident(t, st, twoSteps, t0)
+	later := func(user string) []string {
+		paged, later, err := e.PagedTo(t.Context(), user, clk.Now())
+		require.NoError(t, err)
+		require.Empty(t, paged, "nothing went out")
+		out := []string{}
+		for _, inc := range later {
+			out = append(out, inc.ID)
+		}
+		return out
+	}
+	require.Equal(t, []string{}, later("alice"), "not paged yet")
+	_, err := e.Escalate(t.Context(), id, klaxon.Actor{By: "ops", How: "api"})
+	require.NoError(t, err)
+	require.Equal(t, []string{id}, later("alice"), "step 1 pages alice")
+	require.Equal(t, []string{}, later("bob"))
+	_, err = e.Escalate(t.Context(), id, klaxon.Actor{By: "ops", How: "api"})
+	require.NoError(t, err)
+	require.Equal(t, []string{id}, later("bob"), "step 2 pages bob")
 }

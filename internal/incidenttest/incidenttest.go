@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/escalate"
 	"github.com/klaxonhq/klaxon/store/embedded"
 )
 
@@ -53,7 +54,8 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 var Policy = klaxon.Policy{Name: "p", AckTimeout: 30 * time.Minute, Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "alice"}}}}}
 
 // OpenIncident stores a triggered incident of group, created at at under
-// Policy, with the pages sent, and returns its ID. Its summary is group
+// Policy, with the pages sent, and returns its ID. The commit names the
+// users paged, as the engine's do. Its summary is group
 // + " is down", and its service label group.
 func (s *Store) OpenIncident(t testing.TB, group string, at time.Time, sent ...klaxon.Sent) string {
 	t.Helper()
@@ -65,7 +67,7 @@ func (s *Store) OpenIncident(t testing.TB, group string, at time.Time, sent ...k
 	inc := &klaxon.Incident{ID: id, Group: group, Summary: group + " is down", State: klaxon.StateTriggered, CreatedAt: at,
 		Labels: map[string]string{"service": group}, Policy: Policy, Escalation: klaxon.Escalation{Step: 0}, Sent: sent, Seq: len(sent)}
 	err = klaxon.Update(ctx, s, group, nil, func(klaxon.Group) (*klaxon.Commit, error) {
-		return &klaxon.Commit{Open: id, Incidents: []*klaxon.Incident{inc}}, nil
+		return &klaxon.Commit{Open: id, Incidents: []*klaxon.Incident{inc}, Paged: escalate.NewlyPaged(&klaxon.Incident{}, inc)}, nil
 	})
 	if err != nil {
 		t.Fatalf("incidenttest: open incident of %s: %v", group, err)
@@ -73,7 +75,8 @@ func (s *Store) OpenIncident(t testing.TB, group string, at time.Time, sent ...k
 	return id
 }
 
-// UpdateIncident changes open incident id as the engine would.
+// UpdateIncident changes open incident id as the engine would, naming
+// the users it newly pages.
 func (s *Store) UpdateIncident(t testing.TB, id string, fn func(*klaxon.Incident)) {
 	t.Helper()
 	ctx := t.Context()
@@ -81,7 +84,7 @@ func (s *Store) UpdateIncident(t testing.TB, id string, fn func(*klaxon.Incident
 	err := klaxon.Update(ctx, s, stored.Group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
 		inc := g.Open.Header()
 		fn(inc)
-		return &klaxon.Commit{Open: id, Incidents: []*klaxon.Incident{inc}}, nil
+		return &klaxon.Commit{Open: id, Incidents: []*klaxon.Incident{inc}, Paged: escalate.NewlyPaged(g.Open, inc)}, nil
 	})
 	if err != nil {
 		t.Fatalf("incidenttest: update incident %s: %v", id, err)

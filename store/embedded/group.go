@@ -148,6 +148,9 @@ func commit(tx *txn, c klaxon.Commit, encoded []encodedIncident) error {
 			}
 		}
 	}
+	if err := indexPaged(tx, c.Paged); err != nil {
+		return err
+	}
 	// After the unindexing: a key the commit indexes for the group's next
 	// incident stays indexed.
 	if err := index(tx, c.Group, c.Index); err != nil {

@@ -21,11 +21,15 @@ import (
 //	4  the same records, and a log beside the file (path + "-wal") that
 //	   may hold answered writes the file does not: a Klaxon that reads
 //	   layouts up to 3 would not replay it, so it must refuse the file.
+//	5  an index of pages by user (paged), which the commits that page
+//	   write: a Klaxon of layout 4 would page without it, and replies
+//	   would miss those incidents, so it must refuse the file. The
+//	   upgrade indexes the pages of the open incidents.
 //
 // Open replays the log, then upgrades a file of an older layout in
 // place, in one transaction, and refuses one of a newer layout than it
 // knows: a log is replayed into the layout that wrote it.
-const layout = 4
+const layout = 5
 
 // bucketIncidentAlertsV2 held layout 2's alert records.
 var bucketIncidentAlertsV2 = []byte("incident_alerts")
@@ -64,6 +68,11 @@ func upgrade(tx *bolt.Tx) error {
 	case have == 2:
 		if err := upgrade2(tx); err != nil {
 			return fmt.Errorf("upgrade layout 2 to 3: %w", err)
+		}
+	}
+	if have < 5 {
+		if err := indexOpen(&txn{tx: tx}); err != nil {
+			return fmt.Errorf("upgrade layout %d to 5: index pages: %w", have, err)
 		}
 	}
 	return meta.Put(layoutKey, []byte(strconv.Itoa(layout)))

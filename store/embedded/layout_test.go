@@ -78,16 +78,17 @@ func TestNewerLayoutRefused(t *testing.T) {
 	require.NoError(t, s.Close())
 	db, err := bolt.Open(path, 0o600, nil)
 	require.NoError(t, err)
-	require.NoError(t, db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(layoutKey, []byte("5")) }))
+	require.NoError(t, db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(layoutKey, []byte("6")) }))
 	require.NoError(t, db.Close())
 
 	_, err = Open(path)
-	require.ErrorContains(t, err, "layout 5, written by a newer Klaxon")
+	require.ErrorContains(t, err, "layout 6, written by a newer Klaxon")
 }
 
 // TestUpgradeLayout3: a file of layout 3 (the same records, written
-// before the log) opens at layout 4 with all it holds; a Klaxon of layout
-// 3 would refuse the file now, instead of reading it without its log.
+// before the log) opens at the current layout with all it holds; a
+// Klaxon of layout 3 would refuse the file now, instead of reading it
+// without its log.
 func TestUpgradeLayout3(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "klaxon.db")
 	s, err := Open(path)
@@ -99,8 +100,11 @@ func TestUpgradeLayout3(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
-		require.Equal(t, "4", string(meta.Get(layoutKey)))
+		require.Equal(t, strconv.Itoa(layout), string(meta.Get(layoutKey)))
 		if err := meta.Delete(logKey); err != nil { // as layout 3 wrote it
+			return err
+		}
+		if err := tx.DeleteBucket(bucketPaged); err != nil {
 			return err
 		}
 		return meta.Put(layoutKey, []byte("3"))
@@ -115,9 +119,43 @@ func TestUpgradeLayout3(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, c.Open, inc.ID)
 	require.NoError(t, s.view(func(tx *txn) error {
-		require.Equal(t, "4", string(tx.Bucket(bucketMeta).Get(layoutKey)))
+		require.Equal(t, strconv.Itoa(layout), string(tx.Bucket(bucketMeta).Get(layoutKey)))
 		return nil
 	}))
+}
+
+// TestUpgradeLayout4: the open incidents of a file of layout 4, written
+// before the index of pages by user, are in the index at layout 5: a
+// reply after the upgrade finds the incident that paged its sender. A
+// Klaxon of layout 4 would refuse the file now, instead of paging
+// without the index.
+func TestUpgradeLayout4(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "klaxon.db")
+	s, err := Open(path)
+	require.NoError(t, err)
+	id := storetest.CommitUnindexedPages(t, s)
+	require.NoError(t, s.Close())
+	db, err := bolt.Open(path, 0o600, nil)
+	require.NoError(t, err)
+	require.NoError(t, db.Update(func(tx *bolt.Tx) error {
+		require.Equal(t, "5", string(tx.Bucket(bucketMeta).Get(layoutKey)))
+		if err := tx.DeleteBucket(bucketPaged); err != nil { // as layout 4 wrote it
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(layoutKey, []byte("4"))
+	}))
+	require.NoError(t, db.Close())
+
+	for range 2 {
+		s, err = Open(path)
+		require.NoError(t, err)
+		storetest.CheckIndexedPages(t, s, id)
+		require.NoError(t, s.view(func(tx *txn) error {
+			require.Equal(t, "5", string(tx.Bucket(bucketMeta).Get(layoutKey)))
+			return nil
+		}))
+		require.NoError(t, s.Close())
+	}
 }
 
 // TestUpgradeLayout2JSONRecords opens a file of layout 2 as its first

@@ -36,6 +36,9 @@ var (
 	bucketEvents = []byte("events")
 	// open: incidentKey(id) → empty, for triggered and acknowledged incidents.
 	bucketOpen = []byte("open")
+	// paged: user + 0 + incidentKey(id) → empty, for each user a commit
+	// paged for incident id (klaxon.Commit.Paged): PagedIncidents.
+	bucketPaged = []byte("paged")
 	// alerts: alert key → group key.
 	bucketAlerts = []byte("alerts")
 	// timers: incident ID → due (8 bytes), to find its entry in bucketDue.
@@ -51,7 +54,7 @@ var (
 	bucketMeta = []byte("meta")
 
 	buckets = [][]byte{bucketGroups, bucketIncidents, bucketAlertSeen, bucketAlertDetails, bucketEvents, bucketOpen,
-		bucketAlerts, bucketTimers, bucketDue, bucketClaims, bucketIDs, bucketMeta}
+		bucketPaged, bucketAlerts, bucketTimers, bucketDue, bucketClaims, bucketIDs, bucketMeta}
 )
 
 // openTimeout bounds the wait for the file lock, so that a second process

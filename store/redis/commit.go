@@ -29,9 +29,10 @@ const (
 // A commit is three steps:
 //
 //  1. Write ahead, outside the script, the keys that cannot be in the
-//     group's shard: the incident ID → group mapping of each incident and
-//     the entry of each alert in Index. Both are idempotent and harmless
-//     when the commit does not land: see writeAhead.
+//     group's shard: the incident ID → group mapping of each incident,
+//     the entry of each alert in Index and of each user in Paged. All
+//     are idempotent and harmless when the commit does not land: see
+//     writeAhead.
 //  2. Run commit.lua on the group's shard: check the version, write the
 //     group, its incidents, their state sets, the shard's alert index and
 //     the group's timers, together.
@@ -150,9 +151,13 @@ func (s *Store) commitCall(c klaxon.Commit, token string) (keys []string, args [
 //     group, so a stale entry reads as "not indexed". Even trusted, a
 //     resolve routed to a group whose open incident lacks the alert is
 //     ignored by incident.Apply.
+//   - P:p:<user> ∋ id, for each of c.Paged. PagedIncidents lists an
+//     incident only when its shard holds it open with a page to the
+//     user, so an entry of a commit that did not land lists nothing.
 //
 // An entry left by a lost commit stays until the alert is indexed again;
-// it costs one small key.
+// it costs one small key. A page entry stays until PagedIncidents finds
+// its incident closed or gone.
 func (s *Store) writeAhead(ctx context.Context, rdb redis.UniversalClient, c klaxon.Commit, token string) error {
 	// The open incident that a landed commit left at c.Version is mapped
 	// already: the commits that follow it, most of a storm's, skip it.
@@ -166,7 +171,7 @@ func (s *Store) writeAhead(ctx context.Context, rdb redis.UniversalClient, c kla
 			ids = append(ids, inc.ID)
 		}
 	}
-	if len(ids) == 0 && len(c.Index) == 0 {
+	if len(ids) == 0 && len(c.Index) == 0 && len(c.Paged) == 0 {
 		return nil
 	}
 	entry := token + " " + c.Group
@@ -176,6 +181,9 @@ func (s *Store) writeAhead(ctx context.Context, rdb redis.UniversalClient, c kla
 		}
 		for _, k := range c.Index {
 			p.Set(ctx, s.alertKey(k), entry, 0)
+		}
+		for _, pg := range c.Paged {
+			p.SAdd(ctx, s.pagedKey(pg.User), pg.Incident)
 		}
 	})
 	return err

@@ -189,38 +189,56 @@ func (s *Store) Incidents(ctx context.Context, f klaxon.IncidentFilter) ([]*klax
 			ids = append(ids, listed{id: id, score: z.Score, tag: set.tag})
 		}
 	}
-	slices.SortFunc(ids, func(a, b listed) int {
-		return cmp.Or(cmp.Compare(b.score, a.score), cmp.Compare(b.id, a.id))
-	})
+	newestFirst(ids)
 	if f.Limit > 0 && len(ids) > f.Limit {
 		ids = ids[:f.Limit]
 	}
 	if len(ids) == 0 {
 		return nil, nil
 	}
+	headers, err := s.headers(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("list incidents: %w", err)
+	}
+	list := make([]*klaxon.Incident, 0, len(ids))
+	for _, inc := range headers {
+		if inc != nil && slices.Contains(states, inc.State) {
+			list = append(list, inc)
+		}
+	}
+	return list, nil
+}
 
+// newestFirst sorts ids newest first: by numeric ID, then by ID.
+func newestFirst(ids []listed) {
+	slices.SortFunc(ids, func(a, b listed) int {
+		return cmp.Or(cmp.Compare(b.score, a.score), cmp.Compare(b.id, a.id))
+	})
+}
+
+// headers reads the headers of the incidents ids, in one pipeline, in
+// their order; nil for an incident that its shard does not hold.
+func (s *Store) headers(ctx context.Context, ids []listed) ([]*klaxon.Incident, error) {
 	bodies := make([]*redis.StringCmd, len(ids))
 	if _, err := s.pipelined(ctx, func(p redis.Pipeliner) {
 		for i, l := range ids {
 			bodies[i] = p.HGet(ctx, incidentKey(l.tag, l.id), "j")
 		}
 	}); err != nil {
-		return nil, fmt.Errorf("list incidents: %w", classify(err))
+		return nil, classify(err)
 	}
-	list := make([]*klaxon.Incident, 0, len(ids))
+	out := make([]*klaxon.Incident, len(ids))
 	for i, b := range bodies {
 		if errors.Is(b.Err(), redis.Nil) {
 			continue
 		}
 		inc, err := decodeIncident([]byte(b.Val()))
 		if err != nil {
-			return nil, fmt.Errorf("list incidents: incident %s: %w", ids[i].id, err)
+			return nil, fmt.Errorf("incident %s: %w", ids[i].id, err)
 		}
-		if slices.Contains(states, inc.State) {
-			list = append(list, inc)
-		}
+		out[i] = inc
 	}
-	return list, nil
+	return out, nil
 }
 
 func decodeIncident(v []byte) (*klaxon.Incident, error) {

@@ -21,6 +21,7 @@ package redis
 //
 //	P:id:<id>      string group of incident <id>: Incident finds its shard
 //	P:a:<alert>    string "<token> <group>": AlertGroups finds the shard
+//	P:p:<user>     set    IDs of incidents that paged <user>: PagedIncidents
 //	P:seq          string the incident ID counter (INCR)
 //	P:shards       string the shard count the prefix was laid out with
 //	P:layout       string the layout version of the keys (layout.go)
@@ -63,6 +64,7 @@ func probeKey(tag, replica string) string         { return tag + ":ready:" + rep
 
 func (s *Store) idKey(id string) string       { return s.prefix + ":id:" + id }
 func (s *Store) alertKey(alert string) string { return s.prefix + ":a:" + alert }
+func (s *Store) pagedKey(user string) string  { return s.prefix + ":p:" + user }
 func (s *Store) seqKey() string               { return s.prefix + ":seq" }
 func (s *Store) layoutKey() string            { return s.prefix + ":layout" }
 

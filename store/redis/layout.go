@@ -19,12 +19,17 @@ import (
 //	   (T:i:<id> j); there is no P:layout key.
 //	2  an incident is a header (T:i:<id> j), its alerts one record each
 //	   (T:i:<id>:a) and its timeline a list (T:i:<id>:e).
+//	3  an index of pages by user (P:p:<user>), which the commits that page
+//	   write: a Klaxon of layout 2 would page without it, and replies
+//	   would miss those incidents. The upgrade indexes the pages of the
+//	   open incidents.
 //
 // Open upgrades the keys of an older layout in place, incident by
-// incident, each in one script, and refuses a newer layout than it knows.
+// incident, each in one script, then indexes the pages of the open
+// incidents, and refuses a newer layout than it knows.
 // Replicas that start together may upgrade at once: each incident is
 // rewritten once (upgrade.lua checks that it is still as read).
-const layout = 2
+const layout = 3
 
 func (s *Store) upgrade(ctx context.Context) error {
 	v, err := s.rdb.Get(ctx, s.layoutKey()).Result()
@@ -50,9 +55,14 @@ func (s *Store) upgrade(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read layout: %w", classify(err))
 	}
-	if used > 0 {
+	if used > 0 && have < 2 {
 		if err := s.upgrade1(ctx); err != nil {
 			return fmt.Errorf("upgrade key layout 1 to 2: %w", err)
+		}
+	}
+	if used > 0 {
+		if err := s.indexOpen(ctx); err != nil {
+			return fmt.Errorf("upgrade key layout %d to 3: index pages: %w", have, err)
 		}
 	}
 	if err := s.rdb.Set(ctx, s.layoutKey(), layout, 0).Err(); err != nil {

@@ -15,7 +15,8 @@ import (
 // alerts, acknowledged after its first page, a voice call to bob; a
 // DiskFull alert that fired and resolved; a NodeDown group of two firing
 // alerts (a third came resolved and never joined); a generic event,
-// resolved by hand; and an override putting bob on payments-primary.
+// resolved by hand; and an override putting bob on payments-primary. The
+// page to bob is in the index of pages by user, which the upgrade built.
 func CheckLayout1(t *testing.T, s klaxon.Store) {
 	t.Helper()
 	ctx := t.Context()
@@ -65,4 +66,9 @@ func CheckLayout1(t *testing.T, s klaxon.Store) {
 	ov, err := s.Overrides(ctx, "payments-primary", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
 	require.NoError(t, err)
 	require.Len(t, ov, 1)
+
+	// The upgrade indexed the open incident's page to bob: a reply finds it.
+	paged, err := s.PagedIncidents(ctx, "bob")
+	require.NoError(t, err)
+	require.Equal(t, []*klaxon.Incident{inc}, paged)
 }

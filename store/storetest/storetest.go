@@ -34,6 +34,7 @@ func Run(t *testing.T, newStore func(t *testing.T) (open func() klaxon.Store)) {
 		{"incidents/get", testIncidentGet},
 		{"incidents/list", testIncidentList},
 		{"incidents/ids", testIncidentIDs},
+		{"incidents/paged", testPagedIncidents},
 		{"alerts/index", testAlertIndex},
 		{"alerts/records", testAlertRecords},
 		{"alerts/details", testAlertDetails},
