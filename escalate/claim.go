@@ -17,7 +17,9 @@ type claims struct {
 	held  map[*hold]struct{}
 	seq   uint64 // numbers the holds in the order they were taken
 	limit int
-	wg    sync.WaitGroup
+	// idle is closed while nothing is held. (A WaitGroup would not do:
+	// RunOnce may wait while Run's tick takes a claim.)
+	idle chan struct{}
 }
 
 // hold is one claimed timer being fired.
@@ -38,7 +40,9 @@ type hold struct {
 }
 
 func newClaims(limit int) *claims {
-	return &claims{held: map[*hold]struct{}{}, limit: limit}
+	idle := make(chan struct{})
+	close(idle)
+	return &claims{held: map[*hold]struct{}{}, limit: limit, idle: idle}
 }
 
 // room is how many more timers the engine may fire at once.
@@ -56,9 +60,11 @@ func (c *claims) hold(t klaxon.Timer, until, renewUntil time.Time) *hold {
 	c.mu.Lock()
 	c.seq++
 	h.seq = c.seq
+	if len(c.held) == 0 {
+		c.idle = make(chan struct{})
+	}
 	c.held[h] = struct{}{}
 	c.mu.Unlock()
-	c.wg.Add(1)
 	return h
 }
 
@@ -77,16 +83,31 @@ func (c *claims) firing(incident string) *hold {
 
 // drop forgets h once its fire ended.
 func (c *claims) drop(h *hold) {
-	c.mu.Lock()
-	delete(c.held, h)
-	c.mu.Unlock()
 	h.stop()
 	close(h.done)
-	c.wg.Done()
+	c.mu.Lock()
+	delete(c.held, h)
+	if len(c.held) == 0 {
+		close(c.idle)
+	}
+	c.mu.Unlock()
 }
 
-// wait waits for every fire in flight to end.
-func (c *claims) wait() { c.wg.Wait() }
+// wait waits until no fire is in flight.
+func (c *claims) wait() {
+	for {
+		c.mu.Lock()
+		idle := c.idle
+		c.mu.Unlock()
+		select {
+		case <-idle:
+		default:
+			<-idle
+			continue // a fire may have begun since
+		}
+		return
+	}
+}
 
 // due lists the holds to renew at now.
 func (c *claims) due(now time.Time) []*hold {
