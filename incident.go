@@ -31,8 +31,11 @@ type Incident struct {
 	Labels    map[string]string `json:"labels,omitempty"`
 	State     State             `json:"state"`
 	CreatedAt time.Time         `json:"created_at"`
-	AckedAt   time.Time         `json:"acked_at,omitzero"`
-	AckedBy   string            `json:"acked_by,omitempty"`
+	// Trace is the W3C traceparent of the delivery that opened the
+	// incident, when it was traced: the escalation's spans link to it.
+	Trace   string    `json:"trace,omitempty"`
+	AckedAt time.Time `json:"acked_at,omitzero"`
+	AckedBy string    `json:"acked_by,omitempty"`
 	// SnoozedUntil is when a snoozed incident triggers again.
 	SnoozedUntil time.Time `json:"snoozed_until,omitzero"`
 	ResolvedAt   time.Time `json:"resolved_at,omitzero"`

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/klaxonhq/klaxon"
 )
@@ -70,6 +71,9 @@ type Options struct {
 	MaxSnooze func() time.Duration
 	// Metrics is where the engine registers its metrics; nil for none.
 	Metrics prometheus.Registerer
+	// Tracing makes a span of each page around its provider's call,
+	// linked to the trace that opened the incident; nil for none.
+	Tracing trace.TracerProvider
 }
 
 // metrics are what the engine counts.
@@ -113,6 +117,7 @@ type Engine struct {
 	maxSnooze   func() time.Duration
 	wake        chan struct{}
 	metrics     *metrics
+	tracer      trace.Tracer // nil: no spans
 	claims      *claims
 	perChannel  int
 
@@ -132,6 +137,9 @@ func New(store klaxon.Store, notifier Notifier, dir func() Directory, log *slog.
 	e := &Engine{store: store, notifier: notifier, dir: dir, log: log.With("component", "escalate"),
 		lease: o.Lease, poll: o.Poll, pageTimeout: o.PageTimeout, retry: o.Retry, now: o.Now, maxSnooze: o.MaxSnooze,
 		wake: make(chan struct{}, 1), metrics: newMetrics(o.Metrics)}
+	if o.Tracing != nil {
+		e.tracer = o.Tracing.Tracer("github.com/klaxonhq/klaxon/escalate")
+	}
 	if e.lease <= 0 {
 		e.lease = 15 * time.Second
 	}

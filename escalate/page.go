@@ -6,7 +6,12 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/telemetry"
 )
 
 // Paging one person: a due notification sent through its channel while
@@ -50,7 +55,9 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 	if err == nil {
 		p := klaxon.Page{Incident: inc.ID, Notification: n.ID, User: u, Via: n.Via, Summary: inc.Summary,
 			Severity: inc.Severity, Alerts: inc.FiringCount, Text: PageText(inc)}
-		err = e.notifier.Notify(ctx, p)
+		pctx, span := e.pageSpan(ctx, inc, n)
+		err = e.notifier.Notify(pctx, p)
+		endPageSpan(span, err)
 	} else if h.ctx.Err() != nil || errors.Is(err, errNotHeld) {
 		return result{n: n, stay: true} // the claim's next holder sends it
 	}
@@ -89,6 +96,31 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 	ev.How = howRetry
 	ev.Text = fmt.Sprintf("try %d failed: %v; trying again at %s", try, err, again.UTC().Format(time.RFC3339))
 	return result{n: n, event: &ev, keep: again}
+}
+
+// pageSpan starts the span of page n of inc, in a trace of its own linked
+// to the trace that opened inc: the escalation goes on long after the
+// delivery's trace ended.
+func (e *Engine) pageSpan(ctx context.Context, inc *klaxon.Incident, n klaxon.Notification) (context.Context, trace.Span) {
+	if e.tracer == nil {
+		return ctx, trace.SpanFromContext(context.Background())
+	}
+	opts := []trace.SpanStartOption{trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(
+		attribute.String("klaxon.incident", inc.ID), attribute.Int("klaxon.notification", n.ID),
+		attribute.Int("klaxon.step", n.Step), attribute.String("klaxon.user", n.User), attribute.String("klaxon.via", n.Via))}
+	if link, ok := telemetry.LinkTo(inc.Trace); ok {
+		opts = append(opts, trace.WithLinks(link))
+	}
+	return e.tracer.Start(ctx, "escalate.page", opts...)
+}
+
+// endPageSpan ends a page's span with the provider's answer.
+func endPageSpan(span trace.Span, err error) {
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
 }
 
 // errNotHeld is a page not sent because its claim was about to lapse.

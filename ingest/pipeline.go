@@ -14,6 +14,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/incident"
+	"github.com/klaxonhq/klaxon/telemetry"
 )
 
 // Router decides, from an alert's labels, the group the alert joins and
@@ -430,6 +431,7 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 				*ids = append(*ids, id)
 			}
 			inc.ID = (*ids)[opening]
+			inc.Trace = telemetry.Traceparent(d.span) // before the header is taken
 			opening++
 		}
 		for _, a := range inc.Changed {

@@ -72,3 +72,22 @@ func TestLogHandler(t *testing.T) {
 	require.Contains(t, string(lines[0]), "component=test")
 	require.NotContains(t, string(lines[1]), "trace_id")
 }
+
+// TestTraceparent: a span context kept as a traceparent gives a link to
+// the same span; nothing gives no link.
+func TestTraceparent(t *testing.T) {
+	tp := sdktrace.NewTracerProvider()
+	_, span := tp.Tracer("t").Start(context.Background(), "s")
+	sc := span.SpanContext()
+	tp0 := Traceparent(sc)
+	require.Equal(t, "00-"+sc.TraceID().String()+"-"+sc.SpanID().String()+"-01", tp0)
+	link, ok := LinkTo(tp0)
+	require.True(t, ok)
+	require.Equal(t, sc.TraceID(), link.SpanContext.TraceID())
+	require.Equal(t, sc.SpanID(), link.SpanContext.SpanID())
+	require.Empty(t, Traceparent(trace.SpanContext{}))
+	for _, bad := range []string{"", "00-zz-yy-01"} {
+		_, ok := LinkTo(bad)
+		require.False(t, ok, bad)
+	}
+}

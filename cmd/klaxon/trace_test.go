@@ -17,7 +17,8 @@ import (
 // TestTraceOfADelivery: with OTEL_EXPORTER_OTLP_ENDPOINT set, a webhook
 // delivery is one trace, continuing the sender's traceparent: the HTTP
 // request, the routing of its alerts and their commit, exported over
-// OTLP/HTTP; the token is in no attribute.
+// OTLP/HTTP; the incident's first page is a span of its own, linked to
+// that trace; no token or phone number is in any attribute.
 func TestTraceOfADelivery(t *testing.T) {
 	recv := otlptest.Start(t)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", recv.URL)
@@ -44,6 +45,10 @@ func TestTraceOfADelivery(t *testing.T) {
 	require.NoError(t, res.Body.Close())
 	require.Equal(t, http.StatusOK, res.StatusCode)
 
+	// Step one pages alice at once: the page's span links to this trace.
+	id := findIncident(t, base, "HighErrorRate").ID
+	waitFor(t, "alice is paged", func() bool { return len(pagesSent(getIncident(t, base, id))) == 1 })
+
 	stop()
 	require.NoError(t, tr.Shutdown(t.Context()), "the spans are flushed")
 	byName := map[string]otlptest.Span{}
@@ -68,4 +73,17 @@ func TestTraceOfADelivery(t *testing.T) {
 	require.Equal(t, traceID, commit.TraceID, "a commit of one delivery is in its trace")
 	require.Equal(t, accept.SpanID, commit.Parent)
 	require.False(t, commit.Error)
+
+	page, ok := byName["escalate.page"]
+	require.True(t, ok, "the page's span")
+	require.NotEqual(t, traceID, page.TraceID, "a trace of its own: the escalation outlives the request")
+	require.Equal(t, []string{traceID}, page.Links, "linked to the trace that opened the incident")
+	require.Equal(t, id, page.Attributes["klaxon.incident"])
+	require.Equal(t, "alice", page.Attributes["klaxon.user"])
+	require.Equal(t, "sms", page.Attributes["klaxon.via"])
+	for _, s := range recv.Spans() {
+		for k, v := range s.Attributes {
+			require.NotContains(t, v, "+15550100001", "attribute %s of span %s: no phone number", k, s.Name)
+		}
+	}
 }

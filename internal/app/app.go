@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/klaxonhq/klaxon"
@@ -120,7 +121,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	if u, ok := st.(interface{ Urgent() klaxon.Store }); ok {
 		engineStore = u.Urgent()
 	}
-	engine := escalate.New(engineStore, throttle, rt.directory, log, escalate.Options{Lease: o.Lease, Poll: o.Poll, PageTimeout: o.PageTimeout, PerChannel: cfg.Notify.PerChannel(), Metrics: reg, Now: o.Now,
+	engine := escalate.New(engineStore, throttle, rt.directory, log, escalate.Options{Lease: o.Lease, Poll: o.Poll, PageTimeout: o.PageTimeout, PerChannel: cfg.Notify.PerChannel(), Metrics: reg, Now: o.Now, Tracing: engineTracing(o.Tracing),
 		MaxSnooze: func() time.Duration { return rt.cfg.Load().API.SnoozeBound() }})
 	ingestOpts := []ingest.Option{ingest.WithMetrics(reg)}
 	if o.Tracing.Enabled() {
@@ -149,6 +150,15 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	}
 	return &App{log: log, store: st, engine: engine, listeners: listeners,
 		reload: newReloader(o.ConfigPath, o.Overrides, rt, log.With("component", "config"), o.Watch)}, nil
+}
+
+// engineTracing is the engine's tracer provider: nil when tracing is off,
+// so that it makes no span at all.
+func engineTracing(t *telemetry.Tracing) trace.TracerProvider {
+	if !t.Enabled() {
+		return nil
+	}
+	return t.Provider
 }
 
 // Addrs are the addresses the server listens on, in the config's order.
