@@ -25,7 +25,9 @@
 # (default a new temporary folder); LOAD_FLAGS, more klaxon-load flags for
 # every throughput run (e.g. --spread); TRACE, if set, an execution trace
 # of one second of each Klaxon throughput run, after its CPU profile
-# (NAME.trace, for go tool trace).
+# (NAME.trace, for go tool trace); TRACING, if set, Klaxon runs with
+# OpenTelemetry tracing on, every span sampled and exported over OTLP/HTTP
+# to `klaxon-load sink`, which discards them (OUT/sink.txt counts them).
 set -euo pipefail
 
 DURATION=${DURATION:-15s}
@@ -39,6 +41,7 @@ SCENARIOS=${SCENARIOS:-a b c d e}
 RUNS=${RUNS:-embedded redis alertmanager}
 LOAD_FLAGS=${LOAD_FLAGS:-}
 TRACE=${TRACE:-}
+TRACING=${TRACING:-}
 GO=${GO:-go}
 ALERTMANAGER=${ALERTMANAGER:-$($GO env GOPATH)/bin/alertmanager}
 OUT=${OUT:-$(mktemp -d -t klaxon-load.XXXXXX)}
@@ -64,6 +67,22 @@ trap cleanup EXIT
 echo "== building into $work"
 CGO_ENABLED=0 $GO build -trimpath -o "$work/klaxon" ./cmd/klaxon
 CGO_ENABLED=0 $GO build -trimpath -o "$work/klaxon-load" ./cmd/klaxon-load
+
+# With TRACING, each klaxon exports its spans to a sink.
+tracing_env=()
+if [ -n "$TRACING" ]; then
+  "$work/klaxon-load" sink >"$OUT/sink.txt" &
+  pids+=($!)
+  sink_url=
+  for _ in $(seq 100); do
+    sink_url=$(sed -n 's/^sink listening on //p' "$OUT/sink.txt")
+    [ -n "$sink_url" ] && break
+    sleep 0.1
+  done
+  [ -n "$sink_url" ] || { echo "the trace sink did not start" >&2; exit 1; }
+  tracing_env=(OTEL_EXPORTER_OTLP_ENDPOINT="$sink_url" OTEL_TRACES_SAMPLER=always_on)
+  echo "== tracing on: every span to $sink_url"
+fi
 
 # free_port prints a loopback port that nothing listens on, below the
 # range the kernel hands out to outgoing connections, so that no client
@@ -220,7 +239,7 @@ memory() {
 start_klaxon() {
   local log=$1; shift
   : >"$log" # there before the loop below reads it
-  "$work/klaxon" serve --config "$work/klaxon.yaml" --watch=false "$@" 2>"$log" &
+  env "${tracing_env[@]}" "$work/klaxon" serve --config "$work/klaxon.yaml" --watch=false "$@" 2>"$log" &
   klaxon_pid=$!
   pids+=("$klaxon_pid")
   for _ in $(seq 200); do
@@ -406,7 +425,7 @@ done
 
 echo "== summary"
 for f in "$OUT"/*.txt; do
-  case $f in *.pprof-top.txt | *.pprof-cum.txt | */summary.txt) continue ;; esac
+  case $f in *.pprof-top.txt | *.pprof-cum.txt | */summary.txt | */sink.txt) continue ;; esac
   printf '%-24s %s\n' "$(basename "$f" .txt)" "$(grep -E '^(alerts/s|pages|memory)' "$f" | head -1)"
 done | tee "$OUT/summary.txt"
 

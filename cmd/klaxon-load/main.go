@@ -13,7 +13,8 @@
 //	klaxon-load --url http://127.0.0.1:8080 --token dev-prometheus-token --duration 20s
 //
 // klaxon-load probe measures how long a new incident takes to page: see
-// probe.go.
+// probe.go. klaxon-load sink takes Klaxon's traces and discards them: see
+// sink.go.
 package main
 
 import (
@@ -34,8 +35,13 @@ import (
 
 func main() {
 	cmd, args := run, os.Args[1:]
-	if len(args) > 0 && args[0] == "probe" {
-		cmd, args = runProbe, args[1:]
+	if len(args) > 0 {
+		switch args[0] {
+		case "probe":
+			cmd, args = runProbe, args[1:]
+		case "sink":
+			cmd, args = runSink, args[1:]
+		}
 	}
 	err := cmd(context.Background(), args, os.Stdout, os.Stderr)
 	switch {
