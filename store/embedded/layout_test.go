@@ -158,6 +158,38 @@ func TestUpgradeLayout4(t *testing.T) {
 	}
 }
 
+// TestUpgradeLayout4File opens a file that layout 4 wrote
+// (testdata/v4.db: incident 1 open, its page to alice sent and its page
+// to bob pending; incident 2 resolved, having paged alice) and finds, in
+// layout 5, incident 1 among the pages of each, and not incident 2.
+func TestUpgradeLayout4File(t *testing.T) {
+	path := copyFile(t, "v4.db")
+	for range 2 {
+		s, err := Open(path)
+		require.NoError(t, err)
+		for _, user := range []string{"alice", "bob"} {
+			paged, err := s.PagedIncidents(t.Context(), user)
+			require.NoError(t, err)
+			ids := make([]string, len(paged))
+			for i, inc := range paged {
+				ids[i] = inc.ID
+			}
+			require.Equal(t, []string{"1"}, ids, "the open incidents that paged %s", user)
+		}
+		nobody, err := s.PagedIncidents(t.Context(), "carol")
+		require.NoError(t, err)
+		require.Empty(t, nobody)
+		inc, err := s.Incident(t.Context(), "2")
+		require.NoError(t, err)
+		require.Equal(t, klaxon.StateResolved, inc.State, "the resolved incident is read as it was")
+		require.NoError(t, s.view(func(tx *txn) error {
+			require.Equal(t, "5", string(tx.Bucket(bucketMeta).Get(layoutKey)))
+			return nil
+		}))
+		require.NoError(t, s.Close())
+	}
+}
+
 // TestUpgradeLayout2JSONRecords opens a file of layout 2 as its first
 // version wrote it, with alert records in JSON (testdata/v2-json.db: one
 // incident of one alert), and reads its alert whole.
