@@ -6,8 +6,12 @@ import (
 	"slices"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/incident"
+	"github.com/klaxonhq/klaxon/telemetry"
 )
 
 // Escalate pages the step after the current one now, whatever its
@@ -66,21 +70,21 @@ func Once(who klaxon.Actor, act func(*klaxon.Incident, time.Time) (bool, error))
 
 // Acknowledge acknowledges incident id for who.
 func (e *Engine) Acknowledge(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
-	return e.command(ctx, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+	return e.command(ctx, "acknowledge", who, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
 		return incident.Acknowledge(inc, now, who)
 	}))
 }
 
 // Resolve resolves incident id by hand.
 func (e *Engine) Resolve(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
-	return e.command(ctx, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+	return e.command(ctx, "resolve", who, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
 		return incident.Resolve(inc, now, who), nil
 	}))
 }
 
 // Escalate pages the next step of incident id now.
 func (e *Engine) Escalate(ctx context.Context, id string, who klaxon.Actor) (*klaxon.Incident, error) {
-	inc, err := e.command(ctx, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+	inc, err := e.command(ctx, "escalate", who, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
 		return true, escalate(inc, now, e.users(ctx, e.dir(), inc), who)
 	}))
 	if err == nil {
@@ -105,7 +109,7 @@ func (e *Engine) Act(ctx context.Context, a klaxon.Action, id string, who klaxon
 
 // Snooze silences incident id for d, then it triggers again.
 func (e *Engine) Snooze(ctx context.Context, id string, d time.Duration, who klaxon.Actor) (*klaxon.Incident, error) {
-	return e.command(ctx, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+	return e.command(ctx, "snooze", who, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
 		return true, incident.Snooze(inc, now, d, e.maxSnooze(), who)
 	}))
 }
@@ -113,11 +117,17 @@ func (e *Engine) Snooze(ctx context.Context, id string, d time.Duration, who kla
 // command applies fn to incident id and commits it with its timer, the
 // users it newly pages (an escalation's) and, when it resolves the
 // incident, the group's index.
-func (e *Engine) command(ctx context.Context, id string, fn func(*klaxon.Incident, time.Time) (bool, error)) (*klaxon.Incident, error) {
+//
+// With tracing, the command is a span named for what (acknowledge,
+// resolve, escalate, snooze, delivery) in the trace of the request that
+// asked for it, linked to the trace that opened the incident.
+func (e *Engine) command(ctx context.Context, what string, who klaxon.Actor, id string, fn func(*klaxon.Incident, time.Time) (bool, error)) (_ *klaxon.Incident, err error) {
 	stored, err := e.store.Incident(ctx, id)
 	if err != nil {
 		return nil, err
 	}
+	ctx, span := e.commandSpan(ctx, what, who, stored)
+	defer func() { endSpan(span, err) }()
 	out := stored
 	err = klaxon.Update(ctx, e.store, stored.Group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
 		if g.Open == nil || g.Open.ID != id {
@@ -152,5 +162,21 @@ func (e *Engine) command(ctx context.Context, id string, fn func(*klaxon.Inciden
 	if err != nil {
 		return nil, fmt.Errorf("incident %s: %w", id, err)
 	}
+	if stored.State != out.State {
+		e.incidents.Changed(ctx, out, e.now())
+	}
 	return out, nil
+}
+
+// commandSpan starts the span of command what on inc for who.
+func (e *Engine) commandSpan(ctx context.Context, what string, who klaxon.Actor, inc *klaxon.Incident) (context.Context, trace.Span) {
+	if e.tracer == nil {
+		return ctx, trace.SpanFromContext(context.Background())
+	}
+	opts := []trace.SpanStartOption{trace.WithAttributes(attribute.String("klaxon.incident", inc.ID),
+		attribute.String("klaxon.by", who.By), attribute.String("klaxon.how", who.How))}
+	if link, ok := telemetry.LinkTo(inc.Trace); ok {
+		opts = append(opts, trace.WithLinks(link))
+	}
+	return e.tracer.Start(ctx, "escalate."+what, opts...)
 }

@@ -19,7 +19,7 @@ func (e *Engine) Delivery(ctx context.Context, id string, n int, ok bool, detail
 		kind = klaxon.EventPageFailed
 	}
 	retry := false
-	_, err := e.command(ctx, id, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+	_, err := e.command(ctx, "delivery", klaxon.Actor{How: "delivery report"}, id, func(inc *klaxon.Incident, now time.Time) (bool, error) {
 		// The header keeps what became of the latest try that went out:
 		// a report already recorded for it changes nothing.
 		var sent *klaxon.Sent

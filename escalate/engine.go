@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/klaxonhq/klaxon/telemetry"
+
 	"github.com/klaxonhq/klaxon"
 )
 
@@ -74,6 +76,9 @@ type Options struct {
 	// Tracing makes a span of each page around its provider's call,
 	// linked to the trace that opened the incident; nil for none.
 	Tracing trace.TracerProvider
+	// Lifecycle counts the incidents the commands acknowledge and
+	// resolve; nil for none.
+	Lifecycle *telemetry.Incidents
 }
 
 // metrics are what the engine counts.
@@ -118,6 +123,7 @@ type Engine struct {
 	wake        chan struct{}
 	metrics     *metrics
 	tracer      trace.Tracer // nil: no spans
+	incidents   *telemetry.Incidents
 	claims      *claims
 	perChannel  int
 
@@ -136,7 +142,7 @@ const claimBatch = 64
 func New(store klaxon.Store, notifier Notifier, dir func() Directory, log *slog.Logger, o Options) *Engine {
 	e := &Engine{store: store, notifier: notifier, dir: dir, log: log.With("component", "escalate"),
 		lease: o.Lease, poll: o.Poll, pageTimeout: o.PageTimeout, retry: o.Retry, now: o.Now, maxSnooze: o.MaxSnooze,
-		wake: make(chan struct{}, 1), metrics: newMetrics(o.Metrics)}
+		wake: make(chan struct{}, 1), metrics: newMetrics(o.Metrics), incidents: o.Lifecycle}
 	if o.Tracing != nil {
 		e.tracer = o.Tracing.Tracer("github.com/klaxonhq/klaxon/escalate")
 	}

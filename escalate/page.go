@@ -57,7 +57,7 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 			Severity: inc.Severity, Alerts: inc.FiringCount, Text: PageText(inc)}
 		pctx, span := e.pageSpan(ctx, inc, n)
 		err = e.notifier.Notify(pctx, p)
-		endPageSpan(span, err)
+		endSpan(span, err)
 	} else if h.ctx.Err() != nil || errors.Is(err, errNotHeld) {
 		return result{n: n, stay: true} // the claim's next holder sends it
 	}
@@ -114,8 +114,8 @@ func (e *Engine) pageSpan(ctx context.Context, inc *klaxon.Incident, n klaxon.No
 	return e.tracer.Start(ctx, "escalate.page", opts...)
 }
 
-// endPageSpan ends a page's span with the provider's answer.
-func endPageSpan(span trace.Span, err error) {
+// endSpan ends span, marking it failed with err.
+func endSpan(span trace.Span, err error) {
 	if err != nil {
 		span.RecordError(err)
 		span.SetStatus(codes.Error, err.Error())

@@ -11,30 +11,28 @@ import (
 
 // metrics are what the pipeline counts of the commits that landed.
 type metrics struct {
-	dedup  prometheus.Counter
-	opened *prometheus.CounterVec
-	commit prometheus.Histogram
+	dedup     prometheus.Counter
+	commit    prometheus.Histogram
+	incidents *telemetry.Incidents
 }
 
-// newMetrics registers the pipeline's metrics with reg; nil for none.
-func newMetrics(reg prometheus.Registerer) *metrics {
+// newMetrics registers the pipeline's metrics with reg; nil for none. It
+// counts incidents in incidents.
+func newMetrics(reg prometheus.Registerer, incidents *telemetry.Incidents) *metrics {
 	m := &metrics{
 		dedup: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "klaxon_ingest_alerts_deduplicated_total",
 			Help: "Firing alerts that were open already in their incident: committed, and paging nobody.",
 		}),
-		opened: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "klaxon_incidents_opened_total",
-			Help: "Incidents opened, by policy.",
-		}, []string{"policy"}),
 		commit: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "klaxon_ingest_commit_seconds",
 			Help:    "From reading a group to its commit landing in the store (or to finding nothing to write), retries included; failed commits are not observed.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}),
+		incidents: incidents,
 	}
 	if reg != nil {
-		reg.MustRegister(m.dedup, m.opened, m.commit)
+		reg.MustRegister(m.dedup, m.commit)
 	}
 	return m
 }
@@ -44,7 +42,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 func (m *metrics) committed(ctx context.Context, f folded, took time.Duration) {
 	m.dedup.Add(float64(f.dedup))
 	for _, p := range f.policies {
-		m.opened.WithLabelValues(p).Inc()
+		m.incidents.Opened(p)
+	}
+	for _, p := range f.resolved {
+		m.incidents.Resolved(p)
 	}
 	telemetry.Observe(ctx, m.commit, took.Seconds())
 }

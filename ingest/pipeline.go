@@ -83,7 +83,7 @@ func NewPipeline(store klaxon.Store, router func() Router, wake func(), now func
 	if now == nil {
 		now = time.Now
 	}
-	p := &Pipeline{store: store, router: router, wake: wake, now: now, metrics: newMetrics(nil), groups: map[string]*queue{}}
+	p := &Pipeline{store: store, router: router, wake: wake, now: now, metrics: newMetrics(nil, nil), groups: map[string]*queue{}}
 	for _, o := range opts {
 		o(p)
 	}
@@ -93,9 +93,10 @@ func NewPipeline(store klaxon.Store, router func() Router, wake func(), now func
 // Option configures a Pipeline.
 type Option func(*Pipeline)
 
-// WithMetrics registers the pipeline's metrics with reg.
-func WithMetrics(reg prometheus.Registerer) Option {
-	return func(p *Pipeline) { p.metrics = newMetrics(reg) }
+// WithMetrics registers the pipeline's metrics with reg, and counts the
+// incidents it opens and resolves in incidents.
+func WithMetrics(reg prometheus.Registerer, incidents *telemetry.Incidents) Option {
+	return func(p *Pipeline) { p.metrics = newMetrics(reg, incidents) }
 }
 
 // WithTracing makes the pipeline's spans with tp: one for a delivery's
@@ -390,9 +391,10 @@ type folded struct {
 	// folded or read.
 	next klaxon.Group
 	// dedup counts the firing alerts that were open already; policies
-	// names the policy of each incident c opens.
-	dedup    int
-	policies []string
+	// and resolved name the policy of each incident c opens and
+	// resolves.
+	dedup              int
+	policies, resolved []string
 }
 
 // fold computes the commit that deliveries ds, with template tmpl, make
@@ -457,6 +459,7 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 		switch {
 		case r.Resolved:
 			delete(index, inc.ID) // a closed incident indexes nothing
+			f.resolved = append(f.resolved, inc.Policy.Name)
 			if r.Opened {
 				f.policies = append(f.policies, inc.Policy.Name)
 			} else {

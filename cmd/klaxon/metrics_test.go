@@ -80,6 +80,17 @@ func TestHealthAndMetrics(t *testing.T) {
 	require.Equal(t, 2.0, metric(t, m, "klaxon_ingest_alerts_deduplicated_total"))
 	require.Equal(t, 1.0, metric(t, m, `klaxon_incidents_opened_total{policy="oncall"}`))
 	require.Equal(t, 2.0, metric(t, m, `klaxon_ingest_request_seconds_count{code="200",route="POST /v1/ingest/{source}"}`))
+
+	// Acknowledged, then resolved by hand: counted by policy, and the
+	// acknowledgement timed.
+	for _, act := range []string{"ack", "resolve"} {
+		code, out := post(t, base+"/v1/incidents/"+id+"/"+act, apiToken, "application/json", []byte(`{"by":"alice"}`))
+		require.Equal(t, http.StatusOK, code, out)
+	}
+	_, m = getText(t, base+"/metrics")
+	require.Equal(t, 1.0, metric(t, m, `klaxon_incidents_acknowledged_total{policy="oncall"}`))
+	require.Equal(t, 1.0, metric(t, m, `klaxon_incidents_resolved_total{policy="oncall"}`))
+	require.Equal(t, 1.0, metric(t, m, "klaxon_time_to_acknowledge_seconds_count"))
 	require.Equal(t, 1.0, metric(t, m, "klaxon_first_page_seconds_count"))
 	require.Less(t, metric(t, m, "klaxon_first_page_seconds_sum"), 15.0)
 	require.Contains(t, m, "go_goroutines")

@@ -48,6 +48,8 @@ func TestTraceOfADelivery(t *testing.T) {
 	// Step one pages alice at once: the page's span links to this trace.
 	id := findIncident(t, base, "HighErrorRate").ID
 	waitFor(t, "alice is paged", func() bool { return len(pagesSent(getIncident(t, base, id))) == 1 })
+	code, out := post(t, base+"/v1/incidents/"+id+"/ack", apiToken, "application/json", []byte(`{"by":"alice"}`))
+	require.Equal(t, http.StatusOK, code, out)
 
 	stop()
 	require.NoError(t, tr.Shutdown(t.Context()), "the spans are flushed")
@@ -81,6 +83,11 @@ func TestTraceOfADelivery(t *testing.T) {
 	require.Equal(t, id, page.Attributes["klaxon.incident"])
 	require.Equal(t, "alice", page.Attributes["klaxon.user"])
 	require.Equal(t, "sms", page.Attributes["klaxon.via"])
+	ack, ok := byName["escalate.acknowledge"]
+	require.True(t, ok, "the acknowledgement's span")
+	require.Equal(t, byName["POST /v1/incidents/{id}/{command}"].SpanID, ack.Parent, "in the trace of the request that asked for it")
+	require.Equal(t, []string{traceID}, ack.Links, "linked to the trace that opened the incident")
+	require.Equal(t, "alice", ack.Attributes["klaxon.by"])
 	for _, s := range recv.Spans() {
 		for k, v := range s.Attributes {
 			require.NotContains(t, v, "+15550100001", "attribute %s of span %s: no phone number", k, s.Name)
