@@ -97,7 +97,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	}()
 
 	rt := newRuntime(cfg, st)
-	channels, links, err := buildChannels(cfg, o.Now)
+	channels, links, err := buildChannels(cfg, o.Now, o.Tracing)
 	if err != nil {
 		return nil, err
 	}

@@ -5,9 +5,11 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/config"
@@ -17,6 +19,7 @@ import (
 	"github.com/klaxonhq/klaxon/notify/webhook"
 	"github.com/klaxonhq/klaxon/store/embedded"
 	redisstore "github.com/klaxonhq/klaxon/store/redis"
+	"github.com/klaxonhq/klaxon/telemetry"
 )
 
 // linkTTL is how long the links in a mail page work.
@@ -25,17 +28,24 @@ const linkTTL = 24 * time.Hour
 // buildChannels makes the channels notify configures, keyed by contact
 // method, and the signer of mail links (nil without mail). Contact methods
 // with no channel go to the console.
-func buildChannels(cfg *config.Config, now func() time.Time) (map[string]notify.Channel, *email.Links, error) {
+func buildChannels(cfg *config.Config, now func() time.Time, tr *telemetry.Tracing) (map[string]notify.Channel, *email.Links, error) {
 	channels := map[string]notify.Channel{}
+	// With tracing, the providers' HTTP requests are spans of the page's
+	// trace.
+	var hc *http.Client
+	if tr.Enabled() {
+		hc = &http.Client{Timeout: 10 * time.Second,
+			Transport: otelhttp.NewTransport(http.DefaultTransport, otelhttp.WithTracerProvider(tr.Provider), otelhttp.WithPropagators(tr.Propagator))}
+	}
 	if t := cfg.Notify.Twilio; t != nil {
-		tw, err := twilio.New(twilio.Options{AccountSID: t.AccountSID, AuthToken: t.AuthToken, From: t.From, APIURL: t.APIURL, PublicURL: cfg.PublicURL})
+		tw, err := twilio.New(twilio.Options{AccountSID: t.AccountSID, AuthToken: t.AuthToken, From: t.From, APIURL: t.APIURL, PublicURL: cfg.PublicURL, HTTPClient: hc})
 		if err != nil {
 			return nil, nil, fmt.Errorf("notify.twilio: %w", err)
 		}
 		channels[klaxon.ViaSMS], channels[klaxon.ViaVoice] = tw.SMS(), tw.Voice()
 	}
 	if h := cfg.Notify.Webhook; h != nil {
-		wh, err := webhook.New(webhook.Options{URL: h.URL, Secret: h.Secret, Format: h.Format, PublicURL: cfg.PublicURL})
+		wh, err := webhook.New(webhook.Options{URL: h.URL, Secret: h.Secret, Format: h.Format, PublicURL: cfg.PublicURL, HTTPClient: hc})
 		if err != nil {
 			return nil, nil, fmt.Errorf("notify.webhook: %w", err)
 		}

@@ -37,6 +37,7 @@ import (
 	"github.com/klaxonhq/klaxon/internal/twiliotest"
 	"github.com/klaxonhq/klaxon/notify"
 	"github.com/klaxonhq/klaxon/notify/twilio"
+	"github.com/klaxonhq/klaxon/telemetry"
 )
 
 // From is the number Klaxon texts and calls from.
@@ -59,9 +60,17 @@ type Harness struct {
 	console *console
 }
 
+// Option sets what Klaxon runs with beyond its config.
+type Option func(*app.Options)
+
+// WithTracing runs Klaxon with tr.
+func WithTracing(tr *telemetry.Tracing) Option {
+	return func(o *app.Options) { o.Tracing = tr }
+}
+
 // Start runs Klaxon with cfg until the test ends. Its clock starts at
 // the real time and moves only by FastForward.
-func Start(t *testing.T, cfg Config) *Harness {
+func Start(t *testing.T, cfg Config, opts ...Option) *Harness {
 	t.Helper()
 	h := &Harness{t: t, Clock: fakeclock.New(time.Now().UTC().Truncate(time.Second)),
 		Twilio: twiliotest.Start(t), SMTP: smtptest.Start(t, smtptest.Options{}),
@@ -94,7 +103,11 @@ func Start(t *testing.T, cfg Config) *Harness {
 			t.Logf("klaxon's log:\n%s", h.logs)
 		}
 	})
-	h.opts = withDefaults(app.Options{ConfigPath: path, Log: slog.New(slog.NewTextHandler(h.logs, nil)), Now: h.Clock.Now, Console: h.console})
+	o := app.Options{ConfigPath: path, Log: slog.New(telemetry.LogHandler(slog.NewTextHandler(h.logs, nil))), Now: h.Clock.Now, Console: h.console}
+	for _, set := range opts {
+		set(&o)
+	}
+	h.opts = withDefaults(o)
 	h.app, h.stop = serve(t, h.opts)
 	t.Cleanup(func() { h.stop() })
 	return h

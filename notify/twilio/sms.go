@@ -34,7 +34,10 @@ func (c smsChannel) Send(ctx context.Context, p klaxon.Page) error {
 		params.SetBody(SMSText(p)).SetStatusCallback(StatusURL(c.t.publicURL, p.Incident, p.Notification))
 	}
 	err := c.t.do(ctx, func(s *api.ApiService) error {
-		_, err := s.CreateMessage(params)
+		m, err := s.CreateMessage(params)
+		if err == nil && m.Sid != nil {
+			providerID(ctx, *m.Sid)
+		}
 		return err
 	})
 	if err != nil {

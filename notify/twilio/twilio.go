@@ -16,6 +16,8 @@ import (
 
 	"github.com/twilio/twilio-go/client"
 	api "github.com/twilio/twilio-go/rest/api/v2010"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/notify"
@@ -133,6 +135,12 @@ func callbackURL(publicURL, path, incident string, n int, extra ...string) strin
 		q.Set(extra[i], extra[i+1])
 	}
 	return strings.TrimRight(publicURL, "/") + path + "?" + q.Encode()
+}
+
+// providerID notes on ctx's span (the page's, when traced) the SID
+// Twilio gave the message or call.
+func providerID(ctx context.Context, sid string) {
+	trace.SpanFromContext(ctx).SetAttributes(attribute.String("klaxon.provider.id", sid))
 }
 
 // do runs call against the REST API, again after a retryable error, up to

@@ -41,7 +41,10 @@ func (c voiceChannel) Send(ctx context.Context, p klaxon.Page) error {
 			SetStatusCallbackEvent([]string{"completed"})
 	}
 	err := c.t.do(ctx, func(s *api.ApiService) error {
-		_, err := s.CreateCall(params)
+		call, err := s.CreateCall(params)
+		if err == nil && call.Sid != nil {
+			providerID(ctx, *call.Sid)
+		}
 		return err
 	})
 	if err != nil {

@@ -1,0 +1,62 @@
+package klaxontest_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon/internal/klaxontest"
+	"github.com/klaxonhq/klaxon/internal/otlptest"
+	"github.com/klaxonhq/klaxon/telemetry"
+)
+
+// TestTraceOfAnSMSAck follows an alert to the phone and back, traced: the
+// delivery's trace opens the incident; the SMS is a span linked to it,
+// with Twilio's message SID and Twilio's REST call as its child; the SMS
+// reply that acknowledges is a span linked to it too. No span attribute
+// holds the phone number or a token.
+func TestTraceOfAnSMSAck(t *testing.T) {
+	recv := otlptest.Start(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", recv.URL)
+	tr, err := telemetry.Setup(t.Context(), telemetry.Options{Version: "test", Replica: "r1"})
+	require.NoError(t, err)
+	h := klaxontest.Start(t, twoSteps(false), klaxontest.WithTracing(tr))
+	h.Alertmanager(firing(t))
+	inc := h.OpenIncident("HighErrorRate")
+	alice := h.Phone(alicePhone)
+	sms := alice.ExpectSMS("#" + inc.ID)
+	res := alice.Reply(inc.ID + "a")
+	require.Equal(t, http.StatusOK, res.Status)
+	require.Contains(t, res.Body, "Acknowledged #"+inc.ID)
+	h.Stop()
+	require.NoError(t, tr.Shutdown(t.Context()))
+
+	spans := recv.Spans()
+	byName := map[string]otlptest.Span{}
+	for _, s := range spans {
+		byName[s.Name] = s
+		for k, v := range s.Attributes {
+			for _, secret := range []string{alicePhone, klaxontest.AlertmanagerToken, h.Twilio.AuthToken} {
+				require.NotContains(t, v, secret, "attribute %s of span %s", k, s.Name)
+			}
+		}
+	}
+	ingest := byName["POST /v1/ingest/{source}"]
+	require.NotEmpty(t, ingest.TraceID)
+	page := byName["escalate.page"]
+	require.Equal(t, []string{ingest.TraceID}, page.Links, "the page links to the delivery's trace")
+	require.Equal(t, sms.SID, page.Attributes["klaxon.provider.id"], "with Twilio's message SID")
+	var rest bool
+	for _, s := range spans {
+		if s.Parent == page.SpanID && s.Attributes["http.request.method"] == "POST" {
+			rest = true
+		}
+	}
+	require.True(t, rest, "Twilio's REST call is a child of the page: %v", spans)
+	ack := byName["escalate.acknowledge"]
+	require.Equal(t, byName["POST /v1/twilio/sms"].SpanID, ack.Parent, "in the trace of the SMS reply's request")
+	require.Equal(t, []string{ingest.TraceID}, ack.Links)
+	require.Equal(t, "alice", ack.Attributes["klaxon.by"])
+	require.Equal(t, "sms", ack.Attributes["klaxon.how"])
+}
