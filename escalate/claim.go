@@ -45,6 +45,13 @@ func newClaims(limit int) *claims {
 	return &claims{held: map[*hold]struct{}{}, limit: limit, idle: idle}
 }
 
+// count is how many timers are being fired.
+func (c *claims) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.held)
+}
+
 // room is how many more timers the engine may fire at once.
 func (c *claims) room() int {
 	c.mu.Lock()

@@ -163,7 +163,7 @@ func (e *Engine) command(ctx context.Context, what string, who klaxon.Actor, id 
 		return nil, fmt.Errorf("incident %s: %w", id, err)
 	}
 	if stored.State != out.State {
-		e.incidents.Changed(ctx, out, e.now())
+		e.shared.Changed(ctx, out, e.now())
 	}
 	return out, nil
 }

@@ -76,18 +76,21 @@ type Options struct {
 	// Tracing makes a span of each page around its provider's call,
 	// linked to the trace that opened the incident; nil for none.
 	Tracing trace.TracerProvider
-	// Lifecycle counts the incidents the commands acknowledge and
-	// resolve; nil for none.
-	Lifecycle *telemetry.Incidents
+	// Shared counts the incidents the commands acknowledge and resolve,
+	// and the store's failures the engine meets; nil for none.
+	Shared *telemetry.Metrics
 }
 
 // metrics are what the engine counts.
 type metrics struct {
 	pages     *prometheus.CounterVec
 	firstPage prometheus.Histogram
+	lateness  prometheus.Histogram
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+// newMetrics registers the engine's metrics with reg (nil for none);
+// held counts the claims the engine holds.
+func newMetrics(reg prometheus.Registerer, held func() int) *metrics {
 	m := &metrics{
 		pages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "klaxon_pages_total",
@@ -98,9 +101,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "From an incident opening to its first page going out.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}),
+		lateness: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "klaxon_escalation_lateness_seconds",
+			Help:    "From an escalation timer's due time to its claim by the engine.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.pages, m.firstPage)
+		reg.MustRegister(m.pages, m.firstPage, m.lateness, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "klaxon_engine_claims_held",
+			Help: "Escalation timers this replica has claimed and is firing.",
+		}, func() float64 { return float64(held()) }))
 	}
 	return m
 }
@@ -123,7 +134,7 @@ type Engine struct {
 	wake        chan struct{}
 	metrics     *metrics
 	tracer      trace.Tracer // nil: no spans
-	incidents   *telemetry.Incidents
+	shared      *telemetry.Metrics
 	claims      *claims
 	perChannel  int
 
@@ -142,7 +153,7 @@ const claimBatch = 64
 func New(store klaxon.Store, notifier Notifier, dir func() Directory, log *slog.Logger, o Options) *Engine {
 	e := &Engine{store: store, notifier: notifier, dir: dir, log: log.With("component", "escalate"),
 		lease: o.Lease, poll: o.Poll, pageTimeout: o.PageTimeout, retry: o.Retry, now: o.Now, maxSnooze: o.MaxSnooze,
-		wake: make(chan struct{}, 1), metrics: newMetrics(o.Metrics), incidents: o.Lifecycle}
+		wake: make(chan struct{}, 1), shared: o.Shared}
 	if o.Tracing != nil {
 		e.tracer = o.Tracing.Tracer("github.com/klaxonhq/klaxon/escalate")
 	}
@@ -171,6 +182,7 @@ func New(store klaxon.Store, notifier Notifier, dir func() Directory, log *slog.
 		o.Incidents = 256
 	}
 	e.claims = newClaims(o.Incidents)
+	e.metrics = newMetrics(o.Metrics, e.claims.count)
 	e.perChannel = o.PerChannel
 	if e.perChannel <= 0 {
 		e.perChannel = 32
@@ -241,6 +253,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		next, _, err := e.tick(ctx)
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("claim due timers", "err", err)
+			e.shared.StoreError("engine", err)
 		}
 		wait := e.poll
 		if !next.IsZero() {
@@ -290,6 +303,7 @@ func (e *Engine) tick(ctx context.Context) (next time.Time, claimed int, err err
 		}
 		claimed += len(due)
 		for _, t := range due {
+			e.metrics.lateness.Observe(max(at.Sub(t.Due), 0).Seconds())
 			prev := e.claims.firing(t.Incident)
 			renewUntil := at.Add(e.pageTimeout)
 			if prev != nil {
@@ -307,6 +321,7 @@ func (e *Engine) tick(ctx context.Context) (next time.Time, claimed int, err err
 				h.extend(e.now().Add(e.pageTimeout))
 				if err := e.fire(context.WithoutCancel(ctx), h); err != nil {
 					e.log.Error("escalate", "incident", t.Incident, "err", err)
+					e.shared.StoreError("engine", err)
 				}
 			}()
 		}

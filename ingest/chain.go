@@ -104,6 +104,7 @@ func (p *Pipeline) start(ctx context.Context, q klaxon.CommitQueue, key string, 
 	cctx, span := p.commitSpan(cctx, ds, len(keys))
 	started := time.Now()
 	fail := func(err error) *flight {
+		p.metrics.failed(err)
 		err = commitError(key, err)
 		end(span, err)
 		answer(ds, false, err)
@@ -182,6 +183,8 @@ func (p *Pipeline) land(ctx context.Context, cur, next *flight) *flight {
 	err := cur.queued.Wait()
 	if err == nil {
 		p.metrics.committed(trace.ContextWithSpan(ctx, cur.span), cur.f, time.Since(cur.started))
+	} else {
+		p.metrics.failed(err)
 	}
 	if !errors.Is(err, klaxon.ErrConflict) {
 		err = commitError(cur.f.c.Group, err)

@@ -11,14 +11,14 @@ import (
 
 // metrics are what the pipeline counts of the commits that landed.
 type metrics struct {
-	dedup     prometheus.Counter
-	commit    prometheus.Histogram
-	incidents *telemetry.Incidents
+	dedup  prometheus.Counter
+	commit prometheus.Histogram
+	shared *telemetry.Metrics
 }
 
 // newMetrics registers the pipeline's metrics with reg; nil for none. It
-// counts incidents in incidents.
-func newMetrics(reg prometheus.Registerer, incidents *telemetry.Incidents) *metrics {
+// counts incidents and the store's failures in shared.
+func newMetrics(reg prometheus.Registerer, shared *telemetry.Metrics) *metrics {
 	m := &metrics{
 		dedup: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "klaxon_ingest_alerts_deduplicated_total",
@@ -29,7 +29,7 @@ func newMetrics(reg prometheus.Registerer, incidents *telemetry.Incidents) *metr
 			Help:    "From reading a group to its commit landing in the store (or to finding nothing to write), retries included; failed commits are not observed.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}),
-		incidents: incidents,
+		shared: shared,
 	}
 	if reg != nil {
 		reg.MustRegister(m.dedup, m.commit)
@@ -42,10 +42,13 @@ func newMetrics(reg prometheus.Registerer, incidents *telemetry.Incidents) *metr
 func (m *metrics) committed(ctx context.Context, f folded, took time.Duration) {
 	m.dedup.Add(float64(f.dedup))
 	for _, p := range f.policies {
-		m.incidents.Opened(p)
+		m.shared.Opened(p)
 	}
 	for _, p := range f.resolved {
-		m.incidents.Resolved(p)
+		m.shared.Resolved(p)
 	}
 	telemetry.Observe(ctx, m.commit, took.Seconds())
 }
+
+// failed counts a commit that failed for the store's sake.
+func (m *metrics) failed(err error) { m.shared.StoreError("ingest", err) }

@@ -94,9 +94,9 @@ func NewPipeline(store klaxon.Store, router func() Router, wake func(), now func
 type Option func(*Pipeline)
 
 // WithMetrics registers the pipeline's metrics with reg, and counts the
-// incidents it opens and resolves in incidents.
-func WithMetrics(reg prometheus.Registerer, incidents *telemetry.Incidents) Option {
-	return func(p *Pipeline) { p.metrics = newMetrics(reg, incidents) }
+// incidents it opens and resolves, and the store's failures, in shared.
+func WithMetrics(reg prometheus.Registerer, shared *telemetry.Metrics) Option {
+	return func(p *Pipeline) { p.metrics = newMetrics(reg, shared) }
 }
 
 // WithTracing makes the pipeline's spans with tp: one for a delivery's
@@ -353,6 +353,8 @@ func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, err
 	})
 	if err == nil {
 		p.metrics.committed(ctx, last, time.Since(started))
+	} else {
+		p.metrics.failed(err)
 	}
 	return last.opened, commitError(tmpl.Group, err)
 }

@@ -3,14 +3,20 @@ package telemetry
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/klaxonhq/klaxon"
 )
 
 // TestOffWithoutEndpoint: with no OTLP endpoint in the environment,
@@ -90,4 +96,22 @@ func TestTraceparent(t *testing.T) {
 		_, ok := LinkTo(bad)
 		require.False(t, ok, bad)
 	}
+}
+
+// TestStoreErrors: a store's failure is counted by component; a refusal
+// (a lost race, not found, invalid) and a cancelled request are not.
+func TestStoreErrors(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	for _, err := range []error{
+		nil, klaxon.ErrConflict, fmt.Errorf("commit: %w", klaxon.ErrNotFound), klaxon.ErrInvalid, context.Canceled,
+		fmt.Errorf("write the file: %w", klaxon.ErrUnavailable), errors.New("connection refused"),
+	} {
+		m.StoreError("ingest", err)
+	}
+	m.StoreError("engine", klaxon.ErrUnavailable)
+	require.Equal(t, 2.0, testutil.ToFloat64(m.storeErrors.WithLabelValues("ingest")))
+	require.Equal(t, 1.0, testutil.ToFloat64(m.storeErrors.WithLabelValues("engine")))
+	var nilMetrics *Metrics
+	nilMetrics.StoreError("ingest", klaxon.ErrUnavailable) // counts nothing, and does not fail
 }

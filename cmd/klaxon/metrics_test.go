@@ -91,6 +91,8 @@ func TestHealthAndMetrics(t *testing.T) {
 	require.Equal(t, 1.0, metric(t, m, `klaxon_incidents_acknowledged_total{policy="oncall"}`))
 	require.Equal(t, 1.0, metric(t, m, `klaxon_incidents_resolved_total{policy="oncall"}`))
 	require.Equal(t, 1.0, metric(t, m, "klaxon_time_to_acknowledge_seconds_count"))
+	require.GreaterOrEqual(t, metric(t, m, "klaxon_escalation_lateness_seconds_count"), 1.0, "the first step's timer, claimed")
+	require.Contains(t, m, "klaxon_engine_claims_held ")
 	require.Equal(t, 1.0, metric(t, m, "klaxon_first_page_seconds_count"))
 	require.Less(t, metric(t, m, "klaxon_first_page_seconds_sum"), 15.0)
 	require.Contains(t, m, "go_goroutines")

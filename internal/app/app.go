@@ -115,16 +115,16 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	throttle := notify.NewThrottle(dispatch, limits, o.Now)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	incidents := telemetry.NewIncidents(reg)
+	shared := telemetry.NewMetrics(reg)
 	// The engine reads and writes through the store's own path for it,
 	// where the store has one, so that no page waits behind ingest.
 	engineStore := st
 	if u, ok := st.(interface{ Urgent() klaxon.Store }); ok {
 		engineStore = u.Urgent()
 	}
-	engine := escalate.New(engineStore, throttle, rt.directory, log, escalate.Options{Lease: o.Lease, Poll: o.Poll, PageTimeout: o.PageTimeout, PerChannel: cfg.Notify.PerChannel(), Metrics: reg, Now: o.Now, Tracing: engineTracing(o.Tracing), Lifecycle: incidents,
+	engine := escalate.New(engineStore, throttle, rt.directory, log, escalate.Options{Lease: o.Lease, Poll: o.Poll, PageTimeout: o.PageTimeout, PerChannel: cfg.Notify.PerChannel(), Metrics: reg, Now: o.Now, Tracing: engineTracing(o.Tracing), Shared: shared,
 		MaxSnooze: func() time.Duration { return rt.cfg.Load().API.SnoozeBound() }})
-	ingestOpts := []ingest.Option{ingest.WithMetrics(reg, incidents)}
+	ingestOpts := []ingest.Option{ingest.WithMetrics(reg, shared)}
 	if o.Tracing.Enabled() {
 		ingestOpts = append(ingestOpts, ingest.WithTracing(o.Tracing.Provider))
 	}
