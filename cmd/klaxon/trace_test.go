@@ -10,9 +10,74 @@ import (
 
 	"github.com/klaxonhq/klaxon/internal/klaxontest"
 	"github.com/klaxonhq/klaxon/internal/otlptest"
+	"github.com/klaxonhq/klaxon/internal/redistest"
 	"github.com/klaxonhq/klaxon/internal/syncbuf"
 	"github.com/klaxonhq/klaxon/telemetry"
 )
+
+// traceID is the sender's trace in the traceparent the tests send.
+const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+// tracedServe runs Klaxon with config and tracing on, exporting to a
+// receiver it returns, with the tracing, the base URL, and what stops
+// Klaxon.
+func tracedServe(t *testing.T, config string) (*otlptest.Receiver, *telemetry.Tracing, string, func()) {
+	t.Helper()
+	recv := otlptest.Start(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", recv.URL)
+	tr, err := telemetry.Setup(t.Context(), telemetry.Options{Version: "test", Replica: "r1"})
+	require.NoError(t, err)
+	require.True(t, tr.Enabled())
+	o, _, err := serveOptions([]string{"--config", config}, nil)
+	require.NoError(t, err)
+	o.Log, o.Tracing = slog.New(telemetry.LogHandler(slog.NewTextHandler(&syncbuf.Buffer{}, nil))), tr
+	a, stop := klaxontest.Serve(t, o)
+	return recv, tr, "http://" + a.Addrs()[0], stop
+}
+
+// postTraced posts the firing-two-alerts fixture with a traceparent of
+// trace id.
+func postTraced(t *testing.T, base, id string) {
+	t.Helper()
+	body, err := readTestdata("firing-two-alerts.json")
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, base+"/v1/ingest/alertmanager", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+amToken)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("traceparent", "00-"+id+"-00f067aa0ba902b7-01")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.NoError(t, res.Body.Close())
+	require.Equal(t, http.StatusOK, res.StatusCode)
+}
+
+// TestTraceOnRedis: on Redis, the commit's commands are spans of the
+// delivery's trace (redisotel), with no command's arguments.
+func TestTraceOnRedis(t *testing.T) {
+	redis := redistest.Start(t)
+	config := writeConfig(t, 1e9)
+	useRedis(t, config, redis.Addr())
+	recv, tr, base, stop := tracedServe(t, config)
+	postTraced(t, base, traceID)
+	stop()
+	require.NoError(t, tr.Shutdown(t.Context()))
+	var commit string
+	for _, s := range recv.Spans() {
+		if s.Name == "ingest.commit" && s.TraceID == traceID {
+			commit = s.SpanID
+		}
+	}
+	require.NotEmpty(t, commit)
+	var commands []string
+	for _, s := range recv.Spans() {
+		if s.TraceID == traceID && s.Attributes["db.system"] == "redis" {
+			commands = append(commands, s.Name)
+			require.Empty(t, s.Attributes["db.statement"], "no arguments: keys hold user IDs and alert keys")
+		}
+	}
+	require.NotEmpty(t, commands, "the commit's Redis commands are in the delivery's trace: %v", recv.Spans())
+}
 
 // TestTraceOfADelivery: with OTEL_EXPORTER_OTLP_ENDPOINT set, a webhook
 // delivery is one trace, continuing the sender's traceparent: the HTTP
@@ -20,30 +85,8 @@ import (
 // OTLP/HTTP; the incident's first page is a span of its own, linked to
 // that trace; no token or phone number is in any attribute.
 func TestTraceOfADelivery(t *testing.T) {
-	recv := otlptest.Start(t)
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", recv.URL)
-	tr, err := telemetry.Setup(t.Context(), telemetry.Options{Version: "test", Replica: "r1"})
-	require.NoError(t, err)
-	require.True(t, tr.Enabled())
-	o, _, err := serveOptions([]string{"--config", writeConfig(t, 1e9)}, nil)
-	require.NoError(t, err)
-	logs := &syncbuf.Buffer{}
-	o.Log, o.Tracing = slog.New(telemetry.LogHandler(slog.NewTextHandler(logs, nil))), tr
-	a, stop := klaxontest.Serve(t, o)
-	base := "http://" + a.Addrs()[0]
-
-	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
-	body, err := readTestdata("firing-two-alerts.json")
-	require.NoError(t, err)
-	req, err := http.NewRequest(http.MethodPost, base+"/v1/ingest/alertmanager", bytes.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+amToken)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	require.NoError(t, res.Body.Close())
-	require.Equal(t, http.StatusOK, res.StatusCode)
+	recv, tr, base, stop := tracedServe(t, writeConfig(t, 1e9))
+	postTraced(t, base, traceID)
 
 	// Step one pages alice at once: the page's span links to this trace.
 	id := findIncident(t, base, "HighErrorRate").ID
@@ -75,6 +118,14 @@ func TestTraceOfADelivery(t *testing.T) {
 	require.Equal(t, traceID, commit.TraceID, "a commit of one delivery is in its trace")
 	require.Equal(t, accept.SpanID, commit.Parent)
 	require.False(t, commit.Error)
+
+	var batch bool
+	for _, s := range recv.Spans() {
+		if s.Name == "embedded.batch" && len(s.Links) > 0 && s.Links[0] == traceID {
+			batch = true
+		}
+	}
+	require.True(t, batch, "the store's batch that made the commit durable links to the delivery's trace")
 
 	page, ok := byName["escalate.page"]
 	require.True(t, ok, "the page's span")

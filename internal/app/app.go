@@ -86,7 +86,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := openStore(ctx, cfg.Store, log)
+	st, err := openStore(ctx, cfg.Store, log, o.Tracing)
 	if err != nil {
 		return nil, err
 	}

@@ -66,11 +66,17 @@ func buildChannels(cfg *config.Config, now func() time.Time, tr *telemetry.Traci
 
 // openStore opens the Redis store when the config has one, else the
 // embedded store.
-func openStore(ctx context.Context, c config.Store, log *slog.Logger) (klaxon.Store, error) {
+func openStore(ctx context.Context, c config.Store, log *slog.Logger, tr *telemetry.Tracing) (klaxon.Store, error) {
 	if c.Redis == nil {
+		if tr.Enabled() {
+			return embedded.Open(c.Path, embedded.WithTracing(tr.Provider))
+		}
 		return embedded.Open(c.Path)
 	}
 	o := redisstore.Options{Addrs: c.Redis.Addrs, MasterName: c.Redis.MasterName, Username: c.Redis.Username, Password: c.Redis.Password, DB: c.Redis.DB}
+	if tr.Enabled() {
+		o.Tracing = tr.Provider
+	}
 	if c.Redis.TLS {
 		o.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 	}

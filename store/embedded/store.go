@@ -17,6 +17,7 @@ import (
 	"github.com/klaxonhq/klaxon/store/internal/groupcache"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Buckets, all at the top level of the file.
@@ -86,8 +87,22 @@ var (
 
 // Open opens the store at path, creating its folder and file if needed.
 // It fails after a second if another process holds the file.
-func Open(path string) (*Store, error) {
-	return open(path, openTimeout, nil)
+func Open(path string, opts ...Option) (*Store, error) {
+	return open(path, openTimeout, func(w *writer) {
+		for _, o := range opts {
+			o(w)
+		}
+	})
+}
+
+// Option configures a store.
+type Option func(*writer)
+
+// WithTracing makes a span of each batch the writer makes durable (the
+// log's append and fdatasync), linked to the spans of the writes it
+// holds, with tp.
+func WithTracing(tp trace.TracerProvider) Option {
+	return func(w *writer) { w.tracer = tp.Tracer("github.com/klaxonhq/klaxon/store/embedded") }
 }
 
 // open is Open with a lock timeout, and set, when not nil, called with

@@ -10,6 +10,8 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	bolt "go.etcd.io/bbolt"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // The writer is the one goroutine that writes the file. Writes that arrive
@@ -48,6 +50,8 @@ type write struct {
 	// durable, before it is answered and before the writer takes the
 	// next batch: what follows a group's commits sees them in order.
 	landed func()
+	// span is the caller's, which the batch's span links to.
+	span trace.SpanContext
 }
 
 // finish gives the write its outcome, after telling landed that it
@@ -89,6 +93,8 @@ const (
 type writer struct {
 	db  *bolt.DB
 	log *wal
+	// tracer makes a span of each batch; nil for none.
+	tracer trace.Tracer
 	// failed holds the last error of a write that could not be made
 	// durable (a full disk), until one is. For tests: fault fails every
 	// log append, and checkpointFault every checkpoint, with the error it
@@ -164,7 +170,7 @@ func (w *writer) do(ctx context.Context, urgent bool, fn func(tx *txn) error) er
 // write). Once close has begun, a queue may wait, whatever its ctx says,
 // for the writes queued before it to be taken, and then fails.
 func (w *writer) queue(ctx context.Context, urgent bool, fn func(tx *txn) error, after *write, landed func()) (*write, error) {
-	wr := &write{fn: fn, done: make(chan struct{}), after: after, landed: landed}
+	wr := &write{fn: fn, done: make(chan struct{}), after: after, landed: landed, span: trace.SpanContextFromContext(ctx)}
 	q := w.normal
 	if urgent {
 		q = w.urgent
@@ -252,6 +258,10 @@ func unavailable(err error) error {
 // that arrives while the batch runs joins it, so that it waits for no
 // more than this batch's fdatasync.
 func (w *writer) commit(batch []*write) {
+	if w.tracer != nil {
+		span := w.batchSpan(batch)
+		defer span.End()
+	}
 	if err := w.ready(); err != nil {
 		for _, wr := range batch {
 			wr.applied = false
@@ -288,6 +298,20 @@ func (w *writer) commit(batch []*write) {
 		}
 		wr.finish(refused[i])
 	}
+}
+
+// batchSpan starts the span of a batch: a trace of its own, linked to
+// the spans of its writes.
+func (w *writer) batchSpan(batch []*write) trace.Span {
+	links := make([]trace.Link, 0, len(batch))
+	for _, wr := range batch {
+		if wr.span.IsValid() {
+			links = append(links, trace.Link{SpanContext: wr.span})
+		}
+	}
+	_, span := w.tracer.Start(context.Background(), "embedded.batch", trace.WithNewRoot(), trace.WithLinks(links...),
+		trace.WithAttributes(attribute.Int("klaxon.writes", len(batch))))
+	return span
 }
 
 // durable appends the batch's record to the log.

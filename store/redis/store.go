@@ -27,7 +27,9 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/store/internal/groupcache"
+	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Defaults of Options.
@@ -56,6 +58,9 @@ type Options struct {
 	// Shards is how many hash tags the groups are spread over (default
 	// 256). It is fixed when a Prefix is first used: Open refuses another.
 	Shards int
+	// Tracing makes a span of each command and pipeline (redisotel), in
+	// the trace of the caller's context; nil for none.
+	Tracing trace.TracerProvider
 }
 
 // Store is a klaxon.Store in Redis. It is safe for concurrent use, also
@@ -119,7 +124,17 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	urgent := *uo
 	urgent.PoolSize = urgentPool
-	s := &Store{rdb: rdb, urgent: redis.NewUniversalClient(&urgent), prefix: o.Prefix, tags: make([]string, o.Shards), cache: groupcache.New(cachedGroups, true),
+	urgentRdb := redis.NewUniversalClient(&urgent)
+	if o.Tracing != nil {
+		for _, c := range []redis.UniversalClient{rdb, urgentRdb} {
+			if err := redisotel.InstrumentTracing(c, redisotel.WithTracerProvider(o.Tracing), redisotel.WithDBStatement(false)); err != nil {
+				_ = rdb.Close()
+				_ = urgentRdb.Close()
+				return nil, fmt.Errorf("open redis store: trace commands: %w", err)
+			}
+		}
+	}
+	s := &Store{rdb: rdb, urgent: urgentRdb, prefix: o.Prefix, tags: make([]string, o.Shards), cache: groupcache.New(cachedGroups, true),
 		replica: rand.Text()}
 	for n := range s.tags {
 		s.tags[n] = "{" + o.Prefix + ":s" + strconv.Itoa(n) + "}"
