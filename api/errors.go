@@ -43,7 +43,7 @@ type errorBody struct {
 
 // writeError answers with err's status and JSON body; it logs errors that
 // are the server's fault, once, here at the edge.
-func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	code := status(err)
 	retryAfter(w, code)
 	body := errorBody{Error: err.Error()}
@@ -61,9 +61,9 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 	}
 	switch {
 	case code == httpstatus.ClientClosed:
-		log.Info("request", "status", code, "err", "the client went away")
+		log.InfoContext(r.Context(), "request", "status", code, "err", "the client went away")
 	case code >= 500:
-		log.Error("request", "status", code, "err", err)
+		log.ErrorContext(r.Context(), "request", "status", code, "err", err)
 	}
 	writeJSON(w, code, body)
 }

@@ -30,7 +30,7 @@ func TestClientGoneIsNoServerError(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var logs bytes.Buffer
 			rec := httptest.NewRecorder()
-			writeError(rec, slog.New(slog.NewTextHandler(&logs, nil)), tc.err)
+			writeError(rec, httptest.NewRequest(http.MethodGet, "/", nil), slog.New(slog.NewTextHandler(&logs, nil)), tc.err)
 			require.Equal(t, tc.code, rec.Code)
 			if tc.code == http.StatusServiceUnavailable {
 				require.Equal(t, "5", rec.Header().Get("Retry-After"), "a 503 says when to try again")

@@ -20,12 +20,12 @@ type IncidentList struct {
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ Caller) {
 	f, err := parseFilter(r)
 	if err != nil {
-		writeError(w, s.log, err)
+		writeError(w, r, s.log, err)
 		return
 	}
 	incs, err := s.o.Store.Incidents(r.Context(), f)
 	if err != nil {
-		writeError(w, s.log, err)
+		writeError(w, r, s.log, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, IncidentList{Incidents: nonNil(incs)})
@@ -109,22 +109,22 @@ func pageLimit(r *http.Request) (int, error) {
 func (s *Server) getIncident(w http.ResponseWriter, r *http.Request, _ Caller) {
 	limit, err := pageLimit(r)
 	if err != nil {
-		writeError(w, s.log, err)
+		writeError(w, r, s.log, err)
 		return
 	}
 	ctx, id := r.Context(), r.PathValue("id")
 	inc, err := s.o.Store.Incident(ctx, id)
 	if err != nil {
-		writeError(w, s.log, err)
+		writeError(w, r, s.log, err)
 		return
 	}
 	v := IncidentView{Incident: inc}
 	if v.Alerts, v.AlertsNext, err = s.o.Store.IncidentAlerts(ctx, id, "", limit); err != nil {
-		writeError(w, s.log, err)
+		writeError(w, r, s.log, err)
 		return
 	}
 	if v.Timeline, v.TimelineTotal, err = s.o.Store.Timeline(ctx, id, 0, limit); err != nil {
-		writeError(w, s.log, err)
+		writeError(w, r, s.log, err)
 		return
 	}
 	if len(v.Timeline) < v.TimelineTotal {
@@ -138,13 +138,13 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request, _ Caller) {
 func (s *Server) incidentAlerts(w http.ResponseWriter, r *http.Request, _ Caller) {
 	limit, err := pageLimit(r)
 	if err != nil {
-		writeError(w, s.log, err)
+		writeError(w, r, s.log, err)
 		return
 	}
 	var p AlertPage
 	p.Alerts, p.Next, err = s.o.Store.IncidentAlerts(r.Context(), r.PathValue("id"), r.URL.Query().Get("cursor"), limit)
 	if err != nil {
-		writeError(w, s.log, err)
+		writeError(w, r, s.log, err)
 		return
 	}
 	p.Alerts = nonNil(p.Alerts)
@@ -155,19 +155,19 @@ func (s *Server) incidentAlerts(w http.ResponseWriter, r *http.Request, _ Caller
 func (s *Server) incidentTimeline(w http.ResponseWriter, r *http.Request, _ Caller) {
 	limit, err := pageLimit(r)
 	if err != nil {
-		writeError(w, s.log, err)
+		writeError(w, r, s.log, err)
 		return
 	}
 	offset := 0
 	if o := r.URL.Query().Get("offset"); o != "" {
 		if offset, err = strconv.Atoi(o); err != nil || offset < 0 {
-			writeError(w, s.log, klaxon.Invalid("offset", "must be a number from 0, got %q", o))
+			writeError(w, r, s.log, klaxon.Invalid("offset", "must be a number from 0, got %q", o))
 			return
 		}
 	}
 	var p TimelinePage
 	if p.Timeline, p.Total, err = s.o.Store.Timeline(r.Context(), r.PathValue("id"), offset, limit); err != nil {
-		writeError(w, s.log, err)
+		writeError(w, r, s.log, err)
 		return
 	}
 	if end := offset + len(p.Timeline); end < p.Total {
@@ -199,11 +199,11 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, caller Caller) 
 	if r.ContentLength != 0 {
 		body, err := readJSON(w, r)
 		if err != nil {
-			writeError(w, s.log, err)
+			writeError(w, r, s.log, err)
 			return
 		}
 		if err := json.Unmarshal(body, &req); err != nil {
-			writeError(w, s.log, klaxon.Invalid("", "bad command body: %v", err))
+			writeError(w, r, s.log, klaxon.Invalid("", "bad command body: %v", err))
 			return
 		}
 	}
@@ -213,7 +213,7 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, caller Caller) 
 	}
 	who, err := actor(caller, req.By, how)
 	if err != nil {
-		writeError(w, s.log, err)
+		writeError(w, r, s.log, err)
 		return
 	}
 	id := r.PathValue("id")
@@ -237,7 +237,7 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, caller Caller) 
 		err = errorf(http.StatusNotFound, "no such command %q: one of ack, resolve, escalate, snooze", r.PathValue("command"))
 	}
 	if err != nil {
-		writeError(w, s.log, err)
+		writeError(w, r, s.log, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, inc)

@@ -26,7 +26,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	source := r.PathValue("source")
 	decode, ok := sources[source]
 	if !ok {
-		writeError(w, s.log, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+		writeError(w, r, s.log, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 		return
 	}
 	name, ok := s.o.Tokens.Integration(source, bearer(r))
@@ -36,16 +36,16 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := readJSON(w, r)
 	if err != nil {
-		writeError(w, s.log, err)
+		writeError(w, r, s.log, err)
 		return
 	}
 	alerts, err := decode(name, body)
 	if err != nil {
-		writeError(w, s.log, err)
+		writeError(w, r, s.log, err)
 		return
 	}
 	if err := s.o.Accepter.Accept(r.Context(), alerts); err != nil {
-		writeError(w, s.log, err)
+		writeError(w, r, s.log, err)
 		return
 	}
 	firing := ingest.Firing(alerts)

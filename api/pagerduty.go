@@ -50,9 +50,9 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		if code := status(err); code >= 500 {
-			s.log.Error("enqueue", "integration", name, "err", err)
+			s.log.ErrorContext(r.Context(), "enqueue", "integration", name, "err", err)
 		} else {
-			s.log.Info("enqueue", "integration", name, "status", code, "err", err)
+			s.log.InfoContext(r.Context(), "enqueue", "integration", name, "status", code, "err", err)
 		}
 		retryAfter(w, status(err))
 		writeJSON(w, status(err), ingest.Response{Status: "error", Message: err.Error()})

@@ -67,8 +67,8 @@ func (f *failures) fail(r *http.Request) time.Duration {
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	if wait := s.failures.fail(r); wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second)/time.Second)+1))
-		writeError(w, s.log, errorf(http.StatusTooManyRequests, "too many failed authentications from this address: try again later"))
+		writeError(w, r, s.log, errorf(http.StatusTooManyRequests, "too many failed authentications from this address: try again later"))
 		return
 	}
-	writeError(w, s.log, err)
+	writeError(w, r, s.log, err)
 }

@@ -100,14 +100,14 @@ func (s *Server) onCallAt(r *http.Request, name string, at time.Time) (OnCall, e
 func (s *Server) allOnCall(w http.ResponseWriter, r *http.Request, _ Caller) {
 	at, err := instant(r, "at", s.o.Now())
 	if err != nil {
-		writeError(w, s.log, err)
+		writeError(w, r, s.log, err)
 		return
 	}
 	list := OnCallList{OnCall: []OnCall{}}
 	for _, name := range s.o.Schedules.Names() {
 		oc, err := s.onCallAt(r, name, at)
 		if err != nil {
-			writeError(w, s.log, err)
+			writeError(w, r, s.log, err)
 			return
 		}
 		list.OnCall = append(list.OnCall, oc)
@@ -125,7 +125,7 @@ func (s *Server) scheduleOnCall(w http.ResponseWriter, r *http.Request, _ Caller
 			return
 		}
 	}
-	writeError(w, s.log, err)
+	writeError(w, r, s.log, err)
 }
 
 // window reads from and to, defaulting to a week back and eight ahead of
@@ -160,12 +160,12 @@ func (s *Server) shifts(w http.ResponseWriter, r *http.Request, _ Caller) {
 func (s *Server) listOverrides(w http.ResponseWriter, r *http.Request, _ Caller) {
 	name := r.PathValue("name")
 	if _, err := s.schedule(name); err != nil {
-		writeError(w, s.log, err)
+		writeError(w, r, s.log, err)
 		return
 	}
 	ovs, err := s.o.Overrides.Overrides(r.Context(), name, s.o.Now())
 	if err != nil {
-		writeError(w, s.log, err)
+		writeError(w, r, s.log, err)
 		return
 	}
 	if ovs == nil {
@@ -178,18 +178,18 @@ func (s *Server) listOverrides(w http.ResponseWriter, r *http.Request, _ Caller)
 func (s *Server) createOverride(w http.ResponseWriter, r *http.Request, caller Caller) {
 	name := r.PathValue("name")
 	if _, err := s.schedule(name); err != nil {
-		writeError(w, s.log, err)
+		writeError(w, r, s.log, err)
 		return
 	}
 	body, err := readJSON(w, r)
 	if err != nil {
-		writeError(w, s.log, err)
+		writeError(w, r, s.log, err)
 		return
 	}
 	var req OverrideRequest
 	now := s.o.Now()
 	if err := json.Unmarshal(body, &req); err != nil {
-		writeError(w, s.log, klaxon.Invalid("", "bad override: %v", err))
+		writeError(w, r, s.log, klaxon.Invalid("", "bad override: %v", err))
 		return
 	}
 	switch _, known := s.o.Schedules.User(req.User); {
@@ -207,12 +207,12 @@ func (s *Server) createOverride(w http.ResponseWriter, r *http.Request, caller C
 		err = klaxon.Invalid("to", "an override lasts at most %s (api.max_override), this one %s: change the schedule's YAML instead", klaxon.Span(s.bounds().Override), klaxon.Span(req.To.Sub(req.From).Round(time.Hour)))
 	}
 	if err != nil {
-		writeError(w, s.log, err)
+		writeError(w, r, s.log, err)
 		return
 	}
 	o, err := s.o.Overrides.PutOverride(r.Context(), klaxon.Override{Schedule: name, User: req.User, From: req.From, To: req.To, By: caller.Name}, now)
 	if err != nil {
-		writeError(w, s.log, err)
+		writeError(w, r, s.log, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, o)
@@ -220,7 +220,7 @@ func (s *Server) createOverride(w http.ResponseWriter, r *http.Request, caller C
 
 func (s *Server) deleteOverride(w http.ResponseWriter, r *http.Request, _ Caller) {
 	if err := s.o.Overrides.DeleteOverride(r.Context(), r.PathValue("name"), r.PathValue("id")); err != nil {
-		writeError(w, s.log, err)
+		writeError(w, r, s.log, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -232,7 +232,7 @@ func (s *Server) deleteOverride(w http.ResponseWriter, r *http.Request, _ Caller
 func (s *Server) ical(w http.ResponseWriter, r *http.Request) {
 	name, ok := strings.CutSuffix(r.PathValue("file"), ".ics")
 	if !ok {
-		writeError(w, s.log, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+		writeError(w, r, s.log, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 		return
 	}
 	if !s.feedAuth(w, r, name) {
@@ -257,7 +257,7 @@ func (s *Server) scheduleShifts(w http.ResponseWriter, r *http.Request, name str
 		}
 	}
 	if err != nil {
-		writeError(w, s.log, err)
+		writeError(w, r, s.log, err)
 		return nil, nil, false
 	}
 	return sc, shifts, true

@@ -155,8 +155,8 @@ func New(o Options) *Server {
 	s.schedulesRoutes()
 	twilioCallbacks := o.Twilio
 	if twilioCallbacks == nil {
-		twilioCallbacks = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			writeError(w, s.log, errorf(http.StatusNotFound, "Twilio is not configured (notify.twilio)"))
+		twilioCallbacks = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, r, s.log, errorf(http.StatusNotFound, "Twilio is not configured (notify.twilio)"))
 		})
 	}
 	for _, path := range twilio.CallbackPaths {
@@ -171,7 +171,7 @@ func New(o Options) *Server {
 	s.handle(GroupMetrics, "GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		if o.MetricsToken != nil {
 			if want := o.MetricsToken(); want != "" && subtle.ConstantTimeCompare([]byte(bearer(r)), []byte(want)) != 1 {
-				writeError(w, s.log, errorf(http.StatusUnauthorized, "missing or wrong metrics token (Authorization: Bearer <api.metrics_token>)"))
+				writeError(w, r, s.log, errorf(http.StatusUnauthorized, "missing or wrong metrics token (Authorization: Bearer <api.metrics_token>)"))
 				return
 			}
 		}
@@ -185,7 +185,7 @@ func New(o Options) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	writeError(w, s.log, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	writeError(w, r, s.log, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 }
 
 type metrics struct {

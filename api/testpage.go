@@ -45,20 +45,20 @@ type TestPageResponse struct {
 
 func (s *Server) testPage(w http.ResponseWriter, r *http.Request, caller Caller) {
 	if s.o.Tester == nil {
-		writeError(w, s.log, errorf(http.StatusNotFound, "no test pages on this server"))
+		writeError(w, r, s.log, errorf(http.StatusNotFound, "no test pages on this server"))
 		return
 	}
 	var req TestPageRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil && !errors.Is(err, io.EOF) {
-		writeError(w, s.log, klaxon.Invalid("", "bad body: %v", err))
+		writeError(w, r, s.log, klaxon.Invalid("", "bad body: %v", err))
 		return
 	}
 	id := r.PathValue("id")
 	results, err := s.o.Tester.TestPage(r.Context(), id, req.Via)
 	if err != nil {
-		writeError(w, s.log, err)
+		writeError(w, r, s.log, err)
 		return
 	}
-	s.log.Info("test page", "user", id, "by", caller.Name, "results", len(results))
+	s.log.InfoContext(r.Context(), "test page", "user", id, "by", caller.Name, "results", len(results))
 	writeJSON(w, http.StatusOK, TestPageResponse{User: id, Results: results})
 }

@@ -52,10 +52,12 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 			err = errNotHeld
 		}
 	}
+	pctx := ctx // the page's span's, for the log lines about it
 	if err == nil {
 		p := klaxon.Page{Incident: inc.ID, Notification: n.ID, User: u, Via: n.Via, Summary: inc.Summary,
 			Severity: inc.Severity, Alerts: inc.FiringCount, Text: PageText(inc)}
-		pctx, span := e.pageSpan(ctx, inc, n)
+		var span trace.Span
+		pctx, span = e.pageSpan(ctx, inc, n)
 		err = e.notifier.Notify(pctx, p)
 		endSpan(span, err)
 	} else if h.ctx.Err() != nil || errors.Is(err, errNotHeld) {
@@ -85,14 +87,14 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 	ev.Kind = klaxon.EventPageFailed
 	if !retryable(err) {
 		e.metrics.pages.WithLabelValues(n.Via, "failed").Inc()
-		e.log.Warn("page", "incident", inc.ID, "user", n.User, "channel", n.Via, "err", err)
+		e.log.WarnContext(pctx, "page", "incident", inc.ID, "user", n.User, "channel", n.Via, "err", err)
 		ev.Text = err.Error()
 		return result{n: n, event: &ev, final: true}
 	}
 	e.metrics.pages.WithLabelValues(n.Via, "retried").Inc()
 	try := tries(inc, n.ID) + 1
 	again := ev.At.Add(e.retry.after(try))
-	e.log.Warn("page, to be tried again", "incident", inc.ID, "user", n.User, "channel", n.Via, "try", try, "err", err)
+	e.log.WarnContext(pctx, "page, to be tried again", "incident", inc.ID, "user", n.User, "channel", n.Via, "try", try, "err", err)
 	ev.How = howRetry
 	ev.Text = fmt.Sprintf("try %d failed: %v; trying again at %s", try, err, again.UTC().Format(time.RFC3339))
 	return result{n: n, event: &ev, keep: again}

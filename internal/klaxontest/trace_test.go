@@ -2,6 +2,7 @@ package klaxontest_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -15,7 +16,8 @@ import (
 // delivery's trace opens the incident; the SMS is a span linked to it,
 // with Twilio's message SID and Twilio's REST call as its child; the SMS
 // reply that acknowledges is a span linked to it too. No span attribute
-// holds the phone number or a token.
+// holds the phone number or a token, and a line logged while a request
+// is served carries its trace ID.
 func TestTraceOfAnSMSAck(t *testing.T) {
 	recv := otlptest.Start(t)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", recv.URL)
@@ -29,6 +31,8 @@ func TestTraceOfAnSMSAck(t *testing.T) {
 	res := alice.Reply(inc.ID + "a")
 	require.Equal(t, http.StatusOK, res.Status)
 	require.Contains(t, res.Body, "Acknowledged #"+inc.ID)
+	stranger := h.Phone("+15559999999").Reply(inc.ID + "a") // logged, within its request's span
+	require.Contains(t, stranger.Body, "not a Klaxon user")
 	h.Stop()
 	require.NoError(t, tr.Shutdown(t.Context()))
 
@@ -55,8 +59,29 @@ func TestTraceOfAnSMSAck(t *testing.T) {
 	}
 	require.True(t, rest, "Twilio's REST call is a child of the page: %v", spans)
 	ack := byName["escalate.acknowledge"]
-	require.Equal(t, byName["POST /v1/twilio/sms"].SpanID, ack.Parent, "in the trace of the SMS reply's request")
+	parent := ""
+	for _, s := range spans {
+		if s.SpanID == ack.Parent {
+			parent = s.Name
+		}
+	}
+	require.Equal(t, "POST /v1/twilio/sms", parent, "in the trace of the SMS reply's request")
 	require.Equal(t, []string{ingest.TraceID}, ack.Links)
 	require.Equal(t, "alice", ack.Attributes["klaxon.by"])
 	require.Equal(t, "sms", ack.Attributes["klaxon.how"])
+
+	var line string
+	for l := range strings.Lines(h.Logs()) {
+		if strings.Contains(l, "sms from an unknown number") {
+			line = l
+		}
+	}
+	require.NotEmpty(t, line)
+	var logged bool
+	for _, s := range spans {
+		if s.Name == "POST /v1/twilio/sms" && strings.Contains(line, "trace_id="+s.TraceID) {
+			logged = true
+		}
+	}
+	require.True(t, logged, "the log line carries its request's trace: %s", line)
 }

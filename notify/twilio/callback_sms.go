@@ -46,7 +46,7 @@ func (c *Callbacks) sms(w http.ResponseWriter, r *http.Request) {
 func (c *Callbacks) smsReply(ctx context.Context, phone, body string, received time.Time) string {
 	u, ok := c.o.Phonebook.UserByPhone(phone)
 	if !ok {
-		c.log.Warn("sms from an unknown number", "from", MaskPhone(phone))
+		c.log.WarnContext(ctx, "sms from an unknown number", "from", MaskPhone(phone))
 		return "This number is not a Klaxon user's: nothing was done."
 	}
 	reply, err := ParseReply(body)
@@ -56,14 +56,14 @@ func (c *Callbacks) smsReply(ctx context.Context, phone, body string, received t
 	switch reply.Keyword {
 	case KeywordStop, KeywordStart:
 		// Twilio blocks and unblocks the number itself, and answers.
-		c.log.Info("sms keyword", "user", u.ID, "keyword", reply.Word)
+		c.log.InfoContext(ctx, "sms keyword", "user", u.ID, "keyword", reply.Word)
 		return ""
 	case KeywordHelp:
 		return ReplyHelp
 	}
 	paged, later, err := c.o.Responder.PagedTo(ctx, u.ID, received)
 	if err != nil {
-		c.log.Error("sms reply", "user", u.ID, "err", err)
+		c.log.ErrorContext(ctx, "sms reply", "user", u.ID, "err", err)
 		return "Klaxon could not read your incidents; try again."
 	}
 	var targets []*klaxon.Incident

@@ -25,7 +25,7 @@ func (c *Callbacks) voice(w http.ResponseWriter, r *http.Request) {
 	prompt := VoicePrompt{PublicURL: auth.PublicURL, Incident: id, Notification: n, Summary: inc.Summary, Severity: inc.Severity, Alerts: inc.FiringCount}
 	if strings.HasPrefix(form.Get("AnsweredBy"), "machine") || form.Get("AnsweredBy") == "fax" {
 		if err := c.o.Responder.Delivery(r.Context(), id, n, false, "answering machine"); err != nil {
-			c.log.Error("record delivery", "incident", id, "err", err)
+			c.log.ErrorContext(r.Context(), "record delivery", "incident", id, "err", err)
 		}
 		answer(VoiceReply(fmt.Sprintf("This is Klaxon, with incident %s: %s. Check your messages to respond.", id, inc.Summary)))
 		return
@@ -48,7 +48,7 @@ func (c *Callbacks) voice(w http.ResponseWriter, r *http.Request) {
 	// callback names the page (signed by Twilio over its URL), and the
 	// incident's record of pages says whom it went to.
 	if !pagedByVoice(inc, n, u.ID) {
-		c.log.Warn("key press on a call that was no page to its number's owner", "incident", id, "user", u.ID)
+		c.log.WarnContext(r.Context(), "key press on a call that was no page to its number's owner", "incident", id, "user", u.ID)
 		answer(VoiceReply("This call was not a page to you. Nothing was done. Goodbye."))
 		return
 	}

@@ -118,7 +118,7 @@ func (c *Callbacks) firstTime(w http.ResponseWriter, r *http.Request, key string
 		return false, false
 	}
 	if !first {
-		c.log.Warn("twilio callback delivered again; not acted on", "callback", key)
+		c.log.WarnContext(r.Context(), "twilio callback delivered again; not acted on", "callback", key)
 	}
 	return first, true
 }
@@ -136,7 +136,7 @@ func (c *Callbacks) form(w http.ResponseWriter, r *http.Request) (auth *Callback
 	form, err := Validate(r, auth.PublicURL, auth.AuthToken)
 	if err != nil {
 		if errors.Is(err, klaxon.ErrUnauthorized) {
-			c.log.Warn("twilio callback refused", "path", r.URL.Path, "err", err)
+			c.log.WarnContext(r.Context(), "twilio callback refused", "path", r.URL.Path, "err", err)
 		}
 		c.fail(w, err)
 		return nil, nil, false
