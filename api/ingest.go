@@ -39,7 +39,9 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
+	span := s.decodeSpan(r)
 	alerts, err := decode(name, body)
+	span.End()
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

@@ -25,7 +25,9 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, ingest.InvalidEventFrom(err))
 		return
 	}
+	span := s.decodeSpan(r)
 	ev, err := ingest.DecodePagerDuty("", body)
+	span.End()
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, ingest.InvalidEventFrom(err))
 		return

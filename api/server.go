@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/notify/email"
@@ -86,6 +87,9 @@ type Options struct {
 	Users Users
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Tracing makes a span of each webhook body's decoding; nil for
+	// none.
+	Tracing trace.TracerProvider
 	// Bounds returns the longest snooze and override accepted, nil for
 	// DefaultBounds; it is read per request, so a reload applies.
 	Bounds func() Bounds
@@ -207,6 +211,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	reg.MustRegister(m.alerts, m.requests)
 	return m
+}
+
+// decodeSpan starts the span of a body's decoding, or none without
+// tracing.
+func (s *Server) decodeSpan(r *http.Request) trace.Span {
+	if s.o.Tracing == nil {
+		return trace.SpanFromContext(context.Background())
+	}
+	_, span := s.o.Tracing.Tracer("github.com/klaxonhq/klaxon/api").Start(r.Context(), "ingest.decode")
+	return span
 }
 
 // timed observes how long h takes to answer, by route and status code,

@@ -3,6 +3,7 @@ package escalate
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -33,12 +34,13 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 		var send []klaxon.Notification
 		var inc *klaxon.Incident
 		var firstPage time.Duration
+		stepped := false    // the commit records a step taken
 		lookupAt := retryAt // as fn sets it, committed or not
 		done := false
 		cctx, cancel := context.WithTimeout(ctx, recordTimeout)
 		dir := e.dir()
 		err := klaxon.Update(cctx, e.store, t.Group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
-			send, inc, done, firstPage, lookupAt = nil, nil, false, 0, retryAt
+			send, inc, done, firstPage, lookupAt, stepped = nil, nil, false, 0, retryAt, false
 			if g.Open == nil || g.Open.ID != t.Incident {
 				return e.recordClosed(cctx, g, t, finished, len(inflight) == 0, &done)
 			}
@@ -56,6 +58,7 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 					walked = true
 				}
 				changed = changed || walked
+				stepped = slices.ContainsFunc(cur.Recorded, func(ev klaxon.Event) bool { return ev.Kind == klaxon.EventEscalated })
 			}
 			if held {
 				for _, n := range Due(cur, now) {
@@ -124,11 +127,15 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 		if done {
 			return nil
 		}
+		sctx := ctx // the step's span's, for its pages
+		if stepped && err == nil {
+			sctx = e.stepSpan(ctx, inc)
+		}
 		for _, n := range send {
 			inflight[n.ID] = true
 			h.extend(e.now().Add(e.pageTimeout))
 			go func() {
-				pctx, cancel := context.WithTimeout(ctx, e.pageTimeout)
+				pctx, cancel := context.WithTimeout(sctx, e.pageTimeout)
 				defer cancel()
 				results <- e.page(pctx, h, dir, inc, n)
 			}()

@@ -100,20 +100,42 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 	return result{n: n, event: &ev, keep: again}
 }
 
-// pageSpan starts the span of page n of inc, in a trace of its own linked
-// to the trace that opened inc: the escalation goes on long after the
-// delivery's trace ended.
+// pageSpan starts the span of page n of inc: a child of the step's span
+// when ctx has it (a page the step sends at once), else a trace of its
+// own; linked to the trace that opened inc either way, as the escalation
+// goes on long after the delivery's trace ended.
 func (e *Engine) pageSpan(ctx context.Context, inc *klaxon.Incident, n klaxon.Notification) (context.Context, trace.Span) {
 	if e.tracer == nil {
 		return ctx, trace.SpanFromContext(context.Background())
 	}
-	opts := []trace.SpanStartOption{trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(
+	return e.tracer.Start(ctx, "escalate.page", e.linked(ctx, inc, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(
 		attribute.String("klaxon.incident", inc.ID), attribute.Int("klaxon.notification", n.ID),
-		attribute.Int("klaxon.step", n.Step), attribute.String("klaxon.user", n.User), attribute.String("klaxon.via", n.Via))}
+		attribute.Int("klaxon.step", n.Step), attribute.String("klaxon.user", n.User), attribute.String("klaxon.via", n.Via)))...)
+}
+
+// stepSpan records the step inc has taken as a span, a trace of its own
+// linked to the trace that opened inc, and returns ctx with it, for the
+// pages the step sends.
+func (e *Engine) stepSpan(ctx context.Context, inc *klaxon.Incident) context.Context {
+	if e.tracer == nil {
+		return ctx
+	}
+	ctx, span := e.tracer.Start(ctx, "escalate.step", e.linked(ctx, inc, trace.WithAttributes(attribute.String("klaxon.incident", inc.ID),
+		attribute.Int("klaxon.step", inc.Escalation.Step), attribute.Int("klaxon.round", inc.Escalation.Round)))...)
+	span.End() // the decision; its pages are its children
+	return ctx
+}
+
+// linked adds to opts a new root, unless ctx is in a span, and a link to
+// the trace that opened inc.
+func (e *Engine) linked(ctx context.Context, inc *klaxon.Incident, opts ...trace.SpanStartOption) []trace.SpanStartOption {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		opts = append(opts, trace.WithNewRoot())
+	}
 	if link, ok := telemetry.LinkTo(inc.Trace); ok {
 		opts = append(opts, trace.WithLinks(link))
 	}
-	return e.tracer.Start(ctx, "escalate.page", opts...)
+	return opts
 }
 
 // endSpan ends span, marking it failed with err.

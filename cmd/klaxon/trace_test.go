@@ -114,6 +114,7 @@ func TestTraceOfADelivery(t *testing.T) {
 	require.Equal(t, server.SpanID, accept.Parent)
 	require.Equal(t, "2", accept.Attributes["klaxon.alerts"])
 	require.Equal(t, accept.SpanID, byName["ingest.route"].Parent)
+	require.Equal(t, server.SpanID, byName["ingest.decode"].Parent)
 	commit := byName["ingest.commit"]
 	require.Equal(t, traceID, commit.TraceID, "a commit of one delivery is in its trace")
 	require.Equal(t, accept.SpanID, commit.Parent)
@@ -127,9 +128,14 @@ func TestTraceOfADelivery(t *testing.T) {
 	}
 	require.True(t, batch, "the store's batch that made the commit durable links to the delivery's trace")
 
+	step, ok := byName["escalate.step"]
+	require.True(t, ok, "the step's span")
+	require.NotEqual(t, traceID, step.TraceID, "a trace of its own: the escalation outlives the request")
+	require.Equal(t, []string{traceID}, step.Links, "linked to the trace that opened the incident")
+	require.Equal(t, "0", step.Attributes["klaxon.step"])
 	page, ok := byName["escalate.page"]
 	require.True(t, ok, "the page's span")
-	require.NotEqual(t, traceID, page.TraceID, "a trace of its own: the escalation outlives the request")
+	require.Equal(t, step.SpanID, page.Parent, "the step's page")
 	require.Equal(t, []string{traceID}, page.Links, "linked to the trace that opened the incident")
 	require.Equal(t, id, page.Attributes["klaxon.incident"])
 	require.Equal(t, "alice", page.Attributes["klaxon.user"])

@@ -129,7 +129,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 		ingestOpts = append(ingestOpts, ingest.WithTracing(o.Tracing.Provider))
 	}
 	pipeline := ingest.NewPipeline(st, rt.router, engine.Wake, o.Now, ingestOpts...)
-	handler := api.New(api.Options{Store: st, Accepter: pipeline, Commands: engine, Tokens: rt, Schedules: rt, Overrides: st, Links: links, Log: log, Registry: reg, Now: o.Now,
+	handler := api.New(api.Options{Store: st, Accepter: pipeline, Commands: engine, Tokens: rt, Schedules: rt, Overrides: st, Links: links, Log: log, Registry: reg, Now: o.Now, Tracing: engineTracing(o.Tracing),
 		Tester:       testPager{dispatch: dispatch, users: func(id string) (klaxon.User, bool) { return rt.view().User(id) }},
 		MetricsToken: func() string { return rt.cfg.Load().API.MetricsToken },
 		Bounds: func() api.Bounds {
@@ -153,8 +153,8 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 		reload: newReloader(o.ConfigPath, o.Overrides, rt, log.With("component", "config"), o.Watch)}, nil
 }
 
-// engineTracing is the engine's tracer provider: nil when tracing is off,
-// so that it makes no span at all.
+// engineTracing is the tracer provider of the engine and the API: nil
+// when tracing is off, so that they make no span at all.
 func engineTracing(t *telemetry.Tracing) trace.TracerProvider {
 	if !t.Enabled() {
 		return nil
