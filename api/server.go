@@ -171,7 +171,7 @@ func New(o Options) *Server {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.handle(GroupHealth, "GET /readyz", s.ready)
-	metrics := promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{})
+	metrics := promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{EnableOpenMetrics: true})
 	s.handle(GroupMetrics, "GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		if o.MetricsToken != nil {
 			if want := o.MetricsToken(); want != "" && subtle.ConstantTimeCompare([]byte(bearer(r)), []byte(want)) != 1 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"log/slog"
 	"net/http"
 	"testing"
@@ -93,6 +94,18 @@ func TestTraceOfADelivery(t *testing.T) {
 	waitFor(t, "alice is paged", func() bool { return len(pagesSent(getIncident(t, base, id))) == 1 })
 	code, out := post(t, base+"/v1/incidents/"+id+"/ack", apiToken, "application/json", []byte(`{"by":"alice"}`))
 	require.Equal(t, http.StatusOK, code, out)
+
+	// The histograms' exemplars lead to the traces (OpenMetrics).
+	req, err := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept", "application/openmetrics-text; version=1.0.0")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	metrics, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	require.NoError(t, res.Body.Close())
+	require.Regexp(t, `klaxon_ingest_request_seconds_bucket\{.*\} 1 # \{trace_id="`+traceID+`"\}`, string(metrics))
+	require.Regexp(t, `klaxon_ingest_commit_seconds_bucket\{[^}]*\} 1 # \{trace_id="`+traceID+`"\}`, string(metrics))
 
 	stop()
 	require.NoError(t, tr.Shutdown(t.Context()), "the spans are flushed")
