@@ -6,8 +6,11 @@ import (
 	"slices"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/incident"
+	"github.com/klaxonhq/klaxon/telemetry"
 )
 
 // fire advances one incident whose timer is due and sends the pages that
@@ -121,7 +124,12 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 		default:
 			finished, retryAt, recordTries = nil, lookupAt, 0
 			if firstPage > 0 {
-				e.metrics.firstPage.Observe(firstPage.Seconds())
+				// The exemplar is the delivery that opened the incident.
+				octx := ctx
+				if link, ok := telemetry.LinkTo(inc.Trace); ok {
+					octx = trace.ContextWithSpanContext(ctx, link.SpanContext)
+				}
+				telemetry.Observe(octx, e.metrics.firstPage, firstPage.Seconds())
 			}
 		}
 		if done {

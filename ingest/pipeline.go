@@ -404,6 +404,8 @@ type folded struct {
 // same deliveries, used again before new ones are. g.Alerts becomes
 // next's.
 func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Template, ds []*delivery, ids *[]string) (folded, error) {
+	_, span := p.span(ctx, "incident.apply")
+	defer span.End()
 	now := p.now()
 	f := folded{}
 	open, opening := g.Open, 0

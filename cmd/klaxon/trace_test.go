@@ -106,6 +106,7 @@ func TestTraceOfADelivery(t *testing.T) {
 	require.NoError(t, res.Body.Close())
 	require.Regexp(t, `klaxon_ingest_request_seconds_bucket\{.*\} 1 # \{trace_id="`+traceID+`"\}`, string(metrics))
 	require.Regexp(t, `klaxon_ingest_commit_seconds_bucket\{[^}]*\} 1 # \{trace_id="`+traceID+`"\}`, string(metrics))
+	require.Regexp(t, `klaxon_first_page_seconds_bucket\{[^}]*\} 1 # \{trace_id="`+traceID+`"\}`, string(metrics), "the first page leads to the delivery that opened the incident")
 
 	stop()
 	require.NoError(t, tr.Shutdown(t.Context()), "the spans are flushed")
@@ -132,6 +133,7 @@ func TestTraceOfADelivery(t *testing.T) {
 	require.Equal(t, traceID, commit.TraceID, "a commit of one delivery is in its trace")
 	require.Equal(t, accept.SpanID, commit.Parent)
 	require.False(t, commit.Error)
+	require.Equal(t, commit.SpanID, byName["incident.apply"].Parent, "Apply, within the commit")
 
 	var batch bool
 	for _, s := range recv.Spans() {

@@ -33,6 +33,26 @@ func TestTraceOfAnSMSAck(t *testing.T) {
 	require.Contains(t, res.Body, "Acknowledged #"+inc.ID)
 	stranger := h.Phone("+15559999999").Reply(inc.ID + "a") // logged, within its request's span
 	require.Contains(t, stranger.Body, "not a Klaxon user")
+
+	// After the same flow, /metrics has every series of the flow (but
+	// klaxon_first_page_seconds: on a clock that does not move, the first
+	// page takes no time, which the engine does not observe).
+	code, metrics := h.Do(http.MethodGet, "/metrics", nil)
+	require.Equal(t, http.StatusOK, code)
+	for _, series := range []string{
+		`klaxon_ingest_alerts_total{integration="prometheus",status="firing"} 2`,
+		`klaxon_ingest_alerts_deduplicated_total 0`,
+		`klaxon_incidents_opened_total{policy="oncall"} 1`,
+		`klaxon_incidents_acknowledged_total{policy="oncall"} 1`,
+		`klaxon_pages_total{channel="sms",result="sent"} 1`,
+		`klaxon_ingest_request_seconds_count{code="200",route="POST /v1/ingest/{source}"} 1`,
+		`klaxon_ingest_commit_seconds_count 1`,
+		`klaxon_time_to_acknowledge_seconds_count 1`,
+		`klaxon_engine_claims_held `,
+	} {
+		require.Contains(t, string(metrics), series)
+	}
+	require.Regexp(t, `klaxon_escalation_lateness_seconds_count [1-9]`, string(metrics))
 	h.Stop()
 	require.NoError(t, tr.Shutdown(t.Context()))
 
