@@ -51,14 +51,14 @@ func (s *Server) ackLink(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	if s.o.Links == nil {
-		s.ackPage(w, http.StatusNotFound, ackView{Problem: "Mail links are not configured on this Klaxon."})
+		s.ackPage(w, r, http.StatusNotFound, ackView{Problem: "Mail links are not configured on this Klaxon."})
 		return
 	}
 	claims, err := s.o.Links.Verify(r.PathValue("token"))
 	if err != nil {
 		if wait := s.failures.fail(r); wait > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
-			s.ackPage(w, http.StatusTooManyRequests, ackView{Problem: "Too many links that could not be used, from this address: try again later."})
+			s.ackPage(w, r, http.StatusTooManyRequests, ackView{Problem: "Too many links that could not be used, from this address: try again later."})
 			return
 		}
 		code := http.StatusBadRequest
@@ -69,19 +69,19 @@ func (s *Server) ackLink(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, klaxon.ErrUnauthorized):
 			code = http.StatusForbidden
 		}
-		s.ackPage(w, code, ackView{Problem: "This link cannot be used: " + err.Error() + "."})
+		s.ackPage(w, r, code, ackView{Problem: "This link cannot be used: " + err.Error() + "."})
 		return
 	}
 	if s.o.Users != nil {
 		if _, ok := s.o.Users.User(claims.User); !ok {
-			s.ackPage(w, http.StatusForbidden, ackView{ID: claims.Incident,
+			s.ackPage(w, r, http.StatusForbidden, ackView{ID: claims.Incident,
 				Problem: "This link was mailed to " + claims.User + ", who is no longer a Klaxon user: it no longer acts. Nothing was done."})
 			return
 		}
 	}
 	inc, err := s.o.Store.Incident(r.Context(), claims.Incident)
 	if err != nil {
-		s.ackFailed(w, ackView{ID: claims.Incident}, err)
+		s.ackFailed(w, r, ackView{ID: claims.Incident}, err)
 		return
 	}
 	verb := map[string]string{email.ActionAck: "Acknowledge", email.ActionResolve: "Resolve"}[claims.Action]
@@ -91,20 +91,20 @@ func (s *Server) ackLink(w http.ResponseWriter, r *http.Request) {
 		// The incident triggered again since this link's page: the link
 		// was for the incident as it was then.
 		v.Verb, v.Problem = "", "This link came with a page sent before the incident triggered again: it no longer acts. Use the link of its latest page."
-		s.ackPage(w, http.StatusGone, v)
+		s.ackPage(w, r, http.StatusGone, v)
 		return
 	}
 	// A link acts once: the incident records it in the commit that acts.
 	once := "link:" + strconv.Itoa(claims.Page) + ":" + claims.User + ":" + claims.Action
 	if slices.Contains(inc.Once, once) {
 		v.Verb, v.Problem = "", usedLink
-		s.ackPage(w, http.StatusGone, v)
+		s.ackPage(w, r, http.StatusGone, v)
 		return
 	}
 	if r.Method != http.MethodPost {
 		// GET (and the HEAD that the GET route also serves, which mail
 		// scanners send) only shows the page: only POST acts.
-		s.ackPage(w, http.StatusOK, v)
+		s.ackPage(w, r, http.StatusOK, v)
 		return
 	}
 	got, err := s.o.Commands.Act(r.Context(), action, inc.ID, klaxon.Actor{By: claims.User, How: "email", Once: once})
@@ -112,14 +112,14 @@ func (s *Server) ackLink(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, klaxon.ErrUsed):
 		// Another request with this link acted first.
 		v.Verb, v.Problem = "", usedLink
-		s.ackPage(w, http.StatusGone, v)
+		s.ackPage(w, r, http.StatusGone, v)
 		return
 	case err != nil:
-		s.ackFailed(w, v, err)
+		s.ackFailed(w, r, v, err)
 		return
 	}
 	v.State, v.Verb, v.Done = string(got.State), "", "Done, by "+claims.User+"."
-	s.ackPage(w, http.StatusOK, v)
+	s.ackPage(w, r, http.StatusOK, v)
 }
 
 const usedLink = "This link was used already: it acts once. Nothing was done."
@@ -128,23 +128,23 @@ const usedLink = "This link was used already: it acts once. Nothing was done."
 // On the server's fault (a store that is down or cannot write) nothing
 // was done and the link was not used: the page keeps its button, says to
 // try again, and does not show the error, which is logged.
-func (s *Server) ackFailed(w http.ResponseWriter, v ackView, err error) {
+func (s *Server) ackFailed(w http.ResponseWriter, r *http.Request, v ackView, err error) {
 	code := status(err)
 	if code < http.StatusInternalServerError {
 		v.Verb, v.Problem = "", "Nothing was done: "+err.Error()+"."
-		s.ackPage(w, code, v)
+		s.ackPage(w, r, code, v)
 		return
 	}
-	s.log.Error("mail link", "incident", v.ID, "status", code, "err", err)
+	s.log.ErrorContext(r.Context(), "mail link", "incident", v.ID, "status", code, "err", err)
 	retryAfter(w, code)
 	v.Problem = "Klaxon could not do it just now, so nothing was done; the link still works: try again in a moment."
-	s.ackPage(w, code, v)
+	s.ackPage(w, r, code, v)
 }
 
-func (s *Server) ackPage(w http.ResponseWriter, code int, v ackView) {
+func (s *Server) ackPage(w http.ResponseWriter, r *http.Request, code int, v ackView) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)
 	if err := ackPage.Execute(w, v); err != nil {
-		s.log.Error("render ack page", "err", err)
+		s.log.ErrorContext(r.Context(), "render ack page", "err", err)
 	}
 }

@@ -22,7 +22,7 @@ func (c *Callbacks) sms(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	answer := c.twimlTo(w)
+	answer := c.twimlTo(w, r)
 	if sid := form.Get("MessageSid"); sid != "" {
 		first, ok := c.firstTime(w, r, "sms:"+sid)
 		if !ok {

@@ -18,10 +18,10 @@ func (c *Callbacks) voice(w http.ResponseWriter, r *http.Request) {
 	}
 	inc, err := c.o.Incidents.Incident(r.Context(), id)
 	if err != nil {
-		c.fail(w, err)
+		c.fail(w, r, err)
 		return
 	}
-	answer := c.twimlTo(w)
+	answer := c.twimlTo(w, r)
 	prompt := VoicePrompt{PublicURL: auth.PublicURL, Incident: id, Notification: n, Summary: inc.Summary, Severity: inc.Severity, Alerts: inc.FiringCount}
 	if strings.HasPrefix(form.Get("AnsweredBy"), "machine") || form.Get("AnsweredBy") == "fax" {
 		if err := c.o.Responder.Delivery(r.Context(), id, n, false, "answering machine"); err != nil {

@@ -114,7 +114,7 @@ func (c *Callbacks) firstTime(w http.ResponseWriter, r *http.Request, key string
 	}
 	first, err := c.o.Memory.FirstTime(r.Context(), key, c.o.Now(), callbackMemory)
 	if err != nil {
-		c.fail(w, fmt.Errorf("twilio callback: %w", err))
+		c.fail(w, r, fmt.Errorf("twilio callback: %w", err))
 		return false, false
 	}
 	if !first {
@@ -138,7 +138,7 @@ func (c *Callbacks) form(w http.ResponseWriter, r *http.Request) (auth *Callback
 		if errors.Is(err, klaxon.ErrUnauthorized) {
 			c.log.WarnContext(r.Context(), "twilio callback refused", "path", r.URL.Path, "err", err)
 		}
-		c.fail(w, err)
+		c.fail(w, r, err)
 		return nil, nil, false
 	}
 	return auth, form, true
@@ -154,7 +154,7 @@ func (c *Callbacks) pageCallback(w http.ResponseWriter, r *http.Request) (auth *
 	id = r.URL.Query().Get("incident")
 	n, err := strconv.Atoi(r.URL.Query().Get("n"))
 	if id == "" || err != nil {
-		c.fail(w, klaxon.Invalid("", "callback without incident and n"))
+		c.fail(w, r, klaxon.Invalid("", "callback without incident and n"))
 		return nil, nil, "", 0, false
 	}
 	return auth, form, id, n, true
@@ -165,10 +165,10 @@ const emptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`
 
 // twimlTo returns a function that answers with the TwiML a builder
 // returns, or with nothing when it failed.
-func (c *Callbacks) twimlTo(w http.ResponseWriter) func(string, error) {
+func (c *Callbacks) twimlTo(w http.ResponseWriter, r *http.Request) func(string, error) {
 	return func(twiml string, err error) {
 		if err != nil {
-			c.log.Error("render twiml", "err", err)
+			c.log.ErrorContext(r.Context(), "render twiml", "err", err)
 			twiml = emptyTwiML
 		}
 		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
@@ -206,7 +206,7 @@ func (c *Callbacks) status(w http.ResponseWriter, r *http.Request) {
 	}
 	if final {
 		if err := c.o.Responder.Delivery(r.Context(), id, n, reached, detail); err != nil && !errors.Is(err, klaxon.ErrNotFound) {
-			c.fail(w, err)
+			c.fail(w, r, err)
 			return
 		}
 	}
@@ -218,13 +218,13 @@ func (c *Callbacks) status(w http.ResponseWriter, r *http.Request) {
 // when the store cannot read or write. It logs the server's faults, once.
 // The body is JSON as the API's errors are, for a person testing by
 // hand; Twilio reads none.
-func (c *Callbacks) fail(w http.ResponseWriter, err error) {
+func (c *Callbacks) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := status(err)
 	if code == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")
 	}
 	if code >= http.StatusInternalServerError {
-		c.log.Error("twilio callback", "status", code, "err", err)
+		c.log.ErrorContext(r.Context(), "twilio callback", "status", code, "err", err)
 	}
 	writeJSONError(w, code, err.Error())
 }
