@@ -19,36 +19,36 @@ import (
 // shows the page.
 func TestAckLinkActsOnce(t *testing.T) {
 	r := newRig(t)
-	id := r.open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaEmail, At: t0})
+	id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaEmail, At: t0})
 	ack := r.link(id, 1, email.ActionAck)
 	resolve := r.link(id, 1, email.ActionResolve)
 
 	code, body := do(t, http.MethodGet, ack, nil, nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, body, "Acknowledge as alice")
-	require.Equal(t, klaxon.StateTriggered, r.incident(t, id).State, "a GET acts on nothing")
+	require.Equal(t, klaxon.StateTriggered, r.Incident(t, id).State, "a GET acts on nothing")
 
-	r.clock.Add(time.Minute)
+	r.Clock.Add(time.Minute)
 	code, body = do(t, http.MethodPost, ack, nil, nil)
 	require.Equal(t, http.StatusOK, code, body)
 	require.Contains(t, body, "Done, by alice.")
-	inc := r.incident(t, id)
+	inc := r.Incident(t, id)
 	require.Equal(t, klaxon.StateAcknowledged, inc.State)
 	require.Equal(t, t0.Add(time.Minute), inc.AckedAt)
 
-	r.clock.Add(time.Minute)
+	r.Clock.Add(time.Minute)
 	code, body = do(t, http.MethodPost, ack, nil, nil)
 	require.Equal(t, http.StatusGone, code)
 	require.Contains(t, body, "This link was used already")
-	require.Equal(t, t0.Add(time.Minute), r.incident(t, id).AckedAt, "unchanged")
+	require.Equal(t, t0.Add(time.Minute), r.Incident(t, id).AckedAt, "unchanged")
 
 	// The ack times out: the incident triggers again and pages alice anew.
-	r.clock.Add(30 * time.Minute)
-	r.update(t, id, func(inc *klaxon.Incident) {
-		_, err := escalate.Walk(inc, r.clock.Now(), func(klaxon.Step) ([]klaxon.User, []string, error) { return []klaxon.User{alice}, nil, nil }, nil)
+	r.Clock.Add(30 * time.Minute)
+	r.Update(t, id, func(inc *klaxon.Incident) {
+		_, err := escalate.Walk(inc, r.Clock.Now(), func(klaxon.Step) ([]klaxon.User, []string, error) { return []klaxon.User{alice}, nil, nil }, nil)
 		require.NoError(t, err)
 	})
-	inc = r.incident(t, id)
+	inc = r.Incident(t, id)
 	require.Equal(t, klaxon.StateTriggered, inc.State)
 	require.Equal(t, 1, inc.WalkFrom)
 	require.Len(t, inc.Pending, 1)
@@ -57,7 +57,7 @@ func TestAckLinkActsOnce(t *testing.T) {
 		code, body = do(t, http.MethodPost, link, nil, nil)
 		require.Equal(t, http.StatusGone, code, name)
 		require.Contains(t, body, "no longer acts", name)
-		require.Equal(t, klaxon.StateTriggered, r.incident(t, id).State, name)
+		require.Equal(t, klaxon.StateTriggered, r.Incident(t, id).State, name)
 	}
 	code, body = do(t, http.MethodGet, resolve, nil, nil)
 	require.Equal(t, http.StatusGone, code)
@@ -67,17 +67,17 @@ func TestAckLinkActsOnce(t *testing.T) {
 	n := inc.Pending[0].ID
 	code, body = do(t, http.MethodPost, r.link(id, n, email.ActionAck), nil, nil)
 	require.Equal(t, http.StatusOK, code, body)
-	require.Equal(t, klaxon.StateAcknowledged, r.incident(t, id).State)
+	require.Equal(t, klaxon.StateAcknowledged, r.Incident(t, id).State)
 
 	// A link past its expiry is refused, and changes nothing.
 	expiring := r.link(id, n, email.ActionResolve)
-	r.clock.Add(24 * time.Hour)
+	r.Clock.Add(24 * time.Hour)
 	for _, method := range []string{http.MethodGet, http.MethodPost} {
 		code, body = do(t, method, expiring, nil, nil)
 		require.Equal(t, http.StatusGone, code, method)
 		require.Contains(t, body, "link expired at", method)
 	}
-	require.Equal(t, klaxon.StateAcknowledged, r.incident(t, id).State)
+	require.Equal(t, klaxon.StateAcknowledged, r.Incident(t, id).State)
 }
 
 // TestAckLinkFailedActLeavesLinkUsable: an act that the store could not
@@ -85,26 +85,26 @@ func TestAckLinkActsOnce(t *testing.T) {
 // says to try again and keeps the button, and the next POST acts, once.
 func TestAckLinkFailedActLeavesLinkUsable(t *testing.T) {
 	r := newRig(t)
-	id := r.open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaEmail, At: t0})
+	id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaEmail, At: t0})
 	ack := r.link(id, 1, email.ActionAck)
 
-	r.st.FailCommits(1)
+	r.Store.FailCommits(1)
 	code, body := do(t, http.MethodPost, ack, nil, nil)
 	require.Equal(t, http.StatusServiceUnavailable, code, body)
 	require.Contains(t, body, "nothing was done; the link still works: try again")
 	require.Contains(t, body, "Acknowledge as alice", "the button stays")
 	require.NotContains(t, body, "no space left on device", "the store's error is logged, not shown")
-	require.Equal(t, klaxon.StateTriggered, r.incident(t, id).State)
+	require.Equal(t, klaxon.StateTriggered, r.Incident(t, id).State)
 
 	code, body = do(t, http.MethodGet, ack, nil, nil)
 	require.Equal(t, http.StatusOK, code, body)
 	require.Contains(t, body, "Acknowledge as alice")
 
-	r.clock.Add(time.Minute)
+	r.Clock.Add(time.Minute)
 	code, body = do(t, http.MethodPost, ack, nil, nil)
 	require.Equal(t, http.StatusOK, code, body)
 	require.Contains(t, body, "Done, by alice.")
-	inc := r.incident(t, id)
+	inc := r.Incident(t, id)
 	require.Equal(t, klaxon.StateAcknowledged, inc.State)
 	require.Equal(t, t0.Add(time.Minute), inc.AckedAt)
 
@@ -118,7 +118,7 @@ func TestAckLinkFailedActLeavesLinkUsable(t *testing.T) {
 // button.
 func TestAckLinkUsedGET(t *testing.T) {
 	r := newRig(t)
-	id := r.open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaEmail, At: t0})
+	id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaEmail, At: t0})
 	ack := r.link(id, 1, email.ActionAck)
 	resolve := r.link(id, 1, email.ActionResolve)
 	code, body := do(t, http.MethodPost, ack, nil, nil)
@@ -142,7 +142,7 @@ func TestAckLinkUsedGET(t *testing.T) {
 // reload), a link shows no button and acts on nothing: 403, saying why.
 func TestAckLinkRemovedUser(t *testing.T) {
 	r := newRig(t)
-	id := r.open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaEmail, At: t0})
+	id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaEmail, At: t0})
 	ack := r.link(id, 1, email.ActionAck)
 	code, body := do(t, http.MethodGet, ack, nil, nil)
 	require.Equal(t, http.StatusOK, code, body)
@@ -154,14 +154,14 @@ func TestAckLinkRemovedUser(t *testing.T) {
 		require.Contains(t, body, "This link was mailed to alice, who is no longer a Klaxon user: it no longer acts.", method)
 		require.NotContains(t, body, "<form", method)
 	}
-	require.Equal(t, klaxon.StateTriggered, r.incident(t, id).State)
+	require.Equal(t, klaxon.StateTriggered, r.Incident(t, id).State)
 }
 
 // TestAckLinkConcurrentPOSTs: of several POSTs of one link at once, one
 // acts and the others answer 410; the timeline has one acknowledgement.
 func TestAckLinkConcurrentPOSTs(t *testing.T) {
 	r := newRig(t)
-	id := r.open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaEmail, At: t0})
+	id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaEmail, At: t0})
 	ack := r.link(id, 1, email.ActionAck)
 	const n = 8
 	codes := make(chan int, n)
@@ -179,7 +179,7 @@ func TestAckLinkConcurrentPOSTs(t *testing.T) {
 		got[c]++
 	}
 	require.Equal(t, map[int]int{http.StatusOK: 1, http.StatusGone: n - 1}, got)
-	timeline, err := klaxon.ReadTimeline(t.Context(), r.st, id)
+	timeline, err := klaxon.ReadTimeline(t.Context(), r.Store, id)
 	require.NoError(t, err)
 	acks := 0
 	for _, e := range timeline {

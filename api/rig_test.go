@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,8 +16,6 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/api"
-	"github.com/klaxonhq/klaxon/escalate"
-	"github.com/klaxonhq/klaxon/internal/fakeclock"
 	"github.com/klaxonhq/klaxon/internal/incidenttest"
 	"github.com/klaxonhq/klaxon/notify/email"
 )
@@ -28,10 +25,6 @@ var t0 = time.Date(2026, 11, 23, 22, 0, 0, 0, time.UTC)
 const alicePhone = "+15550100001"
 
 var alice = klaxon.User{ID: "alice", Phone: alicePhone, Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}}}
-
-type nobody struct{}
-
-func (nobody) Notify(_ context.Context, _ klaxon.Page) error { return nil }
 
 // users are the users of the config, which a test may change as a
 // reload would.
@@ -55,8 +48,7 @@ func (u *users) remove(id string) {
 // rig is the API on an embedded store and the real engine's commands,
 // on a fake clock.
 type rig struct {
-	st    *incidenttest.Store
-	clock *fakeclock.Clock
+	*incidenttest.Rig
 	links *email.Links
 	users *users
 	base  string
@@ -64,28 +56,14 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	st := incidenttest.NewStore(t)
-	c := fakeclock.New(t0)
-	log := slog.New(slog.DiscardHandler)
-	r := &rig{st: st, clock: c, links: email.NewLinks([]byte("link secret"), 24*time.Hour, c.Now),
-		users: &users{ids: map[string]bool{"alice": true, "bob": true}}}
-	eng := escalate.New(st, nobody{}, nil, log, escalate.Options{Now: c.Now})
-	srv := httptest.NewServer(api.New(api.Options{Store: st, Commands: eng, Links: r.links, Now: c.Now, Users: r.users,
-		Log: log, Registry: prometheus.NewRegistry()}))
+	r := &rig{Rig: incidenttest.NewRig(t, t0), users: &users{ids: map[string]bool{"alice": true, "bob": true}}}
+	r.links = email.NewLinks([]byte("link secret"), 24*time.Hour, r.Clock.Now)
+	srv := httptest.NewServer(api.New(api.Options{Store: r.Store, Commands: r.Engine, Links: r.links, Now: r.Clock.Now, Users: r.users,
+		Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()}))
 	t.Cleanup(srv.Close)
 	r.base = srv.URL
 	return r
 }
-
-// open stores a triggered incident of group with the pages sent.
-func (r *rig) open(t *testing.T, group string, sent ...klaxon.Sent) string {
-	return r.st.OpenIncident(t, group, r.clock.Now(), sent...)
-}
-
-func (r *rig) update(t *testing.T, id string, fn func(*klaxon.Incident)) {
-	r.st.UpdateIncident(t, id, fn)
-}
-func (r *rig) incident(t *testing.T, id string) *klaxon.Incident { return r.st.ReadIncident(t, id) }
 
 // do sends a request and returns the status and body.
 func do(t *testing.T, method, rawURL string, form url.Values, header http.Header) (int, string) {

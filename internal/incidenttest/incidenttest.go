@@ -1,11 +1,13 @@
 // Package incidenttest holds what the tests of commands on incidents
 // share: an embedded store that can fail its commits and holds
-// incidents as the engine stores them.
+// incidents as the engine stores them, and a rig of that store, a fake
+// clock and the engine's commands.
 package incidenttest
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/escalate"
+	"github.com/klaxonhq/klaxon/internal/fakeclock"
 	"github.com/klaxonhq/klaxon/store/embedded"
 )
 
@@ -100,3 +103,43 @@ func (s *Store) ReadIncident(t testing.TB, id string) *klaxon.Incident {
 	}
 	return inc
 }
+
+// Rig is a Store on a fake clock with the real engine's commands on it,
+// paging nobody: what the tests of the API and of Twilio's callbacks act
+// through.
+type Rig struct {
+	Store  *Store
+	Clock  *fakeclock.Clock
+	Engine *escalate.Engine
+}
+
+// NewRig returns a rig whose clock reads at.
+func NewRig(t testing.TB, at time.Time) *Rig {
+	t.Helper()
+	st := NewStore(t)
+	c := fakeclock.New(at)
+	return &Rig{Store: st, Clock: c, Engine: escalate.New(st, nobody{}, nil, slog.New(slog.DiscardHandler), escalate.Options{Now: c.Now})}
+}
+
+// Open stores a triggered incident of group, now, with the pages sent.
+func (r *Rig) Open(t testing.TB, group string, sent ...klaxon.Sent) string {
+	t.Helper()
+	return r.Store.OpenIncident(t, group, r.Clock.Now(), sent...)
+}
+
+// Update changes incident id with fn, as a commit would.
+func (r *Rig) Update(t testing.TB, id string, fn func(*klaxon.Incident)) {
+	t.Helper()
+	r.Store.UpdateIncident(t, id, fn)
+}
+
+// Incident reads incident id.
+func (r *Rig) Incident(t testing.TB, id string) *klaxon.Incident {
+	t.Helper()
+	return r.Store.ReadIncident(t, id)
+}
+
+// nobody is a notifier that pages nobody.
+type nobody struct{}
+
+func (nobody) Notify(context.Context, klaxon.Page) error { return nil }

@@ -20,36 +20,36 @@ import (
 func TestReplyActsOnPagesBeforeIt(t *testing.T) {
 	r := newRig(t)
 	sid := func(n int) string { return "SM" + strings.Repeat(string(rune('0'+n)), 32) }
-	first := r.open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0})
-	others := r.open(t, "search", klaxon.Sent{Notification: 1, User: "bob", Via: klaxon.ViaEmail, At: t0})
+	first := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0})
+	others := r.Open(t, "search", klaxon.Sent{Notification: 1, User: "bob", Via: klaxon.ViaEmail, At: t0})
 	// Recorded after the reply came (another replica, a page in flight).
-	later := r.open(t, "checkout", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0.Add(2 * time.Minute)})
-	r.clock.Add(time.Minute)
+	later := r.Open(t, "checkout", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0.Add(2 * time.Minute)})
+	r.Clock.Add(time.Minute)
 
 	out := r.sms(t, sid(1), "AA")
 	require.Contains(t, out, "Acknowledged #"+first+" (payments: payments is down)")
 	require.Contains(t, out, "not #"+later+": paged you after this reply")
 	require.NotContains(t, out, "#"+others)
-	require.Equal(t, klaxon.StateAcknowledged, r.incident(t, first).State)
-	require.Equal(t, klaxon.StateTriggered, r.incident(t, later).State)
-	require.Equal(t, klaxon.StateTriggered, r.incident(t, others).State)
+	require.Equal(t, klaxon.StateAcknowledged, r.Incident(t, first).State)
+	require.Equal(t, klaxon.StateTriggered, r.Incident(t, later).State)
+	require.Equal(t, klaxon.StateTriggered, r.Incident(t, others).State)
 
 	// A bare reply takes the latest page before it.
 	out = r.sms(t, sid(2), "R")
 	require.Contains(t, out, "Resolved #"+first)
-	require.Equal(t, klaxon.StateTriggered, r.incident(t, later).State)
+	require.Equal(t, klaxon.StateTriggered, r.Incident(t, later).State)
 	out = r.sms(t, sid(3), "A")
 	require.Equal(t, "Nothing was done: no incident had paged you when this reply came; your open incidents are "+later+".", twimlText(out))
-	require.Equal(t, klaxon.StateTriggered, r.incident(t, later).State)
+	require.Equal(t, klaxon.StateTriggered, r.Incident(t, later).State)
 
 	// Named, it acts.
 	out = r.sms(t, sid(4), later+"A")
 	require.Contains(t, out, "Acknowledged #"+later)
-	require.Equal(t, klaxon.StateAcknowledged, r.incident(t, later).State)
+	require.Equal(t, klaxon.StateAcknowledged, r.Incident(t, later).State)
 
 	// Once the page is before the reply, a bare reply takes it.
-	require.Equal(t, klaxon.StateTriggered, r.incident(t, others).State)
-	r.clock.Add(2 * time.Minute)
+	require.Equal(t, klaxon.StateTriggered, r.Incident(t, others).State)
+	r.Clock.Add(2 * time.Minute)
 	out = r.sms(t, sid(5), "R")
 	require.Contains(t, out, "Resolved #"+later)
 }
@@ -66,21 +66,21 @@ func twimlText(twiml string) string {
 // "all" or bare reply does not act on its incident.
 func TestReplyLeavesPagesNotSent(t *testing.T) {
 	r := newRig(t)
-	first := r.open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0})
-	r.clock.Add(time.Minute)
-	pending := r.open(t, "checkout")
-	r.update(t, pending, func(inc *klaxon.Incident) {
-		inc.Pending = []klaxon.Notification{{ID: 1, User: "alice", Via: klaxon.ViaSMS, Due: r.clock.Now()}}
+	first := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0})
+	r.Clock.Add(time.Minute)
+	pending := r.Open(t, "checkout")
+	r.Update(t, pending, func(inc *klaxon.Incident) {
+		inc.Pending = []klaxon.Notification{{ID: 1, User: "alice", Via: klaxon.ViaSMS, Due: r.Clock.Now()}}
 	})
-	r.clock.Add(time.Millisecond)
+	r.Clock.Add(time.Millisecond)
 
 	out := r.sms(t, "SM"+strings.Repeat("7", 32), "AA")
 	require.Contains(t, out, "Acknowledged #"+first)
 	require.NotContains(t, out, "Acknowledged #"+pending)
-	require.Equal(t, klaxon.StateTriggered, r.incident(t, pending).State)
+	require.Equal(t, klaxon.StateTriggered, r.Incident(t, pending).State)
 	out = r.sms(t, "SM"+strings.Repeat("8", 32), "R")
 	require.Contains(t, out, "Resolved #"+first, "a bare reply takes the page that went out, not the one in the outbox")
-	require.Equal(t, klaxon.StateTriggered, r.incident(t, pending).State)
+	require.Equal(t, klaxon.StateTriggered, r.Incident(t, pending).State)
 	// Named, it acts: the page may be going out as the person replies.
 	out = r.sms(t, "SM"+strings.Repeat("9", 32), pending+"A")
 	require.Contains(t, out, "Acknowledged #"+pending)
@@ -91,13 +91,13 @@ func TestReplyLeavesPagesNotSent(t *testing.T) {
 // and a later reply acts.
 func TestReplyWhenTheStoreCannotWrite(t *testing.T) {
 	r := newRig(t)
-	id := r.open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0})
-	r.clock.Add(time.Minute)
-	r.st.FailCommits(1)
+	id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0})
+	r.Clock.Add(time.Minute)
+	r.Store.FailCommits(1)
 	out := r.sms(t, "SM"+strings.Repeat("1", 32), id+"A")
 	require.Contains(t, out, "#"+id+" not changed: Klaxon could not record it; try again")
 	require.NotContains(t, out, "no space left on device")
-	require.Equal(t, klaxon.StateTriggered, r.incident(t, id).State)
+	require.Equal(t, klaxon.StateTriggered, r.Incident(t, id).State)
 
 	out = r.sms(t, "SM"+strings.Repeat("2", 32), id+"A")
 	require.Contains(t, out, "Acknowledged #"+id)
@@ -107,7 +107,7 @@ func TestReplyWhenTheStoreCannotWrite(t *testing.T) {
 // forged one 403, one that names no page 400; none changes anything.
 func TestCallbacksRefuse(t *testing.T) {
 	r := newRig(t)
-	id := r.open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0})
+	id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0})
 	reply := url.Values{"MessageSid": {"SM" + strings.Repeat("1", 32)}, "From": {alicePhone}, "Body": {id + "A"}}
 
 	code, out := r.post(t, twilio.SMSPath, reply, "bm90IGEgc2lnbmF0dXJl")
@@ -122,7 +122,7 @@ func TestCallbacksRefuse(t *testing.T) {
 	code, out = r.post(t, twilio.SMSPath, reply, "")
 	require.Equal(t, http.StatusNotFound, code, out)
 	require.Contains(t, out, "Twilio is not configured")
-	require.Equal(t, klaxon.StateTriggered, r.incident(t, id).State)
+	require.Equal(t, klaxon.StateTriggered, r.Incident(t, id).State)
 
 	// Configured again (a reload), the same reply acts.
 	r.auth.Store(auth)
@@ -134,14 +134,14 @@ func TestCallbacksRefuse(t *testing.T) {
 // retry acts.
 func TestCallbacksActOnce(t *testing.T) {
 	r := newRig(t)
-	id := r.open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaVoice, At: t0})
+	id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaVoice, At: t0})
 	gather := twilio.VoicePath + "?" + url.Values{"incident": {id}, "n": {"1"}, "step": {"gather"}}.Encode()
 	press := url.Values{"CallSid": {"CA" + strings.Repeat("2", 32)}, "To": {alicePhone}, "Digits": {"1"}}
 
 	r.memory.down.Store(true)
 	code, out := r.post(t, gather, press, "")
 	require.Equal(t, http.StatusServiceUnavailable, code, out)
-	require.Equal(t, klaxon.StateTriggered, r.incident(t, id).State)
+	require.Equal(t, klaxon.StateTriggered, r.Incident(t, id).State)
 
 	r.memory.down.Store(false)
 	code, out = r.post(t, gather, press, "")
@@ -152,11 +152,11 @@ func TestCallbacksActOnce(t *testing.T) {
 	require.Contains(t, out, "That key was taken already.")
 
 	// A key press on a page that was no call to the number's owner.
-	other := r.open(t, "search", klaxon.Sent{Notification: 1, User: "bob", Via: klaxon.ViaVoice, At: t0})
+	other := r.Open(t, "search", klaxon.Sent{Notification: 1, User: "bob", Via: klaxon.ViaVoice, At: t0})
 	code, out = r.post(t, strings.Replace(gather, "incident="+id, "incident="+other, 1), press, "")
 	require.Equal(t, http.StatusOK, code, out)
 	require.Contains(t, out, "This call was not a page to you.")
-	require.Equal(t, klaxon.StateTriggered, r.incident(t, other).State)
+	require.Equal(t, klaxon.StateTriggered, r.Incident(t, other).State)
 }
 
 // TestStatusCallback: a final status is recorded on the timeline; one
@@ -164,7 +164,7 @@ func TestCallbacksActOnce(t *testing.T) {
 // nothing.
 func TestStatusCallback(t *testing.T) {
 	r := newRig(t)
-	id := r.open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0})
+	id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0})
 	status := func(n, state string) int {
 		code, _ := r.post(t, twilio.StatusPath+"?incident="+id+"&n="+n, url.Values{"MessageSid": {"SM1"}, "MessageStatus": {state}, "ErrorCode": {"30003"}}, "")
 		return code
@@ -172,7 +172,7 @@ func TestStatusCallback(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, status("1", "sent"))
 	require.Equal(t, http.StatusNoContent, status("9", "failed"))
 	require.Equal(t, http.StatusNoContent, status("1", "undelivered"))
-	events, _, err := r.st.Timeline(t.Context(), id, 0, 100)
+	events, _, err := r.Store.Timeline(t.Context(), id, 0, 100)
 	require.NoError(t, err)
 	require.Len(t, events, 1)
 	require.Equal(t, klaxon.EventPageFailed, events[0].Kind)

@@ -17,7 +17,6 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/escalate"
-	"github.com/klaxonhq/klaxon/internal/fakeclock"
 	"github.com/klaxonhq/klaxon/internal/incidenttest"
 	"github.com/klaxonhq/klaxon/internal/twiliotest"
 	"github.com/klaxonhq/klaxon/notify/twilio"
@@ -36,10 +35,6 @@ type phonebook struct{}
 func (phonebook) UserByPhone(phone string) (klaxon.User, bool) {
 	return klaxon.User{ID: "alice", Phone: alicePhone}, phone == alicePhone
 }
-
-type nobody struct{}
-
-func (nobody) Notify(context.Context, klaxon.Page) error { return nil }
 
 // memory is the store's memory of callbacks, which fails while down is
 // set, as a store that cannot be reached fails.
@@ -60,8 +55,7 @@ var _ twilio.Responder = (*escalate.Engine)(nil)
 // rig is Twilio's callbacks on an embedded store and the real engine,
 // on a fake clock.
 type rig struct {
-	st     *incidenttest.Store
-	clock  *fakeclock.Clock
+	*incidenttest.Rig
 	memory *memory
 	// auth is what the callbacks check, nil for Twilio not configured.
 	auth atomic.Pointer[twilio.CallbackAuth]
@@ -70,28 +64,15 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	st := incidenttest.NewStore(t)
-	c := fakeclock.New(t0)
-	log := slog.New(slog.DiscardHandler)
-	r := &rig{st: st, clock: c, memory: &memory{Store: st.Store}}
-	eng := escalate.New(st, nobody{}, nil, log, escalate.Options{Now: c.Now})
-	srv := httptest.NewServer(twilio.NewCallbacks(twilio.CallbackOptions{Auth: r.auth.Load, Responder: eng, Incidents: st,
-		Phonebook: phonebook{}, Memory: r.memory, Now: c.Now, Log: log}))
+	r := &rig{Rig: incidenttest.NewRig(t, t0)}
+	r.memory = &memory{Store: r.Store.Store}
+	srv := httptest.NewServer(twilio.NewCallbacks(twilio.CallbackOptions{Auth: r.auth.Load, Responder: r.Engine, Incidents: r.Store,
+		Phonebook: phonebook{}, Memory: r.memory, Now: r.Clock.Now, Log: slog.New(slog.DiscardHandler)}))
 	t.Cleanup(srv.Close)
 	r.base = srv.URL
 	r.auth.Store(&twilio.CallbackAuth{AuthToken: authToken, PublicURL: srv.URL})
 	return r
 }
-
-// open stores a triggered incident of group with the pages sent.
-func (r *rig) open(t *testing.T, group string, sent ...klaxon.Sent) string {
-	return r.st.OpenIncident(t, group, r.clock.Now(), sent...)
-}
-
-func (r *rig) update(t *testing.T, id string, fn func(*klaxon.Incident)) {
-	r.st.UpdateIncident(t, id, fn)
-}
-func (r *rig) incident(t *testing.T, id string) *klaxon.Incident { return r.st.ReadIncident(t, id) }
 
 // post sends a callback to path (with its query) signed with signature,
 // or as Twilio signs it when signature is "", and returns the status and
