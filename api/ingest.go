@@ -9,6 +9,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/ingest"
+	"github.com/klaxonhq/klaxon/telemetry"
 )
 
 // decoder turns a webhook body of one source into alerts.
@@ -41,7 +42,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	}
 	span := s.decodeSpan(r)
 	alerts, err := decode(name, body)
-	span.End()
+	telemetry.End(span, err)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

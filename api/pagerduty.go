@@ -8,6 +8,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/ingest"
+	"github.com/klaxonhq/klaxon/telemetry"
 )
 
 // enqueue serves PagerDuty's Events API v2 (POST /v2/enqueue) with
@@ -27,7 +28,7 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
 	}
 	span := s.decodeSpan(r)
 	ev, err := ingest.DecodePagerDuty("", body)
-	span.End()
+	telemetry.End(span, err)
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, ingest.InvalidEventFrom(err))
 		return

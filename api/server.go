@@ -171,7 +171,10 @@ func New(o Options) *Server {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.handle(GroupHealth, "GET /readyz", s.ready)
-	metrics := promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{EnableOpenMetrics: true})
+	// OpenMetrics, when asked for, carries the exemplars, which exist
+	// only with tracing; without, the text format alone, as before
+	// (OpenMetrics writes a bucket's le="1" as le="1.0").
+	metrics := promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{EnableOpenMetrics: o.Tracing != nil})
 	s.handle(GroupMetrics, "GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		if o.MetricsToken != nil {
 			if want := o.MetricsToken(); want != "" && subtle.ConstantTimeCompare([]byte(bearer(r)), []byte(want)) != 1 {
@@ -228,6 +231,10 @@ func (s *Server) decodeSpan(r *http.Request) trace.Span {
 func (s *Server) timed(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		// The body's limit is set on the server's own writer, which
+		// closes the connection after a body over it; readJSON's, on sw,
+		// meets the same limit.
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 		h(sw, r)
 		telemetry.Observe(r.Context(), s.metrics.requests.WithLabelValues(r.Pattern, strconv.Itoa(sw.code)), time.Since(start).Seconds())
@@ -244,3 +251,6 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.code = code
 	w.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap is the writer underneath, for http.ResponseController.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

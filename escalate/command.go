@@ -127,9 +127,14 @@ func (e *Engine) command(ctx context.Context, what string, who klaxon.Actor, id 
 		return nil, err
 	}
 	ctx, span := e.commandSpan(ctx, what, who, stored)
-	defer func() { endSpan(span, err) }()
+	defer func() { telemetry.End(span, err) }()
 	out := stored
+	// from is the state the commit that lands changed, "" when it
+	// changed nothing: a command that finds the change made already
+	// counts nothing.
+	var from klaxon.State
 	err = klaxon.Update(ctx, e.store, stored.Group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
+		from = ""
 		if g.Open == nil || g.Open.ID != id {
 			// Closed: only its timeline may still grow, for the review.
 			cur, err := e.store.Incident(ctx, id)
@@ -142,6 +147,7 @@ func (e *Engine) command(ctx context.Context, what string, who klaxon.Actor, id 
 				out = cur
 				return nil, err
 			}
+			from = cur.State
 			return &klaxon.Commit{Open: openID(g), Incidents: []*klaxon.Incident{out}, Urgent: true}, nil
 		}
 		inc := incident.Clone(g.Open)
@@ -150,6 +156,7 @@ func (e *Engine) command(ctx context.Context, what string, who klaxon.Actor, id 
 		if err != nil || !changed {
 			return nil, err
 		}
+		from = g.Open.State
 		// A resolved incident leaves the alert index: the store unindexes
 		// its alerts.
 		c := &klaxon.Commit{Open: inc.ID, Incidents: []*klaxon.Incident{inc}, Paged: NewlyPaged(g.Open, inc), Urgent: true}
@@ -162,7 +169,7 @@ func (e *Engine) command(ctx context.Context, what string, who klaxon.Actor, id 
 	if err != nil {
 		return nil, fmt.Errorf("incident %s: %w", id, err)
 	}
-	if stored.State != out.State {
+	if from != "" && from != out.State {
 		e.shared.Changed(ctx, out, e.now())
 	}
 	return out, nil

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/klaxonhq/klaxon"
@@ -59,7 +58,7 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 		var span trace.Span
 		pctx, span = e.pageSpan(ctx, inc, n)
 		err = e.notifier.Notify(pctx, p)
-		endSpan(span, err)
+		endPage(span, err)
 	} else if h.ctx.Err() != nil || errors.Is(err, errNotHeld) {
 		return result{n: n, stay: true} // the claim's next holder sends it
 	}
@@ -113,6 +112,21 @@ func (e *Engine) pageSpan(ctx context.Context, inc *klaxon.Incident, n klaxon.No
 		attribute.Int("klaxon.step", n.Step), attribute.String("klaxon.user", n.User), attribute.String("klaxon.via", n.Via)))...)
 }
 
+// endPage ends a page's span: a page deferred (a person's limit) or
+// bundled with others is no failure.
+func endPage(span trace.Span, err error) {
+	var later *klaxon.DeferredError
+	switch {
+	case errors.As(err, &later):
+		span.SetAttributes(attribute.String("klaxon.result", "deferred"))
+		err = nil
+	case errors.Is(err, klaxon.ErrBundled):
+		span.SetAttributes(attribute.String("klaxon.result", "bundled"))
+		err = nil
+	}
+	telemetry.End(span, err)
+}
+
 // stepSpan records the step inc has taken as a span, a trace of its own
 // linked to the trace that opened inc, and returns ctx with it, for the
 // pages the step sends.
@@ -136,15 +150,6 @@ func (e *Engine) linked(ctx context.Context, inc *klaxon.Incident, opts ...trace
 		opts = append(opts, trace.WithLinks(link))
 	}
 	return opts
-}
-
-// endSpan ends span, marking it failed with err.
-func endSpan(span trace.Span, err error) {
-	if err != nil {
-		span.RecordError(err)
-		span.SetStatus(codes.Error, err.Error())
-	}
-	span.End()
 }
 
 // errNotHeld is a page not sent because its claim was about to lapse.

@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/telemetry"
 )
 
 // A store that is a klaxon.CommitQueue takes a group's next commit while
@@ -106,7 +107,7 @@ func (p *Pipeline) start(ctx context.Context, q klaxon.CommitQueue, key string, 
 	fail := func(err error) *flight {
 		p.metrics.failed(err)
 		err = commitError(key, err)
-		end(span, err)
+		telemetry.End(span, err)
 		answer(ds, false, err)
 		return nil
 	}
@@ -188,15 +189,15 @@ func (p *Pipeline) land(ctx context.Context, cur, next *flight) *flight {
 	}
 	if !errors.Is(err, klaxon.ErrConflict) {
 		err = commitError(cur.f.c.Group, err)
-		end(cur.span, err)
+		telemetry.End(cur.span, err)
 		answer(cur.ds, cur.f.opened, err)
 		return next
 	}
-	end(cur.span, err)
+	telemetry.End(cur.span, err)
 	ds := cur.ds
 	if next != nil {
 		err := next.queued.Wait() // refused: it followed cur
-		end(next.span, err)
+		telemetry.End(next.span, err)
 		ds = append(ds, next.ds...)
 	}
 	cctx, cancel := context.WithTimeout(ctx, commitTimeout)

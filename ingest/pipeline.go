@@ -9,7 +9,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/klaxonhq/klaxon"
@@ -110,7 +109,7 @@ func WithTracing(tp trace.TracerProvider) Option {
 // groups of one body commit concurrently.
 func (p *Pipeline) Accept(ctx context.Context, alerts []klaxon.Alert) (err error) {
 	ctx, span := p.span(ctx, "ingest.accept")
-	defer func() { end(span, err) }()
+	defer func() { telemetry.End(span, err) }()
 	batches, err := p.route(ctx, alerts)
 	if err != nil {
 		return err
@@ -215,7 +214,7 @@ func (p *Pipeline) Waiting(key string) int {
 // route is group in a span of its own.
 func (p *Pipeline) route(ctx context.Context, alerts []klaxon.Alert) (ds []*delivery, err error) {
 	ctx, span := p.span(ctx, "ingest.route")
-	defer func() { end(span, err) }()
+	defer func() { telemetry.End(span, err) }()
 	return p.group(ctx, alerts)
 }
 
@@ -250,15 +249,6 @@ func (p *Pipeline) span(ctx context.Context, name string) (context.Context, trac
 		return ctx, noSpan
 	}
 	return p.tracer.Start(ctx, name)
-}
-
-// end ends span, marking it failed with err.
-func end(span trace.Span, err error) {
-	if err != nil {
-		span.RecordError(err)
-		span.SetStatus(codes.Error, err.Error())
-	}
-	span.End()
 }
 
 // group splits alerts into per-group deliveries, in the order their groups
@@ -342,7 +332,7 @@ func batch(ds []*delivery) (tmpl incident.Template, keys []string) {
 func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, err error) {
 	tmpl, keys := batch(ds)
 	ctx, span := p.commitSpan(ctx, ds, len(keys))
-	defer func() { end(span, err) }()
+	defer func() { telemetry.End(span, err) }()
 	var ids []string // allocated once each, kept across retries
 	var last folded
 	started := time.Now()

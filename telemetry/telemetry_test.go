@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -114,4 +115,45 @@ func TestStoreErrors(t *testing.T) {
 	require.Equal(t, 1.0, testutil.ToFloat64(m.storeErrors.WithLabelValues("engine")))
 	var nilMetrics *Metrics
 	nilMetrics.StoreError("ingest", klaxon.ErrUnavailable) // counts nothing, and does not fail
+}
+
+// TestEnd: a failed span says the error's kind, never its text, which may
+// name a person's address.
+func TestEnd(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	for _, err := range []error{nil, fmt.Errorf("send mail to alice@example.com: %w", klaxon.ErrUnavailable), errors.New("rcpt alice@example.com refused")} {
+		_, span := tp.Tracer("t").Start(context.Background(), "s")
+		End(span, err)
+	}
+	ended := rec.Ended()
+	require.Len(t, ended, 3)
+	require.Empty(t, ended[0].Attributes(), "no error, no error.type")
+	for i, want := range []string{"unavailable", "other"} {
+		s := ended[i+1]
+		require.Equal(t, "Error", s.Status().Code.String())
+		require.Empty(t, s.Status().Description)
+		require.Empty(t, s.Events(), "no exception event")
+		require.Equal(t, []attribute.KeyValue{attribute.String("error.type", want)}, s.Attributes())
+	}
+}
+
+// TestChildOnly: a span is started within another, and not at the root.
+func TestChildOnly(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	child := ChildOnly(tp).Tracer("t")
+	_, root := child.Start(context.Background(), "alone")
+	require.False(t, root.IsRecording(), "no parent: no span")
+	root.End()
+	ctx, parent := tp.Tracer("t").Start(context.Background(), "caller")
+	_, span := child.Start(ctx, "command")
+	require.True(t, span.IsRecording())
+	span.End()
+	parent.End()
+	var names []string
+	for _, s := range rec.Ended() {
+		names = append(names, s.Name())
+	}
+	require.Equal(t, []string{"command", "caller"}, names)
 }

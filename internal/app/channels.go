@@ -10,6 +10,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/config"
@@ -30,12 +31,15 @@ const linkTTL = 24 * time.Hour
 // with no channel go to the console.
 func buildChannels(cfg *config.Config, now func() time.Time, tr *telemetry.Tracing) (map[string]notify.Channel, *email.Links, error) {
 	channels := map[string]notify.Channel{}
-	// With tracing, the providers' HTTP requests are spans of the page's
-	// trace.
+	// With tracing, Twilio's REST requests are spans of the page's trace
+	// (their URL names only the account). A webhook's are not: its URL
+	// may be its secret (Slack's is), which a client span would record.
+	// Neither is sent the trace context: it is Klaxon's own.
 	var hc *http.Client
 	if tr.Enabled() {
 		hc = &http.Client{Timeout: 10 * time.Second,
-			Transport: otelhttp.NewTransport(http.DefaultTransport, otelhttp.WithTracerProvider(tr.Provider), otelhttp.WithPropagators(tr.Propagator))}
+			Transport: otelhttp.NewTransport(http.DefaultTransport, otelhttp.WithTracerProvider(tr.Provider),
+				otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator()))}
 	}
 	if t := cfg.Notify.Twilio; t != nil {
 		tw, err := twilio.New(twilio.Options{AccountSID: t.AccountSID, AuthToken: t.AuthToken, From: t.From, APIURL: t.APIURL, PublicURL: cfg.PublicURL, HTTPClient: hc})
@@ -45,7 +49,7 @@ func buildChannels(cfg *config.Config, now func() time.Time, tr *telemetry.Traci
 		channels[klaxon.ViaSMS], channels[klaxon.ViaVoice] = tw.SMS(), tw.Voice()
 	}
 	if h := cfg.Notify.Webhook; h != nil {
-		wh, err := webhook.New(webhook.Options{URL: h.URL, Secret: h.Secret, Format: h.Format, PublicURL: cfg.PublicURL, HTTPClient: hc})
+		wh, err := webhook.New(webhook.Options{URL: h.URL, Secret: h.Secret, Format: h.Format, PublicURL: cfg.PublicURL})
 		if err != nil {
 			return nil, nil, fmt.Errorf("notify.webhook: %w", err)
 		}
@@ -75,7 +79,7 @@ func openStore(ctx context.Context, c config.Store, log *slog.Logger, tr *teleme
 	}
 	o := redisstore.Options{Addrs: c.Redis.Addrs, MasterName: c.Redis.MasterName, Username: c.Redis.Username, Password: c.Redis.Password, DB: c.Redis.DB}
 	if tr.Enabled() {
-		o.Tracing = tr.Provider
+		o.Tracing = telemetry.ChildOnly(tr.Provider) // not the engine's polls and renewals
 	}
 	if c.Redis.TLS {
 		o.TLS = &tls.Config{MinVersion: tls.VersionTLS12}

@@ -31,6 +31,10 @@ type connLimits struct {
 	trace       func(http.Handler) http.Handler
 }
 
+// untraced are the paths of scrapes and probes, which would be a trace
+// each, every few seconds.
+var untraced = map[string]bool{"/metrics": true, "/healthz": true, "/readyz": true}
+
 // traced wraps a handler in a server span per request (otelhttp): named
 // for the route, with the trace context of the request's traceparent.
 // With tracing off it is the handler itself.
@@ -40,6 +44,7 @@ func traced(t *telemetry.Tracing) func(http.Handler) http.Handler {
 	}
 	return func(h http.Handler) http.Handler {
 		return otelhttp.NewHandler(h, "klaxon", otelhttp.WithTracerProvider(t.Provider), otelhttp.WithPropagators(t.Propagator),
+			otelhttp.WithFilter(func(r *http.Request) bool { return !untraced[r.URL.Path] }),
 			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 				if r.Pattern != "" {
 					return r.Pattern

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -28,8 +29,27 @@ type Span struct {
 	Attributes map[string]string
 	// Resource are the attributes of the resource that sent it.
 	Resource map[string]string
-	// Error says the span's status is an error.
-	Error bool
+	// Error says the span's status is an error; Status is its message.
+	Error  bool
+	Status string
+	// Events are the span's events (an exception recorded, say), each
+	// its name and its attributes' values.
+	Events []string
+}
+
+// Text is all a span says in words: its attributes' values, its status
+// message and its events, for tests that look for what it must not
+// hold.
+func (s Span) Text() string {
+	var b strings.Builder
+	for k, v := range s.Attributes {
+		b.WriteString(k + "=" + v + "\n")
+	}
+	b.WriteString(s.Status + "\n")
+	for _, e := range s.Events {
+		b.WriteString(e + "\n")
+	}
+	return b.String()
 }
 
 // Receiver is a running OTLP/HTTP receiver.
@@ -89,7 +109,14 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 			for _, s := range ss.GetSpans() {
 				sp := Span{Name: s.GetName(), TraceID: hex.EncodeToString(s.GetTraceId()), SpanID: hex.EncodeToString(s.GetSpanId()),
 					Parent: hex.EncodeToString(s.GetParentSpanId()), Attributes: attrs(s.GetAttributes()), Resource: res,
-					Error: s.GetStatus().GetCode() == 2}
+					Error: s.GetStatus().GetCode() == 2, Status: s.GetStatus().GetMessage()}
+				for _, ev := range s.GetEvents() {
+					text := ev.GetName()
+					for _, v := range attrs(ev.GetAttributes()) {
+						text += " " + v
+					}
+					sp.Events = append(sp.Events, text)
+				}
 				for _, l := range s.GetLinks() {
 					sp.Links = append(sp.Links, hex.EncodeToString(l.GetTraceId()))
 				}

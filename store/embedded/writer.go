@@ -170,7 +170,10 @@ func (w *writer) do(ctx context.Context, urgent bool, fn func(tx *txn) error) er
 // write). Once close has begun, a queue may wait, whatever its ctx says,
 // for the writes queued before it to be taken, and then fails.
 func (w *writer) queue(ctx context.Context, urgent bool, fn func(tx *txn) error, after *write, landed func()) (*write, error) {
-	wr := &write{fn: fn, done: make(chan struct{}), after: after, landed: landed, span: trace.SpanContextFromContext(ctx)}
+	wr := &write{fn: fn, done: make(chan struct{}), after: after, landed: landed}
+	if w.tracer != nil {
+		wr.span = trace.SpanContextFromContext(ctx)
+	}
 	q := w.normal
 	if urgent {
 		q = w.urgent

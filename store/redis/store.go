@@ -59,7 +59,8 @@ type Options struct {
 	// 256). It is fixed when a Prefix is first used: Open refuses another.
 	Shards int
 	// Tracing makes a span of each command and pipeline (redisotel), in
-	// the trace of the caller's context; nil for none.
+	// the trace of the caller's context; nil for none. Commands of no
+	// traced caller are best left out: see telemetry.ChildOnly.
 	Tracing trace.TracerProvider
 }
 
@@ -127,7 +128,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	urgentRdb := redis.NewUniversalClient(&urgent)
 	if o.Tracing != nil {
 		for _, c := range []redis.UniversalClient{rdb, urgentRdb} {
-			if err := redisotel.InstrumentTracing(c, redisotel.WithTracerProvider(o.Tracing), redisotel.WithDBStatement(false)); err != nil {
+			if err := redisotel.InstrumentTracing(c, redisotel.WithTracerProvider(o.Tracing), redisotel.WithDBStatement(false), redisotel.WithCallerEnabled(false)); err != nil {
 				_ = rdb.Close()
 				_ = urgentRdb.Close()
 				return nil, fmt.Errorf("open redis store: trace commands: %w", err)
