@@ -71,3 +71,37 @@ func TestLifecycle(t *testing.T) {
 		require.Equal(t, klaxon.Escalation{Step: 1, Round: 0, NextAt: t0.Add(5 * time.Minute)}, inc.Escalation, "the caller's to set")
 	})
 }
+
+// TestSnoozeBound: a snooze lasts a positive duration, at most seven days
+// or the bound it is given.
+func TestSnoozeBound(t *testing.T) {
+	t.Run("a snooze needs a positive duration", func(t *testing.T) {
+		require.ErrorIs(t, incident.Snooze(triggered(), t0, 0, 0, klaxon.Actor{By: "ops", How: "api"}), klaxon.ErrInvalid)
+	})
+
+	for _, tc := range []struct {
+		name     string
+		d, limit time.Duration
+		want     string // the error, "" for none
+	}{
+		{name: "seven days by default", d: klaxon.DefaultMaxSnooze},
+		{name: "a moment past seven days", d: klaxon.DefaultMaxSnooze + time.Second, want: "duration: a snooze lasts at most 7 days, got 168h0m1s: resolve the incident instead"},
+		{name: "an unbounded snooze", d: 2562047 * time.Hour, want: "duration: a snooze lasts at most 7 days, got 2562047h0m0s: resolve the incident instead"},
+		{name: "a bound of its own", d: 2 * time.Hour, limit: time.Hour, want: "duration: a snooze lasts at most 1h0m0s, got 2h0m0s: resolve the incident instead"},
+		{name: "up to a bound of its own", d: 30 * 24 * time.Hour, limit: 30 * 24 * time.Hour},
+	} {
+		t.Run("bound: "+tc.name, func(t *testing.T) {
+			inc := triggered()
+			err := incident.Snooze(inc, t0, tc.d, tc.limit, klaxon.Actor{By: "ops", How: "api"})
+			if tc.want == "" {
+				require.NoError(t, err)
+				require.Equal(t, t0.Add(tc.d), inc.SnoozedUntil)
+				return
+			}
+			require.ErrorIs(t, err, klaxon.ErrInvalid)
+			require.EqualError(t, err, tc.want)
+			require.Equal(t, klaxon.StateTriggered, inc.State, "unchanged")
+			require.Empty(t, inc.Recorded)
+		})
+	}
+}
