@@ -180,10 +180,6 @@ func (e *Engine) commandSpan(ctx context.Context, what string, who klaxon.Actor,
 	if e.tracer == nil {
 		return ctx, trace.SpanFromContext(context.Background())
 	}
-	opts := []trace.SpanStartOption{trace.WithAttributes(attribute.String("klaxon.incident", inc.ID),
-		attribute.String("klaxon.by", who.By), attribute.String("klaxon.how", who.How))}
-	if link, ok := telemetry.LinkTo(inc.Trace); ok {
-		opts = append(opts, trace.WithLinks(link))
-	}
-	return e.tracer.Start(ctx, "escalate."+what, opts...)
+	return e.tracer.Start(ctx, "escalate."+what, e.linked(ctx, inc, trace.WithAttributes(attribute.String("klaxon.incident", inc.ID),
+		attribute.String("klaxon.by", who.By), attribute.String("klaxon.how", who.How)))...)
 }

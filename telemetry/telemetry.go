@@ -99,6 +99,15 @@ func (redactor) ForceFlush(context.Context) error { return nil }
 // ends.
 const AckPathPrefix = "/v1/ack/"
 
+// On is the provider when tracing is on, and nil when it is off: for the
+// components that make no span at all without one.
+func (t *Tracing) On() trace.TracerProvider {
+	if t.sdk == nil {
+		return nil
+	}
+	return t.sdk
+}
+
 // Enabled reports whether spans are exported.
 func (t *Tracing) Enabled() bool { return t.sdk != nil }
 

@@ -48,8 +48,9 @@ func leaseHolder(t *testing.T, addr, id string) (time.Time, string) {
 	return time.Time{}, ""
 }
 
-// pagedUsers lists the users of an incident's console pages in l.
-func pagedUsers(l *logs, id string) []string {
+// pagedUsers lists the users of an incident's console pages in l: a
+// binary's log, or an in-process server's console.
+func pagedUsers(l interface{ pagesFor(string) []page }, id string) []string {
 	var users []string
 	for _, p := range l.pagesFor(id) {
 		users = append(users, p.user)
@@ -150,39 +151,22 @@ func TestLeaseKill9(t *testing.T) {
 
 // stall is a console that holds the first page sent through it until
 // released, whatever its context says: a replica frozen in the middle of
-// a page. It records the pages it completes.
+// a page. It records the pages it completes, as startServe's console.
 type stall struct {
+	served
 	held, release chan struct{}
 	once          sync.Once
-	mu            sync.Mutex
-	sent          []klaxon.Page
 }
 
 func newStall() *stall { return &stall{held: make(chan struct{}), release: make(chan struct{})} }
 
-func (s *stall) Send(_ context.Context, p klaxon.Page) error {
+func (s *stall) Send(ctx context.Context, p klaxon.Page) error {
 	first := false
 	s.once.Do(func() { first = true; close(s.held) })
 	if first {
 		<-s.release
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.sent = append(s.sent, p)
-	return nil
-}
-
-// users lists the users of the pages of incident id it completed.
-func (s *stall) users(id string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for _, p := range s.sent {
-		if p.Incident == id {
-			out = append(out, p.User.ID)
-		}
-	}
-	return out
+	return s.served.Send(ctx, p)
 }
 
 // TestLeaseStalledReplica is the price of a lease: a replica that stalls
@@ -231,21 +215,21 @@ func TestLeaseStalledReplica(t *testing.T) {
 		require.Equal(t, holder, token, "the claim changed hands while A renewed it")
 		return end.After(claimEnds.Add(lease))
 	})
-	require.Empty(t, bConsole.users(id), "B paged while A held the claim")
+	require.Empty(t, pagedUsers(bConsole, id), "B paged while A held the claim")
 	waitWithin(t, "B pages alice once A's lease has ended", lease+10*time.Second, func() bool {
 		return len(pagesSent(getIncident(t, bBase, id))) == 1
 	})
-	require.Equal(t, []string{"alice"}, bConsole.users(id))
+	require.Equal(t, []string{"alice"}, pagedUsers(bConsole, id))
 	close(aConsole.release) // A comes back and finishes its page, late
 	waitWithin(t, "the second step pages bob", escalateAfter+10*time.Second, func() bool {
 		return slices.Contains(pagesSent(getIncident(t, bBase, id)), "bob")
 	})
 	var paged []string
 	waitWithin(t, "the consoles show A's late page and bob's", 5*time.Second, func() bool {
-		paged = append(aConsole.users(id), bConsole.users(id)...)
+		paged = append(pagedUsers(aConsole, id), pagedUsers(bConsole, id)...)
 		return len(paged) >= 3
 	})
-	require.Contains(t, aConsole.users(id), "alice", "A's late page is the repeat")
+	require.Contains(t, pagedUsers(aConsole, id), "alice", "A's late page is the repeat")
 	slices.Sort(paged)
 	require.Equal(t, []string{"alice", "alice", "bob"}, paged, "alice once more, late; bob once")
 
