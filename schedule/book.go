@@ -43,25 +43,26 @@ func (b *Book) Names() []string { return slices.Sorted(maps.Keys(b.schedules)) }
 // runtime overrides included; an error matching klaxon.ErrNotFound when
 // there is no such schedule.
 func (b *Book) OnCall(ctx context.Context, name string, t time.Time) ([]string, error) {
-	s, extra, err := b.lookup(ctx, name, t)
+	s, stored, err := b.lookup(ctx, name, t)
 	if err != nil {
 		return nil, err
 	}
-	return s.OnCall(t, extra...), nil
+	return s.OnCall(t, runtimeOverrides(stored)...), nil
 }
 
 // Shifts returns the on-call shifts of schedule name in [from, to),
 // runtime overrides included.
 func (b *Book) Shifts(ctx context.Context, name string, from, to time.Time) ([]Shift, error) {
-	s, extra, err := b.lookup(ctx, name, from)
+	s, stored, err := b.lookup(ctx, name, from)
 	if err != nil {
 		return nil, err
 	}
-	return s.Shifts(from, to, extra...), nil
+	return s.Shifts(from, to, runtimeOverrides(stored)...), nil
 }
 
-// lookup returns a schedule and its runtime overrides not ended at t.
-func (b *Book) lookup(ctx context.Context, name string, t time.Time) (*Schedule, []Override, error) {
+// lookup returns a schedule and its runtime overrides not ended at t, as
+// the store keeps them.
+func (b *Book) lookup(ctx context.Context, name string, t time.Time) (*Schedule, []klaxon.Override, error) {
 	s, ok := b.schedules[name]
 	if !ok {
 		return nil, nil, fmt.Errorf("schedule %s: %w", name, klaxon.ErrNotFound)
@@ -69,13 +70,19 @@ func (b *Book) lookup(ctx context.Context, name string, t time.Time) (*Schedule,
 	if b.overrides == nil {
 		return s, nil, nil
 	}
-	ovs, err := b.overrides.Overrides(ctx, name, t)
+	stored, err := b.overrides.Overrides(ctx, name, t)
 	if err != nil {
 		return nil, nil, fmt.Errorf("schedule %s: %w", name, err)
 	}
-	extra := make([]Override, len(ovs))
-	for i, o := range ovs {
+	return s, stored, nil
+}
+
+// runtimeOverrides returns the overrides the store keeps as the ones
+// OnCall and Shifts take.
+func runtimeOverrides(stored []klaxon.Override) []Override {
+	extra := make([]Override, len(stored))
+	for i, o := range stored {
 		extra[i] = Override{User: o.User, From: o.From, To: o.To}
 	}
-	return s, extra, nil
+	return extra
 }
