@@ -28,3 +28,25 @@ type OverrideStore interface {
 	// DeleteOverride removes one override; ErrNotFound if there is none.
 	DeleteOverride(ctx context.Context, schedule, id string) error
 }
+
+// Check reports what is wrong with o as a new runtime override at now,
+// as a *FieldError: a user that known does not know, a missing or
+// reversed window, one already over, or one longer than bound (the
+// api.max_override setting).
+func (o Override) Check(now time.Time, bound time.Duration, known func(user string) bool) error {
+	switch {
+	case o.User == "":
+		return Invalid("user", "is required")
+	case !known(o.User):
+		return Invalid("user", "no user %q", o.User)
+	case o.From.IsZero() || o.To.IsZero():
+		return Invalid("from", "from and to are required")
+	case !o.To.After(o.From):
+		return Invalid("to", "must be after from")
+	case !o.To.After(now):
+		return Invalid("to", "is in the past")
+	case o.To.Sub(o.From) > bound:
+		return Invalid("to", "an override lasts at most %s (api.max_override), this one %s: change the schedule's YAML instead", Span(bound), Span(o.To.Sub(o.From).Round(time.Hour)))
+	}
+	return nil
+}

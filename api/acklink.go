@@ -56,7 +56,7 @@ func (s *Server) ackLink(w http.ResponseWriter, r *http.Request) {
 	}
 	claims, err := s.o.Links.Verify(r.PathValue("token"))
 	if err != nil {
-		if wait := s.failures.fail(r); wait > 0 {
+		if wait := s.failures.Fail(r); wait > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 			s.ackPage(w, r, http.StatusTooManyRequests, ackView{Problem: "Too many links that could not be used, from this address: try again later."})
 			return

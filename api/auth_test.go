@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"github.com/klaxonhq/klaxon/internal/authlimit"
 	"io"
 	"log/slog"
 	"net/http"
@@ -291,13 +292,13 @@ func TestRouteScopes(t *testing.T) {
 // 429; a wrong token still does.
 func TestForbiddenIsNoFailedAuthentication(t *testing.T) {
 	s, _ := testServer(t)
-	for range 2 * maxFailures {
+	for range 2 * authlimit.MaxFailures {
 		code, _ := call(s, "POST", "/v1/incidents/1/ack", readToken, "")
 		require.Equal(t, http.StatusForbidden, code)
 	}
 	code, _ := call(s, "GET", "/v1/incidents", "wrong", "")
 	require.Equal(t, http.StatusUnauthorized, code, "403s counted as failures")
-	for range maxFailures - 1 {
+	for range authlimit.MaxFailures - 1 {
 		call(s, "GET", "/v1/incidents", "wrong", "")
 	}
 	code, _ = call(s, "GET", "/v1/incidents", "wrong", "")
@@ -384,7 +385,7 @@ func TestFeedTokens(t *testing.T) {
 
 	t.Run("guessing feed tokens is limited", func(t *testing.T) {
 		s, _ := testServer(t)
-		for range maxFailures {
+		for range authlimit.MaxFailures {
 			code, _ := call(s, "GET", "/v1/schedules/primary.ics", "?guess", "")
 			require.Equal(t, http.StatusUnauthorized, code)
 		}

@@ -22,6 +22,7 @@ const (
 	GroupFeed    = config.ServeFeed
 	GroupMetrics = config.ServeMetrics
 	GroupHealth  = config.ServeHealth
+	GroupWeb     = config.ServeWeb
 )
 
 // Groups are every route group.

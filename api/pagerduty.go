@@ -35,7 +35,7 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
 	}
 	name, ok := s.o.Tokens.Integration("pagerduty", ev.RoutingKey)
 	if !ok {
-		if wait := s.failures.fail(r); wait > 0 {
+		if wait := s.failures.Fail(r); wait > 0 {
 			// PagerDuty answers 429 to a sender over its rate too.
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 			writeJSON(w, http.StatusTooManyRequests, ingest.Response{Status: "throttle event", Message: "Requests for this service are arriving too quickly.  Please retry later."})

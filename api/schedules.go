@@ -192,25 +192,13 @@ func (s *Server) createOverride(w http.ResponseWriter, r *http.Request, caller C
 		writeError(w, r, s.log, klaxon.Invalid("", "bad override: %v", err))
 		return
 	}
-	switch _, known := s.o.Schedules.User(req.User); {
-	case req.User == "":
-		err = klaxon.Invalid("user", "is required")
-	case !known:
-		err = klaxon.Invalid("user", "no user %q", req.User)
-	case req.From.IsZero() || req.To.IsZero():
-		err = klaxon.Invalid("from", "from and to are required")
-	case !req.To.After(req.From):
-		err = klaxon.Invalid("to", "must be after from")
-	case !req.To.After(now):
-		err = klaxon.Invalid("to", "is in the past")
-	case req.To.Sub(req.From) > s.bounds().Override:
-		err = klaxon.Invalid("to", "an override lasts at most %s (api.max_override), this one %s: change the schedule's YAML instead", klaxon.Span(s.bounds().Override), klaxon.Span(req.To.Sub(req.From).Round(time.Hour)))
-	}
+	o := klaxon.Override{Schedule: name, User: req.User, From: req.From, To: req.To, By: caller.Name}
+	err = o.Check(now, s.bounds().Override, func(id string) bool { _, ok := s.o.Schedules.User(id); return ok })
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	o, err := s.o.Overrides.PutOverride(r.Context(), klaxon.Override{Schedule: name, User: req.User, From: req.From, To: req.To, By: caller.Name}, now)
+	o, err = s.o.Overrides.PutOverride(r.Context(), o, now)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/authlimit"
 	"github.com/klaxonhq/klaxon/notify/email"
 	"github.com/klaxonhq/klaxon/notify/twilio"
 	"github.com/klaxonhq/klaxon/telemetry"
@@ -94,6 +95,12 @@ type Options struct {
 	// DefaultBounds; it is read per request, so a reload applies.
 	Bounds func() Bounds
 	Log    *slog.Logger
+	// Console is the web console (web.Console), served at / and every
+	// path outside /v1/ and /v2/; nil answers them 404.
+	Console http.Handler
+	// Limiter counts failed authentications, shared with the other
+	// edges that check credentials (default: one of the server's own).
+	Limiter *authlimit.Limiter
 	// Registry is where the server registers its metrics and what
 	// /metrics serves.
 	Registry *prometheus.Registry
@@ -129,7 +136,7 @@ type Server struct {
 	log       *slog.Logger
 	mux       *http.ServeMux
 	metrics   *metrics
-	failures  *failures
+	failures  *authlimit.Limiter
 	readiness *readiness
 	// groups are the route group of each pattern of mux.
 	groups map[string]string
@@ -140,10 +147,13 @@ func New(o Options) *Server {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Limiter == nil {
+		o.Limiter = authlimit.New(o.Now)
+	}
 	if o.Users == nil && o.Schedules != nil {
 		o.Users = o.Schedules
 	}
-	s := &Server{o: o, log: o.Log.With("component", "api"), mux: http.NewServeMux(), metrics: newMetrics(o.Registry), failures: newFailures(o.Now), groups: map[string]string{}}
+	s := &Server{o: o, log: o.Log.With("component", "api"), mux: http.NewServeMux(), metrics: newMetrics(o.Registry), failures: o.Limiter, groups: map[string]string{}}
 	s.readiness = &readiness{now: o.Now, log: s.log, ping: func(context.Context) error { return errors.New("no store") }}
 	if o.Store != nil {
 		s.readiness.ping = o.Store.Ping
@@ -184,7 +194,15 @@ func New(o Options) *Server {
 		}
 		metrics.ServeHTTP(w, r)
 	})
-	s.mux.HandleFunc("/", s.notFound)
+	if o.Console != nil {
+		// The console answers every path outside the API's, with its own
+		// pages; the API's unknown paths stay JSON.
+		s.handle(GroupWeb, "/", o.Console.ServeHTTP)
+		s.mux.HandleFunc("/v1/", s.notFound)
+		s.mux.HandleFunc("/v2/", s.notFound)
+	} else {
+		s.mux.HandleFunc("/", s.notFound)
+	}
 	return s
 }
 

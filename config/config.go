@@ -57,6 +57,8 @@ type Config struct {
 	Policies map[string]klaxon.Policy
 	// Users are keyed by ID.
 	Users map[string]klaxon.User
+	// WebTokens sign users in to the web console (users' web_token).
+	WebTokens []WebToken
 	// SchedulesDir is the absolute path of `schedules:`, "" when unset.
 	SchedulesDir string
 	// Schedules are the schedules of SchedulesDir, keyed by name; empty
@@ -269,7 +271,7 @@ func (l *loader) build(f *file) *Config {
 	users, usersOK := map[string]klaxon.User{}, true
 	l.users = f.Users
 	if f.Users != "" {
-		users, usersOK = l.loadUsers(f.Users, &c.Notify)
+		users, c.WebTokens, usersOK = l.loadUsers(f.Users, &c.Notify, c.API)
 	}
 	c.Users = users
 	for _, s := range l.standIns {

@@ -97,6 +97,12 @@ func (c *Config) APIToken(token string) (Token, bool) {
 	return bySecret(c.API.Tokens, token, func(t Token) string { return t.Token })
 }
 
+// WebToken returns the ID of the user whose web token is token.
+func (c *Config) WebToken(token string) (user string, ok bool) {
+	t, ok := bySecret(c.WebTokens, token, func(t WebToken) string { return t.Token })
+	return t.User, ok
+}
+
 // FeedToken returns the feed token whose secret is token.
 func (c *Config) FeedToken(token string) (FeedToken, bool) {
 	return bySecret(c.API.FeedTokens, token, func(t FeedToken) string { return t.Token })

@@ -34,10 +34,13 @@ const (
 	ServeMetrics = "metrics"
 	// ServeHealth is /healthz and /readyz.
 	ServeHealth = "health"
+	// ServeWeb is the web console: / and every path outside /v1/ and
+	// /v2/.
+	ServeWeb = "web"
 )
 
 // ServeGroups are the route groups, in the order the README lists them.
-var ServeGroups = []string{ServeIngest, ServeTwilio, ServeAck, ServeAPI, ServeFeed, ServeMetrics, ServeHealth}
+var ServeGroups = []string{ServeIngest, ServeTwilio, ServeAck, ServeAPI, ServeFeed, ServeMetrics, ServeHealth, ServeWeb}
 
 // Listener is one address Klaxon serves HTTP on.
 type Listener struct {

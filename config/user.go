@@ -23,6 +23,9 @@ type userSpec struct {
 	Email    string     `koanf:"email"`
 	TimeZone string     `koanf:"time_zone"`
 	Notify   []ruleSpec `koanf:"notify"`
+	// WebToken signs the user in to the web console as themselves, with
+	// scope act; usually "${VAR}".
+	WebToken string `koanf:"web_token"`
 }
 
 type ruleSpec struct {
@@ -34,12 +37,12 @@ type ruleSpec struct {
 // loadUsers loads the users file name (`users:` in klaxon.yaml). It
 // reports false when the file cannot be read at all, so that the policies
 // are not blamed for users it would have defined.
-func (l *loader) loadUsers(name string, n *Notify) (map[string]klaxon.User, bool) {
+func (l *loader) loadUsers(name string, n *Notify, api API) (map[string]klaxon.User, []WebToken, bool) {
 	shown := l.shown(name)
 	raw, err := readYAML(l.abs(name), shown)
 	if err != nil {
 		l.probs.list = append(l.probs.list, err)
-		return map[string]klaxon.User{}, false
+		return map[string]klaxon.User{}, nil, false
 	}
 	var f usersFile
 	d := decoder{file: shown, lookup: l.lookup, probs: l.probs}
@@ -47,6 +50,8 @@ func (l *loader) loadUsers(name string, n *Notify) (map[string]klaxon.User, bool
 
 	users := make(map[string]klaxon.User, len(f.Users))
 	index := map[string]int{}
+	var web []WebToken
+	webIndex := map[string]int{}
 	for i, s := range f.Users {
 		at := func(key string) string { return fmt.Sprintf("users[%d].%s", i, key) }
 		switch j, dup := index[s.ID]; {
@@ -58,11 +63,40 @@ func (l *loader) loadUsers(name string, n *Notify) (map[string]klaxon.User, bool
 			index[s.ID] = i
 		}
 		u := l.user(shown, at, s, n)
+		if s.WebToken != "" {
+			l.checkWebToken(shown, at("web_token"), s.WebToken, i, webIndex, api)
+			web = append(web, WebToken{User: s.ID, Token: s.WebToken})
+		}
 		if _, dup := users[s.ID]; s.ID != "" && !dup {
 			users[s.ID] = u
 		}
 	}
-	return users, true
+	return users, web, true
+}
+
+// minWebToken is the shortest web token accepted: it is typed into a
+// sign-in form and guessed at over the network.
+const minWebToken = 16
+
+// WebToken signs User in to the web console.
+type WebToken struct {
+	User, Token string
+}
+
+// checkWebToken records a web token of users[i] at path that is short,
+// another user's, or an API token.
+func (l *loader) checkWebToken(file, path, token string, i int, seen map[string]int, api API) {
+	if len(token) < minWebToken {
+		l.probs.add(file, path, "too short: at least %d characters", minWebToken)
+	}
+	if j, dup := seen[token]; dup {
+		l.probs.add(file, path, "same as the web_token of users[%d]: each user needs their own", j)
+		return
+	}
+	seen[token] = i
+	if _, ok := bySecret(api.Tokens, token, func(t Token) string { return t.Token }); ok {
+		l.probs.add(file, path, "same as an API token (api.tokens): a web token needs its own")
+	}
 }
 
 // user checks the user s and turns it into a klaxon.User. at names a key

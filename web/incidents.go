@@ -1,0 +1,202 @@
+package web
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/config"
+)
+
+// listLimit is the most incidents the list reads; pageSize the alerts
+// and timeline entries an incident's page shows at a time.
+const (
+	listLimit = 500
+	pageSize  = 50
+)
+
+// States the list filters by, as the form offers them.
+var listStates = map[string][]klaxon.State{
+	"open":         {klaxon.StateTriggered, klaxon.StateAcknowledged},
+	"triggered":    {klaxon.StateTriggered},
+	"acknowledged": {klaxon.StateAcknowledged},
+	"resolved":     {klaxon.StateResolved},
+	"all":          {klaxon.StateTriggered, klaxon.StateAcknowledged, klaxon.StateResolved},
+}
+
+type listFilter struct {
+	State, Policy, Urgency string
+}
+
+type incidentRow struct {
+	*klaxon.Incident
+	Age   string
+	Paged []string
+}
+
+type incidentList struct {
+	Filter   listFilter
+	States   []string
+	Policies []string
+	Rows     []incidentRow
+	// More is true when the list stopped at listLimit.
+	More bool
+}
+
+// incidents serves GET /incidents?state=&policy=&urgency=: open
+// incidents first, the newest first within each.
+func (c *Console) incidents(w http.ResponseWriter, r *http.Request, s *session, id *Identity) {
+	q := r.URL.Query()
+	f := listFilter{State: cmp.Or(q.Get("state"), "open"), Policy: q.Get("policy"), Urgency: q.Get("urgency")}
+	states, ok := listStates[f.State]
+	if !ok {
+		c.fail(w, r, id, klaxon.Invalid("state", "must be open, triggered, acknowledged, resolved or all, got %q", f.State))
+		return
+	}
+	incs, err := c.o.Incidents.Incidents(r.Context(), klaxon.IncidentFilter{States: states, Limit: listLimit})
+	if err != nil {
+		c.fail(w, r, id, err)
+		return
+	}
+	now := c.now()
+	list := incidentList{Filter: f, More: len(incs) == listLimit, States: []string{"open", "triggered", "acknowledged", "resolved", "all"}}
+	for _, p := range c.o.View().Policies() {
+		list.Policies = append(list.Policies, p.Name)
+	}
+	for _, inc := range incs {
+		if (f.Policy != "" && inc.Policy.Name != f.Policy) || (f.Urgency != "" && string(inc.Urgency) != f.Urgency) {
+			continue
+		}
+		list.Rows = append(list.Rows, incidentRow{Incident: inc, Age: age(inc.CreatedAt, now), Paged: inc.PagedUsers()})
+	}
+	slices.SortStableFunc(list.Rows, func(a, b incidentRow) int {
+		if ao, bo := a.State.Open(), b.State.Open(); ao != bo {
+			if ao {
+				return -1
+			}
+			return 1
+		}
+		return b.CreatedAt.Compare(a.CreatedAt)
+	})
+	c.show(w, r, s, id, "incidents", page{Title: "Incidents", Nav: "incidents", Refresh: true, Data: list})
+}
+
+// link is a link an incident's alerts carry: their source's, and their
+// annotations' (runbook, dashboard, panel).
+type link struct {
+	Name, URL string
+}
+
+type incidentPage struct {
+	*klaxon.Incident
+	Age        string
+	Labels     [][2]string
+	Links      []link
+	Alerts     []klaxon.AlertState
+	AlertsFrom string
+	AlertsNext string
+	Timeline   []klaxon.Event
+	Total      int
+	EventsFrom int
+	EventsNext int
+	Snoozes    []string
+	Paged      []string
+}
+
+// incident serves GET /incidents/{id}?alerts=CURSOR&events=OFFSET: the
+// header, a page of its alerts and a page of its timeline.
+func (c *Console) incident(w http.ResponseWriter, r *http.Request, s *session, id *Identity) {
+	ctx, iid := r.Context(), r.PathValue("id")
+	inc, err := c.o.Incidents.Incident(ctx, iid)
+	if err != nil {
+		c.fail(w, r, id, err)
+		return
+	}
+	p := incidentPage{Incident: inc, Age: age(inc.CreatedAt, c.now()), Snoozes: []string{"30m", "1h", "4h", "12h"}, Paged: inc.PagedUsers()}
+	q := r.URL.Query()
+	p.AlertsFrom = q.Get("alerts")
+	if p.Alerts, p.AlertsNext, err = c.o.Incidents.IncidentAlerts(ctx, iid, p.AlertsFrom, pageSize); err != nil {
+		c.fail(w, r, id, err)
+		return
+	}
+	if e := q.Get("events"); e != "" {
+		if p.EventsFrom, err = strconv.Atoi(e); err != nil || p.EventsFrom < 0 {
+			c.fail(w, r, id, klaxon.Invalid("events", "must be a number from 0, got %q", e))
+			return
+		}
+	}
+	if p.Timeline, p.Total, err = c.o.Incidents.Timeline(ctx, iid, p.EventsFrom, pageSize); err != nil {
+		c.fail(w, r, id, err)
+		return
+	}
+	if end := p.EventsFrom + len(p.Timeline); end < p.Total {
+		p.EventsNext = end
+	}
+	for _, k := range slices.Sorted(maps.Keys(inc.Labels)) {
+		p.Labels = append(p.Labels, [2]string{k, inc.Labels[k]})
+	}
+	p.Links = links(p.Alerts)
+	c.show(w, r, s, id, "incident", page{Title: "#" + inc.ID + " " + inc.Summary, Nav: "incidents", Refresh: inc.State.Open(), Data: p})
+}
+
+// links are the distinct http(s) links of alerts: each one's source
+// (Alertmanager's generatorURL) and its annotations named like
+// runbook_url, dashboard_url or panel_url.
+func links(alerts []klaxon.AlertState) []link {
+	var out []link
+	seen := map[string]bool{}
+	add := func(name, u string) {
+		if seen[u] || !(strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")) {
+			return
+		}
+		if _, err := url.Parse(u); err != nil {
+			return
+		}
+		seen[u] = true
+		out = append(out, link{Name: name, URL: u})
+	}
+	for _, a := range alerts {
+		for _, k := range slices.Sorted(maps.Keys(a.Annotations)) {
+			if k == "runbook" || strings.HasSuffix(k, "_url") || strings.HasSuffix(k, "URL") {
+				add(strings.TrimSuffix(strings.TrimSuffix(k, "_url"), "URL"), a.Annotations[k])
+			}
+		}
+		add("source", a.URL)
+	}
+	return out
+}
+
+// command serves POST /incidents/{id}/{ack|resolve|escalate|snooze}, and
+// goes back to the incident's page.
+func (c *Console) command(w http.ResponseWriter, r *http.Request, _ *session, id *Identity) {
+	ctx, iid := r.Context(), r.PathValue("id")
+	who := klaxon.Actor{By: id.Name, How: How}
+	var err error
+	switch cmd := klaxon.Action(r.PathValue("command")); cmd {
+	case klaxon.ActionAck, klaxon.ActionResolve, klaxon.ActionEscalate:
+		_, err = c.o.Commands.Act(ctx, cmd, iid, who)
+	case "snooze":
+		var d time.Duration
+		v := r.PostFormValue("duration")
+		if d, err = config.ParseDuration(v); err != nil || d <= 0 {
+			err = klaxon.Invalid("duration", "must be a positive duration such as 30m, 2h or 1d, got %q", v)
+			break
+		}
+		_, err = c.o.Commands.Snooze(ctx, iid, d, who)
+	default:
+		err = fmt.Errorf("no such command %q: one of ack, resolve, escalate, snooze: %w", r.PathValue("command"), klaxon.ErrNotFound)
+	}
+	if err != nil {
+		c.fail(w, r, id, err)
+		return
+	}
+	c.log.InfoContext(ctx, "incident command", "incident", iid, "command", r.PathValue("command"), "by", id.Name)
+	http.Redirect(w, r, "/incidents/"+url.PathEscape(iid), http.StatusSeeOther)
+}
