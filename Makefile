@@ -7,8 +7,9 @@ GOBIN         := $(shell $(GO) env GOPATH)/bin
 ALERTMANAGER  := v0.28.1
 GOVULNCHECK   := v1.1.4
 SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT           := $(strip $(SUDO) apt-get)
 
-.PHONY: test deps build fuzz bench load vuln vuln-if-reachable
+.PHONY: test deps debian-packages build fuzz bench load vuln vuln-if-reachable
 
 test: deps
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
@@ -34,7 +35,7 @@ vuln-if-reachable: $(GOBIN)/govulncheck
 $(GOBIN)/govulncheck:
 	$(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK)
 
-deps: $(GOBIN)/alertmanager $(GOBIN)/amtool /usr/bin/redis-server
+deps: $(GOBIN)/alertmanager $(GOBIN)/amtool debian-packages
 
 $(GOBIN)/alertmanager:
 	$(GO) install github.com/prometheus/alertmanager/cmd/alertmanager@$(ALERTMANAGER)
@@ -42,9 +43,14 @@ $(GOBIN)/alertmanager:
 $(GOBIN)/amtool:
 	$(GO) install github.com/prometheus/alertmanager/cmd/amtool@$(ALERTMANAGER)
 
-/usr/bin/redis-server:
-	$(SUDO) apt-get update
-	$(SUDO) apt-get install -y redis-server
+# The Debian packages the tests run: redis-server, and chromium for the
+# browser tests (internal/browsertest). When either is missing, one
+# apt-get update, then both are installed.
+debian-packages:
+	@if [ ! -x /usr/bin/redis-server ] || [ ! -x /usr/bin/chromium ]; then \
+	  echo "$(APT) update && $(APT) install -y redis-server chromium"; \
+	  $(APT) update && $(APT) install -y redis-server chromium; \
+	fi
 
 # The release is the nearest tag (or "dev" without one), the commit the
 # work tree's; klaxon version prints both.
