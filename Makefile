@@ -9,7 +9,7 @@ GOVULNCHECK   := v1.1.4
 SUDO          := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT           := $(strip $(SUDO) apt-get)
 
-.PHONY: test deps debian-packages build fuzz bench load vuln vuln-if-reachable
+.PHONY: test deps debian-packages build fuzz bench load vuln vuln-if-reachable screenshots
 
 test: deps
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
@@ -84,3 +84,8 @@ bench:
 # DURATION=15s, CONCURRENCY=64, RUNS="embedded redis alertmanager".
 load: deps
 	./scripts/load.sh
+
+# The console's screenshots in docs/console, at 360 and 1280 px wide, from
+# the browser test's run in headless Chromium.
+screenshots: deps
+	KLAXON_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run '^TestConsoleInChromium$$' ./web

@@ -2,7 +2,9 @@ package klaxon
 
 import (
 	"maps"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -350,4 +352,17 @@ type Page struct {
 // TestText is the text of a test page sent by via.
 func TestText(via string) string {
 	return "Klaxon test page: pages by " + via + " reach you. No answer is needed."
+}
+
+// IncidentPath is where an incident's page in the web console is, under
+// Klaxon's public URL, followed by the incident's ID.
+const IncidentPath = "/incidents/"
+
+// IncidentURL is the URL of incident's page in the web console under
+// publicURL, which pages link to; empty when publicURL is.
+func IncidentURL(publicURL, incident string) string {
+	if publicURL == "" {
+		return ""
+	}
+	return strings.TrimRight(publicURL, "/") + IncidentPath + url.PathEscape(incident)
 }

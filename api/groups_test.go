@@ -72,13 +72,13 @@ func TestOnly(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 
 	_, err = s.Only("console")
-	require.ErrorContains(t, err, `no such group; want one of ingest, twilio, ack, api, feed, metrics, health`)
+	require.ErrorContains(t, err, `no such group; want one of ingest, twilio, ack, api, feed, metrics, health, web`)
 }
 
 // TestGroupsHaveRoutes: every route group has routes, and every route's
 // group is one of Groups.
 func TestGroupsHaveRoutes(t *testing.T) {
-	s := New(Options{Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()})
+	s := New(Options{Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Console: http.NotFoundHandler()})
 	seen := map[string]bool{}
 	for pattern, g := range s.groups {
 		require.Contains(t, Groups, g, pattern)
@@ -87,4 +87,31 @@ func TestGroupsHaveRoutes(t *testing.T) {
 	for _, g := range Groups {
 		require.True(t, seen[g], "group %s has no route", g)
 	}
+}
+
+// TestConsoleMount: the console answers every path outside the API's,
+// on a listener that serves it; the API's unknown paths stay JSON.
+func TestConsoleMount(t *testing.T) {
+	console := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte("console " + r.URL.Path))
+	})
+	s := New(Options{Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Console: console})
+	for _, path := range []string{"/", "/incidents/7", "/login"} {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		require.Equal(t, "console "+path, rec.Body.String())
+	}
+	for _, path := range []string{"/v1/nosuch", "/v2/nosuch"} {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		require.Equal(t, http.StatusNotFound, rec.Code, path)
+		require.Equal(t, "application/json", rec.Header().Get("Content-Type"), path)
+	}
+	apiOnly, err := s.Only(GroupAPI)
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	apiOnly.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/incidents/7", nil))
+	require.Equal(t, http.StatusNotFound, rec.Code)
+	require.Equal(t, "application/json", rec.Header().Get("Content-Type"))
 }

@@ -478,9 +478,20 @@ api:
     - {name: cal, schedule: primary, token: t-cal}
 `,
 		"conf/schedules/primary.yaml": primarySchedule,
+		"conf/users.yaml": `users:
+  - {id: alice, web_token: alice-web-token-0123}
+  - {id: bob}
+`,
 	})
 	c, err := Load("conf/klaxon.yaml", nil)
 	require.NoError(t, err)
+	user, ok := c.WebToken("alice-web-token-0123")
+	require.True(t, ok)
+	require.Equal(t, "alice", user)
+	for _, token := range []string{"", "t-ops", "alice-web-token-012"} {
+		_, ok := c.WebToken(token)
+		require.False(t, ok, "%q is no web token", token)
+	}
 	for token, want := range map[string]struct {
 		name  string
 		scope klaxon.Scope

@@ -433,6 +433,21 @@ users:
 			},
 		},
 		{
+			name: "web tokens",
+			files: map[string]string{cfg: base + "api: {tokens: [{name: ops, token: ops-token-0123456789}]}\n", users: `
+users:
+  - {id: alice, web_token: short}
+  - {id: bob, web_token: bob-web-token-0123}
+  - {id: carol, web_token: bob-web-token-0123}
+  - {id: dave, web_token: ops-token-0123456789}
+`},
+			want: []string{
+				"conf/users.yaml: users[0].web_token: too short: at least 16 characters",
+				"conf/users.yaml: users[2].web_token: same as the web_token of users[1]: each user needs their own",
+				"conf/users.yaml: users[3].web_token: same as an API token (api.tokens): a web token needs its own",
+			},
+		},
+		{
 			name:  "a number is not a duration",
 			files: map[string]string{users: "users:\n  - {id: alice, phone: \"+15550100001\", notify: [{via: sms, after: 90}]}\n"},
 			want:  []string{`conf/users.yaml: users[0].notify[0].after: bad duration "90": want a number and a unit, like 30s, 5m, 1h30m, 2d or 1w`},

@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -102,6 +103,7 @@ type overrideRow struct {
 
 type schedulePage struct {
 	Name, TimeZone string
+	Loc            *time.Location
 	From, To       time.Time
 	Rows           []timelineRow
 	Ticks          []tick
@@ -140,11 +142,11 @@ func (c *Console) schedule(w http.ResponseWriter, r *http.Request, s *session, i
 		return
 	}
 	next := now.In(loc).Truncate(time.Hour).Add(time.Hour)
-	p := schedulePage{Name: name, TimeZone: loc.String(), From: from, To: to, Final: tl.Final, Users: v.Users(), Width: timelineWidth,
+	p := schedulePage{Name: name, TimeZone: loc.String(), Loc: loc, From: from, To: to, Final: tl.Final, Users: v.Users(), Width: timelineWidth,
 		DefaultFrom: next.Format(localForm), DefaultTo: next.Add(24 * time.Hour).Format(localForm)}
 	colors := colorsOf(tl)
 	x := func(t time.Time) float64 {
-		return float64(t.Sub(from)) / float64(to.Sub(from)) * timelineWidth
+		return math.Round(float64(t.Sub(from))/float64(to.Sub(from))*timelineWidth*100) / 100
 	}
 	bars := func(shifts []schedule.Shift) []bar {
 		var out []bar

@@ -29,6 +29,29 @@ type Config struct {
 	Users    []User
 	// GroupBy is the route's group_by (default Klaxon's).
 	GroupBy []string
+	// Schedules are written under schedules/.
+	Schedules []Schedule
+	// Tokens are API tokens besides APIToken.
+	Tokens []Token
+}
+
+// Schedule is an on-call schedule of weekly layers.
+type Schedule struct {
+	Name, TimeZone string
+	Layers         []Layer
+}
+
+// Layer is a layer of a schedule: members taking turns every Every
+// (like "1w") from Handoff ("2026-01-05T09:00").
+type Layer struct {
+	Name, Every, Handoff string
+	Members              []string
+}
+
+// Token is an API token with its scopes ("read", "act", "admin").
+type Token struct {
+	Name, Token string
+	Scopes      []string
 }
 
 // Policy is an escalation policy.
@@ -82,15 +105,30 @@ func (c Config) write(t *testing.T, dir string, harness object) string {
 	if len(c.GroupBy) > 0 {
 		route["group_by"] = c.GroupBy
 	}
+	tokens := []object{{"name": "test", "token": APIToken, "scopes": []string{"admin"}, "act_as": true}}
+	for _, tk := range c.Tokens {
+		tokens = append(tokens, object{"name": tk.Name, "token": tk.Token, "scopes": tk.Scopes})
+	}
 	main := object{
 		"store": object{"path": "data/klaxon.db"},
-		"api":   object{"tokens": []object{{"name": "test", "token": APIToken, "scopes": []string{"admin"}, "act_as": true}}},
+		"api":   object{"tokens": tokens},
 		"integrations": []object{
 			{"name": "prometheus", "type": "alertmanager", "token": AlertmanagerToken},
 		},
 		"route":    route,
 		"policies": "policies/",
 		"users":    "users.yaml",
+	}
+	if len(c.Schedules) > 0 {
+		main["schedules"] = "schedules/"
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, "schedules"), 0o755))
+	}
+	for _, sc := range c.Schedules {
+		layers := make([]object, len(sc.Layers))
+		for i, l := range sc.Layers {
+			layers[i] = object{"name": l.Name, "members": l.Members, "rotation": object{"every": l.Every, "handoff": l.Handoff}}
+		}
+		writeJSON(t, filepath.Join(dir, "schedules", sc.Name+".yaml"), object{"name": sc.Name, "time_zone": sc.TimeZone, "layers": layers})
 	}
 	for k, v := range harness {
 		main[k] = v

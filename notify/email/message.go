@@ -37,6 +37,8 @@ type page struct {
 	Ack      string
 	Resolve  string
 	Expires  string
+	// View is the incident's page in the web console.
+	View string
 }
 
 // message builds the mail of p to to, with fresh links.
@@ -61,6 +63,7 @@ func (e *Email) message(p klaxon.Page, to *mail.Address) (*gomail.Msg, error) {
 		Ack:      e.o.PublicURL + AckPath + l.Sign(p.Incident, p.Notification, p.User.ID, ActionAck),
 		Resolve:  e.o.PublicURL + AckPath + l.Sign(p.Incident, p.Notification, p.User.ID, ActionResolve),
 		Expires:  l.now().Add(l.ttl).UTC().Format("2006-01-02 15:04 MST"),
+		View:     klaxon.IncidentURL(e.o.PublicURL, p.Incident),
 	}
 	var text, html bytes.Buffer
 	if err := textBody.Execute(&text, v); err != nil {
@@ -94,6 +97,7 @@ Firing:    {{.Firing}} {{if eq .Firing 1}}alert{{else}}alerts{{end}}
 
 Acknowledge: {{.Ack}}
 Resolve:     {{.Resolve}}
+Open:        {{.View}}
 
 Each link asks you to confirm. They work until {{.Expires}}.
 -- 
@@ -109,7 +113,7 @@ Klaxon
 <tr><td>Severity</td><td>{{.Severity}}</td></tr>{{end}}
 <tr><td>Firing</td><td>{{.Firing}} {{if eq .Firing 1}}alert{{else}}alerts{{end}}</td></tr>
 </table>
-<p><a href="{{.Ack}}">Acknowledge</a> &middot; <a href="{{.Resolve}}">Resolve</a></p>
+<p><a href="{{.Ack}}">Acknowledge</a> &middot; <a href="{{.Resolve}}">Resolve</a> &middot; <a href="{{.View}}">Open in Klaxon</a></p>
 <p style="color: #666">Each link asks you to confirm. They work until {{.Expires}}.</p>
 </body></html>
 `))

@@ -3,17 +3,12 @@ package webhook
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/klaxonhq/klaxon"
 )
-
-// IncidentPath is where an incident's URL points, under Options.PublicURL,
-// followed by the incident ID.
-const IncidentPath = "/v1/incidents/"
 
 // Payload is the body of a page in the JSON format.
 type Payload struct {
@@ -29,7 +24,8 @@ type Payload struct {
 	// Alerts counts the incident's firing alerts.
 	Alerts int    `json:"alerts"`
 	Text   string `json:"text"`
-	// URL is the incident in Klaxon's API; empty without a PublicURL.
+	// URL is the incident's page in Klaxon's web console; empty without
+	// a PublicURL.
 	URL string `json:"url,omitempty"`
 	// SentAt is when the attempt that carried the page began, in whole
 	// seconds: the X-Klaxon-Timestamp of a signed page.
@@ -51,18 +47,9 @@ func NewPayload(p klaxon.Page, publicURL string, now time.Time) Payload {
 		Summary:      p.Summary,
 		Alerts:       p.Alerts,
 		Text:         p.Text,
-		URL:          IncidentURL(publicURL, p.Incident),
+		URL:          klaxon.IncidentURL(publicURL, p.Incident),
 		SentAt:       now.UTC().Truncate(time.Second),
 	}
-}
-
-// IncidentURL is the incident's URL under publicURL:
-// publicURL + "/v1/incidents/42"; empty when publicURL is.
-func IncidentURL(publicURL, incident string) string {
-	if publicURL == "" {
-		return ""
-	}
-	return strings.TrimRight(publicURL, "/") + IncidentPath + url.PathEscape(incident)
 }
 
 // Slack limits a text object to 3000 characters: the parts of the page in
@@ -118,7 +105,7 @@ func NewSlackMessage(p klaxon.Page, publicURL string) SlackMessage {
 			Text: &SlackText{Type: "mrkdwn", Text: "*" + head + "* " + line + "\nPaging " + slackClip(user, maxSlackName)},
 		}},
 	}
-	if u := IncidentURL(publicURL, p.Incident); u != "" {
+	if u := klaxon.IncidentURL(publicURL, p.Incident); u != "" {
 		msg.Blocks = append(msg.Blocks, SlackBlock{
 			Type:     "context",
 			Elements: []SlackText{{Type: "mrkdwn", Text: "<" + slackEscape(u) + "|Incident #" + slackClip(p.Incident, maxSlackName) + "> in Klaxon"}},

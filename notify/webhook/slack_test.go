@@ -49,7 +49,7 @@ func TestSendSlack(t *testing.T) {
 	require.Nil(t, msg.Blocks[1].Text)
 	require.Len(t, msg.Blocks[1].Elements, 1)
 	require.Equal(t, "mrkdwn", msg.Blocks[1].Elements[0].Type)
-	require.Equal(t, "<https://klaxon.example.com/v1/incidents/42|Incident #42> in Klaxon", msg.Blocks[1].Elements[0].Text)
+	require.Equal(t, "<https://klaxon.example.com/incidents/42|Incident #42> in Klaxon", msg.Blocks[1].Elements[0].Text)
 }
 
 // Slack answers "ok", but any 2xx is success; a signed Slack request
@@ -84,7 +84,7 @@ func TestSlackMessage(t *testing.T) {
 				User: klaxon.User{ID: "bob", Name: "Bob <admin>"}},
 			text:            "#7 WARNING p99 &gt; 2s &amp; &lt;rising&gt; on &lt;!channel&gt; (1 firing)",
 			section:         "*#7 WARNING* p99 &gt; 2s &amp; &lt;rising&gt; on &lt;!channel&gt; (1 firing)\nPaging Bob &lt;admin&gt; (bob)",
-			contextElements: []SlackText{{Type: "mrkdwn", Text: "<https://klaxon.example.com/v1/incidents/7|Incident #7> in Klaxon"}},
+			contextElements: []SlackText{{Type: "mrkdwn", Text: "<https://klaxon.example.com/incidents/7|Incident #7> in Klaxon"}},
 		},
 		{
 			name: "no severity, no alerts, no public URL",
@@ -96,7 +96,7 @@ func TestSlackMessage(t *testing.T) {
 			page:            klaxon.Page{Incident: "9|<x>", Summary: "s", User: klaxon.User{ID: "dan"}},
 			text:            "#9|&lt;x&gt; s",
 			section:         "*#9|&lt;x&gt;* s\nPaging dan",
-			contextElements: []SlackText{{Type: "mrkdwn", Text: "<https://k.example.com/a&amp;b/v1/incidents/9%7C%3Cx%3E|Incident #9|&lt;x&gt;> in Klaxon"}},
+			contextElements: []SlackText{{Type: "mrkdwn", Text: "<https://k.example.com/a&amp;b/incidents/9%7C%3Cx%3E|Incident #9|&lt;x&gt;> in Klaxon"}},
 		},
 	}
 	for _, tt := range tests {

@@ -107,7 +107,7 @@ func TestSendJSON(t *testing.T) {
 	require.Equal(t, "/hooks/klaxon?team=payments", req.path)
 	require.Equal(t, `{"type":"page","incident":"42","notification":3,"user":"alice","severity":"critical",`+
 		`"summary":"5xx ratio above 5% on payments","alerts":2,"text":"#42 [critical] 5xx ratio above 5% on payments (2 firing)",`+
-		`"url":"https://klaxon.example.com/v1/incidents/42","sent_at":"2026-01-02T03:04:05Z"}`, string(req.body))
+		`"url":"https://klaxon.example.com/incidents/42","sent_at":"2026-01-02T03:04:05Z"}`, string(req.body))
 	require.Equal(t, "application/json", req.header.Get("Content-Type"))
 	require.Equal(t, "Klaxon", req.header.Get("User-Agent"))
 	require.Equal(t, "1767323045", req.header.Get(TimestampHeader))
@@ -146,10 +146,10 @@ func TestSendUnsigned(t *testing.T) {
 
 // An incident ID is escaped in the URL path.
 func TestIncidentURL(t *testing.T) {
-	require.Equal(t, public+"/v1/incidents/42", IncidentURL(public, "42"))
-	require.Equal(t, public+"/v1/incidents/42", IncidentURL(public+"/", "42"))
-	require.Equal(t, public+"/v1/incidents/a%2Fb%3F", IncidentURL(public, "a/b?"))
-	require.Empty(t, IncidentURL("", "42"))
+	require.Equal(t, public+"/incidents/42", klaxon.IncidentURL(public, "42"))
+	require.Equal(t, public+"/incidents/42", klaxon.IncidentURL(public+"/", "42"))
+	require.Equal(t, public+"/incidents/a%2Fb%3F", klaxon.IncidentURL(public, "a/b?"))
+	require.Empty(t, klaxon.IncidentURL("", "42"))
 }
 
 func TestSendAnswers(t *testing.T) {
