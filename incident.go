@@ -42,6 +42,11 @@ type Incident struct {
 	SnoozedUntil time.Time `json:"snoozed_until,omitzero"`
 	ResolvedAt   time.Time `json:"resolved_at,omitzero"`
 	ResolvedBy   string    `json:"resolved_by,omitempty"`
+	// Assignee is who works the incident: the first to acknowledge it,
+	// unless someone assigned it; Commander, when set, leads the
+	// response.
+	Assignee  string `json:"assignee,omitempty"`
+	Commander string `json:"commander,omitempty"`
 	// AlertCount counts the incident's alerts, FiringCount those firing.
 	// The alerts themselves are records of their own (Store.IncidentAlerts),
 	// and so is the timeline (Store.Timeline): an incident is a small
@@ -292,6 +297,23 @@ const (
 	EventLookupFailed EventKind = "lookup_failed"
 	// EventFallback is the fallback paged after a walk that reached nobody.
 	EventFallback EventKind = "fallback_paged"
+	// EventNote is a note someone (By) wrote on the incident (Text);
+	// EventStatusUpdate a note marked as an update for the incident's
+	// subscribers.
+	EventNote         EventKind = "note"
+	EventStatusUpdate EventKind = "status_update"
+	// EventAssigned makes User the incident's assignee, and
+	// EventCommanderSet its commander; By is who set them.
+	EventAssigned     EventKind = "assigned"
+	EventCommanderSet EventKind = "commander_set"
+	// EventMerged records, on the incident merged into, that the incident
+	// Text names was merged into it; EventMergedInto records, on that
+	// incident, where it went (Text), as it resolves.
+	EventMerged     EventKind = "merged"
+	EventMergedInto EventKind = "merged_into"
+	// EventAlertSilenced is an alert that arrived during a maintenance
+	// window (Text names it): recorded, paging nobody.
+	EventAlertSilenced EventKind = "alert_silenced"
 )
 
 // Event is one entry of an incident's timeline: the record for the review
