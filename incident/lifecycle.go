@@ -91,6 +91,7 @@ func Trigger(inc *klaxon.Incident) {
 func acknowledge(inc *klaxon.Incident, now time.Time, who klaxon.Actor) {
 	inc.State = klaxon.StateAcknowledged
 	inc.AckedAt, inc.AckedBy = now, who.By
+	assignFirst(inc, who)
 	silence(inc)
 }
 
