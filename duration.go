@@ -1,6 +1,7 @@
 package klaxon
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -22,4 +23,12 @@ func Span(d time.Duration) string {
 		return strconv.FormatInt(int64(d/day), 10) + " days"
 	}
 	return d.String()
+}
+
+// Plural counts n of noun, in English: "1 alert", "3 alerts".
+func Plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

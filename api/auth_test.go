@@ -78,6 +78,21 @@ func (f *fakeCommands) Act(_ context.Context, a klaxon.Action, id string, who kl
 	return &klaxon.Incident{ID: id, State: klaxon.StateTriggered}, nil
 }
 
+func (f *fakeCommands) Note(_ context.Context, id, _ string, _ bool, who klaxon.Actor) (*klaxon.Incident, error) {
+	f.did(who)
+	return &klaxon.Incident{ID: id}, nil
+}
+
+func (f *fakeCommands) Assign(_ context.Context, id, _, user string, who klaxon.Actor) (*klaxon.Incident, error) {
+	f.did(who)
+	return &klaxon.Incident{ID: id, Assignee: user}, nil
+}
+
+func (f *fakeCommands) Merge(_ context.Context, _, dst string, who klaxon.Actor) (*klaxon.Incident, error) {
+	f.did(who)
+	return &klaxon.Incident{ID: dst}, nil
+}
+
 func (f *fakeCommands) Snooze(_ context.Context, id string, d time.Duration, who klaxon.Actor) (*klaxon.Incident, error) {
 	f.did(who)
 	f.mu.Lock()

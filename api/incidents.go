@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/config"
+	"github.com/klaxonhq/klaxon/incident"
 )
 
 // IncidentList is the body of GET /v1/incidents.
@@ -191,9 +193,19 @@ func nonNil[T any](s []T) []T {
 type CommandRequest struct {
 	By       string `json:"by,omitempty"`
 	Duration string `json:"duration,omitempty"`
+	// Text is a note's (notes); Update marks it as a status update for
+	// the incident's subscribers.
+	Text   string `json:"text,omitempty"`
+	Update bool   `json:"update,omitempty"`
+	// User takes Role, assignee (the default) or commander (assign); ""
+	// takes the role away.
+	User string `json:"user,omitempty"`
+	Role string `json:"role,omitempty"`
+	// Into is the incident this one merges into (merge).
+	Into string `json:"into,omitempty"`
 }
 
-// command serves POST /v1/incidents/{id}/{ack|resolve|escalate|snooze}.
+// command serves POST /v1/incidents/{id}/{ack|resolve|escalate|snooze|notes|assign|merge}.
 func (s *Server) command(w http.ResponseWriter, r *http.Request, caller Caller) {
 	var req CommandRequest
 	if r.ContentLength != 0 {
@@ -233,8 +245,18 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, caller Caller) 
 			break
 		}
 		inc, err = s.o.Commands.Snooze(r.Context(), id, d, who)
+	case "notes":
+		inc, err = s.o.Commands.Note(r.Context(), id, req.Text, req.Update, who)
+	case "assign":
+		inc, err = s.o.Commands.Assign(r.Context(), id, cmp.Or(req.Role, incident.RoleAssignee), req.User, who)
+	case "merge":
+		if req.Into == "" {
+			err = klaxon.Invalid("into", "required: the incident to merge into")
+			break
+		}
+		inc, err = s.o.Commands.Merge(r.Context(), id, req.Into, who)
 	default:
-		err = errorf(http.StatusNotFound, "no such command %q: one of ack, resolve, escalate, snooze", r.PathValue("command"))
+		err = errorf(http.StatusNotFound, "no such command %q: one of ack, resolve, escalate, snooze, notes, assign, merge", r.PathValue("command"))
 	}
 	if err != nil {
 		writeError(w, r, s.log, err)

@@ -62,6 +62,11 @@ type Commander interface {
 	// Act acknowledges, resolves or escalates incident id for who.
 	Act(ctx context.Context, a klaxon.Action, id string, who klaxon.Actor) (*klaxon.Incident, error)
 	Snooze(ctx context.Context, id string, d time.Duration, who klaxon.Actor) (*klaxon.Incident, error)
+	// Note, Assign and Merge work an incident: a note or status update,
+	// a role (assignee, commander) given, one incident moved into another.
+	Note(ctx context.Context, id, text string, update bool, who klaxon.Actor) (*klaxon.Incident, error)
+	Assign(ctx context.Context, id, role, user string, who klaxon.Actor) (*klaxon.Incident, error)
+	Merge(ctx context.Context, src, dst string, who klaxon.Actor) (*klaxon.Incident, error)
 }
 
 // Options are what the server serves from.

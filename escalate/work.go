@@ -92,7 +92,7 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 		}
 		inc.Once = append(inc.Once, once)
 		merged := who.Event(now, klaxon.EventMerged)
-		merged.Text = fmt.Sprintf("#%s %s (%d alerts)", src, from.Summary, len(alerts))
+		merged.Text = fmt.Sprintf("#%s %s (%s)", src, from.Summary, klaxon.Plural(len(alerts), "alert"))
 		inc.Record(merged)
 		// Appended as they were, not recorded: the pages of src are not
 		// pages of dst, whose account of its walk stays its own.

@@ -164,3 +164,62 @@ func command(ctx context.Context, name string, args []string, stdout, stderr io.
 	}
 	return nil
 }
+
+// work runs note, assign or merge on one incident.
+func work(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("klaxon "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := clientFlags(fs)
+	by := fs.String("by", "", "who acts, for the timeline, when the token may act for others (act_as); by default the token's name")
+	var update, commander *bool
+	switch name {
+	case "note":
+		update = fs.Bool("update", false, "a status update for the incident's subscribers")
+	case "assign":
+		commander = fs.Bool("commander", false, "make USER the commander, not the assignee")
+	}
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		fmt.Fprintln(stderr, map[string]string{
+			"note":   "usage: klaxon note ID TEXT [--update] [--by NAME]",
+			"assign": `usage: klaxon assign ID USER [--commander] [--by NAME] (USER "" takes the role away)`,
+			"merge":  "usage: klaxon merge ID INTO [--by NAME]",
+		}[name])
+		return errUsage
+	}
+	req, path := api.CommandRequest{By: *by}, name
+	switch name {
+	case "note":
+		req.Text, req.Update, path = pos[1], *update, "notes"
+	case "assign":
+		req.User, req.Role = pos[1], "assignee"
+		if *commander {
+			req.Role = "commander"
+		}
+	case "merge":
+		req.Into = pos[1]
+	}
+	var inc klaxon.Incident
+	if err := c.do(ctx, http.MethodPost, "/v1/incidents/"+url.PathEscape(pos[0])+"/"+path, req, &inc); err != nil {
+		return err
+	}
+	switch name {
+	case "note":
+		fmt.Fprintf(stdout, "noted on incident %s: %s\n", inc.ID, inc.Summary)
+	case "assign":
+		fmt.Fprintf(stdout, "incident %s: assignee %s, commander %s\n", inc.ID, orNone(inc.Assignee), orNone(inc.Commander))
+	case "merge":
+		fmt.Fprintf(stdout, "incident %s merged into %s (%d alerts): %s\n", pos[0], inc.ID, inc.AlertCount, inc.Summary)
+	}
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

@@ -33,6 +33,9 @@ commands:
   resolve ID                     resolve an incident
   escalate ID                    page the next step now
   snooze ID DURATION             silence an incident, then trigger it again
+  note ID TEXT                   add a note to an incident's timeline (--update: a status update)
+  assign ID USER                 make USER the incident's assignee (--commander: its commander)
+  merge ID INTO                  move incident ID's alerts and timeline into INTO, and resolve ID
   oncall [SCHEDULE] [--at TIME]  who is on call
   schedule show NAME             the shifts of a schedule (--from, --to)
   override SCHEDULE USER         put USER on call (--from, --to); override list, override delete
@@ -76,6 +79,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return incidentCmd(ctx, args, stdout, stderr)
 	case "ack", "resolve", "escalate", "snooze":
 		return command(ctx, cmd, args, stdout, stderr)
+	case "note", "assign", "merge":
+		return work(ctx, cmd, args, stdout, stderr)
 	case "test-page":
 		return testPage(ctx, args, stdout, stderr)
 	case "oncall":

@@ -88,7 +88,16 @@ func (c *Callbacks) smsReply(ctx context.Context, phone, body string, received t
 	}
 	var done []string
 	for _, inc := range targets {
-		got, err := c.o.Responder.Act(ctx, reply.Action, inc.ID, klaxon.Actor{By: u.ID, How: "sms"})
+		who := klaxon.Actor{By: u.ID, How: "sms"}
+		if reply.Note != "" {
+			if _, err := c.o.Responder.Note(ctx, inc.ID, reply.Note, false, who); err != nil {
+				done = append(done, fmt.Sprintf("#%s not noted: %s", inc.ID, c.actFailure(u.ID, inc.ID, err)))
+				continue
+			}
+			done = append(done, fmt.Sprintf("Noted on #%s (%s)", inc.ID, describe(inc)))
+			continue
+		}
+		got, err := c.o.Responder.Act(ctx, reply.Action, inc.ID, who)
 		if err != nil {
 			done = append(done, fmt.Sprintf("#%s not changed: %s", inc.ID, c.actFailure(u.ID, inc.ID, err)))
 			continue

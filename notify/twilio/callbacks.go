@@ -32,6 +32,8 @@ type CallbackAuth struct {
 type Responder interface {
 	// Act carries out action a on incident id for who.
 	Act(ctx context.Context, a klaxon.Action, id string, who klaxon.Actor) (*klaxon.Incident, error)
+	// Note records a note by who on incident id.
+	Note(ctx context.Context, id, text string, update bool, who klaxon.Actor) (*klaxon.Incident, error)
 	// Delivery records that notification n of incident id reached its
 	// person (ok) or not.
 	Delivery(ctx context.Context, id string, n int, ok bool, detail string) error

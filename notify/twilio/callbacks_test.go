@@ -178,3 +178,28 @@ func TestStatusCallback(t *testing.T) {
 	require.Equal(t, klaxon.EventPageFailed, events[0].Kind)
 	require.Equal(t, "undelivered (error 30003)", events[0].Text)
 }
+
+// TestReplyNotes: "42N text" notes text on incident 42 as the replying
+// user, by SMS, and leaves its state alone; "N text" notes on the latest
+// page's incident.
+func TestReplyNotes(t *testing.T) {
+	r := newRig(t)
+	id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0})
+	r.Clock.Add(time.Minute)
+
+	out := r.sms(t, "SM"+strings.Repeat("7", 32), id+"N rolling back the deploy")
+	require.Equal(t, "Noted on #"+id+" (payments: payments is down)", twimlText(out))
+	out = r.sms(t, "SM"+strings.Repeat("8", 32), "n done, watching")
+	require.Equal(t, "Noted on #"+id+" (payments: payments is down)", twimlText(out))
+	require.Equal(t, klaxon.StateTriggered, r.Incident(t, id).State)
+
+	events, _, err := r.Store.Timeline(t.Context(), id, 0, 100)
+	require.NoError(t, err)
+	var notes []string
+	for _, e := range events {
+		if e.Kind == klaxon.EventNote {
+			notes = append(notes, e.By+"/"+e.How+": "+e.Text)
+		}
+	}
+	require.Equal(t, []string{"alice/sms: rolling back the deploy", "alice/sms: done, watching"}, notes)
+}

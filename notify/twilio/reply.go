@@ -1,6 +1,7 @@
 package twilio
 
 import (
+	"regexp"
 	"strings"
 
 	"github.com/twilio/twilio-go/twiml"
@@ -34,10 +35,12 @@ type Reply struct {
 	// the keyword as sent (STOP, UNSUBSCRIBE, ...).
 	Keyword Keyword
 	Word    string
+	// Note is the text of a note ("42N text"): Action is "" then.
+	Note string
 }
 
 // ReplyHelp lists the replies ParseReply accepts, in one SMS segment.
-const ReplyHelp = "Reply 42A to ack incident 42, 42R to resolve, 42E to escalate; A, R or E for the latest page; AA to ack all."
+const ReplyHelp = "Reply 42A to ack incident 42, 42R to resolve, 42E to escalate, 42N text to note; A, R or E for the latest page; AA to ack all."
 
 // Twilio's reserved keywords, matched on the whole message.
 var keywords = map[string]Keyword{
@@ -54,17 +57,28 @@ var codes = map[string]klaxon.Action{
 	"E": klaxon.ActionEscalate, "ESC": klaxon.ActionEscalate, "ESCALATE": klaxon.ActionEscalate,
 }
 
+// noteReply is a note: "42N the disk is full", "#42 n text", or "N text"
+// for the latest page.
+var noteReply = regexp.MustCompile(`(?is)^\s*#?\s*([0-9]*)\s*N\s+(\S.*)$`)
+
 // maxIncidentDigits bounds the incident number in a reply.
 const maxIncidentDigits = 20
 
 // ParseReply reads an SMS reply, ignoring case, spaces and a leading "#":
 // "42A" acknowledges incident 42, "42R" resolves it, "42E" escalates it
-// ("42 ack" works too); "A", "R" and "E" act on the latest page to the
-// number; "AA" acknowledges all its incidents. Twilio's reserved keywords
+// ("42 ack" works too), "42N text" notes text on it; "A", "R", "E" and
+// "N text" act on the latest page to the number; "AA" acknowledges all its incidents. Twilio's reserved keywords
 // (STOP, START, UNSTOP, HELP, ...) give KeywordStop, KeywordStart and
 // KeywordHelp. Anything else is an error matching klaxon.ErrInvalid whose
 // text lists the accepted forms.
 func ParseReply(body string) (Reply, error) {
+	if m := noteReply.FindStringSubmatch(body); m != nil && len(m[1]) <= maxIncidentDigits {
+		id := strings.TrimLeft(m[1], "0")
+		if id == "" && m[1] != "" {
+			id = "0"
+		}
+		return Reply{Incident: id, Note: strings.TrimSpace(m[2])}, nil
+	}
 	fields := strings.Fields(strings.ToUpper(strings.Trim(strings.TrimSpace(body), ".!")))
 	if kw := strings.Join(fields, " "); keywords[kw] != "" {
 		return Reply{Keyword: keywords[kw], Word: kw}, nil

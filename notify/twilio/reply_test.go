@@ -32,6 +32,9 @@ func TestParseReply(t *testing.T) {
 		{"R", Reply{Action: klaxon.ActionResolve}},
 		{"e", Reply{Action: klaxon.ActionEscalate}},
 		{"AA", Reply{Action: klaxon.ActionAck, All: true}},
+		{"42N the disk is full", Reply{Incident: "42", Note: "the disk is full"}},
+		{"#42 n Rolled back.", Reply{Incident: "42", Note: "Rolled back."}},
+		{"n on it\nwith two lines", Reply{Note: "on it\nwith two lines"}},
 		{" a a ", Reply{Action: klaxon.ActionAck, All: true}},
 		{"STOP", Reply{Keyword: KeywordStop, Word: "STOP"}},
 		{"stop", Reply{Keyword: KeywordStop, Word: "STOP"}},
@@ -59,7 +62,7 @@ func TestParseReply(t *testing.T) {
 func TestParseReplyRejects(t *testing.T) {
 	for _, body := range []string{
 		"", " ", "42", "42X", "X", "A42", "42AR", "AAA", "stop please", "ok thanks",
-		"4 2 a b", "-42A", "42.5A", "123456789012345678901A", "call me at +15550100001",
+		"4 2 a b", "-42A", "42N", "42N  ", "42 note", "42.5A", "123456789012345678901A", "call me at +15550100001",
 	} {
 		t.Run(body, func(t *testing.T) {
 			_, err := ParseReply(body)
