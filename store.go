@@ -102,8 +102,20 @@ type Timer struct {
 // open incident.
 type IncidentFilter struct {
 	States []State
-	Limit  int
+	// Policy and Urgency, when set, keep the incidents of that policy and
+	// urgency; Limit counts the incidents kept.
+	Policy  string
+	Urgency Urgency
+	Limit   int
 }
+
+// Keeps reports whether inc passes the filter's policy and urgency.
+func (f IncidentFilter) Keeps(inc *Incident) bool {
+	return (f.Policy == "" || inc.Policy.Name == f.Policy) && (f.Urgency == "" || inc.Urgency == f.Urgency)
+}
+
+// Narrowed reports whether the filter looks at more than states.
+func (f IncidentFilter) Narrowed() bool { return f.Policy != "" || f.Urgency != "" }
 
 // Store is where Klaxon keeps its state durably. Both the embedded store
 // and the Redis store implement it, and store/storetest holds the contract

@@ -18,7 +18,7 @@ type IncidentList struct {
 	Incidents []*klaxon.Incident `json:"incidents"`
 }
 
-// listIncidents serves GET /v1/incidents?state=open|all|triggered,...&limit=N.
+// listIncidents serves GET /v1/incidents?state=open|all|triggered,...&policy=&urgency=&limit=N.
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ Caller) {
 	f, err := parseFilter(r)
 	if err != nil {
@@ -41,6 +41,13 @@ func parseFilter(r *http.Request) (klaxon.IncidentFilter, error) {
 			return f, klaxon.Invalid("limit", "must be a positive number, got %q", l)
 		}
 		f.Limit = n
+	}
+	f.Policy = r.URL.Query().Get("policy")
+	switch u := klaxon.Urgency(r.URL.Query().Get("urgency")); u {
+	case "", klaxon.UrgencyHigh, klaxon.UrgencyLow:
+		f.Urgency = u
+	default:
+		return f, klaxon.Invalid("urgency", "must be high or low, got %q", u)
 	}
 	switch st := r.URL.Query().Get("state"); st {
 	case "", "open":

@@ -60,7 +60,7 @@ func (c *Console) incidents(w http.ResponseWriter, r *http.Request, s *session, 
 		c.fail(w, r, id, klaxon.Invalid("state", "must be open, triggered, acknowledged, resolved or all, got %q", f.State))
 		return
 	}
-	incs, err := c.o.Incidents.Incidents(r.Context(), klaxon.IncidentFilter{States: states, Limit: listLimit})
+	incs, err := c.o.Incidents.Incidents(r.Context(), klaxon.IncidentFilter{States: states, Policy: f.Policy, Urgency: klaxon.Urgency(f.Urgency), Limit: listLimit})
 	if err != nil {
 		c.fail(w, r, id, err)
 		return
@@ -71,9 +71,6 @@ func (c *Console) incidents(w http.ResponseWriter, r *http.Request, s *session, 
 		list.Policies = append(list.Policies, p.Name)
 	}
 	for _, inc := range incs {
-		if (f.Policy != "" && inc.Policy.Name != f.Policy) || (f.Urgency != "" && string(inc.Urgency) != f.Urgency) {
-			continue
-		}
 		list.Rows = append(list.Rows, incidentRow{Incident: inc, Age: age(inc.CreatedAt, now), Paged: inc.PagedUsers()})
 	}
 	slices.SortStableFunc(list.Rows, func(a, b incidentRow) int {
@@ -108,6 +105,7 @@ type incidentPage struct {
 	EventsNext int
 	Snoozes    []string
 	Paged      []string
+	Users      []klaxon.User
 }
 
 // incident serves GET /incidents/{id}?alerts=CURSOR&events=OFFSET: the
@@ -119,7 +117,7 @@ func (c *Console) incident(w http.ResponseWriter, r *http.Request, s *session, i
 		c.fail(w, r, id, err)
 		return
 	}
-	p := incidentPage{Incident: inc, Age: age(inc.CreatedAt, c.now()), Snoozes: []string{"30m", "1h", "4h", "12h"}, Paged: inc.PagedUsers()}
+	p := incidentPage{Incident: inc, Age: age(inc.CreatedAt, c.now()), Snoozes: []string{"30m", "1h", "4h", "12h"}, Paged: inc.PagedUsers(), Users: c.o.View().Users()}
 	q := r.URL.Query()
 	p.AlertsFrom = q.Get("alerts")
 	if p.Alerts, p.AlertsNext, err = c.o.Incidents.IncidentAlerts(ctx, iid, p.AlertsFrom, pageSize); err != nil {
@@ -165,7 +163,7 @@ func links(alerts []klaxon.AlertState) []link {
 	for _, a := range alerts {
 		for _, k := range slices.Sorted(maps.Keys(a.Annotations)) {
 			if k == "runbook" || strings.HasSuffix(k, "_url") || strings.HasSuffix(k, "URL") {
-				add(strings.TrimSuffix(strings.TrimSuffix(k, "_url"), "URL"), a.Annotations[k])
+				add(cmp.Or(strings.TrimSuffix(strings.TrimSuffix(k, "_url"), "URL"), k), a.Annotations[k])
 			}
 		}
 		add("source", a.URL)
@@ -190,8 +188,12 @@ func (c *Console) command(w http.ResponseWriter, r *http.Request, _ *session, id
 			break
 		}
 		_, err = c.o.Commands.Snooze(ctx, iid, d, who)
+	case "notes":
+		_, err = c.o.Commands.Note(ctx, iid, r.PostFormValue("text"), r.PostFormValue("update") != "", who)
+	case "assign":
+		_, err = c.o.Commands.Assign(ctx, iid, r.PostFormValue("role"), r.PostFormValue("user"), who)
 	default:
-		err = fmt.Errorf("no such command %q: one of ack, resolve, escalate, snooze: %w", r.PathValue("command"), klaxon.ErrNotFound)
+		err = fmt.Errorf("no such command %q: one of ack, resolve, escalate, snooze, notes, assign: %w", r.PathValue("command"), klaxon.ErrNotFound)
 	}
 	if err != nil {
 		c.fail(w, r, id, err)

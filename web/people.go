@@ -16,22 +16,35 @@ type userRow struct {
 	OnCall []string
 }
 
+type usersPage struct {
+	Rows []userRow
+	// Unknown are the schedules whose on-call could not be read.
+	Unknown []string
+}
+
 // users serves GET /users: users.yaml as it is loaded, and who is on
 // call where now.
 func (c *Console) users(w http.ResponseWriter, r *http.Request, s *session, id *Identity) {
 	v, now := c.o.View(), c.now()
 	onCall := map[string][]string{}
+	var p usersPage
 	for _, name := range v.Names() {
-		users, _ := v.OnCall(r.Context(), name, now) // a schedule that cannot say shows nobody
+		users, err := v.OnCall(r.Context(), name, now)
+		if err != nil {
+			// Who is on call there is not known: say so, rather than
+			// show nobody.
+			c.log.ErrorContext(r.Context(), "on call", "schedule", name, "err", err)
+			p.Unknown = append(p.Unknown, name)
+			continue
+		}
 		for _, u := range users {
 			onCall[u] = append(onCall[u], name)
 		}
 	}
-	var rows []userRow
 	for _, u := range v.Users() {
-		rows = append(rows, userRow{User: u, Phone: maskPhone(u.Phone), OnCall: onCall[u.ID]})
+		p.Rows = append(p.Rows, userRow{User: u, Phone: maskPhone(u.Phone), OnCall: onCall[u.ID]})
 	}
-	c.show(w, r, s, id, "users", page{Title: "Users", Nav: "users", Data: rows})
+	c.show(w, r, s, id, "users", page{Title: "Users", Nav: "users", Data: p})
 }
 
 // maskPhone keeps a number's last four digits.

@@ -39,17 +39,13 @@ func (c *Console) onCall(w http.ResponseWriter, r *http.Request, s *session, id 
 			rows = append(rows, row)
 			continue
 		}
-		row.Now, row.Until = onCallAt(tl.Final, now), time.Time{}
+		// Until is the next change: a shift on now ends, or another
+		// begins (an override over the layers, or after a gap).
+		row.Now = onCallAt(tl.Final, now)
 		for _, sh := range tl.Final {
-			if !sh.Start.After(now) && sh.End.After(now) && (row.Until.IsZero() || sh.End.Before(row.Until)) {
-				row.Until = sh.End
-			}
-		}
-		if len(row.Now) == 0 {
-			// Nobody now: the next shift to start is the change.
-			for _, sh := range tl.Final {
-				if sh.Start.After(now) && (row.Until.IsZero() || sh.Start.Before(row.Until)) {
-					row.Until = sh.Start
+			for _, edge := range []time.Time{sh.Start, sh.End} {
+				if edge.After(now) && (row.Until.IsZero() || edge.Before(row.Until)) {
+					row.Until = edge
 				}
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -155,8 +156,16 @@ func (c *Console) checkCSRF(r *http.Request, s *session) bool {
 // localPath returns next when it is a path on this site, "/" otherwise:
 // the sign-in form never sends anyone elsewhere.
 func localPath(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, `/\`) {
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
 		return "/"
+	}
+	// Browsers drop tabs and newlines from a URL and read \ as /, so
+	// "/\t/evil.example" would leave the site.
+	for _, c := range next {
+		if c < 0x20 || c == 0x7f || c == '\\' {
+			return "/"
+		}
 	}
 	return next
 }
@@ -180,10 +189,18 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	token := strings.TrimSpace(r.PostFormValue("token"))
 	next := localPath(r.PostFormValue("next"))
-	id, ok := c.o.Tokens.SignIn(token)
+	// Over the limit, no token is even compared: a guesser learns
+	// nothing more until the window ends.
+	wait := c.o.Limiter.Blocked(r)
+	id, ok := Identity{}, false
+	if wait == 0 {
+		if id, ok = c.o.Tokens.SignIn(token); !ok {
+			wait = c.o.Limiter.Fail(r)
+		}
+	}
 	if !ok {
 		status, msg := http.StatusUnauthorized, "That token is not one Klaxon knows."
-		if wait := c.o.Limiter.Fail(r); wait > 0 {
+		if wait > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 			status, msg = http.StatusTooManyRequests, "Too many failed sign-ins from this address: try again in a minute."
 		}

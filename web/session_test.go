@@ -55,6 +55,10 @@ func TestLocalPath(t *testing.T) {
 		"//evil.example":       "/",
 		`/\evil.example`:       "/",
 		"https://evil.example": "/",
+		"/\t/evil.example":     "/",
+		"/\r\n/evil.example":   "/",
+		"/a\\b":                "/",
+		"/incidents?next=//x":  "/incidents?next=//x",
 	} {
 		require.Equal(t, want, localPath(in), in)
 	}

@@ -51,6 +51,8 @@ type Incidents interface {
 type Commander interface {
 	Act(ctx context.Context, a klaxon.Action, id string, who klaxon.Actor) (*klaxon.Incident, error)
 	Snooze(ctx context.Context, id string, d time.Duration, who klaxon.Actor) (*klaxon.Incident, error)
+	Note(ctx context.Context, id, text string, update bool, who klaxon.Actor) (*klaxon.Incident, error)
+	Assign(ctx context.Context, id, role, user string, who klaxon.Actor) (*klaxon.Incident, error)
 }
 
 // View is one config as the console shows it: its users, policies and
@@ -97,10 +99,6 @@ type Console struct {
 	h     http.Handler
 }
 
-// Paths are the path patterns the console serves; the API mounts the
-// console on them.
-var Paths = []string{"/{$}", "/login", "/logout", "/static/", "/incidents", "/incidents/", "/oncall", "/schedules/", "/users", "/policies"}
-
 // New returns the console.
 func New(o Options) (*Console, error) {
 	if o.Now == nil {
@@ -128,7 +126,7 @@ func New(o Options) (*Console, error) {
 	}
 	c := &Console{o: o, key: key, log: o.Log.With("component", "web"), now: o.Now, pages: pages, mux: http.NewServeMux()}
 	static, _ := fs.Sub(staticFiles, "static") // the folder is embedded
-	c.mux.Handle("GET /static/", http.StripPrefix("/static/", cacheFor(time.Hour, http.FileServerFS(static))))
+	c.mux.Handle("GET /static/{file}", http.StripPrefix("/static/", cacheFor(time.Hour, http.FileServerFS(static))))
 	c.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/incidents", http.StatusSeeOther)
 	})
@@ -262,8 +260,14 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, id *Identity, err
 	if errors.As(err, &f) {
 		status = http.StatusForbidden
 	}
+	text := err.Error()
 	if status >= 500 {
+		// What failed inside is for the log, not for the page.
 		c.log.ErrorContext(r.Context(), "request", "status", status, "err", err)
+		text = "Klaxon could not do this just now; try again."
+		if status == http.StatusServiceUnavailable {
+			text = "Klaxon's store cannot be reached or cannot write just now; try again."
+		}
 	}
-	c.render(w, r, status, "error", page{Title: http.StatusText(status), Me: id, Data: errorPage{Status: status, Text: err.Error()}})
+	c.render(w, r, status, "error", page{Title: http.StatusText(status), Me: id, Data: errorPage{Status: status, Text: text}})
 }

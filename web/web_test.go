@@ -63,12 +63,17 @@ func TestSignIn(t *testing.T) {
 
 func TestSignInStaysOnSite(t *testing.T) {
 	r := newRig(t)
-	for _, next := range []string{"//evil.example/x", "https://evil.example/", `/\evil.example`, "javascript:alert(1)", ""} {
+	for _, next := range []string{"//evil.example/x", "https://evil.example/", `/\evil.example`, "javascript:alert(1)", "", "/\t/evil.example/x", "/\n/evil.example"} {
 		b := r.browser(t)
 		code, _, loc := b.post("/login", url.Values{"token": {readToken}, "next": {next}})
 		require.Equal(t, http.StatusSeeOther, code, next)
 		require.Equal(t, "/", loc, next)
 	}
+	// Signed in, /login sends on to next at once: a link can carry it.
+	b := r.signedIn(t, readToken)
+	code, _, loc := b.get("/login?next=/%09/evil.example/x")
+	require.Equal(t, http.StatusSeeOther, code)
+	require.Equal(t, "/", loc)
 }
 
 func TestSecureCookieOverTLS(t *testing.T) {
@@ -102,8 +107,11 @@ func TestFailedSignInsAreLimited(t *testing.T) {
 	code, body, _ := b.post("/login", url.Values{"token": {"guess"}})
 	require.Equal(t, http.StatusTooManyRequests, code)
 	require.Contains(t, body, "Too many failed sign-ins")
-	// The right token still signs in: a guesser does not lock out the
-	// people behind the same address.
+	// Over the limit, not even the right token is compared, so a guesser
+	// learns nothing more, until the window ends.
+	code, _, _ = b.post("/login", url.Values{"token": {readToken}})
+	require.Equal(t, http.StatusTooManyRequests, code)
+	r.Clock.Add(authlimit.Window)
 	r.signedIn(t, readToken)
 }
 
@@ -445,4 +453,100 @@ func regexpFind(t *testing.T, body, expr string) string {
 	m := regexp.MustCompile(expr).FindStringSubmatch(body)
 	require.NotNil(t, m, "no match of %s", expr)
 	return m[1]
+}
+
+func TestNotesAndRolesFromTheConsole(t *testing.T) {
+	r := newRig(t)
+	id := r.Open(t, "db")
+	b := r.signedIn(t, aliceToken)
+	csrf := b.csrf("/incidents/" + id)
+	code, _, _ := b.post("/incidents/"+id+"/notes", url.Values{"csrf": {csrf}, "text": {"failing over to the replica"}, "update": {"1"}})
+	require.Equal(t, http.StatusSeeOther, code)
+	code, body, _ := b.post("/incidents/"+id+"/notes", url.Values{"csrf": {csrf}, "text": {"  "}})
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, body, "a note needs text")
+	code, _, _ = b.post("/incidents/"+id+"/assign", url.Values{"csrf": {csrf}, "user": {"bob"}, "role": {"commander"}})
+	require.Equal(t, http.StatusSeeOther, code)
+
+	_, body, _ = b.get("/incidents/" + id)
+	require.Contains(t, body, "<dt>Commander</dt><dd>bob</dd>")
+	require.Contains(t, body, "status update by alice via web: failing over to the replica")
+	require.Contains(t, body, "commander set to bob by alice via web")
+
+	reader := r.signedIn(t, readToken)
+	_, body, _ = reader.get("/incidents/" + id)
+	require.NotContains(t, body, "Add note")
+	code, _, _ = reader.post("/incidents/"+id+"/notes", url.Values{"csrf": {reader.csrf("/incidents/" + id)}, "text": {"hi"}})
+	require.Equal(t, http.StatusForbidden, code)
+}
+
+func TestEscalateFromTheConsole(t *testing.T) {
+	r := newRig(t)
+	id := r.Open(t, "db")
+	b := r.signedIn(t, actToken)
+	code, _, _ := b.post("/incidents/"+id+"/escalate", url.Values{"csrf": {b.csrf("/incidents/" + id)}})
+	require.Equal(t, http.StatusSeeOther, code)
+	events, _, err := r.Store.Timeline(t.Context(), id, 0, 100)
+	require.NoError(t, err)
+	var escalated []string
+	for _, e := range events {
+		if e.Kind == klaxon.EventEscalated && e.How == "web" {
+			escalated = append(escalated, e.By)
+		}
+	}
+	require.Equal(t, []string{"oncall"}, escalated)
+}
+
+// TestOnCallEdges: the next change is the first edge of any shift after
+// now, an override starting over someone else's shift too; with nobody
+// on call now, it is when someone comes.
+func TestOnCallEdges(t *testing.T) {
+	r := newRig(t)
+	ctx := t.Context()
+	// Bob is on call all week; alice overrides him from 17:00Z to 23:00Z,
+	// carol from 20:00Z: from 20:00 both alice and carol are on call.
+	for _, o := range []klaxon.Override{
+		{Schedule: "primary", User: "alice", From: t0.Add(2 * time.Hour), To: t0.Add(8 * time.Hour)},
+		{Schedule: "primary", User: "bob", From: t0.Add(5 * time.Hour), To: t0.Add(6 * time.Hour)},
+	} {
+		_, err := r.Store.PutOverride(ctx, o, t0)
+		require.NoError(t, err)
+	}
+	b := r.signedIn(t, readToken)
+	_, body, _ := b.get("/oncall")
+	require.Contains(t, body, "<strong>bob</strong>")
+	require.Contains(t, body, `<time datetime="2026-11-23T17:00:00Z">`)
+	require.Contains(t, body, "next: alice")
+
+	r.Clock.Add(3 * time.Hour) // 18:00Z: alice, and bob joins at 20:00
+	_, body, _ = b.get("/oncall")
+	require.Contains(t, body, "<strong>alice</strong>")
+	require.Contains(t, body, `<time datetime="2026-11-23T20:00:00Z">`)
+	require.Contains(t, body, "next: alice, bob")
+}
+
+// TestStoreDown: a page whose reads fail says so, with a 503 and no
+// detail of the store, and /users does not claim that nobody is on call.
+func TestStoreDown(t *testing.T) {
+	r := newRig(t)
+	b := r.signedIn(t, readToken)
+	require.NoError(t, r.Store.Close())
+	code, body, _ := b.get("/incidents")
+	require.Equal(t, http.StatusServiceUnavailable, code, body)
+	require.Contains(t, body, "store cannot be reached or cannot write")
+	_, body, _ = b.get("/users")
+	require.Contains(t, body, "Who is on call in primary is not known")
+	require.NotContains(t, body, "store closed")
+	require.NotContains(t, body, "On call now</dt><dd>no</dd>")
+	require.Contains(t, body, "On call now</dt><dd>not known</dd>")
+}
+
+func TestStaticFiles(t *testing.T) {
+	r := newRig(t)
+	b := r.browser(t)
+	code, body, _ := b.get("/static/klaxon.css")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, "prefers-color-scheme: dark")
+	code, _, _ = b.get("/static/")
+	require.Equal(t, http.StatusNotFound, code, "no listing")
 }

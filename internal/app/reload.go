@@ -128,7 +128,7 @@ func restartOnly(old, cfg *config.Config) []string {
 		{"listen", "its addresses, tls files and route groups change only at a restart", old.Listen, cfg.Listen},
 		{"store", "the store is opened at start", old.Store, cfg.Store},
 		{"notify", "the channels are built at start (Twilio's callbacks would check a new token while its client sends with the old)", old.Notify, cfg.Notify},
-		{"secret", "it signs the mail links, and is read at start", old.Secret, cfg.Secret},
+		{"secret", "it signs the mail links and console sessions, and is read at start", old.Secret, cfg.Secret},
 	} {
 		if !reflect.DeepEqual(s.old, s.cfg) {
 			changed = append(changed, fmt.Sprintf("%s changed: %s; restart klaxon, or put %s back", s.name, s.why, s.name))

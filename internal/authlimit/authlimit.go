@@ -43,13 +43,34 @@ func New(now func() time.Time) *Limiter {
 	return &Limiter{now: now, clients: map[string]*failureCount{}}
 }
 
+// Blocked reports how long r's client must wait before it may try to
+// authenticate again, zero when it may now; it counts nothing. An edge
+// where people type a secret asks it before checking one, so that a
+// guesser over the limit learns nothing more.
+func (f *Limiter) Blocked(r *http.Request) time.Duration {
+	now := f.now()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.clients[clientOf(r)]
+	if c == nil || c.n < MaxFailures || now.Sub(c.since) >= Window {
+		return 0
+	}
+	return Window - now.Sub(c.since)
+}
+
+// clientOf is the address r came from, without its port.
+func clientOf(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
 // Fail counts a failed authentication from r's client, and reports when
 // it may try again if it is over the limit (zero when it is not).
 func (f *Limiter) Fail(r *http.Request) time.Duration {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
+	host := clientOf(r)
 	now := f.now()
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -118,7 +118,7 @@ func NewRig(t testing.TB, at time.Time) *Rig {
 	t.Helper()
 	st := NewStore(t)
 	c := fakeclock.New(at)
-	return &Rig{Store: st, Clock: c, Engine: escalate.New(st, nobody{}, nil, slog.New(slog.DiscardHandler), escalate.Options{Now: c.Now})}
+	return &Rig{Store: st, Clock: c, Engine: escalate.New(st, nobody{}, func() escalate.Directory { return directory{} }, slog.New(slog.DiscardHandler), escalate.Options{Now: c.Now})}
 }
 
 // Open stores a triggered incident of group, now, with the pages sent.
@@ -138,6 +138,16 @@ func (r *Rig) Incident(t testing.TB, id string) *klaxon.Incident {
 	t.Helper()
 	return r.Store.ReadIncident(t, id)
 }
+
+// directory knows every user ID as a user with no contact, and no
+// schedule.
+type directory struct{}
+
+func (directory) User(id string) (klaxon.User, bool) { return klaxon.User{ID: id}, id != "" }
+func (directory) OnCall(_ context.Context, name string, _ time.Time) ([]string, error) {
+	return nil, fmt.Errorf("schedule %s: %w", name, klaxon.ErrNotFound)
+}
+func (directory) Fallback() []string { return nil }
 
 // nobody is a notifier that pages nobody.
 type nobody struct{}

@@ -94,7 +94,7 @@ func (s *Store) Incidents(ctx context.Context, f klaxon.IncidentFilter) ([]*klax
 			if err != nil {
 				return fmt.Errorf("incident %s: %w", k[1:], err)
 			}
-			if !slices.Contains(states, inc.State) {
+			if !slices.Contains(states, inc.State) || !f.Keeps(inc) {
 				continue
 			}
 			list = append(list, inc)

@@ -162,8 +162,11 @@ func (s *Store) Incidents(ctx context.Context, f klaxon.IncidentFilter) ([]*klax
 	}
 	slices.Sort(states)
 	states = slices.Compact(states)
+	// Narrowed by policy or urgency, which only the headers say, every ID
+	// of the states is listed, and headers are read a batch at a time
+	// until Limit of them pass.
 	stop := int64(-1)
-	if f.Limit > 0 {
+	if f.Limit > 0 && !f.Narrowed() {
 		stop = int64(f.Limit) - 1
 	}
 
@@ -190,24 +193,31 @@ func (s *Store) Incidents(ctx context.Context, f klaxon.IncidentFilter) ([]*klax
 		}
 	}
 	newestFirst(ids)
-	if f.Limit > 0 && len(ids) > f.Limit {
+	if f.Limit > 0 && len(ids) > f.Limit && !f.Narrowed() {
 		ids = ids[:f.Limit]
 	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	headers, err := s.headers(ctx, ids)
-	if err != nil {
-		return nil, fmt.Errorf("list incidents: %w", err)
-	}
-	list := make([]*klaxon.Incident, 0, len(ids))
-	for _, inc := range headers {
-		if inc != nil && slices.Contains(states, inc.State) {
-			list = append(list, inc)
+	var list []*klaxon.Incident
+	for len(ids) > 0 {
+		batch := ids[:min(len(ids), listBatch)]
+		ids = ids[len(batch):]
+		headers, err := s.headers(ctx, batch)
+		if err != nil {
+			return nil, fmt.Errorf("list incidents: %w", err)
+		}
+		for _, inc := range headers {
+			if inc != nil && slices.Contains(states, inc.State) && f.Keeps(inc) {
+				list = append(list, inc)
+				if f.Limit > 0 && len(list) == f.Limit {
+					return list, nil
+				}
+			}
 		}
 	}
 	return list, nil
 }
+
+// listBatch is how many headers a narrowed list reads at a time.
+const listBatch = 500
 
 // newestFirst sorts ids newest first: by numeric ID, then by ID.
 func newestFirst(ids []listed) {

@@ -65,6 +65,30 @@ func testIncidentList(t *testing.T, open func() klaxon.Store) {
 		})
 	}
 
+	t.Run("by policy and urgency, before the limit", func(t *testing.T) {
+		// The oldest open incident is the only one of its policy: a
+		// filter that counted before keeping would miss it.
+		oldest := openIDs[len(openIDs)-1]
+		inc, err := s.Incident(ctx, oldest)
+		require.NoError(t, err)
+		g, err := s.Group(ctx, inc.Group, nil)
+		require.NoError(t, err)
+		inc.Policy.Name, inc.Urgency = "payments", klaxon.UrgencyHigh
+		require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: inc.Group, Version: g.Version, Open: oldest, Incidents: []*klaxon.Incident{inc}}))
+		for name, f := range map[string]klaxon.IncidentFilter{
+			"policy":            {Policy: "payments", Limit: 1},
+			"urgency":           {Urgency: klaxon.UrgencyHigh, Limit: 1},
+			"both, every state": {States: states, Policy: "payments", Urgency: klaxon.UrgencyHigh, Limit: 2},
+		} {
+			list, err := s.Incidents(ctx, f)
+			require.NoError(t, err, name)
+			require.Equal(t, []string{oldest}, ids(list), name)
+		}
+		list, err := s.Incidents(ctx, klaxon.IncidentFilter{Policy: "payments", Urgency: klaxon.UrgencyLow})
+		require.NoError(t, err)
+		require.Empty(t, list)
+	})
+
 	t.Run("resolving leaves the open list", func(t *testing.T) {
 		newest := openIDs[0]
 		inc, err := s.Incident(ctx, newest)
