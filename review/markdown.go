@@ -1,0 +1,369 @@
+package review
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// Markdown writes the review of inc, whose timeline is events, in
+// Markdown: a title with the incident's ID and summary; its facts (state,
+// urgency, severity, policy, when it opened, was first paged,
+// acknowledged and resolved, how long those took, assignee, commander,
+// alerts, labels); who was paged, by which contact method and step, and
+// what the provider reported of each page; who acted (acknowledgements,
+// resolves, escalations, snoozes, roles, merges), how, and through which
+// API token; the notes and status updates; and the whole timeline.
+//
+// users names the people the review mentions (nil names nobody): "alice
+// (Alice Chen)". Every time is written in UTC and, unless reader is UTC,
+// in reader's zone too, with the date when it differs: "2026-11-23 22:00
+// UTC (17:00 EST)". Times are to the minute, or to the second when any of
+// the review's times has seconds. A nil reader is UTC.
+//
+// Every text that came from outside (summaries, labels, notes, names) is
+// escaped, so that it reads as it was written and cannot break a table:
+// Markdown's punctuation is escaped with a backslash, and line breaks
+// become <br>. The output depends only on the arguments; inc must not
+// be nil.
+func Markdown(inc *klaxon.Incident, events []klaxon.Event, users func(id string) (klaxon.User, bool), reader *time.Location) string {
+	if reader == nil {
+		reader = time.UTC
+	}
+	r := &review{inc: inc, events: events, mine: own(events), users: users, clock: newClock(reader, inc, events)}
+	var b strings.Builder
+	r.b = &b
+	fmt.Fprintf(&b, "# Incident %s: %s\n\n", escape(inc.ID), escape(oneLine(inc.Summary)))
+	if z := reader.String(); z != "UTC" {
+		fmt.Fprintf(&b, "Times are in UTC and in %s.\n\n", escape(z))
+	} else {
+		b.WriteString("Times are in UTC.\n\n")
+	}
+	r.facts()
+	r.paged()
+	r.acts()
+	r.notes()
+	r.timeline()
+	return b.String()
+}
+
+// review is the state of one Markdown review being written.
+type review struct {
+	b      *strings.Builder
+	inc    *klaxon.Incident
+	events []klaxon.Event
+	mine   []klaxon.Event // the incident's own events: see own
+	users  func(string) (klaxon.User, bool)
+	clock  clock
+}
+
+// table writes a table of head and rows, whose cells are written as
+// they are: the caller escapes them.
+func (r *review) table(head []string, rows [][]string) {
+	r.b.WriteString("| " + strings.Join(head, " | ") + " |\n|")
+	for range head {
+		r.b.WriteString("---|")
+	}
+	r.b.WriteString("\n")
+	for _, row := range rows {
+		r.b.WriteString("| " + strings.Join(row, " | ") + " |\n")
+	}
+	r.b.WriteString("\n")
+}
+
+func (r *review) facts() {
+	inc, c := r.inc, r.clock
+	r.b.WriteString("## Facts\n\n")
+	ack, isAcked := acked(inc, r.mine)
+	res, isResolved := resolved(inc, r.mine)
+	toAck, toResolve := "not acknowledged", "not resolved"
+	ackAt, resAt := "—", "—"
+	if isAcked {
+		toAck = since(inc.CreatedAt, ack.At).String()
+		ackAt = c.at(ack.At) + r.byHow(ack)
+		if ack.Kind == klaxon.EventSnoozed {
+			ackAt += ", snoozing it"
+		}
+	}
+	if isResolved {
+		toResolve = since(inc.CreatedAt, res.At).String()
+		resAt = c.at(res.At) + r.byHow(res)
+	}
+	labels := make([]string, 0, len(inc.Labels))
+	for _, k := range slices.Sorted(maps.Keys(inc.Labels)) {
+		labels = append(labels, k+"="+inc.Labels[k])
+	}
+	rows := [][]string{
+		{"Summary", text(inc.Summary)},
+		{"State", text(string(inc.State))},
+		{"Urgency", text(string(inc.Urgency))},
+		{"Severity", text(inc.Severity)},
+		{"Policy", text(inc.Policy.Name)},
+		{"Opened", c.at(inc.CreatedAt)},
+		{"First page", c.at(inc.PagedAt)},
+		{"Acknowledged", ackAt},
+		{"Resolved", resAt},
+		{"Time to acknowledge", toAck},
+		{"Time to resolve", toResolve},
+		{"Assignee", text(r.who(inc.Assignee))},
+		{"Commander", text(r.who(inc.Commander))},
+		{"Alerts", fmt.Sprintf("%d firing of %d", inc.FiringCount, inc.AlertCount)},
+		{"Labels", text(strings.Join(labels, ", "))},
+	}
+	r.table([]string{"Fact", "Value"}, rows)
+}
+
+// byHow says who did e, and how: " by alice (Alice Chen) via sms".
+func (r *review) byHow(e klaxon.Event) string {
+	s := ""
+	if e.By != "" {
+		s += " by " + escape(r.who(e.By))
+	}
+	if e.How != "" {
+		s += " via " + escape(e.How)
+	}
+	return s
+}
+
+// page is one page to one person: a page_sent event, or a notification
+// that failed for good without one, and what became of it.
+type page struct {
+	sent    klaxon.Event // the page_sent event; zero At when it never went out
+	first   klaxon.Event // the event that made the row: sent, else its failure
+	report  *klaxon.Event
+	retries int
+}
+
+// pages pairs each page_sent among events with the first report of the
+// same notification after it (page_delivered, or page_failed for good;
+// a report that came before the page's send was recorded counts too),
+// and makes a row of each notification that failed for good without
+// being sent; a later report of a page already reported is left out (an unknown user, a provider that refused it). Tries that
+// failed and were tried again are counted on the page that went out
+// after them.
+func pages(events []klaxon.Event) []*page {
+	var out []*page
+	open := map[int]*page{}          // by notification: the latest page sent, with no report yet
+	early := map[int]*klaxon.Event{} // reports of pages not yet recorded as sent
+	retries := map[int]int{}         // tries that failed and were tried again, before the next send
+	sent := map[int]bool{}           // notifications sent
+	for _, e := range events {
+		switch {
+		case e.Kind == klaxon.EventPageSent:
+			sent[e.Notification] = true
+			p := &page{sent: e, first: e, retries: retries[e.Notification]}
+			delete(retries, e.Notification)
+			if rep, ok := early[e.Notification]; ok && e.Notification != 0 {
+				p.report = rep
+				delete(early, e.Notification)
+			} else if e.Notification != 0 {
+				open[e.Notification] = p
+			}
+			out = append(out, p)
+		case e.Kind == klaxon.EventPageFailed && e.How == klaxon.HowRetry:
+			retries[e.Notification]++
+		case e.Kind == klaxon.EventPageFailed || e.Kind == klaxon.EventPageDelivered:
+			if p, ok := open[e.Notification]; ok {
+				p.report = &e
+				delete(open, e.Notification)
+			} else if _, ok := early[e.Notification]; !ok && !sent[e.Notification] {
+				early[e.Notification] = &e
+			}
+		}
+	}
+	// Failures of pages never sent: a row each, in their place in time.
+	for _, n := range slices.Sorted(maps.Keys(early)) {
+		e := early[n]
+		if e.Kind != klaxon.EventPageFailed {
+			continue // a delivery report of a send the timeline lacks
+		}
+		out = append(out, &page{first: *e, report: e, retries: retries[n]})
+	}
+	slices.SortStableFunc(out, func(a, b *page) int { return a.first.At.Compare(b.first.At) })
+	return out
+}
+
+func (r *review) paged() {
+	r.b.WriteString("## Who was paged\n\n")
+	ps := pages(r.mine)
+	if len(ps) == 0 {
+		r.b.WriteString("Nobody was paged.\n\n")
+		return
+	}
+	c := r.clock
+	rows := make([][]string, 0, len(ps))
+	for _, p := range ps {
+		e := p.first
+		sent, after := "not sent", "—"
+		if !p.sent.At.IsZero() {
+			sent, after = c.at(p.sent.At), since(r.inc.CreatedAt, p.sent.At).String()
+		}
+		via := e.Via
+		if p.sent.Text != "" {
+			via += " (" + p.sent.Text + ")"
+		}
+		outcome := "no report"
+		if rep := p.report; rep != nil {
+			what := "delivered"
+			if rep.Kind == klaxon.EventPageFailed {
+				what = "failed"
+			}
+			outcome = what + " " + c.at(rep.At)
+			if rep.Text != "" {
+				outcome += ": " + escape(rep.Text)
+			}
+		}
+		switch {
+		case p.retries == 1:
+			outcome += ", after a try that failed"
+		case p.retries > 1:
+			outcome += fmt.Sprintf(", after %d tries that failed", p.retries)
+		}
+		rows = append(rows, []string{number(e.Notification), text(r.who(e.User)), text(via), step(e.Step), sent, after, outcome})
+	}
+	r.table([]string{"#", "To", "Via", "Step", "Sent", "After opening", "Outcome"}, rows)
+}
+
+// acted are the kinds of event that are somebody's act on the incident,
+// or the policy's.
+var acted = []klaxon.EventKind{
+	klaxon.EventAcknowledged, klaxon.EventSnoozed, klaxon.EventResolved, klaxon.EventEscalated,
+	klaxon.EventAssigned, klaxon.EventCommanderSet, klaxon.EventMerged, klaxon.EventMergedInto,
+}
+
+func (r *review) acts() {
+	r.b.WriteString("## Who acted\n\n")
+	var rows [][]string
+	for _, e := range r.mine {
+		if !slices.Contains(acted, e.Kind) {
+			continue
+		}
+		by := "Klaxon"
+		if e.By != "" {
+			by = r.who(e.By)
+		}
+		rows = append(rows, []string{r.clock.at(e.At), since(r.inc.CreatedAt, e.At).String(), r.act(e), text(by), text(e.How), text(e.ViaToken)})
+	}
+	if len(rows) == 0 {
+		r.b.WriteString("Nobody acted.\n\n")
+		return
+	}
+	r.table([]string{"When", "After opening", "Act", "By", "How", "Via token"}, rows)
+}
+
+// act says what e did, escaped.
+func (r *review) act(e klaxon.Event) string {
+	switch e.Kind {
+	case klaxon.EventSnoozed:
+		if t, err := time.Parse(time.RFC3339, strings.TrimPrefix(e.Text, "until ")); err == nil {
+			return "snoozed until " + r.clock.at(t)
+		}
+	case klaxon.EventEscalated:
+		if e.Text != "" {
+			return "escalated to " + escape(e.Text)
+		}
+		return "escalated to step " + step(e.Step)
+	case klaxon.EventAssigned, klaxon.EventCommanderSet:
+		role := "assignee"
+		if e.Kind == klaxon.EventCommanderSet {
+			role = "commander"
+		}
+		if e.User == "" {
+			return "no " + role + " any more"
+		}
+		return escape(r.who(e.User)) + " made " + role
+	case klaxon.EventMerged:
+		return "merged in: " + escape(e.Text)
+	case klaxon.EventMergedInto:
+		return "merged into " + escape(e.Text)
+	}
+	s := string(e.Kind)
+	if e.Text != "" {
+		s += ": " + e.Text
+	}
+	return escape(s)
+}
+
+func (r *review) notes() {
+	r.b.WriteString("## Notes\n\n")
+	var rows [][]string
+	for _, e := range r.mine {
+		kind := "note"
+		switch e.Kind {
+		case klaxon.EventNote:
+		case klaxon.EventStatusUpdate:
+			kind = "status update"
+		default:
+			continue
+		}
+		rows = append(rows, []string{r.clock.at(e.At), kind, text(r.who(e.By)), text(e.Text)})
+	}
+	if len(rows) == 0 {
+		r.b.WriteString("No notes.\n\n")
+		return
+	}
+	r.table([]string{"When", "Kind", "By", "Note"}, rows)
+}
+
+func (r *review) timeline() {
+	r.b.WriteString("## Timeline\n\n")
+	if len(r.events) == 0 {
+		r.b.WriteString("The timeline is empty.\n")
+		return
+	}
+	rows := make([][]string, 0, len(r.events))
+	for _, e := range r.events {
+		rows = append(rows, []string{r.clock.at(e.At), since(r.inc.CreatedAt, e.At).String(), escape(string(e.Kind)), text(r.details(e))})
+	}
+	r.table([]string{"When", "After opening", "Event", "Details"}, rows)
+}
+
+// details says all that e holds but its time and kind, unescaped.
+func (r *review) details(e klaxon.Event) string {
+	var parts []string
+	add := func(name, v string) {
+		if v != "" {
+			parts = append(parts, name+" "+v)
+		}
+	}
+	add("alert", e.Alert)
+	if e.Step != nil && !strings.HasPrefix(e.Text, "step ") { // an escalation's text says its step
+		add("step", step(e.Step))
+	}
+	if e.Notification != 0 {
+		add("page", "#"+strconv.Itoa(e.Notification))
+	}
+	add("user", r.whoOrEmpty(e.User))
+	add("via", e.Via)
+	add("by", r.whoOrEmpty(e.By))
+	add("how", e.How)
+	add("token", e.ViaToken)
+	if t := strings.TrimSpace(e.Text); t != "" {
+		parts = append(parts, t)
+	}
+	return strings.Join(parts, " · ")
+}
+
+// who names user id: "alice (Alice Chen)", or "alice" when users does
+// not know a name; "" is "—".
+func (r *review) who(id string) string {
+	if id == "" {
+		return "—"
+	}
+	return r.whoOrEmpty(id)
+}
+
+func (r *review) whoOrEmpty(id string) string {
+	if id == "" || r.users == nil {
+		return id
+	}
+	if u, ok := r.users(id); ok && u.Name != "" && u.Name != id {
+		return id + " (" + u.Name + ")"
+	}
+	return id
+}
