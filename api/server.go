@@ -172,6 +172,7 @@ func New(o Options) *Server {
 	s.handle(GroupAPI, "POST /v1/incidents/{id}/{command}", s.auth(klaxon.ScopeAct, s.command))
 	s.handle(GroupAPI, "POST /v1/users/{id}/test-page", s.auth(klaxon.ScopeAct, s.testPage))
 	s.schedulesRoutes()
+	s.reviewRoutes()
 	twilioCallbacks := o.Twilio
 	if twilioCallbacks == nil {
 		twilioCallbacks = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -84,7 +84,11 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 		}
 		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
 	}
-	if out == nil {
+	switch out := out.(type) {
+	case nil:
+		return nil
+	case *[]byte:
+		*out = raw
 		return nil
 	}
 	return json.Unmarshal(raw, out)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -20,7 +21,8 @@ import (
 const incidentUsage = `usage:
   klaxon incident show ID [--limit N] [--json]     header, first alerts and timeline
   klaxon incident alerts ID [--cursor C] [--limit N] [--json]
-  klaxon incident timeline ID [--offset O] [--limit N] [--json]`
+  klaxon incident timeline ID [--offset O] [--limit N] [--json]
+  klaxon incident export ID [--tz ZONE]             the review in Markdown: times in UTC and ZONE (default: this machine's)`
 
 // incidentCmd runs "klaxon incident show|alerts|timeline ID": an incident
 // a page at a time, so that one of 100,000 alerts prints as fast as one of
@@ -31,6 +33,9 @@ func incidentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return errUsage
 	}
 	sub := args[0]
+	if sub == "export" {
+		return exportReview(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("klaxon incident "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := clientFlags(fs)
@@ -144,4 +149,41 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// exportReview prints an incident's review in Markdown.
+func exportReview(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("klaxon incident export", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := clientFlags(fs)
+	tz := fs.String("tz", localZone(), "the reader's time zone, an IANA name")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(stderr, incidentUsage)
+		return errUsage
+	}
+	var md []byte
+	q := url.Values{"tz": {*tz}}
+	if err := c.do(ctx, http.MethodGet, "/v1/incidents/"+url.PathEscape(pos[0])+"/review.md?"+q.Encode(), nil, &md); err != nil {
+		return err
+	}
+	_, err = stdout.Write(md)
+	return err
+}
+
+// localZone is this machine's zone by its IANA name (TZ, else the
+// /etc/localtime link), UTC when it has none.
+func localZone() string {
+	if tz := os.Getenv("TZ"); tz != "" {
+		return strings.TrimPrefix(tz, ":")
+	}
+	if target, err := os.Readlink("/etc/localtime"); err == nil {
+		if _, name, ok := strings.Cut(target, "zoneinfo/"); ok {
+			return name
+		}
+	}
+	return "UTC"
 }

@@ -29,6 +29,8 @@ commands:
   check                          validate the config, policies, users and schedules
   incidents                      list incidents
   incident show ID               an incident: alerts and timeline, a page at a time
+  incident export ID             the post-incident review in Markdown (--tz)
+  report                         MTTA, MTTR, pages, after-hours pages, noisiest alerts (--since, --by, --json)
   ack ID                         acknowledge an incident
   resolve ID                     resolve an incident
   escalate ID                    page the next step now
@@ -79,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return incidentCmd(ctx, args, stdout, stderr)
 	case "ack", "resolve", "escalate", "snooze":
 		return command(ctx, cmd, args, stdout, stderr)
+	case "report":
+		return report(ctx, args, stdout, stderr)
 	case "note", "assign", "merge":
 		return work(ctx, cmd, args, stdout, stderr)
 	case "test-page":

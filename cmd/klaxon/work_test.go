@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -65,4 +66,31 @@ func TestWorkAnIncident(t *testing.T) {
 		"commander_set test cli carol",
 		"merged test cli #2 5xx ratio above 5% on payments (1 alert)",
 	}, got)
+
+	// The review, and the report of both incidents.
+	out, err = cli("incident", "export", first, "--tz", "America/New_York")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "# Incident 1: 5xx ratio above 5% on payments")
+	require.Contains(t, out, "payments are flowing again")
+	require.Contains(t, out, "carol")
+	require.Regexp(t, `UTC \(\d\d:\d\d(:\d\d)? E[SD]T\)`, out)
+	_, err = cli("incident", "export", first, "--tz", "Mars/Olympus")
+	require.ErrorContains(t, err, `unknown time zone "Mars/Olympus"`)
+
+	out, err = cli("report", "--since", "1d", "--json")
+	require.NoError(t, err, out)
+	var rep struct {
+		Overall struct {
+			Incidents int `json:"incidents"`
+			Pages     int `json:"pages"`
+		} `json:"overall"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &rep), out)
+	require.Equal(t, 2, rep.Overall.Incidents)
+	require.Equal(t, 1, rep.Overall.Pages, "the bundled page went out once")
+	out, err = cli("report", "--by", "policy")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "default")
+	_, err = cli("report", "--by", "weather")
+	require.ErrorContains(t, err, "must be policy, service, integration or user")
 }

@@ -1,0 +1,101 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/config"
+	"github.com/klaxonhq/klaxon/review"
+)
+
+// ReportBody is the body of GET /v1/report.
+type ReportBody struct {
+	review.Report
+	// Truncated: more incidents were opened in the window than a report
+	// reads (the newest review.MaxIncidents are counted).
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+func (s *Server) reviewRoutes() {
+	s.handle(GroupAPI, "GET /v1/incidents/{id}/review.md", s.auth(klaxon.ScopeRead, s.reviewMarkdown))
+	s.handle(GroupAPI, "GET /v1/report", s.auth(klaxon.ScopeRead, s.report))
+}
+
+// zone reads ?tz= as an IANA zone, UTC by default.
+func zone(r *http.Request) (*time.Location, error) {
+	tz := r.URL.Query().Get("tz")
+	if tz == "" {
+		return time.UTC, nil
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil || tz == "Local" {
+		return nil, klaxon.Invalid("tz", "unknown time zone %q: want an IANA name, like Europe/Berlin", tz)
+	}
+	return loc, nil
+}
+
+// reviewMarkdown serves GET /v1/incidents/{id}/review.md?tz=: the
+// post-incident review, times in UTC and in tz.
+func (s *Server) reviewMarkdown(w http.ResponseWriter, r *http.Request, _ Caller) {
+	loc, err := zone(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	md, err := review.Export(r.Context(), s.o.Store, s.user, r.PathValue("id"), loc)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+	_, _ = w.Write([]byte(md))
+}
+
+// report serves GET /v1/report?since=30d&until=&by=: MTTA, MTTR, pages
+// and the noisiest alerts of the incidents opened in the window.
+func (s *Server) report(w http.ResponseWriter, r *http.Request, _ Caller) {
+	q, now := r.URL.Query(), s.o.Now()
+	o := review.Options{By: q.Get("by"), Users: s.user}
+	err := review.CheckBy(o.By)
+	if err == nil {
+		o.Since, err = sinceOf(q.Get("since"), now)
+	}
+	if err == nil {
+		o.Until, err = instant(r, "until", time.Time{}) // none: up to now
+	}
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	rep, truncated, err := review.Load(r.Context(), s.o.Store, o)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ReportBody{Report: rep, Truncated: truncated})
+}
+
+// sinceOf reads since as a duration back from now ("30d", the default)
+// or an RFC 3339 time.
+func sinceOf(v string, now time.Time) (time.Time, error) {
+	if v == "" {
+		v = "30d"
+	}
+	if d, err := config.ParseDuration(v); err == nil && d > 0 {
+		return now.Add(-d), nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return t, klaxon.Invalid("since", "want a duration back from now, like 30d, or an RFC 3339 time; got %q", v)
+	}
+	return t, nil
+}
+
+// user finds a user of the current config.
+func (s *Server) user(id string) (klaxon.User, bool) {
+	if s.o.Users == nil {
+		return klaxon.User{}, false
+	}
+	return s.o.Users.User(id)
+}

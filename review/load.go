@@ -1,0 +1,78 @@
+package review
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// Store reads incidents and their timelines: klaxon.Store's reads.
+type Store interface {
+	Incidents(ctx context.Context, f klaxon.IncidentFilter) ([]*klaxon.Incident, error)
+	Incident(ctx context.Context, id string) (*klaxon.Incident, error)
+	Timeline(ctx context.Context, id string, offset, limit int) ([]klaxon.Event, int, error)
+}
+
+// MaxIncidents bounds the incidents Load reads.
+const MaxIncidents = 10_000
+
+// timelinePage is how many events a read of a timeline asks for.
+const timelinePage = 1000
+
+// ReadTimeline reads the whole timeline of incident id, a page at a
+// time.
+func ReadTimeline(ctx context.Context, st Store, id string) ([]klaxon.Event, error) {
+	var events []klaxon.Event
+	for {
+		page, total, err := st.Timeline(ctx, id, len(events), timelinePage)
+		if err != nil {
+			return nil, fmt.Errorf("timeline of incident %s: %w", id, err)
+		}
+		events = append(events, page...)
+		if len(page) == 0 || len(events) >= total {
+			return events, nil
+		}
+	}
+}
+
+// Export is the review of incident id in Markdown (see Markdown).
+func Export(ctx context.Context, st Store, users func(string) (klaxon.User, bool), id string, reader *time.Location) (string, error) {
+	inc, err := st.Incident(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	events, err := ReadTimeline(ctx, st, id)
+	if err != nil {
+		return "", err
+	}
+	return Markdown(inc, events, users, reader), nil
+}
+
+// Load reads the incidents opened in o's window, with their timelines,
+// and counts them (see NewReport). It reads the newest MaxIncidents
+// incidents at most; truncated says that older ones of the window went
+// unread.
+func Load(ctx context.Context, st Store, o Options) (r Report, truncated bool, err error) {
+	all := []klaxon.State{klaxon.StateTriggered, klaxon.StateAcknowledged, klaxon.StateResolved}
+	incs, err := st.Incidents(ctx, klaxon.IncidentFilter{States: all, Limit: MaxIncidents})
+	if err != nil {
+		return Report{}, false, fmt.Errorf("report: %w", err)
+	}
+	var history []Incident
+	for _, inc := range incs {
+		if inc.CreatedAt.Before(o.Since) || (!o.Until.IsZero() && !inc.CreatedAt.Before(o.Until)) {
+			continue
+		}
+		events, err := ReadTimeline(ctx, st, inc.ID)
+		if err != nil {
+			return Report{}, false, fmt.Errorf("report: %w", err)
+		}
+		history = append(history, Incident{Incident: inc, Timeline: events})
+	}
+	// The list is newest first: stopped at its limit inside the window,
+	// it left older incidents of the window unread.
+	truncated = len(incs) == MaxIncidents && !incs[len(incs)-1].CreatedAt.Before(o.Since)
+	return NewReport(history, o), truncated, nil
+}
