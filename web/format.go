@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/review"
 )
 
 // parsePages parses each page's template with the layout it fills.
@@ -46,6 +47,16 @@ var funcs = template.FuncMap{
 	"admin":   func() klaxon.Scope { return klaxon.ScopeAdmin },
 	"add":     func(a, b int) int { return a + b },
 	"eventOf": eventText,
+	"median":  func(s review.Stat) string { return statOr(s, s.Median) },
+	"p90":     func(s review.Stat) string { return statOr(s, s.P90) },
+}
+
+// statOr is d, or a dash when the stat counted nothing.
+func statOr(s review.Stat, d review.Duration) string {
+	if s.Count == 0 {
+		return "—"
+	}
+	return d.String()
 }
 
 // age says how long ago t was, to the coarsest unit that matters:

@@ -550,3 +550,40 @@ func TestStaticFiles(t *testing.T) {
 	code, _, _ = b.get("/static/")
 	require.Equal(t, http.StatusNotFound, code, "no listing")
 }
+
+func TestReviewAndReport(t *testing.T) {
+	r := newRig(t)
+	id := r.Open(t, "db", klaxon.Sent{Notification: 1, User: "bob", Via: "sms", At: t0})
+	r.Clock.Add(4 * time.Minute)
+	_, err := r.Engine.Act(t.Context(), klaxon.ActionAck, id, klaxon.Actor{By: "bob", How: "sms"})
+	require.NoError(t, err)
+	r.Clock.Add(10 * time.Minute)
+	_, err = r.Engine.Act(t.Context(), klaxon.ActionResolve, id, klaxon.Actor{By: "bob", How: "web"})
+	require.NoError(t, err)
+	b := r.signedIn(t, aliceToken) // alice's own zone is not set: UTC
+
+	code, body, _ := b.get("/incidents/" + id + "/review?tz=America/New_York")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, "# Incident "+id+": db is down")
+	require.Contains(t, body, "2026-11-23 15:00 UTC (10:00 EST)")
+	code, _, _ = b.get("/incidents/" + id + "/review?tz=Mars/Olympus")
+	require.Equal(t, http.StatusBadRequest, code)
+
+	req, err := http.NewRequest(http.MethodGet, r.srv.URL+"/incidents/"+id+"/review.md", nil)
+	require.NoError(t, err)
+	resp, err := b.http.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, "text/markdown; charset=utf-8", resp.Header.Get("Content-Type"))
+	require.Contains(t, resp.Header.Get("Content-Disposition"), "incident-"+id+"-review.md")
+
+	code, body, _ = b.get("/report?since=7d&by=policy")
+	require.Equal(t, http.StatusOK, code)
+	require.Regexp(t, `<tr class="overall"><th>all</th><td>1</td><td>4m</td><td>4m</td><td>14m</td><td>14m</td>`, body)
+	require.Contains(t, body, "<tr><th>p</th><td>1</td>")
+	code, body, _ = b.get("/report?since=soon")
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, body, "want a duration back from now")
+	code, _, _ = b.get("/report?by=weather")
+	require.Equal(t, http.StatusBadRequest, code)
+}
