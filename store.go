@@ -308,13 +308,19 @@ func CheckIncidentID(id string) error {
 	return nil
 }
 
+// TimelineReader reads a page of an incident's timeline: Store's
+// Timeline.
+type TimelineReader interface {
+	Timeline(ctx context.Context, id string, offset, limit int) ([]Event, int, error)
+}
+
 // timelinePage is how many events ReadTimeline reads at a time.
 const timelinePage = 1000
 
 // ReadTimeline reads the whole timeline of incident id, page by page: for
 // the review of an incident, and for tests. Reading a page at a time
 // bounds the memory of each call, not of the result.
-func ReadTimeline(ctx context.Context, s Store, id string) ([]Event, error) {
+func ReadTimeline(ctx context.Context, s TimelineReader, id string) ([]Event, error) {
 	var out []Event
 	for {
 		page, total, err := s.Timeline(ctx, id, len(out), timelinePage)

@@ -18,32 +18,13 @@ type Store interface {
 // MaxIncidents bounds the incidents Load reads.
 const MaxIncidents = 10_000
 
-// timelinePage is how many events a read of a timeline asks for.
-const timelinePage = 1000
-
-// ReadTimeline reads the whole timeline of incident id, a page at a
-// time.
-func ReadTimeline(ctx context.Context, st Store, id string) ([]klaxon.Event, error) {
-	var events []klaxon.Event
-	for {
-		page, total, err := st.Timeline(ctx, id, len(events), timelinePage)
-		if err != nil {
-			return nil, fmt.Errorf("timeline of incident %s: %w", id, err)
-		}
-		events = append(events, page...)
-		if len(page) == 0 || len(events) >= total {
-			return events, nil
-		}
-	}
-}
-
 // Export is the review of incident id in Markdown (see Markdown).
 func Export(ctx context.Context, st Store, users func(string) (klaxon.User, bool), id string, reader *time.Location) (string, error) {
 	inc, err := st.Incident(ctx, id)
 	if err != nil {
 		return "", err
 	}
-	events, err := ReadTimeline(ctx, st, id)
+	events, err := klaxon.ReadTimeline(ctx, st, id)
 	if err != nil {
 		return "", err
 	}
@@ -65,9 +46,9 @@ func Load(ctx context.Context, st Store, o Options) (r Report, truncated bool, e
 		if inc.CreatedAt.Before(o.Since) || (!o.Until.IsZero() && !inc.CreatedAt.Before(o.Until)) {
 			continue
 		}
-		events, err := ReadTimeline(ctx, st, inc.ID)
+		events, err := klaxon.ReadTimeline(ctx, st, inc.ID)
 		if err != nil {
-			return Report{}, false, fmt.Errorf("report: %w", err)
+			return Report{}, false, fmt.Errorf("report: timeline of incident %s: %w", inc.ID, err)
 		}
 		history = append(history, Incident{Incident: inc, Timeline: events})
 	}
