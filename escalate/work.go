@@ -68,17 +68,9 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 		}
 		cursor = next
 	}
-	var events []klaxon.Event
-	for offset := 0; ; {
-		page, total, err := e.store.Timeline(ctx, src, offset, mergePage)
-		if err != nil {
-			return nil, fmt.Errorf("merge incident %s: %w", src, err)
-		}
-		events = append(events, page...)
-		offset += len(page)
-		if offset >= total || len(page) == 0 {
-			break
-		}
+	events, err := klaxon.ReadTimeline(ctx, e.store, src)
+	if err != nil {
+		return nil, fmt.Errorf("merge incident %s: %w", src, err)
 	}
 	once := "merged:" + src
 	out, err := e.command(ctx, "merge", who, dst, func(inc *klaxon.Incident, now time.Time) (bool, error) {
