@@ -100,6 +100,8 @@ type Options struct {
 	// DefaultBounds; it is read per request, so a reload applies.
 	Bounds func() Bounds
 	Log    *slog.Logger
+	// Heartbeats takes heartbeats' pings; nil answers them 404.
+	Heartbeats Heartbeats
 	// Console is the web console (web.Console), served at / and every
 	// path outside /v1/ and /v2/; nil answers them 404.
 	Console http.Handler
@@ -165,6 +167,7 @@ func New(o Options) *Server {
 	}
 	s.handle(GroupIngest, "POST /v1/ingest/{source}", s.timed(s.ingest))
 	s.handle(GroupIngest, "POST /v2/enqueue", s.timed(s.enqueue))
+	s.handle(GroupIngest, "POST /v1/heartbeat/{name}", s.heartbeat)
 	s.handle(GroupAPI, "GET /v1/incidents", s.auth(klaxon.ScopeRead, s.listIncidents))
 	s.handle(GroupAPI, "GET /v1/incidents/{id}", s.auth(klaxon.ScopeRead, s.getIncident))
 	s.handle(GroupAPI, "GET /v1/incidents/{id}/alerts", s.auth(klaxon.ScopeRead, s.incidentAlerts))

@@ -182,6 +182,22 @@ notify: {console: {}}
 			want:  []string{"conf/klaxon.yaml: policies: required: the folder of policy files, like policies/"},
 		},
 		{
+			name: "heartbeats",
+			files: map[string]string{cfg: "route: {policy: default}\npolicies: policies\nusers: users.yaml\nnotify: {console: {}}\n" + `integrations:
+  - {name: a, type: heartbeat, token: a}
+  - {name: b, type: heartbeat, token: b, interval: 5s}
+  - {name: c, type: heartbeat, token: c, interval: 5m, grace: soon}
+  - {name: d, type: generic, token: d, interval: 5m}
+  - {name: e, type: heartbeat, token: e, interval: 5m, grace: 0s}
+`},
+			want: []string{
+				"conf/klaxon.yaml: integrations[0].interval: required: how often the sender pings, like 5m",
+				"conf/klaxon.yaml: integrations[1].interval: must be from 10s to 100 years, got 5s",
+				`conf/klaxon.yaml: integrations[2].grace: bad duration "soon": want a number and a unit, like 30s, 5m, 1h30m, 2d or 1w`,
+				"conf/klaxon.yaml: integrations[3].interval: interval and grace are a heartbeat's (type: heartbeat)",
+			},
+		},
+		{
 			name: "integrations",
 			files: map[string]string{cfg: "route: {policy: default}\npolicies: policies\nusers: users.yaml\nnotify: {console: {}}\n" + `integrations:
   - {type: alertmanager, token: a}
@@ -194,9 +210,9 @@ notify: {console: {}}
 			want: []string{
 				"conf/klaxon.yaml: integrations[0].name: required",
 				`conf/klaxon.yaml: integrations[1].name: must not contain "/"`,
-				`conf/klaxon.yaml: integrations[2].type: unknown type "nagios": want alertmanager, datadog, pagerduty or generic`,
+				`conf/klaxon.yaml: integrations[2].type: unknown type "nagios": want alertmanager, datadog, pagerduty, generic or heartbeat`,
 				`conf/klaxon.yaml: integrations[3].name: "x" is also the name of integrations[2]`,
-				"conf/klaxon.yaml: integrations[3].type: required: alertmanager, datadog, pagerduty or generic",
+				"conf/klaxon.yaml: integrations[3].type: required: alertmanager, datadog, pagerduty, generic or heartbeat",
 				"conf/klaxon.yaml: integrations[3].token: same as the token of integrations[2]: each integration needs its own",
 				"conf/klaxon.yaml: integrations[4].token: required",
 				"conf/klaxon.yaml: integrations[5].labels.integration: every alert carries integration=<its integration's name> already",

@@ -15,7 +15,14 @@ const (
 	TypeDatadog      = "datadog"
 	TypePagerDuty    = "pagerduty"
 	TypeGeneric      = "generic"
+	// TypeHeartbeat is a dead man's switch: a sender pings it every
+	// Interval, and a missing ping opens an incident.
+	TypeHeartbeat = "heartbeat"
 )
+
+// DefaultGrace is how long past its interval a heartbeat's ping may be
+// late before it counts as missed, unless grace says otherwise.
+const DefaultGrace = time.Minute
 
 // Integration is one source of alerts. Its name scopes the alerts' keys
 // (see klaxon.AlertKey); its token authenticates it (for pagerduty, the
@@ -28,6 +35,26 @@ type Integration struct {
 	// carry the label already, for routing; every alert also carries
 	// integration=<Name>.
 	Labels map[string]string `koanf:"labels"`
+	// Interval and Grace are a heartbeat's (type heartbeat): a ping is
+	// expected every Interval, and missed Grace after that.
+	Interval durationText `koanf:"interval"`
+	Grace    durationText `koanf:"grace"`
+}
+
+// Heartbeat returns the interval and grace of a heartbeat integration.
+func (in Integration) Heartbeat() (interval, grace time.Duration) {
+	interval, _ = ParseDuration(string(in.Interval))
+	return interval, in.Grace.or(DefaultGrace)
+}
+
+// HeartbeatNamed returns the heartbeat integration called name.
+func (c *Config) HeartbeatNamed(name string) (Integration, bool) {
+	for _, in := range c.Integrations {
+		if in.Type == TypeHeartbeat && in.Name == name {
+			return in, true
+		}
+	}
+	return Integration{}, false
 }
 
 // API holds the tokens of the HTTP API, for people and the CLI.
@@ -153,10 +180,15 @@ func (l *loader) checkIntegrations(ins []Integration) {
 		}
 		switch in.Type {
 		case TypeAlertmanager, TypeDatadog, TypePagerDuty, TypeGeneric:
+			if in.Interval != "" || in.Grace != "" {
+				l.probs.add(l.path, at("interval"), "interval and grace are a heartbeat's (type: heartbeat)")
+			}
+		case TypeHeartbeat:
+			l.checkHeartbeat(at, in)
 		case "":
-			l.probs.add(l.path, at("type"), "required: alertmanager, datadog, pagerduty or generic")
+			l.probs.add(l.path, at("type"), "required: alertmanager, datadog, pagerduty, generic or heartbeat")
 		default:
-			l.probs.add(l.path, at("type"), "unknown type %q: want alertmanager, datadog, pagerduty or generic", in.Type)
+			l.probs.add(l.path, at("type"), "unknown type %q: want alertmanager, datadog, pagerduty, generic or heartbeat", in.Type)
 		}
 		for k := range in.Labels {
 			switch {
@@ -169,6 +201,26 @@ func (l *loader) checkIntegrations(ins []Integration) {
 		l.unique(at("token"), in.Token, i, tokens, func(j int) string {
 			return fmt.Sprintf("same as the token of integrations[%d]: each integration needs its own", j)
 		})
+	}
+}
+
+// checkHeartbeat checks a heartbeat's interval (required, 10s or more)
+// and grace.
+func (l *loader) checkHeartbeat(at func(string) string, in Integration) {
+	switch d, err := ParseDuration(string(in.Interval)); {
+	case in.Interval == "":
+		l.probs.add(l.path, at("interval"), "required: how often the sender pings, like 5m")
+	case err != nil:
+		l.probs.add(l.path, at("interval"), "%v", err)
+	case d < 10*time.Second || d > maxBound:
+		l.probs.add(l.path, at("interval"), "must be from 10s to 100 years, got %s", in.Interval)
+	}
+	if in.Grace != "" {
+		if d, err := ParseDuration(string(in.Grace)); err != nil {
+			l.probs.add(l.path, at("grace"), "%v", err)
+		} else if d < 0 || d > maxBound {
+			l.probs.add(l.path, at("grace"), "must be from 0s to 100 years, got %s", in.Grace)
+		}
 	}
 }
 

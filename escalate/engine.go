@@ -71,6 +71,10 @@ type Options struct {
 	// a reload applies; nil, or a result that is not positive, is
 	// klaxon.DefaultMaxSnooze.
 	MaxSnooze func() time.Duration
+	// Heartbeat takes the timers that are heartbeats' deadlines
+	// (klaxon.ParseHeartbeatTimer), claimed as any other, and lets each
+	// go with its claim when done; nil lets them go untouched.
+	Heartbeat func(ctx context.Context, t klaxon.Timer) error
 	// Metrics is where the engine registers its metrics; nil for none.
 	Metrics prometheus.Registerer
 	// Tracing makes a span of each page around its provider's call,
@@ -131,6 +135,7 @@ type Engine struct {
 	retry       Backoff
 	now         func() time.Time
 	maxSnooze   func() time.Duration
+	heartbeat   func(ctx context.Context, t klaxon.Timer) error
 	wake        chan struct{}
 	metrics     *metrics
 	tracer      trace.Tracer // nil: no spans
@@ -153,7 +158,7 @@ const claimBatch = 64
 func New(store klaxon.Store, notifier Notifier, dir func() Directory, log *slog.Logger, o Options) *Engine {
 	e := &Engine{store: store, notifier: notifier, dir: dir, log: log.With("component", "escalate"),
 		lease: o.Lease, poll: o.Poll, pageTimeout: o.PageTimeout, retry: o.Retry, now: o.Now, maxSnooze: o.MaxSnooze,
-		wake: make(chan struct{}, 1), shared: o.Shared}
+		wake: make(chan struct{}, 1), shared: o.Shared, heartbeat: o.Heartbeat}
 	if o.Tracing != nil {
 		e.tracer = o.Tracing.Tracer("github.com/klaxonhq/klaxon/escalate")
 	}
@@ -319,6 +324,13 @@ func (e *Engine) tick(ctx context.Context) (next time.Time, claimed int, err err
 				}
 				defer e.Wake() // its timer may be due again at once
 				h.extend(e.now().Add(e.pageTimeout))
+				if _, _, ok := klaxon.ParseHeartbeatTimer(t.Incident); ok {
+					if err := e.missed(context.WithoutCancel(ctx), t); err != nil {
+						e.log.Error("heartbeat", "timer", t.Incident, "err", err)
+						e.shared.StoreError("engine", err)
+					}
+					return
+				}
 				if err := e.fire(context.WithoutCancel(ctx), h); err != nil {
 					e.log.Error("escalate", "incident", t.Incident, "err", err)
 					e.shared.StoreError("engine", err)
@@ -329,6 +341,19 @@ func (e *Engine) tick(ctx context.Context) (next time.Time, claimed int, err err
 			return next, claimed, nil
 		}
 	}
+}
+
+// missed hands a heartbeat's deadline to Options.Heartbeat, or lets it
+// go when there is none.
+func (e *Engine) missed(ctx context.Context, t klaxon.Timer) error {
+	ctx, cancel := context.WithTimeout(ctx, recordTimeout)
+	defer cancel()
+	if e.heartbeat != nil {
+		return e.heartbeat(ctx, t)
+	}
+	return klaxon.Update(ctx, e.store, t.Group, nil, func(klaxon.Group) (*klaxon.Commit, error) {
+		return &klaxon.Commit{Cancel: []string{t.Incident}, Claim: t.Claim, Urgent: true}, nil
+	})
 }
 
 // PageText is the one-line text of a page about inc.

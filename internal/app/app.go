@@ -122,19 +122,24 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	if u, ok := st.(interface{ Urgent() klaxon.Store }); ok {
 		engineStore = u.Urgent()
 	}
+	// The engine hands heartbeats' deadlines to the heartbeats, which
+	// commit through the pipeline, which wakes the engine.
+	var heartbeats *ingest.Heartbeats
 	engine := escalate.New(engineStore, throttle, rt.directory, log, escalate.Options{Lease: o.Lease, Poll: o.Poll, PageTimeout: o.PageTimeout, PerChannel: cfg.Notify.PerChannel(), Metrics: reg, Now: o.Now, Tracing: o.Tracing.On(), Shared: shared,
-		MaxSnooze: func() time.Duration { return rt.cfg.Load().API.SnoozeBound() }})
+		MaxSnooze: func() time.Duration { return rt.cfg.Load().API.SnoozeBound() },
+		Heartbeat: func(ctx context.Context, t klaxon.Timer) error { return heartbeats.Missed(ctx, t) }})
 	ingestOpts := []ingest.Option{ingest.WithMetrics(reg, shared)}
 	if o.Tracing.Enabled() {
 		ingestOpts = append(ingestOpts, ingest.WithTracing(o.Tracing.Provider))
 	}
 	pipeline := ingest.NewPipeline(st, rt.router, engine.Wake, o.Now, ingestOpts...)
+	heartbeats = ingest.NewHeartbeats(st, pipeline, rt.heartbeat, o.Now)
 	limiter := authlimit.New(o.Now)
 	webConsole, err := newConsole(rt, st, engine, limiter, o.Now, log)
 	if err != nil {
 		return nil, err
 	}
-	handler := api.New(api.Options{Store: st, Console: webConsole, Limiter: limiter, Accepter: pipeline, Commands: engine, Tokens: rt, Schedules: rt, Overrides: st, Links: links, Log: log, Registry: reg, Now: o.Now, Tracing: o.Tracing.On(),
+	handler := api.New(api.Options{Store: st, Console: webConsole, Limiter: limiter, Heartbeats: heartbeats, Accepter: pipeline, Commands: engine, Tokens: rt, Schedules: rt, Overrides: st, Links: links, Log: log, Registry: reg, Now: o.Now, Tracing: o.Tracing.On(),
 		Tester:       testPager{dispatch: dispatch, users: func(id string) (klaxon.User, bool) { return rt.view().User(id) }},
 		MetricsToken: func() string { return rt.cfg.Load().API.MetricsToken },
 		Bounds: func() api.Bounds {

@@ -115,3 +115,13 @@ func (rt *runtime) Feed(token string) (name, schedule string, ok bool) {
 	t, ok := rt.cfg.Load().FeedToken(token)
 	return t.Name, t.Schedule, ok
 }
+
+// heartbeat returns the heartbeat integration called name.
+func (rt *runtime) heartbeat(name string) (ingest.Heartbeat, bool) {
+	in, ok := rt.cfg.Load().HeartbeatNamed(name)
+	if !ok {
+		return ingest.Heartbeat{}, false
+	}
+	interval, grace := in.Heartbeat()
+	return ingest.Heartbeat{Interval: interval, Grace: grace, Labels: in.Labels}, true
+}

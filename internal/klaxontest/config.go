@@ -33,6 +33,15 @@ type Config struct {
 	Schedules []Schedule
 	// Tokens are API tokens besides APIToken.
 	Tokens []Token
+	// Heartbeats are heartbeat integrations.
+	Heartbeats []Heartbeat
+}
+
+// Heartbeat is a heartbeat integration: pinged every Interval with
+// Token, missed Grace after.
+type Heartbeat struct {
+	Name, Token     string
+	Interval, Grace time.Duration
 }
 
 // Schedule is an on-call schedule of weekly layers.
@@ -109,15 +118,17 @@ func (c Config) write(t *testing.T, dir string, harness object) string {
 	for _, tk := range c.Tokens {
 		tokens = append(tokens, object{"name": tk.Name, "token": tk.Token, "scopes": tk.Scopes})
 	}
+	integrations := []object{{"name": "prometheus", "type": "alertmanager", "token": AlertmanagerToken}}
+	for _, hb := range c.Heartbeats {
+		integrations = append(integrations, object{"name": hb.Name, "type": "heartbeat", "token": hb.Token, "interval": hb.Interval.String(), "grace": hb.Grace.String()})
+	}
 	main := object{
-		"store": object{"path": "data/klaxon.db"},
-		"api":   object{"tokens": tokens},
-		"integrations": []object{
-			{"name": "prometheus", "type": "alertmanager", "token": AlertmanagerToken},
-		},
-		"route":    route,
-		"policies": "policies/",
-		"users":    "users.yaml",
+		"store":        object{"path": "data/klaxon.db"},
+		"api":          object{"tokens": tokens},
+		"integrations": integrations,
+		"route":        route,
+		"policies":     "policies/",
+		"users":        "users.yaml",
 	}
 	if len(c.Schedules) > 0 {
 		main["schedules"] = "schedules/"

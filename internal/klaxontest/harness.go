@@ -244,18 +244,24 @@ func (h *Harness) Incident(id string) *api.IncidentView {
 // alertname; the test fails unless there is exactly one.
 func (h *Harness) OpenIncident(alertname string) *api.IncidentView {
 	h.t.Helper()
-	code, out := h.Do(http.MethodGet, "/v1/incidents?state=open", nil)
-	require.Equal(h.t, http.StatusOK, code, "%s", out)
-	var list api.IncidentList
-	require.NoError(h.t, json.Unmarshal(out, &list))
 	var found []string
-	for _, inc := range list.Incidents {
+	for _, inc := range h.openIncidents() {
 		if inc.Labels["alertname"] == alertname {
 			found = append(found, inc.ID)
 		}
 	}
 	require.Len(h.t, found, 1, "open incidents of %s", alertname)
 	return h.Incident(found[0])
+}
+
+// openIncidents lists the open incidents.
+func (h *Harness) openIncidents() []*klaxon.Incident {
+	h.t.Helper()
+	code, out := h.Do(http.MethodGet, "/v1/incidents?state=open", nil)
+	require.Equal(h.t, http.StatusOK, code, "%s", out)
+	var list api.IncidentList
+	require.NoError(h.t, json.Unmarshal(out, &list))
+	return list.Incidents
 }
 
 // Phone is a responder's phone, as the fake Twilio sees it.

@@ -1,0 +1,110 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// Heartbeat is what the config says of a heartbeat integration.
+type Heartbeat struct {
+	Interval, Grace time.Duration
+	// Labels are the integration's, added to its alert for routing.
+	Labels map[string]string
+}
+
+// Accepter commits alerts as a webhook's are: routed, deduplicated and
+// paged.
+type Accepter interface {
+	Accept(ctx context.Context, alerts []klaxon.Alert) error
+}
+
+// Heartbeats is the dead man's switch: each heartbeat integration is
+// pinged every interval, and a ping missing for interval + grace opens an
+// incident on its route, which the next ping resolves. The deadline is a
+// timer in the store, so it holds across restarts and replicas.
+type Heartbeats struct {
+	store  klaxon.Store
+	accept Accepter
+	config func(name string) (Heartbeat, bool)
+	now    func() time.Time
+}
+
+// NewHeartbeats returns the heartbeats of config (read at each ping and
+// deadline), committing through store and accept.
+func NewHeartbeats(store klaxon.Store, accept Accepter, config func(name string) (Heartbeat, bool), now func() time.Time) *Heartbeats {
+	return &Heartbeats{store: store, accept: accept, config: config, now: now}
+}
+
+// HeartbeatAlertname is the alertname of a missed heartbeat's alert.
+const HeartbeatAlertname = "HeartbeatMissed"
+
+// alert is heartbeat name's alert, firing while pings are missing.
+func (h *Heartbeats) alert(name string, hb Heartbeat, status klaxon.Status, at time.Time) klaxon.Alert {
+	a := klaxon.Alert{
+		Key: klaxon.AlertKey(name, "heartbeat"), Integration: name, Status: status,
+		Summary:  fmt.Sprintf("Heartbeat %s missed: no ping for %s", name, klaxon.Span(hb.Interval+hb.Grace)),
+		Severity: "critical",
+		Labels:   map[string]string{"alertname": HeartbeatAlertname, "heartbeat": name, "service": name},
+		StartsAt: at,
+	}
+	if status == klaxon.Resolved {
+		a.EndsAt = at
+	}
+	a.Label(hb.Labels)
+	return a
+}
+
+// Ping records a ping of heartbeat name: its deadline moves to now +
+// interval + grace, and an incident its silence opened resolves.
+func (h *Heartbeats) Ping(ctx context.Context, name string) error {
+	hb, ok := h.config(name)
+	if !ok {
+		return fmt.Errorf("heartbeat %s: %w", name, klaxon.ErrNotFound)
+	}
+	now := h.now()
+	group := klaxon.HeartbeatGroup(name)
+	err := klaxon.Update(ctx, h.store, group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
+		return &klaxon.Commit{
+			// The deadline the last ping set, if that was the last commit.
+			Cancel: []string{klaxon.HeartbeatTimer(name, g.Version)},
+			Timers: []klaxon.Timer{{Incident: klaxon.HeartbeatTimer(name, g.Version+1), Group: group, Due: now.Add(hb.Interval + hb.Grace)}},
+		}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("heartbeat %s: %w", name, err)
+	}
+	return h.accept.Accept(ctx, []klaxon.Alert{h.alert(name, hb, klaxon.Resolved, now)})
+}
+
+// Missed takes a heartbeat's deadline t, claimed by the engine: when no
+// ping came since the one that set it, the heartbeat's alert fires. The
+// deadline is then removed, with its claim. A heartbeat no longer in the
+// config is let go.
+func (h *Heartbeats) Missed(ctx context.Context, t klaxon.Timer) error {
+	name, version, ok := klaxon.ParseHeartbeatTimer(t.Incident)
+	if !ok {
+		return fmt.Errorf("timer %s: not a heartbeat's", t.Incident)
+	}
+	hb, known := h.config(name)
+	g, err := h.store.Group(ctx, t.Group, nil)
+	if err != nil {
+		return fmt.Errorf("heartbeat %s: %w", name, err)
+	}
+	if known && g.Version == version {
+		// Fired before the deadline is let go: a crash in between fires
+		// it again, which the open incident takes as a repeat.
+		if err := h.accept.Accept(ctx, []klaxon.Alert{h.alert(name, hb, klaxon.Firing, t.Due)}); err != nil {
+			return fmt.Errorf("heartbeat %s: %w", name, err)
+		}
+	}
+	err = klaxon.Update(ctx, h.store, t.Group, nil, func(klaxon.Group) (*klaxon.Commit, error) {
+		return &klaxon.Commit{Cancel: []string{t.Incident}, Claim: t.Claim, Urgent: true}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("heartbeat %s: %w", name, err)
+	}
+	return nil
+}
