@@ -50,3 +50,26 @@ func (o Override) Check(now time.Time, bound time.Duration, known func(user stri
 	}
 	return nil
 }
+
+// Maintenance is a maintenance window set at runtime (the API, klaxon
+// maintenance start): alerts that match its Matchers (Alertmanager's
+// syntax) from From until To are recorded and page nobody until it ends.
+type Maintenance struct {
+	ID       string    `json:"id"`
+	Matchers []string  `json:"matchers"`
+	From     time.Time `json:"from"`
+	To       time.Time `json:"to"`
+	By       string    `json:"created_by,omitempty"`
+	Comment  string    `json:"comment,omitempty"`
+}
+
+// MaintenanceStore keeps runtime maintenance windows.
+type MaintenanceStore interface {
+	// PutMaintenance stores m under a new ID and returns it; windows that
+	// ended by now are dropped meanwhile.
+	PutMaintenance(ctx context.Context, m Maintenance, now time.Time) (Maintenance, error)
+	// Maintenances lists the windows not ended at now, by start.
+	Maintenances(ctx context.Context, now time.Time) ([]Maintenance, error)
+	// EndMaintenance removes window id; ErrNotFound if there is none.
+	EndMaintenance(ctx context.Context, id string) error
+}

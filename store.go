@@ -169,6 +169,7 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Close() error
 	OverrideStore
+	MaintenanceStore
 }
 
 // maxAttempts bounds how often Update retries a commit that lost a race.

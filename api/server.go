@@ -100,6 +100,8 @@ type Options struct {
 	// DefaultBounds; it is read per request, so a reload applies.
 	Bounds func() Bounds
 	Log    *slog.Logger
+	// Maintenance keeps runtime maintenance windows; nil answers 404.
+	Maintenance Maintenance
 	// Heartbeats takes heartbeats' pings; nil answers them 404.
 	Heartbeats Heartbeats
 	// Console is the web console (web.Console), served at / and every
@@ -176,6 +178,7 @@ func New(o Options) *Server {
 	s.handle(GroupAPI, "POST /v1/users/{id}/test-page", s.auth(klaxon.ScopeAct, s.testPage))
 	s.schedulesRoutes()
 	s.reviewRoutes()
+	s.maintenanceRoutes()
 	twilioCallbacks := o.Twilio
 	if twilioCallbacks == nil {
 		twilioCallbacks = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

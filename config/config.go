@@ -65,6 +65,9 @@ type Config struct {
 	// when it is unset.
 	Schedules map[string]*schedule.Schedule
 	Notify    Notify
+	// Maintenance are the recurring maintenance windows: alerts they
+	// match while open page nobody until they close.
+	Maintenance []*route.Window
 	// Fallback are the IDs of the users paged when a policy's steps ran
 	// out and nobody was paged (every step resolved to nobody).
 	Fallback []string
@@ -129,6 +132,8 @@ type file struct {
 	Notify       Notify        `koanf:"notify"`
 	Secret       string        `koanf:"secret"`
 	Fallback     []string      `koanf:"fallback"`
+	// Maintenance are recurring maintenance windows.
+	Maintenance []route.WindowSpec `koanf:"maintenance"`
 }
 
 // Load reads the config file at path and the files it names, and returns
@@ -265,6 +270,17 @@ func (l *loader) build(f *file) *Config {
 
 	r, err := route.New(f.Route)
 	l.addFileFieldErrors(l.path, err)
+	names := map[string]int{}
+	for i, spec := range f.Maintenance {
+		path := fmt.Sprintf("maintenance[%d]", i)
+		w, errs := route.NewWindow(spec, path)
+		l.addFileFieldErrors(l.path, errors.Join(errs...))
+		if j, dup := names[spec.Name]; dup && spec.Name != "" {
+			l.probs.add(l.path, path+".name", "%q is also the name of maintenance[%d]", spec.Name, j)
+		}
+		names[spec.Name] = i
+		c.Maintenance = append(c.Maintenance, w)
+	}
 	c.Route = r
 	c.file = l.path
 

@@ -63,6 +63,9 @@ func Walk(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon.Ta
 	if esc.Step >= 0 && (esc.NextAt.IsZero() || now.Before(esc.NextAt)) {
 		return changed, nil // the step waits; with no escalate_after, until someone acts
 	}
+	if esc.Step < 0 && now.Before(esc.NextAt) {
+		return changed, nil // held by a maintenance window until NextAt
+	}
 	// Each step at most once per round: a walk where every step pages
 	// nobody ends.
 	for range len(inc.Policy.Steps) * (inc.Policy.Repeat + 1) {
@@ -258,6 +261,8 @@ func NextDue(inc *klaxon.Incident) time.Time {
 		}
 		switch {
 		case inc.Escalation.Done || len(inc.Policy.Steps) == 0:
+		case inc.Escalation.Step < 0 && inc.Escalation.NextAt.After(inc.CreatedAt):
+			earliest(inc.Escalation.NextAt) // held by a maintenance window
 		case inc.Escalation.Step < 0:
 			earliest(inc.CreatedAt)
 		default:

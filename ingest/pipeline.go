@@ -44,6 +44,9 @@ type Pipeline struct {
 	now     func() time.Time
 	tracer  trace.Tracer // nil: no spans, at no cost
 	metrics *metrics
+	// hold says whether a maintenance window holds a new incident's
+	// first page, and until when; nil holds nothing.
+	hold Hold
 
 	mu     sync.Mutex
 	groups map[string]*queue // the groups with a commit in flight
@@ -96,6 +99,18 @@ type Option func(*Pipeline)
 // incidents it opens and resolves, and the store's failures, in shared.
 func WithMetrics(reg prometheus.Registerer, shared *telemetry.Metrics) Option {
 	return func(p *Pipeline) { p.metrics = newMetrics(reg, shared) }
+}
+
+// Hold reports whether a maintenance window holds an alert with lbls at
+// now: its name, and when it closes.
+type Hold func(lbls map[string]string, now time.Time) (window string, until time.Time, ok bool)
+
+// WithMaintenance holds the first page of incidents opened by alerts
+// that a maintenance window matches until the window closes: they are
+// recorded and page nobody meanwhile, and page then as if new if they
+// still fire.
+func WithMaintenance(hold Hold) Option {
+	return func(p *Pipeline) { p.hold = hold }
 }
 
 // WithTracing makes the pipeline's spans with tp: one for a delivery's
@@ -463,7 +478,14 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 		case r.Opened:
 			f.opened = true
 			f.policies = append(f.policies, inc.Policy.Name)
-			c.Schedule(inc, now) // its first step pages at once
+			due := now // its first step pages at once
+			if window, until, held := p.held(inc, now); held {
+				inc.Escalation.NextAt, header.Escalation.NextAt = until, until
+				inc.Record(klaxon.Event{At: now, Kind: klaxon.EventAlertSilenced, Alert: inc.Changed[0].Key,
+					Text: "maintenance " + window + " holds the first page until " + until.UTC().Format(time.RFC3339)})
+				due = until
+			}
+			c.Schedule(inc, due)
 			open = &header
 		default:
 			open = &header
@@ -480,6 +502,15 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 	f.c = c
 	f.next = klaxon.Group{Key: g.Key, Version: g.Version + 1, Open: open, Alerts: known}
 	return f, nil
+}
+
+// held reports whether a maintenance window holds the first page of inc,
+// which the alert recorded first opened.
+func (p *Pipeline) held(inc *klaxon.Incident, now time.Time) (string, time.Time, bool) {
+	if p.hold == nil || len(inc.Changed) == 0 {
+		return "", time.Time{}, false
+	}
+	return p.hold(inc.Changed[0].Labels, now)
 }
 
 // mergeChanged appends the records of later to those of earlier, a record

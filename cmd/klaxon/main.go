@@ -41,6 +41,7 @@ commands:
   oncall [SCHEDULE] [--at TIME]  who is on call
   schedule show NAME             the shifts of a schedule (--from, --to)
   override SCHEDULE USER         put USER on call (--from, --to); override list, override delete
+  maintenance start|list|end      maintenance windows set at runtime: matching alerts page nobody until they end
   route test LABEL=VALUE...      where an alert goes and who it pages (--at)
   test-page USER                 send USER a test page, say what the providers answered (--via)
   version                        print the version
@@ -81,6 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return incidentCmd(ctx, args, stdout, stderr)
 	case "ack", "resolve", "escalate", "snooze":
 		return command(ctx, cmd, args, stdout, stderr)
+	case "maintenance":
+		return maintenanceCmd(ctx, args, stdout, stderr)
 	case "report":
 		return report(ctx, args, stdout, stderr)
 	case "note", "assign", "merge":

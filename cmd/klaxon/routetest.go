@@ -10,6 +10,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/config"
+	"github.com/klaxonhq/klaxon/route"
 	"github.com/klaxonhq/klaxon/schedule"
 )
 
@@ -62,6 +63,11 @@ func routeTest(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "group key: %s\n", tmpl.Group)
 	fmt.Fprintf(stdout, "urgency:   %s\n", urgency)
 	t := at.in(time.Local)
+	if w, until, held := route.Silence(cfg.Maintenance, labels, t); held {
+		// Runtime windows live in the store: klaxon maintenance list.
+		fmt.Fprintf(stdout, "maintenance: %s holds the first page until %s\n", w.Name, until.In(time.Local).Format("Mon 2006-01-02 15:04 MST"))
+		t = until
+	}
 	for i, step := range p.Steps {
 		fmt.Fprintf(stdout, "step %d at %s:\n", i+1, t.Format("Mon 2006-01-02 15:04 MST"))
 		for _, target := range step.Targets {

@@ -128,7 +128,8 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	engine := escalate.New(engineStore, throttle, rt.directory, log, escalate.Options{Lease: o.Lease, Poll: o.Poll, PageTimeout: o.PageTimeout, PerChannel: cfg.Notify.PerChannel(), Metrics: reg, Now: o.Now, Tracing: o.Tracing.On(), Shared: shared,
 		MaxSnooze: func() time.Duration { return rt.cfg.Load().API.SnoozeBound() },
 		Heartbeat: func(ctx context.Context, t klaxon.Timer) error { return heartbeats.Missed(ctx, t) }})
-	ingestOpts := []ingest.Option{ingest.WithMetrics(reg, shared)}
+	windows := newMaintenance(rt, st, o.Now, log)
+	ingestOpts := []ingest.Option{ingest.WithMetrics(reg, shared), ingest.WithMaintenance(windows.hold)}
 	if o.Tracing.Enabled() {
 		ingestOpts = append(ingestOpts, ingest.WithTracing(o.Tracing.Provider))
 	}
@@ -139,7 +140,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	handler := api.New(api.Options{Store: st, Console: webConsole, Limiter: limiter, Heartbeats: heartbeats, Accepter: pipeline, Commands: engine, Tokens: rt, Schedules: rt, Overrides: st, Links: links, Log: log, Registry: reg, Now: o.Now, Tracing: o.Tracing.On(),
+	handler := api.New(api.Options{Store: st, Console: webConsole, Limiter: limiter, Heartbeats: heartbeats, Maintenance: windows, Accepter: pipeline, Commands: engine, Tokens: rt, Schedules: rt, Overrides: st, Links: links, Log: log, Registry: reg, Now: o.Now, Tracing: o.Tracing.On(),
 		Tester:       testPager{dispatch: dispatch, users: func(id string) (klaxon.User, bool) { return rt.view().User(id) }},
 		MetricsToken: func() string { return rt.cfg.Load().API.MetricsToken },
 		Bounds: func() api.Bounds {

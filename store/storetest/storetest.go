@@ -47,6 +47,7 @@ func Run(t *testing.T, newStore func(t *testing.T) (open func() klaxon.Store)) {
 		{"durability/reopen", testReopen},
 		{"ping/close", testPingClose},
 		{"callbacks/once", testCallbacksOnce},
+		{"maintenance", testMaintenance},
 		{"context/canceled", testCanceled},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,62 @@
+package klaxontest
+
+import (
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// TestMaintenanceHoldsPages: during a maintenance window, an alert it
+// matches opens an incident that pages nobody; when the window closes,
+// the incident, still firing, pages as if new. One that resolves in the
+// window never pages.
+func TestMaintenanceHoldsPages(t *testing.T) {
+	h := Start(t, Config{
+		Policies: []Policy{{Name: "default", Steps: []Step{{Targets: []string{"user:alice"}}}}},
+		Users:    []User{{ID: "alice", Phone: "+15550100001", Notify: []Rule{SMS(0)}}},
+	})
+	code, out := h.Do(http.MethodPost, "/v1/maintenance", map[string]any{"matchers": []string{`service="payments"`}, "duration": "2h", "comment": "db upgrade"})
+	require.Equal(t, http.StatusCreated, code, "%s", out)
+	code, out = h.Do(http.MethodPost, "/v1/maintenance", map[string]any{"matchers": []string{}, "duration": "2h"})
+	require.Equal(t, http.StatusBadRequest, code, "%s", out)
+	require.Contains(t, string(out), "would silence everything")
+
+	body, err := os.ReadFile("testdata/firing-two-alerts.json")
+	require.NoError(t, err)
+	h.Alertmanager(body) // service=payments: held
+	inc := h.OpenIncident("HighErrorRate")
+	require.Contains(t, timelineText(inc.Timeline), "alert_silenced")
+
+	h.FastForward(2*time.Hour - time.Second)
+	require.Empty(t, h.Twilio.Untaken(), "nothing pages in the window")
+	h.FastForward(time.Second)
+	h.Phone("+15550100001").ExpectSMS("5xx ratio above 5% on payments")
+
+	// In a new window, an alert that resolves before it ends never pages.
+	code, out = h.Do(http.MethodPost, "/v1/maintenance", map[string]any{"matchers": []string{`alertname="Flappy"`}, "duration": "1h"})
+	require.Equal(t, http.StatusCreated, code, "%s", out)
+	flappy := func(status string) []byte {
+		return []byte(`{"receiver":"klaxon","status":"` + status + `","alerts":[{"status":"` + status + `","labels":{"alertname":"Flappy","service":"web"},"annotations":{"summary":"flaps"},"startsAt":"2026-11-27T00:00:00Z","fingerprint":"f1a9"}]}`)
+	}
+	h.Alertmanager(flappy("firing"))
+	flap := h.OpenIncident("Flappy")
+	h.FastForward(10 * time.Minute)
+	h.Alertmanager(flappy("resolved"))
+	require.Equal(t, klaxon.StateResolved, h.Incident(flap.ID).State)
+	h.FastForward(time.Hour)
+	require.Empty(t, h.Twilio.Untaken(), "past the window: nothing")
+}
+
+func timelineText(events []klaxon.Event) string {
+	var b strings.Builder
+	for _, e := range events {
+		b.WriteString(string(e.Kind) + " " + e.Text + "\n")
+	}
+	return b.String()
+}

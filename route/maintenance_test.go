@@ -1,0 +1,91 @@
+package route
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+func TestWindowUntil(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	require.NoError(t, err)
+	at := func(s string) time.Time {
+		v, err := time.ParseInLocation("2006-01-02 15:04", s, berlin)
+		require.NoError(t, err)
+		return v
+	}
+	db := map[string]string{"service": "db", "alertname": "DiskFull"}
+	tests := []struct {
+		name  string
+		spec  WindowSpec
+		lbls  map[string]string
+		now   string
+		until string // "" when the window does not hold
+	}{
+		{"weekly, inside", WindowSpec{Every: "weekly", Days: []string{"sat"}, From: "02:00", To: "04:00"}, db, "2026-11-28 03:00", "2026-11-28 04:00"},
+		{"weekly, at its opening", WindowSpec{Every: "weekly", Days: []string{"sat"}, From: "02:00", To: "04:00"}, db, "2026-11-28 02:00", "2026-11-28 04:00"},
+		{"weekly, at its close", WindowSpec{Every: "weekly", Days: []string{"sat"}, From: "02:00", To: "04:00"}, db, "2026-11-28 04:00", ""},
+		{"weekly, another day", WindowSpec{Every: "weekly", Days: []string{"sat"}, From: "02:00", To: "04:00"}, db, "2026-11-29 03:00", ""},
+		{"other labels", WindowSpec{Every: "weekly", Days: []string{"sat"}, From: "02:00", To: "04:00"}, map[string]string{"service": "web"}, "2026-11-28 03:00", ""},
+		{"daily across midnight, after it", WindowSpec{Every: "daily", From: "23:00", To: "01:00"}, db, "2026-11-28 00:30", "2026-11-28 01:00"},
+		{"daily across midnight, before it", WindowSpec{Every: "daily", From: "23:00", To: "01:00"}, db, "2026-11-27 23:30", "2026-11-28 01:00"},
+		{"weekly across midnight: the day it opened counts", WindowSpec{Every: "weekly", Days: []string{"fri"}, From: "22:00", To: "02:00"}, db, "2026-11-28 01:00", "2026-11-28 02:00"},
+		// On 2026-03-29 Berlin's clocks go from 02:00 to 03:00: a window
+		// of 01:00-05:00 lasts three hours that night, on the wall clock.
+		{"across the change of clocks", WindowSpec{Every: "daily", From: "01:00", To: "05:00"}, db, "2026-03-29 01:30", "2026-03-29 05:00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.spec.Name, tt.spec.TimeZone, tt.spec.Matchers = "db-upgrades", "Europe/Berlin", []string{`service="db"`}
+			w, errs := NewWindow(tt.spec, "maintenance[0]")
+			require.Empty(t, errs)
+			until, ok := w.Until(tt.lbls, at(tt.now))
+			if tt.until == "" {
+				require.False(t, ok, "held until %s", until)
+				return
+			}
+			require.True(t, ok)
+			require.True(t, at(tt.until).Equal(until), "until %s, want %s", until, tt.until)
+		})
+	}
+}
+
+func TestWindowSpecErrors(t *testing.T) {
+	_, errs := NewWindow(WindowSpec{Matchers: []string{`service=~"(`}, Every: "monthly", From: "2am", To: "25:00", TimeZone: "Mars/Olympus"}, "maintenance[1]")
+	var got []string
+	for _, err := range errs {
+		var fe *klaxon.FieldError
+		require.True(t, errors.As(err, &fe))
+		got = append(got, fe.Field)
+	}
+	require.Equal(t, []string{"maintenance[1].name", "maintenance[1].matchers[0]", "maintenance[1].every", "maintenance[1].from", "maintenance[1].to", "maintenance[1].time_zone"}, got)
+
+	_, errs = NewWindow(WindowSpec{Name: "w", Matchers: []string{`a="b"`}, Every: "weekly", Days: []string{"someday"}, From: "01:00", To: "02:00", TimeZone: "UTC"}, "m")
+	require.Len(t, errs, 1)
+	require.ErrorContains(t, errs[0], `unknown day "someday"`)
+}
+
+func TestRuntimeWindowAndSilence(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	short, err := RuntimeWindow(klaxon.Maintenance{ID: "1", Matchers: []string{`service="db"`}, From: t0, To: t0.Add(time.Hour)})
+	require.NoError(t, err)
+	long, err := RuntimeWindow(klaxon.Maintenance{ID: "2", Matchers: []string{`alertname="DiskFull"`}, From: t0, To: t0.Add(2 * time.Hour)})
+	require.NoError(t, err)
+	w, until, ok := Silence([]*Window{short, long}, map[string]string{"service": "db", "alertname": "DiskFull"}, t0.Add(time.Minute))
+	require.True(t, ok)
+	require.Equal(t, "#2", w.Name, "the window that closes last")
+	require.Equal(t, t0.Add(2*time.Hour), until)
+	_, _, ok = Silence([]*Window{short, long}, map[string]string{"service": "db"}, t0.Add(time.Hour))
+	require.False(t, ok, "ended at its to")
+	_, _, ok = Silence([]*Window{short}, map[string]string{"service": "db"}, t0.Add(-time.Second))
+	require.False(t, ok, "not yet begun")
+
+	_, err = RuntimeWindow(klaxon.Maintenance{ID: "3"})
+	require.ErrorIs(t, err, klaxon.ErrInvalid)
+	_, err = RuntimeWindow(klaxon.Maintenance{ID: "3", Matchers: []string{"not a matcher"}})
+	require.ErrorIs(t, err, klaxon.ErrInvalid)
+}
