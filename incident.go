@@ -369,6 +369,10 @@ type Page struct {
 	// Test marks a test page (klaxon test-page): of no incident, it asks
 	// for no answer, and its text says so.
 	Test bool
+	// Update marks a status update to a subscriber, of what happened to
+	// the incident (opened, acknowledged, update, resolved): it asks for
+	// no act.
+	Update string
 }
 
 // TestText is the text of a test page sent by via.

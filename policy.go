@@ -11,6 +11,10 @@ type Policy struct {
 	Repeat     int           `json:"repeat,omitempty"`
 	AckTimeout time.Duration `json:"ack_timeout,omitempty"`
 	Steps      []Step        `json:"steps"`
+	// Subscribers get status updates of the policy's incidents (opened,
+	// acknowledged, a status update, resolved) without being paged:
+	// "user:ID" by email, or an http(s) URL by webhook.
+	Subscribers []string `json:"subscribers,omitempty"`
 }
 
 // Step pages its targets, then waits EscalateAfter for an acknowledgement

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,6 +17,8 @@ type policySpec struct {
 	Repeat     int          `koanf:"repeat"`
 	AckTimeout durationText `koanf:"ack_timeout"`
 	Steps      []stepSpec   `koanf:"steps"`
+	// Subscribers: user:ID (by email) or an http(s) URL (by webhook).
+	Subscribers []string `koanf:"subscribers"`
 }
 
 type stepSpec struct {
@@ -121,6 +124,22 @@ func (l *loader) policy(file string, s policySpec, users map[string]klaxon.User,
 	if len(s.Steps) == 0 {
 		l.probs.add(file, "steps", "required: at least one step")
 	}
+	for i, sub := range s.Subscribers {
+		path := fmt.Sprintf("subscribers[%d]", i)
+		if id, ok := strings.CutPrefix(sub, klaxon.TargetUser+":"); ok {
+			switch u, known := users[id]; {
+			case usersOK && !known:
+				l.probs.add(file, path, "unknown user %q: %s", id, l.noUser())
+			case known && u.Email == "":
+				l.probs.add(file, path, "user %q has no email: updates go by email", id)
+			}
+			continue
+		}
+		if u, err := url.Parse(sub); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			l.probs.add(file, path, "bad subscriber %q: want user:ID or an http(s) URL", sub)
+		}
+	}
+	p.Subscribers = s.Subscribers
 	for i, st := range s.Steps {
 		at := func(key string) string { return fmt.Sprintf("steps[%d].%s", i, key) }
 		step := klaxon.Step{}

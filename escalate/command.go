@@ -133,8 +133,9 @@ func (e *Engine) command(ctx context.Context, what string, who klaxon.Actor, id 
 	// changed nothing: a command that finds the change made already
 	// counts nothing.
 	var from klaxon.State
+	var landed *klaxon.Commit
 	err = klaxon.Update(ctx, e.store, stored.Group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
-		from = ""
+		from, landed = "", nil
 		if g.Open == nil || g.Open.ID != id {
 			// Closed: only its timeline may still grow, for the review.
 			cur, err := e.store.Incident(ctx, id)
@@ -148,7 +149,8 @@ func (e *Engine) command(ctx context.Context, what string, who klaxon.Actor, id 
 				return nil, err
 			}
 			from = cur.State
-			return &klaxon.Commit{Open: openID(g), Incidents: []*klaxon.Incident{out}, Urgent: true}, nil
+			landed = &klaxon.Commit{Open: openID(g), Incidents: []*klaxon.Incident{out}, Urgent: true}
+			return landed, nil
 		}
 		inc := incident.Clone(g.Open)
 		changed, err := fn(inc, e.now())
@@ -164,10 +166,14 @@ func (e *Engine) command(ctx context.Context, what string, who klaxon.Actor, id 
 			c.Open = ""
 		}
 		c.Schedule(inc, NextDue(inc))
+		landed = c
 		return c, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("incident %s: %w", id, err)
+	}
+	if landed != nil && e.committed != nil {
+		e.committed(landed.Incidents)
 	}
 	if from != "" && from != out.State {
 		e.shared.Changed(ctx, out, e.now())

@@ -71,6 +71,9 @@ type Options struct {
 	// a reload applies; nil, or a result that is not positive, is
 	// klaxon.DefaultMaxSnooze.
 	MaxSnooze func() time.Duration
+	// Committed, when set, takes the incidents of each command's commit
+	// that landed, with the events it recorded.
+	Committed func([]*klaxon.Incident)
 	// Heartbeat takes the timers that are heartbeats' deadlines
 	// (klaxon.ParseHeartbeatTimer), claimed as any other, and lets each
 	// go with its claim when done; nil lets them go untouched.
@@ -136,6 +139,7 @@ type Engine struct {
 	now         func() time.Time
 	maxSnooze   func() time.Duration
 	heartbeat   func(ctx context.Context, t klaxon.Timer) error
+	committed   func([]*klaxon.Incident)
 	wake        chan struct{}
 	metrics     *metrics
 	tracer      trace.Tracer // nil: no spans
@@ -158,7 +162,7 @@ const claimBatch = 64
 func New(store klaxon.Store, notifier Notifier, dir func() Directory, log *slog.Logger, o Options) *Engine {
 	e := &Engine{store: store, notifier: notifier, dir: dir, log: log.With("component", "escalate"),
 		lease: o.Lease, poll: o.Poll, pageTimeout: o.PageTimeout, retry: o.Retry, now: o.Now, maxSnooze: o.MaxSnooze,
-		wake: make(chan struct{}, 1), shared: o.Shared, heartbeat: o.Heartbeat}
+		wake: make(chan struct{}, 1), shared: o.Shared, heartbeat: o.Heartbeat, committed: o.Committed}
 	if o.Tracing != nil {
 		e.tracer = o.Tracing.Tracer("github.com/klaxonhq/klaxon/escalate")
 	}

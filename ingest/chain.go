@@ -183,7 +183,7 @@ func (p *Pipeline) chain(ctx context.Context, q klaxon.CommitQueue, key string, 
 func (p *Pipeline) land(ctx context.Context, cur, next *flight) *flight {
 	err := cur.queued.Wait()
 	if err == nil {
-		p.metrics.committed(trace.ContextWithSpan(ctx, cur.span), cur.f, time.Since(cur.started))
+		p.landed(trace.ContextWithSpan(ctx, cur.span), cur.f, time.Since(cur.started))
 	} else {
 		p.metrics.failed(err)
 	}

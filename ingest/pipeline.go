@@ -44,6 +44,9 @@ type Pipeline struct {
 	now     func() time.Time
 	tracer  trace.Tracer // nil: no spans, at no cost
 	metrics *metrics
+	// committed, when set, takes the incidents of each commit that
+	// landed.
+	committed func([]*klaxon.Incident)
 	// hold says whether a maintenance window holds a new incident's
 	// first page, and until when; nil holds nothing.
 	hold Hold
@@ -111,6 +114,21 @@ type Hold func(lbls map[string]string, now time.Time) (window string, until time
 // still fire.
 func WithMaintenance(hold Hold) Option {
 	return func(p *Pipeline) { p.hold = hold }
+}
+
+// WithCommitted hands fn the incidents each commit wrote, with the
+// events it recorded, once it landed: for status updates and chat.
+func WithCommitted(fn func([]*klaxon.Incident)) Option {
+	return func(p *Pipeline) { p.committed = fn }
+}
+
+// landed counts a commit f that landed after took, and hands on its
+// incidents.
+func (p *Pipeline) landed(ctx context.Context, f folded, took time.Duration) {
+	p.metrics.committed(ctx, f, took)
+	if p.committed != nil && f.c != nil {
+		p.committed(f.c.Incidents)
+	}
 }
 
 // WithTracing makes the pipeline's spans with tp: one for a delivery's
@@ -357,7 +375,7 @@ func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, err
 		return f.c, err
 	})
 	if err == nil {
-		p.metrics.committed(ctx, last, time.Since(started))
+		p.landed(ctx, last, time.Since(started))
 	} else {
 		p.metrics.failed(err)
 	}

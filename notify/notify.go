@@ -38,6 +38,9 @@ func (d *Dispatcher) Carrier(via string) string {
 	return klaxon.ViaConsole
 }
 
+// Send sends p, as Notify: the dispatcher is a Channel of every method.
+func (d *Dispatcher) Send(ctx context.Context, p klaxon.Page) error { return d.Notify(ctx, p) }
+
 // Notify sends p.
 func (d *Dispatcher) Notify(ctx context.Context, p klaxon.Page) error {
 	ch, ok := d.channels[p.Via]

@@ -26,6 +26,7 @@ import (
 	"github.com/klaxonhq/klaxon/internal/authlimit"
 	"github.com/klaxonhq/klaxon/notify"
 	"github.com/klaxonhq/klaxon/notify/twilio"
+	"github.com/klaxonhq/klaxon/notify/webhook"
 	"github.com/klaxonhq/klaxon/telemetry"
 )
 
@@ -66,6 +67,7 @@ type App struct {
 	log       *slog.Logger
 	store     klaxon.Store
 	engine    *escalate.Engine
+	updates   *notify.Updates
 	listeners []*listener
 	reload    *reloader
 	closeOnce sync.Once
@@ -122,14 +124,22 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	if u, ok := st.(interface{ Urgent() klaxon.Store }); ok {
 		engineStore = u.Urgent()
 	}
+	updates := notify.NewUpdates(dispatch, func(url string) (notify.Channel, error) {
+		var secret string
+		if h := rt.cfg.Load().Notify.Webhook; h != nil {
+			secret = h.Secret
+		}
+		return webhook.New(webhook.Options{URL: url, Secret: secret, Format: webhook.FormatJSON, PublicURL: cfg.PublicURL})
+	}, rt.User, log)
 	// The engine hands heartbeats' deadlines to the heartbeats, which
 	// commit through the pipeline, which wakes the engine.
 	var heartbeats *ingest.Heartbeats
 	engine := escalate.New(engineStore, throttle, rt.directory, log, escalate.Options{Lease: o.Lease, Poll: o.Poll, PageTimeout: o.PageTimeout, PerChannel: cfg.Notify.PerChannel(), Metrics: reg, Now: o.Now, Tracing: o.Tracing.On(), Shared: shared,
 		MaxSnooze: func() time.Duration { return rt.cfg.Load().API.SnoozeBound() },
-		Heartbeat: func(ctx context.Context, t klaxon.Timer) error { return heartbeats.Missed(ctx, t) }})
+		Heartbeat: func(ctx context.Context, t klaxon.Timer) error { return heartbeats.Missed(ctx, t) },
+		Committed: updates.Committed})
 	windows := newMaintenance(rt, st, o.Now, log)
-	ingestOpts := []ingest.Option{ingest.WithMetrics(reg, shared), ingest.WithMaintenance(windows.hold)}
+	ingestOpts := []ingest.Option{ingest.WithMetrics(reg, shared), ingest.WithMaintenance(windows.hold), ingest.WithCommitted(updates.Committed)}
 	if o.Tracing.Enabled() {
 		ingestOpts = append(ingestOpts, ingest.WithTracing(o.Tracing.Provider))
 	}
@@ -160,7 +170,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	for _, l := range listeners {
 		log.Info("klaxon listening", "addr", l.ln.Addr().String(), "tls", l.srv.TLSConfig != nil, "serve", l.serves(), "store", store, "version", o.Version, "gogc", o.GOGC)
 	}
-	return &App{log: log, store: st, engine: engine, listeners: listeners,
+	return &App{log: log, store: st, engine: engine, listeners: listeners, updates: updates,
 		reload: newReloader(o.ConfigPath, o.Overrides, rt, log.With("component", "config"), o.Watch)}, nil
 }
 
@@ -201,6 +211,7 @@ func (a *App) Run(ctx context.Context) error {
 		return err
 	})
 	g.Go(func() error { return a.engine.Run(engineCtx) })
+	g.Go(func() error { return a.updates.Run(engineCtx) })
 	g.Go(func() error { return a.reload.Run(gctx) })
 	err := g.Wait()
 	return errors.Join(err, a.Close())

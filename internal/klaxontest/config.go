@@ -69,6 +69,8 @@ type Policy struct {
 	Repeat     int
 	AckTimeout time.Duration
 	Steps      []Step
+	// Subscribers get status updates: "user:ID" or a URL.
+	Subscribers []string
 }
 
 // Step is a step of a policy: targets like "user:alice" or
@@ -176,6 +178,9 @@ func (c Config) write(t *testing.T, dir string, harness object) string {
 		}
 		if p.AckTimeout > 0 {
 			policy["ack_timeout"] = p.AckTimeout.String()
+		}
+		if len(p.Subscribers) > 0 {
+			policy["subscribers"] = p.Subscribers
 		}
 		writeJSON(t, filepath.Join(dir, "policies", p.Name+".yaml"), policy)
 	}

@@ -55,6 +55,22 @@ func (e *Email) message(p klaxon.Page, to *mail.Address) (*gomail.Msg, error) {
 		m.SetBodyString(gomail.TypeTextPlain, klaxon.TestText(klaxon.ViaEmail)+"\n-- \nKlaxon\n")
 		return m, nil
 	}
+	if p.Update != "" {
+		m := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+		m.FromMailAddress(e.from)
+		m.ToMailAddress(to)
+		m.Subject(fmt.Sprintf("Klaxon update: #%s %s: %s", p.Incident, p.Update, oneLine(p.Summary)))
+		m.SetDateWithValue(l.now())
+		m.SetMessageID()
+		m.SetGenHeader("Auto-Submitted", "auto-generated")
+		m.SetGenHeader("X-Klaxon-Incident", p.Incident)
+		body := p.Text + "\n"
+		if u := klaxon.IncidentURL(e.o.PublicURL, p.Incident); u != "" {
+			body += "\n" + u + "\n"
+		}
+		m.SetBodyString(gomail.TypeTextPlain, body+"\nYou are subscribed to updates of this incident; nothing is asked of you.\n-- \nKlaxon\n")
+		return m, nil
+	}
 	v := page{
 		Incident: p.Incident,
 		Summary:  oneLine(p.Summary),

@@ -12,9 +12,12 @@ import (
 
 // Payload is the body of a page in the JSON format.
 type Payload struct {
-	// Type is "page", or "test" for a test page (klaxon test-page), which
-	// is of no incident.
-	Type         string `json:"type"`
+	// Type is "page", "test" for a test page (klaxon test-page), which
+	// is of no incident, or "update" for a subscriber's status update.
+	Type string `json:"type"`
+	// Update is what a status update says happened: opened,
+	// acknowledged, update, resolved.
+	Update       string `json:"update,omitempty"`
 	Incident     string `json:"incident"`
 	Notification int    `json:"notification"`
 	// User is the ID of the user paged.
@@ -38,8 +41,13 @@ func NewPayload(p klaxon.Page, publicURL string, now time.Time) Payload {
 	if p.Test {
 		return Payload{Type: "test", User: p.User.ID, Summary: p.Summary, Text: p.Text, SentAt: now.UTC().Truncate(time.Second)}
 	}
+	typ := "page"
+	if p.Update != "" {
+		typ = "update"
+	}
 	return Payload{
-		Type:         "page",
+		Type:         typ,
+		Update:       p.Update,
 		Incident:     p.Incident,
 		Notification: p.Notification,
 		User:         p.User.ID,

@@ -1,0 +1,146 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// Status updates go to an incident's subscribers (its policy's
+// Subscribers) as it opens, is acknowledged, gets a status update and
+// resolves: by email to a user, by webhook to a URL. They are not pages:
+// nobody is asked to act, they are sent once, best effort, after the
+// commit that made the change, and a crash in between loses them.
+
+// updateQueue bounds the changes waiting to be sent; past it they are
+// dropped and logged, so that a slow subscriber never holds up a commit.
+const updateQueue = 1024
+
+// Updates sends the status updates of the incidents that commits change.
+type Updates struct {
+	mail     Channel                           // nil: users get no update
+	webhook  func(url string) (Channel, error) // a channel posting to url
+	users    func(id string) (klaxon.User, bool)
+	log      *slog.Logger
+	queue    chan update
+	timeout  time.Duration
+	mu       sync.Mutex
+	webhooks map[string]Channel
+}
+
+type update struct {
+	inc  *klaxon.Incident
+	kind string
+	text string
+}
+
+// NewUpdates returns the sender of status updates: mail takes those to
+// users (nil: none), webhook makes the channel of a subscriber's URL.
+func NewUpdates(mail Channel, webhook func(url string) (Channel, error), users func(id string) (klaxon.User, bool), log *slog.Logger) *Updates {
+	return &Updates{mail: mail, webhook: webhook, users: users, log: log.With("component", "updates"),
+		queue: make(chan update, updateQueue), timeout: 30 * time.Second, webhooks: map[string]Channel{}}
+}
+
+// Committed takes the incidents a commit wrote, with the events it
+// recorded, and queues the updates they call for. It never blocks.
+func (u *Updates) Committed(incs []*klaxon.Incident) {
+	for _, inc := range incs {
+		if len(inc.Policy.Subscribers) == 0 {
+			continue
+		}
+		for _, e := range inc.Recorded {
+			kind, text := updateOf(inc, e)
+			if kind == "" {
+				continue
+			}
+			select {
+			case u.queue <- update{inc: inc.Header(), kind: kind, text: text}:
+			default:
+				u.log.Warn("status update dropped: too many waiting", "incident", inc.ID, "update", kind)
+			}
+		}
+	}
+}
+
+// updateOf says what update event e of inc calls for, "" for none.
+func updateOf(inc *klaxon.Incident, e klaxon.Event) (kind, text string) {
+	who := func() string {
+		if e.By == "" {
+			return ""
+		}
+		return " by " + e.By
+	}
+	switch e.Kind {
+	case klaxon.EventTriggered:
+		if e.Alert == "" {
+			return "", "" // a walk begun again, not a new incident
+		}
+		return "opened", fmt.Sprintf("Incident #%s opened: %s", inc.ID, inc.Summary)
+	case klaxon.EventAcknowledged:
+		return "acknowledged", fmt.Sprintf("Incident #%s acknowledged%s: %s", inc.ID, who(), inc.Summary)
+	case klaxon.EventStatusUpdate:
+		return "update", fmt.Sprintf("Update on incident #%s%s: %s", inc.ID, who(), e.Text)
+	case klaxon.EventResolved:
+		return "resolved", fmt.Sprintf("Incident #%s resolved%s: %s", inc.ID, who(), inc.Summary)
+	}
+	return "", ""
+}
+
+// Run sends the queued updates until ctx ends.
+func (u *Updates) Run(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case up := <-u.queue:
+			u.send(ctx, up)
+		}
+	}
+}
+
+// send sends one update to each subscriber of its incident.
+func (u *Updates) send(ctx context.Context, up update) {
+	for _, sub := range up.inc.Policy.Subscribers {
+		p := klaxon.Page{Incident: up.inc.ID, Summary: up.inc.Summary, Severity: up.inc.Severity, Alerts: up.inc.FiringCount, Text: up.text, Update: up.kind}
+		var ch Channel
+		if id, ok := strings.CutPrefix(sub, klaxon.TargetUser+":"); ok {
+			user, known := u.users(id)
+			if !known || u.mail == nil {
+				continue
+			}
+			p.User, p.Via, ch = user, klaxon.ViaEmail, u.mail
+		} else {
+			var err error
+			if ch, err = u.channel(sub); err != nil {
+				u.log.Warn("status update", "incident", up.inc.ID, "err", err)
+				continue
+			}
+			p.User, p.Via = klaxon.User{ID: sub}, klaxon.ViaWebhook
+		}
+		sctx, cancel := context.WithTimeout(ctx, u.timeout)
+		if err := ch.Send(sctx, p); err != nil {
+			u.log.Warn("status update", "incident", up.inc.ID, "update", up.kind, "err", err)
+		}
+		cancel()
+	}
+}
+
+// channel returns the webhook channel of url, made once.
+func (u *Updates) channel(url string) (Channel, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if ch, ok := u.webhooks[url]; ok {
+		return ch, nil
+	}
+	ch, err := u.webhook(url)
+	if err != nil {
+		return nil, err
+	}
+	u.webhooks[url] = ch
+	return ch, nil
+}
