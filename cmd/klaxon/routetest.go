@@ -66,7 +66,7 @@ func routeTest(args []string, stdout, stderr io.Writer) error {
 	if w, until, held := route.Silence(cfg.Maintenance, labels, t); held {
 		// Runtime windows live in the store: klaxon maintenance list.
 		fmt.Fprintf(stdout, "maintenance: %s holds the first page until %s\n", w.Name, until.In(time.Local).Format("Mon 2006-01-02 15:04 MST"))
-		t = until
+		t = until.In(time.Local)
 	}
 	for i, step := range p.Steps {
 		fmt.Fprintf(stdout, "step %d at %s:\n", i+1, t.Format("Mon 2006-01-02 15:04 MST"))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -74,5 +75,22 @@ step 2 at Thu 2026-12-24 12:05 UTC:
 		var out, errOut bytes.Buffer
 		err := run(t.Context(), []string{"route", "test", "--config", example, "service"}, &out, &errOut)
 		require.EqualError(t, err, `label "service": want name=value`)
+	})
+
+	t.Run("a maintenance window holds the first page", func(t *testing.T) {
+		dir := t.TempDir()
+		require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Dir(example))))
+		cfg := filepath.Join(dir, "klaxon.yaml")
+		rewrite(t, cfg, "# maintenance:", "maintenance:")
+		rewrite(t, cfg, "#   - {name: db-upgrades", "  - {name: db-upgrades")
+		var out, errOut bytes.Buffer
+		// Saturday 02:30 UTC is 03:30 in Berlin, inside 02:00-04:00.
+		err := run(t.Context(), []string{"route", "test", "--config", cfg, "--at", "2026-11-28T02:30:00Z", "service=db", "alertname=DiskFull"}, &out, &errOut)
+		require.NoError(t, err, errOut.String())
+		require.Contains(t, out.String(), "maintenance: db-upgrades holds the first page until Sat 2026-11-28 03:00 UTC\nstep 1 at Sat 2026-11-28 03:00 UTC:")
+		out.Reset()
+		err = run(t.Context(), []string{"route", "test", "--config", cfg, "--at", "2026-11-28T03:00:00Z", "service=db", "alertname=DiskFull"}, &out, &errOut)
+		require.NoError(t, err, errOut.String())
+		require.NotContains(t, out.String(), "maintenance:")
 	})
 }
