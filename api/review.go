@@ -22,23 +22,10 @@ func (s *Server) reviewRoutes() {
 	s.handle(GroupAPI, "GET /v1/report", s.auth(klaxon.ScopeRead, s.report))
 }
 
-// zone reads ?tz= as an IANA zone, UTC by default.
-func zone(r *http.Request) (*time.Location, error) {
-	tz := r.URL.Query().Get("tz")
-	if tz == "" {
-		return time.UTC, nil
-	}
-	loc, err := time.LoadLocation(tz)
-	if err != nil || tz == "Local" {
-		return nil, klaxon.Invalid("tz", "unknown time zone %q: want an IANA name, like Europe/Berlin", tz)
-	}
-	return loc, nil
-}
-
 // reviewMarkdown serves GET /v1/incidents/{id}/review.md?tz=: the
 // post-incident review, times in UTC and in tz.
 func (s *Server) reviewMarkdown(w http.ResponseWriter, r *http.Request, _ Caller) {
-	loc, err := zone(r)
+	loc, err := review.Zone(r.URL.Query().Get("tz"))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

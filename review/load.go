@@ -57,3 +57,16 @@ func Load(ctx context.Context, st Store, o Options) (r Report, truncated bool, e
 	truncated = len(incs) == MaxIncidents && !incs[len(incs)-1].CreatedAt.Before(o.Since)
 	return NewReport(history, o), truncated, nil
 }
+
+// Zone reads a reader's time zone by its IANA name, UTC for ""; the
+// error, for the field tz, matches klaxon.ErrInvalid.
+func Zone(name string) (*time.Location, error) {
+	if name == "" {
+		return time.UTC, nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil || name == "Local" {
+		return nil, klaxon.Invalid("tz", "unknown time zone %q: want an IANA name, like Europe/Berlin", name)
+	}
+	return loc, nil
+}

@@ -24,14 +24,7 @@ func (c *Console) readerZone(r *http.Request, id *Identity) (*time.Location, err
 			tz = u.TimeZone
 		}
 	}
-	if tz == "" {
-		return time.UTC, nil
-	}
-	loc, err := time.LoadLocation(tz)
-	if err != nil || tz == "Local" {
-		return nil, klaxon.Invalid("tz", "unknown time zone %q: want an IANA name, like Europe/Berlin", tz)
-	}
-	return loc, nil
+	return review.Zone(tz)
 }
 
 // review serves GET /incidents/{id}/review: the post-incident review in
