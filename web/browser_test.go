@@ -104,10 +104,12 @@ func TestConsoleInChromium(t *testing.T) {
 	require.Contains(t, text(t, ctx, ".oncall .now"), "alice")
 	require.Contains(t, text(t, ctx, ".oncall .next"), "bob")
 	screenshot(t, ctx, shots, "oncall")
-	for _, p := range []string{"users", "policies"} {
+	for _, p := range []string{"users", "policies", "report"} {
 		require.Equal(t, http.StatusOK, open(t, ctx, h.URL+"/"+p))
 		screenshot(t, ctx, shots, p)
 	}
+	require.Contains(t, text(t, ctx, "main"), "Noisiest alerts") // the report, the last page shot
+	require.Equal(t, http.StatusOK, open(t, ctx, h.URL+"/policies"))
 	require.Contains(t, text(t, ctx, "ol.steps"), "schedule:primary → alice")
 
 	// A page of another site posts a form to resolve the incident, in
@@ -134,7 +136,7 @@ func TestConsoleInChromium(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, buttons)
 
-	for _, p := range []string{"login", "incidents", "incident", "oncall", "schedule", "users", "policies"} {
+	for _, p := range []string{"login", "incidents", "incident", "oncall", "schedule", "users", "policies", "report"} {
 		for _, w := range []int{360, 1280} {
 			f, err := os.Open(filepath.Join(shots, p+"-"+widthName(w)+".png"))
 			require.NoError(t, err)
