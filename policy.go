@@ -15,6 +15,9 @@ type Policy struct {
 	// acknowledged, a status update, resolved) without being paged:
 	// "user:ID" by email, or an http(s) URL by webhook.
 	Subscribers []string `json:"subscribers,omitempty"`
+	// SlackChannel is the Slack channel (ID or #name) that gets a message
+	// per incident of the policy, kept up to date, with buttons.
+	SlackChannel string `json:"slack_channel,omitempty"`
 }
 
 // Step pages its targets, then waits EscalateAfter for an acknowledgement
@@ -46,6 +49,9 @@ type User struct {
 	Email    string       `json:"email,omitempty"`
 	TimeZone string       `json:"time_zone,omitempty"`
 	Notify   []NotifyRule `json:"notify,omitempty"`
+	// SlackID is the user's Slack member ID (U…): their buttons and
+	// commands in Slack act as them, and via: slack messages them.
+	SlackID string `json:"slack_id,omitempty"`
 }
 
 // Contact methods a notification rule can use.
@@ -54,6 +60,7 @@ const (
 	ViaVoice   = "voice"
 	ViaEmail   = "email"
 	ViaWebhook = "webhook"
+	ViaSlack   = "slack"
 	ViaConsole = "console"
 )
 

@@ -16,6 +16,7 @@ type Notify struct {
 	Twilio  *Twilio  `koanf:"twilio"`
 	SMTP    *SMTP    `koanf:"smtp"`
 	Webhook *Webhook `koanf:"webhook"`
+	Slack   *Slack   `koanf:"slack"`
 	Limits  Limits   `koanf:"limits"`
 	// Concurrency bounds the pages each channel (SMS, voice, email,
 	// webhook, console) sends at once; 0 is DefaultConcurrency. Pages
@@ -32,6 +33,16 @@ func (n *Notify) PerChannel() int {
 		return DefaultConcurrency
 	}
 	return n.Concurrency
+}
+
+// Slack is a Slack app: a message per incident in its policy's
+// slack_channel, with buttons that act, direct messages for via: slack,
+// and the /klaxon command.
+type Slack struct {
+	BotToken      string `koanf:"bot_token"`
+	SigningSecret string `koanf:"signing_secret"`
+	// APIURL is Slack's Web API, for tests (default Slack's).
+	APIURL string `koanf:"api_url"`
 }
 
 // Webhook posts pages (users' rules with via: webhook) to a URL, as
@@ -161,6 +172,17 @@ func (l *loader) checkNotify(n *Notify) {
 			l.probs.add(l.path, "notify.webhook.format", "unknown format %q: want json or slack", h.Format)
 		}
 	}
+	if s := n.Slack; s != nil {
+		if !strings.HasPrefix(s.BotToken, "xoxb-") {
+			l.probs.add(l.path, "notify.slack.bot_token", "want the app's bot token, xoxb-…")
+		}
+		if s.SigningSecret == "" {
+			l.probs.add(l.path, "notify.slack.signing_secret", "required: it checks that buttons and commands come from Slack")
+		}
+		if s.APIURL != "" && !isHTTPURL(s.APIURL) {
+			l.probs.add(l.path, "notify.slack.api_url", "bad URL %q: want http:// or https:// and a host", s.APIURL)
+		}
+	}
 	if s := n.SMTP; s != nil {
 		switch {
 		case l.secret == "":
@@ -207,6 +229,8 @@ func (n *Notify) reaches(via string) bool {
 		return n.SMTP != nil
 	case via == klaxon.ViaWebhook:
 		return n.Webhook != nil
+	case via == klaxon.ViaSlack:
+		return n.Slack != nil
 	}
 	return false
 }

@@ -19,6 +19,8 @@ type policySpec struct {
 	Steps      []stepSpec   `koanf:"steps"`
 	// Subscribers: user:ID (by email) or an http(s) URL (by webhook).
 	Subscribers []string `koanf:"subscribers"`
+	// SlackChannel gets a message per incident (notify.slack).
+	SlackChannel string `koanf:"slack_channel"`
 }
 
 type stepSpec struct {
@@ -140,6 +142,7 @@ func (l *loader) policy(file string, s policySpec, users map[string]klaxon.User,
 		}
 	}
 	p.Subscribers = s.Subscribers
+	p.SlackChannel = s.SlackChannel
 	for i, st := range s.Steps {
 		at := func(key string) string { return fmt.Sprintf("steps[%d].%s", i, key) }
 		step := klaxon.Step{}

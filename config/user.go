@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/mail"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -26,6 +27,8 @@ type userSpec struct {
 	// WebToken signs the user in to the web console as themselves, with
 	// scope act; usually "${VAR}".
 	WebToken string `koanf:"web_token"`
+	// SlackID is the user's Slack member ID.
+	SlackID string `koanf:"slack_id"`
 }
 
 type ruleSpec struct {
@@ -74,6 +77,9 @@ func (l *loader) loadUsers(name string, n *Notify, api API) (map[string]klaxon.U
 	return users, web, true
 }
 
+// slackID is what Slack's member IDs look like.
+var slackID = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
+
 // minWebToken is the shortest web token accepted: it is typed into a
 // sign-in form and guessed at over the network.
 const minWebToken = 16
@@ -102,7 +108,10 @@ func (l *loader) checkWebToken(file, path, token string, i int, seen map[string]
 // user checks the user s and turns it into a klaxon.User. at names a key
 // of s for messages.
 func (l *loader) user(file string, at func(string) string, s userSpec, n *Notify) klaxon.User {
-	u := klaxon.User{ID: s.ID, Name: s.Name, Phone: s.Phone, Email: s.Email, TimeZone: s.TimeZone}
+	u := klaxon.User{ID: s.ID, Name: s.Name, Phone: s.Phone, Email: s.Email, TimeZone: s.TimeZone, SlackID: s.SlackID}
+	if s.SlackID != "" && !slackID.MatchString(s.SlackID) {
+		l.probs.add(file, at("slack_id"), "want a Slack member ID, like U024BE7LH")
+	}
 	if s.Phone != "" && !e164.MatchString(s.Phone) {
 		l.probs.add(file, at("phone"), "want a phone number in E.164 form, like +15550100001")
 	}
@@ -152,10 +161,18 @@ func (l *loader) user(file string, at func(string) string, s userSpec, n *Notify
 			} else if n.Webhook == nil {
 				l.standIn(file, at(rule+".via"), r.Via, "notify.webhook")
 			}
+		case klaxon.ViaSlack:
+			if s.SlackID == "" {
+				l.probs.add(file, at(rule+".via"), "slack needs the user's slack_id")
+			} else if !n.reaches(r.Via) {
+				l.probs.add(file, at(rule+".via"), "slack needs notify.slack or notify.console in the config")
+			} else if n.Slack == nil {
+				l.standIn(file, at(rule+".via"), r.Via, "notify.slack")
+			}
 		case "":
-			l.probs.add(file, at(rule+".via"), "required: sms, voice, email or webhook")
+			l.probs.add(file, at(rule+".via"), "required: sms, voice, email, webhook or slack")
 		default:
-			l.probs.add(file, at(rule+".via"), "unknown %q: want sms, voice, email or webhook", r.Via)
+			l.probs.add(file, at(rule+".via"), "unknown %q: want sms, voice, email, webhook or slack", r.Via)
 		}
 		switch klaxon.Urgency(r.Urgency) {
 		case "", klaxon.UrgencyHigh, klaxon.UrgencyLow:
