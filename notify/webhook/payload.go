@@ -97,8 +97,8 @@ func NewSlackMessage(p klaxon.Page, publicURL string) SlackMessage {
 	if p.Severity != "" {
 		head += " " + strings.ToUpper(p.Severity)
 	}
-	head = "#" + slackClip(head, maxSlackName)
-	line := slackClip(p.Summary, maxSlackSummary)
+	head = "#" + SlackClip(head, maxSlackName)
+	line := SlackClip(p.Summary, maxSlackSummary)
 	if p.Alerts > 0 {
 		line += fmt.Sprintf(" (%d firing)", p.Alerts)
 	}
@@ -110,29 +110,29 @@ func NewSlackMessage(p klaxon.Page, publicURL string) SlackMessage {
 		Text: head + " " + line,
 		Blocks: []SlackBlock{{
 			Type: "section",
-			Text: &SlackText{Type: "mrkdwn", Text: "*" + head + "* " + line + "\nPaging " + slackClip(user, maxSlackName)},
+			Text: &SlackText{Type: "mrkdwn", Text: "*" + head + "* " + line + "\nPaging " + SlackClip(user, maxSlackName)},
 		}},
 	}
 	if u := klaxon.IncidentURL(publicURL, p.Incident); u != "" {
 		msg.Blocks = append(msg.Blocks, SlackBlock{
 			Type:     "context",
-			Elements: []SlackText{{Type: "mrkdwn", Text: "<" + slackEscape(u) + "|Incident #" + slackClip(p.Incident, maxSlackName) + "> in Klaxon"}},
+			Elements: []SlackText{{Type: "mrkdwn", Text: "<" + SlackEscape(u) + "|Incident #" + SlackClip(p.Incident, maxSlackName) + "> in Klaxon"}},
 		})
 	}
 	return msg
 }
 
-// slackClip escapes s with slackEscape and cuts it, between characters and
+// SlackClip escapes s with SlackEscape and cuts it, between characters and
 // escapes, to at most limit characters, ending in "…" when cut.
-func slackClip(s string, limit int) string {
-	e := slackEscape(s)
+func SlackClip(s string, limit int) string {
+	e := SlackEscape(s)
 	if utf8.RuneCountInString(e) <= limit {
 		return e
 	}
 	var b strings.Builder
 	n := 0
 	for _, r := range s {
-		piece := slackEscape(string(r))
+		piece := SlackEscape(string(r))
 		k := utf8.RuneCountInString(piece)
 		if n+k > limit-1 {
 			break
@@ -145,9 +145,9 @@ func slackClip(s string, limit int) string {
 
 var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
-// slackEscape escapes the three characters Slack's mrkdwn gives meaning:
+// SlackEscape escapes the three characters Slack's mrkdwn gives meaning:
 // &, < and >.
-func slackEscape(s string) string { return slackEscaper.Replace(s) }
+func SlackEscape(s string) string { return slackEscaper.Replace(s) }
 
 // body encodes the page p for the format f, sent at now.
 func body(f string, p klaxon.Page, publicURL string, now time.Time) ([]byte, error) {
