@@ -47,6 +47,9 @@ type Incident struct {
 	// response.
 	Assignee  string `json:"assignee,omitempty"`
 	Commander string `json:"commander,omitempty"`
+	// Chat is the incident's message in its policy's Slack channel, once
+	// posted: later changes update it and reply in its thread.
+	Chat *Chat `json:"chat,omitempty"`
 	// AlertCount counts the incident's alerts, FiringCount those firing.
 	// The alerts themselves are records of their own (Store.IncidentAlerts),
 	// and so is the timeline (Store.Timeline): an incident is a small
@@ -85,6 +88,13 @@ type Incident struct {
 	Recorded []Event      `json:"-"`
 }
 
+// Chat is a message in a chat channel: Slack's channel ID and the
+// message's timestamp, which names it.
+type Chat struct {
+	Channel string `json:"channel"`
+	TS      string `json:"ts"`
+}
+
 // Sent is a page that went out or was tried, and what its provider
 // reported of it.
 type Sent struct {
@@ -113,6 +123,10 @@ func (inc *Incident) Header() *Incident {
 	h.Pending = slices.Clone(inc.Pending)
 	h.Sent = slices.Clone(inc.Sent)
 	h.Once = slices.Clone(inc.Once)
+	if inc.Chat != nil {
+		c := *inc.Chat
+		h.Chat = &c
+	}
 	h.Policy.Steps = slices.Clone(inc.Policy.Steps)
 	h.Changed, h.Recorded = nil, nil
 	return &h

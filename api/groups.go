@@ -23,6 +23,7 @@ const (
 	GroupMetrics = config.ServeMetrics
 	GroupHealth  = config.ServeHealth
 	GroupWeb     = config.ServeWeb
+	GroupSlack   = config.ServeSlack
 )
 
 // Groups are every route group.

@@ -72,7 +72,7 @@ func TestOnly(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 
 	_, err = s.Only("console")
-	require.ErrorContains(t, err, `no such group; want one of ingest, twilio, ack, api, feed, metrics, health, web`)
+	require.ErrorContains(t, err, `no such group; want one of ingest, twilio, ack, api, feed, metrics, health, web, slack`)
 }
 
 // TestGroupsHaveRoutes: every route group has routes, and every route's

@@ -19,6 +19,7 @@ import (
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/internal/authlimit"
 	"github.com/klaxonhq/klaxon/notify/email"
+	"github.com/klaxonhq/klaxon/notify/slack"
 	"github.com/klaxonhq/klaxon/notify/twilio"
 	"github.com/klaxonhq/klaxon/telemetry"
 )
@@ -102,6 +103,9 @@ type Options struct {
 	Log    *slog.Logger
 	// Maintenance keeps runtime maintenance windows; nil answers 404.
 	Maintenance Maintenance
+	// Slack serves Slack's signed callbacks (slack.Callbacks); nil
+	// answers them 404.
+	Slack http.Handler
 	// Heartbeats takes heartbeats' pings; nil answers them 404.
 	Heartbeats Heartbeats
 	// Console is the web console (web.Console), served at / and every
@@ -187,6 +191,15 @@ func New(o Options) *Server {
 	}
 	for _, path := range twilio.CallbackPaths {
 		s.handle(GroupTwilio, "POST "+path, twilioCallbacks.ServeHTTP)
+	}
+	slackCallbacks := o.Slack
+	if slackCallbacks == nil {
+		slackCallbacks = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, r, s.log, errorf(http.StatusNotFound, "Slack is not configured (notify.slack)"))
+		})
+	}
+	for _, path := range slack.CallbackPaths {
+		s.handle(GroupSlack, "POST "+path, slackCallbacks.ServeHTTP)
 	}
 	s.ackRoutes()
 	s.handle(GroupHealth, "GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -34,13 +34,15 @@ const (
 	ServeMetrics = "metrics"
 	// ServeHealth is /healthz and /readyz.
 	ServeHealth = "health"
+	// ServeSlack is Slack's signed callbacks: /v1/slack/.
+	ServeSlack = "slack"
 	// ServeWeb is the web console: / and every path outside /v1/ and
 	// /v2/.
 	ServeWeb = "web"
 )
 
 // ServeGroups are the route groups, in the order the README lists them.
-var ServeGroups = []string{ServeIngest, ServeTwilio, ServeAck, ServeAPI, ServeFeed, ServeMetrics, ServeHealth, ServeWeb}
+var ServeGroups = []string{ServeIngest, ServeTwilio, ServeAck, ServeAPI, ServeFeed, ServeMetrics, ServeHealth, ServeWeb, ServeSlack}
 
 // Listener is one address Klaxon serves HTTP on.
 type Listener struct {

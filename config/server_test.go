@@ -157,7 +157,7 @@ func TestListenErrors(t *testing.T) {
 			name: "route groups",
 			yaml: "listen: [{address: \"127.0.0.1:9000\", serve: [ingest, console]}, {address: \"127.0.0.1:9001\", serve: []}]\n",
 			want: []string{
-				`conf/klaxon.yaml: listen[0].serve[1]: unknown route group "console": want one of ingest, twilio, ack, api, feed, metrics, health, web`,
+				`conf/klaxon.yaml: listen[0].serve[1]: unknown route group "console": want one of ingest, twilio, ack, api, feed, metrics, health, web, slack`,
 				"conf/klaxon.yaml: listen[1].serve: empty: leave serve out to serve every route",
 			},
 		},

@@ -114,3 +114,15 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 	}
 	return out, nil
 }
+
+// SetChat records where incident id's chat message is, once: a second
+// message posted for it (another replica's) is not recorded.
+func (e *Engine) SetChat(ctx context.Context, id string, chat klaxon.Chat) (*klaxon.Incident, error) {
+	return e.command(ctx, "chat", klaxon.Actor{}, id, func(inc *klaxon.Incident, _ time.Time) (bool, error) {
+		if inc.Chat != nil {
+			return false, nil
+		}
+		inc.Chat = &chat
+		return true, nil
+	})
+}

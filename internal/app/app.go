@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -64,10 +65,11 @@ type Options struct {
 
 // App is a server built and listening, not yet serving.
 type App struct {
-	log       *slog.Logger
-	store     klaxon.Store
-	engine    *escalate.Engine
-	updates   *notify.Updates
+	log    *slog.Logger
+	store  klaxon.Store
+	engine *escalate.Engine
+	// workers run beside the engine: status updates, Slack's messages.
+	workers   []func(context.Context) error
 	listeners []*listener
 	reload    *reloader
 	closeOnce sync.Once
@@ -103,6 +105,13 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	slackApp, err := newChat(rt, o.Now)
+	if err != nil {
+		return nil, err
+	}
+	if slackApp != nil {
+		channels[klaxon.ViaSlack] = slackApp.client
+	}
 	console := o.Console
 	if console == nil {
 		console = notify.NewConsole(log)
@@ -131,26 +140,43 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 		}
 		return webhook.New(webhook.Options{URL: url, Secret: secret, Format: webhook.FormatJSON, PublicURL: cfg.PublicURL})
 	}, rt.User, log)
+	// What each commit that landed changed goes to the subscribers'
+	// updates and to Slack's channel messages.
+	var committed func([]*klaxon.Incident)
 	// The engine hands heartbeats' deadlines to the heartbeats, which
 	// commit through the pipeline, which wakes the engine.
 	var heartbeats *ingest.Heartbeats
 	engine := escalate.New(engineStore, throttle, rt.directory, log, escalate.Options{Lease: o.Lease, Poll: o.Poll, PageTimeout: o.PageTimeout, PerChannel: cfg.Notify.PerChannel(), Metrics: reg, Now: o.Now, Tracing: o.Tracing.On(), Shared: shared,
 		MaxSnooze: func() time.Duration { return rt.cfg.Load().API.SnoozeBound() },
 		Heartbeat: func(ctx context.Context, t klaxon.Timer) error { return heartbeats.Missed(ctx, t) },
-		Committed: updates.Committed})
+		Committed: func(incs []*klaxon.Incident) { committed(incs) }})
 	windows := newMaintenance(rt, st, o.Now, log)
-	ingestOpts := []ingest.Option{ingest.WithMetrics(reg, shared), ingest.WithMaintenance(windows.hold), ingest.WithCommitted(updates.Committed)}
+	ingestOpts := []ingest.Option{ingest.WithMetrics(reg, shared), ingest.WithMaintenance(windows.hold), ingest.WithCommitted(func(incs []*klaxon.Incident) { committed(incs) })}
 	if o.Tracing.Enabled() {
 		ingestOpts = append(ingestOpts, ingest.WithTracing(o.Tracing.Provider))
 	}
 	pipeline := ingest.NewPipeline(st, rt.router, engine.Wake, o.Now, ingestOpts...)
 	heartbeats = ingest.NewHeartbeats(st, pipeline, rt.heartbeat, o.Now)
+	committed = updates.Committed
+	workers := []func(context.Context) error{updates.Run}
+	if slackApp != nil {
+		committed = func(incs []*klaxon.Incident) {
+			updates.Committed(incs)
+			slackApp.sync.Committed(incs)
+		}
+	}
+	var slackCallbacks http.Handler
+	if slackApp != nil {
+		slackApp.wire(rt, st, engine, o.Now, log)
+		slackCallbacks = slackApp.callbacks
+		workers = append(workers, slackApp.sync.Run)
+	}
 	limiter := authlimit.New(o.Now)
 	webConsole, err := newConsole(rt, st, engine, limiter, o.Now, log)
 	if err != nil {
 		return nil, err
 	}
-	handler := api.New(api.Options{Store: st, Console: webConsole, Limiter: limiter, Heartbeats: heartbeats, Maintenance: windows, Accepter: pipeline, Commands: engine, Tokens: rt, Schedules: rt, Overrides: st, Links: links, Log: log, Registry: reg, Now: o.Now, Tracing: o.Tracing.On(),
+	handler := api.New(api.Options{Store: st, Console: webConsole, Limiter: limiter, Heartbeats: heartbeats, Maintenance: windows, Slack: slackCallbacks, Accepter: pipeline, Commands: engine, Tokens: rt, Schedules: rt, Overrides: st, Links: links, Log: log, Registry: reg, Now: o.Now, Tracing: o.Tracing.On(),
 		Tester:       testPager{dispatch: dispatch, users: func(id string) (klaxon.User, bool) { return rt.view().User(id) }},
 		MetricsToken: func() string { return rt.cfg.Load().API.MetricsToken },
 		Bounds: func() api.Bounds {
@@ -170,7 +196,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	for _, l := range listeners {
 		log.Info("klaxon listening", "addr", l.ln.Addr().String(), "tls", l.srv.TLSConfig != nil, "serve", l.serves(), "store", store, "version", o.Version, "gogc", o.GOGC)
 	}
-	return &App{log: log, store: st, engine: engine, listeners: listeners, updates: updates,
+	return &App{log: log, store: st, engine: engine, listeners: listeners, workers: workers,
 		reload: newReloader(o.ConfigPath, o.Overrides, rt, log.With("component", "config"), o.Watch)}, nil
 }
 
@@ -211,7 +237,9 @@ func (a *App) Run(ctx context.Context) error {
 		return err
 	})
 	g.Go(func() error { return a.engine.Run(engineCtx) })
-	g.Go(func() error { return a.updates.Run(engineCtx) })
+	for _, w := range a.workers {
+		g.Go(func() error { return w(engineCtx) })
+	}
 	g.Go(func() error { return a.reload.Run(gctx) })
 	err := g.Wait()
 	return errors.Join(err, a.Close())

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon/internal/slacktest"
 )
 
 // Tokens of the harness's config.
@@ -35,6 +37,8 @@ type Config struct {
 	Tokens []Token
 	// Heartbeats are heartbeat integrations.
 	Heartbeats []Heartbeat
+	// Slack, when set, is the fake Slack that notify.slack talks to.
+	Slack *slacktest.Server
 }
 
 // Heartbeat is a heartbeat integration: pinged every Interval with
@@ -71,6 +75,8 @@ type Policy struct {
 	Steps      []Step
 	// Subscribers get status updates: "user:ID" or a URL.
 	Subscribers []string
+	// SlackChannel gets a message per incident (WithSlack).
+	SlackChannel string
 }
 
 // Step is a step of a policy: targets like "user:alice" or
@@ -83,7 +89,9 @@ type Step struct {
 // User is a person Klaxon pages.
 type User struct {
 	ID, Name, Phone, Email string
-	Notify                 []Rule
+	// SlackID is the user's Slack member ID (WithSlack).
+	SlackID string
+	Notify  []Rule
 }
 
 // Rule is a notification rule: a contact method ("sms", "voice",
@@ -155,7 +163,7 @@ func (c Config) write(t *testing.T, dir string, harness object) string {
 			rules[j] = object{"via": r.Via, "after": r.After.String()}
 		}
 		users[i] = object{"id": u.ID, "notify": rules}
-		for k, v := range map[string]string{"name": u.Name, "phone": u.Phone, "email": u.Email} {
+		for k, v := range map[string]string{"name": u.Name, "phone": u.Phone, "email": u.Email, "slack_id": u.SlackID} {
 			if v != "" {
 				users[i][k] = v
 			}
@@ -181,6 +189,9 @@ func (c Config) write(t *testing.T, dir string, harness object) string {
 		}
 		if len(p.Subscribers) > 0 {
 			policy["subscribers"] = p.Subscribers
+		}
+		if p.SlackChannel != "" {
+			policy["slack_channel"] = p.SlackChannel
 		}
 		writeJSON(t, filepath.Join(dir, "policies", p.Name+".yaml"), policy)
 	}

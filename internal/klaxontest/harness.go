@@ -79,14 +79,18 @@ func Start(t *testing.T, cfg Config, opts ...Option) *Harness {
 	// before Klaxon starts.
 	addr := FreeAddr(t)
 	h.URL = "http://" + addr
+	notify := object{
+		"twilio": object{"account_sid": h.Twilio.AccountSID, "auth_token": h.Twilio.AuthToken, "from": From, "api_url": h.Twilio.URL},
+		"smtp":   object{"host": h.SMTP.Host(), "port": h.SMTP.Port(), "tls": "none", "from": "Klaxon <klaxon@example.com>"},
+	}
+	if cfg.Slack != nil {
+		notify["slack"] = object{"bot_token": cfg.Slack.BotToken, "signing_secret": cfg.Slack.SigningSecret, "api_url": cfg.Slack.APIURL}
+	}
 	path := cfg.write(t, t.TempDir(), object{
 		"listen":     addr,
 		"public_url": h.URL,
 		"secret":     "klaxontest-secret-0123456789",
-		"notify": object{
-			"twilio": object{"account_sid": h.Twilio.AccountSID, "auth_token": h.Twilio.AuthToken, "from": From, "api_url": h.Twilio.URL},
-			"smtp":   object{"host": h.SMTP.Host(), "port": h.SMTP.Port(), "tls": "none", "from": "Klaxon <klaxon@example.com>"},
-		},
+		"notify":     notify,
 	})
 	t.Cleanup(func() {
 		// After Serve's cleanup has stopped Klaxon: nothing pages later.

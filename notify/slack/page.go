@@ -75,6 +75,9 @@ func PageMessage(p klaxon.Page, publicURL string) (text string, blocks []slackap
 	}
 	msg := webhook.NewSlackMessage(p, publicURL)
 	blocks = convert(msg.Blocks)
+	if p.Update != "" {
+		return cut(msg.Text, maxText), blocks // a status update asks for no act
+	}
 	return cut(msg.Text, maxText), append(blocks, buttons(p.Incident, true))
 }
 

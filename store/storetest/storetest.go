@@ -96,9 +96,13 @@ func incident(id, group string, state klaxon.State) *klaxon.Incident {
 		}},
 		AlertCount:  1,
 		FiringCount: 1,
+		Assignee:    "alice",
+		Chat:        &klaxon.Chat{Channel: "C0123", TS: "1700000000.000100"},
 		Policy: klaxon.Policy{
-			Name:       "default",
-			AckTimeout: 30 * time.Minute,
+			Name:         "default",
+			Subscribers:  []string{"user:carol"},
+			SlackChannel: "C0123",
+			AckTimeout:   30 * time.Minute,
 			Steps: []klaxon.Step{{
 				Targets:       []klaxon.Target{{Kind: klaxon.TargetUser, Name: "alice"}},
 				EscalateAfter: 5 * time.Minute,
