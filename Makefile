@@ -85,7 +85,7 @@ bench:
 load: deps
 	./scripts/load.sh
 
-# The console's screenshots in docs/console, at 360 and 1280 px wide, from
-# the browser test's run in headless Chromium.
+# The console's screenshots in docs/console, at 360 and 1280 px wide, and
+# the Slack message's, from the browser tests' runs in headless Chromium.
 screenshots: deps
-	KLAXON_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run '^TestConsoleInChromium$$' ./web
+	KLAXON_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run '^(TestConsoleInChromium|TestMessageInChromium)$$' ./web ./notify/slack
