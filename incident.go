@@ -274,6 +274,9 @@ type Escalation struct {
 	// LookupFailures counts the lookups of who to page that failed since
 	// the last step paged.
 	LookupFailures int `json:"lookup_failures,omitempty"`
+	// HeldBy names the maintenance window that holds the first step until
+	// NextAt ("" when none does): ending it early sends the page then.
+	HeldBy string `json:"held_by,omitempty"`
 }
 
 // Notification is one page to one user by one contact method, due at Due.
@@ -349,6 +352,9 @@ type Event struct {
 	// the token acted for By (act_as); empty when By is the token itself.
 	ViaToken string `json:"via_token,omitempty"`
 	Text     string `json:"text,omitempty"`
+	// From is the incident this event was copied from by a merge; ""
+	// for the incident's own.
+	From string `json:"from,omitempty"`
 }
 
 // Actor is who acts on an incident, and how: By (a user, an API token's

@@ -3,6 +3,8 @@ package escalate
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -51,9 +53,11 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 	if err != nil {
 		return nil, err
 	}
-	if to, err := e.store.Incident(ctx, dst); err != nil {
+	to, err := e.store.Incident(ctx, dst)
+	if err != nil {
 		return nil, err
-	} else if to.State == klaxon.StateResolved {
+	}
+	if to.State == klaxon.StateResolved {
 		return nil, fmt.Errorf("merge into incident %s: it is resolved: %w", dst, klaxon.ErrConflict)
 	}
 	var alerts []klaxon.AlertState
@@ -71,6 +75,23 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 	events, err := klaxon.ReadTimeline(ctx, e.store, src)
 	if err != nil {
 		return nil, fmt.Errorf("merge incident %s: %w", src, err)
+	}
+	for _, ev := range events {
+		if ev.Kind == klaxon.EventMergedInto && ev.Text != "#"+dst {
+			return nil, fmt.Errorf("merge incident %s: it was merged into %s already: %w", src, strings.TrimPrefix(ev.Text, "#"), klaxon.ErrConflict)
+		}
+	}
+	// An alert the target holds already keeps its own record there.
+	keys := make([]string, len(alerts))
+	for i, a := range alerts {
+		keys[i] = a.Key
+	}
+	g, err := e.store.Group(ctx, to.Group, keys)
+	if err != nil {
+		return nil, fmt.Errorf("merge into incident %s: %w", dst, err)
+	}
+	if g.Open != nil && g.Open.ID == dst {
+		alerts = slices.DeleteFunc(alerts, func(a klaxon.AlertState) bool { _, held := g.Alerts[a.Key]; return held })
 	}
 	once := "merged:" + src
 	out, err := e.command(ctx, "merge", who, dst, func(inc *klaxon.Incident, now time.Time) (bool, error) {
@@ -90,7 +111,7 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 		// pages of dst, whose account of its walk stays its own.
 		for _, ev := range events {
 			ev.Text = "#" + src + ": " + ev.Text
-			ev.Notification = 0
+			ev.Notification, ev.From = 0, src
 			inc.Recorded = append(inc.Recorded, ev)
 		}
 		inc.Changed = append(inc.Changed, alerts...)
@@ -125,4 +146,36 @@ func (e *Engine) SetChat(ctx context.Context, id string, chat klaxon.Chat) (*kla
 		inc.Chat = &chat
 		return true, nil
 	})
+}
+
+// Release sends now the held first page of every open incident that
+// maintenance window holds: the window ended early. It returns how many
+// it released.
+func (e *Engine) Release(ctx context.Context, window string) (int, error) {
+	open, err := e.store.Incidents(ctx, klaxon.IncidentFilter{States: []klaxon.State{klaxon.StateTriggered}})
+	if err != nil {
+		return 0, fmt.Errorf("release the incidents of window %s: %w", window, err)
+	}
+	released := 0
+	for _, inc := range open {
+		if inc.Escalation.HeldBy != window {
+			continue
+		}
+		_, err := e.command(ctx, "release", klaxon.Actor{}, inc.ID, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+			if inc.Escalation.HeldBy != window || inc.Escalation.Step >= 0 {
+				return false, nil
+			}
+			inc.Escalation.NextAt, inc.Escalation.HeldBy = time.Time{}, ""
+			inc.Record(klaxon.Event{At: now, Kind: klaxon.EventEscalated, Text: "maintenance " + window + " ended early: the held page goes now"})
+			return true, nil
+		})
+		if err != nil {
+			return released, fmt.Errorf("release incident %s: %w", inc.ID, err)
+		}
+		released++
+	}
+	if released > 0 {
+		e.Wake()
+	}
+	return released, nil
 }

@@ -113,6 +113,10 @@ func TestMerge(t *testing.T) {
 	require.Equal(t, 2, out.AlertCount)
 	require.Len(t, timeline(t, r, dst), len(events))
 
+	third := r.Open(t, "queue")
+	_, err = r.Engine.Merge(t.Context(), src, third, ops)
+	require.ErrorIs(t, err, klaxon.ErrConflict, "merged into "+dst+" already")
+
 	_, err = r.Engine.Act(t.Context(), klaxon.ActionResolve, dst, ops)
 	require.NoError(t, err)
 	other := r.Open(t, "cache")

@@ -80,9 +80,12 @@ func (h *Heartbeats) Ping(ctx context.Context, name string) error {
 }
 
 // Missed takes a heartbeat's deadline t, claimed by the engine: when no
-// ping came since the one that set it, the heartbeat's alert fires. The
-// deadline is then removed, with its claim. A heartbeat no longer in the
-// config is let go.
+// ping came since the one that set it, the heartbeat's alert fires, and
+// the next deadline is set an interval and a grace on, so that a sender
+// still silent then fires it again (into the open incident, or anew
+// when someone resolved it meanwhile). A deadline that a ping made stale
+// is let go with its claim; so is one of a heartbeat no longer in the
+// config.
 func (h *Heartbeats) Missed(ctx context.Context, t klaxon.Timer) error {
 	name, version, ok := klaxon.ParseHeartbeatTimer(t.Incident)
 	if !ok {
@@ -94,14 +97,24 @@ func (h *Heartbeats) Missed(ctx context.Context, t klaxon.Timer) error {
 		return fmt.Errorf("heartbeat %s: %w", name, err)
 	}
 	if known && g.Version == version {
-		// Fired before the deadline is let go: a crash in between fires
-		// it again, which the open incident takes as a repeat.
+		// Fired before the deadline moves: a crash in between fires it
+		// again, which the open incident takes as a repeat.
 		if err := h.accept.Accept(ctx, []klaxon.Alert{h.alert(name, hb, klaxon.Firing, t.Due)}); err != nil {
 			return fmt.Errorf("heartbeat %s: %w", name, err)
 		}
 	}
-	err = klaxon.Update(ctx, h.store, t.Group, nil, func(klaxon.Group) (*klaxon.Commit, error) {
-		return &klaxon.Commit{Cancel: []string{t.Incident}, Claim: t.Claim, Urgent: true}, nil
+	now := h.now()
+	err = klaxon.Update(ctx, h.store, t.Group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
+		c := &klaxon.Commit{Cancel: []string{t.Incident}, Claim: t.Claim, Urgent: true}
+		switch {
+		case g.Version != version:
+			// A ping came, and cancelled this deadline as it set its own:
+			// a commit here would make that one stale.
+			return nil, nil
+		case known:
+			c.Timers = []klaxon.Timer{{Incident: klaxon.HeartbeatTimer(name, g.Version+1), Group: t.Group, Due: now.Add(hb.Interval + hb.Grace)}}
+		}
+		return c, nil
 	})
 	if err != nil {
 		return fmt.Errorf("heartbeat %s: %w", name, err)

@@ -497,8 +497,9 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 			f.opened = true
 			f.policies = append(f.policies, inc.Policy.Name)
 			due := now // its first step pages at once
-			if window, until, held := p.held(inc, now); held {
+			if window, until, held := p.held(d.alerts, now); held {
 				inc.Escalation.NextAt, header.Escalation.NextAt = until, until
+				inc.Escalation.HeldBy, header.Escalation.HeldBy = window, window
 				inc.Record(klaxon.Event{At: now, Kind: klaxon.EventAlertSilenced, Alert: inc.Changed[0].Key,
 					Text: "maintenance " + window + " holds the first page until " + until.UTC().Format(time.RFC3339)})
 				due = until
@@ -506,6 +507,14 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 			c.Schedule(inc, due)
 			open = &header
 		default:
+			if key, ok := p.unheld(inc, d.alerts, now); ok {
+				// An alert no window holds joined a held incident: its
+				// page goes now.
+				inc.Escalation.NextAt, header.Escalation.NextAt = time.Time{}, time.Time{}
+				inc.Escalation.HeldBy, header.Escalation.HeldBy = "", ""
+				inc.Record(klaxon.Event{At: now, Kind: klaxon.EventEscalated, Alert: key, Text: "an alert no maintenance window holds: the held page goes now"})
+				c.Schedule(inc, now)
+			}
 			open = &header
 		}
 	}
@@ -522,13 +531,43 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 	return f, nil
 }
 
-// held reports whether a maintenance window holds the first page of inc,
-// which the alert recorded first opened.
-func (p *Pipeline) held(inc *klaxon.Incident, now time.Time) (string, time.Time, bool) {
-	if p.hold == nil || len(inc.Changed) == 0 {
+// held reports whether maintenance windows hold every firing alert of
+// a delivery that opened an incident: the window that closes last, and
+// when. One alert no window holds pages at once.
+func (p *Pipeline) held(alerts []klaxon.Alert, now time.Time) (window string, until time.Time, ok bool) {
+	if p.hold == nil {
 		return "", time.Time{}, false
 	}
-	return p.hold(inc.Changed[0].Labels, now)
+	for _, a := range alerts {
+		if a.Status != klaxon.Firing {
+			continue
+		}
+		w, u, held := p.hold(a.Labels, now)
+		if !held {
+			return "", time.Time{}, false
+		}
+		if u.After(until) {
+			window, until = w, u
+		}
+	}
+	return window, until, !until.IsZero()
+}
+
+// unheld reports whether inc is held by a maintenance window and one of
+// alerts fires that no window holds; key is that alert's.
+func (p *Pipeline) unheld(inc *klaxon.Incident, alerts []klaxon.Alert, now time.Time) (key string, ok bool) {
+	if p.hold == nil || inc.State != klaxon.StateTriggered || inc.Escalation.Step >= 0 || !now.Before(inc.Escalation.NextAt) {
+		return "", false
+	}
+	for _, a := range alerts {
+		if a.Status != klaxon.Firing {
+			continue
+		}
+		if _, _, held := p.hold(a.Labels, now); !held {
+			return a.Key, true
+		}
+	}
+	return "", false
 }
 
 // mergeChanged appends the records of later to those of earlier, a record

@@ -17,20 +17,24 @@ import (
 // nobody is asked to act, they are sent once, best effort, after the
 // commit that made the change, and a crash in between loses them.
 
-// updateQueue bounds the changes waiting to be sent; past it they are
-// dropped and logged, so that a slow subscriber never holds up a commit.
-const updateQueue = 1024
+// updateQueue bounds the changes waiting to be sorted out, and
+// subscriberQueue those waiting for one subscriber; past either they
+// are dropped and logged, so that a slow subscriber never holds up a
+// commit, nor another subscriber.
+const (
+	updateQueue     = 1024
+	subscriberQueue = 64
+)
 
-// Updates sends the status updates of the incidents that commits change.
+// Updates sends the status updates of the incidents that commits change,
+// each subscriber's in order, in a goroutine of its own.
 type Updates struct {
-	mail     Channel                           // nil: users get no update
-	webhook  func(url string) (Channel, error) // a channel posting to url
-	users    func(id string) (klaxon.User, bool)
-	log      *slog.Logger
-	queue    chan update
-	timeout  time.Duration
-	mu       sync.Mutex
-	webhooks map[string]Channel
+	mail    Channel                           // nil: users get no update
+	webhook func(url string) (Channel, error) // a channel posting to url, made per update: a reload applies
+	users   func(id string) (klaxon.User, bool)
+	log     *slog.Logger
+	queue   chan update
+	timeout time.Duration
 }
 
 type update struct {
@@ -43,7 +47,7 @@ type update struct {
 // users (nil: none), webhook makes the channel of a subscriber's URL.
 func NewUpdates(mail Channel, webhook func(url string) (Channel, error), users func(id string) (klaxon.User, bool), log *slog.Logger) *Updates {
 	return &Updates{mail: mail, webhook: webhook, users: users, log: log.With("component", "updates"),
-		queue: make(chan update, updateQueue), timeout: 30 * time.Second, webhooks: map[string]Channel{}}
+		queue: make(chan update, updateQueue), timeout: 30 * time.Second}
 }
 
 // Committed takes the incidents a commit wrote, with the events it
@@ -69,6 +73,9 @@ func (u *Updates) Committed(incs []*klaxon.Incident) {
 
 // updateOf says what update event e of inc calls for, "" for none.
 func updateOf(inc *klaxon.Incident, e klaxon.Event) (kind, text string) {
+	if e.From != "" {
+		return "", "" // another incident's, copied by a merge
+	}
 	who := func() string {
 		if e.By == "" {
 			return ""
@@ -91,56 +98,68 @@ func updateOf(inc *klaxon.Incident, e klaxon.Event) (kind, text string) {
 	return "", ""
 }
 
-// Run sends the queued updates until ctx ends.
+// Run hands the queued updates to each subscriber's goroutine until ctx
+// ends, then waits for those goroutines.
 func (u *Updates) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	subscribers := map[string]chan update{}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case up := <-u.queue:
-			u.send(ctx, up)
+			for _, sub := range up.inc.Policy.Subscribers {
+				q, ok := subscribers[sub]
+				if !ok {
+					q = make(chan update, subscriberQueue)
+					subscribers[sub] = q
+					wg.Go(func() { u.serve(ctx, sub, q) })
+				}
+				select {
+				case q <- up:
+				default:
+					u.log.Warn("status update dropped: the subscriber is slow", "incident", up.inc.ID, "update", up.kind)
+				}
+			}
 		}
 	}
 }
 
-// send sends one update to each subscriber of its incident.
-func (u *Updates) send(ctx context.Context, up update) {
-	for _, sub := range up.inc.Policy.Subscribers {
-		p := klaxon.Page{Incident: up.inc.ID, Summary: up.inc.Summary, Severity: up.inc.Severity, Alerts: up.inc.FiringCount, Text: up.text, Update: up.kind}
-		var ch Channel
-		if id, ok := strings.CutPrefix(sub, klaxon.TargetUser+":"); ok {
-			user, known := u.users(id)
-			if !known || u.mail == nil {
-				continue
-			}
-			p.User, p.Via, ch = user, klaxon.ViaEmail, u.mail
-		} else {
-			var err error
-			if ch, err = u.channel(sub); err != nil {
-				u.log.Warn("status update", "incident", up.inc.ID, "err", err)
-				continue
-			}
-			p.User, p.Via = klaxon.User{ID: sub}, klaxon.ViaWebhook
+// serve sends sub's updates, in order, until ctx ends.
+func (u *Updates) serve(ctx context.Context, sub string, q <-chan update) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case up := <-q:
+			u.send(ctx, sub, up)
 		}
-		sctx, cancel := context.WithTimeout(ctx, u.timeout)
-		if err := ch.Send(sctx, p); err != nil {
-			u.log.Warn("status update", "incident", up.inc.ID, "update", up.kind, "err", err)
-		}
-		cancel()
 	}
 }
 
-// channel returns the webhook channel of url, made once.
-func (u *Updates) channel(url string) (Channel, error) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if ch, ok := u.webhooks[url]; ok {
-		return ch, nil
+// send sends one update to subscriber sub.
+func (u *Updates) send(ctx context.Context, sub string, up update) {
+	p := klaxon.Page{Incident: up.inc.ID, Summary: up.inc.Summary, Severity: up.inc.Severity, Alerts: up.inc.FiringCount, Text: up.text, Update: up.kind}
+	var ch Channel
+	if id, ok := strings.CutPrefix(sub, klaxon.TargetUser+":"); ok {
+		user, known := u.users(id)
+		if !known || u.mail == nil {
+			return
+		}
+		p.User, p.Via, ch = user, klaxon.ViaEmail, u.mail
+	} else {
+		var err error
+		if ch, err = u.webhook(sub); err != nil {
+			u.log.Warn("status update", "incident", up.inc.ID, "err", err)
+			return
+		}
+		// Not the URL, which may hold a secret: errors name the user.
+		p.User, p.Via = klaxon.User{ID: "subscriber"}, klaxon.ViaWebhook
 	}
-	ch, err := u.webhook(url)
-	if err != nil {
-		return nil, err
+	sctx, cancel := context.WithTimeout(ctx, u.timeout)
+	defer cancel()
+	if err := ch.Send(sctx, p); err != nil {
+		u.log.Warn("status update", "incident", up.inc.ID, "update", up.kind, "err", err)
 	}
-	u.webhooks[url] = ch
-	return ch, nil
 }

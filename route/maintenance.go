@@ -109,8 +109,11 @@ func RuntimeWindow(m klaxon.Maintenance) (*Window, error) {
 	if len(ms) == 0 {
 		return nil, klaxon.Invalid("matchers", "at least one matcher, like service=\"db\"")
 	}
-	return &Window{Name: "#" + m.ID, Matchers: ms, start: m.From, end: m.To}, nil
+	return &Window{Name: RuntimeName(m.ID), Matchers: ms, start: m.From, end: m.To}, nil
 }
+
+// RuntimeName is the name of runtime window id: "#" and its ID.
+func RuntimeName(id string) string { return "#" + id }
 
 func parseMatchers(in []string, path string, errs []error) (labels.Matchers, []error) {
 	var out labels.Matchers

@@ -22,16 +22,20 @@ const maintenanceRefresh = 5 * time.Second
 type maintenance struct {
 	rt    *runtime
 	store klaxon.MaintenanceStore
-	now   func() time.Time
-	log   *slog.Logger
+	// release sends the pages a window held, when it ends early.
+	release func(ctx context.Context, window string) (int, error)
+	now     func() time.Time
+	log     *slog.Logger
 
 	mu      sync.Mutex
 	windows []*route.Window
 	read    time.Time // zero: read again
+	reading bool      // a caller is reading the store
+	gen     int       // counts changes: a read begun before one is not kept
 }
 
-func newMaintenance(rt *runtime, store klaxon.MaintenanceStore, now func() time.Time, log *slog.Logger) *maintenance {
-	return &maintenance{rt: rt, store: store, now: now, log: log.With("component", "maintenance")}
+func newMaintenance(rt *runtime, store klaxon.MaintenanceStore, release func(context.Context, string) (int, error), now func() time.Time, log *slog.Logger) *maintenance {
+	return &maintenance{rt: rt, store: store, release: release, now: now, log: log.With("component", "maintenance")}
 }
 
 // hold is the pipeline's ingest.Hold.
@@ -44,38 +48,57 @@ func (m *maintenance) hold(lbls map[string]string, now time.Time) (string, time.
 	return w.Name, until, true
 }
 
-// runtime returns the runtime windows, read again when old. A failed
-// read keeps the windows read before: ingest goes on.
+// runtime returns the runtime windows, read again when old. One caller
+// reads the store, outside the lock; the others go on with the windows
+// read before, and so does ingest when the read fails (tried again a
+// refresh later).
 func (m *maintenance) runtime(now time.Time) []*route.Window {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.read.IsZero() && now.Sub(m.read) < maintenanceRefresh && !now.Before(m.read) {
-		return m.windows
+	fresh := !m.read.IsZero() && now.Sub(m.read) < maintenanceRefresh && !now.Before(m.read)
+	windows := m.windows
+	if fresh || m.reading {
+		m.mu.Unlock()
+		return windows
 	}
+	m.reading = true
+	gen := m.gen
+	m.mu.Unlock()
+
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	list, err := m.store.Maintenances(ctx, now)
+	var read []*route.Window
+	for _, mw := range list {
+		w, werr := route.RuntimeWindow(mw)
+		if werr != nil {
+			m.log.Warn("maintenance window", "id", mw.ID, "err", werr)
+			continue
+		}
+		read = append(read, w)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if gen != m.gen {
+		return m.windows // read before a change: a newer read is due
+	}
+	m.reading, m.read = false, now
 	if err != nil {
 		m.log.Warn("read maintenance windows", "err", err)
 		return m.windows
 	}
-	m.windows, m.read = m.windows[:0:0], now
-	for _, mw := range list {
-		w, err := route.RuntimeWindow(mw)
-		if err != nil {
-			m.log.Warn("maintenance window", "id", mw.ID, "err", err)
-			continue
-		}
-		m.windows = append(m.windows, w)
-	}
-	return m.windows
+	m.windows = read
+	return read
 }
 
-// changed makes the next hold read the store again.
+// changed reads the windows again at once, so that a window started or
+// ended here applies before its request is answered.
 func (m *maintenance) changed() {
 	m.mu.Lock()
 	m.read = time.Time{}
+	m.reading = false // this read wins over one in flight
+	m.gen++
 	m.mu.Unlock()
+	m.runtime(m.now())
 }
 
 // Start stores a runtime window, which holds pages here at once.
@@ -92,9 +115,15 @@ func (m *maintenance) List(ctx context.Context) ([]klaxon.Maintenance, error) {
 	return m.store.Maintenances(ctx, m.now())
 }
 
-// End ends runtime window id. Incidents it held stay held until it would
-// have closed.
+// End ends runtime window id, and the incidents it held page now.
 func (m *maintenance) End(ctx context.Context, id string) error {
 	defer m.changed()
-	return m.store.EndMaintenance(ctx, id)
+	if err := m.store.EndMaintenance(ctx, id); err != nil {
+		return err
+	}
+	n, err := m.release(ctx, route.RuntimeName(id))
+	if n > 0 {
+		m.log.Info("maintenance ended early: held pages go now", "window", id, "incidents", n)
+	}
+	return err
 }

@@ -48,6 +48,7 @@ func TestHeartbeat(t *testing.T) {
 
 	h.FastForward(time.Hour) // still missing: the one incident, no second page
 	require.Len(t, h.openHeartbeats(), 1)
+	require.Empty(t, h.Twilio.Untaken(), "no second page")
 
 	require.Equal(t, http.StatusOK, ping("backups-token"))
 	inc := h.Incident(open[0].ID)

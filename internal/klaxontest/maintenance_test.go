@@ -1,6 +1,7 @@
 package klaxontest
 
 import (
+	"encoding/json"
 	"net/http"
 	"os"
 	"strings"
@@ -59,4 +60,51 @@ func timelineText(events []klaxon.Event) string {
 		b.WriteString(string(e.Kind) + " " + e.Text + "\n")
 	}
 	return b.String()
+}
+
+// TestMaintenanceReleasedByAnUnheldAlert: a window holds only what it
+// matches. An alert of the held incident's group that no window holds
+// sends the held page at once.
+func TestMaintenanceReleasedByAnUnheldAlert(t *testing.T) {
+	h := Start(t, Config{
+		Policies: []Policy{{Name: "default", Steps: []Step{{Targets: []string{"user:alice"}}}}},
+		Users:    []User{{ID: "alice", Phone: "+15550100001", Notify: []Rule{SMS(0)}}},
+	})
+	code, out := h.Do(http.MethodPost, "/v1/maintenance", map[string]any{"matchers": []string{`instance="db-1"`}, "duration": "2h"})
+	require.Equal(t, http.StatusCreated, code, "%s", out)
+	down := func(instance string) []byte {
+		return []byte(`{"receiver":"klaxon","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"DBDown","service":"db","instance":"` + instance + `"},"annotations":{"summary":"db down"},"startsAt":"2026-11-27T00:00:00Z","fingerprint":"` + instance + `"}]}`)
+	}
+	h.Alertmanager(down("db-1"))
+	h.FastForward(time.Minute)
+	require.Empty(t, h.Twilio.Untaken(), "db-1 is in the window")
+
+	h.Alertmanager(down("db-2"))
+	h.FastForward(0)
+	h.Phone("+15550100001").ExpectSMS("db down")
+	require.Contains(t, timelineText(h.OpenIncident("DBDown").Timeline), "no maintenance window holds")
+}
+
+// TestMaintenanceEndedEarly: ending a window sends at once the pages it
+// held.
+func TestMaintenanceEndedEarly(t *testing.T) {
+	h := Start(t, Config{
+		Policies: []Policy{{Name: "default", Steps: []Step{{Targets: []string{"user:alice"}}}}},
+		Users:    []User{{ID: "alice", Phone: "+15550100001", Notify: []Rule{SMS(0)}}},
+	})
+	code, out := h.Do(http.MethodPost, "/v1/maintenance", map[string]any{"matchers": []string{`service="payments"`}, "duration": "4h"})
+	require.Equal(t, http.StatusCreated, code, "%s", out)
+	var w klaxon.Maintenance
+	require.NoError(t, json.Unmarshal(out, &w))
+	body, err := os.ReadFile("testdata/firing-two-alerts.json")
+	require.NoError(t, err)
+	h.Alertmanager(body)
+	h.FastForward(time.Hour)
+	require.Empty(t, h.Twilio.Untaken(), "held")
+
+	code, out = h.Do(http.MethodDelete, "/v1/maintenance/"+w.ID, nil)
+	require.Equal(t, http.StatusNoContent, code, "%s", out)
+	h.FastForward(0)
+	h.Phone("+15550100001").ExpectSMS("5xx ratio above 5% on payments")
+	require.Contains(t, timelineText(h.OpenIncident("HighErrorRate").Timeline), "ended early")
 }

@@ -114,6 +114,9 @@ func opened(inc *klaxon.Incident) bool {
 // threaded reports whether e is worth a reply in the message's thread:
 // what people did and what reached them, not every alert of a storm.
 func threaded(e klaxon.Event) bool {
+	if e.From != "" {
+		return false // another incident's, copied by a merge
+	}
 	switch e.Kind {
 	case klaxon.EventAlertJoined, klaxon.EventAlertRefired, klaxon.EventAlertResolved, klaxon.EventAlertSilenced, klaxon.EventPageDelivered:
 		return false

@@ -1,0 +1,97 @@
+package ingest_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/ingest"
+	"github.com/klaxonhq/klaxon/internal/incidenttest"
+)
+
+// accepted records the heartbeat alerts Heartbeats commits, and may act
+// while it does: a ping landing in the middle of a deadline.
+type accepted struct {
+	mu     sync.Mutex
+	got    []klaxon.Status
+	during func()
+}
+
+func (a *accepted) Accept(_ context.Context, alerts []klaxon.Alert) error {
+	a.mu.Lock()
+	for _, al := range alerts {
+		a.got = append(a.got, al.Status)
+	}
+	during := a.during
+	a.during = nil
+	a.mu.Unlock()
+	if during != nil {
+		during()
+	}
+	return nil
+}
+
+func (a *accepted) firing() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, s := range a.got {
+		if s == klaxon.Firing {
+			n++
+		}
+	}
+	return n
+}
+
+// TestHeartbeatDeadlines: a missed deadline fires and sets the next one;
+// a ping that lands while a deadline is being taken keeps its own
+// deadline, which fires when the sender goes silent after it.
+func TestHeartbeatDeadlines(t *testing.T) {
+	st := incidenttest.NewStore(t)
+	now := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
+	acc := &accepted{}
+	h := ingest.NewHeartbeats(st, acc, func(name string) (ingest.Heartbeat, bool) {
+		return ingest.Heartbeat{Interval: 5 * time.Minute, Grace: time.Minute}, name == "backups"
+	}, func() time.Time { return now })
+	ctx := t.Context()
+	claim := func() []klaxon.Timer {
+		t.Helper()
+		due, _, err := st.Claim(ctx, now, time.Minute, 10)
+		require.NoError(t, err)
+		return due
+	}
+
+	require.NoError(t, h.Ping(ctx, "backups"))
+	now = now.Add(5*time.Minute + 59*time.Second)
+	require.Empty(t, claim(), "not due yet")
+
+	// Missed: fires, and the next deadline is set.
+	now = now.Add(time.Second)
+	due := claim()
+	require.Len(t, due, 1)
+	require.NoError(t, h.Missed(ctx, due[0]))
+	require.Equal(t, 1, acc.firing())
+	now = now.Add(6 * time.Minute)
+	due = claim()
+	require.Len(t, due, 1, "the next deadline")
+	require.NoError(t, h.Missed(ctx, due[0]))
+	require.Equal(t, 2, acc.firing(), "still silent: fired again")
+
+	// A ping, the last, lands while its predecessor's deadline is taken.
+	require.NoError(t, h.Ping(ctx, "backups"))
+	now = now.Add(6 * time.Minute)
+	due = claim()
+	require.Len(t, due, 1)
+	acc.during = func() { require.NoError(t, h.Ping(ctx, "backups")) }
+	require.NoError(t, h.Missed(ctx, due[0]))
+	fired := acc.firing()
+	now = now.Add(6 * time.Minute)
+	due = claim()
+	require.Len(t, due, 1, "the last ping's deadline stands")
+	require.NoError(t, h.Missed(ctx, due[0]))
+	require.Equal(t, fired+1, acc.firing(), "and fires")
+}
