@@ -5,12 +5,22 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/escalate"
 	"github.com/klaxonhq/klaxon/notify/slack"
+	"github.com/klaxonhq/klaxon/store/embedded"
+	"github.com/klaxonhq/klaxon/store/redis"
+)
+
+// The stores remember Slack's callbacks, so that a replay is refused on
+// every replica.
+var (
+	_ slack.Memory = (*embedded.Store)(nil)
+	_ slack.Memory = (*redis.Store)(nil)
 )
 
 // chat is the Slack app of a config with notify.slack: the channel of
@@ -46,7 +56,7 @@ func newChat(rt *runtime, now func() time.Time) (*chat, error) {
 func (c *chat) wire(rt *runtime, st klaxon.Store, engine *escalate.Engine, now func() time.Time, log *slog.Logger) {
 	memory, _ := st.(slack.Memory)
 	apiURL := rt.cfg.Load().Notify.Slack.APIURL
-	c.sync = slack.NewSync(c.client, engine, log)
+	c.sync = slack.NewSync(c.client, engine, st, log)
 	c.callbacks = slack.NewCallbacks(slack.CallbackOptions{
 		SigningSecret: func() string {
 			if s := rt.cfg.Load().Notify.Slack; s != nil {
@@ -59,14 +69,15 @@ func (c *chat) wire(rt *runtime, st klaxon.Store, engine *escalate.Engine, now f
 	})
 }
 
-// apiBase is the base of a test's fake Slack, whose response URLs
-// answers may go to; "" for Slack's own.
+// apiBase is the scheme and host of api_url (a test's fake Slack, or a
+// proxy), whose response URLs answers may go to besides Slack's own; ""
+// for Slack's own.
 func apiBase(apiURL string) string {
-	if apiURL == "" {
+	u, err := url.Parse(apiURL)
+	if apiURL == "" || err != nil || u.Host == "" {
 		return ""
 	}
-	base, _, _ := strings.Cut(apiURL, "/api")
-	return base + "/"
+	return u.Scheme + "://" + u.Host + "/"
 }
 
 // responder acts for Slack's buttons and commands: the engine's acts and

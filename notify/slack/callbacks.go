@@ -150,7 +150,9 @@ func (c *Callbacks) first(r *http.Request) error {
 	if c.o.Memory == nil {
 		return nil
 	}
-	first, err := c.o.Memory.FirstTime(r.Context(), "slack:"+r.Header.Get(SignatureHeader), c.o.Now(), callbackMemory)
+	// Keyed by the signature as Verify read it: hex in any case is the
+	// same signature, and the same request again.
+	first, err := c.o.Memory.FirstTime(r.Context(), "slack:"+strings.ToLower(r.Header.Get(SignatureHeader)), c.o.Now(), callbackMemory)
 	switch {
 	case err != nil:
 		c.log.ErrorContext(r.Context(), "slack callback", "path", r.URL.Path, "err", err)

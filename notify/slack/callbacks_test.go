@@ -135,6 +135,11 @@ func TestCallbacksActOnce(t *testing.T) {
 	replay := send()
 	require.Equal(t, http.StatusUnauthorized, replay.Status, replay.Body)
 	require.Contains(t, replay.Body, "taken already")
+	// The same signature in capitals is the same request.
+	req := slacktest.Interaction(t, r.base+slack.InteractionsPath, r.slack.SigningSecret, r.clock.Now(), press)
+	req.Header.Set(slack.SignatureHeader, "v0="+strings.ToUpper(strings.TrimPrefix(req.Header.Get(slack.SignatureHeader), "v0=")))
+	shouted := slacktest.Do(t, req)
+	require.Equal(t, http.StatusUnauthorized, shouted.Status, shouted.Body)
 	require.Equal(t, []string{"ack 42 by alice via slack"}, r.responder.Acts())
 	r.clock.Add(time.Second)
 	require.Equal(t, http.StatusOK, send().Status, "signed anew, at another time, it is another request")
@@ -264,7 +269,8 @@ func TestWithTheEngine(t *testing.T) {
 	t.Cleanup(srv.Close)
 	sl := newSlack(t, s, ir.Clock)
 	inc := ir.Incident(t, id)
-	ts, err := sl.Post(t.Context(), channel, inc, inc.PagedUsers())
+	chat, err := sl.Post(t.Context(), channel, inc, inc.PagedUsers())
+	ts := chat.TS
 	require.NoError(t, err)
 
 	ir.Clock.Add(time.Minute)

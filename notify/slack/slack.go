@@ -133,20 +133,26 @@ func checkURL(s string) error {
 func (s *Slack) SigningSecret() string { return s.secret }
 
 // Post posts the message of inc (IncidentMessage) to channel, a channel
-// ID (C...) the bot is a member of, and returns the message's timestamp,
-// which Update and Reply take. The error is an *Error when Slack refused
-// or throttled the call, or did not answer.
-func (s *Slack) Post(ctx context.Context, channel string, inc *klaxon.Incident, paged []string) (ts string, err error) {
+// the bot is a member of, and returns where it is: the channel's ID, as
+// Slack answers it (a #name becomes its ID), and the message's
+// timestamp, which Update and Reply take. The error is an *Error when
+// Slack refused or throttled the call, or did not answer.
+func (s *Slack) Post(ctx context.Context, channel string, inc *klaxon.Incident, paged []string) (klaxon.Chat, error) {
 	text, blocks := IncidentMessage(inc, paged, s.publicURL)
-	err = s.call(ctx, "chat.postMessage", func(ctx context.Context, api *slackapi.Client) error {
-		_, ts, err = api.PostMessageContext(ctx, channel, slackapi.MsgOptionText(text, false),
+	var chat klaxon.Chat
+	err := s.call(ctx, "chat.postMessage", func(ctx context.Context, api *slackapi.Client) error {
+		var err error
+		chat.Channel, chat.TS, err = api.PostMessageContext(ctx, channel, slackapi.MsgOptionText(text, false),
 			slackapi.MsgOptionBlocks(blocks...), slackapi.MsgOptionDisableLinkUnfurl())
 		return err
 	})
 	if err != nil {
-		return "", fmt.Errorf("post incident %s to %s: %w", inc.ID, channel, err)
+		return klaxon.Chat{}, fmt.Errorf("post incident %s to %s: %w", inc.ID, channel, err)
 	}
-	return ts, nil
+	if chat.Channel == "" {
+		chat.Channel = channel
+	}
+	return chat, nil
 }
 
 // Update replaces the message ts in channel, which Post returned, with

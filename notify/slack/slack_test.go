@@ -50,7 +50,8 @@ func blocksOf(t *testing.T, m slacktest.Message) []block {
 func TestPostThenUpdate(t *testing.T) {
 	s := slacktest.Start(t)
 	sl := newSlack(t, s, fakeclock.New(t0))
-	ts, err := sl.Post(t.Context(), channel, incident(klaxon.StateTriggered), []string{"alice"})
+	chat, err := sl.Post(t.Context(), channel, incident(klaxon.StateTriggered), []string{"alice"})
+	ts := chat.TS
 	require.NoError(t, err)
 	require.NotEmpty(t, ts)
 	msgs := s.Messages()
@@ -83,7 +84,8 @@ func TestPostThenUpdate(t *testing.T) {
 func TestReply(t *testing.T) {
 	s := slacktest.Start(t)
 	sl := newSlack(t, s, fakeclock.New(t0))
-	ts, err := sl.Post(t.Context(), channel, incident(klaxon.StateTriggered), nil)
+	chat, err := sl.Post(t.Context(), channel, incident(klaxon.StateTriggered), nil)
+	ts := chat.TS
 	require.NoError(t, err)
 	require.NoError(t, sl.Reply(t.Context(), channel, ts, slack.EventText(klaxon.Event{Kind: klaxon.EventNote, By: "alice", How: "sms", Text: "<!here> look"})))
 	msgs := s.Messages()
