@@ -10,3 +10,17 @@ const (
 	ActionResolve  Action = "resolve"
 	ActionEscalate Action = "escalate"
 )
+
+// Done says that a was done, for people: "Acknowledged", "Resolved",
+// "Escalated".
+func (a Action) Done() string {
+	switch a {
+	case ActionAck:
+		return "Acknowledged"
+	case ActionResolve:
+		return "Resolved"
+	case ActionEscalate:
+		return "Escalated"
+	}
+	return string(a)
+}

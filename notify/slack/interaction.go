@@ -96,19 +96,7 @@ func (c *Callbacks) act(ctx context.Context, a klaxon.Action, id, user string) s
 	if err != nil {
 		return "#" + clip(id, maxName) + " not changed: " + c.actFailure(ctx, user, id, err)
 	}
-	return pastTense(a) + " " + describe(inc)
-}
-
-func pastTense(a klaxon.Action) string {
-	switch a {
-	case klaxon.ActionAck:
-		return "Acknowledged"
-	case klaxon.ActionResolve:
-		return "Resolved"
-	case klaxon.ActionEscalate:
-		return "Escalated"
-	}
-	return clip(string(a), maxName)
+	return a.Done() + " " + describe(inc)
 }
 
 // describe is an incident's short description, escaped: "#42 (payments:

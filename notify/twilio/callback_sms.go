@@ -102,7 +102,7 @@ func (c *Callbacks) smsReply(ctx context.Context, phone, body string, received t
 			done = append(done, fmt.Sprintf("#%s not changed: %s", inc.ID, c.actFailure(u.ID, inc.ID, err)))
 			continue
 		}
-		done = append(done, fmt.Sprintf("%s #%s (%s)", pastTense(reply.Action), got.ID, describe(got)))
+		done = append(done, fmt.Sprintf("%s #%s (%s)", reply.Action.Done(), got.ID, describe(got)))
 	}
 	if reply.All && len(later) > 0 {
 		ids := make([]string, len(later))
@@ -124,18 +124,6 @@ func (c *Callbacks) actFailure(user, id string, err error) string {
 		return "Klaxon could not record it; try again"
 	}
 	return err.Error()
-}
-
-func pastTense(a klaxon.Action) string {
-	switch a {
-	case klaxon.ActionAck:
-		return "Acknowledged"
-	case klaxon.ActionResolve:
-		return "Resolved"
-	case klaxon.ActionEscalate:
-		return "Escalated"
-	}
-	return string(a)
 }
 
 // describe is an incident's short description: "payments: 5xx ratio

@@ -67,7 +67,7 @@ func (c *Callbacks) voice(w http.ResponseWriter, r *http.Request) {
 		answer(VoiceReply(fmt.Sprintf("Incident %s was not changed: %s. Goodbye.", id, c.actFailure(u.ID, id, err))))
 		return
 	}
-	answer(VoiceReply(fmt.Sprintf("Incident %s %s. Goodbye.", got.ID, strings.ToLower(pastTense(action)))))
+	answer(VoiceReply(fmt.Sprintf("Incident %s %s. Goodbye.", got.ID, strings.ToLower(action.Done()))))
 }
 
 // pagedByVoice reports whether notification n of inc is a voice call to
