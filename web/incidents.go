@@ -35,10 +35,16 @@ type listFilter struct {
 	State, Policy, Urgency string
 }
 
+// incidentRow is what the list shows of an incident, flat: the template
+// reads it by field, which through an embedded header costs a reflect
+// lookup a field.
 type incidentRow struct {
-	*klaxon.Incident
-	Age   string
-	Paged []string
+	ID, Summary, Policy, AckedBy, Age, Opened, Paged string
+	State                                            klaxon.State
+	Urgency                                          klaxon.Urgency
+	FiringCount, AlertCount                          int
+	open                                             bool
+	created                                          time.Time
 }
 
 type incidentList struct {
@@ -71,16 +77,18 @@ func (c *Console) incidents(w http.ResponseWriter, r *http.Request, s *session, 
 		list.Policies = append(list.Policies, p.Name)
 	}
 	for _, inc := range incs {
-		list.Rows = append(list.Rows, incidentRow{Incident: inc, Age: age(inc.CreatedAt, now), Paged: inc.PagedUsers()})
+		list.Rows = append(list.Rows, incidentRow{ID: inc.ID, Summary: inc.Summary, Policy: inc.Policy.Name, AckedBy: inc.AckedBy,
+			Age: age(inc.CreatedAt, now), Opened: inc.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"), Paged: strings.Join(inc.PagedUsers(), ", "),
+			State: inc.State, Urgency: inc.Urgency, FiringCount: inc.FiringCount, AlertCount: inc.AlertCount, open: inc.State.Open(), created: inc.CreatedAt})
 	}
 	slices.SortStableFunc(list.Rows, func(a, b incidentRow) int {
-		if ao, bo := a.State.Open(), b.State.Open(); ao != bo {
-			if ao {
+		if a.open != b.open {
+			if a.open {
 				return -1
 			}
 			return 1
 		}
-		return b.CreatedAt.Compare(a.CreatedAt)
+		return b.created.Compare(a.created)
 	})
 	c.show(w, r, s, id, "incidents", page{Title: "Incidents", Nav: "incidents", Refresh: true, Data: list})
 }

@@ -121,7 +121,7 @@ type rig struct {
 	srv    *httptest.Server
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	r := &rig{Rig: incidenttest.NewRig(t, t0), tokens: newTokens()}
 	primary, err := schedule.New(schedule.Spec{Name: "primary", TimeZone: "America/New_York", Layers: []schedule.LayerSpec{
