@@ -238,8 +238,10 @@ type loader struct {
 	// are not checked.
 	scheduleNames map[string]string
 	secret        string
-	lookup        func(string) (string, bool)
-	probs         *problems
+	// slack: notify.slack is set, which policies' slack_channel needs.
+	slack  bool
+	lookup func(string) (string, bool)
+	probs  *problems
 	// standIns are the rules whose channel is not configured.
 	standIns []standIn
 	// listenOK: listen is a good list of listeners, which other checks
@@ -266,6 +268,7 @@ func (l *loader) build(f *file) *Config {
 	l.checkIntegrations(c.Integrations)
 	l.secret = c.Secret
 	l.checkNotify(&c.Notify)
+	l.slack = c.Notify.Slack != nil
 	l.checkCallbacks(c)
 
 	r, err := route.New(f.Route)

@@ -449,6 +449,17 @@ users:
 			},
 		},
 		{
+			name: "a slack channel without notify.slack, and bad subscribers",
+			files: map[string]string{pol: "name: default\nslack_channel: C0123\nsubscribers: [user:nobody, ftp://x, user:alice]\nsteps: [{targets: [user:alice]}]\n",
+				users: "users:\n  - {id: alice, phone: \"+15550100001\"}\n"},
+			want: []string{
+				`conf/policies/default.yaml: subscribers[0]: unknown user "nobody": not in conf/users.yaml`,
+				`conf/policies/default.yaml: subscribers[1]: bad subscriber "ftp://x": want user:ID or an http(s) URL`,
+				`conf/policies/default.yaml: subscribers[2]: user "alice" has no email: updates go by email`,
+				"conf/policies/default.yaml: slack_channel: needs notify.slack in the config: the Slack app that posts the messages",
+			},
+		},
+		{
 			name: "web tokens",
 			files: map[string]string{cfg: base + "api: {tokens: [{name: ops, token: ops-token-0123456789}]}\n", users: `
 users:

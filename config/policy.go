@@ -143,6 +143,9 @@ func (l *loader) policy(file string, s policySpec, users map[string]klaxon.User,
 	}
 	p.Subscribers = s.Subscribers
 	p.SlackChannel = s.SlackChannel
+	if s.SlackChannel != "" && !l.slack {
+		l.probs.add(file, "slack_channel", "needs notify.slack in the config: the Slack app that posts the messages")
+	}
 	for i, st := range s.Steps {
 		at := func(key string) string { return fmt.Sprintf("steps[%d].%s", i, key) }
 		step := klaxon.Step{}

@@ -79,6 +79,31 @@ func (h *Heartbeats) Ping(ctx context.Context, name string) error {
 	return h.accept.Accept(ctx, []klaxon.Alert{h.alert(name, hb, klaxon.Resolved, now)})
 }
 
+// Arm sets the first deadline of each heartbeat of names that was never
+// pinged: a sender that never starts is missed too, an interval and a
+// grace after Klaxon first knew of it. A heartbeat with a history keeps
+// its deadline; replicas that arm at once set one.
+func (h *Heartbeats) Arm(ctx context.Context, names []string) error {
+	now := h.now()
+	for _, name := range names {
+		hb, ok := h.config(name)
+		if !ok {
+			continue
+		}
+		group := klaxon.HeartbeatGroup(name)
+		err := klaxon.Update(ctx, h.store, group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
+			if g.Version != 0 {
+				return nil, nil
+			}
+			return &klaxon.Commit{Timers: []klaxon.Timer{{Incident: klaxon.HeartbeatTimer(name, 1), Group: group, Due: now.Add(hb.Interval + hb.Grace)}}}, nil
+		})
+		if err != nil {
+			return fmt.Errorf("arm heartbeat %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
 // Missed takes a heartbeat's deadline t, claimed by the engine: when no
 // ping came since the one that set it, the heartbeat's alert fires, and
 // the next deadline is set an interval and a grace on, so that a sender

@@ -95,3 +95,34 @@ func TestHeartbeatDeadlines(t *testing.T) {
 	require.NoError(t, h.Missed(ctx, due[0]))
 	require.Equal(t, fired+1, acc.firing(), "and fires")
 }
+
+// TestHeartbeatArmed: a heartbeat never pinged is missed an interval and
+// a grace after it was armed; one pinged before keeps its deadline.
+func TestHeartbeatArmed(t *testing.T) {
+	st := incidenttest.NewStore(t)
+	now := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
+	acc := &accepted{}
+	h := ingest.NewHeartbeats(st, acc, func(name string) (ingest.Heartbeat, bool) {
+		return ingest.Heartbeat{Interval: 5 * time.Minute, Grace: time.Minute}, name != "gone"
+	}, func() time.Time { return now })
+	ctx := t.Context()
+	require.NoError(t, h.Ping(ctx, "pinged"))
+	now = now.Add(time.Minute)
+	require.NoError(t, h.Arm(ctx, []string{"silent", "pinged", "gone"}))
+	require.NoError(t, h.Arm(ctx, []string{"silent"}), "arming again changes nothing")
+
+	now = now.Add(5 * time.Minute) // the pinged one's deadline, not the silent one's
+	due, _, err := st.Claim(ctx, now, time.Minute, 10)
+	require.NoError(t, err)
+	require.Len(t, due, 1)
+	require.Equal(t, klaxon.HeartbeatGroup("pinged"), due[0].Group)
+	require.NoError(t, h.Missed(ctx, due[0]))
+
+	now = now.Add(time.Minute)
+	due, _, err = st.Claim(ctx, now, time.Minute, 10)
+	require.NoError(t, err)
+	require.Len(t, due, 1, "the silent one's, once")
+	require.Equal(t, klaxon.HeartbeatGroup("silent"), due[0].Group)
+	require.NoError(t, h.Missed(ctx, due[0]))
+	require.Equal(t, 2, acc.firing())
+}

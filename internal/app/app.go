@@ -157,6 +157,15 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	}
 	pipeline := ingest.NewPipeline(st, rt.router, engine.Wake, o.Now, ingestOpts...)
 	heartbeats = ingest.NewHeartbeats(st, pipeline, rt.heartbeat, o.Now)
+	var beats []string
+	for _, in := range cfg.Integrations {
+		if in.Type == config.TypeHeartbeat {
+			beats = append(beats, in.Name)
+		}
+	}
+	if err := heartbeats.Arm(ctx, beats); err != nil {
+		return nil, err
+	}
 	committed = updates.Committed
 	workers := []func(context.Context) error{updates.Run}
 	if slackApp != nil {
