@@ -460,6 +460,15 @@ users:
 			},
 		},
 		{
+			name:  "a route's subscribers and slack channel",
+			files: map[string]string{cfg: "policies: policies\nusers: users.yaml\nnotify: {console: {}}\nroute:\n  policy: default\n  subscribers: [user:nobody]\n  routes:\n    - {matchers: ['service=\"db\"'], subscribers: [mailto:x], slack_channel: C0DB}\n"},
+			want: []string{
+				`conf/klaxon.yaml: route.subscribers[0]: unknown user "nobody": not in conf/users.yaml`,
+				`conf/klaxon.yaml: route.routes[0].subscribers[0]: bad subscriber "mailto:x": want user:ID or an http(s) URL`,
+				"conf/klaxon.yaml: route.routes[0].slack_channel: needs notify.slack in the config: the Slack app that posts the messages",
+			},
+		},
+		{
 			name: "web tokens",
 			files: map[string]string{cfg: base + "api: {tokens: [{name: ops, token: ops-token-0123456789}]}\n", users: `
 users:

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/route"
 )
 
 // policySpec is a policy file as written.
@@ -126,26 +127,10 @@ func (l *loader) policy(file string, s policySpec, users map[string]klaxon.User,
 	if len(s.Steps) == 0 {
 		l.probs.add(file, "steps", "required: at least one step")
 	}
-	for i, sub := range s.Subscribers {
-		path := fmt.Sprintf("subscribers[%d]", i)
-		if id, ok := strings.CutPrefix(sub, klaxon.TargetUser+":"); ok {
-			switch u, known := users[id]; {
-			case usersOK && !known:
-				l.probs.add(file, path, "unknown user %q: %s", id, l.noUser())
-			case known && u.Email == "":
-				l.probs.add(file, path, "user %q has no email: updates go by email", id)
-			}
-			continue
-		}
-		if u, err := url.Parse(sub); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			l.probs.add(file, path, "bad subscriber %q: want user:ID or an http(s) URL", sub)
-		}
-	}
+	l.checkSubscribers(file, "", s.Subscribers, users, usersOK)
 	p.Subscribers = s.Subscribers
 	p.SlackChannel = s.SlackChannel
-	if s.SlackChannel != "" && !l.slack {
-		l.probs.add(file, "slack_channel", "needs notify.slack in the config: the Slack app that posts the messages")
-	}
+	l.checkSlackChannel(file, "slack_channel", s.SlackChannel)
 	for i, st := range s.Steps {
 		at := func(key string) string { return fmt.Sprintf("steps[%d].%s", i, key) }
 		step := klaxon.Step{}
@@ -197,4 +182,43 @@ func (l *loader) noUser() string {
 func hasUser(users map[string]klaxon.User, id string) bool {
 	_, ok := users[id]
 	return ok
+}
+
+// checkSubscribers checks subscribers at path prefix (a route's, or ""
+// for a policy's) of file: user:ID of a user with an email, or an
+// http(s) URL.
+func (l *loader) checkSubscribers(file, prefix string, subs []string, users map[string]klaxon.User, usersOK bool) {
+	for i, sub := range subs {
+		path := fmt.Sprintf("%ssubscribers[%d]", prefix, i)
+		if id, ok := strings.CutPrefix(sub, klaxon.TargetUser+":"); ok {
+			switch u, known := users[id]; {
+			case usersOK && !known:
+				l.probs.add(file, path, "unknown user %q: %s", id, l.noUser())
+			case known && u.Email == "":
+				l.probs.add(file, path, "user %q has no email: updates go by email", id)
+			}
+			continue
+		}
+		if u, err := url.Parse(sub); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			l.probs.add(file, path, "bad subscriber %q: want user:ID or an http(s) URL", sub)
+		}
+	}
+}
+
+// checkSlackChannel checks a slack_channel at path of file: it needs the
+// Slack app.
+func (l *loader) checkSlackChannel(file, path, channel string) {
+	if channel != "" && !l.slack {
+		l.probs.add(file, path, "needs notify.slack in the config: the Slack app that posts the messages")
+	}
+}
+
+// checkRouteChat checks the subscribers and slack_channel of route s at
+// path, and of its children.
+func (l *loader) checkRouteChat(path string, s route.Spec, users map[string]klaxon.User, usersOK bool) {
+	l.checkSubscribers(l.path, path+".", s.Subscribers, users, usersOK)
+	l.checkSlackChannel(l.path, path+".slack_channel", s.SlackChannel)
+	for i, c := range s.Routes {
+		l.checkRouteChat(fmt.Sprintf("%s.routes[%d]", path, i), c, users, usersOK)
+	}
 }

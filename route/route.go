@@ -41,6 +41,11 @@ type Spec struct {
 	// (default true); false keeps it open until someone resolves it. A
 	// child inherits its parent's when unset.
 	AutoResolve *bool `koanf:"auto_resolve"`
+	// Subscribers get status updates of the route's incidents, besides
+	// the policy's; a child adds to its parent's. SlackChannel, when set,
+	// takes the place of the policy's; a child inherits its parent's.
+	Subscribers  []string `koanf:"subscribers"`
+	SlackChannel string   `koanf:"slack_channel"`
 	// Routes are tried in order; the first that matches wins.
 	Routes []Spec `koanf:"routes"`
 }
@@ -58,8 +63,12 @@ type Route struct {
 	// KeepOpen: auto_resolve is false, and the route's incidents stay
 	// open when all their alerts resolve.
 	KeepOpen bool
-	Matchers labels.Matchers
-	Routes   []*Route
+	// Subscribers are added to the policy's; SlackChannel, when set,
+	// takes the place of the policy's.
+	Subscribers  []string
+	SlackChannel string
+	Matchers     labels.Matchers
+	Routes       []*Route
 }
 
 // New builds the routing tree of s, the root route. Every problem found is
@@ -88,9 +97,13 @@ func New(s Spec) (*Route, error) {
 // build makes the route of s at key path, inheriting from parent what s
 // leaves unset, and appends problems to errs. The root's parent has no ID.
 func build(path, parentID string, s Spec, parent *Route, errs *[]error) *Route {
-	r := &Route{Policy: parent.Policy, GroupBy: slices.Clone(parent.GroupBy), Urgency: parent.Urgency, KeepOpen: parent.KeepOpen}
+	r := &Route{Policy: parent.Policy, GroupBy: slices.Clone(parent.GroupBy), Urgency: parent.Urgency, KeepOpen: parent.KeepOpen,
+		Subscribers: slices.Concat(parent.Subscribers, s.Subscribers), SlackChannel: parent.SlackChannel}
 	if s.Policy != "" {
 		r.Policy = s.Policy
+	}
+	if s.SlackChannel != "" {
+		r.SlackChannel = s.SlackChannel
 	}
 	if s.AutoResolve != nil {
 		r.KeepOpen = !*s.AutoResolve

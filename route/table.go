@@ -2,6 +2,7 @@ package route
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/incident"
@@ -46,6 +47,12 @@ func (t *Table) Route(a *klaxon.Alert) (incident.Template, error) {
 	p, ok := t.policies[r.Policy]
 	if !ok {
 		return incident.Template{}, fmt.Errorf("route %s: no policy %q", r.ID, r.Policy)
+	}
+	if len(r.Subscribers) > 0 {
+		p.Subscribers = slices.Concat(p.Subscribers, r.Subscribers)
+	}
+	if r.SlackChannel != "" {
+		p.SlackChannel = r.SlackChannel
 	}
 	return incident.Template{
 		Group:    r.GroupKey(a.Labels, a.Key),

@@ -63,3 +63,26 @@ func TestTable(t *testing.T) {
 		require.Nil(t, table.Labels("datadog"))
 	})
 }
+
+// TestTableChat: a route's subscribers add to its policy's, a child's to
+// its parent's, and a route's slack_channel takes the place of the
+// policy's; the policies themselves are left as they were.
+func TestTableChat(t *testing.T) {
+	root, err := New(Spec{Policy: "default", Subscribers: []string{"user:carol"}, Routes: []Spec{
+		{Matchers: []string{`service="payments"`}, SlackChannel: "C0PAY", Subscribers: []string{"https://status.example.com/hook"}},
+	}})
+	require.NoError(t, err)
+	policies := map[string]klaxon.Policy{"default": {Name: "default", Subscribers: []string{"user:dave"}, SlackChannel: "C0ALL"}}
+	table := NewTable(root, policies, nil)
+
+	tmpl, err := table.Route(&klaxon.Alert{Key: "am/1", Labels: map[string]string{"service": "payments"}})
+	require.NoError(t, err)
+	require.Equal(t, []string{"user:dave", "user:carol", "https://status.example.com/hook"}, tmpl.Policy.Subscribers)
+	require.Equal(t, "C0PAY", tmpl.Policy.SlackChannel)
+
+	tmpl, err = table.Route(&klaxon.Alert{Key: "am/2", Labels: map[string]string{"service": "db"}})
+	require.NoError(t, err)
+	require.Equal(t, []string{"user:dave", "user:carol"}, tmpl.Policy.Subscribers)
+	require.Equal(t, "C0ALL", tmpl.Policy.SlackChannel)
+	require.Equal(t, []string{"user:dave"}, policies["default"].Subscribers, "the policy is not changed")
+}
