@@ -11,6 +11,8 @@ import (
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/ingest"
 	"github.com/klaxonhq/klaxon/internal/incidenttest"
+	"github.com/klaxonhq/klaxon/internal/redistest"
+	"github.com/klaxonhq/klaxon/store/redis"
 )
 
 // accepted records the heartbeat alerts Heartbeats commits, and may act
@@ -47,11 +49,28 @@ func (a *accepted) firing() int {
 	return n
 }
 
+// heartbeatStore is a store of each kind, for the heartbeats' tests: the
+// embedded one, and Redis Cluster, where each heartbeat's group is a
+// hash tag of its own.
+func heartbeatStores(t *testing.T) map[string]klaxon.Store {
+	cluster := redistest.StartCluster(t, 3)
+	rs, err := redis.Open(t.Context(), redis.Options{Addrs: cluster.Addrs(), Prefix: "hb"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = rs.Close() })
+	return map[string]klaxon.Store{"embedded": incidenttest.NewStore(t), "redis cluster": rs}
+}
+
 // TestHeartbeatDeadlines: a missed deadline fires and sets the next one;
 // a ping that lands while a deadline is being taken keeps its own
-// deadline, which fires when the sender goes silent after it.
+// deadline, which fires when the sender goes silent after it. On both
+// stores.
 func TestHeartbeatDeadlines(t *testing.T) {
-	st := incidenttest.NewStore(t)
+	for name, st := range heartbeatStores(t) {
+		t.Run(name, func(t *testing.T) { testHeartbeatDeadlines(t, st) })
+	}
+}
+
+func testHeartbeatDeadlines(t *testing.T, st klaxon.Store) {
 	now := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
 	acc := &accepted{}
 	h := ingest.NewHeartbeats(st, acc, func(name string) (ingest.Heartbeat, bool) {
