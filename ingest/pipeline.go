@@ -104,18 +104,6 @@ func WithMetrics(reg prometheus.Registerer, shared *telemetry.Metrics) Option {
 	return func(p *Pipeline) { p.metrics = newMetrics(reg, shared) }
 }
 
-// Hold reports whether a maintenance window holds an alert with lbls at
-// now: its name, and when it closes.
-type Hold func(lbls map[string]string, now time.Time) (window string, until time.Time, ok bool)
-
-// WithMaintenance holds the first page of incidents opened by alerts
-// that a maintenance window matches until the window closes: they are
-// recorded and page nobody meanwhile, and page then as if new if they
-// still fire.
-func WithMaintenance(hold Hold) Option {
-	return func(p *Pipeline) { p.hold = hold }
-}
-
 // WithCommitted hands fn the incidents each commit wrote, with the
 // events it recorded, once it landed: for status updates and chat.
 func WithCommitted(fn func([]*klaxon.Incident)) Option {
@@ -529,45 +517,6 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 	f.c = c
 	f.next = klaxon.Group{Key: g.Key, Version: g.Version + 1, Open: open, Alerts: known}
 	return f, nil
-}
-
-// held reports whether maintenance windows hold every firing alert of
-// a delivery that opened an incident: the window that closes last, and
-// when. One alert no window holds pages at once.
-func (p *Pipeline) held(alerts []klaxon.Alert, now time.Time) (window string, until time.Time, ok bool) {
-	if p.hold == nil {
-		return "", time.Time{}, false
-	}
-	for _, a := range alerts {
-		if a.Status != klaxon.Firing {
-			continue
-		}
-		w, u, held := p.hold(a.Labels, now)
-		if !held {
-			return "", time.Time{}, false
-		}
-		if u.After(until) {
-			window, until = w, u
-		}
-	}
-	return window, until, !until.IsZero()
-}
-
-// unheld reports whether inc is held by a maintenance window and one of
-// alerts fires that no window holds; key is that alert's.
-func (p *Pipeline) unheld(inc *klaxon.Incident, alerts []klaxon.Alert, now time.Time) (key string, ok bool) {
-	if p.hold == nil || inc.State != klaxon.StateTriggered || inc.Escalation.Step >= 0 || !now.Before(inc.Escalation.NextAt) {
-		return "", false
-	}
-	for _, a := range alerts {
-		if a.Status != klaxon.Firing {
-			continue
-		}
-		if _, _, held := p.hold(a.Labels, now); !held {
-			return a.Key, true
-		}
-	}
-	return "", false
 }
 
 // mergeChanged appends the records of later to those of earlier, a record

@@ -1,0 +1,61 @@
+package ingest
+
+import (
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// Maintenance windows hold the first page of the incidents their alerts
+// open, until they close; the pipeline asks through a Hold.
+
+// Hold reports whether a maintenance window holds an alert with lbls at
+// now: its name, and when it closes.
+type Hold func(lbls map[string]string, now time.Time) (window string, until time.Time, ok bool)
+
+// WithMaintenance holds the first page of incidents opened by alerts
+// that a maintenance window matches until the window closes: they are
+// recorded and page nobody meanwhile, and page then as if new if they
+// still fire.
+func WithMaintenance(hold Hold) Option {
+	return func(p *Pipeline) { p.hold = hold }
+}
+
+// held reports whether maintenance windows hold every firing alert of
+// a delivery that opened an incident: the window that closes last, and
+// when. One alert no window holds pages at once.
+func (p *Pipeline) held(alerts []klaxon.Alert, now time.Time) (window string, until time.Time, ok bool) {
+	if p.hold == nil {
+		return "", time.Time{}, false
+	}
+	for _, a := range alerts {
+		if a.Status != klaxon.Firing {
+			continue
+		}
+		w, u, held := p.hold(a.Labels, now)
+		if !held {
+			return "", time.Time{}, false
+		}
+		if u.After(until) {
+			window, until = w, u
+		}
+	}
+	return window, until, !until.IsZero()
+}
+
+// unheld reports whether inc is held by a maintenance window and one of
+// alerts fires that no window holds; key is that alert's.
+func (p *Pipeline) unheld(inc *klaxon.Incident, alerts []klaxon.Alert, now time.Time) (key string, ok bool) {
+	if p.hold == nil || inc.State != klaxon.StateTriggered || inc.Escalation.Step >= 0 || !now.Before(inc.Escalation.NextAt) {
+		return "", false
+	}
+	for _, a := range alerts {
+		if a.Status != klaxon.Firing {
+			continue
+		}
+		if _, _, held := p.hold(a.Labels, now); !held {
+			return a.Key, true
+		}
+	}
+	return "", false
+}
