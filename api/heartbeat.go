@@ -20,7 +20,7 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	got, ok := s.o.Tokens.Integration(config.TypeHeartbeat, bearer(r))
 	if !ok || got != name {
-		s.refuse(w, r, errorf(http.StatusUnauthorized, "missing or wrong bearer token for heartbeat %q", name))
+		s.refuse(w, r, errorf(http.StatusUnauthorized, "missing or wrong bearer token for heartbeat %q, or no heartbeat %q in the config", name, name))
 		return
 	}
 	if s.o.Heartbeats == nil {

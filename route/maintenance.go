@@ -109,11 +109,25 @@ func RuntimeWindow(m klaxon.Maintenance) (*Window, error) {
 	if len(ms) == 0 {
 		return nil, klaxon.Invalid("matchers", "at least one matcher, like service=\"db\"")
 	}
+	if matchesAnything(ms) {
+		return nil, klaxon.Invalid("matchers", "%s matches an alert with no labels, so every alert: a window over every alert would silence everything", ms)
+	}
 	return &Window{Name: RuntimeName(m.ID), Matchers: ms, start: m.From, end: m.To}, nil
 }
 
 // RuntimeName is the name of runtime window id: "#" and its ID.
 func RuntimeName(id string) string { return "#" + id }
+
+// matchesAnything reports whether ms match an alert without labels: then
+// they match every alert that lacks theirs too.
+func matchesAnything(ms labels.Matchers) bool {
+	for _, m := range ms {
+		if !m.Matches("") {
+			return false
+		}
+	}
+	return true
+}
 
 func parseMatchers(in []string, path string, errs []error) (labels.Matchers, []error) {
 	var out labels.Matchers

@@ -66,6 +66,12 @@ func (c *Console) incidents(w http.ResponseWriter, r *http.Request, s *session, 
 		c.fail(w, r, id, klaxon.Invalid("state", "must be open, triggered, acknowledged, resolved or all, got %q", f.State))
 		return
 	}
+	switch klaxon.Urgency(f.Urgency) {
+	case "", klaxon.UrgencyHigh, klaxon.UrgencyLow:
+	default:
+		c.fail(w, r, id, klaxon.Invalid("urgency", "must be high or low, got %q", f.Urgency))
+		return
+	}
 	incs, err := c.o.Incidents.Incidents(r.Context(), klaxon.IncidentFilter{States: states, Policy: f.Policy, Urgency: klaxon.Urgency(f.Urgency), Limit: listLimit})
 	if err != nil {
 		c.fail(w, r, id, err)

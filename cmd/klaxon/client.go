@@ -216,7 +216,7 @@ func work(ctx context.Context, name string, args []string, stdout, stderr io.Wri
 	case "assign":
 		fmt.Fprintf(stdout, "incident %s: assignee %s, commander %s\n", inc.ID, orNone(inc.Assignee), orNone(inc.Commander))
 	case "merge":
-		fmt.Fprintf(stdout, "incident %s merged into %s (%d alerts): %s\n", pos[0], inc.ID, inc.AlertCount, inc.Summary)
+		fmt.Fprintf(stdout, "incident %s merged into %s, which now holds %s: %s\n", pos[0], inc.ID, klaxon.Plural(inc.AlertCount, "alert"), inc.Summary)
 	}
 	return nil
 }

@@ -127,6 +127,9 @@ func printTimeline(w io.Writer, id string, events []klaxon.Event, total, next in
 		if e.Alert != "" && detail == "" {
 			detail = e.Alert
 		}
+		if e.By != "" && e.User != "" {
+			detail = strings.TrimSpace(e.User + " " + detail) // who was assigned, paged
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.At.Local().Format("15:04:05.000"), e.Kind, who, detail)
 	}
 	_ = tw.Flush()

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -319,6 +320,20 @@ func TestKeyPressOnlyForItsPage(t *testing.T) {
 // presses go (the Gather action).
 func (p *phoneRig) answer(t *testing.T, call twiliotest.Call) string {
 	t.Helper()
+	// Answered once Klaxon recorded the call as sent: the fake places it
+	// at once, where a phone rings for seconds, and a call Klaxon has not
+	// recorded yet is no page to act on.
+	u, err := url.Parse(call.URL)
+	require.NoError(t, err)
+	id, n := u.Query().Get("incident"), u.Query().Get("n")
+	waitFor(t, "call "+n+" of incident "+id+" recorded as sent", func() bool {
+		for _, e := range getIncident(t, p.base, id).Timeline {
+			if e.Kind == klaxon.EventPageSent && strconv.Itoa(e.Notification) == n {
+				return true
+			}
+		}
+		return false
+	})
 	answered := url.Values{"CallSid": {call.SID}, "CallStatus": {"in-progress"}, "AnsweredBy": {"human"}, "To": {call.To}, "From": {call.From}}
 	res := p.twilio.Post(t, call.URL, answered, "")
 	action := regexp.MustCompile(`action="([^"]+)"`).FindStringSubmatch(res.Body)

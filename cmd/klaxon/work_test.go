@@ -48,7 +48,7 @@ func TestWorkAnIncident(t *testing.T) {
 
 	out, err = cli("merge", second, first)
 	require.NoError(t, err, out)
-	require.Contains(t, out, "incident 2 merged into 1 (2 alerts)")
+	require.Contains(t, out, "incident 2 merged into 1, which now holds 2 alerts")
 	require.Equal(t, klaxon.StateResolved, h.Incident(second).State)
 
 	inc := h.Incident(first)
