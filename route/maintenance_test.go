@@ -88,4 +88,8 @@ func TestRuntimeWindowAndSilence(t *testing.T) {
 	require.ErrorIs(t, err, klaxon.ErrInvalid)
 	_, err = RuntimeWindow(klaxon.Maintenance{ID: "3", Matchers: []string{"not a matcher"}})
 	require.ErrorIs(t, err, klaxon.ErrInvalid)
+	_, err = RuntimeWindow(klaxon.Maintenance{ID: "3", Matchers: []string{`service=~".*"`}})
+	require.ErrorContains(t, err, "would silence everything")
+	_, err = RuntimeWindow(klaxon.Maintenance{ID: "3", Matchers: []string{`service=~".*"`, `team="db"`}})
+	require.NoError(t, err, "one matcher that needs a label is enough")
 }

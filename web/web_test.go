@@ -307,7 +307,9 @@ func TestIncidentList(t *testing.T) {
 	_, body, _ = b.get("/incidents?state=all&policy=nosuch")
 	require.Contains(t, body, "No incidents match.")
 
-	code, body, _ := b.get("/incidents?state=sleeping")
+	code, _, _ := b.get("/incidents?urgency=bogus")
+	require.Equal(t, http.StatusBadRequest, code)
+	code, body, _ = b.get("/incidents?state=sleeping")
 	require.Equal(t, http.StatusBadRequest, code)
 	require.Contains(t, body, "must be open, triggered, acknowledged, resolved or all")
 }
