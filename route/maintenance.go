@@ -192,14 +192,16 @@ func wallClock(day time.Time, d time.Duration, loc *time.Location) time.Time {
 	return time.Date(day.Year(), day.Month(), day.Day(), 0, int(d/time.Minute), 0, 0, loc)
 }
 
-// Silence returns the window of windows that holds an alert with lbls
+// Silence returns the window of the lists that holds an alert with lbls
 // at now, the one that closes last, and when.
-func Silence(windows []*Window, lbls map[string]string, now time.Time) (*Window, time.Time, bool) {
+func Silence(lbls map[string]string, now time.Time, lists ...[]*Window) (*Window, time.Time, bool) {
 	var found *Window
 	var until time.Time
-	for _, w := range windows {
-		if end, ok := w.Until(lbls, now); ok && end.After(until) {
-			found, until = w, end
+	for _, windows := range lists {
+		for _, w := range windows {
+			if end, ok := w.Until(lbls, now); ok && end.After(until) {
+				found, until = w, end
+			}
 		}
 	}
 	return found, until, found != nil

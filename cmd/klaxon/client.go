@@ -113,9 +113,7 @@ func incidents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(list)
+		return printJSON(stdout, list)
 	}
 	if len(list.Incidents) == 0 {
 		fmt.Fprintln(stdout, "no incidents")
@@ -226,4 +224,11 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+// printJSON prints v as indented JSON, for --json.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -63,7 +63,7 @@ func routeTest(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "group key: %s\n", tmpl.Group)
 	fmt.Fprintf(stdout, "urgency:   %s\n", urgency)
 	t := at.in(time.Local)
-	if w, until, held := route.Silence(cfg.Maintenance, labels, t); held {
+	if w, until, held := route.Silence(labels, t, cfg.Maintenance); held {
 		// Runtime windows live in the store: klaxon maintenance list.
 		fmt.Fprintf(stdout, "maintenance: %s holds the first page until %s\n", w.Name, until.In(time.Local).Format("Mon 2006-01-02 15:04 MST"))
 		t = until.In(time.Local)

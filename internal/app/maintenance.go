@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -40,8 +39,7 @@ func newMaintenance(rt *runtime, store klaxon.MaintenanceStore, release func(con
 
 // hold is the pipeline's ingest.Hold.
 func (m *maintenance) hold(lbls map[string]string, now time.Time) (string, time.Time, bool) {
-	windows := slices.Concat(m.rt.cfg.Load().Maintenance, m.runtime(now))
-	w, until, ok := route.Silence(windows, lbls, now)
+	w, until, ok := route.Silence(lbls, now, m.rt.cfg.Load().Maintenance, m.runtime(now))
 	if !ok {
 		return "", time.Time{}, false
 	}
