@@ -57,12 +57,17 @@ func TestAcknowledgedCountedOnce(t *testing.T) {
 
 	families, err := reg.Gather()
 	require.NoError(t, err)
+	seen := map[string]bool{}
 	for _, f := range families {
 		switch f.GetName() {
 		case "klaxon_incidents_acknowledged_total":
 			require.Equal(t, 1.0, f.GetMetric()[0].GetCounter().GetValue(), "acknowledged once")
 		case "klaxon_time_to_acknowledge_seconds":
 			require.Equal(t, uint64(1), f.GetMetric()[0].GetHistogram().GetSampleCount(), "timed once")
+		default:
+			continue
 		}
+		seen[f.GetName()] = true
 	}
+	require.Len(t, seen, 2, "both series counted: %v", seen)
 }
