@@ -161,7 +161,12 @@ func (e *Engine) command(ctx context.Context, what string, who klaxon.Actor, id 
 		from = g.Open.State
 		// A resolved incident leaves the alert index: the store unindexes
 		// its alerts.
-		c := &klaxon.Commit{Open: inc.ID, Incidents: []*klaxon.Incident{inc}, Paged: NewlyPaged(g.Open, inc), Urgent: true}
+		c := &klaxon.Commit{Open: inc.ID, Incidents: []*klaxon.Incident{inc}, Urgent: true}
+		if inc.Seq != g.Open.Seq {
+			// A new page numbers a notification: only a command that adds
+			// one (escalate) can newly page anyone.
+			c.Paged = NewlyPaged(g.Open, inc)
+		}
 		if inc.State == klaxon.StateResolved {
 			c.Open = ""
 		}

@@ -98,10 +98,8 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 		if inc.State == klaxon.StateResolved {
 			return false, fmt.Errorf("merge into incident %s: it is resolved: %w", dst, klaxon.ErrConflict)
 		}
-		for _, o := range inc.Once {
-			if o == once {
-				return false, nil // merged already: src may still need to resolve
-			}
+		if slices.Contains(inc.Once, once) {
+			return false, nil // merged already: src may still need to resolve
 		}
 		inc.Once = append(inc.Once, once)
 		merged := who.Event(now, klaxon.EventMerged)

@@ -57,6 +57,12 @@ func (h *Heartbeats) alert(name string, hb Heartbeat, status klaxon.Status, at t
 	return a
 }
 
+// deadline is heartbeat name's next deadline from now, set by the commit
+// that leaves its group at version.
+func deadline(name string, version uint64, hb Heartbeat, now time.Time) klaxon.Timer {
+	return klaxon.Timer{Incident: klaxon.HeartbeatTimer(name, version), Group: klaxon.HeartbeatGroup(name), Due: now.Add(hb.Interval + hb.Grace)}
+}
+
 // Ping records a ping of heartbeat name: its deadline moves to now +
 // interval + grace, and an incident its silence opened resolves.
 func (h *Heartbeats) Ping(ctx context.Context, name string) error {
@@ -70,7 +76,7 @@ func (h *Heartbeats) Ping(ctx context.Context, name string) error {
 		return &klaxon.Commit{
 			// The deadline the last ping set, if that was the last commit.
 			Cancel: []string{klaxon.HeartbeatTimer(name, g.Version)},
-			Timers: []klaxon.Timer{{Incident: klaxon.HeartbeatTimer(name, g.Version+1), Group: group, Due: now.Add(hb.Interval + hb.Grace)}},
+			Timers: []klaxon.Timer{deadline(name, g.Version+1, hb, now)},
 		}, nil
 	})
 	if err != nil {
@@ -95,7 +101,7 @@ func (h *Heartbeats) Arm(ctx context.Context, names []string) error {
 			if g.Version != 0 {
 				return nil, nil
 			}
-			return &klaxon.Commit{Timers: []klaxon.Timer{{Incident: klaxon.HeartbeatTimer(name, 1), Group: group, Due: now.Add(hb.Interval + hb.Grace)}}}, nil
+			return &klaxon.Commit{Timers: []klaxon.Timer{deadline(name, 1, hb, now)}}, nil
 		})
 		if err != nil {
 			return fmt.Errorf("arm heartbeat %s: %w", name, err)
@@ -137,7 +143,7 @@ func (h *Heartbeats) Missed(ctx context.Context, t klaxon.Timer) error {
 			// a commit here would make that one stale.
 			return nil, nil
 		case known:
-			c.Timers = []klaxon.Timer{{Incident: klaxon.HeartbeatTimer(name, g.Version+1), Group: t.Group, Due: now.Add(hb.Interval + hb.Grace)}}
+			c.Timers = []klaxon.Timer{deadline(name, g.Version+1, hb, now)}
 		}
 		return c, nil
 	})

@@ -57,13 +57,17 @@ func (u *Updates) Committed(incs []*klaxon.Incident) {
 		if len(inc.Policy.Subscribers) == 0 {
 			continue
 		}
+		var header *klaxon.Incident // cloned once, for every update of the commit
 		for _, e := range inc.Recorded {
 			kind, text := updateOf(inc, e)
 			if kind == "" {
 				continue
 			}
+			if header == nil {
+				header = inc.Header()
+			}
 			select {
-			case u.queue <- update{inc: inc.Header(), kind: kind, text: text}:
+			case u.queue <- update{inc: header, kind: kind, text: text}:
 			default:
 				u.log.Warn("status update dropped: too many waiting", "incident", inc.ID, "update", kind)
 			}
