@@ -19,6 +19,9 @@ const (
 	StateResolved     State = "resolved"
 )
 
+// States are every state, in lifecycle order.
+func States() []State { return []State{StateTriggered, StateAcknowledged, StateResolved} }
+
 // Open reports whether an incident in state s still accepts alerts.
 func (s State) Open() bool { return s == StateTriggered || s == StateAcknowledged }
 

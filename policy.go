@@ -82,6 +82,16 @@ const (
 	UrgencyLow  Urgency = "low"
 )
 
+// Check reports an urgency other than high, low or "" (none), as an
+// error for the field urgency.
+func (u Urgency) Check() error {
+	switch u {
+	case "", UrgencyHigh, UrgencyLow:
+		return nil
+	}
+	return Invalid("urgency", "must be high or low, got %q", u)
+}
+
 // UrgencyOf is the urgency an alert of severity has when its route sets
 // none: critical, error and page are high, as PagerDuty's severity-based
 // urgency has them (Alertmanager's pagerduty_configs sends error by

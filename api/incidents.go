@@ -43,16 +43,14 @@ func parseFilter(r *http.Request) (klaxon.IncidentFilter, error) {
 		f.Limit = n
 	}
 	f.Policy = r.URL.Query().Get("policy")
-	switch u := klaxon.Urgency(r.URL.Query().Get("urgency")); u {
-	case "", klaxon.UrgencyHigh, klaxon.UrgencyLow:
-		f.Urgency = u
-	default:
-		return f, klaxon.Invalid("urgency", "must be high or low, got %q", u)
+	f.Urgency = klaxon.Urgency(r.URL.Query().Get("urgency"))
+	if err := f.Urgency.Check(); err != nil {
+		return f, err
 	}
 	switch st := r.URL.Query().Get("state"); st {
 	case "", "open":
 	case "all":
-		f.States = []klaxon.State{klaxon.StateTriggered, klaxon.StateAcknowledged, klaxon.StateResolved}
+		f.States = klaxon.States()
 	default:
 		for v := range strings.SplitSeq(st, ",") {
 			s := klaxon.State(v)

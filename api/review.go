@@ -46,7 +46,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, _ Caller) {
 	o := review.Options{By: q.Get("by"), Users: s.user}
 	err := review.CheckBy(o.By)
 	if err == nil {
-		o.Since, err = sinceOf(q.Get("since"), now)
+		o.Since, err = config.Since(q.Get("since"), now)
 	}
 	if err == nil {
 		o.Until, err = instant(r, "until", time.Time{}) // none: up to now
@@ -61,22 +61,6 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, _ Caller) {
 		return
 	}
 	writeJSON(w, http.StatusOK, ReportBody{Report: rep, Truncated: truncated})
-}
-
-// sinceOf reads since as a duration back from now ("30d", the default)
-// or an RFC 3339 time.
-func sinceOf(v string, now time.Time) (time.Time, error) {
-	if v == "" {
-		v = "30d"
-	}
-	if d, err := config.ParseDuration(v); err == nil && d > 0 {
-		return now.Add(-d), nil
-	}
-	t, err := time.Parse(time.RFC3339, v)
-	if err != nil {
-		return t, klaxon.Invalid("since", "want a duration back from now, like 30d, or an RFC 3339 time; got %q", v)
-	}
-	return t, nil
 }
 
 // user finds a user of the current config.

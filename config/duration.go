@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/klaxonhq/klaxon"
 )
 
 // ParseDuration parses a duration as time.ParseDuration does ("90s",
@@ -63,4 +65,20 @@ func ParseDuration(s string) (time.Duration, error) {
 		return 0, bad
 	}
 	return d, nil
+}
+
+// Since reads since as a duration back from now ("30d", the default)
+// or an RFC 3339 time: the start of a report's window.
+func Since(v string, now time.Time) (time.Time, error) {
+	if v == "" {
+		v = "30d"
+	}
+	if d, err := ParseDuration(v); err == nil && d > 0 {
+		return now.Add(-d), nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return t, klaxon.Invalid("since", "want a duration back from now, like 30d, or an RFC 3339 time; got %q", v)
+	}
+	return t, nil
 }

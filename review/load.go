@@ -36,8 +36,7 @@ func Export(ctx context.Context, st Store, users func(string) (klaxon.User, bool
 // incidents at most; truncated says that older ones of the window went
 // unread.
 func Load(ctx context.Context, st Store, o Options) (r Report, truncated bool, err error) {
-	all := []klaxon.State{klaxon.StateTriggered, klaxon.StateAcknowledged, klaxon.StateResolved}
-	incs, err := st.Incidents(ctx, klaxon.IncidentFilter{States: all, Limit: MaxIncidents})
+	incs, err := st.Incidents(ctx, klaxon.IncidentFilter{States: klaxon.States(), Limit: MaxIncidents})
 	if err != nil {
 		return Report{}, false, fmt.Errorf("report: %w", err)
 	}

@@ -39,7 +39,7 @@ func parsePages() (map[string]*template.Template, error) {
 
 var funcs = template.FuncMap{
 	"age":     age,
-	"span":    func(d time.Duration) string { return klaxon.Span(d) },
+	"span":    klaxon.Span,
 	"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"utc":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	"join":    strings.Join,

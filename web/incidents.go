@@ -13,6 +13,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/config"
+	"github.com/klaxonhq/klaxon/incident"
 )
 
 // listLimit is the most incidents the list reads; pageSize the alerts
@@ -28,7 +29,7 @@ var listStates = map[string][]klaxon.State{
 	"triggered":    {klaxon.StateTriggered},
 	"acknowledged": {klaxon.StateAcknowledged},
 	"resolved":     {klaxon.StateResolved},
-	"all":          {klaxon.StateTriggered, klaxon.StateAcknowledged, klaxon.StateResolved},
+	"all":          klaxon.States(),
 }
 
 type listFilter struct {
@@ -66,10 +67,8 @@ func (c *Console) incidents(w http.ResponseWriter, r *http.Request, s *session, 
 		c.fail(w, r, id, klaxon.Invalid("state", "must be open, triggered, acknowledged, resolved or all, got %q", f.State))
 		return
 	}
-	switch klaxon.Urgency(f.Urgency) {
-	case "", klaxon.UrgencyHigh, klaxon.UrgencyLow:
-	default:
-		c.fail(w, r, id, klaxon.Invalid("urgency", "must be high or low, got %q", f.Urgency))
+	if err := klaxon.Urgency(f.Urgency).Check(); err != nil {
+		c.fail(w, r, id, err)
 		return
 	}
 	incs, err := c.o.Incidents.Incidents(r.Context(), klaxon.IncidentFilter{States: states, Policy: f.Policy, Urgency: klaxon.Urgency(f.Urgency), Limit: listLimit})
@@ -205,7 +204,7 @@ func (c *Console) command(w http.ResponseWriter, r *http.Request, _ *session, id
 	case "notes":
 		_, err = c.o.Commands.Note(ctx, iid, r.PostFormValue("text"), r.PostFormValue("update") != "", who)
 	case "assign":
-		_, err = c.o.Commands.Assign(ctx, iid, r.PostFormValue("role"), r.PostFormValue("user"), who)
+		_, err = c.o.Commands.Assign(ctx, iid, cmp.Or(r.PostFormValue("role"), incident.RoleAssignee), r.PostFormValue("user"), who)
 	default:
 		err = fmt.Errorf("no such command %q: one of ack, resolve, escalate, snooze, notes, assign: %w", r.PathValue("command"), klaxon.ErrNotFound)
 	}

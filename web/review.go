@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/config"
 	"github.com/klaxonhq/klaxon/review"
 )
@@ -15,28 +14,28 @@ type reviewPage struct {
 	ID, Markdown, TZ string
 }
 
-// readerZone is the zone a page shows times in: ?tz=, else the
-// signed-in user's own, else UTC.
-func (c *Console) readerZone(r *http.Request, id *Identity) (*time.Location, error) {
+// export is the review of the request's incident in Markdown, with
+// times in the reader's zone: ?tz=, else the signed-in user's own, else
+// UTC.
+func (c *Console) export(r *http.Request, id *Identity) (md string, loc *time.Location, err error) {
+	v := c.o.View()
 	tz := r.URL.Query().Get("tz")
 	if tz == "" && id.Kind == KindUser {
-		if u, ok := c.o.View().User(id.Name); ok {
+		if u, ok := v.User(id.Name); ok {
 			tz = u.TimeZone
 		}
 	}
-	return review.Zone(tz)
+	if loc, err = review.Zone(tz); err != nil {
+		return "", nil, err
+	}
+	md, err = review.Export(r.Context(), c.o.Incidents, v.User, r.PathValue("id"), loc)
+	return md, loc, err
 }
 
 // review serves GET /incidents/{id}/review: the post-incident review in
 // Markdown, to read and to copy; /incidents/{id}/review.md is the file.
 func (c *Console) review(w http.ResponseWriter, r *http.Request, s *session, id *Identity) {
-	loc, err := c.readerZone(r, id)
-	if err != nil {
-		c.fail(w, r, id, err)
-		return
-	}
-	v := c.o.View()
-	md, err := review.Export(r.Context(), c.o.Incidents, v.User, r.PathValue("id"), loc)
+	md, loc, err := c.export(r, id)
 	if err != nil {
 		c.fail(w, r, id, err)
 		return
@@ -46,12 +45,7 @@ func (c *Console) review(w http.ResponseWriter, r *http.Request, s *session, id 
 
 // reviewFile serves GET /incidents/{id}/review.md.
 func (c *Console) reviewFile(w http.ResponseWriter, r *http.Request, _ *session, id *Identity) {
-	loc, err := c.readerZone(r, id)
-	if err != nil {
-		c.fail(w, r, id, err)
-		return
-	}
-	md, err := review.Export(r.Context(), c.o.Incidents, c.o.View().User, r.PathValue("id"), loc)
+	md, _, err := c.export(r, id)
 	if err != nil {
 		c.fail(w, r, id, err)
 		return
@@ -73,16 +67,15 @@ type reportPage struct {
 func (c *Console) report(w http.ResponseWriter, r *http.Request, s *session, id *Identity) {
 	q, now := r.URL.Query(), c.now()
 	p := reportPage{Since: cmp.Or(q.Get("since"), "30d"), By: q.Get("by"), Bys: []string{review.ByPolicy, review.ByService, review.ByIntegration, review.ByUser}}
-	err := review.CheckBy(p.By)
-	d, perr := config.ParseDuration(p.Since)
-	if err == nil && (perr != nil || d <= 0) {
-		err = klaxon.Invalid("since", "want a duration back from now, like 7d or 30d, got %q", p.Since)
+	since, err := config.Since(p.Since, now)
+	if err == nil {
+		err = review.CheckBy(p.By)
 	}
 	if err != nil {
 		c.fail(w, r, id, err)
 		return
 	}
-	p.Report, p.Truncated, err = review.Load(r.Context(), c.o.Incidents, review.Options{Since: now.Add(-d), By: p.By, Users: c.o.View().User})
+	p.Report, p.Truncated, err = review.Load(r.Context(), c.o.Incidents, review.Options{Since: since, By: p.By, Users: c.o.View().User})
 	if err != nil {
 		c.fail(w, r, id, err)
 		return

@@ -16,6 +16,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/api"
+	"github.com/klaxonhq/klaxon/incident"
 )
 
 // The example config's server and API token, so that the quickstart's
@@ -197,9 +198,9 @@ func work(ctx context.Context, name string, args []string, stdout, stderr io.Wri
 	case "note":
 		req.Text, req.Update, path = pos[1], *update, "notes"
 	case "assign":
-		req.User, req.Role = pos[1], "assignee"
+		req.User, req.Role = pos[1], incident.RoleAssignee
 		if *commander {
-			req.Role = "commander"
+			req.Role = incident.RoleCommander
 		}
 	case "merge":
 		req.Into = pos[1]

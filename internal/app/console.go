@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/config"
 	"github.com/klaxonhq/klaxon/internal/authlimit"
 	"github.com/klaxonhq/klaxon/schedule"
 	"github.com/klaxonhq/klaxon/web"
@@ -45,7 +46,7 @@ func newConsole(rt *runtime, st klaxon.Store, commands web.Commander, limiter *a
 func (rt *runtime) SignIn(token string) (web.Identity, bool) {
 	cfg := rt.cfg.Load()
 	if t, ok := cfg.APIToken(token); ok {
-		return web.Identity{Kind: web.KindToken, Name: t.Name, Display: t.Name, Scope: t.Scope()}, true
+		return tokenIdentity(t), true
 	}
 	if id, ok := cfg.WebToken(token); ok {
 		return userIdentity(cfg.Users[id]), true
@@ -61,7 +62,7 @@ func (rt *runtime) Current(kind, name string) (web.Identity, string, bool) {
 	case web.KindToken:
 		for _, t := range cfg.API.Tokens {
 			if t.Name == name {
-				return web.Identity{Kind: web.KindToken, Name: t.Name, Display: t.Name, Scope: t.Scope()}, t.Token, true
+				return tokenIdentity(t), t.Token, true
 			}
 		}
 	case web.KindUser:
@@ -72,6 +73,10 @@ func (rt *runtime) Current(kind, name string) (web.Identity, string, bool) {
 		}
 	}
 	return web.Identity{}, "", false
+}
+
+func tokenIdentity(t config.Token) web.Identity {
+	return web.Identity{Kind: web.KindToken, Name: t.Name, Display: t.Name, Scope: t.Scope()}
 }
 
 func userIdentity(u klaxon.User) web.Identity {
