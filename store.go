@@ -203,6 +203,11 @@ type CommitQueue interface {
 	// (c.Version is after's plus one), c applies only if after did;
 	// otherwise Wait returns an error matching ErrConflict.
 	Queue(ctx context.Context, c Commit, after Queued) (Queued, error)
+	// GroupAfter is Group for a commit to be queued after: it does not
+	// wait for after, nor for the commits after follows, to be durable,
+	// and may read what they wrote. A commit computed on it and queued
+	// after after applies only if they did.
+	GroupAfter(ctx context.Context, key string, alerts []string, after Queued) (Group, error)
 }
 
 // Update reads group key, lets fn compute a commit from it, and commits,

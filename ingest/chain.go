@@ -150,8 +150,9 @@ func (p *Pipeline) chain(ctx context.Context, q klaxon.CommitQueue, key string, 
 	if len(missing) > 0 {
 		// cur wrote none of them: what the store holds of them now is what
 		// it will hold after cur. Should anything else land first, the
-		// store refuses both commits.
-		stored, err := p.store.Group(cctx, key, missing)
+		// store refuses both commits. The read does not wait for cur to
+		// be durable: next is on its way while cur's fsync runs.
+		stored, err := q.GroupAfter(cctx, key, missing, cur.queued)
 		if err != nil || !sameOpen(stored.Open, g.Open) {
 			return nil
 		}

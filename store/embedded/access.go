@@ -11,13 +11,22 @@ import (
 // and never sees what a crash would lose. fn must not keep what it reads
 // past its return.
 func (s *Store) view(fn func(tx *txn) error) error {
+	return s.viewGroup("", nil, fn)
+}
+
+// viewGroup is view for a read of one group's own records: it waits only
+// for a batch that wrote that group, other than by chain and the writes
+// chain follows (nil for none). A batch of other groups changes nothing
+// fn reads; and a commit computed on what chain's writes did lands only
+// if they do.
+func (s *Store) viewGroup(group string, chain *write, fn func(tx *txn) error) error {
 	w := s.w
 	for {
 		w.mu.Lock()
-		if w.inflight == nil {
+		if w.inflight == nil || !w.inflight.holds(group, chain) {
 			break
 		}
-		inflight := w.inflight
+		inflight := w.inflight.done
 		w.mu.Unlock()
 		w.waits.Add(1)
 		<-inflight

@@ -16,11 +16,27 @@ import (
 // open incident. The header comes from the cache when it holds the
 // version stored.
 func (s *Store) Group(ctx context.Context, key string, alerts []string) (klaxon.Group, error) {
+	return s.group(ctx, key, alerts, nil)
+}
+
+// GroupAfter is Group for a commit to be queued after after: it does not
+// wait for the batch on its way to the log when what that batch wrote of
+// the group is after's or that of the commits after follows (see
+// klaxon.CommitQueue).
+func (s *Store) GroupAfter(ctx context.Context, key string, alerts []string, after klaxon.Queued) (klaxon.Group, error) {
+	p, ok := after.(*pending)
+	if !ok || p.s != s || p.c.Group != key {
+		return s.group(ctx, key, alerts, nil)
+	}
+	return s.group(ctx, key, alerts, p.wr)
+}
+
+func (s *Store) group(ctx context.Context, key string, alerts []string, chain *write) (klaxon.Group, error) {
 	if err := ctx.Err(); err != nil {
 		return klaxon.Group{}, fmt.Errorf("read group %s: %w", key, err)
 	}
 	g := klaxon.Group{Key: key}
-	err := s.view(func(tx *txn) error {
+	err := s.viewGroup(key, chain, func(tx *txn) error {
 		version, open := getGroup(tx, key)
 		g.Version = version
 		if open == "" {
@@ -45,7 +61,7 @@ func (s *Store) Group(ctx context.Context, key string, alerts []string) (klaxon.
 	// A read newer than the cache is of a commit the writer has yet to
 	// hand it, and the writer may hand the cache a later one meanwhile:
 	// the cache keeps what it holds of another version.
-	if g.Open != nil {
+	if g.Open != nil && chain == nil { // a chained read may be of writes yet to land
 		s.cache.PutAt(key, g.Version, g.Open)
 	}
 	return g, nil
@@ -119,7 +135,7 @@ func (s *Store) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queued)
 	// The cache follows the file commit by commit, in the writer's
 	// order, so that a group read at the version stored finds it there.
 	landed := func() { s.cache.Committed(c, "") }
-	wr, err := s.w.queue(ctx, c.Urgent, func(tx *txn) error { return commit(tx, c, encoded) }, prev, landed)
+	wr, err := s.w.queue(ctx, c.Urgent, c.Group, func(tx *txn) error { return commit(tx, c, encoded) }, prev, landed)
 	if err != nil {
 		return nil, fmt.Errorf("commit group %s: %w", c.Group, err)
 	}

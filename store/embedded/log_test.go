@@ -371,6 +371,97 @@ func TestGroupReadWaitsForDurable(t *testing.T) {
 	require.Nil(t, g.Open)
 }
 
+// TestGroupReadOfAnotherGroupGoesOn: a batch on its way to the log holds
+// up only the reads of the groups it writes. A read of another group runs
+// at once, on what is durable, so that a storm's next commits are
+// computed while the last batch is synced.
+func TestGroupReadOfAnotherGroupGoesOn(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	defer s.Close()
+	other := storetest.NewIncidentCommit(2, logNow)
+	require.NoError(t, s.Commit(t.Context(), other))
+	_, release, committed := inFlight(t, s)
+	defer release()
+
+	type result struct {
+		g   klaxon.Group
+		err error
+	}
+	read := make(chan result, 2)
+	go func() {
+		for _, key := range []string{other.Group, "alertname=Never,service=written"} {
+			g, err := s.Group(context.Background(), key, other.Index[:1])
+			read <- result{g, err}
+		}
+	}()
+	require.Eventually(t, func() bool { return len(read) == 2 || s.w.waits.Load() > 0 }, testTimeout, tick)
+	require.Zero(t, s.w.waits.Load(), "no read waited for the batch of another group")
+	r := <-read
+	require.NoError(t, r.err)
+	require.Equal(t, uint64(1), r.g.Version)
+	require.Equal(t, other.Open, r.g.Open.ID)
+	require.Contains(t, r.g.Alerts, other.Index[0])
+	r = <-read
+	require.NoError(t, r.err)
+	require.Zero(t, r.g.Version)
+
+	release()
+	require.ErrorIs(t, <-committed, syscall.EIO)
+}
+
+// TestChainedReadGoesOn: a read for a commit chained behind one on its
+// way to the log (GroupAfter) does not wait for it, and sees what it
+// wrote; should it be dropped, so is the chained commit. A read for a
+// commit that does not follow it waits.
+func TestChainedReadGoesOn(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	defer s.Close()
+	entered, gate := make(chan struct{}), make(chan struct{})
+	s.w.fault = func() error { // the writer's goroutine only
+		s.w.fault = nil
+		close(entered)
+		<-gate
+		return syscall.EIO
+	}
+	release := sync.OnceFunc(func() { close(gate) })
+	defer release()
+	first := storetest.NewIncidentCommit(1, logNow)
+	cur, err := s.Queue(t.Context(), first, nil)
+	require.NoError(t, err)
+	<-entered
+
+	g, err := s.GroupAfter(t.Context(), first.Group, first.Index[:1], cur)
+	require.NoError(t, err)
+	require.Zero(t, s.w.waits.Load(), "the chained read did not wait")
+	require.Equal(t, uint64(1), g.Version, "it reads what the commit it follows wrote")
+	require.Contains(t, g.Alerts, first.Index[0])
+	next := first
+	next.Version, next.Incidents, next.Index, next.Timers = 1, nil, []string{"am/1-9"}, nil
+	chained, err := s.Queue(t.Context(), next, cur)
+	require.NoError(t, err)
+
+	// Another commit of the group, not chained: its read waits.
+	other, err := s.Queue(t.Context(), klaxon.Commit{Group: first.Group, Version: 0}, nil)
+	require.NoError(t, err)
+	read := make(chan error, 1)
+	go func() {
+		_, err := s.GroupAfter(context.Background(), first.Group, nil, other)
+		read <- err
+	}()
+	require.Eventually(t, func() bool { return s.w.waits.Load() == 1 }, testTimeout, tick, "the read of a commit that does not follow it waits")
+	release()
+	require.NoError(t, <-read)
+	require.ErrorIs(t, cur.Wait(), syscall.EIO)
+	require.ErrorIs(t, chained.Wait(), klaxon.ErrConflict, "dropped with the commit it follows")
+	require.NoError(t, other.Wait())
+	g, err = s.Group(t.Context(), first.Group, nil)
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), g.Version)
+	require.Nil(t, g.Open, "the group is as the commit of its own left it")
+}
+
 // TestFailedAppendLeavesNothing: a frame written whose fdatasync failed
 // is cut off before the writer answers, so that a crash does not bring
 // back a write its sender was told had failed.

@@ -40,7 +40,9 @@ type write struct {
 	err  error
 	// after, when set, is a write queued before this one whose changes
 	// this one was computed on: this one is refused (ErrConflict) unless
-	// after applied, in this transaction or one written before.
+	// after applied, in this transaction or one written before. It is
+	// read and cleared, once this one is settled, with the writer's mu
+	// held.
 	after *write
 	// applied says fn returned nil in the open transaction and the
 	// transaction still holds what it wrote; only the writer reads and
@@ -52,6 +54,10 @@ type write struct {
 	landed func()
 	// span is the caller's, which the batch's span links to.
 	span trace.SpanContext
+	// group is the one group a commit writes, whose reads wait for it
+	// while it is on its way to the log; "" for a write that may touch
+	// any, which every read waits for.
+	group string
 }
 
 // finish gives the write its outcome, after telling landed that it
@@ -123,9 +129,10 @@ type writer struct {
 	// batches since, the last of which may still be on its way to the
 	// log (inflight). Nil after a checkpoint until the next batch.
 	tx *bolt.Tx
-	// inflight, while a batch is in tx and not yet durable, is closed once
-	// it is durable or dropped: a reader waits for it before it reads.
-	inflight chan struct{}
+	// inflight, while a batch is in tx and not yet durable, says what it
+	// writes, and is done once it is durable or dropped: a reader of what
+	// it writes waits for it before it reads.
+	inflight *flight
 	// waits counts the reads that waited for a batch, for tests.
 	waits atomic.Int64
 	// broken is why tx could not be rebuilt: until it is, nothing is read
@@ -156,7 +163,7 @@ var errClosed = errors.New("store closed")
 // error; once taken, the write finishes and do waits for it, so an error
 // always means the write did not happen.
 func (w *writer) do(ctx context.Context, urgent bool, fn func(tx *txn) error) error {
-	wr, err := w.queue(ctx, urgent, fn, nil, nil)
+	wr, err := w.queue(ctx, urgent, "", fn, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -166,11 +173,12 @@ func (w *writer) do(ctx context.Context, urgent bool, fn func(tx *txn) error) er
 // queue hands fn to the writer, after the writes queued before it, and
 // returns at once; wait waits for its outcome. A write with after (a
 // normal one, queued before, on the same queue) applies only if after
-// did. landed, if not nil, is called once the write is durable (see
+// did. group is the one group fn writes, "" if it may write any (see
+// write). landed, if not nil, is called once the write is durable (see
 // write). Once close has begun, a queue may wait, whatever its ctx says,
 // for the writes queued before it to be taken, and then fails.
-func (w *writer) queue(ctx context.Context, urgent bool, fn func(tx *txn) error, after *write, landed func()) (*write, error) {
-	wr := &write{fn: fn, done: make(chan struct{}), after: after, landed: landed}
+func (w *writer) queue(ctx context.Context, urgent bool, group string, fn func(tx *txn) error, after *write, landed func()) (*write, error) {
+	wr := &write{fn: fn, done: make(chan struct{}), after: after, landed: landed, group: group}
 	if w.tracer != nil {
 		wr.span = trace.SpanContextFromContext(ctx)
 	}
@@ -289,9 +297,14 @@ func (w *writer) commit(batch []*write) {
 	if err != nil {
 		w.rebuild() // without the batch
 	}
+	for _, wr := range batch {
+		// Settled: what follows it needs only its outcome, and a hot
+		// group's chain of commits is not kept from one to the next.
+		wr.after = nil
+	}
 	w.mu.Unlock()
 	if done != nil {
-		close(done)
+		close(done.done)
 	}
 	for i, wr := range batch {
 		if err != nil {
@@ -386,9 +399,54 @@ func (w *writer) apply(batch []*write) ([]*write, []error, error) {
 		}
 	}
 	if w.rec.len() > 0 {
-		w.inflight = make(chan struct{})
+		w.inflight = newFlight(batch)
 	}
 	return batch, refused, nil
+}
+
+// A flight is a batch on its way to the log: the writes of each group
+// in it, or all, when a write of it may touch any group.
+type flight struct {
+	done   chan struct{}
+	all    bool
+	groups map[string][]*write
+}
+
+func newFlight(batch []*write) *flight {
+	f := &flight{done: make(chan struct{}), groups: make(map[string][]*write, len(batch))}
+	for _, wr := range batch {
+		if wr.group == "" {
+			f.all = true
+		}
+		f.groups[wr.group] = append(f.groups[wr.group], wr)
+	}
+	return f
+}
+
+// holds says whether a read of group, "" for any, must wait for the
+// batch: whether the batch may have written it, other than by chain and
+// the writes chain follows, whose fate chain shares. w.mu is held.
+func (f *flight) holds(group string, chain *write) bool {
+	if f.all || group == "" {
+		return true
+	}
+	for _, wr := range f.groups[group] {
+		if !chain.follows(wr) {
+			return true
+		}
+	}
+	return false
+}
+
+// follows says whether wr is w or a write w follows (see write.after);
+// the writer's mu is held.
+func (w *write) follows(wr *write) bool {
+	for ; w != nil; w = w.after {
+		if w == wr {
+			return true
+		}
+	}
+	return false
 }
 
 func isRefusal(err error) bool {

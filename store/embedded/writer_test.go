@@ -114,7 +114,7 @@ func TestWriterCloseAnswersEveryWrite(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for range 100 {
-				wr, err := s.w.queue(t.Context(), false, func(*txn) error { return nil }, nil, nil)
+				wr, err := s.w.queue(t.Context(), false, "", func(*txn) error { return nil }, nil, nil)
 				if err != nil {
 					if !errors.Is(err, errClosed) {
 						t.Errorf("queue: %v", err)
@@ -176,7 +176,7 @@ func TestWriterLandedExactly(t *testing.T) {
 		if urgent {
 			after = nil
 		}
-		wr, err := s.w.queue(t.Context(), urgent, fn, after, func() { landed = append(landed, i) })
+		wr, err := s.w.queue(t.Context(), urgent, "", fn, after, func() { landed = append(landed, i) })
 		require.NoError(t, err)
 		wrs[i] = wr
 		if i == maxBatch/2 {
