@@ -185,6 +185,16 @@ type GroupCache interface {
 	CachedGroup(key string, alerts []string) (Group, bool)
 }
 
+// GroupClaimer is a store for which claiming the due timers of a few
+// groups costs less than a Claim over all of them (Redis, whose Claim
+// reads every shard).
+type GroupClaimer interface {
+	// ClaimGroups is Claim over the timers of groups and of those that
+	// share their store's partition: next is the earliest time a later
+	// ClaimGroups of the same groups could return another of them.
+	ClaimGroups(ctx context.Context, now time.Time, lease time.Duration, limit int, groups []string) (due []Timer, next time.Time, err error)
+}
+
 // Queued is a commit that a CommitQueue took.
 type Queued interface {
 	// Done is closed once the commit's outcome is known.

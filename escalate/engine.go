@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -141,11 +142,15 @@ type Engine struct {
 	heartbeat   func(ctx context.Context, t klaxon.Timer) error
 	committed   func([]*klaxon.Incident)
 	wake        chan struct{}
-	metrics     *metrics
-	tracer      trace.Tracer // nil: no spans
-	shared      *telemetry.Metrics
-	claims      *claims
-	perChannel  int
+	woken       wakes
+	// full says the last look ran out of room for what was due: the next
+	// one looks over every group.
+	full       atomic.Bool
+	metrics    *metrics
+	tracer     trace.Tracer // nil: no spans
+	shared     *telemetry.Metrics
+	claims     *claims
+	perChannel int
 
 	slotsMu sync.Mutex
 	slots   map[string]chan struct{} // by contact method
@@ -235,8 +240,10 @@ func (e *Engine) slot(ctx context.Context, via string) (func(), error) {
 	}
 }
 
-// Wake tells the engine that a timer may be due now. It never blocks.
-func (e *Engine) Wake() {
+// Wake tells the engine that a timer of groups may be due now, or any
+// timer when no group is named. It never blocks.
+func (e *Engine) Wake(groups ...string) {
+	e.woken.add(groups)
 	select {
 	case e.wake <- struct{}{}:
 	default:
@@ -258,13 +265,34 @@ func (e *Engine) Run(ctx context.Context) error {
 		stopRenew()
 		<-renewed
 	}()
+	// Woken for some groups, the engine claims their timers alone (see
+	// wakes); it looks over every group at least every poll, when next
+	// is due, and when woken for all.
+	gc, _ := e.store.(klaxon.GroupClaimer)
+	var next, lastFull time.Time
 	for {
-		next, _, err := e.tick(ctx)
+		groups, all := e.woken.take()
+		now := e.now()
+		var err error
+		if gc != nil && !all && len(groups) > 0 && !lastFull.IsZero() && now.Sub(lastFull) < e.poll &&
+			(next.IsZero() || now.Before(next)) && !e.full.Load() {
+			var n time.Time
+			n, _, err = e.tick(ctx, func(at time.Time, room int) ([]klaxon.Timer, time.Time, error) {
+				return gc.ClaimGroups(ctx, at, e.lease, room, groups)
+			})
+			if next.IsZero() || (!n.IsZero() && n.Before(next)) {
+				next = n
+			}
+		} else {
+			lastFull = now
+			e.full.Store(false)
+			next, _, err = e.tick(ctx, nil)
+		}
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("claim due timers", "err", err)
 			e.shared.StoreError("engine", err)
 		}
-		wait := e.poll
+		wait := max(e.poll-e.now().Sub(lastFull), 0)
 		if !next.IsZero() {
 			wait = min(wait, max(next.Sub(e.now()), 0))
 		}
@@ -287,7 +315,7 @@ func (e *Engine) Run(ctx context.Context) error {
 // not.
 func (e *Engine) RunOnce(ctx context.Context) (time.Time, error) {
 	for {
-		next, claimed, err := e.tick(ctx)
+		next, claimed, err := e.tick(ctx, nil)
 		e.claims.wait()
 		if err != nil || claimed == 0 {
 			return next, err
@@ -296,17 +324,26 @@ func (e *Engine) RunOnce(ctx context.Context) (time.Time, error) {
 }
 
 // tick claims the timers due now, as many as the engine has room for,
-// and fires each in its own goroutine. It returns when the next timer is
-// due, and how many it claimed.
-func (e *Engine) tick(ctx context.Context) (next time.Time, claimed int, err error) {
+// with claim (nil: the store's Claim), and fires each in its own
+// goroutine. It returns when the next timer is due, and how many it
+// claimed.
+func (e *Engine) tick(ctx context.Context, claim func(at time.Time, room int) ([]klaxon.Timer, time.Time, error)) (next time.Time, claimed int, err error) {
+	if claim == nil {
+		claim = func(at time.Time, room int) ([]klaxon.Timer, time.Time, error) {
+			return e.store.Claim(ctx, at, e.lease, room)
+		}
+	}
 	for {
 		room := min(e.claims.room(), claimBatch)
 		if room == 0 {
-			return time.Time{}, claimed, nil // a fire that ends wakes the engine
+			// A fire that ends wakes the engine, which then looks over
+			// every group: what was left may be of any.
+			e.full.Store(true)
+			return time.Time{}, claimed, nil
 		}
 		at := e.now()
 		var due []klaxon.Timer
-		due, next, err = e.store.Claim(ctx, at, e.lease, room)
+		due, next, err = claim(at, room)
 		if err != nil {
 			return time.Time{}, claimed, err
 		}
@@ -326,7 +363,7 @@ func (e *Engine) tick(ctx context.Context) (next time.Time, claimed int, err err
 				if prev != nil && !e.follow(prev, h) {
 					return
 				}
-				defer e.Wake() // its timer may be due again at once
+				defer e.Wake(t.Group) // its timer may be due again at once
 				h.extend(e.now().Add(e.pageTimeout))
 				if _, _, ok := klaxon.ParseHeartbeatTimer(t.Incident); ok {
 					if err := e.missed(context.WithoutCancel(ctx), t); err != nil {

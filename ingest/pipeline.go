@@ -40,7 +40,7 @@ type Router interface {
 type Pipeline struct {
 	store   klaxon.Store
 	router  func() Router
-	wake    func()
+	wake    func(groups ...string)
 	now     func() time.Time
 	tracer  trace.Tracer // nil: no spans, at no cost
 	metrics *metrics
@@ -83,8 +83,8 @@ const commitTimeout = 30 * time.Second
 
 // NewPipeline returns a pipeline. router is called once per delivery, so
 // a reloaded route tree applies from the next delivery on; wake is called
-// when an incident opened and its first page is due.
-func NewPipeline(store klaxon.Store, router func() Router, wake func(), now func() time.Time, opts ...Option) *Pipeline {
+// with the groups of the incidents that opened, whose first page is due.
+func NewPipeline(store klaxon.Store, router func() Router, wake func(groups ...string), now func() time.Time, opts ...Option) *Pipeline {
 	if now == nil {
 		now = time.Now
 	}
@@ -142,12 +142,14 @@ func (p *Pipeline) Accept(ctx context.Context, alerts []klaxon.Alert) (err error
 		d.span = span.SpanContext()
 		p.submit(ctx, d, i == len(batches)-1)
 	}
-	opened := false
+	var opened []string // the groups whose commit opened an incident
 	var errs []error
 	for _, d := range batches {
 		select {
 		case o := <-d.done:
-			opened = opened || o.opened
+			if o.opened {
+				opened = append(opened, d.tmpl.Group)
+			}
 			if o.err != nil {
 				errs = append(errs, o.err)
 			}
@@ -156,8 +158,8 @@ func (p *Pipeline) Accept(ctx context.Context, alerts []klaxon.Alert) (err error
 			return fmt.Errorf("commit alerts: %w", ctx.Err())
 		}
 	}
-	if opened && p.wake != nil {
-		p.wake()
+	if len(opened) > 0 && p.wake != nil {
+		p.wake(opened...)
 	}
 	return errors.Join(errs...)
 }

@@ -36,6 +36,28 @@ type ready struct {
 // nothing is due is the first pipeline only. Claims go through the
 // escalation engine's own connections, not behind ingest's.
 func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, limit int) (due []klaxon.Timer, next time.Time, err error) {
+	return s.claim(ctx, now, lease, limit, nil)
+}
+
+// ClaimGroups is Claim over the shards of groups alone (see
+// klaxon.GroupClaimer): the escalation engine's look for the timers of
+// the incidents it was told of, in a storm that tells it of many, reads
+// one shard each time and not all of them.
+func (s *Store) ClaimGroups(ctx context.Context, now time.Time, lease time.Duration, limit int, groups []string) (due []klaxon.Timer, next time.Time, err error) {
+	shards := make([]int, 0, len(groups))
+	for _, g := range groups {
+		if n := s.shard(g); !slices.Contains(shards, n) {
+			shards = append(shards, n)
+		}
+	}
+	if len(shards) == 0 {
+		return nil, time.Time{}, nil
+	}
+	return s.claim(ctx, now, lease, limit, shards)
+}
+
+// claim is Claim over shards, nil for all.
+func (s *Store) claim(ctx context.Context, now time.Time, lease time.Duration, limit int, shards []int) (due []klaxon.Timer, next time.Time, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, time.Time{}, fmt.Errorf("claim timers: %w", err)
 	}
@@ -43,7 +65,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, l
 		return nil, time.Time{}, fmt.Errorf("claim timers: max %d, lease %s, now %s: %w", limit, lease, now, klaxon.ErrInvalid)
 	}
 	at, until := floorMicro(now), ceilMicro(now.Add(lease))
-	found, nextAt, err := s.scan(ctx, at, limit)
+	found, nextAt, err := s.scan(ctx, at, limit, shards)
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("claim timers: %w", classify(err))
 	}
@@ -72,21 +94,24 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, l
 	return due, next, nil
 }
 
-// scan runs scan.lua over every shard and returns the ready timers of all
-// and the earliest time another timer is ready, 0 if none is. A cluster
-// runs it per shard, pipelined: a script reaches one slot. A single server
-// runs it once for all shards.
-func (s *Store) scan(ctx context.Context, at int64, limit int) (found []ready, next int64, err error) {
+// scan runs scan.lua over shards (nil: every shard) and returns the
+// ready timers of all and the earliest time another timer is ready, 0 if
+// none is. A cluster runs it per shard, pipelined: a script reaches one
+// slot. A single server runs it once for all shards.
+func (s *Store) scan(ctx context.Context, at int64, limit int, shards []int) (found []ready, next int64, err error) {
+	if shards == nil {
+		shards = make([]int, len(s.tags))
+		for n := range shards {
+			shards[n] = n
+		}
+	}
 	var groups [][]int // the shards of each call
 	if _, ok := s.rdb.(*redis.ClusterClient); ok {
-		for n := range s.tags {
+		for _, n := range shards {
 			groups = append(groups, []int{n})
 		}
 	} else {
-		groups = [][]int{make([]int, len(s.tags))}
-		for n := range s.tags {
-			groups[0][n] = n
-		}
+		groups = [][]int{shards}
 	}
 	calls := make([]call, len(groups))
 	for i, shards := range groups {

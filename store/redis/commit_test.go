@@ -194,3 +194,35 @@ func TestUrgentView(t *testing.T) {
 	_, err = u.Incident(ctx, id)
 	require.NoError(t, err, "and the view too")
 }
+
+// TestClaimGroups: ClaimGroups reads and claims the timers of the shards
+// of the groups named, and none of another shard's; Claim still finds
+// those.
+func TestClaimGroups(t *testing.T) {
+	s := open(t, Options{Addrs: []string{redistest.Start(t).Addr()}})
+	defer s.Close()
+	ctx := t.Context()
+	one, two := "g1", "g2"
+	for i := 2; s.shard(two) == s.shard(one); i++ {
+		two = fmt.Sprintf("g%d", i+1)
+	}
+	a, b := commitIncident(t, s, one, "am/1"), commitIncident(t, s, two, "am/2")
+
+	// With room for one, a claim that read the other shard would say its
+	// timer is ready now.
+	due, next, err := s.ClaimGroups(ctx, t0, time.Minute, 1, []string{one, one})
+	require.NoError(t, err)
+	require.Len(t, due, 1)
+	require.Equal(t, a, due[0].Incident)
+	require.Zero(t, next, "the other shard was not read")
+
+	due, _, err = s.Claim(ctx, t0, time.Minute, 10)
+	require.NoError(t, err)
+	require.Len(t, due, 1)
+	require.Equal(t, b, due[0].Incident, "the other shard's timer, for a claim over all")
+
+	due, next, err = s.ClaimGroups(ctx, t0, time.Minute, 10, nil)
+	require.NoError(t, err)
+	require.Empty(t, due)
+	require.Zero(t, next)
+}
