@@ -34,52 +34,58 @@ type flight struct {
 	started time.Time
 }
 
-// chainLoop is commitLoop for a CommitQueue. While a commit is in flight,
-// the deliveries that come are folded on the group as it leaves it and
-// queued behind it at once, one commit deep: those that come after wait
-// for the first to land, then go behind the second. Once mine is
-// answered, a goroutine of its own goes on with what is left.
-func (p *Pipeline) chainLoop(ctx context.Context, q klaxon.CommitQueue, key string, wake <-chan struct{}, cur *flight, ds []*delivery, mine *delivery) {
+// chainLoop is commitLoop for a CommitQueue. While commits are in
+// flight, the deliveries that come are folded on the group as the last
+// of them leaves it and queued behind it at once, up to maxChain deep:
+// the store's writer takes all that queued meanwhile into its next batch,
+// so a delivery waits for the fsync in flight and its own, not for one
+// commit more per commit ahead of it. Once mine is answered, a goroutine
+// of its own goes on with what is left.
+func (p *Pipeline) chainLoop(ctx context.Context, q klaxon.CommitQueue, key string, wake <-chan struct{}, flights []*flight, ds []*delivery, mine *delivery) {
 	for {
 		if mine != nil && answered(mine) {
-			if cur == nil && len(ds) == 0 {
+			if len(flights) == 0 && len(ds) == 0 {
 				if ds = p.take(key, true); len(ds) == 0 {
 					return
 				}
 			}
-			go p.chainLoop(ctx, q, key, wake, cur, ds, nil)
+			go p.chainLoop(ctx, q, key, wake, flights, ds, nil)
 			return
 		}
-		if cur == nil {
+		if len(flights) == 0 {
 			if len(ds) == 0 {
 				if ds = p.take(key, true); len(ds) == 0 {
 					return
 				}
 			}
-			cur, ds = p.start(ctx, q, key, ds), nil
+			if f := p.start(ctx, q, key, ds); f != nil {
+				flights = append(flights, f)
+			}
+			ds = nil
 			continue
 		}
-		var next *flight
-	chaining:
-		for {
-			ds = append(ds, p.take(key, false)...)
-			if len(ds) > 0 {
-				if cur.chained {
-					if next = p.chain(ctx, q, key, cur, ds); next != nil {
-						ds = nil
-					}
+		ds = append(ds, p.take(key, false)...)
+		if len(ds) > 0 {
+			if last := flights[len(flights)-1]; last.chained && len(flights) < maxChain {
+				if next := p.chain(ctx, q, key, last, ds); next != nil {
+					flights, ds = append(flights, next), nil
+					continue
 				}
-				break // chained, or to go once cur landed
 			}
-			select {
-			case <-cur.queued.Done():
-				break chaining
-			case <-wake:
-			}
+			// To go once the flights landed.
+			flights = p.land(ctx, flights)
+			continue
 		}
-		cur = p.land(ctx, cur, next)
+		select {
+		case <-flights[0].queued.Done():
+			flights = p.land(ctx, flights)
+		case <-wake:
+		}
 	}
 }
+
+// maxChain bounds the commits of one group in flight at once.
+const maxChain = 4
 
 // take returns the deliveries waiting for group key. With last, when none
 // waits, the group has no committer any more.
@@ -177,11 +183,12 @@ func (p *Pipeline) chain(ctx context.Context, q klaxon.CommitQueue, key string, 
 	return &flight{ds: ds, queued: queued, f: f, chained: sameOpen(g.Open, f.next.Open), span: span, started: started}
 }
 
-// land waits for cur, answers its senders, and returns next, still in
-// flight. A commit refused for a race is folded again on the stored
-// group, with next's deliveries (the store refuses next with it): then
-// nothing is left in flight.
-func (p *Pipeline) land(ctx context.Context, cur, next *flight) *flight {
+// land waits for the first of flights, answers its senders, and returns
+// the others, still in flight. A commit refused for a race is folded
+// again on the stored group, with the deliveries of the others (the store
+// refuses each, as each follows it): then nothing is left in flight.
+func (p *Pipeline) land(ctx context.Context, flights []*flight) []*flight {
+	cur := flights[0]
 	err := cur.queued.Wait()
 	if err == nil {
 		p.landed(trace.ContextWithSpan(ctx, cur.span), cur.f, time.Since(cur.started))
@@ -192,12 +199,12 @@ func (p *Pipeline) land(ctx context.Context, cur, next *flight) *flight {
 		err = commitError(cur.f.c.Group, err)
 		telemetry.End(cur.span, err)
 		answer(cur.ds, cur.f.opened, err)
-		return next
+		return flights[1:]
 	}
 	telemetry.End(cur.span, err)
 	ds := cur.ds
-	if next != nil {
-		err := next.queued.Wait() // refused: it followed cur
+	for _, next := range flights[1:] {
+		err := next.queued.Wait() // refused: it follows cur
 		telemetry.End(next.span, err)
 		ds = append(ds, next.ds...)
 	}

@@ -26,12 +26,13 @@ type queueing struct {
 	release chan struct{}
 	meddle  func()
 	afters  []klaxon.Queued // the after of each Queue, nil for none
+	slow    chan struct{}   // makes the next commit queued slow: see slowNext
 }
 
 func (q *queueing) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queued) (klaxon.Queued, error) {
 	q.mu.Lock()
-	hold := q.hold
-	q.hold = false
+	hold, slow := q.hold, q.slow
+	q.hold, q.slow = false, nil
 	q.afters = append(q.afters, after)
 	q.mu.Unlock()
 	if hold {
@@ -41,7 +42,61 @@ func (q *queueing) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queu
 			q.meddle()
 		}
 	}
-	return q.Store.Queue(ctx, c, after)
+	if s, ok := after.(*slowQueued); ok {
+		after = s.Queued
+	}
+	queued, err := q.Store.Queue(ctx, c, after)
+	if err != nil || slow == nil {
+		return queued, err
+	}
+	return &slowQueued{Queued: queued, release: slow, done: make(chan struct{})}, nil
+}
+
+func (q *queueing) GroupAfter(ctx context.Context, key string, alerts []string, after klaxon.Queued) (klaxon.Group, error) {
+	if s, ok := after.(*slowQueued); ok {
+		after = s.Queued
+	}
+	return q.Store.GroupAfter(ctx, key, alerts, after)
+}
+
+// slowQueued is a commit whose outcome is known only once release is
+// closed, as if its fsync were slow.
+type slowQueued struct {
+	klaxon.Queued
+	release <-chan struct{}
+	once    sync.Once
+	done    chan struct{}
+}
+
+func (s *slowQueued) Done() <-chan struct{} {
+	s.once.Do(func() {
+		go func() {
+			<-s.release
+			<-s.Queued.Done()
+			close(s.done)
+		}()
+	})
+	return s.done
+}
+
+func (s *slowQueued) Wait() error {
+	<-s.Done()
+	return s.Queued.Wait()
+}
+
+// slowNext makes the next commit queued slow, until the channel it
+// returns is closed.
+func (q *queueing) slowNext() chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.slow, q.afters = make(chan struct{}), nil
+	return q.slow
+}
+
+func (q *queueing) queued() []klaxon.Queued {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return append([]klaxon.Queued(nil), q.afters...)
 }
 
 func (q *queueing) holdNext() {
@@ -125,4 +180,36 @@ func TestChainedCommitsRefused(t *testing.T) {
 	require.Equal(t, 3, g.Open.AlertCount)
 	require.Len(t, g.Alerts, 3)
 	require.Equal(t, uint64(3), g.Version, "the other writer's commit, then one of both refused deliveries")
+}
+
+// TestChainsDeep: while a group's commit is slow to land, the deliveries
+// that come are chained behind it, each commit behind the last, not held
+// until it lands; all land as if each had waited.
+func TestChainsDeep(t *testing.T) {
+	q := newQueueing(t)
+	p := ingest.NewPipeline(q, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
+	ctx := t.Context()
+	require.NoError(t, p.Accept(ctx, []klaxon.Alert{firing("am/1", nil)}))
+
+	release := q.slowNext()
+	errs := make(chan error, 3)
+	for i, key := range []string{"am/2", "am/3", "am/4"} {
+		go func() { errs <- p.Accept(ctx, []klaxon.Alert{firing(key, nil)}) }()
+		require.Eventually(t, func() bool { return len(q.queued()) == i+1 }, 10*time.Second, time.Millisecond,
+			"%s is queued while the first is in flight", key)
+	}
+	afters := q.queued()
+	require.Nil(t, afters[0])
+	require.NotNil(t, afters[1], "behind the slow commit")
+	require.NotNil(t, afters[2], "behind the one behind it")
+	require.NotSame(t, afters[1], afters[2])
+	close(release)
+	for range 3 {
+		require.NoError(t, <-errs)
+	}
+	g, err := q.Group(ctx, "g", []string{"am/1", "am/2", "am/3", "am/4"})
+	require.NoError(t, err)
+	require.Equal(t, uint64(4), g.Version)
+	require.Equal(t, 4, g.Open.AlertCount)
+	require.Len(t, g.Alerts, 4)
 }
