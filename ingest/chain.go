@@ -141,7 +141,10 @@ func (p *Pipeline) start(ctx context.Context, q klaxon.CommitQueue, key string, 
 // chain folds ds on the group as cur leaves it and queues the commit
 // behind cur's; nil when it cannot tell the group's state after cur (the
 // alerts of ds that cur did not fold are read, and the store's open
-// incident must be cur's).
+// incident must be cur's). The fold works on cur's view of the group's
+// alerts, which becomes the new commit's: when it fails after it began,
+// nothing chains on cur any more, and what comes next is folded on the
+// group as stored once the commits in flight landed.
 func (p *Pipeline) chain(ctx context.Context, q klaxon.CommitQueue, key string, cur *flight, ds []*delivery) *flight {
 	cctx, cancel := context.WithTimeout(ctx, commitTimeout)
 	defer cancel()
@@ -172,12 +175,18 @@ func (p *Pipeline) chain(ctx context.Context, q klaxon.CommitQueue, key string, 
 	f, err := p.fold(cctx, g, tmpl, ds, &ids)
 	if err != nil || f.c == nil {
 		span.End()
+		if err != nil {
+			// The fold may have changed g.Alerts, which is cur's: what it
+			// holds now is of no commit, and nothing more chains on it.
+			cur.chained = false
+		}
 		return nil // after cur, the plain way
 	}
 	f.c.Group, f.c.Version = key, g.Version
 	queued, err := q.Queue(cctx, *f.c, cur.queued)
 	if err != nil {
 		span.End()
+		cur.chained = false // as above: g.Alerts holds what was not queued
 		return nil
 	}
 	return &flight{ds: ds, queued: queued, f: f, chained: sameOpen(g.Open, f.next.Open), span: span, started: started}

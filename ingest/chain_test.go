@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -27,6 +28,9 @@ type queueing struct {
 	meddle  func()
 	afters  []klaxon.Queued // the after of each Queue, nil for none
 	slow    chan struct{}   // makes the next commit queued slow: see slowNext
+	// failChained fails the next Queue of a commit chained behind
+	// another, as a store that cannot take it would.
+	failChained bool
 }
 
 func (q *queueing) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queued) (klaxon.Queued, error) {
@@ -34,7 +38,14 @@ func (q *queueing) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queu
 	hold, slow := q.hold, q.slow
 	q.hold, q.slow = false, nil
 	q.afters = append(q.afters, after)
+	fail := after != nil && q.failChained
+	if fail {
+		q.failChained = false
+	}
 	q.mu.Unlock()
+	if fail {
+		return nil, errors.New("queue is full")
+	}
 	if hold {
 		close(q.held)
 		<-q.release
@@ -212,4 +223,38 @@ func TestChainsDeep(t *testing.T) {
 	require.Equal(t, uint64(4), g.Version)
 	require.Equal(t, 4, g.Open.AlertCount)
 	require.Len(t, g.Alerts, 4)
+}
+
+// TestFailedChainLeavesNothingBehind: a chained commit that could not be
+// queued leaves the deliveries it folded to be folded again on the group
+// as stored, never taken for written: each sender answered has its alert
+// in the store.
+func TestFailedChainLeavesNothingBehind(t *testing.T) {
+	q := newQueueing(t)
+	p := ingest.NewPipeline(q, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
+	ctx := t.Context()
+	require.NoError(t, p.Accept(ctx, []klaxon.Alert{firing("am/1", nil)}))
+
+	release := q.slowNext()
+	errs := make(chan error, 4)
+	send := func(key string) { go func() { errs <- p.Accept(ctx, []klaxon.Alert{firing(key, nil)}) }() }
+	send("am/2") // slow to land
+	require.Eventually(t, func() bool { return len(q.queued()) == 1 }, 10*time.Second, time.Millisecond)
+	send("am/3") // chained behind it
+	require.Eventually(t, func() bool { return len(q.queued()) == 2 }, 10*time.Second, time.Millisecond)
+	q.mu.Lock()
+	q.failChained = true
+	q.mu.Unlock()
+	send("am/4") // folded on am/3's commit, then not queued
+	require.Eventually(t, func() bool { return len(q.queued()) == 3 }, 10*time.Second, time.Millisecond)
+	send("am/5") // comes while the loop waits for the slow commit
+	require.Eventually(t, func() bool { return p.Waiting("g") == 1 }, 10*time.Second, time.Millisecond)
+	close(release)
+	for range 4 {
+		require.NoError(t, <-errs)
+	}
+	g, err := q.Group(ctx, "g", []string{"am/1", "am/2", "am/3", "am/4", "am/5"})
+	require.NoError(t, err)
+	require.Len(t, g.Alerts, 5, "every alert answered is stored")
+	require.Equal(t, 5, g.Open.AlertCount)
 }

@@ -400,7 +400,7 @@ func commitError(group string, err error) error {
 // folded is a commit that deliveries make of a group.
 type folded struct {
 	c      *klaxon.Commit // nil when there is nothing to write
-	opened bool           // c opens an incident that must page
+	opened bool           // c opens an incident, or releases a held one, that must page now
 	// next is the group as c leaves it: its version after c, its open
 	// incident's header and what that incident keeps of the alerts
 	// folded or read.
@@ -504,6 +504,7 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 				inc.Escalation.HeldBy, header.Escalation.HeldBy = "", ""
 				inc.Record(klaxon.Event{At: now, Kind: klaxon.EventEscalated, Alert: key, Text: "an alert no maintenance window holds: the held page goes now"})
 				c.Schedule(inc, now)
+				f.opened = true // its page is due now: the engine is woken for it
 			}
 			open = &header
 		}

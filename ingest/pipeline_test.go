@@ -361,3 +361,39 @@ func BenchmarkNewOccurrences(b *testing.B) {
 		})
 	}
 }
+
+// TestPipelineWakesForTheGroup: a commit that makes a page due now wakes
+// the engine with its group: one that opens an incident, and one that
+// releases a held incident's page; one that only adds an alert does not.
+func TestPipelineWakesForTheGroup(t *testing.T) {
+	var mu sync.Mutex
+	var woken []string
+	wake := func(groups ...string) {
+		mu.Lock()
+		defer mu.Unlock()
+		woken = append(woken, groups...)
+	}
+	took := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		out := woken
+		woken = nil
+		return out
+	}
+	hold := func(lbls map[string]string, now time.Time) (string, time.Time, bool) {
+		return "deploy", now.Add(time.Hour), lbls["held"] == "yes"
+	}
+	p := ingest.NewPipeline(openEmbedded(t), func() ingest.Router { return oneGroup{} }, wake, func() time.Time { return t0 },
+		ingest.WithMaintenance(hold))
+	ctx := t.Context()
+	held := map[string]string{"alertname": "A", "held": "yes"}
+
+	require.NoError(t, p.Accept(ctx, []klaxon.Alert{firing("am/1", held)}))
+	require.Equal(t, []string{"gA"}, took(), "opened, though its page is held")
+	require.NoError(t, p.Accept(ctx, []klaxon.Alert{firing("am/2", held)}))
+	require.Empty(t, took(), "one more held alert: no page is due")
+	require.NoError(t, p.Accept(ctx, []klaxon.Alert{firing("am/3", map[string]string{"alertname": "A"})}))
+	require.Equal(t, []string{"gA"}, took(), "an alert no window holds: the held page is due now")
+	require.NoError(t, p.Accept(ctx, []klaxon.Alert{firing("am/4", map[string]string{"alertname": "A"})}))
+	require.Empty(t, took())
+}
