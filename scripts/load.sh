@@ -21,7 +21,10 @@
 #
 # Settings (environment): DURATION (15s) and WARMUP (5s), in whole seconds
 # or minutes; CONCURRENCY (64); PROBE_RATE (50); RUNS, which of "embedded
-# redis alertmanager" to run; OUT, where figures, logs and profiles go
+# redis alertmanager" to run; ROUNDS (1), how many times each throughput
+# scenario (a, b, c, repeat) runs every one of RUNS in turn, the ratios
+# to Alertmanager then taken round by round and their median printed
+# (rounds after the first are named NAME-r2, NAME-r3...); OUT, where figures, logs and profiles go
 # (default a new temporary folder); LOAD_FLAGS, more klaxon-load flags for
 # every throughput run (e.g. --spread); TRACE, if set, an execution trace
 # of one second of each Klaxon throughput run, after its CPU profile
@@ -37,6 +40,7 @@ ALERTS_PER_BODY=${ALERTS_PER_BODY:-100}
 ALERT_GROUPS=${ALERT_GROUPS:-1000}
 DISTINCT=${DISTINCT:-100000}
 PROBE_RATE=${PROBE_RATE:-50}
+ROUNDS=${ROUNDS:-1}
 SCENARIOS=${SCENARIOS:-a b c d e}
 RUNS=${RUNS:-embedded redis alertmanager}
 LOAD_FLAGS=${LOAD_FLAGS:-}
@@ -350,7 +354,7 @@ stop_server() {
 # scenario c posts PagerDuty events to klaxon. After scenario b it notes
 # the servers' memory (scenario e).
 throughput() {
-  local scenario=$1 run=$2 group_by=$3 name="$1-$2"
+  local scenario=$1 run=$2 group_by=$3 name="$1-$2$round_suffix"
   start_server "$run" "$name" "$group_by"
   if [ "$scenario" = c ] && [ "$run" != alertmanager ]; then format=pagerduty token=$PD_TOKEN; fi
   if [ -n "$pprof_port" ]; then profile "$name" "$pprof_port"; fi
@@ -388,6 +392,13 @@ latency() {
 echo "== $(nproc) CPUs, $($GO version | cut -d' ' -f3), redis $(redis-server --version | cut -d' ' -f3), Alertmanager $($GO version -m "$ALERTMANAGER" | awk '$1 == "mod" {print $3}'); scenarios $SCENARIOS; output in $OUT"
 
 for scenario in $SCENARIOS; do
+  for round in $(seq "$ROUNDS"); do
+  round_suffix=
+  if [ "$round" -gt 1 ]; then
+    case $scenario in d | e) continue ;; esac
+    round_suffix=-r$round
+    echo "== round $round of $scenario"
+  fi
   for run in $RUNS; do
     case $scenario in
     a)
@@ -421,6 +432,7 @@ for scenario in $SCENARIOS; do
       ;;
     esac
   done
+  done
 done
 
 echo "== summary"
@@ -429,16 +441,23 @@ for f in "$OUT"/*.txt; do
   printf '%-24s %s\n' "$(basename "$f" .txt)" "$(grep -E '^(alerts/s|pages|memory)' "$f" | head -1)"
 done | tee "$OUT/summary.txt"
 
-# Each Klaxon run's alerts/s over Alertmanager's in the same scenario of this run.
+# Each Klaxon run's alerts/s over Alertmanager's in the same scenario and
+# round of this run; with ROUNDS, the median of each scenario's rounds.
 echo "== × Alertmanager (alerts/s of the same scenario in this run)"
-for f in "$OUT"/*-embedded.txt "$OUT"/*-redis.txt; do
-  [ -e "$f" ] || continue
+for f in "$OUT"/*.txt; do
   name=$(basename "$f" .txt)
-  peer="$OUT/${name%-*}-alertmanager.txt"
+  [[ $name =~ ^[a-z]+-(embedded|redis)(-r[0-9]+)?$ ]] || continue
+  peer="$OUT/${name/-${BASH_REMATCH[1]}/-alertmanager}.txt"
   [ -e "$peer" ] || continue
   mine=$(awk '/^alerts\/s/ {print $2; exit}' "$f")
   theirs=$(awk '/^alerts\/s/ {print $2; exit}' "$peer")
   [ -n "$mine" ] && [ -n "$theirs" ] || continue
   awk -v n="$name" -v a="$mine" -v b="$theirs" 'BEGIN { printf "%-24s %.2f\n", n, a / b }'
-done | tee -a "$OUT/summary.txt"
+done | tee "$work/ratios" | tee -a "$OUT/summary.txt"
+if [ "$ROUNDS" -gt 1 ]; then
+  sed -E 's/-r[0-9]+ / /' "$work/ratios" | sort -k1,1 -k2,2n |
+    awk '{ r[$1] = r[$1] " " $2; n[$1]++; v[$1, n[$1]] = $2 }
+      END { for (k in n) { m = n[k] % 2 ? v[k, (n[k] + 1) / 2] : (v[k, n[k] / 2] + v[k, n[k] / 2 + 1]) / 2
+        printf "%-24s median %.2f of%s\n", k, m, r[k] } }' | sort | tee -a "$OUT/summary.txt"
+fi
 echo "== figures, logs and profiles in $OUT"
