@@ -274,6 +274,7 @@ func (w *writer) commit(batch []*write) {
 		defer span.End()
 	}
 	if err := w.ready(); err != nil {
+		w.settle(batch)
 		for _, wr := range batch {
 			wr.applied = false
 			wr.finish(err)
@@ -282,6 +283,7 @@ func (w *writer) commit(batch []*write) {
 	}
 	batch, refused, err := w.apply(batch)
 	if err != nil {
+		w.settle(batch)
 		for _, wr := range batch {
 			wr.applied = false
 			wr.finish(err)
@@ -297,11 +299,7 @@ func (w *writer) commit(batch []*write) {
 	if err != nil {
 		w.rebuild() // without the batch
 	}
-	for _, wr := range batch {
-		// Settled: what follows it needs only its outcome, and a hot
-		// group's chain of commits is not kept from one to the next.
-		wr.after = nil
-	}
+	settled(batch)
 	w.mu.Unlock()
 	if done != nil {
 		close(done.done)
@@ -314,6 +312,22 @@ func (w *writer) commit(batch []*write) {
 		}
 		wr.finish(refused[i])
 	}
+}
+
+// settled forgets what the writes of batch followed, as each gets its
+// outcome: what follows a write needs only that, and a hot group's chain
+// of commits is not kept alive from one to the next. w.mu is held.
+func settled(batch []*write) {
+	for _, wr := range batch {
+		wr.after = nil
+	}
+}
+
+// settle is settled, taking w.mu.
+func (w *writer) settle(batch []*write) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	settled(batch)
 }
 
 // batchSpan starts the span of a batch: a trace of its own, linked to
@@ -377,6 +391,7 @@ func (w *writer) apply(batch []*write) ([]*write, []error, error) {
 			failed := batch[i]
 			failed.applied = false
 			batch = append(batch[:i:i], batch[i+1:]...)
+			settled([]*write{failed})
 			failed.finish(unavailable(err))
 			w.rebuild()
 			if err := w.begin(); err != nil {

@@ -25,10 +25,15 @@ func held(t *testing.T) (s *Store, release func()) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	running, gate := make(chan struct{}), make(chan struct{})
+	var once sync.Once
 	go func() {
 		_ = s.update(context.Background(), false, func(*txn) error {
-			close(running)
-			<-gate
+			// Its batch runs again after a write of it that failed: it
+			// holds the writer the first time only.
+			once.Do(func() {
+				close(running)
+				<-gate
+			})
 			return nil
 		})
 	}()
@@ -150,7 +155,9 @@ func TestWriterCloseAnswersEveryWrite(t *testing.T) {
 // TestWriterLandedExactly: landed runs for exactly the writes that
 // applied, in the order they applied: through
 // refusals, writes chained behind refused ones, urgent writes that join a
-// batch, and failed transactions whose writes are tried again alone.
+// batch, writes that fail after they wrote, and failed transactions
+// whose writes are tried again alone. Each write, once answered, keeps
+// nothing it followed.
 func TestWriterLandedExactly(t *testing.T) {
 	s, release := held(t)
 	txs := 0
@@ -165,8 +172,16 @@ func TestWriterLandedExactly(t *testing.T) {
 	wrs := make([]*write, n)
 	for i := range n {
 		fn := func(tx *txn) error { return tx.Bucket(bucketMeta).Put([]byte("landed"), []byte{byte(i)}) }
-		if i%7 == 0 {
+		switch {
+		case i%7 == 0:
 			fn = func(*txn) error { return klaxon.ErrConflict }
+		case i%11 == 5: // fails after it wrote: the rest run again without it
+			fn = func(tx *txn) error {
+				if err := tx.Bucket(bucketMeta).Put([]byte("landed"), []byte{byte(i)}); err != nil {
+					return err
+				}
+				return errors.New("bad write")
+			}
 		}
 		var after *write
 		if i%2 == 1 {
@@ -193,6 +208,12 @@ func TestWriterLandedExactly(t *testing.T) {
 	require.Greater(t, txs, 2, "some transactions failed")
 	require.NotEmpty(t, applied)
 	require.ElementsMatch(t, applied, landed, "landed for exactly the writes that applied")
+	for i, wr := range wrs {
+		require.Nil(t, wr.after, "write %d, settled, keeps nothing it followed", i)
+		if i%11 == 5 {
+			require.Error(t, wr.err, "write %d fails, or is refused before it runs", i)
+		}
+	}
 	// A group's writes are normal ones: among those, landed keeps their order.
 	var normal []int
 	for _, i := range landed {
@@ -260,6 +281,7 @@ func TestQueueAfter(t *testing.T) {
 		require.NoError(t, first.Wait())
 		require.NoError(t, second.Wait())
 		require.Equal(t, "second", summary(t, s))
+		require.Nil(t, second.(*pending).wr.after, "settled, it keeps nothing it followed")
 	})
 
 	t.Run("the first refused: the second too, though its version matches", func(t *testing.T) {
@@ -301,6 +323,7 @@ func TestQueueAfter(t *testing.T) {
 		release()
 		require.ErrorIs(t, first.Wait(), broken)
 		require.ErrorIs(t, second.Wait(), klaxon.ErrUnavailable)
+		require.Nil(t, second.(*pending).wr.after, "settled, it keeps nothing it followed")
 		_, err = s.Incident(ctx, "1")
 		require.ErrorIs(t, err, klaxon.ErrNotFound, "the transaction was rebuilt without them")
 		require.NoError(t, s.Commit(ctx, commit(0, "again")), "the sender's retry")
