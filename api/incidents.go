@@ -2,7 +2,6 @@ package api
 
 import (
 	"cmp"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -214,13 +213,8 @@ type CommandRequest struct {
 func (s *Server) command(w http.ResponseWriter, r *http.Request, caller Caller) {
 	var req CommandRequest
 	if r.ContentLength != 0 {
-		body, err := readJSON(w, r)
-		if err != nil {
+		if err := readRequest(w, r, &req, "command body"); err != nil {
 			writeError(w, r, s.log, err)
-			return
-		}
-		if err := json.Unmarshal(body, &req); err != nil {
-			writeError(w, r, s.log, klaxon.Invalid("", "bad command body: %v", err))
 			return
 		}
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -87,6 +88,19 @@ func readAll(body io.Reader, size int64) ([]byte, error) {
 			b = append(b, 0)[:len(b)]
 		}
 	}
+}
+
+// readRequest reads a JSON request body into v; what names it in the
+// error a body that is no such JSON gets.
+func readRequest(w http.ResponseWriter, r *http.Request, v any, what string) error {
+	body, err := readJSON(w, r)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return klaxon.Invalid("", "bad %s: %v", what, err)
+	}
+	return nil
 }
 
 // readJSON reads a JSON request body of at most MaxBody bytes.

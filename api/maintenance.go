@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -68,18 +67,14 @@ func (s *Server) startMaintenance(w http.ResponseWriter, r *http.Request, caller
 	if !s.maintenance(w, r) {
 		return
 	}
-	body, err := readJSON(w, r)
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
 	var req MaintenanceRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		writeError(w, r, s.log, klaxon.Invalid("", "bad maintenance window: %v", err))
+	if err := readRequest(w, r, &req, "maintenance window"); err != nil {
+		writeError(w, r, s.log, err)
 		return
 	}
 	now := s.o.Now()
 	m := klaxon.Maintenance{Matchers: req.Matchers, From: req.From, To: req.To, By: caller.Name, Comment: strings.TrimSpace(req.Comment)}
+	var err error
 	switch {
 	case req.Duration != "" && (!req.From.IsZero() || !req.To.IsZero()):
 		err = klaxon.Invalid("duration", "give duration, or from and to, not both")

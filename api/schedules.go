@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -181,19 +180,14 @@ func (s *Server) createOverride(w http.ResponseWriter, r *http.Request, caller C
 		writeError(w, r, s.log, err)
 		return
 	}
-	body, err := readJSON(w, r)
-	if err != nil {
+	var req OverrideRequest
+	now := s.o.Now()
+	if err := readRequest(w, r, &req, "override"); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	var req OverrideRequest
-	now := s.o.Now()
-	if err := json.Unmarshal(body, &req); err != nil {
-		writeError(w, r, s.log, klaxon.Invalid("", "bad override: %v", err))
-		return
-	}
 	o := klaxon.Override{Schedule: name, User: req.User, From: req.From, To: req.To, By: caller.Name}
-	err = o.Check(now, s.bounds().Override, func(id string) bool { _, ok := s.o.Schedules.User(id); return ok })
+	err := o.Check(now, s.bounds().Override, func(id string) bool { _, ok := s.o.Schedules.User(id); return ok })
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

@@ -183,24 +183,8 @@ func New(o Options) *Server {
 	s.schedulesRoutes()
 	s.reviewRoutes()
 	s.maintenanceRoutes()
-	twilioCallbacks := o.Twilio
-	if twilioCallbacks == nil {
-		twilioCallbacks = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			writeError(w, r, s.log, errorf(http.StatusNotFound, "Twilio is not configured (notify.twilio)"))
-		})
-	}
-	for _, path := range twilio.CallbackPaths {
-		s.handle(GroupTwilio, "POST "+path, twilioCallbacks.ServeHTTP)
-	}
-	slackCallbacks := o.Slack
-	if slackCallbacks == nil {
-		slackCallbacks = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			writeError(w, r, s.log, errorf(http.StatusNotFound, "Slack is not configured (notify.slack)"))
-		})
-	}
-	for _, path := range slack.CallbackPaths {
-		s.handle(GroupSlack, "POST "+path, slackCallbacks.ServeHTTP)
-	}
+	s.callbacks(GroupTwilio, twilio.CallbackPaths, o.Twilio, "Twilio is not configured (notify.twilio)")
+	s.callbacks(GroupSlack, slack.CallbackPaths, o.Slack, "Slack is not configured (notify.slack)")
 	s.ackRoutes()
 	s.handle(GroupHealth, "GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -281,6 +265,20 @@ func (s *Server) timed(h http.HandlerFunc) http.HandlerFunc {
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 		h(sw, r)
 		telemetry.Observe(r.Context(), s.metrics.requests.WithLabelValues(r.Pattern, strconv.Itoa(sw.code)), time.Since(start).Seconds())
+	}
+}
+
+// callbacks mounts a provider's signed callbacks, h, at paths in group;
+// without h (the provider is not configured) each path answers 404,
+// saying so.
+func (s *Server) callbacks(group string, paths []string, h http.Handler, missing string) {
+	if h == nil {
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, r, s.log, errorf(http.StatusNotFound, "%s", missing))
+		})
+	}
+	for _, path := range paths {
+		s.handle(group, "POST "+path, h.ServeHTTP)
 	}
 }
 

@@ -273,9 +273,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	for {
 		groups, all := e.woken.take()
 		now := e.now()
+		byGroup := gc != nil && !all && len(groups) > 0 && !e.full.Load() &&
+			now.Sub(lastFull) < e.poll && (next.IsZero() || now.Before(next)) // the first look is over all: lastFull is zero
 		var err error
-		if gc != nil && !all && len(groups) > 0 && !lastFull.IsZero() && now.Sub(lastFull) < e.poll &&
-			(next.IsZero() || now.Before(next)) && !e.full.Load() {
+		if byGroup {
 			var n time.Time
 			n, _, err = e.tick(ctx, func(at time.Time, room int) ([]klaxon.Timer, time.Time, error) {
 				return gc.ClaimGroups(ctx, at, e.lease, room, groups)

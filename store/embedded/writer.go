@@ -419,34 +419,23 @@ func (w *writer) apply(batch []*write) ([]*write, []error, error) {
 	return batch, refused, nil
 }
 
-// A flight is a batch on its way to the log: the writes of each group
-// in it, or all, when a write of it may touch any group.
+// A flight is a batch on its way to the log.
 type flight struct {
-	done   chan struct{}
-	all    bool
-	groups map[string][]*write
+	done  chan struct{}
+	batch []*write
 }
 
 func newFlight(batch []*write) *flight {
-	f := &flight{done: make(chan struct{}), groups: make(map[string][]*write, len(batch))}
-	for _, wr := range batch {
-		if wr.group == "" {
-			f.all = true
-		}
-		f.groups[wr.group] = append(f.groups[wr.group], wr)
-	}
-	return f
+	return &flight{done: make(chan struct{}), batch: batch}
 }
 
 // holds says whether a read of group, "" for any, must wait for the
-// batch: whether the batch may have written it, other than by chain and
-// the writes chain follows, whose fate chain shares. w.mu is held.
+// batch: whether the batch may have written it (a write of no group may
+// write any), other than by chain and the writes chain follows, whose
+// fate chain shares. w.mu is held.
 func (f *flight) holds(group string, chain *write) bool {
-	if f.all || group == "" {
-		return true
-	}
-	for _, wr := range f.groups[group] {
-		if !chain.follows(wr) {
+	for _, wr := range f.batch {
+		if (wr.group == "" || group == "" || wr.group == group) && !chain.follows(wr) {
 			return true
 		}
 	}
