@@ -45,12 +45,19 @@ func (s *stored) SetChat(_ context.Context, id string, chat klaxon.Chat) (*klaxo
 
 // runSync runs a sync of sl over st until the test ends.
 func runSync(t *testing.T, sl *slack.Slack, st *stored) *slack.Sync {
+	y, stop := startSync(sl, st)
+	t.Cleanup(stop)
+	return y
+}
+
+// startSync runs a sync until stop, which returns once it stopped: what
+// Slack holds then is all it will hold.
+func startSync(sl *slack.Slack, st *stored) (*slack.Sync, func()) {
 	y := slack.NewSync(sl, st, st, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = y.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return y
+	return y, sync.OnceFunc(func() { cancel(); <-done })
 }
 
 // change is inc as a commit wrote it, with the events it recorded.
@@ -72,7 +79,8 @@ func TestSyncCatchesUp(t *testing.T) {
 	open.Policy.SlackChannel = channel
 	st.put(open)
 	fake.RateLimit(1, time.Second)
-	y := runSync(t, sl, st)
+	y, stop := startSync(sl, st)
+	t.Cleanup(stop)
 
 	y.Committed(change(open, klaxon.Event{At: t0, Kind: klaxon.EventTriggered, Alert: "am/1"}))
 	acked := incident(klaxon.StateAcknowledged)
@@ -92,6 +100,7 @@ func TestSyncCatchesUp(t *testing.T) {
 		}
 		return posted && replied
 	}, 10*time.Second, 10*time.Millisecond)
+	stop() // nothing posts after the count
 	var top int
 	for _, m := range fake.Messages() {
 		if m.ThreadTS == "" {
