@@ -434,9 +434,12 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 	var lastAt map[string]int      // where each alert of the last of incs is in its Changed, once merged into
 	index := map[string][]string{} // by incident: the keys it indexes
 	c := &klaxon.Commit{}
-	for _, d := range ds {
-		r := incident.Apply(open, known, d.alerts, now, tmpl)
-		f.dedup += max(Firing(d.alerts)-len(r.Index), 0)
+	for rest := ds; len(rest) > 0; {
+		d := rest[0]
+		var alerts []klaxon.Alert
+		alerts, rest = joining(open, rest)
+		r := incident.Apply(open, known, alerts, now, tmpl)
+		f.dedup += max(Firing(alerts)-len(r.Index), 0)
 		if !r.Changed {
 			continue
 		}
@@ -487,7 +490,7 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 			f.opened = true
 			f.policies = append(f.policies, inc.Policy.Name)
 			due := now // its first step pages at once
-			if window, until, held := p.held(d.alerts, now); held {
+			if window, until, held := p.held(alerts, now); held {
 				inc.Escalation.NextAt, header.Escalation.NextAt = until, until
 				inc.Escalation.HeldBy, header.Escalation.HeldBy = window, window
 				inc.Record(klaxon.Event{At: now, Kind: klaxon.EventAlertSilenced, Alert: inc.Changed[0].Key,
@@ -497,7 +500,7 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 			c.Schedule(inc, due)
 			open = &header
 		default:
-			if key, ok := p.unheld(inc, d.alerts, now); ok {
+			if key, ok := p.unheld(inc, alerts, now); ok {
 				// An alert no window holds joined a held incident: its
 				// page goes now.
 				inc.Escalation.NextAt, header.Escalation.NextAt = time.Time{}, time.Time{}
@@ -520,6 +523,38 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 	f.c = c
 	f.next = klaxon.Group{Key: g.Key, Version: g.Version + 1, Open: open, Alerts: known}
 	return f, nil
+}
+
+// joining returns the alerts of the deliveries at the head of ds that
+// fold as one, and the deliveries after them. While the group has an
+// open incident, deliveries of firing alerts alone join it one after the
+// other and none can end it: Apply takes them at once, as it would take
+// one delivery of them all, and the header is copied once, not once a
+// delivery. Any other delivery goes alone: it may open the incident,
+// which the next ones then join, or resolve it.
+func joining(open *klaxon.Incident, ds []*delivery) ([]klaxon.Alert, []*delivery) {
+	n := 1
+	if open != nil && allFiring(ds[0].alerts) {
+		for n < len(ds) && allFiring(ds[n].alerts) {
+			n++
+		}
+	}
+	if n == 1 {
+		return ds[0].alerts, ds[1:]
+	}
+	size := 0
+	for _, d := range ds[:n] {
+		size += len(d.alerts)
+	}
+	alerts := make([]klaxon.Alert, 0, size)
+	for _, d := range ds[:n] {
+		alerts = append(alerts, d.alerts...)
+	}
+	return alerts, ds[n:]
+}
+
+func allFiring(alerts []klaxon.Alert) bool {
+	return Firing(alerts) == len(alerts)
 }
 
 // mergeChanged appends the records of later to those of earlier, a record

@@ -397,3 +397,84 @@ func TestPipelineWakesForTheGroup(t *testing.T) {
 	require.NoError(t, p.Accept(ctx, []klaxon.Alert{firing("am/4", map[string]string{"alertname": "A"})}))
 	require.Empty(t, took())
 }
+
+// TestPipelineFoldIsOneByOne: deliveries folded into one commit leave
+// the store as the same deliveries accepted one at a time do: the same
+// incidents, alerts and timelines. Runs of deliveries that only fire
+// fold into one Apply; a resolve between them must not, nor an alert that
+// a maintenance window holds and the one that opens an incident.
+func TestPipelineFoldIsOneByOne(t *testing.T) {
+	hold := func(lbls map[string]string, now time.Time) (string, time.Time, bool) {
+		return "deploy", now.Add(time.Hour), lbls["held"] == "yes"
+	}
+	held := firing("am/held", map[string]string{"held": "yes"})
+	fire := func(key string, at int) klaxon.Alert {
+		a := firing(key, nil)
+		a.StartsAt = t0.Add(time.Duration(at) * time.Second)
+		return a
+	}
+	resolve := func(key string) klaxon.Alert {
+		a := firing(key, nil)
+		a.Status = klaxon.Resolved
+		return a
+	}
+	for _, tc := range []struct {
+		name       string
+		deliveries [][]klaxon.Alert
+	}{
+		{"new alerts join", [][]klaxon.Alert{{fire("am/a", 0)}, {fire("am/b", 0)}, {fire("am/a", 1), fire("am/c", 0)}, {fire("am/b", 0)}}},
+		{"the last alert resolves, then one fires", [][]klaxon.Alert{{fire("am/b", 0)}, {resolve("am/gate"), resolve("am/b")}, {fire("am/c", 0)}, {fire("am/d", 0)}}},
+		{"a resolve among fires", [][]klaxon.Alert{{fire("am/a", 0)}, {resolve("am/a")}, {fire("am/a", 2)}, {fire("am/b", 0)}, {resolve("am/gate")}}},
+		{"everything resolves, again and again", [][]klaxon.Alert{{resolve("am/gate")}, {fire("am/a", 0)}, {fire("am/b", 0)}, {resolve("am/a"), resolve("am/b")}, {fire("am/a", 3)}}},
+		{"a held alert opens, one no window holds joins", [][]klaxon.Alert{{resolve("am/gate")}, {held}, {fire("am/a", 0)}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			gate := []klaxon.Alert{fire("am/gate", 0)}
+
+			folded := &counting{Store: openEmbedded(t), first: make(chan struct{}), release: make(chan struct{})}
+			p := ingest.NewPipeline(folded, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 }, ingest.WithMaintenance(hold))
+			var eg errgroup.Group
+			eg.Go(func() error { return p.Accept(ctx, gate) })
+			<-folded.first
+			for i, body := range tc.deliveries {
+				eg.Go(func() error { return p.Accept(ctx, body) })
+				require.Eventually(t, func() bool { return p.Waiting("g") == i+1 }, 10*time.Second, time.Millisecond)
+			}
+			close(folded.release)
+			require.NoError(t, eg.Wait())
+			require.Equal(t, int64(2), folded.commits.Load(), "the deliveries went in one commit")
+
+			alone := openEmbedded(t)
+			p = ingest.NewPipeline(alone, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 }, ingest.WithMaintenance(hold))
+			require.NoError(t, p.Accept(ctx, gate))
+			for _, body := range tc.deliveries {
+				require.NoError(t, p.Accept(ctx, body))
+			}
+
+			require.Equal(t, storeContents(t, alone), storeContents(t, folded))
+		})
+	}
+}
+
+// storeContents lists every incident of st with its alerts and timeline.
+func storeContents(t *testing.T, st klaxon.Store) []string {
+	ctx := t.Context()
+	all, err := st.Incidents(ctx, klaxon.IncidentFilter{States: []klaxon.State{klaxon.StateTriggered, klaxon.StateAcknowledged, klaxon.StateResolved}})
+	require.NoError(t, err)
+	var out []string
+	for _, inc := range all {
+		out = append(out, fmt.Sprintf("incident %s %s alerts %d firing %d", inc.ID, inc.State, inc.AlertCount, inc.FiringCount))
+		alerts, _, err := st.IncidentAlerts(ctx, inc.ID, "", 100)
+		require.NoError(t, err)
+		for _, a := range alerts {
+			out = append(out, fmt.Sprintf("  alert %s %s count %d starts %s", a.Key, a.Status, a.Count, a.StartsAt.Format(time.RFC3339)))
+		}
+		events, _, err := st.Timeline(ctx, inc.ID, 0, 100)
+		require.NoError(t, err)
+		for _, e := range events {
+			out = append(out, fmt.Sprintf("  event %s %s %s", e.Kind, e.Alert, e.Text))
+		}
+	}
+	return out
+}

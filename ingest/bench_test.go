@@ -1,0 +1,85 @@
+//go:build unix
+
+package ingest_test
+
+import (
+	"fmt"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/incident"
+	"github.com/klaxonhq/klaxon/ingest"
+)
+
+// byGroupLabel routes as the load command's route does (group_by:
+// [group]) to a one-step policy.
+type byGroupLabel struct{}
+
+func (byGroupLabel) Group(a *klaxon.Alert) (string, error) {
+	return "{group=" + a.Labels["group"] + "}", nil
+}
+
+func (byGroupLabel) Labels(string) map[string]string { return nil }
+
+func (r byGroupLabel) Route(a *klaxon.Alert) (incident.Template, error) {
+	g, _ := r.Group(a)
+	return incident.Template{Group: g, Policy: klaxon.Policy{Name: "load", Steps: []klaxon.Step{
+		{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "oncall"}}, EscalateAfter: 5 * time.Minute},
+	}}}, nil
+}
+
+// BenchmarkSingleEvents is scenario (c) of scripts/load.sh without HTTP:
+// 64 senders, each op one new alert in a delivery of its own, 100 alerts
+// a group one after another, as a storm of single events does. Every op
+// is a commit: no alert repeats one stored. It reports alerts/s, and the
+// process's CPU time per alert (cpu-µs/alert), which decides how far a
+// loaded machine goes.
+func BenchmarkSingleEvents(b *testing.B) {
+	for _, name := range []string{"embedded", "redis"} {
+		b.Run(name, func(b *testing.B) {
+			st := openEmbedded(b)
+			if name == "redis" {
+				st = openRedis(b)
+			}
+			p := ingest.NewPipeline(st, func() ingest.Router { return byGroupLabel{} }, nil, time.Now)
+			ctx := b.Context()
+			var next atomic.Int64
+			b.SetParallelism(max(64/runtime.GOMAXPROCS(0), 1))
+			cpu := cpuTime()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					n := next.Add(1)
+					labels := map[string]string{"alertname": "load", "group": strconv.FormatInt(n/100%1000, 10), "severity": "warning"}
+					a := klaxon.Alert{Key: fmt.Sprintf("pd/load-%d", n), Integration: "pd", Status: klaxon.Firing,
+						Summary: "load alert " + strconv.FormatInt(n, 10), Labels: labels, StartsAt: time.Now()}
+					if err := p.Accept(ctx, []klaxon.Alert{a}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.StopTimer()
+			alerts := float64(next.Load())
+			b.ReportMetric(alerts/b.Elapsed().Seconds(), "alerts/s")
+			b.ReportMetric(float64(cpuTime()-cpu)/1e3/alerts, "cpu-µs/alert")
+			require.NotZero(b, alerts)
+		})
+	}
+}
+
+// cpuTime is the CPU time the process used so far, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		panic(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
