@@ -213,11 +213,13 @@ type CommitQueue interface {
 	// (c.Version is after's plus one), c applies only if after did;
 	// otherwise Wait returns an error matching ErrConflict.
 	Queue(ctx context.Context, c Commit, after Queued) (Queued, error)
-	// GroupAfter is Group for a commit to be queued after: it does not
-	// wait for after, nor for the commits after follows, to be durable,
-	// and may read what they wrote. A commit computed on it and queued
-	// after after applies only if they did.
-	GroupAfter(ctx context.Context, key string, alerts []string, after Queued) (Group, error)
+	// AlertsAfter reads, for a commit to be queued after after, what
+	// Group would of the group's alerts, and the ID of its open incident
+	// ("" for none), whose header the caller computed already. It does
+	// not wait for after, nor for the commits after follows, to be
+	// durable, and may read what they wrote. A commit computed on it and
+	// queued after after applies only if they did.
+	AlertsAfter(ctx context.Context, key string, alerts []string, after Queued) (open string, seen map[string]Seen, err error)
 }
 
 // Update reads group key, lets fn compute a commit from it, and commits,

@@ -161,11 +161,11 @@ func (p *Pipeline) chain(ctx context.Context, q klaxon.CommitQueue, key string, 
 		// it will hold after cur. Should anything else land first, the
 		// store refuses both commits. The read does not wait for cur to
 		// be durable: next is on its way while cur's fsync runs.
-		stored, err := q.GroupAfter(cctx, key, missing, cur.queued)
-		if err != nil || !sameOpen(stored.Open, g.Open) {
+		open, stored, err := q.AlertsAfter(cctx, key, missing, cur.queued)
+		if err != nil || g.Open == nil || open != g.Open.ID {
 			return nil
 		}
-		for k, s := range stored.Alerts {
+		for k, s := range stored {
 			g.Alerts[k] = s
 		}
 	}

@@ -63,11 +63,11 @@ func (q *queueing) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queu
 	return &slowQueued{Queued: queued, release: slow, done: make(chan struct{})}, nil
 }
 
-func (q *queueing) GroupAfter(ctx context.Context, key string, alerts []string, after klaxon.Queued) (klaxon.Group, error) {
+func (q *queueing) AlertsAfter(ctx context.Context, key string, alerts []string, after klaxon.Queued) (string, map[string]klaxon.Seen, error) {
 	if s, ok := after.(*slowQueued); ok {
 		after = s.Queued
 	}
-	return q.Store.GroupAfter(ctx, key, alerts, after)
+	return q.Store.AlertsAfter(ctx, key, alerts, after)
 }
 
 // slowQueued is a commit whose outcome is known only once release is

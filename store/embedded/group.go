@@ -16,27 +16,42 @@ import (
 // open incident. The header comes from the cache when it holds the
 // version stored.
 func (s *Store) Group(ctx context.Context, key string, alerts []string) (klaxon.Group, error) {
-	return s.group(ctx, key, alerts, nil)
+	return s.group(ctx, key, alerts)
 }
 
-// GroupAfter is Group for a commit to be queued after after: it does not
-// wait for the batch on its way to the log when what that batch wrote of
-// the group is after's or that of the commits after follows (see
-// klaxon.CommitQueue).
-func (s *Store) GroupAfter(ctx context.Context, key string, alerts []string, after klaxon.Queued) (klaxon.Group, error) {
-	p, ok := after.(*pending)
-	if !ok || p.s != s || p.c.Group != key {
-		return s.group(ctx, key, alerts, nil)
+// AlertsAfter reads what a commit to be queued after after needs of the
+// group (see klaxon.CommitQueue): it does not wait for the batch on its
+// way to the log when what that batch wrote of the group is after's or
+// that of the commits after follows, and decodes no header.
+func (s *Store) AlertsAfter(ctx context.Context, key string, alerts []string, after klaxon.Queued) (string, map[string]klaxon.Seen, error) {
+	var chain *write
+	if p, ok := after.(*pending); ok && p.s == s && p.c.Group == key {
+		chain = p.wr
 	}
-	return s.group(ctx, key, alerts, p.wr)
+	if err := ctx.Err(); err != nil {
+		return "", nil, fmt.Errorf("read group %s: %w", key, err)
+	}
+	var open string
+	var seen map[string]klaxon.Seen
+	err := s.viewGroup(key, chain, func(tx *txn) error {
+		var err error
+		if _, open = getGroup(tx, key); open != "" {
+			seen, err = getAlerts(tx, open, alerts)
+		}
+		return err
+	})
+	if err != nil {
+		return "", nil, fmt.Errorf("read group %s: %w", key, err)
+	}
+	return open, seen, nil
 }
 
-func (s *Store) group(ctx context.Context, key string, alerts []string, chain *write) (klaxon.Group, error) {
+func (s *Store) group(ctx context.Context, key string, alerts []string) (klaxon.Group, error) {
 	if err := ctx.Err(); err != nil {
 		return klaxon.Group{}, fmt.Errorf("read group %s: %w", key, err)
 	}
 	g := klaxon.Group{Key: key}
-	err := s.viewGroup(key, chain, func(tx *txn) error {
+	err := s.viewGroup(key, nil, func(tx *txn) error {
 		version, open := getGroup(tx, key)
 		g.Version = version
 		if open == "" {
@@ -61,7 +76,7 @@ func (s *Store) group(ctx context.Context, key string, alerts []string, chain *w
 	// A read newer than the cache is of a commit the writer has yet to
 	// hand it, and the writer may hand the cache a later one meanwhile:
 	// the cache keeps what it holds of another version.
-	if g.Open != nil && chain == nil { // a chained read may be of writes yet to land
+	if g.Open != nil {
 		s.cache.PutAt(key, g.Version, g.Open)
 	}
 	return g, nil
