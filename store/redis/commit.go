@@ -28,11 +28,13 @@ const (
 //
 // A commit is three steps:
 //
-//  1. Write ahead, outside the script, the keys that cannot be in the
-//     group's shard: the incident ID → group mapping of each incident,
-//     the entry of each alert in Index and of each user in Paged. All
-//     are idempotent and harmless when the commit does not land: see
-//     writeAhead.
+//  1. On a cluster, write ahead, outside the script, the keys that cannot
+//     be in the group's shard: the incident ID → group mapping of each
+//     incident, the entry of each alert in Index and of each user in
+//     Paged. All are idempotent and harmless when the commit does not
+//     land: see writeAhead. On a single server (or Sentinel's master)
+//     every key is on one node: the script writes them itself, once the
+//     commit is sure to land, and the commit costs one round trip.
 //  2. Run commit.lua on the group's shard: check the version, write the
 //     group, its incidents, their state sets, the shard's alert index and
 //     the group's timers, together.
@@ -55,12 +57,15 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 	// The token names this commit: a reply lost and the script sent again
 	// by the client finds it applied, and index entries name it.
 	token := rand.Text()
-	keys, args, err := s.commitCall(c, token)
+	ahead := s.aheadOf(c, token)
+	keys, args, err := s.commitCall(c, token, ahead, !s.cluster())
 	if err != nil {
 		return fmt.Errorf("commit group %s: %w", c.Group, err)
 	}
-	if err := s.writeAhead(ctx, rdb, c, token); err != nil {
-		return fmt.Errorf("commit group %s: %w", c.Group, classify(err))
+	if s.cluster() {
+		if err := writeAhead(ctx, rdb, ahead); err != nil {
+			return fmt.Errorf("commit group %s: %w", c.Group, classify(err))
+		}
 	}
 	reply, err := commitScript.Run(ctx, rdb, keys, args...).Slice()
 	if err != nil {
@@ -81,8 +86,9 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 	return nil
 }
 
-// commitCall builds the keys and arguments of commit.lua for c.
-func (s *Store) commitCall(c klaxon.Commit, token string) (keys []string, args []any, err error) {
+// commitCall builds the keys and arguments of commit.lua for c; with
+// inline, the script writes ahead's entries too.
+func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline bool) (keys []string, args []any, err error) {
 	tag := s.tag(c.Group)
 	keys = []string{groupKey(tag, c.Group), alertsKey(tag), queueKey(tag), timersKey(tag), leasesKey(tag)}
 	mustExist := "0"
@@ -136,11 +142,29 @@ func (s *Store) commitCall(c klaxon.Commit, token string) (keys []string, args [
 	for _, id := range c.Cancel {
 		args = append(args, id)
 	}
+	if !inline {
+		return keys, append(args, 0, 0), nil
+	}
+	args = append(args, len(ahead.set))
+	for _, kv := range ahead.set {
+		args = append(args, kv[0], kv[1])
+	}
+	args = append(args, len(ahead.add))
+	for _, kv := range ahead.add {
+		args = append(args, kv[0], kv[1])
+	}
 	return keys, args, nil
 }
 
-// writeAhead writes the keys of c that live outside the group's shard.
-// Each is harmless if the commit then fails or never runs:
+// cluster reports whether the store is on a Redis Cluster, whose nodes
+// hold the keys of a group's shard apart from the others.
+func (s *Store) cluster() bool {
+	_, ok := s.rdb.(*redis.ClusterClient)
+	return ok
+}
+
+// entries are the keys of a commit that live outside the group's shard:
+// keys to set, and sets to add a member to, each a pair.
 //
 //   - P:id:<id> → group. Only Incident reads it, and an ID reaches users
 //     only after a commit with it landed, which wrote the same value. A
@@ -155,35 +179,50 @@ func (s *Store) commitCall(c klaxon.Commit, token string) (keys []string, args [
 //     incident only when its shard holds it open with a page to the
 //     user, so an entry of a commit that did not land lists nothing.
 //
-// An entry left by a lost commit stays until the alert is indexed again;
-// it costs one small key. A page entry stays until PagedIncidents finds
-// its incident closed or gone.
-func (s *Store) writeAhead(ctx context.Context, rdb redis.UniversalClient, c klaxon.Commit, token string) error {
+// On a cluster they are written ahead of the commit (writeAhead), and
+// each is harmless if the commit then fails or never runs. An entry left
+// by a lost commit stays until the alert is indexed again; it costs one
+// small key. A page entry stays until PagedIncidents finds its incident
+// closed or gone.
+type entries struct {
+	set, add [][2]string
+}
+
+// aheadOf returns the entries of c, committed with token.
+func (s *Store) aheadOf(c klaxon.Commit, token string) entries {
 	// The open incident that a landed commit left at c.Version is mapped
 	// already: the commits that follow it, most of a storm's, skip it.
 	var mapped string
 	if v, open, ok := s.cache.Get(c.Group); ok && v == c.Version && open != nil {
 		mapped = open.ID
 	}
-	var ids []string
+	var e entries
 	for _, inc := range c.Incidents {
 		if inc.ID != mapped {
-			ids = append(ids, inc.ID)
+			e.set = append(e.set, [2]string{s.idKey(inc.ID), c.Group})
 		}
-	}
-	if len(ids) == 0 && len(c.Index) == 0 && len(c.Paged) == 0 {
-		return nil
 	}
 	entry := token + " " + c.Group
+	for _, k := range c.Index {
+		e.set = append(e.set, [2]string{s.alertKey(k), entry})
+	}
+	for _, pg := range c.Paged {
+		e.add = append(e.add, [2]string{s.pagedKey(pg.User), pg.Incident})
+	}
+	return e
+}
+
+// writeAhead writes e, before the commit whose entries they are.
+func writeAhead(ctx context.Context, rdb redis.UniversalClient, e entries) error {
+	if len(e.set) == 0 && len(e.add) == 0 {
+		return nil
+	}
 	_, err := pipelined(ctx, rdb, func(p redis.Pipeliner) {
-		for _, id := range ids {
-			p.Set(ctx, s.idKey(id), c.Group, 0)
+		for _, kv := range e.set {
+			p.Set(ctx, kv[0], kv[1], 0)
 		}
-		for _, k := range c.Index {
-			p.Set(ctx, s.alertKey(k), entry, 0)
-		}
-		for _, pg := range c.Paged {
-			p.SAdd(ctx, s.pagedKey(pg.User), pg.Incident)
+		for _, kv := range e.add {
+			p.SAdd(ctx, kv[0], kv[1])
 		}
 	})
 	return err

@@ -1,7 +1,8 @@
 -- Commits one group: checks the version that was read, then writes the
 -- group record, its incidents and their state index, its alert index and
--- its timers. Every key is in the group's shard: it is named KEYS or built
--- from the shard's hash tag, so the script runs in one slot of a cluster.
+-- its timers. On a cluster every key is in the group's shard: it is named
+-- KEYS or built from the shard's hash tag, so the script runs in one slot.
+-- On a single server it also writes the commit's keys outside the shard.
 -- The state machine is not here: the script only stores what Go decided.
 --
 -- KEYS[1] group hash {v: version, o: open incident, c: last commit token}
@@ -20,8 +21,12 @@
 -- score, header JSON, then counted lists of alert records (key, record)
 -- and of events (JSON)), alert keys to index, the claim token the
 -- committer holds ("" for none), timers (incident, due us, JSON),
--- incidents whose timer to cancel. A timer set or cancelled keeps its
--- claim unless the commit carries that claim's token.
+-- incidents whose timer to cancel; then, on a single server, the keys
+-- outside the shard that the commit writes (see entries in commit.go):
+-- counted lists of keys to set (key, value) and of sets to add to (key,
+-- member), empty on a cluster, where they are written ahead. A timer set
+-- or cancelled keeps its claim unless the commit carries that claim's
+-- token.
 --
 -- An incident written resolved while it is the group's open one leaves
 -- the shard's alert index: each of its alerts whose entry names this group.
@@ -121,5 +126,15 @@ for i = 1, n do
   redis.call('HDEL', KEYS[4], id)
   release(id)
   a = a + 1
+end
+n = tonumber(ARGV[a]); a = a + 1
+for i = 1, n do
+  redis.call('SET', ARGV[a], ARGV[a + 1])
+  a = a + 2
+end
+n = tonumber(ARGV[a]); a = a + 1
+for i = 1, n do
+  redis.call('SADD', ARGV[a], ARGV[a + 1])
+  a = a + 2
 end
 return out

@@ -1,12 +1,15 @@
 package redis
 
 import (
+	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/internal/redistest"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 )
 
@@ -49,11 +52,46 @@ func TestStoreDetails(t *testing.T) {
 		require.Empty(t, groups, "the entry written ahead does not count")
 	})
 
+	// On one server the keys outside the shard go with the script: a
+	// commit is one round trip, and one refused leaves no entry.
+	t.Run("one round trip", func(t *testing.T) {
+		s := fresh(t)
+		ctx := t.Context()
+		commitIncident(t, s, "warm", "am/warm") // the script is loaded
+		id, err := s.NextIncidentID(ctx)
+		require.NoError(t, err)
+		trips := &roundTrips{}
+		s.rdb.AddHook(trips)
+		inc := &klaxon.Incident{ID: id, Group: "g", State: klaxon.StateTriggered, CreatedAt: t0, AlertCount: 1, FiringCount: 1,
+			Changed: []klaxon.AlertState{{Alert: klaxon.Alert{Key: "am/a", Status: klaxon.Firing}, Count: 1, FirstSeen: t0, LastSeen: t0}},
+			Sent:    []klaxon.Sent{{User: "alice"}}}
+		c := klaxon.Commit{Group: "g", Open: id, Incidents: []*klaxon.Incident{inc}, Index: []string{"am/a"},
+			Paged: []klaxon.Paging{{User: "alice", Incident: id}}}
+		require.NoError(t, s.Commit(ctx, c))
+		require.Equal(t, int64(1), trips.n.Load())
+		s.cache.Drop("g")
+		groups, err := s.AlertGroups(ctx, []string{"am/a"})
+		require.NoError(t, err)
+		require.Equal(t, map[string]string{"am/a": "g"}, groups)
+		got, err := s.Incident(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, "g", got.Group)
+		paged, err := s.PagedIncidents(ctx, "alice")
+		require.NoError(t, err)
+		require.Len(t, paged, 1)
+
+		c.Index = []string{"am/b"} // at version 0 again: refused
+		require.ErrorIs(t, s.Commit(ctx, c), klaxon.ErrConflict)
+		n, err := s.rdb.Exists(ctx, s.alertKey("am/b")).Result()
+		require.NoError(t, err)
+		require.Zero(t, n, "a refused commit leaves no entry")
+	})
+
 	t.Run("a commit sent twice applies once", func(t *testing.T) {
 		s := fresh(t)
 		ctx := t.Context()
 		c := klaxon.Commit{Group: "g", Version: 0, Index: []string{"am/a"}}
-		keys, args, err := s.commitCall(c, "token1")
+		keys, args, err := s.commitCall(c, "token1", s.aheadOf(c, "token1"), true)
 		require.NoError(t, err)
 		for range 2 { // as go-redis does when a reply is lost
 			reply, err := commitScript.Run(ctx, s.rdb, keys, args...).Slice()
@@ -63,7 +101,7 @@ func TestStoreDetails(t *testing.T) {
 		g, err := s.Group(ctx, "g", nil)
 		require.NoError(t, err)
 		require.Equal(t, uint64(1), g.Version)
-		keys, args, err = s.commitCall(c, "token2")
+		keys, args, err = s.commitCall(c, "token2", s.aheadOf(c, "token2"), true)
 		require.NoError(t, err)
 		reply, err := commitScript.Run(ctx, s.rdb, keys, args...).Slice()
 		require.NoError(t, err)
@@ -225,4 +263,23 @@ func TestClaimGroups(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, due)
 	require.Zero(t, next)
+}
+
+// roundTrips counts the commands and pipelines sent.
+type roundTrips struct{ n atomic.Int64 }
+
+func (h *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmds)
+	}
 }

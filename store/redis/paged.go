@@ -11,9 +11,9 @@ import (
 
 // PagedIncidents lists the open incidents that paged user, newest first:
 // the members of P:p:<user>, each read from its shard (P:id:<id>, then
-// the header), in three round trips. An entry is written ahead of its
-// commit (writeAhead), so it is trusted only when the shard holds the
-// incident open with a page to user.
+// the header), in three round trips. On a cluster an entry is written
+// ahead of its commit (writeAhead), so it is trusted only when the shard
+// holds the incident open with a page to user.
 //
 // The entries of incidents closed, or that no shard holds, are removed
 // (SREM) after the read; an error removing them is not the caller's. An
