@@ -236,15 +236,7 @@ func TestPipelineFoldsReportsOfOneAlert(t *testing.T) {
 					st.first, st.release, st.once = make(chan struct{}), make(chan struct{}), sync.Once{}
 				}
 				// A commit in flight, and the reports queued behind it.
-				var eg errgroup.Group
-				eg.Go(func() error { return p.Accept(ctx, []klaxon.Alert{firing("am/y", nil)}) })
-				<-st.first
-				for i, body := range tc.folded {
-					eg.Go(func() error { return p.Accept(ctx, body) })
-					require.Eventually(t, func() bool { return p.Waiting("g") == i+1 }, 10*time.Second, time.Millisecond)
-				}
-				close(st.release)
-				require.NoError(t, eg.Wait())
+				foldBehind(t, p, st, []klaxon.Alert{firing("am/y", nil)}, tc.folded)
 
 				g, err := st.Group(ctx, "g", nil)
 				require.NoError(t, err)
@@ -434,15 +426,7 @@ func TestPipelineFoldIsOneByOne(t *testing.T) {
 
 			folded := &counting{Store: openEmbedded(t), first: make(chan struct{}), release: make(chan struct{})}
 			p := ingest.NewPipeline(folded, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 }, ingest.WithMaintenance(hold))
-			var eg errgroup.Group
-			eg.Go(func() error { return p.Accept(ctx, gate) })
-			<-folded.first
-			for i, body := range tc.deliveries {
-				eg.Go(func() error { return p.Accept(ctx, body) })
-				require.Eventually(t, func() bool { return p.Waiting("g") == i+1 }, 10*time.Second, time.Millisecond)
-			}
-			close(folded.release)
-			require.NoError(t, eg.Wait())
+			foldBehind(t, p, folded, gate, tc.deliveries)
 			require.Equal(t, int64(2), folded.commits.Load(), "the deliveries went in one commit")
 
 			alone := openEmbedded(t)
@@ -455,6 +439,22 @@ func TestPipelineFoldIsOneByOne(t *testing.T) {
 			require.Equal(t, storeContents(t, alone), storeContents(t, folded))
 		})
 	}
+}
+
+// foldBehind accepts first, whose commit st holds, then bodies, each
+// queued behind it in order, and releases the commit: bodies go in the
+// group's next commit, together. The group is "g" (oneGroup).
+func foldBehind(t *testing.T, p *ingest.Pipeline, st *counting, first []klaxon.Alert, bodies [][]klaxon.Alert) {
+	t.Helper()
+	var eg errgroup.Group
+	eg.Go(func() error { return p.Accept(t.Context(), first) })
+	<-st.first
+	for i, body := range bodies {
+		eg.Go(func() error { return p.Accept(t.Context(), body) })
+		require.Eventually(t, func() bool { return p.Waiting("g") == i+1 }, 10*time.Second, time.Millisecond)
+	}
+	close(st.release)
+	require.NoError(t, eg.Wait())
 }
 
 // storeContents lists every incident of st with its alerts and timeline.

@@ -33,7 +33,7 @@ trap 'git worktree remove --force "$tree"' EXIT
 # run NAME DIR RUN: one run of the scenario from DIR's load.sh; prints
 # its alerts/s.
 run() {
-  SCENARIOS=$SCENARIO RUNS=$3 OUT="$OUT/$1" "$2/scripts/load.sh" >"$OUT/$1.log" 2>&1 ||
+  ROUNDS=1 SCENARIOS=$SCENARIO RUNS=$3 OUT="$OUT/$1" "$2/scripts/load.sh" >"$OUT/$1.log" 2>&1 ||
     { echo "$1 failed: see $OUT/$1.log" >&2; exit 1; }
   awk '/^alerts\/s/ {print $2; exit}' "$OUT/$1.log"
 }
