@@ -43,10 +43,16 @@ func (p *Pipeline) held(alerts []klaxon.Alert, now time.Time) (window string, un
 	return window, until, !until.IsZero()
 }
 
+// isHeld reports whether inc's first page is held by a maintenance
+// window now: an alert that joins it may release the page (see unheld).
+func (p *Pipeline) isHeld(inc *klaxon.Incident, now time.Time) bool {
+	return p.hold != nil && inc.State == klaxon.StateTriggered && inc.Escalation.Step < 0 && now.Before(inc.Escalation.NextAt)
+}
+
 // unheld reports whether inc is held by a maintenance window and one of
 // alerts fires that no window holds; key is that alert's.
 func (p *Pipeline) unheld(inc *klaxon.Incident, alerts []klaxon.Alert, now time.Time) (key string, ok bool) {
-	if p.hold == nil || inc.State != klaxon.StateTriggered || inc.Escalation.Step >= 0 || !now.Before(inc.Escalation.NextAt) {
+	if !p.isHeld(inc, now) {
 		return "", false
 	}
 	for _, a := range alerts {

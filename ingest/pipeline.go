@@ -437,7 +437,7 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 	for rest := ds; len(rest) > 0; {
 		d := rest[0]
 		var alerts []klaxon.Alert
-		alerts, rest = joining(open, rest)
+		alerts, rest = joining(rest, open != nil && !p.isHeld(open, now))
 		r := incident.Apply(open, known, alerts, now, tmpl)
 		f.dedup += max(Firing(alerts)-len(r.Index), 0)
 		if !r.Changed {
@@ -527,14 +527,17 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 
 // joining returns the alerts of the deliveries at the head of ds that
 // fold as one, and the deliveries after them. While the group has an
-// open incident, deliveries of firing alerts alone join it one after the
-// other and none can end it: Apply takes them at once, as it would take
-// one delivery of them all, and the header is copied once, not once a
-// delivery. Any other delivery goes alone: it may open the incident,
-// which the next ones then join, or resolve it.
-func joining(open *klaxon.Incident, ds []*delivery) ([]klaxon.Alert, []*delivery) {
+// open incident whose page no maintenance window holds (join), deliveries
+// of firing alerts alone join it one after the other and none can end
+// it: Apply takes them at once, as it would take one delivery of them
+// all, and the header is copied once, not once a delivery. Any other
+// delivery goes alone: it may open the incident, which the next ones
+// then join, or resolve it; and one that joins a held incident may
+// release its page, which is recorded after that delivery, and only if
+// it changed the incident.
+func joining(ds []*delivery, join bool) ([]klaxon.Alert, []*delivery) {
 	n := 1
-	if open != nil && allFiring(ds[0].alerts) {
+	if join && allFiring(ds[0].alerts) {
 		for n < len(ds) && allFiring(ds[n].alerts) {
 			n++
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -419,6 +420,7 @@ func TestPipelineFoldIsOneByOne(t *testing.T) {
 		{"a resolve among fires", [][]klaxon.Alert{{fire("am/a", 0)}, {resolve("am/a")}, {fire("am/a", 2)}, {fire("am/b", 0)}, {resolve("am/gate")}}},
 		{"everything resolves, again and again", [][]klaxon.Alert{{resolve("am/gate")}, {fire("am/a", 0)}, {fire("am/b", 0)}, {resolve("am/a"), resolve("am/b")}, {fire("am/a", 3)}}},
 		{"a held alert opens, one no window holds joins", [][]klaxon.Alert{{resolve("am/gate")}, {held}, {fire("am/a", 0)}}},
+		{"a held alert opens, two no window holds join", [][]klaxon.Alert{{resolve("am/gate")}, {held}, {fire("am/a", 0)}, {fire("am/b", 0)}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
@@ -439,6 +441,41 @@ func TestPipelineFoldIsOneByOne(t *testing.T) {
 			require.Equal(t, storeContents(t, alone), storeContents(t, folded))
 		})
 	}
+}
+
+// TestPipelineFoldKeepsHeldPages: an alert that changes nothing does not
+// release a held page, folded with others or not. x opened an incident
+// that a window held; the window stops holding x; x is seen again, as it
+// was, and y, still held, joins: the page stays held.
+func TestPipelineFoldKeepsHeldPages(t *testing.T) {
+	ctx := t.Context()
+	x := firing("am/x", map[string]string{"who": "x"})
+	y := firing("am/y", map[string]string{"who": "y"})
+	run := func(st klaxon.Store, folded bool) []string {
+		var xFree atomic.Bool
+		hold := func(lbls map[string]string, now time.Time) (string, time.Time, bool) {
+			if lbls["who"] == "x" && xFree.Load() {
+				return "", time.Time{}, false
+			}
+			return "deploy", now.Add(time.Hour), true
+		}
+		p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 }, ingest.WithMaintenance(hold))
+		require.NoError(t, p.Accept(ctx, []klaxon.Alert{x}))
+		xFree.Store(true)
+		if folded {
+			c := &counting{Store: st, first: make(chan struct{}), release: make(chan struct{})}
+			p = ingest.NewPipeline(c, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 }, ingest.WithMaintenance(hold))
+			foldBehind(t, p, c, []klaxon.Alert{firing("am/z", map[string]string{"who": "z"})}, [][]klaxon.Alert{{x}, {y}})
+		} else {
+			for _, body := range [][]klaxon.Alert{{firing("am/z", map[string]string{"who": "z"})}, {x}, {y}} {
+				require.NoError(t, p.Accept(ctx, body))
+			}
+		}
+		return storeContents(t, st)
+	}
+	alone := run(openEmbedded(t), false)
+	require.NotContains(t, strings.Join(alone, "\n"), string(klaxon.EventEscalated), "one by one, the page stays held")
+	require.Equal(t, alone, run(openEmbedded(t), true))
 }
 
 // foldBehind accepts first, whose commit st holds, then bodies, each
