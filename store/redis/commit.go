@@ -95,7 +95,20 @@ func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline 
 	if c.Open != "" && !slices.ContainsFunc(c.Incidents, func(inc *klaxon.Incident) bool { return inc.ID == c.Open }) {
 		mustExist = "1"
 	}
-	args = []any{strconv.FormatUint(c.Version, 10), c.Open, c.Group, tag, token, mustExist, c.Token, len(c.Incidents)}
+	args = []any{strconv.FormatUint(c.Version, 10), c.Open, c.Group, tag, token, mustExist, c.Token}
+	if inline {
+		args = append(args, len(ahead.set))
+		for _, kv := range ahead.set {
+			args = append(args, kv[0], kv[1])
+		}
+		args = append(args, len(ahead.add))
+		for _, kv := range ahead.add {
+			args = append(args, kv[0], kv[1])
+		}
+	} else {
+		args = append(args, 0, 0)
+	}
+	args = append(args, len(c.Incidents))
 	for _, inc := range c.Incidents {
 		body, err := json.Marshal(inc)
 		if err != nil {
@@ -141,17 +154,6 @@ func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline 
 	args = append(args, len(c.Cancel))
 	for _, id := range c.Cancel {
 		args = append(args, id)
-	}
-	if !inline {
-		return keys, append(args, 0, 0), nil
-	}
-	args = append(args, len(ahead.set))
-	for _, kv := range ahead.set {
-		args = append(args, kv[0], kv[1])
-	}
-	args = append(args, len(ahead.add))
-	for _, kv := range ahead.add {
-		args = append(args, kv[0], kv[1])
 	}
 	return keys, args, nil
 }

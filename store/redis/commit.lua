@@ -17,16 +17,15 @@
 -- ARGV[4] shard hash tag; ARGV[5] commit token; ARGV[6] "1" when the open
 -- incident must already exist; ARGV[7] the token of the state read (the
 -- group's last commit token), "" to check the version alone; then counted
--- lists: incidents (ID, state,
+-- lists: on a single server, the keys outside the shard that the commit
+-- writes (see entries in commit.go), keys to set (key, value) and sets to
+-- add to (key, member), both empty on a cluster, where they are written
+-- ahead; incidents (ID, state,
 -- score, header JSON, then counted lists of alert records (key, record)
 -- and of events (JSON)), alert keys to index, the claim token the
 -- committer holds ("" for none), timers (incident, due us, JSON),
--- incidents whose timer to cancel; then, on a single server, the keys
--- outside the shard that the commit writes (see entries in commit.go):
--- counted lists of keys to set (key, value) and of sets to add to (key,
--- member), empty on a cluster, where they are written ahead. A timer set
--- or cancelled keeps its claim unless the commit carries that claim's
--- token.
+-- incidents whose timer to cancel. A timer set or cancelled keeps its
+-- claim unless the commit carries that claim's token.
 --
 -- An incident written resolved while it is the group's open one leaves
 -- the shard's alert index: each of its alerts whose entry names this group.
@@ -51,10 +50,22 @@ if ARGV[6] == '1' and redis.call('EXISTS', tag .. ':i:' .. ARGV[2]) == 0 then
 end
 
 -- Nothing is written above this line: a refused commit changes nothing.
-local was = redis.call('HGET', group, 'o') or ''
-local closed = {}
+-- The keys outside the shard go first: should one fail (a set of pages
+-- that is not a set), the commit has written nothing else.
 local a = 8
 local n = tonumber(ARGV[a]); a = a + 1
+for i = 1, n do
+  redis.call('SET', ARGV[a], ARGV[a + 1])
+  a = a + 2
+end
+n = tonumber(ARGV[a]); a = a + 1
+for i = 1, n do
+  redis.call('SADD', ARGV[a], ARGV[a + 1])
+  a = a + 2
+end
+local was = redis.call('HGET', group, 'o') or ''
+local closed = {}
+n = tonumber(ARGV[a]); a = a + 1
 for i = 1, n do
   local id, state, score, body = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   a = a + 4
@@ -126,15 +137,5 @@ for i = 1, n do
   redis.call('HDEL', KEYS[4], id)
   release(id)
   a = a + 1
-end
-n = tonumber(ARGV[a]); a = a + 1
-for i = 1, n do
-  redis.call('SET', ARGV[a], ARGV[a + 1])
-  a = a + 2
-end
-n = tonumber(ARGV[a]); a = a + 1
-for i = 1, n do
-  redis.call('SADD', ARGV[a], ARGV[a + 1])
-  a = a + 2
 end
 return out

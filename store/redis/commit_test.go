@@ -87,6 +87,23 @@ func TestStoreDetails(t *testing.T) {
 		require.Zero(t, n, "a refused commit leaves no entry")
 	})
 
+	t.Run("an entry that cannot be written leaves the commit out", func(t *testing.T) {
+		s := fresh(t)
+		ctx := t.Context()
+		require.NoError(t, s.rdb.Set(ctx, s.pagedKey("bob"), "not a set", 0).Err())
+		id, err := s.NextIncidentID(ctx)
+		require.NoError(t, err)
+		inc := &klaxon.Incident{ID: id, Group: "g", State: klaxon.StateTriggered, CreatedAt: t0}
+		err = s.Commit(ctx, klaxon.Commit{Group: "g", Open: id, Incidents: []*klaxon.Incident{inc}, Index: []string{"am/a"},
+			Paged: []klaxon.Paging{{User: "bob", Incident: id}}})
+		require.ErrorContains(t, err, "WRONGTYPE")
+		s.cache.Drop("g")
+		g, err := s.Group(ctx, "g", nil)
+		require.NoError(t, err)
+		require.Zero(t, g.Version, "the group is as it was")
+		require.Nil(t, g.Open)
+	})
+
 	t.Run("a commit sent twice applies once", func(t *testing.T) {
 		s := fresh(t)
 		ctx := t.Context()
