@@ -33,8 +33,9 @@ const (
 //     incident, the entry of each alert in Index and of each user in
 //     Paged. All are idempotent and harmless when the commit does not
 //     land: see writeAhead. On a single server (or Sentinel's master)
-//     every key is on one node: the script writes them itself, once the
-//     commit is sure to land, and the commit costs one round trip.
+//     every key is on one node: the script writes them itself, after its
+//     checks and before the commit's own keys, and the commit costs one
+//     round trip.
 //  2. Run commit.lua on the group's shard: check the version, write the
 //     group, its incidents, their state sets, the shard's alert index and
 //     the group's timers, together.
