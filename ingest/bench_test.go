@@ -44,12 +44,7 @@ func (r byGroupLabel) Route(a *klaxon.Alert) (incident.Template, error) {
 func BenchmarkSingleEvents(b *testing.B) {
 	for _, name := range []string{"embedded", "redis"} {
 		b.Run(name, func(b *testing.B) {
-			var st klaxon.Store
-			if name == "redis" {
-				st = openRedis(b)
-			} else {
-				st = openEmbedded(b)
-			}
+			st := stores[name](b)
 			p := ingest.NewPipeline(st, func() ingest.Router { return byGroupLabel{} }, nil, time.Now)
 			ctx := b.Context()
 			var next atomic.Int64

@@ -126,9 +126,8 @@ func newQueueing(t *testing.T) *queueing {
 // chained sends a, then b and c while a's commit is queued: b and c
 // fold on the group as a's commit leaves it.
 func chained(t *testing.T, q *queueing) (*ingest.Pipeline, <-chan error) {
-	p := ingest.NewPipeline(q, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
+	p := openedOn(t, q)
 	ctx := t.Context()
-	require.NoError(t, p.Accept(ctx, []klaxon.Alert{firing("am/1", nil)}))
 
 	q.holdNext()
 	errs := make(chan error, 3)
@@ -139,6 +138,15 @@ func chained(t *testing.T, q *queueing) (*ingest.Pipeline, <-chan error) {
 	require.Eventually(t, func() bool { return p.Waiting("g") == 2 }, 10*time.Second, time.Millisecond)
 	close(q.release)
 	return p, errs
+}
+
+// openedOn returns a pipeline on q whose group "g" has an open incident
+// of one alert, am/1.
+func openedOn(t *testing.T, q *queueing) *ingest.Pipeline {
+	t.Helper()
+	p := ingest.NewPipeline(q, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
+	require.NoError(t, p.Accept(t.Context(), []klaxon.Alert{firing("am/1", nil)}))
+	return p
 }
 
 // TestChainedCommits: the deliveries that come while a group's commit is
@@ -198,9 +206,8 @@ func TestChainedCommitsRefused(t *testing.T) {
 // until it lands; all land as if each had waited.
 func TestChainsDeep(t *testing.T) {
 	q := newQueueing(t)
-	p := ingest.NewPipeline(q, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
+	p := openedOn(t, q)
 	ctx := t.Context()
-	require.NoError(t, p.Accept(ctx, []klaxon.Alert{firing("am/1", nil)}))
 
 	release := q.slowNext()
 	errs := make(chan error, 3)
@@ -231,9 +238,8 @@ func TestChainsDeep(t *testing.T) {
 // in the store.
 func TestFailedChainLeavesNothingBehind(t *testing.T) {
 	q := newQueueing(t)
-	p := ingest.NewPipeline(q, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
+	p := openedOn(t, q)
 	ctx := t.Context()
-	require.NoError(t, p.Accept(ctx, []klaxon.Alert{firing("am/1", nil)}))
 
 	release := q.slowNext()
 	errs := make(chan error, 4)

@@ -62,6 +62,9 @@ func openEmbedded(tb testing.TB) klaxon.Store {
 	return s
 }
 
+// stores opens each store by name, for tests and benchmarks run on both.
+var stores = map[string]func(testing.TB) klaxon.Store{"embedded": openEmbedded, "redis": openRedis}
+
 func openRedis(tb testing.TB) klaxon.Store {
 	tb.Helper()
 	s, err := redis.Open(tb.Context(), redis.Options{Addrs: []string{redistest.Start(tb).Addr()}})
@@ -226,7 +229,7 @@ func TestPipelineFoldsReportsOfOneAlert(t *testing.T) {
 		{"changed and back: the last report, written once", []klaxon.Alert{before}, [][]klaxon.Alert{{changed}, {before}}, before},
 		{"a bare resolve keeps the report before it", nil, [][]klaxon.Alert{{before}, {bare}}, resolved},
 	} {
-		for name, open := range map[string]func(testing.TB) klaxon.Store{"embedded": openEmbedded, "redis": openRedis} {
+		for name, open := range stores {
 			t.Run(tc.name+"/"+name, func(t *testing.T) {
 				st := &counting{Store: open(t), first: make(chan struct{}), release: make(chan struct{})}
 				p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
@@ -278,15 +281,6 @@ func TestPipelineGroupsCommitApart(t *testing.T) {
 // that grows one incident does: the cost of a commit should follow the
 // change, not the incident.
 func BenchmarkJoin(b *testing.B) {
-	stores := map[string]func(b *testing.B) klaxon.Store{
-		"embedded": func(b *testing.B) klaxon.Store { return openEmbedded(b) },
-		"redis": func(b *testing.B) klaxon.Store {
-			s, err := redis.Open(b.Context(), redis.Options{Addrs: []string{redistest.Start(b).Addr()}})
-			require.NoError(b, err)
-			b.Cleanup(func() { _ = s.Close() })
-			return s
-		},
-	}
 	for _, name := range []string{"embedded", "redis"} {
 		for _, size := range []int{10, 10_000} {
 			b.Run(fmt.Sprintf("%s/alerts=%d", name, size), func(b *testing.B) {
@@ -317,15 +311,7 @@ func BenchmarkJoin(b *testing.B) {
 func BenchmarkNewOccurrences(b *testing.B) {
 	for _, name := range []string{"embedded", "redis"} {
 		b.Run(name, func(b *testing.B) {
-			var st klaxon.Store
-			if name == "embedded" {
-				st = openEmbedded(b)
-			} else {
-				s, err := redis.Open(b.Context(), redis.Options{Addrs: []string{redistest.Start(b).Addr()}})
-				require.NoError(b, err)
-				b.Cleanup(func() { _ = s.Close() })
-				st = s
-			}
+			st := stores[name](b)
 			p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
 			ctx := b.Context()
 			const size, body = 10_000, 100

@@ -24,12 +24,12 @@ func (s *Store) Group(ctx context.Context, key string, alerts []string) (klaxon.
 // way to the log when what that batch wrote of the group is after's or
 // that of the commits after follows, and decodes no header.
 func (s *Store) AlertsAfter(ctx context.Context, key string, alerts []string, after klaxon.Queued) (string, map[string]klaxon.Seen, error) {
+	if err := ctx.Err(); err != nil {
+		return "", nil, fmt.Errorf("read group %s: %w", key, err)
+	}
 	var chain *write
 	if p, ok := after.(*pending); ok && p.s == s && p.c.Group == key {
 		chain = p.wr
-	}
-	if err := ctx.Err(); err != nil {
-		return "", nil, fmt.Errorf("read group %s: %w", key, err)
 	}
 	var open string
 	var seen map[string]klaxon.Seen

@@ -275,19 +275,13 @@ func (w *writer) commit(batch []*write) {
 	}
 	if err := w.ready(); err != nil {
 		w.settle(batch)
-		for _, wr := range batch {
-			wr.applied = false
-			wr.finish(err)
-		}
+		failAll(batch, err)
 		return
 	}
 	batch, refused, err := w.apply(batch)
 	if err != nil {
 		w.settle(batch)
-		for _, wr := range batch {
-			wr.applied = false
-			wr.finish(err)
-		}
+		failAll(batch, err)
 		return
 	}
 	if w.rec.len() > 0 {
@@ -304,13 +298,20 @@ func (w *writer) commit(batch []*write) {
 	if done != nil {
 		close(done.done)
 	}
+	if err != nil {
+		failAll(batch, err)
+		return
+	}
 	for i, wr := range batch {
-		if err != nil {
-			wr.applied = false
-			wr.finish(err)
-			continue
-		}
 		wr.finish(refused[i])
+	}
+}
+
+// failAll answers every write of batch with err: none of it is written.
+func failAll(batch []*write, err error) {
+	for _, wr := range batch {
+		wr.applied = false
+		wr.finish(err)
 	}
 }
 

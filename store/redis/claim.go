@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon"
-	"github.com/redis/go-redis/v9"
 )
 
 // ready is a timer that a shard's scan found ready to claim.
@@ -106,7 +105,7 @@ func (s *Store) scan(ctx context.Context, at int64, limit int, shards []int) (fo
 		}
 	}
 	var groups [][]int // the shards of each call
-	if _, ok := s.rdb.(*redis.ClusterClient); ok {
+	if s.cluster() {
 		for _, n := range shards {
 			groups = append(groups, []int{n})
 		}

@@ -58,12 +58,12 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 	// The token names this commit: a reply lost and the script sent again
 	// by the client finds it applied, and index entries name it.
 	token := rand.Text()
-	ahead := s.aheadOf(c, token)
-	keys, args, err := s.commitCall(c, token, ahead, !s.cluster())
+	ahead, cluster := s.aheadOf(c, token), s.cluster()
+	keys, args, err := s.commitCall(c, token, ahead, !cluster)
 	if err != nil {
 		return fmt.Errorf("commit group %s: %w", c.Group, err)
 	}
-	if s.cluster() {
+	if cluster {
 		if err := writeAhead(ctx, rdb, ahead); err != nil {
 			return fmt.Errorf("commit group %s: %w", c.Group, classify(err))
 		}
@@ -157,13 +157,6 @@ func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline 
 		args = append(args, id)
 	}
 	return keys, args, nil
-}
-
-// cluster reports whether the store is on a Redis Cluster, whose nodes
-// hold the keys of a group's shard apart from the others.
-func (s *Store) cluster() bool {
-	_, ok := s.rdb.(*redis.ClusterClient)
-	return ok
 }
 
 // entries are the keys of a commit that live outside the group's shard:

@@ -163,6 +163,13 @@ func (s *Store) Urgent() klaxon.Store {
 	return &u
 }
 
+// cluster reports whether the store is on a Redis Cluster, whose nodes
+// hold the keys of a group's shard apart from the others.
+func (s *Store) cluster() bool {
+	_, ok := s.rdb.(*redis.ClusterClient)
+	return ok
+}
+
 // isCluster reports whether the server is a node of a cluster. It fails
 // only when the server is unavailable: a server that hides INFO is taken
 // for a single one.
@@ -244,7 +251,7 @@ const probeTTL = time.Minute
 // single server, in every shard on a cluster.
 func (s *Store) probeWrite(ctx context.Context) error {
 	tags := s.tags[:1]
-	if _, ok := s.rdb.(*redis.ClusterClient); ok {
+	if s.cluster() {
 		tags = s.tags
 	}
 	cmds, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
