@@ -15,7 +15,7 @@
 # is the same. The base and this tree take turns going first.
 #
 # Settings (environment): ROUNDS (8); SCENARIO (c), one of load.sh's
-# throughput scenarios (a, b, c, repeat); STORE (embedded or redis);
+# throughput scenarios (a, b, c, spread, repeat); STORE (embedded or redis);
 # DURATION (8s) and WARMUP (3s), as load.sh takes them; OUT, where every
 # run's figures go (default a new temporary folder).
 set -euo pipefail

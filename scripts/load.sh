@@ -6,13 +6,16 @@
 # During each Klaxon throughput run it takes a CPU profile of klaxon through
 # --pprof. See docs/benchmarks.md. Run it with `make load`.
 #
-# Scenarios (SCENARIOS, default "a b c d e"):
+# Scenarios (SCENARIOS, default "a b c spread d e"):
 #   a       bodies of 100 alerts, one group each, 1,000 groups, 100,000
 #           distinct alerts, every cycle a new occurrence (--new-occurrences)
 #   b       the same into 10 groups (each incident grows to 10,000 alerts)
 #   c       single events, 100,000 distinct over 1,000 groups: PagerDuty
 #           Events v2 to Klaxon's /v2/enqueue (route group_by: [group]),
 #           single-alert posts to Alertmanager; new occurrences each cycle
+#   spread  (c) with event j in group j mod 1,000 (--spread): the events
+#           in flight at once go to as many groups, each a commit of its
+#           own, where in (c) they go to one or two groups and fold
 #   d       alert → first page latency of new incidents at PROBE_RATE/s
 #           (klaxon-load probe, pages by webhook), idle, then during (b)
 #   e       memory (VmRSS, VmHWM) of each server after (b); runs (b)
@@ -22,7 +25,7 @@
 # Settings (environment): DURATION (15s) and WARMUP (5s), in whole seconds
 # or minutes; CONCURRENCY (64); PROBE_RATE (50); RUNS, which of "embedded
 # redis alertmanager" to run; ROUNDS (1), how many times each throughput
-# scenario (a, b, c, repeat) runs every one of RUNS in turn, the ratios
+# scenario (a, b, c, spread, repeat) runs every one of RUNS in turn, the ratios
 # to Alertmanager then taken round by round and their median printed
 # (rounds after the first are named NAME-r2, NAME-r3...); OUT, where figures, logs and profiles go
 # (default a new temporary folder); LOAD_FLAGS, more klaxon-load flags for
@@ -41,7 +44,7 @@ ALERT_GROUPS=${ALERT_GROUPS:-1000}
 DISTINCT=${DISTINCT:-100000}
 PROBE_RATE=${PROBE_RATE:-50}
 ROUNDS=${ROUNDS:-1}
-SCENARIOS=${SCENARIOS:-a b c d e}
+SCENARIOS=${SCENARIOS:-a b c spread d e}
 RUNS=${RUNS:-embedded redis alertmanager}
 LOAD_FLAGS=${LOAD_FLAGS:-}
 TRACE=${TRACE:-}
@@ -351,12 +354,12 @@ stop_server() {
 
 # throughput SCENARIO RUN GROUP_BY: one run of klaxon-load with
 # load_flags against a fresh server of RUN, profiled when it is klaxon;
-# scenario c posts PagerDuty events to klaxon. After scenario b it notes
+# scenarios c and spread post PagerDuty events to klaxon. After scenario b it notes
 # the servers' memory (scenario e).
 throughput() {
   local scenario=$1 run=$2 group_by=$3 name="$1-$2$round_suffix"
   start_server "$run" "$name" "$group_by"
-  if [ "$scenario" = c ] && [ "$run" != alertmanager ]; then format=pagerduty token=$PD_TOKEN; fi
+  if [[ $scenario =~ ^(c|spread)$ ]] && [ "$run" != alertmanager ]; then format=pagerduty token=$PD_TOKEN; fi
   if [ -n "$pprof_port" ]; then profile "$name" "$pprof_port"; fi
   measure "$name" "$url" "$format" "$token" "${server_pids[@]}"
   if [ "$scenario" = b ]; then memory "$name" "${server_pids[@]}"; fi
@@ -416,6 +419,11 @@ for scenario in $SCENARIOS; do
       load_flags=(--alerts-per-body 1 --groups 1000 --distinct 100000 --new-occurrences)
       throughput c "$run" "[group]"
       ;;
+    spread)
+      echo "== spread: $run, single events, 1,000 groups, 100,000 distinct, event j in group j mod 1,000, new occurrences"
+      load_flags=(--alerts-per-body 1 --groups 1000 --distinct 100000 --new-occurrences --spread)
+      throughput spread "$run" "[group]"
+      ;;
     d)
       echo "== d: $run, alert → page latency of $PROBE_RATE new incidents/s"
       latency "$run"
@@ -427,7 +435,7 @@ for scenario in $SCENARIOS; do
       throughput repeat "$run" "[alertname, service]"
       ;;
     *)
-      echo "unknown scenario $scenario: want a, b, c, d, e or repeat" >&2
+      echo "unknown scenario $scenario: want a, b, c, spread, d, e or repeat" >&2
       exit 2
       ;;
     esac
