@@ -36,40 +36,54 @@ func (r byGroupLabel) Route(a *klaxon.Alert) (incident.Template, error) {
 }
 
 // BenchmarkSingleEvents is scenario (c) of scripts/load.sh without HTTP:
-// 64 senders, each op one new alert in a delivery of its own, 100 alerts
-// a group one after another, as a storm of single events does. Every op
-// is a commit: no alert repeats one stored. It reports alerts/s, and the
+// 64 senders, each op one new alert in a delivery of its own: 100 alerts
+// a group one after another (load.sh's scenario c), or alert n in group
+// n mod 1,000, so that the alerts in flight go to as many groups
+// (scenario spread). Every op is a commit: no alert repeats one stored. It reports alerts/s, and the
 // process's CPU time per alert (cpu-µs/alert), which decides how far a
 // loaded machine goes; on Redis, redis-server's CPU is not in it.
 func BenchmarkSingleEvents(b *testing.B) {
-	for _, name := range []string{"embedded", "redis"} {
-		b.Run(name, func(b *testing.B) {
-			st := stores[name](b)
-			p := ingest.NewPipeline(st, func() ingest.Router { return byGroupLabel{} }, nil, time.Now)
-			ctx := b.Context()
-			var next atomic.Int64
-			b.SetParallelism(max(64/runtime.GOMAXPROCS(0), 1))
-			cpu := cpuTime()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					n := next.Add(1)
-					labels := map[string]string{"alertname": "load", "group": strconv.FormatInt(n/100%1000, 10), "severity": "warning"}
-					a := klaxon.Alert{Key: fmt.Sprintf("pd/load-%d", n), Integration: "pd", Status: klaxon.Firing,
-						Summary: "load alert " + strconv.FormatInt(n, 10), Labels: labels, StartsAt: time.Now()}
-					if err := p.Accept(ctx, []klaxon.Alert{a}); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-			b.StopTimer()
-			alerts := float64(next.Load())
-			b.ReportMetric(alerts/b.Elapsed().Seconds(), "alerts/s")
-			b.ReportMetric(float64(cpuTime()-cpu)/1e3/alerts, "cpu-µs/alert")
-			require.NotZero(b, alerts)
-		})
+	layouts := []struct {
+		name  string
+		group func(n int64) int64
+	}{
+		{"one-after-another", func(n int64) int64 { return n / 100 % 1000 }},
+		{"spread", func(n int64) int64 { return n % 1000 }},
 	}
+	for _, name := range []string{"embedded", "redis"} {
+		for _, layout := range layouts {
+			b.Run(name+"/"+layout.name, func(b *testing.B) {
+				singleEvents(b, stores[name](b), layout.group)
+			})
+		}
+	}
+}
+
+// singleEvents runs BenchmarkSingleEvents on st, alert n in group(n).
+func singleEvents(b *testing.B, st klaxon.Store, group func(n int64) int64) {
+	p := ingest.NewPipeline(st, func() ingest.Router { return byGroupLabel{} }, nil, time.Now)
+	ctx := b.Context()
+	var next atomic.Int64
+	b.SetParallelism(max(64/runtime.GOMAXPROCS(0), 1))
+	cpu := cpuTime()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := next.Add(1)
+			labels := map[string]string{"alertname": "load", "group": strconv.FormatInt(group(n), 10), "severity": "warning"}
+			a := klaxon.Alert{Key: fmt.Sprintf("pd/load-%d", n), Integration: "pd", Status: klaxon.Firing,
+				Summary: "load alert " + strconv.FormatInt(n, 10), Labels: labels, StartsAt: time.Now()}
+			if err := p.Accept(ctx, []klaxon.Alert{a}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	alerts := float64(next.Load())
+	b.ReportMetric(alerts/b.Elapsed().Seconds(), "alerts/s")
+	b.ReportMetric(float64(cpuTime()-cpu)/1e3/alerts, "cpu-µs/alert")
+	require.NotZero(b, alerts)
 }
 
 // cpuTime is the CPU time the process used so far, user and system.
