@@ -78,9 +78,10 @@ bench:
 
 # Storms over HTTP: Klaxon on the embedded store and on Redis, and
 # Alertmanager v0.28.1 as the peer, scenario by scenario (new occurrences
-# into 1,000 and 10 groups, single PagerDuty events, alert-to-page latency,
-# memory), with a CPU profile of each Klaxon throughput run
-# (docs/benchmarks.md). Not a test: it prints figures. SCENARIOS="a b c d e",
+# into 1,000 and 10 groups, single PagerDuty events a group's one after
+# another and spread over the groups, alert-to-page latency, memory), with
+# a CPU profile of each Klaxon throughput run (docs/benchmarks.md). Not a
+# test: it prints figures. SCENARIOS="a b c spread d e",
 # DURATION=15s, CONCURRENCY=64, RUNS="embedded redis alertmanager".
 load: deps
 	./scripts/load.sh

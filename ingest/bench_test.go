@@ -35,13 +35,15 @@ func (r byGroupLabel) Route(a *klaxon.Alert) (incident.Template, error) {
 	}}}, nil
 }
 
-// BenchmarkSingleEvents is scenario (c) of scripts/load.sh without HTTP:
-// 64 senders, each op one new alert in a delivery of its own: 100 alerts
-// a group one after another (load.sh's scenario c), or alert n in group
-// n mod 1,000, so that the alerts in flight go to as many groups
-// (scenario spread). Every op is a commit: no alert repeats one stored. It reports alerts/s, and the
-// process's CPU time per alert (cpu-µs/alert), which decides how far a
-// loaded machine goes; on Redis, redis-server's CPU is not in it.
+// BenchmarkSingleEvents is scenarios c and spread of scripts/load.sh
+// without HTTP: 64 senders, each op one new alert in a delivery of its
+// own, 100 alerts a group one after another (c), or alert n in group n
+// mod 1,000, so that the alerts in flight go to as many groups (spread).
+// Every op has a change to commit: no alert repeats one stored. One after
+// another, the deliveries to a group fold into fewer commits; spread,
+// each is a commit of its own. It reports alerts/s, and the process's
+// CPU time per alert (cpu-µs/alert), which decides how far a loaded
+// machine goes; on Redis, redis-server's CPU is not in it.
 func BenchmarkSingleEvents(b *testing.B) {
 	layouts := []struct {
 		name  string

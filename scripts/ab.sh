@@ -12,7 +12,9 @@
 # Usage: scripts/ab.sh BASE   (a commit, e.g. HEAD~1)
 #
 # The base runs its own scripts/load.sh: compare commits whose scenario
-# is the same. The base and this tree take turns going first.
+# is the same (a base older than the scenario spread takes SCENARIO=c
+# LOAD_FLAGS=--spread instead). The base and this tree take turns going
+# first.
 #
 # Settings (environment): ROUNDS (8); SCENARIO (c), one of load.sh's
 # throughput scenarios (a, b, c, spread, repeat); STORE (embedded or redis);

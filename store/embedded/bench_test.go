@@ -49,7 +49,7 @@ func BenchmarkClaim(b *testing.B) {
 // makes it durable, as a batch of one write does: to a log that grows
 // with each append (the log before it was written ahead) and to one
 // written ahead in zeros, which the appends overwrite. A checkpoint's
-// reset comes every 8,000 frames, as the file's 1 MB would bring it.
+// reset comes every checkpointBytes of frames, as the file's would.
 func BenchmarkLogAppend(b *testing.B) {
 	payload := make([]byte, 200)
 	for _, ahead := range []bool{false, true} {
@@ -73,7 +73,7 @@ func BenchmarkLogAppend(b *testing.B) {
 			var pos uint64
 			for b.Loop() {
 				pos++
-				if pos%8000 == 0 {
+				if pos%uint64(checkpointBytes/(len(payload)+frameHeader)) == 0 {
 					b.StopTimer()
 					restart()
 					b.StartTimer()

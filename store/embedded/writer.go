@@ -89,7 +89,8 @@ func (wr *write) run(tx *txn) error {
 // records take checkpointBytes. Past maxHeldBytes (checkpoints that keep
 // failing: a full disk), writes are refused until one succeeds. Until a
 // checkpoint, the open transaction holds what the batches wrote, and so
-// does the memory: checkpointBytes bounds it.
+// does the memory: checkpointBytes bounds it, with the pages the records
+// touch (several times their bytes when they are spread over the file).
 //
 // A checkpoint costs the pages it writes, and holds up every write and
 // read while it runs. Single events spread over many groups touch a page
