@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/api"
@@ -38,19 +39,53 @@ func incidentAlerts(t testing.TB, base, id string, limit int) []klaxon.AlertStat
 
 // TestKill9KeepsEveryAnsweredAlert runs a storm of Alertmanager deliveries
 // against the real binary on the embedded store, and kills it (kill -9)
-// while the storm is still on, moments after its first answers: well
-// within the second after which a checkpoint writes the log into the
-// file, so what was answered is then in the log alone. Started again on
-// the same data, it has every alert of every delivery it answered 2xx,
-// each in its group's one incident, and the incidents' counts agree with
-// the alerts they hold. Deliveries not answered may or may not be there.
+// while the storm is still on. Started again on the same data, it has
+// every alert of every delivery it answered 2xx, each in its group's one
+// incident, and the incidents' counts agree with the alerts they hold.
+// Deliveries not answered may or may not be there. It is killed either
+// moments after its first answers, well within the second after which a
+// checkpoint writes the log into the file, so that what was answered is
+// in the log alone; or once the storm has gone on past a checkpoint, so
+// that what was answered is part in the file, part in the log.
 func TestKill9KeepsEveryAnsweredAlert(t *testing.T) {
+	for name, c := range map[string]struct {
+		// kill says when, from the deliveries answered 2xx and the time
+		// since the first was.
+		kill       func(bodies int, since time.Duration) bool
+		pageSize   int  // alerts per page read back, to walk the cursors
+		checkpoint bool // the file holds a checkpoint when killed
+	}{
+		"before the first checkpoint": {kill: func(bodies int, _ time.Duration) bool { return bodies == 40 }, pageSize: 7},
+		"after a checkpoint":          {kill: func(_ int, since time.Duration) bool { return since > 2*time.Second }, pageSize: 500, checkpoint: true},
+	} {
+		t.Run(name, func(t *testing.T) { kill9Drill(t, c.kill, c.pageSize, c.checkpoint) })
+	}
+}
+
+// checkpointed reads, from a store's file not in use, the log position
+// its last checkpoint holds: 0 before the first.
+func checkpointed(t *testing.T, path string) uint64 {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, db.Close()) }()
+	var pos uint64
+	require.NoError(t, db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket([]byte("meta")); b != nil {
+			if v := b.Get([]byte("log")); len(v) == 8 {
+				pos = binary.BigEndian.Uint64(v)
+			}
+		}
+		return nil
+	}))
+	return pos
+}
+
+func kill9Drill(t *testing.T, kill func(bodies int, since time.Duration) bool, pageSize int, wantCheckpoint bool) {
 	const (
-		senders  = 8  // goroutines posting at once
-		perBody  = 3  // alerts per delivery, each of another group
-		groups   = 5  // alert groups: incidents
-		killAt   = 40 // deliveries answered 2xx before the kill
-		pageSize = 7  // alerts per page read back, to walk the cursors
+		senders = 8 // goroutines posting at once
+		perBody = 3 // alerts per delivery, each of another group
+		groups  = 5 // alert groups: incidents
 	)
 	bin := buildKlaxon(t)
 	config := writeConfig(t, time.Hour)
@@ -67,7 +102,8 @@ func TestKill9KeepsEveryAnsweredAlert(t *testing.T) {
 		killed   atomic.Bool
 		next     atomic.Int64
 		stop     = make(chan struct{})
-		ready    = make(chan struct{}) // closed at the killAt-th 2xx
+		ready    = make(chan struct{}) // closed once kill says so
+		closed   bool
 		wg       sync.WaitGroup
 	)
 	for range senders {
@@ -100,7 +136,8 @@ func TestKill9KeepsEveryAnsweredAlert(t *testing.T) {
 					if bodies++; bodies == 1 {
 						firstAt = time.Now()
 					}
-					if bodies == killAt {
+					if !closed && kill(bodies, time.Since(firstAt)) {
+						closed = true
 						close(ready)
 					}
 				} else if !killed.Load() {
@@ -138,6 +175,12 @@ func TestKill9KeepsEveryAnsweredAlert(t *testing.T) {
 	require.True(t, len(log) >= 4 && binary.BigEndian.Uint32(log) > 0, "the kill came before a checkpoint emptied the log: the drill tests nothing")
 	t.Logf("%d deliveries answered 2xx (%d alerts) of %d alerts posted; killed %s after the first answer; the log's first frame %d bytes",
 		bodies, len(answered), len(sent), killedAt.Sub(firstAt).Round(time.Millisecond), binary.BigEndian.Uint32(log))
+	pos := checkpointed(t, filepath.Join(filepath.Dir(wal), "klaxon.db"))
+	if wantCheckpoint {
+		require.NotZero(t, pos, "the kill came after a checkpoint: the drill tests the file and the log together")
+	} else {
+		require.Zero(t, pos, "the kill came before the first checkpoint: the drill tests the log alone")
+	}
 
 	p = startBinary(t, bin, config)
 	found := map[string]string{} // alert key → its incident
@@ -154,7 +197,9 @@ func TestKill9KeepsEveryAnsweredAlert(t *testing.T) {
 		for _, a := range alerts {
 			posted, ok := sent[a.Key]
 			require.True(t, ok, "incident %s: alert %s was never posted", inc.ID, a.Key)
-			require.NotContains(t, found, a.Key, "alert %s in incidents %s and %s", a.Key, found[a.Key], inc.ID)
+			if prev, dup := found[a.Key]; dup { // a map lookup: require.NotContains walks the map
+				t.Fatalf("alert %s in incidents %s and %s", a.Key, prev, inc.ID)
+			}
 			found[a.Key] = inc.ID
 			require.Equal(t, posted.alertname(), name, "alert %s in incident %s of another group", a.Key, inc.ID)
 			require.Equal(t, klaxon.Firing, a.Status, "alert %s", a.Key)
