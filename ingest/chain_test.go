@@ -110,6 +110,12 @@ func (q *queueing) queued() []klaxon.Queued {
 	return append([]klaxon.Queued(nil), q.afters...)
 }
 
+// awaitQueued waits until q took n commits.
+func (q *queueing) awaitQueued(t *testing.T, n int, msgAndArgs ...any) {
+	t.Helper()
+	require.Eventually(t, func() bool { return len(q.queued()) == n }, 10*time.Second, time.Millisecond, msgAndArgs...)
+}
+
 func (q *queueing) holdNext() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -213,8 +219,7 @@ func TestChainsDeep(t *testing.T) {
 	errs := make(chan error, 3)
 	for i, key := range []string{"am/2", "am/3", "am/4"} {
 		go func() { errs <- p.Accept(ctx, []klaxon.Alert{firing(key, nil)}) }()
-		require.Eventually(t, func() bool { return len(q.queued()) == i+1 }, 10*time.Second, time.Millisecond,
-			"%s is queued while the first is in flight", key)
+		q.awaitQueued(t, i+1, "%s is queued while the first is in flight", key)
 	}
 	afters := q.queued()
 	require.Nil(t, afters[0])
@@ -245,14 +250,14 @@ func TestFailedChainLeavesNothingBehind(t *testing.T) {
 	errs := make(chan error, 4)
 	send := func(key string) { go func() { errs <- p.Accept(ctx, []klaxon.Alert{firing(key, nil)}) }() }
 	send("am/2") // slow to land
-	require.Eventually(t, func() bool { return len(q.queued()) == 1 }, 10*time.Second, time.Millisecond)
+	q.awaitQueued(t, 1)
 	send("am/3") // chained behind it
-	require.Eventually(t, func() bool { return len(q.queued()) == 2 }, 10*time.Second, time.Millisecond)
+	q.awaitQueued(t, 2)
 	q.mu.Lock()
 	q.failChained = true
 	q.mu.Unlock()
 	send("am/4") // folded on am/3's commit, then not queued
-	require.Eventually(t, func() bool { return len(q.queued()) == 3 }, 10*time.Second, time.Millisecond)
+	q.awaitQueued(t, 3)
 	send("am/5") // comes while the loop waits for the slow commit
 	require.Eventually(t, func() bool { return p.Waiting("g") == 1 }, 10*time.Second, time.Millisecond)
 	close(release)

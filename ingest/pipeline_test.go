@@ -47,6 +47,11 @@ type counting struct {
 	once    sync.Once
 }
 
+// newCounting wraps st: its first commit waits for release.
+func newCounting(st klaxon.Store) *counting {
+	return &counting{Store: st, first: make(chan struct{}), release: make(chan struct{})}
+}
+
 func (c *counting) Commit(ctx context.Context, cm klaxon.Commit) error {
 	c.commits.Add(1)
 	c.once.Do(func() { close(c.first) })
@@ -82,7 +87,7 @@ func firing(key string, labels map[string]string) klaxon.Alert {
 // sender is answered once its alerts are committed, and none is lost.
 func TestPipelineFoldsConcurrentDeliveries(t *testing.T) {
 	const senders = 40
-	st := &counting{Store: openEmbedded(t), first: make(chan struct{}), release: make(chan struct{})}
+	st := newCounting(openEmbedded(t))
 	p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
 
 	var eg errgroup.Group
@@ -171,7 +176,7 @@ func TestSenderAnsweredBeforeTheNextCommit(t *testing.T) {
 // the next fires a new one: the incident resolves, and the new alert
 // opens an incident of its own, indexed, that pages.
 func TestPipelineFoldKeepsEachDelivery(t *testing.T) {
-	st := &counting{Store: openEmbedded(t), first: make(chan struct{}), release: make(chan struct{})}
+	st := newCounting(openEmbedded(t))
 	p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
 	ctx := t.Context()
 	var eg errgroup.Group
@@ -231,7 +236,7 @@ func TestPipelineFoldsReportsOfOneAlert(t *testing.T) {
 	} {
 		for name, open := range stores {
 			t.Run(tc.name+"/"+name, func(t *testing.T) {
-				st := &counting{Store: open(t), first: make(chan struct{}), release: make(chan struct{})}
+				st := newCounting(open(t))
 				p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
 				ctx := t.Context()
 				if tc.stored != nil {
@@ -359,11 +364,8 @@ func TestPipelineWakesForTheGroup(t *testing.T) {
 		woken = nil
 		return out
 	}
-	hold := func(lbls map[string]string, now time.Time) (string, time.Time, bool) {
-		return "deploy", now.Add(time.Hour), lbls["held"] == "yes"
-	}
 	p := ingest.NewPipeline(openEmbedded(t), func() ingest.Router { return oneGroup{} }, wake, func() time.Time { return t0 },
-		ingest.WithMaintenance(hold))
+		ingest.WithMaintenance(heldByLabel))
 	ctx := t.Context()
 	held := map[string]string{"alertname": "A", "held": "yes"}
 
@@ -383,9 +385,6 @@ func TestPipelineWakesForTheGroup(t *testing.T) {
 // fold into one Apply; a resolve between them must not, nor an alert that
 // a maintenance window holds and the one that opens an incident.
 func TestPipelineFoldIsOneByOne(t *testing.T) {
-	hold := func(lbls map[string]string, now time.Time) (string, time.Time, bool) {
-		return "deploy", now.Add(time.Hour), lbls["held"] == "yes"
-	}
 	held := firing("am/held", map[string]string{"held": "yes"})
 	fire := func(key string, at int) klaxon.Alert {
 		a := firing(key, nil)
@@ -412,13 +411,13 @@ func TestPipelineFoldIsOneByOne(t *testing.T) {
 			ctx := t.Context()
 			gate := []klaxon.Alert{fire("am/gate", 0)}
 
-			folded := &counting{Store: openEmbedded(t), first: make(chan struct{}), release: make(chan struct{})}
-			p := ingest.NewPipeline(folded, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 }, ingest.WithMaintenance(hold))
+			folded := newCounting(openEmbedded(t))
+			p := ingest.NewPipeline(folded, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 }, ingest.WithMaintenance(heldByLabel))
 			foldBehind(t, p, folded, gate, tc.deliveries)
 			require.Equal(t, int64(2), folded.commits.Load(), "the deliveries went in one commit")
 
 			alone := openEmbedded(t)
-			p = ingest.NewPipeline(alone, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 }, ingest.WithMaintenance(hold))
+			p = ingest.NewPipeline(alone, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 }, ingest.WithMaintenance(heldByLabel))
 			require.NoError(t, p.Accept(ctx, gate))
 			for _, body := range tc.deliveries {
 				require.NoError(t, p.Accept(ctx, body))
@@ -449,7 +448,7 @@ func TestPipelineFoldKeepsHeldPages(t *testing.T) {
 		require.NoError(t, p.Accept(ctx, []klaxon.Alert{x}))
 		xFree.Store(true)
 		if folded {
-			c := &counting{Store: st, first: make(chan struct{}), release: make(chan struct{})}
+			c := newCounting(st)
 			p = ingest.NewPipeline(c, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 }, ingest.WithMaintenance(hold))
 			foldBehind(t, p, c, []klaxon.Alert{firing("am/z", map[string]string{"who": "z"})}, [][]klaxon.Alert{{x}, {y}})
 		} else {
@@ -462,6 +461,12 @@ func TestPipelineFoldKeepsHeldPages(t *testing.T) {
 	alone := run(openEmbedded(t), false)
 	require.NotContains(t, strings.Join(alone, "\n"), string(klaxon.EventEscalated), "one by one, the page stays held")
 	require.Equal(t, alone, run(openEmbedded(t), true))
+}
+
+// heldByLabel is a maintenance window, "deploy", that holds for an hour
+// the alerts labelled held=yes.
+func heldByLabel(lbls map[string]string, now time.Time) (string, time.Time, bool) {
+	return "deploy", now.Add(time.Hour), lbls["held"] == "yes"
 }
 
 // foldBehind accepts first, whose commit st holds, then bodies, each

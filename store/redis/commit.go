@@ -97,18 +97,10 @@ func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline 
 		mustExist = "1"
 	}
 	args = []any{strconv.FormatUint(c.Version, 10), c.Open, c.Group, tag, token, mustExist, c.Token}
-	if inline {
-		args = append(args, len(ahead.set))
-		for _, kv := range ahead.set {
-			args = append(args, kv[0], kv[1])
-		}
-		args = append(args, len(ahead.add))
-		for _, kv := range ahead.add {
-			args = append(args, kv[0], kv[1])
-		}
-	} else {
-		args = append(args, 0, 0)
+	if !inline {
+		ahead = entries{} // written ahead: the script has none
 	}
+	args = appendPairs(appendPairs(args, ahead.set), ahead.add)
 	args = append(args, len(c.Incidents))
 	for _, inc := range c.Incidents {
 		body, err := json.Marshal(inc)
@@ -157,6 +149,15 @@ func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline 
 		args = append(args, id)
 	}
 	return keys, args, nil
+}
+
+// appendPairs appends to args the counted list of pairs.
+func appendPairs(args []any, pairs [][2]string) []any {
+	args = append(args, len(pairs))
+	for _, kv := range pairs {
+		args = append(args, kv[0], kv[1])
+	}
+	return args
 }
 
 // entries are the keys of a commit that live outside the group's shard:
