@@ -105,6 +105,9 @@ func WithTracing(tp trace.TracerProvider) Option {
 	return func(w *writer) { w.tracer = tp.Tracer("github.com/klaxonhq/klaxon/store/embedded") }
 }
 
+// mmapAhead is how much of the file bbolt maps at open (see open).
+const mmapAhead = 1 << 30
+
 // open is Open with a lock timeout, and set, when not nil, called with
 // the writer before it starts: for tests.
 func open(path string, timeout time.Duration, set func(*writer)) (*Store, error) {
@@ -115,7 +118,13 @@ func open(path string, timeout time.Duration, set func(*writer)) (*Store, error)
 	// size grows with the file, and writing it made a commit to a big
 	// incident twice the cost of one to a small one. Open rebuilds it by
 	// a scan of the file instead.
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	//
+	// The file is mapped 1 GiB ahead (address space, not memory): each
+	// time bbolt maps a growing file again, it first copies every key and
+	// value the open transaction holds out of the old mapping, and the
+	// open transaction holds up to a checkpoint's worth of a storm. A
+	// file past 1 GiB is mapped again as it grows, as before.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoFreelistSync: true, FreelistType: bolt.FreelistMapType, InitialMmapSize: mmapAhead})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open store %s: locked by another process?: %w", path, err)
 	}
