@@ -13,6 +13,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/store/internal/alertrecord"
+	"github.com/klaxonhq/klaxon/store/internal/incidentjson"
 )
 
 // idBlock is how many incident IDs one write reserves.
@@ -207,7 +208,7 @@ func dropStored(tx *txn, group string, version uint64, encoded []encodedIncident
 func encodeIncident(inc *klaxon.Incident) (encodedIncident, error) {
 	e := encodedIncident{id: inc.ID, key: incidentKey(inc.ID), open: inc.State.Open()}
 	var err error
-	if e.header, err = json.Marshal(inc); err != nil {
+	if e.header, err = incidentjson.Header(inc); err != nil {
 		return e, fmt.Errorf("encode incident %s: %w", inc.ID, err)
 	}
 	size := 0
@@ -231,11 +232,8 @@ func encodeIncident(inc *klaxon.Incident) (encodedIncident, error) {
 			partial: a.Partial,
 		}
 	}
-	e.events = make([][]byte, len(inc.Recorded))
-	for i := range inc.Recorded {
-		if e.events[i], err = json.Marshal(&inc.Recorded[i]); err != nil {
-			return e, fmt.Errorf("encode event of incident %s: %w", inc.ID, err)
-		}
+	if e.events, err = incidentjson.Events(inc); err != nil {
+		return e, fmt.Errorf("encode event of incident %s: %w", inc.ID, err)
 	}
 	return e, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/store/internal/alertrecord"
+	"github.com/klaxonhq/klaxon/store/internal/incidentjson"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -103,7 +104,7 @@ func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline 
 	args = appendPairs(appendPairs(args, ahead.set), ahead.add)
 	args = append(args, len(c.Incidents))
 	for _, inc := range c.Incidents {
-		body, err := json.Marshal(inc)
+		body, err := incidentjson.Header(inc)
 		if err != nil {
 			return nil, nil, fmt.Errorf("encode incident %s: %w", inc.ID, err)
 		}
@@ -122,12 +123,12 @@ func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline 
 			}
 			args = append(args, inc.Changed[i].Key, arena[start:len(arena):len(arena)])
 		}
-		args = append(args, len(inc.Recorded))
-		for i := range inc.Recorded {
-			e, err := json.Marshal(&inc.Recorded[i])
-			if err != nil {
-				return nil, nil, fmt.Errorf("encode event of incident %s: %w", inc.ID, err)
-			}
+		events, err := incidentjson.Events(inc)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode event of incident %s: %w", inc.ID, err)
+		}
+		args = append(args, len(events))
+		for _, e := range events {
 			args = append(args, e)
 		}
 	}
