@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -37,25 +38,23 @@ const format = 1
 // errCorrupt is wrapped by every decoding error.
 var errCorrupt = errors.New("corrupt alert record")
 
-// Size is at least the length of a's record, and of its seen and details
-// records together: what to give dst to encode them without growing.
+// Size is about the length of a's record, and of its seen and details
+// records together: what to give dst to encode them, most often without
+// growing. It does not read a's labels and annotations (iterating them
+// took as long as encoding them): each pair counts for pairSize.
 func Size(a *klaxon.AlertState) int {
-	n := 2 + 4*timeSize + binary.MaxVarintLen64 +
+	n := 2 + 4*timeSize + 3*binary.MaxVarintLen64 +
 		6*binary.MaxVarintLen64 + len(a.Summary) + len(a.Severity) + len(a.Key) +
 		len(a.Integration) + len(a.Source) + len(a.URL)
-	return n + mapSize(a.Labels) + mapSize(a.Annotations)
+	return n + (len(a.Labels)+len(a.Annotations))*pairSize
 }
 
 // timeSize is the most a time takes: presence, seconds and nanoseconds.
 const timeSize = 1 + 2*binary.MaxVarintLen64
 
-func mapSize(m map[string]string) int {
-	n := binary.MaxVarintLen64
-	for k, v := range m {
-		n += 2*binary.MaxVarintLen64 + len(k) + len(v)
-	}
-	return n
-}
+// pairSize is what Size counts for a label or annotation: two lengths
+// and 40 bytes of name and value.
+const pairSize = 2 + 40
 
 // EncodeSeen appends the seen record of a to dst: what a new occurrence
 // of the alert changes.
@@ -196,15 +195,15 @@ func appendString(dst []byte, s string) []byte {
 
 func appendMap(dst []byte, m map[string]string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(m)))
-	var array [16]string // most alerts have fewer labels
-	keys := array[:0]
-	for k := range m {
-		keys = append(keys, k)
+	var array [16][2]string // most alerts have fewer labels
+	pairs := array[:0]
+	for k, v := range m { // once: a lookup per key costs as much again
+		pairs = append(pairs, [2]string{k, v})
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		dst = appendString(dst, k)
-		dst = appendString(dst, m[k])
+	slices.SortFunc(pairs, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
+	for _, p := range pairs {
+		dst = appendString(dst, p[0])
+		dst = appendString(dst, p[1])
 	}
 	return dst
 }
