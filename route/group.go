@@ -89,10 +89,24 @@ func (r *Route) groupKey(lbls map[string]string, alert string) string {
 		}
 		b = appendLabelName(b, name)
 		b = append(b, '=')
-		b = strconv.AppendQuote(b, lbls[name])
+		b = appendQuoted(b, lbls[name])
 	}
 	b = append(b, '}')
 	return string(b)
+}
+
+// appendQuoted is strconv.AppendQuote, without its walk of the runes for
+// a value of printable ASCII with no quote or backslash, as most are: a
+// storm's every alert has its group key built.
+func appendQuoted(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c > '~' || c == '"' || c == '\\' {
+			return strconv.AppendQuote(b, s)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // appendLabelName appends a label name as a group key spells it: as is

@@ -3,6 +3,7 @@ package route
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -140,6 +141,17 @@ func TestGroupKeyUnambiguous(t *testing.T) {
 	require.Equal(t, root.GroupKey(map[string]string{"b": "x"}, "am/1"), root.GroupKey(map[string]string{"a": "", "b": "x"}, "am/2"))
 	require.Equal(t, `{}:{a="x",b="","odd name"="y"}`,
 		root.GroupKey(map[string]string{"a": "x", "odd name": "y"}, "am/1"))
+}
+
+// FuzzAppendQuoted: a group key's values are quoted as strconv.Quote
+// quotes them, whatever their bytes, so that keys stay what they were.
+func FuzzAppendQuoted(f *testing.F) {
+	for _, s := range []string{"", "payments", `a"b`, `back\slash`, "tab\there", "\x7f", "\x00", "é", "\xff", "{a=\"b\"}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		require.Equal(t, strconv.Quote(s), string(appendQuoted(nil, s)))
+	})
 }
 
 func BenchmarkMatchGroupKey(b *testing.B) {
