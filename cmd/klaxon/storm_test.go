@@ -202,12 +202,8 @@ func TestStormTwoReplicas(t *testing.T) {
 // TestStormKill9 is the storm of TestStormTwoReplicas with replica a
 // killed (kill -9) while its pages are in flight: replica b pages what a
 // did not record once a's claims lapse. No page is missed, and a page is
-// repeated only if a had begun it before it died: at most once per claim.
-// inFlightSlack is how long after the receiver answered a page a
-// replica may take to record it: a page answered longer than this before
-// its replica died was recorded, and is not to be sent again.
-const inFlightSlack = 2 * time.Second
-
+// repeated only if a had begun it before it died and not recorded it: at
+// most once per claim, and once on the timeline.
 func TestStormKill9(t *testing.T) {
 	t.Parallel() // it waits on real time (leases, steps) more than it works
 	const incidents, delay, escalateAfter, lease = 50, 800 * time.Millisecond, 5 * time.Second, 2 * time.Second
@@ -231,7 +227,6 @@ func TestStormKill9(t *testing.T) {
 	waitWithin(t, "a is sending pages", 10*time.Second, func() bool { return fromA() >= 5 })
 	require.NoError(t, a.cmd.Process.Kill())
 	<-a.done
-	killed := time.Now()
 
 	incs := waitExhausted(t, b.base, incidents, 60*time.Second)
 	pages := recv.pages()
@@ -250,20 +245,19 @@ func TestStormKill9(t *testing.T) {
 		slices.Sort(users)
 		users = slices.Compact(users)
 		require.Equal(t, []string{"alice", "bob"}, users, "incident %s: no page missed", inc.ID)
-		require.Subset(t, pagesSent(inc), []string{"alice", "bob"}, "incident %s: both steps on the timeline", inc.ID)
+		// A page a had begun and not recorded is recorded once, by b; a
+		// page a had recorded and b sent again would be there twice.
+		require.Equal(t, []string{"alice", "bob"}, pagesSent(inc), "incident %s: each step once on the timeline", inc.ID)
 	}
 	for k, ps := range byKey {
 		require.LessOrEqual(t, len(ps), 2, "page %s received %d times", k, len(ps))
 		if len(ps) == 2 {
 			repeats++
-			// The repeat is b's of a page a had begun and could not
-			// record: one still in flight when a died. The receiver
-			// stamps a page once it has read it, which may be after a's
-			// death for bytes a wrote before; a page a had seen answered
-			// and had time to record, b must not repeat.
+			// The repeat is b's of a page a had begun (the timeline
+			// above says a had not recorded it). The receiver stamps a
+			// page once it has read it, which may be after a's death
+			// for bytes a wrote before.
 			require.Equal(t, "a", ps[0].sender, "page %s: the first copy is the dead replica's", k)
-			require.True(t, ps[0].at.After(killed.Add(-delay-inFlightSlack)),
-				"page %s: a's copy was read %s before a died, answered and recorded long before", k, killed.Sub(ps[0].at))
 			require.Equal(t, "b", ps[1].sender, "page %s: the repeat is the live replica's", k)
 		}
 	}
