@@ -7,7 +7,7 @@ import "runtime/debug"
 // stays small (tens of MiB): collecting at three times the live heap
 // rather than twice spends a third less CPU collecting. With make load, on
 // two CPUs, each scenario against the default in the same run: 13–44 %
-// more alerts a second (docs/benchmarks.md). Prometheus sets its own
+// more alerts a second (docs/benchmarks-history.md). Prometheus sets its own
 // default the same way.
 const gcPercent = 200
 

@@ -32,9 +32,9 @@ func BenchmarkCommit(b *testing.B) {
 		require.NoError(b, s.Commit(ctx, storetest.NewIncidentCommit(int64(i), benchNow)))
 	}
 	b.ReportMetric(float64(i)/b.Elapsed().Seconds(), "commits/s")
-	// The pages in use once a checkpoint holds every commit, not the
-	// file's length: the file grows ahead of them, in steps of bbolt's
-	// AllocSize.
+	// The file's high-water mark of pages (freed pages included) once a
+	// checkpoint holds every commit, not its length: the file grows
+	// ahead of them, in steps of bbolt's AllocSize.
 	require.NoError(b, s.Close())
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
 	require.NoError(b, err)

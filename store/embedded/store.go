@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"sync"
 	"time"
 
@@ -105,8 +107,16 @@ func WithTracing(tp trace.TracerProvider) Option {
 	return func(w *writer) { w.tracer = tp.Tracer("github.com/klaxonhq/klaxon/store/embedded") }
 }
 
-// mmapAhead is how much of the file bbolt maps at open (see open).
-const mmapAhead = 1 << 30
+// mmapAhead is how much of the file bbolt maps at open (see open): 1
+// GiB on 64-bit platforms but Windows, where bbolt grows the file itself
+// to the size it maps; bbolt's default (0) there and where the address
+// space is short.
+var mmapAhead = func() int {
+	if runtime.GOOS == "windows" || strconv.IntSize < 64 {
+		return 0
+	}
+	return 1 << 30
+}()
 
 // open is Open with a lock timeout, and set, when not nil, called with
 // the writer before it starts: for tests.
@@ -119,11 +129,11 @@ func open(path string, timeout time.Duration, set func(*writer)) (*Store, error)
 	// incident twice the cost of one to a small one. Open rebuilds it by
 	// a scan of the file instead.
 	//
-	// The file is mapped 1 GiB ahead (address space, not memory): each
+	// The file is mapped mmapAhead ahead (address space, not memory): each
 	// time bbolt maps a growing file again, it first copies every key and
 	// value the open transaction holds out of the old mapping, and the
 	// open transaction holds up to a checkpoint's worth of a storm. A
-	// file past 1 GiB is mapped again as it grows, as before.
+	// file past it is mapped again as it grows, as before.
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoFreelistSync: true, FreelistType: bolt.FreelistMapType, InitialMmapSize: mmapAhead})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open store %s: locked by another process?: %w", path, err)

@@ -68,7 +68,7 @@ func EncodeSeen(dst []byte, a *klaxon.AlertState) ([]byte, error) {
 }
 
 // EncodeDetails appends the details record of a to dst: the rest of it.
-// Size(a) is room enough for both records.
+// Size(a) is about room enough for both records.
 func EncodeDetails(dst []byte, a *klaxon.AlertState) []byte {
 	return appendDetails(append(dst, format), a)
 }
