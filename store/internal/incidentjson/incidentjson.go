@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -163,15 +164,17 @@ func (e *encoder) timeOmit(name string, t time.Time) {
 	}
 }
 
-// strings writes a []string; nil is null, as encoding/json has it.
-func (e *encoder) strings(name string, v []string) {
-	if e.array(name, v == nil) {
-		for i, s := range v {
-			e.item(i)
-			e.b = appendString(e.b, s)
-		}
-		e.end()
+// stringsOmit writes a []string field tagged omitempty.
+func (e *encoder) stringsOmit(name string, v []string) {
+	if len(v) == 0 {
+		return
 	}
+	e.array(name, false)
+	for i, s := range v {
+		e.item(i)
+		e.b = appendString(e.b, s)
+	}
+	e.end()
 }
 
 // array starts a field whose value is an array, or null when isNil;
@@ -196,27 +199,25 @@ func (e *encoder) item(i int) {
 
 func (e *encoder) end() { e.b = append(e.b, ']') }
 
-// labels writes a map with its keys in order, as encoding/json does.
-func (e *encoder) labels(name string, m map[string]string) {
-	e.key(name)
-	if m == nil {
-		e.b = append(e.b, "null"...)
+// labelsOmit writes a map[string]string field tagged omitempty, its
+// keys in order, as encoding/json does.
+func (e *encoder) labelsOmit(name string, m map[string]string) {
+	if len(m) == 0 {
 		return
 	}
-	var buf [16]string
-	keys := buf[:0]
-	for k := range m {
-		keys = append(keys, k)
+	e.key(name)
+	var buf [16][2]string // most incidents have fewer labels
+	pairs := buf[:0]
+	for k, v := range m {
+		pairs = append(pairs, [2]string{k, v})
 	}
-	slices.Sort(keys)
+	slices.SortFunc(pairs, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
 	e.b = append(e.b, '{')
-	for i, k := range keys {
-		if i > 0 {
-			e.b = append(e.b, ',')
-		}
-		e.b = appendString(e.b, k)
+	for i, p := range pairs {
+		e.item(i)
+		e.b = appendString(e.b, p[0])
 		e.b = append(e.b, ':')
-		e.b = appendString(e.b, m[k])
+		e.b = appendString(e.b, p[1])
 	}
 	e.b = append(e.b, '}')
 }
@@ -228,9 +229,7 @@ func (e *encoder) header(inc *klaxon.Incident) {
 	e.str("summary", inc.Summary)
 	e.strOmit("severity", inc.Severity)
 	e.strOmit("urgency", string(inc.Urgency))
-	if len(inc.Labels) > 0 {
-		e.labels("labels", inc.Labels)
-	}
+	e.labelsOmit("labels", inc.Labels)
 	e.str("state", string(inc.State))
 	e.time("created_at", inc.CreatedAt)
 	e.strOmit("trace", inc.Trace)
@@ -255,7 +254,8 @@ func (e *encoder) header(inc *klaxon.Incident) {
 	e.policy(&inc.Policy)
 	e.key("escalation")
 	e.escalation(&inc.Escalation)
-	if len(inc.Pending) > 0 && e.array("pending", false) {
+	if len(inc.Pending) > 0 {
+		e.array("pending", false)
 		for i := range inc.Pending {
 			e.item(i)
 			e.notification(&inc.Pending[i])
@@ -264,16 +264,15 @@ func (e *encoder) header(inc *klaxon.Incident) {
 	}
 	e.intOmit("seq", int64(inc.Seq))
 	e.intOmit("walk_from", int64(inc.WalkFrom))
-	if len(inc.Sent) > 0 && e.array("sent", false) {
+	if len(inc.Sent) > 0 {
+		e.array("sent", false)
 		for i := range inc.Sent {
 			e.item(i)
 			e.sent(&inc.Sent[i])
 		}
 		e.end()
 	}
-	if len(inc.Once) > 0 {
-		e.strings("once", inc.Once)
-	}
+	e.stringsOmit("once", inc.Once)
 	e.close()
 }
 
@@ -289,9 +288,7 @@ func (e *encoder) policy(p *klaxon.Policy) {
 		}
 		e.end()
 	}
-	if len(p.Subscribers) > 0 {
-		e.strings("subscribers", p.Subscribers)
-	}
+	e.stringsOmit("subscribers", p.Subscribers)
 	e.strOmit("slack_channel", p.SlackChannel)
 	e.close()
 }

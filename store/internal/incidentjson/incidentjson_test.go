@@ -121,30 +121,28 @@ func sameAsMarshal[T any](t *testing.T, seed uint64, appendJSON func([]byte, *T)
 // it, and nothing is appended.
 func TestTimesJSONRefuses(t *testing.T) {
 	for name, at := range map[string]time.Time{
-		"year 10000":  time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
-		"year -1":     time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
-		"zone 24h":    time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("", 24*60*60)),
-		"zone -25h":   time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("", -25*60*60)),
-		"in an event": time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC),
+		"year 10000": time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		"year -1":    time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		"zone 24h":   time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("", 24*60*60)),
+		"zone -25h":  time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("", -25*60*60)),
 	} {
 		t.Run(name, func(t *testing.T) {
-			if name == "in an event" {
-				ev := klaxon.Event{At: at, Kind: klaxon.EventTriggered}
-				_, want := json.Marshal(&ev)
-				require.Error(t, want)
-				got, err := AppendEvent([]byte("x"), &ev)
-				require.Equal(t, want.Error(), err.Error())
-				require.Equal(t, "x", string(got))
-				return
-			}
-			inc := klaxon.Incident{ID: "1", CreatedAt: at}
-			_, want := json.Marshal(&inc)
-			require.Error(t, want)
-			got, err := AppendHeader([]byte("x"), &inc)
-			require.Equal(t, want.Error(), err.Error())
-			require.Equal(t, "x", string(got))
+			t.Run("header", func(t *testing.T) { refusedAsMarshal(t, &klaxon.Incident{ID: "1", CreatedAt: at}, AppendHeader) })
+			t.Run("event", func(t *testing.T) {
+				refusedAsMarshal(t, &klaxon.Event{At: at, Kind: klaxon.EventTriggered}, AppendEvent)
+			})
 		})
 	}
+}
+
+// refusedAsMarshal checks that appendJSON refuses v with json.Marshal's
+// error, and appends nothing.
+func refusedAsMarshal[T any](t *testing.T, v *T, appendJSON func([]byte, *T) ([]byte, error)) {
+	_, want := json.Marshal(v)
+	require.Error(t, want)
+	got, err := appendJSON([]byte("x"), v)
+	require.EqualError(t, err, want.Error())
+	require.Equal(t, "x", string(got))
 }
 
 // FuzzAppendString checks the string escaping against encoding/json's,
