@@ -177,6 +177,9 @@ type AlertState struct {
 	Count     int       `json:"count"`
 	FirstSeen time.Time `json:"first_seen"`
 	LastSeen  time.Time `json:"last_seen"`
+	// Stored is Seen.Stored of the record the state was folded from:
+	// what the store holds, as the store read it.
+	Stored uint64 `json:"-"`
 }
 
 // Record appends e to the incident's timeline at the next commit, and
@@ -253,12 +256,17 @@ type Seen struct {
 	Count     int
 	FirstSeen time.Time
 	LastSeen  time.Time
+	// Stored, when not 0, is the store's own word for the rest of the
+	// alert's record as it holds it (a digest): the fold carries it into
+	// the alert's new state (AlertState.Stored), so that the commit
+	// writes that rest only if it changed.
+	Stored uint64
 }
 
 // Seen returns what folding a new report of a needs of it.
 func (a *AlertState) Seen() Seen {
 	return Seen{Status: a.Status, StartsAt: a.StartsAt, Summary: a.Summary, Severity: a.Severity,
-		Count: a.Count, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen}
+		Count: a.Count, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, Stored: a.Stored}
 }
 
 // Escalation is where an incident is in the walk of its policy.

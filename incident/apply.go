@@ -136,7 +136,7 @@ func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time)
 		}
 		return klaxon.AlertState{Alert: a, Count: 1, FirstSeen: now, LastSeen: now}, true
 	}
-	next := klaxon.AlertState{Alert: a, Count: cur.Count, FirstSeen: cur.FirstSeen, LastSeen: now}
+	next := klaxon.AlertState{Alert: a, Count: cur.Count, FirstSeen: cur.FirstSeen, LastSeen: now, Stored: cur.Stored}
 	if a.Partial { // says only its status: the rest stays as known
 		next.Summary, next.Severity, next.StartsAt = cur.Summary, cur.Severity, cur.StartsAt
 		a = next.Alert

@@ -150,6 +150,20 @@ func TestApply(t *testing.T) {
 		require.False(t, got.Partial, "whole again: nothing is left for the store to fill in")
 	})
 
+	t.Run("the store's word for what it holds of an alert goes from the read to the change", func(t *testing.T) {
+		var b book
+		b.apply([]klaxon.Alert{firing("a")}, t0, tmpl)
+		b.alerts[0].Stored = 42 // as the store answered the read
+		again := firing("a")
+		again.StartsAt = again.StartsAt.Add(time.Hour) // a new occurrence
+		r := b.apply([]klaxon.Alert{again}, t0.Add(time.Second), tmpl)
+		require.True(t, r.Changed)
+		require.Equal(t, uint64(42), r.Incident.Changed[0].Stored)
+		fresh := firing("b")
+		r = b.apply([]klaxon.Alert{fresh}, t0.Add(2*time.Second), tmpl)
+		require.Zero(t, r.Incident.Changed[0].Stored, "an alert new to the incident: the store holds nothing")
+	})
+
 	t.Run("two alerts of one body join one incident", func(t *testing.T) {
 		r := deliver([]klaxon.Alert{firing("a"), firing("b")})[0]
 		require.True(t, r.Opened)

@@ -60,7 +60,7 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 	// by the client finds it applied, and index entries name it.
 	token := rand.Text()
 	ahead, cluster := s.aheadOf(c, token), s.cluster()
-	keys, args, err := s.commitCall(c, token, ahead, !cluster)
+	keys, args, stored, err := s.commitCall(c, token, ahead, !cluster)
 	if err != nil {
 		return fmt.Errorf("commit group %s: %w", c.Group, err)
 	}
@@ -83,14 +83,25 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 	default:
 		return fmt.Errorf("commit group %s: unexpected reply %v", c.Group, reply)
 	}
+	// Landed: the alerts' details are as the digests say.
+	for i, inc := range c.Incidents {
+		for j := range inc.Changed {
+			inc.Changed[j].Stored = stored[i][j]
+		}
+	}
 	s.cache.Committed(c, token)
 	s.dropEntries(ctx, reply[1:])
 	return nil
 }
 
 // commitCall builds the keys and arguments of commit.lua for c; with
-// inline, the script writes ahead's entries too.
-func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline bool) (keys []string, args []any, err error) {
+// inline, the script writes ahead's entries too. An alert's details
+// record goes only where its digest is not the one the alert's state
+// was folded from (AlertState.Stored): the store holds those details
+// already, since the script writes nothing unless the group is still as
+// read. stored holds the digest of each changed alert's details, by
+// incident, for the state once the commit lands.
+func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline bool) (keys []string, args []any, stored [][]uint64, err error) {
 	tag := s.tag(c.Group)
 	keys = []string{groupKey(tag, c.Group), alertsKey(tag), queueKey(tag), timersKey(tag), leasesKey(tag)}
 	mustExist := "0"
@@ -106,26 +117,38 @@ func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline 
 	for _, inc := range c.Incidents {
 		body, err := incidentjson.Header(inc)
 		if err != nil {
-			return nil, nil, fmt.Errorf("encode incident %s: %w", inc.ID, err)
+			return nil, nil, nil, fmt.Errorf("encode incident %s: %w", inc.ID, err)
 		}
 		keys = append(keys, incidentKey(tag, inc.ID))
 		args = append(args, inc.ID, string(inc.State), score(inc.ID), body, len(inc.Changed))
 		size := 0
 		for i := range inc.Changed {
-			size += alertrecord.Size(&inc.Changed[i])
+			size += alertrecord.Size(&inc.Changed[i]) + 8
 		}
 		arena := make([]byte, 0, size) // one buffer for the records
+		digests := make([]uint64, len(inc.Changed))
+		var details []any // alert key, details record
 		for i := range inc.Changed {
+			a := &inc.Changed[i]
 			start := len(arena)
-			arena, err = alertrecord.Encode(arena, &inc.Changed[i])
-			if err != nil {
-				return nil, nil, err
+			arena = alertrecord.EncodeDetails(arena, a)
+			d := arena[start:len(arena):len(arena)]
+			digests[i] = alertrecord.Digest(d)
+			if digests[i] != a.Stored {
+				details = append(details, a.Key, d)
 			}
-			args = append(args, inc.Changed[i].Key, arena[start:len(arena):len(arena)])
+			start = len(arena)
+			if arena, err = alertrecord.EncodeSeenDigest(arena, a, digests[i]); err != nil {
+				return nil, nil, nil, err
+			}
+			args = append(args, a.Key, arena[start:len(arena):len(arena)])
 		}
+		stored = append(stored, digests)
+		args = append(args, len(details)/2)
+		args = append(args, details...)
 		events, err := incidentjson.Events(inc)
 		if err != nil {
-			return nil, nil, fmt.Errorf("encode event of incident %s: %w", inc.ID, err)
+			return nil, nil, nil, fmt.Errorf("encode event of incident %s: %w", inc.ID, err)
 		}
 		args = append(args, len(events))
 		for _, e := range events {
@@ -141,7 +164,7 @@ func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline 
 		t.Claim = "" // a claim is kept in the lease hash, not with the timer
 		body, err := json.Marshal(t)
 		if err != nil {
-			return nil, nil, fmt.Errorf("encode timer %s: %w", t.Incident, err)
+			return nil, nil, nil, fmt.Errorf("encode timer %s: %w", t.Incident, err)
 		}
 		args = append(args, t.Incident, ceilMicro(t.Due), body)
 	}
@@ -149,7 +172,7 @@ func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline 
 	for _, id := range c.Cancel {
 		args = append(args, id)
 	}
-	return keys, args, nil
+	return keys, args, stored, nil
 }
 
 // appendPairs appends to args the counted list of pairs.
@@ -297,19 +320,24 @@ func (s *Store) keepDetails(ctx context.Context, rdb redis.UniversalClient, c kl
 		if len(fields) == 0 {
 			continue
 		}
-		vals, err := rdb.HMGet(ctx, incidentAlertsKey(s.tag(c.Group), inc.ID), fields...).Result()
+		tag := s.tag(c.Group)
+		vals, err := rdb.HMGet(ctx, incidentAlertsKey(tag, inc.ID), fields...).Result()
 		if err != nil {
 			return classify(err)
 		}
-		stored := make(map[string]klaxon.AlertState, len(vals))
+		var keys, records []string
 		for i, v := range vals {
 			if b, ok := v.(string); ok {
-				a, err := alertrecord.Decode([]byte(b))
-				if err != nil {
-					return fmt.Errorf("alert %s of incident %s: %w", fields[i], inc.ID, err)
-				}
-				stored[fields[i]] = a
+				keys, records = append(keys, fields[i]), append(records, b)
 			}
+		}
+		whole, err := s.wholeAlerts(ctx, rdb, tag, inc.ID, keys, records)
+		if err != nil {
+			return fmt.Errorf("incident %s: %w", inc.ID, err)
+		}
+		stored := make(map[string]klaxon.AlertState, len(whole))
+		for i, a := range whole {
+			stored[keys[i]] = a
 		}
 		for i := range inc.Changed {
 			if a, ok := stored[inc.Changed[i].Key]; ok {

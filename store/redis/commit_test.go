@@ -106,7 +106,7 @@ func TestStoreDetails(t *testing.T) {
 		s := fresh(t)
 		ctx := t.Context()
 		c := klaxon.Commit{Group: "g", Version: 0, Index: []string{"am/a"}}
-		keys, args, err := s.commitCall(c, "token1", s.aheadOf(c, "token1"), true)
+		keys, args, _, err := s.commitCall(c, "token1", s.aheadOf(c, "token1"), true)
 		require.NoError(t, err)
 		for range 2 { // as go-redis does when a reply is lost
 			reply, err := commitScript.Run(ctx, s.rdb, keys, args...).Slice()
@@ -116,7 +116,7 @@ func TestStoreDetails(t *testing.T) {
 		g, err := s.Group(ctx, "g", nil)
 		require.NoError(t, err)
 		require.Equal(t, uint64(1), g.Version)
-		keys, args, err = s.commitCall(c, "token2", s.aheadOf(c, "token2"), true)
+		keys, args, _, err = s.commitCall(c, "token2", s.aheadOf(c, "token2"), true)
 		require.NoError(t, err)
 		reply, err := commitScript.Run(ctx, s.rdb, keys, args...).Slice()
 		require.NoError(t, err)

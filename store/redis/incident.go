@@ -82,13 +82,16 @@ func (s *Store) IncidentAlerts(ctx context.Context, id, cursor string, limit int
 		return nil, "", fmt.Errorf("read alerts of incident %s: %w", id, klaxon.ErrNotFound)
 	}
 	fields, next := scan.Val()
-	out := make([]klaxon.AlertState, 0, len(fields)/2)
+	keys, records := make([]string, 0, len(fields)/2), make([]string, 0, len(fields)/2)
 	for i := 1; i < len(fields); i += 2 {
-		a, err := alertrecord.Decode([]byte(fields[i]))
-		if err != nil {
-			return nil, "", fmt.Errorf("read alerts of incident %s: alert %s: %w", id, fields[i-1], err)
-		}
-		out = append(out, a)
+		keys, records = append(keys, fields[i-1]), append(records, fields[i])
+	}
+	out, err := s.wholeAlerts(ctx, s.rdb, tag, id, keys, records)
+	if err != nil {
+		return nil, "", fmt.Errorf("read alerts of incident %s: %w", id, err)
+	}
+	for i := range out {
+		out[i].Stored = 0 // this store's own, for folds
 	}
 	slices.SortFunc(out, func(a, b klaxon.AlertState) int { return cmp.Compare(a.Key, b.Key) })
 	if next == 0 {
@@ -257,4 +260,46 @@ func decodeIncident(v []byte) (*klaxon.Incident, error) {
 		return nil, fmt.Errorf("decode: %w", err)
 	}
 	return &inc, nil
+}
+
+// wholeAlerts decodes the records of incident id's alerts keys, as read
+// from its hash of alerts: a seen record whose details are kept apart
+// (alertrecord.Apart) is joined with them, which one more round trip
+// reads for all. A commit between the two reads leaves a seen record
+// with details of another: the group's next commit writes both again,
+// and a commit built on this read finds the group at another version.
+func (s *Store) wholeAlerts(ctx context.Context, rdb redis.UniversalClient, tag, id string, keys, records []string) ([]klaxon.AlertState, error) {
+	var apart []string
+	for i, r := range records {
+		if alertrecord.Apart([]byte(r)) {
+			apart = append(apart, keys[i])
+		}
+	}
+	details := map[string]string{}
+	if len(apart) > 0 {
+		vals, err := rdb.HMGet(ctx, detailsKey(tag, id), apart...).Result()
+		if err != nil {
+			return nil, classify(err)
+		}
+		for i, v := range vals {
+			if d, ok := v.(string); ok {
+				details[apart[i]] = d
+			}
+		}
+	}
+	out := make([]klaxon.AlertState, len(records))
+	for i, r := range records {
+		var err error
+		if !alertrecord.Apart([]byte(r)) {
+			out[i], err = alertrecord.Decode([]byte(r))
+		} else if d, ok := details[keys[i]]; ok {
+			out[i], err = alertrecord.Join([]byte(r), []byte(d))
+		} else {
+			err = errors.New("its details are missing")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("alert %s: %w", keys[i], err)
+		}
+	}
+	return out, nil
 }

@@ -6,7 +6,11 @@ package redis
 //
 //	T:g:<group>    hash   v: version, o: open incident ID, c: last commit token
 //	T:i:<id>       hash   j: incident header JSON, s: state
-//	T:i:<id>:a     hash   alert key → alert record JSON: the incident's alerts
+//	T:i:<id>:a     hash   alert key → alert record (alertrecord): the
+//	                      incident's alerts, each a seen record with the
+//	                      digest of its details (layout 4), or whole
+//	T:i:<id>:d     hash   alert key → details record, of each seen record
+//	                      with a digest: written only when the digest moves
 //	T:i:<id>:e     list   event JSON: the incident's timeline, oldest first
 //	T:st:<state>   zset   incident IDs in that state, score = numeric ID
 //	T:alerts       hash   alert key → "<token> <group>": the alerts indexed
@@ -54,6 +58,7 @@ func (s *Store) tag(group string) string { return s.tags[s.shard(group)] }
 func groupKey(tag, group string) string           { return tag + ":g:" + group }
 func incidentKey(tag, id string) string           { return tag + ":i:" + id }
 func incidentAlertsKey(tag, id string) string     { return incidentKey(tag, id) + ":a" }
+func detailsKey(tag, id string) string            { return incidentKey(tag, id) + ":d" }
 func timelineKey(tag, id string) string           { return incidentKey(tag, id) + ":e" }
 func stateKey(tag string, st klaxon.State) string { return tag + ":st:" + string(st) }
 func alertsKey(tag string) string                 { return tag + ":alerts" }

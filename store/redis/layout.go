@@ -23,13 +23,19 @@ import (
 //	   write: a Klaxon of layout 2 would page without it, and replies
 //	   would miss those incidents. The upgrade indexes the pages of the
 //	   open incidents.
+//	4  an alert's record (T:i:<id>:a) may be a seen record that carries
+//	   the digest of its details record, kept apart (T:i:<id>:d) and
+//	   written only when it changes: a Klaxon of layout 3 would not read
+//	   it. The whole records of layout 3 are read as they are, and each
+//	   is kept apart when its alert next changes: the upgrade rewrites
+//	   nothing.
 //
 // Open upgrades the keys of an older layout in place, incident by
 // incident, each in one script, then indexes the pages of the open
 // incidents, and refuses a newer layout than it knows.
 // Replicas that start together may upgrade at once: each incident is
 // rewritten once (upgrade.lua checks that it is still as read).
-const layout = 3
+const layout = 4
 
 func (s *Store) upgrade(ctx context.Context) error {
 	v, err := s.rdb.Get(ctx, s.layoutKey()).Result()
@@ -60,7 +66,7 @@ func (s *Store) upgrade(ctx context.Context) error {
 			return fmt.Errorf("upgrade key layout 1 to 2: %w", err)
 		}
 	}
-	if used > 0 {
+	if used > 0 && have < 3 {
 		if err := s.indexOpen(ctx); err != nil {
 			return fmt.Errorf("upgrade key layout %d to 3: index pages: %w", have, err)
 		}

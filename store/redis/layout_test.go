@@ -1,13 +1,19 @@
 package redis
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/internal/redistest"
+	"github.com/klaxonhq/klaxon/store/internal/alertrecord"
 	"github.com/klaxonhq/klaxon/store/storetest"
 )
 
@@ -29,19 +35,111 @@ func TestUpgradeLayout1(t *testing.T) {
 	}
 }
 
+// TestUpgradeLayout3 starts Redis on keys that layout 3 wrote
+// (testdata/v3.rdb: testdata/v1.rdb as a Klaxon of layout 3 upgraded it),
+// whose alert records are whole, and reads it all at the current layout,
+// also after a second open. An alert that changes is then kept as a seen
+// record and its details, and reads back the same.
+func TestUpgradeLayout3(t *testing.T) {
+	srv := redistest.Start(t)
+	srv.Stop(t)
+	rdb, err := os.ReadFile(filepath.Join("testdata", "v3.rdb"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(srv.Dir(), "dump.rdb"), rdb, 0o600))
+	srv.Restart(t)
+
+	ctx := t.Context()
+	for range 2 {
+		s := open(t, Options{Addrs: []string{srv.Addr()}})
+		storetest.CheckLayout1(t, s)
+		got, err := s.rdb.Get(ctx, s.layoutKey()).Result()
+		require.NoError(t, err)
+		require.Equal(t, strconv.Itoa(layout), got)
+		require.NoError(t, s.Close())
+	}
+
+	s := open(t, Options{Addrs: []string{srv.Addr()}})
+	defer s.Close()
+	inc, err := s.Incident(ctx, "1")
+	require.NoError(t, err)
+	before, _, err := s.IncidentAlerts(ctx, "1", "", 10)
+	require.NoError(t, err)
+	a := before[0]
+	g, err := s.Group(ctx, inc.Group, []string{a.Key})
+	require.NoError(t, err)
+	require.Zero(t, g.Alerts[a.Key].Stored, "a whole record has no digest")
+	next := a
+	next.Count, next.LastSeen = a.Count+1, a.LastSeen.Add(time.Minute)
+	next.Stored = g.Alerts[a.Key].Stored
+	h := inc.Header()
+	h.Changed = []klaxon.AlertState{next}
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: inc.Group, Version: g.Version, Token: g.Token, Open: "1", Incidents: []*klaxon.Incident{h}}))
+	tag := s.tag(inc.Group)
+	record, err := s.rdb.HGet(ctx, incidentAlertsKey(tag, "1"), a.Key).Bytes()
+	require.NoError(t, err)
+	require.True(t, alertrecord.Apart(record), "kept apart once changed")
+	after, _, err := s.IncidentAlerts(ctx, "1", "", 10)
+	require.NoError(t, err)
+	want := slices.Clone(before)
+	next.Stored = 0
+	want[0] = next
+	require.Equal(t, want, after)
+}
+
+// TestDetailsOnlyWhenChanged: a commit writes an alert's details record
+// only when its digest is not the one the alert's state was folded from
+// (AlertState.Stored): with that digest, the details stored stay, even
+// other ones (put there by hand here); with another, they are written.
+func TestDetailsOnlyWhenChanged(t *testing.T) {
+	s := open(t, Options{Addrs: []string{redistest.Start(t).Addr()}})
+	defer s.Close()
+	ctx := t.Context()
+	a := klaxon.AlertState{Alert: klaxon.Alert{Key: "am/a", Integration: "am", Status: klaxon.Firing, Summary: "disk full",
+		Labels: map[string]string{"alertname": "DiskFull"}, StartsAt: t0}, Count: 1, FirstSeen: t0, LastSeen: t0}
+	commit := func(version uint64, a klaxon.AlertState) {
+		t.Helper()
+		inc := &klaxon.Incident{ID: "1", Group: "g", State: klaxon.StateTriggered, CreatedAt: t0, Changed: []klaxon.AlertState{a}}
+		require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: version, Open: "1", Incidents: []*klaxon.Incident{inc}}))
+	}
+	labels := func() map[string]string {
+		t.Helper()
+		got, _, err := s.IncidentAlerts(ctx, "1", "", 10)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		return got[0].Labels
+	}
+	commit(0, a)
+	g, err := s.Group(ctx, "g", []string{"am/a"})
+	require.NoError(t, err)
+	digest := g.Alerts["am/a"].Stored
+	require.Equal(t, alertrecord.Digest(alertrecord.EncodeDetails(nil, &a)), digest)
+
+	other := a
+	other.Labels = map[string]string{"alertname": "Other"}
+	require.NoError(t, s.rdb.HSet(ctx, detailsKey(s.tag("g"), "1"), "am/a", alertrecord.EncodeDetails(nil, &other)).Err())
+	again := a
+	again.Count, again.LastSeen, again.Stored = 2, t0.Add(time.Minute), digest
+	commit(1, again)
+	require.Equal(t, other.Labels, labels(), "the same digest: the details stored stay")
+
+	again.Count, again.Stored = 3, digest+1
+	commit(2, again)
+	require.Equal(t, a.Labels, labels(), "another digest: the details are written")
+}
+
 // TestNewerLayoutRefused: keys of a layout this version does not know are
 // never read wrongly; Open says what to do.
 func TestNewerLayoutRefused(t *testing.T) {
 	addr := redistest.Start(t).Addr()
 	s := open(t, Options{Addrs: []string{addr}, Prefix: "newer"})
-	require.NoError(t, s.rdb.Set(t.Context(), s.layoutKey(), "4", 0).Err())
+	require.NoError(t, s.rdb.Set(t.Context(), s.layoutKey(), layout+1, 0).Err())
 	require.NoError(t, s.Close())
 	_, err := Open(t.Context(), Options{Addrs: []string{addr}, Prefix: "newer"})
-	require.ErrorContains(t, err, "key layout 4, written by a newer Klaxon")
+	require.ErrorContains(t, err, fmt.Sprintf("key layout %d, written by a newer Klaxon", layout+1))
 }
 
 // TestUpgradeLayout2: the open incidents of keys of layout 2, written
-// before the index of pages by user, are in the index at layout 3: a
+// before the index of pages by user, are in the index at layout 3 and up: a
 // reply after the upgrade finds the incident that paged its sender. A
 // Klaxon of layout 2 would refuse the keys now, instead of paging
 // without the index.
@@ -57,9 +155,9 @@ func TestUpgradeLayout2(t *testing.T) {
 	for range 2 {
 		s = open(t, o)
 		storetest.CheckIndexedPages(t, s, id)
-		layout, err := s.rdb.Get(ctx, s.layoutKey()).Result()
+		got, err := s.rdb.Get(ctx, s.layoutKey()).Result()
 		require.NoError(t, err)
-		require.Equal(t, "3", layout)
+		require.Equal(t, strconv.Itoa(layout), got)
 		require.NoError(t, s.Close())
 	}
 }

@@ -19,6 +19,13 @@
 // occurrence of the alert; the details record is the format byte and the
 // rest, and changes rarely. A seen record reads with DecodeSeen like a
 // whole one; Join reads the two together.
+//
+// A seen record may also carry the digest of its details record
+// (EncodeSeenDigest): format byte 2, seen, then the digest, 8 bytes
+// big-endian. A store that cannot compare a new details record with the
+// one it holds without reading it back (Redis) compares digests instead:
+// DecodeSeen returns the digest as klaxon.Seen.Stored, and the fold
+// carries it to the commit.
 package alertrecord
 
 import (
@@ -30,10 +37,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
+
 	"github.com/klaxonhq/klaxon"
 )
 
-const format = 1
+const (
+	format       = 1
+	formatDigest = 2
+)
 
 // errCorrupt is wrapped by every decoding error.
 var errCorrupt = errors.New("corrupt alert record")
@@ -67,13 +79,36 @@ func EncodeSeen(dst []byte, a *klaxon.AlertState) ([]byte, error) {
 	return appendSeen(append(dst, format, status), a), nil
 }
 
+// EncodeSeenDigest appends to dst the seen record of a with digest, the
+// Digest of its details record.
+func EncodeSeenDigest(dst []byte, a *klaxon.AlertState, digest uint64) ([]byte, error) {
+	status, err := statusByte(a)
+	if err != nil {
+		return nil, err
+	}
+	if digest == 0 {
+		return nil, fmt.Errorf("encode alert %s: a zero digest", a.Key)
+	}
+	dst = slices.Grow(dst, 2+4*timeSize+3*binary.MaxVarintLen64+len(a.Summary)+len(a.Severity)+8)
+	dst = appendSeen(append(dst, formatDigest, status), a)
+	return binary.BigEndian.AppendUint64(dst, digest), nil
+}
+
+// Digest is the digest of a details record that a seen record carries
+// (EncodeSeenDigest): xxHash64, never 0, which stands for none.
+func Digest(details []byte) uint64 {
+	return max(xxhash.Sum64(details), 1)
+}
+
 // EncodeDetails appends the details record of a to dst: the rest of it.
 // Size(a) is about room enough for both records.
 func EncodeDetails(dst []byte, a *klaxon.AlertState) []byte {
 	return appendDetails(append(dst, format), a)
 }
 
-// Join reads an alert from its seen and details records.
+// Join reads an alert from its seen and details records. A digest the
+// seen record carries is not checked against the details: the store
+// wrote the two together.
 func Join(seen, details []byte) (klaxon.AlertState, error) {
 	r := reader{b: seen}
 	s := r.seen()
@@ -152,8 +187,17 @@ func Decode(b []byte) (klaxon.AlertState, error) {
 		return decodeJSON(b)
 	}
 	r := reader{b: b}
-	return r.rest(r.seen())
+	s := r.seen()
+	if r.err == nil && s.Stored != 0 {
+		r.fail("a seen record, whose details are kept apart")
+	}
+	return r.rest(s)
 }
+
+// Apart reports whether b is a seen record whose details record is kept
+// apart (EncodeSeenDigest), to read with Join; else it reads whole with
+// Decode.
+func Apart(b []byte) bool { return len(b) > 0 && b[0] == formatDigest }
 
 // rest reads the details that follow what s holds, to the end.
 func (r *reader) rest(s klaxon.Seen) (klaxon.AlertState, error) {
@@ -161,7 +205,7 @@ func (r *reader) rest(s klaxon.Seen) (klaxon.AlertState, error) {
 		Alert: klaxon.Alert{
 			Status: s.Status, StartsAt: s.StartsAt, Summary: s.Summary, Severity: s.Severity,
 		},
-		Count: s.Count, FirstSeen: s.FirstSeen, LastSeen: s.LastSeen,
+		Count: s.Count, FirstSeen: s.FirstSeen, LastSeen: s.LastSeen, Stored: s.Stored,
 	}
 	a.Key = r.string()
 	a.Integration = r.string()
@@ -223,8 +267,9 @@ func (r *reader) fail(format string, args ...any) {
 }
 
 func (r *reader) seen() klaxon.Seen {
-	if r.byte() != format {
-		r.fail("not format %d", format)
+	f := r.byte()
+	if f != format && f != formatDigest {
+		r.fail("not format %d or %d", format, formatDigest)
 		return klaxon.Seen{}
 	}
 	var s klaxon.Seen
@@ -242,6 +287,17 @@ func (r *reader) seen() klaxon.Seen {
 	s.LastSeen = r.time()
 	s.Summary = r.string()
 	s.Severity = r.string()
+	if f == formatDigest {
+		if len(r.b) < 8 {
+			r.fail("short digest")
+			return klaxon.Seen{}
+		}
+		if s.Stored = binary.BigEndian.Uint64(r.b); s.Stored == 0 {
+			r.fail("a zero digest")
+			return klaxon.Seen{}
+		}
+		r.b = r.b[8:]
+	}
 	return s
 }
 

@@ -55,8 +55,39 @@ func TestRoundTrip(t *testing.T) {
 			got, err = Join(sr, dr)
 			require.NoError(t, err)
 			require.Equal(t, a, got)
+			require.False(t, Apart(sr))
+			require.False(t, Apart(b))
+
+			// Kept apart, with the digest of the details: the seen record
+			// carries it, and it is the state's Stored once read.
+			d := Digest(dr)
+			sd, err := EncodeSeenDigest(nil, &a, d)
+			require.NoError(t, err)
+			require.True(t, Apart(sd))
+			stored := a
+			stored.Stored = d
+			seen, err = DecodeSeen(sd)
+			require.NoError(t, err)
+			require.Equal(t, stored.Seen(), seen)
+			got, err = Join(sd, dr)
+			require.NoError(t, err)
+			require.Equal(t, stored, got)
+			_, err = Decode(sd)
+			require.ErrorIs(t, err, errCorrupt, "its details are elsewhere")
 		})
 	}
+}
+
+// TestDigest: the digest is stored, so it never changes with the
+// version that computes it; it follows every byte of the details.
+func TestDigest(t *testing.T) {
+	a := full()
+	dr := EncodeDetails(nil, &a)
+	require.Equal(t, uint64(0xdaf36de865cc4fbc), Digest(dr), "xxHash64 of the details record")
+	a.Annotations["runbook_url"] += "/"
+	require.NotEqual(t, Digest(dr), Digest(EncodeDetails(nil, &a)))
+	_, err := EncodeSeenDigest(nil, &a, 0)
+	require.ErrorContains(t, err, "zero digest")
 }
 
 func TestDeterministic(t *testing.T) {
@@ -93,6 +124,20 @@ func TestErrors(t *testing.T) {
 	seen, err := EncodeSeen(nil, &a)
 	require.NoError(t, err)
 	details := EncodeDetails(nil, &a)
+	digest, err := EncodeSeenDigest(nil, &a, Digest(details))
+	require.NoError(t, err)
+	zero := append(append([]byte(nil), digest[:len(digest)-8]...), 0, 0, 0, 0, 0, 0, 0, 0)
+	for name, in := range map[string][]byte{
+		"digest truncated": digest[:len(digest)-1],
+		"digest zero":      zero,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := DecodeSeen(in)
+			require.ErrorIs(t, err, errCorrupt)
+			_, err = Join(in, details)
+			require.ErrorIs(t, err, errCorrupt)
+		})
+	}
 	for name, in := range map[string][2][]byte{
 		"whole for seen":      {b, details},
 		"seen for details":    {seen, seen},
@@ -146,8 +191,11 @@ func FuzzDecode(f *testing.F) {
 func FuzzJoin(f *testing.F) {
 	a := full()
 	seen, _ := EncodeSeen(nil, &a)
-	f.Add(seen, EncodeDetails(nil, &a))
+	details := EncodeDetails(nil, &a)
+	f.Add(seen, details)
 	f.Add(seen, seen)
+	digest, _ := EncodeSeenDigest(nil, &a, Digest(details))
+	f.Add(digest, details)
 	f.Fuzz(func(t *testing.T, seen, details []byte) {
 		got, err := Join(seen, details)
 		if err != nil {

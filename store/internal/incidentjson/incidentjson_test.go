@@ -30,6 +30,8 @@ func fill(r *rand.Rand, v reflect.Value) {
 		v.SetString(randomString(r))
 	case reflect.Int, reflect.Int64:
 		v.SetInt(r.Int64N(1<<40) - 1<<39)
+	case reflect.Uint64:
+		v.SetUint(r.Uint64())
 	case reflect.Bool:
 		v.SetBool(true)
 	case reflect.Pointer:
