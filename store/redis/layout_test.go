@@ -21,12 +21,7 @@ import (
 // (testdata/v1.rdb; see storetest.CheckLayout1) and reads it all in the
 // new layout, also after a second open.
 func TestUpgradeLayout1(t *testing.T) {
-	srv := redistest.Start(t)
-	srv.Stop(t)
-	rdb, err := os.ReadFile(filepath.Join("testdata", "v1.rdb"))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(srv.Dir(), "dump.rdb"), rdb, 0o600))
-	srv.Restart(t)
+	srv := startOn(t, "v1.rdb")
 
 	for range 2 {
 		s := open(t, Options{Addrs: []string{srv.Addr()}})
@@ -41,12 +36,7 @@ func TestUpgradeLayout1(t *testing.T) {
 // also after a second open. An alert that changes is then kept as a seen
 // record and its details, and reads back the same.
 func TestUpgradeLayout3(t *testing.T) {
-	srv := redistest.Start(t)
-	srv.Stop(t)
-	rdb, err := os.ReadFile(filepath.Join("testdata", "v3.rdb"))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(srv.Dir(), "dump.rdb"), rdb, 0o600))
-	srv.Restart(t)
+	srv := startOn(t, "v3.rdb")
 
 	ctx := t.Context()
 	for range 2 {
@@ -125,6 +115,18 @@ func TestDetailsOnlyWhenChanged(t *testing.T) {
 	again.Count, again.Stored = 3, digest+1
 	commit(2, again)
 	require.Equal(t, a.Labels, labels(), "another digest: the details are written")
+}
+
+// startOn starts Redis on the keys of testdata/name, a dump.
+func startOn(t *testing.T, name string) *redistest.Server {
+	t.Helper()
+	srv := redistest.Start(t)
+	srv.Stop(t)
+	rdb, err := os.ReadFile(filepath.Join("testdata", name))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(srv.Dir(), "dump.rdb"), rdb, 0o600))
+	srv.Restart(t)
+	return srv
 }
 
 // TestNewerLayoutRefused: keys of a layout this version does not know are
