@@ -178,7 +178,11 @@ type AlertState struct {
 	FirstSeen time.Time `json:"first_seen"`
 	LastSeen  time.Time `json:"last_seen"`
 	// Stored is Seen.Stored of the record the state was folded from:
-	// what the store holds, as the store read it.
+	// what the store holds, as the store read it. It is right only for
+	// a commit to the incident it was read from, at the version read: a
+	// state built any other way leaves it 0 (the store then writes the
+	// whole record). A store may set it, once a commit lands, to what it
+	// holds then.
 	Stored uint64 `json:"-"`
 }
 

@@ -128,7 +128,9 @@ type Store interface {
 	// it).
 	Group(ctx context.Context, key string, alerts []string) (Group, error)
 	// Commit applies c if the group is still at c.Version, and returns an
-	// error matching ErrConflict if it is not.
+	// error matching ErrConflict if it is not. Once c lands, the store
+	// may set the Stored of its incidents' Changed alerts to what it
+	// holds of them (see AlertState.Stored).
 	Commit(ctx context.Context, c Commit) error
 	// NextIncidentID allocates a new, never used incident ID.
 	NextIncidentID(ctx context.Context) (string, error)

@@ -45,7 +45,7 @@ func (p *Pipeline) chainLoop(ctx context.Context, q klaxon.CommitQueue, key stri
 	for {
 		if mine != nil && answered(mine) {
 			if len(flights) == 0 && len(ds) == 0 {
-				if ds = p.take(key, true); len(ds) == 0 {
+				if ds = p.take(key, true, 0); len(ds) == 0 {
 					return
 				}
 			}
@@ -54,7 +54,7 @@ func (p *Pipeline) chainLoop(ctx context.Context, q klaxon.CommitQueue, key stri
 		}
 		if len(flights) == 0 {
 			if len(ds) == 0 {
-				if ds = p.take(key, true); len(ds) == 0 {
+				if ds = p.take(key, true, 0); len(ds) == 0 {
 					return
 				}
 			}
@@ -64,7 +64,7 @@ func (p *Pipeline) chainLoop(ctx context.Context, q klaxon.CommitQueue, key stri
 			ds = nil
 			continue
 		}
-		ds = append(ds, p.take(key, false)...)
+		ds = append(ds, p.take(key, false, 0)...)
 		if len(ds) > 0 {
 			if last := flights[len(flights)-1]; last.chained && len(flights) < maxChain {
 				if next := p.chain(ctx, q, key, last, ds); next != nil {
@@ -87,9 +87,11 @@ func (p *Pipeline) chainLoop(ctx context.Context, q klaxon.CommitQueue, key stri
 // maxChain bounds the commits of one group in flight at once.
 const maxChain = 4
 
-// take returns the deliveries waiting for group key. With last, when none
+// take returns the deliveries waiting for group key: all of them, or,
+// with limit > 0, the first ones up to limit alerts (at least one
+// delivery), the rest waiting for the next take. With last, when none
 // waits, the group has no committer any more.
-func (p *Pipeline) take(key string, last bool) []*delivery {
+func (p *Pipeline) take(key string, last bool, limit int) []*delivery {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	q := p.groups[key]
@@ -98,8 +100,18 @@ func (p *Pipeline) take(key string, last bool) []*delivery {
 		return nil
 	}
 	ds := q.waiting
-	q.waiting = nil
-	return ds
+	n := len(ds)
+	if limit > 0 {
+		alerts := len(ds[0].alerts)
+		for n = 1; n < len(ds) && alerts+len(ds[n].alerts) <= limit; n++ {
+			alerts += len(ds[n].alerts)
+		}
+	}
+	q.waiting = ds[n:]
+	if len(q.waiting) == 0 {
+		q.waiting = nil
+	}
+	return ds[:n:n]
 }
 
 // start folds ds on the group as stored and queues the commit; nil when

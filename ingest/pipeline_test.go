@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -116,6 +117,59 @@ func TestPipelineFoldsConcurrentDeliveries(t *testing.T) {
 	events, err := klaxon.ReadTimeline(t.Context(), st, g.Open.ID)
 	require.NoError(t, err)
 	require.Len(t, events, senders+1, "triggered, then one alert_joined per sender")
+}
+
+// TestPipelineFoldIsBounded: on a store that takes one commit of a group
+// at a time (Redis), the deliveries that waited are folded into commits
+// of at most 500 alerts, in the order they came: one commit is one
+// script, which holds the whole server while it runs. A body bigger than
+// that is a commit of its own, whole.
+func TestPipelineFoldIsBounded(t *testing.T) {
+	st := &sized{counting: newCounting(openEmbedded(t))}
+	p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
+	body := func(i, n int) []klaxon.Alert {
+		alerts := make([]klaxon.Alert, n)
+		for j := range alerts {
+			alerts[j] = firing(fmt.Sprintf("am/%d-%d", i, j), nil)
+		}
+		return alerts
+	}
+	var eg errgroup.Group
+	eg.Go(func() error { return p.Accept(t.Context(), body(0, 1)) })
+	<-st.first // the first commit is in flight; the rest queue behind it
+	sizes := []int{100, 100, 100, 100, 100, 100, 700, 100, 100}
+	for i, n := range sizes {
+		eg.Go(func() error { return p.Accept(t.Context(), body(i+1, n)) })
+		require.Eventually(t, func() bool { return p.Waiting("g") == i+1 }, 10*time.Second, time.Millisecond) // in this order
+	}
+	close(st.release)
+	require.NoError(t, eg.Wait())
+	require.Equal(t, []int{1, 500, 100, 700, 200}, st.sizes())
+	g, err := st.Group(t.Context(), "g", nil)
+	require.NoError(t, err)
+	require.Equal(t, 1501, g.Open.AlertCount)
+}
+
+// sized records how many alerts each commit changes.
+type sized struct {
+	*counting
+	mu sync.Mutex
+	n  []int
+}
+
+func (s *sized) Commit(ctx context.Context, c klaxon.Commit) error {
+	s.mu.Lock()
+	for _, inc := range c.Incidents {
+		s.n = append(s.n, len(inc.Changed))
+	}
+	s.mu.Unlock()
+	return s.counting.Commit(ctx, c)
+}
+
+func (s *sized) sizes() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.n)
 }
 
 // gated holds each commit that reaches the store until its gate, in

@@ -336,8 +336,8 @@ func (s *Store) keepDetails(ctx context.Context, rdb redis.UniversalClient, c kl
 			return fmt.Errorf("incident %s: %w", inc.ID, err)
 		}
 		stored := make(map[string]klaxon.AlertState, len(whole))
-		for i, a := range whole {
-			stored[keys[i]] = a
+		for _, a := range whole {
+			stored[a.Key] = a
 		}
 		for i := range inc.Changed {
 			if a, ok := stored[inc.Changed[i].Key]; ok {

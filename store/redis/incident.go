@@ -263,27 +263,27 @@ func decodeIncident(v []byte) (*klaxon.Incident, error) {
 }
 
 // wholeAlerts decodes the records of incident id's alerts keys, as read
-// from its hash of alerts: a seen record whose details are kept apart
-// (alertrecord.Apart) is joined with them, which one more round trip
-// reads for all. A commit between the two reads leaves a seen record
-// with details of another: the group's next commit writes both again,
-// and a commit built on this read finds the group at another version.
+// from its hash of alerts. When any is a seen record whose details are
+// kept apart (alertrecord.Apart), the records and their details are read
+// again, together, in one transaction: a commit between two reads would
+// pair one state's seen record with another's details. A key whose
+// record is gone by then is left out.
 func (s *Store) wholeAlerts(ctx context.Context, rdb redis.UniversalClient, tag, id string, keys, records []string) ([]klaxon.AlertState, error) {
-	var apart []string
-	for i, r := range records {
-		if alertrecord.Apart([]byte(r)) {
-			apart = append(apart, keys[i])
-		}
-	}
-	details := map[string]string{}
-	if len(apart) > 0 {
-		vals, err := rdb.HMGet(ctx, detailsKey(tag, id), apart...).Result()
-		if err != nil {
+	var details []any
+	if slices.ContainsFunc(records, func(r string) bool { return alertrecord.Apart([]byte(r)) }) {
+		var seen, apart *redis.SliceCmd
+		if _, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			seen = p.HMGet(ctx, incidentAlertsKey(tag, id), keys...)
+			apart = p.HMGet(ctx, detailsKey(tag, id), keys...)
+			return nil
+		}); err != nil {
 			return nil, classify(err)
 		}
-		for i, v := range vals {
-			if d, ok := v.(string); ok {
-				details[apart[i]] = d
+		keys, records, details = keys[:0:0], records[:0:0], nil
+		for i, v := range seen.Val() {
+			if r, ok := v.(string); ok {
+				keys, records = append(keys, seen.Args()[2+i].(string)), append(records, r)
+				details = append(details, apart.Val()[i])
 			}
 		}
 	}
@@ -292,7 +292,7 @@ func (s *Store) wholeAlerts(ctx context.Context, rdb redis.UniversalClient, tag,
 		var err error
 		if !alertrecord.Apart([]byte(r)) {
 			out[i], err = alertrecord.Decode([]byte(r))
-		} else if d, ok := details[keys[i]]; ok {
+		} else if d, ok := details[i].(string); ok {
 			out[i], err = alertrecord.Join([]byte(r), []byte(d))
 		} else {
 			err = errors.New("its details are missing")

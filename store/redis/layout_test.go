@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/incident"
 	"github.com/klaxonhq/klaxon/internal/redistest"
 	"github.com/klaxonhq/klaxon/store/internal/alertrecord"
 	"github.com/klaxonhq/klaxon/store/storetest"
@@ -162,4 +163,39 @@ func TestUpgradeLayout2(t *testing.T) {
 		require.Equal(t, strconv.Itoa(layout), got)
 		require.NoError(t, s.Close())
 	}
+}
+
+// TestDigestsFollowTheCache: a state folded from the group cache carries
+// the digest of what the last commit wrote, not of what the read before
+// it found. Labels go from A to B (folded on a read of Redis, which
+// gives A's digest) and back to A (folded on what B's commit left in the
+// cache) and end as A: with A's digest still in the cache after B's
+// commit, the third commit would keep B's details.
+func TestDigestsFollowTheCache(t *testing.T) {
+	s := open(t, Options{Addrs: []string{redistest.Start(t).Addr()}})
+	defer s.Close()
+	ctx := t.Context()
+	tmpl := incident.Template{Group: "g"}
+	deliver := func(labels map[string]string, at time.Time) {
+		t.Helper()
+		a := klaxon.Alert{Key: "am/a", Integration: "am", Status: klaxon.Firing, Summary: "disk full", Labels: labels, StartsAt: at}
+		require.NoError(t, klaxon.Update(ctx, s, "g", []string{a.Key}, func(g klaxon.Group) (*klaxon.Commit, error) {
+			r := incident.Apply(g.Open, g.Alerts, []klaxon.Alert{a}, at, tmpl)
+			if r.Opened {
+				r.Incident.ID = "1"
+			}
+			return &klaxon.Commit{Open: r.Incident.ID, Incidents: []*klaxon.Incident{r.Incident}, Index: r.Index}, nil
+		}))
+		got, _, err := s.IncidentAlerts(ctx, "1", "", 10)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		require.Equal(t, labels, got[0].Labels)
+	}
+	a, b := map[string]string{"team": "a"}, map[string]string{"team": "b"}
+	deliver(a, t0)
+	s.cache.Drop("g") // the next delivery reads A's digest from Redis
+	deliver(b, t0.Add(time.Minute))
+	_, cached := s.CachedGroup("g", []string{"am/a"})
+	require.True(t, cached, "the next delivery folds on the cache")
+	deliver(a, t0.Add(2*time.Minute))
 }

@@ -175,6 +175,9 @@ func DecodeSeen(b []byte) (klaxon.Seen, error) {
 	}
 	r := reader{b: b}
 	s := r.seen()
+	if r.err == nil && s.Stored != 0 && len(r.b) > 0 {
+		r.fail("%d bytes after the digest", len(r.b))
+	}
 	if r.err != nil {
 		return klaxon.Seen{}, r.err
 	}

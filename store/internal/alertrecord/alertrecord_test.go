@@ -124,6 +124,7 @@ func TestErrors(t *testing.T) {
 	for name, in := range map[string][]byte{
 		"digest truncated": digest[:len(digest)-1],
 		"digest zero":      zero,
+		"after the digest": append(append([]byte(nil), digest...), 0),
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := DecodeSeen(in)
@@ -156,6 +157,9 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 	j, _ := json.Marshal(&a)
 	f.Add(j)
+	details := EncodeDetails(nil, &a)
+	digest, _ := EncodeSeenDigest(nil, &a, Digest(details))
+	f.Add(digest)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		got, err := Decode(in)
 		if _, serr := DecodeSeen(in); err == nil {
