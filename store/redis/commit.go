@@ -306,8 +306,8 @@ func ceilMicro(t time.Time) int64 {
 }
 
 // keepDetails fills in the partial records of c (see klaxon.Alert.Partial)
-// from the records stored, which hold each alert whole: one read, only for
-// a commit that has them. A record changed since is no harm: the commit
+// from the alerts stored, read whole: one round trip, only for a commit
+// that has them. A record changed since is no harm: the commit
 // then finds its group at another version, and is refused.
 func (s *Store) keepDetails(ctx context.Context, rdb redis.UniversalClient, c klaxon.Commit) error {
 	for _, inc := range c.Incidents {
@@ -320,18 +320,7 @@ func (s *Store) keepDetails(ctx context.Context, rdb redis.UniversalClient, c kl
 		if len(fields) == 0 {
 			continue
 		}
-		tag := s.tag(c.Group)
-		vals, err := rdb.HMGet(ctx, incidentAlertsKey(tag, inc.ID), fields...).Result()
-		if err != nil {
-			return classify(err)
-		}
-		var keys, records []string
-		for i, v := range vals {
-			if b, ok := v.(string); ok {
-				keys, records = append(keys, fields[i]), append(records, b)
-			}
-		}
-		whole, err := s.wholeAlerts(ctx, rdb, tag, inc.ID, keys, records)
+		whole, err := s.wholeAlerts(ctx, rdb, s.tag(c.Group), inc.ID, fields)
 		if err != nil {
 			return fmt.Errorf("incident %s: %w", inc.ID, err)
 		}

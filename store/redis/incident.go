@@ -86,7 +86,12 @@ func (s *Store) IncidentAlerts(ctx context.Context, id, cursor string, limit int
 	for i := 1; i < len(fields); i += 2 {
 		keys, records = append(keys, fields[i-1]), append(records, fields[i])
 	}
-	out, err := s.wholeAlerts(ctx, s.rdb, tag, id, keys, records)
+	var out []klaxon.AlertState
+	if slices.ContainsFunc(records, func(r string) bool { return alertrecord.Apart([]byte(r)) }) {
+		out, err = s.wholeAlerts(ctx, s.rdb, tag, id, keys) // read again with their details
+	} else {
+		out, err = decodeAlerts(keys, records, nil)
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("read alerts of incident %s: %w", id, err)
 	}
@@ -262,31 +267,33 @@ func decodeIncident(v []byte) (*klaxon.Incident, error) {
 	return &inc, nil
 }
 
-// wholeAlerts decodes the records of incident id's alerts keys, as read
-// from its hash of alerts. When any is a seen record whose details are
-// kept apart (alertrecord.Apart), the records and their details are read
-// again, together, in one transaction: a commit between two reads would
-// pair one state's seen record with another's details. A key whose
-// record is gone by then is left out.
-func (s *Store) wholeAlerts(ctx context.Context, rdb redis.UniversalClient, tag, id string, keys, records []string) ([]klaxon.AlertState, error) {
+// wholeAlerts reads incident id's alerts keys whole: their records and
+// the details kept apart from them, together, in one transaction, so
+// that a commit in between cannot pair one state's seen record with
+// another's details. A key with no record is left out.
+func (s *Store) wholeAlerts(ctx context.Context, rdb redis.UniversalClient, tag, id string, keys []string) ([]klaxon.AlertState, error) {
+	var seen, apart *redis.SliceCmd
+	if _, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		seen = p.HMGet(ctx, incidentAlertsKey(tag, id), keys...)
+		apart = p.HMGet(ctx, detailsKey(tag, id), keys...)
+		return nil
+	}); err != nil {
+		return nil, classify(err)
+	}
+	var found, records []string
 	var details []any
-	if slices.ContainsFunc(records, func(r string) bool { return alertrecord.Apart([]byte(r)) }) {
-		var seen, apart *redis.SliceCmd
-		if _, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			seen = p.HMGet(ctx, incidentAlertsKey(tag, id), keys...)
-			apart = p.HMGet(ctx, detailsKey(tag, id), keys...)
-			return nil
-		}); err != nil {
-			return nil, classify(err)
-		}
-		keys, records, details = keys[:0:0], records[:0:0], nil
-		for i, v := range seen.Val() {
-			if r, ok := v.(string); ok {
-				keys, records = append(keys, seen.Args()[2+i].(string)), append(records, r)
-				details = append(details, apart.Val()[i])
-			}
+	for i, v := range seen.Val() {
+		if r, ok := v.(string); ok {
+			found, records, details = append(found, keys[i]), append(records, r), append(details, apart.Val()[i])
 		}
 	}
+	return decodeAlerts(found, records, details)
+}
+
+// decodeAlerts decodes the records of alerts keys: whole ones alone, and
+// seen records whose details are kept apart (alertrecord.Apart) with
+// details, each key's (nil where there are none).
+func decodeAlerts(keys, records []string, details []any) ([]klaxon.AlertState, error) {
 	out := make([]klaxon.AlertState, len(records))
 	for i, r := range records {
 		var err error

@@ -71,27 +71,31 @@ const pairSize = 2 + 40
 // EncodeSeen appends the seen record of a to dst: what a new occurrence
 // of the alert changes.
 func EncodeSeen(dst []byte, a *klaxon.AlertState) ([]byte, error) {
-	status, err := statusByte(a)
-	if err != nil {
-		return nil, err
-	}
-	dst = slices.Grow(dst, 2+4*timeSize+3*binary.MaxVarintLen64+len(a.Summary)+len(a.Severity))
-	return appendSeen(append(dst, format, status), a), nil
+	return encodeSeen(dst, a, format, 0)
 }
 
 // EncodeSeenDigest appends to dst the seen record of a with digest, the
 // Digest of its details record.
 func EncodeSeenDigest(dst []byte, a *klaxon.AlertState, digest uint64) ([]byte, error) {
+	if digest == 0 {
+		return nil, fmt.Errorf("encode alert %s: a zero digest", a.Key)
+	}
+	dst, err := encodeSeen(dst, a, formatDigest, 8)
+	if err != nil {
+		return nil, err
+	}
+	return binary.BigEndian.AppendUint64(dst, digest), nil
+}
+
+// encodeSeen appends the format byte f and a's seen record to dst, with
+// room for more bytes after it.
+func encodeSeen(dst []byte, a *klaxon.AlertState, f byte, more int) ([]byte, error) {
 	status, err := statusByte(a)
 	if err != nil {
 		return nil, err
 	}
-	if digest == 0 {
-		return nil, fmt.Errorf("encode alert %s: a zero digest", a.Key)
-	}
-	dst = slices.Grow(dst, 2+4*timeSize+3*binary.MaxVarintLen64+len(a.Summary)+len(a.Severity)+8)
-	dst = appendSeen(append(dst, formatDigest, status), a)
-	return binary.BigEndian.AppendUint64(dst, digest), nil
+	dst = slices.Grow(dst, 2+4*timeSize+3*binary.MaxVarintLen64+len(a.Summary)+len(a.Severity)+more)
+	return appendSeen(append(dst, f, status), a), nil
 }
 
 // Digest is the digest of a details record that a seen record carries
