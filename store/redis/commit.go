@@ -25,7 +25,8 @@ const (
 // Commit applies c if the group is still at c.Version; otherwise it
 // returns an error matching klaxon.ErrConflict and the group is as it
 // was. Within c, Cancel wins over Timers. An urgent commit goes through
-// connections of its own, so that it never queues behind ingest's.
+// connections of its own, so that it never queues behind ingest's; the
+// others that come together go in one pipeline (see batcher).
 //
 // A commit is three steps:
 //
@@ -69,7 +70,12 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 			return fmt.Errorf("commit group %s: %w", c.Group, classify(err))
 		}
 	}
-	reply, err := commitScript.Run(ctx, rdb, keys, args...).Slice()
+	var reply []any
+	if c.Urgent || s.view {
+		reply, err = commitScript.Run(ctx, rdb, keys, args...).Slice()
+	} else {
+		reply, err = s.commits.run(ctx, call{keys: keys, args: args})
+	}
 	if err != nil {
 		return fmt.Errorf("commit group %s: %w", c.Group, classify(err))
 	}

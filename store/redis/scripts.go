@@ -66,6 +66,18 @@ func (s *Store) evalUrgent(ctx context.Context, script *redis.Script, calls []ca
 }
 
 func evalAll(ctx context.Context, rdb redis.UniversalClient, script *redis.Script, calls []call) ([]*redis.Cmd, error) {
+	cmds := evalEach(ctx, rdb, script, calls)
+	for _, cmd := range cmds {
+		if err := cmd.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return cmds, nil
+}
+
+// evalEach is evalAll that returns every call's command, each with its
+// own reply or error.
+func evalEach(ctx context.Context, rdb redis.UniversalClient, script *redis.Script, calls []call) []*redis.Cmd {
 	cmds := make([]*redis.Cmd, len(calls))
 	run := func(idx []int, eval func(p redis.Pipeliner, c call) *redis.Cmd) {
 		_, _ = rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -89,12 +101,7 @@ func evalAll(ctx context.Context, rdb redis.UniversalClient, script *redis.Scrip
 	if len(missing) > 0 {
 		run(missing, func(p redis.Pipeliner, c call) *redis.Cmd { return script.Eval(ctx, p, c.keys, c.args...) })
 	}
-	for _, cmd := range cmds {
-		if err := cmd.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return cmds, nil
+	return cmds
 }
 
 // pipelined sends the commands that fill adds in one pipeline and returns

@@ -76,6 +76,9 @@ type Store struct {
 	prefix string
 	tags   []string // tags[n] is shard n's hash tag
 	cache  *groupcache.Cache
+	// commits sends the commits of ingest (not urgent ones) that wait
+	// together in one pipeline; a view shares its owner's.
+	commits *batcher
 	// replica names this process's readiness probe key.
 	replica string
 }
@@ -138,6 +141,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	s := &Store{rdb: rdb, urgent: urgentRdb, prefix: o.Prefix, tags: make([]string, o.Shards), cache: groupcache.New(cachedGroups, true),
 		replica: rand.Text()}
+	s.commits = &batcher{send: func(ctx context.Context, calls []call) []*redis.Cmd { return evalEach(ctx, rdb, commitScript, calls) }}
 	for n := range s.tags {
 		s.tags[n] = "{" + o.Prefix + ":s" + strconv.Itoa(n) + "}"
 	}
