@@ -29,6 +29,7 @@ func (w *writer) rebuild() {
 		_ = w.tx.Rollback()
 		w.tx = nil
 	}
+	clear(w.timelines)
 	w.broken = nil
 	if w.pos == w.checkpointed {
 		return

@@ -281,12 +281,13 @@ func putIncident(tx *txn, inc encodedIncident) error {
 	}
 	if len(inc.events) > 0 {
 		events := tx.Bucket(bucketEvents)
-		n := eventCount(events, inc.key)
+		n := tx.eventCount(events, inc.key)
 		for i, v := range inc.events {
 			if err := events.Put(eventKey(inc.key, n+uint64(i)), v); err != nil {
 				return fmt.Errorf("append event to incident %s: %w", inc.id, err)
 			}
 		}
+		tx.appended(inc.key, n+uint64(len(inc.events)))
 	}
 	return nil
 }

@@ -581,3 +581,41 @@ func inFlight(t *testing.T, s *Store) (c klaxon.Commit, release func(), committe
 	<-entered
 	return c, sync.OnceFunc(func() { close(gate) }), done
 }
+
+// TestTimelineAfterFailedAppend: events a batch appended and could not
+// make durable are not counted: the next commit appends right after the
+// events that are durable, before and after a checkpoint, so the
+// timeline has no gap and its count is its length.
+func TestTimelineAfterFailedAppend(t *testing.T) {
+	// A checkpoint after every batch.
+	s, err := open(filepath.Join(t.TempDir(), "k.db"), openTimeout, func(w *writer) { w.checkpointBytes = 1 })
+	require.NoError(t, err)
+	defer s.Close()
+	ctx := t.Context()
+	first := storetest.NewIncidentCommit(1, logNow)
+	require.NoError(t, s.Commit(ctx, first))
+	id := first.Open
+	note := func(version uint64, text string) klaxon.Commit {
+		inc := *first.Incidents[0]
+		inc.Changed, inc.Recorded = nil, nil
+		inc.Record(klaxon.Event{At: logNow, Kind: klaxon.EventNote, Text: text})
+		inc.Record(klaxon.Event{At: logNow, Kind: klaxon.EventNote, Text: text + " again"})
+		return klaxon.Commit{Group: first.Group, Version: version, Open: id, Incidents: []*klaxon.Incident{&inc}}
+	}
+	s.w.fault = func() error { // the writer's goroutine only
+		s.w.fault = nil
+		return syscall.EIO
+	}
+	require.ErrorIs(t, s.Commit(ctx, note(1, "lost")), syscall.EIO)
+	require.NoError(t, s.Commit(ctx, note(1, "kept")))
+	require.NoError(t, s.Commit(ctx, note(2, "after the checkpoint")))
+
+	events, total, err := s.Timeline(ctx, id, 0, 100)
+	require.NoError(t, err)
+	var texts []string
+	for _, e := range events {
+		texts = append(texts, e.Text)
+	}
+	require.Equal(t, []string{"", "kept", "kept again", "after the checkpoint", "after the checkpoint again"}, texts)
+	require.Equal(t, len(events), total)
+}

@@ -17,6 +17,42 @@ type txn struct {
 	// batch numbers the batch the transaction runs for now: the log
 	// position its record takes.
 	batch uint64
+	// timelines, when not nil, holds how many events the timelines of
+	// incidents (by key) have, as the transaction holds them: a commit
+	// appends to its incident's timeline without seeking its end (see
+	// timelines).
+	timelines timelines
+}
+
+// timelines counts the events of incidents' timelines, by incident key,
+// as one open transaction and those committed before it hold them. Only
+// the writer appends to a timeline, so the counts stay true until the
+// transaction is rolled back, when they are dropped with it.
+type timelines map[string]uint64
+
+// maxTimelines bounds the incidents whose timelines the writer counts: past
+// it, the counts start again from the file.
+const maxTimelines = 1 << 16
+
+// eventCount is how many events the timeline of the incident with key
+// incKey holds.
+func (t *txn) eventCount(b *bucket, incKey []byte) uint64 {
+	if n, ok := t.timelines[string(incKey)]; ok {
+		return n
+	}
+	return eventCount(b, incKey)
+}
+
+// appended notes that the timeline of the incident with key incKey now
+// holds n events.
+func (t *txn) appended(incKey []byte, n uint64) {
+	if t.timelines == nil {
+		return
+	}
+	if len(t.timelines) >= maxTimelines {
+		clear(t.timelines)
+	}
+	t.timelines[string(incKey)] = n
 }
 
 // bucket is a bucket of a txn.

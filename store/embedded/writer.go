@@ -151,13 +151,16 @@ type writer struct {
 	pos          uint64 // the log position of the last durable batch
 	checkpointed uint64 // the position the file holds
 	rec          record
-	timer        *time.Timer // the next checkpoint, armed while the log is not empty
-	retrying     bool        // the last checkpoint failed
+	// timelines counts the events of the timelines the open transaction
+	// appended to; rebuild drops it with the transaction.
+	timelines timelines
+	timer     *time.Timer // the next checkpoint, armed while the log is not empty
+	retrying  bool        // the last checkpoint failed
 }
 
 func newWriter(db *bolt.DB, log *wal, pos uint64) *writer {
 	w := &writer{db: db, log: log, pos: pos, checkpointed: pos, urgent: make(chan *write, maxBatch), normal: make(chan *write, maxBatch),
-		stop: make(chan struct{}), exited: make(chan struct{}), timer: time.NewTimer(checkpointEvery),
+		stop: make(chan struct{}), exited: make(chan struct{}), timer: time.NewTimer(checkpointEvery), timelines: timelines{},
 		every: checkpointEvery, checkpointBytes: checkpointBytes, maxHeld: maxHeldBytes}
 	w.timer.Stop()
 	return w
@@ -390,7 +393,7 @@ func (w *writer) apply(batch []*write) ([]*write, []error, error) {
 		return batch, nil, err
 	}
 	refused := make([]error, 0, len(batch))
-	t := &txn{tx: w.tx, rec: &w.rec, batch: w.pos + 1}
+	t := &txn{tx: w.tx, rec: &w.rec, batch: w.pos + 1, timelines: w.timelines}
 	w.rec.buf = w.rec.buf[:0]
 	for i := 0; i < len(batch); i++ {
 		mark := w.rec.len()
