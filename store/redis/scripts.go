@@ -78,6 +78,9 @@ func evalAll(ctx context.Context, rdb redis.UniversalClient, script *redis.Scrip
 // evalEach is evalAll that returns every call's command, each with its
 // own reply or error.
 func evalEach(ctx context.Context, rdb redis.UniversalClient, script *redis.Script, calls []call) []*redis.Cmd {
+	if len(calls) == 1 { // no pipeline to set up
+		return []*redis.Cmd{script.Run(ctx, rdb, calls[0].keys, calls[0].args...)}
+	}
 	cmds := make([]*redis.Cmd, len(calls))
 	run := func(idx []int, eval func(p redis.Pipeliner, c call) *redis.Cmd) {
 		_, _ = rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
