@@ -2,6 +2,8 @@ package redis
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -45,9 +47,13 @@ type batched struct {
 	done chan struct{} // closed once cmd holds the reply
 }
 
-// run sends c, with the calls that wait with it, and returns its reply.
-// A caller whose ctx ends stops waiting: the call may still be sent and
-// run, as when a reply is lost.
+// errSendFailed answers the calls of a pipeline whose send panicked.
+var errSendFailed = errors.New("send commits: the pipeline failed")
+
+// run sends c, with the calls that wait with it, and returns its reply. A
+// caller whose ctx ends while its call waits takes it back: the error then
+// means it was not sent. Once sent, the call's reply is its answer, as a
+// script's is once sent alone.
 func (b *batcher) run(ctx context.Context, c call) ([]any, error) {
 	bc := &batched{call: c, done: make(chan struct{})}
 	b.mu.Lock()
@@ -56,16 +62,24 @@ func (b *batcher) run(ctx context.Context, c call) ([]any, error) {
 		batch := append(b.take(maxBatched-1), bc)
 		b.mu.Unlock()
 		b.fly(context.WithoutCancel(ctx), batch)
-	} else {
-		b.waiting = append(b.waiting, bc)
-		b.mu.Unlock()
+		return bc.cmd.Slice()
 	}
+	b.waiting = append(b.waiting, bc)
+	b.mu.Unlock()
 	select {
 	case <-bc.done:
 		return bc.cmd.Slice()
 	case <-ctx.Done():
+	}
+	b.mu.Lock()
+	if i := slices.Index(b.waiting, bc); i >= 0 {
+		b.waiting = slices.Delete(b.waiting, i, i+1)
+		b.mu.Unlock()
 		return nil, ctx.Err()
 	}
+	b.mu.Unlock()
+	<-bc.done // on its way: as long as the connection's timeouts allow
+	return bc.cmd.Slice()
 }
 
 // take removes up to n calls from the head of waiting and returns them.
@@ -82,8 +96,20 @@ func (b *batcher) take(n int) []*batched {
 
 // fly sends batch and answers its calls. The calls that waited meanwhile
 // go next, on a goroutine of their own, so that the caller that sent
-// batch returns with its reply.
+// batch returns with its reply. Should send panic, the calls of batch are
+// answered with an error and the others still go, before the panic goes
+// on.
 func (b *batcher) fly(ctx context.Context, batch []*batched) {
+	defer b.handOn(ctx)
+	defer func() {
+		for _, bc := range batch {
+			if bc.cmd == nil {
+				bc.cmd = redis.NewCmd(ctx)
+				bc.cmd.SetErr(errSendFailed)
+				close(bc.done)
+			}
+		}
+	}()
 	calls := make([]call, len(batch))
 	for i, bc := range batch {
 		calls[i] = bc.call
@@ -93,6 +119,11 @@ func (b *batcher) fly(ctx context.Context, batch []*batched) {
 		bc.cmd = cmds[i]
 		close(bc.done)
 	}
+}
+
+// handOn sends the calls that waited while a pipeline was on its way, or
+// frees its place.
+func (b *batcher) handOn(ctx context.Context) {
 	b.mu.Lock()
 	if len(b.waiting) == 0 {
 		b.flying--

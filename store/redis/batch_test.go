@@ -61,7 +61,7 @@ func (b *batcher) waitingNow() int {
 // TestBatcherSendsWhatWaitedTogether: while maxFlying pipelines are on
 // their way, calls wait, and the first pipeline back takes them all in
 // one; each call gets its own reply or error, and a caller that gives up
-// leaves the others theirs.
+// while its call waits takes it back, and leaves the others theirs.
 func TestBatcherSendsWhatWaitedTogether(t *testing.T) {
 	f := &fakeSend{release: make(chan struct{})}
 	b := &batcher{send: f.send}
@@ -98,14 +98,14 @@ func TestBatcherSendsWhatWaitedTogether(t *testing.T) {
 	}
 	giveUp()
 	r := <-results["waited-7"]
-	require.ErrorIs(t, r.err, context.Canceled, "a caller that gives up returns at once")
+	require.ErrorIs(t, r.err, context.Canceled, "a caller that gives up while its call waits returns at once")
 	require.Len(t, f.sent(), maxFlying, "nothing more is sent while every pipeline is on its way")
 
 	f.release <- struct{}{} // one pipeline comes back
 	require.Eventually(t, func() bool { return len(f.sent()) == maxFlying+1 }, 5*time.Second, time.Millisecond)
 	sent := f.sent()
-	require.Equal(t, []string{"waited-0", "waited-1", "waited-2", "fail", "waited-4", "waited-5", "waited-6", "waited-7", "waited-8", "waited-9"}, sent[maxFlying],
-		"the calls that waited go together, in order, the one whose caller gave up too")
+	require.Equal(t, []string{"waited-0", "waited-1", "waited-2", "fail", "waited-4", "waited-5", "waited-6", "waited-8", "waited-9"}, sent[maxFlying],
+		"the calls that waited go together, in order, but for the one whose caller took it back")
 	close(f.release)
 	for name, ch := range results {
 		if name == "waited-7" {
@@ -133,10 +133,11 @@ func TestBatcherBoundsAPipeline(t *testing.T) {
 	f := &fakeSend{release: make(chan struct{})}
 	b := &batcher{send: f.send}
 	var wg sync.WaitGroup
+	errs := make(chan error, maxFlying+maxBatched+5)
 	run := func(name string) {
 		wg.Go(func() {
 			_, err := b.run(t.Context(), call{args: []any{name}})
-			require.NoError(t, err)
+			errs <- err
 		})
 	}
 	for i := range maxFlying {
@@ -149,6 +150,10 @@ func TestBatcherBoundsAPipeline(t *testing.T) {
 	require.Eventually(t, func() bool { return b.waitingNow() == maxBatched+5 }, 5*time.Second, time.Millisecond)
 	close(f.release)
 	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
 	var sizes []int
 	for _, batch := range f.sent()[maxFlying:] {
 		sizes = append(sizes, len(batch))
@@ -160,6 +165,123 @@ func TestBatcherBoundsAPipeline(t *testing.T) {
 		total += n
 	}
 	require.Equal(t, maxBatched+5, total)
+}
+
+// TestBatcherAnswersWhatWasSent: a caller whose ctx ends once its call
+// is on its way gets the call's reply, not its ctx's error, whether its
+// own goroutine sent the pipeline or the call had waited for one.
+func TestBatcherAnswersWhatWasSent(t *testing.T) {
+	t.Run("sent by its caller", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		b := &batcher{send: func(ctx context.Context, calls []call) []*redis.Cmd {
+			cancel() // the caller gives up while its pipeline is on its way
+			cmd := redis.NewCmd(ctx)
+			cmd.SetVal([]any{"landed"})
+			return []*redis.Cmd{cmd}
+		}}
+		reply, err := b.run(ctx, call{args: []any{"x"}})
+		require.NoError(t, err)
+		require.Equal(t, []any{"landed"}, reply)
+	})
+	t.Run("sent after it waited", func(t *testing.T) {
+		f := &fakeSend{release: make(chan struct{})}
+		b := &batcher{send: f.send}
+		for i := range maxFlying {
+			go func() { _, _ = b.run(t.Context(), call{args: []any{fmt.Sprintf("alone-%d", i)}}) }()
+		}
+		require.Eventually(t, func() bool { return len(f.sent()) == maxFlying }, 5*time.Second, time.Millisecond)
+		ctx, cancel := context.WithCancel(t.Context())
+		type result struct {
+			reply []any
+			err   error
+		}
+		done := make(chan result, 1)
+		go func() {
+			reply, err := b.run(ctx, call{args: []any{"waited"}})
+			done <- result{reply, err}
+		}()
+		require.Eventually(t, func() bool { return b.waitingNow() == 1 }, 5*time.Second, time.Millisecond)
+		f.release <- struct{}{} // one pipeline comes back and sends the call
+		require.Eventually(t, func() bool { return len(f.sent()) == maxFlying+1 }, 5*time.Second, time.Millisecond)
+		cancel()
+		close(f.release)
+		r := <-done
+		require.NoError(t, r.err)
+		require.Equal(t, []any{"waited"}, r.reply)
+	})
+}
+
+// TestBatcherSendPanics: should a caller's send panic, the panic goes on
+// to that caller, and the calls that waited for its place still go.
+func TestBatcherSendPanics(t *testing.T) {
+	f := &fakeSend{release: make(chan struct{})}
+	entered, boom := make(chan struct{}), make(chan struct{})
+	b := &batcher{send: func(ctx context.Context, calls []call) []*redis.Cmd {
+		if calls[0].args[0] == "boom" {
+			close(entered)
+			<-boom
+			panic("the pipeline broke")
+		}
+		return f.send(ctx, calls)
+	}}
+	panicked := make(chan any, 1)
+	go func() {
+		defer func() { panicked <- recover() }()
+		_, _ = b.run(t.Context(), call{args: []any{"boom"}})
+	}()
+	<-entered
+	type result struct {
+		reply []any
+		err   error
+	}
+	results := make(chan result, maxFlying+1)
+	runAndTell := func(name string) {
+		go func() {
+			reply, err := b.run(t.Context(), call{args: []any{name}})
+			results <- result{reply, err}
+		}()
+	}
+	for i := range maxFlying - 1 {
+		runAndTell(fmt.Sprintf("alone-%d", i))
+	}
+	require.Eventually(t, func() bool { return len(f.sent()) == maxFlying-1 }, 5*time.Second, time.Millisecond)
+	runAndTell("waited-0")
+	runAndTell("waited-1")
+	require.Eventually(t, func() bool { return b.waitingNow() == 2 }, 5*time.Second, time.Millisecond)
+	close(boom)
+	require.Equal(t, "the pipeline broke", <-panicked, "the panic goes on")
+	require.Eventually(t, func() bool { return len(f.sent()) == maxFlying }, 5*time.Second, time.Millisecond,
+		"the calls that waited go in the broken pipeline's place")
+	require.ElementsMatch(t, []string{"waited-0", "waited-1"}, f.sent()[maxFlying-1])
+	close(f.release)
+	for range maxFlying + 1 {
+		r := <-results
+		require.NoError(t, r.err)
+	}
+	require.Eventually(t, func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.flying == 0
+	}, 5*time.Second, time.Millisecond, "every place is freed")
+}
+
+// TestEvalEachLoadsScripts: a pipeline of calls to a node that lost its
+// scripts (a restart, a failover) loads the script and runs each call
+// once, each with its own reply.
+func TestEvalEachLoadsScripts(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: redistest.Start(t).Addr()})
+	t.Cleanup(func() { _ = rdb.Close() })
+	ctx := t.Context()
+	script := redis.NewScript(`return redis.call('INCR', KEYS[1])`)
+	require.NoError(t, rdb.ScriptFlush(ctx).Err())
+	cmds := evalEach(ctx, rdb, script, []call{{keys: []string{"a"}}, {keys: []string{"b"}}, {keys: []string{"a"}}})
+	var replies []int64
+	for _, cmd := range cmds {
+		n, err := cmd.Int64()
+		require.NoError(t, err)
+		replies = append(replies, n)
+	}
+	require.Equal(t, []int64{1, 1, 2}, replies)
 }
 
 // TestConcurrentCommits: commits to many groups at once, sent together,

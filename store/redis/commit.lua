@@ -5,7 +5,8 @@
 -- On a single server it also writes the commit's keys outside the shard.
 -- The state machine is not here: the script only stores what Go decided.
 --
--- KEYS[1] group hash {v: version, o: open incident, c: last commit token}
+-- KEYS[1] group hash {v: version, o: open incident, c: last commit token,
+-- p: the commit token before it}
 -- KEYS[2] shard alert index hash: alert key -> "<token> <group>"
 -- KEYS[3] shard timer queue zset: incident -> due (us)
 -- KEYS[4] shard timer hash: incident -> timer JSON
@@ -36,12 +37,14 @@
 -- the group is no longer in the state read, {2} when the open incident
 -- does not exist.
 local group = KEYS[1]
-local g = redis.call('HMGET', group, 'v', 'c')
+local g = redis.call('HMGET', group, 'v', 'c', 'p')
 local version, last = g[1] or '0', g[2] or ''
 if version ~= ARGV[1] or (ARGV[7] ~= '' and last ~= ARGV[7]) then
-  -- The same commit sent again (a client retry after a lost reply) has
-  -- already applied when its token is the group's last.
-  if last == ARGV[5] then
+  -- The same commit sent again (a client retry after a lost reply, which
+  -- sends again every commit of its pipeline) has already applied when
+  -- its token is the group's last, or the one before when another
+  -- commit of the group landed in between.
+  if last == ARGV[5] or g[3] == ARGV[5] then
     return {1}
   end
   return {0, version}
@@ -98,7 +101,7 @@ for i = 1, n do
   end
 end
 redis.call('HINCRBY', group, 'v', 1)
-redis.call('HSET', group, 'o', ARGV[2], 'c', token)
+redis.call('HSET', group, 'o', ARGV[2], 'c', token, 'p', last)
 
 local out = {1}
 for _, key in ipairs(closed) do

@@ -123,6 +123,31 @@ func TestStoreDetails(t *testing.T) {
 		require.Equal(t, []any{int64(conflicted), "1"}, reply, "another commit at the same version conflicts")
 	})
 
+	t.Run("a commit sent again after another landed on it applies once", func(t *testing.T) {
+		// go-redis sends a whole pipeline again when a reply of it is
+		// lost: a commit whose reply had been read runs again, and
+		// another commit of its group may have landed in between.
+		s := fresh(t)
+		ctx := t.Context()
+		send := func(c klaxon.Commit, token string) []any {
+			keys, args, _, err := s.commitCall(c, token, s.aheadOf(c, token), true)
+			require.NoError(t, err)
+			reply, err := commitScript.Run(ctx, s.rdb, keys, args...).Slice()
+			require.NoError(t, err)
+			return reply
+		}
+		first := klaxon.Commit{Group: "g", Version: 0, Index: []string{"am/a"}}
+		require.Equal(t, int64(committed), send(first, "token1")[0])
+		require.Equal(t, int64(committed), send(klaxon.Commit{Group: "g", Version: 1, Token: "token1"}, "token2")[0])
+		require.Equal(t, []any{int64(committed)}, send(first, "token1"), "sent again: it applied")
+		require.Equal(t, int64(committed), send(klaxon.Commit{Group: "g", Version: 2, Token: "token2"}, "token3")[0])
+		require.Equal(t, []any{int64(conflicted), "3"}, send(first, "token1"),
+			"two commits later the store no longer knows it, and says so rather than apply it again")
+		g, err := s.Group(ctx, "g", nil)
+		require.NoError(t, err)
+		require.Equal(t, uint64(3), g.Version, "applied once")
+	})
+
 	t.Run("scripts flushed", func(t *testing.T) {
 		s := fresh(t)
 		ctx := t.Context()
