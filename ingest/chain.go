@@ -84,8 +84,12 @@ func (p *Pipeline) chainLoop(ctx context.Context, q klaxon.CommitQueue, key stri
 	}
 }
 
-// maxChain bounds the commits of one group in flight at once.
-const maxChain = 4
+// maxChain bounds the commits of one group in flight at once. Single
+// events into one group, from 64 connections, keep more than four of its
+// commits on their way: with four, the deliveries that came meanwhile
+// waited unfolded for the first to land, and missed the writer's next
+// batch.
+const maxChain = 16
 
 // take returns the deliveries waiting for group key: all of them, or,
 // with limit > 0, the first ones up to limit alerts (at least one
