@@ -14,9 +14,9 @@ import (
 // a write and a read on each, and the network's work for each packet,
 // which on a small commit is more than the script's own. The batcher
 // sends the commits that wait together in one pipeline. While fewer than
-// maxFlying pipelines are on their way, a commit goes at once, alone or
-// with what waited; while they all are, commits wait, and the first
-// pipeline back takes them all, up to maxBatched. Each script still runs
+// maxFlying pipelines are on their way, a commit goes at once, alone;
+// while they all are, commits wait, and the first pipeline back takes
+// them all, up to maxBatched. Each script still runs
 // atomically on its group's node, and each commit gets its own reply: one
 // commit's conflict is not its neighbour's.
 
