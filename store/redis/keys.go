@@ -4,7 +4,8 @@ package redis
 // N = fnv1a64(group key) mod Shards. A group's keys, and so every key that
 // its commit script touches, are in its shard:
 //
-//	T:g:<group>    hash   v: version, o: open incident ID, c: last commit token
+//	T:g:<group>    hash   v: version, o: open incident ID, c: last commit token,
+//	                      p: the commit token before it
 //	T:i:<id>       hash   j: incident header JSON, s: state
 //	T:i:<id>:a     hash   alert key → alert record (alertrecord): the
 //	                      incident's alerts, each a seen record with the
