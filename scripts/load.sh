@@ -227,6 +227,13 @@ measure() {
   line+=$(echo "$machine_before $machine_after $load_before $load_after $servers $(getconf CLK_TCK)" |
     awk '{load = $6 - $5; printf " klaxon-load=%.1f others=%.1f (machine busy %.0f%%)", load, ($3 - $1) / $8 - $7 - load, 100 * ($3 - $1) / ($4 - $2)}')
   echo "$line" | tee -a "$OUT/$name.txt"
+  # The same per alert accepted at the measured rate over warm-up and run:
+  # klaxon-load's own figure moves with the machine, not with the server,
+  # and tells a slow minute from a slow build.
+  awk -v secs="$(($(seconds "$WARMUP") + $(seconds "$DURATION")))" '
+    /^alerts\/s/ && !rate { rate = $2 }
+    /^cpu seconds/ { for (i = 6; i <= NF; i++) if (split($i, kv, "=") == 2 && kv[1] != "others") cpu = cpu sprintf(" %s=%.0f", kv[1], 1e6 * kv[2] / (rate * secs)) }
+    END { if (rate > 0) print "cpu µs an alert:" cpu }' "$OUT/$name.txt" | tee -a "$OUT/$name.txt"
 }
 
 # memory NAME PID...: the resident memory of each process now (VmRSS, of
@@ -460,7 +467,9 @@ for f in "$OUT"/*.txt; do
   mine=$(awk '/^alerts\/s/ {print $2; exit}' "$f")
   theirs=$(awk '/^alerts\/s/ {print $2; exit}' "$peer")
   [ -n "$mine" ] && [ -n "$theirs" ] || continue
-  awk -v n="$name" -v a="$mine" -v b="$theirs" 'BEGIN { printf "%-24s %.2f\n", n, a / b }'
+  load=$(awk '/^cpu µs an alert/ { for (i = 1; i <= NF; i++) if ($i ~ /^klaxon-load=/) { sub(/.*=/, "", $i); print $i } }' "$f" "$peer" | paste -sd' ')
+  awk -v n="$name" -v a="$mine" -v b="$theirs" -v l="$load" 'BEGIN { split(l, u, " ")
+    printf "%-24s %.2f", n, a / b; if (u[2] != "") printf "   (klaxon-load: %s CPU-µs an alert, %s in the peer run)", u[1], u[2]; print "" }'
 done | tee "$work/ratios" | tee -a "$OUT/summary.txt"
 if [ "$ROUNDS" -gt 1 ]; then
   sed -E 's/-r[0-9]+ / /' "$work/ratios" | sort -k1,1 -k2,2n |
