@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"sync"
 
@@ -47,21 +46,19 @@ type batched struct {
 	done chan struct{} // closed once cmd holds the reply
 }
 
-// errSendFailed answers the calls of a pipeline whose send panicked.
-var errSendFailed = errors.New("send commits: the pipeline failed")
-
-// run sends c, with the calls that wait with it, and returns its reply. A
-// caller whose ctx ends while its call waits takes it back: the error then
-// means it was not sent. Once sent, the call's reply is its answer, as a
-// script's is once sent alone.
+// run sends c, or waits to send it with the others that wait, and
+// returns its reply. Calls wait only while every place is taken (a place
+// is freed only when none waits), so a call that finds a place goes
+// alone. A caller whose ctx ends while its call waits takes it back: the
+// error then means it was not sent. Once sent, the call's reply is its
+// answer, as a script's is once sent alone.
 func (b *batcher) run(ctx context.Context, c call) ([]any, error) {
 	bc := &batched{call: c, done: make(chan struct{})}
 	b.mu.Lock()
 	if b.flying < maxFlying {
 		b.flying++
-		batch := append(b.take(maxBatched-1), bc)
 		b.mu.Unlock()
-		b.fly(context.WithoutCancel(ctx), batch)
+		b.fly(context.WithoutCancel(ctx), []*batched{bc})
 		return bc.cmd.Slice()
 	}
 	b.waiting = append(b.waiting, bc)
@@ -82,34 +79,11 @@ func (b *batcher) run(ctx context.Context, c call) ([]any, error) {
 	return bc.cmd.Slice()
 }
 
-// take removes up to n calls from the head of waiting and returns them.
-// b.mu is held.
-func (b *batcher) take(n int) []*batched {
-	n = min(n, len(b.waiting))
-	batch := make([]*batched, n, n+1)
-	copy(batch, b.waiting)
-	if b.waiting = b.waiting[n:]; len(b.waiting) == 0 {
-		b.waiting = nil
-	}
-	return batch
-}
-
-// fly sends batch and answers its calls. The calls that waited meanwhile
-// go next, on a goroutine of their own, so that the caller that sent
-// batch returns with its reply. Should send panic, the calls of batch are
-// answered with an error and the others still go, before the panic goes
-// on.
+// fly sends batch and answers its calls, then hands its place on (see
+// handOn), also when send panics: the calls that waited still go, and the
+// panic goes on to the caller.
 func (b *batcher) fly(ctx context.Context, batch []*batched) {
-	defer b.handOn(ctx)
-	defer func() {
-		for _, bc := range batch {
-			if bc.cmd == nil {
-				bc.cmd = redis.NewCmd(ctx)
-				bc.cmd.SetErr(errSendFailed)
-				close(bc.done)
-			}
-		}
-	}()
+	defer b.handOn()
 	calls := make([]call, len(batch))
 	for i, bc := range batch {
 		calls[i] = bc.call
@@ -121,16 +95,22 @@ func (b *batcher) fly(ctx context.Context, batch []*batched) {
 	}
 }
 
-// handOn sends the calls that waited while a pipeline was on its way, or
-// frees its place.
-func (b *batcher) handOn(ctx context.Context) {
+// handOn sends the calls that waited while a pipeline was on its way, up
+// to maxBatched, on a goroutine of their own, so that the caller that
+// sent the pipeline returns with its reply; or frees the pipeline's place
+// when none waits.
+func (b *batcher) handOn() {
 	b.mu.Lock()
 	if len(b.waiting) == 0 {
 		b.flying--
 		b.mu.Unlock()
 		return
 	}
-	next := b.take(maxBatched)
+	n := min(maxBatched, len(b.waiting))
+	next := slices.Clone(b.waiting[:n])
+	if b.waiting = b.waiting[n:]; len(b.waiting) == 0 {
+		b.waiting = nil
+	}
 	b.mu.Unlock()
-	go b.fly(ctx, next)
+	go b.fly(context.Background(), next) // no one caller's: its trace is none of theirs
 }

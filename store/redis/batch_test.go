@@ -52,6 +52,19 @@ func (f *fakeSend) sent() [][]string {
 	return append([][]string(nil), f.batches...)
 }
 
+// result is what a call to run returned.
+type result struct {
+	reply []any
+	err   error
+}
+
+// flyingNow counts the pipelines on their way.
+func (b *batcher) flyingNow() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.flying
+}
+
 func (b *batcher) waitingNow() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -65,10 +78,6 @@ func (b *batcher) waitingNow() int {
 func TestBatcherSendsWhatWaitedTogether(t *testing.T) {
 	f := &fakeSend{release: make(chan struct{})}
 	b := &batcher{send: f.send}
-	type result struct {
-		reply []any
-		err   error
-	}
 	results := make(map[string]chan result)
 	start := func(ctx context.Context, name string) {
 		ch := make(chan result, 1)
@@ -119,11 +128,7 @@ func TestBatcherSendsWhatWaitedTogether(t *testing.T) {
 		require.NoError(t, r.err, name)
 		require.Equal(t, []any{name}, r.reply, "each call its own reply")
 	}
-	require.Eventually(t, func() bool {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		return b.flying == 0
-	}, 5*time.Second, time.Millisecond, "every pipeline came back")
+	require.Eventually(t, func() bool { return b.flyingNow() == 0 }, 5*time.Second, time.Millisecond, "every pipeline came back")
 	require.Len(t, f.sent(), maxFlying+1)
 }
 
@@ -191,10 +196,6 @@ func TestBatcherAnswersWhatWasSent(t *testing.T) {
 		}
 		require.Eventually(t, func() bool { return len(f.sent()) == maxFlying }, 5*time.Second, time.Millisecond)
 		ctx, cancel := context.WithCancel(t.Context())
-		type result struct {
-			reply []any
-			err   error
-		}
 		done := make(chan result, 1)
 		go func() {
 			reply, err := b.run(ctx, call{args: []any{"waited"}})
@@ -230,10 +231,6 @@ func TestBatcherSendPanics(t *testing.T) {
 		_, _ = b.run(t.Context(), call{args: []any{"boom"}})
 	}()
 	<-entered
-	type result struct {
-		reply []any
-		err   error
-	}
 	results := make(chan result, maxFlying+1)
 	runAndTell := func(name string) {
 		go func() {
@@ -258,11 +255,7 @@ func TestBatcherSendPanics(t *testing.T) {
 		r := <-results
 		require.NoError(t, r.err)
 	}
-	require.Eventually(t, func() bool {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		return b.flying == 0
-	}, 5*time.Second, time.Millisecond, "every place is freed")
+	require.Eventually(t, func() bool { return b.flyingNow() == 0 }, 5*time.Second, time.Millisecond, "every place is freed")
 }
 
 // TestEvalEachLoadsScripts: a pipeline of calls to a node that lost its

@@ -71,7 +71,7 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 		}
 	}
 	var reply []any
-	if c.Urgent || s.view {
+	if c.Urgent || s.commits == nil {
 		reply, err = commitScript.Run(ctx, rdb, keys, args...).Slice()
 	} else {
 		reply, err = s.commits.run(ctx, call{keys: keys, args: args})

@@ -77,7 +77,7 @@ type Store struct {
 	tags   []string // tags[n] is shard n's hash tag
 	cache  *groupcache.Cache
 	// commits sends the commits of ingest (not urgent ones) that wait
-	// together in one pipeline; a view shares its owner's.
+	// together in one pipeline; nil in a view, whose commits go alone.
 	commits *batcher
 	// replica names this process's readiness probe key.
 	replica string
@@ -164,6 +164,7 @@ func (s *Store) Urgent() klaxon.Store {
 	u := *s
 	u.rdb = s.urgent
 	u.view = true
+	u.commits = nil
 	return &u
 }
 
