@@ -23,13 +23,13 @@ func (s *Store) viewGroup(group string, chain *write, fn func(tx *txn) error) er
 	w := s.w
 	for {
 		w.mu.Lock()
-		if w.inflight == nil || !w.inflight.holds(group, chain) {
+		f := w.holding(group, chain)
+		if f == nil {
 			break
 		}
-		inflight := w.inflight.done
 		w.mu.Unlock()
 		w.waits.Add(1)
-		<-inflight
+		<-f.done
 	}
 	return s.read(fn)
 }

@@ -61,7 +61,7 @@ func (w *writer) rebuild() {
 // a checkpoint if the log holds too much: a write waits for both.
 func (w *writer) ready() error {
 	w.mu.Lock()
-	if w.broken != nil {
+	if w.broken != nil && w.syncing == nil {
 		w.rebuild()
 	}
 	broken := w.broken
@@ -69,16 +69,18 @@ func (w *writer) ready() error {
 	if broken != nil {
 		return unavailable(broken)
 	}
-	if w.log.size >= int64(w.maxHeld) {
+	if w.logged >= int64(w.maxHeld) {
 		return w.checkpoint()
 	}
 	return nil
 }
 
-// checkpoint commits the open transaction to the file, with the log
-// position it holds, and empties the log. If the commit fails, the
-// batches stay in the log and in a rebuilt transaction.
+// checkpoint makes every batch durable, then commits the open
+// transaction to the file, with the log position it holds, and empties
+// the log. If the commit fails, the batches stay in the log and in a
+// rebuilt transaction.
 func (w *writer) checkpoint() error {
+	w.flush()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.timer.Stop()
@@ -106,5 +108,6 @@ func (w *writer) checkpoint() error {
 	w.checkpointed = w.pos
 	// A log not emptied keeps frames the file holds now: Open skips them.
 	_ = w.log.reset()
+	w.logged = w.log.size
 	return nil
 }

@@ -472,7 +472,7 @@ func TestFailedAppendLeavesNothing(t *testing.T) {
 	first := storetest.NewIncidentCommit(1, logNow)
 	require.NoError(t, s.Commit(t.Context(), first))
 	before := logHeld(t, path)
-	s.w.log.syncFault = func() error { // the writer's goroutine only
+	s.w.log.syncFault = func() error { // the syncer's goroutine only
 		s.w.log.syncFault = nil
 		return syscall.EIO
 	}

@@ -23,9 +23,18 @@ import (
 // written to the file once per checkpoint, not once per batch. Urgent
 // writes (the escalation engine's) go ahead of the others, so a page never
 // waits behind a storm of ingest.
+//
+// A second goroutine, the syncer, appends a batch's frame to the log and
+// syncs it. Meanwhile the writer runs the writes that arrive in the same
+// transaction, as the next batch, which it hands to the syncer once the
+// one before is durable: the disk and the CPU work at once, and the next
+// fdatasync takes everything that came during this one. The next batch
+// ran on what the one before wrote: should that one fail to be made
+// durable, the transaction is rebuilt from the log without it, and the
+// next batch's writes run again.
 
-// maxBatch bounds the writes one transaction takes, so that an urgent
-// write waits for at most one batch.
+// maxBatch bounds the writes one batch takes, so that an urgent write
+// waits for at most one batch.
 const maxBatch = 256
 
 // write is one write waiting for the writer. fn runs in the open
@@ -45,12 +54,13 @@ type write struct {
 	// held.
 	after *write
 	// applied says fn returned nil in the open transaction and the
-	// transaction still holds what it wrote; only the writer reads and
-	// writes it.
+	// transaction still holds what it wrote; refusal is what fn returned
+	// when it refused. Only the writer reads and writes them.
 	applied bool
+	refusal error
 	// landed, when set, is called by the writer once the write is
-	// durable, before it is answered and before the writer takes the
-	// next batch: what follows a group's commits sees them in order.
+	// durable, before it is answered: in the order the writes applied,
+	// so that what follows a group's commits sees them in order.
 	landed func()
 	// span is the caller's, which the batch's span links to.
 	span trace.SpanContext
@@ -76,11 +86,11 @@ var errAfter = fmt.Errorf("the commit it follows did not apply: %w", klaxon.ErrC
 // run runs wr's fn in tx, unless the write it follows did not apply.
 func (wr *write) run(tx *txn) error {
 	if wr.after != nil && !wr.after.applied {
-		wr.applied = false
+		wr.applied, wr.refusal = false, errAfter
 		return errAfter
 	}
 	err := wr.fn(tx)
-	wr.applied = err == nil
+	wr.applied, wr.refusal = err == nil, err
 	return err
 }
 
@@ -134,13 +144,15 @@ type writer struct {
 	// and by readers while they read it.
 	mu sync.Mutex
 	// tx is the open transaction: the file's last checkpoint and the
-	// batches since, the last of which may still be on its way to the
-	// log (inflight). Nil after a checkpoint until the next batch.
+	// batches since, the last two of which may not be durable yet
+	// (syncing, cur). Nil after a checkpoint until the next batch.
 	tx *bolt.Tx
-	// inflight, while a batch is in tx and not yet durable, says what it
-	// writes, and is done once it is durable or dropped: a reader of what
-	// it writes waits for it before it reads.
-	inflight *flight
+	// syncing is the batch whose frame the syncer is writing, nil if
+	// none; cur the batch the writer runs writes in meanwhile, and hands
+	// on next. A reader of what either writes waits for it to be durable
+	// before it reads (see flight.holds). The writer changes both with mu
+	// held.
+	syncing, cur *flight
 	// waits counts the reads that waited for a batch, for tests.
 	waits atomic.Int64
 	// broken is why tx could not be rebuilt: until it is, nothing is read
@@ -150,7 +162,17 @@ type writer struct {
 	// Only the writer's goroutine uses what follows.
 	pos          uint64 // the log position of the last durable batch
 	checkpointed uint64 // the position the file holds
-	rec          record
+	rec          record // cur's operations
+	// jobs hands the syncer a frame's position and payload; synced
+	// answers with the append's outcome. sent is the payload on its way,
+	// whose buffer the next batch takes once it is back.
+	jobs   chan job
+	synced chan error
+	sent   []byte
+	// logged is what the log holds durably, as of the last batch
+	// answered: the log itself is the syncer's while a batch is on its
+	// way.
+	logged int64
 	// timelines counts the events of the timelines the open transaction
 	// appended to; rebuild drops it with the transaction.
 	timelines timelines
@@ -161,6 +183,7 @@ type writer struct {
 func newWriter(db *bolt.DB, log *wal, pos uint64) *writer {
 	w := &writer{db: db, log: log, pos: pos, checkpointed: pos, urgent: make(chan *write, maxBatch), normal: make(chan *write, maxBatch),
 		stop: make(chan struct{}), exited: make(chan struct{}), timer: time.NewTimer(checkpointEvery), timelines: timelines{},
+		cur: newFlight(), jobs: make(chan job), synced: make(chan error, 1), logged: log.size,
 		every: checkpointEvery, checkpointBytes: checkpointBytes, maxHeld: maxHeldBytes}
 	w.timer.Stop()
 	return w
@@ -218,7 +241,21 @@ func (w *writer) wait(wr *write) error {
 
 func (w *writer) run() {
 	defer close(w.exited)
+	stopped := make(chan struct{})
+	go w.syncer(stopped)
+	defer func() {
+		close(w.jobs)
+		<-stopped
+	}()
 	for {
+		normal := w.normal
+		if len(w.cur.batch) >= maxBatch {
+			normal = nil // full: it waits for the batch on its way
+		}
+		var synced chan error
+		if w.syncing != nil {
+			synced = w.synced
+		}
 		var first *write
 		// Urgent first, then whichever comes.
 		select {
@@ -226,7 +263,11 @@ func (w *writer) run() {
 		default:
 			select {
 			case first = <-w.urgent:
-			case first = <-w.normal:
+			case first = <-normal:
+			case err := <-synced:
+				w.answer(err)
+				w.next()
+				continue
 			case <-w.timer.C:
 				_ = w.checkpoint() // a failure is kept in failed, and tried again
 				continue
@@ -243,21 +284,33 @@ func (w *writer) run() {
 				return
 			}
 		}
-		w.commit(w.gather(first))
-		// After a failed checkpoint, the timer alone tries again: each try
-		// rebuilds the transaction from the log.
-		if w.log.size >= int64(w.checkpointBytes) && !w.retrying {
-			_ = w.checkpoint()
-		}
+		w.take(w.gather(first, maxBatch-len(w.cur.batch)))
+		w.next()
 	}
 }
 
-// gather takes the writes waiting now, urgent ones first, up to maxBatch.
-func (w *writer) gather(first *write) []*write {
+// next hands cur to the syncer unless a batch is on its way, or takes a
+// checkpoint if the log holds enough for one.
+func (w *writer) next() {
+	if w.syncing != nil {
+		return
+	}
+	// After a failed checkpoint, the timer alone tries again: each try
+	// rebuilds the transaction from the log.
+	if w.logged >= int64(w.checkpointBytes) && !w.retrying {
+		_ = w.checkpoint()
+		return
+	}
+	w.send()
+}
+
+// gather takes the writes waiting now, urgent ones first, up to room in
+// all.
+func (w *writer) gather(first *write, room int) []*write {
 	batch := []*write{first}
 	for _, q := range []chan *write{w.urgent, w.normal} {
 	more:
-		for len(batch) < maxBatch {
+		for len(batch) < room {
 			select {
 			case wr := <-q:
 				batch = append(batch, wr)
@@ -273,49 +326,6 @@ func (w *writer) gather(first *write) []*write {
 // was written, and the sender is to retry (503), never to give up.
 func unavailable(err error) error {
 	return fmt.Errorf("write the file: %w: %w", klaxon.ErrUnavailable, err)
-}
-
-// commit runs a batch in the open transaction, appends its record to the
-// log, and answers each write once the record is durable. An urgent write
-// that arrives while the batch runs joins it, so that it waits for no
-// more than this batch's fdatasync.
-func (w *writer) commit(batch []*write) {
-	if w.tracer != nil {
-		span := w.batchSpan(batch)
-		defer span.End()
-	}
-	if err := w.ready(); err != nil {
-		w.settle(batch)
-		failAll(batch, err)
-		return
-	}
-	batch, refused, err := w.apply(batch)
-	if err != nil {
-		w.settle(batch)
-		failAll(batch, err)
-		return
-	}
-	if w.rec.len() > 0 {
-		err = w.durable()
-	}
-	w.mu.Lock()
-	done := w.inflight
-	w.inflight = nil
-	if err != nil {
-		w.rebuild() // without the batch
-	}
-	settled(batch)
-	w.mu.Unlock()
-	if done != nil {
-		close(done.done)
-	}
-	if err != nil {
-		failAll(batch, err)
-		return
-	}
-	for i, wr := range batch {
-		wr.finish(refused[i])
-	}
 }
 
 // failAll answers every write of batch with err: none of it is written.
@@ -335,13 +345,6 @@ func settled(batch []*write) {
 	}
 }
 
-// settle is settled, taking w.mu.
-func (w *writer) settle(batch []*write) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	settled(batch)
-}
-
 // batchSpan starts the span of a batch: a trace of its own, linked to
 // the spans of its writes.
 func (w *writer) batchSpan(batch []*write) trace.Span {
@@ -354,115 +357,6 @@ func (w *writer) batchSpan(batch []*write) trace.Span {
 	_, span := w.tracer.Start(context.Background(), "embedded.batch", trace.WithNewRoot(), trace.WithLinks(links...),
 		trace.WithAttributes(attribute.Int("klaxon.writes", len(batch))))
 	return span
-}
-
-// durable appends the batch's record to the log.
-func (w *writer) durable() error {
-	err := error(nil)
-	if w.fault != nil {
-		err = w.fault()
-	}
-	if err == nil {
-		err = w.log.append(w.pos+1, w.rec.buf)
-	}
-	if err != nil {
-		err = unavailable(err)
-		w.failed.Store(&err)
-		return err
-	}
-	w.failed.Store(nil)
-	if cap(w.rec.buf) > 1<<20 {
-		w.rec.buf = nil // a storm's big batch is not kept
-	}
-	if w.pos == w.checkpointed {
-		w.timer.Reset(w.every)
-	}
-	w.pos++
-	return nil
-}
-
-// apply runs the writes of batch in the open transaction, and returns
-// the writes it ran, with each one's refusal. A write that fails (not a
-// refusal) is answered at once, and the transaction is rebuilt without
-// what it wrote: the writes before it run again. The batch's record is
-// w.rec; inflight is set if it holds anything.
-func (w *writer) apply(batch []*write) ([]*write, []error, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err := w.begin(); err != nil {
-		return batch, nil, err
-	}
-	refused := make([]error, 0, len(batch))
-	t := &txn{tx: w.tx, rec: &w.rec, batch: w.pos + 1, timelines: w.timelines}
-	w.rec.buf = w.rec.buf[:0]
-	for i := 0; i < len(batch); i++ {
-		mark := w.rec.len()
-		err := batch[i].run(t)
-		if err != nil && (!isRefusal(err) || w.rec.len() != mark) {
-			// What it wrote cannot be taken back alone.
-			failed := batch[i]
-			failed.applied = false
-			batch = append(batch[:i:i], batch[i+1:]...)
-			settled([]*write{failed})
-			failed.finish(unavailable(err))
-			w.rebuild()
-			if err := w.begin(); err != nil {
-				return batch, nil, err
-			}
-			for _, wr := range batch {
-				wr.applied = false
-			}
-			t.tx = w.tx
-			w.rec.buf = w.rec.buf[:0]
-			refused = refused[:0]
-			i = -1
-			continue
-		}
-		refused = append(refused, err)
-		select {
-		case wr := <-w.urgent:
-			batch = append(batch, wr)
-		default:
-		}
-	}
-	if w.rec.len() > 0 {
-		w.inflight = newFlight(batch)
-	}
-	return batch, refused, nil
-}
-
-// A flight is a batch on its way to the log.
-type flight struct {
-	done  chan struct{}
-	batch []*write
-}
-
-func newFlight(batch []*write) *flight {
-	return &flight{done: make(chan struct{}), batch: batch}
-}
-
-// holds says whether a read of group, "" for any, must wait for the
-// batch: whether the batch may have written it (a write of no group may
-// write any), other than by chain and the writes chain follows, whose
-// fate chain shares. w.mu is held.
-func (f *flight) holds(group string, chain *write) bool {
-	for _, wr := range f.batch {
-		if (wr.group == "" || group == "" || wr.group == group) && !chain.follows(wr) {
-			return true
-		}
-	}
-	return false
-}
-
-// follows says whether wr is w or a write w follows (see write.after);
-// the writer's mu is held.
-func (w *write) follows(wr *write) bool {
-	for ; w != nil; w = w.after {
-		if w == wr {
-			return true
-		}
-	}
-	return false
 }
 
 func isRefusal(err error) bool {

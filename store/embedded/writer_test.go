@@ -60,7 +60,7 @@ func TestWriterUrgentFirst(t *testing.T) {
 	}
 	queue(w.urgent, "engine")
 	var order []string
-	for _, wr := range w.gather(first) {
+	for _, wr := range w.gather(first, maxBatch) {
 		order = append(order, named[wr])
 	}
 	require.Len(t, order, 21)
