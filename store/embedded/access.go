@@ -49,9 +49,9 @@ func (s *Store) peek(fn func(tx *txn) error) error {
 // holds every write answered.
 func (s *Store) read(fn func(tx *txn) error) error {
 	w := s.w
-	if w.broken != nil {
+	if broken := w.broken; broken != nil {
 		w.mu.Unlock()
-		return unavailable(w.broken)
+		return unavailable(broken)
 	}
 	if w.tx == nil {
 		w.mu.Unlock()

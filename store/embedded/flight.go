@@ -17,6 +17,10 @@ type flight struct {
 	// wrote says the batch's record holds something: a batch that wrote
 	// nothing is answered without a frame, once the one before it is.
 	wrote bool
+	// tainted says the open transaction holds what a write of the batch
+	// wrote before it failed, until it is rebuilt without it (restart):
+	// every read waits.
+	tainted bool
 	// span is the batch's, from the moment it is handed on; nil when not
 	// traced.
 	span trace.Span
@@ -29,6 +33,9 @@ func newFlight() *flight { return &flight{done: make(chan struct{})} }
 // write any), other than by chain and the writes chain follows, whose
 // fate chain shares. w.mu is held.
 func (f *flight) holds(group string, chain *write) bool {
+	if f.tainted {
+		return true
+	}
 	if !f.wrote {
 		return false
 	}
@@ -79,11 +86,14 @@ func (w *writer) take(batch []*write) {
 		return
 	}
 	// The transaction holds what the failed write wrote: it is rebuilt
-	// from the log, once the batch on its way is there or dropped.
+	// from the log, once the batch on its way is there or dropped (which
+	// rebuilds it).
 	if w.syncing != nil {
 		w.answer(<-w.synced)
 	}
-	w.restart()
+	if w.cur.tainted {
+		w.restart()
+	}
 }
 
 // runFrom runs cur's writes from the i-th on in the open transaction,
@@ -99,7 +109,8 @@ func (w *writer) runFrom(i int) bool {
 	if err := w.begin(); err != nil {
 		settled(f.batch)
 		failAll(f.batch, err)
-		f.batch, f.wrote, w.rec.buf = f.batch[:0], false, w.rec.buf[:0]
+		w.rec.buf = w.rec.buf[:0]
+		w.dropCur()
 		return true
 	}
 	pos := w.pos + 1
@@ -120,6 +131,7 @@ func (w *writer) runFrom(i int) bool {
 			for _, wr := range f.batch {
 				wr.applied = false
 			}
+			f.tainted = true
 			return false
 		}
 		select {
@@ -136,15 +148,25 @@ func (w *writer) runFrom(i int) bool {
 // writes in it again: what it held of them was dropped, or ran on a
 // batch that was. No batch is on its way.
 func (w *writer) restart() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	for {
-		w.mu.Lock()
 		w.rebuild()
-		ran := w.runFrom(0)
-		w.mu.Unlock()
-		if ran {
-			return
+		if w.runFrom(0) {
+			break
 		}
 	}
+	w.cur.tainted = false
+	if len(w.cur.batch) == 0 {
+		w.dropCur()
+	}
+}
+
+// dropCur ends cur, whose writes have all been answered without a frame:
+// the reads that wait for it go on. w.mu is held.
+func (w *writer) dropCur() {
+	close(w.cur.done)
+	w.cur = newFlight()
 }
 
 // send hands cur to the syncer, or answers it at once if it wrote

@@ -2,6 +2,8 @@ package embedded
 
 import (
 	"context"
+	"errors"
+	"os"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -104,10 +106,10 @@ func TestNextBatchRunsAgainAfterFailedSync(t *testing.T) {
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return curWrites(s) == 2 }, testTimeout, tick, "both ran while the first is on its way")
 
-	read := make(chan error, 1)
+	read := make(chan uint64, 1)
 	go func() {
-		_, err := s.Incident(context.Background(), c2.Open)
-		read <- err
+		g, _ := s.Group(context.Background(), c2.Group, nil) // written by the next batch only
+		read <- g.Version
 	}()
 	require.Eventually(t, func() bool { return s.w.waits.Load() == 1 }, testTimeout, tick, "the read waits for the next batch")
 
@@ -115,7 +117,7 @@ func TestNextBatchRunsAgainAfterFailedSync(t *testing.T) {
 	require.ErrorIs(t, first.Wait(), syscall.EIO)
 	require.ErrorIs(t, chained.Wait(), klaxon.ErrConflict, "dropped with the commit it follows")
 	require.NoError(t, other.Wait())
-	require.NoError(t, <-read, "it reads the other's incident, once durable")
+	require.Equal(t, uint64(1), <-read, "it reads the other's commit, run again and durable")
 
 	failCheckpoints(s, syscall.EIO) // a crash: the log alone holds the writes
 	require.Error(t, s.Close())
@@ -129,4 +131,164 @@ func TestNextBatchRunsAgainAfterFailedSync(t *testing.T) {
 	require.Zero(t, g.Version, "nor the commit chained to it")
 	_, err = s.Incident(ctx, c2.Open)
 	require.NoError(t, err, "the other commit is in the log")
+}
+
+// TestReadWaitsForNextBatch: a read of a group that only the next batch
+// wrote, while the batch before it is on its way, waits for the next
+// batch's frame to be durable.
+func TestReadWaitsForNextBatch(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	defer s.Close()
+	ctx := t.Context()
+	entered, release := holdSync(s)
+	defer release(nil)
+	x, err := s.w.queue(ctx, false, "x", func(tx *txn) error {
+		return tx.Bucket(bucketMeta).Put([]byte("x"), []byte{1})
+	}, nil, nil)
+	require.NoError(t, err)
+	<-entered
+	y, err := s.w.queue(ctx, false, "g", func(tx *txn) error { return putGroup(tx, "g", 1, "") }, nil, nil)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return curWrites(s) == 1 }, testTimeout, tick)
+
+	read := make(chan uint64, 1)
+	go func() {
+		g, _ := s.Group(context.Background(), "g", nil)
+		read <- g.Version
+	}()
+	require.Eventually(t, func() bool { return len(read) == 1 || s.w.waits.Load() == 1 }, testTimeout, tick)
+	require.Empty(t, read, "the read saw the next batch's write before its frame was durable")
+	release(nil)
+	require.NoError(t, s.w.wait(x))
+	require.NoError(t, s.w.wait(y))
+	require.Equal(t, uint64(1), <-read)
+}
+
+// TestFailedWriteUnseenWhileOneSyncs: a write that fails after it wrote,
+// while a batch is on its way, leaves what it wrote in the transaction
+// until the writer rebuilds it, once that batch is durable: meanwhile a
+// read waits, and then finds none of it.
+func TestFailedWriteUnseenWhileOneSyncs(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	defer s.Close()
+	ctx := t.Context()
+	entered, release := holdSync(s)
+	defer release(nil)
+	x, err := s.w.queue(ctx, false, "x", func(tx *txn) error {
+		return tx.Bucket(bucketMeta).Put([]byte("x"), []byte{1})
+	}, nil, nil)
+	require.NoError(t, err)
+	<-entered
+
+	bad, err := s.w.queue(ctx, false, "g", func(tx *txn) error {
+		if err := putGroup(tx, "g", 7, ""); err != nil {
+			return err
+		}
+		return errors.New("half written")
+	}, nil, nil)
+	require.NoError(t, err)
+	require.ErrorIs(t, s.w.wait(bad), klaxon.ErrUnavailable)
+
+	read := make(chan uint64, 1)
+	go func() {
+		g, _ := s.Group(context.Background(), "g", nil)
+		read <- g.Version
+	}()
+	require.Eventually(t, func() bool { return len(read) == 1 || s.w.waits.Load() == 1 }, testTimeout, tick)
+	require.Empty(t, read, "the read saw what a failed write wrote")
+	release(nil)
+	require.NoError(t, s.w.wait(x))
+	require.Zero(t, <-read, "the group as the failed write found it")
+}
+
+// TestReadOfDroppedBatchGoesOn: a read that waits for the next batch goes
+// on when that batch is dropped without a frame: here the batch before
+// it fails, and the log it would be rebuilt from reads back damaged.
+func TestReadOfDroppedBatchGoesOn(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.db")
+	s, err := open(path, openTimeout, func(w *writer) { w.every = time.Hour })
+	require.NoError(t, err)
+	defer s.Close()
+	ctx := t.Context()
+	require.NoError(t, s.w.do(ctx, false, func(tx *txn) error { // a rebuild reads the log
+		return tx.Bucket(bucketMeta).Put([]byte("a"), []byte{1})
+	}))
+	in, gate := make(chan struct{}), make(chan struct{})
+	s.w.log.syncFault = func() error { // the syncer's goroutine only
+		s.w.log.syncFault = nil
+		close(in)
+		<-gate
+		f, err := os.OpenFile(path+"-wal", os.O_WRONLY, 0)
+		if err == nil {
+			_, _ = f.WriteAt(make([]byte, frameHeader), 0) // a media error
+			_ = f.Close()
+		}
+		return syscall.EIO
+	}
+	x, err := s.w.queue(ctx, false, "x", func(tx *txn) error {
+		return tx.Bucket(bucketMeta).Put([]byte("x"), []byte{1})
+	}, nil, nil)
+	require.NoError(t, err)
+	<-in
+	y, err := s.w.queue(ctx, false, "g", func(tx *txn) error { return putGroup(tx, "g", 1, "") }, nil, nil)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return curWrites(s) == 1 }, testTimeout, tick)
+	read := make(chan error, 1)
+	go func() {
+		_, err := s.Group(context.Background(), "g", nil)
+		read <- err
+	}()
+	require.Eventually(t, func() bool { return s.w.waits.Load() == 1 }, testTimeout, tick, "the read waits for the next batch")
+	close(gate)
+	require.ErrorIs(t, s.w.wait(x), syscall.EIO)
+	require.ErrorIs(t, s.w.wait(y), klaxon.ErrUnavailable)
+	select {
+	case err := <-read:
+		require.ErrorIs(t, err, klaxon.ErrUnavailable, "the store cannot read its log")
+	case <-time.After(testTimeout):
+		t.Fatal("the read waiting for the dropped batch was never woken")
+	}
+}
+
+// TestReadWhileBroken: reads of a store whose log reads back damaged are
+// refused as unavailable while writes try to rebuild its transaction;
+// under -race, a read that looked at why after letting go of the lock
+// fails.
+func TestReadWhileBroken(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.db")
+	s, err := open(path, openTimeout, func(w *writer) { w.every = time.Hour })
+	require.NoError(t, err)
+	defer s.Close()
+	ctx := t.Context()
+	put := func(key string) func(tx *txn) error {
+		return func(tx *txn) error { return tx.Bucket(bucketMeta).Put([]byte(key), []byte{1}) }
+	}
+	require.NoError(t, s.w.do(ctx, false, put("a"))) // so that a rebuild reads the log
+
+	s.w.log.syncFault = func() error { // the syncer's goroutine only
+		s.w.log.syncFault = nil
+		f, err := os.OpenFile(path+"-wal", os.O_WRONLY, 0)
+		if err == nil {
+			_, _ = f.WriteAt(make([]byte, frameHeader), 0) // a media error
+			_ = f.Close()
+		}
+		return syscall.EIO
+	}
+	require.ErrorIs(t, s.w.do(ctx, false, put("b")), syscall.EIO)
+	reads := make(chan error, 100)
+	go func() {
+		for range cap(reads) {
+			_, err := s.Group(context.Background(), "g", nil)
+			reads <- err
+		}
+		close(reads)
+	}()
+	for range 20 { // each rebuilds the transaction, and fails
+		require.ErrorIs(t, s.w.do(ctx, false, put("c")), klaxon.ErrUnavailable)
+	}
+	for err := range reads {
+		require.ErrorIs(t, err, klaxon.ErrUnavailable)
+	}
 }
