@@ -40,6 +40,66 @@ func curWrites(s *Store) int {
 	return len(s.w.cur.batch)
 }
 
+// putMeta writes key in the meta bucket.
+func putMeta(key string) func(tx *txn) error {
+	return func(tx *txn) error { return tx.Bucket(bucketMeta).Put([]byte(key), []byte{1}) }
+}
+
+// withLog opens a store whose log holds a batch, so that a rebuild of its
+// transaction reads the log.
+func withLog(t *testing.T) (s *Store, path string) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "k.db")
+	s, err := open(path, openTimeout, func(w *writer) { w.every = time.Hour })
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	require.NoError(t, s.w.do(t.Context(), false, putMeta("a")))
+	return s, path
+}
+
+// onItsWay queues a write of its own to s's meta bucket, and returns once
+// the syncer holds its frame (see holdSync).
+func onItsWay(t *testing.T, s *Store) (x *write, release func(error)) {
+	t.Helper()
+	entered, release := holdSync(s)
+	x, err := s.w.queue(t.Context(), false, "x", putMeta("x"), nil, nil)
+	require.NoError(t, err)
+	<-entered
+	return x, release
+}
+
+// readVersion reads group's version on a goroutine of its own, and
+// returns once the read waits for a batch or has its answer.
+func readVersion(t *testing.T, s *Store, group string) <-chan uint64 {
+	t.Helper()
+	read := make(chan uint64, 1)
+	go func() {
+		g, _ := s.Group(context.Background(), group, nil)
+		read <- g.Version
+	}()
+	require.Eventually(t, func() bool { return len(read) == 1 || s.w.waits.Load() == 1 }, testTimeout, tick)
+	return read
+}
+
+// damageOnSync makes the syncer's next fdatasync fail, and the log read
+// back damaged from then on (a media error). With entered, the syncer
+// closes it and waits for gate first.
+func damageOnSync(s *Store, path string, entered, gate chan struct{}) {
+	s.w.log.syncFault = func() error { // the syncer's goroutine only
+		s.w.log.syncFault = nil
+		if entered != nil {
+			close(entered)
+			<-gate
+		}
+		f, err := os.OpenFile(path+"-wal", os.O_WRONLY, 0)
+		if err == nil {
+			_, _ = f.WriteAt(make([]byte, frameHeader), 0)
+			_ = f.Close()
+		}
+		return syscall.EIO
+	}
+}
+
 // TestNextBatchRunsWhileOneSyncs: while a batch's frame is on its way to
 // the log, the writer runs the writes that arrive, as the next batch. That
 // one is answered once its own frame is durable, after the first.
@@ -140,24 +200,13 @@ func TestReadWaitsForNextBatch(t *testing.T) {
 	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
 	require.NoError(t, err)
 	defer s.Close()
-	ctx := t.Context()
-	entered, release := holdSync(s)
+	x, release := onItsWay(t, s)
 	defer release(nil)
-	x, err := s.w.queue(ctx, false, "x", func(tx *txn) error {
-		return tx.Bucket(bucketMeta).Put([]byte("x"), []byte{1})
-	}, nil, nil)
-	require.NoError(t, err)
-	<-entered
-	y, err := s.w.queue(ctx, false, "g", func(tx *txn) error { return putGroup(tx, "g", 1, "") }, nil, nil)
+	y, err := s.w.queue(t.Context(), false, "g", func(tx *txn) error { return putGroup(tx, "g", 1, "") }, nil, nil)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return curWrites(s) == 1 }, testTimeout, tick)
 
-	read := make(chan uint64, 1)
-	go func() {
-		g, _ := s.Group(context.Background(), "g", nil)
-		read <- g.Version
-	}()
-	require.Eventually(t, func() bool { return len(read) == 1 || s.w.waits.Load() == 1 }, testTimeout, tick)
+	read := readVersion(t, s, "g")
 	require.Empty(t, read, "the read saw the next batch's write before its frame was durable")
 	release(nil)
 	require.NoError(t, s.w.wait(x))
@@ -173,16 +222,9 @@ func TestFailedWriteUnseenWhileOneSyncs(t *testing.T) {
 	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
 	require.NoError(t, err)
 	defer s.Close()
-	ctx := t.Context()
-	entered, release := holdSync(s)
+	x, release := onItsWay(t, s)
 	defer release(nil)
-	x, err := s.w.queue(ctx, false, "x", func(tx *txn) error {
-		return tx.Bucket(bucketMeta).Put([]byte("x"), []byte{1})
-	}, nil, nil)
-	require.NoError(t, err)
-	<-entered
-
-	bad, err := s.w.queue(ctx, false, "g", func(tx *txn) error {
+	bad, err := s.w.queue(t.Context(), false, "g", func(tx *txn) error {
 		if err := putGroup(tx, "g", 7, ""); err != nil {
 			return err
 		}
@@ -191,12 +233,7 @@ func TestFailedWriteUnseenWhileOneSyncs(t *testing.T) {
 	require.NoError(t, err)
 	require.ErrorIs(t, s.w.wait(bad), klaxon.ErrUnavailable)
 
-	read := make(chan uint64, 1)
-	go func() {
-		g, _ := s.Group(context.Background(), "g", nil)
-		read <- g.Version
-	}()
-	require.Eventually(t, func() bool { return len(read) == 1 || s.w.waits.Load() == 1 }, testTimeout, tick)
+	read := readVersion(t, s, "g")
 	require.Empty(t, read, "the read saw what a failed write wrote")
 	release(nil)
 	require.NoError(t, s.w.wait(x))
@@ -207,31 +244,15 @@ func TestFailedWriteUnseenWhileOneSyncs(t *testing.T) {
 // on when that batch is dropped without a frame: here the batch before
 // it fails, and the log it would be rebuilt from reads back damaged.
 func TestReadOfDroppedBatchGoesOn(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "k.db")
-	s, err := open(path, openTimeout, func(w *writer) { w.every = time.Hour })
-	require.NoError(t, err)
-	defer s.Close()
+	s, path := withLog(t)
 	ctx := t.Context()
-	require.NoError(t, s.w.do(ctx, false, func(tx *txn) error { // a rebuild reads the log
-		return tx.Bucket(bucketMeta).Put([]byte("a"), []byte{1})
-	}))
-	in, gate := make(chan struct{}), make(chan struct{})
-	s.w.log.syncFault = func() error { // the syncer's goroutine only
-		s.w.log.syncFault = nil
-		close(in)
-		<-gate
-		f, err := os.OpenFile(path+"-wal", os.O_WRONLY, 0)
-		if err == nil {
-			_, _ = f.WriteAt(make([]byte, frameHeader), 0) // a media error
-			_ = f.Close()
-		}
-		return syscall.EIO
-	}
-	x, err := s.w.queue(ctx, false, "x", func(tx *txn) error {
-		return tx.Bucket(bucketMeta).Put([]byte("x"), []byte{1})
-	}, nil, nil)
+	entered, gate := make(chan struct{}), make(chan struct{})
+	damageOnSync(s, path, entered, gate)
+	release := sync.OnceFunc(func() { close(gate) })
+	defer release()
+	x, err := s.w.queue(ctx, false, "x", putMeta("x"), nil, nil)
 	require.NoError(t, err)
-	<-in
+	<-entered
 	y, err := s.w.queue(ctx, false, "g", func(tx *txn) error { return putGroup(tx, "g", 1, "") }, nil, nil)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return curWrites(s) == 1 }, testTimeout, tick)
@@ -241,7 +262,7 @@ func TestReadOfDroppedBatchGoesOn(t *testing.T) {
 		read <- err
 	}()
 	require.Eventually(t, func() bool { return s.w.waits.Load() == 1 }, testTimeout, tick, "the read waits for the next batch")
-	close(gate)
+	release()
 	require.ErrorIs(t, s.w.wait(x), syscall.EIO)
 	require.ErrorIs(t, s.w.wait(y), klaxon.ErrUnavailable)
 	select {
@@ -257,26 +278,10 @@ func TestReadOfDroppedBatchGoesOn(t *testing.T) {
 // under -race, a read that looked at why after letting go of the lock
 // fails.
 func TestReadWhileBroken(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "k.db")
-	s, err := open(path, openTimeout, func(w *writer) { w.every = time.Hour })
-	require.NoError(t, err)
-	defer s.Close()
+	s, path := withLog(t)
 	ctx := t.Context()
-	put := func(key string) func(tx *txn) error {
-		return func(tx *txn) error { return tx.Bucket(bucketMeta).Put([]byte(key), []byte{1}) }
-	}
-	require.NoError(t, s.w.do(ctx, false, put("a"))) // so that a rebuild reads the log
-
-	s.w.log.syncFault = func() error { // the syncer's goroutine only
-		s.w.log.syncFault = nil
-		f, err := os.OpenFile(path+"-wal", os.O_WRONLY, 0)
-		if err == nil {
-			_, _ = f.WriteAt(make([]byte, frameHeader), 0) // a media error
-			_ = f.Close()
-		}
-		return syscall.EIO
-	}
-	require.ErrorIs(t, s.w.do(ctx, false, put("b")), syscall.EIO)
+	damageOnSync(s, path, nil, nil)
+	require.ErrorIs(t, s.w.do(ctx, false, putMeta("b")), syscall.EIO)
 	reads := make(chan error, 100)
 	go func() {
 		for range cap(reads) {
@@ -286,7 +291,7 @@ func TestReadWhileBroken(t *testing.T) {
 		close(reads)
 	}()
 	for range 20 { // each rebuilds the transaction, and fails
-		require.ErrorIs(t, s.w.do(ctx, false, put("c")), klaxon.ErrUnavailable)
+		require.ErrorIs(t, s.w.do(ctx, false, putMeta("c")), klaxon.ErrUnavailable)
 	}
 	for err := range reads {
 		require.ErrorIs(t, err, klaxon.ErrUnavailable)
