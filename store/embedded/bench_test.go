@@ -86,7 +86,8 @@ func BenchmarkLogAppend(b *testing.B) {
 					restart()
 					b.StartTimer()
 				}
-				require.NoError(b, l.append(pos, payload))
+				require.NoError(b, l.write(pos, payload, l.size))
+				l.appended(len(payload))
 			}
 		})
 	}

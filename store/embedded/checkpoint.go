@@ -69,7 +69,7 @@ func (w *writer) ready() error {
 	if broken != nil {
 		return unavailable(broken)
 	}
-	if w.logged >= int64(w.maxHeld) {
+	if w.log.size >= int64(w.maxHeld) {
 		return w.checkpoint()
 	}
 	return nil
@@ -108,6 +108,5 @@ func (w *writer) checkpoint() error {
 	w.checkpointed = w.pos
 	// A log not emptied keeps frames the file holds now: Open skips them.
 	_ = w.log.reset()
-	w.logged = w.log.size
 	return nil
 }

@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"fmt"
 	"slices"
 
 	"go.opentelemetry.io/otel/trace"
@@ -91,6 +92,8 @@ func (w *writer) take(batch []*write) {
 	if w.syncing != nil {
 		w.answer(<-w.synced)
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.cur.tainted {
 		w.restart()
 	}
@@ -146,10 +149,8 @@ func (w *writer) runFrom(i int) bool {
 
 // restart rebuilds the open transaction from the log and runs cur's
 // writes in it again: what it held of them was dropped, or ran on a
-// batch that was. No batch is on its way.
+// batch that was. No batch is on its way; w.mu is held.
 func (w *writer) restart() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	for {
 		w.rebuild()
 		if w.runFrom(0) {
@@ -183,11 +184,12 @@ func (w *writer) send() {
 		w.syncing = f
 		w.rec.buf = w.sent[:0]
 		w.sent = payload
+	} else {
+		settled(f.batch)
 	}
 	w.mu.Unlock()
 	if !f.wrote {
 		// Every batch before it is durable: so is what it read.
-		w.settle(f.batch)
 		close(f.done)
 		for _, wr := range f.batch {
 			wr.finish(wr.refusal)
@@ -197,27 +199,35 @@ func (w *writer) send() {
 	if w.tracer != nil {
 		f.span = w.batchSpan(f.batch)
 	}
+	var err error
 	if w.fault != nil {
-		if err := w.fault(); err != nil {
-			w.synced <- err
-			return
+		err = w.fault()
+	}
+	if err == nil {
+		if err = w.log.clean(); err != nil {
+			err = fmt.Errorf("append to log: a frame that failed may still be in it: %w", err)
 		}
 	}
-	w.jobs <- job{pos: w.pos + 1, payload: payload}
+	if err != nil {
+		w.synced <- err
+		return
+	}
+	w.jobs <- job{pos: w.pos + 1, payload: payload, off: w.log.size}
 }
 
-// job is a batch's frame for the syncer: its log position and payload.
+// job is a batch's frame for the syncer: its log position, its payload,
+// and the log's end, where it goes.
 type job struct {
 	pos     uint64
 	payload []byte
+	off     int64
 }
 
-// syncer appends each job's frame to the log, and answers on synced. The
-// log is its own from a job to its answer.
+// syncer writes each job's frame to the log, and answers on synced.
 func (w *writer) syncer(stopped chan<- struct{}) {
 	defer close(stopped)
 	for j := range w.jobs {
-		w.synced <- w.log.append(j.pos, j.payload)
+		w.synced <- w.log.write(j.pos, j.payload, j.off)
 	}
 }
 
@@ -226,10 +236,14 @@ func (w *writer) syncer(stopped chan<- struct{}) {
 // writes, which ran on it, run again.
 func (w *writer) answer(err error) {
 	f := w.syncing
+	if err == nil {
+		w.log.appended(len(w.sent))
+	} else {
+		w.log.drop()
+	}
 	if cap(w.sent) > 1<<20 {
 		w.sent = nil // a storm's big batch is not kept
 	}
-	w.logged = w.log.size
 	if err == nil {
 		w.failed.Store(nil)
 		if w.pos == w.checkpointed {
@@ -243,7 +257,10 @@ func (w *writer) answer(err error) {
 	w.mu.Lock()
 	w.syncing = nil
 	if err != nil {
-		w.rebuild() // without it, nor cur
+		for _, wr := range f.batch {
+			wr.applied = false // what cur's writes follow of it did not apply
+		}
+		w.restart() // without it; cur's writes ran on it
 	}
 	settled(f.batch)
 	w.mu.Unlock()
@@ -253,9 +270,6 @@ func (w *writer) answer(err error) {
 	}
 	if err != nil {
 		failAll(f.batch, err)
-		if len(w.cur.batch) > 0 {
-			w.restart()
-		}
 		return
 	}
 	for _, wr := range f.batch {

@@ -231,8 +231,9 @@ func torn(rest []byte, last uint64) bool {
 	return len(rest) >= frameHeader && binary.BigEndian.Uint64(rest[8:]) == last+1
 }
 
-// wal is the log file. The syncer appends to it while a frame is on its
-// way (see writer.syncer); the writer's goroutine uses it otherwise.
+// wal is the log file. The syncer writes a frame to it while one is on
+// its way (write, see writer.syncer); all else, size included, is the
+// writer's goroutine's.
 type wal struct {
 	f *os.File
 	// size is what the log holds durably; a frame that failed is cut
@@ -246,7 +247,8 @@ type wal struct {
 	// overwrites blocks the file has, and its fdatasync has no length
 	// to record.
 	allocated int64
-	// syncFault, for tests, fails the next fdatasync of an append.
+	// syncFault, for tests, runs before the next fdatasync of a frame,
+	// on the syncer's goroutine, and fails it with its error.
 	syncFault func() error
 }
 
@@ -272,35 +274,41 @@ func openLog(path string) (*wal, []byte, error) {
 	return &wal{f: f, allocated: int64(len(data))}, data, nil
 }
 
-// append writes the frame of payload at position pos and returns once it
-// is durable. After an error the log holds what it held before; if it
-// cannot be made sure of that (the failed frame may still be on disk),
-// appends fail until it can.
-func (l *wal) append(pos uint64, payload []byte) error {
-	if err := l.clean(); err != nil {
-		return fmt.Errorf("append to log: a frame that failed may still be in it: %w", err)
-	}
+// write writes the frame of payload at position pos at offset off, the
+// log's end, and returns once it is durable; appended then makes it part
+// of the log, or drop cuts it off after an error. It is the syncer's
+// while a frame is on its way: it touches the file and frame, not size.
+func (l *wal) write(pos uint64, payload []byte, off int64) error {
 	l.frame = appendFrame(l.frame[:0], pos, payload)
-	_, err := l.f.WriteAt(l.frame, l.size)
+	_, err := l.f.WriteAt(l.frame, off)
 	if err == nil && l.syncFault != nil {
 		err = l.syncFault()
 	}
 	if err == nil {
 		err = fdatasync(l.f)
 	}
-	if err != nil {
-		// What was written of the frame goes, durably: a sender answered
-		// that its write failed must not find it after a crash.
-		l.dirty = true
-		_ = l.clean()
-		return fmt.Errorf("append to log: %w", err)
-	}
-	l.size += int64(len(l.frame))
-	l.allocated = max(l.allocated, l.size)
 	if cap(l.frame) > 1<<20 {
 		l.frame = nil // a storm's big frame is not kept
 	}
+	if err != nil {
+		return fmt.Errorf("append to log: %w", err)
+	}
 	return nil
+}
+
+// appended makes the frame of a payload of n bytes, durable at the log's
+// end, part of the log.
+func (l *wal) appended(n int) {
+	l.size += int64(frameHeader + n)
+	l.allocated = max(l.allocated, l.size)
+}
+
+// drop cuts off, durably, what a frame whose write failed may have left
+// past size: a sender answered that its write failed must not find it
+// after a crash. Should that fail, the next frame waits for clean.
+func (l *wal) drop() {
+	l.dirty = true
+	_ = l.clean()
 }
 
 // clean cuts off, durably, what a failed append left past size.

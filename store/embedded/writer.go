@@ -163,16 +163,12 @@ type writer struct {
 	pos          uint64 // the log position of the last durable batch
 	checkpointed uint64 // the position the file holds
 	rec          record // cur's operations
-	// jobs hands the syncer a frame's position and payload; synced
-	// answers with the append's outcome. sent is the payload on its way,
-	// whose buffer the next batch takes once it is back.
+	// jobs hands the syncer a frame to write; synced answers with the
+	// write's outcome. sent is the payload on its way, whose buffer the
+	// next batch takes once it is back.
 	jobs   chan job
 	synced chan error
 	sent   []byte
-	// logged is what the log holds durably, as of the last batch
-	// answered: the log itself is the syncer's while a batch is on its
-	// way.
-	logged int64
 	// timelines counts the events of the timelines the open transaction
 	// appended to; rebuild drops it with the transaction.
 	timelines timelines
@@ -183,7 +179,7 @@ type writer struct {
 func newWriter(db *bolt.DB, log *wal, pos uint64) *writer {
 	w := &writer{db: db, log: log, pos: pos, checkpointed: pos, urgent: make(chan *write, maxBatch), normal: make(chan *write, maxBatch),
 		stop: make(chan struct{}), exited: make(chan struct{}), timer: time.NewTimer(checkpointEvery), timelines: timelines{},
-		cur: newFlight(), jobs: make(chan job), synced: make(chan error, 1), logged: log.size,
+		cur: newFlight(), jobs: make(chan job), synced: make(chan error, 1),
 		every: checkpointEvery, checkpointBytes: checkpointBytes, maxHeld: maxHeldBytes}
 	w.timer.Stop()
 	return w
@@ -297,7 +293,7 @@ func (w *writer) next() {
 	}
 	// After a failed checkpoint, the timer alone tries again: each try
 	// rebuilds the transaction from the log.
-	if w.logged >= int64(w.checkpointBytes) && !w.retrying {
+	if w.log.size >= int64(w.checkpointBytes) && !w.retrying {
 		_ = w.checkpoint()
 		return
 	}
