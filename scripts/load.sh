@@ -31,7 +31,9 @@
 # (default a new temporary folder); LOAD_FLAGS, more klaxon-load flags for
 # every throughput run (e.g. --spread); TRACE, if set, an execution trace
 # of one second of each Klaxon throughput run, after its CPU profile
-# (NAME.trace, for go tool trace); TRACING, if set, Klaxon runs with
+# (NAME.trace, for go tool trace); ALLOCS, if set, a profile of what
+# each Klaxon throughput run allocates over the CPU profile's window
+# (NAME.allocs.pprof, for go tool pprof -sample_index=alloc_space); TRACING, if set, Klaxon runs with
 # OpenTelemetry tracing on, every span sampled and exported over OTLP/HTTP
 # to `klaxon-load sink`, which discards them (OUT/sink.txt counts them).
 set -euo pipefail
@@ -48,6 +50,7 @@ SCENARIOS=${SCENARIOS:-a b c spread d e}
 RUNS=${RUNS:-embedded redis alertmanager}
 LOAD_FLAGS=${LOAD_FLAGS:-}
 TRACE=${TRACE:-}
+ALLOCS=${ALLOCS:-}
 TRACING=${TRACING:-}
 GO=${GO:-go}
 ALERTMANAGER=${ALERTMANAGER:-$($GO env GOPATH)/bin/alertmanager}
@@ -293,6 +296,10 @@ profile() {
     curl -fsS -o "$OUT/$1.cpu.pprof" "http://127.0.0.1:$2/debug/pprof/profile?seconds=$((run / 2 > 0 ? run / 2 : 1))" &&
     if [ -n "$TRACE" ]; then curl -fsS -o "$OUT/$1.trace" "http://127.0.0.1:$2/debug/pprof/trace?seconds=1"; fi) &
   prof_pid=$!
+  if [ -n "$ALLOCS" ]; then
+    (sleep $(($(seconds "$WARMUP") + run / 4)) &&
+      curl -fsS -o "$OUT/$1.allocs.pprof" "http://127.0.0.1:$2/debug/pprof/allocs?seconds=$((run / 2 > 0 ? run / 2 : 1))") &
+  fi
 }
 report() {
   if ! wait "$prof_pid"; then
@@ -370,6 +377,7 @@ throughput() {
   if [ -n "$pprof_port" ]; then profile "$name" "$pprof_port"; fi
   measure "$name" "$url" "$format" "$token" "${server_pids[@]}"
   if [ "$scenario" = b ]; then memory "$name" "${server_pids[@]}"; fi
+  if [ "$run" != alertmanager ]; then curl -fsS -o "$OUT/$name.metrics" "$url/metrics" || true; fi
   stop_server
   if [ -n "$pprof_port" ]; then report "$name"; fi
 }
