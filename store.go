@@ -213,8 +213,12 @@ type CommitQueue interface {
 	// Queue queues c and returns at once. With after, a commit of the same
 	// group queued before (not Urgent) whose outcome c was computed on
 	// (c.Version is after's plus one), c applies only if after did;
-	// otherwise Wait returns an error matching ErrConflict.
-	Queue(ctx context.Context, c Commit, after Queued) (Queued, error)
+	// otherwise Wait returns an error matching ErrConflict. landed, when
+	// not nil, is called once c is durable, before Done is closed, on the
+	// store's own goroutine and in the order the commits applied: it must
+	// be quick and never block. A committer answers its senders there,
+	// without waiting to be scheduled itself.
+	Queue(ctx context.Context, c Commit, after Queued, landed func()) (Queued, error)
 	// AlertsAfter reads, for a commit to be queued after after, what
 	// Group would of the group's alerts, and the ID of its open incident
 	// ("" for none), whose header the caller computed already. It does

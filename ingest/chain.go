@@ -3,6 +3,8 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -28,6 +30,14 @@ type flight struct {
 	// chained says the group's open incident is the one the commit was
 	// computed on, so the next commit can be folded on f.next.
 	chained bool
+	// complete says f.next.Alerts holds every alert of f.next's open
+	// incident: the chain opened it, and folded every alert it holds. A
+	// commit chained on it needs no read of the alerts it does not hold:
+	// the incident has none of them.
+	complete bool
+	// refolds counts how often the deliveries were folded again after a
+	// commit of theirs lost a race.
+	refolds int
 	// span is the commit's, ended when it lands; started is when the
 	// commit began.
 	span    trace.Span
@@ -52,6 +62,7 @@ func (p *Pipeline) chainLoop(ctx context.Context, q klaxon.CommitQueue, key stri
 			go p.chainLoop(ctx, q, key, wake, flights, ds, nil)
 			return
 		}
+		flights = landed(flights)
 		if len(flights) == 0 {
 			if len(ds) == 0 {
 				if ds = p.take(key, true, 0); len(ds) == 0 {
@@ -73,15 +84,32 @@ func (p *Pipeline) chainLoop(ctx context.Context, q klaxon.CommitQueue, key stri
 				}
 			}
 			// To go once the flights landed.
-			flights = p.land(ctx, flights)
+			flights = p.land(ctx, q, flights)
 			continue
 		}
 		select {
 		case <-flights[0].queued.Done():
-			flights = p.land(ctx, flights)
+			flights = p.land(ctx, q, flights)
 		case <-wake:
 		}
 	}
+}
+
+// landed drops the flights ahead that landed: their senders were
+// answered once their commits were durable.
+func landed(flights []*flight) []*flight {
+	for len(flights) > 0 {
+		select {
+		case <-flights[0].queued.Done():
+			if flights[0].queued.Wait() != nil {
+				return flights // for land
+			}
+			flights = flights[1:]
+		default:
+			return flights
+		}
+	}
+	return flights
 }
 
 // maxChain bounds the commits of one group in flight at once. Single
@@ -147,11 +175,29 @@ func (p *Pipeline) start(ctx context.Context, q klaxon.CommitQueue, key string, 
 		return fail(err)
 	}
 	f.c.Group, f.c.Version, f.c.Token = key, g.Version, g.Token
-	queued, err := q.Queue(cctx, *f.c, nil)
-	if err != nil {
+	fl := &flight{ds: ds, f: f, chained: sameOpen(open, f.next.Open) || opened(f, ids),
+		complete: opened(f, ids), span: span, started: started}
+	if fl.queued, err = q.Queue(cctx, *f.c, nil, p.durable(ctx, fl)); err != nil {
 		return fail(err)
 	}
-	return &flight{ds: ds, queued: queued, f: f, chained: sameOpen(open, f.next.Open), span: span, started: started}
+	return fl
+}
+
+// durable answers fl's senders once its commit is durable, on the store's
+// goroutine (see klaxon.CommitQueue): they need not wait for the chain
+// to land it.
+func (p *Pipeline) durable(ctx context.Context, fl *flight) func() {
+	return func() {
+		p.landed(trace.ContextWithSpan(ctx, fl.span), fl.f, time.Since(fl.started))
+		telemetry.End(fl.span, nil)
+		answer(fl.ds, fl.f.opened, nil)
+	}
+}
+
+// opened says that the fold that made f, which allocated incident IDs
+// ids, opened the group's open incident after f.
+func opened(f folded, ids []string) bool {
+	return f.next.Open != nil && slices.Contains(ids, f.next.Open.ID)
 }
 
 // chain folds ds on the group as cur leaves it and queues the commit
@@ -172,7 +218,7 @@ func (p *Pipeline) chain(ctx context.Context, q klaxon.CommitQueue, key string, 
 			missing = append(missing, k)
 		}
 	}
-	if len(missing) > 0 {
+	if len(missing) > 0 && !cur.complete {
 		// cur wrote none of them: what the store holds of them now is what
 		// it will hold after cur. Should anything else land first, the
 		// store refuses both commits. The read does not wait for cur to
@@ -199,27 +245,30 @@ func (p *Pipeline) chain(ctx context.Context, q klaxon.CommitQueue, key string, 
 		return nil // after cur, the plain way
 	}
 	f.c.Group, f.c.Version = key, g.Version
-	queued, err := q.Queue(cctx, *f.c, cur.queued)
-	if err != nil {
+	same := sameOpen(g.Open, f.next.Open)
+	fl := &flight{ds: ds, f: f, chained: same || opened(f, ids),
+		complete: same && cur.complete || opened(f, ids), span: span, started: started}
+	if fl.queued, err = q.Queue(cctx, *f.c, cur.queued, p.durable(ctx, fl)); err != nil {
 		span.End()
 		cur.chained = false // as above: g.Alerts holds what was not queued
 		return nil
 	}
-	return &flight{ds: ds, queued: queued, f: f, chained: sameOpen(g.Open, f.next.Open), span: span, started: started}
+	return fl
 }
 
 // land waits for the first of flights, answers its senders, and returns
 // the others, still in flight. A commit refused for a race is folded
-// again on the stored group, with the deliveries of the others (the store
-// refuses each, as each follows it): then nothing is left in flight.
-func (p *Pipeline) land(ctx context.Context, flights []*flight) []*flight {
+// again on the stored group, with the deliveries of the others, and
+// queued: the store refuses each of the others, as each follows it, so
+// nothing else is left in flight. After maxRefolds races lost in a row,
+// the deliveries go the plain way, which gives up after as many more.
+func (p *Pipeline) land(ctx context.Context, q klaxon.CommitQueue, flights []*flight) []*flight {
 	cur := flights[0]
 	err := cur.queued.Wait()
 	if err == nil {
-		p.landed(trace.ContextWithSpan(ctx, cur.span), cur.f, time.Since(cur.started))
-	} else {
-		p.metrics.failed(err)
+		return flights[1:] // answered once durable
 	}
+	p.metrics.failed(err)
 	if !errors.Is(err, klaxon.ErrConflict) {
 		err = commitError(cur.f.c.Group, err)
 		telemetry.End(cur.span, err)
@@ -229,9 +278,15 @@ func (p *Pipeline) land(ctx context.Context, flights []*flight) []*flight {
 	telemetry.End(cur.span, err)
 	ds := cur.ds
 	for _, next := range flights[1:] {
-		err := next.queued.Wait() // refused: it follows cur
-		telemetry.End(next.span, err)
+		telemetry.End(next.span, errFollowsRefused)
 		ds = append(ds, next.ds...)
+	}
+	if cur.refolds < maxRefolds {
+		if f := p.start(ctx, q, cur.f.c.Group, ds); f != nil {
+			f.refolds = cur.refolds + 1
+			return []*flight{f}
+		}
+		return nil // answered
 	}
 	cctx, cancel := context.WithTimeout(ctx, commitTimeout)
 	defer cancel()
@@ -239,6 +294,14 @@ func (p *Pipeline) land(ctx context.Context, flights []*flight) []*flight {
 	answer(ds, opened, err)
 	return nil
 }
+
+// maxRefolds bounds how often a chain folds deliveries again after a
+// race lost, before it commits them the plain way.
+const maxRefolds = 4
+
+// errFollowsRefused ends the span of a commit queued behind one the
+// store refused: the store refuses it too, unread.
+var errFollowsRefused = fmt.Errorf("it follows a commit refused: %w", klaxon.ErrConflict)
 
 func answer(ds []*delivery, opened bool, err error) {
 	for _, d := range ds {

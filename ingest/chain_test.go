@@ -31,9 +31,11 @@ type queueing struct {
 	// failChained fails the next Queue of a commit chained behind
 	// another, as a store that cannot take it would.
 	failChained bool
+	// reads counts the calls of AlertsAfter.
+	reads int
 }
 
-func (q *queueing) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queued) (klaxon.Queued, error) {
+func (q *queueing) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queued, landed func()) (klaxon.Queued, error) {
 	q.mu.Lock()
 	hold, slow := q.hold, q.slow
 	q.hold, q.slow = false, nil
@@ -56,42 +58,46 @@ func (q *queueing) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queu
 	if s, ok := after.(*slowQueued); ok {
 		after = s.Queued
 	}
-	queued, err := q.Store.Queue(ctx, c, after)
-	if err != nil || slow == nil {
-		return queued, err
+	if slow == nil {
+		return q.Store.Queue(ctx, c, after, landed)
 	}
-	return &slowQueued{Queued: queued, release: slow, done: make(chan struct{})}, nil
+	queued, err := q.Store.Queue(ctx, c, after, nil)
+	if err != nil {
+		return nil, err
+	}
+	s := &slowQueued{Queued: queued, done: make(chan struct{})}
+	go func() {
+		<-slow
+		<-queued.Done()
+		if queued.Wait() == nil && landed != nil {
+			landed()
+		}
+		close(s.done)
+	}()
+	return s, nil
 }
 
 func (q *queueing) AlertsAfter(ctx context.Context, key string, alerts []string, after klaxon.Queued) (string, map[string]klaxon.Seen, error) {
+	q.mu.Lock()
+	q.reads++
+	q.mu.Unlock()
 	if s, ok := after.(*slowQueued); ok {
 		after = s.Queued
 	}
 	return q.Store.AlertsAfter(ctx, key, alerts, after)
 }
 
-// slowQueued is a commit whose outcome is known only once release is
-// closed, as if its fsync were slow.
+// slowQueued is a commit whose outcome is known, and whose landed is
+// called, only once its release is closed, as if its fsync were slow.
 type slowQueued struct {
 	klaxon.Queued
-	release <-chan struct{}
-	once    sync.Once
-	done    chan struct{}
+	done chan struct{}
 }
 
-func (s *slowQueued) Done() <-chan struct{} {
-	s.once.Do(func() {
-		go func() {
-			<-s.release
-			<-s.Queued.Done()
-			close(s.done)
-		}()
-	})
-	return s.done
-}
+func (s *slowQueued) Done() <-chan struct{} { return s.done }
 
 func (s *slowQueued) Wait() error {
-	<-s.Done()
+	<-s.done
 	return s.Queued.Wait()
 }
 
@@ -235,6 +241,73 @@ func TestChainsDeep(t *testing.T) {
 	require.Equal(t, uint64(4), g.Version)
 	require.Equal(t, 4, g.Open.AlertCount)
 	require.Len(t, g.Alerts, 4)
+}
+
+// TestChainsOnOpeningCommit: the deliveries that come while the commit
+// that opens the group's incident is on its way are chained behind it,
+// not held until it lands, and without a read: the incident holds only
+// what the chain folded into it.
+func TestChainsOnOpeningCommit(t *testing.T) {
+	q := newQueueing(t)
+	p := ingest.NewPipeline(q, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
+	ctx := t.Context()
+
+	release := q.slowNext()
+	errs := make(chan error, 3)
+	for i, key := range []string{"am/1", "am/2", "am/3"} {
+		go func() { errs <- p.Accept(ctx, []klaxon.Alert{firing(key, nil)}) }()
+		q.awaitQueued(t, i+1, "%s is queued while the opening commit is in flight", key)
+	}
+	afters := q.queued()
+	require.Nil(t, afters[0])
+	require.NotNil(t, afters[1], "behind the opening commit")
+	require.NotNil(t, afters[2], "behind the one behind it")
+	q.mu.Lock()
+	reads := q.reads
+	q.mu.Unlock()
+	require.Zero(t, reads, "read the alerts of an incident the chain opened")
+	close(release)
+	for range 3 {
+		require.NoError(t, <-errs)
+	}
+	g, err := q.Group(ctx, "g", []string{"am/1", "am/2", "am/3"})
+	require.NoError(t, err)
+	require.Equal(t, uint64(3), g.Version)
+	require.Equal(t, 3, g.Open.AlertCount)
+	require.Len(t, g.Alerts, 3)
+}
+
+// TestAnsweredOnceDurable: a sender whose commit is durable is answered
+// then, by the store, not once the goroutine that chains the group's
+// commits comes to land it: here that one is held queueing the next.
+func TestAnsweredOnceDurable(t *testing.T) {
+	q := newQueueing(t)
+	p := openedOn(t, q)
+	ctx := t.Context()
+
+	first := q.slowNext()
+	errs := make(chan error, 3)
+	go func() { errs <- p.Accept(ctx, []klaxon.Alert{firing("am/2", nil)}) }() // chains the group's commits
+	q.awaitQueued(t, 1)
+	second := q.slowNext()
+	third := make(chan error, 1)
+	go func() { third <- p.Accept(ctx, []klaxon.Alert{firing("am/3", nil)}) }()
+	q.awaitQueued(t, 1, "am/3's commit is queued behind am/2's")
+	q.holdNext()
+	go func() { errs <- p.Accept(ctx, []klaxon.Alert{firing("am/4", nil)}) }()
+	<-q.held
+	close(second)
+	select {
+	case err := <-third:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("am/3 was not answered once its commit was durable")
+	}
+	close(q.release)
+	close(first)
+	for range 2 {
+		require.NoError(t, <-errs)
+	}
 }
 
 // TestFailedChainLeavesNothingBehind: a chained commit that could not be

@@ -62,7 +62,12 @@ func (s *Store) read(fn func(tx *txn) error) error {
 }
 
 // update runs fn in a write transaction shared with the writes that
-// arrive with it: see writer.do.
+// arrive with it (see writer.do), for a write that touches no group's
+// records (timers and claims, incident IDs, overrides, callbacks): a
+// read of a group does not wait for it while it is on its way to the
+// log, only a read of everything does. The escalation engine's claims
+// come with every new incident; a read of a group that waited for each
+// would wait for an fsync it has no part in.
 func (s *Store) update(ctx context.Context, urgent bool, fn func(tx *txn) error) error {
-	return s.w.do(ctx, urgent, fn)
+	return s.w.do(ctx, urgent, noGroup, fn)
 }

@@ -64,12 +64,12 @@ func (w *writer) ready() error {
 	if w.broken != nil && w.syncing == nil {
 		w.rebuild()
 	}
-	broken := w.broken
+	broken, size := w.broken, w.log.size
 	w.mu.Unlock()
 	if broken != nil {
 		return unavailable(broken)
 	}
-	if w.log.size >= int64(w.maxHeld) {
+	if size >= int64(w.maxHeld) {
 		return w.checkpoint()
 	}
 	return nil

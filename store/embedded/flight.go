@@ -22,6 +22,9 @@ type flight struct {
 	// wrote before it failed, until it is rebuilt without it (restart):
 	// every read waits.
 	tainted bool
+	// durable says the batch's frame is in the log: no read waits for it,
+	// though its writes may not be answered yet.
+	durable bool
 	// span is the batch's, from the moment it is handed on; nil when not
 	// traced.
 	span trace.Span
@@ -31,9 +34,12 @@ func newFlight() *flight { return &flight{done: make(chan struct{})} }
 
 // holds says whether a read of group, "" for any, must wait for the
 // batch: whether the batch may have written it (a write of no group may
-// write any), other than by chain and the writes chain follows, whose
-// fate chain shares. w.mu is held.
+// write any; a write refused wrote nothing), other than by chain and the
+// writes chain follows, whose fate chain shares. w.mu is held.
 func (f *flight) holds(group string, chain *write) bool {
+	if f.durable {
+		return false
+	}
 	if f.tainted {
 		return true
 	}
@@ -41,7 +47,7 @@ func (f *flight) holds(group string, chain *write) bool {
 		return false
 	}
 	for _, wr := range f.batch {
-		if (wr.group == "" || group == "" || wr.group == group) && !chain.follows(wr) {
+		if wr.applied && (wr.group == "" || group == "" || wr.group == group) && !chain.follows(wr) {
 			return true
 		}
 	}
@@ -88,10 +94,8 @@ func (w *writer) take(batch []*write) {
 	}
 	// The transaction holds what the failed write wrote: it is rebuilt
 	// from the log, once the batch on its way is there or dropped (which
-	// rebuilds it).
-	if w.syncing != nil {
-		w.answer(<-w.synced)
-	}
+	// rebuilds it). The syncer does not take a tainted batch.
+	w.idle()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.cur.tainted {
@@ -171,13 +175,14 @@ func (w *writer) dropCur() {
 }
 
 // send hands cur to the syncer, or answers it at once if it wrote
-// nothing. No batch is on its way.
+// nothing. No batch is on its way: the syncer is idle.
 func (w *writer) send() {
+	w.mu.Lock()
 	f := w.cur
 	if len(f.batch) == 0 {
+		w.mu.Unlock()
 		return
 	}
-	w.mu.Lock()
 	w.cur = newFlight()
 	payload := w.rec.buf
 	if f.wrote {
@@ -187,6 +192,7 @@ func (w *writer) send() {
 	} else {
 		settled(f.batch)
 	}
+	pos, off := w.pos+1, w.log.size
 	w.mu.Unlock()
 	if !f.wrote {
 		// Every batch before it is durable: so is what it read.
@@ -199,20 +205,11 @@ func (w *writer) send() {
 	if w.tracer != nil {
 		f.span = w.batchSpan(f.batch)
 	}
-	var err error
-	if w.fault != nil {
-		err = w.fault()
-	}
-	if err == nil {
-		if err = w.log.clean(); err != nil {
-			err = fmt.Errorf("append to log: a frame that failed may still be in it: %w", err)
-		}
-	}
-	if err != nil {
-		w.synced <- err
+	if err := w.log.clean(); err != nil {
+		w.synced <- fmt.Errorf("append to log: a frame that failed may still be in it: %w", err)
 		return
 	}
-	w.jobs <- job{pos: w.pos + 1, payload: payload, off: w.log.size}
+	w.jobs <- job{pos: pos, payload: payload, off: off}
 }
 
 // job is a batch's frame for the syncer: its log position, its payload,
@@ -223,69 +220,160 @@ type job struct {
 	off     int64
 }
 
-// syncer writes each job's frame to the log, and answers on synced.
+// syncer writes each job's frame to the log. Once a frame is durable,
+// the syncer answers its batch and takes the next one, cur, itself when
+// the writer has one ready (see durable): the next fdatasync starts
+// without waiting for the writer's goroutine to be scheduled, which, on
+// a busy machine, took as long as an fdatasync. A frame that fails goes
+// back to the writer (synced), which rebuilds the transaction without it;
+// so does word that the syncer went idle, on which the writer hands it
+// cur or takes a checkpoint.
 func (w *writer) syncer(stopped chan<- struct{}) {
 	defer close(stopped)
 	for j := range w.jobs {
-		w.synced <- w.log.write(j.pos, j.payload, j.off)
+		for {
+			var err error
+			if w.fault != nil {
+				err = w.fault()
+			}
+			if err == nil {
+				err = w.log.write(j.pos, j.payload, j.off)
+			}
+			if err != nil {
+				w.synced <- err
+				break
+			}
+			next, ok := w.durable()
+			if !ok {
+				break
+			}
+			j = next
+		}
 	}
 }
 
-// answer answers the batch on its way to the log, whose append returned
-// err. If it failed, the transaction is rebuilt without it, and cur's
-// writes, which ran on it, run again.
-func (w *writer) answer(err error) {
+// durable answers the batch on its way, whose frame is now in the log,
+// and hands the syncer cur in its place when cur wrote, is not tainted,
+// and the log has room for it before a checkpoint. Otherwise the syncer
+// goes idle, and wakes the writer. It runs on the syncer's goroutine.
+func (w *writer) durable() (job, bool) {
+	w.mu.Lock()
 	f := w.syncing
-	if err == nil {
-		w.log.appended(len(w.sent))
-	} else {
-		w.log.drop()
-	}
+	w.log.appended(len(w.sent))
 	if cap(w.sent) > 1<<20 {
 		w.sent = nil // a storm's big batch is not kept
 	}
-	if err == nil {
-		w.failed.Store(nil)
-		if w.pos == w.checkpointed {
-			w.timer.Reset(w.every)
-		}
-		w.pos++
-	} else {
-		err = unavailable(err)
-		w.failed.Store(&err)
+	w.failed.Store(nil)
+	if w.pos == w.checkpointed {
+		w.timer.Reset(w.every)
 	}
+	w.pos++
+	f.durable = true
+	settled(f.batch)
+	next := w.cur
+	take := next.wrote && !next.tainted && (w.log.size < int64(w.checkpointBytes) || w.retrying)
+	var j job
+	if take {
+		full := len(next.batch) >= maxBatch
+		w.syncing, w.cur = next, newFlight()
+		payload := w.rec.buf
+		w.rec.buf = w.sent[:0]
+		w.sent = payload
+		j = job{pos: w.pos + 1, payload: payload, off: w.log.size}
+		if full {
+			w.wake() // it stopped taking writes until cur was handed on
+		}
+	}
+	w.mu.Unlock()
+	if take && w.tracer != nil {
+		next.span = w.batchSpan(next.batch)
+	}
+	close(f.done)
+	if f.span != nil {
+		f.span.End()
+	}
+	for _, wr := range f.batch {
+		wr.finish(wr.refusal)
+	}
+	if !take {
+		// Its writes are answered first: a batch the writer answers
+		// without a frame once the syncer is idle comes after them.
+		w.mu.Lock()
+		w.syncing = nil
+		w.mu.Unlock()
+		w.wake()
+	}
+	return j, take
+}
+
+// wake tells the writer that the syncer took cur or went idle, unless
+// word of it already waits.
+func (w *writer) wake() {
+	select {
+	case w.synced <- nil:
+	default:
+	}
+}
+
+// heard handles word from the syncer: a frame that failed, or, nil, that
+// it took cur or went idle.
+func (w *writer) heard(err error) {
+	if err != nil {
+		w.answer(err)
+	}
+}
+
+// idle waits until no batch is on its way.
+func (w *writer) idle() {
+	for {
+		w.mu.Lock()
+		busy := w.syncing != nil
+		w.mu.Unlock()
+		if !busy {
+			return
+		}
+		w.heard(<-w.synced)
+	}
+}
+
+// answer fails the batch on its way to the log, whose append returned
+// err: the transaction is rebuilt without it, and cur's writes, which
+// ran on it, run again. The syncer is idle.
+func (w *writer) answer(err error) {
+	f := w.syncing
+	w.log.drop()
+	if cap(w.sent) > 1<<20 {
+		w.sent = nil // a storm's big batch is not kept
+	}
+	err = unavailable(err)
+	w.failed.Store(&err)
 	w.mu.Lock()
 	w.syncing = nil
-	if err != nil {
-		for _, wr := range f.batch {
-			wr.applied = false // what cur's writes follow of it did not apply
-		}
-		w.restart() // without it; cur's writes ran on it
+	for _, wr := range f.batch {
+		wr.applied = false // what cur's writes follow of it did not apply
 	}
+	w.restart() // without it; cur's writes ran on it
 	settled(f.batch)
 	w.mu.Unlock()
 	close(f.done)
 	if f.span != nil {
 		f.span.End()
 	}
-	if err != nil {
-		failAll(f.batch, err)
-		return
-	}
-	for _, wr := range f.batch {
-		wr.finish(wr.refusal)
-	}
+	failAll(f.batch, err)
 }
 
 // flush makes every batch durable: it hands cur on and waits for what is
 // on its way to the log.
 func (w *writer) flush() {
-	for w.syncing != nil || len(w.cur.batch) > 0 {
-		if w.syncing != nil {
-			w.answer(<-w.synced)
-		} else {
-			w.send()
+	for {
+		w.idle()
+		w.mu.Lock()
+		empty := len(w.cur.batch) == 0
+		w.mu.Unlock()
+		if empty {
+			return
 		}
+		w.send()
 	}
 }
 

@@ -53,7 +53,7 @@ func withLog(t *testing.T) (s *Store, path string) {
 	s, err := open(path, openTimeout, func(w *writer) { w.every = time.Hour })
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
-	require.NoError(t, s.w.do(t.Context(), false, putMeta("a")))
+	require.NoError(t, s.w.do(t.Context(), false, "", putMeta("a")))
 	return s, path
 }
 
@@ -153,16 +153,16 @@ func TestNextBatchRunsAgainAfterFailedSync(t *testing.T) {
 	c := storetest.NewIncidentCommit(1, logNow)
 	entered, release := holdSync(s)
 	defer release(nil)
-	first, err := s.Queue(ctx, c, nil)
+	first, err := s.Queue(ctx, c, nil, nil)
 	require.NoError(t, err)
 	<-entered
 
 	next := c
 	next.Version, next.Incidents, next.Index, next.Timers = 1, nil, []string{"am/1-9"}, nil
-	chained, err := s.Queue(ctx, next, first)
+	chained, err := s.Queue(ctx, next, first, nil)
 	require.NoError(t, err)
 	c2 := storetest.NewIncidentCommit(2, logNow)
-	other, err := s.Queue(ctx, c2, nil)
+	other, err := s.Queue(ctx, c2, nil, nil)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return curWrites(s) == 2 }, testTimeout, tick, "both ran while the first is on its way")
 
@@ -281,7 +281,7 @@ func TestReadWhileBroken(t *testing.T) {
 	s, path := withLog(t)
 	ctx := t.Context()
 	damageOnSync(s, path, nil, nil)
-	require.ErrorIs(t, s.w.do(ctx, false, putMeta("b")), syscall.EIO)
+	require.ErrorIs(t, s.w.do(ctx, false, "", putMeta("b")), syscall.EIO)
 	reads := make(chan error, 100)
 	go func() {
 		for range cap(reads) {
@@ -291,9 +291,61 @@ func TestReadWhileBroken(t *testing.T) {
 		close(reads)
 	}()
 	for range 20 { // each rebuilds the transaction, and fails
-		require.ErrorIs(t, s.w.do(ctx, false, putMeta("c")), klaxon.ErrUnavailable)
+		require.ErrorIs(t, s.w.do(ctx, false, "", putMeta("c")), klaxon.ErrUnavailable)
 	}
 	for err := range reads {
 		require.ErrorIs(t, err, klaxon.ErrUnavailable)
 	}
+}
+
+// TestGroupReadPassesWriteAside: a read of a group does not wait for a
+// write on its way to the log that touches no group's records (the
+// escalation engine's claims, incident IDs); a read of everything does.
+func TestGroupReadPassesWriteAside(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	defer s.Close()
+	entered, release := holdSync(s)
+	defer release(nil)
+	aside := make(chan error, 1)
+	go func() { aside <- s.update(context.Background(), false, putMeta("aside")) }()
+	<-entered
+
+	read := readVersion(t, s, "g")
+	require.Zero(t, s.w.waits.Load(), "the read of a group waited for a write of none")
+	require.Equal(t, uint64(0), <-read)
+	all := make(chan error, 1)
+	go func() {
+		_, err := s.Incidents(context.Background(), klaxon.IncidentFilter{})
+		all <- err
+	}()
+	require.Eventually(t, func() bool { return s.w.waits.Load() == 1 }, testTimeout, tick)
+	require.Empty(t, all, "the read of everything saw a write before its frame was durable")
+	release(nil)
+	require.NoError(t, <-aside)
+	require.NoError(t, <-all)
+}
+
+// TestGroupReadPassesRefusedCommit: a read of a group does not wait for
+// a batch, on its way to the log, whose commit of that group was
+// refused: that commit wrote nothing.
+func TestGroupReadPassesRefusedCommit(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	defer s.Close()
+	x, release := onItsWay(t, s)
+	defer release(nil)
+	refused, err := s.Queue(t.Context(), klaxon.Commit{Group: "g", Version: 7}, nil, nil)
+	require.NoError(t, err)
+	y, err := s.w.queue(t.Context(), false, "y", putMeta("y"), nil, nil)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return curWrites(s) == 2 }, testTimeout, tick)
+
+	read := readVersion(t, s, "g")
+	require.Zero(t, s.w.waits.Load(), "the read of g waited for a batch whose commit of g was refused")
+	require.Equal(t, uint64(0), <-read)
+	release(nil)
+	require.NoError(t, s.w.wait(x))
+	require.NoError(t, s.w.wait(y))
+	require.ErrorIs(t, refused.Wait(), klaxon.ErrConflict)
 }

@@ -87,7 +87,7 @@ func (s *Store) group(ctx context.Context, key string, alerts []string) (klaxon.
 // c, Cancel wins over Timers. Commits that arrive together share one
 // transaction and one fsync; each returns once it is durable.
 func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
-	q, err := s.Queue(ctx, c, nil)
+	q, err := s.Queue(ctx, c, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -115,8 +115,8 @@ func (p *pending) Wait() error {
 // Queue encodes c and queues it for the writer (see klaxon.CommitQueue):
 // the writer takes a group's commits in the order they were queued, in
 // one transaction or one after the other, and c is refused unless after,
-// when given, applied.
-func (s *Store) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queued) (klaxon.Queued, error) {
+// when given, applied. landed, when not nil, is called once c is durable.
+func (s *Store) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queued, landed func()) (klaxon.Queued, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("commit group %s: %w", c.Group, err)
 	}
@@ -149,8 +149,13 @@ func (s *Store) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queued)
 	}
 	// The cache follows the file commit by commit, in the writer's
 	// order, so that a group read at the version stored finds it there.
-	landed := func() { s.cache.Committed(c, "") }
-	wr, err := s.w.queue(ctx, c.Urgent, c.Group, func(tx *txn) error { return commit(tx, c, encoded) }, prev, landed)
+	durable := func() {
+		s.cache.Committed(c, "")
+		if landed != nil {
+			landed()
+		}
+	}
+	wr, err := s.w.queue(ctx, c.Urgent, c.Group, func(tx *txn) error { return commit(tx, c, encoded) }, prev, durable)
 	if err != nil {
 		return nil, fmt.Errorf("commit group %s: %w", c.Group, err)
 	}

@@ -428,7 +428,7 @@ func TestChainedReadGoesOn(t *testing.T) {
 	release := sync.OnceFunc(func() { close(gate) })
 	defer release()
 	first := storetest.NewIncidentCommit(1, logNow)
-	cur, err := s.Queue(t.Context(), first, nil)
+	cur, err := s.Queue(t.Context(), first, nil, nil)
 	require.NoError(t, err)
 	<-entered
 
@@ -439,11 +439,11 @@ func TestChainedReadGoesOn(t *testing.T) {
 	require.Contains(t, seen, first.Index[0])
 	next := first
 	next.Version, next.Incidents, next.Index, next.Timers = 1, nil, []string{"am/1-9"}, nil
-	chained, err := s.Queue(t.Context(), next, cur)
+	chained, err := s.Queue(t.Context(), next, cur, nil)
 	require.NoError(t, err)
 
 	// Another commit of the group, not chained: its read waits.
-	other, err := s.Queue(t.Context(), klaxon.Commit{Group: first.Group, Version: 0}, nil)
+	other, err := s.Queue(t.Context(), klaxon.Commit{Group: first.Group, Version: 0}, nil, nil)
 	require.NoError(t, err)
 	read := make(chan error, 1)
 	go func() {

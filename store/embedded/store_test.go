@@ -138,13 +138,13 @@ func TestChainedCommitKeepsDetails(t *testing.T) {
 		Count: 1,
 	}
 	inc := &klaxon.Incident{ID: "1", Group: "g", State: klaxon.StateTriggered, AlertCount: 1, FiringCount: 1, Changed: []klaxon.AlertState{a}}
-	first, err := s.Queue(ctx, klaxon.Commit{Group: "g", Open: "1", Incidents: []*klaxon.Incident{inc}}, nil)
+	first, err := s.Queue(ctx, klaxon.Commit{Group: "g", Open: "1", Incidents: []*klaxon.Incident{inc}}, nil, nil)
 	require.NoError(t, err)
 
 	resolved := klaxon.AlertState{Alert: klaxon.Alert{Key: "pd/disk", Status: klaxon.Resolved, Partial: true}, Count: 1}
 	again := inc.Header()
 	again.Changed = []klaxon.AlertState{resolved}
-	second, err := s.Queue(ctx, klaxon.Commit{Group: "g", Version: 1, Open: "1", Incidents: []*klaxon.Incident{again}}, first)
+	second, err := s.Queue(ctx, klaxon.Commit{Group: "g", Version: 1, Open: "1", Incidents: []*klaxon.Incident{again}}, first, nil)
 	require.NoError(t, err)
 	release()
 	require.NoError(t, first.Wait())
@@ -167,7 +167,7 @@ func TestGroupHeaderFromCache(t *testing.T) {
 	defer s.Close()
 	ctx := t.Context()
 	inc := &klaxon.Incident{ID: "1", Group: "g", State: klaxon.StateTriggered, Summary: "committed"}
-	q, err := s.Queue(ctx, klaxon.Commit{Group: "g", Open: "1", Incidents: []*klaxon.Incident{inc}}, nil)
+	q, err := s.Queue(ctx, klaxon.Commit{Group: "g", Open: "1", Incidents: []*klaxon.Incident{inc}}, nil, nil)
 	require.NoError(t, err)
 	<-q.Done() // not Wait: the writer alone fed the cache
 
@@ -175,12 +175,12 @@ func TestGroupHeaderFromCache(t *testing.T) {
 	behind.Summary = "written behind the cache"
 	b, err := json.Marshal(&behind)
 	require.NoError(t, err)
-	require.NoError(t, s.update(ctx, true, func(tx *txn) error { return tx.Bucket(bucketIncidents).Put(incidentKey("1"), b) }))
+	require.NoError(t, s.w.do(ctx, true, "", func(tx *txn) error { return tx.Bucket(bucketIncidents).Put(incidentKey("1"), b) }))
 	g, err := s.Group(ctx, "g", nil)
 	require.NoError(t, err)
 	require.Equal(t, "committed", g.Open.Summary, "the header the writer handed the cache")
 
-	require.NoError(t, s.update(ctx, true, func(tx *txn) error { return putGroup(tx, "g", 2, "1") }))
+	require.NoError(t, s.w.do(ctx, true, "", func(tx *txn) error { return putGroup(tx, "g", 2, "1") }))
 	g, err = s.Group(ctx, "g", nil)
 	require.NoError(t, err)
 	require.Equal(t, "written behind the cache", g.Open.Summary, "a version the cache does not hold is the file's")

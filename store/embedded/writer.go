@@ -66,9 +66,13 @@ type write struct {
 	span trace.SpanContext
 	// group is the one group a commit writes, whose reads wait for it
 	// while it is on its way to the log; "" for a write that may touch
-	// any, which every read waits for.
+	// any, which every read waits for; noGroup for one that touches no
+	// group's records, which only the reads of everything wait for.
 	group string
 }
+
+// noGroup is the group of a write that touches no group's records.
+const noGroup = "\x00"
 
 // finish gives the write its outcome, after telling landed that it
 // applied.
@@ -192,8 +196,8 @@ var errClosed = errors.New("store closed")
 // caller whose ctx ends before the writer takes its write gets ctx's
 // error; once taken, the write finishes and do waits for it, so an error
 // always means the write did not happen.
-func (w *writer) do(ctx context.Context, urgent bool, fn func(tx *txn) error) error {
-	wr, err := w.queue(ctx, urgent, "", fn, nil, nil)
+func (w *writer) do(ctx context.Context, urgent bool, group string, fn func(tx *txn) error) error {
+	wr, err := w.queue(ctx, urgent, group, fn, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -244,13 +248,12 @@ func (w *writer) run() {
 		<-stopped
 	}()
 	for {
+		w.mu.Lock()
+		room := maxBatch - len(w.cur.batch)
+		w.mu.Unlock()
 		normal := w.normal
-		if len(w.cur.batch) >= maxBatch {
-			normal = nil // full: it waits for the batch on its way
-		}
-		var synced chan error
-		if w.syncing != nil {
-			synced = w.synced
+		if room <= 0 {
+			normal = nil // full: it waits for the syncer to take it
 		}
 		var first *write
 		// Urgent first, then whichever comes.
@@ -260,8 +263,8 @@ func (w *writer) run() {
 			select {
 			case first = <-w.urgent:
 			case first = <-normal:
-			case err := <-synced:
-				w.answer(err)
+			case err := <-w.synced:
+				w.heard(err)
 				w.next()
 				continue
 			case <-w.timer.C:
@@ -280,7 +283,7 @@ func (w *writer) run() {
 				return
 			}
 		}
-		w.take(w.gather(first, maxBatch-len(w.cur.batch)))
+		w.take(w.gather(first, max(room, 1)))
 		w.next()
 	}
 }
@@ -288,12 +291,15 @@ func (w *writer) run() {
 // next hands cur to the syncer unless a batch is on its way, or takes a
 // checkpoint if the log holds enough for one.
 func (w *writer) next() {
-	if w.syncing != nil {
+	w.mu.Lock()
+	busy, size := w.syncing != nil, w.log.size
+	w.mu.Unlock()
+	if busy {
 		return
 	}
 	// After a failed checkpoint, the timer alone tries again: each try
 	// rebuilds the transaction from the log.
-	if w.log.size >= int64(w.checkpointBytes) && !w.retrying {
+	if size >= int64(w.checkpointBytes) && !w.retrying {
 		_ = w.checkpoint()
 		return
 	}

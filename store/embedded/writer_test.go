@@ -273,9 +273,9 @@ func TestQueueAfter(t *testing.T) {
 
 	t.Run("both in one transaction", func(t *testing.T) {
 		s, release := held(t)
-		first, err := s.Queue(t.Context(), commit(0, "first"), nil)
+		first, err := s.Queue(t.Context(), commit(0, "first"), nil, nil)
 		require.NoError(t, err)
-		second, err := s.Queue(t.Context(), commit(1, "second"), first)
+		second, err := s.Queue(t.Context(), commit(1, "second"), first, nil)
 		require.NoError(t, err)
 		release()
 		require.NoError(t, first.Wait())
@@ -293,9 +293,9 @@ func TestQueueAfter(t *testing.T) {
 			engine <- s.Commit(ctx, klaxon.Commit{Group: "g", Open: "1", Incidents: []*klaxon.Incident{inc("1", "engine")}, Urgent: true})
 		}()
 		require.Eventually(t, func() bool { return len(s.w.urgent) == 1 }, testTimeout, tick)
-		first, err := s.Queue(ctx, commit(0, "first"), nil)
+		first, err := s.Queue(ctx, commit(0, "first"), nil, nil)
 		require.NoError(t, err)
-		second, err := s.Queue(ctx, commit(1, "second"), first)
+		second, err := s.Queue(ctx, commit(1, "second"), first, nil)
 		require.NoError(t, err)
 		release()
 		require.NoError(t, <-engine)
@@ -316,9 +316,9 @@ func TestQueueAfter(t *testing.T) {
 			}
 			return nil
 		}
-		first, err := s.Queue(ctx, commit(0, "first"), nil)
+		first, err := s.Queue(ctx, commit(0, "first"), nil, nil)
 		require.NoError(t, err)
-		second, err := s.Queue(ctx, commit(1, "second"), first)
+		second, err := s.Queue(ctx, commit(1, "second"), first, nil)
 		require.NoError(t, err)
 		release()
 		require.ErrorIs(t, first.Wait(), broken)
@@ -335,12 +335,12 @@ func TestQueueAfter(t *testing.T) {
 		ctx := t.Context()
 		broken := errors.New("disk on fire")
 		s.w.fault = func() error { return broken }
-		first, err := s.Queue(ctx, commit(0, "first"), nil)
+		first, err := s.Queue(ctx, commit(0, "first"), nil, nil)
 		require.NoError(t, err)
 		release()
 		require.ErrorIs(t, first.Wait(), broken)
 		s.w.fault = nil // the writer waits for the next write
-		second, err := s.Queue(ctx, commit(1, "second"), first)
+		second, err := s.Queue(ctx, commit(1, "second"), first, nil)
 		require.NoError(t, err)
 		require.ErrorIs(t, second.Wait(), klaxon.ErrConflict)
 	})
@@ -348,11 +348,11 @@ func TestQueueAfter(t *testing.T) {
 	t.Run("after must be this store's, of the group, not urgent", func(t *testing.T) {
 		s, release := held(t)
 		release()
-		first, err := s.Queue(t.Context(), commit(0, "first"), nil)
+		first, err := s.Queue(t.Context(), commit(0, "first"), nil, nil)
 		require.NoError(t, err)
 		other := commit(1, "x")
 		other.Group = "h"
-		_, err = s.Queue(t.Context(), other, first)
+		_, err = s.Queue(t.Context(), other, first, nil)
 		require.ErrorIs(t, err, klaxon.ErrInvalid)
 		require.NoError(t, first.Wait())
 	})
