@@ -121,7 +121,7 @@ func (w *writer) runFrom(i int) bool {
 		return true
 	}
 	pos := w.pos + 1
-	if w.syncing != nil {
+	if w.syncing != nil && !w.syncing.durable {
 		pos++
 	}
 	t := &txn{tx: w.tx, rec: &w.rec, batch: pos, timelines: w.timelines}
