@@ -215,66 +215,58 @@ func TestChainedCommitsRefused(t *testing.T) {
 
 // TestChainsDeep: while a group's commit is slow to land, the deliveries
 // that come are chained behind it, each commit behind the last, not held
-// until it lands; all land as if each had waited.
+// until it lands; all land as if each had waited. Behind the commit that
+// opens the group's incident they chain without a read of the store: the
+// incident holds only what the chain folded into it.
 func TestChainsDeep(t *testing.T) {
-	q := newQueueing(t)
-	p := openedOn(t, q)
-	ctx := t.Context()
+	for _, tc := range []struct {
+		name string
+		open bool // the group has an incident of am/1 open before
+		keys []string
+	}{
+		{"behind a commit to the open incident", true, []string{"am/2", "am/3", "am/4"}},
+		{"behind the commit that opens the incident", false, []string{"am/1", "am/2", "am/3"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := newQueueing(t)
+			var p *ingest.Pipeline
+			all := tc.keys
+			if tc.open {
+				p = openedOn(t, q)
+				all = append([]string{"am/1"}, tc.keys...)
+			} else {
+				p = ingest.NewPipeline(q, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
+			}
+			ctx := t.Context()
 
-	release := q.slowNext()
-	errs := make(chan error, 3)
-	for i, key := range []string{"am/2", "am/3", "am/4"} {
-		go func() { errs <- p.Accept(ctx, []klaxon.Alert{firing(key, nil)}) }()
-		q.awaitQueued(t, i+1, "%s is queued while the first is in flight", key)
+			release := q.slowNext()
+			errs := make(chan error, len(tc.keys))
+			for i, key := range tc.keys {
+				go func() { errs <- p.Accept(ctx, []klaxon.Alert{firing(key, nil)}) }()
+				q.awaitQueued(t, i+1, "%s is queued while the first is in flight", key)
+			}
+			afters := q.queued()
+			require.Nil(t, afters[0])
+			require.NotNil(t, afters[1], "behind the slow commit")
+			require.NotNil(t, afters[2], "behind the one behind it")
+			require.NotSame(t, afters[1], afters[2])
+			if !tc.open {
+				q.mu.Lock()
+				reads := q.reads
+				q.mu.Unlock()
+				require.Zero(t, reads, "read the alerts of an incident the chain opened")
+			}
+			close(release)
+			for range tc.keys {
+				require.NoError(t, <-errs)
+			}
+			g, err := q.Group(ctx, "g", all)
+			require.NoError(t, err)
+			require.Equal(t, uint64(len(all)), g.Version)
+			require.Equal(t, len(all), g.Open.AlertCount)
+			require.Len(t, g.Alerts, len(all))
+		})
 	}
-	afters := q.queued()
-	require.Nil(t, afters[0])
-	require.NotNil(t, afters[1], "behind the slow commit")
-	require.NotNil(t, afters[2], "behind the one behind it")
-	require.NotSame(t, afters[1], afters[2])
-	close(release)
-	for range 3 {
-		require.NoError(t, <-errs)
-	}
-	g, err := q.Group(ctx, "g", []string{"am/1", "am/2", "am/3", "am/4"})
-	require.NoError(t, err)
-	require.Equal(t, uint64(4), g.Version)
-	require.Equal(t, 4, g.Open.AlertCount)
-	require.Len(t, g.Alerts, 4)
-}
-
-// TestChainsOnOpeningCommit: the deliveries that come while the commit
-// that opens the group's incident is on its way are chained behind it,
-// not held until it lands, and without a read: the incident holds only
-// what the chain folded into it.
-func TestChainsOnOpeningCommit(t *testing.T) {
-	q := newQueueing(t)
-	p := ingest.NewPipeline(q, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
-	ctx := t.Context()
-
-	release := q.slowNext()
-	errs := make(chan error, 3)
-	for i, key := range []string{"am/1", "am/2", "am/3"} {
-		go func() { errs <- p.Accept(ctx, []klaxon.Alert{firing(key, nil)}) }()
-		q.awaitQueued(t, i+1, "%s is queued while the opening commit is in flight", key)
-	}
-	afters := q.queued()
-	require.Nil(t, afters[0])
-	require.NotNil(t, afters[1], "behind the opening commit")
-	require.NotNil(t, afters[2], "behind the one behind it")
-	q.mu.Lock()
-	reads := q.reads
-	q.mu.Unlock()
-	require.Zero(t, reads, "read the alerts of an incident the chain opened")
-	close(release)
-	for range 3 {
-		require.NoError(t, <-errs)
-	}
-	g, err := q.Group(ctx, "g", []string{"am/1", "am/2", "am/3"})
-	require.NoError(t, err)
-	require.Equal(t, uint64(3), g.Version)
-	require.Equal(t, 3, g.Open.AlertCount)
-	require.Len(t, g.Alerts, 3)
 }
 
 // TestAnsweredOnceDurable: a sender whose commit is durable is answered
