@@ -257,8 +257,9 @@ func (p *Pipeline) chain(ctx context.Context, q klaxon.CommitQueue, key string, 
 	return fl
 }
 
-// land waits for the first of flights, answers its senders, and returns
-// the others, still in flight. A commit refused for a race is folded
+// land waits for the first of flights and returns the others, still in
+// flight. Its senders were answered once it was durable (durable); if
+// it failed, land answers them. A commit refused for a race is folded
 // again on the stored group, with the deliveries of the others, and
 // queued: the store refuses each of the others, as each follows it, so
 // nothing else is left in flight. After maxRefolds races lost in a row,

@@ -109,7 +109,7 @@ func TestNextBatchRunsWhileOneSyncs(t *testing.T) {
 	require.NoError(t, err)
 	defer s.Close()
 	ctx := t.Context()
-	var landed []string // the writer's goroutine only
+	var landed []string // the syncer's goroutine only
 	entered, release := holdSync(s)
 	defer release(nil)
 	first, err := s.w.queue(ctx, false, "", func(tx *txn) error {

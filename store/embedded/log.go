@@ -232,8 +232,9 @@ func torn(rest []byte, last uint64) bool {
 }
 
 // wal is the log file. The syncer writes a frame to it while one is on
-// its way (write, see writer.syncer); all else, size included, is the
-// writer's goroutine's.
+// its way (write, see writer.syncer), and grows size once it is durable
+// (appended), with the writer's mu held; all else is the writer's
+// goroutine's, while the syncer is idle.
 type wal struct {
 	f *os.File
 	// size is what the log holds durably; a frame that failed is cut

@@ -419,7 +419,7 @@ func TestChainedReadGoesOn(t *testing.T) {
 	require.NoError(t, err)
 	defer s.Close()
 	entered, gate := make(chan struct{}), make(chan struct{})
-	s.w.fault = func() error { // the writer's goroutine only
+	s.w.fault = func() error { // the syncer's goroutine only
 		s.w.fault = nil
 		close(entered)
 		<-gate
@@ -570,7 +570,7 @@ func failCheckpoints(s *Store, err error) {
 func inFlight(t *testing.T, s *Store) (c klaxon.Commit, release func(), committed <-chan error) {
 	t.Helper()
 	entered, gate := make(chan struct{}), make(chan struct{})
-	s.w.fault = func() error { // the writer's goroutine only
+	s.w.fault = func() error { // the syncer's goroutine only
 		close(entered)
 		<-gate
 		return syscall.EIO
@@ -602,7 +602,7 @@ func TestTimelineAfterFailedAppend(t *testing.T) {
 		inc.Record(klaxon.Event{At: logNow, Kind: klaxon.EventNote, Text: text + " again"})
 		return klaxon.Commit{Group: first.Group, Version: version, Open: id, Incidents: []*klaxon.Incident{&inc}}
 	}
-	s.w.fault = func() error { // the writer's goroutine only
+	s.w.fault = func() error { // the syncer's goroutine only
 		s.w.fault = nil
 		return syscall.EIO
 	}

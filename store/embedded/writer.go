@@ -55,12 +55,14 @@ type write struct {
 	after *write
 	// applied says fn returned nil in the open transaction and the
 	// transaction still holds what it wrote; refusal is what fn returned
-	// when it refused. Only the writer reads and writes them.
+	// when it refused. The writer sets them with mu held; reads read
+	// applied with mu held (see flight.holds).
 	applied bool
 	refusal error
-	// landed, when set, is called by the writer once the write is
-	// durable, before it is answered: in the order the writes applied,
-	// so that what follows a group's commits sees them in order.
+	// landed, when set, is called once the write is durable, before it
+	// is answered, on the syncer's goroutine: in the order the writes
+	// applied, so that what follows a group's commits sees them in
+	// order. It must be quick: the next frame waits for it.
 	landed func()
 	// span is the caller's, which the batch's span links to.
 	span trace.SpanContext
@@ -163,12 +165,16 @@ type writer struct {
 	// from or written to it.
 	broken error
 
-	// Only the writer's goroutine uses what follows.
+	// What follows is the writer's goroutine's, but for pos, rec's
+	// buffer, sent and timer, which the syncer changes too, with mu held,
+	// when it takes the next batch itself (durable); the writer reads
+	// them with mu held, or while the syncer is idle.
 	pos          uint64 // the log position of the last durable batch
 	checkpointed uint64 // the position the file holds
 	rec          record // cur's operations
-	// jobs hands the syncer a frame to write; synced answers with the
-	// write's outcome. sent is the payload on its way, whose buffer the
+	// jobs hands an idle syncer a frame to write; synced tells the
+	// writer of a frame that failed, or, nil, that the syncer took cur
+	// or went idle. sent is the payload on its way, whose buffer the
 	// next batch takes once it is back.
 	jobs   chan job
 	synced chan error

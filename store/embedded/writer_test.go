@@ -161,13 +161,13 @@ func TestWriterCloseAnswersEveryWrite(t *testing.T) {
 func TestWriterLandedExactly(t *testing.T) {
 	s, release := held(t)
 	txs := 0
-	s.w.fault = func() error { // the writer's goroutine only
+	s.w.fault = func() error { // the syncer's goroutine only
 		if txs++; txs%3 == 0 {
 			return errors.New("disk on fire")
 		}
 		return nil
 	}
-	var landed []int // the writer's goroutine only
+	var landed []int // the syncer's goroutine only
 	const n = 600
 	wrs := make([]*write, n)
 	for i := range n {
@@ -309,7 +309,7 @@ func TestQueueAfter(t *testing.T) {
 		ctx := t.Context()
 		broken := errors.New("disk on fire")
 		appends := 0
-		s.w.fault = func() error { // the writer's goroutine only
+		s.w.fault = func() error { // the syncer's goroutine only
 			appends++
 			if appends == 1 { // the batch of both (the held write writes nothing)
 				return broken
