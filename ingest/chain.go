@@ -62,7 +62,7 @@ func (p *Pipeline) chainLoop(ctx context.Context, q klaxon.CommitQueue, key stri
 			go p.chainLoop(ctx, q, key, wake, flights, ds, nil)
 			return
 		}
-		flights = landed(flights)
+		flights = dropLanded(flights)
 		if len(flights) == 0 {
 			if len(ds) == 0 {
 				if ds = p.take(key, true, 0); len(ds) == 0 {
@@ -95,9 +95,9 @@ func (p *Pipeline) chainLoop(ctx context.Context, q klaxon.CommitQueue, key stri
 	}
 }
 
-// landed drops the flights ahead that landed: their senders were
+// dropLanded drops the flights ahead that landed: their senders were
 // answered once their commits were durable.
-func landed(flights []*flight) []*flight {
+func dropLanded(flights []*flight) []*flight {
 	for len(flights) > 0 {
 		select {
 		case <-flights[0].queued.Done():
@@ -175,8 +175,8 @@ func (p *Pipeline) start(ctx context.Context, q klaxon.CommitQueue, key string, 
 		return fail(err)
 	}
 	f.c.Group, f.c.Version, f.c.Token = key, g.Version, g.Token
-	fl := &flight{ds: ds, f: f, chained: sameOpen(open, f.next.Open) || opened(f, ids),
-		complete: opened(f, ids), span: span, started: started}
+	fresh := opened(f, ids)
+	fl := &flight{ds: ds, f: f, chained: fresh || sameOpen(open, f.next.Open), complete: fresh, span: span, started: started}
 	if fl.queued, err = q.Queue(cctx, *f.c, nil, p.durable(ctx, fl)); err != nil {
 		return fail(err)
 	}
@@ -245,9 +245,8 @@ func (p *Pipeline) chain(ctx context.Context, q klaxon.CommitQueue, key string, 
 		return nil // after cur, the plain way
 	}
 	f.c.Group, f.c.Version = key, g.Version
-	same := sameOpen(g.Open, f.next.Open)
-	fl := &flight{ds: ds, f: f, chained: same || opened(f, ids),
-		complete: same && cur.complete || opened(f, ids), span: span, started: started}
+	same, fresh := sameOpen(g.Open, f.next.Open), opened(f, ids)
+	fl := &flight{ds: ds, f: f, chained: same || fresh, complete: same && cur.complete || fresh, span: span, started: started}
 	if fl.queued, err = q.Queue(cctx, *f.c, cur.queued, p.durable(ctx, fl)); err != nil {
 		span.End()
 		cur.chained = false // as above: g.Alerts holds what was not queued

@@ -183,16 +183,13 @@ func (w *writer) send() {
 		w.mu.Unlock()
 		return
 	}
-	w.cur = newFlight()
-	payload := w.rec.buf
+	var j job
 	if f.wrote {
-		w.syncing = f
-		w.rec.buf = w.sent[:0]
-		w.sent = payload
+		j = w.handOn(f)
 	} else {
+		w.cur = newFlight()
 		settled(f.batch)
 	}
-	pos, off := w.pos+1, w.log.size
 	w.mu.Unlock()
 	if !f.wrote {
 		// Every batch before it is durable: so is what it read.
@@ -209,7 +206,26 @@ func (w *writer) send() {
 		w.synced <- fmt.Errorf("append to log: a frame that failed may still be in it: %w", err)
 		return
 	}
-	w.jobs <- job{pos: pos, payload: payload, off: off}
+	w.jobs <- j
+}
+
+// handOn makes f, cur until now, the batch on its way, with its record
+// as the payload of the frame j; the record's next buffer is the one
+// back from the frame before. w.mu is held.
+func (w *writer) handOn(f *flight) (j job) {
+	w.syncing, w.cur = f, newFlight()
+	j = job{pos: w.pos + 1, payload: w.rec.buf, off: w.log.size}
+	w.rec.buf, w.sent = w.sent[:0], w.rec.buf
+	return j
+}
+
+// sentBack takes back the buffer of the frame that was on its way, unless
+// a storm's big batch made it too big to keep. w.mu is held, or the
+// syncer idle.
+func (w *writer) sentBack() {
+	if cap(w.sent) > 1<<20 {
+		w.sent = nil
+	}
 }
 
 // job is a batch's frame for the syncer: its log position, its payload,
@@ -260,9 +276,7 @@ func (w *writer) durable() (job, bool) {
 	w.mu.Lock()
 	f := w.syncing
 	w.log.appended(len(w.sent))
-	if cap(w.sent) > 1<<20 {
-		w.sent = nil // a storm's big batch is not kept
-	}
+	w.sentBack()
 	w.failed.Store(nil)
 	if w.pos == w.checkpointed {
 		w.timer.Reset(w.every)
@@ -274,15 +288,10 @@ func (w *writer) durable() (job, bool) {
 	take := next.wrote && !next.tainted && (w.log.size < int64(w.checkpointBytes) || w.retrying)
 	var j job
 	if take {
-		full := len(next.batch) >= maxBatch
-		w.syncing, w.cur = next, newFlight()
-		payload := w.rec.buf
-		w.rec.buf = w.sent[:0]
-		w.sent = payload
-		j = job{pos: w.pos + 1, payload: payload, off: w.log.size}
-		if full {
+		if len(next.batch) >= maxBatch {
 			w.wake() // it stopped taking writes until cur was handed on
 		}
+		j = w.handOn(next)
 	}
 	w.mu.Unlock()
 	if take && w.tracer != nil {
@@ -319,7 +328,7 @@ func (w *writer) wake() {
 // it took cur or went idle.
 func (w *writer) heard(err error) {
 	if err != nil {
-		w.answer(err)
+		w.failSyncing(err)
 	}
 }
 
@@ -336,15 +345,13 @@ func (w *writer) idle() {
 	}
 }
 
-// answer fails the batch on its way to the log, whose append returned
-// err: the transaction is rebuilt without it, and cur's writes, which
-// ran on it, run again. The syncer is idle.
-func (w *writer) answer(err error) {
+// failSyncing fails the batch on its way to the log, whose append
+// returned err: the transaction is rebuilt without it, and cur's writes,
+// which ran on it, run again. The syncer is idle.
+func (w *writer) failSyncing(err error) {
 	f := w.syncing
 	w.log.drop()
-	if cap(w.sent) > 1<<20 {
-		w.sent = nil // a storm's big batch is not kept
-	}
+	w.sentBack()
 	err = unavailable(err)
 	w.failed.Store(&err)
 	w.mu.Lock()

@@ -26,9 +26,10 @@ import (
 //
 // A second goroutine, the syncer, appends a batch's frame to the log and
 // syncs it. Meanwhile the writer runs the writes that arrive in the same
-// transaction, as the next batch, which it hands to the syncer once the
-// one before is durable: the disk and the CPU work at once, and the next
-// fdatasync takes everything that came during this one. The next batch
+// transaction, as the next batch, which the syncer takes itself once the
+// one before is durable (or the writer hands it on, when the syncer is
+// idle): the disk and the CPU work at once, and the next fdatasync takes
+// everything that came during this one. The next batch
 // ran on what the one before wrote: should that one fail to be made
 // durable, the transaction is rebuilt from the log without it, and the
 // next batch's writes run again.
