@@ -8,7 +8,9 @@
 // measure Alertmanager as the peer; with --format pagerduty it posts them
 // one by one as PagerDuty Events API v2 triggers to Klaxon's /v2/enqueue.
 // With --new-occurrences every cycle through the alerts starts them anew,
-// so that every body changes what is stored. See docs/benchmarks.md.
+// so that every body changes what is stored; --first-cycle goes on from
+// the cycles of an earlier run against the same server. See
+// docs/benchmarks.md.
 //
 //	klaxon-load --url http://127.0.0.1:8080 --token dev-prometheus-token --duration 20s
 //
@@ -58,6 +60,7 @@ type options struct {
 	warmup, duration   time.Duration
 	concurrency        int
 	newOccurrences     bool
+	firstCycle         int
 	layout             layout
 }
 
@@ -69,6 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.token, "token", "dev-prometheus-token", "bearer token of an alertmanager integration (none is sent when empty); with --format pagerduty, the routing_key")
 	fs.StringVar(&o.format, "format", formatWebhook, "webhook (Klaxon's /v1/ingest/alertmanager), alertmanager-api (Alertmanager's /api/v2/alerts) or pagerduty (Klaxon's /v2/enqueue, one alert per body)")
 	fs.BoolVar(&o.newOccurrences, "new-occurrences", false, "start the alerts anew each cycle (a later startsAt or timestamp), so that no body repeats one already stored")
+	fs.IntVar(&o.firstCycle, "first-cycle", 0, "with --new-occurrences, the number of the first cycle: a server that took that many cycles of the same alerts before (earlier runs) takes new occurrences from the first body on")
 	fs.DurationVar(&o.duration, "duration", 20*time.Second, "how long to measure")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "how long to send before measuring")
 	fs.IntVar(&o.concurrency, "concurrency", 64, "bodies in flight at once, one connection each")
@@ -87,6 +91,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	case o.format == formatPagerDuty && o.layout.perBody != 1:
 		return errors.New("--format pagerduty sends one alert per body: want --alerts-per-body 1")
+	case o.firstCycle < 0 || o.firstCycle > 0 && !o.newOccurrences:
+		return errors.New("--first-cycle must not be negative, and needs --new-occurrences")
 	case o.duration <= 0 || o.warmup < 0:
 		return errors.New("--duration must be positive and --warmup not negative")
 	case o.concurrency < 1 || o.layout.perBody < 1 || o.layout.groups < 1 || o.layout.distinct < o.layout.groups:
@@ -152,7 +158,7 @@ func load(ctx context.Context, o options, url string, bodies []body) result {
 				b := bodies[i%len(bodies)]
 				data := b.data
 				if o.newOccurrences {
-					buf = b.occurrence(buf, i/len(bodies))
+					buf = b.occurrence(buf, o.firstCycle+i/len(bodies))
 					data = buf
 				}
 				err := post(ctx, client, url, token, data)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -133,5 +134,47 @@ func TestLoadNewOccurrences(t *testing.T) {
 				require.Greater(t, len(seen), 1, "alert %s started once only", key)
 			}
 		})
+	}
+}
+
+// TestLoadFirstCycle checks that --first-cycle goes on from an earlier
+// run's cycles: no body repeats a start of cycles 0 to 2, and the flag
+// is refused where it means nothing.
+func TestLoadFirstCycle(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		starts = map[time.Time]bool{}
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		data, _ := io.ReadAll(r.Body)
+		ev, err := ingest.DecodePagerDuty("tools", data)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		starts[ev.Alert.StartsAt] = true
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	flags := []string{"--url", srv.URL, "--token", "tok", "--format", formatPagerDuty, "--duration", "300ms", "--warmup", "0s",
+		"--concurrency", "2", "--alerts-per-body", "1", "--groups", "2", "--distinct", "20"}
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), append(flags, "--new-occurrences", "--first-cycle", "3"), &out, io.Discard))
+	require.Contains(t, out.String(), "errors 0 ", out.String())
+	mu.Lock()
+	defer mu.Unlock()
+	require.NotEmpty(t, starts)
+	first, err := time.Parse(stampLayout, stamp(3))
+	require.NoError(t, err)
+	require.True(t, starts[first], "no event of cycle 3 in %v", starts)
+	for at := range starts {
+		require.False(t, at.Before(first), "an event started at %s, before cycle 3's %s", at, first)
+	}
+
+	for _, bad := range [][]string{{"--first-cycle", "2"}, {"--new-occurrences", "--first-cycle", "-1"}} {
+		err := run(context.Background(), append(slices.Clone(flags), bad...), io.Discard, io.Discard)
+		require.ErrorContains(t, err, "--first-cycle", "%v", bad)
 	}
 }
