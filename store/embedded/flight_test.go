@@ -197,9 +197,7 @@ func TestNextBatchRunsAgainAfterFailedSync(t *testing.T) {
 // wrote, while the batch before it is on its way, waits for the next
 // batch's frame to be durable.
 func TestReadWaitsForNextBatch(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
-	require.NoError(t, err)
-	defer s.Close()
+	s := openTemp(t)
 	x, release := onItsWay(t, s)
 	defer release(nil)
 	y, err := s.w.queue(t.Context(), false, "g", func(tx *txn) error { return putGroup(tx, "g", 1, "") }, nil, nil)
@@ -219,9 +217,7 @@ func TestReadWaitsForNextBatch(t *testing.T) {
 // until the writer rebuilds it, once that batch is durable: meanwhile a
 // read waits, and then finds none of it.
 func TestFailedWriteUnseenWhileOneSyncs(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
-	require.NoError(t, err)
-	defer s.Close()
+	s := openTemp(t)
 	x, release := onItsWay(t, s)
 	defer release(nil)
 	bad, err := s.w.queue(t.Context(), false, "g", func(tx *txn) error {
@@ -302,9 +298,7 @@ func TestReadWhileBroken(t *testing.T) {
 // write on its way to the log that touches no group's records (the
 // escalation engine's claims, incident IDs); a read of everything does.
 func TestGroupReadPassesWriteAside(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
-	require.NoError(t, err)
-	defer s.Close()
+	s := openTemp(t)
 	entered, release := holdSync(s)
 	defer release(nil)
 	aside := make(chan error, 1)
@@ -330,9 +324,7 @@ func TestGroupReadPassesWriteAside(t *testing.T) {
 // a batch, on its way to the log, whose commit of that group was
 // refused: that commit wrote nothing.
 func TestGroupReadPassesRefusedCommit(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
-	require.NoError(t, err)
-	defer s.Close()
+	s := openTemp(t)
 	x, release := onItsWay(t, s)
 	defer release(nil)
 	refused, err := s.Queue(t.Context(), klaxon.Commit{Group: "g", Version: 7}, nil, nil)

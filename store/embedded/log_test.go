@@ -250,9 +250,7 @@ func TestCheckpoint(t *testing.T) {
 // to the log waits for it, and reads once, without it if the batch could
 // not be written: a reader never sees what a crash would lose.
 func TestReadWaitsForDurable(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
-	require.NoError(t, err)
-	defer s.Close()
+	s := openTemp(t)
 	c, release, committed := inFlight(t, s)
 	defer release()
 
@@ -350,9 +348,7 @@ func FuzzLog(f *testing.F) {
 // dropped, its version would be given again to another commit, which
 // the one computed from the dropped batch would then match.
 func TestGroupReadWaitsForDurable(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
-	require.NoError(t, err)
-	defer s.Close()
+	s := openTemp(t)
 	c, release, committed := inFlight(t, s)
 	defer release()
 	read := make(chan klaxon.Group, 1)
@@ -376,9 +372,7 @@ func TestGroupReadWaitsForDurable(t *testing.T) {
 // at once, on what is durable, so that a storm's next commits are
 // computed while the last batch is synced.
 func TestGroupReadOfAnotherGroupGoesOn(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
-	require.NoError(t, err)
-	defer s.Close()
+	s := openTemp(t)
 	other := storetest.NewIncidentCommit(2, logNow)
 	require.NoError(t, s.Commit(t.Context(), other))
 	_, release, committed := inFlight(t, s)
@@ -415,9 +409,7 @@ func TestGroupReadOfAnotherGroupGoesOn(t *testing.T) {
 // wrote; should it be dropped, so is the chained commit. A read for a
 // commit that does not follow it waits.
 func TestChainedReadGoesOn(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
-	require.NoError(t, err)
-	defer s.Close()
+	s := openTemp(t)
 	entered, gate := make(chan struct{}), make(chan struct{})
 	s.w.fault = func() error { // the syncer's goroutine only
 		s.w.fault = nil

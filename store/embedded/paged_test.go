@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"bytes"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -13,9 +12,7 @@ import (
 // TestPagedEntries: the entries of bucketPaged follow the life of an
 // incident (see storetest.CheckPagedEntries).
 func TestPagedEntries(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "klaxon.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
+	s := openTemp(t)
 	storetest.CheckPagedEntries(t, s, func(user string) []string {
 		var ids []string
 		prefix := pagedPrefix(user)

@@ -46,10 +46,18 @@ func TestOpenBadPath(t *testing.T) {
 	require.ErrorContains(t, err, "open store")
 }
 
-func TestCommitInvalid(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "klaxon.db"))
+// openTemp opens a store in a directory of its own, closed once the test
+// ends.
+func openTemp(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestCommitInvalid(t *testing.T) {
+	s := openTemp(t)
 	ctx := t.Context()
 	tests := []struct {
 		name string
@@ -65,7 +73,7 @@ func TestCommitInvalid(t *testing.T) {
 			require.ErrorIs(t, s.Commit(ctx, tt.c), klaxon.ErrInvalid)
 		})
 	}
-	err = s.Commit(ctx, klaxon.Commit{Group: "g", Open: "9"})
+	err := s.Commit(ctx, klaxon.Commit{Group: "g", Open: "9"})
 	require.ErrorIs(t, err, klaxon.ErrNotFound, "the open incident must exist")
 	g, err := s.Group(ctx, "g", nil)
 	require.NoError(t, err)
@@ -74,10 +82,7 @@ func TestCommitInvalid(t *testing.T) {
 
 func TestOverrides(t *testing.T) {
 	storetest.RunOverrides(t, func(t *testing.T) klaxon.OverrideStore {
-		s, err := Open(filepath.Join(t.TempDir(), "klaxon.db"))
-		require.NoError(t, err)
-		t.Cleanup(func() { s.Close() })
-		return s
+		return openTemp(t)
 	})
 }
 
@@ -86,9 +91,7 @@ func TestOverrides(t *testing.T) {
 // only, and an incident header as stored is not written again; only
 // while the group is at the commit's version.
 func TestStoredDetailsNotRewritten(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
-	require.NoError(t, err)
-	defer s.Close()
+	s := openTemp(t)
 	ctx := t.Context()
 	a := klaxon.AlertState{
 		Alert: klaxon.Alert{Key: "am/a", Status: klaxon.Firing, Labels: map[string]string{"team": "storage"}},
@@ -162,9 +165,7 @@ func TestChainedCommitKeepsDetails(t *testing.T) {
 // before anyone waited for the commit; a read at a version the cache does
 // not hold takes the file's.
 func TestGroupHeaderFromCache(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
-	require.NoError(t, err)
-	defer s.Close()
+	s := openTemp(t)
 	ctx := t.Context()
 	inc := &klaxon.Incident{ID: "1", Group: "g", State: klaxon.StateTriggered, Summary: "committed"}
 	q, err := s.Queue(ctx, klaxon.Commit{Group: "g", Open: "1", Incidents: []*klaxon.Incident{inc}}, nil, nil)
@@ -190,9 +191,7 @@ func TestGroupHeaderFromCache(t *testing.T) {
 // full disk) fails its commits with ErrUnavailable, which senders retry,
 // and the store is not ready until a write succeeds again.
 func TestWriteFailureIsUnavailable(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
-	require.NoError(t, err)
-	defer s.Close()
+	s := openTemp(t)
 	ctx := t.Context()
 	require.NoError(t, s.Ping(ctx))
 
@@ -205,7 +204,7 @@ func TestWriteFailureIsUnavailable(t *testing.T) {
 	}
 	full.Store(true)
 	inc := &klaxon.Incident{ID: "1", Group: "g", State: klaxon.StateTriggered}
-	err = s.Commit(ctx, klaxon.Commit{Group: "g", Open: "1", Incidents: []*klaxon.Incident{inc}})
+	err := s.Commit(ctx, klaxon.Commit{Group: "g", Open: "1", Incidents: []*klaxon.Incident{inc}})
 	require.ErrorIs(t, err, klaxon.ErrUnavailable)
 	require.ErrorIs(t, err, syscall.ENOSPC)
 	require.ErrorIs(t, s.Ping(ctx), klaxon.ErrUnavailable, "not ready while it cannot write")
@@ -221,9 +220,7 @@ func TestWriteFailureIsUnavailable(t *testing.T) {
 // TestCallbacksExpire: a callback recorded for a day is new again after
 // it, and the expired entries are dropped.
 func TestCallbacksExpire(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
-	require.NoError(t, err)
-	defer s.Close()
+	s := openTemp(t)
 	ctx := t.Context()
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	for i, tc := range []struct {

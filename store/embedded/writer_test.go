@@ -21,9 +21,7 @@ const testTimeout, tick = 10 * time.Second, time.Millisecond
 // release; it returns once that write runs.
 func held(t *testing.T) (s *Store, release func()) {
 	t.Helper()
-	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
+	s = openTemp(t)
 	running, gate := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	go func() {
@@ -228,9 +226,7 @@ func TestWriterLandedExactly(t *testing.T) {
 // runs joins its transaction, and so its fsync, instead of waiting for the
 // next one.
 func TestWriterUrgentJoinsBatch(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
+	s := openTemp(t)
 	running, gate := make(chan struct{}), make(chan struct{})
 	var batchTx, urgentTx uint64
 	done := make(chan error, 1)
