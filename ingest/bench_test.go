@@ -55,14 +55,30 @@ func BenchmarkSingleEvents(b *testing.B) {
 	for _, name := range []string{"embedded", "redis"} {
 		for _, layout := range layouts {
 			b.Run(name+"/"+layout.name, func(b *testing.B) {
-				singleEvents(b, stores[name](b), layout.group)
+				singleEvents(b, stores[name](b), layout.group, 1)
 			})
 		}
 	}
 }
 
-// singleEvents runs BenchmarkSingleEvents on st, alert n in group(n).
-func singleEvents(b *testing.B, st klaxon.Store, group func(n int64) int64) {
+// BenchmarkFold is spread's layout with 1, 2, 4 or 8 new alerts a
+// delivery: each op is one delivery, folded and committed as one commit
+// of its group. How CPU-µs/alert falls with the alerts a commit folds
+// splits what a commit costs from what an alert costs: it is what a
+// store gains when single events to one group fold into fewer commits.
+func BenchmarkFold(b *testing.B) {
+	for _, name := range []string{"embedded", "redis"} {
+		for _, k := range []int{1, 2, 4, 8} {
+			b.Run(fmt.Sprintf("%s/alerts=%d", name, k), func(b *testing.B) {
+				singleEvents(b, stores[name](b), func(n int64) int64 { return n % 1000 }, k)
+			})
+		}
+	}
+}
+
+// singleEvents runs BenchmarkSingleEvents on st: op n is a delivery of
+// perOp new alerts in group(n).
+func singleEvents(b *testing.B, st klaxon.Store, group func(n int64) int64, perOp int) {
 	p := ingest.NewPipeline(st, func() ingest.Router { return byGroupLabel{} }, nil, time.Now)
 	ctx := b.Context()
 	var next atomic.Int64
@@ -72,17 +88,21 @@ func singleEvents(b *testing.B, st klaxon.Store, group func(n int64) int64) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			n := next.Add(1)
-			labels := map[string]string{"alertname": "load", "group": strconv.FormatInt(group(n), 10), "severity": "warning"}
-			a := klaxon.Alert{Key: fmt.Sprintf("pd/load-%d", n), Integration: "pd", Status: klaxon.Firing,
-				Summary: "load alert " + strconv.FormatInt(n, 10), Labels: labels, StartsAt: time.Now()}
-			if err := p.Accept(ctx, []klaxon.Alert{a}); err != nil {
+			body := make([]klaxon.Alert, perOp)
+			for j := range body {
+				id := (n-1)*int64(perOp) + int64(j) + 1
+				labels := map[string]string{"alertname": "load", "group": strconv.FormatInt(group(n), 10), "severity": "warning"}
+				body[j] = klaxon.Alert{Key: fmt.Sprintf("pd/load-%d", id), Integration: "pd", Status: klaxon.Firing,
+					Summary: "load alert " + strconv.FormatInt(id, 10), Labels: labels, StartsAt: time.Now()}
+			}
+			if err := p.Accept(ctx, body); err != nil {
 				b.Error(err)
 				return
 			}
 		}
 	})
 	b.StopTimer()
-	alerts := float64(next.Load())
+	alerts := float64(next.Load() * int64(perOp))
 	b.ReportMetric(alerts/b.Elapsed().Seconds(), "alerts/s")
 	b.ReportMetric(float64(cpuTime()-cpu)/1e3/alerts, "cpu-µs/alert")
 	require.NotZero(b, alerts)
