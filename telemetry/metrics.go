@@ -45,11 +45,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Store operations that failed (the store unreachable or unable to write; not a refusal such as a lost race), by component: ingest or engine.",
 		}, []string{"component"}),
 	}
+	// Both components' series exist from the start, at 0, so that a rule
+	// on their increase sees the first failure.
+	for _, component := range storeComponents {
+		m.storeErrors.WithLabelValues(component)
+	}
 	if reg != nil {
 		reg.MustRegister(m.opened, m.acknowledged, m.resolved, m.toAck, m.storeErrors)
 	}
 	return m
 }
+
+// storeComponents are the components whose store errors StoreError
+// counts.
+var storeComponents = []string{"ingest", "engine"}
 
 // Opened counts an incident opened under policy.
 func (m *Metrics) Opened(policy string) {

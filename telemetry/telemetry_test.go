@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -104,6 +105,13 @@ func TestTraceparent(t *testing.T) {
 func TestStoreErrors(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
+	// Before any failure, both series are served at 0.
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP klaxon_store_errors_total Store operations that failed (the store unreachable or unable to write; not a refusal such as a lost race), by component: ingest or engine.
+# TYPE klaxon_store_errors_total counter
+klaxon_store_errors_total{component="engine"} 0
+klaxon_store_errors_total{component="ingest"} 0
+`), "klaxon_store_errors_total"))
 	for _, err := range []error{
 		nil, klaxon.ErrConflict, fmt.Errorf("commit: %w", klaxon.ErrNotFound), klaxon.ErrInvalid, context.Canceled,
 		fmt.Errorf("write the file: %w", klaxon.ErrUnavailable), errors.New("connection refused"),
