@@ -29,8 +29,8 @@ commands:
   check                          validate the config, policies, users and schedules
   incidents                      list incidents
   incident show ID               an incident: alerts and timeline, a page at a time
-  incident alerts ID             the next page of its alerts (--cursor)
-  incident timeline ID           the next page of its timeline (--offset)
+  incident alerts ID             a page of its alerts, from --cursor
+  incident timeline ID           a page of its timeline, from --offset
   incident export ID             the post-incident review in Markdown (--tz)
   report                         MTTA, MTTR, pages, after-hours pages, noisiest alerts (--since, --by, --json)
   ack ID                         acknowledge an incident
