@@ -291,7 +291,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("claim due timers", "err", err)
-			e.shared.StoreError("engine", err)
+			e.shared.StoreError(telemetry.StoreEngine, err)
 		}
 		wait := max(e.poll-e.now().Sub(lastFull), 0)
 		if !next.IsZero() {
@@ -369,13 +369,13 @@ func (e *Engine) tick(ctx context.Context, claim func(at time.Time, room int) ([
 				if _, _, ok := klaxon.ParseHeartbeatTimer(t.Incident); ok {
 					if err := e.missed(context.WithoutCancel(ctx), t); err != nil {
 						e.log.Error("heartbeat", "timer", t.Incident, "err", err)
-						e.shared.StoreError("engine", err)
+						e.shared.StoreError(telemetry.StoreEngine, err)
 					}
 					return
 				}
 				if err := e.fire(context.WithoutCancel(ctx), h); err != nil {
 					e.log.Error("escalate", "incident", t.Incident, "err", err)
-					e.shared.StoreError("engine", err)
+					e.shared.StoreError(telemetry.StoreEngine, err)
 				}
 			}()
 		}

@@ -106,7 +106,7 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 			// store answers, for as long as the claim holds.
 			recordTries++
 			e.log.Error("record pages", "incident", t.Incident, "try", recordTries, "err", err)
-			e.shared.StoreError("engine", err)
+			e.shared.StoreError(telemetry.StoreEngine, err)
 			h.extend(e.now().Add(e.lease))
 			select {
 			case <-time.After(e.retry.after(recordTries)):
@@ -119,7 +119,7 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 		case err != nil:
 			// Pages are in flight: record them when the store answers.
 			e.log.Error("record pages", "incident", t.Incident, "err", err)
-			e.shared.StoreError("engine", err)
+			e.shared.StoreError(telemetry.StoreEngine, err)
 			send, done = nil, false
 		default:
 			finished, retryAt, recordTries = nil, lookupAt, 0

@@ -51,4 +51,4 @@ func (m *metrics) committed(ctx context.Context, f folded, took time.Duration) {
 }
 
 // failed counts a commit that failed for the store's sake.
-func (m *metrics) failed(err error) { m.shared.StoreError("ingest", err) }
+func (m *metrics) failed(err error) { m.shared.StoreError(telemetry.StoreIngest, err) }

@@ -56,9 +56,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// storeComponents are the components whose store errors StoreError
-// counts.
-var storeComponents = []string{"ingest", "engine"}
+// The components whose store errors StoreError counts.
+const (
+	StoreIngest = "ingest"
+	StoreEngine = "engine"
+)
+
+var storeComponents = []string{StoreIngest, StoreEngine}
 
 // Opened counts an incident opened under policy.
 func (m *Metrics) Opened(policy string) {

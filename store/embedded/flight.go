@@ -219,10 +219,10 @@ func (w *writer) handOn(f *flight) (j job) {
 	return j
 }
 
-// sentBack takes back the buffer of the frame that was on its way, unless
-// a storm's big batch made it too big to keep. w.mu is held, or the
-// syncer idle.
-func (w *writer) sentBack() {
+// dropBigSent lets go of the buffer of the frame that was on its way when
+// a storm's big batch made it too big to keep for the next. w.mu is
+// held, or the syncer idle.
+func (w *writer) dropBigSent() {
 	if cap(w.sent) > 1<<20 {
 		w.sent = nil
 	}
@@ -276,7 +276,7 @@ func (w *writer) durable() (job, bool) {
 	w.mu.Lock()
 	f := w.syncing
 	w.log.appended(len(w.sent))
-	w.sentBack()
+	w.dropBigSent()
 	w.failed.Store(nil)
 	if w.pos == w.checkpointed {
 		w.timer.Reset(w.every)
@@ -351,7 +351,7 @@ func (w *writer) idle() {
 func (w *writer) failSyncing(err error) {
 	f := w.syncing
 	w.log.drop()
-	w.sentBack()
+	w.dropBigSent()
 	err = unavailable(err)
 	w.failed.Store(&err)
 	w.mu.Lock()
