@@ -136,12 +136,15 @@ func newQueueing(t *testing.T) *queueing {
 }
 
 // chained sends a, then b and c while a's commit is queued: b and c
-// fold on the group as a's commit leaves it.
+// fold on the group as a's commit leaves it. a's commit lands only once
+// the one behind it is queued: landed sooner, b and c would go the plain
+// way, after it.
 func chained(t *testing.T, q *queueing) (*ingest.Pipeline, <-chan error) {
 	p := openedOn(t, q)
 	ctx := t.Context()
 
 	q.holdNext()
+	slow := q.slowNext()
 	errs := make(chan error, 3)
 	go func() { errs <- p.Accept(ctx, []klaxon.Alert{firing("am/2", nil)}) }()
 	<-q.held
@@ -149,6 +152,8 @@ func chained(t *testing.T, q *queueing) (*ingest.Pipeline, <-chan error) {
 	go func() { errs <- p.Accept(ctx, []klaxon.Alert{firing("am/1", nil)}) }() // a repeat: changes nothing
 	require.Eventually(t, func() bool { return p.Waiting("g") == 2 }, 10*time.Second, time.Millisecond)
 	close(q.release)
+	q.awaitQueued(t, 2, "b and c are queued behind a's commit")
+	close(slow)
 	return p, errs
 }
 
