@@ -50,7 +50,9 @@ type Result struct {
 //
 //   - A firing alert with no open incident opens one.
 //   - A firing alert already in the incident updates it and its last_seen;
-//     its count rises only when it is a new occurrence (another starts_at).
+//     its count rises only when it is a new occurrence (a later starts_at).
+//     A report, firing or resolved, of an occurrence that started before
+//     the one the incident holds came late, and changes nothing.
 //     The same occurrence seen again within LastSeenEvery changes nothing,
 //     so a sender's retry of the same body is a no-op.
 //   - A firing alert new to the incident joins it; it does not page again.
@@ -142,6 +144,8 @@ func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time)
 		a = next.Alert
 	}
 	switch {
+	case earlier(cur, a):
+		return klaxon.AlertState{}, false // an earlier occurrence's report, delivered late
 	case a.Status == klaxon.Resolved && cur.Status == klaxon.Resolved:
 		return klaxon.AlertState{}, false // a retry of a resolve
 	case a.Status == klaxon.Resolved:
@@ -164,6 +168,15 @@ func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time)
 // retries and repeated notifications within it change nothing, and cost no
 // commit.
 const LastSeenEvery = time.Minute
+
+// earlier reports whether a is a report of an occurrence that started
+// before the one cur holds: a late delivery (a retry that lost a race,
+// another Alertmanager of a cluster). It changes nothing: the alert does
+// not count again, go back to that start, nor resolve the occurrence
+// that followed. A source that gives no start has no order.
+func earlier(cur *klaxon.Seen, a klaxon.Alert) bool {
+	return !a.StartsAt.IsZero() && !cur.StartsAt.IsZero() && a.StartsAt.Before(cur.StartsAt)
+}
 
 // sameOccurrence reports whether firing alert a is the occurrence cur
 // already holds: a source that gives no start makes every report a new

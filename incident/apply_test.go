@@ -237,6 +237,37 @@ func TestApply(t *testing.T) {
 		require.Len(t, rs[1].Timeline, 1)
 	})
 
+	t.Run("a report of an earlier occurrence delivered late changes nothing", func(t *testing.T) {
+		t1, t2 := alert("a", klaxon.Firing, t0), alert("a", klaxon.Firing, t0.Add(time.Hour))
+		t2.Summary = "later"
+		rs := deliver([]klaxon.Alert{t1}, []klaxon.Alert{t2}, []klaxon.Alert{t1}, []klaxon.Alert{alert("a", klaxon.Resolved, t0)})
+		for i, r := range rs[2:] {
+			require.False(t, r.Changed, "delivery %d", i+2)
+			require.Equal(t, rs[1].Alerts, r.Alerts)
+			require.Equal(t, rs[1].Timeline, r.Timeline)
+		}
+		a := rs[3].Alerts[0]
+		require.Equal(t, klaxon.Firing, a.Status, "the resolve of the first occurrence leaves the second firing")
+		require.Equal(t, 2, a.Count)
+		require.Equal(t, t0.Add(time.Hour), a.StartsAt)
+		require.Equal(t, "later", a.Summary)
+	})
+
+	t.Run("a late firing of an occurrence older than the one resolved changes nothing", func(t *testing.T) {
+		rs := deliver([]klaxon.Alert{firing("a"), firing("b")}, []klaxon.Alert{alert("a", klaxon.Firing, t0.Add(time.Hour))},
+			[]klaxon.Alert{alert("a", klaxon.Resolved, t0.Add(time.Hour))}, []klaxon.Alert{firing("a")})
+		require.False(t, rs[3].Changed)
+		require.Equal(t, klaxon.Resolved, rs[3].Alerts[0].Status)
+		require.Equal(t, 1, rs[3].Incident.FiringCount)
+	})
+
+	t.Run("without a start, every report is in order", func(t *testing.T) {
+		a, b := alert("a", klaxon.Firing, time.Time{}), alert("a", klaxon.Firing, t0)
+		rs := deliver([]klaxon.Alert{b}, []klaxon.Alert{a}, []klaxon.Alert{b})
+		require.Equal(t, 3, rs[2].Alerts[0].Count)
+		require.Equal(t, t0, rs[2].Alerts[0].StartsAt)
+	})
+
 	t.Run("resolving one alert of two keeps the incident open", func(t *testing.T) {
 		rs := deliver([]klaxon.Alert{firing("a"), firing("b")}, []klaxon.Alert{resolved("a"), firing("b")})
 		r := rs[1]
