@@ -350,6 +350,7 @@ func TestActingFor(t *testing.T) {
 		{name: "act_as: the person, via the token", token: botToken, body: `{"by": "alice"}`, code: 200, want: klaxon.Actor{By: "alice", How: "api", ViaToken: "ops"}},
 		{name: "act_as from the CLI", token: botToken, body: `{"by": "alice"}`, cli: true, code: 200, want: klaxon.Actor{By: "alice", How: "cli", ViaToken: "ops"}},
 		{name: "act_as without by: the token acts", token: botToken, code: 200, want: klaxon.Actor{By: "ops", How: "api"}},
+		{name: "act_as for no user", token: botToken, body: `{"by": "mallory"}`, code: 400, field: "by"},
 		{name: "by too long", token: botToken, body: `{"by": "` + strings.Repeat("a", maxBy+1) + `"}`, code: 400, field: "by"},
 		{name: "read scope is checked first", token: readToken, body: `{"by": "alice"}`, code: 403},
 	} {
@@ -367,6 +368,9 @@ func TestActingFor(t *testing.T) {
 				if tc.code == 403 && tc.field == "by" {
 					require.Contains(t, e.Error, "may not act for others")
 					require.Contains(t, e.Error, "act_as: true")
+				}
+				if strings.Contains(tc.body, "mallory") {
+					require.Contains(t, e.Error, `no user "mallory"`)
 				}
 				require.Empty(t, cmds.acts, "a refused command does nothing")
 				return

@@ -223,6 +223,13 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, caller Caller) 
 		how = "cli"
 	}
 	who, err := actor(caller, req.By, how)
+	if err == nil && who.ViaToken != "" && s.o.Users != nil {
+		// The person named is who acknowledged, and takes the incident:
+		// a name that is no user's would be recorded as one.
+		if _, ok := s.o.Users.User(who.By); !ok {
+			err = klaxon.Invalid("by", "no user %q: name a user of the users file, or leave out by (the token's name acts)", who.By)
+		}
+	}
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
