@@ -34,9 +34,13 @@ type hold struct {
 	renewUntil time.Time
 	until      time.Time // the lease end, as of the last claim or renewal
 	lost       bool      // another claim has the timer now
-	stop       context.CancelFunc
-	ctx        context.Context // ends when the claim is lost
-	done       chan struct{}   // closed when the fire ended
+	// release says the fire's commit on its way gives the claim up:
+	// a renewal that finds the claim gone then learns nothing of
+	// another replica.
+	release bool
+	stop    context.CancelFunc
+	ctx     context.Context // ends when the claim is lost
+	done    chan struct{}   // closed when the fire ended
 }
 
 func newClaims(limit int) *claims {
@@ -174,6 +178,21 @@ func (h *hold) renewed(until time.Time) {
 	}
 }
 
+// releasing records whether the fire's commit on its way gives the
+// claim up.
+func (h *hold) releasing(r bool) {
+	h.mu.Lock()
+	h.release = r
+	h.mu.Unlock()
+}
+
+// released reports whether the fire's last commit gives the claim up.
+func (h *hold) released() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.release
+}
+
 // lose marks the claim as taken by another: its pages not yet sent stay
 // for the new holder, and those waiting for a channel give up.
 func (h *hold) lose() {
@@ -229,7 +248,9 @@ func (e *Engine) renewOnce(ctx context.Context) {
 	}
 	for _, h := range holds {
 		if slices.Contains(lost, h.timer.Incident) {
-			e.log.Warn("claim lost to another replica", "incident", h.timer.Incident)
+			if !h.released() {
+				e.log.Warn("claim lost to another replica", "incident", h.timer.Incident)
+			}
 			h.lose()
 			continue
 		}

@@ -300,3 +300,75 @@ func TestSlowPageDelaysNoStep(t *testing.T) {
 		require.ElementsMatch(t, []string{"alice/sms", "alice/email", "bob/email", "alice/voice"}, keys(started), "each once: %v", started)
 	})
 }
+
+// releasingStore holds each renewal of claims until the fire's last
+// commit, which gives its claim up with the timer it sets, has landed: the
+// renewal then finds the claim gone, as one that races that commit does.
+type releasingStore struct {
+	klaxon.Store
+	released chan struct{}
+	once     sync.Once
+}
+
+func (s *releasingStore) Commit(ctx context.Context, c klaxon.Commit) error {
+	err := s.Store.Commit(ctx, c)
+	if err == nil && c.Claim != "" && len(c.Timers) > 0 {
+		s.once.Do(func() { close(s.released) })
+	}
+	return err
+}
+
+func (s *releasingStore) Renew(ctx context.Context, now time.Time, lease time.Duration, timers []klaxon.Timer) ([]string, error) {
+	select {
+	case <-s.released:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return s.Store.Renew(ctx, now, lease, timers)
+}
+
+// lockedBuffer is a log that goroutines write at once.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	return len(p), nil
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}
+
+// TestReleasedClaimIsNotLost: a renewal that finds gone the claim that
+// the fire's own last commit gave up says nothing of another replica; one
+// engine alone never logs that it lost a claim to one.
+func TestReleasedClaimIsNotLost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &releasingStore{Store: openStore(t), released: make(chan struct{})}
+		phones := &slowPhones{start: time.Now(), delay: func(klaxon.Page) time.Duration { return 4 * time.Second }}
+		var logs lockedBuffer
+		dir := directory{"alice": alice}
+		e := escalate.New(st, phones.engine("a"), func() escalate.Directory { return dir },
+			slog.New(slog.NewTextHandler(&logs, nil)), escalate.Options{Lease: 15 * time.Second})
+		openIncident(t, st, onePolicy, time.Now())
+		runEngine(t, e)
+
+		time.Sleep(10 * time.Second) // the pages take 4 s; a renewal comes every 2.5 s
+		synctest.Wait()
+		_, done := phones.pages()
+		require.ElementsMatch(t, []string{"alice/sms", "alice/email"}, done)
+		select {
+		case <-st.released:
+		default:
+			t.Fatal("the fire's last commit did not give its claim up")
+		}
+		require.NotContains(t, logs.String(), "lost to another replica")
+	})
+}

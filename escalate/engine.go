@@ -367,6 +367,7 @@ func (e *Engine) tick(ctx context.Context, claim func(at time.Time, room int) ([
 				defer e.Wake(t.Group) // its timer may be due again at once
 				h.extend(e.now().Add(e.pageTimeout))
 				if _, _, ok := klaxon.ParseHeartbeatTimer(t.Incident); ok {
+					h.releasing(true) // its one commit gives the claim up
 					if err := e.missed(context.WithoutCancel(ctx), t); err != nil {
 						e.log.Error("heartbeat", "timer", t.Incident, "err", err)
 						e.shared.StoreError(telemetry.StoreEngine, err)

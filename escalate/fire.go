@@ -42,7 +42,7 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 		done := false
 		cctx, cancel := context.WithTimeout(ctx, recordTimeout)
 		dir := e.dir()
-		err := klaxon.Update(cctx, e.store, t.Group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
+		build := func(g klaxon.Group) (*klaxon.Commit, error) {
 			send, inc, done, firstPage, lookupAt, stepped = nil, nil, false, 0, retryAt, false
 			if g.Open == nil || g.Open.ID != t.Incident {
 				return e.recordClosed(cctx, g, t, finished, len(inflight) == 0, &done)
@@ -97,6 +97,13 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 				c.Schedule(cur, NextDue(cur))
 			}
 			return c, nil
+		}
+		err := klaxon.Update(cctx, e.store, t.Group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
+			c, err := build(g)
+			// The last commit gives the claim up: a renewal meanwhile
+			// finds it gone.
+			h.releasing(err == nil && done)
+			return c, err
 		})
 		cancel()
 		switch {
