@@ -33,7 +33,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	}
 	name, ok := s.o.Tokens.Integration(source, bearer(r))
 	if !ok {
-		s.refuse(w, r, errorf(http.StatusUnauthorized, "missing or wrong bearer token for a %s integration", source))
+		s.refuse(w, r, errorf(http.StatusUnauthorized, "missing or wrong bearer token for an integration of type %s", source))
 		return
 	}
 	body, err := readJSON(w, r)
@@ -108,6 +108,9 @@ func readJSON(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	ct := r.Header.Get("Content-Type")
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
 		return nil, klaxon.Invalid("", "Content-Type must be application/json, got %q", ct)
+	}
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return nil, errorf(http.StatusUnsupportedMediaType, "Content-Encoding %q is not supported: send the body uncompressed", ce)
 	}
 	body, err := readAll(http.MaxBytesReader(w, r.Body, MaxBody), r.ContentLength)
 	if err != nil {

@@ -27,6 +27,16 @@ func TestBadRequestBodies(t *testing.T) {
 	require.Empty(t, cmds.acts, "no command was run")
 }
 
+// TestCompressedBody: a body in a content coding Klaxon does not decode
+// is a 415 that says so, not a JSON error about its first byte.
+func TestCompressedBody(t *testing.T) {
+	s, cmds := testServer(t)
+	code, body := call(s, http.MethodPost, "/v1/incidents/1/ack", actToken, "\x1f\x8b", "Content-Encoding", "gzip")
+	require.Equal(t, http.StatusUnsupportedMediaType, code, body)
+	require.Contains(t, body, `Content-Encoding \"gzip\" is not supported`)
+	require.Empty(t, cmds.acts, "no command was run")
+}
+
 // TestCallbacksOfUnconfiguredProviders: without Twilio or Slack, their
 // callback paths answer 404 saying what is not configured.
 func TestCallbacksOfUnconfiguredProviders(t *testing.T) {
