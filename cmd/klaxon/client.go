@@ -108,10 +108,18 @@ func incidents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "usage: klaxon incidents [--state S] [--limit N] [--json]")
 		return errUsage
 	}
-	q := url.Values{"state": {*state}, "limit": {fmt.Sprint(*limit)}}
+	if *limit < 1 {
+		return fmt.Errorf("--limit %d: must be at least 1", *limit)
+	}
+	// One more than limit says whether there are more.
+	q := url.Values{"state": {*state}, "limit": {fmt.Sprint(*limit + 1)}}
 	var list api.IncidentList
 	if err := c.do(ctx, http.MethodGet, "/v1/incidents?"+q.Encode(), nil, &list); err != nil {
 		return err
+	}
+	more := *limit > 0 && len(list.Incidents) > *limit
+	if more {
+		list.Incidents = list.Incidents[:*limit]
 	}
 	if *asJSON {
 		return printJSON(stdout, list)
@@ -126,7 +134,14 @@ func incidents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\n", inc.ID, inc.State, inc.FiringCount, inc.AlertCount,
 			inc.CreatedAt.Local().Format("2006-01-02 15:04:05"), inc.Summary)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if more {
+		_, err := fmt.Fprintf(stdout, "the newest %d; more: klaxon incidents --state %s --limit %d\n", *limit, *state, 2**limit)
+		return err
+	}
+	return nil
 }
 
 // command runs ack, resolve, escalate or snooze on one incident.

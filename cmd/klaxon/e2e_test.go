@@ -146,6 +146,7 @@ func TestCLI(t *testing.T) {
 	require.Contains(t, out, id)
 	require.Contains(t, out, "triggered")
 	require.Contains(t, out, "5xx ratio above 5% on payments")
+	require.NotContains(t, out, "more:", "every open incident is listed")
 
 	// One alert a page: the pages chain, each with the command for the next.
 	out, err = cli("incident", "show", id, "--limit", "1")
@@ -213,6 +214,18 @@ func TestCLI(t *testing.T) {
 	o.Reset()
 	require.NoError(t, run(t.Context(), []string{"incidents", "--state", "all"}, &o, &e))
 	require.Contains(t, o.String(), "resolved")
+
+	// A list cut at --limit says so, and how to see more.
+	postFixture(t, base, "firing-two-alerts.json") // the group fires again: a second incident
+	out, err = cli("incidents", "--state", "all", "--limit", "1")
+	require.NoError(t, err)
+	require.Equal(t, 3, strings.Count(out, "\n"), out)
+	require.Contains(t, out, "the newest 1; more: klaxon incidents --state all --limit 2\n")
+	out, err = cli("incidents", "--state", "all", "--limit", "2")
+	require.NoError(t, err)
+	require.NotContains(t, out, "more:")
+	_, err = cli("incidents", "--limit", "0")
+	require.ErrorContains(t, err, "--limit")
 }
 
 // TestIncidentPages: an incident of 2,500 alerts answers in pages; the
