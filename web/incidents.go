@@ -2,6 +2,8 @@ package web
 
 import (
 	"cmp"
+	"crypto/rand"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -15,6 +17,9 @@ import (
 	"github.com/klaxonhq/klaxon/config"
 	"github.com/klaxonhq/klaxon/incident"
 )
+
+// maxOnce bounds the name of a button's rendering (incidentPage.Once).
+const maxOnce = 64
 
 // listLimit is the most incidents the list reads; pageSize the alerts
 // and timeline entries an incident's page shows at a time.
@@ -119,6 +124,9 @@ type incidentPage struct {
 	Snoozes    []string
 	Paged      []string
 	Users      []klaxon.User
+	// Once names this rendering of the page's Escalate button: a second
+	// press of it, or a form sent twice, escalates once.
+	Once string
 }
 
 // incident serves GET /incidents/{id}?alerts=CURSOR&events=OFFSET: the
@@ -130,7 +138,7 @@ func (c *Console) incident(w http.ResponseWriter, r *http.Request, s *session, i
 		c.fail(w, r, id, err)
 		return
 	}
-	p := incidentPage{Incident: inc, Age: age(inc.CreatedAt, c.now()), Snoozes: []string{"30m", "1h", "4h", "12h"}, Paged: inc.PagedUsers(), Users: c.o.View().Users()}
+	p := incidentPage{Incident: inc, Age: age(inc.CreatedAt, c.now()), Snoozes: []string{"30m", "1h", "4h", "12h"}, Paged: inc.PagedUsers(), Users: c.o.View().Users(), Once: rand.Text()}
 	q := r.URL.Query()
 	p.AlertsFrom = q.Get("alerts")
 	if p.Alerts, p.AlertsNext, err = c.o.Incidents.IncidentAlerts(ctx, iid, p.AlertsFrom, pageSize); err != nil {
@@ -191,8 +199,22 @@ func (c *Console) command(w http.ResponseWriter, r *http.Request, _ *session, id
 	who := klaxon.Actor{By: id.Name, How: How}
 	var err error
 	switch cmd := klaxon.Action(r.PathValue("command")); cmd {
-	case klaxon.ActionAck, klaxon.ActionResolve, klaxon.ActionEscalate:
+	case klaxon.ActionAck, klaxon.ActionResolve:
 		_, err = c.o.Commands.Act(ctx, cmd, iid, who)
+	case klaxon.ActionEscalate:
+		// An escalation is not idempotent: each pages the next step. The
+		// page's button escalates once, however often it is pressed.
+		if once := r.PostFormValue("once"); once != "" {
+			if len(once) > maxOnce {
+				err = klaxon.Invalid("once", "at most %d bytes, got %d", maxOnce, len(once))
+				break
+			}
+			who.Once = "web:escalate:" + once
+		}
+		_, err = c.o.Commands.Act(ctx, cmd, iid, who)
+		if errors.Is(err, klaxon.ErrUsed) {
+			err = nil // pressed again: the first press escalated
+		}
 	case "snooze":
 		var d time.Duration
 		v := r.PostFormValue("duration")

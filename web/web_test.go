@@ -499,6 +499,49 @@ func TestEscalateFromTheConsole(t *testing.T) {
 	require.Equal(t, []string{"oncall"}, escalated)
 }
 
+// TestEscalateButtonOnce: the Escalate button of one rendering of the
+// page escalates once, however often it is pressed; the button of the
+// page shown again escalates again.
+func TestEscalateButtonOnce(t *testing.T) {
+	r := newRig(t)
+	id := r.Open(t, "db")
+	b := r.signedIn(t, actToken)
+	onceField := regexp.MustCompile(`name="once" value="([^"]+)"`)
+	press := func() (url.Values, int) {
+		_, body, _ := b.get("/incidents/" + id)
+		m := onceField.FindStringSubmatch(body)
+		require.NotNil(t, m, "no once on the escalate button")
+		form := url.Values{"csrf": {b.csrf("/incidents/" + id)}, "once": {m[1]}}
+		code, _, _ := b.post("/incidents/"+id+"/escalate", form)
+		return form, code
+	}
+	escalations := func() int {
+		events, _, err := r.Store.Timeline(t.Context(), id, 0, 100)
+		require.NoError(t, err)
+		n := 0
+		for _, e := range events {
+			if e.Kind == klaxon.EventEscalated && e.How == "web" {
+				n++
+			}
+		}
+		return n
+	}
+
+	form, code := press()
+	require.Equal(t, http.StatusSeeOther, code)
+	require.Equal(t, 1, escalations())
+	for range 3 {
+		code, body, loc := b.post("/incidents/"+id+"/escalate", form)
+		require.Equal(t, http.StatusSeeOther, code, body)
+		require.Equal(t, "/incidents/"+id, loc, "back to the incident, as after the first press")
+	}
+	require.Equal(t, 1, escalations(), "the same button pressed again")
+
+	_, code = press()
+	require.Equal(t, http.StatusSeeOther, code)
+	require.Equal(t, 2, escalations(), "the button of the page shown again")
+}
+
 // TestOnCallEdges: the next change is the first edge of any shift after
 // now, an override starting over someone else's shift too; with nobody
 // on call now, it is when someone comes.
