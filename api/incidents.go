@@ -2,6 +2,7 @@ package api
 
 import (
 	"cmp"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -234,6 +235,16 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, caller Caller) 
 		writeError(w, r, s.log, err)
 		return
 	}
+	if key := r.Header.Get("Idempotency-Key"); key != "" {
+		// A command sent again with its key (a client's retry after a
+		// lost answer) acts once: each but merge records the key with
+		// its change; a merge sent again finds the incident merged.
+		if len(key) > maxIdempotencyKey {
+			writeError(w, r, s.log, klaxon.Invalid("Idempotency-Key", "at most %d bytes, got %d", maxIdempotencyKey, len(key)))
+			return
+		}
+		who.Once = "api:" + caller.Name + ":" + key
+	}
 	id := r.PathValue("id")
 	var inc *klaxon.Incident
 	switch cmd := klaxon.Action(r.PathValue("command")); cmd {
@@ -264,9 +275,16 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, caller Caller) 
 	default:
 		err = errorf(http.StatusNotFound, "no such command %q: one of ack, resolve, escalate, snooze, notes, assign, merge", r.PathValue("command"))
 	}
+	if errors.Is(err, klaxon.ErrUsed) && who.Once != "" {
+		// Done already, with this key: answered as done.
+		inc, err = s.o.Store.Incident(r.Context(), id)
+	}
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, inc)
 }
+
+// maxIdempotencyKey bounds a command's Idempotency-Key.
+const maxIdempotencyKey = 128

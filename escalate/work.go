@@ -17,9 +17,9 @@ import (
 // Note records a note by who on incident id; update marks it as a status
 // update.
 func (e *Engine) Note(ctx context.Context, id, text string, update bool, who klaxon.Actor) (*klaxon.Incident, error) {
-	return e.command(ctx, "note", who, id, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+	return e.command(ctx, "note", who, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
 		return true, incident.Note(inc, now, text, update, who)
-	})
+	}))
 }
 
 // Assign gives user role (incident.RoleAssignee, RoleCommander) on
@@ -31,9 +31,9 @@ func (e *Engine) Assign(ctx context.Context, id, role, user string, who klaxon.A
 			return nil, klaxon.Invalid("user", "no user %q", user)
 		}
 	}
-	return e.command(ctx, "assign", who, id, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+	return e.command(ctx, "assign", who, id, Once(who, func(inc *klaxon.Incident, now time.Time) (bool, error) {
 		return incident.Assign(inc, now, role, user, who)
-	})
+	}))
 }
 
 // mergePage is how many alerts and events a merge reads at a time.

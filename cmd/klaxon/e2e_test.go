@@ -293,3 +293,50 @@ func TestIncidentPages(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "a page over 1,000 is refused")
 }
+
+// TestIdempotencyKey: a command sent again with its Idempotency-Key, as
+// a client retries after an answer it lost, acts once and is answered
+// as done; without a key, or with another, it acts again.
+func TestIdempotencyKey(t *testing.T) {
+	base, _, _ := startServe(t, writeConfig(t, time.Hour))
+	postFixture(t, base, "firing-two-alerts.json")
+	id := findIncident(t, base, "HighErrorRate").ID
+	send := func(command, key, body string) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, base+"/v1/incidents/"+id+"/"+command, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+apiToken)
+		req.Header.Set("Content-Type", "application/json")
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var inc klaxon.Incident
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&inc))
+		require.Equal(t, id, inc.ID, "answered with the incident")
+		return resp.StatusCode
+	}
+	count := func(kind klaxon.EventKind) int {
+		n := 0
+		for _, e := range getIncident(t, base, id).Timeline {
+			if e.Kind == kind && e.How == "api" {
+				n++
+			}
+		}
+		return n
+	}
+
+	for range 3 {
+		require.Equal(t, http.StatusOK, send("escalate", "esc-1", ""))
+		require.Equal(t, http.StatusOK, send("notes", "note-1", `{"text": "rolling back"}`))
+	}
+	require.Equal(t, 1, count(klaxon.EventEscalated), "one escalation for one key")
+	require.Equal(t, 1, count(klaxon.EventNote), "one note for one key")
+
+	require.Equal(t, http.StatusOK, send("escalate", "esc-2", ""))
+	require.Equal(t, http.StatusOK, send("notes", "", `{"text": "rolling back"}`))
+	require.Equal(t, 2, count(klaxon.EventEscalated), "another key acts again")
+	require.Equal(t, 2, count(klaxon.EventNote), "no key acts again")
+}
