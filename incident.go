@@ -383,6 +383,16 @@ type Actor struct {
 	Once              string
 }
 
+// OnceRetry begins the Once of an act that a client may send again: an
+// API command's Idempotency-Key, a console button pressed twice. A retry
+// follows its first try within minutes, so an incident keeps the newest
+// MaxRetries of them, and its header does not grow with every keyed
+// command.
+const (
+	OnceRetry  = "retry:"
+	MaxRetries = 32
+)
+
 // Event returns an event of kind at at, by a.
 func (a Actor) Event(at time.Time, kind EventKind) Event {
 	return Event{At: at, Kind: kind, By: a.By, How: a.How, ViaToken: a.ViaToken}

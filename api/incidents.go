@@ -2,6 +2,8 @@ package api
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"strconv"
@@ -243,7 +245,7 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, caller Caller) 
 			writeError(w, r, s.log, klaxon.Invalid("Idempotency-Key", "at most %d bytes, got %d", maxIdempotencyKey, len(key)))
 			return
 		}
-		who.Once = "api:" + caller.Name + ":" + key
+		who.Once = klaxon.OnceRetry + retryName(caller.Name, key)
 	}
 	id := r.PathValue("id")
 	var inc *klaxon.Incident
@@ -288,3 +290,11 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, caller Caller) 
 
 // maxIdempotencyKey bounds a command's Idempotency-Key.
 const maxIdempotencyKey = 128
+
+// retryName is what an incident records of a command's Idempotency-Key
+// sent by token: short whatever the key's length, and another token's
+// same key is another name.
+func retryName(token, key string) string {
+	h := sha256.Sum256([]byte(strconv.Itoa(len(token)) + ":" + token + key))
+	return "api:" + hex.EncodeToString(h[:12])
+}

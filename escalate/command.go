@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -60,10 +61,32 @@ func Once(who klaxon.Actor, act func(*klaxon.Incident, time.Time) (bool, error))
 		}
 		changed, err := act(inc, now)
 		if err == nil && changed {
-			inc.Once = append(inc.Once, who.Once)
+			inc.Once = keepRetries(append(inc.Once, who.Once))
 		}
 		return changed, err
 	}
+}
+
+// keepRetries drops the oldest retry names (klaxon.OnceRetry) of once
+// past klaxon.MaxRetries; the others stay.
+func keepRetries(once []string) []string {
+	retries := 0
+	for _, o := range once {
+		if strings.HasPrefix(o, klaxon.OnceRetry) {
+			retries++
+		}
+	}
+	if retries <= klaxon.MaxRetries {
+		return once
+	}
+	drop := retries - klaxon.MaxRetries
+	return slices.DeleteFunc(once, func(o string) bool {
+		if drop > 0 && strings.HasPrefix(o, klaxon.OnceRetry) {
+			drop--
+			return true
+		}
+		return false
+	})
 }
 
 // The commands act for who, once when who.Once says so (see Once).

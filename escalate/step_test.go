@@ -1,6 +1,7 @@
 package escalate_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -245,6 +246,29 @@ func TestUrgency(t *testing.T) {
 			require.Equal(t, c.want, via)
 		})
 	}
+}
+
+// TestOnceKeepsNewestRetries: an incident keeps the newest
+// klaxon.MaxRetries retry names (a client's keys), and every other name,
+// so that keyed commands do not grow its header without bound.
+func TestOnceKeepsNewestRetries(t *testing.T) {
+	inc := newIncident(twoSteps)
+	note := func(once string) error {
+		_, err := escalate.Once(klaxon.Actor{By: "ops", How: "api", Once: once}, func(*klaxon.Incident, time.Time) (bool, error) {
+			return true, nil
+		})(inc, t0)
+		return err
+	}
+	require.NoError(t, note("link:1:alice:ack"))
+	retry := func(i int) string { return fmt.Sprintf("%sapi:%d", klaxon.OnceRetry, i) }
+	for i := range klaxon.MaxRetries + 8 {
+		require.NoError(t, note(retry(i)))
+	}
+	require.Len(t, inc.Once, 1+klaxon.MaxRetries)
+	require.Equal(t, "link:1:alice:ack", inc.Once[0], "not a retry: kept")
+	require.Equal(t, retry(8), inc.Once[1], "the oldest retries went")
+	require.ErrorIs(t, note(retry(klaxon.MaxRetries+7)), klaxon.ErrUsed, "the newest still holds")
+	require.ErrorIs(t, note("link:1:alice:ack"), klaxon.ErrUsed)
 }
 
 // TestOnce: an act named by Actor.Once changes an incident once; the

@@ -209,7 +209,7 @@ func (c *Console) command(w http.ResponseWriter, r *http.Request, _ *session, id
 				err = klaxon.Invalid("once", "at most %d bytes, got %d", maxOnce, len(once))
 				break
 			}
-			who.Once = "web:escalate:" + once
+			who.Once = klaxon.OnceRetry + "web:escalate:" + once
 		}
 		_, err = c.o.Commands.Act(ctx, cmd, iid, who)
 		if errors.Is(err, klaxon.ErrUsed) {
