@@ -50,9 +50,12 @@ type Result struct {
 //
 //   - A firing alert with no open incident opens one.
 //   - A firing alert already in the incident updates it and its last_seen;
-//     its count rises only when it is a new occurrence (a later starts_at).
-//     A report, firing or resolved, of an occurrence that started before
-//     the one the incident holds came late, and changes nothing.
+//     its count rises only when it is a new occurrence (a later starts_at);
+//     a report with an earlier start is of the same occurrence.
+//   - A report of an occurrence before the one the incident holds came
+//     late, and changes nothing: a firing one that started before the
+//     alert's last occurrence resolved, a resolve that ended before the
+//     occurrence firing started.
 //     The same occurrence seen again within LastSeenEvery changes nothing,
 //     so a sender's retry of the same body is a no-op.
 //   - A firing alert new to the incident joins it; it does not page again.
@@ -138,14 +141,21 @@ func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time)
 		}
 		return klaxon.AlertState{Alert: a, Count: 1, FirstSeen: now, LastSeen: now}, true
 	}
+	switch {
+	case late(cur, a):
+		return klaxon.AlertState{}, false
+	case a.Status == klaxon.Firing && cur.Status == klaxon.Firing && startsBefore(cur, a):
+		// The occurrence held, reported with an earlier start: by the
+		// other Prometheus of a pair (Alertmanager keeps the earliest), or
+		// late. It says that the alert still fires; the rest stays.
+		a.Partial = true
+	}
 	next := klaxon.AlertState{Alert: a, Count: cur.Count, FirstSeen: cur.FirstSeen, LastSeen: now, Stored: cur.Stored}
 	if a.Partial { // says only its status: the rest stays as known
 		next.Summary, next.Severity, next.StartsAt = cur.Summary, cur.Severity, cur.StartsAt
 		a = next.Alert
 	}
 	switch {
-	case earlier(cur, a):
-		return klaxon.AlertState{}, false // an earlier occurrence's report, delivered late
 	case a.Status == klaxon.Resolved && cur.Status == klaxon.Resolved:
 		return klaxon.AlertState{}, false // a retry of a resolve
 	case a.Status == klaxon.Resolved:
@@ -169,12 +179,24 @@ func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time)
 // commit.
 const LastSeenEvery = time.Minute
 
-// earlier reports whether a is a report of an occurrence that started
-// before the one cur holds: a late delivery (a retry that lost a race,
-// another Alertmanager of a cluster). It changes nothing: the alert does
-// not count again, go back to that start, nor resolve the occurrence
-// that followed. A source that gives no start has no order.
-func earlier(cur *klaxon.Seen, a klaxon.Alert) bool {
+// late reports whether a is a report of an occurrence before the one
+// cur holds, delivered late (a retry that lost a race, another
+// Alertmanager of a cluster): a firing one that started before the
+// occurrence resolved, or a resolve that ended before the one firing
+// started. It changes nothing: the alert neither fires again nor
+// resolves. A source that gives no times has no order.
+func late(cur *klaxon.Seen, a klaxon.Alert) bool {
+	switch {
+	case a.Partial:
+		return false // it says only its status: no time to order it by
+	case a.Status == klaxon.Firing:
+		return cur.Status == klaxon.Resolved && startsBefore(cur, a)
+	}
+	return cur.Status == klaxon.Firing && !a.EndsAt.IsZero() && a.EndsAt.Before(cur.StartsAt)
+}
+
+// startsBefore reports whether a started before the occurrence cur holds.
+func startsBefore(cur *klaxon.Seen, a klaxon.Alert) bool {
 	return !a.StartsAt.IsZero() && !cur.StartsAt.IsZero() && a.StartsAt.Before(cur.StartsAt)
 }
 

@@ -237,20 +237,50 @@ func TestApply(t *testing.T) {
 		require.Len(t, rs[1].Timeline, 1)
 	})
 
-	t.Run("a report of an earlier occurrence delivered late changes nothing", func(t *testing.T) {
+	t.Run("an earlier start of the occurrence firing is the same occurrence", func(t *testing.T) {
 		t1, t2 := alert("a", klaxon.Firing, t0), alert("a", klaxon.Firing, t0.Add(time.Hour))
 		t2.Summary = "later"
-		rs := deliver([]klaxon.Alert{t1}, []klaxon.Alert{t2}, []klaxon.Alert{t1}, []klaxon.Alert{alert("a", klaxon.Resolved, t0)})
-		for i, r := range rs[2:] {
-			require.False(t, r.Changed, "delivery %d", i+2)
-			require.Equal(t, rs[1].Alerts, r.Alerts)
-			require.Equal(t, rs[1].Timeline, r.Timeline)
-		}
-		a := rs[3].Alerts[0]
-		require.Equal(t, klaxon.Firing, a.Status, "the resolve of the first occurrence leaves the second firing")
-		require.Equal(t, 2, a.Count)
-		require.Equal(t, t0.Add(time.Hour), a.StartsAt)
+		rs := deliver([]klaxon.Alert{t1}, []klaxon.Alert{t2}, []klaxon.Alert{t1})
+		require.False(t, rs[2].Changed, "seen again within a minute")
+		a := rs[2].Alerts[0]
+		require.Equal(t, 2, a.Count, "not counted again")
+		require.Equal(t, t0.Add(time.Hour), a.StartsAt, "starts_at does not go back")
 		require.Equal(t, "later", a.Summary)
+
+		var b book
+		b.apply([]klaxon.Alert{t2}, t0, tmpl)
+		r := b.apply([]klaxon.Alert{t1}, t0.Add(incident.LastSeenEvery), tmpl)
+		require.True(t, r.Changed)
+		require.True(t, r.Alerts[0].Partial, "its details are not the report's")
+		require.Equal(t, 1, r.Alerts[0].Count)
+		require.Equal(t, t0.Add(incident.LastSeenEvery), r.Alerts[0].LastSeen)
+	})
+
+	t.Run("a resolve that ended before the occurrence firing began changes nothing", func(t *testing.T) {
+		ended := alert("a", klaxon.Resolved, t0)
+		ended.EndsAt = t0.Add(30 * time.Minute)
+		rs := deliver([]klaxon.Alert{firing("a")}, []klaxon.Alert{alert("a", klaxon.Firing, t0.Add(time.Hour))}, []klaxon.Alert{ended})
+		require.False(t, rs[2].Changed)
+		require.Equal(t, klaxon.Firing, rs[2].Alerts[0].Status)
+		require.Equal(t, klaxon.StateTriggered, rs[2].Incident.State)
+	})
+
+	t.Run("a resolve with an earlier start resolves the occurrence it ended", func(t *testing.T) {
+		// Alertmanager keeps the earliest start of a pair of Prometheus.
+		resolve := alert("a", klaxon.Resolved, t0)
+		resolve.EndsAt = t0.Add(time.Hour)
+		rs := deliver([]klaxon.Alert{alert("a", klaxon.Firing, t0.Add(30*time.Second))}, []klaxon.Alert{firing("a")}, []klaxon.Alert{resolve})
+		require.True(t, rs[2].Resolved)
+		require.Equal(t, klaxon.Resolved, rs[2].Alerts[0].Status)
+	})
+
+	t.Run("a resolve that says only its status is never late", func(t *testing.T) {
+		// A heartbeat's ping that raced the deadline whose alert starts
+		// after it.
+		ping := alert("a", klaxon.Resolved, t0)
+		ping.EndsAt, ping.Partial = t0, true
+		rs := deliver([]klaxon.Alert{alert("a", klaxon.Firing, t0.Add(time.Second))}, []klaxon.Alert{ping})
+		require.True(t, rs[1].Resolved)
 	})
 
 	t.Run("a late firing of an occurrence older than the one resolved changes nothing", func(t *testing.T) {

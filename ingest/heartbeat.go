@@ -51,7 +51,11 @@ func (h *Heartbeats) alert(name string, hb Heartbeat, status klaxon.Status, at t
 		StartsAt: at,
 	}
 	if status == klaxon.Resolved {
-		a.EndsAt = at
+		// A ping resolves the silence whatever its deadline: it says
+		// only that, and is not ordered by time against the alert its
+		// deadline raised (which starts at the deadline, a ping racing it
+		// just before).
+		a.EndsAt, a.Partial = at, true
 	}
 	a.Label(hb.Labels)
 	return a
