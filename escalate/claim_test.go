@@ -372,3 +372,54 @@ func TestReleasedClaimIsNotLost(t *testing.T) {
 		require.NotContains(t, logs.String(), "lost to another replica")
 	})
 }
+
+// lostStore fails the fire's last commit once, and answers every renewal
+// that the claim is another's now, as when a replica took it meanwhile.
+type lostStore struct {
+	klaxon.Store
+	mu     sync.Mutex
+	failed bool
+}
+
+func (s *lostStore) Commit(ctx context.Context, c klaxon.Commit) error {
+	s.mu.Lock()
+	fail := !s.failed && c.Claim != "" && len(c.Timers) > 0
+	s.failed = s.failed || fail
+	s.mu.Unlock()
+	if fail {
+		return fmt.Errorf("commit: %w", klaxon.ErrUnavailable)
+	}
+	return s.Store.Commit(ctx, c)
+}
+
+func (s *lostStore) Renew(_ context.Context, _ time.Time, _ time.Duration, timers []klaxon.Timer) ([]string, error) {
+	var lost []string
+	for _, t := range timers {
+		lost = append(lost, t.Incident)
+	}
+	return lost, nil
+}
+
+// TestClaimLostAfterFailedRelease: when the commit that would give the
+// claim up fails, the claim is still the fire's, and a renewal that
+// finds it taken says so.
+func TestClaimLostAfterFailedRelease(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &lostStore{Store: openStore(t)}
+		phones := &slowPhones{start: time.Now(), delay: func(klaxon.Page) time.Duration { return 0 }}
+		var logs lockedBuffer
+		dir := directory{"alice": alice}
+		e := escalate.New(st, phones.engine("a"), func() escalate.Directory { return dir },
+			slog.New(slog.NewTextHandler(&logs, nil)), escalate.Options{Lease: 15 * time.Second})
+		openIncident(t, st, onePolicy, time.Now())
+		runEngine(t, e)
+
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		st.mu.Lock()
+		failed := st.failed
+		st.mu.Unlock()
+		require.True(t, failed, "the last commit failed once")
+		require.Contains(t, logs.String(), "lost to another replica")
+	})
+}

@@ -105,6 +105,9 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 			h.releasing(err == nil && done)
 			return c, err
 		})
+		if err != nil {
+			h.releasing(false) // the claim is still the fire's: a loss is news
+		}
 		cancel()
 		switch {
 		case err != nil && len(inflight) == 0 && len(finished) > 0 && h.held(e.now(), 0):
