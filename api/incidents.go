@@ -245,7 +245,7 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, caller Caller) 
 			writeError(w, r, s.log, klaxon.Invalid("Idempotency-Key", "at most %d bytes, got %d", maxIdempotencyKey, len(key)))
 			return
 		}
-		who.Once = klaxon.OnceRetry + retryName(caller.Name, key)
+		who.Once = klaxon.OnceRetry + retryName(caller.Name, who.By, r.PathValue("command"), key)
 	}
 	id := r.PathValue("id")
 	var inc *klaxon.Incident
@@ -291,10 +291,14 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, caller Caller) 
 // maxIdempotencyKey bounds a command's Idempotency-Key.
 const maxIdempotencyKey = 128
 
-// retryName is what an incident records of a command's Idempotency-Key
-// sent by token: short whatever the key's length, and another token's
-// same key is another name.
-func retryName(token, key string) string {
-	h := sha256.Sum256([]byte(strconv.Itoa(len(token)) + ":" + token + key))
-	return "api:" + hex.EncodeToString(h[:12])
+// retryName is what an incident records of a command's Idempotency-Key,
+// sent by token for by: short whatever the key's length; the same key
+// sent by another token, for another person or with another command is
+// another name, and acts.
+func retryName(token, by, command, key string) string {
+	h := sha256.New()
+	for _, f := range []string{token, by, command, key} {
+		h.Write([]byte(strconv.Itoa(len(f)) + ":" + f))
+	}
+	return "api:" + hex.EncodeToString(h.Sum(nil)[:12])
 }

@@ -213,7 +213,9 @@ func (c *Console) command(w http.ResponseWriter, r *http.Request, _ *session, id
 		}
 		_, err = c.o.Commands.Act(ctx, cmd, iid, who)
 		if errors.Is(err, klaxon.ErrUsed) {
-			err = nil // pressed again: the first press escalated
+			// Pressed again: the first press escalated.
+			http.Redirect(w, r, "/incidents/"+url.PathEscape(iid), http.StatusSeeOther)
+			return
 		}
 	case "snooze":
 		var d time.Duration

@@ -339,4 +339,6 @@ func TestIdempotencyKey(t *testing.T) {
 	require.Equal(t, http.StatusOK, send("notes", "", `{"text": "rolling back"}`))
 	require.Equal(t, 2, count(klaxon.EventEscalated), "another key acts again")
 	require.Equal(t, 2, count(klaxon.EventNote), "no key acts again")
+	require.Equal(t, http.StatusOK, send("notes", "esc-1", `{"text": "paged the database team"}`))
+	require.Equal(t, 3, count(klaxon.EventNote), "a key used by another command acts")
 }
