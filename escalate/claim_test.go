@@ -346,19 +346,27 @@ func (b *lockedBuffer) String() string {
 	return string(b.buf)
 }
 
+// pageAlice runs one engine on st, with a lease of 15 s and a log of its
+// own, and opens an incident that pages alice through phones whose pages
+// take delay.
+func pageAlice(t *testing.T, st klaxon.Store, delay time.Duration) (*slowPhones, *lockedBuffer) {
+	phones := &slowPhones{start: time.Now(), delay: func(klaxon.Page) time.Duration { return delay }}
+	logs := &lockedBuffer{}
+	dir := directory{"alice": alice}
+	e := escalate.New(st, phones.engine("a"), func() escalate.Directory { return dir },
+		slog.New(slog.NewTextHandler(logs, nil)), escalate.Options{Lease: 15 * time.Second})
+	openIncident(t, st, onePolicy, time.Now())
+	runEngine(t, e)
+	return phones, logs
+}
+
 // TestReleasedClaimIsNotLost: a renewal that finds gone the claim that
 // the fire's own last commit gave up says nothing of another replica; one
 // engine alone never logs that it lost a claim to one.
 func TestReleasedClaimIsNotLost(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		st := &releasingStore{Store: openStore(t), released: make(chan struct{})}
-		phones := &slowPhones{start: time.Now(), delay: func(klaxon.Page) time.Duration { return 4 * time.Second }}
-		var logs lockedBuffer
-		dir := directory{"alice": alice}
-		e := escalate.New(st, phones.engine("a"), func() escalate.Directory { return dir },
-			slog.New(slog.NewTextHandler(&logs, nil)), escalate.Options{Lease: 15 * time.Second})
-		openIncident(t, st, onePolicy, time.Now())
-		runEngine(t, e)
+		phones, logs := pageAlice(t, st, 4*time.Second)
 
 		time.Sleep(10 * time.Second) // the pages take 4 s; a renewal comes every 2.5 s
 		synctest.Wait()
@@ -406,13 +414,7 @@ func (s *lostStore) Renew(_ context.Context, _ time.Time, _ time.Duration, timer
 func TestClaimLostAfterFailedRelease(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		st := &lostStore{Store: openStore(t)}
-		phones := &slowPhones{start: time.Now(), delay: func(klaxon.Page) time.Duration { return 0 }}
-		var logs lockedBuffer
-		dir := directory{"alice": alice}
-		e := escalate.New(st, phones.engine("a"), func() escalate.Directory { return dir },
-			slog.New(slog.NewTextHandler(&logs, nil)), escalate.Options{Lease: 15 * time.Second})
-		openIncident(t, st, onePolicy, time.Now())
-		runEngine(t, e)
+		_, logs := pageAlice(t, st, 0)
 
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
