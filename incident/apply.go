@@ -52,12 +52,12 @@ type Result struct {
 //   - A firing alert already in the incident updates it and its last_seen;
 //     its count rises only when it is a new occurrence (a later starts_at);
 //     a report with an earlier start is of the same occurrence.
+//     The same occurrence seen again within LastSeenEvery changes nothing,
+//     so a sender's retry of the same body is a no-op.
 //   - A report of an occurrence before the one the incident holds came
 //     late, and changes nothing: a firing one that started before the
 //     alert's last occurrence resolved, a resolve that ended before the
 //     occurrence firing started.
-//     The same occurrence seen again within LastSeenEvery changes nothing,
-//     so a sender's retry of the same body is a no-op.
 //   - A firing alert new to the incident joins it; it does not page again.
 //   - A resolved alert resolves its alert in the incident; when none is left
 //     firing the incident resolves (unless tmpl.KeepOpen).
