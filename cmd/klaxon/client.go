@@ -117,7 +117,7 @@ func incidents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := c.do(ctx, http.MethodGet, "/v1/incidents?"+q.Encode(), nil, &list); err != nil {
 		return err
 	}
-	more := *limit > 0 && len(list.Incidents) > *limit
+	more := len(list.Incidents) > *limit
 	if more {
 		list.Incidents = list.Incidents[:*limit]
 	}
