@@ -122,7 +122,12 @@ func incidents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		list.Incidents = list.Incidents[:*limit]
 	}
 	if *asJSON {
-		return printJSON(stdout, list)
+		if err := printJSON(stdout, list); err != nil || !more {
+			return err
+		}
+		// The JSON stays whole on stdout; the cut is said beside it.
+		_, err := fmt.Fprintf(stderr, "the newest %d; more: klaxon incidents --state %s --limit %d --json\n", *limit, *state, 2**limit)
+		return err
 	}
 	if len(list.Incidents) == 0 {
 		fmt.Fprintln(stdout, "no incidents")

@@ -224,6 +224,16 @@ func TestCLI(t *testing.T) {
 	out, err = cli("incidents", "--state", "all", "--limit", "2")
 	require.NoError(t, err)
 	require.NotContains(t, out, "more:")
+	// With --json the list stays JSON on stdout, and the cut is said on stderr.
+	var jsonOut, jsonErr bytes.Buffer
+	require.NoError(t, run(t.Context(), []string{"incidents", "--state", "all", "--limit", "1", "--json", "--server", base, "--token", apiToken}, &jsonOut, &jsonErr))
+	var cut api.IncidentList
+	require.NoError(t, json.Unmarshal(jsonOut.Bytes(), &cut), jsonOut.String())
+	require.Len(t, cut.Incidents, 1)
+	require.Equal(t, "the newest 1; more: klaxon incidents --state all --limit 2 --json\n", jsonErr.String())
+	jsonErr.Reset()
+	require.NoError(t, run(t.Context(), []string{"incidents", "--state", "all", "--limit", "2", "--json", "--server", base, "--token", apiToken}, &jsonOut, &jsonErr))
+	require.Empty(t, jsonErr.String())
 	_, err = cli("incidents", "--limit", "0")
 	require.ErrorContains(t, err, "--limit")
 }
