@@ -250,7 +250,7 @@ func (w *writer) syncer(stopped chan<- struct{}) {
 		for {
 			var err error
 			if w.fault != nil {
-				err = w.fault()
+				err = w.fault(j.payload)
 			}
 			if err == nil {
 				err = w.log.write(j.pos, j.payload, j.off)
@@ -276,8 +276,10 @@ func (w *writer) durable() (job, bool) {
 	w.mu.Lock()
 	f := w.syncing
 	w.log.appended(len(w.sent))
+	if f := w.failed.Load(); f != nil && f.clears(len(w.sent)) {
+		w.failed.Store(nil)
+	}
 	w.dropBigSent()
-	w.failed.Store(nil)
 	if w.pos == w.checkpointed {
 		w.timer.Reset(w.every)
 	}
@@ -351,9 +353,9 @@ func (w *writer) idle() {
 func (w *writer) failSyncing(err error) {
 	f := w.syncing
 	w.log.drop()
-	w.dropBigSent()
 	err = unavailable(err)
-	w.failed.Store(&err)
+	w.failed.Store(frameFailed(err, len(w.sent)))
+	w.dropBigSent()
 	w.mu.Lock()
 	w.syncing = nil
 	for _, wr := range f.batch {

@@ -411,7 +411,7 @@ func TestGroupReadOfAnotherGroupGoesOn(t *testing.T) {
 func TestChainedReadGoesOn(t *testing.T) {
 	s := openTemp(t)
 	entered, gate := make(chan struct{}), make(chan struct{})
-	s.w.fault = func() error { // the syncer's goroutine only
+	s.w.fault = func([]byte) error { // the syncer's goroutine only
 		s.w.fault = nil
 		close(entered)
 		<-gate
@@ -562,7 +562,7 @@ func failCheckpoints(s *Store, err error) {
 func inFlight(t *testing.T, s *Store) (c klaxon.Commit, release func(), committed <-chan error) {
 	t.Helper()
 	entered, gate := make(chan struct{}), make(chan struct{})
-	s.w.fault = func() error { // the syncer's goroutine only
+	s.w.fault = func([]byte) error { // the syncer's goroutine only
 		close(entered)
 		<-gate
 		return syscall.EIO
@@ -594,7 +594,7 @@ func TestTimelineAfterFailedAppend(t *testing.T) {
 		inc.Record(klaxon.Event{At: logNow, Kind: klaxon.EventNote, Text: text + " again"})
 		return klaxon.Commit{Group: first.Group, Version: version, Open: id, Incidents: []*klaxon.Incident{&inc}}
 	}
-	s.w.fault = func() error { // the syncer's goroutine only
+	s.w.fault = func([]byte) error { // the syncer's goroutine only
 		s.w.fault = nil
 		return syscall.EIO
 	}

@@ -205,7 +205,11 @@ func recoverLog(db *bolt.DB, path string) (*wal, uint64, error) {
 	return log, pos, nil
 }
 
-// Ping reports an error once the store is closed.
+// probeKey is where Ping's probe writes, in the meta bucket.
+var probeKey = []byte("probe")
+
+// Ping reports an error once the store is closed, or while it cannot
+// write (see failure).
 func (s *Store) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("ping store: %w", err)
@@ -213,14 +217,25 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err := s.view(func(*txn) error { return nil }); err != nil {
 		return fmt.Errorf("ping store: %w", err)
 	}
-	// After a write failed, the store is ready again only once one
-	// succeeds: a small write of its own tells.
-	if s.w.failed.Load() != nil {
+	// After a write failed, the store is ready again only once a write
+	// like it succeeds: a probe of its own, as big as the frame that
+	// failed (up to maxNeed), tells. It leaves nothing in the file but
+	// its time; a checkpoint that failed is tried again on its own.
+	if f := s.w.failed.Load(); f != nil {
 		err := s.update(ctx, true, func(tx *txn) error {
-			return tx.Bucket(bucketMeta).Put([]byte("probe"), []byte(time.Now().UTC().Format(time.RFC3339)))
+			meta := tx.Bucket(bucketMeta)
+			if f.need > 0 {
+				if err := meta.Put(probeKey, make([]byte, f.need)); err != nil {
+					return err
+				}
+			}
+			return meta.Put(probeKey, []byte(time.Now().UTC().Format(time.RFC3339)))
 		})
 		if err != nil {
 			return fmt.Errorf("ping store: cannot write: %w", err)
+		}
+		if f := s.w.failed.Load(); f != nil {
+			return fmt.Errorf("ping store: cannot write: %w", f.err)
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"encoding/json"
+	"math"
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
@@ -196,7 +197,7 @@ func TestWriteFailureIsUnavailable(t *testing.T) {
 	require.NoError(t, s.Ping(ctx))
 
 	var full atomic.Bool
-	s.w.fault = func() error {
+	s.w.fault = func([]byte) error {
 		if full.Load() {
 			return syscall.ENOSPC
 		}
@@ -215,6 +216,78 @@ func TestWriteFailureIsUnavailable(t *testing.T) {
 	full.Store(false)
 	require.NoError(t, s.Ping(ctx), "ready again once a write succeeds")
 	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Open: "1", Incidents: []*klaxon.Incident{inc}}))
+}
+
+// TestReadyNeedsRoomForWhatFailed: on a disk with room for small
+// frames only, a commit of many alerts fails, and the store is not ready
+// until a frame as big fits again, though its own probe and other small
+// commits still fit: a replica whose storm's commits fail is not ready.
+func TestReadyNeedsRoomForWhatFailed(t *testing.T) {
+	s := openTemp(t)
+	ctx := t.Context()
+	var room atomic.Int64 // the biggest frame the disk takes
+	room.Store(math.MaxInt64)
+	s.w.fault = func(payload []byte) error { // the syncer's goroutine only
+		if int64(len(payload)) > room.Load() {
+			return syscall.ENOSPC
+		}
+		return nil
+	}
+	big := storetest.NewIncidentCommit(1, time.Now())
+	inc := big.Incidents[0]
+	for i := range 200 {
+		key := "am/big-" + strconv.Itoa(i)
+		inc.Changed = append(inc.Changed, klaxon.AlertState{Alert: klaxon.Alert{Key: key, Integration: "am", Status: klaxon.Firing,
+			Summary: "one of two hundred alerts that make a big frame"}, Count: 1})
+		big.Index = append(big.Index, key)
+	}
+	room.Store(4096)
+	err := s.Commit(ctx, big)
+	require.ErrorIs(t, err, klaxon.ErrUnavailable)
+	require.ErrorIs(t, err, syscall.ENOSPC)
+	require.ErrorIs(t, s.Ping(ctx), klaxon.ErrUnavailable, "a small probe would fit, the frame that failed does not")
+
+	require.NoError(t, s.Commit(ctx, storetest.NewIncidentCommit(2, time.Now())), "a small commit still fits")
+	require.ErrorIs(t, s.Ping(ctx), klaxon.ErrUnavailable, "and does not make the store ready")
+
+	room.Store(math.MaxInt64)
+	require.NoError(t, s.Ping(ctx), "ready once a frame as big fits again")
+	require.NoError(t, s.Commit(ctx, big))
+}
+
+// TestReadyAfterCheckpoint: while checkpoints fail (the file cannot
+// grow), the store is not ready, though the log still takes frames, its
+// probe's among them; once a checkpoint succeeds, it is.
+func TestReadyAfterCheckpoint(t *testing.T) {
+	s, err := open(filepath.Join(t.TempDir(), "k.db"), openTimeout, func(w *writer) {
+		w.checkpointBytes, w.every = 1, 10*time.Millisecond
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := t.Context()
+	var full atomic.Bool
+	full.Store(true)
+	tried := make(chan struct{}, 1)
+	fault := func() error {
+		select {
+		case tried <- struct{}{}:
+		default:
+		}
+		if full.Load() {
+			return syscall.ENOSPC
+		}
+		return nil
+	}
+	s.w.checkpointFault.Store(&fault)
+	require.NoError(t, s.Commit(ctx, storetest.NewIncidentCommit(1, time.Now())), "answered once in the log")
+	<-tried
+	require.Eventually(t, func() bool { return s.w.failed.Load() != nil }, testTimeout, tick)
+	require.ErrorIs(t, s.Ping(ctx), klaxon.ErrUnavailable, "its probe is durable in the log; the file takes no checkpoint")
+	require.NoError(t, s.Commit(ctx, storetest.NewIncidentCommit(2, time.Now())))
+	require.ErrorIs(t, s.Ping(ctx), klaxon.ErrUnavailable)
+
+	full.Store(false)
+	require.Eventually(t, func() bool { return s.Ping(ctx) == nil }, testTimeout, tick, "ready once a checkpoint succeeds")
 }
 
 // TestCallbacksExpire: a callback recorded for a day is new again after

@@ -74,6 +74,28 @@ type write struct {
 	group string
 }
 
+// failure is why writes cannot be made durable: a frame the log could
+// not take, or a checkpoint the file could not. A frame's failure holds
+// until a frame of at least need bytes is durable: on a disk nearly full,
+// a small frame (Ping's probe) may still fit where a storm's do not. A
+// checkpoint's holds until a checkpoint succeeds.
+type failure struct {
+	err  error
+	need int // 0 for a checkpoint's
+}
+
+// maxNeed caps failure.need, so that Ping's probe, which writes that
+// much, can always tell that the disk has room again.
+const maxNeed = 1 << 20
+
+// frameFailed is the failure of a frame of size bytes.
+func frameFailed(err error, size int) *failure {
+	return &failure{err: err, need: max(min(size, maxNeed), 1)}
+}
+
+// clears reports whether a durable frame of size bytes ends f.
+func (f *failure) clears(size int) bool { return f.need > 0 && size >= f.need }
+
 // noGroup is the group of a write that touches no group's records.
 const noGroup = "\x00"
 
@@ -126,12 +148,12 @@ type writer struct {
 	log *wal
 	// tracer makes a span of each batch; nil for none.
 	tracer trace.Tracer
-	// failed holds the last error of a write that could not be made
-	// durable (a full disk), until one is. For tests: fault fails every
-	// log append, and checkpointFault every checkpoint, with the error it
-	// returns.
-	failed          atomic.Pointer[error]
-	fault           func() error
+	// failed holds why the last write could not be made durable (a full
+	// disk), until one like it is (see failure). For tests: fault fails
+	// a log append, of the payload it is given, and checkpointFault every
+	// checkpoint, with the error it returns.
+	failed          atomic.Pointer[failure]
+	fault           func(payload []byte) error
 	checkpointFault atomic.Pointer[func() error]
 	// The checkpoint settings (see checkpointEvery), fields for tests.
 	every                    time.Duration

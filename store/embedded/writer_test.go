@@ -159,7 +159,7 @@ func TestWriterCloseAnswersEveryWrite(t *testing.T) {
 func TestWriterLandedExactly(t *testing.T) {
 	s, release := held(t)
 	txs := 0
-	s.w.fault = func() error { // the syncer's goroutine only
+	s.w.fault = func([]byte) error { // the syncer's goroutine only
 		if txs++; txs%3 == 0 {
 			return errors.New("disk on fire")
 		}
@@ -305,7 +305,7 @@ func TestQueueAfter(t *testing.T) {
 		ctx := t.Context()
 		broken := errors.New("disk on fire")
 		appends := 0
-		s.w.fault = func() error { // the syncer's goroutine only
+		s.w.fault = func([]byte) error { // the syncer's goroutine only
 			appends++
 			if appends == 1 { // the batch of both (the held write writes nothing)
 				return broken
@@ -330,7 +330,7 @@ func TestQueueAfter(t *testing.T) {
 		s, release := held(t)
 		ctx := t.Context()
 		broken := errors.New("disk on fire")
-		s.w.fault = func() error { return broken }
+		s.w.fault = func([]byte) error { return broken }
 		first, err := s.Queue(ctx, commit(0, "first"), nil, nil)
 		require.NoError(t, err)
 		release()
