@@ -156,7 +156,7 @@ func (p *Pipeline) start(ctx context.Context, q klaxon.CommitQueue, key string, 
 	started := time.Now()
 	fail := func(err error) *flight {
 		p.metrics.failed(err)
-		err = commitError(key, err)
+		err = commitError(err)
 		telemetry.End(span, err)
 		answer(ds, false, err)
 		return nil
@@ -270,7 +270,7 @@ func (p *Pipeline) land(ctx context.Context, q klaxon.CommitQueue, flights []*fl
 	}
 	p.metrics.failed(err)
 	if !errors.Is(err, klaxon.ErrConflict) {
-		err = commitError(cur.f.c.Group, err)
+		err = commitError(err)
 		telemetry.End(cur.span, err)
 		answer(cur.ds, cur.f.opened, err)
 		return flights[1:]

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -60,7 +61,7 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 			if opening == len(*ids) {
 				id, err := p.store.NextIncidentID(ctx)
 				if err != nil {
-					return folded{}, err
+					return folded{}, fmt.Errorf("open an incident of group %s: %w", g.Key, err)
 				}
 				*ids = append(*ids, id)
 			}

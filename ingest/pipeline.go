@@ -168,8 +168,26 @@ func (p *Pipeline) Accept(ctx context.Context, alerts []klaxon.Alert) (err error
 	if len(opened) > 0 && p.wake != nil {
 		p.wake(opened...)
 	}
-	return errors.Join(errs...)
+	if len(errs) > 0 {
+		return commitErrors(errs)
+	}
+	return nil
 }
+
+// commitErrors are the errors of the groups of one delivery whose commits
+// failed. The first says why, and a count the rest: a body of a
+// thousand groups on a full disk is not answered, nor logged, with a
+// thousand copies of one cause. errors.Is and As see them all.
+type commitErrors []error
+
+func (e commitErrors) Error() string {
+	if len(e) == 1 {
+		return e[0].Error()
+	}
+	return fmt.Sprintf("%v (and %d more groups)", e[0], len(e)-1)
+}
+
+func (e commitErrors) Unwrap() []error { return e }
 
 // submit hands d to its group's committer: queued behind the commit in
 // flight, or committed by a new committer. With inline, the sender's own
@@ -376,7 +394,7 @@ func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, err
 	} else {
 		p.metrics.failed(err)
 	}
-	return last.opened, commitError(tmpl.Group, err)
+	return last.opened, commitError(err)
 }
 
 // Firing counts the firing alerts of alerts.
@@ -390,16 +408,14 @@ func Firing(alerts []klaxon.Alert) int {
 	return n
 }
 
-// commitError says what a failed commit of group means to the senders.
-func commitError(group string, err error) error {
-	switch {
-	case errors.Is(err, klaxon.ErrConflict), errors.Is(err, klaxon.ErrNotFound):
+// commitError says what a failed commit means to the senders. err names
+// the group already: the store's errors do, and fold's.
+func commitError(err error) error {
+	if errors.Is(err, klaxon.ErrConflict) || errors.Is(err, klaxon.ErrNotFound) {
 		// Lost every race, or the open incident went: the sender's retry
 		// can succeed, so it is told to retry (503), never a 4xx that
 		// would drop the alerts.
-		return fmt.Errorf("commit group %s: %v: %w", group, err, klaxon.ErrUnavailable)
-	case err != nil:
-		return fmt.Errorf("commit group %s: %w", group, err)
+		return fmt.Errorf("%v: %w", err, klaxon.ErrUnavailable)
 	}
-	return nil
+	return err
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -333,6 +334,45 @@ func TestPipelineGroupsCommitApart(t *testing.T) {
 	for _, inc := range list {
 		require.Equal(t, 4, inc.AlertCount)
 	}
+}
+
+// failing fails the commits of every group but keep, as a store
+// whose disk is full for them does.
+type failing struct {
+	klaxon.Store
+	keep string
+}
+
+func (f *failing) Commit(ctx context.Context, c klaxon.Commit) error {
+	if c.Group == f.keep {
+		return f.Store.Commit(ctx, c)
+	}
+	return fmt.Errorf("commit group %s: write the file: %w: %w", c.Group, klaxon.ErrUnavailable, syscall.ENOSPC)
+}
+
+// TestPipelineFailedGroupsSayWhyOnce: a body whose groups fail but one
+// fails with the cause said once and the count of the other groups, so
+// that a body of many groups on a full disk is not answered with a copy
+// of the cause per group; every cause is still there for errors.Is, and
+// the group that committed stays committed.
+func TestPipelineFailedGroupsSayWhyOnce(t *testing.T) {
+	st := openEmbedded(t)
+	p := ingest.NewPipeline(&failing{Store: st, keep: "g0"}, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 })
+	var body []klaxon.Alert
+	for i := range 20 {
+		body = append(body, firing(fmt.Sprintf("am/%d", i), map[string]string{"alertname": fmt.Sprint(i % 5)}))
+	}
+	err := p.Accept(t.Context(), body)
+	require.ErrorIs(t, err, klaxon.ErrUnavailable)
+	require.ErrorIs(t, err, syscall.ENOSPC)
+	msg := err.Error()
+	require.Equal(t, 1, strings.Count(msg, "commit group"), msg)
+	require.Equal(t, 1, strings.Count(msg, syscall.ENOSPC.Error()), msg)
+	require.True(t, strings.HasSuffix(msg, " (and 3 more groups)"), msg)
+	list, err := st.Incidents(t.Context(), klaxon.IncidentFilter{})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.Equal(t, "g0", list[0].Group)
 }
 
 // BenchmarkJoin adds one new alert per op to an incident that holds 10
