@@ -18,7 +18,7 @@ func (s *Server) auth(need klaxon.Scope, h func(w http.ResponseWriter, r *http.R
 			return
 		}
 		if !caller.Scope.Includes(need) {
-			writeError(w, r, s.log, errorf(http.StatusForbidden, "token %q lacks scope %q", caller.Name, need))
+			s.writeError(w, r, errorf(http.StatusForbidden, "token %q lacks scope %q", caller.Name, need))
 			return
 		}
 		h(w, r, caller)
@@ -55,7 +55,7 @@ func (s *Server) feedAuth(w http.ResponseWriter, r *http.Request, name string) b
 	if token := bearer(r); token != "" {
 		if caller, ok := s.o.Tokens.Caller(token); ok {
 			if !caller.Scope.Includes(klaxon.ScopeRead) {
-				writeError(w, r, s.log, errorf(http.StatusForbidden, "token %q lacks scope %q", caller.Name, klaxon.ScopeRead))
+				s.writeError(w, r, errorf(http.StatusForbidden, "token %q lacks scope %q", caller.Name, klaxon.ScopeRead))
 				return false
 			}
 			return true
@@ -78,7 +78,7 @@ func (s *Server) feedToken(w http.ResponseWriter, r *http.Request, name, token s
 	case !ok:
 		s.refuse(w, r, errorf(http.StatusUnauthorized, "missing or wrong feed token (?token=<feed token>, or Authorization: Bearer <token>)"))
 	case schedule != name:
-		writeError(w, r, s.log, errorf(http.StatusForbidden, "feed token %q reads the feed of schedule %q only", feed, schedule))
+		s.writeError(w, r, errorf(http.StatusForbidden, "feed token %q reads the feed of schedule %q only", feed, schedule))
 	default:
 		return true
 	}

@@ -24,15 +24,15 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.o.Heartbeats == nil {
-		writeError(w, r, s.log, errorf(http.StatusNotFound, "no heartbeats here"))
+		s.writeError(w, r, errorf(http.StatusNotFound, "no heartbeats here"))
 		return
 	}
 	if _, err := io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, MaxBody)); err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	if err := s.o.Heartbeats.Ping(r.Context(), name); err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "heartbeat": name})

@@ -24,12 +24,12 @@ type IncidentList struct {
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ Caller) {
 	f, err := parseFilter(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	incs, err := s.o.Store.Incidents(r.Context(), f)
 	if err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, IncidentList{Incidents: nonNil(incs)})
@@ -118,22 +118,22 @@ func pageLimit(r *http.Request) (int, error) {
 func (s *Server) getIncident(w http.ResponseWriter, r *http.Request, _ Caller) {
 	limit, err := pageLimit(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	ctx, id := r.Context(), r.PathValue("id")
 	inc, err := s.o.Store.Incident(ctx, id)
 	if err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	v := IncidentView{Incident: inc}
 	if v.Alerts, v.AlertsNext, err = s.o.Store.IncidentAlerts(ctx, id, "", limit); err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	if v.Timeline, v.TimelineTotal, err = s.o.Store.Timeline(ctx, id, 0, limit); err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	if len(v.Timeline) < v.TimelineTotal {
@@ -147,13 +147,13 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request, _ Caller) {
 func (s *Server) incidentAlerts(w http.ResponseWriter, r *http.Request, _ Caller) {
 	limit, err := pageLimit(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	var p AlertPage
 	p.Alerts, p.Next, err = s.o.Store.IncidentAlerts(r.Context(), r.PathValue("id"), r.URL.Query().Get("cursor"), limit)
 	if err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	p.Alerts = nonNil(p.Alerts)
@@ -164,19 +164,19 @@ func (s *Server) incidentAlerts(w http.ResponseWriter, r *http.Request, _ Caller
 func (s *Server) incidentTimeline(w http.ResponseWriter, r *http.Request, _ Caller) {
 	limit, err := pageLimit(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	offset := 0
 	if o := r.URL.Query().Get("offset"); o != "" {
 		if offset, err = strconv.Atoi(o); err != nil || offset < 0 {
-			writeError(w, r, s.log, klaxon.Invalid("offset", "must be a number from 0, got %q", o))
+			s.writeError(w, r, klaxon.Invalid("offset", "must be a number from 0, got %q", o))
 			return
 		}
 	}
 	var p TimelinePage
 	if p.Timeline, p.Total, err = s.o.Store.Timeline(r.Context(), r.PathValue("id"), offset, limit); err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	if end := offset + len(p.Timeline); end < p.Total {
@@ -217,7 +217,7 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, caller Caller) 
 	var req CommandRequest
 	if r.ContentLength != 0 {
 		if err := readRequest(w, r, &req, "command body"); err != nil {
-			writeError(w, r, s.log, err)
+			s.writeError(w, r, err)
 			return
 		}
 	}
@@ -234,7 +234,7 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, caller Caller) 
 		}
 	}
 	if err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	if key := r.Header.Get("Idempotency-Key"); key != "" {
@@ -242,7 +242,7 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, caller Caller) 
 		// lost answer) acts once: each but merge records the key with
 		// its change; a merge sent again finds the incident merged.
 		if len(key) > maxIdempotencyKey {
-			writeError(w, r, s.log, klaxon.Invalid("Idempotency-Key", "at most %d bytes, got %d", maxIdempotencyKey, len(key)))
+			s.writeError(w, r, klaxon.Invalid("Idempotency-Key", "at most %d bytes, got %d", maxIdempotencyKey, len(key)))
 			return
 		}
 		who.Once = klaxon.OnceRetry + retryName(caller.Name, who.By, r.PathValue("command"), key)
@@ -282,7 +282,7 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, caller Caller) 
 		inc, err = s.o.Store.Incident(r.Context(), id)
 	}
 	if err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, inc)

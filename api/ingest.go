@@ -28,7 +28,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	source := r.PathValue("source")
 	decode, ok := sources[source]
 	if !ok {
-		writeError(w, r, s.log, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+		s.writeError(w, r, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 		return
 	}
 	name, ok := s.o.Tokens.Integration(source, bearer(r))
@@ -38,18 +38,18 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := readJSON(w, r)
 	if err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	span := s.decodeSpan(r)
 	alerts, err := decode(name, body)
 	telemetry.End(span, err)
 	if err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	if err := s.o.Accepter.Accept(r.Context(), alerts); err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	firing := ingest.Firing(alerts)

@@ -44,7 +44,7 @@ func (s *Server) maintenanceRoutes() {
 
 func (s *Server) maintenance(w http.ResponseWriter, r *http.Request) bool {
 	if s.o.Maintenance == nil {
-		writeError(w, r, s.log, errorf(http.StatusNotFound, "no maintenance windows here"))
+		s.writeError(w, r, errorf(http.StatusNotFound, "no maintenance windows here"))
 		return false
 	}
 	return true
@@ -56,7 +56,7 @@ func (s *Server) listMaintenance(w http.ResponseWriter, r *http.Request, _ Calle
 	}
 	list, err := s.o.Maintenance.List(r.Context())
 	if err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, MaintenanceList{Maintenance: nonNil(list)})
@@ -69,7 +69,7 @@ func (s *Server) startMaintenance(w http.ResponseWriter, r *http.Request, caller
 	}
 	var req MaintenanceRequest
 	if err := readRequest(w, r, &req, "maintenance window"); err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	now := s.o.Now()
@@ -105,7 +105,7 @@ func (s *Server) startMaintenance(w http.ResponseWriter, r *http.Request, caller
 		m, err = s.o.Maintenance.Start(r.Context(), m)
 	}
 	if err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, m)
@@ -116,7 +116,7 @@ func (s *Server) endMaintenance(w http.ResponseWriter, r *http.Request, _ Caller
 		return
 	}
 	if err := s.o.Maintenance.End(r.Context(), r.PathValue("id")); err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -52,9 +52,14 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
 		err = s.o.Accepter.Accept(r.Context(), []klaxon.Alert{ev.Alert})
 	}
 	if err != nil {
-		if code := status(err); code >= 500 {
+		switch code := status(err); {
+		case code == http.StatusServiceUnavailable:
+			if ok, unlogged := s.unavailable.let(); ok {
+				s.log.ErrorContext(r.Context(), "enqueue", "integration", name, "err", err, "unlogged", unlogged)
+			}
+		case code >= 500:
 			s.log.ErrorContext(r.Context(), "enqueue", "integration", name, "err", err)
-		} else {
+		default:
 			s.log.InfoContext(r.Context(), "enqueue", "integration", name, "status", code, "err", err)
 		}
 		retryAfter(w, status(err))

@@ -27,12 +27,12 @@ func (s *Server) reviewRoutes() {
 func (s *Server) reviewMarkdown(w http.ResponseWriter, r *http.Request, _ Caller) {
 	loc, err := review.Zone(r.URL.Query().Get("tz"))
 	if err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	md, err := review.Export(r.Context(), s.o.Store, s.user, r.PathValue("id"), loc)
 	if err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
@@ -52,12 +52,12 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, _ Caller) {
 		o.Until, err = instant(r, "until", time.Time{}) // none: up to now
 	}
 	if err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	rep, truncated, err := review.Load(r.Context(), s.o.Store, o)
 	if err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, ReportBody{Report: rep, Truncated: truncated})

@@ -99,14 +99,14 @@ func (s *Server) onCallAt(r *http.Request, name string, at time.Time) (OnCall, e
 func (s *Server) allOnCall(w http.ResponseWriter, r *http.Request, _ Caller) {
 	at, err := instant(r, "at", s.o.Now())
 	if err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	list := OnCallList{OnCall: []OnCall{}}
 	for _, name := range s.o.Schedules.Names() {
 		oc, err := s.onCallAt(r, name, at)
 		if err != nil {
-			writeError(w, r, s.log, err)
+			s.writeError(w, r, err)
 			return
 		}
 		list.OnCall = append(list.OnCall, oc)
@@ -124,7 +124,7 @@ func (s *Server) scheduleOnCall(w http.ResponseWriter, r *http.Request, _ Caller
 			return
 		}
 	}
-	writeError(w, r, s.log, err)
+	s.writeError(w, r, err)
 }
 
 // window reads from and to, defaulting to a week back and eight ahead of
@@ -159,12 +159,12 @@ func (s *Server) shifts(w http.ResponseWriter, r *http.Request, _ Caller) {
 func (s *Server) listOverrides(w http.ResponseWriter, r *http.Request, _ Caller) {
 	name := r.PathValue("name")
 	if _, err := s.schedule(name); err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	ovs, err := s.o.Overrides.Overrides(r.Context(), name, s.o.Now())
 	if err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	if ovs == nil {
@@ -177,24 +177,24 @@ func (s *Server) listOverrides(w http.ResponseWriter, r *http.Request, _ Caller)
 func (s *Server) createOverride(w http.ResponseWriter, r *http.Request, caller Caller) {
 	name := r.PathValue("name")
 	if _, err := s.schedule(name); err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	var req OverrideRequest
 	now := s.o.Now()
 	if err := readRequest(w, r, &req, "override"); err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	o := klaxon.Override{Schedule: name, User: req.User, From: req.From, To: req.To, By: caller.Name}
 	err := o.Check(now, s.bounds().Override, func(id string) bool { _, ok := s.o.Schedules.User(id); return ok })
 	if err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	o, err = s.o.Overrides.PutOverride(r.Context(), o, now)
 	if err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, o)
@@ -202,7 +202,7 @@ func (s *Server) createOverride(w http.ResponseWriter, r *http.Request, caller C
 
 func (s *Server) deleteOverride(w http.ResponseWriter, r *http.Request, _ Caller) {
 	if err := s.o.Overrides.DeleteOverride(r.Context(), r.PathValue("name"), r.PathValue("id")); err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -214,7 +214,7 @@ func (s *Server) deleteOverride(w http.ResponseWriter, r *http.Request, _ Caller
 func (s *Server) ical(w http.ResponseWriter, r *http.Request) {
 	name, ok := strings.CutSuffix(r.PathValue("file"), ".ics")
 	if !ok {
-		writeError(w, r, s.log, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+		s.writeError(w, r, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 		return
 	}
 	if !s.feedAuth(w, r, name) {
@@ -239,7 +239,7 @@ func (s *Server) scheduleShifts(w http.ResponseWriter, r *http.Request, name str
 		}
 	}
 	if err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return nil, nil, false
 	}
 	return sc, shifts, true

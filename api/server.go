@@ -151,6 +151,8 @@ type Server struct {
 	metrics   *metrics
 	failures  *authlimit.Limiter
 	readiness *readiness
+	// unavailable thins out the log lines of 503s (see quiet).
+	unavailable *quiet
 	// groups are the route group of each pattern of mux.
 	groups map[string]string
 }
@@ -167,6 +169,7 @@ func New(o Options) *Server {
 		o.Users = o.Schedules
 	}
 	s := &Server{o: o, log: o.Log.With("component", "api"), mux: http.NewServeMux(), metrics: newMetrics(o.Registry), failures: o.Limiter, groups: map[string]string{}}
+	s.unavailable = &quiet{now: o.Now}
 	s.readiness = &readiness{now: o.Now, log: s.log, ping: func(context.Context) error { return errors.New("no store") }}
 	if o.Store != nil {
 		s.readiness.ping = o.Store.Ping
@@ -197,7 +200,7 @@ func New(o Options) *Server {
 	s.handle(GroupMetrics, "GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		if o.MetricsToken != nil {
 			if want := o.MetricsToken(); want != "" && subtle.ConstantTimeCompare([]byte(bearer(r)), []byte(want)) != 1 {
-				writeError(w, r, s.log, errorf(http.StatusUnauthorized, "missing or wrong metrics token (Authorization: Bearer <api.metrics_token>)"))
+				s.writeError(w, r, errorf(http.StatusUnauthorized, "missing or wrong metrics token (Authorization: Bearer <api.metrics_token>)"))
 				return
 			}
 		}
@@ -219,7 +222,7 @@ func New(o Options) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	writeError(w, r, s.log, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	s.writeError(w, r, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 }
 
 type metrics struct {
@@ -274,7 +277,7 @@ func (s *Server) timed(h http.HandlerFunc) http.HandlerFunc {
 func (s *Server) callbacks(group string, paths []string, h http.Handler, missing string) {
 	if h == nil {
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			writeError(w, r, s.log, errorf(http.StatusNotFound, "%s", missing))
+			s.writeError(w, r, errorf(http.StatusNotFound, "%s", missing))
 		})
 	}
 	for _, path := range paths {

@@ -45,18 +45,18 @@ type TestPageResponse struct {
 
 func (s *Server) testPage(w http.ResponseWriter, r *http.Request, caller Caller) {
 	if s.o.Tester == nil {
-		writeError(w, r, s.log, errorf(http.StatusNotFound, "no test pages on this server"))
+		s.writeError(w, r, errorf(http.StatusNotFound, "no test pages on this server"))
 		return
 	}
 	var req TestPageRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil && !errors.Is(err, io.EOF) {
-		writeError(w, r, s.log, klaxon.Invalid("", "bad body: %v", err))
+		s.writeError(w, r, klaxon.Invalid("", "bad body: %v", err))
 		return
 	}
 	id := r.PathValue("id")
 	results, err := s.o.Tester.TestPage(r.Context(), id, req.Via)
 	if err != nil {
-		writeError(w, r, s.log, err)
+		s.writeError(w, r, err)
 		return
 	}
 	s.log.InfoContext(r.Context(), "test page", "user", id, "by", caller.Name, "results", len(results))
