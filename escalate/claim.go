@@ -41,7 +41,16 @@ type hold struct {
 	stop    context.CancelFunc
 	ctx     context.Context // ends when the claim is lost
 	done    chan struct{}   // closed when the fire ended
+	// quit ends when the engine stops: the fire then sends no page that
+	// has not started, records those that went out and gives its claim
+	// up, so that the next start (or another replica) sends the rest at
+	// once, and a slow provider does not hold the shutdown up for more
+	// than the pages in flight. nil for never.
+	quit context.Context
 }
+
+// quitting reports whether the engine is stopping (see hold.quit).
+func (h *hold) quitting() bool { return h.quit != nil && h.quit.Err() != nil }
 
 func newClaims(limit int) *claims {
 	idle := make(chan struct{})

@@ -356,9 +356,11 @@ func (e *Engine) tick(ctx context.Context, claim func(at time.Time, room int) ([
 			if prev != nil {
 				renewUntil = at // renewed once it fires, not while it waits
 			}
-			// A fire that began finishes and records what it sent, even
-			// when shutdown starts meanwhile.
+			// A fire that began records what it sent, even when shutdown
+			// starts meanwhile; it then sends no page that has not
+			// started (hold.quit).
 			h := e.claims.hold(t, at.Add(e.lease), renewUntil)
+			h.quit = ctx
 			go func() {
 				defer e.claims.drop(h)
 				if prev != nil && !e.follow(prev, h) {

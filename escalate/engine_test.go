@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -232,4 +233,70 @@ func TestEngineSnoozeBound(t *testing.T) {
 	inc, err = e.Snooze(t.Context(), id, 2*time.Hour, who)
 	require.NoError(t, err)
 	require.Equal(t, t0.Add(2*time.Hour), inc.SnoozedUntil)
+}
+
+// gate is a provider that holds every page until release is closed.
+type gate struct {
+	phone
+	entered chan string // each page's incident, as it starts
+	release chan struct{}
+}
+
+func (g *gate) Notify(ctx context.Context, pg klaxon.Page) error {
+	g.entered <- pg.Incident
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return g.phone.Notify(ctx, pg)
+}
+
+// TestShutdownLeavesPagesNotStarted: when the engine stops, the page in
+// flight finishes and is recorded, and a page still waiting for its
+// channel is not sent: its claim is given up at once, so that the next
+// start sends it without waiting out the lease. A slow provider holds a
+// shutdown up for the pages in flight, not for all those claimed.
+func TestShutdownLeavesPagesNotStarted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
+		require.NoError(t, err)
+		defer st.Close()
+		dir := func() escalate.Directory { return directory{"bob": bob} }
+		bobOnly := klaxon.Policy{Name: "b", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "bob"}}, EscalateAfter: time.Hour}}}
+		g := &gate{entered: make(chan string, 2), release: make(chan struct{})}
+		e := escalate.New(st, g, dir, slog.New(slog.DiscardHandler), escalate.Options{Poll: time.Millisecond, PerChannel: 1})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- e.Run(ctx) }()
+
+		ids := []string{openIncident(t, st, bobOnly, time.Now()), openIncident(t, st, bobOnly, time.Now())}
+		e.Wake()
+		inFlight := <-g.entered
+		synctest.Wait() // the other page waits for bob's email channel
+		cancel()
+		synctest.Wait()
+		close(g.release)
+		require.NoError(t, <-done)
+		require.Equal(t, []string{"bob/email"}, g.got(), "the page waiting for its channel was not sent")
+		require.Empty(t, g.entered)
+
+		timeline, err := klaxon.ReadTimeline(t.Context(), st, inFlight)
+		require.NoError(t, err)
+		require.True(t, slices.ContainsFunc(timeline, func(ev klaxon.Event) bool { return ev.Kind == klaxon.EventPageSent }),
+			"the page in flight is on the timeline")
+
+		// The next start, at the same moment: the other incident's timer
+		// is due and unclaimed.
+		ph2 := &phone{}
+		e2 := escalate.New(st, ph2, dir, slog.New(slog.DiscardHandler), escalate.Options{})
+		_, err = e2.RunOnce(t.Context())
+		require.NoError(t, err)
+		other := ids[0]
+		if other == inFlight {
+			other = ids[1]
+		}
+		require.Len(t, ph2.pages, 1, "sent at the next start, with no lease to wait out")
+		require.Equal(t, other, ph2.pages[0].Incident)
+	})
 }

@@ -23,8 +23,9 @@ import (
 // delivery report made due now: it reads the incident again as each page
 // ends, when the next page or step is due, and every half margin.
 //
-// Once the claim is no longer held, fire decides nothing more: it waits
-// for its pages in flight, records them, and ends.
+// Once the claim is no longer held, or the engine stops, fire decides
+// nothing more: it waits for its pages in flight, records them, and
+// ends.
 func (e *Engine) fire(ctx context.Context, h *hold) error {
 	t := h.timer
 	results := make(chan result)
@@ -33,7 +34,7 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 	var retryAt time.Time // when a failed lookup is tried again
 	recordTries := 0      // failed records of pages that went out
 	for {
-		held := h.held(e.now(), e.margin())
+		held := h.held(e.now(), e.margin()) && !h.quitting()
 		var send []klaxon.Notification
 		var inc *klaxon.Incident
 		var firstPage time.Duration

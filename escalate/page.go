@@ -44,10 +44,14 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 	defer cancel()
 	stop := context.AfterFunc(h.ctx, cancel) // the claim is lost
 	defer stop()
+	if h.quit != nil {
+		stopQuit := context.AfterFunc(h.quit, cancel) // the engine stops
+		defer stopQuit()
+	}
 	free, err := e.slot(wait, n.Via)
 	if err == nil {
 		defer free()
-		if !h.held(e.now(), e.margin()) {
+		if !h.held(e.now(), e.margin()) || h.quitting() {
 			err = errNotHeld
 		}
 	}
@@ -59,7 +63,7 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 		pctx, span = e.pageSpan(ctx, inc, n)
 		err = e.notifier.Notify(pctx, p)
 		endPage(span, err)
-	} else if h.ctx.Err() != nil || errors.Is(err, errNotHeld) {
+	} else if h.ctx.Err() != nil || h.quitting() || errors.Is(err, errNotHeld) {
 		return result{n: n, stay: true} // the claim's next holder sends it
 	}
 	ev.At = e.now()
