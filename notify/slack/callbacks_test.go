@@ -295,7 +295,8 @@ func TestWithTheEngine(t *testing.T) {
 	require.Equal(t, []string{"alice/slack"}, acks)
 
 	require.NoError(t, sl.Update(t.Context(), channel, ts, inc, inc.PagedUsers()))
-	require.Equal(t, []string{"klaxon_resolve=" + id, "klaxon_escalate=" + id}, buttonsOf(blocksOf(t, s.Messages()[0])))
+	at := fmt.Sprintf("%d.%d.%d", inc.Escalation.Round, inc.Escalation.Step, inc.Seq)
+	require.Equal(t, []string{"klaxon_resolve=" + id, "klaxon_escalate=" + id + "@" + at}, buttonsOf(blocksOf(t, s.Messages()[0])))
 
 	a = slacktest.Do(t, slacktest.SlashCommand(t, srv.URL+slack.CommandsPath, s.SigningSecret, ir.Clock.Now(),
 		slacktest.Command{UserID: "U0ALICE", Text: "resolve " + id}))
@@ -304,4 +305,67 @@ func TestWithTheEngine(t *testing.T) {
 	require.Equal(t, klaxon.StateResolved, inc.State)
 	require.NoError(t, sl.Update(t.Context(), channel, ts, inc, inc.PagedUsers()))
 	require.Nil(t, buttonsOf(blocksOf(t, s.Messages()[0])))
+}
+
+// TestEscalateButtonOnce: on the real engine, Escalate pressed twice on
+// the same message (a double click: two interactions) escalates once,
+// and the second press says why; the message, updated after the
+// escalation, carries a button that escalates again.
+func TestEscalateButtonOnce(t *testing.T) {
+	ir := incidenttest.NewRig(t, t0)
+	s := slacktest.Start(t)
+	id := ir.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: slack.Via, At: t0})
+	srv := httptest.NewServer(slack.NewCallbacks(slack.CallbackOptions{
+		SigningSecret:   func() string { return s.SigningSecret },
+		Responder:       engine{ir},
+		Users:           func(id string) (string, bool) { return "alice", id == "U0ALICE" },
+		Memory:          ir.Store.Store,
+		ResponseURLBase: s.ResponseURL(""),
+		Now:             ir.Clock.Now,
+	}))
+	t.Cleanup(srv.Close)
+	sl := newSlack(t, s, ir.Clock)
+	inc := ir.Incident(t, id)
+	chat, err := sl.Post(t.Context(), channel, inc, inc.PagedUsers())
+	require.NoError(t, err)
+	escalateValue := func() string {
+		for _, b := range buttonsOf(blocksOf(t, s.Messages()[0])) {
+			if v, ok := strings.CutPrefix(b, slack.ActionEscalate+"="); ok {
+				return v
+			}
+		}
+		t.Fatal("no Escalate button")
+		return ""
+	}
+	press := func(value string) string {
+		ir.Clock.Add(time.Second) // another press, not a replay
+		a := slacktest.Do(t, slacktest.Interaction(t, srv.URL+slack.InteractionsPath, s.SigningSecret, ir.Clock.Now(),
+			slacktest.Press{UserID: "U0ALICE", ActionID: slack.ActionEscalate, Value: value, Channel: channel, MessageTS: chat.TS}))
+		require.Equal(t, http.StatusOK, a.Status, a.Body)
+		return a.Text
+	}
+	escalations := func() int {
+		events, _, err := ir.Store.Timeline(t.Context(), id, 0, 100)
+		require.NoError(t, err)
+		n := 0
+		for _, e := range events {
+			if e.Kind == klaxon.EventEscalated && e.By == "alice" {
+				n++
+			}
+		}
+		return n
+	}
+
+	first := escalateValue()
+	require.Contains(t, press(first), "Escalated #"+id)
+	require.Contains(t, press(first), "#"+id+" was escalated from this message already")
+	require.Equal(t, 1, escalations(), "a double click escalates once")
+
+	inc = ir.Incident(t, id)
+	require.NoError(t, sl.Update(t.Context(), channel, chat.TS, inc, inc.PagedUsers()))
+	require.NotEqual(t, first, escalateValue(), "the updated message draws a new button")
+	require.Contains(t, press(escalateValue()), "Escalated #"+id)
+	require.Equal(t, 2, escalations())
+	require.Contains(t, press(id), "Escalated #"+id, "a button drawn before buttons carried where the walk was acts as it did")
+	require.Equal(t, 3, escalations())
 }

@@ -128,5 +128,5 @@ func (c *Callbacks) run(ctx context.Context, slackID, text string) string {
 		}
 		return "Noted on " + describe(inc)
 	}
-	return c.act(ctx, commandActs[cmd.Verb], cmd.Incident, user)
+	return c.act(ctx, commandActs[cmd.Verb], cmd.Incident, klaxon.Actor{By: user, How: How})
 }

@@ -66,7 +66,15 @@ func (c *Callbacks) press(ctx context.Context, ic slackapi.InteractionCallback) 
 			c.log.WarnContext(ctx, "slack button pressed by an unknown user", "slack_user", ic.User.ID, "incident", a.Value)
 			return notLinked(ic.User.ID)
 		}
-		done = append(done, c.act(ctx, act, a.Value, user))
+		who := klaxon.Actor{By: user, How: How}
+		id, at, _ := strings.Cut(a.Value, "@")
+		if act == klaxon.ActionEscalate && at != "" {
+			// The same button pressed twice (a double click, a slow
+			// answer) escalates once: the message, updated, draws a new
+			// one.
+			who.Once = klaxon.OnceRetry + "slack:escalate:" + id + "@" + clip(at, maxName)
+		}
+		done = append(done, c.act(ctx, act, id, who))
 	}
 	return strings.Join(done, "\n")
 }
@@ -86,15 +94,19 @@ func notLinked(slackID string) string {
 		"Ask a Klaxon admin to add your Slack member ID to your user in users.yaml."
 }
 
-// act carries out a on incident id for user, and says what became of it.
-func (c *Callbacks) act(ctx context.Context, a klaxon.Action, id, user string) string {
+// act carries out a on incident id for who, and says what became of it.
+func (c *Callbacks) act(ctx context.Context, a klaxon.Action, id string, who klaxon.Actor) string {
 	id = strings.TrimPrefix(strings.TrimSpace(id), "#")
 	if id == "" {
 		return "Nothing was done: which incident? Give its number."
 	}
-	inc, err := c.o.Responder.Act(ctx, a, id, klaxon.Actor{By: user, How: How})
+	inc, err := c.o.Responder.Act(ctx, a, id, who)
+	if errors.Is(err, klaxon.ErrUsed) && who.Once != "" {
+		return "#" + clip(id, maxName) + " was escalated from this message already; the message shows it once it updates. " +
+			"To escalate again, press Escalate on the updated message, or send `/klaxon escalate " + clip(id, maxName) + "`."
+	}
 	if err != nil {
-		return "#" + clip(id, maxName) + " not changed: " + c.actFailure(ctx, user, id, err)
+		return "#" + clip(id, maxName) + " not changed: " + c.actFailure(ctx, who.By, id, err)
 	}
 	return a.Done() + " " + describe(inc)
 }

@@ -70,7 +70,7 @@ func cut(s string, limit int) string {
 // the total, who is being paged (paged, user IDs or names) and its
 // assignee; the policy and service; and while the incident is open, the
 // buttons Acknowledge (while triggered), Resolve and Escalate, whose
-// value is inc.ID. Text from the incident is escaped and cut to Slack's
+// value is inc.ID (Escalate's followed by where the walk is). Text from the incident is escaped and cut to Slack's
 // limits.
 func IncidentMessage(inc *klaxon.Incident, paged []string, publicURL string) (text string, blocks []slackapi.Block) {
 	head := headline(inc.ID, inc.Severity)
@@ -109,7 +109,7 @@ func IncidentMessage(inc *klaxon.Incident, paged []string, publicURL string) (te
 		blocks = append(blocks, slackapi.NewContextBlock("", mrkdwn(strings.Join(about, " · "))))
 	}
 	if inc.State.Open() {
-		blocks = append(blocks, buttons(inc.ID, inc.State == klaxon.StateTriggered))
+		blocks = append(blocks, buttons(inc.ID, walkAt(inc), inc.State == klaxon.StateTriggered))
 	}
 	text = head + " " + summary + ": " + strings.ToLower(stateText(inc))
 	return cut(text, maxText), blocks
@@ -157,16 +157,24 @@ func stateEmoji(s klaxon.State) string {
 }
 
 // buttons is the actions block of incident id: Acknowledge (when ack is
-// set), Resolve, Escalate.
-func buttons(id string, ack bool) *slackapi.ActionBlock {
+// set), Resolve, Escalate. Escalate's value is id, "@" and at, where the
+// incident was when the message was drawn (see press).
+func buttons(id, at string, ack bool) *slackapi.ActionBlock {
 	var elems []slackapi.BlockElement
 	if ack {
 		elems = append(elems, slackapi.NewButtonBlockElement(ActionAck, id, plain("Acknowledge")).WithStyle(slackapi.StylePrimary))
 	}
 	elems = append(elems,
 		slackapi.NewButtonBlockElement(ActionResolve, id, plain("Resolve")),
-		slackapi.NewButtonBlockElement(ActionEscalate, id, plain("Escalate")).WithStyle(slackapi.StyleDanger))
+		slackapi.NewButtonBlockElement(ActionEscalate, id+"@"+at, plain("Escalate")).WithStyle(slackapi.StyleDanger))
 	return slackapi.NewActionBlock(actionsBlock, elems...)
+}
+
+// walkAt is where inc's walk is, for its channel message's Escalate
+// button: its round, its step and the number of its last page. An
+// escalation moves it, and the message, updated, carries the new one.
+func walkAt(inc *klaxon.Incident) string {
+	return fmt.Sprintf("%d.%d.%d", inc.Escalation.Round, inc.Escalation.Step, inc.Seq)
 }
 
 func mrkdwn(s string) *slackapi.TextBlockObject {

@@ -96,10 +96,10 @@ func TestIncidentMessage(t *testing.T) {
 	}{
 		{"triggered", klaxon.StateTriggered, "#42 CRITICAL 5xx ratio above 5%: triggered",
 			[]string{"*State*\nTriggered", "*Urgency*\nhigh", "*Alerts*\n2 firing of 3", "*Paging*\nalice, bob"},
-			[]string{"klaxon_ack=42", "klaxon_resolve=42", "klaxon_escalate=42"}},
+			[]string{"klaxon_ack=42", "klaxon_resolve=42", "klaxon_escalate=42@0.0.0"}},
 		{"acknowledged", klaxon.StateAcknowledged, "#42 CRITICAL 5xx ratio above 5%: acknowledged by alice",
 			[]string{"*State*\nAcknowledged by alice", "*Urgency*\nhigh", "*Alerts*\n2 firing of 3", "*Paging*\nalice, bob", "*Assignee*\nalice"},
-			[]string{"klaxon_resolve=42", "klaxon_escalate=42"}},
+			[]string{"klaxon_resolve=42", "klaxon_escalate=42@0.0.0"}},
 		{"resolved", klaxon.StateResolved, "#42 CRITICAL 5xx ratio above 5%: resolved by bob",
 			[]string{"*State*\nResolved by bob", "*Urgency*\nhigh", "*Alerts*\n0 firing of 3", "*Paging*\nalice, bob", "*Assignee*\nalice"},
 			nil},
@@ -144,7 +144,7 @@ func TestIncidentMessageEscapes(t *testing.T) {
 	got := decode(t, blocks)
 	require.Equal(t, ":rotating_light: *#7&amp;8 CRITICAL* &lt;!channel&gt; disk &lt;full&gt; &amp; &lt;https://evil.example|click&gt;", got[0].Text.Text)
 	require.Contains(t, got[0].Fields, text{"mrkdwn", "*Paging*\n&lt;@U0BOSS&gt;"})
-	require.Equal(t, []string{"klaxon_ack=7&8", "klaxon_resolve=7&8", "klaxon_escalate=7&8"}, buttonsOf(got))
+	require.Equal(t, []string{"klaxon_ack=7&8", "klaxon_resolve=7&8", "klaxon_escalate=7&8@0.0.0"}, buttonsOf(got))
 	require.Equal(t, "service a&lt;b · policy payments", got[1].Elements[0].Text, "no link without a public URL")
 }
 
@@ -170,7 +170,8 @@ func TestIncidentMessageBounds(t *testing.T) {
 	got := decode(t, blocks)
 	require.True(t, strings.HasSuffix(got[0].Fields[3].Text, "…"), "the paged list is cut")
 	for _, e := range got[2].Elements {
-		require.Equal(t, inc.ID, e.Value)
+		require.True(t, strings.HasPrefix(e.Value, inc.ID), "the value is the incident's ID")
+		require.LessOrEqual(t, len(e.Value), 2000, "Slack's bound on a button's value")
 	}
 }
 
@@ -183,7 +184,7 @@ func TestPageMessage(t *testing.T) {
 	got := decode(t, blocks)
 	require.Len(t, got, len(hook.Blocks)+1, "the webhook's blocks, and the buttons")
 	require.Equal(t, hook.Blocks[0].Text.Text, got[0].Text.Text)
-	require.Equal(t, []string{"klaxon_ack=42", "klaxon_resolve=42", "klaxon_escalate=42"}, buttonsOf(got))
+	require.Equal(t, []string{"klaxon_ack=42", "klaxon_resolve=42", "klaxon_escalate=42@n1"}, buttonsOf(got))
 
 	p.Test = true
 	txt, blocks = slack.PageMessage(p, public)

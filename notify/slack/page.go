@@ -3,6 +3,7 @@ package slack
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	slackapi "github.com/slack-go/slack"
@@ -78,7 +79,7 @@ func PageMessage(p klaxon.Page, publicURL string) (text string, blocks []slackap
 	if p.Update != "" {
 		return cut(msg.Text, maxText), blocks // a status update asks for no act
 	}
-	return cut(msg.Text, maxText), append(blocks, buttons(p.Incident, true))
+	return cut(msg.Text, maxText), append(blocks, buttons(p.Incident, "n"+strconv.Itoa(p.Notification), true))
 }
 
 // convert turns the section and context blocks of a webhook's Slack

@@ -58,7 +58,7 @@ func TestPostThenUpdate(t *testing.T) {
 	require.Len(t, msgs, 1)
 	require.Equal(t, ts, msgs[0].TS)
 	require.Equal(t, "#42 CRITICAL 5xx ratio above 5%: triggered", msgs[0].Text)
-	require.Equal(t, []string{"klaxon_ack=42", "klaxon_resolve=42", "klaxon_escalate=42"}, buttonsOf(blocksOf(t, msgs[0])))
+	require.Equal(t, []string{"klaxon_ack=42", "klaxon_resolve=42", "klaxon_escalate=42@0.0.0"}, buttonsOf(blocksOf(t, msgs[0])))
 	require.Equal(t, "false", s.Calls()[0].Form.Get("unfurl_links"), "the incident's link shows no preview")
 
 	require.NoError(t, sl.Update(t.Context(), channel, ts, incident(klaxon.StateAcknowledged), []string{"alice"}))
@@ -111,7 +111,7 @@ func TestSend(t *testing.T) {
 	require.Len(t, msgs, 1)
 	require.Equal(t, s.DM("U0ALICE"), msgs[0].Channel)
 	require.Equal(t, "#42 payments is down (1 firing)", msgs[0].Text)
-	require.Equal(t, []string{"klaxon_ack=42", "klaxon_resolve=42", "klaxon_escalate=42"}, buttonsOf(blocksOf(t, msgs[0])))
+	require.Equal(t, []string{"klaxon_ack=42", "klaxon_resolve=42", "klaxon_escalate=42@n1"}, buttonsOf(blocksOf(t, msgs[0])))
 
 	p.User.ID = "bob"
 	require.ErrorIs(t, sl.Send(t.Context(), p), klaxon.ErrInvalid)
