@@ -61,13 +61,13 @@ func (c *Callbacks) press(ctx context.Context, ic slackapi.InteractionCallback) 
 		if !ok {
 			continue
 		}
+		id, at, _ := strings.Cut(a.Value, "@")
 		user, ok := c.user(ic.User.ID)
 		if !ok {
-			c.log.WarnContext(ctx, "slack button pressed by an unknown user", "slack_user", ic.User.ID, "incident", a.Value)
+			c.log.WarnContext(ctx, "slack button pressed by an unknown user", "slack_user", ic.User.ID, "incident", id)
 			return notLinked(ic.User.ID)
 		}
 		who := klaxon.Actor{By: user, How: How}
-		id, at, _ := strings.Cut(a.Value, "@")
 		if act == klaxon.ActionEscalate && at != "" {
 			// The same button pressed twice (a double click, a slow
 			// answer) escalates once: the message, updated, draws a new
