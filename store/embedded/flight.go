@@ -276,7 +276,7 @@ func (w *writer) durable() (job, bool) {
 	w.mu.Lock()
 	f := w.syncing
 	w.log.appended(len(w.sent))
-	if f := w.failed.Load(); f != nil && f.clears(len(w.sent)) {
+	if fail := w.failed.Load(); fail != nil && fail.clears(len(w.sent)) {
 		w.failed.Store(nil)
 	}
 	w.dropBigSent()
