@@ -51,3 +51,14 @@ func (e *DeferredError) Error() string {
 
 // ErrBundled says a page already went out inside a bundle of several.
 var ErrBundled = errors.New("sent in a bundle")
+
+// WaitOf is how long err asks its sender to wait before trying again: a
+// provider's Retry-After, which a channel's error gives through a
+// Wait() time.Duration method; 0 when it does not say.
+func WaitOf(err error) time.Duration {
+	var w interface{ Wait() time.Duration }
+	if errors.As(err, &w) {
+		return max(w.Wait(), 0)
+	}
+	return 0
+}

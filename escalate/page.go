@@ -96,7 +96,9 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 	}
 	e.metrics.pages.WithLabelValues(n.Via, "retried").Inc()
 	try := tries(inc, n.ID) + 1
-	again := ev.At.Add(e.retry.after(try))
+	// No sooner than the provider asked (a 429's Retry-After), up to the
+	// longest backoff.
+	again := ev.At.Add(max(e.retry.after(try), min(klaxon.WaitOf(err), e.retry.Max)))
 	e.log.WarnContext(pctx, "page, to be tried again", "incident", inc.ID, "user", n.User, "channel", n.Via, "try", try, "err", err)
 	ev.How = howRetry
 	ev.Text = fmt.Sprintf("try %d failed: %v; trying again at %s", try, err, again.UTC().Format(time.RFC3339))

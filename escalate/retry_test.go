@@ -23,6 +23,13 @@ func (e providerError) Error() string {
 }
 func (e providerError) Retryable() bool { return e.retryable }
 
+// throttled is a provider's 429 that asks for a wait (Retry-After).
+type throttled struct{ wait time.Duration }
+
+func (e throttled) Error() string       { return fmt.Sprintf("throttled: retry after %s", e.wait) }
+func (e throttled) Retryable() bool     { return true }
+func (e throttled) Wait() time.Duration { return e.wait }
+
 // flakyPhone fails the pages by one contact method as fail says, and
 // records each try with its second from start.
 type flakyPhone struct {
@@ -90,6 +97,17 @@ func TestEngineRetry(t *testing.T) {
 				return nil
 			},
 			want: []string{"0 sms failed", "10 sms failed", "30 sms ok", "60 voice ok"},
+		},
+		{
+			name:   "a provider's Retry-After longer than the backoff is waited out",
+			policy: onlyAlice,
+			fail: func(via string, try int) error {
+				if via == klaxon.ViaSMS && try == 1 {
+					return throttled{wait: 45 * time.Second}
+				}
+				return nil
+			},
+			want: []string{"0 sms failed", "45 sms ok", "60 voice ok"},
 		},
 		{
 			name:   "retries stop once the next rule went out",

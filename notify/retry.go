@@ -6,15 +6,19 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/klaxonhq/klaxon"
 )
 
 // Retry calls try until it succeeds, fails with an error that is not
 // retryable, or has been called attempts times. It waits backoff before the
 // second call and twice as long before each next one, or what the error
 // asks for (a Wait() time.Duration method, such as a Retry-After). An
-// error is retryable when it has a Retryable() bool method that says so.
-// When ctx ends during a wait, Retry returns ctx's error wrapping the last
-// one.
+// error that asks for more than MaxInlineWait ends Retry at once: the
+// caller holds one of its channel's slots, which it gives up, and the
+// escalation engine tries the page again no sooner than asked. An error
+// is retryable when it has a Retryable() bool method that says so. When
+// ctx ends during a wait, Retry returns ctx's error wrapping the last one.
 func Retry(ctx context.Context, attempts int, backoff time.Duration, try func() error) error {
 	wait := backoff
 	for attempt := 1; ; attempt++ {
@@ -27,9 +31,10 @@ func Retry(ctx context.Context, attempts int, backoff time.Duration, try func() 
 			return err
 		}
 		d := wait
-		var w interface{ Wait() time.Duration }
-		if errors.As(err, &w) && w.Wait() > 0 {
-			d = w.Wait()
+		if w := klaxon.WaitOf(err); w > MaxInlineWait {
+			return err
+		} else if w > 0 {
+			d = w
 		}
 		timer := time.NewTimer(d)
 		select {
@@ -47,3 +52,7 @@ func Retry(ctx context.Context, attempts int, backoff time.Duration, try func() 
 func RetryableStatus(status int) bool {
 	return status == 0 || status == http.StatusTooManyRequests || status >= 500
 }
+
+// MaxInlineWait is the longest wait Retry takes between two calls when
+// an error asks for one (see Retry).
+const MaxInlineWait = 5 * time.Second

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/notify"
 )
 
@@ -55,6 +56,11 @@ func TestRetry(t *testing.T) {
 		at, start = nil, time.Now()
 		_ = notify.Retry(t.Context(), 2, 100*time.Millisecond, calls(providerErr{retry: true, wait: 2 * time.Second}))
 		require.Equal(t, []time.Duration{0, 2 * time.Second}, at, "the provider's wait replaces the backoff")
+
+		at, start = nil, time.Now()
+		err = notify.Retry(t.Context(), 3, 100*time.Millisecond, calls(providerErr{retry: true, wait: time.Minute}))
+		require.Equal(t, []time.Duration{0}, at, "a wait past MaxInlineWait is the caller's: Retry ends at once")
+		require.Equal(t, time.Minute, klaxon.WaitOf(err), "and the error says how long")
 
 		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 		defer cancel()

@@ -17,8 +17,10 @@ import (
 // maxBody is how much of an answer's body an Error keeps.
 const maxBody = 200
 
-// maxRetryAfter caps the wait a 429's Retry-After asks for.
-const maxRetryAfter = 5 * time.Second
+// maxRetryAfter caps the wait a 429's Retry-After asks for: a wait
+// longer than notify.MaxInlineWait goes to the escalation engine, which
+// tries the page again no sooner than asked, up to its longest backoff.
+const maxRetryAfter = time.Hour
 
 // Error is a page the receiver did not take: it refused it, or no answer
 // came back.
@@ -29,7 +31,7 @@ type Error struct {
 	// UTF-8, with the secret masked.
 	Body string
 	// RetryAfter is the wait a 429's Retry-After header asked for, capped
-	// at 5 s; 0 without one.
+	// at an hour; 0 without one.
 	RetryAfter time.Duration
 	// Err is the transport's error when no answer came, with the URL's
 	// path and query hidden: a Slack webhook URL is itself a secret.

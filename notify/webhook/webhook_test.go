@@ -305,14 +305,15 @@ func TestRetryAfter(t *testing.T) {
 		{"1", time.Second},
 		{" 3 ", 3 * time.Second},
 		{"5", 5 * time.Second},
-		{"60", 5 * time.Second},
+		{"60", time.Minute},
+		{"7200", time.Hour},
 		{"99999999999999999999", 0},
-		{"9223372036854775807", 5 * time.Second},
+		{"9223372036854775807", time.Hour},
 		{"0", 0},
 		{"-1", 0},
 		{"soon", 0},
 		{now.Add(2 * time.Second).Format(http.TimeFormat), 2 * time.Second},
-		{now.Add(time.Hour).Format(http.TimeFormat), 5 * time.Second},
+		{now.Add(time.Hour).Format(http.TimeFormat), time.Hour},
 		{now.Add(-time.Hour).Format(http.TimeFormat), 0},
 	}
 	for _, tt := range tests {
