@@ -516,15 +516,7 @@ func TestEscalateButtonOnce(t *testing.T) {
 		return form, code
 	}
 	escalations := func() int {
-		events, _, err := r.Store.Timeline(t.Context(), id, 0, 100)
-		require.NoError(t, err)
-		n := 0
-		for _, e := range events {
-			if e.Kind == klaxon.EventEscalated && e.How == "web" {
-				n++
-			}
-		}
-		return n
+		return r.Store.CountEvents(t, id, func(ev klaxon.Event) bool { return ev.Kind == klaxon.EventEscalated && ev.How == "web" })
 	}
 
 	form, code := press()

@@ -94,6 +94,23 @@ func (s *Store) UpdateIncident(t testing.TB, id string, fn func(*klaxon.Incident
 	}
 }
 
+// CountEvents counts the events of incident id's timeline (its first
+// 1,000) that keep says.
+func (s *Store) CountEvents(t testing.TB, id string, keep func(klaxon.Event) bool) int {
+	t.Helper()
+	events, _, err := s.Timeline(t.Context(), id, 0, 1000)
+	if err != nil {
+		t.Fatalf("incidenttest: read the timeline of incident %s: %v", id, err)
+	}
+	n := 0
+	for _, ev := range events {
+		if keep(ev) {
+			n++
+		}
+	}
+	return n
+}
+
 // ReadIncident reads incident id.
 func (s *Store) ReadIncident(t testing.TB, id string) *klaxon.Incident {
 	t.Helper()

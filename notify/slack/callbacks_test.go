@@ -251,14 +251,15 @@ func (engine) OnCall(context.Context, string) (string, error) { return "nobody",
 
 var _ slack.Memory = (*embedded.Store)(nil)
 
-// TestWithTheEngine: on the real engine and store, a press of Acknowledge
-// on an incident's message acknowledges it as the user, by Slack, once;
-// the message, updated, offers what is left; a slash command resolves it.
-func TestWithTheEngine(t *testing.T) {
-	ir := incidenttest.NewRig(t, t0)
-	s := slacktest.Start(t)
-	id := ir.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: slack.Via, At: t0})
-	srv := httptest.NewServer(slack.NewCallbacks(slack.CallbackOptions{
+// withEngine opens an incident on the real engine and store, serves
+// Slack's callbacks for it (U0ALICE is alice) and posts its message to a
+// fake Slack.
+func withEngine(t *testing.T) (ir *incidenttest.Rig, s *slacktest.Server, srv *httptest.Server, sl *slack.Slack, id string, chat klaxon.Chat) {
+	t.Helper()
+	ir = incidenttest.NewRig(t, t0)
+	s = slacktest.Start(t)
+	id = ir.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: slack.Via, At: t0})
+	srv = httptest.NewServer(slack.NewCallbacks(slack.CallbackOptions{
 		SigningSecret:   func() string { return s.SigningSecret },
 		Responder:       engine{ir},
 		Users:           func(id string) (string, bool) { return "alice", id == "U0ALICE" },
@@ -267,11 +268,21 @@ func TestWithTheEngine(t *testing.T) {
 		Now:             ir.Clock.Now,
 	}))
 	t.Cleanup(srv.Close)
-	sl := newSlack(t, s, ir.Clock)
+	sl = newSlack(t, s, ir.Clock)
 	inc := ir.Incident(t, id)
 	chat, err := sl.Post(t.Context(), channel, inc, inc.PagedUsers())
-	ts := chat.TS
 	require.NoError(t, err)
+	return ir, s, srv, sl, id, chat
+}
+
+// TestWithTheEngine: on the real engine and store, a press of Acknowledge
+// on an incident's message acknowledges it as the user, by Slack, once;
+// the message, updated, offers what is left; a slash command resolves it.
+func TestWithTheEngine(t *testing.T) {
+	ir, s, srv, sl, id, chat := withEngine(t)
+	ts := chat.TS
+	var err error
+	inc := ir.Incident(t, id)
 
 	ir.Clock.Add(time.Minute)
 	press := slacktest.Press{UserID: "U0ALICE", ActionID: slack.ActionAck, Value: id, Channel: channel, MessageTS: ts}
@@ -312,22 +323,7 @@ func TestWithTheEngine(t *testing.T) {
 // and the second press says why; the message, updated after the
 // escalation, carries a button that escalates again.
 func TestEscalateButtonOnce(t *testing.T) {
-	ir := incidenttest.NewRig(t, t0)
-	s := slacktest.Start(t)
-	id := ir.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: slack.Via, At: t0})
-	srv := httptest.NewServer(slack.NewCallbacks(slack.CallbackOptions{
-		SigningSecret:   func() string { return s.SigningSecret },
-		Responder:       engine{ir},
-		Users:           func(id string) (string, bool) { return "alice", id == "U0ALICE" },
-		Memory:          ir.Store.Store,
-		ResponseURLBase: s.ResponseURL(""),
-		Now:             ir.Clock.Now,
-	}))
-	t.Cleanup(srv.Close)
-	sl := newSlack(t, s, ir.Clock)
-	inc := ir.Incident(t, id)
-	chat, err := sl.Post(t.Context(), channel, inc, inc.PagedUsers())
-	require.NoError(t, err)
+	ir, s, srv, sl, id, chat := withEngine(t)
 	escalateValue := func() string {
 		for _, b := range buttonsOf(blocksOf(t, s.Messages()[0])) {
 			if v, ok := strings.CutPrefix(b, slack.ActionEscalate+"="); ok {
@@ -345,15 +341,7 @@ func TestEscalateButtonOnce(t *testing.T) {
 		return a.Text
 	}
 	escalations := func() int {
-		events, _, err := ir.Store.Timeline(t.Context(), id, 0, 100)
-		require.NoError(t, err)
-		n := 0
-		for _, e := range events {
-			if e.Kind == klaxon.EventEscalated && e.By == "alice" {
-				n++
-			}
-		}
-		return n
+		return ir.Store.CountEvents(t, id, func(ev klaxon.Event) bool { return ev.Kind == klaxon.EventEscalated && ev.By == "alice" })
 	}
 
 	first := escalateValue()
@@ -361,7 +349,7 @@ func TestEscalateButtonOnce(t *testing.T) {
 	require.Contains(t, press(first), "#"+id+" was escalated from this message already")
 	require.Equal(t, 1, escalations(), "a double click escalates once")
 
-	inc = ir.Incident(t, id)
+	inc := ir.Incident(t, id)
 	require.NoError(t, sl.Update(t.Context(), channel, chat.TS, inc, inc.PagedUsers()))
 	require.NotEqual(t, first, escalateValue(), "the updated message draws a new button")
 	require.Contains(t, press(escalateValue()), "Escalated #"+id)
