@@ -146,7 +146,12 @@ func open(path string, timeout time.Duration, set func(*writer)) (*Store, error)
 		_ = db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	if err := db.Update(upgrade); err != nil {
+	if err := db.Update(func(tx *bolt.Tx) error {
+		if err := upgrade(tx); err != nil {
+			return err
+		}
+		return releaseClaims(&txn{tx: tx})
+	}); err != nil {
 		_ = log.close()
 		_ = db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)

@@ -290,6 +290,39 @@ func TestReadyAfterCheckpoint(t *testing.T) {
 	require.Eventually(t, func() bool { return s.Ping(ctx) == nil }, testTimeout, tick, "ready once a checkpoint succeeds")
 }
 
+// TestOpenReleasesClaims: the claims a file holds end when it is opened
+// again (only one process holds the file, so their holder stopped): a
+// timer claimed before a crash is claimed again at once, not once its
+// lease ends, and the old claim is lost to its holder.
+func TestOpenReleasesClaims(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.db")
+	ctx := t.Context()
+	now := time.Now()
+	s, err := Open(path)
+	require.NoError(t, err)
+	c := storetest.NewIncidentCommit(1, now)
+	require.NoError(t, s.Commit(ctx, c))
+	at := c.Timers[0].Due
+	held, _, err := s.Claim(ctx, at, 15*time.Second, 10)
+	require.NoError(t, err)
+	require.Len(t, held, 1)
+	again, _, err := s.Claim(ctx, at, 15*time.Second, 10)
+	require.NoError(t, err)
+	require.Empty(t, again, "leased while the store is open")
+	require.NoError(t, s.Close())
+
+	s, err = Open(path)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	again, _, err = s.Claim(ctx, at, 15*time.Second, 10)
+	require.NoError(t, err)
+	require.Len(t, again, 1, "claimed again at once after a restart")
+	require.Equal(t, c.Open, again[0].Incident)
+	lost, err := s.Renew(ctx, at, 15*time.Second, held)
+	require.NoError(t, err)
+	require.Equal(t, []string{c.Open}, lost, "the claim from before the restart is gone")
+}
+
 // TestCallbacksExpire: a callback recorded for a day is new again after
 // it, and the expired entries are dropped.
 func TestCallbacksExpire(t *testing.T) {

@@ -188,6 +188,35 @@ func cancelTimer(tx *txn, incident, claim string) error {
 	return nil
 }
 
+// releaseClaims ends every claim the file holds. Open calls it: the file
+// is locked to one process, so whoever held them stopped (a crash, a
+// kill -9), and the pages they left go out at once, not once their
+// leases end.
+func releaseClaims(tx *txn) error {
+	claims, timers, due := tx.Bucket(bucketClaims), tx.Bucket(bucketTimers), tx.Bucket(bucketDue)
+	var held [][]byte
+	if err := claims.ForEach(func(k, _ []byte) error {
+		held = append(held, bytes.Clone(k))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, incident := range held {
+		if at := timers.Get(incident); at != nil {
+			key := append(bytes.Clone(at), incident...)
+			if v := due.Get(key); len(v) >= 8 {
+				if err := due.Put(key, dueValue(0, string(v[8:]))); err != nil {
+					return fmt.Errorf("release claim %s: %w", incident, err)
+				}
+			}
+		}
+		if err := claims.Delete(incident); err != nil {
+			return fmt.Errorf("release claim %s: %w", incident, err)
+		}
+	}
+	return nil
+}
+
 // dueValue is a due index entry: the lease end, then the group.
 func dueValue(leaseEnd int64, group string) []byte {
 	v := make([]byte, 8, 8+len(group))
