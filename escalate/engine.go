@@ -141,8 +141,11 @@ type Engine struct {
 	maxSnooze   func() time.Duration
 	heartbeat   func(ctx context.Context, t klaxon.Timer) error
 	committed   func([]*klaxon.Incident)
-	wake        chan struct{}
-	woken       wakes
+	// left counts the pages a stopping engine left for the next start
+	// (hold.quit).
+	left  atomic.Int64
+	wake  chan struct{}
+	woken wakes
 	// full says the last look ran out of room for what was due: the next
 	// one looks over every group.
 	full       atomic.Bool
@@ -264,6 +267,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.claims.wait()
 		stopRenew()
 		<-renewed
+		if n := e.left.Swap(0); n > 0 {
+			e.log.Info("stopped: pages left for the next start, or another replica", "pages", n)
+		}
 	}()
 	// Woken for some groups, the engine claims their timers alone (see
 	// wakes); it looks over every group at least every poll, when next

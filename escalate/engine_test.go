@@ -16,6 +16,7 @@ import (
 	"github.com/klaxonhq/klaxon/escalate"
 	"github.com/klaxonhq/klaxon/incident"
 	"github.com/klaxonhq/klaxon/internal/fakeclock"
+	"github.com/klaxonhq/klaxon/internal/syncbuf"
 	"github.com/klaxonhq/klaxon/store/embedded"
 )
 
@@ -265,7 +266,8 @@ func TestShutdownLeavesPagesNotStarted(t *testing.T) {
 		dir := func() escalate.Directory { return directory{"bob": bob} }
 		bobOnly := klaxon.Policy{Name: "b", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "bob"}}, EscalateAfter: time.Hour}}}
 		g := &gate{entered: make(chan string, 2), release: make(chan struct{})}
-		e := escalate.New(st, g, dir, slog.New(slog.DiscardHandler), escalate.Options{Poll: time.Millisecond, PerChannel: 1})
+		var logs syncbuf.Buffer
+		e := escalate.New(st, g, dir, slog.New(slog.NewTextHandler(&logs, nil)), escalate.Options{Poll: time.Millisecond, PerChannel: 1})
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error)
 		go func() { done <- e.Run(ctx) }()
@@ -280,6 +282,7 @@ func TestShutdownLeavesPagesNotStarted(t *testing.T) {
 		require.NoError(t, <-done)
 		require.Equal(t, []string{"bob/email"}, g.got(), "the page waiting for its channel was not sent")
 		require.Empty(t, g.entered)
+		require.Contains(t, logs.String(), `msg="stopped: pages left for the next start, or another replica" component=escalate pages=1`)
 
 		timeline, err := klaxon.ReadTimeline(t.Context(), st, inFlight)
 		require.NoError(t, err)

@@ -64,6 +64,9 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 		err = e.notifier.Notify(pctx, p)
 		endPage(span, err)
 	} else if h.ctx.Err() != nil || h.quitting() || errors.Is(err, errNotHeld) {
+		if h.quitting() {
+			e.left.Add(1)
+		}
 		return result{n: n, stay: true} // the claim's next holder sends it
 	}
 	ev.At = e.now()
