@@ -63,8 +63,8 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 		pctx, span = e.pageSpan(ctx, inc, n)
 		err = e.notifier.Notify(pctx, p)
 		endPage(span, err)
-	} else if h.ctx.Err() != nil || h.quitting() || errors.Is(err, errNotHeld) {
-		if h.quitting() {
+	} else if quit := h.quitting(); quit || h.ctx.Err() != nil || errors.Is(err, errNotHeld) {
+		if quit {
 			e.left.Add(1)
 		}
 		return result{n: n, stay: true} // the claim's next holder sends it

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -163,7 +164,32 @@ func (u *Updates) send(ctx context.Context, sub string, up update) {
 	}
 	sctx, cancel := context.WithTimeout(ctx, u.timeout)
 	defer cancel()
-	if err := ch.Send(sctx, p); err != nil {
-		u.log.Warn("status update", "incident", up.inc.ID, "update", up.kind, "err", err)
+	for {
+		err := ch.Send(sctx, p)
+		if err == nil {
+			return
+		}
+		// A channel waits out a short Retry-After itself and returns a
+		// longer one (notify.Retry), for its caller to wait: nothing
+		// else tries an update again, so wait here, within the timeout.
+		wait := klaxon.WaitOf(err)
+		var r interface{ Retryable() bool }
+		if wait == 0 || !errors.As(err, &r) || !r.Retryable() {
+			u.log.Warn("status update", "incident", up.inc.ID, "update", up.kind, "err", err)
+			return
+		}
+		if deadline, _ := sctx.Deadline(); time.Until(deadline) < wait {
+			u.log.Warn("status update given up: the subscriber asks to wait past its timeout",
+				"incident", up.inc.ID, "update", up.kind, "wait", wait, "timeout", u.timeout, "err", err)
+			return
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-sctx.Done():
+			timer.Stop()
+			u.log.Warn("status update", "incident", up.inc.ID, "update", up.kind, "err", fmt.Errorf("%w, after %w", sctx.Err(), err))
+			return
+		case <-timer.C:
+		}
 	}
 }

@@ -2,13 +2,18 @@ package webhook
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/notify"
 )
 
 // inProcess serves requests with a handler, without a network, so that
@@ -78,4 +83,61 @@ func TestWaitCanceled(t *testing.T) {
 		require.ErrorAs(t, err, &e)
 		require.Equal(t, 503, e.Status)
 	})
+}
+
+// TestStatusUpdateRetryAfter: a status update the subscriber throttles
+// with a Retry-After longer than notify.MaxInlineWait, which Send gives
+// back at once, is sent again once the wait is over; a wait past the
+// update's timeout (30 s) gives it up at once.
+func TestStatusUpdateRetryAfter(t *testing.T) {
+	tests := []struct {
+		name       string
+		retryAfter string
+		throttled  int             // answers 429 before a 200
+		want       []time.Duration // when each request came
+	}{
+		{"waited out", "10", 1, []time.Duration{0, 10 * time.Second}},
+		{"twice", "12", 2, []time.Duration{0, 12 * time.Second, 24 * time.Second}},
+		{"past the timeout", "40", 1, []time.Duration{0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := &receiver{}
+				for range tt.throttled {
+					r.answers = append(r.answers, answer{status: 429, header: map[string]string{"Retry-After": tt.retryAfter}})
+				}
+				r.answers = append(r.answers, answer{status: 200})
+				start := time.Now()
+				var mu sync.Mutex
+				var at []time.Duration
+				serve := func(w http.ResponseWriter, req *http.Request) {
+					mu.Lock()
+					at = append(at, time.Since(start))
+					mu.Unlock()
+					r.serve(w, req)
+				}
+				w, err := New(Options{URL: "https://hooks.example.com/klaxon", HTTPClient: &http.Client{Transport: inProcess{http.HandlerFunc(serve)}}})
+				require.NoError(t, err)
+				u := notify.NewUpdates(nil, func(string) (notify.Channel, error) { return w, nil }, nil, slog.New(slog.DiscardHandler))
+
+				ctx, cancel := context.WithCancel(t.Context())
+				done := make(chan error)
+				go func() { done <- u.Run(ctx) }()
+				u.Committed([]*klaxon.Incident{{ID: "7", Summary: "db down",
+					Policy:   klaxon.Policy{Subscribers: []string{"https://status.example.com/hook"}},
+					Recorded: []klaxon.Event{{Kind: klaxon.EventTriggered, Alert: "am/1"}}}})
+				time.Sleep(time.Minute)
+				synctest.Wait()
+				cancel()
+				require.NoError(t, <-done)
+
+				mu.Lock()
+				defer mu.Unlock()
+				require.Equal(t, tt.want, at)
+				last := r.requests()[len(at)-1]
+				require.Contains(t, string(last.body), `"update":"opened"`)
+			})
+		})
+	}
 }
