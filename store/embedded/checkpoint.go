@@ -100,15 +100,13 @@ func (w *writer) checkpoint() error {
 	w.retrying = err != nil
 	if err != nil {
 		err = unavailable(err)
-		w.failed.Store(&failure{err: err})
+		w.failedCheckpoint.Store(&failure{err: err})
 		w.rebuild()
 		w.timer.Reset(w.every)
 		return err
 	}
 	w.checkpointed = w.pos
-	if f := w.failed.Load(); f != nil && f.need == 0 {
-		w.failed.Store(nil) // the file takes checkpoints again
-	}
+	w.failedCheckpoint.Store(nil) // the file takes checkpoints again
 	// A log not emptied keeps frames the file holds now: Open skips them.
 	_ = w.log.reset()
 	return nil

@@ -276,8 +276,8 @@ func (w *writer) durable() (job, bool) {
 	w.mu.Lock()
 	f := w.syncing
 	w.log.appended(len(w.sent))
-	if fail := w.failed.Load(); fail != nil && fail.clears(len(w.sent)) {
-		w.failed.Store(nil)
+	if fail := w.failedFrame.Load(); fail != nil && fail.clears(len(w.sent)) {
+		w.failedFrame.CompareAndSwap(fail, nil)
 	}
 	w.dropBigSent()
 	if w.pos == w.checkpointed {
@@ -354,7 +354,7 @@ func (w *writer) failSyncing(err error) {
 	f := w.syncing
 	w.log.drop()
 	err = unavailable(err)
-	w.failed.Store(frameFailed(err, len(w.sent)))
+	w.failedFrame.Store(frameFailed(err, len(w.sent)))
 	w.dropBigSent()
 	w.mu.Lock()
 	w.syncing = nil

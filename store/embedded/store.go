@@ -222,24 +222,24 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err := s.view(func(*txn) error { return nil }); err != nil {
 		return fmt.Errorf("ping store: %w", err)
 	}
-	// After a write failed, the store is ready again only once a write
-	// like it succeeds: a probe of its own, as big as the frame that
+	// After a frame failed, the store is ready again only once a frame
+	// like it is durable: a probe of its own, as big as the frame that
 	// failed (up to maxNeed), tells. It leaves nothing in the file but
-	// its time; a checkpoint that failed is tried again on its own.
-	if f := s.w.failed.Load(); f != nil {
+	// its time. A checkpoint that failed is tried again on its own.
+	if f := s.w.failedFrame.Load(); f != nil {
 		err := s.update(ctx, true, func(tx *txn) error {
 			meta := tx.Bucket(bucketMeta)
-			if f.need > 0 {
-				if err := meta.Put(probeKey, make([]byte, f.need)); err != nil {
-					return err
-				}
+			if err := meta.Put(probeKey, make([]byte, f.need)); err != nil {
+				return err
 			}
 			return meta.Put(probeKey, []byte(time.Now().UTC().Format(time.RFC3339)))
 		})
 		if err != nil {
 			return fmt.Errorf("ping store: cannot write: %w", err)
 		}
-		if f := s.w.failed.Load(); f != nil {
+	}
+	for _, f := range []*failure{s.w.failedFrame.Load(), s.w.failedCheckpoint.Load()} {
+		if f != nil {
 			return fmt.Errorf("ping store: cannot write: %w", f.err)
 		}
 	}

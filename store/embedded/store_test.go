@@ -233,14 +233,7 @@ func TestReadyNeedsRoomForWhatFailed(t *testing.T) {
 		}
 		return nil
 	}
-	big := storetest.NewIncidentCommit(1, time.Now())
-	inc := big.Incidents[0]
-	for i := range 200 {
-		key := "am/big-" + strconv.Itoa(i)
-		inc.Changed = append(inc.Changed, klaxon.AlertState{Alert: klaxon.Alert{Key: key, Integration: "am", Status: klaxon.Firing,
-			Summary: "one of two hundred alerts that make a big frame"}, Count: 1})
-		big.Index = append(big.Index, key)
-	}
+	big := bigCommit()
 	room.Store(4096)
 	err := s.Commit(ctx, big)
 	require.ErrorIs(t, err, klaxon.ErrUnavailable)
@@ -253,6 +246,19 @@ func TestReadyNeedsRoomForWhatFailed(t *testing.T) {
 	room.Store(math.MaxInt64)
 	require.NoError(t, s.Ping(ctx), "ready once a frame as big fits again")
 	require.NoError(t, s.Commit(ctx, big))
+}
+
+// bigCommit opens an incident of 200 alerts: a frame far past 4 KB.
+func bigCommit() klaxon.Commit {
+	c := storetest.NewIncidentCommit(1, time.Now())
+	inc := c.Incidents[0]
+	for i := range 200 {
+		key := "am/big-" + strconv.Itoa(i)
+		inc.Changed = append(inc.Changed, klaxon.AlertState{Alert: klaxon.Alert{Key: key, Integration: "am", Status: klaxon.Firing,
+			Summary: "one of two hundred alerts that make a big frame"}, Count: 1})
+		c.Index = append(c.Index, key)
+	}
+	return c
 }
 
 // TestReadyAfterCheckpoint: while checkpoints fail (the file cannot
@@ -281,13 +287,55 @@ func TestReadyAfterCheckpoint(t *testing.T) {
 	s.w.checkpointFault.Store(&fault)
 	require.NoError(t, s.Commit(ctx, storetest.NewIncidentCommit(1, time.Now())), "answered once in the log")
 	<-tried
-	require.Eventually(t, func() bool { return s.w.failed.Load() != nil }, testTimeout, tick)
+	require.Eventually(t, func() bool { return s.w.failedCheckpoint.Load() != nil }, testTimeout, tick)
 	require.ErrorIs(t, s.Ping(ctx), klaxon.ErrUnavailable, "its probe is durable in the log; the file takes no checkpoint")
 	require.NoError(t, s.Commit(ctx, storetest.NewIncidentCommit(2, time.Now())))
 	require.ErrorIs(t, s.Ping(ctx), klaxon.ErrUnavailable)
 
 	full.Store(false)
 	require.Eventually(t, func() bool { return s.Ping(ctx) == nil }, testTimeout, tick, "ready once a checkpoint succeeds")
+}
+
+// TestReadyNeedsBoth: a frame that failed and a checkpoint that failed
+// are each ended by their own kind alone: a checkpoint that succeeds
+// while the storm's frames still do not fit leaves the store not ready.
+func TestReadyNeedsBoth(t *testing.T) {
+	s, err := open(filepath.Join(t.TempDir(), "k.db"), openTimeout, func(w *writer) {
+		w.checkpointBytes, w.every = 1, 10*time.Millisecond
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := t.Context()
+	var room atomic.Int64 // the biggest frame the disk takes
+	room.Store(math.MaxInt64)
+	s.w.fault = func(payload []byte) error { // the syncer's goroutine only
+		if int64(len(payload)) > room.Load() {
+			return syscall.ENOSPC
+		}
+		return nil
+	}
+	var full atomic.Bool // the file takes no checkpoint
+	fault := func() error {
+		if full.Load() {
+			return syscall.ENOSPC
+		}
+		return nil
+	}
+	s.w.checkpointFault.Store(&fault)
+
+	big := bigCommit()
+	room.Store(4096)
+	full.Store(true)
+	require.ErrorIs(t, s.Commit(ctx, big), syscall.ENOSPC)
+	require.NoError(t, s.Commit(ctx, storetest.NewIncidentCommit(2, time.Now())), "a small commit still fits, for a checkpoint to fail")
+	require.Eventually(t, func() bool { return s.w.failedCheckpoint.Load() != nil }, testTimeout, tick)
+
+	full.Store(false)
+	require.Eventually(t, func() bool { return s.w.failedCheckpoint.Load() == nil }, testTimeout, tick, "a checkpoint succeeds")
+	require.ErrorIs(t, s.Ping(ctx), klaxon.ErrUnavailable, "the frame that failed does not fit yet")
+
+	room.Store(math.MaxInt64)
+	require.NoError(t, s.Ping(ctx), "ready once a frame as big fits again")
 }
 
 // TestOpenReleasesClaims: the claims a file holds end when it is opened

@@ -78,7 +78,8 @@ type write struct {
 // not take, or a checkpoint the file could not. A frame's failure holds
 // until a frame of at least need bytes is durable: on a disk nearly full,
 // a small frame (Ping's probe) may still fit where a storm's do not. A
-// checkpoint's holds until a checkpoint succeeds.
+// checkpoint's holds until a checkpoint succeeds. Each kind is kept
+// apart (writer.failedFrame, failedCheckpoint): neither ends the other.
 type failure struct {
 	err  error
 	need int // 0 for a checkpoint's
@@ -94,7 +95,7 @@ func frameFailed(err error, size int) *failure {
 }
 
 // clears reports whether a durable frame of size bytes ends f.
-func (f *failure) clears(size int) bool { return f.need > 0 && size >= f.need }
+func (f *failure) clears(size int) bool { return size >= f.need }
 
 // noGroup is the group of a write that touches no group's records.
 const noGroup = "\x00"
@@ -148,13 +149,15 @@ type writer struct {
 	log *wal
 	// tracer makes a span of each batch; nil for none.
 	tracer trace.Tracer
-	// failed holds why the last write could not be made durable (a full
-	// disk), until one like it is (see failure). For tests: fault fails
-	// a log append, of the payload it is given, and checkpointFault every
-	// checkpoint, with the error it returns.
-	failed          atomic.Pointer[failure]
-	fault           func(payload []byte) error
-	checkpointFault atomic.Pointer[func() error]
+	// failedFrame and failedCheckpoint hold why the last frame, or
+	// checkpoint, could not be made durable (a full disk), until one like
+	// it is (see failure). For tests: fault fails a log append, of the
+	// payload it is given, and checkpointFault every checkpoint, with the
+	// error it returns.
+	failedFrame      atomic.Pointer[failure]
+	failedCheckpoint atomic.Pointer[failure]
+	fault            func(payload []byte) error
+	checkpointFault  atomic.Pointer[func() error]
 	// The checkpoint settings (see checkpointEvery), fields for tests.
 	every                    time.Duration
 	checkpointBytes, maxHeld int
