@@ -225,14 +225,7 @@ func TestWriteFailureIsUnavailable(t *testing.T) {
 func TestReadyNeedsRoomForWhatFailed(t *testing.T) {
 	s := openTemp(t)
 	ctx := t.Context()
-	var room atomic.Int64 // the biggest frame the disk takes
-	room.Store(math.MaxInt64)
-	s.w.fault = func(payload []byte) error { // the syncer's goroutine only
-		if int64(len(payload)) > room.Load() {
-			return syscall.ENOSPC
-		}
-		return nil
-	}
+	room := diskRoom(s)
 	big := bigCommit()
 	room.Store(4096)
 	err := s.Commit(ctx, big)
@@ -246,6 +239,20 @@ func TestReadyNeedsRoomForWhatFailed(t *testing.T) {
 	room.Store(math.MaxInt64)
 	require.NoError(t, s.Ping(ctx), "ready once a frame as big fits again")
 	require.NoError(t, s.Commit(ctx, big))
+}
+
+// diskRoom makes s's log refuse, as a full disk, a frame bigger than
+// the room it returns, which starts unbounded.
+func diskRoom(s *Store) *atomic.Int64 {
+	room := new(atomic.Int64)
+	room.Store(math.MaxInt64)
+	s.w.fault = func(payload []byte) error { // the syncer's goroutine only
+		if int64(len(payload)) > room.Load() {
+			return syscall.ENOSPC
+		}
+		return nil
+	}
+	return room
 }
 
 // bigCommit opens an incident of 200 alerts: a frame far past 4 KB.
@@ -306,14 +313,7 @@ func TestReadyNeedsBoth(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	ctx := t.Context()
-	var room atomic.Int64 // the biggest frame the disk takes
-	room.Store(math.MaxInt64)
-	s.w.fault = func(payload []byte) error { // the syncer's goroutine only
-		if int64(len(payload)) > room.Load() {
-			return syscall.ENOSPC
-		}
-		return nil
-	}
+	room := diskRoom(s)
 	var full atomic.Bool // the file takes no checkpoint
 	fault := func() error {
 		if full.Load() {
