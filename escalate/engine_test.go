@@ -253,6 +253,67 @@ func (g *gate) Notify(ctx context.Context, pg klaxon.Page) error {
 	return g.phone.Notify(ctx, pg)
 }
 
+// slowChannel runs an engine whose one email slot the first page holds
+// until release is closed, on two incidents paging bob: first is the
+// one whose page went out, second the one whose page waits for the
+// slot. stop ends the engine and returns Run's error.
+type slowChannel struct {
+	st            *embedded.Store
+	e             *escalate.Engine
+	g             *gate
+	first, second string
+	stop          func() error
+}
+
+func newSlowChannel(t *testing.T, log *slog.Logger) *slowChannel {
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	dir := func() escalate.Directory { return directory{"bob": bob} }
+	bobOnly := klaxon.Policy{Name: "b", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "bob"}}, EscalateAfter: time.Hour}}}
+	g := &gate{entered: make(chan string, 2), release: make(chan struct{})}
+	e := escalate.New(st, g, dir, log, escalate.Options{Poll: time.Millisecond, PerChannel: 1})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- e.Run(ctx) }()
+
+	ids := []string{openIncident(t, st, bobOnly, time.Now()), openIncident(t, st, bobOnly, time.Now())}
+	e.Wake()
+	sc := &slowChannel{st: st, e: e, g: g, first: <-g.entered, second: ids[0],
+		stop: func() error { cancel(); return <-done }}
+	if sc.second == sc.first {
+		sc.second = ids[1]
+	}
+	synctest.Wait() // the other page waits for bob's email channel
+	return sc
+}
+
+// paged reports whether incident id's timeline has a page sent.
+func paged(t *testing.T, st klaxon.Store, id string) bool {
+	timeline, err := klaxon.ReadTimeline(t.Context(), st, id)
+	require.NoError(t, err)
+	return slices.ContainsFunc(timeline, func(ev klaxon.Event) bool { return ev.Kind == klaxon.EventPageSent })
+}
+
+// TestAckWithdrawsWaitingPage: a page decided before its incident was
+// acknowledged, still waiting for its channel (a slow provider, all
+// slots busy), is not sent once it gets one.
+func TestAckWithdrawsWaitingPage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sc := newSlowChannel(t, slog.New(slog.DiscardHandler))
+		_, err := sc.e.Acknowledge(t.Context(), sc.second, klaxon.Actor{By: "bob", How: "api"})
+		require.NoError(t, err)
+		close(sc.g.release)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		require.NoError(t, sc.stop())
+
+		require.Equal(t, []string{"bob/email"}, sc.g.got(), "one page: the acknowledged incident's was not sent")
+		require.Empty(t, sc.g.entered)
+		require.False(t, paged(t, sc.st, sc.second))
+	})
+}
+
 // TestShutdownLeavesPagesNotStarted: when the engine stops, the page in
 // flight finishes and is recorded, and a page still waiting for its
 // channel is not sent: its claim is given up at once, so that the next
@@ -260,46 +321,25 @@ func (g *gate) Notify(ctx context.Context, pg klaxon.Page) error {
 // shutdown up for the pages in flight, not for all those claimed.
 func TestShutdownLeavesPagesNotStarted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
-		require.NoError(t, err)
-		defer st.Close()
-		dir := func() escalate.Directory { return directory{"bob": bob} }
-		bobOnly := klaxon.Policy{Name: "b", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "bob"}}, EscalateAfter: time.Hour}}}
-		g := &gate{entered: make(chan string, 2), release: make(chan struct{})}
 		var logs syncbuf.Buffer
-		e := escalate.New(st, g, dir, slog.New(slog.NewTextHandler(&logs, nil)), escalate.Options{Poll: time.Millisecond, PerChannel: 1})
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error)
-		go func() { done <- e.Run(ctx) }()
-
-		ids := []string{openIncident(t, st, bobOnly, time.Now()), openIncident(t, st, bobOnly, time.Now())}
-		e.Wake()
-		inFlight := <-g.entered
-		synctest.Wait() // the other page waits for bob's email channel
-		cancel()
+		sc := newSlowChannel(t, slog.New(slog.NewTextHandler(&logs, nil)))
+		stopped := make(chan error)
+		go func() { stopped <- sc.stop() }()
 		synctest.Wait()
-		close(g.release)
-		require.NoError(t, <-done)
-		require.Equal(t, []string{"bob/email"}, g.got(), "the page waiting for its channel was not sent")
-		require.Empty(t, g.entered)
+		close(sc.g.release)
+		require.NoError(t, <-stopped)
+		require.Equal(t, []string{"bob/email"}, sc.g.got(), "the page waiting for its channel was not sent")
+		require.Empty(t, sc.g.entered)
 		require.Contains(t, logs.String(), `msg="stopped: pages left for the next start, or another replica" component=escalate pages=1`)
-
-		timeline, err := klaxon.ReadTimeline(t.Context(), st, inFlight)
-		require.NoError(t, err)
-		require.True(t, slices.ContainsFunc(timeline, func(ev klaxon.Event) bool { return ev.Kind == klaxon.EventPageSent }),
-			"the page in flight is on the timeline")
+		require.True(t, paged(t, sc.st, sc.first), "the page in flight is on the timeline")
 
 		// The next start, at the same moment: the other incident's timer
 		// is due and unclaimed.
 		ph2 := &phone{}
-		e2 := escalate.New(st, ph2, dir, slog.New(slog.DiscardHandler), escalate.Options{})
-		_, err = e2.RunOnce(t.Context())
+		e2 := escalate.New(sc.st, ph2, func() escalate.Directory { return directory{"bob": bob} }, slog.New(slog.DiscardHandler), escalate.Options{})
+		_, err := e2.RunOnce(t.Context())
 		require.NoError(t, err)
-		other := ids[0]
-		if other == inFlight {
-			other = ids[1]
-		}
 		require.Len(t, ph2.pages, 1, "sent at the next start, with no lease to wait out")
-		require.Equal(t, other, ph2.pages[0].Incident)
+		require.Equal(t, sc.second, ph2.pages[0].Incident)
 	})
 }

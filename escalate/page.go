@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -31,7 +32,22 @@ type result struct {
 	final bool
 }
 
-// page sends one notification, if the claim is still held.
+// wanted reports whether notification n of incident id is still to be
+// sent, as the store has it now: fire decided it from an earlier read,
+// and it may have waited for its channel since, while someone
+// acknowledged the incident, or it was resolved, and the page was taken
+// from its outbox. When the store does not answer, it is: a page too
+// many, never one missed.
+func (e *Engine) wanted(ctx context.Context, id string, n int) bool {
+	inc, err := e.store.Incident(ctx, id)
+	if err != nil {
+		return !errors.Is(err, klaxon.ErrNotFound)
+	}
+	return inc.State == klaxon.StateTriggered && slices.ContainsFunc(inc.Pending, func(p klaxon.Notification) bool { return p.ID == n })
+}
+
+// page sends one notification, if the claim is still held and the
+// incident still wants it.
 func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.Incident, n klaxon.Notification) result {
 	step := n.Step
 	ev := klaxon.Event{Kind: klaxon.EventPageSent, Step: &step, Notification: n.ID, User: n.User, Via: n.Via}
@@ -53,6 +69,9 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 		defer free()
 		if !h.held(e.now(), e.margin()) || h.quitting() {
 			err = errNotHeld
+		} else if !e.wanted(ctx, inc.ID, n.ID) {
+			e.metrics.pages.WithLabelValues(n.Via, "withdrawn").Inc()
+			return result{n: n} // done with: nothing to record
 		}
 	}
 	pctx := ctx // the page's span's, for the log lines about it
