@@ -484,6 +484,19 @@ users:
 			},
 		},
 		{
+			name: "users who share a phone or a Slack ID",
+			files: map[string]string{users: `
+users:
+  - {id: alice, phone: "+15550100001", slack_id: U0ALICE}
+  - {id: bob, phone: "+15550100001"}
+  - {id: carol, phone: "+15550100003", slack_id: U0ALICE}
+`},
+			want: []string{
+				"conf/users.yaml: users[1].phone: same as the phone of users[0]: what comes from it could not say which of them acts (a team's phone is a user of its own)",
+				"conf/users.yaml: users[2].slack_id: same as the slack_id of users[0]: what comes from it could not say which of them acts",
+			},
+		},
+		{
 			name:  "a number is not a duration",
 			files: map[string]string{users: "users:\n  - {id: alice, phone: \"+15550100001\", notify: [{via: sms, after: 90}]}\n"},
 			want:  []string{`conf/users.yaml: users[0].notify[0].after: bad duration "90": want a number and a unit, like 30s, 5m, 1h30m, 2d or 1w`},

@@ -55,6 +55,19 @@ func (l *loader) loadUsers(name string, n *Notify, api API) (map[string]klaxon.U
 	index := map[string]int{}
 	var web []WebToken
 	webIndex := map[string]int{}
+	// A reply from a phone, or a press in Slack, acts as the one user
+	// it belongs to: two users on one number could not tell who acted.
+	phones, slackIDs := map[string]int{}, map[string]int{}
+	shared := func(seen map[string]int, v string, i int, key, hint string) {
+		if v == "" {
+			return
+		}
+		if j, dup := seen[v]; dup {
+			l.probs.add(shown, fmt.Sprintf("users[%d].%s", i, key), "same as the %s of users[%d]: what comes from it could not say which of them acts%s", key, j, hint)
+			return
+		}
+		seen[v] = i
+	}
 	for i, s := range f.Users {
 		at := func(key string) string { return fmt.Sprintf("users[%d].%s", i, key) }
 		switch j, dup := index[s.ID]; {
@@ -66,6 +79,8 @@ func (l *loader) loadUsers(name string, n *Notify, api API) (map[string]klaxon.U
 			index[s.ID] = i
 		}
 		u := l.user(shown, at, s, n)
+		shared(phones, s.Phone, i, "phone", " (a team's phone is a user of its own)")
+		shared(slackIDs, s.SlackID, i, "slack_id", "")
 		if s.WebToken != "" {
 			l.checkWebToken(shown, at("web_token"), s.WebToken, i, webIndex, api)
 			web = append(web, WebToken{User: s.ID, Token: s.WebToken})
