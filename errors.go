@@ -41,6 +41,20 @@ func (e *FieldError) Error() string {
 // Is makes errors.Is(err, ErrInvalid) true for a FieldError.
 func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
 
+// ConflictError is an act that the incident's state refuses, saying
+// why in words a person reads. It matches ErrConflict.
+type ConflictError struct{ Msg string }
+
+// Conflict returns a ConflictError.
+func Conflict(format string, args ...any) *ConflictError {
+	return &ConflictError{Msg: fmt.Sprintf(format, args...)}
+}
+
+func (e *ConflictError) Error() string { return e.Msg }
+
+// Is makes errors.Is(err, ErrConflict) true for a ConflictError.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
 // DeferredError is a page a channel holds back until Until, to keep to a
 // rate limit: it stays due, and goes out then, perhaps in a bundle.
 type DeferredError struct{ Until time.Time }

@@ -26,10 +26,10 @@ func Escalate(inc *klaxon.Incident, now time.Time, users func(klaxon.Step) []kla
 // or fail. A step that pages nobody is walked on from at once.
 func escalate(inc *klaxon.Incident, now time.Time, users Users, who klaxon.Actor) error {
 	if inc.State == klaxon.StateResolved {
-		return fmt.Errorf("escalate incident %s: it is resolved: %w", inc.ID, klaxon.ErrConflict)
+		return klaxon.Conflict("cannot escalate: it is resolved")
 	}
 	if len(inc.Policy.Steps) == 0 {
-		return fmt.Errorf("escalate incident %s: policy %s has no steps: %w", inc.ID, inc.Policy.Name, klaxon.ErrConflict)
+		return klaxon.Conflict("cannot escalate: policy %s has no steps", inc.Policy.Name)
 	}
 	next, round := inc.Escalation.Step+1, inc.Escalation.Round
 	if next >= len(inc.Policy.Steps) {

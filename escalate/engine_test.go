@@ -343,3 +343,16 @@ func TestShutdownLeavesPagesNotStarted(t *testing.T) {
 		require.Equal(t, sc.second, ph2.pages[0].Incident)
 	})
 }
+
+// TestActOnResolved: an act a resolved incident refuses says so once,
+// in words, and is a conflict (409 at the API).
+func TestActOnResolved(t *testing.T) {
+	st, _, e := newEngine(t, escalate.Options{})
+	ctx := t.Context()
+	id := openIncident(t, st, twoSteps, time.Now())
+	_, err := e.Resolve(ctx, id, klaxon.Actor{By: "bob", How: "api"})
+	require.NoError(t, err)
+	_, err = e.Acknowledge(ctx, id, klaxon.Actor{By: "bob", How: "api"})
+	require.ErrorIs(t, err, klaxon.ErrConflict)
+	require.EqualError(t, err, "incident "+id+": cannot acknowledge: it is resolved")
+}

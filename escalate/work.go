@@ -58,7 +58,7 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 		return nil, err
 	}
 	if to.State == klaxon.StateResolved {
-		return nil, fmt.Errorf("merge into incident %s: it is resolved: %w", dst, klaxon.ErrConflict)
+		return nil, klaxon.Conflict("cannot merge into incident %s: it is resolved", dst)
 	}
 	var alerts []klaxon.AlertState
 	for cursor := ""; ; {
@@ -78,7 +78,7 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 	}
 	for _, ev := range events {
 		if ev.Kind == klaxon.EventMergedInto && ev.Text != "#"+dst {
-			return nil, fmt.Errorf("merge incident %s: it was merged into %s already: %w", src, strings.TrimPrefix(ev.Text, "#"), klaxon.ErrConflict)
+			return nil, klaxon.Conflict("cannot merge incident %s: it was merged into %s already", src, strings.TrimPrefix(ev.Text, "#"))
 		}
 	}
 	// An alert the target holds already keeps its own record there.
@@ -96,7 +96,7 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 	once := "merged:" + src
 	out, err := e.command(ctx, "merge", who, dst, func(inc *klaxon.Incident, now time.Time) (bool, error) {
 		if inc.State == klaxon.StateResolved {
-			return false, fmt.Errorf("merge into incident %s: it is resolved: %w", dst, klaxon.ErrConflict)
+			return false, klaxon.Conflict("cannot merge into incident %s: it is resolved", dst)
 		}
 		if slices.Contains(inc.Once, once) {
 			return false, nil // merged already: src may still need to resolve

@@ -1,7 +1,6 @@
 package incident
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -19,7 +18,7 @@ func Acknowledge(inc *klaxon.Incident, now time.Time, who klaxon.Actor) (changed
 	case klaxon.StateAcknowledged:
 		return false, nil
 	case klaxon.StateResolved:
-		return false, fmt.Errorf("acknowledge incident %s: it is resolved: %w", inc.ID, klaxon.ErrConflict)
+		return false, klaxon.Conflict("cannot acknowledge: it is resolved")
 	}
 	acknowledge(inc, now, who)
 	inc.Record(who.Event(now, klaxon.EventAcknowledged))
@@ -33,7 +32,7 @@ func Acknowledge(inc *klaxon.Incident, now time.Time, who klaxon.Actor) (changed
 // caller.
 func Snooze(inc *klaxon.Incident, now time.Time, d, limit time.Duration, who klaxon.Actor) error {
 	if inc.State == klaxon.StateResolved {
-		return fmt.Errorf("snooze incident %s: it is resolved: %w", inc.ID, klaxon.ErrConflict)
+		return klaxon.Conflict("cannot snooze: it is resolved")
 	}
 	if limit <= 0 {
 		limit = klaxon.DefaultMaxSnooze

@@ -174,8 +174,8 @@ func TestUnlinkedUser(t *testing.T) {
 // try again, and not what failed.
 func TestActRefused(t *testing.T) {
 	r := newRig(t)
-	r.responder.err = fmt.Errorf("acknowledge incident 42: it is resolved: %w", klaxon.ErrConflict)
-	require.Equal(t, "#42 not changed: acknowledge incident 42: it is resolved: conflict", r.press(t, "U0ALICE", slack.ActionAck, "42").Text)
+	r.responder.err = fmt.Errorf("incident 42: %w", klaxon.Conflict("cannot acknowledge: it is resolved"))
+	require.Equal(t, "#42 not changed: incident 42: cannot acknowledge: it is resolved", r.press(t, "U0ALICE", slack.ActionAck, "42").Text)
 	r.responder.err = fmt.Errorf("commit: disk /var/lib/klaxon full: %w", klaxon.ErrUnavailable)
 	a := r.command(t, "U0ALICE", "ack 42")
 	require.Equal(t, "#42 not changed: Klaxon could not record it; try again.", a.Text)
