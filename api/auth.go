@@ -12,6 +12,9 @@ import (
 // right token without the scope is 403, and is not counted.
 func (s *Server) auth(need klaxon.Scope, h func(w http.ResponseWriter, r *http.Request, caller Caller)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if s.blocked(w, r) {
+			return
+		}
 		caller, ok := s.o.Tokens.Caller(bearer(r))
 		if !ok {
 			s.refuse(w, r, errorf(http.StatusUnauthorized, "missing or wrong API token (Authorization: Bearer <token>)"))
@@ -52,6 +55,9 @@ func actor(caller Caller, by, how string) (klaxon.Actor, error) {
 // token only, never in a URL, where proxies and calendar services keep
 // it.
 func (s *Server) feedAuth(w http.ResponseWriter, r *http.Request, name string) bool {
+	if s.blocked(w, r) {
+		return false
+	}
 	if token := bearer(r); token != "" {
 		if caller, ok := s.o.Tokens.Caller(token); ok {
 			if !caller.Scope.Includes(klaxon.ScopeRead) {

@@ -331,6 +331,27 @@ func TestForbiddenIsNoFailedAuthentication(t *testing.T) {
 	require.Equal(t, http.StatusTooManyRequests, code)
 }
 
+// TestBlockedComparesNoToken: over the limit, the API answers 429 to a
+// right token too, so that a guesser cannot tell a right guess; wrong
+// metrics tokens count towards the limit.
+func TestBlockedComparesNoToken(t *testing.T) {
+	s, _ := testServer(t, func(o *Options) { o.MetricsToken = func() string { return "metrics-token-0123" } })
+	for range authlimit.MaxFailures / 2 {
+		code, _ := call(s, "GET", "/metrics", "wrong", "")
+		require.Equal(t, http.StatusUnauthorized, code)
+	}
+	for range authlimit.MaxFailures - authlimit.MaxFailures/2 {
+		code, _ := call(s, "GET", "/v1/incidents", "wrong", "")
+		require.Equal(t, http.StatusUnauthorized, code)
+	}
+	code, body := call(s, "GET", "/v1/incidents", readToken, "")
+	require.Equal(t, http.StatusTooManyRequests, code, "the right token, over the limit: %s", body)
+	code, _ = call(s, "GET", "/v1/schedules/primary.ics", readToken, "")
+	require.Equal(t, http.StatusTooManyRequests, code)
+	code, _ = call(s, "GET", "/metrics", "metrics-token-0123", "")
+	require.Equal(t, http.StatusOK, code, "a scrape is never refused its right token")
+}
+
 // TestActingFor: a command acts as its token, unless the token may act
 // for others (act_as) and names someone in by; then the person and the
 // token are both recorded. A token that may not act for others and names

@@ -200,7 +200,9 @@ func New(o Options) *Server {
 	s.handle(GroupMetrics, "GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		if o.MetricsToken != nil {
 			if want := o.MetricsToken(); want != "" && subtle.ConstantTimeCompare([]byte(bearer(r)), []byte(want)) != 1 {
-				s.writeError(w, r, errorf(http.StatusUnauthorized, "missing or wrong metrics token (Authorization: Bearer <api.metrics_token>)"))
+				// Counted, but a right token is never refused: a scrape
+				// behind a guesser's address still gets through.
+				s.refuse(w, r, errorf(http.StatusUnauthorized, "missing or wrong metrics token (Authorization: Bearer <api.metrics_token>)"))
 				return
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -46,11 +47,15 @@ type Config struct {
 	PublicURL string
 	// Secret signs the acknowledgement links in mail; required with
 	// notify.smtp.
-	Secret       string
-	Store        Store
-	API          API
-	Integrations []Integration
-	Route        *route.Route
+	Secret string
+	// TrustedProxies are the addresses of the reverse proxies in front
+	// of Klaxon: a request from one is counted, for the limit on failed
+	// authentications, against the client its X-Forwarded-For names.
+	TrustedProxies []netip.Prefix
+	Store          Store
+	API            API
+	Integrations   []Integration
+	Route          *route.Route
 	// Table routes alerts: Route, Policies and each integration's labels.
 	Table *route.Table
 	// Policies are keyed by name.
@@ -131,7 +136,9 @@ type file struct {
 	Schedules    string        `koanf:"schedules"`
 	Notify       Notify        `koanf:"notify"`
 	Secret       string        `koanf:"secret"`
-	Fallback     []string      `koanf:"fallback"`
+	// TrustedProxies are parsed into Config.TrustedProxies.
+	TrustedProxies []string `koanf:"trusted_proxies"`
+	Fallback       []string `koanf:"fallback"`
 	// Maintenance are recurring maintenance windows.
 	Maintenance []route.WindowSpec `koanf:"maintenance"`
 }
@@ -263,6 +270,7 @@ func (l *loader) build(f *file) *Config {
 		Notify:       f.Notify,
 	}
 	l.checkServer(c, f)
+	c.TrustedProxies = l.trustedProxies(f.TrustedProxies)
 	l.checkStore(&c.Store)
 	l.checkAPI(c.API)
 	l.checkIntegrations(c.Integrations)

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -326,6 +327,13 @@ func TestDefaults(t *testing.T) {
 				require.Equal(t, []Listener{{Address: "127.0.0.1:8080"}}, c.Listen)
 				require.Equal(t, "http://127.0.0.1:8080", c.PublicURL)
 				require.Equal(t, []string{"alertname", "service"}, c.Route.GroupBy)
+			},
+		},
+		{
+			name:  "trusted proxies: prefixes and addresses",
+			files: map[string]string{"conf/klaxon.yaml": baseFiles["conf/klaxon.yaml"] + "trusted_proxies: [10.1.2.3/8, 192.0.2.7, \"fd00::1\"]\n"},
+			check: func(t *testing.T, c *Config) {
+				require.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("fd00::1/128")}, c.TrustedProxies)
 			},
 		},
 		{

@@ -484,6 +484,14 @@ users:
 			},
 		},
 		{
+			name:  "trusted proxies",
+			files: map[string]string{cfg: base + "trusted_proxies: [10.0.0.0/8, 192.0.2.7, \"fd00::/8\", proxy.local, 10.0.0.0/33]\n"},
+			want: []string{
+				`conf/klaxon.yaml: trusted_proxies[3]: bad address "proxy.local": want an IP address or a CIDR prefix, like 10.0.0.0/8`,
+				`conf/klaxon.yaml: trusted_proxies[4]: bad address "10.0.0.0/33": want an IP address or a CIDR prefix, like 10.0.0.0/8`,
+			},
+		},
+		{
 			name: "users who share a phone or a Slack ID",
 			files: map[string]string{users: `
 users:

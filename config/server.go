@@ -4,11 +4,30 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"reflect"
 	"slices"
 	"strings"
 )
+
+// trustedProxies parses trusted_proxies: addresses and CIDR prefixes.
+func (l *loader) trustedProxies(specs []string) []netip.Prefix {
+	var out []netip.Prefix
+	for i, s := range specs {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				l.probs.add(l.path, fmt.Sprintf("trusted_proxies[%d]", i), "bad address %q: want an IP address or a CIDR prefix, like 10.0.0.0/8", s)
+				continue
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out
+}
 
 // Defaults of klaxon.yaml.
 const (

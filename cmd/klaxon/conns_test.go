@@ -101,6 +101,14 @@ func TestFailedAuthenticationsLimited(t *testing.T) {
 	enqueue.Body.Close()
 	require.Equal(t, http.StatusTooManyRequests, enqueue.StatusCode)
 
-	require.Equal(t, http.StatusOK, get(guesser, "/v1/incidents", apiToken).StatusCode, "a right token is never limited")
+	require.Equal(t, http.StatusTooManyRequests, get(guesser, "/v1/incidents", apiToken).StatusCode, "the API compares no token, the right one neither")
+	req, err = http.NewRequest(http.MethodPost, base+"/v1/ingest/alertmanager", strings.NewReader(`{"alerts":[{"status":"firing","labels":{"alertname":"Behind"}}]}`))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+amToken)
+	req.Header.Set("Content-Type", "application/json")
+	ingest, err = guesser.Do(req)
+	require.NoError(t, err)
+	ingest.Body.Close()
+	require.Equal(t, http.StatusOK, ingest.StatusCode, "a sender behind the guesser's address is never refused")
 	require.Equal(t, http.StatusUnauthorized, get(http.DefaultClient, "/v1/incidents", "guess").StatusCode, "another address is not limited")
 }

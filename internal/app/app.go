@@ -180,7 +180,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 		slackCallbacks = slackApp.callbacks
 		workers = append(workers, slackApp.sync.Run)
 	}
-	limiter := authlimit.New(o.Now)
+	limiter := authlimit.New(o.Now, cfg.TrustedProxies...)
 	webConsole, err := newConsole(rt, st, engine, limiter, o.Now, log)
 	if err != nil {
 		return nil, err

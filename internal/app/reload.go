@@ -129,6 +129,7 @@ func restartOnly(old, cfg *config.Config) []string {
 		{"store", "the store is opened at start", old.Store, cfg.Store},
 		{"notify", "the channels are built at start (Twilio's callbacks would check a new token while its client sends with the old)", old.Notify, cfg.Notify},
 		{"secret", "it signs the mail links and console sessions, and is read at start", old.Secret, cfg.Secret},
+		{"trusted_proxies", "the limit on failed authentications is built at start", old.TrustedProxies, cfg.TrustedProxies},
 	} {
 		if !reflect.DeepEqual(s.old, s.cfg) {
 			changed = append(changed, fmt.Sprintf("%s changed: %s; restart klaxon, or put %s back", s.name, s.why, s.name))

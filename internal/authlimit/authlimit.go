@@ -1,36 +1,49 @@
-// Package authlimit limits failed authentications per client address,
-// for every HTTP edge that checks a credential: the API and the web
-// console's sign-in.
+// Package authlimit limits failed authentications per client, for every
+// HTTP edge that checks a credential: the API and the web console's
+// sign-in.
 package authlimit
 
 import (
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 )
 
-// Failed authentications are limited per client address: past
-// MaxFailures in Window, a request that fails to authenticate is
-// answered 429 with Retry-After, without the work of a full answer. A
-// request whose token is right is never limited, so a sender behind the
-// same address as a guesser is not slowed.
+// Failed authentications are limited per client: past MaxFailures in
+// Window, a request that fails to authenticate is answered 429 with
+// Retry-After, without the work of a full answer. An edge where people
+// act (the API, the console's sign-in) asks Blocked first and compares
+// no token while it says wait, so that a guesser learns nothing more;
+// an edge that takes alerts lets a right token through, so that a
+// sender behind the address of a guesser is never refused.
 const (
 	// MaxFailures failed authentications a client may make in
 	// Window before it waits.
 	MaxFailures = 30
 	Window      = time.Minute
-	// maxClients bounds the addresses counted; past it the count starts
-	// again, as a window would.
+	// maxClients bounds the clients counted. When the table is full,
+	// the counts whose window ended are dropped; clients still left out
+	// share one count, so that a flood of addresses never clears
+	// anyone's.
 	maxClients = 100_000
+	// overflow is the count the clients left out share.
+	overflow = "overflow"
 )
 
-// Limiter counts failed authentications per client address.
+// Limiter counts failed authentications per client. A client is the
+// address a request came from, an IPv6 address by its /64 (what one
+// host is given); behind a trusted proxy, the address the proxy says
+// it forwarded for (X-Forwarded-For).
 type Limiter struct {
-	now func() time.Time
+	now     func() time.Time
+	trusted []netip.Prefix
 
 	mu      sync.Mutex
 	clients map[string]*failureCount
+	swept   time.Time // when a full table last dropped the ended counts
 }
 
 type failureCount struct {
@@ -38,53 +51,109 @@ type failureCount struct {
 	since time.Time
 }
 
-// New returns a limiter on the clock now.
-func New(now func() time.Time) *Limiter {
-	return &Limiter{now: now, clients: map[string]*failureCount{}}
+// New returns a limiter on the clock now that takes the requests from
+// an address in trusted as forwarded by a proxy.
+func New(now func() time.Time, trusted ...netip.Prefix) *Limiter {
+	return &Limiter{now: now, trusted: trusted, clients: map[string]*failureCount{}}
 }
 
 // Blocked reports how long r's client must wait before it may try to
-// authenticate again, zero when it may now; it counts nothing. An edge
-// where people type a secret asks it before checking one, so that a
-// guesser over the limit learns nothing more.
+// authenticate again, zero when it may now; it counts nothing.
 func (f *Limiter) Blocked(r *http.Request) time.Duration {
+	client := f.client(r)
 	now := f.now()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	c := f.clients[clientOf(r)]
+	c := f.clients[client]
+	if c == nil && len(f.clients) >= maxClients {
+		c = f.clients[overflow]
+	}
 	if c == nil || c.n < MaxFailures || now.Sub(c.since) >= Window {
 		return 0
 	}
 	return Window - now.Sub(c.since)
 }
 
-// clientOf is the address r came from, without its port.
-func clientOf(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // Fail counts a failed authentication from r's client, and reports when
 // it may try again if it is over the limit (zero when it is not).
 func (f *Limiter) Fail(r *http.Request) time.Duration {
-	host := clientOf(r)
+	client := f.client(r)
 	now := f.now()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	c := f.clients[host]
-	if c == nil || now.Sub(c.since) >= Window {
-		if len(f.clients) >= maxClients {
-			clear(f.clients)
+	c := f.clients[client]
+	if c == nil && len(f.clients) >= maxClients {
+		if now.Sub(f.swept) >= Window/10 { // not at every request of a flood
+			f.swept = now
+			for k, old := range f.clients {
+				if now.Sub(old.since) >= Window {
+					delete(f.clients, k)
+				}
+			}
 		}
+		if len(f.clients) >= maxClients {
+			client = overflow
+			c = f.clients[overflow]
+		}
+	}
+	if c == nil || now.Sub(c.since) >= Window {
 		c = &failureCount{since: now}
-		f.clients[host] = c
+		f.clients[client] = c
 	}
 	c.n++
 	if c.n <= MaxFailures {
 		return 0
 	}
 	return Window - now.Sub(c.since)
+}
+
+// client names r's client: its address, or the address a trusted proxy
+// forwarded it for, with an IPv6 address cut to its /64.
+func (f *Limiter) client(r *http.Request) string {
+	addr, ok := parseAddr(r.RemoteAddr)
+	if !ok {
+		return r.RemoteAddr
+	}
+	if f.isTrusted(addr) {
+		// The last address the proxies did not add themselves: those
+		// before it are the client's own word.
+		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			hop, ok := parseAddr(strings.TrimSpace(hops[i]))
+			if !ok {
+				break
+			}
+			addr = hop
+			if !f.isTrusted(hop) {
+				break
+			}
+		}
+	}
+	if addr.Is6() {
+		p, _ := addr.Prefix(64)
+		return p.String()
+	}
+	return addr.String()
+}
+
+func (f *Limiter) isTrusted(a netip.Addr) bool {
+	for _, p := range f.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseAddr parses an address with or without a port, as a 4-in-6
+// address's IPv4 address.
+func parseAddr(s string) (netip.Addr, bool) {
+	if host, _, err := net.SplitHostPort(s); err == nil {
+		s = host
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a.Unmap().WithZone(""), true
 }

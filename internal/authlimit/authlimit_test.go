@@ -1,0 +1,96 @@
+package authlimit
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// via is a request from remote, forwarded for forwarded unless empty.
+func via(remote, forwarded string) *http.Request {
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = remote
+	if forwarded != "" {
+		r.Header.Set("X-Forwarded-For", forwarded)
+	}
+	return r
+}
+
+// TestClient: who a request is counted against.
+func TestClient(t *testing.T) {
+	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::1/128")}
+	tests := []struct {
+		name      string
+		remote    string
+		forwarded []string // X-Forwarded-For headers
+		want      string
+	}{
+		{"an address", "192.0.2.7:51000", nil, "192.0.2.7"},
+		{"an IPv6 address by its /64", "[2001:db8:1:2:aaaa::1]:443", nil, "2001:db8:1:2::/64"},
+		{"another address of the same /64", "[2001:db8:1:2:ffff::9]:443", nil, "2001:db8:1:2::/64"},
+		{"a 4-in-6 address as IPv4", "[::ffff:192.0.2.7]:443", nil, "192.0.2.7"},
+		{"X-Forwarded-For from anyone else is the client's own word", "192.0.2.7:1", []string{"198.51.100.1"}, "192.0.2.7"},
+		{"behind a trusted proxy, the address it forwarded for", "10.1.2.3:1", []string{"198.51.100.1"}, "198.51.100.1"},
+		{"the last hop a trusted proxy did not add", "10.1.2.3:1", []string{"203.0.113.9, 198.51.100.1, 10.9.9.9"}, "198.51.100.1"},
+		{"over several headers", "10.1.2.3:1", []string{"203.0.113.9", "198.51.100.1"}, "198.51.100.1"},
+		{"an IPv6 proxy", "[fd00::1]:1", []string{"2001:db8:5::7"}, "2001:db8:5::/64"},
+		{"a trusted proxy that says nothing", "10.1.2.3:1", nil, "10.1.2.3"},
+		{"a garbled hop ends the walk", "10.1.2.3:1", []string{"198.51.100.1, junk"}, "10.1.2.3"},
+	}
+	f := New(time.Now, proxies...)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = tt.remote
+			for _, v := range tt.forwarded {
+				r.Header.Add("X-Forwarded-For", v)
+			}
+			require.Equal(t, tt.want, f.client(r))
+		})
+	}
+}
+
+// TestLimit: past MaxFailures in a Window a client waits, others do not,
+// and a client behind a trusted proxy is counted apart from the others
+// behind it.
+func TestLimit(t *testing.T) {
+	now := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
+	f := New(func() time.Time { return now }, netip.MustParsePrefix("10.0.0.1/32"))
+	from := func(client string) *http.Request { return via("10.0.0.1:5", client) }
+	for range MaxFailures {
+		require.Zero(t, f.Fail(from("198.51.100.1")))
+	}
+	require.Equal(t, Window, f.Fail(from("198.51.100.1")))
+	require.Equal(t, Window, f.Blocked(from("198.51.100.1")))
+	require.Zero(t, f.Blocked(from("198.51.100.2")), "another client behind the proxy")
+	require.Zero(t, f.Blocked(via("10.0.0.1:5", "")), "the proxy's own")
+	now = now.Add(Window)
+	require.Zero(t, f.Blocked(from("198.51.100.1")), "once the window ended")
+}
+
+// TestFullTable: once maxClients are counted, a flood of new addresses
+// shares one count, and never clears the counts of those it displaced.
+func TestFullTable(t *testing.T) {
+	now := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
+	f := New(func() time.Time { return now })
+	guesser := via("192.0.2.1:1", "")
+	for range MaxFailures + 1 {
+		f.Fail(guesser)
+	}
+	require.NotZero(t, f.Blocked(guesser))
+	for i := range maxClients + MaxFailures {
+		f.Fail(via("[2001:db8:"+strconv.FormatInt(int64(i), 16)+"::1]:1", ""))
+	}
+	require.NotZero(t, f.Blocked(guesser), "the guesser is still counted")
+	require.NotZero(t, f.Blocked(via("[2001:db8:ffff:1::1]:1", "")), "a new address shares the flood's count")
+	require.LessOrEqual(t, len(f.clients), maxClients+1)
+
+	now = now.Add(Window)
+	require.Zero(t, f.Fail(via("[2001:db8:ffff:1::1]:1", "")), "once the window ended, the ended counts make room")
+	require.Contains(t, f.clients, "2001:db8:ffff:1::/64")
+}
