@@ -357,3 +357,22 @@ func ReadTimeline(ctx context.Context, s TimelineReader, id string) ([]Event, er
 		}
 	}
 }
+
+// IncidentReader reads one incident's header: Store's Incident.
+type IncidentReader interface {
+	Incident(ctx context.Context, id string) (*Incident, error)
+}
+
+// PageWanted reports whether notification n of incident id is still to
+// be sent, as the store has it now: the incident is triggered and n is
+// in its outbox. A page decided from an earlier read may have waited
+// (for its channel, or a person's limit) while someone acknowledged the
+// incident or it resolved. When the store does not answer, it is: a
+// page too many, never one missed.
+func PageWanted(ctx context.Context, s IncidentReader, id string, n int) bool {
+	inc, err := s.Incident(ctx, id)
+	if err != nil {
+		return !errors.Is(err, ErrNotFound)
+	}
+	return inc.State == StateTriggered && slices.ContainsFunc(inc.Pending, func(p Notification) bool { return p.ID == n })
+}

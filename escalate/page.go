@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -32,20 +31,6 @@ type result struct {
 	final bool
 }
 
-// wanted reports whether notification n of incident id is still to be
-// sent, as the store has it now: fire decided it from an earlier read,
-// and it may have waited for its channel since, while someone
-// acknowledged the incident, or it was resolved, and the page was taken
-// from its outbox. When the store does not answer, it is: a page too
-// many, never one missed.
-func (e *Engine) wanted(ctx context.Context, id string, n int) bool {
-	inc, err := e.store.Incident(ctx, id)
-	if err != nil {
-		return !errors.Is(err, klaxon.ErrNotFound)
-	}
-	return inc.State == klaxon.StateTriggered && slices.ContainsFunc(inc.Pending, func(p klaxon.Notification) bool { return p.ID == n })
-}
-
 // page sends one notification, if the claim is still held and the
 // incident still wants it.
 func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.Incident, n klaxon.Notification) result {
@@ -69,7 +54,7 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 		defer free()
 		if !h.held(e.now(), e.margin()) || h.quitting() {
 			err = errNotHeld
-		} else if !e.wanted(ctx, inc.ID, n.ID) {
+		} else if !klaxon.PageWanted(ctx, e.store, inc.ID, n.ID) {
 			e.metrics.pages.WithLabelValues(n.Via, "withdrawn").Inc()
 			return result{n: n} // done with: nothing to record
 		}

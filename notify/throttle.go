@@ -19,17 +19,21 @@ type Notifier interface {
 // Throttle keeps each person to at most one page per contact method per
 // limit (by default one SMS and one call a minute). A page that comes
 // sooner is deferred to when the limit allows: the engine keeps it due
-// until then, so a crash loses nothing. The page that goes out then
-// bundles every page that waited ("12 incidents for alice: reply AA to ack
-// all"), and the bundled ones, when they come again, are reported as sent
-// in it.
+// until then, so a crash loses nothing. By a contact method that
+// bundles (SMS), the page that goes out then bundles every page that
+// waited and is still wanted ("12 incidents for alice: reply AA to ack
+// all"), and the bundled ones, when they come again, are reported as
+// sent in it. By another (a call, which speaks one incident), the pages
+// that waited go out one a limit each.
 //
 // The state is in memory, per replica: after a restart, or across
 // replicas, a person may get a page more within a limit, never one less.
 type Throttle struct {
-	next   Notifier
-	limits map[string]time.Duration
-	now    func() time.Time
+	next    Notifier
+	limits  map[string]time.Duration
+	bundles map[string]bool
+	wanted  func(context.Context, klaxon.Page) bool
+	now     func() time.Time
 
 	mu     sync.Mutex
 	people map[throttleKey]*window
@@ -44,13 +48,28 @@ type window struct {
 	bundled map[string]time.Time   // incidents sent in the last bundles
 }
 
-// NewThrottle limits pages to next by contact method (klaxon.ViaSMS: a
-// minute, say); methods without a limit pass straight through.
-func NewThrottle(next Notifier, limits map[string]time.Duration, now func() time.Time) *Throttle {
-	if now == nil {
-		now = time.Now
+// ThrottleOptions are a Throttle's limits.
+type ThrottleOptions struct {
+	// Limits are the least time between two pages to one person by a
+	// contact method (klaxon.ViaSMS: a minute, say); methods without a
+	// limit pass straight through.
+	Limits map[string]time.Duration
+	// Bundles are the contact methods whose page can stand for others
+	// that waited: its text lists them, and a reply acts on them all.
+	Bundles map[string]bool
+	// Wanted reports whether a page that waited is still to be sent
+	// (klaxon.PageWanted); nil: every one is.
+	Wanted func(context.Context, klaxon.Page) bool
+	// Now is the clock; nil for time.Now.
+	Now func() time.Time
+}
+
+// NewThrottle limits pages to next as o says.
+func NewThrottle(next Notifier, o ThrottleOptions) *Throttle {
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	return &Throttle{next: next, limits: limits, now: now, people: map[throttleKey]*window{}}
+	return &Throttle{next: next, limits: o.Limits, bundles: o.Bundles, wanted: o.Wanted, now: o.Now, people: map[throttleKey]*window{}}
 }
 
 // Notify sends p, defers it (*klaxon.DeferredError), or reports it went
@@ -79,30 +98,47 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 		t.mu.Unlock()
 		return &klaxon.DeferredError{Until: open}
 	}
-	others := w.waiting
-	delete(others, p.Incident)
+	delete(w.waiting, p.Incident)
 	prev := w.last
-	w.last, w.waiting = now, map[string]klaxon.Page{}
-	for id := range others {
-		w.bundled[id] = now
+	w.last = now
+	var others map[string]klaxon.Page
+	if t.bundles[p.Via] {
+		others, w.waiting = w.waiting, map[string]klaxon.Page{}
+		for id := range others {
+			w.bundled[id] = now
+		}
 	}
 	t.mu.Unlock()
 
+	// A page that waited may have been acknowledged since, or resolved:
+	// the bundle leaves it out, and it is forgotten.
+	var dropped []string
+	if t.wanted != nil {
+		for id, o := range others {
+			if !t.wanted(ctx, o) {
+				delete(others, id)
+				dropped = append(dropped, id)
+			}
+		}
+	}
 	send := p
 	if len(others) > 0 {
 		send = bundle(p, others)
 	}
 	err := t.next.Notify(ctx, send)
+	t.mu.Lock()
+	for _, id := range dropped {
+		delete(w.bundled, id)
+	}
 	if err != nil {
 		// Nothing went out: the others wait for the next try.
-		t.mu.Lock()
 		w.last = prev
 		for id, o := range others {
 			delete(w.bundled, id)
 			w.waiting[id] = o
 		}
-		t.mu.Unlock()
 	}
+	t.mu.Unlock()
 	return err
 }
 

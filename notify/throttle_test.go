@@ -34,7 +34,8 @@ func TestThrottle(t *testing.T) {
 	t0 := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
 	now := t0
 	out := &sink{}
-	th := notify.NewThrottle(out, map[string]time.Duration{klaxon.ViaSMS: time.Minute}, func() time.Time { return now })
+	th := notify.NewThrottle(out, notify.ThrottleOptions{Limits: map[string]time.Duration{klaxon.ViaSMS: time.Minute},
+		Bundles: map[string]bool{klaxon.ViaSMS: true}, Now: func() time.Time { return now }})
 	alice := klaxon.User{ID: "alice"}
 	page := func(id, via string) klaxon.Page {
 		return klaxon.Page{Incident: id, User: alice, Via: via, Summary: "disk full on " + id}
@@ -69,4 +70,45 @@ func TestThrottle(t *testing.T) {
 		require.Equal(t, 2, out.pages[len(out.pages)-1].Bundle, "5 is still in the bundle")
 		require.ErrorIs(t, th.Notify(t.Context(), page("5", klaxon.ViaSMS)), klaxon.ErrBundled)
 	})
+}
+
+// TestThrottleLeavesOut: a bundle leaves out the pages that are no
+// longer wanted (their incidents acknowledged while they waited), and a
+// contact method that does not bundle (a call) sends the pages that
+// waited one a limit each.
+func TestThrottleLeavesOut(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	now := t0
+	out := &sink{}
+	acked := map[string]bool{"3": true}
+	th := notify.NewThrottle(out, notify.ThrottleOptions{
+		Limits:  map[string]time.Duration{klaxon.ViaSMS: time.Minute, klaxon.ViaVoice: time.Minute},
+		Bundles: map[string]bool{klaxon.ViaSMS: true},
+		Wanted:  func(_ context.Context, p klaxon.Page) bool { return !acked[p.Incident] },
+		Now:     func() time.Time { return now },
+	})
+	alice := klaxon.User{ID: "alice"}
+	page := func(id, via string) klaxon.Page { return klaxon.Page{Incident: id, User: alice, Via: via} }
+	for _, via := range []string{klaxon.ViaSMS, klaxon.ViaVoice} {
+		require.NoError(t, th.Notify(t.Context(), page("1", via)))
+		for _, id := range []string{"2", "3", "4"} {
+			var d *klaxon.DeferredError
+			require.ErrorAs(t, th.Notify(t.Context(), page(id, via)), &d)
+		}
+	}
+
+	now = t0.Add(time.Minute)
+	require.NoError(t, th.Notify(t.Context(), page("2", klaxon.ViaSMS)))
+	require.Equal(t, "2 incidents for alice: #2 #4. Reply AA to ack all", out.pages[len(out.pages)-1].Text, "3 was acknowledged")
+	require.ErrorIs(t, th.Notify(t.Context(), page("4", klaxon.ViaSMS)), klaxon.ErrBundled)
+
+	require.NoError(t, th.Notify(t.Context(), page("2", klaxon.ViaVoice)))
+	call := out.pages[len(out.pages)-1]
+	require.Zero(t, call.Bundle, "a call speaks one incident")
+	require.Equal(t, "2", call.Incident)
+	var d *klaxon.DeferredError
+	require.ErrorAs(t, th.Notify(t.Context(), page("4", klaxon.ViaVoice)), &d, "4 waits for a call of its own")
+	now = d.Until
+	require.NoError(t, th.Notify(t.Context(), page("4", klaxon.ViaVoice)))
+	require.Equal(t, "4", out.pages[len(out.pages)-1].Incident)
 }

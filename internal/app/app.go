@@ -123,7 +123,13 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	if cfg.Notify.Twilio != nil {
 		limits[klaxon.ViaSMS], limits[klaxon.ViaVoice] = cfg.Notify.Limit(klaxon.ViaSMS), cfg.Notify.Limit(klaxon.ViaVoice)
 	}
-	throttle := notify.NewThrottle(dispatch, limits, o.Now)
+	// An SMS stands for the pages that waited ("Reply AA"); a call
+	// speaks one incident, so each waits for a call of its own.
+	throttle := notify.NewThrottle(dispatch, notify.ThrottleOptions{Limits: limits, Now: o.Now,
+		Bundles: map[string]bool{klaxon.ViaSMS: true},
+		Wanted: func(ctx context.Context, p klaxon.Page) bool {
+			return klaxon.PageWanted(ctx, st, p.Incident, p.Notification)
+		}})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	shared := telemetry.NewMetrics(reg)
