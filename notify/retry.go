@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -56,3 +58,30 @@ func RetryableStatus(status int) bool {
 // MaxInlineWait is the longest wait Retry takes between two calls when
 // an error asks for one (see Retry).
 const MaxInlineWait = 5 * time.Second
+
+// MaxRetryAfter caps the wait a provider's Retry-After asks for: a wait
+// longer than MaxInlineWait goes to the escalation engine, which tries
+// the page again no sooner than asked, up to its longest backoff.
+const MaxRetryAfter = time.Hour
+
+// RetryAfter parses a Retry-After value, delay-seconds or an HTTP date,
+// into a wait from now of at most MaxRetryAfter; 0 when absent or bad.
+func RetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		d = MaxRetryAfter
+		if n < int64(MaxRetryAfter/time.Second) {
+			d = time.Duration(n) * time.Second
+		}
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return max(0, min(d, MaxRetryAfter))
+}

@@ -76,7 +76,8 @@ type Server struct {
 
 type failure struct {
 	status, code int
-	times        int // left; <0 for always
+	times        int    // left; <0 for always
+	retryAfter   string // a Retry-After header, "" for none
 }
 
 // Start runs a fake Twilio on a free loopback port until the test ends.
@@ -112,6 +113,14 @@ func (s *Server) Fail(number string, status, code, times int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failures[number] = &failure{status: status, code: code, times: times}
+}
+
+// Throttle makes the next times requests to number fail as Fail(number,
+// 429, 20429, times) does, with a Retry-After header of retryAfter.
+func (s *Server) Throttle(number, retryAfter string, times int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures[number] = &failure{status: http.StatusTooManyRequests, code: 20429, times: times, retryAfter: retryAfter}
 }
 
 // hold is a request held until released.
@@ -264,6 +273,9 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) url.Values {
 	s.mu.Unlock()
 	switch {
 	case fail:
+		if f.retryAfter != "" {
+			w.Header().Set("Retry-After", f.retryAfter)
+		}
 		writeError(w, f.status, f.code, failureMessage(f.code, to))
 	case to == "":
 		writeError(w, http.StatusBadRequest, 21604, "A 'To' phone number is required.")

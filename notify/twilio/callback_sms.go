@@ -2,6 +2,7 @@ package twilio
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -122,6 +123,10 @@ func (c *Callbacks) actFailure(user, id string, err error) string {
 	if status(err) >= http.StatusInternalServerError {
 		c.log.Error("act from the phone", "user", user, "incident", id, "err", err)
 		return "Klaxon could not record it; try again"
+	}
+	var conflict *klaxon.ConflictError
+	if errors.As(err, &conflict) {
+		return conflict.Msg // the message names the incident already
 	}
 	return err.Error()
 }

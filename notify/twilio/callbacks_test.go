@@ -103,6 +103,19 @@ func TestReplyWhenTheStoreCannotWrite(t *testing.T) {
 	require.Contains(t, out, "Acknowledged #"+id)
 }
 
+// TestKeyRefused: a key press that the incident's state refuses is
+// told why in words, once.
+func TestKeyRefused(t *testing.T) {
+	r := newRig(t)
+	id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaVoice, At: t0})
+	r.Clock.Add(time.Minute)
+	require.Contains(t, r.sms(t, "SM"+strings.Repeat("3", 32), id+"R"), "Resolved #"+id)
+	gather := twilio.VoicePath + "?" + url.Values{"incident": {id}, "n": {"1"}, "step": {"gather"}}.Encode()
+	code, out := r.post(t, gather, url.Values{"CallSid": {"CA" + strings.Repeat("4", 32)}, "To": {alicePhone}, "Digits": {"1"}}, "")
+	require.Equal(t, http.StatusOK, code, out)
+	require.Contains(t, out, "Incident "+id+" was not changed: cannot acknowledge: it is resolved. Goodbye.")
+}
+
 // TestCallbacksRefuse: a callback without Twilio configured gets 404, a
 // forged one 403, one that names no page 400; none changes anything.
 func TestCallbacksRefuse(t *testing.T) {

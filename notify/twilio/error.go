@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/twilio/twilio-go/client"
 
@@ -24,6 +25,9 @@ type Error struct {
 	Message string
 	// Err is the cause, as twilio-go or the HTTP client returned it.
 	Err error
+	// RetryAfter is the wait a 429's Retry-After asked for, capped at
+	// notify.MaxRetryAfter; 0 without one.
+	RetryAfter time.Duration
 
 	canceled bool
 }
@@ -38,6 +42,9 @@ func (e *Error) Retryable() bool {
 	}
 	return notify.RetryableStatus(e.Status)
 }
+
+// Wait is how long Twilio asked to wait before the next try.
+func (e *Error) Wait() time.Duration { return e.RetryAfter }
 
 func (e *Error) Error() string {
 	switch {

@@ -150,7 +150,11 @@ func (t *Twilio) do(ctx context.Context, call func(*api.ApiService) error) error
 	return notify.Retry(ctx, attempts, t.backoff, func() error {
 		svc, ep := t.service(ctx)
 		if err := call(svc); err != nil {
-			return classify(ctx, err, ep.status)
+			e := classify(ctx, err, ep.status)
+			if e.Status == http.StatusTooManyRequests {
+				e.RetryAfter = notify.RetryAfter(ep.retryAfter, time.Now())
+			}
+			return e
 		}
 		return nil
 	})
@@ -179,13 +183,14 @@ func (t *Twilio) service(ctx context.Context) (*api.ApiService, *endpoint) {
 }
 
 // endpoint is an http.RoundTripper that sends each request to base, keeping
-// its path and query, under ctx; it notes the status of the last response.
-// It serves one call at a time.
+// its path and query, under ctx; it notes the status and the Retry-After
+// of the last response. It serves one call at a time.
 type endpoint struct {
-	ctx    context.Context
-	base   *url.URL
-	next   http.RoundTripper
-	status int
+	ctx        context.Context
+	base       *url.URL
+	next       http.RoundTripper
+	status     int
+	retryAfter string
 }
 
 func (e *endpoint) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -197,7 +202,7 @@ func (e *endpoint) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.Host = ""
 	resp, err := e.next.RoundTrip(r)
 	if resp != nil {
-		e.status = resp.StatusCode
+		e.status, e.retryAfter = resp.StatusCode, resp.Header.Get("Retry-After")
 	}
 	return resp, err
 }

@@ -150,6 +150,21 @@ func TestSendRetries(t *testing.T) {
 	}
 }
 
+// TestSendRetryAfter: a 429's Retry-After past notify.MaxInlineWait ends
+// the tries at once, and the error says how long to wait, for the
+// escalation engine to try again no sooner.
+func TestSendRetryAfter(t *testing.T) {
+	fake := twiliotest.Start(t)
+	fake.Throttle(alice, "60", 1)
+	err := newTwilio(t, fake).Voice().Send(t.Context(), page)
+	require.Equal(t, 1, fake.Attempts(alice))
+	var e *Error
+	require.ErrorAs(t, err, &e)
+	require.True(t, e.Retryable())
+	require.Equal(t, time.Minute, klaxon.WaitOf(err))
+	require.Empty(t, fake.Calls())
+}
+
 func TestSendStopsWhenContextEnds(t *testing.T) {
 	fake := twiliotest.Start(t)
 	fake.Fail(alice, http.StatusServiceUnavailable, 20503, -1)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -16,11 +15,6 @@ import (
 
 // maxBody is how much of an answer's body an Error keeps.
 const maxBody = 200
-
-// maxRetryAfter caps the wait a 429's Retry-After asks for: a wait
-// longer than notify.MaxInlineWait goes to the escalation engine, which
-// tries the page again no sooner than asked, up to its longest backoff.
-const maxRetryAfter = time.Hour
 
 // Error is a page the receiver did not take: it refused it, or no answer
 // came back.
@@ -87,7 +81,7 @@ func transportError(ctx context.Context, err error, target *url.URL) *Error {
 func statusError(resp *http.Response, body []byte, secret string, now time.Time) *Error {
 	e := &Error{Status: resp.StatusCode, Body: truncate(body, secret)}
 	if resp.StatusCode == http.StatusTooManyRequests {
-		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), now)
+		e.RetryAfter = notify.RetryAfter(resp.Header.Get("Retry-After"), now)
 	}
 	return e
 }
@@ -108,28 +102,6 @@ func truncate(body []byte, secret string) string {
 		s = s[:len(s)-1]
 	}
 	return s
-}
-
-// retryAfter parses a Retry-After value, delay-seconds or an HTTP date,
-// into a wait from now of at most maxRetryAfter; 0 when absent or bad.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n <= 0 {
-			return 0
-		}
-		d = maxRetryAfter
-		if n < int64(maxRetryAfter/time.Second) {
-			d = time.Duration(n) * time.Second
-		}
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	return max(0, min(d, maxRetryAfter))
 }
 
 // redact is u without its user info, path and query, for errors.

@@ -295,34 +295,6 @@ func TestTruncate(t *testing.T) {
 	}
 }
 
-func TestRetryAfter(t *testing.T) {
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	tests := []struct {
-		in   string
-		want time.Duration
-	}{
-		{"", 0},
-		{"1", time.Second},
-		{" 3 ", 3 * time.Second},
-		{"5", 5 * time.Second},
-		{"60", time.Minute},
-		{"7200", time.Hour},
-		{"99999999999999999999", 0},
-		{"9223372036854775807", time.Hour},
-		{"0", 0},
-		{"-1", 0},
-		{"soon", 0},
-		{now.Add(2 * time.Second).Format(http.TimeFormat), 2 * time.Second},
-		{now.Add(time.Hour).Format(http.TimeFormat), time.Hour},
-		{now.Add(-time.Hour).Format(http.TimeFormat), 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			require.Equal(t, tt.want, retryAfter(tt.in, now))
-		})
-	}
-}
-
 func TestNew(t *testing.T) {
 	tests := []struct {
 		name  string
