@@ -367,12 +367,15 @@ type IncidentReader interface {
 // be sent, as the store has it now: the incident is triggered and n is
 // in its outbox. A page decided from an earlier read may have waited
 // (for its channel, or a person's limit) while someone acknowledged the
-// incident or it resolved. When the store does not answer, it is: a
-// page too many, never one missed.
-func PageWanted(ctx context.Context, s IncidentReader, id string, n int) bool {
+// incident or it resolved. The error is the store's when it could not
+// tell (an incident not found is not wanted).
+func PageWanted(ctx context.Context, s IncidentReader, id string, n int) (bool, error) {
 	inc, err := s.Incident(ctx, id)
-	if err != nil {
-		return !errors.Is(err, ErrNotFound)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
 	}
-	return inc.State == StateTriggered && slices.ContainsFunc(inc.Pending, func(p Notification) bool { return p.ID == n })
+	if err != nil {
+		return false, fmt.Errorf("read incident %s: %w", id, err)
+	}
+	return inc.State == StateTriggered && slices.ContainsFunc(inc.Pending, func(p Notification) bool { return p.ID == n }), nil
 }

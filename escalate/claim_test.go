@@ -381,17 +381,18 @@ func TestReleasedClaimIsNotLost(t *testing.T) {
 	})
 }
 
-// lostStore fails the fire's last commit once, and answers every renewal
-// that the claim is another's now, as when a replica took it meanwhile.
+// lostStore fails the fire's last commit until a renewal came, and
+// answers every renewal that the claim is another's now, as when a
+// replica took it meanwhile.
 type lostStore struct {
 	klaxon.Store
-	mu     sync.Mutex
-	failed bool
+	mu              sync.Mutex
+	failed, renewed bool
 }
 
 func (s *lostStore) Commit(ctx context.Context, c klaxon.Commit) error {
 	s.mu.Lock()
-	fail := !s.failed && c.Claim != "" && len(c.Timers) > 0
+	fail := !s.renewed && c.Claim != "" && len(c.Timers) > 0
 	s.failed = s.failed || fail
 	s.mu.Unlock()
 	if fail {
@@ -401,6 +402,9 @@ func (s *lostStore) Commit(ctx context.Context, c klaxon.Commit) error {
 }
 
 func (s *lostStore) Renew(_ context.Context, _ time.Time, _ time.Duration, timers []klaxon.Timer) ([]string, error) {
+	s.mu.Lock()
+	s.renewed = true
+	s.mu.Unlock()
 	var lost []string
 	for _, t := range timers {
 		lost = append(lost, t.Incident)

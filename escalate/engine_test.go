@@ -2,10 +2,12 @@ package escalate_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -256,19 +258,24 @@ func (g *gate) Notify(ctx context.Context, pg klaxon.Page) error {
 // slowChannel runs an engine whose one email slot the first page holds
 // until release is closed, on two incidents paging bob: first is the
 // one whose page went out, second the one whose page waits for the
-// slot. stop ends the engine and returns Run's error.
+// slot. The engine works on st, the store wrapped by wrap (when not
+// nil). stop ends the engine and returns Run's error.
 type slowChannel struct {
-	st            *embedded.Store
+	st            klaxon.Store
 	e             *escalate.Engine
 	g             *gate
 	first, second string
 	stop          func() error
 }
 
-func newSlowChannel(t *testing.T, log *slog.Logger) *slowChannel {
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
+func newSlowChannel(t *testing.T, log *slog.Logger, wrap func(klaxon.Store) klaxon.Store) *slowChannel {
+	db, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close() })
+	t.Cleanup(func() { _ = db.Close() })
+	var st klaxon.Store = db
+	if wrap != nil {
+		st = wrap(db)
+	}
 	dir := func() escalate.Directory { return directory{"bob": bob} }
 	bobOnly := klaxon.Policy{Name: "b", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "bob"}}, EscalateAfter: time.Hour}}}
 	g := &gate{entered: make(chan string, 2), release: make(chan struct{})}
@@ -300,7 +307,7 @@ func paged(t *testing.T, st klaxon.Store, id string) bool {
 // slots busy), is not sent once it gets one.
 func TestAckWithdrawsWaitingPage(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		sc := newSlowChannel(t, slog.New(slog.DiscardHandler))
+		sc := newSlowChannel(t, slog.New(slog.DiscardHandler), nil)
 		_, err := sc.e.Acknowledge(t.Context(), sc.second, klaxon.Actor{By: "bob", How: "api"})
 		require.NoError(t, err)
 		close(sc.g.release)
@@ -314,6 +321,84 @@ func TestAckWithdrawsWaitingPage(t *testing.T) {
 	})
 }
 
+// downStore is a store that answers nothing while down, as a Redis
+// that stopped.
+type downStore struct {
+	klaxon.Store
+	down atomic.Bool
+}
+
+func (s *downStore) err() error {
+	if s.down.Load() {
+		return fmt.Errorf("dial: connection refused: %w", klaxon.ErrUnavailable)
+	}
+	return nil
+}
+
+func (s *downStore) Incident(ctx context.Context, id string) (*klaxon.Incident, error) {
+	if err := s.err(); err != nil {
+		return nil, err
+	}
+	return s.Store.Incident(ctx, id)
+}
+
+func (s *downStore) Group(ctx context.Context, key string, alerts []string) (klaxon.Group, error) {
+	if err := s.err(); err != nil {
+		return klaxon.Group{}, err
+	}
+	return s.Store.Group(ctx, key, alerts)
+}
+
+func (s *downStore) Commit(ctx context.Context, c klaxon.Commit) error {
+	if err := s.err(); err != nil {
+		return err
+	}
+	return s.Store.Commit(ctx, c)
+}
+
+func (s *downStore) Claim(ctx context.Context, now time.Time, lease time.Duration, max int) ([]klaxon.Timer, time.Time, error) {
+	if err := s.err(); err != nil {
+		return nil, time.Time{}, err
+	}
+	return s.Store.Claim(ctx, now, lease, max)
+}
+
+func (s *downStore) Renew(ctx context.Context, now time.Time, lease time.Duration, timers []klaxon.Timer) ([]string, error) {
+	if err := s.err(); err != nil {
+		return nil, err
+	}
+	return s.Store.Renew(ctx, now, lease, timers)
+}
+
+// TestStoreDownLeavesPagesNotStarted: a page that gets its channel while
+// the store does not answer is not sent (it could not be put on record,
+// and the claim not renewed, so the next claim would send it again); it
+// is sent once, by the next claim, after the store is back.
+func TestStoreDownLeavesPagesNotStarted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var ds *downStore
+		sc := newSlowChannel(t, slog.New(slog.DiscardHandler), func(st klaxon.Store) klaxon.Store {
+			ds = &downStore{Store: st}
+			return ds
+		})
+		ds.down.Store(true)
+		close(sc.g.release)
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		require.Equal(t, []string{"bob/email"}, sc.g.got(), "the page waiting for its channel was not sent")
+		require.Empty(t, sc.g.entered)
+
+		ds.down.Store(false)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		require.NoError(t, sc.stop())
+		require.Equal(t, []string{"bob/email", "bob/email"}, sc.g.got(), "each page once")
+		require.Equal(t, sc.second, <-sc.g.entered)
+		require.True(t, paged(t, sc.st, sc.first), "the page in flight at the outage is on record")
+		require.True(t, paged(t, sc.st, sc.second))
+	})
+}
+
 // TestShutdownLeavesPagesNotStarted: when the engine stops, the page in
 // flight finishes and is recorded, and a page still waiting for its
 // channel is not sent: its claim is given up at once, so that the next
@@ -322,7 +407,7 @@ func TestAckWithdrawsWaitingPage(t *testing.T) {
 func TestShutdownLeavesPagesNotStarted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var logs syncbuf.Buffer
-		sc := newSlowChannel(t, slog.New(slog.NewTextHandler(&logs, nil)))
+		sc := newSlowChannel(t, slog.New(slog.NewTextHandler(&logs, nil)), nil)
 		stopped := make(chan error)
 		go func() { stopped <- sc.stop() }()
 		synctest.Wait()

@@ -111,16 +111,17 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 		}
 		cancel()
 		switch {
-		case err != nil && len(inflight) == 0 && len(finished) > 0 && h.held(e.now(), 0):
+		case err != nil && len(inflight) == 0 && wentOut(finished) && h.held(e.now(), 0):
 			// Pages went out and are not on record: a next holder would
 			// send them again. Keep the claim and record them when the
-			// store answers, for as long as the claim holds.
+			// store answers, for as long as the claim holds: soon, since
+			// a store back from an outage has the lease's rest to do it.
 			recordTries++
 			e.log.Error("record pages", "incident", t.Incident, "try", recordTries, "err", err)
 			e.shared.StoreError(telemetry.StoreEngine, err)
 			h.extend(e.now().Add(e.lease))
 			select {
-			case <-time.After(e.retry.after(recordTries)):
+			case <-time.After(recordRetry.after(recordTries)):
 			case <-ctx.Done():
 				return err
 			}
@@ -185,6 +186,18 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 		}
 		timer.Stop()
 	}
+}
+
+// recordRetry is the wait before recording again the pages that went
+// out, after a record failed: short, so that a store that comes back
+// within the lease gets them on record before another claim sends them
+// again.
+var recordRetry = Backoff{First: time.Second, Max: 4 * time.Second}
+
+// wentOut reports whether any of finished went out, or was tried, and
+// so is to be recorded.
+func wentOut(finished []result) bool {
+	return slices.ContainsFunc(finished, func(r result) bool { return r.event != nil })
 }
 
 // recordClosed is fire's commit once the incident closed: the pages that

@@ -54,7 +54,13 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 		defer free()
 		if !h.held(e.now(), e.margin()) || h.quitting() {
 			err = errNotHeld
-		} else if !klaxon.PageWanted(ctx, e.store, inc.ID, n.ID) {
+		} else if wanted, rerr := klaxon.PageWanted(ctx, e.store, inc.ID, n.ID); rerr != nil {
+			// The store does not answer: the page could not be put
+			// on record either, and the claim cannot be renewed. It
+			// stays due, for the claim's next holder once the store
+			// answers: sent then, once, rather than now and again.
+			err = errNotHeld
+		} else if !wanted {
 			e.metrics.pages.WithLabelValues(n.Via, "withdrawn").Inc()
 			return result{n: n} // done with: nothing to record
 		}

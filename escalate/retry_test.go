@@ -237,7 +237,7 @@ func (s *failingRecords) Commit(ctx context.Context, c klaxon.Commit) error {
 // longer than a lease: no later claim sends them again.
 func TestRecordRetriedUnderClaim(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		st := &failingRecords{Store: openStore(t), n: 3}
+		st := &failingRecords{Store: openStore(t), n: 8}
 		start := time.Now()
 		ph := &flakyPhone{start: start, fail: func(string, int) error { return nil }}
 		dir := directory{"alice": alice}
@@ -246,8 +246,8 @@ func TestRecordRetriedUnderClaim(t *testing.T) {
 		runEngine(t, e)
 		id := openIncident(t, st, klaxon.Policy{Name: "p", Steps: []klaxon.Step{userStep("alice")}}, start)
 		e.Wake()
-		// Records fail at 0 s and after 10 s and 20 s more: 30 s, two
-		// leases, before the pages are on record.
+		// Records fail at 0 s and after 1, 2, 4 s, then every 4 s: 23 s,
+		// more than a lease, before the pages are on record.
 		time.Sleep(2 * time.Minute)
 		synctest.Wait()
 		pages := ph.got()

@@ -128,7 +128,8 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	throttle := notify.NewThrottle(dispatch, notify.ThrottleOptions{Limits: limits, Now: o.Now,
 		Bundles: map[string]bool{klaxon.ViaSMS: true},
 		Wanted: func(ctx context.Context, p klaxon.Page) bool {
-			return klaxon.PageWanted(ctx, st, p.Incident, p.Notification)
+			wanted, err := klaxon.PageWanted(ctx, st, p.Incident, p.Notification)
+			return wanted || err != nil // in doubt, the bundle names it
 		}})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
