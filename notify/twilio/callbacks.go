@@ -104,9 +104,12 @@ func NewCallbacks(o CallbackOptions) *Callbacks {
 // ServeHTTP serves a callback.
 func (c *Callbacks) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.mux.ServeHTTP(w, r) }
 
-// callbackMemory is how long a callback is remembered: Twilio's
-// signature has no timestamp, so a replay is refused for this long.
-const callbackMemory = 48 * time.Hour
+// callbackMemory is how long a callback that acts (an SMS reply, a key
+// press) is remembered: Twilio's signature has no timestamp, so a
+// replay is refused for this long. A bare reply ("R", "AA") acts on
+// the latest pages to the phone, whatever they are by then, so the
+// memory is long: a month, of replies, which are few.
+const callbackMemory = 30 * 24 * time.Hour
 
 // firstTime reports whether the callback key is acted on for the first
 // time; on an error it answers 503 (Twilio retries) and reports false.

@@ -116,6 +116,22 @@ func TestKeyRefused(t *testing.T) {
 	require.Contains(t, out, "Incident "+id+" was not changed: cannot acknowledge: it is resolved. Goodbye.")
 }
 
+// TestReplayedReplyLater: a signed reply replayed days later does not
+// act on the pages that came since: the memory of replies is a month.
+func TestReplayedReplyLater(t *testing.T) {
+	r := newRig(t)
+	first := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0})
+	r.Clock.Add(time.Minute)
+	sid := "SM" + strings.Repeat("5", 32)
+	require.Contains(t, r.sms(t, sid, "R"), "Resolved #"+first)
+
+	r.Clock.Add(29 * 24 * time.Hour)
+	later := r.Open(t, "checkout", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: r.Clock.Now()})
+	r.Clock.Add(time.Minute)
+	r.sms(t, sid, "R")
+	require.Equal(t, klaxon.StateTriggered, r.Incident(t, later).State, "the replay did nothing")
+}
+
 // TestCallbacksRefuse: a callback without Twilio configured gets 404, a
 // forged one 403, one that names no page 400; none changes anything.
 func TestCallbacksRefuse(t *testing.T) {
