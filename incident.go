@@ -409,8 +409,10 @@ type Page struct {
 	Alerts       int
 	Text         string
 	// Bundle counts the incidents a bundled page stands for (0 for a page
-	// of one); Text then says what they are.
-	Bundle int
+	// of one); Text then says what they are, and Bundled names the pages
+	// it stands for besides its own, for the reports of its delivery.
+	Bundle  int
+	Bundled []PageRef
 	// Test marks a test page (klaxon test-page): of no incident, it asks
 	// for no answer, and its text says so.
 	Test bool
@@ -418,6 +420,12 @@ type Page struct {
 	// the incident (opened, acknowledged, update, resolved): it asks for
 	// no act.
 	Update string
+}
+
+// PageRef names one notification of one incident.
+type PageRef struct {
+	Incident     string
+	Notification int
 }
 
 // TestText is the text of a test page sent by via.

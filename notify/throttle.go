@@ -169,6 +169,11 @@ func bundle(p klaxon.Page, others map[string]klaxon.Page) klaxon.Page {
 		return ids[i] < ids[j]
 	})
 	p.Bundle = len(ids)
+	for _, id := range ids {
+		if o, ok := others[id]; ok {
+			p.Bundled = append(p.Bundled, klaxon.PageRef{Incident: id, Notification: o.Notification})
+		}
+	}
 	p.Text = fmt.Sprintf("%d incidents for %s: #%s. Reply AA to ack all", len(ids), p.User.ID, strings.Join(ids, " #"))
 	return p
 }

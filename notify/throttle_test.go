@@ -55,6 +55,7 @@ func TestThrottle(t *testing.T) {
 	last := out.pages[len(out.pages)-1]
 	require.Equal(t, 3, last.Bundle)
 	require.Equal(t, "3 incidents for alice: #2 #3 #4. Reply AA to ack all", last.Text)
+	require.Equal(t, []klaxon.PageRef{{Incident: "2"}, {Incident: "4"}}, last.Bundled, "the pages it stands for besides 3")
 	require.ErrorIs(t, th.Notify(t.Context(), page("2", klaxon.ViaSMS)), klaxon.ErrBundled, "...standing for those that waited")
 	require.ErrorIs(t, th.Notify(t.Context(), page("4", klaxon.ViaSMS)), klaxon.ErrBundled)
 	require.Len(t, out.pages, 4)

@@ -210,9 +210,23 @@ func (c *Callbacks) status(w http.ResponseWriter, r *http.Request) {
 		final = false // queued, sent, ringing, in-progress: more to come
 	}
 	if final {
-		if err := c.o.Responder.Delivery(r.Context(), id, n, reached, detail); err != nil && !errors.Is(err, klaxon.ErrNotFound) {
-			c.fail(w, r, err)
-			return
+		// A bundle's report is every page's it stood for.
+		pages := []klaxon.PageRef{{Incident: id, Notification: n}}
+		for _, v := range r.URL.Query()["also"] {
+			i := strings.LastIndexByte(v, '.')
+			if i <= 0 {
+				continue
+			}
+			inc, num := v[:i], v[i+1:]
+			if k, err := strconv.Atoi(num); err == nil {
+				pages = append(pages, klaxon.PageRef{Incident: inc, Notification: k})
+			}
+		}
+		for _, p := range pages {
+			if err := c.o.Responder.Delivery(r.Context(), p.Incident, p.Notification, reached, detail); err != nil && !errors.Is(err, klaxon.ErrNotFound) {
+				c.fail(w, r, err)
+				return
+			}
 		}
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -208,6 +208,24 @@ func TestStatusCallback(t *testing.T) {
 	require.Equal(t, "undelivered (error 30003)", events[0].Text)
 }
 
+// TestStatusCallbackOfBundle: the report of a bundle's SMS is every
+// page's it stood for: undelivered, each moves on.
+func TestStatusCallbackOfBundle(t *testing.T) {
+	r := newRig(t)
+	a := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0})
+	b := r.Open(t, "checkout", klaxon.Sent{Notification: 2, User: "alice", Via: klaxon.ViaSMS, At: t0})
+	u, err := url.Parse(twilio.StatusURL(r.base, a, 1, klaxon.PageRef{Incident: b, Notification: 2}))
+	require.NoError(t, err)
+	code, out := r.post(t, u.RequestURI(), url.Values{"MessageSid": {"SM1"}, "MessageStatus": {"undelivered"}, "ErrorCode": {"30003"}}, "")
+	require.Equal(t, http.StatusNoContent, code, out)
+	for _, id := range []string{a, b} {
+		events, _, err := r.Store.Timeline(t.Context(), id, 0, 100)
+		require.NoError(t, err)
+		require.Len(t, events, 1, "incident %s", id)
+		require.Equal(t, klaxon.EventPageFailed, events[0].Kind)
+	}
+}
+
 // TestReplyNotes: "42N text" notes text on incident 42 as the replying
 // user, by SMS, and leaves its state alone; "N text" notes on the latest
 // page's incident.

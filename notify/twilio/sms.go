@@ -31,7 +31,7 @@ func (c smsChannel) Send(ctx context.Context, p klaxon.Page) error {
 	if p.Test {
 		params.SetBody(klaxon.TestText(klaxon.ViaSMS))
 	} else {
-		params.SetBody(SMSText(p)).SetStatusCallback(StatusURL(c.t.publicURL, p.Incident, p.Notification))
+		params.SetBody(SMSText(p)).SetStatusCallback(StatusURL(c.t.publicURL, p.Incident, p.Notification, p.Bundled...))
 	}
 	err := c.t.do(ctx, func(s *api.ApiService) error {
 		m, err := s.CreateMessage(params)

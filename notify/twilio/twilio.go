@@ -124,15 +124,21 @@ func (t *Twilio) Voice() notify.Channel { return voiceChannel{t} }
 
 // StatusURL is where Twilio reports the delivery of notification n of an
 // incident: PublicURL + "/v1/twilio/status?incident=42&n=3". The query
-// ties the report to the page, since Send returns no message SID.
-func StatusURL(publicURL, incident string, n int) string {
-	return callbackURL(publicURL, StatusPath, incident, n)
+// ties the report to the page, since Send returns no message SID. A
+// bundle's names the other pages it stands for too, each as
+// also=INCIDENT.N: the report is theirs as well.
+func StatusURL(publicURL, incident string, n int, bundled ...klaxon.PageRef) string {
+	var also []string
+	for _, b := range bundled {
+		also = append(also, "also", b.Incident+"."+strconv.Itoa(b.Notification))
+	}
+	return callbackURL(publicURL, StatusPath, incident, n, also...)
 }
 
 func callbackURL(publicURL, path, incident string, n int, extra ...string) string {
 	q := url.Values{"incident": {incident}, "n": {strconv.Itoa(n)}}
 	for i := 0; i+1 < len(extra); i += 2 {
-		q.Set(extra[i], extra[i+1])
+		q.Add(extra[i], extra[i+1])
 	}
 	return strings.TrimRight(publicURL, "/") + path + "?" + q.Encode()
 }

@@ -47,6 +47,13 @@ func TestSendSMS(t *testing.T) {
 	require.Equal(t, "#42 CRIT 5xx ratio above 5% on payments (2 firing). Reply 42A ack, 42R resolve, 42E escalate", m.Body)
 	require.Equal(t, public+"/v1/twilio/status?incident=42&n=3", m.StatusCallback)
 	require.Equal(t, 1, fake.Attempts(alice))
+
+	bundle := page
+	bundle.Bundle, bundle.Text = 3, "3 incidents for alice: #42 #43 #44. Reply AA to ack all"
+	bundle.Bundled = []klaxon.PageRef{{Incident: "43", Notification: 1}, {Incident: "44", Notification: 2}}
+	require.NoError(t, newTwilio(t, fake).SMS().Send(t.Context(), bundle))
+	m = fake.WaitSMS(t, alice)
+	require.Equal(t, public+"/v1/twilio/status?also=43.1&also=44.2&incident=42&n=3", m.StatusCallback, "the report of a bundle is every page's")
 }
 
 func TestSendVoice(t *testing.T) {
