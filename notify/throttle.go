@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -100,43 +101,58 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 	}
 	delete(w.waiting, p.Incident)
 	prev := w.last
-	w.last = now
-	var others map[string]klaxon.Page
+	w.last = now // the window is this page's: others that come now wait
+	var candidates map[string]klaxon.Page
 	if t.bundles[p.Via] {
-		others, w.waiting = w.waiting, map[string]klaxon.Page{}
-		for id := range others {
-			w.bundled[id] = now
-		}
+		candidates = maps.Clone(w.waiting)
 	}
 	t.mu.Unlock()
 
 	// A page that waited may have been acknowledged since, or resolved:
-	// the bundle leaves it out, and it is forgotten.
-	var dropped []string
+	// the bundle leaves it out, and it is forgotten. Asked before any is
+	// marked bundled, so that no page is reported sent in a bundle whose
+	// text does not name it.
+	unwanted := map[string]bool{}
 	if t.wanted != nil {
-		for id, o := range others {
+		for id, o := range candidates {
 			if !t.wanted(ctx, o) {
-				delete(others, id)
-				dropped = append(dropped, id)
+				unwanted[id] = true
 			}
 		}
 	}
+	others := map[string]klaxon.Page{}
+	t.mu.Lock()
+	for id, o := range w.waiting {
+		switch _, asked := candidates[id]; {
+		case !asked: // came since: the next window's
+		case unwanted[id]:
+			delete(w.waiting, id)
+		default:
+			others[id] = o
+			delete(w.waiting, id)
+		}
+	}
+	t.mu.Unlock()
+
 	send := p
 	if len(others) > 0 {
 		send = bundle(p, others)
 	}
 	err := t.next.Notify(ctx, send)
+	// Marked bundled only once the bundle went out: one that comes
+	// meanwhile waits (the window is closed), and is then reported sent
+	// in it, or, if nothing went out, waits for the next try.
 	t.mu.Lock()
-	for _, id := range dropped {
-		delete(w.bundled, id)
+	for id, o := range others {
+		if err != nil {
+			w.waiting[id] = o
+		} else {
+			w.bundled[id] = now
+			delete(w.waiting, id)
+		}
 	}
 	if err != nil {
-		// Nothing went out: the others wait for the next try.
 		w.last = prev
-		for id, o := range others {
-			delete(w.bundled, id)
-			w.waiting[id] = o
-		}
 	}
 	t.mu.Unlock()
 	return err

@@ -113,3 +113,43 @@ func TestThrottleLeavesOut(t *testing.T) {
 	require.NoError(t, th.Notify(t.Context(), page("4", klaxon.ViaVoice)))
 	require.Equal(t, "4", out.pages[len(out.pages)-1].Incident)
 }
+
+// during calls fn as its page goes out, then answers err.
+type during struct {
+	fn  func()
+	err error
+}
+
+func (d *during) Notify(context.Context, klaxon.Page) error {
+	d.fn()
+	return d.err
+}
+
+// TestThrottleBundleInFlight: a page bundled with another comes again
+// while the bundle is on its way: it is not reported sent in it until it
+// went out, and if it does not, the page waits for the next try.
+func TestThrottleBundleInFlight(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	now := t0
+	d := &during{fn: func() {}}
+	th := notify.NewThrottle(d, notify.ThrottleOptions{Limits: map[string]time.Duration{klaxon.ViaSMS: time.Minute},
+		Bundles: map[string]bool{klaxon.ViaSMS: true}, Now: func() time.Time { return now }})
+	page := func(id string) klaxon.Page {
+		return klaxon.Page{Incident: id, User: klaxon.User{ID: "alice"}, Via: klaxon.ViaSMS}
+	}
+	require.NoError(t, th.Notify(t.Context(), page("1")))
+	var deferred *klaxon.DeferredError
+	require.ErrorAs(t, th.Notify(t.Context(), page("2")), &deferred)
+	require.ErrorAs(t, th.Notify(t.Context(), page("3")), &deferred)
+
+	now = t0.Add(time.Minute)
+	var meanwhile error
+	d.fn = func() { meanwhile = th.Notify(t.Context(), page("3")) }
+	d.err = errors.New("provider down")
+	require.Error(t, th.Notify(t.Context(), page("2")))
+	require.ErrorAs(t, meanwhile, &deferred, "3 came while its bundle was on its way, which then failed")
+
+	d.fn, d.err = func() {}, nil
+	require.NoError(t, th.Notify(t.Context(), page("2")), "the next try")
+	require.ErrorIs(t, th.Notify(t.Context(), page("3")), klaxon.ErrBundled, "sent in that bundle")
+}
