@@ -399,6 +399,43 @@ func TestStoreDownLeavesPagesNotStarted(t *testing.T) {
 	})
 }
 
+// TestPageToRemovedUser: a page decided for a user who is then removed
+// from the users file (a reload) fails on the timeline and says so in
+// the log.
+func TestPageToRemovedUser(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
+		require.NoError(t, err)
+		defer st.Close()
+		var dir atomic.Pointer[directory]
+		dir.Store(&directory{"alice": alice})
+		var logs syncbuf.Buffer
+		ph := &phone{}
+		e := escalate.New(st, ph, func() escalate.Directory { return *dir.Load() }, slog.New(slog.NewTextHandler(&logs, nil)), escalate.Options{Poll: time.Millisecond})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- e.Run(ctx) }()
+		id := openIncident(t, st, klaxon.Policy{Name: "a", Steps: []klaxon.Step{userStep("alice")}}, time.Now())
+		e.Wake()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		require.ElementsMatch(t, []string{"alice/sms", "alice/email"}, ph.got(), "her voice call is due after a minute")
+		dir.Store(&directory{})
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		cancel()
+		require.NoError(t, <-done)
+
+		require.Len(t, ph.got(), 2)
+		require.Contains(t, logs.String(), `msg="page: unknown user, removed from the users file since the step paged" component=escalate incident=`+id+` user=alice channel=voice`)
+		timeline, err := klaxon.ReadTimeline(t.Context(), st, id)
+		require.NoError(t, err)
+		require.True(t, slices.ContainsFunc(timeline, func(ev klaxon.Event) bool {
+			return ev.Kind == klaxon.EventPageFailed && ev.Text == "unknown user alice"
+		}))
+	})
+}
+
 // TestShutdownLeavesPagesNotStarted: when the engine stops, the page in
 // flight finishes and is recorded, and a page still waiting for its
 // channel is not sent: its claim is given up at once, so that the next

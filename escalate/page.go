@@ -38,6 +38,9 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 	ev := klaxon.Event{Kind: klaxon.EventPageSent, Step: &step, Notification: n.ID, User: n.User, Via: n.Via}
 	u, ok := dir.User(n.User)
 	if !ok {
+		// Removed from the users file since the page was decided.
+		e.metrics.pages.WithLabelValues(n.Via, "failed").Inc()
+		e.log.WarnContext(ctx, "page: unknown user, removed from the users file since the step paged", "incident", inc.ID, "user", n.User, "channel", n.Via)
 		ev.At, ev.Kind, ev.Text = e.now(), klaxon.EventPageFailed, "unknown user "+n.User
 		return result{n: n, event: &ev, final: true}
 	}
