@@ -22,7 +22,7 @@ route:
 policies: policies
 users: users.yaml
 integrations:
-  - {name: prom, type: alertmanager, token: t1}
+  - {name: prom, type: alertmanager, token: prom-token-0123456789}
 notify:
   console: {}
 `,
@@ -174,6 +174,10 @@ func TestLoadExample(t *testing.T) {
 	require.Equal(t, []string{
 		"users[0].notify[0].via: sms and voice: not configured (notify.twilio); the console stands in for it and reaches nobody (this rule and 6 more)",
 		"users[0].notify[2].via: email: not configured (notify.smtp); the console stands in for it and reaches nobody (this rule and 3 more)",
+		// The tokens of the example are for a try on one's own machine:
+		// set KLAXON_API_TOKEN and KLAXON_FEED_TOKEN for anything more.
+		"api.tokens[0].token: a token of 13 characters can be guessed: give it 16 random characters or more (openssl rand -hex 16)",
+		"api.feed_tokens[0].token: a token of 14 characters can be guessed: give it 16 random characters or more (openssl rand -hex 16)",
 	}, warnings)
 	require.Equal(t, klaxon.User{
 		ID: "alice", Name: "Alice Chen", Phone: "+15550100001", Email: "alice@example.com",
@@ -529,10 +533,10 @@ api:
 		require.False(t, ok, "%q is no feed token", token)
 	}
 
-	in, ok := c.IntegrationToken("alertmanager", "t1")
+	in, ok := c.IntegrationToken("alertmanager", "prom-token-0123456789")
 	require.True(t, ok)
 	require.Equal(t, "prom", in.Name)
-	for kind, token := range map[string]string{"pagerduty": "t1", "alertmanager": "t-ops"} {
+	for kind, token := range map[string]string{"pagerduty": "prom-token-0123456789", "alertmanager": "t-ops"} {
 		_, ok := c.IntegrationToken(kind, token)
 		require.False(t, ok, "%q is no %s integration's token", token, kind)
 	}

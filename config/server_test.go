@@ -229,20 +229,20 @@ func TestListenWarnings(t *testing.T) {
 			yaml: "listen: 0.0.0.0:8080\n",
 			want: []string{"conf/klaxon.yaml: listen: serves /metrics on 0.0.0.0:8080, beyond this machine, and api.metrics_token is unset: anyone who reaches it reads the metrics; set api.metrics_token, or serve metrics on a loopback listener only"},
 		},
-		{name: "metrics beyond the machine, behind its token", yaml: "listen: 0.0.0.0:8080\napi: {metrics_token: m-token}\n"},
+		{name: "metrics beyond the machine, behind its token", yaml: "listen: 0.0.0.0:8080\napi: {metrics_token: metrics-token-0123}\n"},
 		{
 			name: "a metrics token that is an API token",
-			yaml: "api: {metrics_token: shared, tokens: [{name: ops, token: other, scopes: [read]}, {name: bot, token: shared, scopes: [read]}]}\n",
+			yaml: "api: {metrics_token: shared-token-0123, tokens: [{name: ops, token: other-token-01234, scopes: [read]}, {name: bot, token: shared-token-0123, scopes: [read]}]}\n",
 			want: []string{"conf/klaxon.yaml: api.metrics_token: same as the token of api.tokens[1]: a scraper's token, which sits in its config, should open /metrics and nothing else; give it one of its own"},
 		},
 		{
 			name: "a metrics token that is a feed token",
-			yaml: "api: {metrics_token: shared, feed_tokens: [{name: cal, schedule: primary, token: shared}]}\nschedules: schedules\n",
+			yaml: "api: {metrics_token: shared-token-0123, feed_tokens: [{name: cal, schedule: primary, token: shared-token-0123}]}\nschedules: schedules\n",
 			want: []string{"conf/klaxon.yaml: api.metrics_token: same as the token of api.feed_tokens[0]: a scraper's token, which sits in its config, should open /metrics and nothing else; give it one of its own"},
 		},
 		{
 			name: "a metrics token that is an integration's",
-			yaml: "api: {metrics_token: t1}\n",
+			yaml: "api: {metrics_token: prom-token-0123456789}\n",
 			want: []string{"conf/klaxon.yaml: api.metrics_token: same as the token of integrations[0]: a scraper's token, which sits in its config, should open /metrics and nothing else; give it one of its own"},
 		},
 		{
@@ -254,12 +254,12 @@ func TestListenWarnings(t *testing.T) {
 		{name: "twilio, and a listener serves its callbacks", yaml: twilio + "listen: [{address: \"127.0.0.1:9000\", serve: [twilio]}]\n"},
 		{
 			name: "feed tokens, and no listener serves the feeds",
-			yaml: "api: {feed_tokens: [{name: cal, schedule: primary, token: f}]}\nschedules: schedules\nlisten: [{address: \"127.0.0.1:9000\", serve: [api]}]\n",
+			yaml: "api: {feed_tokens: [{name: cal, schedule: primary, token: feed-token-012345}]}\nschedules: schedules\nlisten: [{address: \"127.0.0.1:9000\", serve: [api]}]\n",
 			want: []string{"conf/klaxon.yaml: api.feed_tokens: no listener serves feed, so no calendar app can read a schedule's feed: add feed to a listener's serve (it was part of api before)"},
 		},
 		{
 			name: "feed tokens, and a listener serves the feeds",
-			yaml: "api: {feed_tokens: [{name: cal, schedule: primary, token: f}]}\nschedules: schedules\nlisten: [{address: \"127.0.0.1:9000\", serve: [api, feed]}]\n",
+			yaml: "api: {feed_tokens: [{name: cal, schedule: primary, token: feed-token-012345}]}\nschedules: schedules\nlisten: [{address: \"127.0.0.1:9000\", serve: [api, feed]}]\n",
 		},
 	}
 	for _, tt := range tests {

@@ -46,6 +46,8 @@ const maxGapWarnings = 10
 //   - for each route, in the file's order, that no alert can take;
 //   - for each API token, in the file's order, that does not say its
 //     scopes, and so may do everything;
+//   - for each token (API, integration, feed, metrics), in the file's
+//     order, shorter than minWebToken: it can be guessed;
 //   - what the listeners expose, or fail to serve (see listenWarnings).
 func (c *Config) Warnings(now time.Time) []Warning {
 	var ws []Warning
@@ -83,7 +85,33 @@ func (c *Config) Warnings(now time.Time) []Warning {
 				Msg: fmt.Sprintf("token %q says no scopes, so it has them all (read, act, admin): list the ones it needs", t.Name)})
 		}
 	}
+	ws = append(ws, c.shortTokens()...)
 	return append(ws, c.listenWarnings()...)
+}
+
+// shortTokens warns of each token shorter than minWebToken. A right
+// token is never refused at ingest, /v2/enqueue and /metrics, even from
+// an address over the limit of failed authentications: its length is
+// its guard.
+func (c *Config) shortTokens() []Warning {
+	var ws []Warning
+	warn := func(path, token string) {
+		if token != "" && len(token) < minWebToken {
+			ws = append(ws, Warning{File: c.file, Path: path, Msg: fmt.Sprintf(
+				"a token of %d characters can be guessed: give it %d random characters or more (openssl rand -hex 16)", len(token), minWebToken)})
+		}
+	}
+	for i, t := range c.API.Tokens {
+		warn(fmt.Sprintf("api.tokens[%d].token", i), t.Token)
+	}
+	for i, t := range c.API.FeedTokens {
+		warn(fmt.Sprintf("api.feed_tokens[%d].token", i), t.Token)
+	}
+	warn("api.metrics_token", c.API.MetricsToken)
+	for i, in := range c.Integrations {
+		warn(fmt.Sprintf("integrations[%d].token", i), in.Token)
+	}
+	return ws
 }
 
 // gapText describes g on the wall clock of loc, with its date:

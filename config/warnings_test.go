@@ -61,10 +61,11 @@ layers:
 		},
 		{
 			name:  "API tokens that do not say their scopes",
-			files: map[string]string{cfg: baseFiles[cfg] + "api: {tokens: [{name: ops, token: a}, {name: ro, token: b, scopes: [read]}, {name: bot, token: c}]}\n"},
+			files: map[string]string{cfg: baseFiles[cfg] + "api: {tokens: [{name: ops, token: ops-token-0123456}, {name: ro, token: ro-token-01234567, scopes: [read]}, {name: bot, token: c}]}\n"},
 			want: []string{
 				`conf/klaxon.yaml: api.tokens[0]: token "ops" says no scopes, so it has them all (read, act, admin): list the ones it needs`,
 				`conf/klaxon.yaml: api.tokens[2]: token "bot" says no scopes, so it has them all (read, act, admin): list the ones it needs`,
+				"conf/klaxon.yaml: api.tokens[2].token: a token of 1 characters can be guessed: give it 16 random characters or more (openssl rand -hex 16)",
 			},
 		},
 		{
