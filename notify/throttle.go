@@ -44,9 +44,10 @@ type throttleKey struct{ user, via string }
 
 // window is one person's pages by one contact method.
 type window struct {
-	last    time.Time              // when the last page or bundle went out
-	waiting map[string]klaxon.Page // deferred pages, by incident
-	bundled map[string]time.Time   // incidents sent in the last bundles
+	last    time.Time                    // when the last page or bundle went out
+	waiting map[string]klaxon.Page       // deferred pages, by incident
+	sending map[klaxon.PageRef]bool      // pages in a bundle on its way
+	bundled map[klaxon.PageRef]time.Time // pages sent in the last bundles
 }
 
 // ThrottleOptions are a Throttle's limits.
@@ -84,15 +85,21 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 	t.mu.Lock()
 	w := t.people[k]
 	if w == nil {
-		w = &window{waiting: map[string]klaxon.Page{}, bundled: map[string]time.Time{}}
+		w = &window{waiting: map[string]klaxon.Page{}, sending: map[klaxon.PageRef]bool{}, bundled: map[klaxon.PageRef]time.Time{}}
 		t.people[k] = w
 	}
 	now := t.now()
 	w.prune(now, limit)
-	if _, ok := w.bundled[p.Incident]; ok {
-		delete(w.bundled, p.Incident)
+	ref := klaxon.PageRef{Incident: p.Incident, Notification: p.Notification}
+	if _, ok := w.bundled[ref]; ok {
+		delete(w.bundled, ref)
 		t.mu.Unlock()
 		return klaxon.ErrBundled
+	}
+	if w.sending[ref] {
+		// In a bundle still on its way: told when it comes again.
+		t.mu.Unlock()
+		return &klaxon.DeferredError{Until: now.Add(limit)}
 	}
 	if open := w.last.Add(limit); now.Before(open) {
 		w.waiting[p.Incident] = p
@@ -130,6 +137,7 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 		default:
 			others[id] = o
 			delete(w.waiting, id)
+			w.sending[klaxon.PageRef{Incident: id, Notification: o.Notification}] = true
 		}
 	}
 	t.mu.Unlock()
@@ -144,11 +152,12 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 	// in it, or, if nothing went out, waits for the next try.
 	t.mu.Lock()
 	for id, o := range others {
+		ref := klaxon.PageRef{Incident: id, Notification: o.Notification}
+		delete(w.sending, ref)
 		if err != nil {
 			w.waiting[id] = o
 		} else {
-			w.bundled[id] = now
-			delete(w.waiting, id)
+			w.bundled[ref] = now
 		}
 	}
 	if err != nil {

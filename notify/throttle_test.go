@@ -153,3 +153,37 @@ func TestThrottleBundleInFlight(t *testing.T) {
 	require.NoError(t, th.Notify(t.Context(), page("2")), "the next try")
 	require.ErrorIs(t, th.Notify(t.Context(), page("3")), klaxon.ErrBundled, "sent in that bundle")
 }
+
+// TestThrottleBundleMarks: a bundle's mark is of the page it named,
+// not of its incident: another page of that incident later (a snooze
+// ended, an escalation) goes out; and a named page that comes again
+// while its bundle is on its way, past the limit, waits for it and does
+// not go out alone.
+func TestThrottleBundleMarks(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	now := t0
+	d := &during{fn: func() {}}
+	th := notify.NewThrottle(d, notify.ThrottleOptions{Limits: map[string]time.Duration{klaxon.ViaSMS: time.Minute},
+		Bundles: map[string]bool{klaxon.ViaSMS: true}, Now: func() time.Time { return now }})
+	page := func(id string, n int) klaxon.Page {
+		return klaxon.Page{Incident: id, Notification: n, User: klaxon.User{ID: "alice"}, Via: klaxon.ViaSMS}
+	}
+	require.NoError(t, th.Notify(t.Context(), page("1", 1)))
+	var deferred *klaxon.DeferredError
+	require.ErrorAs(t, th.Notify(t.Context(), page("2", 1)), &deferred)
+	require.ErrorAs(t, th.Notify(t.Context(), page("4", 1)), &deferred) // acknowledged later: never comes again
+
+	now = t0.Add(time.Minute)
+	var meanwhile error
+	d.fn = func() {
+		d.fn = func() {}                // once
+		now = now.Add(90 * time.Second) // a slow provider, past the limit
+		meanwhile = th.Notify(t.Context(), page("2", 1))
+	}
+	require.NoError(t, th.Notify(t.Context(), page("3", 1)), "the bundle of 3, 2 and 4")
+	require.ErrorAs(t, meanwhile, &deferred, "2 came while its bundle was on its way: it waits, and does not go out alone")
+	require.ErrorIs(t, th.Notify(t.Context(), page("2", 1)), klaxon.ErrBundled)
+
+	now = now.Add(5 * time.Minute)
+	require.NoError(t, th.Notify(t.Context(), page("4", 2)), "another page of 4, bundled before, goes out")
+}
