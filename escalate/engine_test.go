@@ -322,10 +322,13 @@ func TestAckWithdrawsWaitingPage(t *testing.T) {
 }
 
 // downStore is a store that answers nothing while down, as a Redis
-// that stopped.
+// that stopped; while unreadable, it reads no incident (it counts the
+// tries in reads) and does all else, as a Redis Cluster whose node of
+// the incident's key fails over while the group's node answers.
 type downStore struct {
 	klaxon.Store
-	down atomic.Bool
+	down, unreadable atomic.Bool
+	reads            atomic.Int64
 }
 
 func (s *downStore) err() error {
@@ -336,6 +339,10 @@ func (s *downStore) err() error {
 }
 
 func (s *downStore) Incident(ctx context.Context, id string) (*klaxon.Incident, error) {
+	if s.unreadable.Load() {
+		s.reads.Add(1)
+		return nil, fmt.Errorf("read: %w", klaxon.ErrUnavailable)
+	}
 	if err := s.err(); err != nil {
 		return nil, err
 	}
@@ -433,6 +440,32 @@ func TestPageToRemovedUser(t *testing.T) {
 		require.True(t, slices.ContainsFunc(timeline, func(ev klaxon.Event) bool {
 			return ev.Kind == klaxon.EventPageFailed && ev.Text == "unknown user alice"
 		}))
+	})
+}
+
+// TestUnreadableIncidentWaits: a page whose incident cannot be read
+// just before it goes out, while commits go through, tries again a
+// second later, not at once and again; it goes out once the read does.
+func TestUnreadableIncidentWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var ds *downStore
+		sc := newSlowChannel(t, slog.New(slog.DiscardHandler), func(st klaxon.Store) klaxon.Store {
+			ds = &downStore{Store: st}
+			return ds
+		})
+		ds.unreadable.Store(true)
+		close(sc.g.release)
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		require.Equal(t, []string{"bob/email"}, sc.g.got())
+		require.LessOrEqual(t, ds.reads.Load(), int64(12), "about one read a second, not a spin")
+		require.GreaterOrEqual(t, ds.reads.Load(), int64(5))
+
+		ds.unreadable.Store(false)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		require.NoError(t, sc.stop())
+		require.Equal(t, []string{"bob/email", "bob/email"}, sc.g.got(), "sent once it could be read")
 	})
 }
 

@@ -31,6 +31,10 @@ type result struct {
 	final bool
 }
 
+// unreadWait is how long a page waits when its incident could not be
+// read just before it was to go out.
+const unreadWait = time.Second
+
 // page sends one notification, if the claim is still held and the
 // incident still wants it.
 func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.Incident, n klaxon.Notification) result {
@@ -60,9 +64,13 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 		} else if wanted, rerr := klaxon.PageWanted(ctx, e.store, inc.ID, n.ID); rerr != nil {
 			// The store does not answer: the page could not be put
 			// on record either, and the claim cannot be renewed. It
-			// stays due, for the claim's next holder once the store
-			// answers: sent then, once, rather than now and again.
-			err = errNotHeld
+			// is not sent, and is due again a little later (a read
+			// that fails while commits go through, as on a Redis
+			// Cluster node apart from the group's, must not spin); if
+			// the claim lapses meanwhile, its next holder sends it
+			// once the store answers: once, rather than now and again.
+			e.shared.StoreError(telemetry.StoreEngine, rerr)
+			return result{n: n, keep: e.now().Add(unreadWait)}
 		} else if !wanted {
 			e.metrics.pages.WithLabelValues(n.Via, "withdrawn").Inc()
 			return result{n: n} // done with: nothing to record
