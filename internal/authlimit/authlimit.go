@@ -25,12 +25,10 @@ const (
 	MaxFailures = 30
 	Window      = time.Minute
 	// maxClients bounds the clients counted. When the table is full,
-	// the counts whose window ended are dropped; clients still left out
-	// share one count, so that a flood of addresses never clears
-	// anyone's.
+	// the counts whose window ended are dropped, and if none did, one
+	// other count is: a flood of addresses never clears the table at
+	// once, and never blocks a client that did not fail.
 	maxClients = 100_000
-	// overflow is the count the clients left out share.
-	overflow = "overflow"
 )
 
 // Limiter counts failed authentications per client. A client is the
@@ -65,9 +63,6 @@ func (f *Limiter) Blocked(r *http.Request) time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c := f.clients[client]
-	if c == nil && len(f.clients) >= maxClients {
-		c = f.clients[overflow]
-	}
 	if c == nil || c.n < MaxFailures || now.Sub(c.since) >= Window {
 		return 0
 	}
@@ -91,9 +86,11 @@ func (f *Limiter) Fail(r *http.Request) time.Duration {
 				}
 			}
 		}
-		if len(f.clients) >= maxClients {
-			client = overflow
-			c = f.clients[overflow]
+		for k := range f.clients {
+			if len(f.clients) < maxClients {
+				break
+			}
+			delete(f.clients, k)
 		}
 	}
 	if c == nil || now.Sub(c.since) >= Window {

@@ -73,24 +73,27 @@ func TestLimit(t *testing.T) {
 	require.Zero(t, f.Blocked(from("198.51.100.1")), "once the window ended")
 }
 
-// TestFullTable: once maxClients are counted, a flood of new addresses
-// shares one count, and never clears the counts of those it displaced.
+// TestFullTable: once maxClients are counted, a new client's count
+// takes the place of another one, never of all of them, and a client
+// that did not fail is never blocked.
 func TestFullTable(t *testing.T) {
 	now := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
 	f := New(func() time.Time { return now })
-	guesser := via("192.0.2.1:1", "")
-	for range MaxFailures + 1 {
-		f.Fail(guesser)
-	}
-	require.NotZero(t, f.Blocked(guesser))
+	addr := func(i int) *http.Request { return via("[2001:db8:"+strconv.FormatInt(int64(i), 16)+"::1]:1", "") }
 	for i := range maxClients + MaxFailures {
-		f.Fail(via("[2001:db8:"+strconv.FormatInt(int64(i), 16)+"::1]:1", ""))
+		f.Fail(addr(i))
 	}
-	require.NotZero(t, f.Blocked(guesser), "the guesser is still counted")
-	require.NotZero(t, f.Blocked(via("[2001:db8:ffff:1::1]:1", "")), "a new address shares the flood's count")
-	require.LessOrEqual(t, len(f.clients), maxClients+1)
+	require.Len(t, f.clients, maxClients)
+	require.Zero(t, f.Blocked(via("192.0.2.9:1", "")), "a client that never failed")
+
+	guesser := via("192.0.2.1:1", "")
+	for range MaxFailures {
+		require.Zero(t, f.Fail(guesser))
+	}
+	require.Equal(t, Window, f.Fail(guesser), "counted on its own in a full table")
+	require.Len(t, f.clients, maxClients)
 
 	now = now.Add(Window)
-	require.Zero(t, f.Fail(via("[2001:db8:ffff:1::1]:1", "")), "once the window ended, the ended counts make room")
-	require.Contains(t, f.clients, "2001:db8:ffff:1::/64")
+	require.Zero(t, f.Fail(via("192.0.2.2:1", "")))
+	require.Len(t, f.clients, 1, "once the window ended, the ended counts make room")
 }
