@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
-	"time"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/internal/httpstatus"
+	"github.com/klaxonhq/klaxon/internal/logthin"
 )
 
 // statusError is an error with its own status code, for the few errors
@@ -50,7 +49,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, r, s.log, s.unavailable, err)
 }
 
-func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, unavailable *quiet, err error) {
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, unavailable *logthin.Thinner, err error) {
 	code := status(err)
 	retryAfter(w, code)
 	body := errorBody{Error: err.Error()}
@@ -70,7 +69,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, unavai
 	case code == httpstatus.ClientClosed:
 		log.InfoContext(r.Context(), "request", "status", code, "err", "the client went away")
 	case code == http.StatusServiceUnavailable:
-		if ok, unlogged := unavailable.let(); ok {
+		if ok, unlogged := unavailable.Let(); ok {
 			log.ErrorContext(r.Context(), "request", "status", code, "err", err, "unlogged", unlogged)
 		}
 	case code >= 500:
@@ -91,34 +90,4 @@ func retryAfter(w http.ResponseWriter, code int) {
 	if code == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")
 	}
-}
-
-// quiet thins out the log lines of answers that a storm repeats by the
-// thousand: 503s while the store cannot write (a full disk). It lets the
-// first through, then at most one every quietEvery, which carries the
-// count of those it held back (unlogged). Ten thousand alerts a second
-// against a full disk would otherwise log as many lines, and drown the
-// lines of the pages that still go out.
-type quiet struct {
-	now  func() time.Time
-	mu   sync.Mutex
-	next time.Time // when the next line may be logged
-	held int       // the lines held back since the last one
-}
-
-// quietEvery is how often quiet lets a line through.
-const quietEvery = time.Second
-
-// let reports whether to log a line now, and how many it held back
-// before it.
-func (q *quiet) let() (ok bool, held int) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	now := q.now()
-	if now.Before(q.next) {
-		q.held++
-		return false, 0
-	}
-	held, q.held, q.next = q.held, 0, now.Add(quietEvery)
-	return true, held
 }

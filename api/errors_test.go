@@ -16,6 +16,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/internal/httpstatus"
+	"github.com/klaxonhq/klaxon/internal/logthin"
 )
 
 // TestClientGoneIsNoServerError: a request whose client went away is
@@ -33,7 +34,7 @@ func TestClientGoneIsNoServerError(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var logs bytes.Buffer
 			rec := httptest.NewRecorder()
-			writeError(rec, httptest.NewRequest(http.MethodGet, "/", nil), slog.New(slog.NewTextHandler(&logs, nil)), &quiet{now: time.Now}, tc.err)
+			writeError(rec, httptest.NewRequest(http.MethodGet, "/", nil), slog.New(slog.NewTextHandler(&logs, nil)), logthin.New(time.Now), tc.err)
 			require.Equal(t, tc.code, rec.Code)
 			if tc.code == http.StatusServiceUnavailable {
 				require.Equal(t, "5", rec.Header().Get("Retry-After"), "a 503 says when to try again")
@@ -53,7 +54,7 @@ func TestClientGoneIsNoServerError(t *testing.T) {
 func TestUnavailableLogsThinnedOut(t *testing.T) {
 	var logs bytes.Buffer
 	now := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
-	s := &Server{log: slog.New(slog.NewTextHandler(&logs, nil)), unavailable: &quiet{now: func() time.Time { return now }}}
+	s := &Server{log: slog.New(slog.NewTextHandler(&logs, nil)), unavailable: logthin.New(func() time.Time { return now })}
 	answer := func(err error) int {
 		rec := httptest.NewRecorder()
 		s.writeError(rec, httptest.NewRequest(http.MethodPost, "/v1/ingest/alertmanager", nil), err)

@@ -54,7 +54,7 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		switch code := status(err); {
 		case code == http.StatusServiceUnavailable:
-			if ok, unlogged := s.unavailable.let(); ok {
+			if ok, unlogged := s.unavailable.Let(); ok {
 				s.log.ErrorContext(r.Context(), "enqueue", "integration", name, "err", err, "unlogged", unlogged)
 			}
 		case code >= 500:

@@ -18,6 +18,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/internal/authlimit"
+	"github.com/klaxonhq/klaxon/internal/logthin"
 	"github.com/klaxonhq/klaxon/notify/email"
 	"github.com/klaxonhq/klaxon/notify/slack"
 	"github.com/klaxonhq/klaxon/notify/twilio"
@@ -151,8 +152,8 @@ type Server struct {
 	metrics   *metrics
 	failures  *authlimit.Limiter
 	readiness *readiness
-	// unavailable thins out the log lines of 503s (see quiet).
-	unavailable *quiet
+	// unavailable thins out the log lines of 503s.
+	unavailable *logthin.Thinner
 	// groups are the route group of each pattern of mux.
 	groups map[string]string
 }
@@ -169,7 +170,7 @@ func New(o Options) *Server {
 		o.Users = o.Schedules
 	}
 	s := &Server{o: o, log: o.Log.With("component", "api"), mux: http.NewServeMux(), metrics: newMetrics(o.Registry), failures: o.Limiter, groups: map[string]string{}}
-	s.unavailable = &quiet{now: o.Now}
+	s.unavailable = logthin.New(o.Now)
 	s.readiness = &readiness{now: o.Now, log: s.log, ping: func(context.Context) error { return errors.New("no store") }}
 	if o.Store != nil {
 		s.readiness.ping = o.Store.Ping

@@ -14,6 +14,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/config"
+	"github.com/klaxonhq/klaxon/internal/logthin"
 	"github.com/klaxonhq/klaxon/notify"
 	"github.com/klaxonhq/klaxon/notify/email"
 	"github.com/klaxonhq/klaxon/notify/twilio"
@@ -84,7 +85,7 @@ func openStore(ctx context.Context, c config.Store, log *slog.Logger, tr *teleme
 	if c.Redis.TLS {
 		o.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	goredis.SetLogger(redisLog{log.With("component", "redis")})
+	goredis.SetLogger(redisLog{log: log.With("component", "redis"), thin: logthin.New(nil)})
 	st, err := redisstore.Open(ctx, o)
 	if err != nil {
 		return nil, fmt.Errorf("store.redis: %w", err)
@@ -99,11 +100,18 @@ func openStore(ctx context.Context, c config.Store, log *slog.Logger, tr *teleme
 	return st, nil
 }
 
-// redisLog sends go-redis's own messages (reconnects, mostly) to the log.
-type redisLog struct{ log *slog.Logger }
+// redisLog sends go-redis's own messages (reconnects, mostly) to the
+// log, at most one a second while Redis is down: a failed dial of each
+// connection of each pool would be dozens a second.
+type redisLog struct {
+	log  *slog.Logger
+	thin *logthin.Thinner
+}
 
 func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
-	l.log.WarnContext(ctx, fmt.Sprintf(format, v...))
+	if ok, held := l.thin.Let(); ok {
+		l.log.WarnContext(ctx, fmt.Sprintf(format, v...), "unlogged", held)
+	}
 }
 
 // Both stores remember Twilio's callbacks.
