@@ -377,17 +377,23 @@ func (s *downStore) Renew(ctx context.Context, now time.Time, lease time.Duratio
 	return s.Store.Renew(ctx, now, lease, timers)
 }
 
+// slowOnDownStore is newSlowChannel on a downStore.
+func slowOnDownStore(t *testing.T) (*slowChannel, *downStore) {
+	var ds *downStore
+	sc := newSlowChannel(t, slog.New(slog.DiscardHandler), func(st klaxon.Store) klaxon.Store {
+		ds = &downStore{Store: st}
+		return ds
+	})
+	return sc, ds
+}
+
 // TestStoreDownLeavesPagesNotStarted: a page that gets its channel while
 // the store does not answer is not sent (it could not be put on record,
 // and the claim not renewed, so the next claim would send it again); it
 // is sent once, by the next claim, after the store is back.
 func TestStoreDownLeavesPagesNotStarted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var ds *downStore
-		sc := newSlowChannel(t, slog.New(slog.DiscardHandler), func(st klaxon.Store) klaxon.Store {
-			ds = &downStore{Store: st}
-			return ds
-		})
+		sc, ds := slowOnDownStore(t)
 		ds.down.Store(true)
 		close(sc.g.release)
 		time.Sleep(10 * time.Second)
@@ -448,11 +454,7 @@ func TestPageToRemovedUser(t *testing.T) {
 // second later, not at once and again; it goes out once the read does.
 func TestUnreadableIncidentWaits(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var ds *downStore
-		sc := newSlowChannel(t, slog.New(slog.DiscardHandler), func(st klaxon.Store) klaxon.Store {
-			ds = &downStore{Store: st}
-			return ds
-		})
+		sc, ds := slowOnDownStore(t)
 		ds.unreadable.Store(true)
 		close(sc.g.release)
 		time.Sleep(10 * time.Second)
