@@ -68,8 +68,8 @@ func TestReloaderWithoutWatch(t *testing.T) {
 }
 
 // TestReloadRefusesWhatOnlyARestartApplies: a reload that changes notify,
-// the store or the secret is refused whole, and says which; the same
-// files reload, and so does a change elsewhere.
+// the store, the secret or trusted_proxies is refused whole, and says
+// which; the same files reload, and so does a change elsewhere.
 func TestReloadRefusesWhatOnlyARestartApplies(t *testing.T) {
 	path := writeConfig(t)
 	cfg, err := config.Load(path, nil)
@@ -87,6 +87,7 @@ func TestReloadRefusesWhatOnlyARestartApplies(t *testing.T) {
 	for _, tc := range []struct{ section, old, new string }{
 		{"notify", "  console: {}\n", "  console: {}\n  concurrency: 4\n"},
 		{"store", "store: {path: data/klaxon.db}", "store: {path: data/other.db}"},
+		{"trusted_proxies", "store: {path: data/klaxon.db}", "store: {path: data/klaxon.db}\ntrusted_proxies: [10.0.0.0/8]"},
 	} {
 		t.Run(tc.section, func(t *testing.T) {
 			fresh()
