@@ -44,10 +44,10 @@ type throttleKey struct{ user, via string }
 
 // window is one person's pages by one contact method.
 type window struct {
-	last    time.Time                    // when the last page or bundle went out
-	waiting map[string]klaxon.Page       // deferred pages, by incident
-	sending map[klaxon.PageRef]bool      // pages in a bundle on its way
-	bundled map[klaxon.PageRef]time.Time // pages sent in the last bundles
+	last    time.Time                        // when the last page or bundle went out
+	waiting map[string]klaxon.Page           // deferred pages, by incident
+	sending map[klaxon.PageRef]chan struct{} // pages in a bundle on its way: closed once it is
+	bundled map[klaxon.PageRef]time.Time     // pages sent in the last bundles
 }
 
 // ThrottleOptions are a Throttle's limits.
@@ -85,21 +85,32 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 	t.mu.Lock()
 	w := t.people[k]
 	if w == nil {
-		w = &window{waiting: map[string]klaxon.Page{}, sending: map[klaxon.PageRef]bool{}, bundled: map[klaxon.PageRef]time.Time{}}
+		w = &window{waiting: map[string]klaxon.Page{}, sending: map[klaxon.PageRef]chan struct{}{}, bundled: map[klaxon.PageRef]time.Time{}}
 		t.people[k] = w
+	}
+	ref := klaxon.PageRef{Incident: p.Incident, Notification: p.Notification}
+	for {
+		// In a bundle still on its way: told as soon as it went out,
+		// so that it is on record before a reply (AA) or a delivery
+		// report of the bundle comes.
+		on, ok := w.sending[ref]
+		if !ok {
+			break
+		}
+		t.mu.Unlock()
+		select {
+		case <-on:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		t.mu.Lock()
 	}
 	now := t.now()
 	w.prune(now, limit)
-	ref := klaxon.PageRef{Incident: p.Incident, Notification: p.Notification}
 	if _, ok := w.bundled[ref]; ok {
 		delete(w.bundled, ref)
 		t.mu.Unlock()
 		return klaxon.ErrBundled
-	}
-	if w.sending[ref] {
-		// In a bundle still on its way: told when it comes again.
-		t.mu.Unlock()
-		return &klaxon.DeferredError{Until: now.Add(limit)}
 	}
 	if open := w.last.Add(limit); now.Before(open) {
 		w.waiting[p.Incident] = p
@@ -128,6 +139,7 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 		}
 	}
 	others := map[string]klaxon.Page{}
+	on := make(chan struct{})
 	t.mu.Lock()
 	for id, o := range w.waiting {
 		switch _, asked := candidates[id]; {
@@ -137,7 +149,7 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 		default:
 			others[id] = o
 			delete(w.waiting, id)
-			w.sending[klaxon.PageRef{Incident: id, Notification: o.Notification}] = true
+			w.sending[klaxon.PageRef{Incident: id, Notification: o.Notification}] = on
 		}
 	}
 	t.mu.Unlock()
@@ -163,6 +175,7 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 	if err != nil {
 		w.last = prev
 	}
+	close(on)
 	t.mu.Unlock()
 	return err
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -114,76 +115,92 @@ func TestThrottleLeavesOut(t *testing.T) {
 	require.Equal(t, "4", out.pages[len(out.pages)-1].Incident)
 }
 
-// during calls fn as its page goes out, then answers err.
+// during calls fn as its page goes out, then answers err; it counts
+// the pages that went out in sent.
 type during struct {
-	fn  func()
-	err error
+	fn   func()
+	err  error
+	sent []klaxon.Page
 }
 
-func (d *during) Notify(context.Context, klaxon.Page) error {
+func (d *during) Notify(_ context.Context, p klaxon.Page) error {
 	d.fn()
+	if d.err == nil {
+		d.sent = append(d.sent, p)
+	}
 	return d.err
 }
 
 // TestThrottleBundleInFlight: a page bundled with another comes again
-// while the bundle is on its way: it is not reported sent in it until it
-// went out, and if it does not, the page waits for the next try.
+// while the bundle is on its way: it waits for it, and is not reported
+// sent in it when it failed.
 func TestThrottleBundleInFlight(t *testing.T) {
-	t0 := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
-	now := t0
-	d := &during{fn: func() {}}
-	th := notify.NewThrottle(d, notify.ThrottleOptions{Limits: map[string]time.Duration{klaxon.ViaSMS: time.Minute},
-		Bundles: map[string]bool{klaxon.ViaSMS: true}, Now: func() time.Time { return now }})
-	page := func(id string) klaxon.Page {
-		return klaxon.Page{Incident: id, User: klaxon.User{ID: "alice"}, Via: klaxon.ViaSMS}
-	}
-	require.NoError(t, th.Notify(t.Context(), page("1")))
-	var deferred *klaxon.DeferredError
-	require.ErrorAs(t, th.Notify(t.Context(), page("2")), &deferred)
-	require.ErrorAs(t, th.Notify(t.Context(), page("3")), &deferred)
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		now := t0
+		d := &during{fn: func() {}}
+		th := notify.NewThrottle(d, notify.ThrottleOptions{Limits: map[string]time.Duration{klaxon.ViaSMS: time.Minute},
+			Bundles: map[string]bool{klaxon.ViaSMS: true}, Now: func() time.Time { return now }})
+		page := func(id string) klaxon.Page {
+			return klaxon.Page{Incident: id, User: klaxon.User{ID: "alice"}, Via: klaxon.ViaSMS}
+		}
+		require.NoError(t, th.Notify(t.Context(), page("1")))
+		var deferred *klaxon.DeferredError
+		require.ErrorAs(t, th.Notify(t.Context(), page("2")), &deferred)
+		require.ErrorAs(t, th.Notify(t.Context(), page("3")), &deferred)
 
-	now = t0.Add(time.Minute)
-	var meanwhile error
-	d.fn = func() { meanwhile = th.Notify(t.Context(), page("3")) }
-	d.err = errors.New("provider down")
-	require.Error(t, th.Notify(t.Context(), page("2")))
-	require.ErrorAs(t, meanwhile, &deferred, "3 came while its bundle was on its way, which then failed")
+		now = t0.Add(time.Minute)
+		meanwhile := make(chan error, 1)
+		d.fn = func() {
+			d.fn = func() {}
+			go func() { meanwhile <- th.Notify(t.Context(), page("3")) }()
+			synctest.Wait() // 3 waits for its bundle
+		}
+		d.err = errors.New("provider down")
+		require.Error(t, th.Notify(t.Context(), page("2")))
+		err := <-meanwhile
+		require.Error(t, err)
+		require.NotErrorIs(t, err, klaxon.ErrBundled, "3 is not reported sent in a bundle that failed")
 
-	d.fn, d.err = func() {}, nil
-	require.NoError(t, th.Notify(t.Context(), page("2")), "the next try")
-	require.ErrorIs(t, th.Notify(t.Context(), page("3")), klaxon.ErrBundled, "sent in that bundle")
+		d.err = nil
+		require.NoError(t, th.Notify(t.Context(), page("2")), "the next try")
+		require.ErrorAs(t, th.Notify(t.Context(), page("3")), &deferred, "3 failed on its own try, and waits for the next window")
+	})
 }
 
 // TestThrottleBundleMarks: a bundle's mark is of the page it named,
 // not of its incident: another page of that incident later (a snooze
 // ended, an escalation) goes out; and a named page that comes again
-// while its bundle is on its way, past the limit, waits for it and does
-// not go out alone.
+// while its bundle is on its way, past the limit, is told as soon as
+// the bundle went out, and does not go out alone.
 func TestThrottleBundleMarks(t *testing.T) {
-	t0 := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
-	now := t0
-	d := &during{fn: func() {}}
-	th := notify.NewThrottle(d, notify.ThrottleOptions{Limits: map[string]time.Duration{klaxon.ViaSMS: time.Minute},
-		Bundles: map[string]bool{klaxon.ViaSMS: true}, Now: func() time.Time { return now }})
-	page := func(id string, n int) klaxon.Page {
-		return klaxon.Page{Incident: id, Notification: n, User: klaxon.User{ID: "alice"}, Via: klaxon.ViaSMS}
-	}
-	require.NoError(t, th.Notify(t.Context(), page("1", 1)))
-	var deferred *klaxon.DeferredError
-	require.ErrorAs(t, th.Notify(t.Context(), page("2", 1)), &deferred)
-	require.ErrorAs(t, th.Notify(t.Context(), page("4", 1)), &deferred) // acknowledged later: never comes again
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		now := t0
+		d := &during{fn: func() {}}
+		th := notify.NewThrottle(d, notify.ThrottleOptions{Limits: map[string]time.Duration{klaxon.ViaSMS: time.Minute},
+			Bundles: map[string]bool{klaxon.ViaSMS: true}, Now: func() time.Time { return now }})
+		page := func(id string, n int) klaxon.Page {
+			return klaxon.Page{Incident: id, Notification: n, User: klaxon.User{ID: "alice"}, Via: klaxon.ViaSMS}
+		}
+		require.NoError(t, th.Notify(t.Context(), page("1", 1)))
+		var deferred *klaxon.DeferredError
+		require.ErrorAs(t, th.Notify(t.Context(), page("2", 1)), &deferred)
+		require.ErrorAs(t, th.Notify(t.Context(), page("4", 1)), &deferred) // acknowledged later: never comes again
 
-	now = t0.Add(time.Minute)
-	var meanwhile error
-	d.fn = func() {
-		d.fn = func() {}                // once
-		now = now.Add(90 * time.Second) // a slow provider, past the limit
-		meanwhile = th.Notify(t.Context(), page("2", 1))
-	}
-	require.NoError(t, th.Notify(t.Context(), page("3", 1)), "the bundle of 3, 2 and 4")
-	require.ErrorAs(t, meanwhile, &deferred, "2 came while its bundle was on its way: it waits, and does not go out alone")
-	require.ErrorIs(t, th.Notify(t.Context(), page("2", 1)), klaxon.ErrBundled)
+		now = t0.Add(time.Minute)
+		meanwhile := make(chan error, 1)
+		d.fn = func() {
+			d.fn = func() {}
+			now = now.Add(90 * time.Second) // a slow provider, past the limit
+			go func() { meanwhile <- th.Notify(t.Context(), page("2", 1)) }()
+			synctest.Wait()
+		}
+		require.NoError(t, th.Notify(t.Context(), page("3", 1)), "the bundle of 3, 2 and 4")
+		require.ErrorIs(t, <-meanwhile, klaxon.ErrBundled, "2 came while its bundle was on its way: told once it went out, not sent alone")
+		require.Len(t, d.sent, 2)
 
-	now = now.Add(5 * time.Minute)
-	require.NoError(t, th.Notify(t.Context(), page("4", 2)), "another page of 4, bundled before, goes out")
+		now = now.Add(5 * time.Minute)
+		require.NoError(t, th.Notify(t.Context(), page("4", 2)), "another page of 4, bundled before, goes out")
+	})
 }
