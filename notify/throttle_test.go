@@ -131,6 +131,14 @@ func (d *during) Notify(_ context.Context, p klaxon.Page) error {
 	return d.err
 }
 
+// smsThrottle is a throttle of a minute for SMS, which bundle, on the
+// clock *now, sending through the during it returns.
+func smsThrottle(now *time.Time) (*notify.Throttle, *during) {
+	d := &during{fn: func() {}}
+	return notify.NewThrottle(d, notify.ThrottleOptions{Limits: map[string]time.Duration{klaxon.ViaSMS: time.Minute},
+		Bundles: map[string]bool{klaxon.ViaSMS: true}, Now: func() time.Time { return *now }}), d
+}
+
 // TestThrottleBundleInFlight: a page bundled with another comes again
 // while the bundle is on its way: it waits for it, and is not reported
 // sent in it when it failed.
@@ -138,9 +146,7 @@ func TestThrottleBundleInFlight(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		t0 := time.Now()
 		now := t0
-		d := &during{fn: func() {}}
-		th := notify.NewThrottle(d, notify.ThrottleOptions{Limits: map[string]time.Duration{klaxon.ViaSMS: time.Minute},
-			Bundles: map[string]bool{klaxon.ViaSMS: true}, Now: func() time.Time { return now }})
+		th, d := smsThrottle(&now)
 		page := func(id string) klaxon.Page {
 			return klaxon.Page{Incident: id, User: klaxon.User{ID: "alice"}, Via: klaxon.ViaSMS}
 		}
@@ -177,9 +183,7 @@ func TestThrottleBundleMarks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		t0 := time.Now()
 		now := t0
-		d := &during{fn: func() {}}
-		th := notify.NewThrottle(d, notify.ThrottleOptions{Limits: map[string]time.Duration{klaxon.ViaSMS: time.Minute},
-			Bundles: map[string]bool{klaxon.ViaSMS: true}, Now: func() time.Time { return now }})
+		th, d := smsThrottle(&now)
 		page := func(id string, n int) klaxon.Page {
 			return klaxon.Page{Incident: id, Notification: n, User: klaxon.User{ID: "alice"}, Via: klaxon.ViaSMS}
 		}
