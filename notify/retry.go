@@ -28,8 +28,7 @@ func Retry(ctx context.Context, attempts int, backoff time.Duration, try func() 
 		if err == nil {
 			return nil
 		}
-		var r interface{ Retryable() bool }
-		if !errors.As(err, &r) || !r.Retryable() || attempt >= attempts {
+		if !Retryable(err) || attempt >= attempts {
 			return err
 		}
 		d := wait
@@ -47,6 +46,13 @@ func Retry(ctx context.Context, attempts int, backoff time.Duration, try func() 
 		}
 		wait *= 2
 	}
+}
+
+// Retryable reports whether err says, by a Retryable() bool method,
+// that the same call may succeed later.
+func Retryable(err error) bool {
+	var r interface{ Retryable() bool }
+	return errors.As(err, &r) && r.Retryable()
 }
 
 // RetryableStatus reports whether an HTTP provider's answer may change

@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -173,8 +172,7 @@ func (u *Updates) send(ctx context.Context, sub string, up update) {
 		// longer one (notify.Retry), for its caller to wait: nothing
 		// else tries an update again, so wait here, within the timeout.
 		wait := klaxon.WaitOf(err)
-		var r interface{ Retryable() bool }
-		if wait == 0 || !errors.As(err, &r) || !r.Retryable() {
+		if wait == 0 || !Retryable(err) {
 			u.log.Warn("status update", "incident", up.inc.ID, "update", up.kind, "err", err)
 			return
 		}
