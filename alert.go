@@ -36,6 +36,10 @@ type Alert struct {
 	// (summary, severity, start, labels, annotations, source, link) stays
 	// as it was, rather than being erased. It is not stored.
 	Partial bool `json:"-"`
+	// MovedTo, on a resolve that ingest makes, names the incident the
+	// alert fires in now, in another group: its route or its labels
+	// changed. It is not stored.
+	MovedTo string `json:"-"`
 }
 
 // KeepDetails fills in what a partial report (see Alert.Partial) leaves

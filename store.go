@@ -48,6 +48,16 @@ type Commit struct {
 	Incidents []*Incident
 	// Index maps alert keys to this group.
 	Index []string
+	// Moved, when not nil, is where the store adds each key of Index
+	// that another group had indexed, with that group: the alert's group
+	// changed (a route, or its labels), and that group's incident may
+	// still hold it firing. Only ingest asks: it resolves the alert
+	// there. A store may add keys before it knows whether the commit
+	// applies (a Redis cluster reads them as it writes its entries ahead,
+	// and the next attempt finds them written): the caller keeps one
+	// Moved across the attempts of a change, and acts on it only once
+	// one of them landed.
+	Moved *[]Move
 	// Timers are set, replacing any timer of the same incident; Cancel
 	// removes the timers of the incidents named.
 	Timers []Timer
@@ -68,6 +78,12 @@ type Commit struct {
 	// a store writes them ahead of ingest, so that no page waits behind a
 	// storm of alerts.
 	Urgent bool
+}
+
+// Move is a key of a Commit's Index that group From had indexed before
+// the commit (see Commit.Moved).
+type Move struct {
+	Alert, From string
 }
 
 // Paging is a user that a commit newly pages for an incident (see

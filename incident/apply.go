@@ -160,7 +160,12 @@ func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time)
 		return klaxon.AlertState{}, false // a retry of a resolve
 	case a.Status == klaxon.Resolved:
 		inc.FiringCount--
-		inc.Record(klaxon.Event{At: now, Kind: klaxon.EventAlertResolved, Alert: a.Key, Text: a.Summary})
+		text := a.Summary
+		if a.MovedTo != "" {
+			text = "moved to incident " + a.MovedTo + ": " + a.Summary
+			next.MovedTo = ""
+		}
+		inc.Record(klaxon.Event{At: now, Kind: klaxon.EventAlertResolved, Alert: a.Key, Text: text})
 	case cur.Status == klaxon.Resolved:
 		next.Count++
 		inc.FiringCount++

@@ -158,7 +158,7 @@ func (p *Pipeline) start(ctx context.Context, q klaxon.CommitQueue, key string, 
 		p.metrics.failed(err)
 		err = commitError(err)
 		telemetry.End(span, err)
-		answer(ds, false, err)
+		answer(ds, false, err, nil)
 		return nil
 	}
 	g, err := p.store.Group(cctx, key, keys)
@@ -190,7 +190,7 @@ func (p *Pipeline) durable(ctx context.Context, fl *flight) func() {
 	return func() {
 		p.landed(trace.ContextWithSpan(ctx, fl.span), fl.f, time.Since(fl.started))
 		telemetry.End(fl.span, nil)
-		answer(fl.ds, fl.f.opened, nil)
+		answer(fl.ds, fl.f.opened, nil, movesOf(fl.f.c))
 	}
 }
 
@@ -272,7 +272,7 @@ func (p *Pipeline) land(ctx context.Context, q klaxon.CommitQueue, flights []*fl
 	if !errors.Is(err, klaxon.ErrConflict) {
 		err = commitError(err)
 		telemetry.End(cur.span, err)
-		answer(cur.ds, cur.f.opened, err)
+		answer(cur.ds, cur.f.opened, err, nil)
 		return flights[1:]
 	}
 	telemetry.End(cur.span, err)
@@ -290,8 +290,8 @@ func (p *Pipeline) land(ctx context.Context, q klaxon.CommitQueue, flights []*fl
 	}
 	cctx, cancel := context.WithTimeout(ctx, commitTimeout)
 	defer cancel()
-	opened, err := p.commit(cctx, ds)
-	answer(ds, opened, err)
+	opened, moves, err := p.commit(cctx, ds)
+	answer(ds, opened, err, moves)
 	return nil
 }
 
@@ -302,12 +302,6 @@ const maxRefolds = 4
 // errFollowsRefused ends the span of a commit queued behind one the
 // store refused: the store refuses it too, unread.
 var errFollowsRefused = fmt.Errorf("it follows a commit refused: %w", klaxon.ErrConflict)
-
-func answer(ds []*delivery, opened bool, err error) {
-	for _, d := range ds {
-		d.done <- outcome{opened, err}
-	}
-}
 
 func sameOpen(a, b *klaxon.Incident) bool {
 	return a != nil && b != nil && a.ID == b.ID

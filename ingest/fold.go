@@ -132,6 +132,9 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 	if open != nil {
 		c.Open = open.ID
 		c.Index = index[open.ID]
+		if len(c.Index) > 0 {
+			c.Moved = new([]klaxon.Move) // see move
+		}
 	}
 	f.c = c
 	f.next = klaxon.Group{Key: g.Key, Version: g.Version + 1, Open: open, Alerts: known}

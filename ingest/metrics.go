@@ -13,6 +13,7 @@ import (
 type metrics struct {
 	dedup  prometheus.Counter
 	commit prometheus.Histogram
+	moves  *prometheus.CounterVec
 	shared *telemetry.Metrics
 }
 
@@ -29,10 +30,14 @@ func newMetrics(reg prometheus.Registerer, shared *telemetry.Metrics) *metrics {
 			Help:    "From reading a group to its commit landing in the store (or to finding nothing to write), retries included; failed commits are not observed.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}),
+		moves: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "klaxon_ingest_alerts_moved_total",
+			Help: "Firing alerts whose group changed (a route, or their labels), by whether their resolve in the incident they left was committed (ok) or not (failed).",
+		}, []string{"result"}),
 		shared: shared,
 	}
 	if reg != nil {
-		reg.MustRegister(m.dedup, m.commit)
+		reg.MustRegister(m.dedup, m.commit, m.moves)
 	}
 	return m
 }
@@ -48,6 +53,16 @@ func (m *metrics) committed(ctx context.Context, f folded, took time.Duration) {
 		m.shared.Resolved(p)
 	}
 	telemetry.Observe(ctx, m.commit, took.Seconds())
+}
+
+// moved counts n alerts that moved, whose resolve in the group they left
+// failed with err, or landed.
+func (m *metrics) moved(n int, err error) {
+	result := "ok"
+	if err != nil {
+		result = "failed"
+	}
+	m.moves.WithLabelValues(result).Add(float64(n))
 }
 
 // failed counts a commit that failed for the store's sake.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -50,6 +51,7 @@ type Pipeline struct {
 	// hold says whether a maintenance window holds a new incident's
 	// first page, and until when; nil holds nothing.
 	hold Hold
+	log  *slog.Logger
 
 	mu     sync.Mutex
 	groups map[string]*queue // the groups with a commit in flight
@@ -75,6 +77,9 @@ type delivery struct {
 type outcome struct {
 	opened bool
 	err    error
+	// moved are the delivery's alerts that the commit took from another
+	// group: the sender resolves them there (see move).
+	moved []moved
 }
 
 // maxFold bounds the alerts that one commit folds on a store that is not
@@ -95,7 +100,7 @@ func NewPipeline(store klaxon.Store, router func() Router, wake func(groups ...s
 	if now == nil {
 		now = time.Now
 	}
-	p := &Pipeline{store: store, router: router, wake: wake, now: now, metrics: newMetrics(nil, nil), groups: map[string]*queue{}}
+	p := &Pipeline{store: store, router: router, wake: wake, now: now, metrics: newMetrics(nil, nil), log: slog.New(slog.DiscardHandler), groups: map[string]*queue{}}
 	for _, o := range opts {
 		o(p)
 	}
@@ -109,6 +114,12 @@ type Option func(*Pipeline)
 // incidents it opens and resolves, and the store's failures, in shared.
 func WithMetrics(reg prometheus.Registerer, shared *telemetry.Metrics) Option {
 	return func(p *Pipeline) { p.metrics = newMetrics(reg, shared) }
+}
+
+// WithLogger logs with log what goes wrong after the senders' alerts
+// are committed, which is not theirs to retry.
+func WithLogger(log *slog.Logger) Option {
+	return func(p *Pipeline) { p.log = log }
 }
 
 // WithCommitted hands fn the incidents each commit wrote, with the
@@ -151,6 +162,7 @@ func (p *Pipeline) Accept(ctx context.Context, alerts []klaxon.Alert) (err error
 	}
 	var opened []string // the groups whose commit opened an incident
 	var errs []error
+	var moves []moved
 	for _, d := range batches {
 		select {
 		case o := <-d.done:
@@ -160,6 +172,7 @@ func (p *Pipeline) Accept(ctx context.Context, alerts []klaxon.Alert) (err error
 			if o.err != nil {
 				errs = append(errs, o.err)
 			}
+			moves = append(moves, o.moved...)
 		case <-ctx.Done():
 			// The commit goes on for the others; this sender retries.
 			return fmt.Errorf("commit alerts: %w", ctx.Err())
@@ -167,6 +180,9 @@ func (p *Pipeline) Accept(ctx context.Context, alerts []klaxon.Alert) (err error
 	}
 	if len(opened) > 0 && p.wake != nil {
 		p.wake(opened...)
+	}
+	if len(moves) > 0 {
+		p.move(ctx, moves)
 	}
 	if len(errs) > 0 {
 		return commitErrors(errs)
@@ -235,9 +251,9 @@ func answered(d *delivery) bool { return len(d.done) > 0 }
 func (p *Pipeline) commitLoop(ctx context.Context, key string, ds []*delivery, mine *delivery) {
 	for {
 		cctx, cancel := context.WithTimeout(ctx, commitTimeout)
-		opened, err := p.commit(cctx, ds)
+		opened, moves, err := p.commit(cctx, ds)
 		cancel()
-		answer(ds, opened, err)
+		answer(ds, opened, err, moves)
 		if ds = p.take(key, true, maxFold); len(ds) == 0 {
 			return
 		}
@@ -377,24 +393,28 @@ func batch(ds []*delivery) (tmpl incident.Template, keys []string) {
 // incident that must page. Each delivery is applied as if it had come
 // alone: one that resolves the incident ends it, and a firing alert of a
 // later one opens a new incident, in the same commit.
-func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, err error) {
+func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, moves []moved, err error) {
 	tmpl, keys := batch(ds)
 	ctx, span := p.commitSpan(ctx, ds, len(keys))
 	defer func() { telemetry.End(span, err) }()
-	var ids []string // allocated once each, kept across retries
+	var ids []string        // allocated once each, kept across retries
+	var taken []klaxon.Move // kept across retries too: see klaxon.Commit.Moved
 	var last folded
 	started := time.Now()
 	err = klaxon.Update(ctx, p.store, tmpl.Group, keys, func(g klaxon.Group) (*klaxon.Commit, error) {
 		f, err := p.fold(ctx, g, tmpl, ds, &ids)
+		if f.c != nil && f.c.Moved != nil {
+			f.c.Moved = &taken
+		}
 		last = f
 		return f.c, err
 	})
-	if err == nil {
-		p.landed(ctx, last, time.Since(started))
-	} else {
+	if err != nil {
 		p.metrics.failed(err)
+		return last.opened, nil, commitError(err)
 	}
-	return last.opened, commitError(err)
+	p.landed(ctx, last, time.Since(started))
+	return last.opened, movesOf(last.c), nil
 }
 
 // Firing counts the firing alerts of alerts.

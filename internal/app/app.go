@@ -158,7 +158,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 		Heartbeat: func(ctx context.Context, t klaxon.Timer) error { return heartbeats.Missed(ctx, t) },
 		Committed: func(incs []*klaxon.Incident) { committed(incs) }})
 	windows := newMaintenance(rt, st, engine.Release, o.Now, log)
-	ingestOpts := []ingest.Option{ingest.WithMetrics(reg, shared), ingest.WithMaintenance(windows.hold), ingest.WithCommitted(func(incs []*klaxon.Incident) { committed(incs) })}
+	ingestOpts := []ingest.Option{ingest.WithMetrics(reg, shared), ingest.WithLogger(log.With("component", "ingest")), ingest.WithMaintenance(windows.hold), ingest.WithCommitted(func(incs []*klaxon.Incident) { committed(incs) })}
 	if o.Tracing.Enabled() {
 		ingestOpts = append(ingestOpts, ingest.WithTracing(o.Tracing.Provider))
 	}

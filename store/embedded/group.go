@@ -149,13 +149,24 @@ func (s *Store) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queued,
 	}
 	// The cache follows the file commit by commit, in the writer's
 	// order, so that a group read at the version stored finds it there.
+	// The keys of c.Index that moved from another group: the writer may
+	// run the commit again (the transaction rebuilt after a batch that
+	// failed), so each run starts them anew, and c.Moved has them only
+	// once the commit is durable.
+	var moved *[]klaxon.Move
+	if c.Moved != nil {
+		moved = new([]klaxon.Move)
+	}
 	durable := func() {
 		s.cache.Committed(c, "")
+		if moved != nil {
+			*c.Moved = append(*c.Moved, *moved...)
+		}
 		if landed != nil {
 			landed()
 		}
 	}
-	wr, err := s.w.queue(ctx, c.Urgent, c.Group, func(tx *txn) error { return commit(tx, c, encoded) }, prev, durable)
+	wr, err := s.w.queue(ctx, c.Urgent, c.Group, func(tx *txn) error { return commit(tx, c, encoded, moved) }, prev, durable)
 	if err != nil {
 		return nil, fmt.Errorf("commit group %s: %w", c.Group, err)
 	}
@@ -164,8 +175,9 @@ func (s *Store) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queued,
 
 // commit writes c, whose incidents encodeIncident made into encoded, in
 // tx. It checks everything that can refuse c before it writes anything
-// (see write).
-func commit(tx *txn, c klaxon.Commit, encoded []encodedIncident) error {
+// (see write). moved, when not nil, is set to the keys of c.Index that
+// another group had indexed.
+func commit(tx *txn, c klaxon.Commit, encoded []encodedIncident, moved *[]klaxon.Move) error {
 	version, open := getGroup(tx, c.Group)
 	if version != c.Version {
 		return fmt.Errorf("at version %d, not %d: %w", version, c.Version, klaxon.ErrConflict)
@@ -189,7 +201,7 @@ func commit(tx *txn, c klaxon.Commit, encoded []encodedIncident) error {
 	}
 	// After the unindexing: a key the commit indexes for the group's next
 	// incident stays indexed.
-	if err := index(tx, c.Group, c.Index); err != nil {
+	if err := index(tx, c.Group, c.Index, moved); err != nil {
 		return err
 	}
 	if err := putGroup(tx, c.Group, c.Version+1, c.Open); err != nil {
@@ -227,10 +239,19 @@ func putGroup(tx *txn, key string, version uint64, open string) error {
 	return nil
 }
 
-// index points alert keys at group.
-func index(tx *txn, group string, keys []string) error {
+// index points alert keys at group. moved, when not nil, is set to the
+// keys that another group had indexed, with that group.
+func index(tx *txn, group string, keys []string, moved *[]klaxon.Move) error {
 	b := tx.Bucket(bucketAlerts)
+	if moved != nil {
+		*moved = (*moved)[:0]
+	}
 	for _, key := range keys {
+		if moved != nil {
+			if from := b.Get([]byte(key)); from != nil && string(from) != group {
+				*moved = append(*moved, klaxon.Move{Alert: key, From: string(from)})
+			}
+		}
 		if err := b.Put([]byte(key), []byte(group)); err != nil {
 			return fmt.Errorf("index alert %s: %w", key, err)
 		}

@@ -66,8 +66,14 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 		return fmt.Errorf("commit group %s: %w", c.Group, err)
 	}
 	if cluster {
-		if err := writeAhead(ctx, rdb, ahead); err != nil {
+		before, err := writeAhead(ctx, rdb, ahead)
+		if err != nil {
 			return fmt.Errorf("commit group %s: %w", c.Group, classify(err))
+		}
+		// Told now: an attempt after this one finds the entries this
+		// one wrote, which name c.Group (see klaxon.Commit.Moved).
+		if c.Moved != nil {
+			*c.Moved = append(*c.Moved, movedAhead(c, before)...)
 		}
 	}
 	var reply []any
@@ -96,8 +102,52 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 		}
 	}
 	s.cache.Committed(c, token)
-	s.dropEntries(ctx, reply[1:])
+	if c.Moved != nil && !cluster {
+		*c.Moved = append(*c.Moved, movedInline(c, replyList(reply, 2))...)
+	}
+	s.dropEntries(ctx, replyList(reply, 1))
 	return nil
+}
+
+// replyList is the i-th element of a reply of commit.lua, a list: empty
+// when the reply has none (a commit sent again finds itself applied and
+// replies {1}).
+func replyList(reply []any, i int) []any {
+	if i >= len(reply) {
+		return nil
+	}
+	l, _ := reply[i].([]any)
+	return l
+}
+
+// movedInline returns the keys of c.Index that commit.lua found indexed
+// by another group: moved holds the place of each in c.Index, from 1, and
+// that group.
+func movedInline(c klaxon.Commit, moved []any) []klaxon.Move {
+	var out []klaxon.Move
+	for i := 0; i+1 < len(moved); i += 2 {
+		n, _ := moved[i].(int64)
+		from, _ := moved[i+1].(string)
+		if n >= 1 && int(n) <= len(c.Index) {
+			out = append(out, klaxon.Move{Alert: c.Index[n-1], From: from})
+		}
+	}
+	return out
+}
+
+// movedAhead returns the keys of c.Index whose entries, before writeAhead
+// wrote them, named another group: before holds each entry's value, ""
+// for none. An entry may be of a commit that never landed: the group it
+// names then holds no such alert, and a resolve sent there changes
+// nothing.
+func movedAhead(c klaxon.Commit, before []string) []klaxon.Move {
+	var out []klaxon.Move
+	for i, v := range before {
+		if from, ok := indexedGroup(v); ok && from != c.Group && i < len(c.Index) {
+			out = append(out, klaxon.Move{Alert: c.Index[i], From: from})
+		}
+	}
+	return out
 }
 
 // commitCall builds the keys and arguments of commit.lua for c; with
@@ -118,7 +168,7 @@ func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline 
 	if !inline {
 		ahead = entries{} // written ahead: the script has none
 	}
-	args = appendPairs(appendPairs(args, ahead.set), ahead.add)
+	args = appendPairs(appendPairs(appendPairs(args, ahead.set), ahead.add), ahead.index)
 	args = append(args, len(c.Incidents))
 	for _, inc := range c.Incidents {
 		body, err := incidentjson.Header(inc)
@@ -213,6 +263,9 @@ func appendPairs(args []any, pairs [][2]string) []any {
 // closed or gone.
 type entries struct {
 	set, add [][2]string
+	// index are the entries of c.Index, in its order: set, after the
+	// value each held is read (see Commit.Moved).
+	index [][2]string
 }
 
 // aheadOf returns the entries of c, committed with token.
@@ -231,7 +284,7 @@ func (s *Store) aheadOf(c klaxon.Commit, token string) entries {
 	}
 	entry := token + " " + c.Group
 	for _, k := range c.Index {
-		e.set = append(e.set, [2]string{s.alertKey(k), entry})
+		e.index = append(e.index, [2]string{s.alertKey(k), entry})
 	}
 	for _, pg := range c.Paged {
 		e.add = append(e.add, [2]string{s.pagedKey(pg.User), pg.Incident})
@@ -239,11 +292,13 @@ func (s *Store) aheadOf(c klaxon.Commit, token string) entries {
 	return e
 }
 
-// writeAhead writes e, before the commit whose entries they are.
-func writeAhead(ctx context.Context, rdb redis.UniversalClient, e entries) error {
-	if len(e.set) == 0 && len(e.add) == 0 {
-		return nil
+// writeAhead writes e, before the commit whose entries they are, and
+// returns the value each of e.index held before ("" for none).
+func writeAhead(ctx context.Context, rdb redis.UniversalClient, e entries) ([]string, error) {
+	if len(e.set) == 0 && len(e.add) == 0 && len(e.index) == 0 {
+		return nil, nil
 	}
+	before := make([]*redis.StringCmd, len(e.index))
 	_, err := pipelined(ctx, rdb, func(p redis.Pipeliner) {
 		for _, kv := range e.set {
 			p.Set(ctx, kv[0], kv[1], 0)
@@ -251,8 +306,19 @@ func writeAhead(ctx context.Context, rdb redis.UniversalClient, e entries) error
 		for _, kv := range e.add {
 			p.SAdd(ctx, kv[0], kv[1])
 		}
+		for i, kv := range e.index {
+			before[i] = p.Get(ctx, kv[0])
+			p.Set(ctx, kv[0], kv[1], 0)
+		}
 	})
-	return err
+	if err != nil {
+		return nil, err
+	}
+	values := make([]string, len(before))
+	for i, cmd := range before {
+		values[i] = cmd.Val()
+	}
+	return values, nil
 }
 
 // dropEntries deletes the entries of alerts that a commit unindexed:

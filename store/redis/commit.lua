@@ -20,9 +20,9 @@
 -- incident must already exist; ARGV[7] the token of the state read (the
 -- group's last commit token), "" to check the version alone; then counted
 -- lists: on a single server, the keys outside the shard that the commit
--- writes (see entries in commit.go), keys to set (key, value) and sets to
--- add to (key, member), both empty on a cluster, where they are written
--- ahead; incidents (ID, state,
+-- writes (see entries in commit.go), keys to set (key, value), sets to
+-- add to (key, member) and alert entries to set (key, value), all empty
+-- on a cluster, where they are written ahead; incidents (ID, state,
 -- score, header JSON, then counted lists of alert records (key, record),
 -- of details records (key, record) and of events (JSON)), alert keys to
 -- index, the claim token the
@@ -33,9 +33,12 @@
 -- An incident written resolved while it is the group's open one leaves
 -- the shard's alert index: each of its alerts whose entry names this group.
 --
--- Returns {1, removed index values...} when committed, {0, version} when
--- the group is no longer in the state read, {2} when the open incident
--- does not exist.
+-- Returns {1, {removed index values...}, {moved...}} when committed: the
+-- alert and shard value of each entry of this group's alert index that
+-- it removed, and the place in the list of alert entries, from 1, and
+-- the group before of each entry that another group held. It returns {0,
+-- version} when the group is no longer in the state read, {2} when the
+-- open incident does not exist.
 local group = KEYS[1]
 local g = redis.call('HMGET', group, 'v', 'c', 'p')
 local version, last = g[1] or '0', g[2] or ''
@@ -66,6 +69,18 @@ end
 n = tonumber(ARGV[a]); a = a + 1
 for i = 1, n do
   redis.call('SADD', ARGV[a], ARGV[a + 1])
+  a = a + 2
+end
+local moved = {}
+n = tonumber(ARGV[a]); a = a + 1
+for i = 1, n do
+  local before = redis.call('GET', ARGV[a])
+  redis.call('SET', ARGV[a], ARGV[a + 1])
+  local from = before and string.match(before, '^%S+ (.*)$')
+  if from and from ~= gkey then
+    moved[#moved + 1] = i
+    moved[#moved + 1] = from
+  end
   a = a + 2
 end
 local was = redis.call('HGET', group, 'o') or ''
@@ -103,15 +118,15 @@ end
 redis.call('HINCRBY', group, 'v', 1)
 redis.call('HSET', group, 'o', ARGV[2], 'c', token, 'p', last)
 
-local out = {1}
+local removed = {}
 for _, key in ipairs(closed) do
   for _, alert in ipairs(redis.call('HKEYS', key .. ':a')) do
     local cur = redis.call('HGET', KEYS[2], alert)
     -- Only this group's entry goes: the key may have moved to another group.
     if cur and string.match(cur, '^%S+ (.*)$') == gkey then
       redis.call('HDEL', KEYS[2], alert)
-      out[#out + 1] = alert
-      out[#out + 1] = cur
+      removed[#removed + 1] = alert
+      removed[#removed + 1] = cur
     end
   end
 end
@@ -148,4 +163,4 @@ for i = 1, n do
   release(id)
   a = a + 1
 end
-return out
+return {1, removed, moved}

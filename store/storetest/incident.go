@@ -171,7 +171,9 @@ func testAlertIndex(t *testing.T, open func() klaxon.Store) {
 	for _, k := range []string{"am/a", "am/b", "am/c"} {
 		inc.Changed = append(inc.Changed, klaxon.AlertState{Alert: klaxon.Alert{Key: k, Status: klaxon.Firing}, Count: 1})
 	}
-	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g1", Version: 0, Open: "1", Incidents: []*klaxon.Incident{inc}, Index: []string{"am/a", "am/b", "am/c"}}))
+	var moved []klaxon.Move
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g1", Version: 0, Open: "1", Incidents: []*klaxon.Incident{inc}, Index: []string{"am/a", "am/b", "am/c"}, Moved: &moved}))
+	require.Empty(t, moved, "no key was indexed before")
 	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g2", Version: 0, Index: []string{"dd/d"}}))
 
 	groups, err := s.AlertGroups(ctx, []string{"am/a", "am/b", "am/c", "dd/d", "am/x"})
@@ -182,8 +184,10 @@ func testAlertIndex(t *testing.T, open func() klaxon.Store) {
 	require.NoError(t, err)
 	require.Empty(t, groups)
 
-	// Indexing a key again moves it to the committing group.
-	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g2", Version: 1, Index: []string{"am/a"}}))
+	// Indexing a key again moves it to the committing group, and the
+	// commit tells where from.
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g2", Version: 1, Index: []string{"dd/e", "am/a"}, Moved: &moved}))
+	require.Equal(t, []klaxon.Move{{Alert: "am/a", From: "g1"}}, moved)
 	groups, err = s.AlertGroups(ctx, []string{"am/a"})
 	require.NoError(t, err)
 	require.Equal(t, map[string]string{"am/a": "g2"}, groups)
@@ -201,12 +205,15 @@ func testAlertIndex(t *testing.T, open func() klaxon.Store) {
 	// indexes an alert the first held: it stays indexed.
 	again := incident("3", "g2", klaxon.StateTriggered)
 	again.Changed = []klaxon.AlertState{{Alert: klaxon.Alert{Key: "am/a", Status: klaxon.Firing}, Count: 1}}
-	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g2", Version: 2, Open: "3", Incidents: []*klaxon.Incident{again}, Index: []string{"am/a"}}))
+	moved = nil
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g2", Version: 2, Open: "3", Incidents: []*klaxon.Incident{again}, Index: []string{"am/a"}, Moved: &moved}))
+	require.Empty(t, moved, "a key the group indexed already did not move")
 	closed := header(again)
 	closed.State = klaxon.StateResolved
 	next := incident("4", "g2", klaxon.StateTriggered)
 	next.Changed = []klaxon.AlertState{{Alert: klaxon.Alert{Key: "am/a", Status: klaxon.Firing}, Count: 1}}
-	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g2", Version: 3, Open: "4", Incidents: []*klaxon.Incident{closed, next}, Index: []string{"am/a"}}))
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g2", Version: 3, Open: "4", Incidents: []*klaxon.Incident{closed, next}, Index: []string{"am/a"}, Moved: &moved}))
+	require.Empty(t, moved, "unindexed and indexed again by the same group")
 	groups, err = s.AlertGroups(ctx, []string{"am/a"})
 	require.NoError(t, err)
 	require.Equal(t, map[string]string{"am/a": "g2"}, groups)
