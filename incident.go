@@ -29,10 +29,14 @@ func (s State) Open() bool { return s == StateTriggered || s == StateAcknowledge
 type Incident struct {
 	ID string `json:"id"`
 	// Group is the correlation group key the incident belongs to.
-	Group     string            `json:"group"`
-	Summary   string            `json:"summary"`
-	Severity  string            `json:"severity,omitempty"`
-	Urgency   Urgency           `json:"urgency,omitempty"`
+	Group    string  `json:"group"`
+	Summary  string  `json:"summary"`
+	Severity string  `json:"severity,omitempty"`
+	Urgency  Urgency `json:"urgency,omitempty"`
+	// KeepOpen: the route that opened the incident turned auto_resolve
+	// off, and it stays open when all its alerts resolve, until someone
+	// resolves it.
+	KeepOpen  bool              `json:"keep_open,omitempty"`
 	Labels    map[string]string `json:"labels,omitempty"`
 	State     State             `json:"state"`
 	CreatedAt time.Time         `json:"created_at"`

@@ -18,8 +18,8 @@ type Template struct {
 	Policy klaxon.Policy
 	// Urgency of the incident; "" takes it from the first alert's severity.
 	Urgency klaxon.Urgency
-	// KeepOpen turns auto-resolve off: the incident stays open when all
-	// its alerts resolve, until someone resolves it.
+	// KeepOpen turns auto-resolve off for the incidents it opens (see
+	// klaxon.Incident.KeepOpen).
 	KeepOpen bool
 }
 
@@ -60,7 +60,9 @@ type Result struct {
 //     occurrence firing started.
 //   - A firing alert new to the incident joins it; it does not page again.
 //   - A resolved alert resolves its alert in the incident; when none is left
-//     firing the incident resolves (unless tmpl.KeepOpen).
+//     firing the incident resolves, unless the route that opened it turned
+//     auto_resolve off (Incident.KeepOpen): a resolve that comes by the
+//     alert index knows no route.
 //   - A resolved alert for no open incident is ignored.
 func Apply(open *klaxon.Incident, known map[string]klaxon.Seen, alerts []klaxon.Alert, now time.Time, tmpl Template) Result {
 	var r Result
@@ -116,7 +118,7 @@ func Apply(open *klaxon.Incident, known map[string]klaxon.Seen, alerts []klaxon.
 		return r
 	}
 	r.Incident = inc
-	if r.Changed && inc.FiringCount == 0 && !tmpl.KeepOpen && inc.State.Open() {
+	if r.Changed && inc.FiringCount == 0 && !inc.KeepOpen && inc.State.Open() {
 		Resolve(inc, now, klaxon.Actor{How: "auto"})
 		r.Resolved = true
 		r.Index = nil
@@ -218,6 +220,7 @@ func newIncident(a klaxon.Alert, now time.Time, tmpl Template) *klaxon.Incident 
 		Summary:    a.Summary,
 		Severity:   a.Severity,
 		Urgency:    tmpl.Urgency,
+		KeepOpen:   tmpl.KeepOpen,
 		Labels:     maps.Clone(tmpl.Labels),
 		State:      klaxon.StateTriggered,
 		CreatedAt:  now,

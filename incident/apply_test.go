@@ -324,9 +324,12 @@ func TestApply(t *testing.T) {
 		keep.KeepOpen = true
 		var b book
 		b.apply([]klaxon.Alert{firing("a")}, t0, keep)
-		r := b.apply([]klaxon.Alert{resolved("a")}, t0, keep)
+		// A resolve comes by the alert index, with no route's template:
+		// the incident keeps what its route said.
+		r := b.apply([]klaxon.Alert{resolved("a")}, t0, tmpl)
 		require.False(t, r.Resolved)
 		require.Equal(t, klaxon.StateTriggered, r.Incident.State)
+		require.True(t, r.Incident.KeepOpen)
 	})
 
 	t.Run("a resolve retried is a no-op", func(t *testing.T) {

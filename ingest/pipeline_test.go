@@ -600,3 +600,34 @@ func storeContents(t *testing.T, st klaxon.Store) []string {
 	}
 	return out
 }
+
+// keepOpen is oneGroup with auto_resolve off.
+type keepOpen struct{ oneGroup }
+
+func (keepOpen) Route(a *klaxon.Alert) (incident.Template, error) {
+	tmpl, err := oneGroup{}.Route(a)
+	tmpl.KeepOpen = true
+	return tmpl, err
+}
+
+// TestAutoResolveOff: an incident whose route turned auto_resolve off
+// stays open when its alerts resolve, though their resolves come by the
+// alert index, which knows no route.
+func TestAutoResolveOff(t *testing.T) {
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			p := ingest.NewPipeline(st, func() ingest.Router { return keepOpen{} }, nil, func() time.Time { return t0 })
+			a := firing("am/a", nil)
+			require.NoError(t, p.Accept(t.Context(), []klaxon.Alert{a}))
+			inc := openIncident(t, st, "g")
+			a.Status = klaxon.Resolved
+			require.NoError(t, p.Accept(t.Context(), []klaxon.Alert{a}))
+			got, err := st.Incident(t.Context(), inc.ID)
+			require.NoError(t, err)
+			require.Equal(t, klaxon.StateTriggered, got.State, "it waits for a person")
+			require.Zero(t, got.FiringCount)
+			require.True(t, got.KeepOpen)
+		})
+	}
+}

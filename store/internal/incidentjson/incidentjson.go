@@ -229,6 +229,7 @@ func (e *encoder) header(inc *klaxon.Incident) {
 	e.str("summary", inc.Summary)
 	e.strOmit("severity", inc.Severity)
 	e.strOmit("urgency", string(inc.Urgency))
+	e.boolOmit("keep_open", inc.KeepOpen)
 	e.labelsOmit("labels", inc.Labels)
 	e.str("state", string(inc.State))
 	e.time("created_at", inc.CreatedAt)
