@@ -127,6 +127,7 @@ func restartOnly(old, cfg *config.Config) []string {
 	}{
 		{"listen", "its addresses, tls files and route groups change only at a restart", old.Listen, cfg.Listen},
 		{"store", "the store is opened at start", old.Store, cfg.Store},
+		{"public_url", "the channels are built at start with the links and callback addresses it makes, and Twilio signs its callbacks with the address it was given", old.PublicURL, cfg.PublicURL},
 		{"notify", "the channels are built at start (Twilio's callbacks would check a new token while its client sends with the old)", old.Notify, cfg.Notify},
 		{"secret", "it signs the mail links and console sessions, and is read at start", old.Secret, cfg.Secret},
 		{"trusted_proxies", "the limit on failed authentications is built at start", old.TrustedProxies, cfg.TrustedProxies},

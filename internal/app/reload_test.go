@@ -68,7 +68,7 @@ func TestReloaderWithoutWatch(t *testing.T) {
 }
 
 // TestReloadRefusesWhatOnlyARestartApplies: a reload that changes notify,
-// the store, the secret or trusted_proxies is refused whole, and says
+// the store, public_url or trusted_proxies is refused whole, and says
 // which; the same files reload, and so does a change elsewhere.
 func TestReloadRefusesWhatOnlyARestartApplies(t *testing.T) {
 	path := writeConfig(t)
@@ -87,6 +87,7 @@ func TestReloadRefusesWhatOnlyARestartApplies(t *testing.T) {
 	for _, tc := range []struct{ section, old, new string }{
 		{"notify", "  console: {}\n", "  console: {}\n  concurrency: 4\n"},
 		{"store", "store: {path: data/klaxon.db}", "store: {path: data/other.db}"},
+		{"public_url", "store: {path: data/klaxon.db}", "store: {path: data/klaxon.db}\npublic_url: https://klaxon.example.com"},
 		{"trusted_proxies", "store: {path: data/klaxon.db}", "store: {path: data/klaxon.db}\ntrusted_proxies: [10.0.0.0/8]"},
 	} {
 		t.Run(tc.section, func(t *testing.T) {
