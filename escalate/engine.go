@@ -72,8 +72,9 @@ type Options struct {
 	// a reload applies; nil, or a result that is not positive, is
 	// klaxon.DefaultMaxSnooze.
 	MaxSnooze func() time.Duration
-	// Committed, when set, takes the incidents of each command's commit
-	// that landed, with the events it recorded.
+	// Committed, when set, takes the incidents of each commit of a
+	// command or of the walk (pages sent, failed or delivered, steps,
+	// triggering again) that landed, with the events it recorded.
 	Committed func([]*klaxon.Incident)
 	// Heartbeat takes the timers that are heartbeats' deadlines
 	// (klaxon.ParseHeartbeatTimer), claimed as any other, and lets each

@@ -513,3 +513,30 @@ func TestActOnResolved(t *testing.T) {
 	require.ErrorIs(t, err, klaxon.ErrConflict)
 	require.EqualError(t, err, "incident "+id+": cannot acknowledge: it is resolved")
 }
+
+// TestWalkCommitsTold: the walk's commits are handed on as the
+// commands' are, with what they recorded: chat messages tell who was
+// paged and when a step went on.
+func TestWalkCommitsTold(t *testing.T) {
+	clk := fakeclock.New(t0)
+	var mu sync.Mutex
+	var told []string
+	st, _, e := newEngine(t, escalate.Options{Now: clk.Now, Committed: func(incs []*klaxon.Incident) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, inc := range incs {
+			for _, ev := range inc.Recorded {
+				told = append(told, string(ev.Kind)+" "+ev.User)
+			}
+		}
+	}})
+	openIncident(t, st, twoSteps, t0)
+	for _, at := range []time.Duration{0, time.Minute, 5 * time.Minute} {
+		clk.Set(t0.Add(at))
+		_, err := e.RunOnce(t.Context())
+		require.NoError(t, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	require.Subset(t, told, []string{"page_sent alice", "escalated ", "page_sent bob"})
+}

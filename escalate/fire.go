@@ -99,13 +99,19 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 			}
 			return c, nil
 		}
+		var landed *klaxon.Commit
 		err := klaxon.Update(cctx, e.store, t.Group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
 			c, err := build(g)
 			// The last commit gives the claim up: a renewal meanwhile
 			// finds it gone.
 			h.releasing(err == nil && done)
+			landed = c
 			return c, err
 		})
+		if err == nil && landed != nil && len(landed.Incidents) > 0 && e.committed != nil {
+			// The pages and steps it recorded: for chat messages.
+			e.committed(landed.Incidents)
+		}
 		if err != nil {
 			h.releasing(false) // the claim is still the fire's: a loss is news
 		}
