@@ -61,12 +61,19 @@ func (a *AlertState) KeepDetails(stored AlertState) {
 // its integration unless the sender set it: routes can match by source.
 const LabelIntegration = "integration"
 
+// LabelSeverity is the label that says an alert's severity, as
+// Alertmanager's alerts carry it.
+const LabelSeverity = "severity"
+
 // Label adds integration=<a.Integration> and then extra to a's labels,
 // each only where a does not carry that label already (with a value):
-// what the sender said wins.
+// what the sender said wins. The severity and the severity label then
+// fill each other where one is empty, so that a route matches on the
+// severity of any source's alerts, and an integration's severity label
+// sets the severity of alerts that came with none.
 func (a *Alert) Label(extra map[string]string) {
 	if a.Labels == nil {
-		a.Labels = make(map[string]string, 1+len(extra))
+		a.Labels = make(map[string]string, 2+len(extra))
 	}
 	if a.Labels[LabelIntegration] == "" && a.Integration != "" {
 		a.Labels[LabelIntegration] = a.Integration
@@ -75,6 +82,12 @@ func (a *Alert) Label(extra map[string]string) {
 		if a.Labels[k] == "" {
 			a.Labels[k] = v
 		}
+	}
+	switch label := a.Labels[LabelSeverity]; {
+	case a.Severity == "" && label != "":
+		a.Severity = label
+	case a.Severity != "" && label == "":
+		a.Labels[LabelSeverity] = a.Severity
 	}
 }
 
