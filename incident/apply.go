@@ -103,7 +103,9 @@ func Apply(open *klaxon.Incident, known map[string]klaxon.Seen, alerts []klaxon.
 			continue
 		}
 		r.Changed = true
-		if stp == nil {
+		if stp == nil || (stp.Status == klaxon.Resolved && next.Status == klaxon.Firing) {
+			// New, or firing again: it may have been indexed by another
+			// group meanwhile (it moved there and back).
 			r.Index = append(r.Index, a.Key)
 		}
 		if i, seen := at[a.Key]; seen {

@@ -69,6 +69,19 @@ func answer(ds []*delivery, opened bool, err error, moves []moved) {
 // until someone resolves it.
 func (p *Pipeline) move(ctx context.Context, moves []moved) {
 	ctx = context.WithoutCancel(ctx)
+	// A commit of moves may take deliveries of senders too, and moves
+	// that one of those made come back here: a few rounds at most.
+	for round := 0; len(moves) > 0 && round < maxMoveRounds; round++ {
+		moves = p.moveOnce(ctx, moves)
+	}
+}
+
+// maxMoveRounds bounds the rounds of move.
+const maxMoveRounds = 4
+
+// moveOnce is a round of move: it returns the moves that its commits
+// made in turn.
+func (p *Pipeline) moveOnce(ctx context.Context, moves []moved) (more []moved) {
 	byGroup := map[string]*delivery{}
 	var ds []*delivery
 	for _, m := range moves {
@@ -89,5 +102,7 @@ func (p *Pipeline) move(ctx context.Context, moves []moved) {
 			p.log.Warn("resolve alerts that moved to another group", "group", d.tmpl.Group, "alerts", len(d.alerts), "err", o.err)
 		}
 		p.metrics.moved(len(d.alerts), o.err)
+		more = append(more, o.moved...)
 	}
+	return more
 }

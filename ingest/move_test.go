@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +12,8 @@ import (
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/incident"
 	"github.com/klaxonhq/klaxon/ingest"
+	"github.com/klaxonhq/klaxon/internal/redistest"
+	"github.com/klaxonhq/klaxon/store/redis"
 )
 
 // prefixed routes an alert into the group of its alertname under a prefix
@@ -79,6 +82,161 @@ func TestRouteChangeMovesAlerts(t *testing.T) {
 			require.Equal(t, klaxon.StateResolved, inc.State)
 		})
 	}
+}
+
+// TestMoveBackAndForth: an alert that moves from one group to another
+// and back (a reload rolled back), then resolves, leaves no incident
+// open: firing again where it was resolved as moved, it is indexed there
+// again, and resolved where it had gone.
+func TestMoveBackAndForth(t *testing.T) {
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			ctx := t.Context()
+			prefix := &atomic.Value{}
+			prefix.Store("old-")
+			now := t0
+			p := ingest.NewPipeline(st, func() ingest.Router { return prefixed{prefix} }, nil, func() time.Time { return now })
+			labels := map[string]string{"alertname": "disk"}
+			a, b := firing("am/a", labels), firing("am/b", labels)
+			require.NoError(t, p.Accept(ctx, []klaxon.Alert{a, b}))
+			left := openIncident(t, st, "old-disk")
+
+			prefix.Store("new-")
+			now = now.Add(2 * time.Minute)
+			require.NoError(t, p.Accept(ctx, []klaxon.Alert{a}))
+			joined := openIncident(t, st, "new-disk")
+
+			prefix.Store("old-")
+			now = now.Add(2 * time.Minute)
+			require.NoError(t, p.Accept(ctx, []klaxon.Alert{a}))
+			inc, err := st.Incident(ctx, joined.ID)
+			require.NoError(t, err)
+			require.Equal(t, klaxon.StateResolved, inc.State, "its only alert went back")
+
+			now = now.Add(2 * time.Minute)
+			a.Status, b.Status = klaxon.Resolved, klaxon.Resolved
+			require.NoError(t, p.Accept(ctx, []klaxon.Alert{a, b}))
+			inc, err = st.Incident(ctx, left.ID)
+			require.NoError(t, err)
+			require.Equal(t, klaxon.StateResolved, inc.State, "every alert resolved (firing %d)", inc.FiringCount)
+		})
+	}
+}
+
+// holdGroup holds the commits of one group until release is closed.
+type holdGroup struct {
+	klaxon.Store
+	group   string
+	held    chan struct{}
+	release chan struct{}
+}
+
+func (h *holdGroup) Commit(ctx context.Context, c klaxon.Commit) error {
+	if c.Group == h.group {
+		select {
+		case h.held <- struct{}{}:
+		default:
+		}
+		<-h.release
+	}
+	return h.Store.Commit(ctx, c)
+}
+
+// TestMoveSenderGone: a sender that gives up while the commit that moves
+// its alert is slow (the commit goes on, and lands) is not there to
+// resolve the alert where it was, and its retry finds the alert where it
+// is now: the move is made all the same.
+func TestMoveSenderGone(t *testing.T) {
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			inner := open(t)
+			st := &holdGroup{Store: inner, group: "new-disk", held: make(chan struct{}, 1), release: make(chan struct{})}
+			ctx := t.Context()
+			prefix := &atomic.Value{}
+			prefix.Store("old-")
+			p := ingest.NewPipeline(st, func() ingest.Router { return prefixed{prefix} }, nil, func() time.Time { return t0 })
+			labels := map[string]string{"alertname": "disk"}
+			a, b := firing("am/a", labels), firing("am/b", labels)
+			require.NoError(t, p.Accept(ctx, []klaxon.Alert{a, b}))
+			left := openIncident(t, st, "old-disk")
+
+			prefix.Store("new-")
+			sctx, cancel := context.WithCancel(ctx)
+			errc := make(chan error, 1)
+			// A body of two groups: the held one commits on a goroutine
+			// of its own.
+			go func() {
+				errc <- p.Accept(sctx, []klaxon.Alert{a, firing("am/c", map[string]string{"alertname": "cpu"})})
+			}()
+			<-st.held
+			cancel() // the sender's timeout
+			require.ErrorIs(t, <-errc, context.Canceled)
+			close(st.release)
+			require.Eventually(t, func() bool {
+				inc, err := inner.Incident(ctx, left.ID)
+				return err == nil && inc.FiringCount == 1
+			}, 10*time.Second, time.Millisecond, "am/a moved: only am/b fires in the incident it left")
+		})
+	}
+}
+
+// raced is one replica's store: its first commit of group writes its
+// entries ahead, then other runs (the other replica commits the same
+// group), then its script runs, on a version the group is no longer at.
+type raced struct {
+	klaxon.Store
+	group string
+	other func()
+	once  sync.Once
+}
+
+func (r *raced) Commit(ctx context.Context, c klaxon.Commit) error {
+	first := false
+	r.once.Do(func() { first = c.Group == r.group })
+	if !first {
+		return r.Store.Commit(ctx, c)
+	}
+	c.Version += 100
+	err := r.Store.Commit(ctx, c)
+	r.other()
+	return err
+}
+
+// TestMoveTwoReplicasCluster: Alertmanager's HA pair send the same
+// notification to two replicas on one Redis Cluster, for an alert whose
+// group changed. Replica 1 writes its entries ahead first; replica 2
+// finds them naming its group, and lands; replica 1 loses the race and
+// then has nothing to write. Replica 1 was told of the move, and makes
+// it.
+func TestMoveTwoReplicasCluster(t *testing.T) {
+	c := redistest.StartCluster(t, 3)
+	openStore := func() klaxon.Store {
+		s, err := redis.Open(t.Context(), redis.Options{Addrs: c.Addrs(), Prefix: "two"})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+	s1, s2 := openStore(), openStore()
+	ctx := t.Context()
+	prefix := &atomic.Value{}
+	prefix.Store("old-")
+	router := func() ingest.Router { return prefixed{prefix} }
+	clock := func() time.Time { return t0 }
+	labels := map[string]string{"alertname": "disk"}
+	a, b := firing("am/a", labels), firing("am/b", labels)
+	p2 := ingest.NewPipeline(s2, router, nil, clock)
+	require.NoError(t, p2.Accept(ctx, []klaxon.Alert{a, b}))
+	left := openIncident(t, s2, "old-disk")
+
+	prefix.Store("new-")
+	r1 := &raced{Store: s1, group: "new-disk", other: func() { require.NoError(t, p2.Accept(ctx, []klaxon.Alert{a})) }}
+	p1 := ingest.NewPipeline(r1, router, nil, clock)
+	require.NoError(t, p1.Accept(ctx, []klaxon.Alert{a}))
+	openIncident(t, s2, "new-disk")
+	inc, err := s2.Incident(ctx, left.ID)
+	require.NoError(t, err)
+	require.Equal(t, 1, inc.FiringCount, "am/a moved: only am/b fires in the incident it left")
 }
 
 // openIncident returns the header of group's open incident.

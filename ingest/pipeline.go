@@ -163,7 +163,7 @@ func (p *Pipeline) Accept(ctx context.Context, alerts []klaxon.Alert) (err error
 	var opened []string // the groups whose commit opened an incident
 	var errs []error
 	var moves []moved
-	for _, d := range batches {
+	for i, d := range batches {
 		select {
 		case o := <-d.done:
 			if o.opened {
@@ -174,20 +174,41 @@ func (p *Pipeline) Accept(ctx context.Context, alerts []klaxon.Alert) (err error
 			}
 			moves = append(moves, o.moved...)
 		case <-ctx.Done():
-			// The commit goes on for the others; this sender retries.
+			// The commits go on for the others; this sender retries,
+			// and its retry finds its alerts where the commits put
+			// them: it neither opens nor moves anything. So what they
+			// open is paged, and what they move is resolved where it
+			// left, as if it had waited.
+			go func() {
+				for _, d := range batches[i:] {
+					o := <-d.done
+					if o.opened {
+						opened = append(opened, d.tmpl.Group)
+					}
+					moves = append(moves, o.moved...)
+				}
+				p.finish(ctx, opened, moves)
+			}()
 			return fmt.Errorf("commit alerts: %w", ctx.Err())
 		}
 	}
+	p.finish(ctx, opened, moves)
+	if len(errs) > 0 {
+		return commitErrors(errs)
+	}
+	return nil
+}
+
+// finish wakes the engine for the groups whose commits opened an
+// incident that pages now, then resolves the alerts that moved in the
+// groups they left.
+func (p *Pipeline) finish(ctx context.Context, opened []string, moves []moved) {
 	if len(opened) > 0 && p.wake != nil {
 		p.wake(opened...)
 	}
 	if len(moves) > 0 {
 		p.move(ctx, moves)
 	}
-	if len(errs) > 0 {
-		return commitErrors(errs)
-	}
-	return nil
 }
 
 // commitErrors are the errors of the groups of one delivery whose commits
@@ -400,11 +421,16 @@ func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, mov
 	var ids []string        // allocated once each, kept across retries
 	var taken []klaxon.Move // kept across retries too: see klaxon.Commit.Moved
 	var last folded
+	var open string
 	started := time.Now()
 	err = klaxon.Update(ctx, p.store, tmpl.Group, keys, func(g klaxon.Group) (*klaxon.Commit, error) {
 		f, err := p.fold(ctx, g, tmpl, ds, &ids)
 		if f.c != nil && f.c.Moved != nil {
 			f.c.Moved = &taken
+		}
+		open = ""
+		if g.Open != nil {
+			open = g.Open.ID
 		}
 		last = f
 		return f.c, err
@@ -414,7 +440,15 @@ func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, mov
 		return last.opened, nil, commitError(err)
 	}
 	p.landed(ctx, last, time.Since(started))
-	return last.opened, movesOf(last.c), nil
+	// An attempt that lost its race may have been told of moves (a
+	// cluster's write-ahead) that the attempt that landed, or that found
+	// nothing to write (another replica committed the same alerts), was
+	// not: they are moves all the same, into the group's open incident.
+	to := open
+	if last.c != nil {
+		to = last.c.Open
+	}
+	return last.opened, movesOf(&klaxon.Commit{Open: to, Moved: &taken}), nil
 }
 
 // Firing counts the firing alerts of alerts.

@@ -6,7 +6,8 @@
 -- The state machine is not here: the script only stores what Go decided.
 --
 -- KEYS[1] group hash {v: version, o: open incident, c: last commit token,
--- p: the commit token before it}
+-- p: the commit token before it, m: the token of the last commit that
+-- moved alerts and its moves (JSON)}
 -- KEYS[2] shard alert index hash: alert key -> "<token> <group>"
 -- KEYS[3] shard timer queue zset: incident -> due (us)
 -- KEYS[4] shard timer hash: incident -> timer JSON
@@ -48,6 +49,15 @@ if version ~= ARGV[1] or (ARGV[7] ~= '' and last ~= ARGV[7]) then
   -- its token is the group's last, or the one before when another
   -- commit of the group landed in between.
   if last == ARGV[5] or g[3] == ARGV[5] then
+    -- It tells again the moves it found, kept under its token.
+    local m = redis.call('HGET', group, 'm')
+    local tok, body
+    if m then
+      tok, body = string.match(m, '^(%S+) (.*)$')
+    end
+    if tok == ARGV[5] then
+      return {1, {}, cjson.decode(body)}
+    end
     return {1}
   end
   return {0, version}
@@ -82,6 +92,10 @@ for i = 1, n do
     moved[#moved + 1] = from
   end
   a = a + 2
+end
+if #moved > 0 then
+  -- For the same commit sent again: the entries name this group by then.
+  redis.call('HSET', group, 'm', token .. ' ' .. cjson.encode(moved))
 end
 local was = redis.call('HGET', group, 'o') or ''
 local closed = {}

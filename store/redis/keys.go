@@ -5,7 +5,8 @@ package redis
 // its commit script touches, are in its shard:
 //
 //	T:g:<group>    hash   v: version, o: open incident ID, c: last commit token,
-//	                      p: the commit token before it
+//	                      p: the commit token before it, m: "<token> <JSON>",
+//	                      the moves of the last commit that moved alerts
 //	T:i:<id>       hash   j: incident header JSON, s: state
 //	T:i:<id>:a     hash   alert key → alert record (alertrecord): the
 //	                      incident's alerts, each a seen record with the
