@@ -406,6 +406,17 @@ secret: 0123456789abcdef
 			},
 		},
 		{
+			name: "smtp with tls and no port is on 465",
+			files: map[string]string{"conf/klaxon.yaml": baseFiles["conf/klaxon.yaml"] + `
+  smtp: {host: mail.example.com, tls: tls, from: pager@example.com}
+secret: 0123456789abcdef
+`},
+			check: func(t *testing.T, c *Config) {
+				require.Equal(t, 465, c.Notify.SMTP.Port)
+				require.Equal(t, TLSImplicit, c.Notify.SMTP.TLS)
+			},
+		},
+		{
 			name: "api bounds",
 			check: func(t *testing.T, c *Config) {
 				require.Equal(t, 7*24*time.Hour, c.API.SnoozeBound())

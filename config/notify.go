@@ -107,7 +107,7 @@ const (
 // SMTP sends email pages.
 type SMTP struct {
 	Host string `koanf:"host"`
-	// Port defaults to 587.
+	// Port defaults to 465 with TLS tls, else 587.
 	Port     int    `koanf:"port"`
 	Username string `koanf:"username"`
 	Password string `koanf:"password"`
@@ -194,7 +194,10 @@ func (l *loader) checkNotify(n *Notify) {
 			l.probs.add(l.path, "notify.smtp.host", "required")
 		}
 		if s.Port == 0 {
-			s.Port = 587
+			s.Port = 587 // submission, with STARTTLS
+			if s.TLS == TLSImplicit {
+				s.Port = 465 // submissions, TLS from the start
+			}
 		}
 		if s.Port < 1 || s.Port > 65535 {
 			l.probs.add(l.path, "notify.smtp.port", "must be from 1 to 65535")
