@@ -43,10 +43,6 @@ var transient = map[string]bool{
 // (5xx, "internal_error"), or did not answer in time. A refusal
 // ("channel_not_found", "not_in_channel", "invalid_auth") will not
 // change, nor will a call whose caller's context ended.
-//
-// Error has no Wait method on purpose: notify.Retry would sleep for the
-// Retry-After, which may be minutes, inside the call. The caller tries
-// again later instead, when its own retry is due.
 func (e *Error) Retryable() bool {
 	if e.canceled {
 		return false
@@ -56,6 +52,12 @@ func (e *Error) Retryable() bool {
 	}
 	return notify.RetryableStatus(e.Status)
 }
+
+// Wait is how long a 429's Retry-After asked to wait (see
+// klaxon.WaitOf): a page by Slack is tried again no sooner, and
+// notify.Retry gives a wait longer than notify.MaxInlineWait back to the
+// escalation engine rather than sleep in the call.
+func (e *Error) Wait() time.Duration { return e.RetryAfter }
 
 func (e *Error) Error() string {
 	switch {

@@ -3,7 +3,6 @@ package slack_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -125,7 +124,7 @@ func TestSend(t *testing.T) {
 
 // TestRateLimited: a 429 fails the call at once, with no wait and no
 // second try, as a retryable *Error that names the Retry-After and when
-// it ends; the next call passes.
+// it ends, and asks its caller to wait that long; the next call passes.
 func TestRateLimited(t *testing.T) {
 	s := slacktest.Start(t)
 	s.AddUser("U0ALICE", "alice")
@@ -141,8 +140,7 @@ func TestRateLimited(t *testing.T) {
 	require.Equal(t, t0.Add(30*time.Second), se.Until)
 	require.Contains(t, err.Error(), "rate limited, Retry-After 30s (until 2026-11-23T22:00:30Z)")
 	require.Len(t, s.Calls(), 1, "no second try inside the call")
-	var waits interface{ Wait() time.Duration }
-	require.False(t, errors.As(err, &waits), "nothing may sleep out the Retry-After")
+	require.Equal(t, 30*time.Second, klaxon.WaitOf(err), "the escalation engine tries a page again no sooner")
 
 	p := klaxon.Page{Incident: "42", User: klaxon.User{ID: "alice"}, Via: slack.Via}
 	s.RateLimit(1, 2*time.Minute)
