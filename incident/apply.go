@@ -51,7 +51,7 @@ type Result struct {
 //   - A firing alert with no open incident opens one.
 //   - A firing alert already in the incident updates it and its last_seen;
 //     its count rises only when it is a new occurrence (a later starts_at);
-//     a report with an earlier start is of the same occurrence.
+//     a report with an earlier start, or none, is of the same occurrence.
 //     The same occurrence seen again within LastSeenEvery changes nothing,
 //     so a sender's retry of the same body is a no-op.
 //   - A report of an occurrence before the one the incident holds came
@@ -153,6 +153,11 @@ func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time)
 		// other Prometheus of a pair (Alertmanager keeps the earliest), or
 		// late. It says that the alert still fires; the rest stays.
 		a.Partial = true
+	case a.Status == klaxon.Firing && cur.Status == klaxon.Firing && a.StartsAt.IsZero():
+		// No start (a PagerDuty event without a timestamp, a generic
+		// event without starts_at): a report of the occurrence firing,
+		// as a sender's retry is; it keeps its start.
+		a.StartsAt = cur.StartsAt
 	}
 	next := klaxon.AlertState{Alert: a, Count: cur.Count, FirstSeen: cur.FirstSeen, LastSeen: now, Stored: cur.Stored}
 	if a.Partial { // says only its status: the rest stays as known
@@ -210,10 +215,10 @@ func startsBefore(cur *klaxon.Seen, a klaxon.Alert) bool {
 }
 
 // sameOccurrence reports whether firing alert a is the occurrence cur
-// already holds: a source that gives no start makes every report a new
-// one.
+// already holds, firing: it has the same start. An alert of a source
+// that gives no start fires once until it resolves.
 func sameOccurrence(cur *klaxon.Seen, a klaxon.Alert) bool {
-	return !a.StartsAt.IsZero() && a.StartsAt.Equal(cur.StartsAt)
+	return a.StartsAt.Equal(cur.StartsAt)
 }
 
 func newIncident(a klaxon.Alert, now time.Time, tmpl Template) *klaxon.Incident {

@@ -291,11 +291,21 @@ func TestApply(t *testing.T) {
 		require.Equal(t, 1, rs[3].Incident.FiringCount)
 	})
 
-	t.Run("without a start, every report is in order", func(t *testing.T) {
+	t.Run("a report without a start is of the occurrence firing", func(t *testing.T) {
 		a, b := alert("a", klaxon.Firing, time.Time{}), alert("a", klaxon.Firing, t0)
 		rs := deliver([]klaxon.Alert{b}, []klaxon.Alert{a}, []klaxon.Alert{b})
-		require.Equal(t, 3, rs[2].Alerts[0].Count)
-		require.Equal(t, t0, rs[2].Alerts[0].StartsAt)
+		require.False(t, rs[1].Changed, "seen again lately")
+		require.False(t, rs[2].Changed)
+		require.Equal(t, 1, rs[0].Alerts[0].Count)
+		require.Equal(t, t0, rs[0].Alerts[0].StartsAt)
+	})
+
+	t.Run("a source that gives no start: a retry is a no-op, firing again counts", func(t *testing.T) {
+		a, gone := alert("a", klaxon.Firing, time.Time{}), alert("a", klaxon.Resolved, time.Time{})
+		rs := deliver([]klaxon.Alert{a, firing("b")}, []klaxon.Alert{a}, []klaxon.Alert{gone}, []klaxon.Alert{a})
+		require.False(t, rs[1].Changed, "the sender's retry")
+		require.Equal(t, 2, rs[3].Alerts[0].Count, "fired again after it resolved")
+		require.Equal(t, klaxon.EventAlertRefired, rs[3].Timeline[len(rs[3].Timeline)-1].Kind)
 	})
 
 	t.Run("resolving one alert of two keeps the incident open", func(t *testing.T) {
