@@ -12,6 +12,7 @@ import (
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/incident"
 	"github.com/klaxonhq/klaxon/ingest"
+	"github.com/klaxonhq/klaxon/internal/fakeclock"
 	"github.com/klaxonhq/klaxon/internal/redistest"
 	"github.com/klaxonhq/klaxon/store/redis"
 )
@@ -31,6 +32,38 @@ func (r prefixed) Route(a *klaxon.Alert) (incident.Template, error) {
 	return incident.Template{Group: g, Policy: klaxon.Policy{Name: "p"}}, nil
 }
 
+// moveRig is a pipeline whose routes a test changes, as a reload does:
+// alerts am/a and am/b fire in the incident left, of group old-disk.
+type moveRig struct {
+	p      *ingest.Pipeline
+	prefix *atomic.Value
+	clock  *fakeclock.Clock
+	a, b   klaxon.Alert
+	left   *klaxon.Incident
+}
+
+func newMoveRig(t *testing.T, st klaxon.Store) *moveRig {
+	t.Helper()
+	r := &moveRig{prefix: &atomic.Value{}, clock: fakeclock.New(t0)}
+	r.prefix.Store("old-")
+	r.p = ingest.NewPipeline(st, r.router, nil, r.clock.Now)
+	labels := map[string]string{"alertname": "disk"}
+	r.a, r.b = firing("am/a", labels), firing("am/b", labels)
+	require.NoError(t, r.p.Accept(t.Context(), []klaxon.Alert{r.a, r.b}))
+	r.left = openIncident(t, st, "old-disk")
+	return r
+}
+
+func (r *moveRig) router() ingest.Router { return prefixed{r.prefix} }
+
+// regroup routes the alerts into the groups of prefix from now on, and
+// moves the clock to Alertmanager's next notification: the same
+// occurrences, reported again.
+func (r *moveRig) regroup(prefix string) {
+	r.prefix.Store(prefix)
+	r.clock.Add(2 * time.Minute)
+}
+
 // TestRouteChangeMovesAlerts: a firing alert whose group changes opens or
 // joins an incident of its new group, and is resolved in the incident it
 // left, which resolves once none of its alerts fires: it is not left
@@ -40,18 +73,11 @@ func TestRouteChangeMovesAlerts(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			st := open(t)
 			ctx := t.Context()
-			prefix := &atomic.Value{}
-			prefix.Store("old-")
-			now := t0
-			p := ingest.NewPipeline(st, func() ingest.Router { return prefixed{prefix} }, nil, func() time.Time { return now })
-			labels := map[string]string{"alertname": "disk"}
-			a, b := firing("am/a", labels), firing("am/b", labels)
-			require.NoError(t, p.Accept(ctx, []klaxon.Alert{a, b}))
-			left := openIncident(t, st, "old-disk")
+			r := newMoveRig(t, st)
+			a, b, left := r.a, r.b, r.left
 
-			prefix.Store("new-")
-			now = now.Add(2 * time.Minute) // Alertmanager's next notification: the same occurrences
-			require.NoError(t, p.Accept(ctx, []klaxon.Alert{a}))
+			r.regroup("new-")
+			require.NoError(t, r.p.Accept(ctx, []klaxon.Alert{a}))
 			joined := openIncident(t, st, "new-disk")
 			require.NotEqual(t, left.ID, joined.ID)
 			inc, err := st.Incident(ctx, left.ID)
@@ -65,7 +91,7 @@ func TestRouteChangeMovesAlerts(t *testing.T) {
 			require.Equal(t, "am/a", last.Alert)
 			require.Equal(t, "moved to incident "+joined.ID+": disk full", last.Text)
 
-			require.NoError(t, p.Accept(ctx, []klaxon.Alert{b}))
+			require.NoError(t, r.p.Accept(ctx, []klaxon.Alert{b}))
 			inc, err = st.Incident(ctx, left.ID)
 			require.NoError(t, err)
 			require.Equal(t, klaxon.StateResolved, inc.State, "none of its alerts fires there any more")
@@ -76,7 +102,7 @@ func TestRouteChangeMovesAlerts(t *testing.T) {
 
 			// Their resolves go where they fire now.
 			a.Status, b.Status = klaxon.Resolved, klaxon.Resolved
-			require.NoError(t, p.Accept(ctx, []klaxon.Alert{a, b}))
+			require.NoError(t, r.p.Accept(ctx, []klaxon.Alert{a, b}))
 			inc, err = st.Incident(ctx, joined.ID)
 			require.NoError(t, err)
 			require.Equal(t, klaxon.StateResolved, inc.State)
@@ -93,31 +119,23 @@ func TestMoveBackAndForth(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			st := open(t)
 			ctx := t.Context()
-			prefix := &atomic.Value{}
-			prefix.Store("old-")
-			now := t0
-			p := ingest.NewPipeline(st, func() ingest.Router { return prefixed{prefix} }, nil, func() time.Time { return now })
-			labels := map[string]string{"alertname": "disk"}
-			a, b := firing("am/a", labels), firing("am/b", labels)
-			require.NoError(t, p.Accept(ctx, []klaxon.Alert{a, b}))
-			left := openIncident(t, st, "old-disk")
+			r := newMoveRig(t, st)
+			a, b := r.a, r.b
 
-			prefix.Store("new-")
-			now = now.Add(2 * time.Minute)
-			require.NoError(t, p.Accept(ctx, []klaxon.Alert{a}))
+			r.regroup("new-")
+			require.NoError(t, r.p.Accept(ctx, []klaxon.Alert{a}))
 			joined := openIncident(t, st, "new-disk")
 
-			prefix.Store("old-")
-			now = now.Add(2 * time.Minute)
-			require.NoError(t, p.Accept(ctx, []klaxon.Alert{a}))
+			r.regroup("old-")
+			require.NoError(t, r.p.Accept(ctx, []klaxon.Alert{a}))
 			inc, err := st.Incident(ctx, joined.ID)
 			require.NoError(t, err)
 			require.Equal(t, klaxon.StateResolved, inc.State, "its only alert went back")
 
-			now = now.Add(2 * time.Minute)
+			r.clock.Add(2 * time.Minute)
 			a.Status, b.Status = klaxon.Resolved, klaxon.Resolved
-			require.NoError(t, p.Accept(ctx, []klaxon.Alert{a, b}))
-			inc, err = st.Incident(ctx, left.ID)
+			require.NoError(t, r.p.Accept(ctx, []klaxon.Alert{a, b}))
+			inc, err = st.Incident(ctx, r.left.ID)
 			require.NoError(t, err)
 			require.Equal(t, klaxon.StateResolved, inc.State, "every alert resolved (firing %d)", inc.FiringCount)
 		})
@@ -153,28 +171,22 @@ func TestMoveSenderGone(t *testing.T) {
 			inner := open(t)
 			st := &holdGroup{Store: inner, group: "new-disk", held: make(chan struct{}, 1), release: make(chan struct{})}
 			ctx := t.Context()
-			prefix := &atomic.Value{}
-			prefix.Store("old-")
-			p := ingest.NewPipeline(st, func() ingest.Router { return prefixed{prefix} }, nil, func() time.Time { return t0 })
-			labels := map[string]string{"alertname": "disk"}
-			a, b := firing("am/a", labels), firing("am/b", labels)
-			require.NoError(t, p.Accept(ctx, []klaxon.Alert{a, b}))
-			left := openIncident(t, st, "old-disk")
+			r := newMoveRig(t, st)
 
-			prefix.Store("new-")
+			r.regroup("new-")
 			sctx, cancel := context.WithCancel(ctx)
 			errc := make(chan error, 1)
 			// A body of two groups: the held one commits on a goroutine
 			// of its own.
 			go func() {
-				errc <- p.Accept(sctx, []klaxon.Alert{a, firing("am/c", map[string]string{"alertname": "cpu"})})
+				errc <- r.p.Accept(sctx, []klaxon.Alert{r.a, firing("am/c", map[string]string{"alertname": "cpu"})})
 			}()
 			<-st.held
 			cancel() // the sender's timeout
 			require.ErrorIs(t, <-errc, context.Canceled)
 			close(st.release)
 			require.Eventually(t, func() bool {
-				inc, err := inner.Incident(ctx, left.ID)
+				inc, err := inner.Incident(ctx, r.left.ID)
 				return err == nil && inc.FiringCount == 1
 			}, 10*time.Second, time.Millisecond, "am/a moved: only am/b fires in the incident it left")
 		})
@@ -219,22 +231,14 @@ func TestMoveTwoReplicasCluster(t *testing.T) {
 	}
 	s1, s2 := openStore(), openStore()
 	ctx := t.Context()
-	prefix := &atomic.Value{}
-	prefix.Store("old-")
-	router := func() ingest.Router { return prefixed{prefix} }
-	clock := func() time.Time { return t0 }
-	labels := map[string]string{"alertname": "disk"}
-	a, b := firing("am/a", labels), firing("am/b", labels)
-	p2 := ingest.NewPipeline(s2, router, nil, clock)
-	require.NoError(t, p2.Accept(ctx, []klaxon.Alert{a, b}))
-	left := openIncident(t, s2, "old-disk")
+	r2 := newMoveRig(t, s2) // replica 2's pipeline
 
-	prefix.Store("new-")
-	r1 := &raced{Store: s1, group: "new-disk", other: func() { require.NoError(t, p2.Accept(ctx, []klaxon.Alert{a})) }}
-	p1 := ingest.NewPipeline(r1, router, nil, clock)
-	require.NoError(t, p1.Accept(ctx, []klaxon.Alert{a}))
+	r2.regroup("new-")
+	r1 := &raced{Store: s1, group: "new-disk", other: func() { require.NoError(t, r2.p.Accept(ctx, []klaxon.Alert{r2.a})) }}
+	p1 := ingest.NewPipeline(r1, r2.router, nil, r2.clock.Now)
+	require.NoError(t, p1.Accept(ctx, []klaxon.Alert{r2.a}))
 	openIncident(t, s2, "new-disk")
-	inc, err := s2.Incident(ctx, left.ID)
+	inc, err := s2.Incident(ctx, r2.left.ID)
 	require.NoError(t, err)
 	require.Equal(t, 1, inc.FiringCount, "am/a moved: only am/b fires in the incident it left")
 }
