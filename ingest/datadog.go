@@ -50,10 +50,6 @@ var ddTransitions = map[string]klaxon.Status{
 	"Recovered":    klaxon.Resolved,
 }
 
-// ddRenotified are the transitions that notify again of an occurrence
-// that fires already.
-var ddRenotified = map[string]bool{"Re-Triggered": true, "Re-Warn": true, "Re-No Data": true, "Renotify": true}
-
 // ddSeverities maps $ALERT_TYPE, then $ALERT_PRIORITY, to a severity on
 // PagerDuty's scale (critical, error, warning, info). The alert type says
 // which threshold was crossed, so it wins; the priority is kept as the
@@ -84,8 +80,7 @@ var ddSeverities = map[string]string{
 // from alert_type (error→critical, warning→warning, info and
 // success→info), or when alert_type is empty or unknown from priority
 // (P1→critical, P2→error, P3→warning, P4 and P5→info). URL is link, StartsAt
-// is date (milliseconds since the epoch), but for a renotification (Re-*,
-// Renotify), whose date is its own: none. Source is hostname; message,
+// is date (milliseconds since the epoch), Source is hostname; message,
 // scope, event_type and org name become annotations.
 func DecodeDatadog(integration string, body []byte) ([]klaxon.Alert, error) {
 	var p ddPayload
@@ -104,11 +99,6 @@ func DecodeDatadog(integration string, body []byte) ([]klaxon.Alert, error) {
 	starts, err := ddDate(string(p.Date))
 	if err != nil {
 		return nil, err
-	}
-	if ddRenotified[transition] {
-		// A renotification's date is its own, not its occurrence's:
-		// without a start, it is a report of the occurrence firing.
-		starts = time.Time{}
 	}
 	id := string(p.AlertCycleKey)
 	if id == "" {
