@@ -67,27 +67,24 @@ const LabelSeverity = "severity"
 
 // Label adds integration=<a.Integration> and then extra to a's labels,
 // each only where a does not carry that label already (with a value):
-// what the sender said wins. The severity and the severity label then
-// fill each other where one is empty, so that a route matches on the
-// severity of any source's alerts, and an integration's severity label
-// sets the severity of alerts that came with none.
+// what the sender said wins. An alert that came with a severity keeps
+// it from the integration's severity label; one that came without takes
+// its severity from the severity label, so that an integration's
+// severity label sets the severity (and so the urgency) of its alerts.
 func (a *Alert) Label(extra map[string]string) {
 	if a.Labels == nil {
-		a.Labels = make(map[string]string, 2+len(extra))
+		a.Labels = make(map[string]string, 1+len(extra))
 	}
 	if a.Labels[LabelIntegration] == "" && a.Integration != "" {
 		a.Labels[LabelIntegration] = a.Integration
 	}
 	for k, v := range extra {
-		if a.Labels[k] == "" {
+		if a.Labels[k] == "" && (k != LabelSeverity || a.Severity == "") {
 			a.Labels[k] = v
 		}
 	}
-	switch label := a.Labels[LabelSeverity]; {
-	case a.Severity == "" && label != "":
-		a.Severity = label
-	case a.Severity != "" && label == "":
-		a.Labels[LabelSeverity] = a.Severity
+	if a.Severity == "" {
+		a.Severity = a.Labels[LabelSeverity]
 	}
 }
 

@@ -9,10 +9,9 @@ import (
 )
 
 // TestLabel: an alert carries its integration's name and labels where
-// its sender set none, and its severity and severity label say the same
-// where one of them is missing: routes match on any source's severity,
-// and an integration's severity label sets the severity (and so the
-// urgency) of alerts that came with none.
+// its sender set none; an integration's severity label sets the severity
+// (and so the urgency) of alerts that came with none, and is not laid
+// over a severity the sender gave.
 func TestLabel(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
@@ -25,10 +24,10 @@ func TestLabel(t *testing.T) {
 			map[string]string{"severity": "critical"}, map[string]string{"alertname": "Disk", "integration": "prom", "severity": "critical"}, "critical"},
 		{"the sender's severity label wins", klaxon.Alert{Integration: "prom", Severity: "warning", Labels: map[string]string{"severity": "warning"}},
 			map[string]string{"severity": "critical"}, map[string]string{"integration": "prom", "severity": "warning"}, "warning"},
-		{"a severity with no label", klaxon.Alert{Integration: "dd", Severity: "error"},
-			nil, map[string]string{"integration": "dd", "severity": "error"}, "error"},
-		{"both set and different: each as the sender said", klaxon.Alert{Integration: "gen", Severity: "info", Labels: map[string]string{"severity": "page", "integration": "other"}},
-			nil, map[string]string{"integration": "other", "severity": "page"}, "info"},
+		{"the sender's severity, without a label, wins too", klaxon.Alert{Integration: "dd", Severity: "warning"},
+			map[string]string{"severity": "critical", "team": "db"}, map[string]string{"integration": "dd", "team": "db"}, "warning"},
+		{"a severity with no label adds none: an event without labels stays a group of its own", klaxon.Alert{Integration: "gen", Severity: "error"},
+			nil, map[string]string{"integration": "gen"}, "error"},
 		{"neither", klaxon.Alert{Integration: "pd", Partial: true},
 			map[string]string{"team": "db"}, map[string]string{"integration": "pd", "team": "db"}, ""},
 	} {
