@@ -229,8 +229,13 @@ func threaded(e klaxon.Event) bool {
 	if e.From != "" {
 		return false // another incident's, copied by a merge
 	}
-	switch e.Kind {
-	case klaxon.EventAlertJoined, klaxon.EventAlertRefired, klaxon.EventAlertResolved, klaxon.EventAlertSilenced, klaxon.EventPageDelivered:
+	switch {
+	case e.Kind == klaxon.EventAlertJoined, e.Kind == klaxon.EventAlertRefired, e.Kind == klaxon.EventAlertResolved,
+		e.Kind == klaxon.EventAlertSilenced, e.Kind == klaxon.EventPageDelivered:
+		return false
+	case e.Kind == klaxon.EventPageFailed && e.How == klaxon.HowRetry:
+		// A try that is tried again: during a provider's outage one a
+		// page every backoff, more than a channel may take.
 		return false
 	}
 	return true
