@@ -22,18 +22,25 @@ type moved struct {
 	integration string
 }
 
-// movesOf returns what c, once landed, took from other groups, each alert
-// once.
+// movesOf returns what c, once landed, took from other groups.
 func movesOf(c *klaxon.Commit) []moved {
-	if c == nil || c.Moved == nil || len(*c.Moved) == 0 {
+	if c == nil || c.Moved == nil {
 		return nil
 	}
-	out := make([]moved, 0, len(*c.Moved))
-	seen := make(map[string]bool, len(*c.Moved))
-	for _, m := range *c.Moved {
+	return movesTo(*c.Moved, c.Open)
+}
+
+// movesTo returns ms, each alert once, as moves into incident to.
+func movesTo(ms []klaxon.Move, to string) []moved {
+	if len(ms) == 0 {
+		return nil
+	}
+	out := make([]moved, 0, len(ms))
+	seen := make(map[string]bool, len(ms))
+	for _, m := range ms {
 		if !seen[m.Alert] {
 			seen[m.Alert] = true
-			out = append(out, moved{Move: m, to: c.Open})
+			out = append(out, moved{Move: m, to: to})
 		}
 	}
 	return out

@@ -448,7 +448,7 @@ func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, mov
 	if last.c != nil {
 		to = last.c.Open
 	}
-	return last.opened, movesOf(&klaxon.Commit{Open: to, Moved: &taken}), nil
+	return last.opened, movesTo(taken, to), nil
 }
 
 // Firing counts the firing alerts of alerts.
