@@ -56,7 +56,9 @@ type Commit struct {
 	// applies (a Redis cluster reads them as it writes its entries ahead,
 	// and the next attempt finds them written): the caller keeps one
 	// Moved across the attempts of a change, and acts on it only once
-	// one of them landed.
+	// one of them landed. The store also keeps each move it adds, as
+	// owed (see Store.OwedMoves), durably with the entry that it read:
+	// a crash between the commit and that resolve loses neither.
 	Moved *[]Move
 	// Timers are set, replacing any timer of the same incident; Cancel
 	// removes the timers of the incidents named.
@@ -81,9 +83,11 @@ type Commit struct {
 }
 
 // Move is a key of a Commit's Index that group From had indexed before
-// the commit (see Commit.Moved).
+// the commit (see Commit.Moved): the alert moved into group Group, whose
+// open incident is To after the commit.
 type Move struct {
 	Alert, From string
+	Group, To   string
 }
 
 // Paging is a user that a commit newly pages for an incident (see
@@ -171,6 +175,16 @@ type Store interface {
 	PagedIncidents(ctx context.Context, user string) ([]*Incident, error)
 	// AlertGroups returns the group of each alert key that is indexed.
 	AlertGroups(ctx context.Context, keys []string) (map[string]string, error)
+	// OwedMoves returns up to about limit of the moves that commits told
+	// of (Commit.Moved) and that nobody settled since, in no set order.
+	// A move written ahead of a commit that then never landed may be
+	// among them (Redis Cluster): the resolve it owes is harmless, since
+	// the alert's entry names the group it moved to all the same.
+	OwedMoves(ctx context.Context, limit int) ([]Move, error)
+	// SettleMoves forgets owed moves, each only while it is kept as
+	// given: the same alert moved from the same group again since, into
+	// another incident, stays owed.
+	SettleMoves(ctx context.Context, moves []Move) error
 	// Claim returns up to max timers due at now and leases them until
 	// now+lease, under one claim token that each timer carries: no other
 	// Claim returns them before the lease ends or a Commit with that

@@ -32,7 +32,7 @@ func newMetrics(reg prometheus.Registerer, shared *telemetry.Metrics) *metrics {
 		}),
 		moves: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "klaxon_ingest_alerts_moved_total",
-			Help: "Firing alerts whose group changed (a route, or their labels), by whether their resolve in the incident they left was committed (ok) or not (failed).",
+			Help: "Firing alerts whose group changed (a route, or their labels), by whether their resolve in the incident they left was committed (ok), not (failed: it is made again later), or made later because its sender had not (late).",
 		}, []string{"result"}),
 		shared: shared,
 	}
@@ -56,11 +56,14 @@ func (m *metrics) committed(ctx context.Context, f folded, took time.Duration) {
 }
 
 // moved counts n alerts that moved, whose resolve in the group they left
-// failed with err, or landed.
-func (m *metrics) moved(n int, err error) {
+// failed with err, or landed; late when its sender had not made it.
+func (m *metrics) moved(n int, err error, late bool) {
 	result := "ok"
-	if err != nil {
+	switch {
+	case err != nil:
 		result = "failed"
+	case late:
+		result = "late"
 	}
 	m.moves.WithLabelValues(result).Add(float64(n))
 }

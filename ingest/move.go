@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"context"
+	"strings"
+	"time"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/incident"
@@ -71,15 +73,16 @@ func answer(ds []*delivery, opened bool, err error, moves []moved) {
 
 // move resolves each alert of moves in the group it left, as moved to its
 // new incident: one delivery a group, committed as any other, and waited
-// for. The sender's alerts are committed already, so a move that fails
-// is logged, not the sender's error: the incident it left then stays open
-// until someone resolves it.
-func (p *Pipeline) move(ctx context.Context, moves []moved) {
+// for. Then it settles the moves it made, which the store kept owed. The
+// sender's alerts are committed already, so a move that fails is
+// logged, not the sender's error: it stays owed, and Run makes it later.
+// late marks moves that Run makes, whose sender did not.
+func (p *Pipeline) move(ctx context.Context, moves []moved, late bool) {
 	ctx = context.WithoutCancel(ctx)
 	// A commit of moves may take deliveries of senders too, and moves
 	// that one of those made come back here: a few rounds at most.
 	for round := 0; len(moves) > 0 && round < maxMoveRounds; round++ {
-		moves = p.moveOnce(ctx, moves)
+		moves = p.moveOnce(ctx, moves, late && round == 0)
 	}
 }
 
@@ -88,9 +91,10 @@ const maxMoveRounds = 4
 
 // moveOnce is a round of move: it returns the moves that its commits
 // made in turn.
-func (p *Pipeline) moveOnce(ctx context.Context, moves []moved) (more []moved) {
+func (p *Pipeline) moveOnce(ctx context.Context, moves []moved, late bool) (more []moved) {
 	byGroup := map[string]*delivery{}
 	var ds []*delivery
+	made := make(map[*delivery][]klaxon.Move)
 	for _, m := range moves {
 		d := byGroup[m.From]
 		if d == nil {
@@ -98,18 +102,79 @@ func (p *Pipeline) moveOnce(ctx context.Context, moves []moved) (more []moved) {
 			byGroup[m.From] = d
 			ds = append(ds, d)
 		}
-		d.alerts = append(d.alerts, klaxon.Alert{Key: m.Alert, Integration: m.integration, Status: klaxon.Resolved, Partial: true, MovedTo: m.to})
+		integration := m.integration
+		if integration == "" {
+			integration, _, _ = strings.Cut(m.Alert, "/") // see klaxon.AlertKey
+		}
+		d.alerts = append(d.alerts, klaxon.Alert{Key: m.Alert, Integration: integration, Status: klaxon.Resolved, Partial: true, MovedTo: m.to})
+		made[d] = append(made[d], m.Move)
 	}
 	for i, d := range ds {
 		p.submit(ctx, d, i == len(ds)-1)
 	}
+	var settle []klaxon.Move
 	for _, d := range ds {
 		o := <-d.done // every committer answers, within commitTimeout
 		if o.err != nil {
 			p.log.Warn("resolve alerts that moved to another group", "group", d.tmpl.Group, "alerts", len(d.alerts), "err", o.err)
+		} else {
+			settle = append(settle, made[d]...)
 		}
-		p.metrics.moved(len(d.alerts), o.err)
+		p.metrics.moved(len(d.alerts), o.err, late)
 		more = append(more, o.moved...)
 	}
+	if err := p.store.SettleMoves(ctx, settle); err != nil {
+		// They stay owed: Run makes them again, which changes nothing.
+		p.log.Warn("settle moves made", "alerts", len(settle), "err", err)
+	}
 	return more
+}
+
+// settleEvery is how often Run reads the moves owed. A move is made by
+// Run only once it has been owed for a whole period: its sender, which
+// makes it within commitTimeout, has given up on it by then.
+const settleEvery = time.Minute
+
+// maxOwed bounds the moves that Run reads at a time.
+const maxOwed = 1000
+
+// Run makes, until ctx ends, the moves that their senders left owed: a
+// process killed, or a store that failed, between the commit that moved
+// an alert and its resolve in the group it left.
+func (p *Pipeline) Run(ctx context.Context) error {
+	t := time.NewTicker(settleEvery)
+	defer t.Stop()
+	var owed map[klaxon.Move]bool
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		owed = p.MakeOwed(ctx, owed)
+	}
+}
+
+// MakeOwed reads the moves owed, and makes those of them that before (what
+// the call before returned) holds too: owed since then. It returns what
+// it read. A sweep of Run, for tests.
+func (p *Pipeline) MakeOwed(ctx context.Context, before map[klaxon.Move]bool) map[klaxon.Move]bool {
+	owed, err := p.store.OwedMoves(ctx, maxOwed)
+	if err != nil {
+		p.log.Warn("read the moves owed", "err", err)
+		return before
+	}
+	now := make(map[klaxon.Move]bool, len(owed))
+	var due []moved
+	for _, m := range owed {
+		now[m] = true
+		if before[m] {
+			due = append(due, moved{Move: m, to: m.To})
+		}
+	}
+	if len(due) > 0 {
+		p.log.Info("resolve alerts that moved, whose senders did not", "alerts", len(due))
+		p.move(ctx, due, true)
+	}
+	return now
 }

@@ -251,3 +251,115 @@ func openIncident(t *testing.T, st klaxon.Store, group string) *klaxon.Incident 
 	require.NotNil(t, g.Open, "group %s has an open incident", group)
 	return g.Open
 }
+
+// spoilGroup spoils the commits of one group while armed: each is sent
+// at a version the group is not at, so that it writes its entries ahead
+// (on a cluster) and then loses its race.
+type spoilGroup struct {
+	klaxon.Store
+	group string
+	armed atomic.Bool
+}
+
+func (s *spoilGroup) Commit(ctx context.Context, c klaxon.Commit) error {
+	if c.Group == s.group && s.armed.Load() {
+		c.Version += 100
+	}
+	return s.Store.Commit(ctx, c)
+}
+
+// firingIn is how many alerts fire in incident id.
+func firingIn(t *testing.T, st klaxon.Store, id string) int {
+	t.Helper()
+	inc, err := st.Incident(t.Context(), id)
+	require.NoError(t, err)
+	return inc.FiringCount
+}
+
+// sweepTwice runs two sweeps of a new pipeline on st, as a process
+// started after a crash does, a period apart: it checks that the first
+// makes no move, and returns once the second is done.
+func sweepTwice(t *testing.T, st klaxon.Store, left *klaxon.Incident) {
+	t.Helper()
+	p := ingest.NewPipeline(st, nil, nil, nil)
+	firing := firingIn(t, st, left.ID)
+	seen := p.MakeOwed(t.Context(), nil)
+	require.NotEmpty(t, seen, "the move is owed")
+	require.Equal(t, firing, firingIn(t, st, left.ID), "a move owed for less than a period is its sender's to make")
+	p.MakeOwed(t.Context(), seen)
+}
+
+// TestMoveOwed: the resolve that a move owes in the incident it left
+// fails (the store cannot write it, or the process dies before it). The
+// store kept the move owed with the commit that made it, so a sweep of
+// Run makes it later, in any process.
+func TestMoveOwed(t *testing.T) {
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			st := &spoilGroup{Store: open(t), group: "old-disk"}
+			ctx := t.Context()
+			r := newMoveRig(t, st)
+
+			r.regroup("new-")
+			st.armed.Store(true)
+			require.NoError(t, r.p.Accept(ctx, []klaxon.Alert{r.a}), "the sender's alerts are committed")
+			joined := openIncident(t, st, "new-disk")
+			require.Equal(t, 2, firingIn(t, st, r.left.ID), "the resolve where am/a was failed")
+			owed, err := st.OwedMoves(ctx, 10)
+			require.NoError(t, err)
+			require.Equal(t, []klaxon.Move{{Alert: "am/a", From: "old-disk", Group: "new-disk", To: joined.ID}}, owed)
+
+			st.armed.Store(false)
+			sweepTwice(t, st, r.left)
+			require.Equal(t, 1, firingIn(t, st, r.left.ID), "am/a resolved where it was")
+			events, _, err := st.Timeline(ctx, r.left.ID, 0, 10)
+			require.NoError(t, err)
+			require.Equal(t, "moved to incident "+joined.ID+": disk full", events[len(events)-1].Text)
+			owed, err = st.OwedMoves(ctx, 10)
+			require.NoError(t, err)
+			require.Empty(t, owed, "settled once made")
+		})
+	}
+}
+
+// TestMoveMadeSettles: a move its sender made is settled, and a sweep
+// finds nothing owed.
+func TestMoveMadeSettles(t *testing.T) {
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			r := newMoveRig(t, st)
+			r.regroup("new-")
+			require.NoError(t, r.p.Accept(t.Context(), []klaxon.Alert{r.a}))
+			require.Equal(t, 1, firingIn(t, st, r.left.ID))
+			owed, err := st.OwedMoves(t.Context(), 10)
+			require.NoError(t, err)
+			require.Empty(t, owed)
+		})
+	}
+}
+
+// TestMoveWrittenAheadCluster: on a Redis Cluster, a commit that wrote
+// its entries ahead loses every race and fails; the sender's retry, a
+// new request, finds the entries naming its group and is told of no
+// move. The move was kept owed as the entries were written, and a sweep
+// makes it.
+func TestMoveWrittenAheadCluster(t *testing.T) {
+	c := redistest.StartCluster(t, 3)
+	s, err := redis.Open(t.Context(), redis.Options{Addrs: c.Addrs(), Prefix: "ahead"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	st := &spoilGroup{Store: s, group: "new-disk"}
+	ctx := t.Context()
+	r := newMoveRig(t, st)
+
+	r.regroup("new-")
+	st.armed.Store(true)
+	require.ErrorIs(t, r.p.Accept(ctx, []klaxon.Alert{r.a}), klaxon.ErrUnavailable, "lost every race")
+	st.armed.Store(false)
+	require.NoError(t, r.p.Accept(ctx, []klaxon.Alert{r.a}), "the sender's retry")
+	require.Equal(t, 2, firingIn(t, st, r.left.ID), "the retry was told of no move")
+
+	sweepTwice(t, st, r.left)
+	require.Equal(t, 1, firingIn(t, st, r.left.ID), "am/a resolved where it was")
+}

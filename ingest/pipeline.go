@@ -207,7 +207,7 @@ func (p *Pipeline) finish(ctx context.Context, opened []string, moves []moved) {
 		p.wake(opened...)
 	}
 	if len(moves) > 0 {
-		p.move(ctx, moves)
+		p.move(ctx, moves, false)
 	}
 }
 

@@ -174,7 +174,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 		return nil, err
 	}
 	committed = updates.Committed
-	workers := []func(context.Context) error{updates.Run}
+	workers := []func(context.Context) error{updates.Run, pipeline.Run}
 	if slackApp != nil {
 		committed = func(incs []*klaxon.Incident) {
 			updates.Committed(incs)

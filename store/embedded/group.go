@@ -201,8 +201,13 @@ func commit(tx *txn, c klaxon.Commit, encoded []encodedIncident, moved *[]klaxon
 	}
 	// After the unindexing: a key the commit indexes for the group's next
 	// incident stays indexed.
-	if err := index(tx, c.Group, c.Index, moved); err != nil {
+	if err := index(tx, c, moved); err != nil {
 		return err
+	}
+	if moved != nil {
+		if err := owe(tx, *moved); err != nil {
+			return err
+		}
 	}
 	if err := putGroup(tx, c.Group, c.Version+1, c.Open); err != nil {
 		return err
@@ -239,17 +244,19 @@ func putGroup(tx *txn, key string, version uint64, open string) error {
 	return nil
 }
 
-// index points alert keys at group. moved, when not nil, is set to the
-// keys that another group had indexed, with that group.
-func index(tx *txn, group string, keys []string, moved *[]klaxon.Move) error {
+// index points the alert keys of c.Index at c.Group. moved, when not
+// nil, is set to the keys that another group had indexed, with that
+// group.
+func index(tx *txn, c klaxon.Commit, moved *[]klaxon.Move) error {
 	b := tx.Bucket(bucketAlerts)
 	if moved != nil {
 		*moved = (*moved)[:0]
 	}
-	for _, key := range keys {
+	group := c.Group
+	for _, key := range c.Index {
 		if moved != nil {
 			if from := b.Get([]byte(key)); from != nil && string(from) != group {
-				*moved = append(*moved, klaxon.Move{Alert: key, From: string(from)})
+				*moved = append(*moved, klaxon.Move{Alert: key, From: string(from), Group: group, To: c.Open})
 			}
 		}
 		if err := b.Put([]byte(key), []byte(group)); err != nil {

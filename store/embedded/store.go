@@ -57,7 +57,7 @@ var (
 	bucketMeta = []byte("meta")
 
 	buckets = [][]byte{bucketGroups, bucketIncidents, bucketAlertSeen, bucketAlertDetails, bucketEvents, bucketOpen,
-		bucketPaged, bucketAlerts, bucketTimers, bucketDue, bucketClaims, bucketIDs, bucketMeta}
+		bucketPaged, bucketAlerts, bucketTimers, bucketDue, bucketClaims, bucketIDs, bucketMeta, bucketMoves}
 )
 
 // openTimeout bounds the wait for the file lock, so that a second process

@@ -73,7 +73,11 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 		// Told now: an attempt after this one finds the entries this
 		// one wrote, which name c.Group (see klaxon.Commit.Moved).
 		if c.Moved != nil {
-			*c.Moved = append(*c.Moved, movedAhead(c, before)...)
+			moves := movedAhead(c, before)
+			if err := s.oweAhead(ctx, rdb, c.Group, moves); err != nil {
+				return fmt.Errorf("commit group %s: %w", c.Group, classify(err))
+			}
+			*c.Moved = append(*c.Moved, moves...)
 		}
 	}
 	var reply []any
@@ -129,7 +133,7 @@ func movedInline(c klaxon.Commit, moved []any) []klaxon.Move {
 		n, _ := moved[i].(int64)
 		from, _ := moved[i+1].(string)
 		if n >= 1 && int(n) <= len(c.Index) {
-			out = append(out, klaxon.Move{Alert: c.Index[n-1], From: from})
+			out = append(out, klaxon.Move{Alert: c.Index[n-1], From: from, Group: c.Group, To: c.Open})
 		}
 	}
 	return out
@@ -144,7 +148,7 @@ func movedAhead(c klaxon.Commit, before []string) []klaxon.Move {
 	var out []klaxon.Move
 	for i, v := range before {
 		if from, ok := indexedGroup(v); ok && from != c.Group && i < len(c.Index) {
-			out = append(out, klaxon.Move{Alert: c.Index[i], From: from})
+			out = append(out, klaxon.Move{Alert: c.Index[i], From: from, Group: c.Group, To: c.Open})
 		}
 	}
 	return out
@@ -164,7 +168,11 @@ func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline 
 	if c.Open != "" && !slices.ContainsFunc(c.Incidents, func(inc *klaxon.Incident) bool { return inc.ID == c.Open }) {
 		mustExist = "1"
 	}
-	args = []any{strconv.FormatUint(c.Version, 10), c.Open, c.Group, tag, token, mustExist, c.Token}
+	asks := "0"
+	if c.Moved != nil {
+		asks = "1"
+	}
+	args = []any{strconv.FormatUint(c.Version, 10), c.Open, c.Group, tag, token, mustExist, c.Token, asks}
 	if !inline {
 		ahead = entries{} // written ahead: the script has none
 	}

@@ -19,7 +19,8 @@
 -- ARGV[1] version read; ARGV[2] open incident ID or ""; ARGV[3] group key;
 -- ARGV[4] shard hash tag; ARGV[5] commit token; ARGV[6] "1" when the open
 -- incident must already exist; ARGV[7] the token of the state read (the
--- group's last commit token), "" to check the version alone; then counted
+-- group's last commit token), "" to check the version alone; ARGV[8] "1"
+-- when the commit asks which keys it indexes moved (Commit.Moved); then counted
 -- lists: on a single server, the keys outside the shard that the commit
 -- writes (see entries in commit.go), keys to set (key, value), sets to
 -- add to (key, member) and alert entries to set (key, value), all empty
@@ -33,6 +34,9 @@
 --
 -- An incident written resolved while it is the group's open one leaves
 -- the shard's alert index: each of its alerts whose entry names this group.
+--
+-- A key indexed that another group had indexed moved: the script keeps
+-- it, owed, in the shard's hash T:mv (see moves.go) until it is settled.
 --
 -- Returns {1, {removed index values...}, {moved...}} when committed: the
 -- alert and shard value of each entry of this group's alert index that
@@ -70,7 +74,8 @@ end
 -- Nothing is written above this line: a refused commit changes nothing.
 -- The keys outside the shard go first: should one fail (a set of pages
 -- that is not a set), the commit has written nothing else.
-local a = 8
+local asks = ARGV[8] == '1'
+local a = 9
 local n = tonumber(ARGV[a]); a = a + 1
 for i = 1, n do
   redis.call('SET', ARGV[a], ARGV[a + 1])
@@ -84,7 +89,7 @@ end
 local moved = {}
 n = tonumber(ARGV[a]); a = a + 1
 for i = 1, n do
-  local before = redis.call('GET', ARGV[a])
+  local before = asks and redis.call('GET', ARGV[a])
   redis.call('SET', ARGV[a], ARGV[a + 1])
   local from = before and string.match(before, '^%S+ (.*)$')
   if from and from ~= gkey then
@@ -151,6 +156,13 @@ n = tonumber(ARGV[a]); a = a + 1
 for i = 1, n do
   redis.call('HSET', KEYS[2], ARGV[a], value)
   a = a + 1
+end
+-- Each move is owed until it is settled (see moves.go): the alert's
+-- resolve in the group it left. The alerts to index, just read, are
+-- those whose entries were set above, in the same order.
+for j = 1, #moved, 2 do
+  local alert = ARGV[a - n - 1 + moved[j]]
+  redis.call('HSET', tag .. ':mv', #gkey .. ':' .. gkey .. #alert .. ':' .. alert .. moved[j + 1], ARGV[2])
 end
 
 local claim = ARGV[a]; a = a + 1

@@ -20,6 +20,9 @@ package redis
 //	T:tq           zset   incident → timer due time (µs since 1970)
 //	T:td           hash   incident → timer JSON (exact due, group)
 //	T:tl           hash   incident → "<lease end µs> <claim token>"
+//	T:mv           hash   moveField(move) → incident moved to: the moves
+//	                      that the shard's groups' commits told of
+//	                      (klaxon.Commit.Moved), until they are settled
 //	T:ready:<r>    string readiness probe of replica <r>, for a minute
 //
 // Keys looked up by something other than a group cannot be in its shard.
@@ -68,6 +71,7 @@ func queueKey(tag string) string                  { return tag + ":tq" }
 func timersKey(tag string) string                 { return tag + ":td" }
 func leasesKey(tag string) string                 { return tag + ":tl" }
 func probeKey(tag, replica string) string         { return tag + ":ready:" + replica }
+func movesKey(tag string) string                  { return tag + ":mv" }
 
 func (s *Store) idKey(id string) string       { return s.prefix + ":id:" + id }
 func (s *Store) alertKey(alert string) string { return s.prefix + ":a:" + alert }

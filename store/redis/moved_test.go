@@ -47,5 +47,5 @@ func TestMovedSentTwice(t *testing.T) {
 	groups, err := s.AlertGroups(ctx, []string{"am/x"})
 	require.NoError(t, err)
 	require.Equal(t, map[string]string{"am/x": "B"}, groups, "landed")
-	require.Equal(t, []klaxon.Move{{Alert: "am/x", From: "A"}}, moved, "am/x was A's until this commit landed")
+	require.Equal(t, []klaxon.Move{{Alert: "am/x", From: "A", Group: "B"}}, moved, "am/x was A's until this commit landed")
 }

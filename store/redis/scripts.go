@@ -40,6 +40,10 @@ var (
 	renewLua    string
 	renewScript = redis.NewScript(renewLua)
 
+	//go:embed settle.lua
+	settleLua    string
+	settleScript = redis.NewScript(settleLua)
+
 	//go:embed unindex.lua
 	unindexLua    string
 	unindexScript = redis.NewScript(unindexLua)

@@ -187,7 +187,7 @@ func testAlertIndex(t *testing.T, open func() klaxon.Store) {
 	// Indexing a key again moves it to the committing group, and the
 	// commit tells where from.
 	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g2", Version: 1, Index: []string{"dd/e", "am/a"}, Moved: &moved}))
-	require.Equal(t, []klaxon.Move{{Alert: "am/a", From: "g1"}}, moved)
+	require.Equal(t, []klaxon.Move{{Alert: "am/a", From: "g1", Group: "g2"}}, moved)
 	groups, err = s.AlertGroups(ctx, []string{"am/a"})
 	require.NoError(t, err)
 	require.Equal(t, map[string]string{"am/a": "g2"}, groups)

@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore func(t *testing.T) (open func() klaxon.Store)) {
 		{"incidents/ids", testIncidentIDs},
 		{"incidents/paged", testPagedIncidents},
 		{"alerts/index", testAlertIndex},
+		{"alerts/moves", testOwedMoves},
 		{"alerts/records", testAlertRecords},
 		{"alerts/details", testAlertDetails},
 		{"alerts/pages", testAlertPages},
