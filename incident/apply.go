@@ -51,7 +51,8 @@ type Result struct {
 //   - A firing alert with no open incident opens one.
 //   - A firing alert already in the incident updates it and its last_seen;
 //     its count rises only when it is a new occurrence (a later starts_at);
-//     a report with an earlier start, or none, is of the same occurrence.
+//     a report with an earlier start, or none, or a renotification
+//     (Alert.Repeat), is of the same occurrence.
 //     The same occurrence seen again within LastSeenEvery changes nothing,
 //     so a sender's retry of the same body is a no-op.
 //   - A report of an occurrence before the one the incident holds came
@@ -153,10 +154,11 @@ func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time)
 		// other Prometheus of a pair (Alertmanager keeps the earliest), or
 		// late. It says that the alert still fires; the rest stays.
 		a.Partial = true
-	case a.Status == klaxon.Firing && cur.Status == klaxon.Firing && a.StartsAt.IsZero():
+	case a.Status == klaxon.Firing && cur.Status == klaxon.Firing && (a.StartsAt.IsZero() || a.Repeat):
 		// No start (a PagerDuty event without a timestamp, a generic
-		// event without starts_at): a report of the occurrence firing,
-		// as a sender's retry is; it keeps its start.
+		// event without starts_at), or a renotification dated when it
+		// was sent: a report of the occurrence firing, as a sender's
+		// retry is; it keeps its start.
 		a.StartsAt = cur.StartsAt
 	}
 	next := klaxon.AlertState{Alert: a, Count: cur.Count, FirstSeen: cur.FirstSeen, LastSeen: now, Stored: cur.Stored}

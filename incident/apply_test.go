@@ -300,6 +300,24 @@ func TestApply(t *testing.T) {
 		require.Equal(t, t0, rs[0].Alerts[0].StartsAt)
 	})
 
+	t.Run("a renotification is of the occurrence firing, and late after its resolve", func(t *testing.T) {
+		// Datadog dates a renotification when it sends it, and a
+		// resolve when the monitor recovered.
+		renotify := func(at time.Time) klaxon.Alert {
+			a := alert("a", klaxon.Firing, at)
+			a.Repeat = true
+			return a
+		}
+		rs := deliver([]klaxon.Alert{firing("a"), firing("b")}, []klaxon.Alert{renotify(t0.Add(time.Hour))},
+			[]klaxon.Alert{alert("a", klaxon.Resolved, t0.Add(2*time.Hour))}, []klaxon.Alert{renotify(t0.Add(90 * time.Minute))},
+			[]klaxon.Alert{alert("a", klaxon.Firing, t0.Add(3*time.Hour))})
+		require.False(t, rs[1].Changed, "the occurrence firing, seen again lately")
+		require.True(t, rs[2].Changed)
+		require.False(t, rs[3].Changed, "sent before the monitor recovered, delivered after")
+		require.Equal(t, 1, rs[3].Incident.FiringCount)
+		require.Equal(t, 2, rs[4].Alerts[0].Count, "triggered again")
+	})
+
 	t.Run("a source that gives no start: a retry is a no-op, firing again counts", func(t *testing.T) {
 		a, gone := alert("a", klaxon.Firing, time.Time{}), alert("a", klaxon.Resolved, time.Time{})
 		rs := deliver([]klaxon.Alert{a, firing("b")}, []klaxon.Alert{a}, []klaxon.Alert{gone}, []klaxon.Alert{a})

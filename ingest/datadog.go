@@ -50,6 +50,10 @@ var ddTransitions = map[string]klaxon.Status{
 	"Recovered":    klaxon.Resolved,
 }
 
+// ddRepeats are the transitions of a renotification: the monitor still
+// alerts as it did, and $DATE is the renotification's.
+var ddRepeats = map[string]bool{"Re-Triggered": true, "Re-Warn": true, "Re-No Data": true, "Renotify": true}
+
 // ddSeverities maps $ALERT_TYPE, then $ALERT_PRIORITY, to a severity on
 // PagerDuty's scale (critical, error, warning, info). The alert type says
 // which threshold was crossed, so it wins; the priority is kept as the
@@ -81,7 +85,9 @@ var ddSeverities = map[string]string{
 // success→info), or when alert_type is empty or unknown from priority
 // (P1→critical, P2→error, P3→warning, P4 and P5→info). URL is link, StartsAt
 // is date (milliseconds since the epoch), Source is hostname; message,
-// scope, event_type and org name become annotations.
+// scope, event_type and org name become annotations. A renotification
+// (Re-Triggered, Re-Warn, Re-No Data, Renotify) is marked Repeat: its
+// date is its own, so it is the occurrence firing, not a new one.
 func DecodeDatadog(integration string, body []byte) ([]klaxon.Alert, error) {
 	var p ddPayload
 	if err := decodeJSON(body, &p); err != nil {
@@ -134,6 +140,7 @@ func DecodeDatadog(integration string, body []byte) ([]klaxon.Alert, error) {
 		Annotations: annotations,
 		StartsAt:    starts,
 		URL:         string(p.Link),
+		Repeat:      ddRepeats[transition],
 	}}
 	if err := bound(alerts, onePath); err != nil {
 		return nil, err

@@ -98,6 +98,7 @@ func TestDecodeDatadog(t *testing.T) {
 				Labels:      map[string]string{"canary": "", "env": "prod", "alertname": "DB down", "priority": "P2"},
 				Annotations: map[string]string{},
 				StartsAt:    time.UnixMilli(1795478400000).UTC(),
+				Repeat:      true,
 			},
 		},
 		{
@@ -107,6 +108,7 @@ func TestDecodeDatadog(t *testing.T) {
 				Key: "dd/c2", Integration: "dd", Status: klaxon.Firing, Summary: "[prod] [Triggered] queue full",
 				Labels:      map[string]string{"alertname": "[prod] [Triggered] queue full"},
 				Annotations: map[string]string{},
+				Repeat:      true,
 			},
 		},
 	}
