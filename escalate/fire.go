@@ -2,6 +2,7 @@ package escalate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -33,6 +34,7 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 	var finished []result // ended, not yet recorded
 	var retryAt time.Time // when a failed lookup is tried again
 	recordTries := 0      // failed records of pages that went out
+	fireTries := 0        // failed commits of a fire that sent nothing
 	for {
 		held := h.held(e.now(), e.margin()) && !h.quitting()
 		var send []klaxon.Notification
@@ -132,6 +134,21 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 				return err
 			}
 			continue
+		case err != nil && len(inflight) == 0 && !h.quitting() && !errors.Is(err, klaxon.ErrInvalid) &&
+			h.held(e.now(), recordRetry.after(fireTries+1)):
+			// Nothing went out, and until its lease ends the claim is
+			// the fire's: nobody else fires the incident. Try again
+			// while it holds, so that a store back from an outage pages
+			// at once, not at the lease's end.
+			fireTries++
+			e.log.Warn("escalate: try again while the claim holds", "incident", t.Incident, "try", fireTries, "err", err)
+			e.shared.StoreError(telemetry.StoreEngine, err)
+			select {
+			case <-time.After(recordRetry.after(fireTries)):
+			case <-ctx.Done():
+				return err
+			}
+			continue
 		case err != nil && len(inflight) == 0:
 			return err
 		case err != nil:
@@ -140,7 +157,7 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 			e.shared.StoreError(telemetry.StoreEngine, err)
 			send, done = nil, false
 		default:
-			finished, retryAt, recordTries = nil, lookupAt, 0
+			finished, retryAt, recordTries, fireTries = nil, lookupAt, 0, 0
 			if firstPage > 0 {
 				// The exemplar is the delivery that opened the incident.
 				octx := ctx

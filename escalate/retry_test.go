@@ -3,6 +3,7 @@ package escalate_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -301,5 +302,51 @@ func TestEngineLastStepWaitsUnlessEveryPageFailed(t *testing.T) {
 		timeline, err := klaxon.ReadTimeline(t.Context(), st, id)
 		require.NoError(t, err)
 		require.Contains(t, kindsOf(timeline), klaxon.EventFallback)
+	})
+}
+
+// failingFires fails the engine's commits (Urgent) n times, as a store
+// that cannot be reached for a while would.
+type failingFires struct {
+	klaxon.Store
+	mu sync.Mutex
+	n  int
+}
+
+func (s *failingFires) Commit(ctx context.Context, c klaxon.Commit) error {
+	if c.Urgent {
+		s.mu.Lock()
+		fail := s.n > 0
+		s.n--
+		s.mu.Unlock()
+		if fail {
+			return fmt.Errorf("commit: %w", klaxon.ErrUnavailable)
+		}
+	}
+	return s.Store.Commit(ctx, c)
+}
+
+// TestFireRetriedUnderClaim: the commit that decides a new incident's
+// first page fails (the store is away for a few seconds). The engine
+// holds the claim until its lease ends, so nobody else pages meanwhile:
+// it tries again while the claim holds, and pages once the store
+// answers, not at the lease's end.
+func TestFireRetriedUnderClaim(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &failingFires{Store: openStore(t), n: 2}
+		start := time.Now()
+		ph := &flakyPhone{start: start, fail: func(string, int) error { return nil }}
+		dir := directory{"alice": alice}
+		e := escalate.New(st, ph, func() escalate.Directory { return dir }, quiet,
+			escalate.Options{Lease: 15 * time.Second, Poll: time.Hour})
+		runEngine(t, e)
+		openIncident(t, st, klaxon.Policy{Name: "p", Steps: []klaxon.Step{userStep("alice")}}, start)
+		e.Wake()
+		// Fails at 0 s and 1 s, lands at 3 s.
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		got := ph.got()
+		slices.Sort(got)
+		require.Equal(t, []string{"3 email ok", "3 sms ok"}, got, "paged once the store answered, within the lease")
 	})
 }
