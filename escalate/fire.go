@@ -232,13 +232,7 @@ func (e *Engine) recordClosed(ctx context.Context, g klaxon.Group, t klaxon.Time
 	if last {
 		c.Cancel = []string{t.Incident}
 	}
-	var events []klaxon.Event
-	for _, r := range finished {
-		if r.event != nil {
-			events = append(events, *r.event)
-		}
-	}
-	if len(events) == 0 {
+	if !wentOut(finished) {
 		if !last {
 			return nil, nil
 		}
@@ -249,11 +243,41 @@ func (e *Engine) recordClosed(ctx context.Context, g klaxon.Group, t klaxon.Time
 		return nil, err
 	}
 	closed = incident.Clone(closed)
-	for _, ev := range events {
-		closed.Record(ev)
+	for _, r := range finished {
+		if r.event != nil && !onRecord(closed, r) {
+			closed.Record(*r.event)
+		}
 	}
-	c.Incidents = []*klaxon.Incident{closed}
+	if len(closed.Recorded) == 0 && !last {
+		return nil, nil
+	}
+	if len(closed.Recorded) > 0 {
+		c.Incidents = []*klaxon.Incident{closed}
+	}
 	return c, nil
+}
+
+// onRecord reports whether the try r is on inc's record already: a
+// commit that recorded it landed, and the store answered with an error
+// all the same (its reply lost), so that fire records what it finished
+// again. A page that went out is known by when (Sent.At), a try to be
+// made again by its notification due again at r.keep, a final failure by
+// Sent.Failed.
+func onRecord(inc *klaxon.Incident, r result) bool {
+	s := inc.FindSent(r.n.ID)
+	switch {
+	case s == nil || r.event == nil:
+		return false
+	case r.event.Kind == klaxon.EventPageSent:
+		return s.At.Equal(r.event.At)
+	case r.event.Kind != klaxon.EventPageFailed:
+		return false
+	case r.event.How == klaxon.HowRetry:
+		i := slices.IndexFunc(inc.Pending, func(p klaxon.Notification) bool { return p.ID == r.n.ID })
+		return i >= 0 && !r.keep.IsZero() && inc.Pending[i].Due.Equal(r.keep)
+	default:
+		return s.Failed
+	}
 }
 
 // record applies to inc what became of the pages in finished: the tries
@@ -267,12 +291,12 @@ func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) 
 		return false, 0
 	}
 	first := inc.PagedAt.IsZero()
-	inc.Pending = settle(inc.Pending, finished)
 	for _, r := range finished {
-		if r.event != nil {
+		if r.event != nil && !onRecord(inc, r) {
 			inc.Record(*r.event)
 		}
 	}
+	inc.Pending = settle(inc.Pending, finished)
 	for _, r := range finished {
 		if r.final {
 			NextRuleNow(inc, r.n.User, now)

@@ -350,3 +350,73 @@ func TestFireRetriedUnderClaim(t *testing.T) {
 		require.Equal(t, []string{"3 email ok", "3 sms ok"}, got, "paged once the store answered, within the lease")
 	})
 }
+
+// lostReplies lands the commits that record pages sent, and answers the
+// first n of them with an error, as a store whose reply was lost does.
+type lostReplies struct {
+	klaxon.Store
+	mu sync.Mutex
+	n  int
+}
+
+func (s *lostReplies) Commit(ctx context.Context, c klaxon.Commit) error {
+	err := s.Store.Commit(ctx, c)
+	for _, inc := range c.Incidents {
+		for _, ev := range inc.Recorded {
+			if ev.Kind == klaxon.EventPageSent || ev.Kind == klaxon.EventPageFailed {
+				s.mu.Lock()
+				lose := err == nil && s.n > 0
+				s.n--
+				s.mu.Unlock()
+				if lose {
+					return fmt.Errorf("commit: connection reset: %w", klaxon.ErrUnavailable)
+				}
+				return err
+			}
+		}
+	}
+	return err
+}
+
+// TestRecordLandedOnce: the commit that records pages lands, and its
+// reply is lost. The engine records them again, and finds them on
+// record: each try is on the timeline once.
+func TestRecordLandedOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &lostReplies{Store: openStore(t), n: 3}
+		start := time.Now()
+		ph := &flakyPhone{start: start, fail: func(via string, try int) error {
+			if via == klaxon.ViaSMS && try == 1 {
+				return fmt.Errorf("twilio: 503: %w", klaxon.ErrUnavailable)
+			}
+			return nil
+		}}
+		dir := directory{"alice": alice}
+		e := escalate.New(st, ph, func() escalate.Directory { return dir }, quiet,
+			escalate.Options{Lease: 15 * time.Second, Retry: escalate.Backoff{First: 10 * time.Second, Max: time.Minute}})
+		runEngine(t, e)
+		id := openIncident(t, st, klaxon.Policy{Name: "p", Steps: []klaxon.Step{userStep("alice")}}, start)
+		e.Wake()
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		// Alice's mail and SMS at once, the SMS failing; then her call.
+		var pages []string
+		for _, l := range ph.got() {
+			var at, via, result string
+			_, _ = fmt.Sscanf(l, "%s %s %s", &at, &via, &result)
+			pages = append(pages, via+" "+result)
+		}
+		slices.Sort(pages)
+		require.Equal(t, []string{"email ok", "sms failed", "voice ok"}, pages)
+		timeline, err := klaxon.ReadTimeline(t.Context(), st, id)
+		require.NoError(t, err)
+		var tries []string
+		for _, ev := range timeline {
+			if ev.Kind == klaxon.EventPageSent || ev.Kind == klaxon.EventPageFailed {
+				tries = append(tries, string(ev.Kind)+" "+ev.Via)
+			}
+		}
+		slices.Sort(tries)
+		require.Equal(t, []string{"page_failed sms", "page_sent email", "page_sent voice"}, tries, "%v", timelineText(timeline))
+	})
+}
