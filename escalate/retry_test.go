@@ -208,29 +208,53 @@ func timelineText(timeline []klaxon.Event) []string {
 	return out
 }
 
-// failingRecords fails the commits that record pages sent, n times, as a
-// store that cannot be reached for a while would.
-type failingRecords struct {
+// flakyStore fails the first n commits that which picks, as a store
+// that cannot be reached for a while does; with landed, it makes them
+// first, as a store whose reply was lost does.
+type flakyStore struct {
 	klaxon.Store
+	which  func(klaxon.Commit) bool
+	landed bool
+
 	mu sync.Mutex
 	n  int
 }
 
-func (s *failingRecords) Commit(ctx context.Context, c klaxon.Commit) error {
+func (s *flakyStore) Commit(ctx context.Context, c klaxon.Commit) error {
+	if !s.which(c) {
+		return s.Store.Commit(ctx, c)
+	}
+	s.mu.Lock()
+	fail := s.n > 0
+	s.n--
+	s.mu.Unlock()
+	if !fail {
+		return s.Store.Commit(ctx, c)
+	}
+	if s.landed {
+		if err := s.Store.Commit(ctx, c); err != nil {
+			return err
+		}
+		return fmt.Errorf("commit: connection reset: %w", klaxon.ErrUnavailable)
+	}
+	return fmt.Errorf("commit: %w", klaxon.ErrUnavailable)
+}
+
+// records reports whether c records a try of a page of kinds.
+func records(c klaxon.Commit, kinds ...klaxon.EventKind) bool {
 	for _, inc := range c.Incidents {
 		for _, ev := range inc.Recorded {
-			if ev.Kind == klaxon.EventPageSent {
-				s.mu.Lock()
-				fail := s.n > 0
-				s.n--
-				s.mu.Unlock()
-				if fail {
-					return fmt.Errorf("commit: %w", klaxon.ErrUnavailable)
-				}
+			if slices.Contains(kinds, ev.Kind) {
+				return true
 			}
 		}
 	}
-	return s.Store.Commit(ctx, c)
+	return false
+}
+
+// failingRecords fails the commits that record pages sent, n times.
+func failingRecords(st klaxon.Store, n int) *flakyStore {
+	return &flakyStore{Store: st, n: n, which: func(c klaxon.Commit) bool { return records(c, klaxon.EventPageSent) }}
 }
 
 // TestRecordRetriedUnderClaim: pages that went out while the store could
@@ -238,7 +262,7 @@ func (s *failingRecords) Commit(ctx context.Context, c klaxon.Commit) error {
 // longer than a lease: no later claim sends them again.
 func TestRecordRetriedUnderClaim(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		st := &failingRecords{Store: openStore(t), n: 8}
+		st := failingRecords(openStore(t), 8)
 		start := time.Now()
 		ph := &flakyPhone{start: start, fail: func(string, int) error { return nil }}
 		dir := directory{"alice": alice}
@@ -305,27 +329,6 @@ func TestEngineLastStepWaitsUnlessEveryPageFailed(t *testing.T) {
 	})
 }
 
-// failingFires fails the engine's commits (Urgent) n times, as a store
-// that cannot be reached for a while would.
-type failingFires struct {
-	klaxon.Store
-	mu sync.Mutex
-	n  int
-}
-
-func (s *failingFires) Commit(ctx context.Context, c klaxon.Commit) error {
-	if c.Urgent {
-		s.mu.Lock()
-		fail := s.n > 0
-		s.n--
-		s.mu.Unlock()
-		if fail {
-			return fmt.Errorf("commit: %w", klaxon.ErrUnavailable)
-		}
-	}
-	return s.Store.Commit(ctx, c)
-}
-
 // TestFireRetriedUnderClaim: the commit that decides a new incident's
 // first page fails (the store is away for a few seconds). The engine
 // holds the claim until its lease ends, so nobody else pages meanwhile:
@@ -333,7 +336,8 @@ func (s *failingFires) Commit(ctx context.Context, c klaxon.Commit) error {
 // answers, not at the lease's end.
 func TestFireRetriedUnderClaim(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		st := &failingFires{Store: openStore(t), n: 2}
+		// The engine's commits fail twice.
+		st := &flakyStore{Store: openStore(t), n: 2, which: func(c klaxon.Commit) bool { return c.Urgent }}
 		start := time.Now()
 		ph := &flakyPhone{start: start, fail: func(string, int) error { return nil }}
 		dir := directory{"alice": alice}
@@ -351,39 +355,14 @@ func TestFireRetriedUnderClaim(t *testing.T) {
 	})
 }
 
-// lostReplies lands the commits that record pages sent, and answers the
-// first n of them with an error, as a store whose reply was lost does.
-type lostReplies struct {
-	klaxon.Store
-	mu sync.Mutex
-	n  int
-}
-
-func (s *lostReplies) Commit(ctx context.Context, c klaxon.Commit) error {
-	err := s.Store.Commit(ctx, c)
-	for _, inc := range c.Incidents {
-		for _, ev := range inc.Recorded {
-			if ev.Kind == klaxon.EventPageSent || ev.Kind == klaxon.EventPageFailed {
-				s.mu.Lock()
-				lose := err == nil && s.n > 0
-				s.n--
-				s.mu.Unlock()
-				if lose {
-					return fmt.Errorf("commit: connection reset: %w", klaxon.ErrUnavailable)
-				}
-				return err
-			}
-		}
-	}
-	return err
-}
-
 // TestRecordLandedOnce: the commit that records pages lands, and its
 // reply is lost. The engine records them again, and finds them on
 // record: each try is on the timeline once.
 func TestRecordLandedOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		st := &lostReplies{Store: openStore(t), n: 3}
+		// The first three records land, and their replies are lost.
+		st := &flakyStore{Store: openStore(t), n: 3, landed: true,
+			which: func(c klaxon.Commit) bool { return records(c, klaxon.EventPageSent, klaxon.EventPageFailed) }}
 		start := time.Now()
 		ph := &flakyPhone{start: start, fail: func(via string, try int) error {
 			if via == klaxon.ViaSMS && try == 1 {
