@@ -1,7 +1,8 @@
 // Package slacktest is a fake Slack for tests: an HTTP server on loopback
 // that speaks the part of Slack's Web API that Klaxon uses
-// (chat.postMessage, chat.update, conversations.open, users.info),
-// records the messages it was asked to post, answers 429 on demand, takes
+// (chat.postMessage, chat.update, chat.delete, conversations.open,
+// users.info), records the messages it was asked to post and not to
+// delete, answers 429 on demand, takes
 // the answers posted to an interaction's response_url, and builds button
 // presses and slash commands signed as Slack signs them.
 //
@@ -108,6 +109,23 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
+// Client is an HTTP client that serves requests to the fake in-process,
+// with no socket: for a test under testing/synctest, whose clock moves
+// only while the bubble's goroutines wait on it, never on the network.
+// Start the fake outside the bubble.
+func (s *Server) Client() *http.Client {
+	return &http.Client{Transport: inProcess{s.srv.Config.Handler}}
+}
+
+// inProcess is a RoundTripper that serves each request with a handler.
+type inProcess struct{ h http.Handler }
+
+func (p inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	p.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
+}
+
 // AddUser makes a workspace member of Slack user id (such as "U0ALICE")
 // named name: conversations.open and users.info know only these.
 func (s *Server) AddUser(id, name string) {
@@ -125,7 +143,8 @@ func (s *Server) RateLimit(n int, retryAfter time.Duration) {
 	s.limited, s.after = n, retryAfter
 }
 
-// Messages returns every message accepted so far, in the order posted.
+// Messages returns every message accepted so far and not deleted, in
+// the order posted.
 func (s *Server) Messages() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -198,6 +217,8 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		answer = s.postMessage(form)
 	case "chat.update":
 		answer = s.update(form)
+	case "chat.delete":
+		answer = s.delete(form)
 	case "conversations.open":
 		answer = s.open(form)
 	case "users.info":
@@ -260,6 +281,21 @@ func (s *Server) update(form url.Values) map[string]any {
 	m.Text, m.Blocks = form.Get("text"), form.Get("blocks")
 	m.Updates++
 	return map[string]any{"ok": true, "channel": channel, "ts": ts, "text": m.Text}
+}
+
+// delete removes a message, as Slack does one of the bot's own; its
+// replies, if any, stay.
+func (s *Server) delete(form url.Values) map[string]any {
+	channel, ts := form.Get("channel"), form.Get("ts")
+	i := s.find(channel, ts)
+	switch {
+	case !s.knownChannel(channel):
+		return map[string]any{"ok": false, "error": "channel_not_found"}
+	case i < 0:
+		return map[string]any{"ok": false, "error": "message_not_found"}
+	}
+	s.messages = append(s.messages[:i], s.messages[i+1:]...)
+	return map[string]any{"ok": true, "channel": channel, "ts": ts}
 }
 
 func (s *Server) open(form url.Values) map[string]any {

@@ -56,6 +56,11 @@ func TestWebAPI(t *testing.T) {
 	require.Len(t, msgs, 2)
 	require.Equal(t, slacktest.Message{Channel: ch, TS: ts, Text: "bye", Updates: 1}, msgs[0])
 	require.Equal(t, slacktest.Message{Channel: ch, TS: reply, ThreadTS: ts, Text: "in thread"}, msgs[1])
+	_, gone, err := api.PostMessageContext(ctx, ch, slack.MsgOptionText("posted twice", false))
+	require.NoError(t, err)
+	_, _, err = api.DeleteMessageContext(ctx, ch, gone)
+	require.NoError(t, err)
+	require.Equal(t, msgs, s.Messages(), "a deleted message is gone")
 
 	refusals := []struct {
 		name string
@@ -73,6 +78,10 @@ func TestWebAPI(t *testing.T) {
 		{"no text", func() error { _, _, err := api.PostMessageContext(ctx, ch); return err }, "no_text"},
 		{"unknown message", func() error {
 			_, _, _, err := api.UpdateMessageContext(ctx, ch, "1.000000", slack.MsgOptionText("x", false))
+			return err
+		}, "message_not_found"},
+		{"unknown message deleted", func() error {
+			_, _, err := api.DeleteMessageContext(ctx, ch, "1.000000")
 			return err
 		}, "message_not_found"},
 		{"unknown thread", func() error {

@@ -1,10 +1,10 @@
 // Package slack works incidents from Slack, through a Slack app's bot:
 // it posts an incident's message to a channel and keeps it up to date
-// (Post, Update), threads the timeline under it (Reply), pages people by
-// direct message (Send, the channel of contact method "slack"), and
-// serves the app's signed buttons and slash commands (Callbacks), which
-// it reports through a Responder. The message an incident shows is a pure
-// function of the incident (IncidentMessage).
+// (Post, Update, Delete), threads the timeline under it (Reply), pages
+// people by direct message (Send, the channel of contact method
+// "slack"), and serves the app's signed buttons and slash commands
+// (Callbacks), which it reports through a Responder. The message an
+// incident shows is a pure function of the incident (IncidentMessage).
 //
 // Calls to Slack carry their caller's context and a short timeout of
 // their own, and never wait out a rate limit: a throttled call fails at
@@ -167,6 +167,20 @@ func (s *Slack) Update(ctx context.Context, channel, ts string, inc *klaxon.Inci
 	})
 	if err != nil {
 		return fmt.Errorf("update incident %s in %s: %w", inc.ID, channel, err)
+	}
+	return nil
+}
+
+// Delete deletes the message ts in channel, which the bot posted: a
+// second message of an incident, which another replica's first post made
+// needless.
+func (s *Slack) Delete(ctx context.Context, channel, ts string) error {
+	err := s.call(ctx, "chat.delete", func(ctx context.Context, api *slackapi.Client) error {
+		_, _, err := api.DeleteMessageContext(ctx, channel, ts)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete %s in %s: %w", ts, channel, err)
 	}
 	return nil
 }

@@ -3,7 +3,9 @@ package slack
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"reflect"
 	"sync"
 	"time"
 
@@ -14,9 +16,13 @@ import (
 // changes in a policy with a slack_channel, updated as it changes, with
 // each event worth reading as a reply in its thread. It follows the
 // commits that landed, off the paging path: Slack down or slow never
-// delays a page. Changes wait per incident, the latest state winning,
-// and wait again after a failure that may pass (a 429 for its
-// Retry-After), so that a message catches up once Slack answers.
+// delays a page. Changes wait per incident, their events merged, and
+// wait again after a failure that may pass (a 429 for its Retry-After,
+// the store unavailable), so that a message catches up once Slack
+// answers. A message always shows the incident as the store holds it
+// when it is sent, never the header of the commit that queued it: a
+// change handled late (a walk commit queued before an ack, a replica's
+// backed-up sync) would put back a state that has passed.
 
 // Bounds of the sync: the incidents waiting at most (past it a change is
 // dropped and logged), and the pause after a failure that says no
@@ -27,14 +33,15 @@ const (
 )
 
 // Recorder records where an incident's message is: the escalation
-// engine's SetChat, a commit of its own, which returns the incident as
-// stored.
+// engine's SetChat, a commit of its own that records the first message
+// only, which returns the incident as stored.
 type Recorder interface {
 	SetChat(ctx context.Context, id string, chat klaxon.Chat) (*klaxon.Incident, error)
 }
 
-// Reader reads an incident as stored: its message may have been posted
-// by another replica, or before a restart.
+// Reader reads an incident as stored: what its message shows, and where
+// it is (it may have been posted by another replica, or before a
+// restart).
 type Reader interface {
 	Incident(ctx context.Context, id string) (*klaxon.Incident, error)
 }
@@ -49,15 +56,26 @@ type Sync struct {
 	wake   chan struct{}
 
 	mu      sync.Mutex
-	waiting map[string]*klaxon.Incident // by ID: the latest header, the events not yet replied
+	waiting map[string]*change // by incident ID
 	order   []string
+
+	// posted are the messages this sync posted and does not yet know
+	// recorded, by incident ID: Run's own.
+	posted map[string]klaxon.Chat
+}
+
+// change is what waits of an incident: the events not yet replied, and
+// its policy's channel. Not its state, which is read when it is sent.
+type change struct {
+	id, channel string
+	events      []klaxon.Event
 }
 
 // NewSync returns the sync of s's channel messages, reading incidents
 // with read and recording each new message's place with record.
 func NewSync(s *Slack, record Recorder, read Reader, log *slog.Logger) *Sync {
 	return &Sync{slack: s, record: record, read: read, log: log.With("component", "slack"), now: s.now,
-		wake: make(chan struct{}, 1), waiting: map[string]*klaxon.Incident{}}
+		wake: make(chan struct{}, 1), waiting: map[string]*change{}, posted: map[string]klaxon.Chat{}}
 }
 
 // Committed takes the incidents a commit wrote, with the events it
@@ -70,8 +88,7 @@ func (y *Sync) Committed(incs []*klaxon.Incident) {
 		if inc.Policy.SlackChannel == "" || len(inc.Recorded) == 0 {
 			continue
 		}
-		c := inc.Header()
-		c.Recorded = append([]klaxon.Event(nil), inc.Recorded...)
+		c := &change{id: inc.ID, channel: inc.Policy.SlackChannel, events: append([]klaxon.Event(nil), inc.Recorded...)}
 		queued = y.enqueue(c) || queued
 	}
 	y.mu.Unlock()
@@ -83,40 +100,33 @@ func (y *Sync) Committed(incs []*klaxon.Incident) {
 	}
 }
 
-// enqueue adds inc to the waiting ones, merged with a change of it that
-// waits already; y.mu is held.
-func (y *Sync) enqueue(inc *klaxon.Incident) bool {
-	if prev, ok := y.waiting[inc.ID]; ok {
-		inc.Recorded = append(prev.Recorded, inc.Recorded...)
-		if inc.Chat == nil {
-			inc.Chat = prev.Chat
-		}
-		y.waiting[inc.ID] = inc
+// enqueue adds c to the waiting changes, merged with one of its incident
+// that waits already; y.mu is held.
+func (y *Sync) enqueue(c *change) bool {
+	if prev, ok := y.waiting[c.id]; ok {
+		prev.events = append(prev.events, c.events...)
 		return true
 	}
 	if len(y.waiting) >= maxWaiting {
-		y.log.Warn("slack update dropped: too many waiting", "incident", inc.ID)
+		y.log.Warn("slack update dropped: too many waiting", "incident", c.id)
 		return false
 	}
-	y.waiting[inc.ID] = inc
-	y.order = append(y.order, inc.ID)
+	y.waiting[c.id] = c
+	y.order = append(y.order, c.id)
 	return true
 }
 
-// requeue puts back inc, whose sync failed, ahead of any later change of
-// it: its events first, the later header.
-func (y *Sync) requeue(inc *klaxon.Incident) {
+// requeue puts back c, whose sync failed, ahead of any later change of
+// its incident: its events first.
+func (y *Sync) requeue(c *change) {
 	y.mu.Lock()
 	defer y.mu.Unlock()
-	if later, ok := y.waiting[inc.ID]; ok {
-		later.Recorded = append(inc.Recorded, later.Recorded...)
-		if later.Chat == nil {
-			later.Chat = inc.Chat
-		}
+	if later, ok := y.waiting[c.id]; ok {
+		later.events = append(c.events, later.events...)
 		return
 	}
-	y.waiting[inc.ID] = inc
-	y.order = append([]string{inc.ID}, y.order...)
+	y.waiting[c.id] = c
+	y.order = append([]string{c.id}, y.order...)
 }
 
 // Run sends the waiting changes to Slack until ctx ends.
@@ -128,25 +138,21 @@ func (y *Sync) Run(ctx context.Context) error {
 		case <-y.wake:
 		}
 		for {
-			inc := y.next()
-			if inc == nil {
+			c := y.next()
+			if c == nil {
 				break
 			}
-			err := y.sync(ctx, inc)
+			err := y.sync(ctx, c)
 			if err == nil {
 				continue
 			}
-			y.log.Warn("slack", "incident", inc.ID, "err", err)
-			var se *Error
-			if !errors.As(err, &se) || !se.Retryable() {
-				continue // Slack refused it for good: logged, let go
+			y.log.Warn("slack", "incident", c.id, "err", err)
+			until, ok := y.retryAt(err)
+			if !ok {
+				continue // refused for good: logged, let go
 			}
 			// Later, with what changes meanwhile; nothing is sent before.
-			y.requeue(inc)
-			until := se.Until
-			if until.IsZero() {
-				until = y.now().Add(syncBackoff)
-			}
+			y.requeue(c)
 			select {
 			case <-ctx.Done():
 				return nil
@@ -156,69 +162,151 @@ func (y *Sync) Run(ctx context.Context) error {
 	}
 }
 
+// retryAt reports whether a sync that failed with err is tried again, and
+// when: Slack throttled it (at its Retry-After) or failed, or the store
+// was unavailable (after syncBackoff).
+func (y *Sync) retryAt(err error) (time.Time, bool) {
+	var se *Error
+	switch {
+	case errors.As(err, &se) && se.Retryable():
+		if !se.Until.IsZero() {
+			return se.Until, true
+		}
+	case errors.Is(err, klaxon.ErrUnavailable):
+	default:
+		return time.Time{}, false
+	}
+	return y.now().Add(syncBackoff), true
+}
+
 // next takes the change that waited longest, nil when none waits.
-func (y *Sync) next() *klaxon.Incident {
+func (y *Sync) next() *change {
 	y.mu.Lock()
 	defer y.mu.Unlock()
 	for len(y.order) > 0 {
 		id := y.order[0]
 		y.order = y.order[1:]
-		if inc, ok := y.waiting[id]; ok {
+		if c, ok := y.waiting[id]; ok {
 			delete(y.waiting, id)
-			return inc
+			return c
 		}
 	}
 	return nil
 }
 
-// sync brings incident inc's message up to date: posted when it has
-// none (and is open), updated, and its new events replied in its thread.
-func (y *Sync) sync(ctx context.Context, inc *klaxon.Incident) error {
-	if inc.Chat == nil {
-		stored, err := y.read.Incident(ctx, inc.ID)
+// sync brings c's incident's message up to date with the incident as
+// stored now: posted when it has none (and is open), or updated; then
+// c's events are replied in its thread, each taken off c as it is sent.
+func (y *Sync) sync(ctx context.Context, c *change) error {
+	stored, err := y.read.Incident(ctx, c.id)
+	if err != nil {
+		// Not the state of the commits that queued c instead: it may be
+		// older than what the message shows. The events wait, and an
+		// unavailable store is read again (retryAt).
+		return fmt.Errorf("read incident %s: %w", c.id, err)
+	}
+	if stored, err = y.settle(ctx, stored); err != nil {
+		return err
+	}
+	fresh := false // the message was just posted as stored shows it
+	if stored.Chat == nil {
+		if !stored.State.Open() {
+			return nil // never posted, and over: nobody needs it now
+		}
+		chat, err := y.slack.Post(ctx, c.channel, stored, stored.PagedUsers())
 		if err != nil {
 			return err
 		}
-		inc.Chat = stored.Chat
-		if inc.Chat == nil {
-			if !stored.State.Open() {
-				return nil // never posted, and over: nobody needs it now
-			}
-			chat, err := y.slack.Post(ctx, inc.Policy.SlackChannel, stored, stored.PagedUsers())
-			if err != nil {
-				return err
-			}
-			after, err := y.record.SetChat(ctx, inc.ID, chat)
-			if err != nil {
-				return err
-			}
-			inc.Chat = after.Chat // another replica's, if it recorded first
-			// What changed while the post was on its way shows at once.
-			if after.Chat != nil && *after.Chat == chat && after.State == stored.State && after.AckedBy == stored.AckedBy {
-				return y.replies(ctx, inc)
-			}
-			recorded := inc.Recorded
-			inc = after.Header()
-			inc.Recorded = recorded
+		y.posted[c.id] = chat
+		shown := stored
+		if stored, err = y.settle(ctx, stored); err != nil {
+			return err
 		}
+		// Another replica's message, or what changed while the post was
+		// on its way, shows at once.
+		fresh = *stored.Chat == chat && y.same(shown, stored)
 	}
-	if err := y.slack.Update(ctx, inc.Chat.Channel, inc.Chat.TS, inc, inc.PagedUsers()); err != nil {
-		return err
+	if !fresh {
+		if err := y.slack.Update(ctx, stored.Chat.Channel, stored.Chat.TS, stored, stored.PagedUsers()); err != nil {
+			return err
+		}
+		y.recheck(ctx, c, stored)
 	}
-	return y.replies(ctx, inc)
+	return y.replies(ctx, *stored.Chat, c)
 }
 
-// replies replies inc's recorded events worth reading in its message's
-// thread, taking each off as it is sent.
-func (y *Sync) replies(ctx context.Context, inc *klaxon.Incident) error {
-	for len(inc.Recorded) > 0 {
-		e := inc.Recorded[0]
+// settle finds out what became of the message this sync posted for
+// stored's incident, if any, not yet known recorded, and returns the
+// incident as stored then. The message is recorded unless the store
+// holds one already; when that is another replica's, recorded first,
+// this one is deleted, so that the channel shows one message per
+// incident. A message whose recording or deletion failed is settled at
+// the next sync of its incident: it is never posted twice.
+func (y *Sync) settle(ctx context.Context, stored *klaxon.Incident) (*klaxon.Incident, error) {
+	chat, ok := y.posted[stored.ID]
+	if !ok {
+		return stored, nil
+	}
+	if stored.Chat == nil {
+		after, err := y.record.SetChat(ctx, stored.ID, chat)
+		if err != nil {
+			return nil, fmt.Errorf("record the message of incident %s: %w", stored.ID, err)
+		}
+		if after.Chat == nil {
+			return nil, fmt.Errorf("record the message of incident %s: none recorded", stored.ID)
+		}
+		stored = after
+	}
+	if *stored.Chat != chat {
+		err := y.slack.Delete(ctx, chat.Channel, chat.TS)
+		var se *Error
+		if errors.As(err, &se) && se.Retryable() {
+			return nil, err
+		}
+		if err != nil {
+			// Refused for good (gone already, or not the bot's): it
+			// stays, unlike the recorded one, which is kept up to date.
+			y.log.Warn("slack message left", "incident", stored.ID, "channel", chat.Channel, "err", err)
+		}
+	}
+	delete(y.posted, stored.ID)
+	return stored, nil
+}
+
+// recheck reads c's incident again once its message was updated to show
+// shown. Another replica's sync may have updated it, to a commit that
+// landed after shown was read, before this update overwrote it; nothing
+// else would correct it until the incident changes again. When the
+// incident no longer shows as shown, a change of it without events is
+// queued, merged with any that waits. A read that fails leaves it.
+func (y *Sync) recheck(ctx context.Context, c *change, shown *klaxon.Incident) {
+	now, err := y.read.Incident(ctx, c.id)
+	if err != nil || y.same(now, shown) {
+		return
+	}
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	y.enqueue(&change{id: c.id, channel: c.channel})
+}
+
+// same reports whether incidents a and b show the same message.
+func (y *Sync) same(a, b *klaxon.Incident) bool {
+	at, ab := IncidentMessage(a, a.PagedUsers(), y.slack.publicURL)
+	bt, bb := IncidentMessage(b, b.PagedUsers(), y.slack.publicURL)
+	return at == bt && reflect.DeepEqual(ab, bb)
+}
+
+// replies replies c's events worth reading in the thread of chat,
+// taking each off as it is sent.
+func (y *Sync) replies(ctx context.Context, chat klaxon.Chat, c *change) error {
+	for len(c.events) > 0 {
+		e := c.events[0]
 		if threaded(e) {
-			if err := y.slack.Reply(ctx, inc.Chat.Channel, inc.Chat.TS, EventText(e)); err != nil {
+			if err := y.slack.Reply(ctx, chat.Channel, chat.TS, EventText(e)); err != nil {
 				return err
 			}
 		}
-		inc.Recorded = inc.Recorded[1:]
+		c.events = c.events[1:]
 	}
 	return nil
 }
