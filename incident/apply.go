@@ -64,7 +64,9 @@ type Result struct {
 //     firing the incident resolves, unless the route that opened it turned
 //     auto_resolve off (Incident.KeepOpen): a resolve that comes by the
 //     alert index knows no route.
-//   - A resolved alert for no open incident is ignored.
+//   - A resolved alert for no open incident is ignored. (So is a firing
+//     report late to the group's last closed incident: ingest drops it
+//     before Apply, see Late.)
 func Apply(open *klaxon.Incident, known map[string]klaxon.Seen, alerts []klaxon.Alert, now time.Time, tmpl Template) Result {
 	var r Result
 	var inc *klaxon.Incident
@@ -147,7 +149,7 @@ func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time)
 		return klaxon.AlertState{Alert: a, Count: 1, FirstSeen: now, LastSeen: now}, true
 	}
 	switch {
-	case late(cur, a):
+	case Late(cur, a):
 		return klaxon.AlertState{}, false
 	case a.Status == klaxon.Firing && cur.Status == klaxon.Firing && startsBefore(cur, a):
 		// The occurrence held, reported with an earlier start: by the
@@ -195,13 +197,13 @@ func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time)
 // commit.
 const LastSeenEvery = time.Minute
 
-// late reports whether a is a report of an occurrence before the one
+// Late reports whether a is a report of an occurrence before the one
 // cur holds, delivered late (a retry that lost a race, another
 // Alertmanager of a cluster): a firing one that started before the
 // occurrence resolved, or a resolve that ended before the one firing
 // started. It changes nothing: the alert neither fires again nor
 // resolves. A source that gives no times has no order.
-func late(cur *klaxon.Seen, a klaxon.Alert) bool {
+func Late(cur *klaxon.Seen, a klaxon.Alert) bool {
 	switch {
 	case a.Partial:
 		return false // it says only its status: no time to order it by

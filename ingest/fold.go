@@ -46,11 +46,30 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 	var incs []*klaxon.Incident
 	var lastAt map[string]int      // where each alert of the last of incs is in its Changed, once merged into
 	index := map[string][]string{} // by incident: the keys it indexes
+	// What the group's last closed incident keeps of the alerts: read
+	// when an incident would open, or kept as this fold closes one.
+	var closed map[string]klaxon.Seen
 	c := &klaxon.Commit{}
 	for rest := ds; len(rest) > 0; {
 		d := rest[0]
 		var alerts []klaxon.Alert
 		alerts, rest = joining(rest, open != nil && !p.isHeld(open, now))
+		if open == nil && Firing(alerts) > 0 {
+			if closed == nil && g.Version == 0 {
+				closed = map[string]klaxon.Seen{} // never written: none closed
+			}
+			if closed == nil {
+				var err error
+				_, keys := batch(ds)
+				if closed, err = p.store.ClosedAlerts(ctx, g.Key, keys); err != nil {
+					return folded{}, err
+				}
+				if closed == nil {
+					closed = map[string]klaxon.Seen{}
+				}
+			}
+			alerts = dropLate(alerts, closed)
+		}
 		r := incident.Apply(open, known, alerts, now, tmpl)
 		f.dedup += max(Firing(alerts)-len(r.Index), 0)
 		if !r.Changed {
@@ -98,7 +117,7 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 			} else {
 				c.Schedule(inc, time.Time{})
 			}
-			open, known = nil, map[string]klaxon.Seen{}
+			open, closed, known = nil, known, map[string]klaxon.Seen{}
 		case r.Opened:
 			f.opened = true
 			f.policies = append(f.policies, inc.Policy.Name)
@@ -139,6 +158,34 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 	f.c = c
 	f.next = klaxon.Group{Key: g.Key, Version: g.Version + 1, Open: open, Alerts: known}
 	return f, nil
+}
+
+// dropLate returns alerts without the firing reports late to the
+// group's last closed incident, of which closed holds what it kept: a
+// sender's retry, or the other Alertmanager of a pair, that reports an
+// occurrence which ended there. It would open an incident, and page,
+// for what is over.
+func dropLate(alerts []klaxon.Alert, closed map[string]klaxon.Seen) []klaxon.Alert {
+	if len(closed) == 0 {
+		return alerts
+	}
+	var out []klaxon.Alert // nil until one is dropped
+	for i := range alerts {
+		cur, ok := closed[alerts[i].Key]
+		if ok && alerts[i].Status == klaxon.Firing && incident.Late(&cur, alerts[i]) {
+			if out == nil {
+				out = append(make([]klaxon.Alert, 0, len(alerts)-1), alerts[:i]...)
+			}
+			continue
+		}
+		if out != nil {
+			out = append(out, alerts[i])
+		}
+	}
+	if out == nil {
+		return alerts
+	}
+	return out
 }
 
 // joining returns the alerts of the deliveries at the head of ds that

@@ -631,3 +631,82 @@ func TestAutoResolveOff(t *testing.T) {
 		})
 	}
 }
+
+// TestLateToClosedIncident: once an alert's incident closed, a report
+// of an occurrence older than the one that resolved there (a sender's
+// retry, the other Alertmanager of a pair) opens no incident, and pages
+// nobody; a new occurrence does open one.
+func TestLateToClosedIncident(t *testing.T) {
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			ctx := t.Context()
+			var opened []string
+			p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, func(groups ...string) { opened = append(opened, groups...) },
+				func() time.Time { return t0.Add(4 * time.Hour) })
+			at := func(status klaxon.Status, start time.Time) klaxon.Alert {
+				a := firing("am/a", map[string]string{"alertname": "disk"})
+				a.Status, a.StartsAt = status, start
+				return a
+			}
+			require.NoError(t, p.Accept(ctx, []klaxon.Alert{at(klaxon.Firing, t0.Add(time.Hour))}))
+			first := openIncident(t, st, "gdisk")
+			require.NoError(t, p.Accept(ctx, []klaxon.Alert{at(klaxon.Resolved, t0.Add(time.Hour))}))
+			inc, err := st.Incident(ctx, first.ID)
+			require.NoError(t, err)
+			require.Equal(t, klaxon.StateResolved, inc.State)
+
+			require.NoError(t, p.Accept(ctx, []klaxon.Alert{at(klaxon.Firing, t0)}), "late, and accepted")
+			g, err := st.Group(ctx, "gdisk", nil)
+			require.NoError(t, err)
+			require.Nil(t, g.Open, "the late report opened nothing")
+			require.Equal(t, []string{"gdisk"}, opened, "paged once")
+
+			require.NoError(t, p.Accept(ctx, []klaxon.Alert{at(klaxon.Firing, t0.Add(3*time.Hour))}))
+			second := openIncident(t, st, "gdisk")
+			require.NotEqual(t, first.ID, second.ID, "a new occurrence opens a new incident")
+			require.Equal(t, []string{"gdisk", "gdisk"}, opened)
+		})
+	}
+}
+
+// TestLateToIncidentClosedInFold: deliveries that waited together fold
+// into one commit: one resolves the incident, and the next, a report
+// late to it, opens nothing.
+func TestLateToIncidentClosedInFold(t *testing.T) {
+	st := newCounting(openEmbedded(t))
+	close(st.release)
+	labels := map[string]string{"alertname": "disk"}
+	at := func(key string, status klaxon.Status, start time.Time) klaxon.Alert {
+		a := firing(key, labels)
+		a.Status, a.StartsAt = status, start
+		return a
+	}
+	now := func() time.Time { return t0.Add(4 * time.Hour) }
+	ctx := t.Context()
+	p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, nil, now)
+	require.NoError(t, p.Accept(ctx, []klaxon.Alert{at("am/a", klaxon.Firing, t0.Add(time.Hour))}))
+	first := openIncident(t, st, "gdisk")
+
+	held := newCounting(st.Store)
+	p = ingest.NewPipeline(held, func() ingest.Router { return oneGroup{} }, nil, now)
+	var eg errgroup.Group
+	eg.Go(func() error { return p.Accept(ctx, []klaxon.Alert{at("am/b", klaxon.Firing, t0.Add(time.Hour))}) })
+	<-held.first
+	eg.Go(func() error {
+		return p.Accept(ctx, []klaxon.Alert{at("am/a", klaxon.Resolved, t0.Add(time.Hour)), at("am/b", klaxon.Resolved, t0.Add(time.Hour))})
+	})
+	require.Eventually(t, func() bool { return p.Waiting("gdisk") == 1 }, 10*time.Second, time.Millisecond)
+	eg.Go(func() error { return p.Accept(ctx, []klaxon.Alert{at("am/a", klaxon.Firing, t0)}) })
+	require.Eventually(t, func() bool { return p.Waiting("gdisk") == 2 }, 10*time.Second, time.Millisecond)
+	close(held.release)
+	require.NoError(t, eg.Wait())
+	require.Equal(t, int64(2), held.commits.Load(), "the resolve and the late report in one commit")
+
+	inc, err := st.Incident(ctx, first.ID)
+	require.NoError(t, err)
+	require.Equal(t, klaxon.StateResolved, inc.State)
+	g, err := st.Group(ctx, "gdisk", nil)
+	require.NoError(t, err)
+	require.Nil(t, g.Open, "the late report opened nothing")
+}

@@ -194,6 +194,9 @@ func commit(tx *txn, c klaxon.Commit, encoded []encodedIncident, moved *[]klaxon
 			if err := unindex(tx, c.Group, inc.ID); err != nil {
 				return err
 			}
+			if err := tx.Bucket(bucketClosed).Put([]byte(c.Group), []byte(inc.ID)); err != nil {
+				return fmt.Errorf("put the group's closed incident: %w", err)
+			}
 		}
 	}
 	if err := indexPaged(tx, c.Paged); err != nil {
@@ -282,6 +285,27 @@ func unindex(tx *txn, group, id string) error {
 		}
 	}
 	return nil
+}
+
+// ClosedAlerts reads what group's last closed incident keeps of alerts.
+func (s *Store) ClosedAlerts(ctx context.Context, group string, alerts []string) (map[string]klaxon.Seen, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("read the closed incident of group %s: %w", group, err)
+	}
+	var seen map[string]klaxon.Seen
+	err := s.viewGroup(group, nil, func(tx *txn) error {
+		id := tx.Bucket(bucketClosed).Get([]byte(group))
+		if id == nil {
+			return nil
+		}
+		var err error
+		seen, err = getAlerts(tx, string(id), alerts)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the closed incident of group %s: %w", group, err)
+	}
+	return seen, nil
 }
 
 // AlertGroups returns the group of each indexed key; keys not indexed are

@@ -53,11 +53,14 @@ var (
 	bucketClaims = []byte("claims")
 	// ids: only its sequence is used, by NextIncidentID.
 	bucketIDs = []byte("ids")
+	// closed: group key → the ID of its incident that a commit last
+	// resolved while it was the group's open one.
+	bucketClosed = []byte("closed")
 	// meta: "layout" → the layout version of the file (layout.go).
 	bucketMeta = []byte("meta")
 
 	buckets = [][]byte{bucketGroups, bucketIncidents, bucketAlertSeen, bucketAlertDetails, bucketEvents, bucketOpen,
-		bucketPaged, bucketAlerts, bucketTimers, bucketDue, bucketClaims, bucketIDs, bucketMeta, bucketMoves}
+		bucketPaged, bucketAlerts, bucketTimers, bucketDue, bucketClaims, bucketIDs, bucketMeta, bucketMoves, bucketClosed}
 )
 
 // openTimeout bounds the wait for the file lock, so that a second process

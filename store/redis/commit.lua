@@ -7,7 +7,7 @@
 --
 -- KEYS[1] group hash {v: version, o: open incident, c: last commit token,
 -- p: the commit token before it, m: the token of the last commit that
--- moved alerts and its moves (JSON)}
+-- moved alerts and its moves (JSON), l: the incident it last closed}
 -- KEYS[2] shard alert index hash: alert key -> "<token> <group>"
 -- KEYS[3] shard timer queue zset: incident -> due (us)
 -- KEYS[4] shard timer hash: incident -> timer JSON
@@ -132,6 +132,7 @@ for i = 1, n do
   end
   if id == was and state == 'resolved' then
     closed[#closed + 1] = key
+    redis.call('HSET', group, 'l', id)
   end
 end
 redis.call('HINCRBY', group, 'v', 1)

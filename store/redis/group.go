@@ -73,6 +73,43 @@ func (s *Store) Group(ctx context.Context, key string, alerts []string) (klaxon.
 	return g, nil
 }
 
+// ClosedAlerts reads what group's last closed incident keeps of alerts:
+// one script on the group's shard.
+func (s *Store) ClosedAlerts(ctx context.Context, group string, alerts []string) (map[string]klaxon.Seen, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("read the closed incident of group %s: %w", group, err)
+	}
+	if len(alerts) == 0 {
+		return nil, nil
+	}
+	tag := s.tag(group)
+	args := make([]any, 0, 1+len(alerts))
+	args = append(args, tag)
+	for _, a := range alerts {
+		args = append(args, a)
+	}
+	reply, err := closedScript.Run(ctx, s.rdb, []string{groupKey(tag, group)}, args...).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("read the closed incident of group %s: %w", group, classify(err))
+	}
+	var seen map[string]klaxon.Seen
+	for i, v := range reply {
+		body, ok := v.(string)
+		if !ok || i >= len(alerts) {
+			continue
+		}
+		st, err := alertrecord.DecodeSeen([]byte(body))
+		if err != nil {
+			return nil, fmt.Errorf("read the closed incident of group %s: alert %s: %w", group, alerts[i], err)
+		}
+		if seen == nil {
+			seen = make(map[string]klaxon.Seen, len(alerts))
+		}
+		seen[alerts[i]] = st
+	}
+	return seen, nil
+}
+
 // CachedGroup answers Group from what this store last committed or read
 // of the group, with no round trip (see klaxon.GroupCache).
 func (s *Store) CachedGroup(key string, alerts []string) (klaxon.Group, bool) {

@@ -6,7 +6,9 @@ package redis
 //
 //	T:g:<group>    hash   v: version, o: open incident ID, c: last commit token,
 //	                      p: the commit token before it, m: "<token> <JSON>",
-//	                      the moves of the last commit that moved alerts
+//	                      the moves of the last commit that moved alerts,
+//	                      l: the ID of the incident a commit last resolved
+//	                      while it was the group's open one
 //	T:i:<id>       hash   j: incident header JSON, s: state
 //	T:i:<id>:a     hash   alert key → alert record (alertrecord): the
 //	                      incident's alerts, each a seen record with the

@@ -40,6 +40,10 @@ var (
 	renewLua    string
 	renewScript = redis.NewScript(renewLua)
 
+	//go:embed closed.lua
+	closedLua    string
+	closedScript = redis.NewScript(closedLua)
+
 	//go:embed settle.lua
 	settleLua    string
 	settleScript = redis.NewScript(settleLua)

@@ -54,3 +54,47 @@ func testOwedMoves(t *testing.T, open func() klaxon.Store) {
 	require.Empty(t, owed(s))
 	require.NoError(t, s.SettleMoves(ctx, nil))
 }
+
+// testClosedAlerts: the group's last closed incident is the last that a
+// commit resolved while it was the group's open one, and its alerts are
+// read as it keeps them.
+func testClosedAlerts(t *testing.T, open func() klaxon.Store) {
+	s := connect(t, open)
+	ctx := t.Context()
+	closed := func(keys ...string) map[string]klaxon.Seen {
+		t.Helper()
+		seen, err := s.ClosedAlerts(ctx, "g", keys)
+		require.NoError(t, err)
+		for k, v := range seen {
+			v.Stored = 0 // the store's own word
+			seen[k] = v
+		}
+		return seen
+	}
+	require.Empty(t, closed("am/a"), "a group never written")
+
+	first := incident("1", "g", klaxon.StateTriggered)
+	first.Changed = []klaxon.AlertState{alertRecord("am/a", 1), alertRecord("am/b", 1)}
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Open: "1", Incidents: []*klaxon.Incident{first}, Index: []string{"am/a", "am/b"}}))
+	require.Empty(t, closed("am/a"), "its incident is open")
+
+	done := header(first)
+	done.State = klaxon.StateResolved
+	gone := alertRecord("am/a", 1)
+	gone.Status = klaxon.Resolved
+	done.Changed = []klaxon.AlertState{gone}
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: 1, Incidents: []*klaxon.Incident{done}}))
+	still := alertRecord("am/b", 1)
+	require.Equal(t, map[string]klaxon.Seen{"am/a": gone.Seen(), "am/b": still.Seen()}, closed("am/a", "am/b", "am/x"))
+
+	// The next incident of the group opens: the closed one stays the last.
+	second := incident("2", "g", klaxon.StateTriggered)
+	second.Changed = []klaxon.AlertState{alertRecord("am/c", 1)}
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: 2, Open: "2", Incidents: []*klaxon.Incident{second}, Index: []string{"am/c"}}))
+	require.Equal(t, map[string]klaxon.Seen{"am/a": gone.Seen()}, closed("am/a", "am/c"))
+
+	// A new handle reads it too.
+	require.NoError(t, s.Close())
+	s = connect(t, open)
+	require.Equal(t, map[string]klaxon.Seen{"am/a": gone.Seen()}, closed("am/a"))
+}

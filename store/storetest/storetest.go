@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) (open func() klaxon.Store)) {
 		{"incidents/paged", testPagedIncidents},
 		{"alerts/index", testAlertIndex},
 		{"alerts/moves", testOwedMoves},
+		{"alerts/closed", testClosedAlerts},
 		{"alerts/records", testAlertRecords},
 		{"alerts/details", testAlertDetails},
 		{"alerts/pages", testAlertPages},
