@@ -44,7 +44,9 @@ type Alert struct {
 	Repeat bool `json:"-"`
 	// MovedTo, on a resolve that ingest makes, names the incident the
 	// alert fires in now, in another group: its route or its labels
-	// changed. It is not stored.
+	// changed. Such a resolve made late, long after the alert moved,
+	// has EndsAt set to when it moved: it changes nothing where the
+	// alert was seen since. It is not stored.
 	MovedTo string `json:"-"`
 }
 

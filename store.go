@@ -60,6 +60,9 @@ type Commit struct {
 	// owed (see Store.OwedMoves), durably with the entry that it read:
 	// a crash between the commit and that resolve loses neither.
 	Moved *[]Move
+	// At is when the commit was computed, by the committer's clock: the
+	// time of the moves it tells of.
+	At time.Time
 	// Timers are set, replacing any timer of the same incident; Cancel
 	// removes the timers of the incidents named.
 	Timers []Timer
@@ -84,10 +87,11 @@ type Commit struct {
 
 // Move is a key of a Commit's Index that group From had indexed before
 // the commit (see Commit.Moved): the alert moved into group Group, whose
-// open incident is To after the commit.
+// open incident is To after the commit, at At (the commit's At).
 type Move struct {
 	Alert, From string
 	Group, To   string
+	At          time.Time
 }
 
 // Paging is a user that a commit newly pages for an incident (see
@@ -183,14 +187,13 @@ type Store interface {
 	// AlertGroups returns the group of each alert key that is indexed.
 	AlertGroups(ctx context.Context, keys []string) (map[string]string, error)
 	// OwedMoves returns up to about limit of the moves that commits told
-	// of (Commit.Moved) and that nobody settled since, in no set order.
-	// A move written ahead of a commit that then never landed may be
-	// among them (Redis Cluster): the resolve it owes is harmless, since
-	// the alert's entry names the group it moved to all the same.
-	OwedMoves(ctx context.Context, limit int) ([]Move, error)
-	// SettleMoves forgets owed moves, each only while it is kept as
-	// given: the same alert moved from the same group again since, into
-	// another incident, stays owed.
+	// of (Commit.Moved), made before before, that nobody settled since,
+	// in no set order. On a Redis Cluster a move found as a commit wrote
+	// its entries ahead is owed before the commit lands, and stays owed
+	// if it never does (see ingest's Pipeline.Run).
+	OwedMoves(ctx context.Context, before time.Time, limit int) ([]Move, error)
+	// SettleMoves forgets owed moves, each as given (a move of the same
+	// alert made at another time stays owed).
 	SettleMoves(ctx context.Context, moves []Move) error
 	// Claim returns up to max timers due at now and leases them until
 	// now+lease, under one claim token that each timer carries: no other

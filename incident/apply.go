@@ -151,6 +151,10 @@ func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time)
 	switch {
 	case Late(cur, a):
 		return klaxon.AlertState{}, false
+	case a.MovedTo != "" && !a.EndsAt.IsZero() && cur.LastSeen.After(a.EndsAt):
+		// Seen here since it moved: routed here again (a route rolled
+		// back), it fires here.
+		return klaxon.AlertState{}, false
 	case a.Status == klaxon.Firing && cur.Status == klaxon.Firing && startsBefore(cur, a):
 		// The occurrence held, reported with an earlier start: by the
 		// other Prometheus of a pair (Alertmanager keeps the earliest), or

@@ -318,6 +318,20 @@ func TestApply(t *testing.T) {
 		require.Equal(t, 2, rs[4].Alerts[0].Count, "triggered again")
 	})
 
+	t.Run("a late resolve as moved changes nothing where the alert was seen since it moved", func(t *testing.T) {
+		moved := func(at time.Time) klaxon.Alert {
+			a := resolved("a")
+			a.Partial, a.MovedTo, a.EndsAt = true, "9", at
+			return a
+		}
+		// Seen at t0 and, again, at t0+1s.
+		rs := deliver([]klaxon.Alert{firing("a"), firing("b")}, []klaxon.Alert{alert("a", klaxon.Firing, t0.Add(time.Second))},
+			[]klaxon.Alert{moved(t0)}, []klaxon.Alert{moved(t0.Add(time.Second))})
+		require.False(t, rs[2].Changed, "seen after it moved")
+		require.True(t, rs[3].Changed, "not seen since it moved")
+		require.Equal(t, "moved to incident 9: "+firing("a").Summary, rs[3].Timeline[len(rs[3].Timeline)-1].Text)
+	})
+
 	t.Run("a source that gives no start: a retry is a no-op, firing again counts", func(t *testing.T) {
 		a, gone := alert("a", klaxon.Firing, time.Time{}), alert("a", klaxon.Resolved, time.Time{})
 		rs := deliver([]klaxon.Alert{a, firing("b")}, []klaxon.Alert{a}, []klaxon.Alert{gone}, []klaxon.Alert{a})

@@ -49,7 +49,7 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 	// What the group's last closed incident keeps of the alerts: read
 	// when an incident would open, or kept as this fold closes one.
 	var closed map[string]klaxon.Seen
-	c := &klaxon.Commit{}
+	c := &klaxon.Commit{At: now}
 	for rest := ds; len(rest) > 0; {
 		d := rest[0]
 		var alerts []klaxon.Alert

@@ -32,7 +32,7 @@ func newMetrics(reg prometheus.Registerer, shared *telemetry.Metrics) *metrics {
 		}),
 		moves: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "klaxon_ingest_alerts_moved_total",
-			Help: "Firing alerts whose group changed (a route, or their labels), by whether their resolve in the incident they left was committed (ok), not (failed: it is made again later), or made later because its sender had not (late).",
+			Help: "Firing alerts whose group changed (a route, or their labels), by whether their resolve in the incident they left was committed (ok), not (failed: it is made again later), or made later because its sender had not (late: by each replica that made it, whether or not the incident still held the alert).",
 		}, []string{"result"}),
 		shared: shared,
 	}

@@ -106,7 +106,11 @@ func (p *Pipeline) moveOnce(ctx context.Context, moves []moved, late bool) (more
 		if integration == "" {
 			integration, _, _ = strings.Cut(m.Alert, "/") // see klaxon.AlertKey
 		}
-		d.alerts = append(d.alerts, klaxon.Alert{Key: m.Alert, Integration: integration, Status: klaxon.Resolved, Partial: true, MovedTo: m.to})
+		a := klaxon.Alert{Key: m.Alert, Integration: integration, Status: klaxon.Resolved, Partial: true, MovedTo: m.to}
+		if late {
+			a.EndsAt = m.At // see MakeOwed
+		}
+		d.alerts = append(d.alerts, a)
 		made[d] = append(made[d], m.Move)
 	}
 	for i, d := range ds {
@@ -130,10 +134,13 @@ func (p *Pipeline) moveOnce(ctx context.Context, moves []moved, late bool) (more
 	return more
 }
 
-// settleEvery is how often Run reads the moves owed. A move is made by
-// Run only once it has been owed for a whole period: its sender, which
-// makes it within commitTimeout, has given up on it by then.
-const settleEvery = time.Minute
+// owedAfter is how long a move is its sender's to make: Run makes those
+// owed for longer. Its sender, which makes it within commitTimeout, has
+// given up on it by then.
+const owedAfter = time.Minute
+
+// sweepEvery is how often Run looks for moves owed.
+const sweepEvery = owedAfter / 2
 
 // maxOwed bounds the moves that Run reads at a time.
 const maxOwed = 1000
@@ -142,39 +149,44 @@ const maxOwed = 1000
 // process killed, or a store that failed, between the commit that moved
 // an alert and its resolve in the group it left.
 func (p *Pipeline) Run(ctx context.Context) error {
-	t := time.NewTicker(settleEvery)
+	t := time.NewTicker(sweepEvery)
 	defer t.Stop()
-	var owed map[klaxon.Move]bool
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
-		owed = p.MakeOwed(ctx, owed)
+		p.MakeOwed(ctx)
 	}
 }
 
-// MakeOwed reads the moves owed, and makes those of them that before (what
-// the call before returned) holds too: owed since then. It returns what
-// it read. A sweep of Run, for tests.
-func (p *Pipeline) MakeOwed(ctx context.Context, before map[klaxon.Move]bool) map[klaxon.Move]bool {
-	owed, err := p.store.OwedMoves(ctx, maxOwed)
-	if err != nil {
-		p.log.Warn("read the moves owed", "err", err)
-		return before
-	}
-	now := make(map[klaxon.Move]bool, len(owed))
-	var due []moved
-	for _, m := range owed {
-		now[m] = true
-		if before[m] {
-			due = append(due, moved{Move: m, to: m.To})
+// MakeOwed makes the moves owed for longer than owedAfter: one sweep of
+// Run, for tests. Each resolve says when its alert moved, so that one
+// seen in the group it left since (routed there again: the route was
+// rolled back) is not resolved there (see klaxon.Alert.MovedTo).
+func (p *Pipeline) MakeOwed(ctx context.Context) {
+	for range maxSweeps {
+		owed, err := p.store.OwedMoves(ctx, p.now().Add(-owedAfter), maxOwed)
+		if err != nil {
+			p.log.Warn("read the moves owed", "err", err)
+			return
 		}
-	}
-	if len(due) > 0 {
+		if len(owed) == 0 {
+			return
+		}
+		due := make([]moved, len(owed))
+		for i, m := range owed {
+			due[i] = moved{Move: m, to: m.To}
+		}
 		p.log.Info("resolve alerts that moved, whose senders did not", "alerts", len(due))
 		p.move(ctx, due, true)
+		if len(owed) < maxOwed {
+			return
+		}
 	}
-	return now
 }
+
+// maxSweeps bounds the reads of one sweep: moves that fail stay owed,
+// and are read again at the next.
+const maxSweeps = 10

@@ -276,17 +276,18 @@ func firingIn(t *testing.T, st klaxon.Store, id string) int {
 	return inc.FiringCount
 }
 
-// sweepTwice runs two sweeps of a new pipeline on st, as a process
-// started after a crash does, a period apart: it checks that the first
-// makes no move, and returns once the second is done.
-func sweepTwice(t *testing.T, st klaxon.Store, left *klaxon.Incident) {
+// sweep runs a sweep of a new pipeline on st, as a process started
+// after a crash does, at once and again once the moves owed are its to
+// make: it checks that the first makes no move, and returns once the
+// second is done.
+func (r *moveRig) sweep(t *testing.T, st klaxon.Store) {
 	t.Helper()
-	p := ingest.NewPipeline(st, nil, nil, nil)
-	firing := firingIn(t, st, left.ID)
-	seen := p.MakeOwed(t.Context(), nil)
-	require.NotEmpty(t, seen, "the move is owed")
-	require.Equal(t, firing, firingIn(t, st, left.ID), "a move owed for less than a period is its sender's to make")
-	p.MakeOwed(t.Context(), seen)
+	p := ingest.NewPipeline(st, nil, nil, r.clock.Now)
+	firing := firingIn(t, st, r.left.ID)
+	p.MakeOwed(t.Context())
+	require.Equal(t, firing, firingIn(t, st, r.left.ID), "a move owed for less than a minute is its sender's to make")
+	r.clock.Add(time.Minute + time.Second)
+	p.MakeOwed(t.Context())
 }
 
 // TestMoveOwed: the resolve that a move owes in the incident it left
@@ -305,17 +306,17 @@ func TestMoveOwed(t *testing.T) {
 			require.NoError(t, r.p.Accept(ctx, []klaxon.Alert{r.a}), "the sender's alerts are committed")
 			joined := openIncident(t, st, "new-disk")
 			require.Equal(t, 2, firingIn(t, st, r.left.ID), "the resolve where am/a was failed")
-			owed, err := st.OwedMoves(ctx, 10)
+			owed, err := st.OwedMoves(ctx, r.clock.Now().Add(time.Second), 10)
 			require.NoError(t, err)
-			require.Equal(t, []klaxon.Move{{Alert: "am/a", From: "old-disk", Group: "new-disk", To: joined.ID}}, owed)
+			require.Equal(t, []klaxon.Move{{Alert: "am/a", From: "old-disk", Group: "new-disk", To: joined.ID, At: r.clock.Now()}}, owed)
 
 			st.armed.Store(false)
-			sweepTwice(t, st, r.left)
+			r.sweep(t, st)
 			require.Equal(t, 1, firingIn(t, st, r.left.ID), "am/a resolved where it was")
 			events, _, err := st.Timeline(ctx, r.left.ID, 0, 10)
 			require.NoError(t, err)
 			require.Equal(t, "moved to incident "+joined.ID+": disk full", events[len(events)-1].Text)
-			owed, err = st.OwedMoves(ctx, 10)
+			owed, err = st.OwedMoves(ctx, r.clock.Now(), 10)
 			require.NoError(t, err)
 			require.Empty(t, owed, "settled once made")
 		})
@@ -332,7 +333,7 @@ func TestMoveMadeSettles(t *testing.T) {
 			r.regroup("new-")
 			require.NoError(t, r.p.Accept(t.Context(), []klaxon.Alert{r.a}))
 			require.Equal(t, 1, firingIn(t, st, r.left.ID))
-			owed, err := st.OwedMoves(t.Context(), 10)
+			owed, err := st.OwedMoves(t.Context(), r.clock.Now().Add(time.Hour), 10)
 			require.NoError(t, err)
 			require.Empty(t, owed)
 		})
@@ -360,6 +361,54 @@ func TestMoveWrittenAheadCluster(t *testing.T) {
 	require.NoError(t, r.p.Accept(ctx, []klaxon.Alert{r.a}), "the sender's retry")
 	require.Equal(t, 2, firingIn(t, st, r.left.ID), "the retry was told of no move")
 
-	sweepTwice(t, st, r.left)
+	r.sweep(t, st)
 	require.Equal(t, 1, firingIn(t, st, r.left.ID), "am/a resolved where it was")
+}
+
+// TestMoveOwedRolledBack: a move is left owed, and before it is made the
+// route is rolled back: the alert is reported again where it was, and
+// fires there. The late resolve changes nothing there.
+func TestMoveOwedRolledBack(t *testing.T) {
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			st := &spoilGroup{Store: open(t), group: "old-disk"}
+			ctx := t.Context()
+			r := newMoveRig(t, st)
+			r.regroup("new-")
+			st.armed.Store(true)
+			require.NoError(t, r.p.Accept(ctx, []klaxon.Alert{r.a}))
+			st.armed.Store(false)
+
+			r.regroup("old-")
+			require.NoError(t, r.p.Accept(ctx, []klaxon.Alert{r.a, r.b}))
+			r.sweep(t, st)
+			require.Equal(t, 2, firingIn(t, st, r.left.ID), "am/a fires where it is routed")
+			owed, err := st.OwedMoves(ctx, r.clock.Now().Add(time.Hour), 10)
+			require.NoError(t, err)
+			require.Empty(t, owed, "made, to no effect, and settled")
+		})
+	}
+}
+
+// TestMoveWrittenAheadRolledBackCluster: on a Redis Cluster a commit
+// that wrote its entries ahead, and owed a move, never lands; the route
+// is rolled back and the sender's retry lands where the alert was. The
+// move that never happened changes nothing there.
+func TestMoveWrittenAheadRolledBackCluster(t *testing.T) {
+	c := redistest.StartCluster(t, 3)
+	s, err := redis.Open(t.Context(), redis.Options{Addrs: c.Addrs(), Prefix: "back"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	st := &spoilGroup{Store: s, group: "new-disk"}
+	ctx := t.Context()
+	r := newMoveRig(t, st)
+
+	r.regroup("new-")
+	st.armed.Store(true)
+	require.ErrorIs(t, r.p.Accept(ctx, []klaxon.Alert{r.a}), klaxon.ErrUnavailable)
+	st.armed.Store(false)
+	r.regroup("old-")
+	require.NoError(t, r.p.Accept(ctx, []klaxon.Alert{r.a}), "the sender's retry")
+	r.sweep(t, st)
+	require.Equal(t, 2, firingIn(t, st, r.left.ID), "am/a never left")
 }

@@ -259,7 +259,7 @@ func index(tx *txn, c klaxon.Commit, moved *[]klaxon.Move) error {
 	for _, key := range c.Index {
 		if moved != nil {
 			if from := b.Get([]byte(key)); from != nil && string(from) != group {
-				*moved = append(*moved, klaxon.Move{Alert: key, From: string(from), Group: group, To: c.Open})
+				*moved = append(*moved, klaxon.Move{Alert: key, From: string(from), Group: group, To: c.Open, At: c.At})
 			}
 		}
 		if err := b.Put([]byte(key), []byte(group)); err != nil {

@@ -133,7 +133,7 @@ func movedInline(c klaxon.Commit, moved []any) []klaxon.Move {
 		n, _ := moved[i].(int64)
 		from, _ := moved[i+1].(string)
 		if n >= 1 && int(n) <= len(c.Index) {
-			out = append(out, klaxon.Move{Alert: c.Index[n-1], From: from, Group: c.Group, To: c.Open})
+			out = append(out, klaxon.Move{Alert: c.Index[n-1], From: from, Group: c.Group, To: c.Open, At: c.At})
 		}
 	}
 	return out
@@ -148,7 +148,7 @@ func movedAhead(c klaxon.Commit, before []string) []klaxon.Move {
 	var out []klaxon.Move
 	for i, v := range before {
 		if from, ok := indexedGroup(v); ok && from != c.Group && i < len(c.Index) {
-			out = append(out, klaxon.Move{Alert: c.Index[i], From: from, Group: c.Group, To: c.Open})
+			out = append(out, klaxon.Move{Alert: c.Index[i], From: from, Group: c.Group, To: c.Open, At: c.At})
 		}
 	}
 	return out
@@ -168,9 +168,9 @@ func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline 
 	if c.Open != "" && !slices.ContainsFunc(c.Incidents, func(inc *klaxon.Incident) bool { return inc.ID == c.Open }) {
 		mustExist = "1"
 	}
-	asks := "0"
+	asks := "" // the commit's time, for the moves it tells of
 	if c.Moved != nil {
-		asks = "1"
+		asks = strconv.FormatInt(c.At.UnixMicro(), 10)
 	}
 	args = []any{strconv.FormatUint(c.Version, 10), c.Open, c.Group, tag, token, mustExist, c.Token, asks}
 	if !inline {

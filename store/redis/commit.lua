@@ -19,8 +19,9 @@
 -- ARGV[1] version read; ARGV[2] open incident ID or ""; ARGV[3] group key;
 -- ARGV[4] shard hash tag; ARGV[5] commit token; ARGV[6] "1" when the open
 -- incident must already exist; ARGV[7] the token of the state read (the
--- group's last commit token), "" to check the version alone; ARGV[8] "1"
--- when the commit asks which keys it indexes moved (Commit.Moved); then counted
+-- group's last commit token), "" to check the version alone; ARGV[8] the
+-- commit's time (µs) when it asks which keys it indexes moved
+-- (Commit.Moved), else ""; then counted
 -- lists: on a single server, the keys outside the shard that the commit
 -- writes (see entries in commit.go), keys to set (key, value), sets to
 -- add to (key, member) and alert entries to set (key, value), all empty
@@ -36,7 +37,8 @@
 -- the shard's alert index: each of its alerts whose entry names this group.
 --
 -- A key indexed that another group had indexed moved: the script keeps
--- it, owed, in the shard's hash T:mv (see moves.go) until it is settled.
+-- it, owed, in the shard's sorted set T:mv (see moves.go) until it is
+-- settled.
 --
 -- Returns {1, {removed index values...}, {moved...}} when committed: the
 -- alert and shard value of each entry of this group's alert index that
@@ -74,7 +76,7 @@ end
 -- Nothing is written above this line: a refused commit changes nothing.
 -- The keys outside the shard go first: should one fail (a set of pages
 -- that is not a set), the commit has written nothing else.
-local asks = ARGV[8] == '1'
+local asks = ARGV[8] ~= ''
 local a = 9
 local n = tonumber(ARGV[a]); a = a + 1
 for i = 1, n do
@@ -162,8 +164,9 @@ end
 -- resolve in the group it left. The alerts to index, just read, are
 -- those whose entries were set above, in the same order.
 for j = 1, #moved, 2 do
-  local alert = ARGV[a - n - 1 + moved[j]]
-  redis.call('HSET', tag .. ':mv', #gkey .. ':' .. gkey .. #alert .. ':' .. alert .. moved[j + 1], ARGV[2])
+  local alert, from = ARGV[a - n - 1 + moved[j]], moved[j + 1]
+  redis.call('ZADD', tag .. ':mv', ARGV[8], ARGV[8] .. ':' .. #gkey .. ':' .. gkey .. #alert .. ':' .. alert ..
+    #from .. ':' .. from .. ARGV[2])
 end
 
 local claim = ARGV[a]; a = a + 1

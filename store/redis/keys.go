@@ -22,8 +22,8 @@ package redis
 //	T:tq           zset   incident → timer due time (µs since 1970)
 //	T:td           hash   incident → timer JSON (exact due, group)
 //	T:tl           hash   incident → "<lease end µs> <claim token>"
-//	T:mv           hash   moveField(move) → incident moved to: the moves
-//	                      that the shard's groups' commits told of
+//	T:mv           zset   moveMember(move), score its time (µs): the
+//	                      moves that the shard's groups' commits told of
 //	                      (klaxon.Commit.Moved), until they are settled
 //	T:ready:<r>    string readiness probe of replica <r>, for a minute
 //

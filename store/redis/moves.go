@@ -5,41 +5,46 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/redis/go-redis/v9"
 )
 
-// moveField is the field of m in its group's shard's owed moves hash
-// (movesKey): its group, alert and group from, each but the last after
-// its length and a colon. commit.lua builds the same.
-func moveField(m klaxon.Move) string {
-	return strconv.Itoa(len(m.Group)) + ":" + m.Group + strconv.Itoa(len(m.Alert)) + ":" + m.Alert + m.From
+// moveMember is m's member in its group's shard's owed moves (movesKey,
+// a sorted set by the time of the move, µs since 1970): that time and a
+// colon, its group, alert and group from, each after its length and a
+// colon, then its incident to. commit.lua builds the same.
+func moveMember(m klaxon.Move) string {
+	return strconv.FormatInt(m.At.UnixMicro(), 10) + ":" + strconv.Itoa(len(m.Group)) + ":" + m.Group +
+		strconv.Itoa(len(m.Alert)) + ":" + m.Alert + strconv.Itoa(len(m.From)) + ":" + m.From + m.To
 }
 
-// parseMoveField is moveField's inverse; false for a field it did not
+// parseMoveMember is moveMember's inverse; false for a member it did not
 // make.
-func parseMoveField(f string) (m klaxon.Move, ok bool) {
-	field := func() (string, bool) {
+func parseMoveMember(f string) (m klaxon.Move, ok bool) {
+	i := strings.IndexByte(f, ':')
+	if i < 0 {
+		return m, false
+	}
+	us, err := strconv.ParseInt(f[:i], 10, 64)
+	if err != nil {
+		return m, false
+	}
+	m.At, f = time.UnixMicro(us).UTC(), f[i+1:]
+	for _, p := range []*string{&m.Group, &m.Alert, &m.From} {
 		i := strings.IndexByte(f, ':')
 		if i < 0 {
-			return "", false
+			return m, false
 		}
 		n, err := strconv.Atoi(f[:i])
 		if err != nil || n < 0 || n > len(f)-i-1 {
-			return "", false
+			return m, false
 		}
-		s := f[i+1 : i+1+n]
+		*p = f[i+1 : i+1+n]
 		f = f[i+1+n:]
-		return s, true
 	}
-	if m.Group, ok = field(); !ok {
-		return m, false
-	}
-	if m.Alert, ok = field(); !ok {
-		return m, false
-	}
-	m.From = f
+	m.To = f
 	return m, true
 }
 
@@ -52,25 +57,27 @@ func (s *Store) oweAhead(ctx context.Context, rdb redis.UniversalClient, group s
 	if len(moves) == 0 {
 		return nil
 	}
-	values := make([]any, 0, 2*len(moves))
+	members := make([]redis.Z, 0, len(moves))
 	for _, m := range moves {
-		values = append(values, moveField(m), m.To)
+		members = append(members, redis.Z{Score: float64(m.At.UnixMicro()), Member: moveMember(m)})
 	}
-	if err := rdb.HSet(ctx, movesKey(s.tag(group)), values...).Err(); err != nil {
+	if err := rdb.ZAdd(ctx, movesKey(s.tag(group)), members...).Err(); err != nil {
 		return fmt.Errorf("keep the moves of %d alerts: %w", len(moves), err)
 	}
 	return nil
 }
 
-// OwedMoves returns up to about limit moves that commits told of and
-// nobody settled: a scan of every shard's hash, in one pipeline.
-func (s *Store) OwedMoves(ctx context.Context, limit int) ([]klaxon.Move, error) {
+// OwedMoves returns up to about limit moves made before before that
+// nobody settled: the oldest of every shard, in one pipeline. A member
+// that is not a move's is skipped (nothing but this store writes them).
+func (s *Store) OwedMoves(ctx context.Context, before time.Time, limit int) ([]klaxon.Move, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("read owed moves: %w", err)
 	}
+	end := "(" + strconv.FormatInt(before.UnixMicro(), 10)
 	cmds, err := s.pipelined(ctx, func(p redis.Pipeliner) {
 		for _, tag := range s.tags {
-			p.HScan(ctx, movesKey(tag), 0, "", int64(limit))
+			p.ZRangeByScoreWithScores(ctx, movesKey(tag), &redis.ZRangeBy{Min: "-inf", Max: end, Count: int64(limit)})
 		}
 	})
 	if err != nil {
@@ -78,21 +85,22 @@ func (s *Store) OwedMoves(ctx context.Context, limit int) ([]klaxon.Move, error)
 	}
 	var out []klaxon.Move
 	for _, cmd := range cmds {
-		kv, _ := cmd.(*redis.ScanCmd).Val()
-		for i := 0; i+1 < len(kv) && len(out) < limit; i += 2 {
-			m, ok := parseMoveField(kv[i])
+		for _, z := range cmd.(*redis.ZSliceCmd).Val() {
+			member, _ := z.Member.(string)
+			m, ok := parseMoveMember(member)
 			if !ok {
-				return nil, fmt.Errorf("read owed moves: field %q is not one of a move", kv[i])
+				continue
 			}
-			m.To = kv[i+1]
 			out = append(out, m)
+			if len(out) == limit {
+				return out, nil
+			}
 		}
 	}
 	return out, nil
 }
 
-// SettleMoves forgets moves, each only while it is kept as given: one
-// run of settle.lua a shard.
+// SettleMoves forgets moves: one ZREM a shard, in one pipeline.
 func (s *Store) SettleMoves(ctx context.Context, moves []klaxon.Move) error {
 	if len(moves) == 0 {
 		return nil
@@ -100,19 +108,17 @@ func (s *Store) SettleMoves(ctx context.Context, moves []klaxon.Move) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("settle moves: %w", err)
 	}
-	byShard := map[string]int{}
-	var calls []call
+	byShard := map[string][]any{}
 	for _, m := range moves {
 		key := movesKey(s.tag(m.Group))
-		i, ok := byShard[key]
-		if !ok {
-			i = len(calls)
-			byShard[key] = i
-			calls = append(calls, call{keys: []string{key}})
-		}
-		calls[i].args = append(calls[i].args, moveField(m), m.To)
+		byShard[key] = append(byShard[key], moveMember(m))
 	}
-	if _, err := s.evalAll(ctx, settleScript, calls); err != nil {
+	_, err := s.pipelined(ctx, func(p redis.Pipeliner) {
+		for key, members := range byShard {
+			p.ZRem(ctx, key, members...)
+		}
+	})
+	if err != nil {
 		return fmt.Errorf("settle moves: %w", classify(err))
 	}
 	return nil

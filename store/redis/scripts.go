@@ -44,10 +44,6 @@ var (
 	closedLua    string
 	closedScript = redis.NewScript(closedLua)
 
-	//go:embed settle.lua
-	settleLua    string
-	settleScript = redis.NewScript(settleLua)
-
 	//go:embed unindex.lua
 	unindexLua    string
 	unindexScript = redis.NewScript(unindexLua)

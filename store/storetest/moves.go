@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/stretchr/testify/require"
@@ -12,9 +13,10 @@ import (
 func testOwedMoves(t *testing.T, open func() klaxon.Store) {
 	s := connect(t, open)
 	ctx := t.Context()
+	later := t0.Add(time.Second)
 	owed := func(s klaxon.Store) []klaxon.Move {
 		t.Helper()
-		ms, err := s.OwedMoves(ctx, 100)
+		ms, err := s.OwedMoves(ctx, later, 100)
 		require.NoError(t, err)
 		return ms
 	}
@@ -25,7 +27,7 @@ func testOwedMoves(t *testing.T, open func() klaxon.Store) {
 	from, to := "g:1\x00{x}", "g2 3:"
 	first := incident("1", from, klaxon.StateTriggered)
 	first.Changed = []klaxon.AlertState{alertRecord(a, 1), alertRecord(b, 1)}
-	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: from, Open: "1", Incidents: []*klaxon.Incident{first}, Index: []string{a, b}, Moved: new([]klaxon.Move)}))
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: from, Open: "1", Incidents: []*klaxon.Incident{first}, Index: []string{a, b}, Moved: new([]klaxon.Move), At: t0}))
 	require.Empty(t, owed(s), "nothing moved")
 
 	// Only a commit that asks is told, and keeps its moves.
@@ -35,20 +37,24 @@ func testOwedMoves(t *testing.T, open func() klaxon.Store) {
 	second := incident("2", to, klaxon.StateTriggered)
 	second.Changed = []klaxon.AlertState{alertRecord(a, 1)}
 	var moved []klaxon.Move
-	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: to, Open: "2", Incidents: []*klaxon.Incident{second}, Index: []string{a}, Moved: &moved}))
-	want := klaxon.Move{Alert: a, From: from, Group: to, To: "2"}
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: to, Open: "2", Incidents: []*klaxon.Incident{second}, Index: []string{a}, Moved: &moved, At: t0}))
+	want := klaxon.Move{Alert: a, From: from, Group: to, To: "2", At: t0}
 	require.Equal(t, []klaxon.Move{want}, moved)
 	require.Equal(t, []klaxon.Move{want}, owed(s))
+	young, err := s.OwedMoves(ctx, t0, 100)
+	require.NoError(t, err)
+	require.Empty(t, young, "made at t0, not before")
 
 	// Kept durably: a new handle reads it.
 	require.NoError(t, s.Close())
 	s = connect(t, open)
 	require.Equal(t, []klaxon.Move{want}, owed(s))
 
-	// A move settled as it is not kept (another incident) stays owed.
-	other := want
-	other.To = "9"
-	require.NoError(t, s.SettleMoves(ctx, []klaxon.Move{other, {Alert: "am/none", From: "x", Group: to, To: "2"}}))
+	// A move settled as it is not kept (another incident, another
+	// time) stays owed.
+	other, again := want, want
+	other.To, again.At = "9", t0.Add(time.Minute)
+	require.NoError(t, s.SettleMoves(ctx, []klaxon.Move{other, again, {Alert: "am/none", From: "x", Group: to, To: "2", At: t0}}))
 	require.Equal(t, []klaxon.Move{want}, owed(s))
 	require.NoError(t, s.SettleMoves(ctx, []klaxon.Move{want}))
 	require.Empty(t, owed(s))
