@@ -340,31 +340,6 @@ func TestMoveMadeSettles(t *testing.T) {
 	}
 }
 
-// TestMoveWrittenAheadCluster: on a Redis Cluster, a commit that wrote
-// its entries ahead loses every race and fails; the sender's retry, a
-// new request, finds the entries naming its group and is told of no
-// move. The move was kept owed as the entries were written, and a sweep
-// makes it.
-func TestMoveWrittenAheadCluster(t *testing.T) {
-	c := redistest.StartCluster(t, 3)
-	s, err := redis.Open(t.Context(), redis.Options{Addrs: c.Addrs(), Prefix: "ahead"})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
-	st := &spoilGroup{Store: s, group: "new-disk"}
-	ctx := t.Context()
-	r := newMoveRig(t, st)
-
-	r.regroup("new-")
-	st.armed.Store(true)
-	require.ErrorIs(t, r.p.Accept(ctx, []klaxon.Alert{r.a}), klaxon.ErrUnavailable, "lost every race")
-	st.armed.Store(false)
-	require.NoError(t, r.p.Accept(ctx, []klaxon.Alert{r.a}), "the sender's retry")
-	require.Equal(t, 2, firingIn(t, st, r.left.ID), "the retry was told of no move")
-
-	r.sweep(t, st)
-	require.Equal(t, 1, firingIn(t, st, r.left.ID), "am/a resolved where it was")
-}
-
 // TestMoveOwedRolledBack: a move is left owed, and before it is made the
 // route is rolled back: the alert is reported again where it was, and
 // fires there. The late resolve changes nothing there.
@@ -390,25 +365,41 @@ func TestMoveOwedRolledBack(t *testing.T) {
 	}
 }
 
-// TestMoveWrittenAheadRolledBackCluster: on a Redis Cluster a commit
-// that wrote its entries ahead, and owed a move, never lands; the route
-// is rolled back and the sender's retry lands where the alert was. The
-// move that never happened changes nothing there.
-func TestMoveWrittenAheadRolledBackCluster(t *testing.T) {
+// TestMoveWrittenAheadCluster: on a Redis Cluster, a commit that wrote
+// its entries ahead, and so owed the move it found, loses every race and
+// fails. The sender's retry, a new request, finds the entries naming its
+// group and is told of no move: a sweep makes it. Unless the route was
+// rolled back meanwhile, and the retry landed where the alert was: the
+// move that never happened then changes nothing there.
+func TestMoveWrittenAheadCluster(t *testing.T) {
 	c := redistest.StartCluster(t, 3)
-	s, err := redis.Open(t.Context(), redis.Options{Addrs: c.Addrs(), Prefix: "back"})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
-	st := &spoilGroup{Store: s, group: "new-disk"}
-	ctx := t.Context()
-	r := newMoveRig(t, st)
+	for _, tt := range []struct {
+		name, retryIn string
+		after         time.Duration // from the attempt to the retry
+		firing        int           // in the incident left, after the sweep
+	}{
+		{"retried where it moved", "new-", time.Second, 1},
+		{"retried where it was", "old-", 2 * time.Minute, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := redis.Open(t.Context(), redis.Options{Addrs: c.Addrs(), Prefix: tt.retryIn})
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = s.Close() })
+			st := &spoilGroup{Store: s, group: "new-disk"}
+			ctx := t.Context()
+			r := newMoveRig(t, st)
 
-	r.regroup("new-")
-	st.armed.Store(true)
-	require.ErrorIs(t, r.p.Accept(ctx, []klaxon.Alert{r.a}), klaxon.ErrUnavailable)
-	st.armed.Store(false)
-	r.regroup("old-")
-	require.NoError(t, r.p.Accept(ctx, []klaxon.Alert{r.a}), "the sender's retry")
-	r.sweep(t, st)
-	require.Equal(t, 2, firingIn(t, st, r.left.ID), "am/a never left")
+			r.regroup("new-")
+			st.armed.Store(true)
+			require.ErrorIs(t, r.p.Accept(ctx, []klaxon.Alert{r.a}), klaxon.ErrUnavailable, "lost every race")
+			st.armed.Store(false)
+			r.prefix.Store(tt.retryIn)
+			r.clock.Add(tt.after)
+			require.NoError(t, r.p.Accept(ctx, []klaxon.Alert{r.a}), "the sender's retry")
+			require.Equal(t, 2, firingIn(t, st, r.left.ID), "the retry was told of no move")
+
+			r.sweep(t, st)
+			require.Equal(t, tt.firing, firingIn(t, st, r.left.ID))
+		})
+	}
 }
