@@ -120,6 +120,10 @@ type Sent struct {
 	// of them at FirstTry.
 	Tries    int       `json:"tries,omitempty"`
 	FirstTry time.Time `json:"first_try,omitzero"`
+	// Tried is when the engine's last try of it on record ended (its
+	// page_sent or page_failed event's time): a record made again, after
+	// a commit that landed was answered with an error, knows it by that.
+	Tried time.Time `json:"tried,omitzero"`
 }
 
 // Header returns a deep copy of inc without its Changed alerts and

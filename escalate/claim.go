@@ -52,6 +52,15 @@ type hold struct {
 // quitting reports whether the engine is stopping (see hold.quit).
 func (h *hold) quitting() bool { return h.quit != nil && h.quit.Err() != nil }
 
+// quitC is closed once the engine is stopping; nil (never) for a hold
+// with no quit.
+func (h *hold) quitC() <-chan struct{} {
+	if h.quit == nil {
+		return nil
+	}
+	return h.quit.Done()
+}
+
 func newClaims(limit int) *claims {
 	idle := make(chan struct{})
 	close(idle)

@@ -35,8 +35,13 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 	var retryAt time.Time // when a failed lookup is tried again
 	recordTries := 0      // failed records of pages that went out
 	fireTries := 0        // failed commits of a fire that sent nothing
+	// released: a commit that gave the claim up failed, and may have
+	// landed all the same (its answer lost): another engine may hold the
+	// claim now. The fire decides nothing more: it records what went
+	// out, and ends.
+	released := false
 	for {
-		held := h.held(e.now(), e.margin()) && !h.quitting()
+		held := !released && h.held(e.now(), e.margin()) && !h.quitting()
 		var send []klaxon.Notification
 		var inc *klaxon.Incident
 		var firstPage time.Duration
@@ -116,6 +121,7 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 		}
 		if err != nil {
 			h.releasing(false) // the claim is still the fire's: a loss is news
+			released = released || done
 		}
 		cancel()
 		switch {
@@ -134,18 +140,18 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 				return err
 			}
 			continue
-		case err != nil && len(inflight) == 0 && !h.quitting() && !errors.Is(err, klaxon.ErrInvalid) &&
+		case err != nil && len(inflight) == 0 && !released && !h.quitting() && mayLand(err) &&
 			h.held(e.now(), recordRetry.after(fireTries+1)):
-			// Nothing went out, and until its lease ends the claim is
-			// the fire's: nobody else fires the incident. Try again
-			// while it holds, so that a store back from an outage pages
-			// at once, not at the lease's end.
+			// Nothing went out, the commit kept the claim, and until its
+			// lease ends the claim is the fire's: nobody else fires the
+			// incident. Try again while it holds, so that a store back
+			// from an outage pages at once, not at the lease's end.
 			fireTries++
 			e.log.Warn("escalate: try again while the claim holds", "incident", t.Incident, "try", fireTries, "err", err)
 			e.shared.StoreError(telemetry.StoreEngine, err)
 			select {
 			case <-time.After(recordRetry.after(fireTries)):
-			case <-ctx.Done():
+			case <-h.quitC():
 				return err
 			}
 			continue
@@ -211,6 +217,13 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 	}
 }
 
+// mayLand reports whether a fire's commit that failed with err may
+// land if made again: not one the store refuses as invalid, nor one
+// whose incident is gone.
+func mayLand(err error) bool {
+	return !errors.Is(err, klaxon.ErrInvalid) && !errors.Is(err, klaxon.ErrNotFound)
+}
+
 // recordRetry is the wait before recording again the pages that went
 // out, after a record failed: short, so that a store that comes back
 // within the lease gets them on record before another claim sends them
@@ -244,9 +257,7 @@ func (e *Engine) recordClosed(ctx context.Context, g klaxon.Group, t klaxon.Time
 	}
 	closed = incident.Clone(closed)
 	for _, r := range finished {
-		if r.event != nil && !onRecord(closed, r) {
-			closed.Record(*r.event)
-		}
+		recordTry(closed, r)
 	}
 	if len(closed.Recorded) == 0 && !last {
 		return nil, nil
@@ -260,23 +271,23 @@ func (e *Engine) recordClosed(ctx context.Context, g klaxon.Group, t klaxon.Time
 // onRecord reports whether the try r is on inc's record already: a
 // commit that recorded it landed, and the store answered with an error
 // all the same (its reply lost), so that fire records what it finished
-// again. A page that went out is known by when (Sent.At), a try to be
-// made again by its notification due again at r.keep, a final failure by
-// Sent.Failed.
+// again. A try is known by when it ended (Sent.Tried).
 func onRecord(inc *klaxon.Incident, r result) bool {
+	if r.event == nil {
+		return false
+	}
 	s := inc.FindSent(r.n.ID)
-	switch {
-	case s == nil || r.event == nil:
-		return false
-	case r.event.Kind == klaxon.EventPageSent:
-		return s.At.Equal(r.event.At)
-	case r.event.Kind != klaxon.EventPageFailed:
-		return false
-	case r.event.How == klaxon.HowRetry:
-		i := slices.IndexFunc(inc.Pending, func(p klaxon.Notification) bool { return p.ID == r.n.ID })
-		return i >= 0 && !r.keep.IsZero() && inc.Pending[i].Due.Equal(r.keep)
-	default:
-		return s.Failed
+	return s != nil && !s.Tried.IsZero() && s.Tried.Equal(r.event.At)
+}
+
+// recordTry records r's try on inc, unless it is on record already.
+func recordTry(inc *klaxon.Incident, r result) {
+	if r.event == nil || onRecord(inc, r) {
+		return
+	}
+	inc.Record(*r.event)
+	if s := inc.FindSent(r.n.ID); s != nil && r.event.Notification == r.n.ID {
+		s.Tried = r.event.At
 	}
 }
 
@@ -292,9 +303,7 @@ func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) 
 	}
 	first := inc.PagedAt.IsZero()
 	for _, r := range finished {
-		if r.event != nil && !onRecord(inc, r) {
-			inc.Record(*r.event)
-		}
+		recordTry(inc, r)
 	}
 	inc.Pending = settle(inc.Pending, finished)
 	for _, r := range finished {

@@ -116,6 +116,7 @@ func incident(id, group string, state klaxon.State) *klaxon.Incident {
 	}
 	inc.Record(klaxon.Event{At: t0, Kind: klaxon.EventTriggered, Alert: "am/" + id, Text: "disk full"})
 	inc.Record(klaxon.Event{At: t0.Add(time.Second), Kind: klaxon.EventPageSent, Step: &step, Notification: 1, User: "alice", Via: klaxon.ViaSMS})
+	inc.Sent[0].Tried = t0.Add(time.Second)
 	switch state {
 	case klaxon.StateAcknowledged:
 		inc.AckedAt, inc.AckedBy = t0.Add(time.Minute), "alice"

@@ -344,6 +344,7 @@ func (e *encoder) sent(s *klaxon.Sent) {
 	e.boolOmit("delivered", s.Delivered)
 	e.intOmit("tries", int64(s.Tries))
 	e.timeOmit("first_try", s.FirstTry)
+	e.timeOmit("tried", s.Tried)
 	e.close()
 }
 

@@ -1,0 +1,208 @@
+package escalate_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/escalate"
+)
+
+// The tests of a store that lands a commit and answers with an error
+// (its reply lost): the engine must neither record a try twice nor page
+// under a claim that such a commit gave up.
+
+// smsOnly is alice, with one rule: an SMS at once.
+var smsOnly = klaxon.User{ID: "alice", Phone: "+15550100001", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
+
+// heldPhone fails every page, which may go out if tried again, once open
+// is closed.
+type heldPhone struct{ open chan struct{} }
+
+func (p *heldPhone) Notify(context.Context, klaxon.Page) error {
+	<-p.open
+	return providerError{retryable: true}
+}
+
+// TestRecordLandedOnceSilenced: a try that failed, to be made again, is
+// recorded after the incident was acknowledged or resolved meanwhile;
+// the record lands and loses its reply: the try is on the timeline once.
+func TestRecordLandedOnceSilenced(t *testing.T) {
+	for _, how := range []string{"ack", "resolve"} {
+		t.Run(how, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				st := &flakyStore{Store: openStore(t), n: 1, landed: true,
+					which: func(c klaxon.Commit) bool { return records(c, klaxon.EventPageFailed) }}
+				ph := &heldPhone{open: make(chan struct{})}
+				dir := directory{"alice": smsOnly}
+				e := escalate.New(st, ph, func() escalate.Directory { return dir }, quiet,
+					escalate.Options{Lease: 15 * time.Second, Retry: escalate.Backoff{First: 10 * time.Second, Max: time.Minute}})
+				runEngine(t, e)
+				id := openIncident(t, st, klaxon.Policy{Name: "p", Steps: []klaxon.Step{userStep("alice")}}, time.Now())
+				e.Wake()
+				synctest.Wait() // the SMS is in flight
+				who := klaxon.Actor{By: "bob", How: "web"}
+				var err error
+				if how == "ack" {
+					_, err = e.Acknowledge(t.Context(), id, who)
+				} else {
+					_, err = e.Resolve(t.Context(), id, who)
+				}
+				require.NoError(t, err)
+				close(ph.open)
+				time.Sleep(time.Minute)
+				synctest.Wait()
+				timeline, err := klaxon.ReadTimeline(t.Context(), st, id)
+				require.NoError(t, err)
+				require.Equal(t, 1, count(timeline, klaxon.EventPageFailed), "%v", timelineText(timeline))
+			})
+		})
+	}
+}
+
+func count(timeline []klaxon.Event, kind klaxon.EventKind) int {
+	n := 0
+	for _, ev := range timeline {
+		if ev.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// TestFinalFailureAfterUndeliveredReport: an SMS's first try fails and
+// is made again, the provider reports it undelivered all the same, and
+// the second try fails for good: each try is on the timeline, and the
+// report.
+func TestFinalFailureAfterUndeliveredReport(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := openStore(t)
+		ph := &flakyPhone{start: time.Now(), fail: func(_ string, try int) error {
+			return providerError{retryable: try == 1}
+		}}
+		dir := directory{"alice": smsOnly}
+		e := escalate.New(st, ph, func() escalate.Directory { return dir }, quiet,
+			escalate.Options{Lease: 15 * time.Second, Retry: escalate.Backoff{First: 10 * time.Second, Max: time.Minute}})
+		runEngine(t, e)
+		id := openIncident(t, st, klaxon.Policy{Name: "p", Steps: []klaxon.Step{userStep("alice")}}, time.Now())
+		e.Wake()
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		inc, err := st.Incident(t.Context(), id)
+		require.NoError(t, err)
+		require.Len(t, inc.Sent, 1)
+		require.NoError(t, e.Delivery(t.Context(), id, inc.Sent[0].Notification, false, "undelivered"))
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		require.Equal(t, []string{"0 sms failed", "2 sms failed"}, ph.got())
+		timeline, err := klaxon.ReadTimeline(t.Context(), st, id)
+		require.NoError(t, err)
+		require.Len(t, smsEvents(timeline), 3, "%v", timelineText(timeline))
+	})
+}
+
+// releaseLost lands the first commit that gives a claim up (it sets or
+// cancels a timer under a claim), and answers it with an error; then it
+// fails the next fail such commits, which do not land.
+type releaseLost struct {
+	klaxon.Store
+	fail int
+
+	mu   sync.Mutex
+	seen int
+}
+
+func (s *releaseLost) Commit(ctx context.Context, c klaxon.Commit) error {
+	if c.Claim == "" || len(c.Timers)+len(c.Cancel) == 0 {
+		return s.Store.Commit(ctx, c)
+	}
+	s.mu.Lock()
+	s.seen++
+	n := s.seen
+	s.mu.Unlock()
+	switch {
+	case n == 1:
+		if err := s.Store.Commit(ctx, c); err != nil {
+			return err
+		}
+		return fmt.Errorf("commit: connection reset: %w", klaxon.ErrUnavailable)
+	case n <= 1+s.fail:
+		return fmt.Errorf("commit: %w", klaxon.ErrUnavailable)
+	}
+	return s.Store.Commit(ctx, c)
+}
+
+// logPhone logs each page as "<via> <seconds>"; a call rings for ring.
+type logPhone struct {
+	start time.Time
+	ring  time.Duration
+	mu    *sync.Mutex
+	log   *[]string
+}
+
+func (p logPhone) Notify(_ context.Context, pg klaxon.Page) error {
+	p.mu.Lock()
+	*p.log = append(*p.log, fmt.Sprintf("%s %.0f", pg.Via, time.Since(p.start).Seconds()))
+	p.mu.Unlock()
+	if pg.Via == klaxon.ViaVoice {
+		time.Sleep(p.ring)
+	}
+	return nil
+}
+
+// TestNoPageUnderReleasedClaim: engine a's commit that gives its claim
+// up lands, and its answer is lost; engine b may claim the incident's
+// timer when it is due. a decides nothing more under the claim it gave
+// up: every page goes once.
+func TestNoPageUnderReleasedClaim(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		// dir fails a's first lookup of the step's schedule, whose
+		// commit gives the claim up until the lookup is due again;
+		// else the step pages alice's SMS, and her call 2 s on.
+		lookupFails bool
+		// fail: the commits giving the claim up that fail after it
+		fail int
+		want []string
+	}{
+		{"after a failed lookup", true, 0, []string{"sms 3"}},
+		{"between two rules", false, 1, []string{"sms 0", "voice 2"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				raw := openStore(t)
+				start := time.Now()
+				var mu sync.Mutex
+				var log []string
+				alice := klaxon.User{ID: "alice", Phone: "+15550100001",
+					Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, After: 2 * time.Second}}}
+				var dir escalate.Directory = directory{"alice": alice}
+				step := userStep("alice")
+				if tt.lookupFails {
+					dir = &flakyDirectory{directory: directory{"alice": smsOnly}, failures: 1}
+					step = klaxon.Step{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}, EscalateAfter: time.Hour}
+				}
+				o := escalate.Options{Lease: 30 * time.Second, Retry: escalate.Backoff{First: 3 * time.Second, Max: time.Minute}, Poll: time.Hour}
+				a := escalate.New(&releaseLost{Store: raw, fail: tt.fail}, logPhone{start, 5 * time.Second, &mu, &log}, func() escalate.Directory { return dir }, quiet, o)
+				o.Poll = 500 * time.Millisecond
+				b := escalate.New(raw, logPhone{start, 5 * time.Second, &mu, &log}, func() escalate.Directory { return dir }, quiet, o)
+				openIncident(t, raw, klaxon.Policy{Name: "p", Steps: []klaxon.Step{step}}, start)
+				runEngine(t, a)
+				a.Wake()
+				synctest.Wait()
+				runEngine(t, b)
+				time.Sleep(20 * time.Second)
+				synctest.Wait()
+				mu.Lock()
+				defer mu.Unlock()
+				require.Equal(t, tt.want, log)
+			})
+		})
+	}
+}
