@@ -4,7 +4,19 @@
 -- Returns {} when the group closed no incident, else the records, each
 -- false where the incident lacks that alert.
 local id = redis.call('HGET', KEYS[1], 'l')
-if not id or #ARGV < 2 then
+if not id then
   return {}
 end
-return redis.call('HMGET', ARGV[1] .. ':i:' .. id .. ':a', unpack(ARGV, 2))
+local alerts = ARGV[1] .. ':i:' .. id .. ':a'
+local out = {}
+-- A thousand keys at a time: unpack has a limit.
+local i = 2
+while i <= #ARGV do
+  local j = math.min(i + 999, #ARGV)
+  local records = redis.call('HMGET', alerts, unpack(ARGV, i, j))
+  for k = 1, #records do
+    out[#out + 1] = records[k]
+  end
+  i = j + 1
+end
+return out

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -99,8 +100,12 @@ func testClosedAlerts(t *testing.T, open func() klaxon.Store) {
 	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: 2, Open: "2", Incidents: []*klaxon.Incident{second}, Index: []string{"am/c"}}))
 	require.Equal(t, map[string]klaxon.Seen{"am/a": gone.Seen()}, closed("am/a", "am/c"))
 
-	// A new handle reads it too.
+	// A new handle reads it too, among many keys.
 	require.NoError(t, s.Close())
 	s = connect(t, open)
-	require.Equal(t, map[string]klaxon.Seen{"am/a": gone.Seen()}, closed("am/a"))
+	many := []string{"am/a"}
+	for i := range 9000 { // more than Lua unpacks at once
+		many = append(many, fmt.Sprintf("am/x%d", i))
+	}
+	require.Equal(t, map[string]klaxon.Seen{"am/a": gone.Seen()}, closed(many...))
 }
