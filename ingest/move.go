@@ -77,21 +77,25 @@ func answer(ds []*delivery, opened bool, err error, moves []moved) {
 // sender's alerts are committed already, so a move that fails is
 // logged, not the sender's error: it stays owed, and Run makes it later.
 // late marks moves that Run makes, whose sender did not.
-func (p *Pipeline) move(ctx context.Context, moves []moved, late bool) {
+// It reports whether it settled every move of moves.
+func (p *Pipeline) move(ctx context.Context, moves []moved, late bool) (settled bool) {
 	ctx = context.WithoutCancel(ctx)
 	// A commit of moves may take deliveries of senders too, and moves
 	// that one of those made come back here: a few rounds at most.
 	for round := 0; len(moves) > 0 && round < maxMoveRounds; round++ {
-		moves = p.moveOnce(ctx, moves, late && round == 0)
+		var all bool
+		moves, all = p.moveOnce(ctx, moves, late && round == 0)
+		settled = settled || round == 0 && all
 	}
+	return settled
 }
 
 // maxMoveRounds bounds the rounds of move.
 const maxMoveRounds = 4
 
 // moveOnce is a round of move: it returns the moves that its commits
-// made in turn.
-func (p *Pipeline) moveOnce(ctx context.Context, moves []moved, late bool) (more []moved) {
+// made in turn, and whether it settled every move of moves.
+func (p *Pipeline) moveOnce(ctx context.Context, moves []moved, late bool) (more []moved, settled bool) {
 	byGroup := map[string]*delivery{}
 	var ds []*delivery
 	made := make(map[*delivery][]klaxon.Move)
@@ -130,8 +134,9 @@ func (p *Pipeline) moveOnce(ctx context.Context, moves []moved, late bool) (more
 	if err := p.store.SettleMoves(ctx, settle); err != nil {
 		// They stay owed: Run makes them again, which changes nothing.
 		p.log.Warn("settle moves made", "alerts", len(settle), "err", err)
+		return more, false
 	}
-	return more
+	return more, len(settle) == len(moves)
 }
 
 // owedAfter is how long a move is its sender's to make: Run makes those
@@ -180,13 +185,11 @@ func (p *Pipeline) MakeOwed(ctx context.Context) {
 			due[i] = moved{Move: m, to: m.To}
 		}
 		p.log.Info("resolve alerts that moved, whose senders did not", "alerts", len(due))
-		p.move(ctx, due, true)
-		if len(owed) < maxOwed {
-			return
+		if !p.move(ctx, due, true) || len(owed) < maxOwed {
+			return // what failed stays owed, for the next sweep
 		}
 	}
 }
 
-// maxSweeps bounds the reads of one sweep: moves that fail stay owed,
-// and are read again at the next.
+// maxSweeps bounds the reads of one sweep.
 const maxSweeps = 10
