@@ -48,6 +48,12 @@ type Alert struct {
 	// has EndsAt set to when it moved: it changes nothing where the
 	// alert was seen since. It is not stored.
 	MovedTo string `json:"-"`
+	// Reindex marks a report that ingest makes of an alert that fires in
+	// the group's open incident while the alert index names another
+	// group (it moved there, then came back, and the move's resolve was
+	// never made): Apply changes nothing of it, and indexes it here
+	// again, which tells the move back. It is not stored.
+	Reindex bool `json:"-"`
 }
 
 // KeepDetails fills in what a partial report (see Alert.Partial) leaves

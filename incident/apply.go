@@ -80,6 +80,13 @@ func Apply(open *klaxon.Incident, known map[string]klaxon.Seen, alerts []klaxon.
 	// known's.
 	at := make(map[string]int, len(alerts))
 	for _, a := range alerts {
+		if a.Reindex {
+			if st, ok := known[a.Key]; ok && inc != nil && st.Status == klaxon.Firing {
+				r.Index = append(r.Index, a.Key)
+				r.Changed = true
+			}
+			continue
+		}
 		if inc == nil {
 			if a.Status != klaxon.Firing {
 				continue

@@ -332,6 +332,19 @@ func TestApply(t *testing.T) {
 		require.Equal(t, "moved to incident 9: "+firing("a").Summary, rs[3].Timeline[len(rs[3].Timeline)-1].Text)
 	})
 
+	t.Run("a report to index an alert again changes nothing of it", func(t *testing.T) {
+		reindex := func(key string) klaxon.Alert {
+			a := firing(key)
+			a.Partial, a.Reindex = true, true
+			return a
+		}
+		rs := deliver([]klaxon.Alert{firing("a")}, []klaxon.Alert{reindex("a"), reindex("b")})
+		require.True(t, rs[1].Changed)
+		require.Equal(t, []string{"prometheus/a"}, rs[1].Index, "b is not in the incident")
+		require.Equal(t, rs[0].Alerts, rs[1].Alerts)
+		require.Len(t, rs[1].Timeline, len(rs[0].Timeline))
+	})
+
 	t.Run("a source that gives no start: a retry is a no-op, firing again counts", func(t *testing.T) {
 		a, gone := alert("a", klaxon.Firing, time.Time{}), alert("a", klaxon.Resolved, time.Time{})
 		rs := deliver([]klaxon.Alert{a, firing("b")}, []klaxon.Alert{a}, []klaxon.Alert{gone}, []klaxon.Alert{a})

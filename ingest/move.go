@@ -99,6 +99,10 @@ func (p *Pipeline) moveOnce(ctx context.Context, moves []moved, late bool) (more
 	byGroup := map[string]*delivery{}
 	var ds []*delivery
 	made := make(map[*delivery][]klaxon.Move)
+	var back map[klaxon.Move]bool
+	if late {
+		back = p.cameBack(ctx, moves)
+	}
 	for _, m := range moves {
 		d := byGroup[m.From]
 		if d == nil {
@@ -111,7 +115,10 @@ func (p *Pipeline) moveOnce(ctx context.Context, moves []moved, late bool) (more
 			integration, _, _ = strings.Cut(m.Alert, "/") // see klaxon.AlertKey
 		}
 		a := klaxon.Alert{Key: m.Alert, Integration: integration, Status: klaxon.Resolved, Partial: true, MovedTo: m.to}
-		if late {
+		switch {
+		case back[m.Move]:
+			a = klaxon.Alert{Key: m.Alert, Integration: integration, Status: klaxon.Firing, Partial: true, Reindex: true}
+		case late:
 			a.EndsAt = m.At // see MakeOwed
 		}
 		d.alerts = append(d.alerts, a)
@@ -137,6 +144,32 @@ func (p *Pipeline) moveOnce(ctx context.Context, moves []moved, late bool) (more
 		return more, false
 	}
 	return more, len(settle) == len(moves)
+}
+
+// cameBack returns the moves, made late, whose alerts were seen firing
+// in the group they left after they moved: routed there again (a reload
+// rolled back), they fire there, and the move is made backwards: the
+// alert is indexed there again, which resolves it, as moved, in the
+// incident it had moved to. A group that cannot be read is left to
+// Apply, which then resolves nothing seen since (see MakeOwed).
+func (p *Pipeline) cameBack(ctx context.Context, moves []moved) map[klaxon.Move]bool {
+	keys := map[string][]string{}
+	for _, m := range moves {
+		keys[m.From] = append(keys[m.From], m.Alert)
+	}
+	back := map[klaxon.Move]bool{}
+	for group, ks := range keys {
+		g, err := p.store.Group(ctx, group, ks)
+		if err != nil {
+			continue
+		}
+		for _, m := range moves {
+			if st, ok := g.Alerts[m.Alert]; ok && m.From == group && st.Status == klaxon.Firing && st.LastSeen.After(m.At) {
+				back[m.Move] = true
+			}
+		}
+	}
+	return back
 }
 
 // owedAfter is how long a move is its sender's to make: Run makes those

@@ -342,7 +342,8 @@ func TestMoveMadeSettles(t *testing.T) {
 
 // TestMoveOwedRolledBack: a move is left owed, and before it is made the
 // route is rolled back: the alert is reported again where it was, and
-// fires there. The late resolve changes nothing there.
+// fires there. The move is made backwards: the alert is resolved in the
+// incident it had moved to, and its resolves go where it fires.
 func TestMoveOwedRolledBack(t *testing.T) {
 	for name, open := range stores {
 		t.Run(name, func(t *testing.T) {
@@ -354,13 +355,20 @@ func TestMoveOwedRolledBack(t *testing.T) {
 			require.NoError(t, r.p.Accept(ctx, []klaxon.Alert{r.a}))
 			st.armed.Store(false)
 
+			joined := openIncident(t, st, "new-disk")
 			r.regroup("old-")
 			require.NoError(t, r.p.Accept(ctx, []klaxon.Alert{r.a, r.b}))
 			r.sweep(t, st)
 			require.Equal(t, 2, firingIn(t, st, r.left.ID), "am/a fires where it is routed")
+			inc, err := st.Incident(ctx, joined.ID)
+			require.NoError(t, err)
+			require.Equal(t, klaxon.StateResolved, inc.State, "am/a, its one alert, moved back")
+			groups, err := st.AlertGroups(ctx, []string{"am/a"})
+			require.NoError(t, err)
+			require.Equal(t, map[string]string{"am/a": "old-disk"}, groups)
 			owed, err := st.OwedMoves(ctx, r.clock.Now().Add(time.Hour), 10)
 			require.NoError(t, err)
-			require.Empty(t, owed, "made, to no effect, and settled")
+			require.Empty(t, owed, "both moves made, and settled")
 		})
 	}
 }
