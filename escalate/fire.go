@@ -121,7 +121,10 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 		}
 		if err != nil {
 			h.releasing(false) // the claim is still the fire's: a loss is news
-			released = released || done
+			if done {
+				// Made again, the commit sets what this one set.
+				released, retryAt = true, lookupAt
+			}
 		}
 		cancel()
 		switch {
@@ -140,12 +143,14 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 				return err
 			}
 			continue
-		case err != nil && len(inflight) == 0 && !released && !h.quitting() && mayLand(err) &&
+		case err != nil && len(inflight) == 0 && !h.quitting() && mayLand(err) &&
 			h.held(e.now(), recordRetry.after(fireTries+1)):
-			// Nothing went out, the commit kept the claim, and until its
-			// lease ends the claim is the fire's: nobody else fires the
-			// incident. Try again while it holds, so that a store back
-			// from an outage pages at once, not at the lease's end.
+			// Nothing went out, and until its lease ends nobody else
+			// fires the incident, unless a commit that gave the claim up
+			// landed (released: the fire then decides nothing, and only
+			// gives the claim up again). Try again while it holds, so
+			// that a store back from an outage pages at once, or lets
+			// another claim do so, not at the lease's end.
 			fireTries++
 			e.log.Warn("escalate: try again while the claim holds", "incident", t.Incident, "try", fireTries, "err", err)
 			e.shared.StoreError(telemetry.StoreEngine, err)

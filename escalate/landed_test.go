@@ -107,11 +107,12 @@ func TestFinalFailureAfterUndeliveredReport(t *testing.T) {
 	})
 }
 
-// releaseLost lands the first commit that gives a claim up (it sets or
-// cancels a timer under a claim), and answers it with an error; then it
-// fails the next fail such commits, which do not land.
+// releaseLost, with lost, lands the first commit that gives a claim up
+// (it sets or cancels a timer under a claim), and answers it with an
+// error; then it fails the next fail such commits, which do not land.
 type releaseLost struct {
 	klaxon.Store
+	lost bool
 	fail int
 
 	mu   sync.Mutex
@@ -126,6 +127,9 @@ func (s *releaseLost) Commit(ctx context.Context, c klaxon.Commit) error {
 	s.seen++
 	n := s.seen
 	s.mu.Unlock()
+	if !s.lost {
+		n++
+	}
 	switch {
 	case n == 1:
 		if err := s.Store.Commit(ctx, c); err != nil {
@@ -167,12 +171,17 @@ func TestNoPageUnderReleasedClaim(t *testing.T) {
 		// commit gives the claim up until the lookup is due again;
 		// else the step pages alice's SMS, and her call 2 s on.
 		lookupFails bool
-		// fail: the commits giving the claim up that fail after it
+		// lost: the first commit giving the claim up lands, its answer
+		// lost; fail: those that fail after it, and do not land
+		lost bool
 		fail int
 		want []string
 	}{
-		{"after a failed lookup", true, 0, []string{"sms 3"}},
-		{"between two rules", false, 1, []string{"sms 0", "voice 2"}},
+		{"after a failed lookup", true, true, 0, []string{"sms 3"}},
+		{"between two rules", false, true, 1, []string{"sms 0", "voice 2"}},
+		// The release is made again, and the page goes when due, not
+		// at the lease's end.
+		{"a release that did not land", true, false, 1, []string{"sms 3"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -189,7 +198,7 @@ func TestNoPageUnderReleasedClaim(t *testing.T) {
 					step = klaxon.Step{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}, EscalateAfter: time.Hour}
 				}
 				o := escalate.Options{Lease: 30 * time.Second, Retry: escalate.Backoff{First: 3 * time.Second, Max: time.Minute}, Poll: time.Hour}
-				a := escalate.New(&releaseLost{Store: raw, fail: tt.fail}, logPhone{start, 5 * time.Second, &mu, &log}, func() escalate.Directory { return dir }, quiet, o)
+				a := escalate.New(&releaseLost{Store: raw, lost: tt.lost, fail: tt.fail}, logPhone{start, 5 * time.Second, &mu, &log}, func() escalate.Directory { return dir }, quiet, o)
 				o.Poll = 500 * time.Millisecond
 				b := escalate.New(raw, logPhone{start, 5 * time.Second, &mu, &log}, func() escalate.Directory { return dir }, quiet, o)
 				openIncident(t, raw, klaxon.Policy{Name: "p", Steps: []klaxon.Step{step}}, start)
