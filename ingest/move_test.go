@@ -276,6 +276,16 @@ func firingIn(t *testing.T, st klaxon.Store, id string) int {
 	return inc.FiringCount
 }
 
+// leaveOwed regroups the alerts into new- groups and reports am/a, whose
+// resolve in the incident it left st fails: the move is left owed.
+func (r *moveRig) leaveOwed(t *testing.T, st *spoilGroup) {
+	t.Helper()
+	r.regroup("new-")
+	st.armed.Store(true)
+	defer st.armed.Store(false)
+	require.NoError(t, r.p.Accept(t.Context(), []klaxon.Alert{r.a}), "the sender's alerts are committed")
+}
+
 // sweep runs a sweep of a new pipeline on st, as a process started
 // after a crash does, at once and again once the moves owed are its to
 // make: it checks that the first makes no move, and returns once the
@@ -300,17 +310,13 @@ func TestMoveOwed(t *testing.T) {
 			st := &spoilGroup{Store: open(t), group: "old-disk"}
 			ctx := t.Context()
 			r := newMoveRig(t, st)
-
-			r.regroup("new-")
-			st.armed.Store(true)
-			require.NoError(t, r.p.Accept(ctx, []klaxon.Alert{r.a}), "the sender's alerts are committed")
+			r.leaveOwed(t, st)
 			joined := openIncident(t, st, "new-disk")
 			require.Equal(t, 2, firingIn(t, st, r.left.ID), "the resolve where am/a was failed")
 			owed, err := st.OwedMoves(ctx, r.clock.Now().Add(time.Second), 10)
 			require.NoError(t, err)
 			require.Equal(t, []klaxon.Move{{Alert: "am/a", From: "old-disk", Group: "new-disk", To: joined.ID, At: r.clock.Now()}}, owed)
 
-			st.armed.Store(false)
 			r.sweep(t, st)
 			require.Equal(t, 1, firingIn(t, st, r.left.ID), "am/a resolved where it was")
 			events, _, err := st.Timeline(ctx, r.left.ID, 0, 10)
@@ -350,11 +356,7 @@ func TestMoveOwedRolledBack(t *testing.T) {
 			st := &spoilGroup{Store: open(t), group: "old-disk"}
 			ctx := t.Context()
 			r := newMoveRig(t, st)
-			r.regroup("new-")
-			st.armed.Store(true)
-			require.NoError(t, r.p.Accept(ctx, []klaxon.Alert{r.a}))
-			st.armed.Store(false)
-
+			r.leaveOwed(t, st)
 			joined := openIncident(t, st, "new-disk")
 			r.regroup("old-")
 			require.NoError(t, r.p.Accept(ctx, []klaxon.Alert{r.a, r.b}))
