@@ -45,15 +45,10 @@ type Alert struct {
 	// MovedTo, on a resolve that ingest makes, names the incident the
 	// alert fires in now, in another group: its route or its labels
 	// changed. Such a resolve made late, long after the alert moved,
-	// has EndsAt set to when it moved: it changes nothing where the
-	// alert was seen since. It is not stored.
+	// has EndsAt set to when it moved: where the alert was seen firing
+	// since, it is indexed there again instead (see incident.Apply). It
+	// is not stored.
 	MovedTo string `json:"-"`
-	// Reindex marks a report that ingest makes of an alert that fires in
-	// the group's open incident while the alert index names another
-	// group (it moved there, then came back, and the move's resolve was
-	// never made): Apply changes nothing of it, and indexes it here
-	// again, which tells the move back. It is not stored.
-	Reindex bool `json:"-"`
 }
 
 // KeepDetails fills in what a partial report (see Alert.Partial) leaves

@@ -64,6 +64,9 @@ type Result struct {
 //     firing the incident resolves, unless the route that opened it turned
 //     auto_resolve off (Incident.KeepOpen): a resolve that comes by the
 //     alert index knows no route.
+//   - A resolve made late for an alert that moved to another group,
+//     which finds it seen here since, firing, changes nothing of it: it
+//     is indexed here again (Result.Index), which moves it back.
 //   - A resolved alert for no open incident is ignored. (So is a firing
 //     report late to the group's last closed incident: ingest drops it
 //     before Apply, see Late.)
@@ -80,13 +83,6 @@ func Apply(open *klaxon.Incident, known map[string]klaxon.Seen, alerts []klaxon.
 	// known's.
 	at := make(map[string]int, len(alerts))
 	for _, a := range alerts {
-		if a.Reindex {
-			if st, ok := known[a.Key]; ok && inc != nil && st.Status == klaxon.Firing {
-				r.Index = append(r.Index, a.Key)
-				r.Changed = true
-			}
-			continue
-		}
 		if inc == nil {
 			if a.Status != klaxon.Firing {
 				continue
@@ -107,6 +103,13 @@ func Apply(open *klaxon.Incident, known map[string]klaxon.Seen, alerts []klaxon.
 		var stp *klaxon.Seen
 		if ok {
 			stp = &st
+		}
+		if ok && cameBack(st, a) {
+			// It fires here, as routed again: indexed here again, its
+			// move is told back (see klaxon.Commit.Moved).
+			r.Index = append(r.Index, a.Key)
+			r.Changed = true
+			continue
 		}
 		next, changed := fold(inc, stp, a, now)
 		if !changed {
@@ -158,10 +161,6 @@ func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time)
 	switch {
 	case Late(cur, a):
 		return klaxon.AlertState{}, false
-	case a.MovedTo != "" && !a.EndsAt.IsZero() && cur.LastSeen.After(a.EndsAt):
-		// Seen here since it moved: routed here again (a route rolled
-		// back), it fires here.
-		return klaxon.AlertState{}, false
 	case a.Status == klaxon.Firing && cur.Status == klaxon.Firing && startsBefore(cur, a):
 		// The occurrence held, reported with an earlier start: by the
 		// other Prometheus of a pair (Alertmanager keeps the earliest), or
@@ -200,6 +199,13 @@ func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time)
 		next.Count++
 	}
 	return next, true
+}
+
+// cameBack reports whether a, a resolve made late for an alert that
+// moved to another group (its EndsAt when it moved), finds it firing
+// here, seen since it moved: routed here again (a route rolled back).
+func cameBack(cur klaxon.Seen, a klaxon.Alert) bool {
+	return a.MovedTo != "" && !a.EndsAt.IsZero() && cur.Status == klaxon.Firing && cur.LastSeen.After(a.EndsAt)
 }
 
 // LastSeenEvery is how often a firing alert that is seen again, as the

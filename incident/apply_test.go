@@ -318,7 +318,7 @@ func TestApply(t *testing.T) {
 		require.Equal(t, 2, rs[4].Alerts[0].Count, "triggered again")
 	})
 
-	t.Run("a late resolve as moved changes nothing where the alert was seen since it moved", func(t *testing.T) {
+	t.Run("a late resolve as moved indexes again an alert seen firing here since it moved", func(t *testing.T) {
 		moved := func(at time.Time) klaxon.Alert {
 			a := resolved("a")
 			a.Partial, a.MovedTo, a.EndsAt = true, "9", at
@@ -327,22 +327,12 @@ func TestApply(t *testing.T) {
 		// Seen at t0 and, again, at t0+1s.
 		rs := deliver([]klaxon.Alert{firing("a"), firing("b")}, []klaxon.Alert{alert("a", klaxon.Firing, t0.Add(time.Second))},
 			[]klaxon.Alert{moved(t0)}, []klaxon.Alert{moved(t0.Add(time.Second))})
-		require.False(t, rs[2].Changed, "seen after it moved")
+		require.True(t, rs[2].Changed, "seen after it moved: indexed here again")
+		require.Equal(t, []string{"prometheus/a"}, rs[2].Index)
+		require.Equal(t, rs[1].Alerts, rs[2].Alerts, "and nothing else of it changes")
+		require.Len(t, rs[2].Timeline, len(rs[1].Timeline))
 		require.True(t, rs[3].Changed, "not seen since it moved")
 		require.Equal(t, "moved to incident 9: "+firing("a").Summary, rs[3].Timeline[len(rs[3].Timeline)-1].Text)
-	})
-
-	t.Run("a report to index an alert again changes nothing of it", func(t *testing.T) {
-		reindex := func(key string) klaxon.Alert {
-			a := firing(key)
-			a.Partial, a.Reindex = true, true
-			return a
-		}
-		rs := deliver([]klaxon.Alert{firing("a")}, []klaxon.Alert{reindex("a"), reindex("b")})
-		require.True(t, rs[1].Changed)
-		require.Equal(t, []string{"prometheus/a"}, rs[1].Index, "b is not in the incident")
-		require.Equal(t, rs[0].Alerts, rs[1].Alerts)
-		require.Len(t, rs[1].Timeline, len(rs[0].Timeline))
 	})
 
 	t.Run("a source that gives no start: a retry is a no-op, firing again counts", func(t *testing.T) {

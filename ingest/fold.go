@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -55,17 +56,10 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 		var alerts []klaxon.Alert
 		alerts, rest = joining(rest, open != nil && !p.isHeld(open, now))
 		if open == nil && Firing(alerts) > 0 {
-			if closed == nil && g.Version == 0 {
-				closed = map[string]klaxon.Seen{} // never written: none closed
-			}
 			if closed == nil {
 				var err error
-				_, keys := batch(ds)
-				if closed, err = p.store.ClosedAlerts(ctx, g.Key, keys); err != nil {
+				if closed, err = p.closedAlerts(ctx, g, ds); err != nil {
 					return folded{}, err
-				}
-				if closed == nil {
-					closed = map[string]klaxon.Seen{}
 				}
 			}
 			alerts = dropLate(alerts, closed)
@@ -160,32 +154,33 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 	return f, nil
 }
 
+// closedAlerts reads what group g's last closed incident keeps of the
+// alerts of ds; empty, never nil, when it has none.
+func (p *Pipeline) closedAlerts(ctx context.Context, g klaxon.Group, ds []*delivery) (map[string]klaxon.Seen, error) {
+	if g.Version == 0 {
+		return map[string]klaxon.Seen{}, nil // never written: none closed
+	}
+	_, keys := batch(ds)
+	closed, err := p.store.ClosedAlerts(ctx, g.Key, keys)
+	if closed == nil && err == nil {
+		closed = map[string]klaxon.Seen{}
+	}
+	return closed, err
+}
+
 // dropLate returns alerts without the firing reports late to the
 // group's last closed incident, of which closed holds what it kept: a
 // sender's retry, or the other Alertmanager of a pair, that reports an
 // occurrence which ended there. It would open an incident, and page,
-// for what is over.
+// for what is over. alerts, a delivery's, is left as it is.
 func dropLate(alerts []klaxon.Alert, closed map[string]klaxon.Seen) []klaxon.Alert {
 	if len(closed) == 0 {
 		return alerts
 	}
-	var out []klaxon.Alert // nil until one is dropped
-	for i := range alerts {
-		cur, ok := closed[alerts[i].Key]
-		if ok && alerts[i].Status == klaxon.Firing && incident.Late(&cur, alerts[i]) {
-			if out == nil {
-				out = append(make([]klaxon.Alert, 0, len(alerts)-1), alerts[:i]...)
-			}
-			continue
-		}
-		if out != nil {
-			out = append(out, alerts[i])
-		}
-	}
-	if out == nil {
-		return alerts
-	}
-	return out
+	return slices.DeleteFunc(slices.Clone(alerts), func(a klaxon.Alert) bool {
+		cur, ok := closed[a.Key]
+		return ok && a.Status == klaxon.Firing && incident.Late(&cur, a)
+	})
 }
 
 // joining returns the alerts of the deliveries at the head of ds that

@@ -20,8 +20,7 @@ import (
 // moved is an alert that a commit took from group From into incident to.
 type moved struct {
 	klaxon.Move
-	to          string
-	integration string
+	to string
 }
 
 // movesOf returns what c, once landed, took from other groups.
@@ -62,7 +61,6 @@ func answer(ds []*delivery, opened bool, err error, moves []moved) {
 		o := outcome{opened: opened, err: err}
 		for i := 0; len(of) > 0 && i < len(d.alerts); i++ {
 			if m, ok := of[d.alerts[i].Key]; ok {
-				m.integration = d.alerts[i].Integration
 				o.moved = append(o.moved, m)
 				delete(of, m.Alert)
 			}
@@ -99,10 +97,6 @@ func (p *Pipeline) moveOnce(ctx context.Context, moves []moved, late bool) (more
 	byGroup := map[string]*delivery{}
 	var ds []*delivery
 	made := make(map[*delivery][]klaxon.Move)
-	var back map[klaxon.Move]bool
-	if late {
-		back = p.cameBack(ctx, moves)
-	}
 	for _, m := range moves {
 		d := byGroup[m.From]
 		if d == nil {
@@ -110,15 +104,9 @@ func (p *Pipeline) moveOnce(ctx context.Context, moves []moved, late bool) (more
 			byGroup[m.From] = d
 			ds = append(ds, d)
 		}
-		integration := m.integration
-		if integration == "" {
-			integration, _, _ = strings.Cut(m.Alert, "/") // see klaxon.AlertKey
-		}
+		integration, _, _ := strings.Cut(m.Alert, "/") // see klaxon.AlertKey
 		a := klaxon.Alert{Key: m.Alert, Integration: integration, Status: klaxon.Resolved, Partial: true, MovedTo: m.to}
-		switch {
-		case back[m.Move]:
-			a = klaxon.Alert{Key: m.Alert, Integration: integration, Status: klaxon.Firing, Partial: true, Reindex: true}
-		case late:
+		if late {
 			a.EndsAt = m.At // see MakeOwed
 		}
 		d.alerts = append(d.alerts, a)
@@ -144,32 +132,6 @@ func (p *Pipeline) moveOnce(ctx context.Context, moves []moved, late bool) (more
 		return more, false
 	}
 	return more, len(settle) == len(moves)
-}
-
-// cameBack returns the moves, made late, whose alerts were seen firing
-// in the group they left after they moved: routed there again (a reload
-// rolled back), they fire there, and the move is made backwards: the
-// alert is indexed there again, which resolves it, as moved, in the
-// incident it had moved to. A group that cannot be read is left to
-// Apply, which then resolves nothing seen since (see MakeOwed).
-func (p *Pipeline) cameBack(ctx context.Context, moves []moved) map[klaxon.Move]bool {
-	keys := map[string][]string{}
-	for _, m := range moves {
-		keys[m.From] = append(keys[m.From], m.Alert)
-	}
-	back := map[klaxon.Move]bool{}
-	for group, ks := range keys {
-		g, err := p.store.Group(ctx, group, ks)
-		if err != nil {
-			continue
-		}
-		for _, m := range moves {
-			if st, ok := g.Alerts[m.Alert]; ok && m.From == group && st.Status == klaxon.Firing && st.LastSeen.After(m.At) {
-				back[m.Move] = true
-			}
-		}
-	}
-	return back
 }
 
 // owedAfter is how long a move is its sender's to make: Run makes those
@@ -201,8 +163,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 
 // MakeOwed makes the moves owed for longer than owedAfter: one sweep of
 // Run, for tests. Each resolve says when its alert moved, so that one
-// seen in the group it left since (routed there again: the route was
-// rolled back) is not resolved there (see klaxon.Alert.MovedTo).
+// seen firing in the group it left since (routed there again: the route
+// was rolled back) is not resolved there, but indexed there again,
+// which moves it back (see klaxon.Alert.MovedTo).
 func (p *Pipeline) MakeOwed(ctx context.Context) {
 	for range maxSweeps {
 		owed, err := p.store.OwedMoves(ctx, p.now().Add(-owedAfter), maxOwed)
