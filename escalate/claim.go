@@ -52,13 +52,20 @@ type hold struct {
 // quitting reports whether the engine is stopping (see hold.quit).
 func (h *hold) quitting() bool { return h.quit != nil && h.quit.Err() != nil }
 
-// quitC is closed once the engine is stopping; nil (never) for a hold
-// with no quit.
-func (h *hold) quitC() <-chan struct{} {
-	if h.quit == nil {
-		return nil
+// sleep waits d, and reports false if the engine began to stop first.
+func (h *hold) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	var quit <-chan struct{} // nil: never
+	if h.quit != nil {
+		quit = h.quit.Done()
 	}
-	return h.quit.Done()
+	select {
+	case <-t.C:
+		return true
+	case <-quit:
+		return false
+	}
 }
 
 func newClaims(limit int) *claims {

@@ -137,11 +137,7 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 			e.log.Error("record pages", "incident", t.Incident, "try", recordTries, "err", err)
 			e.shared.StoreError(telemetry.StoreEngine, err)
 			h.extend(e.now().Add(e.lease))
-			select {
-			case <-time.After(recordRetry.after(recordTries)):
-			case <-ctx.Done():
-				return err
-			}
+			time.Sleep(recordRetry.after(recordTries)) // even as the engine stops: they must be on record
 			continue
 		case err != nil && len(inflight) == 0 && !h.quitting() && mayLand(err) &&
 			h.held(e.now(), recordRetry.after(fireTries+1)):
@@ -154,9 +150,7 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 			fireTries++
 			e.log.Warn("escalate: try again while the claim holds", "incident", t.Incident, "try", fireTries, "err", err)
 			e.shared.StoreError(telemetry.StoreEngine, err)
-			select {
-			case <-time.After(recordRetry.after(fireTries)):
-			case <-h.quitC():
+			if !h.sleep(recordRetry.after(fireTries)) {
 				return err
 			}
 			continue
@@ -273,25 +267,19 @@ func (e *Engine) recordClosed(ctx context.Context, g klaxon.Group, t klaxon.Time
 	return c, nil
 }
 
-// onRecord reports whether the try r is on inc's record already: a
+// recordTry records r's try on inc, unless it is on record already: a
 // commit that recorded it landed, and the store answered with an error
 // all the same (its reply lost), so that fire records what it finished
 // again. A try is known by when it ended (Sent.Tried).
-func onRecord(inc *klaxon.Incident, r result) bool {
-	if r.event == nil {
-		return false
-	}
-	s := inc.FindSent(r.n.ID)
-	return s != nil && !s.Tried.IsZero() && s.Tried.Equal(r.event.At)
-}
-
-// recordTry records r's try on inc, unless it is on record already.
 func recordTry(inc *klaxon.Incident, r result) {
-	if r.event == nil || onRecord(inc, r) {
+	if r.event == nil {
+		return
+	}
+	if s := inc.FindSent(r.n.ID); s != nil && !s.Tried.IsZero() && s.Tried.Equal(r.event.At) {
 		return
 	}
 	inc.Record(*r.event)
-	if s := inc.FindSent(r.n.ID); s != nil && r.event.Notification == r.n.ID {
+	if s := inc.FindSent(r.n.ID); s != nil {
 		s.Tried = r.event.At
 	}
 }
