@@ -21,7 +21,7 @@ func (h *groupReads) DialHook(next redis.DialHook) redis.DialHook { return next 
 func (h *groupReads) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		err := next(ctx, cmd)
-		if a := cmd.Args(); len(a) > 1 && (a[1] == groupScript.Hash() || a[1] == groupLua) && !redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if a := cmd.Args(); len(a) > 1 && (a[1] == groupScript.Hash() || a[1] == bulkLua+groupLua) && !redis.HasErrorPrefix(err, "NOSCRIPT") {
 			h.n.Add(1)
 		}
 		return err

@@ -7,16 +7,4 @@ local id = redis.call('HGET', KEYS[1], 'l')
 if not id then
   return {}
 end
-local alerts = ARGV[1] .. ':i:' .. id .. ':a'
-local out = {}
--- A thousand keys at a time: unpack has a limit.
-local i = 2
-while i <= #ARGV do
-  local j = math.min(i + 999, #ARGV)
-  local records = redis.call('HMGET', alerts, unpack(ARGV, i, j))
-  for k = 1, #records do
-    out[#out + 1] = records[k]
-  end
-  i = j + 1
-end
-return out
+return bulk('HMGET', ARGV[1] .. ':i:' .. id .. ':a', 2, #ARGV, {})

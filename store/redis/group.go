@@ -55,22 +55,32 @@ func (s *Store) Group(ctx context.Context, key string, alerts []string) (klaxon.
 			return klaxon.Group{}, fmt.Errorf("read group %s: open incident %s: %w", key, open, err)
 		}
 	}
-	for i, v := range reply[4:] {
-		body, ok := v.(string)
-		if !ok {
-			continue
-		}
-		if g.Alerts == nil {
-			g.Alerts = make(map[string]klaxon.Seen, len(alerts))
-		}
-		seen, err := alertrecord.DecodeSeen([]byte(body))
-		if err != nil {
-			return klaxon.Group{}, fmt.Errorf("read group %s: alert %s: %w", key, alerts[i], err)
-		}
-		g.Alerts[alerts[i]] = seen
+	if g.Alerts, err = decodeSeen(alerts, reply[4:]); err != nil {
+		return klaxon.Group{}, fmt.Errorf("read group %s: %w", key, err)
 	}
 	s.cache.Read(g)
 	return g, nil
+}
+
+// decodeSeen decodes the records of alerts that a script read, one a
+// key, false for a key with none; nil when none has one.
+func decodeSeen(alerts []string, records []any) (map[string]klaxon.Seen, error) {
+	var seen map[string]klaxon.Seen
+	for i, v := range records {
+		body, ok := v.(string)
+		if !ok || i >= len(alerts) {
+			continue
+		}
+		st, err := alertrecord.DecodeSeen([]byte(body))
+		if err != nil {
+			return nil, fmt.Errorf("alert %s: %w", alerts[i], err)
+		}
+		if seen == nil {
+			seen = make(map[string]klaxon.Seen, len(alerts))
+		}
+		seen[alerts[i]] = st
+	}
+	return seen, nil
 }
 
 // ClosedAlerts reads what group's last closed incident keeps of alerts:
@@ -92,20 +102,9 @@ func (s *Store) ClosedAlerts(ctx context.Context, group string, alerts []string)
 	if err != nil {
 		return nil, fmt.Errorf("read the closed incident of group %s: %w", group, classify(err))
 	}
-	var seen map[string]klaxon.Seen
-	for i, v := range reply {
-		body, ok := v.(string)
-		if !ok || i >= len(alerts) {
-			continue
-		}
-		st, err := alertrecord.DecodeSeen([]byte(body))
-		if err != nil {
-			return nil, fmt.Errorf("read the closed incident of group %s: alert %s: %w", group, alerts[i], err)
-		}
-		if seen == nil {
-			seen = make(map[string]klaxon.Seen, len(alerts))
-		}
-		seen[alerts[i]] = st
+	seen, err := decodeSeen(alerts, reply)
+	if err != nil {
+		return nil, fmt.Errorf("read the closed incident of group %s: %w", group, err)
 	}
 	return seen, nil
 }

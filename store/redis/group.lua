@@ -20,15 +20,4 @@ local header = ''
 if ARGV[2] ~= version or ARGV[3] ~= token then
   header = redis.call('HGET', inc, 'j')
 end
-local out = {version, token, open, header}
--- A thousand keys at a time: unpack has a limit.
-local i = 4
-while i <= #ARGV do
-  local j = math.min(i + 999, #ARGV)
-  local records = redis.call('HMGET', inc .. ':a', unpack(ARGV, i, j))
-  for k = 1, #records do
-    out[#out + 1] = records[k]
-  end
-  i = j + 1
-end
-return out
+return bulk('HMGET', inc .. ':a', 4, #ARGV, {version, token, open, header})

@@ -12,7 +12,8 @@ import (
 // Go decided and check versions and leases; dedup and correlation stay in
 // Go (package incident).
 var (
-	// bulkLua is a function that commit.lua and upgrade.lua share.
+	// bulkLua is a function that commit.lua, upgrade.lua, group.lua and
+	// closed.lua share.
 	//go:embed bulk.lua
 	bulkLua string
 
@@ -22,7 +23,7 @@ var (
 
 	//go:embed group.lua
 	groupLua    string
-	groupScript = redis.NewScript(groupLua)
+	groupScript = redis.NewScript(bulkLua + groupLua)
 
 	//go:embed scan.lua
 	scanLua    string
@@ -42,7 +43,7 @@ var (
 
 	//go:embed closed.lua
 	closedLua    string
-	closedScript = redis.NewScript(closedLua)
+	closedScript = redis.NewScript(bulkLua + closedLua)
 
 	//go:embed unindex.lua
 	unindexLua    string
