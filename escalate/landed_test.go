@@ -18,6 +18,23 @@ import (
 // (its reply lost): the engine must neither record a try twice nor page
 // under a claim that such a commit gave up.
 
+// retryLater is engine options that lease for 15 s and try a failed
+// page again after 10 s.
+var retryLater = escalate.Options{Lease: 15 * time.Second, Retry: escalate.Backoff{First: 10 * time.Second, Max: time.Minute}}
+
+// startPaging runs an engine with options o on st, paging u as alice
+// through n, opens an incident whose one step pages alice, wakes the
+// engine for it, and returns the engine and the incident's ID.
+func startPaging(t *testing.T, st klaxon.Store, n escalate.Notifier, u klaxon.User, o escalate.Options) (*escalate.Engine, string) {
+	t.Helper()
+	dir := directory{"alice": u}
+	e := escalate.New(st, n, func() escalate.Directory { return dir }, quiet, o)
+	runEngine(t, e)
+	id := openIncident(t, st, klaxon.Policy{Name: "p", Steps: []klaxon.Step{userStep("alice")}}, time.Now())
+	e.Wake()
+	return e, id
+}
+
 // smsOnly is alice, with one rule: an SMS at once.
 var smsOnly = klaxon.User{ID: "alice", Phone: "+15550100001", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
 
@@ -40,12 +57,7 @@ func TestRecordLandedOnceSilenced(t *testing.T) {
 				st := &flakyStore{Store: openStore(t), n: 1, landed: true,
 					which: func(c klaxon.Commit) bool { return records(c, klaxon.EventPageFailed) }}
 				ph := &heldPhone{open: make(chan struct{})}
-				dir := directory{"alice": smsOnly}
-				e := escalate.New(st, ph, func() escalate.Directory { return dir }, quiet,
-					escalate.Options{Lease: 15 * time.Second, Retry: escalate.Backoff{First: 10 * time.Second, Max: time.Minute}})
-				runEngine(t, e)
-				id := openIncident(t, st, klaxon.Policy{Name: "p", Steps: []klaxon.Step{userStep("alice")}}, time.Now())
-				e.Wake()
+				e, id := startPaging(t, st, ph, smsOnly, retryLater)
 				synctest.Wait() // the SMS is in flight
 				who := klaxon.Actor{By: "bob", How: "web"}
 				var err error
@@ -86,12 +98,7 @@ func TestFinalFailureAfterUndeliveredReport(t *testing.T) {
 		ph := &flakyPhone{start: time.Now(), fail: func(_ string, try int) error {
 			return providerError{retryable: try == 1}
 		}}
-		dir := directory{"alice": smsOnly}
-		e := escalate.New(st, ph, func() escalate.Directory { return dir }, quiet,
-			escalate.Options{Lease: 15 * time.Second, Retry: escalate.Backoff{First: 10 * time.Second, Max: time.Minute}})
-		runEngine(t, e)
-		id := openIncident(t, st, klaxon.Policy{Name: "p", Steps: []klaxon.Step{userStep("alice")}}, time.Now())
-		e.Wake()
+		e, id := startPaging(t, st, ph, smsOnly, retryLater)
 		time.Sleep(2 * time.Second)
 		synctest.Wait()
 		inc, err := st.Incident(t.Context(), id)

@@ -263,14 +263,8 @@ func failingRecords(st klaxon.Store, n int) *flakyStore {
 func TestRecordRetriedUnderClaim(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		st := failingRecords(openStore(t), 8)
-		start := time.Now()
-		ph := &flakyPhone{start: start, fail: func(string, int) error { return nil }}
-		dir := directory{"alice": alice}
-		e := escalate.New(st, ph, func() escalate.Directory { return dir }, quiet,
-			escalate.Options{Lease: 15 * time.Second, Retry: escalate.Backoff{First: 10 * time.Second, Max: time.Minute}})
-		runEngine(t, e)
-		id := openIncident(t, st, klaxon.Policy{Name: "p", Steps: []klaxon.Step{userStep("alice")}}, start)
-		e.Wake()
+		ph := &flakyPhone{start: time.Now(), fail: func(string, int) error { return nil }}
+		_, id := startPaging(t, st, ph, alice, retryLater)
 		// Records fail at 0 s and after 1, 2, 4 s, then every 4 s: 23 s,
 		// more than a lease, before the pages are on record.
 		time.Sleep(2 * time.Minute)
@@ -338,14 +332,8 @@ func TestFireRetriedUnderClaim(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// The engine's commits fail twice.
 		st := &flakyStore{Store: openStore(t), n: 2, which: func(c klaxon.Commit) bool { return c.Urgent }}
-		start := time.Now()
-		ph := &flakyPhone{start: start, fail: func(string, int) error { return nil }}
-		dir := directory{"alice": alice}
-		e := escalate.New(st, ph, func() escalate.Directory { return dir }, quiet,
-			escalate.Options{Lease: 15 * time.Second, Poll: time.Hour})
-		runEngine(t, e)
-		openIncident(t, st, klaxon.Policy{Name: "p", Steps: []klaxon.Step{userStep("alice")}}, start)
-		e.Wake()
+		ph := &flakyPhone{start: time.Now(), fail: func(string, int) error { return nil }}
+		startPaging(t, st, ph, alice, escalate.Options{Lease: 15 * time.Second, Poll: time.Hour})
 		// Fails at 0 s and 1 s, lands at 3 s.
 		time.Sleep(5 * time.Second)
 		synctest.Wait()
@@ -363,19 +351,13 @@ func TestRecordLandedOnce(t *testing.T) {
 		// The first three records land, and their replies are lost.
 		st := &flakyStore{Store: openStore(t), n: 3, landed: true,
 			which: func(c klaxon.Commit) bool { return records(c, klaxon.EventPageSent, klaxon.EventPageFailed) }}
-		start := time.Now()
-		ph := &flakyPhone{start: start, fail: func(via string, try int) error {
+		ph := &flakyPhone{start: time.Now(), fail: func(via string, try int) error {
 			if via == klaxon.ViaSMS && try == 1 {
 				return fmt.Errorf("twilio: 503: %w", klaxon.ErrUnavailable)
 			}
 			return nil
 		}}
-		dir := directory{"alice": alice}
-		e := escalate.New(st, ph, func() escalate.Directory { return dir }, quiet,
-			escalate.Options{Lease: 15 * time.Second, Retry: escalate.Backoff{First: 10 * time.Second, Max: time.Minute}})
-		runEngine(t, e)
-		id := openIncident(t, st, klaxon.Policy{Name: "p", Steps: []klaxon.Step{userStep("alice")}}, start)
-		e.Wake()
+		_, id := startPaging(t, st, ph, alice, retryLater)
 		time.Sleep(2 * time.Minute)
 		synctest.Wait()
 		// Alice's mail and SMS at once, the SMS failing; then her call.
