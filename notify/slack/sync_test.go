@@ -104,7 +104,7 @@ func change(inc *klaxon.Incident, events ...klaxon.Event) []*klaxon.Incident {
 func TestSyncCatchesUp(t *testing.T) {
 	fake := slacktest.Start(t)
 	sl := newSlack(t, fake, fakeclock.New(t0))
-	st := &stored{incs: map[string]*klaxon.Incident{}}
+	st := newStored()
 	open := incident(klaxon.StateTriggered)
 	open.Policy.SlackChannel = channel
 	st.put(open)
@@ -147,12 +147,8 @@ func TestSyncCatchesUp(t *testing.T) {
 func TestSyncPostsOnceAcrossWriters(t *testing.T) {
 	fake := slacktest.Start(t)
 	sl := newSlack(t, fake, fakeclock.New(t0))
-	st := &stored{incs: map[string]*klaxon.Incident{}}
-	inc := incident(klaxon.StateTriggered)
-	inc.Policy.SlackChannel = channel
-	chat, err := sl.Post(t.Context(), channel, inc, nil)
-	require.NoError(t, err)
-	inc.Chat = &chat
+	st := newStored()
+	inc, chat := posted(t, sl, klaxon.StateTriggered)
 	st.put(inc)
 	y := runSync(t, sl, st)
 
@@ -178,12 +174,8 @@ func TestSyncPostsOnceAcrossWriters(t *testing.T) {
 func TestSyncShowsStoredState(t *testing.T) {
 	fake := slacktest.Start(t)
 	sl := newSlack(t, fake, fakeclock.New(t0))
-	st := &stored{incs: map[string]*klaxon.Incident{}}
-	walk := incident(klaxon.StateTriggered)
-	walk.Policy.SlackChannel = channel
-	chat, err := sl.Post(t.Context(), channel, walk, nil)
-	require.NoError(t, err)
-	walk.Chat = &chat
+	st := newStored()
+	walk, chat := posted(t, sl, klaxon.StateTriggered)
 	acked := incident(klaxon.StateAcknowledged)
 	acked.Policy.SlackChannel = channel
 	acked.Chat = &chat
@@ -201,6 +193,21 @@ func TestSyncShowsStoredState(t *testing.T) {
 	require.Equal(t, "#42 CRITICAL 5xx ratio above 5%: acknowledged by alice", m.Text)
 	require.Equal(t, []string{"klaxon_resolve=42", "klaxon_escalate=42@0.0.0"}, buttonsOf(blocksOf(t, m)))
 	require.True(t, replied(fake, chat.TS, "alice"), "the ack in the thread")
+}
+
+// newStored is a store of no incident.
+func newStored() *stored { return &stored{incs: map[string]*klaxon.Incident{}} }
+
+// posted returns an incident in state, of a policy with a channel, whose
+// message sl posted there, and where the message is.
+func posted(t *testing.T, sl *slack.Slack, state klaxon.State) (*klaxon.Incident, klaxon.Chat) {
+	t.Helper()
+	inc := incident(state)
+	inc.Policy.SlackChannel = channel
+	chat, err := sl.Post(t.Context(), channel, inc, nil)
+	require.NoError(t, err)
+	inc.Chat = &chat
+	return inc, chat
 }
 
 // replied reports whether the fake holds a reply to ts that says text.
@@ -221,11 +228,7 @@ func TestSyncWaitsOutStore(t *testing.T) {
 	fake := slacktest.Start(t)
 	synctest.Test(t, func(t *testing.T) {
 		sl := newSlack(t, fake, fakeclock.New(t0), func(o *slack.Options) { o.Now, o.HTTPClient = time.Now, fake.Client() })
-		walk := incident(klaxon.StateTriggered)
-		walk.Policy.SlackChannel = channel
-		chat, err := sl.Post(t.Context(), channel, walk, nil)
-		require.NoError(t, err)
-		walk.Chat = &chat
+		walk, chat := posted(t, sl, klaxon.StateTriggered)
 		acked := incident(klaxon.StateAcknowledged)
 		acked.Chat = &chat
 		st := &stored{incs: map[string]*klaxon.Incident{}, afterRead: func(n int) error {
@@ -257,14 +260,10 @@ func TestSyncWaitsOutStore(t *testing.T) {
 func TestSyncRechecksAcrossReplicas(t *testing.T) {
 	fake := slacktest.Start(t)
 	sl := newSlack(t, fake, fakeclock.New(t0))
-	walk := incident(klaxon.StateTriggered)
-	walk.Policy.SlackChannel = channel
-	chat, err := sl.Post(t.Context(), channel, walk, nil)
-	require.NoError(t, err)
-	walk.Chat = &chat
+	walk, chat := posted(t, sl, klaxon.StateTriggered)
 	acked := incident(klaxon.StateAcknowledged)
 	acked.Chat = &chat
-	st := &stored{incs: map[string]*klaxon.Incident{}}
+	st := newStored()
 	st.afterRead = func(n int) error {
 		if n == 1 { // the other replica's ack, and its sync's update
 			st.put(acked)
@@ -293,7 +292,7 @@ func TestSyncLosesFirstPost(t *testing.T) {
 	sl := newSlack(t, fake, fakeclock.New(t0))
 	open := incident(klaxon.StateTriggered)
 	open.Policy.SlackChannel = channel
-	st := &stored{incs: map[string]*klaxon.Incident{}}
+	st := newStored()
 	st.put(open)
 	st.beforeSetChat = func() { // the other replica posted too, and records first
 		other, err := sl.Post(context.Background(), channel, open, nil)
