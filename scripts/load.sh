@@ -313,12 +313,12 @@ report() {
 # start_server RUN NAME GROUP_BY [PAGE_PORT]: starts a fresh server of RUN
 # (embedded, redis or alertmanager) whose route groups by GROUP_BY and,
 # with PAGE_PORT, pages by webhook to it. Sets url, format and token (of
-# an Alertmanager load), server_pids (to watch) and, for klaxon,
-# pprof_port.
+# an Alertmanager load), server_pids (to watch), for klaxon pprof_port,
+# and for redis redis_port.
 start_server() {
   local run=$1 name=$2 group_by=$3 page_port=${4:-}
   rm -rf "$work/data" "$work/redis" "$work/am"
-  pprof_port=
+  pprof_port= redis_port=
   case $run in
   embedded)
     config "{path: $work/data/klaxon.db}" "$group_by" "$page_port"
@@ -330,6 +330,7 @@ start_server() {
   redis)
     local rport
     rport=$(free_port)
+    redis_port=$rport
     mkdir -p "$work/redis"
     redis-server --port "$rport" --bind 127.0.0.1 --dir "$work/redis" --appendonly yes --save "" \
       --daemonize no >"$OUT/$name.redis.log" 2>&1 &
@@ -378,6 +379,8 @@ throughput() {
   measure "$name" "$url" "$format" "$token" "${server_pids[@]}"
   if [ "$scenario" = b ]; then memory "$name" "${server_pids[@]}"; fi
   if [ "$run" != alertmanager ]; then curl -fsS -o "$OUT/$name.metrics" "$url/metrics" || true; fi
+  # What redis-server spent its time on: calls and µs a call of each command.
+  if [ -n "$redis_port" ]; then redis-cli -p "$redis_port" INFO commandstats >"$OUT/$name.redis-commandstats.txt" || true; fi
   stop_server
   if [ -n "$pprof_port" ]; then report "$name"; fi
 }
