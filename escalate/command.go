@@ -197,11 +197,9 @@ func (e *Engine) command(ctx context.Context, what string, who klaxon.Actor, id 
 		landed = c
 		return c, nil
 	})
+	e.handOn(landed, err)
 	if err != nil {
 		return nil, fmt.Errorf("incident %s: %w", id, err)
-	}
-	if landed != nil && e.committed != nil {
-		e.committed(landed.Incidents)
 	}
 	if from != "" && from != out.State {
 		e.shared.Changed(ctx, out, e.now())

@@ -76,6 +76,11 @@ type Options struct {
 	// command or of the walk (pages sent, failed or delivered, steps,
 	// triggering again) that landed, with the events it recorded.
 	Committed func([]*klaxon.Incident)
+	// Unsure, when set, takes the incidents of each such commit that
+	// failed in a way that may have landed all the same (its reply was
+	// lost): their state is for a reader to read again from the store,
+	// and the events recorded may or may not be on their timelines.
+	Unsure func([]*klaxon.Incident)
 	// Heartbeat takes the timers that are heartbeats' deadlines
 	// (klaxon.ParseHeartbeatTimer), claimed as any other, and lets each
 	// go with its claim when done; nil lets them go untouched.
@@ -142,6 +147,7 @@ type Engine struct {
 	maxSnooze   func() time.Duration
 	heartbeat   func(ctx context.Context, t klaxon.Timer) error
 	committed   func([]*klaxon.Incident)
+	unsure      func([]*klaxon.Incident)
 	// left counts the pages a stopping engine left for the next start
 	// (hold.quit).
 	left  atomic.Int64
@@ -171,7 +177,7 @@ const claimBatch = 64
 func New(store klaxon.Store, notifier Notifier, dir func() Directory, log *slog.Logger, o Options) *Engine {
 	e := &Engine{store: store, notifier: notifier, dir: dir, log: log.With("component", "escalate"),
 		lease: o.Lease, poll: o.Poll, pageTimeout: o.PageTimeout, retry: o.Retry, now: o.Now, maxSnooze: o.MaxSnooze,
-		wake: make(chan struct{}, 1), shared: o.Shared, heartbeat: o.Heartbeat, committed: o.Committed}
+		wake: make(chan struct{}, 1), shared: o.Shared, heartbeat: o.Heartbeat, committed: o.Committed, unsure: o.Unsure}
 	if o.Tracing != nil {
 		e.tracer = o.Tracing.Tracer("github.com/klaxonhq/klaxon/escalate")
 	}

@@ -115,10 +115,7 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 			landed = c
 			return c, err
 		})
-		if err == nil && landed != nil && len(landed.Incidents) > 0 && e.committed != nil {
-			// The pages and steps it recorded: for chat messages.
-			e.committed(landed.Incidents)
-		}
+		e.handOn(landed, err)
 		if err != nil {
 			h.releasing(false) // the claim is still the fire's: a loss is news
 			if done {
@@ -221,6 +218,20 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 // whose incident is gone.
 func mayLand(err error) bool {
 	return !errors.Is(err, klaxon.ErrInvalid) && !errors.Is(err, klaxon.ErrNotFound)
+}
+
+// handOn gives the incidents of commit c, which the store answered
+// with err, to Committed once it landed (the pages and steps it
+// recorded: for chat messages and subscribers), or to Unsure when it
+// failed and may have landed.
+func (e *Engine) handOn(c *klaxon.Commit, err error) {
+	switch {
+	case c == nil || len(c.Incidents) == 0:
+	case err == nil && e.committed != nil:
+		e.committed(c.Incidents)
+	case err != nil && mayLand(err) && e.unsure != nil:
+		e.unsure(c.Incidents)
+	}
 }
 
 // recordRetry is the wait before recording again the pages that went

@@ -12,6 +12,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/escalate"
+	"github.com/klaxonhq/klaxon/internal/fakeclock"
 )
 
 // The tests of a store that lands a commit and answers with an error
@@ -221,4 +222,80 @@ func TestNoPageUnderReleasedClaim(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestUnsureCommitHandedOn: an acknowledgement whose commit lands and
+// loses its reply fails, and its retry finds nothing to change, so no
+// commit of it is handed to Committed: its incident goes to Unsure, for
+// a chat message to read it again. A commit refused for good goes to
+// neither.
+func TestUnsureCommitHandedOn(t *testing.T) {
+	for name, c := range map[string]struct {
+		landed bool
+		err    error // what the store answers instead, when not nil
+		unsure bool
+	}{
+		"landed, reply lost": {landed: true, unsure: true},
+		"not landed":         {unsure: true},
+		"refused":            {err: klaxon.ErrInvalid},
+	} {
+		t.Run(name, func(t *testing.T) {
+			clk := fakeclock.New(t0)
+			var committed, unsure []string
+			inner := openStore(t)
+			flaky := &flakyStore{Store: inner, n: 1, landed: c.landed,
+				which: func(cm klaxon.Commit) bool { return records(cm, klaxon.EventAcknowledged) }}
+			var st klaxon.Store = flaky
+			if c.err != nil {
+				st = refusingStore{flaky, c.err}
+			}
+			e := escalate.New(st, &phone{}, func() escalate.Directory { return directory{"alice": alice} }, quiet, escalate.Options{Now: clk.Now,
+				Committed: func(incs []*klaxon.Incident) { committed = append(committed, states(incs)...) },
+				Unsure:    func(incs []*klaxon.Incident) { unsure = append(unsure, states(incs)...) }})
+			id := openIncident(t, inner, onePolicy, t0)
+			who := klaxon.Actor{By: "bob", How: "web"}
+			_, err := e.Acknowledge(t.Context(), id, who)
+			require.Error(t, err)
+			if c.unsure {
+				require.Equal(t, []string{id + " acknowledged"}, unsure)
+			} else {
+				require.Empty(t, unsure)
+			}
+			require.Empty(t, committed)
+			if c.err != nil {
+				return
+			}
+			inc, err := e.Acknowledge(t.Context(), id, who)
+			require.NoError(t, err)
+			require.Equal(t, klaxon.StateAcknowledged, inc.State)
+			if c.landed {
+				require.Empty(t, committed, "the retry commits nothing")
+			} else {
+				require.Equal(t, []string{id + " acknowledged"}, committed)
+			}
+		})
+	}
+}
+
+// refusingStore answers the commits that flaky would fail with err, as
+// a store that refuses them for good, and commits nothing of them.
+type refusingStore struct {
+	*flakyStore
+	err error
+}
+
+func (s refusingStore) Commit(ctx context.Context, c klaxon.Commit) error {
+	if s.which(c) {
+		return fmt.Errorf("commit: %w", s.err)
+	}
+	return s.flakyStore.Commit(ctx, c)
+}
+
+// states names each incident with its state: "12 acknowledged".
+func states(incs []*klaxon.Incident) []string {
+	var out []string
+	for _, inc := range incs {
+		out = append(out, inc.ID+" "+string(inc.State))
+	}
+	return out
 }

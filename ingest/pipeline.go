@@ -48,6 +48,9 @@ type Pipeline struct {
 	// committed, when set, takes the incidents of each commit that
 	// landed.
 	committed func([]*klaxon.Incident)
+	// unsure, when set, takes the incidents that a commit which failed
+	// and may have landed resolved (see WithUnsure).
+	unsure func([]*klaxon.Incident)
 	// hold says whether a maintenance window holds a new incident's
 	// first page, and until when; nil holds nothing.
 	hold Hold
@@ -126,6 +129,36 @@ func WithLogger(log *slog.Logger) Option {
 // events it recorded, once it landed: for status updates and chat.
 func WithCommitted(fn func([]*klaxon.Incident)) Option {
 	return func(p *Pipeline) { p.committed = fn }
+}
+
+// WithUnsure hands fn the incidents that a commit resolved when it
+// failed in a way that may have landed all the same (a reply lost on
+// its way back from Redis): the sender's retry finds them resolved and
+// commits nothing, so a chat message that shows one would show it
+// open until read again. Only a resolve: an incident that opens pages,
+// and the walk's commits bring its message, and a count of alerts
+// catches up at its next change.
+func WithUnsure(fn func([]*klaxon.Incident)) Option {
+	return func(p *Pipeline) { p.unsure = fn }
+}
+
+// unsureOf hands unsure the incidents that c, which failed with err,
+// resolved, unless err says it did not land: a version moved, or the
+// open incident went.
+func (p *Pipeline) unsureOf(c *klaxon.Commit, err error) {
+	if p.unsure == nil || c == nil || errors.Is(err, klaxon.ErrConflict) || errors.Is(err, klaxon.ErrNotFound) ||
+		errors.Is(err, klaxon.ErrInvalid) {
+		return
+	}
+	var resolved []*klaxon.Incident
+	for _, inc := range c.Incidents {
+		if inc.State == klaxon.StateResolved {
+			resolved = append(resolved, inc)
+		}
+	}
+	if len(resolved) > 0 {
+		p.unsure(resolved)
+	}
 }
 
 // landed counts a commit f that landed after took, and hands on its
@@ -437,6 +470,7 @@ func (p *Pipeline) commit(ctx context.Context, ds []*delivery) (opened bool, mov
 	})
 	if err != nil {
 		p.metrics.failed(err)
+		p.unsureOf(last.c, err)
 		return last.opened, nil, commitError(err)
 	}
 	p.landed(ctx, last, time.Since(started))

@@ -710,3 +710,52 @@ func TestLateToIncidentClosedInFold(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, g.Open, "the late report opened nothing")
 }
+
+// lostReply lands the first commit that resolves an incident, then
+// answers it with an error, as Redis does when its reply is lost.
+type lostReply struct {
+	klaxon.Store
+	lost atomic.Bool
+}
+
+func (s *lostReply) Commit(ctx context.Context, c klaxon.Commit) error {
+	if err := s.Store.Commit(ctx, c); err != nil {
+		return err
+	}
+	for _, inc := range c.Incidents {
+		if inc.State == klaxon.StateResolved && s.lost.CompareAndSwap(false, true) {
+			return fmt.Errorf("commit group %s: connection reset: %w", c.Group, klaxon.ErrUnavailable)
+		}
+	}
+	return nil
+}
+
+// TestPipelineUnsureResolve: an alert's resolve, which resolves its
+// incident, lands on Redis and loses its reply. The sender's retry finds
+// it resolved and commits nothing, so nothing is handed to Committed:
+// the incident goes to Unsure, for a chat message to read it again.
+func TestPipelineUnsureResolve(t *testing.T) {
+	st := &lostReply{Store: openRedis(t)}
+	var mu sync.Mutex
+	var committed, unsure []string
+	tell := func(to *[]string) func([]*klaxon.Incident) {
+		return func(incs []*klaxon.Incident) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, inc := range incs {
+				*to = append(*to, string(inc.State))
+			}
+		}
+	}
+	p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return t0 },
+		ingest.WithCommitted(tell(&committed)), ingest.WithUnsure(tell(&unsure)))
+	require.NoError(t, p.Accept(t.Context(), []klaxon.Alert{firing("am/1", nil)}))
+	resolve := firing("am/1", nil)
+	resolve.Status = klaxon.Resolved
+	require.ErrorIs(t, p.Accept(t.Context(), []klaxon.Alert{resolve}), klaxon.ErrUnavailable)
+	require.NoError(t, p.Accept(t.Context(), []klaxon.Alert{resolve}))
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, []string{"triggered"}, committed)
+	require.Equal(t, []string{"resolved"}, unsure)
+}

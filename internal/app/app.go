@@ -150,15 +150,20 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	// What each commit that landed changed goes to the subscribers'
 	// updates and to Slack's channel messages.
 	var committed func([]*klaxon.Incident)
+	// What a commit that failed and may have landed wrote: Slack's
+	// channel messages read those incidents again.
+	unsure := func([]*klaxon.Incident) {}
 	// The engine hands heartbeats' deadlines to the heartbeats, which
 	// commit through the pipeline, which wakes the engine.
 	var heartbeats *ingest.Heartbeats
 	engine := escalate.New(engineStore, throttle, rt.directory, log, escalate.Options{Lease: o.Lease, Poll: o.Poll, PageTimeout: o.PageTimeout, PerChannel: cfg.Notify.PerChannel(), Metrics: reg, Now: o.Now, Tracing: o.Tracing.On(), Shared: shared,
 		MaxSnooze: func() time.Duration { return rt.cfg.Load().API.SnoozeBound() },
 		Heartbeat: func(ctx context.Context, t klaxon.Timer) error { return heartbeats.Missed(ctx, t) },
-		Committed: func(incs []*klaxon.Incident) { committed(incs) }})
+		Committed: func(incs []*klaxon.Incident) { committed(incs) },
+		Unsure:    func(incs []*klaxon.Incident) { unsure(incs) }})
 	windows := newMaintenance(rt, st, engine.Release, o.Now, log)
-	ingestOpts := []ingest.Option{ingest.WithMetrics(reg, shared), ingest.WithLogger(log.With("component", "ingest")), ingest.WithMaintenance(windows.hold), ingest.WithCommitted(func(incs []*klaxon.Incident) { committed(incs) })}
+	ingestOpts := []ingest.Option{ingest.WithMetrics(reg, shared), ingest.WithLogger(log.With("component", "ingest")), ingest.WithMaintenance(windows.hold), ingest.WithCommitted(func(incs []*klaxon.Incident) { committed(incs) }),
+		ingest.WithUnsure(func(incs []*klaxon.Incident) { unsure(incs) })}
 	if o.Tracing.Enabled() {
 		ingestOpts = append(ingestOpts, ingest.WithTracing(o.Tracing.Provider))
 	}
@@ -180,6 +185,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 			updates.Committed(incs)
 			slackApp.sync.Committed(incs)
 		}
+		unsure = slackApp.sync.Unsure
 	}
 	var slackCallbacks http.Handler
 	if slackApp != nil {

@@ -93,10 +93,36 @@ func (y *Sync) Committed(incs []*klaxon.Incident) {
 	}
 	y.mu.Unlock()
 	if queued {
-		select {
-		case y.wake <- struct{}{}:
-		default:
+		y.poke()
+	}
+}
+
+// Unsure takes the incidents of a commit that failed and may have landed
+// all the same (its reply was lost), and queues those of a policy with a
+// Slack channel: their messages are brought up to date with the store,
+// once it answers. Not the commit's events, which may not have happened:
+// a retry that finds the change made commits nothing, so without this a
+// message could show an acknowledged or resolved incident as triggered,
+// with its Acknowledge button, until it next changed. It never blocks.
+func (y *Sync) Unsure(incs []*klaxon.Incident) {
+	queued := false
+	y.mu.Lock()
+	for _, inc := range incs {
+		if inc.Policy.SlackChannel != "" {
+			queued = y.enqueue(&change{id: inc.ID, channel: inc.Policy.SlackChannel}) || queued
 		}
+	}
+	y.mu.Unlock()
+	if queued {
+		y.poke()
+	}
+}
+
+// poke wakes Run, unless word of a change waits already.
+func (y *Sync) poke() {
+	select {
+	case y.wake <- struct{}{}:
+	default:
 	}
 }
 

@@ -195,6 +195,33 @@ func TestSyncShowsStoredState(t *testing.T) {
 	require.True(t, replied(fake, chat.TS, "alice"), "the ack in the thread")
 }
 
+// TestSyncUnsure: a commit that acknowledged the incident failed, and may
+// have landed: the message is read again and shows the incident as
+// stored, with no reply in its thread of events that may not have
+// happened.
+func TestSyncUnsure(t *testing.T) {
+	fake := slacktest.Start(t)
+	sl := newSlack(t, fake, fakeclock.New(t0))
+	st := newStored()
+	_, chat := posted(t, sl, klaxon.StateTriggered)
+	acked := incident(klaxon.StateAcknowledged)
+	acked.Policy.SlackChannel = channel
+	acked.Chat = &chat
+	acked.AckedBy = "alice"
+	st.put(acked)
+	y, stop := startSync(sl, st)
+	t.Cleanup(stop)
+
+	y.Unsure(change(acked, klaxon.Event{At: t0, Kind: klaxon.EventAcknowledged, By: "alice", How: "sms"}))
+	require.Eventually(t, func() bool { return fake.Messages()[0].Updates > 0 }, 10*time.Second, 10*time.Millisecond)
+	stop()
+
+	msgs := fake.Messages()
+	require.Len(t, msgs, 1, "no reply in the thread")
+	require.Equal(t, "#42 CRITICAL 5xx ratio above 5%: acknowledged by alice", msgs[0].Text)
+	require.Equal(t, []string{"klaxon_resolve=42", "klaxon_escalate=42@0.0.0"}, buttonsOf(blocksOf(t, msgs[0])))
+}
+
 // newStored is a store of no incident.
 func newStored() *stored { return &stored{incs: map[string]*klaxon.Incident{}} }
 
