@@ -18,7 +18,9 @@ import (
 // alerts, labels); who was paged, by which contact method and step, and
 // what the provider reported of each page; who acted (acknowledgements,
 // resolves, escalations, snoozes, roles, merges), how, and through which
-// API token; the notes and status updates; and the whole timeline.
+// API token; the notes and status updates; and the timeline: every
+// event but the alerts' past the first maxAlertRows, which one row
+// counts.
 //
 // users names the people the review mentions (nil names nobody): "alice
 // (Alice Chen)". Every time is written in UTC and, unless reader is UTC,
@@ -316,11 +318,79 @@ func (r *review) timeline() {
 		r.b.WriteString("The timeline is empty.\n")
 		return
 	}
-	rows := make([][]string, 0, len(r.events))
+	// Past the first maxAlertRows alerts' events, one row counts the
+	// rest, where the first of them would be.
+	var rest map[klaxon.EventKind]int
+	var first, last klaxon.Event
+	seen := 0
 	for _, e := range r.events {
+		if !alertRow(e) {
+			continue
+		}
+		if seen++; seen <= maxAlertRows {
+			continue
+		}
+		if rest == nil {
+			rest, first = map[klaxon.EventKind]int{}, e
+		}
+		rest[e.Kind]++
+		last = e
+	}
+	rows := make([][]string, 0, min(len(r.events), 2*maxAlertRows))
+	seen = 0
+	for _, e := range r.events {
+		if alertRow(e) {
+			if seen++; seen > maxAlertRows {
+				if seen == maxAlertRows+1 {
+					rows = append(rows, []string{r.clock.at(first.At), since(r.inc.CreatedAt, first.At).String(), "…", r.unlisted(rest, last)})
+				}
+				continue
+			}
+		}
 		rows = append(rows, []string{r.clock.at(e.At), since(r.inc.CreatedAt, e.At).String(), escape(string(e.Kind)), text(r.details(e))})
 	}
 	r.table([]string{"When", "After opening", "Event", "Details"}, rows)
+}
+
+// maxAlertRows bounds the rows of alerts' events in a review's timeline:
+// an incident of a storm holds one for each of its alerts, 100,000 of
+// them, which no reader reads and which would make the review megabytes.
+// The people's events (pages, acts, notes) are all listed.
+const maxAlertRows = 50
+
+// alertRow reports whether e is an alert's event, of which a review
+// lists the first maxAlertRows: an alert joined, fired again, resolved
+// or silenced. Not the trigger that opened the incident.
+func alertRow(e klaxon.Event) bool {
+	switch e.Kind {
+	case klaxon.EventAlertJoined, klaxon.EventAlertRefired, klaxon.EventAlertResolved, klaxon.EventAlertSilenced:
+		return true
+	}
+	return false
+}
+
+// unlisted says what the alerts' events left out of the timeline were:
+// "99,950 more alert events until 2026-11-23 23:10 UTC, not listed:
+// alert_joined 99,000 · alert_resolved 950; GET
+// /v1/incidents/42/timeline lists every event".
+func (r *review) unlisted(rest map[klaxon.EventKind]int, last klaxon.Event) string {
+	n := 0
+	var kinds []string
+	for _, k := range slices.Sorted(maps.Keys(rest)) {
+		n += rest[k]
+		kinds = append(kinds, escape(string(k))+" "+count(rest[k]))
+	}
+	return count(n) + " more alert events until " + r.clock.at(last.At) + ", not listed: " + strings.Join(kinds, " · ") +
+		"; GET /v1/incidents/" + escape(r.inc.ID) + "/timeline lists every event"
+}
+
+// count writes n with a comma between thousands: "99,950".
+func count(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // details says all that e holds but its time and kind, unescaped.

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -188,4 +189,43 @@ func TestMarkdownMerged(t *testing.T) {
 	require.NotContains(t, paged, "gina", "incident 56's page is not 57's")
 	acted := md[strings.Index(md, "## Who acted"):strings.Index(md, "## Notes")]
 	require.NotContains(t, acted, "| gina (Gina Rossi) |", "incident 56's acknowledgement is not 57's")
+}
+
+// TestMarkdownBoundsAlertEvents: the review of an incident of a storm
+// lists its first 50 alerts' events and counts the rest in one row,
+// where the first of them would be; every page and act is listed,
+// before and after it.
+func TestMarkdownBoundsAlertEvents(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 22, 0, 0, 0, time.UTC)
+	inc := &klaxon.Incident{ID: "42", Summary: "storm", State: klaxon.StateResolved, CreatedAt: t0, AlertCount: 10_001}
+	events := []klaxon.Event{{At: t0, Kind: klaxon.EventTriggered, Alert: "am/0"}}
+	for i := 1; i <= 10_000; i++ {
+		at := t0.Add(time.Duration(i) * 100 * time.Millisecond)
+		kind := klaxon.EventAlertJoined
+		if i > 9_000 {
+			kind = klaxon.EventAlertResolved
+		}
+		events = append(events, klaxon.Event{At: at, Kind: kind, Alert: "am/" + strconv.Itoa(i)})
+		switch i {
+		case 10:
+			events = append(events, klaxon.Event{At: at, Kind: klaxon.EventPageSent, User: "alice", Via: "sms", Notification: 1})
+		case 5_000:
+			events = append(events, klaxon.Event{At: at, Kind: klaxon.EventAcknowledged, By: "alice", How: "sms"})
+		}
+	}
+	events = append(events, klaxon.Event{At: t0.Add(20 * time.Minute), Kind: klaxon.EventResolved, By: "bob", How: "web"})
+
+	md := review.Markdown(inc, events, nil, time.UTC)
+	tablesHold(t, md)
+	timeline := md[strings.Index(md, "## Timeline"):]
+	require.Equal(t, 50, strings.Count(timeline, "| alert_joined |"))
+	require.Zero(t, strings.Count(timeline, "| alert_resolved |"))
+	require.Contains(t, timeline, "| 2026-11-23 22:00:05 UTC | 5s | … | 9,950 more alert events until 2026-11-23 22:16:40 UTC, "+
+		"not listed: alert_joined 8,950 · alert_resolved 1,000; GET /v1/incidents/42/timeline lists every event |\n")
+	for _, row := range []string{"| page_sent |", "| acknowledged |", "| resolved |", "| triggered |"} {
+		require.Equal(t, 1, strings.Count(timeline, row), row)
+	}
+	require.Less(t, strings.Index(timeline, "| page_sent |"), strings.Index(timeline, "| … |"))
+	require.Less(t, strings.Index(timeline, "| … |"), strings.Index(timeline, "| acknowledged |"))
+	require.Less(t, len(md), 16<<10, "the review stays small")
 }
