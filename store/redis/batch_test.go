@@ -275,6 +275,22 @@ func TestEvalEachLoadsScripts(t *testing.T) {
 		replies = append(replies, n)
 	}
 	require.Equal(t, []int64{1, 1, 2}, replies)
+
+	// A thousand calls after the server lost it: the script is loaded
+	// once, not sent with each call.
+	require.NoError(t, rdb.ScriptFlush(ctx).Err())
+	require.NoError(t, rdb.ConfigResetStat(ctx).Err())
+	calls := make([]call, 1000)
+	for i := range calls {
+		calls[i] = call{keys: []string{fmt.Sprint("k", i)}}
+	}
+	for _, cmd := range evalEach(ctx, rdb, script, calls) {
+		require.NoError(t, cmd.Err())
+	}
+	stats := rdb.Info(ctx, "commandstats").Val()
+	require.NotContains(t, stats, "cmdstat_eval:", "no call sent the script's source")
+	require.Contains(t, stats, "cmdstat_script|load:calls=1,")
+	require.Contains(t, stats, "cmdstat_evalsha:calls=2000,")
 }
 
 // TestConcurrentCommits: commits to many groups at once, sent together,
