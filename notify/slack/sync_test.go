@@ -172,16 +172,7 @@ func TestSyncPostsOnceAcrossWriters(t *testing.T) {
 // without its Acknowledge button, while the stale change's event is
 // still replied in the thread.
 func TestSyncShowsStoredState(t *testing.T) {
-	fake := slacktest.Start(t)
-	sl := newSlack(t, fake, fakeclock.New(t0))
-	st := newStored()
-	walk, chat := posted(t, sl, klaxon.StateTriggered)
-	acked := incident(klaxon.StateAcknowledged)
-	acked.Policy.SlackChannel = channel
-	acked.Chat = &chat
-	st.put(acked)
-	y, stop := startSync(sl, st)
-	t.Cleanup(stop)
+	fake, walk, acked, chat, y, stop := ackedSinceMessage(t)
 
 	y.Committed(change(acked, klaxon.Event{At: t0, Kind: klaxon.EventAcknowledged, By: "alice", How: "sms"}))
 	y.Committed(change(walk, klaxon.Event{At: t0, Kind: klaxon.EventEscalated, Text: "paging bob"}))
@@ -200,17 +191,7 @@ func TestSyncShowsStoredState(t *testing.T) {
 // stored, with no reply in its thread of events that may not have
 // happened.
 func TestSyncUnsure(t *testing.T) {
-	fake := slacktest.Start(t)
-	sl := newSlack(t, fake, fakeclock.New(t0))
-	st := newStored()
-	_, chat := posted(t, sl, klaxon.StateTriggered)
-	acked := incident(klaxon.StateAcknowledged)
-	acked.Policy.SlackChannel = channel
-	acked.Chat = &chat
-	acked.AckedBy = "alice"
-	st.put(acked)
-	y, stop := startSync(sl, st)
-	t.Cleanup(stop)
+	fake, _, acked, _, y, stop := ackedSinceMessage(t)
 
 	y.Unsure(change(acked, klaxon.Event{At: t0, Kind: klaxon.EventAcknowledged, By: "alice", How: "sms"}))
 	require.Eventually(t, func() bool { return fake.Messages()[0].Updates > 0 }, 10*time.Second, 10*time.Millisecond)
@@ -220,6 +201,24 @@ func TestSyncUnsure(t *testing.T) {
 	require.Len(t, msgs, 1, "no reply in the thread")
 	require.Equal(t, "#42 CRITICAL 5xx ratio above 5%: acknowledged by alice", msgs[0].Text)
 	require.Equal(t, []string{"klaxon_resolve=42", "klaxon_escalate=42@0.0.0"}, buttonsOf(blocksOf(t, msgs[0])))
+}
+
+// ackedSinceMessage posts the message of an incident triggered (walk),
+// stores it acknowledged since (acked), and starts a sync of both. It
+// returns the fake Slack, the incidents, where the message is, and the
+// sync with what stops it.
+func ackedSinceMessage(t *testing.T) (fake *slacktest.Server, walk, acked *klaxon.Incident, chat klaxon.Chat, y *slack.Sync, stop func()) {
+	fake = slacktest.Start(t)
+	sl := newSlack(t, fake, fakeclock.New(t0))
+	st := newStored()
+	walk, chat = posted(t, sl, klaxon.StateTriggered)
+	acked = incident(klaxon.StateAcknowledged)
+	acked.Policy.SlackChannel = channel
+	acked.Chat = &chat
+	st.put(acked)
+	y, stop = startSync(sl, st)
+	t.Cleanup(stop)
+	return fake, walk, acked, chat, y, stop
 }
 
 // newStored is a store of no incident.
