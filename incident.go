@@ -230,6 +230,7 @@ func (inc *Incident) Record(e Event) {
 		if e.Step != nil {
 			step = *e.Step
 		}
+		inc.trimSent()
 		inc.Sent = append(inc.Sent, Sent{Notification: e.Notification, Step: step, User: e.User, Via: e.Via})
 		s = &inc.Sent[len(inc.Sent)-1]
 	}
@@ -251,6 +252,39 @@ func (inc *Incident) Record(e Event) {
 	case e.Kind == EventPageDelivered:
 		s.Delivered = true
 	}
+}
+
+// maxSent is how many of the latest pages an incident's header keeps in
+// Sent, whatever became of them: delivery reports, key presses and
+// retries come within minutes of their page. Past them it keeps only what
+// the engine still decides from, so that an incident that pages for days
+// (a policy that repeats, escalations by hand) keeps a header whose size
+// does not grow with its timeline: every commit writes the header, and
+// the incident list carries it.
+const maxSent = 64
+
+// trimSent makes room in Sent for one more page: once it holds maxSent,
+// it drops the pages older than the latest maxSent-1 that are not the
+// latest to their person by their contact method, nor in the outbox
+// waiting to be tried again. The timeline keeps every page.
+func (inc *Incident) trimSent() {
+	if len(inc.Sent) < maxSent {
+		return
+	}
+	type to struct{ user, via string }
+	latest := make(map[to]int)
+	for i, s := range inc.Sent {
+		latest[to{s.User, s.Via}] = i
+	}
+	old := len(inc.Sent) - (maxSent - 1)
+	kept := make([]Sent, 0, maxSent+len(latest))
+	for i, s := range inc.Sent {
+		if i >= old || latest[to{s.User, s.Via}] == i ||
+			slices.ContainsFunc(inc.Pending, func(n Notification) bool { return n.ID == s.Notification }) {
+			kept = append(kept, s)
+		}
+	}
+	inc.Sent = kept
 }
 
 // HowRetry is the How of a page's try that failed on an error that may

@@ -58,3 +58,36 @@ func TestRecordKeepsTheHeader(t *testing.T) {
 	require.Len(t, inc.Recorded, 10, "every event is on the timeline")
 	require.Nil(t, inc.FindSent(3))
 }
+
+// TestRecordBoundsSent: an incident that pages for hours (a policy that
+// repeats, escalations by hand) records thousands of pages; its header,
+// written by every commit and carried by every incident the API lists,
+// keeps the latest pages and, past them, only the latest of each person
+// and contact method and those still in the outbox.
+func TestRecordBoundsSent(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	step := 0
+	inc := &klaxon.Incident{}
+	// Notification 1 failed a try and waits in the outbox to be tried again.
+	inc.Pending = []klaxon.Notification{{ID: 1, User: "alice", Via: klaxon.ViaSMS}}
+	inc.Record(klaxon.Event{At: t0, Kind: klaxon.EventPageFailed, How: klaxon.HowRetry, Step: &step, Notification: 1, User: "alice", Via: klaxon.ViaSMS})
+	inc.Record(klaxon.Event{At: t0, Kind: klaxon.EventPageSent, Step: &step, Notification: 2, User: "carol", Via: klaxon.ViaEmail})
+	vias := []string{klaxon.ViaSMS, klaxon.ViaVoice, klaxon.ViaEmail}
+	n := 2
+	for i := range 3_000 {
+		for _, user := range []string{"alice", "bob"} {
+			for _, via := range vias {
+				n++
+				inc.Record(klaxon.Event{At: t0.Add(time.Duration(i) * time.Minute), Kind: klaxon.EventPageSent, Step: &step, Notification: n, User: user, Via: via})
+			}
+		}
+	}
+	require.LessOrEqual(t, len(inc.Sent), 64+2, "the latest pages, the one in the outbox and carol's")
+	require.Equal(t, 1, inc.FindSent(1).Tries, "a page in the outbox keeps its tries")
+	require.NotNil(t, inc.FindSent(2), "carol's only page stays: she was paged")
+	for i := n - 63; i <= n; i++ {
+		require.NotNil(t, inc.FindSent(i), "page %d is among the latest", i)
+	}
+	require.Equal(t, []string{"alice", "carol", "bob"}, inc.PagedUsers())
+	require.Len(t, inc.Recorded, 2+3_000*6, "every page is on the timeline")
+}
