@@ -20,7 +20,8 @@ import (
 // resolves, escalations, snoozes, roles, merges), how, and through which
 // API token; the notes and status updates; and the timeline: every
 // event but the alerts' past the first maxAlertRows, which one row
-// counts.
+// counts. A table of more than maxRows rows lists the first and the last
+// maxRows/2, and counts the rest in one row between them.
 //
 // users names the people the review mentions (nil names nobody): "alice
 // (Alice Chen)". Every time is written in UTC and, unless reader is UTC,
@@ -65,18 +66,35 @@ type review struct {
 }
 
 // table writes a table of head and rows, whose cells are written as
-// they are: the caller escapes them.
-func (r *review) table(head []string, rows [][]string) {
+// they are: the caller escapes them. Past maxRows rows, it writes the
+// first and the last maxRows/2 and, between them, one row that counts
+// the rows left out, which are what: "2,900 more pages".
+func (r *review) table(head []string, rows [][]string, what string) {
 	r.b.WriteString("| " + strings.Join(head, " | ") + " |\n|")
 	for range head {
 		r.b.WriteString("---|")
 	}
 	r.b.WriteString("\n")
-	for _, row := range rows {
+	for i, row := range rows {
+		if n := len(rows) - maxRows; n > 0 && i >= maxRows/2 && i < len(rows)-maxRows/2 {
+			if i == maxRows/2 {
+				gap := slices.Repeat([]string{"…"}, len(head))
+				gap[0] = count(n) + " more " + what + ", not listed: GET /v1/incidents/" + escape(r.inc.ID) + "/timeline lists every event"
+				r.b.WriteString("| " + strings.Join(gap, " | ") + " |\n")
+			}
+			continue
+		}
 		r.b.WriteString("| " + strings.Join(row, " | ") + " |\n")
 	}
 	r.b.WriteString("\n")
 }
+
+// maxRows bounds the rows of each table of a review: an incident that
+// pages for days, or that its responders work for hours, holds thousands
+// of pages, acts and notes, and its review would be megabytes. The first
+// and the last maxRows/2 tell how it began and how it ended; the API
+// pages through the rest.
+const maxRows = 100
 
 func (r *review) facts() {
 	inc, c := r.inc, r.clock
@@ -117,7 +135,7 @@ func (r *review) facts() {
 		{"Alerts", fmt.Sprintf("%d firing of %d", inc.FiringCount, inc.AlertCount)},
 		{"Labels", text(strings.Join(labels, ", "))},
 	}
-	r.table([]string{"Fact", "Value"}, rows)
+	r.table([]string{"Fact", "Value"}, rows, "facts")
 }
 
 // byHow says who did e, and how: " by alice (Alice Chen) via sms".
@@ -228,7 +246,7 @@ func (r *review) paged() {
 		}
 		rows = append(rows, []string{number(e.Notification), text(r.who(e.User)), text(via), step(e.Step), sent, after, outcome})
 	}
-	r.table([]string{"#", "To", "Via", "Step", "Sent", "After opening", "Outcome"}, rows)
+	r.table([]string{"#", "To", "Via", "Step", "Sent", "After opening", "Outcome"}, rows, "pages")
 }
 
 // acted are the kinds of event that are somebody's act on the incident,
@@ -255,7 +273,7 @@ func (r *review) acts() {
 		r.b.WriteString("Nobody acted.\n\n")
 		return
 	}
-	r.table([]string{"When", "After opening", "Act", "By", "How", "Via token"}, rows)
+	r.table([]string{"When", "After opening", "Act", "By", "How", "Via token"}, rows, "acts")
 }
 
 // act says what e did, escaped.
@@ -309,7 +327,7 @@ func (r *review) notes() {
 		r.b.WriteString("No notes.\n\n")
 		return
 	}
-	r.table([]string{"When", "Kind", "By", "Note"}, rows)
+	r.table([]string{"When", "Kind", "By", "Note"}, rows, "notes")
 }
 
 func (r *review) timeline() {
@@ -349,13 +367,13 @@ func (r *review) timeline() {
 		}
 		rows = append(rows, []string{r.clock.at(e.At), since(r.inc.CreatedAt, e.At).String(), escape(string(e.Kind)), text(r.details(e))})
 	}
-	r.table([]string{"When", "After opening", "Event", "Details"}, rows)
+	r.table([]string{"When", "After opening", "Event", "Details"}, rows, "events")
 }
 
 // maxAlertRows bounds the rows of alerts' events in a review's timeline:
 // an incident of a storm holds one for each of its alerts, 100,000 of
 // them, which no reader reads and which would make the review megabytes.
-// The people's events (pages, acts, notes) are all listed.
+// The people's events (pages, acts, notes) are listed within maxRows.
 const maxAlertRows = 50
 
 // alertRow reports whether e is an alert's event, of which a review

@@ -229,3 +229,51 @@ func TestMarkdownBoundsAlertEvents(t *testing.T) {
 	require.Less(t, strings.Index(timeline, "| … |"), strings.Index(timeline, "| acknowledged |"))
 	require.Less(t, len(md), 16<<10, "the review stays small")
 }
+
+// TestMarkdownBoundsLongTimeline: the review of an incident paged for
+// hours and worked by hand (3,000 pages, acknowledgements and escalations,
+// 1,000 notes) lists the first and the last 50 rows of each table and
+// counts the rest in one row between them, so that it stays small.
+func TestMarkdownBoundsLongTimeline(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 22, 0, 0, 0, time.UTC)
+	inc := &klaxon.Incident{ID: "42", Summary: "long", State: klaxon.StateTriggered, CreatedAt: t0, AlertCount: 1}
+	events := []klaxon.Event{{At: t0, Kind: klaxon.EventTriggered, Alert: "am/0"}}
+	step := 0
+	for i := 1; i <= 1_000; i++ {
+		at := t0.Add(time.Duration(i) * time.Minute)
+		events = append(events,
+			klaxon.Event{At: at, Kind: klaxon.EventNote, By: "ops", Text: "note " + strconv.Itoa(i) + ": " + strings.Repeat("checked again. ", 60)},
+			klaxon.Event{At: at, Kind: klaxon.EventAcknowledged, By: "ops", How: "api"},
+			klaxon.Event{At: at, Kind: klaxon.EventEscalated, By: "ops", How: "api", Step: &step},
+		)
+		for j, via := range []string{"sms", "email", "webhook"} {
+			events = append(events, klaxon.Event{At: at, Kind: klaxon.EventPageSent, Step: &step, User: "alice", Via: via, Notification: 3*i + j})
+		}
+	}
+
+	md := review.Markdown(inc, events, nil, time.UTC)
+	tablesHold(t, md)
+	section := func(from, to string) string {
+		end := len(md)
+		if to != "" {
+			end = strings.Index(md, to)
+		}
+		return md[strings.Index(md, from):end]
+	}
+	paged := section("## Who was paged", "## Who acted")
+	require.Equal(t, 100, strings.Count(paged, "| alice |"))
+	require.Contains(t, paged, "| 2,900 more pages, not listed: GET /v1/incidents/42/timeline lists every event | … | … | … | … | … | … |\n")
+	require.Contains(t, paged, "| 3 | alice |", "the first page")
+	require.Contains(t, paged, "| 3002 | alice |", "the last page")
+	acts := section("## Who acted", "## Notes")
+	require.Equal(t, 100, strings.Count(acts, "| ops |"))
+	require.Contains(t, acts, "| 1,900 more acts, not listed:")
+	notes := section("## Notes", "## Timeline")
+	require.Equal(t, 100, strings.Count(notes, "| note | ops |"))
+	require.Contains(t, notes, "| 900 more notes, not listed:")
+	require.Contains(t, notes, "note 1000: ", "the last note")
+	timeline := section("## Timeline", "")
+	require.Contains(t, timeline, "| 5,901 more events, not listed:")
+	require.Contains(t, timeline, "| triggered |", "how it began")
+	require.Less(t, len(md), 256<<10, "the review stays small")
+}
