@@ -18,18 +18,34 @@ type Store interface {
 // MaxIncidents bounds the incidents Load reads.
 const MaxIncidents = 10_000
 
-// Export is the review of incident id in Markdown (see Markdown).
+// Export is the review of incident id in Markdown (see Markdown). It
+// reads the timeline a page at a time and keeps only the events the
+// review lists: the review of an incident of 100,000 alerts holds a few
+// hundred events, not its whole timeline.
 func Export(ctx context.Context, st Store, users func(string) (klaxon.User, bool), id string, reader *time.Location) (string, error) {
 	inc, err := st.Incident(ctx, id)
 	if err != nil {
 		return "", err
 	}
-	events, err := klaxon.ReadTimeline(ctx, st, id)
-	if err != nil {
-		return "", err
+	var (
+		s    sifter
+		kept []klaxon.Event
+	)
+	for read := 0; ; {
+		page, total, err := st.Timeline(ctx, id, read, timelinePage)
+		if err != nil {
+			return "", err
+		}
+		kept = s.sift(kept, page)
+		if read += len(page); len(page) == 0 || read >= total {
+			break
+		}
 	}
-	return Markdown(inc, events, users, reader), nil
+	return s.markdown(inc, kept, users, reader), nil
 }
+
+// timelinePage is how many events Export reads at a time.
+const timelinePage = 1000
 
 // Load reads the incidents opened in o's window, with their timelines,
 // and counts them (see NewReport). It reads the newest MaxIncidents

@@ -35,10 +35,17 @@ import (
 // become <br>. The output depends only on the arguments; inc must not
 // be nil.
 func Markdown(inc *klaxon.Incident, events []klaxon.Event, users func(id string) (klaxon.User, bool), reader *time.Location) string {
+	var s sifter
+	return s.markdown(inc, s.sift(nil, events), users, reader)
+}
+
+// markdown is Markdown of the events s kept, and of those it counted.
+func (s *sifter) markdown(inc *klaxon.Incident, events []klaxon.Event, users func(id string) (klaxon.User, bool), reader *time.Location) string {
 	if reader == nil {
 		reader = time.UTC
 	}
-	r := &review{inc: inc, events: events, mine: own(events), users: users, clock: newClock(reader, inc, events)}
+	r := &review{inc: inc, events: events, left: s.left, mine: own(events), users: users, clock: newClock(reader, inc, events)}
+	r.clock.seconds = r.clock.seconds || s.left.seconds
 	var b strings.Builder
 	r.b = &b
 	fmt.Fprintf(&b, "# Incident %s: %s\n\n", escape(inc.ID), escape(oneLine(inc.Summary)))
@@ -60,6 +67,7 @@ type review struct {
 	b      *strings.Builder
 	inc    *klaxon.Incident
 	events []klaxon.Event
+	left   alertsLeft     // the alerts' events past the first maxAlertRows
 	mine   []klaxon.Event // the incident's own events: see own
 	users  func(string) (klaxon.User, bool)
 	clock  clock
@@ -338,29 +346,13 @@ func (r *review) timeline() {
 	}
 	// Past the first maxAlertRows alerts' events, one row counts the
 	// rest, where the first of them would be.
-	var rest map[klaxon.EventKind]int
-	var first, last klaxon.Event
-	seen := 0
-	for _, e := range r.events {
-		if !alertRow(e) {
-			continue
-		}
-		if seen++; seen <= maxAlertRows {
-			continue
-		}
-		if rest == nil {
-			rest, first = map[klaxon.EventKind]int{}, e
-		}
-		rest[e.Kind]++
-		last = e
-	}
 	rows := make([][]string, 0, min(len(r.events), 2*maxAlertRows))
-	seen = 0
+	seen := 0
 	for _, e := range r.events {
 		if alertRow(e) {
 			if seen++; seen > maxAlertRows {
 				if seen == maxAlertRows+1 {
-					rows = append(rows, []string{r.clock.at(first.At), since(r.inc.CreatedAt, first.At).String(), "…", r.unlisted(rest, last)})
+					rows = append(rows, []string{r.clock.at(e.At), since(r.inc.CreatedAt, e.At).String(), "…", r.unlisted()})
 				}
 				continue
 			}
@@ -387,18 +379,59 @@ func alertRow(e klaxon.Event) bool {
 	return false
 }
 
+// alertsLeft are the alerts' events of a timeline past its first
+// maxAlertRows, which a review counts and does not list.
+type alertsLeft struct {
+	kinds map[klaxon.EventKind]int
+	last  klaxon.Event
+	// seconds: one of them has a time with seconds (see clock).
+	seconds bool
+}
+
+// sifter keeps, of a timeline read page by page, the events a review
+// lists: every event but the alerts' past the first maxAlertRows, of
+// which it keeps the first, where the row that counts them goes, and
+// counts the rest. The review of a storm's incident holds its people's
+// events and a few alerts', not its 100,000 alerts' events.
+type sifter struct {
+	alerts int // the alerts' events seen
+	left   alertsLeft
+}
+
+// sift appends to kept the events of page that the review lists, and
+// counts the others.
+func (s *sifter) sift(kept, page []klaxon.Event) []klaxon.Event {
+	for _, e := range page {
+		if alertRow(e) {
+			if s.alerts++; s.alerts > maxAlertRows {
+				if s.left.kinds == nil {
+					s.left.kinds = map[klaxon.EventKind]int{}
+				}
+				s.left.kinds[e.Kind]++
+				s.left.last = e
+				if s.alerts > maxAlertRows+1 {
+					s.left.seconds = s.left.seconds || e.At.Second() != 0 || e.At.Nanosecond() != 0
+					continue
+				}
+			}
+		}
+		kept = append(kept, e)
+	}
+	return kept
+}
+
 // unlisted says what the alerts' events left out of the timeline were:
 // "99,950 more alert events until 2026-11-23 23:10 UTC, not listed:
 // alert_joined 99,000 · alert_resolved 950; GET
 // /v1/incidents/42/timeline lists every event".
-func (r *review) unlisted(rest map[klaxon.EventKind]int, last klaxon.Event) string {
+func (r *review) unlisted() string {
 	n := 0
 	var kinds []string
-	for _, k := range slices.Sorted(maps.Keys(rest)) {
-		n += rest[k]
-		kinds = append(kinds, escape(string(k))+" "+count(rest[k]))
+	for _, k := range slices.Sorted(maps.Keys(r.left.kinds)) {
+		n += r.left.kinds[k]
+		kinds = append(kinds, escape(string(k))+" "+count(r.left.kinds[k]))
 	}
-	return count(n) + " more alert events until " + r.clock.at(last.At) + ", not listed: " + strings.Join(kinds, " · ") +
+	return count(n) + " more alert events until " + r.clock.at(r.left.last.At) + ", not listed: " + strings.Join(kinds, " · ") +
 		"; GET /v1/incidents/" + escape(r.inc.ID) + "/timeline lists every event"
 }
 
