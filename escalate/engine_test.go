@@ -540,3 +540,42 @@ func TestWalkCommitsTold(t *testing.T) {
 	defer mu.Unlock()
 	require.Subset(t, told, []string{"page_sent alice", "escalated ", "page_sent bob"})
 }
+
+// TestFastRoundsQueueOneCall: a policy that repeats every 10 s pages
+// alice by SMS at once and by voice after a minute. Each round's SMS goes
+// out; the call each round asks for waits in the outbox as one call,
+// which goes out a minute after the first round asked for it, not one
+// call for every round that came meanwhile.
+func TestFastRoundsQueueOneCall(t *testing.T) {
+	clk := fakeclock.New(t0)
+	st, ph, e := newEngine(t, escalate.Options{Now: clk.Now})
+	fast := klaxon.Policy{Name: "fast", Repeat: 100, Steps: []klaxon.Step{
+		{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "alice"}}, EscalateAfter: 10 * time.Second},
+	}}
+	id := openIncident(t, st, fast, t0)
+	for at := time.Duration(0); at <= 90*time.Second; at += 10 * time.Second {
+		clk.Set(t0.Add(at))
+		_, err := e.RunOnce(t.Context())
+		require.NoError(t, err)
+		inc, err := st.Incident(t.Context(), id)
+		require.NoError(t, err)
+		var calls int
+		for _, n := range inc.Pending {
+			if n.Via == klaxon.ViaVoice {
+				calls++
+			}
+		}
+		require.LessOrEqual(t, calls, 1, "at %v: %+v", at, inc.Pending)
+	}
+	var sms, voice int
+	for _, p := range ph.got() {
+		switch p {
+		case "alice/sms":
+			sms++
+		case "alice/voice":
+			voice++
+		}
+	}
+	require.Equal(t, 10, sms, "one SMS a round")
+	require.Equal(t, 1, voice, "one call, at 60 s; the next is due at 120 s")
+}

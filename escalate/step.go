@@ -188,7 +188,13 @@ func pageStep(inc *klaxon.Incident, now time.Time, i, round int, users Users, wh
 
 // notify adds a pending notification of inc per user and notification
 // rule of inc's urgency, due at now plus the rule's delay, and returns
-// how many.
+// how many. A person's page by a contact method that still waits in the
+// outbox from earlier in this walk (a delay, or a per-person limit that
+// holds it) stands for the new one: it becomes this step's, due no later
+// than the new one would be. So the outbox holds one page a person and
+// contact method, however fast the steps and rounds come: a policy that
+// repeats faster than a limit lets calls out does not queue a call for
+// every round, and the header stays small.
 func notify(inc *klaxon.Incident, now time.Time, users []klaxon.User, step, round int) int {
 	n := 0
 	for _, u := range users {
@@ -196,10 +202,21 @@ func notify(inc *klaxon.Incident, now time.Time, users []klaxon.User, step, roun
 			if !rule.Applies(inc.Urgency) {
 				continue
 			}
-			inc.Seq++
 			n++
+			due := now.Add(rule.After)
+			if i := slices.IndexFunc(inc.Pending, func(p klaxon.Notification) bool {
+				return p.User == u.ID && p.Via == rule.Via && p.ID > inc.WalkFrom
+			}); i >= 0 {
+				p := &inc.Pending[i]
+				if due.Before(p.Due) {
+					p.Due = due
+				}
+				p.Step, p.Round = step, round
+				continue
+			}
+			inc.Seq++
 			inc.Pending = append(inc.Pending, klaxon.Notification{
-				ID: inc.Seq, User: u.ID, Via: rule.Via, Due: now.Add(rule.After), Step: step, Round: round,
+				ID: inc.Seq, User: u.ID, Via: rule.Via, Due: due, Step: step, Round: round,
 			})
 		}
 	}
