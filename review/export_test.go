@@ -109,3 +109,46 @@ func TestExportHoldsLittle(t *testing.T) {
 	require.Contains(t, md, "19,950 more alert events")
 	require.Less(t, st.mostHeap, uint64(8<<20), "held %d MB", st.mostHeap>>20)
 }
+
+// TestLoadStorm: the report of a window with a storm's incident reads its
+// timeline a page at a time and counts its alerts' events, with the same
+// figures as NewReport of the whole timeline, holding a page at a time.
+func TestLoadStorm(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 22, 0, 0, 0, time.UTC)
+	inc := &klaxon.Incident{ID: "42", Summary: "storm", State: klaxon.StateResolved, CreatedAt: t0, AlertCount: 30_000,
+		Labels: map[string]string{"service": "checkout"}}
+	events := []klaxon.Event{{At: t0, Kind: klaxon.EventTriggered, Alert: "am/0", Text: "disk full"}}
+	for i := 1; i < 30_000; i++ {
+		at := t0.Add(time.Duration(i) * time.Millisecond)
+		kind, text := klaxon.EventAlertJoined, "disk full"
+		if i%3 == 0 {
+			kind, text = klaxon.EventAlertRefired, "disk slow"
+		}
+		events = append(events, klaxon.Event{At: at, Kind: kind, Alert: "am/" + strconv.Itoa(i), Text: text})
+		if i%5_000 == 0 {
+			events = append(events, klaxon.Event{At: at, Kind: klaxon.EventPageSent, User: "alice", Via: "sms", Notification: i / 5_000})
+		}
+	}
+	events = append(events,
+		klaxon.Event{At: t0.Add(time.Minute), Kind: klaxon.EventAcknowledged, By: "alice", How: "sms"},
+		klaxon.Event{At: t0.Add(2 * time.Minute), Kind: klaxon.EventResolved, By: "alice", How: "web"})
+	o := review.Options{By: review.ByIntegration}
+
+	got, truncated, err := review.Load(context.Background(), &timelineStore{inc: inc, events: events}, o)
+	require.NoError(t, err)
+	require.False(t, truncated)
+	require.Equal(t, review.NewReport([]review.Incident{{Incident: inc, Timeline: events}}, o), got)
+	require.Equal(t, []review.Noise{{Alert: "disk full", AlertEvents: 20_001}, {Alert: "disk slow", AlertEvents: 9_999}},
+		got.Overall.NoisiestByAlerts)
+	require.Equal(t, "am", got.Groups[0].Key, "the integration of its first alert")
+
+	st := &stormStore{inc: &klaxon.Incident{ID: "42", Summary: "storm", CreatedAt: t0, AlertCount: 20_000}, total: 20_000}
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	st.base = m.HeapAlloc
+	got, _, err = review.Load(context.Background(), st, review.Options{})
+	require.NoError(t, err)
+	require.Equal(t, 20_000, got.Overall.NoisiestByAlerts[0].AlertEvents, "the first kept, the rest counted")
+	require.Less(t, st.mostHeap, uint64(8<<20), "held %d MB", st.mostHeap>>20)
+}

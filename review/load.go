@@ -3,6 +3,7 @@ package review
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -61,16 +62,48 @@ func Load(ctx context.Context, st Store, o Options) (r Report, truncated bool, e
 		if inc.CreatedAt.Before(o.Since) || (!o.Until.IsZero() && !inc.CreatedAt.Before(o.Until)) {
 			continue
 		}
-		events, err := klaxon.ReadTimeline(ctx, st, inc.ID)
+		h, err := readFolded(ctx, st, inc)
 		if err != nil {
 			return Report{}, false, fmt.Errorf("report: timeline of incident %s: %w", inc.ID, err)
 		}
-		history = append(history, Incident{Incident: inc, Timeline: events})
+		history = append(history, h)
 	}
 	// The list is newest first: stopped at its limit inside the window,
 	// it left older incidents of the window unread.
 	truncated = len(incs) == MaxIncidents && !incs[len(incs)-1].CreatedAt.Before(o.Since)
 	return NewReport(history, o), truncated, nil
+}
+
+// readFolded reads inc's timeline a page at a time, and keeps every
+// event but the alerts' that only count: an alert joined or firing again,
+// its own (not copied by a merge), after the first alert's event, which
+// says the incident's integration. Those it counts by the name they
+// count under. The report of a window with a storm's incident of 100,000
+// alerts holds its people's events and a count, not 100,000 events.
+func readFolded(ctx context.Context, st Store, inc *klaxon.Incident) (Incident, error) {
+	h := Incident{Incident: inc}
+	alert := false // an alert's event is kept
+	for read := 0; ; {
+		page, total, err := st.Timeline(ctx, inc.ID, read, timelinePage)
+		if err != nil {
+			return Incident{}, err
+		}
+		for _, e := range page {
+			if alert && (e.Kind == klaxon.EventAlertJoined || e.Kind == klaxon.EventAlertRefired) &&
+				e.From == "" && !strings.HasPrefix(e.Text, "#") {
+				if h.counted == nil {
+					h.counted = map[string]int{}
+				}
+				h.counted[alertName(inc, e.Text)]++
+				continue
+			}
+			alert = alert || alertEvent(e)
+			h.Timeline = append(h.Timeline, e)
+		}
+		if read += len(page); len(page) == 0 || read >= total {
+			return h, nil
+		}
+	}
 }
 
 // Zone reads a reader's time zone by its IANA name, UTC for ""; the

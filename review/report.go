@@ -15,6 +15,9 @@ import (
 type Incident struct {
 	*klaxon.Incident
 	Timeline []klaxon.Event `json:"timeline"`
+	// counted are alerts' events that Load counted rather than kept
+	// (see folder), by the name they count under (alertName).
+	counted map[string]int
 }
 
 // Groupings a report can have (Options.By).
@@ -166,7 +169,7 @@ func NewReport(history []Incident, o Options) Report {
 			(!o.Until.IsZero() && !h.CreatedAt.Before(o.Until)) {
 			continue
 		}
-		in = append(in, Incident{Incident: h.Incident, Timeline: own(h.Timeline)})
+		in = append(in, Incident{Incident: h.Incident, Timeline: own(h.Timeline), counted: h.counted})
 	}
 	r := Report{Since: o.Since, Until: o.Until, By: o.By, WorkHours: o.WorkHours.String(), Overall: c.figures(in, "")}
 	if o.By == "" || CheckBy(o.By) != nil {
@@ -271,6 +274,9 @@ func (c *counter) figures(incs []Incident, only string) Figures {
 			f.EscalatedBeforeAck++
 		}
 		noisy(alertName(h.Incident, "")).Incidents++
+		for name, n := range h.counted {
+			noisy(name).AlertEvents += n
+		}
 		for _, e := range h.Timeline {
 			if alertEvent(e) {
 				noisy(alertName(h.Incident, e.Text)).AlertEvents++
