@@ -49,8 +49,10 @@ func (s *sifter) markdown(inc *klaxon.Incident, events []klaxon.Event, users fun
 	var b strings.Builder
 	r.b = &b
 	fmt.Fprintf(&b, "# Incident %s: %s\n\n", escape(inc.ID), escape(oneLine(inc.Summary)))
-	if z := reader.String(); z != "UTC" {
-		fmt.Fprintf(&b, "Times are in UTC and in %s.\n\n", escape(z))
+	// A zone that is UTC under another name (Etc/UTC, a server's local
+	// zone) writes each time once, as the clock does.
+	if name, offset := inc.CreatedAt.In(reader).Zone(); name != "UTC" || offset != 0 {
+		fmt.Fprintf(&b, "Times are in UTC and in %s.\n\n", escape(reader.String()))
 	} else {
 		b.WriteString("Times are in UTC.\n\n")
 	}

@@ -277,3 +277,21 @@ func TestMarkdownBoundsLongTimeline(t *testing.T) {
 	require.Contains(t, timeline, "| triggered |", "how it began")
 	require.Less(t, len(md), 256<<10, "the review stays small")
 }
+
+// TestMarkdownUTCByAnotherName: a reader whose zone is UTC under another
+// name (a server's local zone is often Etc/UTC) is told its times are in
+// UTC, once, as each time is written.
+func TestMarkdownUTCByAnotherName(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 22, 0, 0, 0, time.UTC)
+	inc := &klaxon.Incident{ID: "42", Summary: "disk full", State: klaxon.StateTriggered, CreatedAt: t0}
+	for _, name := range []string{"UTC", "Etc/UTC", "Etc/Zulu"} {
+		reader, err := time.LoadLocation(name)
+		require.NoError(t, err)
+		md := review.Markdown(inc, nil, nil, reader)
+		require.Contains(t, md, "\n\nTimes are in UTC.\n\n", name)
+		require.Contains(t, md, "| Opened | 2026-11-23 22:00 UTC |\n", name)
+	}
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	require.NoError(t, err)
+	require.Contains(t, review.Markdown(inc, nil, nil, berlin), "\n\nTimes are in UTC and in Europe/Berlin.\n\n")
+}
