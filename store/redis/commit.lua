@@ -142,13 +142,23 @@ redis.call('HSET', group, 'o', ARGV[2], 'c', token, 'p', last)
 
 local removed = {}
 for _, key in ipairs(closed) do
-  for _, alert in ipairs(redis.call('HKEYS', key .. ':a')) do
-    local cur = redis.call('HGET', KEYS[2], alert)
-    -- Only this group's entry goes: the key may have moved to another group.
-    if cur and string.match(cur, '^%S+ (.*)$') == gkey then
-      redis.call('HDEL', KEYS[2], alert)
-      removed[#removed + 1] = alert
-      removed[#removed + 1] = cur
+  -- A thousand entries a call each way: an incident of a storm holds
+  -- 100,000 alerts, and the script holds the server while it runs.
+  local alerts = redis.call('HKEYS', key .. ':a')
+  for i = 1, #alerts, 1000 do
+    local curs = redis.call('HMGET', KEYS[2], unpack(alerts, i, math.min(i + 999, #alerts)))
+    local gone = {}
+    for k, cur in ipairs(curs) do
+      -- Only this group's entry goes: the key may have moved to another group.
+      if cur and string.match(cur, '^%S+ (.*)$') == gkey then
+        local alert = alerts[i + k - 1]
+        gone[#gone + 1] = alert
+        removed[#removed + 1] = alert
+        removed[#removed + 1] = cur
+      end
+    end
+    if #gone > 0 then
+      redis.call('HDEL', KEYS[2], unpack(gone))
     end
   end
 end

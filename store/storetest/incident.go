@@ -217,6 +217,23 @@ func testAlertIndex(t *testing.T, open func() klaxon.Store) {
 	groups, err = s.AlertGroups(ctx, []string{"am/a"})
 	require.NoError(t, err)
 	require.Equal(t, map[string]string{"am/a": "g2"}, groups)
+
+	// An incident of a storm resolves: each of its 2,500 alerts leaves
+	// the index, a thousand at a time (Redis), but the one that moved.
+	big := incident("5", "g3", klaxon.StateTriggered)
+	keys := make([]string, 2_500)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("big/%d", i)
+		big.Changed = append(big.Changed, klaxon.AlertState{Alert: klaxon.Alert{Key: keys[i], Status: klaxon.Firing}, Count: 1})
+	}
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g3", Version: 0, Open: "5", Incidents: []*klaxon.Incident{big}, Index: keys}))
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g2", Version: 4, Open: "4", Index: []string{"big/1500"}}))
+	big = header(big)
+	big.State = klaxon.StateResolved
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g3", Version: 1, Incidents: []*klaxon.Incident{big}}))
+	groups, err = s.AlertGroups(ctx, keys)
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"big/1500": "g2"}, groups)
 }
 
 // alertRecord is alert key as an incident holds it, seen n times.
