@@ -72,7 +72,9 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
 
 // acknowledgeAlert acknowledges the open incident that alert key belongs
 // to. An alert in no open incident is nothing to acknowledge: PagerDuty
-// accepts such an event too.
+// accepts such an event too. The index may still name the group of an
+// alert whose incident closed (its unindexing owed: see ingest's Sweep),
+// so the group's open incident must hold the alert.
 func (s *Server) acknowledgeAlert(r *http.Request, key, integration string) error {
 	groups, err := s.o.Store.AlertGroups(r.Context(), []string{key})
 	if err != nil {
@@ -82,9 +84,12 @@ func (s *Server) acknowledgeAlert(r *http.Request, key, integration string) erro
 	if !ok {
 		return nil
 	}
-	g, err := s.o.Store.Group(r.Context(), gk, nil)
+	g, err := s.o.Store.Group(r.Context(), gk, []string{key})
 	if err != nil || g.Open == nil {
 		return err
+	}
+	if _, held := g.Alerts[key]; !held {
+		return nil
 	}
 	_, err = s.o.Commands.Act(r.Context(), klaxon.ActionAck, g.Open.ID, klaxon.Actor{By: integration, How: "pagerduty"})
 	if errors.Is(err, klaxon.ErrConflict) {

@@ -147,7 +147,8 @@ const maxOwed = 1000
 
 // Run makes, until ctx ends, the moves that their senders left owed: a
 // process killed, or a store that failed, between the commit that moved
-// an alert and its resolve in the group it left.
+// an alert and its resolve in the group it left; and the unindexing of
+// closed incidents left owed (see Sweep).
 func (p *Pipeline) Run(ctx context.Context) error {
 	t := time.NewTicker(sweepEvery)
 	defer t.Stop()
@@ -157,8 +158,33 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		p.MakeOwed(ctx)
+		p.Sweep(ctx)
 	}
+}
+
+// Sweep is one sweep of Run: it makes the moves owed (MakeOwed), and the
+// unindexing of closed incidents owed, where the store leaves it so (an
+// unindexer).
+func (p *Pipeline) Sweep(ctx context.Context) {
+	p.MakeOwed(ctx)
+	if u, ok := p.store.(unindexer); ok {
+		if err := u.Unindex(ctx); err != nil {
+			p.log.Warn("unindex the alerts of closed incidents", "err", err)
+		}
+	}
+}
+
+// An unindexer is a store whose commit that closes an incident of a
+// storm may leave the unindexing of its alerts owed, to be made in
+// writes of their own: both stores do, past a thousand alerts, so that
+// the escalation engine's writes go between them. Its caller makes them
+// before the commit returns; Unindex makes what a process stopped, or a
+// write that failed, left owed. Until then an alert of the closed
+// incident still names its group in the index: a resolve of it goes to
+// the group (where it is no change), and its report in another group
+// tells of a move whose resolve changes nothing.
+type unindexer interface {
+	Unindex(ctx context.Context) error
 }
 
 // MakeOwed makes the moves owed for longer than owedAfter: one sweep of

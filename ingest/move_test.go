@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -412,4 +413,47 @@ func TestMoveWrittenAheadCluster(t *testing.T) {
 			require.Equal(t, tt.firing, firingIn(t, st, r.left.ID))
 		})
 	}
+}
+
+// TestSweepUnindexes: a storm's incident closed through the pipeline
+// leaves the index by the time its sender is answered; one whose close
+// landed but whose unindexing a stopped process left owed leaves it at
+// the next sweep.
+func TestSweepUnindexes(t *testing.T) {
+	ctx := t.Context()
+	st := openEmbedded(t)
+	p := ingest.NewPipeline(st, func() ingest.Router { return byGroupLabel{} }, nil, func() time.Time { return t0 })
+	storm := func(group string, status klaxon.Status) []klaxon.Alert {
+		alerts := make([]klaxon.Alert, 1_500)
+		for i := range alerts {
+			alerts[i] = firing(fmt.Sprintf("am/%s-%d", group, i), map[string]string{"group": group})
+			alerts[i].Status = status
+		}
+		return alerts
+	}
+	indexed := func(alerts []klaxon.Alert) int {
+		keys := make([]string, len(alerts))
+		for i, a := range alerts {
+			keys[i] = a.Key
+		}
+		groups, err := st.AlertGroups(ctx, keys)
+		require.NoError(t, err)
+		return len(groups)
+	}
+
+	require.NoError(t, p.Accept(ctx, storm("CPU", klaxon.Firing)))
+	require.NoError(t, p.Accept(ctx, storm("CPU", klaxon.Resolved)))
+	require.Zero(t, indexed(storm("CPU", klaxon.Firing)), "unindexed by the close")
+
+	require.NoError(t, p.Accept(ctx, storm("Disk", klaxon.Firing)))
+	g, err := st.Group(ctx, "{group=Disk}", nil)
+	require.NoError(t, err)
+	closed := *g.Open
+	closed.State = klaxon.StateResolved
+	q, err := st.(klaxon.CommitQueue).Queue(ctx, klaxon.Commit{Group: closed.Group, Version: g.Version, Incidents: []*klaxon.Incident{&closed}}, nil, nil)
+	require.NoError(t, err)
+	<-q.Done() // landed; its caller stops before Wait unindexes
+	require.Equal(t, 1_500, indexed(storm("Disk", klaxon.Firing)), "owed")
+	p.Sweep(ctx)
+	require.Zero(t, indexed(storm("Disk", klaxon.Firing)), "made by the sweep")
 }

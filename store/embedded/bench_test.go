@@ -92,3 +92,12 @@ func BenchmarkLogAppend(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCloseStorm resolves an incident of 100,000 alerts beside an
+// urgent prober (storetest.BenchCloseStorm).
+func BenchmarkCloseStorm(b *testing.B) {
+	storetest.BenchCloseStorm(b, func(b *testing.B) klaxon.Store {
+		s, _ := benchStore(b)
+		return s
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/klaxonhq/klaxon"
 	bolt "go.etcd.io/bbolt"
@@ -99,16 +100,33 @@ type pending struct {
 	s  *Store
 	c  klaxon.Commit
 	wr *write
+	// owed is set by the writer (each run of the commit starts it anew),
+	// and read once wr is done: the incidents the commit closed whose
+	// unindexing it left owed.
+	owed []string
+	// unindexed makes Wait unindex them once.
+	unindexed sync.Once
 }
 
 // Done is closed once the writer wrote or refused the commit.
 func (p *pending) Done() <-chan struct{} { return p.wr.done }
 
 // Wait returns once the commit is durable, or with why it was not made.
+// A commit that closed an incident of a storm then takes its alerts out
+// of the index before Wait returns, in writes of their own (see
+// unindex.go). That the commit landed is what Wait returns: a write of
+// them that failed leaves the rest owed, for Store.Unindex.
 func (p *pending) Wait() error {
 	if err := p.s.w.wait(p.wr); err != nil {
 		return fmt.Errorf("commit group %s: %w", p.c.Group, err)
 	}
+	p.unindexed.Do(func() {
+		for _, id := range p.owed {
+			if p.s.unindexOwed(context.Background(), id) != nil {
+				return
+			}
+		}
+	})
 	return nil
 }
 
@@ -166,18 +184,22 @@ func (s *Store) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queued,
 			landed()
 		}
 	}
-	wr, err := s.w.queue(ctx, c.Urgent, c.Group, func(tx *txn) error { return commit(tx, c, encoded, moved) }, prev, durable)
+	p := &pending{s: s, c: c}
+	var err error
+	p.wr, err = s.w.queue(ctx, c.Urgent, c.Group, func(tx *txn) error { return commit(tx, c, encoded, moved, &p.owed) }, prev, durable)
 	if err != nil {
 		return nil, fmt.Errorf("commit group %s: %w", c.Group, err)
 	}
-	return &pending{s: s, c: c, wr: wr}, nil
+	return p, nil
 }
 
 // commit writes c, whose incidents encodeIncident made into encoded, in
 // tx. It checks everything that can refuse c before it writes anything
 // (see write). moved, when not nil, is set to the keys of c.Index that
-// another group had indexed.
-func commit(tx *txn, c klaxon.Commit, encoded []encodedIncident, moved *[]klaxon.Move) error {
+// another group had indexed; owed to the incidents it closed whose
+// unindexing it left owed (see unindex.go).
+func commit(tx *txn, c klaxon.Commit, encoded []encodedIncident, moved *[]klaxon.Move, owed *[]string) error {
+	*owed = (*owed)[:0]
 	version, open := getGroup(tx, c.Group)
 	if version != c.Version {
 		return fmt.Errorf("at version %d, not %d: %w", version, c.Version, klaxon.ErrConflict)
@@ -191,7 +213,12 @@ func commit(tx *txn, c klaxon.Commit, encoded []encodedIncident, moved *[]klaxon
 			return err
 		}
 		if inc.ID == open && !inc.State.Open() {
-			if err := unindex(tx, c.Group, inc.ID); err != nil {
+			if inc.AlertCount > unindexChunk {
+				if err := oweUnindex(tx, c.Group, inc.ID); err != nil {
+					return err
+				}
+				*owed = append(*owed, inc.ID)
+			} else if err := unindex(tx, c.Group, inc.ID); err != nil {
 				return err
 			}
 			if err := tx.Bucket(bucketClosed).Put([]byte(c.Group), []byte(inc.ID)); err != nil {

@@ -60,7 +60,7 @@ var (
 	bucketMeta = []byte("meta")
 
 	buckets = [][]byte{bucketGroups, bucketIncidents, bucketAlertSeen, bucketAlertDetails, bucketEvents, bucketOpen,
-		bucketPaged, bucketAlerts, bucketTimers, bucketDue, bucketClaims, bucketIDs, bucketMeta, bucketMoves, bucketClosed}
+		bucketPaged, bucketAlerts, bucketTimers, bucketDue, bucketClaims, bucketIDs, bucketMeta, bucketMoves, bucketClosed, bucketUnindex}
 )
 
 // openTimeout bounds the wait for the file lock, so that a second process

@@ -46,3 +46,9 @@ func BenchmarkCommit(b *testing.B) {
 func BenchmarkClaim(b *testing.B) {
 	storetest.BenchClaim(b, func(b *testing.B) klaxon.Store { return benchStore(b) })
 }
+
+// BenchmarkCloseStorm resolves an incident of 100,000 alerts beside an
+// urgent prober (storetest.BenchCloseStorm).
+func BenchmarkCloseStorm(b *testing.B) {
+	storetest.BenchCloseStorm(b, func(b *testing.B) klaxon.Store { return benchStore(b) })
+}

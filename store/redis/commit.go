@@ -42,7 +42,9 @@ const (
 //     group, its incidents, their state sets, the shard's alert index and
 //     the group's timers, together.
 //  3. Delete the entries of the alerts that the script unindexed, each only
-//     if it still holds the value the script removed.
+//     if it still holds the value the script removed; and unindex, a
+//     thousand at a time, the alerts of an incident of a storm that it
+//     closed (see drain.go).
 func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("commit group %s: %w", c.Group, err)
@@ -110,6 +112,12 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 		*c.Moved = append(*c.Moved, movedInline(c, replyList(reply, 2))...)
 	}
 	s.dropEntries(ctx, replyList(reply, 1))
+	for _, key := range replyList(reply, 3) {
+		if key, ok := key.(string); ok && !s.drainLater {
+			// Owed until made: what fails here, Unindex makes later.
+			_ = s.drain(context.WithoutCancel(ctx), s.tag(c.Group), key)
+		}
+	}
 	return nil
 }
 

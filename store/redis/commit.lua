@@ -34,13 +34,16 @@
 -- claim unless the commit carries that claim's token.
 --
 -- An incident written resolved while it is the group's open one leaves
--- the shard's alert index: each of its alerts whose entry names this group.
+-- the shard's alert index: each of its alerts whose entry names this
+-- group. One of more than a thousand alerts is kept owed in the shard's
+-- hash T:ux instead (see drain.lua).
 --
 -- A key indexed that another group had indexed moved: the script keeps
 -- it, owed, in the shard's sorted set T:mv (see moves.go) until it is
 -- settled.
 --
--- Returns {1, {removed index values...}, {moved...}} when committed: the
+-- Returns {1, {removed index values...}, {moved...}, {owed...}} when
+-- committed: the
 -- alert and shard value of each entry of this group's alert index that
 -- it removed, and the place in the list of alert entries, from 1, and
 -- the group before of each entry that another group held. It returns {0,
@@ -140,20 +143,23 @@ end
 redis.call('HINCRBY', group, 'v', 1)
 redis.call('HSET', group, 'o', ARGV[2], 'c', token, 'p', last)
 
-local removed = {}
+local removed, owed = {}, {}
 for _, key in ipairs(closed) do
-  -- A thousand entries a call each way: an incident of a storm holds
-  -- 100,000 alerts, and the script holds the server while it runs.
-  local alerts = redis.call('HKEYS', key .. ':a')
-  for i = 1, #alerts, 1000 do
-    local curs = redis.call('HMGET', KEYS[2], unpack(alerts, i, math.min(i + 999, #alerts)))
+  -- An incident of a storm holds 100,000 alerts, and the script holds
+  -- the server while it runs: past a thousand, the unindexing is owed,
+  -- for drain.lua to make a thousand at a time.
+  if redis.call('HLEN', key .. ':a') > 1000 then
+    redis.call('HSET', tag .. ':ux', key, '0 ' .. gkey)
+    owed[#owed + 1] = key
+  else
+    local alerts = redis.call('HKEYS', key .. ':a')
+    local curs = #alerts > 0 and redis.call('HMGET', KEYS[2], unpack(alerts)) or {}
     local gone = {}
     for k, cur in ipairs(curs) do
       -- Only this group's entry goes: the key may have moved to another group.
       if cur and string.match(cur, '^%S+ (.*)$') == gkey then
-        local alert = alerts[i + k - 1]
-        gone[#gone + 1] = alert
-        removed[#removed + 1] = alert
+        gone[#gone + 1] = alerts[k]
+        removed[#removed + 1] = alerts[k]
         removed[#removed + 1] = cur
       end
     end
@@ -203,4 +209,4 @@ for i = 1, n do
   release(id)
   a = a + 1
 end
-return {1, removed, moved}
+return {1, removed, moved, owed}

@@ -25,6 +25,9 @@ package redis
 //	T:mv           zset   moveMember(move), score its time (µs): the
 //	                      moves that the shard's groups' commits told of
 //	                      (klaxon.Commit.Moved), until they are settled
+//	T:ux           hash   incident key → "<HSCAN cursor> <group>": the
+//	                      closed incidents whose alerts are still to leave
+//	                      T:alerts (drain.lua)
 //	T:ready:<r>    string readiness probe of replica <r>, for a minute
 //
 // Keys looked up by something other than a group cannot be in its shard.
@@ -74,6 +77,7 @@ func timersKey(tag string) string                 { return tag + ":td" }
 func leasesKey(tag string) string                 { return tag + ":tl" }
 func probeKey(tag, replica string) string         { return tag + ":ready:" + replica }
 func movesKey(tag string) string                  { return tag + ":mv" }
+func unindexKey(tag string) string                { return tag + ":ux" }
 
 func (s *Store) idKey(id string) string       { return s.prefix + ":id:" + id }
 func (s *Store) alertKey(alert string) string { return s.prefix + ":a:" + alert }

@@ -48,6 +48,10 @@ var (
 	//go:embed unindex.lua
 	unindexLua    string
 	unindexScript = redis.NewScript(unindexLua)
+
+	//go:embed drain.lua
+	drainLua    string
+	drainScript = redis.NewScript(drainLua)
 )
 
 // call is one run of a script: its keys and arguments.

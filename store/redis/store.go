@@ -81,6 +81,9 @@ type Store struct {
 	commits *batcher
 	// replica names this process's readiness probe key.
 	replica string
+	// drainLater, set by tests, leaves the unindexing that a commit owes
+	// to Unindex, as a process stopped just after the commit would.
+	drainLater bool
 }
 
 // urgentPool is the size of the connection pool of urgent commits.

@@ -22,6 +22,18 @@ func contract(t *testing.T, addrs []string) {
 		o := Options{Addrs: addrs, Prefix: fmt.Sprintf("t%d", prefixes.Add(1))}
 		return func() klaxon.Store { return open(t, o) }
 	})
+	// A close whose process stopped once it landed leaves the unindexing
+	// owed until Unindex.
+	t.Run("unindex owed", func(t *testing.T) {
+		s := open(t, Options{Addrs: addrs, Prefix: fmt.Sprintf("t%d", prefixes.Add(1))})
+		t.Cleanup(func() { s.Close() })
+		storetest.UnindexOwed(t, s, func(c klaxon.Commit) storetest.Unindexer {
+			s.drainLater = true
+			defer func() { s.drainLater = false }()
+			require.NoError(t, s.Commit(t.Context(), c))
+			return s
+		})
+	})
 	t.Run("overrides", func(t *testing.T) {
 		storetest.RunOverrides(t, func(t *testing.T) klaxon.OverrideStore {
 			s := open(t, Options{Addrs: addrs, Prefix: fmt.Sprintf("t%d", prefixes.Add(1))})

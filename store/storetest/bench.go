@@ -71,3 +71,72 @@ func NewIncidentCommit(i int64, at time.Time) klaxon.Commit {
 		Timers:    []klaxon.Timer{{Incident: id, Group: group, Due: at.Add(time.Minute)}},
 	}
 }
+
+// BenchCloseStorm measures the commit that resolves an incident of
+// 100,000 alerts, the end of a storm, and what it costs the escalation
+// engine meanwhile: a prober commits an urgent change to another group's
+// incident, one after another, from just before the close until it
+// lands. It reports the close's time (close-ms) and the longest any
+// probe waited (probe-max-ms). newStore returns a fresh, empty store.
+func BenchCloseStorm(b *testing.B, newStore func(b *testing.B) klaxon.Store) {
+	const alerts, chunk = 100_000, 1_000
+	s := newStore(b)
+	ctx := b.Context()
+	at := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	probe := NewIncidentCommit(0, at)
+	require.NoError(b, s.Commit(ctx, probe))
+	probe.Version, probe.Index, probe.Timers = 1, nil, nil
+	probe.Incidents[0].Changed = nil
+	probe.Urgent = true
+	var closing, probeMax time.Duration
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		id, group := strconv.Itoa(1000+i), fmt.Sprintf("alertname=Storm,run=%d", i)
+		inc := &klaxon.Incident{ID: id, Group: group, Summary: "storm", State: klaxon.StateTriggered, CreatedAt: at}
+		for v := 0; v*chunk < alerts; v++ {
+			inc.Changed = inc.Changed[:0]
+			keys := make([]string, chunk)
+			for a := range keys {
+				keys[a] = fmt.Sprintf("am/%d-%d", i, v*chunk+a)
+				inc.Changed = append(inc.Changed, klaxon.AlertState{
+					Alert: klaxon.Alert{Key: keys[a], Integration: "am", Status: klaxon.Firing, Summary: "storm"},
+					Count: 1, FirstSeen: at, LastSeen: at,
+				})
+			}
+			inc.AlertCount, inc.FiringCount = (v+1)*chunk, (v+1)*chunk
+			require.NoError(b, s.Commit(ctx, klaxon.Commit{Group: group, Version: uint64(v), Open: id, Incidents: []*klaxon.Incident{inc}, Index: keys}))
+		}
+		inc.Changed = nil
+		inc.State = klaxon.StateResolved
+		done := make(chan struct{})
+		probed := make(chan time.Duration)
+		go func() {
+			var longest time.Duration
+			defer func() { probed <- longest }()
+			for {
+				start := time.Now()
+				if err := s.Commit(ctx, probe); err != nil {
+					b.Error(err)
+					return
+				}
+				probe.Version++
+				longest = max(longest, time.Since(start))
+				select {
+				case <-done:
+					return
+				default:
+				}
+			}
+		}()
+		b.StartTimer()
+		start := time.Now()
+		require.NoError(b, s.Commit(ctx, klaxon.Commit{Group: group, Version: uint64(alerts / chunk), Incidents: []*klaxon.Incident{inc}}))
+		closing += time.Since(start)
+		b.StopTimer()
+		close(done)
+		probeMax = max(probeMax, <-probed)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(closing.Milliseconds())/float64(b.N), "close-ms")
+	b.ReportMetric(float64(probeMax.Microseconds())/1000, "probe-max-ms")
+}

@@ -219,13 +219,15 @@ func testAlertIndex(t *testing.T, open func() klaxon.Store) {
 	require.Equal(t, map[string]string{"am/a": "g2"}, groups)
 
 	// An incident of a storm resolves: each of its 2,500 alerts leaves
-	// the index, a thousand at a time (Redis), but the one that moved.
+	// the index, a thousand at a time, but the one that moved, by the
+	// time the commit returns.
 	big := incident("5", "g3", klaxon.StateTriggered)
 	keys := make([]string, 2_500)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("big/%d", i)
 		big.Changed = append(big.Changed, klaxon.AlertState{Alert: klaxon.Alert{Key: keys[i], Status: klaxon.Firing}, Count: 1})
 	}
+	big.AlertCount, big.FiringCount = len(big.Changed), len(big.Changed)
 	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g3", Version: 0, Open: "5", Incidents: []*klaxon.Incident{big}, Index: keys}))
 	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g2", Version: 4, Open: "4", Index: []string{"big/1500"}}))
 	big = header(big)
