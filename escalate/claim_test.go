@@ -87,7 +87,7 @@ func runEngine(t *testing.T, e *escalate.Engine) {
 	t.Cleanup(func() { cancel(); <-done })
 }
 
-func openStore(t *testing.T) *embedded.Store {
+func openStore(t testing.TB) *embedded.Store {
 	st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })

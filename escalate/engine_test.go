@@ -66,7 +66,7 @@ func newEngine(t *testing.T, o escalate.Options) (klaxon.Store, *phone, *escalat
 }
 
 // openIncident commits a new incident with its first timer, as ingest does.
-func openIncident(t *testing.T, st klaxon.Store, p klaxon.Policy, now time.Time) string {
+func openIncident(t testing.TB, st klaxon.Store, p klaxon.Policy, now time.Time) string {
 	t.Helper()
 	id, err := st.NextIncidentID(t.Context())
 	require.NoError(t, err)

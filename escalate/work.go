@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,7 +37,10 @@ func (e *Engine) Assign(ctx context.Context, id, role, user string, who klaxon.A
 	}))
 }
 
-// mergePage is how many alerts and events a merge reads at a time.
+// mergePage is how many alerts, or events, a merge reads and commits at
+// a time: an incident of a storm, 100,000 alerts, merges in commits of a
+// thousand, each short, the escalation engine's other commits going
+// between them.
 const mergePage = 1000
 
 // Merge moves incident src into dst, for who: dst gains src's alerts and,
@@ -45,6 +49,10 @@ const mergePage = 1000
 // them goes to its own group, which opens a new incident, as after any
 // resolve. A merge that stopped halfway is finished by asking again: dst
 // records the merge once, and src resolves once.
+//
+// dst takes src a page at a time. Its Once holds where the merge is
+// (mergeAt) from the commit that records the merge to the one that
+// copies the last event, which replaces it with "merged:" + src.
 func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (*klaxon.Incident, error) {
 	if src == dst {
 		return nil, klaxon.Invalid("into", "an incident cannot be merged into itself")
@@ -60,64 +68,30 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 	if to.State == klaxon.StateResolved {
 		return nil, klaxon.Conflict("cannot merge into incident %s: it is resolved", dst)
 	}
-	var alerts []klaxon.AlertState
-	for cursor := ""; ; {
-		page, next, err := e.store.IncidentAlerts(ctx, src, cursor, mergePage)
-		if err != nil {
-			return nil, fmt.Errorf("merge incident %s: %w", src, err)
-		}
-		alerts = append(alerts, page...)
-		if next == "" {
-			break
-		}
-		cursor = next
+	if err := e.mergedElsewhere(ctx, src, dst); err != nil {
+		return nil, err
 	}
-	events, err := klaxon.ReadTimeline(ctx, e.store, src)
-	if err != nil {
-		return nil, fmt.Errorf("merge incident %s: %w", src, err)
-	}
-	for _, ev := range events {
-		if ev.Kind == klaxon.EventMergedInto && ev.Text != "#"+dst {
-			return nil, klaxon.Conflict("cannot merge incident %s: it was merged into %s already", src, strings.TrimPrefix(ev.Text, "#"))
-		}
-	}
-	// An alert the target holds already keeps its own record there.
-	keys := make([]string, len(alerts))
-	for i, a := range alerts {
-		keys[i] = a.Key
-	}
-	g, err := e.store.Group(ctx, to.Group, keys)
-	if err != nil {
-		return nil, fmt.Errorf("merge into incident %s: %w", dst, err)
-	}
-	if g.Open != nil && g.Open.ID == dst {
-		alerts = slices.DeleteFunc(alerts, func(a klaxon.AlertState) bool { _, held := g.Alerts[a.Key]; return held })
-	}
-	once := "merged:" + src
+	// The first commit records the merge; one asked again finds where it is.
 	out, err := e.command(ctx, "merge", who, dst, func(inc *klaxon.Incident, now time.Time) (bool, error) {
 		if inc.State == klaxon.StateResolved {
 			return false, klaxon.Conflict("cannot merge into incident %s: it is resolved", dst)
 		}
-		if slices.Contains(inc.Once, once) {
-			return false, nil // merged already: src may still need to resolve
+		if slices.Contains(inc.Once, mergedKey(src)) || findMergeAt(inc, src) != nil {
+			return false, nil // merged, or under way
 		}
-		inc.Once = append(inc.Once, once)
 		merged := who.Event(now, klaxon.EventMerged)
-		merged.Text = fmt.Sprintf("#%s %s (%s)", src, from.Summary, klaxon.Plural(len(alerts), "alert"))
+		merged.Text = fmt.Sprintf("#%s %s (%s)", src, from.Summary, klaxon.Plural(from.AlertCount, "alert"))
 		inc.Record(merged)
-		// Appended as they were, not recorded: the pages of src are not
-		// pages of dst, whose account of its walk stays its own.
-		for _, ev := range events {
-			ev.Text = "#" + src + ": " + ev.Text
-			ev.Notification, ev.From = 0, src
-			inc.Recorded = append(inc.Recorded, ev)
-		}
-		inc.Changed = append(inc.Changed, alerts...)
-		inc.AlertCount += len(alerts)
+		inc.Once = append(inc.Once, mergeAt{src: src}.String())
 		return true, nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	for at := findMergeAt(out, src); at != nil; at = findMergeAt(out, src) {
+		if out, err = e.mergePage(ctx, *at, to.Group, dst, who); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := e.command(ctx, "merge", who, src, func(inc *klaxon.Incident, now time.Time) (bool, error) {
 		if inc.State == klaxon.StateResolved {
@@ -132,6 +106,131 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 		return nil, fmt.Errorf("resolve merged incident %s: %w", src, err)
 	}
 	return out, nil
+}
+
+// mergedElsewhere refuses to merge src if its timeline says that it was
+// merged into another incident than dst.
+func (e *Engine) mergedElsewhere(ctx context.Context, src, dst string) error {
+	for n := 0; ; {
+		page, total, err := e.store.Timeline(ctx, src, n, mergePage)
+		if err != nil {
+			return fmt.Errorf("merge incident %s: %w", src, err)
+		}
+		for _, ev := range page {
+			if ev.Kind == klaxon.EventMergedInto && ev.Text != "#"+dst {
+				return klaxon.Conflict("cannot merge incident %s: it was merged into %s already", src, strings.TrimPrefix(ev.Text, "#"))
+			}
+		}
+		n += len(page)
+		if len(page) == 0 || n >= total {
+			return nil
+		}
+	}
+}
+
+// mergePage moves the next page of the merge at into dst, of group, in
+// one commit, and returns dst as it left it.
+func (e *Engine) mergePage(ctx context.Context, at mergeAt, group, dst string, who klaxon.Actor) (*klaxon.Incident, error) {
+	next := at
+	var alerts []klaxon.AlertState
+	var events []klaxon.Event
+	if !at.events {
+		page, cursor, err := e.store.IncidentAlerts(ctx, at.src, at.cursor, mergePage)
+		if err != nil {
+			return nil, fmt.Errorf("merge incident %s: %w", at.src, err)
+		}
+		// An alert dst holds already keeps its own record there: so does
+		// one a page before this gave, should the store give it twice.
+		keys := make([]string, len(page))
+		for i, a := range page {
+			keys[i] = a.Key
+		}
+		g, err := e.store.Group(ctx, group, keys)
+		if err != nil {
+			return nil, fmt.Errorf("merge into incident %s: %w", dst, err)
+		}
+		if g.Open != nil && g.Open.ID == dst {
+			page = slices.DeleteFunc(page, func(a klaxon.AlertState) bool { _, held := g.Alerts[a.Key]; return held })
+		}
+		alerts = page
+		next.cursor, next.events = cursor, cursor == ""
+	} else {
+		page, total, err := e.store.Timeline(ctx, at.src, at.copied, mergePage)
+		if err != nil {
+			return nil, fmt.Errorf("merge incident %s: %w", at.src, err)
+		}
+		events = page
+		next.copied += len(page)
+		next.done = len(page) == 0 || next.copied >= total
+	}
+	return e.command(ctx, "merge", who, dst, func(inc *klaxon.Incident, _ time.Time) (bool, error) {
+		if inc.State == klaxon.StateResolved {
+			return false, klaxon.Conflict("cannot merge into incident %s: it is resolved", dst)
+		}
+		i := slices.Index(inc.Once, at.String())
+		if i < 0 {
+			return false, klaxon.Conflict("cannot merge incident %s into %s: another merge of it is under way", at.src, dst)
+		}
+		if next.done {
+			inc.Once[i] = mergedKey(at.src)
+		} else {
+			inc.Once[i] = next.String()
+		}
+		// Appended as they were, not recorded: the pages of src are not
+		// pages of dst, whose account of its walk stays its own.
+		for _, ev := range events {
+			ev.Text = "#" + at.src + ": " + ev.Text
+			ev.Notification, ev.From = 0, at.src
+			inc.Recorded = append(inc.Recorded, ev)
+		}
+		inc.Changed = append(inc.Changed, alerts...)
+		inc.AlertCount += len(alerts)
+		return true, nil
+	})
+}
+
+// mergedKey is the Once of dst once src merged into it.
+func mergedKey(src string) string { return "merged:" + src }
+
+// mergeAt is where a merge of src is, kept in the Once of the incident it
+// merges into until it is done: the cursor of src's next page of alerts,
+// then, once they are all moved (events), how many of its events were
+// copied.
+type mergeAt struct {
+	src    string
+	cursor string
+	events bool
+	copied int
+	done   bool // not kept: the page that ends the merge
+}
+
+const mergeAtPrefix = "merging:"
+
+func (m mergeAt) String() string {
+	if m.events {
+		return mergeAtPrefix + m.src + " events " + strconv.Itoa(m.copied)
+	}
+	return mergeAtPrefix + m.src + " alerts " + m.cursor
+}
+
+// findMergeAt returns where the merge of src into inc is; nil if none is
+// under way.
+func findMergeAt(inc *klaxon.Incident, src string) *mergeAt {
+	for _, o := range inc.Once {
+		rest, ok := strings.CutPrefix(o, mergeAtPrefix+src+" ")
+		if !ok {
+			continue
+		}
+		if cursor, ok := strings.CutPrefix(rest, "alerts "); ok {
+			return &mergeAt{src: src, cursor: cursor}
+		}
+		if n, ok := strings.CutPrefix(rest, "events "); ok {
+			if copied, err := strconv.Atoi(n); err == nil {
+				return &mergeAt{src: src, events: true, copied: copied}
+			}
+		}
+	}
+	return nil
 }
 
 // SetChat records where incident id's chat message is, once: a second

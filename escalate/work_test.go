@@ -1,12 +1,18 @@
 package escalate_test
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/escalate"
 	"github.com/klaxonhq/klaxon/incident"
 	"github.com/klaxonhq/klaxon/internal/incidenttest"
 )
@@ -122,4 +128,94 @@ func TestMerge(t *testing.T) {
 	other := r.Open(t, "cache")
 	_, err = r.Engine.Merge(t.Context(), other, dst, ops)
 	require.ErrorIs(t, err, klaxon.ErrConflict, "nothing merges into a resolved incident")
+}
+
+// pagedStore counts the merge's commits and their largest page of
+// alerts or events, and fails every commit once its allowance is spent,
+// as a process that stopped would make none.
+type pagedStore struct {
+	klaxon.Store
+	allowance atomic.Int64
+	commits   atomic.Int64
+	largest   atomic.Int64
+}
+
+func (s *pagedStore) Commit(ctx context.Context, c klaxon.Commit) error {
+	if s.allowance.Add(-1) < 0 {
+		return fmt.Errorf("commit group %s: %w", c.Group, klaxon.ErrUnavailable)
+	}
+	for _, inc := range c.Incidents {
+		n := int64(max(len(inc.Changed), len(inc.Recorded)))
+		for old := s.largest.Load(); n > old && !s.largest.CompareAndSwap(old, n); old = s.largest.Load() {
+		}
+	}
+	s.commits.Add(1)
+	return s.Store.Commit(ctx, c)
+}
+
+// TestMergeStorm: an incident of 2,500 alerts merges a page at a time,
+// no commit carrying more than a thousand alerts or events; a merge
+// stopped halfway is finished by asking again, each alert and event of
+// src moved once, and an alert dst held already kept as it was.
+func TestMergeStorm(t *testing.T) {
+	ctx := t.Context()
+	st := openStore(t)
+	dst, src := openIncident(t, st, onePolicy, workT0), openIncident(t, st, onePolicy, workT0)
+	grow(t, st, src, "prometheus/", 2_499)
+	grow(t, st, dst, "prometheus/", 10) // dst holds ten of them already
+	srcEvents, err := klaxon.ReadTimeline(ctx, st, src)
+	require.NoError(t, err)
+	require.Greater(t, len(srcEvents), 2_000, "more than two pages")
+
+	s := &pagedStore{Store: st}
+	e := escalate.New(s, &phone{}, func() escalate.Directory { return directory{} }, slog.New(slog.DiscardHandler), escalate.Options{Now: func() time.Time { return workT0 }})
+	ops := klaxon.Actor{By: "ops", How: "cli"}
+	s.allowance.Store(3)
+	_, err = e.Merge(ctx, src, dst, ops)
+	require.ErrorIs(t, err, klaxon.ErrUnavailable, "stopped after its third commit")
+	require.Equal(t, klaxon.StateTriggered, r(t, st, src).State)
+
+	s.allowance.Store(1_000)
+	out, err := e.Merge(ctx, src, dst, ops)
+	require.NoError(t, err)
+	require.LessOrEqual(t, s.largest.Load(), int64(1_000), "a page a commit")
+	require.Greater(t, s.commits.Load(), int64(5))
+	require.Equal(t, 11+2_499-10, out.AlertCount, "am/1 of each, dst's eleven, src's new ones")
+
+	var all []klaxon.AlertState
+	for cursor := ""; ; {
+		page, next, err := st.IncidentAlerts(ctx, dst, cursor, 700)
+		require.NoError(t, err)
+		all = append(all, page...)
+		if cursor = next; next == "" {
+			break
+		}
+	}
+	require.Len(t, all, out.AlertCount)
+
+	events, err := klaxon.ReadTimeline(ctx, st, dst)
+	require.NoError(t, err)
+	var merged, copied int
+	for _, ev := range events {
+		switch {
+		case ev.Kind == klaxon.EventMerged:
+			merged++
+			require.Equal(t, "#"+src+" disk full (2500 alerts)", ev.Text)
+		case ev.From == src:
+			require.Equal(t, "#"+src+": "+srcEvents[copied].Text, ev.Text, "in order, once each")
+			copied++
+		}
+	}
+	require.Equal(t, 1, merged)
+	require.Equal(t, len(srcEvents), copied)
+	require.Equal(t, klaxon.StateResolved, r(t, st, src).State)
+	require.NotContains(t, strings.Join(r(t, st, dst).Once, " "), "merging:", "done")
+}
+
+// r reads incident id.
+func r(t *testing.T, st klaxon.Store, id string) *klaxon.Incident {
+	t.Helper()
+	inc, err := st.Incident(t.Context(), id)
+	require.NoError(t, err)
+	return inc
 }
