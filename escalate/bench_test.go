@@ -13,6 +13,7 @@ import (
 	"github.com/klaxonhq/klaxon/incident"
 	"github.com/klaxonhq/klaxon/internal/redistest"
 	"github.com/klaxonhq/klaxon/store/redis"
+	"github.com/klaxonhq/klaxon/store/storetest"
 )
 
 // BenchmarkMergeStorm merges an incident of 100,000 alerts into another,
@@ -41,31 +42,16 @@ func BenchmarkMergeStorm(b *testing.B) {
 				b.StopTimer()
 				dst, src := openIncident(b, st, onePolicy, workT0), openIncident(b, st, onePolicy, workT0)
 				grow(b, st, src, fmt.Sprintf("storm%d/", i), 100_000)
-				done, probed := make(chan struct{}), make(chan time.Duration)
-				go func() {
-					var longest time.Duration
-					defer func() { probed <- longest }()
-					for {
-						start := time.Now()
-						if _, err := e.Note(ctx, probe, "probe", false, ops); err != nil {
-							b.Error(err)
-							return
-						}
-						longest = max(longest, time.Since(start))
-						select {
-						case <-done:
-							return
-						default:
-						}
-					}
-				}()
+				stop := storetest.Probe(b, func() error {
+					_, err := e.Note(ctx, probe, "probe", false, ops)
+					return err
+				})
 				b.StartTimer()
 				start := time.Now()
 				_, err := e.Merge(ctx, src, dst, ops)
 				merging += time.Since(start)
 				b.StopTimer()
-				close(done)
-				probeMax = max(probeMax, <-probed)
+				probeMax = max(probeMax, stop())
 				require.NoError(b, err)
 				b.StartTimer()
 			}

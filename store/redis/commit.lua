@@ -152,20 +152,7 @@ for _, key in ipairs(closed) do
     redis.call('HSET', tag .. ':ux', key, '0 ' .. gkey)
     owed[#owed + 1] = key
   else
-    local alerts = redis.call('HKEYS', key .. ':a')
-    local curs = #alerts > 0 and redis.call('HMGET', KEYS[2], unpack(alerts)) or {}
-    local gone = {}
-    for k, cur in ipairs(curs) do
-      -- Only this group's entry goes: the key may have moved to another group.
-      if cur and string.match(cur, '^%S+ (.*)$') == gkey then
-        gone[#gone + 1] = alerts[k]
-        removed[#removed + 1] = alerts[k]
-        removed[#removed + 1] = cur
-      end
-    end
-    if #gone > 0 then
-      redis.call('HDEL', KEYS[2], unpack(gone))
-    end
+    unindex(KEYS[2], redis.call('HKEYS', key .. ':a'), gkey, {}, removed, '')
   end
 end
 -- After the unindexing: a key this commit indexes for the group's next

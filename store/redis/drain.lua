@@ -33,29 +33,12 @@ local alerts = {}
 for i = 1, #scan[2], 2 do
   alerts[#alerts + 1] = scan[2][i]
 end
-local removed = {}
-if #alerts > 0 then
-  local curs = redis.call('HMGET', KEYS[2], unpack(alerts))
-  local held = {}
-  if open ~= '' then
-    held = redis.call('HMGET', tag .. ':i:' .. open .. ':a', unpack(alerts))
-  end
-  local gone = {}
-  for k, cur in ipairs(curs) do
-    if cur and not held[k] and string.match(cur, '^%S+ (.*)$') == gkey then
-      gone[#gone + 1] = alerts[k]
-      if prefix == '' then
-        removed[#removed + 1] = alerts[k]
-        removed[#removed + 1] = cur
-      elseif redis.call('GET', prefix .. ':a:' .. alerts[k]) == cur then
-        redis.call('DEL', prefix .. ':a:' .. alerts[k])
-      end
-    end
-  end
-  if #gone > 0 then
-    redis.call('HDEL', KEYS[2], unpack(gone))
-  end
+local held = {}
+if open ~= '' and #alerts > 0 then
+  held = redis.call('HMGET', tag .. ':i:' .. open .. ':a', unpack(alerts))
 end
+local removed = {}
+unindex(KEYS[2], alerts, gkey, held, removed, prefix)
 if scan[1] == '0' then
   redis.call('HDEL', KEYS[1], KEYS[3])
   return {0, removed}

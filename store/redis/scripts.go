@@ -12,8 +12,8 @@ import (
 // Go decided and check versions and leases; dedup and correlation stay in
 // Go (package incident).
 var (
-	// bulkLua is a function that commit.lua, upgrade.lua, group.lua and
-	// closed.lua share.
+	// bulkLua holds the functions that commit.lua, upgrade.lua,
+	// group.lua, closed.lua and drain.lua share.
 	//go:embed bulk.lua
 	bulkLua string
 
@@ -51,7 +51,7 @@ var (
 
 	//go:embed drain.lua
 	drainLua    string
-	drainScript = redis.NewScript(drainLua)
+	drainScript = redis.NewScript(bulkLua + drainLua)
 )
 
 // call is one run of a script: its keys and arguments.

@@ -108,35 +108,50 @@ func BenchCloseStorm(b *testing.B, newStore func(b *testing.B) klaxon.Store) {
 		}
 		inc.Changed = nil
 		inc.State = klaxon.StateResolved
-		done := make(chan struct{})
-		probed := make(chan time.Duration)
-		go func() {
-			var longest time.Duration
-			defer func() { probed <- longest }()
-			for {
-				start := time.Now()
-				if err := s.Commit(ctx, probe); err != nil {
-					b.Error(err)
-					return
-				}
-				probe.Version++
-				longest = max(longest, time.Since(start))
-				select {
-				case <-done:
-					return
-				default:
-				}
+		stop := Probe(b, func() error {
+			if err := s.Commit(ctx, probe); err != nil {
+				return err
 			}
-		}()
+			probe.Version++
+			return nil
+		})
 		b.StartTimer()
 		start := time.Now()
 		require.NoError(b, s.Commit(ctx, klaxon.Commit{Group: group, Version: uint64(alerts / chunk), Incidents: []*klaxon.Incident{inc}}))
 		closing += time.Since(start)
 		b.StopTimer()
-		close(done)
-		probeMax = max(probeMax, <-probed)
+		probeMax = max(probeMax, stop())
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(closing.Milliseconds())/float64(b.N), "close-ms")
 	b.ReportMetric(float64(probeMax.Microseconds())/1000, "probe-max-ms")
+}
+
+// Probe calls probe one call after another, from now until stop, which
+// returns the longest a call took: how long the escalation engine's
+// writes wait beside what a benchmark measures. A call that fails fails
+// the benchmark.
+func Probe(b *testing.B, probe func() error) (stop func() time.Duration) {
+	done, probed := make(chan struct{}), make(chan time.Duration)
+	go func() {
+		var longest time.Duration
+		defer func() { probed <- longest }()
+		for {
+			start := time.Now()
+			if err := probe(); err != nil {
+				b.Error(err)
+				return
+			}
+			longest = max(longest, time.Since(start))
+			select {
+			case <-done:
+				return
+			default:
+			}
+		}
+	}()
+	return func() time.Duration {
+		close(done)
+		return <-probed
+	}
 }
