@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/config"
 )
 
 // auth lets through requests whose API token has scope need, or a wider
@@ -53,13 +54,13 @@ func actor(caller Caller, by, how string) (klaxon.Actor, error) {
 // a feed token (api.feed_tokens) of that schedule may come as ?token=,
 // or as a bearer token; an API token of read scope may come as a bearer
 // token only, never in a URL, where proxies and calendar services keep
-// it.
+// it, and only on a listener that serves the API.
 func (s *Server) feedAuth(w http.ResponseWriter, r *http.Request, name string) bool {
 	if s.blocked(w, r) {
 		return false
 	}
 	if token := bearer(r); token != "" {
-		if caller, ok := s.o.Tokens.Caller(token); ok {
+		if caller, ok := s.o.Tokens.Caller(token); ok && config.Served(r.Context(), GroupAPI) {
 			if !caller.Scope.Includes(klaxon.ScopeRead) {
 				s.writeError(w, r, errorf(http.StatusForbidden, "token %q lacks scope %q", caller.Name, klaxon.ScopeRead))
 				return false
@@ -69,7 +70,7 @@ func (s *Server) feedAuth(w http.ResponseWriter, r *http.Request, name string) b
 		return s.feedToken(w, r, name, token)
 	}
 	token := r.URL.Query().Get("token")
-	if _, ok := s.o.Tokens.Caller(token); ok {
+	if _, ok := s.o.Tokens.Caller(token); ok && config.Served(r.Context(), GroupAPI) {
 		s.refuse(w, r, errorf(http.StatusUnauthorized, "an API token does not go in a URL: give calendar apps a feed token of schedule %q (api.feed_tokens)", name))
 		return false
 	}

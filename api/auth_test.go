@@ -434,6 +434,27 @@ func TestFeedTokens(t *testing.T) {
 		})
 	}
 
+	// A listener that serves the feeds and not the API takes no API
+	// token, nor says that one is one.
+	t.Run("no API token where the API is not served", func(t *testing.T) {
+		feed, err := s.Only(GroupFeed, GroupWeb)
+		require.NoError(t, err)
+		for _, tc := range []struct{ token, query string }{{token: readToken}, {token: adminToken}, {query: "?token=" + readToken}, {token: feedToken}} {
+			req := httptest.NewRequest("GET", "/v1/schedules/primary.ics"+tc.query, nil)
+			if tc.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tc.token)
+			}
+			rec := httptest.NewRecorder()
+			feed.ServeHTTP(rec, req)
+			if tc.token == feedToken {
+				require.Equal(t, http.StatusOK, rec.Code, "a feed token still reads its feed")
+				continue
+			}
+			require.Equal(t, http.StatusUnauthorized, rec.Code, rec.Body.String())
+			require.Contains(t, errorOf(t, rec.Body.String()).Error, "missing or wrong feed token")
+		}
+	})
+
 	t.Run("guessing feed tokens is limited", func(t *testing.T) {
 		s, _ := testServer(t)
 		for range authlimit.MaxFailures {

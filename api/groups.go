@@ -37,7 +37,9 @@ func (s *Server) handle(group, pattern string, h http.HandlerFunc) {
 
 // Only returns a handler that serves the routes of groups and answers 404
 // to every other, as to a path that does not exist. No groups serves every
-// route.
+// route. Where GroupAPI is not served, no API token is taken, by the
+// calendar feeds nor by the console (see config.Served): a public
+// listener without the API does not become a way in for API tokens.
 func (s *Server) Only(groups ...string) (http.Handler, error) {
 	if len(groups) == 0 {
 		return s, nil
@@ -56,6 +58,6 @@ func (s *Server) Only(groups ...string) (http.Handler, error) {
 			s.notFound(w, r)
 			return
 		}
-		s.mux.ServeHTTP(w, r)
+		s.mux.ServeHTTP(w, r.WithContext(config.WithServed(r.Context(), serve)))
 	}), nil
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
@@ -77,6 +78,22 @@ type Listener struct {
 // Serves reports whether l answers the routes of group.
 func (l Listener) Serves(group string) bool {
 	return len(l.Serve) == 0 || slices.Contains(l.Serve, group)
+}
+
+type servedKey struct{}
+
+// WithServed returns ctx for a request taken by a listener that serves
+// the route groups set in serve (all of them when serve is nil).
+func WithServed(ctx context.Context, serve map[string]bool) context.Context {
+	return context.WithValue(ctx, servedKey{}, serve)
+}
+
+// Served reports whether the listener that took the request of ctx
+// serves group: an API token is good only where the API is served, so
+// that a listener without it (a public one) takes none.
+func Served(ctx context.Context, group string) bool {
+	serve, ok := ctx.Value(servedKey{}).(map[string]bool)
+	return !ok || serve == nil || serve[group]
 }
 
 // TLS names the certificate and key of a listener, PEM files; Load makes

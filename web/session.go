@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/config"
 )
 
 // Sessions are signed cookies: the console keeps nothing per session, so
@@ -122,6 +123,9 @@ func (c *Console) signedIn(r *http.Request) (*session, *Identity, bool) {
 	if !ok {
 		return nil, nil, false
 	}
+	if !signsIn(r, s.Kind) {
+		return nil, nil, false
+	}
 	id, token, ok := c.o.Tokens.Current(s.Kind, s.Name)
 	if !ok || subtle.ConstantTimeCompare([]byte(c.fingerprint(token)), []byte(s.Token)) != 1 {
 		return nil, nil, false
@@ -194,8 +198,8 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	wait := c.o.Limiter.Blocked(r)
 	id, ok := Identity{}, false
 	if wait == 0 {
-		if id, ok = c.o.Tokens.SignIn(token); !ok {
-			wait = c.o.Limiter.Fail(r)
+		if id, ok = c.o.Tokens.SignIn(token); !ok || !signsIn(r, id.Kind) {
+			ok, wait = false, c.o.Limiter.Fail(r)
 		}
 	}
 	if !ok {
@@ -210,6 +214,15 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	c.setSession(w, r, id, token)
 	c.log.InfoContext(r.Context(), "signed in", "kind", id.Kind, "name", id.Name)
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// signsIn reports whether an identity of kind signs in to the console
+// through the listener that took r: an API token only where the API is
+// served too. A public listener that serves the console and not the API
+// takes users' web tokens only, so that an API token (an admin's, with
+// act_as) that leaked is no way in from where the API is not reachable.
+func signsIn(r *http.Request, kind string) bool {
+	return kind != KindToken || config.Served(r.Context(), config.ServeAPI)
 }
 
 // signOut serves POST /logout.

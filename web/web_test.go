@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/config"
 	"github.com/klaxonhq/klaxon/internal/authlimit"
 )
 
@@ -623,4 +624,39 @@ func TestReviewAndReport(t *testing.T) {
 	require.Contains(t, body, "want a duration back from now")
 	code, _, _ = b.get("/report?by=weather")
 	require.Equal(t, http.StatusBadRequest, code)
+}
+
+// TestSignInWhereTheAPIIsNotServed: a listener that serves the console
+// and not the API (a public one) signs in users' web tokens only; an API
+// token, and a session made with one elsewhere, get no further than the
+// sign-in page there.
+func TestSignInWhereTheAPIIsNotServed(t *testing.T) {
+	r := newRig(t)
+	console := r.srv.Config.Handler
+	public := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		console.ServeHTTP(w, req.WithContext(config.WithServed(req.Context(), map[string]bool{config.ServeWeb: true})))
+	}))
+	t.Cleanup(public.Close)
+	pub := *r
+	pub.srv = public
+
+	for _, token := range []string{readToken, adminToken} {
+		code, body, _ := pub.browser(t).post("/login", url.Values{"token": {token}, "next": {"/oncall"}})
+		require.Equal(t, http.StatusUnauthorized, code)
+		require.Contains(t, body, "That token is not one Klaxon knows.", "nor says that it is an API token")
+	}
+	b := pub.signedIn(t, aliceToken)
+	code, body, _ := b.get("/oncall")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, "Alice Chen")
+
+	// A session of an API token, made where the API is served: the
+	// cookie goes to the other listener of the same host too.
+	b = r.signedIn(t, adminToken)
+	code, _, _ = b.get("/oncall")
+	require.Equal(t, http.StatusOK, code)
+	b.r = &pub
+	code, _, loc := b.get("/oncall")
+	require.Equal(t, http.StatusSeeOther, code)
+	require.Equal(t, "/login?next=%2Foncall", loc)
 }
