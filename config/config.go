@@ -301,6 +301,7 @@ func (l *loader) build(f *file) *Config {
 		users, c.WebTokens, usersOK = l.loadUsers(f.Users, &c.Notify, c.API)
 	}
 	c.Users = users
+	l.checkActors(c)
 	l.checkRouteChat("route", f.Route, users, usersOK)
 	for _, s := range l.standIns {
 		c.standIns = append(c.standIns, s.warning())

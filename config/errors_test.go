@@ -484,6 +484,31 @@ users:
 			},
 		},
 		{
+			name: "integrations and API tokens that share a secret or a user's name",
+			files: map[string]string{cfg: "route: {policy: default}\npolicies: policies\nusers: users.yaml\nnotify: {console: {}}\n" + `api:
+  tokens: [{name: ops, token: ops-token-0123456789}, {name: bob, token: bob-token-0123456789, scopes: [act]}]
+  feed_tokens: [{name: cal, schedule: primary, token: feed-token-0123456789}]
+integrations:
+  - {name: am, type: alertmanager, token: ops-token-0123456789}
+  - {name: dd, type: datadog, token: feed-token-0123456789}
+  - {name: tools, type: pagerduty, token: alice-web-token-0123}
+  - {name: carol, type: pagerduty, token: carol-pd-key-0123456}
+`, users: `
+users:
+  - {id: alice, web_token: alice-web-token-0123}
+  - {id: bob}
+  - {id: carol}
+`},
+			want: []string{
+				"conf/klaxon.yaml: integrations[0].token: same as the token of api.tokens[0]: an integration's token sits in its sender's config and may be guessed without limit, so it must open nothing else; give it one of its own",
+				"conf/klaxon.yaml: integrations[1].token: same as the token of api.feed_tokens[0]: an integration's token sits in its sender's config and may be guessed without limit, so it must open nothing else; give it one of its own",
+				"conf/klaxon.yaml: integrations[2].token: same as a user's web_token: an integration's token sits in its sender's config and may be guessed without limit, so it must open nothing else; give it one of its own",
+				`conf/klaxon.yaml: integrations[3].name: "carol" is the ID of a user: its acts (a PagerDuty acknowledge) would read as theirs in the timeline; name it otherwise`,
+				`conf/klaxon.yaml: api.tokens[1].name: "bob" is the ID of a user: the token's acts would read as theirs in the timeline; name it for who holds it (ops, ci), and give them act_as to act for bob`,
+				`conf/klaxon.yaml: api.feed_tokens[0].schedule: unknown schedule "primary": the config sets no schedules folder`,
+			},
+		},
+		{
 			name:  "trusted proxies",
 			files: map[string]string{cfg: base + "trusted_proxies: [10.0.0.0/8, 192.0.2.7, \"fd00::/8\", proxy.local, 10.0.0.0/33]\n"},
 			want: []string{

@@ -3,6 +3,7 @@ package config
 import (
 	"crypto/subtle"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -201,6 +202,43 @@ func (l *loader) checkIntegrations(ins []Integration) {
 		l.unique(at("token"), in.Token, i, tokens, func(j int) string {
 			return fmt.Sprintf("same as the token of integrations[%d]: each integration needs its own", j)
 		})
+	}
+}
+
+// checkActors checks what the integrations and API tokens share with the
+// rest of the config, once the users are read:
+//   - an integration's token must not be an API, feed or web token: it
+//     sits in its sender's config (Alertmanager's, a CI job's), and is
+//     taken without a limit on guesses, so that a sender is never
+//     throttled;
+//   - an API token's or an integration's name must not be a user's ID:
+//     the timeline names who acted, and a token named bob acting would
+//     read as bob's own act.
+func (l *loader) checkActors(c *Config) {
+	for i, in := range c.Integrations {
+		at := func(key string) string { return fmt.Sprintf("integrations[%d].%s", i, key) }
+		if _, ok := c.Users[in.Name]; ok && in.Name != "" {
+			l.probs.add(l.path, at("name"), "%q is the ID of a user: its acts (a PagerDuty acknowledge) would read as theirs in the timeline; name it otherwise", in.Name)
+		}
+		if in.Token == "" {
+			continue
+		}
+		also := ""
+		if j := slices.IndexFunc(c.API.Tokens, func(t Token) bool { return equal(t.Token, in.Token) }); j >= 0 {
+			also = fmt.Sprintf("the token of api.tokens[%d]", j)
+		} else if j := slices.IndexFunc(c.API.FeedTokens, func(t FeedToken) bool { return equal(t.Token, in.Token) }); j >= 0 {
+			also = fmt.Sprintf("the token of api.feed_tokens[%d]", j)
+		} else if slices.ContainsFunc(c.WebTokens, func(t WebToken) bool { return equal(t.Token, in.Token) }) {
+			also = "a user's web_token"
+		}
+		if also != "" {
+			l.probs.add(l.path, at("token"), "same as %s: an integration's token sits in its sender's config and may be guessed without limit, so it must open nothing else; give it one of its own", also)
+		}
+	}
+	for i, t := range c.API.Tokens {
+		if _, ok := c.Users[t.Name]; ok && t.Name != "" {
+			l.probs.add(l.path, fmt.Sprintf("api.tokens[%d].name", i), "%q is the ID of a user: the token's acts would read as theirs in the timeline; name it for who holds it (ops, ci), and give them act_as to act for %s", t.Name, t.Name)
+		}
 	}
 }
 
