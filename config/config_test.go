@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -581,4 +582,32 @@ func TestUserByPhone(t *testing.T) {
 		_, ok := c.UserByPhone(phone)
 		require.False(t, ok, "phone %q", phone)
 	}
+}
+
+// TestExampleTokensBeyondLoopback: the example's default tokens are
+// fine on loopback, and warned of, each, once a listener serves beyond
+// this machine.
+func TestExampleTokensBeyondLoopback(t *testing.T) {
+	clearEnv(t)
+	raw, err := os.ReadFile("../examples/klaxon.yaml")
+	require.NoError(t, err)
+	var defaults []string
+	for _, m := range regexp.MustCompile(`:-(dev-[a-z-]+)\}`).FindAllStringSubmatch(string(raw), -1) {
+		defaults = append(defaults, m[1])
+	}
+	require.ElementsMatch(t, defaults, exampleTokens, "exampleTokens are the example's defaults")
+
+	t.Setenv("KLAXON_LISTEN", "0.0.0.0:8080")
+	dir := filepath.Join(t.TempDir(), "examples")
+	require.NoError(t, os.CopyFS(dir, os.DirFS("../examples")))
+	c, err := Load(filepath.Join(dir, "klaxon.yaml"), nil)
+	require.NoError(t, err)
+	var paths []string
+	for _, w := range c.Warnings(time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)) {
+		if strings.Contains(w.Msg, "is a default of the example config, served beyond this machine on 0.0.0.0:8080") {
+			paths = append(paths, w.Path)
+		}
+	}
+	require.Equal(t, []string{"api.tokens[0].token", "api.feed_tokens[0].token", "integrations[0].token",
+		"integrations[1].token", "integrations[2].token", "integrations[3].token"}, paths)
 }

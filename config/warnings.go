@@ -93,10 +93,24 @@ func (c *Config) Warnings(now time.Time) []Warning {
 // token is never refused at ingest, /v2/enqueue and /metrics, even from
 // an address over the limit of failed authentications: its length is
 // its guard.
+//
+// It also warns of each token that is one of examples/klaxon.yaml's
+// published defaults (exampleTokens) while a listener serves beyond this
+// machine: the example runs as is, and whoever read it has its tokens.
 func (c *Config) shortTokens() []Warning {
 	var ws []Warning
+	public := ""
+	for _, ln := range c.Listen {
+		if public == "" && !loopback(ln.Address) {
+			public = ln.Address
+		}
+	}
 	warn := func(path, token string) {
-		if token != "" && len(token) < minWebToken {
+		switch {
+		case public != "" && slices.Contains(exampleTokens, token):
+			ws = append(ws, Warning{File: c.file, Path: path, Msg: fmt.Sprintf(
+				"%q is a default of the example config, served beyond this machine on %s: whoever read the example can use it; set the environment variable the example names for it, to 16 random characters or more (openssl rand -hex 16)", token, public)})
+		case token != "" && len(token) < minWebToken:
 			ws = append(ws, Warning{File: c.file, Path: path, Msg: fmt.Sprintf(
 				"a token of %d characters can be guessed: give it %d random characters or more (openssl rand -hex 16)", len(token), minWebToken)})
 		}
@@ -137,3 +151,8 @@ func (c *Config) pagesNobody(p klaxon.Policy, now time.Time) bool {
 	}
 	return len(p.Steps) > 0
 }
+
+// exampleTokens are the tokens examples/klaxon.yaml falls back to when
+// their environment variables are unset.
+var exampleTokens = []string{"dev-api-token", "dev-feed-token", "dev-prometheus-token", "dev-datadog-token",
+	"dev-pagerduty-routing-key", "dev-generic-token"}
