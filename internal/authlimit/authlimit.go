@@ -24,92 +24,150 @@ const (
 	// Window before it waits.
 	MaxFailures = 30
 	Window      = time.Minute
-	// maxClients bounds the clients counted. When the table is full,
-	// the counts whose window ended are dropped, and if none did, one
-	// other count is: a flood of addresses never clears the table at
-	// once, and never blocks a client that did not fail.
-	maxClients = 100_000
+	// siteFailures is the limit of an IPv6 client's /48 (a site, which
+	// one holder may be given whole) over all its /64s: without it, one
+	// /48 would guess 65,536 times MaxFailures a Window.
+	siteFailures = 8 * MaxFailures
 )
+
+// maxClients bounds the counts kept. When the table is full, the counts
+// whose window ended are dropped, and if none did, one of a client that
+// is not blocked: a flood of addresses never clears the table at once,
+// never frees a blocked client, and never blocks a client that did not
+// fail. Should every count kept be blocked, the clients not in the table
+// share one count (overflow). A variable, for tests.
+var maxClients = 100_000
 
 // Limiter counts failed authentications per client. A client is the
 // address a request came from, an IPv6 address by its /64 (what one
-// host is given); behind a trusted proxy, the address the proxy says
-// it forwarded for (X-Forwarded-For).
+// host is given) and its /48 too; behind a trusted proxy, the address
+// the proxy says it forwarded for (X-Forwarded-For).
 type Limiter struct {
 	now     func() time.Time
 	trusted []netip.Prefix
 
-	mu      sync.Mutex
-	clients map[string]*failureCount
-	swept   time.Time // when a full table last dropped the ended counts
+	mu       sync.Mutex
+	clients  map[string]*failureCount
+	overflow failureCount
+	swept    time.Time // when a full table last dropped the ended counts
 }
 
 type failureCount struct {
 	n     int
+	limit int
 	since time.Time
+}
+
+// wait is how long a client of count c must wait at now; zero when it
+// need not. A nil c never failed.
+func (c *failureCount) wait(now time.Time) time.Duration {
+	if c == nil || c.n < c.limit || now.Sub(c.since) >= Window {
+		return 0
+	}
+	return Window - now.Sub(c.since)
 }
 
 // New returns a limiter on the clock now that takes the requests from
 // an address in trusted as forwarded by a proxy.
 func New(now func() time.Time, trusted ...netip.Prefix) *Limiter {
-	return &Limiter{now: now, trusted: trusted, clients: map[string]*failureCount{}}
+	return &Limiter{now: now, trusted: trusted, clients: map[string]*failureCount{}, overflow: failureCount{limit: MaxFailures}}
 }
 
 // Blocked reports how long r's client must wait before it may try to
 // authenticate again, zero when it may now; it counts nothing.
 func (f *Limiter) Blocked(r *http.Request) time.Duration {
-	client := f.client(r)
+	keys := f.keys(r)
 	now := f.now()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	c := f.clients[client]
-	if c == nil || c.n < MaxFailures || now.Sub(c.since) >= Window {
-		return 0
+	var wait time.Duration
+	for _, k := range keys {
+		c := f.clients[k.name]
+		if c == nil && len(f.clients) >= maxClients {
+			c = &f.overflow
+		}
+		wait = max(wait, c.wait(now))
 	}
-	return Window - now.Sub(c.since)
+	return wait
 }
 
 // Fail counts a failed authentication from r's client, and reports when
 // it may try again if it is over the limit (zero when it is not).
 func (f *Limiter) Fail(r *http.Request) time.Duration {
-	client := f.client(r)
+	keys := f.keys(r)
 	now := f.now()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	c := f.clients[client]
-	if c == nil && len(f.clients) >= maxClients {
+	var wait time.Duration
+	for _, k := range keys {
+		c := f.count(k, now)
+		if now.Sub(c.since) >= Window {
+			c.n, c.since = 0, now
+		}
+		c.n++
+		if c.n > c.limit {
+			wait = max(wait, Window-now.Sub(c.since))
+		}
+	}
+	return wait
+}
+
+// count returns the count of k, made if the table has room, else the
+// overflow's. f.mu is held.
+func (f *Limiter) count(k key, now time.Time) *failureCount {
+	if c := f.clients[k.name]; c != nil {
+		return c
+	}
+	if len(f.clients) >= maxClients {
 		if now.Sub(f.swept) >= Window/10 { // not at every request of a flood
 			f.swept = now
-			for k, old := range f.clients {
+			for name, old := range f.clients {
 				if now.Sub(old.since) >= Window {
-					delete(f.clients, k)
+					delete(f.clients, name)
 				}
 			}
 		}
-		for k := range f.clients {
+		for name, old := range f.clients {
 			if len(f.clients) < maxClients {
 				break
 			}
-			delete(f.clients, k)
+			if old.wait(now) == 0 {
+				delete(f.clients, name)
+			}
+		}
+		if len(f.clients) >= maxClients {
+			return &f.overflow
 		}
 	}
-	if c == nil || now.Sub(c.since) >= Window {
-		c = &failureCount{since: now}
-		f.clients[client] = c
+	c := &failureCount{limit: k.limit, since: now}
+	f.clients[k.name] = c
+	return c
+}
+
+// key is what a client is counted under, and its limit.
+type key struct {
+	name  string
+	limit int
+}
+
+// keys are what r's client is counted under: its name (client), and an
+// IPv6 client's /48.
+func (f *Limiter) keys(r *http.Request) []key {
+	name, site := f.client(r)
+	keys := []key{{name, MaxFailures}}
+	if site != "" {
+		keys = append(keys, key{site, siteFailures})
 	}
-	c.n++
-	if c.n <= MaxFailures {
-		return 0
-	}
-	return Window - now.Sub(c.since)
+	return keys
 }
 
 // client names r's client: its address, or the address a trusted proxy
-// forwarded it for, with an IPv6 address cut to its /64.
-func (f *Limiter) client(r *http.Request) string {
+// forwarded it for, with an IPv6 address cut to its /64; and an IPv6
+// client's /48, its site ("" for IPv4).
+func (f *Limiter) client(r *http.Request) (name, site string) {
 	addr, ok := parseAddr(r.RemoteAddr)
 	if !ok {
-		return r.RemoteAddr
+		return r.RemoteAddr, ""
 	}
 	if f.isTrusted(addr) {
 		// The last address the proxies did not add themselves: those
@@ -128,9 +186,10 @@ func (f *Limiter) client(r *http.Request) string {
 	}
 	if addr.Is6() {
 		p, _ := addr.Prefix(64)
-		return p.String()
+		s, _ := addr.Prefix(48)
+		return p.String(), s.String()
 	}
-	return addr.String()
+	return addr.String(), ""
 }
 
 func (f *Limiter) isTrusted(a netip.Addr) bool {

@@ -50,7 +50,8 @@ func TestClient(t *testing.T) {
 			for _, v := range tt.forwarded {
 				r.Header.Add("X-Forwarded-For", v)
 			}
-			require.Equal(t, tt.want, f.client(r))
+			name, _ := f.client(r)
+			require.Equal(t, tt.want, name)
 		})
 	}
 }
@@ -96,4 +97,65 @@ func TestFullTable(t *testing.T) {
 	now = now.Add(Window)
 	require.Zero(t, f.Fail(via("192.0.2.2:1", "")))
 	require.Len(t, f.clients, 1, "once the window ended, the ended counts make room")
+}
+
+// TestSite: an IPv6 client's /48 is counted over all its /64s: a guesser
+// that moves from /64 to /64 of one /48 is blocked after siteFailures,
+// in every /64 of it; another /48 is not.
+func TestSite(t *testing.T) {
+	now := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
+	f := New(func() time.Time { return now })
+	in := func(site, host int) *http.Request {
+		return via("[2001:db8:"+strconv.FormatInt(int64(site), 16)+":"+strconv.FormatInt(int64(host), 16)+"::1]:1", "")
+	}
+	for i := range siteFailures {
+		require.Zero(t, f.Fail(in(7, i)), "failure %d, each from a /64 of its own", i)
+	}
+	require.Equal(t, Window, f.Fail(in(7, siteFailures)))
+	require.Equal(t, Window, f.Blocked(in(7, 9_999)), "any /64 of the /48")
+	require.Zero(t, f.Blocked(in(8, 0)), "another /48")
+	now = now.Add(Window)
+	require.Zero(t, f.Blocked(in(7, 1)), "once the window ended")
+}
+
+// TestFullTableKeepsBlocked: a table filled by a flood of addresses
+// makes room from the clients that are not blocked: a blocked guesser
+// stays blocked.
+func TestFullTableKeepsBlocked(t *testing.T) {
+	defer func(n int) { maxClients = n }(maxClients)
+	maxClients = 50
+	now := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
+	f := New(func() time.Time { return now })
+	guesser := via("192.0.2.1:1", "")
+	for range MaxFailures + 1 {
+		f.Fail(guesser)
+	}
+	for i := range 100 * maxClients {
+		f.Fail(via(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}).String()+":1", ""))
+	}
+	require.Len(t, f.clients, maxClients)
+	require.Equal(t, Window, f.Blocked(guesser))
+}
+
+// TestFullTableOfBlocked: once every count kept is of a blocked client,
+// the clients not in the table share one count: a flood of new addresses
+// is blocked together, and a client in the table keeps its own count.
+func TestFullTableOfBlocked(t *testing.T) {
+	defer func(n int) { maxClients = n }(maxClients)
+	maxClients = 10
+	now := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
+	f := New(func() time.Time { return now })
+	addr := func(i int) *http.Request { return via("192.0.2."+strconv.Itoa(i)+":1", "") }
+	for i := range maxClients {
+		for range MaxFailures {
+			f.Fail(addr(i))
+		}
+	}
+	for i := range MaxFailures {
+		require.Zero(t, f.Fail(addr(100+i)), "a new client's failure %d, counted with the others not in the table", i)
+	}
+	require.Equal(t, Window, f.Blocked(addr(200)), "clients not in the table wait together")
+	require.Len(t, f.clients, maxClients)
+	now = now.Add(Window)
+	require.Zero(t, f.Blocked(addr(200)), "once the window ended")
 }
