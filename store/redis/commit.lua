@@ -42,8 +42,7 @@
 -- it, owed, in the shard's sorted set T:mv (see moves.go) until it is
 -- settled.
 --
--- Returns {1, {removed index values...}, {moved...}, {owed...}} when
--- committed: the
+-- Returns {1, {removed index values...}, {moved...}} when committed: the
 -- alert and shard value of each entry of this group's alert index that
 -- it removed, and the place in the list of alert entries, from 1, and
 -- the group before of each entry that another group held. It returns {0,
@@ -143,14 +142,13 @@ end
 redis.call('HINCRBY', group, 'v', 1)
 redis.call('HSET', group, 'o', ARGV[2], 'c', token, 'p', last)
 
-local removed, owed = {}, {}
+local removed = {}
 for _, key in ipairs(closed) do
   -- An incident of a storm holds 100,000 alerts, and the script holds
   -- the server while it runs: past a thousand, the unindexing is owed,
   -- for drain.lua to make a thousand at a time.
   if redis.call('HLEN', key .. ':a') > 1000 then
     redis.call('HSET', tag .. ':ux', key, '0 ' .. gkey)
-    owed[#owed + 1] = key
   else
     unindex(KEYS[2], redis.call('HKEYS', key .. ':a'), gkey, {}, removed, '')
   end
@@ -196,4 +194,4 @@ for i = 1, n do
   release(id)
   a = a + 1
 end
-return {1, removed, moved, owed}
+return {1, removed, moved}
