@@ -144,7 +144,18 @@ func (e *Engine) Snooze(ctx context.Context, id string, d time.Duration, who kla
 // With tracing, the command is a span named for what (acknowledge,
 // resolve, escalate, snooze, delivery) in the trace of the request that
 // asked for it, linked to the trace that opened the incident.
-func (e *Engine) command(ctx context.Context, what string, who klaxon.Actor, id string, fn func(*klaxon.Incident, time.Time) (bool, error)) (_ *klaxon.Incident, err error) {
+func (e *Engine) command(ctx context.Context, what string, who klaxon.Actor, id string, fn func(*klaxon.Incident, time.Time) (bool, error)) (*klaxon.Incident, error) {
+	return e.commandHolding(ctx, what, who, id, nil, func(inc *klaxon.Incident, _ map[string]klaxon.Seen, now time.Time) (bool, error) {
+		return fn(inc, now)
+	})
+}
+
+// commandHolding is command for fn that needs to know which of alerts
+// the incident holds, as the group's read that the commit is checked
+// against has them (held is empty when id is not the group's open
+// incident).
+func (e *Engine) commandHolding(ctx context.Context, what string, who klaxon.Actor, id string, alerts []string,
+	fn func(inc *klaxon.Incident, held map[string]klaxon.Seen, now time.Time) (bool, error)) (_ *klaxon.Incident, err error) {
 	stored, err := e.store.Incident(ctx, id)
 	if err != nil {
 		return nil, err
@@ -157,7 +168,7 @@ func (e *Engine) command(ctx context.Context, what string, who klaxon.Actor, id 
 	// counts nothing.
 	var from klaxon.State
 	var landed *klaxon.Commit
-	err = klaxon.Update(ctx, e.store, stored.Group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
+	err = klaxon.Update(ctx, e.store, stored.Group, alerts, func(g klaxon.Group) (*klaxon.Commit, error) {
 		from, landed = "", nil
 		if g.Open == nil || g.Open.ID != id {
 			// Closed: only its timeline may still grow, for the review.
@@ -166,7 +177,7 @@ func (e *Engine) command(ctx context.Context, what string, who klaxon.Actor, id 
 				return nil, err
 			}
 			out = incident.Clone(cur)
-			changed, err := fn(out, e.now())
+			changed, err := fn(out, nil, e.now())
 			if err != nil || !changed {
 				out = cur
 				return nil, err
@@ -176,7 +187,7 @@ func (e *Engine) command(ctx context.Context, what string, who klaxon.Actor, id 
 			return landed, nil
 		}
 		inc := incident.Clone(g.Open)
-		changed, err := fn(inc, e.now())
+		changed, err := fn(inc, g.Alerts, e.now())
 		out = inc
 		if err != nil || !changed {
 			return nil, err

@@ -89,7 +89,7 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 		return nil, err
 	}
 	for at := findMergeAt(out, src); at != nil; at = findMergeAt(out, src) {
-		if out, err = e.mergePage(ctx, *at, to.Group, dst, who); err != nil {
+		if out, err = e.mergePage(ctx, *at, dst, who); err != nil {
 			return nil, err
 		}
 	}
@@ -128,9 +128,9 @@ func (e *Engine) mergedElsewhere(ctx context.Context, src, dst string) error {
 	}
 }
 
-// mergePage moves the next page of the merge at into dst, of group, in
+// mergePage moves the next page of the merge at into dst, in
 // one commit, and returns dst as it left it.
-func (e *Engine) mergePage(ctx context.Context, at mergeAt, group, dst string, who klaxon.Actor) (*klaxon.Incident, error) {
+func (e *Engine) mergePage(ctx context.Context, at mergeAt, dst string, who klaxon.Actor) (*klaxon.Incident, error) {
 	next := at
 	var alerts []klaxon.AlertState
 	var events []klaxon.Event
@@ -138,19 +138,6 @@ func (e *Engine) mergePage(ctx context.Context, at mergeAt, group, dst string, w
 		page, cursor, err := e.store.IncidentAlerts(ctx, at.src, at.cursor, mergePage)
 		if err != nil {
 			return nil, fmt.Errorf("merge incident %s: %w", at.src, err)
-		}
-		// An alert dst holds already keeps its own record there: so does
-		// one a page before this gave, should the store give it twice.
-		keys := make([]string, len(page))
-		for i, a := range page {
-			keys[i] = a.Key
-		}
-		g, err := e.store.Group(ctx, group, keys)
-		if err != nil {
-			return nil, fmt.Errorf("merge into incident %s: %w", dst, err)
-		}
-		if g.Open != nil && g.Open.ID == dst {
-			page = slices.DeleteFunc(page, func(a klaxon.AlertState) bool { _, held := g.Alerts[a.Key]; return held })
 		}
 		alerts = page
 		next.cursor, next.events = cursor, cursor == ""
@@ -163,7 +150,11 @@ func (e *Engine) mergePage(ctx context.Context, at mergeAt, group, dst string, w
 		next.copied += len(page)
 		next.done = len(page) == 0 || next.copied >= total
 	}
-	return e.command(ctx, "merge", who, dst, func(inc *klaxon.Incident, _ time.Time) (bool, error) {
+	keys := make([]string, len(alerts))
+	for i, a := range alerts {
+		keys[i] = a.Key
+	}
+	return e.commandHolding(ctx, "merge", who, dst, keys, func(inc *klaxon.Incident, held map[string]klaxon.Seen, _ time.Time) (bool, error) {
 		if inc.State == klaxon.StateResolved {
 			return false, klaxon.Conflict("cannot merge into incident %s: it is resolved", dst)
 		}
@@ -183,8 +174,15 @@ func (e *Engine) mergePage(ctx context.Context, at mergeAt, group, dst string, w
 			ev.Notification, ev.From = 0, at.src
 			inc.Recorded = append(inc.Recorded, ev)
 		}
-		inc.Changed = append(inc.Changed, alerts...)
-		inc.AlertCount += len(alerts)
+		// An alert dst holds already keeps its own record there, as the
+		// read this commit is checked against has it: so does one a page
+		// before this gave, should the store give it twice.
+		for _, a := range alerts {
+			if _, ok := held[a.Key]; !ok {
+				inc.Changed = append(inc.Changed, a)
+				inc.AlertCount++
+			}
+		}
 		return true, nil
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -218,4 +219,36 @@ func r(t *testing.T, st klaxon.Store, id string) *klaxon.Incident {
 	inc, err := st.Incident(t.Context(), id)
 	require.NoError(t, err)
 	return inc
+}
+
+// joinsDuring is a store on which, once, alerts join dst just after a
+// merge read which of a page's alerts dst holds, as ingest may commit
+// them meanwhile.
+type joinsDuring struct {
+	klaxon.Store
+	once sync.Once
+	join func()
+}
+
+func (s *joinsDuring) Group(ctx context.Context, key string, alerts []string) (klaxon.Group, error) {
+	g, err := s.Store.Group(ctx, key, alerts)
+	if len(alerts) > 0 {
+		s.once.Do(s.join)
+	}
+	return g, err
+}
+
+// TestMergeAlertJoinsMeanwhile: alerts of src that join dst between the
+// merge's read of which dst holds and its commit keep dst's records, and
+// are counted once.
+func TestMergeAlertJoinsMeanwhile(t *testing.T) {
+	ctx := t.Context()
+	st := openStore(t)
+	dst, src := openIncident(t, st, onePolicy, workT0), openIncident(t, st, onePolicy, workT0)
+	grow(t, st, src, "prometheus/", 1_500)
+	s := &joinsDuring{Store: st, join: func() { grow(t, st, dst, "prometheus/", 1_500) }}
+	e := escalate.New(s, &phone{}, func() escalate.Directory { return directory{} }, slog.New(slog.DiscardHandler), escalate.Options{Now: func() time.Time { return workT0 }})
+	out, err := e.Merge(ctx, src, dst, klaxon.Actor{By: "ops", How: "cli"})
+	require.NoError(t, err)
+	require.Equal(t, 1_501, out.AlertCount, "am/1 and src's 1,500, which dst came to hold meanwhile")
 }
