@@ -71,6 +71,23 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 	if err := e.mergedElsewhere(ctx, src, dst); err != nil {
 		return nil, err
 	}
+	// src says first where it goes: a merge stopped halfway, which dst
+	// holds part of, is finished into dst or not at all.
+	into := mergingInto + dst
+	if _, err := e.command(ctx, "merge", who, src, func(inc *klaxon.Incident, _ time.Time) (bool, error) {
+		for _, o := range inc.Once {
+			if other, ok := strings.CutPrefix(o, mergingInto); ok && other != dst {
+				return false, klaxon.Conflict("cannot merge incident %s: its merge into %s is under way; merge it into %s again to finish it", src, other, other)
+			}
+		}
+		if slices.Contains(inc.Once, into) {
+			return false, nil
+		}
+		inc.Once = append(inc.Once, into)
+		return true, nil
+	}); err != nil {
+		return nil, err
+	}
 	// The first commit records the merge; one asked again finds where it is.
 	out, err := e.command(ctx, "merge", who, dst, func(inc *klaxon.Incident, now time.Time) (bool, error) {
 		if inc.State == klaxon.StateResolved {
@@ -186,6 +203,10 @@ func (e *Engine) mergePage(ctx context.Context, at mergeAt, dst string, who klax
 		return true, nil
 	})
 }
+
+// mergingInto begins the Once of src that names the incident it merges
+// into, from the merge's first commit on.
+const mergingInto = "merging-into:"
 
 // mergedKey is the Once of dst once src merged into it.
 func mergedKey(src string) string { return "merged:" + src }

@@ -252,3 +252,27 @@ func TestMergeAlertJoinsMeanwhile(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1_501, out.AlertCount, "am/1 and src's 1,500, which dst came to hold meanwhile")
 }
+
+// TestMergeStoppedGoesNowhereElse: a merge stopped halfway, which dst
+// holds part of, cannot be made into another incident; asked again into
+// dst, it finishes.
+func TestMergeStoppedGoesNowhereElse(t *testing.T) {
+	ctx := t.Context()
+	st := openStore(t)
+	dst, other, src := openIncident(t, st, onePolicy, workT0), openIncident(t, st, onePolicy, workT0), openIncident(t, st, onePolicy, workT0)
+	grow(t, st, src, "prometheus/", 2_500)
+	s := &pagedStore{Store: st}
+	e := escalate.New(s, &phone{}, func() escalate.Directory { return directory{} }, slog.New(slog.DiscardHandler), escalate.Options{Now: func() time.Time { return workT0 }})
+	ops := klaxon.Actor{By: "ops", How: "cli"}
+	s.allowance.Store(3)
+	_, err := e.Merge(ctx, src, dst, ops)
+	require.ErrorIs(t, err, klaxon.ErrUnavailable)
+
+	s.allowance.Store(1_000)
+	_, err = e.Merge(ctx, src, other, ops)
+	require.ErrorIs(t, err, klaxon.ErrConflict, "under way into "+dst)
+	require.Equal(t, 1, r(t, st, other).AlertCount, "other took nothing")
+	out, err := e.Merge(ctx, src, dst, ops)
+	require.NoError(t, err)
+	require.Equal(t, 2_501, out.AlertCount)
+}
