@@ -52,7 +52,11 @@ const mergePage = 1000
 //
 // dst takes src a page at a time. Its Once holds where the merge is
 // (mergeAt) from the commit that records the merge to the one that
-// copies the last event, which replaces it with "merged:" + src.
+// copies the last event, which replaces it with "merged:" + src. src
+// stays open meanwhile, and its new alerts may sort behind the page the
+// merge is at: when src counts more alerts as it resolves than when the
+// pages began, or the pages began in an earlier call, mergeRest reads
+// src, resolved and so closed to alerts, once more.
 func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (*klaxon.Incident, error) {
 	if src == dst {
 		return nil, klaxon.Invalid("into", "an incident cannot be merged into itself")
@@ -105,12 +109,21 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 	if err != nil {
 		return nil, err
 	}
+	// scanned is src's AlertCount before this call read its alerts from
+	// the first: an alert that joined src meanwhile counts above it, and
+	// the pages may have passed it. -1: this call did not read them all.
+	scanned := -1
+	if at := findMergeAt(out, src); at != nil && !at.events && at.cursor == "" {
+		scanned = from.AlertCount
+	}
 	for at := findMergeAt(out, src); at != nil; at = findMergeAt(out, src) {
 		if out, err = e.mergePage(ctx, *at, dst, who); err != nil {
 			return nil, err
 		}
 	}
+	final := -1
 	if _, err := e.command(ctx, "merge", who, src, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+		final = inc.AlertCount
 		if inc.State == klaxon.StateResolved {
 			return false, nil
 		}
@@ -122,7 +135,52 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 	}); err != nil {
 		return nil, fmt.Errorf("resolve merged incident %s: %w", src, err)
 	}
+	if final != scanned {
+		// Resolved, src gains no more alerts: a last read of them finds
+		// those the pages passed.
+		if out, err = e.mergeRest(ctx, src, dst, who, out); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// mergeRest moves into dst the alerts of src, resolved, that dst does not
+// hold: those that joined src while a merge read its alerts, after the
+// page that would have had them. It stops if dst resolved meanwhile: a
+// resolved incident takes no alerts.
+func (e *Engine) mergeRest(ctx context.Context, src, dst string, who klaxon.Actor, out *klaxon.Incident) (*klaxon.Incident, error) {
+	for cursor := ""; ; {
+		page, next, err := e.store.IncidentAlerts(ctx, src, cursor, mergePage)
+		if err != nil {
+			return nil, fmt.Errorf("merge incident %s: %w", src, err)
+		}
+		keys := make([]string, len(page))
+		for i, a := range page {
+			keys[i] = a.Key
+		}
+		out, err = e.commandHolding(ctx, "merge", who, dst, keys, func(inc *klaxon.Incident, held map[string]klaxon.Seen, _ time.Time) (bool, error) {
+			if inc.State == klaxon.StateResolved {
+				return false, nil
+			}
+			moved := false
+			for _, a := range page {
+				if _, ok := held[a.Key]; !ok {
+					inc.Changed = append(inc.Changed, a)
+					inc.AlertCount++
+					moved = true
+				}
+			}
+			return moved, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if next == "" || out.State == klaxon.StateResolved {
+			return out, nil
+		}
+		cursor = next
+	}
 }
 
 // mergedElsewhere refuses to merge src if its timeline says that it was

@@ -253,6 +253,69 @@ func TestMergeAlertJoinsMeanwhile(t *testing.T) {
 	require.Equal(t, 1_501, out.AlertCount, "am/1 and src's 1,500, which dst came to hold meanwhile")
 }
 
+// srcGrows is a store on which, once, alerts join src just after a merge
+// read the first page of its alerts, as ingest may commit them meanwhile.
+type srcGrows struct {
+	klaxon.Store
+	src  string
+	once sync.Once
+	grow func()
+}
+
+func (s *srcGrows) IncidentAlerts(ctx context.Context, id, cursor string, limit int) ([]klaxon.AlertState, string, error) {
+	page, next, err := s.Store.IncidentAlerts(ctx, id, cursor, limit)
+	if id == s.src && cursor == "" {
+		s.once.Do(s.grow)
+	}
+	return page, next, err
+}
+
+// TestMergeSrcGainsMeanwhile: alerts that join src while a merge reads
+// it, behind the page it is at, are in dst once src resolved; so are
+// they when the merge that stopped is asked again.
+func TestMergeSrcGainsMeanwhile(t *testing.T) {
+	for _, stop := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stopped=%t", stop), func(t *testing.T) {
+			ctx := t.Context()
+			st := openStore(t)
+			dst, src := openIncident(t, st, onePolicy, workT0), openIncident(t, st, onePolicy, workT0)
+			grow(t, st, src, "prometheus/", 2_500)
+			paged := &pagedStore{Store: st}
+			// Keys that sort before the first page's cursor.
+			s := &srcGrows{Store: paged, src: src, grow: func() { grow(t, st, src, "blackbox/", 700) }}
+			e := escalate.New(s, &phone{}, func() escalate.Directory { return directory{} }, slog.New(slog.DiscardHandler), escalate.Options{Now: func() time.Time { return workT0 }})
+			ops := klaxon.Actor{By: "ops", How: "cli"}
+			paged.allowance.Store(1_000)
+			if stop {
+				paged.allowance.Store(3) // src marked, the merge recorded, a page
+				_, err := e.Merge(ctx, src, dst, ops)
+				require.ErrorIs(t, err, klaxon.ErrUnavailable)
+				paged.allowance.Store(1_000)
+			}
+			out, err := e.Merge(ctx, src, dst, ops)
+			require.NoError(t, err)
+			require.Equal(t, klaxon.StateResolved, r(t, st, src).State)
+			require.Equal(t, 1+2_500+700, out.AlertCount, "am/1 and all of src's, those that joined it meanwhile too")
+			var all []klaxon.AlertState
+			for cursor := ""; ; {
+				page, next, err := st.IncidentAlerts(ctx, dst, cursor, 1_000)
+				require.NoError(t, err)
+				all = append(all, page...)
+				if cursor = next; next == "" {
+					break
+				}
+			}
+			require.Len(t, all, out.AlertCount)
+			keys := map[string]bool{}
+			for _, a := range all {
+				keys[a.Key] = true
+			}
+			require.Len(t, keys, out.AlertCount, "each once")
+			require.True(t, keys["blackbox/0"] && keys["blackbox/699"] && keys["prometheus/2499"])
+		})
+	}
+}
+
 // TestMergeStoppedGoesNowhereElse: a merge stopped halfway, which dst
 // holds part of, cannot be made into another incident; asked again into
 // dst, it finishes.
