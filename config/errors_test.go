@@ -358,11 +358,17 @@ secret: short
 		},
 		{
 			name:  "redis",
-			files: map[string]string{cfg: base + "store: {redis: {addrs: [localhost], db: -1}}\n"},
+			files: map[string]string{cfg: base + "store: {redis: {addrs: [localhost], db: -1, timeout: 2h}}\n"},
 			want: []string{
 				`conf/klaxon.yaml: store.redis.addrs[0]: bad address "localhost": want host:port`,
 				"conf/klaxon.yaml: store.redis.db: must be 0 or more",
+				"conf/klaxon.yaml: store.redis.timeout: must be from 10ms to 1m, got 2h",
 			},
+		},
+		{
+			name:  "redis timeout",
+			files: map[string]string{cfg: base + "store: {redis: {addrs: [\"127.0.0.1:6379\"], timeout: soon}}\n"},
+			want:  []string{`conf/klaxon.yaml: store.redis.timeout: bad duration "soon": want a number and a unit, like 30s, 5m, 1h30m, 2d or 1w`},
 		},
 
 		// Policies.

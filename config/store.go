@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"time"
 )
 
 // Store says where Klaxon keeps its state: the embedded store at Path, or
@@ -23,7 +24,14 @@ type Redis struct {
 	Password   string   `koanf:"password"`
 	DB         int      `koanf:"db"`
 	TLS        bool     `koanf:"tls"`
+	// Timeout is how long a command waits to connect, to send, and for
+	// its answer, before it is tried again (go-redis tries three times
+	// more); unset, go-redis's 3s.
+	Timeout durationText `koanf:"timeout"`
 }
+
+// TimeoutOr is the Redis timeout, or def when unset.
+func (r *Redis) TimeoutOr(def time.Duration) time.Duration { return r.Timeout.or(def) }
 
 // checkStore defaults and checks store.
 func (l *loader) checkStore(s *Store) {
@@ -44,5 +52,12 @@ func (l *loader) checkStore(s *Store) {
 	}
 	if s.Redis.DB < 0 {
 		l.probs.add(l.path, "store.redis.db", "must be 0 or more")
+	}
+	if s.Redis.Timeout != "" {
+		if d, err := ParseDuration(string(s.Redis.Timeout)); err != nil {
+			l.probs.add(l.path, "store.redis.timeout", "%v", err)
+		} else if d < 10*time.Millisecond || d > time.Minute {
+			l.probs.add(l.path, "store.redis.timeout", "must be from 10ms to 1m, got %s", s.Redis.Timeout)
+		}
 	}
 }

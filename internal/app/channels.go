@@ -78,7 +78,8 @@ func openStore(ctx context.Context, c config.Store, log *slog.Logger, tr *teleme
 		}
 		return embedded.Open(c.Path)
 	}
-	o := redisstore.Options{Addrs: c.Redis.Addrs, MasterName: c.Redis.MasterName, Username: c.Redis.Username, Password: c.Redis.Password, DB: c.Redis.DB}
+	o := redisstore.Options{Addrs: c.Redis.Addrs, MasterName: c.Redis.MasterName, Username: c.Redis.Username, Password: c.Redis.Password, DB: c.Redis.DB,
+		Timeout: c.Redis.TimeoutOr(0)}
 	if tr.Enabled() {
 		o.Tracing = telemetry.ChildOnly(tr.Provider) // not the engine's polls and renewals
 	}

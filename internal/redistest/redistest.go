@@ -174,6 +174,40 @@ func (s *Server) Kill(t testing.TB) {
 	s.stop(t, syscall.SIGKILL)
 }
 
+// Pause stops the running server with SIGSTOP, as a hung server: the
+// kernel still takes connections and requests, and nothing answers them.
+// Resume continues it; so does the test's cleanup.
+func (s *Server) Pause(t testing.TB) {
+	t.Helper()
+	s.signal(t, syscall.SIGSTOP)
+	t.Cleanup(func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.proc != nil {
+			_ = s.proc.cmd.Process.Signal(syscall.SIGCONT)
+		}
+	})
+}
+
+// Resume continues a paused server.
+func (s *Server) Resume(t testing.TB) {
+	t.Helper()
+	s.signal(t, syscall.SIGCONT)
+}
+
+func (s *Server) signal(t testing.TB, sig syscall.Signal) {
+	t.Helper()
+	s.mu.Lock()
+	p := s.proc
+	s.mu.Unlock()
+	if p == nil {
+		t.Fatalf("redistest: signal %s to %s: not running", sig, s.Addr())
+	}
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("redistest: signal %s to %s: %v", sig, s.Addr(), err)
+	}
+}
+
 // stop signals the process, if it runs, and waits for it to exit; after
 // stopTimeout it kills it.
 func (s *Server) stop(t testing.TB, sig syscall.Signal) {

@@ -124,3 +124,32 @@ func TestUnavailable(t *testing.T) {
 		})
 	}
 }
+
+// TestHang: with a Timeout, a call to a Redis that takes connections and
+// answers nothing (stopped with SIGSTOP) fails as unavailable by the
+// store's own timeout, before the caller's context ends; without one,
+// go-redis's 3s read timeout, tried again, outlasts that context. Once
+// Redis goes on, the store works again.
+func TestHang(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	s := open(t, Options{Addrs: []string{srv.Addr()}, Timeout: 100 * time.Millisecond})
+	t.Cleanup(func() { _ = s.Close() })
+	id := commitIncident(t, s, "g", "am/a")
+
+	srv.Pause(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	_, err := s.Group(ctx, "g", nil)
+	require.ErrorIs(t, err, klaxon.ErrUnavailable)
+	require.NoError(t, ctx.Err(), "failed by the store's timeout, not the caller's: %v", err)
+	var ne net.Error
+	require.ErrorAs(t, err, &ne)
+	require.True(t, ne.Timeout(), "%v", err)
+
+	srv.Resume(t)
+	require.Eventually(t, func() bool { return s.Ping(t.Context()) == nil }, 5*time.Second, 50*time.Millisecond)
+	g, err := s.Group(t.Context(), "g", nil)
+	require.NoError(t, err)
+	require.Equal(t, id, g.Open.ID)
+}

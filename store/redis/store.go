@@ -58,6 +58,11 @@ type Options struct {
 	// Shards is how many hash tags the groups are spread over (default
 	// 256). It is fixed when a Prefix is first used: Open refuses another.
 	Shards int
+	// Timeout bounds how long a command waits to connect, to be sent,
+	// and for its answer; go-redis then tries it again, up to three
+	// times more. 0: go-redis's defaults (5s to connect, 3s to send or
+	// read).
+	Timeout time.Duration
 	// Tracing makes a span of each command and pipeline (redisotel), in
 	// the trace of the caller's context; nil for none. Commands of no
 	// traced caller are best left out: see telemetry.ChildOnly.
@@ -112,6 +117,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		Password:   o.Password,
 		DB:         o.DB,
 		TLSConfig:  o.TLS,
+	}
+	if o.Timeout > 0 {
+		uo.DialTimeout, uo.ReadTimeout, uo.WriteTimeout = o.Timeout, o.Timeout, o.Timeout
 	}
 	rdb := redis.NewUniversalClient(uo)
 	if o.MasterName == "" && len(o.Addrs) == 1 {
