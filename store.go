@@ -131,6 +131,10 @@ type IncidentFilter struct {
 	Policy  string
 	Urgency Urgency
 	Limit   int
+	// Before, an incident ID, lists only the incidents older than it,
+	// those a list would give after it: the next page of a list whose
+	// last incident it is.
+	Before string
 }
 
 // Keeps reports whether inc passes the filter's policy and urgency.

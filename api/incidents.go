@@ -18,31 +18,47 @@ import (
 // IncidentList is the body of GET /v1/incidents.
 type IncidentList struct {
 	Incidents []*klaxon.Incident `json:"incidents"`
+	// Next, when there are more, is the ID to list them before
+	// (GET /v1/incidents?before=): the last incident of this page.
+	Next string `json:"next,omitempty"`
 }
 
-// listIncidents serves GET /v1/incidents?state=open|all|triggered,...&policy=&urgency=&limit=N.
+// listIncidents serves GET /v1/incidents?state=open|all|triggered,...&policy=&urgency=&limit=N&before=ID.
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ Caller) {
 	f, err := parseFilter(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	limit := f.Limit
+	f.Limit++ // one more says whether there are more
 	incs, err := s.o.Store.Incidents(r.Context(), f)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, IncidentList{Incidents: nonNil(incs)})
+	list := IncidentList{Incidents: nonNil(incs)}
+	if len(incs) > limit {
+		list.Incidents = incs[:limit]
+		list.Next = incs[limit-1].ID
+	}
+	writeJSON(w, http.StatusOK, list)
 }
 
 func parseFilter(r *http.Request) (klaxon.IncidentFilter, error) {
-	f := klaxon.IncidentFilter{Limit: 100}
+	f := klaxon.IncidentFilter{Limit: defaultPage}
 	if l := r.URL.Query().Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 {
-			return f, klaxon.Invalid("limit", "must be a positive number, got %q", l)
+		if err != nil || n < 1 || n > maxPage {
+			return f, klaxon.Invalid("limit", "must be a number from 1 to %d, got %q", maxPage, l)
 		}
 		f.Limit = n
+	}
+	if b := r.URL.Query().Get("before"); b != "" {
+		if _, err := strconv.ParseUint(b, 10, 64); err != nil {
+			return f, klaxon.Invalid("before", "want an incident ID, got %q", b)
+		}
+		f.Before = b
 	}
 	f.Policy = r.URL.Query().Get("policy")
 	f.Urgency = klaxon.Urgency(r.URL.Query().Get("urgency"))

@@ -100,33 +100,37 @@ func incidents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	c := clientFlags(fs)
 	state := fs.String("state", "open", "open, all, or a list of triggered, acknowledged, resolved")
-	limit := fs.Int("limit", 50, "at most this many incidents")
+	limit := fs.Int("limit", 50, "at most this many incidents, up to 1000")
+	before := fs.String("before", "", "only incidents older than this ID: the next page of a list")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if pos, err := parseFlags(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
-		fmt.Fprintln(stderr, "usage: klaxon incidents [--state S] [--limit N] [--json]")
+		fmt.Fprintln(stderr, "usage: klaxon incidents [--state S] [--limit N] [--before ID] [--json]")
 		return errUsage
 	}
 	if *limit < 1 {
 		return fmt.Errorf("--limit %d: must be at least 1", *limit)
 	}
-	// One more than limit says whether there are more.
-	q := url.Values{"state": {*state}, "limit": {fmt.Sprint(*limit + 1)}}
+	q := url.Values{"state": {*state}, "limit": {fmt.Sprint(*limit)}}
+	if *before != "" {
+		q.Set("before", *before)
+	}
 	var list api.IncidentList
 	if err := c.do(ctx, http.MethodGet, "/v1/incidents?"+q.Encode(), nil, &list); err != nil {
 		return err
 	}
-	more := len(list.Incidents) > *limit
-	if more {
-		list.Incidents = list.Incidents[:*limit]
+	// The command for the next page, when there is one.
+	more := ""
+	if list.Next != "" {
+		more = fmt.Sprintf("more: klaxon incidents --state %s --limit %d --before %s", *state, *limit, list.Next)
 	}
 	if *asJSON {
-		if err := printJSON(stdout, list); err != nil || !more {
+		if err := printJSON(stdout, list); err != nil || more == "" {
 			return err
 		}
 		// The JSON stays whole on stdout; the cut is said beside it.
-		_, err := fmt.Fprintf(stderr, "the newest %d; more: klaxon incidents --state %s --limit %d --json\n", *limit, *state, 2**limit)
+		_, err := fmt.Fprintln(stderr, more+" --json")
 		return err
 	}
 	if len(list.Incidents) == 0 {
@@ -142,8 +146,8 @@ func incidents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if more {
-		_, err := fmt.Fprintf(stdout, "the newest %d; more: klaxon incidents --state %s --limit %d\n", *limit, *state, 2**limit)
+	if more != "" {
+		_, err := fmt.Fprintln(stdout, more)
 		return err
 	}
 	return nil

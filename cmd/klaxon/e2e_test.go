@@ -220,7 +220,12 @@ func TestCLI(t *testing.T) {
 	out, err = cli("incidents", "--state", "all", "--limit", "1")
 	require.NoError(t, err)
 	require.Equal(t, 3, strings.Count(out, "\n"), out)
-	require.Contains(t, out, "the newest 1; more: klaxon incidents --state all --limit 2\n")
+	require.Contains(t, out, "\n2  ", "the newest")
+	require.Contains(t, out, "more: klaxon incidents --state all --limit 1 --before 2\n")
+	out, err = cli("incidents", "--state", "all", "--limit", "1", "--before", "2")
+	require.NoError(t, err)
+	require.Contains(t, out, "\n1  ", "the next page")
+	require.NotContains(t, out, "more:", "the last page")
 	out, err = cli("incidents", "--state", "all", "--limit", "2")
 	require.NoError(t, err)
 	require.NotContains(t, out, "more:")
@@ -230,12 +235,17 @@ func TestCLI(t *testing.T) {
 	var cut api.IncidentList
 	require.NoError(t, json.Unmarshal(jsonOut.Bytes(), &cut), jsonOut.String())
 	require.Len(t, cut.Incidents, 1)
-	require.Equal(t, "the newest 1; more: klaxon incidents --state all --limit 2 --json\n", jsonErr.String())
+	require.Equal(t, "2", cut.Next)
+	require.Equal(t, "more: klaxon incidents --state all --limit 1 --before 2 --json\n", jsonErr.String())
 	jsonErr.Reset()
 	require.NoError(t, run(t.Context(), []string{"incidents", "--state", "all", "--limit", "2", "--json", "--server", base, "--token", apiToken}, &jsonOut, &jsonErr))
 	require.Empty(t, jsonErr.String())
 	_, err = cli("incidents", "--limit", "0")
 	require.ErrorContains(t, err, "--limit")
+	_, err = cli("incidents", "--limit", "1001")
+	require.ErrorContains(t, err, "limit: must be a number from 1 to 1000")
+	_, err = cli("incidents", "--before", "x")
+	require.ErrorContains(t, err, "before: want an incident ID")
 }
 
 // TestIncidentPages: an incident of 2,500 alerts answers in pages; the

@@ -72,7 +72,8 @@ func (s *Store) Incident(ctx context.Context, id string) (*klaxon.Incident, erro
 
 // Incidents lists incidents newest first, by ID. A filter without states
 // lists the open ones (triggered and acknowledged) from the open index;
-// listing other states walks every incident, newest first, until Limit.
+// listing other states walks every incident, newest first (from Before),
+// until Limit.
 func (s *Store) Incidents(ctx context.Context, f klaxon.IncidentFilter) ([]*klaxon.Incident, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
@@ -80,6 +81,11 @@ func (s *Store) Incidents(ctx context.Context, f klaxon.IncidentFilter) ([]*klax
 	states := f.States
 	if len(states) == 0 {
 		states = []klaxon.State{klaxon.StateTriggered, klaxon.StateAcknowledged}
+	}
+	if f.Before != "" {
+		if err := klaxon.CheckIncidentID(f.Before); err != nil {
+			return nil, fmt.Errorf("list incidents: %w", err)
+		}
 	}
 	onlyOpen := !slices.ContainsFunc(states, func(s klaxon.State) bool { return !s.Open() })
 	var list []*klaxon.Incident
@@ -90,7 +96,16 @@ func (s *Store) Incidents(ctx context.Context, f klaxon.IncidentFilter) ([]*klax
 			walk = tx.Bucket(bucketOpen)
 		}
 		c := walk.Cursor()
-		for k, _ := c.Last(); k != nil; k, _ = c.Prev() {
+		k, _ := c.Last()
+		if f.Before != "" {
+			// The first key at or past Before's, then the one before it.
+			if k, _ = c.Seek(incidentKey(f.Before)); k == nil {
+				k, _ = c.Last()
+			} else {
+				k, _ = c.Prev()
+			}
+		}
+		for ; k != nil; k, _ = c.Prev() {
 			inc, err := decodeIncident(all.Get(k))
 			if err != nil {
 				return fmt.Errorf("incident %s: %w", k[1:], err)

@@ -156,10 +156,11 @@ type listed struct {
 // Incidents lists incidents newest first, by numeric ID. A filter without
 // states lists the open ones (triggered and acknowledged).
 //
-// Each shard keeps one sorted set per state, so Incidents asks every shard
-// for the newest Limit IDs of each state asked for (one pipeline), merges
-// them, keeps the newest Limit, and reads those records (a second
-// pipeline). An incident whose state changed between the two is left out.
+// Each shard keeps one sorted set per state, scored by ID, so Incidents
+// asks every shard for the newest Limit IDs (below Before) of each state
+// asked for (one pipeline), merges them, keeps the newest Limit, and
+// reads those records (a second pipeline). An incident whose state
+// changed between the two is left out.
 func (s *Store) Incidents(ctx context.Context, f klaxon.IncidentFilter) ([]*klaxon.Incident, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
@@ -173,9 +174,16 @@ func (s *Store) Incidents(ctx context.Context, f klaxon.IncidentFilter) ([]*klax
 	// Narrowed by policy or urgency, which only the headers say, every ID
 	// of the states is listed, and headers are read a batch at a time
 	// until Limit of them pass.
-	stop := int64(-1)
+	page := &redis.ZRangeBy{Max: "+inf", Min: "-inf"}
 	if f.Limit > 0 && !f.Narrowed() {
-		stop = int64(f.Limit) - 1
+		page.Count = int64(f.Limit)
+	}
+	if f.Before != "" {
+		if err := klaxon.CheckIncidentID(f.Before); err != nil {
+			return nil, fmt.Errorf("list incidents: %w", err)
+		}
+		// IDs are numbers, each its own score.
+		page.Max = "(" + strconv.FormatFloat(score(f.Before), 'f', -1, 64)
 	}
 
 	type found struct {
@@ -186,7 +194,7 @@ func (s *Store) Incidents(ctx context.Context, f klaxon.IncidentFilter) ([]*klax
 	_, err := s.pipelined(ctx, func(p redis.Pipeliner) {
 		for _, tag := range s.tags {
 			for _, st := range states {
-				sets = append(sets, found{tag, p.ZRevRangeWithScores(ctx, stateKey(tag, st), 0, stop)})
+				sets = append(sets, found{tag, p.ZRevRangeByScoreWithScores(ctx, stateKey(tag, st), page)})
 			}
 		}
 	})

@@ -28,6 +28,24 @@ func testIncidentGet(t *testing.T, open func() klaxon.Store) {
 	require.ErrorContains(t, err, "424242", "the error names the missing incident")
 }
 
+// olderThan keeps the IDs of list, newest first, that are older than id.
+func olderThan(list []string, id string) []string {
+	n, _ := strconv.Atoi(id)
+	var out []string
+	for _, v := range list {
+		if m, _ := strconv.Atoi(v); m < n {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// next is the ID after id.
+func next(id string) string {
+	n, _ := strconv.Atoi(id)
+	return strconv.Itoa(n + 1)
+}
+
 func testIncidentList(t *testing.T, open func() klaxon.Store) {
 	s := connect(t, open)
 	ctx := t.Context()
@@ -56,6 +74,15 @@ func testIncidentList(t *testing.T, open func() klaxon.Store) {
 		{"limit", klaxon.IncidentFilter{Limit: 3}, openIDs[:3]},
 		{"limit with states", klaxon.IncidentFilter{States: states, Limit: 5}, all[:5]},
 		{"limit above count", klaxon.IncidentFilter{Limit: 100}, openIDs},
+		{"before", klaxon.IncidentFilter{Before: openIDs[2], Limit: 3}, openIDs[3:6]},
+		{"before, with states", klaxon.IncidentFilter{States: states, Before: all[4], Limit: 5}, all[5:10]},
+		{"before, to the end", klaxon.IncidentFilter{States: states, Before: all[9]}, all[10:]},
+		{"before the oldest", klaxon.IncidentFilter{Before: openIDs[len(openIDs)-1]}, []string{}},
+		// An ID of no incident of the states listed: a resolved one, the
+		// ID after the newest, one of two digits more.
+		{"before a resolved one", klaxon.IncidentFilter{Before: byState[klaxon.StateResolved][0]}, olderThan(openIDs, byState[klaxon.StateResolved][0])},
+		{"before a newer one", klaxon.IncidentFilter{Before: next(all[0]), Limit: 2}, openIDs[:2]},
+		{"before a far newer one", klaxon.IncidentFilter{States: states, Before: all[0] + "00", Limit: 1}, all[:1]},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
