@@ -21,12 +21,13 @@ import (
 // maxOnce bounds the name of a button's rendering (incidentPage.Once).
 const maxOnce = 64
 
-// listLimit is the most incidents the list reads; pageSize the alerts
-// and timeline entries an incident's page shows at a time.
-const (
-	listLimit = 500
-	pageSize  = 50
-)
+// pageSize is how many alerts and timeline entries an incident's page
+// shows at a time.
+const pageSize = 50
+
+// listLimit is the most incidents the list shows at a time; a variable
+// for tests.
+var listLimit = 500
 
 // States the list filters by, as the form offers them.
 var listStates = map[string][]klaxon.State{
@@ -39,6 +40,8 @@ var listStates = map[string][]klaxon.State{
 
 type listFilter struct {
 	State, Policy, Urgency string
+	// Before, an incident ID, shows those older than it: the next page.
+	Before string
 }
 
 // incidentRow is what the list shows of an incident, flat: the template
@@ -58,15 +61,17 @@ type incidentList struct {
 	States   []string
 	Policies []string
 	Rows     []incidentRow
-	// More is true when the list stopped at listLimit.
-	More bool
+	// Older, when the list stopped at listLimit, is the link to the
+	// incidents older than the last shown, with the same filter.
+	Older string
+	Limit int
 }
 
 // incidents serves GET /incidents?state=&policy=&urgency=: open
 // incidents first, the newest first within each.
 func (c *Console) incidents(w http.ResponseWriter, r *http.Request, s *session, id *Identity) {
 	q := r.URL.Query()
-	f := listFilter{State: cmp.Or(q.Get("state"), "open"), Policy: q.Get("policy"), Urgency: q.Get("urgency")}
+	f := listFilter{State: cmp.Or(q.Get("state"), "open"), Policy: q.Get("policy"), Urgency: q.Get("urgency"), Before: q.Get("before")}
 	states, ok := listStates[f.State]
 	if !ok {
 		c.fail(w, r, id, klaxon.Invalid("state", "must be open, triggered, acknowledged, resolved or all, got %q", f.State))
@@ -76,13 +81,32 @@ func (c *Console) incidents(w http.ResponseWriter, r *http.Request, s *session, 
 		c.fail(w, r, id, err)
 		return
 	}
-	incs, err := c.o.Incidents.Incidents(r.Context(), klaxon.IncidentFilter{States: states, Policy: f.Policy, Urgency: klaxon.Urgency(f.Urgency), Limit: listLimit})
+	if f.Before != "" {
+		if _, err := strconv.ParseUint(f.Before, 10, 64); err != nil {
+			c.fail(w, r, id, klaxon.Invalid("before", "want an incident ID, got %q", f.Before))
+			return
+		}
+	}
+	// One more than the page says whether there are more.
+	incs, err := c.o.Incidents.Incidents(r.Context(), klaxon.IncidentFilter{States: states, Policy: f.Policy, Urgency: klaxon.Urgency(f.Urgency),
+		Limit: listLimit + 1, Before: f.Before})
 	if err != nil {
 		c.fail(w, r, id, err)
 		return
 	}
 	now := c.now()
-	list := incidentList{Filter: f, More: len(incs) == listLimit, States: []string{"open", "triggered", "acknowledged", "resolved", "all"}}
+	list := incidentList{Filter: f, Limit: listLimit, States: []string{"open", "triggered", "acknowledged", "resolved", "all"}}
+	if len(incs) > listLimit {
+		incs = incs[:listLimit]
+		older := url.Values{"state": {f.State}, "before": {incs[len(incs)-1].ID}}
+		if f.Policy != "" {
+			older.Set("policy", f.Policy)
+		}
+		if f.Urgency != "" {
+			older.Set("urgency", f.Urgency)
+		}
+		list.Older = "/incidents?" + older.Encode()
+	}
 	for _, p := range c.o.View().Policies() {
 		list.Policies = append(list.Policies, p.Name)
 	}

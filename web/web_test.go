@@ -3,6 +3,7 @@ package web_test
 import (
 	"crypto/tls"
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/config"
 	"github.com/klaxonhq/klaxon/internal/authlimit"
+	"github.com/klaxonhq/klaxon/web"
 )
 
 func TestSignIn(t *testing.T) {
@@ -313,6 +315,23 @@ func TestIncidentList(t *testing.T) {
 	code, body, _ = b.get("/incidents?state=sleeping")
 	require.Equal(t, http.StatusBadRequest, code)
 	require.Contains(t, body, "must be open, triggered, acknowledged, resolved or all")
+	code, body, _ = b.get("/incidents?before=x")
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, body, "want an incident ID")
+
+	// A page at a time, each with the link to the older ones.
+	defer web.SetListLimit(2)()
+	code, body, _ = b.get("/incidents?state=all")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, "/incidents/"+resolved)
+	require.Contains(t, body, "/incidents/"+acked)
+	require.NotContains(t, body, "/incidents/"+older+`"`)
+	link := regexpFind(t, body, `href="(/incidents\?before=[^"]+)">Older incidents`)
+	code, body, _ = b.get(html.UnescapeString(link))
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, "/incidents/"+older+`"`)
+	require.NotContains(t, body, "/incidents/"+acked+`"`)
+	require.NotContains(t, body, "Older incidents", "the last page")
 }
 
 func TestIncidentPages(t *testing.T) {
