@@ -32,7 +32,7 @@ func oncall(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 	}
-	q := "?" + url.Values{"at": {at.in(loc).Format(time.RFC3339)}}.Encode()
+	q := "?" + url.Values{"at": {at.in(loc).Format(time.RFC3339Nano)}}.Encode()
 	var list api.OnCallList
 	switch len(pos) {
 	case 0:
@@ -89,7 +89,7 @@ func scheduleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	q := url.Values{"from": {from.in(loc).Format(time.RFC3339)}, "to": {to.in(loc).Format(time.RFC3339)}}
+	q := url.Values{"from": {from.in(loc).Format(time.RFC3339Nano)}, "to": {to.in(loc).Format(time.RFC3339Nano)}}
 	var list api.ShiftList
 	if err := c.do(ctx, http.MethodGet, "/v1/schedules/"+url.PathEscape(pos[1])+"/shifts?"+q.Encode(), nil, &list); err != nil {
 		return err

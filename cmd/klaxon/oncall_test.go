@@ -143,6 +143,17 @@ func TestOnCall(t *testing.T) {
 		require.Equal(t, before.Users, now.Users)
 		_, err = cli("override", "delete", "primary", "1")
 		require.ErrorContains(t, err, "404")
+
+		// One from now is on call at once: oncall asks for now to the
+		// nanosecond, not to the second before the override began.
+		out, err = cli("override", "primary", other, "--from", "now", "--to", "+1h")
+		require.NoError(t, err)
+		require.Contains(t, out, "override 2: ")
+		out, err = cli("oncall", "primary")
+		require.NoError(t, err)
+		require.Contains(t, out, other, out)
+		_, err = cli("override", "delete", "primary", "2")
+		require.NoError(t, err)
 	})
 
 	t.Run("bad requests", func(t *testing.T) {
