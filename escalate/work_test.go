@@ -16,6 +16,8 @@ import (
 	"github.com/klaxonhq/klaxon/escalate"
 	"github.com/klaxonhq/klaxon/incident"
 	"github.com/klaxonhq/klaxon/internal/incidenttest"
+	"github.com/klaxonhq/klaxon/internal/redistest"
+	"github.com/klaxonhq/klaxon/store/redis"
 )
 
 var workT0 = time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
@@ -159,8 +161,27 @@ func (s *pagedStore) Commit(ctx context.Context, c klaxon.Commit) error {
 // stopped halfway is finished by asking again, each alert and event of
 // src moved once, and an alert dst held already kept as it was.
 func TestMergeStorm(t *testing.T) {
+	for name, open := range bothStores() {
+		t.Run(name, func(t *testing.T) { testMergeStorm(t, open(t)) })
+	}
+}
+
+// bothStores opens each store for a test: embedded, and Redis on a
+// server of the test's own.
+func bothStores() map[string]func(testing.TB) klaxon.Store {
+	return map[string]func(testing.TB) klaxon.Store{
+		"embedded": func(t testing.TB) klaxon.Store { return openStore(t) },
+		"redis": func(t testing.TB) klaxon.Store {
+			s, err := redis.Open(t.Context(), redis.Options{Addrs: []string{redistest.Start(t).Addr()}})
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = s.Close() })
+			return s
+		},
+	}
+}
+
+func testMergeStorm(t *testing.T, st klaxon.Store) {
 	ctx := t.Context()
-	st := openStore(t)
 	dst, src := openIncident(t, st, onePolicy, workT0), openIncident(t, st, onePolicy, workT0)
 	grow(t, st, src, "prometheus/", 2_499)
 	grow(t, st, dst, "prometheus/", 10) // dst holds ten of them already
@@ -275,45 +296,50 @@ func (s *srcGrows) IncidentAlerts(ctx context.Context, id, cursor string, limit 
 // they when the merge that stopped is asked again.
 func TestMergeSrcGainsMeanwhile(t *testing.T) {
 	for _, stop := range []bool{false, true} {
-		t.Run(fmt.Sprintf("stopped=%t", stop), func(t *testing.T) {
-			ctx := t.Context()
-			st := openStore(t)
-			dst, src := openIncident(t, st, onePolicy, workT0), openIncident(t, st, onePolicy, workT0)
-			grow(t, st, src, "prometheus/", 2_500)
-			paged := &pagedStore{Store: st}
-			// Keys that sort before the first page's cursor.
-			s := &srcGrows{Store: paged, src: src, grow: func() { grow(t, st, src, "blackbox/", 700) }}
-			e := escalate.New(s, &phone{}, func() escalate.Directory { return directory{} }, slog.New(slog.DiscardHandler), escalate.Options{Now: func() time.Time { return workT0 }})
-			ops := klaxon.Actor{By: "ops", How: "cli"}
-			paged.allowance.Store(1_000)
-			if stop {
-				paged.allowance.Store(3) // src marked, the merge recorded, a page
-				_, err := e.Merge(ctx, src, dst, ops)
-				require.ErrorIs(t, err, klaxon.ErrUnavailable)
-				paged.allowance.Store(1_000)
-			}
-			out, err := e.Merge(ctx, src, dst, ops)
-			require.NoError(t, err)
-			require.Equal(t, klaxon.StateResolved, r(t, st, src).State)
-			require.Equal(t, 1+2_500+700, out.AlertCount, "am/1 and all of src's, those that joined it meanwhile too")
-			var all []klaxon.AlertState
-			for cursor := ""; ; {
-				page, next, err := st.IncidentAlerts(ctx, dst, cursor, 1_000)
-				require.NoError(t, err)
-				all = append(all, page...)
-				if cursor = next; next == "" {
-					break
-				}
-			}
-			require.Len(t, all, out.AlertCount)
-			keys := map[string]bool{}
-			for _, a := range all {
-				keys[a.Key] = true
-			}
-			require.Len(t, keys, out.AlertCount, "each once")
-			require.True(t, keys["blackbox/0"] && keys["blackbox/699"] && keys["prometheus/2499"])
-		})
+		for name, open := range bothStores() {
+			t.Run(fmt.Sprintf("%s/stopped=%t", name, stop), func(t *testing.T) {
+				testMergeSrcGains(t, open(t), stop)
+			})
+		}
 	}
+}
+
+func testMergeSrcGains(t *testing.T, st klaxon.Store, stop bool) {
+	ctx := t.Context()
+	dst, src := openIncident(t, st, onePolicy, workT0), openIncident(t, st, onePolicy, workT0)
+	grow(t, st, src, "prometheus/", 2_500)
+	paged := &pagedStore{Store: st}
+	// Keys that sort before the first page's cursor.
+	s := &srcGrows{Store: paged, src: src, grow: func() { grow(t, st, src, "blackbox/", 700) }}
+	e := escalate.New(s, &phone{}, func() escalate.Directory { return directory{} }, slog.New(slog.DiscardHandler), escalate.Options{Now: func() time.Time { return workT0 }})
+	ops := klaxon.Actor{By: "ops", How: "cli"}
+	paged.allowance.Store(1_000)
+	if stop {
+		paged.allowance.Store(3) // src marked, the merge recorded, a page
+		_, err := e.Merge(ctx, src, dst, ops)
+		require.ErrorIs(t, err, klaxon.ErrUnavailable)
+		paged.allowance.Store(1_000)
+	}
+	out, err := e.Merge(ctx, src, dst, ops)
+	require.NoError(t, err)
+	require.Equal(t, klaxon.StateResolved, r(t, st, src).State)
+	require.Equal(t, 1+2_500+700, out.AlertCount, "am/1 and all of src's, those that joined it meanwhile too")
+	var all []klaxon.AlertState
+	for cursor := ""; ; {
+		page, next, err := st.IncidentAlerts(ctx, dst, cursor, 1_000)
+		require.NoError(t, err)
+		all = append(all, page...)
+		if cursor = next; next == "" {
+			break
+		}
+	}
+	require.Len(t, all, out.AlertCount)
+	keys := map[string]bool{}
+	for _, a := range all {
+		keys[a.Key] = true
+	}
+	require.Len(t, keys, out.AlertCount, "each once")
+	require.True(t, keys["blackbox/0"] && keys["blackbox/699"] && keys["prometheus/2499"])
 }
 
 // TestMergeStoppedGoesNowhereElse: a merge stopped halfway, which dst

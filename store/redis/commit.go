@@ -223,6 +223,17 @@ func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline 
 		stored = append(stored, digests)
 		args = append(args, len(details)/2)
 		args = append(args, details...)
+		// The alerts that may be new to the incident, for its sorted set
+		// of keys: those not folded from its own record (Stored is 0
+		// there; its records of layout 3 had no digest, and go again).
+		var order []any
+		for i := range inc.Changed {
+			if inc.Changed[i].Stored == 0 {
+				order = append(order, "0", inc.Changed[i].Key)
+			}
+		}
+		args = append(args, len(order)/2)
+		args = append(args, order...)
 		events, err := incidentjson.Events(inc)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("encode event of incident %s: %w", inc.ID, err)

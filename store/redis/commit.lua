@@ -14,8 +14,8 @@
 -- KEYS[5] shard lease hash: incident -> "<lease end us> <claim token>"
 -- KEYS[5+i] incident hash {j: header JSON, s: state}, one per incident;
 -- its alerts are the hash <key>:a (alert key -> record, see keys.go),
--- their details the hash <key>:d, its timeline the list <key>:e (event
--- JSON), in the same slot.
+-- their details the hash <key>:d, their keys the sorted set <key>:k, its
+-- timeline the list <key>:e (event JSON), in the same slot.
 -- ARGV[1] version read; ARGV[2] open incident ID or ""; ARGV[3] group key;
 -- ARGV[4] shard hash tag; ARGV[5] commit token; ARGV[6] "1" when the open
 -- incident must already exist; ARGV[7] the token of the state read (the
@@ -27,7 +27,8 @@
 -- add to (key, member) and alert entries to set (key, value), all empty
 -- on a cluster, where they are written ahead; incidents (ID, state,
 -- score, header JSON, then counted lists of alert records (key, record),
--- of details records (key, record) and of events (JSON)), alert keys to
+-- of details records (key, record), of alert keys to add to the sorted
+-- set (0, key) and of events (JSON)), alert keys to
 -- index, the claim token the
 -- committer holds ("" for none), timers (incident, due us, JSON),
 -- incidents whose timer to cancel. A timer set or cancelled keeps its
@@ -127,6 +128,11 @@ for i = 1, n do
   m = tonumber(ARGV[a]); a = a + 1
   if m > 0 then
     bulk('HSET', key .. ':d', a, a + 2 * m - 1)
+    a = a + 2 * m
+  end
+  m = tonumber(ARGV[a]); a = a + 1
+  if m > 0 then
+    bulk('ZADD', key .. ':k', a, a + 2 * m - 1)
     a = a + 2 * m
   end
   m = tonumber(ARGV[a]); a = a + 1

@@ -52,28 +52,30 @@ func (s *Store) incidentTag(ctx context.Context, id string) (string, error) {
 	return s.tag(group), nil
 }
 
-// IncidentAlerts reads a page of about limit alerts of incident id, by
-// HSCAN: cursor is the scan's cursor, and the pages together hold every
-// alert that the incident held throughout, once.
+// IncidentAlerts reads a page of limit alerts of incident id, in the
+// order of their keys, from the incident's sorted set of alert keys
+// (T:i:<id>:k): cursor is the last key of the page before, and only the
+// last page is short. Two round trips after the incident's shard: the
+// keys, then their records.
 func (s *Store) IncidentAlerts(ctx context.Context, id, cursor string, limit int) ([]klaxon.AlertState, string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, "", fmt.Errorf("read alerts of incident %s: %w", id, err)
 	}
+	limit = max(limit, 1)
 	tag, err := s.incidentTag(ctx, id)
 	if err != nil {
 		return nil, "", fmt.Errorf("read alerts of incident %s: %w", id, err)
 	}
-	var from uint64
+	from := "-"
 	if cursor != "" {
-		if from, err = strconv.ParseUint(cursor, 10, 64); err != nil {
-			return nil, "", fmt.Errorf("read alerts of incident %s: %w", id, klaxon.Invalid("cursor", "%q is not a cursor this store gave", cursor))
-		}
+		from = "(" + cursor
 	}
 	var exists *redis.IntCmd
-	var scan *redis.ScanCmd
+	var page *redis.StringSliceCmd
 	if _, err := s.pipelined(ctx, func(p redis.Pipeliner) {
 		exists = p.Exists(ctx, incidentKey(tag, id))
-		scan = p.HScan(ctx, incidentAlertsKey(tag, id), from, "", int64(max(limit, 1)))
+		// One more than the page says whether there are more.
+		page = p.ZRangeByLex(ctx, alertOrderKey(tag, id), &redis.ZRangeBy{Min: from, Max: "+", Count: int64(limit) + 1})
 	}); err != nil {
 		return nil, "", fmt.Errorf("read alerts of incident %s: %w", id, classify(err))
 	}
@@ -81,28 +83,21 @@ func (s *Store) IncidentAlerts(ctx context.Context, id, cursor string, limit int
 		// Mapped by a commit that did not land.
 		return nil, "", fmt.Errorf("read alerts of incident %s: %w", id, klaxon.ErrNotFound)
 	}
-	fields, next := scan.Val()
-	keys, records := make([]string, 0, len(fields)/2), make([]string, 0, len(fields)/2)
-	for i := 1; i < len(fields); i += 2 {
-		keys, records = append(keys, fields[i-1]), append(records, fields[i])
+	keys, next := page.Val(), ""
+	if len(keys) > limit {
+		keys, next = keys[:limit], keys[limit-1]
 	}
-	var out []klaxon.AlertState
-	if slices.ContainsFunc(records, func(r string) bool { return alertrecord.Apart([]byte(r)) }) {
-		out, err = s.wholeAlerts(ctx, s.rdb, tag, id, keys) // read again with their details
-	} else {
-		out, err = decodeAlerts(keys, records, nil)
+	if len(keys) == 0 {
+		return nil, "", nil
 	}
+	out, err := s.wholeAlerts(ctx, s.rdb, tag, id, keys)
 	if err != nil {
 		return nil, "", fmt.Errorf("read alerts of incident %s: %w", id, err)
 	}
 	for i := range out {
 		out[i].Stored = 0 // this store's own, for folds
 	}
-	slices.SortFunc(out, func(a, b klaxon.AlertState) int { return cmp.Compare(a.Key, b.Key) })
-	if next == 0 {
-		return out, "", nil
-	}
-	return out, strconv.FormatUint(next, 10), nil
+	return out, next, nil
 }
 
 // Timeline reads up to limit events of incident id from the offset-th,

@@ -15,6 +15,8 @@ package redis
 //	                      digest of its details (layout 4), or whole
 //	T:i:<id>:d     hash   alert key → details record, of each seen record
 //	                      with a digest: written only when the digest moves
+//	T:i:<id>:k     zset   the incident's alert keys, each scored 0, for
+//	                      IncidentAlerts to page them in order (layout 5)
 //	T:i:<id>:e     list   event JSON: the incident's timeline, oldest first
 //	T:st:<state>   zset   incident IDs in that state, score = numeric ID
 //	T:alerts       hash   alert key → "<token> <group>": the alerts indexed
@@ -69,6 +71,7 @@ func groupKey(tag, group string) string           { return tag + ":g:" + group }
 func incidentKey(tag, id string) string           { return tag + ":i:" + id }
 func incidentAlertsKey(tag, id string) string     { return incidentKey(tag, id) + ":a" }
 func detailsKey(tag, id string) string            { return incidentKey(tag, id) + ":d" }
+func alertOrderKey(tag, id string) string         { return incidentKey(tag, id) + ":k" }
 func timelineKey(tag, id string) string           { return incidentKey(tag, id) + ":e" }
 func stateKey(tag string, st klaxon.State) string { return tag + ":st:" + string(st) }
 func alertsKey(tag string) string                 { return tag + ":alerts" }

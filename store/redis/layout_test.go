@@ -76,6 +76,55 @@ func TestUpgradeLayout3(t *testing.T) {
 	require.Equal(t, want, after)
 }
 
+// TestUpgradeLayout4 starts Redis on keys that layout 4 wrote
+// (testdata/v4.rdb: testdata/v3.rdb as a Klaxon of layout 4 upgraded it,
+// then one alert counted again, so kept as a seen record and its
+// details), reads it all at the current layout, also after a second open,
+// and pages the alerts of an incident that gains more.
+func TestUpgradeLayout4(t *testing.T) {
+	srv := startOn(t, "v4.rdb")
+
+	ctx := t.Context()
+	for range 2 {
+		s := open(t, Options{Addrs: []string{srv.Addr()}})
+		storetest.CheckLayout1(t, s)
+		alerts, _, err := s.IncidentAlerts(ctx, "1", "", 10)
+		require.NoError(t, err)
+		require.Equal(t, 2, alerts[0].Count, "counted again at layout 4")
+		got, err := s.rdb.Get(ctx, s.layoutKey()).Result()
+		require.NoError(t, err)
+		require.Equal(t, strconv.Itoa(layout), got)
+		require.NoError(t, s.Close())
+	}
+
+	s := open(t, Options{Addrs: []string{srv.Addr()}})
+	defer s.Close()
+	inc, err := s.Incident(ctx, "3")
+	require.NoError(t, err)
+	g, err := s.Group(ctx, inc.Group, nil)
+	require.NoError(t, err)
+	h := inc.Header()
+	for i := range 5 {
+		h.Changed = append(h.Changed, klaxon.AlertState{Alert: klaxon.Alert{Key: fmt.Sprintf("prometheus/zz%d", i), Status: klaxon.Firing}, Count: 1, FirstSeen: inc.CreatedAt, LastSeen: inc.CreatedAt})
+	}
+	h.AlertCount += 5
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: inc.Group, Version: g.Version, Token: g.Token, Open: "3", Incidents: []*klaxon.Incident{h}}))
+	var keys []string
+	for cursor := ""; ; {
+		page, next, err := s.IncidentAlerts(ctx, "3", cursor, 2)
+		require.NoError(t, err)
+		for _, a := range page {
+			keys = append(keys, a.Key)
+		}
+		if cursor = next; next == "" {
+			break
+		}
+		require.Len(t, page, 2)
+	}
+	require.Len(t, keys, 7, "the two of layout 4 and five new")
+	require.True(t, slices.IsSorted(keys), "%v", keys)
+}
+
 // startOn starts Redis on the keys of testdata/name, a dump.
 func startOn(t *testing.T, name string) *redistest.Server {
 	t.Helper()

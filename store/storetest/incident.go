@@ -369,43 +369,101 @@ func testAlertDetails(t *testing.T, open func() klaxon.Store) {
 	require.Equal(t, []klaxon.AlertState{want}, got)
 }
 
-// testAlertPages reads the alerts of an incident page by page: each alert
-// comes once, and the pages end. A page holds about the limit asked: a
-// store may give a small incident's alerts in one page of up to 512 (as
-// Redis does with a small hash).
+// testAlertPages reads the alerts of an incident page by page, a small
+// incident's and a large one's, in pages of several sizes: each alert
+// comes once, each page holds the limit asked but the last, which holds
+// at least one, and the pages end.
 func testAlertPages(t *testing.T, open func() klaxon.Store) {
 	s := connect(t, open)
 	ctx := t.Context()
-	const n = 1200
-	inc := incident("1", "g", klaxon.StateTriggered)
-	inc.Changed = nil
-	want := map[string]klaxon.AlertState{}
-	for i := range n {
-		a := alertRecord(fmt.Sprintf("am/%04d", i), 1)
-		inc.Changed = append(inc.Changed, a)
-		want[a.Key] = a
-	}
-	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Open: "1", Incidents: []*klaxon.Incident{inc}}))
+	for _, tt := range []struct {
+		id    string
+		n     int
+		limit []int
+	}{
+		{"1", 1200, []int{100, 7, 1000, 1200, 2000}},
+		{"2", 30, []int{7, 10, 29, 30, 100}},
+	} {
+		inc := incident(tt.id, "g"+tt.id, klaxon.StateTriggered)
+		inc.Changed = nil
+		want := map[string]klaxon.AlertState{}
+		for i := range tt.n {
+			a := alertRecord(fmt.Sprintf("am/%04d:x", i), 1) // a colon in the key
+			inc.Changed = append(inc.Changed, a)
+			want[a.Key] = a
+		}
+		require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g" + tt.id, Open: tt.id, Incidents: []*klaxon.Incident{inc}}))
 
-	got := map[string]klaxon.AlertState{}
-	cursor, pages := "", 0
-	for {
-		page, next, err := s.IncidentAlerts(ctx, "1", cursor, 100)
-		require.NoError(t, err)
-		pages++
-		require.LessOrEqual(t, len(page), 512, "about a page")
-		for _, a := range page {
-			require.NotContains(t, got, a.Key, "an alert on two pages")
-			got[a.Key] = a
+		for _, limit := range tt.limit {
+			t.Run(fmt.Sprintf("%d alerts, pages of %d", tt.n, limit), func(t *testing.T) {
+				got := map[string]klaxon.AlertState{}
+				cursor, pages := "", 0
+				for {
+					page, next, err := s.IncidentAlerts(ctx, tt.id, cursor, limit)
+					require.NoError(t, err)
+					pages++
+					if next != "" {
+						require.Len(t, page, limit, "a page but the last holds the limit")
+					} else {
+						require.NotEmpty(t, page, "no empty last page")
+					}
+					for _, a := range page {
+						require.NotContains(t, got, a.Key, "an alert on two pages")
+						got[a.Key] = a
+					}
+					if next == "" {
+						break
+					}
+					require.Less(t, pages, tt.n, "the pages end")
+					cursor = next
+				}
+				require.Equal(t, want, got)
+				require.Equal(t, (tt.n+limit-1)/limit, pages)
+			})
 		}
-		if next == "" {
-			break
-		}
-		require.Less(t, pages, n, "the pages end")
-		cursor = next
 	}
-	require.Equal(t, want, got)
-	require.Greater(t, pages, 2, "1,200 alerts take pages")
+
+	t.Run("alerts join between pages", func(t *testing.T) {
+		// Read while a storm adds to the incident, which on Redis makes
+		// its hash grow into a larger table: every alert it held from the
+		// start comes once.
+		inc := incident("3", "g3", klaxon.StateTriggered)
+		inc.Changed = nil
+		for i := range 300 {
+			inc.Changed = append(inc.Changed, alertRecord(fmt.Sprintf("am/%04d", i), 1))
+		}
+		require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g3", Open: "3", Incidents: []*klaxon.Incident{inc}}))
+		version := uint64(1)
+		got := map[string]int{}
+		cursor, pages := "", 0
+		for {
+			page, next, err := s.IncidentAlerts(ctx, "3", cursor, 50)
+			require.NoError(t, err)
+			pages++
+			for _, a := range page {
+				got[a.Key]++
+			}
+			if next == "" {
+				break
+			}
+			if pages <= 3 {
+				more := incident("3", "g3", klaxon.StateTriggered)
+				more.Changed = nil
+				for i := range 1000 {
+					more.Changed = append(more.Changed, alertRecord(fmt.Sprintf("am/%d-%04d", pages, i), 1))
+				}
+				require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g3", Version: version, Open: "3", Incidents: []*klaxon.Incident{more}}))
+				version++
+			}
+			cursor = next
+		}
+		for i := range 300 {
+			require.Equal(t, 1, got[fmt.Sprintf("am/%04d", i)], "am/%04d", i)
+		}
+		for k, n := range got {
+			require.Equal(t, 1, n, "%s came %d times", k, n)
+		}
+	})
 
 	_, _, err := s.IncidentAlerts(ctx, "424242", "", 10)
 	require.ErrorIs(t, err, klaxon.ErrNotFound)
