@@ -362,7 +362,7 @@ secret: short
 			want: []string{
 				`conf/klaxon.yaml: store.redis.addrs[0]: bad address "localhost": want host:port`,
 				"conf/klaxon.yaml: store.redis.db: must be 0 or more",
-				"conf/klaxon.yaml: store.redis.timeout: must be from 10ms to 1m, got 2h",
+				"conf/klaxon.yaml: store.redis.timeout: must be from 250ms to 1m, got 2h",
 			},
 		},
 		{

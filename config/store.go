@@ -24,9 +24,11 @@ type Redis struct {
 	Password   string   `koanf:"password"`
 	DB         int      `koanf:"db"`
 	TLS        bool     `koanf:"tls"`
-	// Timeout is how long a command waits to connect, to send, and for
-	// its answer, before it is tried again (go-redis tries three times
-	// more); unset, go-redis's 3s.
+	// Timeout is how long a command, or a pipeline of them, waits to
+	// connect, to be sent, and for its answer, before it is tried again
+	// (go-redis tries three times more); unset, go-redis's 3s. Redis
+	// answers one command at a time, and a busy one (a fork for its
+	// snapshot, a long script) answers late: hence 250ms at least.
 	Timeout durationText `koanf:"timeout"`
 }
 
@@ -56,8 +58,8 @@ func (l *loader) checkStore(s *Store) {
 	if s.Redis.Timeout != "" {
 		if d, err := ParseDuration(string(s.Redis.Timeout)); err != nil {
 			l.probs.add(l.path, "store.redis.timeout", "%v", err)
-		} else if d < 10*time.Millisecond || d > time.Minute {
-			l.probs.add(l.path, "store.redis.timeout", "must be from 10ms to 1m, got %s", s.Redis.Timeout)
+		} else if d < 250*time.Millisecond || d > time.Minute {
+			l.probs.add(l.path, "store.redis.timeout", "must be from 250ms to 1m, got %s", s.Redis.Timeout)
 		}
 	}
 }

@@ -147,8 +147,8 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 
 // mergeRest moves into dst the alerts of src, resolved, that dst does not
 // hold: those that joined src while a merge read its alerts, after the
-// page that would have had them. It stops if dst resolved meanwhile: a
-// resolved incident takes no alerts.
+// page that would have had them. If dst resolved meanwhile, which takes
+// no alerts, it says so, with what it left on src.
 func (e *Engine) mergeRest(ctx context.Context, src, dst string, who klaxon.Actor, out *klaxon.Incident) (*klaxon.Incident, error) {
 	for cursor := ""; ; {
 		page, next, err := e.store.IncidentAlerts(ctx, src, cursor, mergePage)
@@ -161,7 +161,7 @@ func (e *Engine) mergeRest(ctx context.Context, src, dst string, who klaxon.Acto
 		}
 		out, err = e.commandHolding(ctx, "merge", who, dst, keys, func(inc *klaxon.Incident, held map[string]klaxon.Seen, _ time.Time) (bool, error) {
 			if inc.State == klaxon.StateResolved {
-				return false, nil
+				return false, klaxon.Conflict("incident %s resolved while %s merged into it: alerts that joined %s meanwhile may be left there", dst, src, src)
 			}
 			moved := false
 			for _, a := range page {
@@ -176,7 +176,7 @@ func (e *Engine) mergeRest(ctx context.Context, src, dst string, who klaxon.Acto
 		if err != nil {
 			return nil, err
 		}
-		if next == "" || out.State == klaxon.StateResolved {
+		if next == "" {
 			return out, nil
 		}
 		cursor = next

@@ -342,6 +342,50 @@ func testMergeSrcGains(t *testing.T, st klaxon.Store, stop bool) {
 	require.True(t, keys["blackbox/0"] && keys["blackbox/699"] && keys["prometheus/2499"])
 }
 
+// srcReads is a store that runs at[n] as the merge reads the n-th time
+// src's first page of alerts, from 0.
+type srcReads struct {
+	klaxon.Store
+	src string
+	n   atomic.Int32
+	at  []func()
+}
+
+func (s *srcReads) IncidentAlerts(ctx context.Context, id, cursor string, limit int) ([]klaxon.AlertState, string, error) {
+	if id == s.src && cursor == "" {
+		if n := int(s.n.Add(1)) - 1; n < len(s.at) {
+			s.at[n]()
+		}
+	}
+	return s.Store.IncidentAlerts(ctx, id, cursor, limit)
+}
+
+// TestMergeIntoResolvedMeanwhile: when dst resolves before the merge's
+// last read of src, which src's new alerts call for, Merge says that they
+// may be left on src.
+func TestMergeIntoResolvedMeanwhile(t *testing.T) {
+	ctx := t.Context()
+	st := openStore(t)
+	dst, src := openIncident(t, st, onePolicy, workT0), openIncident(t, st, onePolicy, workT0)
+	grow(t, st, src, "prometheus/", 1_500)
+	var e *escalate.Engine
+	ops := klaxon.Actor{By: "ops", How: "cli"}
+	// src grows as the pages begin; dst resolves as the last read of src
+	// begins.
+	s := &srcReads{Store: st, src: src, at: []func(){
+		func() { grow(t, st, src, "blackbox/", 10) },
+		func() {
+			_, err := e.Act(ctx, klaxon.ActionResolve, dst, ops)
+			require.NoError(t, err)
+		},
+	}}
+	e = escalate.New(s, &phone{}, func() escalate.Directory { return directory{} }, slog.New(slog.DiscardHandler), escalate.Options{Now: func() time.Time { return workT0 }})
+	_, err := e.Merge(ctx, src, dst, ops)
+	require.ErrorIs(t, err, klaxon.ErrConflict)
+	require.ErrorContains(t, err, "resolved while "+src+" merged into it")
+	require.Equal(t, klaxon.StateResolved, r(t, st, src).State)
+}
+
 // TestMergeStoppedGoesNowhereElse: a merge stopped halfway, which dst
 // holds part of, cannot be made into another incident; asked again into
 // dst, it finishes.

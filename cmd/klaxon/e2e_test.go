@@ -222,10 +222,12 @@ func TestCLI(t *testing.T) {
 	require.Equal(t, 3, strings.Count(out, "\n"), out)
 	require.Contains(t, out, "\n2  ", "the newest")
 	require.Contains(t, out, "more: klaxon incidents --state all --limit 1 --before 2\n")
-	out, err = cli("incidents", "--state", "all", "--limit", "1", "--before", "2")
-	require.NoError(t, err)
-	require.Contains(t, out, "\n1  ", "the next page")
-	require.NotContains(t, out, "more:", "the last page")
+	for _, before := range []string{"2", "002"} {
+		out, err = cli("incidents", "--state", "all", "--limit", "1", "--before", before)
+		require.NoError(t, err)
+		require.Contains(t, out, "\n1  ", "the next page")
+		require.NotContains(t, out, "more:", "the last page")
+	}
 	out, err = cli("incidents", "--state", "all", "--limit", "2")
 	require.NoError(t, err)
 	require.NotContains(t, out, "more:")

@@ -170,9 +170,6 @@ func (s *Store) Incidents(ctx context.Context, f klaxon.IncidentFilter) ([]*klax
 	// of the states is listed, and headers are read a batch at a time
 	// until Limit of them pass.
 	page := &redis.ZRangeBy{Max: "+inf", Min: "-inf"}
-	if f.Limit > 0 && !f.Narrowed() {
-		page.Count = int64(f.Limit)
-	}
 	if f.Before != "" {
 		if err := klaxon.CheckIncidentID(f.Before); err != nil {
 			return nil, fmt.Errorf("list incidents: %w", err)
@@ -181,6 +178,49 @@ func (s *Store) Incidents(ctx context.Context, f klaxon.IncidentFilter) ([]*klax
 		page.Max = "(" + strconv.FormatFloat(score(f.Before), 'f', -1, 64)
 	}
 
+	var list []*klaxon.Incident
+	for {
+		if f.Limit > 0 && !f.Narrowed() {
+			page.Count = int64(f.Limit - len(list))
+		}
+		ids, err := s.listIDs(ctx, states, page)
+		if err != nil {
+			return nil, fmt.Errorf("list incidents: %w", err)
+		}
+		// Each set gave its newest Count: the newest Count of them all
+		// are the newest of the states.
+		full := page.Count > 0 && len(ids) >= int(page.Count)
+		if full {
+			ids = ids[:page.Count]
+		}
+		for rest := ids; len(rest) > 0; {
+			batch := rest[:min(len(rest), listBatch)]
+			rest = rest[len(batch):]
+			headers, err := s.headers(ctx, batch)
+			if err != nil {
+				return nil, fmt.Errorf("list incidents: %w", err)
+			}
+			for _, inc := range headers {
+				if inc != nil && slices.Contains(states, inc.State) && f.Keeps(inc) {
+					list = append(list, inc)
+					if f.Limit > 0 && len(list) == f.Limit {
+						return list, nil
+					}
+				}
+			}
+		}
+		// One whose state changed between the two reads was left out:
+		// the IDs older than those read fill its place.
+		if !full {
+			return list, nil
+		}
+		page.Max = "(" + strconv.FormatFloat(ids[len(ids)-1].score, 'f', -1, 64)
+	}
+}
+
+// listIDs reads the IDs of the states, page of each shard's set of each,
+// in one pipeline, newest first.
+func (s *Store) listIDs(ctx context.Context, states []klaxon.State, page *redis.ZRangeBy) ([]listed, error) {
 	type found struct {
 		tag string
 		cmd *redis.ZSliceCmd
@@ -194,7 +234,7 @@ func (s *Store) Incidents(ctx context.Context, f klaxon.IncidentFilter) ([]*klax
 		}
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list incidents: %w", classify(err))
+		return nil, classify(err)
 	}
 	var ids []listed
 	for _, set := range sets {
@@ -204,27 +244,7 @@ func (s *Store) Incidents(ctx context.Context, f klaxon.IncidentFilter) ([]*klax
 		}
 	}
 	newestFirst(ids)
-	if f.Limit > 0 && len(ids) > f.Limit && !f.Narrowed() {
-		ids = ids[:f.Limit]
-	}
-	var list []*klaxon.Incident
-	for len(ids) > 0 {
-		batch := ids[:min(len(ids), listBatch)]
-		ids = ids[len(batch):]
-		headers, err := s.headers(ctx, batch)
-		if err != nil {
-			return nil, fmt.Errorf("list incidents: %w", err)
-		}
-		for _, inc := range headers {
-			if inc != nil && slices.Contains(states, inc.State) && f.Keeps(inc) {
-				list = append(list, inc)
-				if f.Limit > 0 && len(list) == f.Limit {
-					return list, nil
-				}
-			}
-		}
-	}
-	return list, nil
+	return ids, nil
 }
 
 // listBatch is how many headers a narrowed list reads at a time.

@@ -133,14 +133,16 @@ func TestUnavailable(t *testing.T) {
 func TestHang(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
-	s := open(t, Options{Addrs: []string{srv.Addr()}, Timeout: 100 * time.Millisecond})
+	s := open(t, Options{Addrs: []string{srv.Addr()}, Timeout: 250 * time.Millisecond})
 	t.Cleanup(func() { _ = s.Close() })
 	id := commitIncident(t, s, "g", "am/a")
 
 	srv.Pause(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
+	start := time.Now()
 	_, err := s.Group(ctx, "g", nil)
+	t.Logf("failed after %v: %v", time.Since(start), err)
 	require.ErrorIs(t, err, klaxon.ErrUnavailable)
 	require.NoError(t, ctx.Err(), "failed by the store's timeout, not the caller's: %v", err)
 	var ne net.Error

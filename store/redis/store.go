@@ -58,10 +58,11 @@ type Options struct {
 	// Shards is how many hash tags the groups are spread over (default
 	// 256). It is fixed when a Prefix is first used: Open refuses another.
 	Shards int
-	// Timeout bounds how long a command waits to connect, to be sent,
-	// and for its answer; go-redis then tries it again, up to three
-	// times more. 0: go-redis's defaults (5s to connect, 3s to send or
-	// read).
+	// Timeout bounds how long a command, or a pipeline, waits to
+	// connect, to be sent, and for its answer; go-redis then tries it
+	// again, up to three times more. 0: go-redis's defaults (5s to
+	// connect, 3s to send or read). The wait for a free connection stays
+	// 4s at least.
 	Timeout time.Duration
 	// Tracing makes a span of each command and pipeline (redisotel), in
 	// the trace of the caller's context; nil for none. Commands of no
@@ -120,6 +121,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	if o.Timeout > 0 {
 		uo.DialTimeout, uo.ReadTimeout, uo.WriteTimeout = o.Timeout, o.Timeout, o.Timeout
+		// go-redis waits for a free connection ReadTimeout + 1s: a
+		// storm that holds them all waits as long as by default.
+		uo.PoolTimeout = max(o.Timeout+time.Second, 4*time.Second)
 	}
 	rdb := redis.NewUniversalClient(uo)
 	if o.MasterName == "" && len(o.Addrs) == 1 {
