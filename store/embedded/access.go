@@ -49,6 +49,7 @@ func (s *Store) peek(fn func(tx *txn) error) error {
 // holds every write answered.
 func (s *Store) read(fn func(tx *txn) error) error {
 	w := s.w
+	w.reads.Add(1)
 	if broken := w.broken; broken != nil {
 		w.mu.Unlock()
 		return unavailable(broken)

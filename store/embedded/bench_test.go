@@ -101,3 +101,12 @@ func BenchmarkCloseStorm(b *testing.B) {
 		return s
 	})
 }
+
+// BenchmarkListStorm lists 20,000 incidents' headers beside an urgent
+// prober (storetest.BenchListStorm).
+func BenchmarkListStorm(b *testing.B) {
+	storetest.BenchListStorm(b, func(b *testing.B) klaxon.Store {
+		s, _ := benchStore(b)
+		return s
+	})
+}

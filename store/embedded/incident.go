@@ -74,6 +74,14 @@ func (s *Store) Incident(ctx context.Context, id string) (*klaxon.Incident, erro
 // lists the open ones (triggered and acknowledged) from the open index;
 // listing other states walks every incident, newest first (from Before),
 // until Limit.
+//
+// A read holds up the writer, so the walk reads listChunk headers at a
+// time, each chunk a read of its own that goes on before the last ID
+// the chunk before read: a list that reads every header of a large store
+// (a filter that few incidents pass) does not hold up ingest and the
+// escalation engine for its whole length. An incident whose state
+// changes between two chunks is listed as the chunk that reads it finds
+// it; a resolved one leaves the open index, and no ID is read twice.
 func (s *Store) Incidents(ctx context.Context, f klaxon.IncidentFilter) ([]*klaxon.Incident, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
@@ -89,42 +97,56 @@ func (s *Store) Incidents(ctx context.Context, f klaxon.IncidentFilter) ([]*klax
 	}
 	onlyOpen := !slices.ContainsFunc(states, func(s klaxon.State) bool { return !s.Open() })
 	var list []*klaxon.Incident
-	err := s.view(func(tx *txn) error {
-		all := tx.Bucket(bucketIncidents)
-		walk := all
-		if onlyOpen {
-			walk = tx.Bucket(bucketOpen)
+	for before, done := f.Before, false; !done; {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("list incidents: %w", err)
 		}
-		c := walk.Cursor()
-		k, _ := c.Last()
-		if f.Before != "" {
-			// The first key at or past Before's, then the one before it.
-			if k, _ = c.Seek(incidentKey(f.Before)); k == nil {
-				k, _ = c.Last()
-			} else {
-				k, _ = c.Prev()
+		err := s.view(func(tx *txn) error {
+			all := tx.Bucket(bucketIncidents)
+			walk := all
+			if onlyOpen {
+				walk = tx.Bucket(bucketOpen)
 			}
+			c := walk.Cursor()
+			k, _ := c.Last()
+			if before != "" {
+				// The first key at or past before's, then the one before it.
+				if k, _ = c.Seek(incidentKey(before)); k == nil {
+					k, _ = c.Last()
+				} else {
+					k, _ = c.Prev()
+				}
+			}
+			for n := 0; k != nil; k, _ = c.Prev() {
+				if n == listChunk {
+					return nil // the next chunk goes on from before
+				}
+				n++
+				before = string(k[1:])
+				inc, err := decodeIncident(all.Get(k))
+				if err != nil {
+					return fmt.Errorf("incident %s: %w", k[1:], err)
+				}
+				if !slices.Contains(states, inc.State) || !f.Keeps(inc) {
+					continue
+				}
+				list = append(list, inc)
+				if f.Limit > 0 && len(list) == f.Limit {
+					break
+				}
+			}
+			done = true
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list incidents: %w", err)
 		}
-		for ; k != nil; k, _ = c.Prev() {
-			inc, err := decodeIncident(all.Get(k))
-			if err != nil {
-				return fmt.Errorf("incident %s: %w", k[1:], err)
-			}
-			if !slices.Contains(states, inc.State) || !f.Keeps(inc) {
-				continue
-			}
-			list = append(list, inc)
-			if f.Limit > 0 && len(list) == f.Limit {
-				break
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list incidents: %w", err)
 	}
 	return list, nil
 }
+
+// listChunk is how many headers a list reads in one read.
+const listChunk = 256
 
 // incidentKey is the ID prefixed by its length, so that a cursor walks
 // decimal IDs in numeric order: "9" < "10".

@@ -185,8 +185,9 @@ type writer struct {
 	// before it reads (see flight.holds). The writer changes both with mu
 	// held.
 	syncing, cur *flight
-	// waits counts the reads that waited for a batch, for tests.
-	waits atomic.Int64
+	// waits counts the reads that waited for a batch, reads the reads,
+	// for tests.
+	waits, reads atomic.Int64
 	// broken is why tx could not be rebuilt: until it is, nothing is read
 	// from or written to it.
 	broken error

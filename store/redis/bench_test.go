@@ -52,3 +52,9 @@ func BenchmarkClaim(b *testing.B) {
 func BenchmarkCloseStorm(b *testing.B) {
 	storetest.BenchCloseStorm(b, func(b *testing.B) klaxon.Store { return benchStore(b) })
 }
+
+// BenchmarkListStorm lists 20,000 incidents' headers beside an urgent
+// prober (storetest.BenchListStorm).
+func BenchmarkListStorm(b *testing.B) {
+	storetest.BenchListStorm(b, func(b *testing.B) klaxon.Store { return benchStore(b) })
+}

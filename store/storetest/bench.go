@@ -155,3 +155,55 @@ func Probe(b *testing.B, probe func() error) (stop func() time.Duration) {
 		return <-probed
 	}
 }
+
+// BenchListStorm measures a list of incidents that reads every header of
+// a store of 20,000 incidents (every state, a policy none of them has:
+// the console's list filtered by policy after a storm), and what it costs
+// the escalation engine meanwhile: a prober commits an urgent change to
+// another group's incident, one after another, until the list returns.
+// list-ms is the list's time, probe-max-ms the longest any probe took.
+func BenchListStorm(b *testing.B, newStore func(b *testing.B) klaxon.Store) {
+	const incidents, chunk = 20_000, 500
+	s := newStore(b)
+	ctx := b.Context()
+	at := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	probe := NewIncidentCommit(0, at)
+	require.NoError(b, s.Commit(ctx, probe))
+	probe.Version, probe.Index, probe.Timers = 1, nil, nil
+	probe.Incidents[0].Changed = nil
+	probe.Urgent = true
+	for g := 0; g*chunk < incidents; g++ {
+		group := fmt.Sprintf("alertname=Storm,run=%d", g)
+		c := klaxon.Commit{Group: group}
+		for i := range chunk {
+			id := strconv.Itoa(1000 + g*chunk + i)
+			inc := &klaxon.Incident{ID: id, Group: group, Summary: "storm", State: klaxon.StateResolved, CreatedAt: at, ResolvedAt: at,
+				Policy: klaxon.Policy{Name: "payments"}, AlertCount: 1}
+			inc.Record(klaxon.Event{At: at, Kind: klaxon.EventResolved})
+			c.Incidents = append(c.Incidents, inc)
+		}
+		require.NoError(b, s.Commit(ctx, c))
+	}
+	var listing, probeMax time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		stop := Probe(b, func() error {
+			if err := s.Commit(ctx, probe); err != nil {
+				return err
+			}
+			probe.Version++
+			return nil
+		})
+		b.StartTimer()
+		start := time.Now()
+		list, err := s.Incidents(ctx, klaxon.IncidentFilter{States: klaxon.States(), Policy: "nosuch", Limit: 100})
+		listing += time.Since(start)
+		b.StopTimer()
+		require.NoError(b, err)
+		require.Empty(b, list)
+		probeMax = max(probeMax, stop())
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(listing.Milliseconds())/float64(b.N), "list-ms")
+	b.ReportMetric(float64(probeMax.Microseconds())/1000, "probe-max-ms")
+}
