@@ -52,3 +52,29 @@ func idsOf(list []*klaxon.Incident) []string {
 	}
 	return out
 }
+
+// TestPagedChunks: a person paged for more incidents than a chunk gets
+// them all, newest first, in a read a chunk.
+func TestPagedChunks(t *testing.T) {
+	s := openTemp(t)
+	ctx := t.Context()
+	const n = 2*listChunk + 5
+	var want []string // newest first
+	for g := 0; g*100 < n; g++ {
+		group := fmt.Sprintf("g%d", g)
+		c := klaxon.Commit{Group: group}
+		for i := g * 100; i < min(n, (g+1)*100); i++ {
+			id := strconv.Itoa(i + 1)
+			c.Incidents = append(c.Incidents, &klaxon.Incident{ID: id, Group: group, State: klaxon.StateTriggered,
+				Sent: []klaxon.Sent{{Notification: 1, User: "bob", Via: "sms"}}})
+			c.Paged = append(c.Paged, klaxon.Paging{User: "bob", Incident: id})
+			want = append([]string{id}, want...)
+		}
+		require.NoError(t, s.Commit(ctx, c))
+	}
+	reads := s.w.reads.Load()
+	list, err := s.PagedIncidents(ctx, "bob")
+	require.NoError(t, err)
+	require.Equal(t, want, idsOf(list))
+	require.EqualValues(t, 3, s.w.reads.Load()-reads, "a read a chunk")
+}
