@@ -16,24 +16,16 @@ import (
 func TestListChunks(t *testing.T) {
 	s := openTemp(t)
 	ctx := t.Context()
-	const n = 3*listChunk + 17
 	var want []string // newest first
-	for g := 0; g*100 < n; g++ {
-		group := fmt.Sprintf("g%d", g)
-		c := klaxon.Commit{Group: group}
-		for i := g * 100; i < min(n, (g+1)*100); i++ {
-			id := strconv.Itoa(i + 1)
-			state := klaxon.StateResolved
-			if i%2 == 0 {
-				state = klaxon.StateTriggered
-			}
-			c.Incidents = append(c.Incidents, &klaxon.Incident{ID: id, Group: group, State: state, Policy: klaxon.Policy{Name: "p" + strconv.Itoa(i%3)}})
-			if i%3 == 1 {
-				want = append([]string{id}, want...)
-			}
+	commitMany(t, s, 3*listChunk+17, func(i int, inc *klaxon.Incident, _ *klaxon.Commit) {
+		if inc.State = klaxon.StateResolved; i%2 == 0 {
+			inc.State = klaxon.StateTriggered
 		}
-		require.NoError(t, s.Commit(ctx, c))
-	}
+		inc.Policy.Name = "p" + strconv.Itoa(i%3)
+		if i%3 == 1 {
+			want = append([]string{inc.ID}, want...)
+		}
+	})
 	reads := s.w.reads.Load()
 	list, err := s.Incidents(ctx, klaxon.IncidentFilter{States: klaxon.States(), Policy: "p1"})
 	require.NoError(t, err)
@@ -58,23 +50,30 @@ func idsOf(list []*klaxon.Incident) []string {
 func TestPagedChunks(t *testing.T) {
 	s := openTemp(t)
 	ctx := t.Context()
-	const n = 2*listChunk + 5
 	var want []string // newest first
-	for g := 0; g*100 < n; g++ {
-		group := fmt.Sprintf("g%d", g)
-		c := klaxon.Commit{Group: group}
-		for i := g * 100; i < min(n, (g+1)*100); i++ {
-			id := strconv.Itoa(i + 1)
-			c.Incidents = append(c.Incidents, &klaxon.Incident{ID: id, Group: group, State: klaxon.StateTriggered,
-				Sent: []klaxon.Sent{{Notification: 1, User: "bob", Via: "sms"}}})
-			c.Paged = append(c.Paged, klaxon.Paging{User: "bob", Incident: id})
-			want = append([]string{id}, want...)
-		}
-		require.NoError(t, s.Commit(ctx, c))
-	}
+	commitMany(t, s, 2*listChunk+5, func(_ int, inc *klaxon.Incident, c *klaxon.Commit) {
+		inc.State, inc.Sent = klaxon.StateTriggered, []klaxon.Sent{{Notification: 1, User: "bob", Via: "sms"}}
+		c.Paged = append(c.Paged, klaxon.Paging{User: "bob", Incident: inc.ID})
+		want = append([]string{inc.ID}, want...)
+	})
 	reads := s.w.reads.Load()
 	list, err := s.PagedIncidents(ctx, "bob")
 	require.NoError(t, err)
 	require.Equal(t, want, idsOf(list))
 	require.EqualValues(t, 3, s.w.reads.Load()-reads, "a read a chunk")
+}
+
+// commitMany commits n incidents, IDs 1 to n, a hundred a commit, each in
+// the state and with what set makes of it and its commit.
+func commitMany(t *testing.T, s *Store, n int, set func(i int, inc *klaxon.Incident, c *klaxon.Commit)) {
+	t.Helper()
+	for g := 0; g*100 < n; g++ {
+		c := klaxon.Commit{Group: fmt.Sprintf("g%d", g)}
+		for i := g * 100; i < min(n, (g+1)*100); i++ {
+			inc := &klaxon.Incident{ID: strconv.Itoa(i + 1), Group: c.Group}
+			set(i, inc, &c)
+			c.Incidents = append(c.Incidents, inc)
+		}
+		require.NoError(t, s.Commit(t.Context(), c))
+	}
 }

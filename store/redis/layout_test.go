@@ -39,14 +39,7 @@ func TestUpgradeLayout3(t *testing.T) {
 	srv := startOn(t, "v3.rdb")
 
 	ctx := t.Context()
-	for range 2 {
-		s := open(t, Options{Addrs: []string{srv.Addr()}})
-		storetest.CheckLayout1(t, s)
-		got, err := s.rdb.Get(ctx, s.layoutKey()).Result()
-		require.NoError(t, err)
-		require.Equal(t, strconv.Itoa(layout), got)
-		require.NoError(t, s.Close())
-	}
+	openTwice(t, srv, nil)
 
 	s := open(t, Options{Addrs: []string{srv.Addr()}})
 	defer s.Close()
@@ -85,17 +78,11 @@ func TestUpgradeLayout4(t *testing.T) {
 	srv := startOn(t, "v4.rdb")
 
 	ctx := t.Context()
-	for range 2 {
-		s := open(t, Options{Addrs: []string{srv.Addr()}})
-		storetest.CheckLayout1(t, s)
+	openTwice(t, srv, func(s *Store) {
 		alerts, _, err := s.IncidentAlerts(ctx, "1", "", 10)
 		require.NoError(t, err)
 		require.Equal(t, 2, alerts[0].Count, "counted again at layout 4")
-		got, err := s.rdb.Get(ctx, s.layoutKey()).Result()
-		require.NoError(t, err)
-		require.Equal(t, strconv.Itoa(layout), got)
-		require.NoError(t, s.Close())
-	}
+	})
 
 	s := open(t, Options{Addrs: []string{srv.Addr()}})
 	defer s.Close()
@@ -123,6 +110,24 @@ func TestUpgradeLayout4(t *testing.T) {
 	}
 	require.Len(t, keys, 7, "the two of layout 4 and five new")
 	require.True(t, slices.IsSorted(keys), "%v", keys)
+}
+
+// openTwice opens a store on srv twice, as two starts would: each finds
+// what the first layout's quickstart wrote (storetest.CheckLayout1), and
+// check, if any, and the keys at the current layout.
+func openTwice(t *testing.T, srv *redistest.Server, check func(s *Store)) {
+	t.Helper()
+	for range 2 {
+		s := open(t, Options{Addrs: []string{srv.Addr()}})
+		storetest.CheckLayout1(t, s)
+		if check != nil {
+			check(s)
+		}
+		got, err := s.rdb.Get(t.Context(), s.layoutKey()).Result()
+		require.NoError(t, err)
+		require.Equal(t, strconv.Itoa(layout), got)
+		require.NoError(t, s.Close())
+	}
 }
 
 // startOn starts Redis on the keys of testdata/name, a dump.
