@@ -164,9 +164,10 @@ type Store interface {
 	NextIncidentID(ctx context.Context) (string, error)
 	// Incident reads one incident's header; ErrNotFound if there is none.
 	Incident(ctx context.Context, id string) (*Incident, error)
-	// IncidentAlerts reads a page of about limit alerts of incident id,
-	// from cursor ("" for the first page); next is the cursor of the page
-	// after, "" after the last.
+	// IncidentAlerts reads a page of limit alerts of incident id, in the
+	// order of their keys, from cursor ("" for the first page); next is
+	// the cursor of the page after, "" after the last. Only the last page
+	// holds fewer, and it is not empty unless the incident has no alerts.
 	IncidentAlerts(ctx context.Context, id, cursor string, limit int) (alerts []AlertState, next string, err error)
 	// Timeline reads up to limit events of incident id's timeline from
 	// the offset-th (0 is the first), and how many events it has in all.
