@@ -397,7 +397,7 @@ func testAlertPages(t *testing.T, open func() klaxon.Store) {
 		for _, limit := range tt.limit {
 			t.Run(fmt.Sprintf("%d alerts, pages of %d", tt.n, limit), func(t *testing.T) {
 				got := map[string]klaxon.AlertState{}
-				cursor, pages := "", 0
+				cursor, pages, last := "", 0, ""
 				for {
 					page, next, err := s.IncidentAlerts(ctx, tt.id, cursor, limit)
 					require.NoError(t, err)
@@ -409,7 +409,8 @@ func testAlertPages(t *testing.T, open func() klaxon.Store) {
 					}
 					for _, a := range page {
 						require.NotContains(t, got, a.Key, "an alert on two pages")
-						got[a.Key] = a
+						require.Greater(t, a.Key, last, "in the order of their keys")
+						got[a.Key], last = a, a.Key
 					}
 					if next == "" {
 						break
