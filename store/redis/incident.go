@@ -57,6 +57,12 @@ func (s *Store) incidentTag(ctx context.Context, id string) (string, error) {
 // (T:i:<id>:k): cursor is the last key of the page before, and only the
 // last page is short. Two round trips after the incident's shard: the
 // keys, then their records.
+//
+// The set holds the keys of the alerts hash, which only ever gains keys,
+// in the same commits; so it holds them all when the two count the same.
+// When they do not, it was written by a Klaxon from before the set (an
+// older version, or a replica of one still running), and the page first
+// adds the keys it lacks (sortAlerts), once for each incident.
 func (s *Store) IncidentAlerts(ctx context.Context, id, cursor string, limit int) ([]klaxon.AlertState, string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, "", fmt.Errorf("read alerts of incident %s: %w", id, err)
@@ -70,20 +76,31 @@ func (s *Store) IncidentAlerts(ctx context.Context, id, cursor string, limit int
 	if cursor != "" {
 		from = "(" + cursor
 	}
-	var exists *redis.IntCmd
-	var page *redis.StringSliceCmd
-	if _, err := s.pipelined(ctx, func(p redis.Pipeliner) {
-		exists = p.Exists(ctx, incidentKey(tag, id))
-		// One more than the page says whether there are more.
-		page = p.ZRangeByLex(ctx, alertOrderKey(tag, id), &redis.ZRangeBy{Min: from, Max: "+", Count: int64(limit) + 1})
-	}); err != nil {
-		return nil, "", fmt.Errorf("read alerts of incident %s: %w", id, classify(err))
+	var keys []string
+	for sorted := false; ; sorted = true {
+		var exists, alerts, ordered *redis.IntCmd
+		var page *redis.StringSliceCmd
+		if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			exists = p.Exists(ctx, incidentKey(tag, id))
+			alerts, ordered = p.HLen(ctx, incidentAlertsKey(tag, id)), p.ZCard(ctx, alertOrderKey(tag, id))
+			// One more than the page says whether there are more.
+			page = p.ZRangeByLex(ctx, alertOrderKey(tag, id), &redis.ZRangeBy{Min: from, Max: "+", Count: int64(limit) + 1})
+			return nil
+		}); err != nil {
+			return nil, "", fmt.Errorf("read alerts of incident %s: %w", id, classify(err))
+		}
+		if exists.Val() == 0 {
+			// Mapped by a commit that did not land.
+			return nil, "", fmt.Errorf("read alerts of incident %s: %w", id, klaxon.ErrNotFound)
+		}
+		if keys = page.Val(); alerts.Val() == ordered.Val() || sorted {
+			break
+		}
+		if err := s.sortAlerts(ctx, tag, id); err != nil {
+			return nil, "", fmt.Errorf("read alerts of incident %s: %w", id, err)
+		}
 	}
-	if exists.Val() == 0 {
-		// Mapped by a commit that did not land.
-		return nil, "", fmt.Errorf("read alerts of incident %s: %w", id, klaxon.ErrNotFound)
-	}
-	keys, next := page.Val(), ""
+	next := ""
 	if len(keys) > limit {
 		keys, next = keys[:limit], keys[limit-1]
 	}
@@ -98,6 +115,30 @@ func (s *Store) IncidentAlerts(ctx context.Context, id, cursor string, limit int
 		out[i].Stored = 0 // this store's own, for folds
 	}
 	return out, next, nil
+}
+
+// sortAlerts adds the keys of incident id's alerts to its sorted set of
+// keys, a thousand at a time. Adding a key twice changes nothing: two
+// readers at once leave the set whole.
+func (s *Store) sortAlerts(ctx context.Context, tag, id string) error {
+	for cursor := uint64(0); ; {
+		fields, next, err := s.rdb.HScan(ctx, incidentAlertsKey(tag, id), cursor, "", 1000).Result()
+		if err != nil {
+			return classify(err)
+		}
+		if len(fields) > 0 {
+			members := make([]redis.Z, 0, len(fields)/2)
+			for i := 0; i < len(fields); i += 2 { // key, record
+				members = append(members, redis.Z{Member: fields[i]})
+			}
+			if err := s.rdb.ZAdd(ctx, alertOrderKey(tag, id), members...).Err(); err != nil {
+				return classify(err)
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return nil
+		}
+	}
 }
 
 // Timeline reads up to limit events of incident id from the offset-th,
@@ -244,7 +285,9 @@ func (s *Store) listIDs(ctx context.Context, states []klaxon.State, page *redis.
 		}
 	}
 	newestFirst(ids)
-	return ids, nil
+	// The sets are read apart, not in one transaction: an incident whose
+	// state changed between two reads may be in both.
+	return slices.CompactFunc(ids, func(a, b listed) bool { return a.id == b.id }), nil
 }
 
 // listBatch is how many headers a narrowed list reads at a time.

@@ -16,7 +16,9 @@ package redis
 //	T:i:<id>:d     hash   alert key → details record, of each seen record
 //	                      with a digest: written only when the digest moves
 //	T:i:<id>:k     zset   the incident's alert keys, each scored 0, for
-//	                      IncidentAlerts to page them in order (layout 5)
+//	                      IncidentAlerts to page them in order; added to
+//	                      by the commits that add alerts, and built on
+//	                      the first read of an incident written before it
 //	T:i:<id>:e     list   event JSON: the incident's timeline, oldest first
 //	T:st:<state>   zset   incident IDs in that state, score = numeric ID
 //	T:alerts       hash   alert key → "<token> <group>": the alerts indexed

@@ -29,17 +29,13 @@ import (
 //	   it. The whole records of layout 3 are read as they are, and each
 //	   is kept apart when its alert next changes: the upgrade rewrites
 //	   nothing.
-//	5  an incident's alert keys are also a sorted set (T:i:<id>:k), which
-//	   IncidentAlerts pages in order, each page the size asked: a Klaxon
-//	   of layout 4 would add alerts without it, which the pages would not
-//	   show. The upgrade builds it for every incident.
 //
 // Open upgrades the keys of an older layout in place, incident by
 // incident, each in one script, then indexes the pages of the open
 // incidents, and refuses a newer layout than it knows.
 // Replicas that start together may upgrade at once: each incident is
 // rewritten once (upgrade.lua checks that it is still as read).
-const layout = 5
+const layout = 4
 
 func (s *Store) upgrade(ctx context.Context) error {
 	v, err := s.rdb.Get(ctx, s.layoutKey()).Result()
@@ -75,50 +71,8 @@ func (s *Store) upgrade(ctx context.Context) error {
 			return fmt.Errorf("upgrade key layout %d to 3: index pages: %w", have, err)
 		}
 	}
-	if used > 0 && have < 5 {
-		if err := s.orderAlerts(ctx); err != nil {
-			return fmt.Errorf("upgrade key layout %d to 5: sort alert keys: %w", have, err)
-		}
-	}
 	if err := s.rdb.Set(ctx, s.layoutKey(), layout, 0).Err(); err != nil {
 		return fmt.Errorf("record layout: %w", classify(err))
-	}
-	return nil
-}
-
-// orderAlerts adds the keys of every incident's alerts to its sorted set
-// of keys, shard by shard, a thousand at a time. Adding a key twice
-// changes nothing: replicas that upgrade at once, or an upgrade stopped
-// and run again, leave each set whole.
-func (s *Store) orderAlerts(ctx context.Context) error {
-	states := []klaxon.State{klaxon.StateTriggered, klaxon.StateAcknowledged, klaxon.StateResolved}
-	for _, tag := range s.tags {
-		for _, st := range states {
-			ids, err := s.rdb.ZRange(ctx, stateKey(tag, st), 0, -1).Result()
-			if err != nil {
-				return classify(err)
-			}
-			for _, id := range ids {
-				for cursor := uint64(0); ; {
-					fields, next, err := s.rdb.HScan(ctx, incidentAlertsKey(tag, id), cursor, "", 1000).Result()
-					if err != nil {
-						return fmt.Errorf("incident %s: %w", id, classify(err))
-					}
-					if len(fields) > 0 {
-						members := make([]redis.Z, 0, len(fields)/2)
-						for i := 0; i < len(fields); i += 2 { // key, record
-							members = append(members, redis.Z{Member: fields[i]})
-						}
-						if err := s.rdb.ZAdd(ctx, alertOrderKey(tag, id), members...).Err(); err != nil {
-							return fmt.Errorf("incident %s: %w", id, classify(err))
-						}
-					}
-					if cursor = next; cursor == 0 {
-						break
-					}
-				}
-			}
-		}
 	}
 	return nil
 }

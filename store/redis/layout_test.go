@@ -69,12 +69,14 @@ func TestUpgradeLayout3(t *testing.T) {
 	require.Equal(t, want, after)
 }
 
-// TestUpgradeLayout4 starts Redis on keys that layout 4 wrote
-// (testdata/v4.rdb: testdata/v3.rdb as a Klaxon of layout 4 upgraded it,
-// then one alert counted again, so kept as a seen record and its
-// details), reads it all at the current layout, also after a second open,
-// and pages the alerts of an incident that gains more.
-func TestUpgradeLayout4(t *testing.T) {
+// TestAlertKeysSorted starts Redis on keys that the version before the
+// sorted sets of alert keys wrote (testdata/v4.rdb: testdata/v3.rdb as it
+// upgraded it to layout 4, then one alert counted again, so kept as a
+// seen record and its details): the pages hold every alert, the set
+// built on an incident's first read, also after new alerts were added
+// to the set alone and after an alert was written without it, as an
+// older replica still running would.
+func TestAlertKeysSorted(t *testing.T) {
 	srv := startOn(t, "v4.rdb")
 
 	ctx := t.Context()
@@ -96,20 +98,26 @@ func TestUpgradeLayout4(t *testing.T) {
 	}
 	h.AlertCount += 5
 	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: inc.Group, Version: g.Version, Token: g.Token, Open: "3", Incidents: []*klaxon.Incident{h}}))
-	var keys []string
-	for cursor := ""; ; {
-		page, next, err := s.IncidentAlerts(ctx, "3", cursor, 2)
-		require.NoError(t, err)
-		for _, a := range page {
-			keys = append(keys, a.Key)
+	pages := func() []string {
+		var keys []string
+		for cursor := ""; ; {
+			page, next, err := s.IncidentAlerts(ctx, "3", cursor, 2)
+			require.NoError(t, err)
+			for _, a := range page {
+				keys = append(keys, a.Key)
+			}
+			if cursor = next; next == "" {
+				return keys
+			}
+			require.Len(t, page, 2)
 		}
-		if cursor = next; next == "" {
-			break
-		}
-		require.Len(t, page, 2)
 	}
-	require.Len(t, keys, 7, "the two of layout 4 and five new")
+	keys := pages()
+	require.Len(t, keys, 7, "the two from before the set and five new")
 	require.True(t, slices.IsSorted(keys), "%v", keys)
+
+	require.NoError(t, s.rdb.ZRem(ctx, alertOrderKey(s.tag(inc.Group), "3"), "prometheus/zz2").Err())
+	require.Equal(t, keys, pages(), "an alert an older replica wrote")
 }
 
 // openTwice opens a store on srv twice, as two starts would: each finds
