@@ -143,6 +143,21 @@ func (inc *Incident) Header() *Incident {
 	return &h
 }
 
+// MergingInto begins the Once of an incident that names the incident it
+// merges into, from the merge's first commit on.
+const MergingInto = "merging-into:"
+
+// MergedInto returns the ID of the incident inc merges, or merged, into;
+// "" if none.
+func (inc *Incident) MergedInto() string {
+	for _, o := range inc.Once {
+		if dst, ok := strings.CutPrefix(o, MergingInto); ok {
+			return dst
+		}
+	}
+	return ""
+}
+
 // Pages reports whether inc has a page to user: sent or tried (Sent),
 // or in its outbox (Pending).
 func (inc *Incident) Pages(user string) bool {

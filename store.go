@@ -182,13 +182,14 @@ type Store interface {
 	// found no longer open may be dropped from the index as they are
 	// found; failing to drop them is not an error.
 	PagedIncidents(ctx context.Context, user string) ([]*Incident, error)
-	// ClosedAlerts reads what the group's last closed incident (the last
-	// that a commit resolved while it was the group's open one) keeps of
-	// each of alerts it holds; nil when the group closed none. Ingest
-	// asks only when an incident would open: a report late to the closed
-	// one (a firing that started before its occurrence resolved) opens
-	// none.
-	ClosedAlerts(ctx context.Context, group string, alerts []string) (map[string]Seen, error)
+	// ClosedAlerts reads the ID of the group's last closed incident (the
+	// last that a commit resolved while it was the group's open one), and
+	// what it keeps of each of alerts it holds; "" and nil when the group
+	// closed none. Ingest asks only when an incident would open: a report
+	// late to the closed one (a firing that started before its occurrence
+	// resolved) opens none, nor one of an alert it holds firing when it
+	// merged into an incident still open.
+	ClosedAlerts(ctx context.Context, group string, alerts []string) (id string, seen map[string]Seen, err error)
 	// AlertGroups returns the group of each alert key that is indexed.
 	AlertGroups(ctx context.Context, keys []string) (map[string]string, error)
 	// OwedMoves returns up to about limit of the moves that commits told

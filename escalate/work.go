@@ -77,10 +77,10 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 	}
 	// src says first where it goes: a merge stopped halfway, which dst
 	// holds part of, is finished into dst or not at all.
-	into := mergingInto + dst
+	into := klaxon.MergingInto + dst
 	if _, err := e.command(ctx, "merge", who, src, func(inc *klaxon.Incident, _ time.Time) (bool, error) {
 		for _, o := range inc.Once {
-			if other, ok := strings.CutPrefix(o, mergingInto); ok && other != dst {
+			if other, ok := strings.CutPrefix(o, klaxon.MergingInto); ok && other != dst {
 				return false, klaxon.Conflict("cannot merge incident %s: its merge into %s is under way; merge it into %s again to finish it", src, other, other)
 			}
 		}
@@ -261,10 +261,6 @@ func (e *Engine) mergePage(ctx context.Context, at mergeAt, dst string, who klax
 		return true, nil
 	})
 }
-
-// mergingInto begins the Once of src that names the incident it merges
-// into, from the merge's first commit on.
-const mergingInto = "merging-into:"
 
 // mergedKey is the Once of dst once src merged into it.
 func mergedKey(src string) string { return "merged:" + src }

@@ -193,9 +193,9 @@ func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time)
 		next.Count++
 		inc.FiringCount++
 		inc.Record(klaxon.Event{At: now, Kind: klaxon.EventAlertRefired, Alert: a.Key, Text: a.Summary})
-	case sameOccurrence(cur, a) && a.Summary == cur.Summary && a.Severity == cur.Severity && now.Sub(cur.LastSeen) < LastSeenEvery:
+	case SameOccurrence(cur, a) && a.Summary == cur.Summary && a.Severity == cur.Severity && now.Sub(cur.LastSeen) < LastSeenEvery:
 		return klaxon.AlertState{}, false // nothing new, seen again lately
-	case !sameOccurrence(cur, a):
+	case !SameOccurrence(cur, a):
 		next.Count++
 	}
 	return next, true
@@ -235,10 +235,10 @@ func startsBefore(cur *klaxon.Seen, a klaxon.Alert) bool {
 	return !a.StartsAt.IsZero() && !cur.StartsAt.IsZero() && a.StartsAt.Before(cur.StartsAt)
 }
 
-// sameOccurrence reports whether firing alert a is the occurrence cur
+// SameOccurrence reports whether firing alert a is the occurrence cur
 // already holds, firing: it has the same start. An alert of a source
 // that gives no start fires once until it resolves.
-func sameOccurrence(cur *klaxon.Seen, a klaxon.Alert) bool {
+func SameOccurrence(cur *klaxon.Seen, a klaxon.Alert) bool {
 	return a.StartsAt.Equal(cur.StartsAt)
 }
 

@@ -47,9 +47,11 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 	var incs []*klaxon.Incident
 	var lastAt map[string]int      // where each alert of the last of incs is in its Changed, once merged into
 	index := map[string][]string{} // by incident: the keys it indexes
-	// What the group's last closed incident keeps of the alerts: read
-	// when an incident would open, or kept as this fold closes one.
+	// What the group's last closed incident, closedID, keeps of the
+	// alerts: read when an incident would open, or kept as this fold
+	// closes one.
 	var closed map[string]klaxon.Seen
+	var closedID string
 	c := &klaxon.Commit{At: now}
 	for rest := ds; len(rest) > 0; {
 		d := rest[0]
@@ -58,11 +60,17 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 		if open == nil && Firing(alerts) > 0 {
 			if closed == nil {
 				var err error
-				if closed, err = p.closedAlerts(ctx, g, ds); err != nil {
+				if closedID, closed, err = p.closedAlerts(ctx, g, ds); err != nil {
 					return folded{}, err
 				}
 			}
 			alerts = dropLate(alerts, closed)
+			n := len(alerts)
+			var err error
+			if alerts, err = p.dropMerged(ctx, closedID, alerts, closed); err != nil {
+				return folded{}, err
+			}
+			f.dedup += n - len(alerts)
 		}
 		r := incident.Apply(open, known, alerts, now, tmpl)
 		f.dedup += max(Firing(alerts)-len(r.Index), 0)
@@ -111,7 +119,7 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 			} else {
 				c.Schedule(inc, time.Time{})
 			}
-			open, closed, known = nil, known, map[string]klaxon.Seen{}
+			open, closed, closedID, known = nil, known, inc.ID, map[string]klaxon.Seen{}
 		case r.Opened:
 			f.opened = true
 			f.policies = append(f.policies, inc.Policy.Name)
@@ -154,18 +162,54 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 	return f, nil
 }
 
-// closedAlerts reads what group g's last closed incident keeps of the
-// alerts of ds; empty, never nil, when it has none.
-func (p *Pipeline) closedAlerts(ctx context.Context, g klaxon.Group, ds []*delivery) (map[string]klaxon.Seen, error) {
+// closedAlerts reads the ID of group g's last closed incident and what it
+// keeps of the alerts of ds; empty, never nil, when it has none.
+func (p *Pipeline) closedAlerts(ctx context.Context, g klaxon.Group, ds []*delivery) (string, map[string]klaxon.Seen, error) {
 	if g.Version == 0 {
-		return map[string]klaxon.Seen{}, nil // never written: none closed
+		return "", map[string]klaxon.Seen{}, nil // never written: none closed
 	}
 	_, keys := batch(ds)
-	closed, err := p.store.ClosedAlerts(ctx, g.Key, keys)
+	id, closed, err := p.store.ClosedAlerts(ctx, g.Key, keys)
 	if closed == nil && err == nil {
 		closed = map[string]klaxon.Seen{}
 	}
-	return closed, err
+	return id, closed, err
+}
+
+// dropMerged returns alerts without the firing reports of alerts that
+// the group's last closed incident, id, holds firing, as the same
+// occurrence, when it merged into an incident still open: that incident
+// holds them (a copy of each), as a merged alert lives on in its target
+// in PagerDuty. An Alertmanager sends a group again at group_interval
+// when any of its alerts changes, and at repeat_interval: each time, the
+// alerts of an incident merged away would open an incident, and page,
+// for what the merge's target holds. A new occurrence, a resolve, and
+// every report once the target resolved go on as after any resolve.
+// alerts, a delivery's, is left as it is.
+func (p *Pipeline) dropMerged(ctx context.Context, id string, alerts []klaxon.Alert, closed map[string]klaxon.Seen) ([]klaxon.Alert, error) {
+	held := func(a klaxon.Alert) bool {
+		cur, ok := closed[a.Key]
+		return ok && a.Status == klaxon.Firing && cur.Status == klaxon.Firing && incident.SameOccurrence(&cur, a)
+	}
+	if id == "" || !slices.ContainsFunc(alerts, held) {
+		return alerts, nil
+	}
+	src, err := p.store.Incident(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("read closed incident %s: %w", id, err)
+	}
+	dst := src.MergedInto()
+	if dst == "" {
+		return alerts, nil
+	}
+	into, err := p.store.Incident(ctx, dst)
+	if err != nil {
+		return nil, fmt.Errorf("read incident %s, which %s merged into: %w", dst, id, err)
+	}
+	if !into.State.Open() {
+		return alerts, nil
+	}
+	return slices.DeleteFunc(slices.Clone(alerts), held), nil
 }
 
 // dropLate returns alerts without the firing reports late to the

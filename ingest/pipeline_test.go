@@ -670,6 +670,51 @@ func TestLateToClosedIncident(t *testing.T) {
 	}
 }
 
+// TestMergedAlertsSentAgain: an alert of an incident merged into one
+// still open, sent again as the same occurrence (an Alertmanager sends
+// its group again), opens no incident and pages nobody: the target holds
+// it. Once the target resolved, it opens one, as after any resolve.
+func TestMergedAlertsSentAgain(t *testing.T) {
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			ctx := t.Context()
+			var opened []string
+			p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, func(groups ...string) { opened = append(opened, groups...) },
+				func() time.Time { return t0.Add(time.Hour) })
+			disk := firing("am/a", map[string]string{"alertname": "disk"})
+			require.NoError(t, p.Accept(ctx, []klaxon.Alert{disk}))
+			require.NoError(t, p.Accept(ctx, []klaxon.Alert{firing("am/b", map[string]string{"alertname": "cpu"})}))
+			src, dst := openIncident(t, st, "gdisk"), openIncident(t, st, "gcpu")
+			// What escalate's Merge leaves of src: resolved, marked with
+			// where it went.
+			resolve := func(group string, once ...string) {
+				t.Helper()
+				require.NoError(t, klaxon.Update(ctx, st, group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
+					inc := incident.Clone(g.Open)
+					incident.Resolve(inc, t0.Add(time.Hour), klaxon.Actor{By: "ops"})
+					inc.Once = append(inc.Once, once...)
+					return &klaxon.Commit{Incidents: []*klaxon.Incident{inc}, Urgent: true}, nil
+				}))
+			}
+			resolve("gdisk", klaxon.MergingInto+dst.ID)
+			require.Equal(t, []string{"gdisk", "gcpu"}, opened)
+
+			require.NoError(t, p.Accept(ctx, []klaxon.Alert{disk}), "sent again, and accepted")
+			g, err := st.Group(ctx, "gdisk", nil)
+			require.NoError(t, err)
+			require.Nil(t, g.Open, "its merge's target holds it")
+			require.Equal(t, []string{"gdisk", "gcpu"}, opened, "nobody paged")
+
+			resolve("gcpu")
+			require.NoError(t, p.Accept(ctx, []klaxon.Alert{disk}))
+			again := openIncident(t, st, "gdisk")
+			require.NotEqual(t, src.ID, again.ID, "the target resolved: a new incident")
+			require.Equal(t, []string{"gdisk", "gcpu", "gdisk"}, opened)
+		})
+	}
+}
+
 // TestLateToIncidentClosedInFold: deliveries that waited together fold
 // into one commit: one resolves the incident, and the next, a report
 // late to it, opens nothing.

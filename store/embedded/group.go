@@ -315,24 +315,26 @@ func unindex(tx *txn, group, id string) error {
 }
 
 // ClosedAlerts reads what group's last closed incident keeps of alerts.
-func (s *Store) ClosedAlerts(ctx context.Context, group string, alerts []string) (map[string]klaxon.Seen, error) {
+func (s *Store) ClosedAlerts(ctx context.Context, group string, alerts []string) (string, map[string]klaxon.Seen, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("read the closed incident of group %s: %w", group, err)
+		return "", nil, fmt.Errorf("read the closed incident of group %s: %w", group, err)
 	}
+	var id string
 	var seen map[string]klaxon.Seen
 	err := s.viewGroup(group, nil, func(tx *txn) error {
-		id := tx.Bucket(bucketClosed).Get([]byte(group))
-		if id == nil {
+		v := tx.Bucket(bucketClosed).Get([]byte(group))
+		if v == nil {
 			return nil
 		}
 		var err error
-		seen, err = getAlerts(tx, string(id), alerts)
+		id = string(v)
+		seen, err = getAlerts(tx, id, alerts)
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read the closed incident of group %s: %w", group, err)
+		return "", nil, fmt.Errorf("read the closed incident of group %s: %w", group, err)
 	}
-	return seen, nil
+	return id, seen, nil
 }
 
 // AlertGroups returns the group of each indexed key; keys not indexed are

@@ -83,14 +83,11 @@ func decodeSeen(alerts []string, records []any) (map[string]klaxon.Seen, error) 
 	return seen, nil
 }
 
-// ClosedAlerts reads what group's last closed incident keeps of alerts:
-// one script on the group's shard.
-func (s *Store) ClosedAlerts(ctx context.Context, group string, alerts []string) (map[string]klaxon.Seen, error) {
+// ClosedAlerts reads the ID of group's last closed incident and what it
+// keeps of alerts: one script on the group's shard.
+func (s *Store) ClosedAlerts(ctx context.Context, group string, alerts []string) (string, map[string]klaxon.Seen, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("read the closed incident of group %s: %w", group, err)
-	}
-	if len(alerts) == 0 {
-		return nil, nil
+		return "", nil, fmt.Errorf("read the closed incident of group %s: %w", group, err)
 	}
 	tag := s.tag(group)
 	args := make([]any, 0, 1+len(alerts))
@@ -100,13 +97,17 @@ func (s *Store) ClosedAlerts(ctx context.Context, group string, alerts []string)
 	}
 	reply, err := closedScript.Run(ctx, s.rdb, []string{groupKey(tag, group)}, args...).Slice()
 	if err != nil {
-		return nil, fmt.Errorf("read the closed incident of group %s: %w", group, classify(err))
+		return "", nil, fmt.Errorf("read the closed incident of group %s: %w", group, classify(err))
 	}
-	seen, err := decodeSeen(alerts, reply)
+	if len(reply) == 0 {
+		return "", nil, nil
+	}
+	id, _ := reply[0].(string)
+	seen, err := decodeSeen(alerts, reply[1:])
 	if err != nil {
-		return nil, fmt.Errorf("read the closed incident of group %s: %w", group, err)
+		return "", nil, fmt.Errorf("read the closed incident of group %s: %w", group, err)
 	}
-	return seen, nil
+	return id, seen, nil
 }
 
 // CachedGroup answers Group from what this store last committed or read

@@ -68,10 +68,12 @@ func testOwedMoves(t *testing.T, open func() klaxon.Store) {
 func testClosedAlerts(t *testing.T, open func() klaxon.Store) {
 	s := connect(t, open)
 	ctx := t.Context()
+	closedID := ""
 	closed := func(keys ...string) map[string]klaxon.Seen {
 		t.Helper()
-		seen, err := s.ClosedAlerts(ctx, "g", keys)
+		id, seen, err := s.ClosedAlerts(ctx, "g", keys)
 		require.NoError(t, err)
+		require.Equal(t, closedID, id, "the closed incident")
 		for k, v := range seen {
 			v.Stored = 0 // the store's own word
 			seen[k] = v
@@ -91,6 +93,8 @@ func testClosedAlerts(t *testing.T, open func() klaxon.Store) {
 	gone.Status = klaxon.Resolved
 	done.Changed = []klaxon.AlertState{gone}
 	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: 1, Incidents: []*klaxon.Incident{done}}))
+	closedID = "1"
+	require.Empty(t, closed(), "its ID, with no alert asked")
 	still := alertRecord("am/b", 1)
 	require.Equal(t, map[string]klaxon.Seen{"am/a": gone.Seen(), "am/b": still.Seen()}, closed("am/a", "am/b", "am/x"))
 
