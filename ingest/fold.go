@@ -178,9 +178,9 @@ func (p *Pipeline) closedAlerts(ctx context.Context, g klaxon.Group, ds []*deliv
 
 // dropMerged returns alerts without the firing reports of alerts that
 // the group's last closed incident, id, holds firing, as the same
-// occurrence, when it merged into an incident still open: that incident
-// holds them (a copy of each), as a merged alert lives on in its target
-// in PagerDuty. An Alertmanager sends a group again at group_interval
+// occurrence, when it merged into an incident still open that holds them
+// too (a copy of each), as a merged alert lives on in its target in
+// PagerDuty. An Alertmanager sends a group again at group_interval
 // when any of its alerts changes, and at repeat_interval: each time, the
 // alerts of an incident merged away would open an incident, and page,
 // for what the merge's target holds. A new occurrence, a resolve, and
@@ -209,7 +209,25 @@ func (p *Pipeline) dropMerged(ctx context.Context, id string, alerts []klaxon.Al
 	if !into.State.Open() {
 		return alerts, nil
 	}
-	return slices.DeleteFunc(slices.Clone(alerts), held), nil
+	// Only what dst holds: a merge stopped halfway and not asked again
+	// left the rest of src's alerts in src alone.
+	var keys []string
+	for _, a := range alerts {
+		if held(a) {
+			keys = append(keys, a.Key)
+		}
+	}
+	g, err := p.store.Group(ctx, into.Group, keys)
+	if err != nil {
+		return nil, fmt.Errorf("read incident %s, which %s merged into: %w", dst, id, err)
+	}
+	if g.Open == nil || g.Open.ID != dst {
+		return alerts, nil
+	}
+	return slices.DeleteFunc(slices.Clone(alerts), func(a klaxon.Alert) bool {
+		_, ok := g.Alerts[a.Key]
+		return ok && held(a)
+	}), nil
 }
 
 // dropLate returns alerts without the firing reports late to the

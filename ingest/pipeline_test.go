@@ -673,45 +673,67 @@ func TestLateToClosedIncident(t *testing.T) {
 // TestMergedAlertsSentAgain: an alert of an incident merged into one
 // still open, sent again as the same occurrence (an Alertmanager sends
 // its group again), opens no incident and pages nobody: the target holds
-// it. Once the target resolved, it opens one, as after any resolve.
+// it. One the target does not hold (the merge stopped halfway) opens one,
+// as does any once the target resolved, as after any resolve.
 func TestMergedAlertsSentAgain(t *testing.T) {
 	for name, open := range stores {
 		t.Run(name, func(t *testing.T) {
-			st := open(t)
-			ctx := t.Context()
-			var opened []string
-			p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, func(groups ...string) { opened = append(opened, groups...) },
-				func() time.Time { return t0.Add(time.Hour) })
-			disk := firing("am/a", map[string]string{"alertname": "disk"})
-			require.NoError(t, p.Accept(ctx, []klaxon.Alert{disk}))
-			require.NoError(t, p.Accept(ctx, []klaxon.Alert{firing("am/b", map[string]string{"alertname": "cpu"})}))
-			src, dst := openIncident(t, st, "gdisk"), openIncident(t, st, "gcpu")
-			// What escalate's Merge leaves of src: resolved, marked with
-			// where it went.
-			resolve := func(group string, once ...string) {
-				t.Helper()
-				require.NoError(t, klaxon.Update(ctx, st, group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
-					inc := incident.Clone(g.Open)
-					incident.Resolve(inc, t0.Add(time.Hour), klaxon.Actor{By: "ops"})
-					inc.Once = append(inc.Once, once...)
-					return &klaxon.Commit{Incidents: []*klaxon.Incident{inc}, Urgent: true}, nil
-				}))
+			for _, targetResolved := range []bool{false, true} {
+				t.Run(fmt.Sprintf("target resolved=%t", targetResolved), func(t *testing.T) {
+					testMergedSentAgain(t, open(t), targetResolved)
+				})
 			}
-			resolve("gdisk", klaxon.MergingInto+dst.ID)
-			require.Equal(t, []string{"gdisk", "gcpu"}, opened)
-
-			require.NoError(t, p.Accept(ctx, []klaxon.Alert{disk}), "sent again, and accepted")
-			g, err := st.Group(ctx, "gdisk", nil)
-			require.NoError(t, err)
-			require.Nil(t, g.Open, "its merge's target holds it")
-			require.Equal(t, []string{"gdisk", "gcpu"}, opened, "nobody paged")
-
-			resolve("gcpu")
-			require.NoError(t, p.Accept(ctx, []klaxon.Alert{disk}))
-			again := openIncident(t, st, "gdisk")
-			require.NotEqual(t, src.ID, again.ID, "the target resolved: a new incident")
-			require.Equal(t, []string{"gdisk", "gcpu", "gdisk"}, opened)
 		})
+	}
+}
+
+func testMergedSentAgain(t *testing.T, st klaxon.Store, targetResolved bool) {
+	ctx := t.Context()
+	var opened []string
+	p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, func(groups ...string) { opened = append(opened, groups...) },
+		func() time.Time { return t0.Add(time.Hour) })
+	diskA, diskC := firing("am/a", map[string]string{"alertname": "disk"}), firing("am/c", map[string]string{"alertname": "disk"})
+	require.NoError(t, p.Accept(ctx, []klaxon.Alert{diskA, diskC}))
+	require.NoError(t, p.Accept(ctx, []klaxon.Alert{firing("am/b", map[string]string{"alertname": "cpu"})}))
+	src, dst := openIncident(t, st, "gdisk"), openIncident(t, st, "gcpu")
+	// What escalate's Merge leaves: dst holds a copy of am/a, and not of
+	// am/c (the merge stopped halfway, and nobody asked again); src is
+	// resolved, marked with where it went.
+	require.NoError(t, klaxon.Update(ctx, st, "gcpu", []string{"am/a"}, func(g klaxon.Group) (*klaxon.Commit, error) {
+		inc := incident.Clone(g.Open)
+		inc.Changed = []klaxon.AlertState{{Alert: diskA, Count: 1, FirstSeen: t0, LastSeen: t0}}
+		inc.AlertCount++
+		return &klaxon.Commit{Open: inc.ID, Incidents: []*klaxon.Incident{inc}}, nil
+	}))
+	resolve := func(group string, once ...string) {
+		t.Helper()
+		require.NoError(t, klaxon.Update(ctx, st, group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
+			inc := incident.Clone(g.Open)
+			incident.Resolve(inc, t0.Add(time.Hour), klaxon.Actor{By: "ops"})
+			inc.Once = append(inc.Once, once...)
+			return &klaxon.Commit{Incidents: []*klaxon.Incident{inc}, Urgent: true}, nil
+		}))
+	}
+	resolve("gdisk", klaxon.MergingInto+dst.ID)
+	if targetResolved {
+		resolve("gcpu")
+	}
+	require.Equal(t, []string{"gdisk", "gcpu"}, opened)
+
+	require.NoError(t, p.Accept(ctx, []klaxon.Alert{diskA, diskC}), "sent again, and accepted")
+	again := openIncident(t, st, "gdisk")
+	require.NotEqual(t, src.ID, again.ID)
+	require.Equal(t, []string{"gdisk", "gcpu", "gdisk"}, opened, "pages once")
+	held, _, err := st.IncidentAlerts(ctx, again.ID, "", 10)
+	require.NoError(t, err)
+	var keys []string
+	for _, a := range held {
+		keys = append(keys, a.Key)
+	}
+	if targetResolved {
+		require.Equal(t, []string{"am/a", "am/c"}, keys, "the target resolved: both")
+	} else {
+		require.Equal(t, []string{"am/c"}, keys, "only what the target does not hold")
 	}
 }
 
