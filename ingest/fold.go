@@ -66,10 +66,7 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 			}
 			alerts = dropLate(alerts, closed)
 			n := len(alerts)
-			var err error
-			if alerts, err = p.dropMerged(ctx, closedID, alerts, closed); err != nil {
-				return folded{}, err
-			}
+			alerts = p.dropMerged(ctx, closedID, alerts, closed)
 			f.dedup += n - len(alerts)
 		}
 		r := incident.Apply(open, known, alerts, now, tmpl)
@@ -183,51 +180,58 @@ func (p *Pipeline) closedAlerts(ctx context.Context, g klaxon.Group, ds []*deliv
 // PagerDuty. An Alertmanager sends a group again at group_interval
 // when any of its alerts changes, and at repeat_interval: each time, the
 // alerts of an incident merged away would open an incident, and page,
-// for what the merge's target holds. A new occurrence, a resolve, and
-// every report once the target resolved go on as after any resolve.
-// alerts, a delivery's, is left as it is.
-func (p *Pipeline) dropMerged(ctx context.Context, id string, alerts []klaxon.Alert, closed map[string]klaxon.Seen) ([]klaxon.Alert, error) {
+// for what the merge's target holds. A new occurrence, a resolve, a
+// report with no start, and every report once the target resolved go on
+// as after any resolve. alerts, a delivery's, is left as it is.
+func (p *Pipeline) dropMerged(ctx context.Context, id string, alerts []klaxon.Alert, closed map[string]klaxon.Seen) []klaxon.Alert {
 	held := func(a klaxon.Alert) bool {
 		cur, ok := closed[a.Key]
-		return ok && a.Status == klaxon.Firing && cur.Status == klaxon.Firing && incident.SameOccurrence(&cur, a)
+		// A report with no start cannot tell the occurrence merged from
+		// a later one, after a resolve that reached no incident.
+		return ok && a.Status == klaxon.Firing && cur.Status == klaxon.Firing &&
+			!a.StartsAt.IsZero() && !cur.StartsAt.IsZero() && incident.SameOccurrence(&cur, a)
 	}
 	if id == "" || !slices.ContainsFunc(alerts, held) {
-		return alerts, nil
+		return alerts
 	}
+	// A read that fails keeps the alerts: a page more is better than a
+	// delivery refused.
 	src, err := p.store.Incident(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("read closed incident %s: %w", id, err)
+		p.log.Warn("read the group's closed incident; its alerts sent again open an incident", "incident", id, "err", err)
+		return alerts
 	}
 	dst := src.MergedInto()
 	if dst == "" {
-		return alerts, nil
+		return alerts
 	}
 	into, err := p.store.Incident(ctx, dst)
-	if err != nil {
-		return nil, fmt.Errorf("read incident %s, which %s merged into: %w", dst, id, err)
-	}
-	if !into.State.Open() {
-		return alerts, nil
+	if err == nil && !into.State.Open() {
+		return alerts
 	}
 	// Only what dst holds: a merge stopped halfway and not asked again
 	// left the rest of src's alerts in src alone.
-	var keys []string
-	for _, a := range alerts {
-		if held(a) {
-			keys = append(keys, a.Key)
+	var g klaxon.Group
+	if err == nil {
+		var keys []string
+		for _, a := range alerts {
+			if held(a) {
+				keys = append(keys, a.Key)
+			}
 		}
+		g, err = p.store.Group(ctx, into.Group, keys)
 	}
-	g, err := p.store.Group(ctx, into.Group, keys)
 	if err != nil {
-		return nil, fmt.Errorf("read incident %s, which %s merged into: %w", dst, id, err)
+		p.log.Warn("read the incident a closed one merged into; its alerts sent again open an incident", "incident", dst, "err", err)
+		return alerts
 	}
 	if g.Open == nil || g.Open.ID != dst {
-		return alerts, nil
+		return alerts
 	}
 	return slices.DeleteFunc(slices.Clone(alerts), func(a klaxon.Alert) bool {
 		_, ok := g.Alerts[a.Key]
 		return ok && held(a)
-	}), nil
+	})
 }
 
 // dropLate returns alerts without the firing reports late to the

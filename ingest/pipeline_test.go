@@ -687,6 +687,55 @@ func TestMergedAlertsSentAgain(t *testing.T) {
 	}
 }
 
+// TestMergedWithoutStart: an alert whose source gives no start (a
+// PagerDuty event) fires again after a resolve that reached no incident
+// (its own closed as merged): the report cannot say it is the occurrence
+// merged, and opens an incident, which pages.
+func TestMergedWithoutStart(t *testing.T) {
+	st := openEmbedded(t)
+	ctx := t.Context()
+	var opened []string
+	p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, func(groups ...string) { opened = append(opened, groups...) },
+		func() time.Time { return t0.Add(time.Hour) })
+	pd := firing("pd/a", map[string]string{"alertname": "disk"})
+	pd.StartsAt = time.Time{}
+	require.NoError(t, p.Accept(ctx, []klaxon.Alert{pd}))
+	require.NoError(t, p.Accept(ctx, []klaxon.Alert{firing("am/b", map[string]string{"alertname": "cpu"})}))
+	dst := openIncident(t, st, "gcpu")
+	mergedInto(t, st, "gdisk", dst.ID, pd)
+
+	gone := pd
+	gone.Status = klaxon.Resolved
+	require.NoError(t, p.Accept(ctx, []klaxon.Alert{gone}), "reaches no incident")
+	require.NoError(t, p.Accept(ctx, []klaxon.Alert{pd}))
+	openIncident(t, st, "gdisk")
+	require.Equal(t, []string{"gdisk", "gcpu", "gdisk"}, opened)
+}
+
+// mergedInto leaves group's open incident as escalate's Merge would into
+// dst, with copies: dst holds them, and the incident is resolved, marked
+// with where it went.
+func mergedInto(t *testing.T, st klaxon.Store, group, dst string, copies ...klaxon.Alert) {
+	t.Helper()
+	ctx := t.Context()
+	into, err := st.Incident(ctx, dst)
+	require.NoError(t, err)
+	require.NoError(t, klaxon.Update(ctx, st, into.Group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
+		inc := incident.Clone(g.Open)
+		for _, a := range copies {
+			inc.Changed = append(inc.Changed, klaxon.AlertState{Alert: a, Count: 1, FirstSeen: t0, LastSeen: t0})
+			inc.AlertCount++
+		}
+		return &klaxon.Commit{Open: inc.ID, Incidents: []*klaxon.Incident{inc}}, nil
+	}))
+	require.NoError(t, klaxon.Update(ctx, st, group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
+		inc := incident.Clone(g.Open)
+		incident.Resolve(inc, t0.Add(time.Hour), klaxon.Actor{By: "ops"})
+		inc.Once = append(inc.Once, klaxon.MergingInto+dst)
+		return &klaxon.Commit{Incidents: []*klaxon.Incident{inc}, Urgent: true}, nil
+	}))
+}
+
 func testMergedSentAgain(t *testing.T, st klaxon.Store, targetResolved bool) {
 	ctx := t.Context()
 	var opened []string
@@ -696,27 +745,15 @@ func testMergedSentAgain(t *testing.T, st klaxon.Store, targetResolved bool) {
 	require.NoError(t, p.Accept(ctx, []klaxon.Alert{diskA, diskC}))
 	require.NoError(t, p.Accept(ctx, []klaxon.Alert{firing("am/b", map[string]string{"alertname": "cpu"})}))
 	src, dst := openIncident(t, st, "gdisk"), openIncident(t, st, "gcpu")
-	// What escalate's Merge leaves: dst holds a copy of am/a, and not of
-	// am/c (the merge stopped halfway, and nobody asked again); src is
-	// resolved, marked with where it went.
-	require.NoError(t, klaxon.Update(ctx, st, "gcpu", []string{"am/a"}, func(g klaxon.Group) (*klaxon.Commit, error) {
-		inc := incident.Clone(g.Open)
-		inc.Changed = []klaxon.AlertState{{Alert: diskA, Count: 1, FirstSeen: t0, LastSeen: t0}}
-		inc.AlertCount++
-		return &klaxon.Commit{Open: inc.ID, Incidents: []*klaxon.Incident{inc}}, nil
-	}))
-	resolve := func(group string, once ...string) {
-		t.Helper()
-		require.NoError(t, klaxon.Update(ctx, st, group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
+	// dst holds a copy of am/a, and not of am/c: the merge stopped
+	// halfway, and nobody asked again.
+	mergedInto(t, st, "gdisk", dst.ID, diskA)
+	if targetResolved {
+		require.NoError(t, klaxon.Update(ctx, st, "gcpu", nil, func(g klaxon.Group) (*klaxon.Commit, error) {
 			inc := incident.Clone(g.Open)
 			incident.Resolve(inc, t0.Add(time.Hour), klaxon.Actor{By: "ops"})
-			inc.Once = append(inc.Once, once...)
 			return &klaxon.Commit{Incidents: []*klaxon.Incident{inc}, Urgent: true}, nil
 		}))
-	}
-	resolve("gdisk", klaxon.MergingInto+dst.ID)
-	if targetResolved {
-		resolve("gcpu")
 	}
 	require.Equal(t, []string{"gdisk", "gcpu"}, opened)
 
