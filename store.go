@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -376,6 +377,16 @@ func CheckIncidentID(id string) error {
 		return Invalid("id", "incident id %q: want 1 to 255 bytes", id)
 	}
 	return nil
+}
+
+// ParseIncidentID reads v, given for field, as an incident ID: a number,
+// written as IDs are ("05" is "5").
+func ParseIncidentID(field, v string) (string, error) {
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return "", Invalid(field, "want an incident ID, got %q", v)
+	}
+	return strconv.FormatUint(n, 10), nil
 }
 
 // TimelineReader reads a page of an incident's timeline: Store's

@@ -55,11 +55,10 @@ func parseFilter(r *http.Request) (klaxon.IncidentFilter, error) {
 		f.Limit = n
 	}
 	if b := r.URL.Query().Get("before"); b != "" {
-		n, err := strconv.ParseUint(b, 10, 64)
-		if err != nil {
-			return f, klaxon.Invalid("before", "want an incident ID, got %q", b)
+		var err error
+		if f.Before, err = klaxon.ParseIncidentID("before", b); err != nil {
+			return f, err
 		}
-		f.Before = strconv.FormatUint(n, 10) // as IDs are written: "05" is 5
 	}
 	f.Policy = r.URL.Query().Get("policy")
 	f.Urgency = klaxon.Urgency(r.URL.Query().Get("urgency"))

@@ -77,18 +77,16 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 	}
 	// src says first where it goes: a merge stopped halfway, which dst
 	// holds part of, is finished into dst or not at all.
-	into := klaxon.MergingInto + dst
 	if _, err := e.command(ctx, "merge", who, src, func(inc *klaxon.Incident, _ time.Time) (bool, error) {
-		for _, o := range inc.Once {
-			if other, ok := strings.CutPrefix(o, klaxon.MergingInto); ok && other != dst {
-				return false, klaxon.Conflict("cannot merge incident %s: its merge into %s is under way; merge it into %s again to finish it", src, other, other)
-			}
-		}
-		if slices.Contains(inc.Once, into) {
+		switch other := inc.MergedInto(); other {
+		case dst:
 			return false, nil
+		case "":
+			inc.Once = append(inc.Once, klaxon.MergingInto+dst)
+			return true, nil
+		default:
+			return false, klaxon.Conflict("cannot merge incident %s: its merge into %s is under way; merge it into %s again to finish it", src, other, other)
 		}
-		inc.Once = append(inc.Once, into)
-		return true, nil
 	}); err != nil {
 		return nil, err
 	}
@@ -155,23 +153,11 @@ func (e *Engine) mergeRest(ctx context.Context, src, dst string, who klaxon.Acto
 		if err != nil {
 			return nil, fmt.Errorf("merge incident %s: %w", src, err)
 		}
-		keys := make([]string, len(page))
-		for i, a := range page {
-			keys[i] = a.Key
-		}
-		out, err = e.commandHolding(ctx, "merge", who, dst, keys, func(inc *klaxon.Incident, held map[string]klaxon.Seen, _ time.Time) (bool, error) {
+		out, err = e.commandHolding(ctx, "merge", who, dst, alertKeys(page), func(inc *klaxon.Incident, held map[string]klaxon.Seen, _ time.Time) (bool, error) {
 			if inc.State == klaxon.StateResolved {
 				return false, klaxon.Conflict("incident %s resolved while %s merged into it: alerts that joined %s meanwhile may be left there", dst, src, src)
 			}
-			moved := false
-			for _, a := range page {
-				if _, ok := held[a.Key]; !ok {
-					inc.Changed = append(inc.Changed, a)
-					inc.AlertCount++
-					moved = true
-				}
-			}
-			return moved, nil
+			return addUnheld(inc, page, held), nil
 		})
 		if err != nil {
 			return nil, err
@@ -225,11 +211,7 @@ func (e *Engine) mergePage(ctx context.Context, at mergeAt, dst string, who klax
 		next.copied += len(page)
 		next.done = len(page) == 0 || next.copied >= total
 	}
-	keys := make([]string, len(alerts))
-	for i, a := range alerts {
-		keys[i] = a.Key
-	}
-	return e.commandHolding(ctx, "merge", who, dst, keys, func(inc *klaxon.Incident, held map[string]klaxon.Seen, _ time.Time) (bool, error) {
+	return e.commandHolding(ctx, "merge", who, dst, alertKeys(alerts), func(inc *klaxon.Incident, held map[string]klaxon.Seen, _ time.Time) (bool, error) {
 		if inc.State == klaxon.StateResolved {
 			return false, klaxon.Conflict("cannot merge into incident %s: it is resolved", dst)
 		}
@@ -249,17 +231,35 @@ func (e *Engine) mergePage(ctx context.Context, at mergeAt, dst string, who klax
 			ev.Notification, ev.From = 0, at.src
 			inc.Recorded = append(inc.Recorded, ev)
 		}
-		// An alert dst holds already keeps its own record there, as the
-		// read this commit is checked against has it: so does one a page
-		// before this gave, should the store give it twice.
-		for _, a := range alerts {
-			if _, ok := held[a.Key]; !ok {
-				inc.Changed = append(inc.Changed, a)
-				inc.AlertCount++
-			}
-		}
+		addUnheld(inc, alerts, held)
 		return true, nil
 	})
+}
+
+// addUnheld adds to inc those of alerts that held, what inc holds of
+// them as the read its commit is checked against has it, does not have,
+// and reports whether it added any. An alert inc holds already keeps its
+// own record there: so does one an earlier page gave, should the store
+// give it twice.
+func addUnheld(inc *klaxon.Incident, alerts []klaxon.AlertState, held map[string]klaxon.Seen) bool {
+	added := false
+	for _, a := range alerts {
+		if _, ok := held[a.Key]; !ok {
+			inc.Changed = append(inc.Changed, a)
+			inc.AlertCount++
+			added = true
+		}
+	}
+	return added
+}
+
+// alertKeys returns the keys of alerts.
+func alertKeys(alerts []klaxon.AlertState) []string {
+	keys := make([]string, len(alerts))
+	for i, a := range alerts {
+		keys[i] = a.Key
+	}
+	return keys
 }
 
 // mergedKey is the Once of dst once src merged into it.

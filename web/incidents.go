@@ -82,12 +82,11 @@ func (c *Console) incidents(w http.ResponseWriter, r *http.Request, s *session, 
 		return
 	}
 	if f.Before != "" {
-		n, err := strconv.ParseUint(f.Before, 10, 64)
-		if err != nil {
-			c.fail(w, r, id, klaxon.Invalid("before", "want an incident ID, got %q", f.Before))
+		var err error
+		if f.Before, err = klaxon.ParseIncidentID("before", f.Before); err != nil {
+			c.fail(w, r, id, err)
 			return
 		}
-		f.Before = strconv.FormatUint(n, 10) // as IDs are written: "05" is 5
 	}
 	// One more than the page says whether there are more.
 	incs, err := c.o.Incidents.Incidents(r.Context(), klaxon.IncidentFilter{States: states, Policy: f.Policy, Urgency: klaxon.Urgency(f.Urgency),

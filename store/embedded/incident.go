@@ -97,56 +97,70 @@ func (s *Store) Incidents(ctx context.Context, f klaxon.IncidentFilter) ([]*klax
 	}
 	onlyOpen := !slices.ContainsFunc(states, func(s klaxon.State) bool { return !s.Open() })
 	var list []*klaxon.Incident
-	for before, done := f.Before, false; !done; {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("list incidents: %w", err)
+	before := f.Before
+	err := s.inChunks(ctx, func(tx *txn) (bool, error) {
+		all := tx.Bucket(bucketIncidents)
+		walk := all
+		if onlyOpen {
+			walk = tx.Bucket(bucketOpen)
 		}
-		err := s.view(func(tx *txn) error {
-			all := tx.Bucket(bucketIncidents)
-			walk := all
-			if onlyOpen {
-				walk = tx.Bucket(bucketOpen)
+		c := walk.Cursor()
+		k, _ := c.Last()
+		if before != "" {
+			// The first key at or past before's, then the one before it.
+			if k, _ = c.Seek(incidentKey(before)); k == nil {
+				k, _ = c.Last()
+			} else {
+				k, _ = c.Prev()
 			}
-			c := walk.Cursor()
-			k, _ := c.Last()
-			if before != "" {
-				// The first key at or past before's, then the one before it.
-				if k, _ = c.Seek(incidentKey(before)); k == nil {
-					k, _ = c.Last()
-				} else {
-					k, _ = c.Prev()
-				}
-			}
-			for n := 0; k != nil; k, _ = c.Prev() {
-				if n == listChunk {
-					return nil // the next chunk goes on from before
-				}
-				n++
-				before = string(k[1:])
-				inc, err := decodeIncident(all.Get(k))
-				if err != nil {
-					return fmt.Errorf("incident %s: %w", k[1:], err)
-				}
-				if !slices.Contains(states, inc.State) || !f.Keeps(inc) {
-					continue
-				}
-				list = append(list, inc)
-				if f.Limit > 0 && len(list) == f.Limit {
-					break
-				}
-			}
-			done = true
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("list incidents: %w", err)
 		}
+		for n := 0; k != nil; k, _ = c.Prev() {
+			if n == listChunk {
+				return false, nil // the next chunk goes on from before
+			}
+			n++
+			before = string(k[1:])
+			inc, err := decodeIncident(all.Get(k))
+			if err != nil {
+				return false, fmt.Errorf("incident %s: %w", k[1:], err)
+			}
+			if !slices.Contains(states, inc.State) || !f.Keeps(inc) {
+				continue
+			}
+			list = append(list, inc)
+			if f.Limit > 0 && len(list) == f.Limit {
+				break
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list incidents: %w", err)
 	}
 	return list, nil
 }
 
 // listChunk is how many headers a list reads in one read.
 const listChunk = 256
+
+// inChunks runs read, each time in a read of its own, until it reports
+// done: a walk over many records reads listChunk of them a time and goes
+// on where the read before stopped, so that the writer, which a read
+// holds up, waits for a chunk and not for the whole walk.
+func (s *Store) inChunks(ctx context.Context, read func(tx *txn) (done bool, err error)) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var done bool
+		if err := s.view(func(tx *txn) (err error) {
+			done, err = read(tx)
+			return err
+		}); err != nil || done {
+			return err
+		}
+	}
+}
 
 // incidentKey is the ID prefixed by its length, so that a cursor walks
 // decimal IDs in numeric order: "9" < "10".

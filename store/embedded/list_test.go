@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/store/storetest"
 )
 
 // TestListChunks: a list longer than a chunk comes whole and in order,
@@ -29,20 +30,12 @@ func TestListChunks(t *testing.T) {
 	reads := s.w.reads.Load()
 	list, err := s.Incidents(ctx, klaxon.IncidentFilter{States: klaxon.States(), Policy: "p1"})
 	require.NoError(t, err)
-	require.Equal(t, want, idsOf(list))
+	require.Equal(t, want, storetest.IDs(list))
 	require.EqualValues(t, 4, s.w.reads.Load()-reads, "a read a chunk")
 
 	list, err = s.Incidents(ctx, klaxon.IncidentFilter{States: klaxon.States(), Policy: "p1", Before: want[100], Limit: 100})
 	require.NoError(t, err)
-	require.Equal(t, want[101:201], idsOf(list))
-}
-
-func idsOf(list []*klaxon.Incident) []string {
-	var out []string
-	for _, inc := range list {
-		out = append(out, inc.ID)
-	}
-	return out
+	require.Equal(t, want[101:201], storetest.IDs(list))
 }
 
 // TestPagedChunks: a person paged for more incidents than a chunk gets
@@ -59,7 +52,7 @@ func TestPagedChunks(t *testing.T) {
 	reads := s.w.reads.Load()
 	list, err := s.PagedIncidents(ctx, "bob")
 	require.NoError(t, err)
-	require.Equal(t, want, idsOf(list))
+	require.Equal(t, want, storetest.IDs(list))
 	require.EqualValues(t, 3, s.w.reads.Load()-reads, "a read a chunk")
 }
 

@@ -52,41 +52,39 @@ func (s *Store) PagedIncidents(ctx context.Context, user string) ([]*klaxon.Inci
 	prefix := pagedPrefix(user)
 	var list []*klaxon.Incident
 	var stale [][]byte
-	// listChunk entries a read, as Incidents does: a storm's person paged
-	// for a thousand incidents does not hold up the writer for them all.
-	for from, done := prefix, false; !done; {
-		err := s.view(func(tx *txn) error {
-			headers, open := tx.Bucket(bucketIncidents), tx.Bucket(bucketOpen)
-			c := tx.Bucket(bucketPaged).Cursor()
-			k, _ := c.Seek(from)
-			if !bytes.Equal(from, prefix) && bytes.Equal(k, from) {
-				k, _ = c.Next() // read by the chunk before
-			}
-			for n := 0; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-				if n == listChunk {
-					return nil
-				}
-				n++
-				from = bytes.Clone(k)
-				incKey := k[len(prefix):]
-				if open.Get(incKey) == nil {
-					stale = append(stale, bytes.Clone(k))
-					continue
-				}
-				inc, err := decodeIncident(headers.Get(incKey))
-				if err != nil {
-					return fmt.Errorf("incident %s: %w", incKey[1:], err)
-				}
-				if inc.Pages(user) {
-					list = append(list, inc)
-				}
-			}
-			done = true
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("list incidents paged to %s: %w", user, err)
+	// listChunk entries a read (inChunks): a storm's person paged for a
+	// thousand incidents does not hold up the writer for them all.
+	from := prefix
+	err := s.inChunks(ctx, func(tx *txn) (bool, error) {
+		headers, open := tx.Bucket(bucketIncidents), tx.Bucket(bucketOpen)
+		c := tx.Bucket(bucketPaged).Cursor()
+		k, _ := c.Seek(from)
+		if !bytes.Equal(from, prefix) && bytes.Equal(k, from) {
+			k, _ = c.Next() // read by the chunk before
 		}
+		for n := 0; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			if n == listChunk {
+				return false, nil
+			}
+			n++
+			from = bytes.Clone(k)
+			incKey := k[len(prefix):]
+			if open.Get(incKey) == nil {
+				stale = append(stale, bytes.Clone(k))
+				continue
+			}
+			inc, err := decodeIncident(headers.Get(incKey))
+			if err != nil {
+				return false, fmt.Errorf("incident %s: %w", incKey[1:], err)
+			}
+			if inc.Pages(user) {
+				list = append(list, inc)
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list incidents paged to %s: %w", user, err)
 	}
 	slices.Reverse(list)
 	if len(stale) > 0 {

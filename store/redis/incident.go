@@ -196,7 +196,8 @@ type listed struct {
 // asks every shard for the newest Limit IDs (below Before) of each state
 // asked for (one pipeline), merges them, keeps the newest Limit, and
 // reads those records (a second pipeline). An incident whose state
-// changed between the two is left out.
+// changed between the two is left out, and the IDs older than those read
+// fill its place.
 func (s *Store) Incidents(ctx context.Context, f klaxon.IncidentFilter) ([]*klaxon.Incident, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/internal/redistest"
+	"github.com/klaxonhq/klaxon/store/storetest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -42,18 +43,10 @@ func TestListStateChanged(t *testing.T) {
 
 	list, err := s.Incidents(ctx, klaxon.IncidentFilter{Limit: 3})
 	require.NoError(t, err)
-	require.Equal(t, open[:3], ids(list))
+	require.Equal(t, open[:3], storetest.IDs(list))
 	list, err = s.Incidents(ctx, klaxon.IncidentFilter{Limit: 3, Before: open[2]})
 	require.NoError(t, err)
-	require.Equal(t, open[3:], ids(list))
-}
-
-func ids(list []*klaxon.Incident) []string {
-	out := []string{}
-	for _, inc := range list {
-		out = append(out, inc.ID)
-	}
-	return out
+	require.Equal(t, open[3:], storetest.IDs(list))
 }
 
 func redisZ(id string) redis.Z { return redis.Z{Score: score(id), Member: id} }

@@ -41,7 +41,7 @@ func testReopen(t *testing.T, open func() klaxon.Store) {
 	require.Equal(t, resolved, got)
 	list, err := s.Incidents(ctx, klaxon.IncidentFilter{})
 	require.NoError(t, err)
-	require.Equal(t, []string{id}, ids(list))
+	require.Equal(t, []string{id}, IDs(list))
 	groups, err := s.AlertGroups(ctx, []string{"am/a", "am/b"})
 	require.NoError(t, err)
 	require.Equal(t, map[string]string{"am/a": "g", "am/b": "g"}, groups)

@@ -88,7 +88,7 @@ func testIncidentList(t *testing.T, open func() klaxon.Store) {
 		t.Run(tt.name, func(t *testing.T) {
 			list, err := s.Incidents(ctx, tt.filter)
 			require.NoError(t, err)
-			require.Equal(t, tt.want, ids(list))
+			require.Equal(t, tt.want, IDs(list))
 		})
 	}
 
@@ -109,7 +109,7 @@ func testIncidentList(t *testing.T, open func() klaxon.Store) {
 		} {
 			list, err := s.Incidents(ctx, f)
 			require.NoError(t, err, name)
-			require.Equal(t, []string{oldest}, ids(list), name)
+			require.Equal(t, []string{oldest}, IDs(list), name)
 		}
 		list, err := s.Incidents(ctx, klaxon.IncidentFilter{Policy: "payments", Urgency: klaxon.UrgencyLow})
 		require.NoError(t, err)
@@ -127,13 +127,13 @@ func testIncidentList(t *testing.T, open func() klaxon.Store) {
 
 		list, err := s.Incidents(ctx, klaxon.IncidentFilter{})
 		require.NoError(t, err)
-		require.Equal(t, openIDs[1:], ids(list))
+		require.Equal(t, openIDs[1:], IDs(list))
 		got, err := s.Incident(ctx, newest)
 		require.NoError(t, err)
 		require.Equal(t, klaxon.StateResolved, got.State)
 		list, err = s.Incidents(ctx, klaxon.IncidentFilter{States: []klaxon.State{klaxon.StateResolved}})
 		require.NoError(t, err)
-		require.Equal(t, newestFirst(byState[klaxon.StateResolved], []string{newest}), ids(list))
+		require.Equal(t, newestFirst(byState[klaxon.StateResolved], []string{newest}), IDs(list))
 	})
 }
 

@@ -152,8 +152,8 @@ func create(t *testing.T, s klaxon.Store, group string, state klaxon.State) *kla
 	return header(inc)
 }
 
-// ids lists the IDs of incidents, in order.
-func ids(list []*klaxon.Incident) []string {
+// IDs lists the IDs of incidents, in order.
+func IDs(list []*klaxon.Incident) []string {
 	out := make([]string, len(list))
 	for i, inc := range list {
 		out[i] = inc.ID
