@@ -185,7 +185,7 @@ func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline 
 	if c.Moved != nil {
 		asks = strconv.FormatInt(c.At.UnixMicro(), 10)
 	}
-	args = []any{strconv.FormatUint(c.Version, 10), c.Open, c.Group, tag, token, mustExist, c.Token, asks}
+	args = []any{strconv.FormatUint(c.Version, 10), c.Open, c.Group, tag, token, mustExist, c.Token, asks, strconv.FormatUint(c.Version+1, 10)}
 	if !inline {
 		ahead = entries{} // written ahead: the script has none
 	}

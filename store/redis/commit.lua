@@ -21,7 +21,9 @@
 -- incident must already exist; ARGV[7] the token of the state read (the
 -- group's last commit token), "" to check the version alone; ARGV[8] the
 -- commit's time (µs) when it asks which keys it indexes moved
--- (Commit.Moved), else ""; then counted
+-- (Commit.Moved), else ""; ARGV[9] the version after (ARGV[1] + 1,
+-- decimal: a Lua number would print a large one in its exponent form);
+-- then counted
 -- lists: on a single server, the keys outside the shard that the commit
 -- writes (see entries in commit.go), keys to set (key, value), sets to
 -- add to (key, member) and alert entries to set (key, value), all empty
@@ -50,7 +52,7 @@
 -- version} when the group is no longer in the state read, {2} when the
 -- open incident does not exist.
 local group = KEYS[1]
-local g = redis.call('HMGET', group, 'v', 'c', 'p')
+local g = redis.call('HMGET', group, 'v', 'c', 'p', 'o')
 local version, last = g[1] or '0', g[2] or ''
 if version ~= ARGV[1] or (ARGV[7] ~= '' and last ~= ARGV[7]) then
   -- The same commit sent again (a client retry after a lost reply, which
@@ -80,7 +82,7 @@ end
 -- The keys outside the shard go first: should one fail (a set of pages
 -- that is not a set), the commit has written nothing else.
 local asks = ARGV[8] ~= ''
-local a = 9
+local a = 10
 local n = tonumber(ARGV[a]); a = a + 1
 for i = 1, n do
   redis.call('SET', ARGV[a], ARGV[a + 1])
@@ -94,8 +96,12 @@ end
 local moved = {}
 n = tonumber(ARGV[a]); a = a + 1
 for i = 1, n do
-  local before = asks and redis.call('GET', ARGV[a])
-  redis.call('SET', ARGV[a], ARGV[a + 1])
+  local before
+  if asks then
+    before = redis.call('SET', ARGV[a], ARGV[a + 1], 'GET')
+  else
+    redis.call('SET', ARGV[a], ARGV[a + 1])
+  end
   local from = before and string.match(before, '^%S+ (.*)$')
   if from and from ~= gkey then
     moved[#moved + 1] = i
@@ -107,7 +113,7 @@ if #moved > 0 then
   -- For the same commit sent again: the entries name this group by then.
   redis.call('HSET', group, 'm', token .. ' ' .. cjson.encode(moved))
 end
-local was = redis.call('HGET', group, 'o') or ''
+local was = g[4] or ''
 local closed = {}
 n = tonumber(ARGV[a]); a = a + 1
 for i = 1, n do
@@ -115,11 +121,16 @@ for i = 1, n do
   a = a + 4
   local key = KEYS[5 + i]
   local old = redis.call('HGET', key, 's')
-  if old and old ~= state then
-    redis.call('ZREM', tag .. ':st:' .. old, id)
+  if old == state then
+    -- In its state's set already, with the same score (its ID's).
+    redis.call('HSET', key, 'j', body)
+  else
+    if old then
+      redis.call('ZREM', tag .. ':st:' .. old, id)
+    end
+    redis.call('HSET', key, 'j', body, 's', state)
+    redis.call('ZADD', tag .. ':st:' .. state, score, id)
   end
-  redis.call('HSET', key, 'j', body, 's', state)
-  redis.call('ZADD', tag .. ':st:' .. state, score, id)
   local m = tonumber(ARGV[a]); a = a + 1
   if m > 0 then
     bulk('HSET', key .. ':a', a, a + 2 * m - 1)
@@ -145,8 +156,7 @@ for i = 1, n do
     redis.call('HSET', group, 'l', id)
   end
 end
-redis.call('HINCRBY', group, 'v', 1)
-redis.call('HSET', group, 'o', ARGV[2], 'c', token, 'p', last)
+redis.call('HSET', group, 'v', ARGV[9], 'o', ARGV[2], 'c', token, 'p', last)
 
 local removed = {}
 for _, key in ipairs(closed) do
