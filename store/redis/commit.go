@@ -176,7 +176,8 @@ func movedAhead(c klaxon.Commit, before []string) []klaxon.Move {
 // incident, for the state once the commit lands.
 func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline bool) (keys []string, args []any, stored [][]uint64, err error) {
 	tag := s.tag(c.Group)
-	keys = []string{groupKey(tag, c.Group), alertsKey(tag), queueKey(tag), timersKey(tag), leasesKey(tag)}
+	keys = make([]string, 0, 5+len(c.Incidents))
+	keys = append(keys, groupKey(tag, c.Group), alertsKey(tag), queueKey(tag), timersKey(tag), leasesKey(tag))
 	mustExist := "0"
 	if c.Open != "" && !slices.ContainsFunc(c.Incidents, func(inc *klaxon.Incident) bool { return inc.ID == c.Open }) {
 		mustExist = "1"
@@ -185,10 +186,11 @@ func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline 
 	if c.Moved != nil {
 		asks = strconv.FormatInt(c.At.UnixMicro(), 10)
 	}
-	args = []any{strconv.FormatUint(c.Version, 10), c.Open, c.Group, tag, token, mustExist, c.Token, asks, strconv.FormatUint(c.Version+1, 10)}
 	if !inline {
 		ahead = entries{} // written ahead: the script has none
 	}
+	args = make([]any, 0, commitArgs(c, ahead))
+	args = append(args, strconv.FormatUint(c.Version, 10), c.Open, c.Group, tag, token, mustExist, c.Token, asks, strconv.FormatUint(c.Version+1, 10))
 	args = appendPairs(appendPairs(appendPairs(args, ahead.set), ahead.add), ahead.index)
 	args = append(args, len(c.Incidents))
 	for _, inc := range c.Incidents {
@@ -226,14 +228,14 @@ func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline 
 		// The alerts that may be new to the incident, for its sorted set
 		// of keys: those not folded from its own record (Stored is 0
 		// there; its records of layout 3 had no digest, and go again).
-		var order []any
+		order := len(args)
+		args = append(args, 0)
 		for i := range inc.Changed {
 			if inc.Changed[i].Stored == 0 {
-				order = append(order, "0", inc.Changed[i].Key)
+				args = append(args, "0", inc.Changed[i].Key)
 			}
 		}
-		args = append(args, len(order)/2)
-		args = append(args, order...)
+		args[order] = (len(args) - order - 1) / 2
 		events, err := incidentjson.Events(inc)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("encode event of incident %s: %w", inc.ID, err)
@@ -261,6 +263,17 @@ func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline 
 		args = append(args, id)
 	}
 	return keys, args, stored, nil
+}
+
+// commitArgs is how many arguments commitCall gives commit.lua for c,
+// at most: each incident's alert records, details and keys to sort
+// count every alert changed.
+func commitArgs(c klaxon.Commit, ahead entries) int {
+	n := 9 + 3 + 2*(len(ahead.set)+len(ahead.add)+len(ahead.index)) + 1
+	for _, inc := range c.Incidents {
+		n += 5 + 3 + 6*len(inc.Changed) + len(inc.Recorded)
+	}
+	return n + 1 + len(c.Index) + 2 + 3*len(c.Timers) + 1 + len(c.Cancel)
 }
 
 // appendPairs appends to args the counted list of pairs.
