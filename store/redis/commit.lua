@@ -96,12 +96,9 @@ end
 local moved = {}
 n = tonumber(ARGV[a]); a = a + 1
 for i = 1, n do
-  local before
-  if asks then
-    before = redis.call('SET', ARGV[a], ARGV[a + 1], 'GET')
-  else
-    redis.call('SET', ARGV[a], ARGV[a + 1])
-  end
+  -- GET, then SET: SET's GET option needs Redis 6.2.
+  local before = asks and redis.call('GET', ARGV[a])
+  redis.call('SET', ARGV[a], ARGV[a + 1])
   local from = before and string.match(before, '^%S+ (.*)$')
   if from and from ~= gkey then
     moved[#moved + 1] = i
