@@ -128,7 +128,7 @@ func (fakeTester) TestPage(_ context.Context, _, via string) ([]TestResult, erro
 
 // testServer is an API server on an embedded store, with fake tokens,
 // commands, schedules and test pages; opts change its options.
-func testServer(t *testing.T, opts ...func(*Options)) (*Server, *fakeCommands) {
+func testServer(t testing.TB, opts ...func(*Options)) (*Server, *fakeCommands) {
 	t.Helper()
 	st, err := embedded.Open(filepath.Join(t.TempDir(), "klaxon.db"))
 	require.NoError(t, err)
