@@ -37,26 +37,21 @@ func BenchmarkMergeStorm(b *testing.B) {
 			e := escalate.New(st, &phone{}, func() escalate.Directory { return directory{} }, slog.New(slog.DiscardHandler), escalate.Options{Now: func() time.Time { return workT0 }})
 			ops := klaxon.Actor{By: "ops", How: "cli"}
 			probe := openIncident(b, st, onePolicy, workT0)
-			var merging, probeMax time.Duration
+			note := func() error {
+				_, err := e.Note(ctx, probe, "probe", false, ops)
+				return err
+			}
+			var merging storetest.Probed
 			for i := 0; b.Loop(); i++ {
 				b.StopTimer()
 				dst, src := openIncident(b, st, onePolicy, workT0), openIncident(b, st, onePolicy, workT0)
 				grow(b, st, src, fmt.Sprintf("storm%d/", i), 100_000)
-				stop := storetest.Probe(b, func() error {
-					_, err := e.Note(ctx, probe, "probe", false, ops)
-					return err
-				})
-				b.StartTimer()
-				start := time.Now()
-				_, err := e.Merge(ctx, src, dst, ops)
-				merging += time.Since(start)
-				b.StopTimer()
-				probeMax = max(probeMax, stop())
+				var err error
+				merging.Run(b, note, func() { _, err = e.Merge(ctx, src, dst, ops) })
 				require.NoError(b, err)
 				b.StartTimer()
 			}
-			b.ReportMetric(float64(merging.Milliseconds())/float64(b.N), "merge-ms")
-			b.ReportMetric(float64(probeMax.Microseconds())/1000, "probe-max-ms")
+			merging.Report(b, "merge-ms")
 		})
 	}
 }

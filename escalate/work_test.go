@@ -204,15 +204,7 @@ func testMergeStorm(t *testing.T, st klaxon.Store) {
 	require.Greater(t, s.commits.Load(), int64(5))
 	require.Equal(t, 11+2_499-10, out.AlertCount, "am/1 of each, dst's eleven, src's new ones")
 
-	var all []klaxon.AlertState
-	for cursor := ""; ; {
-		page, next, err := st.IncidentAlerts(ctx, dst, cursor, 700)
-		require.NoError(t, err)
-		all = append(all, page...)
-		if cursor = next; next == "" {
-			break
-		}
-	}
+	all := allAlerts(t, st, dst, 700)
 	require.Len(t, all, out.AlertCount)
 
 	events, err := klaxon.ReadTimeline(ctx, st, dst)
@@ -324,15 +316,7 @@ func testMergeSrcGains(t *testing.T, st klaxon.Store, stop bool) {
 	require.NoError(t, err)
 	require.Equal(t, klaxon.StateResolved, r(t, st, src).State)
 	require.Equal(t, 1+2_500+700, out.AlertCount, "am/1 and all of src's, those that joined it meanwhile too")
-	var all []klaxon.AlertState
-	for cursor := ""; ; {
-		page, next, err := st.IncidentAlerts(ctx, dst, cursor, 1_000)
-		require.NoError(t, err)
-		all = append(all, page...)
-		if cursor = next; next == "" {
-			break
-		}
-	}
+	all := allAlerts(t, st, dst, 1_000)
 	require.Len(t, all, out.AlertCount)
 	keys := map[string]bool{}
 	for _, a := range all {
@@ -340,6 +324,20 @@ func testMergeSrcGains(t *testing.T, st klaxon.Store, stop bool) {
 	}
 	require.Len(t, keys, out.AlertCount, "each once")
 	require.True(t, keys["blackbox/0"] && keys["blackbox/699"] && keys["prometheus/2499"])
+}
+
+// allAlerts reads every alert of incident id, pages of limit at a time.
+func allAlerts(t *testing.T, st klaxon.Store, id string, limit int) []klaxon.AlertState {
+	t.Helper()
+	var all []klaxon.AlertState
+	for cursor := ""; ; {
+		page, next, err := st.IncidentAlerts(t.Context(), id, cursor, limit)
+		require.NoError(t, err)
+		all = append(all, page...)
+		if cursor = next; next == "" {
+			return all
+		}
+	}
 }
 
 // srcReads is a store that runs at[n] as the merge reads the n-th time

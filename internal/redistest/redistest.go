@@ -286,6 +286,28 @@ func waitReady(addr string, exited <-chan struct{}) error {
 	}
 }
 
+// CPU is the CPU time redis-server used so far, user and system, as
+// its INFO says: what a benchmark reports beside the client's own.
+func (s *Server) CPU(t testing.TB) time.Duration {
+	t.Helper()
+	info, err := Do(s.Addr(), "INFO", "cpu")
+	if err != nil {
+		t.Fatalf("redistest: INFO cpu: %v", err)
+	}
+	var sum float64
+	for line := range strings.Lines(info) {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+		if k == "used_cpu_sys" || k == "used_cpu_user" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("redistest: INFO cpu: %s: %v", line, err)
+			}
+			sum += f
+		}
+	}
+	return time.Duration(sum * float64(time.Second))
+}
+
 // Do sends one command to the server at addr on a new connection and
 // returns its reply as text: a status, an integer or a bulk string as is,
 // the elements of an array one a line, a nil as "". An error reply is

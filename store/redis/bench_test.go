@@ -4,7 +4,6 @@ import (
 	"context"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -150,7 +149,7 @@ func BenchmarkSpreadCommit(b *testing.B) {
 			wg.Wait()
 			now := benchNow.Add(time.Minute)
 			var n atomic.Int64
-			redisCPU, cpu := serverCPU(b, s), processCPU(b)
+			redisCPU, cpu := srv.CPU(b), processCPU(b)
 			b.SetParallelism(max(64/runtime.GOMAXPROCS(0), 1))
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -166,7 +165,7 @@ func BenchmarkSpreadCommit(b *testing.B) {
 			b.StopTimer()
 			commits := float64(n.Load())
 			b.ReportMetric((processCPU(b)-cpu).Seconds()*1e6/commits, "cpu-µs/commit")
-			b.ReportMetric((serverCPU(b, s)-redisCPU)*1e6/commits, "redis-cpu-µs/commit")
+			b.ReportMetric((srv.CPU(b)-redisCPU).Seconds()*1e6/commits, "redis-cpu-µs/commit")
 		})
 	}
 }
@@ -178,24 +177,4 @@ func processCPU(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// serverCPU is the CPU time, in seconds, redis-server used so far.
-func serverCPU(b *testing.B, s *Store) float64 {
-	info, err := s.rdb.Info(b.Context(), "cpu").Result()
-	if err != nil {
-		b.Fatal(err)
-	}
-	var sum float64
-	for line := range strings.Lines(info) {
-		k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
-		if k == "used_cpu_sys" || k == "used_cpu_user" {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				b.Fatal(err)
-			}
-			sum += f
-		}
-	}
-	return sum
 }

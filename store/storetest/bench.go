@@ -11,12 +11,15 @@ import (
 	"github.com/klaxonhq/klaxon"
 )
 
+// benchAt is the time of the benchmarks' incidents and timers.
+var benchAt = time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+
 // BenchClaim measures Claim from 10,000 timers: "idle" when none is due
 // (a poll that writes nothing), "due" when all are and each op leases 10.
 // newStore returns a fresh, empty store.
 func BenchClaim(b *testing.B, newStore func(b *testing.B) klaxon.Store) {
 	const timers, batch, lease = 10_000, 10, time.Minute
-	base := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	base := benchAt
 	for _, name := range []string{"idle", "due"} {
 		b.Run(name, func(b *testing.B) {
 			s := newStore(b)
@@ -81,10 +84,9 @@ func NewIncidentCommit(i int64, at time.Time) klaxon.Commit {
 func BenchCloseStorm(b *testing.B, newStore func(b *testing.B) klaxon.Store) {
 	const alerts, chunk = 100_000, 1_000
 	s := newStore(b)
-	ctx := b.Context()
-	at := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	ctx, at := b.Context(), benchAt
 	probe := urgentProber(b, s, at)
-	var closing, probeMax time.Duration
+	var closing Probed
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
 		id, group := strconv.Itoa(1000+i), fmt.Sprintf("alertname=Storm,run=%d", i)
@@ -104,17 +106,37 @@ func BenchCloseStorm(b *testing.B, newStore func(b *testing.B) klaxon.Store) {
 		}
 		inc.Changed = nil
 		inc.State = klaxon.StateResolved
-		stop := Probe(b, probe)
-		b.StartTimer()
-		start := time.Now()
-		require.NoError(b, s.Commit(ctx, klaxon.Commit{Group: group, Version: uint64(alerts / chunk), Incidents: []*klaxon.Incident{inc}}))
-		closing += time.Since(start)
-		b.StopTimer()
-		probeMax = max(probeMax, stop())
+		var err error
+		closing.Run(b, probe, func() {
+			err = s.Commit(ctx, klaxon.Commit{Group: group, Version: uint64(alerts / chunk), Incidents: []*klaxon.Incident{inc}})
+		})
+		require.NoError(b, err)
 		b.StartTimer()
 	}
-	b.ReportMetric(float64(closing.Milliseconds())/float64(b.N), "close-ms")
-	b.ReportMetric(float64(probeMax.Microseconds())/1000, "probe-max-ms")
+	closing.Report(b, "close-ms")
+}
+
+// Probed is what a benchmark's operations took, each with a prober
+// beside it, and the longest any probe took.
+type Probed struct{ took, longest time.Duration }
+
+// Run times op, the timer on for op alone, while probe is called one
+// call after another (probing). The timer is stopped when it returns.
+func (p *Probed) Run(b *testing.B, probe func() error, op func()) {
+	stop := probing(b, probe)
+	b.StartTimer()
+	start := time.Now()
+	op()
+	p.took += time.Since(start)
+	b.StopTimer()
+	p.longest = max(p.longest, stop())
+}
+
+// Report reports an operation's mean time, in ms, as name, and the
+// longest probe as probe-max-ms.
+func (p *Probed) Report(b *testing.B, name string) {
+	b.ReportMetric(float64(p.took.Milliseconds())/float64(b.N), name)
+	b.ReportMetric(float64(p.longest.Microseconds())/1000, "probe-max-ms")
 }
 
 // urgentProber commits an incident of its own to s, and returns a probe
@@ -136,11 +158,11 @@ func urgentProber(b *testing.B, s klaxon.Store, at time.Time) func() error {
 	}
 }
 
-// Probe calls probe one call after another, from now until stop, which
+// probing calls probe one call after another, from now until stop, which
 // returns the longest a call took: how long the escalation engine's
 // writes wait beside what a benchmark measures. A call that fails fails
 // the benchmark.
-func Probe(b *testing.B, probe func() error) (stop func() time.Duration) {
+func probing(b *testing.B, probe func() error) (stop func() time.Duration) {
 	done, probed := make(chan struct{}), make(chan time.Duration)
 	go func() {
 		var longest time.Duration
@@ -174,8 +196,7 @@ func Probe(b *testing.B, probe func() error) (stop func() time.Duration) {
 func BenchListStorm(b *testing.B, newStore func(b *testing.B) klaxon.Store) {
 	const incidents, chunk = 20_000, 500
 	s := newStore(b)
-	ctx := b.Context()
-	at := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	ctx, at := b.Context(), benchAt
 	probe := urgentProber(b, s, at)
 	for g := 0; g*chunk < incidents; g++ {
 		group := fmt.Sprintf("alertname=Storm,run=%d", g)
@@ -189,20 +210,17 @@ func BenchListStorm(b *testing.B, newStore func(b *testing.B) klaxon.Store) {
 		}
 		require.NoError(b, s.Commit(ctx, c))
 	}
-	var listing, probeMax time.Duration
+	var listing Probed
 	for b.Loop() {
 		b.StopTimer()
-		stop := Probe(b, probe)
-		b.StartTimer()
-		start := time.Now()
-		list, err := s.Incidents(ctx, klaxon.IncidentFilter{States: klaxon.States(), Policy: "nosuch", Limit: 100})
-		listing += time.Since(start)
-		b.StopTimer()
+		var list []*klaxon.Incident
+		var err error
+		listing.Run(b, probe, func() {
+			list, err = s.Incidents(ctx, klaxon.IncidentFilter{States: klaxon.States(), Policy: "nosuch", Limit: 100})
+		})
 		require.NoError(b, err)
 		require.Empty(b, list)
-		probeMax = max(probeMax, stop())
 		b.StartTimer()
 	}
-	b.ReportMetric(float64(listing.Milliseconds())/float64(b.N), "list-ms")
-	b.ReportMetric(float64(probeMax.Microseconds())/1000, "probe-max-ms")
+	listing.Report(b, "list-ms")
 }
