@@ -44,9 +44,9 @@ func (s *Store) peek(fn func(tx *txn) error) error {
 	return s.read(fn)
 }
 
-// read runs fn, with mu held, which it releases: on the open transaction
-// if there is one, else on a read transaction of the file, which then
-// holds every write answered.
+// read runs fn, with mu held, which it releases: on the layers over the
+// file, or, when they hold nothing, on the file alone, which then holds
+// every write answered, without holding the writer.
 func (s *Store) read(fn func(tx *txn) error) error {
 	w := s.w
 	w.reads.Add(1)
@@ -54,12 +54,12 @@ func (s *Store) read(fn func(tx *txn) error) error {
 		w.mu.Unlock()
 		return unavailable(broken)
 	}
-	if w.tx == nil {
+	if w.mem.empty() && w.frozen == nil {
 		w.mu.Unlock()
 		return s.db.View(func(tx *bolt.Tx) error { return fn(&txn{tx: tx}) })
 	}
 	defer w.mu.Unlock()
-	return fn(&txn{tx: w.tx})
+	return w.view(nil, 0, fn)
 }
 
 // update runs fn in a write transaction shared with the writes that

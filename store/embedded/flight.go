@@ -18,9 +18,9 @@ type flight struct {
 	// wrote says the batch's record holds something: a batch that wrote
 	// nothing is answered without a frame, once the one before it is.
 	wrote bool
-	// tainted says the open transaction holds what a write of the batch
-	// wrote before it failed, until it is rebuilt without it (restart):
-	// every read waits.
+	// tainted says mem holds what a write of the batch wrote before it
+	// failed, until it is rebuilt without it (restart): every read
+	// waits.
 	tainted bool
 	// durable says the batch's frame is in the log: no read waits for it,
 	// though its writes may not be answered yet.
@@ -76,7 +76,7 @@ func (w *write) follows(wr *write) bool {
 	return false
 }
 
-// take runs the writes of batch in the open transaction, after cur's,
+// take runs the writes of batch into mem, after cur's,
 // and adds them to cur.
 func (w *writer) take(batch []*write) {
 	if err := w.ready(); err != nil {
@@ -103,11 +103,10 @@ func (w *writer) take(batch []*write) {
 	}
 }
 
-// runFrom runs cur's writes from the i-th on in the open transaction,
-// and says whether they ran. A write that fails (not a refusal) is
-// answered at once and dropped from cur, and runFrom returns false: the
-// transaction holds what it wrote, and is to be rebuilt without it
-// (restart). w.mu is held.
+// runFrom runs cur's writes from the i-th on into mem, and says whether
+// they ran. A write that fails (not a refusal) is answered at once and
+// dropped from cur, and runFrom returns false: mem holds what it wrote,
+// and is to be rebuilt without it (restart). w.mu is held.
 func (w *writer) runFrom(i int) bool {
 	f := w.cur
 	if i == 0 {
@@ -124,7 +123,23 @@ func (w *writer) runFrom(i int) bool {
 	if w.syncing != nil && !w.syncing.durable {
 		pos++
 	}
-	t := &txn{tx: w.tx, rec: &w.rec, batch: pos, timelines: w.timelines}
+	ran := true
+	err := w.view(&w.rec, pos, func(t *txn) error {
+		ran = w.runIn(t, f, i)
+		return nil
+	})
+	if err != nil {
+		settled(f.batch)
+		failAll(f.batch, unavailable(err))
+		w.rec.buf = w.rec.buf[:0]
+		w.dropCur()
+		return true
+	}
+	return ran
+}
+
+// runIn is runFrom's loop, in t.
+func (w *writer) runIn(t *txn, f *flight, i int) bool {
 	for ; i < len(f.batch); i++ {
 		wr := f.batch[i]
 		mark := w.rec.len()
@@ -151,7 +166,7 @@ func (w *writer) runFrom(i int) bool {
 	return true
 }
 
-// restart rebuilds the open transaction from the log and runs cur's
+// restart rebuilds mem from the log and runs cur's
 // writes in it again: what it held of them was dropped, or ran on a
 // batch that was. No batch is on its way; w.mu is held.
 func (w *writer) restart() {
@@ -203,7 +218,9 @@ func (w *writer) send() {
 		f.span = w.batchSpan(f.batch)
 	}
 	if err := w.log.clean(); err != nil {
-		w.synced <- fmt.Errorf("append to log: a frame that failed may still be in it: %w", err)
+		// As if the frame failed; the syncer is idle, and word of it
+		// may wait in synced already.
+		w.failSyncing(fmt.Errorf("append to log: a frame that failed may still be in it: %w", err))
 		return
 	}
 	w.jobs <- j
@@ -241,7 +258,7 @@ type job struct {
 // the writer has one ready (see durable): the next fdatasync starts
 // without waiting for the writer's goroutine to be scheduled, which, on
 // a busy machine, took as long as an fdatasync. A frame that fails goes
-// back to the writer (synced), which rebuilds the transaction without it;
+// back to the writer (synced), which rebuilds mem without it;
 // so does word that the syncer went idle, on which the writer hands it
 // cur or takes a checkpoint.
 func (w *writer) syncer(stopped chan<- struct{}) {
@@ -280,14 +297,14 @@ func (w *writer) durable() (job, bool) {
 		w.failedFrame.CompareAndSwap(fail, nil)
 	}
 	w.dropBigSent()
-	if w.pos == w.checkpointed {
+	if w.pos == w.memFrom {
 		w.timer.Reset(w.every)
 	}
 	w.pos++
 	f.durable = true
 	settled(f.batch)
 	next := w.cur
-	take := next.wrote && !next.tainted && (w.log.size < int64(w.checkpointBytes) || w.retrying)
+	take := next.wrote && !next.tainted && (w.log.size < int64(w.checkpointBytes) || w.frozen != nil)
 	var j job
 	if take {
 		if len(next.batch) >= maxBatch {
@@ -348,7 +365,7 @@ func (w *writer) idle() {
 }
 
 // failSyncing fails the batch on its way to the log, whose append
-// returned err: the transaction is rebuilt without it, and cur's writes,
+// returned err: mem is rebuilt without it, and cur's writes,
 // which ran on it, run again. The syncer is idle.
 func (w *writer) failSyncing(err error) {
 	f := w.syncing

@@ -156,7 +156,7 @@ func (s *Store) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queued,
 			return nil, fmt.Errorf("commit group %s: %w", c.Group, err)
 		}
 	}
-	// The file's last checkpoint, not the open transaction, which the
+	// The file's last checkpoint, not the layers, which the
 	// writer is busy with: where the group is at c.Version there, nothing
 	// changed it since (see dropStored).
 	if err := s.db.View(func(tx *bolt.Tx) error {
@@ -168,7 +168,7 @@ func (s *Store) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queued,
 	// The cache follows the file commit by commit, in the writer's
 	// order, so that a group read at the version stored finds it there.
 	// The keys of c.Index that moved from another group: the writer may
-	// run the commit again (the transaction rebuilt after a batch that
+	// run the commit again (mem rebuilt after a batch that
 	// failed), so each run starts them anew, and c.Moved has them only
 	// once the commit is durable.
 	var moved *[]klaxon.Move

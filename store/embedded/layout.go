@@ -25,11 +25,16 @@ import (
 //	   write: a Klaxon of layout 4 would page without it, and replies
 //	   would miss those incidents, so it must refuse the file. The
 //	   upgrade indexes the pages of the open incidents.
+//	6  a second log file (path + "-wal2"): a checkpoint commits the
+//	   batches of one file while the next batches go to the other, so
+//	   after a crash either may hold answered writes the file does not.
+//	   A Klaxon of layout 5 would replay only the first, so it must
+//	   refuse the file.
 //
 // Open replays the log, then upgrades a file of an older layout in
 // place, in one transaction, and refuses one of a newer layout than it
 // knows: a log is replayed into the layout that wrote it.
-const layout = 5
+const layout = 6
 
 // bucketIncidentAlertsV2 held layout 2's alert records.
 var bucketIncidentAlertsV2 = []byte("incident_alerts")

@@ -78,11 +78,12 @@ func TestNewerLayoutRefused(t *testing.T) {
 	require.NoError(t, s.Close())
 	db, err := bolt.Open(path, 0o600, nil)
 	require.NoError(t, err)
-	require.NoError(t, db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(layoutKey, []byte("6")) }))
+	newer := strconv.Itoa(layout + 1)
+	require.NoError(t, db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(layoutKey, []byte(newer)) }))
 	require.NoError(t, db.Close())
 
 	_, err = Open(path)
-	require.ErrorContains(t, err, "layout 6, written by a newer Klaxon")
+	require.ErrorContains(t, err, "layout "+newer+", written by a newer Klaxon")
 }
 
 // TestUpgradeLayout3: a file of layout 3 (the same records, written
@@ -138,7 +139,7 @@ func TestUpgradeLayout4(t *testing.T) {
 	db, err := bolt.Open(path, 0o600, nil)
 	require.NoError(t, err)
 	require.NoError(t, db.Update(func(tx *bolt.Tx) error {
-		require.Equal(t, "5", string(tx.Bucket(bucketMeta).Get(layoutKey)))
+		require.Equal(t, strconv.Itoa(layout), string(tx.Bucket(bucketMeta).Get(layoutKey)))
 		if err := tx.DeleteBucket(bucketPaged); err != nil { // as layout 4 wrote it
 			return err
 		}
@@ -151,7 +152,7 @@ func TestUpgradeLayout4(t *testing.T) {
 		require.NoError(t, err)
 		storetest.CheckIndexedPages(t, s, id)
 		require.NoError(t, s.view(func(tx *txn) error {
-			require.Equal(t, "5", string(tx.Bucket(bucketMeta).Get(layoutKey)))
+			require.Equal(t, strconv.Itoa(layout), string(tx.Bucket(bucketMeta).Get(layoutKey)))
 			return nil
 		}))
 		require.NoError(t, s.Close())
@@ -183,7 +184,35 @@ func TestUpgradeLayout4File(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, klaxon.StateResolved, inc.State, "the resolved incident is read as it was")
 		require.NoError(t, s.view(func(tx *txn) error {
-			require.Equal(t, "5", string(tx.Bucket(bucketMeta).Get(layoutKey)))
+			require.Equal(t, strconv.Itoa(layout), string(tx.Bucket(bucketMeta).Get(layoutKey)))
+			return nil
+		}))
+		require.NoError(t, s.Close())
+	}
+}
+
+// TestUpgradeLayout5File opens a file that layout 5 wrote, with its one
+// log file as a process killed after two commits left them
+// (testdata/v5.db: incident 1 in the file; testdata/v5.db-wal: incident
+// 2 in the log alone), and finds both, five alerts each, at layout 6.
+func TestUpgradeLayout5File(t *testing.T) {
+	path := copyFile(t, "v5.db")
+	wal, err := os.ReadFile(filepath.Join("testdata", "v5.db-wal"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path+"-wal", wal, 0o600))
+	for range 2 {
+		s, err := Open(path)
+		require.NoError(t, err)
+		for _, id := range []string{"1", "2"} {
+			inc, err := s.Incident(t.Context(), id)
+			require.NoError(t, err, "incident %s", id)
+			require.Equal(t, 5, inc.AlertCount)
+			alerts, _, err := s.IncidentAlerts(t.Context(), id, "", 10)
+			require.NoError(t, err)
+			require.Len(t, alerts, 5)
+		}
+		require.NoError(t, s.view(func(tx *txn) error {
+			require.Equal(t, "6", string(tx.Bucket(bucketMeta).Get(layoutKey)))
 			return nil
 		}))
 		require.NoError(t, s.Close())

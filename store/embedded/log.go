@@ -7,20 +7,19 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // The log makes a batch of writes durable with one append and one
 // fdatasync, where a bbolt commit writes every page the batch touched
-// and syncs twice. The writer keeps one bbolt transaction open across
-// batches and commits it to the file now and then (a checkpoint): a
+// and syncs twice. The writer holds the batches' writes in memory (see
+// layer) and commits them to the file now and then (a checkpoint): a
 // storm's many batches share the pages of one commit. The log holds what
 // the file does not have yet; Open replays it, so a batch acknowledged
 // before a crash is in the file after it.
 //
-// The log is a file next to the store's, path + "-wal". Each batch is
-// one frame:
+// The log is two files next to the store's, path + "-wal" and path +
+// "-wal2": a checkpoint commits the batches of one while the next
+// batches go to the other. Each batch is one frame:
 //
 //	payload length  4 bytes, big-endian
 //	checksum        4 bytes, CRC-32C of the position and the payload
@@ -29,7 +28,7 @@ import (
 //
 // A frame cut short by a crash fails its checksum: the log ends at the
 // last whole frame. A checkpoint stores the position it holds in the
-// file (meta "log"), then empties the log. The file is written ahead in
+// file (meta "log"), then empties its log file. The file is written ahead in
 // zeros and keeps its length (see reset): an append overwrites blocks
 // the file has, and its fdatasync has no new length to record.
 
@@ -98,7 +97,7 @@ var errRecord = errors.New("malformed log record")
 
 // replayRecord applies a record's operations to tx. The values it puts
 // are slices of payload, which must not change until tx ends.
-func replayRecord(tx *bolt.Tx, payload []byte) error {
+func replayRecord(tx *txn, payload []byte) error {
 	for p := payload; len(p) > 0; {
 		op := p[0]
 		name, rest, ok := cutBytes(p[1:])
@@ -108,7 +107,7 @@ func replayRecord(tx *bolt.Tx, payload []byte) error {
 		p = rest
 		if op == opCreate {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return fmt.Errorf("create bucket %s: %w", name, err)
+				return err
 			}
 			continue
 		}
@@ -166,7 +165,7 @@ func cutBytes(p []byte) (v, rest []byte, ok bool) {
 // frame at or before after is one the file holds already (a log not
 // emptied at a checkpoint). The values it puts are slices of data, which
 // must not change until tx ends.
-func replayLog(tx *bolt.Tx, data []byte, after uint64) (last uint64, n int, err error) {
+func replayLog(tx *txn, data []byte, after uint64) (last uint64, n int, err error) {
 	last = after
 	n, err = readFrames(data, func(pos uint64, payload []byte) error {
 		switch {

@@ -230,7 +230,7 @@ func TestCheckpoint(t *testing.T) {
 		require.NoError(t, s.Commit(t.Context(), first), "answered once in the log")
 		require.Eventually(t, func() bool { return len(fails) == 0 }, testTimeout, tick)
 		_, err := s.Incident(t.Context(), first.Open)
-		require.NoError(t, err, "read from the rebuilt transaction")
+		require.NoError(t, err, "read from the frozen layer")
 		second := storetest.NewIncidentCommit(2, logNow)
 		require.NoError(t, s.Commit(t.Context(), second))
 		require.Eventually(t, func() bool { return inFile(t, s, first.Open) && inFile(t, s, second.Open) }, testTimeout, tick)
@@ -319,11 +319,11 @@ func FuzzLog(f *testing.F) {
 		var frames [][]byte
 		n, err := readFrames(data, func(_ uint64, payload []byte) error {
 			frames = append(frames, payload)
-			return replayRecord(tx, payload)
+			return replayRecord(&txn{tx: tx}, payload)
 		})
 		require.LessOrEqual(t, n, len(data))
-		_ = err                    // a record that does not decode or apply ends the replay
-		_ = replayRecord(tx, data) // the bytes as a record, past the checksum
+		_ = err                              // a record that does not decode or apply ends the replay
+		_ = replayRecord(&txn{tx: tx}, data) // the bytes as a record, past the checksum
 		// What was read is written back the same.
 		var again []byte
 		for i, p := range frames {
@@ -528,11 +528,23 @@ func logHeld(t *testing.T, path string) int64 {
 	return n
 }
 
-// logEnd returns the size of the frames that the log of the store at
-// path holds, and the position of the last.
+// logEnd returns the size of the frames that the two log files of the
+// store at path hold, and the position of the last.
 func logEnd(t *testing.T, path string) (int64, uint64) {
 	t.Helper()
-	data, err := os.ReadFile(path + "-wal")
+	var size int64
+	var last uint64
+	for _, p := range []string{path + "-wal", path + "-wal2"} {
+		n, l := logEnd1(t, p)
+		size, last = size+n, max(last, l)
+	}
+	return size, last
+}
+
+// logEnd1 is logEnd of the log file at path alone.
+func logEnd1(t *testing.T, path string) (int64, uint64) {
+	t.Helper()
+	data, err := os.ReadFile(path)
 	require.NoError(t, err)
 	var last uint64
 	n, err := readFrames(data, func(pos uint64, _ []byte) error { last = pos; return nil })
@@ -610,4 +622,143 @@ func TestTimelineAfterFailedAppend(t *testing.T) {
 	}
 	require.Equal(t, []string{"", "kept", "kept again", "after the checkpoint", "after the checkpoint again"}, texts)
 	require.Equal(t, len(events), total)
+}
+
+// checkpointNow has the writer take a checkpoint at once, on its own
+// goroutine.
+func checkpointNow(s *Store) { s.w.timer.Reset(time.Nanosecond) }
+
+// TestCrashMidCheckpoint: a process that ends while a checkpoint commits
+// leaves the batches the checkpoint holds in one log file and those
+// after it in the other; Open replays both, in order, into the file.
+// Meanwhile the writer went on: the checkpoint held up no write, and
+// reads saw both layers.
+func TestCrashMidCheckpoint(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.db")
+	s, err := open(path, openTimeout, func(w *writer) { w.every = time.Hour })
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := t.Context()
+	// A first checkpoint, so that the next freeze writes the second
+	// file first: Open must replay the files in the order they took
+	// batches, not by name.
+	first := storetest.NewIncidentCommit(9, logNow)
+	require.NoError(t, s.Commit(ctx, first))
+	checkpointNow(s)
+	require.Eventually(t, func() bool { return logHeld(t, path) == 0 }, testTimeout, tick, "checkpointed")
+
+	held, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	hold := func() error {
+		once.Do(func() { close(held) })
+		<-release
+		return nil
+	}
+	s.w.checkpointFault.Store(&hold)
+	ids := []string{first.Open}
+	for i := range int64(3) {
+		c := storetest.NewIncidentCommit(i+1, logNow)
+		require.NoError(t, s.Commit(ctx, c))
+		ids = append(ids, c.Open)
+	}
+	checkpointNow(s)
+	<-held // the checkpoint is in its transaction, not committed
+	for i := range int64(3) {
+		c := storetest.NewIncidentCommit(i+4, logNow)
+		require.NoError(t, s.Commit(ctx, c), "a write does not wait for the checkpoint")
+		ids = append(ids, c.Open)
+	}
+	for _, id := range ids {
+		_, err := s.Incident(ctx, id)
+		require.NoError(t, err, "incident %s, read from the layers", id)
+	}
+	// The process ends here: its files as they are.
+	crashed := filepath.Join(t.TempDir(), "k.db")
+	for _, suffix := range []string{"", "-wal", "-wal2"} {
+		b, err := os.ReadFile(path + suffix)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(crashed+suffix, b, 0o600))
+	}
+	held1, _ := logEnd(t, crashed)
+	require.Positive(t, held1)
+	for _, suffix := range []string{"-wal", "-wal2"} {
+		n, _ := logEnd1(t, crashed+suffix)
+		require.Positive(t, n, "%s holds batches", suffix)
+	}
+	close(release)
+
+	for range 2 {
+		again, err := Open(crashed)
+		require.NoError(t, err)
+		for _, id := range ids {
+			inc, err := again.Incident(ctx, id)
+			require.NoError(t, err, "incident %s after the crash", id)
+			require.Equal(t, 5, inc.AlertCount)
+		}
+		require.NoError(t, again.Close())
+	}
+}
+
+// TestFailedFrameNotCutOffHoldsTheFreeze: a frame whose fdatasync failed,
+// and whose cut-off failed too, stays past the end of its log file. The
+// other file must not take the next batch at the same position before
+// the cut is made: after a crash, Open would replay the failed frame in
+// place of the answered one.
+func TestFailedFrameNotCutOffHoldsTheFreeze(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.db")
+	s, err := open(path, openTimeout, func(w *writer) { w.every = time.Hour })
+	require.NoError(t, err)
+	ctx := t.Context()
+	first := storetest.NewIncidentCommit(1, logNow)
+	require.NoError(t, s.Commit(ctx, first))
+
+	var rw *os.File
+	s.w.log.syncFault = func() error { // the syncer's goroutine only
+		s.w.log.syncFault = nil
+		ro, err := os.Open(path + "-wal")
+		if err != nil {
+			return err
+		}
+		rw, s.w.log.f = s.w.log.f, ro // the truncate that cuts the frame off fails
+		return syscall.EIO
+	}
+	failed := storetest.NewIncidentCommit(2, logNow)
+	require.ErrorIs(t, s.Commit(ctx, failed), syscall.EIO)
+	require.True(t, s.w.log.dirty, "the failed frame could not be cut off")
+
+	held, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	hold := func() error {
+		once.Do(func() { close(held) })
+		<-release
+		return nil
+	}
+	s.w.checkpointFault.Store(&hold)
+	// The cut can be made now, and is, before the checkpoint freezes the
+	// layer and hands the next batch to the other file.
+	s.w.log.f, rw = rw, s.w.log.f // the syncer is idle: the commit failed
+	checkpointNow(s)
+	<-held
+	third := storetest.NewIncidentCommit(3, logNow)
+	require.NoError(t, s.Commit(ctx, third), "answered: durable in -wal2")
+
+	crashed := filepath.Join(t.TempDir(), "k.db")
+	for _, suffix := range []string{"", "-wal", "-wal2"} {
+		b, err := os.ReadFile(path + suffix)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(crashed+suffix, b, 0o600))
+	}
+	close(release)
+	_ = s.Close()
+	_ = rw.Close()
+
+	again, err := Open(crashed)
+	require.NoError(t, err)
+	defer again.Close()
+	_, err = again.Incident(ctx, first.Open)
+	require.NoError(t, err)
+	_, err = again.Incident(ctx, third.Open)
+	require.NoError(t, err, "an answered write survives the crash")
+	_, err = again.Incident(ctx, failed.Open)
+	require.ErrorIs(t, err, klaxon.ErrNotFound, "a write answered as failed does not come back")
 }

@@ -36,8 +36,8 @@ func (s *Store) FirstTime(ctx context.Context, key string, now time.Time, ttl ti
 		// Drop some expired entries; a key recorded again since keeps its
 		// new record.
 		c := byExpiry.Cursor()
+		k, _ := c.First()
 		for range pruneCallbacks {
-			k, _ := c.First()
 			if len(k) < 8 || int64(binary.BigEndian.Uint64(k[:8])) > now.UnixNano() {
 				break
 			}
@@ -50,6 +50,7 @@ func (s *Store) FirstTime(ctx context.Context, key string, now time.Time, ttl ti
 			if err := byExpiry.Delete(old); err != nil {
 				return err
 			}
+			k, _ = c.Next()
 		}
 		if v := seen.Get([]byte(key)); len(v) == 8 && int64(binary.BigEndian.Uint64(v)) > now.UnixNano() {
 			return nil

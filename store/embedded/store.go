@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -133,10 +134,10 @@ func open(path string, timeout time.Duration, set func(*writer)) (*Store, error)
 	// a scan of the file instead.
 	//
 	// The file is mapped mmapAhead ahead (address space, not memory): each
-	// time bbolt maps a growing file again, it first copies every key and
-	// value the open transaction holds out of the old mapping, and the
-	// open transaction holds up to a checkpoint's worth of a storm. A
-	// file past it is mapped again as it grows, as before.
+	// time bbolt maps a growing file again, the checkpoint's transaction
+	// waits for every read of the file to end, and copies every key and
+	// value it holds out of the old mapping. A file past it is mapped
+	// again as it grows, as before.
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoFreelistSync: true, FreelistType: bolt.FreelistMapType, InitialMmapSize: mmapAhead})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open store %s: locked by another process?: %w", path, err)
@@ -144,7 +145,7 @@ func open(path string, timeout time.Duration, set func(*writer)) (*Store, error)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	log, pos, err := recoverLog(db, path+"-wal")
+	log, spare, pos, err := recoverLog(db, path+"-wal")
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -156,10 +157,11 @@ func open(path string, timeout time.Duration, set func(*writer)) (*Store, error)
 		return releaseClaims(&txn{tx: tx})
 	}); err != nil {
 		_ = log.close()
+		_ = spare.close()
 		_ = db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	w := newWriter(db, log, pos)
+	w := newWriter(db, log, spare, pos)
 	if set != nil {
 		set(w)
 	}
@@ -167,50 +169,87 @@ func open(path string, timeout time.Duration, set func(*writer)) (*Store, error)
 	return &Store{db: db, w: w, cache: groupcache.New(cachedGroups, false)}, nil
 }
 
-// recoverLog opens the log at path and writes into the file the batches
-// it holds beyond the file's last checkpoint: those answered before a
-// crash. It returns the log, emptied, and the position of its last batch.
-func recoverLog(db *bolt.DB, path string) (*wal, uint64, error) {
-	log, data, err := openLog(path)
-	if err != nil {
-		return nil, 0, err
+// recoverLog opens the two log files at path (see wal) and writes into
+// the file the batches they hold beyond the file's last checkpoint:
+// those answered before a crash. It returns the logs, emptied, the one
+// to write first, and the position of the last batch.
+func recoverLog(db *bolt.DB, path string) (log, spare *wal, pos uint64, err error) {
+	paths := [2]string{path, path + "2"}
+	var logs [2]*wal
+	var data [2][]byte
+	for i, p := range paths {
+		if logs[i], data[i], err = openLog(p); err != nil {
+			for _, l := range logs[:i] {
+				_ = l.close()
+			}
+			return nil, nil, 0, err
+		}
 	}
-	var pos uint64
 	err = db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil {
-			if n, _ := readFrames(data, func(uint64, []byte) error { return nil }); n > 0 {
-				return fmt.Errorf("a log beside a file that has no meta bucket (layout 1, or new): restore a backup of the file and its log")
+			for _, d := range data {
+				if n, _ := readFrames(d, func(uint64, []byte) error { return nil }); n > 0 {
+					return fmt.Errorf("a log beside a file that has no meta bucket (layout 1, or new): restore a backup of the file and its log")
+				}
 			}
 			return nil // a new file, or one a version before the log wrote
 		}
 		if v := meta.Get(logKey); len(v) == 8 {
 			pos = binary.BigEndian.Uint64(v)
 		}
-		last, n, err := replayLog(tx, data, pos)
-		if err != nil {
-			return err
+		// A checkpoint on its way when the process ended leaves the
+		// batches it held in one file and those after in the other.
+		order := []int{0, 1}
+		if firstPast(data[1], pos) < firstPast(data[0], pos) {
+			order = []int{1, 0}
 		}
-		pos = last
-		if torn(data[n:], last) {
-			// Most often the frame a crash cut short; but a frame damaged
-			// in the middle of the log would end it early. What follows
-			// the last whole frame is kept for a look, in place of the
-			// last such tail.
-			if err := os.WriteFile(path+".tail", data[n:], 0o600); err != nil {
-				return fmt.Errorf("keep what follows the log's last whole frame: %w", err)
+		var whole [2]int
+		for _, i := range order {
+			last, n, err := replayLog(&txn{tx: tx}, data[i], pos)
+			if err != nil {
+				return err
+			}
+			pos, whole[i] = last, n
+		}
+		for i, d := range data {
+			if torn(d[whole[i]:], pos) {
+				// Most often the frame a crash cut short; but a frame
+				// damaged in the middle of the log would end it early.
+				// What follows the last whole frame is kept for a look,
+				// in place of the last such tail.
+				if err := os.WriteFile(paths[i]+".tail", d[whole[i]:], 0o600); err != nil {
+					return fmt.Errorf("keep what follows the log's last whole frame: %w", err)
+				}
 			}
 		}
 		return meta.Put(logKey, binary.BigEndian.AppendUint64(nil, pos))
 	})
-	if err == nil {
-		err = log.reset()
+	for _, l := range logs {
+		if err == nil {
+			err = l.reset()
+		}
 	}
 	if err != nil {
-		_ = log.close()
-		return nil, 0, fmt.Errorf("recover log: %w", err)
+		for _, l := range logs {
+			_ = l.close()
+		}
+		return nil, nil, 0, fmt.Errorf("recover log: %w", err)
 	}
-	return log, pos, nil
+	return logs[0], logs[1], pos, nil
+}
+
+// firstPast returns the position of the first frame of data past after;
+// math.MaxUint64 if there is none.
+func firstPast(data []byte, after uint64) uint64 {
+	first := uint64(math.MaxUint64)
+	_, _ = readFrames(data, func(pos uint64, _ []byte) error {
+		if pos > after && first == math.MaxUint64 {
+			first = pos
+		}
+		return nil
+	})
+	return first
 }
 
 // probeKey is where Ping's probe writes, in the meta bucket.
@@ -255,7 +294,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	err := s.w.close()
 	s.closeOnce.Do(func() {
-		err = errors.Join(err, s.w.log.close(), s.db.Close())
+		err = errors.Join(err, s.w.log.close(), s.w.spare.close(), s.db.Close())
 	})
 	if err != nil {
 		return fmt.Errorf("close store: %w", err)
