@@ -628,6 +628,33 @@ func TestTimelineAfterFailedAppend(t *testing.T) {
 // goroutine.
 func checkpointNow(s *Store) { s.w.timer.Reset(time.Nanosecond) }
 
+// holdCheckpoints holds s's next checkpoint in its transaction, before it
+// commits: held is closed once it is there, and release lets it go on.
+func holdCheckpoints(s *Store) (held <-chan struct{}, release chan<- struct{}) {
+	h, r := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	hold := func() error {
+		once.Do(func() { close(h) })
+		<-r
+		return nil
+	}
+	s.w.checkpointFault.Store(&hold)
+	return h, r
+}
+
+// crashedCopy copies the files of the store at path, as a process that
+// ends now leaves them, to a path of their own, which it returns.
+func crashedCopy(t *testing.T, path string) string {
+	t.Helper()
+	crashed := filepath.Join(t.TempDir(), "k.db")
+	for _, suffix := range []string{"", "-wal", "-wal2"} {
+		b, err := os.ReadFile(path + suffix)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(crashed+suffix, b, 0o600))
+	}
+	return crashed
+}
+
 // TestCrashMidCheckpoint: a process that ends while a checkpoint commits
 // leaves the batches the checkpoint holds in one log file and those
 // after it in the other; Open replays both, in order, into the file.
@@ -647,14 +674,7 @@ func TestCrashMidCheckpoint(t *testing.T) {
 	checkpointNow(s)
 	require.Eventually(t, func() bool { return logHeld(t, path) == 0 }, testTimeout, tick, "checkpointed")
 
-	held, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	hold := func() error {
-		once.Do(func() { close(held) })
-		<-release
-		return nil
-	}
-	s.w.checkpointFault.Store(&hold)
+	held, release := holdCheckpoints(s)
 	ids := []string{first.Open}
 	for i := range int64(3) {
 		c := storetest.NewIncidentCommit(i+1, logNow)
@@ -672,13 +692,7 @@ func TestCrashMidCheckpoint(t *testing.T) {
 		_, err := s.Incident(ctx, id)
 		require.NoError(t, err, "incident %s, read from the layers", id)
 	}
-	// The process ends here: its files as they are.
-	crashed := filepath.Join(t.TempDir(), "k.db")
-	for _, suffix := range []string{"", "-wal", "-wal2"} {
-		b, err := os.ReadFile(path + suffix)
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(crashed+suffix, b, 0o600))
-	}
+	crashed := crashedCopy(t, path) // the process ends here
 	held1, _ := logEnd(t, crashed)
 	require.Positive(t, held1)
 	for _, suffix := range []string{"-wal", "-wal2"} {
@@ -726,14 +740,7 @@ func TestFailedFrameNotCutOffHoldsTheFreeze(t *testing.T) {
 	require.ErrorIs(t, s.Commit(ctx, failed), syscall.EIO)
 	require.True(t, s.w.log.dirty, "the failed frame could not be cut off")
 
-	held, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	hold := func() error {
-		once.Do(func() { close(held) })
-		<-release
-		return nil
-	}
-	s.w.checkpointFault.Store(&hold)
+	held, release := holdCheckpoints(s)
 	// The cut can be made now, and is, before the checkpoint freezes the
 	// layer and hands the next batch to the other file.
 	s.w.log.f, rw = rw, s.w.log.f // the syncer is idle: the commit failed
@@ -742,12 +749,7 @@ func TestFailedFrameNotCutOffHoldsTheFreeze(t *testing.T) {
 	third := storetest.NewIncidentCommit(3, logNow)
 	require.NoError(t, s.Commit(ctx, third), "answered: durable in -wal2")
 
-	crashed := filepath.Join(t.TempDir(), "k.db")
-	for _, suffix := range []string{"", "-wal", "-wal2"} {
-		b, err := os.ReadFile(path + suffix)
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(crashed+suffix, b, 0o600))
-	}
+	crashed := crashedCopy(t, path)
 	close(release)
 	_ = s.Close()
 	_ = rw.Close()

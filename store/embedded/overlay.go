@@ -324,28 +324,7 @@ func (c *cursor) forward(key []byte, after bool) ([]byte, []byte) {
 			fk, fv = c.file.Next()
 		}
 	}
-	for {
-		best := fk
-		for _, r := range []*run{&mem, &frozen} {
-			if k := r.key(); k != nil && (best == nil || bytes.Compare(k, best) < 0) {
-				best = k
-			}
-		}
-		if best == nil {
-			c.key = nil
-			return nil, nil
-		}
-		v, live := c.resolve(best, &mem, &frozen, fk, fv)
-		if live {
-			c.key = best
-			return best, v
-		}
-		mem.passed(best)
-		frozen.passed(best)
-		if fk != nil && bytes.Equal(fk, best) {
-			fk, fv = c.file.Next()
-		}
-	}
+	return c.merge(&mem, &frozen, fk, fv, 1, func() ([]byte, []byte) { return c.file.Next() })
 }
 
 // backward moves to the last live key before key; a nil key is past
@@ -362,10 +341,17 @@ func (c *cursor) backward(key []byte) ([]byte, []byte) {
 			fk, fv = c.file.Prev()
 		}
 	}
+	return c.merge(&mem, &frozen, fk, fv, -1, func() ([]byte, []byte) { return c.file.Prev() })
+}
+
+// merge moves to the first live key of the layers' runs and the file's
+// cursor (on fk, fv; fileStep steps it), in the direction dir (1
+// forward, -1 backward).
+func (c *cursor) merge(mem, frozen *run, fk, fv []byte, dir int, fileStep func() ([]byte, []byte)) ([]byte, []byte) {
 	for {
 		best := fk
-		for _, r := range []*run{&mem, &frozen} {
-			if k := r.key(); k != nil && (best == nil || bytes.Compare(k, best) > 0) {
+		for _, r := range []*run{mem, frozen} {
+			if k := r.key(); k != nil && (best == nil || bytes.Compare(k, best)*dir < 0) {
 				best = k
 			}
 		}
@@ -373,7 +359,7 @@ func (c *cursor) backward(key []byte) ([]byte, []byte) {
 			c.key = nil
 			return nil, nil
 		}
-		v, live := c.resolve(best, &mem, &frozen, fk, fv)
+		v, live := c.resolve(best, mem, frozen, fk, fv)
 		if live {
 			c.key = best
 			return best, v
@@ -381,7 +367,7 @@ func (c *cursor) backward(key []byte) ([]byte, []byte) {
 		mem.passed(best)
 		frozen.passed(best)
 		if fk != nil && bytes.Equal(fk, best) {
-			fk, fv = c.file.Prev()
+			fk, fv = fileStep()
 		}
 	}
 }
