@@ -109,7 +109,9 @@ func (w *writer) ready() error {
 		case size < int64(w.maxHeld):
 			return nil
 		case !frozen:
-			w.checkpoint()
+			if err := w.checkpoint(); err != nil {
+				return unavailable(err)
+			}
 			continue
 		}
 		if f := w.failedCheckpoint.Load(); f != nil {
@@ -121,29 +123,35 @@ func (w *writer) ready() error {
 
 // checkpoint makes every batch durable, then freezes mem for the
 // checkpointer, unless a checkpoint is on its way (the timer then tries
-// again) or there is nothing to commit. The writer's goroutine calls it.
-func (w *writer) checkpoint() {
+// again) or there is nothing to commit. It fails only when the log holds
+// what a failed frame left, which it cannot cut off. The writer's
+// goroutine calls it.
+func (w *writer) checkpoint() error {
 	w.mu.Lock()
 	busy := w.frozen != nil
 	w.mu.Unlock()
+	if busy {
+		w.timer.Reset(w.every)
+		return nil
+	}
+	w.flush()
 	// A frame that failed and could not be cut off may still be in the
 	// log file past its end: the other file must not take its position
 	// while it is there, for Open would replay it in place of the one
-	// answered there.
-	if busy || w.log.clean() != nil {
+	// answered there. The syncer is idle.
+	if err := w.log.clean(); err != nil {
 		w.timer.Reset(w.every)
-		return
+		return fmt.Errorf("cut off a frame that failed: %w", err)
 	}
-	w.flush()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.timer.Stop()
-	if w.broken != nil || w.pos == w.memFrom || w.log.dirty {
-		w.timer.Reset(w.every)
-		return
+	if w.broken != nil || w.pos == w.memFrom {
+		return nil
 	}
 	w.freeze()
 	w.freezes <- struct{}{}
+	return nil
 }
 
 // freeze makes mem the frozen layer, and the other log file the log: the
@@ -151,7 +159,11 @@ func (w *writer) checkpoint() {
 // frozen layer's. No batch is on its way; w.mu is held.
 func (w *writer) freeze() {
 	w.endView()
-	w.frozen, w.mem = w.mem, w.mem.next()
+	next := w.sized
+	if next == nil {
+		next = newLayer()
+	}
+	w.frozen, w.mem, w.sized = w.mem, next, nil
 	w.frozenTo, w.memFrom = w.pos, w.pos
 	w.frozenBytes = w.log.size
 	w.log, w.spare = w.spare, w.log
@@ -212,8 +224,11 @@ func (w *writer) commitFrozen() error {
 	}
 	// A log not emptied keeps frames the file holds now: Open skips them.
 	_ = w.spare.reset()
+	// The next layer, made here rather than at the freeze, where the
+	// writer would make it while the engine's writes wait.
+	sized := z.sized()
 	w.mu.Lock()
-	w.frozen, w.checkpointed, w.frozenBytes = nil, to, 0
+	w.frozen, w.checkpointed, w.frozenBytes, w.sized = nil, to, 0, sized
 	w.failedCheckpoint.Store(nil) // the file takes checkpoints again, before a write can wait for the next
 	close(tried)
 	w.mu.Unlock()

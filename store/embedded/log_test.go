@@ -764,3 +764,75 @@ func TestFailedFrameNotCutOffHoldsTheFreeze(t *testing.T) {
 	_, err = again.Incident(ctx, failed.Open)
 	require.ErrorIs(t, err, klaxon.ErrNotFound, "a write answered as failed does not come back")
 }
+
+// TestReadyRefusesWhileTheLogCannotBeCut: past maxHeld, with no
+// checkpoint on its way, a write waits for the next freeze. While a
+// frame that failed stays in the log and cannot be cut off, no freeze
+// can come: the write is refused (503), not left waiting.
+func TestReadyRefusesWhileTheLogCannotBeCut(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.db")
+	s, err := open(path, openTimeout, func(w *writer) { w.every, w.maxHeld = 10*time.Millisecond, 1024 })
+	require.NoError(t, err)
+	ctx := t.Context()
+	put := func(key string, n int) error {
+		return s.update(ctx, false, func(tx *txn) error { return tx.Bucket(bucketMeta).Put([]byte(key), make([]byte, n)) })
+	}
+	frozen := func() bool {
+		s.w.mu.Lock()
+		defer s.w.mu.Unlock()
+		return s.w.frozen != nil
+	}
+	failCheckpoints(s, syscall.ENOSPC)
+	require.NoError(t, put("a", 8))
+	require.Eventually(t, frozen, testTimeout, tick, "a frozen by the timer, its checkpoint failing")
+	s.w.mu.Lock()
+	log := s.w.log
+	s.w.mu.Unlock()
+
+	// b (4 KiB) passes ready, the log holding less than maxHeld, and is
+	// held on its way; c comes meanwhile and passes too; its frame fails,
+	// in a file that can no longer be cut.
+	entered, gate := make(chan struct{}), make(chan struct{})
+	var rw *os.File
+	held := false
+	log.syncFault = func() error { // the syncer's goroutine only
+		if !held {
+			held = true
+			close(entered)
+			<-gate
+			return nil
+		}
+		log.syncFault = nil
+		ro, err := os.Open(log.f.Name())
+		if err != nil {
+			return err
+		}
+		rw, log.f = log.f, ro
+		return syscall.EIO
+	}
+	b, c := make(chan error, 1), make(chan error, 1)
+	go func() { b <- put("b", 4096) }()
+	<-entered
+	go func() { c <- put("c", 8) }()
+	require.Eventually(t, func() bool {
+		s.w.mu.Lock()
+		defer s.w.mu.Unlock()
+		return len(s.w.cur.batch) == 1
+	}, testTimeout, tick, "c waits in the next batch")
+	close(gate)
+	require.NoError(t, <-b)
+	require.ErrorIs(t, <-c, syscall.EIO)
+
+	s.w.checkpointFault.Store(nil) // the file takes checkpoints again
+	require.Eventually(t, func() bool { return !frozen() }, testTimeout, tick, "a checkpointed")
+	d := make(chan error, 1)
+	go func() { d <- put("d", 8) }()
+	select {
+	case err := <-d:
+		require.ErrorIs(t, err, klaxon.ErrUnavailable)
+	case <-time.After(testTimeout):
+		t.Fatal("a write past maxHeld waits for a freeze that cannot come")
+	}
+	require.Error(t, s.Close(), "the last checkpoint cannot cut the log either")
+	require.NoError(t, rw.Close())
+}

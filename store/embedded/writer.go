@@ -183,6 +183,9 @@ type writer struct {
 	// checkpointed.
 	mem, frozen       *layer
 	memFrom, frozenTo uint64
+	// sized, when not nil, is the next freeze's new mem, made by the
+	// checkpointer with room for what the last layer held.
+	sized *layer
 	frozenBytes       int64 // the frozen layer's frames in the log
 	// freezes hands the checkpointer a frozen layer; tried is closed
 	// once it has tried to commit it (and made anew for the next try).
@@ -318,7 +321,7 @@ func (w *writer) run() {
 				w.next()
 				continue
 			case <-w.timer.C:
-				w.checkpoint()
+				_ = w.checkpoint() // one that cannot cut the log off tries again
 				continue
 			case <-w.stop:
 				close(ckStop)
@@ -348,7 +351,7 @@ func (w *writer) next() {
 		return
 	}
 	if size >= int64(w.checkpointBytes) && !frozen {
-		w.checkpoint()
+		_ = w.checkpoint() // see run
 		return
 	}
 	w.send()
