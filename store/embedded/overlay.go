@@ -212,7 +212,6 @@ func (lb *layerBucket) set(key, value []byte, deleted bool) {
 	lb.order.ReplaceOrInsert(i)
 }
 
-
 // commit writes l into tx, each bucket's keys in order.
 func (l *layer) commit(tx *bolt.Tx) error {
 	names := make([]string, 0, len(l.buckets))

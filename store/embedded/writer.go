@@ -185,8 +185,8 @@ type writer struct {
 	memFrom, frozenTo uint64
 	// sized, when not nil, is the next freeze's new mem, made by the
 	// checkpointer with room for what the last layer held.
-	sized *layer
-	frozenBytes       int64 // the frozen layer's frames in the log
+	sized       *layer
+	frozenBytes int64 // the frozen layer's frames in the log
 	// freezes hands the checkpointer a frozen layer; tried is closed
 	// once it has tried to commit it (and made anew for the next try).
 	freezes chan struct{}
