@@ -202,17 +202,7 @@ func (w *writer) commitFrozen() error {
 	if z == nil {
 		return nil
 	}
-	err := w.db.Update(func(tx *bolt.Tx) error {
-		if err := z.commit(tx); err != nil {
-			return err
-		}
-		if f := w.checkpointFault.Load(); f != nil {
-			if err := (*f)(); err != nil {
-				return err
-			}
-		}
-		return tx.Bucket(bucketMeta).Put(logKey, binary.BigEndian.AppendUint64(nil, to))
-	})
+	err := w.commitLayer(z, to)
 	if err != nil {
 		err = unavailable(fmt.Errorf("checkpoint: %w", err))
 		w.failedCheckpoint.Store(&failure{err: err})
@@ -233,6 +223,41 @@ func (w *writer) commitFrozen() error {
 	close(tried)
 	w.mu.Unlock()
 	return nil
+}
+
+// commitChunk is about how many bytes of a frozen layer one bbolt
+// transaction takes (see layer.commitTo).
+const commitChunk = 2 << 20
+
+// commitLayer commits z to the file, in transactions of w.commitChunk
+// bytes, the last with the log position to.
+func (w *writer) commitLayer(z *layer, to uint64) error {
+	tx, err := w.db.Begin(true)
+	if err != nil {
+		return err
+	}
+	// tx is the transaction open now: the one commitTo began last.
+	next := func() (*bolt.Tx, error) {
+		var err error
+		tx, err = w.db.Begin(true)
+		return tx, err
+	}
+	err = z.commitTo(tx, w.commitChunk, next)
+	if err == nil {
+		if f := w.checkpointFault.Load(); f != nil {
+			err = (*f)()
+		}
+	}
+	if err == nil {
+		err = tx.Bucket(bucketMeta).Put(logKey, binary.BigEndian.AppendUint64(nil, to))
+	}
+	if err != nil {
+		if tx != nil {
+			_ = tx.Rollback() // the one open, or one committed already: bbolt refuses it
+		}
+		return err
+	}
+	return tx.Commit()
 }
 
 // finalCheckpoint, at close, commits the frozen layer, if any, then mem:

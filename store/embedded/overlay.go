@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"bytes"
+	"cmp"
 	"hash/maphash"
 	"slices"
 
@@ -214,22 +215,45 @@ func (lb *layerBucket) set(key, value []byte, deleted bool) {
 
 // commit writes l into tx, each bucket's keys in order.
 func (l *layer) commit(tx *bolt.Tx) error {
+	return l.commitTo(tx, 0, nil)
+}
+
+// commitTo writes l into tx, each bucket's keys in order. With next, it
+// commits tx each time it has written about chunk bytes, and goes on in
+// the transaction next begins: a bbolt commit holds in memory every page
+// it writes, and a checkpoint of a storm's 16 MB, in one, took a storm's
+// memory past Alertmanager's. A process that ends between them leaves
+// the file with part of l; the log, replayed from the position the file
+// keeps until the last, writes it all again, the same.
+func (l *layer) commitTo(tx *bolt.Tx, chunk int, next func() (*bolt.Tx, error)) error {
 	names := make([]string, 0, len(l.buckets))
 	for name := range l.buckets {
 		names = append(names, name)
 	}
-	slices.Sort(names)
+	// The groups' versions last: a read of the file alone (dropStored)
+	// that finds a group at a version finds every record of it there.
+	last := func(name string) int {
+		if name == string(bucketGroups) {
+			return 1
+		}
+		return 0
+	}
+	slices.SortFunc(names, func(a, b string) int { return cmp.Or(cmp.Compare(last(a), last(b)), cmp.Compare(a, b)) })
+	size := 0
 	for _, name := range names {
 		lb := l.buckets[name]
 		if len(lb.entries) == 0 && !lb.hasSeq && !lb.created {
 			continue
 		}
-		b := tx.Bucket([]byte(name))
-		if b == nil {
-			var err error
-			if b, err = tx.CreateBucket([]byte(name)); err != nil {
-				return err
+		bucket := func() (*bolt.Bucket, error) {
+			if b := tx.Bucket([]byte(name)); b != nil {
+				return b, nil
 			}
+			return tx.CreateBucket([]byte(name))
+		}
+		b, err := bucket()
+		if err != nil {
+			return err
 		}
 		if lb.hasSeq {
 			if err := b.SetSequence(lb.seq); err != nil {
@@ -245,7 +269,18 @@ func (l *layer) commit(tx *bolt.Tx) error {
 		slices.SortFunc(order, func(i, j int32) int { return bytes.Compare(lb.key(i), lb.key(j)) })
 		for _, i := range order {
 			e := &lb.entries[i]
-			var err error
+			if next != nil && size >= chunk {
+				if err := tx.Commit(); err != nil {
+					return err
+				}
+				if tx, err = next(); err != nil {
+					return err
+				}
+				if b, err = bucket(); err != nil {
+					return err
+				}
+				size = 0
+			}
 			if e.deleted {
 				err = b.Delete(lb.key(i))
 			} else {
@@ -254,6 +289,7 @@ func (l *layer) commit(tx *bolt.Tx) error {
 			if err != nil {
 				return err
 			}
+			size += int(e.key.len + e.value.len)
 		}
 	}
 	return nil

@@ -159,14 +159,15 @@ type writer struct {
 	failedCheckpoint atomic.Pointer[failure]
 	fault            func(payload []byte) error
 	checkpointFault  atomic.Pointer[func() error]
-	// The checkpoint settings (see checkpointEvery), fields for tests.
-	every                    time.Duration
-	checkpointBytes, maxHeld int
-	urgent                   chan *write
-	normal                   chan *write
-	stop                     chan struct{}
-	exited                   chan struct{}
-	once                     sync.Once
+	// The checkpoint settings (see checkpointEvery and commitChunk),
+	// fields for tests.
+	every                                 time.Duration
+	checkpointBytes, maxHeld, commitChunk int
+	urgent                                chan *write
+	normal                                chan *write
+	stop                                  chan struct{}
+	exited                                chan struct{}
+	once                                  sync.Once
 	// closing is held to queue a write and taken to stop the writer, so
 	// that every write queued is answered: by the writer, or by drain.
 	closing  sync.RWMutex
@@ -236,7 +237,7 @@ func newWriter(db *bolt.DB, log, spare *wal, pos uint64) *writer {
 	w := &writer{db: db, log: log, spare: spare, pos: pos, checkpointed: pos, memFrom: pos, mem: newLayer(), freezes: make(chan struct{}, 1), urgent: make(chan *write, maxBatch), normal: make(chan *write, maxBatch),
 		stop: make(chan struct{}), exited: make(chan struct{}), timer: time.NewTimer(checkpointEvery), timelines: timelines{},
 		cur: newFlight(), jobs: make(chan job), synced: make(chan error, 1),
-		every: checkpointEvery, checkpointBytes: checkpointBytes, maxHeld: maxHeldBytes}
+		every: checkpointEvery, checkpointBytes: checkpointBytes, maxHeld: maxHeldBytes, commitChunk: commitChunk}
 	w.timer.Stop()
 	return w
 }
