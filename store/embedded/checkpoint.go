@@ -164,7 +164,7 @@ func (w *writer) freeze() {
 		next = newLayer()
 	}
 	w.frozen, w.mem, w.sized = w.mem, next, nil
-	w.frozenTo, w.memFrom = w.pos, w.pos
+	w.memFrom = w.pos
 	w.frozenBytes = w.log.size
 	w.log, w.spare = w.spare, w.log
 	w.tried = make(chan struct{})
@@ -197,7 +197,7 @@ func (w *writer) checkpointer(stop <-chan struct{}, stopped chan<- struct{}) {
 // next freeze writes to.
 func (w *writer) commitFrozen() error {
 	w.mu.Lock()
-	z, to, tried := w.frozen, w.frozenTo, w.tried
+	z, to, tried := w.frozen, w.memFrom, w.tried // frozen holds the batches up to memFrom
 	w.mu.Unlock()
 	if z == nil {
 		return nil

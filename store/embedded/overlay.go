@@ -213,11 +213,6 @@ func (lb *layerBucket) set(key, value []byte, deleted bool) {
 	lb.order.ReplaceOrInsert(i)
 }
 
-// commit writes l into tx, each bucket's keys in order.
-func (l *layer) commit(tx *bolt.Tx) error {
-	return l.commitTo(tx, 0, nil)
-}
-
 // commitTo writes l into tx, each bucket's keys in order. With next, it
 // commits tx each time it has written about chunk bytes, and goes on in
 // the transaction next begins: a bbolt commit holds in memory every page
@@ -429,9 +424,8 @@ type run struct {
 // many, up to runLen, for a run of deleted keys.
 const firstRun, runLen = 2, 64
 
-// seekRun returns a run of lb from key (see ceil and floor): forward, at
-// or past key (past it, if after); else before key, from the end for a
-// nil key.
+// seekRun returns a run of lb from key: forward, at or past key (past it,
+// if after); else before key, from the end for a nil key.
 func seekRun(lb *layerBucket, key []byte, after, forward bool) run {
 	r := run{lb: lb, forward: forward, size: firstRun}
 	if lb == nil || len(lb.entries) == 0 {

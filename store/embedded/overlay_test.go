@@ -50,7 +50,7 @@ func TestLayersReadAsOne(t *testing.T) {
 				case op < rare && frozen == nil:
 					frozen, mem = mem, newLayer()
 				case op < 2*rare && frozen != nil:
-					require.NoError(t, db.Update(frozen.commit))
+					require.NoError(t, db.Update(commitAll(frozen)))
 					frozen = nil
 				case op < 55:
 					k, v := key(), fmt.Appendf(nil, "v%d", step)
@@ -192,7 +192,7 @@ func TestCursorPassesDeletes(t *testing.T) {
 	for i := range 150 {
 		writeLayer(t, db, file, nil, func(b *bucket) error { return b.Put(key(i), []byte("v")) })
 	}
-	require.NoError(t, db.Update(file.commit))
+	require.NoError(t, db.Update(commitAll(file)))
 	frozen, mem := newLayer(), newLayer()
 	for i := range 100 { // the first hundred, from both layers
 		l := frozen
@@ -219,4 +219,10 @@ func TestCursorPassesDeletes(t *testing.T) {
 		require.Len(t, walk(c, true), 20)
 		return nil
 	}))
+}
+
+// commitAll writes l into a transaction, all of it, as a checkpoint does
+// in one.
+func commitAll(l *layer) func(tx *bolt.Tx) error {
+	return func(tx *bolt.Tx) error { return l.commitTo(tx, 0, nil) }
 }

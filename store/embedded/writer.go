@@ -179,11 +179,10 @@ type writer struct {
 	mu sync.Mutex
 	// mem holds the writes of the batches since memFrom, the last two of
 	// which may not be durable yet (syncing, cur); frozen, when not nil,
-	// those up to frozenTo (= memFrom), which the checkpointer is
-	// committing to the file (see layer). The file holds those up to
-	// checkpointed.
-	mem, frozen       *layer
-	memFrom, frozenTo uint64
+	// those up to memFrom, which the checkpointer is committing to the
+	// file (see layer). The file holds those up to checkpointed.
+	mem, frozen *layer
+	memFrom     uint64
 	// sized, when not nil, is the next freeze's new mem, made by the
 	// checkpointer with room for what the last layer held.
 	sized       *layer
