@@ -78,31 +78,83 @@ func BenchmarkFold(b *testing.B) {
 	}
 }
 
+// BenchmarkOccurrences is spread as the load command runs it once its
+// first cycle is in: 100,000 alerts stored, open in 1,000 incidents, and
+// each op a new occurrence (a later starts_at) of alert n mod 100,000 in
+// group n mod 1,000, in a delivery of its own. Each is still a change to
+// commit, its count and starts_at, but neither a join nor a new header:
+// what the store reads and writes for an alert it holds already.
+func BenchmarkOccurrences(b *testing.B) {
+	const distinct = 100_000
+	for _, name := range []string{"embedded", "redis"} {
+		b.Run(name, func(b *testing.B) {
+			st := stores[name](b)
+			p := ingest.NewPipeline(st, func() ingest.Router { return byGroupLabel{} }, nil, time.Now)
+			var first atomic.Int64
+			send(b, p, &first, distinct, func(n int64) []klaxon.Alert { return loadAlerts(n%distinct, n%1000, 1) })
+			var next atomic.Int64
+			measure(b, 1, &next, func() {
+				send(b, p, &next, int64(b.N), func(n int64) []klaxon.Alert { return loadAlerts(n%distinct, n%1000, 1) })
+			})
+		})
+	}
+}
+
 // singleEvents runs BenchmarkSingleEvents on st: op n is a delivery of
 // perOp new alerts in group(n).
 func singleEvents(b *testing.B, st klaxon.Store, group func(n int64) int64, perOp int) {
 	p := ingest.NewPipeline(st, func() ingest.Router { return byGroupLabel{} }, nil, time.Now)
-	ctx := b.Context()
 	var next atomic.Int64
+	measure(b, perOp, &next, func() {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				n := next.Add(1)
+				if err := p.Accept(b.Context(), loadAlerts((n-1)*int64(perOp)+1, group(n), perOp)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
+
+// loadAlerts is a delivery of k alerts, from id on, in group g, as the
+// load command sends them: each starts now, so that one sent again is a
+// new occurrence.
+func loadAlerts(id, g int64, k int) []klaxon.Alert {
+	body := make([]klaxon.Alert, k)
+	for j := range body {
+		n := strconv.FormatInt(id+int64(j), 10)
+		labels := map[string]string{"alertname": "load", "group": strconv.FormatInt(g, 10), "severity": "warning"}
+		body[j] = klaxon.Alert{Key: "pd/load-" + n, Integration: "pd", Status: klaxon.Firing,
+			Summary: "load alert " + n, Labels: labels, StartsAt: time.Now()}
+	}
+	return body
+}
+
+// send delivers ops next+1 to n of body from 64 senders at once.
+func send(b *testing.B, p *ingest.Pipeline, next *atomic.Int64, n int64, body func(n int64) []klaxon.Alert) {
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Go(func() {
+			for i := next.Add(1); i <= n; i = next.Add(1) {
+				if err := p.Accept(b.Context(), body(i)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// measure times run, whose ops count in next, and reports alerts/s and
+// the process's CPU an alert, perOp alerts an op.
+func measure(b *testing.B, perOp int, next *atomic.Int64, run func()) {
 	b.SetParallelism(max(64/runtime.GOMAXPROCS(0), 1))
 	cpu := cpuTime()
 	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			n := next.Add(1)
-			body := make([]klaxon.Alert, perOp)
-			for j := range body {
-				id := (n-1)*int64(perOp) + int64(j) + 1
-				labels := map[string]string{"alertname": "load", "group": strconv.FormatInt(group(n), 10), "severity": "warning"}
-				body[j] = klaxon.Alert{Key: fmt.Sprintf("pd/load-%d", id), Integration: "pd", Status: klaxon.Firing,
-					Summary: "load alert " + strconv.FormatInt(id, 10), Labels: labels, StartsAt: time.Now()}
-			}
-			if err := p.Accept(ctx, body); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	run()
 	b.StopTimer()
 	alerts := float64(next.Load() * int64(perOp))
 	b.ReportMetric(alerts/b.Elapsed().Seconds(), "alerts/s")
