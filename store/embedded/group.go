@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/klaxonhq/klaxon"
-	bolt "go.etcd.io/bbolt"
 )
 
 // Group reads a group, its open incident's header and, of alerts, the
@@ -155,15 +154,6 @@ func (s *Store) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queued,
 		if encoded[i], err = encodeIncident(inc); err != nil {
 			return nil, fmt.Errorf("commit group %s: %w", c.Group, err)
 		}
-	}
-	// The file's last checkpoint, not the layers, which the
-	// writer is busy with: where the group is at c.Version there, nothing
-	// changed it since (see dropStored).
-	if err := s.db.View(func(tx *bolt.Tx) error {
-		dropStored(&txn{tx: tx}, c.Group, c.Version, encoded)
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("commit group %s: %w", c.Group, err)
 	}
 	// The cache follows the file commit by commit, in the writer's
 	// order, so that a group read at the version stored finds it there.

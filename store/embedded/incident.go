@@ -227,33 +227,6 @@ func (a *encodedAlert) keeps(stored []byte) bool {
 	return stored != nil && (a.partial || bytes.Equal(stored, a.details))
 }
 
-// dropStored sets aside the headers and details records that the file
-// holds already as they are, so that the commit writes only what changed:
-// most of a storm's alerts are new occurrences of alerts whose labels and
-// annotations are the same, in an incident whose header stays the same.
-// Every page a commit leaves alone is a page its fsync does not wait
-// for. It compares only while group is at version, the commit's: if the
-// commit lands, no commit came in between, and so nothing changed what it
-// compared with. What it cannot compare (a commit chained behind one not
-// yet written), the writer does (putIncident).
-func dropStored(tx *txn, group string, version uint64, encoded []encodedIncident) {
-	if v, _ := getGroup(tx, group); v != version {
-		return
-	}
-	headers, details := tx.Bucket(bucketIncidents), tx.Bucket(bucketAlertDetails)
-	for i := range encoded {
-		if v := headers.Get(encoded[i].key); v != nil && bytes.Equal(v, encoded[i].header) {
-			encoded[i].header = nil
-		}
-		for j := range encoded[i].alerts {
-			a := &encoded[i].alerts[j]
-			if a.keeps(details.Get(a.key)) {
-				a.details = nil
-			}
-		}
-	}
-}
-
 // encodeIncident encodes inc's header, its changed alerts and its
 // recorded events.
 func encodeIncident(inc *klaxon.Incident) (encodedIncident, error) {
@@ -291,10 +264,11 @@ func encodeIncident(inc *klaxon.Incident) (encodedIncident, error) {
 
 // putIncident writes an encoded incident's header, its changed alerts and
 // its recorded events, and keeps the open index in step with its state.
-// A header or details record that the file holds as it is stays: a
-// commit chained behind another (see klaxon.CommitQueue) could not be
-// compared before it reached the writer (dropStored), and a Get costs
-// the writer less than a Put of the same bytes, whose page it must write.
+// A header or details record that the store holds as it is stays: most
+// of a storm's alerts are new occurrences of alerts whose labels and
+// annotations are the same, in an incident whose header stays the same,
+// and a Get costs the writer less than a Put of the same bytes, which
+// the layer, the log and the next checkpoint would each take.
 func putIncident(tx *txn, inc encodedIncident) error {
 	headers := tx.Bucket(bucketIncidents)
 	if inc.header != nil && !bytes.Equal(headers.Get(inc.key), inc.header) {

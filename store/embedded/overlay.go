@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"bytes"
-	"cmp"
 	"hash/maphash"
 	"slices"
 
@@ -225,15 +224,7 @@ func (l *layer) commitTo(tx *bolt.Tx, chunk int, next func() (*bolt.Tx, error)) 
 	for name := range l.buckets {
 		names = append(names, name)
 	}
-	// The groups' versions last: a read of the file alone (dropStored)
-	// that finds a group at a version finds every record of it there.
-	last := func(name string) int {
-		if name == string(bucketGroups) {
-			return 1
-		}
-		return 0
-	}
-	slices.SortFunc(names, func(a, b string) int { return cmp.Or(cmp.Compare(last(a), last(b)), cmp.Compare(a, b)) })
+	slices.Sort(names)
 	size := 0
 	for _, name := range names {
 		lb := l.buckets[name]

@@ -1,8 +1,10 @@
 package embedded
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"math"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
@@ -89,10 +91,10 @@ func TestOverrides(t *testing.T) {
 
 // TestStoredDetailsNotRewritten: a new occurrence of an alert whose
 // labels, annotations and links are as stored writes its seen record
-// only, and an incident header as stored is not written again; only
-// while the group is at the commit's version.
+// only, and an incident header as stored is not written again: the
+// commit's frame in the log puts nothing else but the group's version.
 func TestStoredDetailsNotRewritten(t *testing.T) {
-	s := openTemp(t)
+	s, path := withLog(t)
 	ctx := t.Context()
 	a := klaxon.AlertState{
 		Alert: klaxon.Alert{Key: "am/a", Status: klaxon.Firing, Labels: map[string]string{"team": "storage"}},
@@ -104,36 +106,64 @@ func TestStoredDetailsNotRewritten(t *testing.T) {
 	again, moved := a, a
 	again.Count = 2
 	moved.Labels = map[string]string{"team": "platform"}
-	for name, tc := range map[string]struct {
+	for i, tc := range []struct {
+		name    string
 		alert   klaxon.AlertState
-		version uint64
-		written bool
+		summary string
+		puts    []string
 	}{
-		"same details":       {again, 1, false},
-		"changed details":    {moved, 1, true},
-		"at another version": {again, 0, true},
+		{"same details", again, "", []string{"alert_seen", "groups"}},
+		{"changed details", moved, "", []string{"alert_seen", "alert_details", "groups"}},
+		{"changed header", moved, "disk full", []string{"incidents", "alert_seen", "groups"}},
 	} {
-		t.Run(name, func(t *testing.T) {
-			inc.Changed = []klaxon.AlertState{tc.alert}
-			enc, err := encodeIncident(inc)
-			require.NoError(t, err)
-			encoded := []encodedIncident{enc}
-			require.NoError(t, s.view(func(tx *txn) error {
-				dropStored(tx, "g", tc.version, encoded)
-				return nil
-			}))
-			require.Equal(t, tc.written, encoded[0].alerts[0].details != nil)
-			require.Equal(t, tc.version != 1, encoded[0].header != nil, "the header is as stored")
-			require.NotNil(t, encoded[0].alerts[0].seen)
+		t.Run(tc.name, func(t *testing.T) {
+			next := inc.Header()
+			next.Summary = tc.summary
+			next.Changed = []klaxon.AlertState{tc.alert}
+			require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: uint64(i + 1), Open: "1", Incidents: []*klaxon.Incident{next}}))
+			require.Equal(t, tc.puts, lastFramePuts(t, path))
 		})
 	}
 }
 
+// lastFramePuts returns the buckets that the last frame in the log of
+// the store at path puts to, in order.
+func lastFramePuts(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path + "-wal")
+	require.NoError(t, err)
+	var last []byte
+	_, err = readFrames(data, func(_ uint64, payload []byte) error { last = payload; return nil })
+	require.NoError(t, err)
+	var puts []string
+	for p := last; len(p) > 0; {
+		op := p[0]
+		name, rest, ok := cutBytes(p[1:])
+		require.True(t, ok)
+		p = rest
+		switch op {
+		case opPut:
+			_, p, ok = cutBytes(p)
+			require.True(t, ok)
+			_, p, ok = cutBytes(p)
+			require.True(t, ok)
+			puts = append(puts, string(name))
+		case opDelete:
+			_, p, ok = cutBytes(p)
+			require.True(t, ok)
+		case opSequence:
+			_, n := binary.Uvarint(p)
+			require.Positive(t, n)
+			p = p[n:]
+		}
+	}
+	return puts
+}
+
 // TestChainedCommitKeepsDetails: a commit chained behind another (queued
-// before the first landed, so dropStored could not compare it with the
-// file) still writes a details record only where it differs, and a
-// partial report (a resolve that says nothing but its status) leaves the
-// stored labels as they are.
+// before the first landed) still writes a details record only where it
+// differs, and a partial report (a resolve that says nothing but its
+// status) leaves the stored labels as they are.
 func TestChainedCommitKeepsDetails(t *testing.T) {
 	s, release := held(t)
 	ctx := t.Context()
