@@ -1,7 +1,6 @@
 package klaxon
 
 import (
-	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -36,7 +35,9 @@ type Incident struct {
 	// KeepOpen: the route that opened the incident turned auto_resolve
 	// off, and it stays open when all its alerts resolve, until someone
 	// resolves it.
-	KeepOpen  bool              `json:"keep_open,omitempty"`
+	KeepOpen bool `json:"keep_open,omitempty"`
+	// Labels are the group's, set when the incident opens and never
+	// changed in place after: copies of the header share them (Header).
 	Labels    map[string]string `json:"labels,omitempty"`
 	State     State             `json:"state"`
 	CreatedAt time.Time         `json:"created_at"`
@@ -126,11 +127,12 @@ type Sent struct {
 	Tried time.Time `json:"tried,omitzero"`
 }
 
-// Header returns a deep copy of inc without its Changed alerts and
-// Recorded events: the incident as a store keeps it.
+// Header returns a copy of inc without its Changed alerts and Recorded
+// events: the incident as a store keeps it. What a change may alter in
+// place is copied; Labels, which none does, and the Policy's targets
+// are shared.
 func (inc *Incident) Header() *Incident {
 	h := *inc
-	h.Labels = maps.Clone(inc.Labels)
 	h.Pending = slices.Clone(inc.Pending)
 	h.Sent = slices.Clone(inc.Sent)
 	h.Once = slices.Clone(inc.Once)

@@ -41,7 +41,7 @@ func TestCache(t *testing.T) {
 // reach.
 func TestCommitted(t *testing.T) {
 	c := New(4, false)
-	inc := &klaxon.Incident{ID: "7", Labels: map[string]string{"a": "b"},
+	inc := &klaxon.Incident{ID: "7", Sent: []klaxon.Sent{{Notification: 1, User: "alice"}},
 		Changed: []klaxon.AlertState{{Count: 1}}, Recorded: []klaxon.Event{{Kind: klaxon.EventTriggered}}}
 	c.Committed(klaxon.Commit{Group: "g", Version: 2, Open: "7", Incidents: []*klaxon.Incident{inc}}, "")
 	v, got, ok := c.Get("g")
@@ -50,8 +50,8 @@ func TestCommitted(t *testing.T) {
 	require.Equal(t, "7", got.ID)
 	require.Nil(t, got.Changed, "a header holds no alerts")
 	require.Nil(t, got.Recorded, "nor events")
-	inc.Labels["a"] = "changed"
-	require.Equal(t, "b", got.Labels["a"])
+	inc.Sent[0].Delivered = true
+	require.False(t, got.Sent[0].Delivered)
 	c.Committed(klaxon.Commit{Group: "h", Version: 0, Incidents: []*klaxon.Incident{inc}}, "")
 	_, open, ok := c.Get("h")
 	require.True(t, ok)
