@@ -1,6 +1,7 @@
 package klaxon
 
 import (
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -503,4 +504,23 @@ func IncidentURL(publicURL, incident string) string {
 		return ""
 	}
 	return strings.TrimRight(publicURL, "/") + IncidentPath + url.PathEscape(incident)
+}
+
+// SameHeader reports whether inc and o have the same header: what a store
+// keeps of an incident, their Changed alerts and Recorded events aside.
+// A store that holds o's header need not write inc's. Times are the same
+// when == says so, as in a copy: one the same instant in another
+// location is told apart, and only costs a write. TestSameHeader
+// changes each field of the header in turn: one added to Incident must
+// be compared here.
+func (inc *Incident) SameHeader(o *Incident) bool {
+	return inc.ID == o.ID && inc.Group == o.Group && inc.Summary == o.Summary && inc.Severity == o.Severity &&
+		inc.Urgency == o.Urgency && inc.KeepOpen == o.KeepOpen && maps.Equal(inc.Labels, o.Labels) &&
+		inc.State == o.State && inc.CreatedAt == o.CreatedAt && inc.Trace == o.Trace &&
+		inc.AckedAt == o.AckedAt && inc.AckedBy == o.AckedBy && inc.SnoozedUntil == o.SnoozedUntil &&
+		inc.ResolvedAt == o.ResolvedAt && inc.ResolvedBy == o.ResolvedBy && inc.Assignee == o.Assignee &&
+		inc.Commander == o.Commander && ((inc.Chat == nil && o.Chat == nil) || (inc.Chat != nil && o.Chat != nil && *inc.Chat == *o.Chat)) &&
+		inc.AlertCount == o.AlertCount && inc.FiringCount == o.FiringCount && inc.PagedAt == o.PagedAt &&
+		inc.Policy.same(&o.Policy) && inc.Escalation == o.Escalation && slices.Equal(inc.Pending, o.Pending) &&
+		inc.Seq == o.Seq && inc.WalkFrom == o.WalkFrom && slices.Equal(inc.Sent, o.Sent) && slices.Equal(inc.Once, o.Once)
 }

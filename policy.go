@@ -1,6 +1,9 @@
 package klaxon
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Policy is an escalation policy: the steps to walk until someone
 // acknowledges. An incident keeps a copy of the policy it started with, so
@@ -106,3 +109,12 @@ func UrgencyOf(severity string) Urgency {
 
 // Applies reports whether rule r pages for an incident of urgency u.
 func (r NotifyRule) Applies(u Urgency) bool { return r.Urgency == "" || r.Urgency == u }
+
+// same reports whether p and o are the same policy (see
+// Incident.SameHeader).
+func (p *Policy) same(o *Policy) bool {
+	return p.Name == o.Name && p.Repeat == o.Repeat && p.AckTimeout == o.AckTimeout &&
+		slices.EqualFunc(p.Steps, o.Steps, func(s, t Step) bool {
+			return s.EscalateAfter == t.EscalateAfter && slices.Equal(s.Targets, t.Targets)
+		}) && slices.Equal(p.Subscribers, o.Subscribers) && p.SlackChannel == o.SlackChannel
+}

@@ -148,10 +148,17 @@ func (s *Store) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queued,
 		}
 		prev = p.wr
 	}
+	// A header that the store holds as it is is neither encoded nor
+	// written: the cache holds the header stored at its version, and
+	// should c land, the group is still at c.Version.
+	var stored *klaxon.Incident
+	if v, open, ok := s.cache.Get(c.Group); ok && v == c.Version {
+		stored = open
+	}
 	encoded := make([]encodedIncident, len(c.Incidents))
 	for i, inc := range c.Incidents {
 		var err error
-		if encoded[i], err = encodeIncident(inc); err != nil {
+		if encoded[i], err = encodeIncident(inc, stored); err != nil {
 			return nil, fmt.Errorf("commit group %s: %w", c.Group, err)
 		}
 	}

@@ -207,7 +207,7 @@ type encodedIncident struct {
 	id     string
 	key    []byte
 	open   bool
-	header []byte // nil when the file holds it already
+	header []byte // nil when the store holds it already (see Store.Queue)
 	alerts []encodedAlert
 	events [][]byte
 }
@@ -229,11 +229,13 @@ func (a *encodedAlert) keeps(stored []byte) bool {
 
 // encodeIncident encodes inc's header, its changed alerts and its
 // recorded events.
-func encodeIncident(inc *klaxon.Incident) (encodedIncident, error) {
+func encodeIncident(inc *klaxon.Incident, stored *klaxon.Incident) (encodedIncident, error) {
 	e := encodedIncident{id: inc.ID, key: incidentKey(inc.ID), open: inc.State.Open()}
 	var err error
-	if e.header, err = incidentjson.Header(inc); err != nil {
-		return e, fmt.Errorf("encode incident %s: %w", inc.ID, err)
+	if stored == nil || stored.ID != inc.ID || !inc.SameHeader(stored) {
+		if e.header, err = incidentjson.Header(inc); err != nil {
+			return e, fmt.Errorf("encode incident %s: %w", inc.ID, err)
+		}
 	}
 	size := 0
 	for i := range inc.Changed {
@@ -270,24 +272,10 @@ func encodeIncident(inc *klaxon.Incident) (encodedIncident, error) {
 // and a Get costs the writer less than a Put of the same bytes, which
 // the layer, the log and the next checkpoint would each take.
 func putIncident(tx *txn, inc encodedIncident) error {
-	headers := tx.Bucket(bucketIncidents)
-	if inc.header != nil && !bytes.Equal(headers.Get(inc.key), inc.header) {
-		if err := headers.Put(inc.key, inc.header); err != nil {
-			return fmt.Errorf("put incident %s: %w", inc.id, err)
+	if inc.header != nil {
+		if err := putHeader(tx, inc); err != nil {
+			return err
 		}
-	}
-	// The open index is written only when it changes: a Put, even of what
-	// is there, rewrites the page.
-	open := tx.Bucket(bucketOpen)
-	var err error
-	switch indexed := open.Get(inc.key) != nil; {
-	case inc.open && !indexed:
-		err = open.Put(inc.key, []byte{})
-	case !inc.open && indexed:
-		err = open.Delete(inc.key)
-	}
-	if err != nil {
-		return fmt.Errorf("index incident %s: %w", inc.id, err)
 	}
 	seen, details := tx.Bucket(bucketAlertSeen), tx.Bucket(bucketAlertDetails)
 	for _, a := range inc.alerts {
@@ -313,6 +301,33 @@ func putIncident(tx *txn, inc encodedIncident) error {
 			}
 		}
 		tx.appended(inc.key, n+uint64(len(inc.events)))
+	}
+	return nil
+}
+
+// putHeader writes inc's header, unless the store holds it as it is, and
+// keeps the open index in step with its state. A header not written
+// leaves the index as it is: the commit that wrote that header put it in
+// step.
+func putHeader(tx *txn, inc encodedIncident) error {
+	headers := tx.Bucket(bucketIncidents)
+	if !bytes.Equal(headers.Get(inc.key), inc.header) {
+		if err := headers.Put(inc.key, inc.header); err != nil {
+			return fmt.Errorf("put incident %s: %w", inc.id, err)
+		}
+	}
+	// The open index is written only when it changes: a Put, even of what
+	// is there, rewrites the page.
+	open := tx.Bucket(bucketOpen)
+	var err error
+	switch indexed := open.Get(inc.key) != nil; {
+	case inc.open && !indexed:
+		err = open.Put(inc.key, []byte{})
+	case !inc.open && indexed:
+		err = open.Delete(inc.key)
+	}
+	if err != nil {
+		return fmt.Errorf("index incident %s: %w", inc.id, err)
 	}
 	return nil
 }
