@@ -151,10 +151,7 @@ func (s *Store) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queued,
 	// A header that the store holds as it is is neither encoded nor
 	// written: the cache holds the header stored at its version, and
 	// should c land, the group is still at c.Version.
-	var stored *klaxon.Incident
-	if v, open, ok := s.cache.Get(c.Group); ok && v == c.Version {
-		stored = open
-	}
+	stored := s.cache.Header(c.Group, c.Version, c.Token)
 	encoded := make([]encodedIncident, len(c.Incidents))
 	for i, inc := range c.Incidents {
 		var err error

@@ -193,10 +193,17 @@ func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline 
 	args = append(args, strconv.FormatUint(c.Version, 10), c.Open, c.Group, tag, token, mustExist, c.Token, asks, strconv.FormatUint(c.Version+1, 10))
 	args = appendPairs(appendPairs(appendPairs(args, ahead.set), ahead.add), ahead.index)
 	args = append(args, len(c.Incidents))
+	// A header that the group holds as it is goes as "", which the
+	// script leaves as it is: the cache holds the header of the state
+	// read, and the script writes nothing unless the group is still in
+	// that state.
+	held := s.cache.Header(c.Group, c.Version, c.Token)
 	for _, inc := range c.Incidents {
-		body, err := incidentjson.Header(inc)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("encode incident %s: %w", inc.ID, err)
+		body := []byte{}
+		if held == nil || held.ID != inc.ID || !inc.SameHeader(held) {
+			if body, err = incidentjson.Header(inc); err != nil {
+				return nil, nil, nil, fmt.Errorf("encode incident %s: %w", inc.ID, err)
+			}
 		}
 		keys = append(keys, incidentKey(tag, inc.ID))
 		args = append(args, inc.ID, string(inc.State), score(inc.ID), body, len(inc.Changed))

@@ -28,10 +28,10 @@
 -- writes (see entries in commit.go), keys to set (key, value), sets to
 -- add to (key, member) and alert entries to set (key, value), all empty
 -- on a cluster, where they are written ahead; incidents (ID, state,
--- score, header JSON, then counted lists of alert records (key, record),
--- of details records (key, record), of alert keys to add to the sorted
--- set (0, key) and of events (JSON)), alert keys to
--- index, the claim token the
+-- score, header JSON or "" for a header the group holds as it is, then
+-- counted lists of alert records (key, record), of details records (key,
+-- record), of alert keys to add to the sorted set (0, key) and of events
+-- (JSON)), alert keys to index, the claim token the
 -- committer holds ("" for none), timers (incident, due us, JSON),
 -- incidents whose timer to cancel. A timer set or cancelled keeps its
 -- claim unless the commit carries that claim's token.
@@ -117,16 +117,18 @@ for i = 1, n do
   local id, state, score, body = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   a = a + 4
   local key = KEYS[5 + i]
-  local old = redis.call('HGET', key, 's')
-  if old == state then
-    -- In its state's set already, with the same score (its ID's).
-    redis.call('HSET', key, 'j', body)
-  else
-    if old then
-      redis.call('ZREM', tag .. ':st:' .. old, id)
+  if body ~= '' then
+    local old = redis.call('HGET', key, 's')
+    if old == state then
+      -- In its state's set already, with the same score (its ID's).
+      redis.call('HSET', key, 'j', body)
+    else
+      if old then
+        redis.call('ZREM', tag .. ':st:' .. old, id)
+      end
+      redis.call('HSET', key, 'j', body, 's', state)
+      redis.call('ZADD', tag .. ':st:' .. state, score, id)
     end
-    redis.call('HSET', key, 'j', body, 's', state)
-    redis.call('ZADD', tag .. ':st:' .. state, score, id)
   end
   local m = tonumber(ARGV[a]); a = a + 1
   if m > 0 then

@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -86,4 +87,46 @@ func TestDigestsFollowTheCache(t *testing.T) {
 	_, cached := s.CachedGroup("g", []string{"am/a"})
 	require.True(t, cached, "the next delivery folds on the cache")
 	deliver(a, t0.Add(2*time.Minute))
+}
+
+// TestHeaderOnlyWhenChanged: a commit whose header is the one the group
+// holds in the state read (the cache's) leaves the stored header as it
+// is, even another one (put there by hand here); a header that changed
+// is written.
+func TestHeaderOnlyWhenChanged(t *testing.T) {
+	s := open(t, Options{Addrs: []string{redistest.Start(t).Addr()}})
+	defer s.Close()
+	ctx := t.Context()
+	inc := &klaxon.Incident{ID: "1", Group: "g", State: klaxon.StateTriggered, CreatedAt: t0, Summary: "disk full", AlertCount: 1, FiringCount: 1}
+	commit := func(summary string) {
+		t.Helper()
+		g, err := s.Group(ctx, "g", nil)
+		require.NoError(t, err)
+		next := inc.Header()
+		next.Summary = summary
+		require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: g.Version, Token: g.Token, Open: "1", Incidents: []*klaxon.Incident{next}}))
+	}
+	summary := func() string {
+		t.Helper()
+		got, err := s.Incident(ctx, "1")
+		require.NoError(t, err)
+		return got.Summary
+	}
+	commit("disk full")
+	key := incidentKey(s.tag("g"), "1")
+	byHand := func() {
+		t.Helper()
+		other := inc.Header()
+		other.Summary = "put there by hand"
+		body, err := json.Marshal(other)
+		require.NoError(t, err)
+		require.NoError(t, s.rdb.HSet(ctx, key, "j", body).Err())
+	}
+	byHand()
+	commit("disk full")
+	require.Equal(t, "put there by hand", summary(), "the same header: the one stored stays")
+
+	commit("disk full again")
+	require.Equal(t, "disk full again", summary(), "another header is written")
+
 }

@@ -80,6 +80,20 @@ func New(max int, alerts bool) *Cache {
 	return &Cache{max: max, alerts: alerts, m: make(map[string]*entry), maxHeld: MaxHeld}
 }
 
+// Header returns the header of group key's open incident as the cache
+// holds it in the state at version whose last commit token is token:
+// what the store holds in that state. Nil when the cache holds the
+// group in another state, or with no open incident.
+func (c *Cache) Header(key string, version uint64, token string) *klaxon.Incident {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	if !ok || e.stale || e.version != version || e.token != token {
+		return nil
+	}
+	return e.open
+}
+
 // Get returns the version and open incident held for group key.
 func (c *Cache) Get(key string) (version uint64, open *klaxon.Incident, ok bool) {
 	c.mu.Lock()

@@ -186,6 +186,23 @@ func TestPutAt(t *testing.T) {
 	require.Same(t, read, open, "a group the cache does not hold")
 }
 
+// TestHeader: the header held is answered only for the state it is of,
+// its version and its last commit's token, and not once a commit found
+// that state gone.
+func TestHeader(t *testing.T) {
+	c := New(8, false)
+	inc := &klaxon.Incident{ID: "1", Summary: "held"}
+	c.Committed(klaxon.Commit{Group: "g", Version: 4, Open: "1", Incidents: []*klaxon.Incident{inc}}, "t5")
+	require.Equal(t, "held", c.Header("g", 5, "t5").Summary)
+	require.Nil(t, c.Header("g", 4, "t5"), "another version")
+	require.Nil(t, c.Header("g", 5, "t6"), "another commit at that version")
+	require.Nil(t, c.Header("h", 5, "t5"), "another group")
+	c.Drop("g")
+	require.Nil(t, c.Header("g", 5, "t5"), "a state found gone")
+	c.Committed(klaxon.Commit{Group: "g", Version: 5, Token: "t5"}, "t6")
+	require.Nil(t, c.Header("g", 6, "t6"), "no open incident")
+}
+
 // TestMaxHeld: past MaxHeld alerts taken in across groups, the cache
 // starts again empty; the commit that crossed it stays.
 func TestMaxHeld(t *testing.T) {
