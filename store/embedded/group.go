@@ -155,7 +155,7 @@ func (s *Store) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queued,
 	encoded := make([]encodedIncident, len(c.Incidents))
 	for i, inc := range c.Incidents {
 		var err error
-		if encoded[i], err = encodeIncident(inc, stored); err != nil {
+		if encoded[i], err = encodeIncident(inc, stored, after != nil); err != nil {
 			return nil, fmt.Errorf("commit group %s: %w", c.Group, err)
 		}
 	}

@@ -212,8 +212,8 @@ type encodedIncident struct {
 	events [][]byte
 }
 
-// encodedAlert is an alert's records; details is nil when the file holds
-// them already.
+// encodedAlert is an alert's records; details is nil when the store
+// holds them already (see encodeIncident).
 type encodedAlert struct {
 	key, seen, details []byte
 	// partial: the report said only the alert's status (see
@@ -228,8 +228,18 @@ func (a *encodedAlert) keeps(stored []byte) bool {
 }
 
 // encodeIncident encodes inc's header, its changed alerts and its
-// recorded events.
-func encodeIncident(inc *klaxon.Incident, stored *klaxon.Incident) (encodedIncident, error) {
+// recorded events. A header the same as stored, the header the store
+// holds in the state inc was folded on (nil if unknown), is not encoded.
+//
+// An alert's seen record carries the digest of its details record
+// (alertrecord.EncodeSeenDigest), but a partial report's, whose stored
+// details stay: the details that a state folded from the record holds are
+// then known by their digest (AlertState.Stored), with no read of them.
+// Where inc was folded on the group as stored (a commit that follows no
+// other), details whose digest is that one are what the store holds,
+// should the commit land, and are not written; the writer compares the
+// others with what it holds.
+func encodeIncident(inc *klaxon.Incident, stored *klaxon.Incident, follows bool) (encodedIncident, error) {
 	e := encodedIncident{id: inc.ID, key: incidentKey(inc.ID), open: inc.State.Open()}
 	var err error
 	if stored == nil || stored.ID != inc.ID || !inc.SameHeader(stored) {
@@ -239,22 +249,32 @@ func encodeIncident(inc *klaxon.Incident, stored *klaxon.Incident) (encodedIncid
 	}
 	size := 0
 	for i := range inc.Changed {
-		size += alertrecord.Size(&inc.Changed[i])
+		size += alertrecord.Size(&inc.Changed[i]) + 8
 	}
 	arena := make([]byte, 0, size) // one buffer for the records
 	e.alerts = make([]encodedAlert, len(inc.Changed))
 	for i := range inc.Changed {
 		a := &inc.Changed[i]
 		start := len(arena)
-		if arena, err = alertrecord.EncodeSeen(arena, a); err != nil {
+		arena = alertrecord.EncodeDetails(arena, a)
+		details := arena[start:len(arena):len(arena)]
+		start = len(arena)
+		digest := alertrecord.Digest(details)
+		if a.Partial {
+			arena, err = alertrecord.EncodeSeen(arena, a)
+		} else {
+			arena, err = alertrecord.EncodeSeenDigest(arena, a, digest)
+		}
+		if err != nil {
 			return e, fmt.Errorf("encode incident %s: %w", inc.ID, err)
 		}
-		mid := len(arena)
-		arena = alertrecord.EncodeDetails(arena, a)
+		if !follows && !a.Partial && a.Stored != 0 && a.Stored == digest {
+			details = nil // as stored
+		}
 		e.alerts[i] = encodedAlert{
 			key:     alertRecordKey(e.key, a.Key),
-			seen:    arena[start:mid:mid],
-			details: arena[mid:len(arena):len(arena)],
+			seen:    arena[start:len(arena):len(arena)],
+			details: details,
 			partial: a.Partial,
 		}
 	}
@@ -412,6 +432,7 @@ func (s *Store) IncidentAlerts(ctx context.Context, id, cursor string, limit int
 			if err != nil {
 				return fmt.Errorf("alert %s: %w", k[len(prefix):], err)
 			}
+			a.Stored = 0 // this store's own, for folds
 			out = append(out, a)
 		}
 		return nil

@@ -101,7 +101,7 @@ func upgrade1(tx *bolt.Tx) error {
 		if err != nil {
 			return fmt.Errorf("incident %s: %w", k[1:], err)
 		}
-		enc, err := encodeIncident(inc, nil)
+		enc, err := encodeIncident(inc, nil, false)
 		if err != nil {
 			return err
 		}

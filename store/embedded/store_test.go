@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/store/internal/alertrecord"
 	"github.com/klaxonhq/klaxon/store/storetest"
 	"github.com/stretchr/testify/require"
 )
@@ -124,6 +125,79 @@ func TestStoredDetailsNotRewritten(t *testing.T) {
 			require.Equal(t, tc.puts, lastFramePuts(t, path))
 		})
 	}
+}
+
+// TestDetailsByDigest: an alert's seen record carries its details'
+// digest, which the fold carries to the commit (AlertState.Stored): with
+// that digest, the details stored stay, even other ones (put there by
+// hand here), unread; with another, they are written. A commit that
+// follows another (labels A to B, then back to A, folded on A's digest)
+// is compared by the writer with what it holds.
+func TestDetailsByDigest(t *testing.T) {
+	s := openTemp(t)
+	ctx := t.Context()
+	a := klaxon.AlertState{
+		Alert: klaxon.Alert{Key: "am/a", Status: klaxon.Firing, Labels: map[string]string{"team": "storage"}},
+		Count: 1,
+	}
+	inc := &klaxon.Incident{ID: "1", Group: "g", State: klaxon.StateTriggered, AlertCount: 1, FiringCount: 1}
+	commit := func(a klaxon.AlertState) {
+		t.Helper()
+		next := inc.Header()
+		next.Changed = []klaxon.AlertState{a}
+		g, err := s.Group(ctx, "g", nil)
+		require.NoError(t, err)
+		require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: g.Version, Open: "1", Incidents: []*klaxon.Incident{next}}))
+	}
+	labels := func() map[string]string {
+		t.Helper()
+		got, _, err := s.IncidentAlerts(ctx, "1", "", 10)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		require.Zero(t, got[0].Stored, "the store's own word, for folds only")
+		return got[0].Labels
+	}
+	byHand := map[string]string{"team": "put there by hand"}
+	putByHand := func() {
+		t.Helper()
+		other := a
+		other.Labels = byHand
+		require.NoError(t, s.w.do(ctx, false, "", func(tx *txn) error {
+			return tx.Bucket(bucketAlertDetails).Put(alertRecordKey(incidentKey("1"), "am/a"), alertrecord.EncodeDetails(nil, &other))
+		}))
+	}
+	commit(a)
+	g, err := s.Group(ctx, "g", []string{"am/a"})
+	require.NoError(t, err)
+	digest := g.Alerts["am/a"].Stored
+	require.Equal(t, alertrecord.Digest(alertrecord.EncodeDetails(nil, &a)), digest)
+
+	putByHand()
+	again := a
+	again.Count, again.Stored = 2, digest
+	commit(again)
+	require.Equal(t, byHand, labels(), "the same digest: the details stored stay")
+
+	again.Count, again.Stored = 3, digest+1
+	commit(again)
+	require.Equal(t, a.Labels, labels(), "another digest: the details are written")
+
+	g, err = s.Group(ctx, "g", nil)
+	require.NoError(t, err)
+	first := inc.Header()
+	moved := a
+	moved.Labels, moved.Count, moved.Stored = map[string]string{"team": "platform"}, 4, digest
+	first.Changed = []klaxon.AlertState{moved}
+	q, err := s.Queue(ctx, klaxon.Commit{Group: "g", Version: g.Version, Open: "1", Incidents: []*klaxon.Incident{first}}, nil, nil)
+	require.NoError(t, err)
+	second := inc.Header()
+	again.Count, again.Stored = 5, digest
+	second.Changed = []klaxon.AlertState{again}
+	q2, err := s.Queue(ctx, klaxon.Commit{Group: "g", Version: g.Version + 1, Open: "1", Incidents: []*klaxon.Incident{second}}, q, nil)
+	require.NoError(t, err)
+	require.NoError(t, q.Wait())
+	require.NoError(t, q2.Wait())
+	require.Equal(t, a.Labels, labels(), "a commit that follows another, folded on A's digest: compared with B, and written")
 }
 
 // lastFramePuts returns the buckets that the last frame in the log of
