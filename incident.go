@@ -510,7 +510,8 @@ func IncidentURL(publicURL, incident string) string {
 // keeps of an incident, their Changed alerts and Recorded events aside.
 // A store that holds o's header need not write inc's. Times are the same
 // when == says so, as in a copy: one the same instant in another
-// location is told apart, and only costs a write. TestSameHeader
+// location is told apart, and only costs a write. A nil list and an
+// empty one are the same: they read back the same. TestSameHeader
 // changes each field of the header in turn: one added to Incident must
 // be compared here.
 func (inc *Incident) SameHeader(o *Incident) bool {

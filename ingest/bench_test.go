@@ -105,6 +105,7 @@ func BenchmarkOccurrences(b *testing.B) {
 func singleEvents(b *testing.B, st klaxon.Store, group func(n int64) int64, perOp int) {
 	p := ingest.NewPipeline(st, func() ingest.Router { return byGroupLabel{} }, nil, time.Now)
 	var next atomic.Int64
+	b.SetParallelism(max(64/runtime.GOMAXPROCS(0), 1)) // 64 senders
 	measure(b, perOp, &next, func() {
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
@@ -151,7 +152,6 @@ func send(b *testing.B, p *ingest.Pipeline, next *atomic.Int64, n int64, body fu
 // measure times run, whose ops count in next, and reports alerts/s and
 // the process's CPU an alert, perOp alerts an op.
 func measure(b *testing.B, perOp int, next *atomic.Int64, run func()) {
-	b.SetParallelism(max(64/runtime.GOMAXPROCS(0), 1))
 	cpu := cpuTime()
 	b.ResetTimer()
 	run()

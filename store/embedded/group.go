@@ -150,7 +150,10 @@ func (s *Store) Queue(ctx context.Context, c klaxon.Commit, after klaxon.Queued,
 	}
 	// A header that the store holds as it is is neither encoded nor
 	// written: the cache holds the header stored at its version, and
-	// should c land, the group is still at c.Version.
+	// should c land, the group is still at c.Version. The cache holds
+	// only durable states (see groupcache.Header): the writer hands it a
+	// commit once it is durable, and a group read waits for the batch on
+	// its way that wrote the group.
 	stored := s.cache.Header(c.Group, c.Version, c.Token)
 	encoded := make([]encodedIncident, len(c.Incidents))
 	for i, inc := range c.Incidents {

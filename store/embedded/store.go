@@ -30,7 +30,9 @@ var (
 	// incidents: incidentKey(id) → incident header as JSON.
 	bucketIncidents = []byte("incidents")
 	// alert_seen: incidentKey(id) + alert key → the alert's seen record:
-	// what a new occurrence changes (alertrecord.EncodeSeen).
+	// what a new occurrence changes, with the digest of its details
+	// record (alertrecord.EncodeSeenDigest; a partial report's and those
+	// written before it carry none: alertrecord.EncodeSeen).
 	bucketAlertSeen = []byte("alert_seen")
 	// alert_details: the same key → the rest of the alert's record, which
 	// changes rarely (alertrecord.EncodeDetails). Kept apart, a storm of

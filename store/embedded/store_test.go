@@ -200,6 +200,98 @@ func TestDetailsByDigest(t *testing.T) {
 	require.Equal(t, a.Labels, labels(), "a commit that follows another, folded on A's digest: compared with B, and written")
 }
 
+// TestHeaderOnlyWhenChanged: a commit whose header is the one the group
+// cache holds at the commit's version is neither encoded nor written:
+// the stored header stays, even another one (put there by hand here),
+// and so does the open index. A header that changed is written, and its
+// state moves the incident in or out of the open index.
+func TestHeaderOnlyWhenChanged(t *testing.T) {
+	s := openTemp(t)
+	ctx := t.Context()
+	inc := &klaxon.Incident{ID: "1", Group: "g", State: klaxon.StateTriggered, Summary: "disk full", AlertCount: 1, FiringCount: 1}
+	commit := func(summary string, state klaxon.State) {
+		t.Helper()
+		g, err := s.Group(ctx, "g", nil)
+		require.NoError(t, err)
+		next := inc.Header()
+		next.Summary, next.State = summary, state
+		open := "1"
+		if !state.Open() {
+			open = ""
+		}
+		require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: g.Version, Open: open, Incidents: []*klaxon.Incident{next}}))
+	}
+	summary := func() string {
+		t.Helper()
+		got, err := s.Incident(ctx, "1")
+		require.NoError(t, err)
+		return got.Summary
+	}
+	open := func() int {
+		t.Helper()
+		list, err := s.Incidents(ctx, klaxon.IncidentFilter{})
+		require.NoError(t, err)
+		return len(list)
+	}
+	commit("disk full", klaxon.StateTriggered)
+	other := inc.Header()
+	other.Summary = "put there by hand"
+	body, err := json.Marshal(other)
+	require.NoError(t, err)
+	require.NoError(t, s.w.do(ctx, false, "", func(tx *txn) error {
+		return tx.Bucket(bucketIncidents).Put(incidentKey("1"), body)
+	}))
+
+	commit("disk full", klaxon.StateTriggered)
+	require.Equal(t, "put there by hand", summary(), "the same header: the one stored stays")
+	require.Equal(t, 1, open())
+
+	commit("disk full again", klaxon.StateTriggered)
+	require.Equal(t, "disk full again", summary(), "another header is written")
+	commit("disk full again", klaxon.StateResolved)
+	require.Zero(t, open(), "and its state, in the open index")
+}
+
+// TestHeaderSkippedAfterFailedSync: a commit whose header the cache
+// holds at its version, refused while a batch that changed the header is
+// on its way to the log, runs again once that batch fails to be made
+// durable, and lands with the header as stored: the cache holds only
+// durable states, so the header it skipped is the one the store holds.
+func TestHeaderSkippedAfterFailedSync(t *testing.T) {
+	s := openTemp(t)
+	ctx := t.Context()
+	inc := &klaxon.Incident{ID: "1", Group: "g", State: klaxon.StateTriggered, Summary: "A", AlertCount: 1, FiringCount: 1}
+	commit := func(summary string, state klaxon.State) (klaxon.Queued, error) {
+		next := inc.Header()
+		next.Summary, next.State = summary, state
+		return s.Queue(ctx, klaxon.Commit{Group: "g", Version: 1, Open: "1", Incidents: []*klaxon.Incident{next}}, nil, nil)
+	}
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Open: "1", Incidents: []*klaxon.Incident{inc}}))
+
+	entered, release := holdSync(s)
+	defer release(nil)
+	changed, err := commit("B", klaxon.StateAcknowledged)
+	require.NoError(t, err)
+	<-entered
+	same, err := commit("A", klaxon.StateTriggered) // the cache's header at version 1
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return curWrites(s) == 1 }, testTimeout, tick, "run while the change is on its way")
+
+	release(syscall.EIO)
+	require.ErrorIs(t, changed.Wait(), syscall.EIO)
+	require.NoError(t, same.Wait(), "run again on the state without the change")
+	got, err := s.Incident(ctx, "1")
+	require.NoError(t, err)
+	require.Equal(t, "A", got.Summary)
+	require.Equal(t, klaxon.StateTriggered, got.State)
+	list, err := s.Incidents(ctx, klaxon.IncidentFilter{States: []klaxon.State{klaxon.StateTriggered}})
+	require.NoError(t, err)
+	require.Len(t, list, 1, "in the open index as triggered")
+	g, err := s.Group(ctx, "g", nil)
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), g.Version)
+}
+
 // lastFramePuts returns the buckets that the last frame in the log of
 // the store at path puts to, in order.
 func lastFramePuts(t *testing.T, path string) []string {

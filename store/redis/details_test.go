@@ -128,5 +128,4 @@ func TestHeaderOnlyWhenChanged(t *testing.T) {
 
 	commit("disk full again")
 	require.Equal(t, "disk full again", summary(), "another header is written")
-
 }

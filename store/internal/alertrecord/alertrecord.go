@@ -22,10 +22,10 @@
 //
 // A seen record may also carry the digest of its details record
 // (EncodeSeenDigest): format byte 2, seen, then the digest, 8 bytes
-// big-endian. A store that cannot compare a new details record with the
-// one it holds without reading it back (Redis) compares digests instead:
-// DecodeSeen returns the digest as klaxon.Seen.Stored, and the fold
-// carries it to the commit.
+// big-endian. A store compares a new details record with the one it
+// holds by their digests, without reading it back: DecodeSeen returns
+// the digest as klaxon.Seen.Stored, and the fold carries it to the
+// commit.
 package alertrecord
 
 import (

@@ -83,7 +83,11 @@ func New(max int, alerts bool) *Cache {
 // Header returns the header of group key's open incident as the cache
 // holds it in the state at version whose last commit token is token:
 // what the store holds in that state. Nil when the cache holds the
-// group in another state, or with no open incident.
+// group in another state, or with no open incident. A store skips
+// writing a header that is the same as this one: so the cache must only
+// ever hold states the store made durable (Committed once a commit
+// landed, PutAt and Read of what a read found stored), never one a
+// commit on its way may still not make.
 func (c *Cache) Header(key string, version uint64, token string) *klaxon.Incident {
 	c.mu.Lock()
 	defer c.mu.Unlock()
