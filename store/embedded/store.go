@@ -83,9 +83,10 @@ type Store struct {
 
 // cachedGroups bounds the decoded open incidents a store keeps. It does
 // not keep their alerts, as the Redis store does to save round trips:
-// here a read of them is a B+tree lookup, and holding a storm's alerts
+// here a read of them is a B+tree lookup, holding a storm's alerts
 // raised the memory after scenario (b) of make load above
-// Alertmanager's (docs/benchmarks.md).
+// Alertmanager's, and marking their strings cost the garbage collector
+// more CPU than the lookups they spared (docs/benchmarks.md).
 const cachedGroups = 8192
 
 var (
