@@ -1,7 +1,6 @@
 package embedded
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -296,19 +295,8 @@ func index(tx *txn, c klaxon.Commit, moved *[]klaxon.Move) error {
 // unindex removes the alerts of incident id from the index, each only if
 // it still points at group: a key may have moved to another group since.
 func unindex(tx *txn, group, id string) error {
-	b := tx.Bucket(bucketAlerts)
-	prefix := incidentKey(id)
-	c := tx.Bucket(bucketAlertSeen).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		key := k[len(prefix):]
-		if string(b.Get(key)) != group {
-			continue
-		}
-		if err := b.Delete(key); err != nil {
-			return fmt.Errorf("unindex alert %s: %w", key, err)
-		}
-	}
-	return nil
+	_, _, err := unindexFrom(tx, group, incidentKey(id), nil, nil, 0)
+	return err
 }
 
 // ClosedAlerts reads what group's last closed incident keeps of alerts.

@@ -97,19 +97,39 @@ func unindexSome(tx *txn, id string) (done bool, err error) {
 	if open != "" {
 		held = incidentKey(open)
 	}
+	last, done, err = unindexFrom(tx, group, ik, last, held, unindexChunk)
+	if err != nil {
+		return false, err
+	}
+	if !done {
+		if err := owed.Put(ik, append(append([]byte(group), 0), last...)); err != nil {
+			return false, fmt.Errorf("keep the unindexing owed: %w", err)
+		}
+		return false, nil
+	}
+	if err := owed.Delete(ik); err != nil {
+		return false, fmt.Errorf("settle the unindexing: %w", err)
+	}
+	return true, nil
+}
+
+// unindexFrom takes out of the index the alerts of the incident whose key
+// is ik, in key order after the alert key after ("" from the first), each
+// only if its entry names group and the incident whose key is held, when
+// not nil, does not hold it. With limit > 0 it stops once it looked at
+// limit alerts, and returns the last it looked at and that it is not
+// done.
+func unindexFrom(tx *txn, group string, ik, after, held []byte, limit int) (last []byte, done bool, err error) {
 	index, seen := tx.Bucket(bucketAlerts), tx.Bucket(bucketAlertSeen)
 	c := seen.Cursor()
-	k, _ := c.Seek(append(ik[:len(ik):len(ik)], last...))
-	if len(last) > 0 && k != nil && bytes.Equal(k[len(ik):], last) {
+	k, _ := c.Seek(append(ik[:len(ik):len(ik)], after...))
+	if len(after) > 0 && k != nil && bytes.Equal(k[len(ik):], after) {
 		k, _ = c.Next()
 	}
+	last = after
 	for n := 0; k != nil && bytes.HasPrefix(k, ik); k, _ = c.Next() {
-		if n == unindexChunk {
-			next := append(append([]byte(group), 0), last...)
-			if err := owed.Put(ik, next); err != nil {
-				return false, fmt.Errorf("keep the unindexing owed: %w", err)
-			}
-			return false, nil
+		if n == limit && limit > 0 {
+			return last, false, nil
 		}
 		n++
 		key := k[len(ik):]
@@ -118,11 +138,8 @@ func unindexSome(tx *txn, id string) (done bool, err error) {
 			continue
 		}
 		if err := index.Delete(key); err != nil {
-			return false, fmt.Errorf("unindex alert %s: %w", key, err)
+			return last, false, fmt.Errorf("unindex alert %s: %w", key, err)
 		}
 	}
-	if err := owed.Delete(ik); err != nil {
-		return false, fmt.Errorf("settle the unindexing: %w", err)
-	}
-	return true, nil
+	return last, true, nil
 }
