@@ -246,13 +246,14 @@ func (l *layer) commitTo(tx *bolt.Tx, chunk int, next func() (*bolt.Tx, error)) 
 				return err
 			}
 		}
-		// In key order: bbolt's Put walks the tree from its root, and
-		// keys in order find the pages the last one brought in.
-		order := make([]int32, len(lb.entries))
-		for i := range order {
-			order[i] = int32(i)
-		}
-		slices.SortFunc(order, func(i, j int32) int { return bytes.Compare(lb.key(i), lb.key(j)) })
+		// In key order, which the layer keeps: bbolt's Put walks the
+		// tree from its root, and keys in order find the pages the last
+		// one brought in.
+		order := make([]int32, 0, len(lb.entries))
+		lb.order.Ascend(func(i int32) bool {
+			order = append(order, i)
+			return true
+		})
 		for _, i := range order {
 			e := &lb.entries[i]
 			if next != nil && size >= chunk {
