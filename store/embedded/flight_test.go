@@ -49,10 +49,7 @@ func putMeta(key string) func(tx *txn) error {
 // transaction reads the log.
 func withLog(t *testing.T) (s *Store, path string) {
 	t.Helper()
-	path = filepath.Join(t.TempDir(), "k.db")
-	s, err := open(path, openTimeout, func(w *writer) { w.every = time.Hour })
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
+	s, path = openWith(t, func(w *writer) { w.every = time.Hour })
 	require.NoError(t, s.w.do(t.Context(), false, "", putMeta("a")))
 	return s, path
 }

@@ -189,14 +189,10 @@ func TestCheckpoint(t *testing.T) {
 	}
 	// opened is a store whose checkpoints come only as a test sets them.
 	opened := func(t *testing.T, set func(w *writer)) (*Store, string) {
-		path := filepath.Join(t.TempDir(), "k.db")
-		s, err := open(path, openTimeout, func(w *writer) {
+		return openWith(t, func(w *writer) {
 			w.every = time.Hour
 			set(w)
 		})
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = s.Close() })
-		return s, path
 	}
 	for name, set := range map[string]func(w *writer){
 		"by size": func(w *writer) { w.checkpointBytes = 1 },
@@ -487,9 +483,7 @@ func TestFailedAppendLeavesNothing(t *testing.T) {
 // replayed from the position the checkpoint stored, and deletes and
 // sequences are replayed as puts are.
 func TestLogRecoversAfterCheckpoint(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "k.db")
-	s, err := open(path, openTimeout, func(w *writer) { w.every = time.Millisecond })
-	require.NoError(t, err)
+	s, path := openWith(t, func(w *writer) { w.every = time.Millisecond })
 	ctx := t.Context()
 	a := storetest.NewIncidentCommit(1, logNow)
 	require.NoError(t, s.Commit(ctx, a))
@@ -506,7 +500,7 @@ func TestLogRecoversAfterCheckpoint(t *testing.T) {
 	require.NoError(t, s.DeleteOverride(ctx, "primary", first.ID))
 	require.Error(t, s.Close())
 
-	s, err = Open(path)
+	s, err := Open(path)
 	require.NoError(t, err)
 	defer s.Close()
 	for _, id := range []string{a.Open, b.Open} {
@@ -592,9 +586,7 @@ func inFlight(t *testing.T, s *Store) (c klaxon.Commit, release func(), committe
 // timeline has no gap and its count is its length.
 func TestTimelineAfterFailedAppend(t *testing.T) {
 	// A checkpoint after every batch.
-	s, err := open(filepath.Join(t.TempDir(), "k.db"), openTimeout, func(w *writer) { w.checkpointBytes = 1 })
-	require.NoError(t, err)
-	defer s.Close()
+	s, _ := openWith(t, func(w *writer) { w.checkpointBytes = 1 })
 	ctx := t.Context()
 	first := storetest.NewIncidentCommit(1, logNow)
 	require.NoError(t, s.Commit(ctx, first))
@@ -662,12 +654,9 @@ func crashedCopy(t *testing.T, path string) string {
 // Meanwhile the writer went on: the checkpoint held up no write, and
 // reads saw both layers.
 func TestCrashMidCheckpoint(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "k.db")
 	// A bbolt transaction a record: the crash leaves the file with all
 	// but the last of the checkpoint's, and no new log position.
-	s, err := open(path, openTimeout, func(w *writer) { w.every, w.commitChunk = time.Hour, 1 })
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
+	s, path := openWith(t, func(w *writer) { w.every, w.commitChunk = time.Hour, 1 })
 	ctx := t.Context()
 	// A first checkpoint, so that the next freeze writes the second
 	// file first: Open must replay the files in the order they took
@@ -722,9 +711,7 @@ func TestCrashMidCheckpoint(t *testing.T) {
 // the cut is made: after a crash, Open would replay the failed frame in
 // place of the answered one.
 func TestFailedFrameNotCutOffHoldsTheFreeze(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "k.db")
-	s, err := open(path, openTimeout, func(w *writer) { w.every = time.Hour })
-	require.NoError(t, err)
+	s, path := openWith(t, func(w *writer) { w.every = time.Hour })
 	ctx := t.Context()
 	first := storetest.NewIncidentCommit(1, logNow)
 	require.NoError(t, s.Commit(ctx, first))
@@ -773,9 +760,7 @@ func TestFailedFrameNotCutOffHoldsTheFreeze(t *testing.T) {
 // frame that failed stays in the log and cannot be cut off, no freeze
 // can come: the write is refused (503), not left waiting.
 func TestReadyRefusesWhileTheLogCannotBeCut(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "k.db")
-	s, err := open(path, openTimeout, func(w *writer) { w.every, w.maxHeld = 10*time.Millisecond, 1024 })
-	require.NoError(t, err)
+	s, _ := openWith(t, func(w *writer) { w.every, w.maxHeld = 10*time.Millisecond, 1024 })
 	ctx := t.Context()
 	put := func(key string, n int) error {
 		return s.update(ctx, false, func(tx *txn) error { return tx.Bucket(bucketMeta).Put([]byte(key), make([]byte, n)) })

@@ -60,6 +60,17 @@ func openTemp(t *testing.T) *Store {
 	return s
 }
 
+// openWith opens a store in a new folder, its writer's settings as set
+// makes them, closed at the test's end; path is its file's.
+func openWith(t *testing.T, set func(w *writer)) (s *Store, path string) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "k.db")
+	s, err := open(path, openTimeout, set)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s, path
+}
+
 func TestCommitInvalid(t *testing.T) {
 	s := openTemp(t)
 	ctx := t.Context()
@@ -468,11 +479,7 @@ func bigCommit() klaxon.Commit {
 // grow), the store is not ready, though the log still takes frames, its
 // probe's among them; once a checkpoint succeeds, it is.
 func TestReadyAfterCheckpoint(t *testing.T) {
-	s, err := open(filepath.Join(t.TempDir(), "k.db"), openTimeout, func(w *writer) {
-		w.checkpointBytes, w.every = 1, 10*time.Millisecond
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
+	s, _ := openWith(t, func(w *writer) { w.checkpointBytes, w.every = 1, 10*time.Millisecond })
 	ctx := t.Context()
 	var full atomic.Bool
 	full.Store(true)
@@ -503,11 +510,7 @@ func TestReadyAfterCheckpoint(t *testing.T) {
 // are each ended by their own kind alone: a checkpoint that succeeds
 // while the storm's frames still do not fit leaves the store not ready.
 func TestReadyNeedsBoth(t *testing.T) {
-	s, err := open(filepath.Join(t.TempDir(), "k.db"), openTimeout, func(w *writer) {
-		w.checkpointBytes, w.every = 1, 10*time.Millisecond
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
+	s, _ := openWith(t, func(w *writer) { w.checkpointBytes, w.every = 1, 10*time.Millisecond })
 	ctx := t.Context()
 	room := diskRoom(s)
 	var full atomic.Bool // the file takes no checkpoint
