@@ -249,7 +249,7 @@ func encodeIncident(inc *klaxon.Incident, stored *klaxon.Incident, follows bool)
 	}
 	size := 0
 	for i := range inc.Changed {
-		size += alertrecord.Size(&inc.Changed[i]) + 8
+		size += alertrecord.Size(&inc.Changed[i]) + alertrecord.DigestSize
 	}
 	arena := make([]byte, 0, size) // one buffer for the records
 	e.alerts = make([]encodedAlert, len(inc.Changed))

@@ -209,7 +209,7 @@ func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline 
 		args = append(args, inc.ID, string(inc.State), score(inc.ID), body, len(inc.Changed))
 		size := 0
 		for i := range inc.Changed {
-			size += alertrecord.Size(&inc.Changed[i]) + 8
+			size += alertrecord.Size(&inc.Changed[i]) + alertrecord.DigestSize
 		}
 		arena := make([]byte, 0, size) // one buffer for the records
 		digests := make([]uint64, len(inc.Changed))

@@ -47,6 +47,10 @@ const (
 	formatDigest = 2
 )
 
+// DigestSize is how many bytes a seen record's digest takes past what
+// Size counts.
+const DigestSize = 8
+
 // errCorrupt is wrapped by every decoding error.
 var errCorrupt = errors.New("corrupt alert record")
 
@@ -80,7 +84,7 @@ func EncodeSeenDigest(dst []byte, a *klaxon.AlertState, digest uint64) ([]byte, 
 	if digest == 0 {
 		return nil, fmt.Errorf("encode alert %s: a zero digest", a.Key)
 	}
-	dst, err := encodeSeen(dst, a, formatDigest, 8)
+	dst, err := encodeSeen(dst, a, formatDigest, DigestSize)
 	if err != nil {
 		return nil, err
 	}
@@ -295,7 +299,7 @@ func (r *reader) seen() klaxon.Seen {
 	s.Summary = r.string()
 	s.Severity = r.string()
 	if f == formatDigest {
-		if len(r.b) < 8 {
+		if len(r.b) < DigestSize {
 			r.fail("short digest")
 			return klaxon.Seen{}
 		}
@@ -303,7 +307,7 @@ func (r *reader) seen() klaxon.Seen {
 			r.fail("a zero digest")
 			return klaxon.Seen{}
 		}
-		r.b = r.b[8:]
+		r.b = r.b[DigestSize:]
 	}
 	return s
 }
