@@ -56,7 +56,7 @@ func (s *Store) group(ctx context.Context, key string, alerts []string) (klaxon.
 		if open == "" {
 			return nil
 		}
-		if v, inc, ok := s.cache.Get(key); ok && v == version && inc != nil && inc.ID == open {
+		if inc := s.cache.Header(key, version, ""); inc != nil && inc.ID == open {
 			g.Open = inc
 		} else {
 			inc, err := getIncident(tx, open)
