@@ -215,7 +215,14 @@ func (c *Cache) Committed(cm klaxon.Commit, token string) {
 		}
 		next.open, next.alerts, next.epoch = prior.open, prior.alerts, prior.epoch
 	default:
-		next.open = open.Header()
+		if based && prior.open != nil && open.SameHeader(prior.open) {
+			// The header held stays, shared as it is never changed: no
+			// copy of it for each new occurrence of an alert the
+			// incident holds, in a storm.
+			next.open = prior.open
+		} else {
+			next.open = open.Header()
+		}
 		if !c.alerts {
 			break
 		}

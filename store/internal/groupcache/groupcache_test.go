@@ -64,6 +64,40 @@ func alert(key string, count int) klaxon.AlertState {
 
 // TestGroup: a read is answered only for alerts the cache knows, or
 // knows the incident lacks; and only for the state the cache was told of.
+// TestCommittedSameHeader: a commit on the state held whose open
+// incident's header is the one held keeps that header, not a copy; one
+// whose header changed, or that was not computed on the state held,
+// holds a copy of its own.
+func TestCommittedSameHeader(t *testing.T) {
+	c := New(4, false)
+	inc := &klaxon.Incident{ID: "7", AlertCount: 1, Sent: []klaxon.Sent{{Notification: 1, User: "alice"}}}
+	c.Committed(klaxon.Commit{Group: "g", Version: 2, Token: "t1", Open: "7", Incidents: []*klaxon.Incident{inc}}, "t2")
+	_, held, _ := c.Get("g")
+
+	occurrence := inc.Header() // an alert it holds fired again: no header change
+	occurrence.Changed = []klaxon.AlertState{{Alert: klaxon.Alert{Key: "a"}, Count: 2}}
+	c.Committed(klaxon.Commit{Group: "g", Version: 3, Token: "t2", Open: "7", Incidents: []*klaxon.Incident{occurrence}}, "t3")
+	v, got, _ := c.Get("g")
+	require.Equal(t, uint64(4), v)
+	require.Same(t, held, got, "the same header is kept as held")
+	require.Nil(t, got.Changed)
+
+	joined := inc.Header() // an alert joined: its counts moved
+	joined.AlertCount = 2
+	c.Committed(klaxon.Commit{Group: "g", Version: 4, Token: "t3", Open: "7", Incidents: []*klaxon.Incident{joined}}, "t4")
+	_, got, _ = c.Get("g")
+	require.NotSame(t, held, got)
+	require.NotSame(t, joined, got, "a copy, not the committer's")
+	require.Equal(t, 2, got.AlertCount)
+
+	// Not on the state held (another token): a copy, even of the same header.
+	again := got.Header()
+	c.Committed(klaxon.Commit{Group: "g", Version: 5, Token: "other", Open: "7", Incidents: []*klaxon.Incident{again}}, "t6")
+	_, now, _ := c.Get("g")
+	require.NotSame(t, got, now)
+	require.NotSame(t, again, now)
+}
+
 func TestGroup(t *testing.T) {
 	c := New(8, true)
 	_, ok := c.Group("g", []string{"a"})
