@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"fmt"
-	"runtime"
 	"slices"
 
 	"go.opentelemetry.io/otel/trace"
@@ -323,14 +322,6 @@ func (w *writer) durable() (job, bool) {
 	}
 	for _, wr := range f.batch {
 		wr.finish(wr.refusal)
-	}
-	if take {
-		// The writes just answered wait on this goroutine's P, which the
-		// next fdatasync would hold in a system call until the runtime
-		// takes it back: in a storm they waited 0.8 ms on average before
-		// they ran, against 0.16 for a goroutine woken by another. They
-		// run first; the fdatasync follows them.
-		runtime.Gosched()
 	}
 	if !take {
 		// Its writes are answered first: a batch the writer answers
