@@ -28,7 +28,6 @@ import (
 	"github.com/klaxonhq/klaxon/notify"
 	"github.com/klaxonhq/klaxon/notify/twilio"
 	"github.com/klaxonhq/klaxon/notify/webhook"
-	"github.com/klaxonhq/klaxon/store/embedded"
 	"github.com/klaxonhq/klaxon/telemetry"
 )
 
@@ -235,12 +234,6 @@ func (a *App) Addrs() []string {
 // Engine is the server's escalation engine, for tests that move its
 // clock: see escalate.Engine.RunOnce.
 func (a *App) Engine() *escalate.Engine { return a.engine }
-
-// Embedded reports whether the app runs on the embedded store.
-func (a *App) Embedded() bool {
-	_, ok := a.store.(*embedded.Store)
-	return ok
-}
 
 // Run serves until ctx ends, then shuts down: it stops taking webhooks
 // and lets those in flight commit, stops the engine, and closes the
