@@ -62,8 +62,6 @@ func alert(key string, count int) klaxon.AlertState {
 	return klaxon.AlertState{Alert: klaxon.Alert{Key: key, Status: klaxon.Firing}, Count: count}
 }
 
-// TestGroup: a read is answered only for alerts the cache knows, or
-// knows the incident lacks; and only for the state the cache was told of.
 // TestCommittedSameHeader: a commit on the state held whose open
 // incident's header is the one held keeps that header, not a copy; one
 // whose header changed, or that was not computed on the state held,
@@ -98,6 +96,8 @@ func TestCommittedSameHeader(t *testing.T) {
 	require.NotSame(t, again, now)
 }
 
+// TestGroup: a read is answered only for alerts the cache knows, or
+// knows the incident lacks; and only for the state the cache was told of.
 func TestGroup(t *testing.T) {
 	c := New(8, true)
 	_, ok := c.Group("g", []string{"a"})
