@@ -4,7 +4,6 @@ package ingest_test
 
 import (
 	"fmt"
-	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -93,8 +92,8 @@ func BenchmarkOccurrences(b *testing.B) {
 			var first atomic.Int64
 			send(b, p, &first, distinct, func(n int64) []klaxon.Alert { return loadAlerts(n%distinct, n%1000, 1) })
 			var next atomic.Int64
-			measure(b, 1, &next, func() {
-				send(b, p, &next, int64(b.N), func(n int64) []klaxon.Alert { return loadAlerts(n%distinct, n%1000, 1) })
+			measure(b, 1, func() int64 {
+				return send(b, p, &next, int64(b.N), func(n int64) []klaxon.Alert { return loadAlerts(n%distinct, n%1000, 1) })
 			})
 		})
 	}
@@ -105,17 +104,8 @@ func BenchmarkOccurrences(b *testing.B) {
 func singleEvents(b *testing.B, st klaxon.Store, group func(n int64) int64, perOp int) {
 	p := ingest.NewPipeline(st, func() ingest.Router { return byGroupLabel{} }, nil, time.Now)
 	var next atomic.Int64
-	b.SetParallelism(max(64/runtime.GOMAXPROCS(0), 1)) // 64 senders
-	measure(b, perOp, &next, func() {
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				n := next.Add(1)
-				if err := p.Accept(b.Context(), loadAlerts((n-1)*int64(perOp)+1, group(n), perOp)); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
+	measure(b, perOp, func() int64 {
+		return send(b, p, &next, int64(b.N), func(n int64) []klaxon.Alert { return loadAlerts((n-1)*int64(perOp)+1, group(n), perOp) })
 	})
 }
 
@@ -133,9 +123,11 @@ func loadAlerts(id, g int64, k int) []klaxon.Alert {
 	return body
 }
 
-// send delivers ops next+1 to n of body from 64 senders at once.
-func send(b *testing.B, p *ingest.Pipeline, next *atomic.Int64, n int64, body func(n int64) []klaxon.Alert) {
+// send delivers ops next+1 to n of body from 64 senders at once, and
+// returns how many were accepted.
+func send(b *testing.B, p *ingest.Pipeline, next *atomic.Int64, n int64, body func(n int64) []klaxon.Alert) int64 {
 	var wg sync.WaitGroup
+	var accepted atomic.Int64
 	for range 64 {
 		wg.Go(func() {
 			for i := next.Add(1); i <= n; i = next.Add(1) {
@@ -143,20 +135,22 @@ func send(b *testing.B, p *ingest.Pipeline, next *atomic.Int64, n int64, body fu
 					b.Error(err)
 					return
 				}
+				accepted.Add(1)
 			}
 		})
 	}
 	wg.Wait()
+	return accepted.Load()
 }
 
-// measure times run, whose ops count in next, and reports alerts/s and
-// the process's CPU an alert, perOp alerts an op.
-func measure(b *testing.B, perOp int, next *atomic.Int64, run func()) {
+// measure times run, which returns the ops accepted, and reports
+// alerts/s and the process's CPU an alert, perOp alerts an op.
+func measure(b *testing.B, perOp int, run func() int64) {
 	cpu := cpuTime()
 	b.ResetTimer()
-	run()
+	ops := run()
 	b.StopTimer()
-	alerts := float64(next.Load() * int64(perOp))
+	alerts := float64(ops * int64(perOp))
 	b.ReportMetric(alerts/b.Elapsed().Seconds(), "alerts/s")
 	b.ReportMetric(float64(cpuTime()-cpu)/1e3/alerts, "cpu-µs/alert")
 	require.NotZero(b, alerts)
