@@ -98,52 +98,72 @@ var errRecord = errors.New("malformed log record")
 // replayRecord applies a record's operations to tx. The values it puts
 // are slices of payload, which must not change until tx ends.
 func replayRecord(tx *txn, payload []byte) error {
-	for p := payload; len(p) > 0; {
-		op := p[0]
-		name, rest, ok := cutBytes(p[1:])
-		if !ok {
-			return errRecord
+	return eachOp(payload, func(o recordOp) error {
+		if o.kind == opCreate {
+			_, err := tx.CreateBucketIfNotExists(o.bucket)
+			return err
 		}
-		p = rest
-		if op == opCreate {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-			continue
-		}
-		b := tx.Bucket(name)
+		b := tx.Bucket(o.bucket)
 		if b == nil {
-			return fmt.Errorf("%w: no bucket %q", errRecord, name)
+			return fmt.Errorf("%w: no bucket %q", errRecord, o.bucket)
 		}
 		var err error
-		switch op {
+		switch o.kind {
 		case opPut:
-			var k, v []byte
-			if k, p, ok = cutBytes(p); !ok {
-				return errRecord
-			}
-			if v, p, ok = cutBytes(p); !ok {
-				return errRecord
-			}
-			err = b.Put(k, v)
+			err = b.Put(o.key, o.value)
 		case opDelete:
-			var k []byte
-			if k, p, ok = cutBytes(p); !ok {
+			err = b.Delete(o.key)
+		case opSequence:
+			err = b.SetSequence(o.n)
+		}
+		if err != nil {
+			return fmt.Errorf("replay into bucket %s: %w", o.bucket, err)
+		}
+		return nil
+	})
+}
+
+// recordOp is an operation of a record: of kind on bucket, with a key and a
+// value (put), a key (delete) or a sequence n. Its bytes are the
+// record's.
+type recordOp struct {
+	kind               byte
+	bucket, key, value []byte
+	n                  uint64
+}
+
+// eachOp decodes a record's operations and calls fn with each, in order.
+func eachOp(payload []byte, fn func(o recordOp) error) error {
+	for p := payload; len(p) > 0; {
+		o := recordOp{kind: p[0]}
+		var ok bool
+		if o.bucket, p, ok = cutBytes(p[1:]); !ok {
+			return errRecord
+		}
+		switch o.kind {
+		case opCreate:
+		case opPut:
+			if o.key, p, ok = cutBytes(p); !ok {
 				return errRecord
 			}
-			err = b.Delete(k)
+			if o.value, p, ok = cutBytes(p); !ok {
+				return errRecord
+			}
+		case opDelete:
+			if o.key, p, ok = cutBytes(p); !ok {
+				return errRecord
+			}
 		case opSequence:
 			n, size := binary.Uvarint(p)
 			if size <= 0 {
 				return errRecord
 			}
-			p = p[size:]
-			err = b.SetSequence(n)
+			o.n, p = n, p[size:]
 		default:
-			return fmt.Errorf("%w: operation %d", errRecord, op)
+			return fmt.Errorf("%w: operation %d", errRecord, o.kind)
 		}
-		if err != nil {
-			return fmt.Errorf("replay into bucket %s: %w", name, err)
+		if err := fn(o); err != nil {
+			return err
 		}
 	}
 	return nil

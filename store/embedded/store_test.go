@@ -1,7 +1,6 @@
 package embedded
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"math"
 	"os"
@@ -313,27 +312,12 @@ func lastFramePuts(t *testing.T, path string) []string {
 	_, err = readFrames(data, func(_ uint64, payload []byte) error { last = payload; return nil })
 	require.NoError(t, err)
 	var puts []string
-	for p := last; len(p) > 0; {
-		op := p[0]
-		name, rest, ok := cutBytes(p[1:])
-		require.True(t, ok)
-		p = rest
-		switch op {
-		case opPut:
-			_, p, ok = cutBytes(p)
-			require.True(t, ok)
-			_, p, ok = cutBytes(p)
-			require.True(t, ok)
-			puts = append(puts, string(name))
-		case opDelete:
-			_, p, ok = cutBytes(p)
-			require.True(t, ok)
-		case opSequence:
-			_, n := binary.Uvarint(p)
-			require.Positive(t, n)
-			p = p[n:]
+	require.NoError(t, eachOp(last, func(o recordOp) error {
+		if o.kind == opPut {
+			puts = append(puts, string(o.bucket))
 		}
-	}
+		return nil
+	}))
 	return puts
 }
 
