@@ -338,3 +338,48 @@ func TestGroupReadPassesRefusedCommit(t *testing.T) {
 	require.NoError(t, s.w.wait(y))
 	require.ErrorIs(t, refused.Wait(), klaxon.ErrConflict)
 }
+
+// TestSyncerYields checks when the syncer lets the senders it answered
+// run before its next frame: when that frame and the next hold small
+// writes, and never when an urgent write waits or is in the next frame.
+func TestSyncerYields(t *testing.T) {
+	small, big := make([]byte, 300), make([]byte, 40<<10)
+	for _, tc := range []struct {
+		name        string
+		frame, next []byte // the frame answered, the next one's record
+		batch       int    // writes the frame answered; the next holds one
+		noNext      bool   // the next frame holds no write yet
+		waiting     bool   // an urgent write waits to be taken
+		urgentNext  bool   // the next frame holds an urgent write too
+		want        bool
+	}{
+		{name: "small writes", frame: small, next: small, batch: 1, want: true},
+		{name: "many small writes", frame: make([]byte, 64*300), next: small, batch: 64, want: true},
+		{name: "a body of many alerts", frame: big, next: small, batch: 1},
+		{name: "bodies of many alerts", frame: make([]byte, 8*(40<<10)), next: small, batch: 8},
+		{name: "a body of many alerts next", frame: small, next: big, batch: 1},
+		{name: "nothing next", frame: small, batch: 1, noNext: true},
+		{name: "an urgent write waits", frame: small, next: small, batch: 1, waiting: true},
+		{name: "an urgent write is next", frame: small, next: small, batch: 1, urgentNext: true},
+		{name: "no write", next: small},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &writer{urgent: make(chan *write, 1), cur: newFlight(), sent: tc.frame}
+			w.rec.buf = tc.next
+			f := newFlight()
+			for range tc.batch {
+				f.batch = append(f.batch, &write{})
+			}
+			if tc.waiting {
+				w.urgent <- &write{urgent: true}
+			}
+			if !tc.noNext {
+				w.cur.batch = append(w.cur.batch, &write{})
+			}
+			if tc.urgentNext {
+				w.cur.batch = append(w.cur.batch, &write{urgent: true})
+			}
+			require.Equal(t, tc.want, w.yields(f))
+		})
+	}
+}

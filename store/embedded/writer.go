@@ -72,6 +72,8 @@ type write struct {
 	// any, which every read waits for; noGroup for one that touches no
 	// group's records, which only the reads of everything wait for.
 	group string
+	// urgent says the write came by the urgent queue (see writer.queue).
+	urgent bool
 }
 
 // failure is why writes cannot be made durable: a frame the log could
@@ -264,7 +266,7 @@ func (w *writer) do(ctx context.Context, urgent bool, group string, fn func(tx *
 // write). Once close has begun, a queue may wait, whatever its ctx says,
 // for the writes queued before it to be taken, and then fails.
 func (w *writer) queue(ctx context.Context, urgent bool, group string, fn func(tx *txn) error, after *write, landed func()) (*write, error) {
-	wr := &write{fn: fn, done: make(chan struct{}), after: after, landed: landed, group: group}
+	wr := &write{fn: fn, done: make(chan struct{}), after: after, landed: landed, group: group, urgent: urgent}
 	if w.tracer != nil {
 		wr.span = trace.SpanContextFromContext(ctx)
 	}
