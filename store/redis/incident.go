@@ -208,9 +208,9 @@ func (s *Store) Incidents(ctx context.Context, f klaxon.IncidentFilter) ([]*klax
 	}
 	slices.Sort(states)
 	states = slices.Compact(states)
-	// Narrowed by policy or urgency, which only the headers say, every ID
-	// of the states is listed, and headers are read a batch at a time
-	// until Limit of them pass.
+	// Narrowed by policy or urgency, which only the headers say, the IDs
+	// of the states are listed a batch at a time, newest first, and their
+	// headers read, until Limit of them pass.
 	page := &redis.ZRangeBy{Max: "+inf", Min: "-inf"}
 	if f.Before != "" {
 		if err := klaxon.CheckIncidentID(f.Before); err != nil {
@@ -222,7 +222,10 @@ func (s *Store) Incidents(ctx context.Context, f klaxon.IncidentFilter) ([]*klax
 
 	var list []*klaxon.Incident
 	for {
-		if f.Limit > 0 && !f.Narrowed() {
+		switch {
+		case f.Narrowed():
+			page.Count = listBatch
+		case f.Limit > 0:
 			page.Count = int64(f.Limit - len(list))
 		}
 		ids, err := s.listIDs(ctx, states, page)
@@ -291,7 +294,8 @@ func (s *Store) listIDs(ctx context.Context, states []klaxon.State, page *redis.
 	return slices.CompactFunc(ids, func(a, b listed) bool { return a.id == b.id }), nil
 }
 
-// listBatch is how many headers a narrowed list reads at a time.
+// listBatch is how many IDs, and their headers, a narrowed list reads at
+// a time.
 const listBatch = 500
 
 // newestFirst sorts ids newest first: by numeric ID, then by ID.

@@ -1,7 +1,9 @@
 package redis
 
 import (
+	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -50,3 +52,60 @@ func TestListStateChanged(t *testing.T) {
 }
 
 func redisZ(id string) redis.Z { return redis.Z{Score: score(id), Member: id} }
+
+// TestListNarrowedReadsAPage: a list narrowed by policy reads the IDs of
+// the states a batch at a time, newest first, until Limit incidents pass,
+// not every ID the states hold; and pages on through them when it must.
+func TestListNarrowedReadsAPage(t *testing.T) {
+	t.Parallel()
+	s := open(t, Options{Addrs: []string{redistest.Start(t).Addr()}, Shards: 1})
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := t.Context()
+	n := 2*listBatch + 10
+	var loud []string // newest first
+	for i := range n {
+		policy := "quiet"
+		if i < 2 || i >= n-2 {
+			policy = "loud"
+		}
+		id := commitIncidentOf(t, s, fmt.Sprintf("g%d", i), policy)
+		if policy == "loud" {
+			loud = append([]string{id}, loud...)
+		}
+	}
+	listed := &listedIDs{}
+	s.rdb.AddHook(listed)
+
+	list, err := s.Incidents(ctx, klaxon.IncidentFilter{Policy: "loud", Limit: 2})
+	require.NoError(t, err)
+	require.Equal(t, loud[:2], storetest.IDs(list))
+	require.Equal(t, int64(listBatch), listed.n.Swap(0), "one batch of IDs read")
+
+	list, err = s.Incidents(ctx, klaxon.IncidentFilter{Policy: "loud", Limit: 3})
+	require.NoError(t, err)
+	require.Equal(t, loud[:3], storetest.IDs(list), "the oldest loud one, past two batches of quiet ones")
+	require.Equal(t, int64(n), listed.n.Swap(0))
+
+	list, err = s.Incidents(ctx, klaxon.IncidentFilter{Policy: "loud", Before: loud[1]})
+	require.NoError(t, err)
+	require.Equal(t, loud[2:], storetest.IDs(list), "no limit: every batch")
+}
+
+// listedIDs counts the IDs that sorted-set reads return.
+type listedIDs struct{ n atomic.Int64 }
+
+func (h *listedIDs) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *listedIDs) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+
+func (h *listedIDs) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		for _, c := range cmds {
+			if z, ok := c.(*redis.ZSliceCmd); ok {
+				h.n.Add(int64(len(z.Val())))
+			}
+		}
+		return err
+	}
+}
