@@ -364,7 +364,7 @@ func TestSyncerYields(t *testing.T) {
 		{name: "no write", next: small},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := &writer{urgent: make(chan *write, 1), cur: newFlight(), sent: tc.frame}
+			w := &writer{urgent: make(chan *write, 1), cur: newFlight()}
 			w.rec.buf = tc.next
 			f := newFlight()
 			for range tc.batch {
@@ -379,7 +379,19 @@ func TestSyncerYields(t *testing.T) {
 			if tc.urgentNext {
 				w.cur.batch = append(w.cur.batch, &write{urgent: true})
 			}
-			require.Equal(t, tc.want, w.yields(f))
+			require.Equal(t, tc.want, w.yields(f, len(tc.frame)))
 		})
+	}
+}
+
+// TestUrgentWritesMarked: the writes of the urgent queue say so, which
+// is what keeps the syncer from yielding ahead of them (see yields).
+func TestUrgentWritesMarked(t *testing.T) {
+	s, _ := openWith(t, nil)
+	for _, urgent := range []bool{false, true} {
+		wr, err := s.w.queue(t.Context(), urgent, noGroup, putMeta("u"), nil, nil)
+		require.NoError(t, err)
+		require.Equal(t, urgent, wr.urgent)
+		require.NoError(t, s.w.wait(wr))
 	}
 }
