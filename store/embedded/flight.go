@@ -264,11 +264,9 @@ func (w *writer) dropBigSent() {
 // from its queue and not yet run is in neither: it goes in the frame
 // after the yield.) w.mu is held.
 func (w *writer) yields(f *flight, frame int) bool {
+	// A frame of no write takes its 0 bytes or more: no yield.
 	next := w.cur.batch
-	if len(f.batch) == 0 || len(next) == 0 || len(w.urgent) > 0 {
-		return false
-	}
-	if frame >= yieldPerWrite*len(f.batch) || len(w.rec.buf) >= yieldPerWrite*len(next) {
+	if len(w.urgent) > 0 || frame >= yieldPerWrite*len(f.batch) || len(w.rec.buf) >= yieldPerWrite*len(next) {
 		return false
 	}
 	return !slices.ContainsFunc(next, func(wr *write) bool { return wr.urgent })
@@ -277,7 +275,7 @@ func (w *writer) yields(f *flight, frame int) bool {
 // yieldPerWrite is the most a frame takes a write on average for the
 // syncer to yield (see yields): a single event's commit takes about a
 // kilobyte when it joins an incident and less when it is a new
-// occurrence, a body of 100 new occurrences 10 to 50.
+// occurrence, a body of 100 new occurrences 10 to 50 kilobytes.
 const yieldPerWrite = 2 << 10
 
 // job is a batch's frame for the syncer: its log position, its payload,
