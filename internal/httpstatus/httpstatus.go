@@ -18,7 +18,8 @@ const ClientClosed = 499
 // Of returns the status code of err: 400 for bad input, 401 for a
 // missing or wrong credential, 404, 409, 410 for an act already used,
 // 413 for a body over its limit, 503 while the store cannot read or
-// write, and 500 for anything else.
+// write, or did not in the time a request gives it (a deadline that
+// ended: the same request later may succeed), and 500 for anything else.
 func Of(err error) int {
 	var tooLarge *http.MaxBytesError
 	switch {
@@ -34,7 +35,7 @@ func Of(err error) int {
 		return http.StatusGone
 	case errors.Is(err, klaxon.ErrConflict):
 		return http.StatusConflict
-	case errors.Is(err, klaxon.ErrUnavailable):
+	case errors.Is(err, klaxon.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, context.Canceled):
 		return ClientClosed

@@ -26,6 +26,7 @@ func TestOf(t *testing.T) {
 		{"too large", fmt.Errorf("body: %w", klaxon.ErrTooLarge), http.StatusRequestEntityTooLarge},
 		{"body over its limit", &http.MaxBytesError{Limit: 10}, http.StatusRequestEntityTooLarge},
 		{"store down", fmt.Errorf("commit: %w", klaxon.ErrUnavailable), http.StatusServiceUnavailable},
+		{"store too slow for the request's deadline", fmt.Errorf("commit group g: %w", context.DeadlineExceeded), http.StatusServiceUnavailable},
 		{"client went away", fmt.Errorf("commit: %w", context.Canceled), httpstatus.ClientClosed},
 		{"anything else", fmt.Errorf("render: boom"), http.StatusInternalServerError},
 	}

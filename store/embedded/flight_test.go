@@ -395,3 +395,43 @@ func TestUrgentWritesMarked(t *testing.T) {
 		require.NoError(t, s.w.wait(wr))
 	}
 }
+
+// TestFirstTimeRunAgain: a FirstTime that ran on a batch whose frame
+// then failed runs again on mem rebuilt without it, and answers by that
+// run. X, at K's expiry, prunes K and fails; B, a moment before K's
+// expiry, first ran on X's prune (K looked new), then again on the
+// file's state, where K is recorded and unexpired: not a first time.
+func TestFirstTimeRunAgain(t *testing.T) {
+	s := openTemp(t)
+	ctx := t.Context()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ttl := time.Hour
+	expiry := t0.Add(ttl)
+	first, err := s.FirstTime(ctx, "K", t0, ttl)
+	require.NoError(t, err)
+	require.True(t, first)
+
+	entered, release := holdSync(s)
+	defer release(nil)
+	x := make(chan error, 1)
+	go func() {
+		_, err := s.FirstTime(ctx, "other", expiry, ttl)
+		x <- err
+	}()
+	<-entered
+	type answer struct {
+		first bool
+		err   error
+	}
+	b := make(chan answer, 1)
+	go func() {
+		first, err := s.FirstTime(ctx, "K", expiry.Add(-time.Nanosecond), ttl)
+		b <- answer{first, err}
+	}()
+	require.Eventually(t, func() bool { return curWrites(s) == 1 }, testTimeout, tick, "B ran on X's prune")
+	release(syscall.EIO)
+	require.ErrorIs(t, <-x, syscall.EIO)
+	got := <-b
+	require.NoError(t, got.err)
+	require.False(t, got.first, "K is recorded and unexpired at B's now")
+}

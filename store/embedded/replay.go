@@ -25,6 +25,9 @@ const pruneCallbacks = 64
 func (s *Store) FirstTime(ctx context.Context, key string, now time.Time, ttl time.Duration) (bool, error) {
 	first := false
 	err := s.update(ctx, true, func(tx *txn) error {
+		// The writer may run this again (mem rebuilt after a frame that
+		// failed): the answer is its last run's.
+		first = false
 		seen, err := tx.CreateBucketIfNotExists(bucketCallbacks)
 		if err != nil {
 			return err

@@ -243,8 +243,10 @@ func newWriter(db *bolt.DB, log, spare *wal, pos uint64) *writer {
 	return w
 }
 
-// errClosed answers writes made after Close.
-var errClosed = errors.New("store closed")
+// errClosed answers writes made after Close: unavailable, as a sender
+// whose delivery meets a shutdown may send it again to a replica, or once
+// Klaxon is back.
+var errClosed = fmt.Errorf("store closed: %w", klaxon.ErrUnavailable)
 
 // do runs fn on mem and returns once it is durable. A
 // caller whose ctx ends before the writer takes its write gets ctx's

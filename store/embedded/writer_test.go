@@ -98,12 +98,15 @@ func TestWriterRefusalSparesTheBatch(t *testing.T) {
 	require.Equal(t, map[string]string{"am/a": "a", "am/c": "c"}, groups)
 }
 
-// TestWriterClosed: writes after Close fail, and Close waits for none.
+// TestWriterClosed: writes after Close fail, as unavailable (a sender's
+// 503: it may send again), and Close waits for none.
 func TestWriterClosed(t *testing.T) {
 	s, err := Open(filepath.Join(t.TempDir(), "k.db"))
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
-	require.ErrorIs(t, s.update(t.Context(), false, func(*txn) error { return nil }), errClosed)
+	err = s.update(t.Context(), false, func(*txn) error { return nil })
+	require.ErrorIs(t, err, errClosed)
+	require.ErrorIs(t, err, klaxon.ErrUnavailable)
 }
 
 // TestWriterCloseAnswersEveryWrite: a write queued while the store
