@@ -184,7 +184,8 @@ type Store interface {
 	// found; failing to drop them is not an error.
 	PagedIncidents(ctx context.Context, user string) ([]*Incident, error)
 	// ClosedAlerts reads the ID of the group's last closed incident (the
-	// last that a commit resolved while it was the group's open one), and
+	// last that a commit resolved while it was the group's open one, or
+	// opened and resolved in one commit), and
 	// what it keeps of each of alerts it holds; "" and nil when the group
 	// closed none. Ingest asks only when an incident would open: a report
 	// late to the closed one (a firing that started before its occurrence

@@ -632,44 +632,6 @@ func TestAutoResolveOff(t *testing.T) {
 	}
 }
 
-// TestLateToClosedIncident: once an alert's incident closed, a report
-// of an occurrence older than the one that resolved there (a sender's
-// retry, the other Alertmanager of a pair) opens no incident, and pages
-// nobody; a new occurrence does open one.
-func TestLateToClosedIncident(t *testing.T) {
-	for name, open := range stores {
-		t.Run(name, func(t *testing.T) {
-			st := open(t)
-			ctx := t.Context()
-			var opened []string
-			p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, func(groups ...string) { opened = append(opened, groups...) },
-				func() time.Time { return t0.Add(4 * time.Hour) })
-			at := func(status klaxon.Status, start time.Time) klaxon.Alert {
-				a := firing("am/a", map[string]string{"alertname": "disk"})
-				a.Status, a.StartsAt = status, start
-				return a
-			}
-			require.NoError(t, p.Accept(ctx, []klaxon.Alert{at(klaxon.Firing, t0.Add(time.Hour))}))
-			first := openIncident(t, st, "gdisk")
-			require.NoError(t, p.Accept(ctx, []klaxon.Alert{at(klaxon.Resolved, t0.Add(time.Hour))}))
-			inc, err := st.Incident(ctx, first.ID)
-			require.NoError(t, err)
-			require.Equal(t, klaxon.StateResolved, inc.State)
-
-			require.NoError(t, p.Accept(ctx, []klaxon.Alert{at(klaxon.Firing, t0)}), "late, and accepted")
-			g, err := st.Group(ctx, "gdisk", nil)
-			require.NoError(t, err)
-			require.Nil(t, g.Open, "the late report opened nothing")
-			require.Equal(t, []string{"gdisk"}, opened, "paged once")
-
-			require.NoError(t, p.Accept(ctx, []klaxon.Alert{at(klaxon.Firing, t0.Add(3*time.Hour))}))
-			second := openIncident(t, st, "gdisk")
-			require.NotEqual(t, first.ID, second.ID, "a new occurrence opens a new incident")
-			require.Equal(t, []string{"gdisk", "gdisk"}, opened)
-		})
-	}
-}
-
 // TestMergedAlertsSentAgain: an alert of an incident merged into one
 // still open, sent again as the same occurrence (an Alertmanager sends
 // its group again), opens no incident and pages nobody: the target holds

@@ -205,8 +205,17 @@ func commit(tx *txn, c klaxon.Commit, encoded []encodedIncident, moved *[]klaxon
 		return fmt.Errorf("open incident %s: %w", c.Open, klaxon.ErrNotFound)
 	}
 	for i, inc := range c.Incidents {
+		// An incident the commit opens and closes (a fold of a firing
+		// and its resolve on a group with none open) is the group's
+		// last closed one too: a report late to it must find it.
+		fresh := !inc.State.Open() && inc.ID != open && tx.Bucket(bucketIncidents).Get(encoded[i].key) == nil
 		if err := putIncident(tx, encoded[i]); err != nil {
 			return err
+		}
+		if fresh {
+			if err := tx.Bucket(bucketClosed).Put([]byte(c.Group), []byte(inc.ID)); err != nil {
+				return fmt.Errorf("put the group's closed incident: %w", err)
+			}
 		}
 		if inc.ID == open && !inc.State.Open() {
 			if inc.AlertCount > unindexChunk {

@@ -117,8 +117,13 @@ for i = 1, n do
   local id, state, score, body = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   a = a + 4
   local key = KEYS[5 + i]
+  -- An incident the commit opens and closes (a fold of a firing and its
+  -- resolve on a group with none open) is the group's last closed one
+  -- too: a report late to it must find it.
+  local fresh = false
   if body ~= '' then
     local old = redis.call('HGET', key, 's')
+    fresh = not old
     if old == state then
       -- In its state's set already, with the same score (its ID's).
       redis.call('HSET', key, 'j', body)
@@ -152,6 +157,8 @@ for i = 1, n do
   end
   if id == was and state == 'resolved' then
     closed[#closed + 1] = key
+    redis.call('HSET', group, 'l', id)
+  elseif fresh and state == 'resolved' then
     redis.call('HSET', group, 'l', id)
   end
 end

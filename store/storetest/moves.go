@@ -63,8 +63,8 @@ func testOwedMoves(t *testing.T, open func() klaxon.Store) {
 }
 
 // testClosedAlerts: the group's last closed incident is the last that a
-// commit resolved while it was the group's open one, and its alerts are
-// read as it keeps them.
+// commit resolved while it was the group's open one, or opened and
+// resolved in one commit, and its alerts are read as it keeps them.
 func testClosedAlerts(t *testing.T, open func() klaxon.Store) {
 	s := connect(t, open)
 	ctx := t.Context()
@@ -112,4 +112,23 @@ func testClosedAlerts(t *testing.T, open func() klaxon.Store) {
 		many = append(many, fmt.Sprintf("am/x%d", i))
 	}
 	require.Equal(t, map[string]klaxon.Seen{"am/a": gone.Seen()}, closed(many...))
+
+	// One commit closes the open incident, then opens and closes one
+	// more (a fold of a firing and its resolve): the last closed is the
+	// one it opened.
+	ended := header(second)
+	ended.State = klaxon.StateResolved
+	third := incident("3", "g", klaxon.StateResolved)
+	brief := alertRecord("am/d", 1)
+	brief.Status = klaxon.Resolved
+	third.Changed = []klaxon.AlertState{brief}
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: 3, Incidents: []*klaxon.Incident{ended, third}}))
+	closedID = "3"
+	require.Equal(t, map[string]klaxon.Seen{"am/d": brief.Seen()}, closed("am/a", "am/c", "am/d"))
+
+	// A later change to an incident closed before leaves it so.
+	noted := header(done)
+	noted.Summary = "reviewed"
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: "g", Version: 4, Incidents: []*klaxon.Incident{noted}}))
+	require.Equal(t, map[string]klaxon.Seen{"am/d": brief.Seen()}, closed("am/a", "am/d"))
 }
