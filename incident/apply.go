@@ -217,9 +217,13 @@ const LastSeenEvery = time.Minute
 // Late reports whether a is a report of an occurrence before the one
 // cur holds, delivered late (a retry that lost a race, another
 // Alertmanager of a cluster): a firing one that started before the
-// occurrence resolved, or a resolve that ended before the one firing
-// started. It changes nothing: the alert neither fires again nor
-// resolves. A source that gives no times has no order.
+// occurrence cur holds resolved started, or a resolve that ended before
+// the one firing started. It changes nothing: the alert neither fires
+// again nor resolves. A firing report with the start of the occurrence
+// that resolved is not late: a Prometheus that restarted sends an alert
+// still firing with the start it restored, after Alertmanager resolved
+// it for want of reports, and that alert pages again rather than go
+// unseen. A source that gives no times has no order.
 func Late(cur *klaxon.Seen, a klaxon.Alert) bool {
 	switch {
 	case a.Partial:

@@ -291,6 +291,16 @@ func TestApply(t *testing.T) {
 		require.Equal(t, 1, rs[3].Incident.FiringCount)
 	})
 
+	t.Run("a firing with the start of the occurrence that resolved fires again", func(t *testing.T) {
+		// A Prometheus that restarted restores the alert's start, and
+		// sends it firing after Alertmanager resolved it for want of
+		// reports: it pages again rather than go unseen.
+		rs := deliver([]klaxon.Alert{firing("a"), firing("b")}, []klaxon.Alert{resolved("a")}, []klaxon.Alert{firing("a")})
+		require.True(t, rs[2].Changed)
+		require.Equal(t, klaxon.Firing, rs[2].Alerts[0].Status)
+		require.Equal(t, 2, rs[2].Incident.FiringCount)
+	})
+
 	t.Run("a report without a start is of the occurrence firing", func(t *testing.T) {
 		a, b := alert("a", klaxon.Firing, time.Time{}), alert("a", klaxon.Firing, t0)
 		rs := deliver([]klaxon.Alert{b}, []klaxon.Alert{a}, []klaxon.Alert{b})
