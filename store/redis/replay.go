@@ -2,23 +2,24 @@ package redis
 
 import (
 	"context"
-	"errors"
+	"crypto/rand"
 	"fmt"
+	"strconv"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // FirstTime records key until now+ttl and reports whether it was not
 // already recorded: a callback (a Twilio message or key press) acts once,
-// however often it is delivered again, whichever replica it reaches.
+// however often it is delivered again, whichever replica it reaches. Each
+// call records a nonce of its own (first.lua), so that a call that
+// go-redis sends again after its reply was lost still hears that it
+// recorded the callback, where a SET NX sent again answered that the key
+// was taken, and the callback (an SMS ack) was never acted on.
 func (s *Store) FirstTime(ctx context.Context, key string, now time.Time, ttl time.Duration) (bool, error) {
-	err := s.urgent.SetArgs(ctx, s.prefix+":cb:"+key, "1", redis.SetArgs{Mode: "NX", ExpireAt: now.Add(ttl)}).Err()
-	switch {
-	case errors.Is(err, redis.Nil):
-		return false, nil
-	case err != nil:
+	until := strconv.FormatInt(now.Add(ttl).UnixMilli(), 10)
+	n, err := firstScript.Run(ctx, s.urgent, []string{s.prefix + ":cb:" + key}, rand.Text(), until).Int()
+	if err != nil {
 		return false, fmt.Errorf("record callback: %w", classify(err))
 	}
-	return true, nil
+	return n == 1, nil
 }

@@ -52,6 +52,10 @@ var (
 	//go:embed drain.lua
 	drainLua    string
 	drainScript = redis.NewScript(bulkLua + drainLua)
+
+	//go:embed first.lua
+	firstLua    string
+	firstScript = redis.NewScript(firstLua)
 )
 
 // call is one run of a script: its keys and arguments.
