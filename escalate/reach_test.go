@@ -13,6 +13,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/escalate"
+	"github.com/klaxonhq/klaxon/incident"
 )
 
 func scheduleStep(name string) klaxon.Step {
@@ -139,6 +140,29 @@ func TestWalkNobodyReached(t *testing.T) {
 			require.Empty(t, inc.Pending, "the fallback is not paged")
 		})
 	}
+
+	t.Run("a hand's escalation of an acknowledged incident walks anew, and pages the fallback if it reaches nobody", func(t *testing.T) {
+		inc := newIncident(klaxon.Policy{Name: "p", Steps: []klaxon.Step{scheduleStep("primary")}})
+		oncall := map[string][]klaxon.User{"schedule:primary": {alice}, "user:carol": {carol}}
+		fallback := []klaxon.Target{{Kind: klaxon.TargetUser, Name: "carol"}}
+		_, err := escalate.Walk(inc, t0, onCall(oncall), fallback)
+		require.NoError(t, err)
+		n := inc.Pending[0]
+		inc.Pending = nil
+		inc.Record(klaxon.Event{At: t0, Kind: klaxon.EventPageSent, Step: &n.Step, Notification: n.ID, User: n.User, Via: n.Via})
+		_, err = incident.Acknowledge(inc, t0.Add(time.Minute), klaxon.Actor{By: "alice", How: "sms"})
+		require.NoError(t, err)
+
+		oncall["schedule:primary"] = nil // nobody on call any more
+		require.NoError(t, escalate.Escalate(inc, t0.Add(2*time.Minute), func(s klaxon.Step) []klaxon.User {
+			u, _, _ := onCall(oncall)(s)
+			return u
+		}, klaxon.Actor{By: "dana", How: "api"}))
+		_, err = escalate.Walk(inc, t0.Add(2*time.Minute), onCall(oncall), fallback)
+		require.NoError(t, err)
+		require.Contains(t, kindsOf(inc.Recorded), klaxon.EventFallback, "alice's page was of the walk before the ack")
+		require.Equal(t, []string{"carol/sms"}, pendingUsers(inc))
+	})
 
 	t.Run("a lookup that fails stops the walk with its error", func(t *testing.T) {
 		inc := newIncident(gap)

@@ -77,10 +77,13 @@ func Retrigger(inc *klaxon.Incident, now time.Time, why string) {
 
 // Trigger makes inc triggered: an acknowledgement or a snooze ends, and
 // an acknowledged incident's walk starts anew from this point of its
-// timeline. Its escalation is the caller's to set.
+// timeline, having reached nobody yet (a hand's escalation of an
+// acknowledged incident records no trigger, which would say so). The
+// rest of its escalation is the caller's to set.
 func Trigger(inc *klaxon.Incident) {
 	if inc.State == klaxon.StateAcknowledged {
 		inc.WalkFrom = inc.Seq
+		inc.Escalation.Reached = false
 	}
 	inc.State = klaxon.StateTriggered
 	inc.AckedAt, inc.AckedBy, inc.SnoozedUntil = time.Time{}, "", time.Time{}
