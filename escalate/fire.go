@@ -281,18 +281,20 @@ func (e *Engine) recordClosed(ctx context.Context, g klaxon.Group, t klaxon.Time
 // recordTry records r's try on inc, unless it is on record already: a
 // commit that recorded it landed, and the store answered with an error
 // all the same (its reply lost), so that fire records what it finished
-// again. A try is known by when it ended (Sent.Tried).
-func recordTry(inc *klaxon.Incident, r result) {
+// again. A try is known by when it ended (Sent.Tried). It reports
+// whether the try was on record already.
+func recordTry(inc *klaxon.Incident, r result) (known bool) {
 	if r.event == nil {
-		return
+		return false
 	}
 	if s := inc.FindSent(r.n.ID); s != nil && !s.Tried.IsZero() && s.Tried.Equal(r.event.At) {
-		return
+		return true
 	}
 	inc.Record(*r.event)
 	if s := inc.FindSent(r.n.ID); s != nil {
 		s.Tried = r.event.At
 	}
+	return false
 }
 
 // record applies to inc what became of the pages in finished: the tries
@@ -306,12 +308,15 @@ func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) 
 		return false, 0
 	}
 	first := inc.PagedAt.IsZero()
-	for _, r := range finished {
-		recordTry(inc, r)
+	known := make([]bool, len(finished))
+	for i, r := range finished {
+		known[i] = recordTry(inc, r)
 	}
 	inc.Pending = settle(inc.Pending, finished)
-	for _, r := range finished {
-		if r.final {
+	for i, r := range finished {
+		// A final failure on record already made the next rule due when
+		// it landed: made again, it would take the rule after that too.
+		if r.final && !known[i] {
 			NextRuleNow(inc, r.n.User, now)
 		}
 	}

@@ -381,3 +381,33 @@ func TestRecordLandedOnce(t *testing.T) {
 		require.Equal(t, []string{"page_failed sms", "page_sent email", "page_sent voice"}, tries, "%v", timelineText(timeline))
 	})
 }
+
+// TestRecordLandedFinalFailureOnce: the commit that records a final
+// failure (alice's SMS) lands, which makes her next rule (a call after a
+// minute) due at once, and its reply is lost. Recorded again, the
+// failure is on record already and makes no other rule due: her mail
+// waits its five minutes, and a call is all that goes out before.
+func TestRecordLandedFinalFailureOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &flakyStore{Store: openStore(t), n: 1, landed: true,
+			which: func(c klaxon.Commit) bool { return records(c, klaxon.EventPageFailed) }}
+		ph := &flakyPhone{start: time.Now(), fail: func(via string, _ int) error {
+			if via == klaxon.ViaSMS {
+				return providerError{retryable: false}
+			}
+			return nil
+		}}
+		u := klaxon.User{ID: "alice", Phone: "+15550100001", Notify: []klaxon.NotifyRule{
+			{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, After: time.Minute}, {Via: klaxon.ViaEmail, After: 5 * time.Minute}}}
+		startPaging(t, st, ph, u, retryLater)
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		var pages []string
+		for _, l := range ph.got() {
+			var at, via, result string
+			_, _ = fmt.Sscanf(l, "%s %s %s", &at, &via, &result)
+			pages = append(pages, via+" "+result)
+		}
+		require.Equal(t, []string{"sms failed", "voice ok"}, pages, "the mail is due at 5 min")
+	})
+}
