@@ -361,12 +361,7 @@ func TestRecordLandedOnce(t *testing.T) {
 		time.Sleep(2 * time.Minute)
 		synctest.Wait()
 		// Alice's mail and SMS at once, the SMS failing; then her call.
-		var pages []string
-		for _, l := range ph.got() {
-			var at, via, result string
-			_, _ = fmt.Sscanf(l, "%s %s %s", &at, &via, &result)
-			pages = append(pages, via+" "+result)
-		}
+		pages := viaResults(ph)
 		slices.Sort(pages)
 		require.Equal(t, []string{"email ok", "sms failed", "voice ok"}, pages)
 		timeline, err := klaxon.ReadTimeline(t.Context(), st, id)
@@ -402,12 +397,19 @@ func TestRecordLandedFinalFailureOnce(t *testing.T) {
 		startPaging(t, st, ph, u, retryLater)
 		time.Sleep(2 * time.Minute)
 		synctest.Wait()
-		var pages []string
-		for _, l := range ph.got() {
-			var at, via, result string
-			_, _ = fmt.Sscanf(l, "%s %s %s", &at, &via, &result)
-			pages = append(pages, via+" "+result)
-		}
+		pages := viaResults(ph)
 		require.Equal(t, []string{"sms failed", "voice ok"}, pages, "the mail is due at 5 min")
 	})
+}
+
+// viaResults returns the pages ph was asked to send, in order, each as
+// its channel and result ("sms failed").
+func viaResults(ph *flakyPhone) []string {
+	var pages []string
+	for _, l := range ph.got() {
+		var at, via, result string
+		_, _ = fmt.Sscanf(l, "%s %s %s", &at, &via, &result)
+		pages = append(pages, via+" "+result)
+	}
+	return pages
 }
