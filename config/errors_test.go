@@ -476,17 +476,20 @@ users:
 		},
 		{
 			name: "web tokens",
-			files: map[string]string{cfg: base + "api: {tokens: [{name: ops, token: ops-token-0123456789}]}\n", users: `
+			files: map[string]string{cfg: base + "api: {tokens: [{name: ops, token: ops-token-0123456789}], feed_tokens: [{name: cal, schedule: primary, token: cal-feed-token-0123}]}\n", users: `
 users:
   - {id: alice, web_token: short}
   - {id: bob, web_token: bob-web-token-0123}
   - {id: carol, web_token: bob-web-token-0123}
   - {id: dave, web_token: ops-token-0123456789}
+  - {id: erin, web_token: cal-feed-token-0123}
 `},
 			want: []string{
 				"conf/users.yaml: users[0].web_token: too short: at least 16 characters",
 				"conf/users.yaml: users[2].web_token: same as the web_token of users[1]: each user needs their own",
 				"conf/users.yaml: users[3].web_token: same as an API token (api.tokens): a web token needs its own",
+				"conf/users.yaml: users[4].web_token: same as a feed token (api.feed_tokens), which sits in a calendar's URL: a web token needs its own",
+				`conf/klaxon.yaml: api.feed_tokens[0].schedule: unknown schedule "primary": the config sets no schedules folder`,
 			},
 		},
 		{

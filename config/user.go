@@ -105,7 +105,8 @@ type WebToken struct {
 }
 
 // checkWebToken records a web token of users[i] at path that is short,
-// another user's, or an API token.
+// another user's, an API token, or a feed token: a feed token sits in a
+// calendar's URL, and would sign in to the console as the user.
 func (l *loader) checkWebToken(file, path, token string, i int, seen map[string]int, api API) {
 	if len(token) < minWebToken {
 		l.probs.add(file, path, "too short: at least %d characters", minWebToken)
@@ -117,6 +118,9 @@ func (l *loader) checkWebToken(file, path, token string, i int, seen map[string]
 	seen[token] = i
 	if _, ok := bySecret(api.Tokens, token, func(t Token) string { return t.Token }); ok {
 		l.probs.add(file, path, "same as an API token (api.tokens): a web token needs its own")
+	}
+	if _, ok := bySecret(api.FeedTokens, token, func(t FeedToken) string { return t.Token }); ok {
+		l.probs.add(file, path, "same as a feed token (api.feed_tokens), which sits in a calendar's URL: a web token needs its own")
 	}
 }
 
