@@ -19,20 +19,18 @@ import (
 // Only a user's own number can act.
 func (c *Callbacks) sms(w http.ResponseWriter, r *http.Request) {
 	received := c.o.Now()
-	_, form, ok := c.form(w, r)
+	auth, form, ok := c.form(w, r)
 	if !ok {
 		return
 	}
 	answer := c.twimlTo(w, r)
-	if sid := form.Get("MessageSid"); sid != "" {
-		first, ok := c.firstTime(w, r, "sms:"+sid)
-		if !ok {
-			return
-		}
-		if !first {
-			answer(emptyTwiML, nil) // acted on already: no second act, no second answer
-			return
-		}
+	first, ok := c.firstTime(w, r, "sms:"+signedKey(r, auth.PublicURL), callbackMemory)
+	if !ok {
+		return
+	}
+	if !first {
+		answer(emptyTwiML, nil) // acted on already: no second act, no second answer
+		return
 	}
 	text := c.smsReply(r.Context(), form.Get("From"), form.Get("Body"), received)
 	if text == "" {

@@ -52,15 +52,13 @@ func (c *Callbacks) voice(w http.ResponseWriter, r *http.Request) {
 		answer(VoiceReply("This call was not a page to you. Nothing was done. Goodbye."))
 		return
 	}
-	if sid := form.Get("CallSid"); sid != "" {
-		first, ok := c.firstTime(w, r, "voice:"+sid+":"+form.Get("Digits"))
-		if !ok {
-			return
-		}
-		if !first {
-			answer(VoiceReply("That key was taken already. Goodbye."))
-			return
-		}
+	first, ok := c.firstTime(w, r, "voice:"+signedKey(r, auth.PublicURL), callbackMemory)
+	if !ok {
+		return
+	}
+	if !first {
+		answer(VoiceReply("That key was taken already. Goodbye."))
+		return
 	}
 	got, err := c.o.Responder.Act(r.Context(), action, id, klaxon.Actor{By: u.ID, How: "voice"})
 	if err != nil {

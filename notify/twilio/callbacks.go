@@ -111,13 +111,20 @@ func (c *Callbacks) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.mux.Se
 // memory is long: a month, of replies, which are few.
 const callbackMemory = 30 * 24 * time.Hour
 
+// reportMemory is how long a page's final report (delivered, failed) is
+// remembered: a replay of one, moved to another page of the incident
+// (see signedKey), would move its person on to their next contact method.
+// Reports are many, one a page, and a page's next rules are due within
+// the hour, so a day.
+const reportMemory = 24 * time.Hour
+
 // firstTime reports whether the callback key is acted on for the first
 // time; on an error it answers 503 (Twilio retries) and reports false.
-func (c *Callbacks) firstTime(w http.ResponseWriter, r *http.Request, key string) (first, ok bool) {
+func (c *Callbacks) firstTime(w http.ResponseWriter, r *http.Request, key string, ttl time.Duration) (first, ok bool) {
 	if c.o.Memory == nil {
 		return true, true
 	}
-	first, err := c.o.Memory.FirstTime(r.Context(), key, c.o.Now(), callbackMemory)
+	first, err := c.o.Memory.FirstTime(r.Context(), key, c.o.Now(), ttl)
 	if err != nil {
 		c.fail(w, r, fmt.Errorf("twilio callback: %w", err))
 		return false, false
@@ -185,7 +192,7 @@ func (c *Callbacks) twimlTo(w http.ResponseWriter, r *http.Request) func(string,
 // page that did not reach its person moves on to their next contact
 // method at once.
 func (c *Callbacks) status(w http.ResponseWriter, r *http.Request) {
-	_, form, id, n, ok := c.pageCallback(w, r)
+	auth, form, id, n, ok := c.pageCallback(w, r)
 	if !ok {
 		return
 	}
@@ -210,6 +217,14 @@ func (c *Callbacks) status(w http.ResponseWriter, r *http.Request) {
 		final = false // queued, sent, ringing, in-progress: more to come
 	}
 	if final {
+		first, ok := c.firstTime(w, r, "status:"+signedKey(r, auth.PublicURL), reportMemory)
+		if !ok {
+			return
+		}
+		if !first {
+			w.WriteHeader(http.StatusNoContent) // recorded already
+			return
+		}
 		// A bundle's report is every page's it stood for.
 		pages := []klaxon.PageRef{{Incident: id, Notification: n}}
 		for _, v := range r.URL.Query()["also"] {

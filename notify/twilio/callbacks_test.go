@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/twiliotest"
 	"github.com/klaxonhq/klaxon/notify/twilio"
 )
 
@@ -130,6 +131,70 @@ func TestReplayedReplyLater(t *testing.T) {
 	r.Clock.Add(time.Minute)
 	r.sms(t, sid, "R")
 	require.Equal(t, klaxon.StateTriggered, r.Incident(t, later).State, "the replay did nothing")
+}
+
+// TestReplayCutOtherwise: Twilio signs the URL and each field's name
+// and value with nothing between them, so a captured callback keeps its
+// signature when cut otherwise into a URL and fields. Such a replay acts
+// no more than the callback as it came: an SMS reply whose MessageSid is
+// sent as a field "MessageSidSM..." with no value, a key press whose
+// CallSid is so, a page's report of page 12 ("n=12", then "ErrorCode")
+// sent as one of page 1 ("n=1", then "2ErrorCode").
+func TestReplayCutOtherwise(t *testing.T) {
+	t.Run("an SMS reply", func(t *testing.T) {
+		r := newRig(t)
+		first := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0})
+		r.Clock.Add(time.Minute)
+		sid := "SM" + strings.Repeat("5", 32)
+		reply := url.Values{"MessageSid": {sid}, "From": {alicePhone}, "To": {"+15550100000"}, "Body": {"R"}}
+		sig := twiliotest.Sign(authToken, r.base+twilio.SMSPath, reply)
+		code, out := r.post(t, twilio.SMSPath, reply, sig)
+		require.Equal(t, http.StatusOK, code, out)
+		require.Contains(t, out, "Resolved #"+first)
+
+		r.Clock.Add(24 * time.Hour)
+		later := r.Open(t, "checkout", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: r.Clock.Now()})
+		r.Clock.Add(time.Minute)
+		cut := url.Values{"MessageSid" + sid: {""}, "From": {alicePhone}, "To": {"+15550100000"}, "Body": {"R"}}
+		require.Equal(t, sig, twiliotest.Sign(authToken, r.base+twilio.SMSPath, cut), "the same signed string")
+		code, out = r.post(t, twilio.SMSPath, cut, sig)
+		require.Equal(t, http.StatusOK, code, out)
+		require.Equal(t, klaxon.StateTriggered, r.Incident(t, later).State, "the replay acted: %s", out)
+	})
+
+	t.Run("a key press", func(t *testing.T) {
+		r := newRig(t)
+		id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaVoice, At: t0})
+		gather := twilio.VoicePath + "?" + url.Values{"incident": {id}, "n": {"1"}, "step": {"gather"}}.Encode()
+		call := "CA" + strings.Repeat("2", 32)
+		press := url.Values{"CallSid": {call}, "To": {alicePhone}, "Digits": {"3"}}
+		sig := twiliotest.Sign(authToken, r.base+gather, press)
+		code, out := r.post(t, gather, press, sig)
+		require.Equal(t, http.StatusOK, code, out)
+		require.Contains(t, out, "escalated")
+
+		cut := url.Values{"CallSid" + call: {""}, "To": {alicePhone}, "Digits": {"3"}}
+		code, out = r.post(t, gather, cut, sig)
+		require.Equal(t, http.StatusOK, code, out)
+		require.Contains(t, out, "That key was taken already.")
+	})
+
+	t.Run("a page's report", func(t *testing.T) {
+		r := newRig(t)
+		id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0})
+		path := twilio.StatusPath + "?incident=" + id + "&n=12"
+		report := url.Values{"ErrorCode": {"30003"}, "MessageSid": {"SM1"}, "MessageStatus": {"undelivered"}}
+		sig := twiliotest.Sign(authToken, r.base+path, report)
+		code, out := r.post(t, path, report, sig) // as it came: of no page of the incident
+		require.Equal(t, http.StatusNoContent, code, out)
+
+		moved := url.Values{"2ErrorCode": {"30003"}, "MessageSid": {"SM1"}, "MessageStatus": {"undelivered"}}
+		code, out = r.post(t, twilio.StatusPath+"?incident="+id+"&n=1", moved, sig)
+		require.Equal(t, http.StatusNoContent, code, out)
+		events, _, err := r.Store.Timeline(t.Context(), id, 0, 100)
+		require.NoError(t, err)
+		require.Empty(t, events, "page 1 recorded as failed by page 12's report")
+	})
 }
 
 // TestCallbacksRefuse: a callback without Twilio configured gets 404, a

@@ -1,10 +1,14 @@
 package twilio
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/twilio/twilio-go/client"
@@ -43,10 +47,34 @@ func Validate(r *http.Request, publicURL, authToken string) (url.Values, error) 
 	for k, v := range r.PostForm {
 		params[k] = v[0]
 	}
-	full := strings.TrimRight(publicURL, "/") + r.URL.RequestURI()
+	full := signedURL(r, publicURL)
 	v := client.NewRequestValidator(authToken)
 	if !v.Validate(full, params, sig) {
 		return nil, fmt.Errorf("twilio callback: bad signature: %w", klaxon.ErrUnauthorized)
 	}
 	return r.PostForm, nil
+}
+
+// signedURL is the URL Twilio signed a callback r with: publicURL,
+// followed by r's path and query.
+func signedURL(r *http.Request, publicURL string) string {
+	return strings.TrimRight(publicURL, "/") + r.URL.RequestURI()
+}
+
+// signedKey names what Twilio signed of callback r, whose form Validate
+// parsed: the URL, then each field's name and value, in the order of the
+// names, with nothing between them, hashed. Nothing between them means
+// that the same signed string, so the same signature, holds for other
+// cuts of it into a URL and fields ("MessageSid=SM5..." sent as a field
+// "MessageSidSM5..." with no value, "n=12" then "ErrorCode" as "n=1" then
+// "2ErrorCode"). A callback's memory kept by the signed string knows a
+// replay however it is cut; one kept by a field (MessageSid) did not.
+func signedKey(r *http.Request, publicURL string) string {
+	h := sha256.New()
+	h.Write([]byte(signedURL(r, publicURL)))
+	for _, k := range slices.Sorted(maps.Keys(r.PostForm)) {
+		h.Write([]byte(k))
+		h.Write([]byte(r.PostForm.Get(k)))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
