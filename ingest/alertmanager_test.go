@@ -156,6 +156,10 @@ func TestDecodeAlertmanagerErrors(t *testing.T) {
 			klaxon.FieldError{Field: "alerts[0].startsAt", Msg: `must be an RFC 3339 time, got "yesterday"`}},
 		{"endsAt not a time", `{"alerts":[{"status":"resolved","labels":{"a":"b"},"endsAt":"2026-11-23 23:26"}]}`,
 			klaxon.FieldError{Field: "alerts[0].endsAt", Msg: `must be an RFC 3339 time, got "2026-11-23 23:26"`}},
+		{"startsAt in the year 10000 in UTC", `{"alerts":[{"status":"firing","labels":{"a":"b"},"startsAt":"9999-12-31T23:59:59-23:59"}]}`,
+			klaxon.FieldError{Field: "alerts[0].startsAt", Msg: `must be a time in the years 0 to 9999 in UTC, got "9999-12-31T23:59:59-23:59"`}},
+		{"endsAt in the year 10000 in UTC", `{"alerts":[{"status":"resolved","labels":{"a":"b"},"endsAt":"9999-12-31T23:59:59-23:59"}]}`,
+			klaxon.FieldError{Field: "alerts[0].endsAt", Msg: `must be a time in the years 0 to 9999 in UTC, got "9999-12-31T23:59:59-23:59"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

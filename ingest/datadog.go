@@ -162,7 +162,11 @@ func ddDate(s string) (time.Time, error) {
 		}
 		ms = int64(f)
 	}
-	return time.UnixMilli(ms).UTC(), nil
+	t := time.UnixMilli(ms).UTC()
+	if !inRange(t) {
+		return time.Time{}, outOfRange("date", s)
+	}
+	return t, nil
 }
 
 // ddScope splits $ALERT_SCOPE ("host:web-3, env:prod") into its sorted,

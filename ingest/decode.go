@@ -160,9 +160,9 @@ func index(path string, i int, field string) string {
 	return join(fmt.Sprintf("%s[%d]", path, i), field)
 }
 
-// parseTime parses an RFC 3339 time into UTC, reporting whether s is one.
-// An empty string and Alertmanager's "0001-01-01T00:00:00Z" (no time) are
-// the zero time.
+// parseTime parses an RFC 3339 time into UTC, reporting whether s is one
+// in range (see inRange). An empty string and Alertmanager's
+// "0001-01-01T00:00:00Z" (no time) are the zero time.
 func parseTime(s string) (time.Time, bool) {
 	if s == "" {
 		return time.Time{}, true
@@ -174,13 +174,32 @@ func parseTime(s string) (time.Time, bool) {
 	if t.Year() <= 1 {
 		return time.Time{}, true
 	}
-	return t.UTC(), true
+	t = t.UTC()
+	return t, inRange(t)
 }
 
 // badTime is the error for a string at the JSON path field that parseTime
 // refused.
 func badTime(field, s string) error {
+	if _, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return outOfRange(field, s)
+	}
 	return klaxon.Invalid(field, "must be an RFC 3339 time, got %q", s)
+}
+
+// inRange reports whether t, in UTC, is in a year that JSON can carry
+// (encoding/json writes years 0 to 9999 only): an alert accepted with
+// another could not be read back from the API ("9999-12-31T23:59:59-23:59"
+// is in the year 10000 in UTC).
+func inRange(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 0 && y <= 9999
+}
+
+// outOfRange is the error for a time at the JSON path field that inRange
+// refused.
+func outOfRange(field, s string) error {
+	return klaxon.Invalid(field, "must be a time in the years 0 to 9999 in UTC, got %q", s)
 }
 
 // labelsID identifies an alert by its labels: a hash of the label pairs in

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -12,8 +13,9 @@ import (
 
 // The fuzz targets check, for any body: the decoder does not panic; it
 // fails only with a *klaxon.FieldError; on success every alert has a key
-// under the integration and a status of firing or resolved; and decoding
-// the same body again gives the same result.
+// under the integration, a status of firing or resolved, and times that
+// JSON can carry (the API answers with them); and decoding the same body
+// again gives the same result.
 //
 //	go test -run='^$' -fuzz=FuzzAlertmanager -fuzztime=15s ./ingest
 
@@ -22,6 +24,7 @@ const fuzzIntegration = "fuzz"
 func FuzzAlertmanager(f *testing.F) {
 	seedCorpus(f, "alertmanager")
 	f.Add([]byte(`{"version":"1","orgId":1,"alerts":[{"status":"resolved","labels":{"a":"b"},"endsAt":"2026-11-23T23:26:10Z"}]}`))
+	f.Add([]byte(`{"alerts":[{"status":"firing","labels":{"a":"b"},"startsAt":"9999-12-31T23:59:59-23:59"}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		alerts, err := DecodeAlertmanager(fuzzIntegration, body)
 		checkDecoded(t, alerts, err)
@@ -33,6 +36,7 @@ func FuzzAlertmanager(f *testing.F) {
 
 func FuzzDatadog(f *testing.F) {
 	seedCorpus(f, "datadog")
+	f.Add([]byte(`{"alert_cycle_key":"k","transition":"Triggered","date":"253402300800000"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		alerts, err := DecodeDatadog(fuzzIntegration, body)
 		checkDecoded(t, alerts, err)
@@ -44,6 +48,7 @@ func FuzzDatadog(f *testing.F) {
 
 func FuzzPagerDuty(f *testing.F) {
 	seedCorpus(f, "pagerduty")
+	f.Add([]byte(`{"routing_key":"r","event_action":"trigger","payload":{"summary":"s","source":"x","severity":"info","timestamp":"9999-12-31T23:59:59-2359"}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ev, err := DecodePagerDuty(fuzzIntegration, body)
 		if err != nil {
@@ -69,6 +74,7 @@ func FuzzPagerDuty(f *testing.F) {
 
 func FuzzGeneric(f *testing.F) {
 	seedCorpus(f, "generic")
+	f.Add([]byte(`{"summary":"disk full","starts_at":"9999-12-31T23:59:59-23:59"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		alerts, err := DecodeGeneric(fuzzIntegration, body)
 		checkDecoded(t, alerts, err)
@@ -95,5 +101,9 @@ func checkDecoded(t *testing.T, alerts []klaxon.Alert, err error) {
 		require.Greater(t, len(a.Key), len(fuzzIntegration+"/"), "empty id")
 		require.Equal(t, fuzzIntegration, a.Integration)
 		require.Contains(t, []klaxon.Status{klaxon.Firing, klaxon.Resolved}, a.Status)
+		for _, at := range []time.Time{a.StartsAt, a.EndsAt} {
+			_, err := at.MarshalJSON()
+			require.NoError(t, err, "a time the API could not write")
+		}
 	}
 }

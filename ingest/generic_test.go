@@ -85,6 +85,8 @@ func TestDecodeGenericErrors(t *testing.T) {
 			klaxon.FieldError{Field: "summary", Msg: "required to resolve without a dedup_key"}},
 		{"starts_at not a time", `{"alerts":[{"summary":"s","starts_at":"1795478400"}]}`,
 			klaxon.FieldError{Field: "alerts[0].starts_at", Msg: `must be an RFC 3339 time, got "1795478400"`}},
+		{"starts_at in the year 10000 in UTC", `{"summary":"s","starts_at":"9999-12-31T23:59:59-23:59"}`,
+			klaxon.FieldError{Field: "starts_at", Msg: `must be a time in the years 0 to 9999 in UTC, got "9999-12-31T23:59:59-23:59"`}},
 		{"label value a number", `{"alerts":[{"summary":"s","labels":{"a":1}}]}`,
 			klaxon.FieldError{Field: "alerts[0].labels", Msg: "must be an object of strings, got number"}},
 		{"labels a string, no wrapper", `{"summary":"s","labels":"a=b"}`,

@@ -192,6 +192,9 @@ func pdTime(s string) (time.Time, error) {
 	}
 	for _, layout := range pdTimeLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
+			if !inRange(t) {
+				return time.Time{}, outOfRange("payload.timestamp", s)
+			}
 			return t.UTC(), nil
 		}
 	}

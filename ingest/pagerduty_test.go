@@ -128,6 +128,10 @@ func TestDecodePagerDutyErrors(t *testing.T) {
 			klaxon.FieldError{Field: "payload.severity", Msg: "must be a string, got number"}},
 		{"timestamp not a time", trigger(`{"summary":"s","source":"h","severity":"info","timestamp":"now"}`),
 			klaxon.FieldError{Field: "payload.timestamp", Msg: `must be an ISO 8601 time, got "now"`}},
+		{"timestamp in the year 10000 in UTC", trigger(`{"summary":"s","source":"h","severity":"info","timestamp":"9999-12-31T23:59:59-2359"}`),
+			klaxon.FieldError{Field: "payload.timestamp", Msg: `must be a time in the years 0 to 9999 in UTC, got "9999-12-31T23:59:59-2359"`}},
+		{"timestamp before the year 0 in UTC", trigger(`{"summary":"s","source":"h","severity":"info","timestamp":"0000-01-01T00:00:00+0001"}`),
+			klaxon.FieldError{Field: "payload.timestamp", Msg: `must be a time in the years 0 to 9999 in UTC, got "0000-01-01T00:00:00+0001"`}},
 		{"links an object", []byte(`{"routing_key":"rk","event_action":"resolve","dedup_key":"d","links":{}}`),
 			klaxon.FieldError{Field: "links", Msg: "must be an array, got object"}},
 	}
