@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,8 +46,24 @@ func routeTest(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// An integration's labels: in the config are added where the sender
+	// set none, as ingest does, so that the route is the one its alerts
+	// take.
+	a := klaxon.Alert{Key: "DEDUP_KEY", Integration: labels[klaxon.LabelIntegration], Labels: maps.Clone(labels)}
+	a.Label(cfg.Table.Labels(a.Integration))
+	if len(a.Labels) > len(labels) {
+		var added []string
+		for k, v := range a.Labels {
+			if _, ok := labels[k]; !ok {
+				added = append(added, k+"="+v)
+			}
+		}
+		slices.Sort(added)
+		fmt.Fprintf(stdout, "labels:    %s added by integration %s\n", strings.Join(added, " "), a.Integration)
+	}
+	labels = a.Labels
 	book := schedule.NewBook(cfg.Schedules, nil)
-	tmpl, err := cfg.Table.Route(&klaxon.Alert{Key: "DEDUP_KEY", Labels: labels})
+	tmpl, err := cfg.Table.Route(&a)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,6 +77,21 @@ step 2 at Thu 2026-12-24 12:05 UTC:
 		var out, errOut bytes.Buffer
 		err := run(t.Context(), []string{"route", "test", "--config", example, "service"}, &out, &errOut)
 		require.EqualError(t, err, `label "service": want name=value`)
+	})
+
+	t.Run("an integration's labels route its alerts", func(t *testing.T) {
+		dir := t.TempDir()
+		require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Dir(example))))
+		cfg := filepath.Join(dir, "klaxon.yaml")
+		rewrite(t, cfg, "      policy: payments\n", "      policy: payments\n    - matchers: ['team=\"platform\"']\n      policy: payments\n")
+		var out, errOut bytes.Buffer
+		err := run(t.Context(), []string{"route", "test", "--config", cfg, "--at", "2026-12-24T12:00:00Z", "integration=generic", "service=db", "alertname=DiskFull"}, &out, &errOut)
+		require.NoError(t, err, errOut.String())
+		require.Contains(t, out.String(), "labels:    team=platform added by integration generic\nroute:     {}/{team=\"platform\"}\npolicy:    payments")
+		out.Reset()
+		err = run(t.Context(), []string{"route", "test", "--config", cfg, "--at", "2026-12-24T12:00:00Z", "integration=generic", "team=db", "service=db", "alertname=DiskFull"}, &out, &errOut)
+		require.NoError(t, err, errOut.String())
+		require.True(t, strings.HasPrefix(out.String(), "route:     {}\npolicy:    default"), "the sender's own team wins: %s", out.String())
 	})
 
 	t.Run("a maintenance window holds the first page", func(t *testing.T) {
