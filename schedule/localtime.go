@@ -90,15 +90,36 @@ var localLayouts = [...]string{"2006-01-02T15:04", "2006-01-02T15:04:05"}
 
 var errBadTime = errors.New("bad time")
 
+// WallTime returns the instant of wall-clock time s ("YYYY-MM-DDTHH:MM",
+// or with ":SS") in loc as schedules read their times: one that repeats,
+// at its first occurrence; one that clocks skip, at the end of the gap.
+// A command that takes a time in a schedule's zone reads it so, to mean
+// what the same time in the schedule's file means. False if s is no such
+// time.
+func WallTime(s string, loc *time.Location) (time.Time, bool) {
+	x, ok := wallReading(s)
+	if !ok {
+		return time.Time{}, false
+	}
+	return instantOf(x, loc), true
+}
+
+// wallReading parses s, "YYYY-MM-DDTHH:MM" or with ":SS", as a reading.
+func wallReading(s string) (local, bool) {
+	for _, layout := range localLayouts {
+		if n, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			return local(n.Unix()), true
+		}
+	}
+	return 0, false
+}
+
 // parseTime parses a handoff or override time: "YYYY-MM-DDTHH:MM" (or with
 // ":SS") as a wall-clock reading in loc, or RFC 3339 with an offset as an
 // instant. It returns both the instant and the reading it shows in loc.
 func parseTime(s string, loc *time.Location) (time.Time, local, error) {
-	for _, layout := range localLayouts {
-		if n, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
-			x := local(n.Unix())
-			return instantOf(x, loc), x, nil
-		}
+	if x, ok := wallReading(s); ok {
+		return instantOf(x, loc), x, nil
 	}
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		t = t.Truncate(time.Second).In(loc)

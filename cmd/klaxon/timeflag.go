@@ -10,6 +10,7 @@ import (
 
 	"github.com/klaxonhq/klaxon/api"
 	"github.com/klaxonhq/klaxon/config"
+	"github.com/klaxonhq/klaxon/schedule"
 )
 
 // timeHelp is how every --at, --from and --to is written.
@@ -81,10 +82,12 @@ func parseTime(s string, now time.Time, loc *time.Location) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	t, err := time.ParseInLocation(wallLayout, s, loc)
-	if err != nil {
+	// As the schedule's file reads it: a time that repeats at its first
+	// occurrence, one that clocks skip at the end of the gap.
+	if _, err := time.Parse(wallLayout, s); err != nil {
 		return time.Time{}, bad
 	}
+	t, _ := schedule.WallTime(s, loc)
 	return t, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon/schedule"
 )
 
 func TestParseTime(t *testing.T) {
@@ -28,6 +30,27 @@ func TestParseTime(t *testing.T) {
 		_, err := parseTime(in, now, ny)
 		require.EqualError(t, err, `time "`+in+`": want now, +2h, -30m, +3d, 2026-12-24T09:00 or RFC 3339`)
 	}
+	// A wall time that repeats or that clocks skip means what it means in
+	// the schedule's file: the first occurrence, the end of the gap.
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	require.NoError(t, err)
+	for _, c := range []struct {
+		in   string
+		loc  *time.Location
+		want time.Time
+	}{
+		{"2026-10-25T02:30", berlin, time.Date(2026, 10, 25, 0, 30, 0, 0, time.UTC)}, // 02:30+02:00, before clocks go back
+		{"2026-03-29T02:30", berlin, time.Date(2026, 3, 29, 1, 0, 0, 0, time.UTC)},   // 03:00+02:00, the gap's end
+		{"2026-03-08T02:30", ny, time.Date(2026, 3, 8, 7, 0, 0, 0, time.UTC)},        // 03:00-04:00, the gap's end
+	} {
+		got, err := parseTime(c.in, now, c.loc)
+		require.NoError(t, err, c.in)
+		require.True(t, c.want.Equal(got), "%s in %s: %s, want %s", c.in, c.loc, got.UTC(), c.want)
+		wall, ok := schedule.WallTime(c.in, c.loc)
+		require.True(t, ok)
+		require.True(t, wall.Equal(got), "as the schedule reads it")
+	}
+
 	f := newTimeFlag(now, "")
 	require.False(t, f.isSet())
 	require.Error(t, f.Set("tomorrow"))
