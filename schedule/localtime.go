@@ -34,19 +34,40 @@ func reached(t time.Time, loc *time.Location) local {
 	t = t.In(loc)
 	_, off := t.Zone()
 	u := t.Unix()
-	start, _ := t.ZoneBounds()
-	if start.IsZero() {
-		return local(u + int64(off))
-	}
-	since := u - start.Unix()
-	if since >= 2*secondsPerDay { // no clock is set back further than that
-		return local(u + int64(off))
-	}
-	_, prev := start.Add(-time.Second).Zone()
-	if since < int64(prev-off) {
-		return local(start.Unix() - 1 + int64(prev))
+	if start, prev, ok := lastChange(t); ok && u-start < int64(prev-off) {
+		return local(start - 1 + int64(prev))
 	}
 	return local(u + int64(off))
+}
+
+// lastChange returns when, in the two days before t, the clocks of t's
+// zone last changed their offset to t's, and the offset before; false if
+// they did not (no clock is set back further than that). It asks the zone
+// for offsets alone: Go's ZoneBounds, with its own compact zone data
+// (time/tzdata, which the binary carries for a host without any), places
+// the start of the period after a zone's last listed change at the start
+// of the year, and a fall-back there (America/Metlakatla, 2019-01-20) went
+// unseen, its repeated hour counted twice.
+func lastChange(t time.Time) (start int64, prev int, ok bool) {
+	loc := t.Location()
+	offset := func(u int64) int {
+		_, o := time.Unix(u, 0).In(loc).Zone()
+		return o
+	}
+	_, off := t.Zone()
+	lo, hi := t.Unix()-2*secondsPerDay, t.Unix()
+	if offset(lo) == off {
+		return 0, 0, false
+	}
+	for hi-lo > 1 { // offset(lo) is not off, offset(hi) is
+		mid := lo + (hi-lo)/2
+		if offset(mid) == off {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi, offset(lo), true
 }
 
 // instantOf returns the first instant at which the clocks in loc show x or
