@@ -29,10 +29,11 @@ func (s *Slack) Send(ctx context.Context, p klaxon.Page) error {
 	if !ok || id == "" {
 		return klaxon.Invalid("slack", "user %s has no Slack ID", p.User.ID)
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	var dm string
-	err := s.call(ctx, "conversations.open", func(ctx context.Context, api *slackapi.Client) error {
+	err := s.callFor(parent, ctx, "conversations.open", func(ctx context.Context, api *slackapi.Client) error {
 		ch, _, _, err := api.OpenConversationContext(ctx, &slackapi.OpenConversationParameters{Users: []string{id}, ReturnIM: true})
 		if ch != nil {
 			dm = ch.ID
@@ -46,7 +47,7 @@ func (s *Slack) Send(ctx context.Context, p klaxon.Page) error {
 		return fmt.Errorf("open a direct message with %s: %w", p.User.ID, err)
 	}
 	text, blocks := PageMessage(p, s.publicURL)
-	err = s.call(ctx, "chat.postMessage", func(ctx context.Context, api *slackapi.Client) error {
+	err = s.callFor(parent, ctx, "chat.postMessage", func(ctx context.Context, api *slackapi.Client) error {
 		_, _, err := api.PostMessageContext(ctx, dm, slackapi.MsgOptionText(text, false),
 			slackapi.MsgOptionBlocks(blocks...), slackapi.MsgOptionDisableLinkUnfurl())
 		return err

@@ -207,12 +207,19 @@ func (s *Slack) Reply(ctx context.Context, channel, ts, text string) error {
 // call runs do, one Web API call of method, with a client of its own
 // under ctx and the call's timeout. The error is an *Error.
 func (s *Slack) call(ctx context.Context, method string, do func(context.Context, *slackapi.Client) error) error {
+	return s.callFor(ctx, ctx, method, do)
+}
+
+// callFor is call under ctx, a deadline of the Slack's own within the
+// caller's context parent: only parent's end is the caller giving up (a
+// failure not to try again); ctx's is Slack being slow (one to retry).
+func (s *Slack) callFor(parent, ctx context.Context, method string, do func(context.Context, *slackapi.Client) error) error {
 	cctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	ans := &answer{next: s.http}
 	api := slackapi.New(s.token, slackapi.OptionAPIURL(s.apiURL), slackapi.OptionHTTPClient(ans))
 	if err := do(cctx, api); err != nil {
-		return classify(ctx, method, err, ans.status, ans.retryAfter, s.now())
+		return classify(parent, method, err, ans.status, ans.retryAfter, s.now())
 	}
 	return nil
 }

@@ -191,8 +191,8 @@ func TestErrors(t *testing.T) {
 }
 
 // TestSlackDown: a Slack that does not answer fails the call after the
-// call's own timeout, retryable; a caller's context that ends fails it
-// for good.
+// call's own timeout, retryable, a page by direct message too; a caller's
+// context that ends fails it for good.
 func TestSlackDown(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body) // then the server sees the client go
@@ -205,13 +205,18 @@ func TestSlackDown(t *testing.T) {
 	t.Cleanup(srv.Close)
 	// Only the call's own timeout bounds it.
 	sl, err := slack.New(slack.Options{BotToken: "xoxb-1", SigningSecret: "s", APIURL: srv.URL, Timeout: 50 * time.Millisecond,
-		HTTPClient: &http.Client{}})
+		HTTPClient: &http.Client{}, SlackID: func(string) (string, bool) { return "U0ALICE", true }})
 	require.NoError(t, err)
 	_, err = sl.Post(t.Context(), channel, incident(klaxon.StateTriggered), nil)
 	var se *slack.Error
 	require.ErrorAs(t, err, &se)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.True(t, se.Retryable(), "Slack was slow: try again later")
+	// A page's two calls share a deadline of the Slack's own, which is
+	// not the caller's.
+	err = sl.Send(t.Context(), klaxon.Page{Incident: "42", Notification: 1, Summary: "payments down", User: klaxon.User{ID: "alice"}, Via: slack.Via})
+	require.ErrorAs(t, err, &se)
+	require.True(t, se.Retryable(), "Slack was slow to take a page: try again later")
 
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
