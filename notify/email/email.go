@@ -6,8 +6,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/mail"
+	"net/textproto"
 	"strings"
 	"time"
 
@@ -185,9 +187,32 @@ func classify(ctx context.Context, err error) *Error {
 	}
 	var se *gomail.SendError
 	if errors.As(err, &se) {
-		return &Error{Err: err, temporary: se.IsTemp()}
+		return &Error{Err: err, temporary: sendTemporary(se)}
+	}
+	var te *textproto.Error // the relay's answer before any mail: its greeting, EHLO, AUTH
+	if errors.As(err, &te) {
+		return &Error{Err: err, temporary: te.Code >= 400 && te.Code < 500}
 	}
 	var ne net.Error
 	var oe *net.OpError
-	return &Error{Err: err, temporary: errors.As(err, &oe) || (errors.As(err, &ne) && ne.Timeout())}
+	return &Error{Err: err, temporary: errors.As(err, &oe) || (errors.As(err, &ne) && ne.Timeout()) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)}
+}
+
+// sendTemporary reports whether a failure to send a mail may pass: the
+// relay answered 4xx, or went away in the middle (no answer: go-mail then
+// takes the failure for permanent, as it only reads codes). A mail
+// go-mail could not build, or that the relay refused 5xx, will not change.
+func sendTemporary(se *gomail.SendError) bool {
+	switch code := se.ErrorCode(); {
+	case code >= 500:
+		return false
+	case code >= 400:
+		return true
+	}
+	switch se.Reason {
+	case gomail.ErrGetSender, gomail.ErrGetRcpts, gomail.ErrNoUnencoded:
+		return false
+	}
+	return true
 }

@@ -1,6 +1,7 @@
 package email_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/mail"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -201,6 +203,80 @@ func TestSendServerDown(t *testing.T) {
 	var re interface{ Retryable() bool }
 	require.ErrorAs(t, err, &re)
 	require.True(t, re.Retryable(), err.Error())
+}
+
+// TestSendRelayFailsAnswer: a relay that answers its greeting with a
+// temporary refusal, or goes away in the middle, fails the page for now
+// (tried again); one that refuses its greeting for good fails it for good.
+func TestSendRelayFailsAnswer(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		greeting  string
+		drop      string // the command after which the relay goes away
+		retryable bool
+	}{
+		{"greeting 421", "421 4.3.2 Too many connections, try again later", "", true},
+		{"greeting 554", "554 5.7.1 No service for you", "", false},
+		{"gone after the greeting", "220 relay ready", "EHLO", true},
+		{"gone after MAIL FROM", "220 relay ready", "MAIL FROM", true},
+		{"gone after DATA", "220 relay ready", "DATA", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			host, port := rawSMTP(t, tt.greeting, func(cmd string) string {
+				switch {
+				case tt.drop != "" && strings.HasPrefix(cmd, tt.drop):
+					return ""
+				case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
+					return "250 relay"
+				}
+				return "250 ok"
+			})
+			e, _ := newEmailAt(t, host, port, email.Options{})
+			err := e.Send(t.Context(), page)
+			var re interface{ Retryable() bool }
+			require.ErrorAs(t, err, &re)
+			require.Equal(t, tt.retryable, re.Retryable(), err.Error())
+		})
+	}
+}
+
+// rawSMTP runs a relay that says greeting, then answers each command line
+// with answer's line; "" drops the connection.
+func rawSMTP(t *testing.T, greeting string, answer func(cmd string) string) (string, int) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				if _, err := c.Write([]byte(greeting + "\r\n")); err != nil || !strings.HasPrefix(greeting, "2") {
+					return
+				}
+				r := bufio.NewReader(c)
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					a := answer(strings.TrimSpace(line))
+					if a == "" {
+						return
+					}
+					if _, err := c.Write([]byte(a + "\r\n")); err != nil {
+						return
+					}
+				}
+			}(c)
+		}
+	}()
+	a := l.Addr().(*net.TCPAddr)
+	return a.IP.String(), a.Port
 }
 
 func TestSendNoAddress(t *testing.T) {
