@@ -114,8 +114,12 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 	if at := findMergeAt(out, src); at != nil && !at.events && at.cursor == "" {
 		scanned = from.AlertCount
 	}
+	// A copy in dst of an alert that fires is one of dst's own when both
+	// are of one group: its later reports come to dst (the group's open
+	// incident) and resolve it there. Of another group, it stays a record.
+	live := from.Group == to.Group
 	for at := findMergeAt(out, src); at != nil; at = findMergeAt(out, src) {
-		if out, err = e.mergePage(ctx, *at, dst, who); err != nil {
+		if out, err = e.mergePage(ctx, *at, dst, live, who); err != nil {
 			return nil, err
 		}
 	}
@@ -136,7 +140,7 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 	if final != scanned {
 		// Resolved, src gains no more alerts: a last read of them finds
 		// those the pages passed.
-		if out, err = e.mergeRest(ctx, src, dst, who, out); err != nil {
+		if out, err = e.mergeRest(ctx, src, dst, live, who, out); err != nil {
 			return nil, err
 		}
 	}
@@ -147,7 +151,7 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 // hold: those that joined src while a merge read its alerts, after the
 // page that would have had them. If dst resolved meanwhile, which takes
 // no alerts, it says so, with what it left on src.
-func (e *Engine) mergeRest(ctx context.Context, src, dst string, who klaxon.Actor, out *klaxon.Incident) (*klaxon.Incident, error) {
+func (e *Engine) mergeRest(ctx context.Context, src, dst string, live bool, who klaxon.Actor, out *klaxon.Incident) (*klaxon.Incident, error) {
 	for cursor := ""; ; {
 		page, next, err := e.store.IncidentAlerts(ctx, src, cursor, mergePage)
 		if err != nil {
@@ -157,7 +161,7 @@ func (e *Engine) mergeRest(ctx context.Context, src, dst string, who klaxon.Acto
 			if inc.State == klaxon.StateResolved {
 				return false, klaxon.Conflict("incident %s resolved while %s merged into it: alerts that joined %s meanwhile may be left there", dst, src, src)
 			}
-			return addUnheld(inc, page, held), nil
+			return addUnheld(inc, page, held, live), nil
 		})
 		if err != nil {
 			return nil, err
@@ -191,7 +195,7 @@ func (e *Engine) mergedElsewhere(ctx context.Context, src, dst string) error {
 
 // mergePage moves the next page of the merge at into dst, in
 // one commit, and returns dst as it left it.
-func (e *Engine) mergePage(ctx context.Context, at mergeAt, dst string, who klaxon.Actor) (*klaxon.Incident, error) {
+func (e *Engine) mergePage(ctx context.Context, at mergeAt, dst string, live bool, who klaxon.Actor) (*klaxon.Incident, error) {
 	next := at
 	var alerts []klaxon.AlertState
 	var events []klaxon.Event
@@ -231,7 +235,7 @@ func (e *Engine) mergePage(ctx context.Context, at mergeAt, dst string, who klax
 			ev.Notification, ev.From = 0, at.src
 			inc.Recorded = append(inc.Recorded, ev)
 		}
-		addUnheld(inc, alerts, held)
+		addUnheld(inc, alerts, held, live)
 		return true, nil
 	})
 }
@@ -240,13 +244,17 @@ func (e *Engine) mergePage(ctx context.Context, at mergeAt, dst string, who klax
 // them as the read its commit is checked against has it, does not have,
 // and reports whether it added any. An alert inc holds already keeps its
 // own record there: so does one an earlier page gave, should the store
-// give it twice.
-func addUnheld(inc *klaxon.Incident, alerts []klaxon.AlertState, held map[string]klaxon.Seen) bool {
+// give it twice. With live, those that fire count among inc's firing
+// alerts, which their resolves then take back.
+func addUnheld(inc *klaxon.Incident, alerts []klaxon.AlertState, held map[string]klaxon.Seen, live bool) bool {
 	added := false
 	for _, a := range alerts {
 		if _, ok := held[a.Key]; !ok {
 			inc.Changed = append(inc.Changed, a)
 			inc.AlertCount++
+			if live && a.Status == klaxon.Firing {
+				inc.FiringCount++
+			}
 			added = true
 		}
 	}
