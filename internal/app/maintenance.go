@@ -113,10 +113,13 @@ func (m *maintenance) List(ctx context.Context) ([]klaxon.Maintenance, error) {
 	return m.store.Maintenances(ctx, m.now())
 }
 
-// End ends runtime window id, and the incidents it held page now.
+// End ends runtime window id, and the incidents it held page now. The
+// windows are read again before the release: an alert that comes while
+// it runs is not held by the window it releases, until its first end.
 func (m *maintenance) End(ctx context.Context, id string) error {
-	defer m.changed()
-	if err := m.store.EndMaintenance(ctx, id); err != nil {
+	err := m.store.EndMaintenance(ctx, id)
+	m.changed()
+	if err != nil {
 		return err
 	}
 	n, err := m.release(ctx, route.RuntimeName(id))
