@@ -115,6 +115,9 @@ func RuntimeWindow(m klaxon.Maintenance) (*Window, error) {
 	return &Window{Name: RuntimeName(m.ID), Matchers: ms, start: m.From, end: m.To}, nil
 }
 
+// End is when a runtime window ends; zero for a recurring one.
+func (w *Window) End() time.Time { return w.end }
+
 // RuntimeName is the name of runtime window id: "#" and its ID.
 func RuntimeName(id string) string { return "#" + id }
 

@@ -179,7 +179,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 		return nil, err
 	}
 	committed = updates.Committed
-	workers := []func(context.Context) error{updates.Run, pipeline.Run}
+	workers := []func(context.Context) error{updates.Run, pipeline.Run, windows.Run}
 	if slackApp != nil {
 		committed = func(incs []*klaxon.Incident) {
 			updates.Committed(incs)

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,6 +32,12 @@ type maintenance struct {
 	read    time.Time // zero: read again
 	reading bool      // a caller is reading the store
 	gen     int       // counts changes: a read begun before one is not kept
+	// ended names the runtime windows a read found gone before their
+	// end, ended early (here or on another replica), whose held pages
+	// Run releases: this replica may have held an alert by one in the
+	// time it had it cached, after the release of the replica that ended
+	// it.
+	ended map[string]bool
 }
 
 func newMaintenance(rt *runtime, store klaxon.MaintenanceStore, release func(context.Context, string) (int, error), now func() time.Time, log *slog.Logger) *maintenance {
@@ -84,8 +91,58 @@ func (m *maintenance) runtime(now time.Time) []*route.Window {
 		m.log.Warn("read maintenance windows", "err", err)
 		return m.windows
 	}
+	for _, w := range m.windows {
+		if w.End().After(now) && !slices.ContainsFunc(read, func(r *route.Window) bool { return r.Name == w.Name }) {
+			if m.ended == nil {
+				m.ended = map[string]bool{}
+			}
+			m.ended[w.Name] = true
+		}
+	}
 	m.windows = read
 	return read
+}
+
+// Run releases, every maintenanceRefresh, the pages held by runtime
+// windows that ended early (see ended), once the windows were read again.
+func (m *maintenance) Run(ctx context.Context) error {
+	t := time.NewTicker(maintenanceRefresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			m.releaseEnded(ctx)
+		}
+	}
+}
+
+// releaseEnded reads the windows again if they are old, then releases
+// the pages held by those found ended early; a release that fails is
+// tried again next time.
+func (m *maintenance) releaseEnded(ctx context.Context) {
+	m.runtime(m.now())
+	m.mu.Lock()
+	ended := m.ended
+	m.ended = nil
+	m.mu.Unlock()
+	for name := range ended {
+		n, err := m.release(ctx, name)
+		if err != nil {
+			m.log.Warn("release the pages of an ended maintenance window", "window", name, "err", err)
+			m.mu.Lock()
+			if m.ended == nil {
+				m.ended = map[string]bool{}
+			}
+			m.ended[name] = true
+			m.mu.Unlock()
+			continue
+		}
+		if n > 0 {
+			m.log.Info("maintenance ended early: held pages go now", "window", name, "incidents", n)
+		}
+	}
 }
 
 // changed reads the windows again at once, so that a window started or

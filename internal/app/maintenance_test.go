@@ -45,3 +45,49 @@ func TestMaintenanceEndReadsFirst(t *testing.T) {
 	require.NoError(t, m.End(t.Context(), w.ID))
 	require.Equal(t, 1, releases)
 }
+
+// TestMaintenanceEndedElsewhere: a window ended on another replica still
+// holds here while this replica has it cached (up to maintenanceRefresh),
+// and an alert that comes then is held. Once the windows are read again,
+// releaseEnded releases what the window held here; a window that ends
+// by itself is released by no one.
+func TestMaintenanceEndedElsewhere(t *testing.T) {
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	now := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	lbls := map[string]string{"service": "db", "alertname": "DBDown"}
+	rt := newRuntime(&config.Config{}, nil)
+	none := func(context.Context, string) (int, error) { return 0, nil }
+	var released []string
+	a := newMaintenance(rt, st, none, clock, slog.New(slog.DiscardHandler))
+	b := newMaintenance(rt, st, func(_ context.Context, window string) (int, error) {
+		released = append(released, window)
+		return 1, nil
+	}, clock, slog.New(slog.DiscardHandler))
+
+	w, err := a.Start(t.Context(), klaxon.Maintenance{Matchers: []string{`service="db"`}, From: now, To: now.Add(7 * 24 * time.Hour)})
+	require.NoError(t, err)
+	short, err := a.Start(t.Context(), klaxon.Maintenance{Matchers: []string{`service="web"`}, From: now, To: now.Add(time.Minute)})
+	require.NoError(t, err)
+	_, _, held := b.hold(lbls, now)
+	require.True(t, held, "b reads the windows")
+
+	now = now.Add(time.Second)
+	require.NoError(t, a.End(t.Context(), w.ID))
+	_, _, held = b.hold(lbls, now)
+	require.True(t, held, "b has the window cached")
+	b.releaseEnded(t.Context())
+	require.Empty(t, released, "b's windows are not old yet")
+
+	now = now.Add(maintenanceRefresh)
+	b.releaseEnded(t.Context())
+	require.Equal(t, []string{"#" + w.ID}, released)
+	_, _, held = b.hold(lbls, now)
+	require.False(t, held)
+
+	now = now.Add(time.Minute) // short ends by itself
+	b.releaseEnded(t.Context())
+	require.Equal(t, []string{"#" + w.ID}, released, "%s ended at its end", short.ID)
+}
