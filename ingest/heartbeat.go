@@ -114,13 +114,17 @@ func (h *Heartbeats) Arm(ctx context.Context, names []string) error {
 	return nil
 }
 
+// dormantCheck is how often the deadline of a heartbeat no longer in the
+// config comes back, in case it was put back.
+const dormantCheck = time.Hour
+
 // Missed takes a heartbeat's deadline t, claimed by the engine: when no
 // ping came since the one that set it, the heartbeat's alert fires, and
 // the next deadline is set an interval and a grace on, so that a sender
 // still silent then fires it again (into the open incident, or anew
 // when someone resolved it meanwhile). A deadline that a ping made stale
-// is let go with its claim; so is one of a heartbeat no longer in the
-// config.
+// is let go with its claim; one of a heartbeat no longer in the config
+// comes back in dormantCheck.
 func (h *Heartbeats) Missed(ctx context.Context, t klaxon.Timer) error {
 	name, version, ok := klaxon.ParseHeartbeatTimer(t.Incident)
 	if !ok {
@@ -137,6 +141,16 @@ func (h *Heartbeats) Missed(ctx context.Context, t klaxon.Timer) error {
 		if err := h.accept.Accept(ctx, []klaxon.Alert{h.alert(name, hb, klaxon.Firing, t.Due)}); err != nil {
 			return fmt.Errorf("heartbeat %s: %w", name, err)
 		}
+		// A ping that landed since the read sent its resolve before this
+		// alert fired, to no incident: resolve what the alert opened. A
+		// ping that lands later resolves it itself.
+		if g, err := h.store.Group(ctx, t.Group, nil); err != nil {
+			return fmt.Errorf("heartbeat %s: %w", name, err)
+		} else if g.Version != version {
+			if err := h.accept.Accept(ctx, []klaxon.Alert{h.alert(name, hb, klaxon.Resolved, h.now())}); err != nil {
+				return fmt.Errorf("heartbeat %s: %w", name, err)
+			}
+		}
 	}
 	now := h.now()
 	err = klaxon.Update(ctx, h.store, t.Group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
@@ -148,6 +162,12 @@ func (h *Heartbeats) Missed(ctx context.Context, t klaxon.Timer) error {
 			return nil, nil
 		case known:
 			c.Timers = []klaxon.Timer{deadline(name, g.Version+1, hb, now)}
+		default:
+			// No longer in the config: looked at again every dormantCheck,
+			// so that one put back (a reload, then a restart, whose Arm
+			// leaves a heartbeat with a history be) is missed while its
+			// sender stays silent. A ping sets its deadline at once.
+			c.Timers = []klaxon.Timer{{Incident: klaxon.HeartbeatTimer(name, g.Version+1), Group: t.Group, Due: now.Add(dormantCheck)}}
 		}
 		return c, nil
 	})

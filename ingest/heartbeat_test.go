@@ -145,3 +145,87 @@ func TestHeartbeatArmed(t *testing.T) {
 	require.NoError(t, h.Missed(ctx, due[0]))
 	require.Equal(t, 2, acc.firing())
 }
+
+// readHook runs during once, after the store answers a read of group.
+type readHook struct {
+	klaxon.Store
+	group  string
+	during func()
+}
+
+func (s *readHook) Group(ctx context.Context, key string, alerts []string) (klaxon.Group, error) {
+	g, err := s.Store.Group(ctx, key, alerts)
+	if key == s.group && s.during != nil {
+		during := s.during
+		s.during = nil
+		during()
+	}
+	return g, err
+}
+
+// TestHeartbeatPingBeforeTheAlertFires: a ping that lands after Missed
+// read the heartbeat's group, and before its alert fires, sends its
+// resolve first, to no incident; the alert then opens one. Missed sees
+// the ping, and resolves it: the sender is alive. Before, the incident
+// stayed open, and paged, until some later ping.
+func TestHeartbeatPingBeforeTheAlertFires(t *testing.T) {
+	base := incidenttest.NewStore(t)
+	st := &readHook{Store: base, group: klaxon.HeartbeatGroup("backups")}
+	now := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, nil, clock)
+	h := ingest.NewHeartbeats(st, p, func(name string) (ingest.Heartbeat, bool) {
+		return ingest.Heartbeat{Interval: 5 * time.Minute, Grace: time.Minute}, name == "backups"
+	}, clock)
+	ctx := t.Context()
+
+	require.NoError(t, h.Ping(ctx, "backups"))
+	now = now.Add(6*time.Minute + time.Second) // the deadline passed
+	due, _, err := st.Claim(ctx, now, time.Minute, 10)
+	require.NoError(t, err)
+	require.Len(t, due, 1)
+	st.during = func() { require.NoError(t, h.Ping(ctx, "backups")) }
+	require.NoError(t, h.Missed(ctx, due[0]))
+
+	g, err := base.Group(ctx, "g"+ingest.HeartbeatAlertname, nil)
+	require.NoError(t, err)
+	require.Nil(t, g.Open, "the heartbeat pinged after its deadline, yet an incident is open")
+}
+
+// TestHeartbeatPutBack: a heartbeat dropped from the config when its
+// deadline falls due, then put back (and Klaxon restarted, whose Arm
+// leaves a heartbeat with a history be), is missed within dormantCheck
+// while its sender stays silent. Before, its deadline was cancelled for
+// good, and it was never missed again.
+func TestHeartbeatPutBack(t *testing.T) {
+	st := incidenttest.NewStore(t)
+	now := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
+	configured := true
+	acc := &accepted{}
+	h := ingest.NewHeartbeats(st, acc, func(name string) (ingest.Heartbeat, bool) {
+		return ingest.Heartbeat{Interval: 5 * time.Minute, Grace: time.Minute}, name == "backups" && configured
+	}, func() time.Time { return now })
+	ctx := t.Context()
+	require.NoError(t, h.Ping(ctx, "backups"))
+
+	configured = false // a reload drops it
+	now = now.Add(6 * time.Minute)
+	due, _, err := st.Claim(ctx, now, time.Minute, 10)
+	require.NoError(t, err)
+	require.Len(t, due, 1)
+	require.NoError(t, h.Missed(ctx, due[0]))
+	require.Zero(t, acc.firing(), "not in the config: not missed")
+
+	configured = true // put back, and Klaxon restarts
+	require.NoError(t, h.Arm(ctx, []string{"backups"}))
+	now = now.Add(time.Hour - time.Second)
+	due, _, err = st.Claim(ctx, now, time.Minute, 10)
+	require.NoError(t, err)
+	require.Empty(t, due)
+	now = now.Add(time.Second)
+	due, _, err = st.Claim(ctx, now, time.Minute, 10)
+	require.NoError(t, err)
+	require.Len(t, due, 1, "silent, and back in the config")
+	require.NoError(t, h.Missed(ctx, due[0]))
+	require.Equal(t, 1, acc.firing())
+}
