@@ -159,8 +159,10 @@ func (w *Webhook) post(ctx context.Context, p klaxon.Page) error {
 	}
 	defer resp.Body.Close()
 	// utf8.UTFMax more than an Error keeps, so that it can cut whole
-	// characters; then a bounded drain, so that the connection is reused.
-	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody+utf8.UTFMax))
+	// characters, and the secret's length more, so that a secret the
+	// answer echoes across the cut is masked whole before it (see
+	// truncate); then a bounded drain, so that the connection is reused.
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, int64(maxBody+len(w.secret)+utf8.UTFMax)))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainBody))
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil

@@ -276,6 +276,15 @@ func TestErrorBody(t *testing.T) {
 	require.True(t, strings.HasPrefix(e.Body, "bad signature for key [secret]: éé"), e.Body)
 	require.True(t, strings.HasSuffix(e.Body, "é"), "cut between characters")
 	require.NotContains(t, err.Error(), secret)
+
+	// A secret echoed across the cut is masked whole, not cut to a part
+	// of it that the error would keep.
+	across := strings.Repeat("x", 190) + secret + " was not accepted"
+	r = startReceiver(t, answer{status: 401, body: across})
+	err = newWebhook(t, Options{URL: r.URL, Secret: secret}).Send(t.Context(), page)
+	require.ErrorAs(t, err, &e)
+	require.NotContains(t, e.Body, secret[:8], e.Body)
+	require.Contains(t, e.Body, "x[secret]")
 }
 
 func TestTruncate(t *testing.T) {
