@@ -66,13 +66,18 @@ func stat(ds []time.Duration) Stat {
 		return Stat{}
 	}
 	slices.Sort(ds)
-	var sum time.Duration
+	// The mean without the sum, which a Duration holds to 292 years
+	// only: 10,000 incidents of 11 days went past it. Each duration's
+	// share of it, and what the shares leave over (less than n each).
+	n := time.Duration(len(ds))
+	var share, over time.Duration
 	for _, d := range ds {
-		sum += d
+		share += d / n
+		over += d % n
 	}
 	return Stat{
 		Count:  len(ds),
-		Mean:   Duration(sum / time.Duration(len(ds))),
+		Mean:   Duration(share + over/n),
 		Median: Duration(percentile(ds, 50)),
 		P90:    Duration(percentile(ds, 90)),
 	}

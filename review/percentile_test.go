@@ -46,4 +46,12 @@ func TestStat(t *testing.T) {
 	require.Equal(t, Stat{Count: 3, Mean: Duration(13 * time.Second / 3), Median: Duration(2 * time.Second), P90: Duration(10 * time.Second)}, s)
 	require.Equal(t, Duration(4333333333), s.Mean)
 	require.Equal(t, Stat{}, stat(nil))
+
+	// A report's most incidents, each resolved after 11 days: their sum
+	// is past what a Duration holds, their mean is not.
+	long := make([]time.Duration, MaxIncidents)
+	for i := range long {
+		long[i] = 11 * 24 * time.Hour
+	}
+	require.Equal(t, Duration(11*24*time.Hour), stat(long).Mean)
 }
