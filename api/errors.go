@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,10 +79,19 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, unavai
 	writeJSON(w, code, body)
 }
 
+// writeJSON answers code with v in JSON. It encodes v before it writes
+// the status: a v that cannot be encoded (a time past the year 9999) is
+// a 500 that says why, not a 200 with no body.
 func writeJSON(w http.ResponseWriter, code int, v any) {
+	var b bytes.Buffer
+	if err := json.NewEncoder(&b).Encode(v); err != nil {
+		code = http.StatusInternalServerError
+		b.Reset()
+		_ = json.NewEncoder(&b).Encode(map[string]string{"error": "encode the answer: " + err.Error()})
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
+	_, _ = w.Write(b.Bytes()) // the client went away; nothing to do
 }
 
 // retryAfter tells a sender answered 503 when to try again: the store is

@@ -72,8 +72,16 @@ func instant(r *http.Request, name string, def time.Time) (time.Time, error) {
 	if err != nil {
 		return t, klaxon.Invalid(name, "must be an RFC 3339 time such as 2026-12-24T09:00:00Z, got %q", v)
 	}
+	if y := t.UTC().Year(); y < 1 || y > maxYear {
+		// The shifts around it must be written in JSON, which takes
+		// years up to 9999 only.
+		return t, klaxon.Invalid(name, "must be a time in the years 1 to %d, got %q", maxYear, v)
+	}
 	return t, nil
 }
+
+// maxYear bounds the times a query asks about.
+const maxYear = 9000
 
 func (s *Server) schedule(name string) (*schedule.Schedule, error) {
 	sc, ok := s.o.Schedules.Schedule(name)

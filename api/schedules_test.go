@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -48,4 +49,28 @@ func TestSchedulesClock(t *testing.T) {
 			require.Equal(t, 1, strings.Count(body, `"user":"alice"`), "the override is current at the server's now: %s", body)
 		})
 	}
+}
+
+// TestScheduleTimesInRange: a time asked about past what JSON can write
+// the shifts around it in (the year 9999) is a 400 naming its parameter;
+// it was a 200 with no body, the encoder having failed after the status.
+func TestScheduleTimesInRange(t *testing.T) {
+	s, _ := testServer(t)
+	for _, q := range []string{
+		"/v1/schedules/primary/shifts?from=9999-12-31T00:00:00Z&to=9999-12-31T23:30:00Z",
+		"/v1/schedules/primary/oncall?at=9999-12-31T23:30:00Z",
+	} {
+		code, body := call(s, "GET", q, readToken, "")
+		require.Equal(t, http.StatusBadRequest, code, body)
+		require.Contains(t, errorOf(t, body).Error, "must be a time in the years 1 to 9000", body)
+	}
+}
+
+// TestWriteJSONCannotEncode: an answer that cannot be encoded is a 500
+// that says why, not its status with no body.
+func TestWriteJSONCannotEncode(t *testing.T) {
+	rec := httptest.NewRecorder()
+	writeJSON(rec, http.StatusOK, map[string]time.Time{"end": time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	require.Equal(t, http.StatusInternalServerError, rec.Code)
+	require.Contains(t, errorOf(t, rec.Body.String()).Error, "encode the answer")
 }
