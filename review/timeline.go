@@ -11,13 +11,18 @@ import (
 // the incident's own, when it was first acknowledged and resolved.
 
 // copied marks the events of timeline that a merge copied there from
-// another incident: those that follow a merged event whose text names
-// the incident ("#ID ..."), in one run, each with a text that begins
-// "#ID: " and a time no later than the merge's. A note written later
-// that happens to begin the same way is not among them: it comes after
-// the merge.
+// another incident: each names it (Event.From). A merge copies in
+// several commits, and the incident's own events come between them (a
+// note, a page), so the copies need not follow their merged event in one
+// run. Copies made before Event.From was kept are known as before: those
+// that follow a merged event whose text names the incident ("#ID ..."),
+// in one run, each with a text that begins "#ID: " and a time no later
+// than the merge's.
 func copied(timeline []klaxon.Event) []bool {
 	out := make([]bool, len(timeline))
+	for i, e := range timeline {
+		out[i] = e.From != ""
+	}
 	for i := 0; i < len(timeline); i++ {
 		m := timeline[i]
 		if m.Kind != klaxon.EventMerged || !strings.HasPrefix(m.Text, "#") {
