@@ -196,8 +196,31 @@ func wallClock(day time.Time, d time.Duration, loc *time.Location) time.Time {
 }
 
 // Silence returns the window of the lists that holds an alert with lbls
-// at now, the one that closes last, and when.
+// at now, the one that closes last, and when the alert is free: an
+// opening that begins as the last closes (a weekend window of Saturday
+// and Sunday, each 00:00 to 24:00; a runtime window that ends as a
+// recurring one opens) holds it on, to at most maxChained openings.
 func Silence(lbls map[string]string, now time.Time, lists ...[]*Window) (*Window, time.Time, bool) {
+	found, until, ok := silenceAt(lbls, now, lists)
+	if !ok {
+		return nil, time.Time{}, false
+	}
+	for range maxChained {
+		w, next, held := silenceAt(lbls, until, lists)
+		if !held || !next.After(until) {
+			break
+		}
+		found, until = w, next
+	}
+	return found, until, true
+}
+
+// maxChained bounds the openings that Silence chains: a window open all
+// day every day holds an alert for a month, then pages it.
+const maxChained = 31
+
+// silenceAt is Silence without the chaining of openings.
+func silenceAt(lbls map[string]string, now time.Time, lists [][]*Window) (*Window, time.Time, bool) {
 	var found *Window
 	var until time.Time
 	for _, windows := range lists {

@@ -93,3 +93,40 @@ func TestRuntimeWindowAndSilence(t *testing.T) {
 	_, err = RuntimeWindow(klaxon.Maintenance{ID: "3", Matchers: []string{`service=~".*"`, `team="db"`}})
 	require.NoError(t, err, "one matcher that needs a label is enough")
 }
+
+// TestSilenceChainsOpenings: an opening that begins as the last closes
+// holds the alert on, so that its page is not sent in the middle of the
+// maintenance: a weekend window of Saturday and Sunday, 00:00 to 24:00,
+// holds a Saturday alert until Monday 00:00, not Sunday's; a runtime
+// window that ends as a recurring one opens, until the recurring one
+// closes. A window open all day every day holds for maxChained days.
+func TestSilenceChainsOpenings(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	require.NoError(t, err)
+	db := map[string]string{"service": "db", "alertname": "DiskFull"}
+	window := func(spec WindowSpec) *Window {
+		spec.Name, spec.TimeZone, spec.Matchers = "w", "Europe/Berlin", []string{`service="db"`}
+		w, errs := NewWindow(spec, "maintenance[0]")
+		require.Empty(t, errs)
+		return w
+	}
+	saturday := time.Date(2026, 11, 28, 10, 0, 0, 0, berlin)
+
+	weekend := window(WindowSpec{Every: "weekly", Days: []string{"sat", "sun"}, From: "00:00", To: "24:00"})
+	_, until, ok := Silence(db, saturday, []*Window{weekend})
+	require.True(t, ok)
+	require.True(t, time.Date(2026, 11, 30, 0, 0, 0, 0, berlin).Equal(until), "until %s", until.In(berlin))
+
+	nightly := window(WindowSpec{Every: "daily", From: "12:00", To: "14:00"})
+	runtime, err := RuntimeWindow(klaxon.Maintenance{ID: "7", Matchers: []string{`service="db"`}, From: saturday, To: time.Date(2026, 11, 28, 12, 0, 0, 0, berlin)})
+	require.NoError(t, err)
+	w, until, ok := Silence(db, saturday, []*Window{nightly}, []*Window{runtime})
+	require.True(t, ok)
+	require.Equal(t, "w", w.Name)
+	require.True(t, time.Date(2026, 11, 28, 14, 0, 0, 0, berlin).Equal(until), "until %s", until.In(berlin))
+
+	always := window(WindowSpec{Every: "daily", From: "00:00", To: "24:00"})
+	_, until, ok = Silence(db, saturday, []*Window{always})
+	require.True(t, ok)
+	require.True(t, time.Date(2026, 11, 29+maxChained, 0, 0, 0, 0, berlin).Equal(until), "until %s", until.In(berlin))
+}
