@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -34,6 +35,7 @@ type Throttle struct {
 	limits  map[string]time.Duration
 	bundles map[string]bool
 	wanted  func(context.Context, klaxon.Page) bool
+	fits    func(klaxon.Page) bool
 	now     func() time.Time
 
 	mu     sync.Mutex
@@ -62,6 +64,12 @@ type ThrottleOptions struct {
 	// Wanted reports whether a page that waited is still to be sent
 	// (klaxon.PageWanted); nil: every one is.
 	Wanted func(context.Context, klaxon.Page) bool
+	// Fits reports whether a bundle's text fits its contact method (an
+	// SMS's one segment); nil: any does. A bundle names the pages that
+	// waited, the first incidents first, as many as fit; the others wait
+	// for the next window: a page is never reported sent in a bundle
+	// whose text the carrier cut.
+	Fits func(klaxon.Page) bool
 	// Now is the clock; nil for time.Now.
 	Now func() time.Time
 }
@@ -71,7 +79,7 @@ func NewThrottle(next Notifier, o ThrottleOptions) *Throttle {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Throttle{next: next, limits: o.Limits, bundles: o.Bundles, wanted: o.Wanted, now: o.Now, people: map[throttleKey]*window{}}
+	return &Throttle{next: next, limits: o.Limits, bundles: o.Bundles, wanted: o.Wanted, fits: o.Fits, now: o.Now, people: map[throttleKey]*window{}}
 }
 
 // Notify sends p, defers it (*klaxon.DeferredError), or reports it went
@@ -148,9 +156,12 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 			delete(w.waiting, id)
 		default:
 			others[id] = o
-			delete(w.waiting, id)
-			w.sending[klaxon.PageRef{Incident: id, Notification: o.Notification}] = on
 		}
+	}
+	others = t.fitting(p, others)
+	for id, o := range others {
+		delete(w.waiting, id)
+		w.sending[klaxon.PageRef{Incident: id, Notification: o.Notification}] = on
 	}
 	t.mu.Unlock()
 
@@ -194,18 +205,41 @@ func (w *window) prune(now time.Time, limit time.Duration) {
 	}
 }
 
-// bundle makes p into the page of p and others together.
-func bundle(p klaxon.Page, others map[string]klaxon.Page) klaxon.Page {
-	ids := []string{p.Incident}
-	for id := range others {
-		ids = append(ids, id)
+// fitting returns those of others that a bundle with p names while its
+// text fits (see ThrottleOptions.Fits), the first incidents first.
+func (t *Throttle) fitting(p klaxon.Page, others map[string]klaxon.Page) map[string]klaxon.Page {
+	if t.fits == nil || len(others) == 0 || t.fits(bundle(p, others)) {
+		return others
 	}
+	in := map[string]klaxon.Page{}
+	for _, id := range byIncident(slices.Collect(maps.Keys(others))) {
+		in[id] = others[id]
+		if !t.fits(bundle(p, in)) {
+			delete(in, id)
+			break
+		}
+	}
+	return in
+}
+
+// byIncident sorts incident IDs as numbers are: shorter first.
+func byIncident(ids []string) []string {
 	sort.Slice(ids, func(i, j int) bool {
 		if len(ids[i]) != len(ids[j]) {
 			return len(ids[i]) < len(ids[j])
 		}
 		return ids[i] < ids[j]
 	})
+	return ids
+}
+
+// bundle makes p into the page of p and others together.
+func bundle(p klaxon.Page, others map[string]klaxon.Page) klaxon.Page {
+	ids := []string{p.Incident}
+	for id := range others {
+		ids = append(ids, id)
+	}
+	byIncident(ids)
 	p.Bundle = len(ids)
 	for _, id := range ids {
 		if o, ok := others[id]; ok {

@@ -3,6 +3,8 @@ package notify_test
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/notify"
+	"github.com/klaxonhq/klaxon/notify/twilio"
 )
 
 // sink records pages, and fails them while fail is set.
@@ -207,4 +210,55 @@ func TestThrottleBundleMarks(t *testing.T) {
 		now = now.Add(5 * time.Minute)
 		require.NoError(t, th.Notify(t.Context(), page("4", 2)), "another page of 4, bundled before, goes out")
 	})
+}
+
+// TestThrottleBundleFits: a bundle names the pages that waited as far as
+// its text fits one SMS, the first incidents first, and only those are
+// reported sent in it; the others wait for the next window, whose bundle
+// names them. Before, the bundle took every page that waited, and the
+// SMS, cut to its segment, named neither the last ones nor how to ack.
+func TestThrottleBundleFits(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	now := t0
+	out := &sink{}
+	th := notify.NewThrottle(out, notify.ThrottleOptions{Limits: map[string]time.Duration{klaxon.ViaSMS: time.Minute},
+		Bundles: map[string]bool{klaxon.ViaSMS: true}, Fits: twilio.BundleFits, Now: func() time.Time { return now }})
+	alice := klaxon.User{ID: "alice", Phone: "+15550100001"}
+	page := func(id int) klaxon.Page {
+		return klaxon.Page{Incident: strconv.Itoa(id), Notification: 1, User: alice, Via: klaxon.ViaSMS, Summary: "disk full"}
+	}
+	require.NoError(t, th.Notify(t.Context(), page(999)))
+	for id := 1000; id < 1030; id++ {
+		var d *klaxon.DeferredError
+		require.ErrorAs(t, th.Notify(t.Context(), page(id)), &d)
+	}
+	sent := map[int]bool{}
+	for round := 1; len(sent) < 30; round++ {
+		require.Less(t, round, 10, "every page goes out")
+		now = now.Add(time.Minute)
+		first := 0
+		for id := 1000; id < 1030; id++ {
+			if !sent[id] {
+				first = id
+				break
+			}
+		}
+		require.NoError(t, th.Notify(t.Context(), page(first)))
+		sent[first] = true
+		sms := twilio.SMSText(out.pages[len(out.pages)-1])
+		require.True(t, strings.HasSuffix(sms, "Reply AA to ack all"), "%q", sms)
+		for id := first + 1; id < 1030; id++ {
+			if sent[id] {
+				continue
+			}
+			switch err := th.Notify(t.Context(), page(id)); {
+			case errors.Is(err, klaxon.ErrBundled):
+				require.Regexp(t, "#"+strconv.Itoa(id)+"[ .]", sms, "reported sent in it")
+				sent[id] = true
+			default:
+				var d *klaxon.DeferredError
+				require.ErrorAs(t, err, &d, "waits for the next bundle")
+			}
+		}
+	}
 }

@@ -127,6 +127,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	// speaks one incident, so each waits for a call of its own.
 	throttle := notify.NewThrottle(dispatch, notify.ThrottleOptions{Limits: limits, Now: o.Now,
 		Bundles: map[string]bool{klaxon.ViaSMS: true},
+		Fits:    twilio.BundleFits, // SMS alone bundles
 		Wanted: func(ctx context.Context, p klaxon.Page) bool {
 			wanted, err := klaxon.PageWanted(ctx, st, p.Incident, p.Notification)
 			return wanted || err != nil // in doubt, the bundle names it

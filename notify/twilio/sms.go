@@ -46,6 +46,14 @@ func (c smsChannel) Send(ctx context.Context, p klaxon.Page) error {
 	return nil
 }
 
+// BundleFits reports whether the text of bundle p fits the one segment
+// its SMS is cut to (see SMSText): a bundle names only pages its text
+// keeps (notify.ThrottleOptions.Fits).
+func BundleFits(p klaxon.Page) bool {
+	n, _ := septets(gsmText(p.Text))
+	return n <= segmentSeptets
+}
+
 // SMSText is the body of the SMS for p, in the GSM-7 alphabet and, unless
 // the incident ID is very long, within one 160-character segment:
 //
