@@ -304,6 +304,11 @@ func (c *Config) listenWarnings() []Warning {
 				also = fmt.Sprintf("the token of integrations[%d]", i)
 			}
 		}
+		for _, t := range c.WebTokens {
+			if also == "" && equal(t.Token, m) {
+				also = "the web_token of user " + t.User
+			}
+		}
 		if also != "" {
 			add("api.metrics_token", "same as %s: a scraper's token, which sits in its config, should open /metrics and nothing else; give it one of its own", also)
 		}

@@ -300,3 +300,20 @@ func TestReloadLeavesTLSFiles(t *testing.T) {
 	require.Equal(t, &TLS{CertFile: filepath.Join(abs, "cert.pem"), KeyFile: filepath.Join(abs, "key.pem")}, c.Listen[0].TLS)
 	require.Equal(t, filepath.Join(abs, "gone.pem"), c.Listen[1].TLS.KeyFile)
 }
+
+// TestMetricsTokenWebToken: a metrics token that is a user's web token
+// is warned of as one that is an API token is: the scraper's config
+// would sign in to the console as the user.
+func TestMetricsTokenWebToken(t *testing.T) {
+	setup(t, map[string]string{
+		"conf/klaxon.yaml": baseFiles["conf/klaxon.yaml"] + "api: {metrics_token: alice-web-token-0123}\n",
+		"conf/users.yaml":  "users:\n  - {id: alice, phone: \"+15550100001\", web_token: alice-web-token-0123}\n",
+	})
+	c, err := Load("conf/klaxon.yaml", nil)
+	require.NoError(t, err)
+	var got []string
+	for _, w := range c.Warnings(time.Now()) {
+		got = append(got, w.String())
+	}
+	require.Equal(t, []string{"conf/klaxon.yaml: api.metrics_token: same as the web_token of user alice: a scraper's token, which sits in its config, should open /metrics and nothing else; give it one of its own"}, got)
+}
