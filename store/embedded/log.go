@@ -242,6 +242,35 @@ func readFrames(data []byte, fn func(pos uint64, payload []byte) error) (int, er
 	return off, nil
 }
 
+// laterFrame returns the position of a whole frame in rest, what follows
+// a log's last whole frame, that comes after a frame of the batch after
+// last (at last+2 up to last+maxDamaged+1); false if none does. A crash
+// can only cut short a log's last frame: each is durable before the next
+// is written. So such a frame means that frames in the middle of the log
+// were damaged, and those after them, answered, would be lost if the log
+// ended there. Frames of earlier checkpoints (see reset) have positions
+// before last.
+func laterFrame(rest []byte, last uint64) (uint64, bool) {
+	for i := 0; i+frameHeader <= len(rest); i++ {
+		pos := binary.BigEndian.Uint64(rest[i+8:])
+		if pos < last+2 || pos > last+maxDamaged+1 {
+			continue
+		}
+		n := int(binary.BigEndian.Uint32(rest[i:]))
+		end := i + frameHeader + n
+		if n < 0 || end > len(rest) || end < i {
+			continue
+		}
+		if crc32.Checksum(rest[i+8:end], castagnoli) == binary.BigEndian.Uint32(rest[i+4:]) {
+			return pos, true
+		}
+	}
+	return 0, false
+}
+
+// maxDamaged bounds the run of damaged frames laterFrame looks past.
+const maxDamaged = 1024
+
 // torn reports whether rest, what follows the log's last whole frame,
 // begins with the header of the frame after it, at position last+1: a
 // frame cut short or damaged. Anything else there is zeros, or frames

@@ -3,6 +3,7 @@ package embedded
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -823,4 +824,33 @@ func TestReadyRefusesWhileTheLogCannotBeCut(t *testing.T) {
 	}
 	require.Error(t, s.Close(), "the last checkpoint cannot cut the log either")
 	require.NoError(t, rw.Close())
+}
+
+// TestDamagedMiddleFrame: a frame damaged in the middle of the log, with
+// whole frames after it (answered before the process ended), stops Open
+// with an error that names the batch and says what to do; the log is
+// left as it was. Before, Open took the damage for a crash's torn last
+// frame and dropped the answered batches after it without a word.
+func TestDamagedMiddleFrame(t *testing.T) {
+	for name, at := range map[string]func(n int) int{
+		"a bit of the payload":  func(n int) int { return frameHeader + n - 1 },
+		"a bit of the position": func(int) int { return 15 },
+		"a bit of the length":   func(int) int { return 3 },
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "k.db")
+			crashed(t, path)
+			log := path + "-wal"
+			data, err := os.ReadFile(log)
+			require.NoError(t, err)
+			off := frameHeader + int(binary.BigEndian.Uint32(data)) // the second frame
+			data[off+at(int(binary.BigEndian.Uint32(data[off:])))] ^= 0x40
+			require.NoError(t, os.WriteFile(log, data, 0o600))
+			_, err = Open(path)
+			require.ErrorContains(t, err, "is damaged, and whole batches follow it")
+			after, err := os.ReadFile(log)
+			require.NoError(t, err)
+			require.Equal(t, data, after, "the log is left for a look")
+		})
+	}
 }

@@ -216,6 +216,12 @@ func recoverLog(db *bolt.DB, path string) (log, spare *wal, pos uint64, err erro
 			pos, whole[i] = last, n
 		}
 		for i, d := range data {
+			if at, ok := laterFrame(d[whole[i]:], pos); ok {
+				return fmt.Errorf("log %s: batch %d is damaged, and whole batches follow it from %d on, answered before the process ended: "+
+					"restore a backup of the file and its logs, or move %s aside to open without them (they are lost then)", paths[i], pos+1, at, paths[i])
+			}
+		}
+		for i, d := range data {
 			if torn(d[whole[i]:], pos) {
 				// Most often the frame a crash cut short; but a frame
 				// damaged in the middle of the log would end it early.
