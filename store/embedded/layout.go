@@ -43,6 +43,25 @@ var layoutKey = []byte("layout")
 
 // upgrade creates the buckets a file lacks and brings its layout to the
 // current one.
+// newer refuses a file of a layout this Klaxon does not read.
+func newer(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return nil
+	}
+	if v := meta.Get(layoutKey); v != nil {
+		if n, err := strconv.Atoi(string(v)); err == nil && n > layout {
+			return newerLayout(n)
+		}
+	}
+	return nil
+}
+
+// newerLayout is the error for a file of layout have, past this Klaxon's.
+func newerLayout(have int) error {
+	return fmt.Errorf("the file has layout %d, written by a newer Klaxon; this one reads layouts up to %d: run the newer version, or restore a backup taken before it ran", have, layout)
+}
+
 func upgrade(tx *bolt.Tx) error {
 	fresh := tx.Bucket(bucketIncidents) == nil
 	for _, name := range buckets {
@@ -63,7 +82,7 @@ func upgrade(tx *bolt.Tx) error {
 	}
 	switch {
 	case have > layout:
-		return fmt.Errorf("the file has layout %d, written by a newer Klaxon; this one reads layouts up to %d: run the newer version, or restore a backup taken before it ran", have, layout)
+		return newerLayout(have)
 	case have == 1:
 		// Layout 1 has no alert records: its incidents are written
 		// straight into the current layout.

@@ -70,7 +70,9 @@ func TestUpgradeLayout2(t *testing.T) {
 }
 
 // TestNewerLayoutRefused: a file of a layout this version does not know
-// is never read wrongly; Open says what to do.
+// is never read wrongly; Open says what to do, and leaves its log as it
+// is: it holds the newer Klaxon's answered batches, which this one must
+// neither replay into the file nor reset (as it did before it checked).
 func TestNewerLayoutRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "klaxon.db")
 	s, err := Open(path)
@@ -81,9 +83,14 @@ func TestNewerLayoutRefused(t *testing.T) {
 	newer := strconv.Itoa(layout + 1)
 	require.NoError(t, db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(layoutKey, []byte(newer)) }))
 	require.NoError(t, db.Close())
+	theirs := appendFrame(nil, 1, []byte("a batch of a newer layout"))
+	require.NoError(t, os.WriteFile(path+"-wal", theirs, 0o600))
 
 	_, err = Open(path)
 	require.ErrorContains(t, err, "layout "+newer+", written by a newer Klaxon")
+	after, err := os.ReadFile(path + "-wal")
+	require.NoError(t, err)
+	require.Equal(t, theirs, after, "the newer Klaxon's log is left as it was")
 }
 
 // TestUpgradeLayout3: a file of layout 3 (the same records, written

@@ -148,6 +148,13 @@ func open(path string, timeout time.Duration, set func(*writer)) (*Store, error)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	// A newer Klaxon's file is refused before its log is touched: the log
+	// holds that Klaxon's answered batches, which this one would replay
+	// into the file, or reset.
+	if err := db.View(func(tx *bolt.Tx) error { return newer(tx) }); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 	log, spare, pos, err := recoverLog(db, path+"-wal")
 	if err != nil {
 		_ = db.Close()
