@@ -141,6 +141,9 @@ func open(path string, timeout time.Duration, set func(*writer)) (*Store, error)
 	// waits for every read of the file to end, and copies every key and
 	// value it holds out of the old mapping. A file past it is mapped
 	// again as it grows, as before.
+	if err := cutShort(path); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoFreelistSync: true, FreelistType: bolt.FreelistMapType, InitialMmapSize: mmapAhead})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open store %s: locked by another process?: %w", path, err)
