@@ -222,10 +222,15 @@ func (c *Console) addOverride(w http.ResponseWriter, r *http.Request, _ *session
 		key string
 		to  *time.Time
 	}{{"from", &o.From}, {"to", &o.To}} {
-		if *f.to, err = time.ParseInLocation(localForm, r.PostFormValue(f.key), sc.Location()); err != nil {
-			c.fail(w, r, id, klaxon.Invalid(f.key, "want a date and time like 2026-12-24T09:00, got %q", r.PostFormValue(f.key)))
+		// As the schedule's file and the command line read it: a time
+		// that repeats at its first occurrence, one clocks skip at the
+		// end of the gap.
+		v := r.PostFormValue(f.key)
+		if _, err = time.Parse(localForm, v); err != nil {
+			c.fail(w, r, id, klaxon.Invalid(f.key, "want a date and time like 2026-12-24T09:00, got %q", v))
 			return
 		}
+		*f.to, _ = schedule.WallTime(v, sc.Location())
 	}
 	now := c.now()
 	if err := o.Check(now, c.o.MaxOverride(), func(u string) bool { _, ok := v.User(u); return ok }); err != nil {
