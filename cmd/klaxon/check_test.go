@@ -24,6 +24,19 @@ func TestCheck(t *testing.T) {
 		require.Contains(t, out.String(), "klaxon.yaml: ok (4 integrations, 2 policies, 5 users, 2 schedules)")
 	})
 
+	t.Run("a file named without --config is refused, not another checked", func(t *testing.T) {
+		t.Setenv("KLAXON_CONFIG", filepath.Join("..", "..", "examples", "klaxon.yaml"))
+		broken := filepath.Join(t.TempDir(), "klaxon.yaml")
+		require.NoError(t, os.WriteFile(broken, []byte("lisen: nope\n"), 0o644))
+		for _, cmd := range []string{"check", "serve"} {
+			var out, errOut bytes.Buffer
+			err := run(t.Context(), []string{cmd, broken}, &out, &errOut)
+			require.ErrorIs(t, err, errUsage, cmd)
+			require.Contains(t, errOut.String(), "--config FILE", cmd)
+			require.Empty(t, out.String(), cmd)
+		}
+	})
+
 	t.Run("every error named with its file and key path", func(t *testing.T) {
 		config := writeConfig(t, time.Minute)
 		dir := filepath.Dir(config)

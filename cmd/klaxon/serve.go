@@ -107,8 +107,11 @@ func serveOptions(args []string, stderr io.Writer) (o app.Options, pprofAddr str
 	fs.StringVar(&pprofAddr, "pprof", "", "serve net/http/pprof on this separate address, like 127.0.0.1:6060 (default off)")
 	fs.DurationVar(&o.ReadTimeout, "read-timeout", 30*time.Second, "how long a client may take to send a request, body included; a connection silent that long is closed")
 	fs.IntVar(&o.PerIP, "max-conns-per-ip", 512, "connections one client address may hold at once; past that a new one is closed at once")
-	if _, err := parseFlags(fs, args); err != nil {
+	if pos, err := parseFlags(fs, args); err != nil {
 		return o, "", err
+	} else if len(pos) > 0 {
+		fmt.Fprintf(stderr, "klaxon serve: %q is no flag: the config is --config FILE\n", pos[0])
+		return o, "", errUsage
 	}
 	switch {
 	case o.Lease <= 0:
@@ -135,8 +138,14 @@ func check(args []string, stdout, stderr io.Writer) error {
 	strict := fs.Bool("strict", false, "treat warnings as errors: exit 1 on any")
 	atFlag := newTimeFlag(time.Now(), "now")
 	fs.Var(atFlag, "at", "look for coverage gaps from this time: "+timeHelp+"; a wall time is in the local time zone")
-	if _, err := parseFlags(fs, args); err != nil {
+	if pos, err := parseFlags(fs, args); err != nil {
 		return err
+	} else if len(pos) > 0 {
+		// Not the config checked: that is --config FILE (or KLAXON_CONFIG),
+		// and checking another while the one named is left unread would
+		// answer ok for a file nobody looked at.
+		fmt.Fprintf(stderr, "klaxon check: %q is no flag: check a config with --config FILE\n", pos[0])
+		return errUsage
 	}
 	at := atFlag.in(time.Local)
 	cfg, err := config.Load(*path, overrides())
