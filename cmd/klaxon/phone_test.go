@@ -244,18 +244,13 @@ func TestStormIsBundled(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, bundled, 49, "the bundles stand for every incident after the first")
 
-	// The pages that went out apart are at least the limit apart.
-	var sends []time.Time
-	for _, listed := range listIncidents(t, p.base, "open") {
-		for _, ev := range getIncident(t, p.base, listed.ID).Timeline {
-			if ev.Kind == klaxon.EventPageSent && ev.Text == "" {
-				sends = append(sends, ev.At)
-			}
-		}
-	}
-	slices.SortFunc(sends, func(a, b time.Time) int { return a.Compare(b) })
-	for i := 1; i < len(sends); i++ {
-		require.GreaterOrEqual(t, sends[i].Sub(sends[i-1]), limit-10*time.Millisecond)
+	// The SMS that went out are the limit apart, as Twilio took them: a
+	// page is sent once its window opens, and Twilio takes it a moment
+	// later, a moment that varies by some ms on a loaded machine. (The
+	// time a page's record lands adds the send's own length, which varies
+	// more.)
+	for i := 1; i < len(msgs); i++ {
+		require.GreaterOrEqual(t, msgs[i].At.Sub(msgs[i-1].At), limit-100*time.Millisecond)
 	}
 }
 

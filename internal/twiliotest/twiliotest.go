@@ -37,6 +37,8 @@ type Message struct {
 	StatusCallback string
 	// Form is the whole request body.
 	Form url.Values
+	// At is when the fake took the message, on the machine's clock.
+	At time.Time
 }
 
 // Call is a voice call that the fake accepted.
@@ -338,6 +340,7 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 		Body:           form.Get("Body"),
 		StatusCallback: form.Get("StatusCallback"),
 		Form:           form,
+		At:             time.Now(),
 	}
 	s.messages = append(s.messages, m)
 	s.notifyLocked()
