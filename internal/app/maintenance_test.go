@@ -20,9 +20,7 @@ import (
 // after it, and such an alert was held until the window's first end, a
 // week on, which no release came for.
 func TestMaintenanceEndReadsFirst(t *testing.T) {
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close() })
+	st := windowStore(t)
 	now := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	lbls := map[string]string{"service": "db", "alertname": "DBDown"}
@@ -52,9 +50,7 @@ func TestMaintenanceEndReadsFirst(t *testing.T) {
 // releaseEnded releases what the window held here; a window that ends
 // by itself is released by no one.
 func TestMaintenanceEndedElsewhere(t *testing.T) {
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close() })
+	st := windowStore(t)
 	now := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	lbls := map[string]string{"service": "db", "alertname": "DBDown"}
@@ -90,4 +86,13 @@ func TestMaintenanceEndedElsewhere(t *testing.T) {
 	now = now.Add(time.Minute) // short ends by itself
 	b.releaseEnded(t.Context())
 	require.Equal(t, []string{"#" + w.ID}, released, "%s ended at its end", short.ID)
+}
+
+// windowStore is a store of runtime windows for the test.
+func windowStore(t *testing.T) *embedded.Store {
+	t.Helper()
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	return st
 }
