@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -263,6 +264,75 @@ func TestPageOnlyWhileClaimed(t *testing.T) {
 		started, done := phones.pages()
 		require.ElementsMatch(t, []string{"alice/sms", "bob/sms"}, keys(started), "each once: %v", started)
 		require.ElementsMatch(t, []string{"alice/sms", "bob/sms"}, done)
+		inc, err := st.Incident(t.Context(), id)
+		require.NoError(t, err)
+		require.Empty(t, inc.Pending)
+	})
+}
+
+// partitioned is a replica's store once its link to the store went dark
+// in the middle of a page: its renewals and new claims fail, and the read
+// of whether the page is still wanted, the first one, takes delay to
+// come back.
+type partitioned struct {
+	klaxon.Store
+	delay  time.Duration
+	dark   atomic.Bool
+	slowed atomic.Bool
+}
+
+func (s *partitioned) Incident(ctx context.Context, id string) (*klaxon.Incident, error) {
+	if s.dark.Load() && s.slowed.CompareAndSwap(false, true) {
+		time.Sleep(s.delay)
+	}
+	return s.Store.Incident(ctx, id)
+}
+
+func (s *partitioned) Renew(ctx context.Context, now time.Time, lease time.Duration, timers []klaxon.Timer) ([]string, error) {
+	if s.dark.Load() {
+		return nil, errors.New("store unreachable")
+	}
+	return s.Store.Renew(ctx, now, lease, timers)
+}
+
+func (s *partitioned) Claim(ctx context.Context, now time.Time, lease time.Duration, max int) ([]klaxon.Timer, time.Time, error) {
+	if s.dark.Load() {
+		return nil, time.Time{}, errors.New("store unreachable")
+	}
+	due, next, err := s.Store.Claim(ctx, now, lease, max)
+	if len(due) > 0 {
+		s.dark.Store(true) // from the claim on
+	}
+	return due, next, err
+}
+
+// TestPageNotSentAfterSlowRead: replica a claims alice's page, and its
+// link to the store goes dark: its read of whether the page is still
+// wanted takes 14 s to come back, and its claim, not renewed, lapses at
+// 15 s. Replica b claims the page once a gave it up, and sends it. When
+// a's read comes back, a no longer holds the claim with time to spare,
+// and does not send the page: alice gets one SMS. Before, a sent it too.
+func TestPageNotSentAfterSlowRead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := openStore(t)
+		start := time.Now()
+		phones := &slowPhones{start: start, delay: func(klaxon.Page) time.Duration { return 0 }}
+		dir := directory{"alice": klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}}
+		opts := escalate.Options{Lease: 15 * time.Second}
+		a := escalate.New(&partitioned{Store: st, delay: 14 * time.Second}, phones.engine("a"), func() escalate.Directory { return dir }, quiet, opts)
+		b := escalate.New(st, phones.engine("b"), func() escalate.Directory { return dir }, quiet, opts)
+		id := openIncident(t, st, klaxon.Policy{Name: "p", Steps: []klaxon.Step{userStep("alice")}}, start)
+		runEngine(t, a)
+		a.Wake()
+		synctest.Wait() // a claimed, and reads
+		runEngine(t, b)
+
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		started, done := phones.pages()
+		require.Len(t, started, 1, "alice paged once: %v", started)
+		require.Contains(t, started[0], " b", "by the claim's next holder")
+		require.Equal(t, []string{"alice/sms"}, done)
 		inc, err := st.Incident(t.Context(), id)
 		require.NoError(t, err)
 		require.Empty(t, inc.Pending)

@@ -74,6 +74,12 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 		} else if !wanted {
 			e.metrics.pages.WithLabelValues(n.Via, "withdrawn").Inc()
 			return result{n: n} // done with: nothing to record
+		} else if !h.held(e.now(), e.margin()) || h.quitting() {
+			// The read took long (a store slow to answer, a link that
+			// went dark for a while): the claim may have lapsed
+			// meanwhile, and another replica may be sending the page.
+			// Its holder sends it; this one does not, now.
+			err = errNotHeld
 		}
 	}
 	pctx := ctx // the page's span's, for the log lines about it
