@@ -69,6 +69,11 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 	if err != nil {
 		return nil, err
 	}
+	if slices.Contains(to.Once, mergedKey(src)) && from.MergedInto() == dst && from.State == klaxon.StateResolved {
+		// Merged already: a merge sent again (its answer lost) finds it
+		// done, also once dst resolved since.
+		return to, nil
+	}
 	if to.State == klaxon.StateResolved {
 		return nil, klaxon.Conflict("cannot merge into incident %s: it is resolved", dst)
 	}
@@ -220,7 +225,13 @@ func (e *Engine) mergePage(ctx context.Context, at mergeAt, dst string, live boo
 			return false, klaxon.Conflict("cannot merge into incident %s: it is resolved", dst)
 		}
 		i := slices.Index(inc.Once, at.String())
-		if i < 0 {
+		switch {
+		case i >= 0:
+		case findMergeAt(inc, at.src) != nil || slices.Contains(inc.Once, mergedKey(at.src)):
+			// The same merge sent again moved this page meanwhile (or
+			// finished): this one goes on from where it stands.
+			return false, nil
+		default:
 			return false, klaxon.Conflict("cannot merge incident %s into %s: another merge of it is under way", at.src, dst)
 		}
 		if next.done {

@@ -1,0 +1,126 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/escalate"
+	"github.com/klaxonhq/klaxon/internal/fakeclock"
+	"github.com/klaxonhq/klaxon/internal/incidenttest"
+)
+
+type nobodyPaged struct{}
+
+func (nobodyPaged) Notify(context.Context, klaxon.Page) error { return nil }
+
+type anyUser struct{}
+
+func (anyUser) User(id string) (klaxon.User, bool) { return klaxon.User{ID: id}, id != "" }
+func (anyUser) OnCall(context.Context, string, time.Time) ([]string, error) {
+	return nil, klaxon.ErrNotFound
+}
+func (anyUser) Fallback() []string { return nil }
+
+// pausingStore holds the first read of an incident's alerts until
+// released: the moment one merge is between reading a page of src and
+// committing it.
+type pausingStore struct {
+	*incidenttest.Store
+	once    sync.Once
+	reached chan struct{}
+	release chan struct{}
+}
+
+func (s *pausingStore) IncidentAlerts(ctx context.Context, id, cursor string, limit int) ([]klaxon.AlertState, string, error) {
+	first := false
+	s.once.Do(func() { first = true })
+	if first {
+		close(s.reached)
+		<-s.release
+	}
+	return s.Store.IncidentAlerts(ctx, id, cursor, limit)
+}
+
+// auditServer is the API with fake tokens on the real engine's commands
+// over st.
+func engineServer(t *testing.T, st klaxon.Store) *Server {
+	t.Helper()
+	clock := fakeclock.New(time.Date(2026, 11, 23, 22, 0, 0, 0, time.UTC))
+	engine := escalate.New(st, nobodyPaged{}, func() escalate.Directory { return anyUser{} }, slog.New(slog.DiscardHandler), escalate.Options{Now: clock.Now})
+	s, _ := testServer(t, func(o *Options) {
+		o.Store = st
+		o.Commands = engine
+		o.Now = clock.Now
+	})
+	return s
+}
+
+// TestMergeRetryAfterTargetResolved: a merge answered 200 and sent again
+// with its Idempotency-Key (its answer was lost) is answered as done, as
+// every keyed command is, also once the target resolved meanwhile. It was
+// answered 409 "cannot merge into incident: it is resolved".
+func TestMergeRetryAfterTargetResolved(t *testing.T) {
+	st := incidenttest.NewStore(t)
+	s := engineServer(t, st)
+	at := time.Date(2026, 11, 23, 22, 0, 0, 0, time.UTC)
+	src := st.OpenIncident(t, "db", at)
+	dst := st.OpenIncident(t, "api", at)
+
+	send := func() (int, string) {
+		return call(s, "POST", "/v1/incidents/"+src+"/merge", actToken, `{"into": "`+dst+`"}`, "Idempotency-Key", "merge-1")
+	}
+	code, body := send()
+	require.Equal(t, http.StatusOK, code, body)
+
+	code, body = call(s, "POST", "/v1/incidents/"+dst+"/resolve", actToken, "")
+	require.Equal(t, http.StatusOK, code, body)
+
+	code, body = send() // the client's retry of the merge whose answer it lost
+	require.Equal(t, http.StatusOK, code, "a keyed merge sent again is answered as done: %s", body)
+}
+
+// TestMergeConcurrentSameKey: a client that times out and retries a
+// merge with the same Idempotency-Key while the first request is still
+// copying pages: the merge is done once, and each request is answered
+// 200. The first, overtaken by its own retry, was answered 409 "another
+// merge of it is under way".
+func TestMergeConcurrentSameKey(t *testing.T) {
+	inner := incidenttest.NewStore(t)
+	st := &pausingStore{Store: inner, reached: make(chan struct{}), release: make(chan struct{})}
+	s := engineServer(t, st)
+	at := time.Date(2026, 11, 23, 22, 0, 0, 0, time.UTC)
+	src := inner.OpenIncident(t, "db", at)
+	dst := inner.OpenIncident(t, "api", at)
+
+	send := func() (int, string) {
+		return call(s, "POST", "/v1/incidents/"+src+"/merge", actToken, `{"into": "`+dst+`"}`, "Idempotency-Key", "merge-1")
+	}
+	type answer struct {
+		code int
+		body string
+	}
+	first := make(chan answer, 1)
+	go func() {
+		code, body := send()
+		first <- answer{code, body}
+	}()
+	<-st.reached // the first request read src's first page of alerts
+
+	code, body := send() // the retry, with the same key
+	require.Equal(t, http.StatusOK, code, body)
+	close(st.release)
+	a := <-first
+	require.Equal(t, http.StatusOK, a.code, "the first request of a keyed merge done once: %s", a.body)
+
+	var inc klaxon.Incident
+	require.NoError(t, json.Unmarshal([]byte(body), &inc))
+	require.Equal(t, 1, inner.CountEvents(t, dst, func(e klaxon.Event) bool { return e.Kind == klaxon.EventMerged }))
+}
