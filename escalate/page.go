@@ -118,7 +118,10 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 		return result{n: n, event: &ev}
 	}
 	ev.Kind = klaxon.EventPageFailed
-	if !retryable(err) {
+	// A try cut off by the page's own deadline (--page-timeout) is tried
+	// again, whatever the channel makes of it: a channel reads the end of
+	// its context as its caller giving up, which this is not.
+	if !retryable(err) && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		e.metrics.pages.WithLabelValues(n.Via, "failed").Inc()
 		e.log.WarnContext(pctx, "page", "incident", inc.ID, "user", n.User, "channel", n.Via, "err", err)
 		ev.Text = err.Error()
