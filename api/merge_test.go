@@ -74,9 +74,7 @@ func TestMergeRetryAfterTargetResolved(t *testing.T) {
 	src := st.OpenIncident(t, "db", at)
 	dst := st.OpenIncident(t, "api", at)
 
-	send := func() (int, string) {
-		return call(s, "POST", "/v1/incidents/"+src+"/merge", actToken, `{"into": "`+dst+`"}`, "Idempotency-Key", "merge-1")
-	}
+	send := func() (int, string) { return keyedMerge(s, src, dst) }
 	code, body := send()
 	require.Equal(t, http.StatusOK, code, body)
 
@@ -100,9 +98,7 @@ func TestMergeConcurrentSameKey(t *testing.T) {
 	src := inner.OpenIncident(t, "db", at)
 	dst := inner.OpenIncident(t, "api", at)
 
-	send := func() (int, string) {
-		return call(s, "POST", "/v1/incidents/"+src+"/merge", actToken, `{"into": "`+dst+`"}`, "Idempotency-Key", "merge-1")
-	}
+	send := func() (int, string) { return keyedMerge(s, src, dst) }
 	type answer struct {
 		code int
 		body string
@@ -123,4 +119,10 @@ func TestMergeConcurrentSameKey(t *testing.T) {
 	var inc klaxon.Incident
 	require.NoError(t, json.Unmarshal([]byte(body), &inc))
 	require.Equal(t, 1, inner.CountEvents(t, dst, func(e klaxon.Event) bool { return e.Kind == klaxon.EventMerged }))
+}
+
+// keyedMerge merges src into dst through the API, with one
+// Idempotency-Key for every call.
+func keyedMerge(s *Server, src, dst string) (int, string) {
+	return call(s, "POST", "/v1/incidents/"+src+"/merge", actToken, `{"into": "`+dst+`"}`, "Idempotency-Key", "merge-1")
 }
