@@ -261,7 +261,7 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, caller Caller) 
 			s.writeError(w, r, klaxon.Invalid("Idempotency-Key", "at most %d bytes, got %d", maxIdempotencyKey, len(key)))
 			return
 		}
-		who.Once = klaxon.OnceRetry + retryName(caller.Name, who.By, r.PathValue("command"), key)
+		who.Once = klaxon.OnceRetry + retryName(caller.Name, who.By, r.PathValue("command"), key, req.args())
 	}
 	id := r.PathValue("id")
 	var inc *klaxon.Incident
@@ -308,13 +308,19 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, caller Caller) 
 const maxIdempotencyKey = 128
 
 // retryName is what an incident records of a command's Idempotency-Key,
-// sent by token for by: short whatever the key's length; the same key
-// sent by another token, for another person or with another command is
-// another name, and acts.
-func retryName(token, by, command, key string) string {
+// sent by token for by with args: short whatever the key's length; the
+// same key sent by another token, for another person, with another
+// command or other arguments (assign carol after assign bob) is another
+// name, and acts: it is not the same command sent again.
+func retryName(token, by, command, key string, args []string) string {
 	h := sha256.New()
-	for _, f := range []string{token, by, command, key} {
+	for _, f := range append([]string{token, by, command, key}, args...) {
 		h.Write([]byte(strconv.Itoa(len(f)) + ":" + f))
 	}
 	return "api:" + hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// args are the arguments of the command, but for who acts (By).
+func (c CommandRequest) args() []string {
+	return []string{c.Duration, c.Text, strconv.FormatBool(c.Update), c.User, c.Role, c.Into}
 }

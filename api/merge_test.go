@@ -126,3 +126,24 @@ func TestMergeConcurrentSameKey(t *testing.T) {
 func keyedMerge(s *Server, src, dst string) (int, string) {
 	return call(s, "POST", "/v1/incidents/"+src+"/merge", actToken, `{"into": "`+dst+`"}`, "Idempotency-Key", "merge-1")
 }
+
+// TestKeyReusedWithOtherArguments: the same Idempotency-Key with other
+// arguments (assign carol, after assign bob) is not the same command sent
+// again, and acts; the same arguments sent again act once. Before, the
+// key alone named the command: the second assign was answered 200 and
+// did nothing.
+func TestKeyReusedWithOtherArguments(t *testing.T) {
+	st := incidenttest.NewStore(t)
+	s := engineServer(t, st)
+	id := st.OpenIncident(t, "db", time.Date(2026, 11, 23, 22, 0, 0, 0, time.UTC))
+	assign := func(user string) {
+		t.Helper()
+		code, body := call(s, "POST", "/v1/incidents/"+id+"/assign", actToken, `{"user": "`+user+`"}`, "Idempotency-Key", "k1")
+		require.Equal(t, http.StatusOK, code, body)
+	}
+	assign("bob")
+	assign("carol")
+	require.Equal(t, "carol", st.ReadIncident(t, id).Assignee)
+	assign("bob")
+	require.Equal(t, "carol", st.ReadIncident(t, id).Assignee, "bob's assign, sent again, acted once")
+}
