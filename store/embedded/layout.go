@@ -41,18 +41,28 @@ var bucketIncidentAlertsV2 = []byte("incident_alerts")
 
 var layoutKey = []byte("layout")
 
-// upgrade creates the buckets a file lacks and brings its layout to the
-// current one.
-// newer refuses a file of a layout this Klaxon does not read.
+// layoutOf reads the layout the file records in meta; set is false when
+// it records none.
+func layoutOf(meta *bolt.Bucket) (n int, set bool, err error) {
+	v := meta.Get(layoutKey)
+	if v == nil {
+		return 0, false, nil
+	}
+	if n, err = strconv.Atoi(string(v)); err != nil {
+		return 0, false, fmt.Errorf("layout %q: not a number", v)
+	}
+	return n, true, nil
+}
+
+// newer refuses a file of a layout this Klaxon does not read. A layout
+// that is no number is upgrade's to refuse.
 func newer(tx *bolt.Tx) error {
 	meta := tx.Bucket(bucketMeta)
 	if meta == nil {
 		return nil
 	}
-	if v := meta.Get(layoutKey); v != nil {
-		if n, err := strconv.Atoi(string(v)); err == nil && n > layout {
-			return newerLayout(n)
-		}
+	if n, set, err := layoutOf(meta); err == nil && set && n > layout {
+		return newerLayout(n)
 	}
 	return nil
 }
@@ -62,6 +72,8 @@ func newerLayout(have int) error {
 	return fmt.Errorf("the file has layout %d, written by a newer Klaxon; this one reads layouts up to %d: run the newer version, or restore a backup taken before it ran", have, layout)
 }
 
+// upgrade creates the buckets a file lacks and brings its layout to the
+// current one.
 func upgrade(tx *bolt.Tx) error {
 	fresh := tx.Bucket(bucketIncidents) == nil
 	for _, name := range buckets {
@@ -70,15 +82,14 @@ func upgrade(tx *bolt.Tx) error {
 		}
 	}
 	meta := tx.Bucket(bucketMeta)
-	have := 1
-	if v := meta.Get(layoutKey); v != nil {
-		n, err := strconv.Atoi(string(v))
-		if err != nil {
-			return fmt.Errorf("layout %q: not a number", v)
-		}
-		have = n
-	} else if fresh {
+	have, set, err := layoutOf(meta)
+	switch {
+	case err != nil:
+		return err
+	case !set && fresh:
 		have = layout
+	case !set:
+		have = 1
 	}
 	switch {
 	case have > layout:

@@ -256,11 +256,11 @@ func laterFrame(rest []byte, last uint64) (uint64, bool) {
 		if pos < last+2 || pos > last+maxDamaged+1 {
 			continue
 		}
-		n := int(binary.BigEndian.Uint32(rest[i:]))
-		end := i + frameHeader + n
-		if n < 0 || end > len(rest) || end < i {
+		n := uint64(binary.BigEndian.Uint32(rest[i:]))
+		if n > uint64(len(rest)-i-frameHeader) {
 			continue
 		}
+		end := i + frameHeader + int(n)
 		if crc32.Checksum(rest[i+8:end], castagnoli) == binary.BigEndian.Uint32(rest[i+4:]) {
 			return pos, true
 		}

@@ -131,6 +131,9 @@ func open(path string, timeout time.Duration, set func(*writer)) (*Store, error)
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	if err := cutShort(path); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 	// The free list is not written at each commit (etcd's setting): its
 	// size grows with the file, and writing it made a commit to a big
 	// incident twice the cost of one to a small one. Open rebuilds it by
@@ -141,9 +144,6 @@ func open(path string, timeout time.Duration, set func(*writer)) (*Store, error)
 	// waits for every read of the file to end, and copies every key and
 	// value it holds out of the old mapping. A file past it is mapped
 	// again as it grows, as before.
-	if err := cutShort(path); err != nil {
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoFreelistSync: true, FreelistType: bolt.FreelistMapType, InitialMmapSize: mmapAhead})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open store %s: locked by another process?: %w", path, err)
