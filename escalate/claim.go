@@ -233,6 +233,10 @@ func (h *hold) lose() {
 // that run every half margin see it before the lease ends.
 func (e *Engine) margin() time.Duration { return e.lease / 3 }
 
+// mayStart reports whether a page may start under h now: the claim is
+// held with the margin to spare, and the engine is not stopping.
+func (e *Engine) mayStart(h *hold) bool { return h.held(e.now(), e.margin()) && !h.quitting() }
+
 // renew renews the claims in flight every sixth of a lease until ctx
 // ends. A claim that another holds now is marked lost; when the store
 // cannot be reached, claims are not extended, and each is given up

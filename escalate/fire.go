@@ -41,7 +41,7 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 	// out, and ends.
 	released := false
 	for {
-		held := !released && h.held(e.now(), e.margin()) && !h.quitting()
+		held := !released && e.mayStart(h)
 		var send []klaxon.Notification
 		var inc *klaxon.Incident
 		var firstPage time.Duration

@@ -59,7 +59,7 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 	free, err := e.slot(wait, n.Via)
 	if err == nil {
 		defer free()
-		if !h.held(e.now(), e.margin()) || h.quitting() {
+		if !e.mayStart(h) {
 			err = errNotHeld
 		} else if wanted, rerr := klaxon.PageWanted(ctx, e.store, inc.ID, n.ID); rerr != nil {
 			// The store does not answer: the page could not be put
@@ -74,7 +74,7 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 		} else if !wanted {
 			e.metrics.pages.WithLabelValues(n.Via, "withdrawn").Inc()
 			return result{n: n} // done with: nothing to record
-		} else if !h.held(e.now(), e.margin()) || h.quitting() {
+		} else if !e.mayStart(h) {
 			// The read took long (a store slow to answer, a link that
 			// went dark for a while): the claim may have lapsed
 			// meanwhile, and another replica may be sending the page.

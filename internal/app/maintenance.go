@@ -93,14 +93,20 @@ func (m *maintenance) runtime(now time.Time) []*route.Window {
 	}
 	for _, w := range m.windows {
 		if w.End().After(now) && !slices.ContainsFunc(read, func(r *route.Window) bool { return r.Name == w.Name }) {
-			if m.ended == nil {
-				m.ended = map[string]bool{}
-			}
-			m.ended[w.Name] = true
+			m.noteEnded(w.Name)
 		}
 	}
 	m.windows = read
 	return read
+}
+
+// noteEnded notes runtime window name as ended early, for Run to
+// release what it held. m.mu is held.
+func (m *maintenance) noteEnded(name string) {
+	if m.ended == nil {
+		m.ended = map[string]bool{}
+	}
+	m.ended[name] = true
 }
 
 // Run releases, every maintenanceRefresh, the pages held by runtime
@@ -132,10 +138,7 @@ func (m *maintenance) releaseEnded(ctx context.Context) {
 		if err != nil {
 			m.log.Warn("release the pages of an ended maintenance window", "window", name, "err", err)
 			m.mu.Lock()
-			if m.ended == nil {
-				m.ended = map[string]bool{}
-			}
-			m.ended[name] = true
+			m.noteEnded(name)
 			m.mu.Unlock()
 			continue
 		}
