@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"sync"
 	"testing"
@@ -12,22 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
-	"github.com/klaxonhq/klaxon/escalate"
 	"github.com/klaxonhq/klaxon/internal/fakeclock"
 	"github.com/klaxonhq/klaxon/internal/incidenttest"
 )
-
-type nobodyPaged struct{}
-
-func (nobodyPaged) Notify(context.Context, klaxon.Page) error { return nil }
-
-type anyUser struct{}
-
-func (anyUser) User(id string) (klaxon.User, bool) { return klaxon.User{ID: id}, id != "" }
-func (anyUser) OnCall(context.Context, string, time.Time) ([]string, error) {
-	return nil, klaxon.ErrNotFound
-}
-func (anyUser) Fallback() []string { return nil }
 
 // pausingStore holds the first read of an incident's alerts until
 // released: the moment one merge is between reading a page of src and
@@ -49,15 +35,14 @@ func (s *pausingStore) IncidentAlerts(ctx context.Context, id, cursor string, li
 	return s.Store.IncidentAlerts(ctx, id, cursor, limit)
 }
 
-// auditServer is the API with fake tokens on the real engine's commands
-// over st.
+// engineServer is the API with fake tokens on the real engine's
+// commands over st.
 func engineServer(t *testing.T, st klaxon.Store) *Server {
 	t.Helper()
 	clock := fakeclock.New(time.Date(2026, 11, 23, 22, 0, 0, 0, time.UTC))
-	engine := escalate.New(st, nobodyPaged{}, func() escalate.Directory { return anyUser{} }, slog.New(slog.DiscardHandler), escalate.Options{Now: clock.Now})
 	s, _ := testServer(t, func(o *Options) {
 		o.Store = st
-		o.Commands = engine
+		o.Commands = incidenttest.NewEngine(st, clock.Now)
 		o.Now = clock.Now
 	})
 	return s

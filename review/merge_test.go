@@ -2,7 +2,6 @@ package review_test
 
 import (
 	"context"
-	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
-	"github.com/klaxonhq/klaxon/escalate"
 	"github.com/klaxonhq/klaxon/internal/incidenttest"
 	"github.com/klaxonhq/klaxon/review"
 )
@@ -32,18 +30,6 @@ func (s *noteDuringCopy) Timeline(ctx context.Context, id string, offset, limit 
 	}
 	return s.Store.Timeline(ctx, id, offset, limit)
 }
-
-type noPager struct{}
-
-func (noPager) Notify(context.Context, klaxon.Page) error { return nil }
-
-type anyone struct{}
-
-func (anyone) User(id string) (klaxon.User, bool) { return klaxon.User{ID: id}, id != "" }
-func (anyone) OnCall(context.Context, string, time.Time) ([]string, error) {
-	return nil, klaxon.ErrNotFound
-}
-func (anyone) Fallback() []string { return nil }
 
 // TestReportMergeInterleaved: dst is never acknowledged; src is,
 // by alice, a minute in. src merges into dst while dst records an event
@@ -72,7 +58,7 @@ func testMergeInterleaved(t *testing.T, interleave bool) {
 		_, err := r.Engine.Note(ctx, dst, "looking at the primary", false, klaxon.Actor{By: "bob", How: "web"})
 		require.NoError(t, err)
 	}}
-	e := escalate.New(s, noPager{}, func() escalate.Directory { return anyone{} }, slog.New(slog.DiscardHandler), escalate.Options{Now: r.Clock.Now})
+	e := incidenttest.NewEngine(s, r.Clock.Now)
 	_, err = e.Merge(ctx, src, dst, klaxon.Actor{By: "ops", How: "cli"})
 	require.NoError(t, err)
 

@@ -135,7 +135,14 @@ func NewRig(t testing.TB, at time.Time) *Rig {
 	t.Helper()
 	st := NewStore(t)
 	c := fakeclock.New(at)
-	return &Rig{Store: st, Clock: c, Engine: escalate.New(st, nobody{}, func() escalate.Directory { return directory{} }, slog.New(slog.DiscardHandler), escalate.Options{Now: c.Now})}
+	return &Rig{Store: st, Clock: c, Engine: NewEngine(st, c.Now)}
+}
+
+// NewEngine returns the real engine over st, on the clock now, paging
+// nobody, whose directory knows every user ID: the rig's, over a store
+// a test wraps (to hold a read, or to act in the middle of one).
+func NewEngine(st klaxon.Store, now func() time.Time) *escalate.Engine {
+	return escalate.New(st, nobody{}, func() escalate.Directory { return directory{} }, slog.New(slog.DiscardHandler), escalate.Options{Now: now})
 }
 
 // Open stores a triggered incident of group, now, with the pages sent.
