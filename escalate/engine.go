@@ -59,7 +59,10 @@ type Options struct {
 	// to 2m).
 	Retry Backoff
 	// Incidents bounds the incidents the engine pages for at once
-	// (default 256).
+	// (default 256). Those whose pages all wait for a busy channel
+	// (PerChannel) do not count, up to as many again: one slow provider
+	// holds up no page of another incident by another method until that
+	// many incidents wait for it.
 	Incidents int
 	// PerChannel bounds the pages in flight by each contact method (sms,
 	// voice, email, ...; default 32). Pages beyond it wait for one to
@@ -103,8 +106,9 @@ type metrics struct {
 }
 
 // newMetrics registers the engine's metrics with reg (nil for none);
-// held counts the claims the engine holds.
-func newMetrics(reg prometheus.Registerer, held func() int) *metrics {
+// held counts the claims the engine holds, waiting those of them whose
+// pages all wait for a busy channel.
+func newMetrics(reg prometheus.Registerer, held, waiting func() int) *metrics {
 	m := &metrics{
 		pages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "klaxon_pages_total",
@@ -125,7 +129,10 @@ func newMetrics(reg prometheus.Registerer, held func() int) *metrics {
 		reg.MustRegister(m.pages, m.firstPage, m.lateness, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "klaxon_engine_claims_held",
 			Help: "Escalation timers this replica has claimed and is firing.",
-		}, func() float64 { return float64(held()) }))
+		}, func() float64 { return float64(held()) }), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "klaxon_engine_claims_waiting",
+			Help: "Escalation timers this replica has claimed whose pages all wait for a busy channel (notify.concurrency).",
+		}, func() float64 { return float64(waiting()) }))
 	}
 	return m
 }
@@ -206,7 +213,7 @@ func New(store klaxon.Store, notifier Notifier, dir func() Directory, log *slog.
 		o.Incidents = 256
 	}
 	e.claims = newClaims(o.Incidents)
-	e.metrics = newMetrics(o.Metrics, e.claims.count)
+	e.metrics = newMetrics(o.Metrics, e.claims.count, e.claims.waitingCount)
 	e.perChannel = o.PerChannel
 	if e.perChannel <= 0 {
 		e.perChannel = 32

@@ -179,10 +179,11 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 		for _, n := range send {
 			inflight[n.ID] = true
 			h.extend(e.now().Add(e.pageTimeout))
+			h.track(1, 0)
 			go func() {
-				pctx, cancel := context.WithTimeout(sctx, e.pageTimeout)
-				defer cancel()
-				results <- e.page(pctx, h, dir, inc, n)
+				r := e.page(sctx, h, dir, inc, n)
+				h.track(-1, 0)
+				results <- r
 			}()
 		}
 		wait := e.margin() / 2

@@ -36,7 +36,8 @@ type result struct {
 const unreadWait = time.Second
 
 // page sends one notification, if the claim is still held and the
-// incident still wants it.
+// incident still wants it. It waits for a slot of its channel for as
+// long as the claim holds; the page timeout bounds its try from then.
 func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.Incident, n klaxon.Notification) result {
 	step := n.Step
 	ev := klaxon.Event{Kind: klaxon.EventPageSent, Step: &step, Notification: n.ID, User: n.User, Via: n.Via}
@@ -56,9 +57,19 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 		stopQuit := context.AfterFunc(h.quit, cancel) // the engine stops
 		defer stopQuit()
 	}
+	if h.track(0, 1) {
+		e.Wake(h.timer.Group) // room for another incident meanwhile
+	}
 	free, err := e.slot(wait, n.Via)
+	h.track(0, -1)
 	if err == nil {
 		defer free()
+		// The page's time with its provider starts now, however long it
+		// waited for the channel, and its claim is renewed for it.
+		h.extend(e.now().Add(e.pageTimeout))
+		var cancelPage context.CancelFunc
+		ctx, cancelPage = context.WithTimeout(ctx, e.pageTimeout)
+		defer cancelPage()
 		if !e.mayStart(h) {
 			err = errNotHeld
 		} else if wanted, rerr := klaxon.PageWanted(ctx, e.store, inc.ID, n.ID); rerr != nil {

@@ -1,0 +1,182 @@
+package escalate_test
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/escalate"
+	"github.com/klaxonhq/klaxon/store/embedded"
+)
+
+// stuckSMS sends every page at once but SMS, which waits until release
+// is closed, as behind a provider that answers slowly.
+type stuckSMS struct {
+	phone
+	entered chan string // each SMS's incident, as it starts
+	release chan struct{}
+	once    sync.Once
+	// took, when set, is how long each SMS takes instead: a provider
+	// that answers slowly, and does answer.
+	took time.Duration
+}
+
+// free lets the SMS go, those waiting and those to come.
+func (s *stuckSMS) free() { s.once.Do(func() { close(s.release) }) }
+
+func (s *stuckSMS) Notify(ctx context.Context, pg klaxon.Page) error {
+	if pg.Via == klaxon.ViaSMS && s.took > 0 {
+		time.Sleep(s.took)
+	} else if pg.Via == klaxon.ViaSMS {
+		s.entered <- pg.Incident
+		select {
+		case <-s.release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return s.phone.Notify(ctx, pg)
+}
+
+// busyChannel runs an engine with o over a new embedded store, its
+// users paged by SMS (sms1 to sms9) or by email (mail), the SMS behind
+// the returned stuckSMS. open opens an incident paging one user.
+func busyChannel(t *testing.T, o escalate.Options) (open func(user string) string, s *stuckSMS, stop func()) {
+	_, open, s, stop = busyStore(t, o)
+	return open, s, stop
+}
+
+// busyStore is busyChannel, with its store.
+func busyStore(t *testing.T, o escalate.Options) (st klaxon.Store, open func(user string) string, s *stuckSMS, stop func()) {
+	db, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	st = db
+	dir := directory{"mail": klaxon.User{ID: "mail", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}}}}
+	for i := 1; i <= 9; i++ {
+		id := "sms" + string(rune('0'+i))
+		dir[id] = klaxon.User{ID: id, Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
+	}
+	s = &stuckSMS{entered: make(chan string, 16), release: make(chan struct{})}
+	e := escalate.New(st, s, func() escalate.Directory { return dir }, slog.New(slog.DiscardHandler), o)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- e.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			s.free()
+			cancel()
+			require.NoError(t, <-done)
+		})
+	}
+	t.Cleanup(stop) // a test that failed leaves nothing blocked
+	open = func(user string) string {
+		p := klaxon.Policy{Name: user, Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: user}}, EscalateAfter: time.Hour}}}
+		id := openIncident(t, st, p, time.Now())
+		e.Wake()
+		return id
+	}
+	return st, open, s, stop
+}
+
+// TestSlowChannelHoldsNoOtherChannel: incidents whose SMS waits for the
+// one SMS slot, held by a page to a provider that does not answer, do
+// not use up the incidents the engine pages for at once: an incident
+// that pages by email gets its page out meanwhile.
+func TestSlowChannelHoldsNoOtherChannel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		open, s, stop := busyChannel(t, escalate.Options{Incidents: 2, PerChannel: 1})
+		open("sms1")
+		first := <-s.entered
+		open("sms2")
+		time.Sleep(time.Second)
+		synctest.Wait() // sms2's page waits for the slot sms1's holds
+		require.Empty(t, s.entered)
+
+		open("mail")
+		time.Sleep(10 * time.Second) // well within the page timeout
+		synctest.Wait()
+		require.Equal(t, []string{"mail/email"}, s.got(), "the email went out while both SMS waited")
+
+		s.free()
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		stop()
+		require.ElementsMatch(t, []string{"mail/email", "sms1/sms", "sms2/sms"}, s.got(), "every page once")
+		require.NotEmpty(t, first)
+	})
+}
+
+// TestWaitingIncidentsBounded: the incidents whose pages wait for a
+// busy channel are claimed up to as many again as Options.Incidents,
+// not without bound; the rest wait for their turn in the store, and
+// each pages once when the channel frees up.
+func TestWaitingIncidentsBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reg := prometheus.NewRegistry()
+		open, s, stop := busyChannel(t, escalate.Options{Incidents: 2, PerChannel: 1, Metrics: reg})
+		for i := 1; i <= 6; i++ {
+			open("sms" + string(rune('0'+i)))
+		}
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		require.Len(t, s.entered, 1, "one SMS at a time")
+		require.Equal(t, 4.0, gauge(t, reg, "klaxon_engine_claims_held"), "one paging and three waiting, of six due")
+
+		s.free()
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		stop()
+		require.ElementsMatch(t, []string{"sms1/sms", "sms2/sms", "sms3/sms", "sms4/sms", "sms5/sms", "sms6/sms"}, s.got())
+	})
+}
+
+// TestWaitForChannelNoTimeout: a page that waits for its channel longer
+// than the page timeout, behind pages to a provider that takes 40 s to
+// answer each, is not cut off by it: every page goes out on its first
+// try, none failed.
+func TestWaitForChannelNoTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st, open, s, stop := busyStore(t, escalate.Options{PerChannel: 1, PageTimeout: time.Minute})
+		s.took = 40 * time.Second
+		ids := []string{open("sms1"), open("sms2"), open("sms3")}
+		time.Sleep(3 * time.Minute)
+		synctest.Wait()
+		stop()
+		require.ElementsMatch(t, []string{"sms1/sms", "sms2/sms", "sms3/sms"}, s.got())
+		for _, id := range ids {
+			timeline, err := klaxon.ReadTimeline(t.Context(), st, id)
+			require.NoError(t, err)
+			var kinds []klaxon.EventKind
+			for _, ev := range timeline {
+				if ev.Kind == klaxon.EventPageSent || ev.Kind == klaxon.EventPageFailed {
+					kinds = append(kinds, ev.Kind)
+				}
+			}
+			require.Equal(t, []klaxon.EventKind{klaxon.EventPageSent}, kinds, id)
+		}
+	})
+}
+
+// gauge reads the one value of gauge name in reg.
+func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no %s", name)
+	return 0
+}
