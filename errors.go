@@ -17,6 +17,9 @@ var (
 	ErrUnavailable  = errors.New("unavailable")
 	// ErrUsed is an act that may happen once (Actor.Once) and did.
 	ErrUsed = errors.New("used already")
+	// ErrOutdated is an act that answers a page (Actor.Page) sent
+	// before its incident triggered again.
+	ErrOutdated = errors.New("outdated")
 )
 
 // FieldError is bad input: which field, and what was wrong with it.

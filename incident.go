@@ -441,6 +441,11 @@ type Event struct {
 type Actor struct {
 	By, How, ViaToken string
 	Once              string
+	// Page, when set, is the notification whose page the act answers
+	// (a mail link's): an incident that triggered again since then
+	// (WalkFrom at or past it) refuses the act with ErrOutdated, in the
+	// commit that would act.
+	Page int
 }
 
 // OnceRetry begins the Once of an act that a client may send again: an

@@ -89,8 +89,9 @@ func (s *Server) ackLink(w http.ResponseWriter, r *http.Request) {
 	v := ackView{ID: inc.ID, Severity: inc.Severity, Summary: inc.Summary, State: string(inc.State), User: claims.User, Verb: verb}
 	if claims.Page <= inc.WalkFrom {
 		// The incident triggered again since this link's page: the link
-		// was for the incident as it was then.
-		v.Verb, v.Problem = "", "This link came with a page sent before the incident triggered again: it no longer acts. Use the link of its latest page."
+		// was for the incident as it was then. (The act checks it again,
+		// in its commit.)
+		v.Verb, v.Problem = "", outdatedLink
 		s.ackPage(w, r, http.StatusGone, v)
 		return
 	}
@@ -107,11 +108,16 @@ func (s *Server) ackLink(w http.ResponseWriter, r *http.Request) {
 		s.ackPage(w, r, http.StatusOK, v)
 		return
 	}
-	got, err := s.o.Commands.Act(r.Context(), action, inc.ID, klaxon.Actor{By: claims.User, How: "email", Once: once})
+	got, err := s.o.Commands.Act(r.Context(), action, inc.ID, klaxon.Actor{By: claims.User, How: "email", Once: once, Page: claims.Page})
 	switch {
 	case errors.Is(err, klaxon.ErrUsed):
 		// Another request with this link acted first.
 		v.Verb, v.Problem = "", usedLink
+		s.ackPage(w, r, http.StatusGone, v)
+		return
+	case errors.Is(err, klaxon.ErrOutdated):
+		// The incident triggered again since the read above.
+		v.Verb, v.Problem = "", outdatedLink
 		s.ackPage(w, r, http.StatusGone, v)
 		return
 	case err != nil:
@@ -122,7 +128,10 @@ func (s *Server) ackLink(w http.ResponseWriter, r *http.Request) {
 	s.ackPage(w, r, http.StatusOK, v)
 }
 
-const usedLink = "This link was used already: it acts once. Nothing was done."
+const (
+	usedLink     = "This link was used already: it acts once. Nothing was done."
+	outdatedLink = "This link came with a page sent before the incident triggered again: it no longer acts. Use the link of its latest page."
+)
 
 // ackFailed answers a link whose incident could not be read or acted on.
 // On the server's fault (a store that is down or cannot write) nothing

@@ -1,14 +1,20 @@
 package api_test
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/api"
 	"github.com/klaxonhq/klaxon/escalate"
 	"github.com/klaxonhq/klaxon/notify/email"
 )
@@ -188,4 +194,47 @@ func TestAckLinkConcurrentPOSTs(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, acks)
+}
+
+// meanwhile is a Commander that runs before ahead of the first Act it
+// is asked for.
+type meanwhile struct {
+	api.Commander
+	once   sync.Once
+	before func()
+}
+
+func (m *meanwhile) Act(ctx context.Context, a klaxon.Action, id string, who klaxon.Actor) (*klaxon.Incident, error) {
+	m.once.Do(m.before)
+	return m.Commander.Act(ctx, a, id, who)
+}
+
+// TestAckLinkTriggeredAgainMeanwhile: a link of a page sent before the
+// incident triggered again does not act on the new walk when the
+// incident triggers again between the link's read of it and its act:
+// the act's commit checks it too.
+func TestAckLinkTriggeredAgainMeanwhile(t *testing.T) {
+	r := newRig(t)
+	id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaEmail, At: t0})
+	_, err := r.Engine.Acknowledge(t.Context(), id, klaxon.Actor{By: "bob", How: "api"})
+	require.NoError(t, err)
+	resolve := r.link(id, 1, email.ActionResolve)
+	m := &meanwhile{Commander: r.Engine, before: func() {
+		// The ack times out: the incident triggers again and pages alice anew.
+		r.Clock.Add(30 * time.Minute)
+		r.Update(t, id, func(inc *klaxon.Incident) {
+			_, err := escalate.Walk(inc, r.Clock.Now(), func(klaxon.Step) ([]klaxon.User, []string, error) { return []klaxon.User{alice}, nil, nil }, nil)
+			require.NoError(t, err)
+		})
+	}}
+	srv := httptest.NewServer(api.New(api.Options{Store: r.Store, Commands: m, Links: r.links, Now: r.Clock.Now, Users: r.users,
+		Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()}))
+	defer srv.Close()
+
+	code, body := do(t, http.MethodPost, srv.URL+strings.TrimPrefix(resolve, r.base), nil, nil)
+	require.Equal(t, http.StatusGone, code, body)
+	require.Contains(t, body, "no longer acts")
+	inc := r.Incident(t, id)
+	require.Equal(t, klaxon.StateTriggered, inc.State, "the new walk goes on")
+	require.Equal(t, 1, inc.WalkFrom)
 }

@@ -50,17 +50,24 @@ func escalate(inc *klaxon.Incident, now time.Time, users Users, who klaxon.Actor
 // for who.Once (see klaxon.Actor): an incident that recorded who.Once
 // refuses it with an error matching klaxon.ErrUsed, and an act that
 // changes the incident records who.Once with the change, in the same
-// commit. An act that fails, or changes nothing, leaves it unused.
+// commit. An act that fails, or changes nothing, leaves it unused. An
+// act that answers a page (who.Page) sent before the incident triggered
+// again is refused with an error matching klaxon.ErrOutdated, checked
+// in the same commit, so that an old page's link never acts on the
+// new walk.
 func Once(who klaxon.Actor, act func(*klaxon.Incident, time.Time) (bool, error)) func(*klaxon.Incident, time.Time) (bool, error) {
-	if who.Once == "" {
+	if who.Once == "" && who.Page == 0 {
 		return act
 	}
 	return func(inc *klaxon.Incident, now time.Time) (bool, error) {
-		if slices.Contains(inc.Once, who.Once) {
+		if who.Page > 0 && who.Page <= inc.WalkFrom {
+			return false, fmt.Errorf("incident %s: page %d was sent before it triggered again: %w", inc.ID, who.Page, klaxon.ErrOutdated)
+		}
+		if who.Once != "" && slices.Contains(inc.Once, who.Once) {
 			return false, fmt.Errorf("incident %s: %s: %w", inc.ID, who.Once, klaxon.ErrUsed)
 		}
 		changed, err := act(inc, now)
-		if err == nil && changed {
+		if err == nil && changed && who.Once != "" {
 			inc.Once = keepRetries(append(inc.Once, who.Once))
 		}
 		return changed, err

@@ -31,7 +31,7 @@ func Of(err error) int {
 		return http.StatusUnauthorized
 	case errors.Is(err, klaxon.ErrNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, klaxon.ErrUsed):
+	case errors.Is(err, klaxon.ErrUsed), errors.Is(err, klaxon.ErrOutdated):
 		return http.StatusGone
 	case errors.Is(err, klaxon.ErrConflict):
 		return http.StatusConflict

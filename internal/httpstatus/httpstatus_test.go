@@ -23,6 +23,7 @@ func TestOf(t *testing.T) {
 		{"not found", fmt.Errorf("incident 7: %w", klaxon.ErrNotFound), http.StatusNotFound},
 		{"conflict", fmt.Errorf("incident 7: %w", klaxon.ErrConflict), http.StatusConflict},
 		{"used", fmt.Errorf("link: %w", klaxon.ErrUsed), http.StatusGone},
+		{"outdated", fmt.Errorf("incident 7: page 1 was sent before it triggered again: %w", klaxon.ErrOutdated), http.StatusGone},
 		{"too large", fmt.Errorf("body: %w", klaxon.ErrTooLarge), http.StatusRequestEntityTooLarge},
 		{"body over its limit", &http.MaxBytesError{Limit: 10}, http.StatusRequestEntityTooLarge},
 		{"store down", fmt.Errorf("commit: %w", klaxon.ErrUnavailable), http.StatusServiceUnavailable},
