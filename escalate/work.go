@@ -337,10 +337,16 @@ func (e *Engine) SetChat(ctx context.Context, id string, chat klaxon.Chat) (*kla
 	})
 }
 
+// Held reports whether maintenance windows hold every firing alert of
+// incident inc at now: the window that closes last, and when.
+type Held func(ctx context.Context, inc *klaxon.Incident, now time.Time) (window string, until time.Time, ok bool, err error)
+
 // Release sends now the held first page of every open incident that
-// maintenance window holds: the window ended early. It returns how many
-// it released.
-func (e *Engine) Release(ctx context.Context, window string) (int, error) {
+// maintenance window holds: the window ended early. An incident whose
+// firing alerts other windows all hold still (held, nil for none) stays
+// held, to the end of the one that closes last. It returns how many it
+// released.
+func (e *Engine) Release(ctx context.Context, window string, held Held) (int, error) {
 	open, err := e.store.Incidents(ctx, klaxon.IncidentFilter{States: []klaxon.State{klaxon.StateTriggered}})
 	if err != nil {
 		return 0, fmt.Errorf("release the incidents of window %s: %w", window, err)
@@ -350,18 +356,41 @@ func (e *Engine) Release(ctx context.Context, window string) (int, error) {
 		if inc.Escalation.HeldBy != window {
 			continue
 		}
+		var other string
+		var until time.Time
+		if held != nil {
+			var ok bool
+			other, until, ok, err = held(ctx, inc, e.now())
+			if err != nil {
+				return released, fmt.Errorf("release incident %s: %w", inc.ID, err)
+			}
+			if !ok || other == window {
+				until = time.Time{}
+			}
+		}
+		freed := false
 		_, err := e.command(ctx, "release", klaxon.Actor{}, inc.ID, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+			freed = false
 			if inc.Escalation.HeldBy != window || inc.Escalation.Step >= 0 {
 				return false, nil
 			}
+			if until.After(now) {
+				inc.Escalation.NextAt, inc.Escalation.HeldBy = until, other
+				inc.Record(klaxon.Event{At: now, Kind: klaxon.EventAlertSilenced,
+					Text: "maintenance " + window + " ended early; " + other + " holds the first page until " + until.UTC().Format(time.RFC3339)})
+				return true, nil
+			}
 			inc.Escalation.NextAt, inc.Escalation.HeldBy = time.Time{}, ""
 			inc.Record(klaxon.Event{At: now, Kind: klaxon.EventEscalated, Text: "maintenance " + window + " ended early: the held page goes now"})
+			freed = true
 			return true, nil
 		})
 		if err != nil {
 			return released, fmt.Errorf("release incident %s: %w", inc.ID, err)
 		}
-		released++
+		if freed {
+			released++
+		}
 	}
 	if released > 0 {
 		e.Wake()

@@ -22,17 +22,23 @@ func WithMaintenance(hold Hold) Option {
 }
 
 // held reports whether maintenance windows hold every firing alert of
-// a delivery that opened an incident: the window that closes last, and
-// when. One alert no window holds pages at once.
+// a delivery that opened an incident (see HoldAll).
 func (p *Pipeline) held(alerts []klaxon.Alert, now time.Time) (window string, until time.Time, ok bool) {
 	if p.hold == nil {
 		return "", time.Time{}, false
 	}
+	return HoldAll(p.hold, alerts, now)
+}
+
+// HoldAll reports whether maintenance windows hold every firing alert
+// of alerts at now, as hold says of each: the window that closes last,
+// and when. One alert no window holds pages at once.
+func HoldAll(hold Hold, alerts []klaxon.Alert, now time.Time) (window string, until time.Time, ok bool) {
 	for _, a := range alerts {
 		if a.Status != klaxon.Firing {
 			continue
 		}
-		w, u, held := p.hold(a.Labels, now)
+		w, u, held := hold(a.Labels, now)
 		if !held {
 			return "", time.Time{}, false
 		}

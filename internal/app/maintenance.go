@@ -2,12 +2,15 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/escalate"
+	"github.com/klaxonhq/klaxon/ingest"
 	"github.com/klaxonhq/klaxon/route"
 )
 
@@ -21,9 +24,10 @@ const maintenanceRefresh = 5 * time.Second
 // most every maintenanceRefresh and at once after a change here.
 type maintenance struct {
 	rt    *runtime
-	store klaxon.MaintenanceStore
-	// release sends the pages a window held, when it ends early.
-	release func(ctx context.Context, window string) (int, error)
+	store maintenanceStore
+	// release sends the pages a window held, when it ends early, but
+	// those that other windows hold still, as held says.
+	release func(ctx context.Context, window string, held escalate.Held) (int, error)
 	now     func() time.Time
 	log     *slog.Logger
 
@@ -40,7 +44,14 @@ type maintenance struct {
 	ended map[string]bool
 }
 
-func newMaintenance(rt *runtime, store klaxon.MaintenanceStore, release func(context.Context, string) (int, error), now func() time.Time, log *slog.Logger) *maintenance {
+// maintenanceStore keeps the runtime windows, and reads the alerts of the
+// incidents they hold.
+type maintenanceStore interface {
+	klaxon.MaintenanceStore
+	IncidentAlerts(ctx context.Context, id, cursor string, limit int) (alerts []klaxon.AlertState, next string, err error)
+}
+
+func newMaintenance(rt *runtime, store maintenanceStore, release func(context.Context, string, escalate.Held) (int, error), now func() time.Time, log *slog.Logger) *maintenance {
 	return &maintenance{rt: rt, store: store, release: release, now: now, log: log.With("component", "maintenance")}
 }
 
@@ -51,6 +62,31 @@ func (m *maintenance) hold(lbls map[string]string, now time.Time) (string, time.
 		return "", time.Time{}, false
 	}
 	return w.Name, until, true
+}
+
+// heldNow is release's escalate.Held: whether the windows hold every
+// firing alert of inc at now, read from the store (the windows as read
+// last: an ending one is read again before its release).
+func (m *maintenance) heldNow(ctx context.Context, inc *klaxon.Incident, now time.Time) (string, time.Time, bool, error) {
+	var alerts []klaxon.Alert
+	cursor := ""
+	for {
+		page, next, err := m.store.IncidentAlerts(ctx, inc.ID, cursor, 1000)
+		if err != nil {
+			return "", time.Time{}, false, fmt.Errorf("read the alerts of incident %s: %w", inc.ID, err)
+		}
+		for _, a := range page {
+			if a.Status == klaxon.Firing {
+				alerts = append(alerts, a.Alert)
+			}
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	w, until, ok := ingest.HoldAll(m.hold, alerts, now)
+	return w, until, ok, nil
 }
 
 // runtime returns the runtime windows, read again when old. One caller
@@ -134,7 +170,7 @@ func (m *maintenance) releaseEnded(ctx context.Context) {
 	m.ended = nil
 	m.mu.Unlock()
 	for name := range ended {
-		n, err := m.release(ctx, name)
+		n, err := m.release(ctx, name, m.heldNow)
 		if err != nil {
 			m.log.Warn("release the pages of an ended maintenance window", "window", name, "err", err)
 			m.mu.Lock()
@@ -182,7 +218,7 @@ func (m *maintenance) End(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	n, err := m.release(ctx, route.RuntimeName(id))
+	n, err := m.release(ctx, route.RuntimeName(id), m.heldNow)
 	if n > 0 {
 		m.log.Info("maintenance ended early: held pages go now", "window", id, "incidents", n)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/config"
+	"github.com/klaxonhq/klaxon/escalate"
 	"github.com/klaxonhq/klaxon/store/embedded"
 )
 
@@ -27,7 +28,7 @@ func TestMaintenanceEndReadsFirst(t *testing.T) {
 
 	var m *maintenance
 	releases := 0
-	release := func(context.Context, string) (int, error) {
+	release := func(context.Context, string, escalate.Held) (int, error) {
 		releases++
 		_, until, held := m.hold(lbls, clock()) // an alert that comes meanwhile
 		require.False(t, held, "held until %s by the window being released", until)
@@ -55,10 +56,10 @@ func TestMaintenanceEndedElsewhere(t *testing.T) {
 	clock := func() time.Time { return now }
 	lbls := map[string]string{"service": "db", "alertname": "DBDown"}
 	rt := newRuntime(&config.Config{}, nil)
-	none := func(context.Context, string) (int, error) { return 0, nil }
+	none := func(context.Context, string, escalate.Held) (int, error) { return 0, nil }
 	var released []string
 	a := newMaintenance(rt, st, none, clock, slog.New(slog.DiscardHandler))
-	b := newMaintenance(rt, st, func(_ context.Context, window string) (int, error) {
+	b := newMaintenance(rt, st, func(_ context.Context, window string, _ escalate.Held) (int, error) {
 		released = append(released, window)
 		return 1, nil
 	}, clock, slog.New(slog.DiscardHandler))

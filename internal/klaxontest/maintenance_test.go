@@ -108,3 +108,37 @@ func TestMaintenanceEndedEarly(t *testing.T) {
 	h.Phone("+15550100001").ExpectSMS("5xx ratio above 5% on payments")
 	require.Contains(t, timelineText(h.OpenIncident("HighErrorRate").Timeline), "ended early")
 }
+
+// TestMaintenanceEndedEarlyAnotherHolds: ending early the window that
+// holds a page does not send it while another window still holds every
+// alert of the incident: that window holds it on, to its own end. It
+// was sent at once.
+func TestMaintenanceEndedEarlyAnotherHolds(t *testing.T) {
+	h := Start(t, Config{
+		Policies: []Policy{{Name: "default", Steps: []Step{{Targets: []string{"user:alice"}}}}},
+		Users:    []User{{ID: "alice", Phone: "+15550100001", Notify: []Rule{SMS(0)}}},
+	})
+	start := func(matcher, d string) klaxon.Maintenance {
+		code, out := h.Do(http.MethodPost, "/v1/maintenance", map[string]any{"matchers": []string{matcher}, "duration": d})
+		require.Equal(t, http.StatusCreated, code, "%s", out)
+		var w klaxon.Maintenance
+		require.NoError(t, json.Unmarshal(out, &w))
+		return w
+	}
+	long := start(`service="payments"`, "4h")
+	start(`alertname="HighErrorRate"`, "2h")
+	body, err := os.ReadFile("testdata/firing-two-alerts.json")
+	require.NoError(t, err)
+	h.Alertmanager(body)
+	h.FastForward(time.Hour)
+	require.Empty(t, h.Twilio.Untaken(), "held")
+
+	code, out := h.Do(http.MethodDelete, "/v1/maintenance/"+long.ID, nil)
+	require.Equal(t, http.StatusNoContent, code, "%s", out)
+	h.FastForward(time.Hour - time.Second)
+	require.Empty(t, h.Twilio.Untaken(), "the other window holds the page to its end")
+	require.Contains(t, timelineText(h.OpenIncident("HighErrorRate").Timeline), "ended early")
+
+	h.FastForward(time.Second)
+	h.Phone("+15550100001").ExpectSMS("5xx ratio above 5% on payments")
+}
