@@ -170,13 +170,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	}
 	pipeline := ingest.NewPipeline(st, rt.router, engine.Wake, o.Now, ingestOpts...)
 	heartbeats = ingest.NewHeartbeats(st, pipeline, rt.heartbeat, o.Now)
-	var beats []string
-	for _, in := range cfg.Integrations {
-		if in.Type == config.TypeHeartbeat {
-			beats = append(beats, in.Name)
-		}
-	}
-	if err := heartbeats.Arm(ctx, beats); err != nil {
+	if err := heartbeats.Arm(ctx, heartbeatNames(cfg)); err != nil {
 		return nil, err
 	}
 	committed = updates.Committed
@@ -219,9 +213,30 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	for _, l := range listeners {
 		log.Info("klaxon listening", "addr", l.ln.Addr().String(), "tls", l.srv.TLSConfig != nil, "serve", l.serves(), "store", store, "version", o.Version, "gogc", o.GOGC)
 	}
-	return &App{log: log, store: st, engine: engine, listeners: listeners, workers: workers,
-		reload: newReloader(o.ConfigPath, o.Overrides, rt, log.With("component", "config"), o.Watch)}, nil
+	reload := newReloader(o.ConfigPath, o.Overrides, rt, log.With("component", "config"), o.Watch)
+	// A heartbeat the reload added is armed as at a start: one whose
+	// sender never pings is missed too.
+	reload.reloaded = func(ctx context.Context) {
+		if err := heartbeats.Arm(ctx, heartbeatNames(rt.cfg.Load())); err != nil {
+			reload.log.Error("arm the heartbeats of the reloaded config", "err", err)
+		}
+	}
+	return &App{log: log, store: st, engine: engine, listeners: listeners, workers: workers, reload: reload}, nil
 }
+
+// heartbeatNames names the heartbeat integrations of cfg.
+func heartbeatNames(cfg *config.Config) []string {
+	var names []string
+	for _, in := range cfg.Integrations {
+		if in.Type == config.TypeHeartbeat {
+			names = append(names, in.Name)
+		}
+	}
+	return names
+}
+
+// Reload loads the config again, as SIGHUP does.
+func (a *App) Reload(ctx context.Context) { a.reload.reload(ctx, "asked") }
 
 // Addrs are the addresses the server listens on, in the config's order.
 func (a *App) Addrs() []string {

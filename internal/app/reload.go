@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"reflect"
+	"sync"
 	"syscall"
 	"time"
 
@@ -37,6 +38,9 @@ type reloader struct {
 	log       *slog.Logger
 	hup       chan os.Signal
 	w         *fsnotify.Watcher // nil when not watching files
+	// reloaded, when set, acts on a config reloaded, once it runs.
+	reloaded func(ctx context.Context)
+	mu       sync.Mutex // one reload at a time
 }
 
 // settle is how long files must be quiet before a reload, so that an
@@ -82,7 +86,7 @@ func (r *reloader) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-r.hup:
-			r.reload("SIGHUP")
+			r.reload(ctx, "SIGHUP")
 		case ev := <-events:
 			if ext := filepath.Ext(ev.Name); ext == ".yaml" || ext == ".yml" {
 				settled = time.After(settle)
@@ -91,12 +95,14 @@ func (r *reloader) Run(ctx context.Context) error {
 			r.log.Warn("watch config files", "err", err)
 		case <-settled:
 			settled = nil
-			r.reload("file changed")
+			r.reload(ctx, "file changed")
 		}
 	}
 }
 
-func (r *reloader) reload(why string) {
+func (r *reloader) reload(ctx context.Context, why string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	cfg, err := config.Reload(r.path, r.overrides)
 	if err != nil {
 		for _, e := range config.Errors(err) {
@@ -115,6 +121,9 @@ func (r *reloader) reload(why string) {
 		r.follow(cfg.Sources)
 	}
 	r.log.Info("config reloaded", "why", why, "policies", len(cfg.Policies), "users", len(cfg.Users), "schedules", len(cfg.Schedules))
+	if r.reloaded != nil {
+		r.reloaded(ctx)
+	}
 }
 
 // restartOnly says, for each section of klaxon.yaml that differs between

@@ -80,7 +80,7 @@ func TestReloadRefusesWhatOnlyARestartApplies(t *testing.T) {
 	fresh := func() { logs = &syncbuf.Buffer{}; r.log = slog.New(slog.NewTextHandler(logs, nil)) }
 	fresh()
 
-	r.reload("test")
+	r.reload(t.Context(), "test")
 	require.NotSame(t, cfg, rt.cfg.Load(), "the same files reload")
 	require.NotContains(t, logs.String(), "reload refused")
 
@@ -94,7 +94,7 @@ func TestReloadRefusesWhatOnlyARestartApplies(t *testing.T) {
 			fresh()
 			running := rt.cfg.Load()
 			rewrite(t, path, tc.old, tc.new)
-			r.reload("test")
+			r.reload(t.Context(), "test")
 			require.Same(t, running, rt.cfg.Load(), "the running config stays")
 			require.Contains(t, logs.String(), tc.section+" changed: ")
 			rewrite(t, path, tc.new, tc.old)
@@ -104,7 +104,7 @@ func TestReloadRefusesWhatOnlyARestartApplies(t *testing.T) {
 	fresh()
 	running := rt.cfg.Load()
 	rewrite(t, filepath.Join(filepath.Dir(path), "schedules", "primary.yaml"), "members: [alice, bob]", "members: [bob, alice]")
-	r.reload("test")
+	r.reload(t.Context(), "test")
 	require.NotSame(t, running, rt.cfg.Load(), "a change elsewhere reloads")
 	require.NotContains(t, logs.String(), "reload refused")
 }

@@ -58,6 +58,10 @@ type Harness struct {
 	stop    func()
 	logs    *syncbuf.Buffer
 	console *console
+	// dir holds the config's files, main what the harness puts in
+	// klaxon.yaml besides cfg.
+	dir  string
+	main object
 }
 
 // Option sets what Klaxon runs with beyond its config.
@@ -86,12 +90,13 @@ func Start(t *testing.T, cfg Config, opts ...Option) *Harness {
 	if cfg.Slack != nil {
 		notify["slack"] = object{"bot_token": cfg.Slack.BotToken, "signing_secret": cfg.Slack.SigningSecret, "api_url": cfg.Slack.APIURL}
 	}
-	path := cfg.write(t, t.TempDir(), object{
+	h.dir, h.main = t.TempDir(), object{
 		"listen":     addr,
 		"public_url": h.URL,
 		"secret":     "klaxontest-secret-0123456789",
 		"notify":     notify,
-	})
+	}
+	path := cfg.write(t, h.dir, h.main)
 	t.Cleanup(func() {
 		// After Serve's cleanup has stopped Klaxon: nothing pages later.
 		for _, p := range h.Twilio.Untaken() {
@@ -191,6 +196,14 @@ func (h *Harness) Stop() { h.stop() }
 func (h *Harness) Restart() {
 	h.t.Helper()
 	h.app, h.stop = serve(h.t, h.opts)
+}
+
+// Reload writes cfg over the config's files and has Klaxon load them
+// again, as SIGHUP does.
+func (h *Harness) Reload(cfg Config) {
+	h.t.Helper()
+	cfg.write(h.t, h.dir, h.main)
+	h.app.Reload(h.t.Context())
 }
 
 // Logs is what Klaxon logged so far.

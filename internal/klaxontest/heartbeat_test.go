@@ -67,3 +67,23 @@ func (h *Harness) openHeartbeats() []*klaxon.Incident {
 	}
 	return out
 }
+
+// TestHeartbeatAddedByReload: a heartbeat that a reload adds is missed
+// an interval and a grace later when its sender never pings, as one in
+// the config at the start is. It was armed only at the next start, or
+// by a first ping.
+func TestHeartbeatAddedByReload(t *testing.T) {
+	cfg := Config{
+		Policies: []Policy{{Name: "default", Steps: []Step{{Targets: []string{"user:alice"}}}}},
+		Users:    []User{{ID: "alice", Phone: "+15550100001", Notify: []Rule{SMS(0)}}},
+	}
+	h := Start(t, cfg)
+	cfg.Heartbeats = []Heartbeat{{Name: "backups", Token: "backups-token", Interval: 5 * time.Minute, Grace: time.Minute}}
+	h.Reload(cfg)
+	require.Contains(t, h.Logs(), "config reloaded")
+
+	h.FastForward(6*time.Minute - time.Second)
+	require.Empty(t, h.openHeartbeats())
+	h.FastForward(time.Second)
+	h.Phone("+15550100001").ExpectSMS("Heartbeat backups missed")
+}
