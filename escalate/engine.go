@@ -88,6 +88,11 @@ type Options struct {
 	// (klaxon.ParseHeartbeatTimer), claimed as any other, and lets each
 	// go with its claim when done; nil lets them go untouched.
 	Heartbeat func(ctx context.Context, t klaxon.Timer) error
+	// Held says which maintenance windows hold the firing alerts of an
+	// incident whose first page a window held: when that hold ends, the
+	// engine asks again before it pages, and another window that holds
+	// every firing alert still holds the page on. nil pages then.
+	Held Held
 	// Metrics is where the engine registers its metrics; nil for none.
 	Metrics prometheus.Registerer
 	// Tracing makes a span of each page around its provider's call,
@@ -155,6 +160,7 @@ type Engine struct {
 	heartbeat   func(ctx context.Context, t klaxon.Timer) error
 	committed   func([]*klaxon.Incident)
 	unsure      func([]*klaxon.Incident)
+	held        Held
 	// left counts the pages a stopping engine left for the next start
 	// (hold.quit).
 	left  atomic.Int64
@@ -184,7 +190,7 @@ const claimBatch = 64
 func New(store klaxon.Store, notifier Notifier, dir func() Directory, log *slog.Logger, o Options) *Engine {
 	e := &Engine{store: store, notifier: notifier, dir: dir, log: log.With("component", "escalate"),
 		lease: o.Lease, poll: o.Poll, pageTimeout: o.PageTimeout, retry: o.Retry, now: o.Now, maxSnooze: o.MaxSnooze,
-		wake: make(chan struct{}, 1), shared: o.Shared, heartbeat: o.Heartbeat, committed: o.Committed, unsure: o.Unsure}
+		wake: make(chan struct{}, 1), shared: o.Shared, heartbeat: o.Heartbeat, committed: o.Committed, unsure: o.Unsure, held: o.Held}
 	if o.Tracing != nil {
 		e.tracer = o.Tracing.Tracer("github.com/klaxonhq/klaxon/escalate")
 	}

@@ -338,14 +338,49 @@ func (e *Engine) SetChat(ctx context.Context, id string, chat klaxon.Chat) (*kla
 }
 
 // Held reports whether maintenance windows hold every firing alert of
-// incident inc at now: the window that closes last, and when.
+// incident inc at now: the first of them to free its alert, and when.
 type Held func(ctx context.Context, inc *klaxon.Incident, now time.Time) (window string, until time.Time, ok bool, err error)
 
+// isHeld reports whether inc's first page is held by a maintenance window
+// (Incident.Escalation.HeldBy), or was until its hold ended.
+func isHeld(inc *klaxon.Incident) bool {
+	return inc.State == klaxon.StateTriggered && inc.Escalation.Step < 0 && inc.Escalation.HeldBy != ""
+}
+
+// heldOn reports whether the hold of inc's first page ended at now while
+// windows hold every firing alert of inc still (Options.Held), and if
+// so holds it on to when the first of them frees its alert. A question
+// that fails is logged, and the page goes.
+func (e *Engine) heldOn(ctx context.Context, inc *klaxon.Incident, now time.Time) bool {
+	if e.held == nil || !isHeld(inc) || now.Before(inc.Escalation.NextAt) {
+		return false
+	}
+	window, until, ok, err := e.held(ctx, inc, now)
+	if err != nil {
+		e.log.Warn("ask the maintenance windows again: the held page goes", "incident", inc.ID, "err", err)
+		return false
+	}
+	if !ok || !until.After(now) {
+		return false
+	}
+	holdOn(inc, now, inc.Escalation.HeldBy+" ended", window, until)
+	return true
+}
+
+// holdOn records on inc that window holds its first page until until,
+// now that why.
+func holdOn(inc *klaxon.Incident, now time.Time, why, window string, until time.Time) {
+	inc.Escalation.NextAt, inc.Escalation.HeldBy = until, window
+	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventAlertSilenced,
+		Text: "maintenance " + why + "; " + window + " holds the first page until " + until.UTC().Format(time.RFC3339)})
+}
+
 // Release sends now the held first page of every open incident that
-// maintenance window holds: the window ended early. An incident whose
-// firing alerts other windows all hold still (held, nil for none) stays
-// held, to the end of the one that closes last. It returns how many it
-// released.
+// maintenance window held, as the window ended early. With held (nil
+// for none), it asks again of every incident a window holds: one whose
+// firing alerts other windows all hold still stays held, until the
+// first of them frees its alert; one that has an alert the ended
+// window alone held pages now. It returns how many pages it released.
 func (e *Engine) Release(ctx context.Context, window string, held Held) (int, error) {
 	open, err := e.store.Incidents(ctx, klaxon.IncidentFilter{States: []klaxon.State{klaxon.StateTriggered}})
 	if err != nil {
@@ -353,7 +388,7 @@ func (e *Engine) Release(ctx context.Context, window string, held Held) (int, er
 	}
 	released := 0
 	for _, inc := range open {
-		if inc.Escalation.HeldBy != window {
+		if !isHeld(inc) || (held == nil && inc.Escalation.HeldBy != window) {
 			continue
 		}
 		var other string
@@ -371,13 +406,13 @@ func (e *Engine) Release(ctx context.Context, window string, held Held) (int, er
 		freed := false
 		_, err := e.command(ctx, "release", klaxon.Actor{}, inc.ID, func(inc *klaxon.Incident, now time.Time) (bool, error) {
 			freed = false
-			if inc.Escalation.HeldBy != window || inc.Escalation.Step >= 0 {
+			switch {
+			case !isHeld(inc):
 				return false, nil
-			}
-			if until.After(now) {
-				inc.Escalation.NextAt, inc.Escalation.HeldBy = until, other
-				inc.Record(klaxon.Event{At: now, Kind: klaxon.EventAlertSilenced,
-					Text: "maintenance " + window + " ended early; " + other + " holds the first page until " + until.UTC().Format(time.RFC3339)})
+			case until.After(now) && inc.Escalation.HeldBy == other && inc.Escalation.NextAt.Equal(until):
+				return false, nil // held as before
+			case until.After(now):
+				holdOn(inc, now, window+" ended early", other, until)
 				return true, nil
 			}
 			inc.Escalation.NextAt, inc.Escalation.HeldBy = time.Time{}, ""

@@ -139,6 +139,14 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 				inc.Record(klaxon.Event{At: now, Kind: klaxon.EventEscalated, Alert: key, Text: "an alert no maintenance window holds: the held page goes now"})
 				c.Schedule(inc, now)
 				f.opened = true // its page is due now: the engine is woken for it
+			} else if window, until, key, ok := p.sooner(inc, alerts, now); ok {
+				// An alert that a window frees sooner joined: the held
+				// page is looked at again then, as it may still fire.
+				inc.Escalation.NextAt, header.Escalation.NextAt = until, until
+				inc.Escalation.HeldBy, header.Escalation.HeldBy = window, window
+				inc.Record(klaxon.Event{At: now, Kind: klaxon.EventAlertSilenced, Alert: key,
+					Text: "maintenance " + window + " holds the alert until " + until.UTC().Format(time.RFC3339) + ": the held page is looked at again then"})
+				c.Schedule(inc, until)
 			}
 			open = &header
 		}

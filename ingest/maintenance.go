@@ -31,8 +31,9 @@ func (p *Pipeline) held(alerts []klaxon.Alert, now time.Time) (window string, un
 }
 
 // HoldAll reports whether maintenance windows hold every firing alert
-// of alerts at now, as hold says of each: the window that closes last,
-// and when. One alert no window holds pages at once.
+// of alerts at now, as hold says of each: the first of them to free
+// its alert, and when; the page is looked at again then, as that alert
+// may still fire. One alert no window holds pages at once.
 func HoldAll(hold Hold, alerts []klaxon.Alert, now time.Time) (window string, until time.Time, ok bool) {
 	for _, a := range alerts {
 		if a.Status != klaxon.Firing {
@@ -42,7 +43,7 @@ func HoldAll(hold Hold, alerts []klaxon.Alert, now time.Time) (window string, un
 		if !held {
 			return "", time.Time{}, false
 		}
-		if u.After(until) {
+		if until.IsZero() || u.Before(until) {
 			window, until = w, u
 		}
 	}
@@ -53,6 +54,25 @@ func HoldAll(hold Hold, alerts []klaxon.Alert, now time.Time) (window string, un
 // window now: an alert that joins it may release the page (see unheld).
 func (p *Pipeline) isHeld(inc *klaxon.Incident, now time.Time) bool {
 	return p.hold != nil && inc.State == klaxon.StateTriggered && inc.Escalation.Step < 0 && now.Before(inc.Escalation.NextAt)
+}
+
+// sooner reports whether inc is held by a maintenance window and one
+// of alerts fires that a window holds for less time than inc's hold
+// lasts: that window, when it frees the alert, and the alert's key.
+func (p *Pipeline) sooner(inc *klaxon.Incident, alerts []klaxon.Alert, now time.Time) (window string, until time.Time, key string, ok bool) {
+	if !p.isHeld(inc, now) {
+		return "", time.Time{}, "", false
+	}
+	until = inc.Escalation.NextAt
+	for _, a := range alerts {
+		if a.Status != klaxon.Firing {
+			continue
+		}
+		if w, u, held := p.hold(a.Labels, now); held && u.Before(until) {
+			window, until, key = w, u, a.Key
+		}
+	}
+	return window, until, key, key != ""
 }
 
 // unheld reports whether inc is held by a maintenance window and one of

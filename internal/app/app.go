@@ -157,12 +157,18 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	// The engine hands heartbeats' deadlines to the heartbeats, which
 	// commit through the pipeline, which wakes the engine.
 	var heartbeats *ingest.Heartbeats
+	// The engine asks the maintenance windows again as a held page's
+	// hold ends: another may hold it on.
+	var windows *maintenance
 	engine := escalate.New(engineStore, throttle, rt.directory, log, escalate.Options{Lease: o.Lease, Poll: o.Poll, PageTimeout: o.PageTimeout, PerChannel: cfg.Notify.PerChannel(), Metrics: reg, Now: o.Now, Tracing: o.Tracing.On(), Shared: shared,
 		MaxSnooze: func() time.Duration { return rt.cfg.Load().API.SnoozeBound() },
 		Heartbeat: func(ctx context.Context, t klaxon.Timer) error { return heartbeats.Missed(ctx, t) },
+		Held: func(ctx context.Context, inc *klaxon.Incident, now time.Time) (string, time.Time, bool, error) {
+			return windows.heldNow(ctx, inc, now)
+		},
 		Committed: func(incs []*klaxon.Incident) { committed(incs) },
 		Unsure:    func(incs []*klaxon.Incident) { unsure(incs) }})
-	windows := newMaintenance(rt, st, engine.Release, o.Now, log)
+	windows = newMaintenance(rt, st, engine.Release, o.Now, log)
 	ingestOpts := []ingest.Option{ingest.WithMetrics(reg, shared), ingest.WithLogger(log.With("component", "ingest")), ingest.WithMaintenance(windows.hold), ingest.WithCommitted(func(incs []*klaxon.Incident) { committed(incs) }),
 		ingest.WithUnsure(func(incs []*klaxon.Incident) { unsure(incs) })}
 	if o.Tracing.Enabled() {

@@ -142,3 +142,52 @@ func TestMaintenanceEndedEarlyAnotherHolds(t *testing.T) {
 	h.FastForward(time.Second)
 	h.Phone("+15550100001").ExpectSMS("5xx ratio above 5% on payments")
 }
+
+// TestMaintenanceFirstWindowCloses: an incident whose alerts two windows
+// hold, each its own, pages when the first window closes while its
+// alert still fires: that alert no window holds any more. Had that
+// alert resolved meanwhile, the other window holds the page on, to its
+// own end. The hold followed the alert that opened the incident alone:
+// it paged at the end of that alert's window, whether the other's
+// held on or had closed long before.
+func TestMaintenanceFirstWindowCloses(t *testing.T) {
+	h := Start(t, Config{
+		Policies: []Policy{{Name: "default", Steps: []Step{{Targets: []string{"user:alice"}}}}},
+		Users:    []User{{ID: "alice", Phone: "+15550100001", Notify: []Rule{SMS(0)}}},
+	})
+	start := func(matcher, d string) {
+		code, out := h.Do(http.MethodPost, "/v1/maintenance", map[string]any{"matchers": []string{matcher}, "duration": d})
+		require.Equal(t, http.StatusCreated, code, "%s", out)
+	}
+	alert := func(name, instance, status string) []byte {
+		return []byte(`{"receiver":"klaxon","status":"` + status + `","alerts":[{"status":"` + status + `","labels":{"alertname":"` + name + `","service":"db","instance":"` + instance + `"},"annotations":{"summary":"` + name + ` on db"},"startsAt":"2026-11-27T00:00:00Z","fingerprint":"` + name + instance + `"}]}`)
+	}
+	start(`instance="db-1"`, "2h")
+	start(`instance="db-2"`, "4h")
+	start(`instance="db-3"`, "3h")
+	for _, name := range []string{"DBDown", "DBSlow"} {
+		h.Alertmanager(alert(name, "db-1", "firing"))
+		h.Alertmanager(alert(name, "db-2", "firing"))
+	}
+	// Opened by db-2's alert, held 4h; db-3's joins, held 3h.
+	h.Alertmanager(alert("DBHot", "db-2", "firing"))
+	h.Alertmanager(alert("DBHot", "db-3", "firing"))
+	// DBSlow on db-1 resolves in its window: db-2's window holds on.
+	h.FastForward(time.Hour)
+	h.Alertmanager(alert("DBSlow", "db-1", "resolved"))
+
+	h.FastForward(time.Hour - time.Second)
+	require.Empty(t, h.Twilio.Untaken(), "both windows hold")
+	h.FastForward(time.Second)
+	h.Phone("+15550100001").ExpectSMS("DBDown on db")
+
+	h.FastForward(time.Hour - time.Second)
+	require.Empty(t, h.Twilio.Untaken(), "db-3's window holds DBHot's page")
+	h.FastForward(time.Second)
+	h.Phone("+15550100001").ExpectSMS("DBHot on db")
+
+	h.FastForward(time.Hour - time.Second)
+	require.Empty(t, h.Twilio.Untaken(), "db-2's window holds DBSlow's page")
+	h.FastForward(time.Second)
+	h.Phone("+15550100001").ExpectSMS("DBSlow on db")
+}
