@@ -133,7 +133,7 @@ func newRig(t testing.TB) *rig {
 		users:    []klaxon.User{{ID: "alice", Name: "Alice Chen", Phone: "+15550100001"}, {ID: "bob", Name: "Bob Li"}},
 		policies: []klaxon.Policy{{Name: "default", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}, EscalateAfter: 5 * time.Minute}, {Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "bob"}}}}}},
 	}
-	c, err := web.New(web.Options{Incidents: r.Store, Commands: r.Engine, Tokens: r.tokens, Overrides: r.Store,
+	c, err := web.New(web.Options{Incidents: r.Store, Commands: r.Engine, Tokens: r.tokens, Overrides: r.Store, SignedOut: r.Store,
 		View: func() web.View { return v }, Key: []byte("0123456789abcdef0123456789abcdef"), Now: r.Clock.Now})
 	require.NoError(t, err)
 	r.srv = httptest.NewServer(c)

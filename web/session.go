@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -8,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -18,11 +20,14 @@ import (
 	"github.com/klaxonhq/klaxon/config"
 )
 
-// Sessions are signed cookies: the console keeps nothing per session, so
-// any replica serves any session. A session names who signed in and a
-// fingerprint of the token they signed in with; it ends when it expires,
-// when they sign out, or when that token is changed or removed from the
-// config, whichever comes first.
+// Sessions are signed cookies: the console keeps nothing per session
+// signed in, so any replica serves any session. A session names who
+// signed in and a fingerprint of the token they signed in with; it ends
+// when it expires, when they sign out, or when that token is changed or
+// removed from the config, whichever comes first. Signing out is kept in
+// the store (Options.SignedOut) until the session would have expired, so
+// that a copy of the cookie taken before signs in no more, on any
+// replica.
 const (
 	cookieName = "klaxon_session"
 	// sessionLife is how long a sign-in lasts: a responder who opens a
@@ -130,8 +135,29 @@ func (c *Console) signedIn(r *http.Request) (*session, *Identity, bool) {
 	if !ok || subtle.ConstantTimeCompare([]byte(c.fingerprint(token)), []byte(s.Token)) != 1 {
 		return nil, nil, false
 	}
+	if c.o.SignedOut != nil {
+		out, err := c.o.SignedOut.Remembered(r.Context(), signedOutKey(s), c.now())
+		if err != nil {
+			// The store does not answer: nothing that needs it works
+			// either, and who is on call still shows.
+			c.log.WarnContext(r.Context(), "read whether a session signed out: taken as signed in", "err", err)
+		} else if out {
+			return nil, nil, false
+		}
+	}
 	return &s, &id, true
 }
+
+// SignOuts remembers the sessions signed out, durably and across
+// replicas, each until it would have expired (a store's callbacks'
+// memory: see store/storetest).
+type SignOuts interface {
+	FirstTime(ctx context.Context, key string, now time.Time, ttl time.Duration) (bool, error)
+	Remembered(ctx context.Context, key string, now time.Time) (bool, error)
+}
+
+// signedOutKey is what SignOuts keeps of session s signed out.
+func signedOutKey(s session) string { return "signout:" + s.ID }
 
 // setSession signs id in on w, for a request of r.
 func (c *Console) setSession(w http.ResponseWriter, r *http.Request, id Identity, token string) {
@@ -225,8 +251,16 @@ func signsIn(r *http.Request, kind string) bool {
 	return kind != KindToken || config.Served(r.Context(), config.ServeAPI)
 }
 
-// signOut serves POST /logout.
-func (c *Console) signOut(w http.ResponseWriter, r *http.Request, _ *session, _ *Identity) {
+// signOut serves POST /logout: the browser forgets the cookie, and the
+// store keeps that the session signed out, for a copy of it.
+func (c *Console) signOut(w http.ResponseWriter, r *http.Request, s *session, id *Identity) {
 	http.SetCookie(w, c.cookie(r, "", -time.Second))
+	if c.o.SignedOut != nil {
+		now := c.now()
+		if _, err := c.o.SignedOut.FirstTime(r.Context(), signedOutKey(*s), now, time.Unix(s.Expires, 0).Sub(now)); err != nil {
+			c.fail(w, r, id, fmt.Errorf("sign out: %w", err))
+			return
+		}
+	}
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }

@@ -82,6 +82,9 @@ type Options struct {
 	Key []byte
 	// Limiter counts failed sign-ins (default: one of the console's own).
 	Limiter *authlimit.Limiter
+	// SignedOut keeps the sessions signed out (nil: a sign-out only
+	// makes the browser forget its cookie).
+	SignedOut SignOuts
 	// MaxOverride returns the longest runtime override accepted.
 	MaxOverride func() time.Duration
 	Now         func() time.Time

@@ -56,12 +56,22 @@ func TestSignIn(t *testing.T) {
 	require.Contains(t, body, "On call now")
 	require.Contains(t, body, "oncall") // who is signed in
 
-	// Signing out ends the session.
+	// Signing out ends the session, also for a copy of its cookie taken
+	// before, which the browser's forgetting would not end.
+	u, err := url.Parse(r.srv.URL)
+	require.NoError(t, err)
+	stolen := r.browser(t)
+	stolen.http.Jar.SetCookies(u, b.http.Jar.Cookies(u))
+	code, _, _ = stolen.get("/oncall")
+	require.Equal(t, http.StatusOK, code, "the copy works while the session lasts")
 	code, _, loc = b.post("/logout", url.Values{"csrf": {b.csrf("/oncall")}})
 	require.Equal(t, http.StatusSeeOther, code)
 	require.Equal(t, "/login", loc)
 	code, _, _ = b.get("/oncall")
 	require.Equal(t, http.StatusSeeOther, code)
+	code, _, loc = stolen.get("/oncall")
+	require.Equal(t, http.StatusSeeOther, code, "the copy signs in no more")
+	require.Contains(t, loc, "/login")
 }
 
 func TestSignInStaysOnSite(t *testing.T) {

@@ -36,7 +36,8 @@ func newConsole(rt *runtime, st klaxon.Store, commands web.Commander, limiter *a
 	} else {
 		log.Warn("no secret in the config: web console sessions end when klaxon stops, and replicas do not share them")
 	}
-	return web.New(web.Options{Incidents: st, Commands: commands, Tokens: rt, Overrides: st, Key: key, Limiter: limiter, Now: now, Log: log,
+	signedOut, _ := st.(web.SignOuts)
+	return web.New(web.Options{Incidents: st, Commands: commands, Tokens: rt, Overrides: st, Key: key, Limiter: limiter, Now: now, Log: log, SignedOut: signedOut,
 		View:        func() web.View { return rt.view() },
 		MaxOverride: func() time.Duration { return rt.cfg.Load().API.OverrideBound() }})
 }

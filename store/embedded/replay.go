@@ -70,3 +70,26 @@ func (s *Store) FirstTime(ctx context.Context, key string, now time.Time, ttl ti
 	}
 	return first, nil
 }
+
+// Remembered reports whether key is recorded (FirstTime) and its record
+// has not ended at now.
+func (s *Store) Remembered(ctx context.Context, key string, now time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	found := false
+	s.w.mu.Lock()
+	err := s.read(func(tx *txn) error {
+		seen := tx.Bucket(bucketCallbacks)
+		if seen == nil {
+			return nil
+		}
+		v := seen.Get([]byte(key))
+		found = len(v) == 8 && int64(binary.BigEndian.Uint64(v)) > now.UnixNano()
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("read callback: %w", err)
+	}
+	return found, nil
+}

@@ -23,3 +23,13 @@ func (s *Store) FirstTime(ctx context.Context, key string, now time.Time, ttl ti
 	}
 	return n == 1, nil
 }
+
+// Remembered reports whether key is recorded (FirstTime) and its record
+// has not ended; Redis ends it at its own time.
+func (s *Store) Remembered(ctx context.Context, key string, _ time.Time) (bool, error) {
+	n, err := s.urgent.Exists(ctx, s.prefix+":cb:"+key).Result()
+	if err != nil {
+		return false, fmt.Errorf("read callback: %w", classify(err))
+	}
+	return n == 1, nil
+}

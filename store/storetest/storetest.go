@@ -186,9 +186,11 @@ func timerStrings(timers []klaxon.Timer) []string {
 	return out
 }
 
-// firstTimer is how a store remembers the callbacks it acted on.
+// firstTimer is how a store remembers the callbacks it acted on, and
+// the console's sessions signed out.
 type firstTimer interface {
 	FirstTime(ctx context.Context, key string, now time.Time, ttl time.Duration) (bool, error)
+	Remembered(ctx context.Context, key string, now time.Time) (bool, error)
 }
 
 // testCallbacksOnce: a callback key is new once until it expires, and
@@ -198,11 +200,20 @@ func testCallbacksOnce(t *testing.T, open func() klaxon.Store) {
 	require.True(t, ok, "a store remembers callbacks (FirstTime)")
 	ctx := t.Context()
 	now := time.Now()
+	seen, err := s.Remembered(ctx, "sms:SM1", now)
+	require.NoError(t, err)
+	require.False(t, seen, "not yet recorded")
 	for i, want := range []bool{true, false, false} {
 		first, err := s.FirstTime(ctx, "sms:SM1", now.Add(time.Duration(i)*time.Minute), 24*time.Hour)
 		require.NoError(t, err)
 		require.Equal(t, want, first, "delivery %d", i+1)
 	}
+	seen, err = s.Remembered(ctx, "sms:SM1", now.Add(time.Hour))
+	require.NoError(t, err)
+	require.True(t, seen, "recorded")
+	seen, err = s.Remembered(ctx, "sms:SM2", now)
+	require.NoError(t, err)
+	require.False(t, seen, "another key")
 	first, err := s.FirstTime(ctx, "sms:SM2", now, 24*time.Hour)
 	require.NoError(t, err)
 	require.True(t, first, "another message")
