@@ -176,7 +176,7 @@ func movedAhead(c klaxon.Commit, before []string) []klaxon.Move {
 // incident, for the state once the commit lands.
 func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline bool) (keys []string, args []any, stored [][]uint64, err error) {
 	tag := s.tag(c.Group)
-	keys = make([]string, 0, 5+len(c.Incidents))
+	keys = make([]string, 0, 11+5*len(c.Incidents))
 	keys = append(keys, groupKey(tag, c.Group), alertsKey(tag), queueKey(tag), timersKey(tag), leasesKey(tag))
 	mustExist := "0"
 	if c.Open != "" && !slices.ContainsFunc(c.Incidents, func(inc *klaxon.Incident) bool { return inc.ID == c.Open }) {
@@ -269,7 +269,27 @@ func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline 
 	for _, id := range c.Cancel {
 		args = append(args, id)
 	}
-	return keys, args, stored, nil
+	return append(keys, undeclared(tag, c)...), args, stored, nil
+}
+
+// undeclared are the keys of the group's shard that commit.lua builds
+// from its hash tag rather than takes from KEYS, declared after those it
+// takes, which it reads by their place. While the shard's slot migrates
+// (a reshard), Redis runs a script only when every key it declares is
+// on the node: one that touched a key not there would fail there, after
+// its writes before it, which Redis does not undo. Declared, such a
+// commit is refused whole (TRYAGAIN, ASK), and tried again.
+func undeclared(tag string, c klaxon.Commit) []string {
+	keys := make([]string, 0, 6+4*len(c.Incidents))
+	keys = append(keys, stateKey(tag, klaxon.StateTriggered), stateKey(tag, klaxon.StateAcknowledged), stateKey(tag, klaxon.StateResolved),
+		movesKey(tag), unindexKey(tag))
+	if c.Open != "" {
+		keys = append(keys, incidentKey(tag, c.Open))
+	}
+	for _, inc := range c.Incidents {
+		keys = append(keys, incidentAlertsKey(tag, inc.ID), detailsKey(tag, inc.ID), alertOrderKey(tag, inc.ID), timelineKey(tag, inc.ID))
+	}
+	return keys
 }
 
 // commitArgs is how many arguments commitCall gives commit.lua for c,

@@ -15,7 +15,10 @@
 -- KEYS[5+i] incident hash {j: header JSON, s: state}, one per incident;
 -- its alerts are the hash <key>:a (alert key -> record, see keys.go),
 -- their details the hash <key>:d, their keys the sorted set <key>:k, its
--- timeline the list <key>:e (event JSON), in the same slot.
+-- timeline the list <key>:e (event JSON), in the same slot. The keys
+-- after those are the others of the shard that the script builds from
+-- its hash tag: declared only, so that a slot being migrated refuses the
+-- script whole rather than part way (see undeclared in commit.go).
 -- ARGV[1] version read; ARGV[2] open incident ID or ""; ARGV[3] group key;
 -- ARGV[4] shard hash tag; ARGV[5] commit token; ARGV[6] "1" when the open
 -- incident must already exist; ARGV[7] the token of the state read (the

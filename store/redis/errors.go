@@ -52,8 +52,10 @@ func unavailable(err error) bool {
 		redis.HasErrorPrefix(err, "OOM"):
 		return true
 	}
-	// go-redis says these in plain errors.
+	// go-redis says these in plain errors; Redis the last while a
+	// script's slot migrates (a reshard) and a key it reads has moved.
 	msg := err.Error()
 	return strings.Contains(msg, "all sentinels specified in configuration are unreachable") ||
-		strings.Contains(msg, "cluster has no nodes")
+		strings.Contains(msg, "cluster has no nodes") ||
+		strings.Contains(msg, "Script attempted to access a non local key")
 }

@@ -110,6 +110,7 @@ func TestUnavailable(t *testing.T) {
 		{redisError("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk."), true},
 		{redisError("OOM command not allowed when used memory > 'maxmemory'."), true},
 		{errors.New("redis: all sentinels specified in configuration are unreachable"), true},
+		{redisError("ERR Script attempted to access a non local key in a cluster node script: 1b22, on @user_script:184."), true},
 		{context.Canceled, false},
 		{redisError("ERR wrong number of arguments"), false},
 		{redisError("NOSCRIPT No matching script."), false},
