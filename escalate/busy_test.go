@@ -9,7 +9,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
@@ -116,30 +115,6 @@ func TestSlowChannelHoldsNoOtherChannel(t *testing.T) {
 	})
 }
 
-// TestWaitingIncidentsBounded: the incidents whose pages wait for a
-// busy channel are claimed up to as many again as Options.Incidents,
-// not without bound; the rest wait for their turn in the store, and
-// each pages once when the channel frees up.
-func TestWaitingIncidentsBounded(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		reg := prometheus.NewRegistry()
-		open, s, stop := busyChannel(t, escalate.Options{Incidents: 2, PerChannel: 1, Metrics: reg})
-		for i := 1; i <= 6; i++ {
-			open("sms" + string(rune('0'+i)))
-		}
-		time.Sleep(10 * time.Second)
-		synctest.Wait()
-		require.Len(t, s.entered, 1, "one SMS at a time")
-		require.Equal(t, 4.0, gauge(t, reg, "klaxon_engine_claims_held"), "one paging and three waiting, of six due")
-
-		s.free()
-		time.Sleep(time.Minute)
-		synctest.Wait()
-		stop()
-		require.ElementsMatch(t, []string{"sms1/sms", "sms2/sms", "sms3/sms", "sms4/sms", "sms5/sms", "sms6/sms"}, s.got())
-	})
-}
-
 // TestWaitForChannelNoTimeout: a page that waits for its channel longer
 // than the page timeout, behind pages to a provider that takes 40 s to
 // answer each, is not cut off by it: every page goes out on its first
@@ -167,16 +142,116 @@ func TestWaitForChannelNoTimeout(t *testing.T) {
 	})
 }
 
-// gauge reads the one value of gauge name in reg.
-func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetGauge().GetValue()
-		}
+// hungSMS is a provider client whose SMS never answers and does not
+// heed its context, until release is closed: a page that hangs past the
+// page timeout. Other methods go out at once.
+type hungSMS struct {
+	phone
+	entered chan string
+	release chan struct{}
+}
+
+func (s *hungSMS) Notify(ctx context.Context, pg klaxon.Page) error {
+	if pg.Via == klaxon.ViaSMS {
+		s.entered <- pg.Incident
+		<-s.release
 	}
-	t.Fatalf("no %s", name)
-	return 0
+	return s.phone.Notify(ctx, pg)
+}
+
+// busySMS takes took for each SMS, and answers.
+type busySMS struct {
+	phone
+	took time.Duration
+}
+
+func (s *busySMS) Notify(ctx context.Context, pg klaxon.Page) error {
+	if pg.Via == klaxon.ViaSMS {
+		time.Sleep(s.took)
+	}
+	return s.phone.Notify(ctx, pg)
+}
+
+// replicas runs engines over one embedded store, as replicas share
+// Redis; users sms1 to sms9 are paged by SMS. run starts one more
+// engine; open opens an incident paging one user.
+func replicas(t *testing.T) (run func(n escalate.Notifier, o escalate.Options), open func(user string) string) {
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	dir := directory{}
+	for i := 1; i <= 9; i++ {
+		id := "sms" + string(rune('0'+i))
+		dir[id] = klaxon.User{ID: id, Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
+	}
+	var mu sync.Mutex
+	var engines []*escalate.Engine
+	run = func(n escalate.Notifier, o escalate.Options) {
+		e := escalate.New(st, n, func() escalate.Directory { return dir }, slog.New(slog.DiscardHandler), o)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- e.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+		mu.Lock()
+		engines = append(engines, e)
+		mu.Unlock()
+	}
+	open = func(user string) string {
+		p := klaxon.Policy{Name: user, Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: user}}, EscalateAfter: time.Hour}}}
+		id := openIncident(t, st, p, time.Now())
+		mu.Lock()
+		for _, e := range engines {
+			e.Wake()
+		}
+		mu.Unlock()
+		return id
+	}
+	return run, open
+}
+
+// TestWaitBehindHungPageLeftToAnotherReplica: an SMS that waits for the
+// slot of a page hung past the page timeout is not held on this replica
+// for ever: its claim lapses, as the hung page's does, and a healthy
+// replica sends it.
+func TestWaitBehindHungPageLeftToAnotherReplica(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		run, open := replicas(t)
+		hung := &hungSMS{entered: make(chan string, 4), release: make(chan struct{})}
+		run(hung, escalate.Options{PerChannel: 1, PageTimeout: time.Minute})
+		t.Cleanup(func() { close(hung.release) }) // runs before the engines stop
+		open("sms1")
+		<-hung.entered // sms1's SMS hangs, holding the one SMS slot
+		open("sms2")
+		time.Sleep(time.Second)
+		synctest.Wait() // sms2's SMS waits for that slot
+
+		healthy := &phone{}
+		run(healthy, escalate.Options{})
+		time.Sleep(30 * time.Minute)
+		synctest.Wait()
+		require.Contains(t, healthy.got(), "sms1/sms", "the hung page's claim lapsed: another replica sent it")
+		require.Contains(t, healthy.got(), "sms2/sms", "the page waiting behind it is sent by the healthy replica")
+	})
+}
+
+// TestBusyReplicaLeavesWorkToFreeReplica: a replica whose SMS channel is
+// busy does not keep incidents it cannot page for minutes while another
+// replica has its SMS channel free.
+func TestBusyReplicaLeavesWorkToFreeReplica(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		run, open := replicas(t)
+		busy := &busySMS{took: 50 * time.Second} // answers, within the page timeout
+		run(busy, escalate.Options{Incidents: 2, PerChannel: 1})
+		for i := 1; i <= 4; i++ {
+			open("sms" + string(rune('0'+i)))
+		}
+		time.Sleep(time.Second)
+		synctest.Wait() // one SMS goes out, the others wait for the slot
+
+		free := &phone{}
+		run(free, escalate.Options{Incidents: 2, PerChannel: 1})
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		require.NotEmpty(t, free.got(), "the free replica pages what the busy one cannot for 50 s to 150 s")
+	})
 }

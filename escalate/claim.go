@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -18,9 +17,6 @@ type claims struct {
 	held  map[*hold]struct{}
 	seq   uint64 // numbers the holds in the order they were taken
 	limit int
-	// parked counts the holds whose every page in flight waits for a
-	// busy channel (hold.track).
-	parked atomic.Int64
 	// idle is closed while nothing is held. (A WaitGroup would not do:
 	// RunOnce may wait while Run's tick takes a claim.)
 	idle chan struct{}
@@ -30,13 +26,8 @@ type claims struct {
 type hold struct {
 	timer klaxon.Timer
 	seq   uint64
-	c     *claims
 
 	mu sync.Mutex
-	// pages counts the fire's pages in flight, and waiting those of them
-	// that wait for a slot of their channel: a hold whose every page
-	// waits is parked, and its claim is renewed for as long as they wait.
-	pages, waiting int
 	// renewUntil is when the engine stops renewing the claim: the page
 	// timeout of its last page. A fire that hangs longer is left to
 	// another replica.
@@ -90,44 +81,17 @@ func (c *claims) count() int {
 	return len(c.held)
 }
 
-// room is how many more timers the engine may fire at once: up to
-// limit of them paging, and as many again parked, their pages waiting
-// for a busy channel, so that a slow provider holds up no page of
-// another incident by another channel until that many wait for it.
+// room is how many more timers the engine may fire at once.
 func (c *claims) room() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	held := len(c.held)
-	paging := held - int(c.parked.Load())
-	return max(min(c.limit-paging, 2*c.limit-held), 0)
-}
-
-// waitingCount is how many holds are parked.
-func (c *claims) waitingCount() int { return int(c.parked.Load()) }
-
-// track counts pages of h's fire that start (+1) or end (-1), and that
-// begin (+1) or end (-1) their wait for a channel's slot. It reports
-// whether h parked: every page in flight now waits.
-func (h *hold) track(pages, waiting int) (parked bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	was := h.pages > 0 && h.waiting == h.pages
-	h.pages += pages
-	h.waiting += waiting
-	now := h.pages > 0 && h.waiting == h.pages
-	switch {
-	case now && !was:
-		h.c.parked.Add(1)
-	case was && !now:
-		h.c.parked.Add(-1)
-	}
-	return now && !was
+	return max(c.limit-len(c.held), 0)
 }
 
 // hold registers timer t, leased until until, to be renewed until
 // renewUntil.
 func (c *claims) hold(t klaxon.Timer, until, renewUntil time.Time) *hold {
-	h := &hold{timer: t, c: c, until: until, renewUntil: renewUntil, done: make(chan struct{})}
+	h := &hold{timer: t, until: until, renewUntil: renewUntil, done: make(chan struct{})}
 	h.ctx, h.stop = context.WithCancel(context.Background())
 	c.mu.Lock()
 	c.seq++
@@ -181,15 +145,14 @@ func (c *claims) wait() {
 	}
 }
 
-// due lists the holds to renew at now: those with a page that may be
-// in flight still, or that waits for its channel.
+// due lists the holds to renew at now.
 func (c *claims) due(now time.Time) []*hold {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []*hold
 	for h := range c.held {
 		h.mu.Lock()
-		if !h.lost && (now.Before(h.renewUntil) || h.waiting > 0) {
+		if !h.lost && now.Before(h.renewUntil) {
 			out = append(out, h)
 		}
 		h.mu.Unlock()

@@ -2,6 +2,7 @@ package escalate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -59,15 +60,14 @@ type Options struct {
 	// to 2m).
 	Retry Backoff
 	// Incidents bounds the incidents the engine pages for at once
-	// (default 256). Those whose pages all wait for a busy channel
-	// (PerChannel) do not count, up to as many again: one slow provider
-	// holds up no page of another incident by another method until that
-	// many incidents wait for it.
+	// (default 256).
 	Incidents int
 	// PerChannel bounds the pages in flight by each contact method (sms,
-	// voice, email, ...; default 32). Pages beyond it wait for one to
-	// finish; pages by other methods do not wait for them, so one slow
-	// provider delays nobody on another.
+	// voice, email, ...; default 32). A page beyond it waits a moment
+	// for one to finish (slotWait), then is put off a moment
+	// (busyRetry), and its incident's claim given up if it pages nothing
+	// else: pages by other methods, of other incidents too, and other
+	// replicas, whose channel may be free, do not wait for it.
 	PerChannel int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -111,13 +111,12 @@ type metrics struct {
 }
 
 // newMetrics registers the engine's metrics with reg (nil for none);
-// held counts the claims the engine holds, waiting those of them whose
-// pages all wait for a busy channel.
-func newMetrics(reg prometheus.Registerer, held, waiting func() int) *metrics {
+// held counts the claims the engine holds.
+func newMetrics(reg prometheus.Registerer, held func() int) *metrics {
 	m := &metrics{
 		pages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "klaxon_pages_total",
-			Help: "Pages handed to a channel, by channel and result (sent, failed, retried, deferred, bundled).",
+			Help: "Pages handed to a channel, by channel and result (sent, failed, retried, deferred, bundled, busy).",
 		}, []string{"channel", "result"}),
 		firstPage: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "klaxon_first_page_seconds",
@@ -134,10 +133,7 @@ func newMetrics(reg prometheus.Registerer, held, waiting func() int) *metrics {
 		reg.MustRegister(m.pages, m.firstPage, m.lateness, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "klaxon_engine_claims_held",
 			Help: "Escalation timers this replica has claimed and is firing.",
-		}, func() float64 { return float64(held()) }), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "klaxon_engine_claims_waiting",
-			Help: "Escalation timers this replica has claimed whose pages all wait for a busy channel (notify.concurrency).",
-		}, func() float64 { return float64(waiting()) }))
+		}, func() float64 { return float64(held()) }))
 	}
 	return m
 }
@@ -219,7 +215,7 @@ func New(store klaxon.Store, notifier Notifier, dir func() Directory, log *slog.
 		o.Incidents = 256
 	}
 	e.claims = newClaims(o.Incidents)
-	e.metrics = newMetrics(o.Metrics, e.claims.count, e.claims.waitingCount)
+	e.metrics = newMetrics(o.Metrics, e.claims.count)
 	e.perChannel = o.PerChannel
 	if e.perChannel <= 0 {
 		e.perChannel = 32
@@ -245,8 +241,23 @@ func (e *Engine) follow(prev, h *hold) bool {
 	}
 }
 
-// slot waits for a free slot of contact method via and returns the
-// function that frees it, or ctx's error if ctx ends first.
+// slotWait is how long a page waits for a slot of its channel, all taken
+// by pages to a provider that answers slowly, before it is put off by
+// busyRetry: the claim of an incident that pages nothing else is then
+// given up, so that the engine takes others, whose pages may go by
+// another channel, and another replica, whose channel may be free, may
+// take it.
+const (
+	slotWait  = time.Second
+	busyRetry = 2 * time.Second
+)
+
+// errBusy is a page that found its channel's slots taken for slotWait.
+var errBusy = errors.New("every slot of the channel is taken")
+
+// slot waits up to slotWait for a free slot of contact method via and
+// returns the function that frees it; errBusy if none came free, or
+// ctx's error if ctx ends first.
 func (e *Engine) slot(ctx context.Context, via string) (func(), error) {
 	e.slotsMu.Lock()
 	slots, ok := e.slots[via]
@@ -258,6 +269,15 @@ func (e *Engine) slot(ctx context.Context, via string) (func(), error) {
 	select {
 	case slots <- struct{}{}:
 		return func() { <-slots }, nil
+	default:
+	}
+	t := time.NewTimer(slotWait)
+	defer t.Stop()
+	select {
+	case slots <- struct{}{}:
+		return func() { <-slots }, nil
+	case <-t.C:
+		return nil, errBusy
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

@@ -186,11 +186,8 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 		for _, n := range send {
 			inflight[n.ID] = true
 			h.extend(e.now().Add(e.pageTimeout))
-			h.track(1, 0)
 			go func() {
-				r := e.page(sctx, h, dir, inc, n)
-				h.track(-1, 0)
-				results <- r
+				results <- e.page(sctx, h, dir, inc, n)
 			}()
 		}
 		wait := e.margin() / 2

@@ -36,8 +36,8 @@ type result struct {
 const unreadWait = time.Second
 
 // page sends one notification, if the claim is still held and the
-// incident still wants it. It waits for a slot of its channel for as
-// long as the claim holds; the page timeout bounds its try from then.
+// incident still wants it. One whose channel stays busy (slot) is put
+// off a moment; the page timeout bounds a try from when it has a slot.
 func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.Incident, n klaxon.Notification) result {
 	step := n.Step
 	ev := klaxon.Event{Kind: klaxon.EventPageSent, Step: &step, Notification: n.ID, User: n.User, Via: n.Via}
@@ -57,11 +57,11 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 		stopQuit := context.AfterFunc(h.quit, cancel) // the engine stops
 		defer stopQuit()
 	}
-	if h.track(0, 1) {
-		e.Wake(h.timer.Group) // room for another incident meanwhile
-	}
 	free, err := e.slot(wait, n.Via)
-	h.track(0, -1)
+	if errors.Is(err, errBusy) {
+		e.metrics.pages.WithLabelValues(n.Via, "busy").Inc()
+		return result{n: n, keep: e.now().Add(busyRetry)}
+	}
 	if err == nil {
 		defer free()
 		// The page's time with its provider starts now, however long it

@@ -43,7 +43,7 @@ func (s *Store) Incident(ctx context.Context, id string) (*klaxon.Incident, erro
 // incidentTag returns the hash tag of incident id's shard, from P:id:<id>.
 func (s *Store) incidentTag(ctx context.Context, id string) (string, error) {
 	group, err := s.rdb.Get(ctx, s.idKey(id)).Result()
-	if errors.Is(err, redis.Nil) {
+	if errors.Is(err, redis.Nil) || (err == nil && group == "") { // "": reserved (NextIncidentID), not committed
 		return "", fmt.Errorf("incident %s: %w", id, klaxon.ErrNotFound)
 	}
 	if err != nil {

@@ -354,16 +354,43 @@ func persistence(ctx context.Context, c redis.Cmdable) (aof, rdb bool, err error
 
 // NextIncidentID allocates the next decimal ID from one counter: "1",
 // "2", … An ID is never handed out twice, as long as Redis keeps its data.
+//
+// On a cluster, the counter lives on one master and the incidents on
+// all: a failover of the counter's master to a replica that missed its
+// last increments (Redis replicates them a moment later) takes the
+// counter back, and not the incidents opened meanwhile. So each ID is
+// reserved there too, where its incident's commit maps it to its group
+// (P:id:<id>), and one reserved or mapped already is passed over.
 func (s *Store) NextIncidentID(ctx context.Context) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("allocate incident id: %w", err)
 	}
-	n, err := s.rdb.Incr(ctx, s.seqKey()).Result()
-	if err != nil {
-		return "", fmt.Errorf("allocate incident id: %w", classify(err))
+	for range maxPassedOver {
+		n, err := s.rdb.Incr(ctx, s.seqKey()).Result()
+		if err != nil {
+			return "", fmt.Errorf("allocate incident id: %w", classify(err))
+		}
+		id := strconv.FormatInt(n, 10)
+		if !s.cluster() {
+			return id, nil
+		}
+		// A reservation its commit does not replace (an ingest that
+		// failed after it) goes in a day.
+		fresh, err := s.rdb.SetNX(ctx, s.idKey(id), "", 24*time.Hour).Result()
+		if err != nil {
+			return "", fmt.Errorf("allocate incident id %s: %w", id, classify(err))
+		}
+		if fresh {
+			return id, nil
+		}
 	}
-	return strconv.FormatInt(n, 10), nil
+	return "", fmt.Errorf("allocate incident id: %d in a row were taken already: %w", maxPassedOver, klaxon.ErrUnavailable)
 }
+
+// maxPassedOver bounds the IDs taken already that NextIncidentID passes
+// over in one call: after a failover, those handed out in the moment the
+// new master had not yet received.
+const maxPassedOver = 10000
 
 // Close closes the connections. Calls after Close fail; so does a second
 // Close.
