@@ -2,6 +2,7 @@ package escalate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -380,13 +381,16 @@ func holdOn(inc *klaxon.Incident, now time.Time, why, window string, until time.
 // for none), it asks again of every incident a window holds: one whose
 // firing alerts other windows all hold still stays held, until the
 // first of them frees its alert; one that has an alert the ended
-// window alone held pages now. It returns how many pages it released.
+// window alone held pages now. It returns how many pages it released;
+// an incident it could not ask of or release does not stop the others,
+// and its error is returned, for the release to run again.
 func (e *Engine) Release(ctx context.Context, window string, held Held) (int, error) {
 	open, err := e.store.Incidents(ctx, klaxon.IncidentFilter{States: []klaxon.State{klaxon.StateTriggered}})
 	if err != nil {
 		return 0, fmt.Errorf("release the incidents of window %s: %w", window, err)
 	}
 	released := 0
+	var errs []error // of incidents left held, to be released again
 	for _, inc := range open {
 		if !isHeld(inc) || (held == nil && inc.Escalation.HeldBy != window) {
 			continue
@@ -397,7 +401,8 @@ func (e *Engine) Release(ctx context.Context, window string, held Held) (int, er
 			var ok bool
 			other, until, ok, err = held(ctx, inc, e.now())
 			if err != nil {
-				return released, fmt.Errorf("release incident %s: %w", inc.ID, err)
+				errs = append(errs, fmt.Errorf("release incident %s: %w", inc.ID, err))
+				continue
 			}
 			if !ok || other == window {
 				until = time.Time{}
@@ -421,7 +426,8 @@ func (e *Engine) Release(ctx context.Context, window string, held Held) (int, er
 			return true, nil
 		})
 		if err != nil {
-			return released, fmt.Errorf("release incident %s: %w", inc.ID, err)
+			errs = append(errs, fmt.Errorf("release incident %s: %w", inc.ID, err))
+			continue
 		}
 		if freed {
 			released++
@@ -430,5 +436,5 @@ func (e *Engine) Release(ctx context.Context, window string, held Held) (int, er
 	if released > 0 {
 		e.Wake()
 	}
-	return released, nil
+	return released, errors.Join(errs...)
 }

@@ -212,15 +212,29 @@ func (m *maintenance) List(ctx context.Context) ([]klaxon.Maintenance, error) {
 // End ends runtime window id, and the incidents it held page now. The
 // windows are read again before the release: an alert that comes while
 // it runs is not held by the window it releases, until its first end.
+// A release that fails is left to Run, which tries it again.
 func (m *maintenance) End(ctx context.Context, id string) error {
 	err := m.store.EndMaintenance(ctx, id)
 	m.changed()
 	if err != nil {
 		return err
 	}
-	n, err := m.release(ctx, route.RuntimeName(id), m.heldNow)
+	name := route.RuntimeName(id)
+	// A read of the windows that failed keeps them as read before: the
+	// ended one must hold nothing the release asks of.
+	m.mu.Lock()
+	m.windows = slices.DeleteFunc(slices.Clone(m.windows), func(w *route.Window) bool { return w.Name == name })
+	m.mu.Unlock()
+	n, err := m.release(ctx, name, m.heldNow)
 	if n > 0 {
 		m.log.Info("maintenance ended early: held pages go now", "window", id, "incidents", n)
 	}
-	return err
+	if err != nil {
+		// The window ended: Run releases the rest of what it held.
+		m.log.Warn("release the pages of an ended maintenance window: trying again", "window", name, "err", err)
+		m.mu.Lock()
+		m.noteEnded(name)
+		m.mu.Unlock()
+	}
+	return nil
 }
