@@ -85,9 +85,9 @@ func TestMaintenanceEndedEarlyStaleReadKeepsOtherHold(t *testing.T) {
 }
 
 // unreadAlerts is a store whose incidents' alerts cannot be read the
-// next fail times.
+// next fail times, nor its windows while down is set.
 type unreadAlerts struct {
-	*embedded.Store
+	unreadWindows
 	fail atomic.Int32
 }
 
@@ -95,14 +95,15 @@ func (s *unreadAlerts) IncidentAlerts(ctx context.Context, id, cursor string, li
 	if s.fail.Add(-1) >= 0 {
 		return nil, "", errors.New("read alerts: connection refused")
 	}
-	return s.Store.IncidentAlerts(ctx, id, cursor, limit)
+	return s.unreadWindows.IncidentAlerts(ctx, id, cursor, limit)
 }
 
 // TestMaintenanceEndReleaseTriedAgain: a window ended early whose
-// release fails (the held incident's alerts cannot be read) is ended
-// all the same, and Run's next turn releases its page.
+// release fails (the held incident's alerts cannot be read), and whose
+// windows could not be read again either, is ended all the same, and
+// Run's next turn releases its page.
 func TestMaintenanceEndReleaseTriedAgain(t *testing.T) {
-	st := &unreadAlerts{Store: windowStore(t)}
+	st := &unreadAlerts{unreadWindows: unreadWindows{Store: windowStore(t)}}
 	now := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	engine := escalate.New(st, noPager{}, func() escalate.Directory { return noUsers{} }, slog.New(slog.DiscardHandler), escalate.Options{Now: clock})
@@ -123,8 +124,11 @@ func TestMaintenanceEndReleaseTriedAgain(t *testing.T) {
 		Index: r.Index, Timers: []klaxon.Timer{{Incident: id, Group: "g1", Due: until}}}))
 
 	st.fail.Store(1)
+	st.down.Store(true)
 	now = now.Add(time.Minute)
 	require.NoError(t, m.End(t.Context(), w.ID), "the window ended; its release follows")
+	st.down.Store(false)
+	now = now.Add(maintenanceRefresh)
 	inc, err := st.Incident(t.Context(), id)
 	require.NoError(t, err)
 	require.Equal(t, name, inc.Escalation.HeldBy, "not released yet")
