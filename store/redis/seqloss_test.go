@@ -17,12 +17,13 @@ import (
 // that master fails over to a replica that had not yet received its last
 // INCR (Redis replicates asynchronously: the last second can go), only
 // the counter goes back: the incident opened with that ID lives on,
-// open and paging, on another master. The next incident gets the same
-// ID; its commit maps the ID to its own group, and the first incident
-// can no longer be read, acknowledged or resolved by its number (an SMS
-// "42A" acknowledges the other one). On a single server or Sentinel a
-// lost INCR goes with the commits after it, so no ID is ever held by two
-// incidents; only a cluster splits them.
+// open and paging, on another master. The next incident must not get
+// the same ID: its commit would map the ID to its own group, and the
+// first incident could no longer be read, acknowledged or resolved by
+// its number (an SMS "42A" would acknowledge the other one). On a single
+// server or Sentinel a lost INCR goes with the commits after it; only a
+// cluster splits them. The store also reaches the promoted replica
+// within seconds, where go-redis took a minute by default.
 func TestClusterFailoverReusesIncidentID(t *testing.T) {
 	t.Parallel()
 	c := redistest.StartCluster(t, 3)
@@ -30,6 +31,7 @@ func TestClusterFailoverReusesIncidentID(t *testing.T) {
 	t.Cleanup(func() { _ = s.Close() })
 	ctx := t.Context()
 	cc := s.rdb.(*redis.ClusterClient)
+	require.Equal(t, clusterReload, cc.Options().ClusterStateReloadInterval, "the slot map is read again soon after a failover")
 
 	seqMaster, err := cc.MasterForKey(ctx, s.seqKey())
 	require.NoError(t, err)

@@ -125,7 +125,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		// storm that holds them all waits as long as by default.
 		uo.PoolTimeout = max(o.Timeout+time.Second, 4*time.Second)
 	}
-	rdb := redis.NewUniversalClient(uo)
+	rdb := newClient(uo)
 	if o.MasterName == "" && len(o.Addrs) == 1 {
 		cluster, err := isCluster(ctx, rdb)
 		if err != nil {
@@ -139,12 +139,12 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 				return nil, fmt.Errorf("open redis store %s: %w", o.Addrs[0], klaxon.Invalid("db", "a cluster has database 0 only"))
 			}
 			uo.IsClusterMode = true
-			rdb = redis.NewUniversalClient(uo)
+			rdb = newClient(uo)
 		}
 	}
 	urgent := *uo
 	urgent.PoolSize = urgentPool
-	urgentRdb := redis.NewUniversalClient(&urgent)
+	urgentRdb := newClient(&urgent)
 	if o.Tracing != nil {
 		for _, c := range []redis.UniversalClient{rdb, urgentRdb} {
 			if err := redisotel.InstrumentTracing(c, redisotel.WithTracerProvider(o.Tracing), redisotel.WithDBStatement(false), redisotel.WithCallerEnabled(false)); err != nil {
@@ -169,6 +169,25 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, fmt.Errorf("open redis store %s: %w", strings.Join(o.Addrs, ","), err)
 	}
 	return s, nil
+}
+
+// clusterReload is how often a cluster client reads the cluster's slot
+// map again while it is used. go-redis reads it again at once on a
+// redirect (MOVED, ASK), but not when a master it sends to is gone: after
+// a failover it would dial the dead master for up to its default minute,
+// and a third of the groups (that master's share) could neither take
+// alerts nor page.
+const clusterReload = 2 * time.Second
+
+// newClient is redis.NewUniversalClient, with a cluster's slot map read
+// again every clusterReload.
+func newClient(uo *redis.UniversalOptions) redis.UniversalClient {
+	if uo.MasterName == "" && (len(uo.Addrs) > 1 || uo.IsClusterMode) {
+		co := uo.Cluster()
+		co.ClusterStateReloadInterval = clusterReload
+		return redis.NewClusterClient(co)
+	}
+	return redis.NewUniversalClient(uo)
 }
 
 // Urgent returns the store as the escalation engine uses it: every call
