@@ -222,10 +222,8 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	reload := newReloader(o.ConfigPath, o.Overrides, rt, log.With("component", "config"), o.Watch)
 	// A heartbeat the reload added is armed as at a start: one whose
 	// sender never pings is missed too.
-	reload.reloaded = func(ctx context.Context) {
-		if err := heartbeats.Arm(ctx, heartbeatNames(rt.cfg.Load())); err != nil {
-			reload.log.Error("arm the heartbeats of the reloaded config", "err", err)
-		}
+	reload.reloaded = func(ctx context.Context) error {
+		return heartbeats.Arm(ctx, heartbeatNames(rt.cfg.Load()))
 	}
 	return &App{log: log, store: st, engine: engine, listeners: listeners, workers: workers, reload: reload}, nil
 }
@@ -242,7 +240,7 @@ func heartbeatNames(cfg *config.Config) []string {
 }
 
 // Reload loads the config again, as SIGHUP does.
-func (a *App) Reload(ctx context.Context) { a.reload.reload(ctx, "asked") }
+func (a *App) Reload(ctx context.Context) { a.reload.apply(ctx, "asked") }
 
 // Addrs are the addresses the server listens on, in the config's order.
 func (a *App) Addrs() []string {

@@ -38,8 +38,9 @@ type reloader struct {
 	log       *slog.Logger
 	hup       chan os.Signal
 	w         *fsnotify.Watcher // nil when not watching files
-	// reloaded, when set, acts on a config reloaded, once it runs.
-	reloaded func(ctx context.Context)
+	// reloaded, when set, acts on a config reloaded, once it runs; one
+	// that fails is run again, every reloadedRetry, until it does not.
+	reloaded func(ctx context.Context) error
 	mu       sync.Mutex // one reload at a time
 }
 
@@ -80,13 +81,19 @@ func (r *reloader) Run(ctx context.Context) error {
 	if r.w != nil {
 		events, errs = r.w.Events, r.w.Errors
 	}
-	var settled <-chan time.Time
+	var settled, retry <-chan time.Time
+	acted := func(ok bool) {
+		retry = nil
+		if !ok {
+			retry = time.After(reloadedRetry)
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-r.hup:
-			r.reload(ctx, "SIGHUP")
+			acted(r.apply(ctx, "SIGHUP"))
 		case ev := <-events:
 			if ext := filepath.Ext(ev.Name); ext == ".yaml" || ext == ".yml" {
 				settled = time.After(settle)
@@ -95,12 +102,41 @@ func (r *reloader) Run(ctx context.Context) error {
 			r.log.Warn("watch config files", "err", err)
 		case <-settled:
 			settled = nil
-			r.reload(ctx, "file changed")
+			acted(r.apply(ctx, "file changed"))
+		case <-retry:
+			acted(r.act(ctx))
 		}
 	}
 }
 
-func (r *reloader) reload(ctx context.Context, why string) {
+// reloadedRetry is how long after a failed act on a reloaded config
+// (reloader.reloaded) it is tried again.
+const reloadedRetry = 5 * time.Second
+
+// apply reloads the config, then acts on it (reloaded); it reports
+// false when that act failed, to be tried again.
+func (r *reloader) apply(ctx context.Context, why string) bool {
+	if !r.reload(ctx, why) {
+		return true
+	}
+	return r.act(ctx)
+}
+
+// act runs reloaded, and reports whether it did not fail.
+func (r *reloader) act(ctx context.Context) bool {
+	if r.reloaded == nil {
+		return true
+	}
+	if err := r.reloaded(ctx); err != nil {
+		r.log.Error("act on the reloaded config: trying again", "in", reloadedRetry, "err", err)
+		return false
+	}
+	return true
+}
+
+// reload loads the config again and puts it in place, unless it is
+// refused; it reports whether it did.
+func (r *reloader) reload(ctx context.Context, why string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cfg, err := config.Reload(r.path, r.overrides)
@@ -108,22 +144,20 @@ func (r *reloader) reload(ctx context.Context, why string) {
 		for _, e := range config.Errors(err) {
 			r.log.Error("reload refused: the running config stays", "why", why, "err", e)
 		}
-		return
+		return false
 	}
 	if changed := restartOnly(r.rt.cfg.Load(), cfg); len(changed) > 0 {
 		for _, c := range changed {
 			r.log.Error("reload refused: the running config stays", "why", why, "err", c)
 		}
-		return
+		return false
 	}
 	r.rt.cfg.Store(cfg)
 	if r.w != nil {
 		r.follow(cfg.Sources)
 	}
 	r.log.Info("config reloaded", "why", why, "policies", len(cfg.Policies), "users", len(cfg.Users), "schedules", len(cfg.Schedules))
-	if r.reloaded != nil {
-		r.reloaded(ctx)
-	}
+	return true
 }
 
 // restartOnly says, for each section of klaxon.yaml that differs between

@@ -1,11 +1,16 @@
 package app
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -107,4 +112,36 @@ func TestReloadRefusesWhatOnlyARestartApplies(t *testing.T) {
 	r.reload(t.Context(), "test")
 	require.NotSame(t, running, rt.cfg.Load(), "a change elsewhere reloads")
 	require.NotContains(t, logs.String(), "reload refused")
+}
+
+// TestReloadedActTriedAgain: what acts on a reloaded config (arming the
+// heartbeats it adds) and fails, the store not answering, is tried again
+// until it does not; a reload that changes nothing more does not wait
+// for it.
+func TestReloadedActTriedAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := writeConfig(t)
+		cfg, err := config.Load(path, nil)
+		require.NoError(t, err)
+		r := &reloader{path: path, rt: newRuntime(cfg, nil), log: slog.New(slog.DiscardHandler), hup: make(chan os.Signal, 1)}
+		var tries []time.Time
+		r.reloaded = func(context.Context) error {
+			tries = append(tries, time.Now())
+			if len(tries) < 3 {
+				return errors.New("arm heartbeat backups: redis unavailable: connection refused")
+			}
+			return nil
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- r.Run(ctx) }()
+		start := time.Now()
+		r.hup <- syscall.SIGHUP
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		cancel()
+		require.NoError(t, <-done)
+		require.Len(t, tries, 3, "tried until it did not fail, then no more")
+		require.Equal(t, []time.Duration{0, reloadedRetry, 2 * reloadedRetry}, []time.Duration{tries[0].Sub(start), tries[1].Sub(start), tries[2].Sub(start)})
+	})
 }
