@@ -176,7 +176,7 @@ func movedAhead(c klaxon.Commit, before []string) []klaxon.Move {
 // incident, for the state once the commit lands.
 func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline bool) (keys []string, args []any, stored [][]uint64, err error) {
 	tag := s.tag(c.Group)
-	keys = make([]string, 0, 11+5*len(c.Incidents))
+	keys = make([]string, 0, 5+len(c.Incidents))
 	keys = append(keys, groupKey(tag, c.Group), alertsKey(tag), queueKey(tag), timersKey(tag), leasesKey(tag))
 	mustExist := "0"
 	if c.Open != "" && !slices.ContainsFunc(c.Incidents, func(inc *klaxon.Incident) bool { return inc.ID == c.Open }) {
@@ -269,7 +269,10 @@ func (s *Store) commitCall(c klaxon.Commit, token string, ahead entries, inline 
 	for _, id := range c.Cancel {
 		args = append(args, id)
 	}
-	return append(keys, undeclared(tag, c)...), args, stored, nil
+	if !inline { // a cluster's: a single server migrates no slot
+		keys = append(keys, undeclared(tag, c)...)
+	}
+	return keys, args, stored, nil
 }
 
 // undeclared are the keys of the group's shard that commit.lua builds
