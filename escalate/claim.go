@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/telemetry"
 )
 
 // claims are the timers the engine claimed and is firing: it renews
@@ -253,6 +254,24 @@ func (e *Engine) renew(ctx context.Context) {
 		}
 		e.renewOnce(ctx)
 	}
+}
+
+// writable renews h's claim, a write, and reports whether the store
+// took it with the claim still h's: a page that waited for its channel
+// starts only then. A claim found lost is marked so.
+func (e *Engine) writable(ctx context.Context, h *hold) bool {
+	at := e.now()
+	lost, err := e.store.Renew(ctx, at, e.lease, []klaxon.Timer{h.timer})
+	switch {
+	case err != nil:
+		e.shared.StoreError(telemetry.StoreEngine, err)
+		return false
+	case len(lost) > 0:
+		h.lose()
+		return false
+	}
+	h.renewed(at.Add(e.lease))
+	return true
 }
 
 // renewOnce renews the claims in flight once, and gives up those that

@@ -256,9 +256,9 @@ const (
 var errBusy = errors.New("every slot of the channel is taken")
 
 // slot waits up to slotWait for a free slot of contact method via and
-// returns the function that frees it; errBusy if none came free, or
-// ctx's error if ctx ends first.
-func (e *Engine) slot(ctx context.Context, via string) (func(), error) {
+// returns the function that frees it, and whether it had to wait;
+// errBusy if none came free, or ctx's error if ctx ends first.
+func (e *Engine) slot(ctx context.Context, via string) (free func(), waited bool, err error) {
 	e.slotsMu.Lock()
 	slots, ok := e.slots[via]
 	if !ok {
@@ -268,18 +268,18 @@ func (e *Engine) slot(ctx context.Context, via string) (func(), error) {
 	e.slotsMu.Unlock()
 	select {
 	case slots <- struct{}{}:
-		return func() { <-slots }, nil
+		return func() { <-slots }, false, nil
 	default:
 	}
 	t := time.NewTimer(slotWait)
 	defer t.Stop()
 	select {
 	case slots <- struct{}{}:
-		return func() { <-slots }, nil
+		return func() { <-slots }, true, nil
 	case <-t.C:
-		return nil, errBusy
+		return nil, true, errBusy
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, true, ctx.Err()
 	}
 }
 

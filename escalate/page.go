@@ -57,13 +57,23 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 		stopQuit := context.AfterFunc(h.quit, cancel) // the engine stops
 		defer stopQuit()
 	}
-	free, err := e.slot(wait, n.Via)
+	free, waited, err := e.slot(wait, n.Via)
 	if errors.Is(err, errBusy) {
 		e.metrics.pages.WithLabelValues(n.Via, "busy").Inc()
 		return result{n: n, keep: e.now().Add(busyRetry)}
 	}
 	if err == nil {
 		defer free()
+		if waited && !e.writable(ctx, h) {
+			if h.ctx.Err() != nil {
+				return result{n: n, stay: true} // the claim's next holder sends it
+			}
+			// The commit that decided the page is not of just now, and
+			// the store takes no write now (a full disk still reads):
+			// the page could not be put on record, and its next holder
+			// would send it again. It waits, as one unread does.
+			return result{n: n, keep: e.now().Add(unreadWait)}
+		}
 		// The page's time with its provider starts now, however long it
 		// waited for the channel, and its claim is renewed for it.
 		h.extend(e.now().Add(e.pageTimeout))
