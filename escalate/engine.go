@@ -248,8 +248,8 @@ func (e *Engine) follow(prev, h *hold) bool {
 // another channel, and another replica, whose channel may be free, may
 // take it.
 const (
-	slotWait  = time.Second
-	busyRetry = 2 * time.Second
+	slotWait  = 5 * time.Second
+	busyRetry = time.Second
 )
 
 // errBusy is a page that found its channel's slots taken for slotWait.
