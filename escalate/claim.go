@@ -260,6 +260,8 @@ func (e *Engine) renew(ctx context.Context) {
 // took it with the claim still h's: a page that waited for its channel
 // starts only then. A claim found lost is marked so.
 func (e *Engine) writable(ctx context.Context, h *hold) bool {
+	ctx, cancel := context.WithTimeout(ctx, e.margin()) // a store that hangs: the claim would not hold longer
+	defer cancel()
 	at := e.now()
 	lost, err := e.store.Renew(ctx, at, e.lease, []klaxon.Timer{h.timer})
 	switch {
