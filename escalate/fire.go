@@ -184,8 +184,10 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 			sctx = e.stepSpan(ctx, inc)
 		}
 		for _, n := range send {
+			// A page extends the claim's renewal by its timeout once it
+			// has its channel (page): a page put off again and again
+			// behind one that hangs must not keep the claim alive.
 			inflight[n.ID] = true
-			h.extend(e.now().Add(e.pageTimeout))
 			go func() {
 				results <- e.page(sctx, h, dir, inc, n)
 			}()
