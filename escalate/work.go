@@ -361,11 +361,27 @@ func (e *Engine) heldOn(ctx context.Context, inc *klaxon.Incident, now time.Time
 		e.log.Warn("ask the maintenance windows again: the held page goes", "incident", inc.ID, "err", err)
 		return false
 	}
+	until = heldUntil(inc, until)
 	if !ok || !until.After(now) {
 		return false
 	}
 	holdOn(inc, now, inc.Escalation.HeldBy+" ended", window, until)
 	return true
+}
+
+// maxHeld bounds how long maintenance windows hold an incident's first
+// page in all, from its opening, as route.Silence bounds the openings it
+// chains: a window open all day every day holds a page for a month,
+// then it goes, though asked again the windows would hold it on.
+const maxHeld = 31 * 24 * time.Hour
+
+// heldUntil is until, a hold's end that windows asked again gave, or the
+// end of maxHeld from inc's opening if that comes first.
+func heldUntil(inc *klaxon.Incident, until time.Time) time.Time {
+	if limit := inc.CreatedAt.Add(maxHeld); until.After(limit) {
+		return limit
+	}
+	return until
 }
 
 // holdOn records on inc that window holds its first page until until,
@@ -406,6 +422,8 @@ func (e *Engine) Release(ctx context.Context, window string, held Held) (int, er
 			}
 			if !ok || other == window {
 				until = time.Time{}
+			} else {
+				until = heldUntil(inc, until)
 			}
 		}
 		freed := false
