@@ -50,6 +50,7 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 		done := false
 		cctx, cancel := context.WithTimeout(ctx, recordTimeout)
 		dir := e.dir()
+		ask := askedOnce(e.held) // the windows, asked once for this turn's commit
 		build := func(g klaxon.Group) (*klaxon.Commit, error) {
 			send, inc, done, firstPage, lookupAt, stepped = nil, nil, false, 0, retryAt, false
 			if g.Open == nil || g.Open.ID != t.Incident {
@@ -58,7 +59,7 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 			cur := incident.Clone(g.Open)
 			now := e.now()
 			changed, first := e.record(cur, now, finished)
-			if held && len(inflight) == 0 && e.heldOn(cctx, cur, now) {
+			if held && len(inflight) == 0 && e.heldOn(cctx, ask, cur, now) {
 				// Another window holds every firing alert still.
 				inc, done = cur, true
 				c := &klaxon.Commit{Open: cur.ID, Claim: t.Claim, Urgent: true, Incidents: []*klaxon.Incident{cur}}
@@ -179,6 +180,10 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 		if done {
 			return nil
 		}
+		// fresh: the pages were decided by a commit that landed just now,
+		// which shows the store takes writes; a page due again with
+		// nothing to commit (put off, or tried again) was not.
+		fresh := landed != nil && err == nil
 		sctx := ctx // the step's span's, for its pages
 		if stepped && err == nil {
 			sctx = e.stepSpan(ctx, inc)
@@ -189,11 +194,15 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 			// behind one that hangs must not keep the claim alive.
 			inflight[n.ID] = true
 			go func() {
-				results <- e.page(sctx, h, dir, inc, n)
+				results <- e.page(sctx, h, dir, inc, n, fresh)
 			}()
 		}
 		wait := e.margin() / 2
-		if inc != nil && held {
+		// After a commit that failed, with pages in flight, the fire
+		// waits for one of them, or half a margin: what it would do
+		// next is what failed, which tried again at once would spin
+		// against a store that does not write.
+		if inc != nil && held && err == nil {
 			if next := nextWake(inc, inflight, retryAt); !next.IsZero() {
 				wait = min(wait, max(next.Sub(e.now()), 0))
 			}

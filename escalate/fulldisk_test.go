@@ -21,7 +21,8 @@ import (
 // and refuses every write, Ping included.
 type fullStore struct {
 	klaxon.Store
-	full atomic.Bool
+	full    atomic.Bool
+	commits atomic.Int64 // tried
 }
 
 func (s *fullStore) err() error {
@@ -32,6 +33,7 @@ func (s *fullStore) err() error {
 }
 
 func (s *fullStore) Commit(ctx context.Context, c klaxon.Commit) error {
+	s.commits.Add(1)
 	if err := s.err(); err != nil {
 		return err
 	}

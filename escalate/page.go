@@ -38,7 +38,7 @@ const unreadWait = time.Second
 // page sends one notification, if the claim is still held and the
 // incident still wants it. One whose channel stays busy (slot) is put
 // off a moment; the page timeout bounds a try from when it has a slot.
-func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.Incident, n klaxon.Notification) result {
+func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.Incident, n klaxon.Notification, fresh bool) result {
 	step := n.Step
 	ev := klaxon.Event{Kind: klaxon.EventPageSent, Step: &step, Notification: n.ID, User: n.User, Via: n.Via}
 	u, ok := dir.User(n.User)
@@ -64,11 +64,12 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 	}
 	if err == nil {
 		defer free()
-		if waited && !e.writable(ctx, h) {
+		if (waited || !fresh) && !e.writable(ctx, h) {
 			if h.ctx.Err() != nil {
 				return result{n: n, stay: true} // the claim's next holder sends it
 			}
-			// The commit that decided the page is not of just now, and
+			// No commit of just now decided the page (it waited for its
+			// channel, or came due again with nothing to commit), and
 			// the store takes no write now (a full disk still reads):
 			// the page could not be put on record, and its next holder
 			// would send it again. It waits, as one unread does.

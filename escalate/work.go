@@ -352,11 +352,11 @@ func isHeld(inc *klaxon.Incident) bool {
 // windows hold every firing alert of inc still (Options.Held), and if
 // so holds it on to when the first of them frees its alert. A question
 // that fails is logged, and the page goes.
-func (e *Engine) heldOn(ctx context.Context, inc *klaxon.Incident, now time.Time) bool {
-	if e.held == nil || !isHeld(inc) || now.Before(inc.Escalation.NextAt) {
+func (e *Engine) heldOn(ctx context.Context, ask Held, inc *klaxon.Incident, now time.Time) bool {
+	if ask == nil || !isHeld(inc) || now.Before(inc.Escalation.NextAt) {
 		return false
 	}
-	window, until, ok, err := e.held(ctx, inc, now)
+	window, until, ok, err := ask(ctx, inc, now)
 	if err != nil {
 		e.log.Warn("ask the maintenance windows again: the held page goes", "incident", inc.ID, "err", err)
 		return false
@@ -382,6 +382,37 @@ func heldUntil(inc *klaxon.Incident, until time.Time) time.Time {
 		return limit
 	}
 	return until
+}
+
+// askedOnce returns held, answering again what it answered first, for
+// the tries of one commit: the question reads every alert of the
+// incident, which a commit that lost a race should not make again
+// unless the incident's alerts or hold changed meanwhile.
+func askedOnce(held Held) Held {
+	if held == nil {
+		return nil
+	}
+	type about struct {
+		id, heldBy    string
+		nextAt        time.Time
+		firing, count int
+	}
+	var asked *about
+	var window string
+	var until time.Time
+	var ok bool
+	return func(ctx context.Context, inc *klaxon.Incident, now time.Time) (string, time.Time, bool, error) {
+		a := about{inc.ID, inc.Escalation.HeldBy, inc.Escalation.NextAt, inc.FiringCount, inc.AlertCount}
+		if asked == nil || *asked != a {
+			var err error
+			if window, until, ok, err = held(ctx, inc, now); err != nil {
+				asked = nil
+				return "", time.Time{}, false, err
+			}
+			asked = &a
+		}
+		return window, until, ok, nil
+	}
 }
 
 // holdOn records on inc that window holds its first page until until,

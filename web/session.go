@@ -257,7 +257,10 @@ func (c *Console) signOut(w http.ResponseWriter, r *http.Request, s *session, id
 	http.SetCookie(w, c.cookie(r, "", -time.Second))
 	if c.o.SignedOut != nil {
 		now := c.now()
-		if _, err := c.o.SignedOut.FirstTime(r.Context(), signedOutKey(*s), now, time.Unix(s.Expires, 0).Sub(now)); err != nil {
+		// At least a second: a session in its last instant is still
+		// one to end, and a store refuses a record that ends at once.
+		ttl := max(time.Unix(s.Expires, 0).Sub(now), time.Second)
+		if _, err := c.o.SignedOut.FirstTime(r.Context(), signedOutKey(*s), now, ttl); err != nil {
 			c.fail(w, r, id, fmt.Errorf("sign out: %w", err))
 			return
 		}

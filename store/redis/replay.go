@@ -25,9 +25,11 @@ func (s *Store) FirstTime(ctx context.Context, key string, now time.Time, ttl ti
 }
 
 // Remembered reports whether key is recorded (FirstTime) and its record
-// has not ended; Redis ends it at its own time.
+// has not ended; Redis ends it at its own time. It reads through the
+// connections of ingest, not the engine's: the console asks it of each
+// request.
 func (s *Store) Remembered(ctx context.Context, key string, _ time.Time) (bool, error) {
-	n, err := s.urgent.Exists(ctx, s.prefix+":cb:"+key).Result()
+	n, err := s.rdb.Exists(ctx, s.prefix+":cb:"+key).Result()
 	if err != nil {
 		return false, fmt.Errorf("read callback: %w", classify(err))
 	}
