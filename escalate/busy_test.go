@@ -48,13 +48,13 @@ func (s *stuckSMS) Notify(ctx context.Context, pg klaxon.Page) error {
 // busyChannel runs an engine with o over a new embedded store, its
 // users paged by SMS (sms1 to sms9) or by email (mail), the SMS behind
 // the returned stuckSMS. open opens an incident paging one user.
-func busyChannel(t *testing.T, o escalate.Options) (open func(user string) string, s *stuckSMS, stop func()) {
+func busyChannel(t *testing.T, o escalate.Options) (open func(users ...string) string, s *stuckSMS, stop func()) {
 	_, open, s, stop = busyStore(t, o)
 	return open, s, stop
 }
 
 // busyStore is busyChannel, with its store.
-func busyStore(t *testing.T, o escalate.Options) (st klaxon.Store, open func(user string) string, s *stuckSMS, stop func()) {
+func busyStore(t *testing.T, o escalate.Options) (st klaxon.Store, open func(users ...string) string, s *stuckSMS, stop func()) {
 	db, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
@@ -78,9 +78,8 @@ func busyStore(t *testing.T, o escalate.Options) (st klaxon.Store, open func(use
 		})
 	}
 	t.Cleanup(stop) // a test that failed leaves nothing blocked
-	open = func(user string) string {
-		p := klaxon.Policy{Name: user, Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: user}}, EscalateAfter: time.Hour}}}
-		id := openIncident(t, st, p, time.Now())
+	open = func(users ...string) string {
+		id := openIncident(t, st, oneStep(users...), time.Now())
 		e.Wake()
 		return id
 	}
@@ -174,8 +173,8 @@ func (s *busySMS) Notify(ctx context.Context, pg klaxon.Page) error {
 
 // replicas runs engines over one embedded store, as replicas share
 // Redis; users sms1 to sms9 are paged by SMS. run starts one more
-// engine; open opens an incident paging one user.
-func replicas(t *testing.T) (run func(n escalate.Notifier, o escalate.Options), open func(user string) string) {
+// engine; open opens an incident whose one step pages users.
+func replicas(t *testing.T) (run func(n escalate.Notifier, o escalate.Options), open func(users ...string) string) {
 	st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
@@ -196,9 +195,8 @@ func replicas(t *testing.T) (run func(n escalate.Notifier, o escalate.Options), 
 		engines = append(engines, e)
 		mu.Unlock()
 	}
-	open = func(user string) string {
-		p := klaxon.Policy{Name: user, Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: user}}, EscalateAfter: time.Hour}}}
-		id := openIncident(t, st, p, time.Now())
+	open = func(users ...string) string {
+		id := openIncident(t, st, oneStep(users...), time.Now())
 		mu.Lock()
 		for _, e := range engines {
 			e.Wake()
@@ -254,4 +252,39 @@ func TestBusyReplicaLeavesWorkToFreeReplica(t *testing.T) {
 		synctest.Wait()
 		require.NotEmpty(t, free.got(), "the free replica pages what the busy one cannot for 50 s to 150 s")
 	})
+}
+
+// TestPutOffBehindHungPageInSameIncident: one incident pages two users
+// by SMS; the first SMS hangs past the page timeout holding the only SMS
+// slot, and the second is put off (busy) again and again. The claim
+// lapses all the same, and a healthy replica takes the incident over.
+// Each put-off page's new try extended the claim by the page timeout,
+// so it never lapsed.
+func TestPutOffBehindHungPageInSameIncident(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		run, open := replicas(t)
+		hung := &hungSMS{entered: make(chan string, 4), release: make(chan struct{})}
+		run(hung, escalate.Options{PerChannel: 1, PageTimeout: time.Minute})
+		t.Cleanup(func() { close(hung.release) }) // runs before the engines stop
+		open("sms1", "sms2")
+		<-hung.entered // one SMS hangs, holding the one SMS slot
+		time.Sleep(time.Second)
+		synctest.Wait()
+
+		healthy := &phone{}
+		run(healthy, escalate.Options{})
+		time.Sleep(30 * time.Minute)
+		synctest.Wait()
+		require.NotEmpty(t, healthy.got(), "30 min on, a healthy replica has paged: the hung one gave the incident up")
+	})
+}
+
+// oneStep is a policy whose one step pages users, and escalates after an
+// hour.
+func oneStep(users ...string) klaxon.Policy {
+	var targets []klaxon.Target
+	for _, u := range users {
+		targets = append(targets, klaxon.Target{Kind: klaxon.TargetUser, Name: u})
+	}
+	return klaxon.Policy{Name: "p", Steps: []klaxon.Step{{Targets: targets, EscalateAfter: time.Hour}}}
 }

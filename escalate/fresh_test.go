@@ -62,18 +62,11 @@ func TestPutOffPageWritesBeforeItStarts(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error)
 		go func() { done <- e.Run(ctx) }()
-		policy := func(users ...string) klaxon.Policy {
-			var targets []klaxon.Target
-			for _, u := range users {
-				targets = append(targets, klaxon.Target{Kind: klaxon.TargetUser, Name: u})
-			}
-			return klaxon.Policy{Name: "p", Steps: []klaxon.Step{{Targets: targets, EscalateAfter: time.Hour}}}
-		}
-		openIncident(t, db, policy("sms1"), time.Now()) // its SMS holds the one SMS slot
+		openIncident(t, db, oneStep("sms1"), time.Now()) // its SMS holds the one SMS slot
 		e.Wake()
 		time.Sleep(time.Second)
 		synctest.Wait()
-		openIncident(t, db, policy("mail", "sms2"), time.Now()) // its email hangs; its SMS is put off
+		openIncident(t, db, oneStep("mail", "sms2"), time.Now()) // its email hangs; its SMS is put off
 		e.Wake()
 		time.Sleep(5*time.Second + 500*time.Millisecond)
 		synctest.Wait()
