@@ -61,18 +61,8 @@ func TestMaintenanceEndedEarlyStaleReadKeepsOtherHold(t *testing.T) {
 	require.NoError(t, err)
 
 	// An incident held by the long window (it closes last), as ingest opens it.
-	alert := klaxon.Alert{Key: "am/1", Status: klaxon.Firing, Summary: "db down", Labels: map[string]string{"service": "db", "alertname": "DBDown"}}
-	w, until, ok := m.hold(alert.Labels, now)
-	require.True(t, ok)
+	id, w := openHeld(t, st, m, now)
 	require.Equal(t, route.RuntimeName(long.ID), w)
-	id, err := st.NextIncidentID(t.Context())
-	require.NoError(t, err)
-	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "alice"}}}}}
-	r := incident.Apply(nil, nil, []klaxon.Alert{alert}, now, incident.Template{Group: "g1", Policy: p})
-	r.Incident.ID = id
-	r.Incident.Escalation.NextAt, r.Incident.Escalation.HeldBy = until, w
-	require.NoError(t, st.Commit(t.Context(), klaxon.Commit{Group: "g1", Open: id, Incidents: []*klaxon.Incident{r.Incident},
-		Index: r.Index, Timers: []klaxon.Timer{{Incident: id, Group: "g1", Due: until}}}))
 
 	now = now.Add(time.Minute)
 	st.down.Store(true) // the windows cannot be read again after the end
@@ -111,17 +101,7 @@ func TestMaintenanceEndReleaseTriedAgain(t *testing.T) {
 	w, err := m.Start(t.Context(), klaxon.Maintenance{Matchers: []string{`service="db"`}, From: now, To: now.Add(7 * 24 * time.Hour)})
 	require.NoError(t, err)
 
-	alert := klaxon.Alert{Key: "am/1", Status: klaxon.Firing, Summary: "db down", Labels: map[string]string{"service": "db", "alertname": "DBDown"}}
-	name, until, ok := m.hold(alert.Labels, now)
-	require.True(t, ok)
-	id, err := st.NextIncidentID(t.Context())
-	require.NoError(t, err)
-	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "alice"}}}}}
-	r := incident.Apply(nil, nil, []klaxon.Alert{alert}, now, incident.Template{Group: "g1", Policy: p})
-	r.Incident.ID = id
-	r.Incident.Escalation.NextAt, r.Incident.Escalation.HeldBy = until, name
-	require.NoError(t, st.Commit(t.Context(), klaxon.Commit{Group: "g1", Open: id, Incidents: []*klaxon.Incident{r.Incident},
-		Index: r.Index, Timers: []klaxon.Timer{{Incident: id, Group: "g1", Due: until}}}))
+	id, name := openHeld(t, st, m, now)
 
 	st.fail.Store(1)
 	st.down.Store(true)
@@ -138,4 +118,23 @@ func TestMaintenanceEndReleaseTriedAgain(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, inc.Escalation.HeldBy, "released by the next turn")
 	require.True(t, inc.Escalation.NextAt.IsZero())
+}
+
+// openHeld opens, as ingest does at now, an incident of an alert of
+// service db, DBDown, that m's windows hold, and returns its ID and the
+// window holding it.
+func openHeld(t *testing.T, st klaxon.Store, m *maintenance, now time.Time) (id, window string) {
+	t.Helper()
+	alert := klaxon.Alert{Key: "am/1", Status: klaxon.Firing, Summary: "db down", Labels: map[string]string{"service": "db", "alertname": "DBDown"}}
+	window, until, ok := m.hold(alert.Labels, now)
+	require.True(t, ok)
+	id, err := st.NextIncidentID(t.Context())
+	require.NoError(t, err)
+	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "alice"}}}}}
+	r := incident.Apply(nil, nil, []klaxon.Alert{alert}, now, incident.Template{Group: "g1", Policy: p})
+	r.Incident.ID = id
+	r.Incident.Escalation.NextAt, r.Incident.Escalation.HeldBy = until, window
+	require.NoError(t, st.Commit(t.Context(), klaxon.Commit{Group: "g1", Open: id, Incidents: []*klaxon.Incident{r.Incident},
+		Index: r.Index, Timers: []klaxon.Timer{{Incident: id, Group: "g1", Due: until}}}))
+	return id, window
 }
