@@ -50,7 +50,6 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 		done := false
 		cctx, cancel := context.WithTimeout(ctx, recordTimeout)
 		dir := e.dir()
-		ask := askedOnce(e.held) // the windows, asked once for this turn's commit
 		build := func(g klaxon.Group) (*klaxon.Commit, error) {
 			send, inc, done, firstPage, lookupAt, stepped = nil, nil, false, 0, retryAt, false
 			if g.Open == nil || g.Open.ID != t.Incident {
@@ -59,7 +58,7 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 			cur := incident.Clone(g.Open)
 			now := e.now()
 			changed, first := e.record(cur, now, finished)
-			if held && len(inflight) == 0 && e.heldOn(cctx, ask, cur, now) {
+			if held && len(inflight) == 0 && e.heldOn(cctx, e.held, cur, now) {
 				// Another window holds every firing alert still.
 				inc, done = cur, true
 				c := &klaxon.Commit{Open: cur.ID, Claim: t.Claim, Urgent: true, Incidents: []*klaxon.Incident{cur}}
@@ -198,13 +197,15 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 			}()
 		}
 		wait := e.margin() / 2
-		// After a commit that failed, with pages in flight, the fire
-		// waits for one of them, or half a margin: what it would do
-		// next is what failed, which tried again at once would spin
-		// against a store that does not write.
-		if inc != nil && held && err == nil {
+		if inc != nil && held {
 			if next := nextWake(inc, inflight, retryAt); !next.IsZero() {
-				wait = min(wait, max(next.Sub(e.now()), 0))
+				floor := time.Duration(0)
+				if err != nil {
+					// What is due is what failed: tried again at once,
+					// it would spin against a store that does not write.
+					floor = recordRetry.First
+				}
+				wait = min(wait, max(next.Sub(e.now()), floor))
 			}
 		}
 		timer := time.NewTimer(wait)

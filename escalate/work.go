@@ -384,37 +384,6 @@ func heldUntil(inc *klaxon.Incident, until time.Time) time.Time {
 	return until
 }
 
-// askedOnce returns held, answering again what it answered first, for
-// the tries of one commit: the question reads every alert of the
-// incident, which a commit that lost a race should not make again
-// unless the incident's alerts or hold changed meanwhile.
-func askedOnce(held Held) Held {
-	if held == nil {
-		return nil
-	}
-	type about struct {
-		id, heldBy    string
-		nextAt        time.Time
-		firing, count int
-	}
-	var asked *about
-	var window string
-	var until time.Time
-	var ok bool
-	return func(ctx context.Context, inc *klaxon.Incident, now time.Time) (string, time.Time, bool, error) {
-		a := about{inc.ID, inc.Escalation.HeldBy, inc.Escalation.NextAt, inc.FiringCount, inc.AlertCount}
-		if asked == nil || *asked != a {
-			var err error
-			if window, until, ok, err = held(ctx, inc, now); err != nil {
-				asked = nil
-				return "", time.Time{}, false, err
-			}
-			asked = &a
-		}
-		return window, until, ok, nil
-	}
-}
-
 // holdOn records on inc that window holds its first page until until,
 // now that why.
 func holdOn(inc *klaxon.Incident, now time.Time, why, window string, until time.Time) {
