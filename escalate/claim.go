@@ -262,18 +262,11 @@ func (e *Engine) renew(ctx context.Context) {
 func (e *Engine) writable(ctx context.Context, h *hold) bool {
 	ctx, cancel := context.WithTimeout(ctx, e.margin()) // a store that hangs: the claim would not hold longer
 	defer cancel()
-	at := e.now()
-	lost, err := e.store.Renew(ctx, at, e.lease, []klaxon.Timer{h.timer})
-	switch {
-	case err != nil:
+	if err := e.renewHolds(ctx, e.now(), []*hold{h}); err != nil {
 		e.shared.StoreError(telemetry.StoreEngine, err)
 		return false
-	case len(lost) > 0:
-		h.lose()
-		return false
 	}
-	h.renewed(at.Add(e.lease))
-	return true
+	return h.ctx.Err() == nil // not lost
 }
 
 // renewOnce renews the claims in flight once, and gives up those that
@@ -285,16 +278,21 @@ func (e *Engine) renewOnce(ctx context.Context) {
 	if len(holds) == 0 {
 		return
 	}
+	if err := e.renewHolds(ctx, at, holds); err != nil && ctx.Err() == nil {
+		e.log.Warn("renew claims", "err", err)
+	}
+}
+
+// renewHolds renews the claims of holds at at: one that another holds
+// now is marked lost, the others are renewed for a lease.
+func (e *Engine) renewHolds(ctx context.Context, at time.Time, holds []*hold) error {
 	timers := make([]klaxon.Timer, len(holds))
 	for i, h := range holds {
 		timers[i] = h.timer
 	}
 	lost, err := e.store.Renew(ctx, at, e.lease, timers)
 	if err != nil {
-		if ctx.Err() == nil {
-			e.log.Warn("renew claims", "err", err)
-		}
-		return
+		return err
 	}
 	for _, h := range holds {
 		if slices.Contains(lost, h.timer.Incident) {
@@ -306,4 +304,5 @@ func (e *Engine) renewOnce(ctx context.Context) {
 		}
 		h.renewed(at.Add(e.lease))
 	}
+	return nil
 }
