@@ -3,8 +3,6 @@ package escalate_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -16,7 +14,6 @@ import (
 	"github.com/klaxonhq/klaxon/escalate"
 	"github.com/klaxonhq/klaxon/incident"
 	"github.com/klaxonhq/klaxon/internal/fakeclock"
-	"github.com/klaxonhq/klaxon/store/embedded"
 )
 
 // blipStore fails one commit (a transient store error) when armed.
@@ -40,20 +37,14 @@ func (s *blipStore) Commit(ctx context.Context, c klaxon.Commit) error {
 // SMS went 2.5 s late with the default lease.
 func TestStepAfterOneFailedCommitWithPageInFlight(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		db, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = db.Close() })
+		db := openStore(t)
 		bs := &blipStore{Store: db}
 		dir := directory{
 			"mail": {ID: "mail", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}}},
 			"sms":  {ID: "sms", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}},
 		}
 		g := &gates{open: map[string]chan struct{}{"mail": make(chan struct{})}}
-		e := escalate.New(bs, g, func() escalate.Directory { return dir }, slog.New(slog.DiscardHandler), escalate.Options{})
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error)
-		go func() { done <- e.Run(ctx) }()
-		t.Cleanup(func() { cancel(); <-done })
+		e, _ := startEngine(t, bs, g, dir, escalate.Options{})
 		t.Cleanup(func() { close(g.open["mail"]) })
 		p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{
 			{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "mail"}}, EscalateAfter: 10 * time.Second},

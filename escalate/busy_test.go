@@ -3,7 +3,6 @@ package escalate_test
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/escalate"
-	"github.com/klaxonhq/klaxon/store/embedded"
 )
 
 // stuckSMS sends every page at once but SMS, which waits until release
@@ -55,27 +53,14 @@ func busyChannel(t *testing.T, o escalate.Options) (open func(users ...string) s
 
 // busyStore is busyChannel, with its store.
 func busyStore(t *testing.T, o escalate.Options) (st klaxon.Store, open func(users ...string) string, s *stuckSMS, stop func()) {
-	db, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	st = db
-	dir := directory{"mail": klaxon.User{ID: "mail", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}}}}
-	for i := 1; i <= 9; i++ {
-		id := "sms" + string(rune('0'+i))
-		dir[id] = klaxon.User{ID: id, Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
-	}
+	st = openStore(t)
+	dir := smsUsers()
+	dir["mail"] = klaxon.User{ID: "mail", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}}}
 	s = &stuckSMS{entered: make(chan string, 16), release: make(chan struct{})}
-	e := escalate.New(st, s, func() escalate.Directory { return dir }, slog.New(slog.DiscardHandler), o)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error)
-	go func() { done <- e.Run(ctx) }()
-	var once sync.Once
+	e, stopEngine := startEngine(t, st, s, dir, o)
 	stop = func() {
-		once.Do(func() {
-			s.free()
-			cancel()
-			require.NoError(t, <-done)
-		})
+		s.free()
+		require.NoError(t, stopEngine())
 	}
 	t.Cleanup(stop) // a test that failed leaves nothing blocked
 	open = func(users ...string) string {
@@ -175,22 +160,12 @@ func (s *busySMS) Notify(ctx context.Context, pg klaxon.Page) error {
 // Redis; users sms1 to sms9 are paged by SMS. run starts one more
 // engine; open opens an incident whose one step pages users.
 func replicas(t *testing.T) (run func(n escalate.Notifier, o escalate.Options), open func(users ...string) string) {
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close() })
-	dir := directory{}
-	for i := 1; i <= 9; i++ {
-		id := "sms" + string(rune('0'+i))
-		dir[id] = klaxon.User{ID: id, Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
-	}
+	st := openStore(t)
+	dir := smsUsers()
 	var mu sync.Mutex
 	var engines []*escalate.Engine
 	run = func(n escalate.Notifier, o escalate.Options) {
-		e := escalate.New(st, n, func() escalate.Directory { return dir }, slog.New(slog.DiscardHandler), o)
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error)
-		go func() { done <- e.Run(ctx) }()
-		t.Cleanup(func() { cancel(); <-done })
+		e, _ := startEngine(t, st, n, dir, o)
 		mu.Lock()
 		engines = append(engines, e)
 		mu.Unlock()
@@ -287,4 +262,21 @@ func oneStep(users ...string) klaxon.Policy {
 		targets = append(targets, klaxon.Target{Kind: klaxon.TargetUser, Name: u})
 	}
 	return klaxon.Policy{Name: "p", Steps: []klaxon.Step{{Targets: targets, EscalateAfter: time.Hour}}}
+}
+
+// smsUsers are sms1 to sms9, each paged by SMS.
+func smsUsers() directory {
+	dir := directory{}
+	for i := 1; i <= 9; i++ {
+		id := "sms" + string(rune('0'+i))
+		dir[id] = klaxon.User{ID: id, Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
+	}
+	return dir
+}
+
+// startEngine runs an engine over st, paging the users of dir with n
+// (see runEngine).
+func startEngine(t *testing.T, st klaxon.Store, n escalate.Notifier, dir directory, o escalate.Options) (*escalate.Engine, func() error) {
+	e := escalate.New(st, n, func() escalate.Directory { return dir }, slog.New(slog.DiscardHandler), o)
+	return e, runEngine(t, e)
 }

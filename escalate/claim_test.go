@@ -80,12 +80,18 @@ func keys(started []string) []string {
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// runEngine runs e until the test ends.
-func runEngine(t *testing.T, e *escalate.Engine) {
+// runEngine runs e until stop or the end of the test; stop returns
+// Run's error, and may be called again.
+func runEngine(t *testing.T, e *escalate.Engine) (stop func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- e.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	stop = sync.OnceValue(func() error {
+		cancel()
+		return <-done
+	})
+	t.Cleanup(func() { _ = stop() })
+	return stop
 }
 
 func openStore(t testing.TB) *embedded.Store {

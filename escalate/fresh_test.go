@@ -2,8 +2,6 @@ package escalate_test
 
 import (
 	"context"
-	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/escalate"
-	"github.com/klaxonhq/klaxon/store/embedded"
 )
 
 // gates holds each user's pages until their gate opens; users without
@@ -48,9 +45,7 @@ func (g *gates) Notify(ctx context.Context, pg klaxon.Page) error {
 // thousands of times in a fake instant.
 func TestPutOffPageWritesBeforeItStarts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		db, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = db.Close() })
+		db := openStore(t)
 		fs := &fullStore{Store: db}
 		dir := directory{
 			"mail": {ID: "mail", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}}},
@@ -58,10 +53,7 @@ func TestPutOffPageWritesBeforeItStarts(t *testing.T) {
 			"sms2": {ID: "sms2", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}},
 		}
 		g := &gates{open: map[string]chan struct{}{"mail": make(chan struct{}), "sms1": make(chan struct{})}}
-		e := escalate.New(fs, g, func() escalate.Directory { return dir }, slog.New(slog.DiscardHandler), escalate.Options{PerChannel: 1})
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error)
-		go func() { done <- e.Run(ctx) }()
+		e, stop := startEngine(t, fs, g, dir, escalate.Options{PerChannel: 1})
 		openIncident(t, db, oneStep("sms1"), time.Now()) // its SMS holds the one SMS slot
 		e.Wake()
 		time.Sleep(time.Second)
@@ -84,8 +76,7 @@ func TestPutOffPageWritesBeforeItStarts(t *testing.T) {
 		close(g.open["mail"])
 		time.Sleep(time.Minute)
 		synctest.Wait()
-		cancel()
-		require.NoError(t, <-done)
+		require.NoError(t, stop())
 		require.ElementsMatch(t, []string{"sms1/sms", "sms2/sms", "mail/email"}, g.got(), "each page once")
 	})
 }
