@@ -393,11 +393,10 @@ func holdOn(inc *klaxon.Incident, now time.Time, why, window string, until time.
 }
 
 // Release sends now the held first page of every open incident that
-// maintenance window held, as the window ended early. With held (nil
-// for none), it asks again of every incident a window holds: one whose
-// firing alerts other windows all hold still stays held, until the
-// first of them frees its alert; one that has an alert the ended
-// window alone held pages now. It returns how many pages it released;
+// maintenance window held, as the window ended early. It asks held
+// again of every incident a window holds: one whose firing alerts other
+// windows all hold still stays held, until the first of them frees its
+// alert; one that has an alert the ended window alone held pages now. It returns how many pages it released;
 // an incident it could not ask of or release does not stop the others,
 // and its error is returned, for the release to run again.
 func (e *Engine) Release(ctx context.Context, window string, held Held) (int, error) {
@@ -408,26 +407,21 @@ func (e *Engine) Release(ctx context.Context, window string, held Held) (int, er
 	released := 0
 	var errs []error // of incidents left held, to be released again
 	for _, inc := range open {
-		if !isHeld(inc) || (held == nil && inc.Escalation.HeldBy != window) {
+		if !isHeld(inc) {
 			continue
 		}
-		var other string
-		var until time.Time
-		if held != nil {
-			var ok bool
-			other, until, ok, err = held(ctx, inc, e.now())
-			if err != nil {
-				errs = append(errs, fmt.Errorf("release incident %s: %w", inc.ID, err))
-				continue
-			}
-			if !ok || other == window {
-				until = time.Time{}
-			} else {
-				until = heldUntil(inc, until)
-			}
+		other, until, ok, err := held(ctx, inc, e.now())
+		if err != nil {
+			errs = append(errs, fmt.Errorf("release incident %s: %w", inc.ID, err))
+			continue
+		}
+		if !ok || other == window {
+			until = time.Time{}
+		} else {
+			until = heldUntil(inc, until)
 		}
 		freed := false
-		_, err := e.command(ctx, "release", klaxon.Actor{}, inc.ID, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+		_, err = e.command(ctx, "release", klaxon.Actor{}, inc.ID, func(inc *klaxon.Incident, now time.Time) (bool, error) {
 			freed = false
 			switch {
 			case !isHeld(inc):
