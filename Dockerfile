@@ -5,7 +5,12 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/klaxon ./cmd/klaxon \
+# klaxon version prints them: the context leaves .git out, so go build
+# cannot stamp the commit (docker build --build-arg VERSION=$(git describe
+# --tags) --build-arg COMMIT=$(git rev-parse --short=12 HEAD) .).
+ARG VERSION=""
+ARG COMMIT=""
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" -o /out/klaxon ./cmd/klaxon \
  && mkdir -p /out/data
 
 FROM gcr.io/distroless/static-debian12:nonroot

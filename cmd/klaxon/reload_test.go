@@ -65,3 +65,17 @@ func TestReloadOnSIGHUP(t *testing.T) {
 }
 
 func slicesEqual(a, b []string) bool { return strings.Join(a, ",") == strings.Join(b, ",") }
+
+// TestServeLogsConfigWarnings: serve logs what klaxon check warns of, as
+// it starts and again after each reload, so that a server started
+// without check says it too.
+func TestServeLogsConfigWarnings(t *testing.T) {
+	config := writeConfig(t, time.Hour)
+	_, logs, _ := startServe(t, config)
+	sms := `msg="config warning" component=config warning="` + filepath.Join(filepath.Dir(config), "users.yaml") +
+		`: users[0].notify[0].via: sms: not configured (notify.twilio)`
+	require.Equal(t, 1, strings.Count(logs.log.String(), sms), logs.log.String())
+
+	rewrite(t, filepath.Join(filepath.Dir(config), "policies", "oncall.yaml"), "escalate_after: 1h0m0s", "escalate_after: 2h0m0s")
+	waitFor(t, "the reload logs the warnings again", func() bool { return strings.Count(logs.log.String(), sms) == 2 })
+}

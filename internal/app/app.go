@@ -219,7 +219,9 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	for _, l := range listeners {
 		log.Info("klaxon listening", "addr", l.ln.Addr().String(), "tls", l.srv.TLSConfig != nil, "serve", l.serves(), "store", store, "version", o.Version, "gogc", o.GOGC)
 	}
-	reload := newReloader(o.ConfigPath, o.Overrides, rt, log.With("component", "config"), o.Watch)
+	configLog := log.With("component", "config")
+	warn(configLog, cfg, o.Now())
+	reload := newReloader(o.ConfigPath, o.Overrides, rt, configLog, o.Watch)
 	// A heartbeat the reload added is armed as at a start: one whose
 	// sender never pings is missed too.
 	reload.reloaded = func(ctx context.Context) error {

@@ -157,7 +157,18 @@ func (r *reloader) reload(ctx context.Context, why string) bool {
 		r.follow(cfg.Sources)
 	}
 	r.log.Info("config reloaded", "why", why, "policies", len(cfg.Policies), "users", len(cfg.Users), "schedules", len(cfg.Schedules))
+	warn(r.log, cfg, time.Now())
 	return true
+}
+
+// warn logs what klaxon check warns of in cfg (a token of the example
+// served beyond this machine, a gap in a schedule, a rule whose channel
+// is not configured), one line a warning, as serve starts and after
+// each reload: a server started without check says it too.
+func warn(log *slog.Logger, cfg *config.Config, now time.Time) {
+	for _, w := range cfg.Warnings(now) {
+		log.Warn("config warning", "warning", w.String())
+	}
 }
 
 // restartOnly says, for each section of klaxon.yaml that differs between
