@@ -129,32 +129,32 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 	prev := w.last
 	w.last = now // the window is this page's: others that come now wait
 	var candidates map[string]klaxon.Page
+	deciding := make(chan struct{})
 	if t.bundles[p.Via] {
 		candidates = maps.Clone(w.waiting)
+		// Each is being decided: one that comes again meanwhile (every
+		// page that waited comes due as the window opens) waits to hear
+		// whether the bundle names it, rather than being put off a whole
+		// limit while the bundle that names it goes out.
+		for id, o := range candidates {
+			w.sending[klaxon.PageRef{Incident: id, Notification: o.Notification}] = deciding
+		}
 	}
 	t.mu.Unlock()
 
-	// A page that waited may have been acknowledged since, or resolved:
-	// the bundle leaves it out, and it is forgotten. Asked before any is
-	// marked bundled, so that no page is reported sent in a bundle whose
-	// text does not name it.
-	unwanted := map[string]bool{}
-	if t.wanted != nil {
-		for id, o := range candidates {
-			if !t.wanted(ctx, o) {
-				unwanted[id] = true
-			}
-		}
-	}
+	named, unwanted := t.decide(ctx, p, candidates)
 	others := map[string]klaxon.Page{}
 	on := make(chan struct{})
 	t.mu.Lock()
+	for id, o := range candidates {
+		delete(w.sending, klaxon.PageRef{Incident: id, Notification: o.Notification})
+	}
 	for id, o := range w.waiting {
 		switch _, asked := candidates[id]; {
 		case !asked: // came since: the next window's
 		case unwanted[id]:
 			delete(w.waiting, id)
-		default:
+		case named[id]:
 			others[id] = o
 		}
 	}
@@ -163,6 +163,7 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 		delete(w.waiting, id)
 		w.sending[klaxon.PageRef{Incident: id, Notification: o.Notification}] = on
 	}
+	close(deciding) // the named wait for the bundle now, the others are put off
 	t.mu.Unlock()
 
 	send := p
@@ -203,6 +204,30 @@ func (w *window) prune(now time.Time, limit time.Duration) {
 	if len(w.waiting) > 0 && w.last.Before(stale) {
 		clear(w.waiting)
 	}
+}
+
+// decide asks, in incident order, whether each page that waited is
+// still wanted (one acknowledged or resolved since is left out, and
+// forgotten), and names those that are while a bundle with p fits (see
+// ThrottleOptions.Fits). The rest are not asked: they wait for the next
+// window. Asked before any is marked bundled, so that no page is
+// reported sent in a bundle whose text does not name it.
+func (t *Throttle) decide(ctx context.Context, p klaxon.Page, candidates map[string]klaxon.Page) (named, unwanted map[string]bool) {
+	named, unwanted = map[string]bool{}, map[string]bool{}
+	in := map[string]klaxon.Page{}
+	for _, id := range byIncident(slices.Collect(maps.Keys(candidates))) {
+		o := candidates[id]
+		if t.wanted != nil && !t.wanted(ctx, o) {
+			unwanted[id] = true
+			continue
+		}
+		in[id] = o
+		if t.fits != nil && !t.fits(bundle(p, in)) {
+			break
+		}
+		named[id] = true
+	}
+	return named, unwanted
 }
 
 // fitting returns those of others that a bundle with p names while its

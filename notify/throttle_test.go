@@ -262,3 +262,91 @@ func TestThrottleBundleFits(t *testing.T) {
 		}
 	}
 }
+
+// TestThrottlePageComingWhileBundleDecided: when a window opens, every
+// page that waited comes again at once. The first takes the window and
+// asks whether each of the others is still wanted before it names them;
+// one that comes meanwhile waits to hear whether the bundle names it. Put
+// off a whole limit instead, it was on record as sent only then, and an
+// "AA" to the bundle that named it left it unacknowledged.
+func TestThrottlePageComingWhileBundleDecided(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		now := t0
+		asking, answer := make(chan struct{}), make(chan struct{})
+		out := &sink{}
+		th := notify.NewThrottle(out, notify.ThrottleOptions{Limits: map[string]time.Duration{klaxon.ViaSMS: time.Minute},
+			Bundles: map[string]bool{klaxon.ViaSMS: true}, Now: func() time.Time { return now },
+			Wanted: func(ctx context.Context, p klaxon.Page) bool {
+				if p.Incident == "3" {
+					close(asking)
+					<-answer // a store read that takes a moment
+				}
+				return true
+			}})
+		page := func(id string) klaxon.Page {
+			return klaxon.Page{Incident: id, Notification: 1, User: klaxon.User{ID: "alice"}, Via: klaxon.ViaSMS}
+		}
+		require.NoError(t, th.Notify(t.Context(), page("1")))
+		var deferred *klaxon.DeferredError
+		require.ErrorAs(t, th.Notify(t.Context(), page("2")), &deferred)
+		require.ErrorAs(t, th.Notify(t.Context(), page("3")), &deferred)
+
+		now = t0.Add(time.Minute)
+		opened := make(chan error, 1)
+		go func() { opened <- th.Notify(t.Context(), page("2")) }() // takes the window
+		<-asking
+		came := make(chan error, 1)
+		go func() { came <- th.Notify(t.Context(), page("3")) }()
+		synctest.Wait()
+		waits := len(came) == 0
+		close(answer)
+		require.NoError(t, <-opened)
+		require.True(t, waits, "3 is not answered while the bundle that may name it is decided")
+		require.ErrorIs(t, <-came, klaxon.ErrBundled, "3 is in the bundle")
+		require.Equal(t, 2, out.pages[len(out.pages)-1].Bundle)
+	})
+}
+
+// TestThrottleUnnamedNotHeldBySend: a page that waited and that the
+// bundle does not name (it would not fit) is put off at once when it
+// comes again, not held, with its slot, while the bundle goes out to a
+// slow provider; and only the pages a bundle can name are asked whether
+// they are still wanted, each a read of the store.
+func TestThrottleUnnamedNotHeldBySend(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		now := t0
+		d := &during{fn: func() {}}
+		var asked []string
+		th := notify.NewThrottle(d, notify.ThrottleOptions{Limits: map[string]time.Duration{klaxon.ViaSMS: time.Minute},
+			Bundles: map[string]bool{klaxon.ViaSMS: true}, Now: func() time.Time { return now },
+			Wanted: func(_ context.Context, p klaxon.Page) bool { asked = append(asked, p.Incident); return true },
+			Fits:   func(p klaxon.Page) bool { return p.Bundle <= 3 }})
+		page := func(id string) klaxon.Page {
+			return klaxon.Page{Incident: id, Notification: 1, User: klaxon.User{ID: "alice"}, Via: klaxon.ViaSMS}
+		}
+		require.NoError(t, th.Notify(t.Context(), page("1")))
+		var deferred *klaxon.DeferredError
+		for _, id := range []string{"2", "3", "4", "5", "6", "7"} {
+			require.ErrorAs(t, th.Notify(t.Context(), page(id)), &deferred)
+		}
+
+		now = t0.Add(time.Minute)
+		sent, unblock := make(chan struct{}), make(chan struct{})
+		d.fn = func() { close(sent); <-unblock } // a slow provider
+		opened := make(chan error, 1)
+		go func() { opened <- th.Notify(t.Context(), page("2")) }()
+		<-sent
+		require.Equal(t, []string{"3", "4", "5"}, asked, "asked until the bundle was full")
+		came := make(chan error, 1)
+		go func() { came <- th.Notify(t.Context(), page("6")) }()
+		synctest.Wait()
+		held := len(came) == 0
+		close(unblock)
+		require.NoError(t, <-opened)
+		require.False(t, held, "6, which the bundle does not name, is not held while it goes out")
+		require.ErrorAs(t, <-came, &deferred)
+		require.Equal(t, []klaxon.PageRef{{Incident: "3", Notification: 1}, {Incident: "4", Notification: 1}}, d.sent[len(d.sent)-1].Bundled)
+	})
+}
