@@ -70,8 +70,8 @@ func bearer(r *http.Request) string {
 // readAll is io.ReadAll into a buffer sized by the request's
 // Content-Length when it gives one: a storm's bodies of tens of kilobytes
 // are then read without growing the buffer again and again.
-func readAll(body io.Reader, size int64) ([]byte, error) {
-	if size < 0 || size > MaxBody {
+func readAll(body io.Reader, size, limit int64) ([]byte, error) {
+	if size < 0 || size > limit {
 		size = 512
 	}
 	b := make([]byte, 0, size+1) // +1: the read that finds the end
@@ -103,7 +103,7 @@ func readRequest(w http.ResponseWriter, r *http.Request, v any, what string) err
 	return nil
 }
 
-// readJSON reads a JSON request body of at most MaxBody bytes.
+// readJSON reads a JSON request body of at most bodyLimit(r) bytes.
 func readJSON(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	ct := r.Header.Get("Content-Type")
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
@@ -112,7 +112,8 @@ func readJSON(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
 		return nil, errorf(http.StatusUnsupportedMediaType, "Content-Encoding %q is not supported: send the body uncompressed", ce)
 	}
-	body, err := readAll(http.MaxBytesReader(w, r.Body, MaxBody), r.ContentLength)
+	limit := bodyLimit(r)
+	body, err := readAll(http.MaxBytesReader(w, r.Body, limit), r.ContentLength, limit)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {

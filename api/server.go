@@ -25,8 +25,27 @@ import (
 	"github.com/klaxonhq/klaxon/telemetry"
 )
 
-// MaxBody is the largest request body accepted.
+// MaxBody is the largest request body accepted, but an Alertmanager
+// webhook's (MaxGroupBody).
 const MaxBody = 1 << 20
+
+// MaxGroupBody is the largest Alertmanager webhook accepted. Alertmanager
+// sends a whole group in one body (examples/alertmanager.yml sets no
+// max_alerts), and does not retry a 4xx: a group refused for its size
+// would be lost, every alert of it. 32 MiB holds some 50,000 alerts of
+// the usual half a kilobyte; the integration's token is checked before
+// the body is read.
+const MaxGroupBody = 32 << 20
+
+// bodyLimit is the largest body r may carry: MaxGroupBody for an
+// Alertmanager webhook (POST /v1/ingest/alertmanager, the one route with
+// a source), MaxBody for any other.
+func bodyLimit(r *http.Request) int64 {
+	if r.PathValue("source") == "alertmanager" {
+		return MaxGroupBody
+	}
+	return MaxBody
+}
 
 // Tokens authenticates callers against the current configuration.
 type Tokens interface {
@@ -267,7 +286,7 @@ func (s *Server) timed(h http.HandlerFunc) http.HandlerFunc {
 		// The body's limit is set on the server's own writer, which
 		// closes the connection after a body over it; readJSON's, on sw,
 		// meets the same limit.
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		r.Body = http.MaxBytesReader(w, r.Body, bodyLimit(r))
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 		h(sw, r)
 		telemetry.Observe(r.Context(), s.metrics.requests.WithLabelValues(r.Pattern, strconv.Itoa(sw.code)), time.Since(start).Seconds())

@@ -2,16 +2,22 @@ package ingest
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/klaxonhq/klaxon"
 )
 
-// Bounds on what an alert may carry. Keys and labels identify and route
-// an alert, and become keys in the store (bbolt refuses keys over 32 KiB):
-// over the bound they are refused, naming the field, so that a sender
-// never retries a 500 forever. Free text is cut to its bound and marked.
+// Bounds on what an alert may carry. An alert's key identifies it, and
+// becomes a key in the store (bbolt refuses keys over 32 KiB): over the
+// bound it is refused, naming the field, so that a sender never retries
+// a 500 forever. Everything else is cut to its bound and marked: free
+// text, and labels too, which route and group an alert but identify none
+// (Alertmanager's fingerprint is of the labels it sent, and a group key
+// over route.MaxGroupKey is hashed). A label refused would lose every
+// alert of its body: Alertmanager sends a group in one body, and does
+// not retry a 4xx.
 const (
 	MaxKey        = 1024      // an alert's key: integration and the sender's ID
 	MaxLabelName  = 256       // a label's or annotation's name
@@ -31,33 +37,33 @@ func bound(alerts []klaxon.Alert, at func(i int) string) error {
 		if len(a.Key) > MaxKey {
 			return klaxon.Invalid(join(at(i), "key"), "the alert's key (its integration and ID) is %d bytes: at most %d", len(a.Key), MaxKey)
 		}
-		for k, v := range a.Labels {
-			if len(k) > MaxLabelName {
-				return longName(join(at(i), "labels"), k)
-			}
-			if len(v) > MaxLabelValue {
-				return klaxon.Invalid(join(at(i), "labels."+k), "%d bytes: a label's value is at most %d", len(v), MaxLabelValue)
-			}
-		}
-		for k, v := range a.Annotations {
-			if len(k) > MaxLabelName {
-				return longName(join(at(i), "annotations"), k)
-			}
-			if len(v) > MaxText {
-				a.Annotations[k] = cut(v)
-			}
-		}
+		cutMap(a.Labels, MaxLabelValue)
+		cutMap(a.Annotations, MaxText)
 		a.Summary, a.Source, a.URL = cut(a.Summary), cut(a.Source), cut(a.URL)
-		if len(a.Severity) > MaxLabelValue {
-			return klaxon.Invalid(join(at(i), "severity"), "%d bytes: at most %d", len(a.Severity), MaxLabelValue)
-		}
+		a.Severity = cutTo(a.Severity, MaxLabelValue)
 	}
 	return nil
 }
 
-// longName refuses a label's or annotation's name over MaxLabelName.
-func longName(path, name string) error {
-	return klaxon.Invalid(path, "a name of %d bytes (%q…): at most %d", len(name), name[:16], MaxLabelName)
+// cutMap cuts m's names to MaxLabelName and its values to max, each
+// marked. Two long names that share their first bytes up to the bound
+// become one, the value of the greater winning.
+func cutMap(m map[string]string, max int) {
+	var long []string
+	for k, v := range m {
+		switch {
+		case len(k) > MaxLabelName:
+			long = append(long, k)
+		case len(v) > max:
+			m[k] = cutTo(v, max)
+		}
+	}
+	slices.Sort(long)
+	for _, k := range long {
+		v := m[k]
+		delete(m, k)
+		m[cutTo(k, MaxLabelName)] = cutTo(v, max)
+	}
 }
 
 // cut returns s cut to MaxText bytes, at a rune boundary, and marked.

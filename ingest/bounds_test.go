@@ -20,19 +20,33 @@ func TestBound(t *testing.T) {
 		require.True(t, strings.HasSuffix(s, truncated))
 	}
 
-	for name, tc := range map[string]struct {
-		alert klaxon.Alert
-		field string
-	}{
-		"key":         {klaxon.Alert{Key: "g/" + strings.Repeat("k", MaxKey)}, "alerts[0].key"},
-		"label name":  {klaxon.Alert{Key: "g/1", Labels: map[string]string{strings.Repeat("n", MaxLabelName+1): "v"}}, "alerts[0].labels"},
-		"label value": {klaxon.Alert{Key: "g/1", Labels: map[string]string{"team": strings.Repeat("v", MaxLabelValue+1)}}, "alerts[0].labels.team"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			err := bound([]klaxon.Alert{tc.alert}, listPath)
-			var fe *klaxon.FieldError
-			require.ErrorAs(t, err, &fe)
-			require.Equal(t, tc.field, fe.Field)
-		})
+	err := bound([]klaxon.Alert{{Key: "g/" + strings.Repeat("k", MaxKey)}}, listPath)
+	var fe *klaxon.FieldError
+	require.ErrorAs(t, err, &fe, "a key over its bound is refused")
+	require.Equal(t, "alerts[0].key", fe.Field)
+}
+
+// TestBoundCutsLabels: a label over its bound is cut and marked, not
+// refused: refused, it would lose every alert of its body, as
+// Alertmanager sends a group in one body and does not retry a 4xx.
+func TestBoundCutsLabels(t *testing.T) {
+	longName := strings.Repeat("n", MaxLabelName+1)
+	a := []klaxon.Alert{{Key: "g/1", Severity: strings.Repeat("s", MaxLabelValue+1), Labels: map[string]string{
+		"team":   strings.Repeat("v", MaxLabelValue+1),
+		longName: "x",
+		"env":    "prod",
+	}, Annotations: map[string]string{longName + "a": "y"}}}
+	require.NoError(t, bound(a, listPath))
+	got := a[0]
+	require.Len(t, got.Labels["team"], MaxLabelValue)
+	require.True(t, strings.HasSuffix(got.Labels["team"], truncated))
+	require.Equal(t, "x", got.Labels[cutTo(longName, MaxLabelName)])
+	require.NotContains(t, got.Labels, longName)
+	require.Equal(t, "prod", got.Labels["env"])
+	require.Len(t, got.Labels, 3)
+	require.Equal(t, "y", got.Annotations[cutTo(longName+"a", MaxLabelName)])
+	require.LessOrEqual(t, len(got.Severity), MaxLabelValue)
+	for k := range got.Labels {
+		require.LessOrEqual(t, len(k), MaxLabelName)
 	}
 }

@@ -7,16 +7,19 @@
 package amtest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -227,4 +230,59 @@ func pairs(m map[string]string) []string {
 		out = append(out, k+"="+strconv.Quote(m[k]))
 	}
 	return out
+}
+
+// Alert is an alert as Alertmanager's API takes it (POST /api/v2/alerts).
+type Alert struct {
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
+	GeneratorURL string            `json:"generatorURL,omitempty"`
+}
+
+// Post sends alerts to Alertmanager's API in one request, as Prometheus
+// does: faster than amtool for many.
+func (am *Alertmanager) Post(t testing.TB, alerts []Alert) {
+	t.Helper()
+	body, err := json.Marshal(alerts)
+	if err != nil {
+		t.Fatalf("encode alerts: %v", err)
+	}
+	resp, err := http.Post(am.url+"/api/v2/alerts", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("post alerts: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("post alerts: %s: %s", resp.Status, b)
+	}
+}
+
+// refusedRE finds, in Alertmanager's metrics, the notifications to the
+// webhook that failed on a 4xx.
+var refusedRE = regexp.MustCompile(`(?m)^alertmanager_notifications_failed_total\{integration="webhook",reason="clientError"\} (\S+)$`)
+
+// Refused reads from Alertmanager's metrics how many notifications the
+// webhook answered with a 4xx. Alertmanager does not retry those: every
+// alert of such a notification is lost to the receiver.
+func (am *Alertmanager) Refused(t testing.TB) int {
+	t.Helper()
+	resp, err := http.Get(am.url + "/metrics")
+	if err != nil {
+		t.Fatalf("read metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read metrics: %v", err)
+	}
+	m := refusedRE.FindSubmatch(b)
+	if m == nil {
+		return 0
+	}
+	n, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		t.Fatalf("read metrics: %v", err)
+	}
+	return int(n)
 }
