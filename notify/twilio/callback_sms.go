@@ -37,7 +37,7 @@ func (c *Callbacks) sms(w http.ResponseWriter, r *http.Request) {
 		answer(emptyTwiML, nil)
 		return
 	}
-	answer(SMSReply(text))
+	answer(SMSReply(cutUnits(text, MaxAnswer)))
 }
 
 // smsReply acts on an SMS from phone, received at received, and returns
@@ -83,34 +83,55 @@ func (c *Callbacks) smsReply(ctx context.Context, phone, body string, received t
 		if reply.Incident == "" && len(later) > 0 {
 			return "Nothing was done: no incident had paged you when this reply came; " + openList(later)
 		}
+		if reply.Incident != "" {
+			if text, ok := c.closed(ctx, reply.Incident, u.ID); ok {
+				return text
+			}
+		}
 		return "Unknown code " + strings.TrimSpace(body) + ": " + openList(append(paged, later...))
 	}
-	var done []string
+	o := outcome{done: reply.Action.Done(), about: map[string]string{}}
+	if reply.Note != "" {
+		o.done = "Noted on"
+	}
 	for _, inc := range targets {
 		who := klaxon.Actor{By: u.ID, How: "sms"}
 		if reply.Note != "" {
 			if _, err := c.o.Responder.Note(ctx, inc.ID, reply.Note, false, who); err != nil {
-				done = append(done, fmt.Sprintf("#%s not noted: %s", inc.ID, c.actFailure(u.ID, inc.ID, err)))
+				o.failed = append(o.failed, fmt.Sprintf("#%s not noted: %s", inc.ID, c.actFailure(u.ID, inc.ID, err)))
 				continue
 			}
-			done = append(done, fmt.Sprintf("Noted on #%s (%s)", inc.ID, describe(inc)))
+			o.ok, o.about[inc.ID] = append(o.ok, inc.ID), describe(inc)
 			continue
 		}
 		got, err := c.o.Responder.Act(ctx, reply.Action, inc.ID, who)
 		if err != nil {
-			done = append(done, fmt.Sprintf("#%s not changed: %s", inc.ID, c.actFailure(u.ID, inc.ID, err)))
+			o.failed = append(o.failed, fmt.Sprintf("#%s not changed: %s", inc.ID, c.actFailure(u.ID, inc.ID, err)))
 			continue
 		}
-		done = append(done, fmt.Sprintf("%s #%s (%s)", reply.Action.Done(), got.ID, describe(got)))
+		o.ok, o.about[got.ID] = append(o.ok, got.ID), describe(got)
 	}
-	if reply.All && len(later) > 0 {
-		ids := make([]string, len(later))
-		for i, inc := range later {
-			ids[i] = "#" + inc.ID
+	if reply.All {
+		for _, inc := range later {
+			o.later = append(o.later, inc.ID)
 		}
-		done = append(done, "not "+strings.Join(ids, ", ")+": paged you after this reply")
 	}
-	return strings.Join(done, "; ")
+	return o.text()
+}
+
+// closed answers a code for incident id that is no longer open, and
+// paged user: it says so, where "unknown code" would send the person
+// looking for it. An incident that did not page user stays unknown to
+// them.
+func (c *Callbacks) closed(ctx context.Context, id, user string) (string, bool) {
+	if c.o.Incidents == nil {
+		return "", false
+	}
+	inc, err := c.o.Incidents.Incident(ctx, id)
+	if err != nil || !inc.Pages(user) {
+		return "", false
+	}
+	return fmt.Sprintf("#%s is %s already (%s): nothing was done.", inc.ID, inc.State, describe(inc)), true
 }
 
 // actFailure says to a responder's phone why an act on incident id
@@ -139,13 +160,21 @@ func describe(inc *klaxon.Incident) string {
 	return what + ": " + inc.Summary
 }
 
+// openList names the open incidents paged to a person, the first
+// maxListed of them: "your open incidents are 4, 7."
 func openList(paged []*klaxon.Incident) string {
 	if len(paged) == 0 {
 		return "you have no open incidents."
 	}
-	ids := make([]string, len(paged))
-	for i, inc := range paged {
-		ids[i] = inc.ID
+	var ids []string
+	for _, inc := range paged[:min(len(paged), maxListed)] {
+		ids = append(ids, inc.ID)
+	}
+	if more := len(paged) - len(ids); more > 0 {
+		ids = append(ids, fmt.Sprintf("and %d more", more))
 	}
 	return "your open incidents are " + strings.Join(ids, ", ") + "."
 }
+
+// maxListed bounds the incidents an answer lists by name.
+const maxListed = 20

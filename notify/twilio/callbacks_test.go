@@ -1,8 +1,11 @@
 package twilio_test
 
 import (
+	"fmt"
+	"html"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -314,4 +317,48 @@ func TestReplyNotes(t *testing.T) {
 		}
 	}
 	require.Equal(t, []string{"alice/sms: rolling back the deploy", "alice/sms: done, watching"}, notes)
+}
+
+// TestAckAllAnswerFits: in a storm, AA acknowledges every incident paged
+// to the person, and the answer is an SMS Twilio sends: at most 1,600
+// characters, where a longer one fails (error 21617) and the person
+// learns nothing of what AA did. It names the incidents while they fit,
+// and says how many more.
+func TestAckAllAnswerFits(t *testing.T) {
+	r := newRig(t)
+	const n = 400 // their IDs alone take more than an SMS
+	for i := range n {
+		r.Open(t, fmt.Sprintf("service-%03d", i), klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0})
+	}
+	later := r.Open(t, "checkout", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0.Add(2 * time.Minute)})
+	r.Clock.Add(time.Minute)
+	answer := html.UnescapeString(twimlText(r.sms(t, "SM"+strings.Repeat("a", 32), "AA")))
+	require.LessOrEqual(t, len([]rune(answer)), twilio.MaxAnswer, answer)
+	require.Regexp(t, `^Acknowledged #400 #399 #398 (#\d+ )+… and \d+ more; not #`+later+`: paged you after this reply$`, answer)
+	acked := 0
+	for i := 1; i <= n; i++ {
+		if r.Incident(t, strconv.Itoa(i)).State == klaxon.StateAcknowledged {
+			acked++
+		}
+	}
+	require.Equal(t, n, acked, "each acknowledged, named in the answer or not")
+}
+
+// TestCodeForClosedIncident: a code for an incident that paged the
+// person and resolved before the reply came says so; one for an
+// incident that never paged them stays unknown.
+func TestCodeForClosedIncident(t *testing.T) {
+	r := newRig(t)
+	gone := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0})
+	open := r.Open(t, "search", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, At: t0})
+	bobs := r.Open(t, "checkout", klaxon.Sent{Notification: 1, User: "bob", Via: klaxon.ViaSMS, At: t0})
+	for _, id := range []string{gone, bobs} {
+		_, err := r.Engine.Act(t.Context(), klaxon.ActionResolve, id, klaxon.Actor{By: "carol", How: "api"})
+		require.NoError(t, err)
+	}
+	r.Clock.Add(time.Minute)
+	require.Equal(t, "#"+gone+" is resolved already (payments: payments is down): nothing was done.",
+		twimlText(r.sms(t, "SM"+strings.Repeat("b", 32), gone+"A")))
+	require.Equal(t, "Unknown code "+bobs+"A: your open incidents are "+open+".",
+		twimlText(r.sms(t, "SM"+strings.Repeat("c", 32), bobs+"A")))
 }
