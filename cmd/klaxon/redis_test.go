@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -10,7 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/app"
 	"github.com/klaxonhq/klaxon/internal/redistest"
+	"github.com/klaxonhq/klaxon/internal/syncbuf"
 )
 
 // useRedis points a test config at a Redis server instead of a file.
@@ -75,4 +79,30 @@ func TestReadyzOnRedisThatCannotWrite(t *testing.T) {
 	_, err = redistest.Do(redis.Addr(), "CONFIG", "SET", "min-replicas-to-write", "0")
 	require.NoError(t, err)
 	waitFor(t, "/readyz is ready again", func() bool { return readyz(base) == http.StatusOK })
+}
+
+// TestServeWaitsForRedis: a server started while Redis is down (a host's
+// reboot, both started at once) waits for it, and says so, rather than
+// exit and be started again only when its supervisor's backoff allows.
+func TestServeWaitsForRedis(t *testing.T) {
+	redis := redistest.Start(t, "--appendonly", "yes")
+	redis.Stop(t)
+	config := writeConfig(t, time.Hour)
+	useRedis(t, config, redis.Addr())
+	o, _, err := serveOptions([]string{"--config", config}, io.Discard)
+	require.NoError(t, err)
+	logs := &syncbuf.Buffer{}
+	o.Log = slog.New(slog.NewTextHandler(logs, nil))
+	started := make(chan error, 1)
+	go func() {
+		a, err := app.New(t.Context(), o)
+		if err == nil {
+			err = a.Close()
+		}
+		started <- err
+	}()
+	waitFor(t, "it says it waits", func() bool { return strings.Contains(logs.String(), "Redis cannot be reached or serve yet") })
+	require.Empty(t, started, "it waits")
+	redis.Restart(t)
+	require.NoError(t, <-started, "it starts once Redis does")
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -87,7 +88,7 @@ func openStore(ctx context.Context, c config.Store, log *slog.Logger, tr *teleme
 		o.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	goredis.SetLogger(redisLog{log: log.With("component", "redis"), thin: logthin.New(nil)})
-	st, err := redisstore.Open(ctx, o)
+	st, err := openRedis(ctx, o, log)
 	if err != nil {
 		return nil, fmt.Errorf("store.redis: %w", err)
 	}
@@ -100,6 +101,32 @@ func openStore(ctx context.Context, c config.Store, log *slog.Logger, tr *teleme
 	}
 	return st, nil
 }
+
+// openRedis opens the Redis store, and tries again while Redis cannot be
+// reached or cannot serve yet (down, loading its data, a failover), every
+// redisRetry at most, until ctx ends: a replica started with Redis (a
+// host's reboot, a deploy of both) waits for it, rather than exit and be
+// started again only when its supervisor's backoff allows. Anything else
+// (a wrong password, a keyspace of a newer Klaxon) is returned at once.
+func openRedis(ctx context.Context, o redisstore.Options, log *slog.Logger) (*redisstore.Store, error) {
+	wait := 100 * time.Millisecond
+	for {
+		st, err := redisstore.Open(ctx, o)
+		if err == nil || !errors.Is(err, klaxon.ErrUnavailable) {
+			return st, err
+		}
+		log.Warn("Redis cannot be reached or serve yet: trying again", "component", "redis", "in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, redisRetry)
+	}
+}
+
+// redisRetry bounds the wait between two tries of openRedis.
+const redisRetry = 5 * time.Second
 
 // redisLog sends go-redis's own messages (reconnects, mostly) to the
 // log, at most one a second while Redis is down: a failed dial of each
