@@ -41,7 +41,12 @@ func escalate(inc *klaxon.Incident, now time.Time, users Users, who klaxon.Actor
 		return fmt.Errorf("escalate incident %s: %w", inc.ID, err)
 	}
 	incident.Trigger(inc)
-	inc.Pending = nil
+	// The pages of the step it leaves that are not due yet (a later rule)
+	// are dropped, and pageStep drops its retries. A page due already still
+	// goes out: the page of an escalation just before, which the engine
+	// has not sent yet, is one (two responders escalate within a moment:
+	// the first one's step is paged too, as the timeline says).
+	inc.Pending = slices.DeleteFunc(inc.Pending, func(n klaxon.Notification) bool { return n.Due.After(now) })
 	_, err := pageStep(inc, now, next, round, users, who)
 	return err
 }

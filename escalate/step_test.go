@@ -2,6 +2,8 @@ package escalate_test
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -165,15 +167,42 @@ func TestEscalateAndSnooze(t *testing.T) {
 	t.Run("escalate pages the next step now", func(t *testing.T) {
 		inc := newIncident(twoSteps)
 		walk(inc, 0)
-		at := t0.Add(time.Minute)
+		at := t0.Add(59 * time.Second)
 		require.NoError(t, escalate.Escalate(inc, at, users, klaxon.Actor{By: "ops", How: "cli"}))
 		require.Equal(t, 1, inc.Escalation.Step)
 		require.Equal(t, []string{"bob"}, dueUsers(inc, at))
-		require.Empty(t, slicesFilter(inc.Pending, "alice"), "alice's call of the last step is dropped")
+		require.Empty(t, slicesFilter(inc.Pending, "alice"), "alice's call, due a second later, is dropped")
 		last := inc.Recorded[len(inc.Recorded)-1]
 		require.Equal(t, klaxon.EventEscalated, last.Kind)
 		require.Equal(t, "ops", last.By)
 		require.Equal(t, at.Add(10*time.Minute), inc.Escalation.NextAt)
+	})
+
+	t.Run("a page due when its step escalates still goes out", func(t *testing.T) {
+		inc := newIncident(twoSteps)
+		walk(inc, 0)
+		at := t0.Add(10 * time.Second)
+		require.NoError(t, escalate.Escalate(inc, at, users, klaxon.Actor{By: "alice", How: "sms"}))
+		require.Equal(t, []string{"bob"}, dueUsers(inc, at))
+		// Escalated again before the engine sent bob's page: bob is owed it.
+		require.NoError(t, escalate.Escalate(inc, at, users, klaxon.Actor{By: "ops", How: "api"}))
+		require.Equal(t, 0, inc.Escalation.Step)
+		require.ElementsMatch(t, []string{"bob", "alice", "alice"}, dueUsers(inc, at))
+		require.Len(t, slicesFilter(inc.Pending, "alice"), 3, "and alice's call a minute later")
+	})
+
+	t.Run("a retry due when its step escalates is dropped", func(t *testing.T) {
+		inc := newIncident(twoSteps)
+		escalate.Advance(inc, t0, users)
+		sms := slicesFilter(inc.Pending, "alice")[0]
+		inc.Sent = append(inc.Sent, klaxon.Sent{Notification: sms.ID, User: "alice", Via: sms.Via, Tries: 1, FirstTry: t0})
+		at := t0.Add(30 * time.Second) // past the retry's due time
+		require.NoError(t, escalate.Escalate(inc, at, users, klaxon.Actor{By: "ops", How: "api"}))
+		require.False(t, slices.ContainsFunc(inc.Pending, func(n klaxon.Notification) bool { return n.ID == sms.ID }), "the step escalated")
+		require.True(t, slices.ContainsFunc(inc.Recorded, func(e klaxon.Event) bool {
+			return e.Kind == klaxon.EventPageFailed && e.Notification == sms.ID && strings.Contains(e.Text, "not tried again")
+		}), "and the timeline says so")
+		require.Contains(t, dueUsers(inc, at), "bob")
 	})
 
 	t.Run("escalate after the last step starts over, and re-triggers an acknowledged incident", func(t *testing.T) {
