@@ -147,11 +147,11 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 	on := make(chan struct{})
 	t.mu.Lock()
 	for id, o := range candidates {
-		delete(w.sending, klaxon.PageRef{Incident: id, Notification: o.Notification})
+		unmark(w, klaxon.PageRef{Incident: id, Notification: o.Notification}, deciding)
 	}
 	for id, o := range w.waiting {
-		switch _, asked := candidates[id]; {
-		case !asked: // came since: the next window's
+		switch c, asked := candidates[id]; {
+		case !asked, c.Notification != o.Notification: // came since (a newer page of it): the next window's
 		case unwanted[id]:
 			delete(w.waiting, id)
 		case named[id]:
@@ -177,19 +177,30 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 	t.mu.Lock()
 	for id, o := range others {
 		ref := klaxon.PageRef{Incident: id, Notification: o.Notification}
-		delete(w.sending, ref)
-		if err != nil {
-			w.waiting[id] = o
-		} else {
+		unmark(w, ref, on)
+		switch _, newer := w.waiting[id]; {
+		case err == nil:
 			w.bundled[ref] = now
+		case !newer:
+			w.waiting[id] = o
 		}
 	}
-	if err != nil {
+	if err != nil && w.last.Equal(now) {
+		// Given back, unless another page took a later window meanwhile
+		// (this one's provider hung past the limit): that one went out.
 		w.last = prev
 	}
 	close(on)
 	t.mu.Unlock()
 	return err
+}
+
+// unmark ends ref's mark in w.sending if it is still c: another window
+// may have marked it since.
+func unmark(w *window, ref klaxon.PageRef, c chan struct{}) {
+	if w.sending[ref] == c {
+		delete(w.sending, ref)
+	}
 }
 
 // prune forgets waiting pages and bundle marks old enough that their

@@ -350,3 +350,107 @@ func TestThrottleUnnamedNotHeldBySend(t *testing.T) {
 		require.Equal(t, []klaxon.PageRef{{Incident: "3", Notification: 1}, {Incident: "4", Notification: 1}}, d.sent[len(d.sent)-1].Bundled)
 	})
 }
+
+// gate is a provider: a page of an incident in block waits until its
+// channel is closed, then fails with fail; every other goes out at once.
+type gate struct {
+	mu    sync.Mutex
+	block map[string]chan struct{}
+	fail  error
+	sent  []klaxon.Page
+}
+
+func (g *gate) Notify(_ context.Context, p klaxon.Page) error {
+	g.mu.Lock()
+	c := g.block[p.Incident]
+	g.mu.Unlock()
+	if c != nil {
+		<-c
+		return g.fail
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.sent = append(g.sent, p)
+	return nil
+}
+
+// TestThrottleFailedSlowSendKeepsNewerWindow: a page's send to a
+// provider that hangs outlasts the limit (the page timeout and the SMS
+// limit are both a minute), another page takes the next window and goes
+// out, then the slow one fails. Giving its window back must not give
+// back the newer one: a third page a second later waits.
+func TestThrottleFailedSlowSendKeepsNewerWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		now := t0
+		release := make(chan struct{})
+		g := &gate{block: map[string]chan struct{}{"2": release}, fail: errors.New("twilio: 504")}
+		th := notify.NewThrottle(g, notify.ThrottleOptions{Limits: map[string]time.Duration{klaxon.ViaSMS: time.Minute},
+			Bundles: map[string]bool{klaxon.ViaSMS: true}, Now: func() time.Time { return now }})
+		page := func(id string) klaxon.Page {
+			return klaxon.Page{Incident: id, Notification: 1, User: klaxon.User{ID: "alice"}, Via: klaxon.ViaSMS}
+		}
+		var deferred *klaxon.DeferredError
+		require.NoError(t, th.Notify(t.Context(), page("1")))
+		require.ErrorAs(t, th.Notify(t.Context(), page("2")), &deferred)
+
+		now = t0.Add(time.Minute)
+		slow := make(chan error, 1)
+		go func() { slow <- th.Notify(t.Context(), page("2")) }() // takes the window; the provider hangs
+		synctest.Wait()
+		require.ErrorAs(t, th.Notify(t.Context(), page("4")), &deferred)
+
+		now = t0.Add(2 * time.Minute)
+		require.NoError(t, th.Notify(t.Context(), page("4")), "the next window: 4 goes out")
+		close(release)
+		require.Error(t, <-slow)
+
+		now = now.Add(time.Second)
+		require.ErrorAs(t, th.Notify(t.Context(), page("5")), &deferred, "5, a second after 4 went out, waits")
+		require.Len(t, g.sent, 2)
+	})
+}
+
+// TestThrottleNewerPageWhileBundleDecided: a newer page of an incident
+// that waited (escalated by hand) comes while the bundle is decided. It
+// was not the page asked whether it is wanted, and it is put off: the
+// bundle does not name it, and it goes out in the next window.
+func TestThrottleNewerPageWhileBundleDecided(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		now := t0
+		asking, answer := make(chan struct{}), make(chan struct{})
+		out := &sink{}
+		th := notify.NewThrottle(out, notify.ThrottleOptions{Limits: map[string]time.Duration{klaxon.ViaSMS: time.Minute},
+			Bundles: map[string]bool{klaxon.ViaSMS: true}, Now: func() time.Time { return now },
+			Wanted: func(ctx context.Context, p klaxon.Page) bool {
+				if p.Incident == "3" && p.Notification == 1 {
+					close(asking)
+					<-answer
+				}
+				return true
+			}})
+		page := func(id string, n int) klaxon.Page {
+			return klaxon.Page{Incident: id, Notification: n, User: klaxon.User{ID: "alice"}, Via: klaxon.ViaSMS}
+		}
+		var deferred *klaxon.DeferredError
+		require.NoError(t, th.Notify(t.Context(), page("1", 1)))
+		require.ErrorAs(t, th.Notify(t.Context(), page("2", 1)), &deferred)
+		require.ErrorAs(t, th.Notify(t.Context(), page("3", 1)), &deferred)
+
+		now = t0.Add(time.Minute)
+		opened := make(chan error, 1)
+		go func() { opened <- th.Notify(t.Context(), page("2", 1)) }()
+		<-asking
+		newer := make(chan error, 1)
+		go func() { newer <- th.Notify(t.Context(), page("3", 2)) }()
+		synctest.Wait()
+		close(answer)
+		require.NoError(t, <-opened)
+		require.Empty(t, out.pages[len(out.pages)-1].Bundled, "the bundle names no page of 3 it did not ask of")
+		require.ErrorAs(t, <-newer, &deferred)
+
+		now = t0.Add(2 * time.Minute)
+		require.NoError(t, th.Notify(t.Context(), page("3", 2)), "3's newer page goes out in the next window")
+	})
+}
