@@ -107,6 +107,9 @@ func runeUnits(r rune) int { return max(1, utf16.RuneLen(r)) }
 
 // cutUnits cuts s to at most limit UTF-16 code units, marked with "…".
 func cutUnits(s string, limit int) string {
+	if units(s) <= limit {
+		return s
+	}
 	n := 0
 	for i, r := range s {
 		if n+runeUnits(r) > limit-1 {

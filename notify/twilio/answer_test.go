@@ -40,6 +40,8 @@ func TestOutcomeFits(t *testing.T) {
 
 	long := outcome{done: "Acknowledged", ok: []string{"1"}, about: map[string]string{"1": strings.Repeat("é😀", 2000)}}
 	require.Equal(t, "Acknowledged #1", long.text(), "a description too long is left out")
+	fits := strings.Repeat("a", MaxAnswer)
+	require.Equal(t, fits, cutUnits(fits, MaxAnswer), "a text that fits is not cut")
 	cut := cutUnits(strings.Repeat("😀", 1000), MaxAnswer)
 	require.LessOrEqual(t, units(cut), MaxAnswer)
 	require.True(t, strings.HasSuffix(cut, "😀…"), "cut between runes, marked")

@@ -60,20 +60,34 @@ func (c *Callbacks) smsReply(ctx context.Context, phone, body string, received t
 	case KeywordHelp:
 		return ReplyHelp
 	}
-	paged, later, err := c.o.Responder.PagedTo(ctx, u.ID, received)
-	if err != nil {
-		c.log.ErrorContext(ctx, "sms reply", "user", u.ID, "err", err)
-		return "Klaxon could not read your incidents; try again."
-	}
 	var targets []*klaxon.Incident
+	if reply.Incident != "" {
+		// Named: that incident alone is read, not every open one paged to
+		// the person (a storm's hundreds). It may be one that paged them
+		// after this reply came: they know of it.
+		switch inc, ok := c.paged(ctx, reply.Incident, u.ID); {
+		case ok && inc.State == klaxon.StateResolved:
+			return fmt.Sprintf("#%s is %s already (%s): nothing was done.", inc.ID, inc.State, describe(inc))
+		case ok:
+			targets = []*klaxon.Incident{inc}
+		}
+	}
+	var paged, later []*klaxon.Incident
+	if len(targets) == 0 {
+		paged, later, err = c.o.Responder.PagedTo(ctx, u.ID, received)
+		if err != nil {
+			c.log.ErrorContext(ctx, "sms reply", "user", u.ID, "err", err)
+			return "Klaxon could not read your incidents; try again."
+		}
+	}
 	switch {
+	case len(targets) > 0:
 	case reply.All:
 		targets = paged
 	case reply.Incident == "" && len(paged) > 0:
 		targets = paged[:1]
 	case reply.Incident != "":
-		// Named, it may be an incident that paged the person after this
-		// reply came: they know of it.
+		// Not read above (no reader): found among those paged.
 		all := append(slices.Clone(paged), later...)
 		if i := slices.IndexFunc(all, func(inc *klaxon.Incident) bool { return inc.ID == reply.Incident }); i >= 0 {
 			targets = all[i : i+1]
@@ -82,11 +96,6 @@ func (c *Callbacks) smsReply(ctx context.Context, phone, body string, received t
 	if len(targets) == 0 {
 		if reply.Incident == "" && len(later) > 0 {
 			return "Nothing was done: no incident had paged you when this reply came; " + openList(later)
-		}
-		if reply.Incident != "" {
-			if text, ok := c.closed(ctx, reply.Incident, u.ID); ok {
-				return text
-			}
 		}
 		return "Unknown code " + strings.TrimSpace(body) + ": " + openList(append(paged, later...))
 	}
@@ -119,19 +128,21 @@ func (c *Callbacks) smsReply(ctx context.Context, phone, body string, received t
 	return o.text()
 }
 
-// closed answers a code for incident id that is no longer open, and
-// paged user: it says so, where "unknown code" would send the person
-// looking for it. An incident that did not page user stays unknown to
+// paged reads incident id, when it paged user, as Responder.PagedTo
+// counts it: a page to them went out, or waits in its outbox while the
+// incident is open. An incident that did not page user stays unknown to
 // them.
-func (c *Callbacks) closed(ctx context.Context, id, user string) (string, bool) {
+func (c *Callbacks) paged(ctx context.Context, id, user string) (*klaxon.Incident, bool) {
 	if c.o.Incidents == nil {
-		return "", false
+		return nil, false
 	}
 	inc, err := c.o.Incidents.Incident(ctx, id)
-	if err != nil || !inc.Pages(user) {
-		return "", false
+	if err != nil {
+		return nil, false
 	}
-	return fmt.Sprintf("#%s is %s already (%s): nothing was done.", inc.ID, inc.State, describe(inc)), true
+	went := slices.ContainsFunc(inc.Sent, func(s klaxon.Sent) bool { return s.User == user && !s.At.IsZero() })
+	waits := slices.ContainsFunc(inc.Pending, func(n klaxon.Notification) bool { return n.User == user })
+	return inc, went || (waits && inc.State != klaxon.StateResolved)
 }
 
 // actFailure says to a responder's phone why an act on incident id

@@ -361,4 +361,16 @@ func TestCodeForClosedIncident(t *testing.T) {
 		twimlText(r.sms(t, "SM"+strings.Repeat("b", 32), gone+"A")))
 	require.Equal(t, "Unknown code "+bobs+"A: your open incidents are "+open+".",
 		twimlText(r.sms(t, "SM"+strings.Repeat("c", 32), bobs+"A")))
+
+	// A page to alice that failed for good never reached her: that
+	// incident, open or resolved, is as unknown to her.
+	failed := r.Open(t, "billing", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, Failed: true})
+	failedGone := r.Open(t, "ledger", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaSMS, Failed: true})
+	_, err := r.Engine.Act(t.Context(), klaxon.ActionResolve, failedGone, klaxon.Actor{By: "carol", How: "api"})
+	require.NoError(t, err)
+	for i, id := range []string{failed, failedGone} {
+		out := twimlText(r.sms(t, "SM"+strings.Repeat(strconv.Itoa(i), 32), id+"A"))
+		require.True(t, strings.HasPrefix(out, "Unknown code "+id+"A"), out)
+		require.Equal(t, klaxon.StateTriggered, r.Incident(t, failed).State)
+	}
 }
