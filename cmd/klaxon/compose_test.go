@@ -7,12 +7,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	koanfyaml "github.com/knadh/koanf/parsers/yaml"
 	"github.com/stretchr/testify/require"
 
+	"github.com/klaxonhq/klaxon/api"
 	"github.com/klaxonhq/klaxon/config"
 )
 
@@ -93,4 +95,11 @@ func TestExampleCompose(t *testing.T) {
 	require.Len(t, upstreams, 2)
 	require.Equal(t, "klaxon-1", upstreams[0][1])
 	require.Equal(t, "klaxon-2", upstreams[1][1])
+	// nginx lets through every body Klaxon takes: one it refused, an
+	// Alertmanager group, would be lost.
+	size := regexp.MustCompile(`(?m)^\s*client_max_body_size (\d+)m;`).FindStringSubmatch(nginx)
+	require.NotNil(t, size, "nginx.conf sets client_max_body_size")
+	mb, err := strconv.Atoi(size[1])
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, mb<<20, api.MaxGroupBody)
 }

@@ -222,6 +222,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	configLog := log.With("component", "config")
 	warn(configLog, cfg, o.Now())
 	reload := newReloader(o.ConfigPath, o.Overrides, rt, configLog, o.Watch)
+	reload.now = o.Now
 	// A heartbeat the reload added is armed as at a start: one whose
 	// sender never pings is missed too.
 	reload.reloaded = func(ctx context.Context) error {

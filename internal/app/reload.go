@@ -41,7 +41,9 @@ type reloader struct {
 	// reloaded, when set, acts on a config reloaded, once it runs; one
 	// that fails is run again, every reloadedRetry, until it does not.
 	reloaded func(ctx context.Context) error
-	mu       sync.Mutex // one reload at a time
+	// now is the clock of the warnings a reload logs; nil for time.Now.
+	now func() time.Time
+	mu  sync.Mutex // one reload at a time
 }
 
 // settle is how long files must be quiet before a reload, so that an
@@ -157,7 +159,11 @@ func (r *reloader) reload(ctx context.Context, why string) bool {
 		r.follow(cfg.Sources)
 	}
 	r.log.Info("config reloaded", "why", why, "policies", len(cfg.Policies), "users", len(cfg.Users), "schedules", len(cfg.Schedules))
-	warn(r.log, cfg, time.Now())
+	now := time.Now
+	if r.now != nil {
+		now = r.now
+	}
+	warn(r.log, cfg, now())
 	return true
 }
 
