@@ -17,7 +17,9 @@
 #           in flight at once go to as many groups, each a commit of its
 #           own, where in (c) they go to one or two groups and fold
 #   d       alert → first page latency of new incidents at PROBE_RATE/s
-#           (klaxon-load probe, pages by webhook), idle, then during (b)
+#           (klaxon-load probe, pages by webhook), idle, then during (b);
+#           on Klaxon each page's incident is acknowledged as it arrives
+#           (page → ack)
 #   e       memory (VmRSS, VmHWM) of each server after (b); runs (b)
 #   repeat  the earlier measurement: ALERTS_PER_BODY (100), ALERT_GROUPS
 #           (1000), DISTINCT (100000), the same startsAt every cycle
@@ -395,6 +397,9 @@ latency() {
   page_port=$(free_port)
   start_server "$run" "$name" "[alertname, service]" "$page_port"
   local probe=(probe --url "$url" --token "$token" --format "$format" --listen "127.0.0.1:$page_port" --rate "$PROBE_RATE")
+  # On Klaxon the probe acknowledges each page's incident as it arrives,
+  # as a responder does: page → ack is how long an act waits in a storm.
+  if [ "$run" != alertmanager ]; then probe+=(--ack-token load-api-token); fi
   echo "-- idle"
   printf 'klaxon-load%s --duration %s\n' "$(printf ' %q' "${probe[@]}")" "$DURATION" >"$OUT/$name-idle.cmd"
   "$work/klaxon-load" "${probe[@]}" --duration "$DURATION" | tee "$OUT/$name-idle.txt"

@@ -28,6 +28,12 @@ import (
 // is matched to its alert by its text alone. The latency is from the start
 // of the alert's POST to the page's arrival.
 //
+// With --ack-token (an API token of Klaxon's, of scope act), the probe
+// also answers each page as a responder does: it acknowledges the
+// incident the page names (POST /v1/incidents/{id}/ack) as it arrives,
+// and measures from the page's arrival to the answer. During a storm that
+// is how long a person's act waits behind ingest.
+//
 //	klaxon-load probe --url http://127.0.0.1:8080 --listen 127.0.0.1:9099 --rate 50 --duration 15s
 //
 // with, in klaxon.yaml, notify: {webhook: {url: "http://127.0.0.1:9099/",
@@ -36,6 +42,7 @@ import (
 // probeOptions are a probe's settings, from the flags.
 type probeOptions struct {
 	url, token, format string
+	ackToken           string
 	listen             string
 	rate               int
 	duration, grace    time.Duration
@@ -48,6 +55,7 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.url, "url", "http://127.0.0.1:8080", "base URL of the server; the path comes from --format")
 	fs.StringVar(&o.token, "token", "dev-prometheus-token", "bearer token of the integration (none is sent when empty); with --format pagerduty, the routing_key")
 	fs.StringVar(&o.format, "format", formatWebhook, "webhook, alertmanager-api or pagerduty, as for a load")
+	fs.StringVar(&o.ackToken, "ack-token", "", "API token (scope act) to acknowledge each page's incident with as it arrives, timing page → ack; empty: no acks (a page without an incident, Alertmanager's, is not acknowledged)")
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:0", "address to receive the pages on, the server's webhook URL")
 	fs.IntVar(&o.rate, "rate", 50, "new incidents a second")
 	fs.DurationVar(&o.duration, "duration", 15*time.Second, "how long to send")
@@ -141,6 +149,8 @@ type probeResult struct {
 	samples      []string        // the first few errors
 	pages        []time.Duration // alert sent → page received, sorted
 	posts        []time.Duration // alert sent → answered, of those accepted, sorted
+	acks         []time.Duration // page received → its incident acknowledged, sorted
+	ackErrors    int
 }
 
 // probe sends o.rate alerts a second to url for o.duration, receives the
@@ -157,15 +167,36 @@ func probe(ctx context.Context, o probeOptions, url string, ln net.Listener) (pr
 		r        probeResult
 		all      = make(chan struct{}) // closed when every alert sent has paged
 		done     bool                  // sending is over
+		acks     sync.WaitGroup        // the acknowledgements on their way
 	)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}, Timeout: 30 * time.Second}
+	// ack acknowledges incident id, paged at paged, as a responder does.
+	ack := func(id string, paged time.Time) {
+		err := post(ctx, client, strings.TrimSuffix(o.url, "/")+"/v1/incidents/"+id+"/ack", o.ackToken, nil)
+		took := time.Since(paged)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			r.ackErrors++
+			if len(r.samples) < 3 {
+				r.samples = append(r.samples, "ack "+id+": "+err.Error())
+			}
+			return
+		}
+		r.acks = append(r.acks, took)
+	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		page, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
 		at := time.Now()
 		mu.Lock()
+		fresh := false
 		for _, n := range probeIDs(page, run) {
 			if _, ok := received[n]; !ok {
-				received[n] = at
+				received[n], fresh = at, true
 			}
+		}
+		if id := pageIncident(page); fresh && o.ackToken != "" && id != "" {
+			acks.Go(func() { ack(id, at) })
 		}
 		if done && len(received) >= len(sent) {
 			select {
@@ -184,7 +215,6 @@ func probe(ctx context.Context, o probeOptions, url string, ln net.Listener) (pr
 		<-served
 	}()
 
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}, Timeout: 30 * time.Second}
 	// Alert n goes at begin + n/rate: a sender that falls behind catches
 	// up, so that the run sends rate × duration alerts.
 	every := time.Second / time.Duration(o.rate)
@@ -243,6 +273,7 @@ send:
 	case <-time.After(o.grace):
 	case <-ctx.Done():
 	}
+	acks.Wait()
 	mu.Lock()
 	defer mu.Unlock()
 	r.sent = len(sent) + r.errors
@@ -253,7 +284,18 @@ send:
 	}
 	slices.Sort(r.pages)
 	slices.Sort(r.posts)
+	slices.Sort(r.acks)
 	return r, nil
+}
+
+// pageIncident is the incident a page of Klaxon's webhook (JSON) names;
+// "" for another body.
+func pageIncident(page []byte) string {
+	var p struct {
+		Incident string `json:"incident"`
+	}
+	_ = json.Unmarshal(page, &p) // not Klaxon's page: no incident
+	return p.Incident
 }
 
 func (r probeResult) print(w io.Writer) {
@@ -268,6 +310,10 @@ func (r probeResult) print(w io.Writer) {
 	fmt.Fprintf(w, "pages %d of %d alerts sent at %.0f/s (%d refused, %d without a page)  alert→page p50 %s  p99 %s  max %s  post p50 %s  p99 %s\n",
 		len(r.pages), r.sent, rate, r.errors, r.sent-r.errors-len(r.pages),
 		percentile(r.pages, 0.50), percentile(r.pages, 0.99), slowest, percentile(r.posts, 0.50), percentile(r.posts, 0.99))
+	if len(r.acks) > 0 || r.ackErrors > 0 {
+		fmt.Fprintf(w, "acks %d (%d failed)  page→ack p50 %s  p99 %s  max %s\n",
+			len(r.acks), r.ackErrors, percentile(r.acks, 0.50), percentile(r.acks, 0.99), percentile(r.acks, 1))
+	}
 	for _, s := range r.samples {
 		fmt.Fprintln(w, "error:", s)
 	}

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -60,7 +62,19 @@ func TestProbe(t *testing.T) {
 		mu sync.Mutex
 		n  int
 	)
+	acked := map[string]bool{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id, ok := strings.CutPrefix(r.URL.Path, "/v1/incidents/"); ok {
+			if r.Header.Get("Authorization") != "Bearer ack-token" || !strings.HasSuffix(id, "/ack") {
+				http.Error(w, "no", http.StatusUnauthorized)
+				return
+			}
+			mu.Lock()
+			acked[strings.TrimSuffix(id, "/ack")] = true
+			mu.Unlock()
+			w.WriteHeader(http.StatusOK)
+			return
+		}
 		data, _ := io.ReadAll(r.Body)
 		alerts, err := ingest.DecodeAlertmanager("load", data)
 		if err != nil || len(alerts) != 1 {
@@ -70,12 +84,12 @@ func TestProbe(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 		mu.Lock()
 		n++
-		skip := n%5 == 0
+		skip, id := n%5 == 0, strconv.Itoa(n)
 		mu.Unlock()
 		if skip {
 			return
 		}
-		page, _ := json.Marshal(webhook.Payload{Type: "page", Incident: "1", User: "oncall", Summary: alerts[0].Summary})
+		page, _ := json.Marshal(webhook.Payload{Type: "page", Incident: id, User: "oncall", Summary: alerts[0].Summary})
 		wg.Go(func() {
 			time.Sleep(3 * time.Millisecond)
 			resp, err := http.Post("http://"+ln.Addr().String()+"/", "application/json", bytes.NewReader(page))
@@ -85,7 +99,7 @@ func TestProbe(t *testing.T) {
 		})
 	}))
 	defer srv.Close()
-	o := probeOptions{format: formatWebhook, rate: 100, duration: 300 * time.Millisecond, grace: 200 * time.Millisecond}
+	o := probeOptions{url: srv.URL, ackToken: "ack-token", format: formatWebhook, rate: 100, duration: 300 * time.Millisecond, grace: 200 * time.Millisecond}
 	r, err := probe(context.Background(), o, srv.URL+"/v1/ingest/alertmanager", ln)
 	require.NoError(t, err)
 	wg.Wait()
@@ -97,4 +111,8 @@ func TestProbe(t *testing.T) {
 	var out bytes.Buffer
 	r.print(&out)
 	require.Contains(t, out.String(), "alert→page p50 ")
+	require.Len(t, r.acks, len(r.pages), "each page's incident acknowledged")
+	require.Zero(t, r.ackErrors)
+	require.Len(t, acked, len(r.pages))
+	require.Contains(t, out.String(), "page→ack p50 ")
 }
