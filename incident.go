@@ -362,6 +362,11 @@ type Notification struct {
 	Due   time.Time `json:"due"`
 	Step  int       `json:"step"`
 	Round int       `json:"round"`
+	// PutOff says it came due and was put off (a try that failed, its
+	// channel busy, a per-person limit, the store unread): Due is when it
+	// is tried again, not its rule's time. An escalation by hand keeps it,
+	// where it drops a later rule of the step it leaves.
+	PutOff bool `json:"put_off,omitempty"`
 }
 
 // EventKind names a timeline entry.

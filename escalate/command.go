@@ -41,12 +41,13 @@ func escalate(inc *klaxon.Incident, now time.Time, users Users, who klaxon.Actor
 		return fmt.Errorf("escalate incident %s: %w", inc.ID, err)
 	}
 	incident.Trigger(inc)
-	// The pages of the step it leaves that are not due yet (a later rule)
-	// are dropped, and pageStep drops its retries. A page due already still
-	// goes out: the page of an escalation just before, which the engine
-	// has not sent yet, is one (two responders escalate within a moment:
+	// The pages of the step it leaves that have not come due (a later
+	// rule) are dropped, and pageStep drops its retries, on the timeline.
+	// A page that came due still goes out, put off or not: the page of an
+	// escalation just before, which the engine has not sent yet or found
+	// its channel busy, is one (two responders escalate within a moment:
 	// the first one's step is paged too, as the timeline says).
-	inc.Pending = slices.DeleteFunc(inc.Pending, func(n klaxon.Notification) bool { return n.Due.After(now) })
+	inc.Pending = slices.DeleteFunc(inc.Pending, func(n klaxon.Notification) bool { return n.Due.After(now) && !n.PutOff })
 	_, err := pageStep(inc, now, next, round, users, who)
 	return err
 }

@@ -241,7 +241,7 @@ func settle(pending []klaxon.Notification, results []result) []klaxon.Notificati
 		switch {
 		case !ok, r.stay:
 		case !r.keep.IsZero():
-			p.Due = r.keep
+			p.Due, p.PutOff = r.keep, true
 		default:
 			continue
 		}

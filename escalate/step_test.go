@@ -191,19 +191,35 @@ func TestEscalateAndSnooze(t *testing.T) {
 		require.Len(t, slicesFilter(inc.Pending, "alice"), 3, "and alice's call a minute later")
 	})
 
-	t.Run("a retry due when its step escalates is dropped", func(t *testing.T) {
-		inc := newIncident(twoSteps)
-		escalate.Advance(inc, t0, users)
-		sms := slicesFilter(inc.Pending, "alice")[0]
-		inc.Sent = append(inc.Sent, klaxon.Sent{Notification: sms.ID, User: "alice", Via: sms.Via, Tries: 1, FirstTry: t0})
-		at := t0.Add(30 * time.Second) // past the retry's due time
-		require.NoError(t, escalate.Escalate(inc, at, users, klaxon.Actor{By: "ops", How: "api"}))
-		require.False(t, slices.ContainsFunc(inc.Pending, func(n klaxon.Notification) bool { return n.ID == sms.ID }), "the step escalated")
-		require.True(t, slices.ContainsFunc(inc.Recorded, func(e klaxon.Event) bool {
-			return e.Kind == klaxon.EventPageFailed && e.Notification == sms.ID && strings.Contains(e.Text, "not tried again")
-		}), "and the timeline says so")
-		require.Contains(t, dueUsers(inc, at), "bob")
-	})
+	for _, byHand := range []bool{false, true} {
+		t.Run(fmt.Sprintf("a retry of the step it leaves is dropped, on the timeline (by hand %v)", byHand), func(t *testing.T) {
+			inc := newIncident(twoSteps)
+			escalate.Advance(inc, t0, users)
+			sms := slicesFilter(inc.Pending, "alice")[0]
+			require.Equal(t, klaxon.ViaSMS, sms.Via)
+			// A try that failed, tried again in 30 s, as the engine
+			// records it and puts it off.
+			inc.Record(klaxon.Event{At: t0, Kind: klaxon.EventPageFailed, How: klaxon.HowRetry, Notification: sms.ID, User: "alice", Via: sms.Via,
+				Text: "try 1 failed: 503; trying again at 03:00:30"})
+			for i := range inc.Pending {
+				if inc.Pending[i].ID == sms.ID {
+					inc.Pending[i].Due, inc.Pending[i].PutOff = t0.Add(30*time.Second), true
+				}
+			}
+			at := t0.Add(10 * time.Second)
+			if byHand {
+				require.NoError(t, escalate.Escalate(inc, at, users, klaxon.Actor{By: "ops", How: "api"}))
+			} else {
+				inc.Escalation.NextAt = at // step 1's escalate_after, shortened
+				escalate.Advance(inc, at, users)
+			}
+			require.Equal(t, 1, inc.Escalation.Step)
+			require.False(t, slices.ContainsFunc(inc.Pending, func(n klaxon.Notification) bool { return n.ID == sms.ID }), "the retry is dropped")
+			require.True(t, slices.ContainsFunc(inc.Recorded, func(e klaxon.Event) bool {
+				return e.Kind == klaxon.EventPageFailed && e.Notification == sms.ID && strings.Contains(e.Text, "not tried again")
+			}), "and the timeline says so")
+		})
+	}
 
 	t.Run("escalate after the last step starts over, and re-triggers an acknowledged incident", func(t *testing.T) {
 		inc := newIncident(twoSteps)

@@ -330,6 +330,7 @@ func (e *encoder) notification(n *klaxon.Notification) {
 	e.time("due", n.Due)
 	e.int("step", int64(n.Step))
 	e.int("round", int64(n.Round))
+	e.boolOmit("put_off", n.PutOff)
 	e.close()
 }
 
