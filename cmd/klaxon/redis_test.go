@@ -5,7 +5,9 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -105,4 +107,30 @@ func TestServeWaitsForRedis(t *testing.T) {
 	require.Empty(t, started, "it waits")
 	redis.Restart(t)
 	require.NoError(t, <-started, "it starts once Redis does")
+}
+
+// TestServeStoppedWhileWaitingForRedis: SIGTERM while serve waits for
+// Redis at start stops it cleanly (status 0), as once it runs.
+func TestServeStoppedWhileWaitingForRedis(t *testing.T) {
+	bin := buildKlaxon(t)
+	redis := redistest.Start(t)
+	redis.Stop(t)
+	config := writeConfig(t, time.Hour)
+	useRedis(t, config, redis.Addr())
+	cmd := exec.Command(bin, "serve", "--config", config)
+	logs := &syncbuf.Buffer{}
+	cmd.Stderr = logs
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	waitFor(t, "it waits for Redis", func() bool { return strings.Contains(logs.String(), "Redis cannot be reached or serve yet") })
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, <-done, "a clean stop:\n%s", logs)
+	require.Contains(t, logs.String(), "stopped before it started")
 }

@@ -72,12 +72,18 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}()
 	o.Tracing = tr
-	a, err := app.New(ctx, o)
-	if err != nil {
-		return err
-	}
+	// Before the server is built: a stop while it waits for its store
+	// (Redis down at start) is a clean one.
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	a, err := app.New(ctx, o)
+	if err != nil {
+		if ctx.Err() != nil {
+			o.Log.Info("stopped before it started", "err", err)
+			return nil
+		}
+		return err
+	}
 	if pprofAddr == "" {
 		return a.Run(ctx)
 	}
