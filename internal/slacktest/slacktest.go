@@ -89,6 +89,25 @@ type Server struct {
 	after     time.Duration     // their Retry-After
 	responses []Response
 	ts        int
+	// buckets are the rate limits set by ChannelLimit and MethodLimit,
+	// by "method channel" (channel "" for a method's own limit).
+	buckets map[string]*bucket
+	limits  map[string]limit // by method
+	// posted is when each message was taken, by channel and ts.
+	posted map[[2]string]time.Time
+}
+
+// limit is a token bucket's rule: one call per every, burst at once.
+type limit struct {
+	every      time.Duration
+	burst      int
+	perChannel bool
+}
+
+// bucket is a token bucket: tokens at last.
+type bucket struct {
+	tokens float64
+	last   time.Time
 }
 
 // Start runs a fake Slack on a free loopback port until the test ends.
@@ -141,6 +160,67 @@ func (s *Server) RateLimit(n int, retryAfter time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.limited, s.after = n, retryAfter
+}
+
+// ChannelLimit makes method (such as "chat.postMessage") take at most
+// one call a channel per every, after a burst of burst, as Slack limits
+// chat.postMessage to about one message a second per channel: a call
+// over it answers 429 with a Retry-After of the whole seconds until the
+// channel takes one again (at least 1). The clock is time.Now.
+func (s *Server) ChannelLimit(method string, every time.Duration, burst int) {
+	s.setLimit(method, limit{every: every, burst: burst, perChannel: true})
+}
+
+// MethodLimit makes method take at most one call per every across
+// channels, after a burst of burst, as Slack's tiers limit a method per
+// workspace (chat.update: Tier 3, about 50 a minute).
+func (s *Server) MethodLimit(method string, every time.Duration, burst int) {
+	s.setLimit(method, limit{every: every, burst: burst})
+}
+
+func (s *Server) setLimit(method string, l limit) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.limits == nil {
+		s.limits, s.buckets = map[string]limit{}, map[string]*bucket{}
+	}
+	s.limits[method] = l
+}
+
+// throttled takes a token of method's limit for form's channel, and
+// reports the wait when there is none; s.mu is held.
+func (s *Server) throttled(method string, form url.Values) (time.Duration, bool) {
+	l, ok := s.limits[method]
+	if !ok {
+		return 0, false
+	}
+	key := method
+	if l.perChannel {
+		key += " " + form.Get("channel")
+	}
+	now := time.Now()
+	b, ok := s.buckets[key]
+	if !ok {
+		b = &bucket{tokens: float64(l.burst), last: now}
+		s.buckets[key] = b
+	}
+	b.tokens = min(float64(l.burst), b.tokens+float64(now.Sub(b.last))/float64(l.every))
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0, false
+	}
+	wait := time.Duration((1 - b.tokens) * float64(l.every))
+	return wait, true
+}
+
+// PostedAt is when the fake took message ts of channel, by time.Now (a
+// synctest bubble's clock when served in-process from one); zero when
+// it took none.
+func (s *Server) PostedAt(channel, ts string) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.posted[[2]string{channel, ts}]
 }
 
 // Messages returns every message accepted so far and not deleted, in
@@ -197,6 +277,13 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "invalid_form_data"})
+		return
+	}
+	if wait, ok := s.throttled(method, form); ok {
+		call.Status = http.StatusTooManyRequests
+		secs := max(1, int((wait+time.Second-1)/time.Second))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		writeJSON(w, http.StatusTooManyRequests, map[string]any{"ok": false, "error": "ratelimited"})
 		return
 	}
 	token := form.Get("token")
@@ -259,6 +346,10 @@ func (s *Server) postMessage(form url.Values) map[string]any {
 	s.ts++
 	m := Message{Channel: channel, TS: fmt.Sprintf("1767225600.%06d", s.ts), ThreadTS: form.Get("thread_ts"),
 		Text: form.Get("text"), Blocks: form.Get("blocks")}
+	if s.posted == nil {
+		s.posted = map[[2]string]time.Time{}
+	}
+	s.posted[[2]string{channel, m.TS}] = time.Now()
 	s.messages = append(s.messages, m)
 	return map[string]any{"ok": true, "channel": channel, "ts": m.TS,
 		"message": map[string]any{"type": "message", "text": m.Text, "ts": m.TS, "thread_ts": m.ThreadTS}}

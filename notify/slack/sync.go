@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -58,6 +59,13 @@ type Sync struct {
 	mu      sync.Mutex
 	waiting map[string]*change // by incident ID
 	order   []string
+	// paused holds a channel's changes back until Slack takes its calls
+	// again (a 429's Retry-After), by channel; all holds every change
+	// back (the store unavailable). Slack limits posts per channel: one
+	// channel's storm holds back no other's messages. Times of the
+	// process's own clock (time.Now), as a wait is.
+	paused map[string]time.Time
+	all    time.Time
 
 	// posted are the messages this sync posted and does not yet know
 	// recorded, by incident ID: Run's own.
@@ -75,7 +83,7 @@ type change struct {
 // with read and recording each new message's place with record.
 func NewSync(s *Slack, record Recorder, read Reader, log *slog.Logger) *Sync {
 	return &Sync{slack: s, record: record, read: read, log: log.With("component", "slack"), now: s.now,
-		wake: make(chan struct{}, 1), waiting: map[string]*change{}, posted: map[string]klaxon.Chat{}}
+		wake: make(chan struct{}, 1), waiting: map[string]*change{}, posted: map[string]klaxon.Chat{}, paused: map[string]time.Time{}}
 }
 
 // Committed takes the incidents a commit wrote, with the events it
@@ -88,7 +96,14 @@ func (y *Sync) Committed(incs []*klaxon.Incident) {
 		if inc.Policy.SlackChannel == "" || len(inc.Recorded) == 0 {
 			continue
 		}
-		c := &change{id: inc.ID, channel: inc.Policy.SlackChannel, events: append([]klaxon.Event(nil), inc.Recorded...)}
+		// Only the events a thread shows: a storm's incident records an
+		// event an alert, which would wait here as long as Slack does.
+		c := &change{id: inc.ID, channel: inc.Policy.SlackChannel}
+		for _, e := range inc.Recorded {
+			if threaded(e) {
+				c.events = append(c.events, e)
+			}
+		}
 		queued = y.enqueue(c) || queued
 	}
 	y.mu.Unlock()
@@ -158,34 +173,61 @@ func (y *Sync) requeue(c *change) {
 // Run sends the waiting changes to Slack until ctx ends.
 func (y *Sync) Run(ctx context.Context) error {
 	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-y.wake:
-		}
-		for {
-			c := y.next()
-			if c == nil {
-				break
-			}
-			err := y.sync(ctx, c)
-			if err == nil {
-				continue
-			}
-			y.log.Warn("slack", "incident", c.id, "err", err)
-			until, ok := y.retryAt(err)
-			if !ok {
-				continue // refused for good: logged, let go
-			}
-			// Later, with what changes meanwhile; nothing is sent before.
-			y.requeue(c)
-			select {
-			case <-ctx.Done():
+		c, wait := y.next()
+		if c == nil {
+			if !y.idle(ctx, wait) {
 				return nil
-			case <-time.After(until.Sub(y.now())):
 			}
+			continue
+		}
+		err := y.sync(ctx, c)
+		if err == nil {
+			continue
+		}
+		y.log.Warn("slack", "incident", c.id, "err", err)
+		until, ok := y.retryAt(err)
+		if !ok {
+			continue // refused for good: logged, let go
+		}
+		// Later, with what changes meanwhile; nothing is sent to its
+		// channel before (to any, when the store is unavailable).
+		y.requeue(c)
+		y.pause(c.channel, until.Sub(y.now()), errors.Is(err, klaxon.ErrUnavailable))
+		if ctx.Err() != nil {
+			return nil
 		}
 	}
+}
+
+// idle waits for a change to come, or for wait (a paused channel's
+// changes may go then; 0: no limit), and reports whether ctx is still
+// going on.
+func (y *Sync) idle(ctx context.Context, wait time.Duration) bool {
+	var later <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		later = t.C
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-y.wake:
+	case <-later:
+	}
+	return true
+}
+
+// pause holds channel's changes back for d; with all, every change.
+func (y *Sync) pause(channel string, d time.Duration, all bool) {
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	until := time.Now().Add(d)
+	if all {
+		y.all = until
+		return
+	}
+	y.paused[channel] = until
 }
 
 // retryAt reports whether a sync that failed with err is tried again, and
@@ -205,19 +247,39 @@ func (y *Sync) retryAt(err error) (time.Time, bool) {
 	return y.now().Add(syncBackoff), true
 }
 
-// next takes the change that waited longest, nil when none waits.
-func (y *Sync) next() *change {
+// next takes the change that waited longest of a channel not paused;
+// when there is none, nil, and how long until a paused one that waits
+// may go (0: none waits).
+func (y *Sync) next() (*change, time.Duration) {
 	y.mu.Lock()
 	defer y.mu.Unlock()
-	for len(y.order) > 0 {
-		id := y.order[0]
-		y.order = y.order[1:]
-		if c, ok := y.waiting[id]; ok {
-			delete(y.waiting, id)
-			return c
-		}
+	now := time.Now()
+	if wait := y.all.Sub(now); wait > 0 {
+		return nil, wait
 	}
-	return nil
+	var wait time.Duration
+	for i := 0; i < len(y.order); {
+		id := y.order[i]
+		c, ok := y.waiting[id]
+		if !ok { // taken since, by a change merged into one before it
+			y.order = slices.Delete(y.order, i, i+1)
+			continue
+		}
+		if until, paused := y.paused[c.channel]; paused {
+			if d := until.Sub(now); d > 0 {
+				if wait == 0 || d < wait {
+					wait = d
+				}
+				i++
+				continue
+			}
+			delete(y.paused, c.channel)
+		}
+		y.order = slices.Delete(y.order, i, i+1)
+		delete(y.waiting, id)
+		return c, 0
+	}
+	return nil, wait
 }
 
 // sync brings c's incident's message up to date with the incident as
