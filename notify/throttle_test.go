@@ -38,8 +38,7 @@ func TestThrottle(t *testing.T) {
 	t0 := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
 	now := t0
 	out := &sink{}
-	th := notify.NewThrottle(out, notify.ThrottleOptions{Limits: map[string]time.Duration{klaxon.ViaSMS: time.Minute},
-		Bundles: map[string]bool{klaxon.ViaSMS: true}, Now: func() time.Time { return now }})
+	th := smsLimit(out, &now, notify.ThrottleOptions{})
 	alice := klaxon.User{ID: "alice"}
 	page := func(id, via string) klaxon.Page {
 		return klaxon.Page{Incident: id, User: alice, Via: via, Summary: "disk full on " + id}
@@ -134,12 +133,19 @@ func (d *during) Notify(_ context.Context, p klaxon.Page) error {
 	return d.err
 }
 
+// smsLimit is a throttle of a minute for SMS, which bundle, to next, on
+// the clock *now, with the rest of o.
+func smsLimit(next notify.Notifier, now *time.Time, o notify.ThrottleOptions) *notify.Throttle {
+	o.Limits, o.Bundles = map[string]time.Duration{klaxon.ViaSMS: time.Minute}, map[string]bool{klaxon.ViaSMS: true}
+	o.Now = func() time.Time { return *now }
+	return notify.NewThrottle(next, o)
+}
+
 // smsThrottle is a throttle of a minute for SMS, which bundle, on the
 // clock *now, sending through the during it returns.
 func smsThrottle(now *time.Time) (*notify.Throttle, *during) {
 	d := &during{fn: func() {}}
-	return notify.NewThrottle(d, notify.ThrottleOptions{Limits: map[string]time.Duration{klaxon.ViaSMS: time.Minute},
-		Bundles: map[string]bool{klaxon.ViaSMS: true}, Now: func() time.Time { return *now }}), d
+	return smsLimit(d, now, notify.ThrottleOptions{}), d
 }
 
 // TestThrottleBundleInFlight: a page bundled with another comes again
@@ -221,8 +227,7 @@ func TestThrottleBundleFits(t *testing.T) {
 	t0 := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
 	now := t0
 	out := &sink{}
-	th := notify.NewThrottle(out, notify.ThrottleOptions{Limits: map[string]time.Duration{klaxon.ViaSMS: time.Minute},
-		Bundles: map[string]bool{klaxon.ViaSMS: true}, Fits: twilio.BundleFits, Now: func() time.Time { return now }})
+	th := smsLimit(out, &now, notify.ThrottleOptions{Fits: twilio.BundleFits})
 	alice := klaxon.User{ID: "alice", Phone: "+15550100001"}
 	page := func(id int) klaxon.Page {
 		return klaxon.Page{Incident: strconv.Itoa(id), Notification: 1, User: alice, Via: klaxon.ViaSMS, Summary: "disk full"}
@@ -271,33 +276,10 @@ func TestThrottleBundleFits(t *testing.T) {
 // "AA" to the bundle that named it left it unacknowledged.
 func TestThrottlePageComingWhileBundleDecided(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		t0 := time.Now()
-		now := t0
-		asking, answer := make(chan struct{}), make(chan struct{})
-		out := &sink{}
-		th := notify.NewThrottle(out, notify.ThrottleOptions{Limits: map[string]time.Duration{klaxon.ViaSMS: time.Minute},
-			Bundles: map[string]bool{klaxon.ViaSMS: true}, Now: func() time.Time { return now },
-			Wanted: func(ctx context.Context, p klaxon.Page) bool {
-				if p.Incident == "3" {
-					close(asking)
-					<-answer // a store read that takes a moment
-				}
-				return true
-			}})
-		page := func(id string) klaxon.Page {
-			return klaxon.Page{Incident: id, Notification: 1, User: klaxon.User{ID: "alice"}, Via: klaxon.ViaSMS}
-		}
-		require.NoError(t, th.Notify(t.Context(), page("1")))
-		var deferred *klaxon.DeferredError
-		require.ErrorAs(t, th.Notify(t.Context(), page("2")), &deferred)
-		require.ErrorAs(t, th.Notify(t.Context(), page("3")), &deferred)
-
-		now = t0.Add(time.Minute)
-		opened := make(chan error, 1)
-		go func() { opened <- th.Notify(t.Context(), page("2")) }() // takes the window
-		<-asking
+		now := time.Now()
+		th, out, opened, answer := deciding(t, &now)
 		came := make(chan error, 1)
-		go func() { came <- th.Notify(t.Context(), page("3")) }()
+		go func() { came <- th.Notify(t.Context(), alicePage("3", 1)) }()
 		synctest.Wait()
 		waits := len(came) == 0
 		close(answer)
@@ -306,6 +288,37 @@ func TestThrottlePageComingWhileBundleDecided(t *testing.T) {
 		require.ErrorIs(t, <-came, klaxon.ErrBundled, "3 is in the bundle")
 		require.Equal(t, 2, out.pages[len(out.pages)-1].Bundle)
 	})
+}
+
+// alicePage is notification n of incident id to alice by SMS.
+func alicePage(id string, n int) klaxon.Page {
+	return klaxon.Page{Incident: id, Notification: n, User: klaxon.User{ID: "alice"}, Via: klaxon.ViaSMS}
+}
+
+// deciding is alice's bundle being decided, on the clock *now: page 1
+// went out, 2 and 3 waited; once the minute is up 2 takes the window, and
+// asks whether 3 is still wanted, a store read that answers once answer
+// is closed. opened is 2's outcome.
+func deciding(t *testing.T, now *time.Time) (th *notify.Throttle, out *sink, opened <-chan error, answer chan struct{}) {
+	asking := make(chan struct{})
+	answer, out = make(chan struct{}), &sink{}
+	th = smsLimit(out, now, notify.ThrottleOptions{
+		Wanted: func(ctx context.Context, p klaxon.Page) bool {
+			if p.Incident == "3" && p.Notification == 1 {
+				close(asking)
+				<-answer
+			}
+			return true
+		}})
+	require.NoError(t, th.Notify(t.Context(), alicePage("1", 1)))
+	var deferred *klaxon.DeferredError
+	require.ErrorAs(t, th.Notify(t.Context(), alicePage("2", 1)), &deferred)
+	require.ErrorAs(t, th.Notify(t.Context(), alicePage("3", 1)), &deferred)
+	*now = now.Add(time.Minute)
+	o := make(chan error, 1)
+	go func() { o <- th.Notify(t.Context(), alicePage("2", 1)) }()
+	<-asking
+	return th, out, o, answer
 }
 
 // TestThrottleUnnamedNotHeldBySend: a page that waited and that the
@@ -319,8 +332,7 @@ func TestThrottleUnnamedNotHeldBySend(t *testing.T) {
 		now := t0
 		d := &during{fn: func() {}}
 		var asked []string
-		th := notify.NewThrottle(d, notify.ThrottleOptions{Limits: map[string]time.Duration{klaxon.ViaSMS: time.Minute},
-			Bundles: map[string]bool{klaxon.ViaSMS: true}, Now: func() time.Time { return now },
+		th := smsLimit(d, &now, notify.ThrottleOptions{
 			Wanted: func(_ context.Context, p klaxon.Page) bool { asked = append(asked, p.Incident); return true },
 			Fits:   func(p klaxon.Page) bool { return p.Bundle <= 3 }})
 		page := func(id string) klaxon.Page {
@@ -385,8 +397,7 @@ func TestThrottleFailedSlowSendKeepsNewerWindow(t *testing.T) {
 		now := t0
 		release := make(chan struct{})
 		g := &gate{block: map[string]chan struct{}{"2": release}, fail: errors.New("twilio: 504")}
-		th := notify.NewThrottle(g, notify.ThrottleOptions{Limits: map[string]time.Duration{klaxon.ViaSMS: time.Minute},
-			Bundles: map[string]bool{klaxon.ViaSMS: true}, Now: func() time.Time { return now }})
+		th := smsLimit(g, &now, notify.ThrottleOptions{})
 		page := func(id string) klaxon.Page {
 			return klaxon.Page{Incident: id, Notification: 1, User: klaxon.User{ID: "alice"}, Via: klaxon.ViaSMS}
 		}
@@ -417,40 +428,18 @@ func TestThrottleFailedSlowSendKeepsNewerWindow(t *testing.T) {
 // bundle does not name it, and it goes out in the next window.
 func TestThrottleNewerPageWhileBundleDecided(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		t0 := time.Now()
-		now := t0
-		asking, answer := make(chan struct{}), make(chan struct{})
-		out := &sink{}
-		th := notify.NewThrottle(out, notify.ThrottleOptions{Limits: map[string]time.Duration{klaxon.ViaSMS: time.Minute},
-			Bundles: map[string]bool{klaxon.ViaSMS: true}, Now: func() time.Time { return now },
-			Wanted: func(ctx context.Context, p klaxon.Page) bool {
-				if p.Incident == "3" && p.Notification == 1 {
-					close(asking)
-					<-answer
-				}
-				return true
-			}})
-		page := func(id string, n int) klaxon.Page {
-			return klaxon.Page{Incident: id, Notification: n, User: klaxon.User{ID: "alice"}, Via: klaxon.ViaSMS}
-		}
-		var deferred *klaxon.DeferredError
-		require.NoError(t, th.Notify(t.Context(), page("1", 1)))
-		require.ErrorAs(t, th.Notify(t.Context(), page("2", 1)), &deferred)
-		require.ErrorAs(t, th.Notify(t.Context(), page("3", 1)), &deferred)
-
-		now = t0.Add(time.Minute)
-		opened := make(chan error, 1)
-		go func() { opened <- th.Notify(t.Context(), page("2", 1)) }()
-		<-asking
+		now := time.Now()
+		th, out, opened, answer := deciding(t, &now)
 		newer := make(chan error, 1)
-		go func() { newer <- th.Notify(t.Context(), page("3", 2)) }()
+		go func() { newer <- th.Notify(t.Context(), alicePage("3", 2)) }()
 		synctest.Wait()
 		close(answer)
 		require.NoError(t, <-opened)
 		require.Empty(t, out.pages[len(out.pages)-1].Bundled, "the bundle names no page of 3 it did not ask of")
+		var deferred *klaxon.DeferredError
 		require.ErrorAs(t, <-newer, &deferred)
 
-		now = t0.Add(2 * time.Minute)
-		require.NoError(t, th.Notify(t.Context(), page("3", 2)), "3's newer page goes out in the next window")
+		now = now.Add(time.Minute)
+		require.NoError(t, th.Notify(t.Context(), alicePage("3", 2)), "3's newer page goes out in the next window")
 	})
 }
