@@ -25,8 +25,9 @@ import (
 // change handled late (a walk commit queued before an ack, a replica's
 // backed-up sync) would put back a state that has passed.
 
-// Bounds of the sync: the incidents waiting at most (past it a change is
-// dropped and logged), and the pause after a failure that says no
+// Bounds of the sync: the incidents waiting at most in one channel (past
+// it a change of that channel is dropped and logged: one channel's storm
+// fills no other's room), and the pause after a failure that says no
 // Retry-After.
 const (
 	maxWaiting  = 10_000
@@ -66,6 +67,8 @@ type Sync struct {
 	// process's own clock (time.Now), as a wait is.
 	paused map[string]time.Time
 	all    time.Time
+	// counts are the incidents waiting, by channel.
+	counts map[string]int
 
 	// posted are the messages this sync posted and does not yet know
 	// recorded, by incident ID: Run's own.
@@ -83,7 +86,7 @@ type change struct {
 // with read and recording each new message's place with record.
 func NewSync(s *Slack, record Recorder, read Reader, log *slog.Logger) *Sync {
 	return &Sync{slack: s, record: record, read: read, log: log.With("component", "slack"), now: s.now,
-		wake: make(chan struct{}, 1), waiting: map[string]*change{}, posted: map[string]klaxon.Chat{}, paused: map[string]time.Time{}}
+		wake: make(chan struct{}, 1), waiting: map[string]*change{}, posted: map[string]klaxon.Chat{}, paused: map[string]time.Time{}, counts: map[string]int{}}
 }
 
 // Committed takes the incidents a commit wrote, with the events it
@@ -148,11 +151,12 @@ func (y *Sync) enqueue(c *change) bool {
 		prev.events = append(prev.events, c.events...)
 		return true
 	}
-	if len(y.waiting) >= maxWaiting {
-		y.log.Warn("slack update dropped: too many waiting", "incident", c.id)
+	if y.counts[c.channel] >= maxWaiting {
+		y.log.Warn("slack update dropped: too many waiting in its channel", "incident", c.id, "channel", c.channel)
 		return false
 	}
 	y.waiting[c.id] = c
+	y.counts[c.channel]++
 	y.order = append(y.order, c.id)
 	return true
 }
@@ -167,6 +171,7 @@ func (y *Sync) requeue(c *change) {
 		return
 	}
 	y.waiting[c.id] = c
+	y.counts[c.channel]++
 	y.order = append([]string{c.id}, y.order...)
 }
 
@@ -277,6 +282,9 @@ func (y *Sync) next() (*change, time.Duration) {
 		}
 		y.order = slices.Delete(y.order, i, i+1)
 		delete(y.waiting, id)
+		if y.counts[c.channel]--; y.counts[c.channel] == 0 {
+			delete(y.counts, c.channel)
+		}
 		return c, 0
 	}
 	return nil, wait
