@@ -168,6 +168,7 @@ func probe(ctx context.Context, o probeOptions, url string, ln net.Listener) (pr
 		all      = make(chan struct{}) // closed when every alert sent has paged
 		done     bool                  // sending is over
 		acks     sync.WaitGroup        // the acknowledgements on their way
+		stopped  bool                  // the results are taken: no ack starts
 	)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}, Timeout: 30 * time.Second}
 	// ack acknowledges incident id, paged at paged, as a responder does.
@@ -195,7 +196,7 @@ func probe(ctx context.Context, o probeOptions, url string, ln net.Listener) (pr
 				received[n], fresh = at, true
 			}
 		}
-		if id := pageIncident(page); fresh && o.ackToken != "" && id != "" {
+		if id := pageIncident(page); fresh && !stopped && o.ackToken != "" && id != "" {
 			acks.Go(func() { ack(id, at) })
 		}
 		if done && len(received) >= len(sent) {
@@ -273,6 +274,9 @@ send:
 	case <-time.After(o.grace):
 	case <-ctx.Done():
 	}
+	mu.Lock()
+	stopped = true // a page still on its way starts no ack that nothing would count
+	mu.Unlock()
 	acks.Wait()
 	mu.Lock()
 	defer mu.Unlock()
