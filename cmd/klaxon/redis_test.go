@@ -110,7 +110,8 @@ func TestServeWaitsForRedis(t *testing.T) {
 }
 
 // TestServeStoppedWhileWaitingForRedis: SIGTERM while serve waits for
-// Redis at start stops it cleanly (status 0), as once it runs.
+// Redis at start stops it cleanly (status 0), as once it runs; a SIGHUP
+// before it does not kill it.
 func TestServeStoppedWhileWaitingForRedis(t *testing.T) {
 	bin := buildKlaxon(t)
 	redis := redistest.Start(t)
@@ -130,6 +131,7 @@ func TestServeStoppedWhileWaitingForRedis(t *testing.T) {
 		}
 	})
 	waitFor(t, "it waits for Redis", func() bool { return strings.Contains(logs.String(), "Redis cannot be reached or serve yet") })
+	require.NoError(t, cmd.Process.Signal(syscall.SIGHUP)) // a reload asked meanwhile: no stop
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, <-done, "a clean stop:\n%s", logs)
 	require.Contains(t, logs.String(), "stopped before it started")

@@ -73,10 +73,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}()
 	o.Tracing = tr
 	// Before the server is built: a stop while it waits for its store
-	// (Redis down at start) is a clean one.
+	// (Redis down at start) is a clean one, and a SIGHUP then (a reload
+	// asked early) does not kill it; the config is read as it starts.
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	early := make(chan os.Signal, 1)
+	signal.Notify(early, syscall.SIGHUP)
 	a, err := app.New(ctx, o)
+	signal.Stop(early) // the server's reloader takes SIGHUP from here
 	if err != nil {
 		if ctx.Err() != nil {
 			o.Log.Info("stopped before it started", "err", err)
