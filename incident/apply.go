@@ -178,6 +178,9 @@ func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time)
 		next.Summary, next.Severity, next.StartsAt = cur.Summary, cur.Severity, cur.StartsAt
 		a = next.Alert
 	}
+	if a.Status == klaxon.Resolved && next.Severity == "" {
+		next.Severity = cur.Severity // a resolve that says none (a Datadog recovery) keeps the occurrence's
+	}
 	switch {
 	case a.Status == klaxon.Resolved && cur.Status == klaxon.Resolved:
 		return klaxon.AlertState{}, false // a retry of a resolve

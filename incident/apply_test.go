@@ -131,6 +131,16 @@ func TestApply(t *testing.T) {
 		require.Equal(t, a.Summary, r.Timeline[len(r.Timeline)-2].Text, "the timeline names it too")
 	})
 
+	t.Run("a resolve that says no severity keeps the one the alert fired with", func(t *testing.T) {
+		a := firing("a")
+		a.Severity = "critical"
+		recovery := resolved("a") // a Datadog recovery: its own time, no severity
+		recovery.StartsAt = t0.Add(time.Hour)
+		got := deliver([]klaxon.Alert{a}, []klaxon.Alert{recovery})[1].Alerts[0]
+		require.Equal(t, klaxon.Resolved, got.Status)
+		require.Equal(t, "critical", got.Severity)
+	})
+
 	t.Run("a bare resolve after a full report in one body keeps that report's details", func(t *testing.T) {
 		a := firing("x")
 		a.Labels, a.URL, a.Source = map[string]string{"team": "a"}, "http://x", "host-1"
