@@ -46,8 +46,12 @@ type throttleKey struct{ user, via string }
 
 // window is one person's pages by one contact method.
 type window struct {
-	last    time.Time                        // when the last page or bundle went out
-	waiting map[string]klaxon.Page           // deferred pages, by incident
+	last    time.Time              // when the last page or bundle went out
+	waiting map[string]klaxon.Page // deferred pages, by incident
+	// due is when each waiting page was put off to, by incident: the
+	// engine records it sent only then, so a bundle names it only from
+	// then (a window given back by a failed send opens sooner).
+	due     map[string]time.Time
 	sending map[klaxon.PageRef]chan struct{} // pages in a bundle on its way: closed once it is
 	bundled map[klaxon.PageRef]time.Time     // pages sent in the last bundles
 }
@@ -93,7 +97,7 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 	t.mu.Lock()
 	w := t.people[k]
 	if w == nil {
-		w = &window{waiting: map[string]klaxon.Page{}, sending: map[klaxon.PageRef]chan struct{}{}, bundled: map[klaxon.PageRef]time.Time{}}
+		w = &window{waiting: map[string]klaxon.Page{}, due: map[string]time.Time{}, sending: map[klaxon.PageRef]chan struct{}{}, bundled: map[klaxon.PageRef]time.Time{}}
 		t.people[k] = w
 	}
 	ref := klaxon.PageRef{Incident: p.Incident, Notification: p.Notification}
@@ -121,7 +125,7 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 		return klaxon.ErrBundled
 	}
 	if open := w.last.Add(limit); now.Before(open) {
-		w.waiting[p.Incident] = p
+		w.waiting[p.Incident], w.due[p.Incident] = p, open
 		t.mu.Unlock()
 		return &klaxon.DeferredError{Until: open}
 	}
@@ -131,7 +135,12 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 	var candidates map[string]klaxon.Page
 	deciding := make(chan struct{})
 	if t.bundles[p.Via] {
-		candidates = maps.Clone(w.waiting)
+		candidates = map[string]klaxon.Page{}
+		for id, o := range w.waiting {
+			if !w.due[id].After(now) {
+				candidates[id] = o
+			}
+		}
 		// Each is being decided: one that comes again meanwhile (every
 		// page that waited comes due as the window opens) waits to hear
 		// whether the bundle names it, rather than being put off a whole
@@ -212,8 +221,11 @@ func (w *window) prune(now time.Time, limit time.Duration) {
 			delete(w.bundled, id)
 		}
 	}
-	if len(w.waiting) > 0 && w.last.Before(stale) {
+	if len(w.waiting) > 0 && !w.last.IsZero() && w.last.Before(stale) {
+		// (A zero last is a first window given back by a failed send:
+		// its waiting pages come due within a limit.)
 		clear(w.waiting)
+		clear(w.due)
 	}
 }
 

@@ -443,3 +443,41 @@ func TestThrottleNewerPageWhileBundleDecided(t *testing.T) {
 		require.NoError(t, th.Notify(t.Context(), alicePage("3", 2)), "3's newer page goes out in the next window")
 	})
 }
+
+// TestThrottleBundleNamesOnlyPagesDue: a send that fails gives its
+// window back, so the window opens again before the pages put off while
+// it hung are due. A bundle then does not name them: the engine records
+// each sent only once it comes due, and an AA to a bundle that named
+// one before then would leave it unacknowledged.
+func TestThrottleBundleNamesOnlyPagesDue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		now := t0.Add(-90 * time.Second)
+		release := make(chan struct{})
+		g := &gate{block: map[string]chan struct{}{"2": release}, fail: errors.New("twilio: 503")}
+		th := smsLimit(g, &now, notify.ThrottleOptions{})
+		require.NoError(t, th.Notify(t.Context(), alicePage("1", 1)))
+
+		now = t0
+		failed := make(chan error, 1)
+		go func() { failed <- th.Notify(t.Context(), alicePage("2", 1)) }() // takes the window; the provider hangs
+		synctest.Wait()
+		var deferred *klaxon.DeferredError
+		require.ErrorAs(t, th.Notify(t.Context(), alicePage("3", 1)), &deferred)
+		require.Equal(t, t0.Add(time.Minute), deferred.Until)
+		close(release)
+		require.Error(t, <-failed, "the window is given back")
+
+		now = t0.Add(10 * time.Second)
+		g.mu.Lock()
+		delete(g.block, "2")
+		g.mu.Unlock()
+		require.NoError(t, th.Notify(t.Context(), alicePage("2", 1)), "2's retry takes the window given back")
+		require.Empty(t, g.sent[len(g.sent)-1].Bundled, "3, put off to t0+1m, is not named at t0+10s")
+
+		now = t0.Add(time.Minute)
+		require.ErrorAs(t, th.Notify(t.Context(), alicePage("3", 1)), &deferred, "3 waits for its own window")
+		now = deferred.Until
+		require.NoError(t, th.Notify(t.Context(), alicePage("3", 1)))
+	})
+}

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -135,4 +137,45 @@ func TestServeStoppedWhileWaitingForRedis(t *testing.T) {
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, <-done, "a clean stop:\n%s", logs)
 	require.Contains(t, logs.String(), "stopped before it started")
+}
+
+// TestServeReloadsWhatChangedWhileWaitingForRedis: the schedule is mended
+// and a reload asked (SIGHUP) while serve waits for Redis at start. Once
+// Redis is up, serve serves the schedule as the files say: the config was
+// read before the wait, and the file watch starts only after it.
+func TestServeReloadsWhatChangedWhileWaitingForRedis(t *testing.T) {
+	bin := buildKlaxon(t)
+	redis := redistest.Start(t)
+	redis.Stop(t)
+	config := writeScheduleConfig(t, time.Hour)
+	useRedis(t, config, redis.Addr())
+	cmd := exec.Command(bin, "serve", "--config", config)
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	p := &proc{cmd: cmd, logs: newLogs(), done: make(chan error, 1)}
+	go func() {
+		_, _ = io.Copy(p.logs, bufio.NewReader(stderr))
+		p.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	waitFor(t, "it waits for Redis", func() bool { return strings.Contains(p.logs.String(), "Redis cannot be reached or serve yet") })
+
+	rewrite(t, filepath.Join(filepath.Dir(config), "schedules", "primary.yaml"), "members: [alice, bob]", "members: [bob, alice]")
+	require.NoError(t, cmd.Process.Signal(syscall.SIGHUP))
+	redis.Restart(t)
+	select {
+	case addr := <-p.logs.addr:
+		p.base = "http://" + addr
+	case err := <-p.done:
+		t.Fatalf("klaxon exited: %v\n%s", err, p.logs)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("klaxon did not start:\n%s", p.logs)
+	}
+	require.Equal(t, []string{"bob"}, onCallAt(t, p.base), "the schedule as mended while serve waited")
 }

@@ -74,7 +74,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	o.Tracing = tr
 	// Before the server is built: a stop while it waits for its store
 	// (Redis down at start) is a clean one, and a SIGHUP then (a reload
-	// asked early) does not kill it; the config is read as it starts.
+	// asked early) does not kill it: it reloads once the server is built,
+	// before it serves, as the files may have changed since they were read.
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	early := make(chan os.Signal, 1)
@@ -87,6 +88,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			return nil
 		}
 		return err
+	}
+	select {
+	case <-early:
+		a.Reload(ctx)
+	default:
 	}
 	if pprofAddr == "" {
 		return a.Run(ctx)
