@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -115,28 +113,11 @@ func TestServeWaitsForRedis(t *testing.T) {
 // Redis at start stops it cleanly (status 0), as once it runs; a SIGHUP
 // before it does not kill it.
 func TestServeStoppedWhileWaitingForRedis(t *testing.T) {
-	bin := buildKlaxon(t)
-	redis := redistest.Start(t)
-	redis.Stop(t)
-	config := writeConfig(t, time.Hour)
-	useRedis(t, config, redis.Addr())
-	cmd := exec.Command(bin, "serve", "--config", config)
-	logs := &syncbuf.Buffer{}
-	cmd.Stderr = logs
-	require.NoError(t, cmd.Start())
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
-	waitFor(t, "it waits for Redis", func() bool { return strings.Contains(logs.String(), "Redis cannot be reached or serve yet") })
-	require.NoError(t, cmd.Process.Signal(syscall.SIGHUP)) // a reload asked meanwhile: no stop
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	require.NoError(t, <-done, "a clean stop:\n%s", logs)
-	require.Contains(t, logs.String(), "stopped before it started")
+	p, _ := waitingForRedis(t, writeConfig(t, time.Hour))
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP)) // a reload asked meanwhile: no stop
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, <-p.done, "a clean stop:\n%s", p.logs)
+	require.Contains(t, p.logs.String(), "stopped before it started")
 }
 
 // TestServeReloadsWhatChangedWhileWaitingForRedis: the schedule is mended
@@ -144,38 +125,24 @@ func TestServeStoppedWhileWaitingForRedis(t *testing.T) {
 // Redis is up, serve serves the schedule as the files say: the config was
 // read before the wait, and the file watch starts only after it.
 func TestServeReloadsWhatChangedWhileWaitingForRedis(t *testing.T) {
-	bin := buildKlaxon(t)
-	redis := redistest.Start(t)
-	redis.Stop(t)
 	config := writeScheduleConfig(t, time.Hour)
-	useRedis(t, config, redis.Addr())
-	cmd := exec.Command(bin, "serve", "--config", config)
-	stderr, err := cmd.StderrPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	p := &proc{cmd: cmd, logs: newLogs(), done: make(chan error, 1)}
-	go func() {
-		_, _ = io.Copy(p.logs, bufio.NewReader(stderr))
-		p.done <- cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	waitFor(t, "it waits for Redis", func() bool { return strings.Contains(p.logs.String(), "Redis cannot be reached or serve yet") })
+	p, redis := waitingForRedis(t, config)
 
 	rewrite(t, filepath.Join(filepath.Dir(config), "schedules", "primary.yaml"), "members: [alice, bob]", "members: [bob, alice]")
-	require.NoError(t, cmd.Process.Signal(syscall.SIGHUP))
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
 	redis.Restart(t)
-	select {
-	case addr := <-p.logs.addr:
-		p.base = "http://" + addr
-	case err := <-p.done:
-		t.Fatalf("klaxon exited: %v\n%s", err, p.logs)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("klaxon did not start:\n%s", p.logs)
-	}
+	p.listening(t, 30*time.Second)
 	require.Equal(t, []string{"bob"}, onCallAt(t, p.base), "the schedule as mended while serve waited")
+}
+
+// waitingForRedis runs the binary with config on a Redis that is down,
+// until it says it waits for it; Restart starts that Redis.
+func waitingForRedis(t *testing.T, config string) (*proc, *redistest.Server) {
+	t.Helper()
+	redis := redistest.Start(t)
+	redis.Stop(t)
+	useRedis(t, config, redis.Addr())
+	p := runBinary(t, buildKlaxon(t), config)
+	waitFor(t, "it waits for Redis", func() bool { return strings.Contains(p.logs.String(), "Redis cannot be reached or serve yet") })
+	return p, redis
 }

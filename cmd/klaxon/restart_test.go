@@ -62,6 +62,15 @@ type proc struct {
 
 func startBinary(t testing.TB, bin, config string, args ...string) *proc {
 	t.Helper()
+	p := runBinary(t, bin, config, args...)
+	p.listening(t, 20*time.Second)
+	return p
+}
+
+// runBinary runs klaxon serve with config and args, and returns at once;
+// the test's end kills it if it still runs.
+func runBinary(t testing.TB, bin, config string, args ...string) *proc {
+	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--config", config}, args...)...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
@@ -77,15 +86,20 @@ func startBinary(t testing.TB, bin, config string, args ...string) *proc {
 			<-p.done
 		}
 	})
+	return p
+}
+
+// listening waits up to timeout for p to listen, and sets p.base.
+func (p *proc) listening(t testing.TB, timeout time.Duration) {
+	t.Helper()
 	select {
 	case addr := <-p.logs.addr:
 		p.base = "http://" + addr
 	case err := <-p.done:
 		t.Fatalf("klaxon exited: %v\n%s", err, p.logs)
-	case <-time.After(20 * time.Second):
+	case <-time.After(timeout):
 		t.Fatalf("klaxon did not start:\n%s", p.logs)
 	}
-	return p
 }
 
 func (p *proc) signal(t testing.TB, sig syscall.Signal) error {
