@@ -129,7 +129,7 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 		t.mu.Unlock()
 		return &klaxon.DeferredError{Until: open}
 	}
-	delete(w.waiting, p.Incident)
+	w.drop(p.Incident)
 	prev := w.last
 	w.last = now // the window is this page's: others that come now wait
 	var candidates map[string]klaxon.Page
@@ -162,14 +162,14 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 		switch c, asked := candidates[id]; {
 		case !asked, c.Notification != o.Notification: // came since (a newer page of it): the next window's
 		case unwanted[id]:
-			delete(w.waiting, id)
+			w.drop(id)
 		case named[id]:
 			others[id] = o
 		}
 	}
 	others = t.fitting(p, others)
 	for id, o := range others {
-		delete(w.waiting, id)
+		w.drop(id)
 		w.sending[klaxon.PageRef{Incident: id, Notification: o.Notification}] = on
 	}
 	close(deciding) // the named wait for the bundle now, the others are put off
@@ -191,7 +191,7 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 		case err == nil:
 			w.bundled[ref] = now
 		case !newer:
-			w.waiting[id] = o
+			w.waiting[id], w.due[id] = o, now
 		}
 	}
 	if err != nil && w.last.Equal(now) {
@@ -213,7 +213,8 @@ func unmark(w *window, ref klaxon.PageRef, c chan struct{}) {
 }
 
 // prune forgets waiting pages and bundle marks old enough that their
-// incidents were acknowledged or resolved meanwhile.
+// incidents were acknowledged or resolved meanwhile: a waiting page due
+// ten limits ago would have come again by then.
 func (w *window) prune(now time.Time, limit time.Duration) {
 	stale := now.Add(-10 * limit)
 	for id, at := range w.bundled {
@@ -221,12 +222,17 @@ func (w *window) prune(now time.Time, limit time.Duration) {
 			delete(w.bundled, id)
 		}
 	}
-	if len(w.waiting) > 0 && !w.last.IsZero() && w.last.Before(stale) {
-		// (A zero last is a first window given back by a failed send:
-		// its waiting pages come due within a limit.)
-		clear(w.waiting)
-		clear(w.due)
+	for id := range w.waiting {
+		if w.due[id].Before(stale) {
+			w.drop(id)
+		}
 	}
+}
+
+// drop forgets the page of incident id that waited.
+func (w *window) drop(id string) {
+	delete(w.waiting, id)
+	delete(w.due, id)
 }
 
 // decide asks, in incident order, whether each page that waited is

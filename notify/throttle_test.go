@@ -481,3 +481,43 @@ func TestThrottleBundleNamesOnlyPagesDue(t *testing.T) {
 		require.NoError(t, th.Notify(t.Context(), alicePage("3", 1)))
 	})
 }
+
+// TestThrottleGivenBackToStaleWindowKeepsWaiting: page 2 takes the
+// window at t0 and its provider hangs; 3 and 4 are put off to t0+1m
+// meanwhile; 2 then fails and gives the window back, to alice's last SMS
+// an hour ago, or to none. At t0+1m, 3 and 4 both come due: 3 takes the
+// window and its bundle names 4. A waiting page is forgotten by when it
+// was due, not by the window given back.
+func TestThrottleGivenBackToStaleWindowKeepsWaiting(t *testing.T) {
+	for name, before := range map[string]time.Duration{"first window (zero last)": 0, "last page an hour ago": time.Hour} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				t0 := time.Now()
+				now := t0.Add(-before)
+				release := make(chan struct{})
+				g := &gate{block: map[string]chan struct{}{"2": release}, fail: errors.New("twilio: 503")}
+				th := smsLimit(g, &now, notify.ThrottleOptions{})
+				if before > 0 {
+					require.NoError(t, th.Notify(t.Context(), alicePage("1", 1)))
+				}
+
+				now = t0
+				failed := make(chan error, 1)
+				go func() { failed <- th.Notify(t.Context(), alicePage("2", 1)) }() // takes the window; the provider hangs
+				synctest.Wait()
+				var deferred *klaxon.DeferredError
+				require.ErrorAs(t, th.Notify(t.Context(), alicePage("3", 1)), &deferred)
+				require.Equal(t, t0.Add(time.Minute), deferred.Until)
+				require.ErrorAs(t, th.Notify(t.Context(), alicePage("4", 1)), &deferred)
+				require.Equal(t, t0.Add(time.Minute), deferred.Until)
+				close(release)
+				require.Error(t, <-failed, "the window is given back")
+
+				now = t0.Add(time.Minute) // 3 and 4 are both due
+				require.NoError(t, th.Notify(t.Context(), alicePage("3", 1)))
+				require.Equal(t, []klaxon.PageRef{{Incident: "4", Notification: 1}}, g.sent[len(g.sent)-1].Bundled, "4, due at the same time, is named")
+				require.ErrorIs(t, th.Notify(t.Context(), alicePage("4", 1)), klaxon.ErrBundled)
+			})
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -121,18 +122,24 @@ func TestServeStoppedWhileWaitingForRedis(t *testing.T) {
 }
 
 // TestServeReloadsWhatChangedWhileWaitingForRedis: the schedule is mended
-// and a reload asked (SIGHUP) while serve waits for Redis at start. Once
-// Redis is up, serve serves the schedule as the files say: the config was
-// read before the wait, and the file watch starts only after it.
+// while serve waits for Redis at start, with a reload asked (SIGHUP) or
+// not (the files are watched). Once Redis is up, serve serves the
+// schedule as the files say: the config was read before the wait, and
+// the file watch starts only after it.
 func TestServeReloadsWhatChangedWhileWaitingForRedis(t *testing.T) {
-	config := writeScheduleConfig(t, time.Hour)
-	p, redis := waitingForRedis(t, config)
-
-	rewrite(t, filepath.Join(filepath.Dir(config), "schedules", "primary.yaml"), "members: [alice, bob]", "members: [bob, alice]")
-	require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
-	redis.Restart(t)
-	p.listening(t, 30*time.Second)
-	require.Equal(t, []string{"bob"}, onCallAt(t, p.base), "the schedule as mended while serve waited")
+	for _, hup := range []bool{false, true} {
+		t.Run(fmt.Sprintf("SIGHUP %v", hup), func(t *testing.T) {
+			config := writeScheduleConfig(t, time.Hour)
+			p, redis := waitingForRedis(t, config)
+			rewrite(t, filepath.Join(filepath.Dir(config), "schedules", "primary.yaml"), "members: [alice, bob]", "members: [bob, alice]")
+			if hup {
+				require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
+			}
+			redis.Restart(t)
+			p.listening(t, 30*time.Second)
+			require.Equal(t, []string{"bob"}, onCallAt(t, p.base), "the schedule as mended while serve waited")
+		})
+	}
 }
 
 // waitingForRedis runs the binary with config on a Redis that is down,

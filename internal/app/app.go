@@ -90,7 +90,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := openStore(ctx, cfg.Store, log, o.Tracing)
+	st, waited, err := openStore(ctx, cfg.Store, log, o.Tracing)
 	if err != nil {
 		return nil, err
 	}
@@ -227,6 +227,11 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	// sender never pings is missed too.
 	reload.reloaded = func(ctx context.Context) error {
 		return heartbeats.Arm(ctx, heartbeatNames(rt.cfg.Load()))
+	}
+	if waited {
+		// The files were read before the wait, and watched only from
+		// now: an edit made meanwhile is taken before it serves.
+		reload.apply(ctx, "waited for the store")
 	}
 	return &App{log: log, store: st, engine: engine, listeners: listeners, workers: workers, reload: reload}, nil
 }

@@ -72,12 +72,16 @@ func buildChannels(cfg *config.Config, now func() time.Time, tr *telemetry.Traci
 
 // openStore opens the Redis store when the config has one, else the
 // embedded store.
-func openStore(ctx context.Context, c config.Store, log *slog.Logger, tr *telemetry.Tracing) (klaxon.Store, error) {
+// openStore opens the store c names, and reports whether it had to
+// wait for it (see openRedis).
+func openStore(ctx context.Context, c config.Store, log *slog.Logger, tr *telemetry.Tracing) (st klaxon.Store, waited bool, err error) {
 	if c.Redis == nil {
 		if tr.Enabled() {
-			return embedded.Open(c.Path, embedded.WithTracing(tr.Provider))
+			st, err = embedded.Open(c.Path, embedded.WithTracing(tr.Provider))
+		} else {
+			st, err = embedded.Open(c.Path)
 		}
-		return embedded.Open(c.Path)
+		return st, false, err
 	}
 	o := redisstore.Options{Addrs: c.Redis.Addrs, MasterName: c.Redis.MasterName, Username: c.Redis.Username, Password: c.Redis.Password, DB: c.Redis.DB,
 		Timeout: c.Redis.TimeoutOr(0)}
@@ -88,18 +92,18 @@ func openStore(ctx context.Context, c config.Store, log *slog.Logger, tr *teleme
 		o.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	goredis.SetLogger(redisLog{log: log.With("component", "redis"), thin: logthin.New(nil)})
-	st, err := openRedis(ctx, o, log)
+	rs, waited, err := openRedis(ctx, o, log)
 	if err != nil {
-		return nil, fmt.Errorf("store.redis: %w", err)
+		return nil, waited, fmt.Errorf("store.redis: %w", err)
 	}
-	aof, rdb, err := st.Persistence(ctx)
+	aof, rdb, err := rs.Persistence(ctx)
 	switch {
 	case err != nil:
 		log.Warn("read Redis persistence settings", "err", err)
 	case !aof && !rdb:
 		log.Warn("Redis keeps no AOF and no RDB snapshots: a Redis restart loses every incident and timer; turn on appendonly")
 	}
-	return st, nil
+	return rs, waited, nil
 }
 
 // openRedis opens the Redis store, and tries again while Redis cannot be
@@ -108,17 +112,17 @@ func openStore(ctx context.Context, c config.Store, log *slog.Logger, tr *teleme
 // host's reboot, a deploy of both) waits for it, rather than exit and be
 // started again only when its supervisor's backoff allows. Anything else
 // (a wrong password, a keyspace of a newer Klaxon) is returned at once.
-func openRedis(ctx context.Context, o redisstore.Options, log *slog.Logger) (*redisstore.Store, error) {
+func openRedis(ctx context.Context, o redisstore.Options, log *slog.Logger) (st *redisstore.Store, waited bool, err error) {
 	wait := 100 * time.Millisecond
-	for {
+	for ; ; waited = true {
 		st, err := redisstore.Open(ctx, o)
 		if err == nil || !errors.Is(err, klaxon.ErrUnavailable) {
-			return st, err
+			return st, waited, err
 		}
 		log.Warn("Redis cannot be reached or serve yet: trying again", "component", "redis", "in", wait, "err", err)
 		select {
 		case <-ctx.Done():
-			return nil, err
+			return nil, waited, err
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, redisRetry)
