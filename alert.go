@@ -87,15 +87,12 @@ func (a *Alert) Label(extra map[string]string) {
 	if a.Labels[LabelIntegration] == "" && a.Integration != "" {
 		a.Labels[LabelIntegration] = a.Integration
 	}
-	// A resolve that says no severity (a Datadog recovery) takes none:
-	// the alert keeps the one it fired with (see incident.Apply).
-	keeps := a.Severity == "" && a.Status == Resolved
 	for k, v := range extra {
-		if a.Labels[k] == "" && (k != LabelSeverity || (a.Severity == "" && !keeps)) {
+		if a.Labels[k] == "" && (k != LabelSeverity || a.Severity == "") {
 			a.Labels[k] = v
 		}
 	}
-	if a.Severity == "" && !keeps {
+	if a.Severity == "" {
 		a.Severity = a.Labels[LabelSeverity]
 	}
 }

@@ -178,8 +178,11 @@ func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time)
 		next.Summary, next.Severity, next.StartsAt = cur.Summary, cur.Severity, cur.StartsAt
 		a = next.Alert
 	}
-	if a.Status == klaxon.Resolved && next.Severity == "" {
-		next.Severity = cur.Severity // a resolve that says none (a Datadog recovery) keeps the occurrence's
+	if a.Status == klaxon.Resolved {
+		// A resolve ends the occurrence it reports: the alert keeps the
+		// severity it fired with, whatever the resolve says (a Datadog
+		// recovery's alert_type is success).
+		next.Severity = cur.Severity
 	}
 	switch {
 	case a.Status == klaxon.Resolved && cur.Status == klaxon.Resolved:

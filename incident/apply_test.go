@@ -131,11 +131,11 @@ func TestApply(t *testing.T) {
 		require.Equal(t, a.Summary, r.Timeline[len(r.Timeline)-2].Text, "the timeline names it too")
 	})
 
-	t.Run("a resolve that says no severity keeps the one the alert fired with", func(t *testing.T) {
+	t.Run("a resolve keeps the severity the alert fired with", func(t *testing.T) {
 		a := firing("a")
 		a.Severity = "critical"
-		recovery := resolved("a") // a Datadog recovery: its own time, no severity
-		recovery.StartsAt = t0.Add(time.Hour)
+		recovery := resolved("a") // a Datadog recovery: its own time, alert_type success
+		recovery.StartsAt, recovery.Severity = t0.Add(time.Hour), "info"
 		got := deliver([]klaxon.Alert{a}, []klaxon.Alert{recovery})[1].Alerts[0]
 		require.Equal(t, klaxon.Resolved, got.Status)
 		require.Equal(t, "critical", got.Severity)

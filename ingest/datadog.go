@@ -83,8 +83,9 @@ var ddSeverities = map[string]string{
 // host (hostname) and priority. Summary is that title. Severity is mapped
 // from alert_type (error→critical, warning→warning, info and
 // success→info), or when alert_type is empty or unknown from priority
-// (P1→critical, P2→error, P3→warning, P4 and P5→info); a recovery has
-// none, and keeps the alert's. URL is link, StartsAt
+// (P1→critical, P2→error, P3→warning, P4 and P5→info); a recovery's
+// (success: info) is not kept, the alert keeps the one it fired with
+// (see incident.Apply). URL is link, StartsAt
 // is date (milliseconds since the epoch), Source is hostname; message,
 // scope, event_type and org name become annotations. A renotification
 // (Re-Triggered, Re-Warn, Re-No Data, Renotify) is marked Repeat: its
@@ -129,11 +130,6 @@ func DecodeDatadog(integration string, body []byte) ([]klaxon.Alert, error) {
 	severity, ok := ddSeverities[string(p.AlertType)]
 	if !ok {
 		severity = ddSeverities[string(p.Priority)]
-	}
-	if status == klaxon.Resolved {
-		// A recovery's alert_type is success, which says nothing of the
-		// alert: it keeps the severity it fired with.
-		severity = ""
 	}
 	alerts := []klaxon.Alert{{
 		Key:         klaxon.AlertKey(integration, id),

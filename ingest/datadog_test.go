@@ -48,7 +48,7 @@ func TestDecodeDatadog(t *testing.T) {
 			body: readTestdata(t, "datadog/recovered.json"),
 			want: klaxon.Alert{
 				Key: "dd/7412904861038742911", Integration: "dd", Status: klaxon.Resolved,
-				Summary: "API p99 latency above 2s", Source: "web-3", // no severity: its alert_type is success
+				Summary: "API p99 latency above 2s", Severity: "info", Source: "web-3",
 				Labels: checkout(),
 				Annotations: map[string]string{
 					"message":    "p99 latency of checkout-api is 0.8s.",

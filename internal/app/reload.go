@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -43,7 +44,10 @@ type reloader struct {
 	reloaded func(ctx context.Context) error
 	// now is the clock of the warnings a reload logs; nil for time.Now.
 	now func() time.Time
-	mu  sync.Mutex // one reload at a time
+	// pending says an act on a config reloaded before Run (as the server
+	// was built) failed: Run tries it again.
+	pending atomic.Bool
+	mu      sync.Mutex // one reload at a time
 }
 
 // settle is how long files must be quiet before a reload, so that an
@@ -90,6 +94,7 @@ func (r *reloader) Run(ctx context.Context) error {
 			retry = time.After(reloadedRetry)
 		}
 	}
+	acted(!r.pending.Load())
 	for {
 		select {
 		case <-ctx.Done():

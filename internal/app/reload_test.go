@@ -145,3 +145,31 @@ func TestReloadedActTriedAgain(t *testing.T) {
 		require.Equal(t, []time.Duration{0, reloadedRetry, 2 * reloadedRetry}, []time.Duration{tries[0].Sub(start), tries[1].Sub(start), tries[2].Sub(start)})
 	})
 }
+
+// TestReloadedActBeforeRunTriedAgain: a reload made as the server is
+// built (it waited for its store), whose act fails, is tried again once
+// Run runs, as one Run made.
+func TestReloadedActBeforeRunTriedAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := writeConfig(t)
+		cfg, err := config.Load(path, nil)
+		require.NoError(t, err)
+		r := &reloader{path: path, rt: newRuntime(cfg, nil), log: slog.New(slog.DiscardHandler), hup: make(chan os.Signal, 1)}
+		tries := 0
+		r.reloaded = func(context.Context) error {
+			if tries++; tries == 1 {
+				return errors.New("arm heartbeat backups: redis unavailable: connection refused")
+			}
+			return nil
+		}
+		r.pending.Store(!r.apply(t.Context(), "waited for the store"))
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- r.Run(ctx) }()
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		cancel()
+		require.NoError(t, <-done)
+		require.Equal(t, 2, tries, "tried again by Run, then no more")
+	})
+}
