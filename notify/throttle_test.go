@@ -451,35 +451,50 @@ func TestThrottleNewerPageWhileBundleDecided(t *testing.T) {
 // one before then would leave it unacknowledged.
 func TestThrottleBundleNamesOnlyPagesDue(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		t0 := time.Now()
-		now := t0.Add(-90 * time.Second)
-		release := make(chan struct{})
-		g := &gate{block: map[string]chan struct{}{"2": release}, fail: errors.New("twilio: 503")}
-		th := smsLimit(g, &now, notify.ThrottleOptions{})
-		require.NoError(t, th.Notify(t.Context(), alicePage("1", 1)))
-
-		now = t0
-		failed := make(chan error, 1)
-		go func() { failed <- th.Notify(t.Context(), alicePage("2", 1)) }() // takes the window; the provider hangs
-		synctest.Wait()
-		var deferred *klaxon.DeferredError
-		require.ErrorAs(t, th.Notify(t.Context(), alicePage("3", 1)), &deferred)
-		require.Equal(t, t0.Add(time.Minute), deferred.Until)
-		close(release)
-		require.Error(t, <-failed, "the window is given back")
-
+		now := time.Now()
+		t0 := now
+		th, g := givenBack(t, &now, 90*time.Second, "3")
 		now = t0.Add(10 * time.Second)
-		g.mu.Lock()
-		delete(g.block, "2")
-		g.mu.Unlock()
 		require.NoError(t, th.Notify(t.Context(), alicePage("2", 1)), "2's retry takes the window given back")
 		require.Empty(t, g.sent[len(g.sent)-1].Bundled, "3, put off to t0+1m, is not named at t0+10s")
 
 		now = t0.Add(time.Minute)
+		var deferred *klaxon.DeferredError
 		require.ErrorAs(t, th.Notify(t.Context(), alicePage("3", 1)), &deferred, "3 waits for its own window")
 		now = deferred.Until
 		require.NoError(t, th.Notify(t.Context(), alicePage("3", 1)))
 	})
+}
+
+// givenBack is alice's window given back, in a synctest bubble, on the
+// clock *now (t0): her last SMS went out before t0 (none when before is
+// 0); at t0 page 2 takes the window and its provider hangs; the pages of
+// putOff are put off to t0+1m meanwhile; then 2 fails, giving the
+// window back. The provider sends every page from then on.
+func givenBack(t *testing.T, now *time.Time, before time.Duration, putOff ...string) (*notify.Throttle, *gate) {
+	t0 := *now
+	*now = t0.Add(-before)
+	release := make(chan struct{})
+	g := &gate{block: map[string]chan struct{}{"2": release}, fail: errors.New("twilio: 503")}
+	th := smsLimit(g, now, notify.ThrottleOptions{})
+	if before > 0 {
+		require.NoError(t, th.Notify(t.Context(), alicePage("1", 1)))
+	}
+	*now = t0
+	failed := make(chan error, 1)
+	go func() { failed <- th.Notify(t.Context(), alicePage("2", 1)) }() // takes the window; the provider hangs
+	synctest.Wait()
+	for _, id := range putOff {
+		var deferred *klaxon.DeferredError
+		require.ErrorAs(t, th.Notify(t.Context(), alicePage(id, 1)), &deferred)
+		require.Equal(t, t0.Add(time.Minute), deferred.Until)
+	}
+	close(release)
+	require.Error(t, <-failed, "the window is given back")
+	g.mu.Lock()
+	delete(g.block, "2")
+	g.mu.Unlock()
+	return th, g
 }
 
 // TestThrottleGivenBackToStaleWindowKeepsWaiting: page 2 takes the
@@ -492,27 +507,9 @@ func TestThrottleGivenBackToStaleWindowKeepsWaiting(t *testing.T) {
 	for name, before := range map[string]time.Duration{"first window (zero last)": 0, "last page an hour ago": time.Hour} {
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				t0 := time.Now()
-				now := t0.Add(-before)
-				release := make(chan struct{})
-				g := &gate{block: map[string]chan struct{}{"2": release}, fail: errors.New("twilio: 503")}
-				th := smsLimit(g, &now, notify.ThrottleOptions{})
-				if before > 0 {
-					require.NoError(t, th.Notify(t.Context(), alicePage("1", 1)))
-				}
-
-				now = t0
-				failed := make(chan error, 1)
-				go func() { failed <- th.Notify(t.Context(), alicePage("2", 1)) }() // takes the window; the provider hangs
-				synctest.Wait()
-				var deferred *klaxon.DeferredError
-				require.ErrorAs(t, th.Notify(t.Context(), alicePage("3", 1)), &deferred)
-				require.Equal(t, t0.Add(time.Minute), deferred.Until)
-				require.ErrorAs(t, th.Notify(t.Context(), alicePage("4", 1)), &deferred)
-				require.Equal(t, t0.Add(time.Minute), deferred.Until)
-				close(release)
-				require.Error(t, <-failed, "the window is given back")
-
+				now := time.Now()
+				t0 := now
+				th, g := givenBack(t, &now, before, "3", "4")
 				now = t0.Add(time.Minute) // 3 and 4 are both due
 				require.NoError(t, th.Notify(t.Context(), alicePage("3", 1)))
 				require.Equal(t, []klaxon.PageRef{{Incident: "4", Notification: 1}}, g.sent[len(g.sent)-1].Bundled, "4, due at the same time, is named")
