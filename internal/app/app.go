@@ -231,7 +231,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	if waited {
 		// The files were read before the wait, and watched only from
 		// now: an edit made meanwhile is taken before it serves.
-		reload.pending.Store(!reload.apply(ctx, "waited for the store"))
+		reload.apply(ctx, "waited for the store")
 	}
 	return &App{log: log, store: st, engine: engine, listeners: listeners, workers: workers, reload: reload}, nil
 }
@@ -247,9 +247,9 @@ func heartbeatNames(cfg *config.Config) []string {
 	return names
 }
 
-// Reload loads the config again, as SIGHUP does. Before Run, an act on
-// it that fails (arming a heartbeat it adds) is tried again once Run runs.
-func (a *App) Reload(ctx context.Context) { a.reload.pending.Store(!a.reload.apply(ctx, "asked")) }
+// Reload loads the config again, as SIGHUP does: an act on it that fails
+// (arming a heartbeat it adds) is tried again by Run.
+func (a *App) Reload(ctx context.Context) { a.reload.apply(ctx, "asked") }
 
 // Addrs are the addresses the server listens on, in the config's order.
 func (a *App) Addrs() []string {

@@ -44,10 +44,13 @@ type reloader struct {
 	reloaded func(ctx context.Context) error
 	// now is the clock of the warnings a reload logs; nil for time.Now.
 	now func() time.Time
-	// pending says an act on a config reloaded before Run (as the server
-	// was built) failed: Run tries it again.
-	pending atomic.Bool
-	mu      sync.Mutex // one reload at a time
+	// owed says the last act on a reloaded config failed, wherever it
+	// ran (Run, the start's reload, App.Reload): Run tries it again,
+	// whatever reload is refused meanwhile. wake tells a running Run of
+	// one that failed outside it.
+	owed atomic.Bool
+	wake chan struct{}
+	mu   sync.Mutex // one reload at a time
 }
 
 // settle is how long files must be quiet before a reload, so that an
@@ -58,7 +61,7 @@ const settle = 100 * time.Millisecond
 // the config's folders, so that no change made after it returns is
 // missed. Run acts on them; Close stops.
 func newReloader(path string, overrides map[string]any, rt *runtime, log *slog.Logger, watch bool) *reloader {
-	r := &reloader{path: path, overrides: overrides, rt: rt, log: log, hup: make(chan os.Signal, 1)}
+	r := &reloader{path: path, overrides: overrides, rt: rt, log: log, hup: make(chan os.Signal, 1), wake: make(chan struct{}, 1)}
 	signal.Notify(r.hup, syscall.SIGHUP)
 	if watch {
 		w, err := fsnotify.NewWatcher()
@@ -88,19 +91,26 @@ func (r *reloader) Run(ctx context.Context) error {
 		events, errs = r.w.Events, r.w.Errors
 	}
 	var settled, retry <-chan time.Time
-	acted := func(ok bool) {
-		retry = nil
-		if !ok {
+	// owing keeps a try of the act owed on its way, and none once the
+	// act is done.
+	owing := func() {
+		switch {
+		case !r.owed.Load():
+			retry = nil
+		case retry == nil:
 			retry = time.After(reloadedRetry)
 		}
 	}
-	acted(!r.pending.Load())
+	owing()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-r.hup:
-			acted(r.apply(ctx, "SIGHUP"))
+			r.apply(ctx, "SIGHUP")
+			owing()
+		case <-r.wake:
+			owing()
 		case ev := <-events:
 			if ext := filepath.Ext(ev.Name); ext == ".yaml" || ext == ".yml" {
 				settled = time.After(settle)
@@ -109,9 +119,12 @@ func (r *reloader) Run(ctx context.Context) error {
 			r.log.Warn("watch config files", "err", err)
 		case <-settled:
 			settled = nil
-			acted(r.apply(ctx, "file changed"))
+			r.apply(ctx, "file changed")
+			owing()
 		case <-retry:
-			acted(r.act(ctx))
+			retry = nil
+			r.act(ctx)
+			owing()
 		}
 	}
 }
@@ -120,25 +133,29 @@ func (r *reloader) Run(ctx context.Context) error {
 // (reloader.reloaded) it is tried again.
 const reloadedRetry = 5 * time.Second
 
-// apply reloads the config, then acts on it (reloaded); it reports
-// false when that act failed, to be tried again.
-func (r *reloader) apply(ctx context.Context, why string) bool {
-	if !r.reload(ctx, why) {
-		return true
+// apply reloads the config, then acts on it (reloaded); a reload
+// refused leaves an act owed as it was.
+func (r *reloader) apply(ctx context.Context, why string) {
+	if r.reload(ctx, why) {
+		r.act(ctx)
 	}
-	return r.act(ctx)
 }
 
-// act runs reloaded, and reports whether it did not fail.
-func (r *reloader) act(ctx context.Context) bool {
+// act runs reloaded, and keeps whether it is owed (see reloader.owed).
+func (r *reloader) act(ctx context.Context) {
 	if r.reloaded == nil {
-		return true
+		return
 	}
 	if err := r.reloaded(ctx); err != nil {
 		r.log.Error("act on the reloaded config: trying again", "in", reloadedRetry, "err", err)
-		return false
+		r.owed.Store(true)
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+		return
 	}
-	return true
+	r.owed.Store(false)
 }
 
 // reload loads the config again and puts it in place, unless it is

@@ -146,30 +146,73 @@ func TestReloadedActTriedAgain(t *testing.T) {
 	})
 }
 
-// TestReloadedActBeforeRunTriedAgain: a reload made as the server is
-// built (it waited for its store), whose act fails, is tried again once
-// Run runs, as one Run made.
-func TestReloadedActBeforeRunTriedAgain(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		path := writeConfig(t)
-		cfg, err := config.Load(path, nil)
-		require.NoError(t, err)
-		r := &reloader{path: path, rt: newRuntime(cfg, nil), log: slog.New(slog.DiscardHandler), hup: make(chan os.Signal, 1)}
-		tries := 0
-		r.reloaded = func(context.Context) error {
-			if tries++; tries == 1 {
-				return errors.New("arm heartbeat backups: redis unavailable: connection refused")
-			}
-			return nil
+// failingOnce is a reloader on the config at path whose act (arming a
+// heartbeat) fails its first try; tries counts them.
+func failingOnce(t *testing.T, path string, tries *int) *reloader {
+	cfg, err := config.Load(path, nil)
+	require.NoError(t, err)
+	r := &reloader{path: path, rt: newRuntime(cfg, nil), log: slog.New(slog.DiscardHandler), hup: make(chan os.Signal, 1), wake: make(chan struct{}, 1)}
+	r.reloaded = func(context.Context) error {
+		if *tries++; *tries == 1 {
+			return errors.New("arm heartbeat backups: redis unavailable: connection refused")
 		}
-		r.pending.Store(!r.apply(t.Context(), "waited for the store"))
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error)
-		go func() { done <- r.Run(ctx) }()
-		time.Sleep(time.Minute)
-		synctest.Wait()
-		cancel()
-		require.NoError(t, <-done)
-		require.Equal(t, 2, tries, "tried again by Run, then no more")
+		return nil
+	}
+	return r
+}
+
+// runFor runs r for a minute of the bubble's time.
+func runFor(t *testing.T, r *reloader, meanwhile func()) {
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- r.Run(ctx) }()
+	synctest.Wait()
+	meanwhile()
+	time.Sleep(time.Minute)
+	synctest.Wait()
+	cancel()
+	require.NoError(t, <-done)
+}
+
+// TestReloadedActOwed: an act on a reloaded config that fails is tried
+// again by Run wherever it ran: as the server was built (it waited for
+// its store), even when a reload asked before Run is refused; in Run,
+// even when a later SIGHUP's reload is refused; by App.Reload while Run
+// runs.
+func TestReloadedActOwed(t *testing.T) {
+	refuse := func(t *testing.T, path string) {
+		rewrite(t, path, "store: {path: data/klaxon.db}", "store: {path: data/other.db}") // only a restart applies it
+	}
+	t.Run("before Run, a refused reload after it", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			path, tries := writeConfig(t), 0
+			r := failingOnce(t, path, &tries)
+			r.apply(t.Context(), "waited for the store")
+			refuse(t, path)
+			(&App{reload: r}).Reload(t.Context())
+			runFor(t, r, func() {})
+			require.Equal(t, 2, tries, "tried again by Run, then no more")
+		})
+	})
+	t.Run("in Run, a refused SIGHUP after it", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			path, tries := writeConfig(t), 0
+			r := failingOnce(t, path, &tries)
+			runFor(t, r, func() {
+				r.hup <- syscall.SIGHUP
+				synctest.Wait()
+				refuse(t, path)
+				r.hup <- syscall.SIGHUP
+			})
+			require.Equal(t, 2, tries)
+		})
+	})
+	t.Run("App.Reload while Run runs", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			path, tries := writeConfig(t), 0
+			r := failingOnce(t, path, &tries)
+			runFor(t, r, func() { (&App{reload: r}).Reload(t.Context()) })
+			require.Equal(t, 2, tries)
+		})
 	})
 }
