@@ -371,8 +371,11 @@ func (p *Pipeline) span(ctx context.Context, name string) (context.Context, trac
 
 // group splits alerts into per-group deliveries, in the order their groups
 // first appear. A firing alert is routed by its labels; a resolved alert
-// goes to the group that indexed it when it fired, so that it resolves
-// what it opened even if its labels or the routes changed since.
+// goes to the group that indexed it when it fired, or that a firing
+// report of it earlier in the body went to, so that it resolves what it
+// opened even if its labels or the routes changed since (a resolve that
+// states no severity takes the integration's severity label, which a
+// firing report that stated one did not).
 func (p *Pipeline) group(ctx context.Context, alerts []klaxon.Alert) ([]*delivery, error) {
 	var resolved []string
 	for _, a := range alerts {
@@ -381,11 +384,13 @@ func (p *Pipeline) group(ctx context.Context, alerts []klaxon.Alert) ([]*deliver
 		}
 	}
 	indexed := map[string]string{}
+	var fired map[string]string // by key, the group of a firing report of this body
 	if len(resolved) > 0 {
 		var err error
 		if indexed, err = p.store.AlertGroups(ctx, resolved); err != nil {
 			return nil, fmt.Errorf("look up resolved alerts: %w", err)
 		}
+		fired = map[string]string{}
 	}
 	router := p.router()
 	byKey := map[string]*delivery{}
@@ -393,12 +398,18 @@ func (p *Pipeline) group(ctx context.Context, alerts []klaxon.Alert) ([]*deliver
 	for i := range alerts {
 		a := &alerts[i]
 		a.Label(router.Labels(a.Integration))
-		group, routed := indexed[a.Key]
-		routed = !routed || a.Status != klaxon.Resolved
+		group, known := indexed[a.Key]
+		if !known && a.Status == klaxon.Resolved {
+			group, known = fired[a.Key]
+		}
+		routed := !known || a.Status != klaxon.Resolved
 		if routed {
 			var err error
 			if group, err = router.Group(a); err != nil {
 				return nil, fmt.Errorf("route alert %s: %w", a.Key, err)
+			}
+			if fired != nil && a.Status == klaxon.Firing {
+				fired[a.Key] = group
 			}
 		}
 		d, ok := byKey[group]

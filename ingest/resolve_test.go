@@ -45,6 +45,30 @@ func TestResolveRoutesWithItsFiringAlert(t *testing.T) {
 	require.Nil(t, g.Open, "the alert fired and resolved: no incident is left open in %s", group)
 }
 
+// A body that fires an alert stating its own severity and resolves it
+// (by dedup_key, no severity), under an integration that labels
+// severity=critical: the firing report keeps the label off (it states its
+// severity), the resolve takes it (it states none), so their labels route
+// apart; the resolve goes to the group of the firing report before it.
+func TestResolveRoutesWithFiringAlertThatSaysItsSeverity(t *testing.T) {
+	st := openEmbedded(t)
+	table := criticalTable(t)
+	p := ingest.NewPipeline(st, func() ingest.Router { return table }, nil, func() time.Time { return t0 })
+	alerts, err := ingest.DecodeGeneric("gen", []byte(`{"alerts": [
+		{"dedup_key": "db-1/disk", "summary": "disk full", "severity": "critical", "labels": {"alertname": "disk"}},
+		{"dedup_key": "db-1/disk", "status": "resolved", "labels": {"alertname": "disk"}}]}`))
+	require.NoError(t, err)
+	fired := alerts[0]
+	fired.Label(table.Labels("gen"))
+	group, err := table.Group(&fired)
+	require.NoError(t, err)
+	require.NoError(t, p.Accept(t.Context(), alerts))
+
+	g, err := st.Group(t.Context(), group, nil)
+	require.NoError(t, err)
+	require.Nil(t, g.Open, "the alert fired and resolved: no incident is left open in %s", group)
+}
+
 // A resolve, with its labels and no severity, of an alert that fired
 // under the integration's severity label: the alert's record keeps its labels.
 func TestResolveKeepsTheSeverityLabel(t *testing.T) {
