@@ -160,8 +160,18 @@ func (e *Email) send(ctx context.Context, msg *gomail.Msg) *Error {
 	if err != nil {
 		return &Error{Err: fmt.Errorf("smtp client: %w", err)}
 	}
-	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
-		return classify(ctx, err)
+	client, err := c.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return classify(ctx, fmt.Errorf("dial: %w", err))
+	}
+	err = c.SendWithSMTPClient(client, msg)
+	// Once the relay answered 250 to the end of the mail, the mail is its
+	// own (RFC 5321 4.1.1.4): a QUIT refused or cut after it (a throttling
+	// relay closes with a 421) says nothing of the mail, and sending it
+	// again would page twice. Its error is the connection's, not the page's.
+	_ = c.CloseWithSMTPClient(client)
+	if err != nil {
+		return classify(ctx, fmt.Errorf("send: %w", err))
 	}
 	return nil
 }

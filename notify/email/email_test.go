@@ -11,6 +11,7 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -241,7 +242,8 @@ func TestSendRelayFailsAnswer(t *testing.T) {
 }
 
 // rawSMTP runs a relay that says greeting, then answers each command line
-// with answer's line; "" drops the connection.
+// with answer's line; "" drops the connection. After a 354 to DATA it
+// reads the mail up to its final dot, and answers answer(".").
 func rawSMTP(t *testing.T, greeting string, answer func(cmd string) string) (string, int) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -271,12 +273,59 @@ func rawSMTP(t *testing.T, greeting string, answer func(cmd string) string) (str
 					if _, err := c.Write([]byte(a + "\r\n")); err != nil {
 						return
 					}
+					if strings.HasPrefix(a, "354") {
+						for line != ".\r\n" {
+							if line, err = r.ReadString('\n'); err != nil {
+								return
+							}
+						}
+						if a = answer("."); a == "" {
+							return
+						}
+						if _, err := c.Write([]byte(a + "\r\n")); err != nil {
+							return
+						}
+					}
 				}
 			}(c)
 		}
 	}()
 	a := l.Addr().(*net.TCPAddr)
 	return a.IP.String(), a.Port
+}
+
+// TestSendTakenThenQuitFails: once the relay has answered 250 to the
+// end of DATA, the mail is the relay's (RFC 5321 4.1.1.4): a QUIT refused
+// after it (a throttling relay closes with a 421) or cut says nothing of
+// the mail, and the page is sent, once. Sent again, the person got the
+// same mail three times a try, and the page was on record as failed.
+func TestSendTakenThenQuitFails(t *testing.T) {
+	for _, tt := range []struct{ name, quit string }{
+		{"221 to QUIT", "221 bye"},
+		{"421 to QUIT", "421 4.7.0 too many messages, closing connection"},
+		{"dropped at QUIT", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var taken atomic.Int32
+			host, port := rawSMTP(t, "220 relay ready", func(cmd string) string {
+				switch {
+				case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
+					return "250 relay"
+				case cmd == "DATA":
+					return "354 go ahead"
+				case cmd == ".":
+					taken.Add(1)
+					return "250 2.0.0 queued"
+				case cmd == "QUIT":
+					return tt.quit
+				}
+				return "250 ok"
+			})
+			e, _ := newEmailAt(t, host, port, email.Options{})
+			require.NoError(t, e.Send(t.Context(), page))
+			require.Equal(t, int32(1), taken.Load(), "mails the relay took for one page")
+		})
+	}
 }
 
 func TestSendNoAddress(t *testing.T) {
