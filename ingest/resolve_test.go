@@ -24,49 +24,34 @@ func criticalTable(t *testing.T) *route.Table {
 		map[string]map[string]string{"gen": {klaxon.LabelSeverity: "critical"}})
 }
 
-// A body that fires an alert and resolves it (by dedup_key, no severity):
-// the resolve must go to the group of the alert it resolves.
+// TestResolveRoutesWithItsFiringAlert: a body that fires an alert and
+// resolves it (by dedup_key, no severity), under an integration that
+// labels severity=critical, where critical alerts have a route of their
+// own: the resolve goes to the group of the alert it resolves. When the
+// firing report states its own severity it keeps the integration's label
+// off and the resolve, stating none, takes it: their labels route apart,
+// and the resolve goes to the group of the firing report before it.
 func TestResolveRoutesWithItsFiringAlert(t *testing.T) {
-	st := openEmbedded(t)
-	table := criticalTable(t)
-	p := ingest.NewPipeline(st, func() ingest.Router { return table }, nil, func() time.Time { return t0 })
-	alerts, err := ingest.DecodeGeneric("gen", []byte(`{"alerts": [
-		{"dedup_key": "db-1/disk", "summary": "disk full", "labels": {"alertname": "disk"}},
-		{"dedup_key": "db-1/disk", "status": "resolved", "labels": {"alertname": "disk"}}]}`))
-	require.NoError(t, err)
-	fired := alerts[0]
-	fired.Label(table.Labels("gen"))
-	group, err := table.Group(&fired)
-	require.NoError(t, err)
-	require.NoError(t, p.Accept(t.Context(), alerts))
+	for name, severity := range map[string]string{"the integration's severity": "", "its own severity": `"severity": "critical", `} {
+		t.Run(name, func(t *testing.T) {
+			st := openEmbedded(t)
+			table := criticalTable(t)
+			p := ingest.NewPipeline(st, func() ingest.Router { return table }, nil, func() time.Time { return t0 })
+			alerts, err := ingest.DecodeGeneric("gen", []byte(`{"alerts": [
+				{"dedup_key": "db-1/disk", "summary": "disk full", `+severity+`"labels": {"alertname": "disk"}},
+				{"dedup_key": "db-1/disk", "status": "resolved", "labels": {"alertname": "disk"}}]}`))
+			require.NoError(t, err)
+			fired := alerts[0]
+			fired.Label(table.Labels("gen"))
+			group, err := table.Group(&fired)
+			require.NoError(t, err)
+			require.NoError(t, p.Accept(t.Context(), alerts))
 
-	g, err := st.Group(t.Context(), group, nil)
-	require.NoError(t, err)
-	require.Nil(t, g.Open, "the alert fired and resolved: no incident is left open in %s", group)
-}
-
-// A body that fires an alert stating its own severity and resolves it
-// (by dedup_key, no severity), under an integration that labels
-// severity=critical: the firing report keeps the label off (it states its
-// severity), the resolve takes it (it states none), so their labels route
-// apart; the resolve goes to the group of the firing report before it.
-func TestResolveRoutesWithFiringAlertThatSaysItsSeverity(t *testing.T) {
-	st := openEmbedded(t)
-	table := criticalTable(t)
-	p := ingest.NewPipeline(st, func() ingest.Router { return table }, nil, func() time.Time { return t0 })
-	alerts, err := ingest.DecodeGeneric("gen", []byte(`{"alerts": [
-		{"dedup_key": "db-1/disk", "summary": "disk full", "severity": "critical", "labels": {"alertname": "disk"}},
-		{"dedup_key": "db-1/disk", "status": "resolved", "labels": {"alertname": "disk"}}]}`))
-	require.NoError(t, err)
-	fired := alerts[0]
-	fired.Label(table.Labels("gen"))
-	group, err := table.Group(&fired)
-	require.NoError(t, err)
-	require.NoError(t, p.Accept(t.Context(), alerts))
-
-	g, err := st.Group(t.Context(), group, nil)
-	require.NoError(t, err)
-	require.Nil(t, g.Open, "the alert fired and resolved: no incident is left open in %s", group)
+			g, err := st.Group(t.Context(), group, nil)
+			require.NoError(t, err)
+			require.Nil(t, g.Open, "the alert fired and resolved: no incident is left open in %s", group)
+		})
+	}
 }
 
 // A resolve, with its labels and no severity, of an alert that fired
