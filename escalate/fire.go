@@ -58,7 +58,7 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 			cur := incident.Clone(g.Open)
 			now := e.now()
 			changed, first := e.record(cur, now, finished)
-			if held && len(inflight) == 0 && e.heldOn(cctx, e.held, cur, now) {
+			if held && len(inflight) == 0 && e.heldOn(cctx, cur, now) {
 				// Another window holds every firing alert still.
 				inc, done = cur, true
 				c := &klaxon.Commit{Open: cur.ID, Claim: t.Claim, Urgent: true, Incidents: []*klaxon.Incident{cur}}

@@ -352,11 +352,11 @@ func isHeld(inc *klaxon.Incident) bool {
 // windows hold every firing alert of inc still (Options.Held), and if
 // so holds it on to when the first of them frees its alert. A question
 // that fails is logged, and the page goes.
-func (e *Engine) heldOn(ctx context.Context, ask Held, inc *klaxon.Incident, now time.Time) bool {
-	if ask == nil || !isHeld(inc) || now.Before(inc.Escalation.NextAt) {
+func (e *Engine) heldOn(ctx context.Context, inc *klaxon.Incident, now time.Time) bool {
+	if e.held == nil || !isHeld(inc) || now.Before(inc.Escalation.NextAt) {
 		return false
 	}
-	window, until, ok, err := ask(ctx, inc, now)
+	window, until, ok, err := e.held(ctx, inc, now)
 	if err != nil {
 		e.log.Warn("ask the maintenance windows again: the held page goes", "incident", inc.ID, "err", err)
 		return false

@@ -167,7 +167,8 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 			others[id] = o
 		}
 	}
-	others = t.fitting(p, others)
+	// others are the very pages decide named (a newer page of an
+	// incident is the next window's), or fewer: their bundle fits.
 	for id, o := range others {
 		w.drop(id)
 		w.sending[klaxon.PageRef{Incident: id, Notification: o.Notification}] = on
@@ -257,23 +258,6 @@ func (t *Throttle) decide(ctx context.Context, p klaxon.Page, candidates map[str
 		named[id] = true
 	}
 	return named, unwanted
-}
-
-// fitting returns those of others that a bundle with p names while its
-// text fits (see ThrottleOptions.Fits), the first incidents first.
-func (t *Throttle) fitting(p klaxon.Page, others map[string]klaxon.Page) map[string]klaxon.Page {
-	if t.fits == nil || len(others) == 0 || t.fits(bundle(p, others)) {
-		return others
-	}
-	in := map[string]klaxon.Page{}
-	for _, id := range byIncident(slices.Collect(maps.Keys(others))) {
-		in[id] = others[id]
-		if !t.fits(bundle(p, in)) {
-			delete(in, id)
-			break
-		}
-	}
-	return in
 }
 
 // byIncident sorts incident IDs as numbers are: shorter first.
