@@ -265,11 +265,7 @@ func (y *Sync) next() (*change, time.Duration) {
 	var wait time.Duration
 	for i := 0; i < len(y.order); {
 		id := y.order[i]
-		c, ok := y.waiting[id]
-		if !ok { // taken since, by a change merged into one before it
-			y.order = slices.Delete(y.order, i, i+1)
-			continue
-		}
+		c := y.waiting[id] // order and waiting change together
 		if until, paused := y.paused[c.channel]; paused {
 			if d := until.Sub(now); d > 0 {
 				if wait == 0 || d < wait {

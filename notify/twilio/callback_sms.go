@@ -87,7 +87,8 @@ func (c *Callbacks) smsReply(ctx context.Context, phone, body string, received t
 	case reply.Incident == "" && len(paged) > 0:
 		targets = paged[:1]
 	case reply.Incident != "":
-		// Not read above (no reader): found among those paged.
+		// Not read above (no reader, or the read failed): found among
+		// those paged.
 		all := append(slices.Clone(paged), later...)
 		if i := slices.IndexFunc(all, func(inc *klaxon.Incident) bool { return inc.ID == reply.Incident }); i >= 0 {
 			targets = all[i : i+1]
