@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -171,8 +172,14 @@ func (u *Updates) send(ctx context.Context, sub string, up update) {
 		// A channel waits out a short Retry-After itself and returns a
 		// longer one (notify.Retry), for its caller to wait: nothing
 		// else tries an update again, so wait here, within the timeout.
-		wait := klaxon.WaitOf(err)
-		if wait == 0 || !Retryable(err) {
+		// So too for a channel that holds its sends back a while (mail
+		// paused by its relay's 421).
+		wait, retry := klaxon.WaitOf(err), Retryable(err)
+		var later *klaxon.DeferredError
+		if errors.As(err, &later) {
+			wait, retry = max(time.Until(later.Until), time.Millisecond), true
+		}
+		if wait == 0 || !retry {
 			u.log.Warn("status update", "incident", up.inc.ID, "update", up.kind, "err", err)
 			return
 		}

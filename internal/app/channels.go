@@ -61,7 +61,7 @@ func buildChannels(cfg *config.Config, now func() time.Time, tr *telemetry.Traci
 	if m := cfg.Notify.SMTP; m != nil {
 		links = email.NewLinks([]byte(cfg.Secret), linkTTL, now)
 		em, err := email.New(email.Options{Host: m.Host, Port: m.Port, Username: m.Username, Password: m.Password,
-			From: m.From, TLS: m.TLS, PublicURL: cfg.PublicURL, Links: links})
+			From: m.From, TLS: m.TLS, PublicURL: cfg.PublicURL, Links: links, Now: now})
 		if err != nil {
 			return nil, nil, fmt.Errorf("notify.smtp: %w", err)
 		}

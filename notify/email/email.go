@@ -60,6 +60,8 @@ type Options struct {
 	Links *Links
 	// Timeout bounds connecting to the relay; 0 is 15 s.
 	Timeout time.Duration
+	// Now is the clock of the pause after a 421 (default time.Now).
+	Now func() time.Time
 }
 
 // Email sends pages by mail. It is safe for concurrent use.
@@ -67,6 +69,7 @@ type Email struct {
 	o       Options
 	from    *mail.Address
 	backoff time.Duration
+	pause   pause // after a 421: see pause.go
 }
 
 var _ notify.Channel = (*Email)(nil)
@@ -109,26 +112,42 @@ func New(o Options) (*Email, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = 15 * time.Second
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	return &Email{o: o, from: from, backoff: baseBackoff}, nil
 }
 
 // Send mails p to p.User.Email, again after a retryable error, up to three
 // attempts with 100 ms, then 200 ms between them. The error is an *Error,
-// or matches klaxon.ErrInvalid when the user has no usable address.
+// a *klaxon.DeferredError while the relay's 421 pauses the channel (see
+// pause.go), or matches klaxon.ErrInvalid when the user has no usable
+// address.
 func (e *Email) Send(ctx context.Context, p klaxon.Page) error {
 	to, err := mail.ParseAddress(p.User.Email)
 	if err != nil {
 		return klaxon.Invalid("email", "user %s has no usable email address", p.User.ID)
 	}
 	err = notify.Retry(ctx, attempts, e.backoff, func() error {
+		started := e.o.Now()
+		if until, held := e.pause.holds(started); held {
+			return &klaxon.DeferredError{Until: until}
+		}
 		msg, err := e.message(p, to)
 		if err != nil {
 			return err
 		}
-		if serr := e.send(ctx, msg); serr != nil {
-			return serr
+		serr := e.send(ctx, msg)
+		switch {
+		case serr == nil:
+			e.pause.taken()
+			return nil
+		case closing(serr):
+			// Longer than notify.MaxInlineWait: the page goes back to
+			// the engine, which tries it again after the pause.
+			serr.wait = e.pause.refused(started, e.o.Now())
 		}
-		return nil
+		return serr
 	})
 	if err != nil {
 		return fmt.Errorf("mail incident %s to %s: %w", p.Incident, p.User.ID, err)
@@ -180,6 +199,7 @@ func (e *Email) send(ctx context.Context, msg *gomail.Msg) *Error {
 type Error struct {
 	Err       error
 	temporary bool
+	wait      time.Duration // the pause a 421 set, from the refusal
 }
 
 func (e *Error) Error() string { return e.Err.Error() }
@@ -190,6 +210,11 @@ func (e *Error) Unwrap() error { return e.Err }
 // be reached, or answered with a temporary (4xx) error. A permanent (5xx)
 // refusal, a failed login or a TLS mismatch will not change.
 func (e *Error) Retryable() bool { return e.temporary }
+
+// Wait is how long the relay's 421 paused the channel from the refusal
+// (klaxon.WaitOf): the page is tried again no sooner. 0 for any other
+// failure.
+func (e *Error) Wait() time.Duration { return e.wait }
 
 func classify(ctx context.Context, err error) *Error {
 	if ctx.Err() != nil {

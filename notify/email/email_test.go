@@ -257,41 +257,46 @@ func rawSMTP(t *testing.T, greeting string, answer func(cmd string) string) (str
 			}
 			go func(c net.Conn) {
 				defer c.Close()
-				if _, err := c.Write([]byte(greeting + "\r\n")); err != nil || !strings.HasPrefix(greeting, "2") {
-					return
-				}
-				r := bufio.NewReader(c)
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					a := answer(strings.TrimSpace(line))
-					if a == "" {
-						return
-					}
-					if _, err := c.Write([]byte(a + "\r\n")); err != nil {
-						return
-					}
-					if strings.HasPrefix(a, "354") {
-						for line != ".\r\n" {
-							if line, err = r.ReadString('\n'); err != nil {
-								return
-							}
-						}
-						if a = answer("."); a == "" {
-							return
-						}
-						if _, err := c.Write([]byte(a + "\r\n")); err != nil {
-							return
-						}
-					}
-				}
+				serveRaw(c, greeting, answer)
 			}(c)
 		}
 	}()
 	a := l.Addr().(*net.TCPAddr)
 	return a.IP.String(), a.Port
+}
+
+// serveRaw is rawSMTP's side of one connection c.
+func serveRaw(c net.Conn, greeting string, answer func(cmd string) string) {
+	if _, err := c.Write([]byte(greeting + "\r\n")); err != nil || !strings.HasPrefix(greeting, "2") {
+		return
+	}
+	r := bufio.NewReader(c)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		a := answer(strings.TrimSpace(line))
+		if a == "" {
+			return
+		}
+		if _, err := c.Write([]byte(a + "\r\n")); err != nil {
+			return
+		}
+		if strings.HasPrefix(a, "354") {
+			for line != ".\r\n" {
+				if line, err = r.ReadString('\n'); err != nil {
+					return
+				}
+			}
+			if a = answer("."); a == "" {
+				return
+			}
+			if _, err := c.Write([]byte(a + "\r\n")); err != nil {
+				return
+			}
+		}
+	}
 }
 
 // TestSendTakenThenQuitFails: once the relay has answered 250 to the
