@@ -246,6 +246,13 @@ func TestSendRelayFailsAnswer(t *testing.T) {
 // reads the mail up to its final dot, and answers answer(".").
 func rawSMTP(t *testing.T, greeting string, answer func(cmd string) string) (string, int) {
 	t.Helper()
+	return rawSMTPEach(t, func() string { return greeting }, answer)
+}
+
+// rawSMTPEach is rawSMTP that asks greeting for each connection's
+// greeting, when it comes.
+func rawSMTPEach(t *testing.T, greeting func() string, answer func(cmd string) string) (string, int) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = l.Close() })
@@ -257,7 +264,7 @@ func rawSMTP(t *testing.T, greeting string, answer func(cmd string) string) (str
 			}
 			go func(c net.Conn) {
 				defer c.Close()
-				serveRaw(c, greeting, answer)
+				serveRaw(c, greeting(), answer)
 			}(c)
 		}
 	}()

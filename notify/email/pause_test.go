@@ -1,7 +1,6 @@
 package email_test
 
 import (
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -105,35 +104,19 @@ func TestRelay421ToSendsInFlight(t *testing.T) {
 }
 
 // relayAt runs a relay that greets each connection with greeting's
-// line, then answers EHLO and the mail's commands as a relay that takes
-// the mail; one that does not greet with 220 closes at once.
+// line, then takes the mail; one that does not greet with 220 closes
+// at once.
 func relayAt(t *testing.T, greeting func() string) (string, int) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func(c net.Conn) {
-				defer c.Close()
-				serveRaw(c, greeting(), func(cmd string) string {
-					switch {
-					case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
-						return "250 relay"
-					case cmd == "DATA":
-						return "354 go ahead"
-					case cmd == "QUIT":
-						return "221 bye"
-					}
-					return "250 ok"
-				})
-			}(c)
+	return rawSMTPEach(t, greeting, func(cmd string) string {
+		switch {
+		case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
+			return "250 relay"
+		case cmd == "DATA":
+			return "354 go ahead"
+		case cmd == "QUIT":
+			return "221 bye"
 		}
-	}()
-	a := l.Addr().(*net.TCPAddr)
-	return a.IP.String(), a.Port
+		return "250 ok"
+	})
 }
