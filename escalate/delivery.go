@@ -23,10 +23,14 @@ func (e *Engine) Delivery(ctx context.Context, id string, n int, ok bool, detail
 		// The header keeps what became of the latest try that went out:
 		// a report already recorded for it changes nothing.
 		var sent *klaxon.Sent
-		if s := inc.FindSent(n); s != nil && !s.At.IsZero() {
-			if (ok && s.Delivered) || (!ok && s.Failed) {
-				return false, nil // already recorded
-			}
+		s := inc.FindSent(n)
+		if s != nil && ((ok && s.Delivered) || (!ok && s.Failed)) {
+			// Also one that came before the page was recorded sent: a
+			// call a machine answered is told twice, by the call's TwiML
+			// and by its status, and each would take the next rule.
+			return false, nil // already recorded
+		}
+		if s != nil && !s.At.IsZero() {
 			sent = s
 		} else {
 			// The report may beat the commit that records the page as

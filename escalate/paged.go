@@ -52,7 +52,10 @@ func Paged(open []*klaxon.Incident, user string, before time.Time) (paged, later
 		after := false
 		for _, sent := range inc.Sent {
 			switch {
-			case sent.User != user || sent.At.IsZero():
+			// A page reported undelivered (an SMS that failed, a call
+			// a machine answered) never reached the person: a bare reply
+			// is not about it.
+			case sent.User != user || sent.At.IsZero() || sent.Failed:
 			case sent.At.After(before):
 				after = true
 			default:

@@ -23,8 +23,8 @@ func (c *Callbacks) voice(w http.ResponseWriter, r *http.Request) {
 	}
 	answer := c.twimlTo(w, r)
 	prompt := VoicePrompt{PublicURL: auth.PublicURL, Incident: id, Notification: n, Summary: inc.Summary, Severity: inc.Severity, Alerts: inc.FiringCount}
-	if strings.HasPrefix(form.Get("AnsweredBy"), "machine") || form.Get("AnsweredBy") == "fax" {
-		if err := c.o.Responder.Delivery(r.Context(), id, n, false, "answering machine"); err != nil {
+	if by := form.Get("AnsweredBy"); !person(by) {
+		if err := c.o.Responder.Delivery(r.Context(), id, n, false, answeredBy(by)); err != nil {
 			c.log.ErrorContext(r.Context(), "record delivery", "incident", id, "err", err)
 		}
 		answer(VoiceReply(fmt.Sprintf("This is Klaxon, with incident %s: %s. Check your messages to respond.", id, inc.Summary)))

@@ -55,9 +55,11 @@ type Phonebook interface {
 // Memory remembers the callbacks acted on, durably and across replicas,
 // so that a callback delivered again (a replay of a signed request, or
 // Twilio's own retry) acts once. (A mail link's use is kept on its
-// incident instead: see klaxon.Actor.Once.)
+// incident instead: see klaxon.Actor.Once.) FirstTime records key and
+// reports whether it was not recorded yet; Remembered only reads.
 type Memory interface {
 	FirstTime(ctx context.Context, key string, now time.Time, ttl time.Duration) (bool, error)
+	Remembered(ctx context.Context, key string, now time.Time) (bool, error)
 }
 
 // CallbackOptions are what Callbacks serves from.
@@ -135,6 +137,40 @@ func (c *Callbacks) firstTime(w http.ResponseWriter, r *http.Request, key string
 	return first, true
 }
 
+// remembered reports whether the callback key was recorded (see
+// Memory); it has answered the request when ok is false.
+func (c *Callbacks) remembered(w http.ResponseWriter, r *http.Request, key string) (seen, ok bool) {
+	if c.o.Memory == nil {
+		return false, true
+	}
+	seen, err := c.o.Memory.Remembered(r.Context(), key, c.o.Now())
+	if err != nil {
+		c.fail(w, r, fmt.Errorf("twilio callback: %w", err))
+		return false, false
+	}
+	if seen {
+		c.log.WarnContext(r.Context(), "twilio callback delivered again; not acted on", "callback", key)
+	}
+	return seen, true
+}
+
+// person reports whether a call was answered by a person, by its
+// AnsweredBy: a machine (machine_start, machine_end_beep...) or a fax
+// heard nothing it could act on. "" is a call without detection, or
+// one it could not tell: taken for a person.
+func person(answeredBy string) bool {
+	return !strings.HasPrefix(answeredBy, "machine") && answeredBy != "fax"
+}
+
+// answeredBy is the timeline's word for a call person says no person
+// answered.
+func answeredBy(answeredBy string) string {
+	if answeredBy == "fax" {
+		return "fax"
+	}
+	return "answering machine"
+}
+
 // form checks a callback's signature and returns the auth in force and
 // the callback's form; it has answered the request when ok is false.
 func (c *Callbacks) form(w http.ResponseWriter, r *http.Request) (auth *CallbackAuth, form url.Values, ok bool) {
@@ -205,8 +241,8 @@ func (c *Callbacks) status(w http.ResponseWriter, r *http.Request) {
 	switch status {
 	case "delivered":
 	case "completed":
-		if strings.HasPrefix(form.Get("AnsweredBy"), "machine") {
-			reached, detail = false, "answering machine"
+		if by := form.Get("AnsweredBy"); !person(by) {
+			reached, detail = false, answeredBy(by)
 		}
 	case "failed", "undelivered", "busy", "no-answer", "canceled":
 		reached = false
@@ -217,11 +253,16 @@ func (c *Callbacks) status(w http.ResponseWriter, r *http.Request) {
 		final = false // queued, sent, ringing, in-progress: more to come
 	}
 	if final {
-		first, ok := c.firstTime(w, r, "status:"+signedKey(r, auth.PublicURL), reportMemory)
+		// Remembered only once recorded: a report answered 503 is sent
+		// again by Twilio, and must then be recorded. A copy that comes
+		// while this one is recorded is the same report of the same
+		// pages, which the responder records once.
+		key := "status:" + signedKey(r, auth.PublicURL)
+		seen, ok := c.remembered(w, r, key)
 		if !ok {
 			return
 		}
-		if !first {
+		if seen {
 			w.WriteHeader(http.StatusNoContent) // recorded already
 			return
 		}
@@ -240,6 +281,12 @@ func (c *Callbacks) status(w http.ResponseWriter, r *http.Request) {
 		for _, p := range pages {
 			if err := c.o.Responder.Delivery(r.Context(), p.Incident, p.Notification, reached, detail); err != nil && !errors.Is(err, klaxon.ErrNotFound) {
 				c.fail(w, r, err)
+				return
+			}
+		}
+		if c.o.Memory != nil {
+			if _, err := c.o.Memory.FirstTime(r.Context(), key, c.o.Now(), reportMemory); err != nil {
+				c.fail(w, r, fmt.Errorf("twilio callback: %w", err)) // sent again, it changes nothing more
 				return
 			}
 		}
