@@ -267,9 +267,30 @@ func (inc *Incident) Record(e Event) {
 		}
 	case e.Kind == EventPageFailed:
 		s.Failed = true
+		if !s.At.IsZero() {
+			// A page that went out and did not reach its person (an SMS
+			// undelivered, a call a machine answered) reached nobody,
+			// as one that failed at once.
+			inc.Escalation.Reached = inc.walkReached()
+		}
 	case e.Kind == EventPageDelivered:
 		s.Delivered = true
 	}
+}
+
+// walkReached reports whether a page of the walk went out and was not
+// reported failed. While Sent is full, some of the walk's pages may be
+// trimmed from it, and the walk is taken to be as reached as it was.
+func (inc *Incident) walkReached() bool {
+	if len(inc.Sent) >= maxSent-1 {
+		return inc.Escalation.Reached
+	}
+	for _, s := range inc.Sent {
+		if s.Notification > inc.WalkFrom && !s.At.IsZero() && !s.Failed {
+			return true
+		}
+	}
+	return false
 }
 
 // maxSent is how many of the latest pages an incident's header keeps in

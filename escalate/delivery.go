@@ -48,6 +48,10 @@ func (e *Engine) Delivery(ctx context.Context, id string, n int, ok bool, detail
 		inc.Record(klaxon.Event{At: now, Kind: kind, Step: &step, Notification: n, User: sent.User, Via: sent.Via, Text: detail})
 		if !ok && inc.State == klaxon.StateTriggered {
 			retry = NextRuleNow(inc, sent.User, now)
+			// The walk reached nobody after all: a last step that
+			// waits for an acknowledgement goes on.
+			endWait(inc, now)
+			retry = retry || inc.Escalation.NextAt.Equal(now)
 		}
 		return true, nil
 	})
