@@ -8,6 +8,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -112,7 +114,7 @@ func (r *reloader) Run(ctx context.Context) error {
 		case <-r.wake:
 			owing()
 		case ev := <-events:
-			if ext := filepath.Ext(ev.Name); ext == ".yaml" || ext == ".yml" {
+			if r.changes(ev.Name) {
 				settled = time.After(settle)
 			}
 		case err := <-errs:
@@ -120,6 +122,7 @@ func (r *reloader) Run(ctx context.Context) error {
 		case <-settled:
 			settled = nil
 			r.apply(ctx, "file changed")
+			r.rewatch()
 			owing()
 		case <-retry:
 			retry = nil
@@ -127,6 +130,27 @@ func (r *reloader) Run(ctx context.Context) error {
 			owing()
 		}
 	}
+}
+
+// changes reports whether a change of the file or folder name, in a
+// watched folder, may change the config: a YAML file; a watched folder
+// itself, replaced whole (a deploy that renames a new copy into place);
+// or a name of Kubernetes' atomic writer (..data, ..2026_11_29...),
+// whose swap of a symlink updates every file of a mounted ConfigMap.
+func (r *reloader) changes(name string) bool {
+	if ext := filepath.Ext(name); ext == ".yaml" || ext == ".yml" {
+		return true
+	}
+	return strings.HasPrefix(filepath.Base(name), "..") || slices.Contains(r.w.WatchList(), name)
+}
+
+// rewatch watches the running config's folders again, whether or not
+// the change reloaded: a folder replaced whole is a new one at the same
+// path, which the watch of the old one does not see.
+func (r *reloader) rewatch() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.follow(r.rt.cfg.Load().Sources)
 }
 
 // reloadedRetry is how long after a failed act on a reloaded config
