@@ -13,6 +13,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/api"
@@ -74,9 +75,12 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
 	if err != nil {
 		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
+	}
+	if len(raw) > maxAnswer {
+		return fmt.Errorf("%s %s: the answer is over %d MiB; ask for fewer (--limit)", method, path, maxAnswer>>20)
 	}
 	if resp.StatusCode/100 != 2 {
 		var e struct{ Error string }
@@ -94,6 +98,45 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	return json.Unmarshal(raw, out)
 }
+
+// cell is free text (a summary, a note) as a table's last column shows
+// it: on one line, its runs of spaces, line breaks and other control
+// characters each one space, and cut to max characters, so that a
+// summary of several lines (a stack trace) or of 16 KiB is one row.
+// --json prints the text whole.
+func cell(s string, max int) string {
+	var b strings.Builder
+	n, space := 0, false
+	for _, r := range strings.TrimSpace(s) {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			space = true
+			continue
+		}
+		if n == max {
+			b.WriteString("…")
+			break
+		}
+		if space {
+			b.WriteByte(' ')
+			n, space = n+1, false
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
+}
+
+// maxCell is how many characters of a summary a table's row shows;
+// maxDetail of an event's text (a note is up to 4,096).
+const (
+	maxCell   = 200
+	maxDetail = 1000
+)
+
+// maxAnswer bounds an answer the CLI reads. A page of 1,000 alerts or
+// incidents whose summaries and annotations are as long as Klaxon keeps
+// them is tens of megabytes.
+const maxAnswer = 512 << 20
 
 func incidents(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("klaxon incidents", flag.ContinueOnError)
@@ -141,7 +184,7 @@ func incidents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintln(tw, "ID\tSTATE\tALERTS\tOPENED\tSUMMARY")
 	for _, inc := range list.Incidents {
 		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\n", inc.ID, inc.State, inc.FiringCount, inc.AlertCount,
-			inc.CreatedAt.Local().Format("2006-01-02 15:04:05"), inc.Summary)
+			inc.CreatedAt.Local().Format("2006-01-02 15:04:05"), cell(inc.Summary, maxCell))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

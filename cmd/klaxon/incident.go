@@ -96,7 +96,7 @@ func printAlerts(w io.Writer, id string, alerts []klaxon.AlertState, next string
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ALERT\tSTATUS\tCOUNT\tLAST SEEN\tSUMMARY")
 	for _, a := range alerts {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", a.Key, a.Status, a.Count, a.LastSeen.Local().Format(time.DateTime), a.Summary)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", a.Key, a.Status, a.Count, a.LastSeen.Local().Format(time.DateTime), cell(a.Summary, maxCell))
 	}
 	_ = tw.Flush()
 	if next != "" {
@@ -127,7 +127,7 @@ func printTimeline(w io.Writer, id string, events []klaxon.Event, total, next in
 		if e.By != "" && e.User != "" {
 			detail = strings.TrimSpace(e.User + " " + detail) // who was assigned, paged
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.At.Local().Format("15:04:05.000"), e.Kind, who, detail)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.At.Local().Format("15:04:05.000"), e.Kind, who, cell(detail, maxDetail))
 	}
 	_ = tw.Flush()
 	if next > 0 {
@@ -174,16 +174,33 @@ func exportReview(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return err
 }
 
-// localZone is this machine's zone by its IANA name (TZ, else the
-// /etc/localtime link), UTC when it has none.
+// localZone is this machine's zone by its IANA name, which the server
+// knows: TZ's (a name, or a zone file's path under zoneinfo/), else the
+// /etc/localtime link's; UTC when neither names one (TZ a POSIX rule,
+// or a file that is no link).
 func localZone() string {
-	if tz := os.Getenv("TZ"); tz != "" {
-		return strings.TrimPrefix(tz, ":")
+	if name, ok := ianaName(strings.TrimPrefix(os.Getenv("TZ"), ":")); ok {
+		return name
 	}
 	if target, err := os.Readlink("/etc/localtime"); err == nil {
-		if _, name, ok := strings.Cut(target, "zoneinfo/"); ok {
+		if name, ok := ianaName(target); ok {
 			return name
 		}
 	}
 	return "UTC"
+}
+
+// ianaName is the zone tz names, a name or the path of its file under
+// zoneinfo/, when it is one this machine's Go knows.
+func ianaName(tz string) (string, bool) {
+	if _, name, ok := strings.Cut(tz, "zoneinfo/"); ok {
+		tz = name
+	}
+	if tz == "" || strings.HasPrefix(tz, "/") {
+		return "", false
+	}
+	if _, err := time.LoadLocation(tz); err != nil {
+		return "", false
+	}
+	return tz, true
 }
