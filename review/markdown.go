@@ -78,24 +78,34 @@ type review struct {
 // table writes a table of head and rows, whose cells are written as
 // they are: the caller escapes them. Past maxRows rows, it writes the
 // first and the last maxRows/2 and, between them, one row that counts
-// the rows left out, which are what: "2,900 more pages".
-func (r *review) table(head []string, rows [][]string, what string) {
+// the rows left out, which are what: "2,900 more pages". A row of keep
+// (one that counts rows of its own) is written wherever it is, between
+// the counts of the rows left out before and after it.
+func (r *review) table(head []string, rows [][]string, what string, keep ...int) {
 	r.b.WriteString("| " + strings.Join(head, " | ") + " |\n|")
 	for range head {
 		r.b.WriteString("---|")
 	}
 	r.b.WriteString("\n")
+	left := 0 // rows left out since the last written
+	gap := func() {
+		if left == 0 {
+			return
+		}
+		row := slices.Repeat([]string{"…"}, len(head))
+		row[0] = count(left) + " more " + what + ", not listed: GET /v1/incidents/" + escape(r.inc.ID) + "/timeline lists every event"
+		r.b.WriteString("| " + strings.Join(row, " | ") + " |\n")
+		left = 0
+	}
 	for i, row := range rows {
-		if n := len(rows) - maxRows; n > 0 && i >= maxRows/2 && i < len(rows)-maxRows/2 {
-			if i == maxRows/2 {
-				gap := slices.Repeat([]string{"…"}, len(head))
-				gap[0] = count(n) + " more " + what + ", not listed: GET /v1/incidents/" + escape(r.inc.ID) + "/timeline lists every event"
-				r.b.WriteString("| " + strings.Join(gap, " | ") + " |\n")
-			}
+		if len(rows) > maxRows && i >= maxRows/2 && i < len(rows)-maxRows/2 && !slices.Contains(keep, i) {
+			left++
 			continue
 		}
+		gap()
 		r.b.WriteString("| " + strings.Join(row, " | ") + " |\n")
 	}
+	gap()
 	r.b.WriteString("\n")
 }
 
@@ -349,11 +359,12 @@ func (r *review) timeline() {
 	// Past the first maxAlertRows alerts' events, one row counts the
 	// rest, where the first of them would be.
 	rows := make([][]string, 0, min(len(r.events), 2*maxAlertRows))
-	seen := 0
+	seen, counted := 0, -1
 	for _, e := range r.events {
 		if alertRow(e) {
 			if seen++; seen > maxAlertRows {
 				if seen == maxAlertRows+1 {
+					counted = len(rows)
 					rows = append(rows, []string{r.clock.at(e.At), since(r.inc.CreatedAt, e.At).String(), "…", r.unlisted()})
 				}
 				continue
@@ -361,7 +372,7 @@ func (r *review) timeline() {
 		}
 		rows = append(rows, []string{r.clock.at(e.At), since(r.inc.CreatedAt, e.At).String(), escape(string(e.Kind)), text(r.details(e))})
 	}
-	r.table([]string{"When", "After opening", "Event", "Details"}, rows, "events")
+	r.table([]string{"When", "After opening", "Event", "Details"}, rows, "events", counted)
 }
 
 // maxAlertRows bounds the rows of alerts' events in a review's timeline:

@@ -278,6 +278,55 @@ func TestMarkdownBoundsLongTimeline(t *testing.T) {
 	require.Less(t, len(md), 256<<10, "the review stays small")
 }
 
+// TestMarkdownBoundsStormPagedLong: the review of a storm's incident that
+// then paged, or was worked, for a while still says how many alerts'
+// events it left out. The row that counts them comes right after the
+// first 50 alerts' events, 52nd of the timeline's rows, inside the rows
+// that a table of more than 100 rows leaves out: it is dropped, and the
+// row that stands for the rows left out counts it as one event. Live, a
+// 312,000-alert incident paged and noted on for minutes read "4 more
+// events, not listed", and nowhere the 318,000 alerts' events.
+func TestMarkdownBoundsStormPagedLong(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 22, 0, 0, 0, time.UTC)
+	step := 0
+	tests := []struct {
+		name   string
+		people int    // pages, then notes, after the storm
+		want   string // the row that counts the alerts' events left out
+	}{
+		{"a few pages", 10, "| 9,950 more alert events until 2026-11-23 22:16:40 UTC, not listed: alert_joined 9,950;"},
+		{"paged for hours", 60, "9,950 more alert events"},
+		{"paged and noted for days", 500, "9,950 more alert events"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inc := &klaxon.Incident{ID: "42", Summary: "storm", State: klaxon.StateTriggered, CreatedAt: t0, AlertCount: 10_001}
+			events := []klaxon.Event{{At: t0, Kind: klaxon.EventTriggered, Alert: "am/0"}}
+			for i := 1; i <= 10_000; i++ {
+				events = append(events, klaxon.Event{At: t0.Add(time.Duration(i) * 100 * time.Millisecond), Kind: klaxon.EventAlertJoined, Alert: "am/" + strconv.Itoa(i)})
+			}
+			for i := 1; i <= tt.people; i++ {
+				at := t0.Add(time.Hour + time.Duration(i)*time.Minute)
+				if i%2 == 0 {
+					events = append(events, klaxon.Event{At: at, Kind: klaxon.EventNote, By: "ops", Text: "still on it"})
+					continue
+				}
+				events = append(events, klaxon.Event{At: at, Kind: klaxon.EventPageSent, Step: &step, User: "alice", Via: "sms", Notification: i})
+			}
+
+			md := review.Markdown(inc, events, nil, time.UTC)
+			tablesHold(t, md)
+			var counted []string // the rows that count what is not listed
+			for _, line := range strings.Split(md[strings.Index(md, "## Timeline"):], "\n") {
+				if strings.Contains(line, "not listed") {
+					counted = append(counted, line)
+				}
+			}
+			require.Contains(t, strings.Join(counted, "\n"), tt.want)
+		})
+	}
+}
+
 // TestMarkdownUTCByAnotherName: a reader whose zone is UTC under another
 // name (a server's local zone is often Etc/UTC) is told its times are in
 // UTC, once, as each time is written.
