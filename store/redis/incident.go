@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 
 	"github.com/klaxonhq/klaxon"
@@ -228,14 +229,23 @@ func (s *Store) Incidents(ctx context.Context, f klaxon.IncidentFilter) ([]*klax
 		case f.Limit > 0:
 			page.Count = int64(f.Limit - len(list))
 		}
-		ids, err := s.listIDs(ctx, states, page)
+		ids, cutoff, cut, err := s.listIDs(ctx, states, page)
 		if err != nil {
 			return nil, fmt.Errorf("list incidents: %w", err)
 		}
-		// Each set gave its newest Count: the newest Count of them all
-		// are the newest of the states.
-		full := page.Count > 0 && len(ids) >= int(page.Count)
-		if full {
+		var full bool
+		if f.Narrowed() {
+			// A set that gave its whole Count may hold IDs older than
+			// its last that are newer than others': the IDs read are
+			// the newest of the states down to the newest such last
+			// (cutoff), and the next batch reads on from there. The rest
+			// is read again then, not kept: each ID is read about once.
+			if full = cut; full {
+				ids = ids[:sort.Search(len(ids), func(i int) bool { return ids[i].score < cutoff })]
+			}
+		} else if full = page.Count > 0 && len(ids) >= int(page.Count); full {
+			// Each set gave its newest Count: the newest Count of them
+			// all are the newest of the states.
 			ids = ids[:page.Count]
 		}
 		for rest := ids; len(rest) > 0; {
@@ -264,34 +274,40 @@ func (s *Store) Incidents(ctx context.Context, f klaxon.IncidentFilter) ([]*klax
 }
 
 // listIDs reads the IDs of the states, page of each shard's set of each,
-// in one pipeline, newest first.
-func (s *Store) listIDs(ctx context.Context, states []klaxon.State, page *redis.ZRangeBy) ([]listed, error) {
+// in one pipeline, newest first. cutoff is the newest of the last IDs'
+// scores of the sets that gave page.Count of them (whose older IDs were
+// not read), when cut says some did.
+func (s *Store) listIDs(ctx context.Context, states []klaxon.State, page *redis.ZRangeBy) (ids []listed, cutoff float64, cut bool, err error) {
 	type found struct {
 		tag string
 		cmd *redis.ZSliceCmd
 	}
 	var sets []found
-	_, err := s.pipelined(ctx, func(p redis.Pipeliner) {
+	if _, err := s.pipelined(ctx, func(p redis.Pipeliner) {
 		for _, tag := range s.tags {
 			for _, st := range states {
 				sets = append(sets, found{tag, p.ZRevRangeByScoreWithScores(ctx, stateKey(tag, st), page)})
 			}
 		}
-	})
-	if err != nil {
-		return nil, classify(err)
+	}); err != nil {
+		return nil, 0, false, classify(err)
 	}
-	var ids []listed
 	for _, set := range sets {
-		for _, z := range set.cmd.Val() {
+		got := set.cmd.Val()
+		for _, z := range got {
 			id, _ := z.Member.(string)
 			ids = append(ids, listed{id: id, score: z.Score, tag: set.tag})
+		}
+		if page.Count > 0 && len(got) >= int(page.Count) {
+			if last := got[len(got)-1].Score; !cut || last > cutoff {
+				cutoff, cut = last, true
+			}
 		}
 	}
 	newestFirst(ids)
 	// The sets are read apart, not in one transaction: an incident whose
 	// state changed between two reads may be in both.
-	return slices.CompactFunc(ids, func(a, b listed) bool { return a.id == b.id }), nil
+	return slices.CompactFunc(ids, func(a, b listed) bool { return a.id == b.id }), cutoff, cut, nil
 }
 
 // listBatch is how many IDs, and their headers, a narrowed list reads at

@@ -109,3 +109,63 @@ func (h *listedIDs) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 		return err
 	}
 }
+
+// TestListNarrowedReadsEachIDOnce: a list narrowed by policy, on a
+// store of several shards (the default is 256), reads each ID of the
+// states about once. Each batch asks every shard's sets for listBatch
+// IDs below the last kept, keeps the newest listBatch of them all, and
+// asks every shard again from there: the IDs past the batch kept are
+// read again in the next batch, and again, so that a filter few
+// incidents pass reads the states' IDs over and over, quadratic in the
+// incidents held (GET /v1/incidents?policy=none&limit=10: 0.29 s with
+// 5,000 open, 1.1 s with 20,000, and 3.1 s during a storm, on
+// loopback, where the embedded store takes 0.08 s).
+func TestListNarrowedReadsEachIDOnce(t *testing.T) {
+	t.Parallel()
+	for _, shards := range []int{8, 2} { // 2: each shard holds more than a batch
+		t.Run(fmt.Sprintf("%d shards", shards), func(t *testing.T) {
+			t.Parallel()
+			listNarrowed(t, shards)
+		})
+	}
+}
+
+func listNarrowed(t *testing.T, shards int) {
+	s := open(t, Options{Addrs: []string{redistest.Start(t).Addr()}, Shards: shards})
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := t.Context()
+	n := 2*listBatch + 10
+	var loud []string // newest first
+	for i := range n {
+		policy := "quiet"
+		if i < 2 {
+			policy = "loud"
+		}
+		id := commitIncidentOf(t, s, fmt.Sprintf("g%d", i), policy)
+		if policy == "loud" {
+			loud = append([]string{id}, loud...)
+		}
+	}
+	listed := &listedIDs{}
+	s.rdb.AddHook(listed)
+
+	tests := []struct {
+		name   string
+		filter klaxon.IncidentFilter
+		want   []string
+	}{
+		{"a policy none has", klaxon.IncidentFilter{Policy: "none", Limit: 10}, []string{}},
+		{"the oldest pass", klaxon.IncidentFilter{Policy: "loud", Limit: 10}, loud},
+		{"of every state", klaxon.IncidentFilter{States: klaxon.States(), Policy: "loud", Limit: 10}, loud},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			list, err := s.Incidents(ctx, tt.filter)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, storetest.IDs(list))
+			// About once: what a batch reads past its cut-off is read
+			// again by the next one.
+			require.LessOrEqual(t, listed.n.Swap(0), int64(n+n/10), "IDs read from the state sets, of %d", n)
+		})
+	}
+}
