@@ -1,8 +1,11 @@
 package ingest
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -23,7 +26,31 @@ const (
 	MaxLabelName  = 256       // a label's or annotation's name
 	MaxLabelValue = 4096      // a label's value
 	MaxText       = 16 * 1024 // a summary, an annotation's value, a link
+	// An alert's labels, and its annotations, names and values in all:
+	// an alert is read whole wherever it is shown, a page of 100 of them
+	// by the API and the console, and one of a thousand annotations of
+	// 16 KiB made each page of its incident's alerts 16 MB. Past the
+	// bound, the entries that do not fit are dropped, the well-known
+	// ones kept first (see keptFirst), and the count of those dropped
+	// is said under DroppedLabels or DroppedAnnotations.
+	MaxLabels      = 32 * 1024
+	MaxAnnotations = 64 * 1024
 )
+
+// The label and annotation that count the entries an alert's bound
+// dropped.
+const (
+	DroppedLabels      = "klaxon_dropped_labels"
+	DroppedAnnotations = "klaxon_dropped_annotations"
+)
+
+// keptFirst are the labels and annotations an alert over its bound
+// keeps first, before the others by name: those that route, group and
+// describe it.
+var keptFirst = map[string]int{
+	"alertname": 1, klaxon.LabelIntegration: 2, "service": 3, "severity": 4, "priority": 5, "team": 6, "env": 7,
+	"summary": 1, "description": 2, "message": 3, "runbook_url": 4, "dashboard_url": 5,
+}
 
 // truncated marks free text cut to its bound.
 const truncated = "… [truncated]"
@@ -37,8 +64,12 @@ func bound(alerts []klaxon.Alert, at func(i int) string) error {
 		if len(a.Key) > MaxKey {
 			return klaxon.Invalid(join(at(i), "key"), "the alert's key (its integration and ID) is %d bytes: at most %d", len(a.Key), MaxKey)
 		}
-		cutMap(a.Labels, MaxLabelValue)
-		cutMap(a.Annotations, MaxText)
+		if cutMap(a.Labels, MaxLabelValue) > MaxLabels {
+			budget(a.Labels, MaxLabels, DroppedLabels)
+		}
+		if cutMap(a.Annotations, MaxText) > MaxAnnotations {
+			budget(a.Annotations, MaxAnnotations, DroppedAnnotations)
+		}
 		a.Summary, a.Source, a.URL = cut(a.Summary), cut(a.Source), cut(a.URL)
 		a.Severity = cutTo(a.Severity, MaxLabelValue)
 	}
@@ -46,23 +77,66 @@ func bound(alerts []klaxon.Alert, at func(i int) string) error {
 }
 
 // cutMap cuts m's names to MaxLabelName and its values to max, each
-// marked. Two long names that share their first bytes up to the bound
+// marked, and returns the bytes of names and values it then holds in
+// all. Two long names that share their first bytes up to the bound
 // become one, the value of the greater winning.
-func cutMap(m map[string]string, max int) {
+func cutMap(m map[string]string, max int) int {
 	var long []string
+	size := 0
 	for k, v := range m {
 		switch {
 		case len(k) > MaxLabelName:
 			long = append(long, k)
+			continue
 		case len(v) > max:
-			m[k] = cutTo(v, max)
+			v = cutTo(v, max)
+			m[k] = v
 		}
+		size += len(k) + len(v)
 	}
 	slices.Sort(long)
 	for _, k := range long {
 		v := m[k]
 		delete(m, k)
-		m[cutTo(k, MaxLabelName)] = cutTo(v, max)
+		k = cutTo(k, MaxLabelName)
+		if old, ok := m[k]; ok {
+			size -= len(old)
+		} else {
+			size += len(k)
+		}
+		m[k] = cutTo(v, max)
+		size += len(m[k])
+	}
+	return size
+}
+
+// budget keeps m, which holds more, within max bytes of names and
+// values in all: the entries keptFirst names first, then by name, while
+// they fit, and under dropped the count of those it dropped.
+func budget(m map[string]string, max int, dropped string) {
+	names := slices.Collect(maps.Keys(m))
+	slices.SortFunc(names, func(a, b string) int {
+		ra, rb := keptFirst[a], keptFirst[b]
+		if ra == 0 {
+			ra = len(keptFirst) + 1
+		}
+		if rb == 0 {
+			rb = len(keptFirst) + 1
+		}
+		return cmp.Or(cmp.Compare(ra, rb), strings.Compare(a, b))
+	})
+	left := max - len(dropped) - len("1000000") // room for the count
+	n := 0
+	for _, k := range names {
+		if size := len(k) + len(m[k]); size <= left {
+			left -= size
+			continue
+		}
+		delete(m, k)
+		n++
+	}
+	if n > 0 {
+		m[dropped] = strconv.Itoa(n)
 	}
 }
 

@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -49,4 +51,45 @@ func TestBoundCutsLabels(t *testing.T) {
 	for k := range got.Labels {
 		require.LessOrEqual(t, len(k), MaxLabelName)
 	}
+}
+
+// TestBoundBudget: an alert's labels and annotations over their bound in
+// all keep the well-known ones first, then by name, and count those
+// dropped; within it they are as sent.
+func TestBoundBudget(t *testing.T) {
+	big := strings.Repeat("v", MaxLabelValue)
+	labels := map[string]string{"alertname": "Fat", "service": "db", "zone": "eu"}
+	annotations := map[string]string{"summary": "fat", "description": strings.Repeat("d", MaxText)}
+	for k := range 100 {
+		labels[fmt.Sprintf("x%03d", k)] = big
+		annotations[fmt.Sprintf("a%03d", k)] = strings.Repeat("t", MaxText)
+	}
+	a := []klaxon.Alert{{Key: "g/1", Labels: labels, Annotations: annotations},
+		{Key: "g/2", Labels: map[string]string{"alertname": "Thin"}, Annotations: map[string]string{"summary": "thin"}}}
+	require.NoError(t, bound(a, listPath))
+
+	for _, tt := range []struct {
+		m         map[string]string
+		max       int
+		dropped   string
+		kept      []string
+		keptLast  string // the last by name kept
+		droppedTo int
+	}{
+		{a[0].Labels, MaxLabels, DroppedLabels, []string{"alertname", "service", "zone"}, "x006", 93},
+		{a[0].Annotations, MaxAnnotations, DroppedAnnotations, []string{"summary", "description"}, "a001", 98},
+	} {
+		size := 0
+		for k, v := range tt.m {
+			size += len(k) + len(v)
+		}
+		require.LessOrEqual(t, size, tt.max)
+		for _, k := range tt.kept {
+			require.Contains(t, tt.m, k)
+		}
+		require.Contains(t, tt.m, tt.keptLast)
+		require.Equal(t, strconv.Itoa(tt.droppedTo), tt.m[tt.dropped])
+	}
+	require.Equal(t, map[string]string{"alertname": "Thin"}, a[1].Labels, "within the bound, as sent")
+	require.Equal(t, map[string]string{"summary": "thin"}, a[1].Annotations)
 }
