@@ -114,6 +114,32 @@ func (h *Heartbeats) Arm(ctx context.Context, names []string) error {
 	return nil
 }
 
+// Rearm starts the wait of each heartbeat of names anew from now: its
+// deadline moves to now + interval + grace, whatever the last ping set.
+// A reload that changes a heartbeat's interval or grace rearms it, so
+// that the deadline its last ping set under the old ones (a sender
+// pinged six minutes ago, its interval lengthened from 5m to 1h) does
+// not fire; a sender silent since is missed a whole new wait on.
+func (h *Heartbeats) Rearm(ctx context.Context, names []string) error {
+	now := h.now()
+	for _, name := range names {
+		hb, ok := h.config(name)
+		if !ok {
+			continue
+		}
+		err := klaxon.Update(ctx, h.store, klaxon.HeartbeatGroup(name), nil, func(g klaxon.Group) (*klaxon.Commit, error) {
+			return &klaxon.Commit{
+				Cancel: []string{klaxon.HeartbeatTimer(name, g.Version)},
+				Timers: []klaxon.Timer{deadline(name, g.Version+1, hb, now)},
+			}, nil
+		})
+		if err != nil {
+			return fmt.Errorf("rearm heartbeat %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
 // dormantCheck is how often the deadline of a heartbeat no longer in the
 // config comes back, in case it was put back.
 const dormantCheck = time.Hour

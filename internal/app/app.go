@@ -224,8 +224,21 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	reload := newReloader(o.ConfigPath, o.Overrides, rt, configLog, o.Watch)
 	reload.now = o.Now
 	// A heartbeat the reload added is armed as at a start: one whose
-	// sender never pings is missed too.
+	// sender never pings is missed too. One whose interval or grace it
+	// changed waits anew, by the new ones, from the reload.
+	waits := heartbeatWaits(cfg)
 	reload.reloaded = func(ctx context.Context) error {
+		now := heartbeatWaits(rt.cfg.Load())
+		var changed []string
+		for name, wait := range now {
+			if old, ok := waits[name]; ok && old != wait {
+				changed = append(changed, name)
+			}
+		}
+		if err := heartbeats.Rearm(ctx, changed); err != nil {
+			return err
+		}
+		waits = now
 		return heartbeats.Arm(ctx, heartbeatNames(rt.cfg.Load()))
 	}
 	if waited {
@@ -234,6 +247,19 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 		reload.apply(ctx, "waited for the store")
 	}
 	return &App{log: log, store: st, engine: engine, listeners: listeners, workers: workers, reload: reload}, nil
+}
+
+// heartbeatWaits is how long each heartbeat integration of cfg waits
+// for a ping, by name: its interval and grace.
+func heartbeatWaits(cfg *config.Config) map[string][2]time.Duration {
+	waits := map[string][2]time.Duration{}
+	for _, in := range cfg.Integrations {
+		if in.Type == config.TypeHeartbeat {
+			interval, grace := in.Heartbeat()
+			waits[in.Name] = [2]time.Duration{interval, grace}
+		}
+	}
+	return waits
 }
 
 // heartbeatNames names the heartbeat integrations of cfg.

@@ -87,3 +87,40 @@ func TestHeartbeatAddedByReload(t *testing.T) {
 	h.FastForward(time.Second)
 	h.Phone("+15550100001").ExpectSMS("Heartbeat backups missed")
 }
+
+// TestHeartbeatWaitChangedByReload: a reload that changes a heartbeat's
+// interval or grace starts its wait anew, by the new ones, from the
+// reload. Lengthened, the deadline the last ping set under the old ones
+// does not fire (it paged "no ping for 1h1m0s" six minutes after a
+// ping); shortened, a silent sender is missed the new wait after the
+// reload, not at the old, later deadline.
+func TestHeartbeatWaitChangedByReload(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		from, to      time.Duration // the interval, before and after the reload
+		quiet, missed time.Duration // from the reload: nothing yet, then missed
+	}{
+		{"lengthened", 5 * time.Minute, time.Hour, 59 * time.Minute, 61 * time.Minute},
+		{"shortened", time.Hour, 5 * time.Minute, 5*time.Minute + 59*time.Second, 6 * time.Minute},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := Config{
+				Policies:   []Policy{{Name: "default", Steps: []Step{{Targets: []string{"user:alice"}}}}},
+				Users:      []User{{ID: "alice", Phone: "+15550100001", Notify: []Rule{SMS(0)}}},
+				Heartbeats: []Heartbeat{{Name: "backups", Token: "backups-token", Interval: tt.from, Grace: time.Minute}},
+			}
+			h := Start(t, cfg)
+			code, _ := h.request(http.MethodPost, "/v1/heartbeat/backups", "backups-token", strings.NewReader(`{}`))
+			require.Equal(t, http.StatusOK, code)
+			h.FastForward(time.Minute)
+			cfg.Heartbeats[0].Interval = tt.to
+			h.Reload(cfg)
+			require.Contains(t, h.Logs(), "config reloaded")
+
+			h.FastForward(tt.quiet)
+			require.Empty(t, h.openHeartbeats(), "%s after the reload", tt.quiet)
+			h.FastForward(tt.missed - tt.quiet)
+			h.Phone("+15550100001").ExpectSMS("Heartbeat backups missed")
+		})
+	}
+}
