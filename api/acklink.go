@@ -55,16 +55,22 @@ func (s *Server) ackLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	claims, err := s.o.Links.Verify(r.PathValue("token"))
-	if err != nil {
+	var expired *email.ExpiredError
+	if err != nil && !errors.As(err, &expired) {
+		// A link of a bad signature is a guess; an expired one was
+		// signed by Klaxon (checked first), and opening it guesses
+		// nothing: a responder going through the night's mails, or a
+		// mail scanner, must not lock their address out of the API.
 		if wait := s.failures.Fail(r); wait > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 			s.ackPage(w, r, http.StatusTooManyRequests, ackView{Problem: "Too many links that could not be used, from this address: try again later."})
 			return
 		}
+	}
+	if err != nil {
 		code := http.StatusBadRequest
-		var expired *email.ExpiredError
 		switch {
-		case errors.As(err, &expired):
+		case expired != nil:
 			code = http.StatusGone
 		case errors.Is(err, klaxon.ErrUnauthorized):
 			code = http.StatusForbidden

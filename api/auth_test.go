@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"github.com/klaxonhq/klaxon/internal/authlimit"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,6 +17,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/authlimit"
+	"github.com/klaxonhq/klaxon/internal/fakeclock"
+	"github.com/klaxonhq/klaxon/notify/email"
 	"github.com/klaxonhq/klaxon/schedule"
 	"github.com/klaxonhq/klaxon/store/embedded"
 )
@@ -464,4 +466,28 @@ func TestFeedTokens(t *testing.T) {
 		code, _ := call(s, "GET", "/v1/schedules/primary.ics", "?guess", "")
 		require.Equal(t, http.StatusTooManyRequests, code)
 	})
+}
+
+// TestExpiredLinksAreNoFailedAuthentication: a mail link past its
+// expiry is one Klaxon signed (its signature is checked before its
+// expiry): opening it is no guess, and answers 410 however many are
+// opened, as a used or outdated link does. Counted as failed
+// authentications, a responder going through the night's pages, or a
+// mail scanner following them, would lock their address out of the API
+// and the console's sign-in.
+func TestExpiredLinksAreNoFailedAuthentication(t *testing.T) {
+	clock := fakeclock.New(time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC))
+	links := email.NewLinks([]byte("link secret"), 24*time.Hour, clock.Now)
+	s, _ := testServer(t, func(o *Options) { o.Links = links; o.Now = clock.Now })
+	var mailed []string
+	for n := range 2 * authlimit.MaxFailures {
+		mailed = append(mailed, links.Sign("1", n+1, "alice", email.ActionAck))
+	}
+	clock.Add(25 * time.Hour)
+	for i, token := range mailed {
+		code, body := call(s, http.MethodGet, email.AckPath+token, "", "")
+		require.Equal(t, http.StatusGone, code, "expired link %d: %.200s", i, body)
+	}
+	code, body := call(s, http.MethodGet, "/v1/incidents", readToken, "")
+	require.Equal(t, http.StatusOK, code, "the responder's API token, after opening expired links: %.200s", body)
 }

@@ -50,6 +50,12 @@ type Limiter struct {
 	clients  map[string]*failureCount
 	overflow failureCount
 	swept    time.Time // when a full table last dropped the ended counts
+	// blockedUntil, when the table was last found full of blocked
+	// clients, is when the first of their blocks ends: until then, a
+	// client not in the table shares the overflow's count, found so
+	// without a walk of the table at each failure of a flood, and after
+	// it, the table has room again.
+	blockedUntil time.Time
 }
 
 type failureCount struct {
@@ -83,7 +89,7 @@ func (f *Limiter) Blocked(r *http.Request) time.Duration {
 	var wait time.Duration
 	for _, k := range keys {
 		c := f.clients[k.name]
-		if c == nil && len(f.clients) >= maxClients {
+		if c == nil && len(f.clients) >= maxClients && now.Before(f.blockedUntil) {
 			c = &f.overflow
 		}
 		wait = max(wait, c.wait(now))
@@ -119,6 +125,9 @@ func (f *Limiter) count(k key, now time.Time) *failureCount {
 		return c
 	}
 	if len(f.clients) >= maxClients {
+		if now.Before(f.blockedUntil) {
+			return &f.overflow
+		}
 		if now.Sub(f.swept) >= Window/10 { // not at every request of a flood
 			f.swept = now
 			for name, old := range f.clients {
@@ -127,15 +136,22 @@ func (f *Limiter) count(k key, now time.Time) *failureCount {
 				}
 			}
 		}
+		var until time.Time // the first end of a block
 		for name, old := range f.clients {
 			if len(f.clients) < maxClients {
 				break
 			}
-			if old.wait(now) == 0 {
+			if w := old.wait(now); w == 0 {
 				delete(f.clients, name)
+			} else if end := now.Add(w); until.IsZero() || end.Before(until) {
+				until = end
 			}
 		}
 		if len(f.clients) >= maxClients {
+			// Every count kept is of a blocked client, and stays so
+			// until the first block ends: a count grows, and starts
+			// anew only when its window has ended.
+			f.blockedUntil = until
 			return &f.overflow
 		}
 	}

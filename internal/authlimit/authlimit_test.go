@@ -159,3 +159,60 @@ func TestFullTableOfBlocked(t *testing.T) {
 	now = now.Add(Window)
 	require.Zero(t, f.Blocked(addr(200)), "once the window ended")
 }
+
+// TestFullTableOfBlockedCostsLittle: once every count kept is of a
+// blocked client, a failure from a new address goes to the overflow
+// without a walk of the table (100,000 counts, under the lock that
+// every API request and sign-in asks Blocked under), until the first
+// block ends. A count freed meanwhile (which a walk would take) shows
+// that none was made.
+func TestFullTableOfBlockedCostsLittle(t *testing.T) {
+	defer func(n int) { maxClients = n }(maxClients)
+	maxClients = 10
+	now := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
+	f := New(func() time.Time { return now })
+	addr := func(i int) *http.Request { return via("192.0.2."+strconv.Itoa(i)+":1", "") }
+	for i := range maxClients {
+		for range MaxFailures {
+			f.Fail(addr(i))
+		}
+		now = now.Add(time.Second)
+	}
+	f.Fail(addr(100)) // finds the table full of blocked clients
+	require.Equal(t, time.Date(2026, 11, 28, 3, 1, 0, 0, time.UTC), f.blockedUntil, "the first block's end")
+	f.clients["192.0.2.5"].n = 0 // as if its block had ended: a walk would take its place
+	for i := range 5 {
+		f.Fail(addr(101 + i))
+	}
+	require.Contains(t, f.clients, "192.0.2.5", "a failure walked the table")
+	require.Equal(t, 6, f.overflow.n)
+}
+
+// TestOverflowEndsWithTheTable: the clients not in a full table share
+// the overflow count only while every count kept is of a blocked
+// client. Once those counts' windows have ended (a flood from many
+// addresses is over), a client that never failed is not refused for
+// the overflow that flood left behind: there is room for it again.
+func TestOverflowEndsWithTheTable(t *testing.T) {
+	defer func(n int) { maxClients = n }(maxClients)
+	maxClients = 10
+	now := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
+	f := New(func() time.Time { return now })
+	addr := func(i int) *http.Request { return via("192.0.2."+strconv.Itoa(i)+":1", "") }
+	for i := range maxClients {
+		for range MaxFailures {
+			f.Fail(addr(i))
+		}
+	}
+	now = now.Add(Window / 2)
+	for i := range MaxFailures {
+		f.Fail(addr(100 + i)) // the flood goes on from new addresses: the overflow fills
+	}
+	require.Equal(t, Window, f.Blocked(addr(200)), "while every count kept is blocked, as the README says")
+
+	now = now.Add(Window/2 + time.Second) // every count kept has ended; the overflow's has not
+	for i := range maxClients {
+		require.Zero(t, f.Blocked(addr(i)), "client %d's window ended", i)
+	}
+	require.Zero(t, f.Blocked(via("198.51.100.7:1", "")), "a client that never failed, with no count kept blocked")
+}
