@@ -7,6 +7,7 @@ import (
 	"path"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/review"
@@ -49,6 +50,29 @@ var funcs = template.FuncMap{
 	"eventOf": eventText,
 	"median":  func(s review.Stat) string { return statOr(s, s.Median) },
 	"p90":     func(s review.Stat) string { return statOr(s, s.P90) },
+	"short":   short,
+	"long":    func(s string) bool { return utf8.RuneCountInString(s) > shortText },
+}
+
+// shortText is how many characters of a summary a heading or a row
+// shows: one is free text of up to 16 KiB (a stack trace), which would
+// push an incident's buttons screens down.
+const shortText = 280
+
+// short is s cut to shortText characters, marked; the page shows the
+// whole text apart, folded (see long).
+func short(s string) string {
+	if utf8.RuneCountInString(s) <= shortText {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == shortText {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
 }
 
 // statOr is d, or a dash when the stat counted nothing.
