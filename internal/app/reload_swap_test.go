@@ -25,28 +25,7 @@ import (
 func TestReloadOnFolderSwapped(t *testing.T) {
 	path := writeConfig(t)
 	dir := filepath.Dir(path)
-	cfg, err := config.Load(path, nil)
-	require.NoError(t, err)
-	rt := newRuntime(cfg, nil)
-	logs := &syncbuf.Buffer{}
-	r := newReloader(path, nil, rt, slog.New(slog.NewTextHandler(logs, nil)), true)
-	defer r.Close()
-	require.NotNil(t, r.w)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error)
-	go func() { done <- r.Run(ctx) }()
-	defer func() {
-		cancel()
-		require.NoError(t, <-done)
-	}()
-	onCall := func() []string {
-		s, ok := rt.cfg.Load().Schedules["primary"]
-		if !ok {
-			return nil
-		}
-		return s.Members()
-	}
-	require.Equal(t, []string{"alice", "bob"}, onCall())
+	onCall, logs := watching(t, path)
 
 	// A new copy of schedules/, renamed into place.
 	schedules := filepath.Join(dir, "schedules")
@@ -91,26 +70,7 @@ func TestReloadOnConfigMapSwapped(t *testing.T) {
 		require.NoError(t, os.Symlink(filepath.Join("..data", name), filepath.Join(mount, name)))
 	}
 	path := filepath.Join(mount, "klaxon.yaml")
-	cfg, err := config.Load(path, nil)
-	require.NoError(t, err)
-	rt := newRuntime(cfg, nil)
-	r := newReloader(path, nil, rt, slog.New(slog.DiscardHandler), true)
-	defer r.Close()
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error)
-	go func() { done <- r.Run(ctx) }()
-	defer func() {
-		cancel()
-		require.NoError(t, <-done)
-	}()
-	onCall := func() []string {
-		s, ok := rt.cfg.Load().Schedules["primary"]
-		if !ok {
-			return nil
-		}
-		return s.Members()
-	}
-	require.Equal(t, []string{"alice", "bob"}, onCall())
+	onCall, _ := watching(t, path)
 
 	// As kubelet's atomic writer updates the ConfigMap.
 	update := func(version, from, to string) {
@@ -127,4 +87,34 @@ func TestReloadOnConfigMapSwapped(t *testing.T) {
 	update("..v3", "members: [bob]", "members: [alice]")
 	require.Eventually(t, func() bool { return slices.Equal(onCall(), []string{"alice"}) },
 		5*time.Second, 10*time.Millisecond, "the ConfigMap's next update reloads")
+}
+
+// watching runs a reloader of the config at path, watching its folders,
+// until t ends, and returns who the running config's schedule primary
+// has (writeConfig's: alice and bob) and the reloader's log.
+func watching(t *testing.T, path string) (onCall func() []string, logs *syncbuf.Buffer) {
+	t.Helper()
+	cfg, err := config.Load(path, nil)
+	require.NoError(t, err)
+	rt := newRuntime(cfg, nil)
+	logs = &syncbuf.Buffer{}
+	r := newReloader(path, nil, rt, slog.New(slog.NewTextHandler(logs, nil)), true)
+	require.NotNil(t, r.w)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- r.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+		r.Close()
+	})
+	onCall = func() []string {
+		s, ok := rt.cfg.Load().Schedules["primary"]
+		if !ok {
+			return nil
+		}
+		return s.Members()
+	}
+	require.Equal(t, []string{"alice", "bob"}, onCall())
+	return onCall, logs
 }

@@ -141,22 +141,13 @@ func TestFullTableKeepsBlocked(t *testing.T) {
 // the clients not in the table share one count: a flood of new addresses
 // is blocked together, and a client in the table keeps its own count.
 func TestFullTableOfBlocked(t *testing.T) {
-	defer func(n int) { maxClients = n }(maxClients)
-	maxClients = 10
-	now := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
-	f := New(func() time.Time { return now })
-	addr := func(i int) *http.Request { return via("192.0.2."+strconv.Itoa(i)+":1", "") }
-	for i := range maxClients {
-		for range MaxFailures {
-			f.Fail(addr(i))
-		}
-	}
+	f, now, addr := fullOfBlocked(t, 0)
 	for i := range MaxFailures {
 		require.Zero(t, f.Fail(addr(100+i)), "a new client's failure %d, counted with the others not in the table", i)
 	}
 	require.Equal(t, Window, f.Blocked(addr(200)), "clients not in the table wait together")
 	require.Len(t, f.clients, maxClients)
-	now = now.Add(Window)
+	*now = now.Add(Window)
 	require.Zero(t, f.Blocked(addr(200)), "once the window ended")
 }
 
@@ -167,17 +158,7 @@ func TestFullTableOfBlocked(t *testing.T) {
 // block ends. A count freed meanwhile (which a walk would take) shows
 // that none was made.
 func TestFullTableOfBlockedCostsLittle(t *testing.T) {
-	defer func(n int) { maxClients = n }(maxClients)
-	maxClients = 10
-	now := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
-	f := New(func() time.Time { return now })
-	addr := func(i int) *http.Request { return via("192.0.2."+strconv.Itoa(i)+":1", "") }
-	for i := range maxClients {
-		for range MaxFailures {
-			f.Fail(addr(i))
-		}
-		now = now.Add(time.Second)
-	}
+	f, _, addr := fullOfBlocked(t, time.Second)
 	f.Fail(addr(100)) // finds the table full of blocked clients
 	require.Equal(t, time.Date(2026, 11, 28, 3, 1, 0, 0, time.UTC), f.blockedUntil, "the first block's end")
 	f.clients["192.0.2.5"].n = 0 // as if its block had ended: a walk would take its place
@@ -194,25 +175,35 @@ func TestFullTableOfBlockedCostsLittle(t *testing.T) {
 // addresses is over), a client that never failed is not refused for
 // the overflow that flood left behind: there is room for it again.
 func TestOverflowEndsWithTheTable(t *testing.T) {
-	defer func(n int) { maxClients = n }(maxClients)
-	maxClients = 10
-	now := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
-	f := New(func() time.Time { return now })
-	addr := func(i int) *http.Request { return via("192.0.2."+strconv.Itoa(i)+":1", "") }
-	for i := range maxClients {
-		for range MaxFailures {
-			f.Fail(addr(i))
-		}
-	}
-	now = now.Add(Window / 2)
+	f, now, addr := fullOfBlocked(t, 0)
+	*now = now.Add(Window / 2)
 	for i := range MaxFailures {
 		f.Fail(addr(100 + i)) // the flood goes on from new addresses: the overflow fills
 	}
 	require.Equal(t, Window, f.Blocked(addr(200)), "while every count kept is blocked, as the README says")
 
-	now = now.Add(Window/2 + time.Second) // every count kept has ended; the overflow's has not
+	*now = now.Add(Window/2 + time.Second) // every count kept has ended; the overflow's has not
 	for i := range maxClients {
 		require.Zero(t, f.Blocked(addr(i)), "client %d's window ended", i)
 	}
 	require.Zero(t, f.Blocked(via("198.51.100.7:1", "")), "a client that never failed, with no count kept blocked")
+}
+
+// fullOfBlocked is a limiter whose table (of 10) is full of blocked
+// clients, addr(0) to addr(9), each step after the one before, on the
+// clock now, from 03:00; maxClients is put back after t.
+func fullOfBlocked(t *testing.T, step time.Duration) (f *Limiter, now *time.Time, addr func(i int) *http.Request) {
+	t.Helper()
+	defer func(n int) { t.Cleanup(func() { maxClients = n }) }(maxClients)
+	maxClients = 10
+	at := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
+	f = New(func() time.Time { return at })
+	addr = func(i int) *http.Request { return via("192.0.2."+strconv.Itoa(i)+":1", "") }
+	for i := range maxClients {
+		for range MaxFailures {
+			f.Fail(addr(i))
+		}
+		at = at.Add(step)
+	}
+	return f, &at, addr
 }
