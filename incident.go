@@ -260,6 +260,11 @@ func (inc *Incident) Record(e Event) {
 			s.Failed, s.Delivered = false, false
 		}
 		s.At = e.At
+		if s.Failed {
+			// Reported not reached before it was recorded sent (a call
+			// a machine answered, told by its TwiML first).
+			inc.Escalation.Reached = inc.walkReached()
+		}
 	case e.Kind == EventPageFailed && e.How == HowRetry:
 		s.Tries++
 		if s.FirstTry.IsZero() {
@@ -279,18 +284,20 @@ func (inc *Incident) Record(e Event) {
 }
 
 // walkReached reports whether a page of the walk went out and was not
-// reported failed. While Sent is full, some of the walk's pages may be
-// trimmed from it, and the walk is taken to be as reached as it was.
+// reported failed (trimSent keeps the latest of them).
 func (inc *Incident) walkReached() bool {
-	if len(inc.Sent) >= maxSent-1 {
-		return inc.Escalation.Reached
-	}
-	for _, s := range inc.Sent {
-		if s.Notification > inc.WalkFrom && !s.At.IsZero() && !s.Failed {
-			return true
+	return inc.lastReached() >= 0
+}
+
+// lastReached is the index in Sent of the walk's latest page that went
+// out and was not reported failed, -1 when none did.
+func (inc *Incident) lastReached() int {
+	for i := len(inc.Sent) - 1; i >= 0; i-- {
+		if s := inc.Sent[i]; s.Notification > inc.WalkFrom && !s.At.IsZero() && !s.Failed {
+			return i
 		}
 	}
-	return false
+	return -1
 }
 
 // maxSent is how many of the latest pages an incident's header keeps in
@@ -305,7 +312,9 @@ const maxSent = 64
 // trimSent makes room in Sent for one more page: once it holds maxSent,
 // it drops the pages older than the latest maxSent-1 that are not the
 // latest to their person by their contact method, nor in the outbox
-// waiting to be tried again. The timeline keeps every page.
+// waiting to be tried again, nor the walk's latest that reached its
+// person (Escalation.Reached is of the pages kept). The timeline keeps
+// every page.
 func (inc *Incident) trimSent() {
 	if len(inc.Sent) < maxSent {
 		return
@@ -315,10 +324,10 @@ func (inc *Incident) trimSent() {
 	for i, s := range inc.Sent {
 		latest[to{s.User, s.Via}] = i
 	}
-	old := len(inc.Sent) - (maxSent - 1)
-	kept := make([]Sent, 0, maxSent+len(latest))
+	old, reached := len(inc.Sent)-(maxSent-1), inc.lastReached()
+	kept := make([]Sent, 0, maxSent+len(latest)+1)
 	for i, s := range inc.Sent {
-		if i >= old || latest[to{s.User, s.Via}] == i ||
+		if i >= old || latest[to{s.User, s.Via}] == i || i == reached ||
 			slices.ContainsFunc(inc.Pending, func(n Notification) bool { return n.ID == s.Notification }) {
 			kept = append(kept, s)
 		}

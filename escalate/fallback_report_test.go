@@ -12,6 +12,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/escalate"
+	"github.com/klaxonhq/klaxon/incident"
 	"github.com/klaxonhq/klaxon/store/embedded"
 )
 
@@ -42,8 +43,6 @@ func (b badNumber) Notify(ctx context.Context, pg klaxon.Page) error {
 // pages the fallback when it runs out of steps; a last step without
 // escalate_after does not wait for an acknowledgement nobody could give.
 func TestReportNotReachedPagesFallback(t *testing.T) {
-	dana := klaxon.User{ID: "dana", Phone: "+15550100004", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaVoice}}}
-	carol := klaxon.User{ID: "carol", Phone: "+15550100003", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
 	for _, tc := range []struct {
 		name          string
 		escalateAfter time.Duration
@@ -60,19 +59,9 @@ func TestReportNotReachedPagesFallback(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
-				require.NoError(t, err)
-				defer st.Close()
 				ph := &phone{}
-				dir := withFallback{directory{"dana": dana, "carol": carol}}
-				e := escalate.New(st, badNumber{ph, tc.detail == ""}, func() escalate.Directory { return dir }, slog.New(slog.DiscardHandler), escalate.Options{Poll: time.Second})
-				ctx, cancel := context.WithCancel(t.Context())
-				done := make(chan error, 1)
-				go func() { done <- e.Run(ctx) }()
-				defer func() { cancel(); require.NoError(t, <-done) }()
-
-				p := klaxon.Policy{Name: "dana", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "dana"}}, EscalateAfter: tc.escalateAfter}}}
-				id := openIncident(t, st, p, time.Now())
+				st, e := danaOrCarol(t, badNumber{ph, tc.detail == ""}, nil)
+				id := openIncident(t, st, danaPolicy(tc.escalateAfter), time.Now())
 				e.Wake()
 				time.Sleep(time.Second)
 				synctest.Wait()
@@ -91,4 +80,128 @@ func TestReportNotReachedPagesFallback(t *testing.T) {
 			})
 		})
 	}
+}
+
+// reportsFirst is a phone whose provider reports dana's call not reached
+// before the engine has recorded the call as sent (Twilio's TwiML fetch
+// of a call a machine answered, while the store is slow to write).
+type reportsFirst struct {
+	*phone
+	e      *escalate.Engine
+	detail string
+}
+
+func (r *reportsFirst) Notify(ctx context.Context, pg klaxon.Page) error {
+	if err := r.phone.Notify(ctx, pg); err != nil {
+		return err
+	}
+	if pg.User.ID == "dana" {
+		return r.e.Delivery(ctx, pg.Incident, pg.Notification, false, r.detail)
+	}
+	return nil
+}
+
+// TestReportBeforeSentPagesFallback: a call reported not reached before
+// the engine recorded it sent reached nobody, as one reported after:
+// the walk that paged only it pages the fallback.
+func TestReportBeforeSentPagesFallback(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		escalateAfter time.Duration
+	}{
+		{"step escalates after 5m", 5 * time.Minute},
+		{"last step waits for an ack", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ph := &reportsFirst{phone: &phone{}, detail: "answering machine"}
+				st, e := danaOrCarol(t, ph, func(e *escalate.Engine) { ph.e = e })
+				id := openIncident(t, st, danaPolicy(tc.escalateAfter), time.Now())
+				e.Wake()
+				time.Sleep(10 * time.Minute)
+				synctest.Wait()
+
+				inc, err := st.Incident(t.Context(), id)
+				require.NoError(t, err)
+				s := inc.FindSent(1)
+				require.NotNil(t, s)
+				require.True(t, s.Failed, "the report before the send is kept")
+				require.False(t, s.At.IsZero())
+				require.Equal(t, []string{"dana/voice", "carol/sms"}, ph.got(), "nobody was reached, and the fallback was not paged")
+			})
+		})
+	}
+}
+
+// TestReportNotReachedPagesFallbackLongIncident: an incident that paged
+// 64 times in an earlier walk (Sent full), then triggered again (its ack
+// timed out), walks anew: a page of the new walk reported not reaching
+// its person "counts as none" (README) as it does in a short incident,
+// and the walk that reached nobody pages the fallback. None of the new
+// walk's pages can have been trimmed from Sent: it holds the latest 63.
+func TestReportNotReachedPagesFallbackLongIncident(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ph := &phone{}
+		st, e := danaOrCarol(t, ph, nil)
+		p := danaPolicy(0)
+		now := time.Now()
+		id, err := st.NextIncidentID(t.Context())
+		require.NoError(t, err)
+		r := incident.Apply(nil, nil, []klaxon.Alert{{Key: "am/1", Status: klaxon.Firing, Summary: "disk full"}}, now, incident.Template{Group: "g" + id, Policy: p})
+		inc := r.Incident
+		inc.ID = id
+		// An earlier walk's 64 pages, then a trigger again: a new walk.
+		for n := 1; n <= 64; n++ {
+			inc.Sent = append(inc.Sent, klaxon.Sent{Notification: n, User: "erin", Via: klaxon.ViaSMS, At: now.Add(-time.Hour)})
+		}
+		inc.Seq, inc.WalkFrom = 64, 64
+		inc.Escalation = klaxon.Escalation{Step: -1}
+		require.NoError(t, st.Commit(t.Context(), klaxon.Commit{Group: "g" + id, Open: id, Incidents: []*klaxon.Incident{inc},
+			Index: r.Index, Timers: []klaxon.Timer{{Incident: id, Group: "g" + id, Due: now}}}))
+		e.Wake()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		require.Equal(t, []string{"dana/voice"}, ph.got())
+		got, err := st.Incident(t.Context(), id)
+		require.NoError(t, err)
+		s := got.FindSent(65)
+		require.NotNil(t, s, "the new walk's page")
+		require.NoError(t, e.Delivery(t.Context(), id, 65, false, "answering machine"))
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+
+		require.Equal(t, []string{"dana/voice", "carol/sms"}, ph.got(), "nobody was reached in this walk, and the fallback was not paged")
+	})
+}
+
+// danaOrCarol runs, in t's bubble until it ends, an engine that pages
+// through notifier, on a new embedded store, for a directory of dana
+// (who has a call) and carol (an SMS), carol the fallback; setup, when
+// set, is given the engine before it runs.
+func danaOrCarol(t *testing.T, notifier escalate.Notifier, setup func(*escalate.Engine)) (*embedded.Store, *escalate.Engine) {
+	t.Helper()
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
+	require.NoError(t, err)
+	dana := klaxon.User{ID: "dana", Phone: "+15550100004", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaVoice}}}
+	carol := klaxon.User{ID: "carol", Phone: "+15550100003", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
+	dir := withFallback{directory{"dana": dana, "carol": carol}}
+	e := escalate.New(st, notifier, func() escalate.Directory { return dir }, slog.New(slog.DiscardHandler), escalate.Options{Poll: time.Second})
+	if setup != nil {
+		setup(e)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+		require.NoError(t, st.Close())
+	})
+	return st, e
+}
+
+// danaPolicy pages dana, and escalates after escalateAfter (0: its one
+// step waits for an acknowledgement).
+func danaPolicy(escalateAfter time.Duration) klaxon.Policy {
+	return klaxon.Policy{Name: "dana", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "dana"}}, EscalateAfter: escalateAfter}}}
 }

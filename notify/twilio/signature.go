@@ -52,6 +52,16 @@ func Validate(r *http.Request, publicURL, authToken string) (url.Values, error) 
 	if !v.Validate(full, params, sig) {
 		return nil, fmt.Errorf("twilio callback: bad signature: %w", klaxon.ErrUnauthorized)
 	}
+	// The signature holds for other cuts of the signed string into a URL
+	// and fields (see signedKey): the end of the URL's query moved into
+	// the first field's name ("n=12" and "ErrorCode" as "n=1" and
+	// "2ErrorCode") makes a report of page 12 one of page 1. Twilio's
+	// field names start with a letter, and Klaxon's URLs end in a number.
+	for k := range r.PostForm {
+		if k == "" || !('A' <= k[0] && k[0] <= 'Z' || 'a' <= k[0] && k[0] <= 'z') {
+			return nil, fmt.Errorf("twilio callback: field %q is none of Twilio's: a signed request cut otherwise: %w", k, klaxon.ErrUnauthorized)
+		}
+	}
 	return r.PostForm, nil
 }
 
