@@ -30,9 +30,11 @@ const (
 	// an alert is read whole wherever it is shown, a page of 100 of them
 	// by the API and the console, and one of a thousand annotations of
 	// 16 KiB made each page of its incident's alerts 16 MB. Past the
-	// bound, the entries that do not fit are dropped, the well-known
-	// ones kept first (see keptFirst), and the count of those dropped
-	// is said under DroppedLabels or DroppedAnnotations.
+	// bound, the entries that do not fit are dropped: the well-known
+	// ones are kept first (see keptFirst), then the shortest, which are
+	// those a route matches or groups by (namespace="payments") far more
+	// often than the long ones that fill an alert, and the count of
+	// those dropped is said under DroppedLabels or DroppedAnnotations.
 	MaxLabels      = 32 * 1024
 	MaxAnnotations = 64 * 1024
 )
@@ -111,8 +113,9 @@ func cutMap(m map[string]string, max int) int {
 }
 
 // budget keeps m, which holds more, within max bytes of names and
-// values in all: the entries keptFirst names first, then by name, while
-// they fit, and under dropped the count of those it dropped.
+// values in all: the entries keptFirst names first, then the shortest
+// (then by name), while they fit, and under dropped the count of those
+// it dropped.
 func budget(m map[string]string, max int, dropped string) {
 	names := slices.Collect(maps.Keys(m))
 	slices.SortFunc(names, func(a, b string) int {
@@ -123,7 +126,7 @@ func budget(m map[string]string, max int, dropped string) {
 		if rb == 0 {
 			rb = len(keptFirst) + 1
 		}
-		return cmp.Or(cmp.Compare(ra, rb), strings.Compare(a, b))
+		return cmp.Or(cmp.Compare(ra, rb), cmp.Compare(len(a)+len(m[a]), len(b)+len(m[b])), strings.Compare(a, b))
 	})
 	left := max - len(dropped) - len("1000000") // room for the count
 	n := 0

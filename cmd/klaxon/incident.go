@@ -196,8 +196,8 @@ func ianaName(tz string) (string, bool) {
 	if _, name, ok := strings.Cut(tz, "zoneinfo/"); ok {
 		tz = name
 	}
-	if tz == "" || strings.HasPrefix(tz, "/") {
-		return "", false
+	if tz == "" || tz == "Local" || strings.HasPrefix(tz, "/") {
+		return "", false // Go's names for this machine's zone, not IANA's
 	}
 	if _, err := time.LoadLocation(tz); err != nil {
 		return "", false

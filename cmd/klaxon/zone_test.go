@@ -26,6 +26,9 @@ func TestExportDefaultZone(t *testing.T) {
 		{"the file, after a colon", ":/etc/localtime"},
 		{"a path to the zone's file", "/usr/share/zoneinfo/Europe/Berlin"},
 		{"a POSIX rule", "CET-1CEST,M3.5.0,M10.5.0/3"},
+		// Go's name for this process's zone, which the server refuses.
+		{"Local", "Local"},
+		{"Local after a colon", ":Local"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -141,7 +141,9 @@ func (r *reloader) changes(name string) bool {
 	if ext := filepath.Ext(name); ext == ".yaml" || ext == ".yml" {
 		return true
 	}
-	return strings.HasPrefix(filepath.Base(name), "..") || slices.Contains(r.w.WatchList(), name)
+	// The running config's folders, not the watch's: fsnotify drops the
+	// watch of a folder moved or removed before it says so.
+	return strings.HasPrefix(filepath.Base(name), "..") || slices.Contains(r.rt.cfg.Load().Sources, name)
 }
 
 // rewatch watches the running config's folders again, whether or not
