@@ -144,6 +144,12 @@ func DecodeDatadog(integration string, body []byte) ([]klaxon.Alert, error) {
 		URL:         string(p.Link),
 		Repeat:      ddRepeats[transition],
 	}}
+	if status == klaxon.Resolved {
+		// A recovery ends the occurrence at its $DATE: one redelivered
+		// after the monitor fired again (Datadog retries a 5xx) ended
+		// before that occurrence started, and resolves nothing.
+		alerts[0].EndsAt = starts
+	}
 	if err := bound(alerts, onePath); err != nil {
 		return nil, err
 	}

@@ -57,6 +57,7 @@ func TestDecodeDatadog(t *testing.T) {
 					"org":        "Example Corp",
 				},
 				StartsAt: time.UnixMilli(1795479300000).UTC(),
+				EndsAt:   time.UnixMilli(1795479300000).UTC(), // a recovery ends the occurrence then
 				URL:      "https://app.datadoghq.com/event/event?id=7412911954377193302",
 			},
 		},
