@@ -221,7 +221,7 @@ func (inc *Incident) Record(e Event) {
 	inc.Recorded = append(inc.Recorded, e)
 	switch e.Kind {
 	case EventTriggered:
-		inc.Escalation.Reached = false
+		inc.Escalation.Reached, inc.Escalation.ReachedTrimmed = false, false
 		return
 	case EventEscalated:
 		inc.Escalation.LookupFailures = 0
@@ -284,20 +284,16 @@ func (inc *Incident) Record(e Event) {
 }
 
 // walkReached reports whether a page of the walk went out and was not
-// reported failed (trimSent keeps the latest of them).
+// reported failed: one in Sent, or one trimmed from it (whose report,
+// should one come, finds no page to record).
 func (inc *Incident) walkReached() bool {
-	return inc.lastReached() >= 0
+	return inc.Escalation.ReachedTrimmed || slices.ContainsFunc(inc.Sent, inc.reached)
 }
 
-// lastReached is the index in Sent of the walk's latest page that went
-// out and was not reported failed, -1 when none did.
-func (inc *Incident) lastReached() int {
-	for i := len(inc.Sent) - 1; i >= 0; i-- {
-		if s := inc.Sent[i]; s.Notification > inc.WalkFrom && !s.At.IsZero() && !s.Failed {
-			return i
-		}
-	}
-	return -1
+// reached reports whether s is a page of the walk that went out and was
+// not reported failed.
+func (inc *Incident) reached(s Sent) bool {
+	return s.Notification > inc.WalkFrom && !s.At.IsZero() && !s.Failed
 }
 
 // maxSent is how many of the latest pages an incident's header keeps in
@@ -312,9 +308,9 @@ const maxSent = 64
 // trimSent makes room in Sent for one more page: once it holds maxSent,
 // it drops the pages older than the latest maxSent-1 that are not the
 // latest to their person by their contact method, nor in the outbox
-// waiting to be tried again, nor the walk's latest that reached its
-// person (Escalation.Reached is of the pages kept). The timeline keeps
-// every page.
+// waiting to be tried again. The timeline keeps every page. A page of
+// the walk that reached its person, dropped, is noted in
+// Escalation.ReachedTrimmed.
 func (inc *Incident) trimSent() {
 	if len(inc.Sent) < maxSent {
 		return
@@ -324,12 +320,14 @@ func (inc *Incident) trimSent() {
 	for i, s := range inc.Sent {
 		latest[to{s.User, s.Via}] = i
 	}
-	old, reached := len(inc.Sent)-(maxSent-1), inc.lastReached()
-	kept := make([]Sent, 0, maxSent+len(latest)+1)
+	old := len(inc.Sent) - (maxSent - 1)
+	kept := make([]Sent, 0, maxSent+len(latest))
 	for i, s := range inc.Sent {
-		if i >= old || latest[to{s.User, s.Via}] == i || i == reached ||
+		if i >= old || latest[to{s.User, s.Via}] == i ||
 			slices.ContainsFunc(inc.Pending, func(n Notification) bool { return n.ID == s.Notification }) {
 			kept = append(kept, s)
+		} else if inc.reached(s) {
+			inc.Escalation.ReachedTrimmed = true
 		}
 	}
 	inc.Sent = kept
@@ -376,6 +374,9 @@ type Escalation struct {
 	// Reached: a page went out since the walk began (the incident opened
 	// or triggered again).
 	Reached bool `json:"reached,omitempty"`
+	// ReachedTrimmed: a page of the walk that reached its person was
+	// trimmed from Sent (see Incident.trimSent), and counts for Reached.
+	ReachedTrimmed bool `json:"reached_trimmed,omitempty"`
 	// LookupFailures counts the lookups of who to page that failed since
 	// the last step paged.
 	LookupFailures int `json:"lookup_failures,omitempty"`

@@ -3,10 +3,29 @@ package escalate
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
 )
+
+// reopenEnd takes back the end of inc's walk when it ended as having
+// reached someone (it was reached before a report) and a report now says
+// it reached nobody: its end comes again at now, and the engine pages
+// the fallback (exhaust). A walk that paged its fallback already stays
+// ended: a fallback not reached is not paged again.
+func reopenEnd(inc *klaxon.Incident, reached bool, now time.Time) {
+	esc := &inc.Escalation
+	if !esc.Done || !reached || esc.Reached || esc.Step < 0 {
+		return
+	}
+	fallback := func(id int, step int) bool { return id > inc.WalkFrom && step == FallbackStep }
+	if slices.ContainsFunc(inc.Sent, func(s klaxon.Sent) bool { return fallback(s.Notification, s.Step) }) ||
+		slices.ContainsFunc(inc.Pending, func(n klaxon.Notification) bool { return fallback(n.ID, n.Step) }) {
+		return
+	}
+	esc.Done, esc.NextAt = false, now
+}
 
 // Delivery records what the provider reported of notification n of
 // incident id: reached the person (ok), or not (failed, undelivered,
@@ -44,13 +63,15 @@ func (e *Engine) Delivery(ctx context.Context, id string, n int, ok bool, detail
 		if sent == nil {
 			return false, fmt.Errorf("notification %d: %w", n, klaxon.ErrNotFound)
 		}
-		step := sent.Step
+		step, reached := sent.Step, inc.Escalation.Reached
 		inc.Record(klaxon.Event{At: now, Kind: kind, Step: &step, Notification: n, User: sent.User, Via: sent.Via, Text: detail})
 		if !ok && inc.State == klaxon.StateTriggered {
 			retry = NextRuleNow(inc, sent.User, now)
 			// The walk reached nobody after all: a last step that
-			// waits for an acknowledgement goes on.
+			// waits for an acknowledgement goes on, and a walk that
+			// ended as having reached someone ends again, now.
 			endWait(inc, now)
+			reopenEnd(inc, reached, now)
 			retry = retry || inc.Escalation.NextAt.Equal(now)
 		}
 		return true, nil

@@ -205,3 +205,43 @@ func danaOrCarol(t *testing.T, notifier escalate.Notifier, setup func(*escalate.
 func danaPolicy(escalateAfter time.Duration) klaxon.Policy {
 	return klaxon.Policy{Name: "dana", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "dana"}}, EscalateAfter: escalateAfter}}}
 }
+
+// TestReportAfterWalkEndedPagesFallback: a page its provider reported as
+// not reaching its person "counts as none" (README), also when the
+// report lands after the last step's escalate_after ran out: a call
+// that rang unanswered for a minute on a step of escalate_after 1m, an
+// SMS whose carrier reports it undelivered minutes on. The walk, which
+// paged only that page, reached nobody, and pages the fallback, as it
+// does when the report beats the step's end.
+func TestReportAfterWalkEndedPagesFallback(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		reportAt time.Duration // after the page went out
+	}{
+		{"report before the step ran out", 30 * time.Second},
+		{"report after the step ran out", 90 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ph := &phone{}
+				st, e := danaOrCarol(t, ph, nil)
+				id := openIncident(t, st, danaPolicy(time.Minute), time.Now())
+				e.Wake()
+				time.Sleep(time.Second)
+				synctest.Wait()
+				require.Equal(t, []string{"dana/voice"}, ph.got())
+
+				time.Sleep(tc.reportAt)
+				synctest.Wait()
+				inc, err := st.Incident(t.Context(), id)
+				require.NoError(t, err)
+				require.Len(t, inc.Sent, 1)
+				require.NoError(t, e.Delivery(t.Context(), id, inc.Sent[0].Notification, false, "no-answer"))
+				time.Sleep(10 * time.Minute)
+				synctest.Wait()
+
+				require.Equal(t, []string{"dana/voice", "carol/sms"}, ph.got(), "nobody was reached, and the fallback was not paged")
+			})
+		})
+	}
+}

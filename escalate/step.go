@@ -169,7 +169,7 @@ func pageStep(inc *klaxon.Incident, now time.Time, i, round int, users Users, wh
 	if step.EscalateAfter > 0 {
 		next = now.Add(step.EscalateAfter)
 	}
-	inc.Escalation = klaxon.Escalation{Step: i, Round: round, NextAt: next, Reached: inc.Escalation.Reached}
+	inc.Escalation = klaxon.Escalation{Step: i, Round: round, NextAt: next, Reached: inc.Escalation.Reached, ReachedTrimmed: inc.Escalation.ReachedTrimmed}
 	dropRetries(inc, now, fmt.Sprintf("step %d escalated", i+1))
 	n := notify(inc, now, list, i, round)
 	e := who.Event(now, klaxon.EventEscalated)

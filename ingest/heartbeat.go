@@ -116,10 +116,14 @@ func (h *Heartbeats) Arm(ctx context.Context, names []string) error {
 
 // Rearm starts the wait of each heartbeat of names anew from now: its
 // deadline moves to now + interval + grace, whatever the last ping set.
-// A reload that changes a heartbeat's interval or grace rearms it, so
-// that the deadline its last ping set under the old ones (a sender
-// pinged six minutes ago, its interval lengthened from 5m to 1h) does
-// not fire; a sender silent since is missed a whole new wait on.
+// A reload that lengthens a heartbeat's wait rearms it, so that the
+// deadline its last ping set under the shorter one (a sender pinged six
+// minutes ago, its interval lengthened from 5m to 1h) does not fire; a
+// sender silent since is missed a whole new wait on. Should the old
+// deadline be firing as Rearm commits, Missed takes the commit for a
+// ping and resolves what it fired: under the longer wait, no silence
+// was missed. A shortened wait is not rearmed: a deadline due meanwhile
+// would be resolved so, though the sender is silent.
 func (h *Heartbeats) Rearm(ctx context.Context, names []string) error {
 	now := h.now()
 	for _, name := range names {

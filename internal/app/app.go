@@ -224,18 +224,21 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	reload := newReloader(o.ConfigPath, o.Overrides, rt, configLog, o.Watch)
 	reload.now = o.Now
 	// A heartbeat the reload added is armed as at a start: one whose
-	// sender never pings is missed too. One whose interval or grace it
-	// changed waits anew, by the new ones, from the reload.
+	// sender never pings is missed too. One whose wait (interval and
+	// grace) it lengthened waits anew, by the new one, from the reload: the
+	// deadline its last ping set under the shorter one would page for a
+	// silence the config no longer calls one. A wait shortened applies
+	// from the next ping or deadline (see Heartbeats.Rearm).
 	waits := heartbeatWaits(cfg)
 	reload.reloaded = func(ctx context.Context) error {
 		now := heartbeatWaits(rt.cfg.Load())
-		var changed []string
+		var longer []string
 		for name, wait := range now {
-			if old, ok := waits[name]; ok && old != wait {
-				changed = append(changed, name)
+			if old, ok := waits[name]; ok && wait > old {
+				longer = append(longer, name)
 			}
 		}
-		if err := heartbeats.Rearm(ctx, changed); err != nil {
+		if err := heartbeats.Rearm(ctx, longer); err != nil {
 			return err
 		}
 		waits = now
@@ -251,12 +254,12 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 
 // heartbeatWaits is how long each heartbeat integration of cfg waits
 // for a ping, by name: its interval and grace.
-func heartbeatWaits(cfg *config.Config) map[string][2]time.Duration {
-	waits := map[string][2]time.Duration{}
+func heartbeatWaits(cfg *config.Config) map[string]time.Duration {
+	waits := map[string]time.Duration{}
 	for _, in := range cfg.Integrations {
 		if in.Type == config.TypeHeartbeat {
 			interval, grace := in.Heartbeat()
-			waits[in.Name] = [2]time.Duration{interval, grace}
+			waits[in.Name] = interval + grace
 		}
 	}
 	return waits

@@ -88,12 +88,12 @@ func TestHeartbeatAddedByReload(t *testing.T) {
 	h.Phone("+15550100001").ExpectSMS("Heartbeat backups missed")
 }
 
-// TestHeartbeatWaitChangedByReload: a reload that changes a heartbeat's
-// interval or grace starts its wait anew, by the new ones, from the
-// reload. Lengthened, the deadline the last ping set under the old ones
-// does not fire (it paged "no ping for 1h1m0s" six minutes after a
-// ping); shortened, a silent sender is missed the new wait after the
-// reload, not at the old, later deadline.
+// TestHeartbeatWaitChangedByReload: a reload that lengthens a
+// heartbeat's wait starts it anew, by the new one, from the reload: the
+// deadline the last ping set under the old one does not fire (it paged
+// "no ping for 1h1m0s" six minutes after a ping). A shortened wait
+// applies from the next deadline: a silent sender is missed at the one
+// its last ping set.
 func TestHeartbeatWaitChangedByReload(t *testing.T) {
 	for _, tt := range []struct {
 		name          string
@@ -101,7 +101,7 @@ func TestHeartbeatWaitChangedByReload(t *testing.T) {
 		quiet, missed time.Duration // from the reload: nothing yet, then missed
 	}{
 		{"lengthened", 5 * time.Minute, time.Hour, 59 * time.Minute, 61 * time.Minute},
-		{"shortened", time.Hour, 5 * time.Minute, 5*time.Minute + 59*time.Second, 6 * time.Minute},
+		{"shortened", time.Hour, 5 * time.Minute, 59*time.Minute + 59*time.Second, time.Hour},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := Config{

@@ -317,6 +317,7 @@ func (e *encoder) escalation(s *klaxon.Escalation) {
 	e.timeOmit("next_at", s.NextAt)
 	e.boolOmit("done", s.Done)
 	e.boolOmit("reached", s.Reached)
+	e.boolOmit("reached_trimmed", s.ReachedTrimmed)
 	e.intOmit("lookup_failures", int64(s.LookupFailures))
 	e.strOmit("held_by", s.HeldBy)
 	e.close()
