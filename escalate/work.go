@@ -97,9 +97,17 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 		return nil, err
 	}
 	// The first commit records the merge; one asked again finds where it is.
+	crossed := false
 	out, err := e.command(ctx, "merge", who, dst, func(inc *klaxon.Incident, now time.Time) (bool, error) {
 		if inc.State == klaxon.StateResolved {
 			return false, klaxon.Conflict("cannot merge into incident %s: it is resolved", dst)
+		}
+		if inc.MergedInto() == src {
+			// Two responders merge each into the other's: the one whose
+			// target is on its way into its own incident gives way, so
+			// that they never resolve both, each into the other.
+			crossed = true
+			return false, klaxon.Conflict("cannot merge incident %s into %s: %s is being merged into %s", src, dst, dst, src)
 		}
 		if slices.Contains(inc.Once, mergedKey(src)) || findMergeAt(inc, src) != nil {
 			return false, nil // merged, or under way
@@ -110,6 +118,17 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 		inc.Once = append(inc.Once, mergeAt{src: src}.String())
 		return true, nil
 	})
+	if crossed {
+		// src said it goes into dst: take that back, or it could never
+		// be merged elsewhere, nor take dst in.
+		if _, uerr := e.command(ctx, "merge", who, src, func(inc *klaxon.Incident, _ time.Time) (bool, error) {
+			n := len(inc.Once)
+			inc.Once = slices.DeleteFunc(inc.Once, func(o string) bool { return o == klaxon.MergingInto+dst })
+			return len(inc.Once) != n, nil
+		}); uerr != nil {
+			return nil, fmt.Errorf("%w; and take back its mark: %w", err, uerr)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

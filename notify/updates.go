@@ -95,6 +95,10 @@ func updateOf(inc *klaxon.Incident, e klaxon.Event) (kind, text string) {
 		return "opened", fmt.Sprintf("Incident #%s opened: %s", inc.ID, inc.Summary)
 	case klaxon.EventAcknowledged:
 		return "acknowledged", fmt.Sprintf("Incident #%s acknowledged%s: %s", inc.ID, who(), inc.Summary)
+	case klaxon.EventSnoozed:
+		// A snooze acknowledges, until it ends (then the incident
+		// triggers again, and pages).
+		return "acknowledged", fmt.Sprintf("Incident #%s acknowledged%s, snoozed %s: %s", inc.ID, who(), e.Text, inc.Summary)
 	case klaxon.EventStatusUpdate:
 		return "update", fmt.Sprintf("Update on incident #%s%s: %s", inc.ID, who(), e.Text)
 	case klaxon.EventResolved:
