@@ -150,11 +150,6 @@ func (inc *Incident) Header() *Incident {
 // merges into, from the merge's first commit on.
 const MergingInto = "merging-into:"
 
-// AfterMerged begins the Once of an incident that opened in a group
-// whose last incident, which it names, was merged into another: the
-// alerts that one held, sent again, stay in the merge's target.
-const AfterMerged = "after-merged:"
-
 // MergedInto returns the ID of the incident inc merges, or merged, into;
 // "" if none.
 func (inc *Incident) MergedInto() string {

@@ -44,6 +44,29 @@ func (e *Engine) Assign(ctx context.Context, id, role, user string, who klaxon.A
 // between them.
 const mergePage = 1000
 
+// takeBackMerge takes back src's mark of a merge into dst that gave
+// way, unless a merge of src into dst (another call's: a merge asked
+// again) landed, or is under way as dst records. A merge that lands
+// after the take-back marks src again as it resolves it.
+func (e *Engine) takeBackMerge(ctx context.Context, src, dst string, who klaxon.Actor) error {
+	_, err := e.command(ctx, "merge", who, src, func(inc *klaxon.Incident, _ time.Time) (bool, error) {
+		if inc.State == klaxon.StateResolved {
+			return false, nil
+		}
+		to, err := e.store.Incident(ctx, dst)
+		if err != nil {
+			return false, err
+		}
+		if slices.Contains(to.Once, mergedKey(src)) || findMergeAt(to, src) != nil {
+			return false, nil
+		}
+		n := len(inc.Once)
+		inc.Once = slices.DeleteFunc(inc.Once, func(o string) bool { return o == klaxon.MergingInto+dst })
+		return len(inc.Once) != n, nil
+	})
+	return err
+}
+
 // Merge moves incident src into dst, for who: dst gains src's alerts and,
 // after a merged event, a copy of src's timeline; src resolves, saying
 // where it went. The alerts keep their groups: a later report of one of
@@ -99,6 +122,7 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 	// The first commit records the merge; one asked again finds where it is.
 	crossed := false
 	out, err := e.command(ctx, "merge", who, dst, func(inc *klaxon.Incident, now time.Time) (bool, error) {
+		crossed = false // a call on a cached read that refused is not the last
 		if inc.State == klaxon.StateResolved {
 			return false, klaxon.Conflict("cannot merge into incident %s: it is resolved", dst)
 		}
@@ -118,14 +142,12 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 		inc.Once = append(inc.Once, mergeAt{src: src}.String())
 		return true, nil
 	})
-	if crossed {
+	if crossed && err != nil {
 		// src said it goes into dst: take that back, or it could never
-		// be merged elsewhere, nor take dst in.
-		if _, uerr := e.command(ctx, "merge", who, src, func(inc *klaxon.Incident, _ time.Time) (bool, error) {
-			n := len(inc.Once)
-			inc.Once = slices.DeleteFunc(inc.Once, func(o string) bool { return o == klaxon.MergingInto+dst })
-			return len(inc.Once) != n, nil
-		}); uerr != nil {
+		// be merged elsewhere, nor take dst in; unless another call's
+		// merge of src into dst landed meanwhile (a merge asked again),
+		// whose mark it is too.
+		if uerr := e.takeBackMerge(ctx, src, dst, who); uerr != nil {
 			return nil, fmt.Errorf("%w; and take back its mark: %w", err, uerr)
 		}
 	}
@@ -153,6 +175,11 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 		final = inc.AlertCount
 		if inc.State == klaxon.StateResolved {
 			return false, nil
+		}
+		if inc.MergedInto() == "" {
+			// Taken back by a merge into dst that gave way as this one
+			// went on: src says where it went, for its alerts sent again.
+			inc.Once = append(inc.Once, klaxon.MergingInto+dst)
 		}
 		incident.Resolve(inc, now, who)
 		into := who.Event(now, klaxon.EventMergedInto)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -58,8 +57,7 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 		d := rest[0]
 		var alerts []klaxon.Alert
 		alerts, rest = joining(rest, open != nil && !p.isHeld(open, now))
-		switch {
-		case open == nil && Firing(alerts) > 0:
+		if open == nil && Firing(alerts) > 0 {
 			if closed == nil {
 				var err error
 				if closedID, closed, err = p.closedAlerts(ctx, g, ds); err != nil {
@@ -68,20 +66,7 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 			}
 			alerts = dropLate(alerts, closed)
 			n := len(alerts)
-			alerts = p.dropMerged(ctx, closedID, alerts, closed, nil)
-			f.dedup += n - len(alerts)
-		case open != nil && afterMerged(open) && joins(alerts, known):
-			// An alert the open incident does not hold may be one its
-			// group's last incident held and merged away, sent again:
-			// it stays in the merge's target, as when no incident is open.
-			if closed == nil {
-				var err error
-				if closedID, closed, err = p.closedAlerts(ctx, g, ds); err != nil {
-					return folded{}, err
-				}
-			}
-			n := len(alerts)
-			alerts = p.dropMerged(ctx, closedID, alerts, closed, known)
+			alerts = p.dropMerged(ctx, closedID, alerts, closed)
 			f.dedup += n - len(alerts)
 		}
 		r := incident.Apply(open, known, alerts, now, tmpl)
@@ -99,9 +84,6 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 				*ids = append(*ids, id)
 			}
 			inc.ID = (*ids)[opening]
-			if closedID != "" {
-				p.markAfterMerged(ctx, inc, closedID)
-			}
 			inc.Trace = telemetry.Traceparent(d.span) // before the header is taken
 			opening++
 		}
@@ -199,37 +181,6 @@ func (p *Pipeline) closedAlerts(ctx context.Context, g klaxon.Group, ds []*deliv
 	return id, closed, err
 }
 
-// markAfterMerged marks inc, which opens in a group whose last incident
-// was closed, when that one was merged into another (see
-// klaxon.AfterMerged): only then may an alert joining inc be one the
-// merge's target holds. A read that fails leaves inc unmarked: a page
-// more is better than a delivery refused.
-func (p *Pipeline) markAfterMerged(ctx context.Context, inc *klaxon.Incident, closedID string) {
-	src, err := p.store.Incident(ctx, closedID)
-	if err != nil {
-		p.log.Warn("read the group's closed incident", "incident", closedID, "err", err)
-		return
-	}
-	if src.MergedInto() != "" {
-		inc.Once = append(inc.Once, klaxon.AfterMerged+closedID)
-	}
-}
-
-// afterMerged reports whether inc opened after its group's last
-// incident was merged away (klaxon.AfterMerged).
-func afterMerged(inc *klaxon.Incident) bool {
-	return slices.ContainsFunc(inc.Once, func(o string) bool { return strings.HasPrefix(o, klaxon.AfterMerged) })
-}
-
-// joins reports whether alerts hold a firing report of an alert the
-// open incident, which holds known, does not.
-func joins(alerts []klaxon.Alert, known map[string]klaxon.Seen) bool {
-	return slices.ContainsFunc(alerts, func(a klaxon.Alert) bool {
-		_, ok := known[a.Key]
-		return !ok && a.Status == klaxon.Firing
-	})
-}
-
 // dropMerged returns alerts without the firing reports of alerts that
 // the group's last closed incident, id, holds firing, as the same
 // occurrence, when it merged into an incident still open that holds them
@@ -240,12 +191,8 @@ func joins(alerts []klaxon.Alert, known map[string]klaxon.Seen) bool {
 // for what the merge's target holds. A new occurrence, a resolve, a
 // report with no start, and every report once the target resolved go on
 // as after any resolve. alerts, a delivery's, is left as it is.
-// An alert in open, the open incident's, is its own, and left as it is.
-func (p *Pipeline) dropMerged(ctx context.Context, id string, alerts []klaxon.Alert, closed, open map[string]klaxon.Seen) []klaxon.Alert {
+func (p *Pipeline) dropMerged(ctx context.Context, id string, alerts []klaxon.Alert, closed map[string]klaxon.Seen) []klaxon.Alert {
 	held := func(a klaxon.Alert) bool {
-		if _, ok := open[a.Key]; ok {
-			return false
-		}
 		cur, ok := closed[a.Key]
 		// A report with no start cannot tell the occurrence merged from
 		// a later one, after a resolve that reached no incident.
