@@ -126,15 +126,15 @@ func (e *Engine) Merge(ctx context.Context, src, dst string, who klaxon.Actor) (
 		if inc.State == klaxon.StateResolved {
 			return false, klaxon.Conflict("cannot merge into incident %s: it is resolved", dst)
 		}
+		if slices.Contains(inc.Once, mergedKey(src)) || findMergeAt(inc, src) != nil {
+			return false, nil // merged, or under way: it is finished
+		}
 		if inc.MergedInto() == src {
 			// Two responders merge each into the other's: the one whose
 			// target is on its way into its own incident gives way, so
 			// that they never resolve both, each into the other.
 			crossed = true
 			return false, klaxon.Conflict("cannot merge incident %s into %s: %s is being merged into %s", src, dst, dst, src)
-		}
-		if slices.Contains(inc.Once, mergedKey(src)) || findMergeAt(inc, src) != nil {
-			return false, nil // merged, or under way
 		}
 		merged := who.Event(now, klaxon.EventMerged)
 		merged.Text = fmt.Sprintf("#%s %s (%s)", src, from.Summary, klaxon.Plural(from.AlertCount, "alert"))
