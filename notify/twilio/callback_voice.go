@@ -27,7 +27,13 @@ func (c *Callbacks) voice(w http.ResponseWriter, r *http.Request) {
 		if err := c.o.Responder.Delivery(r.Context(), id, n, false, answeredBy(by)); err != nil {
 			c.log.ErrorContext(r.Context(), "record delivery", "incident", id, "err", err)
 		}
-		answer(VoiceReply(fmt.Sprintf("This is Klaxon, with incident %s: %s. Check your messages to respond.", id, inc.Summary)))
+		answer(VoiceReply(fmt.Sprintf("This is Klaxon, with incident %s: %s. Check your messages to respond.", id, spokenSummary(inc.Summary))))
+		return
+	}
+	if inc.State == klaxon.StateResolved {
+		// Resolved since the call was placed (by someone else, or by
+		// its alerts): no menu, and a key pressed changes nothing.
+		answer(VoiceReply(fmt.Sprintf("This is Klaxon. Incident %s, %s, is resolved already. Nothing to do. Goodbye.", id, spokenSummary(inc.Summary))))
 		return
 	}
 	if r.URL.Query().Get("step") != "gather" {

@@ -117,7 +117,8 @@ func TestKeyRefused(t *testing.T) {
 	gather := twilio.VoicePath + "?" + url.Values{"incident": {id}, "n": {"1"}, "step": {"gather"}}.Encode()
 	code, out := r.post(t, gather, url.Values{"CallSid": {"CA" + strings.Repeat("4", 32)}, "To": {alicePhone}, "Digits": {"1"}}, "")
 	require.Equal(t, http.StatusOK, code, out)
-	require.Contains(t, out, "Incident "+id+" was not changed: cannot acknowledge: it is resolved. Goodbye.")
+	require.Contains(t, out, "Incident "+id+", payments is down, is resolved already. Nothing to do. Goodbye.")
+	require.Equal(t, klaxon.StateResolved, r.Incident(t, id).State)
 }
 
 // TestReplayedReplyLater: a signed reply replayed days later does not

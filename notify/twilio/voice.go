@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/beevik/etree"
 	api "github.com/twilio/twilio-go/rest/api/v2010"
@@ -109,6 +110,25 @@ func VoiceReply(text string) (string, error) {
 	})
 }
 
+// maxSpoken is how much of a summary a call says. A summary is free
+// text of up to 16 KiB (a stack trace); Twilio refuses a <Say> of more
+// than 4,096 characters, and a person listens to a few sentences.
+const maxSpoken = 500
+
+// spokenSummary is summary as a call says it: trimmed, and cut to
+// maxSpoken characters at a word where it can.
+func spokenSummary(summary string) string {
+	s := strings.TrimSpace(summary)
+	if utf8.RuneCountInString(s) <= maxSpoken {
+		return s
+	}
+	runes := []rune(s)[:maxSpoken]
+	if i := strings.LastIndexByte(string(runes), ' '); i > maxSpoken/2 {
+		return string(runes)[:i] + ", and more"
+	}
+	return string(runes) + ", and more"
+}
+
 func spokenPage(p VoicePrompt) string {
 	var b strings.Builder
 	b.WriteString("This is Klaxon. Incident ")
@@ -118,7 +138,7 @@ func spokenPage(p VoicePrompt) string {
 		b.WriteString(p.Severity)
 	}
 	b.WriteString(": ")
-	b.WriteString(strings.TrimRight(strings.TrimSpace(p.Summary), "."))
+	b.WriteString(strings.TrimRight(spokenSummary(p.Summary), "."))
 	b.WriteString(".")
 	switch {
 	case p.Alerts == 1:
