@@ -129,6 +129,37 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 		t.mu.Unlock()
 		return &klaxon.DeferredError{Until: open}
 	}
+	// By a contact method that does not bundle, the pages that waited
+	// go one a window, the first incident first: a later incident's
+	// page gives the open window to an earlier one's that waited and is
+	// due, and comes again a moment later. One still wanted that is not
+	// back within a window (a busy engine, another replica's) is let go.
+	for !t.bundles[p.Via] {
+		q, ok := w.turn(p.Incident, now, limit)
+		if !ok {
+			break
+		}
+		if t.wanted != nil {
+			t.mu.Unlock()
+			wanted := t.wanted(ctx, q)
+			t.mu.Lock()
+			if !wanted {
+				if cur, ok := w.waiting[q.Incident]; ok && cur.Notification == q.Notification {
+					w.drop(q.Incident)
+				}
+				if open := w.last.Add(limit); now.Before(open) { // taken meanwhile
+					w.waiting[p.Incident], w.due[p.Incident] = p, open
+					t.mu.Unlock()
+					return &klaxon.DeferredError{Until: open}
+				}
+				continue
+			}
+		}
+		until := now.Add(turnGrace)
+		w.waiting[p.Incident], w.due[p.Incident] = p, until
+		t.mu.Unlock()
+		return &klaxon.DeferredError{Until: until}
+	}
 	w.drop(p.Incident)
 	prev := w.last
 	w.last = now // the window is this page's: others that come now wait
@@ -203,6 +234,32 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 	close(on)
 	t.mu.Unlock()
 	return err
+}
+
+// turnGrace is how long a page that gave its window to an earlier
+// incident's waits before it comes again (see Throttle.Notify).
+const turnGrace = 2 * time.Second
+
+// turn returns the page of the first incident before id that waited and
+// is due at now, if any: the window is its turn. Waiting pages due a
+// whole limit ago or more, which did not come back, are forgotten.
+func (w *window) turn(id string, now time.Time, limit time.Duration) (klaxon.Page, bool) {
+	first := ""
+	for other := range w.waiting {
+		switch at := w.due[other]; {
+		case other == id || now.Before(at):
+		case now.Sub(at) >= limit:
+			w.drop(other)
+		case len(other) < len(id) || len(other) == len(id) && other < id:
+			if first == "" || len(other) < len(first) || len(other) == len(first) && other < first {
+				first = other
+			}
+		}
+	}
+	if first == "" {
+		return klaxon.Page{}, false
+	}
+	return w.waiting[first], true
 }
 
 // unmark ends ref's mark in w.sending if it is still c: another window

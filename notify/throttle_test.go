@@ -518,3 +518,55 @@ func TestThrottleGivenBackToStaleWindowKeepsWaiting(t *testing.T) {
 		})
 	}
 }
+
+// TestThrottleCallsTakeTurns: by a contact method that does not bundle
+// (a call), the pages that waited go one a window, the first incident
+// first. A later incident's page that finds the window open while an
+// earlier one's is due gives it the window and comes again a moment
+// later; one whose earlier page is no longer wanted (acknowledged while
+// it waited), or did not come back within a window, takes it.
+func TestThrottleCallsTakeTurns(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name   string
+		acked  bool          // incident 2 acknowledged while its call waited
+		later  time.Duration // when 3's call comes, past the window's opening
+		sent   string        // whose call 3's finds going out first
+		waited bool          // 3's call gives the window away
+	}{
+		{"an earlier call due takes the window first", false, 0, "2", true},
+		{"an earlier call acknowledged meanwhile is skipped", true, 0, "3", false},
+		{"an earlier call not back within a window is let go", false, time.Minute, "3", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			now := t0
+			out := &sink{}
+			th := notify.NewThrottle(out, notify.ThrottleOptions{
+				Limits: map[string]time.Duration{klaxon.ViaVoice: time.Minute},
+				Wanted: func(_ context.Context, p klaxon.Page) bool { return !(tt.acked && p.Incident == "2") },
+				Now:    func() time.Time { return now },
+			})
+			call := func(id string) klaxon.Page {
+				return klaxon.Page{Incident: id, User: klaxon.User{ID: "alice"}, Via: klaxon.ViaVoice}
+			}
+			require.NoError(t, th.Notify(t.Context(), call("1")))
+			var d *klaxon.DeferredError
+			require.ErrorAs(t, th.Notify(t.Context(), call("2")), &d, "2 waits for the next window")
+
+			now = d.Until.Add(tt.later)
+			err := th.Notify(t.Context(), call("3"))
+			if !tt.waited {
+				require.NoError(t, err)
+				require.Equal(t, tt.sent, out.pages[len(out.pages)-1].Incident)
+				return
+			}
+			require.ErrorAs(t, err, &d, "3 gives the window to 2, due now")
+			require.Equal(t, now.Add(2*time.Second), d.Until, "and comes again a moment later")
+			require.NoError(t, th.Notify(t.Context(), call("2")))
+			require.Equal(t, "2", out.pages[len(out.pages)-1].Incident)
+			now = d.Until
+			require.ErrorAs(t, th.Notify(t.Context(), call("3")), &d, "the window is 2's: 3 waits for the next")
+			require.Equal(t, t0.Add(2*time.Minute), d.Until)
+		})
+	}
+}
