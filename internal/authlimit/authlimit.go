@@ -56,7 +56,14 @@ type Limiter struct {
 	// without a walk of the table at each failure of a flood, and after
 	// it, the table has room again.
 	blockedUntil time.Time
+	// newcomers are the clients counted in a full table in the place of
+	// one not blocked, newest last: the first places the next newcomer
+	// of a flood can take without a walk of the table.
+	newcomers []string
 }
+
+// maxNewcomers bounds Limiter.newcomers.
+const maxNewcomers = 1024
 
 type failureCount struct {
 	n     int
@@ -136,6 +143,9 @@ func (f *Limiter) count(k key, now time.Time) *failureCount {
 				}
 			}
 		}
+		if len(f.clients) >= maxClients && f.evictNewcomer(now) {
+			return f.add(k, now, true)
+		}
 		var until time.Time // the first end of a block
 		for name, old := range f.clients {
 			if len(f.clients) < maxClients {
@@ -154,10 +164,39 @@ func (f *Limiter) count(k key, now time.Time) *failureCount {
 			f.blockedUntil = until
 			return &f.overflow
 		}
+		return f.add(k, now, true)
 	}
+	return f.add(k, now, false)
+}
+
+// add counts k from now; newcomer: in a full table's place of a client
+// not blocked. f.mu is held.
+func (f *Limiter) add(k key, now time.Time, newcomer bool) *failureCount {
 	c := &failureCount{limit: k.limit, since: now}
 	f.clients[k.name] = c
+	if newcomer {
+		if len(f.newcomers) >= maxNewcomers {
+			f.newcomers = f.newcomers[1:]
+		}
+		f.newcomers = append(f.newcomers, k.name)
+	}
 	return c
+}
+
+// evictNewcomer drops the count of a newcomer not blocked, the oldest
+// first, and reports whether it did: a flood of new addresses, once the
+// table is full, takes these places in turn without a walk of the table
+// at each failure. f.mu is held.
+func (f *Limiter) evictNewcomer(now time.Time) bool {
+	for len(f.newcomers) > 0 {
+		name := f.newcomers[0]
+		f.newcomers = f.newcomers[1:]
+		if c := f.clients[name]; c != nil && c.wait(now) == 0 {
+			delete(f.clients, name)
+			return true
+		}
+	}
+	return false
 }
 
 // key is what a client is counted under, and its limit.

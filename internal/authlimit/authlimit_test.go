@@ -207,3 +207,22 @@ func fullOfBlocked(t *testing.T, step time.Duration) (f *Limiter, now *time.Time
 	}
 	return f, &at, addr
 }
+
+// TestFloodOfNewcomersCostsLittle: once the first block of a full table
+// ended, a flood of new addresses takes the place of the newcomer before
+// it (not blocked: a failure or two each) without a walk of the table at
+// each failure. A count freed meanwhile (which a walk would take) shows
+// that none was made.
+func TestFloodOfNewcomersCostsLittle(t *testing.T) {
+	f, now, addr := fullOfBlocked(t, time.Second)
+	*now = time.Date(2026, 11, 28, 3, 1, 0, 0, time.UTC) // addr(0)'s window ended
+	f.Fail(addr(100))
+	require.Contains(t, f.clients, "192.0.2.100", "the first newcomer takes the ended count's place")
+	f.clients["192.0.2.5"].n = 0 // as if its block had ended: a walk would take its place
+	*now = now.Add(time.Second)
+	f.Fail(addr(101))
+	require.Contains(t, f.clients, "192.0.2.101")
+	require.NotContains(t, f.clients, "192.0.2.100", "the next newcomer takes the first one's place")
+	require.Contains(t, f.clients, "192.0.2.5", "a failure walked the table")
+	require.Equal(t, []string{"192.0.2.101"}, f.newcomers, "the first newcomer's place was taken, not another's")
+}
