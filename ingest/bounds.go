@@ -78,6 +78,18 @@ func bound(alerts []klaxon.Alert, at func(i int) string) error {
 	return nil
 }
 
+// BoundLabels cuts labels, in place, to the bounds ingest cuts an
+// alert's labels to (MaxLabelName, MaxLabelValue, MaxLabels), and
+// reports whether it cut any: for a tool that says where an alert with
+// these labels goes (klaxon route test), as ingest routes the alert.
+func BoundLabels(labels map[string]string) bool {
+	before := maps.Clone(labels)
+	if cutMap(labels, MaxLabelValue) > MaxLabels {
+		budget(labels, MaxLabels, DroppedLabels)
+	}
+	return !maps.Equal(before, labels)
+}
+
 // cutMap cuts m's names to MaxLabelName and its values to max, each
 // marked, and returns the bytes of names and values it then holds in
 // all. Two long names that share their first bytes up to the bound

@@ -12,6 +12,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/config"
+	"github.com/klaxonhq/klaxon/ingest"
 	"github.com/klaxonhq/klaxon/route"
 	"github.com/klaxonhq/klaxon/schedule"
 )
@@ -45,6 +46,9 @@ func routeTest(args []string, stdout, stderr io.Writer) error {
 	cfg, err := config.Load(*path, nil)
 	if err != nil {
 		return err
+	}
+	if ingest.BoundLabels(labels) {
+		fmt.Fprintf(stdout, "labels:    cut to their bounds, as ingest cuts an alert's (see Alert bounds)\n")
 	}
 	// An integration's labels: in the config are added where the sender
 	// set none, as ingest does, so that the route is the one its alerts
@@ -86,8 +90,10 @@ func routeTest(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "maintenance: %s holds the first page until %s\n", w.Name, until.In(time.Local).Format("Mon 2006-01-02 15:04 MST"))
 		t = until.In(time.Local)
 	}
+	reached := false
 	for i, step := range p.Steps {
 		fmt.Fprintf(stdout, "step %d at %s:\n", i+1, t.Format("Mon 2006-01-02 15:04 MST"))
+		paged := false
 		for _, target := range step.Targets {
 			ids := []string{target.Name}
 			if target.Kind == klaxon.TargetSchedule {
@@ -97,17 +103,38 @@ func routeTest(args []string, stdout, stderr io.Writer) error {
 			}
 			var who []string
 			for _, id := range ids {
-				who = append(who, id+" by "+rules(cfg.Users[id], urgency))
+				rs := rules(cfg.Users[id], urgency)
+				paged = paged || rs != noRule
+				who = append(who, id+" by "+rs)
 			}
 			if len(who) == 0 {
 				who = []string{"nobody"}
 			}
 			fmt.Fprintf(stdout, "  %s: %s\n", target, strings.Join(who, "; "))
 		}
+		if !paged {
+			// As the engine walks: the next step pages at once.
+			fmt.Fprintln(stdout, "  (reaches nobody: the next step pages at once)")
+			continue
+		}
+		reached = true
 		t = t.Add(step.EscalateAfter)
+	}
+	if !reached && len(p.Steps) > 0 {
+		if len(cfg.Fallback) == 0 {
+			fmt.Fprintf(stdout, "fallback at %s: none is set; nobody is paged\n", t.Format("Mon 2006-01-02 15:04 MST"))
+			return nil
+		}
+		fmt.Fprintf(stdout, "fallback at %s (every step reached nobody):\n", t.Format("Mon 2006-01-02 15:04 MST"))
+		for _, id := range cfg.Fallback {
+			fmt.Fprintf(stdout, "  user:%s: %s by %s\n", id, id, rules(cfg.Users[id], urgency))
+		}
 	}
 	return nil
 }
+
+// noRule is what rules says of a user with no rule for an urgency.
+const noRule = "nothing (no rule for this urgency)"
 
 // rules describes the notification rules of u that apply to urgency.
 func rules(u klaxon.User, urgency klaxon.Urgency) string {
@@ -118,7 +145,7 @@ func rules(u klaxon.User, urgency klaxon.Urgency) string {
 		}
 	}
 	if len(out) == 0 {
-		return "nothing (no rule for this urgency)"
+		return noRule
 	}
 	return strings.Join(out, ", ")
 }
