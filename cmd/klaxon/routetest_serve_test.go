@@ -100,57 +100,40 @@ func TestRouteTestGroupKeyOfALongLabel(t *testing.T) {
 	require.Equal(t, incs[0].Group, m[1], "route test's group key is not the incident's group:\nroute test said:\n%.300s", said)
 }
 
-// TestRouteTestStepAfterNobody: a step that reaches nobody (a user with no
+// TestRouteTestWalksAsServe: a step that reaches nobody (a user with no
 // rule for the incident's urgency) makes serve page the next step at
-// once; route test times the next step escalate_after later.
-func TestRouteTestStepAfterNobody(t *testing.T) {
-	config := truthConfig(t, `route:
-  policy: oncall
-`, map[string]string{
-		"policies/oncall.yaml": "name: oncall\nsteps:\n  - targets: [user:alice]\n    escalate_after: 1h\n  - targets: [user:bob]\n    escalate_after: 1h\n",
-		"users.yaml": `users:
-  - {id: alice, name: Alice, phone: "+15550100001", notify: [{via: sms, after: 0s, urgency: high}]}
-  - {id: bob, name: Bob, email: bob@example.com, notify: [{via: email, after: 0s}]}
-`,
-	})
-	base, s, _ := startServe(t, config)
-	code, out := post(t, base+"/v1/ingest/alertmanager", amToken, "application/json",
-		amBody(t, map[string]string{"alertname": "DiskFull", "service": "db", "severity": "warning"}))
-	require.Equal(t, http.StatusOK, code, "%v", out)
-	incs := listIncidents(t, base, "open")
-	require.Len(t, incs, 1)
-	// Step 2 pages bob now, not an hour from now.
-	waitFor(t, "bob paged by step 2", func() bool { return len(s.pagesFor(incs[0].ID)) > 0 })
-	require.Equal(t, "bob", s.pagesFor(incs[0].ID)[0].user)
+// once, and a walk that reaches nobody pages the config's fallback;
+// route test says the same: the next step at the same time, and the
+// fallback's users.
+func TestRouteTestWalksAsServe(t *testing.T) {
+	alice := `  - {id: alice, name: Alice, phone: "+15550100001", notify: [{via: sms, after: 0s, urgency: high}]}` + "\n"
+	for _, tt := range []struct {
+		name, main, policy, other string
+		paged                     string // whom serve pages first
+		said                      string // what route test must say
+	}{
+		{"the next step at once", "", "\n  - targets: [user:bob]\n    escalate_after: 1h",
+			`  - {id: bob, name: Bob, email: bob@example.com, notify: [{via: email, after: 0s}]}`, "bob", "step 2 at Mon 2026-11-23 15:00"},
+		{"the fallback", "fallback: [carol]\n", "",
+			`  - {id: carol, name: Carol, email: carol@example.com, notify: [{via: email, after: 0s}]}`, "carol", "user:carol: carol by email"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			config := truthConfig(t, "route:\n  policy: oncall\n"+tt.main, map[string]string{
+				"policies/oncall.yaml": "name: oncall\nsteps:\n  - targets: [user:alice]\n    escalate_after: 1h" + tt.policy + "\n",
+				"users.yaml":           "users:\n" + alice + tt.other + "\n",
+			})
+			base, s, _ := startServe(t, config)
+			code, out := post(t, base+"/v1/ingest/alertmanager", amToken, "application/json",
+				amBody(t, map[string]string{"alertname": "DiskFull", "service": "db", "severity": "warning"}))
+			require.Equal(t, http.StatusOK, code, "%v", out)
+			incs := listIncidents(t, base, "open")
+			require.Len(t, incs, 1)
+			waitFor(t, tt.paged+" paged", func() bool { return len(s.pagesFor(incs[0].ID)) > 0 })
+			require.Equal(t, tt.paged, s.pagesFor(incs[0].ID)[0].user)
 
-	said := routeTestOut(t, config, "--at", "2026-11-23T15:00:00Z", "integration=prometheus", "alertname=DiskFull", "service=db", "severity=warning")
-	require.Contains(t, said, "user:alice: alice by nothing (no rule for this urgency)")
-	require.Contains(t, said, "step 2 at Mon 2026-11-23 15:00", "serve pages step 2 at once after a step that reached nobody; route test said:\n%s", said)
-}
-
-// TestRouteTestFallback: every step reaches nobody, so serve pages the
-// config's fallback users; route test says nobody is paged and never
-// names them.
-func TestRouteTestFallback(t *testing.T) {
-	config := truthConfig(t, `route:
-  policy: oncall
-fallback: [carol]
-`, map[string]string{
-		"policies/oncall.yaml": "name: oncall\nsteps:\n  - targets: [user:alice]\n    escalate_after: 1h\n",
-		"users.yaml": `users:
-  - {id: alice, name: Alice, phone: "+15550100001", notify: [{via: sms, after: 0s, urgency: high}]}
-  - {id: carol, name: Carol, email: carol@example.com, notify: [{via: email, after: 0s}]}
-`,
-	})
-	base, s, _ := startServe(t, config)
-	code, out := post(t, base+"/v1/ingest/alertmanager", amToken, "application/json",
-		amBody(t, map[string]string{"alertname": "DiskFull", "service": "db", "severity": "warning"}))
-	require.Equal(t, http.StatusOK, code, "%v", out)
-	incs := listIncidents(t, base, "open")
-	require.Len(t, incs, 1)
-	waitFor(t, "carol paged as fallback", func() bool { return len(s.pagesFor(incs[0].ID)) > 0 })
-	require.Equal(t, "carol", s.pagesFor(incs[0].ID)[0].user)
-
-	said := routeTestOut(t, config, "--at", "2026-11-23T15:00:00Z", "integration=prometheus", "alertname=DiskFull", "service=db", "severity=warning")
-	require.Contains(t, said, "carol", "serve pages the fallback user carol; route test said:\n%s", said)
+			said := routeTestOut(t, config, "--at", "2026-11-23T15:00:00Z", "integration=prometheus", "alertname=DiskFull", "service=db", "severity=warning")
+			require.Contains(t, said, "user:alice: alice by nothing (no rule for this urgency)")
+			require.Contains(t, said, tt.said, "route test said:\n%s", said)
+		})
+	}
 }
