@@ -27,12 +27,13 @@ func routeTest(args []string, stdout, stderr io.Writer) error {
 	path := configFlag(fs)
 	at := newTimeFlag(time.Now(), "now")
 	fs.Var(at, "at", "when the alert fires: "+timeHelp+"; a wall time is in the local time zone")
+	severity := fs.String("severity", "", "the alert's severity where its sender gives it apart from its labels (Datadog's alert_type mapped, PagerDuty's payload.severity); default: its severity label")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) < 1 || pos[0] != "test" {
-		fmt.Fprintln(stderr, "usage: klaxon route test [--config FILE] [--at TIME] label=value...")
+		fmt.Fprintln(stderr, "usage: klaxon route test [--config FILE] [--at TIME] [--severity S] label=value...")
 		return errUsage
 	}
 	labels := map[string]string{}
@@ -77,7 +78,11 @@ func routeTest(args []string, stdout, stderr io.Writer) error {
 	}
 	urgency := tmpl.Urgency
 	if urgency == "" {
-		urgency = klaxon.UrgencyOf(labels["severity"])
+		sev := *severity
+		if sev == "" {
+			sev = labels["severity"]
+		}
+		urgency = klaxon.UrgencyOf(sev)
 	}
 	p := tmpl.Policy
 	fmt.Fprintf(stdout, "route:     %s\n", r.ID)

@@ -45,6 +45,21 @@ step 2 at Thu 2026-12-24 12:05 UTC:
   user:bob: bob by voice at 0s, sms at 2m0s
 `,
 		},
+		{
+			// A sender's severity apart from its labels (Datadog's
+			// alert_type error: critical) makes the incident urgent.
+			name: "--severity, a sender's severity that is no label",
+			args: []string{"--at", "2026-12-24T12:00:00Z", "--severity", "critical", "service=db", "severity=warning", "alertname=DiskFull"},
+			want: `route:     {}
+policy:    default (repeat 1, ack_timeout 0s)
+group key: {}:{alertname="DiskFull",service="db"}
+urgency:   high
+step 1 at Thu 2026-12-24 12:00 UTC:
+  user:alice: alice by sms at 0s, voice at 1m0s, email at 0s
+step 2 at Thu 2026-12-24 12:05 UTC:
+  user:bob: bob by voice at 0s, sms at 2m0s
+`,
+		},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
