@@ -250,8 +250,8 @@ func (w *window) turn(id string, now time.Time, limit time.Duration) (klaxon.Pag
 		case other == id || now.Before(at):
 		case now.Sub(at) >= limit:
 			w.drop(other)
-		case len(other) < len(id) || len(other) == len(id) && other < id:
-			if first == "" || len(other) < len(first) || len(other) == len(first) && other < first {
+		case incidentBefore(other, id):
+			if first == "" || incidentBefore(other, first) {
 				first = other
 			}
 		}
@@ -319,13 +319,14 @@ func (t *Throttle) decide(ctx context.Context, p klaxon.Page, candidates map[str
 
 // byIncident sorts incident IDs as numbers are: shorter first.
 func byIncident(ids []string) []string {
-	sort.Slice(ids, func(i, j int) bool {
-		if len(ids[i]) != len(ids[j]) {
-			return len(ids[i]) < len(ids[j])
-		}
-		return ids[i] < ids[j]
-	})
+	sort.Slice(ids, func(i, j int) bool { return incidentBefore(ids[i], ids[j]) })
 	return ids
+}
+
+// incidentBefore reports whether incident a opened before b: IDs are
+// numbers, the shorter the older.
+func incidentBefore(a, b string) bool {
+	return len(a) < len(b) || len(a) == len(b) && a < b
 }
 
 // bundle makes p into the page of p and others together.

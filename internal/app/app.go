@@ -231,7 +231,8 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	// from the next ping or deadline (see Heartbeats.Rearm).
 	waits := heartbeatWaits(cfg)
 	reload.reloaded = func(ctx context.Context) error {
-		now := heartbeatWaits(rt.cfg.Load())
+		cfg := rt.cfg.Load()
+		now := heartbeatWaits(cfg)
 		var longer []string
 		for name, wait := range now {
 			if old, ok := waits[name]; ok && wait > old {
@@ -242,7 +243,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 			return err
 		}
 		waits = now
-		return heartbeats.Arm(ctx, heartbeatNames(rt.cfg.Load()))
+		return heartbeats.Arm(ctx, heartbeatNames(cfg))
 	}
 	if waited {
 		// The files were read before the wait, and watched only from
