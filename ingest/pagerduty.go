@@ -178,11 +178,14 @@ func (p *pdPayload) alert() (klaxon.Alert, error) {
 }
 
 // pdTimeLayouts are the ISO 8601 forms senders use for payload.timestamp;
-// PagerDuty's own examples write the offset without a colon (+0000).
+// PagerDuty's own examples write the offset without a colon (+0000). A
+// time without a zone is taken as UTC: Python's utcnow().isoformat()
+// writes one so, and a trigger refused for it would page nobody.
 var pdTimeLayouts = []string{
 	time.RFC3339Nano,
 	"2006-01-02T15:04:05.999999999Z0700",
 	"2006-01-02T15:04:05.999999999Z07",
+	"2006-01-02T15:04:05.999999999",
 }
 
 // pdTime parses payload.timestamp into UTC; empty is the zero time.

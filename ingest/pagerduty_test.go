@@ -78,6 +78,27 @@ func TestDecodePagerDuty(t *testing.T) {
 	}
 }
 
+// TestDecodePagerDutyTimestamps: the forms of payload.timestamp senders
+// write. One without a zone is UTC: Python's datetime.utcnow().isoformat()
+// writes it so, and refusing it would refuse the trigger, and its page.
+func TestDecodePagerDutyTimestamps(t *testing.T) {
+	for _, tt := range []struct{ timestamp, want string }{
+		{"2026-11-23T23:10:00+01:00", "2026-11-23T22:10:00Z"},
+		{"2026-11-23T22:10:00.315+0000", "2026-11-23T22:10:00.315Z"},
+		{"2026-11-23T23:10:00+01", "2026-11-23T22:10:00Z"},
+		{"2026-11-23T22:10:00Z", "2026-11-23T22:10:00Z"},
+		{"2026-11-23T22:10:00.123456", "2026-11-23T22:10:00.123456Z"},
+		{"2026-11-23T22:10:00", "2026-11-23T22:10:00Z"},
+	} {
+		t.Run(tt.timestamp, func(t *testing.T) {
+			got, err := DecodePagerDuty("pd", []byte(`{"routing_key":"rk","event_action":"trigger","dedup_key":"d1",`+
+				`"payload":{"summary":"s","source":"h","severity":"info","timestamp":"`+tt.timestamp+`"}}`))
+			require.NoError(t, err)
+			require.Equal(t, utc(t, tt.want), got.Alert.StartsAt)
+		})
+	}
+}
+
 func TestDecodePagerDutyGeneratesDedupKey(t *testing.T) {
 	body := []byte(`{"routing_key":"rk","event_action":"trigger","dedup_key":" ","payload":{"summary":"s","source":"h","severity":"warning"}}`)
 	first, err := DecodePagerDuty("pd", body)
