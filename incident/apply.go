@@ -174,6 +174,9 @@ func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time)
 		a.StartsAt = cur.StartsAt
 	}
 	next := klaxon.AlertState{Alert: a, Count: cur.Count, FirstSeen: cur.FirstSeen, LastSeen: now, Stored: cur.Stored}
+	// A partial resolve may say why it resolved: its words go to the
+	// timeline, and the alert keeps the summary it fired with.
+	said := a.Summary
 	if a.Partial { // says only its status: the rest stays as known
 		next.Summary, next.Severity, next.StartsAt = cur.Summary, cur.Severity, cur.StartsAt
 		a = next.Alert
@@ -190,6 +193,9 @@ func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time)
 	case a.Status == klaxon.Resolved:
 		inc.FiringCount--
 		text := a.Summary
+		if said != "" {
+			text = said
+		}
 		if a.MovedTo != "" {
 			text = "moved to incident " + a.MovedTo + ": " + a.Summary
 			next.MovedTo = ""

@@ -152,8 +152,10 @@ func (in *genericAlert) alert(integration string, i int) (klaxon.Alert, error) {
 		Annotations: in.Annotations,
 		StartsAt:    starts,
 		URL:         in.URL,
-		// A resolve by dedup_key alone says nothing else of the alert.
-		Partial: status == klaxon.Resolved && in.Summary == "" && in.Severity == "" && in.Source == "" &&
+		// A resolve that says none of the alert's details (by dedup_key,
+		// with at most a summary that says why, or a severity) keeps
+		// those it fired with; its summary goes to the timeline.
+		Partial: status == klaxon.Resolved && in.Source == "" &&
 			len(in.Labels) == 0 && len(in.Annotations) == 0 && in.URL == "" && in.StartsAt == "",
 	}, nil
 }
