@@ -78,10 +78,19 @@ func TestReadyzOnRedisThatCannotWrite(t *testing.T) {
 	_, err := redistest.Do(redis.Addr(), "CONFIG", "SET", "min-replicas-to-write", "1")
 	require.NoError(t, err)
 	waitFor(t, "/readyz fails", func() bool { return readyz(base) == http.StatusServiceUnavailable })
+	// A webhook the master will not write (NOREPLICAS) is a 503, which
+	// the sender retries, not a 500 nor an answer of accepted.
+	body, err := os.ReadFile(filepath.Join("testdata", "firing-one-alert.json"))
+	require.NoError(t, err)
+	code, out := post(t, base+"/v1/ingest/alertmanager", amToken, "application/json", body)
+	require.Equal(t, http.StatusServiceUnavailable, code, "%v", out)
+	require.Empty(t, listIncidents(t, base, "all"))
 
 	_, err = redistest.Do(redis.Addr(), "CONFIG", "SET", "min-replicas-to-write", "0")
 	require.NoError(t, err)
 	waitFor(t, "/readyz is ready again", func() bool { return readyz(base) == http.StatusOK })
+	postFixture(t, base, "firing-one-alert.json") // the sender's retry
+	require.Len(t, listIncidents(t, base, "all"), 1)
 }
 
 // TestServeWaitsForRedis: a server started while Redis is down (a host's
