@@ -36,11 +36,12 @@ type Alert struct {
 	// (summary, severity, start, labels, annotations, source, link) stays
 	// as it was, rather than being erased. It is not stored.
 	Partial bool `json:"-"`
-	// Repeat marks a report that repeats an occurrence the sender
-	// reported firing already, dated when it was sent, not when the
-	// occurrence started (Datadog's renotifications): while the alert
-	// fires it is the occurrence firing, and its date orders it only
-	// against a resolve. It is not stored.
+	// Repeat marks a report dated when it was sent, not when the
+	// occurrence started, that repeats or continues an occurrence the
+	// sender may have reported firing already (Datadog's notifications of
+	// an alert cycle: a renotification, a Warn or No Data after Alert):
+	// while the alert fires it is the occurrence firing, and its date
+	// orders it only against a resolve. It is not stored.
 	Repeat bool `json:"-"`
 	// MovedTo, on a resolve that ingest makes, names the incident the
 	// alert fires in now, in another group: its route or its labels

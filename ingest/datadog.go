@@ -50,10 +50,6 @@ var ddTransitions = map[string]klaxon.Status{
 	"Recovered":    klaxon.Resolved,
 }
 
-// ddRepeats are the transitions of a renotification: the monitor still
-// alerts as it did, and $DATE is the renotification's.
-var ddRepeats = map[string]bool{"Re-Triggered": true, "Re-Warn": true, "Re-No Data": true, "Renotify": true}
-
 // ddSeverities maps $ALERT_TYPE, then $ALERT_PRIORITY, to a severity on
 // PagerDuty's scale (critical, error, warning, info). The alert type says
 // which threshold was crossed, so it wins; the priority is kept as the
@@ -87,9 +83,18 @@ var ddSeverities = map[string]string{
 // (success: info) is not kept, the alert keeps the one it fired with
 // (see incident.Apply). URL is link, StartsAt
 // is date (milliseconds since the epoch), Source is hostname; message,
-// scope, event_type and org name become annotations. A renotification
-// (Re-Triggered, Re-Warn, Re-No Data, Renotify) is marked Repeat: its
-// date is its own, so it is the occurrence firing, not a new one.
+// scope, event_type and org name become annotations.
+//
+// An alert cycle, from the notification that opens it to its recovery,
+// is one occurrence of the alert, whatever transitions it goes through
+// (Alert, Warn, No Data and back) and however often it renotifies. Each
+// of those notifications is dated when it was sent, not when the cycle
+// began, so every firing one is marked Repeat: while the alert fires it
+// is the occurrence firing, with the severity of its latest transition;
+// the notification that opens the alert gives its start. After a
+// recovery, the monitor's next cycle is a new occurrence: a new alert
+// when it has a cycle key of its own, firing again when it is keyed by
+// monitor and scope.
 func DecodeDatadog(integration string, body []byte) ([]klaxon.Alert, error) {
 	var p ddPayload
 	if err := decodeJSON(body, &p); err != nil {
@@ -142,7 +147,7 @@ func DecodeDatadog(integration string, body []byte) ([]klaxon.Alert, error) {
 		Annotations: annotations,
 		StartsAt:    starts,
 		URL:         string(p.Link),
-		Repeat:      ddRepeats[transition],
+		Repeat:      status == klaxon.Firing,
 	}}
 	if status == klaxon.Resolved {
 		// A recovery ends the occurrence at its $DATE: one redelivered

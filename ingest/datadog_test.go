@@ -1,8 +1,10 @@
 package ingest
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/incident"
 )
 
 func TestDecodeDatadog(t *testing.T) {
@@ -41,6 +44,7 @@ func TestDecodeDatadog(t *testing.T) {
 				},
 				StartsAt: time.UnixMilli(1795478400000).UTC(),
 				URL:      "https://app.datadoghq.com/event/event?id=7412904861038742911",
+				Repeat:   true, // dated when sent: see TestDatadogCycle
 			},
 		},
 		{
@@ -73,6 +77,7 @@ func TestDecodeDatadog(t *testing.T) {
 					"event_type": "service_check", "org": "Example Corp"},
 				StartsAt: time.UnixMilli(1795480600000).UTC(),
 				URL:      "https://app.datadoghq.com/event/event?id=7413000000000000001",
+				Repeat:   true, // dated when sent: see TestDatadogCycle
 			},
 		},
 		{
@@ -88,6 +93,7 @@ func TestDecodeDatadog(t *testing.T) {
 					"event_type": "query_alert_monitor", "org": "Example Corp"},
 				StartsAt: time.UnixMilli(1795480000000).UTC(),
 				URL:      "https://app.datadoghq.com/event/event?id=7412999000111222333",
+				Repeat:   true, // dated when sent: see TestDatadogCycle
 			},
 		},
 		{
@@ -122,6 +128,9 @@ func TestDecodeDatadog(t *testing.T) {
 	}
 }
 
+// TestDecodeDatadogTransitions: every firing transition is dated when
+// Datadog sent it, within a cycle that began before, so it is marked
+// Repeat (see TestDatadogCycle); a recovery ends the cycle at its date.
 func TestDecodeDatadogTransitions(t *testing.T) {
 	for transition, want := range map[string]klaxon.Status{
 		"Triggered": klaxon.Firing, "Re-Triggered": klaxon.Firing, "Warn": klaxon.Firing,
@@ -132,6 +141,7 @@ func TestDecodeDatadogTransitions(t *testing.T) {
 			got, err := DecodeDatadog("dd", []byte(`{"alert_cycle_key":"k","title":"x","transition":"`+transition+`"}`))
 			require.NoError(t, err)
 			require.Equal(t, want, got[0].Status)
+			require.Equal(t, want == klaxon.Firing, got[0].Repeat)
 		})
 	}
 }
@@ -238,4 +248,87 @@ func TestDatadogExamplePayload(t *testing.T) {
 	example, err := os.ReadFile(filepath.Join("..", "examples", "datadog-payload.json"))
 	require.NoError(t, err)
 	require.Equal(t, string(readTestdata(t, "datadog/payload-template.json")), string(example))
+}
+
+// TestDatadogCycle: the notifications of a Datadog monitor, as Datadog
+// sends them (from warn-no-cycle-key.json, keyed by monitor and scope),
+// folded as the pipeline folds them into an incident that stays open.
+// One alert cycle is one occurrence, whatever transitions it goes
+// through, until it recovers: its count stays 1 and its start is the
+// cycle's, its severity is its latest transition's; the recovery keeps
+// that severity; the next cycle is a new occurrence. The incident's
+// urgency is its first notification's: a Warn opens one of low urgency.
+func TestDatadogCycle(t *testing.T) {
+	start := time.UnixMilli(1795480000000).UTC() // warn-no-cycle-key.json's $DATE
+	type note struct {
+		transition, alertType string
+		after                 time.Duration
+	}
+	type shown struct {
+		Status   klaxon.Status
+		Severity string
+		Count    int
+		StartsAt time.Time
+		Urgency  klaxon.Urgency
+	}
+	alert, warn, noData := note{"Triggered", "error", 0}, note{"Warn", "warning", 0}, note{"No Data", "error", 0}
+	at := func(n note, after time.Duration) note { n.after = after; return n }
+	recovered := func(after time.Duration) note { return note{"Recovered", "success", after} }
+	tests := []struct {
+		name  string
+		notes []note
+		want  shown
+	}{
+		{"Alert", []note{alert}, shown{klaxon.Firing, "critical", 1, start, klaxon.UrgencyHigh}},
+		{"Warn", []note{warn}, shown{klaxon.Firing, "warning", 1, start, klaxon.UrgencyLow}},
+		{"Alert → Warn", []note{alert, at(warn, 5*time.Minute)},
+			shown{klaxon.Firing, "warning", 1, start, klaxon.UrgencyHigh}},
+		{"Warn → Alert", []note{warn, at(alert, 5*time.Minute)},
+			shown{klaxon.Firing, "critical", 1, start, klaxon.UrgencyLow}},
+		{"Alert → Warn → No Data", []note{alert, at(warn, 5*time.Minute), at(noData, 10*time.Minute)},
+			shown{klaxon.Firing, "critical", 1, start, klaxon.UrgencyHigh}},
+		{"No Data → Alert → Warn", []note{noData, at(alert, 5*time.Minute), at(warn, 10*time.Minute)},
+			shown{klaxon.Firing, "warning", 1, start, klaxon.UrgencyHigh}},
+		{"renotified: Re-Triggered, Renotify", []note{alert, {"Re-Triggered", "error", 10 * time.Minute}, {"Renotify", "error", 20 * time.Minute}},
+			shown{klaxon.Firing, "critical", 1, start, klaxon.UrgencyHigh}},
+		{"Alert → Warn, renotified", []note{alert, at(warn, 5*time.Minute), {"Re-Warn", "warning", 15 * time.Minute}},
+			shown{klaxon.Firing, "warning", 1, start, klaxon.UrgencyHigh}},
+		{"recovered from Warn", []note{alert, at(warn, 5*time.Minute), recovered(10 * time.Minute)},
+			shown{klaxon.Resolved, "warning", 1, start.Add(10 * time.Minute), klaxon.UrgencyHigh}},
+		{"the next cycle", []note{alert, at(warn, 5*time.Minute), recovered(10 * time.Minute), at(warn, 20*time.Minute), at(noData, 25*time.Minute)},
+			shown{klaxon.Firing, "critical", 2, start.Add(20 * time.Minute), klaxon.UrgencyHigh}},
+		{"a Warn of the cycle before, delivered after the recovery", []note{alert, recovered(10 * time.Minute), at(warn, 5*time.Minute)},
+			shown{klaxon.Resolved, "critical", 1, start.Add(10 * time.Minute), klaxon.UrgencyHigh}},
+	}
+	fixture := readTestdata(t, "datadog/warn-no-cycle-key.json")
+	tmpl := incident.Template{Group: "g", Policy: klaxon.Policy{Name: "p"}, KeepOpen: true}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var open *klaxon.Incident
+			var state klaxon.AlertState
+			for _, n := range tt.notes {
+				var body map[string]any
+				require.NoError(t, json.Unmarshal(fixture, &body))
+				body["transition"], body["alert_type"] = n.transition, n.alertType
+				body["title"] = "[" + n.transition + " on {host:db-1}] Disk usage above 80%"
+				body["date"] = strconv.FormatInt(start.Add(n.after).UnixMilli(), 10)
+				b, err := json.Marshal(body)
+				require.NoError(t, err)
+				alerts, err := DecodeDatadog("dd", b)
+				require.NoError(t, err)
+				var known map[string]klaxon.Seen
+				if open != nil {
+					known = map[string]klaxon.Seen{state.Key: state.Seen()}
+				}
+				r := incident.Apply(open, known, alerts, start.Add(n.after+time.Second), tmpl)
+				require.NotNil(t, r.Incident)
+				if len(r.Incident.Changed) > 0 {
+					state = r.Incident.Changed[len(r.Incident.Changed)-1]
+				}
+				open = incident.Clone(r.Incident)
+				open.Changed, open.Recorded = nil, nil
+			}
+			require.Equal(t, tt.want, shown{state.Status, state.Severity, state.Count, state.StartsAt, open.Urgency})
+		})
+	}
 }
