@@ -2,7 +2,8 @@
 // that speaks the part of Slack's Web API that Klaxon uses
 // (chat.postMessage, chat.update, chat.delete, conversations.open,
 // users.info), records the messages it was asked to post and not to
-// delete, answers 429 on demand, takes
+// delete, takes a channel's name for its ID as Slack does, answers 429
+// on demand or past a rate limit, takes
 // the answers posted to an interaction's response_url, and builds button
 // presses and slash commands signed as Slack signs them.
 //
@@ -85,6 +86,8 @@ type Server struct {
 	calls     []Call
 	users     map[string]string // Slack user ID -> name
 	dms       map[string]string // Slack user ID -> DM channel ID
+	opened    int               // DMs opened, closed ones included
+	channels  map[string]string // channel name (no #) -> ID
 	limited   int               // calls left to answer 429
 	after     time.Duration     // their Retry-After
 	responses []Response
@@ -118,6 +121,7 @@ func Start(t testing.TB) *Server {
 		SigningSecret: SigningSecret,
 		users:         map[string]string{},
 		dms:           map[string]string{},
+		channels:      map[string]string{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/{method}", s.api)
@@ -151,6 +155,24 @@ func (s *Server) AddUser(id, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.users[id] = name
+}
+
+// AddChannel makes name (such as "ops") the name of channel id (such as
+// "C0OPS"): a call naming it "#ops" or "ops" is a call to id, limited as
+// id (ChannelLimit), and answered with id, as Slack answers.
+func (s *Server) AddChannel(id, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.channels[name] = id
+}
+
+// CloseDM closes the DM opened with user, as when the conversation is
+// gone: a post to it answers channel_not_found, and conversations.open
+// opens another.
+func (s *Server) CloseDM(user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.dms, user)
 }
 
 // RateLimit makes the next n Web API calls answer 429 Too Many Requests
@@ -268,6 +290,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	call := Call{Method: method, Form: form, Status: http.StatusOK}
 	defer func() { s.calls = append(s.calls, call) }()
+	form = s.byID(form)
 	if s.limited > 0 {
 		s.limited--
 		call.Status = http.StatusTooManyRequests
@@ -314,6 +337,21 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		answer = map[string]any{"ok": false, "error": "unknown_method"}
 	}
 	writeJSON(w, http.StatusOK, answer)
+}
+
+// byID is form with its channel, when it names one by its name, named
+// by its ID; the call's record keeps what was sent.
+func (s *Server) byID(form url.Values) url.Values {
+	id, ok := s.channels[strings.TrimPrefix(form.Get("channel"), "#")]
+	if !ok {
+		return form
+	}
+	out := url.Values{}
+	for k, v := range form {
+		out[k] = v
+	}
+	out.Set("channel", id)
+	return out
 }
 
 // knownChannel reports whether a message may be posted to channel: a
@@ -399,7 +437,8 @@ func (s *Server) open(form url.Values) map[string]any {
 	}
 	dm, already := s.dms[user]
 	if !already {
-		dm = fmt.Sprintf("D%08d", len(s.dms)+1)
+		s.opened++
+		dm = fmt.Sprintf("D%08d", s.opened)
 		s.dms[user] = dm
 	}
 	return map[string]any{"ok": true, "already_open": already, "channel": map[string]any{"id": dm, "is_im": true, "user": user}}

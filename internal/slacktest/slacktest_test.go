@@ -186,3 +186,35 @@ func TestResponses(t *testing.T) {
 	require.Equal(t, []slacktest.Response{{ID: "r 1", ResponseType: "ephemeral", Text: "done"}}, s.Responses())
 	require.True(t, strings.HasPrefix(s.ResponseURL("x"), strings.TrimSuffix(s.APIURL, "api/")))
 }
+
+// TestChannelNames: a channel named by its name is the channel of its
+// ID, answered and limited as that ID; a closed DM takes no post, and
+// the next conversations.open opens another.
+func TestChannelNames(t *testing.T) {
+	s := slacktest.Start(t)
+	s.AddChannel("C0OPS", "ops")
+	s.ChannelLimit("chat.postMessage", time.Hour, 1)
+	api := client(s, s.BotToken)
+	ch, _, err := api.PostMessageContext(t.Context(), "#ops", slack.MsgOptionText("x", false))
+	require.NoError(t, err)
+	require.Equal(t, "C0OPS", ch, "answered with the ID")
+	for _, name := range []string{"C0OPS", "ops", "#ops"} {
+		_, _, err = api.PostMessageContext(t.Context(), name, slack.MsgOptionText("x", false))
+		var limited *slack.RateLimitedError
+		require.True(t, errors.As(err, &limited), "%s: %v", name, err)
+	}
+	require.Equal(t, "#ops", s.Calls()[0].Form.Get("channel"), "the call as sent")
+	require.Equal(t, "C0OPS", s.Messages()[0].Channel)
+
+	s.AddUser("U0ALICE", "alice")
+	dm, _, _, err := api.OpenConversationContext(t.Context(), &slack.OpenConversationParameters{Users: []string{"U0ALICE"}})
+	require.NoError(t, err)
+	s.CloseDM("U0ALICE")
+	_, _, err = api.PostMessageContext(t.Context(), dm.ID, slack.MsgOptionText("x", false))
+	var refused slack.SlackErrorResponse
+	require.True(t, errors.As(err, &refused))
+	require.Equal(t, "channel_not_found", refused.Err)
+	again, _, _, err := api.OpenConversationContext(t.Context(), &slack.OpenConversationParameters{Users: []string{"U0ALICE"}})
+	require.NoError(t, err)
+	require.NotEqual(t, dm.ID, again.ID)
+}
