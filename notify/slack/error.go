@@ -54,9 +54,8 @@ func (e *Error) Retryable() bool {
 }
 
 // Wait is how long a 429's Retry-After asked to wait (see
-// klaxon.WaitOf): a page by Slack is tried again no sooner, and
-// notify.Retry gives a wait longer than notify.MaxInlineWait back to the
-// escalation engine rather than sleep in the call.
+// klaxon.WaitOf): a call is tried again no sooner. (A page by direct
+// message that Slack throttles is deferred instead: see direct.go.)
 func (e *Error) Wait() time.Duration { return e.RetryAfter }
 
 func (e *Error) Error() string {

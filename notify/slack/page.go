@@ -16,10 +16,12 @@ import (
 var _ notify.Channel = (*Slack)(nil)
 
 // Send pages p.User by direct message from the bot: it opens the
-// conversation with the user's Slack ID (Options.SlackID), then posts
-// PageMessage. Both calls together take at most the Slack's timeout. A
-// user without a Slack ID is an error matching klaxon.ErrInvalid; the
-// other errors are *Error.
+// conversation with the user's Slack ID (Options.SlackID), once, then
+// posts PageMessage. Both calls together take at most the Slack's
+// timeout. A page that Slack throttles (429), or that comes while it
+// throttles that person's DMs, is a *klaxon.DeferredError: it is tried
+// again at Slack's pace (see direct.go). A user without a Slack ID is an
+// error matching klaxon.ErrInvalid; the other errors are *Error.
 func (s *Slack) Send(ctx context.Context, p klaxon.Page) error {
 	var id string
 	ok := false
@@ -29,9 +31,53 @@ func (s *Slack) Send(ctx context.Context, p klaxon.Page) error {
 	if !ok || id == "" {
 		return klaxon.Invalid("slack", "user %s has no Slack ID", p.User.ID)
 	}
+	var ref *klaxon.PageRef // a test page is not tried again
+	if !p.Test {
+		ref = &klaxon.PageRef{Incident: p.Incident, Notification: p.Notification}
+	}
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
+	text, blocks := PageMessage(p, s.publicURL)
+	for {
+		dm, kept := s.direct.dm(id)
+		if !kept {
+			if at, held := s.direct.hold(openGate, ref, s.now()); held {
+				return &klaxon.DeferredError{Until: at}
+			}
+			var err error
+			if dm, err = s.open(parent, ctx, id); err != nil {
+				if wait, ok := throttled(err); ok {
+					return &klaxon.DeferredError{Until: s.direct.limited(openGate, ref, s.now(), wait)}
+				}
+				return fmt.Errorf("open a direct message with %s: %w", p.User.ID, err)
+			}
+			s.direct.keep(id, dm)
+		}
+		if at, held := s.direct.hold(dm, ref, s.now()); held {
+			return &klaxon.DeferredError{Until: at}
+		}
+		err := s.callFor(parent, ctx, "chat.postMessage", func(ctx context.Context, api *slackapi.Client) error {
+			_, _, err := api.PostMessageContext(ctx, dm, slackapi.MsgOptionText(text, false),
+				slackapi.MsgOptionBlocks(blocks...), slackapi.MsgOptionDisableLinkUnfurl())
+			return err
+		})
+		if err == nil {
+			return nil
+		}
+		if wait, ok := throttled(err); ok {
+			return &klaxon.DeferredError{Until: s.direct.limited(dm, ref, s.now(), wait)}
+		}
+		if kept && gone(err) {
+			s.direct.forget(id, dm) // opened again, once
+			continue
+		}
+		return fmt.Errorf("page %s by direct message: %w", p.User.ID, err)
+	}
+}
+
+// open opens the DM with Slack user id, and returns its channel's ID.
+func (s *Slack) open(parent, ctx context.Context, id string) (string, error) {
 	var dm string
 	err := s.callFor(parent, ctx, "conversations.open", func(ctx context.Context, api *slackapi.Client) error {
 		ch, _, _, err := api.OpenConversationContext(ctx, &slackapi.OpenConversationParameters{Users: []string{id}, ReturnIM: true})
@@ -43,19 +89,7 @@ func (s *Slack) Send(ctx context.Context, p klaxon.Page) error {
 	if err == nil && dm == "" {
 		err = &Error{Method: "conversations.open", Status: 200, Code: "no_channel"}
 	}
-	if err != nil {
-		return fmt.Errorf("open a direct message with %s: %w", p.User.ID, err)
-	}
-	text, blocks := PageMessage(p, s.publicURL)
-	err = s.callFor(parent, ctx, "chat.postMessage", func(ctx context.Context, api *slackapi.Client) error {
-		_, _, err := api.PostMessageContext(ctx, dm, slackapi.MsgOptionText(text, false),
-			slackapi.MsgOptionBlocks(blocks...), slackapi.MsgOptionDisableLinkUnfurl())
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("page %s by direct message: %w", p.User.ID, err)
-	}
-	return nil
+	return dm, err
 }
 
 // PageMessage is the direct message of page p: the Slack message that

@@ -9,7 +9,10 @@
 // Calls to Slack carry their caller's context and a short timeout of
 // their own, and never wait out a rate limit: a throttled call fails at
 // once with a retryable *Error that says when to try again, so that Slack
-// being slow or down never delays a page by SMS or voice.
+// being slow or down never delays a page by SMS or voice. A page by
+// direct message that Slack throttles is deferred to a time of its own
+// instead (direct.go), and the channel messages pause per channel
+// (sync.go).
 package slack
 
 import (
@@ -73,6 +76,7 @@ type Slack struct {
 	now           func() time.Time
 	slackID       func(string) (string, bool)
 	timeout       time.Duration
+	direct        directs // the DMs opened, and paused by Slack's 429s
 }
 
 // New checks o and returns a Slack.

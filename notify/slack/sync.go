@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,13 +62,17 @@ type Sync struct {
 	waiting map[string]*change // by incident ID
 	order   []string
 	// paused holds a channel's changes back until Slack takes its calls
-	// again (a 429's Retry-After), by channel; all holds every change
-	// back (the store unavailable). Slack limits posts per channel: one
-	// channel's storm holds back no other's messages. Times of the
-	// process's own clock (time.Now), as a wait is.
+	// again (a 429's Retry-After), by the channel's ID as Slack keys its
+	// limits (see key); all holds every change back (the store
+	// unavailable). Slack limits posts per channel: one channel's storm
+	// holds back no other's messages. Times of the process's own clock
+	// (time.Now), as a wait is.
 	paused map[string]time.Time
 	all    time.Time
-	// counts are the incidents waiting, by channel.
+	// ids are the channels' IDs by the names a policy gave them ("ops"
+	// for "#ops" and "ops"), as Slack answered a post to them.
+	ids map[string]string
+	// counts are the incidents waiting, by channel as configured.
 	counts map[string]int
 
 	// posted are the messages this sync posted and does not yet know
@@ -75,18 +80,36 @@ type Sync struct {
 	posted map[string]klaxon.Chat
 }
 
-// change is what waits of an incident: the events not yet replied, and
-// its policy's channel. Not its state, which is read when it is sent.
+// change is what waits of an incident: the events not yet replied, its
+// policy's channel, and the ID of the channel its message is in, once
+// known. Not its state, which is read when it is sent.
 type change struct {
 	id, channel string
+	chat        string
 	events      []klaxon.Event
+}
+
+// chatOf is the channel ID of inc's message; "" before it has one.
+func chatOf(inc *klaxon.Incident) string {
+	if inc.Chat == nil {
+		return ""
+	}
+	return inc.Chat.Channel
+}
+
+// at notes where stored's message is, once it has one: c's calls go
+// there.
+func (c *change) at(stored *klaxon.Incident) {
+	if ch := chatOf(stored); ch != "" {
+		c.chat = ch
+	}
 }
 
 // NewSync returns the sync of s's channel messages, reading incidents
 // with read and recording each new message's place with record.
 func NewSync(s *Slack, record Recorder, read Reader, log *slog.Logger) *Sync {
 	return &Sync{slack: s, record: record, read: read, log: log.With("component", "slack"), now: s.now,
-		wake: make(chan struct{}, 1), waiting: map[string]*change{}, posted: map[string]klaxon.Chat{}, paused: map[string]time.Time{}, counts: map[string]int{}}
+		wake: make(chan struct{}, 1), waiting: map[string]*change{}, posted: map[string]klaxon.Chat{}, paused: map[string]time.Time{}, ids: map[string]string{}, counts: map[string]int{}}
 }
 
 // Committed takes the incidents a commit wrote, with the events it
@@ -101,7 +124,7 @@ func (y *Sync) Committed(incs []*klaxon.Incident) {
 		}
 		// Only the events a thread shows: a storm's incident records an
 		// event an alert, which would wait here as long as Slack does.
-		c := &change{id: inc.ID, channel: inc.Policy.SlackChannel}
+		c := &change{id: inc.ID, channel: inc.Policy.SlackChannel, chat: chatOf(inc)}
 		for _, e := range inc.Recorded {
 			if threaded(e) {
 				c.events = append(c.events, e)
@@ -127,7 +150,7 @@ func (y *Sync) Unsure(incs []*klaxon.Incident) {
 	y.mu.Lock()
 	for _, inc := range incs {
 		if inc.Policy.SlackChannel != "" {
-			queued = y.enqueue(&change{id: inc.ID, channel: inc.Policy.SlackChannel}) || queued
+			queued = y.enqueue(&change{id: inc.ID, channel: inc.Policy.SlackChannel, chat: chatOf(inc)}) || queued
 		}
 	}
 	y.mu.Unlock()
@@ -149,6 +172,9 @@ func (y *Sync) poke() {
 func (y *Sync) enqueue(c *change) bool {
 	if prev, ok := y.waiting[c.id]; ok {
 		prev.events = append(prev.events, c.events...)
+		if prev.chat == "" {
+			prev.chat = c.chat
+		}
 		return true
 	}
 	if y.counts[c.channel] >= maxWaiting {
@@ -168,6 +194,9 @@ func (y *Sync) requeue(c *change) {
 	defer y.mu.Unlock()
 	if later, ok := y.waiting[c.id]; ok {
 		later.events = append(c.events, later.events...)
+		if later.chat == "" {
+			later.chat = c.chat
+		}
 		return
 	}
 	y.waiting[c.id] = c
@@ -197,7 +226,7 @@ func (y *Sync) Run(ctx context.Context) error {
 		// Later, with what changes meanwhile; nothing is sent to its
 		// channel before (to any, when the store is unavailable).
 		y.requeue(c)
-		y.pause(c.channel, until.Sub(y.now()), errors.Is(err, klaxon.ErrUnavailable))
+		y.pause(y.key(c), until.Sub(y.now()), errors.Is(err, klaxon.ErrUnavailable))
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -223,8 +252,9 @@ func (y *Sync) idle(ctx context.Context, wait time.Duration) bool {
 	return true
 }
 
-// pause holds channel's changes back for d; with all, every change.
-func (y *Sync) pause(channel string, d time.Duration, all bool) {
+// pause holds back for d the changes of the channel key names (see
+// key); with all, every change.
+func (y *Sync) pause(key string, d time.Duration, all bool) {
 	y.mu.Lock()
 	defer y.mu.Unlock()
 	until := time.Now().Add(d)
@@ -232,7 +262,48 @@ func (y *Sync) pause(channel string, d time.Duration, all bool) {
 		y.all = until
 		return
 	}
-	y.paused[channel] = until
+	y.paused[key] = until
+}
+
+// key names the channel c's next call goes to as Slack keys its limits,
+// by its ID: that of c's message once it has one; before, the ID of its
+// policy's channel, once Slack answered a post to that name, else the
+// name, with or without its #. So a channel spelled two ways (#ops and
+// its ID C0123) pauses once, for both. Slack gives a name's ID only in
+// the answer of a post: a name that never had a post taken is a channel
+// of its own until then.
+func (y *Sync) key(c *change) string {
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	return y.keyLocked(c)
+}
+
+// keyLocked is key with y.mu held.
+func (y *Sync) keyLocked(c *change) string {
+	if c.chat != "" {
+		return c.chat
+	}
+	name := channelName(c.channel)
+	if id, ok := y.ids[name]; ok {
+		return id
+	}
+	return name
+}
+
+// learn notes id as the ID of channel, as Slack answered a post to it.
+func (y *Sync) learn(channel, id string) {
+	if id == "" {
+		return
+	}
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	y.ids[channelName(channel)] = id
+}
+
+// channelName is channel as a policy names it, without its #: Slack
+// takes "#ops" and "ops" for one channel. An ID is left as it is.
+func channelName(channel string) string {
+	return strings.TrimPrefix(channel, "#")
 }
 
 // retryAt reports whether a sync that failed with err is tried again, and
@@ -266,7 +337,8 @@ func (y *Sync) next() (*change, time.Duration) {
 	for i := 0; i < len(y.order); {
 		id := y.order[i]
 		c := y.waiting[id] // order and waiting change together
-		if until, paused := y.paused[c.channel]; paused {
+		key := y.keyLocked(c)
+		if until, paused := y.paused[key]; paused {
 			if d := until.Sub(now); d > 0 {
 				if wait == 0 || d < wait {
 					wait = d
@@ -274,7 +346,7 @@ func (y *Sync) next() (*change, time.Duration) {
 				i++
 				continue
 			}
-			delete(y.paused, c.channel)
+			delete(y.paused, key)
 		}
 		y.order = slices.Delete(y.order, i, i+1)
 		delete(y.waiting, id)
@@ -297,9 +369,11 @@ func (y *Sync) sync(ctx context.Context, c *change) error {
 		// unavailable store is read again (retryAt).
 		return fmt.Errorf("read incident %s: %w", c.id, err)
 	}
+	c.at(stored)
 	if stored, err = y.settle(ctx, stored); err != nil {
 		return err
 	}
+	c.at(stored)
 	fresh := false // the message was just posted as stored shows it
 	if stored.Chat == nil {
 		if !stored.State.Open() {
@@ -310,10 +384,12 @@ func (y *Sync) sync(ctx context.Context, c *change) error {
 			return err
 		}
 		y.posted[c.id] = chat
+		y.learn(c.channel, chat.Channel)
 		shown := stored
 		if stored, err = y.settle(ctx, stored); err != nil {
 			return err
 		}
+		c.at(stored)
 		// Another replica's message, or what changed while the post was
 		// on its way, shows at once.
 		fresh = *stored.Chat == chat && y.same(shown, stored)
