@@ -65,6 +65,42 @@ func TestSentinel(t *testing.T) {
 	require.Contains(t, role, "master")
 }
 
+// TestSentinelMasterUnknown: Sentinels that all answer, none with the
+// master (its name mistyped in the config), fail Open at once with an
+// error that names the master and the Sentinels asked, and that is no
+// outage to wait out; while one of them cannot be reached, Open fails as
+// Redis unavailable, saying what each answered.
+func TestSentinelMasterUnknown(t *testing.T) {
+	t.Parallel()
+	master := redistest.Start(t)
+	a := redistest.StartSentinel(t, master, "klaxon", 500)
+	b := redistest.StartSentinel(t, master, "klaxon", 500)
+	down := redistest.Start(t)
+	down.Stop(t)
+	plain := redistest.Start(t) // a Redis server, no Sentinel
+
+	for _, tc := range []struct {
+		name        string
+		addrs       []string
+		unavailable bool
+		want        string
+	}{
+		{"every Sentinel answers", []string{a.Addr(), b.Addr()}, false,
+			`master_name: no Sentinel at ` + a.Addr() + `, ` + b.Addr() + ` knows master "klaxn"`},
+		{"one cannot be reached", []string{a.Addr(), down.Addr()}, true,
+			a.Addr() + ` knows no such master; ` + down.Addr() + `: dial tcp`},
+		{"an address is no Sentinel", []string{a.Addr(), plain.Addr()}, false,
+			a.Addr() + ` knows no such master; ` + plain.Addr() + `: ERR unknown`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Open(t.Context(), Options{Addrs: tc.addrs, MasterName: "klaxn", Prefix: "sen"})
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tc.want)
+			require.Equal(t, tc.unavailable, errors.Is(err, klaxon.ErrUnavailable), "%v", err)
+		})
+	}
+}
+
 // replicaReady reports whether SENTINEL REPLICAS, its fields one a line,
 // lists the replica on port as a replica whose link to the master is up.
 func replicaReady(out, port string) bool {

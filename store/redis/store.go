@@ -106,10 +106,18 @@ var (
 
 // Open connects to Redis, checks that it answers and that Prefix was not
 // laid out with another shard count, and returns the store. An unreachable
-// Redis gives an error matching klaxon.ErrUnavailable.
+// Redis gives an error matching klaxon.ErrUnavailable; so do Sentinels of
+// which one cannot be reached and none gives the master's address. Ones
+// that all answer and none with it (a master name they do not know) give
+// another error: see askSentinels.
 func Open(ctx context.Context, o Options) (*Store, error) {
 	if err := o.complete(); err != nil {
 		return nil, fmt.Errorf("open redis store: %w", err)
+	}
+	if o.MasterName != "" {
+		if err := askSentinels(ctx, o); err != nil {
+			return nil, fmt.Errorf("open redis store: %w", err)
+		}
 	}
 	uo := &redis.UniversalOptions{
 		Addrs:      o.Addrs,
