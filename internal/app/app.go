@@ -176,11 +176,25 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	}
 	pipeline := ingest.NewPipeline(st, rt.router, engine.Wake, o.Now, ingestOpts...)
 	heartbeats = ingest.NewHeartbeats(st, pipeline, rt.heartbeat, o.Now)
+	// The store answered as it opened: one that drops again as the
+	// heartbeats are armed does not stop the start. They are armed once
+	// it is back, as the server runs.
+	armLater := false
 	if err := heartbeats.Arm(ctx, heartbeatNames(cfg)); err != nil {
-		return nil, err
+		if !errors.Is(err, klaxon.ErrUnavailable) || ctx.Err() != nil {
+			return nil, err
+		}
+		log.Warn("arm heartbeats: trying again as the server runs", "component", "heartbeat", "err", err)
+		armLater = true
 	}
 	committed = updates.Committed
 	workers := []func(context.Context) error{updates.Run, pipeline.Run, windows.Run}
+	if armLater {
+		workers = append(workers, func(ctx context.Context) error {
+			armUntil(ctx, func(ctx context.Context) error { return heartbeats.Arm(ctx, heartbeatNames(rt.cfg.Load())) }, log.With("component", "heartbeat"))
+			return nil
+		})
+	}
 	if slackApp != nil {
 		committed = func(incs []*klaxon.Incident) {
 			updates.Committed(incs)
