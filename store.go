@@ -220,6 +220,7 @@ type Store interface {
 	Close() error
 	OverrideStore
 	MaintenanceStore
+	ChangeStore
 }
 
 // maxAttempts bounds how often Update retries a commit that lost a race.

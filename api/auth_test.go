@@ -247,6 +247,7 @@ func TestRouteScopes(t *testing.T) {
 		}},
 		"POST /v1/ingest/{source}":    {noScope: "an integration's token"},
 		"POST /v2/enqueue":            {noScope: "a PagerDuty routing key, an integration's token"},
+		"POST /v2/change/enqueue":     {noScope: "a PagerDuty routing key, an integration's token"},
 		"POST /v1/heartbeat/{name}":   {noScope: "a heartbeat integration's token"},
 		"POST /v1/twilio/sms":         {noScope: "Twilio's signature"},
 		"POST /v1/slack/interactions": {noScope: "Slack's signature"},

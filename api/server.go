@@ -196,6 +196,7 @@ func New(o Options) *Server {
 	}
 	s.handle(GroupIngest, "POST /v1/ingest/{source}", s.timed(s.ingest))
 	s.handle(GroupIngest, "POST /v2/enqueue", s.timed(s.enqueue))
+	s.handle(GroupIngest, "POST /v2/change/enqueue", s.timed(s.changeEnqueue))
 	s.handle(GroupIngest, "POST /v1/heartbeat/{name}", s.heartbeat)
 	s.handle(GroupAPI, "GET /v1/incidents", s.auth(klaxon.ScopeRead, s.listIncidents))
 	s.handle(GroupAPI, "GET /v1/incidents/{id}", s.auth(klaxon.ScopeRead, s.getIncident))

@@ -38,7 +38,8 @@ const (
 
 // The route groups a listener may serve (see Listener.Serve).
 const (
-	// ServeIngest is the alert webhooks: /v1/ingest/{source}, /v2/enqueue.
+	// ServeIngest is the alert webhooks: /v1/ingest/{source}, /v2/enqueue,
+	// and PagerDuty's change events, /v2/change/enqueue.
 	ServeIngest = "ingest"
 	// ServeTwilio is Twilio's signed callbacks: /v1/twilio/.
 	ServeTwilio = "twilio"

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -68,6 +69,48 @@ func FuzzPagerDuty(f *testing.F) {
 			require.Regexp(t, `^[0-9a-f]{32}$`, again.DedupKey)
 			again.DedupKey, again.Alert.Key = ev.DedupKey, ev.Alert.Key
 		}
+		require.Equal(t, ev, again)
+	})
+}
+
+// FuzzPagerDutyChange: a change event decodes, or fails with a
+// *klaxon.FieldError and nothing; a change decoded has its routing key
+// and a summary, holds to its bounds, has a time JSON can carry, and is
+// the same decoded again.
+func FuzzPagerDutyChange(f *testing.F) {
+	seedCorpus(f, "pagerduty-change")
+	f.Add([]byte(`{"routing_key":"r","payload":{"summary":"s","timestamp":"9999-12-31T23:59:59-2359"}}`))
+	f.Add([]byte(`{"routing_key":"r","payload":{"summary":"s","custom_details":[1]},"links":[{"href":"h"},null]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ev, err := DecodePagerDutyChange(body)
+		if err != nil {
+			checkDecoded(t, nil, err)
+			require.Equal(t, ChangeEvent{}, ev)
+			return
+		}
+		c := ev.Change
+		require.NotEmpty(t, strings.TrimSpace(ev.RoutingKey))
+		require.NotEmpty(t, strings.TrimSpace(c.Summary))
+		require.LessOrEqual(t, utf8.RuneCountInString(c.Summary), maxSummary)
+		require.LessOrEqual(t, len(c.Source), MaxChangeSource)
+		require.LessOrEqual(t, len(c.Links), MaxChangeLinks)
+		for _, l := range c.Links {
+			require.NotEmpty(t, l.Href)
+			require.LessOrEqual(t, len(l.Href), MaxChangeHref)
+			require.LessOrEqual(t, len(l.Text), MaxChangeText)
+		}
+		size := 0
+		for k, v := range c.Details {
+			size += len(k) + len(v)
+		}
+		require.LessOrEqual(t, size, MaxChangeDetails)
+		_, err = c.At.MarshalJSON()
+		require.NoError(t, err, "a time the store could not write")
+		require.Empty(t, c.Integration)
+		require.Empty(t, c.ID)
+
+		again, err := DecodePagerDutyChange(body)
+		require.NoError(t, err)
 		require.Equal(t, ev, again)
 	})
 }

@@ -22,7 +22,10 @@ const MaxIncidents = 10_000
 // Export is the review of incident id in Markdown (see Markdown). It
 // reads the timeline a page at a time and keeps only the events the
 // review lists: the review of an incident of 100,000 alerts holds a few
-// hundred events, not its whole timeline.
+// hundred events, not its whole timeline. When st reads change events
+// too (a ChangeReader, as klaxon.Store is), the review lists those of
+// the integrations of the incident's alerts before it opened (see
+// MarkdownChanges and ReadChanges).
 func Export(ctx context.Context, st Store, users func(string) (klaxon.User, bool), id string, reader *time.Location) (string, error) {
 	inc, err := st.Incident(ctx, id)
 	if err != nil {
@@ -42,7 +45,15 @@ func Export(ctx context.Context, st Store, users func(string) (klaxon.User, bool
 			break
 		}
 	}
-	return s.markdown(inc, kept, users, reader), nil
+	var changes *Changes
+	if cr, ok := st.(ChangeReader); ok {
+		ch, err := ReadChanges(ctx, cr, inc, s.integrations.sorted())
+		if err != nil {
+			return "", err
+		}
+		changes = &ch
+	}
+	return s.markdown(inc, kept, changes, users, reader), nil
 }
 
 // timelinePage is how many events Export reads at a time.

@@ -27,7 +27,8 @@ import (
 // (Alice Chen)". Every time is written in UTC and, unless reader is UTC,
 // in reader's zone too, with the date when it differs: "2026-11-23 22:00
 // UTC (17:00 EST)". Times are to the minute, or to the second when any of
-// the review's times has seconds. A nil reader is UTC.
+// the review's times has seconds. A nil reader is UTC. It lists no
+// change events: MarkdownChanges does.
 //
 // Every text that came from outside (summaries, labels, notes, names) is
 // escaped, so that it reads as it was written and cannot break a table:
@@ -36,16 +37,32 @@ import (
 // be nil.
 func Markdown(inc *klaxon.Incident, events []klaxon.Event, users func(id string) (klaxon.User, bool), reader *time.Location) string {
 	var s sifter
-	return s.markdown(inc, s.sift(nil, events), users, reader)
+	return s.markdown(inc, s.sift(nil, events), nil, users, reader)
 }
 
-// markdown is Markdown of the events s kept, and of those it counted.
-func (s *sifter) markdown(inc *klaxon.Incident, events []klaxon.Event, users func(id string) (klaxon.User, bool), reader *time.Location) string {
+// MarkdownChanges is Markdown with, after the facts, the section
+// "Changes before": the change events of changes (see ReadChanges), each
+// with its time, how long before the incident opened it came, its
+// integration, summary, source and links. Their times count among the
+// review's (to the second when one has seconds).
+func MarkdownChanges(inc *klaxon.Incident, events []klaxon.Event, changes Changes, users func(id string) (klaxon.User, bool), reader *time.Location) string {
+	var s sifter
+	return s.markdown(inc, s.sift(nil, events), &changes, users, reader)
+}
+
+// markdown is Markdown of the events s kept, and of those it counted,
+// with the section of changes when they are not nil.
+func (s *sifter) markdown(inc *klaxon.Incident, events []klaxon.Event, changes *Changes, users func(id string) (klaxon.User, bool), reader *time.Location) string {
 	if reader == nil {
 		reader = time.UTC
 	}
-	r := &review{inc: inc, events: events, left: s.left, mine: own(events), users: users, clock: newClock(reader, inc, events)}
+	r := &review{inc: inc, events: events, left: s.left, mine: own(events), changed: changes, users: users, clock: newClock(reader, inc, events)}
 	r.clock.seconds = r.clock.seconds || s.left.seconds
+	if changes != nil {
+		for _, c := range changes.List {
+			r.clock.seconds = r.clock.seconds || c.At.Second() != 0 || c.At.Nanosecond() != 0
+		}
+	}
 	var b strings.Builder
 	r.b = &b
 	fmt.Fprintf(&b, "# Incident %s: %s\n\n", escape(inc.ID), escape(oneLine(inc.Summary)))
@@ -57,6 +74,7 @@ func (s *sifter) markdown(inc *klaxon.Incident, events []klaxon.Event, users fun
 		b.WriteString("Times are in UTC.\n\n")
 	}
 	r.facts()
+	r.changes()
 	r.paged()
 	r.acts()
 	r.notes()
@@ -71,8 +89,11 @@ type review struct {
 	events []klaxon.Event
 	left   alertsLeft     // the alerts' events past the first maxAlertRows
 	mine   []klaxon.Event // the incident's own events: see own
-	users  func(string) (klaxon.User, bool)
-	clock  clock
+	// changed are the changes before the incident; nil writes no
+	// section of them.
+	changed *Changes
+	users   func(string) (klaxon.User, bool)
+	clock   clock
 }
 
 // table writes a table of head and rows, whose cells are written as
@@ -409,12 +430,19 @@ type alertsLeft struct {
 type sifter struct {
 	alerts int // the alerts' events seen
 	left   alertsLeft
+	// integrations are those of the alerts of every event seen, kept
+	// or counted.
+	integrations integrations
 }
 
 // sift appends to kept the events of page that the review lists, and
 // counts the others.
 func (s *sifter) sift(kept, page []klaxon.Event) []klaxon.Event {
+	if s.integrations == nil {
+		s.integrations = integrations{}
+	}
 	for _, e := range page {
+		s.integrations.add(e)
 		if alertRow(e) {
 			if s.alerts++; s.alerts > maxAlertRows {
 				if s.left.kinds == nil {

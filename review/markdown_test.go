@@ -23,12 +23,22 @@ var update = flag.Bool("update", false, "rewrite the expected output of testdata
 const separator = "\n----------\n"
 
 // reviewCase is the input of a golden file: an incident, its timeline,
-// the users it names and the reader's zone.
+// the users it names and the reader's zone; and the changes before it,
+// when the review lists them (MarkdownChanges).
 type reviewCase struct {
 	Reader   string           `json:"reader"`
 	Users    []klaxon.User    `json:"users"`
 	Incident *klaxon.Incident `json:"incident"`
 	Timeline []klaxon.Event   `json:"timeline"`
+	Changes  *review.Changes  `json:"changes"`
+}
+
+// markdown is the review of c.
+func (c reviewCase) markdown(reader *time.Location) string {
+	if c.Changes != nil {
+		return review.MarkdownChanges(c.Incident, c.Timeline, *c.Changes, directory(c.Users), reader)
+	}
+	return review.Markdown(c.Incident, c.Timeline, directory(c.Users), reader)
 }
 
 // TestMarkdownGolden writes the review of each testdata/*.review, as
@@ -52,13 +62,13 @@ func TestMarkdownGolden(t *testing.T) {
 			reader, err := time.LoadLocation(c.Reader)
 			require.NoError(t, err)
 
-			got := review.Markdown(c.Incident, c.Timeline, directory(c.Users), reader)
+			got := c.markdown(reader)
 			if *update {
 				require.NoError(t, os.WriteFile(path, []byte(input+separator+got), 0o644))
 				return
 			}
 			require.Equal(t, want, got)
-			require.Equal(t, got, review.Markdown(c.Incident, c.Timeline, directory(c.Users), reader), "the same input writes the same review")
+			require.Equal(t, got, c.markdown(reader), "the same input writes the same review")
 			tablesHold(t, got)
 		})
 	}

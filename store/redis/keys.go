@@ -44,6 +44,12 @@ package redis
 //	P:shards       string the shard count the prefix was laid out with
 //	P:layout       string the layout version of the keys (layout.go)
 //
+// An integration's change events have a hash tag of their own, which
+// the script that puts one touches alone (change.go):
+//
+//	{P:ch:<integration>}    zset   changekey.Key then JSON, scored 0
+//	{P:ch:<integration>}:n  string the integration's change ID counter
+//
 // One sorted set per state, rather than one of open and one of all
 // incidents, lets Incidents read exactly the states asked for, with the
 // limit applied by Redis.

@@ -50,6 +50,8 @@ func Run(t *testing.T, newStore func(t *testing.T) (open func() klaxon.Store)) {
 		{"ping/close", testPingClose},
 		{"callbacks/once", testCallbacksOnce},
 		{"maintenance", testMaintenance},
+		{"changes", testChanges},
+		{"changes/bounds", testChangeBounds},
 		{"context/canceled", testCanceled},
 	}
 	for _, tt := range tests {
