@@ -17,13 +17,8 @@ import (
 // pagerduty integration; an unknown one is an invalid event (400), which
 // senders do not retry.
 func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
-	body, err := readJSON(w, r)
-	if err != nil {
-		if status(err) == http.StatusRequestEntityTooLarge {
-			writeJSON(w, http.StatusRequestEntityTooLarge, ingest.InvalidEvent("request body is larger than 1 MiB"))
-			return
-		}
-		writeJSON(w, http.StatusBadRequest, ingest.InvalidEventFrom(err))
+	body, ok := s.pdBody(w, r)
+	if !ok {
 		return
 	}
 	span := s.decodeSpan(r)
@@ -33,15 +28,8 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, ingest.InvalidEventFrom(err))
 		return
 	}
-	name, ok := s.o.Tokens.Integration("pagerduty", ev.RoutingKey)
+	name, ok := s.pdIntegration(w, r, ev.RoutingKey)
 	if !ok {
-		if wait := s.failures.Fail(r); wait > 0 {
-			// PagerDuty answers 429 to a sender over its rate too.
-			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
-			writeJSON(w, http.StatusTooManyRequests, ingest.Response{Status: "throttle event", Message: "Requests for this service are arriving too quickly.  Please retry later."})
-			return
-		}
-		writeJSON(w, http.StatusBadRequest, ingest.InvalidEvent("Invalid routing key"))
 		return
 	}
 	ev.Alert.Integration = name
@@ -52,22 +40,61 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
 		err = s.o.Accepter.Accept(r.Context(), []klaxon.Alert{ev.Alert})
 	}
 	if err != nil {
-		switch code := status(err); {
-		case code == http.StatusServiceUnavailable:
-			if ok, unlogged := s.unavailable.Let(); ok {
-				s.log.ErrorContext(r.Context(), "enqueue", "integration", name, "err", err, "unlogged", unlogged)
-			}
-		case code >= 500:
-			s.log.ErrorContext(r.Context(), "enqueue", "integration", name, "err", err)
-		default:
-			s.log.InfoContext(r.Context(), "enqueue", "integration", name, "status", code, "err", err)
-		}
-		retryAfter(w, status(err))
-		writeJSON(w, status(err), ingest.Response{Status: "error", Message: err.Error()})
+		s.pdFailed(w, r, "enqueue", name, err)
 		return
 	}
 	s.metrics.alerts.WithLabelValues(name, string(ev.Alert.Status)).Inc() // firing or resolved, as for every source
 	writeJSON(w, http.StatusAccepted, ingest.Accepted(ev.DedupKey))
+}
+
+// pdBody reads the body of a request to PagerDuty's Events API, and
+// answers it as PagerDuty does when it cannot (ok false).
+func (s *Server) pdBody(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
+	body, err := readJSON(w, r)
+	if err != nil {
+		if status(err) == http.StatusRequestEntityTooLarge {
+			writeJSON(w, http.StatusRequestEntityTooLarge, ingest.InvalidEvent("request body is larger than 1 MiB"))
+			return nil, false
+		}
+		writeJSON(w, http.StatusBadRequest, ingest.InvalidEventFrom(err))
+		return nil, false
+	}
+	return body, true
+}
+
+// pdIntegration is the pagerduty integration whose token is routingKey.
+// An unknown key is answered as PagerDuty does (ok false): an invalid
+// event (400), which senders do not retry, and 429 to a sender that keeps
+// guessing, as PagerDuty answers one over its rate.
+func (s *Server) pdIntegration(w http.ResponseWriter, r *http.Request, routingKey string) (name string, ok bool) {
+	if name, ok := s.o.Tokens.Integration("pagerduty", routingKey); ok {
+		return name, true
+	}
+	if wait := s.failures.Fail(r); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		writeJSON(w, http.StatusTooManyRequests, ingest.Response{Status: "throttle event", Message: "Requests for this service are arriving too quickly.  Please retry later."})
+		return "", false
+	}
+	writeJSON(w, http.StatusBadRequest, ingest.InvalidEvent("Invalid routing key"))
+	return "", false
+}
+
+// pdFailed answers an event of integration that what (the handler) could
+// not take, err, logged by its status: a store that cannot write (503,
+// logged at most once a second), a fault, or the sender's.
+func (s *Server) pdFailed(w http.ResponseWriter, r *http.Request, what, integration string, err error) {
+	switch code := status(err); {
+	case code == http.StatusServiceUnavailable:
+		if ok, unlogged := s.unavailable.Let(); ok {
+			s.log.ErrorContext(r.Context(), what, "integration", integration, "err", err, "unlogged", unlogged)
+		}
+	case code >= 500:
+		s.log.ErrorContext(r.Context(), what, "integration", integration, "err", err)
+	default:
+		s.log.InfoContext(r.Context(), what, "integration", integration, "status", code, "err", err)
+	}
+	retryAfter(w, status(err))
+	writeJSON(w, status(err), ingest.Response{Status: "error", Message: err.Error()})
 }
 
 // acknowledgeAlert acknowledges the open incident that alert key belongs

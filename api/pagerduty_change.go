@@ -2,8 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/ingest"
@@ -18,13 +16,8 @@ import (
 // of the incidents that open after it: it opens none and pages nobody.
 // It is answered 202 once it is durable.
 func (s *Server) changeEnqueue(w http.ResponseWriter, r *http.Request) {
-	body, err := readJSON(w, r)
-	if err != nil {
-		if status(err) == http.StatusRequestEntityTooLarge {
-			writeJSON(w, http.StatusRequestEntityTooLarge, ingest.InvalidEvent("request body is larger than 1 MiB"))
-			return
-		}
-		writeJSON(w, http.StatusBadRequest, ingest.InvalidEventFrom(err))
+	body, ok := s.pdBody(w, r)
+	if !ok {
 		return
 	}
 	span := s.decodeSpan(r)
@@ -34,14 +27,8 @@ func (s *Server) changeEnqueue(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, ingest.InvalidEventFrom(err))
 		return
 	}
-	name, ok := s.o.Tokens.Integration("pagerduty", ev.RoutingKey)
+	name, ok := s.pdIntegration(w, r, ev.RoutingKey)
 	if !ok {
-		if wait := s.failures.Fail(r); wait > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
-			writeJSON(w, http.StatusTooManyRequests, ingest.Response{Status: "throttle event", Message: "Requests for this service are arriving too quickly.  Please retry later."})
-			return
-		}
-		writeJSON(w, http.StatusBadRequest, ingest.InvalidEvent("Invalid routing key"))
 		return
 	}
 	now := s.o.Now()
@@ -51,18 +38,7 @@ func (s *Server) changeEnqueue(w http.ResponseWriter, r *http.Request) {
 		c.At = now
 	}
 	if _, err := s.o.Store.PutChange(r.Context(), c, now, klaxon.DefaultChangeBounds); err != nil {
-		switch code := status(err); {
-		case code == http.StatusServiceUnavailable:
-			if ok, unlogged := s.unavailable.Let(); ok {
-				s.log.ErrorContext(r.Context(), "change enqueue", "integration", name, "err", err, "unlogged", unlogged)
-			}
-		case code >= 500:
-			s.log.ErrorContext(r.Context(), "change enqueue", "integration", name, "err", err)
-		default:
-			s.log.InfoContext(r.Context(), "change enqueue", "integration", name, "status", code, "err", err)
-		}
-		retryAfter(w, status(err))
-		writeJSON(w, status(err), ingest.Response{Status: "error", Message: err.Error()})
+		s.pdFailed(w, r, "change enqueue", name, err)
 		return
 	}
 	writeJSON(w, http.StatusAccepted, ingest.ChangeAccepted())
