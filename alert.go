@@ -38,11 +38,19 @@ type Alert struct {
 	Partial bool `json:"-"`
 	// Repeat marks a report dated when it was sent, not when the
 	// occurrence started, that repeats or continues an occurrence the
-	// sender may have reported firing already (Datadog's notifications of
-	// an alert cycle: a renotification, a Warn or No Data after Alert):
+	// sender may have reported firing already (Datadog's renotifications,
+	// and each firing notification of a cycle with a key of its own):
 	// while the alert fires it is the occurrence firing, and its date
 	// orders it only against a resolve. It is not stored.
 	Repeat bool `json:"-"`
+	// Continues marks a report dated when it was sent of a transition
+	// that continues the occurrence firing, or may begin the next one
+	// after a resolve that has not come yet (Datadog's Triggered, Warn
+	// and No Data of a monitor keyed by monitor and scope): it moves the
+	// occurrence's date, so that a resolve sent before it, delivered
+	// late, is late; but it is no new occurrence of its own, and the
+	// alert's count stays. It is not stored.
+	Continues bool `json:"-"`
 	// MovedTo, on a resolve that ingest makes, names the incident the
 	// alert fires in now, in another group: its route or its labels
 	// changed. Such a resolve made late, long after the alert moved,

@@ -52,7 +52,8 @@ type Result struct {
 //   - A firing alert already in the incident updates it and its last_seen;
 //     its count rises only when it is a new occurrence (a later starts_at);
 //     a report with an earlier start, or none, or a renotification
-//     (Alert.Repeat), is of the same occurrence.
+//     (Alert.Repeat), is of the same occurrence; one that continues it
+//     (Alert.Continues) moves its start and not its count.
 //     The same occurrence seen again within LastSeenEvery changes nothing,
 //     so a sender's retry of the same body is a no-op.
 //   - A report of an occurrence before the one the incident holds came
@@ -207,7 +208,7 @@ func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time)
 		inc.Record(klaxon.Event{At: now, Kind: klaxon.EventAlertRefired, Alert: a.Key, Text: a.Summary})
 	case SameOccurrence(cur, a) && a.Summary == cur.Summary && a.Severity == cur.Severity && now.Sub(cur.LastSeen) < LastSeenEvery:
 		return klaxon.AlertState{}, false // nothing new, seen again lately
-	case !SameOccurrence(cur, a):
+	case !SameOccurrence(cur, a) && !a.Continues:
 		next.Count++
 	}
 	return next, true

@@ -50,6 +50,10 @@ var ddTransitions = map[string]klaxon.Status{
 	"Recovered":    klaxon.Resolved,
 }
 
+// ddRenotifications are the transitions of a renotification: the monitor
+// still alerts as it did, in the same cycle.
+var ddRenotifications = map[string]bool{"Re-Triggered": true, "Re-Warn": true, "Re-No Data": true, "Renotify": true}
+
 // ddSeverities maps $ALERT_TYPE, then $ALERT_PRIORITY, to a severity on
 // PagerDuty's scale (critical, error, warning, info). The alert type says
 // which threshold was crossed, so it wins; the priority is kept as the
@@ -87,14 +91,21 @@ var ddSeverities = map[string]string{
 //
 // An alert cycle, from the notification that opens it to its recovery,
 // is one occurrence of the alert, whatever transitions it goes through
-// (Alert, Warn, No Data and back) and however often it renotifies. Each
-// of those notifications is dated when it was sent, not when the cycle
-// began, so every firing one is marked Repeat: while the alert fires it
-// is the occurrence firing, with the severity of its latest transition;
-// the notification that opens the alert gives its start. After a
-// recovery, the monitor's next cycle is a new occurrence: a new alert
-// when it has a cycle key of its own, firing again when it is keyed by
-// monitor and scope.
+// (Alert, Warn, No Data and back) and however often it renotifies: while
+// the alert fires it is the occurrence firing, with the severity of its
+// latest transition. Each notification is dated when it was sent, not
+// when the cycle began:
+//   - A cycle key names the cycle, so every firing notification of it is
+//     marked Repeat: the one that opens the alert gives its start, and
+//     the monitor's next cycle is a new alert.
+//   - Without one (keyed by monitor and scope), a Triggered, Warn or No
+//     Data may also open the next cycle after a recovery that has not
+//     come: a recovery Datadog retries after a 5xx may arrive after it.
+//     Such a notification is marked Continues: it moves the alert's start
+//     to its date, so that the recovery, which ended before, is late and
+//     resolves nothing; the count stays. Renotifications (Re-Triggered,
+//     Re-Warn, Re-No Data, Renotify) never open a cycle, and are Repeat.
+//     After a recovery, the next cycle fires the alert again.
 func DecodeDatadog(integration string, body []byte) ([]klaxon.Alert, error) {
 	var p ddPayload
 	if err := decodeJSON(body, &p); err != nil {
@@ -147,8 +158,14 @@ func DecodeDatadog(integration string, body []byte) ([]klaxon.Alert, error) {
 		Annotations: annotations,
 		StartsAt:    starts,
 		URL:         string(p.Link),
-		Repeat:      status == klaxon.Firing,
 	}}
+	if status == klaxon.Firing {
+		if p.AlertCycleKey != "" || ddRenotifications[transition] {
+			alerts[0].Repeat = true
+		} else {
+			alerts[0].Continues = true
+		}
+	}
 	if status == klaxon.Resolved {
 		// A recovery ends the occurrence at its $DATE: one redelivered
 		// after the monitor fired again (Datadog retries a 5xx) ended

@@ -139,9 +139,9 @@ func testDatadogAlertCycle(t *testing.T, st klaxon.Store) {
 		send(start.Add(time.Minute), host("db-2", "Warn", "warning", start.Add(time.Minute)))
 		send(start.Add(5*time.Minute), host("db-1", "Triggered", "error", start.Add(5*time.Minute)))
 		require.Equal(t, map[string]shown{
-			db1: {klaxon.Firing, "critical", 1, start},
+			db1: {klaxon.Firing, "critical", 1, start.Add(5 * time.Minute)},
 			db2: {klaxon.Firing, "warning", 1, start.Add(time.Minute)},
-		}, alertsOf(inc.ID), "Warn → Alert is the same occurrence, now critical")
+		}, alertsOf(inc.ID), "Warn → Alert is the same occurrence, now critical, dated by its latest transition")
 
 		send(start.Add(10*time.Minute), host("db-1", "Recovered", "success", start.Add(10*time.Minute)))
 		rewarn := start.Add(20 * time.Minute)

@@ -91,9 +91,9 @@ func TestDecodeDatadog(t *testing.T) {
 					"alertname": "Disk usage above 80%", "priority": "P3"},
 				Annotations: map[string]string{"message": "disk usage on db-1 is 84%", "scope": "host:db-1",
 					"event_type": "query_alert_monitor", "org": "Example Corp"},
-				StartsAt: time.UnixMilli(1795480000000).UTC(),
-				URL:      "https://app.datadoghq.com/event/event?id=7412999000111222333",
-				Repeat:   true, // dated when sent: see TestDatadogCycle
+				StartsAt:  time.UnixMilli(1795480000000).UTC(),
+				URL:       "https://app.datadoghq.com/event/event?id=7412999000111222333",
+				Continues: true, // no cycle key: see TestDatadogCycle
 			},
 		},
 		{
@@ -129,19 +129,32 @@ func TestDecodeDatadog(t *testing.T) {
 }
 
 // TestDecodeDatadogTransitions: every firing transition is dated when
-// Datadog sent it, within a cycle that began before, so it is marked
-// Repeat (see TestDatadogCycle); a recovery ends the cycle at its date.
+// Datadog sent it. Of a cycle with a key, it is marked Repeat; without
+// one, a transition that may open the next cycle (Triggered, Warn, No
+// Data) is marked Continues, a renotification Repeat (see
+// TestDatadogCycle). A recovery is neither.
 func TestDecodeDatadogTransitions(t *testing.T) {
-	for transition, want := range map[string]klaxon.Status{
-		"Triggered": klaxon.Firing, "Re-Triggered": klaxon.Firing, "Warn": klaxon.Firing,
-		"Re-Warn": klaxon.Firing, "No Data": klaxon.Firing, "Re-No Data": klaxon.Firing,
-		"Renotify": klaxon.Firing, "Recovered": klaxon.Resolved,
+	type want struct {
+		Status            klaxon.Status
+		Repeat, Continues bool
+	}
+	for transition, tt := range map[string]struct{ keyed, unkeyed want }{
+		"Triggered":    {want{klaxon.Firing, true, false}, want{klaxon.Firing, false, true}},
+		"Warn":         {want{klaxon.Firing, true, false}, want{klaxon.Firing, false, true}},
+		"No Data":      {want{klaxon.Firing, true, false}, want{klaxon.Firing, false, true}},
+		"Re-Triggered": {want{klaxon.Firing, true, false}, want{klaxon.Firing, true, false}},
+		"Re-Warn":      {want{klaxon.Firing, true, false}, want{klaxon.Firing, true, false}},
+		"Re-No Data":   {want{klaxon.Firing, true, false}, want{klaxon.Firing, true, false}},
+		"Renotify":     {want{klaxon.Firing, true, false}, want{klaxon.Firing, true, false}},
+		"Recovered":    {want{Status: klaxon.Resolved}, want{Status: klaxon.Resolved}},
 	} {
 		t.Run(transition, func(t *testing.T) {
 			got, err := DecodeDatadog("dd", []byte(`{"alert_cycle_key":"k","title":"x","transition":"`+transition+`"}`))
 			require.NoError(t, err)
-			require.Equal(t, want, got[0].Status)
-			require.Equal(t, want == klaxon.Firing, got[0].Repeat)
+			require.Equal(t, tt.keyed, want{got[0].Status, got[0].Repeat, got[0].Continues}, "with a cycle key")
+			got, err = DecodeDatadog("dd", []byte(`{"alert_id":"7","title":"x","transition":"`+transition+`"}`))
+			require.NoError(t, err)
+			require.Equal(t, tt.unkeyed, want{got[0].Status, got[0].Repeat, got[0].Continues}, "keyed by monitor and scope")
 		})
 	}
 }
@@ -254,10 +267,14 @@ func TestDatadogExamplePayload(t *testing.T) {
 // sends them (from warn-no-cycle-key.json, keyed by monitor and scope),
 // folded as the pipeline folds them into an incident that stays open.
 // One alert cycle is one occurrence, whatever transitions it goes
-// through, until it recovers: its count stays 1 and its start is the
-// cycle's, its severity is its latest transition's; the recovery keeps
-// that severity; the next cycle is a new occurrence. The incident's
-// urgency is its first notification's: a Warn opens one of low urgency.
+// through, until it recovers: its count stays 1, its severity is its
+// latest transition's; the recovery keeps that severity; the next cycle
+// is a new occurrence. Without a cycle key, its start is its latest
+// transition's (not a renotification's), which orders a recovery
+// delivered late (TestDatadogRecoveryRetriedAfterNextCycle), and a
+// transition delivered again after a later one changes nothing. The
+// incident's urgency is its first notification's: a Warn opens one of
+// low urgency.
 func TestDatadogCycle(t *testing.T) {
 	start := time.UnixMilli(1795480000000).UTC() // warn-no-cycle-key.json's $DATE
 	type note struct {
@@ -282,21 +299,23 @@ func TestDatadogCycle(t *testing.T) {
 		{"Alert", []note{alert}, shown{klaxon.Firing, "critical", 1, start, klaxon.UrgencyHigh}},
 		{"Warn", []note{warn}, shown{klaxon.Firing, "warning", 1, start, klaxon.UrgencyLow}},
 		{"Alert → Warn", []note{alert, at(warn, 5*time.Minute)},
-			shown{klaxon.Firing, "warning", 1, start, klaxon.UrgencyHigh}},
+			shown{klaxon.Firing, "warning", 1, start.Add(5 * time.Minute), klaxon.UrgencyHigh}},
 		{"Warn → Alert", []note{warn, at(alert, 5*time.Minute)},
-			shown{klaxon.Firing, "critical", 1, start, klaxon.UrgencyLow}},
+			shown{klaxon.Firing, "critical", 1, start.Add(5 * time.Minute), klaxon.UrgencyLow}},
 		{"Alert → Warn → No Data", []note{alert, at(warn, 5*time.Minute), at(noData, 10*time.Minute)},
-			shown{klaxon.Firing, "critical", 1, start, klaxon.UrgencyHigh}},
+			shown{klaxon.Firing, "critical", 1, start.Add(10 * time.Minute), klaxon.UrgencyHigh}},
 		{"No Data → Alert → Warn", []note{noData, at(alert, 5*time.Minute), at(warn, 10*time.Minute)},
-			shown{klaxon.Firing, "warning", 1, start, klaxon.UrgencyHigh}},
+			shown{klaxon.Firing, "warning", 1, start.Add(10 * time.Minute), klaxon.UrgencyHigh}},
+		{"Alert → Warn, the Warn delivered again after an Alert", []note{alert, at(warn, 5*time.Minute), at(alert, 10*time.Minute), at(warn, 5*time.Minute)},
+			shown{klaxon.Firing, "critical", 1, start.Add(10 * time.Minute), klaxon.UrgencyHigh}},
 		{"renotified: Re-Triggered, Renotify", []note{alert, {"Re-Triggered", "error", 10 * time.Minute}, {"Renotify", "error", 20 * time.Minute}},
 			shown{klaxon.Firing, "critical", 1, start, klaxon.UrgencyHigh}},
 		{"Alert → Warn, renotified", []note{alert, at(warn, 5*time.Minute), {"Re-Warn", "warning", 15 * time.Minute}},
-			shown{klaxon.Firing, "warning", 1, start, klaxon.UrgencyHigh}},
+			shown{klaxon.Firing, "warning", 1, start.Add(5 * time.Minute), klaxon.UrgencyHigh}},
 		{"recovered from Warn", []note{alert, at(warn, 5*time.Minute), recovered(10 * time.Minute)},
 			shown{klaxon.Resolved, "warning", 1, start.Add(10 * time.Minute), klaxon.UrgencyHigh}},
 		{"the next cycle", []note{alert, at(warn, 5*time.Minute), recovered(10 * time.Minute), at(warn, 20*time.Minute), at(noData, 25*time.Minute)},
-			shown{klaxon.Firing, "critical", 2, start.Add(20 * time.Minute), klaxon.UrgencyHigh}},
+			shown{klaxon.Firing, "critical", 2, start.Add(25 * time.Minute), klaxon.UrgencyHigh}},
 		{"a Warn of the cycle before, delivered after the recovery", []note{alert, recovered(10 * time.Minute), at(warn, 5*time.Minute)},
 			shown{klaxon.Resolved, "critical", 1, start.Add(10 * time.Minute), klaxon.UrgencyHigh}},
 	}
