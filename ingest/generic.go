@@ -153,9 +153,10 @@ func (in *genericAlert) alert(integration string, i int) (klaxon.Alert, error) {
 		StartsAt:    starts,
 		URL:         in.URL,
 		// A resolve that says none of the alert's details (by dedup_key,
-		// with at most a summary that says why, or a severity) keeps
-		// those it fired with; its summary goes to the timeline.
-		Partial: status == klaxon.Resolved && in.Source == "" &&
+		// with at most a summary that says why, or a severity; without
+		// one, by the source and summary that name it) keeps those it
+		// fired with; its summary goes to the timeline.
+		Partial: status == klaxon.Resolved && (in.Source == "" || in.DedupKey == "") &&
 			len(in.Labels) == 0 && len(in.Annotations) == 0 && in.URL == "" && in.StartsAt == "",
 	}, nil
 }

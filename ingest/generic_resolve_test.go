@@ -61,3 +61,48 @@ func TestGenericResolveKeepsWhatItDoesNotSay(t *testing.T) {
 		})
 	}
 }
+
+// TestGenericResolveWithoutKeyKeepsDetails: a generic alert sent without
+// a dedup_key is the alert of its source and summary, so its resolve
+// repeats them, and says nothing else of the alert: as a resolve by
+// dedup_key does, it keeps the labels, annotations and link the alert
+// fired with, rather than erasing them from the incident's record.
+func TestGenericResolveWithoutKeyKeepsDetails(t *testing.T) {
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			now := t0
+			p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, nil, func() time.Time { return now })
+			decode := func(body string) []klaxon.Alert {
+				t.Helper()
+				alerts, err := ingest.DecodeGeneric("gen", []byte(body))
+				require.NoError(t, err)
+				return alerts
+			}
+			require.NoError(t, p.Accept(t.Context(), decode(`{"alerts": [
+				{"summary": "disk 95% full", "source": "db-1", "labels": {"alertname": "disk", "team": "db"},
+				 "annotations": {"runbook": "https://runbooks.example.com/disk"}, "url": "https://grafana.example.com/d/db"},
+				{"dedup_key": "other", "summary": "keeps the incident open", "labels": {"alertname": "disk"}}]}`)))
+			now = now.Add(time.Minute)
+			require.NoError(t, p.Accept(t.Context(), decode(`{"status": "resolved", "summary": "disk 95% full", "source": "db-1"}`)))
+
+			g, err := st.Group(t.Context(), "gdisk", nil)
+			require.NoError(t, err)
+			require.NotNil(t, g.Open)
+			alerts, _, err := st.IncidentAlerts(t.Context(), g.Open.ID, "", 10)
+			require.NoError(t, err)
+			key := "gen/" + klaxon.HashFields("db-1", "disk 95% full")
+			var got *klaxon.AlertState
+			for i := range alerts {
+				if alerts[i].Key == key {
+					got = &alerts[i]
+				}
+			}
+			require.NotNil(t, got)
+			require.Equal(t, klaxon.Resolved, got.Status)
+			require.Equal(t, "db", got.Labels["team"], "the resolve erased the alert's labels")
+			require.Equal(t, "https://runbooks.example.com/disk", got.Annotations["runbook"], "the resolve erased the alert's annotations")
+			require.Equal(t, "https://grafana.example.com/d/db", got.URL, "the resolve erased the alert's link")
+		})
+	}
+}
