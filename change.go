@@ -1,7 +1,9 @@
 package klaxon
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -44,8 +46,23 @@ type ChangeBounds struct {
 }
 
 // DefaultChangeBounds keep 90 days of changes, as PagerDuty does, and at
-// most 10,000 of each integration.
-var DefaultChangeBounds = ChangeBounds{Age: 90 * 24 * time.Hour, Count: 10_000}
+// most 5,000 of each integration: at most some 32 KiB each as stored
+// (see EncodeChange), some 160 MB.
+var DefaultChangeBounds = ChangeBounds{Age: 90 * 24 * time.Hour, Count: 5_000}
+
+// EncodeChange is c as the stores keep it: JSON, with <, > and & as they
+// are (encoding/json would write each as 6 bytes), so that a change's
+// text takes at most twice its bytes (a quote, a backslash or a newline
+// takes two; ingest turns the other control characters to spaces).
+func EncodeChange(c Change) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(c); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
 
 // WithDefaults returns b with each zero (or negative) field set to
 // DefaultChangeBounds'.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/ingest"
@@ -15,6 +16,10 @@ import (
 // keeps guessing is answered 429. The change is stored for the reviews
 // of the incidents that open after it: it opens none and pages nobody.
 // It is answered 202 once it is durable.
+// changeAhead is how far ahead of Klaxon's clock a change's
+// payload.timestamp may be, for a sender's clock that is ahead.
+const changeAhead = 5 * time.Minute
+
 func (s *Server) changeEnqueue(w http.ResponseWriter, r *http.Request) {
 	body, ok := s.pdBody(w, r)
 	if !ok {
@@ -34,7 +39,10 @@ func (s *Server) changeEnqueue(w http.ResponseWriter, r *http.Request) {
 	now := s.o.Now()
 	c := ev.Change
 	c.Integration, c.ReceivedAt = name, now
-	if c.At.IsZero() {
+	if c.At.IsZero() || c.At.After(now.Add(changeAhead)) {
+		// A change from the future (a sender's clock gone wrong) would
+		// be its integration's newest for good, and push out every
+		// change after it: it is dated when it came.
 		c.At = now
 	}
 	if _, err := s.o.Store.PutChange(r.Context(), c, now, klaxon.DefaultChangeBounds); err != nil {

@@ -3,6 +3,7 @@ package ingest
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/klaxonhq/klaxon"
@@ -10,7 +11,8 @@ import (
 
 // Bounds on what a change event keeps. A store keeps up to
 // klaxon.DefaultChangeBounds.Count changes of each integration, so each
-// is held to about 16 KiB: a summary of 1024 characters is PagerDuty's
+// is held to about 16 KiB of text (twice that at most as stored; see
+// plainText): a summary of 1024 characters is PagerDuty's
 // bound, and refused past it; the rest is cut and marked.
 const (
 	MaxChangeSource  = 1024     // payload.source
@@ -97,16 +99,39 @@ func DecodePagerDutyChange(body []byte) (ChangeEvent, error) {
 			return ChangeEvent{}, klaxon.Invalid(fmt.Sprintf("links[%d].href", i), "is missing or blank")
 		}
 		if len(links) < MaxChangeLinks {
-			links = append(links, klaxon.Link{Href: cutTo(l.Href, MaxChangeHref), Text: cutTo(l.Text, MaxChangeText)})
+			links = append(links, klaxon.Link{Href: plainText(cutTo(l.Href, MaxChangeHref)), Text: plainText(cutTo(l.Text, MaxChangeText))})
+		}
+	}
+	var plain map[string]string
+	if details != nil {
+		plain = make(map[string]string, len(details))
+		for k, v := range details {
+			plain[plainText(k)] = plainText(v)
 		}
 	}
 	return ChangeEvent{RoutingKey: in.RoutingKey, Change: klaxon.Change{
-		Summary: p.Summary,
-		Source:  cutTo(p.Source, MaxChangeSource),
+		Summary: plainText(p.Summary),
+		Source:  plainText(cutTo(p.Source, MaxChangeSource)),
 		At:      at,
-		Details: details,
+		Details: plain,
 		Links:   links,
 	}}, nil
+}
+
+// plainText is s with its control characters but tab, newline and
+// carriage return turned to spaces: JSON writes each in six bytes, and a
+// change's text is bounded in bytes, its JSON at most twice them.
+func plainText(s string) string {
+	control := func(r rune) bool { return r < 0x20 && r != '\t' && r != '\n' && r != '\r' }
+	if !strings.ContainsFunc(s, control) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if control(r) {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // ChangeAccepted is the body of a 202 for a change event that was

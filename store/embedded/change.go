@@ -17,7 +17,8 @@ import (
 // bucketChanges: integration + "\x00" + changekey.Key(at, seq) → change
 // JSON; bucketChangeCounts: integration → how many changes it keeps
 // (8 bytes, big-endian), so that a put finds whether it is over the
-// bound without counting them.
+// bound without counting them, then the changekey of the oldest it
+// keeps, where a put's walk of the oldest starts.
 var (
 	bucketChanges      = []byte("changes")
 	bucketChangeCounts = []byte("change_counts")
@@ -56,35 +57,49 @@ func (s *Store) PutChange(ctx context.Context, c klaxon.Change, now time.Time, b
 			return err
 		}
 		c.ID = strconv.FormatUint(seq, 10)
-		v, err := json.Marshal(c)
+		v, err := klaxon.EncodeChange(c)
 		if err != nil {
 			return err
 		}
 		prefix := changePrefix(c.Integration)
-		if err := changes.Put(changePrefix(c.Integration, changekey.Key(c.At, seq)...), v); err != nil {
+		key := changePrefix(c.Integration, changekey.Key(c.At, seq)...)
+		if err := changes.Put(key, v); err != nil {
 			return err
 		}
-		kept := uint64(1)
-		if n := counts.Get([]byte(c.Integration)); len(n) == 8 {
+		// The count, then the key of the oldest change kept: the walk
+		// starts there, past the deletes of the puts before, which the
+		// writer's layer holds until its next checkpoint.
+		kept, from := uint64(1), prefix
+		if n := counts.Get([]byte(c.Integration)); len(n) >= 8 {
 			kept += binary.BigEndian.Uint64(n)
+			if len(n) > 8 {
+				from = changePrefix(c.Integration, n[8:]...)
+			}
+		}
+		if bytes.Compare(key, from) < 0 {
+			from = key
 		}
 		// The oldest first: those before the cutoff, then those past the
 		// count.
 		cutoff := changePrefix(c.Integration, changekey.Time(now.Add(-b.Age))...)
 		var drop [][]byte
+		var oldest []byte
 		cur := changes.Cursor()
-		for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
+		for k, _ := cur.Seek(from); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
 			if bytes.Compare(k, cutoff) >= 0 && kept-uint64(len(drop)) <= uint64(b.Count) {
+				oldest = k[len(prefix):]
 				break
 			}
 			drop = append(drop, bytes.Clone(k))
 		}
+		count := binary.BigEndian.AppendUint64(nil, kept-uint64(len(drop)))
+		count = append(count, oldest...) // before the deletes, while k is valid
 		for _, k := range drop {
 			if err := changes.Delete(k); err != nil {
 				return err
 			}
 		}
-		return counts.Put([]byte(c.Integration), binary.BigEndian.AppendUint64(nil, kept-uint64(len(drop))))
+		return counts.Put([]byte(c.Integration), count)
 	})
 	if err != nil {
 		return c, fmt.Errorf("put change of %s: %w", c.Integration, err)

@@ -43,7 +43,7 @@ func (s *Store) PutChange(ctx context.Context, c klaxon.Change, now time.Time, b
 	}
 	b = b.WithDefaults()
 	c.ID = ""
-	v, err := json.Marshal(c) // without the ID, which the key holds
+	v, err := klaxon.EncodeChange(c) // without the ID, which the key holds
 	if err != nil {
 		return c, fmt.Errorf("put change of %s: %w", c.Integration, err)
 	}
