@@ -105,7 +105,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	slackApp, err := newChat(rt, o.Now)
+	slackApp, err := newChat(rt, st, o.Now)
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ type chat struct {
 
 // newChat builds the Slack app's client, nil without notify.slack;
 // wire adds what acts through the engine.
-func newChat(rt *runtime, now func() time.Time) (*chat, error) {
+func newChat(rt *runtime, st klaxon.IncidentReader, now func() time.Time) (*chat, error) {
 	cfg := rt.cfg.Load()
 	c := cfg.Notify.Slack
 	if c == nil {
@@ -44,6 +44,12 @@ func newChat(rt *runtime, now func() time.Time) (*chat, error) {
 		SlackID: func(id string) (string, bool) {
 			u, ok := rt.User(id)
 			return u.SlackID, ok && u.SlackID != ""
+		},
+		// A DM idle behind the times of deferred pages gives up those of
+		// pages no longer wanted: their incidents acknowledged.
+		Wanted: func(ctx context.Context, r klaxon.PageRef) bool {
+			wanted, err := klaxon.PageWanted(ctx, st, r.Incident, r.Notification)
+			return wanted || err != nil // in doubt, it keeps its time
 		}})
 	if err != nil {
 		return nil, fmt.Errorf("notify.slack: %w", err)

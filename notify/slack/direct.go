@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"sync"
 	"time"
-
-	"github.com/klaxonhq/klaxon"
 )
 
 // Pages by direct message in a storm. Slack takes about one message a
@@ -18,18 +16,27 @@ import (
 // again after the engine's backoff, all at once again. So:
 //
 //   - a person's DM is opened once, and kept (opened again only once
-//     Slack no longer knows it);
-//   - a 429 pauses that DM (conversations.open's: every DM still to open)
-//     until its Retry-After. The page it refused, and each page that
-//     comes meanwhile, is deferred (klaxon.DeferredError), not failed:
-//     it stays due, each to a time of its own, dmSpacing apart from the
-//     pause's end, in the order they came, so that they go out at
-//     Slack's pace rather than together into the next 429. A page that
-//     comes while others wait their times takes the next one.
+//     Slack no longer knows it): the pages that come while it is being
+//     opened wait for that one conversations.open;
+//   - a 429 pauses that DM until its Retry-After. The page it refused,
+//     and each page that comes meanwhile, is deferred
+//     (klaxon.DeferredError), not failed: it stays due, each to a time
+//     of its own, dmSpacing apart from the pause's end, in the order
+//     they came, so that they go out at Slack's pace rather than
+//     together into the next 429. A page that comes while others wait
+//     their times takes the next one;
+//   - a 429 to conversations.open pauses the opens, not the DMs opened:
+//     each person whose DM is still to open is given a time of their
+//     own, dmSpacing apart, and all their pages wait for it; once the
+//     DM is open, its own gate paces them.
 //
-// A time whose page does not come (its incident acknowledged
-// meanwhile) passes unused. The state is in memory, per replica, as the
-// per-person limits are.
+// A time whose page does not come (its incident acknowledged meanwhile)
+// passes unused; and once no page has come for its time for a few
+// seconds (2×dmSpacing: the queue is not draining), a new page that
+// would wait behind the times given asks whether their pages are still
+// wanted (Options.Wanted), and takes the first time that those not
+// wanted leave free (gate.go). The state is in memory, per replica, as
+// the per-person limits are.
 
 // dmSpacing is the time between two deferred pages to one DM: Slack's
 // pace of messages in a channel.
@@ -47,34 +54,54 @@ const openGate = "conversations.open"
 // use.
 type directs struct {
 	mu    sync.Mutex
-	dms   map[string]string // Slack user ID -> DM channel ID
-	gates map[string]*gate  // by DM channel ID, and openGate
+	dms   map[string]string   // Slack user ID -> DM channel ID
+	opens map[string]*opening // by Slack user ID: the open in flight
+	gates map[string]*gate    // by DM channel ID, and openGate
 }
 
-// gate holds the calls to one DM (or conversations.open) that Slack
-// throttled.
-type gate struct {
-	until time.Time                    // the Retry-After's end: no call before
-	tail  time.Time                    // the first time not given to a page
-	slots map[klaxon.PageRef]time.Time // each deferred page's time
+// opening is a conversations.open in flight: the other pages to the same
+// person wait for its answer rather than open the DM again.
+type opening struct {
+	done chan struct{} // closed once it answered
+	dm   string
+	err  error // nil with dm "": its caller gave up; open it again
 }
 
-// dm is the DM channel opened with Slack user id, if one is kept.
-func (d *directs) dm(id string) (string, bool) {
+// opener returns the DM kept with Slack user id; else the open of it in
+// flight, which the caller makes, and ends with opened, when mine.
+func (d *directs) opener(id string) (dm string, o *opening, mine bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	dm, ok := d.dms[id]
-	return dm, ok
-}
-
-// keep keeps dm as the DM channel of Slack user id.
-func (d *directs) keep(id, dm string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.dms == nil {
-		d.dms = map[string]string{}
+	if dm, ok := d.dms[id]; ok {
+		return dm, nil, false
 	}
-	d.dms[id] = dm
+	if o := d.opens[id]; o != nil {
+		return "", o, false
+	}
+	if d.opens == nil {
+		d.opens = map[string]*opening{}
+	}
+	o = &opening{done: make(chan struct{})}
+	d.opens[id] = o
+	return "", o, true
+}
+
+// opened ends o, the open of Slack user id's DM, with what it answered:
+// dm, which is kept, or err.
+func (d *directs) opened(id string, o *opening, dm string, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err == nil && dm != "" {
+		if d.dms == nil {
+			d.dms = map[string]string{}
+		}
+		d.dms[id] = dm
+	}
+	o.dm, o.err = dm, err
+	if d.opens[id] == o {
+		delete(d.opens, id)
+	}
+	close(o.done)
 }
 
 // forget forgets dm, which Slack no longer knows, as Slack user id's DM.
@@ -83,100 +110,6 @@ func (d *directs) forget(id, dm string) {
 	defer d.mu.Unlock()
 	if d.dms[id] == dm {
 		delete(d.dms, id)
-	}
-}
-
-// hold reports whether the page ref (nil: one that does not come again,
-// a test page) waits before a call through gate key at now, and until
-// when. A page that waits is given a time of its own, unless it has
-// one still to come.
-func (d *directs) hold(key string, ref *klaxon.PageRef, now time.Time) (time.Time, bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	g := d.gates[key]
-	if g == nil {
-		return time.Time{}, false
-	}
-	g.prune(now)
-	if ref != nil {
-		if at, ok := g.slots[*ref]; ok {
-			if now.Before(at) {
-				return at, true // early
-			}
-			delete(g.slots, *ref)
-			if !now.Before(g.until) {
-				return time.Time{}, false // its turn
-			}
-			// Slack throttled the gate again since: a time anew.
-		}
-	}
-	if !now.Before(g.until) && !now.Before(g.tail) {
-		if len(g.slots) == 0 {
-			delete(d.gates, key)
-		}
-		return time.Time{}, false
-	}
-	return g.take(ref, now), true
-}
-
-// limited notes Slack's 429 at now to a call through gate key, asking to
-// wait wait (0: it did not say), and returns the time given to the page
-// ref that it refused.
-func (d *directs) limited(key string, ref *klaxon.PageRef, now time.Time, wait time.Duration) time.Time {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.sweep(now)
-	g := d.gates[key]
-	if g == nil {
-		if d.gates == nil {
-			d.gates = map[string]*gate{}
-		}
-		g = &gate{slots: map[klaxon.PageRef]time.Time{}}
-		d.gates[key] = g
-	}
-	if wait <= 0 {
-		wait = dmSpacing
-	}
-	if until := now.Add(wait); until.After(g.until) {
-		g.until = until
-	}
-	if ref != nil {
-		delete(g.slots, *ref)
-	}
-	return g.take(ref, now)
-}
-
-// take returns the first time free at now, given to ref unless it is nil.
-func (g *gate) take(ref *klaxon.PageRef, now time.Time) time.Time {
-	at := now
-	for _, t := range []time.Time{g.until, g.tail} {
-		if t.After(at) {
-			at = t
-		}
-	}
-	if ref != nil {
-		g.slots[*ref] = at
-		g.tail = at.Add(dmSpacing)
-	}
-	return at
-}
-
-// prune forgets the times of pages that did not come for them.
-func (g *gate) prune(now time.Time) {
-	for ref, at := range g.slots {
-		if now.Sub(at) > slotGrace {
-			delete(g.slots, ref)
-		}
-	}
-}
-
-// sweep forgets the gates that hold nothing back any more.
-func (d *directs) sweep(now time.Time) {
-	for key, g := range d.gates {
-		g.prune(now)
-		if len(g.slots) == 0 && !now.Before(g.until) && !now.Before(g.tail) {
-			delete(d.gates, key)
-		}
 	}
 }
 

@@ -2,9 +2,11 @@ package slack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	slackapi "github.com/slack-go/slack"
 
@@ -19,9 +21,10 @@ var _ notify.Channel = (*Slack)(nil)
 // conversation with the user's Slack ID (Options.SlackID), once, then
 // posts PageMessage. Both calls together take at most the Slack's
 // timeout. A page that Slack throttles (429), or that comes while it
-// throttles that person's DMs, is a *klaxon.DeferredError: it is tried
-// again at Slack's pace (see direct.go). A user without a Slack ID is an
-// error matching klaxon.ErrInvalid; the other errors are *Error.
+// throttles that person's DMs or the opening of theirs, is a
+// *klaxon.DeferredError: it is tried again at Slack's pace (see
+// direct.go). A user without a Slack ID is an error matching
+// klaxon.ErrInvalid; the other errors are *Error.
 func (s *Slack) Send(ctx context.Context, p klaxon.Page) error {
 	var id string
 	ok := false
@@ -31,33 +34,31 @@ func (s *Slack) Send(ctx context.Context, p klaxon.Page) error {
 	if !ok || id == "" {
 		return klaxon.Invalid("slack", "user %s has no Slack ID", p.User.ID)
 	}
-	var ref *klaxon.PageRef // a test page is not tried again
+	var h *holder // a test page is not tried again
 	if !p.Test {
-		ref = &klaxon.PageRef{Incident: p.Incident, Notification: p.Notification}
+		h = &holder{page: klaxon.PageRef{Incident: p.Incident, Notification: p.Notification}}
 	}
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	text, blocks := PageMessage(p, s.publicURL)
 	for {
-		dm, kept := s.direct.dm(id)
-		if !kept {
-			if at, held := s.direct.hold(openGate, ref, s.now()); held {
-				return &klaxon.DeferredError{Until: at}
+		dm, kept, err := s.dmWith(parent, ctx, id)
+		if err != nil {
+			var later *klaxon.DeferredError
+			if errors.As(err, &later) {
+				return later
 			}
-			var err error
-			if dm, err = s.open(parent, ctx, id); err != nil {
-				if wait, ok := throttled(err); ok {
-					return &klaxon.DeferredError{Until: s.direct.limited(openGate, ref, s.now(), wait)}
-				}
-				return fmt.Errorf("open a direct message with %s: %w", p.User.ID, err)
-			}
-			s.direct.keep(id, dm)
+			return fmt.Errorf("open a direct message with %s: %w", p.User.ID, err)
 		}
-		if at, held := s.direct.hold(dm, ref, s.now()); held {
+		at, held, err := s.wait(parent, ctx, dm, h)
+		if err != nil {
+			return fmt.Errorf("page %s by direct message: %w", p.User.ID, err)
+		}
+		if held {
 			return &klaxon.DeferredError{Until: at}
 		}
-		err := s.callFor(parent, ctx, "chat.postMessage", func(ctx context.Context, api *slackapi.Client) error {
+		err = s.callFor(parent, ctx, "chat.postMessage", func(ctx context.Context, api *slackapi.Client) error {
 			_, _, err := api.PostMessageContext(ctx, dm, slackapi.MsgOptionText(text, false),
 				slackapi.MsgOptionBlocks(blocks...), slackapi.MsgOptionDisableLinkUnfurl())
 			return err
@@ -66,7 +67,7 @@ func (s *Slack) Send(ctx context.Context, p klaxon.Page) error {
 			return nil
 		}
 		if wait, ok := throttled(err); ok {
-			return &klaxon.DeferredError{Until: s.direct.limited(dm, ref, s.now(), wait)}
+			return &klaxon.DeferredError{Until: s.direct.limited(dm, h, s.now(), wait)}
 		}
 		if kept && gone(err) {
 			s.direct.forget(id, dm) // opened again, once
@@ -74,6 +75,98 @@ func (s *Slack) Send(ctx context.Context, p klaxon.Page) error {
 		}
 		return fmt.Errorf("page %s by direct message: %w", p.User.ID, err)
 	}
+}
+
+// dmWith returns the DM channel with Slack user id: kept (opened
+// before), or opened now, by this page or by another page to the same
+// person whose open it waits for. A page that conversations.open's gate
+// holds back is a *klaxon.DeferredError to the person's time, the same
+// for all their pages.
+func (s *Slack) dmWith(parent, ctx context.Context, id string) (dm string, kept bool, err error) {
+	for {
+		dm, o, mine := s.direct.opener(id)
+		switch {
+		case o == nil:
+			return dm, true, nil
+		case !mine:
+			select {
+			case <-o.done:
+			case <-ctx.Done():
+				return "", false, classify(parent, "conversations.open", ctx.Err(), 0, "", s.now())
+			}
+			if o.dm == "" && o.err == nil {
+				continue // its page gave up: open it for this one
+			}
+			return o.dm, false, o.err
+		}
+		dm, err := s.openGated(parent, ctx, id)
+		if err != nil && parent.Err() != nil {
+			s.direct.opened(id, o, "", nil) // this page gave up, not Slack
+		} else {
+			s.direct.opened(id, o, dm, err)
+		}
+		return dm, false, err
+	}
+}
+
+// openGated opens the DM with Slack user id, unless conversations.open's
+// gate holds it back.
+func (s *Slack) openGated(parent, ctx context.Context, id string) (string, error) {
+	h := &holder{user: id}
+	at, held, err := s.wait(parent, ctx, openGate, h)
+	switch {
+	case err != nil:
+		return "", err
+	case held:
+		return "", &klaxon.DeferredError{Until: at}
+	}
+	dm, err := s.open(parent, ctx, id)
+	if wait, ok := throttled(err); ok {
+		return "", &klaxon.DeferredError{Until: s.direct.limited(openGate, h, s.now(), wait)}
+	}
+	return dm, err
+}
+
+// wait reports whether h waits before a call through gate key (see
+// directs.hold), and until when. When the pages holding the gate's
+// times may have been withdrawn, it asks whether they are still wanted
+// first, or waits for the page that asks.
+func (s *Slack) wait(parent, ctx context.Context, key string, h *holder) (time.Time, bool, error) {
+	for {
+		at, held, a := s.direct.hold(key, h, s.now())
+		switch {
+		case a == nil:
+			return at, held, nil
+		case a.mine:
+			s.direct.withdraw(key, a, s.unwanted(ctx, a.pages))
+			continue
+		}
+		select {
+		case <-a.done:
+		case <-ctx.Done():
+			method := "chat.postMessage"
+			if key == openGate {
+				method = openGate
+			}
+			return time.Time{}, false, classify(parent, method, ctx.Err(), 0, "", s.now())
+		}
+	}
+}
+
+// unwanted returns the pages of pages that are no longer to be sent:
+// those Options.Wanted says are not (without it, all of them). The ones
+// not asked about before ctx ends are kept.
+func (s *Slack) unwanted(ctx context.Context, pages []held) []held {
+	var out []held
+	for _, p := range pages {
+		if ctx.Err() != nil {
+			break
+		}
+		if s.wanted == nil || !s.wanted(ctx, p.page) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // open opens the DM with Slack user id, and returns its channel's ID.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -91,13 +92,29 @@ func TestDMPausedByRetryAfter(t *testing.T) {
 	require.NotEqual(t, "D00000001", dm)
 
 	// conversations.open is limited per workspace: its 429 defers the
-	// page, and every page with a DM still to open.
-	other := newSlack(t, fake, c)
+	// opens still to make, one time a person, which all their pages
+	// wait for: alice's two pages her time, bob's the next.
+	fake.AddUser("U0BOB", "bob")
+	other := newSlack(t, fake, c, func(o *slack.Options) {
+		o.SlackID = func(user string) (string, bool) { return "U0" + strings.ToUpper(user), true }
+	})
+	bob := dmPage(7)
+	bob.User.ID = "bob"
 	fake.RateLimit(1, 2*time.Minute)
+	paused := c.Now()
 	require.ErrorAs(t, other.Send(t.Context(), dmPage(5)), &later)
-	require.Equal(t, c.Now().Add(2*time.Minute), later.Until)
+	require.Equal(t, paused.Add(2*time.Minute), later.Until)
 	require.ErrorAs(t, other.Send(t.Context(), dmPage(6)), &later)
-	require.Equal(t, c.Now().Add(2*time.Minute+time.Second), later.Until)
+	require.Equal(t, paused.Add(2*time.Minute), later.Until, "alice's pages wait for one open")
+	require.ErrorAs(t, other.Send(t.Context(), bob), &later)
+	require.Equal(t, paused.Add(2*time.Minute+time.Second), later.Until, "bob's open is the next")
+	opens := calls(fake, "conversations.open")
+	c.Set(paused.Add(2 * time.Minute))
+	require.NoError(t, other.Send(t.Context(), dmPage(5)))
+	require.NoError(t, other.Send(t.Context(), dmPage(6)))
+	c.Add(time.Second)
+	require.NoError(t, other.Send(t.Context(), bob))
+	require.Equal(t, opens+2, calls(fake, "conversations.open"), "a DM opened once")
 }
 
 // dmStorm is the pages to one person in TestDMStorm.
@@ -110,7 +127,7 @@ const dmStorm = 1000
 // one message a second in her DM after a burst of 3, and
 // conversations.open at Tier 3. Each page reaches her once, at Slack's
 // pace; none fails a try; Slack answers 429 only to the pages in flight
-// when it first throttled.
+// when it first throttled; her DM is opened once.
 func TestDMStorm(t *testing.T) {
 	const slots = 32 // config.DefaultConcurrency
 	fake := slacktest.Start(t)
@@ -161,7 +178,7 @@ func TestDMStorm(t *testing.T) {
 		}
 		require.Zero(t, failed.Load(), "tries failed (each a timeline event, and a page put off by the backoff)")
 		require.LessOrEqual(t, limited(fake), slots, "Slack's 429s")
-		require.LessOrEqual(t, calls(fake, "conversations.open"), slots, "the DM is opened once, but by the pages in flight")
+		require.Equal(t, 1, calls(fake, "conversations.open"), "the DM is opened once, the pages in flight waiting for it")
 		require.LessOrEqual(t, took, (dmStorm+slots)*time.Second, "at Slack's pace")
 		t.Logf("%d pages in %s: %d calls, %d answered 429", dmStorm, took, len(fake.Calls()), limited(fake))
 	})

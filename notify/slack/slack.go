@@ -64,6 +64,15 @@ type Options struct {
 	// Timeout bounds each call, and a Send's two calls together
 	// (DefaultTimeout when 0).
 	Timeout time.Duration
+	// Wanted reports whether a page by direct message that waits for a
+	// time Slack's pace gave it is still to be sent
+	// (klaxon.PageWanted). Once no page has come for its time in a DM
+	// for a few seconds, a new page that would wait behind the times
+	// given asks it about the pages that hold them, and those not wanted
+	// give theirs up (see direct.go). nil: none is, once the DM is that
+	// idle (a page that comes for its time all the same still goes
+	// then).
+	Wanted func(ctx context.Context, p klaxon.PageRef) bool
 }
 
 // Slack posts incidents and pages through one Slack app's bot. It is safe
@@ -76,6 +85,7 @@ type Slack struct {
 	now           func() time.Time
 	slackID       func(string) (string, bool)
 	timeout       time.Duration
+	wanted        func(context.Context, klaxon.PageRef) bool
 	direct        directs // the DMs opened, and paused by Slack's 429s
 }
 
@@ -109,6 +119,7 @@ func New(o Options) (*Slack, error) {
 		now:       o.Now,
 		slackID:   o.SlackID,
 		timeout:   o.Timeout,
+		wanted:    o.Wanted,
 	}
 	if s.http == nil {
 		s.http = &http.Client{Timeout: 10 * time.Second}
