@@ -33,7 +33,8 @@ type TestResult struct {
 
 // TestPageRequest is the body of POST /v1/users/{id}/test-page.
 type TestPageRequest struct {
-	// Via is sms, voice, email or webhook; empty for each of the user's.
+	// Via is sms, voice, email, webhook or slack; empty for each of the
+	// user's.
 	Via string `json:"via,omitempty"`
 }
 

@@ -11,18 +11,18 @@ import (
 	"github.com/klaxonhq/klaxon/api"
 )
 
-// testPage runs `klaxon test-page USER [--via sms|voice|email|webhook]`.
+// testPage runs `klaxon test-page USER [--via sms|voice|email|webhook|slack]`.
 func testPage(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("klaxon test-page", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := clientFlags(fs)
-	via := fs.String("via", "", "sms, voice, email or webhook (default: each of the user's notification rules)")
+	via := fs.String("via", "", "sms, voice, email, webhook or slack (default: each of the user's notification rules)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "usage: klaxon test-page USER [--via sms|voice|email|webhook]")
+		fmt.Fprintln(stderr, "usage: klaxon test-page USER [--via sms|voice|email|webhook|slack]")
 		return errUsage
 	}
 	var resp api.TestPageResponse

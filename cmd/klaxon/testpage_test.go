@@ -2,12 +2,17 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/slacktest"
 )
 
 // TestTestPage sends a new installation's first pages: by each of alice's
@@ -56,4 +61,52 @@ func TestTestPageConsole(t *testing.T) {
 	err := run(t.Context(), []string{"test-page", "alice", "--server", base, "--token", apiToken}, &out, &errOut)
 	require.ErrorContains(t, err, "1 of 1 test pages to alice not sent")
 	require.Equal(t, "sms: NOT SENT: sms is not configured: the console stood in, and nobody was reached\n", out.String())
+}
+
+// TestTestPageSlack: a test page by Slack goes to the person's DM, as
+// the others go through their providers, and says Slack took it; one to
+// a user without a Slack ID is not sent, and says why.
+func TestTestPageSlack(t *testing.T) {
+	fake := slacktest.Start(t)
+	fake.AddUser("U0ALICE", "alice")
+	config := writeConfig(t, time.Hour)
+	b, err := os.ReadFile(config)
+	require.NoError(t, err)
+	cfg := strings.Replace(string(b), "notify:\n  console: {}\n", fmt.Sprintf("notify:\n  console: {}\n  slack: {bot_token: %s, signing_secret: %s, api_url: %q}\n",
+		fake.BotToken, fake.SigningSecret, fake.APIURL), 1)
+	require.NoError(t, os.WriteFile(config, []byte(cfg), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(filepath.Dir(config), "users.yaml"), []byte(`users:
+  - {id: alice, name: Alice Chen, slack_id: U0ALICE, notify: [{via: slack, after: 0s}]}
+  - {id: bob, name: Bob Ortiz, email: bob@example.com, notify: [{via: email, after: 0s}]}
+`), 0o644))
+	base, _, _ := startServe(t, config)
+	cli := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := run(t.Context(), append(args, "--server", base, "--token", apiToken), &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+
+	out, err := cli("test-page", "alice", "--via", "slack")
+	require.NoError(t, err, out)
+	require.Equal(t, "slack: sent: accepted by Slack\n", out)
+	out, err = cli("test-page", "alice")
+	require.NoError(t, err, out)
+	require.Equal(t, "slack: sent: accepted by Slack\n", out, "by her rules")
+	msgs := fake.Messages()
+	require.Len(t, msgs, 2)
+	for _, m := range msgs {
+		require.Equal(t, fake.DM("U0ALICE"), m.Channel, "her DM")
+		require.Equal(t, klaxon.TestText("slack"), m.Text)
+	}
+
+	// Slack throttles her DM: the test page is held back, and says until when.
+	fake.RateLimit(1, 30*time.Second)
+	out, err = cli("test-page", "alice", "--via", "slack")
+	require.ErrorContains(t, err, "1 of 1 test pages to alice not sent")
+	require.Contains(t, out, "slack: NOT SENT: held back: Slack is pacing pages to alice; try again after ")
+
+	out, err = cli("test-page", "bob", "--via", "slack")
+	require.ErrorContains(t, err, "1 of 1 test pages to bob not sent")
+	require.Contains(t, out, "slack: NOT SENT: ")
+	require.Contains(t, out, "no Slack ID")
 }

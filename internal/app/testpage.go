@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -26,6 +27,7 @@ const testPageTimeout = 30 * time.Second
 // providers name who answers for each contact method.
 var providers = map[string]string{
 	klaxon.ViaSMS: "Twilio", klaxon.ViaVoice: "Twilio", klaxon.ViaEmail: "the SMTP server", klaxon.ViaWebhook: "the webhook's receiver",
+	klaxon.ViaSlack: "Slack",
 }
 
 func (t testPager) TestPage(ctx context.Context, id, via string) ([]api.TestResult, error) {
@@ -42,7 +44,7 @@ func (t testPager) TestPage(ctx context.Context, id, via string) ([]api.TestResu
 			}
 		}
 	case providers[via] == "":
-		return nil, klaxon.Invalid("via", "unknown %q: want sms, voice, email or webhook", via)
+		return nil, klaxon.Invalid("via", "unknown %q: want sms, voice, email, webhook or slack", via)
 	default:
 		vias = []string{via}
 	}
@@ -52,7 +54,10 @@ func (t testPager) TestPage(ctx context.Context, id, via string) ([]api.TestResu
 		pctx, cancel := context.WithTimeout(ctx, testPageTimeout)
 		err := t.dispatch.Notify(pctx, klaxon.Page{User: u, Via: v, Summary: "Klaxon test page", Text: klaxon.TestText(v), Test: true})
 		cancel()
+		var later *klaxon.DeferredError
 		switch {
+		case errors.As(err, &later):
+			res.Answer = fmt.Sprintf("held back: %s is pacing pages to %s; try again after %s", providers[v], id, later.Until.UTC().Format(time.RFC3339))
 		case err != nil:
 			res.Answer = err.Error()
 		case res.Channel != v || v == klaxon.ViaConsole:
