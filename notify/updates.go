@@ -19,12 +19,15 @@ import (
 // commit that made the change, and a crash in between loses them.
 
 // updateQueue bounds the changes waiting to be sorted out, and
-// subscriberQueue those waiting for one subscriber; past either they
-// are dropped and logged, so that a slow subscriber never holds up a
-// commit, nor another subscriber.
+// subscriberBytes the updates waiting for one subscriber, by their
+// text; past either they are dropped and logged, so that a slow
+// subscriber never holds up a commit, nor another subscriber, nor takes
+// memory without bound. A storm's commits land in an instant: a
+// subscriber that keeps up takes thousands of updates at once (some
+// 2,000 bytes each, less where the summary is short).
 const (
-	updateQueue     = 1024
-	subscriberQueue = 64
+	updateQueue     = 4096
+	subscriberBytes = 16 << 20
 )
 
 // Updates sends the status updates of the incidents that commits change,
@@ -38,11 +41,18 @@ type Updates struct {
 	timeout time.Duration
 }
 
+// update is one status update of an incident, with what its message
+// says of the incident: not its header, which a queue of thousands
+// would keep.
 type update struct {
-	inc  *klaxon.Incident
-	kind string
-	text string
+	id, summary, severity string
+	firing                int
+	subscribers           []string
+	kind, text            string
 }
+
+// size is about the memory up takes in a subscriber's queue.
+func (up update) size() int { return 128 + len(up.summary) + len(up.text) }
 
 // NewUpdates returns the sender of status updates: mail takes those to
 // users (nil: none), webhook makes the channel of a subscriber's URL.
@@ -58,17 +68,15 @@ func (u *Updates) Committed(incs []*klaxon.Incident) {
 		if len(inc.Policy.Subscribers) == 0 {
 			continue
 		}
-		var header *klaxon.Incident // cloned once, for every update of the commit
 		for _, e := range inc.Recorded {
 			kind, text := updateOf(inc, e)
 			if kind == "" {
 				continue
 			}
-			if header == nil {
-				header = inc.Header()
-			}
+			up := update{id: inc.ID, summary: inc.Summary, severity: inc.Severity, firing: inc.FiringCount,
+				subscribers: inc.Policy.Subscribers, kind: kind, text: text}
 			select {
-			case u.queue <- update{inc: header, kind: kind, text: text}:
+			case u.queue <- up:
 			default:
 				u.log.Warn("status update dropped: too many waiting", "incident", inc.ID, "update", kind)
 			}
@@ -112,44 +120,83 @@ func updateOf(inc *klaxon.Incident, e klaxon.Event) (kind, text string) {
 func (u *Updates) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	subscribers := map[string]chan update{}
+	subscribers := map[string]*subscriberQueue{}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case up := <-u.queue:
-			for _, sub := range up.inc.Policy.Subscribers {
+			for _, sub := range up.subscribers {
 				q, ok := subscribers[sub]
 				if !ok {
-					q = make(chan update, subscriberQueue)
+					q = &subscriberQueue{wake: make(chan struct{}, 1)}
 					subscribers[sub] = q
 					wg.Go(func() { u.serve(ctx, sub, q) })
 				}
-				select {
-				case q <- up:
-				default:
-					u.log.Warn("status update dropped: the subscriber is slow", "incident", up.inc.ID, "update", up.kind)
+				if !q.push(up) {
+					u.log.Warn("status update dropped: the subscriber is slow", "incident", up.id, "update", up.kind)
 				}
 			}
 		}
 	}
 }
 
-// serve sends sub's updates, in order, until ctx ends.
-func (u *Updates) serve(ctx context.Context, sub string, q <-chan update) {
+// subscriberQueue holds the updates waiting for one subscriber, in
+// order, up to subscriberBytes of them.
+type subscriberQueue struct {
+	mu    sync.Mutex
+	ups   []update
+	bytes int
+	wake  chan struct{}
+}
+
+// push queues up, and reports false when the queue is full.
+func (q *subscriberQueue) push(up update) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.bytes+up.size() > subscriberBytes {
+		return false
+	}
+	q.ups = append(q.ups, up)
+	q.bytes += up.size()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// take returns the updates queued, and empties the queue.
+func (q *subscriberQueue) take() []update {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	ups := q.ups
+	q.ups, q.bytes = nil, 0
+	return ups
+}
+
+// serve sends sub's updates, in order, until ctx ends. The updates
+// taken are out of the queue's bound while they are sent: at most twice
+// its bytes are held.
+func (u *Updates) serve(ctx context.Context, sub string, q *subscriberQueue) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case up := <-q:
-			u.send(ctx, sub, up)
+		case <-q.wake:
+			for _, up := range q.take() {
+				if ctx.Err() != nil {
+					return
+				}
+				u.send(ctx, sub, up)
+			}
 		}
 	}
 }
 
 // send sends one update to subscriber sub.
 func (u *Updates) send(ctx context.Context, sub string, up update) {
-	p := klaxon.Page{Incident: up.inc.ID, Summary: up.inc.Summary, Severity: up.inc.Severity, Alerts: up.inc.FiringCount, Text: up.text, Update: up.kind}
+	p := klaxon.Page{Incident: up.id, Summary: up.summary, Severity: up.severity, Alerts: up.firing, Text: up.text, Update: up.kind}
 	var ch Channel
 	if id, ok := strings.CutPrefix(sub, klaxon.TargetUser+":"); ok {
 		user, known := u.users(id)
@@ -160,7 +207,7 @@ func (u *Updates) send(ctx context.Context, sub string, up update) {
 	} else {
 		var err error
 		if ch, err = u.webhook(sub); err != nil {
-			u.log.Warn("status update", "incident", up.inc.ID, "err", err)
+			u.log.Warn("status update", "incident", up.id, "err", err)
 			return
 		}
 		// Not the URL, which may hold a secret: errors name the user.
@@ -184,19 +231,19 @@ func (u *Updates) send(ctx context.Context, sub string, up update) {
 			wait, retry = max(time.Until(later.Until), time.Millisecond), true
 		}
 		if wait == 0 || !retry {
-			u.log.Warn("status update", "incident", up.inc.ID, "update", up.kind, "err", err)
+			u.log.Warn("status update", "incident", up.id, "update", up.kind, "err", err)
 			return
 		}
 		if deadline, _ := sctx.Deadline(); time.Until(deadline) < wait {
 			u.log.Warn("status update given up: the subscriber asks to wait past its timeout",
-				"incident", up.inc.ID, "update", up.kind, "wait", wait, "timeout", u.timeout, "err", err)
+				"incident", up.id, "update", up.kind, "wait", wait, "timeout", u.timeout, "err", err)
 			return
 		}
 		timer := time.NewTimer(wait)
 		select {
 		case <-sctx.Done():
 			timer.Stop()
-			u.log.Warn("status update", "incident", up.inc.ID, "update", up.kind, "err", fmt.Errorf("%w, after %w", sctx.Err(), err))
+			u.log.Warn("status update", "incident", up.id, "update", up.kind, "err", fmt.Errorf("%w, after %w", sctx.Err(), err))
 			return
 		case <-timer.C:
 		}
