@@ -24,8 +24,8 @@ type Error struct {
 	// Body is the start of the answer's body, at most 200 bytes of valid
 	// UTF-8, with the secret masked.
 	Body string
-	// RetryAfter is the wait a 429's Retry-After header asked for, capped
-	// at an hour; 0 without one.
+	// RetryAfter is the wait the Retry-After header of a 429, or of a
+	// 503, asked for, capped at an hour; 0 without one.
 	RetryAfter time.Duration
 	// Err is the transport's error when no answer came, with the URL's
 	// path and query hidden: a Slack webhook URL is itself a secret.
@@ -77,10 +77,12 @@ func transportError(ctx context.Context, err error, target *url.URL) *Error {
 }
 
 // statusError is the *Error for a non-2xx answer whose body starts with
-// body.
+// body. A Retry-After is read on a 429, and on a 503, where it says how
+// long the receiver expects to be unavailable (RFC 9110, 10.2.3): a
+// receiver down for maintenance is not posted to again before.
 func statusError(resp *http.Response, body []byte, secret string, now time.Time) *Error {
 	e := &Error{Status: resp.StatusCode, Body: truncate(body, secret)}
-	if resp.StatusCode == http.StatusTooManyRequests {
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		e.RetryAfter = notify.RetryAfter(resp.Header.Get("Retry-After"), now)
 	}
 	return e

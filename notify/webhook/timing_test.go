@@ -47,7 +47,7 @@ func TestWaits(t *testing.T) {
 		{"Retry-After of 5 s is waited", []answer{retryAfter("5"), {status: 200}}, 2, 5 * time.Second},
 		{"Retry-After date", []answer{retryAfter("Sat, 01 Jan 2000 00:00:03 GMT"), {status: 200}}, 2, 3 * time.Second},
 		{"Retry-After bad", []answer{retryAfter("later"), {status: 200}}, 2, 100 * time.Millisecond},
-		{"Retry-After on 503 ignored", []answer{{status: 503, header: map[string]string{"Retry-After": "4"}}, {status: 200}}, 2, 100 * time.Millisecond},
+		{"Retry-After on 503 waited", []answer{{status: 503, header: map[string]string{"Retry-After": "4"}}, {status: 200}}, 2, 4 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,8 +27,8 @@ const (
 )
 
 // Retries of a request that fails with a retryable error: attempts in all,
-// and the wait before the second, doubled before each next one. A 429's
-// Retry-After replaces the wait; one past notify.MaxInlineWait ends the
+// and the wait before the second, doubled before each next one. A
+// Retry-After (on a 429 or a 503) replaces the wait; one past notify.MaxInlineWait ends the
 // attempts, and the escalation engine tries again no sooner.
 const (
 	attempts    = 3
@@ -123,8 +123,8 @@ func parseURL(s string) (*url.URL, error) {
 }
 
 // Send posts p, again after a retryable error, up to three attempts with
-// 100 ms, then 200 ms between them, or instead as long as a 429's
-// Retry-After asks (past 5 s, it stops: see notify.Retry). Any 2xx answer is success; redirects are
+// 100 ms, then 200 ms between them, or instead as long as a 429's or a
+// 503's Retry-After asks (past 5 s, it stops: see notify.Retry). Any 2xx answer is success; redirects are
 // not followed. The error is an *Error, also matching ctx's error when ctx
 // ends during a wait.
 func (w *Webhook) Send(ctx context.Context, p klaxon.Page) error {
