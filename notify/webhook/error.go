@@ -32,6 +32,7 @@ type Error struct {
 	Err error
 
 	canceled bool
+	wait     time.Duration // to the time the URL's pause gave the page
 }
 
 // Retryable reports whether the same page may be taken later: the
@@ -45,8 +46,16 @@ func (e *Error) Retryable() bool {
 	return notify.RetryableStatus(e.Status)
 }
 
-// Wait is how long the receiver asked to wait before the next try.
-func (e *Error) Wait() time.Duration { return e.RetryAfter }
+// Wait is how long to wait before the next try (klaxon.WaitOf): to the
+// time the URL's pause gave the page, at least the Retry-After (up to
+// maxPause, see pause.go); the Retry-After for an Error that Send did not
+// return.
+func (e *Error) Wait() time.Duration {
+	if e.wait > 0 {
+		return e.wait
+	}
+	return e.RetryAfter
+}
 
 func (e *Error) Error() string {
 	switch {

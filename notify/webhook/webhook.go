@@ -28,8 +28,9 @@ const (
 
 // Retries of a request that fails with a retryable error: attempts in all,
 // and the wait before the second, doubled before each next one. A
-// Retry-After (on a 429 or a 503) replaces the wait; one past notify.MaxInlineWait ends the
-// attempts, and the escalation engine tries again no sooner.
+// Retry-After (on a 429 or a 503) pauses the URL and replaces the wait
+// (see pause.go); one past notify.MaxInlineWait ends the attempts, and
+// the escalation engine tries again no sooner.
 const (
 	attempts    = 3
 	baseBackoff = 100 * time.Millisecond
@@ -67,6 +68,7 @@ type Webhook struct {
 	http      *http.Client
 	backoff   time.Duration
 	now       func() time.Time
+	pause     pause // after a Retry-After: see pause.go
 }
 
 var _ notify.Channel = (*Webhook)(nil)
@@ -123,12 +125,30 @@ func parseURL(s string) (*url.URL, error) {
 }
 
 // Send posts p, again after a retryable error, up to three attempts with
-// 100 ms, then 200 ms between them, or instead as long as a 429's or a
-// 503's Retry-After asks (past 5 s, it stops: see notify.Retry). Any 2xx answer is success; redirects are
-// not followed. The error is an *Error, also matching ctx's error when ctx
-// ends during a wait.
+// 100 ms, then 200 ms between them. A 429's or a 503's Retry-After
+// pauses the URL (see pause.go): the page is tried again at the time the
+// pause gave it instead, within the try when that is at most 5 s away
+// (see notify.Retry). Any 2xx answer is success; redirects are not
+// followed. The error is an *Error, also matching ctx's error when ctx
+// ends during a wait, or a *klaxon.DeferredError while the URL is
+// paused.
 func (w *Webhook) Send(ctx context.Context, p klaxon.Page) error {
-	if err := notify.Retry(ctx, attempts, w.backoff, func() error { return w.post(ctx, p) }); err != nil {
+	err := notify.Retry(ctx, attempts, w.backoff, func() error {
+		// The pause is on the clock of Retry's waits, not on w.now,
+		// which dates the body.
+		if until, held := w.pause.hold(time.Now(), !p.Test); held {
+			return &klaxon.DeferredError{Until: until}
+		}
+		defer w.pause.done()
+		err := w.post(ctx, p)
+		var e *Error
+		if errors.As(err, &e) && e.RetryAfter > 0 {
+			now := time.Now()
+			e.wait = w.pause.refused(now, e.RetryAfter).Sub(now)
+		}
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("post incident %s for %s: %w", p.Incident, p.User.ID, err)
 	}
 	return nil
