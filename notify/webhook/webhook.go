@@ -40,6 +40,11 @@ const (
 // that the connection can serve the next request.
 const drainBody = 64 << 10
 
+// defaultTimeout bounds a request whose context has no deadline: the
+// engine's page timeout by default. A page's request has its try's
+// deadline (--page-timeout), a status update's and a test page's theirs.
+const defaultTimeout = time.Minute
+
 // Options configure a webhook.
 type Options struct {
 	// URL receives the pages: an absolute http:// or https:// URL.
@@ -51,8 +56,11 @@ type Options struct {
 	// Format is FormatJSON (the default) or FormatSlack.
 	Format string
 	// HTTPClient carries the requests; its Transport, Timeout and Jar
-	// are used, redirects are not followed. Nil is a client with a 10 s
-	// timeout.
+	// are used, redirects are not followed. Nil is a client of
+	// http.DefaultTransport with no timeout of its own: a request is
+	// bounded by its context's deadline, or by a minute without one.
+	// A Timeout of its own cuts a request sooner, whatever the page's
+	// deadline.
 	HTTPClient *http.Client
 	// PublicURL is Klaxon's base URL as responders reach it, for the link
 	// to the incident; empty leaves the link out.
@@ -91,7 +99,10 @@ func New(o Options) (*Webhook, error) {
 			return nil, klaxon.Invalid("public_url", "%v", err)
 		}
 	}
-	hc := &http.Client{Timeout: 10 * time.Second}
+	// No timeout of the client's own: a receiver that takes 15 s to
+	// answer, within the page's timeout, would be cut off at the
+	// client's, and have the page again at the next try.
+	hc := &http.Client{}
 	if o.HTTPClient != nil {
 		hc = &http.Client{Transport: o.HTTPClient.Transport, Timeout: o.HTTPClient.Timeout, Jar: o.HTTPClient.Jar}
 	}
@@ -154,7 +165,8 @@ func (w *Webhook) Send(ctx context.Context, p klaxon.Page) error {
 	return nil
 }
 
-// post makes one attempt. The error is an *Error when the receiver
+// post makes one attempt, bounded by ctx's deadline, or by
+// defaultTimeout without one. The error is an *Error when the receiver
 // refused the page or did not answer.
 func (w *Webhook) post(ctx context.Context, p klaxon.Page) error {
 	now := w.now()
@@ -162,7 +174,13 @@ func (w *Webhook) post(ctx context.Context, p klaxon.Page) error {
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url.String(), bytes.NewReader(b))
+	rctx := ctx
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithTimeout(ctx, defaultTimeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, w.url.String(), bytes.NewReader(b))
 	if err != nil {
 		return fmt.Errorf("new request: %w", err)
 	}
