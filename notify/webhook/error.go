@@ -30,6 +30,9 @@ type Error struct {
 	// Err is the transport's error when no answer came, with the URL's
 	// path and query hidden: a Slack webhook URL is itself a secret.
 	Err error
+	// Sent reports, when no answer came, that the request had been
+	// written whole: the receiver may have taken the page.
+	Sent bool
 
 	canceled bool
 	wait     time.Duration // to the time the URL's pause gave the page
@@ -59,6 +62,8 @@ func (e *Error) Wait() time.Duration {
 
 func (e *Error) Error() string {
 	switch {
+	case e.Status == 0 && e.Sent:
+		return fmt.Sprintf("webhook sent, no answer: %v", e.Err)
 	case e.Status == 0:
 		return fmt.Sprintf("webhook unreachable: %v", e.Err)
 	case e.Body != "":
@@ -69,13 +74,14 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// transportError is the *Error for a request that got no answer.
-func transportError(ctx context.Context, err error, target *url.URL) *Error {
+// transportError is the *Error for a request that got no answer, sent
+// when it had been written whole.
+func transportError(ctx context.Context, err error, target *url.URL, sent bool) *Error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = &url.Error{Op: ue.Op, URL: redact(target), Err: ue.Err}
 	}
-	e := &Error{Err: err}
+	e := &Error{Err: err, Sent: sent}
 	if ctx.Err() != nil {
 		e.canceled = true
 		if !errors.Is(err, ctx.Err()) {

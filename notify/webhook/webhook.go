@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -30,7 +32,8 @@ const (
 // and the wait before the second, doubled before each next one. A
 // Retry-After (on a 429 or a 503) pauses the URL and replaces the wait
 // (see pause.go); one past notify.MaxInlineWait ends the attempts, and
-// the escalation engine tries again no sooner.
+// the escalation engine tries again no sooner. A request written whole
+// and not answered ends them too (see taken).
 const (
 	attempts    = 3
 	baseBackoff = 100 * time.Millisecond
@@ -139,10 +142,11 @@ func parseURL(s string) (*url.URL, error) {
 // 100 ms, then 200 ms between them. A 429's or a 503's Retry-After
 // pauses the URL (see pause.go): the page is tried again at the time the
 // pause gave it instead, within the try when that is at most 5 s away
-// (see notify.Retry). Any 2xx answer is success; redirects are not
-// followed. The error is an *Error, also matching ctx's error when ctx
-// ends during a wait, or a *klaxon.DeferredError while the URL is
-// paused.
+// (see notify.Retry). A request written whole that gets no answer is
+// not posted again: the receiver may have the page, and the engine's next
+// try posts it. Any 2xx answer is success; redirects are not followed.
+// The error is an *Error, also matching ctx's error when ctx ends during
+// a wait, or a *klaxon.DeferredError while the URL is paused.
 func (w *Webhook) Send(ctx context.Context, p klaxon.Page) error {
 	err := notify.Retry(ctx, attempts, w.backoff, func() error {
 		// The pause is on the clock of Retry's waits, not on w.now,
@@ -153,17 +157,39 @@ func (w *Webhook) Send(ctx context.Context, p klaxon.Page) error {
 		defer w.pause.done()
 		err := w.post(ctx, p)
 		var e *Error
-		if errors.As(err, &e) && e.RetryAfter > 0 {
+		if !errors.As(err, &e) {
+			return err
+		}
+		if e.RetryAfter > 0 {
 			now := time.Now()
 			e.wait = w.pause.refused(now, e.RetryAfter).Sub(now)
 		}
-		return err
+		if e.Sent {
+			return taken{e}
+		}
+		return e
 	})
+	if t, ok := err.(taken); ok {
+		err = t.err
+	}
 	if err != nil {
 		return fmt.Errorf("post incident %s for %s: %w", p.Incident, p.User.ID, err)
 	}
 	return nil
 }
+
+// taken ends the attempts of Send on a request that was written and got
+// no answer (the receiver reset the connection, or took too long): the
+// receiver may have the page, and posting it again at once could page
+// twice. Its error goes to the engine, whose next try is one on the
+// timeline, after its backoff.
+type taken struct{ err *Error }
+
+func (t taken) Error() string { return t.err.Error() }
+
+// Retryable is false, for notify.Retry only: the *Error it carries stays
+// retryable for the engine.
+func (t taken) Retryable() bool { return false }
 
 // post makes one attempt, bounded by ctx's deadline, or by
 // defaultTimeout without one. The error is an *Error when the receiver
@@ -180,6 +206,14 @@ func (w *Webhook) post(ctx context.Context, p klaxon.Page) error {
 		rctx, cancel = context.WithTimeout(ctx, defaultTimeout)
 		defer cancel()
 	}
+	// Written whole, the request may have reached the receiver, whatever
+	// comes of it after.
+	var sent atomic.Bool
+	rctx = httptrace.WithClientTrace(rctx, &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {
+		if i.Err == nil {
+			sent.Store(true)
+		}
+	}})
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, w.url.String(), bytes.NewReader(b))
 	if err != nil {
 		return fmt.Errorf("new request: %w", err)
@@ -193,7 +227,7 @@ func (w *Webhook) post(ctx context.Context, p klaxon.Page) error {
 	}
 	resp, err := w.http.Do(req)
 	if err != nil {
-		return transportError(ctx, err, w.url)
+		return transportError(ctx, err, w.url, sent.Load())
 	}
 	defer resp.Body.Close()
 	// utf8.UTFMax more than an Error keeps, so that it can cut whole
