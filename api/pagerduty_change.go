@@ -9,6 +9,10 @@ import (
 	"github.com/klaxonhq/klaxon/telemetry"
 )
 
+// changeAhead is how far ahead of Klaxon's clock a change's
+// payload.timestamp may be, for a sender's clock that is ahead.
+const changeAhead = 5 * time.Minute
+
 // changeEnqueue serves PagerDuty's change events (POST
 // /v2/change/enqueue) with PagerDuty's bodies and status codes, as
 // enqueue serves its alerts: the routing key is the token of a pagerduty
@@ -16,10 +20,6 @@ import (
 // keeps guessing is answered 429. The change is stored for the reviews
 // of the incidents that open after it: it opens none and pages nobody.
 // It is answered 202 once it is durable.
-// changeAhead is how far ahead of Klaxon's clock a change's
-// payload.timestamp may be, for a sender's clock that is ahead.
-const changeAhead = 5 * time.Minute
-
 func (s *Server) changeEnqueue(w http.ResponseWriter, r *http.Request) {
 	body, ok := s.pdBody(w, r)
 	if !ok {

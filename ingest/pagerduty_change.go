@@ -119,9 +119,14 @@ func DecodePagerDutyChange(body []byte) (ChangeEvent, error) {
 }
 
 // plainText is s with its control characters but tab, newline and
-// carriage return turned to spaces: JSON writes each in six bytes, and a
-// change's text is bounded in bytes, its JSON at most twice them.
+// carriage return turned to spaces, and each run of bytes that is no
+// UTF-8 to a "?": JSON writes a control character in six bytes, and a
+// byte that is no UTF-8 as U+FFFD, in three or six; a change's text is
+// bounded in bytes, its JSON at most twice them. (A string that
+// encoding/json decoded is UTF-8; custom_details kept as their JSON text
+// are not decoded.)
 func plainText(s string) string {
+	s = strings.ToValidUTF8(s, "?")
 	control := func(r rune) bool { return r < 0x20 && r != '\t' && r != '\n' && r != '\r' }
 	if !strings.ContainsFunc(s, control) {
 		return s

@@ -166,18 +166,24 @@ func (q *subscriberQueue) push(up update) bool {
 	return true
 }
 
-// take returns the updates queued, and empties the queue.
+// take returns the updates queued, and empties the queue. They count
+// against its bound until done says each was sent.
 func (q *subscriberQueue) take() []update {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	ups := q.ups
-	q.ups, q.bytes = nil, 0
+	q.ups = nil
 	return ups
 }
 
-// serve sends sub's updates, in order, until ctx ends. The updates
-// taken are out of the queue's bound while they are sent: at most twice
-// its bytes are held.
+// done frees the room of an update taken, once it was sent.
+func (q *subscriberQueue) done(up update) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.bytes -= up.size()
+}
+
+// serve sends sub's updates, in order, until ctx ends.
 func (u *Updates) serve(ctx context.Context, sub string, q *subscriberQueue) {
 	for {
 		select {
@@ -189,6 +195,7 @@ func (u *Updates) serve(ctx context.Context, sub string, q *subscriberQueue) {
 					return
 				}
 				u.send(ctx, sub, up)
+				q.done(up)
 			}
 		}
 	}
