@@ -122,16 +122,32 @@ func exhaust(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon
 // FallbackStep is the step number of the fallback's notifications.
 const FallbackStep = -1
 
-// endWait ends the wait of a step without escalate_after once nothing of
-// it is left to send and none of its walk's pages went out: every page
-// failed for good, so the walk goes on, and pages the fallback when it
-// ends having reached nobody.
+// endWait ends the wait of a step without escalate_after once none of its
+// walk's pages went out and nothing of it is left to send but pages that
+// have failed for unreachedAfter: every page failed for good, or keeps
+// failing (a provider down, a receiver that hangs), so the walk goes on,
+// and pages the fallback when it ends having reached nobody. A page that
+// keeps failing is still tried: should it go out after all, it reached
+// someone, and nothing more is paged.
 func endWait(inc *klaxon.Incident, now time.Time) {
 	esc := &inc.Escalation
 	if inc.State == klaxon.StateTriggered && !esc.Done && esc.Step >= 0 && esc.NextAt.IsZero() &&
-		len(inc.Pending) == 0 && !esc.Reached {
+		!esc.Reached && !slices.ContainsFunc(inc.Pending, func(n klaxon.Notification) bool { return !failingFor(inc, n.ID, now) }) {
 		esc.NextAt = now
 	}
+}
+
+// unreachedAfter is how long the pages left of a walk that reached
+// nobody fail, try after try, before the walk counts as having reached
+// nobody and a last step without escalate_after stops waiting for them
+// (endWait): about six tries with the default backoff.
+const unreachedAfter = 5 * time.Minute
+
+// failingFor reports whether notification id of inc has failed every try
+// since its first, unreachedAfter or more before now.
+func failingFor(inc *klaxon.Incident, id int, now time.Time) bool {
+	first, ok := firstTry(inc, id)
+	return ok && !now.Before(first.Add(unreachedAfter))
 }
 
 // reached reports whether a page of inc went out since its walk began,
