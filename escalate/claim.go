@@ -18,6 +18,9 @@ type claims struct {
 	held  map[*hold]struct{}
 	seq   uint64 // numbers the holds in the order they were taken
 	limit int
+	// parked counts the holds with a page waiting for its channel's
+	// slot (hold.waiting): they do not count against limit.
+	parked int
 	// idle is closed while nothing is held. (A WaitGroup would not do:
 	// RunOnce may wait while Run's tick takes a claim.)
 	idle chan struct{}
@@ -27,6 +30,9 @@ type claims struct {
 type hold struct {
 	timer klaxon.Timer
 	seq   uint64
+	// waiting counts its pages that wait for their channel's slot;
+	// guarded by claims.mu.
+	waiting int
 
 	mu sync.Mutex
 	// renewUntil is when the engine stops renewing the claim: the page
@@ -82,11 +88,35 @@ func (c *claims) count() int {
 	return len(c.held)
 }
 
-// room is how many more timers the engine may fire at once.
+// room is how many more timers the engine may fire at once: the fires
+// whose pages wait for their channel do not count (park), as each
+// channel bounds how many pages wait for it.
 func (c *claims) room() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return max(c.limit-len(c.held), 0)
+	return max(c.limit-(len(c.held)-c.parked), 0)
+}
+
+// park notes that a page of h waits for its channel's slot: h does not
+// count against the limit until unpark.
+func (c *claims) park(h *hold) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h.waiting++
+	if h.waiting == 1 {
+		c.parked++
+	}
+}
+
+// unpark notes that a page of h that waited for its channel's slot has
+// one, or gave up.
+func (c *claims) unpark(h *hold) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h.waiting--
+	if h.waiting == 0 {
+		c.parked--
+	}
 }
 
 // hold registers timer t, leased until until, to be renewed until

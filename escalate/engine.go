@@ -2,7 +2,6 @@ package escalate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -60,14 +59,18 @@ type Options struct {
 	// to 2m).
 	Retry Backoff
 	// Incidents bounds the incidents the engine pages for at once
-	// (default 256).
+	// (default 256), besides those whose pages wait for their channel
+	// (PerChannel).
 	Incidents int
 	// PerChannel bounds the pages in flight by each contact method (sms,
-	// voice, email, ...; default 32). A page beyond it waits a moment
-	// for one to finish (slotWait), then is put off a moment
-	// (busyRetry), and its incident's claim given up if it pages nothing
-	// else: pages by other methods, of other incidents too, and other
-	// replicas, whose channel may be free, do not wait for it.
+	// voice, email, ...; default 32), and the pages that wait for one of
+	// them to finish. A page beyond it waits a moment for one to finish
+	// (slotWait), then is put off a moment (busyRetry), and its
+	// incident's claim given up if it pages nothing else; one that finds
+	// as many pages waiting already does not wait (turnedAway). A page
+	// that waits for its channel does not count among Incidents: pages
+	// by other methods, of other incidents too, and other replicas,
+	// whose channel may be free, do not wait for it.
 	PerChannel int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -172,7 +175,7 @@ type Engine struct {
 	perChannel int
 
 	slotsMu sync.Mutex
-	slots   map[string]chan struct{} // by contact method
+	slots   map[string]*channel // by contact method
 }
 
 // recordTimeout bounds recording the pages that went out.
@@ -220,7 +223,7 @@ func New(store klaxon.Store, notifier Notifier, dir func() Directory, log *slog.
 	if e.perChannel <= 0 {
 		e.perChannel = 32
 	}
-	e.slots = map[string]chan struct{}{}
+	e.slots = map[string]*channel{}
 	return e
 }
 
@@ -238,48 +241,6 @@ func (e *Engine) follow(prev, h *hold) bool {
 		h.lose()
 		e.log.Warn("a page still hangs: leaving the incident to another replica", "incident", h.timer.Incident)
 		return false
-	}
-}
-
-// slotWait is how long a page waits for a slot of its channel, all taken
-// by pages to a provider that answers slowly, before it is put off by
-// busyRetry: the claim of an incident that pages nothing else is then
-// given up, so that the engine takes others, whose pages may go by
-// another channel, and another replica, whose channel may be free, may
-// take it.
-const (
-	slotWait  = 5 * time.Second
-	busyRetry = time.Second
-)
-
-// errBusy is a page that found its channel's slots taken for slotWait.
-var errBusy = errors.New("every slot of the channel is taken")
-
-// slot waits up to slotWait for a free slot of contact method via and
-// returns the function that frees it, and whether it had to wait;
-// errBusy if none came free, or ctx's error if ctx ends first.
-func (e *Engine) slot(ctx context.Context, via string) (free func(), waited bool, err error) {
-	e.slotsMu.Lock()
-	slots, ok := e.slots[via]
-	if !ok {
-		slots = make(chan struct{}, e.perChannel)
-		e.slots[via] = slots
-	}
-	e.slotsMu.Unlock()
-	select {
-	case slots <- struct{}{}:
-		return func() { <-slots }, false, nil
-	default:
-	}
-	t := time.NewTimer(slotWait)
-	defer t.Stop()
-	select {
-	case slots <- struct{}{}:
-		return func() { <-slots }, true, nil
-	case <-t.C:
-		return nil, true, errBusy
-	case <-ctx.Done():
-		return nil, true, ctx.Err()
 	}
 }
 

@@ -57,10 +57,14 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 		stopQuit := context.AfterFunc(h.quit, cancel) // the engine stops
 		defer stopQuit()
 	}
-	free, waited, err := e.slot(wait, n.Via)
+	free, waited, err := e.slot(wait, h, n.Via)
 	if errors.Is(err, errBusy) {
 		e.metrics.pages.WithLabelValues(n.Via, "busy").Inc()
-		return result{n: n, keep: e.now().Add(busyRetry)}
+		again := busyRetry
+		if !waited {
+			again = turnedAway
+		}
+		return result{n: n, keep: e.now().Add(again)}
 	}
 	if err == nil {
 		defer free()
