@@ -31,11 +31,11 @@ import (
 //     DM is open, its own gate paces them.
 //
 // A time whose page does not come (its incident acknowledged meanwhile)
-// passes unused; and once no page has come for its time for a few
-// seconds (2×dmSpacing: the queue is not draining), a new page that
-// would wait behind the times given asks whether their pages are still
-// wanted (Options.Wanted), and takes the first time that those not
-// wanted leave free (gate.go). The state is in memory, per replica, as
+// passes unused; and once one has passed so for a few seconds, a new
+// page that would wait behind the times given asks whether their pages
+// are still wanted (Options.Wanted), and takes the first time that those
+// not wanted leave free, a person's open time once none of the pages
+// waiting for it is (ask.go). The state is in memory, per replica, as
 // the per-person limits are.
 
 // dmSpacing is the time between two deferred pages to one DM: Slack's

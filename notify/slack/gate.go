@@ -8,10 +8,20 @@ import (
 )
 
 // holder holds a time of a gate: a page, in a DM's gate; a Slack user,
-// in conversations.open's, whose pages all wait for one open.
+// in conversations.open's, whose pages all wait for one open (page, when
+// set, is the page that waits for it).
 type holder struct {
 	page klaxon.PageRef
 	user string
+}
+
+// slot is the key of h's time in its gate: its user's, in
+// conversations.open's; else its page's.
+func (h holder) slot() holder {
+	if h.user != "" {
+		return holder{user: h.user}
+	}
+	return h
 }
 
 // gate holds the calls to one DM (or conversations.open) that Slack
@@ -20,38 +30,27 @@ type gate struct {
 	until time.Time            // the Retry-After's end: no call before
 	tail  time.Time            // the first time after every one given
 	slots map[holder]time.Time // each deferred holder's time
-	holes bool                 // times before tail were given up: a page may take one
-	went  time.Time            // when the last page went through
-	came  time.Time            // when the last page came
+	// waits are, in conversations.open's gate, the pages that wait for
+	// each Slack user's time (by user).
+	waits map[string]map[klaxon.PageRef]bool
+	holes bool      // times before tail were given up: a page may take one
+	went  time.Time // when the last page went through
+	came  time.Time // when the last page came
 	// asked is when the pages holding times were last asked whether
-	// they are still wanted; quiet, how long the gate stays idle before
-	// they are asked again; asking, closed once the pages asked about
-	// are sorted, while they are.
+	// they are still wanted; quiet, how long before they may be asked
+	// again; asking, closed once the pages asked about are sorted,
+	// while they are (see ask.go).
 	asked  time.Time
 	quiet  time.Duration
 	asking chan struct{}
 }
 
-// held is a page holding a time of a gate.
-type held struct {
-	page klaxon.PageRef
-	at   time.Time
-}
-
-// ask is the question whether the pages holding a gate's times are
-// still to be sent. The page that raised it (mine) asks and answers
-// withdraw; the others wait for done.
-type ask struct {
-	pages []held
-	mine  bool
-	done  chan struct{}
-}
-
 // hold reports whether h (nil: a page that does not come again, a test
 // page) waits before a call through gate key at now, and until when. A
 // page that waits is given a time of its own, unless it has one still
-// to come. Instead, when the times the page would wait behind may be
-// those of pages withdrawn, hold returns an ask.
+// to come (or, in conversations.open's gate, its user has). Instead,
+// when the times the page would wait behind may be those of pages
+// withdrawn, hold returns an ask.
 func (d *directs) hold(key string, h *holder, now time.Time) (time.Time, bool, *ask) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -63,11 +62,12 @@ func (d *directs) hold(key string, h *holder, now time.Time) (time.Time, bool, *
 	g.came = now
 	g.prune(now)
 	if h != nil {
-		if at, ok := g.slots[*h]; ok {
+		if at, ok := g.slots[h.slot()]; ok {
 			if now.Before(at) {
+				g.wait(*h)
 				return at, true, nil // early
 			}
-			delete(g.slots, *h)
+			g.drop(h.slot())
 			if !now.Before(g.until) {
 				g.went = now
 				return time.Time{}, false, nil // its turn
@@ -84,7 +84,7 @@ func (d *directs) hold(key string, h *holder, now time.Time) (time.Time, bool, *
 		}
 		return time.Time{}, false, nil
 	}
-	if at.After(start) && key != openGate { // behind times given
+	if at.After(start) { // behind times given
 		if g.asking != nil {
 			return time.Time{}, false, &ask{done: g.asking}
 		}
@@ -108,7 +108,7 @@ func (d *directs) limited(key string, h *holder, now time.Time, wait time.Durati
 		if d.gates == nil {
 			d.gates = map[string]*gate{}
 		}
-		g = &gate{slots: map[holder]time.Time{}, quiet: 2 * dmSpacing}
+		g = &gate{slots: map[holder]time.Time{}, waits: map[string]map[klaxon.PageRef]bool{}, quiet: 2 * dmSpacing}
 		d.gates[key] = g
 	}
 	g.came = now
@@ -119,63 +119,21 @@ func (d *directs) limited(key string, h *holder, now time.Time, wait time.Durati
 		g.until = until
 	}
 	if h != nil {
-		delete(g.slots, *h)
+		delete(g.slots, h.slot())
 	}
 	return g.take(h, g.free(latest(now, g.until)))
 }
 
-// withdraw answers a, the ask of gate key: the pages gone are not to be
-// sent, and give up their times. An ask that dropped none makes the
-// gate wait twice as long before it asks again (up to slotGrace).
-func (d *directs) withdraw(key string, a *ask, gone []held) {
+// waitOpen notes that h, a page to h.user, waits for the time its
+// user's conversations.open was given, as the page that opens it does.
+func (d *directs) waitOpen(h holder) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	defer close(a.done)
-	g := d.gates[key]
-	if g == nil || g.asking != a.done {
-		return
-	}
-	g.asking = nil
-	dropped := 0
-	for _, p := range gone {
-		h := holder{page: p.page}
-		if at, ok := g.slots[h]; ok && at.Equal(p.at) {
-			delete(g.slots, h)
-			dropped++
+	if g := d.gates[openGate]; g != nil {
+		if _, ok := g.slots[h.slot()]; ok {
+			g.wait(h)
 		}
 	}
-	if dropped == 0 {
-		g.quiet = min(2*g.quiet, slotGrace)
-		return
-	}
-	g.quiet, g.holes, g.tail = 2*dmSpacing, true, time.Time{}
-	for _, at := range g.slots {
-		g.tail = latest(g.tail, at.Add(dmSpacing))
-	}
-}
-
-// stalled reports whether the pages holding the gate's times may have
-// been withdrawn: since the pause ended, none came for its time for
-// quiet (during the pause, none came at all since came), nor were they
-// asked about.
-func (g *gate) stalled(now, came time.Time) bool {
-	since := latest(g.went, g.until)
-	if now.Before(g.until) {
-		since = came
-	}
-	return now.Sub(latest(since, g.asked)) >= g.quiet
-}
-
-// held returns the pages holding the gate's times, the first first.
-func (g *gate) held() []held {
-	var out []held
-	for h, at := range g.slots {
-		if h.user == "" {
-			out = append(out, held{page: h.page, at: at})
-		}
-	}
-	slices.SortFunc(out, func(a, b held) int { return a.at.Compare(b.at) })
-	return out
 }
 
 // free returns the first time from start that is dmSpacing clear of the
@@ -208,17 +166,38 @@ func (g *gate) free(start time.Time) time.Time {
 // take gives at to h, unless it is nil, and returns it.
 func (g *gate) take(h *holder, at time.Time) time.Time {
 	if h != nil {
-		g.slots[*h] = at
+		g.slots[h.slot()] = at
 		g.tail = latest(g.tail, at.Add(dmSpacing))
+		g.wait(*h)
 	}
 	return at
+}
+
+// wait notes the page of h as one waiting for its user's time, in
+// conversations.open's gate.
+func (g *gate) wait(h holder) {
+	if h.user == "" || h.page == (klaxon.PageRef{}) {
+		return
+	}
+	if g.waits[h.user] == nil {
+		g.waits[h.user] = map[klaxon.PageRef]bool{}
+	}
+	g.waits[h.user][h.page] = true
+}
+
+// drop takes the time of slot back, and forgets the pages waiting for it.
+func (g *gate) drop(slot holder) {
+	delete(g.slots, slot)
+	if slot.user != "" {
+		delete(g.waits, slot.user)
+	}
 }
 
 // prune forgets the times of pages that did not come for them.
 func (g *gate) prune(now time.Time) {
 	for h, at := range g.slots {
 		if now.Sub(at) > slotGrace {
-			delete(g.slots, h)
+			g.drop(h)
 		}
 	}
 }

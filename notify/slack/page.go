@@ -43,7 +43,7 @@ func (s *Slack) Send(ctx context.Context, p klaxon.Page) error {
 	defer cancel()
 	text, blocks := PageMessage(p, s.publicURL)
 	for {
-		dm, kept, err := s.dmWith(parent, ctx, id)
+		dm, kept, err := s.dmWith(parent, ctx, id, h)
 		if err != nil {
 			var later *klaxon.DeferredError
 			if errors.As(err, &later) {
@@ -81,8 +81,12 @@ func (s *Slack) Send(ctx context.Context, p klaxon.Page) error {
 // before), or opened now, by this page or by another page to the same
 // person whose open it waits for. A page that conversations.open's gate
 // holds back is a *klaxon.DeferredError to the person's time, the same
-// for all their pages.
-func (s *Slack) dmWith(parent, ctx context.Context, id string) (dm string, kept bool, err error) {
+// for all their pages: page (nil: a test page) waits for it.
+func (s *Slack) dmWith(parent, ctx context.Context, id string, page *holder) (dm string, kept bool, err error) {
+	h := holder{user: id}
+	if page != nil {
+		h.page = page.page
+	}
 	for {
 		dm, o, mine := s.direct.opener(id)
 		switch {
@@ -97,9 +101,13 @@ func (s *Slack) dmWith(parent, ctx context.Context, id string) (dm string, kept 
 			if o.dm == "" && o.err == nil {
 				continue // its page gave up: open it for this one
 			}
+			var later *klaxon.DeferredError
+			if errors.As(o.err, &later) {
+				s.direct.waitOpen(h)
+			}
 			return o.dm, false, o.err
 		}
-		dm, err := s.openGated(parent, ctx, id)
+		dm, err := s.openGated(parent, ctx, h)
 		if err != nil && parent.Err() != nil {
 			s.direct.opened(id, o, "", nil) // this page gave up, not Slack
 		} else {
@@ -109,20 +117,19 @@ func (s *Slack) dmWith(parent, ctx context.Context, id string) (dm string, kept 
 	}
 }
 
-// openGated opens the DM with Slack user id, unless conversations.open's
-// gate holds it back.
-func (s *Slack) openGated(parent, ctx context.Context, id string) (string, error) {
-	h := &holder{user: id}
-	at, held, err := s.wait(parent, ctx, openGate, h)
+// openGated opens the DM with Slack user h.user, unless
+// conversations.open's gate holds it back.
+func (s *Slack) openGated(parent, ctx context.Context, h holder) (string, error) {
+	at, held, err := s.wait(parent, ctx, openGate, &h)
 	switch {
 	case err != nil:
 		return "", err
 	case held:
 		return "", &klaxon.DeferredError{Until: at}
 	}
-	dm, err := s.open(parent, ctx, id)
+	dm, err := s.open(parent, ctx, h.user)
 	if wait, ok := throttled(err); ok {
-		return "", &klaxon.DeferredError{Until: s.direct.limited(openGate, h, s.now(), wait)}
+		return "", &klaxon.DeferredError{Until: s.direct.limited(openGate, &h, s.now(), wait)}
 	}
 	return dm, err
 }
@@ -151,22 +158,6 @@ func (s *Slack) wait(parent, ctx context.Context, key string, h *holder) (time.T
 			return time.Time{}, false, classify(parent, method, ctx.Err(), 0, "", s.now())
 		}
 	}
-}
-
-// unwanted returns the pages of pages that are no longer to be sent:
-// those Options.Wanted says are not (without it, all of them). The ones
-// not asked about before ctx ends are kept.
-func (s *Slack) unwanted(ctx context.Context, pages []held) []held {
-	var out []held
-	for _, p := range pages {
-		if ctx.Err() != nil {
-			break
-		}
-		if s.wanted == nil || !s.wanted(ctx, p.page) {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // open opens the DM with Slack user id, and returns its channel's ID.

@@ -66,12 +66,14 @@ type Options struct {
 	Timeout time.Duration
 	// Wanted reports whether a page by direct message that waits for a
 	// time Slack's pace gave it is still to be sent
-	// (klaxon.PageWanted). Once no page has come for its time in a DM
-	// for a few seconds, a new page that would wait behind the times
-	// given asks it about the pages that hold them, and those not wanted
-	// give theirs up (see direct.go). nil: none is, once the DM is that
-	// idle (a page that comes for its time all the same still goes
-	// then).
+	// (klaxon.PageWanted). Once a time in a DM (or of a DM's opening)
+	// has passed for a few seconds without its page coming (during
+	// Slack's pause: once no page came for a few seconds), a new page
+	// that would wait behind the times given asks it about the pages
+	// that wait for them, a few at once and for at most a fifth of
+	// Timeout, and those not wanted give theirs up (see ask.go). nil:
+	// none is, then (a page that comes for its time all the same still
+	// goes).
 	Wanted func(ctx context.Context, p klaxon.PageRef) bool
 }
 
