@@ -125,12 +125,12 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	}
 	// An SMS stands for the pages that waited ("Reply AA"); a call
 	// speaks one incident, so each waits for a call of its own.
+	wanted := pageWanted(st)
 	throttle := notify.NewThrottle(dispatch, notify.ThrottleOptions{Limits: limits, Now: o.Now,
 		Bundles: map[string]bool{klaxon.ViaSMS: true},
 		Fits:    twilio.BundleFits, // SMS alone bundles
-		Wanted: func(ctx context.Context, p klaxon.Page) bool {
-			wanted, err := klaxon.PageWanted(ctx, st, p.Incident, p.Notification)
-			return wanted || err != nil // in doubt, the bundle names it
+		Wanted: func(ctx context.Context, p klaxon.Page) bool { // in doubt, the bundle names it
+			return wanted(ctx, klaxon.PageRef{Incident: p.Incident, Notification: p.Notification})
 		}})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -358,4 +358,20 @@ func (a *App) Close() error {
 		a.closeErr = errors.Join(errs...)
 	})
 	return a.closeErr
+}
+
+// pageWanted is whether a page that waited (a DM page holding a time,
+// slack.Options.Wanted; one the throttle held, notify.ThrottleOptions'
+// Wanted) is still to be sent, as st has it; in doubt, it is. A page
+// waits on the reads, so they go through the store's path for the
+// engine where it has one (Redis's urgent connections), not behind
+// ingest's.
+func pageWanted(st klaxon.IncidentReader) func(context.Context, klaxon.PageRef) bool {
+	if u, ok := st.(interface{ Urgent() klaxon.Store }); ok {
+		st = u.Urgent()
+	}
+	return func(ctx context.Context, r klaxon.PageRef) bool {
+		wanted, err := klaxon.PageWanted(ctx, st, r.Incident, r.Notification)
+		return wanted || err != nil
+	}
 }

@@ -47,25 +47,11 @@ func newChat(rt *runtime, st klaxon.IncidentReader, now func() time.Time) (*chat
 		},
 		// A DM behind the times of deferred pages gives up those of
 		// pages no longer wanted: their incidents acknowledged.
-		Wanted: dmWanted(st)})
+		Wanted: pageWanted(st)})
 	if err != nil {
 		return nil, fmt.Errorf("notify.slack: %w", err)
 	}
 	return &chat{client: client}, nil
-}
-
-// dmWanted is slack.Options.Wanted: whether a DM page holding a time is
-// still to be sent, as st has it. A page waits on the reads, so they go
-// through the store's path for the engine where it has one (Redis's
-// urgent connections), not behind ingest's.
-func dmWanted(st klaxon.IncidentReader) func(context.Context, klaxon.PageRef) bool {
-	if u, ok := st.(interface{ Urgent() klaxon.Store }); ok {
-		st = u.Urgent()
-	}
-	return func(ctx context.Context, r klaxon.PageRef) bool {
-		wanted, err := klaxon.PageWanted(ctx, st, r.Incident, r.Notification)
-		return wanted || err != nil // in doubt, it keeps its time
-	}
 }
 
 // wire makes the sync of channel messages and the callbacks, which act

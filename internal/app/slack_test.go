@@ -29,7 +29,7 @@ func (p paths) Urgent() klaxon.Store { return paths{path: "urgent", reads: p.rea
 // page waits on it, not through ingest's, which a storm fills.
 func TestDMWantedReadsUrgent(t *testing.T) {
 	var reads []string
-	wanted := dmWanted(paths{path: "ingest", reads: &reads})
+	wanted := pageWanted(paths{path: "ingest", reads: &reads})
 	require.True(t, wanted(t.Context(), klaxon.PageRef{Incident: "1", Notification: 1}))
 	require.False(t, wanted(t.Context(), klaxon.PageRef{Incident: "1", Notification: 2}))
 	require.Equal(t, []string{"urgent", "urgent"}, reads)
