@@ -46,12 +46,7 @@ func TestDMAskBoundedInTime(t *testing.T) {
 				return err != nil || n >= 5000
 			}
 		})
-		require.NoError(t, sl.Send(t.Context(), dmPage(1)))
-		fake.RateLimit(1, 30*time.Second)
-		var later *klaxon.DeferredError
-		for i := 2; i <= storm+1; i++ {
-			require.ErrorAs(t, sl.Send(t.Context(), dmPage(i)), &later)
-		}
+		later := deferredStorm(t, sl, fake, storm)
 
 		time.Sleep(time.Minute)
 		start := time.Now()

@@ -26,6 +26,20 @@ func dmPage(id int) klaxon.Page {
 		Summary: "storm " + strconv.Itoa(id), Alerts: 1}
 }
 
+// deferredStorm sends alice's DM page 1, then has Slack throttle her DM
+// for 30 s, and sends the pages of incidents 2 to storm+1, each deferred
+// to a second of its own; it returns the last one's deferral.
+func deferredStorm(t *testing.T, sl *slack.Slack, fake *slacktest.Server, storm int) *klaxon.DeferredError {
+	t.Helper()
+	require.NoError(t, sl.Send(t.Context(), dmPage(1)))
+	fake.RateLimit(1, 30*time.Second)
+	var later *klaxon.DeferredError
+	for i := 2; i <= storm+1; i++ {
+		require.ErrorAs(t, sl.Send(t.Context(), dmPage(i)), &later)
+	}
+	return later
+}
+
 // limited counts the calls the fake answered 429.
 func limited(fake *slacktest.Server) int {
 	n := 0
