@@ -60,6 +60,18 @@ func (e *Error) Wait() time.Duration {
 	return e.RetryAfter
 }
 
+// mayBeTaken reports whether the receiver may have taken the page,
+// though it did not say so: the request was written whole and no answer
+// came (a reset, a timeout), or a gateway answered for the receiver
+// that it had none, or none in time (502 Bad Gateway, 504 Gateway
+// Timeout). Behind a reverse proxy (nginx, a load balancer, an ingress)
+// the receiver's reset after taking the page is the proxy's 502. A
+// 502 may as well be a receiver the proxy never reached; it is not told
+// apart, and waits for the engine's next try like the others.
+func (e *Error) mayBeTaken() bool {
+	return e.Sent || e.Status == http.StatusBadGateway || e.Status == http.StatusGatewayTimeout
+}
+
 func (e *Error) Error() string {
 	switch {
 	case e.Status == 0 && e.Sent:

@@ -3,6 +3,8 @@ package webhook
 import (
 	"sync"
 	"time"
+
+	"github.com/klaxonhq/klaxon"
 )
 
 // A receiver that answers 429 (or 503) with a Retry-After asks for
@@ -25,15 +27,20 @@ import (
 //     that were in flight as the pause began, which the receiver most
 //     likely refuses too, then the others in the order they came.
 //
-// Past the pause, pages go as they come. The times given are not
-// remembered per page (a page may come back at its time or not at all,
-// its incident acknowledged meanwhile): the state is a few times per
-// URL, however many pages wait, and a time whose page does not come holds
-// up no other. A page that comes past the pause but before its time
-// (the engine waits at most its longest backoff, 2 minutes, for a page
-// that failed), or a new page, may meet a receiver still over its limit,
-// which refuses it and pauses the URL anew. The pause is kept per
-// replica.
+// A page that comes before the last time given, past the pause or not,
+// queues behind the others: it is given the next time free, rather than
+// go ahead of pages that came before it (the spacing would pace nothing
+// then, and only hold back the pages that came during the pause). So the
+// times given are remembered per page, until it comes again: at its time
+// it goes, and before it (the engine waits at most its longest backoff,
+// 2 minutes, for a page that failed) it waits for it. A page whose time
+// was given and that does not come (its incident acknowledged meanwhile)
+// keeps its second: the receiver is idle for it. The times are forgotten
+// maxPause past the last of them, when a page still to come goes as a
+// new one. A status update comes again only within its try (see Send):
+// it takes no time that it cannot keep. A page that comes past the times
+// may still meet a receiver over its limit, which refuses it and pauses
+// the URL anew. The pause is kept per replica.
 const (
 	// spacing is the time between two pages given times: Slack's pace
 	// for an incoming webhook. A receiver of Klaxon's JSON has no known
@@ -54,23 +61,50 @@ type pause struct {
 	front  time.Time // the next time for a post in flight as the pause began, if refused
 	next   time.Time // the next time for any other page
 	flying int       // posts in flight
+	given  map[pageKey]time.Time
 }
 
-// hold reports whether a page at now is to wait, and until when: the
-// time it is given, when it comes again (again); else the pause's end,
-// for a page that does not (a test page), which takes no time. A page
-// that is not held is counted in flight until done is called.
-func (p *pause) hold(now time.Time, again bool) (time.Time, bool) {
+// pageKey names a page that comes again: its notification of its
+// incident to its user, or its status update.
+type pageKey struct {
+	incident     string
+	notification int
+	user, update string
+}
+
+// keyOf is p's pageKey.
+func keyOf(p klaxon.Page) pageKey {
+	return pageKey{incident: p.Incident, notification: p.Notification, user: p.User.ID, update: p.Update}
+}
+
+// hold reports whether page k at now is to wait, and until when. A page
+// that comes again (again) by the time by (zero: whenever it is given)
+// is given a time, or waits for the time it was given; one that does
+// not (a test page) waits for the pause's end only, and takes no time;
+// one that would not come by its time waits for it, not taking it. A
+// page that is not held is counted in flight until done is called.
+func (p *pause) hold(now time.Time, k pageKey, again bool, by time.Time) (time.Time, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !now.Before(p.until) {
-		p.flying++
-		return time.Time{}, false
+	p.forget(now)
+	if at, ok := p.given[k]; ok && again {
+		if now.Before(at) {
+			return at, true
+		}
+		delete(p.given, k)
+	} else if !again {
+		if now.Before(p.until) {
+			return p.until, true
+		}
+	} else if now.Before(p.until) || now.Before(p.next) {
+		at := latest(p.next, p.until)
+		if !by.IsZero() && at.After(by) {
+			return at, true
+		}
+		return p.give(k, p.take()), true
 	}
-	if !again {
-		return p.until, true
-	}
-	return p.take(), true
+	p.flying++
+	return time.Time{}, false
 }
 
 // done notes that a post hold let go has its answer, or none.
@@ -80,14 +114,14 @@ func (p *pause) done() {
 	p.flying--
 }
 
-// refused notes a refusal at now, asking to wait wait, of a post still
-// in flight: it pauses the URL for as long (up to maxPause), and returns
-// the time given to the page refused. A pause that begins keeps its
+// refused notes a refusal at now, asking to wait wait, of page k, a post
+// still in flight: it pauses the URL for as long (up to maxPause), and
+// returns the time given to the page. A pause that begins keeps its
 // first times for the posts in flight, which the receiver refuses too,
 // most likely, as they come: times further back might be later than the
 // engine waits (its longest backoff), and those pages would come back
 // early, together, at the end of it.
-func (p *pause) refused(now time.Time, wait time.Duration) time.Time {
+func (p *pause) refused(now time.Time, wait time.Duration, k pageKey) time.Time {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	begins := !now.Before(p.until) && !now.Before(p.next)
@@ -99,9 +133,9 @@ func (p *pause) refused(now time.Time, wait time.Duration) time.Time {
 	}
 	if at := latest(p.front, p.until); at.Before(p.next) {
 		p.front = at.Add(spacing)
-		return at
+		return p.give(k, at)
 	}
-	return p.take()
+	return p.give(k, p.take())
 }
 
 // take gives the first time from the pause's end not given yet.
@@ -109,6 +143,24 @@ func (p *pause) take() time.Time {
 	at := latest(p.next, p.until)
 	p.next = at.Add(spacing)
 	return at
+}
+
+// give remembers at as page k's time, and returns it.
+func (p *pause) give(k pageKey, at time.Time) time.Time {
+	if p.given == nil {
+		p.given = map[pageKey]time.Time{}
+	}
+	p.given[k] = at
+	return at
+}
+
+// forget drops the times given once maxPause has passed since the last
+// of them: a page that comes after that is late enough to go as a new
+// one, and the pages that never come take no memory.
+func (p *pause) forget(now time.Time) {
+	if len(p.given) > 0 && !now.Before(latest(p.next, p.until).Add(maxPause)) {
+		clear(p.given)
+	}
 }
 
 // latest is the latest of a and b.

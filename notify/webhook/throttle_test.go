@@ -55,7 +55,8 @@ func TestThrottledReceiverPausesTheURL(t *testing.T) {
 // TestPauseTimes: each page that comes during a pause is given a time of
 // its own, a second apart from the pause's end (the page refused takes
 // the first), and is posted then; a test page, which does not come
-// again, waits for the pause's end and takes no time. Past the times, a
+// again, waits for the pause's end and takes no time. A new page that
+// comes before the last time given queues behind it; past the times, a
 // page goes at once. A 503's Retry-After pauses the URL too, and an hour
 // asked for pauses it for two minutes.
 func TestPauseTimes(t *testing.T) {
@@ -89,8 +90,13 @@ func TestPauseTimes(t *testing.T) {
 				time.Sleep(time.Until(start.Add(time.Duration(30+i) * time.Second)))
 				require.NoError(t, w.Send(t.Context(), pageOf(incident)), "at its time")
 			}
-			require.NoError(t, w.Send(t.Context(), pageOf("4")), "after the times given")
-			require.Len(t, r.requests(), 5)
+			require.Equal(t, start.Add(33*time.Second), deferredUntil(t, w.Send(t.Context(), pageOf("4"))), "behind the times given")
+			time.Sleep(time.Until(start.Add(33 * time.Second)))
+			require.NoError(t, w.Send(t.Context(), pageOf("4")), "at its time")
+			time.Sleep(time.Second)
+			require.NoError(t, w.Send(t.Context(), pageOf("5")), "after the times given")
+			require.NoError(t, w.Send(t.Context(), pageOf("6")), "after the times given")
+			require.Len(t, r.requests(), 7)
 		})
 	})
 	t.Run("503 asking for an hour", func(t *testing.T) {

@@ -33,7 +33,8 @@ const (
 // Retry-After (on a 429 or a 503) pauses the URL and replaces the wait
 // (see pause.go); one past notify.MaxInlineWait ends the attempts, and
 // the escalation engine tries again no sooner. A request written whole
-// and not answered ends them too (see taken).
+// and not answered, or answered by a gateway that lost the receiver's
+// answer (502, 504), ends them too (see taken).
 const (
 	attempts    = 3
 	baseBackoff = 100 * time.Millisecond
@@ -142,16 +143,23 @@ func parseURL(s string) (*url.URL, error) {
 // 100 ms, then 200 ms between them. A 429's or a 503's Retry-After
 // pauses the URL (see pause.go): the page is tried again at the time the
 // pause gave it instead, within the try when that is at most 5 s away
-// (see notify.Retry). A request written whole that gets no answer is
+// (see notify.Retry). A request written whole that gets no answer, or
+// a 502 or a 504 (a proxy before the receiver that lost its answer), is
 // not posted again: the receiver may have the page, and the engine's next
 // try posts it. Any 2xx answer is success; redirects are not followed.
 // The error is an *Error, also matching ctx's error when ctx ends during
 // a wait, or a *klaxon.DeferredError while the URL is paused.
 func (w *Webhook) Send(ctx context.Context, p klaxon.Page) error {
+	// A test page does not come again; a status update comes again
+	// within its try only, whose deadline ctx has (notify.Updates).
+	k, again, by := keyOf(p), !p.Test, time.Time{}
+	if p.Update != "" {
+		by, _ = ctx.Deadline()
+	}
 	err := notify.Retry(ctx, attempts, w.backoff, func() error {
 		// The pause is on the clock of Retry's waits, not on w.now,
 		// which dates the body.
-		if until, held := w.pause.hold(time.Now(), !p.Test); held {
+		if until, held := w.pause.hold(time.Now(), k, again, by); held {
 			return &klaxon.DeferredError{Until: until}
 		}
 		defer w.pause.done()
@@ -162,9 +170,9 @@ func (w *Webhook) Send(ctx context.Context, p klaxon.Page) error {
 		}
 		if e.RetryAfter > 0 {
 			now := time.Now()
-			e.wait = w.pause.refused(now, e.RetryAfter).Sub(now)
+			e.wait = w.pause.refused(now, e.RetryAfter, k).Sub(now)
 		}
-		if e.Sent {
+		if e.mayBeTaken() {
 			return taken{e}
 		}
 		return e
@@ -178,9 +186,8 @@ func (w *Webhook) Send(ctx context.Context, p klaxon.Page) error {
 	return nil
 }
 
-// taken ends the attempts of Send on a request that was written and got
-// no answer (the receiver reset the connection, or took too long): the
-// receiver may have the page, and posting it again at once could page
+// taken ends the attempts of Send on a request that the receiver may
+// have taken (see Error.mayBeTaken): posting it again at once could page
 // twice. Its error goes to the engine, whose next try is one on the
 // timeline, after its backoff.
 type taken struct{ err *Error }
