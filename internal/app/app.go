@@ -141,13 +141,22 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	if u, ok := st.(interface{ Urgent() klaxon.Store }); ok {
 		engineStore = u.Urgent()
 	}
-	updates := notify.NewUpdates(dispatch, func(url string) (notify.Channel, error) {
-		var secret string
+	// One webhook per subscriber's URL, so that its pause holds every
+	// update; notify.webhook's URL shares the pages' when it takes
+	// Klaxon's JSON.
+	var pages *webhook.Webhook
+	var pagesURL, pagesSecret string
+	if h := cfg.Notify.Webhook; h != nil && (h.Format == "" || h.Format == webhook.FormatJSON) {
+		pages, _ = channels[klaxon.ViaWebhook].(*webhook.Webhook)
+		pagesURL, pagesSecret = h.URL, h.Secret
+	}
+	hooks := newSubscriberHooks(func() string {
 		if h := rt.cfg.Load().Notify.Webhook; h != nil {
-			secret = h.Secret
+			return h.Secret
 		}
-		return webhook.New(webhook.Options{URL: url, Secret: secret, Format: webhook.FormatJSON, PublicURL: cfg.PublicURL})
-	}, rt.User, log)
+		return ""
+	}, cfg.PublicURL, pages, pagesURL, pagesSecret)
+	updates := notify.NewUpdates(dispatch, hooks.channel, rt.User, log)
 	// What each commit that landed changed goes to the subscribers'
 	// updates and to Slack's channel messages.
 	var committed func([]*klaxon.Incident)
