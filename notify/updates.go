@@ -34,7 +34,7 @@ const (
 // each subscriber's in order, in a goroutine of its own.
 type Updates struct {
 	mail    Channel                           // nil: users get no update
-	webhook func(url string) (Channel, error) // a channel posting to url, made per update: a reload applies
+	webhook func(url string) (Channel, error) // the channel posting to url (one per URL, so that its pause holds)
 	users   func(id string) (klaxon.User, bool)
 	log     *slog.Logger
 	queue   chan update

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -51,7 +52,7 @@ func TestWebhookPauseHoldsUpdates(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(oncall, append([]byte("subscribers: [\""+hook+"\"]\n"), b...), 0o644))
 
-	base, _, _ := startServe(t, config)
+	base, served, _ := startServe(t, config)
 	storm := make([]fakeAlert, 100)
 	for i := range storm {
 		storm[i] = fakeAlert{group: i}
@@ -66,7 +67,12 @@ func TestWebhookPauseHoldsUpdates(t *testing.T) {
 		defer mu.Unlock()
 		return posts["page"]+posts["update"] > 0
 	})
-	time.Sleep(3 * time.Second) // well within the pause of 60 s
+	// Each of the storm's updates then meets the pause, and, as it
+	// would wait past its 30 s, is given up: only then are the posts
+	// counted, well within the pause of 60 s.
+	waitFor(t, "the storm's updates given up", func() bool {
+		return strings.Count(served.String(), "status update given up") >= len(storm)
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	// The posts in flight as the pause began (at most notify.concurrency
