@@ -398,6 +398,11 @@ type Notification struct {
 	// is tried again, not its rule's time. An escalation by hand keeps it,
 	// where it drops a later rule of the step it leaves.
 	PutOff bool `json:"put_off,omitempty"`
+	// PutOffAt is when it was first put off: since then it came due and
+	// did not go out. A walk that reached nobody counts how long its
+	// pages have failed from there (zero in headers written before it
+	// was kept; the first failed try's time, Sent.FirstTry, stands in).
+	PutOffAt time.Time `json:"put_off_at,omitzero"`
 }
 
 // EventKind names a timeline entry.

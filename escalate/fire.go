@@ -66,6 +66,9 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 				return c, nil
 			}
 			if held && !now.Before(lookupAt) {
+				// A last step whose pages kept failing long enough
+				// stops waiting for them, though none ended just now.
+				endWait(cur, now)
 				walked, err := Walk(cur, now, e.users(cctx, dir, cur), userTargets(dir.Fallback()))
 				lookupAt = time.Time{}
 				if err != nil {
@@ -329,7 +332,7 @@ func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) 
 	for i, r := range finished {
 		known[i] = recordTry(inc, r)
 	}
-	inc.Pending = settle(inc.Pending, finished)
+	inc.Pending = settle(inc.Pending, finished, now)
 	for i, r := range finished {
 		// A final failure on record already made the next rule due when
 		// it landed: made again, it would take the rule after that too.
@@ -346,8 +349,9 @@ func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) 
 }
 
 // nextWake is when fire has something to do for inc besides the pages in
-// flight: a pending page or the next step falls due, or a failed lookup
-// is tried again. Zero when nothing is.
+// flight: a pending page or the next step falls due (a last step without
+// escalate_after stops waiting for its pages that keep failing: endWait),
+// or a failed lookup is tried again. Zero when nothing is.
 func nextWake(inc *klaxon.Incident, inflight map[int]bool, retryAt time.Time) time.Time {
 	var next time.Time
 	earliest := func(t time.Time) {
@@ -367,6 +371,9 @@ func nextWake(inc *klaxon.Incident, inflight map[int]bool, retryAt time.Time) ti
 	// A step that waits for a failed lookup is due at retryAt.
 	if retryAt.IsZero() && !inc.Escalation.Done && len(inc.Policy.Steps) > 0 && inc.Escalation.Step >= 0 {
 		earliest(inc.Escalation.NextAt)
+		if at, ok := unreachedAt(inc); ok {
+			earliest(at) // a last step stops waiting for pages that fail
+		}
 	}
 	return next
 }

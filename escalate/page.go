@@ -230,11 +230,11 @@ func retryable(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded)
 }
 
-// settle updates pending with what became of the notifications sent:
-// those done with go, the others stay, due when results say. A
-// notification no longer pending (the incident was acknowledged
-// meanwhile) stays gone.
-func settle(pending []klaxon.Notification, results []result) []klaxon.Notification {
+// settle updates pending with what became of the notifications sent at
+// now: those done with go, the others stay, due when results say; one
+// put off for the first time notes now. A notification no longer pending
+// (the incident was acknowledged meanwhile) stays gone.
+func settle(pending []klaxon.Notification, results []result, now time.Time) []klaxon.Notification {
 	byID := make(map[int]result, len(results))
 	for _, r := range results {
 		byID[r.n.ID] = r
@@ -246,6 +246,9 @@ func settle(pending []klaxon.Notification, results []result) []klaxon.Notificati
 		case !ok, r.stay:
 		case !r.keep.IsZero():
 			p.Due, p.PutOff = r.keep, true
+			if p.PutOffAt.IsZero() {
+				p.PutOffAt = now
+			}
 		default:
 			continue
 		}

@@ -125,29 +125,55 @@ const FallbackStep = -1
 // endWait ends the wait of a step without escalate_after once none of its
 // walk's pages went out and nothing of it is left to send but pages that
 // have failed for unreachedAfter: every page failed for good, or keeps
-// failing (a provider down, a receiver that hangs), so the walk goes on,
-// and pages the fallback when it ends having reached nobody. A page that
-// keeps failing is still tried: should it go out after all, it reached
-// someone, and nothing more is paged.
+// failing (a provider down, a receiver that hangs) or being put off (its
+// channel busy behind one that hangs, held back by its channel), so the
+// walk goes on, and pages the fallback when it ends having reached
+// nobody. A page that keeps failing is still tried: should it go out
+// after all, it reached someone, and nothing more is paged.
 func endWait(inc *klaxon.Incident, now time.Time) {
-	esc := &inc.Escalation
-	if inc.State == klaxon.StateTriggered && !esc.Done && esc.Step >= 0 && esc.NextAt.IsZero() &&
-		!esc.Reached && !slices.ContainsFunc(inc.Pending, func(n klaxon.Notification) bool { return !failingFor(inc, n.ID, now) }) {
-		esc.NextAt = now
+	if at, ok := unreachedAt(inc); ok && !now.Before(at) {
+		inc.Escalation.NextAt = now
 	}
 }
 
 // unreachedAfter is how long the pages left of a walk that reached
-// nobody fail, try after try, before the walk counts as having reached
-// nobody and a last step without escalate_after stops waiting for them
-// (endWait): about six tries with the default backoff.
+// nobody fail, try after try, or are put off, before the walk counts as
+// having reached nobody and a last step without escalate_after stops
+// waiting for them (endWait): about six tries with the default backoff.
 const unreachedAfter = 5 * time.Minute
 
-// failingFor reports whether notification id of inc has failed every try
-// since its first, unreachedAfter or more before now.
-func failingFor(inc *klaxon.Incident, id int, now time.Time) bool {
-	first, ok := firstTry(inc, id)
-	return ok && !now.Before(first.Add(unreachedAfter))
+// unreachedAt is when endWait ends the wait of inc's step: unreachedAfter
+// after the latest of its pending pages began to fail; zero (at once)
+// when none is left. It is false when the step does not wait that way,
+// or one of its pages has neither failed nor been put off (a later rule
+// not due yet, a page about to go out).
+func unreachedAt(inc *klaxon.Incident) (time.Time, bool) {
+	esc := &inc.Escalation
+	if inc.State != klaxon.StateTriggered || esc.Done || esc.Step < 0 || !esc.NextAt.IsZero() || esc.Reached {
+		return time.Time{}, false
+	}
+	var at time.Time
+	for _, n := range inc.Pending {
+		since, ok := failingSince(inc, n)
+		if !ok {
+			return time.Time{}, false
+		}
+		if end := since.Add(unreachedAfter); end.After(at) {
+			at = end
+		}
+	}
+	return at, true
+}
+
+// failingSince is when pending notification n of inc began to fail: it
+// was first put off, or first tried and failed, whichever came first.
+// It is false when n has done neither.
+func failingSince(inc *klaxon.Incident, n klaxon.Notification) (time.Time, bool) {
+	first, ok := firstTry(inc, n.ID)
+	if !n.PutOffAt.IsZero() && (!ok || n.PutOffAt.Before(first)) {
+		return n.PutOffAt, true
+	}
+	return first, ok
 }
 
 // reached reports whether a page of inc went out since its walk began,
@@ -227,7 +253,9 @@ func notify(inc *klaxon.Incident, now time.Time, users []klaxon.User, step, roun
 				if due.Before(p.Due) {
 					p.Due = due
 				}
-				p.Step, p.Round = step, round
+				// This step's page: the step waits unreachedAfter
+				// for it from when it is put off again.
+				p.Step, p.Round, p.PutOffAt = step, round, time.Time{}
 				continue
 			}
 			inc.Seq++
@@ -278,8 +306,9 @@ func Due(inc *klaxon.Incident, now time.Time) []klaxon.Notification {
 }
 
 // NextDue is when inc next needs the engine: its earliest pending
-// notification, its next step, or the end of its ack timeout. Zero when it
-// needs nothing more.
+// notification, its next step (of a last step without escalate_after,
+// when its pages that keep failing stop its wait: endWait), or the end
+// of its ack timeout. Zero when it needs nothing more.
 func NextDue(inc *klaxon.Incident) time.Time {
 	var next time.Time
 	earliest := func(t time.Time) {
@@ -300,6 +329,9 @@ func NextDue(inc *klaxon.Incident) time.Time {
 			earliest(inc.CreatedAt)
 		default:
 			earliest(inc.Escalation.NextAt)
+			if at, ok := unreachedAt(inc); ok {
+				earliest(at) // a last step stops waiting for pages that fail
+			}
 		}
 	case klaxon.StateAcknowledged:
 		earliest(wakeAt(inc))

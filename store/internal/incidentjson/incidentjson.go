@@ -332,6 +332,7 @@ func (e *encoder) notification(n *klaxon.Notification) {
 	e.int("step", int64(n.Step))
 	e.int("round", int64(n.Round))
 	e.boolOmit("put_off", n.PutOff)
+	e.timeOmit("put_off_at", n.PutOffAt)
 	e.close()
 }
 
