@@ -65,25 +65,6 @@ func TestStatusUpdatesStorm(t *testing.T) {
 	})
 }
 
-// held is a subscriber's receiver that takes no update until released.
-type held struct {
-	release chan struct{}
-	mu      sync.Mutex
-	got     int
-}
-
-func (h *held) Send(ctx context.Context, _ klaxon.Page) error {
-	select {
-	case <-h.release:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.got++
-	return nil
-}
-
 // TestStatusUpdatesBoundedBySubscriber: updates waiting for a subscriber
 // that takes none are bounded by their size (16 MiB), not kept without
 // bound: of 40 updates of 1 MiB summaries (2 MiB each, with the text that
@@ -91,7 +72,7 @@ func (h *held) Send(ctx context.Context, _ klaxon.Page) error {
 // sent once it takes them again, the others dropped.
 func TestStatusUpdatesBoundedBySubscriber(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := &held{release: make(chan struct{})}
+		h := &stepped{tokens: make(chan struct{})} // closed, it takes every update
 		u := notify.NewUpdates(nil, func(string) (notify.Channel, error) { return h, nil }, nil, slog.New(slog.DiscardHandler))
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error)
@@ -104,13 +85,11 @@ func TestStatusUpdatesBoundedBySubscriber(t *testing.T) {
 				Recorded: []klaxon.Event{{Kind: klaxon.EventTriggered, Alert: "am/" + strconv.Itoa(i)}}}})
 			synctest.Wait()
 		}
-		close(h.release)
+		close(h.tokens)
 		synctest.Wait()
 		cancel()
 		require.NoError(t, <-done)
 
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		require.Equal(t, 7, h.got, "the 7 updates of 2 MiB that 16 MiB holds, the one in flight among them")
+		require.Equal(t, 7, h.sent(), "the 7 updates of 2 MiB that 16 MiB holds, the one in flight among them")
 	})
 }

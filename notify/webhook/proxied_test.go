@@ -1,13 +1,10 @@
 package webhook
 
 import (
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -23,20 +20,8 @@ import (
 // 502 Bad Gateway, an answer: posted again at once, 100 ms and 200 ms
 // apart, the receiver gets the page three times a try, as before.
 func TestResetAfterTakenBehindProxy(t *testing.T) {
-	var mu sync.Mutex
-	posts := 0
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		_, _ = io.ReadAll(req.Body) // the page is taken
-		mu.Lock()
-		posts++
-		mu.Unlock()
-		c, _, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			return
-		}
-		_ = c.(*net.TCPConn).SetLinger(0) // RST, not FIN
-		_ = c.Close()
-	}))
+	var r resetter
+	upstream := httptest.NewServer(&r)
 	t.Cleanup(upstream.Close)
 	target, err := url.Parse(upstream.URL)
 	require.NoError(t, err)
@@ -49,7 +34,5 @@ func TestResetAfterTakenBehindProxy(t *testing.T) {
 
 	err = w.Send(t.Context(), page)
 	require.Error(t, err)
-	mu.Lock()
-	defer mu.Unlock()
-	require.Equal(t, 1, posts, "the receiver took the page this many times in one try")
+	require.Equal(t, 1, r.taken(), "the receiver took the page this many times in one try")
 }

@@ -21,20 +21,8 @@ import (
 // receiver that keeps resetting got every page three times in 300 ms,
 // each try (twelve times in the first 75 s of a storm's 500 incidents).
 func TestResetAfterTaken(t *testing.T) {
-	var mu sync.Mutex
-	posts := 0
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		_, _ = io.ReadAll(req.Body) // the page is taken
-		mu.Lock()
-		posts++
-		mu.Unlock()
-		c, _, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			return
-		}
-		_ = c.(*net.TCPConn).SetLinger(0) // RST, not FIN
-		_ = c.Close()
-	}))
+	var r resetter
+	srv := httptest.NewServer(&r)
 	t.Cleanup(srv.Close)
 	w := newWebhook(t, Options{URL: srv.URL, Format: FormatSlack})
 
@@ -45,9 +33,34 @@ func TestResetAfterTaken(t *testing.T) {
 	require.True(t, e.Retryable(), "the engine tries it again")
 	require.True(t, e.Sent)
 	require.ErrorContains(t, err, "webhook sent, no answer")
-	mu.Lock()
-	defer mu.Unlock()
-	require.Equal(t, 1, posts, "the receiver took the page this many times in one try")
+	require.Equal(t, 1, r.taken(), "the receiver took the page this many times in one try")
+}
+
+// resetter is a receiver that takes each page, then resets the
+// connection before it answers.
+type resetter struct {
+	mu    sync.Mutex
+	posts int
+}
+
+func (r *resetter) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	_, _ = io.ReadAll(req.Body) // the page is taken
+	r.mu.Lock()
+	r.posts++
+	r.mu.Unlock()
+	c, _, err := w.(http.Hijacker).Hijack()
+	if err != nil {
+		return
+	}
+	_ = c.(*net.TCPConn).SetLinger(0) // RST, not FIN
+	_ = c.Close()
+}
+
+// taken is how many pages r took.
+func (r *resetter) taken() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.posts
 }
 
 // TestRetriedBeforeSent: a request that never left (the connection
