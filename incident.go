@@ -398,10 +398,13 @@ type Notification struct {
 	// is tried again, not its rule's time. An escalation by hand keeps it,
 	// where it drops a later rule of the step it leaves.
 	PutOff bool `json:"put_off,omitempty"`
-	// PutOffAt is when it was first put off: since then it came due and
-	// did not go out. A walk that reached nobody counts how long its
-	// pages have failed from there (zero in headers written before it
-	// was kept; the first failed try's time, Sent.FirstTry, stands in).
+	// PutOffAt is when it was first put off for want of a slot of its
+	// channel (every slot held by pages that hang): since then it came
+	// due and could not go out. A walk that reached nobody counts how
+	// long its pages have failed from there, or from their first failed
+	// try (Sent.FirstTry), whichever came first; zero in headers written
+	// before it was kept. A page a channel defers to a time it gives (a
+	// person's limit, a provider's pause) is to go then: not counted.
 	PutOffAt time.Time `json:"put_off_at,omitzero"`
 }
 

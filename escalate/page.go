@@ -29,6 +29,11 @@ type result struct {
 	stay bool
 	// final is a failure that trying again cannot mend.
 	final bool
+	// busy: its channel had no slot for it (every slot held by pages
+	// that hang): put off, it counts as failing (see unreachedAt). A
+	// page a channel defers to a time it gives (a person's limit, a
+	// provider's pause) is to go then, and does not.
+	busy bool
 }
 
 // unreadWait is how long a page waits when its incident could not be
@@ -64,7 +69,7 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 		if !waited {
 			again = turnedAway
 		}
-		return result{n: n, keep: e.now().Add(again)}
+		return result{n: n, keep: e.now().Add(again), busy: true}
 	}
 	if err == nil {
 		defer free()
@@ -246,7 +251,7 @@ func settle(pending []klaxon.Notification, results []result, now time.Time) []kl
 		case !ok, r.stay:
 		case !r.keep.IsZero():
 			p.Due, p.PutOff = r.keep, true
-			if p.PutOffAt.IsZero() {
+			if r.busy && p.PutOffAt.IsZero() {
 				p.PutOffAt = now
 			}
 		default:
