@@ -14,7 +14,7 @@ import (
 )
 
 // TestArmUntil: the arming of the heartbeats that failed at start is
-// tried again, 100ms after, then twice as long each time up to armRetry,
+// tried again, 100ms after, then twice as long each time up to retryMax,
 // until a try succeeds, and no more after it; or until the server
 // stops, whose context ends the tries.
 func TestArmUntil(t *testing.T) {

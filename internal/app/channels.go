@@ -108,29 +108,23 @@ func openStore(ctx context.Context, c config.Store, log *slog.Logger, tr *teleme
 
 // openRedis opens the Redis store, and tries again while Redis cannot be
 // reached or cannot serve yet (down, loading its data, a failover), every
-// redisRetry at most, until ctx ends: a replica started with Redis (a
+// retryMax at most (backoff), until ctx ends: a replica started with Redis (a
 // host's reboot, a deploy of both) waits for it, rather than exit and be
 // started again only when its supervisor's backoff allows. Anything else
 // (a wrong password, a keyspace of a newer Klaxon) is returned at once.
 func openRedis(ctx context.Context, o redisstore.Options, log *slog.Logger) (st *redisstore.Store, waited bool, err error) {
-	wait := 100 * time.Millisecond
+	var b backoff
 	for ; ; waited = true {
 		st, err := redisstore.Open(ctx, o)
 		if err == nil || !errors.Is(err, klaxon.ErrUnavailable) {
 			return st, waited, err
 		}
-		log.Warn("Redis cannot be reached or serve yet: trying again", "component", "redis", "in", wait, "err", err)
-		select {
-		case <-ctx.Done():
+		log.Warn("Redis cannot be reached or serve yet: trying again", "component", "redis", "in", b.next(), "err", err)
+		if !b.sleep(ctx) {
 			return nil, waited, err
-		case <-time.After(wait):
 		}
-		wait = min(2*wait, redisRetry)
 	}
 }
-
-// redisRetry bounds the wait between two tries of openRedis.
-const redisRetry = 5 * time.Second
 
 // redisLog sends go-redis's own messages (reconnects, mostly) to the
 // log, at most one a second while Redis is down: a failed dial of each
