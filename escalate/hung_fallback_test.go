@@ -89,25 +89,6 @@ func TestHungChannelBacklogPagesFallback(t *testing.T) {
 	})
 }
 
-// TestFailingPageFallbackOnTime: "Once every page left of a walk that
-// reached nobody has failed every try for 5 minutes, the walk ends and
-// pages the fallback" (README). The walk looks at that only as a try
-// ends: with the default backoff a page failing at once is tried at 0,
-// 10, 30, 70, 150, 270 and 390 s, so the fallback goes at 6.5 minutes,
-// and behind a receiver that hangs (each try ending at the page's
-// timeout) at 7.5. Nothing wakes the walk at the 5 minutes.
-func TestFailingPageFallbackOnTime(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		ph := &phone{}
-		st, e := danaOrCarol(t, providerDown{ph}, nil)
-		openIncident(t, st, danaPolicy(0), time.Now())
-		e.Wake()
-		time.Sleep(5*time.Minute + 30*time.Second)
-		synctest.Wait()
-		require.Equal(t, []string{"carol/sms"}, ph.got(), "dana's page failed every try for 5 minutes, and the fallback was not paged in the 30 s after")
-	})
-}
-
 // hungDana is a receiver that hangs on dana's pages until their try is
 // cut off, and takes the others.
 type hungDana struct{ *phone }
@@ -120,18 +101,37 @@ func (h hungDana) Notify(ctx context.Context, pg klaxon.Page) error {
 	return h.phone.Notify(ctx, pg)
 }
 
-// TestHungPageFallbackOnTime: behind a receiver that hangs, dana's first
-// try is cut off at the page timeout (1 minute), and the try in flight
-// at 6 minutes ends at 6.5: the walk wakes for the 5 minutes while that
-// try is still in flight, and pages the fallback then.
-func TestHungPageFallbackOnTime(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		ph := &phone{}
-		st, e := danaOrCarol(t, hungDana{ph}, nil)
-		openIncident(t, st, danaPolicy(0), time.Now())
-		e.Wake()
-		time.Sleep(6*time.Minute + 15*time.Second)
-		synctest.Wait()
-		require.Equal(t, []string{"carol/sms"}, ph.got(), "dana's page failed every try for 5 minutes from the first, which ended at 1, and the fallback was not paged at 6")
-	})
+// TestFallbackOnTime: "Once every page left of a walk that reached
+// nobody has failed every try for 5 minutes, the walk ends and pages the
+// fallback" (README), at the 5 minutes, not at the next try's end:
+//   - a provider down: with the default backoff dana's page is tried at 0,
+//     10, 30, 70, 150, 270 and 390 s; were the walk to look only as a try
+//     ends, the fallback would go at 6.5 minutes;
+//   - a receiver that hangs: dana's first try is cut off at the page
+//     timeout (1 minute), and the try in flight at 6 minutes ends at 6.5:
+//     the walk wakes while that try is still in flight.
+func TestFallbackOnTime(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		via   func(*phone) escalate.Notifier
+		after time.Duration
+		why   string
+	}{
+		{"a provider down", func(ph *phone) escalate.Notifier { return providerDown{ph} }, 5*time.Minute + 30*time.Second,
+			"dana's page failed every try for 5 minutes, and the fallback was not paged in the 30 s after"},
+		{"a receiver that hangs", func(ph *phone) escalate.Notifier { return hungDana{ph} }, 6*time.Minute + 15*time.Second,
+			"dana's page failed every try for 5 minutes from the first, which ended at 1, and the fallback was not paged at 6"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ph := &phone{}
+				st, e := danaOrCarol(t, tc.via(ph), nil)
+				openIncident(t, st, danaPolicy(0), time.Now())
+				e.Wake()
+				time.Sleep(tc.after)
+				synctest.Wait()
+				require.Equal(t, []string{"carol/sms"}, ph.got(), tc.why)
+			})
+		})
+	}
 }
