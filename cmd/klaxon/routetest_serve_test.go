@@ -63,13 +63,6 @@ func amBody(t *testing.T, labels map[string]string) []byte {
 
 var groupKeyRE = regexp.MustCompile(`(?m)^group key: (.+)$`)
 
-func mustReadTestdata(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := readTestdata(name)
-	require.NoError(t, err)
-	return b
-}
-
 // TestRouteTestGroupKeyOfALongLabel: an alert whose label value is over
 // the 4 KiB bound. Serve cuts the value (marked "… [truncated]") before it
 // routes and groups; route test routes the whole value, so it names
