@@ -383,6 +383,11 @@ type Escalation struct {
 	// HeldBy names the maintenance window that holds the first step until
 	// NextAt ("" when none does): ending it early sends the page then.
 	HeldBy string `json:"held_by,omitempty"`
+	// Raised: the incident's urgency rose while it was triggered and its
+	// walk had paged (an alert of higher severity joined it). The engine
+	// pages, once, the people of the steps walked so far by their rules
+	// for the new urgency that did not apply before.
+	Raised bool `json:"raised,omitempty"`
 }
 
 // Notification is one page to one user by one contact method, due at Due.
@@ -450,6 +455,9 @@ const (
 	// EventAlertSilenced is an alert that arrived during a maintenance
 	// window (Text names it): recorded, paging nobody.
 	EventAlertSilenced EventKind = "alert_silenced"
+	// EventUrgencyRaised is an alert of higher severity that joined the
+	// incident (Alert) and raised its urgency (Text says to what).
+	EventUrgencyRaised EventKind = "urgency_raised"
 )
 
 // Event is one entry of an incident's timeline: the record for the review

@@ -57,6 +57,14 @@ func Walk(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon.Ta
 		}
 	}
 	esc := &inc.Escalation
+	if esc.Raised {
+		if inc.State == klaxon.StateTriggered && esc.Step >= 0 {
+			if err := catchUp(inc, now, users); err != nil {
+				return changed, err
+			}
+		}
+		esc.Raised, changed = false, true
+	}
 	if inc.State != klaxon.StateTriggered || esc.Done || len(inc.Policy.Steps) == 0 {
 		return changed, nil
 	}
@@ -116,6 +124,47 @@ func exhaust(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon
 		text = "the fallback pages nobody: " + strings.Join(append(why, noRules(inc, list)...), "; ")
 	}
 	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventFallback, Text: text})
+	return nil
+}
+
+// catchUp pages, once the urgency of inc rose (Escalation.Raised), the
+// people of the steps its walk has paged (every step, past the first
+// round) by their rules for the new urgency, those that did not apply
+// before: what the walk would have paged by now had the incident been of
+// that urgency from the start, and did not. A person a step passed over
+// for want of a rule (nobody_paged) is paged now. Each person is paged
+// once, however many steps name them, by pages of the current step due
+// at now plus the rule's delay; the walk goes on from where it is.
+func catchUp(inc *klaxon.Incident, now time.Time, users Users) error {
+	esc := &inc.Escalation
+	last := min(esc.Step, len(inc.Policy.Steps)-1)
+	if esc.Round > 0 {
+		last = len(inc.Policy.Steps) - 1
+	}
+	var list []klaxon.User
+	for i := 0; i <= last; i++ {
+		us, _, err := users(inc.Policy.Steps[i])
+		if err != nil {
+			return err
+		}
+		for _, u := range us {
+			if !slices.ContainsFunc(list, func(o klaxon.User) bool { return o.ID == u.ID }) {
+				list = append(list, u)
+			}
+		}
+	}
+	// Only rules that name the urgency: the others applied before.
+	n := notifyIf(inc, now, list, esc.Step, esc.Round, func(r klaxon.NotifyRule) bool { return r.Urgency == inc.Urgency })
+	if n == 0 {
+		return nil
+	}
+	steps := "step 1"
+	if last > 0 {
+		steps = fmt.Sprintf("steps 1 to %d", last+1)
+	}
+	step := esc.Step
+	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventEscalated, Step: &step,
+		Text: fmt.Sprintf("%s again, by the rules for %s urgency", steps, inc.Urgency)})
 	return nil
 }
 
@@ -211,7 +260,8 @@ func pageStep(inc *klaxon.Incident, now time.Time, i, round int, users Users, wh
 	if step.EscalateAfter > 0 {
 		next = now.Add(step.EscalateAfter)
 	}
-	inc.Escalation = klaxon.Escalation{Step: i, Round: round, NextAt: next, Reached: inc.Escalation.Reached, ReachedTrimmed: inc.Escalation.ReachedTrimmed}
+	inc.Escalation = klaxon.Escalation{Step: i, Round: round, NextAt: next, Reached: inc.Escalation.Reached, ReachedTrimmed: inc.Escalation.ReachedTrimmed,
+		Raised: inc.Escalation.Raised}
 	dropRetries(inc, now, fmt.Sprintf("step %d escalated", i+1))
 	n := notify(inc, now, list, i, round)
 	e := who.Event(now, klaxon.EventEscalated)
@@ -238,10 +288,15 @@ func pageStep(inc *klaxon.Incident, now time.Time, i, round int, users Users, wh
 // repeats faster than a limit lets calls out does not queue a call for
 // every round, and the header stays small.
 func notify(inc *klaxon.Incident, now time.Time, users []klaxon.User, step, round int) int {
+	return notifyIf(inc, now, users, step, round, func(klaxon.NotifyRule) bool { return true })
+}
+
+// notifyIf is notify by the rules of inc's urgency that keep says.
+func notifyIf(inc *klaxon.Incident, now time.Time, users []klaxon.User, step, round int, keep func(klaxon.NotifyRule) bool) int {
 	n := 0
 	for _, u := range users {
 		for _, rule := range u.Notify {
-			if !rule.Applies(inc.Urgency) {
+			if !rule.Applies(inc.Urgency) || !keep(rule) {
 				continue
 			}
 			n++
@@ -320,6 +375,9 @@ func NextDue(inc *klaxon.Incident) time.Time {
 	case klaxon.StateTriggered:
 		for _, n := range inc.Pending {
 			earliest(n.Due)
+		}
+		if inc.Escalation.Raised {
+			earliest(inc.CreatedAt) // its urgency rose: the engine pages for it at once
 		}
 		switch {
 		case inc.Escalation.Done || len(inc.Policy.Steps) == 0:

@@ -38,6 +38,9 @@ type Result struct {
 	Changed bool
 	// Index lists alert keys that joined Incident.
 	Index []string
+	// Raised: an alert raised the urgency of Incident, which had paged
+	// already: the engine must page for it now (Escalation.Raised).
+	Raised bool
 }
 
 // Apply folds alerts, in order, into the group whose open incident is
@@ -61,6 +64,9 @@ type Result struct {
 //     alert's last occurrence resolved, a resolve that ended before the
 //     occurrence firing started.
 //   - A firing alert new to the incident joins it; it does not page again.
+//   - A firing alert of high urgency (its severity's) raises the urgency of
+//     an incident of low urgency, unless the route sets the urgency (see
+//     raise). It is never lowered.
 //   - A resolved alert resolves its alert in the incident; when none is left
 //     firing the incident resolves, unless the route that opened it turned
 //     auto_resolve off (Incident.KeepOpen): a resolve that comes by the
@@ -117,6 +123,9 @@ func Apply(open *klaxon.Incident, known map[string]klaxon.Seen, alerts []klaxon.
 			continue
 		}
 		r.Changed = true
+		if next.Status == klaxon.Firing && tmpl.Urgency == "" && raise(inc, next.Alert, now) {
+			r.Raised = true
+		}
 		if stp == nil || (stp.Status == klaxon.Resolved && next.Status == klaxon.Firing) {
 			// New, or firing again: it may have been indexed by another
 			// group meanwhile (it moved there and back).
@@ -212,6 +221,29 @@ func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time)
 		next.Count++
 	}
 	return next, true
+}
+
+// raise raises the urgency of inc, open, to high when firing alert a is
+// of high urgency and inc of low: a warning opened it and a critical
+// alert joined it, or the alert became critical (Datadog's Warn → Alert),
+// as PagerDuty's severity-based urgency does. inc takes a's severity,
+// which its pages show. It reports whether the engine must page for it:
+// inc is triggered and its walk has paged a step, whose people may have
+// rules for high urgency only (see klaxon.Escalation.Raised). A walk not
+// begun yet pages at high urgency anyway; an acknowledged incident pages
+// at it when it triggers again.
+func raise(inc *klaxon.Incident, a klaxon.Alert, now time.Time) bool {
+	if inc.Urgency != klaxon.UrgencyLow || klaxon.UrgencyOf(a.Severity) != klaxon.UrgencyHigh || !inc.State.Open() {
+		return false
+	}
+	inc.Urgency, inc.Severity = klaxon.UrgencyHigh, a.Severity
+	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventUrgencyRaised, Alert: a.Key,
+		Text: "to high by a " + a.Severity + " alert: " + a.Summary})
+	if inc.State != klaxon.StateTriggered || inc.Escalation.Step < 0 {
+		return false
+	}
+	inc.Escalation.Raised = true
+	return true
 }
 
 // cameBack reports whether a, a resolve made late for an alert that

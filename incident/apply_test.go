@@ -472,27 +472,71 @@ func BenchmarkApplyDedup(b *testing.B) {
 	}
 }
 
+// TestUrgency: an incident's urgency is its route's, else its first
+// alert's severity's; an alert of high urgency that joins one of low
+// urgency raises it (unless the route set it), and it is never lowered.
+// Raised: the engine is told to page for it, once the walk has paged.
 func TestUrgency(t *testing.T) {
 	for _, c := range []struct {
-		name     string
-		route    klaxon.Urgency
-		severity string
-		want     klaxon.Urgency
+		name             string
+		route            klaxon.Urgency
+		severity, joined string
+		want             klaxon.Urgency
 	}{
-		{"critical is high", "", "critical", klaxon.UrgencyHigh},
-		{"page is high", "", "page", klaxon.UrgencyHigh},
-		{"error is high, as on PagerDuty", "", "error", klaxon.UrgencyHigh},
-		{"info is low", "", "info", klaxon.UrgencyLow},
-		{"warning is low", "", "warning", klaxon.UrgencyLow},
-		{"no severity is low", "", "", klaxon.UrgencyLow},
-		{"the route decides over the severity", klaxon.UrgencyLow, "critical", klaxon.UrgencyLow},
+		{"critical is high", "", "critical", "", klaxon.UrgencyHigh},
+		{"page is high", "", "page", "", klaxon.UrgencyHigh},
+		{"error is high, as on PagerDuty", "", "error", "", klaxon.UrgencyHigh},
+		{"info is low", "", "info", "", klaxon.UrgencyLow},
+		{"warning is low", "", "warning", "", klaxon.UrgencyLow},
+		{"no severity is low", "", "", "", klaxon.UrgencyLow},
+		{"the route decides over the severity", klaxon.UrgencyLow, "critical", "", klaxon.UrgencyLow},
+		{"a critical alert joins: raised", "", "warning", "critical", klaxon.UrgencyHigh},
+		{"an error joins: raised", "", "info", "error", klaxon.UrgencyHigh},
+		{"a warning joins: not lowered", "", "critical", "warning", klaxon.UrgencyHigh},
+		{"the route's stays", klaxon.UrgencyLow, "warning", "critical", klaxon.UrgencyLow},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tm := tmpl
 			tm.Urgency = c.route
 			a := firing("a")
 			a.Severity = c.severity
-			require.Equal(t, c.want, incident.Apply(nil, nil, []klaxon.Alert{a}, t0, tm).Incident.Urgency)
+			r := incident.Apply(nil, nil, []klaxon.Alert{a}, t0, tm)
+			if c.joined != "" {
+				open := incident.Clone(r.Incident)
+				open.Changed, open.Recorded = nil, nil
+				open.Escalation.Step = 0 // its first step paged
+				b := firing("b")
+				b.Severity = c.joined
+				r = incident.Apply(open, nil, []klaxon.Alert{b}, t0.Add(time.Minute), tm)
+				raised := c.want != klaxon.UrgencyOf(c.severity)
+				require.Equal(t, raised, r.Raised)
+				require.Equal(t, raised, r.Incident.Escalation.Raised)
+				require.Equal(t, raised, slices.ContainsFunc(r.Incident.Recorded, func(e klaxon.Event) bool { return e.Kind == klaxon.EventUrgencyRaised }))
+			}
+			require.Equal(t, c.want, r.Incident.Urgency)
 		})
 	}
+
+	t.Run("raised in the delivery that opens it: the walk has not begun", func(t *testing.T) {
+		a, b := firing("a"), firing("b")
+		a.Severity, b.Severity = "warning", "critical"
+		r := incident.Apply(nil, nil, []klaxon.Alert{a, b}, t0, tmpl)
+		require.Equal(t, klaxon.UrgencyHigh, r.Incident.Urgency)
+		require.Equal(t, "critical", r.Incident.Severity)
+		require.False(t, r.Raised)
+		require.False(t, r.Incident.Escalation.Raised, "its first step pages at high urgency")
+	})
+
+	t.Run("a resolve of a critical alert raises nothing", func(t *testing.T) {
+		a := firing("a")
+		a.Severity = "warning"
+		r := incident.Apply(nil, nil, []klaxon.Alert{a, firing("b")}, t0, tmpl)
+		open := incident.Clone(r.Incident)
+		open.Changed, open.Recorded = nil, nil
+		b := firing("b")
+		b.Status, b.Severity = klaxon.Resolved, "critical"
+		known := map[string]klaxon.Seen{"a": r.Incident.Changed[0].Seen(), "b": r.Incident.Changed[1].Seen()}
+		r = incident.Apply(open, known, []klaxon.Alert{b}, t0.Add(time.Minute), tmpl)
+		require.Equal(t, klaxon.UrgencyLow, r.Incident.Urgency)
+	})
 }

@@ -273,8 +273,8 @@ func TestDatadogExamplePayload(t *testing.T) {
 // transition's (not a renotification's), which orders a recovery
 // delivered late (TestDatadogRecoveryRetriedAfterNextCycle), and a
 // transition delivered again after a later one changes nothing. The
-// incident's urgency is its first notification's: a Warn opens one of
-// low urgency.
+// incident's urgency is its first notification's, raised by a later
+// Alert: a Warn opens one of low urgency.
 func TestDatadogCycle(t *testing.T) {
 	start := time.UnixMilli(1795480000000).UTC() // warn-no-cycle-key.json's $DATE
 	type note struct {
@@ -300,8 +300,8 @@ func TestDatadogCycle(t *testing.T) {
 		{"Warn", []note{warn}, shown{klaxon.Firing, "warning", 1, start, klaxon.UrgencyLow}},
 		{"Alert → Warn", []note{alert, at(warn, 5*time.Minute)},
 			shown{klaxon.Firing, "warning", 1, start.Add(5 * time.Minute), klaxon.UrgencyHigh}},
-		{"Warn → Alert", []note{warn, at(alert, 5*time.Minute)},
-			shown{klaxon.Firing, "critical", 1, start.Add(5 * time.Minute), klaxon.UrgencyLow}},
+		{"Warn → Alert: the urgency rises", []note{warn, at(alert, 5*time.Minute)},
+			shown{klaxon.Firing, "critical", 1, start.Add(5 * time.Minute), klaxon.UrgencyHigh}},
 		{"Alert → Warn → No Data", []note{alert, at(warn, 5*time.Minute), at(noData, 10*time.Minute)},
 			shown{klaxon.Firing, "critical", 1, start.Add(10 * time.Minute), klaxon.UrgencyHigh}},
 		{"No Data → Alert → Warn", []note{noData, at(alert, 5*time.Minute), at(warn, 10*time.Minute)},

@@ -147,6 +147,11 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 				inc.Record(klaxon.Event{At: now, Kind: klaxon.EventAlertSilenced, Alert: key,
 					Text: "maintenance " + window + " holds the alert until " + until.UTC().Format(time.RFC3339) + ": the held page is looked at again then"})
 				c.Schedule(inc, until)
+			} else if r.Raised {
+				// Its urgency rose: the engine pages the steps walked
+				// so far by the rules of the new urgency, now.
+				c.Schedule(inc, now)
+				f.opened = true
 			}
 			open = &header
 		}
