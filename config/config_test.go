@@ -438,10 +438,11 @@ api: {max_snooze: 12h, max_override: 2w}
 			name: "redis",
 			files: map[string]string{"conf/klaxon.yaml": baseFiles["conf/klaxon.yaml"] + `
 store:
-  redis: {addrs: ["127.0.0.1:26379"], master_name: mymaster, db: 2, tls: true, timeout: 500ms}
+  redis: {addrs: ["127.0.0.1:26379"], master_name: mymaster, db: 2, tls: true, timeout: 500ms, sentinel_username: sen, sentinel_password: s3cret}
 `},
 			check: func(t *testing.T, c *Config) {
-				require.Equal(t, &Redis{Addrs: []string{"127.0.0.1:26379"}, MasterName: "mymaster", DB: 2, TLS: true, Timeout: "500ms"}, c.Store.Redis)
+				require.Equal(t, &Redis{Addrs: []string{"127.0.0.1:26379"}, MasterName: "mymaster", DB: 2, TLS: true, Timeout: "500ms",
+					SentinelUsername: "sen", SentinelPassword: "s3cret"}, c.Store.Redis)
 				require.Equal(t, 500*time.Millisecond, c.Store.Redis.TimeoutOr(0))
 				require.Equal(t, filepath.Join(c.Dir, "data", "klaxon.db"), c.Store.Path)
 			},

@@ -358,10 +358,11 @@ secret: short
 		},
 		{
 			name:  "redis",
-			files: map[string]string{cfg: base + "store: {redis: {addrs: [localhost], db: -1, timeout: 2h}}\n"},
+			files: map[string]string{cfg: base + "store: {redis: {addrs: [localhost], db: -1, timeout: 2h, sentinel_password: x}}\n"},
 			want: []string{
 				`conf/klaxon.yaml: store.redis.addrs[0]: bad address "localhost": want host:port`,
 				"conf/klaxon.yaml: store.redis.db: must be 0 or more",
+				"conf/klaxon.yaml: store.redis.sentinel_password: only with master_name: the addresses are Sentinels' then",
 				"conf/klaxon.yaml: store.redis.timeout: must be from 250ms to 1m, got 2h",
 			},
 		},

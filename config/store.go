@@ -22,8 +22,13 @@ type Redis struct {
 	MasterName string   `koanf:"master_name"`
 	Username   string   `koanf:"username"`
 	Password   string   `koanf:"password"`
-	DB         int      `koanf:"db"`
-	TLS        bool     `koanf:"tls"`
+	// SentinelUsername and SentinelPassword authenticate to the
+	// Sentinels (MasterName set) when they ask for a password of their
+	// own; Username and Password are the master's.
+	SentinelUsername string `koanf:"sentinel_username"`
+	SentinelPassword string `koanf:"sentinel_password"`
+	DB               int    `koanf:"db"`
+	TLS              bool   `koanf:"tls"`
 	// Timeout is how long a command, or a pipeline of them, waits to
 	// connect, to be sent, and for its answer, before it is tried again
 	// (go-redis tries three times more); unset, go-redis's 3s. Redis
@@ -54,6 +59,13 @@ func (l *loader) checkStore(s *Store) {
 	}
 	if s.Redis.DB < 0 {
 		l.probs.add(l.path, "store.redis.db", "must be 0 or more")
+	}
+	if s.Redis.MasterName == "" {
+		for _, f := range []struct{ key, v string }{{"sentinel_username", s.Redis.SentinelUsername}, {"sentinel_password", s.Redis.SentinelPassword}} {
+			if f.v != "" {
+				l.probs.add(l.path, "store.redis."+f.key, "only with master_name: the addresses are Sentinels' then")
+			}
+		}
 	}
 	if s.Redis.Timeout != "" {
 		if d, err := ParseDuration(string(s.Redis.Timeout)); err != nil {

@@ -199,3 +199,19 @@ func (p *cutProxy) serve(c net.Conn) {
 		}
 	}
 }
+
+// TestServeThroughSentinelsWithPassword: Sentinels that ask for a
+// password of their own (sentinel_password, from the environment) and a
+// master that asks for another (password): serve starts, and takes an
+// alert.
+func TestServeThroughSentinelsWithPassword(t *testing.T) {
+	master := redistest.Start(t, "--requirepass", "m4ster")
+	sentinel := redistest.StartSentinel(t, master, "klaxon", 500, "requirepass s3ntinel", "sentinel auth-pass klaxon m4ster")
+	t.Setenv("TEST_SENTINEL_PASSWORD", "s3ntinel")
+	config := writeConfig(t, time.Hour)
+	rewrite(t, config, "store: {path: data/klaxon.db}", "store: {redis: {addrs: ["+sentinel.Addr()+`], master_name: klaxon, password: m4ster, sentinel_password: "${TEST_SENTINEL_PASSWORD}"}}`)
+
+	base, _, _ := startServe(t, config)
+	postFixture(t, base, "firing-one-alert.json")
+	require.Len(t, listIncidents(t, base, "open"), 1)
+}

@@ -121,3 +121,36 @@ func replicaReady(out, port string) bool {
 	}
 	return false
 }
+
+// TestSentinelPassword: Sentinels that ask for a password of their own
+// (requirepass in sentinel.conf, as charts that protect Redis set them)
+// are asked with SentinelPassword, and the master with Password; without
+// it, Open fails at once saying that the Sentinels refused, no outage to
+// wait out.
+func TestSentinelPassword(t *testing.T) {
+	t.Parallel()
+	master := redistest.Start(t, "--requirepass", "m4ster")
+	sentinel := redistest.StartSentinel(t, master, "klaxon", 500, "requirepass s3ntinel", "sentinel auth-pass klaxon m4ster")
+
+	s, err := Open(t.Context(), Options{Addrs: []string{sentinel.Addr()}, MasterName: "klaxon", Password: "m4ster",
+		SentinelPassword: "s3ntinel", Prefix: "sen"})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	id, err := s.NextIncidentID(t.Context())
+	require.NoError(t, err)
+	inc := &klaxon.Incident{ID: id, Group: "g", State: klaxon.StateTriggered, CreatedAt: time.Now().UTC().Truncate(time.Second)}
+	require.NoError(t, s.Commit(t.Context(), klaxon.Commit{Group: "g", Open: id, Incidents: []*klaxon.Incident{inc}}))
+
+	for _, tc := range []struct{ name, password, want string }{
+		{"none given", "", "sentinel_password: the Sentinel at " + sentinel.Addr() + " asks for a password: NOAUTH"},
+		{"a wrong one", "wrong", "sentinel_password: the Sentinel at " + sentinel.Addr() + " refused it: WRONGPASS"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Open(t.Context(), Options{Addrs: []string{sentinel.Addr()}, MasterName: "klaxon", Password: "m4ster",
+				SentinelPassword: tc.password, Prefix: "sen"})
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tc.want)
+			require.False(t, errors.Is(err, klaxon.ErrUnavailable), "%v", err)
+		})
+	}
+}

@@ -46,8 +46,11 @@ type Options struct {
 	Addrs []string
 	// MasterName is the Sentinel master; set, Addrs are Sentinels.
 	MasterName string
-	Username   string
-	Password   string
+	// Username and Password authenticate to Redis (the master, under
+	// Sentinel); SentinelUsername and SentinelPassword to the Sentinels,
+	// when they ask for one of their own (requirepass in sentinel.conf).
+	Username, Password                 string
+	SentinelUsername, SentinelPassword string
 	// DB selects a database; only a single server or Sentinel has others
 	// than 0.
 	DB  int
@@ -124,8 +127,11 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		MasterName: o.MasterName,
 		Username:   o.Username,
 		Password:   o.Password,
-		DB:         o.DB,
-		TLSConfig:  o.TLS,
+		// go-redis's Sentinel clients take these, its master's the others.
+		SentinelUsername: o.SentinelUsername,
+		SentinelPassword: o.SentinelPassword,
+		DB:               o.DB,
+		TLSConfig:        o.TLS,
 	}
 	if o.Timeout > 0 {
 		uo.DialTimeout, uo.ReadTimeout, uo.WriteTimeout = o.Timeout, o.Timeout, o.Timeout
