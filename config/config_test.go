@@ -438,11 +438,13 @@ api: {max_snooze: 12h, max_override: 2w}
 			name: "redis",
 			files: map[string]string{"conf/klaxon.yaml": baseFiles["conf/klaxon.yaml"] + `
 store:
-  redis: {addrs: ["127.0.0.1:26379"], master_name: mymaster, db: 2, tls: true, timeout: 500ms, sentinel_username: sen, sentinel_password: s3cret}
+  redis: {addrs: ["127.0.0.1:26379"], master_name: mymaster, db: 2, tls: true, timeout: 500ms, sentinel_username: sen, sentinel_password: s3cret,
+    wait_replicas: 1, wait_timeout: 2s}
 `},
 			check: func(t *testing.T, c *Config) {
 				require.Equal(t, &Redis{Addrs: []string{"127.0.0.1:26379"}, MasterName: "mymaster", DB: 2, TLS: true, Timeout: "500ms",
-					SentinelUsername: "sen", SentinelPassword: "s3cret"}, c.Store.Redis)
+					SentinelUsername: "sen", SentinelPassword: "s3cret", WaitReplicas: 1, WaitTimeout: "2s"}, c.Store.Redis)
+				require.Equal(t, 2*time.Second, c.Store.Redis.WaitTimeoutOr(0))
 				require.Equal(t, 500*time.Millisecond, c.Store.Redis.TimeoutOr(0))
 				require.Equal(t, filepath.Join(c.Dir, "data", "klaxon.db"), c.Store.Path)
 			},

@@ -358,11 +358,12 @@ secret: short
 		},
 		{
 			name:  "redis",
-			files: map[string]string{cfg: base + "store: {redis: {addrs: [localhost], db: -1, timeout: 2h, sentinel_password: x}}\n"},
+			files: map[string]string{cfg: base + "store: {redis: {addrs: [localhost], db: -1, timeout: 2h, sentinel_password: x, wait_replicas: -1}}\n"},
 			want: []string{
 				`conf/klaxon.yaml: store.redis.addrs[0]: bad address "localhost": want host:port`,
 				"conf/klaxon.yaml: store.redis.db: must be 0 or more",
 				"conf/klaxon.yaml: store.redis.sentinel_password: only with master_name: the addresses are Sentinels' then",
+				"conf/klaxon.yaml: store.redis.wait_replicas: must be 0 or more",
 				"conf/klaxon.yaml: store.redis.timeout: must be from 250ms to 1m, got 2h",
 			},
 		},
@@ -370,6 +371,16 @@ secret: short
 			name:  "redis timeout",
 			files: map[string]string{cfg: base + "store: {redis: {addrs: [\"127.0.0.1:6379\"], timeout: soon}}\n"},
 			want:  []string{`conf/klaxon.yaml: store.redis.timeout: bad duration "soon": want a number and a unit, like 30s, 5m, 1h30m, 2d or 1w`},
+		},
+		{
+			name:  "redis wait",
+			files: map[string]string{cfg: base + "store: {redis: {addrs: [\"127.0.0.1:6379\"], wait_timeout: 1s}}\n"},
+			want:  []string{"conf/klaxon.yaml: store.redis.wait_timeout: only with wait_replicas"},
+		},
+		{
+			name:  "redis wait timeout",
+			files: map[string]string{cfg: base + "store: {redis: {addrs: [\"127.0.0.1:6379\"], wait_replicas: 1, wait_timeout: 5ms}}\n"},
+			want:  []string{"conf/klaxon.yaml: store.redis.wait_timeout: must be from 10ms to 1m, got 5ms"},
 		},
 
 		// Policies.

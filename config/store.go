@@ -27,8 +27,13 @@ type Redis struct {
 	// own; Username and Password are the master's.
 	SentinelUsername string `koanf:"sentinel_username"`
 	SentinelPassword string `koanf:"sentinel_password"`
-	DB               int    `koanf:"db"`
-	TLS              bool   `koanf:"tls"`
+	// WaitReplicas, when above 0, makes ingest answer a delivery only
+	// once that many replicas acknowledged its commits (Redis WAIT),
+	// within WaitTimeout (default 1s), else 503.
+	WaitReplicas int          `koanf:"wait_replicas"`
+	WaitTimeout  durationText `koanf:"wait_timeout"`
+	DB           int          `koanf:"db"`
+	TLS          bool         `koanf:"tls"`
 	// Timeout is how long a command, or a pipeline of them, waits to
 	// connect, to be sent, and for its answer, before it is tried again
 	// (go-redis tries three times more); unset, go-redis's 3s. Redis
@@ -36,6 +41,9 @@ type Redis struct {
 	// snapshot, a long script) answers late: hence 250ms at least.
 	Timeout durationText `koanf:"timeout"`
 }
+
+// WaitTimeoutOr is how long ingest waits for replicas, or def when unset.
+func (r *Redis) WaitTimeoutOr(def time.Duration) time.Duration { return r.WaitTimeout.or(def) }
 
 // TimeoutOr is the Redis timeout, or def when unset.
 func (r *Redis) TimeoutOr(def time.Duration) time.Duration { return r.Timeout.or(def) }
@@ -65,6 +73,18 @@ func (l *loader) checkStore(s *Store) {
 			if f.v != "" {
 				l.probs.add(l.path, "store.redis."+f.key, "only with master_name: the addresses are Sentinels' then")
 			}
+		}
+	}
+	switch {
+	case s.Redis.WaitReplicas < 0:
+		l.probs.add(l.path, "store.redis.wait_replicas", "must be 0 or more")
+	case s.Redis.WaitTimeout != "" && s.Redis.WaitReplicas == 0:
+		l.probs.add(l.path, "store.redis.wait_timeout", "only with wait_replicas")
+	case s.Redis.WaitTimeout != "":
+		if d, err := ParseDuration(string(s.Redis.WaitTimeout)); err != nil {
+			l.probs.add(l.path, "store.redis.wait_timeout", "%v", err)
+		} else if d < 10*time.Millisecond || d > time.Minute {
+			l.probs.add(l.path, "store.redis.wait_timeout", "must be from 10ms to 1m, got %s", s.Redis.WaitTimeout)
 		}
 	}
 	if s.Redis.Timeout != "" {

@@ -54,7 +54,10 @@ type Pipeline struct {
 	// hold says whether a maintenance window holds a new incident's
 	// first page, and until when; nil holds nothing.
 	hold Hold
-	log  *slog.Logger
+	// replicated, when set, returns once the store's replicas hold what
+	// it holds of groups (see replicatedStore).
+	replicated func(ctx context.Context, groups []string) error
+	log        *slog.Logger
 
 	mu     sync.Mutex
 	groups map[string]*queue // the groups with a commit in flight
@@ -104,10 +107,20 @@ func NewPipeline(store klaxon.Store, router func() Router, wake func(groups ...s
 		now = time.Now
 	}
 	p := &Pipeline{store: store, router: router, wake: wake, now: now, metrics: newMetrics(nil, nil), log: slog.New(slog.DiscardHandler), groups: map[string]*queue{}}
+	if r, ok := store.(replicatedStore); ok {
+		p.replicated = r.Replicated
+	}
 	for _, o := range opts {
 		o(p)
 	}
 	return p
+}
+
+// replicatedStore is a store that can wait for its replicas to hold what
+// it holds of groups (Redis with wait_replicas): a delivery is answered
+// only once they do.
+type replicatedStore interface {
+	Replicated(ctx context.Context, groups []string) error
 }
 
 // Option configures a Pipeline.
@@ -228,6 +241,18 @@ func (p *Pipeline) Accept(ctx context.Context, alerts []klaxon.Alert) (err error
 	p.finish(ctx, opened, moves)
 	if len(errs) > 0 {
 		return commitErrors(errs)
+	}
+	if p.replicated != nil {
+		// Committed now, or by an earlier try of the sender's: either
+		// way on the replicas before it is answered.
+		groups := make([]string, len(batches))
+		for i, d := range batches {
+			groups[i] = d.tmpl.Group
+		}
+		if err := p.replicated(ctx, groups); err != nil {
+			p.metrics.failed(err)
+			return err
+		}
 	}
 	return nil
 }

@@ -84,7 +84,8 @@ func openStore(ctx context.Context, c config.Store, log *slog.Logger, tr *teleme
 		return st, false, err
 	}
 	o := redisstore.Options{Addrs: c.Redis.Addrs, MasterName: c.Redis.MasterName, Username: c.Redis.Username, Password: c.Redis.Password, DB: c.Redis.DB,
-		SentinelUsername: c.Redis.SentinelUsername, SentinelPassword: c.Redis.SentinelPassword, Timeout: c.Redis.TimeoutOr(0)}
+		SentinelUsername: c.Redis.SentinelUsername, SentinelPassword: c.Redis.SentinelPassword, Timeout: c.Redis.TimeoutOr(0),
+		WaitReplicas: c.Redis.WaitReplicas, WaitTimeout: c.Redis.WaitTimeoutOr(0)}
 	if tr.Enabled() {
 		o.Tracing = telemetry.ChildOnly(tr.Provider) // not the engine's polls and renewals
 	}

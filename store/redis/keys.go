@@ -33,6 +33,8 @@ package redis
 //	                      closed incidents whose alerts are still to leave
 //	                      T:alerts (drain.lua)
 //	T:ready:<r>    string readiness probe of replica <r>, for a minute
+//	T:wait:<r>     string the barrier replica <r> waits for replicas to
+//	                      acknowledge (Replicated), for a minute
 //
 // Keys looked up by something other than a group cannot be in its shard.
 // They are written outside the commit script, before it, idempotently:
@@ -87,6 +89,7 @@ func queueKey(tag string) string                  { return tag + ":tq" }
 func timersKey(tag string) string                 { return tag + ":td" }
 func leasesKey(tag string) string                 { return tag + ":tl" }
 func probeKey(tag, replica string) string         { return tag + ":ready:" + replica }
+func waitKey(tag, replica string) string          { return tag + ":wait:" + replica }
 func movesKey(tag string) string                  { return tag + ":mv" }
 func unindexKey(tag string) string                { return tag + ":ux" }
 

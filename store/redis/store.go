@@ -15,6 +15,7 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -67,6 +68,11 @@ type Options struct {
 	// connect, 3s to send or read). The wait for a free connection stays
 	// 4s at least.
 	Timeout time.Duration
+	// WaitReplicas, when above 0, makes Replicated wait for that many
+	// replicas to acknowledge the writes before it, for WaitTimeout
+	// (default 1s) at most.
+	WaitReplicas int
+	WaitTimeout  time.Duration
 	// Tracing makes a span of each command and pipeline (redisotel), in
 	// the trace of the caller's context; nil for none. Commands of no
 	// traced caller are best left out: see telemetry.ChildOnly.
@@ -90,6 +96,8 @@ type Store struct {
 	commits *batcher
 	// replica names this process's readiness probe key.
 	replica string
+	// waits are the barriers of Replicated; nil without WaitReplicas.
+	waits *replication
 	// drainLater, set by tests, leaves the unindexing that a commit owes
 	// to Unindex, as a process stopped just after the commit would.
 	drainLater bool
@@ -173,6 +181,11 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	s.commits = &batcher{send: func(ctx context.Context, calls []call) []*redis.Cmd { return evalEach(ctx, rdb, commitScript, calls) }}
 	for n := range s.tags {
 		s.tags[n] = "{" + o.Prefix + ":s" + strconv.Itoa(n) + "}"
+	}
+	if o.WaitReplicas > 0 {
+		s.waits = &replication{replicas: o.WaitReplicas, timeout: cmp.Or(o.WaitTimeout, DefaultWaitTimeout), barriers: map[string]*shardBarrier{},
+			key: func(tag string) string { return waitKey(tag, s.replica) }, client: masterOf(rdb)}
+		s.waits.send = s.waits.barrier
 	}
 	if err := s.checkShards(ctx, o.Shards); err != nil {
 		_ = s.Close()
@@ -290,6 +303,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	})
 	if err == nil {
 		err = s.probeWrite(ctx)
+	}
+	if err == nil {
+		err = s.replicasReady(ctx)
 	}
 	if err != nil {
 		return fmt.Errorf("ping redis: %w", classify(err))
@@ -430,6 +446,9 @@ const maxPassedOver = 10000
 func (s *Store) Close() error {
 	if s.view {
 		return nil
+	}
+	if s.waits != nil {
+		s.waits.close()
 	}
 	if err := errors.Join(s.rdb.Close(), s.urgent.Close()); err != nil {
 		return fmt.Errorf("close redis store: %w", err)
