@@ -41,9 +41,35 @@ func Advance(inc *klaxon.Incident, now time.Time, users func(klaxon.Step) []klax
 // next step is timed from now: an outage never pages several steps at once.
 // A snoozed incident triggers again the same way when its snooze ends.
 //
+// When its urgency rose (Escalation.Raised), the walk then pages the
+// steps walked so far by the rules of the new urgency (catchUp).
+//
 // When users fails, Walk returns its error and inc is left half walked:
-// the caller drops it and tries again later.
+// the caller drops it and tries again later; unless only the catch-up's
+// lookup failed, which returns a *CatchUpError: inc holds the walk's
+// steps, and the catch-up is still to do.
 func Walk(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon.Target) (bool, error) {
+	changed, err := walk(inc, now, users, fallback)
+	if err != nil || !inc.Escalation.Raised {
+		return changed, err
+	}
+	if inc.State == klaxon.StateTriggered && inc.Escalation.Step >= 0 {
+		if err := catchUp(inc, now, users, fallback); err != nil {
+			return true, &CatchUpError{err}
+		}
+	}
+	inc.Escalation.Raised = false
+	return true, nil
+}
+
+// CatchUpError is a lookup of the catch-up of a raised urgency that
+// failed (see Walk): a step walked already does not hold up the next.
+type CatchUpError struct{ Err error }
+
+func (e *CatchUpError) Error() string { return "page for the raised urgency: " + e.Err.Error() }
+func (e *CatchUpError) Unwrap() error { return e.Err }
+
+func walk(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon.Target) (bool, error) {
 	changed := false
 	if inc.State == klaxon.StateAcknowledged {
 		switch until := wakeAt(inc); {
@@ -57,14 +83,6 @@ func Walk(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon.Ta
 		}
 	}
 	esc := &inc.Escalation
-	if esc.Raised {
-		if inc.State == klaxon.StateTriggered && esc.Step >= 0 {
-			if err := catchUp(inc, now, users); err != nil {
-				return changed, err
-			}
-		}
-		esc.Raised, changed = false, true
-	}
 	if inc.State != klaxon.StateTriggered || esc.Done || len(inc.Policy.Steps) == 0 {
 		return changed, nil
 	}
@@ -129,21 +147,26 @@ func exhaust(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon
 
 // catchUp pages, once the urgency of inc rose (Escalation.Raised), the
 // people of the steps its walk has paged (every step, past the first
-// round) by their rules for the new urgency, those that did not apply
-// before: what the walk would have paged by now had the incident been of
-// that urgency from the start, and did not. A person a step passed over
-// for want of a rule (nobody_paged) is paged now. Each person is paged
-// once, however many steps name them, by pages of the current step due
-// at now plus the rule's delay; the walk goes on from where it is.
-func catchUp(inc *klaxon.Incident, now time.Time, users Users) error {
+// round), and the fallback when the walk paged it, by their rules for
+// the new urgency, those that did not apply before: what the walk would
+// have paged by now had the incident been of that urgency from the
+// start, and did not. A person a step passed over for want of a rule
+// (nobody_paged) is paged now. Each person is paged once, however many
+// steps name them, by pages of the current step due at now plus the
+// rule's delay; the walk goes on from where it is.
+func catchUp(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon.Target) error {
 	esc := &inc.Escalation
 	last := min(esc.Step, len(inc.Policy.Steps)-1)
 	if esc.Round > 0 {
 		last = len(inc.Policy.Steps) - 1
 	}
+	steps := slices.Clone(inc.Policy.Steps[:last+1])
+	if len(fallback) > 0 && pagedFallback(inc) {
+		steps = append(steps, klaxon.Step{Targets: fallback})
+	}
 	var list []klaxon.User
-	for i := 0; i <= last; i++ {
-		us, _, err := users(inc.Policy.Steps[i])
+	for _, s := range steps {
+		us, _, err := users(s)
 		if err != nil {
 			return err
 		}
@@ -158,14 +181,24 @@ func catchUp(inc *klaxon.Incident, now time.Time, users Users) error {
 	if n == 0 {
 		return nil
 	}
-	steps := "step 1"
+	which := "step 1"
 	if last > 0 {
-		steps = fmt.Sprintf("steps 1 to %d", last+1)
+		which = fmt.Sprintf("steps 1 to %d", last+1)
+	}
+	if len(steps) > last+1 {
+		which += " and the fallback"
 	}
 	step := esc.Step
 	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventEscalated, Step: &step,
-		Text: fmt.Sprintf("%s again, by the rules for %s urgency", steps, inc.Urgency)})
+		Text: fmt.Sprintf("%s again, by the rules for %s urgency", which, inc.Urgency)})
 	return nil
+}
+
+// pagedFallback reports whether inc's walk paged its fallback: a page
+// of the fallback step, since the walk began, waits or went out.
+func pagedFallback(inc *klaxon.Incident) bool {
+	return slices.ContainsFunc(inc.Pending, func(n klaxon.Notification) bool { return n.Step == FallbackStep && n.ID > inc.WalkFrom }) ||
+		slices.ContainsFunc(inc.Sent, func(s klaxon.Sent) bool { return s.Step == FallbackStep && s.Notification > inc.WalkFrom })
 }
 
 // FallbackStep is the step number of the fallback's notifications.

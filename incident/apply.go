@@ -21,6 +21,9 @@ type Template struct {
 	// KeepOpen turns auto-resolve off for the incidents it opens (see
 	// klaxon.Incident.KeepOpen).
 	KeepOpen bool
+	// Silenced are the keys of alerts a maintenance window holds: they
+	// join, and raise no urgency (see raise).
+	Silenced map[string]bool
 }
 
 // Result is what Apply changed.
@@ -65,8 +68,8 @@ type Result struct {
 //     occurrence firing started.
 //   - A firing alert new to the incident joins it; it does not page again.
 //   - A firing alert of high urgency (its severity's) raises the urgency of
-//     an incident of low urgency, unless the route sets the urgency (see
-//     raise). It is never lowered.
+//     an incident of low urgency, unless the route sets the urgency or a
+//     maintenance window holds the alert (see raise). It is never lowered.
 //   - A resolved alert resolves its alert in the incident; when none is left
 //     firing the incident resolves, unless the route that opened it turned
 //     auto_resolve off (Incident.KeepOpen): a resolve that comes by the
@@ -123,7 +126,7 @@ func Apply(open *klaxon.Incident, known map[string]klaxon.Seen, alerts []klaxon.
 			continue
 		}
 		r.Changed = true
-		if next.Status == klaxon.Firing && tmpl.Urgency == "" && raise(inc, next.Alert, now) {
+		if next.Status == klaxon.Firing && tmpl.Urgency == "" && !tmpl.Silenced[a.Key] && raise(inc, next.Alert, now) {
 			r.Raised = true
 		}
 		if stp == nil || (stp.Status == klaxon.Resolved && next.Status == klaxon.Firing) {

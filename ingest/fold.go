@@ -69,7 +69,7 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 			alerts = p.dropMerged(ctx, closedID, alerts, closed)
 			f.dedup += n - len(alerts)
 		}
-		r := incident.Apply(open, known, alerts, now, tmpl)
+		r := incident.Apply(open, known, alerts, now, p.silence(tmpl, open, alerts, now))
 		f.dedup += max(Firing(alerts)-len(r.Index), 0)
 		if !r.Changed {
 			continue

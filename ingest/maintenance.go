@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/incident"
 )
 
 // Maintenance windows hold the first page of the incidents their alerts
@@ -90,4 +91,26 @@ func (p *Pipeline) unheld(inc *klaxon.Incident, alerts []klaxon.Alert, now time.
 		}
 	}
 	return "", false
+}
+
+// silence returns tmpl with the alerts that a maintenance window holds,
+// of those that could raise the urgency of open (firing, of high
+// urgency, into an incident of low urgency whose route sets none): a
+// window that silences an alert silences what it would page.
+func (p *Pipeline) silence(tmpl incident.Template, open *klaxon.Incident, alerts []klaxon.Alert, now time.Time) incident.Template {
+	if p.hold == nil || open == nil || open.Urgency != klaxon.UrgencyLow || tmpl.Urgency != "" {
+		return tmpl
+	}
+	for _, a := range alerts {
+		if a.Status != klaxon.Firing || klaxon.UrgencyOf(a.Severity) != klaxon.UrgencyHigh {
+			continue
+		}
+		if _, _, held := p.hold(a.Labels, now); held {
+			if tmpl.Silenced == nil {
+				tmpl.Silenced = map[string]bool{}
+			}
+			tmpl.Silenced[a.Key] = true
+		}
+	}
+	return tmpl
 }

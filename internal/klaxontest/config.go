@@ -99,6 +99,9 @@ type User struct {
 type Rule struct {
 	Via   string
 	After time.Duration
+	// Urgency, when set ("high", "low"), limits the rule to incidents
+	// of that urgency.
+	Urgency string
 }
 
 // SMS is the rule of an SMS after into a page.
@@ -161,6 +164,9 @@ func (c Config) write(t *testing.T, dir string, harness object) string {
 		rules := make([]object, len(u.Notify))
 		for j, r := range u.Notify {
 			rules[j] = object{"via": r.Via, "after": r.After.String()}
+			if r.Urgency != "" {
+				rules[j]["urgency"] = r.Urgency
+			}
 		}
 		users[i] = object{"id": u.ID, "notify": rules}
 		for k, v := range map[string]string{"name": u.Name, "phone": u.Phone, "email": u.Email, "slack_id": u.SlackID} {
