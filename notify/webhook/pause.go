@@ -35,9 +35,8 @@ import (
 // it goes, and before it (the engine waits at most its longest backoff,
 // 2 minutes, for a page that failed) it waits for it. A page whose time
 // was given and that does not come (its incident acknowledged meanwhile)
-// keeps its second: the receiver is idle for it. The times are forgotten
-// maxPause past the last of them, when a page still to come goes as a
-// new one. A status update comes again only within its try (see Send):
+// keeps its second: the receiver is idle for it. A time is forgotten
+// maxPause past it, when its page, should it come, goes as a new one. A status update comes again only within its try (see Send):
 // it takes no time that it cannot keep. A page that comes past the times
 // may still meet a receiver over its limit, which refuses it and pauses
 // the URL anew. The pause is kept per replica.
@@ -62,6 +61,7 @@ type pause struct {
 	next   time.Time // the next time for any other page
 	flying int       // posts in flight
 	given  map[pageKey]time.Time
+	pruned time.Time // when forget last dropped the times long past
 }
 
 // pageKey names a page that comes again: its notification of its
@@ -155,11 +155,22 @@ func (p *pause) give(k pageKey, at time.Time) time.Time {
 }
 
 // forget drops the times given once maxPause has passed since the last
-// of them: a page that comes after that is late enough to go as a new
-// one, and the pages that never come take no memory.
+// of them, and, every maxPause while the receiver keeps refusing, each
+// time maxPause past: a page that comes after that is late enough to go
+// as a new one, and the pages that never come (their incidents
+// acknowledged) take no memory, however long the pause goes on.
 func (p *pause) forget(now time.Time) {
-	if len(p.given) > 0 && !now.Before(latest(p.next, p.until).Add(maxPause)) {
+	switch {
+	case len(p.given) == 0:
+	case !now.Before(latest(p.next, p.until).Add(maxPause)):
 		clear(p.given)
+	case !now.Before(p.pruned.Add(maxPause)):
+		p.pruned = now
+		for k, at := range p.given {
+			if !now.Before(at.Add(maxPause)) {
+				delete(p.given, k)
+			}
+		}
 	}
 }
 
