@@ -124,6 +124,9 @@ func (u *Updates) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			if n := len(u.queue); n > 0 {
+				u.log.Warn("status updates not sent: Klaxon is stopping", "updates", n)
+			}
 			return nil
 		case up := <-u.queue:
 			for _, sub := range up.subscribers {
@@ -183,15 +186,19 @@ func (q *subscriberQueue) done(up update) {
 	q.bytes -= up.size()
 }
 
-// serve sends sub's updates, in order, until ctx ends.
+// serve sends sub's updates, in order, until ctx ends; those left then
+// are logged, not sent.
 func (u *Updates) serve(ctx context.Context, sub string, q *subscriberQueue) {
 	for {
 		select {
 		case <-ctx.Done():
+			u.unsent(sub, len(q.take()))
 			return
 		case <-q.wake:
-			for _, up := range q.take() {
+			ups := q.take()
+			for i, up := range ups {
 				if ctx.Err() != nil {
+					u.unsent(sub, len(ups)-i+len(q.take()))
 					return
 				}
 				u.send(ctx, sub, up)
@@ -199,6 +206,17 @@ func (u *Updates) serve(ctx context.Context, sub string, q *subscriberQueue) {
 			}
 		}
 	}
+}
+
+// unsent logs the n updates of sub that Klaxon stops before it sends.
+func (u *Updates) unsent(sub string, n int) {
+	if n == 0 {
+		return
+	}
+	if !strings.HasPrefix(sub, klaxon.TargetUser+":") {
+		sub = "a webhook" // not the URL, which may hold a secret
+	}
+	u.log.Warn("status updates not sent: Klaxon is stopping", "subscriber", sub, "updates", n)
 }
 
 // send sends one update to subscriber sub.

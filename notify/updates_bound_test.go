@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/syncbuf"
 	"github.com/klaxonhq/klaxon/notify"
 )
 
@@ -76,5 +77,29 @@ func TestStatusUpdatesWaitingBound(t *testing.T) {
 		require.NoError(t, <-done)
 		waited := s.sent() - before - 1 // besides the one being taken
 		require.LessOrEqual(t, waited, 8, "%d updates of 2 MiB waited for the subscriber at once", waited)
+	})
+}
+
+// TestStatusUpdatesUnsentAtStop: updates still waiting for a subscriber
+// when Klaxon stops are not sent, and the log says how many.
+func TestStatusUpdatesUnsentAtStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &stepped{tokens: make(chan struct{})} // takes none
+		var logs syncbuf.Buffer
+		u := notify.NewUpdates(nil, func(string) (notify.Channel, error) { return s, nil }, nil, slog.New(slog.NewTextHandler(&logs, nil)))
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- u.Run(ctx) }()
+		for n := range 5 {
+			u.Committed([]*klaxon.Incident{{ID: strconv.Itoa(n), Summary: "disk full",
+				Policy:   klaxon.Policy{Subscribers: []string{"https://status.example.com/hooks/s3cret"}},
+				Recorded: []klaxon.Event{{Kind: klaxon.EventTriggered, Alert: "am/" + strconv.Itoa(n)}}}})
+			synctest.Wait()
+		}
+		cancel()
+		require.NoError(t, <-done)
+		require.Contains(t, logs.String(), `msg="status updates not sent: Klaxon is stopping" component=updates subscriber="a webhook" updates=4`,
+			"one in flight, four waiting")
+		require.NotContains(t, logs.String(), "s3cret")
 	})
 }
