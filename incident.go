@@ -383,11 +383,16 @@ type Escalation struct {
 	// HeldBy names the maintenance window that holds the first step until
 	// NextAt ("" when none does): ending it early sends the page then.
 	HeldBy string `json:"held_by,omitempty"`
-	// Raised: the incident's urgency rose while it was triggered and its
-	// walk had paged (an alert of higher severity joined it). The engine
-	// pages, once, the people of the steps walked so far by their rules
-	// for the new urgency that did not apply before.
-	Raised bool `json:"raised,omitempty"`
+	// Fallback: the walk ended having reached nobody and turned to the
+	// fallback (whether or not it paged anyone).
+	Fallback bool `json:"fallback,omitempty"`
+	// RaiseDue, when set, is when the engine is to page for the
+	// incident's urgency, which rose while it was triggered and its walk
+	// had paged (an alert of higher severity joined it): the people the
+	// walk turned to so far, by their rules for the new urgency that did
+	// not page them yet. A lookup of who they are that failed puts it
+	// off, with the backoff of any lookup.
+	RaiseDue time.Time `json:"raise_due,omitzero"`
 }
 
 // Notification is one page to one user by one contact method, due at Due.

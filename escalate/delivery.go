@@ -16,9 +16,10 @@ import (
 // ended: a fallback not reached is not paged again.
 func reopenEnd(inc *klaxon.Incident, reached bool, now time.Time) {
 	esc := &inc.Escalation
-	if !esc.Done || !reached || esc.Reached || esc.Step < 0 {
+	if !esc.Done || !reached || esc.Reached || esc.Step < 0 || esc.Fallback {
 		return
 	}
+	// Headers written before Escalation.Fallback: a page of the fallback.
 	fallback := func(id int, step int) bool { return id > inc.WalkFrom && step == FallbackStep }
 	if slices.ContainsFunc(inc.Sent, func(s klaxon.Sent) bool { return fallback(s.Notification, s.Step) }) ||
 		slices.ContainsFunc(inc.Pending, func(n klaxon.Notification) bool { return fallback(n.ID, n.Step) }) {

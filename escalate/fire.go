@@ -71,14 +71,17 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 				endWait(cur, now)
 				walked, err := Walk(cur, now, e.users(cctx, dir, cur), userTargets(dir.Fallback()))
 				lookupAt = time.Time{}
-				if err != nil {
-					// Who to page is unknown: say so, and look again
-					// later; the steps walked stand when only the
-					// catch-up of a raised urgency failed.
-					if !errors.As(err, new(*CatchUpError)) {
-						cur = incident.Clone(g.Open)
-						e.record(cur, now, finished) // as before the walk
-					}
+				switch {
+				case errors.As(err, new(*CatchUpError)):
+					// The steps walked stand; the catch-up of a
+					// raised urgency is put off, and looked up
+					// again then.
+					cur.Escalation.RaiseDue = e.lookupFailed(cur, now, err)
+					walked = true
+				case err != nil:
+					// Who to page is unknown: say so, and look again later.
+					cur = incident.Clone(g.Open)
+					e.record(cur, now, finished) // as before the walk
 					lookupAt = e.lookupFailed(cur, now, err)
 					walked = true
 				}

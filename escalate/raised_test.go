@@ -135,7 +135,7 @@ func TestUrgencyRaised(t *testing.T) {
 				}
 			}
 			require.Equal(t, tt.again, again)
-			require.False(t, inc.Escalation.Raised, "paged for once")
+			require.Zero(t, inc.Escalation.RaiseDue, "paged for once")
 		})
 	}
 }
@@ -145,17 +145,17 @@ func TestUrgencyRaised(t *testing.T) {
 func TestUrgencyRaisedLookupFails(t *testing.T) {
 	inc := newIncident(twoSteps)
 	inc.Urgency = klaxon.UrgencyHigh
-	inc.Escalation = klaxon.Escalation{Step: 0, NextAt: t0.Add(5 * time.Minute), Raised: true}
+	inc.Escalation = klaxon.Escalation{Step: 0, NextAt: t0.Add(5 * time.Minute), RaiseDue: t0}
 	down := errors.New("schedule store unreachable")
 	_, err := escalate.Walk(inc, t0, func(klaxon.Step) ([]klaxon.User, []string, error) { return nil, nil, down }, nil)
 	require.ErrorIs(t, err, down)
-	require.True(t, inc.Escalation.Raised, "still to page for")
+	require.Equal(t, t0, inc.Escalation.RaiseDue, "still to page for")
 	dana := klaxon.User{ID: "dana", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
 	changed, err := escalate.Walk(inc, t0.Add(time.Minute), func(klaxon.Step) ([]klaxon.User, []string, error) {
 		return []klaxon.User{dana}, nil, nil
 	}, nil)
 	require.NoError(t, err)
 	require.True(t, changed)
-	require.False(t, inc.Escalation.Raised)
+	require.Zero(t, inc.Escalation.RaiseDue)
 	require.Len(t, escalate.Due(inc, t0.Add(time.Minute)), 1, "dana's call")
 }

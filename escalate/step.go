@@ -41,24 +41,25 @@ func Advance(inc *klaxon.Incident, now time.Time, users func(klaxon.Step) []klax
 // next step is timed from now: an outage never pages several steps at once.
 // A snoozed incident triggers again the same way when its snooze ends.
 //
-// When its urgency rose (Escalation.Raised), the walk then pages the
-// steps walked so far by the rules of the new urgency (catchUp).
+// When its urgency rose and the catch-up is due (Escalation.RaiseDue),
+// the walk then pages for it (catchUp).
 //
 // When users fails, Walk returns its error and inc is left half walked:
 // the caller drops it and tries again later; unless only the catch-up's
 // lookup failed, which returns a *CatchUpError: inc holds the walk's
-// steps, and the catch-up is still to do.
+// steps, and the caller puts the catch-up off (RaiseDue).
 func Walk(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon.Target) (bool, error) {
 	changed, err := walk(inc, now, users, fallback)
-	if err != nil || !inc.Escalation.Raised {
+	esc := &inc.Escalation
+	if err != nil || esc.RaiseDue.IsZero() || now.Before(esc.RaiseDue) {
 		return changed, err
 	}
-	if inc.State == klaxon.StateTriggered && inc.Escalation.Step >= 0 {
+	if inc.State == klaxon.StateTriggered && esc.Step >= 0 {
 		if err := catchUp(inc, now, users, fallback); err != nil {
-			return true, &CatchUpError{err}
+			return changed, &CatchUpError{err}
 		}
 	}
-	inc.Escalation.Raised = false
+	esc.RaiseDue = time.Time{}
 	return true, nil
 }
 
@@ -134,7 +135,7 @@ func exhaust(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon
 	if err != nil {
 		return err
 	}
-	esc.Done, esc.NextAt = true, time.Time{}
+	esc.Done, esc.NextAt, esc.Fallback = true, time.Time{}, true
 	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventExhausted, Text: fmt.Sprintf("every step walked %d times and nobody was paged", rounds)})
 	n := notify(inc, now, list, FallbackStep, esc.Round)
 	text := "paging the fallback: " + targetsText(fallback)
@@ -145,15 +146,16 @@ func exhaust(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon
 	return nil
 }
 
-// catchUp pages, once the urgency of inc rose (Escalation.Raised), the
-// people of the steps its walk has paged (every step, past the first
-// round), and the fallback when the walk paged it, by their rules for
-// the new urgency, those that did not apply before: what the walk would
-// have paged by now had the incident been of that urgency from the
-// start, and did not. A person a step passed over for want of a rule
-// (nobody_paged) is paged now. Each person is paged once, however many
-// steps name them, by pages of the current step due at now plus the
-// rule's delay; the walk goes on from where it is.
+// catchUp pages, once the urgency of inc rose, the people its walk
+// turned to so far (the steps walked, every step past the first round,
+// and the fallback when the walk ended on it) by their rules for the
+// new urgency, those that did not apply before, by a contact method
+// the walk has not paged them by: what the walk would have paged by now
+// had the incident been of that urgency from the start, and did not. A
+// person a step passed over for want of a rule (nobody_paged) is paged
+// now. Each person is paged once, however many steps name them, by
+// pages of the current step due at now plus the rule's delay; the walk
+// goes on from where it is.
 func catchUp(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon.Target) error {
 	esc := &inc.Escalation
 	last := min(esc.Step, len(inc.Policy.Steps)-1)
@@ -161,7 +163,7 @@ func catchUp(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon
 		last = len(inc.Policy.Steps) - 1
 	}
 	steps := slices.Clone(inc.Policy.Steps[:last+1])
-	if len(fallback) > 0 && pagedFallback(inc) {
+	if len(fallback) > 0 && esc.Fallback {
 		steps = append(steps, klaxon.Step{Targets: fallback})
 	}
 	var list []klaxon.User
@@ -176,8 +178,13 @@ func catchUp(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon
 			}
 		}
 	}
-	// Only rules that name the urgency: the others applied before.
-	n := notifyIf(inc, now, list, esc.Step, esc.Round, func(r klaxon.NotifyRule) bool { return r.Urgency == inc.Urgency })
+	// Only rules that name the urgency: the others applied before; and
+	// not by a contact method that paged the person in this walk, or
+	// will (a text for low urgency and one for high, or a step walked at
+	// high urgency while the catch-up waited).
+	n := notifyIf(inc, now, list, esc.Step, esc.Round, func(u klaxon.User, r klaxon.NotifyRule) bool {
+		return r.Urgency == inc.Urgency && !pagedBy(inc, u.ID, r.Via)
+	})
 	if n == 0 {
 		return nil
 	}
@@ -194,11 +201,15 @@ func catchUp(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon
 	return nil
 }
 
-// pagedFallback reports whether inc's walk paged its fallback: a page
-// of the fallback step, since the walk began, waits or went out.
-func pagedFallback(inc *klaxon.Incident) bool {
-	return slices.ContainsFunc(inc.Pending, func(n klaxon.Notification) bool { return n.Step == FallbackStep && n.ID > inc.WalkFrom }) ||
-		slices.ContainsFunc(inc.Sent, func(s klaxon.Sent) bool { return s.Step == FallbackStep && s.Notification > inc.WalkFrom })
+// pagedBy reports whether inc's walk sent user a page by via, tried
+// to, or has one in its outbox: Sent keeps each person's latest page by
+// each contact method.
+func pagedBy(inc *klaxon.Incident, user, via string) bool {
+	return slices.ContainsFunc(inc.Sent, func(s klaxon.Sent) bool {
+		return s.Notification > inc.WalkFrom && s.User == user && s.Via == via
+	}) || slices.ContainsFunc(inc.Pending, func(n klaxon.Notification) bool {
+		return n.ID > inc.WalkFrom && n.User == user && n.Via == via
+	})
 }
 
 // FallbackStep is the step number of the fallback's notifications.
@@ -294,7 +305,7 @@ func pageStep(inc *klaxon.Incident, now time.Time, i, round int, users Users, wh
 		next = now.Add(step.EscalateAfter)
 	}
 	inc.Escalation = klaxon.Escalation{Step: i, Round: round, NextAt: next, Reached: inc.Escalation.Reached, ReachedTrimmed: inc.Escalation.ReachedTrimmed,
-		Raised: inc.Escalation.Raised}
+		Fallback: inc.Escalation.Fallback, RaiseDue: inc.Escalation.RaiseDue}
 	dropRetries(inc, now, fmt.Sprintf("step %d escalated", i+1))
 	n := notify(inc, now, list, i, round)
 	e := who.Event(now, klaxon.EventEscalated)
@@ -321,15 +332,15 @@ func pageStep(inc *klaxon.Incident, now time.Time, i, round int, users Users, wh
 // repeats faster than a limit lets calls out does not queue a call for
 // every round, and the header stays small.
 func notify(inc *klaxon.Incident, now time.Time, users []klaxon.User, step, round int) int {
-	return notifyIf(inc, now, users, step, round, func(klaxon.NotifyRule) bool { return true })
+	return notifyIf(inc, now, users, step, round, func(klaxon.User, klaxon.NotifyRule) bool { return true })
 }
 
 // notifyIf is notify by the rules of inc's urgency that keep says.
-func notifyIf(inc *klaxon.Incident, now time.Time, users []klaxon.User, step, round int, keep func(klaxon.NotifyRule) bool) int {
+func notifyIf(inc *klaxon.Incident, now time.Time, users []klaxon.User, step, round int, keep func(klaxon.User, klaxon.NotifyRule) bool) int {
 	n := 0
 	for _, u := range users {
 		for _, rule := range u.Notify {
-			if !rule.Applies(inc.Urgency) || !keep(rule) {
+			if !rule.Applies(inc.Urgency) || !keep(u, rule) {
 				continue
 			}
 			n++
@@ -409,9 +420,7 @@ func NextDue(inc *klaxon.Incident) time.Time {
 		for _, n := range inc.Pending {
 			earliest(n.Due)
 		}
-		if inc.Escalation.Raised {
-			earliest(inc.CreatedAt) // its urgency rose: the engine pages for it at once
-		}
+		earliest(inc.Escalation.RaiseDue) // its urgency rose: the engine pages for it
 		switch {
 		case inc.Escalation.Done || len(inc.Policy.Steps) == 0:
 		case inc.Escalation.Step < 0 && inc.Escalation.NextAt.After(inc.CreatedAt):

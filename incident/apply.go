@@ -42,7 +42,7 @@ type Result struct {
 	// Index lists alert keys that joined Incident.
 	Index []string
 	// Raised: an alert raised the urgency of Incident, which had paged
-	// already: the engine must page for it now (Escalation.Raised).
+	// already: the engine must page for it now (Escalation.RaiseDue).
 	Raised bool
 }
 
@@ -123,6 +123,13 @@ func Apply(open *klaxon.Incident, known map[string]klaxon.Seen, alerts []klaxon.
 		}
 		next, changed := fold(inc, stp, a, now)
 		if !changed {
+			// Seen again, and nothing new to keep: it may still raise
+			// the urgency it could not when it joined (a maintenance
+			// window held it then).
+			if a.Status == klaxon.Firing && stp != nil && stp.Status == klaxon.Firing && tmpl.Urgency == "" && !tmpl.Silenced[a.Key] &&
+				raise(inc, klaxon.Alert{Key: a.Key, Summary: stp.Summary, Severity: stp.Severity}, now) {
+				r.Raised, r.Changed = true, true
+			}
 			continue
 		}
 		r.Changed = true
@@ -232,7 +239,7 @@ func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time)
 // as PagerDuty's severity-based urgency does. inc takes a's severity,
 // which its pages show. It reports whether the engine must page for it:
 // inc is triggered and its walk has paged a step, whose people may have
-// rules for high urgency only (see klaxon.Escalation.Raised). A walk not
+// rules for high urgency only (see klaxon.Escalation.RaiseDue). A walk not
 // begun yet pages at high urgency anyway; an acknowledged incident pages
 // at it when it triggers again.
 func raise(inc *klaxon.Incident, a klaxon.Alert, now time.Time) bool {
@@ -245,7 +252,7 @@ func raise(inc *klaxon.Incident, a klaxon.Alert, now time.Time) bool {
 	if inc.State != klaxon.StateTriggered || inc.Escalation.Step < 0 {
 		return false
 	}
-	inc.Escalation.Raised = true
+	inc.Escalation.RaiseDue = now
 	return true
 }
 

@@ -475,7 +475,7 @@ func BenchmarkApplyDedup(b *testing.B) {
 // TestUrgency: an incident's urgency is its route's, else its first
 // alert's severity's; an alert of high urgency that joins one of low
 // urgency raises it (unless the route set it), and it is never lowered.
-// Raised: the engine is told to page for it, once the walk has paged.
+// The engine is told to page for it, once the walk has paged.
 func TestUrgency(t *testing.T) {
 	for _, c := range []struct {
 		name             string
@@ -510,7 +510,7 @@ func TestUrgency(t *testing.T) {
 				r = incident.Apply(open, nil, []klaxon.Alert{b}, t0.Add(time.Minute), tm)
 				raised := c.want != klaxon.UrgencyOf(c.severity)
 				require.Equal(t, raised, r.Raised)
-				require.Equal(t, raised, r.Incident.Escalation.Raised)
+				require.Equal(t, raised, !r.Incident.Escalation.RaiseDue.IsZero())
 				require.Equal(t, raised, slices.ContainsFunc(r.Incident.Recorded, func(e klaxon.Event) bool { return e.Kind == klaxon.EventUrgencyRaised }))
 			}
 			require.Equal(t, c.want, r.Incident.Urgency)
@@ -524,7 +524,7 @@ func TestUrgency(t *testing.T) {
 		require.Equal(t, klaxon.UrgencyHigh, r.Incident.Urgency)
 		require.Equal(t, "critical", r.Incident.Severity)
 		require.False(t, r.Raised)
-		require.False(t, r.Incident.Escalation.Raised, "its first step pages at high urgency")
+		require.Zero(t, r.Incident.Escalation.RaiseDue, "its first step pages at high urgency")
 	})
 
 	t.Run("a resolve of a critical alert raises nothing", func(t *testing.T) {

@@ -101,5 +101,5 @@ func acknowledge(inc *klaxon.Incident, now time.Time, who klaxon.Actor) {
 // yet sent are dropped.
 func silence(inc *klaxon.Incident) {
 	inc.Pending = nil
-	inc.Escalation.NextAt, inc.Escalation.Raised = time.Time{}, false
+	inc.Escalation.NextAt, inc.Escalation.RaiseDue = time.Time{}, time.Time{}
 }

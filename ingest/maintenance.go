@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"slices"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -94,11 +95,21 @@ func (p *Pipeline) unheld(inc *klaxon.Incident, alerts []klaxon.Alert, now time.
 }
 
 // silence returns tmpl with the alerts that a maintenance window holds,
-// of those that could raise the urgency of open (firing, of high
-// urgency, into an incident of low urgency whose route sets none): a
-// window that silences an alert silences what it would page.
+// of those that could raise the urgency of open, or of the incident
+// alerts open (firing, of high urgency, into an incident of low urgency
+// whose route sets none): a window that silences an alert silences what
+// it would page.
 func (p *Pipeline) silence(tmpl incident.Template, open *klaxon.Incident, alerts []klaxon.Alert, now time.Time) incident.Template {
-	if p.hold == nil || open == nil || open.Urgency != klaxon.UrgencyLow || tmpl.Urgency != "" {
+	if p.hold == nil || tmpl.Urgency != "" {
+		return tmpl
+	}
+	if open == nil {
+		// The first firing alert opens the incident, of its urgency.
+		i := slices.IndexFunc(alerts, func(a klaxon.Alert) bool { return a.Status == klaxon.Firing })
+		if i < 0 || klaxon.UrgencyOf(alerts[i].Severity) == klaxon.UrgencyHigh {
+			return tmpl
+		}
+	} else if open.Urgency != klaxon.UrgencyLow {
 		return tmpl
 	}
 	for _, a := range alerts {

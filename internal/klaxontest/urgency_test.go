@@ -65,3 +65,32 @@ func TestUrgencyRaisedCallsOnce(t *testing.T) {
 	require.Equal(t, klaxon.UrgencyHigh, inc.Urgency)
 	require.Equal(t, "critical", inc.Severity)
 }
+
+// TestUrgencyRaisedByHeldAlertOnOpening: one delivery opens the incident
+// with a warning of db-1, which no window holds, and a critical alert of
+// db-2, which a maintenance window (db-2's upgrade) holds. An alert a
+// window holds raises nothing (README), and the same two alerts sent one
+// after the other leave the incident low; but the delivery that opens
+// the incident is folded with no Template.Silenced (silence skips an
+// incident not open yet): the held alert raises it to high, and alice
+// is called, at night, for the alert of the maintenance she was told of.
+func TestUrgencyRaisedByHeldAlertOnOpening(t *testing.T) {
+	h := Start(t, Config{
+		Policies: []Policy{{Name: "default", Steps: []Step{{Targets: []string{"user:alice"}}}}},
+		Users: []User{{ID: "alice", Phone: "+15550100001",
+			Notify: []Rule{SMS(0), {Via: "voice", Urgency: "high"}}}},
+	})
+	code, out := h.Do(http.MethodPost, "/v1/maintenance", map[string]any{"matchers": []string{`instance="db-2"`}, "duration": "2h", "comment": "db-2 upgrade"})
+	require.Equal(t, http.StatusCreated, code, "%s", out)
+
+	alert := func(instance, severity string) string {
+		return `{"status":"firing","labels":{"alertname":"DiskFull","service":"db","instance":"` + instance + `","severity":"` + severity +
+			`"},"annotations":{"summary":"disk full on ` + instance + `"},"startsAt":"2026-11-27T00:00:00Z","fingerprint":"` + instance + `"}`
+	}
+	h.Alertmanager([]byte(`{"receiver":"klaxon","status":"firing","alerts":[` + alert("db-1", "warning") + `,` + alert("db-2", "critical") + `]}`))
+	h.FastForward(0)
+	h.Phone("+15550100001").ExpectSMS("disk full on db-1")
+	h.FastForward(time.Minute)
+	require.Empty(t, h.Twilio.Untaken(), "the window holds what db-2's alert would page: no call")
+	require.Equal(t, klaxon.UrgencyLow, h.OpenIncident("DiskFull").Urgency, "a held alert raises nothing")
+}

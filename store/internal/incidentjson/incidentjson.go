@@ -320,7 +320,8 @@ func (e *encoder) escalation(s *klaxon.Escalation) {
 	e.boolOmit("reached_trimmed", s.ReachedTrimmed)
 	e.intOmit("lookup_failures", int64(s.LookupFailures))
 	e.strOmit("held_by", s.HeldBy)
-	e.boolOmit("raised", s.Raised)
+	e.boolOmit("fallback", s.Fallback)
+	e.timeOmit("raise_due", s.RaiseDue)
 	e.close()
 }
 
