@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -122,5 +123,20 @@ func (s *Server) acknowledgeAlert(r *http.Request, key, integration string) erro
 	if errors.Is(err, klaxon.ErrConflict) {
 		return nil // resolved meanwhile
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// An event its sender sends once: answered once replicas hold it.
+	if rs, ok := s.o.Store.(replicatedStore); ok {
+		return rs.Replicated(r.Context(), []string{gk})
+	}
+	return nil
+}
+
+// replicatedStore is a store that can wait for its replicas to hold what
+// it holds (Redis with wait_replicas): an event is answered 2xx only once
+// they do, as ingest answers a delivery.
+type replicatedStore interface {
+	Replicated(ctx context.Context, groups []string) error
+	ChangesReplicated(ctx context.Context, integration string) error
 }

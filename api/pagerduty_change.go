@@ -45,7 +45,11 @@ func (s *Server) changeEnqueue(w http.ResponseWriter, r *http.Request) {
 		// change after it: it is dated when it came.
 		c.At = now
 	}
-	if _, err := s.o.Store.PutChange(r.Context(), c, now, klaxon.DefaultChangeBounds); err != nil {
+	_, err = s.o.Store.PutChange(r.Context(), c, now, klaxon.DefaultChangeBounds)
+	if rs, ok := s.o.Store.(replicatedStore); ok && err == nil {
+		err = rs.ChangesReplicated(r.Context(), name)
+	}
+	if err != nil {
 		s.pdFailed(w, r, "change enqueue", name, err)
 		return
 	}

@@ -86,7 +86,16 @@ func (h *Heartbeats) Ping(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("heartbeat %s: %w", name, err)
 	}
-	return h.accept.Accept(ctx, []klaxon.Alert{h.alert(name, hb, klaxon.Resolved, now)})
+	if err := h.accept.Accept(ctx, []klaxon.Alert{h.alert(name, hb, klaxon.Resolved, now)}); err != nil {
+		return err
+	}
+	// The deadline's group, which the resolve's need not share.
+	if rs, ok := h.store.(replicatedStore); ok {
+		if err := rs.Replicated(ctx, []string{group}); err != nil {
+			return fmt.Errorf("heartbeat %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // Arm sets the first deadline of each heartbeat of names that was never

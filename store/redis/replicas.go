@@ -1,9 +1,12 @@
 package redis
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,35 +26,48 @@ import (
 // connection sent them: the commits of the delivery, and the state that
 // a retry of it found already committed and wrote nothing to.
 //
-// Callers that arrive while a shard's barrier is out wait for the next,
+// That holds only on the master that took the commits. After a failover
+// the barrier goes to the master promoted, which may lack them: a round
+// reads the server's run_id on its connection, and fails when the master
+// of a shard it vouches for is not the one last seen holding it (the
+// sender's retry commits again what the new master lacks).
+//
+// Callers that arrive while a master's barrier is out wait for the next,
 // which follows their commits: one barrier and one WAIT serve every
-// delivery that came meanwhile, as one fsync serves a batch of commits.
+// delivery that came meanwhile, to any shard of that master, as one
+// fsync serves a batch of commits. Barriers go through a client of their
+// own, a few connections that honour their deadline: a hung master holds
+// them, not ingest's, and no longer than the wait.
 
-// replication is the barriers of a store's shards.
+// replication is the barriers of a store's masters.
 type replication struct {
 	replicas int
 	timeout  time.Duration
-	// key is the barrier key of a shard's tag; client the client of
-	// the master that holds it.
+	// key is the barrier key of a shard's tag; client the client of the
+	// master that holds it (a cluster's, by its slot), and name names
+	// that master.
 	key    func(tag string) string
 	client func(ctx context.Context, key string) (*redis.Client, error)
-	// send sends a round of a shard's barrier: r.barrier, but in tests.
-	send func(tag string) error
+	// send sends a round of barriers: r.barrier, but in tests.
+	send func(*round) error
 
 	mu       sync.Mutex
-	barriers map[string]*shardBarrier // by shard tag
-	rounds   sync.WaitGroup           // barriers out, which Close waits for
+	barriers map[string]*masterBarrier // by master
+	runs     map[string]string         // by shard tag: the run_id of its master last seen
+	rounds   sync.WaitGroup            // rounds out, which close waits for
 }
 
-// shardBarrier is a shard's: whether a round is out, and the next one,
+// masterBarrier is a master's: whether a round is out, and the next one,
 // which callers join while the one out runs.
-type shardBarrier struct {
+type masterBarrier struct {
 	running bool
 	next    *round
 }
 
-// round is one barrier and its WAIT; done closes once err is set.
+// round is one barrier and its WAIT, for the shards of tags; done closes
+// once err is set.
 type round struct {
+	tags []string
 	done chan struct{}
 	err  error
 }
@@ -59,31 +75,51 @@ type round struct {
 // Replicated returns once every write the store's Redis took before the
 // call to the shards of groups is acknowledged by Options.WaitReplicas
 // replicas, or an error matching klaxon.ErrUnavailable when fewer did
-// within Options.WaitTimeout (or Redis failed): the caller answers 503,
-// and the sender's retry waits again. Without WaitReplicas it returns
-// nil at once.
+// within Options.WaitTimeout, a failover came in between, or Redis
+// failed: the caller answers 503, and the sender's retry waits again.
+// Without WaitReplicas it returns nil at once.
 func (s *Store) Replicated(ctx context.Context, groups []string) error {
 	if s.waits == nil {
 		return nil
 	}
-	tags := s.tags[:1] // one master holds every shard
-	if s.cluster() {
-		tags = nil
-		for _, g := range groups {
-			if t := s.tag(g); !slices.Contains(tags, t) {
-				tags = append(tags, t)
-			}
+	var tags []string
+	for _, g := range groups {
+		if t := s.tag(g); !slices.Contains(tags, t) {
+			tags = append(tags, t)
 		}
 	}
 	return s.waits.wait(ctx, tags)
 }
 
-// wait returns once the barriers of tags, sent after the call, are
-// acknowledged.
+// ChangesReplicated is Replicated for the change events of integration.
+func (s *Store) ChangesReplicated(ctx context.Context, integration string) error {
+	if s.waits == nil {
+		return nil
+	}
+	return s.waits.wait(ctx, []string{s.changesKey(integration)})
+}
+
+// replicasReady is Replicated for every shard: a store whose replicas do
+// not acknowledge its writes takes no alert, and is not ready.
+func (s *Store) replicasReady(ctx context.Context) error {
+	if s.waits == nil {
+		return nil
+	}
+	return s.waits.wait(ctx, s.tags)
+}
+
+// wait returns once rounds for tags, each sent after the call on the
+// master that holds it, are acknowledged.
 func (r *replication) wait(ctx context.Context, tags []string) error {
-	rounds := make([]*round, len(tags))
-	for i, t := range tags {
-		rounds[i] = r.join(t)
+	var rounds []*round
+	for _, t := range tags {
+		c, err := r.client(ctx, r.key(t))
+		if err != nil {
+			return fmt.Errorf("wait for redis replicas: %w", classify(err))
+		}
+		if rd := r.join(c.Options().Addr, t); !slices.Contains(rounds, rd) {
+			rounds = append(rounds, rd)
+		}
 	}
 	for _, rd := range rounds {
 		select {
@@ -98,56 +134,34 @@ func (r *replication) wait(ctx context.Context, tags []string) error {
 	return nil
 }
 
-// replicasReady is Replicated for every master: a store whose replicas
-// do not acknowledge its writes takes no alert, and is not ready.
-func (s *Store) replicasReady(ctx context.Context) error {
-	if s.waits == nil {
-		return nil
-	}
-	tags := s.tags[:1]
-	if c, ok := s.rdb.(*redis.ClusterClient); ok {
-		// A shard of each master.
-		tags = nil
-		seen := map[string]bool{}
-		for _, t := range s.tags {
-			m, err := c.MasterForKey(ctx, s.waits.key(t))
-			if err != nil {
-				return err
-			}
-			if addr := m.Options().Addr; !seen[addr] {
-				seen[addr] = true
-				tags = append(tags, t)
-			}
-		}
-	}
-	return s.waits.wait(ctx, tags)
-}
-
-// join returns the round of tag's barrier that the caller waits for:
-// the next one, sent once the one out (if any) is answered.
-func (r *replication) join(tag string) *round {
+// join returns the round of master's barrier that the caller waits for,
+// tag among those it vouches for: the next one, sent once the one out
+// (if any) is answered.
+func (r *replication) join(master, tag string) *round {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	b := r.barriers[tag]
+	b := r.barriers[master]
 	if b == nil {
-		b = &shardBarrier{}
-		r.barriers[tag] = b
+		b = &masterBarrier{}
+		r.barriers[master] = b
 	}
 	if b.next == nil {
 		b.next = &round{done: make(chan struct{})}
 	}
 	rd := b.next
+	if !slices.Contains(rd.tags, tag) {
+		rd.tags = append(rd.tags, tag)
+	}
 	if !b.running {
 		b.running = true
 		r.rounds.Add(1)
-		go r.run(tag, b)
+		go r.run(b)
 	}
 	return rd
 }
 
-// run sends tag's barriers, one round after another, until no caller
-// waits.
-func (r *replication) run(tag string, b *shardBarrier) {
+// run sends master's rounds, one after another, until no caller waits.
+func (r *replication) run(b *masterBarrier) {
 	defer r.rounds.Done()
 	for {
 		r.mu.Lock()
@@ -159,33 +173,129 @@ func (r *replication) run(tag string, b *shardBarrier) {
 			return
 		}
 		r.mu.Unlock()
-		rd.err = r.send(tag)
+		rd.err = r.send(rd)
 		close(rd.done)
 	}
 }
 
-// barrier writes tag's barrier and waits for replicas to acknowledge it,
-// on one connection of the master that holds tag. Its time is its own,
-// not a caller's: callers that give up leave it to the others.
-func (r *replication) barrier(tag string) error {
+// barrier writes rd's barrier and waits for replicas to acknowledge it,
+// on one connection (a pipeline) of the master that holds its shards,
+// and checks that this master is the one last seen holding them. Its time is its
+// own, not a caller's: callers that give up leave it to the others.
+func (r *replication) barrier(rd *round) error {
 	ctx, cancel := context.WithTimeout(context.Background(), r.timeout+barrierSlack)
 	defer cancel()
-	key := r.key(tag)
+	key := r.key(rd.tags[0])
 	c, err := r.client(ctx, key)
 	if err != nil {
 		return fmt.Errorf("wait for redis replicas: %w", classify(err))
 	}
-	conn := c.Conn()
-	defer conn.Close()
-	if err := conn.Set(ctx, key, "1", probeTTL).Err(); err != nil {
+	// One round trip, on one connection: the barrier, its WAIT, and who
+	// the server is. The client reads for as long as the WAIT may take.
+	var set *redis.StatusCmd
+	var wait *redis.Cmd
+	var info *redis.StringCmd
+	_, err = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		set = p.Set(ctx, key, "1", probeTTL)
+		wait = p.Do(ctx, "wait", r.replicas, r.timeout.Milliseconds())
+		info = p.Info(ctx, "server")
+		return nil
+	})
+	if err := set.Err(); err != nil {
 		return fmt.Errorf("wait for redis replicas: write the barrier: %w", classify(err))
 	}
-	n, err := conn.Wait(ctx, r.replicas, r.timeout).Result()
 	if err != nil {
 		return fmt.Errorf("wait for redis replicas: %w", classify(err))
 	}
-	if int(n) < r.replicas {
+	if n, err := wait.Int64(); err != nil || int(n) < r.replicas {
 		return fmt.Errorf("redis %w: %d of the %d replicas asked for acknowledged the write within %s", klaxon.ErrUnavailable, n, r.replicas, r.timeout)
+	}
+	id, err := parseRunID(info.Val())
+	if err != nil {
+		return fmt.Errorf("wait for redis replicas: %w", err)
+	}
+	return r.seen(rd.tags, id)
+}
+
+// seen notes that the master whose run_id is id holds tags, and fails
+// when another was last seen holding one of them: a failover came in
+// between, and what that one took may be lost.
+func (r *replication) seen(tags []string, id string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	changed := false
+	for _, t := range tags {
+		if was := r.runs[t]; was != "" && was != id {
+			changed = true
+		}
+		r.runs[t] = id
+	}
+	if changed {
+		return fmt.Errorf("redis %w: the master changed (a failover) since the writes waited for, which it may lack: the sender's retry writes them again", klaxon.ErrUnavailable)
+	}
+	return nil
+}
+
+// runID is the run_id of the server c talks to.
+func runID(ctx context.Context, c redis.Cmdable) (string, error) {
+	info, err := c.Info(ctx, "server").Result()
+	if err != nil {
+		return "", err
+	}
+	return parseRunID(info)
+}
+
+// parseRunID is the run_id that INFO server says.
+func parseRunID(info string) (string, error) {
+	for line := range strings.Lines(info) {
+		if id, ok := strings.CutPrefix(strings.TrimSpace(line), "run_id:"); ok && id != "" {
+			return id, nil
+		}
+	}
+	return "", errors.New("INFO server names no run_id")
+}
+
+// learn notes the master that holds each shard of tags now, before any
+// commit: a failover from then on is told.
+func (r *replication) learn(ctx context.Context, tags []string) error {
+	ids := map[string]string{} // by master address
+	for _, t := range tags {
+		c, err := r.client(ctx, r.key(t))
+		if err != nil {
+			return err
+		}
+		addr := c.Options().Addr
+		if _, ok := ids[addr]; !ok {
+			id, err := runID(ctx, c)
+			if err != nil {
+				return err
+			}
+			ids[addr] = id
+		}
+		r.mu.Lock()
+		r.runs[t] = ids[addr]
+		r.mu.Unlock()
+	}
+	return nil
+}
+
+// openWaits sets up Replicated's barriers, with a client of their own
+// made from uo, and learns which master holds each shard.
+func (s *Store) openWaits(ctx context.Context, uo redis.UniversalOptions, o Options) error {
+	timeout := cmp.Or(o.WaitTimeout, DefaultWaitTimeout)
+	uo.PoolSize, uo.MaxRetries = barrierPool, -1 // a round that fails is the sender's to retry
+	uo.ContextTimeoutEnabled = true              // a hung master holds a round no longer than its wait
+	uo.ReadTimeout = timeout + barrierSlack
+	s.barriers = newClient(&uo)
+	s.waits = &replication{replicas: o.WaitReplicas, timeout: timeout, client: masterOf(s.barriers),
+		key:      func(tag string) string { return waitKey(tag, s.replica) },
+		barriers: map[string]*masterBarrier{}, runs: map[string]string{}}
+	s.waits.send = s.waits.barrier
+	if err := s.waits.learn(ctx, s.tags); err != nil {
+		if err := classify(err); errors.Is(err, klaxon.ErrUnavailable) {
+			return fmt.Errorf("wait for replicas: %w", err)
+		}
+		return klaxon.Invalid("wait_replicas", "Redis must answer INFO server with its run_id, to tell a failover: %v", err)
 	}
 	return nil
 }
@@ -193,6 +303,15 @@ func (r *replication) barrier(tag string) error {
 // DefaultWaitTimeout is how long Replicated waits for replicas when
 // Options.WaitTimeout is not set.
 const DefaultWaitTimeout = time.Second
+
+// barrierSlack is how long past its WAIT's timeout a barrier may take
+// to be written and answered.
+const barrierSlack = time.Second
+
+// barrierPool bounds the connections of barriers to each master: one
+// round is out at a time per master, and its connection is held for
+// its WAIT.
+const barrierPool = 4
 
 // masterOf returns a function that finds the client of the master that
 // holds a key: rdb itself, unless it is a cluster's.
@@ -208,9 +327,5 @@ func masterOf(rdb redis.UniversalClient) func(context.Context, string) (*redis.C
 	}
 }
 
-// barrierSlack is how long past its WAIT's timeout a barrier may take
-// to be written and answered.
-const barrierSlack = 5 * time.Second
-
-// close waits for the barriers out.
+// close waits for the rounds out.
 func (r *replication) close() { r.rounds.Wait() }

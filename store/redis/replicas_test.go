@@ -69,43 +69,57 @@ func TestReplicated(t *testing.T) {
 	require.NoError(t, plain.Replicated(t.Context(), []string{"b"}))
 }
 
-// TestReplicatedShares: callers that come while a shard's barrier is
-// out share the next one, sent after all of them came; a failed round
-// fails its callers only; another shard's barrier goes beside.
+// TestReplicatedShares: callers that come while a master's barrier is
+// out share the next one, sent after all of them came, whatever shard of
+// that master each waits for; a failed round fails its callers only;
+// another master's barrier goes beside.
 func TestReplicatedShares(t *testing.T) {
-	out := make(chan string) // a round sent, by shard
-	release := map[string]chan error{"{p:s0}": make(chan error), "{p:s1}": make(chan error)}
-	r := &replication{replicas: 1, barriers: map[string]*shardBarrier{}}
-	r.send = func(tag string) error {
-		out <- tag
-		return <-release[tag]
+	out := make(chan *round) // a round sent
+	release := map[string]chan error{"{p:s0}": make(chan error), "{p:s9}": make(chan error)}
+	r := &replication{replicas: 1, barriers: map[string]*masterBarrier{}}
+	r.send = func(rd *round) error {
+		out <- rd
+		return <-release[rd.tags[0]]
 	}
-	first := r.join("{p:s0}")
-	require.Equal(t, "{p:s0}", <-out)
-	// While the first round is out, three callers come: they wait for
-	// the second, which is sent once the first is answered.
-	second := []*round{r.join("{p:s0}"), r.join("{p:s0}"), r.join("{p:s0}")}
+	first := r.join("m1", "{p:s0}")
+	require.Same(t, first, <-out)
+	// While the first round is out, three callers come, of two shards of
+	// m1: they wait for the second, sent once the first is answered.
+	second := []*round{r.join("m1", "{p:s0}"), r.join("m1", "{p:s1}"), r.join("m1", "{p:s0}")}
 	require.Same(t, second[0], second[1])
 	require.Same(t, second[0], second[2])
 	require.NotSame(t, first, second[0])
-	other := r.join("{p:s1}")
-	require.Equal(t, "{p:s1}", <-out, "another shard's round goes beside them")
+	require.Equal(t, []string{"{p:s0}", "{p:s1}"}, second[0].tags, "one barrier vouches for both shards")
+	other := r.join("m2", "{p:s9}")
+	require.Same(t, other, <-out, "another master's round goes beside them")
 
 	down := errors.New("redis down")
 	release["{p:s0}"] <- down
 	<-first.done
 	require.ErrorIs(t, first.err, down)
-	require.Equal(t, "{p:s0}", <-out, "the second round, after the first was answered")
+	require.Same(t, second[0], <-out, "the second round, after the first was answered")
 	release["{p:s0}"] <- nil
-	release["{p:s1}"] <- nil
+	release["{p:s9}"] <- nil
 	<-second[0].done
 	<-other.done
 	require.NoError(t, second[0].err)
 	require.NoError(t, other.err)
 	r.close()
 	select {
-	case tag := <-out:
-		t.Fatalf("a round more of %s, with nobody waiting", tag)
+	case rd := <-out:
+		t.Fatalf("a round more of %v, with nobody waiting", rd.tags)
 	default:
 	}
+}
+
+// TestReplicatedFailover: a round on a master other than the one last
+// seen holding a shard fails, though its replicas acknowledged: the
+// writes waited for went to the one before, and may be lost.
+func TestReplicatedFailover(t *testing.T) {
+	r := &replication{runs: map[string]string{"{p:s0}": "aaa", "{p:s1}": "aaa"}}
+	require.NoError(t, r.seen([]string{"{p:s0}"}, "aaa"))
+	err := r.seen([]string{"{p:s0}", "{p:s1}"}, "bbb")
+	require.ErrorIs(t, err, klaxon.ErrUnavailable)
+	require.Contains(t, err.Error(), "the master changed (a failover)")
+	require.NoError(t, r.seen([]string{"{p:s1}"}, "bbb"), "from then on, the new master's")
 }

@@ -15,7 +15,6 @@
 package redis
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -96,8 +95,10 @@ type Store struct {
 	commits *batcher
 	// replica names this process's readiness probe key.
 	replica string
-	// waits are the barriers of Replicated; nil without WaitReplicas.
-	waits *replication
+	// waits are the barriers of Replicated, and barriers their client;
+	// nil without WaitReplicas.
+	waits    *replication
+	barriers redis.UniversalClient
 	// drainLater, set by tests, leaves the unindexing that a commit owes
 	// to Unindex, as a process stopped just after the commit would.
 	drainLater bool
@@ -183,9 +184,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		s.tags[n] = "{" + o.Prefix + ":s" + strconv.Itoa(n) + "}"
 	}
 	if o.WaitReplicas > 0 {
-		s.waits = &replication{replicas: o.WaitReplicas, timeout: cmp.Or(o.WaitTimeout, DefaultWaitTimeout), barriers: map[string]*shardBarrier{},
-			key: func(tag string) string { return waitKey(tag, s.replica) }, client: masterOf(rdb)}
-		s.waits.send = s.waits.barrier
+		if err := s.openWaits(ctx, *uo, o); err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("open redis store %s: %w", strings.Join(o.Addrs, ","), err)
+		}
 	}
 	if err := s.checkShards(ctx, o.Shards); err != nil {
 		_ = s.Close()
@@ -447,10 +449,12 @@ func (s *Store) Close() error {
 	if s.view {
 		return nil
 	}
+	var barriers error
 	if s.waits != nil {
 		s.waits.close()
+		barriers = s.barriers.Close()
 	}
-	if err := errors.Join(s.rdb.Close(), s.urgent.Close()); err != nil {
+	if err := errors.Join(s.rdb.Close(), s.urgent.Close(), barriers); err != nil {
 		return fmt.Errorf("close redis store: %w", err)
 	}
 	return nil
