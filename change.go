@@ -26,7 +26,16 @@ type Change struct {
 	// other values as JSON.
 	Details map[string]string `json:"custom_details,omitempty"`
 	Links   []Link            `json:"links,omitempty"`
+	// Digest, when set, names the event as its sender sent it (a hash of
+	// its body): a store that may answer an error for a change it stored
+	// (Redis, waiting for replicas) keeps one change of a digest put
+	// again within ChangeRetryWindow, and gives its ID. Not stored.
+	Digest string `json:"-"`
 }
+
+// ChangeRetryWindow is how long a change's Digest is remembered: a
+// sender's retries of it come within it.
+const ChangeRetryWindow = 10 * time.Minute
 
 // Link is a link that came with a change: a build, a pull request.
 type Link struct {

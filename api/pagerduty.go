@@ -119,6 +119,11 @@ func (s *Server) acknowledgeAlert(r *http.Request, key, integration string) erro
 	if _, held := g.Alerts[key]; !held {
 		return nil
 	}
+	// An event its sender sends once: answered once replicas hold it.
+	wait := func(context.Context) error { return nil }
+	if rs, ok := s.o.Store.(replicatedStore); ok {
+		wait = rs.Barrier(r.Context(), []string{gk})
+	}
 	_, err = s.o.Commands.Act(r.Context(), klaxon.ActionAck, g.Open.ID, klaxon.Actor{By: integration, How: "pagerduty"})
 	if errors.Is(err, klaxon.ErrConflict) {
 		return nil // resolved meanwhile
@@ -126,17 +131,14 @@ func (s *Server) acknowledgeAlert(r *http.Request, key, integration string) erro
 	if err != nil {
 		return err
 	}
-	// An event its sender sends once: answered once replicas hold it.
-	if rs, ok := s.o.Store.(replicatedStore); ok {
-		return rs.Replicated(r.Context(), []string{gk})
-	}
-	return nil
+	return wait(r.Context())
 }
 
 // replicatedStore is a store that can wait for its replicas to hold what
 // it holds (Redis with wait_replicas): an event is answered 2xx only once
-// they do, as ingest answers a delivery.
+// they do, as ingest answers a delivery. A barrier is taken before the
+// writes it vouches for, and waited for after them.
 type replicatedStore interface {
-	Replicated(ctx context.Context, groups []string) error
-	ChangesReplicated(ctx context.Context, integration string) error
+	Barrier(ctx context.Context, groups []string) (wait func(context.Context) error)
+	ChangesBarrier(ctx context.Context, integration string) (wait func(context.Context) error)
 }

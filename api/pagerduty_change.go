@@ -1,6 +1,9 @@
 package api
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"time"
 
@@ -39,15 +42,21 @@ func (s *Server) changeEnqueue(w http.ResponseWriter, r *http.Request) {
 	now := s.o.Now()
 	c := ev.Change
 	c.Integration, c.ReceivedAt = name, now
+	sum := sha256.Sum256(body) // a sender's retry sends the same body
+	c.Digest = hex.EncodeToString(sum[:16])
 	if c.At.IsZero() || c.At.After(now.Add(changeAhead)) {
 		// A change from the future (a sender's clock gone wrong) would
 		// be its integration's newest for good, and push out every
 		// change after it: it is dated when it came.
 		c.At = now
 	}
+	wait := func(context.Context) error { return nil }
+	if rs, ok := s.o.Store.(replicatedStore); ok {
+		wait = rs.ChangesBarrier(r.Context(), name)
+	}
 	_, err = s.o.Store.PutChange(r.Context(), c, now, klaxon.DefaultChangeBounds)
-	if rs, ok := s.o.Store.(replicatedStore); ok && err == nil {
-		err = rs.ChangesReplicated(r.Context(), name)
+	if err == nil {
+		err = wait(r.Context())
 	}
 	if err != nil {
 		s.pdFailed(w, r, "change enqueue", name, err)

@@ -76,6 +76,12 @@ func (h *Heartbeats) Ping(ctx context.Context, name string) error {
 	}
 	now := h.now()
 	group := klaxon.HeartbeatGroup(name)
+	// The deadline's group, which the resolve's need not share: on the
+	// replicas before the ping is answered.
+	wait := func(context.Context) error { return nil }
+	if rs, ok := h.store.(replicatedStore); ok {
+		wait = rs.Barrier(ctx, []string{group})
+	}
 	err := klaxon.Update(ctx, h.store, group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
 		return &klaxon.Commit{
 			// The deadline the last ping set, if that was the last commit.
@@ -89,11 +95,8 @@ func (h *Heartbeats) Ping(ctx context.Context, name string) error {
 	if err := h.accept.Accept(ctx, []klaxon.Alert{h.alert(name, hb, klaxon.Resolved, now)}); err != nil {
 		return err
 	}
-	// The deadline's group, which the resolve's need not share.
-	if rs, ok := h.store.(replicatedStore); ok {
-		if err := rs.Replicated(ctx, []string{group}); err != nil {
-			return fmt.Errorf("heartbeat %s: %w", name, err)
-		}
+	if err := wait(ctx); err != nil {
+		return fmt.Errorf("heartbeat %s: %w", name, err)
 	}
 	return nil
 }

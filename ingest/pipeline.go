@@ -54,10 +54,9 @@ type Pipeline struct {
 	// hold says whether a maintenance window holds a new incident's
 	// first page, and until when; nil holds nothing.
 	hold Hold
-	// replicated, when set, returns once the store's replicas hold what
-	// it holds of groups (see replicatedStore).
-	replicated func(ctx context.Context, groups []string) error
-	log        *slog.Logger
+	// barrier, when set, is the store's (see replicatedStore).
+	barrier func(ctx context.Context, groups []string) (wait func(context.Context) error)
+	log     *slog.Logger
 
 	mu     sync.Mutex
 	groups map[string]*queue // the groups with a commit in flight
@@ -108,7 +107,7 @@ func NewPipeline(store klaxon.Store, router func() Router, wake func(groups ...s
 	}
 	p := &Pipeline{store: store, router: router, wake: wake, now: now, metrics: newMetrics(nil, nil), log: slog.New(slog.DiscardHandler), groups: map[string]*queue{}}
 	if r, ok := store.(replicatedStore); ok {
-		p.replicated = r.Replicated
+		p.barrier = r.Barrier
 	}
 	for _, o := range opts {
 		o(p)
@@ -118,9 +117,11 @@ func NewPipeline(store klaxon.Store, router func() Router, wake func(groups ...s
 
 // replicatedStore is a store that can wait for its replicas to hold what
 // it holds of groups (Redis with wait_replicas): a delivery is answered
-// only once they do.
+// only once they do. Barrier is called before the writes it vouches for
+// (it notes which masters hold the groups), and the wait it returns
+// after them.
 type replicatedStore interface {
-	Replicated(ctx context.Context, groups []string) error
+	Barrier(ctx context.Context, groups []string) (wait func(context.Context) error)
 }
 
 // Option configures a Pipeline.
@@ -202,6 +203,16 @@ func (p *Pipeline) Accept(ctx context.Context, alerts []klaxon.Alert) (err error
 	if span.IsRecording() {
 		span.SetAttributes(attribute.Int("klaxon.alerts", len(alerts)), attribute.Int("klaxon.groups", len(batches)))
 	}
+	wait := func(context.Context) error { return nil }
+	if p.barrier != nil {
+		// Before the commits, or a read that finds them made by an
+		// earlier try of the sender's: which masters take them.
+		groups := make([]string, len(batches))
+		for i, d := range batches {
+			groups[i] = d.tmpl.Group
+		}
+		wait = p.barrier(ctx, groups)
+	}
 	for i, d := range batches {
 		d.span = span.SpanContext()
 		p.submit(ctx, d, i == len(batches)-1)
@@ -242,17 +253,11 @@ func (p *Pipeline) Accept(ctx context.Context, alerts []klaxon.Alert) (err error
 	if len(errs) > 0 {
 		return commitErrors(errs)
 	}
-	if p.replicated != nil {
-		// Committed now, or by an earlier try of the sender's: either
-		// way on the replicas before it is answered.
-		groups := make([]string, len(batches))
-		for i, d := range batches {
-			groups[i] = d.tmpl.Group
-		}
-		if err := p.replicated(ctx, groups); err != nil {
-			p.metrics.failed(err)
-			return err
-		}
+	// Committed now, or by an earlier try of the sender's: either way on
+	// the replicas before it is answered.
+	if err := wait(ctx); err != nil {
+		p.metrics.failed(err)
+		return err
 	}
 	return nil
 }

@@ -19,7 +19,8 @@ import (
 // integration's changes, each a member of score 0 that is its
 // changekey.Key then its JSON, so that the set sorts by time and a window
 // is a range of it by lex; {P:ch:<integration>}:n is the counter of its
-// IDs. The two share the integration's hash tag, and one script writes
+// IDs, and {P:ch:<integration>}:d:<digest> the ID of a change put with
+// that Digest, for klaxon.ChangeRetryWindow. The two share the integration's hash tag, and one script writes
 // them (change.lua). Both expire when their bound of age has passed
 // since the last put: an integration that stops sending keeps nothing
 // older.
@@ -48,8 +49,14 @@ func (s *Store) PutChange(ctx context.Context, c klaxon.Change, now time.Time, b
 		return c, fmt.Errorf("put change of %s: %w", c.Integration, err)
 	}
 	key := s.changesKey(c.Integration)
-	seq, err := changeScript.Run(ctx, s.rdb, []string{key, key + ":n"},
-		changekey.Time(c.At), v, changekey.Time(now.Add(-b.Age)), b.Count, b.Age.Milliseconds()).Int64()
+	keys := []string{key, key + ":n"}
+	if c.Digest != "" {
+		// A retry of a change stored, whose answer was an error (a
+		// wait for replicas, a reply lost): stored once.
+		keys = append(keys, key+":d:"+c.Digest)
+	}
+	seq, err := changeScript.Run(ctx, s.rdb, keys,
+		changekey.Time(c.At), v, changekey.Time(now.Add(-b.Age)), b.Count, b.Age.Milliseconds(), klaxon.ChangeRetryWindow.Milliseconds()).Int64()
 	if err != nil {
 		return c, fmt.Errorf("put change of %s: %w", c.Integration, classify(err))
 	}

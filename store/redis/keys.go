@@ -51,6 +51,9 @@ package redis
 //
 //	{P:ch:<integration>}    zset   changekey.Key then JSON, scored 0
 //	{P:ch:<integration>}:n  string the integration's change ID counter
+//	{P:ch:<integration>}:d:<digest>  string the ID of the change put
+//	                        with that klaxon.Change.Digest, for
+//	                        klaxon.ChangeRetryWindow
 //
 // One sorted set per state, rather than one of open and one of all
 // incidents, lets Incidents read exactly the states asked for, with the

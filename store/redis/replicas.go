@@ -27,10 +27,14 @@ import (
 // a retry of it found already committed and wrote nothing to.
 //
 // That holds only on the master that took the commits. After a failover
-// the barrier goes to the master promoted, which may lack them: a round
-// reads the server's run_id on its connection, and fails when the master
-// of a shard it vouches for is not the one last seen holding it (the
-// sender's retry commits again what the new master lacks).
+// the barrier goes to the master promoted, which may lack them. So a
+// caller marks, before its writes, which master holds each of its shards
+// (Barrier): the master's address and its generation, which goes up each
+// time a round at that address finds another server there (its run_id,
+// read on the round's connection). The wait fails when a shard's master
+// is no longer the one marked, and the sender's retry writes again what
+// the new master lacks; the groups cached are forgotten then, so that
+// the retry reads them from it.
 //
 // Callers that arrive while a master's barrier is out wait for the next,
 // which follows their commits: one barrier and one WAIT serve every
@@ -51,10 +55,22 @@ type replication struct {
 	// send sends a round of barriers: r.barrier, but in tests.
 	send func(*round) error
 
+	// changed is called when a master's address is found to hold
+	// another server: what was read from the one before may be gone.
+	changed func()
+
 	mu       sync.Mutex
-	barriers map[string]*masterBarrier // by master
-	runs     map[string]string         // by shard tag: the run_id of its master last seen
+	barriers map[string]*masterBarrier // by master address
+	runs     map[string]string         // by master address: the run_id last seen there
+	gens     map[string]uint64         // by master address: how often another was found there
 	rounds   sync.WaitGroup            // rounds out, which close waits for
+}
+
+// mark is which master held a shard before a caller's writes to it.
+type mark struct {
+	tag, addr string
+	gen       uint64
+	known     bool // the server at addr was seen: its writes are vouched for
 }
 
 // masterBarrier is a master's: whether a round is out, and the next one,
@@ -72,15 +88,18 @@ type round struct {
 	err  error
 }
 
-// Replicated returns once every write the store's Redis took before the
-// call to the shards of groups is acknowledged by Options.WaitReplicas
-// replicas, or an error matching klaxon.ErrUnavailable when fewer did
-// within Options.WaitTimeout, a failover came in between, or Redis
-// failed: the caller answers 503, and the sender's retry waits again.
-// Without WaitReplicas it returns nil at once.
-func (s *Store) Replicated(ctx context.Context, groups []string) error {
+// Barrier marks which masters hold the shards of groups now, before the
+// writes it is to vouch for, and returns wait, to call after them: it
+// returns once every write to those shards before it is acknowledged by
+// Options.WaitReplicas replicas of the masters marked, or an error
+// matching klaxon.ErrUnavailable when fewer did within
+// Options.WaitTimeout, a shard's master is no longer the one marked (a
+// failover: the writes may be lost), or Redis failed. The caller then
+// answers 503, and the sender's retry writes again what is missing.
+// Without WaitReplicas, wait returns nil at once.
+func (s *Store) Barrier(ctx context.Context, groups []string) (wait func(context.Context) error) {
 	if s.waits == nil {
-		return nil
+		return noWait
 	}
 	var tags []string
 	for _, g := range groups {
@@ -88,36 +107,60 @@ func (s *Store) Replicated(ctx context.Context, groups []string) error {
 			tags = append(tags, t)
 		}
 	}
-	return s.waits.wait(ctx, tags)
+	return s.waits.barrier(ctx, tags)
 }
 
-// ChangesReplicated is Replicated for the change events of integration.
-func (s *Store) ChangesReplicated(ctx context.Context, integration string) error {
+// ChangesBarrier is Barrier for the change events of integration.
+func (s *Store) ChangesBarrier(ctx context.Context, integration string) (wait func(context.Context) error) {
 	if s.waits == nil {
-		return nil
+		return noWait
 	}
-	return s.waits.wait(ctx, []string{s.changesKey(integration)})
+	return s.waits.barrier(ctx, []string{s.changesKey(integration)})
 }
 
-// replicasReady is Replicated for every shard: a store whose replicas do
-// not acknowledge its writes takes no alert, and is not ready.
+func noWait(context.Context) error { return nil }
+
+// replicasReady waits for every master: a store whose replicas do not
+// acknowledge its writes takes no alert, and is not ready.
 func (s *Store) replicasReady(ctx context.Context) error {
 	if s.waits == nil {
 		return nil
 	}
-	return s.waits.wait(ctx, s.tags)
+	return s.waits.barrier(ctx, s.tags)(ctx)
 }
 
-// wait returns once rounds for tags, each sent after the call on the
-// master that holds it, are acknowledged.
-func (r *replication) wait(ctx context.Context, tags []string) error {
-	var rounds []*round
+// barrier marks the masters of tags, and returns the wait for them.
+func (r *replication) barrier(ctx context.Context, tags []string) func(context.Context) error {
+	marks := make([]mark, 0, len(tags))
 	for _, t := range tags {
 		c, err := r.client(ctx, r.key(t))
 		if err != nil {
+			err = fmt.Errorf("wait for redis replicas: %w", classify(err))
+			return func(context.Context) error { return err }
+		}
+		m := mark{tag: t, addr: c.Options().Addr}
+		r.mu.Lock()
+		m.gen, m.known = r.gens[m.addr], r.runs[m.addr] != ""
+		r.mu.Unlock()
+		marks = append(marks, m)
+	}
+	return func(ctx context.Context) error { return r.wait(ctx, marks) }
+}
+
+// wait returns once rounds for the shards marked, each sent after the
+// call on the master that holds it, are acknowledged, and each master is
+// the one marked.
+func (r *replication) wait(ctx context.Context, marks []mark) error {
+	var rounds []*round
+	for _, m := range marks {
+		c, err := r.client(ctx, r.key(m.tag))
+		if err != nil {
 			return fmt.Errorf("wait for redis replicas: %w", classify(err))
 		}
-		if rd := r.join(c.Options().Addr, t); !slices.Contains(rounds, rd) {
+		if addr := c.Options().Addr; addr != m.addr {
+			return fmt.Errorf("redis %w: shard %s moved from %s to %s since the writes waited for, which it may lack: the sender's retry writes them again", klaxon.ErrUnavailable, m.tag, m.addr, addr)
+		}
+		if rd := r.join(m.addr, m.tag); !slices.Contains(rounds, rd) {
 			rounds = append(rounds, rd)
 		}
 	}
@@ -129,6 +172,13 @@ func (r *replication) wait(ctx context.Context, tags []string) error {
 			}
 		case <-ctx.Done():
 			return fmt.Errorf("wait for redis replicas: %w", ctx.Err())
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range marks {
+		if !m.known || r.gens[m.addr] != m.gen {
+			return fmt.Errorf("redis %w: the master changed (a failover) since the writes waited for, which it may lack: the sender's retry writes them again", klaxon.ErrUnavailable)
 		}
 	}
 	return nil
@@ -178,11 +228,11 @@ func (r *replication) run(b *masterBarrier) {
 	}
 }
 
-// barrier writes rd's barrier and waits for replicas to acknowledge it,
-// on one connection (a pipeline) of the master that holds its shards,
-// and checks that this master is the one last seen holding them. Its time is its
-// own, not a caller's: callers that give up leave it to the others.
-func (r *replication) barrier(rd *round) error {
+// sendRound writes rd's barrier and waits for replicas to acknowledge
+// it, on one connection (a pipeline) of the master that holds its
+// shards, and notes which server that master is. Its time is its own,
+// not a caller's: callers that give up leave it to the others.
+func (r *replication) sendRound(rd *round) error {
 	ctx, cancel := context.WithTimeout(context.Background(), r.timeout+barrierSlack)
 	defer cancel()
 	key := r.key(rd.tags[0])
@@ -214,26 +264,25 @@ func (r *replication) barrier(rd *round) error {
 	if err != nil {
 		return fmt.Errorf("wait for redis replicas: %w", err)
 	}
-	return r.seen(rd.tags, id)
+	r.seen(c.Options().Addr, id)
+	return nil
 }
 
-// seen notes that the master whose run_id is id holds tags, and fails
-// when another was last seen holding one of them: a failover came in
-// between, and what that one took may be lost.
-func (r *replication) seen(tags []string, id string) error {
+// seen notes that the server at master address addr is the one whose
+// run_id is id: when another was seen there before, the address's
+// generation goes up, and the waits of writes marked before fail.
+func (r *replication) seen(addr, id string) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	changed := false
-	for _, t := range tags {
-		if was := r.runs[t]; was != "" && was != id {
-			changed = true
-		}
-		r.runs[t] = id
+	was := r.runs[addr]
+	r.runs[addr] = id
+	moved := was != "" && was != id
+	if moved {
+		r.gens[addr]++
 	}
-	if changed {
-		return fmt.Errorf("redis %w: the master changed (a failover) since the writes waited for, which it may lack: the sender's retry writes them again", klaxon.ErrUnavailable)
+	r.mu.Unlock()
+	if moved && r.changed != nil {
+		r.changed()
 	}
-	return nil
 }
 
 // runID is the run_id of the server c talks to.
@@ -255,26 +304,26 @@ func parseRunID(info string) (string, error) {
 	return "", errors.New("INFO server names no run_id")
 }
 
-// learn notes the master that holds each shard of tags now, before any
-// commit: a failover from then on is told.
+// learn notes which server each master of the shards of tags is, before
+// any write: a failover from then on is told.
 func (r *replication) learn(ctx context.Context, tags []string) error {
-	ids := map[string]string{} // by master address
 	for _, t := range tags {
 		c, err := r.client(ctx, r.key(t))
 		if err != nil {
 			return err
 		}
 		addr := c.Options().Addr
-		if _, ok := ids[addr]; !ok {
-			id, err := runID(ctx, c)
-			if err != nil {
-				return err
-			}
-			ids[addr] = id
-		}
 		r.mu.Lock()
-		r.runs[t] = ids[addr]
+		known := r.runs[addr] != ""
 		r.mu.Unlock()
+		if known {
+			continue
+		}
+		id, err := runID(ctx, c)
+		if err != nil {
+			return err
+		}
+		r.seen(addr, id)
 	}
 	return nil
 }
@@ -289,8 +338,9 @@ func (s *Store) openWaits(ctx context.Context, uo redis.UniversalOptions, o Opti
 	s.barriers = newClient(&uo)
 	s.waits = &replication{replicas: o.WaitReplicas, timeout: timeout, client: masterOf(s.barriers),
 		key:      func(tag string) string { return waitKey(tag, s.replica) },
-		barriers: map[string]*masterBarrier{}, runs: map[string]string{}}
-	s.waits.send = s.waits.barrier
+		barriers: map[string]*masterBarrier{}, runs: map[string]string{}, gens: map[string]uint64{},
+		changed: s.cache.Clear}
+	s.waits.send = s.waits.sendRound
 	if err := s.waits.learn(ctx, s.tags); err != nil {
 		if err := classify(err); errors.Is(err, klaxon.ErrUnavailable) {
 			return fmt.Errorf("wait for replicas: %w", err)

@@ -40,7 +40,8 @@ func TestReplicatedHungMasterBounded(t *testing.T) {
 	replica.Pause(t) // the WAIT blocks
 	start := time.Now()
 	done := make(chan error, 1)
-	go func() { done <- s.Replicated(t.Context(), []string{"a"}) }()
+	wait := s.Barrier(t.Context(), []string{"a"})
+	go func() { done <- wait(t.Context()) }()
 	require.Eventually(t, func() bool {
 		list, err := redistest.Do(master.Addr(), "CLIENT", "LIST")
 		return err == nil && strings.Contains(list, "cmd=wait")
@@ -157,19 +158,21 @@ func TestReplicatedAcrossFailover(t *testing.T) {
 		f.frozen.Store(true)
 	}
 	// Delivery a: committed, its barrier's WAIT out.
+	waitA := s.Barrier(t.Context(), []string{"a"})
 	commit("a")
 	first := make(chan error, 1)
-	go func() { first <- s.Replicated(t.Context(), []string{"a"}) }()
+	go func() { first <- waitA(t.Context()) }()
 	require.Eventually(t, func() bool {
 		list, err := redistest.Do(master.Addr(), "CLIENT", "LIST")
 		return err == nil && strings.Contains(list, "cmd=wait")
 	}, time.Second, 10*time.Millisecond, "the barrier's WAIT is out")
 	// Delivery b: committed meanwhile, a millisecond later; it waits
 	// for the next round.
+	waitB := s.Barrier(t.Context(), []string{"b"})
 	commit("b")
 	second := make(chan error, 1)
 	bAt := time.Now()
-	go func() { second <- s.Replicated(t.Context(), []string{"b"}) }()
+	go func() { second <- waitB(t.Context()) }()
 	master.Pause(t) // the master's host is lost, b's commit on no replica
 	t.Cleanup(func() { master.Resume(t) })
 

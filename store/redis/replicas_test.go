@@ -1,11 +1,13 @@
 package redis
 
 import (
+	"context"
 	"errors"
 	"net"
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
@@ -43,19 +45,21 @@ func TestReplicated(t *testing.T) {
 		require.NoError(t, s.Commit(t.Context(), klaxon.Commit{Group: group, Open: id, Incidents: []*klaxon.Incident{inc}}))
 	}
 
+	wait := s.Barrier(t.Context(), []string{"a"})
 	commit("a")
-	require.NoError(t, s.Replicated(t.Context(), []string{"a"}))
+	require.NoError(t, wait(t.Context()))
 	require.Equal(t, "1", onReplica("a"), "the replica holds it once Replicated returns")
 
 	replica.Pause(t)
+	wait = s.Barrier(t.Context(), []string{"b"})
 	commit("b")
-	err = s.Replicated(t.Context(), []string{"b"})
+	err = wait(t.Context())
 	require.ErrorIs(t, err, klaxon.ErrUnavailable)
 	require.Contains(t, err.Error(), "0 of the 1 replicas asked for acknowledged the write within 200ms")
 	require.ErrorIs(t, s.Ping(t.Context()), klaxon.ErrUnavailable, "not ready while replicas do not acknowledge")
 
 	replica.Resume(t)
-	require.NoError(t, s.Replicated(t.Context(), []string{"b"}), "the retry, which commits nothing")
+	require.NoError(t, s.Barrier(t.Context(), []string{"b"})(t.Context()), "the retry, which commits nothing")
 	require.Equal(t, "1", onReplica("b"))
 	require.NoError(t, s.Ping(t.Context()))
 
@@ -66,7 +70,7 @@ func TestReplicated(t *testing.T) {
 	t.Cleanup(func() { plain.Close() })
 	replica.Pause(t)
 	defer replica.Resume(t)
-	require.NoError(t, plain.Replicated(t.Context(), []string{"b"}))
+	require.NoError(t, plain.Barrier(t.Context(), []string{"b"})(t.Context()))
 }
 
 // TestReplicatedShares: callers that come while a master's barrier is
@@ -112,14 +116,26 @@ func TestReplicatedShares(t *testing.T) {
 	}
 }
 
-// TestReplicatedFailover: a round on a master other than the one last
-// seen holding a shard fails, though its replicas acknowledged: the
-// writes waited for went to the one before, and may be lost.
+// TestReplicatedFailover: a wait fails when the master that holds a
+// shard is found to be another server than the one marked before the
+// writes, whoever's round found it; writes marked after that are
+// vouched for on the new one.
 func TestReplicatedFailover(t *testing.T) {
-	r := &replication{runs: map[string]string{"{p:s0}": "aaa", "{p:s1}": "aaa"}}
-	require.NoError(t, r.seen([]string{"{p:s0}"}, "aaa"))
-	err := r.seen([]string{"{p:s0}", "{p:s1}"}, "bbb")
-	require.ErrorIs(t, err, klaxon.ErrUnavailable)
+	node := goredis.NewClient(&goredis.Options{Addr: "m1"}) // never dialled
+	t.Cleanup(func() { node.Close() })
+	server := "aaa" // the run_id a round finds at m1
+	r := &replication{replicas: 1, barriers: map[string]*masterBarrier{}, runs: map[string]string{}, gens: map[string]uint64{},
+		key:    func(tag string) string { return tag + ":wait" },
+		client: func(context.Context, string) (*goredis.Client, error) { return node, nil }}
+	r.send = func(*round) error { r.seen("m1", server); return nil }
+	r.seen("m1", "aaa") // learnt at Open
+
+	before := r.barrier(t.Context(), []string{"{p:s0}"}) // a delivery's mark, then its commit
+	server = "bbb"                                       // the master's host is lost: a replica is promoted
+	require.ErrorIs(t, r.barrier(t.Context(), []string{"{p:s1}"})(t.Context()), klaxon.ErrUnavailable, "the round that finds it, a readiness probe's")
+	err := before(t.Context())
+	require.ErrorIs(t, err, klaxon.ErrUnavailable, "another round found the new master first")
 	require.Contains(t, err.Error(), "the master changed (a failover)")
-	require.NoError(t, r.seen([]string{"{p:s1}"}, "bbb"), "from then on, the new master's")
+	require.NoError(t, r.barrier(t.Context(), []string{"{p:s0}"})(t.Context()), "marked after: the new master's")
+	r.close()
 }

@@ -255,6 +255,15 @@ func (c *Cache) Drop(key string) {
 	}
 }
 
+// Clear forgets every group: what the cache holds may be gone (a
+// failover to a master that lacks it).
+func (c *Cache) Clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.m)
+	c.taken = 0
+}
+
 func (c *Cache) put(key string, e *entry) {
 	if _, ok := c.m[key]; !ok && len(c.m) >= c.max {
 		clear(c.m)
