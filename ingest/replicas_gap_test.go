@@ -68,7 +68,7 @@ func TestHeartbeatPingWaitsForReplicasOnCluster(t *testing.T) {
 	for i, m := range masters {
 		addrs[i] = m.Addr()
 	}
-	st, err := redis.Open(t.Context(), redis.Options{Addrs: addrs, WaitReplicas: 1, WaitTimeout: 200 * time.Millisecond})
+	st, err := redis.Open(t.Context(), redis.Options{Addrs: addrs, WaitReplicas: 1, WaitTimeout: 2 * time.Second})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	p := ingest.NewPipeline(st, func() ingest.Router { return byGroupLabel{} }, nil, time.Now)

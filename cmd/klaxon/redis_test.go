@@ -178,7 +178,7 @@ func TestServeWaitsForReplicas(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "1", reply)
 	config := writeConfig(t, time.Hour)
-	rewrite(t, config, "store: {path: data/klaxon.db}", "store: {redis: {addrs: ["+master.Addr()+"], wait_replicas: 1, wait_timeout: 200ms}}")
+	rewrite(t, config, "store: {path: data/klaxon.db}", "store: {redis: {addrs: ["+master.Addr()+"], wait_replicas: 1, wait_timeout: 2s}}")
 	base, _, _ := startServe(t, config)
 	require.Equal(t, http.StatusOK, readyz(base))
 	body, err := os.ReadFile(filepath.Join("testdata", "firing-one-alert.json"))
@@ -187,7 +187,7 @@ func TestServeWaitsForReplicas(t *testing.T) {
 	replica.Pause(t)
 	code, out := post(t, base+"/v1/ingest/alertmanager", amToken, "application/json", body)
 	require.Equal(t, http.StatusServiceUnavailable, code, "%v", out)
-	require.Contains(t, out["error"], "0 of the 1 replicas asked for acknowledged the write within 200ms")
+	require.Contains(t, out["error"], "0 of the 1 replicas asked for acknowledged the write within 2s")
 	waitFor(t, "/readyz fails", func() bool { return readyz(base) == http.StatusServiceUnavailable })
 
 	replica.Resume(t)

@@ -25,7 +25,7 @@ func serveWithReplica(t *testing.T) (string, *redistest.Server) {
 	require.NoError(t, err)
 	require.Equal(t, "1", reply)
 	config := writeConfig(t, time.Hour)
-	rewrite(t, config, "store: {path: data/klaxon.db}", "store: {redis: {addrs: ["+master.Addr()+"], wait_replicas: 1, wait_timeout: 200ms}}")
+	rewrite(t, config, "store: {path: data/klaxon.db}", "store: {redis: {addrs: ["+master.Addr()+"], wait_replicas: 1, wait_timeout: 2s}}")
 	base, _, _ := startServe(t, config)
 	return base, replica
 }

@@ -43,7 +43,7 @@ func startFrozenSentinel(t *testing.T, prefix string) *frozenSentinel {
 		}, 30*time.Second, 100*time.Millisecond, "sentinel knows the replica")
 	}
 	fs.s, err = Open(t.Context(), Options{Addrs: []string{fs.sentinel.Addr()}, MasterName: "klaxon", Prefix: prefix,
-		Timeout: 250 * time.Millisecond, WaitReplicas: 1, WaitTimeout: time.Second})
+		Timeout: 250 * time.Millisecond, WaitReplicas: 1, WaitTimeout: 2 * time.Second})
 	require.NoError(t, err)
 	t.Cleanup(func() { fs.s.Close() })
 	return fs

@@ -30,7 +30,7 @@ func TestReplicated(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "1", reply)
 
-	s, err := Open(t.Context(), Options{Addrs: []string{master.Addr()}, Prefix: "wait", WaitReplicas: 1, WaitTimeout: 200 * time.Millisecond})
+	s, err := Open(t.Context(), Options{Addrs: []string{master.Addr()}, Prefix: "wait", WaitReplicas: 1, WaitTimeout: 2 * time.Second})
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	onReplica := func(group string) string {
@@ -55,7 +55,7 @@ func TestReplicated(t *testing.T) {
 	commit("b")
 	err = wait(t.Context())
 	require.ErrorIs(t, err, klaxon.ErrUnavailable)
-	require.Contains(t, err.Error(), "0 of the 1 replicas asked for acknowledged the write within 200ms")
+	require.Contains(t, err.Error(), "0 of the 1 replicas asked for acknowledged the write within 2s")
 	require.ErrorIs(t, s.Ping(t.Context()), klaxon.ErrUnavailable, "not ready while replicas do not acknowledge")
 
 	replica.Resume(t)
