@@ -78,6 +78,11 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 					// again then.
 					cur.Escalation.RaiseDue = e.lookupFailed(cur, now, err)
 					walked = true
+				case errors.As(err, new(*StepsError)):
+					// The catch-up's pages stand; the steps are
+					// looked up again later.
+					lookupAt = e.lookupFailed(cur, now, err)
+					walked = true
 				case err != nil:
 					// Who to page is unknown: say so, and look again later.
 					cur = incident.Clone(g.Open)

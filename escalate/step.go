@@ -45,30 +45,50 @@ func Advance(inc *klaxon.Incident, now time.Time, users func(klaxon.Step) []klax
 // the walk then pages for it (catchUp).
 //
 // When users fails, Walk returns its error and inc is left half walked:
-// the caller drops it and tries again later; unless only the catch-up's
-// lookup failed, which returns a *CatchUpError: inc holds the walk's
-// steps, and the caller puts the catch-up off (RaiseDue).
+// the caller drops it and tries again later; unless the catch-up and the
+// steps parted: a *CatchUpError (the catch-up failed: inc holds the
+// steps, and the caller puts the catch-up off) or a *StepsError (the
+// steps failed: inc holds the catch-up's pages, and the caller tries the
+// steps again later).
 func Walk(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon.Target) (bool, error) {
-	changed, err := walk(inc, now, users, fallback)
+	// The catch-up first, then the steps, each holding up neither.
 	esc := &inc.Escalation
-	if err != nil || esc.RaiseDue.IsZero() || now.Before(esc.RaiseDue) {
-		return changed, err
-	}
-	if inc.State == klaxon.StateTriggered && esc.Step >= 0 {
-		if err := catchUp(inc, now, users, fallback); err != nil {
-			return changed, &CatchUpError{err}
+	caught, missed := false, error(nil)
+	if !esc.RaiseDue.IsZero() && !now.Before(esc.RaiseDue) {
+		if inc.State == klaxon.StateTriggered && esc.Step >= 0 {
+			missed = catchUp(inc, now, users, fallback)
+		}
+		if missed == nil {
+			esc.RaiseDue, caught = time.Time{}, true
 		}
 	}
-	esc.RaiseDue = time.Time{}
-	return true, nil
+	changed, err := walk(inc, now, users, fallback)
+	switch {
+	case err != nil && caught:
+		return true, &StepsError{err}
+	case err != nil:
+		return changed, err
+	case missed != nil:
+		return true, &CatchUpError{missed}
+	}
+	return changed || caught, nil
 }
 
 // CatchUpError is a lookup of the catch-up of a raised urgency that
-// failed (see Walk): a step walked already does not hold up the next.
+// failed (see Walk): the incident holds the walk's steps, and the caller
+// puts the catch-up off (Escalation.RaiseDue).
 type CatchUpError struct{ Err error }
 
 func (e *CatchUpError) Error() string { return "page for the raised urgency: " + e.Err.Error() }
 func (e *CatchUpError) Unwrap() error { return e.Err }
+
+// StepsError is a lookup of the walk's steps that failed after the
+// catch-up of a raised urgency paged (see Walk): the incident holds the
+// catch-up, and the caller tries the steps again later.
+type StepsError struct{ Err error }
+
+func (e *StepsError) Error() string { return e.Err.Error() }
+func (e *StepsError) Unwrap() error { return e.Err }
 
 func walk(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon.Target) (bool, error) {
 	changed := false
@@ -179,9 +199,9 @@ func catchUp(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon
 		}
 	}
 	// Only rules that name the urgency: the others applied before; and
-	// not by a contact method that paged the person in this walk, or
-	// will (a text for low urgency and one for high, or a step walked at
-	// high urgency while the catch-up waited).
+	// not by a contact method that paged the person in this walk (a text
+	// for low urgency and one for high, or a step walked at high urgency
+	// while the catch-up waited).
 	n := notifyIf(inc, now, list, esc.Step, esc.Round, func(u klaxon.User, r klaxon.NotifyRule) bool {
 		return r.Urgency == inc.Urgency && !pagedBy(inc, u.ID, r.Via)
 	})
@@ -201,14 +221,13 @@ func catchUp(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon
 	return nil
 }
 
-// pagedBy reports whether inc's walk sent user a page by via, tried
-// to, or has one in its outbox: Sent keeps each person's latest page by
-// each contact method.
+// pagedBy reports whether inc's walk sent user a page by via, or tried
+// to: Sent keeps each person's latest page by each contact method. A
+// page still in the outbox takes the catch-up's, as notify merges them:
+// it goes no later than the rule for the new urgency says.
 func pagedBy(inc *klaxon.Incident, user, via string) bool {
 	return slices.ContainsFunc(inc.Sent, func(s klaxon.Sent) bool {
 		return s.Notification > inc.WalkFrom && s.User == user && s.Via == via
-	}) || slices.ContainsFunc(inc.Pending, func(n klaxon.Notification) bool {
-		return n.ID > inc.WalkFrom && n.User == user && n.Via == via
 	})
 }
 

@@ -126,15 +126,18 @@ func Apply(open *klaxon.Incident, known map[string]klaxon.Seen, alerts []klaxon.
 			// Seen again, and nothing new to keep: it may still raise
 			// the urgency it could not when it joined (a maintenance
 			// window held it then).
-			if a.Status == klaxon.Firing && stp != nil && stp.Status == klaxon.Firing && tmpl.Urgency == "" && !tmpl.Silenced[a.Key] &&
-				raise(inc, klaxon.Alert{Key: a.Key, Summary: stp.Summary, Severity: stp.Severity}, now) {
-				r.Raised, r.Changed = true, true
+			if a.Status == klaxon.Firing && stp != nil && stp.Status == klaxon.Firing && tmpl.Urgency == "" && !tmpl.Silenced[a.Key] {
+				raised, page := raise(inc, klaxon.Alert{Key: a.Key, Summary: stp.Summary, Severity: stp.Severity}, now)
+				r.Changed = r.Changed || raised
+				r.Raised = r.Raised || page
 			}
 			continue
 		}
 		r.Changed = true
-		if next.Status == klaxon.Firing && tmpl.Urgency == "" && !tmpl.Silenced[a.Key] && raise(inc, next.Alert, now) {
-			r.Raised = true
+		if next.Status == klaxon.Firing && tmpl.Urgency == "" && !tmpl.Silenced[a.Key] {
+			if _, page := raise(inc, next.Alert, now); page {
+				r.Raised = true
+			}
 		}
 		if stp == nil || (stp.Status == klaxon.Resolved && next.Status == klaxon.Firing) {
 			// New, or firing again: it may have been indexed by another
@@ -237,23 +240,23 @@ func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time)
 // of high urgency and inc of low: a warning opened it and a critical
 // alert joined it, or the alert became critical (Datadog's Warn → Alert),
 // as PagerDuty's severity-based urgency does. inc takes a's severity,
-// which its pages show. It reports whether the engine must page for it:
-// inc is triggered and its walk has paged a step, whose people may have
-// rules for high urgency only (see klaxon.Escalation.RaiseDue). A walk not
-// begun yet pages at high urgency anyway; an acknowledged incident pages
-// at it when it triggers again.
-func raise(inc *klaxon.Incident, a klaxon.Alert, now time.Time) bool {
+// which its pages show. It reports whether it raised it, and whether the
+// engine must page for it: inc is triggered and its walk has paged a
+// step, whose people may have rules for high urgency only (see
+// klaxon.Escalation.RaiseDue). A walk not begun yet pages at high urgency
+// anyway; an acknowledged incident pages at it when it triggers again.
+func raise(inc *klaxon.Incident, a klaxon.Alert, now time.Time) (raised, page bool) {
 	if inc.Urgency != klaxon.UrgencyLow || klaxon.UrgencyOf(a.Severity) != klaxon.UrgencyHigh || !inc.State.Open() {
-		return false
+		return false, false
 	}
 	inc.Urgency, inc.Severity = klaxon.UrgencyHigh, a.Severity
 	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventUrgencyRaised, Alert: a.Key,
 		Text: "to high by a " + a.Severity + " alert: " + a.Summary})
 	if inc.State != klaxon.StateTriggered || inc.Escalation.Step < 0 {
-		return false
+		return true, false
 	}
 	inc.Escalation.RaiseDue = now
-	return true
+	return true, true
 }
 
 // cameBack reports whether a, a resolve made late for an alert that

@@ -83,7 +83,7 @@ func Retrigger(inc *klaxon.Incident, now time.Time, why string) {
 func Trigger(inc *klaxon.Incident) {
 	if inc.State == klaxon.StateAcknowledged {
 		inc.WalkFrom = inc.Seq
-		inc.Escalation.Reached, inc.Escalation.ReachedTrimmed = false, false
+		inc.Escalation.Reached, inc.Escalation.ReachedTrimmed, inc.Escalation.Fallback = false, false, false
 	}
 	inc.State = klaxon.StateTriggered
 	inc.AckedAt, inc.AckedBy, inc.SnoozedUntil = time.Time{}, "", time.Time{}
