@@ -3,7 +3,6 @@
 package ingest_test
 
 import (
-	"net"
 	"regexp"
 	"strconv"
 	"sync/atomic"
@@ -23,58 +22,39 @@ var waitCalls = regexp.MustCompile(`cmdstat_wait:calls=(\d+)`)
 // BenchmarkSingleEventsWait is BenchmarkSingleEvents/spread on a master
 // with one replica, with and without wait_replicas: 64 senders, each op
 // a delivery of one new alert to group n mod 1,000. It reports alerts/s
-// and the WAITs the master ran per delivery (waits/op): the coalescing.
+// and the WAITs the masters ran per delivery (waits/op): the coalescing.
 func BenchmarkSingleEventsWait(b *testing.B) {
-	for _, wait := range []int{0, 1} {
-		b.Run("wait_replicas="+strconv.Itoa(wait), func(b *testing.B) {
-			master := redistest.Start(b)
-			_, port, err := net.SplitHostPort(master.Addr())
-			require.NoError(b, err)
-			redistest.Start(b, "--replicaof", "127.0.0.1", port)
-			reply, err := redistest.Do(master.Addr(), "WAIT", "1", "15000")
-			require.NoError(b, err)
-			require.Equal(b, "1", reply)
-			st, err := redis.Open(b.Context(), redis.Options{Addrs: []string{master.Addr()}, WaitReplicas: wait})
-			require.NoError(b, err)
-			b.Cleanup(func() { _ = st.Close() })
-			_, err = redistest.Do(master.Addr(), "CONFIG", "RESETSTAT")
-			require.NoError(b, err)
-			p := ingest.NewPipeline(st, func() ingest.Router { return byGroupLabel{} }, nil, time.Now)
-			var next atomic.Int64
-			var ops int64
-			measure(b, 1, func() int64 {
-				ops = send(b, p, &next, int64(b.N), func(n int64) []klaxon.Alert { return loadAlerts(n, n%1000, 1) })
-				return ops
-			})
-			stats, err := redistest.Do(master.Addr(), "INFO", "commandstats")
-			require.NoError(b, err)
-			waits := 0
-			if m := waitCalls.FindStringSubmatch(stats); m != nil {
-				waits, _ = strconv.Atoi(m[1])
-			}
-			b.ReportMetric(float64(waits)/float64(ops), "waits/op")
-		})
-	}
+	benchWait(b, func(b *testing.B) []*redistest.Server {
+		master := redistest.Start(b)
+		redistest.StartReplica(b, master)
+		return []*redistest.Server{master}
+	})
 }
 
 // BenchmarkClusterEventsWait is BenchmarkSingleEventsWait on a Cluster
-// of 3 masters with a replica each (256 shards): waits/op counts the
-// WAITs of all masters per delivery.
+// of 3 masters with a replica each (256 shards).
 func BenchmarkClusterEventsWait(b *testing.B) {
+	benchWait(b, func(b *testing.B) []*redistest.Server {
+		masters, _ := startClusterWithReplicas(b)
+		return masters
+	})
+}
+
+// benchWait runs the deliveries of BenchmarkSingleEventsWait on the
+// masters start starts, with wait_replicas 0 and 1.
+func benchWait(b *testing.B, start func(*testing.B) []*redistest.Server) {
 	for _, wait := range []int{0, 1} {
 		b.Run("wait_replicas="+strconv.Itoa(wait), func(b *testing.B) {
-			masters, _ := startClusterWithReplicas(b)
+			masters := start(b)
 			addrs := make([]string, len(masters))
 			for i, m := range masters {
 				addrs[i] = m.Addr()
+				_, err := redistest.Do(m.Addr(), "CONFIG", "RESETSTAT")
+				require.NoError(b, err)
 			}
 			st, err := redis.Open(b.Context(), redis.Options{Addrs: addrs, WaitReplicas: wait})
 			require.NoError(b, err)
 			b.Cleanup(func() { _ = st.Close() })
-			for _, m := range masters {
-				_, err = redistest.Do(m.Addr(), "CONFIG", "RESETSTAT")
-				require.NoError(b, err)
-			}
 			p := ingest.NewPipeline(st, func() ingest.Router { return byGroupLabel{} }, nil, time.Now)
 			var next atomic.Int64
 			var ops int64

@@ -120,12 +120,7 @@ func (p *pausing) Commit(ctx context.Context, c klaxon.Commit) error {
 // sent before the commit would find the replica still there.
 func TestAcceptWaitsAfterItsCommits(t *testing.T) {
 	master := redistest.Start(t)
-	_, port, err := net.SplitHostPort(master.Addr())
-	require.NoError(t, err)
-	replica := redistest.Start(t, "--replicaof", "127.0.0.1", port)
-	reply, err := redistest.Do(master.Addr(), "WAIT", "1", "15000")
-	require.NoError(t, err)
-	require.Equal(t, "1", reply)
+	replica := redistest.StartReplica(t, master)
 	st, err := redis.Open(t.Context(), redis.Options{Addrs: []string{master.Addr()}, WaitReplicas: 1, WaitTimeout: 200 * time.Millisecond})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })

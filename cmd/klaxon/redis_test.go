@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -162,39 +161,4 @@ func waitingForRedis(t *testing.T, config string) (*proc, *redistest.Server) {
 	p := runBinary(t, buildKlaxon(t), config)
 	waitFor(t, "it waits for Redis", func() bool { return strings.Contains(p.logs.String(), "Redis cannot be reached or serve yet") })
 	return p, redis
-}
-
-// TestServeWaitsForReplicas: with wait_replicas, a webhook is answered
-// 2xx only once a replica holds its alerts: while the replica does not
-// acknowledge (stopped), the webhook is a 503, which the sender retries,
-// and /readyz fails; once it is back, the retry (which finds the alert
-// committed already) is answered 200, and the replica holds the group.
-func TestServeWaitsForReplicas(t *testing.T) {
-	master := redistest.Start(t)
-	_, port, err := net.SplitHostPort(master.Addr())
-	require.NoError(t, err)
-	replica := redistest.Start(t, "--replicaof", "127.0.0.1", port)
-	reply, err := redistest.Do(master.Addr(), "WAIT", "1", "15000") // the replica has synced
-	require.NoError(t, err)
-	require.Equal(t, "1", reply)
-	config := writeConfig(t, time.Hour)
-	rewrite(t, config, "store: {path: data/klaxon.db}", "store: {redis: {addrs: ["+master.Addr()+"], wait_replicas: 1, wait_timeout: 2s}}")
-	base, _, _ := startServe(t, config)
-	require.Equal(t, http.StatusOK, readyz(base))
-	body, err := os.ReadFile(filepath.Join("testdata", "firing-one-alert.json"))
-	require.NoError(t, err)
-
-	replica.Pause(t)
-	code, out := post(t, base+"/v1/ingest/alertmanager", amToken, "application/json", body)
-	require.Equal(t, http.StatusServiceUnavailable, code, "%v", out)
-	require.Contains(t, out["error"], "0 of the 1 replicas asked for acknowledged the write within 2s")
-	waitFor(t, "/readyz fails", func() bool { return readyz(base) == http.StatusServiceUnavailable })
-
-	replica.Resume(t)
-	code, out = post(t, base+"/v1/ingest/alertmanager", amToken, "application/json", body) // the sender's retry
-	require.Equal(t, http.StatusOK, code, "%v", out)
-	keys, err := redistest.Do(replica.Addr(), "KEYS", "{klaxon:s*}:g:*")
-	require.NoError(t, err)
-	require.NotEmpty(t, keys, "the replica holds the group")
-	waitFor(t, "/readyz is ready again", func() bool { return readyz(base) == http.StatusOK })
 }

@@ -387,3 +387,22 @@ func freePort() (int, error) {
 	}
 	return port, nil
 }
+
+// StartReplica runs a replica of master, as Start runs a server (args
+// after its --replicaof), and returns once it has loaded master's data
+// and follows its writes (master_link_status:up).
+func StartReplica(t testing.TB, master *Server, args ...string) *Server {
+	t.Helper()
+	r := Start(t, append([]string{"--replicaof", "127.0.0.1", strconv.Itoa(master.port)}, args...)...)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		info, err := Do(r.Addr(), "INFO", "replication")
+		if err == nil && strings.Contains(info, "master_link_status:up") {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redistest: replica %s of %s not in sync after 30s: %v %s", r.Addr(), master.Addr(), err, info)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

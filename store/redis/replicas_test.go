@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"errors"
-	"net"
 	"testing"
 	"time"
 
@@ -23,12 +22,7 @@ import (
 func TestReplicated(t *testing.T) {
 	t.Parallel()
 	master := redistest.Start(t)
-	_, port, err := net.SplitHostPort(master.Addr())
-	require.NoError(t, err)
-	replica := redistest.Start(t, "--replicaof", "127.0.0.1", port)
-	reply, err := redistest.Do(master.Addr(), "WAIT", "1", "15000") // the replica has synced
-	require.NoError(t, err)
-	require.Equal(t, "1", reply)
+	replica := redistest.StartReplica(t, master)
 
 	s, err := Open(t.Context(), Options{Addrs: []string{master.Addr()}, Prefix: "wait", WaitReplicas: 1, WaitTimeout: 2 * time.Second})
 	require.NoError(t, err)

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon/internal/redistest"
+)
+
+// serveWithReplica runs klaxon serve on a Redis master with one replica
+// and wait_replicas: 1, and returns its base URL and the replica.
+func serveWithReplica(t *testing.T) (string, *redistest.Server) {
+	t.Helper()
+	master := redistest.Start(t)
+	replica := redistest.StartReplica(t, master)
+	config := writeConfig(t, time.Hour)
+	rewrite(t, config, "store: {path: data/klaxon.db}", "store: {redis: {addrs: ["+master.Addr()+"], wait_replicas: 1, wait_timeout: 2s}}")
+	base, _, _ := startServe(t, config)
+	return base, replica
+}
+
+// TestServeWaitsForReplicas: with wait_replicas, a webhook is answered
+// 2xx only once a replica holds its alerts: while the replica does not
+// acknowledge (stopped), the webhook is a 503, which the sender retries,
+// and /readyz fails; once it is back, the retry (which finds the alert
+// committed already) is answered 200, and the replica holds the group.
+func TestServeWaitsForReplicas(t *testing.T) {
+	base, replica := serveWithReplica(t)
+	require.Equal(t, http.StatusOK, readyz(base))
+	body, err := os.ReadFile(filepath.Join("testdata", "firing-one-alert.json"))
+	require.NoError(t, err)
+
+	replica.Pause(t)
+	code, out := post(t, base+"/v1/ingest/alertmanager", amToken, "application/json", body)
+	require.Equal(t, http.StatusServiceUnavailable, code, "%v", out)
+	require.Contains(t, out["error"], "0 of the 1 replicas asked for acknowledged the write within 2s")
+	waitFor(t, "/readyz fails", func() bool { return readyz(base) == http.StatusServiceUnavailable })
+
+	replica.Resume(t)
+	code, out = post(t, base+"/v1/ingest/alertmanager", amToken, "application/json", body) // the sender's retry
+	require.Equal(t, http.StatusOK, code, "%v", out)
+	keys, err := redistest.Do(replica.Addr(), "KEYS", "{klaxon:s*}:g:*")
+	require.NoError(t, err)
+	require.NotEmpty(t, keys, "the replica holds the group")
+	waitFor(t, "/readyz is ready again", func() bool { return readyz(base) == http.StatusOK })
+}
+
+// TestServeWaitsForReplicasPagerDutyAcknowledge: the README's
+// Durability contract ("each delivery is answered 2xx only once that
+// many replicas acknowledged its commits") holds for a PagerDuty
+// acknowledge event too: it commits the incident's acknowledgement,
+// which a sender never sends again. While the replica does not
+// acknowledge, it must be answered 503, not 202.
+func TestServeWaitsForReplicasPagerDutyAcknowledge(t *testing.T) {
+	base, replica := serveWithReplica(t)
+	trigger, err := os.ReadFile(filepath.Join("testdata", "pagerduty-trigger.json"))
+	require.NoError(t, err)
+	code, out := post(t, base+"/v2/enqueue", "", "application/json", trigger)
+	require.Equal(t, http.StatusAccepted, code, "%v", out)
+
+	replica.Pause(t)
+	defer replica.Resume(t)
+	ack, err := os.ReadFile(filepath.Join("testdata", "pagerduty-acknowledge.json"))
+	require.NoError(t, err)
+	code, out = post(t, base+"/v2/enqueue", "", "application/json", ack)
+	require.Equal(t, http.StatusServiceUnavailable, code,
+		"an acknowledge event answered %d (%v) while no replica holds the acknowledgement", code, out)
+}
+
+// TestServeWaitsForReplicasPagerDutyChange: a PagerDuty change event is
+// a delivery too, which its sender (a deploy tool) sends once: while the
+// replica does not acknowledge, it must be answered 503, not 202.
+func TestServeWaitsForReplicasPagerDutyChange(t *testing.T) {
+	base, replica := serveWithReplica(t)
+	replica.Pause(t)
+	defer replica.Resume(t)
+	code, out := post(t, base+"/v2/change/enqueue", "", "application/json",
+		[]byte(`{"routing_key":"`+pdRoutingKey+`","payload":{"summary":"Deploy checkout-api 2026.11.23-3","source":"github-actions"}}`))
+	require.Equal(t, http.StatusServiceUnavailable, code,
+		"a change event answered %d (%v) while no replica holds it", code, out)
+}
+
+// TestServeChangeRetryAfterWaitStoresOnce: a change event answered 503
+// because the replica did not acknowledge in time was stored already
+// (PutChange, then ChangesReplicated); the sender's retry, as the 503
+// asks, stores it again under a new ID. Every replica lag past
+// wait_timeout so doubles a change in the incidents' reviews, where an
+// alert's retry finds its commit and writes nothing.
+func TestServeChangeRetryAfterWaitStoresOnce(t *testing.T) {
+	base, replica := serveWithReplica(t)
+	event := []byte(`{"routing_key":"` + pdRoutingKey + `","payload":{"summary":"Deploy checkout-api 2026.11.23-3","source":"github-actions","timestamp":"2026-11-23T10:00:00Z"}}`)
+
+	replica.Pause(t)
+	code, out := post(t, base+"/v2/change/enqueue", "", "application/json", event)
+	replica.Resume(t)
+	require.Equal(t, http.StatusServiceUnavailable, code, "%v", out)
+	code, out = post(t, base+"/v2/change/enqueue", "", "application/json", event) // the sender's retry
+	require.Equal(t, http.StatusAccepted, code, "%v", out)
+
+	n, err := redistest.Do(replica.Addr(), "EVAL", "local n = 0 for _, k in ipairs(redis.call('KEYS', '{klaxon:ch:*}')) do "+
+		"if redis.call('TYPE', k).ok == 'zset' then n = n + redis.call('ZCARD', k) end end return n", "0")
+	require.NoError(t, err)
+	require.Equal(t, "1", n, "one change event, delivered twice as its 503 asked, is stored %s times", n)
+}
