@@ -84,6 +84,11 @@ type Incident struct {
 	// Sent are the pages that went out, by notification: delivery reports
 	// and replies find theirs here without reading the timeline.
 	Sent []Sent `json:"sent,omitempty"`
+	// Walked are the people the current walk turned to, each with the
+	// first step that did (FallbackStep for the fallback), whether or
+	// not a rule of theirs paged them: a raised urgency pages them by its
+	// rules (see Escalation.RaiseDue). A new walk starts it again.
+	Walked []Walked `json:"walked,omitempty"`
 	// Once are the acts that may change the incident once (Actor.Once)
 	// and did, recorded in the commit that made the change: an act that
 	// failed is not among them, and may be tried again.
@@ -95,6 +100,12 @@ type Incident struct {
 	// timeline. Neither is part of the stored header.
 	Changed  []AlertState `json:"-"`
 	Recorded []Event      `json:"-"`
+}
+
+// Walked is a person a walk turned to, and the first step that did.
+type Walked struct {
+	User string `json:"user"`
+	Step int    `json:"step"`
 }
 
 // Chat is a message in a chat channel: Slack's channel ID and the
@@ -137,6 +148,7 @@ func (inc *Incident) Header() *Incident {
 	h.Pending = slices.Clone(inc.Pending)
 	h.Sent = slices.Clone(inc.Sent)
 	h.Once = slices.Clone(inc.Once)
+	h.Walked = slices.Clone(inc.Walked)
 	if inc.Chat != nil {
 		c := *inc.Chat
 		h.Chat = &c
@@ -585,5 +597,6 @@ func (inc *Incident) SameHeader(o *Incident) bool {
 		inc.Commander == o.Commander && ((inc.Chat == nil && o.Chat == nil) || (inc.Chat != nil && o.Chat != nil && *inc.Chat == *o.Chat)) &&
 		inc.AlertCount == o.AlertCount && inc.FiringCount == o.FiringCount && inc.PagedAt == o.PagedAt &&
 		inc.Policy.same(&o.Policy) && inc.Escalation == o.Escalation && slices.Equal(inc.Pending, o.Pending) &&
-		inc.Seq == o.Seq && inc.WalkFrom == o.WalkFrom && slices.Equal(inc.Sent, o.Sent) && slices.Equal(inc.Once, o.Once)
+		inc.Seq == o.Seq && inc.WalkFrom == o.WalkFrom && slices.Equal(inc.Sent, o.Sent) && slices.Equal(inc.Walked, o.Walked) &&
+		slices.Equal(inc.Once, o.Once)
 }

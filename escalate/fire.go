@@ -115,12 +115,16 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 			}
 			done = true
 			if lookupAt.After(now) {
-				// The step waits for the lookup; other pages keep their time.
+				// The step waits for the lookup; other pages, and the
+				// catch-up of a raised urgency, keep their time.
 				due := lookupAt
 				for _, n := range cur.Pending {
 					if n.Due.Before(due) {
 						due = n.Due
 					}
+				}
+				if rd := cur.Escalation.RaiseDue; !rd.IsZero() && rd.Before(due) {
+					due = rd
 				}
 				c.Schedule(cur, due)
 			} else {

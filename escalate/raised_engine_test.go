@@ -72,6 +72,17 @@ func newRaisedRig(t *testing.T, dir raisedDir, p klaxon.Policy) *raisedRig {
 	return r
 }
 
+// forgetWalked leaves the incident's header as a version before
+// Incident.Walked wrote it: the catch-up looks up the steps walked.
+func (r *raisedRig) forgetWalked() {
+	r.t.Helper()
+	require.NoError(r.t, klaxon.Update(r.t.Context(), r.st, r.group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
+		inc := g.Open.Header()
+		inc.Walked = nil
+		return &klaxon.Commit{Open: r.id, Incidents: []*klaxon.Incident{inc}}, nil
+	}))
+}
+
 func (r *raisedRig) turn(at time.Duration) {
 	r.t.Helper()
 	r.clk.Set(t0.Add(at))

@@ -146,6 +146,7 @@ func TestUrgencyRaisedRetryIgnoresBackoff(t *testing.T) {
 		escalate.Options{Now: r.clk.Now, Retry: escalate.Backoff{First: 10 * time.Second, Max: time.Minute}})
 	r.turn(0)
 	require.Equal(t, []string{"alice/sms"}, r.ph.got())
+	r.forgetWalked() // the catch-up looks up the steps, as for a header of a version before
 
 	dir.down.Store(true)
 	r.raise(time.Minute)

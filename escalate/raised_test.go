@@ -2,6 +2,7 @@ package escalate_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,23 +51,24 @@ func TestUrgencyRaised(t *testing.T) {
 		ack    bool
 		// pages are those the walk sends from the raise on, up to 30 minutes.
 		pages []sent
-		// again is the escalated event's text, "" for none.
+		// again is the text of the engine's urgency_raised event, which
+		// says whom it paged; "" for none.
 		again string
 	}{
 		{"at the first step: its people by their rules for high urgency", policy, 2 * time.Minute, false,
 			[]sent{{"erin", "sms", 2 * time.Minute}, {"dana", "voice", 3 * time.Minute}, {"frank", "email", 5 * time.Minute},
 				{"dana", "email", 10 * time.Minute}, {"dana", "voice", 11 * time.Minute}},
-			"step 1 again, by the rules for high urgency"},
+			"paging dana, erin by the rules for high urgency"},
 		{"at the last step: every step's people, each once", policy, 12 * time.Minute, false,
 			[]sent{{"erin", "sms", 12 * time.Minute}, {"dana", "voice", 13 * time.Minute}},
-			"steps 1 to 3 again, by the rules for high urgency"},
+			"paging dana, erin by the rules for high urgency"},
 		{"in the second round: every step's", klaxon.Policy{Name: "p", Repeat: 1, Steps: []klaxon.Step{step("dana"), step("frank"), step("erin")}}, 17 * time.Minute, false,
 			[]sent{{"erin", "sms", 17 * time.Minute}, {"dana", "voice", 18 * time.Minute}, {"erin", "sms", 20 * time.Minute}},
-			"steps 1 to 3 again, by the rules for high urgency"},
+			"paging dana, erin by the rules for high urgency"},
 		{"a walk that ended reaching nobody: its people are paged now",
 			klaxon.Policy{Name: "p", Steps: []klaxon.Step{step("erin")}}, 10 * time.Minute, false,
 			[]sent{{"erin", "sms", 10 * time.Minute}},
-			"step 1 again, by the rules for high urgency"},
+			"paging erin by the rules for high urgency"},
 		{"nobody has a rule for high urgency only: nothing more", klaxon.Policy{Name: "p", Steps: []klaxon.Step{step("frank")}}, 2 * time.Minute, false,
 			nil, ""},
 		{"acknowledged: nobody is paged", policy, 2 * time.Minute, true, nil, ""},
@@ -130,7 +132,7 @@ func TestUrgencyRaised(t *testing.T) {
 			require.ElementsMatch(t, tt.pages, got)
 			var again string
 			for _, e := range inc.Recorded {
-				if e.Kind == klaxon.EventEscalated && e.At.Equal(at) {
+				if e.Kind == klaxon.EventUrgencyRaised && strings.HasPrefix(e.Text, "paging ") {
 					again = e.Text
 				}
 			}

@@ -157,6 +157,7 @@ func exhaust(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon
 	}
 	esc.Done, esc.NextAt, esc.Fallback = true, time.Time{}, true
 	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventExhausted, Text: fmt.Sprintf("every step walked %d times and nobody was paged", rounds)})
+	walked(inc, list, FallbackStep)
 	n := notify(inc, now, list, FallbackStep, esc.Round)
 	text := "paging the fallback: " + targetsText(fallback)
 	if n == 0 {
@@ -167,58 +168,112 @@ func exhaust(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon
 }
 
 // catchUp pages, once the urgency of inc rose, the people its walk
-// turned to so far (the steps walked, every step past the first round,
-// and the fallback when the walk ended on it) by their rules for the
-// new urgency, those that did not apply before, by a contact method
-// the walk has not paged them by: what the walk would have paged by now
-// had the incident been of that urgency from the start, and did not. A
-// person a step passed over for want of a rule (nobody_paged) is paged
-// now. Each person is paged once, however many steps name them, by
-// pages of the current step due at now plus the rule's delay; the walk
-// goes on from where it is.
+// turned to so far (Incident.Walked: those its steps paged, or passed
+// over for want of a rule, and the fallback's) by their rules for the
+// new urgency, those that did not apply before, by a contact method the
+// walk has not paged them by: what the walk would have paged by now had
+// the incident been of that urgency from the start, and did not. They
+// are the people the walk turned to when it did, not who is on call
+// now. Each page is of the step that first turned to its person, due at
+// now plus the rule's delay; the walk goes on from where it is. An
+// incident whose walk recorded nobody (a header written before Walked)
+// looks up the steps walked so far instead.
 func catchUp(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon.Target) error {
 	esc := &inc.Escalation
-	last := min(esc.Step, len(inc.Policy.Steps)-1)
-	if esc.Round > 0 {
-		last = len(inc.Policy.Steps) - 1
-	}
-	steps := slices.Clone(inc.Policy.Steps[:last+1])
-	if len(fallback) > 0 && esc.Fallback {
-		steps = append(steps, klaxon.Step{Targets: fallback})
-	}
-	var list []klaxon.User
-	for _, s := range steps {
-		us, _, err := users(s)
-		if err != nil {
+	people := inc.Walked
+	if len(people) == 0 {
+		var err error
+		if people, err = lookUpWalked(inc, users, fallback); err != nil {
 			return err
-		}
-		for _, u := range us {
-			if !slices.ContainsFunc(list, func(o klaxon.User) bool { return o.ID == u.ID }) {
-				list = append(list, u)
-			}
 		}
 	}
 	// Only rules that name the urgency: the others applied before; and
 	// not by a contact method that paged the person in this walk (a text
 	// for low urgency and one for high, or a step walked at high urgency
 	// while the catch-up waited).
-	n := notifyIf(inc, now, list, esc.Step, esc.Round, func(u klaxon.User, r klaxon.NotifyRule) bool {
+	keep := func(u klaxon.User, r klaxon.NotifyRule) bool {
 		return r.Urgency == inc.Urgency && !pagedBy(inc, u.ID, r.Via)
-	})
-	if n == 0 {
-		return nil
 	}
-	which := "step 1"
-	if last > 0 {
-		which = fmt.Sprintf("steps 1 to %d", last+1)
+	n := 0
+	var who []string
+	for _, step := range stepsOf(people) {
+		var targets []klaxon.Target
+		for _, w := range people {
+			if w.Step == step {
+				targets = append(targets, klaxon.Target{Kind: klaxon.TargetUser, Name: w.User})
+			}
+		}
+		list, _, err := users(klaxon.Step{Targets: targets})
+		if err != nil {
+			return err
+		}
+		if k := notifyIf(inc, now, list, step, esc.Round, keep); k > 0 {
+			n += k
+			for _, u := range list {
+				if slices.ContainsFunc(u.Notify, func(r klaxon.NotifyRule) bool { return r.Applies(inc.Urgency) && keep(u, r) }) {
+					who = append(who, u.ID)
+				}
+			}
+		}
 	}
-	if len(steps) > last+1 {
-		which += " and the fallback"
+	if n > 0 {
+		inc.Record(klaxon.Event{At: now, Kind: klaxon.EventUrgencyRaised,
+			Text: fmt.Sprintf("paging %s by the rules for %s urgency", strings.Join(who, ", "), inc.Urgency)})
 	}
-	step := esc.Step
-	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventEscalated, Step: &step,
-		Text: fmt.Sprintf("%s again, by the rules for %s urgency", which, inc.Urgency)})
 	return nil
+}
+
+// walked notes in inc.Walked the users a step of its walk (or the
+// fallback, FallbackStep) turned to, each once.
+func walked(inc *klaxon.Incident, users []klaxon.User, step int) {
+	for _, u := range users {
+		if !slices.ContainsFunc(inc.Walked, func(w klaxon.Walked) bool { return w.User == u.ID }) {
+			inc.Walked = append(inc.Walked, klaxon.Walked{User: u.ID, Step: step})
+		}
+	}
+}
+
+// stepsOf are the steps of people, in the order they first come.
+func stepsOf(people []klaxon.Walked) []int {
+	var out []int
+	for _, w := range people {
+		if !slices.Contains(out, w.Step) {
+			out = append(out, w.Step)
+		}
+	}
+	return out
+}
+
+// lookUpWalked is whom inc's walk turned to, looked up again: the steps
+// walked so far (every step, past the first round), and the fallback when
+// the walk ended on it; for a header that kept no Walked.
+func lookUpWalked(inc *klaxon.Incident, users Users, fallback []klaxon.Target) ([]klaxon.Walked, error) {
+	esc := &inc.Escalation
+	last := min(esc.Step, len(inc.Policy.Steps)-1)
+	if esc.Round > 0 {
+		last = len(inc.Policy.Steps) - 1
+	}
+	var out []klaxon.Walked
+	add := func(s klaxon.Step, step int) error {
+		list, _, err := users(s)
+		for _, u := range list {
+			if !slices.ContainsFunc(out, func(w klaxon.Walked) bool { return w.User == u.ID }) {
+				out = append(out, klaxon.Walked{User: u.ID, Step: step})
+			}
+		}
+		return err
+	}
+	for i := 0; i <= last; i++ {
+		if err := add(inc.Policy.Steps[i], i); err != nil {
+			return nil, err
+		}
+	}
+	if len(fallback) > 0 && esc.Fallback {
+		if err := add(klaxon.Step{Targets: fallback}, FallbackStep); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // pagedBy reports whether inc's walk sent user a page by via, or tried
@@ -326,6 +381,7 @@ func pageStep(inc *klaxon.Incident, now time.Time, i, round int, users Users, wh
 	inc.Escalation = klaxon.Escalation{Step: i, Round: round, NextAt: next, Reached: inc.Escalation.Reached, ReachedTrimmed: inc.Escalation.ReachedTrimmed,
 		Fallback: inc.Escalation.Fallback, RaiseDue: inc.Escalation.RaiseDue}
 	dropRetries(inc, now, fmt.Sprintf("step %d escalated", i+1))
+	walked(inc, list, i)
 	n := notify(inc, now, list, i, round)
 	e := who.Event(now, klaxon.EventEscalated)
 	e.Step, e.Text = &i, stepText(step, i, round)

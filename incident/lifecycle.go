@@ -84,6 +84,7 @@ func Trigger(inc *klaxon.Incident) {
 	if inc.State == klaxon.StateAcknowledged {
 		inc.WalkFrom = inc.Seq
 		inc.Escalation.Reached, inc.Escalation.ReachedTrimmed, inc.Escalation.Fallback = false, false, false
+		inc.Walked = nil
 	}
 	inc.State = klaxon.StateTriggered
 	inc.AckedAt, inc.AckedBy, inc.SnoozedUntil = time.Time{}, "", time.Time{}

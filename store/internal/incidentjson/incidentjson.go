@@ -273,6 +273,17 @@ func (e *encoder) header(inc *klaxon.Incident) {
 		}
 		e.end()
 	}
+	if len(inc.Walked) > 0 {
+		e.array("walked", false)
+		for i, w := range inc.Walked {
+			e.item(i)
+			e.open()
+			e.str("user", w.User)
+			e.int("step", int64(w.Step))
+			e.close()
+		}
+		e.end()
+	}
 	e.stringsOmit("once", inc.Once)
 	e.close()
 }
