@@ -28,8 +28,9 @@ type Change struct {
 	Links   []Link            `json:"links,omitempty"`
 	// Digest, when set, names the event as its sender sent it (a hash of
 	// its body): a store that may answer an error for a change it stored
-	// (Redis, waiting for replicas) keeps one change of a digest put
-	// again within ChangeRetryWindow, and gives its ID. Not stored.
+	// (Redis, waiting for replicas) remembers the digest of a change whose
+	// sender was told to send it again, and a change put again with it
+	// within ChangeRetryWindow is that one. Not stored.
 	Digest string `json:"-"`
 }
 

@@ -141,4 +141,5 @@ func (s *Server) acknowledgeAlert(r *http.Request, key, integration string) erro
 type replicatedStore interface {
 	Barrier(ctx context.Context, groups []string) (wait func(context.Context) error)
 	ChangesBarrier(ctx context.Context, integration string) (wait func(context.Context) error)
+	RememberChange(ctx context.Context, integration, digest, id string) error
 }

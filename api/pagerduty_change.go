@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"time"
 
@@ -54,9 +55,15 @@ func (s *Server) changeEnqueue(w http.ResponseWriter, r *http.Request) {
 	if rs, ok := s.o.Store.(replicatedStore); ok {
 		wait = rs.ChangesBarrier(r.Context(), name)
 	}
-	_, err = s.o.Store.PutChange(r.Context(), c, now, klaxon.DefaultChangeBounds)
+	stored, err := s.o.Store.PutChange(r.Context(), c, now, klaxon.DefaultChangeBounds)
 	if err == nil {
-		err = wait(r.Context())
+		if err = wait(r.Context()); err != nil {
+			// Stored, and the sender is told to send it again: its
+			// retry is this change, not another.
+			if rs, ok := s.o.Store.(replicatedStore); ok {
+				err = errors.Join(err, rs.RememberChange(r.Context(), name, c.Digest, stored.ID))
+			}
+		}
 	}
 	if err != nil {
 		s.pdFailed(w, r, "change enqueue", name, err)

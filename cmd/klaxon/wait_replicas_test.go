@@ -107,3 +107,30 @@ func TestServeChangeRetryAfterWaitStoresOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "1", n, "one change event, delivered twice as its 503 asked, is stored %s times", n)
 }
+
+// TestServeChangeSentTwiceAfter202: the change digest is meant for a
+// sender's retry of an event whose answer was an error (a wait for
+// replicas, a reply lost), but Redis keeps one change of a body for ten
+// minutes whatever the first was answered, and with or without
+// wait_replicas. Two deploys of one build (a re-run, a rollback and
+// redeploy), each sent by a script without payload.timestamp and each
+// answered 202, are one change: the second, which a review must show at
+// the time it came ("payload.timestamp, else when it came"), is dropped,
+// and its 202 says it was processed. PagerDuty keeps both; so does the
+// embedded store.
+func TestServeChangeSentTwiceAfter202(t *testing.T) {
+	redis := redistest.Start(t)
+	config := writeConfig(t, time.Hour)
+	rewrite(t, config, "store: {path: data/klaxon.db}", "store: {redis: {addrs: ["+redis.Addr()+"]}}")
+	base, _, _ := startServe(t, config)
+	deploy := []byte(`{"routing_key":"` + pdRoutingKey + `","payload":{"summary":"Deploy checkout-api 2026.11.23-3","source":"github-actions"}}`)
+
+	for range 2 {
+		code, out := post(t, base+"/v2/change/enqueue", "", "application/json", deploy)
+		require.Equal(t, http.StatusAccepted, code, "%v", out)
+	}
+	n, err := redistest.Do(redis.Addr(), "EVAL", "local n = 0 for _, k in ipairs(redis.call('KEYS', '{klaxon:ch:*}')) do "+
+		"if redis.call('TYPE', k).ok == 'zset' then n = n + redis.call('ZCARD', k) end end return n", "0")
+	require.NoError(t, err)
+	require.Equal(t, "2", n, "two change events, each answered 202, are stored %s time(s)", n)
+}

@@ -20,7 +20,8 @@ import (
 // changekey.Key then its JSON, so that the set sorts by time and a window
 // is a range of it by lex; {P:ch:<integration>}:n is the counter of its
 // IDs, and {P:ch:<integration>}:d:<digest> the ID of a change put with
-// that Digest, for klaxon.ChangeRetryWindow. The two share the integration's hash tag, and one script writes
+// that Digest whose sender was told to send it again (RememberChange),
+// for klaxon.ChangeRetryWindow. The two share the integration's hash tag, and one script writes
 // them (change.lua). Both expire when their bound of age has passed
 // since the last put: an integration that stops sending keeps nothing
 // older.
@@ -51,17 +52,28 @@ func (s *Store) PutChange(ctx context.Context, c klaxon.Change, now time.Time, b
 	key := s.changesKey(c.Integration)
 	keys := []string{key, key + ":n"}
 	if c.Digest != "" {
-		// A retry of a change stored, whose answer was an error (a
-		// wait for replicas, a reply lost): stored once.
+		// A retry of a change stored, whose sender was told to send
+		// it again (RememberChange): stored once.
 		keys = append(keys, key+":d:"+c.Digest)
 	}
 	seq, err := changeScript.Run(ctx, s.rdb, keys,
-		changekey.Time(c.At), v, changekey.Time(now.Add(-b.Age)), b.Count, b.Age.Milliseconds(), klaxon.ChangeRetryWindow.Milliseconds()).Int64()
+		changekey.Time(c.At), v, changekey.Time(now.Add(-b.Age)), b.Count, b.Age.Milliseconds()).Int64()
 	if err != nil {
 		return c, fmt.Errorf("put change of %s: %w", c.Integration, classify(err))
 	}
 	c.ID = strconv.FormatInt(seq, 10)
 	return c, nil
+}
+
+// RememberChange notes that change id of integration, put with digest,
+// was stored though its sender was told to send it again (a wait for
+// replicas that failed): the same change put again within
+// klaxon.ChangeRetryWindow is that one.
+func (s *Store) RememberChange(ctx context.Context, integration, digest, id string) error {
+	if err := s.rdb.Set(ctx, s.changesKey(integration)+":d:"+digest, id, klaxon.ChangeRetryWindow).Err(); err != nil {
+		return fmt.Errorf("remember change %s of %s: %w", id, integration, classify(err))
+	}
+	return nil
 }
 
 // Changes lists up to limit changes of integration whose At is in

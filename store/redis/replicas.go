@@ -83,6 +83,7 @@ type masterBarrier struct {
 // round is one barrier and its WAIT, for the shards of tags; done closes
 // once err is set.
 type round struct {
+	addr string // the master's address, as marked
 	tags []string
 	done chan struct{}
 	err  error
@@ -196,7 +197,7 @@ func (r *replication) join(master, tag string) *round {
 		r.barriers[master] = b
 	}
 	if b.next == nil {
-		b.next = &round{done: make(chan struct{})}
+		b.next = &round{addr: master, done: make(chan struct{})}
 	}
 	rd := b.next
 	if !slices.Contains(rd.tags, tag) {
@@ -239,6 +240,11 @@ func (r *replication) sendRound(rd *round) error {
 	c, err := r.client(ctx, key)
 	if err != nil {
 		return fmt.Errorf("wait for redis replicas: %w", classify(err))
+	}
+	if addr := c.Options().Addr; addr != rd.addr {
+		// The slot map moved since the callers marked their shards:
+		// this master is not the one that took their writes.
+		return fmt.Errorf("redis %w: shard %s moved from %s to %s since the writes waited for, which it may lack: the sender's retry writes them again", klaxon.ErrUnavailable, rd.tags[0], rd.addr, addr)
 	}
 	// One round trip, on one connection: the barrier, its WAIT, and who
 	// the server is. The client reads for as long as the WAIT may take.
