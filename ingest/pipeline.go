@@ -106,7 +106,7 @@ func NewPipeline(store klaxon.Store, router func() Router, wake func(groups ...s
 		now = time.Now
 	}
 	p := &Pipeline{store: store, router: router, wake: wake, now: now, metrics: newMetrics(nil, nil), log: slog.New(slog.DiscardHandler), groups: map[string]*queue{}}
-	if r, ok := store.(replicatedStore); ok {
+	if r, ok := store.(replicatedStore); ok && r.WaitsForReplicas() {
 		p.barrier = r.Barrier
 	}
 	for _, o := range opts {
@@ -121,6 +121,7 @@ func NewPipeline(store klaxon.Store, router func() Router, wake func(groups ...s
 // (it notes which masters hold the groups), and the wait it returns
 // after them.
 type replicatedStore interface {
+	WaitsForReplicas() bool
 	Barrier(ctx context.Context, groups []string) (wait func(context.Context) error)
 }
 

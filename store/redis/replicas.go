@@ -111,6 +111,10 @@ func (s *Store) Barrier(ctx context.Context, groups []string) (wait func(context
 	return s.waits.barrier(ctx, tags)
 }
 
+// WaitsForReplicas reports whether the store was opened with
+// Options.WaitReplicas: without, Barrier's wait returns at once.
+func (s *Store) WaitsForReplicas() bool { return s.waits != nil }
+
 // ChangesBarrier is Barrier for the change events of integration.
 func (s *Store) ChangesBarrier(ctx context.Context, integration string) (wait func(context.Context) error) {
 	if s.waits == nil {
