@@ -89,6 +89,10 @@ type Incident struct {
 	// not a rule of theirs paged them: a raised urgency pages them by its
 	// rules (see Escalation.RaiseDue). A new walk starts it again.
 	Walked []Walked `json:"walked,omitempty"`
+	// WalkedAll: Walked holds every person the current walk turned to,
+	// as it began with a Klaxon that keeps them (false in headers
+	// written before, whose earlier steps are looked up again).
+	WalkedAll bool `json:"walked_all,omitempty"`
 	// Once are the acts that may change the incident once (Actor.Once)
 	// and did, recorded in the commit that made the change: an act that
 	// failed is not among them, and may be tried again.
@@ -473,7 +477,8 @@ const (
 	// window (Text names it): recorded, paging nobody.
 	EventAlertSilenced EventKind = "alert_silenced"
 	// EventUrgencyRaised is an alert of higher severity that joined the
-	// incident (Alert) and raised its urgency (Text says to what).
+	// incident (Alert) and raised its urgency (Text says to what); the
+	// engine's, with no Alert, says whom it paged for it.
 	EventUrgencyRaised EventKind = "urgency_raised"
 )
 

@@ -88,7 +88,7 @@ func (r *raisedRig) forgetWalked() {
 	r.t.Helper()
 	require.NoError(r.t, klaxon.Update(r.t.Context(), r.st, r.group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
 		inc := g.Open.Header()
-		inc.Walked = nil
+		inc.Walked, inc.WalkedAll = nil, false
 		return &klaxon.Commit{Open: r.id, Incidents: []*klaxon.Incident{inc}}, nil
 	}))
 }

@@ -175,18 +175,27 @@ func exhaust(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon
 // the incident been of that urgency from the start, and did not. They
 // are the people the walk turned to when it did, not who is on call
 // now. Each page is of the step that first turned to its person, due at
-// now plus the rule's delay; the walk goes on from where it is. An
-// incident whose walk recorded nobody (a header written before Walked)
-// looks up the steps walked so far instead.
+// now plus the rule's delay; the walk goes on from where it is. A walk
+// begun before Walked was kept (WalkedAll false) looks up its steps
+// walked so far too. A person the walk turned to who is no longer known
+// (a reload) is said on the timeline (nobody_paged).
 func catchUp(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon.Target) error {
 	esc := &inc.Escalation
 	people := inc.Walked
-	if len(people) == 0 {
-		var err error
-		if people, err = lookUpWalked(inc, users, fallback); err != nil {
+	if !inc.WalkedAll {
+		// A walk begun before Walked was kept: its earlier steps are
+		// looked up again.
+		found, err := lookUpWalked(inc, users, fallback)
+		if err != nil {
 			return err
 		}
+		for _, w := range found {
+			if !slices.ContainsFunc(people, func(o klaxon.Walked) bool { return o.User == w.User }) {
+				people = append(people, w)
+			}
+		}
 	}
+	var why []string
 	// Only rules that name the urgency: the others applied before; and
 	// not by a contact method that paged the person in this walk (a text
 	// for low urgency and one for high, or a step walked at high urgency
@@ -203,10 +212,11 @@ func catchUp(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon
 				targets = append(targets, klaxon.Target{Kind: klaxon.TargetUser, Name: w.User})
 			}
 		}
-		list, _, err := users(klaxon.Step{Targets: targets})
+		list, whyNot, err := users(klaxon.Step{Targets: targets})
 		if err != nil {
 			return err
 		}
+		why = append(why, whyNot...)
 		if k := notifyIf(inc, now, list, step, esc.Round, keep); k > 0 {
 			n += k
 			for _, u := range list {
@@ -219,6 +229,11 @@ func catchUp(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon
 	if n > 0 {
 		inc.Record(klaxon.Event{At: now, Kind: klaxon.EventUrgencyRaised,
 			Text: fmt.Sprintf("paging %s by the rules for %s urgency", strings.Join(who, ", "), inc.Urgency)})
+	}
+	if len(why) > 0 {
+		step := esc.Step
+		inc.Record(klaxon.Event{At: now, Kind: klaxon.EventNobodyPaged, Step: &step,
+			Text: "not paged for the raised urgency: " + strings.Join(why, "; ")})
 	}
 	return nil
 }

@@ -316,6 +316,7 @@ func newIncident(a klaxon.Alert, now time.Time, tmpl Template) *klaxon.Incident 
 		CreatedAt:  now,
 		Policy:     tmpl.Policy,
 		Escalation: klaxon.Escalation{Step: -1},
+		WalkedAll:  true,
 	}
 	if inc.Urgency == "" {
 		inc.Urgency = klaxon.UrgencyOf(a.Severity)

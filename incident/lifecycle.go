@@ -84,7 +84,7 @@ func Trigger(inc *klaxon.Incident) {
 	if inc.State == klaxon.StateAcknowledged {
 		inc.WalkFrom = inc.Seq
 		inc.Escalation.Reached, inc.Escalation.ReachedTrimmed, inc.Escalation.Fallback = false, false, false
-		inc.Walked = nil
+		inc.Walked, inc.WalkedAll = nil, true
 	}
 	inc.State = klaxon.StateTriggered
 	inc.AckedAt, inc.AckedBy, inc.SnoozedUntil = time.Time{}, "", time.Time{}

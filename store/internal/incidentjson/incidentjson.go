@@ -284,6 +284,7 @@ func (e *encoder) header(inc *klaxon.Incident) {
 		}
 		e.end()
 	}
+	e.boolOmit("walked_all", inc.WalkedAll)
 	e.stringsOmit("once", inc.Once)
 	e.close()
 }

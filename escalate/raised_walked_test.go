@@ -1,0 +1,113 @@
+package escalate_test
+
+import (
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// TestUrgencyRaisedWalkedSinceUpgradeKeepsEarlierSteps: an incident open
+// across the upgrade that brought Incident.Walked. Step 1, alice, texted
+// her under the old version (its header has no Walked: forgetWalked).
+// After the upgrade step 2 texts bob, and Walked holds bob alone. A
+// critical alert joins: the walk turned to alice and bob, and had it
+// been high from the start both would have been called. catchUp looks
+// the steps up only when Walked is empty; a Walked begun halfway through
+// the walk hides step 1, and alice, who holds the incident, is never
+// called.
+func TestUrgencyRaisedWalkedSinceUpgradeKeepsEarlierSteps(t *testing.T) {
+	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
+	bob := klaxon.User{ID: "bob", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
+	dir := raisedDir{users: map[string]klaxon.User{"alice": alice, "bob": bob}, down: new(atomic.Bool)}
+	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{
+		{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "alice"}}, EscalateAfter: 5 * time.Minute},
+		{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "bob"}}, EscalateAfter: time.Hour},
+	}}
+	r := newRaisedRig(t, dir, p)
+	r.turn(0)
+	require.Equal(t, []string{"alice/sms"}, r.ph.got())
+	r.forgetWalked() // written by the version before Walked
+
+	r.turn(5 * time.Minute)
+	require.Equal(t, []string{"alice/sms", "bob/sms"}, r.ph.got())
+
+	r.raise(6 * time.Minute)
+	r.turn(6 * time.Minute)
+	r.turn(7 * time.Minute)
+	require.ElementsMatch(t, []string{"alice/sms", "bob/sms", "alice/voice", "bob/voice"}, r.ph.got(),
+		"the walk turned to alice and bob: the catch-up calls both")
+}
+
+// TestUrgencyRaisedWalkToNobodyCallsWhoIsOnCallNow: step 1, schedule
+// primary, has nobody on call when it pages; the policy has no fallback,
+// and the walk ends having turned to nobody (Walked empty). Later bob
+// comes on call, and a critical alert joins. The README: the catch-up
+// pages "the people its steps turned to so far (those on call when each
+// step paged, not who is on call now)": nobody. But catchUp takes an
+// empty Walked for a header written before Walked and looks primary up
+// now: bob is called, by his rule for high urgency alone (no text says
+// what it is), for a walk that never turned to him: the defect the
+// fourth round fixed for a walk that turned to somebody.
+func TestUrgencyRaisedWalkToNobodyCallsWhoIsOnCallNow(t *testing.T) {
+	bob := klaxon.User{ID: "bob", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
+	on := new(atomic.Pointer[[]string])
+	on.Store(&[]string{})
+	dir := switchDir{raisedDir{users: map[string]klaxon.User{"bob": bob}, down: new(atomic.Bool)}, on}
+	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}, EscalateAfter: 5 * time.Minute}}}
+	r := newRaisedRig(t, dir.raisedDir, p)
+	r.e = newSwitchEngine(r, dir)
+	r.turn(0)
+	require.Empty(t, r.ph.got(), "nobody on call, no fallback")
+	inc, err := r.st.Incident(t.Context(), r.id)
+	require.NoError(t, err)
+	require.Empty(t, inc.Walked, "the walk turned to nobody")
+
+	on.Store(&[]string{"bob"}) // the handoff
+	r.raise(10 * time.Minute)
+	r.turn(10 * time.Minute)
+	r.turn(11 * time.Minute)
+	require.Empty(t, r.ph.got(), "the walk turned to nobody: the catch-up pages nobody, not whoever is on call now")
+}
+
+// TestUrgencyRaisedRemovedUserSaysWhy: steps 1 and 2 texted alice and
+// bob. alice is then removed from users.yaml (a reload). A critical
+// alert joins: the catch-up calls bob, and cannot page alice; but it
+// drops users' reasons (`list, _, err := users(...)`) and its
+// urgency_raised event names bob alone: the timeline never says that
+// alice, whom the walk turned to, was left out, nor why, as a step that
+// reaches an unknown user says (nobody_paged: "unknown user alice").
+// Were alice the only one walked, no event would be recorded at all.
+func TestUrgencyRaisedRemovedUserSaysWhy(t *testing.T) {
+	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
+	bob := klaxon.User{ID: "bob", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
+	dir := raisedDir{users: map[string]klaxon.User{"alice": alice, "bob": bob}, down: new(atomic.Bool)}
+	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{
+		{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "alice"}}, EscalateAfter: 5 * time.Minute},
+		{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "bob"}}, EscalateAfter: time.Hour},
+	}}
+	r := newRaisedRig(t, dir, p)
+	r.turn(0)
+	r.turn(5 * time.Minute)
+	require.Equal(t, []string{"alice/sms", "bob/sms"}, r.ph.got())
+
+	delete(dir.users, "alice") // users.yaml reloaded without her
+	r.raise(6 * time.Minute)
+	r.turn(6 * time.Minute)
+	r.turn(7 * time.Minute)
+	require.Equal(t, []string{"alice/sms", "bob/sms", "bob/voice"}, r.ph.got(), "bob, who is still a user, is called")
+
+	evs, err := klaxon.ReadTimeline(t.Context(), r.st, r.id)
+	require.NoError(t, err)
+	said := false
+	for _, ev := range evs {
+		if !ev.At.Before(t0.Add(6*time.Minute)) && strings.Contains(ev.Text, "unknown user alice") {
+			said = true
+		}
+	}
+	require.True(t, said, "the timeline says why the catch-up left alice out")
+}
