@@ -28,9 +28,9 @@ type Change struct {
 	Links   []Link            `json:"links,omitempty"`
 	// Digest, when set, names the event as its sender sent it (a hash of
 	// its body): a store that may answer an error for a change it stored
-	// (Redis, waiting for replicas) remembers the digest of a change whose
-	// sender was told to send it again, and a change put again with it
-	// within ChangeRetryWindow is that one. Not stored.
+	// (Redis, waiting for replicas) keeps it with the change until the
+	// sender is answered 2xx, within ChangeRetryWindow, and a change put
+	// again with it meanwhile is that one. Not stored.
 	Digest string `json:"-"`
 }
 

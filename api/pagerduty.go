@@ -139,7 +139,8 @@ func (s *Server) acknowledgeAlert(r *http.Request, key, integration string) erro
 // they do, as ingest answers a delivery. A barrier is taken before the
 // writes it vouches for, and waited for after them.
 type replicatedStore interface {
+	WaitsForReplicas() bool
 	Barrier(ctx context.Context, groups []string) (wait func(context.Context) error)
 	ChangesBarrier(ctx context.Context, integration string) (wait func(context.Context) error)
-	RememberChange(ctx context.Context, integration, digest, id string) error
+	ForgetChange(ctx context.Context, integration, digest string) error
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"net/http"
 	"time"
 
@@ -43,8 +42,12 @@ func (s *Server) changeEnqueue(w http.ResponseWriter, r *http.Request) {
 	now := s.o.Now()
 	c := ev.Change
 	c.Integration, c.ReceivedAt = name, now
-	sum := sha256.Sum256(body) // a sender's retry sends the same body
-	c.Digest = hex.EncodeToString(sum[:16])
+	rs, waits := s.o.Store.(replicatedStore)
+	waits = waits && rs.WaitsForReplicas()
+	if waits {
+		sum := sha256.Sum256(body) // a sender's retry sends the same body
+		c.Digest = hex.EncodeToString(sum[:16])
+	}
 	if c.At.IsZero() || c.At.After(now.Add(changeAhead)) {
 		// A change from the future (a sender's clock gone wrong) would
 		// be its integration's newest for good, and push out every
@@ -52,18 +55,21 @@ func (s *Server) changeEnqueue(w http.ResponseWriter, r *http.Request) {
 		c.At = now
 	}
 	wait := func(context.Context) error { return nil }
-	if rs, ok := s.o.Store.(replicatedStore); ok {
+	if waits {
 		wait = rs.ChangesBarrier(r.Context(), name)
 	}
-	stored, err := s.o.Store.PutChange(r.Context(), c, now, klaxon.DefaultChangeBounds)
+	_, err = s.o.Store.PutChange(r.Context(), c, now, klaxon.DefaultChangeBounds)
 	if err == nil {
-		if err = wait(r.Context()); err != nil {
-			// Stored, and the sender is told to send it again: its
-			// retry is this change, not another.
-			if rs, ok := s.o.Store.(replicatedStore); ok {
-				err = errors.Join(err, rs.RememberChange(r.Context(), name, c.Digest, stored.ID))
-			}
+		err = wait(r.Context())
+	}
+	if err == nil && waits {
+		// Answered 202: the same body sent again is another change. A
+		// sender that hung up meanwhile is not: its retry is this one.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), forgetTimeout)
+		if ferr := rs.ForgetChange(fctx, name, c.Digest); ferr != nil {
+			s.log.WarnContext(r.Context(), "change enqueue", "integration", name, "err", ferr)
 		}
+		cancel()
 	}
 	if err != nil {
 		s.pdFailed(w, r, "change enqueue", name, err)
@@ -71,3 +77,7 @@ func (s *Server) changeEnqueue(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusAccepted, ingest.ChangeAccepted())
 }
+
+// forgetTimeout bounds the forgetting of a change's digest after it was
+// answered, whatever the sender does.
+const forgetTimeout = 5 * time.Second

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -133,4 +134,60 @@ func TestServeChangeSentTwiceAfter202(t *testing.T) {
 		"if redis.call('TYPE', k).ok == 'zset' then n = n + redis.call('ZCARD', k) end end return n", "0")
 	require.NoError(t, err)
 	require.Equal(t, "2", n, "two change events, each answered 202, are stored %s time(s)", n)
+}
+
+// TestServeChangeDigestOutlivesItsRetry: a change answered 503 (the
+// replica late) has its digest remembered for ten minutes, and its
+// retry is answered 202 as that change. The digest is still there
+// after: a second deploy of the same build (a re-run, without
+// payload.timestamp), sent minutes later and answered 202, is dropped
+// as a retry of the first, as TestServeChangeSentTwiceAfter202 says it
+// must not be.
+func TestServeChangeDigestOutlivesItsRetry(t *testing.T) {
+	base, replica := serveWithReplica(t)
+	deploy := []byte(`{"routing_key":"` + pdRoutingKey + `","payload":{"summary":"Deploy checkout-api 2026.11.23-3","source":"github-actions"}}`)
+
+	replica.Pause(t)
+	code, out := post(t, base+"/v2/change/enqueue", "", "application/json", deploy)
+	replica.Resume(t)
+	require.Equal(t, http.StatusServiceUnavailable, code, "%v", out)
+	code, out = post(t, base+"/v2/change/enqueue", "", "application/json", deploy) // the sender's retry
+	require.Equal(t, http.StatusAccepted, code, "%v", out)
+
+	code, out = post(t, base+"/v2/change/enqueue", "", "application/json", deploy) // a second deploy, a re-run
+	require.Equal(t, http.StatusAccepted, code, "%v", out)
+	n, err := redistest.Do(replica.Addr(), "EVAL", "local n = 0 for _, k in ipairs(redis.call('KEYS', '{klaxon:ch:*}')) do "+
+		"if redis.call('TYPE', k).ok == 'zset' then n = n + redis.call('ZCARD', k) end end return n", "0")
+	require.NoError(t, err)
+	require.Equal(t, "2", n, "two change events, the first retried once and each then answered 202, are stored %s time(s)", n)
+}
+
+// TestServeChangeSenderGaveUpStoredTwice: a sender whose own timeout is
+// shorter than wait_timeout hangs up while the change's wait is out.
+// The request's context ends: the wait fails, and RememberChange, given
+// that same context, fails too, so the digest is never remembered. The
+// sender's retry is stored as another change.
+func TestServeChangeSenderGaveUpStoredTwice(t *testing.T) {
+	base, replica := serveWithReplica(t)
+	event := []byte(`{"routing_key":"` + pdRoutingKey + `","payload":{"summary":"Deploy checkout-api 2026.11.23-4","source":"github-actions","timestamp":"2026-11-23T10:00:00Z"}}`)
+	count := func(addr string) string {
+		n, err := redistest.Do(addr, "EVAL", "local n = 0 for _, k in ipairs(redis.call('KEYS', '{klaxon:ch:*}')) do "+
+			"if redis.call('TYPE', k).ok == 'zset' then n = n + redis.call('ZCARD', k) end end return n", "0")
+		require.NoError(t, err)
+		return n
+	}
+
+	replica.Pause(t)
+	impatient := &http.Client{Timeout: 500 * time.Millisecond}
+	resp, err := impatient.Post(base+"/v2/change/enqueue", "application/json", bytes.NewReader(event))
+	if err == nil {
+		resp.Body.Close()
+	}
+	require.Error(t, err, "the sender gives up before wait_timeout")
+	replica.Resume(t)
+	waitFor(t, "the replica holds the first attempt's change", func() bool { return count(replica.Addr()) == "1" })
+
+	code, out := post(t, base+"/v2/change/enqueue", "", "application/json", event) // the sender's retry
+	require.Equal(t, http.StatusAccepted, code, "%v", out)
+	require.Equal(t, "1", count(replica.Addr()), "one change event, sent again after its sender timed out, is stored twice")
 }

@@ -20,8 +20,8 @@ import (
 // changekey.Key then its JSON, so that the set sorts by time and a window
 // is a range of it by lex; {P:ch:<integration>}:n is the counter of its
 // IDs, and {P:ch:<integration>}:d:<digest> the ID of a change put with
-// that Digest whose sender was told to send it again (RememberChange),
-// for klaxon.ChangeRetryWindow. The two share the integration's hash tag, and one script writes
+// that Digest, until its sender is answered 2xx (ForgetChange), for
+// klaxon.ChangeRetryWindow at most. The two share the integration's hash tag, and one script writes
 // them (change.lua). Both expire when their bound of age has passed
 // since the last put: an integration that stops sending keeps nothing
 // older.
@@ -52,12 +52,13 @@ func (s *Store) PutChange(ctx context.Context, c klaxon.Change, now time.Time, b
 	key := s.changesKey(c.Integration)
 	keys := []string{key, key + ":n"}
 	if c.Digest != "" {
-		// A retry of a change stored, whose sender was told to send
-		// it again (RememberChange): stored once.
+		// A retry of a change stored whose sender was not answered
+		// 2xx (a wait for replicas that failed, a hang-up): stored
+		// once, on the master that holds the change.
 		keys = append(keys, key+":d:"+c.Digest)
 	}
 	seq, err := changeScript.Run(ctx, s.rdb, keys,
-		changekey.Time(c.At), v, changekey.Time(now.Add(-b.Age)), b.Count, b.Age.Milliseconds()).Int64()
+		changekey.Time(c.At), v, changekey.Time(now.Add(-b.Age)), b.Count, b.Age.Milliseconds(), klaxon.ChangeRetryWindow.Milliseconds()).Int64()
 	if err != nil {
 		return c, fmt.Errorf("put change of %s: %w", c.Integration, classify(err))
 	}
@@ -65,13 +66,12 @@ func (s *Store) PutChange(ctx context.Context, c klaxon.Change, now time.Time, b
 	return c, nil
 }
 
-// RememberChange notes that change id of integration, put with digest,
-// was stored though its sender was told to send it again (a wait for
-// replicas that failed): the same change put again within
-// klaxon.ChangeRetryWindow is that one.
-func (s *Store) RememberChange(ctx context.Context, integration, digest, id string) error {
-	if err := s.rdb.Set(ctx, s.changesKey(integration)+":d:"+digest, id, klaxon.ChangeRetryWindow).Err(); err != nil {
-		return fmt.Errorf("remember change %s of %s: %w", id, integration, classify(err))
+// ForgetChange forgets the digest of a change of integration once its
+// sender was answered 2xx: the same change sent again after that is
+// another (a second deploy of the same build).
+func (s *Store) ForgetChange(ctx context.Context, integration, digest string) error {
+	if err := s.rdb.Del(ctx, s.changesKey(integration)+":d:"+digest).Err(); err != nil {
+		return fmt.Errorf("forget change digest of %s: %w", integration, classify(err))
 	}
 	return nil
 }

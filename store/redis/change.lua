@@ -5,9 +5,10 @@
 -- ARGV[3] the time before which changes are dropped (changekey.Time),
 -- ARGV[4] how many it keeps, ARGV[5] how long (ms) both keys live after
 -- the last put. KEYS[3], when given, names the change as its sender sent
--- it (its digest): when it holds an ID (RememberChange: the change was
--- stored, and its sender told to send it again), the change is not
--- stored twice. Returns the change's sequence number, its ID.
+-- it (its digest): it is set to the change's ID, for ARGV[6] ms, with
+-- the change, and a change put while it holds one is that one, not
+-- stored twice (ForgetChange deletes it once the sender was answered
+-- 2xx). Returns the change's sequence number, its ID.
 if KEYS[3] then
   local had = redis.call('GET', KEYS[3])
   if had then
@@ -23,4 +24,7 @@ if over > 0 then
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
+if KEYS[3] then
+  redis.call('SET', KEYS[3], seq, 'PX', ARGV[6])
+end
 return seq

@@ -261,6 +261,12 @@ func (r *replication) sendRound(rd *round) error {
 		info = p.Info(ctx, "server")
 		return nil
 	})
+	// Who the server is, whatever its replicas said: a failover and
+	// back between two rounds that succeed is told too.
+	id, idErr := parseRunID(info.Val())
+	if info.Err() == nil && idErr == nil {
+		r.seen(c.Options().Addr, id)
+	}
 	if err := set.Err(); err != nil {
 		return fmt.Errorf("wait for redis replicas: write the barrier: %w", classify(err))
 	}
@@ -270,11 +276,9 @@ func (r *replication) sendRound(rd *round) error {
 	if n, err := wait.Int64(); err != nil || int(n) < r.replicas {
 		return fmt.Errorf("redis %w: %d of the %d replicas asked for acknowledged the write within %s", klaxon.ErrUnavailable, n, r.replicas, r.timeout)
 	}
-	id, err := parseRunID(info.Val())
-	if err != nil {
-		return fmt.Errorf("wait for redis replicas: %w", err)
+	if idErr != nil {
+		return fmt.Errorf("wait for redis replicas: %w", idErr)
 	}
-	r.seen(c.Options().Addr, id)
 	return nil
 }
 
