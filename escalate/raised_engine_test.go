@@ -19,9 +19,7 @@ import (
 )
 
 // raisedDir is a directory with one schedule, primary, whose on-call
-
 // lookup says onCall, or fails while down is set, and a fallback.
-
 type raisedDir struct {
 	users    map[string]klaxon.User
 	onCall   []string
@@ -30,24 +28,18 @@ type raisedDir struct {
 }
 
 func (d raisedDir) User(id string) (klaxon.User, bool) { u, ok := d.users[id]; return u, ok }
-
 func (d raisedDir) OnCall(context.Context, string, time.Time) ([]string, error) {
 	if d.down.Load() {
 		return nil, errors.New("overrides of primary: store shard unreachable")
 	}
 	return d.onCall, nil
 }
-
 func (d raisedDir) Fallback() []string { return d.fallback }
 
 // raisedRig runs a real engine over an embedded store: open opens an
-
 // incident with a warning (low urgency), raise has a critical alert
-
 // join it as ingest commits it (incident.Apply, a timer due now), turn
-
 // moves the clock and lets the engine do what is due.
-
 type raisedRig struct {
 	t     *testing.T
 	st    klaxon.Store
@@ -81,9 +73,7 @@ func newRaisedRig(t *testing.T, dir raisedDir, p klaxon.Policy) *raisedRig {
 }
 
 // forgetWalked leaves the incident's header as a version before
-
 // Incident.Walked wrote it: the catch-up looks up the steps walked.
-
 func (r *raisedRig) forgetWalked() {
 	r.t.Helper()
 	require.NoError(r.t, klaxon.Update(r.t.Context(), r.st, r.group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
@@ -115,17 +105,11 @@ func (r *raisedRig) raise(at time.Duration) {
 }
 
 // TestUrgencyRaisedPagesTheFallback: a walk whose steps reach nobody
-
 // (nobody on call in primary) pages the fallback, mgr, by the rules for
-
 // its urgency: at low urgency a mail. When a critical alert joins, the
-
 // walk, had it been high from the start, would have called mgr (a rule
-
 // for high urgency), and did not: mgr is called now. Nobody else can be:
-
 // with no call, a critical incident reaches no phone at all.
-
 func TestUrgencyRaisedPagesTheFallback(t *testing.T) {
 	mgr := klaxon.User{ID: "mgr", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
 	dir := raisedDir{users: map[string]klaxon.User{"mgr": mgr}, down: new(atomic.Bool), fallback: []string{"mgr"}}
@@ -140,108 +124,33 @@ func TestUrgencyRaisedPagesTheFallback(t *testing.T) {
 	require.Equal(t, []string{"mgr/email", "mgr/voice"}, r.ph.got(), "the fallback is called for the critical incident")
 }
 
+// TestUrgencyRaisedLookupStallsTheWalk: the on-call lookup of a step
 // walked already (primary, which paged alice) fails for a while. The
-
 // raise's catch-up cannot look it up, but the walk's next step, bob, a
-
 // user who needs no lookup, is due at 5 minutes and is paged then, as
-
 // it was before the urgency rose: a step walked already does not hold
-
 // up the escalation.
-
-// countOf says how many times s is in list.
-
-// TestUrgencyRaisedFallbackWithHighRulesOnly: the steps reach nobody
-
-// (nobody on call in primary) and the fallback, mgr, pages only for high
-
-// urgency (a call): at low urgency the walk ends with "the fallback pages
-
-// nobody". A critical alert joins. Had the incident been high from the
-
-// start, mgr would have been called; the catch-up leaves the fallback
-
-// out (pagedFallback finds no page of it), and the critical incident
-
-// reaches nobody at all.
-
-func TestUrgencyRaisedFallbackWithHighRulesOnly(t *testing.T) {
-	mgr := klaxon.User{ID: "mgr", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
-	dir := raisedDir{users: map[string]klaxon.User{"mgr": mgr}, down: new(atomic.Bool), fallback: []string{"mgr"}}
-	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}, EscalateAfter: 5 * time.Minute}}}
-	r := newRaisedRig(t, dir, p)
-	r.turn(0)
-	require.Empty(t, r.ph.got(), "at low urgency the fallback has no rule")
-
-	r.raise(2 * time.Minute)
-	r.turn(2 * time.Minute)
-	r.turn(time.Hour)
-	require.Equal(t, []string{"mgr/voice"}, r.ph.got(), "the critical incident calls the fallback, as it would have from the start")
-}
-
-// texted alice) fails when a critical alert joins. At 5 minutes the
-
-// walk pages its next step, bob, at high urgency: a text and a call. The
-
-// lookup comes back and the catch-up, retried, pages bob's rule for high
-
-// urgency again, though it applied to his step already: bob is called
-
-// twice for one step.
-
-// backoff (10s doubling to 2m) rather than one second. The catch-up's
-
-// lookup fails from 1 minute on; bob's step is due at 5 minutes. The
-
-// README says a catch-up that fails "holds up no later step", but fire
-
-// schedules the incident at the lookup's retry, not at the step's
-
-// NextAt: bob is paged only when the backoff next tries the lookup.
-
-// TestUrgencyRaisedSplitRuleTextsTwice: alice has a text for low urgency
-
-// and a text and a call for high, as a responder who wants a text either
-
-// way and a call only for high urgency writes it. At low urgency she is
-
-// texted. A critical alert joins: had the incident been high from the
-
-// start she would have had one text and one call; the catch-up, taking
-
-// every rule that names high urgency, texts her again besides the call.
-
-func TestUrgencyRaisedSplitRuleTextsTwice(t *testing.T) {
-	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{
-		{Via: klaxon.ViaSMS, Urgency: klaxon.UrgencyLow},
-		{Via: klaxon.ViaSMS, Urgency: klaxon.UrgencyHigh},
-		{Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh},
+func TestUrgencyRaisedLookupStallsTheWalk(t *testing.T) {
+	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
+	bob := klaxon.User{ID: "bob", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
+	dir := raisedDir{users: map[string]klaxon.User{"alice": alice, "bob": bob}, onCall: []string{"alice"}, down: new(atomic.Bool)}
+	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{
+		{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}, EscalateAfter: 5 * time.Minute},
+		{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "bob"}}, EscalateAfter: 5 * time.Minute},
 	}}
-	dir := raisedDir{users: map[string]klaxon.User{"alice": alice}, onCall: []string{"alice"}, down: new(atomic.Bool)}
-	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}}}}
 	r := newRaisedRig(t, dir, p)
 	r.turn(0)
 	require.Equal(t, []string{"alice/sms"}, r.ph.got())
 
+	dir.down.Store(true)
 	r.raise(time.Minute)
-	r.turn(time.Minute)
-	r.turn(time.Hour)
-	require.Equal(t, []string{"alice/sms", "alice/voice"}, r.ph.got(), "the call is what the walk did not page; the text it did")
+	for at := time.Minute; at <= 6*time.Minute; at += time.Second {
+		r.turn(at)
+	}
+	require.Contains(t, r.ph.got(), "bob/sms", "the second step pages on time, whatever the lookup of the first")
 }
 
-// minute and is to be tried again after the lookup backoff (10s). A
-
-// delivery report of alice's text, a command, schedules the incident at
-
-// NextDue, which was its CreatedAt while the catch-up waited: the
-
-// engine looks up again at once, 2s later, whatever the backoff. Each
-
-// command that changes the incident (a report, a note) does the same.
-
 // switchDir is raisedDir whose on-call list can change.
-
 type switchDir struct {
 	raisedDir
 	on *atomic.Pointer[[]string]
@@ -252,34 +161,22 @@ func (d switchDir) OnCall(context.Context, string, time.Time) ([]string, error) 
 }
 
 // newSwitchEngine is r's engine over dir.
-
 func newSwitchEngine(r *raisedRig, dir switchDir) *escalate.Engine {
 	return escalate.New(r.st, r.ph, func() escalate.Directory { return dir }, slog.New(slog.DiscardHandler),
 		escalate.Options{Now: r.clk.Now, Retry: escalate.Backoff{First: time.Second, Max: time.Second}})
 }
 
 // TestStaleFallbackAfterHandEscalation: a walk reached nobody (nobody on
-
 // call in primary) and ended on the fallback, mgr, who acknowledged.
-
 // Later alice is on call and someone escalates by hand: the incident
-
 // triggers again and a new walk begins (WalkFrom), which texts alice.
-
 // The walk ends at 5 minutes as having reached her; then Twilio reports
-
 // her text undelivered. The walk reached nobody after all, and, as for
-
 // any walk, its end comes again and the fallback is paged (reopenEnd,
-
 // TestReportNotReachedPagesFallback). But Escalation.Fallback, set by
-
 // the first walk, is never cleared when a new one begins (Trigger,
-
 // pageStep keeps it): reopenEnd takes the new walk for one that paged
-
 // its fallback already, and nobody is paged at all.
-
 func TestStaleFallbackAfterHandEscalation(t *testing.T) {
 	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
 	mgr := klaxon.User{ID: "mgr", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}}}
@@ -323,19 +220,12 @@ func TestStaleFallbackAfterHandEscalation(t *testing.T) {
 }
 
 // TestStaleFallbackCaughtUpAfterHandEscalation: as
-
 // TestStaleFallbackAfterHandEscalation, the first walk ended on the
-
 // fallback, mgr, who acknowledged; a hand's escalation begins a new
-
 // walk, which texts alice and has not turned to the fallback. A
-
 // critical alert joins: the catch-up is of "the people its walk turned
-
 // to so far", alice, who is called; the stale Escalation.Fallback has
-
 // it call mgr too, whose incident this walk never paged.
-
 func TestStaleFallbackCaughtUpAfterHandEscalation(t *testing.T) {
 	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
 	mgr := klaxon.User{ID: "mgr", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
@@ -365,25 +255,15 @@ func TestStaleFallbackCaughtUpAfterHandEscalation(t *testing.T) {
 }
 
 // TestUrgencyRaisedCallWaitsForLowRule: alice is texted at once, called
-
 // after 10 minutes at low urgency and at once at high, as a responder
-
 // writes "call me at once when it is critical". At low urgency the walk
-
 // texts her and her call waits in the outbox, due at 10 minutes. A
-
 // critical alert joins at 1 minute: had the incident been high from the
-
 // start, she would have been called at once (notify keeps the earlier
-
 // due of a person's page by one contact method). The catch-up skips her
-
 // rule for high urgency because a call by the low rule is pending
-
 // (pagedBy), and leaves it due at 10 minutes: the critical incident
-
 // calls her 9 minutes late.
-
 func TestUrgencyRaisedCallWaitsForLowRule(t *testing.T) {
 	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{
 		{Via: klaxon.ViaSMS},
@@ -402,40 +282,16 @@ func TestUrgencyRaisedCallWaitsForLowRule(t *testing.T) {
 	require.Equal(t, []string{"alice/sms", "alice/voice"}, r.ph.got(), "at high urgency her call is at once")
 }
 
-// lookup), texted her; step 2, schedule primary, is due at 5 minutes,
-
-// and its on-call lookup fails from 4 minutes on. A critical alert
-
-// joins at 6 minutes: the catch-up needs only step 1's people, and
-
-// alice's rule for high urgency would call her. But Walk returns the
-
-// step's lookup error before it tries the catch-up, and fire drops the
-
-// whole walk: as long as primary cannot be looked up, nobody is called
-
-// for the critical incident.
-
 // TestUrgencyRaisedAfterHandoffCallsWhomTheStepPaged: step 1 is
-
 // schedule primary, with an hour to wait. At 0 alice is on call and is
-
 // texted. At 10 minutes primary hands off to bob. A critical alert joins
-
 // at 12 minutes. Had the incident been high from the start, step 1
-
 // would have texted and called alice, and nobody else: the catch-up is
-
 // of "the people of the steps walked so far", by "what the walk would
-
 // have paged by now ... and did not". But catchUp looks the step's
-
 // targets up again, at the raise: it calls bob, whom the walk never
-
 // paged (and only by his rule for high urgency: no text tells him what
-
 // the call is about), and never calls alice, who holds the incident.
-
 func TestUrgencyRaisedAfterHandoffCallsWhomTheStepPaged(t *testing.T) {
 	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
 	bob := klaxon.User{ID: "bob", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
@@ -457,25 +313,15 @@ func TestUrgencyRaisedAfterHandoffCallsWhomTheStepPaged(t *testing.T) {
 }
 
 // TestUrgencyRaisedAfterHandEscalationCallsOnlyTheNewWalk: alice
-
 // (step 1) is texted and acknowledges; she escalates by hand to step 2,
-
 // bob: the incident triggers again and a new walk begins there
-
 // (Trigger: WalkFrom), which texts bob. A critical alert joins. The
-
 // new walk turned to bob alone, as TestStaleFallbackCaughtUpAfterHand-
-
 // Escalation has it for the fallback ("a raise called a fallback the
-
 // walk never turned to"); but catchUp takes steps 1 to Escalation.Step,
-
 // which a hand's escalation carries over from the walk before, and
-
 // calls alice too, whom this walk never paged (pagedBy looks at its
-
 // pages only, so her call is not taken for one she had).
-
 func TestUrgencyRaisedAfterHandEscalationCallsOnlyTheNewWalk(t *testing.T) {
 	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
 	bob := klaxon.User{ID: "bob", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
@@ -505,19 +351,12 @@ func TestUrgencyRaisedAfterHandEscalationCallsOnlyTheNewWalk(t *testing.T) {
 }
 
 // TestUrgencyRaisedFallbackCallIsTheFallbacks: the steps reach nobody
-
 // and the walk ends on its fallback, mgr, mailed at low urgency (a page
-
 // of step FallbackStep: the console says "(fallback)", the review
-
 // "fallback"). The critical alert's catch-up calls mgr; but notifyIf
-
 // numbers every page of the catch-up as the current step's, and the
-
 // timeline, the console, the Slack thread ("page sent to mgr by voice
-
 // (step 1)") and the review say step 1 called mgr, who is in no step.
-
 func TestUrgencyRaisedFallbackCallIsTheFallbacks(t *testing.T) {
 	mgr := klaxon.User{ID: "mgr", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
 	dir := raisedDir{users: map[string]klaxon.User{"mgr": mgr}, down: new(atomic.Bool), fallback: []string{"mgr"}}
@@ -541,27 +380,57 @@ func TestUrgencyRaisedFallbackCallIsTheFallbacks(t *testing.T) {
 }
 
 // schedDir is raisedDir whose schedules each go down on their own:
-
 // primary while down is set, secondary while secondaryDown is.
+type schedDir struct {
+	raisedDir
+	secondaryDown *atomic.Bool
+}
 
+func (d schedDir) OnCall(ctx context.Context, name string, at time.Time) ([]string, error) {
+	if name == "secondary" && d.secondaryDown.Load() {
+		return nil, errors.New("overrides of secondary: store shard unreachable")
+	}
+	return d.raisedDir.OnCall(ctx, name, at)
+}
+
+// TestUrgencyRaisedCatchUpHeldUpByStepBackoff: on a header that kept
 // no Walked (the catch-up looks the steps up): step 1, schedule
-
 // primary, texted alice; step 2, schedule secondary, is due at 5
-
 // minutes, and secondary cannot be looked up. A critical alert joins at
-
 // 1 minute while primary cannot be looked up either: the catch-up fails
-
 // and is put off, again and again, with the engine's lookup backoff
-
 // (10s doubling to 2m): its last try, at 3m30s, puts it off to 5m30s
-
 // (RaiseDue). Primary is back at 4 minutes. At 5 minutes step 2's
-
 // lookup fails: fire schedules the incident at that lookup's retry, 7
-
 // minutes, and not at RaiseDue, which it leaves out of the timer: the
-
 // catch-up that could call alice at 5m30s waits for step 2's backoff.
-
 // The README: "nor does a step's failing lookup hold it up".
+func TestUrgencyRaisedCatchUpHeldUpByStepBackoff(t *testing.T) {
+	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
+	dir := schedDir{raisedDir{users: map[string]klaxon.User{"alice": alice}, onCall: []string{"alice"}, down: new(atomic.Bool)}, new(atomic.Bool)}
+	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{
+		{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}, EscalateAfter: 5 * time.Minute},
+		{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "secondary"}}, EscalateAfter: 5 * time.Minute},
+	}}
+	r := newRaisedRig(t, dir.raisedDir, p)
+	// The engine's default lookup backoff.
+	r.e = escalate.New(r.st, r.ph, func() escalate.Directory { return dir }, slog.New(slog.DiscardHandler),
+		escalate.Options{Now: r.clk.Now})
+	r.turn(0)
+	require.Equal(t, []string{"alice/sms"}, r.ph.got())
+	r.forgetWalked() // the catch-up looks up the steps, as for a header of a version before
+
+	dir.down.Store(true)
+	dir.secondaryDown.Store(true)
+	r.raise(time.Minute)
+	for at := time.Minute; at < 4*time.Minute; at += time.Second {
+		r.turn(at)
+	}
+	require.Equal(t, []string{"alice/sms"}, r.ph.got(), "primary is down: the catch-up waits")
+	dir.down.Store(false) // primary is back; secondary is not
+	for at := 4 * time.Minute; at <= 6*time.Minute; at += time.Second {
+		r.turn(at)
+	}
+	require.Equal(t, []string{"alice/sms", "alice/voice"}, r.ph.got(),
+		"the catch-up, put off to 5m30s, calls alice then, whatever step 2's lookup")
+}

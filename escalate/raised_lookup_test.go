@@ -1,8 +1,6 @@
 package escalate_test
 
 import (
-	"context"
-	"errors"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -14,28 +12,7 @@ import (
 	"github.com/klaxonhq/klaxon/escalate"
 )
 
-// TestUrgencyRaisedLookupStallsTheWalk: the on-call lookup of a step
-
-func TestUrgencyRaisedLookupStallsTheWalk(t *testing.T) {
-	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
-	bob := klaxon.User{ID: "bob", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
-	dir := raisedDir{users: map[string]klaxon.User{"alice": alice, "bob": bob}, onCall: []string{"alice"}, down: new(atomic.Bool)}
-	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{
-		{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}, EscalateAfter: 5 * time.Minute},
-		{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "bob"}}, EscalateAfter: 5 * time.Minute},
-	}}
-	r := newRaisedRig(t, dir, p)
-	r.turn(0)
-	require.Equal(t, []string{"alice/sms"}, r.ph.got())
-
-	dir.down.Store(true)
-	r.raise(time.Minute)
-	for at := time.Minute; at <= 6*time.Minute; at += time.Second {
-		r.turn(at)
-	}
-	require.Contains(t, r.ph.got(), "bob/sms", "the second step pages on time, whatever the lookup of the first")
-}
-
+// countOf says how many times s is in list.
 func countOf(list []string, s string) int {
 	n := 0
 	for _, x := range list {
@@ -46,8 +23,33 @@ func countOf(list []string, s string) int {
 	return n
 }
 
-// TestUrgencyRaisedRetryPagesTwice: the catch-up's lookup (primary, which
+// TestUrgencyRaisedFallbackWithHighRulesOnly: the steps reach nobody
+// (nobody on call in primary) and the fallback, mgr, pages only for high
+// urgency (a call): at low urgency the walk ends with "the fallback pages
+// nobody". A critical alert joins. Had the incident been high from the
+// start, mgr would have been called; the catch-up leaves the fallback
+// out (pagedFallback finds no page of it), and the critical incident
+// reaches nobody at all.
+func TestUrgencyRaisedFallbackWithHighRulesOnly(t *testing.T) {
+	mgr := klaxon.User{ID: "mgr", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
+	dir := raisedDir{users: map[string]klaxon.User{"mgr": mgr}, down: new(atomic.Bool), fallback: []string{"mgr"}}
+	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}, EscalateAfter: 5 * time.Minute}}}
+	r := newRaisedRig(t, dir, p)
+	r.turn(0)
+	require.Empty(t, r.ph.got(), "at low urgency the fallback has no rule")
 
+	r.raise(2 * time.Minute)
+	r.turn(2 * time.Minute)
+	r.turn(time.Hour)
+	require.Equal(t, []string{"mgr/voice"}, r.ph.got(), "the critical incident calls the fallback, as it would have from the start")
+}
+
+// TestUrgencyRaisedRetryPagesTwice: the catch-up's lookup (primary, which
+// texted alice) fails when a critical alert joins. At 5 minutes the
+// walk pages its next step, bob, at high urgency: a text and a call. The
+// lookup comes back and the catch-up, retried, pages bob's rule for high
+// urgency again, though it applied to his step already: bob is called
+// twice for one step.
 func TestUrgencyRaisedRetryPagesTwice(t *testing.T) {
 	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
 	bob := klaxon.User{ID: "bob", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
@@ -76,9 +78,12 @@ func TestUrgencyRaisedRetryPagesTwice(t *testing.T) {
 }
 
 // TestUrgencyRaisedLookupDelaysNextStep: as
-
 // TestUrgencyRaisedLookupStallsTheWalk, with the engine's default lookup
-
+// backoff (10s doubling to 2m) rather than one second. The catch-up's
+// lookup fails from 1 minute on; bob's step is due at 5 minutes. The
+// README says a catch-up that fails "holds up no later step", but fire
+// schedules the incident at the lookup's retry, not at the step's
+// NextAt: bob is paged only when the backoff next tries the lookup.
 func TestUrgencyRaisedLookupDelaysNextStep(t *testing.T) {
 	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
 	bob := klaxon.User{ID: "bob", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
@@ -102,8 +107,36 @@ func TestUrgencyRaisedLookupDelaysNextStep(t *testing.T) {
 	require.Contains(t, r.ph.got(), "bob/sms", "bob's step is due at 5 minutes and pages then")
 }
 
-// TestUrgencyRaisedRetryIgnoresBackoff: the catch-up's lookup fails at 1
+// TestUrgencyRaisedSplitRuleTextsTwice: alice has a text for low urgency
+// and a text and a call for high, as a responder who wants a text either
+// way and a call only for high urgency writes it. At low urgency she is
+// texted. A critical alert joins: had the incident been high from the
+// start she would have had one text and one call; the catch-up, taking
+// every rule that names high urgency, texts her again besides the call.
+func TestUrgencyRaisedSplitRuleTextsTwice(t *testing.T) {
+	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{
+		{Via: klaxon.ViaSMS, Urgency: klaxon.UrgencyLow},
+		{Via: klaxon.ViaSMS, Urgency: klaxon.UrgencyHigh},
+		{Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh},
+	}}
+	dir := raisedDir{users: map[string]klaxon.User{"alice": alice}, onCall: []string{"alice"}, down: new(atomic.Bool)}
+	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}}}}
+	r := newRaisedRig(t, dir, p)
+	r.turn(0)
+	require.Equal(t, []string{"alice/sms"}, r.ph.got())
 
+	r.raise(time.Minute)
+	r.turn(time.Minute)
+	r.turn(time.Hour)
+	require.Equal(t, []string{"alice/sms", "alice/voice"}, r.ph.got(), "the call is what the walk did not page; the text it did")
+}
+
+// TestUrgencyRaisedRetryIgnoresBackoff: the catch-up's lookup fails at 1
+// minute and is to be tried again after the lookup backoff (10s). A
+// delivery report of alice's text, a command, schedules the incident at
+// NextDue, which was its CreatedAt while the catch-up waited: the
+// engine looks up again at once, 2s later, whatever the backoff. Each
+// command that changes the incident (a report, a note) does the same.
 func TestUrgencyRaisedRetryIgnoresBackoff(t *testing.T) {
 	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
 	dir := raisedDir{users: map[string]klaxon.User{"alice": alice}, onCall: []string{"alice"}, down: new(atomic.Bool)}
@@ -141,9 +174,14 @@ func TestUrgencyRaisedRetryIgnoresBackoff(t *testing.T) {
 }
 
 // TestUrgencyRaisedHeldUpByNextStepLookup: the reverse of
-
 // TestUrgencyRaisedLookupStallsTheWalk. Step 1, alice (a user, no
-
+// lookup), texted her; step 2, schedule primary, is due at 5 minutes,
+// and its on-call lookup fails from 4 minutes on. A critical alert
+// joins at 6 minutes: the catch-up needs only step 1's people, and
+// alice's rule for high urgency would call her. But Walk returns the
+// step's lookup error before it tries the catch-up, and fire drops the
+// whole walk: as long as primary cannot be looked up, nobody is called
+// for the critical incident.
 func TestUrgencyRaisedHeldUpByNextStepLookup(t *testing.T) {
 	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
 	dir := raisedDir{users: map[string]klaxon.User{"alice": alice}, onCall: []string{"bob"}, down: new(atomic.Bool)}
@@ -165,48 +203,4 @@ func TestUrgencyRaisedHeldUpByNextStepLookup(t *testing.T) {
 	}
 	require.Equal(t, []string{"alice/sms", "alice/voice"}, r.ph.got(),
 		"the catch-up of step 1 calls alice, whatever the lookup of step 2")
-}
-
-type schedDir struct {
-	raisedDir
-	secondaryDown *atomic.Bool
-}
-
-func (d schedDir) OnCall(ctx context.Context, name string, at time.Time) ([]string, error) {
-	if name == "secondary" && d.secondaryDown.Load() {
-		return nil, errors.New("overrides of secondary: store shard unreachable")
-	}
-	return d.raisedDir.OnCall(ctx, name, at)
-}
-
-// TestUrgencyRaisedCatchUpHeldUpByStepBackoff: on a header that kept
-
-func TestUrgencyRaisedCatchUpHeldUpByStepBackoff(t *testing.T) {
-	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
-	dir := schedDir{raisedDir{users: map[string]klaxon.User{"alice": alice}, onCall: []string{"alice"}, down: new(atomic.Bool)}, new(atomic.Bool)}
-	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{
-		{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}, EscalateAfter: 5 * time.Minute},
-		{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "secondary"}}, EscalateAfter: 5 * time.Minute},
-	}}
-	r := newRaisedRig(t, dir.raisedDir, p)
-	// The engine's default lookup backoff.
-	r.e = escalate.New(r.st, r.ph, func() escalate.Directory { return dir }, slog.New(slog.DiscardHandler),
-		escalate.Options{Now: r.clk.Now})
-	r.turn(0)
-	require.Equal(t, []string{"alice/sms"}, r.ph.got())
-	r.forgetWalked() // the catch-up looks up the steps, as for a header of a version before
-
-	dir.down.Store(true)
-	dir.secondaryDown.Store(true)
-	r.raise(time.Minute)
-	for at := time.Minute; at < 4*time.Minute; at += time.Second {
-		r.turn(at)
-	}
-	require.Equal(t, []string{"alice/sms"}, r.ph.got(), "primary is down: the catch-up waits")
-	dir.down.Store(false) // primary is back; secondary is not
-	for at := 4 * time.Minute; at <= 6*time.Minute; at += time.Second {
-		r.turn(at)
-	}
-	require.Equal(t, []string{"alice/sms", "alice/voice"}, r.ph.got(),
-		"the catch-up, put off to 5m30s, calls alice then, whatever step 2's lookup")
 }
