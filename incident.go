@@ -602,6 +602,6 @@ func (inc *Incident) SameHeader(o *Incident) bool {
 		inc.Commander == o.Commander && ((inc.Chat == nil && o.Chat == nil) || (inc.Chat != nil && o.Chat != nil && *inc.Chat == *o.Chat)) &&
 		inc.AlertCount == o.AlertCount && inc.FiringCount == o.FiringCount && inc.PagedAt == o.PagedAt &&
 		inc.Policy.same(&o.Policy) && inc.Escalation == o.Escalation && slices.Equal(inc.Pending, o.Pending) &&
-		inc.Seq == o.Seq && inc.WalkFrom == o.WalkFrom && slices.Equal(inc.Sent, o.Sent) && slices.Equal(inc.Walked, o.Walked) &&
+		inc.Seq == o.Seq && inc.WalkFrom == o.WalkFrom && slices.Equal(inc.Sent, o.Sent) && slices.Equal(inc.Walked, o.Walked) && inc.WalkedAll == o.WalkedAll &&
 		slices.Equal(inc.Once, o.Once)
 }
