@@ -18,6 +18,16 @@ import (
 	"github.com/klaxonhq/klaxon/store/embedded"
 )
 
+// texted is a person of the raise's tests: texted for any urgency,
+// called for high urgency only.
+func texted(id string) klaxon.User {
+	return klaxon.User{ID: id, Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
+}
+
+// primaryStep pages whoever is on call in schedule primary, and
+// escalates after 5 minutes.
+var primaryStep = klaxon.Step{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}, EscalateAfter: 5 * time.Minute}
+
 // raisedDir is a directory with one schedule, primary, whose on-call
 // lookup says onCall, or fails while down is set, and a fallback.
 type raisedDir struct {
@@ -113,7 +123,7 @@ func (r *raisedRig) raise(at time.Duration) {
 func TestUrgencyRaisedPagesTheFallback(t *testing.T) {
 	mgr := klaxon.User{ID: "mgr", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
 	dir := raisedDir{users: map[string]klaxon.User{"mgr": mgr}, down: new(atomic.Bool), fallback: []string{"mgr"}}
-	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}, EscalateAfter: 5 * time.Minute}}}
+	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{primaryStep}}
 	r := newRaisedRig(t, dir, p)
 	r.turn(0)
 	require.Equal(t, []string{"mgr/email"}, r.ph.got(), "the walk reached nobody: the fallback is mailed")
@@ -131,11 +141,11 @@ func TestUrgencyRaisedPagesTheFallback(t *testing.T) {
 // it was before the urgency rose: a step walked already does not hold
 // up the escalation.
 func TestUrgencyRaisedLookupStallsTheWalk(t *testing.T) {
-	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
+	alice := texted("alice")
 	bob := klaxon.User{ID: "bob", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
 	dir := raisedDir{users: map[string]klaxon.User{"alice": alice, "bob": bob}, onCall: []string{"alice"}, down: new(atomic.Bool)}
 	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{
-		{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}, EscalateAfter: 5 * time.Minute},
+		primaryStep,
 		{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "bob"}}, EscalateAfter: 5 * time.Minute},
 	}}
 	r := newRaisedRig(t, dir, p)
@@ -183,7 +193,7 @@ func TestStaleFallbackAfterHandEscalation(t *testing.T) {
 	on := new(atomic.Pointer[[]string])
 	on.Store(&[]string{})
 	dir := switchDir{raisedDir{users: map[string]klaxon.User{"alice": alice, "mgr": mgr}, down: new(atomic.Bool), fallback: []string{"mgr"}}, on}
-	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}, EscalateAfter: 5 * time.Minute}}}
+	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{primaryStep}}
 	r := newRaisedRig(t, dir.raisedDir, p)
 	r.e = newSwitchEngine(r, dir)
 	r.turn(0)
@@ -227,12 +237,12 @@ func TestStaleFallbackAfterHandEscalation(t *testing.T) {
 // to so far", alice, who is called; the stale Escalation.Fallback has
 // it call mgr too, whose incident this walk never paged.
 func TestStaleFallbackCaughtUpAfterHandEscalation(t *testing.T) {
-	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
+	alice := texted("alice")
 	mgr := klaxon.User{ID: "mgr", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
 	on := new(atomic.Pointer[[]string])
 	on.Store(&[]string{})
 	dir := switchDir{raisedDir{users: map[string]klaxon.User{"alice": alice, "mgr": mgr}, down: new(atomic.Bool), fallback: []string{"mgr"}}, on}
-	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}, EscalateAfter: 5 * time.Minute}}}
+	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{primaryStep}}
 	r := newRaisedRig(t, dir.raisedDir, p)
 	r.e = newSwitchEngine(r, dir)
 	r.turn(0)
@@ -293,8 +303,8 @@ func TestUrgencyRaisedCallWaitsForLowRule(t *testing.T) {
 // paged (and only by his rule for high urgency: no text tells him what
 // the call is about), and never calls alice, who holds the incident.
 func TestUrgencyRaisedAfterHandoffCallsWhomTheStepPaged(t *testing.T) {
-	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
-	bob := klaxon.User{ID: "bob", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
+	alice := texted("alice")
+	bob := texted("bob")
 	on := new(atomic.Pointer[[]string])
 	on.Store(&[]string{"alice"})
 	dir := switchDir{raisedDir{users: map[string]klaxon.User{"alice": alice, "bob": bob}, down: new(atomic.Bool)}, on}
@@ -323,8 +333,8 @@ func TestUrgencyRaisedAfterHandoffCallsWhomTheStepPaged(t *testing.T) {
 // calls alice too, whom this walk never paged (pagedBy looks at its
 // pages only, so her call is not taken for one she had).
 func TestUrgencyRaisedAfterHandEscalationCallsOnlyTheNewWalk(t *testing.T) {
-	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
-	bob := klaxon.User{ID: "bob", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
+	alice := texted("alice")
+	bob := texted("bob")
 	dir := raisedDir{users: map[string]klaxon.User{"alice": alice, "bob": bob}, down: new(atomic.Bool)}
 	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{
 		{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "alice"}}, EscalateAfter: 30 * time.Minute},
@@ -360,7 +370,7 @@ func TestUrgencyRaisedAfterHandEscalationCallsOnlyTheNewWalk(t *testing.T) {
 func TestUrgencyRaisedFallbackCallIsTheFallbacks(t *testing.T) {
 	mgr := klaxon.User{ID: "mgr", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
 	dir := raisedDir{users: map[string]klaxon.User{"mgr": mgr}, down: new(atomic.Bool), fallback: []string{"mgr"}}
-	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}, EscalateAfter: 5 * time.Minute}}}
+	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{primaryStep}}
 	r := newRaisedRig(t, dir, p)
 	r.turn(0)
 	r.raise(2 * time.Minute)
@@ -406,10 +416,10 @@ func (d schedDir) OnCall(ctx context.Context, name string, at time.Time) ([]stri
 // catch-up that could call alice at 5m30s waits for step 2's backoff.
 // The README: "nor does a step's failing lookup hold it up".
 func TestUrgencyRaisedCatchUpHeldUpByStepBackoff(t *testing.T) {
-	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
+	alice := texted("alice")
 	dir := schedDir{raisedDir{users: map[string]klaxon.User{"alice": alice}, onCall: []string{"alice"}, down: new(atomic.Bool)}, new(atomic.Bool)}
 	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{
-		{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}, EscalateAfter: 5 * time.Minute},
+		primaryStep,
 		{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "secondary"}}, EscalateAfter: 5 * time.Minute},
 	}}
 	r := newRaisedRig(t, dir.raisedDir, p)

@@ -33,7 +33,7 @@ func countOf(list []string, s string) int {
 func TestUrgencyRaisedFallbackWithHighRulesOnly(t *testing.T) {
 	mgr := klaxon.User{ID: "mgr", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
 	dir := raisedDir{users: map[string]klaxon.User{"mgr": mgr}, down: new(atomic.Bool), fallback: []string{"mgr"}}
-	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}, EscalateAfter: 5 * time.Minute}}}
+	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{primaryStep}}
 	r := newRaisedRig(t, dir, p)
 	r.turn(0)
 	require.Empty(t, r.ph.got(), "at low urgency the fallback has no rule")
@@ -51,11 +51,11 @@ func TestUrgencyRaisedFallbackWithHighRulesOnly(t *testing.T) {
 // urgency again, though it applied to his step already: bob is called
 // twice for one step.
 func TestUrgencyRaisedRetryPagesTwice(t *testing.T) {
-	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
-	bob := klaxon.User{ID: "bob", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
+	alice := texted("alice")
+	bob := texted("bob")
 	dir := raisedDir{users: map[string]klaxon.User{"alice": alice, "bob": bob}, onCall: []string{"alice"}, down: new(atomic.Bool)}
 	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{
-		{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}, EscalateAfter: 5 * time.Minute},
+		primaryStep,
 		{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "bob"}}, EscalateAfter: time.Hour},
 	}}
 	r := newRaisedRig(t, dir, p)
@@ -85,11 +85,11 @@ func TestUrgencyRaisedRetryPagesTwice(t *testing.T) {
 // schedules the incident at the lookup's retry, not at the step's
 // NextAt: bob is paged only when the backoff next tries the lookup.
 func TestUrgencyRaisedLookupDelaysNextStep(t *testing.T) {
-	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
+	alice := texted("alice")
 	bob := klaxon.User{ID: "bob", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
 	dir := raisedDir{users: map[string]klaxon.User{"alice": alice, "bob": bob}, onCall: []string{"alice"}, down: new(atomic.Bool)}
 	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{
-		{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}, EscalateAfter: 5 * time.Minute},
+		primaryStep,
 		{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "bob"}}, EscalateAfter: 5 * time.Minute},
 	}}
 	r := newRaisedRig(t, dir, p)
@@ -138,7 +138,7 @@ func TestUrgencyRaisedSplitRuleTextsTwice(t *testing.T) {
 // engine looks up again at once, 2s later, whatever the backoff. Each
 // command that changes the incident (a report, a note) does the same.
 func TestUrgencyRaisedRetryIgnoresBackoff(t *testing.T) {
-	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
+	alice := texted("alice")
 	dir := raisedDir{users: map[string]klaxon.User{"alice": alice}, onCall: []string{"alice"}, down: new(atomic.Bool)}
 	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}}}}
 	r := newRaisedRig(t, dir, p)
@@ -183,11 +183,11 @@ func TestUrgencyRaisedRetryIgnoresBackoff(t *testing.T) {
 // whole walk: as long as primary cannot be looked up, nobody is called
 // for the critical incident.
 func TestUrgencyRaisedHeldUpByNextStepLookup(t *testing.T) {
-	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
+	alice := texted("alice")
 	dir := raisedDir{users: map[string]klaxon.User{"alice": alice}, onCall: []string{"bob"}, down: new(atomic.Bool)}
 	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{
 		{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "alice"}}, EscalateAfter: 5 * time.Minute},
-		{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}, EscalateAfter: 5 * time.Minute},
+		primaryStep,
 	}}
 	r := newRaisedRig(t, dir, p)
 	r.turn(0)

@@ -21,8 +21,8 @@ import (
 // the walk hides step 1, and alice, who holds the incident, is never
 // called.
 func TestUrgencyRaisedWalkedSinceUpgradeKeepsEarlierSteps(t *testing.T) {
-	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
-	bob := klaxon.User{ID: "bob", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
+	alice := texted("alice")
+	bob := texted("bob")
 	dir := raisedDir{users: map[string]klaxon.User{"alice": alice, "bob": bob}, down: new(atomic.Bool)}
 	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{
 		{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "alice"}}, EscalateAfter: 5 * time.Minute},
@@ -54,11 +54,11 @@ func TestUrgencyRaisedWalkedSinceUpgradeKeepsEarlierSteps(t *testing.T) {
 // what it is), for a walk that never turned to him: the defect the
 // fourth round fixed for a walk that turned to somebody.
 func TestUrgencyRaisedWalkToNobodyCallsWhoIsOnCallNow(t *testing.T) {
-	bob := klaxon.User{ID: "bob", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
+	bob := texted("bob")
 	on := new(atomic.Pointer[[]string])
 	on.Store(&[]string{})
 	dir := switchDir{raisedDir{users: map[string]klaxon.User{"bob": bob}, down: new(atomic.Bool)}, on}
-	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}, EscalateAfter: 5 * time.Minute}}}
+	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{primaryStep}}
 	r := newRaisedRig(t, dir.raisedDir, p)
 	r.e = newSwitchEngine(r, dir)
 	r.turn(0)
@@ -83,8 +83,8 @@ func TestUrgencyRaisedWalkToNobodyCallsWhoIsOnCallNow(t *testing.T) {
 // reaches an unknown user says (nobody_paged: "unknown user alice").
 // Were alice the only one walked, no event would be recorded at all.
 func TestUrgencyRaisedRemovedUserSaysWhy(t *testing.T) {
-	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
-	bob := klaxon.User{ID: "bob", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
+	alice := texted("alice")
+	bob := texted("bob")
 	dir := raisedDir{users: map[string]klaxon.User{"alice": alice, "bob": bob}, down: new(atomic.Bool)}
 	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{
 		{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "alice"}}, EscalateAfter: 5 * time.Minute},
