@@ -226,6 +226,33 @@ type Store interface {
 // maxAttempts bounds how often Update retries a commit that lost a race.
 const maxAttempts = 50
 
+// ReplicaWaiter is a store that can make an answer wait for its
+// replicas to hold the writes it answers for (Redis with wait_replicas).
+// A barrier is taken before the writes it vouches for (it notes which
+// masters take them) and its wait called after them: an error matching
+// ErrUnavailable says the writes may be lost (the caller answers 503).
+type ReplicaWaiter interface {
+	// WaitsForReplicas is false when waits return at once.
+	WaitsForReplicas() bool
+	Barrier(ctx context.Context, groups []string) (wait func(context.Context) error)
+	// ChangesBarrier is Barrier for the change events of integration.
+	ChangesBarrier(ctx context.Context, integration string) (wait func(context.Context) error)
+	// ForgetChange forgets the digest of a change once its sender was
+	// answered 2xx (see Change.Digest).
+	ForgetChange(ctx context.Context, integration, digest string) error
+}
+
+// Barrier is s's barrier for the writes to groups when s waits for its
+// replicas (ReplicaWaiter), else a wait that returns at once.
+func Barrier(ctx context.Context, s any, groups []string) (wait func(context.Context) error) {
+	if rw, ok := s.(ReplicaWaiter); ok && rw.WaitsForReplicas() {
+		return rw.Barrier(ctx, groups)
+	}
+	return noWait
+}
+
+func noWait(context.Context) error { return nil }
+
 // GroupCache is a store that holds what it last committed or read of
 // groups, and can answer a read from it with no round trip. What it holds
 // may be stale (another replica committed since): the commit computed

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -120,10 +119,7 @@ func (s *Server) acknowledgeAlert(r *http.Request, key, integration string) erro
 		return nil
 	}
 	// An event its sender sends once: answered once replicas hold it.
-	wait := func(context.Context) error { return nil }
-	if rs, ok := s.o.Store.(replicatedStore); ok {
-		wait = rs.Barrier(r.Context(), []string{gk})
-	}
+	wait := klaxon.Barrier(r.Context(), s.o.Store, []string{gk})
 	_, err = s.o.Commands.Act(r.Context(), klaxon.ActionAck, g.Open.ID, klaxon.Actor{By: integration, How: "pagerduty"})
 	if errors.Is(err, klaxon.ErrConflict) {
 		return nil // resolved meanwhile
@@ -132,15 +128,4 @@ func (s *Server) acknowledgeAlert(r *http.Request, key, integration string) erro
 		return err
 	}
 	return wait(r.Context())
-}
-
-// replicatedStore is a store that can wait for its replicas to hold what
-// it holds (Redis with wait_replicas): an event is answered 2xx only once
-// they do, as ingest answers a delivery. A barrier is taken before the
-// writes it vouches for, and waited for after them.
-type replicatedStore interface {
-	WaitsForReplicas() bool
-	Barrier(ctx context.Context, groups []string) (wait func(context.Context) error)
-	ChangesBarrier(ctx context.Context, integration string) (wait func(context.Context) error)
-	ForgetChange(ctx context.Context, integration, digest string) error
 }

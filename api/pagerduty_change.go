@@ -42,34 +42,16 @@ func (s *Server) changeEnqueue(w http.ResponseWriter, r *http.Request) {
 	now := s.o.Now()
 	c := ev.Change
 	c.Integration, c.ReceivedAt = name, now
-	rs, waits := s.o.Store.(replicatedStore)
-	waits = waits && rs.WaitsForReplicas()
-	if waits {
-		sum := sha256.Sum256(body) // a sender's retry sends the same body
-		c.Digest = hex.EncodeToString(sum[:16])
-	}
 	if c.At.IsZero() || c.At.After(now.Add(changeAhead)) {
 		// A change from the future (a sender's clock gone wrong) would
 		// be its integration's newest for good, and push out every
 		// change after it: it is dated when it came.
 		c.At = now
 	}
-	wait := func(context.Context) error { return nil }
-	if waits {
-		wait = rs.ChangesBarrier(r.Context(), name)
-	}
-	_, err = s.o.Store.PutChange(r.Context(), c, now, klaxon.DefaultChangeBounds)
-	if err == nil {
-		err = wait(r.Context())
-	}
-	if err == nil && waits {
-		// Answered 202: the same body sent again is another change. A
-		// sender that hung up meanwhile is not: its retry is this one.
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), forgetTimeout)
-		if ferr := rs.ForgetChange(fctx, name, c.Digest); ferr != nil {
-			s.log.WarnContext(r.Context(), "change enqueue", "integration", name, "err", ferr)
-		}
-		cancel()
+	if rw, ok := s.o.Store.(klaxon.ReplicaWaiter); ok && rw.WaitsForReplicas() {
+		err = s.putChangeReplicated(r, rw, c, body, now)
+	} else {
+		_, err = s.o.Store.PutChange(r.Context(), c, now, klaxon.DefaultChangeBounds)
 	}
 	if err != nil {
 		s.pdFailed(w, r, "change enqueue", name, err)
@@ -81,3 +63,26 @@ func (s *Server) changeEnqueue(w http.ResponseWriter, r *http.Request) {
 // forgetTimeout bounds the forgetting of a change's digest after it was
 // answered, whatever the sender does.
 const forgetTimeout = 5 * time.Second
+
+// putChangeReplicated puts c, sent as body, and returns once rw's
+// replicas hold it. Its digest is kept with it until it is answered 2xx:
+// a sender told to send it again (the wait failed, or it hung up) sends
+// this change, not another; once answered, the same body is another
+// change (a second deploy of the same build).
+func (s *Server) putChangeReplicated(r *http.Request, rw klaxon.ReplicaWaiter, c klaxon.Change, body []byte, now time.Time) error {
+	sum := sha256.Sum256(body) // a sender's retry sends the same body
+	c.Digest = hex.EncodeToString(sum[:16])
+	wait := rw.ChangesBarrier(r.Context(), c.Integration)
+	if _, err := s.o.Store.PutChange(r.Context(), c, now, klaxon.DefaultChangeBounds); err != nil {
+		return err
+	}
+	if err := wait(r.Context()); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), forgetTimeout)
+	defer cancel()
+	if err := rw.ForgetChange(ctx, c.Integration, c.Digest); err != nil {
+		s.log.WarnContext(r.Context(), "change enqueue", "integration", c.Integration, "err", err)
+	}
+	return nil
+}

@@ -134,13 +134,12 @@ func TestUrgencyRaisedPagesTheFallback(t *testing.T) {
 	require.Equal(t, []string{"mgr/email", "mgr/voice"}, r.ph.got(), "the fallback is called for the critical incident")
 }
 
-// TestUrgencyRaisedLookupStallsTheWalk: the on-call lookup of a step
-// walked already (primary, which paged alice) fails for a while. The
-// raise's catch-up cannot look it up, but the walk's next step, bob, a
-// user who needs no lookup, is due at 5 minutes and is paged then, as
-// it was before the urgency rose: a step walked already does not hold
-// up the escalation.
-func TestUrgencyRaisedLookupStallsTheWalk(t *testing.T) {
+// TestUrgencyRaisedLookupStallsNoStep: on a header before Walked, the
+// on-call lookup of a step walked already (primary, which paged alice)
+// fails for a while. The raise's catch-up cannot look it up, but the
+// walk's next step, bob, a user who needs no lookup, is paged when due,
+// at 5 minutes.
+func TestUrgencyRaisedLookupStallsNoStep(t *testing.T) {
 	alice := texted("alice")
 	bob := klaxon.User{ID: "bob", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
 	dir := raisedDir{users: map[string]klaxon.User{"alice": alice, "bob": bob}, onCall: []string{"alice"}, down: new(atomic.Bool)}
@@ -151,6 +150,7 @@ func TestUrgencyRaisedLookupStallsTheWalk(t *testing.T) {
 	r := newRaisedRig(t, dir, p)
 	r.turn(0)
 	require.Equal(t, []string{"alice/sms"}, r.ph.got())
+	r.forgetWalked() // the catch-up looks up the steps, as for a header of a version before
 
 	dir.down.Store(true)
 	r.raise(time.Minute)
@@ -176,18 +176,14 @@ func newSwitchEngine(r *raisedRig, dir switchDir) *escalate.Engine {
 		escalate.Options{Now: r.clk.Now, Retry: escalate.Backoff{First: time.Second, Max: time.Second}})
 }
 
-// TestStaleFallbackAfterHandEscalation: a walk reached nobody (nobody on
+// TestFallbackAfterHandEscalation: a walk reached nobody (nobody on
 // call in primary) and ended on the fallback, mgr, who acknowledged.
-// Later alice is on call and someone escalates by hand: the incident
-// triggers again and a new walk begins (WalkFrom), which texts alice.
-// The walk ends at 5 minutes as having reached her; then Twilio reports
-// her text undelivered. The walk reached nobody after all, and, as for
-// any walk, its end comes again and the fallback is paged (reopenEnd,
-// TestReportNotReachedPagesFallback). But Escalation.Fallback, set by
-// the first walk, is never cleared when a new one begins (Trigger,
-// pageStep keeps it): reopenEnd takes the new walk for one that paged
-// its fallback already, and nobody is paged at all.
-func TestStaleFallbackAfterHandEscalation(t *testing.T) {
+// Later alice is on call and someone escalates by hand: a new walk
+// begins, which texts alice, and ends at 5 minutes as having reached
+// her; then Twilio reports her text undelivered. The new walk reached
+// nobody after all, and pages its fallback (reopenEnd): the first
+// walk's fallback is not the new one's.
+func TestFallbackAfterHandEscalation(t *testing.T) {
 	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
 	mgr := klaxon.User{ID: "mgr", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}}}
 	on := new(atomic.Pointer[[]string])
@@ -229,14 +225,12 @@ func TestStaleFallbackAfterHandEscalation(t *testing.T) {
 		"the new walk reached nobody: its fallback is paged, as the first walk's was")
 }
 
-// TestStaleFallbackCaughtUpAfterHandEscalation: as
-// TestStaleFallbackAfterHandEscalation, the first walk ended on the
-// fallback, mgr, who acknowledged; a hand's escalation begins a new
-// walk, which texts alice and has not turned to the fallback. A
-// critical alert joins: the catch-up is of "the people its walk turned
-// to so far", alice, who is called; the stale Escalation.Fallback has
-// it call mgr too, whose incident this walk never paged.
-func TestStaleFallbackCaughtUpAfterHandEscalation(t *testing.T) {
+// TestFallbackCaughtUpAfterHandEscalation: as
+// TestFallbackAfterHandEscalation, the first walk ended on the fallback,
+// mgr, who acknowledged; a hand's escalation begins a new walk, which
+// texts alice. A critical alert joins: the catch-up calls alice, whom
+// this walk turned to, and not mgr, whom it never did.
+func TestFallbackCaughtUpAfterHandEscalation(t *testing.T) {
 	alice := texted("alice")
 	mgr := klaxon.User{ID: "mgr", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
 	on := new(atomic.Pointer[[]string])
@@ -264,17 +258,12 @@ func TestStaleFallbackCaughtUpAfterHandEscalation(t *testing.T) {
 		"the catch-up calls alice, whom this walk paged, and not the fallback it never turned to")
 }
 
-// TestUrgencyRaisedCallWaitsForLowRule: alice is texted at once, called
-// after 10 minutes at low urgency and at once at high, as a responder
-// writes "call me at once when it is critical". At low urgency the walk
-// texts her and her call waits in the outbox, due at 10 minutes. A
-// critical alert joins at 1 minute: had the incident been high from the
-// start, she would have been called at once (notify keeps the earlier
-// due of a person's page by one contact method). The catch-up skips her
-// rule for high urgency because a call by the low rule is pending
-// (pagedBy), and leaves it due at 10 minutes: the critical incident
-// calls her 9 minutes late.
-func TestUrgencyRaisedCallWaitsForLowRule(t *testing.T) {
+// TestUrgencyRaisedCallWaitsNotForLowRule: alice is texted at once,
+// called after 10 minutes at low urgency and at once at high. At low
+// urgency her call waits in the outbox, due at 10 minutes. A critical
+// alert joins at 1 minute: she is called then, as she would have been
+// had the incident been high from the start.
+func TestUrgencyRaisedCallWaitsNotForLowRule(t *testing.T) {
 	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{
 		{Via: klaxon.ViaSMS},
 		{Via: klaxon.ViaVoice, After: 10 * time.Minute, Urgency: klaxon.UrgencyLow},
@@ -294,14 +283,9 @@ func TestUrgencyRaisedCallWaitsForLowRule(t *testing.T) {
 
 // TestUrgencyRaisedAfterHandoffCallsWhomTheStepPaged: step 1 is
 // schedule primary, with an hour to wait. At 0 alice is on call and is
-// texted. At 10 minutes primary hands off to bob. A critical alert joins
-// at 12 minutes. Had the incident been high from the start, step 1
-// would have texted and called alice, and nobody else: the catch-up is
-// of "the people of the steps walked so far", by "what the walk would
-// have paged by now ... and did not". But catchUp looks the step's
-// targets up again, at the raise: it calls bob, whom the walk never
-// paged (and only by his rule for high urgency: no text tells him what
-// the call is about), and never calls alice, who holds the incident.
+// texted; at 10 minutes primary hands off to bob; a critical alert
+// joins at 12 minutes. The catch-up calls alice, whom the step paged,
+// and not bob, who is on call now.
 func TestUrgencyRaisedAfterHandoffCallsWhomTheStepPaged(t *testing.T) {
 	alice := texted("alice")
 	bob := texted("bob")
@@ -324,14 +308,9 @@ func TestUrgencyRaisedAfterHandoffCallsWhomTheStepPaged(t *testing.T) {
 
 // TestUrgencyRaisedAfterHandEscalationCallsOnlyTheNewWalk: alice
 // (step 1) is texted and acknowledges; she escalates by hand to step 2,
-// bob: the incident triggers again and a new walk begins there
-// (Trigger: WalkFrom), which texts bob. A critical alert joins. The
-// new walk turned to bob alone, as TestStaleFallbackCaughtUpAfterHand-
-// Escalation has it for the fallback ("a raise called a fallback the
-// walk never turned to"); but catchUp takes steps 1 to Escalation.Step,
-// which a hand's escalation carries over from the walk before, and
-// calls alice too, whom this walk never paged (pagedBy looks at its
-// pages only, so her call is not taken for one she had).
+// bob: a new walk begins there, which texts bob. A critical alert
+// joins: the catch-up calls bob, whom the new walk turned to, and not
+// alice.
 func TestUrgencyRaisedAfterHandEscalationCallsOnlyTheNewWalk(t *testing.T) {
 	alice := texted("alice")
 	bob := texted("bob")
@@ -361,12 +340,9 @@ func TestUrgencyRaisedAfterHandEscalationCallsOnlyTheNewWalk(t *testing.T) {
 }
 
 // TestUrgencyRaisedFallbackCallIsTheFallbacks: the steps reach nobody
-// and the walk ends on its fallback, mgr, mailed at low urgency (a page
-// of step FallbackStep: the console says "(fallback)", the review
-// "fallback"). The critical alert's catch-up calls mgr; but notifyIf
-// numbers every page of the catch-up as the current step's, and the
-// timeline, the console, the Slack thread ("page sent to mgr by voice
-// (step 1)") and the review say step 1 called mgr, who is in no step.
+// and the walk ends on its fallback, mgr, mailed at low urgency. The
+// critical alert's catch-up calls mgr, and that call is the fallback's
+// page (step FallbackStep), as the console, Slack and the review show.
 func TestUrgencyRaisedFallbackCallIsTheFallbacks(t *testing.T) {
 	mgr := klaxon.User{ID: "mgr", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
 	dir := raisedDir{users: map[string]klaxon.User{"mgr": mgr}, down: new(atomic.Bool), fallback: []string{"mgr"}}
@@ -403,19 +379,14 @@ func (d schedDir) OnCall(ctx context.Context, name string, at time.Time) ([]stri
 	return d.raisedDir.OnCall(ctx, name, at)
 }
 
-// TestUrgencyRaisedCatchUpHeldUpByStepBackoff: on a header that kept
-// no Walked (the catch-up looks the steps up): step 1, schedule
-// primary, texted alice; step 2, schedule secondary, is due at 5
-// minutes, and secondary cannot be looked up. A critical alert joins at
-// 1 minute while primary cannot be looked up either: the catch-up fails
-// and is put off, again and again, with the engine's lookup backoff
-// (10s doubling to 2m): its last try, at 3m30s, puts it off to 5m30s
-// (RaiseDue). Primary is back at 4 minutes. At 5 minutes step 2's
-// lookup fails: fire schedules the incident at that lookup's retry, 7
-// minutes, and not at RaiseDue, which it leaves out of the timer: the
-// catch-up that could call alice at 5m30s waits for step 2's backoff.
-// The README: "nor does a step's failing lookup hold it up".
-func TestUrgencyRaisedCatchUpHeldUpByStepBackoff(t *testing.T) {
+// TestUrgencyRaisedCatchUpNotHeldUpByStepBackoff: on a header before Walked
+// (the catch-up looks the steps up): step 1, schedule primary, texted
+// alice; step 2, schedule secondary, is due at 5 minutes and cannot be
+// looked up. A critical alert joins at 1 minute while primary cannot be
+// looked up either: the catch-up is put off with the lookup backoff, to
+// 5m30s. Primary is back at 4 minutes: alice is called at 5m30s,
+// whatever step 2's failing lookup and its own backoff.
+func TestUrgencyRaisedCatchUpNotHeldUpByStepBackoff(t *testing.T) {
 	alice := texted("alice")
 	dir := schedDir{raisedDir{users: map[string]klaxon.User{"alice": alice}, onCall: []string{"alice"}, down: new(atomic.Bool)}, new(atomic.Bool)}
 	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{

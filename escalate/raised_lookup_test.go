@@ -26,10 +26,8 @@ func countOf(list []string, s string) int {
 // TestUrgencyRaisedFallbackWithHighRulesOnly: the steps reach nobody
 // (nobody on call in primary) and the fallback, mgr, pages only for high
 // urgency (a call): at low urgency the walk ends with "the fallback pages
-// nobody". A critical alert joins. Had the incident been high from the
-// start, mgr would have been called; the catch-up leaves the fallback
-// out (pagedFallback finds no page of it), and the critical incident
-// reaches nobody at all.
+// nobody". When a critical alert joins, mgr is called, as he would have
+// been had the incident been high from the start.
 func TestUrgencyRaisedFallbackWithHighRulesOnly(t *testing.T) {
 	mgr := klaxon.User{ID: "mgr", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
 	dir := raisedDir{users: map[string]klaxon.User{"mgr": mgr}, down: new(atomic.Bool), fallback: []string{"mgr"}}
@@ -44,13 +42,12 @@ func TestUrgencyRaisedFallbackWithHighRulesOnly(t *testing.T) {
 	require.Equal(t, []string{"mgr/voice"}, r.ph.got(), "the critical incident calls the fallback, as it would have from the start")
 }
 
-// TestUrgencyRaisedRetryPagesTwice: the catch-up's lookup (primary, which
-// texted alice) fails when a critical alert joins. At 5 minutes the
-// walk pages its next step, bob, at high urgency: a text and a call. The
-// lookup comes back and the catch-up, retried, pages bob's rule for high
-// urgency again, though it applied to his step already: bob is called
-// twice for one step.
-func TestUrgencyRaisedRetryPagesTwice(t *testing.T) {
+// TestUrgencyRaisedRetryPagesOnce: the catch-up's lookup (a header
+// before Walked, primary, which texted alice) fails when a critical
+// alert joins. At 5 minutes the walk pages its next step, bob, at high
+// urgency: a text and a call. Once the lookup comes back the catch-up
+// calls alice, and not bob again: his step's call went out already.
+func TestUrgencyRaisedRetryPagesOnce(t *testing.T) {
 	alice := texted("alice")
 	bob := texted("bob")
 	dir := raisedDir{users: map[string]klaxon.User{"alice": alice, "bob": bob}, onCall: []string{"alice"}, down: new(atomic.Bool)}
@@ -61,6 +58,7 @@ func TestUrgencyRaisedRetryPagesTwice(t *testing.T) {
 	r := newRaisedRig(t, dir, p)
 	r.turn(0)
 	require.Equal(t, []string{"alice/sms"}, r.ph.got())
+	r.forgetWalked() // the catch-up looks up the steps, as for a header of a version before
 
 	dir.down.Store(true)
 	r.raise(time.Minute)
@@ -77,14 +75,12 @@ func TestUrgencyRaisedRetryPagesTwice(t *testing.T) {
 	require.Equal(t, 1, countOf(got, "bob/voice"), "bob is called once: his step was walked at high urgency: %v", got)
 }
 
-// TestUrgencyRaisedLookupDelaysNextStep: as
-// TestUrgencyRaisedLookupStallsTheWalk, with the engine's default lookup
-// backoff (10s doubling to 2m) rather than one second. The catch-up's
-// lookup fails from 1 minute on; bob's step is due at 5 minutes. The
-// README says a catch-up that fails "holds up no later step", but fire
-// schedules the incident at the lookup's retry, not at the step's
-// NextAt: bob is paged only when the backoff next tries the lookup.
-func TestUrgencyRaisedLookupDelaysNextStep(t *testing.T) {
+// TestUrgencyRaisedLookupDelaysNoStep: as
+// TestUrgencyRaisedLookupStallsNoStep, with the engine's default lookup
+// backoff (10s doubling to 2m): while the catch-up's lookup fails, bob's
+// step, due at 5 minutes, is paged at 5 minutes, not at the lookup's
+// next try.
+func TestUrgencyRaisedLookupDelaysNoStep(t *testing.T) {
 	alice := texted("alice")
 	bob := klaxon.User{ID: "bob", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
 	dir := raisedDir{users: map[string]klaxon.User{"alice": alice, "bob": bob}, onCall: []string{"alice"}, down: new(atomic.Bool)}
@@ -98,6 +94,7 @@ func TestUrgencyRaisedLookupDelaysNextStep(t *testing.T) {
 		escalate.Options{Now: r.clk.Now})
 	r.turn(0)
 	require.Equal(t, []string{"alice/sms"}, r.ph.got())
+	r.forgetWalked() // the catch-up looks up the steps, as for a header of a version before
 
 	dir.down.Store(true)
 	r.raise(time.Minute)
@@ -107,13 +104,12 @@ func TestUrgencyRaisedLookupDelaysNextStep(t *testing.T) {
 	require.Contains(t, r.ph.got(), "bob/sms", "bob's step is due at 5 minutes and pages then")
 }
 
-// TestUrgencyRaisedSplitRuleTextsTwice: alice has a text for low urgency
+// TestUrgencyRaisedSplitRuleTextsOnce: alice has a text for low urgency
 // and a text and a call for high, as a responder who wants a text either
 // way and a call only for high urgency writes it. At low urgency she is
-// texted. A critical alert joins: had the incident been high from the
-// start she would have had one text and one call; the catch-up, taking
-// every rule that names high urgency, texts her again besides the call.
-func TestUrgencyRaisedSplitRuleTextsTwice(t *testing.T) {
+// texted; when a critical alert joins she is called, and not texted
+// again: one text and one call, as from a high incident.
+func TestUrgencyRaisedSplitRuleTextsOnce(t *testing.T) {
 	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{
 		{Via: klaxon.ViaSMS, Urgency: klaxon.UrgencyLow},
 		{Via: klaxon.ViaSMS, Urgency: klaxon.UrgencyHigh},
@@ -131,13 +127,12 @@ func TestUrgencyRaisedSplitRuleTextsTwice(t *testing.T) {
 	require.Equal(t, []string{"alice/sms", "alice/voice"}, r.ph.got(), "the call is what the walk did not page; the text it did")
 }
 
-// TestUrgencyRaisedRetryIgnoresBackoff: the catch-up's lookup fails at 1
-// minute and is to be tried again after the lookup backoff (10s). A
-// delivery report of alice's text, a command, schedules the incident at
-// NextDue, which was its CreatedAt while the catch-up waited: the
-// engine looks up again at once, 2s later, whatever the backoff. Each
-// command that changes the incident (a report, a note) does the same.
-func TestUrgencyRaisedRetryIgnoresBackoff(t *testing.T) {
+// TestUrgencyRaisedRetryKeepsBackoff: on a header before Walked, the
+// catch-up's lookup fails at 1 minute and is tried again after the
+// lookup backoff (10s). A delivery report of alice's text, a command
+// that schedules the incident, does not make the engine look up again
+// within the backoff.
+func TestUrgencyRaisedRetryKeepsBackoff(t *testing.T) {
 	alice := texted("alice")
 	dir := raisedDir{users: map[string]klaxon.User{"alice": alice}, onCall: []string{"alice"}, down: new(atomic.Bool)}
 	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}}}}
@@ -173,16 +168,11 @@ func TestUrgencyRaisedRetryIgnoresBackoff(t *testing.T) {
 	require.Equal(t, 1, failures(), "within the 10s backoff the lookup is not tried again")
 }
 
-// TestUrgencyRaisedHeldUpByNextStepLookup: the reverse of
-// TestUrgencyRaisedLookupStallsTheWalk. Step 1, alice (a user, no
+// TestUrgencyRaisedNotHeldUpByNextStepLookup: step 1, alice (a user, no
 // lookup), texted her; step 2, schedule primary, is due at 5 minutes,
 // and its on-call lookup fails from 4 minutes on. A critical alert
-// joins at 6 minutes: the catch-up needs only step 1's people, and
-// alice's rule for high urgency would call her. But Walk returns the
-// step's lookup error before it tries the catch-up, and fire drops the
-// whole walk: as long as primary cannot be looked up, nobody is called
-// for the critical incident.
-func TestUrgencyRaisedHeldUpByNextStepLookup(t *testing.T) {
+// joins at 6 minutes: alice is called then, whatever step 2's lookup.
+func TestUrgencyRaisedNotHeldUpByNextStepLookup(t *testing.T) {
 	alice := texted("alice")
 	dir := raisedDir{users: map[string]klaxon.User{"alice": alice}, onCall: []string{"bob"}, down: new(atomic.Bool)}
 	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{

@@ -12,14 +12,10 @@ import (
 )
 
 // TestUrgencyRaisedWalkedSinceUpgradeKeepsEarlierSteps: an incident open
-// across the upgrade that brought Incident.Walked. Step 1, alice, texted
-// her under the old version (its header has no Walked: forgetWalked).
-// After the upgrade step 2 texts bob, and Walked holds bob alone. A
-// critical alert joins: the walk turned to alice and bob, and had it
-// been high from the start both would have been called. catchUp looks
-// the steps up only when Walked is empty; a Walked begun halfway through
-// the walk hides step 1, and alice, who holds the incident, is never
-// called.
+// across the upgrade that brought Incident.Walked. Step 1 texted alice
+// under the old version (no Walked); after the upgrade step 2 texts
+// bob, and Walked holds bob alone. A critical alert joins: both are
+// called, as the walk turned to both.
 func TestUrgencyRaisedWalkedSinceUpgradeKeepsEarlierSteps(t *testing.T) {
 	alice := texted("alice")
 	bob := texted("bob")
@@ -43,17 +39,12 @@ func TestUrgencyRaisedWalkedSinceUpgradeKeepsEarlierSteps(t *testing.T) {
 		"the walk turned to alice and bob: the catch-up calls both")
 }
 
-// TestUrgencyRaisedWalkToNobodyCallsWhoIsOnCallNow: step 1, schedule
+// TestUrgencyRaisedWalkToNobodyCallsNobodyOnCallNow: step 1, schedule
 // primary, has nobody on call when it pages; the policy has no fallback,
-// and the walk ends having turned to nobody (Walked empty). Later bob
-// comes on call, and a critical alert joins. The README: the catch-up
-// pages "the people its steps turned to so far (those on call when each
-// step paged, not who is on call now)": nobody. But catchUp takes an
-// empty Walked for a header written before Walked and looks primary up
-// now: bob is called, by his rule for high urgency alone (no text says
-// what it is), for a walk that never turned to him: the defect the
-// fourth round fixed for a walk that turned to somebody.
-func TestUrgencyRaisedWalkToNobodyCallsWhoIsOnCallNow(t *testing.T) {
+// and the walk ends having turned to nobody. Later bob comes on call,
+// and a critical alert joins: nobody is called, as the walk turned to
+// nobody ("not who is on call now").
+func TestUrgencyRaisedWalkToNobodyCallsNobodyOnCallNow(t *testing.T) {
 	bob := texted("bob")
 	on := new(atomic.Pointer[[]string])
 	on.Store(&[]string{})
@@ -75,13 +66,9 @@ func TestUrgencyRaisedWalkToNobodyCallsWhoIsOnCallNow(t *testing.T) {
 }
 
 // TestUrgencyRaisedRemovedUserSaysWhy: steps 1 and 2 texted alice and
-// bob. alice is then removed from users.yaml (a reload). A critical
-// alert joins: the catch-up calls bob, and cannot page alice; but it
-// drops users' reasons (`list, _, err := users(...)`) and its
-// urgency_raised event names bob alone: the timeline never says that
-// alice, whom the walk turned to, was left out, nor why, as a step that
-// reaches an unknown user says (nobody_paged: "unknown user alice").
-// Were alice the only one walked, no event would be recorded at all.
+// bob; alice is then removed from users.yaml (a reload). A critical
+// alert joins: the catch-up calls bob, and the timeline says why alice
+// is not paged (nobody_paged: unknown user alice).
 func TestUrgencyRaisedRemovedUserSaysWhy(t *testing.T) {
 	alice := texted("alice")
 	bob := texted("bob")

@@ -185,14 +185,9 @@ func catchUp(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon
 	if !inc.WalkedAll {
 		// A walk begun before Walked was kept: its earlier steps are
 		// looked up again.
-		found, err := lookUpWalked(inc, users, fallback)
-		if err != nil {
+		var err error
+		if people, err = lookUpWalked(inc, slices.Clone(people), users, fallback); err != nil {
 			return err
-		}
-		for _, w := range found {
-			if !slices.ContainsFunc(people, func(o klaxon.Walked) bool { return o.User == w.User }) {
-				people = append(people, w)
-			}
 		}
 	}
 	var why []string
@@ -217,12 +212,10 @@ func catchUp(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon
 			return err
 		}
 		why = append(why, whyNot...)
-		if k := notifyIf(inc, now, list, step, esc.Round, keep); k > 0 {
-			n += k
-			for _, u := range list {
-				if slices.ContainsFunc(u.Notify, func(r klaxon.NotifyRule) bool { return r.Applies(inc.Urgency) && keep(u, r) }) {
-					who = append(who, u.ID)
-				}
+		for _, u := range list {
+			if k := notifyIf(inc, now, []klaxon.User{u}, step, esc.Round, keep); k > 0 {
+				n += k
+				who = append(who, u.ID)
 			}
 		}
 	}
@@ -241,11 +234,17 @@ func catchUp(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon
 // walked notes in inc.Walked the users a step of its walk (or the
 // fallback, FallbackStep) turned to, each once.
 func walked(inc *klaxon.Incident, users []klaxon.User, step int) {
+	inc.Walked = addWalked(inc.Walked, users, step)
+}
+
+// addWalked adds to people those of users it does not hold, of step.
+func addWalked(people []klaxon.Walked, users []klaxon.User, step int) []klaxon.Walked {
 	for _, u := range users {
-		if !slices.ContainsFunc(inc.Walked, func(w klaxon.Walked) bool { return w.User == u.ID }) {
-			inc.Walked = append(inc.Walked, klaxon.Walked{User: u.ID, Step: step})
+		if !slices.ContainsFunc(people, func(w klaxon.Walked) bool { return w.User == u.ID }) {
+			people = append(people, klaxon.Walked{User: u.ID, Step: step})
 		}
 	}
+	return people
 }
 
 // stepsOf are the steps of people, in the order they first come.
@@ -259,36 +258,35 @@ func stepsOf(people []klaxon.Walked) []int {
 	return out
 }
 
-// lookUpWalked is whom inc's walk turned to, looked up again: the steps
-// walked so far (every step, past the first round), and the fallback when
-// the walk ended on it; for a header that kept no Walked.
-func lookUpWalked(inc *klaxon.Incident, users Users, fallback []klaxon.Target) ([]klaxon.Walked, error) {
+// lookUpWalked adds to people whom inc's walk turned to, looked up
+// again: the steps walked so far (every step, past the first round), and
+// the fallback when the walk ended on it; for a walk begun before Walked
+// was kept.
+func lookUpWalked(inc *klaxon.Incident, people []klaxon.Walked, users Users, fallback []klaxon.Target) ([]klaxon.Walked, error) {
 	esc := &inc.Escalation
 	last := min(esc.Step, len(inc.Policy.Steps)-1)
 	if esc.Round > 0 {
 		last = len(inc.Policy.Steps) - 1
 	}
-	var out []klaxon.Walked
-	add := func(s klaxon.Step, step int) error {
-		list, _, err := users(s)
-		for _, u := range list {
-			if !slices.ContainsFunc(out, func(w klaxon.Walked) bool { return w.User == u.ID }) {
-				out = append(out, klaxon.Walked{User: u.ID, Step: step})
-			}
-		}
-		return err
+	type walkedStep struct {
+		i    int
+		step klaxon.Step
 	}
+	var steps []walkedStep
 	for i := 0; i <= last; i++ {
-		if err := add(inc.Policy.Steps[i], i); err != nil {
-			return nil, err
-		}
+		steps = append(steps, walkedStep{i, inc.Policy.Steps[i]})
 	}
 	if len(fallback) > 0 && esc.Fallback {
-		if err := add(klaxon.Step{Targets: fallback}, FallbackStep); err != nil {
+		steps = append(steps, walkedStep{FallbackStep, klaxon.Step{Targets: fallback}})
+	}
+	for _, s := range steps {
+		list, _, err := users(s.step)
+		if err != nil {
 			return nil, err
 		}
+		people = addWalked(people, list, s.i)
 	}
-	return out, nil
+	return people, nil
 }
 
 // pagedBy reports whether inc's walk sent user a page by via, or tried

@@ -126,18 +126,17 @@ func Apply(open *klaxon.Incident, known map[string]klaxon.Seen, alerts []klaxon.
 			// Seen again, and nothing new to keep: it may still raise
 			// the urgency it could not when it joined (a maintenance
 			// window held it then).
-			if a.Status == klaxon.Firing && stp != nil && stp.Status == klaxon.Firing && tmpl.Urgency == "" && !tmpl.Silenced[a.Key] {
-				raised, page := raise(inc, klaxon.Alert{Key: a.Key, Summary: stp.Summary, Severity: stp.Severity}, now)
+			if a.Status == klaxon.Firing && stp != nil && stp.Status == klaxon.Firing {
+				raised, page := raise(inc, tmpl, klaxon.Alert{Key: a.Key, Summary: stp.Summary, Severity: stp.Severity}, now)
 				r.Changed = r.Changed || raised
 				r.Raised = r.Raised || page
 			}
 			continue
 		}
 		r.Changed = true
-		if next.Status == klaxon.Firing && tmpl.Urgency == "" && !tmpl.Silenced[a.Key] {
-			if _, page := raise(inc, next.Alert, now); page {
-				r.Raised = true
-			}
+		if next.Status == klaxon.Firing {
+			_, page := raise(inc, tmpl, next.Alert, now)
+			r.Raised = r.Raised || page
 		}
 		if stp == nil || (stp.Status == klaxon.Resolved && next.Status == klaxon.Firing) {
 			// New, or firing again: it may have been indexed by another
@@ -237,7 +236,8 @@ func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time)
 }
 
 // raise raises the urgency of inc, open, to high when firing alert a is
-// of high urgency and inc of low: a warning opened it and a critical
+// of high urgency and inc of low, unless tmpl's route sets the urgency
+// or a maintenance window holds a (tmpl.Silenced): a warning opened it and a critical
 // alert joined it, or the alert became critical (Datadog's Warn → Alert),
 // as PagerDuty's severity-based urgency does. inc takes a's severity,
 // which its pages show. It reports whether it raised it, and whether the
@@ -245,8 +245,9 @@ func fold(inc *klaxon.Incident, cur *klaxon.Seen, a klaxon.Alert, now time.Time)
 // step, whose people may have rules for high urgency only (see
 // klaxon.Escalation.RaiseDue). A walk not begun yet pages at high urgency
 // anyway; an acknowledged incident pages at it when it triggers again.
-func raise(inc *klaxon.Incident, a klaxon.Alert, now time.Time) (raised, page bool) {
-	if inc.Urgency != klaxon.UrgencyLow || klaxon.UrgencyOf(a.Severity) != klaxon.UrgencyHigh || !inc.State.Open() {
+func raise(inc *klaxon.Incident, tmpl Template, a klaxon.Alert, now time.Time) (raised, page bool) {
+	if inc.Urgency != klaxon.UrgencyLow || klaxon.UrgencyOf(a.Severity) != klaxon.UrgencyHigh || !inc.State.Open() ||
+		tmpl.Urgency != "" || tmpl.Silenced[a.Key] {
 		return false, false
 	}
 	inc.Urgency, inc.Severity = klaxon.UrgencyHigh, a.Severity

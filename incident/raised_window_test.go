@@ -11,12 +11,9 @@ import (
 )
 
 // TestRaiseAfterWindowNextReport: a critical alert joins a low incident
-// while a window holds it (Template.Silenced), 30s before the window
-// ends. The README says its next report after the window raises the
-// urgency; a report 10s after the window, the same occurrence within
-// LastSeenEvery, changes nothing, so it raises nothing, and a sender
-// that says the alert fires only now and then (Alertmanager's
-// repeat_interval, 4h) leaves the incident low for hours.
+// while a window holds it (Template.Silenced). Its next report after
+// the window, though the same occurrence within LastSeenEvery, raises
+// the urgency.
 func TestRaiseAfterWindowNextReport(t *testing.T) {
 	tmpl := incident.Template{Group: "g", Policy: klaxon.Policy{Name: "p", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "alice"}}}}}}
 	warn := klaxon.Alert{Key: "a/1", Status: klaxon.Firing, Severity: "warning", StartsAt: t0}

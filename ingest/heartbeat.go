@@ -78,10 +78,7 @@ func (h *Heartbeats) Ping(ctx context.Context, name string) error {
 	group := klaxon.HeartbeatGroup(name)
 	// The deadline's group, which the resolve's need not share: on the
 	// replicas before the ping is answered.
-	wait := func(context.Context) error { return nil }
-	if rs, ok := h.store.(replicatedStore); ok {
-		wait = rs.Barrier(ctx, []string{group})
-	}
+	wait := klaxon.Barrier(ctx, h.store, []string{group})
 	err := klaxon.Update(ctx, h.store, group, nil, func(g klaxon.Group) (*klaxon.Commit, error) {
 		return &klaxon.Commit{
 			// The deadline the last ping set, if that was the last commit.

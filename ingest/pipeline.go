@@ -54,7 +54,8 @@ type Pipeline struct {
 	// hold says whether a maintenance window holds a new incident's
 	// first page, and until when; nil holds nothing.
 	hold Hold
-	// barrier, when set, is the store's (see replicatedStore).
+	// barrier, when set, is the store's (see klaxon.ReplicaWaiter):
+	// taken only when it waits for replicas, off the hot path else.
 	barrier func(ctx context.Context, groups []string) (wait func(context.Context) error)
 	log     *slog.Logger
 
@@ -106,23 +107,13 @@ func NewPipeline(store klaxon.Store, router func() Router, wake func(groups ...s
 		now = time.Now
 	}
 	p := &Pipeline{store: store, router: router, wake: wake, now: now, metrics: newMetrics(nil, nil), log: slog.New(slog.DiscardHandler), groups: map[string]*queue{}}
-	if r, ok := store.(replicatedStore); ok && r.WaitsForReplicas() {
+	if r, ok := store.(klaxon.ReplicaWaiter); ok && r.WaitsForReplicas() {
 		p.barrier = r.Barrier
 	}
 	for _, o := range opts {
 		o(p)
 	}
 	return p
-}
-
-// replicatedStore is a store that can wait for its replicas to hold what
-// it holds of groups (Redis with wait_replicas): a delivery is answered
-// only once they do. Barrier is called before the writes it vouches for
-// (it notes which masters hold the groups), and the wait it returns
-// after them.
-type replicatedStore interface {
-	WaitsForReplicas() bool
-	Barrier(ctx context.Context, groups []string) (wait func(context.Context) error)
 }
 
 // Option configures a Pipeline.

@@ -59,9 +59,9 @@ func holder(t *testing.T, masters []*redistest.Server, pattern string) int {
 // heartbeat ping is answered once replicas hold what it committed, as a
 // webhook is (README, Durability). On a Cluster, the ping's commit (the
 // new deadline, in the heartbeat's group) is in another shard than the
-// group its resolve is routed to, and Accept waits for the latter only:
-// the ping is answered while no replica holds its deadline, and a
-// failover then fires the old deadline, a false "heartbeat missed" page.
+// group its resolve is routed to: while the deadline's replica does not
+// acknowledge, the ping is not answered as taken (else a failover would
+// fire the old deadline, a false "heartbeat missed" page).
 func TestHeartbeatPingWaitsForReplicasOnCluster(t *testing.T) {
 	masters, replicas := startClusterWithReplicas(t)
 	addrs := make([]string, len(masters))

@@ -87,11 +87,9 @@ func TestServeWaitsForReplicasPagerDutyChange(t *testing.T) {
 }
 
 // TestServeChangeRetryAfterWaitStoresOnce: a change event answered 503
-// because the replica did not acknowledge in time was stored already
-// (PutChange, then ChangesReplicated); the sender's retry, as the 503
-// asks, stores it again under a new ID. Every replica lag past
-// wait_timeout so doubles a change in the incidents' reviews, where an
-// alert's retry finds its commit and writes nothing.
+// because the replica did not acknowledge in time was stored already;
+// the sender's retry, as the 503 asks, is that change, not another, as
+// an alert's retry finds its commit and writes nothing.
 func TestServeChangeRetryAfterWaitStoresOnce(t *testing.T) {
 	base, replica := serveWithReplica(t)
 	event := []byte(`{"routing_key":"` + pdRoutingKey + `","payload":{"summary":"Deploy checkout-api 2026.11.23-3","source":"github-actions","timestamp":"2026-11-23T10:00:00Z"}}`)
@@ -103,22 +101,15 @@ func TestServeChangeRetryAfterWaitStoresOnce(t *testing.T) {
 	code, out = post(t, base+"/v2/change/enqueue", "", "application/json", event) // the sender's retry
 	require.Equal(t, http.StatusAccepted, code, "%v", out)
 
-	n, err := redistest.Do(replica.Addr(), "EVAL", "local n = 0 for _, k in ipairs(redis.call('KEYS', '{klaxon:ch:*}')) do "+
-		"if redis.call('TYPE', k).ok == 'zset' then n = n + redis.call('ZCARD', k) end end return n", "0")
-	require.NoError(t, err)
+	n := changesOn(t, replica.Addr())
 	require.Equal(t, "1", n, "one change event, delivered twice as its 503 asked, is stored %s times", n)
 }
 
-// TestServeChangeSentTwiceAfter202: the change digest is meant for a
-// sender's retry of an event whose answer was an error (a wait for
-// replicas, a reply lost), but Redis keeps one change of a body for ten
-// minutes whatever the first was answered, and with or without
-// wait_replicas. Two deploys of one build (a re-run, a rollback and
-// redeploy), each sent by a script without payload.timestamp and each
-// answered 202, are one change: the second, which a review must show at
-// the time it came ("payload.timestamp, else when it came"), is dropped,
-// and its 202 says it was processed. PagerDuty keeps both; so does the
-// embedded store.
+// TestServeChangeSentTwiceAfter202: the change digest is for a sender's
+// retry of an event not answered 2xx. Two deploys of one build (a
+// re-run, a rollback and redeploy), each sent without payload.timestamp
+// and each answered 202, are two changes, each dated when it came, as
+// PagerDuty and the embedded store keep them.
 func TestServeChangeSentTwiceAfter202(t *testing.T) {
 	redis := redistest.Start(t)
 	config := writeConfig(t, time.Hour)
@@ -130,20 +121,16 @@ func TestServeChangeSentTwiceAfter202(t *testing.T) {
 		code, out := post(t, base+"/v2/change/enqueue", "", "application/json", deploy)
 		require.Equal(t, http.StatusAccepted, code, "%v", out)
 	}
-	n, err := redistest.Do(redis.Addr(), "EVAL", "local n = 0 for _, k in ipairs(redis.call('KEYS', '{klaxon:ch:*}')) do "+
-		"if redis.call('TYPE', k).ok == 'zset' then n = n + redis.call('ZCARD', k) end end return n", "0")
-	require.NoError(t, err)
+	n := changesOn(t, redis.Addr())
 	require.Equal(t, "2", n, "two change events, each answered 202, are stored %s time(s)", n)
 }
 
-// TestServeChangeDigestOutlivesItsRetry: a change answered 503 (the
-// replica late) has its digest remembered for ten minutes, and its
-// retry is answered 202 as that change. The digest is still there
-// after: a second deploy of the same build (a re-run, without
-// payload.timestamp), sent minutes later and answered 202, is dropped
-// as a retry of the first, as TestServeChangeSentTwiceAfter202 says it
-// must not be.
-func TestServeChangeDigestOutlivesItsRetry(t *testing.T) {
+// TestServeChangeDigestForgottenAfter202: a change answered 503 (the
+// replica late) is retried and answered 202 as that change; then its
+// digest is forgotten: a second deploy of the same build (a re-run,
+// without payload.timestamp) is a change of its own, as
+// TestServeChangeSentTwiceAfter202 has it.
+func TestServeChangeDigestForgottenAfter202(t *testing.T) {
 	base, replica := serveWithReplica(t)
 	deploy := []byte(`{"routing_key":"` + pdRoutingKey + `","payload":{"summary":"Deploy checkout-api 2026.11.23-3","source":"github-actions"}}`)
 
@@ -156,26 +143,17 @@ func TestServeChangeDigestOutlivesItsRetry(t *testing.T) {
 
 	code, out = post(t, base+"/v2/change/enqueue", "", "application/json", deploy) // a second deploy, a re-run
 	require.Equal(t, http.StatusAccepted, code, "%v", out)
-	n, err := redistest.Do(replica.Addr(), "EVAL", "local n = 0 for _, k in ipairs(redis.call('KEYS', '{klaxon:ch:*}')) do "+
-		"if redis.call('TYPE', k).ok == 'zset' then n = n + redis.call('ZCARD', k) end end return n", "0")
-	require.NoError(t, err)
+	n := changesOn(t, replica.Addr())
 	require.Equal(t, "2", n, "two change events, the first retried once and each then answered 202, are stored %s time(s)", n)
 }
 
-// TestServeChangeSenderGaveUpStoredTwice: a sender whose own timeout is
+// TestServeChangeSenderGaveUpStoredOnce: a sender whose own timeout is
 // shorter than wait_timeout hangs up while the change's wait is out.
-// The request's context ends: the wait fails, and RememberChange, given
-// that same context, fails too, so the digest is never remembered. The
-// sender's retry is stored as another change.
-func TestServeChangeSenderGaveUpStoredTwice(t *testing.T) {
+// The change was stored with its digest; the sender's retry is that
+// change, not another.
+func TestServeChangeSenderGaveUpStoredOnce(t *testing.T) {
 	base, replica := serveWithReplica(t)
 	event := []byte(`{"routing_key":"` + pdRoutingKey + `","payload":{"summary":"Deploy checkout-api 2026.11.23-4","source":"github-actions","timestamp":"2026-11-23T10:00:00Z"}}`)
-	count := func(addr string) string {
-		n, err := redistest.Do(addr, "EVAL", "local n = 0 for _, k in ipairs(redis.call('KEYS', '{klaxon:ch:*}')) do "+
-			"if redis.call('TYPE', k).ok == 'zset' then n = n + redis.call('ZCARD', k) end end return n", "0")
-		require.NoError(t, err)
-		return n
-	}
 
 	replica.Pause(t)
 	impatient := &http.Client{Timeout: 500 * time.Millisecond}
@@ -185,9 +163,19 @@ func TestServeChangeSenderGaveUpStoredTwice(t *testing.T) {
 	}
 	require.Error(t, err, "the sender gives up before wait_timeout")
 	replica.Resume(t)
-	waitFor(t, "the replica holds the first attempt's change", func() bool { return count(replica.Addr()) == "1" })
+	waitFor(t, "the replica holds the first attempt's change", func() bool { return changesOn(t, replica.Addr()) == "1" })
 
 	code, out := post(t, base+"/v2/change/enqueue", "", "application/json", event) // the sender's retry
 	require.Equal(t, http.StatusAccepted, code, "%v", out)
-	require.Equal(t, "1", count(replica.Addr()), "one change event, sent again after its sender timed out, is stored twice")
+	require.Equal(t, "1", changesOn(t, replica.Addr()), "one change event, sent again after its sender timed out, is stored once")
+}
+
+// changesOn counts the change events the Redis at addr holds, of every
+// integration.
+func changesOn(t *testing.T, addr string) string {
+	t.Helper()
+	n, err := redistest.Do(addr, "EVAL", "local n = 0 for _, k in ipairs(redis.call('KEYS', '{klaxon:ch:*}')) do "+
+		"if redis.call('TYPE', k).ok == 'zset' then n = n + redis.call('ZCARD', k) end end return n", "0")
+	require.NoError(t, err)
+	return n
 }

@@ -13,17 +13,9 @@ import (
 
 // TestUrgencyRaisedSeenAgainWhileAcknowledged: a warning of db texted
 // alice, who acknowledged it. A critical alert of db-2 joins while a
-// window (db-2's upgrade) holds it, and raises nothing. The window is
-// ended early, and db-2 is reported again, the same occurrence within
-// LastSeenEvery: "a report seen again now raises what it could not".
-// incident.Apply does raise the incident's copy (raise sets high urgency
-// and records urgency_raised), but raise reports false for an incident
-// that is not triggered, and the !changed branch sets Result.Changed
-// only on true: ingest commits nothing, and the raise is lost. When the
-// ack times out the incident triggers again at low urgency, and alice,
-// whose call is for high urgency, is texted and not called, though the
-// README says "An acknowledged incident pages at high urgency when it
-// triggers again".
+// window holds it, and raises nothing. The window ends early and db-2
+// is reported again, the same occurrence: the incident becomes high,
+// and when the ack times out and it triggers again alice is called.
 func TestUrgencyRaisedSeenAgainWhileAcknowledged(t *testing.T) {
 	h := Start(t, Config{
 		Policies: []Policy{{Name: "default", AckTimeout: 30 * time.Minute, Steps: []Step{{Targets: []string{"user:alice"}}}}},

@@ -66,15 +66,12 @@ func TestUrgencyRaisedCallsOnce(t *testing.T) {
 	require.Equal(t, "critical", inc.Severity)
 }
 
-// TestUrgencyRaisedByHeldAlertOnOpening: one delivery opens the incident
-// with a warning of db-1, which no window holds, and a critical alert of
-// db-2, which a maintenance window (db-2's upgrade) holds. An alert a
-// window holds raises nothing (README), and the same two alerts sent one
-// after the other leave the incident low; but the delivery that opens
-// the incident is folded with no Template.Silenced (silence skips an
-// incident not open yet): the held alert raises it to high, and alice
-// is called, at night, for the alert of the maintenance she was told of.
-func TestUrgencyRaisedByHeldAlertOnOpening(t *testing.T) {
+// TestUrgencyNotRaisedByHeldAlertOnOpening: one delivery opens the
+// incident with a warning of db-1, which no window holds, and a critical
+// alert of db-2, which a maintenance window holds. The held alert raises
+// nothing, as when the two are sent one after the other: alice is
+// texted, and not called.
+func TestUrgencyNotRaisedByHeldAlertOnOpening(t *testing.T) {
 	h := Start(t, Config{
 		Policies: []Policy{{Name: "default", Steps: []Step{{Targets: []string{"user:alice"}}}}},
 		Users: []User{{ID: "alice", Phone: "+15550100001",

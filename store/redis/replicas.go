@@ -17,7 +17,7 @@ import (
 
 // Redis replicates asynchronously: a commit it answered may be on no
 // replica yet when its master's host is lost, and a Sentinel failover
-// then promotes a replica without it. Replicated makes ingest's answer
+// then promotes a replica without it. Barrier makes a delivery's answer
 // wait for replicas (Options.WaitReplicas): a barrier, a write of this
 // process's key in a shard, is sent after the commits it vouches for and
 // followed by WAIT on the same connection. Redis replicates a master's
@@ -48,11 +48,10 @@ type replication struct {
 	replicas int
 	timeout  time.Duration
 	// key is the barrier key of a shard's tag; client the client of the
-	// master that holds it (a cluster's, by its slot), and name names
-	// that master.
+	// master that holds it (a cluster's, by its slot).
 	key    func(tag string) string
 	client func(ctx context.Context, key string) (*redis.Client, error)
-	// send sends a round of barriers: r.barrier, but in tests.
+	// send sends a round: sendRound, but in tests.
 	send func(*round) error
 
 	// changed is called when a master's address is found to hold
@@ -163,7 +162,7 @@ func (r *replication) wait(ctx context.Context, marks []mark) error {
 			return fmt.Errorf("wait for redis replicas: %w", classify(err))
 		}
 		if addr := c.Options().Addr; addr != m.addr {
-			return fmt.Errorf("redis %w: shard %s moved from %s to %s since the writes waited for, which it may lack: the sender's retry writes them again", klaxon.ErrUnavailable, m.tag, m.addr, addr)
+			return moved(m.tag, m.addr, addr)
 		}
 		if rd := r.join(m.addr, m.tag); !slices.Contains(rounds, rd) {
 			rounds = append(rounds, rd)
@@ -248,7 +247,7 @@ func (r *replication) sendRound(rd *round) error {
 	if addr := c.Options().Addr; addr != rd.addr {
 		// The slot map moved since the callers marked their shards:
 		// this master is not the one that took their writes.
-		return fmt.Errorf("redis %w: shard %s moved from %s to %s since the writes waited for, which it may lack: the sender's retry writes them again", klaxon.ErrUnavailable, rd.tags[0], rd.addr, addr)
+		return moved(rd.tags[0], rd.addr, addr)
 	}
 	// One round trip, on one connection: the barrier, its WAIT, and who
 	// the server is. The client reads for as long as the WAIT may take.
@@ -280,6 +279,12 @@ func (r *replication) sendRound(rd *round) error {
 		return fmt.Errorf("wait for redis replicas: %w", idErr)
 	}
 	return nil
+}
+
+// moved is the error of a wait whose shard tag moved from master
+// address from to to since its writes: they may be on from only.
+func moved(tag, from, to string) error {
+	return fmt.Errorf("redis %w: shard %s moved from %s to %s since the writes waited for, which it may lack: the sender's retry writes them again", klaxon.ErrUnavailable, tag, from, to)
 }
 
 // seen notes that the server at master address addr is the one whose

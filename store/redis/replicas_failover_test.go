@@ -107,14 +107,11 @@ func (f *freezer) port() string {
 }
 
 // TestReplicatedAcrossFailover: a delivery whose commit landed while a
-// barrier was out waits for the next round, and that round dials
-// whatever master Sentinel names once the one out ends. The master's
-// host is lost (SIGSTOP) with a delivery's commit on no replica;
-// Sentinel promotes a replica without it, the other replica follows
-// that one, and the delivery's barrier, written and acknowledged on the
-// new master, must not vouch for a commit that master never took: were
-// Replicated to return nil, the delivery would be answered 2xx with its
-// alert gone.
+// barrier was out waits for the next round, which dials whatever master
+// Sentinel names once the one out ends. The master's host is lost
+// (SIGSTOP) with the commit on no replica, and a replica without it is
+// promoted: the delivery's wait fails (503) rather than vouch, on the
+// new master, for a commit that master never took.
 func TestReplicatedAcrossFailover(t *testing.T) {
 	t.Parallel()
 	fs := startFrozenSentinel(t, "fo")
@@ -234,14 +231,10 @@ func (fs *frozenSentinel) loseMaster(t *testing.T, write func()) string {
 	return promoted
 }
 
-// TestReplicatedAfterAnotherRoundSawFailover: the run_id check fails
-// only the first round after a failover on each shard; any round after
-// it (a readiness probe's, which covers every shard, or another
-// delivery's) notes the new master as the one holding the shard. A
-// delivery whose commit landed on the lost master, and whose own wait
-// comes after such a round (its other groups' commits were retried
-// across the failover, or it was just slower), is answered 2xx with its
-// alert on no replica and not on the master promoted.
+// TestReplicatedAfterAnotherRoundSawFailover: a delivery whose commit
+// landed on the lost master waits after another round (a readiness
+// probe's) has seen the new master: its wait still fails, as its mark
+// names the master before the failover.
 func TestReplicatedAfterAnotherRoundSawFailover(t *testing.T) {
 	t.Parallel()
 	fs := startFrozenSentinel(t, "absorb")
@@ -271,11 +264,9 @@ func TestReplicatedAfterAnotherRoundSawFailover(t *testing.T) {
 	}
 }
 
-// TestChangesReplicatedAcrossFailover: learn notes at Open the master of
-// the groups' shards only; an integration's change events have a hash
-// tag of their own, which no one noted, so the first round that vouches
-// for it never tells a failover. A change stored on the lost master is
-// answered 202 with the change on no replica.
+// TestChangesReplicatedAcrossFailover: a change stored on a master lost
+// before any replica had it: its wait fails (the change's shard's master
+// is known from Open, by address), not 202 with the change on no replica.
 func TestChangesReplicatedAcrossFailover(t *testing.T) {
 	t.Parallel()
 	fs := startFrozenSentinel(t, "chfo")

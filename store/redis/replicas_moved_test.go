@@ -13,17 +13,11 @@ import (
 	"github.com/klaxonhq/klaxon/internal/redistest"
 )
 
-// TestReplicatedRoundSentToAnotherMaster: wait checks that a shard's
-// master is still the address marked, then joins that address's next
-// round; the round, sent later (once the round out is answered: up to
-// WaitTimeout + barrierSlack on a master that hangs), asks r.client for
-// the master of its first tag again, and writes its barrier and WAIT
-// there. On a Cluster, the barrier client's slot map may be read again
-// in between (every clusterReload, or on a MOVED): after a failover the
-// round goes to the promoted master, which acknowledges, and notes that
-// server at its own address. The marks' address, whose server took the
-// writes, moved neither its generation nor its run_id: the wait passes,
-// and the delivery is answered 2xx with its writes on no replica.
+// TestReplicatedRoundSentToAnotherMaster: the round of a wait is sent
+// to the master address its callers marked: when the slot map names
+// another by the time it goes (a Cluster's map read again after a
+// failover), the wait fails rather than vouch on the new master for
+// writes the marked one took.
 //
 // Here x, the shard's master when marked, has no replica (what it took
 // is on none); y, the master the slot map names once read again, has

@@ -111,9 +111,10 @@ const urgentPool = 16
 const cachedGroups = 8192
 
 var (
-	_ klaxon.Store        = (*Store)(nil)
-	_ klaxon.GroupCache   = (*Store)(nil)
-	_ klaxon.GroupClaimer = (*Store)(nil)
+	_ klaxon.Store         = (*Store)(nil)
+	_ klaxon.GroupCache    = (*Store)(nil)
+	_ klaxon.GroupClaimer  = (*Store)(nil)
+	_ klaxon.ReplicaWaiter = (*Store)(nil)
 )
 
 // Open connects to Redis, checks that it answers and that Prefix was not
