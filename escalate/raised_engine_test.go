@@ -134,32 +134,6 @@ func TestUrgencyRaisedPagesTheFallback(t *testing.T) {
 	require.Equal(t, []string{"mgr/email", "mgr/voice"}, r.ph.got(), "the fallback is called for the critical incident")
 }
 
-// TestUrgencyRaisedLookupStallsNoStep: on a header before Walked, the
-// on-call lookup of a step walked already (primary, which paged alice)
-// fails for a while. The raise's catch-up cannot look it up, but the
-// walk's next step, bob, a user who needs no lookup, is paged when due,
-// at 5 minutes.
-func TestUrgencyRaisedLookupStallsNoStep(t *testing.T) {
-	alice := texted("alice")
-	bob := klaxon.User{ID: "bob", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
-	dir := raisedDir{users: map[string]klaxon.User{"alice": alice, "bob": bob}, onCall: []string{"alice"}, down: new(atomic.Bool)}
-	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{
-		primaryStep,
-		{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "bob"}}, EscalateAfter: 5 * time.Minute},
-	}}
-	r := newRaisedRig(t, dir, p)
-	r.turn(0)
-	require.Equal(t, []string{"alice/sms"}, r.ph.got())
-	r.forgetWalked() // the catch-up looks up the steps, as for a header of a version before
-
-	dir.down.Store(true)
-	r.raise(time.Minute)
-	for at := time.Minute; at <= 6*time.Minute; at += time.Second {
-		r.turn(at)
-	}
-	require.Contains(t, r.ph.got(), "bob/sms", "the second step pages on time, whatever the lookup of the first")
-}
-
 // switchDir is raisedDir whose on-call list can change.
 type switchDir struct {
 	raisedDir
@@ -176,6 +150,31 @@ func newSwitchEngine(r *raisedRig, dir switchDir) *escalate.Engine {
 		escalate.Options{Now: r.clk.Now, Retry: escalate.Backoff{First: time.Second, Max: time.Second}})
 }
 
+// fallbackThenAlice runs the walk of TestFallbackAfterHandEscalation on
+// users alice and mgr: nobody on call in primary, so it ends on the
+// fallback, mgr, who acknowledges at 1 minute; alice comes on call and
+// mgr escalates by hand at 2 minutes: a new walk texts alice.
+func fallbackThenAlice(t *testing.T, alice, mgr klaxon.User) *raisedRig {
+	t.Helper()
+	on := new(atomic.Pointer[[]string])
+	on.Store(&[]string{})
+	dir := switchDir{raisedDir{users: map[string]klaxon.User{"alice": alice, "mgr": mgr}, down: new(atomic.Bool), fallback: []string{"mgr"}}, on}
+	r := newRaisedRig(t, dir.raisedDir, klaxon.Policy{Name: "p", Steps: []klaxon.Step{primaryStep}})
+	r.e = newSwitchEngine(r, dir)
+	r.turn(0)
+	require.Equal(t, []string{"mgr/email"}, r.ph.got(), "the walk reached nobody: the fallback is mailed")
+	r.clk.Set(t0.Add(time.Minute))
+	_, err := r.e.Acknowledge(t.Context(), r.id, klaxon.Actor{By: "mgr", How: "api"})
+	require.NoError(t, err)
+	on.Store(&[]string{"alice"})
+	r.clk.Set(t0.Add(2 * time.Minute))
+	_, err = r.e.Escalate(t.Context(), r.id, klaxon.Actor{By: "mgr", How: "api"})
+	require.NoError(t, err)
+	r.turn(2 * time.Minute)
+	require.Equal(t, []string{"mgr/email", "alice/sms"}, r.ph.got())
+	return r
+}
+
 // TestFallbackAfterHandEscalation: a walk reached nobody (nobody on
 // call in primary) and ended on the fallback, mgr, who acknowledged.
 // Later alice is on call and someone escalates by hand: a new walk
@@ -184,27 +183,8 @@ func newSwitchEngine(r *raisedRig, dir switchDir) *escalate.Engine {
 // nobody after all, and pages its fallback (reopenEnd): the first
 // walk's fallback is not the new one's.
 func TestFallbackAfterHandEscalation(t *testing.T) {
-	alice := klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
-	mgr := klaxon.User{ID: "mgr", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}}}
-	on := new(atomic.Pointer[[]string])
-	on.Store(&[]string{})
-	dir := switchDir{raisedDir{users: map[string]klaxon.User{"alice": alice, "mgr": mgr}, down: new(atomic.Bool), fallback: []string{"mgr"}}, on}
-	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{primaryStep}}
-	r := newRaisedRig(t, dir.raisedDir, p)
-	r.e = newSwitchEngine(r, dir)
-	r.turn(0)
-	require.Equal(t, []string{"mgr/email"}, r.ph.got(), "the walk reached nobody: the fallback is mailed")
-
-	r.clk.Set(t0.Add(time.Minute))
-	_, err := r.e.Acknowledge(t.Context(), r.id, klaxon.Actor{By: "mgr", How: "api"})
-	require.NoError(t, err)
-
-	on.Store(&[]string{"alice"})
-	r.clk.Set(t0.Add(2 * time.Minute))
-	_, err = r.e.Escalate(t.Context(), r.id, klaxon.Actor{By: "mgr", How: "api"})
-	require.NoError(t, err)
-	r.turn(2 * time.Minute)
-	require.Equal(t, []string{"mgr/email", "alice/sms"}, r.ph.got())
+	r := fallbackThenAlice(t, klaxon.User{ID: "alice", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}},
+		klaxon.User{ID: "mgr", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}}})
 	r.turn(8 * time.Minute) // the step's 5 minutes: the walk ends, having reached alice
 
 	inc, err := r.st.Incident(t.Context(), r.id)
@@ -231,26 +211,8 @@ func TestFallbackAfterHandEscalation(t *testing.T) {
 // texts alice. A critical alert joins: the catch-up calls alice, whom
 // this walk turned to, and not mgr, whom it never did.
 func TestFallbackCaughtUpAfterHandEscalation(t *testing.T) {
-	alice := texted("alice")
-	mgr := klaxon.User{ID: "mgr", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}}
-	on := new(atomic.Pointer[[]string])
-	on.Store(&[]string{})
-	dir := switchDir{raisedDir{users: map[string]klaxon.User{"alice": alice, "mgr": mgr}, down: new(atomic.Bool), fallback: []string{"mgr"}}, on}
-	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{primaryStep}}
-	r := newRaisedRig(t, dir.raisedDir, p)
-	r.e = newSwitchEngine(r, dir)
-	r.turn(0)
-	require.Equal(t, []string{"mgr/email"}, r.ph.got())
-
-	r.clk.Set(t0.Add(time.Minute))
-	_, err := r.e.Acknowledge(t.Context(), r.id, klaxon.Actor{By: "mgr", How: "api"})
-	require.NoError(t, err)
-	on.Store(&[]string{"alice"})
-	r.clk.Set(t0.Add(2 * time.Minute))
-	_, err = r.e.Escalate(t.Context(), r.id, klaxon.Actor{By: "mgr", How: "api"})
-	require.NoError(t, err)
-	r.turn(2 * time.Minute)
-	require.Equal(t, []string{"mgr/email", "alice/sms"}, r.ph.got())
+	r := fallbackThenAlice(t, texted("alice"),
+		klaxon.User{ID: "mgr", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}, {Via: klaxon.ViaVoice, Urgency: klaxon.UrgencyHigh}}})
 
 	r.raise(3 * time.Minute)
 	r.turn(3 * time.Minute)

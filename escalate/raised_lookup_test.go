@@ -75,33 +75,43 @@ func TestUrgencyRaisedRetryPagesOnce(t *testing.T) {
 	require.Equal(t, 1, countOf(got, "bob/voice"), "bob is called once: his step was walked at high urgency: %v", got)
 }
 
-// TestUrgencyRaisedLookupDelaysNoStep: as
-// TestUrgencyRaisedLookupStallsNoStep, with the engine's default lookup
-// backoff (10s doubling to 2m): while the catch-up's lookup fails, bob's
-// step, due at 5 minutes, is paged at 5 minutes, not at the lookup's
-// next try.
-func TestUrgencyRaisedLookupDelaysNoStep(t *testing.T) {
-	alice := texted("alice")
-	bob := klaxon.User{ID: "bob", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
-	dir := raisedDir{users: map[string]klaxon.User{"alice": alice, "bob": bob}, onCall: []string{"alice"}, down: new(atomic.Bool)}
-	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{
-		primaryStep,
-		{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "bob"}}, EscalateAfter: 5 * time.Minute},
-	}}
-	r := newRaisedRig(t, dir, p)
-	// The engine's default lookup backoff.
-	r.e = escalate.New(r.st, r.ph, func() escalate.Directory { return dir }, slog.New(slog.DiscardHandler),
-		escalate.Options{Now: r.clk.Now})
-	r.turn(0)
-	require.Equal(t, []string{"alice/sms"}, r.ph.got())
-	r.forgetWalked() // the catch-up looks up the steps, as for a header of a version before
+// TestUrgencyRaisedLookupStallsNoStep: on a header before Walked, the
+// on-call lookup of a step walked already (primary, which paged alice)
+// fails from when a critical alert joins. The raise's catch-up cannot
+// look it up, but the walk's next step, bob, a user who needs no lookup,
+// is paged when due, at 5 minutes, with a lookup backoff of a second or
+// the engine's default (10s doubling to 2m), not at the lookup's next
+// try.
+func TestUrgencyRaisedLookupStallsNoStep(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		retry escalate.Backoff // zero: the engine's default
+	}{
+		{"a backoff of a second", escalate.Backoff{First: time.Second, Max: time.Second}},
+		{"the default backoff", escalate.Backoff{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			bob := klaxon.User{ID: "bob", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
+			dir := raisedDir{users: map[string]klaxon.User{"alice": texted("alice"), "bob": bob}, onCall: []string{"alice"}, down: new(atomic.Bool)}
+			p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{
+				primaryStep,
+				{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "bob"}}, EscalateAfter: 5 * time.Minute},
+			}}
+			r := newRaisedRig(t, dir, p)
+			r.e = escalate.New(r.st, r.ph, func() escalate.Directory { return dir }, slog.New(slog.DiscardHandler),
+				escalate.Options{Now: r.clk.Now, Retry: tt.retry})
+			r.turn(0)
+			require.Equal(t, []string{"alice/sms"}, r.ph.got())
+			r.forgetWalked() // the catch-up looks up the steps, as for a header of a version before
 
-	dir.down.Store(true)
-	r.raise(time.Minute)
-	for at := time.Minute; at <= 5*time.Minute; at += time.Second {
-		r.turn(at)
+			dir.down.Store(true)
+			r.raise(time.Minute)
+			for at := time.Minute; at <= 5*time.Minute; at += time.Second {
+				r.turn(at)
+			}
+			require.Contains(t, r.ph.got(), "bob/sms", "bob's step is due at 5 minutes and pages then, whatever the lookup of the first")
+		})
 	}
-	require.Contains(t, r.ph.got(), "bob/sms", "bob's step is due at 5 minutes and pages then")
 }
 
 // TestUrgencyRaisedSplitRuleTextsOnce: alice has a text for low urgency
