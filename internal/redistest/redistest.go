@@ -56,7 +56,8 @@ type process struct {
 // Start runs redis-server on a free loopback port with its working
 // directory in t.TempDir(), and returns once it answers PING. Without
 // --save or --appendonly among args it keeps nothing on disk (--save ""
-// --appendonly no). t.Cleanup stops it; its log is shown if the test
+// --appendonly no), and a replica's full sync starts at once
+// (--repl-diskless-sync-delay 0). t.Cleanup stops it; its log is shown if the test
 // failed.
 func Start(t testing.TB, args ...string) *Server {
 	t.Helper()
@@ -117,6 +118,11 @@ func (s *Server) run() error {
 	}
 	if s.conf == "" && !hasOption(s.args, "--appendonly") {
 		args = append(args, "--appendonly", "no")
+	}
+	if s.conf == "" && !hasOption(s.args, "--repl-diskless-sync-delay") {
+		// A replica's full sync starts at once, not 5 s later (the
+		// default waits for more replicas to share it).
+		args = append(args, "--repl-diskless-sync-delay", "0")
 	}
 	args = append(args, s.args...)
 	out := &syncbuf.Buffer{}

@@ -50,23 +50,14 @@ func TestChangeRetryAcrossFailover(t *testing.T) {
 	}, 5*time.Second, 10*time.Millisecond, "the change is stored and its barrier's WAIT is out")
 	fs.master.Kill(t) // the master's host is lost, the change on no replica
 
-	promoted := ""
-	require.Eventually(t, func() bool {
-		for _, r := range fs.replicas {
-			if role, err := redistest.Do(r.Addr(), "ROLE"); err == nil && strings.HasPrefix(role, "master") {
-				promoted = r.Addr()
-				return true
-			}
-		}
-		return false
-	}, 30*time.Second, 50*time.Millisecond, "sentinel promotes a replica")
+	promoted := fs.promoted(t)
 	err := <-first
 	require.ErrorIs(t, err, klaxon.ErrUnavailable, "the first attempt is answered 503")
 	t.Logf("first attempt: %v", err)
 
 	// The sender retries until it is answered 2xx.
 	require.Eventually(t, func() bool { return putChangeAsAPI(t.Context(), s, c, now) == nil },
-		10*time.Second, 200*time.Millisecond, "the sender's retries are answered 2xx once the promoted master has a replica")
+		30*time.Second, 200*time.Millisecond, "the sender's retries are answered 2xx once the promoted master has a replica")
 	n, _ := redistest.Do(promoted, "ZCARD", s.changesKey("deploys"))
 	require.Equal(t, "1", n, "the retry was answered 202, but the master promoted (%s) holds no change: "+
 		"the digest remembered after the failed wait reached it, and the retry wrote nothing", promoted)

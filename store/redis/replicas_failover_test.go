@@ -196,9 +196,6 @@ func startFrozenSentinel(t *testing.T, prefix string) *frozenSentinel {
 	return fs
 }
 
-// loseMaster stops the replicas' streams, runs write (a commit that then
-// reaches no replica), loses the master's host, and returns the address
-// of the replica promoted once the other one follows it.
 // commit opens an incident in group, as a delivery's commit does.
 func (fs *frozenSentinel) commit(t *testing.T, group string) {
 	t.Helper()
@@ -208,6 +205,9 @@ func (fs *frozenSentinel) commit(t *testing.T, group string) {
 	require.NoError(t, fs.s.Commit(t.Context(), klaxon.Commit{Group: group, Open: id, Incidents: []*klaxon.Incident{inc}}))
 }
 
+// loseMaster stops the replicas' streams, runs write (a commit that then
+// reaches no replica), loses the master's host, and returns the address
+// of the replica promoted once the other one follows it.
 func (fs *frozenSentinel) loseMaster(t *testing.T, write func()) string {
 	t.Helper()
 	for _, f := range fs.links {
@@ -216,6 +216,13 @@ func (fs *frozenSentinel) loseMaster(t *testing.T, write func()) string {
 	write()
 	fs.master.Pause(t)
 	t.Cleanup(func() { fs.master.Resume(t) })
+	return fs.promoted(t)
+}
+
+// promoted returns the address of the replica Sentinel promoted, once
+// the other replica follows it.
+func (fs *frozenSentinel) promoted(t *testing.T) string {
+	t.Helper()
 	promoted := ""
 	require.Eventually(t, func() bool {
 		for _, r := range fs.replicas {

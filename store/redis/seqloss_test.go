@@ -52,6 +52,14 @@ func TestClusterFailoverReusesIncidentID(t *testing.T) {
 		info, err := redistest.Do(replica.Addr(), "INFO", "replication")
 		return err == nil && strings.Contains(info, "master_link_status:up")
 	}, 20*time.Second, 100*time.Millisecond, "the replica is in sync")
+	replicaID, err := redistest.Do(replica.Addr(), "CLUSTER", "MYID")
+	require.NoError(t, err)
+	for _, n := range c.Nodes() {
+		require.Eventually(t, func() bool {
+			nodes, err := redistest.Do(n.Addr(), "CLUSTER", "NODES")
+			return err == nil && strings.Contains(nodes, replicaID)
+		}, 20*time.Second, 100*time.Millisecond, "every master knows the replica, so that its takeover is heard")
+	}
 
 	// Groups whose shards live on the other masters.
 	var groups []string
