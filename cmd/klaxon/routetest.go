@@ -53,8 +53,9 @@ func routeTest(args []string, stdout, stderr io.Writer) error {
 	}
 	// An integration's labels: in the config are added where the sender
 	// set none, as ingest does, so that the route is the one its alerts
-	// take.
-	a := klaxon.Alert{Key: "DEDUP_KEY", Integration: labels[klaxon.LabelIntegration], Labels: maps.Clone(labels)}
+	// take: its severity label only to an alert that came without a
+	// severity, which --severity gives as the sender's decoder does.
+	a := klaxon.Alert{Key: "DEDUP_KEY", Integration: labels[klaxon.LabelIntegration], Labels: maps.Clone(labels), Severity: *severity}
 	a.Label(cfg.Table.Labels(a.Integration))
 	if len(a.Labels) > len(labels) {
 		var added []string
@@ -78,11 +79,9 @@ func routeTest(args []string, stdout, stderr io.Writer) error {
 	}
 	urgency := tmpl.Urgency
 	if urgency == "" {
-		sev := *severity
-		if sev == "" {
-			sev = labels["severity"]
-		}
-		urgency = klaxon.UrgencyOf(sev)
+		// --severity, else the severity label (the sender's or the
+		// integration's), as Label left it.
+		urgency = klaxon.UrgencyOf(a.Severity)
 	}
 	p := tmpl.Policy
 	fmt.Fprintf(stdout, "route:     %s\n", r.ID)

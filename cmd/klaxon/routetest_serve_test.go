@@ -130,3 +130,37 @@ func TestRouteTestWalksAsServe(t *testing.T) {
 		})
 	}
 }
+
+var policyRE = regexp.MustCompile(`(?m)^policy: +(\S+)`)
+
+// TestRouteTestSeverityAsServe: a Datadog alert states its severity
+// apart from its labels (alert_type error: critical), so serve does not
+// add its integration's severity label, which is only for alerts that
+// came without one. route test --severity critical is that alert: it
+// must not route it by the integration's severity label either.
+func TestRouteTestSeverityAsServe(t *testing.T) {
+	config := truthConfig(t, `route:
+  policy: default
+  routes:
+    - matchers: ['severity="warning"']
+      policy: quiet
+`, map[string]string{
+		"policies/default.yaml": "name: default\nsteps:\n  - targets: [user:alice]\n",
+		"policies/quiet.yaml":   "name: quiet\nsteps:\n  - targets: [user:alice]\n",
+		"users.yaml":            "users:\n  - {id: alice, name: Alice, phone: \"+15550100001\", notify: [{via: sms, after: 0s}]}\n",
+	})
+	rewrite(t, config, "{name: datadog, type: datadog, token: "+ddToken+"}", "{name: datadog, type: datadog, token: "+ddToken+", labels: {severity: warning}}")
+	base, _, _ := startServe(t, config)
+	code, out := post(t, base+"/v1/ingest/datadog", ddToken, "application/json", mustRead(t, "datadog-triggered.json"))
+	require.Equal(t, http.StatusOK, code, "%v", out)
+	incs := listIncidents(t, base, "open")
+	require.Len(t, incs, 1)
+	require.Equal(t, "default", incs[0].Policy.Name)
+
+	said := routeTestOut(t, config, "--at", "2026-11-23T15:00:00Z", "--severity", "critical", "integration=datadog",
+		"alertname=API p99 latency above 2s", "env=prod", "host=web-3", "service=checkout-api", "team=payments", "priority=P1")
+	m := policyRE.FindStringSubmatch(said)
+	require.NotNil(t, m, said)
+	require.Equal(t, incs[0].Policy.Name, m[1], "route test's policy is not the incident's:\n%s", said)
+	require.Contains(t, said, "urgency:   high")
+}
