@@ -56,9 +56,15 @@ func NewWindow(s WindowSpec, path string) (*Window, []error) {
 	if s.Name == "" {
 		bad("name", "required")
 	}
+	before := len(errs)
 	w.Matchers, errs = parseMatchers(s.Matchers, path+".matchers", errs)
-	if len(s.Matchers) == 0 {
+	switch {
+	case len(s.Matchers) == 0:
 		bad("matchers", `required: the alerts the window holds, like service="db"`)
+	case len(errs) == before && matchesAnything(w.Matchers):
+		// As a runtime window: it would hold every alert without its
+		// labels (a heartbeat's, a PagerDuty event's) whenever it opens.
+		bad("matchers", "%s matches an alert with no labels, so every alert: a window over every alert would silence everything", w.Matchers)
 	}
 	switch s.Every {
 	case "daily":

@@ -69,6 +69,25 @@ func TestWindowSpecErrors(t *testing.T) {
 	require.ErrorContains(t, errs[0], `unknown day "someday"`)
 }
 
+// TestWindowSpecOverEveryAlert: a window of klaxon.yaml whose matchers
+// an alert without labels meets (service=~".*", env!="prod") holds every
+// alert that lacks its labels, as a heartbeat's or a PagerDuty event's,
+// and pages nobody while it is open: refused, as a runtime window is.
+func TestWindowSpecOverEveryAlert(t *testing.T) {
+	for _, ms := range [][]string{{`service=~".*"`}, {`env!="prod"`}, {`{service=~".*",team=""}`}} {
+		t.Run(ms[0], func(t *testing.T) {
+			_, errs := NewWindow(WindowSpec{Name: "w", Matchers: ms, Every: "daily", From: "01:00", To: "02:00", TimeZone: "UTC"}, "maintenance[0]")
+			require.Len(t, errs, 1)
+			var fe *klaxon.FieldError
+			require.True(t, errors.As(errs[0], &fe))
+			require.Equal(t, "maintenance[0].matchers", fe.Field)
+			require.ErrorContains(t, errs[0], "would silence everything")
+		})
+	}
+	_, errs := NewWindow(WindowSpec{Name: "w", Matchers: []string{`service=~".*"`, `team="db"`}, Every: "daily", From: "01:00", To: "02:00", TimeZone: "UTC"}, "maintenance[0]")
+	require.Empty(t, errs, "one matcher that needs a label is enough")
+}
+
 func TestRuntimeWindowAndSilence(t *testing.T) {
 	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	short, err := RuntimeWindow(klaxon.Maintenance{ID: "1", Matchers: []string{`service="db"`}, From: t0, To: t0.Add(time.Hour)})
