@@ -98,7 +98,7 @@ func New(s Spec) (*Route, error) {
 // leaves unset, and appends problems to errs. The root's parent has no ID.
 func build(path, parentID string, s Spec, parent *Route, errs *[]error) *Route {
 	r := &Route{Policy: parent.Policy, GroupBy: slices.Clone(parent.GroupBy), Urgency: parent.Urgency, KeepOpen: parent.KeepOpen,
-		Subscribers: slices.Concat(parent.Subscribers, s.Subscribers), SlackChannel: parent.SlackChannel}
+		Subscribers: addSubscribers(parent.Subscribers, s.Subscribers), SlackChannel: parent.SlackChannel}
 	if s.Policy != "" {
 		r.Policy = s.Policy
 	}
@@ -154,6 +154,18 @@ func build(path, parentID string, s Spec, parent *Route, errs *[]error) *Route {
 		r.Routes = append(r.Routes, child)
 	}
 	return r
+}
+
+// addSubscribers returns a new list of subs and then those of more that
+// subs lacks, each once: every entry is told every update.
+func addSubscribers(subs, more []string) []string {
+	var out []string
+	for _, s := range slices.Concat(subs, more) {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // checkGroupBy validates the group_by labels a route sets (nil when it

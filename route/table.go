@@ -2,7 +2,6 @@ package route
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/incident"
@@ -49,7 +48,7 @@ func (t *Table) Route(a *klaxon.Alert) (incident.Template, error) {
 		return incident.Template{}, fmt.Errorf("route %s: no policy %q", r.ID, r.Policy)
 	}
 	if len(r.Subscribers) > 0 {
-		p.Subscribers = slices.Concat(p.Subscribers, r.Subscribers)
+		p.Subscribers = addSubscribers(p.Subscribers, r.Subscribers)
 	}
 	if r.SlackChannel != "" {
 		p.SlackChannel = r.SlackChannel

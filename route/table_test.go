@@ -86,3 +86,17 @@ func TestTableChat(t *testing.T) {
 	require.Equal(t, "C0ALL", tmpl.Policy.SlackChannel)
 	require.Equal(t, []string{"user:dave"}, policies["default"].Subscribers, "the policy is not changed")
 }
+
+// TestTableChatOnce: a subscriber that the policy, a route and its
+// parent each name is told once: the updates go to each entry of the
+// list, so one listed twice would get every update twice.
+func TestTableChatOnce(t *testing.T) {
+	root, err := New(Spec{Policy: "default", Subscribers: []string{"user:carol"}, Routes: []Spec{
+		{Matchers: []string{`service="payments"`}, Subscribers: []string{"user:carol", "user:dave", "https://status.example.com/hook"}},
+	}})
+	require.NoError(t, err)
+	policies := map[string]klaxon.Policy{"default": {Name: "default", Subscribers: []string{"user:dave"}}}
+	tmpl, err := NewTable(root, policies, nil).Route(&klaxon.Alert{Key: "am/1", Labels: map[string]string{"service": "payments"}})
+	require.NoError(t, err)
+	require.Equal(t, []string{"user:dave", "user:carol", "https://status.example.com/hook"}, tmpl.Policy.Subscribers)
+}
