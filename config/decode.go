@@ -172,11 +172,21 @@ func (d *decoder) decodeStruct(path string, in any, out reflect.Value) {
 		sub := joinKey(path, k)
 		i, ok := fields[k]
 		if !ok {
+			if h, ok := out.Addr().Interface().(keyHinter); ok && h.KeyHint(k) != "" {
+				d.probs.add(d.file, sub, "unknown key: %s", h.KeyHint(k))
+				continue
+			}
 			d.probs.add(d.file, sub, "unknown key")
 			continue
 		}
 		d.decode(sub, m[k], out.Field(i))
 	}
+}
+
+// keyHinter is a section that says what to write instead of a key it
+// does not take (one of another tool's, say).
+type keyHinter interface {
+	KeyHint(key string) string
 }
 
 // expand expands ${VAR} in s, recording a problem at path when it cannot.

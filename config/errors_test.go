@@ -55,6 +55,16 @@ func TestLoadErrors(t *testing.T) {
 			want:  []string{"conf/klaxon.yaml: lisen: unknown key"},
 		},
 		{
+			name: "an Alertmanager route's keys",
+			files: map[string]string{cfg: strings.Replace(base, "route:\n  policy: default\n",
+				"route:\n  policy: default\n  receiver: ops\n  routes:\n    - {match: {service: db}, continue: true}\n", 1)},
+			want: []string{
+				"conf/klaxon.yaml: route.receiver: unknown key: a route names its escalation policy: policy: NAME",
+				"conf/klaxon.yaml: route.routes[0].continue: unknown key: the first route that matches wins, and an alert goes to one policy; to page two teams, give the policy a step with both",
+				`conf/klaxon.yaml: route.routes[0].match: unknown key: write matchers instead: matchers: ['service="db"', 'env=~"prod|staging"']`,
+			},
+		},
+		{
 			name:  "unknown nested keys",
 			files: map[string]string{cfg: base + "  twillio: {}\nstore: {path: x.db, redis: {adrs: [a]}}\n\"odd key\": 1\n"},
 			want: []string{

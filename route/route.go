@@ -50,6 +50,22 @@ type Spec struct {
 	Routes []Spec `koanf:"routes"`
 }
 
+// KeyHint says what to write instead of an Alertmanager route's key that
+// a Spec does not take; "" for another key.
+func (*Spec) KeyHint(key string) string {
+	switch key {
+	case "continue":
+		return "the first route that matches wins, and an alert goes to one policy; to page two teams, give the policy a step with both"
+	case "match", "match_re":
+		return `write matchers instead: matchers: ['service="db"', 'env=~"prod|staging"']`
+	case "receiver":
+		return "a route names its escalation policy: policy: NAME"
+	case "group_wait", "group_interval", "repeat_interval":
+		return "Klaxon pages an incident as it opens, and again as its policy says (repeat, ack_timeout)"
+	}
+	return ""
+}
+
 // Route is a node of the routing tree, built by New.
 type Route struct {
 	// ID names the route by the chain of matchers from the root, in the
