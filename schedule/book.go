@@ -22,12 +22,25 @@ type Overrides interface {
 type Book struct {
 	schedules map[string]*Schedule
 	overrides Overrides
+	known     func(user string) bool
 }
 
 // NewBook returns the book of schedules, by name, and of the runtime
 // overrides that overrides reads; nil reads none. It keeps the map.
 func NewBook(schedules map[string]*Schedule, overrides Overrides) *Book {
 	return &Book{schedules: schedules, overrides: overrides}
+}
+
+// KnownUsers makes the book ignore each runtime override of a user that
+// known does not know, and returns it. The API checks an override's user
+// when it is set, but the user may leave users.yaml later, while the
+// override is kept in the store: counting it would put on call someone
+// nobody can page, in place of everyone else, for as long as it lasts.
+// Without known, every override counts. Timeline still lists such an
+// override among the runtime ones, so that it can be seen and deleted.
+func (b *Book) KnownUsers(known func(user string) bool) *Book {
+	b.known = known
+	return b
 }
 
 // Schedule returns the schedule called name.
@@ -47,7 +60,7 @@ func (b *Book) OnCall(ctx context.Context, name string, t time.Time) ([]string, 
 	if err != nil {
 		return nil, err
 	}
-	return s.OnCall(t, runtimeOverrides(stored)...), nil
+	return s.OnCall(t, b.runtimeOverrides(stored)...), nil
 }
 
 // Shifts returns the on-call shifts of schedule name in [from, to),
@@ -57,7 +70,7 @@ func (b *Book) Shifts(ctx context.Context, name string, from, to time.Time) ([]S
 	if err != nil {
 		return nil, err
 	}
-	return s.Shifts(from, to, runtimeOverrides(stored)...), nil
+	return s.Shifts(from, to, b.runtimeOverrides(stored)...), nil
 }
 
 // lookup returns a schedule and its runtime overrides not ended at t, as
@@ -78,11 +91,14 @@ func (b *Book) lookup(ctx context.Context, name string, t time.Time) (*Schedule,
 }
 
 // runtimeOverrides returns the overrides the store keeps as the ones
-// OnCall and Shifts take.
-func runtimeOverrides(stored []klaxon.Override) []Override {
-	extra := make([]Override, len(stored))
-	for i, o := range stored {
-		extra[i] = Override{User: o.User, From: o.From, To: o.To}
+// OnCall and Shifts take, leaving out those of users the book does not
+// know.
+func (b *Book) runtimeOverrides(stored []klaxon.Override) []Override {
+	extra := make([]Override, 0, len(stored))
+	for _, o := range stored {
+		if b.known == nil || b.known(o.User) {
+			extra = append(extra, Override{User: o.User, From: o.From, To: o.To})
+		}
 	}
 	return extra
 }

@@ -31,7 +31,8 @@ type Timeline struct {
 	FileOverrides []Override
 	// Runtime are the runtime overrides that intersect the window, not
 	// clipped, ordered by From then User, with times in the schedule's
-	// location.
+	// location; also those of users the book does not know (see
+	// Book.KnownUsers), which Final leaves out.
 	Runtime []klaxon.Override
 	// Final are the on-call shifts after layers and every override, as
 	// Book.Shifts returns them.
@@ -121,7 +122,7 @@ func (b *Book) Timeline(ctx context.Context, name string, from, to time.Time) (T
 		Layers:        s.LayerShifts(from, to),
 		FileOverrides: s.FileOverrides(from, to),
 		Runtime:       runtime,
-		Final:         s.Shifts(from, to, runtimeOverrides(stored)...),
+		Final:         s.Shifts(from, to, b.runtimeOverrides(stored)...),
 	}, nil
 }
 

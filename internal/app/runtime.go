@@ -45,7 +45,11 @@ type view struct {
 
 func (rt *runtime) view() view {
 	cfg := rt.cfg.Load()
-	return view{cfg, schedule.NewBook(cfg.Schedules, rt.overrides)}
+	book := schedule.NewBook(cfg.Schedules, rt.overrides).KnownUsers(func(id string) bool {
+		_, ok := cfg.Users[id]
+		return ok
+	})
+	return view{cfg, book}
 }
 func (rt *runtime) router() ingest.Router         { return rt.cfg.Load().Table }
 func (rt *runtime) directory() escalate.Directory { return rt.view() }
