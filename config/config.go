@@ -12,6 +12,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -29,6 +30,7 @@ import (
 	"github.com/knadh/koanf/providers/confmap"
 	"github.com/knadh/koanf/providers/rawbytes"
 	"github.com/knadh/koanf/v2"
+	yamlv3 "go.yaml.in/yaml/v3"
 )
 
 // Config is a loaded, validated configuration.
@@ -179,6 +181,9 @@ func load(path string, overrides map[string]any, tlsFiles bool) (*Config, error)
 	k := koanf.New(".")
 	if err := k.Load(rawbytes.Provider(b), yaml.Parser()); err != nil {
 		return nil, yamlError(path, err)
+	}
+	if err := oneDocument(b, path); err != nil {
+		return nil, err
 	}
 	env := map[string]any{}
 	for _, e := range envKeys {
@@ -376,7 +381,28 @@ func readYAML(path, shown string) (map[string]any, error) {
 	if err != nil {
 		return nil, yamlError(shown, err)
 	}
+	if err := oneDocument(b, shown); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// oneDocument returns an *Error naming shown when b, valid YAML, holds a
+// document after its first: the parser reads the first alone, and a
+// schedule or overrides after a --- would be dropped without a word. An
+// empty document (a --- at the end) is no document.
+func oneDocument(b []byte, shown string) error {
+	dec := yamlv3.NewDecoder(bytes.NewReader(b))
+	for i := 0; ; i++ {
+		var doc yamlv3.Node
+		err := dec.Decode(&doc)
+		if err != nil {
+			return nil // io.EOF; any other error the parser reported
+		}
+		if i > 0 && len(doc.Content) > 0 && doc.Content[0].Tag != "!!null" {
+			return &Error{File: shown, Msg: "a second YAML document (after ---): a file holds one"}
+		}
+	}
 }
 
 // readFile reads the file at path, a regular file of at most maxFileSize

@@ -653,6 +653,21 @@ overrides:
 			want:  []string{"conf/klaxon.yaml: schedules: read folder conf/nope: no such file or directory"},
 		},
 		{
+			// Only the first document was read: a second schedule, or
+			// overrides appended after ---, were dropped without a word.
+			name: "a second yaml document in a file",
+			files: map[string]string{
+				cfg: base + "schedules: schedules\n",
+				"conf/schedules/primary.yaml": primarySchedule + `---
+name: secondary
+time_zone: Europe/Berlin
+layers:
+  - {rotation: {every: 1d, handoff: "2026-01-05T09:00"}, members: [alice]}
+`,
+			},
+			want: []string{"conf/schedules/primary.yaml: a second YAML document (after ---): a file holds one"},
+		},
+		{
 			name: "schedule users without a users file",
 			files: map[string]string{
 				users:                        "",
