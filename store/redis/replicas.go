@@ -62,6 +62,7 @@ type replication struct {
 	barriers map[string]*masterBarrier // by master address
 	runs     map[string]string         // by master address: the run_id last seen there
 	gens     map[string]uint64         // by master address: how often another was found there
+	ids      map[string]struct{}       // incidents whose ID maps a round acknowledged (confirm)
 	rounds   sync.WaitGroup            // rounds out, which close waits for
 }
 
@@ -70,6 +71,8 @@ type mark struct {
 	tag, addr string
 	gen       uint64
 	known     bool // the server at addr was seen: its writes are vouched for
+	// id is the incident whose ID map the mark is of, if it is.
+	id string
 }
 
 // masterBarrier is a master's: whether a round is out, and the next one,
@@ -107,7 +110,73 @@ func (s *Store) Barrier(ctx context.Context, groups []string) (wait func(context
 			tags = append(tags, t)
 		}
 	}
-	return s.waits.barrier(ctx, tags)
+	if !s.cluster() {
+		return s.waits.barrier(ctx, tags)
+	}
+	// On a cluster, the map of the groups' open incidents' IDs to their
+	// groups (P:id:<id>, written ahead of the commit that opens one) is
+	// on whichever master holds its key: lost there, the incident can
+	// no longer be read or acted on by its number, and its ID may be
+	// handed out again. The wait covers those masters too, as they were
+	// now, before the writes.
+	marks, err := s.waits.mark(ctx, tags)
+	if err != nil {
+		return func(context.Context) error { return err }
+	}
+	before := s.waits.servers()
+	return func(ctx context.Context) error {
+		ids, err := s.idMarks(ctx, groups, before)
+		if err != nil {
+			return err
+		}
+		if err := s.waits.wait(ctx, append(marks, ids...)); err != nil {
+			return err
+		}
+		s.waits.confirm(ids)
+		return nil
+	}
+}
+
+// idMarks are the marks of the masters that hold the ID maps of the
+// open incidents of groups, as seen before their writes (servers), but
+// those that a round acknowledged since they were written (confirm).
+// The open incidents are those this store last committed or read: a
+// delivery's commits, or the read of its retry that found them made.
+func (s *Store) idMarks(ctx context.Context, groups []string, before map[string]mark) ([]mark, error) {
+	var marks []mark
+	for _, g := range groups {
+		_, open, ok := s.cache.Get(g)
+		if !ok {
+			read, err := s.Group(ctx, g, nil)
+			if err != nil {
+				return nil, fmt.Errorf("wait for redis replicas: %w", err)
+			}
+			open = read.Open
+		}
+		if open == nil || s.waits.confirmed(open.ID) {
+			continue
+		}
+		tag := hashTag(s.idKey(open.ID))
+		c, err := s.waits.client(ctx, s.waits.key(tag))
+		if err != nil {
+			return nil, fmt.Errorf("wait for redis replicas: %w", classify(err))
+		}
+		m := before[c.Options().Addr] // unknown, and failing, when it was not seen then
+		m.tag, m.addr, m.id = tag, c.Options().Addr, open.ID
+		marks = append(marks, m)
+	}
+	return marks, nil
+}
+
+// hashTag is the hash tag of a key's slot: the key's own, or the key
+// whole in braces.
+func hashTag(key string) string {
+	if i := strings.IndexByte(key, '{'); i >= 0 {
+		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
+			return key[i : i+j+2]
+		}
+	}
+	return "{" + key + "}"
 }
 
 // WaitsForReplicas reports whether the store was opened with
@@ -135,12 +204,20 @@ func (s *Store) replicasReady(ctx context.Context) error {
 
 // barrier marks the masters of tags, and returns the wait for them.
 func (r *replication) barrier(ctx context.Context, tags []string) func(context.Context) error {
+	marks, err := r.mark(ctx, tags)
+	if err != nil {
+		return func(context.Context) error { return err }
+	}
+	return func(ctx context.Context) error { return r.wait(ctx, marks) }
+}
+
+// mark notes which master holds the shard of each of tags now.
+func (r *replication) mark(ctx context.Context, tags []string) ([]mark, error) {
 	marks := make([]mark, 0, len(tags))
 	for _, t := range tags {
 		c, err := r.client(ctx, r.key(t))
 		if err != nil {
-			err = fmt.Errorf("wait for redis replicas: %w", classify(err))
-			return func(context.Context) error { return err }
+			return nil, fmt.Errorf("wait for redis replicas: %w", classify(err))
 		}
 		m := mark{tag: t, addr: c.Options().Addr}
 		r.mu.Lock()
@@ -148,8 +225,48 @@ func (r *replication) barrier(ctx context.Context, tags []string) func(context.C
 		r.mu.Unlock()
 		marks = append(marks, m)
 	}
-	return func(ctx context.Context) error { return r.wait(ctx, marks) }
+	return marks, nil
 }
+
+// servers are the marks of every master address seen, by address: the
+// server each is now, to compare with once a round is back.
+func (r *replication) servers() map[string]mark {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]mark, len(r.runs))
+	for addr, id := range r.runs {
+		out[addr] = mark{addr: addr, gen: r.gens[addr], known: id != ""}
+	}
+	return out
+}
+
+// confirmed reports whether a round acknowledged the ID map of
+// incident id after it was written: no wait needs it again.
+func (r *replication) confirmed(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.ids[id]
+	return ok
+}
+
+// confirm notes the ID maps of marks as acknowledged.
+func (r *replication) confirm(marks []mark) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range marks {
+		if m.id == "" {
+			continue
+		}
+		if len(r.ids) >= confirmedIDs {
+			clear(r.ids) // a miss costs an incident's ID one round
+		}
+		r.ids[m.id] = struct{}{}
+	}
+}
+
+// confirmedIDs bounds the incident IDs whose maps a store remembers as
+// acknowledged.
+const confirmedIDs = 8192
 
 // wait returns once rounds for the shards marked, each sent after the
 // call on the master that holds it, are acknowledged, and each master is
@@ -358,7 +475,7 @@ func (s *Store) openWaits(ctx context.Context, uo redis.UniversalOptions, o Opti
 	s.waits = &replication{replicas: o.WaitReplicas, timeout: timeout, client: masterOf(s.barriers),
 		key:      func(tag string) string { return waitKey(tag, s.replica) },
 		barriers: map[string]*masterBarrier{}, runs: map[string]string{}, gens: map[string]uint64{},
-		changed: s.cache.Clear}
+		ids: map[string]struct{}{}, changed: s.cache.Clear}
 	s.waits.send = s.waits.sendRound
 	if err := s.waits.learn(ctx, s.tags); err != nil {
 		if err := classify(err); errors.Is(err, klaxon.ErrUnavailable) {
