@@ -45,6 +45,9 @@ package redis
 //	P:seq          string the incident ID counter (INCR)
 //	P:shards       string the shard count the prefix was laid out with
 //	P:layout       string the layout version of the keys (layout.go)
+//	{P:id:<id>}:wait:<r>  string, on a cluster, the barrier replica <r>
+//	                      waits for on the master of P:id:<id>, for a
+//	                      minute (replicas.go)
 //
 // An integration's change events have a hash tag of their own, which
 // the script that puts one touches alone (change.go):

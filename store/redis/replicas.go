@@ -368,11 +368,18 @@ func (r *replication) sendRound(rd *round) error {
 	}
 	// One round trip, on one connection: the barrier, its WAIT, and who
 	// the server is. The client reads for as long as the WAIT may take.
-	var set *redis.StatusCmd
+	// The barrier is written in each shard of the round, not only the
+	// first: on a cluster, a shard whose slot this master no longer
+	// serves (resharded, while the barriers' slot map still names it)
+	// is refused with MOVED, rather than vouched for here while the
+	// store's writes followed MOVED to the master that serves it now.
+	sets := make([]*redis.StatusCmd, len(rd.tags))
 	var wait *redis.Cmd
 	var info *redis.StringCmd
 	_, err = c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		set = p.Set(ctx, key, "1", probeTTL)
+		for i, t := range rd.tags {
+			sets[i] = p.Set(ctx, r.key(t), "1", probeTTL)
+		}
 		wait = p.Do(ctx, "wait", r.replicas, r.timeout.Milliseconds())
 		info = p.Info(ctx, "server")
 		return nil
@@ -383,8 +390,17 @@ func (r *replication) sendRound(rd *round) error {
 	if info.Err() == nil && idErr == nil {
 		r.seen(c.Options().Addr, id)
 	}
-	if err := set.Err(); err != nil {
-		return fmt.Errorf("wait for redis replicas: write the barrier: %w", classify(err))
+	for i, set := range sets {
+		err := set.Err()
+		if to, ok := redis.IsMovedError(err); ok {
+			return moved(rd.tags[i], rd.addr, to)
+		}
+		if to, ok := redis.IsAskError(err); ok {
+			return moved(rd.tags[i], rd.addr, to)
+		}
+		if err != nil {
+			return fmt.Errorf("wait for redis replicas: write the barrier of shard %s: %w", rd.tags[i], classify(err))
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("wait for redis replicas: %w", classify(err))

@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"testing"
@@ -102,4 +103,76 @@ func TestReplicatedIncidentIDOnCluster(t *testing.T) {
 		}
 	}
 	require.NoError(t, s.Barrier(ctx, []string{group})(ctx), "the retry, once the replica is back")
+}
+
+// TestReplicatedRoundSlotMovedBeside: a round vouches for every shard
+// that joined it. On a Cluster, the barriers' slot map may still name
+// a master for a shard whose slot moved (resharding) while the store's
+// writes follow the MOVED reply to the new one. Here two shards share
+// master x in that map, the second's slot has moved to y, whose replica
+// is stopped, and the delivery's write lands there: the round, written
+// and acknowledged on x for the first shard, must not vouch for it.
+func TestReplicatedRoundSlotMovedBeside(t *testing.T) {
+	t.Parallel()
+	masters, replicas := startClusterWithReplicas(t)
+	addrs := make([]string, len(masters))
+	for i, m := range masters {
+		addrs[i] = m.Addr()
+	}
+	ctx := t.Context()
+	cc := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: addrs})
+	t.Cleanup(func() { _ = cc.Close() })
+	masterOf := func(key string) *goredis.Client {
+		c, err := cc.MasterForKey(ctx, key)
+		require.NoError(t, err)
+		return c
+	}
+	x := masterOf("{mv:s0}")
+	var moving string
+	for i := 1; moving == ""; i++ {
+		if tag := fmt.Sprintf("{mv:s%d}", i); masterOf(tag).Options().Addr == x.Options().Addr {
+			moving = tag
+		}
+	}
+	yi := 0
+	for masters[yi].Addr() == x.Options().Addr {
+		yi++
+	}
+	y := masters[yi]
+
+	// The barriers' map, read before the slot moved: both shards on x.
+	r := &replication{replicas: 1, timeout: time.Second,
+		key:      func(tag string) string { return tag + ":wait" },
+		client:   func(context.Context, string) (*goredis.Client, error) { return x, nil },
+		barriers: map[string]*masterBarrier{}, runs: map[string]string{}, gens: map[string]uint64{}}
+	r.send = r.sendRound
+	t.Cleanup(r.close)
+	require.NoError(t, r.learn(ctx, []string{"{mv:s0}"}))
+
+	// The second shard's slot moves to y.
+	slot, err := redistest.Do(x.Options().Addr, "CLUSTER", "KEYSLOT", moving)
+	require.NoError(t, err)
+	xID, err := redistest.Do(x.Options().Addr, "CLUSTER", "MYID")
+	require.NoError(t, err)
+	yID, err := redistest.Do(y.Addr(), "CLUSTER", "MYID")
+	require.NoError(t, err)
+	_, err = redistest.Do(y.Addr(), "CLUSTER", "SETSLOT", slot, "IMPORTING", xID)
+	require.NoError(t, err)
+	_, err = redistest.Do(x.Options().Addr, "CLUSTER", "SETSLOT", slot, "MIGRATING", yID)
+	require.NoError(t, err)
+	for _, m := range masters {
+		_, err = redistest.Do(m.Addr(), "CLUSTER", "SETSLOT", slot, "NODE", yID)
+		require.NoError(t, err)
+	}
+	replicas[yi].Pause(t) // y's writes reach no replica
+	t.Cleanup(func() { replicas[yi].Resume(t) })
+
+	wait := r.barrier(ctx, []string{"{mv:s0}", moving})
+	require.NoError(t, cc.HSet(ctx, moving+":g:a", "v", "1").Err(), "the delivery's commit, which follows MOVED to y")
+	held, err := redistest.Do(y.Addr(), "HGET", moving+":g:a", "v")
+	require.NoError(t, err)
+	require.Equal(t, "1", held)
+	err = wait(ctx)
+	require.ErrorIs(t, err, klaxon.ErrUnavailable,
+		"the wait passed on a round acknowledged on %s, while the write of shard %s is on %s, whose replica is stopped", x.Options().Addr, moving, y.Addr())
 }
