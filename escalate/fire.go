@@ -88,6 +88,12 @@ func (e *Engine) fire(ctx context.Context, h *hold) error {
 					cur = incident.Clone(g.Open)
 					e.record(cur, now, finished) // as before the walk
 					lookupAt = e.lookupFailed(cur, now, err)
+					if rd := cur.Escalation.RaiseDue; !rd.IsZero() && !now.Before(rd) {
+						// The catch-up of a raised urgency was due
+						// and failed too: it is put off with the
+						// steps, not due again at once.
+						cur.Escalation.RaiseDue = lookupAt
+					}
 					walked = true
 				}
 				changed = changed || walked
