@@ -19,13 +19,19 @@ func reopenEnd(inc *klaxon.Incident, reached bool, now time.Time) {
 	if !esc.Done || !reached || esc.Reached || esc.Step < 0 || esc.Fallback {
 		return
 	}
-	// Headers written before Escalation.Fallback: a page of the fallback.
-	fallback := func(id int, step int) bool { return id > inc.WalkFrom && step == FallbackStep }
-	if slices.ContainsFunc(inc.Sent, func(s klaxon.Sent) bool { return fallback(s.Notification, s.Step) }) ||
-		slices.ContainsFunc(inc.Pending, func(n klaxon.Notification) bool { return fallback(n.ID, n.Step) }) {
+	if pagedFallback(inc) {
 		return
 	}
 	esc.Done, esc.NextAt = false, now
+}
+
+// pagedFallback reports whether inc's walk has a page of its fallback,
+// sent or in the outbox: how a header written before
+// Escalation.Fallback tells that its walk ended on the fallback.
+func pagedFallback(inc *klaxon.Incident) bool {
+	fallback := func(id int, step int) bool { return id > inc.WalkFrom && step == FallbackStep }
+	return slices.ContainsFunc(inc.Sent, func(s klaxon.Sent) bool { return fallback(s.Notification, s.Step) }) ||
+		slices.ContainsFunc(inc.Pending, func(n klaxon.Notification) bool { return fallback(n.ID, n.Step) })
 }
 
 // Delivery records what the provider reported of notification n of

@@ -276,7 +276,8 @@ func lookUpWalked(inc *klaxon.Incident, people []klaxon.Walked, users Users, fal
 	for i := 0; i <= last; i++ {
 		steps = append(steps, walkedStep{i, inc.Policy.Steps[i]})
 	}
-	if len(fallback) > 0 && esc.Fallback {
+	// A header written before Escalation.Fallback says it by its pages.
+	if len(fallback) > 0 && (esc.Fallback || pagedFallback(inc)) {
 		steps = append(steps, walkedStep{FallbackStep, klaxon.Step{Targets: fallback}})
 	}
 	for _, s := range steps {
