@@ -200,9 +200,13 @@ func (p *Pipeline) dropMerged(ctx context.Context, id string, alerts []klaxon.Al
 	held := func(a klaxon.Alert) bool {
 		cur, ok := closed[a.Key]
 		// A report with no start cannot tell the occurrence merged from
-		// a later one, after a resolve that reached no incident.
+		// a later one, after a resolve that reached no incident. One
+		// with an earlier start (the other Prometheus of a pair), or a
+		// renotification dated when it was sent (Alert.Repeat), is the
+		// occurrence merged, as incident.Apply takes it.
 		return ok && a.Status == klaxon.Firing && cur.Status == klaxon.Firing &&
-			!a.StartsAt.IsZero() && !cur.StartsAt.IsZero() && incident.SameOccurrence(&cur, a)
+			!a.StartsAt.IsZero() && !cur.StartsAt.IsZero() &&
+			(incident.SameOccurrence(&cur, a) || a.StartsAt.Before(cur.StartsAt) || a.Repeat)
 	}
 	if id == "" || !slices.ContainsFunc(alerts, held) {
 		return alerts

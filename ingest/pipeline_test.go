@@ -674,6 +674,53 @@ func TestMergedWithoutStart(t *testing.T) {
 	require.Equal(t, []string{"gdisk", "gcpu", "gdisk"}, opened)
 }
 
+// TestMergedAlertSentAgainAsSameOccurrence: an alert of an incident
+// merged into one still open, reported again as the occurrence merged
+// by incident.Apply's rule, is held by the target, and nothing opens or
+// pages: with an earlier start (the other Prometheus of a pair:
+// Alertmanager keeps the earliest), or as a renotification dated when it
+// was sent (Datadog's Renotify, Alert.Repeat).
+func TestMergedAlertSentAgainAsSameOccurrence(t *testing.T) {
+	for name, open := range stores {
+		t.Run(name+"/earlier start", func(t *testing.T) {
+			early := firing("am/a", map[string]string{"alertname": "disk"})
+			testMergedSameOccurrence(t, open(t), early)
+		})
+		t.Run(name+"/renotification", func(t *testing.T) {
+			renotified := firing("am/a", map[string]string{"alertname": "disk"})
+			renotified.StartsAt, renotified.Repeat = t0.Add(30*time.Minute), true
+			testMergedSameOccurrence(t, open(t), renotified)
+		})
+	}
+}
+
+// testMergedSameOccurrence merges the incident of alert am/a, whose
+// occurrence started at t0+10m, into another still open, then sends
+// again, which must open nothing.
+func testMergedSameOccurrence(t *testing.T, st klaxon.Store, again klaxon.Alert) {
+	t.Helper()
+	ctx := t.Context()
+	var opened []string
+	p := ingest.NewPipeline(st, func() ingest.Router { return oneGroup{} }, func(groups ...string) { opened = append(opened, groups...) },
+		func() time.Time { return t0.Add(time.Hour) })
+	early := firing("am/a", map[string]string{"alertname": "disk"})
+	later := early
+	later.StartsAt = t0.Add(10 * time.Minute) // a new occurrence, while the incident is open
+	require.NoError(t, p.Accept(ctx, []klaxon.Alert{early}))
+	require.NoError(t, p.Accept(ctx, []klaxon.Alert{later}))
+	require.NoError(t, p.Accept(ctx, []klaxon.Alert{firing("am/b", map[string]string{"alertname": "cpu"})}))
+	dst := openIncident(t, st, "gcpu")
+	mergedInto(t, st, "gdisk", dst.ID, later)
+	require.Equal(t, []string{"gdisk", "gcpu"}, opened)
+
+	require.NoError(t, p.Accept(ctx, []klaxon.Alert{later}), "the occurrence merged, sent again")
+	require.NoError(t, p.Accept(ctx, []klaxon.Alert{again}), "the same occurrence, reported again")
+	g, err := st.Group(ctx, "gdisk", nil)
+	require.NoError(t, err)
+	require.Nil(t, g.Open, "the target holds the alert: no incident opens")
+	require.Equal(t, []string{"gdisk", "gcpu"}, opened, "nothing pages again")
+}
+
 // mergedInto leaves group's open incident as escalate's Merge would into
 // dst, with copies: dst holds them, and the incident is resolved, marked
 // with where it went.
