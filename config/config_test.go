@@ -612,6 +612,6 @@ func TestExampleTokensBeyondLoopback(t *testing.T) {
 			paths = append(paths, w.Path)
 		}
 	}
-	require.Equal(t, []string{"api.tokens[0].token", "api.feed_tokens[0].token", "integrations[0].token",
+	require.Equal(t, []string{"api.tokens[0].token", "api.feed_tokens[0].token", "secret", "integrations[0].token",
 		"integrations[1].token", "integrations[2].token", "integrations[3].token"}, paths)
 }

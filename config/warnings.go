@@ -85,6 +85,10 @@ func (c *Config) Warnings(now time.Time) []Warning {
 				Msg: fmt.Sprintf("token %q says no scopes, so it has them all (read, act, admin): list the ones it needs", t.Name)})
 		}
 	}
+	if c.Store.Redis != nil && c.Secret == "" {
+		ws = append(ws, Warning{File: c.file, Path: "secret",
+			Msg: "unset with store.redis: each replica signs web console sessions with a random key of its own, so a session signed in on one replica is sent to sign in again on the others; set secret (the same on every replica, 16 random characters or more)"})
+	}
 	ws = append(ws, c.shortTokens()...)
 	return append(ws, c.listenWarnings()...)
 }
@@ -122,6 +126,9 @@ func (c *Config) shortTokens() []Warning {
 		warn(fmt.Sprintf("api.feed_tokens[%d].token", i), t.Token)
 	}
 	warn("api.metrics_token", c.API.MetricsToken)
+	if public != "" && slices.Contains(exampleTokens, c.Secret) {
+		warn("secret", c.Secret)
+	}
 	for i, in := range c.Integrations {
 		warn(fmt.Sprintf("integrations[%d].token", i), in.Token)
 	}
@@ -155,4 +162,4 @@ func (c *Config) pagesNobody(p klaxon.Policy, now time.Time) bool {
 // exampleTokens are the tokens examples/klaxon.yaml falls back to when
 // their environment variables are unset.
 var exampleTokens = []string{"dev-api-token", "dev-feed-token", "dev-prometheus-token", "dev-datadog-token",
-	"dev-pagerduty-routing-key", "dev-generic-token"}
+	"dev-pagerduty-routing-key", "dev-generic-token", "dev-secret-of-the-example"}

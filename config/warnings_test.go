@@ -69,6 +69,17 @@ layers:
 			},
 		},
 		{
+			name:  "replicas on Redis without a secret",
+			files: map[string]string{cfg: baseFiles[cfg] + "store: {redis: {addrs: [127.0.0.1:6379]}}\n"},
+			want: []string{
+				"conf/klaxon.yaml: secret: unset with store.redis: each replica signs web console sessions with a random key of its own, so a session signed in on one replica is sent to sign in again on the others; set secret (the same on every replica, 16 random characters or more)",
+			},
+		},
+		{
+			name:  "replicas on Redis with a secret",
+			files: map[string]string{cfg: baseFiles[cfg] + "store: {redis: {addrs: [127.0.0.1:6379]}}\nsecret: 0123456789abcdef0123\n"},
+		},
+		{
 			name:  "full coverage",
 			files: map[string]string{cfg: withSchedules, "conf/schedules/primary.yaml": primarySchedule},
 		},
