@@ -110,6 +110,11 @@ type Incident struct {
 type Walked struct {
 	User string `json:"user"`
 	Step int    `json:"step"`
+	// At is when the walk first turned to User: a rule's delay for a
+	// raised urgency counts from it. Zero when not known (a walk begun
+	// before it was kept, looked up again): the delay counts from the
+	// raise.
+	At time.Time `json:"at,omitzero"`
 }
 
 // Chat is a message in a chat channel: Slack's channel ID and the

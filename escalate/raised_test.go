@@ -16,14 +16,19 @@ import (
 // TestUrgencyRaised: an incident a warning opened walks at low urgency;
 // when a critical alert joins it, the people of the steps walked so far
 // are paged by their rules for high urgency, the ones that did not apply,
-// once each, and the walk goes on from where it was.
+// once each, when the walk would have paged them had the incident been
+// high from the start (a rule's delay counts from when the walk turned to
+// the person; one past goes at once), and the walk goes on from where it
+// was.
 func TestUrgencyRaised(t *testing.T) {
-	// dana is mailed for any urgency and called for high; erin is texted
-	// for high urgency only; frank is mailed for any.
+	// dana is mailed for any urgency and called a minute on for high;
+	// erin is texted for high urgency only; frank is mailed for any; gina
+	// is mailed for any and called ten minutes on for high.
 	dir := map[string]klaxon.User{
 		"dana":  {ID: "dana", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}, {Via: klaxon.ViaVoice, After: time.Minute, Urgency: klaxon.UrgencyHigh}}},
 		"erin":  {ID: "erin", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS, Urgency: klaxon.UrgencyHigh}}},
 		"frank": {ID: "frank", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}}},
+		"gina":  {ID: "gina", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaEmail}, {Via: klaxon.ViaVoice, After: 10 * time.Minute, Urgency: klaxon.UrgencyHigh}}},
 	}
 	lookup := func(s klaxon.Step) ([]klaxon.User, []string, error) {
 		var out []klaxon.User
@@ -56,15 +61,19 @@ func TestUrgencyRaised(t *testing.T) {
 		again string
 	}{
 		{"at the first step: its people by their rules for high urgency", policy, 2 * time.Minute, false,
-			[]sent{{"erin", "sms", 2 * time.Minute}, {"dana", "voice", 3 * time.Minute}, {"frank", "email", 5 * time.Minute},
+			[]sent{{"erin", "sms", 2 * time.Minute}, {"dana", "voice", 2 * time.Minute}, {"frank", "email", 5 * time.Minute},
 				{"dana", "email", 10 * time.Minute}, {"dana", "voice", 11 * time.Minute}},
 			"paging dana, erin by the rules for high urgency"},
 		{"at the last step: every step's people, each once", policy, 12 * time.Minute, false,
-			[]sent{{"erin", "sms", 12 * time.Minute}, {"dana", "voice", 13 * time.Minute}},
+			[]sent{{"erin", "sms", 12 * time.Minute}, {"dana", "voice", 12 * time.Minute}},
 			"paging dana, erin by the rules for high urgency"},
 		{"in the second round: every step's", klaxon.Policy{Name: "p", Repeat: 1, Steps: []klaxon.Step{step("dana"), step("frank"), step("erin")}}, 17 * time.Minute, false,
-			[]sent{{"erin", "sms", 17 * time.Minute}, {"dana", "voice", 18 * time.Minute}, {"erin", "sms", 20 * time.Minute}},
+			[]sent{{"erin", "sms", 17 * time.Minute}, {"dana", "voice", 17 * time.Minute}, {"erin", "sms", 20 * time.Minute}},
 			"paging dana, erin by the rules for high urgency"},
+		{"a rule's delay counts from when the walk turned to the person, as it would have at high urgency",
+			klaxon.Policy{Name: "p", Steps: []klaxon.Step{step("gina"), step("frank")}}, 2 * time.Minute, false,
+			[]sent{{"frank", "email", 5 * time.Minute}, {"gina", "voice", 10 * time.Minute}},
+			"paging gina by the rules for high urgency"},
 		{"a walk that ended reaching nobody: its people are paged now",
 			klaxon.Policy{Name: "p", Steps: []klaxon.Step{step("erin")}}, 10 * time.Minute, false,
 			[]sent{{"erin", "sms", 10 * time.Minute}},

@@ -157,7 +157,7 @@ func exhaust(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon
 	}
 	esc.Done, esc.NextAt, esc.Fallback = true, time.Time{}, true
 	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventExhausted, Text: fmt.Sprintf("every step walked %d times and nobody was paged", rounds)})
-	walked(inc, list, FallbackStep)
+	walked(inc, list, FallbackStep, now)
 	n := notify(inc, now, list, FallbackStep, esc.Round)
 	text := "paging the fallback: " + targetsText(fallback)
 	if n == 0 {
@@ -213,7 +213,14 @@ func catchUp(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon
 		}
 		why = append(why, whyNot...)
 		for _, u := range list {
-			if k := notifyIf(inc, now, []klaxon.User{u}, step, esc.Round, keep); k > 0 {
+			// As the walk would have paged u, had the incident been of
+			// this urgency when it turned to u: a rule's delay counts
+			// from then, and one past goes now.
+			from := now
+			if i := slices.IndexFunc(people, func(w klaxon.Walked) bool { return w.User == u.ID }); i >= 0 && !people[i].At.IsZero() && people[i].At.Before(now) {
+				from = people[i].At
+			}
+			if k := notifyIf(inc, now, from, []klaxon.User{u}, step, esc.Round, keep); k > 0 {
 				n += k
 				who = append(who, u.ID)
 			}
@@ -232,16 +239,17 @@ func catchUp(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon
 }
 
 // walked notes in inc.Walked the users a step of its walk (or the
-// fallback, FallbackStep) turned to, each once.
-func walked(inc *klaxon.Incident, users []klaxon.User, step int) {
-	inc.Walked = addWalked(inc.Walked, users, step)
+// fallback, FallbackStep) turned to at now, each once.
+func walked(inc *klaxon.Incident, users []klaxon.User, step int, now time.Time) {
+	inc.Walked = addWalked(inc.Walked, users, step, now)
 }
 
-// addWalked adds to people those of users it does not hold, of step.
-func addWalked(people []klaxon.Walked, users []klaxon.User, step int) []klaxon.Walked {
+// addWalked adds to people those of users it does not hold, of step,
+// turned to at at.
+func addWalked(people []klaxon.Walked, users []klaxon.User, step int, at time.Time) []klaxon.Walked {
 	for _, u := range users {
 		if !slices.ContainsFunc(people, func(w klaxon.Walked) bool { return w.User == u.ID }) {
-			people = append(people, klaxon.Walked{User: u.ID, Step: step})
+			people = append(people, klaxon.Walked{User: u.ID, Step: step, At: at})
 		}
 	}
 	return people
@@ -285,7 +293,7 @@ func lookUpWalked(inc *klaxon.Incident, people []klaxon.Walked, users Users, fal
 		if err != nil {
 			return nil, err
 		}
-		people = addWalked(people, list, s.i)
+		people = addWalked(people, list, s.i, time.Time{}) // when: not known
 	}
 	return people, nil
 }
@@ -395,7 +403,7 @@ func pageStep(inc *klaxon.Incident, now time.Time, i, round int, users Users, wh
 	inc.Escalation = klaxon.Escalation{Step: i, Round: round, NextAt: next, Reached: inc.Escalation.Reached, ReachedTrimmed: inc.Escalation.ReachedTrimmed,
 		Fallback: inc.Escalation.Fallback, RaiseDue: inc.Escalation.RaiseDue}
 	dropRetries(inc, now, fmt.Sprintf("step %d escalated", i+1))
-	walked(inc, list, i)
+	walked(inc, list, i, now)
 	n := notify(inc, now, list, i, round)
 	e := who.Event(now, klaxon.EventEscalated)
 	e.Step, e.Text = &i, stepText(step, i, round)
@@ -421,11 +429,12 @@ func pageStep(inc *klaxon.Incident, now time.Time, i, round int, users Users, wh
 // repeats faster than a limit lets calls out does not queue a call for
 // every round, and the header stays small.
 func notify(inc *klaxon.Incident, now time.Time, users []klaxon.User, step, round int) int {
-	return notifyIf(inc, now, users, step, round, func(klaxon.User, klaxon.NotifyRule) bool { return true })
+	return notifyIf(inc, now, now, users, step, round, func(klaxon.User, klaxon.NotifyRule) bool { return true })
 }
 
-// notifyIf is notify by the rules of inc's urgency that keep says.
-func notifyIf(inc *klaxon.Incident, now time.Time, users []klaxon.User, step, round int, keep func(klaxon.User, klaxon.NotifyRule) bool) int {
+// notifyIf is notify by the rules of inc's urgency that keep says, each
+// due its delay after from, and no sooner than now.
+func notifyIf(inc *klaxon.Incident, now, from time.Time, users []klaxon.User, step, round int, keep func(klaxon.User, klaxon.NotifyRule) bool) int {
 	n := 0
 	for _, u := range users {
 		for _, rule := range u.Notify {
@@ -433,7 +442,10 @@ func notifyIf(inc *klaxon.Incident, now time.Time, users []klaxon.User, step, ro
 				continue
 			}
 			n++
-			due := now.Add(rule.After)
+			due := from.Add(rule.After)
+			if due.Before(now) {
+				due = now
+			}
 			if i := slices.IndexFunc(inc.Pending, func(p klaxon.Notification) bool {
 				return p.User == u.ID && p.Via == rule.Via && p.ID > inc.WalkFrom
 			}); i >= 0 {

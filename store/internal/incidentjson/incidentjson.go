@@ -280,6 +280,7 @@ func (e *encoder) header(inc *klaxon.Incident) {
 			e.open()
 			e.str("user", w.User)
 			e.int("step", int64(w.Step))
+			e.timeOmit("at", w.At)
 			e.close()
 		}
 		e.end()
