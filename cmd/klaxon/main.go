@@ -39,7 +39,7 @@ commands:
   snooze ID DURATION             silence an incident, then trigger it again
   note ID TEXT                   add a note to an incident's timeline (--update: a status update)
   assign ID USER                 make USER the incident's assignee (--commander: its commander)
-  merge ID INTO                  move incident ID's alerts and timeline into INTO, and resolve ID
+  merge ID INTO                  copy incident ID's alerts and timeline into INTO, and resolve ID
   oncall [SCHEDULE] [--at TIME]  who is on call
   schedule show NAME             the shifts of a schedule (--from, --to)
   override SCHEDULE USER         put USER on call (--from, --to); override list, override delete

@@ -60,8 +60,12 @@ func Verify(r *http.Request, secret string, now time.Time) ([]byte, error) {
 		return nil, fmt.Errorf("slack callback: bad %s %q: %w", TimestampHeader, stamp, klaxon.ErrUnauthorized)
 	}
 	if skew := now.Sub(time.Unix(ts, 0)); skew > MaxSkew || skew < -MaxSkew {
-		return nil, fmt.Errorf("slack callback: timestamp %s is %s from now, more than %s: %w",
-			time.Unix(ts, 0).UTC().Format(time.RFC3339), skew.Round(time.Second), MaxSkew, klaxon.ErrUnauthorized)
+		when := "old"
+		if skew < 0 {
+			skew, when = -skew, "ahead of this clock"
+		}
+		return nil, fmt.Errorf("slack callback: timestamp %s is %s %s, more than %s: %w",
+			time.Unix(ts, 0).UTC().Format(time.RFC3339), skew.Round(time.Second), when, MaxSkew, klaxon.ErrUnauthorized)
 	}
 	got, err := hex.DecodeString(strings.TrimPrefix(sig, "v0="))
 	if !strings.HasPrefix(sig, "v0=") || err != nil || !hmac.Equal(got, signature(secret, stamp, body)) {
