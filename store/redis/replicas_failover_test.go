@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"strings"
@@ -189,9 +190,17 @@ func startFrozenSentinel(t *testing.T, prefix string) *frozenSentinel {
 			return err == nil && replicaReady(out, port)
 		}, 30*time.Second, 100*time.Millisecond, "sentinel knows the replica")
 	}
-	fs.s, err = Open(t.Context(), Options{Addrs: []string{fs.sentinel.Addr()}, MasterName: "klaxon", Prefix: prefix,
-		Timeout: 250 * time.Millisecond, WaitReplicas: 1, WaitTimeout: 2 * time.Second})
-	require.NoError(t, err)
+	// A Sentinel slow to answer on a busy machine (past the short
+	// Timeout) fails Open as unavailable: serve waits for it, and so
+	// does the rig.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		fs.s, err = Open(t.Context(), Options{Addrs: []string{fs.sentinel.Addr()}, MasterName: "klaxon", Prefix: prefix,
+			Timeout: 250 * time.Millisecond, WaitReplicas: 1, WaitTimeout: 2 * time.Second})
+		if err == nil || !errors.Is(err, klaxon.ErrUnavailable) || time.Now().After(deadline) {
+			break
+		}
+	}
+	require.NoError(t, err, "the store opens on the Sentinel's master")
 	t.Cleanup(func() { fs.s.Close() })
 	return fs
 }
