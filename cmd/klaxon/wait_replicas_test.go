@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,14 +16,14 @@ import (
 
 // serveWithReplica runs klaxon serve on a Redis master with one replica
 // and wait_replicas: 1, and returns its base URL and the replica.
-func serveWithReplica(t *testing.T) (string, *redistest.Server) {
+func serveWithReplica(t *testing.T) (string, *redistest.Server, *served) {
 	t.Helper()
 	master := redistest.Start(t)
 	replica := redistest.StartReplica(t, master)
 	config := writeConfig(t, time.Hour)
 	rewrite(t, config, "store: {path: data/klaxon.db}", "store: {redis: {addrs: ["+master.Addr()+"], wait_replicas: 1, wait_timeout: 2s}}")
-	base, _, _ := startServe(t, config)
-	return base, replica
+	base, s, _ := startServe(t, config)
+	return base, replica, s
 }
 
 // TestServeWaitsForReplicas: with wait_replicas, a webhook is answered
@@ -31,7 +32,7 @@ func serveWithReplica(t *testing.T) (string, *redistest.Server) {
 // and /readyz fails; once it is back, the retry (which finds the alert
 // committed already) is answered 200, and the replica holds the group.
 func TestServeWaitsForReplicas(t *testing.T) {
-	base, replica := serveWithReplica(t)
+	base, replica, _ := serveWithReplica(t)
 	require.Equal(t, http.StatusOK, readyz(base))
 	body, err := os.ReadFile(filepath.Join("testdata", "firing-one-alert.json"))
 	require.NoError(t, err)
@@ -58,7 +59,7 @@ func TestServeWaitsForReplicas(t *testing.T) {
 // which a sender never sends again. While the replica does not
 // acknowledge, it must be answered 503, not 202.
 func TestServeWaitsForReplicasPagerDutyAcknowledge(t *testing.T) {
-	base, replica := serveWithReplica(t)
+	base, replica, _ := serveWithReplica(t)
 	trigger, err := os.ReadFile(filepath.Join("testdata", "pagerduty-trigger.json"))
 	require.NoError(t, err)
 	code, out := post(t, base+"/v2/enqueue", "", "application/json", trigger)
@@ -77,7 +78,7 @@ func TestServeWaitsForReplicasPagerDutyAcknowledge(t *testing.T) {
 // a delivery too, which its sender (a deploy tool) sends once: while the
 // replica does not acknowledge, it must be answered 503, not 202.
 func TestServeWaitsForReplicasPagerDutyChange(t *testing.T) {
-	base, replica := serveWithReplica(t)
+	base, replica, _ := serveWithReplica(t)
 	replica.Pause(t)
 	defer replica.Resume(t)
 	code, out := post(t, base+"/v2/change/enqueue", "", "application/json",
@@ -91,7 +92,7 @@ func TestServeWaitsForReplicasPagerDutyChange(t *testing.T) {
 // the sender's retry, as the 503 asks, is that change, not another, as
 // an alert's retry finds its commit and writes nothing.
 func TestServeChangeRetryAfterWaitStoresOnce(t *testing.T) {
-	base, replica := serveWithReplica(t)
+	base, replica, _ := serveWithReplica(t)
 	event := []byte(`{"routing_key":"` + pdRoutingKey + `","payload":{"summary":"Deploy checkout-api 2026.11.23-3","source":"github-actions","timestamp":"2026-11-23T10:00:00Z"}}`)
 
 	replica.Pause(t)
@@ -131,7 +132,7 @@ func TestServeChangeSentTwiceAfter202(t *testing.T) {
 // without payload.timestamp) is a change of its own, as
 // TestServeChangeSentTwiceAfter202 has it.
 func TestServeChangeDigestForgottenAfter202(t *testing.T) {
-	base, replica := serveWithReplica(t)
+	base, replica, _ := serveWithReplica(t)
 	deploy := []byte(`{"routing_key":"` + pdRoutingKey + `","payload":{"summary":"Deploy checkout-api 2026.11.23-3","source":"github-actions"}}`)
 
 	replica.Pause(t)
@@ -152,7 +153,7 @@ func TestServeChangeDigestForgottenAfter202(t *testing.T) {
 // The change was stored with its digest; the sender's retry is that
 // change, not another.
 func TestServeChangeSenderGaveUpStoredOnce(t *testing.T) {
-	base, replica := serveWithReplica(t)
+	base, replica, served := serveWithReplica(t)
 	event := []byte(`{"routing_key":"` + pdRoutingKey + `","payload":{"summary":"Deploy checkout-api 2026.11.23-4","source":"github-actions","timestamp":"2026-11-23T10:00:00Z"}}`)
 
 	replica.Pause(t)
@@ -162,6 +163,13 @@ func TestServeChangeSenderGaveUpStoredOnce(t *testing.T) {
 		resp.Body.Close()
 	}
 	require.Error(t, err, "the sender gives up before wait_timeout")
+	// Klaxon notices the hang-up before the replica comes back: a wait
+	// that a replica acknowledges in the instant the sender gives up is
+	// answered 202 on a connection the sender left (its digest then
+	// forgotten), and no server can tell that the sender missed it.
+	waitFor(t, "Klaxon gives up the hung-up attempt", func() bool {
+		return strings.Contains(served.log.String(), "msg=\"change enqueue\"") && strings.Contains(served.log.String(), "context canceled")
+	})
 	replica.Resume(t)
 	waitFor(t, "the replica holds the first attempt's change", func() bool { return changesOn(t, replica.Addr()) == "1" })
 
