@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -181,9 +182,9 @@ func incidents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATE\tALERTS\tOPENED\tSUMMARY")
+	fmt.Fprintln(tw, "ID\tSTATE\tURGENCY\tALERTS\tOPENED\tSUMMARY")
 	for _, inc := range list.Incidents {
-		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\n", inc.ID, inc.State, inc.FiringCount, inc.AlertCount,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\n", inc.ID, inc.State, cmp.Or(string(inc.Urgency), "-"), inc.FiringCount, inc.AlertCount,
 			inc.CreatedAt.Local().Format("2006-01-02 15:04:05"), cell(inc.Summary, maxCell))
 	}
 	if err := tw.Flush(); err != nil {
