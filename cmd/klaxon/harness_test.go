@@ -20,6 +20,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/api"
+	"github.com/klaxonhq/klaxon/internal/app"
 	"github.com/klaxonhq/klaxon/internal/klaxontest"
 	"github.com/klaxonhq/klaxon/internal/syncbuf"
 )
@@ -164,6 +165,24 @@ func startServe(t *testing.T, config string, flags ...string) (string, *served, 
 	o.Log, o.Console = slog.New(slog.NewTextHandler(&s.log, nil)), s
 	a, stop := klaxontest.Serve(t, o)
 	return "http://" + a.Addrs()[0], s, stop
+}
+
+// startServeAt is startServe on a loopback address picked before Klaxon
+// starts, for a config whose public URL names it: at writes the address
+// into the config. When another process takes the address before Klaxon
+// listens on it, another is picked and written.
+func startServeAt(t *testing.T, config string, at func(addr string)) (string, *served) {
+	t.Helper()
+	var s *served
+	a, _ := klaxontest.ServeAt(t, func(addr string) app.Options {
+		at(addr)
+		o, _, err := serveOptions([]string{"--config", config}, io.Discard)
+		require.NoError(t, err)
+		s = &served{}
+		o.Log, o.Console = slog.New(slog.NewTextHandler(&s.log, nil)), s
+		return o
+	})
+	return "http://" + a.Addrs()[0], s
 }
 
 // served is what a Klaxon run by startServe logged, and the pages its

@@ -17,7 +17,6 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/api"
-	"github.com/klaxonhq/klaxon/internal/klaxontest"
 	"github.com/klaxonhq/klaxon/internal/smtptest"
 	"github.com/klaxonhq/klaxon/internal/twiliotest"
 	"github.com/klaxonhq/klaxon/notify/twilio"
@@ -41,16 +40,13 @@ func startPhones(t *testing.T, rules string, notify ...string) *phoneRig {
 	tw := twiliotest.Start(t)
 	mail := smtptest.Start(t, smtptest.Options{})
 	config := writeConfig(t, time.Hour)
-	addr := klaxontest.FreeAddr(t)
 	b, err := os.ReadFile(config)
 	require.NoError(t, err)
-	cfg := strings.Replace(string(b), "listen: 127.0.0.1:0", "listen: "+addr+"\npublic_url: http://"+addr, 1)
-	cfg = strings.Replace(cfg, "notify:\n  console: {}\n", fmt.Sprintf(`notify:
+	cfg := strings.Replace(string(b), "notify:\n  console: {}\n", fmt.Sprintf(`notify:
   twilio: {account_sid: %s, auth_token: %s, from: "+15550100000", api_url: %q}
   smtp: {host: %s, port: %d, tls: none, from: "Klaxon <klaxon@example.com>"}
 %ssecret: test-secret-0123456789
 `, tw.AccountSID, tw.AuthToken, tw.URL, mail.Host(), mail.Port(), strings.Join(notify, "")), 1)
-	require.NoError(t, os.WriteFile(config, []byte(cfg), 0o644))
 	users := filepath.Join(filepath.Dir(config), "users.yaml")
 	require.NoError(t, os.WriteFile(users, []byte(`users:
   - id: alice
@@ -60,7 +56,11 @@ func startPhones(t *testing.T, rules string, notify ...string) *phoneRig {
 `+rules+`
   - {id: bob, email: bob@example.com, notify: [{via: email, after: 0s}]}
 `), 0o644))
-	base, l, _ := startServe(t, config)
+	base, l := startServeAt(t, config, func(addr string) {
+		at := strings.Replace(cfg, "listen: 127.0.0.1:0", "listen: "+addr+"\npublic_url: http://"+addr, 1)
+		require.NotEqual(t, cfg, at)
+		require.NoError(t, os.WriteFile(config, []byte(at), 0o644))
+	})
 	return &phoneRig{base: base, logs: l, twilio: tw, smtp: mail}
 }
 

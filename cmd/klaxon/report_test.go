@@ -13,7 +13,6 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/api"
-	"github.com/klaxonhq/klaxon/internal/klaxontest"
 	"github.com/klaxonhq/klaxon/internal/redistest"
 	"github.com/klaxonhq/klaxon/internal/twiliotest"
 )
@@ -36,8 +35,6 @@ func TestDeliveryReportToOtherReplica(t *testing.T) {
 	replicas := map[string]*proc{}
 	for _, name := range []string{"a", "b"} {
 		config := stormConfig(t, name, recv.URL, redis.Addr(), time.Hour)
-		addr := klaxontest.FreeAddr(t)
-		rewrite(t, config, "listen: 127.0.0.1:0", "listen: "+addr+"\npublic_url: http://"+addr)
 		rewrite(t, config, "notify:\n", fmt.Sprintf("notify:\n  twilio: {account_sid: %s, auth_token: %s, from: \"+15550100000\", api_url: %q}\n",
 			tw.AccountSID, tw.AuthToken, tw.URL))
 		users := filepath.Join(filepath.Dir(config), "users.yaml")
@@ -49,7 +46,13 @@ func TestDeliveryReportToOtherReplica(t *testing.T) {
 `), 0o644))
 		// Each replica claims only when something wakes it: its own
 		// ingest, its own fires, the reports it takes.
-		replicas[name] = startBinary(t, bin, config, "--engine-poll", "1h")
+		b, err := os.ReadFile(config)
+		require.NoError(t, err)
+		replicas[name] = startBinaryAt(t, bin, config, func(addr string) {
+			at := strings.Replace(string(b), "listen: 127.0.0.1:0", "listen: "+addr+"\npublic_url: http://"+addr, 1)
+			require.NotEqual(t, string(b), at)
+			require.NoError(t, os.WriteFile(config, []byte(at), 0o644))
+		}, "--engine-poll", "1h")
 	}
 
 	postFixture(t, replicas["a"].base, "firing-two-alerts.json")

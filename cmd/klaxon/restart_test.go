@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/klaxontest"
 )
 
 // built is the real binary, built once per run of the test binary by the
@@ -65,6 +67,29 @@ func startBinary(t testing.TB, bin, config string, args ...string) *proc {
 	p := runBinary(t, bin, config, args...)
 	p.listening(t, 20*time.Second)
 	return p
+}
+
+// startBinaryAt is startBinary on a loopback address picked before
+// klaxon starts, for a config whose public URL names it: at writes the
+// address into the config. When another process takes the address
+// before klaxon listens on it, another is picked and written.
+func startBinaryAt(t *testing.T, bin, config string, at func(addr string), args ...string) *proc {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		at(klaxontest.FreeAddr(t))
+		p := runBinary(t, bin, config, args...)
+		select {
+		case addr := <-p.logs.addr:
+			p.base = "http://" + addr
+			return p
+		case err := <-p.done:
+			if !strings.Contains(p.logs.String(), "address already in use") || attempt == 5 {
+				t.Fatalf("klaxon exited: %v\n%s", err, p.logs)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("klaxon did not start:\n%s", p.logs)
+		}
+	}
 }
 
 // runBinary runs klaxon serve with config and args, and returns at once;

@@ -18,11 +18,13 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -79,10 +81,6 @@ func Start(t *testing.T, cfg Config, opts ...Option) *Harness {
 	h := &Harness{t: t, Clock: fakeclock.New(time.Now().UTC().Truncate(time.Second)),
 		Twilio: twiliotest.Start(t), SMTP: smtptest.Start(t, smtptest.Options{}),
 		logs: &syncbuf.Buffer{}, console: &console{}}
-	// Twilio signs its callbacks over the public URL, which must be known
-	// before Klaxon starts.
-	addr := FreeAddr(t)
-	h.URL = "http://" + addr
 	notify := object{
 		"twilio": object{"account_sid": h.Twilio.AccountSID, "auth_token": h.Twilio.AuthToken, "from": From, "api_url": h.Twilio.URL},
 		"smtp":   object{"host": h.SMTP.Host(), "port": h.SMTP.Port(), "tls": "none", "from": "Klaxon <klaxon@example.com>"},
@@ -90,13 +88,7 @@ func Start(t *testing.T, cfg Config, opts ...Option) *Harness {
 	if cfg.Slack != nil {
 		notify["slack"] = object{"bot_token": cfg.Slack.BotToken, "signing_secret": cfg.Slack.SigningSecret, "api_url": cfg.Slack.APIURL}
 	}
-	h.dir, h.main = t.TempDir(), object{
-		"listen":     addr,
-		"public_url": h.URL,
-		"secret":     "klaxontest-secret-0123456789",
-		"notify":     notify,
-	}
-	path := cfg.write(t, h.dir, h.main)
+	h.dir = t.TempDir()
 	t.Cleanup(func() {
 		// After Serve's cleanup has stopped Klaxon: nothing pages later.
 		for _, p := range h.Twilio.Untaken() {
@@ -112,12 +104,25 @@ func Start(t *testing.T, cfg Config, opts ...Option) *Harness {
 			t.Logf("klaxon's log:\n%s", h.logs)
 		}
 	})
-	o := app.Options{ConfigPath: path, Log: slog.New(telemetry.LogHandler(slog.NewTextHandler(h.logs, nil))), Now: h.Clock.Now, Console: h.console}
-	for _, set := range opts {
-		set(&o)
-	}
-	h.opts = withDefaults(o)
-	h.app, h.stop = serve(t, h.opts)
+	// Twilio signs its callbacks over the public URL, which must be known
+	// before Klaxon starts: Klaxon listens on an address picked before,
+	// which another process may take first; then another is picked.
+	h.app, h.stop = ServeAt(t, func(addr string) app.Options {
+		h.URL = "http://" + addr
+		h.main = object{
+			"listen":     addr,
+			"public_url": h.URL,
+			"secret":     "klaxontest-secret-0123456789",
+			"notify":     notify,
+		}
+		path := cfg.write(t, h.dir, h.main)
+		o := app.Options{ConfigPath: path, Log: slog.New(telemetry.LogHandler(slog.NewTextHandler(h.logs, nil))), Now: h.Clock.Now, Console: h.console}
+		for _, set := range opts {
+			set(&o)
+		}
+		h.opts = withDefaults(o)
+		return h.opts
+	})
 	t.Cleanup(func() { h.stop() })
 	return h
 }
@@ -150,12 +155,49 @@ func withDefaults(o app.Options) app.Options {
 	return o
 }
 
+// ServeAt runs Klaxon as Serve does, on a loopback address it picks
+// free, with the options that options builds for that address (its
+// config's listen and public_url), for a server whose public URL must be
+// known before it starts (Twilio signs callbacks over it). A port free
+// when picked may be taken by another process before Klaxon listens on
+// it: then ServeAt picks another, up to listenAttempts times.
+func ServeAt(t *testing.T, options func(addr string) app.Options) (a *app.App, stop func()) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		o := withDefaults(options(pickAddr(t)))
+		a, stop, err := tryServe(t, o)
+		if err == nil {
+			t.Cleanup(stop)
+			return a, stop
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) || attempt == listenAttempts {
+			require.NoError(t, err)
+		}
+	}
+}
+
+// listenAttempts bounds the addresses ServeAt tries.
+const listenAttempts = 5
+
+// pickAddr picks the address ServeAt tries next; a test replaces it.
+var pickAddr = FreeAddr
+
 // serve builds Klaxon with o and runs it until stop, which fails the
 // test unless Klaxon stops cleanly; stop may be called again.
 func serve(t *testing.T, o app.Options) (*app.App, func()) {
 	t.Helper()
-	a, err := app.New(t.Context(), o)
+	a, stop, err := tryServe(t, o)
 	require.NoError(t, err)
+	return a, stop
+}
+
+// tryServe is serve, returning the error of a Klaxon that did not start.
+func tryServe(t *testing.T, o app.Options) (*app.App, func(), error) {
+	t.Helper()
+	a, err := app.New(t.Context(), o)
+	if err != nil {
+		return nil, nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
@@ -165,11 +207,13 @@ func serve(t *testing.T, o app.Options) (*app.App, func()) {
 			cancel()
 			require.NoError(t, <-done, "klaxon stops")
 		})
-	}
+	}, nil
 }
 
 // FreeAddr picks a free loopback address, for a server whose public
 // URL must be known before it starts (Twilio signs callbacks over it).
+// Another process may take it before the server listens: ServeAt tries
+// another then.
 func FreeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
