@@ -174,6 +174,13 @@ type Engine struct {
 	claims     *claims
 	perChannel int
 
+	// ticking is held (a send) by a tick from its claim until the fires
+	// of what it claimed are held in claims, and by RunOnce throughout:
+	// RunOnce's wait for the fires in flight then covers those of a
+	// tick of Run's that claimed before it. A channel, not a mutex, so
+	// that a synctest bubble sees a goroutine waiting for it as blocked.
+	ticking chan struct{}
+
 	slotsMu sync.Mutex
 	slots   map[string]*channel // by contact method
 }
@@ -189,7 +196,7 @@ const claimBatch = 64
 func New(store klaxon.Store, notifier Notifier, dir func() Directory, log *slog.Logger, o Options) *Engine {
 	e := &Engine{store: store, notifier: notifier, dir: dir, log: log.With("component", "escalate"),
 		lease: o.Lease, poll: o.Poll, pageTimeout: o.PageTimeout, retry: o.Retry, now: o.Now, maxSnooze: o.MaxSnooze,
-		wake: make(chan struct{}, 1), shared: o.Shared, heartbeat: o.Heartbeat, committed: o.Committed, unsure: o.Unsure, held: o.Held}
+		wake: make(chan struct{}, 1), ticking: make(chan struct{}, 1), shared: o.Shared, heartbeat: o.Heartbeat, committed: o.Committed, unsure: o.Unsure, held: o.Held}
 	if o.Tracing != nil {
 		e.tracer = o.Tracing.Tracer("github.com/klaxonhq/klaxon/escalate")
 	}
@@ -320,10 +327,17 @@ func (e *Engine) Run(ctx context.Context) error {
 // fires leave timers due now, and returns once every fire is done, with
 // when the next timer is due (zero for none): Run's turns, for tests
 // that move a fake clock and look at what was paged, and at what was
-// not.
+// not. When Run runs too, RunOnce waits for its claims and fires in
+// flight, and Run claims nothing meanwhile: a timer Run claimed just
+// before, which RunOnce finds leased, has fired too when it returns.
 func (e *Engine) RunOnce(ctx context.Context) (time.Time, error) {
+	if err := e.lockTicks(ctx); err != nil {
+		return time.Time{}, err
+	}
+	defer e.unlockTicks()
+	e.claims.wait() // their end may leave timers due now
 	for {
-		next, claimed, err := e.tick(ctx, nil)
+		next, claimed, err := e.claimAndFire(ctx, nil)
 		e.claims.wait()
 		if err != nil || claimed == 0 {
 			return next, err
@@ -331,11 +345,33 @@ func (e *Engine) RunOnce(ctx context.Context) (time.Time, error) {
 	}
 }
 
-// tick claims the timers due now, as many as the engine has room for,
-// with claim (nil: the store's Claim), and fires each in its own
+// lockTicks takes ticking, unless ctx ends first; unlockTicks gives it
+// back.
+func (e *Engine) lockTicks(ctx context.Context) error {
+	select {
+	case e.ticking <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (e *Engine) unlockTicks() { <-e.ticking }
+
+// tick is claimAndFire with ticking held.
+func (e *Engine) tick(ctx context.Context, claim func(at time.Time, room int) ([]klaxon.Timer, time.Time, error)) (time.Time, int, error) {
+	if err := e.lockTicks(ctx); err != nil {
+		return time.Time{}, 0, err
+	}
+	defer e.unlockTicks()
+	return e.claimAndFire(ctx, claim)
+}
+
+// claimAndFire claims the timers due now, as many as the engine has room
+// for, with claim (nil: the store's Claim), and fires each in its own
 // goroutine. It returns when the next timer is due, and how many it
-// claimed.
-func (e *Engine) tick(ctx context.Context, claim func(at time.Time, room int) ([]klaxon.Timer, time.Time, error)) (next time.Time, claimed int, err error) {
+// claimed. Its caller holds ticking.
+func (e *Engine) claimAndFire(ctx context.Context, claim func(at time.Time, room int) ([]klaxon.Timer, time.Time, error)) (next time.Time, claimed int, err error) {
 	if claim == nil {
 		claim = func(at time.Time, room int) ([]klaxon.Timer, time.Time, error) {
 			return e.store.Claim(ctx, at, e.lease, room)
