@@ -42,7 +42,7 @@ func TestReplicatedHungMasterBounded(t *testing.T) {
 	require.Eventually(t, func() bool {
 		list, err := redistest.Do(master.Addr(), "CLIENT", "LIST")
 		return err == nil && strings.Contains(list, "cmd=wait")
-	}, waitTimeout/2, 10*time.Millisecond, "the barrier's WAIT is blocked on the master")
+	}, waitTimeout, 10*time.Millisecond, "the barrier's WAIT is blocked on the master") // out no longer than that
 	master.Pause(t) // the master's host is lost
 	t.Cleanup(func() { master.Resume(t) })
 
@@ -128,7 +128,7 @@ func TestReplicatedAcrossFailover(t *testing.T) {
 	require.Eventually(t, func() bool {
 		list, err := redistest.Do(fs.master.Addr(), "CLIENT", "LIST")
 		return err == nil && strings.Contains(list, "cmd=wait")
-	}, time.Second, 10*time.Millisecond, "the barrier's WAIT is out")
+	}, frozenWaitTimeout, 10*time.Millisecond, "the barrier's WAIT is out") // out no longer than that
 	// Delivery b: committed meanwhile, a millisecond later; it waits
 	// for the next round.
 	waitB := s.Barrier(t.Context(), []string{"b"})
@@ -171,6 +171,9 @@ type frozenSentinel struct {
 	s        *Store
 }
 
+// frozenWaitTimeout is the WaitTimeout of a frozenSentinel's store.
+const frozenWaitTimeout = 2 * time.Second
+
 func startFrozenSentinel(t *testing.T, prefix string) *frozenSentinel {
 	t.Helper()
 	fs := &frozenSentinel{master: redistest.Start(t, "--shutdown-timeout", "0")}
@@ -195,7 +198,7 @@ func startFrozenSentinel(t *testing.T, prefix string) *frozenSentinel {
 	// does the rig.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		fs.s, err = Open(t.Context(), Options{Addrs: []string{fs.sentinel.Addr()}, MasterName: "klaxon", Prefix: prefix,
-			Timeout: 250 * time.Millisecond, WaitReplicas: 1, WaitTimeout: 2 * time.Second})
+			Timeout: 250 * time.Millisecond, WaitReplicas: 1, WaitTimeout: frozenWaitTimeout})
 		if err == nil || !errors.Is(err, klaxon.ErrUnavailable) || time.Now().After(deadline) {
 			break
 		}
