@@ -208,7 +208,6 @@ func indexOf(k []klaxon.EventKind, want klaxon.EventKind) int {
 // once, then one bundle per limit for the rest, and every incident
 // records her page.
 func TestStormIsBundled(t *testing.T) {
-	const limit = 2 * time.Second
 	p := startPhones(t, "      - {via: sms, after: 0s}", "  limits: {sms: 2s}\n")
 	body := string(mustRead(t, "firing-one-alert.json"))
 	for i := range 50 {
@@ -243,15 +242,11 @@ func TestStormIsBundled(t *testing.T) {
 		bundled += n
 	}
 	require.GreaterOrEqual(t, bundled, 49, "the bundles stand for every incident after the first")
-
-	// The SMS that went out are the limit apart, as Twilio took them: a
-	// page is sent once its window opens, and Twilio takes it a moment
-	// later, a moment that varies by some ms on a loaded machine. (The
-	// time a page's record lands adds the send's own length, which varies
-	// more.)
-	for i := 1; i < len(msgs); i++ {
-		require.GreaterOrEqual(t, msgs[i].At.Sub(msgs[i-1].At), limit-100*time.Millisecond)
-	}
+	// That they go out a limit apart, and not before, is timed on
+	// Klaxon's own clock in klaxontest's TestStormIsBundledOnTime: here
+	// Twilio takes each SMS a moment after Klaxon sent it, a moment that
+	// varies by more than 100 ms on a loaded machine (a loaded run saw
+	// two SMS taken 1.843 s apart, with a limit of 2 s).
 }
 
 // TestTwilioReplaysActOnce: a signed SMS reply or key press delivered
