@@ -202,10 +202,12 @@ func (r *reloader) reload(ctx context.Context, why string) bool {
 		}
 		return false
 	}
-	r.rt.cfg.Store(cfg)
 	if r.w != nil {
+		// Watched before they are in use: an edit made as soon as the
+		// new config shows is seen.
 		r.follow(cfg.Sources)
 	}
+	r.rt.cfg.Store(cfg)
 	r.log.Info("config reloaded", "why", why, "policies", len(cfg.Policies), "users", len(cfg.Users), "schedules", len(cfg.Schedules))
 	now := time.Now
 	if r.now != nil {
