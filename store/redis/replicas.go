@@ -139,7 +139,8 @@ func (s *Store) Barrier(ctx context.Context, groups []string) (wait func(context
 
 // idMarks are the marks of the masters that hold the ID maps of the
 // open incidents of groups, as seen before their writes (servers), but
-// those that a round acknowledged since they were written (confirm).
+// those that a round acknowledged since they were written (confirm);
+// it writes those maps again, for their rounds to vouch for.
 // The open incidents are those this store last committed or read: a
 // delivery's commits, or the read of its retry that found them made.
 func (s *Store) idMarks(ctx context.Context, groups []string, before map[string]mark) ([]mark, error) {
@@ -155,6 +156,14 @@ func (s *Store) idMarks(ctx context.Context, groups []string, before map[string]
 		}
 		if open == nil || s.waits.confirmed(open.ID) {
 			continue
+		}
+		// The map is written again, ahead of the round that vouches
+		// for it: a failover of its master since the commit that
+		// wrote it may have lost it, and the sender's retry, which
+		// finds the incident open, commits nothing. It is the same
+		// map: an open incident's group does not change.
+		if err := s.rdb.Set(ctx, s.idKey(open.ID), g, 0).Err(); err != nil {
+			return nil, fmt.Errorf("wait for redis replicas: map incident %s: %w", open.ID, classify(err))
 		}
 		tag := hashTag(s.idKey(open.ID))
 		c, err := s.waits.client(ctx, s.waits.key(tag))
