@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/netip"
 	"os"
@@ -396,10 +397,12 @@ func oneDocument(b []byte, shown string) error {
 	for i := 0; ; i++ {
 		var doc yamlv3.Node
 		err := dec.Decode(&doc)
-		if err != nil {
-			return nil // io.EOF; any other error the parser reported
+		if errors.Is(err, io.EOF) || (err != nil && i == 0) {
+			return nil // the first document's errors the parser reported
 		}
-		if i > 0 && len(doc.Content) > 0 && doc.Content[0].Tag != "!!null" {
+		// The parser reads the first document alone: a later one that
+		// is not even valid YAML is a second document too.
+		if i > 0 && (err != nil || len(doc.Content) > 0 && doc.Content[0].Tag != "!!null") {
 			return &Error{File: shown, Msg: "a second YAML document (after ---): a file holds one"}
 		}
 	}

@@ -668,6 +668,22 @@ layers:
 			want: []string{"conf/schedules/primary.yaml: a second YAML document (after ---): a file holds one"},
 		},
 		{
+			// The parser reads the first document alone, so a second
+			// one with a mistake in it (a bracket not closed) was not
+			// even parsed: dropped without a word too.
+			name: "a second yaml document in a file, not valid yaml",
+			files: map[string]string{
+				cfg: base + "schedules: schedules\n",
+				"conf/schedules/primary.yaml": primarySchedule + `---
+name: secondary
+time_zone: Europe/Berlin
+layers:
+  - {rotation: {every: 1d, handoff: "2026-01-05T09:00"}, members: [alice]
+`,
+			},
+			want: []string{"conf/schedules/primary.yaml: a second YAML document (after ---): a file holds one"},
+		},
+		{
 			name: "schedule users without a users file",
 			files: map[string]string{
 				users:                        "",
