@@ -35,7 +35,7 @@ func BenchmarkSingleEventsWait(b *testing.B) {
 // of 3 masters with a replica each (256 shards).
 func BenchmarkClusterEventsWait(b *testing.B) {
 	benchWait(b, func(b *testing.B) []*redistest.Server {
-		masters, _ := startClusterWithReplicas(b)
+		masters, _ := redistest.StartClusterWithReplicas(b)
 		return masters
 	})
 }

@@ -2,7 +2,6 @@ package ingest_test
 
 import (
 	"context"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -15,31 +14,6 @@ import (
 	"github.com/klaxonhq/klaxon/internal/redistest"
 	"github.com/klaxonhq/klaxon/store/redis"
 )
-
-// startClusterWithReplicas is a 3-master cluster, each master with one
-// replica: replicas[i] is masters[i]'s.
-func startClusterWithReplicas(tb testing.TB) (masters, replicas []*redistest.Server) {
-	tb.Helper()
-	masters = redistest.StartCluster(tb, 3).Nodes()
-	for _, m := range masters {
-		id, err := redistest.Do(m.Addr(), "CLUSTER", "MYID")
-		require.NoError(tb, err)
-		r := redistest.Start(tb, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000")
-		host, port, _ := net.SplitHostPort(m.Addr())
-		_, err = redistest.Do(r.Addr(), "CLUSTER", "MEET", host, port)
-		require.NoError(tb, err)
-		require.Eventually(tb, func() bool {
-			_, err := redistest.Do(r.Addr(), "CLUSTER", "REPLICATE", id)
-			return err == nil
-		}, 20*time.Second, 100*time.Millisecond)
-		require.Eventually(tb, func() bool {
-			reply, err := redistest.Do(m.Addr(), "WAIT", "1", "100")
-			return err == nil && reply == "1"
-		}, 30*time.Second, 100*time.Millisecond)
-		replicas = append(replicas, r)
-	}
-	return masters, replicas
-}
 
 // holder is the index of the master that holds a key matching pattern.
 func holder(t *testing.T, masters []*redistest.Server, pattern string) int {
@@ -63,7 +37,7 @@ func holder(t *testing.T, masters []*redistest.Server, pattern string) int {
 // acknowledge, the ping is not answered as taken (else a failover would
 // fire the old deadline, a false "heartbeat missed" page).
 func TestHeartbeatPingWaitsForReplicasOnCluster(t *testing.T) {
-	masters, replicas := startClusterWithReplicas(t)
+	masters, replicas := redistest.StartClusterWithReplicas(t)
 	addrs := make([]string, len(masters))
 	for i, m := range masters {
 		addrs[i] = m.Addr()

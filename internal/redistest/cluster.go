@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -128,3 +129,50 @@ func (c *Cluster) Addrs() []string {
 
 // Nodes are the masters, to stop or restart one.
 func (c *Cluster) Nodes() []*Server { return c.nodes }
+
+// StartClusterWithReplicas runs a Redis Cluster of 3 masters, each with
+// one replica (replicas[i] is masters[i]'s), and returns once each
+// replica is in sync and every node knows every other, so that a
+// replica's takeover is heard and it serves its slots. t.Cleanup stops
+// the nodes.
+func StartClusterWithReplicas(t testing.TB) (masters, replicas []*Server) {
+	t.Helper()
+	masters = StartCluster(t, 3).Nodes()
+	for _, m := range masters {
+		id, err := Do(m.Addr(), "CLUSTER", "MYID")
+		if err != nil {
+			t.Fatalf("redistest: %v", err)
+		}
+		r := Start(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000")
+		host, port, _ := strings.Cut(m.Addr(), ":")
+		if _, err := Do(r.Addr(), "CLUSTER", "MEET", host, port); err != nil {
+			t.Fatalf("redistest: %v", err)
+		}
+		waitFor(t, r.Addr()+" replicates "+m.Addr(), func() bool {
+			_, err := Do(r.Addr(), "CLUSTER", "REPLICATE", id)
+			return err == nil
+		})
+		waitFor(t, m.Addr()+"'s replica in sync", func() bool {
+			reply, err := Do(m.Addr(), "WAIT", "1", "100")
+			return err == nil && reply == "1"
+		})
+		replicas = append(replicas, r)
+	}
+	for _, n := range append(slices.Clone(masters), replicas...) {
+		waitFor(t, n.Addr()+" knows every node", func() bool {
+			nodes, err := Do(n.Addr(), "CLUSTER", "NODES")
+			return err == nil && strings.Count(strings.TrimSpace(nodes), "\n")+1 >= 2*len(masters)
+		})
+	}
+	return masters, replicas
+}
+
+// waitFor polls ok until it holds, failing t after clusterTimeout.
+func waitFor(t testing.TB, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(clusterTimeout); !ok(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("redistest: %s: not after %s", what, clusterTimeout)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"fmt"
-	"net"
 	"testing"
 	"time"
 
@@ -13,31 +12,6 @@ import (
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/internal/redistest"
 )
-
-// startClusterWithReplicas is a 3-master cluster, each master with one
-// replica: replicas[i] is masters[i]'s.
-func startClusterWithReplicas(tb testing.TB) (masters, replicas []*redistest.Server) {
-	tb.Helper()
-	masters = redistest.StartCluster(tb, 3).Nodes()
-	for _, m := range masters {
-		id, err := redistest.Do(m.Addr(), "CLUSTER", "MYID")
-		require.NoError(tb, err)
-		r := redistest.Start(tb, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000")
-		host, port, _ := net.SplitHostPort(m.Addr())
-		_, err = redistest.Do(r.Addr(), "CLUSTER", "MEET", host, port)
-		require.NoError(tb, err)
-		require.Eventually(tb, func() bool {
-			_, err := redistest.Do(r.Addr(), "CLUSTER", "REPLICATE", id)
-			return err == nil
-		}, 20*time.Second, 100*time.Millisecond)
-		require.Eventually(tb, func() bool {
-			reply, err := redistest.Do(m.Addr(), "WAIT", "1", "100")
-			return err == nil && reply == "1"
-		}, 30*time.Second, 100*time.Millisecond)
-		replicas = append(replicas, r)
-	}
-	return masters, replicas
-}
 
 // TestReplicatedIncidentIDOnCluster: on a Cluster, a commit that opens
 // an incident writes its ID's map to its group (P:id:<id>) ahead, on
@@ -51,7 +25,7 @@ func startClusterWithReplicas(tb testing.TB) (masters, replicas []*redistest.Ser
 // The delivery must not be answered as taken.
 func TestReplicatedIncidentIDOnCluster(t *testing.T) {
 	t.Parallel()
-	masters, replicas := startClusterWithReplicas(t)
+	masters, replicas := redistest.StartClusterWithReplicas(t)
 	addrs := make([]string, len(masters))
 	for i, m := range masters {
 		addrs[i] = m.Addr()
@@ -114,7 +88,7 @@ func TestReplicatedIncidentIDOnCluster(t *testing.T) {
 // and acknowledged on x for the first shard, must not vouch for it.
 func TestReplicatedRoundSlotMovedBeside(t *testing.T) {
 	t.Parallel()
-	masters, replicas := startClusterWithReplicas(t)
+	masters, replicas := redistest.StartClusterWithReplicas(t)
 	addrs := make([]string, len(masters))
 	for i, m := range masters {
 		addrs[i] = m.Addr()
