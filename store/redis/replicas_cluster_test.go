@@ -26,27 +26,8 @@ import (
 func TestReplicatedIncidentIDOnCluster(t *testing.T) {
 	t.Parallel()
 	masters, replicas := redistest.StartClusterWithReplicas(t)
-	addrs := make([]string, len(masters))
-	for i, m := range masters {
-		addrs[i] = m.Addr()
-	}
-	s := open(t, Options{Addrs: addrs, Prefix: "idw", WaitReplicas: 1, WaitTimeout: time.Second})
-	t.Cleanup(func() { _ = s.Close() })
+	s, idAddr, group := idMapRig(t, masters, "idw")
 	ctx := t.Context()
-	cc := s.rdb.(*goredis.ClusterClient)
-	masterOfKey := func(key string) string {
-		c, err := cc.MasterForKey(ctx, key)
-		require.NoError(t, err)
-		return c.Options().Addr
-	}
-
-	idAddr := masterOfKey(s.idKey("1")) // the first incident's ID is 1
-	group := ""
-	for i := 0; group == ""; i++ {
-		if g := fmt.Sprintf("alertname=Disk%d", i); masterOfKey(s.tag(g)) != idAddr {
-			group = g
-		}
-	}
 	for i, m := range masters {
 		if m.Addr() == idAddr {
 			replicas[i].Pause(t) // no replica acknowledges the ID's map
@@ -149,4 +130,34 @@ func TestReplicatedRoundSlotMovedBeside(t *testing.T) {
 	err = wait(ctx)
 	require.ErrorIs(t, err, klaxon.ErrUnavailable,
 		"the wait passed on a round acknowledged on %s, while the write of shard %s is on %s, whose replica is stopped", x.Options().Addr, moving, y.Addr())
+}
+
+// idMapRig opens a store waiting for 1 replica on the cluster of
+// masters, and returns it, the address of the master that holds the
+// first incident's ID map (P:id:1), and a group whose shard is on
+// another master, as is the incident counter.
+func idMapRig(t *testing.T, masters []*redistest.Server, prefix string) (s *Store, idAddr, group string) {
+	t.Helper()
+	addrs := make([]string, len(masters))
+	for i, m := range masters {
+		addrs[i] = m.Addr()
+	}
+	s = open(t, Options{Addrs: addrs, Prefix: prefix, WaitReplicas: 1, WaitTimeout: time.Second})
+	t.Cleanup(func() { _ = s.Close() })
+	cc := s.rdb.(*goredis.ClusterClient)
+	masterOfKey := func(key string) string {
+		c, err := cc.MasterForKey(t.Context(), key)
+		require.NoError(t, err)
+		return c.Options().Addr
+	}
+	idAddr = masterOfKey(s.idKey("1"))
+	if masterOfKey(s.seqKey()) == idAddr {
+		t.Fatalf("prefix %q puts the incident counter on the master of the ID map: pick another", prefix)
+	}
+	for i := 0; group == ""; i++ {
+		if g := fmt.Sprintf("alertname=Disk%d", i); masterOfKey(s.tag(g)) != idAddr {
+			group = g
+		}
+	}
+	return s, idAddr, group
 }

@@ -1,13 +1,11 @@
 package redis
 
 import (
-	"fmt"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
@@ -27,29 +25,8 @@ import (
 func TestReplicatedIncidentIDMapLostInFailover(t *testing.T) {
 	t.Parallel()
 	masters, replicas := redistest.StartClusterWithReplicas(t)
-	addrs := make([]string, len(masters))
-	for i, m := range masters {
-		addrs[i] = m.Addr()
-	}
-	s := open(t, Options{Addrs: addrs, Prefix: "idf", WaitReplicas: 1, WaitTimeout: time.Second})
-	t.Cleanup(func() { _ = s.Close() })
+	s, idAddr, group := idMapRig(t, masters, "idf")
 	ctx := t.Context()
-	cc := s.rdb.(*goredis.ClusterClient)
-	masterOfKey := func(key string) string {
-		c, err := cc.MasterForKey(ctx, key)
-		require.NoError(t, err)
-		return c.Options().Addr
-	}
-	idAddr := masterOfKey(s.idKey("1"))
-	group := ""
-	for i := 0; group == ""; i++ {
-		if g := fmt.Sprintf("alertname=Disk%d", i); masterOfKey(s.tag(g)) != idAddr && masterOfKey(s.seqKey()) != idAddr {
-			group = g
-		}
-		if i > 10000 {
-			t.Fatal("no group of 10,000 whose master holds neither the ID map nor the counter")
-		}
-	}
 	mi := 0
 	for masters[mi].Addr() != idAddr {
 		mi++
