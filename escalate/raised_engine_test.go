@@ -93,6 +93,21 @@ func (r *raisedRig) forgetWalked() {
 	}))
 }
 
+// over replaces r's engine with one over dir, retrying failed lookups
+// with retry (the zero Backoff: the engine's default).
+func (r *raisedRig) over(dir escalate.Directory, retry escalate.Backoff) {
+	r.e = escalate.New(r.st, r.ph, func() escalate.Directory { return dir }, slog.New(slog.DiscardHandler),
+		escalate.Options{Now: r.clk.Now, Retry: retry})
+}
+
+// count counts the events of kind on the incident's timeline.
+func (r *raisedRig) count(kind klaxon.EventKind) int {
+	r.t.Helper()
+	evs, err := klaxon.ReadTimeline(r.t.Context(), r.st, r.id)
+	require.NoError(r.t, err)
+	return count(evs, kind)
+}
+
 func (r *raisedRig) turn(at time.Duration) {
 	r.t.Helper()
 	r.clk.Set(t0.Add(at))
@@ -144,12 +159,6 @@ func (d switchDir) OnCall(context.Context, string, time.Time) ([]string, error) 
 	return *d.on.Load(), nil
 }
 
-// newSwitchEngine is r's engine over dir.
-func newSwitchEngine(r *raisedRig, dir switchDir) *escalate.Engine {
-	return escalate.New(r.st, r.ph, func() escalate.Directory { return dir }, slog.New(slog.DiscardHandler),
-		escalate.Options{Now: r.clk.Now, Retry: escalate.Backoff{First: time.Second, Max: time.Second}})
-}
-
 // fallbackThenAlice runs the walk of TestFallbackAfterHandEscalation on
 // users alice and mgr: nobody on call in primary, so it ends on the
 // fallback, mgr, who acknowledges at 1 minute; alice comes on call and
@@ -160,7 +169,7 @@ func fallbackThenAlice(t *testing.T, alice, mgr klaxon.User) *raisedRig {
 	on.Store(&[]string{})
 	dir := switchDir{raisedDir{users: map[string]klaxon.User{"alice": alice, "mgr": mgr}, down: new(atomic.Bool), fallback: []string{"mgr"}}, on}
 	r := newRaisedRig(t, dir.raisedDir, klaxon.Policy{Name: "p", Steps: []klaxon.Step{primaryStep}})
-	r.e = newSwitchEngine(r, dir)
+	r.over(dir, escalate.Backoff{First: time.Second, Max: time.Second})
 	r.turn(0)
 	require.Equal(t, []string{"mgr/email"}, r.ph.got(), "the walk reached nobody: the fallback is mailed")
 	r.clk.Set(t0.Add(time.Minute))
@@ -256,7 +265,7 @@ func TestUrgencyRaisedAfterHandoffCallsWhomTheStepPaged(t *testing.T) {
 	dir := switchDir{raisedDir{users: map[string]klaxon.User{"alice": alice, "bob": bob}, down: new(atomic.Bool)}, on}
 	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}, EscalateAfter: time.Hour}}}
 	r := newRaisedRig(t, dir.raisedDir, p)
-	r.e = newSwitchEngine(r, dir)
+	r.over(dir, escalate.Backoff{First: time.Second, Max: time.Second})
 	r.turn(0)
 	require.Equal(t, []string{"alice/sms"}, r.ph.got())
 
@@ -357,8 +366,7 @@ func TestUrgencyRaisedCatchUpNotHeldUpByStepBackoff(t *testing.T) {
 	}}
 	r := newRaisedRig(t, dir.raisedDir, p)
 	// The engine's default lookup backoff.
-	r.e = escalate.New(r.st, r.ph, func() escalate.Directory { return dir }, slog.New(slog.DiscardHandler),
-		escalate.Options{Now: r.clk.Now})
+	r.over(dir, escalate.Backoff{})
 	r.turn(0)
 	require.Equal(t, []string{"alice/sms"}, r.ph.got())
 	r.forgetWalked() // the catch-up looks up the steps, as for a header of a version before

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/escalate"
 )
 
 // TestUrgencyRaisedWalkedSinceUpgradeKeepsEarlierSteps: an incident open
@@ -51,7 +52,7 @@ func TestUrgencyRaisedWalkToNobodyCallsNobodyOnCallNow(t *testing.T) {
 	dir := switchDir{raisedDir{users: map[string]klaxon.User{"bob": bob}, down: new(atomic.Bool)}, on}
 	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{primaryStep}}
 	r := newRaisedRig(t, dir.raisedDir, p)
-	r.e = newSwitchEngine(r, dir)
+	r.over(dir, escalate.Backoff{First: time.Second, Max: time.Second})
 	r.turn(0)
 	require.Empty(t, r.ph.got(), "nobody on call, no fallback")
 	inc, err := r.st.Incident(t.Context(), r.id)
