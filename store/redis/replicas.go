@@ -71,9 +71,14 @@ type mark struct {
 	tag, addr string
 	gen       uint64
 	known     bool // the server at addr was seen: its writes are vouched for
-	// id is the incident whose ID map the mark is of, if it is.
-	id string
+	// id is the incident whose ID map the mark is of, if it is; idMap
+	// that map, which the round writes again ahead of its barrier.
+	id    string
+	idMap idMap
 }
+
+// idMap is an incident's ID map: its key (P:id:<id>) and its group.
+type idMap struct{ key, group string }
 
 // masterBarrier is a master's: whether a round is out, and the next one,
 // which callers join while the one out runs.
@@ -87,6 +92,10 @@ type masterBarrier struct {
 type round struct {
 	addr string // the master's address, as marked
 	tags []string
+	// maps are the ID maps the round writes again, ahead of its barrier
+	// and on its connection: bounded as the round is, and on none of
+	// ingest's connections, which a hung master would hold.
+	maps []idMap
 	done chan struct{}
 	err  error
 }
@@ -140,7 +149,7 @@ func (s *Store) Barrier(ctx context.Context, groups []string) (wait func(context
 // idMarks are the marks of the masters that hold the ID maps of the
 // open incidents of groups, as seen before their writes (servers), but
 // those that a round acknowledged since they were written (confirm);
-// it writes those maps again, for their rounds to vouch for.
+// their rounds write those maps again, and vouch for them.
 // The open incidents are those this store last committed or read: a
 // delivery's commits, or the read of its retry that found them made.
 func (s *Store) idMarks(ctx context.Context, groups []string, before map[string]mark) ([]mark, error) {
@@ -157,21 +166,18 @@ func (s *Store) idMarks(ctx context.Context, groups []string, before map[string]
 		if open == nil || s.waits.confirmed(open.ID) {
 			continue
 		}
-		// The map is written again, ahead of the round that vouches
-		// for it: a failover of its master since the commit that
-		// wrote it may have lost it, and the sender's retry, which
-		// finds the incident open, commits nothing. It is the same
-		// map: an open incident's group does not change.
-		if err := s.rdb.Set(ctx, s.idKey(open.ID), g, 0).Err(); err != nil {
-			return nil, fmt.Errorf("wait for redis replicas: map incident %s: %w", open.ID, classify(err))
-		}
+		// The map is written again by the round that vouches for it,
+		// ahead of its barrier: a failover of its master since the
+		// commit that wrote it may have lost it, and the sender's
+		// retry, which finds the incident open, commits nothing. It is
+		// the same map: an open incident's group does not change.
 		tag := hashTag(s.idKey(open.ID))
 		c, err := s.waits.client(ctx, s.waits.key(tag))
 		if err != nil {
 			return nil, fmt.Errorf("wait for redis replicas: %w", classify(err))
 		}
 		m := before[c.Options().Addr] // unknown, and failing, when it was not seen then
-		m.tag, m.addr, m.id = tag, c.Options().Addr, open.ID
+		m.tag, m.addr, m.id, m.idMap = tag, c.Options().Addr, open.ID, idMap{key: s.idKey(open.ID), group: g}
 		marks = append(marks, m)
 	}
 	return marks, nil
@@ -290,7 +296,11 @@ func (r *replication) wait(ctx context.Context, marks []mark) error {
 		if addr := c.Options().Addr; addr != m.addr {
 			return moved(m.tag, m.addr, addr)
 		}
-		if rd := r.join(m.addr, m.tag); !slices.Contains(rounds, rd) {
+		var maps []idMap
+		if m.idMap.key != "" {
+			maps = append(maps, m.idMap)
+		}
+		if rd := r.join(m.addr, m.tag, maps...); !slices.Contains(rounds, rd) {
 			rounds = append(rounds, rd)
 		}
 	}
@@ -315,9 +325,9 @@ func (r *replication) wait(ctx context.Context, marks []mark) error {
 }
 
 // join returns the round of master's barrier that the caller waits for,
-// tag among those it vouches for: the next one, sent once the one out
-// (if any) is answered.
-func (r *replication) join(master, tag string) *round {
+// tag among those it vouches for, and maps among the ID maps it writes
+// again: the next one, sent once the one out (if any) is answered.
+func (r *replication) join(master, tag string, maps ...idMap) *round {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	b := r.barriers[master]
@@ -331,6 +341,11 @@ func (r *replication) join(master, tag string) *round {
 	rd := b.next
 	if !slices.Contains(rd.tags, tag) {
 		rd.tags = append(rd.tags, tag)
+	}
+	for _, m := range maps {
+		if !slices.Contains(rd.maps, m) {
+			rd.maps = append(rd.maps, m)
+		}
 	}
 	if !b.running {
 		b.running = true
@@ -382,10 +397,16 @@ func (r *replication) sendRound(rd *round) error {
 	// serves (resharded, while the barriers' slot map still names it)
 	// is refused with MOVED, rather than vouched for here while the
 	// store's writes followed MOVED to the master that serves it now.
+	// The ID maps it writes again go first, for the barrier to vouch
+	// for them.
+	maps := make([]*redis.StatusCmd, len(rd.maps))
 	sets := make([]*redis.StatusCmd, len(rd.tags))
 	var wait *redis.Cmd
 	var info *redis.StringCmd
 	_, err = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, m := range rd.maps {
+			maps[i] = p.Set(ctx, m.key, m.group, 0)
+		}
 		for i, t := range rd.tags {
 			sets[i] = p.Set(ctx, r.key(t), "1", probeTTL)
 		}
@@ -398,6 +419,19 @@ func (r *replication) sendRound(rd *round) error {
 	id, idErr := parseRunID(info.Val())
 	if info.Err() == nil && idErr == nil {
 		r.seen(c.Options().Addr, id)
+	}
+	for i, set := range maps {
+		err := set.Err()
+		tag := hashTag(rd.maps[i].key)
+		if to, ok := redis.IsMovedError(err); ok {
+			return moved(tag, rd.addr, to)
+		}
+		if to, ok := redis.IsAskError(err); ok {
+			return moved(tag, rd.addr, to)
+		}
+		if err != nil {
+			return fmt.Errorf("wait for redis replicas: write the ID map %s again: %w", rd.maps[i].key, classify(err))
+		}
 	}
 	for i, set := range sets {
 		err := set.Err()

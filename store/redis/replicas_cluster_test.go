@@ -257,3 +257,47 @@ func clusterOK(addr string) bool {
 	info, err := redistest.Do(addr, "CLUSTER", "INFO")
 	return err == nil && strings.Contains(info, "cluster_state:ok")
 }
+
+// TestReplicatedHungIDMapMasterBounded: the wait for an open incident's
+// ID map is bounded as a barrier's is (TestReplicatedHungMasterBounded),
+// WaitTimeout + barrierSlack, also when the map's master hangs (its host
+// lost, SIGSTOP here) before the wait writes the map again: the
+// delivery is answered 503 within the bound, and the write holds none
+// of ingest's connections, which do not honour the wait's deadline
+// (go-redis reads for its read timeout, 3 s by default, and tries again
+// three times more).
+func TestReplicatedHungIDMapMasterBounded(t *testing.T) {
+	t.Parallel()
+	masters, _ := redistest.StartClusterWithReplicas(t)
+	s, idAddr, group := idMapRig(t, masters, "idh")
+	const waitTimeout = time.Second // idMapRig's
+	ctx := t.Context()
+
+	// A delivery opens incident 1; its wait is not yet called (or it
+	// failed): no round confirmed the map.
+	id, err := s.NextIncidentID(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "1", id)
+	inc := &klaxon.Incident{ID: id, Group: group, State: klaxon.StateTriggered, CreatedAt: t0}
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: group, Open: id, Incidents: []*klaxon.Incident{inc}}))
+
+	for _, m := range masters {
+		if m.Addr() == idAddr {
+			m.Pause(t) // the map's master's host is lost
+			t.Cleanup(func() { m.Resume(t) })
+		}
+	}
+	start := time.Now()
+	done := make(chan error, 1)
+	wait := s.Barrier(ctx, []string{group})
+	go func() { done <- wait(ctx) }()
+	// The round's bound, with room for a busy machine, as in
+	// TestReplicatedHungMasterBounded.
+	bound := waitTimeout + barrierSlack + 2*time.Second
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, klaxon.ErrUnavailable)
+	case <-time.After(bound):
+		t.Fatalf("the wait has not returned %s after it was called, past WaitTimeout + barrierSlack", time.Since(start).Round(time.Millisecond))
+	}
+}
