@@ -42,7 +42,7 @@ func (d *decoder) decode(path string, in any, out reflect.Value) {
 			s, ok = numberText(in)
 		}
 		if !ok {
-			d.probs.add(d.file, path, "expected a string, got %s (quote it)", kind(in))
+			d.probs.undecodable(d.file, path, "expected a string, got %s (quote it)", kind(in))
 			return
 		}
 		if s, ok = d.expand(path, s); ok {
@@ -61,17 +61,17 @@ func (d *decoder) decode(path string, in any, out reflect.Value) {
 			}
 			b, err := strconv.ParseBool(s)
 			if err != nil {
-				d.probs.add(d.file, path, "expected true or false, got %q", s)
+				d.probs.undecodable(d.file, path, "expected true or false, got %q", s)
 				return
 			}
 			out.SetBool(b)
 		default:
-			d.probs.add(d.file, path, "expected true or false, got %s", kind(in))
+			d.probs.undecodable(d.file, path, "expected true or false, got %s", kind(in))
 		}
 	case reflect.Slice:
 		list, ok := in.([]any)
 		if !ok {
-			d.probs.add(d.file, path, "expected a list, got %s", kind(in))
+			d.probs.undecodable(d.file, path, "expected a list, got %s", kind(in))
 			return
 		}
 		s := reflect.MakeSlice(out.Type(), len(list), len(list))
@@ -88,7 +88,7 @@ func (d *decoder) decode(path string, in any, out reflect.Value) {
 	case reflect.Map:
 		m, ok := stringMap(in)
 		if !ok || out.Type().Key().Kind() != reflect.String {
-			d.probs.add(d.file, path, "expected a map, got %s", kind(in))
+			d.probs.undecodable(d.file, path, "expected a map, got %s", kind(in))
 			return
 		}
 		mv := reflect.MakeMapWithSize(out.Type(), len(m))
@@ -99,7 +99,7 @@ func (d *decoder) decode(path string, in any, out reflect.Value) {
 		}
 		out.Set(mv)
 	default:
-		d.probs.add(d.file, path, "cannot decode into %s", out.Type())
+		d.probs.undecodable(d.file, path, "cannot decode into %s", out.Type())
 	}
 }
 
@@ -119,13 +119,13 @@ func (d *decoder) decodeInt(path string, in any, out reflect.Value) {
 		n = v
 	case uint64:
 		if v > math.MaxInt64 {
-			d.probs.add(d.file, path, "number too large")
+			d.probs.undecodable(d.file, path, "number too large")
 			return
 		}
 		n = int64(v)
 	case float64:
 		if v != math.Trunc(v) || v < math.MinInt64 || v >= math.MaxInt64 {
-			d.probs.add(d.file, path, "expected a whole number, got %v", v)
+			d.probs.undecodable(d.file, path, "expected a whole number, got %v", v)
 			return
 		}
 		n = int64(v)
@@ -136,16 +136,16 @@ func (d *decoder) decodeInt(path string, in any, out reflect.Value) {
 		}
 		i, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 		if err != nil {
-			d.probs.add(d.file, path, "expected a whole number, got %q", s)
+			d.probs.undecodable(d.file, path, "expected a whole number, got %q", s)
 			return
 		}
 		n = i
 	default:
-		d.probs.add(d.file, path, "expected a whole number, got %s", kind(in))
+		d.probs.undecodable(d.file, path, "expected a whole number, got %s", kind(in))
 		return
 	}
 	if out.OverflowInt(n) {
-		d.probs.add(d.file, path, "number too large")
+		d.probs.undecodable(d.file, path, "number too large")
 		return
 	}
 	out.SetInt(n)
@@ -154,7 +154,7 @@ func (d *decoder) decodeInt(path string, in any, out reflect.Value) {
 func (d *decoder) decodeStruct(path string, in any, out reflect.Value) {
 	m, ok := stringMap(in)
 	if !ok {
-		d.probs.add(d.file, path, "expected a map, got %s", kind(in))
+		d.probs.undecodable(d.file, path, "expected a map, got %s", kind(in))
 		return
 	}
 	fields := make(map[string]int, out.NumField())
@@ -173,10 +173,10 @@ func (d *decoder) decodeStruct(path string, in any, out reflect.Value) {
 		i, ok := fields[k]
 		if !ok {
 			if h, ok := out.Addr().Interface().(keyHinter); ok && h.KeyHint(k) != "" {
-				d.probs.add(d.file, sub, "unknown key: %s", h.KeyHint(k))
+				d.probs.undecodable(d.file, sub, "unknown key: %s", h.KeyHint(k))
 				continue
 			}
-			d.probs.add(d.file, sub, "unknown key")
+			d.probs.undecodable(d.file, sub, "unknown key")
 			continue
 		}
 		d.decode(sub, m[k], out.Field(i))
@@ -193,7 +193,7 @@ type keyHinter interface {
 func (d *decoder) expand(path, s string) (string, bool) {
 	s, err := expand(s, d.lookup)
 	if err != nil {
-		d.probs.add(d.file, path, "%v", err)
+		d.probs.undecodable(d.file, path, "%v", err)
 		return "", false
 	}
 	return s, true

@@ -45,11 +45,28 @@ func (e *Error) Unwrap() error { return e.err }
 // problems collects the Errors of one Load.
 type problems struct {
 	list []error
+	// undecoded are the keys, by file and path, whose values could not
+	// be decoded: they are left empty, and not said to be empty too.
+	undecoded map[[2]string]bool
 }
 
-// add records a problem at path in file.
+// add records a problem at path in file, unless its value could not be
+// decoded (undecoded): that problem says what is wrong with it.
 func (p *problems) add(file, path, format string, args ...any) {
+	if p.undecoded[[2]string{file, path}] {
+		return
+	}
 	p.list = append(p.list, &Error{File: file, Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// undecodable records that the value at path in file could not be
+// decoded, and why.
+func (p *problems) undecodable(file, path, format string, args ...any) {
+	p.add(file, path, format, args...)
+	if p.undecoded == nil {
+		p.undecoded = map[[2]string]bool{}
+	}
+	p.undecoded[[2]string{file, path}] = true
 }
 
 // err joins the problems; nil when there are none.
