@@ -7,6 +7,7 @@ package twilio
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -157,6 +158,9 @@ func (t *Twilio) do(ctx context.Context, call func(*api.ApiService) error) error
 		svc, ep := t.service(ctx)
 		if err := call(svc); err != nil {
 			e := classify(ctx, err, ep.status)
+			if ue := (*url.Error)(nil); errors.As(e.Err, &ue) && ep.sent != "" {
+				ue.URL = ep.sent // where it went, not twilio-go's host
+			}
 			if e.Status == http.StatusTooManyRequests {
 				e.RetryAfter = notify.RetryAfter(ep.retryAfter, time.Now())
 			}
@@ -197,6 +201,7 @@ type endpoint struct {
 	next       http.RoundTripper
 	status     int
 	retryAfter string
+	sent       string // the URL the last request went to
 }
 
 func (e *endpoint) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -206,6 +211,7 @@ func (e *endpoint) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.URL.Path = strings.TrimRight(e.base.Path, "/") + req.URL.Path
 	r.URL.RawPath = ""
 	r.Host = ""
+	e.sent = r.URL.Redacted()
 	resp, err := e.next.RoundTrip(r)
 	if resp != nil {
 		e.status, e.retryAfter = resp.StatusCode, resp.Header.Get("Retry-After")

@@ -202,6 +202,9 @@ func TestSendUnreachable(t *testing.T) {
 	require.Zero(t, e.Status)
 	require.True(t, e.Retryable())
 	require.ErrorContains(t, err, "twilio unreachable")
+	// The error names the API URL the request went to, not Twilio's.
+	require.ErrorContains(t, err, down.URL+"/2010-04-01/Accounts/AC1/Messages.json")
+	require.NotContains(t, err.Error(), "api.twilio.com")
 }
 
 func TestSendCanceled(t *testing.T) {
