@@ -98,6 +98,11 @@ type round struct {
 	maps []idMap
 	done chan struct{}
 	err  error
+	// refused are the shards (by tag) whose barrier or ID map the
+	// master refused (MOVED or ASK: resharded; or another error of that
+	// write alone), while its WAIT vouched for the others: only the
+	// callers of those shards fail, not every caller of the round.
+	refused map[string]error
 }
 
 // Barrier marks which masters hold the shards of groups now, before the
@@ -288,7 +293,8 @@ const confirmedIDs = 8192
 // the one marked.
 func (r *replication) wait(ctx context.Context, marks []mark) error {
 	var rounds []*round
-	for _, m := range marks {
+	joined := make([]*round, len(marks))
+	for i, m := range marks {
 		c, err := r.client(ctx, r.key(m.tag))
 		if err != nil {
 			return fmt.Errorf("wait for redis replicas: %w", classify(err))
@@ -300,9 +306,11 @@ func (r *replication) wait(ctx context.Context, marks []mark) error {
 		if m.idMap.key != "" {
 			maps = append(maps, m.idMap)
 		}
-		if rd := r.join(m.addr, m.tag, maps...); !slices.Contains(rounds, rd) {
+		rd := r.join(m.addr, m.tag, maps...)
+		if !slices.Contains(rounds, rd) {
 			rounds = append(rounds, rd)
 		}
+		joined[i] = rd
 	}
 	for _, rd := range rounds {
 		select {
@@ -312,6 +320,11 @@ func (r *replication) wait(ctx context.Context, marks []mark) error {
 			}
 		case <-ctx.Done():
 			return fmt.Errorf("wait for redis replicas: %w", ctx.Err())
+		}
+	}
+	for i, m := range marks {
+		if err := joined[i].refused[m.tag]; err != nil {
+			return err
 		}
 	}
 	r.mu.Lock()
@@ -420,33 +433,25 @@ func (r *replication) sendRound(rd *round) error {
 	if info.Err() == nil && idErr == nil {
 		r.seen(c.Options().Addr, id)
 	}
+	// A write refused fails the callers of its shard alone: the WAIT
+	// that follows vouches for every write the master took before it,
+	// the other shards' barriers among them. Refused with MOVED or ASK,
+	// the shard is resharded; a map refused so would otherwise fail
+	// every delivery to this master for as long as its incident is
+	// open and its slot migrating.
+	//
+	// When the WAIT failed too, the first write refused says why (a
+	// master demoted to a replica refuses each with MOVED).
+	var first error
 	for i, set := range maps {
-		err := set.Err()
 		tag := hashTag(rd.maps[i].key)
-		if to, ok := redis.IsMovedError(err); ok {
-			return moved(tag, rd.addr, to)
-		}
-		if to, ok := redis.IsAskError(err); ok {
-			return moved(tag, rd.addr, to)
-		}
-		if err != nil {
-			return fmt.Errorf("wait for redis replicas: write the ID map %s again: %w", rd.maps[i].key, classify(err))
-		}
+		first = cmp.Or(first, rd.refuse(tag, set.Err(), "write the ID map "+rd.maps[i].key+" again"))
 	}
 	for i, set := range sets {
-		err := set.Err()
-		if to, ok := redis.IsMovedError(err); ok {
-			return moved(rd.tags[i], rd.addr, to)
-		}
-		if to, ok := redis.IsAskError(err); ok {
-			return moved(rd.tags[i], rd.addr, to)
-		}
-		if err != nil {
-			return fmt.Errorf("wait for redis replicas: write the barrier of shard %s: %w", rd.tags[i], classify(err))
-		}
+		first = cmp.Or(first, rd.refuse(rd.tags[i], set.Err(), "write the barrier of shard "+rd.tags[i]))
 	}
-	if err != nil {
-		return fmt.Errorf("wait for redis replicas: %w", classify(err))
+	if err != nil && wait.Err() != nil {
+		return cmp.Or(first, fmt.Errorf("wait for redis replicas: %w", classify(wait.Err())))
 	}
 	if n, err := wait.Int64(); err != nil || int(n) < r.replicas {
 		return fmt.Errorf("redis %w: %d of the %d replicas asked for acknowledged the write within %s", klaxon.ErrUnavailable, n, r.replicas, r.timeout)
@@ -455,6 +460,30 @@ func (r *replication) sendRound(rd *round) error {
 		return fmt.Errorf("wait for redis replicas: %w", idErr)
 	}
 	return nil
+}
+
+// refuse notes err, if any, as the error of the callers of tag's shard,
+// whose write what was, and returns what it noted.
+func (rd *round) refuse(tag string, err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if rd.refused[tag] != nil {
+		return rd.refused[tag]
+	}
+	if rd.refused == nil {
+		rd.refused = map[string]error{}
+	}
+	to, ok := redis.IsMovedError(err)
+	if !ok {
+		to, ok = redis.IsAskError(err)
+	}
+	if ok {
+		rd.refused[tag] = moved(tag, rd.addr, to)
+	} else {
+		rd.refused[tag] = fmt.Errorf("wait for redis replicas: %s: %w", what, classify(err))
+	}
+	return rd.refused[tag]
 }
 
 // moved is the error of a wait whose shard tag moved from master

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -300,4 +301,100 @@ func TestReplicatedHungIDMapMasterBounded(t *testing.T) {
 	case <-time.After(bound):
 		t.Fatalf("the wait has not returned %s after it was called, past WaitTimeout + barrierSlack", time.Since(start).Round(time.Millisecond))
 	}
+}
+
+// TestReplicatedIDMapMigratingFailsOnlyItsCaller: a round vouches for
+// every caller that joined it, to any shard of its master. One of them
+// brings the ID map of its group's open incident, whose slot is being
+// migrated off that master (a resharding under way, or one left
+// half-done): the map's key is on the importing master already, so the
+// round's writes in that slot (the map written again, and its barrier)
+// are refused with ASK. The other caller, a delivery to a group of that
+// master whose writes the round's barrier and WAIT did vouch for, must
+// be answered: failed with the map's ASK, every delivery to any group of
+// that master is answered 503 for as long as the migration lasts and
+// the incident stays open, since its sender's retries keep joining.
+func TestReplicatedIDMapMigratingFailsOnlyItsCaller(t *testing.T) {
+	t.Parallel()
+	masters, _ := redistest.StartClusterWithReplicas(t)
+	s, idAddr, group := idMapRig(t, masters, "idq")
+	ctx := t.Context()
+
+	// A group on the map's master, whose deliveries join its rounds.
+	var other string
+	for i := 0; other == ""; i++ {
+		g := fmt.Sprintf("alertname=Cpu%d", i)
+		c, err := s.waits.client(ctx, s.waits.key(s.tag(g)))
+		require.NoError(t, err)
+		if c.Options().Addr == idAddr {
+			other = g
+		}
+	}
+	var importing string
+	for _, m := range masters {
+		if m.Addr() != idAddr {
+			importing = m.Addr()
+			break
+		}
+	}
+
+	// Incident 1 opens in group; no wait has confirmed its map.
+	id, err := s.NextIncidentID(ctx)
+	require.NoError(t, err)
+	inc := &klaxon.Incident{ID: id, Group: group, State: klaxon.StateTriggered, CreatedAt: t0}
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: group, Open: id, Incidents: []*klaxon.Incident{inc}}))
+
+	// The map's slot is being migrated to another master, and the map
+	// moved there already (CLUSTER SETSLOT … MIGRATING, then MIGRATE).
+	do := func(addr string, args ...string) string {
+		t.Helper()
+		out, err := redistest.Do(addr, args...)
+		require.NoError(t, err, "%s: %v", addr, args)
+		return out
+	}
+	slot := strings.TrimSpace(do(idAddr, "CLUSTER", "KEYSLOT", s.idKey(id)))
+	do(importing, "CLUSTER", "SETSLOT", slot, "IMPORTING", strings.TrimSpace(do(idAddr, "CLUSTER", "MYID")))
+	do(idAddr, "CLUSTER", "SETSLOT", slot, "MIGRATING", strings.TrimSpace(do(importing, "CLUSTER", "MYID")))
+	host, port, err := net.SplitHostPort(importing)
+	require.NoError(t, err)
+	do(idAddr, "MIGRATE", host, port, "", "0", "5000", "KEYS", s.idKey(id))
+
+	// A round is out on the map's master; both deliveries join the next.
+	gate, out := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	send := s.waits.send
+	s.waits.send = func(rd *round) error {
+		held := false
+		once.Do(func() { held = true })
+		if held {
+			close(out)
+			<-gate
+		}
+		return send(rd)
+	}
+	first := s.Barrier(ctx, []string{other})
+	go func() { _ = first(ctx) }()
+	<-out
+	waitOther, waitGroup := s.Barrier(ctx, []string{other}), s.Barrier(ctx, []string{group})
+	errs := make(chan error, 2)
+	go func() { errs <- waitOther(ctx) }()
+	joined := func() bool {
+		s.waits.mu.Lock()
+		defer s.waits.mu.Unlock()
+		b := s.waits.barriers[idAddr]
+		return b != nil && b.next != nil && len(b.next.tags) >= 1
+	}
+	require.Eventually(t, joined, 10*time.Second, time.Millisecond, "the delivery to %s joins the next round", other)
+	groupErr := make(chan error, 1)
+	go func() { groupErr <- waitGroup(ctx) }()
+	mapJoined := func() bool {
+		s.waits.mu.Lock()
+		defer s.waits.mu.Unlock()
+		return len(s.waits.barriers[idAddr].next.maps) == 1
+	}
+	require.Eventually(t, mapJoined, 10*time.Second, time.Millisecond, "the delivery to %s joins the next round with its map", group)
+	close(gate)
+
+	require.NoError(t, <-errs, "a delivery to %s, on %s, is failed by the map of another group's incident, migrating", other, idAddr)
+	require.ErrorIs(t, <-groupErr, klaxon.ErrUnavailable, "the map's own delivery: it is not vouched for")
 }
