@@ -68,6 +68,11 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 		return fmt.Errorf("commit group %s: %w", c.Group, err)
 	}
 	if cluster {
+		if s.waits != nil {
+			// Waited for by the group's next waits, until confirmed:
+			// an incident this commit maps may close before them.
+			s.waits.wrote(c.Group, ahead.set)
+		}
 		before, err := writeAhead(ctx, rdb, ahead)
 		if err != nil {
 			return fmt.Errorf("commit group %s: %w", c.Group, classify(err))

@@ -63,7 +63,11 @@ type replication struct {
 	runs     map[string]string         // by master address: the run_id last seen there
 	gens     map[string]uint64         // by master address: how often another was found there
 	ids      map[string]struct{}       // incidents whose ID maps a round acknowledged (confirm)
-	rounds   sync.WaitGroup            // rounds out, which close waits for
+	// written are the ID maps commits wrote, by group, until a round
+	// confirms them: the group's waits cover them, open or not.
+	written  map[string][]string
+	idPrefix string         // of the ID maps' keys: P:id:
+	rounds   sync.WaitGroup // rounds out, which close waits for
 }
 
 // mark is which master held a shard before a caller's writes to it.
@@ -168,24 +172,58 @@ func (s *Store) idMarks(ctx context.Context, groups []string, before map[string]
 			}
 			open = read.Open
 		}
-		if open == nil || s.waits.confirmed(open.ID) {
-			continue
+		// The open incident's, and those the group's commits wrote
+		// that are not confirmed yet: an incident opened and closed
+		// before the wait of the delivery that opened it.
+		ids := s.waits.unconfirmed(g)
+		if open != nil && !slices.Contains(ids, open.ID) && !s.waits.confirmed(open.ID) {
+			ids = append(ids, open.ID)
 		}
-		// The map is written again by the round that vouches for it,
-		// ahead of its barrier: a failover of its master since the
-		// commit that wrote it may have lost it, and the sender's
-		// retry, which finds the incident open, commits nothing. It is
-		// the same map: an open incident's group does not change.
-		tag := hashTag(s.idKey(open.ID))
-		c, err := s.waits.client(ctx, s.waits.key(tag))
-		if err != nil {
-			return nil, fmt.Errorf("wait for redis replicas: %w", classify(err))
+		for _, id := range ids {
+			// The map is written again by the round that vouches for
+			// it, ahead of its barrier: a failover of its master since
+			// the commit that wrote it may have lost it, and the
+			// sender's retry, which finds the incident open, commits
+			// nothing. It is the same map: an incident's group does not
+			// change.
+			tag := hashTag(s.idKey(id))
+			c, err := s.waits.client(ctx, s.waits.key(tag))
+			if err != nil {
+				return nil, fmt.Errorf("wait for redis replicas: %w", classify(err))
+			}
+			m := before[c.Options().Addr] // unknown, and failing, when it was not seen then
+			m.tag, m.addr, m.id, m.idMap = tag, c.Options().Addr, id, idMap{key: s.idKey(id), group: g}
+			marks = append(marks, m)
 		}
-		m := before[c.Options().Addr] // unknown, and failing, when it was not seen then
-		m.tag, m.addr, m.id, m.idMap = tag, c.Options().Addr, open.ID, idMap{key: s.idKey(open.ID), group: g}
-		marks = append(marks, m)
 	}
 	return marks, nil
+}
+
+// wrote notes the ID maps (key, group) a commit of group writes, for
+// the group's waits to cover until a round confirms them.
+func (r *replication) wrote(group string, maps [][2]string) {
+	if len(maps) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.written) >= confirmedIDs {
+		clear(r.written) // bounded: a wait then covers the open incident alone
+	}
+	for _, kv := range maps {
+		id := strings.TrimPrefix(kv[0], r.idPrefix)
+		if _, ok := r.ids[id]; !ok && !slices.Contains(r.written[group], id) {
+			r.written[group] = append(r.written[group], id)
+		}
+	}
+}
+
+// unconfirmed are the IDs whose maps group's commits wrote and no round
+// has confirmed.
+func (r *replication) unconfirmed(group string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.written[group])
 }
 
 // hashTag is the hash tag of a key's slot: the key's own, or the key
@@ -281,6 +319,12 @@ func (r *replication) confirm(marks []mark) {
 			clear(r.ids) // a miss costs an incident's ID one round
 		}
 		r.ids[m.id] = struct{}{}
+		if g := m.idMap.group; g != "" {
+			r.written[g] = slices.DeleteFunc(r.written[g], func(id string) bool { return id == m.id })
+			if len(r.written[g]) == 0 {
+				delete(r.written, g)
+			}
+		}
 	}
 }
 
@@ -563,7 +607,7 @@ func (s *Store) openWaits(ctx context.Context, uo redis.UniversalOptions, o Opti
 	s.waits = &replication{replicas: o.WaitReplicas, timeout: timeout, client: masterOf(s.barriers),
 		key:      func(tag string) string { return waitKey(tag, s.replica) },
 		barriers: map[string]*masterBarrier{}, runs: map[string]string{}, gens: map[string]uint64{},
-		ids: map[string]struct{}{}, changed: s.cache.Clear}
+		ids: map[string]struct{}{}, written: map[string][]string{}, idPrefix: s.idKey(""), changed: s.cache.Clear}
 	s.waits.send = s.waits.sendRound
 	if err := s.waits.learn(ctx, s.tags); err != nil {
 		if err := classify(err); errors.Is(err, klaxon.ErrUnavailable) {

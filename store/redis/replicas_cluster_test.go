@@ -398,3 +398,38 @@ func TestReplicatedIDMapMigratingFailsOnlyItsCaller(t *testing.T) {
 	require.NoError(t, <-errs, "a delivery to %s, on %s, is failed by the map of another group's incident, migrating", other, idAddr)
 	require.ErrorIs(t, <-groupErr, klaxon.ErrUnavailable, "the map's own delivery: it is not vouched for")
 }
+
+// TestReplicatedResolvedIncidentIDMapWaited: a delivery opens incident
+// 1, and before its wait is called another delivery of this process
+// resolves it (the alert's resolve, a moment later). The ID map of the
+// incident the first delivery opened is on a master whose replica
+// acknowledges nothing: lost in a failover of that master, incident 1
+// can no longer be read by its number (its ack and resolve links, the
+// API), and its ID may be handed out again. The first delivery must
+// not be answered 2xx; the wait looks only at the group's open
+// incident when it is called, which is none by then.
+func TestReplicatedResolvedIncidentIDMapWaited(t *testing.T) {
+	t.Parallel()
+	masters, replicas := redistest.StartClusterWithReplicas(t)
+	s, idAddr, group := idMapRig(t, masters, "idq")
+	ctx := t.Context()
+	for i, m := range masters {
+		if m.Addr() == idAddr {
+			replicas[i].Pause(t) // no replica acknowledges the ID's map
+			t.Cleanup(func() { replicas[i].Resume(t) })
+		}
+	}
+
+	wait := s.Barrier(ctx, []string{group})
+	id, err := s.NextIncidentID(ctx)
+	require.NoError(t, err)
+	inc := &klaxon.Incident{ID: id, Group: group, State: klaxon.StateTriggered, CreatedAt: t0}
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: group, Open: id, Incidents: []*klaxon.Incident{inc}}))
+	// The resolve, another delivery's commit, lands before the wait.
+	resolved := *inc
+	resolved.State = klaxon.StateResolved
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: group, Version: 1, Incidents: []*klaxon.Incident{&resolved}}))
+
+	require.ErrorIs(t, wait(ctx), klaxon.ErrUnavailable,
+		"the delivery that opened incident %s is answered while its ID's map (on %s) is on no replica", id, idAddr)
+}
