@@ -31,12 +31,7 @@ func TestReplicatedIncidentIDOnCluster(t *testing.T) {
 	masters, replicas := redistest.StartClusterWithReplicas(t)
 	s, idAddr, group := idMapRig(t, masters, "idw")
 	ctx := t.Context()
-	for i, m := range masters {
-		if m.Addr() == idAddr {
-			replicas[i].Pause(t) // no replica acknowledges the ID's map
-			t.Cleanup(func() { replicas[i].Resume(t) })
-		}
-	}
+	pauseReplicaOf(t, masters, replicas, idAddr) // no replica acknowledges the ID's map
 
 	// A delivery: its barrier, its commit, then its wait.
 	wait := s.Barrier(ctx, []string{group})
@@ -413,12 +408,7 @@ func TestReplicatedResolvedIncidentIDMapWaited(t *testing.T) {
 	masters, replicas := redistest.StartClusterWithReplicas(t)
 	s, idAddr, group := idMapRig(t, masters, "idq")
 	ctx := t.Context()
-	for i, m := range masters {
-		if m.Addr() == idAddr {
-			replicas[i].Pause(t) // no replica acknowledges the ID's map
-			t.Cleanup(func() { replicas[i].Resume(t) })
-		}
-	}
+	pauseReplicaOf(t, masters, replicas, idAddr) // no replica acknowledges the ID's map
 
 	wait := s.Barrier(ctx, []string{group})
 	id, err := s.NextIncidentID(ctx)
@@ -432,4 +422,16 @@ func TestReplicatedResolvedIncidentIDMapWaited(t *testing.T) {
 
 	require.ErrorIs(t, wait(ctx), klaxon.ErrUnavailable,
 		"the delivery that opened incident %s is answered while its ID's map (on %s) is on no replica", id, idAddr)
+}
+
+// pauseReplicaOf stops the replica of the master at addr (SIGSTOP), and
+// resumes it at the test's end.
+func pauseReplicaOf(t *testing.T, masters, replicas []*redistest.Server, addr string) {
+	t.Helper()
+	for i, m := range masters {
+		if m.Addr() == addr {
+			replicas[i].Pause(t)
+			t.Cleanup(func() { replicas[i].Resume(t) })
+		}
+	}
 }
