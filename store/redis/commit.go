@@ -67,14 +67,21 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 	if err != nil {
 		return fmt.Errorf("commit group %s: %w", c.Group, err)
 	}
+	// refused takes back the ID maps noted for the group's waits when
+	// the commit surely did not land (its script not run, or refused):
+	// its incidents never were. A commit whose outcome is unknown (a
+	// reply lost) keeps them.
+	refused := func() {}
 	if cluster {
 		if s.waits != nil {
 			// Waited for by the group's next waits, until confirmed:
 			// an incident this commit maps may close before them.
-			s.waits.wrote(c.Group, ahead.set)
+			added := s.waits.wrote(c.Group, ahead.set)
+			refused = func() { s.waits.unwrote(c.Group, added) }
 		}
 		before, err := writeAhead(ctx, rdb, ahead)
 		if err != nil {
+			refused()
 			return fmt.Errorf("commit group %s: %w", c.Group, classify(err))
 		}
 		// Told now: an attempt after this one finds the entries this
@@ -82,6 +89,7 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 		if c.Moved != nil {
 			moves := movedAhead(c, before)
 			if err := s.oweAhead(ctx, rdb, c.Group, moves); err != nil {
+				refused()
 				return fmt.Errorf("commit group %s: %w", c.Group, classify(err))
 			}
 			*c.Moved = append(*c.Moved, moves...)
@@ -98,9 +106,11 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 	}
 	switch code, _ := reply[0].(int64); code {
 	case conflicted:
+		refused()
 		s.cache.Drop(c.Group)
 		return fmt.Errorf("commit group %s: no longer in the state read at version %d (now at %v): %w", c.Group, c.Version, reply[1], klaxon.ErrConflict)
 	case noOpen:
+		refused()
 		return fmt.Errorf("commit group %s: open incident %s: %w", c.Group, c.Open, klaxon.ErrNotFound)
 	case committed:
 	default:

@@ -200,10 +200,12 @@ func (s *Store) idMarks(ctx context.Context, groups []string, before map[string]
 }
 
 // wrote notes the ID maps (key, group) a commit of group writes, for
-// the group's waits to cover until a round confirms them.
-func (r *replication) wrote(group string, maps [][2]string) {
+// the group's waits to cover until a round confirms them, and returns
+// the IDs it added: those the commit is to take back (unwrote) when it
+// is refused.
+func (r *replication) wrote(group string, maps [][2]string) (added []string) {
 	if len(maps) == 0 {
-		return
+		return nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -214,7 +216,24 @@ func (r *replication) wrote(group string, maps [][2]string) {
 		id := strings.TrimPrefix(kv[0], r.idPrefix)
 		if _, ok := r.ids[id]; !ok && !slices.Contains(r.written[group], id) {
 			r.written[group] = append(r.written[group], id)
+			added = append(added, id)
 		}
+	}
+	return added
+}
+
+// unwrote takes back what wrote added for a commit of group that did
+// not land: its incidents never were, and no wait is to vouch for their
+// maps (nor depend on their masters).
+func (r *replication) unwrote(group string, added []string) {
+	if len(added) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.written[group] = slices.DeleteFunc(r.written[group], func(id string) bool { return slices.Contains(added, id) })
+	if len(r.written[group]) == 0 {
+		delete(r.written, group)
 	}
 }
 
