@@ -73,9 +73,13 @@ func (s *Store) Commit(ctx context.Context, c klaxon.Commit) error {
 	// reply lost) keeps them.
 	refused := func() {}
 	if cluster {
-		if s.waits != nil {
+		if s.waits != nil && !c.Urgent && !s.view {
 			// Waited for by the group's next waits, until confirmed:
-			// an incident this commit maps may close before them.
+			// an incident this commit maps may close before them. Not
+			// the engine's commits, which no wait follows: noted, they
+			// would fill the notes (a closed incident's pages, whose
+			// map goes again) and clear those of deliveries about to
+			// wait.
 			added := s.waits.wrote(c.Group, ahead.set)
 			refused = func() { s.waits.unwrote(c.Group, added) }
 		}

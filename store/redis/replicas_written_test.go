@@ -1,6 +1,8 @@
 package redis
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -40,4 +42,57 @@ func TestReplicatedRefusedCommitIDMapNotWaited(t *testing.T) {
 	// A delivery to the group: its retry found its writes made.
 	require.NoError(t, s.Barrier(ctx, []string{group})(ctx),
 		"a delivery to %s waits for the map of incident %s, which was never committed, on %s", group, id, idAddr)
+}
+
+// TestReplicatedResolvedIncidentIDMapWaitedUnderEngine is
+// TestReplicatedResolvedIncidentIDMapWaited while the escalation
+// engine records pages on closed incidents of many other groups (their
+// resolve notifications): commits that never wait, each of which writes
+// its incident's ID map again. They must not make the store forget the
+// map the delivery's own commit wrote before its wait.
+func TestReplicatedResolvedIncidentIDMapWaitedUnderEngine(t *testing.T) {
+	t.Parallel()
+	masters, replicas := redistest.StartClusterWithReplicas(t)
+	s, idAddr, group := idMapRig(t, masters, "idu")
+	ctx := t.Context()
+	for i, m := range masters {
+		if m.Addr() == idAddr {
+			replicas[i].Pause(t) // no replica acknowledges the ID's map
+			t.Cleanup(func() { replicas[i].Resume(t) })
+		}
+	}
+
+	wait := s.Barrier(ctx, []string{group})
+	id, err := s.NextIncidentID(ctx)
+	require.NoError(t, err)
+	inc := &klaxon.Incident{ID: id, Group: group, State: klaxon.StateTriggered, CreatedAt: t0}
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: group, Open: id, Incidents: []*klaxon.Incident{inc}}))
+	resolved := *inc
+	resolved.State = klaxon.StateResolved
+	require.NoError(t, s.Commit(ctx, klaxon.Commit{Group: group, Version: 1, Incidents: []*klaxon.Incident{&resolved}}))
+
+	// The engine's commits on closed incidents of other groups, as
+	// another replica's deliveries opened them: urgent, never waited.
+	engine := s.Urgent()
+	const groups = confirmedIDs
+	var wg sync.WaitGroup
+	errs := make(chan error, groups)
+	for w := range 32 {
+		wg.Go(func() {
+			for i := w; i < groups; i += 32 {
+				g := fmt.Sprintf("alertname=Eng%d", i)
+				closed := &klaxon.Incident{ID: fmt.Sprintf("e%d", i), Group: g, State: klaxon.StateResolved, CreatedAt: t0}
+				if err := engine.Commit(ctx, klaxon.Commit{Group: g, Urgent: true, Incidents: []*klaxon.Incident{closed}}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	require.NoError(t, <-errs)
+
+	require.ErrorIs(t, wait(ctx), klaxon.ErrUnavailable,
+		"the delivery that opened incident %s is answered while its ID's map (on %s) is on no replica", id, idAddr)
 }
