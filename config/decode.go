@@ -172,11 +172,13 @@ func (d *decoder) decodeStruct(path string, in any, out reflect.Value) {
 		sub := joinKey(path, k)
 		i, ok := fields[k]
 		if !ok {
-			if h, ok := out.Addr().Interface().(keyHinter); ok && h.KeyHint(k) != "" {
-				d.probs.undecodable(d.file, sub, "unknown key: %s", h.KeyHint(k))
-				continue
+			msg := "unknown key"
+			if h, ok := out.Addr().Interface().(keyHinter); ok {
+				if hint := h.KeyHint(k); hint != "" {
+					msg += ": " + hint
+				}
 			}
-			d.probs.undecodable(d.file, sub, "unknown key")
+			d.probs.undecodable(d.file, sub, "%s", msg)
 			continue
 		}
 		d.decode(sub, m[k], out.Field(i))

@@ -24,7 +24,8 @@ type Unreachable struct {
 // a value that another of its matchers, or of its ancestors', refuses
 // (service="db" under service="web", or env="prod" with env!="prod"); a
 // route that matches the integration label of no integration (a sender
-// may set that label itself, so this one may be meant). A route's children are not listed when it is.
+// may set that label itself, so this one may be meant). A route's
+// children are not listed when it is.
 func (r *Route) Unreachable(integrations []string) []Unreachable {
 	var out []Unreachable
 	r.unreachable("route", nil, integrations, &out)
