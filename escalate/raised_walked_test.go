@@ -18,14 +18,7 @@ import (
 // bob, and Walked holds bob alone. A critical alert joins: both are
 // called, as the walk turned to both.
 func TestUrgencyRaisedWalkedSinceUpgradeKeepsEarlierSteps(t *testing.T) {
-	alice := texted("alice")
-	bob := texted("bob")
-	dir := raisedDir{users: map[string]klaxon.User{"alice": alice, "bob": bob}, down: new(atomic.Bool)}
-	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{
-		{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "alice"}}, EscalateAfter: 5 * time.Minute},
-		{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "bob"}}, EscalateAfter: time.Hour},
-	}}
-	r := newRaisedRig(t, dir, p)
+	r, _ := aliceThenBob(t)
 	r.turn(0)
 	require.Equal(t, []string{"alice/sms"}, r.ph.got())
 	r.forgetWalked() // written by the version before Walked
@@ -71,14 +64,7 @@ func TestUrgencyRaisedWalkToNobodyCallsNobodyOnCallNow(t *testing.T) {
 // alert joins: the catch-up calls bob, and the timeline says why alice
 // is not paged (nobody_paged: unknown user alice).
 func TestUrgencyRaisedRemovedUserSaysWhy(t *testing.T) {
-	alice := texted("alice")
-	bob := texted("bob")
-	dir := raisedDir{users: map[string]klaxon.User{"alice": alice, "bob": bob}, down: new(atomic.Bool)}
-	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{
-		{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "alice"}}, EscalateAfter: 5 * time.Minute},
-		{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "bob"}}, EscalateAfter: time.Hour},
-	}}
-	r := newRaisedRig(t, dir, p)
+	r, dir := aliceThenBob(t)
 	r.turn(0)
 	r.turn(5 * time.Minute)
 	require.Equal(t, []string{"alice/sms", "bob/sms"}, r.ph.got())
@@ -98,4 +84,17 @@ func TestUrgencyRaisedRemovedUserSaysWhy(t *testing.T) {
 		}
 	}
 	require.True(t, said, "the timeline says why the catch-up left alice out")
+}
+
+// aliceThenBob is a rig whose policy texts alice at step 1 and, five
+// minutes on, bob at step 2 (users who are texted for any urgency and
+// called for high).
+func aliceThenBob(t *testing.T) (*raisedRig, raisedDir) {
+	t.Helper()
+	dir := raisedDir{users: map[string]klaxon.User{"alice": texted("alice"), "bob": texted("bob")}, down: new(atomic.Bool)}
+	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{
+		{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "alice"}}, EscalateAfter: 5 * time.Minute},
+		{Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "bob"}}, EscalateAfter: time.Hour},
+	}}
+	return newRaisedRig(t, dir, p), dir
 }
