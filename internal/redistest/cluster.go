@@ -166,13 +166,3 @@ func StartClusterWithReplicas(t testing.TB) (masters, replicas []*Server) {
 	}
 	return masters, replicas
 }
-
-// waitFor polls ok until it holds, failing t after clusterTimeout.
-func waitFor(t testing.TB, what string, ok func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(clusterTimeout); !ok(); time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("redistest: %s: not after %s", what, clusterTimeout)
-		}
-	}
-}

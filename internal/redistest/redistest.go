@@ -400,15 +400,19 @@ func freePort() (int, error) {
 func StartReplica(t testing.TB, master *Server, args ...string) *Server {
 	t.Helper()
 	r := Start(t, append([]string{"--replicaof", "127.0.0.1", strconv.Itoa(master.port)}, args...)...)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	waitFor(t, "replica "+r.Addr()+" of "+master.Addr()+" in sync", func() bool {
 		info, err := Do(r.Addr(), "INFO", "replication")
-		if err == nil && strings.Contains(info, "master_link_status:up") {
-			return r
-		}
+		return err == nil && strings.Contains(info, "master_link_status:up")
+	})
+	return r
+}
+
+// waitFor polls ok until it holds, failing t after clusterTimeout.
+func waitFor(t testing.TB, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(clusterTimeout); !ok(); time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("redistest: replica %s of %s not in sync after 30s: %v %s", r.Addr(), master.Addr(), err, info)
+			t.Fatalf("redistest: %s: not after %s", what, clusterTimeout)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
