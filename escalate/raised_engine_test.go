@@ -358,15 +358,7 @@ func (d schedDir) OnCall(ctx context.Context, name string, at time.Time) ([]stri
 // 5m30s. Primary is back at 4 minutes: alice is called at 5m30s,
 // whatever step 2's failing lookup and its own backoff.
 func TestUrgencyRaisedCatchUpNotHeldUpByStepBackoff(t *testing.T) {
-	alice := texted("alice")
-	dir := schedDir{raisedDir{users: map[string]klaxon.User{"alice": alice}, onCall: []string{"alice"}, down: new(atomic.Bool)}, new(atomic.Bool)}
-	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{
-		primaryStep,
-		{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "secondary"}}, EscalateAfter: 5 * time.Minute},
-	}}
-	r := newRaisedRig(t, dir.raisedDir, p)
-	// The engine's default lookup backoff.
-	r.over(dir, escalate.Backoff{})
+	r, dir := primaryThenSecondary(t, escalate.Backoff{}) // the engine's default lookup backoff
 	r.turn(0)
 	require.Equal(t, []string{"alice/sms"}, r.ph.got())
 	r.forgetWalked() // the catch-up looks up the steps, as for a header of a version before

@@ -201,14 +201,7 @@ func TestUrgencyRaisedNotHeldUpByNextStepLookup(t *testing.T) {
 // backoff, not at once and again and again: one lookup_failed, and the
 // engine's round ends.
 func TestUrgencyRaisedBothLookupsFailKeepBackoff(t *testing.T) {
-	alice := texted("alice")
-	dir := schedDir{raisedDir{users: map[string]klaxon.User{"alice": alice}, onCall: []string{"alice"}, down: new(atomic.Bool)}, new(atomic.Bool)}
-	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{
-		primaryStep,
-		{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "secondary"}}, EscalateAfter: 5 * time.Minute},
-	}}
-	r := newRaisedRig(t, dir.raisedDir, p)
-	r.over(dir, escalate.Backoff{First: 4 * time.Minute, Max: 4 * time.Minute})
+	r, dir := primaryThenSecondary(t, escalate.Backoff{First: 4 * time.Minute, Max: 4 * time.Minute})
 	r.turn(0)
 	require.Equal(t, []string{"alice/sms"}, r.ph.got())
 	r.forgetWalked() // the catch-up looks up the steps, as for a header of a version before
@@ -234,4 +227,20 @@ func TestUrgencyRaisedBothLookupsFailKeepBackoff(t *testing.T) {
 	// Step 2 (secondary: alice too) texts and calls her; the catch-up's
 	// call is that one.
 	require.Equal(t, 1, countOf(r.ph.got(), "alice/voice"), "once the lookups are back alice is called, once: %v", r.ph.got())
+}
+
+// primaryThenSecondary is a rig whose policy texts whoever is on call in
+// schedule primary (alice) and, five minutes on, in secondary, each of
+// which the returned directory can make fail; lookups that fail are
+// tried again by retry.
+func primaryThenSecondary(t *testing.T, retry escalate.Backoff) (*raisedRig, schedDir) {
+	t.Helper()
+	dir := schedDir{raisedDir{users: map[string]klaxon.User{"alice": texted("alice")}, onCall: []string{"alice"}, down: new(atomic.Bool)}, new(atomic.Bool)}
+	p := klaxon.Policy{Name: "p", Steps: []klaxon.Step{
+		primaryStep,
+		{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "secondary"}}, EscalateAfter: 5 * time.Minute},
+	}}
+	r := newRaisedRig(t, dir.raisedDir, p)
+	r.over(dir, retry)
+	return r, dir
 }
