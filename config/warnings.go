@@ -37,15 +37,18 @@ const maxGapWarnings = 10
 // Warnings returns what is valid but likely wrong in c, in a fixed order
 // for a given now:
 //
+//   - for each route, in the file's order, that no alert can take, then
+//     each matcher of a route, then of a maintenance window, that only
+//     Alertmanager's classic parser reads;
 //   - for each schedule, by name, every gap in its coverage in
 //     [now, now+GapWindow), up to maxGapWarnings, then how many more;
 //   - for each policy, by name, that would page nobody at now because
 //     each of its targets is a schedule with nobody on call;
 //   - for each notification rule, in the users file's order, whose
 //     channel is not configured, so that the console stands in for it;
-//   - for each route, in the file's order, that no alert can take;
 //   - for each API token, in the file's order, that does not say its
 //     scopes, and so may do everything;
+//   - store.redis without a secret;
 //   - for each token (API, integration, feed, metrics), in the file's
 //     order, shorter than minWebToken: it can be guessed;
 //   - what the listeners expose, or fail to serve (see listenWarnings).
@@ -58,6 +61,14 @@ func (c *Config) Warnings(now time.Time) []Warning {
 		}
 		for _, u := range c.Route.Unreachable(names) {
 			ws = append(ws, Warning{File: c.file, Path: u.Path, Msg: u.Why})
+		}
+		for _, m := range c.Route.ClassicMatchers() {
+			ws = append(ws, Warning{File: c.file, Path: m.Path, Msg: m.Warning()})
+		}
+	}
+	for _, w := range c.Maintenance {
+		for _, m := range w.ClassicMatchers() {
+			ws = append(ws, Warning{File: c.file, Path: m.Path, Msg: m.Warning()})
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Schedules)) {

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/alertmanager/matcher/parse"
 	"github.com/prometheus/alertmanager/pkg/labels"
 
 	"github.com/klaxonhq/klaxon"
@@ -32,6 +31,8 @@ type WindowSpec struct {
 type Window struct {
 	Name     string
 	Matchers labels.Matchers
+	// classic are the matchers only Alertmanager's classic parser reads.
+	classic []Classic
 	// A recurring window opens at from (seconds since midnight) on each
 	// of days (nil: every day), in loc, and lasts span.
 	days []time.Weekday
@@ -57,7 +58,7 @@ func NewWindow(s WindowSpec, path string) (*Window, []error) {
 		bad("name", "required")
 	}
 	before := len(errs)
-	w.Matchers, errs = parseMatchers(s.Matchers, path+".matchers", errs)
+	w.Matchers, errs = parseMatchers(s.Matchers, path+".matchers", errs, &w.classic)
 	switch {
 	case len(s.Matchers) == 0:
 		bad("matchers", `required: the alerts the window holds, like service="db"`)
@@ -108,7 +109,7 @@ func NewWindow(s WindowSpec, path string) (*Window, []error) {
 
 // RuntimeWindow is the window of m, set at runtime.
 func RuntimeWindow(m klaxon.Maintenance) (*Window, error) {
-	ms, errs := parseMatchers(m.Matchers, "matchers", nil)
+	ms, errs := parseMatchers(m.Matchers, "matchers", nil, nil)
 	if len(errs) > 0 {
 		return nil, errs[0]
 	}
@@ -120,6 +121,10 @@ func RuntimeWindow(m klaxon.Maintenance) (*Window, error) {
 	}
 	return &Window{Name: RuntimeName(m.ID), Matchers: ms, start: m.From, end: m.To}, nil
 }
+
+// ClassicMatchers are the window's matchers that only Alertmanager's
+// classic parser reads (see Classic).
+func (w *Window) ClassicMatchers() []Classic { return w.classic }
 
 // End is when a runtime window ends; zero for a recurring one.
 func (w *Window) End() time.Time { return w.end }
@@ -136,22 +141,6 @@ func matchesAnything(ms labels.Matchers) bool {
 		}
 	}
 	return true
-}
-
-func parseMatchers(in []string, path string, errs []error) (labels.Matchers, []error) {
-	var out labels.Matchers
-	for i, m := range in {
-		ms, err := parse.Matchers(m)
-		if err == nil && len(ms) == 0 {
-			err = fmt.Errorf("no matcher")
-		}
-		if err != nil {
-			errs = append(errs, klaxon.Invalid(fmt.Sprintf("%s[%d]", path, i), "bad matcher %q: %v", m, err))
-			continue
-		}
-		out = append(out, ms...)
-	}
-	return out, errs
 }
 
 // clock reads "HH:MM" as a time since midnight, up to 24:00.

@@ -3,7 +3,8 @@
 // that group alerts into one incident.
 //
 // Matchers use Alertmanager's syntax (service="payments",
-// severity=~"critical|page") and its parser, so rules can be copied between
+// severity=~"critical|page") and its parsers, read as Alertmanager v0.28
+// reads them by default (see Classic), so rules can be copied between
 // Alertmanager and Klaxon.
 package route
 
@@ -14,7 +15,6 @@ import (
 	"sort"
 
 	"github.com/klaxonhq/klaxon"
-	"github.com/prometheus/alertmanager/matcher/parse"
 	"github.com/prometheus/alertmanager/pkg/labels"
 )
 
@@ -85,6 +85,20 @@ type Route struct {
 	SlackChannel string
 	Matchers     labels.Matchers
 	Routes       []*Route
+	// classic are the route's matchers that only Alertmanager's classic
+	// parser reads.
+	classic []Classic
+}
+
+// ClassicMatchers lists the matchers of r and the routes under it that
+// only Alertmanager's classic parser reads (see Classic), in the file's
+// order.
+func (r *Route) ClassicMatchers() []Classic {
+	out := slices.Clone(r.classic)
+	for _, c := range r.Routes {
+		out = append(out, c.ClassicMatchers()...)
+	}
+	return out
 }
 
 // New builds the routing tree of s, the root route. Every problem found is
@@ -134,17 +148,9 @@ func build(path, parentID string, s Spec, parent *Route, errs *[]error) *Route {
 	if s.GroupBy != nil {
 		r.GroupBy = slices.Clone(s.GroupBy)
 	}
-	for i, m := range s.Matchers {
-		ms, err := parse.Matchers(m)
-		if err == nil && len(ms) == 0 {
-			err = fmt.Errorf("no matcher")
-		}
-		if err != nil {
-			*errs = append(*errs, klaxon.Invalid(fmt.Sprintf("%s.matchers[%d]", path, i), "bad matcher %q: %v", m, err))
-			continue
-		}
-		r.Matchers = append(r.Matchers, ms...)
-	}
+	var ms labels.Matchers
+	ms, *errs = parseMatchers(s.Matchers, path+".matchers", *errs, &r.classic)
+	r.Matchers = append(r.Matchers, ms...)
 	checkGroupBy(path, s.GroupBy, errs)
 
 	sorted := slices.Clone(r.Matchers)

@@ -1,0 +1,95 @@
+package route
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestClassicMatchers: a matcher that only Alertmanager's classic parser
+// reads is taken as Alertmanager v0.28 takes it by default, and noted with
+// its key path and how to write it for both parsers.
+func TestClassicMatchers(t *testing.T) {
+	tests := []struct {
+		name    string
+		matcher string
+		matches map[string]string
+		refuses map[string]string
+		as      string // "" when the UTF-8 parser reads it
+	}{
+		{
+			name:    "an escape the UTF-8 parser refuses",
+			matcher: `instance=~"db\d+\.example"`,
+			matches: map[string]string{"instance": "db12.example"},
+			refuses: map[string]string{"instance": "db12xexample"},
+			as:      `instance=~"db\\d+\\.example"`,
+		},
+		{
+			name:    "an unquoted value with a space",
+			matcher: `job=node exporter`,
+			matches: map[string]string{"job": "node exporter"},
+			refuses: map[string]string{"job": "node"},
+			as:      `job="node exporter"`,
+		},
+		{
+			name:    "a set of them",
+			matcher: `{team="db",instance=~"db\d+"}`,
+			matches: map[string]string{"team": "db", "instance": "db1"},
+			refuses: map[string]string{"team": "db", "instance": "dbx"},
+			as:      `{team="db",instance=~"db\\d+"}`,
+		},
+		{
+			name:    "what both read is the UTF-8 parser's, and not noted",
+			matcher: `instance=~"db\\d+"`,
+			matches: map[string]string{"instance": "db1"},
+			refuses: map[string]string{"instance": "dbx"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root, err := New(Spec{Policy: "default", Routes: []Spec{
+				{Matchers: []string{`service="db"`}, Policy: "db", Routes: []Spec{
+					{Matchers: []string{`env="prod"`, tt.matcher}, Policy: "child"},
+				}},
+			}})
+			require.NoError(t, err)
+			in := func(labels map[string]string) map[string]string {
+				out := map[string]string{"service": "db", "env": "prod"}
+				for k, v := range labels {
+					out[k] = v
+				}
+				return out
+			}
+			require.Equal(t, "child", root.Match(in(tt.matches)).Policy)
+			require.Equal(t, "db", root.Match(in(tt.refuses)).Policy)
+
+			var want []Classic
+			if tt.as != "" {
+				want = []Classic{{Path: "route.routes[0].routes[0].matchers[1]", Input: tt.matcher, As: tt.as}}
+			}
+			require.Equal(t, want, root.ClassicMatchers())
+
+			w, errs := NewWindow(WindowSpec{Name: "w", Matchers: []string{tt.matcher}, Every: "daily",
+				From: "02:00", To: "03:00", TimeZone: "UTC"}, "maintenance[0]")
+			require.Empty(t, errs)
+			for i := range want {
+				want[i].Path = "maintenance[0].matchers[0]"
+			}
+			require.Equal(t, want, w.ClassicMatchers())
+		})
+	}
+}
+
+// TestClassicMatcherAsReadsTheSame: what Classic.As says to write reads,
+// in the UTF-8 parser, as the classic parser read the input.
+func TestClassicMatcherAsReadsTheSame(t *testing.T) {
+	for _, in := range []string{`a=~"x\d\.y"`, `job=node exporter`, `{a="b",c!~"\w+"}`, `a=~"\s+"`} {
+		var classic []Classic
+		old, errs := parseMatchers([]string{in}, "m", nil, &classic)
+		require.Empty(t, errs, in)
+		require.Len(t, classic, 1, in)
+		again, errs := parseMatchers([]string{classic[0].As}, "m", nil, nil)
+		require.Empty(t, errs, classic[0].As)
+		require.Equal(t, old.String(), again.String(), in)
+	}
+}
