@@ -14,7 +14,8 @@ import (
 // Markdown writes the review of inc, whose timeline is events, in
 // Markdown: a title with the incident's ID and summary; its facts (state,
 // urgency, severity, policy, when it opened, was first paged,
-// acknowledged and resolved, how long those took, assignee, commander,
+// acknowledged and resolved, the step of the policy its walk had reached
+// when first acknowledged, how long those took, assignee, commander,
 // alerts, labels); who was paged, by which contact method and step, and
 // what the provider reported of each page; who acted (acknowledgements,
 // resolves, escalations, snoozes, roles, merges), how, and through which
@@ -168,6 +169,7 @@ func (r *review) facts() {
 		{"Opened", c.at(inc.CreatedAt)},
 		{"First page", c.at(inc.PagedAt)},
 		{"Acknowledged", ackAt},
+		{"Acknowledged at step", step(ackStep(r.mine))},
 		{"Resolved", resAt},
 		{"Time to acknowledge", toAck},
 		{"Time to resolve", toResolve},

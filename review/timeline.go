@@ -68,6 +68,30 @@ func acked(inc *klaxon.Incident, events []klaxon.Event) (e klaxon.Event, ok bool
 	return klaxon.Event{}, false
 }
 
+// ackStep returns the step of the policy the incident's walk had reached
+// when it was first acknowledged (see acked), as its own events say: that
+// of the latest escalation before it, -1 for the fallback paged after a
+// walk that reached nobody; nil when there is none (a walk that paged no
+// step, a timeline without the acknowledgement).
+func ackStep(events []klaxon.Event) *int {
+	var cur *int
+	for _, e := range events {
+		switch e.Kind {
+		case klaxon.EventAcknowledged, klaxon.EventSnoozed:
+			return cur
+		case klaxon.EventEscalated:
+			if e.Step != nil {
+				s := *e.Step
+				cur = &s
+			}
+		case klaxon.EventFallback:
+			fallback := -1
+			cur = &fallback
+		}
+	}
+	return nil
+}
+
 // resolved returns the incident's resolve among its own events, else
 // one made of the header's ResolvedAt and ResolvedBy. ok is false while
 // the incident is not resolved.
