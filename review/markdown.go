@@ -16,8 +16,9 @@ import (
 // urgency, severity, policy, when it opened, was first paged,
 // acknowledged and resolved, the step of the policy its walk had reached
 // when first acknowledged, how long those took, assignee, commander,
-// alerts, labels); who was paged, by which contact method and step, and
-// what the provider reported of each page; who acted (acknowledgements,
+// alerts, labels); who was paged, how many pages went out to each
+// person and by which contact methods, then each page by contact method
+// and step, and what the provider reported of it; who acted (acknowledgements,
 // resolves, escalations, snoozes, roles, merges), how, and through which
 // API token; the notes and status updates; and the timeline: every
 // event but the alerts' past the first maxAlertRows, which one row
@@ -258,6 +259,7 @@ func (r *review) paged() {
 		r.b.WriteString("Nobody was paged.\n\n")
 		return
 	}
+	r.perPerson(ps)
 	c := r.clock
 	rows := make([][]string, 0, len(ps))
 	for _, p := range ps {
@@ -290,6 +292,44 @@ func (r *review) paged() {
 		rows = append(rows, []string{number(e.Notification), text(r.who(e.User)), text(via), step(e.Step), sent, after, outcome})
 	}
 	r.table([]string{"#", "To", "Via", "Step", "Sent", "After opening", "Outcome"}, rows, "pages")
+}
+
+// perPerson writes how many of ps went out to each person, and by which
+// contact methods, in the order of their first page: the table of pages
+// that follows may leave rows out, and its reader would count them.
+func (r *review) perPerson(ps []*page) {
+	type person struct {
+		user  string
+		pages int
+		via   map[string]int
+	}
+	var people []*person
+	at := map[string]*person{}
+	for _, p := range ps {
+		if p.sent.At.IsZero() {
+			continue
+		}
+		x, ok := at[p.sent.User]
+		if !ok {
+			x = &person{user: p.sent.User, via: map[string]int{}}
+			at[p.sent.User] = x
+			people = append(people, x)
+		}
+		x.pages++
+		x.via[p.sent.Via]++
+	}
+	if len(people) == 0 {
+		return
+	}
+	rows := make([][]string, 0, len(people))
+	for _, x := range people {
+		var via []string
+		for _, v := range slices.Sorted(maps.Keys(x.via)) {
+			via = append(via, escape(v)+" "+count(x.via[v]))
+		}
+		rows = append(rows, []string{text(r.who(x.user)), count(x.pages), strings.Join(via, ", ")})
+	}
+	r.table([]string{"To", "Pages sent", "By"}, rows, "people")
 }
 
 // acted are the kinds of event that are somebody's act on the incident,

@@ -271,7 +271,8 @@ func TestMarkdownBoundsLongTimeline(t *testing.T) {
 		return md[strings.Index(md, from):end]
 	}
 	paged := section("## Who was paged", "## Who acted")
-	require.Equal(t, 100, strings.Count(paged, "| alice |"))
+	require.Equal(t, 100, strings.Count(paged, " | alice |"), "the rows of pages")
+	require.Contains(t, paged, "\n| alice | 3,000 | email 1,000, sms 1,000, webhook 1,000 |\n", "every page counted")
 	require.Contains(t, paged, "| 2,900 more pages, not listed: GET /v1/incidents/42/timeline lists every event | … | … | … | … | … | … |\n")
 	require.Contains(t, paged, "| 3 | alice |", "the first page")
 	require.Contains(t, paged, "| 3002 | alice |", "the last page")
