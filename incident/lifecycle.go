@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -20,7 +21,7 @@ func Acknowledge(inc *klaxon.Incident, now time.Time, who klaxon.Actor) (changed
 	case klaxon.StateResolved:
 		return false, klaxon.Conflict("cannot acknowledge: it is resolved")
 	}
-	acknowledge(inc, now, who)
+	acknowledge(inc, now, who, "acknowledged")
 	inc.Record(who.Event(now, klaxon.EventAcknowledged))
 	return true, nil
 }
@@ -43,7 +44,7 @@ func Snooze(inc *klaxon.Incident, now time.Time, d, limit time.Duration, who kla
 	case d > limit:
 		return klaxon.Invalid("duration", "a snooze lasts at most %s, got %s: resolve the incident instead", klaxon.Span(limit), klaxon.Span(d))
 	}
-	acknowledge(inc, now, who)
+	acknowledge(inc, now, who, "snoozed")
 	inc.SnoozedUntil = now.Add(d)
 	e := who.Event(now, klaxon.EventSnoozed)
 	e.Text = "until " + inc.SnoozedUntil.UTC().Format(time.RFC3339)
@@ -61,7 +62,7 @@ func Resolve(inc *klaxon.Incident, now time.Time, who klaxon.Actor) (changed boo
 	inc.State = klaxon.StateResolved
 	inc.ResolvedAt = now
 	inc.ResolvedBy = who.By
-	silence(inc)
+	silence(inc, now, "resolved")
 	inc.Record(who.Event(now, klaxon.EventResolved))
 	return true
 }
@@ -90,17 +91,28 @@ func Trigger(inc *klaxon.Incident) {
 	inc.AckedAt, inc.AckedBy, inc.SnoozedUntil = time.Time{}, "", time.Time{}
 }
 
-// acknowledge makes inc acknowledged by who at now, and silent.
-func acknowledge(inc *klaxon.Incident, now time.Time, who klaxon.Actor) {
+// acknowledge makes inc acknowledged by who at now, and silent; why
+// says how (acknowledged, snoozed).
+func acknowledge(inc *klaxon.Incident, now time.Time, who klaxon.Actor, why string) {
 	inc.State = klaxon.StateAcknowledged
 	inc.AckedAt, inc.AckedBy = now, who.By
 	assignFirst(inc, who)
-	silence(inc)
+	silence(inc, now, why)
 }
 
 // silence stops the escalation of inc: no step is due, and the pages not
-// yet sent are dropped.
-func silence(inc *klaxon.Incident) {
+// yet sent are dropped. A page whose tries failed, and that was to be
+// tried again, is given up: the timeline says so, and why (as an
+// escalation's does), for the review, which would otherwise know of its
+// failed tries alone.
+func silence(inc *klaxon.Incident, now time.Time, why string) {
+	for _, n := range inc.Pending {
+		if s := inc.FindSent(n.ID); s != nil && s.Tries > 0 {
+			step := n.Step
+			inc.Record(klaxon.Event{At: now, Kind: klaxon.EventPageFailed, Step: &step, Notification: n.ID, User: n.User, Via: n.Via,
+				Text: fmt.Sprintf("not tried again after %d failed tries: %s", s.Tries, why)})
+		}
+	}
 	inc.Pending = nil
 	inc.Escalation.NextAt, inc.Escalation.RaiseDue = time.Time{}, time.Time{}
 }
