@@ -201,21 +201,26 @@ type page struct {
 	first   klaxon.Event // the event that made the row: sent, else its failure
 	report  *klaxon.Event
 	retries int
+	// gaveUp: its tries failed, to be tried again, and it never was;
+	// first is the last of them.
+	gaveUp bool
 }
 
 // pages pairs each page_sent among events with the first report of the
 // same notification after it (page_delivered, or page_failed for good;
 // a report that came before the page's send was recorded counts too),
 // and makes a row of each notification that failed for good without
-// being sent; a later report of a page already reported is left out (an unknown user, a provider that refused it). Tries that
+// being sent, and of each whose tries failed and that was never tried
+// again (the incident acknowledged or resolved meanwhile); a later report of a page already reported is left out (an unknown user, a provider that refused it). Tries that
 // failed and were tried again are counted on the page that went out
 // after them.
 func pages(events []klaxon.Event) []*page {
 	var out []*page
-	open := map[int]*page{}          // by notification: the latest page sent, with no report yet
-	early := map[int]*klaxon.Event{} // reports of pages not yet recorded as sent
-	retries := map[int]int{}         // tries that failed and were tried again, before the next send
-	sent := map[int]bool{}           // notifications sent
+	open := map[int]*page{}           // by notification: the latest page sent, with no report yet
+	early := map[int]*klaxon.Event{}  // reports of pages not yet recorded as sent
+	retries := map[int]int{}          // tries that failed and were tried again, before the next send
+	lastTry := map[int]klaxon.Event{} // the latest of them
+	sent := map[int]bool{}            // notifications sent
 	for _, e := range events {
 		switch {
 		case e.Kind == klaxon.EventPageSent:
@@ -231,6 +236,7 @@ func pages(events []klaxon.Event) []*page {
 			out = append(out, p)
 		case e.Kind == klaxon.EventPageFailed && e.How == klaxon.HowRetry:
 			retries[e.Notification]++
+			lastTry[e.Notification] = e
 		case e.Kind == klaxon.EventPageFailed || e.Kind == klaxon.EventPageDelivered:
 			if p, ok := open[e.Notification]; ok {
 				p.report = &e
@@ -247,6 +253,17 @@ func pages(events []klaxon.Event) []*page {
 			continue // a delivery report of a send the timeline lacks
 		}
 		out = append(out, &page{first: *e, report: e, retries: retries[n]})
+		delete(retries, n)
+	}
+	// Pages whose tries failed, to be tried again, and that never were:
+	// the incident was acknowledged or resolved meanwhile (a timeline
+	// written before that was recorded, or a try that ended after it).
+	for _, n := range slices.Sorted(maps.Keys(retries)) {
+		if sent[n] || n == 0 {
+			continue
+		}
+		last := lastTry[n]
+		out = append(out, &page{first: last, retries: retries[n], gaveUp: true})
 	}
 	slices.SortStableFunc(out, func(a, b *page) int { return a.first.At.Compare(b.first.At) })
 	return out
@@ -273,6 +290,12 @@ func (r *review) paged() {
 			via += " (" + p.sent.Text + ")"
 		}
 		outcome := "no report"
+		if p.gaveUp {
+			outcome = "not tried again after " + tries(p.retries) + " that failed, the last " + c.at(e.At)
+			if e.Text != "" {
+				outcome += ": " + escape(e.Text)
+			}
+		}
 		if rep := p.report; rep != nil {
 			what := "delivered"
 			if rep.Kind == klaxon.EventPageFailed {
@@ -284,10 +307,11 @@ func (r *review) paged() {
 			}
 		}
 		switch {
+		case p.gaveUp:
 		case p.retries == 1:
 			outcome += ", after a try that failed"
 		case p.retries > 1:
-			outcome += fmt.Sprintf(", after %d tries that failed", p.retries)
+			outcome += ", after " + tries(p.retries) + " that failed"
 		}
 		rows = append(rows, []string{number(e.Notification), text(r.who(e.User)), text(via), step(e.Step), sent, after, outcome})
 	}
@@ -330,6 +354,14 @@ func (r *review) perPerson(ps []*page) {
 		rows = append(rows, []string{text(r.who(x.user)), count(x.pages), strings.Join(via, ", ")})
 	}
 	r.table([]string{"To", "Pages sent", "By"}, rows, "people")
+}
+
+// tries says n tries: "1 try", "2 tries".
+func tries(n int) string {
+	if n == 1 {
+		return "1 try"
+	}
+	return strconv.Itoa(n) + " tries"
 }
 
 // acted are the kinds of event that are somebody's act on the incident,
