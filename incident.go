@@ -452,10 +452,14 @@ const (
 	EventPageSent      EventKind = "page_sent"
 	EventPageFailed    EventKind = "page_failed"
 	EventPageDelivered EventKind = "page_delivered"
-	EventAcknowledged  EventKind = "acknowledged"
-	EventSnoozed       EventKind = "snoozed"
-	EventResolved      EventKind = "resolved"
-	EventExhausted     EventKind = "escalation_exhausted"
+	// EventPageDeferred is a page its channel held back (a person's
+	// limit, a provider's pause) until the time Text says: it stays due,
+	// and goes out then, unless the incident is acknowledged meanwhile.
+	EventPageDeferred EventKind = "page_deferred"
+	EventAcknowledged EventKind = "acknowledged"
+	EventSnoozed      EventKind = "snoozed"
+	EventResolved     EventKind = "resolved"
+	EventExhausted    EventKind = "escalation_exhausted"
 	// EventNobodyPaged is a step that reached nobody (no one on call, an
 	// unknown user), and why; the walk moved on to the next step.
 	EventNobodyPaged EventKind = "nobody_paged"

@@ -141,8 +141,11 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 		e.metrics.pages.WithLabelValues(channel, "sent").Inc()
 		return result{n: n, event: &ev}
 	case errors.As(err, &later):
+		// On the timeline, for the review: why the page went out late,
+		// or, the incident acknowledged meanwhile, never.
 		e.metrics.pages.WithLabelValues(n.Via, "deferred").Inc()
-		return result{n: n, keep: later.Until}
+		ev.Kind, ev.Text = klaxon.EventPageDeferred, "held back by the channel until "+later.Until.UTC().Format(time.RFC3339)
+		return result{n: n, event: &ev, keep: later.Until}
 	case errors.Is(err, klaxon.ErrBundled):
 		e.metrics.pages.WithLabelValues(n.Via, "bundled").Inc()
 		ev.Text = "in a bundle with other incidents"
