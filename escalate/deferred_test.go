@@ -2,6 +2,7 @@ package escalate_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -11,34 +12,41 @@ import (
 	"github.com/klaxonhq/klaxon"
 )
 
-// deferringPhone holds back every page for ten minutes, as a channel
-// does to keep to a person's limit or a provider's pause.
-type deferringPhone struct{}
+// deferringPhone holds back every page for a minute, as a channel does
+// to keep to a person's limit or a provider's pause; held counts them.
+type deferringPhone struct{ held *atomic.Int64 }
 
-func (deferringPhone) Notify(context.Context, klaxon.Page) error {
-	return &klaxon.DeferredError{Until: time.Now().Add(10 * time.Minute)}
+func (p deferringPhone) Notify(context.Context, klaxon.Page) error {
+	p.held.Add(1)
+	return &klaxon.DeferredError{Until: time.Now().Add(time.Minute)}
 }
 
 // TestDeferredPageOnTimeline: a page that its channel held back (a
-// person's limit, a provider's pause) is on the timeline, with until
-// when, so that a review can say why alice was paged late, or, acknowledged
-// meanwhile by someone else, never.
+// person's limit, a provider's pause) is on the timeline, with when it
+// is due again, so that a review can say why alice was paged late, or,
+// acknowledged meanwhile by someone else, never. Held back again and
+// again (a long pause, a queue of pages waiting for the person's
+// window), it is on the timeline once.
 func TestDeferredPageOnTimeline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		st := openStore(t)
-		e, id := startPaging(t, st, deferringPhone{}, smsOnly, retryLater)
-		time.Sleep(time.Minute)
+		var held atomic.Int64
+		e, id := startPaging(t, st, deferringPhone{&held}, smsOnly, retryLater)
+		time.Sleep(10 * time.Minute)
 		synctest.Wait()
+		require.GreaterOrEqual(t, held.Load(), int64(5), "the page came due again and again")
 		_, err := e.Acknowledge(t.Context(), id, klaxon.Actor{By: "bob", How: "web"})
 		require.NoError(t, err)
 		timeline, err := klaxon.ReadTimeline(t.Context(), st, id)
 		require.NoError(t, err)
-		var page []klaxon.Event
+		var deferred []klaxon.Event
 		for _, ev := range timeline {
-			if ev.Notification == 1 {
-				page = append(page, ev)
+			if ev.Notification == 1 && ev.Kind == klaxon.EventPageDeferred {
+				deferred = append(deferred, ev)
 			}
 		}
-		require.NotEmpty(t, page, "the page held back is on the timeline: %v", timeline)
+		require.Len(t, deferred, 1, "the page held back is on the timeline once: %v", timeline)
+		require.Equal(t, klaxon.ViaSMS, deferred[0].Via)
+		require.Contains(t, deferred[0].Text, "held back by the channel")
 	})
 }

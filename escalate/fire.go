@@ -353,6 +353,9 @@ func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) 
 	known := make([]bool, len(finished))
 	for i, r := range finished {
 		known[i] = recordTry(inc, r)
+		if r.held != nil && firstPutOff(inc, r.n.ID) {
+			inc.Record(*r.held)
+		}
 	}
 	inc.Pending = settle(inc.Pending, finished, now)
 	for i, r := range finished {
@@ -368,6 +371,15 @@ func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) 
 		return true, inc.PagedAt.Sub(inc.CreatedAt)
 	}
 	return true, 0
+}
+
+// firstPutOff reports whether notification id of inc is pending and
+// was never put off: a page held back again and again (a long pause, a
+// queue for a person's window) is on the timeline once, from the first
+// time, and not again once a commit that recorded it landed.
+func firstPutOff(inc *klaxon.Incident, id int) bool {
+	i := slices.IndexFunc(inc.Pending, func(n klaxon.Notification) bool { return n.ID == id })
+	return i >= 0 && !inc.Pending[i].PutOff
 }
 
 // nextWake is when fire has something to do for inc besides the pages in

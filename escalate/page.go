@@ -29,6 +29,11 @@ type result struct {
 	stay bool
 	// final is a failure that trying again cannot mend.
 	final bool
+	// held records on the timeline that the page's channel held it
+	// back until keep (a person's limit, a provider's pause): no try,
+	// so nothing went out that must be on record (wentOut), and recorded
+	// only the first time the page is put off (see record).
+	held *klaxon.Event
 	// busy: its channel had no slot for it (every slot held by pages
 	// that hang): put off, it counts as failing (see unreachedAt). A
 	// page a channel defers to a time it gives (a person's limit, a
@@ -145,7 +150,7 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 		// or, the incident acknowledged meanwhile, never.
 		e.metrics.pages.WithLabelValues(n.Via, "deferred").Inc()
 		ev.Kind, ev.Text = klaxon.EventPageDeferred, "held back by the channel until "+later.Until.UTC().Format(time.RFC3339)
-		return result{n: n, event: &ev, keep: later.Until}
+		return result{n: n, held: &ev, keep: later.Until}
 	case errors.Is(err, klaxon.ErrBundled):
 		e.metrics.pages.WithLabelValues(n.Via, "bundled").Inc()
 		ev.Text = "in a bundle with other incidents"
