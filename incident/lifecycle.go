@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -13,11 +14,21 @@ import (
 
 // Acknowledge acknowledges inc on behalf of who (acting by api, sms,
 // voice, email): escalation stops and pending pages are dropped. An
-// incident already acknowledged stays as it is; a resolved one cannot be.
+// incident already acknowledged stays as it is, but for its policy's
+// ack_timeout, which restarts from now (a responder still on it says so
+// again, as PagerDuty's re-acknowledgement); a snooze is left to run. A
+// resolved one cannot be acknowledged.
 func Acknowledge(inc *klaxon.Incident, now time.Time, who klaxon.Actor) (changed bool, err error) {
 	switch inc.State {
 	case klaxon.StateAcknowledged:
-		return false, nil
+		if inc.Policy.AckTimeout <= 0 || !inc.SnoozedUntil.IsZero() || !now.After(inc.AckedAt) {
+			return false, nil
+		}
+		inc.AckedAt, inc.AckedBy = now, cmp.Or(who.By, inc.AckedBy)
+		e := who.Event(now, klaxon.EventAcknowledged)
+		e.Text = "again: the ack timeout of " + inc.Policy.AckTimeout.String() + " restarts"
+		inc.Record(e)
+		return true, nil
 	case klaxon.StateResolved:
 		return false, klaxon.Conflict("cannot acknowledge: it is resolved")
 	}

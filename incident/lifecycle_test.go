@@ -35,6 +35,26 @@ func TestLifecycle(t *testing.T) {
 		require.False(t, changed)
 		require.Equal(t, "alice", inc.AckedBy, "the first acknowledgement stays")
 	})
+	t.Run("acknowledging again restarts an ack timeout, and leaves a snooze", func(t *testing.T) {
+		inc := triggered()
+		inc.Policy.AckTimeout = 30 * time.Minute
+		_, err := incident.Acknowledge(inc, t0, alice)
+		require.NoError(t, err)
+		changed, err := incident.Acknowledge(inc, t0.Add(20*time.Minute), klaxon.Actor{By: "bob", How: "api"})
+		require.NoError(t, err)
+		require.True(t, changed)
+		require.Equal(t, t0.Add(20*time.Minute), inc.AckedAt, "the timeout counts from here")
+		require.Equal(t, "bob", inc.AckedBy)
+		last := inc.Recorded[len(inc.Recorded)-1]
+		require.Equal(t, klaxon.EventAcknowledged, last.Kind)
+		require.Equal(t, "again: the ack timeout of 30m0s restarts", last.Text)
+
+		require.NoError(t, incident.Snooze(inc, t0.Add(21*time.Minute), time.Hour, 0, alice))
+		changed, err = incident.Acknowledge(inc, t0.Add(22*time.Minute), klaxon.Actor{By: "bob", How: "api"})
+		require.NoError(t, err)
+		require.False(t, changed, "the snooze runs")
+		require.Equal(t, t0.Add(81*time.Minute), inc.SnoozedUntil)
+	})
 	t.Run("a resolved incident is not acknowledged or snoozed", func(t *testing.T) {
 		inc := triggered()
 		require.True(t, incident.Resolve(inc, t0, alice))
