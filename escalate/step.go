@@ -113,9 +113,11 @@ func walk(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon.Ta
 	if esc.Step < 0 && now.Before(esc.NextAt) {
 		return changed, nil // held by a maintenance window until NextAt
 	}
-	// Each step at most once per round: a walk where every step pages
-	// nobody ends.
-	for range len(inc.Policy.Steps) * (inc.Policy.Repeat + 1) {
+	// A walk where a round's worth of steps in a row pages nobody ends:
+	// the next would look up the same targets at the same instant, and
+	// reach nobody again, however many rounds the policy repeats (and
+	// the count needs no steps × (repeat + 1), which overflows).
+	for nobody := 0; nobody < len(inc.Policy.Steps); nobody++ {
 		next, round := esc.Step+1, esc.Round
 		if next >= len(inc.Policy.Steps) {
 			if round >= inc.Policy.Repeat {
