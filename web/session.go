@@ -168,12 +168,13 @@ func (c *Console) setSession(w http.ResponseWriter, r *http.Request, id Identity
 }
 
 // cookie is the session cookie: HttpOnly, SameSite=Lax, and Secure when
-// the request came over TLS (or through a proxy that says it did).
+// the console is public over HTTPS (Options.Secure) or the request came
+// over TLS (or through a proxy that says it did).
 func (c *Console) cookie(r *http.Request, value string, life time.Duration) *http.Cookie {
 	return &http.Cookie{
 		Name: cookieName, Value: value, Path: "/",
 		MaxAge: int(life / time.Second), HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"),
+		Secure: c.o.Secure || r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"),
 	}
 }
 

@@ -85,6 +85,12 @@ type Options struct {
 	// SignedOut keeps the sessions signed out (nil: a sign-out only
 	// makes the browser forget its cookie).
 	SignedOut SignOuts
+	// Secure says that responders reach the console over HTTPS (its
+	// public_url is https): the session cookie is Secure whatever the
+	// request says, also behind a proxy that ends TLS and sends no
+	// X-Forwarded-Proto. Otherwise it is Secure when the request came
+	// over TLS or says it did.
+	Secure bool
 	// MaxOverride returns the longest runtime override accepted.
 	MaxOverride func() time.Duration
 	Now         func() time.Time

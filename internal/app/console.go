@@ -39,7 +39,9 @@ func newConsole(rt *runtime, st klaxon.Store, commands web.Commander, limiter *a
 	signedOut, _ := st.(web.SignOuts)
 	return web.New(web.Options{Incidents: st, Commands: commands, Tokens: rt, Overrides: st, Key: key, Limiter: limiter, Now: now, Log: log, SignedOut: signedOut,
 		View:        func() web.View { return rt.view() },
-		MaxOverride: func() time.Duration { return rt.cfg.Load().API.OverrideBound() }})
+		MaxOverride: func() time.Duration { return rt.cfg.Load().API.OverrideBound() },
+		// public_url is read once: a reload does not change it.
+		Secure: strings.HasPrefix(strings.ToLower(rt.cfg.Load().PublicURL), "https://")})
 }
 
 // SignIn returns who token signs in to the console as: an API token, or
