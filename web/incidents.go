@@ -146,6 +146,10 @@ type incidentPage struct {
 	Total      int
 	EventsFrom int
 	EventsNext int
+	// EventsLast is the offset of the timeline's last page, when it is
+	// past the next: a storm's incident has an event per alert that
+	// joined, and what people did comes after them.
+	EventsLast int
 	Snoozes    []string
 	Paged      []string
 	Users      []klaxon.User
@@ -182,6 +186,9 @@ func (c *Console) incident(w http.ResponseWriter, r *http.Request, s *session, i
 	}
 	if end := p.EventsFrom + len(p.Timeline); end < p.Total {
 		p.EventsNext = end
+		if last := p.Total - pageSize; last > end {
+			p.EventsLast = last
+		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(inc.Labels)) {
 		p.Labels = append(p.Labels, [2]string{k, inc.Labels[k]})
