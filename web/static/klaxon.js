@@ -10,9 +10,31 @@
       if (!isNaN(d)) { t.title = t.textContent; t.textContent = f.format(d); }
     });
   }
+  // changed reports whether a field of root holds what the reader put
+  // there: a note half written, a duration chosen.
+  function changed(root) {
+    return Array.prototype.some.call(root.querySelectorAll("input, textarea, select"), function (f) {
+      if (f.tagName === "SELECT") {
+        // A select shows its first option when none is marked selected.
+        var first = Array.prototype.findIndex.call(f.options, function (o) { return o.defaultSelected; });
+        return f.options.length > 0 && f.selectedIndex !== Math.max(first, 0);
+      }
+      if (f.type === "checkbox" || f.type === "radio") { return f.checked !== f.defaultChecked; }
+      return f.value !== f.defaultValue;
+    });
+  }
+  // busy: the reader is in a field, or left one filled in; a refresh
+  // would take it from them.
   function busy() {
-    var a = document.activeElement;
-    return a && (a.tagName === "SELECT" || a.tagName === "INPUT" || a.tagName === "TEXTAREA");
+    var a = document.activeElement, main = document.getElementById("main");
+    return (a && (a.tagName === "SELECT" || a.tagName === "INPUT" || a.tagName === "TEXTAREA")) || (main && changed(main));
+  }
+  // keepOpen opens the sections of fresh (details with data-key) that
+  // the reader had open in old: a refresh does not fold them shut.
+  function keepOpen(old, fresh) {
+    var open = {};
+    old.querySelectorAll("details[data-key]").forEach(function (d) { if (d.open) { open[d.getAttribute("data-key")] = true; } });
+    fresh.querySelectorAll("details[data-key]").forEach(function (d) { if (open[d.getAttribute("data-key")]) { d.open = true; } });
   }
   function refresh() {
     if (document.visibilityState !== "visible" || busy()) { return; }
@@ -23,7 +45,7 @@
       if (!html) { return; }
       var doc = new DOMParser().parseFromString(html, "text/html");
       var fresh = doc.getElementById("main"), main = document.getElementById("main");
-      if (fresh && main) { main.replaceWith(fresh); localTimes(fresh); }
+      if (fresh && main && !busy()) { keepOpen(main, fresh); main.replaceWith(fresh); localTimes(fresh); }
     }).catch(function () {});
   }
   document.addEventListener("DOMContentLoaded", function () {

@@ -1,0 +1,105 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon/internal/browsertest"
+)
+
+// fakeTimers stands in for the page's clock: setInterval keeps its
+// callbacks for tick to call, and each refresh that the page parses is
+// counted once it has replaced what it replaces.
+const fakeTimers = `
+window.__ticks = [];
+window.setInterval = function (f) { window.__ticks.push(f); return window.__ticks.length; };
+window.__fetches = 0;
+window.__parsed = 0;
+(function () {
+  var fetch = window.fetch;
+  window.fetch = function () { window.__fetches++; return fetch.apply(this, arguments); };
+  var parse = DOMParser.prototype.parseFromString;
+  DOMParser.prototype.parseFromString = function () {
+    var doc = parse.apply(this, arguments);
+    queueMicrotask(function () { window.__parsed++; });
+    return doc;
+  };
+})();
+`
+
+// tick fires the page's intervals once, as 15 s passing would, and
+// waits for the refresh it started, if it started one: it says
+// "refreshed" or "skipped".
+const tick = `(async function () {
+  var fetches = window.__fetches, parsed = window.__parsed;
+  window.__ticks.forEach(function (f) { f(); });
+  if (window.__fetches === fetches) { return "skipped"; }
+  for (var i = 0; i < 1000 && window.__parsed === parsed; i++) {
+    await new Promise(function (r) { setTimeout(r, 5); });
+  }
+  return window.__parsed === parsed ? "stuck" : "refreshed";
+})()`
+
+// TestRefreshKeepsWhatTheReaderIsDoing: an open incident's page
+// refreshes its content every 15 s while shown, unless a field has the
+// focus. A responder who opened "Note, assign", wrote half a note, and
+// clicked on the page to copy a line of an alert lost the note and the
+// form at the next refresh; one who opened an alert's whole summary to
+// read its stack trace saw it fold shut under them; a snooze duration
+// chosen and left went back to 30m. What the reader is doing stays.
+func TestRefreshKeepsWhatTheReaderIsDoing(t *testing.T) {
+	r := newRig(t)
+	id := r.Open(t, "db")
+	ctx := browsertest.New(t)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: fakeTimers})
+		return err
+	})))
+	require.Equal(t, http.StatusOK, open(t, ctx, r.srv.URL+"/incidents/"+id))
+	require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("token"), actToken)))
+	require.Equal(t, http.StatusOK, submit(t, ctx, chromedp.CSS("form button[type=submit]")))
+	eval := func(js string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+		require.NoError(t, err, js)
+		return v
+	}
+	require.Equal(t, "refreshed", eval(tick), "the page refreshes while nobody uses it")
+
+	tests := []struct {
+		name string
+		do   string // what the reader does, then leaves the focus
+		kept string // a JS expression that is "yes" when it is kept
+	}{
+		{"a note half written",
+			`document.querySelector("details.work").open = true; document.getElementById("note-text").value = "failing over to"`,
+			`document.getElementById("note-text") && document.getElementById("note-text").value === "failing over to" && document.querySelector("details.work").open ? "yes" : "no"`},
+		{"the note form opened",
+			`document.querySelector("details.work").open = true`,
+			`document.querySelector("details.work").open ? "yes" : "no"`},
+		{"a snooze duration chosen",
+			`document.querySelector("select[name=duration]").value = "12h"`,
+			`document.querySelector("select[name=duration]").value === "12h" ? "yes" : "no"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, http.StatusOK, open(t, ctx, r.srv.URL+"/incidents/"+id))
+			eval(`(function () { ` + tt.do + `; document.activeElement && document.activeElement.blur(); return ""; })()`)
+			require.Equal(t, "yes", eval(`(function () { return `+tt.kept+`; })()`), "before the refresh")
+			got := eval(tick)
+			require.NotEqual(t, "stuck", got)
+			require.Equal(t, "yes", eval(`(function () { return `+tt.kept+`; })()`), "after a tick (%s)", got)
+		})
+	}
+
+	// Left as it came, the page refreshes again.
+	require.Equal(t, http.StatusOK, open(t, ctx, r.srv.URL+"/incidents/"+id))
+	require.True(t, strings.HasPrefix(eval(tick), "refreshed"))
+}
