@@ -44,6 +44,7 @@ var funcs = template.FuncMap{
 	"span":    klaxon.Span,
 	"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"utc":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"utcs":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }, // the timeline's: a page and its ack are often a minute's
 	"join":    strings.Join,
 	"ack":     func() klaxon.Scope { return klaxon.ScopeAct },
 	"admin":   func() klaxon.Scope { return klaxon.ScopeAdmin },

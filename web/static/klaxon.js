@@ -3,11 +3,19 @@
 // are shown on the reader's own clock.
 (function () {
   "use strict";
+  // localTimes writes the times of root on the reader's clock, naming
+  // its zone, to the second where the page wrote seconds (the timeline).
   function localTimes(root) {
-    var f = new Intl.DateTimeFormat(undefined, { weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+    var o = { weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" };
+    var minutes = new Intl.DateTimeFormat(undefined, o);
+    o.second = "2-digit";
+    var seconds = new Intl.DateTimeFormat(undefined, o);
     root.querySelectorAll("time[datetime]").forEach(function (t) {
       var d = new Date(t.getAttribute("datetime"));
-      if (!isNaN(d)) { t.title = t.textContent; t.textContent = f.format(d); }
+      if (!isNaN(d)) {
+        var f = /\d:\d\d:\d\d/.test(t.textContent) ? seconds : minutes;
+        t.title = t.textContent; t.textContent = f.format(d);
+      }
     });
   }
   // changed reports whether a field of root holds what the reader put
