@@ -54,6 +54,7 @@ var funcs = template.FuncMap{
 	"p90":     func(s review.Stat) string { return statOr(s, s.P90) },
 	"short":   short,
 	"long":    func(s string) bool { return utf8.RuneCountInString(s) > shortText },
+	"webURL":  webURL,
 	// segment writes a name (a schedule's, free text in its file) as one
 	// segment of a link's path: html/template leaves "/", "#" and "?"
 	// as they are in a URL, which would split it or cut it short.

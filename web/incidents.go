@@ -204,10 +204,7 @@ func links(alerts []klaxon.AlertState) []link {
 	var out []link
 	seen := map[string]bool{}
 	add := func(name, u string) {
-		if seen[u] || !(strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")) {
-			return
-		}
-		if _, err := url.Parse(u); err != nil {
+		if seen[u] || !webURL(u) {
 			return
 		}
 		seen[u] = true
@@ -222,6 +219,15 @@ func links(alerts []klaxon.AlertState) []link {
 		add("source", a.URL)
 	}
 	return out
+}
+
+// webURL reports whether u is a link the console shows: an absolute
+// http(s) URL. A sender's javascript: or data: URL never runs on click
+// (html/template writes it as "#ZgotmplZ"), and a relative one would
+// point into the console.
+func webURL(u string) bool {
+	p, err := url.Parse(u)
+	return err == nil && (strings.EqualFold(p.Scheme, "https") || strings.EqualFold(p.Scheme, "http")) && p.Host != ""
 }
 
 // command serves POST /incidents/{id}/{ack|resolve|escalate|snooze}, and
