@@ -103,3 +103,53 @@ func TestRefreshKeepsWhatTheReaderIsDoing(t *testing.T) {
 	require.Equal(t, http.StatusOK, open(t, ctx, r.srv.URL+"/incidents/"+id))
 	require.True(t, strings.HasPrefix(eval(tick), "refreshed"))
 }
+
+// TestStalePageSaysSo: a page that refreshes itself looks live. When its
+// refresh fails (the session ended, by a token changed in the config or
+// signed out in another tab; Klaxon's store cannot be read; Klaxon
+// cannot be reached) the page stayed as it was, and said nothing: a
+// responder watching the incidents in a storm saw no new ones, and took
+// it for calm. The page says that it is no longer up to date.
+func TestStalePageSaysSo(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		stop func(r *rig)
+	}{
+		{"the session ended", func(r *rig) { r.tokens.rotate("token", "oncall", "a-new-act-token-0123") }},
+		{"the store is down", func(r *rig) { require.NoError(t, r.Store.Close()) }},
+		{"Klaxon is down", func(r *rig) { r.srv.CloseClientConnections(); r.srv.Listener.Close() }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t)
+			id := r.Open(t, "db")
+			ctx := browsertest.New(t)
+			require.NoError(t, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+				_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: fakeTimers})
+				return err
+			})))
+			require.Equal(t, http.StatusOK, open(t, ctx, r.srv.URL+"/incidents"))
+			require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("token"), actToken)))
+			require.Equal(t, http.StatusOK, submit(t, ctx, chromedp.CSS("form button[type=submit]")))
+			eval := func(js string) string {
+				t.Helper()
+				v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+				require.NoError(t, err, js)
+				return v
+			}
+			require.Equal(t, "refreshed", eval(tick))
+			require.Contains(t, text(t, ctx, "body"), "#"+id)
+			require.NotContains(t, strings.ToLower(text(t, ctx, "body")), "not up to date")
+
+			tt.stop(r)
+			eval(`(function () { window.__ticks.forEach(function (f) { f(); }); return ""; })()`)
+			said := eval(`(async function () {
+  for (var i = 0; i < 1000; i++) {
+    if (/not up to date/i.test(document.body.innerText)) { return "said"; }
+    await new Promise(function (r) { setTimeout(r, 5); });
+  }
+  return "silent";
+})()`)
+			require.Equal(t, "said", said, "the page says it is not up to date: %s", text(t, ctx, "body"))
+		})
+	}
+}

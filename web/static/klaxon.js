@@ -44,17 +44,36 @@
     old.querySelectorAll("details[data-key]").forEach(function (d) { if (d.open) { open[d.getAttribute("data-key")] = true; } });
     fresh.querySelectorAll("details[data-key]").forEach(function (d) { if (open[d.getAttribute("data-key")]) { d.open = true; } });
   }
+  var updated = new Date();
+  // stale says, above the page, that it is no longer up to date and why;
+  // stale(null) takes that back. A page that refreshes itself looks
+  // live: one that silently stopped would show a storm as calm.
+  function stale(why) {
+    var n = document.getElementById("stale"), main = document.getElementById("main");
+    if (!why) { if (n) { n.remove(); } return; }
+    if (!n && main) {
+      n = document.createElement("p");
+      n.id = "stale"; n.className = "error stale"; n.setAttribute("role", "alert");
+      main.parentNode.insertBefore(n, main);
+    }
+    if (n) { n.textContent = "Not up to date since " + updated.toLocaleTimeString() + ": " + why; }
+  }
   function refresh() {
     if (document.visibilityState !== "visible" || busy()) { return; }
     fetch(location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } }).then(function (r) {
-      if (!r.ok || r.redirected) { return null; }
+      if (r.redirected) { stale("signed out; reload the page to sign in again."); return null; }
+      if (!r.ok) { stale("Klaxon answered " + r.status + "; it tries again."); return null; }
       return r.text();
     }).then(function (html) {
       if (!html) { return; }
       var doc = new DOMParser().parseFromString(html, "text/html");
       var fresh = doc.getElementById("main"), main = document.getElementById("main");
-      if (fresh && main && !busy()) { keepOpen(main, fresh); main.replaceWith(fresh); localTimes(fresh); }
-    }).catch(function () {});
+      if (fresh && main && !busy()) {
+        keepOpen(main, fresh); main.replaceWith(fresh); localTimes(fresh);
+        updated = new Date();
+        stale(null);
+      }
+    }).catch(function () { stale("Klaxon cannot be reached; it tries again."); });
   }
   document.addEventListener("DOMContentLoaded", function () {
     localTimes(document);
