@@ -542,6 +542,19 @@ const (
 )
 
 // Event returns an event of kind at at, by a.
+// AckAgain begins the Text of an acknowledged event that acknowledged
+// an incident acknowledged already, restarting its ack_timeout (see
+// incident.Acknowledge).
+const AckAgain = "again: "
+
+// Again reports whether e acknowledged an incident acknowledged already:
+// on the timeline, but no news for its subscribers or chat thread, which
+// heard of the first (a sender that sends acknowledge again every
+// minute would tell them each time).
+func (e Event) Again() bool {
+	return e.Kind == EventAcknowledged && strings.HasPrefix(e.Text, AckAgain)
+}
+
 func (a Actor) Event(at time.Time, kind EventKind) Event {
 	return Event{At: at, Kind: kind, By: a.By, How: a.How, ViaToken: a.ViaToken}
 }

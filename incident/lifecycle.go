@@ -26,7 +26,7 @@ func Acknowledge(inc *klaxon.Incident, now time.Time, who klaxon.Actor) (changed
 		}
 		inc.AckedAt, inc.AckedBy = now, cmp.Or(who.By, inc.AckedBy)
 		e := who.Event(now, klaxon.EventAcknowledged)
-		e.Text = "again: the ack timeout of " + inc.Policy.AckTimeout.String() + " restarts"
+		e.Text = klaxon.AckAgain + "the ack timeout of " + inc.Policy.AckTimeout.String() + " restarts"
 		inc.Record(e)
 		return true, nil
 	case klaxon.StateResolved:

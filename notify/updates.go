@@ -102,6 +102,9 @@ func updateOf(inc *klaxon.Incident, e klaxon.Event) (kind, text string) {
 		}
 		return "opened", fmt.Sprintf("Incident #%s opened: %s", inc.ID, inc.Summary)
 	case klaxon.EventAcknowledged:
+		if e.Again() {
+			return "", "" // its ack_timeout restarted: they heard of the first
+		}
 		return "acknowledged", fmt.Sprintf("Incident #%s acknowledged%s: %s", inc.ID, who(), inc.Summary)
 	case klaxon.EventSnoozed:
 		// A snooze acknowledges, until it ends (then the incident

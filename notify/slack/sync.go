@@ -380,7 +380,8 @@ func threaded(e klaxon.Event) bool {
 	switch {
 	case e.Kind == klaxon.EventAlertJoined, e.Kind == klaxon.EventAlertRefired, e.Kind == klaxon.EventAlertResolved,
 		e.Kind == klaxon.EventAlertSilenced, e.Kind == klaxon.EventPageDelivered,
-		e.Kind == klaxon.EventPageDeferred: // held back to keep to a limit, Slack's too
+		e.Kind == klaxon.EventPageDeferred, // held back to keep to a limit, Slack's too
+		e.Again():                          // acknowledged again: the thread said it was
 		return false
 	case e.Kind == klaxon.EventPageFailed && e.How == klaxon.HowRetry:
 		// A try that is tried again: during a provider's outage one a

@@ -2,10 +2,12 @@ package slack
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/incident"
 )
 
 // TestThreaded: a page's try that will be tried again gets no thread
@@ -24,4 +26,22 @@ func TestThreaded(t *testing.T) {
 	} {
 		require.Equal(t, tc.want, threaded(tc.ev), "%s %s", tc.ev.Kind, tc.ev.How)
 	}
+}
+
+// TestThreadedReacknowledge: an acknowledgement of an incident
+// acknowledged already (its ack_timeout restarted: a PagerDuty sender's
+// acknowledge sent again, a button pressed twice) gets no thread reply:
+// the thread said it was acknowledged.
+func TestThreadedReacknowledge(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 22, 0, 0, 0, time.UTC)
+	inc := &klaxon.Incident{ID: "7", State: klaxon.StateTriggered, CreatedAt: t0, Policy: klaxon.Policy{AckTimeout: 30 * time.Minute}}
+	_, err := incident.Acknowledge(inc, t0, klaxon.Actor{By: "alice", How: "slack"})
+	require.NoError(t, err)
+	require.True(t, threaded(inc.Recorded[0]))
+	inc.Recorded = nil
+	changed, err := incident.Acknowledge(inc, t0.Add(time.Minute), klaxon.Actor{By: "datadog", How: "pagerduty"})
+	require.NoError(t, err)
+	require.True(t, changed)
+	require.Len(t, inc.Recorded, 1)
+	require.False(t, threaded(inc.Recorded[0]), "%+v", inc.Recorded[0])
 }
