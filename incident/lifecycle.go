@@ -115,10 +115,13 @@ func acknowledge(inc *klaxon.Incident, now time.Time, who klaxon.Actor, why stri
 // yet sent are dropped. A page whose tries failed, and that was to be
 // tried again, is given up: the timeline says so, and why (as an
 // escalation's does), for the review, which would otherwise know of its
-// failed tries alone.
+// failed tries alone. One whose next try came due may be with its
+// provider now, and go out (see escalate's fire): the engine records
+// what became of it, and the review says it was not tried again when
+// nothing did.
 func silence(inc *klaxon.Incident, now time.Time, why string) {
 	for _, n := range inc.Pending {
-		if s := inc.FindSent(n.ID); s != nil && s.Tries > 0 {
+		if s := inc.FindSent(n.ID); s != nil && s.Tries > 0 && n.Due.After(now) {
 			step := n.Step
 			inc.Record(klaxon.Event{At: now, Kind: klaxon.EventPageFailed, Step: &step, Notification: n.ID, User: n.User, Via: n.Via,
 				Text: fmt.Sprintf("not tried again after %d failed tries: %s", s.Tries, why)})
