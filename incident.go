@@ -437,6 +437,10 @@ type Notification struct {
 	// before it was kept. A page a channel defers to a time it gives (a
 	// person's limit, a provider's pause) is to go then: not counted.
 	PutOffAt time.Time `json:"put_off_at,omitzero"`
+	// Deferred says its channel held it back (a person's limit, a
+	// provider's pause) at least once: the timeline said so
+	// (page_deferred), and need not again.
+	Deferred bool `json:"deferred,omitempty"`
 }
 
 // EventKind names a timeline entry.

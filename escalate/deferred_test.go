@@ -50,3 +50,36 @@ func TestDeferredPageOnTimeline(t *testing.T) {
 		require.Contains(t, deferred[0].Text, "held back by the channel")
 	})
 }
+
+// failThenDeferPhone fails its first page, to be tried again (a
+// provider's 503), then holds back every page for a minute, as a
+// provider's pause does.
+type failThenDeferPhone struct{ tries *atomic.Int64 }
+
+func (p failThenDeferPhone) Notify(context.Context, klaxon.Page) error {
+	if p.tries.Add(1) == 1 {
+		return providerError{retryable: true}
+	}
+	return &klaxon.DeferredError{Until: time.Now().Add(time.Minute)}
+}
+
+// TestDeferredAfterFailedTryOnTimeline: a page whose first try failed,
+// and that its channel then held back (the provider's pause that came
+// with the outage), is on the timeline as held back too: put off before
+// by its failed try, it is deferred for the first time all the same,
+// and the review must say why it went out late.
+func TestDeferredAfterFailedTryOnTimeline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := openStore(t)
+		var tries atomic.Int64
+		e, id := startPaging(t, st, failThenDeferPhone{&tries}, smsOnly, retryLater)
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		require.GreaterOrEqual(t, tries.Load(), int64(3), "tried, then held back again and again")
+		_, err := e.Acknowledge(t.Context(), id, klaxon.Actor{By: "bob", How: "web"})
+		require.NoError(t, err)
+		timeline, err := klaxon.ReadTimeline(t.Context(), st, id)
+		require.NoError(t, err)
+		require.Equal(t, 1, count(timeline, klaxon.EventPageDeferred), "%v", timelineText(timeline))
+	})
+}

@@ -353,7 +353,7 @@ func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) 
 	known := make([]bool, len(finished))
 	for i, r := range finished {
 		known[i] = recordTry(inc, r)
-		if r.held != nil && firstPutOff(inc, r.n.ID) {
+		if r.held != nil && firstDeferral(inc, r.n.ID) {
 			inc.Record(*r.held)
 		}
 	}
@@ -373,13 +373,15 @@ func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) 
 	return true, 0
 }
 
-// firstPutOff reports whether notification id of inc is pending and
-// was never put off: a page held back again and again (a long pause, a
-// queue for a person's window) is on the timeline once, from the first
-// time, and not again once a commit that recorded it landed.
-func firstPutOff(inc *klaxon.Incident, id int) bool {
+// firstDeferral reports whether notification id of inc is pending and
+// was never held back by its channel: a page held back again and again
+// (a long pause, a queue for a person's window) is on the timeline once,
+// from the first time, and not again once a commit that recorded it
+// landed; a page put off before for another reason (a try that failed,
+// its channel busy) is on it the first time it is held back.
+func firstDeferral(inc *klaxon.Incident, id int) bool {
 	i := slices.IndexFunc(inc.Pending, func(n klaxon.Notification) bool { return n.ID == id })
-	return i >= 0 && !inc.Pending[i].PutOff
+	return i >= 0 && !inc.Pending[i].Deferred
 }
 
 // nextWake is when fire has something to do for inc besides the pages in

@@ -32,7 +32,7 @@ type result struct {
 	// held records on the timeline that the page's channel held it
 	// back until keep (a person's limit, a provider's pause): no try,
 	// so nothing went out that must be on record (wentOut), and recorded
-	// only the first time the page is put off (see record).
+	// only the first time its channel holds it back (see record).
 	held *klaxon.Event
 	// busy: its channel had no slot for it (every slot held by pages
 	// that hang): put off, it counts as failing (see unreachedAt). A
@@ -262,6 +262,7 @@ func settle(pending []klaxon.Notification, results []result, now time.Time) []kl
 			if r.busy && p.PutOffAt.IsZero() {
 				p.PutOffAt = now
 			}
+			p.Deferred = p.Deferred || r.held != nil
 		default:
 			continue
 		}

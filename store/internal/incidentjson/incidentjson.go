@@ -348,6 +348,7 @@ func (e *encoder) notification(n *klaxon.Notification) {
 	e.int("round", int64(n.Round))
 	e.boolOmit("put_off", n.PutOff)
 	e.timeOmit("put_off_at", n.PutOffAt)
+	e.boolOmit("deferred", n.Deferred)
 	e.close()
 }
 
