@@ -3,6 +3,7 @@ package route
 import (
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/prometheus/alertmanager/matcher/parse"
 	"github.com/prometheus/alertmanager/pkg/labels"
@@ -60,16 +61,45 @@ func parseMatchers(in []string, path string, errs []error, classic *[]Classic) (
 	return out, errs
 }
 
-// whole reports whether m closes a brace exactly when it opens one, and
-// does not end with its operator: the classic parser takes {c="1" and
-// severity=~ (as severity=~""), which are matchers cut short.
+// whole reports whether the classic parser reads m as written: m closes
+// a brace exactly when it opens one, with nothing past it (the classic
+// parser trims a brace only at the very ends, and reads one followed by a
+// space into the value: {job=node exporter} as job="node exporter}"),
+// and no operator of m is cut short, at its end or before a comma: the
+// classic parser takes {c="1", severity=~ and severity=~, c="1" (as
+// severity=~""), which are matchers cut short.
 func whole(m string) bool {
-	m = strings.TrimSpace(m)
-	if strings.HasPrefix(m, "{") != strings.HasSuffix(m, "}") {
+	t := strings.TrimSpace(m)
+	if t == "" || strings.HasPrefix(t, "{") != strings.HasSuffix(t, "}") {
 		return false
 	}
-	m = strings.TrimSpace(strings.TrimSuffix(m, "}"))
-	return !strings.HasSuffix(m, "=") && !strings.HasSuffix(m, "~")
+	if strings.HasPrefix(t, "{") && (!strings.HasPrefix(m, "{") || !strings.HasSuffix(m, "}")) {
+		return false
+	}
+	// Commas outside quotes part the matchers, as the classic parser
+	// finds them; the end is one too.
+	var quoted, escaped bool
+	var last rune // the latest rune that is not a space
+	for _, r := range strings.TrimSuffix(t, "}") + "," {
+		switch r {
+		case '"':
+			if !escaped {
+				quoted = !quoted
+			}
+			escaped = false
+		case '\\':
+			escaped = !escaped
+		default:
+			escaped = false
+		}
+		if r == ',' && !quoted && (last == '=' || last == '~') {
+			return false
+		}
+		if !unicode.IsSpace(r) {
+			last = r
+		}
+	}
+	return true
 }
 
 // written writes ms in the syntax that both parsers read alike.

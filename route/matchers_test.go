@@ -93,3 +93,27 @@ func TestClassicMatcherAsReadsTheSame(t *testing.T) {
 		require.Equal(t, old.String(), again.String(), in)
 	}
 }
+
+// TestClassicMatcherCutShortRefused: a matcher that only the classic
+// parser reads, and that it reads as something else than written, is
+// refused as before, wherever it is cut short or stray: an operator with
+// nothing after it before a comma (severity=~, env="prod": the classic
+// parser reads severity=~"", alerts without a severity), or a space after
+// the closing brace (the classic parser then keeps the brace in the
+// value: job="node exporter}").
+func TestClassicMatcherCutShortRefused(t *testing.T) {
+	for _, in := range []string{
+		`severity=~,env=prod`,
+		`{severity=~ , env="prod"}`,
+		`env=prod, severity=, team=db`,
+		`{job=node exporter} `,
+		"{job=node exporter}\t",
+	} {
+		_, errs := parseMatchers([]string{in}, "m", nil, nil)
+		require.NotEmpty(t, errs, "%q", in)
+	}
+	for _, in := range []string{`job=node exporter`, `{team="db",instance=~"db\d+"}`, `a="b,c=", d=e f`, ` job=node exporter `} {
+		_, errs := parseMatchers([]string{in}, "m", nil, nil)
+		require.Empty(t, errs, "%q", in)
+	}
+}
