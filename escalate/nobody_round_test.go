@@ -41,3 +41,18 @@ func TestRepeatWithoutEndPages(t *testing.T) {
 	require.False(t, inc.Escalation.Done)
 	require.Equal(t, t0.Add(5*time.Minute), inc.Escalation.NextAt, "bob's step next")
 }
+
+// TestNobodyRoundEndSaysWhy: a walk that ends because a round of its
+// steps reached nobody, its policy's rounds not all walked, says so: not
+// that every step was walked as many times as it was when the round
+// ended (once, of a policy that repeats 1000 times), which reads as a
+// policy that gave up early.
+func TestNobodyRoundEndSaysWhy(t *testing.T) {
+	gap := klaxon.Policy{Name: "gap", Repeat: 1000, Steps: []klaxon.Step{scheduleStep("primary"), scheduleStep("secondary")}}
+	inc := newIncident(gap)
+	_, err := escalate.Walk(inc, t0, onCall(nil), nil)
+	require.NoError(t, err)
+	last := inc.Recorded[len(inc.Recorded)-1]
+	require.Equal(t, klaxon.EventExhausted, last.Kind)
+	require.Equal(t, "a round of steps reached nobody, as its next rounds would at once: the walk ends, nobody paged; no fallback is set", last.Text)
+}

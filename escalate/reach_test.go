@@ -115,7 +115,7 @@ func TestWalkNobodyReached(t *testing.T) {
 		require.NoError(t, err)
 		last := inc.Recorded[len(inc.Recorded)-1]
 		require.Equal(t, klaxon.EventExhausted, last.Kind)
-		require.Equal(t, "every step walked 1 times and nobody was paged; no fallback is set", last.Text)
+		require.Equal(t, "a round of steps reached nobody, as its next rounds would at once: the walk ends, nobody paged; no fallback is set", last.Text)
 		require.Empty(t, inc.Pending)
 	})
 

@@ -142,14 +142,26 @@ func walk(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon.Ta
 func exhaust(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon.Target) error {
 	esc := &inc.Escalation
 	rounds := esc.Round + 1
+	// A walk that ends with rounds of its policy left (see walk): a round
+	// of steps reached nobody, and so would the next ones.
+	early := esc.Round < inc.Policy.Repeat
+	const nobodyRound = "a round of steps reached nobody, as its next rounds would at once: the walk ends"
 	if reached(inc) {
 		esc.Done, esc.NextAt = true, time.Time{}
-		inc.Record(klaxon.Event{At: now, Kind: klaxon.EventExhausted, Text: fmt.Sprintf("every step paged %d times; nobody acknowledged", rounds)})
+		text := fmt.Sprintf("every step paged %d times; nobody acknowledged", rounds)
+		if early {
+			text = nobodyRound + "; nobody acknowledged"
+		}
+		inc.Record(klaxon.Event{At: now, Kind: klaxon.EventExhausted, Text: text})
 		return nil
+	}
+	walkedText := fmt.Sprintf("every step walked %d times and nobody was paged", rounds)
+	if early {
+		walkedText = nobodyRound + ", nobody paged"
 	}
 	if len(fallback) == 0 {
 		esc.Done, esc.NextAt = true, time.Time{}
-		inc.Record(klaxon.Event{At: now, Kind: klaxon.EventExhausted, Text: fmt.Sprintf("every step walked %d times and nobody was paged; no fallback is set", rounds)})
+		inc.Record(klaxon.Event{At: now, Kind: klaxon.EventExhausted, Text: walkedText + "; no fallback is set"})
 		return nil
 	}
 	step := klaxon.Step{Targets: fallback}
@@ -158,7 +170,7 @@ func exhaust(inc *klaxon.Incident, now time.Time, users Users, fallback []klaxon
 		return err
 	}
 	esc.Done, esc.NextAt, esc.Fallback = true, time.Time{}, true
-	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventExhausted, Text: fmt.Sprintf("every step walked %d times and nobody was paged", rounds)})
+	inc.Record(klaxon.Event{At: now, Kind: klaxon.EventExhausted, Text: walkedText})
 	walked(inc, list, FallbackStep, now)
 	n := notify(inc, now, list, FallbackStep, esc.Round)
 	text := "paging the fallback: " + targetsText(fallback)
