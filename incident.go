@@ -354,6 +354,10 @@ func (inc *Incident) trimSent() {
 	inc.Sent = kept
 }
 
+// HowEvents is the How of an act of a sender of PagerDuty events (an
+// acknowledge event): a tool, not a person.
+const HowEvents = "pagerduty"
+
 // HowRetry is the How of a page's try that failed on an error that may
 // pass, and that the engine tries again; other failures are final.
 const HowRetry = "retry"

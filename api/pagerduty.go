@@ -120,7 +120,7 @@ func (s *Server) acknowledgeAlert(r *http.Request, key, integration string) erro
 	}
 	// An event its sender sends once: answered once replicas hold it.
 	wait := klaxon.Barrier(r.Context(), s.o.Store, []string{gk})
-	_, err = s.o.Commands.Act(r.Context(), klaxon.ActionAck, g.Open.ID, klaxon.Actor{By: integration, How: "pagerduty"})
+	_, err = s.o.Commands.Act(r.Context(), klaxon.ActionAck, g.Open.ID, klaxon.Actor{By: integration, How: klaxon.HowEvents})
 	if errors.Is(err, klaxon.ErrConflict) {
 		return nil // resolved meanwhile
 	}

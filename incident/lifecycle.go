@@ -16,12 +16,14 @@ import (
 // voice, email): escalation stops and pending pages are dropped. An
 // incident already acknowledged stays as it is, but for its policy's
 // ack_timeout, which restarts from now (a responder still on it says so
-// again, as PagerDuty's re-acknowledgement); a snooze is left to run. A
-// resolved one cannot be acknowledged.
+// again, as PagerDuty's re-acknowledgement); a snooze is left to run,
+// and a tool's acknowledge event (HowEvents), which it may send each
+// time its check runs, changes nothing. A resolved one cannot be
+// acknowledged.
 func Acknowledge(inc *klaxon.Incident, now time.Time, who klaxon.Actor) (changed bool, err error) {
 	switch inc.State {
 	case klaxon.StateAcknowledged:
-		if inc.Policy.AckTimeout <= 0 || !inc.SnoozedUntil.IsZero() || !now.After(inc.AckedAt) {
+		if inc.Policy.AckTimeout <= 0 || !inc.SnoozedUntil.IsZero() || !now.After(inc.AckedAt) || who.How == klaxon.HowEvents {
 			return false, nil
 		}
 		inc.AckedAt, inc.AckedBy = now, cmp.Or(who.By, inc.AckedBy)

@@ -55,6 +55,20 @@ func TestLifecycle(t *testing.T) {
 		require.False(t, changed, "the snooze runs")
 		require.Equal(t, t0.Add(81*time.Minute), inc.SnoozedUntil)
 	})
+	t.Run("a tool's acknowledge event again changes nothing", func(t *testing.T) {
+		// A sender of PagerDuty events may send acknowledge each time its
+		// check runs: it would put the ack timeout off for ever, and take
+		// the acknowledgement from the person who made it.
+		inc := triggered()
+		inc.Policy.AckTimeout = 30 * time.Minute
+		_, err := incident.Acknowledge(inc, t0, alice)
+		require.NoError(t, err)
+		changed, err := incident.Acknowledge(inc, t0.Add(20*time.Minute), klaxon.Actor{By: "monitor", How: klaxon.HowEvents})
+		require.NoError(t, err)
+		require.False(t, changed)
+		require.Equal(t, t0, inc.AckedAt)
+		require.Equal(t, "alice", inc.AckedBy)
+	})
 	t.Run("a resolved incident is not acknowledged or snoozed", func(t *testing.T) {
 		inc := triggered()
 		require.True(t, incident.Resolve(inc, t0, alice))
