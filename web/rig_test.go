@@ -121,7 +121,8 @@ type rig struct {
 	srv    *httptest.Server
 }
 
-func newRig(t testing.TB) *rig {
+// newRig starts the rig's console; each of with changes its options.
+func newRig(t testing.TB, with ...func(*web.Options)) *rig {
 	t.Helper()
 	r := &rig{Rig: incidenttest.NewRig(t, t0), tokens: newTokens()}
 	primary, err := schedule.New(schedule.Spec{Name: "primary", TimeZone: "America/New_York", Layers: []schedule.LayerSpec{
@@ -133,8 +134,12 @@ func newRig(t testing.TB) *rig {
 		users:    []klaxon.User{{ID: "alice", Name: "Alice Chen", Phone: "+15550100001"}, {ID: "bob", Name: "Bob Li"}},
 		policies: []klaxon.Policy{{Name: "default", Steps: []klaxon.Step{{Targets: []klaxon.Target{{Kind: klaxon.TargetSchedule, Name: "primary"}}, EscalateAfter: 5 * time.Minute}, {Targets: []klaxon.Target{{Kind: klaxon.TargetUser, Name: "bob"}}}}}},
 	}
-	c, err := web.New(web.Options{Incidents: r.Store, Commands: r.Engine, Tokens: r.tokens, Overrides: r.Store, SignedOut: r.Store,
-		View: func() web.View { return v }, Key: []byte("0123456789abcdef0123456789abcdef"), Now: r.Clock.Now})
+	o := web.Options{Incidents: r.Store, Commands: r.Engine, Tokens: r.tokens, Overrides: r.Store, SignedOut: r.Store,
+		View: func() web.View { return v }, Key: []byte("0123456789abcdef0123456789abcdef"), Now: r.Clock.Now}
+	for _, f := range with {
+		f(&o)
+	}
+	c, err := web.New(o)
 	require.NoError(t, err)
 	r.srv = httptest.NewServer(c)
 	t.Cleanup(r.srv.Close)

@@ -168,14 +168,24 @@ func (c *Console) setSession(w http.ResponseWriter, r *http.Request, id Identity
 }
 
 // cookie is the session cookie: HttpOnly, SameSite=Lax, and Secure when
-// the console is public over HTTPS (Options.Secure) or the request came
-// over TLS (or through a proxy that says it did).
+// the request came over TLS (or through a proxy that says it did), or
+// the console is public over HTTPS (Options.Secure) unless the browser
+// says that its page is on plain HTTP.
 func (c *Console) cookie(r *http.Request, value string, life time.Duration) *http.Cookie {
 	return &http.Cookie{
 		Name: cookieName, Value: value, Path: "/",
 		MaxAge: int(life / time.Second), HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: c.o.Secure || r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"),
+		Secure: r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") || c.o.Secure && !fromPlainHTTP(r),
 	}
+}
+
+// fromPlainHTTP reports whether the browser sent r from a page on plain
+// HTTP (its Origin, which every browser sends with a form's POST): a
+// private listener's console, say. That browser drops a Secure cookie
+// set in answer, and sent the token in the clear already.
+func fromPlainHTTP(r *http.Request) bool {
+	u, err := url.Parse(r.Header.Get("Origin"))
+	return err == nil && strings.EqualFold(u.Scheme, "http") && u.Host != ""
 }
 
 // checkCSRF reports whether a form posted in session s carries its

@@ -88,8 +88,9 @@ type Options struct {
 	// Secure says that responders reach the console over HTTPS (its
 	// public_url is https): the session cookie is Secure whatever the
 	// request says, also behind a proxy that ends TLS and sends no
-	// X-Forwarded-Proto. Otherwise it is Secure when the request came
-	// over TLS or says it did.
+	// X-Forwarded-Proto, except for a browser whose page is on plain
+	// HTTP (a private listener), which would drop it. Otherwise it is
+	// Secure when the request came over TLS or says it did.
 	Secure bool
 	// MaxOverride returns the longest runtime override accepted.
 	MaxOverride func() time.Duration

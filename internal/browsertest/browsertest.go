@@ -33,8 +33,10 @@ var execNames = []string{"chromium", "chromium-browser", "google-chrome"}
 // at most 60 s: past that it is stopped and every action fails, so a
 // hung browser fails the test instead of hanging it. t.Cleanup closes the
 // browser and waits for it to exit; Chromium's output is shown only if
-// the test failed.
-func New(t testing.TB) context.Context {
+// the test failed. opts are more of the browser's flags, such as
+// chromedp.Flag("host-resolver-rules", ...) to reach a loopback server
+// by another name.
+func New(t testing.TB, opts ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path := execPath(t)
 	// Before the cleanup below, so that the profile is removed after the
@@ -43,7 +45,7 @@ func New(t testing.TB) context.Context {
 	out := new(syncbuf.Buffer)
 
 	timeoutCtx, cancelTimeout := context.WithTimeout(context.Background(), timeout)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(timeoutCtx,
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(timeoutCtx, append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Headless,
 		chromedp.NoSandbox, // tests run as root, where the sandbox cannot
@@ -56,7 +58,7 @@ func New(t testing.TB) context.Context {
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.UserDataDir(profile),
 		chromedp.CombinedOutput(out),
-	)
+	}, opts...)...)
 	ctx, cancel := chromedp.NewContext(allocCtx,
 		chromedp.WithLogf(t.Logf),
 		chromedp.WithErrorf(t.Logf),
