@@ -3,7 +3,9 @@ package web_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -152,4 +154,59 @@ func TestStalePageSaysSo(t *testing.T) {
 			require.Equal(t, "said", said, "the page says it is not up to date: %s", text(t, ctx, "body"))
 		})
 	}
+}
+
+// TestStalePageSaysSoWhenKlaxonDoesNotAnswer: a refresh whose request
+// gets no answer (the network to Klaxon drops packets: a VPN gone, a
+// host frozen) never ended, and neither said nor fixed anything: each
+// 15 s another request joined it, and the page looked live for as long
+// as the browser waited, many minutes. A refresh still unanswered when
+// the next is due says that the page is not up to date; once Klaxon
+// answers, the page is again, and says nothing.
+func TestStalePageSaysSoWhenKlaxonDoesNotAnswer(t *testing.T) {
+	r := newRig(t)
+	id := r.Open(t, "db")
+	console := r.srv.Config.Handler
+	var hang atomic.Bool
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if hang.Load() {
+			select {
+			case <-release:
+			case <-req.Context().Done():
+			}
+			return
+		}
+		console.ServeHTTP(w, req)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+
+	ctx := browsertest.New(t)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: fakeTimers})
+		return err
+	})))
+	require.Equal(t, http.StatusOK, open(t, ctx, srv.URL+"/incidents/"+id))
+	require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("token"), actToken)))
+	require.Equal(t, http.StatusOK, submit(t, ctx, chromedp.CSS("form button[type=submit]")))
+	eval := func(js string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+		require.NoError(t, err, js)
+		return v
+	}
+	require.Equal(t, "refreshed", eval(tick))
+	fire := `(function () { window.__ticks.forEach(function (f) { f(); }); return ""; })()`
+	said := `/not up to date/i.test(document.body.innerText) ? "said" : "silent"`
+
+	hang.Store(true)
+	eval(fire) // a refresh that gets no answer
+	require.Equal(t, "silent", eval(said), "a refresh under way is no news")
+	eval(fire) // 15 s on, it still has none
+	require.Equal(t, "said", eval(said), "the page says it is not up to date: %s", text(t, ctx, "body"))
+
+	hang.Store(false)
+	require.Equal(t, "refreshed", eval(tick))
+	require.Equal(t, "silent", eval(said), "up to date again: %s", text(t, ctx, "body"))
 }

@@ -58,9 +58,20 @@
     }
     if (n) { n.textContent = "Not up to date since " + updated.toLocaleTimeString() + ": " + why; }
   }
+  // pending is the refresh under way, to abort: a request that gets no
+  // answer (packets dropped on the way to Klaxon) would wait for many
+  // minutes, and say nothing.
+  var pending = null;
   function refresh() {
     if (document.visibilityState !== "visible" || busy()) { return; }
-    fetch(location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } }).then(function (r) {
+    if (pending) {
+      // The last refresh has had no answer in a whole interval.
+      pending.abort();
+      stale("Klaxon has not answered; it tries again.");
+    }
+    var ctl = new AbortController();
+    pending = ctl;
+    fetch(location.href, { credentials: "same-origin", headers: { "Accept": "text/html" }, signal: ctl.signal }).then(function (r) {
       if (r.redirected) { stale("signed out; reload the page to sign in again."); return null; }
       if (!r.ok) { stale("Klaxon answered " + r.status + "; it tries again."); return null; }
       return r.text();
@@ -73,7 +84,11 @@
         updated = new Date();
         stale(null);
       }
-    }).catch(function () { stale("Klaxon cannot be reached; it tries again."); });
+    }).catch(function () {
+      if (!ctl.signal.aborted) { stale("Klaxon cannot be reached; it tries again."); }
+    }).finally(function () {
+      if (pending === ctl) { pending = null; }
+    });
   }
   document.addEventListener("DOMContentLoaded", function () {
     localTimes(document);
