@@ -210,3 +210,36 @@ func TestStalePageSaysSoWhenKlaxonDoesNotAnswer(t *testing.T) {
 	require.Equal(t, "refreshed", eval(tick))
 	require.Equal(t, "silent", eval(said), "up to date again: %s", text(t, ctx, "body"))
 }
+
+// TestIncidentListRefreshesWithAFilterNotApplied: the list of incidents
+// is what a responder watches in a storm. One who picked another state
+// in its filter and did not press Filter (changed their mind, or put
+// the phone away) left a field that differs from what the page wrote:
+// the list took it for a form half filled in, refreshed no more, and
+// said nothing, so the incidents opened since never showed. A filter
+// not yet applied holds nothing back: the list refreshes, and the
+// choice stays as the reader left it.
+func TestIncidentListRefreshesWithAFilterNotApplied(t *testing.T) {
+	r := newRig(t)
+	r.Open(t, "db")
+	ctx := browsertest.New(t)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: fakeTimers})
+		return err
+	})))
+	require.Equal(t, http.StatusOK, open(t, ctx, r.srv.URL+"/incidents"))
+	require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("token"), readToken)))
+	require.Equal(t, http.StatusOK, submit(t, ctx, chromedp.CSS("form button[type=submit]")))
+	eval := func(js string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+		require.NoError(t, err, js)
+		return v
+	}
+	eval(`(function () { var s = document.querySelector("select[name=urgency]"); s.focus(); s.value = "high"; s.blur(); return ""; })()`)
+
+	id := r.Open(t, "api")
+	require.Equal(t, "refreshed", eval(tick), "the list refreshes")
+	require.Contains(t, text(t, ctx, "ul.incidents"), "#"+id)
+	require.Equal(t, "high", eval(`document.querySelector("select[name=urgency]").value`), "the filter as the reader left it")
+}

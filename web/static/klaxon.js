@@ -18,17 +18,38 @@
       }
     });
   }
+  // edited reports whether field f holds what the reader put there.
+  function edited(f) {
+    if (f.tagName === "SELECT") {
+      // A select shows its first option when none is marked selected.
+      var first = Array.prototype.findIndex.call(f.options, function (o) { return o.defaultSelected; });
+      return f.options.length > 0 && f.selectedIndex !== Math.max(first, 0);
+    }
+    if (f.type === "checkbox" || f.type === "radio") { return f.checked !== f.defaultChecked; }
+    return f.value !== f.defaultValue;
+  }
+  // filter reports whether field f is in a form that only asks (method
+  // get: the incidents' filters): not yet applied, it is no work to lose.
+  function filter(f) { return !!f.form && f.form.method === "get"; }
   // changed reports whether a field of root holds what the reader put
-  // there: a note half written, a duration chosen.
+  // there to act on: a note half written, a duration chosen.
   function changed(root) {
     return Array.prototype.some.call(root.querySelectorAll("input, textarea, select"), function (f) {
-      if (f.tagName === "SELECT") {
-        // A select shows its first option when none is marked selected.
-        var first = Array.prototype.findIndex.call(f.options, function (o) { return o.defaultSelected; });
-        return f.options.length > 0 && f.selectedIndex !== Math.max(first, 0);
-      }
-      if (f.type === "checkbox" || f.type === "radio") { return f.checked !== f.defaultChecked; }
-      return f.value !== f.defaultValue;
+      return !filter(f) && edited(f);
+    });
+  }
+  // keepFilters sets the filters of fresh as the reader left them in old,
+  // applied or not.
+  function keepFilters(old, fresh) {
+    var key = function (f) { return (f.form.getAttribute("action") || "") + " " + f.name + (f.type === "checkbox" || f.type === "radio" ? "=" + f.value : ""); };
+    var kept = Object.create(null);
+    old.querySelectorAll("input, select, textarea").forEach(function (f) {
+      if (f.name && filter(f) && edited(f)) { kept[key(f)] = f; }
+    });
+    fresh.querySelectorAll("input, select, textarea").forEach(function (f) {
+      var o = f.name && filter(f) ? kept[key(f)] : undefined;
+      if (!o) { return; }
+      if (f.type === "checkbox" || f.type === "radio") { f.checked = o.checked; } else { f.value = o.value; }
     });
   }
   // busy: the reader is in a field, or left one filled in; a refresh
@@ -80,7 +101,7 @@
       var doc = new DOMParser().parseFromString(html, "text/html");
       var fresh = doc.getElementById("main"), main = document.getElementById("main");
       if (fresh && main && !busy()) {
-        keepOpen(main, fresh); main.replaceWith(fresh); localTimes(fresh);
+        keepOpen(main, fresh); keepFilters(main, fresh); main.replaceWith(fresh); localTimes(fresh);
         updated = new Date();
         stale(null);
       }
