@@ -243,3 +243,38 @@ func TestIncidentListRefreshesWithAFilterNotApplied(t *testing.T) {
 	require.Contains(t, text(t, ctx, "ul.incidents"), "#"+id)
 	require.Equal(t, "high", eval(`document.querySelector("select[name=urgency]").value`), "the filter as the reader left it")
 }
+
+// TestHeldRefreshSaysSo: a note half written and left (the reader went
+// to copy a line of an alert, or to Slack) holds the incident's page as
+// it was, so that the note is not lost; for as long as it stays there,
+// the page showed the incident as it was, acknowledged by nobody and
+// at its first step, and looked live: a responder could escalate what
+// someone had acknowledged meanwhile. The page says that it is not up to
+// date while a form it holds back keeps it so, and no more once the
+// form is left as it came.
+func TestHeldRefreshSaysSo(t *testing.T) {
+	r := newRig(t)
+	id := r.Open(t, "db")
+	ctx := browsertest.New(t)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: fakeTimers})
+		return err
+	})))
+	require.Equal(t, http.StatusOK, open(t, ctx, r.srv.URL+"/incidents/"+id))
+	require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("token"), actToken)))
+	require.Equal(t, http.StatusOK, submit(t, ctx, chromedp.CSS("form button[type=submit]")))
+	eval := func(js string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+		require.NoError(t, err, js)
+		return v
+	}
+	said := `/not up to date/i.test(document.body.innerText) ? "said" : "silent"`
+	eval(`(function () { document.querySelector("details.work").open = true; var n = document.getElementById("note-text"); n.focus(); n.value = "failing over to"; n.blur(); return ""; })()`)
+	require.Equal(t, "skipped", eval(tick), "the note is kept")
+	require.Equal(t, "said", eval(said), "the page says it is not up to date: %s", text(t, ctx, "body"))
+
+	eval(`(function () { document.getElementById("note-text").value = ""; return ""; })()`)
+	require.Equal(t, "refreshed", eval(tick))
+	require.Equal(t, "silent", eval(said), "up to date again: %s", text(t, ctx, "body"))
+}

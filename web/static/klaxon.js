@@ -53,10 +53,16 @@
     });
   }
   // busy: the reader is in a field, or left one filled in; a refresh
-  // would take it from them.
+  // would take it from them. One left filled in holds the page for as
+  // long as it stays: the page says so.
   function busy() {
     var a = document.activeElement, main = document.getElementById("main");
-    return (a && (a.tagName === "SELECT" || a.tagName === "INPUT" || a.tagName === "TEXTAREA")) || (main && changed(main));
+    if (a && (a.tagName === "SELECT" || a.tagName === "INPUT" || a.tagName === "TEXTAREA")) { return true; }
+    if (main && changed(main)) {
+      stale("not refreshed while a form holds what you put in it; send it or clear it.");
+      return true;
+    }
+    return false;
   }
   // keepOpen opens the sections of fresh (details with data-key) that
   // the reader had open in old: a refresh does not fold them shut.
