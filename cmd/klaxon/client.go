@@ -36,12 +36,24 @@ type client struct {
 }
 
 // clientFlags registers --server and --token, defaulting to KLAXON_SERVER
-// and KLAXON_API_TOKEN, then to the example config's.
+// and KLAXON_API_TOKEN, then to the example config's. The token's flag
+// has no default of its own, read when the command sends: a default is
+// printed by --help and by the usage a wrong flag prints, and a token
+// is a secret.
 func clientFlags(fs *flag.FlagSet) *client {
 	c := &client{http: &http.Client{Timeout: 30 * time.Second}}
 	fs.StringVar(&c.server, "server", envOr("KLAXON_SERVER", defaultServer), "Klaxon server URL (KLAXON_SERVER)")
-	fs.StringVar(&c.token, "token", envOr("KLAXON_API_TOKEN", defaultToken), "API token (KLAXON_API_TOKEN)")
+	fs.StringVar(&c.token, "token", "", "API token (default KLAXON_API_TOKEN, else the example config's)")
 	return c
+}
+
+// apiToken is the token a request carries: --token's, else
+// KLAXON_API_TOKEN's, else the example config's.
+func (c *client) apiToken() string {
+	if c.token != "" {
+		return c.token
+	}
+	return envOr("KLAXON_API_TOKEN", defaultToken)
 }
 
 func envOr(name, def string) string {
@@ -66,7 +78,7 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Authorization", "Bearer "+c.apiToken())
 	req.Header.Set("User-Agent", "klaxon-cli/"+strings.Fields(buildVersion())[0])
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
