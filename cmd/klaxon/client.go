@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -63,8 +64,43 @@ func envOr(name, def string) string {
 	return def
 }
 
+// Exit statuses of a command that failed, beyond 1 (any other failure)
+// and 2 (a wrong command line, or an argument the server refused), so
+// that a script tells one failure from another.
+const (
+	exitUnreachable = 3 // no answer from the server
+	exitToken       = 4 // the token is wrong, or may not do this
+	exitNotFound    = 5 // no such incident, schedule, ...
+	exitConflict    = 6 // not as the incident stands: resolved, merged
+)
+
+// exitError is a failure with its own exit status.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// fail is err with exit status code.
+func fail(code int, format string, args ...any) error {
+	return &exitError{code, fmt.Errorf(format, args...)}
+}
+
+// base is the server's URL, checked: a URL without its scheme
+// (127.0.0.1:8080) would otherwise fail with Go's words for it.
+func (c *client) base() (string, error) {
+	u, err := url.Parse(c.server)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fail(2, "--server %q: want the URL of a Klaxon server, like %s (--server or KLAXON_SERVER)", c.server, defaultServer)
+	}
+	return strings.TrimRight(c.server, "/"), nil
+}
+
 // do sends a request and decodes a 2xx JSON answer into out; other
-// answers become errors carrying the server's message.
+// answers become errors carrying the server's message, what to do about
+// it, and an exit status of their own.
 func (c *client) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
@@ -74,7 +110,11 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.server, "/")+path, body)
+	base, err := c.base()
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, body)
 	if err != nil {
 		return err
 	}
@@ -85,7 +125,7 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return unreachable(base, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
@@ -96,11 +136,7 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 		return fmt.Errorf("%s %s: the answer is over %d MiB; ask for fewer (--limit)", method, path, maxAnswer>>20)
 	}
 	if resp.StatusCode/100 != 2 {
-		var e struct{ Error string }
-		if json.Unmarshal(raw, &e) == nil && e.Error != "" {
-			return fmt.Errorf("%s: %s", resp.Status, e.Error)
-		}
-		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+		return answerError(resp, raw, method, path)
 	}
 	switch out := out.(type) {
 	case nil:
@@ -110,6 +146,52 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 		return nil
 	}
 	return json.Unmarshal(raw, out)
+}
+
+// unreachable is the error of a request that got no answer from base.
+func unreachable(base string, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // without the method and URL, said below
+	}
+	if ue != nil && ue.Timeout() {
+		return fail(exitUnreachable, "the Klaxon server at %s did not answer in time (%v): is it overloaded? Try again, or see its logs", base, err)
+	}
+	return fail(exitUnreachable, "cannot reach the Klaxon server at %s (%v): is klaxon serve running there? Point --server or KLAXON_SERVER at it", base, err)
+}
+
+// answerError is the error of a non-2xx answer: the server's message
+// (an {"error": ...} body), and what to do.
+func answerError(resp *http.Response, raw []byte, method, path string) error {
+	var e struct{ Error string }
+	msg := fmt.Sprintf("%s %s: %s", method, path, resp.Status)
+	if json.Unmarshal(raw, &e) == nil && e.Error != "" {
+		msg = resp.Status + ": " + cell(e.Error, maxDetail)
+	}
+	switch resp.StatusCode {
+	case http.StatusBadRequest:
+		return fail(2, "%s", msg)
+	case http.StatusUnauthorized:
+		return fail(exitToken, "%s: set --token or KLAXON_API_TOKEN to a token of the server's api.tokens", msg)
+	case http.StatusForbidden:
+		if strings.Contains(msg, "lacks scope") {
+			return fail(exitToken, "%s: use a token with that scope (--token or KLAXON_API_TOKEN)", msg)
+		}
+		return fail(exitToken, "%s: use a token that may (--token or KLAXON_API_TOKEN)", msg)
+	case http.StatusNotFound:
+		switch {
+		case strings.HasPrefix(path, "/v1/incidents"):
+			msg += ": klaxon incidents --state all lists the incidents"
+		case strings.HasPrefix(path, "/v1/schedules"):
+			msg += ": klaxon oncall lists the schedules"
+		case strings.HasPrefix(path, "/v1/maintenance"):
+			msg += ": klaxon maintenance list lists the windows"
+		}
+		return fail(exitNotFound, "%s", msg)
+	case http.StatusConflict:
+		return fail(exitConflict, "%s", msg)
+	}
+	return errors.New(msg)
 }
 
 // cell is free text (a summary, a note) as a table's last column shows

@@ -56,11 +56,15 @@ var errUsage = errors.New("usage")
 
 func main() {
 	err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)
+	var exit *exitError
 	switch {
 	case err == nil:
 	case errors.Is(err, flag.ErrHelp):
 	case errors.Is(err, errUsage):
 		os.Exit(2)
+	case errors.As(err, &exit):
+		fmt.Fprintln(os.Stderr, "klaxon:", err)
+		os.Exit(exit.code)
 	default:
 		fmt.Fprintln(os.Stderr, "klaxon:", err)
 		os.Exit(1)
