@@ -221,6 +221,15 @@ func cell(s string, max int) string {
 	return b.String()
 }
 
+// timeStamp is how the CLI prints a time, in this machine's zone and
+// naming it: the reader may be in another zone than the server, or paste
+// the lines to people in several. timeStampMilli is a timeline's, whose
+// events may be milliseconds apart and an incident days long.
+const (
+	timeStamp      = "2006-01-02 15:04:05 MST"
+	timeStampMilli = "2006-01-02 15:04:05.000 MST"
+)
+
 // maxCell is how many characters of a summary a table's row shows;
 // maxDetail of an event's text (a note is up to 4,096).
 const (
@@ -279,7 +288,7 @@ func incidents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintln(tw, "ID\tSTATE\tURGENCY\tALERTS\tOPENED\tSUMMARY")
 	for _, inc := range list.Incidents {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\n", inc.ID, inc.State, cmp.Or(string(inc.Urgency), "-"), inc.FiringCount, inc.AlertCount,
-			inc.CreatedAt.Local().Format("2006-01-02 15:04:05"), cell(inc.Summary, maxCell))
+			inc.CreatedAt.Local().Format(timeStamp), cell(inc.Summary, maxCell))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -325,7 +334,7 @@ func command(ctx context.Context, name string, args []string, stdout, stderr io.
 	case "escalate":
 		fmt.Fprintf(stdout, "incident %s escalated to step %d: %s\n", inc.ID, inc.Escalation.Step+1, inc.Summary)
 	case "snooze":
-		fmt.Fprintf(stdout, "incident %s snoozed until %s: %s\n", inc.ID, inc.SnoozedUntil.Local().Format(time.DateTime), inc.Summary)
+		fmt.Fprintf(stdout, "incident %s snoozed until %s: %s\n", inc.ID, inc.SnoozedUntil.Local().Format(timeStamp), inc.Summary)
 	}
 	return nil
 }

@@ -77,7 +77,7 @@ func incidentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		inc := v.Incident
 		fmt.Fprintf(stdout, "incident %s: %s\n", inc.ID, inc.Summary)
 		fmt.Fprintf(stdout, "state %s, urgency %s, %d of %d alerts firing, opened %s\n",
-			inc.State, inc.Urgency, inc.FiringCount, inc.AlertCount, inc.CreatedAt.Local().Format(time.DateTime))
+			inc.State, inc.Urgency, inc.FiringCount, inc.AlertCount, inc.CreatedAt.Local().Format(timeStamp))
 		fmt.Fprintf(stdout, "policy %s, step %d, round %d\n\n", inc.Policy.Name, inc.Escalation.Step+1, inc.Escalation.Round+1)
 		printAlerts(stdout, id, v.Alerts, v.AlertsNext)
 		fmt.Fprintln(stdout)
@@ -96,7 +96,7 @@ func printAlerts(w io.Writer, id string, alerts []klaxon.AlertState, next string
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ALERT\tSTATUS\tCOUNT\tLAST SEEN\tSUMMARY")
 	for _, a := range alerts {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", a.Key, a.Status, a.Count, a.LastSeen.Local().Format(time.DateTime), cell(a.Summary, maxCell))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", a.Key, a.Status, a.Count, a.LastSeen.Local().Format(timeStamp), cell(a.Summary, maxCell))
 	}
 	_ = tw.Flush()
 	if next != "" {
@@ -127,7 +127,7 @@ func printTimeline(w io.Writer, id string, events []klaxon.Event, total, next in
 		if e.By != "" && e.User != "" {
 			detail = strings.TrimSpace(e.User + " " + detail) // who was assigned, paged
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.At.Local().Format("15:04:05.000"), e.Kind, who, cell(detail, maxDetail))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.At.Local().Format(timeStampMilli), e.Kind, who, cell(detail, maxDetail))
 	}
 	_ = tw.Flush()
 	if next > 0 {

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/api"
@@ -50,7 +49,7 @@ func maintenanceCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		if err := c.do(ctx, http.MethodPost, "/v1/maintenance", api.MaintenanceRequest{Matchers: matchers, Duration: *span, Comment: *comment}, &m); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "maintenance %s: %s until %s\n", m.ID, strings.Join(m.Matchers, ", "), m.To.Local().Format(time.DateTime))
+		fmt.Fprintf(stdout, "maintenance %s: %s until %s\n", m.ID, strings.Join(m.Matchers, ", "), m.To.Local().Format(timeStamp))
 		return nil
 	case sub == "list" && len(pos) == 0:
 		var list api.MaintenanceList
@@ -64,7 +63,7 @@ func maintenanceCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tFROM\tTO\tMATCHERS\tBY\tCOMMENT")
 		for _, m := range list.Maintenance {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.From.Local().Format(time.DateTime), m.To.Local().Format(time.DateTime), strings.Join(m.Matchers, ", "), m.By, m.Comment)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.From.Local().Format(timeStamp), m.To.Local().Format(timeStamp), strings.Join(m.Matchers, ", "), m.By, m.Comment)
 		}
 		return tw.Flush()
 	case sub == "end" && len(pos) == 1:

@@ -137,7 +137,7 @@ func override(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		fmt.Fprintf(stdout, "override %s: %s on call in %s from %s to %s\n", o.ID, o.User, o.Schedule,
-			o.From.Local().Format(time.DateTime), o.To.Local().Format(time.DateTime))
+			o.From.Local().Format(timeStamp), o.To.Local().Format(timeStamp))
 		return nil
 	}
 	fmt.Fprintln(stderr, usage)
@@ -163,7 +163,7 @@ func listOverrides(ctx context.Context, c *client, names []string, stdout io.Wri
 		}
 		for _, o := range list.Overrides {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", o.ID, o.Schedule, o.User,
-				o.From.Local().Format(time.DateTime), o.To.Local().Format(time.DateTime), o.By)
+				o.From.Local().Format(timeStamp), o.To.Local().Format(timeStamp), o.By)
 		}
 	}
 	return tw.Flush()
