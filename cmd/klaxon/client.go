@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 	"unicode"
@@ -102,6 +106,41 @@ func (c *client) base() (string, error) {
 // answers become errors carrying the server's message, what to do about
 // it, and an exit status of their own.
 func (c *client) do(ctx context.Context, method, path string, in, out any) error {
+	return c.send(ctx, method, path, in, out, "")
+}
+
+// retryWaits are how long act waits before it sends a command again.
+var retryWaits = []time.Duration{250 * time.Millisecond, time.Second}
+
+// act sends a command on incident id (POST /v1/incidents/{id}/{command})
+// with an Idempotency-Key of its own, and sends it again with the same
+// key when no answer came back: the server acts once however many of
+// the tries reached it. When none is answered, the error says that the
+// command may have acted, and how to see.
+func (c *client) act(ctx context.Context, id, command string, in, out any) error {
+	var k [16]byte
+	_, _ = rand.Read(k[:])
+	key := "cli-" + hex.EncodeToString(k[:])
+	path := "/v1/incidents/" + url.PathEscape(id) + "/" + command
+	for try := 0; ; try++ {
+		err := c.send(ctx, http.MethodPost, path, in, out, key)
+		var exit *exitError
+		if !errors.As(err, &exit) || exit.code != exitUnreachable || errors.Is(err, syscall.ECONNREFUSED) {
+			return err // answered, or never sent: nothing to retry
+		}
+		if try == len(retryWaits) {
+			return fail(exitUnreachable, "%w; the command may have acted: see klaxon incident show %s before you run it again", err, id)
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(retryWaits[try]):
+		}
+	}
+}
+
+// send is do with an Idempotency-Key when key is not empty.
+func (c *client) send(ctx context.Context, method, path string, in, out any, key string) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -122,6 +161,9 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 	req.Header.Set("User-Agent", "klaxon-cli/"+strings.Fields(buildVersion())[0])
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -154,10 +196,14 @@ func unreachable(base string, err error) error {
 	if errors.As(err, &ue) {
 		err = ue.Err // without the method and URL, said below
 	}
-	if ue != nil && ue.Timeout() {
-		return fail(exitUnreachable, "the Klaxon server at %s did not answer in time (%v): is it overloaded? Try again, or see its logs", base, err)
+	var dns *net.DNSError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &dns):
+		return fail(exitUnreachable, "cannot reach the Klaxon server at %s (%v): is klaxon serve running there? Point --server or KLAXON_SERVER at it", base, err)
+	case ue != nil && ue.Timeout():
+		return fail(exitUnreachable, "the Klaxon server at %s did not answer in time (%v): is it overloaded? See its logs", base, err)
 	}
-	return fail(exitUnreachable, "cannot reach the Klaxon server at %s (%v): is klaxon serve running there? Point --server or KLAXON_SERVER at it", base, err)
+	return fail(exitUnreachable, "no answer from the Klaxon server at %s (%v): see its logs, and what is between it and you", base, err)
 }
 
 // answerError is the error of a non-2xx answer: the server's message
@@ -323,7 +369,7 @@ func command(ctx context.Context, name string, args []string, stdout, stderr io.
 		return errUsage
 	}
 	var inc klaxon.Incident
-	if err := c.do(ctx, http.MethodPost, "/v1/incidents/"+url.PathEscape(pos[0])+"/"+name, req, &inc); err != nil {
+	if err := c.act(ctx, pos[0], name, req, &inc); err != nil {
 		return err
 	}
 	switch name {
@@ -377,7 +423,7 @@ func work(ctx context.Context, name string, args []string, stdout, stderr io.Wri
 		req.Into = pos[1]
 	}
 	var inc klaxon.Incident
-	if err := c.do(ctx, http.MethodPost, "/v1/incidents/"+url.PathEscape(pos[0])+"/"+path, req, &inc); err != nil {
+	if err := c.act(ctx, pos[0], path, req, &inc); err != nil {
 		return err
 	}
 	switch name {
