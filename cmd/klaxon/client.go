@@ -291,6 +291,7 @@ const maxAnswer = 512 << 20
 func incidents(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("klaxon incidents", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	synopsis(fs, "usage: klaxon incidents [--state S] [--limit N] [--before ID] [--json]")
 	c := clientFlags(fs)
 	state := fs.String("state", "open", "open, all, or a list of triggered, acknowledged, resolved")
 	limit := fs.Int("limit", 50, "at most this many incidents, up to 1000")
@@ -352,6 +353,11 @@ func command(ctx context.Context, name string, args []string, stdout, stderr io.
 	fs.SetOutput(stderr)
 	c := clientFlags(fs)
 	by := fs.String("by", "", "who acts, for the timeline, when the token may act for others (act_as); by default the token's name")
+	if name == "snooze" {
+		synopsis(fs, "usage: klaxon snooze ID DURATION [--by NAME]   (DURATION: 30m, 4h, 2d)")
+	} else {
+		synopsis(fs, "usage: klaxon "+name+" ID [--by NAME]")
+	}
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -398,16 +404,18 @@ func work(ctx context.Context, name string, args []string, stdout, stderr io.Wri
 	case "assign":
 		commander = fs.Bool("commander", false, "make USER the commander, not the assignee")
 	}
+	usage := map[string]string{
+		"note":   "usage: klaxon note ID TEXT [--update] [--by NAME]",
+		"assign": `usage: klaxon assign ID USER [--commander] [--by NAME] (USER "" takes the role away)`,
+		"merge":  "usage: klaxon merge ID INTO [--by NAME]",
+	}[name]
+	synopsis(fs, usage)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 2 {
-		fmt.Fprintln(stderr, map[string]string{
-			"note":   "usage: klaxon note ID TEXT [--update] [--by NAME]",
-			"assign": `usage: klaxon assign ID USER [--commander] [--by NAME] (USER "" takes the role away)`,
-			"merge":  "usage: klaxon merge ID INTO [--by NAME]",
-		}[name])
+		fmt.Fprintln(stderr, usage)
 		return errUsage
 	}
 	req, path := api.CommandRequest{By: *by}, name

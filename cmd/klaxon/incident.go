@@ -32,21 +32,38 @@ func incidentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return errUsage
 	}
 	sub := args[0]
-	if sub == "export" {
+	switch {
+	case sub == "export":
 		return exportReview(ctx, args[1:], stdout, stderr)
+	case isHelp(sub):
+		fmt.Fprintln(stdout, incidentUsage)
+		return nil
+	case sub != "show" && sub != "alerts" && sub != "timeline":
+		fmt.Fprintf(stderr, "klaxon incident: unknown command %q\n%s\n", sub, incidentUsage)
+		return errUsage
 	}
 	fs := flag.NewFlagSet("klaxon incident "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	synopsis(fs, "usage: "+map[string]string{
+		"show":     "klaxon incident show ID [--limit N] [--json]",
+		"alerts":   "klaxon incident alerts ID [--cursor C] [--limit N] [--json]",
+		"timeline": "klaxon incident timeline ID [--offset O] [--limit N] [--json]",
+	}[sub])
 	c := clientFlags(fs)
 	limit := fs.Int("limit", 20, "alerts and events per page (at most 1000)")
-	cursor := fs.String("cursor", "", "alerts: where the page starts, as the previous page said")
-	offset := fs.Int("offset", 0, "timeline: the first event of the page, from 0")
+	cursor, offset := new(string), new(int)
+	switch sub {
+	case "alerts":
+		fs.StringVar(cursor, "cursor", "", "where the page starts, as the previous page said")
+	case "timeline":
+		fs.IntVar(offset, "offset", 0, "the first event of the page, from 0")
+	}
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseFlags(fs, args[1:])
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 || (sub != "show" && sub != "alerts" && sub != "timeline") {
+	if len(pos) != 1 {
 		fmt.Fprintln(stderr, incidentUsage)
 		return errUsage
 	}
@@ -155,6 +172,7 @@ func shellQuote(s string) string {
 func exportReview(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("klaxon incident export", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	synopsis(fs, "usage: klaxon incident export ID [--tz ZONE]")
 	c := clientFlags(fs)
 	tz := fs.String("tz", localZone(), "the reader's time zone, an IANA name")
 	pos, err := parseFlags(fs, args)

@@ -105,9 +105,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "route":
 		return routeTest(args, stdout, stderr)
 	case "version":
+		if len(args) > 0 {
+			fmt.Fprintf(stderr, "klaxon version takes no arguments, got %q\n", args[0])
+			return errUsage
+		}
 		fmt.Fprintln(stdout, "klaxon", buildVersion())
 		return nil
 	case "help", "-h", "--help":
+		if len(args) > 0 && args[0] != "help" && !isHelp(args[0]) {
+			// "klaxon help ack" is "klaxon ack --help".
+			err := run(ctx, append(args, "--help"), stdout, stdout)
+			if errors.Is(err, flag.ErrHelp) {
+				return nil
+			}
+			return err
+		}
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
@@ -157,6 +169,20 @@ func versionLine(version, commit string, bi *debug.BuildInfo) string {
 		commit += ", modified"
 	}
 	return version + " (commit " + commit + ")"
+}
+
+// synopsis makes fs's --help say how the command is written, then its
+// flags: Go's "Usage of klaxon ack:" says nothing of the ID.
+func synopsis(fs *flag.FlagSet, usage string) {
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "%s\n\nflags:\n", strings.TrimRight(usage, "\n"))
+		fs.PrintDefaults()
+	}
+}
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "--help" || arg == "-help"
 }
 
 // parseFlags parses flags that may come before, between or after the

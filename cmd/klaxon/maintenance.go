@@ -32,8 +32,17 @@ func maintenanceCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		return errUsage
 	}
 	sub := args[0]
+	switch {
+	case isHelp(sub):
+		fmt.Fprintln(stdout, maintenanceUsage)
+		return nil
+	case sub != "start" && sub != "list" && sub != "end":
+		fmt.Fprintf(stderr, "klaxon maintenance: unknown command %q\n%s\n", sub, maintenanceUsage)
+		return errUsage
+	}
 	fs := flag.NewFlagSet("klaxon maintenance "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	synopsis(fs, maintenanceUsage)
 	c := clientFlags(fs)
 	var matchers matcherList
 	fs.Var(&matchers, "matchers", `an alert matcher, Alertmanager's syntax (service="db"); repeat for more, all must match`)

@@ -19,6 +19,7 @@ import (
 func oncall(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("klaxon oncall", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	synopsis(fs, "usage: klaxon oncall [SCHEDULE] [--at TIME]")
 	c := clientFlags(fs)
 	at := newTimeFlag(time.Now(), "now")
 	fs.Var(at, "at", "when: "+timeHelp+"; a wall time is in the schedule's time zone (of every schedule: the local one)")
@@ -72,6 +73,7 @@ func inZone(t time.Time, tz string) string {
 func scheduleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("klaxon schedule show", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	synopsis(fs, "usage: klaxon schedule show NAME [--from TIME] [--to TIME]")
 	c := clientFlags(fs)
 	now := time.Now()
 	from, to := newTimeFlag(now, "now"), newTimeFlag(now, "+2w")
@@ -107,6 +109,7 @@ func scheduleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 func override(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("klaxon override", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	synopsis(fs, "usage: klaxon override SCHEDULE USER --from TIME --to TIME\n       klaxon override list [SCHEDULE]\n       klaxon override delete SCHEDULE ID")
 	c := clientFlags(fs)
 	now := time.Now()
 	from, to := newTimeFlag(now, ""), newTimeFlag(now, "")

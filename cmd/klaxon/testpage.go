@@ -15,6 +15,7 @@ import (
 func testPage(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("klaxon test-page", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	synopsis(fs, "usage: klaxon test-page USER [--via sms|voice|email|webhook|slack]")
 	c := clientFlags(fs)
 	via := fs.String("via", "", "sms, voice, email, webhook or slack (default: each of the user's notification rules)")
 	pos, err := parseFlags(fs, args)
