@@ -2,6 +2,7 @@ package route
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"unicode"
 
@@ -11,43 +12,61 @@ import (
 	"github.com/klaxonhq/klaxon"
 )
 
-// Classic is a matcher that only Alertmanager's classic parser reads,
-// like severity=~"\d+" (an escape the UTF-8 parser refuses) or
-// job=node exporter (a value with a space, unquoted). Alertmanager takes
+// Classic is a matcher that Alertmanager's two parsers do not read
+// alike. Most are read by its classic parser alone, like
+// severity=~"\d+" (an escape the UTF-8 parser refuses) or job=node
+// exporter (a value with a space, unquoted): Alertmanager v0.28 takes
 // such a matcher by default, parsing it the classic way and warning, and
 // so does Klaxon, so that rules copied from alertmanager.yml load as
-// they are.
+// they are. A few both read, each its own way, like a="\x41" (an A to
+// the UTF-8 parser, a backslash and x41 to the classic one): Klaxon
+// keeps the UTF-8 reading it always had, the default of later
+// Alertmanagers, where Alertmanager v0.28 takes the classic one.
 type Classic struct {
 	// Path is the matcher's key path, like route.routes[0].matchers[1].
 	Path  string
 	Input string
-	// As is the same matchers written so that both parsers read them
-	// alike, like severity=~"\\d+".
+	// As is the matchers as Klaxon reads them, written so that both
+	// parsers read them alike, like severity=~"\\d+".
 	As string
+	// Otherwise is how the classic parser reads a matcher that the
+	// UTF-8 parser reads too, otherwise; empty for one it alone reads.
+	Otherwise string
 }
 
 // Warning says what c is and what to write instead.
 func (c Classic) Warning() string {
+	if c.Otherwise != "" {
+		return fmt.Sprintf("read as %s, as Alertmanager's UTF-8 parser, the default of later versions, reads it; Alertmanager v0.28 reads it with its classic parser, as %s: to be read alike by both, write %s", c.As, c.Otherwise, c.As)
+	}
 	return "read with Alertmanager's classic parser, as Alertmanager v0.28 reads it; its UTF-8 parser, the default of later versions, refuses it: for both, write " + c.As
 }
 
 // parseMatchers parses each matcher of in, at key path path[i], as
 // Alertmanager v0.28 does by default: with the UTF-8 parser, else with
-// the classic one, each such matcher noted in classic. Where both read
-// a matcher, the UTF-8 parser's reading is kept. Problems are appended
-// to errs as *klaxon.FieldError values.
+// the classic one, each matcher the parsers do not read alike noted in
+// classic. Where both read a matcher, the UTF-8 parser's reading is
+// kept. With classic nil, a matcher that only the classic parser reads
+// is refused, saying what to write: a runtime window's matchers are kept
+// as written, for every replica to read, an older Klaxon's too. Problems
+// are appended to errs as *klaxon.FieldError values.
 func parseMatchers(in []string, path string, errs []error, classic *[]Classic) (labels.Matchers, []error) {
 	var out labels.Matchers
 	for i, m := range in {
 		key := fmt.Sprintf("%s[%d]", path, i)
 		ms, err := parse.Matchers(m)
-		if err != nil && whole(m) {
-			if old, oldErr := labels.ParseMatchers(m); oldErr == nil && len(old) > 0 {
-				ms, err = labels.Matchers(old), nil
-				if classic != nil {
-					*classic = append(*classic, Classic{Path: key, Input: m, As: written(ms)})
-				}
+		switch old, oldErr := labels.ParseMatchers(m); {
+		case classic == nil:
+			if err != nil && oldErr == nil && len(old) > 0 && whole(m) {
+				err = fmt.Errorf("%w (Alertmanager's classic parser reads it: write %s)", err, written(old))
 			}
+		case err != nil:
+			if oldErr == nil && len(old) > 0 && whole(m) {
+				ms, err = labels.Matchers(old), nil
+				*classic = append(*classic, Classic{Path: key, Input: m, As: written(ms)})
+			}
+		case oldErr == nil && !reflect.DeepEqual(ms, labels.Matchers(old)):
+			*classic = append(*classic, Classic{Path: key, Input: m, As: written(ms), Otherwise: written(old)})
 		}
 		if err == nil && len(ms) == 0 {
 			err = fmt.Errorf("no matcher")

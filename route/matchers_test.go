@@ -3,7 +3,10 @@ package route
 import (
 	"testing"
 
+	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
 )
 
 // TestClassicMatchers: a matcher that only Alertmanager's classic parser
@@ -109,11 +112,39 @@ func TestClassicMatcherCutShortRefused(t *testing.T) {
 		`{job=node exporter} `,
 		"{job=node exporter}\t",
 	} {
-		_, errs := parseMatchers([]string{in}, "m", nil, nil)
+		var classic []Classic
+		_, errs := parseMatchers([]string{in}, "m", nil, &classic)
 		require.NotEmpty(t, errs, "%q", in)
 	}
 	for _, in := range []string{`job=node exporter`, `{team="db",instance=~"db\d+"}`, `a="b,c=", d=e f`, ` job=node exporter `} {
-		_, errs := parseMatchers([]string{in}, "m", nil, nil)
+		var classic []Classic
+		_, errs := parseMatchers([]string{in}, "m", nil, &classic)
 		require.Empty(t, errs, "%q", in)
 	}
+}
+
+// TestMatcherReadOtherwise: a matcher that both parsers read, each its
+// own way, keeps the UTF-8 reading it always had, and is noted with the
+// classic reading, which Alertmanager v0.28 takes, and how to write it
+// so that both read it alike.
+func TestMatcherReadOtherwise(t *testing.T) {
+	var classic []Classic
+	ms, errs := parseMatchers([]string{`a="\x41"`, `b="x\\y"`}, "m", nil, &classic)
+	require.Empty(t, errs)
+	require.True(t, ms.Matches(model.LabelSet{"a": "A", "b": `x\y`}), "the UTF-8 reading: %s", ms)
+	require.Equal(t, []Classic{{Path: "m[0]", Input: `a="\x41"`, As: `a="A"`, Otherwise: `a="\\x41"`}}, classic,
+		"the second, read alike by both, is not noted")
+	require.Contains(t, classic[0].Warning(), `Alertmanager v0.28 reads it with its classic parser, as a="\\x41": to be read alike by both, write a="A"`)
+}
+
+// TestRuntimeMatchersStrict: a runtime window's matchers are kept as
+// written, for every replica to read, an older Klaxon's too: one that
+// only the classic parser reads is refused, saying what to write.
+func TestRuntimeMatchersStrict(t *testing.T) {
+	_, err := RuntimeWindow(klaxon.Maintenance{ID: "1", Matchers: []string{`instance=~"db\d+"`}})
+	require.ErrorIs(t, err, klaxon.ErrInvalid)
+	require.ErrorContains(t, err, `write instance=~"db\\d+"`)
+	w, err := RuntimeWindow(klaxon.Maintenance{ID: "1", Matchers: []string{`instance=~"db\\d+"`}})
+	require.NoError(t, err)
+	require.True(t, w.Matchers.Matches(model.LabelSet{"instance": "db12"}))
 }
