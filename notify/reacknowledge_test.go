@@ -13,15 +13,15 @@ import (
 
 // TestReacknowledgeIsNoUpdate: acknowledging an acknowledged incident
 // again restarts its ack_timeout, and is on the timeline, but is no news
-// for its subscribers: they heard it was acknowledged. A PagerDuty sender
-// that sends acknowledge again every minute, a button pressed twice, must
-// not mail them "acknowledged" each time.
+// for its subscribers: they heard it was acknowledged. A responder who
+// acknowledges again every few minutes, still on it, must not mail them
+// "acknowledged" each time.
 func TestReacknowledgeIsNoUpdate(t *testing.T) {
 	t0 := time.Date(2026, 11, 23, 22, 0, 0, 0, time.UTC)
 	u := NewUpdates(nil, nil, nil, slog.New(slog.DiscardHandler))
 	inc := &klaxon.Incident{ID: "7", Summary: "db down", State: klaxon.StateTriggered, CreatedAt: t0,
 		Policy: klaxon.Policy{AckTimeout: 30 * time.Minute, Subscribers: []string{"user:carol"}}}
-	for i, who := range []klaxon.Actor{{By: "alice", How: "sms"}, {By: "datadog", How: "pagerduty"}, {By: "datadog", How: "pagerduty"}} {
+	for i, who := range []klaxon.Actor{{By: "alice", How: "sms"}, {By: "alice", How: "sms"}, {By: "bob", How: "api"}} {
 		inc.Recorded = nil
 		changed, err := incident.Acknowledge(inc, t0.Add(time.Duration(i)*time.Minute), who)
 		require.NoError(t, err)

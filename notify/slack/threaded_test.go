@@ -29,8 +29,8 @@ func TestThreaded(t *testing.T) {
 }
 
 // TestThreadedReacknowledge: an acknowledgement of an incident
-// acknowledged already (its ack_timeout restarted: a PagerDuty sender's
-// acknowledge sent again, a button pressed twice) gets no thread reply:
+// acknowledged already (its ack_timeout restarted: a responder still on
+// it says so again) gets no thread reply:
 // the thread said it was acknowledged.
 func TestThreadedReacknowledge(t *testing.T) {
 	t0 := time.Date(2026, 11, 23, 22, 0, 0, 0, time.UTC)
@@ -39,7 +39,7 @@ func TestThreadedReacknowledge(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, threaded(inc.Recorded[0]))
 	inc.Recorded = nil
-	changed, err := incident.Acknowledge(inc, t0.Add(time.Minute), klaxon.Actor{By: "datadog", How: "pagerduty"})
+	changed, err := incident.Acknowledge(inc, t0.Add(time.Minute), klaxon.Actor{By: "bob", How: "slack"})
 	require.NoError(t, err)
 	require.True(t, changed)
 	require.Len(t, inc.Recorded, 1)
