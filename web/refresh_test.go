@@ -49,6 +49,27 @@ const tick = `(async function () {
   return window.__parsed === parsed ? "stuck" : "refreshed";
 })()`
 
+// signedInWithFakeTimers opens url in a new browser whose page timers
+// are fakeTimers, signs in there with token, and returns the browser and
+// a function that evaluates JavaScript on its page (awaiting a promise).
+func signedInWithFakeTimers(t *testing.T, url, token string) (context.Context, func(js string) string) {
+	t.Helper()
+	ctx := browsertest.New(t)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: fakeTimers})
+		return err
+	})))
+	require.Equal(t, http.StatusOK, open(t, ctx, url))
+	require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("token"), token)))
+	require.Equal(t, http.StatusOK, submit(t, ctx, chromedp.CSS("form button[type=submit]")))
+	return ctx, func(js string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+		require.NoError(t, err, js)
+		return v
+	}
+}
+
 // TestRefreshKeepsWhatTheReaderIsDoing: an open incident's page
 // refreshes its content every 15 s while shown, unless a field has the
 // focus. A responder who opened "Note, assign", wrote half a note, and
@@ -59,20 +80,7 @@ const tick = `(async function () {
 func TestRefreshKeepsWhatTheReaderIsDoing(t *testing.T) {
 	r := newRig(t)
 	id := r.Open(t, "db")
-	ctx := browsertest.New(t)
-	require.NoError(t, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: fakeTimers})
-		return err
-	})))
-	require.Equal(t, http.StatusOK, open(t, ctx, r.srv.URL+"/incidents/"+id))
-	require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("token"), actToken)))
-	require.Equal(t, http.StatusOK, submit(t, ctx, chromedp.CSS("form button[type=submit]")))
-	eval := func(js string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
-		require.NoError(t, err, js)
-		return v
-	}
+	ctx, eval := signedInWithFakeTimers(t, r.srv.URL+"/incidents/"+id, actToken)
 	require.Equal(t, "refreshed", eval(tick), "the page refreshes while nobody uses it")
 
 	tests := []struct {
@@ -124,20 +132,7 @@ func TestStalePageSaysSo(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t)
 			id := r.Open(t, "db")
-			ctx := browsertest.New(t)
-			require.NoError(t, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-				_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: fakeTimers})
-				return err
-			})))
-			require.Equal(t, http.StatusOK, open(t, ctx, r.srv.URL+"/incidents"))
-			require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("token"), actToken)))
-			require.Equal(t, http.StatusOK, submit(t, ctx, chromedp.CSS("form button[type=submit]")))
-			eval := func(js string) string {
-				t.Helper()
-				v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
-				require.NoError(t, err, js)
-				return v
-			}
+			ctx, eval := signedInWithFakeTimers(t, r.srv.URL+"/incidents", actToken)
 			require.Equal(t, "refreshed", eval(tick))
 			require.Contains(t, text(t, ctx, "body"), "#"+id)
 			require.NotContains(t, strings.ToLower(text(t, ctx, "body")), "not up to date")
@@ -182,20 +177,7 @@ func TestStalePageSaysSoWhenKlaxonDoesNotAnswer(t *testing.T) {
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(release) })
 
-	ctx := browsertest.New(t)
-	require.NoError(t, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: fakeTimers})
-		return err
-	})))
-	require.Equal(t, http.StatusOK, open(t, ctx, srv.URL+"/incidents/"+id))
-	require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("token"), actToken)))
-	require.Equal(t, http.StatusOK, submit(t, ctx, chromedp.CSS("form button[type=submit]")))
-	eval := func(js string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
-		require.NoError(t, err, js)
-		return v
-	}
+	ctx, eval := signedInWithFakeTimers(t, srv.URL+"/incidents/"+id, actToken)
 	require.Equal(t, "refreshed", eval(tick))
 	fire := `(function () { window.__ticks.forEach(function (f) { f(); }); return ""; })()`
 	said := `/not up to date/i.test(document.body.innerText) ? "said" : "silent"`
@@ -222,20 +204,7 @@ func TestStalePageSaysSoWhenKlaxonDoesNotAnswer(t *testing.T) {
 func TestIncidentListRefreshesWithAFilterNotApplied(t *testing.T) {
 	r := newRig(t)
 	r.Open(t, "db")
-	ctx := browsertest.New(t)
-	require.NoError(t, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: fakeTimers})
-		return err
-	})))
-	require.Equal(t, http.StatusOK, open(t, ctx, r.srv.URL+"/incidents"))
-	require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("token"), readToken)))
-	require.Equal(t, http.StatusOK, submit(t, ctx, chromedp.CSS("form button[type=submit]")))
-	eval := func(js string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
-		require.NoError(t, err, js)
-		return v
-	}
+	ctx, eval := signedInWithFakeTimers(t, r.srv.URL+"/incidents", readToken)
 	eval(`(function () { var s = document.querySelector("select[name=urgency]"); s.focus(); s.value = "high"; s.blur(); return ""; })()`)
 
 	id := r.Open(t, "api")
@@ -255,20 +224,7 @@ func TestIncidentListRefreshesWithAFilterNotApplied(t *testing.T) {
 func TestHeldRefreshSaysSo(t *testing.T) {
 	r := newRig(t)
 	id := r.Open(t, "db")
-	ctx := browsertest.New(t)
-	require.NoError(t, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: fakeTimers})
-		return err
-	})))
-	require.Equal(t, http.StatusOK, open(t, ctx, r.srv.URL+"/incidents/"+id))
-	require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("token"), actToken)))
-	require.Equal(t, http.StatusOK, submit(t, ctx, chromedp.CSS("form button[type=submit]")))
-	eval := func(js string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
-		require.NoError(t, err, js)
-		return v
-	}
+	ctx, eval := signedInWithFakeTimers(t, r.srv.URL+"/incidents/"+id, actToken)
 	said := `/not up to date/i.test(document.body.innerText) ? "said" : "silent"`
 	eval(`(function () { document.querySelector("details.work").open = true; var n = document.getElementById("note-text"); n.focus(); n.value = "failing over to"; n.blur(); return ""; })()`)
 	require.Equal(t, "skipped", eval(tick), "the note is kept")
