@@ -115,28 +115,52 @@ var retryWaits = []time.Duration{250 * time.Millisecond, time.Second}
 // act sends a command on incident id (POST /v1/incidents/{id}/{command})
 // with an Idempotency-Key of its own, and sends it again with the same
 // key when no answer came back: the server acts once however many of
-// the tries reached it. When none is answered, the error says that the
-// command may have acted, and how to see.
+// the tries reached it. A try refused its connection, or whose server's
+// name does not resolve, was never sent. Once a try may have acted
+// unanswered, the error of a later one that is no answer of the server
+// to the key (a 4xx) says that the command may have acted, and how to
+// see: the server down as it restarts, or a 5xx, says nothing of the
+// first.
 func (c *client) act(ctx context.Context, id, command string, in, out any) error {
 	var k [16]byte
 	_, _ = rand.Read(k[:])
 	key := "cli-" + hex.EncodeToString(k[:])
 	path := "/v1/incidents/" + url.PathEscape(id) + "/" + command
+	mayHaveActed := func(err error) error {
+		return fail(exitUnreachable, "%w; the command may have acted: see klaxon incident show %s before you run it again", err, id)
+	}
+	lost := false // a try may have reached the server, unanswered
 	for try := 0; ; try++ {
 		err := c.send(ctx, http.MethodPost, path, in, out, key)
 		var exit *exitError
-		if !errors.As(err, &exit) || exit.code != exitUnreachable || errors.Is(err, syscall.ECONNREFUSED) {
-			return err // answered, or never sent: nothing to retry
+		answered := errors.As(err, &exit) && exit.code != exitUnreachable // a 4xx, or never sent (--server)
+		switch {
+		case err == nil || answered:
+			return err
+		case exit == nil || neverSent(err):
+			// A 5xx, an answer cut short; or a try never sent.
+			if lost {
+				return mayHaveActed(err)
+			}
+			return err
 		}
+		lost = true
 		if try == len(retryWaits) {
-			return fail(exitUnreachable, "%w; the command may have acted: see klaxon incident show %s before you run it again", err, id)
+			return mayHaveActed(err)
 		}
 		select {
 		case <-ctx.Done():
-			return err
+			return mayHaveActed(err)
 		case <-time.After(retryWaits[try]):
 		}
 	}
+}
+
+// neverSent reports whether err, a request's, says that it never left
+// this machine: its connection refused, or its server's name unknown.
+func neverSent(err error) bool {
+	var dns *net.DNSError
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &dns)
 }
 
 // send is do with an Idempotency-Key when key is not empty.
@@ -196,14 +220,13 @@ func unreachable(base string, err error) error {
 	if errors.As(err, &ue) {
 		err = ue.Err // without the method and URL, said below
 	}
-	var dns *net.DNSError
 	switch {
-	case errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &dns):
-		return fail(exitUnreachable, "cannot reach the Klaxon server at %s (%v): is klaxon serve running there? Point --server or KLAXON_SERVER at it", base, err)
+	case neverSent(err):
+		return fail(exitUnreachable, "cannot reach the Klaxon server at %s (%w): is klaxon serve running there? Point --server or KLAXON_SERVER at it", base, err)
 	case ue != nil && ue.Timeout():
-		return fail(exitUnreachable, "the Klaxon server at %s did not answer in time (%v): is it overloaded? See its logs", base, err)
+		return fail(exitUnreachable, "the Klaxon server at %s did not answer in time (%w): is it overloaded? See its logs", base, err)
 	}
-	return fail(exitUnreachable, "no answer from the Klaxon server at %s (%v): see its logs, and what is between it and you", base, err)
+	return fail(exitUnreachable, "no answer from the Klaxon server at %s (%w): see its logs, and what is between it and you", base, err)
 }
 
 // answerError is the error of a non-2xx answer: the server's message

@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -89,4 +93,93 @@ func TestCommandAnswerLost(t *testing.T) {
 	require.ErrorContains(t, err, "may have")
 	require.ErrorContains(t, err, "klaxon incident show "+id)
 	require.Equal(t, 2, byCLI(klaxon.EventEscalated), "the tries of one command escalate once")
+}
+
+// TestCommandRetryFailsAfterLostAnswer: once a try of a command may have
+// reached the server and its answer was lost, the command may have
+// acted, whatever its later tries meet: a server that went down (the
+// retry refused, as while it restarts) or that answers 5xx. The error
+// must still say so, or the responder, told only to start the server or
+// see its logs, runs the command again: another command, an escalation
+// that escalates again. A 4xx answer comes after the server checked the
+// key, so it is what it says.
+func TestCommandRetryFailsAfterLostAnswer(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		retry func(w http.ResponseWriter, srv *httptest.Server)
+	}{
+		{"the server gone", nil},
+		{"a 503", func(w http.ResponseWriter, _ *httptest.Server) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, `{"error":"the store is unavailable"}`)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var posts atomic.Int64
+			var srv *httptest.Server
+			srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.ReadAll(r.Body)
+				if posts.Add(1) > 1 {
+					tt.retry(w, srv)
+					return
+				}
+				// Acted on, never answered; and then, for the first
+				// case, the server is down.
+				if tt.retry == nil {
+					srv.Listener.Close()
+				}
+				conn, _, err := http.NewResponseController(w).Hijack()
+				require.NoError(t, err)
+				conn.Close()
+			}))
+			t.Cleanup(srv.Close)
+			var out, errOut bytes.Buffer
+			err := run(t.Context(), []string{"escalate", "7", "--server", srv.URL, "--token", apiToken}, &out, &errOut)
+			require.Error(t, err)
+			require.ErrorContains(t, err, "may have acted", "the first try may have escalated")
+			require.ErrorContains(t, err, "klaxon incident show 7")
+		})
+	}
+}
+
+// TestCommandNeverSentNotRetried: a command refused its connection (no
+// server listens there) or whose server's name does not resolve was
+// never sent: it is not sent again, and the error does not say that it
+// may have acted, which would send the responder to look for an act
+// that never happened rather than at --server.
+func TestCommandNeverSentNotRetried(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		err  error
+	}{
+		{"refused", os.NewSyscallError("connect", syscall.ECONNREFUSED)},
+		{"no such host", &net.DNSError{Err: "no such host", Name: "klaxon.invalid", IsNotFound: true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var dials atomic.Int64
+			c := &client{server: "http://klaxon.invalid:8080", token: apiToken, http: &http.Client{Transport: &http.Transport{
+				DialContext: func(context.Context, string, string) (net.Conn, error) {
+					dials.Add(1)
+					return nil, &net.OpError{Op: "dial", Net: "tcp", Err: tt.err}
+				},
+			}}}
+			err := c.act(t.Context(), "7", "escalate", nil, nil)
+			var exit *exitError
+			require.True(t, errors.As(err, &exit), "%v", err)
+			require.Equal(t, exitUnreachable, exit.code)
+			require.NotContains(t, err.Error(), "may have acted", "never sent")
+			require.EqualValues(t, 1, dials.Load(), "not sent again")
+		})
+	}
+
+	// As the CLI runs, against a port nobody listens on.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	var out, errOut bytes.Buffer
+	err = run(t.Context(), []string{"ack", "7", "--server", "http://" + addr, "--token", apiToken}, &out, &errOut)
+	require.ErrorContains(t, err, "cannot reach the Klaxon server")
+	require.NotContains(t, err.Error(), "may have acted")
 }
