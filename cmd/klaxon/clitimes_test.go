@@ -38,3 +38,31 @@ func TestCLITimesNameTheirZone(t *testing.T) {
 	require.Regexp(t, `until `+stamp+`\n`, cli("maintenance", "start", "--matchers", `service="db"`, "--for", "2h"))
 	require.Regexp(t, `(?m)^\S+ +`+stamp+` +`+stamp+` +service="db"`, cli("maintenance", "list"))
 }
+
+// TestOverrideTimesInScheduleZone: override is a schedule command. Its
+// --from and --to are read in the schedule's zone, and the README says
+// the schedule commands print times in the schedule's zone too: an
+// override asked from 09:00 where the rotation hands off is said to run
+// from 09:00 there, not from that instant on this machine's clock.
+func TestOverrideTimesInScheduleZone(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	require.NoError(t, err)
+	day := time.Now().In(ny).AddDate(0, 0, 2)
+	from := time.Date(day.Year(), day.Month(), day.Day(), 9, 0, 0, 0, ny)
+	if from.Format("15:04 MST") == from.Local().Format("15:04 MST") {
+		t.Skip("this machine's zone is the schedule's")
+	}
+	base, _, _ := startServe(t, writeScheduleConfig(t, time.Hour))
+	cli := func(args ...string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		require.NoError(t, run(t.Context(), append(args, "--server", base, "--token", apiToken), &out, &errOut), errOut.String())
+		return out.String()
+	}
+	wall := from.Format("2006-01-02T15:04")
+	to := from.Add(8 * time.Hour)
+	out := cli("override", "primary", "bob", "--from", wall, "--to", to.Format("2006-01-02T15:04"))
+	require.Contains(t, out, "from "+from.Format(timeStamp)+" to "+to.Format(timeStamp), "in the schedule's zone, as asked")
+	require.Regexp(t, `(?m)^1 +primary +bob +`+regexp.QuoteMeta(from.Format(timeStamp))+` +`+regexp.QuoteMeta(to.Format(timeStamp)), cli("override", "list", "primary"))
+	require.Regexp(t, `(?m)^1 +primary +bob +`+regexp.QuoteMeta(from.Format(timeStamp)), cli("override", "list"))
+}

@@ -139,8 +139,10 @@ func override(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := c.do(ctx, http.MethodPost, "/v1/schedules/"+url.PathEscape(pos[0])+"/overrides", req, &o); err != nil {
 			return err
 		}
+		// Said in the schedule's zone, as --from and --to are read.
+		tz := scheduleTimeZone(ctx, c, pos[0])
 		fmt.Fprintf(stdout, "override %s: %s on call in %s from %s to %s\n", o.ID, o.User, o.Schedule,
-			o.From.Local().Format(timeStamp), o.To.Local().Format(timeStamp))
+			stampIn(o.From, tz), stampIn(o.To, tz))
 		return nil
 	}
 	fmt.Fprintln(stderr, usage)
@@ -148,6 +150,7 @@ func override(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func listOverrides(ctx context.Context, c *client, names []string, stdout io.Writer) error {
+	zones := map[string]string{} // each schedule's, which its times are printed in
 	if len(names) == 0 {
 		var all api.OnCallList
 		if err := c.do(ctx, http.MethodGet, "/v1/oncall", nil, &all); err != nil {
@@ -155,6 +158,7 @@ func listOverrides(ctx context.Context, c *client, names []string, stdout io.Wri
 		}
 		for _, oc := range all.OnCall {
 			names = append(names, oc.Schedule)
+			zones[oc.Schedule] = oc.TimeZone
 		}
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
@@ -164,10 +168,34 @@ func listOverrides(ctx context.Context, c *client, names []string, stdout io.Wri
 		if err := c.do(ctx, http.MethodGet, "/v1/schedules/"+url.PathEscape(name)+"/overrides", nil, &list); err != nil {
 			return err
 		}
+		tz, ok := zones[name]
+		if !ok && len(list.Overrides) > 0 {
+			tz = scheduleTimeZone(ctx, c, name)
+		}
 		for _, o := range list.Overrides {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", o.ID, o.Schedule, o.User,
-				o.From.Local().Format(timeStamp), o.To.Local().Format(timeStamp), o.By)
+				stampIn(o.From, tz), stampIn(o.To, tz), o.By)
 		}
 	}
 	return tw.Flush()
+}
+
+// scheduleTimeZone is the IANA zone of schedule name, "" when the server
+// does not say (this machine's zone stands in).
+func scheduleTimeZone(ctx context.Context, c *client, name string) string {
+	var oc api.OnCall
+	if err := c.do(ctx, http.MethodGet, "/v1/schedules/"+url.PathEscape(name)+"/oncall", nil, &oc); err != nil {
+		return ""
+	}
+	return oc.TimeZone
+}
+
+// stampIn formats t as the CLI prints a time (timeStamp), in the IANA
+// zone tz, or in this machine's when tz is "" or unknown here.
+func stampIn(t time.Time, tz string) string {
+	loc, err := time.LoadLocation(tz)
+	if tz == "" || err != nil {
+		loc = time.Local
+	}
+	return t.In(loc).Format(timeStamp)
 }
