@@ -327,7 +327,7 @@ func incidents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return errUsage
 	}
 	if *limit < 1 {
-		return fmt.Errorf("--limit %d: must be at least 1", *limit)
+		return fail(2, "--limit %d: must be at least 1", *limit)
 	}
 	q := url.Values{"state": {*state}, "limit": {fmt.Sprint(*limit)}}
 	if *before != "" {

@@ -75,3 +75,24 @@ func TestCLIFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestCLIBadArgumentExit: an argument the CLI itself finds wrong exits 2,
+// as the README says of a wrong command line, and as the same mistake
+// the server finds does (incidents --limit 5000 is a 400): a script must
+// not read "1, any other failure" for --limit 0 and "2" for --limit 5000.
+func TestCLIBadArgumentExit(t *testing.T) {
+	bin := buildKlaxon(t)
+	for _, args := range [][]string{
+		{"incidents", "--limit", "0"},
+		{"route", "test", "service"},
+	} {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "KLAXON_SERVER=http://"+klaxontest.FreeAddr(t), "KLAXON_API_TOKEN=")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var exit *exec.ExitError
+		require.True(t, errors.As(err, &exit), "klaxon %q: %v", args, err)
+		require.Equal(t, 2, exit.ExitCode(), "klaxon %q: %s", args, stderr.String())
+	}
+}
