@@ -58,3 +58,28 @@ func TestCommandHelp(t *testing.T) {
 		require.Contains(t, errOut.String(), c.names, "klaxon %q names what is wrong", c.args)
 	}
 }
+
+// TestHelpOfVersionAndMaintenance: "klaxon help version" and "klaxon
+// version --help" are asked for, as for any command, not a mistake; and
+// "klaxon maintenance list --help" and "end --help" say only the flags
+// list and end take, not start's, which they would take and ignore.
+func TestHelpOfVersionAndMaintenance(t *testing.T) {
+	for _, args := range [][]string{{"help", "version"}, {"version", "--help"}} {
+		var out, errOut bytes.Buffer
+		err := run(t.Context(), args, &out, &errOut)
+		require.True(t, err == nil || errors.Is(err, flag.ErrHelp), "klaxon %q: %v\n%s", args, err, errOut.String())
+		require.Contains(t, out.String()+errOut.String(), "klaxon version", "klaxon %q", args)
+	}
+	for _, sub := range []string{"list", "end"} {
+		var out, errOut bytes.Buffer
+		err := run(t.Context(), []string{"maintenance", sub, "--help"}, &out, &errOut)
+		require.True(t, err == nil || errors.Is(err, flag.ErrHelp), "%v", err)
+		text := out.String() + errOut.String()
+		for _, f := range []string{"-matchers", "-for", "-comment"} {
+			require.NotContains(t, text, f, "klaxon maintenance %s --help", sub)
+		}
+	}
+	// And list takes none of them.
+	var out, errOut bytes.Buffer
+	require.ErrorIs(t, run(t.Context(), []string{"maintenance", "list", "--for", "2h"}, &out, &errOut), errUsage)
+}

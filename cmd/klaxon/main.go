@@ -105,6 +105,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "route":
 		return routeTest(args, stdout, stderr)
 	case "version":
+		if len(args) == 1 && isHelp(args[0]) {
+			fmt.Fprintln(stdout, "usage: klaxon version   (the release and the commit it was built from)")
+			return nil
+		}
 		if len(args) > 0 {
 			fmt.Fprintf(stderr, "klaxon version takes no arguments, got %q\n", args[0])
 			return errUsage

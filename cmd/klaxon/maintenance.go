@@ -42,12 +42,20 @@ func maintenanceCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	fs := flag.NewFlagSet("klaxon maintenance "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	synopsis(fs, maintenanceUsage)
+	synopsis(fs, "usage: "+map[string]string{
+		"start": `klaxon maintenance start --matchers 'service="db"' [--matchers ...] --for 2h [--comment TEXT]`,
+		"list":  "klaxon maintenance list",
+		"end":   "klaxon maintenance end ID",
+	}[sub])
 	c := clientFlags(fs)
+	// Only start takes these: list and end neither show nor take them.
 	var matchers matcherList
-	fs.Var(&matchers, "matchers", `an alert matcher, Alertmanager's syntax (service="db"); repeat for more, all must match`)
-	span := fs.String("for", "", "how long from now: 30m, 2h")
-	comment := fs.String("comment", "", "why, for the others")
+	span, comment := new(string), new(string)
+	if sub == "start" {
+		fs.Var(&matchers, "matchers", `an alert matcher, Alertmanager's syntax (service="db"); repeat for more, all must match`)
+		fs.StringVar(span, "for", "", "how long from now: 30m, 2h")
+		fs.StringVar(comment, "comment", "", "why, for the others")
+	}
 	pos, err := parseFlags(fs, args[1:])
 	if err != nil {
 		return err
