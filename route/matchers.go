@@ -84,9 +84,10 @@ func parseMatchers(in []string, path string, errs []error, classic *[]Classic) (
 // a brace exactly when it opens one, with nothing past it (the classic
 // parser trims a brace only at the very ends, and reads one followed by a
 // space into the value: {job=node exporter} as job="node exporter}"),
-// and no operator of m is cut short, at its end or before a comma: the
-// classic parser takes {c="1", severity=~ and severity=~, c="1" (as
-// severity=~""), which are matchers cut short.
+// no brace outside quotes but that pair, and no operator of m is cut
+// short, at its end or before a comma: the classic parser takes
+// {c="1", severity=~ and severity=~, c="1" (as severity=~""), which are
+// matchers cut short.
 func whole(m string) bool {
 	t := strings.TrimSpace(m)
 	if t == "" || strings.HasPrefix(t, "{") != strings.HasSuffix(t, "}") {
@@ -96,10 +97,15 @@ func whole(m string) bool {
 		return false
 	}
 	// Commas outside quotes part the matchers, as the classic parser
-	// finds them; the end is one too.
+	// finds them; the end is one too. A brace outside quotes, but for
+	// the pair around the whole, is stray: the classic parser reads it
+	// into a value ({job=node exporter}}: job="node exporter}").
 	var quoted, escaped bool
 	var last rune // the latest rune that is not a space
-	for _, r := range strings.TrimSuffix(t, "}") + "," {
+	for _, r := range strings.TrimPrefix(strings.TrimSuffix(t, "}"), "{") + "," {
+		if !quoted && (r == '{' || r == '}') {
+			return false
+		}
 		switch r {
 		case '"':
 			if !escaped {

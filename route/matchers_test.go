@@ -148,3 +148,22 @@ func TestRuntimeMatchersStrict(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, w.Matchers.Matches(model.LabelSet{"instance": "db12"}))
 }
+
+// TestClassicMatcherStrayBraceRefused: a brace outside quotes other than
+// the pair around the whole is no part of what was meant ({job=node
+// exporter}} closes twice), yet the classic parser reads it into a value
+// (job="node exporter}"): such a matcher, which only the classic parser
+// reads, is refused, as one with anything past its closing brace is. A
+// brace inside quotes is a value's.
+func TestClassicMatcherStrayBraceRefused(t *testing.T) {
+	for _, in := range []string{`{job=node exporter}}`, `{a=b}, c=d e}`, `a=b}c d`, `{{job=node exporter}`} {
+		var classic []Classic
+		_, errs := parseMatchers([]string{in}, "m", nil, &classic)
+		require.NotEmpty(t, errs, "%q read as %+v", in, classic)
+	}
+	for _, in := range []string{`{job="node}", env=pro d}`, `a="{x}", b=c d`} {
+		var classic []Classic
+		_, errs := parseMatchers([]string{in}, "m", nil, &classic)
+		require.Empty(t, errs, "%q", in)
+	}
+}
