@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,14 +48,24 @@ func TestCLITimesNameTheirZone(t *testing.T) {
 // override asked from 09:00 where the rotation hands off is said to run
 // from 09:00 there, not from that instant on this machine's clock.
 func TestOverrideTimesInScheduleZone(t *testing.T) {
-	ny, err := time.LoadLocation("America/New_York")
+	// The schedule's zone, one that is not this machine's, for the test
+	// to tell them apart.
+	zone := "America/New_York"
+	loc, err := time.LoadLocation(zone)
 	require.NoError(t, err)
-	day := time.Now().In(ny).AddDate(0, 0, 2)
-	from := time.Date(day.Year(), day.Month(), day.Day(), 9, 0, 0, 0, ny)
-	if from.Format("15:04 MST") == from.Local().Format("15:04 MST") {
-		t.Skip("this machine's zone is the schedule's")
+	if probe := time.Date(2026, 1, 5, 9, 0, 0, 0, loc); probe.Format("15:04 MST") == probe.Local().Format("15:04 MST") {
+		zone = "Asia/Tokyo"
+		loc, err = time.LoadLocation(zone)
+		require.NoError(t, err)
 	}
-	base, _, _ := startServe(t, writeScheduleConfig(t, time.Hour))
+	day := time.Now().In(loc).AddDate(0, 0, 2)
+	from := time.Date(day.Year(), day.Month(), day.Day(), 9, 0, 0, 0, loc)
+	config := writeScheduleConfig(t, time.Hour)
+	sched := filepath.Join(filepath.Dir(config), "schedules", "primary.yaml")
+	b, err := os.ReadFile(sched)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(sched, []byte(strings.Replace(string(b), "America/New_York", zone, 1)), 0o644))
+	base, _, _ := startServe(t, config)
 	cli := func(args ...string) string {
 		t.Helper()
 		var out, errOut bytes.Buffer
