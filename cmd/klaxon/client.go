@@ -191,12 +191,13 @@ func (c *client) send(ctx context.Context, method, path string, in, out any, key
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return unreachable(base, err)
+		return unreachable(shown(base), err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
 	if err != nil {
-		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
+		// The server answered and may have acted: an answer lost.
+		return fail(exitUnreachable, "the answer of the Klaxon server at %s was cut short (%w): see its logs, and what is between it and you", shown(base), err)
 	}
 	if len(raw) > maxAnswer {
 		return fmt.Errorf("%s %s: the answer is over %d MiB; ask for fewer (--limit)", method, path, maxAnswer>>20)
@@ -212,6 +213,15 @@ func (c *client) send(ctx context.Context, method, path string, in, out any, key
 		return nil
 	}
 	return json.Unmarshal(raw, out)
+}
+
+// shown is base as an error says it: without a password in it.
+func shown(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return base
+	}
+	return u.Redacted()
 }
 
 // unreachable is the error of a request that got no answer from base.

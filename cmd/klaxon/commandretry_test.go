@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -182,4 +183,61 @@ func TestCommandNeverSentNotRetried(t *testing.T) {
 	err = run(t.Context(), []string{"ack", "7", "--server", "http://" + addr, "--token", apiToken}, &out, &errOut)
 	require.ErrorContains(t, err, "cannot reach the Klaxon server")
 	require.NotContains(t, err.Error(), "may have acted")
+}
+
+// TestCommandAnswerCutShort: a 2xx whose body is cut off on the way back
+// (a proxy that drops the connection mid-answer) is an answer lost: the
+// command acted, and is sent again with its key, which acts once.
+func TestCommandAnswerCutShort(t *testing.T) {
+	base, _, _ := startServe(t, writeConfig(t, time.Hour))
+	postFixture(t, base, "firing-two-alerts.json")
+	id := findIncident(t, base, "HighErrorRate").ID
+	var posts atomic.Int64
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		require.NoError(t, err)
+		req, err := http.NewRequestWithContext(r.Context(), r.Method, base+r.URL.RequestURI(), bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		answer, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		if r.Method == http.MethodPost && posts.Add(1) == 1 {
+			conn, buf, err := http.NewResponseController(w).Hijack()
+			require.NoError(t, err)
+			_, _ = fmt.Fprintf(buf, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(answer), answer[:len(answer)/2])
+			_ = buf.Flush()
+			conn.Close() // half the answer
+			return
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = w.Write(answer)
+	}))
+	t.Cleanup(proxy.Close)
+	var out, errOut bytes.Buffer
+	require.NoError(t, run(t.Context(), []string{"escalate", id, "--server", proxy.URL, "--token", apiToken}, &out, &errOut))
+	require.EqualValues(t, 2, posts.Load(), "sent again")
+	n := 0
+	for _, e := range getIncident(t, base, id).Timeline {
+		if e.Kind == klaxon.EventEscalated && e.How == "cli" {
+			n++
+		}
+	}
+	require.Equal(t, 1, n, "escalated once")
+}
+
+// TestServerCredentialsNotPrinted: a --server URL with a user and
+// password in it is said without the password.
+func TestServerCredentialsNotPrinted(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	var out, errOut bytes.Buffer
+	err = run(t.Context(), []string{"incidents", "--server", "http://ops:s3cret-pass@" + addr, "--token", apiToken}, &out, &errOut)
+	require.Error(t, err)
+	require.NotContains(t, err.Error()+errOut.String(), "s3cret-pass")
+	require.Contains(t, err.Error(), addr)
 }
