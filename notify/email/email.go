@@ -4,6 +4,7 @@ package email
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -175,12 +176,43 @@ func (e *Email) send(ctx context.Context, msg *gomail.Msg) *Error {
 		opts = append(opts, gomail.WithSMTPAuth(auth),
 			gomail.WithUsername(e.o.Username), gomail.WithPassword(e.o.Password))
 	}
+	// go-mail heeds ctx only while it dials: past that, a relay that
+	// stops answering (in the middle of the mail, or after its end)
+	// holds the try up to the connection's deadline, and longer than
+	// the page's own (--page-timeout), after which the engine takes the
+	// page for lost and may send it again. So the end of ctx closes
+	// the connection, which ends any read or write on it.
+	stop := func() bool { return false }
+	defer func() { stop() }()
+	var dialed net.Conn
+	opts = append(opts, gomail.WithDialContextFunc(func(dctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		conn, err := d.DialContext(dctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		dialed = conn
+		stop = context.AfterFunc(ctx, func() { _ = conn.Close() })
+		if e.o.TLS != TLSImplicit {
+			return conn, nil
+		}
+		// As go-mail's own dialer does with WithSSL.
+		tc := tls.Client(conn, &tls.Config{ServerName: e.o.Host, MinVersion: tls.VersionTLS12})
+		if err := tc.HandshakeContext(dctx); err != nil {
+			_ = conn.Close()
+			return nil, err
+		}
+		return tc, nil
+	}))
 	c, err := gomail.NewClient(e.o.Host, opts...)
 	if err != nil {
 		return &Error{Err: fmt.Errorf("smtp client: %w", err)}
 	}
 	client, err := c.DialToSMTPClientWithContext(ctx)
 	if err != nil {
+		if dialed != nil { // a greeting, EHLO, STARTTLS or AUTH that failed
+			_ = dialed.Close()
+		}
 		return classify(ctx, fmt.Errorf("dial: %w", err))
 	}
 	err = c.SendWithSMTPClient(client, msg)
@@ -218,7 +250,8 @@ func (e *Error) Wait() time.Duration { return e.wait }
 
 func classify(ctx context.Context, err error) *Error {
 	if ctx.Err() != nil {
-		return &Error{Err: err}
+		// Given up on, not refused: the relay may still take the mail.
+		return &Error{Err: fmt.Errorf("%w, waiting for the relay: %w", ctx.Err(), err)}
 	}
 	var se *gomail.SendError
 	if errors.As(err, &se) {
