@@ -34,7 +34,8 @@ func TestSubscribersGetUpdates(t *testing.T) {
 	expect := func(update, text string) {
 		t.Helper()
 		m := h.ExpectMail("carol@example.com")
-		require.Contains(t, string(m.Data), "Klaxon update: #"+inc.ID+" "+update)
+		require.Contains(t, string(m.Data), "X-Klaxon-Update: "+update)
+		require.Contains(t, string(m.Data), "[Klaxon #"+inc.ID+"]")
 		require.Contains(t, string(m.Data), text)
 		require.NotContains(t, string(m.Data), "/v1/ack/", "an update asks for no act")
 		select {

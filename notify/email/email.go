@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/mail"
 	"net/textproto"
+	"net/url"
 	"strings"
 	"time"
 
@@ -69,6 +70,7 @@ type Options struct {
 type Email struct {
 	o       Options
 	from    *mail.Address
+	host    string // the right part of Message-IDs: public_url's host
 	backoff time.Duration
 	pause   pause // after a 421: see pause.go
 }
@@ -110,13 +112,17 @@ func New(o Options) (*Email, error) {
 		return nil, klaxon.Invalid("public_url", "bad URL %q: want http:// or https://", o.PublicURL)
 	}
 	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
+	host := from.Address[strings.LastIndexByte(from.Address, '@')+1:]
+	if u, err := url.Parse(o.PublicURL); err == nil && u.Hostname() != "" {
+		host = u.Hostname()
+	}
 	if o.Timeout <= 0 {
 		o.Timeout = 15 * time.Second
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Email{o: o, from: from, backoff: baseBackoff}, nil
+	return &Email{o: o, from: from, host: msgIDHost(host), backoff: baseBackoff}, nil
 }
 
 // Send mails p to p.User.Email, again after a retryable error, up to three

@@ -2,6 +2,7 @@ package email
 
 import (
 	"bytes"
+	"crypto/rand"
 	"fmt"
 	"html/template"
 	"net/mail"
@@ -59,11 +60,18 @@ func (e *Email) message(p klaxon.Page, to *mail.Address) (*gomail.Msg, error) {
 		m := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
 		m.FromMailAddress(e.from)
 		m.ToMailAddress(to)
-		m.Subject(fmt.Sprintf("Klaxon update: #%s %s: %s", p.Incident, p.Update, oneLine(p.Summary)))
+		// The incident's subject, as a reply's: its first line says what
+		// changed (see thread).
+		subject := Subject(p)
+		if p.Update != "opened" {
+			subject = "Re: " + subject
+		}
+		m.Subject(subject)
 		m.SetDateWithValue(l.now())
-		m.SetMessageID()
+		e.thread(m, p.Incident)
 		m.SetGenHeader("Auto-Submitted", "auto-generated")
 		m.SetGenHeader("X-Klaxon-Incident", p.Incident)
+		m.SetGenHeader("X-Klaxon-Update", oneLine(p.Update))
 		body := p.Text + "\n"
 		if u := klaxon.IncidentURL(e.o.PublicURL, p.Incident); u != "" {
 			body += "\n" + u + "\n"
@@ -93,13 +101,46 @@ func (e *Email) message(p klaxon.Page, to *mail.Address) (*gomail.Msg, error) {
 	m.ToMailAddress(to)
 	m.Subject(Subject(p))
 	m.SetDateWithValue(l.now())
-	m.SetMessageID()
+	e.thread(m, p.Incident)
 	m.SetImportance(gomail.ImportanceHigh)
 	m.SetGenHeader("Auto-Submitted", "auto-generated")
 	m.SetGenHeader("X-Klaxon-Incident", p.Incident)
 	m.SetBodyString(gomail.TypeTextPlain, text.String())
 	m.AddAlternativeString(gomail.TypeTextHTML, html.String())
 	return m, nil
+}
+
+// thread makes m one of the mails of incident, which mail apps show as
+// one conversation: GitHub's notifications of an issue do the same.
+// Gmail threads mails of the same subject (a "Re: " aside) whose
+// References name the same Message-ID, here one that stands for the
+// incident and that no mail has; Outlook threads by the subject. So every
+// mail of an incident, page or status update, has its subject, and the
+// state goes on the first line of the body, which phones show under it.
+// The IDs are under the host of public_url, so that two Klaxons (staging
+// and production) that number their incidents alike do not share threads.
+func (e *Email) thread(m *gomail.Msg, incident string) {
+	id := "klaxon.incident." + msgIDPart(incident)
+	m.SetMessageIDWithValue(id + "." + strings.ToLower(rand.Text()) + "@" + e.host)
+	root := "<" + id + "@" + e.host + ">"
+	m.SetGenHeader(gomail.HeaderInReplyTo, root)
+	m.SetGenHeader(gomail.HeaderReferences, root)
+}
+
+// msgIDPart is s as it may stand in the left part of a Message-ID
+// (RFC 5322 dot-atom-text): letters, digits and "-" as they are, any
+// other byte as "=" and its hex value.
+func msgIDPart(s string) string {
+	var b strings.Builder
+	for i := range len(s) {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-':
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "=%02X", c)
+		}
+	}
+	return b.String()
 }
 
 var (
@@ -134,3 +175,12 @@ Klaxon
 </body></html>
 `))
 )
+
+// msgIDHost is host as the right part of a Message-ID: a name as it is,
+// an IPv6 address in brackets (RFC 5322 domain-literal).
+func msgIDHost(host string) string {
+	if strings.Contains(host, ":") {
+		return "[" + host + "]"
+	}
+	return host
+}
