@@ -8,6 +8,7 @@ import (
 	"net/mail"
 	"strings"
 	texttemplate "text/template"
+	"unicode/utf8"
 
 	gomail "github.com/wneessen/go-mail"
 
@@ -22,7 +23,24 @@ func Subject(p klaxon.Page) string {
 	if sev := oneLine(p.Severity); sev != "" {
 		s += strings.ToUpper(sev) + " "
 	}
-	return s + oneLine(p.Summary)
+	return s + cut(oneLine(p.Summary), maxSubject-utf8.RuneCountInString(s))
+}
+
+// maxSubject is the most characters of a subject: a phone shows a line
+// or two of it, and the body has the summary whole.
+const maxSubject = 150
+
+// cut shortens s to at most n characters, at the last space before the
+// cut when there is one, with an ellipsis.
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)[:max(n-1, 0)]
+	if i := strings.LastIndexByte(string(r), ' '); i > 0 {
+		return string(r)[:i] + "…"
+	}
+	return string(r) + "…"
 }
 
 // oneLine collapses runs of white space, line breaks included, to one
@@ -82,7 +100,7 @@ func (e *Email) message(p klaxon.Page, to *mail.Address) (*gomail.Msg, error) {
 	v := page{
 		Incident: p.Incident,
 		Summary:  oneLine(p.Summary),
-		Severity: p.Severity,
+		Severity: oneLine(p.Severity),
 		Firing:   p.Alerts,
 		Ack:      e.o.PublicURL + AckPath + l.Sign(p.Incident, p.Notification, p.User.ID, ActionAck),
 		Resolve:  e.o.PublicURL + AckPath + l.Sign(p.Incident, p.Notification, p.User.ID, ActionResolve),
