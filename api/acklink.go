@@ -19,7 +19,8 @@ import (
 // config's, and until it expires. A link used, or mailed before the
 // incident triggered again, changes nothing (410), and GET says so
 // rather than showing the button; so does one past its expiry. A link
-// of a user since removed from the users file is refused (403). The use
+// of a user since removed from the users file is refused (403); one of
+// an incident resolved meanwhile has nothing left to do (409). The use
 // is recorded in the commit that acts (Actor.Once), so an act that
 // failed, like one on a store that cannot write, leaves the link usable.
 
@@ -106,6 +107,16 @@ func (s *Server) ackLink(w http.ResponseWriter, r *http.Request) {
 	if slices.Contains(inc.Once, once) {
 		v.Verb, v.Problem = "", usedLink
 		s.ackPage(w, r, http.StatusGone, v)
+		return
+	}
+	if inc.State == klaxon.StateResolved {
+		// Nothing left to do: no button that could only answer so.
+		by := ""
+		if inc.ResolvedBy != "" {
+			by = " by " + inc.ResolvedBy
+		}
+		v.Verb, v.Problem = "", "This incident was resolved"+by+" at "+inc.ResolvedAt.UTC().Format("2006-01-02 15:04 MST")+": there is nothing left to do. Nothing was done."
+		s.ackPage(w, r, http.StatusConflict, v)
 		return
 	}
 	if r.Method != http.MethodPost {
