@@ -4,6 +4,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -34,12 +35,15 @@ button{font-size:1.2rem;padding:.6rem 1.4rem}</style></head><body>
 <p>State: {{.State}}{{if .Done}}. {{.Done}}{{end}}</p>{{end}}
 {{if .Verb}}<form method="post"><button type="submit">{{.Verb}} as {{.User}}</button></form>{{end}}
 {{if .Problem}}<p>{{.Problem}}</p>{{end}}
+{{if .View}}<p><a href="{{.View}}">Open incident #{{.ID}} in Klaxon</a></p>{{end}}
 </body></html>
 `))
 
 type ackView struct {
 	ID, Severity, Summary, State string
 	User, Verb, Done, Problem    string
+	// View is the incident's page in the console, where one can act.
+	View string
 }
 
 func (s *Server) ackRoutes() {
@@ -68,15 +72,20 @@ func (s *Server) ackLink(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err != nil {
+	switch {
+	case expired != nil:
+		id := expired.Claims.Incident
+		s.ackPage(w, r, http.StatusGone, ackView{ID: id, View: klaxon.IncidentPath + url.PathEscape(id),
+			Problem: "This link expired at " + expired.At.UTC().Format("2006-01-02 15:04 MST") + ": the links of a page mail work for " +
+				hours(s.o.Links.TTL()) + ". Nothing was done."})
+		return
+	case err != nil:
 		code := http.StatusBadRequest
-		switch {
-		case expired != nil:
-			code = http.StatusGone
-		case errors.Is(err, klaxon.ErrUnauthorized):
+		if errors.Is(err, klaxon.ErrUnauthorized) {
 			code = http.StatusForbidden
 		}
-		s.ackPage(w, r, code, ackView{Problem: "This link cannot be used: " + err.Error() + "."})
+		s.ackPage(w, r, code, ackView{Problem: "This link is not whole, or was changed: it cannot be used. " +
+			"Open the whole link from the mail (a mail app may cut a long one), or the incident in Klaxon. Nothing was done."})
 		return
 	}
 	if s.o.Users != nil {
@@ -143,6 +152,17 @@ func (s *Server) ackLink(w http.ResponseWriter, r *http.Request) {
 	}
 	v.State, v.Verb, v.Done = string(got.State), "", "Done, by "+claims.User+"."
 	s.ackPage(w, r, http.StatusOK, v)
+}
+
+// hours says d, a whole number of hours or not, as people do.
+func hours(d time.Duration) string {
+	if d%time.Hour == 0 {
+		if d == time.Hour {
+			return "1 hour"
+		}
+		return strconv.Itoa(int(d/time.Hour)) + " hours"
+	}
+	return d.String()
 }
 
 const (

@@ -53,6 +53,8 @@ type LinkClaims struct {
 // klaxon.ErrUnauthorized.
 type ExpiredError struct {
 	At time.Time
+	// Claims are what the link says: its signature was good.
+	Claims LinkClaims
 }
 
 func (e *ExpiredError) Error() string {
@@ -119,7 +121,7 @@ func (l *Links) Verify(token string) (LinkClaims, error) {
 		return LinkClaims{}, fmt.Errorf("link token: %w: %w", klaxon.ErrInvalid, err)
 	}
 	if !l.now().Before(c.Expires) {
-		return LinkClaims{}, &ExpiredError{At: c.Expires}
+		return LinkClaims{}, &ExpiredError{At: c.Expires, Claims: c}
 	}
 	return c, nil
 }
