@@ -12,6 +12,7 @@ import (
 	"net/mail"
 	"net/textproto"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -240,7 +241,26 @@ type Error struct {
 	wait      time.Duration // the pause a 421 set, from the refusal
 }
 
-func (e *Error) Error() string { return e.Err.Error() }
+// Error is the failure with every mail address in it masked (MaskAddress):
+// relays echo the recipient, and go-mail names it, but the engine logs
+// this text.
+func (e *Error) Error() string { return MaskAddresses(e.Err.Error()) }
+
+// addressRE matches a mail address's local part and domain.
+var addressRE = regexp.MustCompile(`[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*`)
+
+// MaskAddress keeps a mail address's first character and its domain:
+// alice@example.com is a…@example.com.
+func MaskAddress(addr string) string {
+	local, domain, ok := strings.Cut(addr, "@")
+	if !ok || local == "" {
+		return addr
+	}
+	return local[:1] + "…@" + domain
+}
+
+// MaskAddresses masks every mail address in s with MaskAddress.
+func MaskAddresses(s string) string { return addressRE.ReplaceAllStringFunc(s, MaskAddress) }
 
 func (e *Error) Unwrap() error { return e.Err }
 
