@@ -36,6 +36,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, errorf(http.StatusUnauthorized, "missing or wrong bearer token for an integration of type %s", source))
 		return
 	}
+	attribute(w, name)
 	body, err := readJSON(w, r)
 	if err != nil {
 		s.writeError(w, r, err)

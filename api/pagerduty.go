@@ -68,6 +68,7 @@ func (s *Server) pdBody(w http.ResponseWriter, r *http.Request) (body []byte, ok
 // guessing, as PagerDuty answers one over its rate.
 func (s *Server) pdIntegration(w http.ResponseWriter, r *http.Request, routingKey string) (name string, ok bool) {
 	if name, ok := s.o.Tokens.Integration("pagerduty", routingKey); ok {
+		attribute(w, name)
 		return name, true
 	}
 	if wait := s.failures.Fail(r); wait > 0 {

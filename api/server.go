@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/internal/authlimit"
+	"github.com/klaxonhq/klaxon/internal/httpstatus"
 	"github.com/klaxonhq/klaxon/internal/logthin"
 	"github.com/klaxonhq/klaxon/notify/email"
 	"github.com/klaxonhq/klaxon/notify/slack"
@@ -251,6 +253,34 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 type metrics struct {
 	alerts   *prometheus.CounterVec
 	requests *prometheus.HistogramVec
+	refused  *prometheus.CounterVec
+}
+
+// Why an ingest request was refused: the label reason of
+// klaxon_ingest_refused_total, from the status code of the answer.
+var refusals = []string{"unauthorized", "invalid", "not_found", "too_large", "unsupported", "throttled", "unavailable", "gone", "error"}
+
+// refusal is why a request answered code was refused.
+func refusal(code int) string {
+	switch {
+	case code == http.StatusUnauthorized, code == http.StatusForbidden:
+		return "unauthorized"
+	case code == http.StatusNotFound, code == http.StatusMethodNotAllowed:
+		return "not_found"
+	case code == http.StatusRequestEntityTooLarge:
+		return "too_large"
+	case code == http.StatusUnsupportedMediaType:
+		return "unsupported"
+	case code == http.StatusTooManyRequests:
+		return "throttled"
+	case code == http.StatusServiceUnavailable:
+		return "unavailable"
+	case code == httpstatus.ClientClosed:
+		return "gone"
+	case code >= 500:
+		return "error"
+	}
+	return "invalid"
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -264,8 +294,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Webhook requests from their start to their answer, by route and status code.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"route", "code"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "klaxon_ingest_refused_total",
+			Help: "Webhook and Events API requests answered with an error, by integration (empty until the token named one) and reason: " + strings.Join(refusals, ", ") + ".",
+		}, []string{"integration", "reason"}),
 	}
-	reg.MustRegister(m.alerts, m.requests)
+	// A request its token names no integration of exists from the
+	// start, at 0, so that a rule on its increase sees the first.
+	for _, reason := range refusals {
+		m.refused.WithLabelValues("", reason)
+	}
+	reg.MustRegister(m.alerts, m.requests, m.refused)
 	return m
 }
 
@@ -291,6 +330,17 @@ func (s *Server) timed(h http.HandlerFunc) http.HandlerFunc {
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 		h(sw, r)
 		telemetry.Observe(r.Context(), s.metrics.requests.WithLabelValues(r.Pattern, strconv.Itoa(sw.code)), time.Since(start).Seconds())
+		if sw.code >= 400 {
+			s.metrics.refused.WithLabelValues(sw.integration, refusal(sw.code)).Inc()
+		}
+	}
+}
+
+// attribute names the integration whose token a request to an ingest
+// route (timed) carries, for the count of its refusals.
+func attribute(w http.ResponseWriter, integration string) {
+	if sw, ok := w.(*statusWriter); ok {
+		sw.integration = integration
 	}
 }
 
@@ -311,7 +361,8 @@ func (s *Server) callbacks(group string, paths []string, h http.Handler, missing
 // statusWriter remembers the status code written.
 type statusWriter struct {
 	http.ResponseWriter
-	code int
+	code        int
+	integration string // the integration its token named, if any
 }
 
 func (w *statusWriter) WriteHeader(code int) {
