@@ -169,7 +169,7 @@ func (p *Pipeline) start(ctx context.Context, q klaxon.CommitQueue, key string, 
 	var ids []string
 	f, err := p.fold(cctx, g, tmpl, ds, &ids)
 	if err == nil && f.c == nil {
-		p.metrics.committed(cctx, f, time.Since(started)) // nothing to write: repeats
+		p.landed(cctx, f, time.Since(started)) // nothing to write: repeats
 	}
 	if err != nil || f.c == nil {
 		return fail(err)

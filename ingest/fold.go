@@ -24,6 +24,10 @@ type folded struct {
 	// resolves.
 	dedup              int
 	policies, resolved []string
+	// incident is the incident the deliveries' alerts went to: the
+	// group's open one after c, else the last c wrote; with nothing to
+	// write, the group's open one. "" for none.
+	incident string
 }
 
 // fold computes the commit that deliveries ds, with template tmpl, make
@@ -155,6 +159,12 @@ func (p *Pipeline) fold(ctx context.Context, g klaxon.Group, tmpl incident.Templ
 			}
 			open = &header
 		}
+	}
+	switch {
+	case open != nil:
+		f.incident = open.ID
+	case len(incs) > 0:
+		f.incident = incs[len(incs)-1].ID
 	}
 	if len(incs) == 0 {
 		return f, nil

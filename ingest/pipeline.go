@@ -171,6 +171,11 @@ func (p *Pipeline) unsureOf(c *klaxon.Commit, err error) {
 // incidents.
 func (p *Pipeline) landed(ctx context.Context, f folded, took time.Duration) {
 	p.metrics.committed(ctx, f, took)
+	if span := trace.SpanFromContext(ctx); span.IsRecording() && f.incident != "" {
+		// The commit's span names the incident its alerts went to, as
+		// the pages' spans do: a search by incident finds the requests.
+		span.SetAttributes(attribute.String("klaxon.incident", f.incident))
+	}
 	if p.committed != nil && f.c != nil {
 		p.committed(f.c.Incidents)
 	}
