@@ -15,6 +15,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/internal/httpstatus"
+	"github.com/klaxonhq/klaxon/internal/logthin"
 )
 
 // Callback paths: Slack's interactivity request URL, and the /klaxon
@@ -83,6 +84,8 @@ type Callbacks struct {
 	o   CallbackOptions
 	log *slog.Logger
 	mux *http.ServeMux
+	// refused thins out the log lines of forged callbacks.
+	refused *logthin.Thinner
 }
 
 var _ http.Handler = (*Callbacks)(nil)
@@ -99,7 +102,7 @@ func NewCallbacks(o CallbackOptions) *Callbacks {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	c := &Callbacks{o: o, log: o.Log.With("component", "slack"), mux: http.NewServeMux()}
+	c := &Callbacks{o: o, log: o.Log.With("component", "slack"), mux: http.NewServeMux(), refused: logthin.New(o.Now)}
 	c.mux.HandleFunc("POST "+InteractionsPath, c.interaction)
 	c.mux.HandleFunc("POST "+CommandsPath, c.command)
 	return c
@@ -171,7 +174,10 @@ const tryAgain = "Klaxon could not take this request; try again."
 func (c *Callbacks) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	code := httpstatus.Of(err)
 	if errors.Is(err, klaxon.ErrUnauthorized) {
-		c.log.WarnContext(r.Context(), "slack callback refused", "path", r.URL.Path, "err", err)
+		// Anyone can forge one, by the thousand: thinned.
+		if ok, unlogged := c.refused.Let(); ok {
+			c.log.WarnContext(r.Context(), "slack callback refused", "path", r.URL.Path, "err", err, "unlogged", unlogged)
+		}
 	}
 	writeJSONError(w, code, err.Error())
 }

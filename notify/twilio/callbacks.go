@@ -14,6 +14,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/internal/httpstatus"
+	"github.com/klaxonhq/klaxon/internal/logthin"
 )
 
 // CallbackPaths are the paths of Twilio's callbacks, which Callbacks
@@ -86,6 +87,8 @@ type Callbacks struct {
 	o   CallbackOptions
 	log *slog.Logger
 	mux *http.ServeMux
+	// refused thins out the log lines of forged callbacks.
+	refused *logthin.Thinner
 }
 
 var _ http.Handler = (*Callbacks)(nil)
@@ -96,7 +99,7 @@ func NewCallbacks(o CallbackOptions) *Callbacks {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	c := &Callbacks{o: o, log: o.Log.With("component", "twilio"), mux: http.NewServeMux()}
+	c := &Callbacks{o: o, log: o.Log.With("component", "twilio"), mux: http.NewServeMux(), refused: logthin.New(o.Now)}
 	c.mux.HandleFunc("POST "+SMSPath, c.sms)
 	c.mux.HandleFunc("POST "+VoicePath, c.voice)
 	c.mux.HandleFunc("POST "+StatusPath, c.status)
@@ -184,7 +187,10 @@ func (c *Callbacks) form(w http.ResponseWriter, r *http.Request) (auth *Callback
 	form, err := Validate(r, auth.PublicURL, auth.AuthToken)
 	if err != nil {
 		if errors.Is(err, klaxon.ErrUnauthorized) {
-			c.log.WarnContext(r.Context(), "twilio callback refused", "path", r.URL.Path, "err", err)
+			// Anyone can forge one, by the thousand: thinned.
+			if ok, unlogged := c.refused.Let(); ok {
+				c.log.WarnContext(r.Context(), "twilio callback refused", "path", r.URL.Path, "err", err, "unlogged", unlogged)
+			}
 		}
 		c.fail(w, r, err)
 		return nil, nil, false
