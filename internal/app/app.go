@@ -213,7 +213,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	}
 	var slackCallbacks http.Handler
 	if slackApp != nil {
-		slackApp.wire(rt, st, engine, o.Now, log)
+		slackApp.wire(rt, st, engine, o.Now, log, reg)
 		slackCallbacks = slackApp.callbacks
 		workers = append(workers, slackApp.sync.Run)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/escalate"
 	"github.com/klaxonhq/klaxon/notify/slack"
@@ -56,10 +58,10 @@ func newChat(rt *runtime, st klaxon.IncidentReader, now func() time.Time) (*chat
 
 // wire makes the sync of channel messages and the callbacks, which act
 // through engine.
-func (c *chat) wire(rt *runtime, st klaxon.Store, engine *escalate.Engine, now func() time.Time, log *slog.Logger) {
+func (c *chat) wire(rt *runtime, st klaxon.Store, engine *escalate.Engine, now func() time.Time, log *slog.Logger, reg prometheus.Registerer) {
 	memory, _ := st.(slack.Memory)
 	apiURL := rt.cfg.Load().Notify.Slack.APIURL
-	c.sync = slack.NewSync(c.client, engine, st, log)
+	c.sync = slack.NewSync(c.client, engine, st, log, reg)
 	c.callbacks = slack.NewCallbacks(slack.CallbackOptions{
 		SigningSecret: func() string {
 			if s := rt.cfg.Load().Notify.Slack; s != nil {

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/klaxonhq/klaxon"
 )
 
@@ -76,7 +78,15 @@ type Sync struct {
 	// posted are the messages this sync posted and does not yet know
 	// recorded, by incident ID: Run's own.
 	posted map[string]klaxon.Chat
+
+	// messages counts the changes synced, by result (syncResults).
+	messages *prometheus.CounterVec
 }
+
+// The results klaxon_slack_messages_total counts: a change of an
+// incident's message sent to Slack, refused for good (failed), put off
+// after a failure that may pass (retried), or dropped, too many waiting.
+var syncResults = []string{"sent", "failed", "retried", "dropped"}
 
 // change is what waits of an incident: the events not yet replied, its
 // policy's channel, and the ID of the channel its message is in, once
@@ -105,9 +115,28 @@ func (c *change) at(stored *klaxon.Incident) {
 
 // NewSync returns the sync of s's channel messages, reading incidents
 // with read and recording each new message's place with record.
-func NewSync(s *Slack, record Recorder, read Reader, log *slog.Logger) *Sync {
-	return &Sync{slack: s, record: record, read: read, log: log.With("component", "slack"), now: s.now,
-		wake: make(chan struct{}, 1), waiting: map[string]*change{}, posted: map[string]klaxon.Chat{}, paused: map[string]time.Time{}, ids: map[string]string{}, counts: map[string]int{}}
+// Its metrics are registered with reg; nil for none.
+func NewSync(s *Slack, record Recorder, read Reader, log *slog.Logger, reg prometheus.Registerer) *Sync {
+	y := &Sync{slack: s, record: record, read: read, log: log.With("component", "slack"), now: s.now,
+		wake: make(chan struct{}, 1), waiting: map[string]*change{}, posted: map[string]klaxon.Chat{}, paused: map[string]time.Time{}, ids: map[string]string{}, counts: map[string]int{},
+		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "klaxon_slack_messages_total",
+			Help: "Changes of incidents' Slack channel messages, by result: sent, failed (refused for good), retried (put off after a failure that may pass), dropped (too many waiting).",
+		}, []string{"result"})}
+	for _, r := range syncResults {
+		y.messages.WithLabelValues(r)
+	}
+	if reg != nil {
+		reg.MustRegister(y.messages, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "klaxon_slack_messages_waiting",
+			Help: "Incidents whose Slack channel message waits to be brought up to date.",
+		}, func() float64 {
+			y.mu.Lock()
+			defer y.mu.Unlock()
+			return float64(len(y.waiting))
+		}))
+	}
+	return y
 }
 
 // Committed takes the incidents a commit wrote, with the events it
@@ -177,6 +206,7 @@ func (y *Sync) enqueue(c *change) bool {
 	}
 	if y.counts[c.channel] >= maxWaiting {
 		y.log.Warn("slack update dropped: too many waiting in its channel", "incident", c.id, "channel", c.channel)
+		y.messages.WithLabelValues("dropped").Inc()
 		return false
 	}
 	y.waiting[c.id] = c
@@ -214,13 +244,16 @@ func (y *Sync) Run(ctx context.Context) error {
 		}
 		err := y.sync(ctx, c)
 		if err == nil {
+			y.messages.WithLabelValues("sent").Inc()
 			continue
 		}
 		y.log.Warn("slack", "incident", c.id, "err", err)
 		until, ok := y.retryAt(err)
 		if !ok {
+			y.messages.WithLabelValues("failed").Inc()
 			continue // refused for good: logged, let go
 		}
+		y.messages.WithLabelValues("retried").Inc()
 		// Later, with what changes meanwhile; nothing is sent to its
 		// channel before (to any, when the store is unavailable).
 		y.requeue(c)

@@ -28,7 +28,7 @@ func TestCommittedKeepsThreadedEvents(t *testing.T) {
 
 // idleSync is a Sync that is not run: its queue alone.
 func idleSync() *Sync {
-	return NewSync(&Slack{}, nil, nil, slog.New(slog.DiscardHandler))
+	return NewSync(&Slack{}, nil, nil, slog.New(slog.DiscardHandler), nil)
 }
 
 // TestStormFillsOnlyItsChannel: a storm of maxWaiting incidents in one

@@ -83,7 +83,7 @@ func runSync(t *testing.T, sl *slack.Slack, st *stored) *slack.Sync {
 // startSync runs a sync until stop, which returns once it stopped: what
 // Slack holds then is all it will hold.
 func startSync(sl *slack.Slack, st *stored) (*slack.Sync, func()) {
-	y := slack.NewSync(sl, st, st, slog.New(slog.DiscardHandler))
+	y := slack.NewSync(sl, st, st, slog.New(slog.DiscardHandler), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = y.Run(ctx) }()
