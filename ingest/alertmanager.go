@@ -45,7 +45,9 @@ type amAlert struct {
 //
 // The alert's id is its fingerprint, or when there is none a hash of its
 // sorted label pairs. Summary is annotations.summary, else
-// annotations.description, else labels.alertname; Severity is
+// annotations.description, else labels.alertname; for Grafana's
+// DatasourceNoData and DatasourceError alerts, what happened to which
+// rule (see grafanaDatasourceSummary); Severity is
 // labels.severity; URL is generatorURL; Source is externalURL. An endsAt of
 // 0001-01-01T00:00:00Z, which Alertmanager sends for firing alerts, is the
 // zero time.
@@ -239,7 +241,10 @@ func (in *amAlert) alert(integration string, i int) (klaxon.Alert, error) {
 	if id == "" {
 		id = labelsID(in.Labels)
 	}
-	summary := in.Annotations["summary"]
+	summary := grafanaDatasourceSummary(in.Labels, in.Annotations)
+	if summary == "" {
+		summary = in.Annotations["summary"]
+	}
 	if summary == "" {
 		summary = in.Annotations["description"]
 	}
@@ -258,6 +263,26 @@ func (in *amAlert) alert(integration string, i int) (klaxon.Alert, error) {
 		EndsAt:      ends,
 		URL:         in.GeneratorURL,
 	}, nil
+}
+
+// grafanaDatasourceSummary is the summary of the alert Grafana Alerting
+// fires for a rule whose query returned no data (alertname
+// DatasourceNoData) or failed (DatasourceError, the error in the
+// annotation Error): the alert's name, the rule's (the label rulename)
+// and the error, like "DatasourceError: High CPU: failed to execute
+// query [A]: ...". Such an alert carries the rule's annotations, whose
+// summary, templated without values, says the rule's condition holds.
+// "" for any other alert.
+func grafanaDatasourceSummary(labels, annotations map[string]string) string {
+	name, rule := labels["alertname"], labels["rulename"]
+	if (name != "DatasourceNoData" && name != "DatasourceError") || rule == "" {
+		return ""
+	}
+	s := name + ": " + rule
+	if e := annotations["Error"]; e != "" && name == "DatasourceError" {
+		s += ": " + e
+	}
+	return s
 }
 
 // grafanaAnnotations are the alert's annotations with Grafana Alerting's
