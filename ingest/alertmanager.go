@@ -10,7 +10,7 @@ import (
 // amPayload is the body of Alertmanager's webhook (version 4), which
 // Grafana Alerting's webhook contact point extends. Fields Klaxon does not
 // use (receiver, groupLabels, notification_reason, routeLabels, Grafana's
-// silenceURL and values...) are ignored.
+// title, message, ruleUID...) are ignored.
 type amPayload struct {
 	Version     string          `json:"version"`
 	ExternalURL string          `json:"externalURL"`
@@ -26,13 +26,15 @@ type amAlert struct {
 	EndsAt       string            `json:"endsAt"`
 	GeneratorURL string            `json:"generatorURL"`
 	Fingerprint  string            `json:"fingerprint"`
-	// Grafana Alerting's links and the values of its query, kept as
-	// annotations (see grafanaAnnotations).
+	// Grafana Alerting's links, the values of its query and its
+	// screenshot of the panel, kept as annotations (see
+	// grafanaAnnotations).
 	SilenceURL   string          `json:"silenceURL"`
 	DashboardURL string          `json:"dashboardURL"`
 	PanelURL     string          `json:"panelURL"`
 	Values       json.RawMessage `json:"values"`
 	ValueString  string          `json:"valueString"`
+	ImageURL     string          `json:"imageURL"`
 }
 
 // DecodeAlertmanager decodes an Alertmanager webhook body (version 4, also
@@ -88,7 +90,7 @@ func DecodeAlertmanager(integration string, body []byte) ([]klaxon.Alert, error)
 var (
 	amPayloadKeys = []string{"version", "externalURL", "alerts", "orgId"}
 	amAlertKeys   = []string{"status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint",
-		"silenceURL", "dashboardURL", "panelURL", "values", "valueString"}
+		"silenceURL", "dashboardURL", "panelURL", "values", "valueString", "imageURL"}
 )
 
 // readAlertmanager decodes body as encoding/json would decode it into an
@@ -202,6 +204,11 @@ func readAlertmanagerAlert(r *reader, a *amAlert) {
 				a.ValueString = r.str()
 				return
 			}
+		case "imageURL":
+			if seen.first(12) {
+				a.ImageURL = r.str()
+				return
+			}
 		default:
 			if !foldsTo(key, amAlertKeys...) {
 				r.skip(0)
@@ -287,13 +294,15 @@ func grafanaDatasourceSummary(labels, annotations map[string]string) string {
 
 // grafanaAnnotations are the alert's annotations with Grafana Alerting's
 // links and values added, where the sender set no annotation of the name:
-// silence_url, dashboard_url, panel_url, values (the query's values as
-// JSON, like {"B":44.2}) and value_string.
+// silence_url, dashboard_url, panel_url, image_url (the screenshot of the
+// panel, with screenshots on), values (the query's values as JSON, like
+// {"B":44.2}) and value_string.
 func (in *amAlert) grafanaAnnotations() map[string]string {
 	extra := [...][2]string{
 		{"silence_url", in.SilenceURL},
 		{"dashboard_url", in.DashboardURL},
 		{"panel_url", in.PanelURL},
+		{"image_url", in.ImageURL},
 		{"values", grafanaValues(in.Values)},
 		{"value_string", in.ValueString},
 	}

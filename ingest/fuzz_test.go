@@ -24,6 +24,7 @@ const fuzzIntegration = "fuzz"
 
 func FuzzAlertmanager(f *testing.F) {
 	seedCorpus(f, "alertmanager")
+	seedCorpus(f, "grafana")
 	f.Add([]byte(`{"version":"1","orgId":1,"alerts":[{"status":"resolved","labels":{"a":"b"},"endsAt":"2026-11-23T23:26:10Z"}]}`))
 	f.Add([]byte(`{"alerts":[{"status":"firing","labels":{"a":"b"},"startsAt":"9999-12-31T23:59:59-23:59"}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {

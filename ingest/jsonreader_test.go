@@ -61,10 +61,11 @@ func TestReaderDecodesAsEncodingJSON(t *testing.T) {
 	checkReaderCases(t, readerCases, readAlertmanager)
 }
 
-// TestReaderTakesRealBodies: the bodies Alertmanager sends take the fast
-// path.
+// TestReaderTakesRealBodies: the bodies Alertmanager and Grafana
+// Alerting send take the fast path.
 func TestReaderTakesRealBodies(t *testing.T) {
 	checkReaderTakes(t, "alertmanager", readAlertmanager)
+	checkReaderTakes(t, "grafana", readAlertmanager)
 }
 
 // checkReaderCases checks read, a reader of T, against encoding/json on
@@ -120,6 +121,7 @@ func fuzzReader[T any](f *testing.F, read func([]byte) (T, bool)) {
 //	go test -run='^$' -fuzz=FuzzAlertmanagerReader -fuzztime=30s ./ingest
 func FuzzAlertmanagerReader(f *testing.F) {
 	seedCorpus(f, "alertmanager")
+	seedCorpus(f, "grafana")
 	for _, tc := range readerCases {
 		f.Add([]byte(tc.body))
 	}
