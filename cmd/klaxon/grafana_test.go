@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -97,6 +98,7 @@ func TestGrafanaContactPoint(t *testing.T) {
 	test := findIncident(t, base, "TestAlert")
 	require.Equal(t, "Notification test", test.Summary)
 	require.Equal(t, "Grafana", test.Alerts[0].Labels["instance"])
+	waitFor(t, "the test notification's page, as any alert's", func() bool { return len(served.pagesFor(test.ID)) > 0 })
 
 	// The rule resolves for both instances: the incident resolves.
 	send(grafanaToken, "resolved.json")
@@ -108,7 +110,7 @@ func TestGrafanaContactPoint(t *testing.T) {
 	}
 
 	// HTTP Basic Authentication, the contact point's other choice, is
-	// refused, saying what to send instead.
+	// refused; so is the HTTP method PUT.
 	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(grafanaBody(t, "firing.json")))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
@@ -117,4 +119,15 @@ func TestGrafanaContactPoint(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	req, err = http.NewRequest(http.MethodPut, url, bytes.NewReader(grafanaBody(t, "firing.json")))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+grafanaToken)
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	require.Contains(t, string(b), "no such endpoint: PUT /v1/ingest/alertmanager")
 }
