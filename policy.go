@@ -2,6 +2,7 @@ package klaxon
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -98,10 +99,14 @@ func (u Urgency) Check() error {
 // UrgencyOf is the urgency an alert of severity has when its route sets
 // none: critical, error and page are high, as PagerDuty's severity-based
 // urgency has them (Alertmanager's pagerduty_configs sends error by
-// default); anything else (warning, info, none) is low.
+// default), in any case (Grafana's and Alertmanager's rules often say
+// Critical); anything else (warning, info, none) is low.
 func UrgencyOf(severity string) Urgency {
 	switch severity {
 	case "critical", "error", "page":
+		return UrgencyHigh
+	}
+	if strings.EqualFold(severity, "critical") || strings.EqualFold(severity, "error") || strings.EqualFold(severity, "page") {
 		return UrgencyHigh
 	}
 	return UrgencyLow
