@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -62,6 +63,11 @@ func TestCommandAnswerLost(t *testing.T) {
 	base, _, _ := startServe(t, writeConfig(t, time.Hour))
 	postFixture(t, base, "firing-two-alerts.json")
 	id := findIncident(t, base, "HighErrorRate").ID
+	// The engine walks the first step as the incident opens; escalated
+	// before that, the command would walk the first.
+	waitFor(t, "the first step walked", func() bool {
+		return slices.Contains(eventKinds(getIncident(t, base, id)), klaxon.EventEscalated)
+	})
 	byCLI := func(kind klaxon.EventKind) int {
 		n := 0
 		for _, e := range getIncident(t, base, id).Timeline {
