@@ -194,10 +194,13 @@ func (c *client) send(ctx context.Context, method, path string, in, out any, key
 		return unreachable(shown(base), err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
-	if err != nil {
+	cutShort := func(err error) error {
 		// The server answered and may have acted: an answer lost.
 		return fail(exitUnreachable, "the answer of the Klaxon server at %s was cut short (%w): see its logs, and what is between it and you", shown(base), err)
+	}
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	if err != nil {
+		return cutShort(err)
 	}
 	if len(raw) > maxAnswer {
 		return fmt.Errorf("%s %s: the answer is over %d MiB; ask for fewer (--limit)", method, path, maxAnswer>>20)
@@ -212,7 +215,17 @@ func (c *client) send(ctx context.Context, method, path string, in, out any, key
 		*out = raw
 		return nil
 	}
-	return json.Unmarshal(raw, out)
+	if err := json.Unmarshal(raw, out); err != nil {
+		// An answer without a length (Connection: close, which ends it
+		// by closing) reads whole however soon it was cut: only its
+		// JSON, short of its end, tells.
+		var se *json.SyntaxError
+		if errors.As(err, &se) && se.Offset >= int64(len(raw)) {
+			return cutShort(err)
+		}
+		return err
+	}
+	return nil
 }
 
 // shown is base as an error says it: without a password in it.
