@@ -97,7 +97,7 @@ func fail(code int, format string, args ...any) error {
 func (c *client) base() (string, error) {
 	u, err := url.Parse(c.server)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fail(2, "--server %q: want the URL of a Klaxon server, like %s (--server or KLAXON_SERVER)", c.server, defaultServer)
+		return "", fail(2, "--server %q: want the URL of a Klaxon server, like %s (--server or KLAXON_SERVER)", shown(c.server), defaultServer)
 	}
 	return strings.TrimRight(c.server, "/"), nil
 }
@@ -228,13 +228,27 @@ func (c *client) send(ctx context.Context, method, path string, in, out any, key
 	return nil
 }
 
-// shown is base as an error says it: without a password in it.
+// shown is base as an error says it: without a password in it, even
+// when base is no URL (a scheme left out: ops:pw@host:8080, which Go
+// reads as the scheme "ops").
 func shown(base string) string {
-	u, err := url.Parse(base)
-	if err != nil {
+	start := 0
+	if i := strings.Index(base, "://"); i >= 0 {
+		start = i + len("://")
+	}
+	end := len(base)
+	if i := strings.IndexAny(base[start:], "?#"); i >= 0 { // not "/": a password may hold one
+		end = start + i
+	}
+	at := strings.LastIndexByte(base[start:end], '@')
+	if at < 0 {
 		return base
 	}
-	return u.Redacted()
+	user, _, hasPassword := strings.Cut(base[start:start+at], ":")
+	if !hasPassword {
+		return base
+	}
+	return base[:start] + user + ":xxxxx" + base[start+at:]
 }
 
 // unreachable is the error of a request that got no answer from base.

@@ -1,0 +1,26 @@
+package main
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestServerCredentialsNotPrintedWhenMalformed: a --server with a user
+// and password but no scheme (admin:pw@host:8080, which Go reads as the
+// scheme "admin") is refused without its password said.
+func TestServerCredentialsNotPrintedWhenMalformed(t *testing.T) {
+	for _, server := range []string{
+		"ops:s3cret-pass@klaxon.example.com:8080",
+		"ftp://ops:s3cret-pass@klaxon.example.com",
+		"http://ops:s3cret-pass@klaxon.example.com:80 80",
+		"http://ops:s3cret/pass@klaxon.example.com",
+	} {
+		var out, errOut bytes.Buffer
+		err := run(t.Context(), []string{"incidents", "--server", server, "--token", apiToken}, &out, &errOut)
+		require.Error(t, err, server)
+		require.NotContains(t, err.Error()+errOut.String(), "s3cret", server)
+		require.Contains(t, err.Error(), "--server", server)
+	}
+}
