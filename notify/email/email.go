@@ -228,6 +228,10 @@ func (e *Email) send(ctx context.Context, msg *gomail.Msg) *Error {
 	// relay closes with a 421) says nothing of the mail, and sending it
 	// again would page twice. Its error is the connection's, not the page's.
 	_ = c.CloseWithSMTPClient(client)
+	// go-mail closes the connection only on a 221 to QUIT: a relay that
+	// answers otherwise, or not at all, or is gone, would keep it open
+	// until the collector found it.
+	_ = dialed.Close()
 	if err != nil {
 		return classify(ctx, fmt.Errorf("send: %w", err))
 	}
