@@ -4,6 +4,7 @@
 package smtptest
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"log"
@@ -25,6 +26,11 @@ type Options struct {
 	// required before MAIL FROM; the server offers AUTH without TLS.
 	Username string
 	Password string
+	// TLS, when set, has the server offer STARTTLS with it, and AUTH
+	// only over TLS; with Implicit, the server speaks TLS from the
+	// first byte, as on port 465.
+	TLS      *tls.Config
+	Implicit bool
 }
 
 // Message is a message the server accepted.
@@ -58,7 +64,10 @@ func Start(t testing.TB, o Options) *Server {
 		return &session{s: s}, nil
 	}))
 	s.srv.Domain = "localhost"
-	s.srv.AllowInsecureAuth = true
+	s.srv.AllowInsecureAuth = o.TLS == nil
+	if !o.Implicit {
+		s.srv.TLSConfig = o.TLS
+	}
 	s.srv.ReadTimeout = 10 * time.Second
 	s.srv.WriteTimeout = 10 * time.Second
 	s.srv.MaxMessageBytes = 1 << 20
@@ -68,6 +77,9 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatalf("smtptest: listen: %v", err)
 	}
 	s.addr = l.Addr().(*net.TCPAddr)
+	if o.Implicit {
+		l = tls.NewListener(l, o.TLS)
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -5,6 +5,7 @@ package email
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -65,6 +66,10 @@ type Options struct {
 	Timeout time.Duration
 	// Now is the clock of the pause after a 421 (default time.Now).
 	Now func() time.Time
+
+	// rootCAs are the authorities the relay's certificate is checked
+	// against; nil for the system's. Tests set it (export_test.go).
+	rootCAs *x509.CertPool
 }
 
 // Email sends pages by mail. It is safe for concurrent use.
@@ -165,9 +170,13 @@ func (e *Email) Send(ctx context.Context, p klaxon.Page) error {
 
 // send makes one attempt over a new connection.
 func (e *Email) send(ctx context.Context, msg *gomail.Msg) *Error {
+	// go-mail's own TLS config, which WithDialContextFunc below makes
+	// its STARTTLS's alone.
+	tlsConfig := &tls.Config{ServerName: e.o.Host, MinVersion: tls.VersionTLS12, RootCAs: e.o.rootCAs}
 	opts := []gomail.Option{
 		gomail.WithPort(e.o.Port),
 		gomail.WithTimeout(e.o.Timeout),
+		gomail.WithTLSConfig(tlsConfig),
 	}
 	auth := gomail.SMTPAuthPlain
 	switch e.o.TLS {
@@ -204,7 +213,7 @@ func (e *Email) send(ctx context.Context, msg *gomail.Msg) *Error {
 			return conn, nil
 		}
 		// As go-mail's own dialer does with WithSSL.
-		tc := tls.Client(conn, &tls.Config{ServerName: e.o.Host, MinVersion: tls.VersionTLS12})
+		tc := tls.Client(conn, tlsConfig)
 		if err := tc.HandshakeContext(dctx); err != nil {
 			_ = conn.Close()
 			return nil, err
