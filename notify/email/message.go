@@ -21,7 +21,9 @@ import (
 func Subject(p klaxon.Page) string {
 	s := "[Klaxon #" + oneLine(p.Incident) + "] "
 	if sev := oneLine(p.Severity); sev != "" {
-		s += strings.ToUpper(sev) + " "
+		// A label, which may be as long as ingest lets one be: the
+		// summary, which says what is wrong, keeps its room.
+		s += strings.ToUpper(cut(sev, maxSeverity)) + " "
 	}
 	return s + cut(oneLine(p.Summary), maxSubject-utf8.RuneCountInString(s))
 }
@@ -29,6 +31,9 @@ func Subject(p klaxon.Page) string {
 // maxSubject is the most characters of a subject: a phone shows a line
 // or two of it, and the body has the summary whole.
 const maxSubject = 150
+
+// maxSeverity is the most characters of the severity in a subject.
+const maxSeverity = 24
 
 // cut shortens s to at most n characters, at the last space before the
 // cut when there is one, with an ellipsis.

@@ -52,3 +52,14 @@ func TestBodySeverityOneLine(t *testing.T) {
 	}
 	require.Contains(t, got.text, "critical Acknowledge: https://evil.example/ack")
 }
+
+// TestSubjectCutLongSeverity: the severity is an alert's label, as long
+// as ingest lets a label be (4 KiB): the subject is 150 characters in
+// all even so, and keeps room for the start of the summary, which says
+// what is wrong.
+func TestSubjectCutLongSeverity(t *testing.T) {
+	s := email.Subject(klaxon.Page{Incident: "42", Severity: strings.Repeat("critical ", 450), Summary: "disk full on db-1"})
+	require.LessOrEqual(t, utf8.RuneCountInString(s), 150, s)
+	require.True(t, strings.HasPrefix(s, "[Klaxon #42] CRITICAL"), s)
+	require.Contains(t, s, "disk full", s)
+}
