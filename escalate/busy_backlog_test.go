@@ -105,3 +105,29 @@ func TestWaitForChannelMakesRoom(t *testing.T) {
 		stop()
 	})
 }
+
+// TestClaimsRoomGauged: an operator sees that the engine has no room for
+// another incident (klaxon_engine_claims_room at 0): timers that fall
+// due then wait, and their pages are late, which the lateness histogram
+// says only once they are claimed. The room comes back as fires end.
+func TestClaimsRoomGauged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reg := prometheus.NewRegistry()
+		open, s, stop := busyChannel(t, escalate.Options{Incidents: 1, PerChannel: 2, Metrics: reg})
+		time.Sleep(time.Second)
+		synctest.Wait()
+		require.Equal(t, 1.0, gauge(t, reg, "klaxon_engine_claims_room"), "idle")
+		open("sms1")
+		<-s.entered // its page hangs, holding the one incident's room
+		open("sms2")
+		time.Sleep(time.Second)
+		synctest.Wait()
+		require.Equal(t, 0.0, gauge(t, reg, "klaxon_engine_claims_room"), "sms2 waits for room")
+		s.free()
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		require.Equal(t, 1.0, gauge(t, reg, "klaxon_engine_claims_room"))
+		require.ElementsMatch(t, []string{"sms1/sms", "sms2/sms"}, s.got())
+		stop()
+	})
+}

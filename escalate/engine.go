@@ -114,8 +114,9 @@ type metrics struct {
 }
 
 // newMetrics registers the engine's metrics with reg (nil for none);
-// held counts the claims the engine holds.
-func newMetrics(reg prometheus.Registerer, held func() int) *metrics {
+// held counts the claims the engine holds, and room how many more
+// incidents it may take now.
+func newMetrics(reg prometheus.Registerer, held, room func() int) *metrics {
 	m := &metrics{
 		pages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "klaxon_pages_total",
@@ -136,7 +137,10 @@ func newMetrics(reg prometheus.Registerer, held func() int) *metrics {
 		reg.MustRegister(m.pages, m.firstPage, m.lateness, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "klaxon_engine_claims_held",
 			Help: "Escalation timers this replica has claimed and is firing.",
-		}, func() float64 { return float64(held()) }))
+		}, func() float64 { return float64(held()) }), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "klaxon_engine_claims_room",
+			Help: "Incidents this replica may still take to page for at once, less those it fires whose pages do not wait for their channel; at 0, timers that fall due wait, and their pages are late.",
+		}, func() float64 { return float64(room()) }))
 	}
 	return m
 }
@@ -225,7 +229,7 @@ func New(store klaxon.Store, notifier Notifier, dir func() Directory, log *slog.
 		o.Incidents = 256
 	}
 	e.claims = newClaims(o.Incidents)
-	e.metrics = newMetrics(o.Metrics, e.claims.count)
+	e.metrics = newMetrics(o.Metrics, e.claims.count, e.claims.room)
 	e.perChannel = o.PerChannel
 	if e.perChannel <= 0 {
 		e.perChannel = 32
