@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/klaxonhq/klaxon"
 )
 
@@ -39,6 +41,9 @@ type Updates struct {
 	log     *slog.Logger
 	queue   chan update
 	timeout time.Duration
+	// results counts the updates by what became of them: sent, failed
+	// (given up), dropped (a queue full, Klaxon stopping).
+	results *prometheus.CounterVec
 }
 
 // update is one status update of an incident, with what its message
@@ -57,9 +62,19 @@ func (up update) size() int { return 128 + len(up.summary) + len(up.text) }
 // NewUpdates returns the sender of status updates: mail takes those to
 // users (nil: none), webhook makes the channel of a subscriber's URL.
 func NewUpdates(mail Channel, webhook func(url string) (Channel, error), users func(id string) (klaxon.User, bool), log *slog.Logger) *Updates {
+	results := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "klaxon_status_updates_total",
+		Help: "Status updates to subscribers, by result: sent, failed (given up), dropped (too many waiting, or Klaxon stopping).",
+	}, []string{"result"})
+	for _, r := range []string{"sent", "failed", "dropped"} {
+		results.WithLabelValues(r)
+	}
 	return &Updates{mail: mail, webhook: webhook, users: users, log: log.With("component", "updates"),
-		queue: make(chan update, updateQueue), timeout: 30 * time.Second}
+		queue: make(chan update, updateQueue), timeout: 30 * time.Second, results: results}
 }
+
+// Register registers the counts of the updates with reg.
+func (u *Updates) Register(reg prometheus.Registerer) error { return reg.Register(u.results) }
 
 // Committed takes the incidents a commit wrote, with the events it
 // recorded, and queues the updates they call for. It never blocks.
@@ -78,6 +93,7 @@ func (u *Updates) Committed(incs []*klaxon.Incident) {
 			select {
 			case u.queue <- up:
 			default:
+				u.results.WithLabelValues("dropped").Add(float64(len(up.subscribers)))
 				u.log.Warn("status update dropped: too many waiting", "incident", inc.ID, "update", kind)
 			}
 		}
@@ -128,6 +144,9 @@ func (u *Updates) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			if n := len(u.queue); n > 0 {
+				for range n {
+					u.results.WithLabelValues("dropped").Add(float64(len((<-u.queue).subscribers)))
+				}
 				u.log.Warn("status updates not sent: Klaxon is stopping", "updates", n)
 			}
 			return nil
@@ -140,6 +159,7 @@ func (u *Updates) Run(ctx context.Context) error {
 					wg.Go(func() { u.serve(ctx, sub, q) })
 				}
 				if !q.push(up) {
+					u.results.WithLabelValues("dropped").Inc()
 					u.log.Warn("status update dropped: the subscriber is slow", "incident", up.id, "update", up.kind)
 				}
 			}
@@ -216,6 +236,7 @@ func (u *Updates) unsent(sub string, n int) {
 	if n == 0 {
 		return
 	}
+	u.results.WithLabelValues("dropped").Add(float64(n))
 	if !strings.HasPrefix(sub, klaxon.TargetUser+":") {
 		sub = "a webhook" // not the URL, which may hold a secret
 	}
@@ -235,6 +256,7 @@ func (u *Updates) send(ctx context.Context, sub string, up update) {
 	} else {
 		var err error
 		if ch, err = u.webhook(sub); err != nil {
+			u.results.WithLabelValues("failed").Inc()
 			u.log.Warn("status update", "incident", up.id, "err", err)
 			return
 		}
@@ -246,6 +268,7 @@ func (u *Updates) send(ctx context.Context, sub string, up update) {
 	for {
 		err := ch.Send(sctx, p)
 		if err == nil {
+			u.results.WithLabelValues("sent").Inc()
 			return
 		}
 		// A channel waits out a short Retry-After itself and returns a
@@ -259,10 +282,12 @@ func (u *Updates) send(ctx context.Context, sub string, up update) {
 			wait, retry = max(time.Until(later.Until), time.Millisecond), true
 		}
 		if wait == 0 || !retry {
+			u.results.WithLabelValues("failed").Inc()
 			u.log.Warn("status update", "incident", up.id, "update", up.kind, "err", err)
 			return
 		}
 		if deadline, _ := sctx.Deadline(); time.Until(deadline) < wait {
+			u.results.WithLabelValues("failed").Inc()
 			u.log.Warn("status update given up: the subscriber asks to wait past its timeout",
 				"incident", up.id, "update", up.kind, "wait", wait, "timeout", u.timeout, "err", err)
 			return
@@ -271,6 +296,7 @@ func (u *Updates) send(ctx context.Context, sub string, up update) {
 		select {
 		case <-sctx.Done():
 			timer.Stop()
+			u.results.WithLabelValues("failed").Inc()
 			u.log.Warn("status update", "incident", up.id, "update", up.kind, "err", fmt.Errorf("%w, after %w", sctx.Err(), err))
 			return
 		case <-timer.C:

@@ -157,6 +157,9 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 		return ""
 	}, cfg.PublicURL, pages, pagesURL, pagesSecret)
 	updates := notify.NewUpdates(dispatch, hooks.channel, rt.User, log)
+	if err := updates.Register(reg); err != nil {
+		return nil, fmt.Errorf("status updates' metrics: %w", err)
+	}
 	// What each commit that landed changed goes to the subscribers'
 	// updates and to Slack's channel messages.
 	var committed func([]*klaxon.Incident)
