@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -25,6 +26,7 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
 	ev, err := ingest.DecodePagerDuty("", body)
 	telemetry.End(span, err)
 	if err != nil {
+		s.pdAttribute(w, body)
 		writeJSON(w, http.StatusBadRequest, ingest.InvalidEventFrom(err))
 		return
 	}
@@ -60,6 +62,23 @@ func (s *Server) pdBody(w http.ResponseWriter, r *http.Request) (body []byte, ok
 		return nil, false
 	}
 	return body, true
+}
+
+// pdAttribute names, for the count of refusals, the pagerduty
+// integration whose routing key body carries, when its key is one and
+// the rest of it is refused: the sender is known, as a webhook's is by
+// its bearer token. Only a refused body is read again; an unknown key is
+// no failed authentication (pdIntegration's), as before.
+func (s *Server) pdAttribute(w http.ResponseWriter, body []byte) {
+	var in struct {
+		RoutingKey string `json:"routing_key"`
+	}
+	if json.Unmarshal(body, &in) != nil || in.RoutingKey == "" {
+		return
+	}
+	if name, ok := s.o.Tokens.Integration("pagerduty", in.RoutingKey); ok {
+		attribute(w, name)
+	}
 }
 
 // pdIntegration is the pagerduty integration whose token is routingKey.

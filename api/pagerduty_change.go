@@ -32,6 +32,7 @@ func (s *Server) changeEnqueue(w http.ResponseWriter, r *http.Request) {
 	ev, err := ingest.DecodePagerDutyChange(body)
 	telemetry.End(span, err)
 	if err != nil {
+		s.pdAttribute(w, body)
 		writeJSON(w, http.StatusBadRequest, ingest.InvalidEventFrom(err))
 		return
 	}
