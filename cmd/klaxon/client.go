@@ -230,22 +230,21 @@ func (c *client) send(ctx context.Context, method, path string, in, out any, key
 
 // shown is base as an error says it: without a password in it, even
 // when base is no URL (a scheme left out: ops:pw@host:8080, which Go
-// reads as the scheme "ops").
+// reads as the scheme "ops"; a password typed as it is, with a / # or ?
+// in it, which Go reads as the path, fragment or query). The password
+// runs to the last @: a base URL has no other, and one in a path or
+// query has no ':' before it but past a /, ? or #.
 func shown(base string) string {
 	start := 0
 	if i := strings.Index(base, "://"); i >= 0 {
 		start = i + len("://")
 	}
-	end := len(base)
-	if i := strings.IndexAny(base[start:], "?#"); i >= 0 { // not "/": a password may hold one
-		end = start + i
-	}
-	at := strings.LastIndexByte(base[start:end], '@')
+	at := strings.LastIndexByte(base[start:], '@')
 	if at < 0 {
 		return base
 	}
 	user, _, hasPassword := strings.Cut(base[start:start+at], ":")
-	if !hasPassword {
+	if !hasPassword || strings.ContainsAny(user, "/?#") {
 		return base
 	}
 	return base[:start] + user + ":xxxxx" + base[start+at:]

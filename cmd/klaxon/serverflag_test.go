@@ -24,3 +24,23 @@ func TestServerCredentialsNotPrintedWhenMalformed(t *testing.T) {
 		require.Contains(t, err.Error(), "--server", server)
 	}
 }
+
+// TestServerPasswordWithHashOrQuestionMarkNotPrinted: a password typed
+// in --server as it is, with a # or ? in it (ops:s3cret#pass@host), is
+// no URL Go takes (it reads the rest as a fragment or query, and the
+// password as a port), and its refusal says it without the password,
+// which goes on to the @.
+func TestServerPasswordWithHashOrQuestionMarkNotPrinted(t *testing.T) {
+	for _, server := range []string{
+		"http://ops:s3cret#pass@klaxon.example.com",
+		"http://ops:s3cret?pass@klaxon.example.com:8080",
+		"ops:s3cret#pass@klaxon.example.com",
+	} {
+		var out, errOut bytes.Buffer
+		err := run(t.Context(), []string{"incidents", "--server", server, "--token", apiToken}, &out, &errOut)
+		require.Error(t, err, server)
+		require.NotContains(t, err.Error()+errOut.String(), "s3cret", server)
+		require.NotContains(t, err.Error()+errOut.String(), "pass@", server)
+		require.Contains(t, err.Error(), "klaxon.example.com", "the host stays, to tell which server")
+	}
+}
