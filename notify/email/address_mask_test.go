@@ -1,7 +1,9 @@
 package email_test
 
 import (
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -28,4 +30,24 @@ func TestRefusalMasksAddresses(t *testing.T) {
 	var re interface{ Retryable() bool }
 	require.ErrorAs(t, err, &re)
 	require.False(t, re.Retryable())
+}
+
+// TestMaskAddressesOfEveryForm: a relay echoes the recipient as the
+// user's config has it, and mail.ParseAddress takes a quoted local part
+// ("alice smith"@example.com), one in UTF-8 (jörg@example.com, sent with
+// SMTPUTF8) and a domain literal (alice@[192.0.2.10]): none is in the
+// error in full, and the text around them stays.
+func TestMaskAddressesOfEveryForm(t *testing.T) {
+	for in, secret := range map[string]string{
+		`550 5.1.1 <"alice smith"@example.com>: Recipient address rejected`: "alice smith",
+		`550 5.1.1 <jörg.müller@example.com>: unknown user`:                 "rg.m",
+		`550 5.1.1 <алиса@пример.рф>: unknown user`:                         "лиса",
+		`550 5.1.1 <alice.smith@[192.0.2.10]>: unknown user`:                "lice.smith",
+	} {
+		out := email.MaskAddresses(in)
+		require.NotContains(t, out, secret, in)
+		require.Contains(t, out, "550 5.1.1 <", in)
+		require.True(t, strings.HasSuffix(out, in[strings.IndexByte(in, '>'):]), "the text after the address stays: %q", out)
+		require.True(t, utf8.ValidString(out), "a character is never cut: %q", out)
+	}
 }

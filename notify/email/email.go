@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	gomail "github.com/wneessen/go-mail"
 
@@ -259,21 +260,31 @@ type Error struct {
 // this text.
 func (e *Error) Error() string { return MaskAddresses(e.Err.Error()) }
 
-// addressRE matches a mail address's local part and domain.
-var addressRE = regexp.MustCompile(`[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*`)
+// addressRE matches a mail address as mail.ParseAddress takes one, and
+// so a user's config may give it: a local part of atoms or quoted, in
+// UTF-8 too (SMTPUTF8), and a domain of labels, an IDN's in UTF-8 too,
+// or a literal ([192.0.2.10]).
+var addressRE = regexp.MustCompile(`(?:"(?:[^"\\\r\n]|\\.)*"|[\p{L}\p{M}\p{N}.!#$%&'*+/=?^_{|}~-]+)@(?:[\p{L}\p{M}\p{N}-]+(?:\.[\p{L}\p{M}\p{N}-]+)*|\[[^\]\s]*\])`)
 
 // MaskAddress keeps a mail address's first character and its domain:
-// alice@example.com is a…@example.com.
+// alice@example.com is a…@example.com, "alice smith"@example.com too.
 func MaskAddress(addr string) string {
-	local, domain, ok := strings.Cut(addr, "@")
-	if !ok || local == "" {
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 {
 		return addr
 	}
-	return local[:1] + "…@" + domain
+	local, domain := strings.TrimLeft(addr[:at], `"`), addr[at+1:]
+	_, n := utf8.DecodeRuneInString(local)
+	return local[:n] + "…@" + domain
 }
 
 // MaskAddresses masks every mail address in s with MaskAddress.
-func MaskAddresses(s string) string { return addressRE.ReplaceAllStringFunc(s, MaskAddress) }
+func MaskAddresses(s string) string {
+	if !strings.Contains(s, "@") {
+		return s
+	}
+	return addressRE.ReplaceAllStringFunc(s, MaskAddress)
+}
 
 func (e *Error) Unwrap() error { return e.Err }
 
