@@ -21,10 +21,11 @@ import (
 	"github.com/klaxonhq/klaxon"
 )
 
-// losingProxy forwards requests to base, and loses the answers of the
-// first lose POSTs: the server acted, the client hears nothing (a load
-// balancer's timeout, a dropped connection). It counts the POSTs.
-func losingProxy(t *testing.T, base string, lose int64) (*httptest.Server, *atomic.Int64) {
+// proxyTo forwards requests to base, and hands the answer of the n-th
+// POST (from 1) to spoil, which writes to w what the client gets instead
+// and reports true, or reports false for the answer to go as it came.
+// It counts the POSTs.
+func proxyTo(t *testing.T, base string, spoil func(n int64, w http.ResponseWriter, answer []byte) bool) (*httptest.Server, *atomic.Int64) {
 	t.Helper()
 	var posts atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -38,10 +39,7 @@ func losingProxy(t *testing.T, base string, lose int64) (*httptest.Server, *atom
 		answer, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		require.NoError(t, err)
-		if r.Method == http.MethodPost && posts.Add(1) <= lose {
-			conn, _, err := http.NewResponseController(w).Hijack()
-			require.NoError(t, err)
-			conn.Close() // acted on, never answered
+		if r.Method == http.MethodPost && spoil(posts.Add(1), w, answer) {
 			return
 		}
 		for k, v := range resp.Header {
@@ -52,6 +50,22 @@ func losingProxy(t *testing.T, base string, lose int64) (*httptest.Server, *atom
 	}))
 	t.Cleanup(srv.Close)
 	return srv, &posts
+}
+
+// losingProxy is proxyTo losing the answers of the first lose POSTs:
+// the server acted, the client hears nothing (a load balancer's
+// timeout, a dropped connection).
+func losingProxy(t *testing.T, base string, lose int64) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	return proxyTo(t, base, func(n int64, w http.ResponseWriter, _ []byte) bool {
+		if n > lose {
+			return false
+		}
+		conn, _, err := http.NewResponseController(w).Hijack()
+		require.NoError(t, err)
+		conn.Close() // acted on, never answered
+		return true
+	})
 }
 
 // TestCommandAnswerLost: a command whose answer is lost on the way back
@@ -198,30 +212,17 @@ func TestCommandAnswerCutShort(t *testing.T) {
 	base, _, _ := startServe(t, writeConfig(t, time.Hour))
 	postFixture(t, base, "firing-two-alerts.json")
 	id := findIncident(t, base, "HighErrorRate").ID
-	var posts atomic.Int64
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		require.NoError(t, err)
-		req, err := http.NewRequestWithContext(r.Context(), r.Method, base+r.URL.RequestURI(), bytes.NewReader(body))
-		require.NoError(t, err)
-		req.Header = r.Header.Clone()
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		answer, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		require.NoError(t, err)
-		if r.Method == http.MethodPost && posts.Add(1) == 1 {
-			conn, buf, err := http.NewResponseController(w).Hijack()
-			require.NoError(t, err)
-			_, _ = fmt.Fprintf(buf, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(answer), answer[:len(answer)/2])
-			_ = buf.Flush()
-			conn.Close() // half the answer
-			return
+	proxy, posts := proxyTo(t, base, func(n int64, w http.ResponseWriter, answer []byte) bool {
+		if n > 1 {
+			return false
 		}
-		w.WriteHeader(resp.StatusCode)
-		_, _ = w.Write(answer)
-	}))
-	t.Cleanup(proxy.Close)
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		require.NoError(t, err)
+		_, _ = fmt.Fprintf(buf, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(answer), answer[:len(answer)/2])
+		_ = buf.Flush()
+		conn.Close() // half the answer
+		return true
+	})
 	var out, errOut bytes.Buffer
 	require.NoError(t, run(t.Context(), []string{"escalate", id, "--server", proxy.URL, "--token", apiToken}, &out, &errOut))
 	require.EqualValues(t, 2, posts.Load(), "sent again")
