@@ -1,6 +1,7 @@
 package email_test
 
 import (
+	"net/mail"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -49,5 +50,28 @@ func TestMaskAddressesOfEveryForm(t *testing.T) {
 		require.Contains(t, out, "550 5.1.1 <", in)
 		require.True(t, strings.HasSuffix(out, in[strings.IndexByte(in, '>'):]), "the text after the address stays: %q", out)
 		require.True(t, utf8.ValidString(out), "a character is never cut: %q", out)
+	}
+}
+
+// TestMaskAddressesWithAnyCharacterParseAddressTakes: mail.ParseAddress,
+// which checks a user's email in the config, takes in a local part a
+// backquote and any character past ASCII (a symbol, an emoji, a no-break
+// space), not letters and digits alone: such an address is masked too,
+// not left whole, nor masked from the character on.
+func TestMaskAddressesWithAnyCharacterParseAddressTakes(t *testing.T) {
+	for addr, secret := range map[string]string{
+		"bob`x@example.com":         "ob`x",
+		"alice.smith`x@example.com": "lice.smith",
+		"jörg€@example.com":         "örg€",
+		"ali😀ce@example.com":        "li😀ce",
+		"al\u00a0ice@example.com":   "l\u00a0ice",
+	} {
+		a, err := mail.ParseAddress(addr)
+		require.NoError(t, err, addr)
+		require.Equal(t, addr, a.Address, "a user's email as the config takes it")
+		in := "550 5.1.1 <" + addr + ">: unknown user"
+		out := email.MaskAddresses(in)
+		require.NotContains(t, out, secret, in)
+		require.Equal(t, "550 5.1.1 <"+addr[:1]+"…@example.com>: unknown user", out)
 	}
 }

@@ -262,9 +262,10 @@ func (e *Error) Error() string { return MaskAddresses(e.Err.Error()) }
 
 // addressRE matches a mail address as mail.ParseAddress takes one, and
 // so a user's config may give it: a local part of atoms or quoted, in
-// UTF-8 too (SMTPUTF8), and a domain of labels, an IDN's in UTF-8 too,
-// or a literal ([192.0.2.10]).
-var addressRE = regexp.MustCompile(`(?:"(?:[^"\\\r\n]|\\.)*"|[\p{L}\p{M}\p{N}.!#$%&'*+/=?^_{|}~-]+)@(?:[\p{L}\p{M}\p{N}-]+(?:\.[\p{L}\p{M}\p{N}-]+)*|\[[^\]\s]*\])`)
+// UTF-8 too (SMTPUTF8: an atom takes any character past ASCII, a
+// symbol or a no-break space as well as a letter), and a domain of
+// labels, an IDN's in UTF-8 too, or a literal ([192.0.2.10]).
+var addressRE = regexp.MustCompile(`(?:"(?:[^"\\\r\n]|\\.)*"|[A-Za-z0-9.!#$%&'*+/=?^_\x60{|}~\x{80}-\x{10FFFF}-]+)@(?:[\p{L}\p{M}\p{N}-]+(?:\.[\p{L}\p{M}\p{N}-]+)*|\[[^\]\s]*\])`)
 
 // MaskAddress keeps a mail address's first character and its domain:
 // alice@example.com is a…@example.com, "alice smith"@example.com too.
