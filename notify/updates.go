@@ -44,6 +44,11 @@ type Updates struct {
 	// results counts the updates by what became of them: sent, failed
 	// (given up), dropped (a queue full, Klaxon stopping).
 	results *prometheus.CounterVec
+	// mu guards stopped, set as Run stops: a commit that lands later (a
+	// fire in flight as Klaxon stops) queues nothing, its updates
+	// counted as dropped.
+	mu      sync.Mutex
+	stopped bool
 }
 
 // update is one status update of an incident, with what its message
@@ -90,12 +95,20 @@ func (u *Updates) Committed(incs []*klaxon.Incident) {
 			}
 			up := update{id: inc.ID, summary: inc.Summary, severity: inc.Severity, firing: inc.FiringCount,
 				subscribers: inc.Policy.Subscribers, kind: kind, text: text}
+			u.mu.Lock()
+			if u.stopped {
+				u.results.WithLabelValues("dropped").Add(float64(len(up.subscribers)))
+				u.log.Warn("status update not sent: Klaxon is stopping", "incident", inc.ID, "update", kind)
+				u.mu.Unlock()
+				continue
+			}
 			select {
 			case u.queue <- up:
 			default:
 				u.results.WithLabelValues("dropped").Add(float64(len(up.subscribers)))
 				u.log.Warn("status update dropped: too many waiting", "incident", inc.ID, "update", kind)
 			}
+			u.mu.Unlock()
 		}
 	}
 }
@@ -135,19 +148,37 @@ func updateOf(inc *klaxon.Incident, e klaxon.Event) (kind, text string) {
 }
 
 // Run hands the queued updates to each subscriber's goroutine until ctx
-// ends, then waits for those goroutines.
+// ends, then waits for those goroutines. The updates left then, and
+// those of commits that land later, are counted as dropped.
 func (u *Updates) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	defer wg.Wait()
 	subscribers := map[string]*subscriberQueue{}
 	for {
 		select {
 		case <-ctx.Done():
-			if n := len(u.queue); n > 0 {
-				for range n {
-					u.results.WithLabelValues("dropped").Add(float64(len((<-u.queue).subscribers)))
+			u.mu.Lock()
+			u.stopped = true
+			n := 0
+		drain:
+			for {
+				select {
+				case up := <-u.queue:
+					n++
+					u.results.WithLabelValues("dropped").Add(float64(len(up.subscribers)))
+				default:
+					break drain
 				}
+			}
+			u.mu.Unlock()
+			if n > 0 {
 				u.log.Warn("status updates not sent: Klaxon is stopping", "updates", n)
+			}
+			wg.Wait()
+			// A subscriber's goroutine may have ended before the last
+			// updates handed to it (the select above took one from the
+			// queue though ctx had ended).
+			for sub, q := range subscribers {
+				u.unsent(sub, len(q.take()))
 			}
 			return nil
 		case up := <-u.queue:
@@ -248,8 +279,15 @@ func (u *Updates) send(ctx context.Context, sub string, up update) {
 	p := klaxon.Page{Incident: up.id, Summary: up.summary, Severity: up.severity, Alerts: up.firing, Text: up.text, Update: up.kind}
 	var ch Channel
 	if id, ok := strings.CutPrefix(sub, klaxon.TargetUser+":"); ok {
+		if u.mail == nil {
+			return
+		}
 		user, known := u.users(id)
-		if !known || u.mail == nil {
+		if !known {
+			// Removed from the users file since the incident opened,
+			// as a page to one is.
+			u.results.WithLabelValues("failed").Inc()
+			u.log.Warn("status update: unknown user, removed from the users file since the incident opened", "incident", up.id, "update", up.kind, "user", id)
 			return
 		}
 		p.User, p.Via, ch = user, klaxon.ViaEmail, u.mail
