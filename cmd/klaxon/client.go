@@ -233,8 +233,16 @@ func (c *client) send(ctx context.Context, method, path string, in, out any, key
 // reads as the scheme "ops"; a password typed as it is, with a / # or ?
 // in it, which Go reads as the path, fragment or query). The password
 // runs to the last @: a base URL has no other, and one in a path or
-// query has no ':' before it but past a /, ? or #.
+// query has no ':' before it but past a /, ? or #. A URL Go takes is
+// read as Go reads it (and sends it): an @ in its path or query after a
+// port is no password's.
 func shown(base string) string {
+	if u, err := url.Parse(base); err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https") {
+		if _, ok := u.User.Password(); !ok {
+			return base
+		}
+		return u.Redacted()
+	}
 	start := 0
 	if i := strings.Index(base, "://"); i >= 0 {
 		start = i + len("://")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"net"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -42,5 +43,27 @@ func TestServerPasswordWithHashOrQuestionMarkNotPrinted(t *testing.T) {
 		require.NotContains(t, err.Error()+errOut.String(), "s3cret", server)
 		require.NotContains(t, err.Error()+errOut.String(), "pass@", server)
 		require.Contains(t, err.Error(), "klaxon.example.com", "the host stays, to tell which server")
+	}
+}
+
+// TestServerWithAtInPathNamed: a --server that is a URL with an @ in its
+// path (a prefix behind a proxy) and a port is said whole when it does
+// not answer: the : of its port is no password's, and the host and port
+// are what tells which server; a password in it is hidden all the same.
+func TestServerWithAtInPathNamed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close()) // refused from now on
+	for server, want := range map[string]string{
+		"http://" + addr + "/team@ops":                 "http://" + addr + "/team@ops",
+		"http://ops:s3cret@" + addr + "/team@ops":      "http://ops:xxxxx@" + addr + "/team@ops",
+		"http://" + addr + "/klaxon?owner=ops@example": "http://" + addr + "/klaxon?owner=ops@example",
+	} {
+		var out, errOut bytes.Buffer
+		err := run(t.Context(), []string{"incidents", "--server", server, "--token", apiToken}, &out, &errOut)
+		require.Error(t, err, server)
+		require.NotContains(t, err.Error()+errOut.String(), "s3cret", server)
+		require.Contains(t, err.Error(), "cannot reach the Klaxon server at "+want+" ", server)
 	}
 }
