@@ -40,8 +40,14 @@ func (c *Callbacks) voice(w http.ResponseWriter, r *http.Request) {
 		answer(VoiceTwiML(prompt))
 		return
 	}
-	action, ok := ParseDigit(form.Get("Digits"))
+	digits := form.Get("Digits")
+	action, ok := ParseDigit(digits)
 	if !ok {
+		// Star asks for the message again; another key is told it
+		// is none of the menu's.
+		if d := strings.TrimSpace(digits); d != "" && d != "*" {
+			prompt.Note = spokenKey(d) + " is not a choice."
+		}
 		answer(VoiceTwiML(prompt))
 		return
 	}
@@ -89,4 +95,18 @@ func pagedByVoice(inc *klaxon.Incident, n int, user string) bool {
 		}
 	}
 	return false
+}
+
+// spokenKey is a key as a call says it.
+func spokenKey(d string) string {
+	switch d {
+	case "#":
+		return "Pound"
+	case "*":
+		return "Star"
+	}
+	if len(d) == 1 && '0' <= d[0] && d[0] <= '9' {
+		return d
+	}
+	return "That key"
 }

@@ -76,26 +76,36 @@ type VoicePrompt struct {
 	Severity     string
 	// Alerts is how many alerts of the incident are firing.
 	Alerts int
+	// Note is said first, before the incident: what became of the key
+	// pressed last ("9 is not a choice.").
+	Note string
 }
 
 // The menu a page call offers; ParseDigit reads the answer.
 const voiceMenu = "Press 1 to acknowledge, 2 to resolve, 3 to escalate, star to repeat."
 
 // VoiceTwiML is the TwiML that a page call plays when answered: it says
-// the incident, then gathers one key press for ParseDigit, posted to
-// GatherURL. Without a key press it says goodbye and hangs up.
+// the incident and the menu while it gathers one key press for
+// ParseDigit, posted to GatherURL. Twilio takes a key only during a
+// Gather, so the incident is said inside it: a responder who knows the
+// menu need not wait for it. Without a key press it says it all once
+// more, then goodbye, and hangs up.
 func VoiceTwiML(p VoicePrompt) (string, error) {
-	return render([]twiml.Element{
-		twiml.VoiceSay{Message: spokenPage(p)},
-		twiml.VoiceGather{
+	gather := func(first string) twiml.VoiceGather {
+		return twiml.VoiceGather{
 			Action:    GatherURL(p.PublicURL, p.Incident, p.Notification),
 			Method:    "POST",
 			NumDigits: "1",
 			Timeout:   "10",
 			InnerElements: []twiml.Element{
+				twiml.VoiceSay{Message: strings.TrimSpace(first + " " + spokenPage(p))},
 				twiml.VoiceSay{Message: voiceMenu},
 			},
-		},
+		}
+	}
+	return render([]twiml.Element{
+		gather(p.Note),
+		gather("Again."),
 		twiml.VoiceSay{Message: "No key was pressed. Goodbye."},
 		twiml.VoiceHangup{},
 	})
