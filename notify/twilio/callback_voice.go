@@ -22,7 +22,8 @@ func (c *Callbacks) voice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	answer := c.twimlTo(w, r)
-	prompt := VoicePrompt{PublicURL: auth.PublicURL, Incident: id, Notification: n, Summary: inc.Summary, Severity: inc.Severity, Alerts: inc.FiringCount}
+	prompt := VoicePrompt{PublicURL: auth.PublicURL, Incident: id, Notification: n, Summary: inc.Summary, Severity: inc.Severity, Alerts: inc.FiringCount,
+		Acked: inc.State == klaxon.StateAcknowledged, AckedBy: inc.AckedBy}
 	if by := form.Get("AnsweredBy"); !person(by) {
 		if err := c.o.Responder.Delivery(r.Context(), id, n, false, answeredBy(by)); err != nil {
 			c.log.ErrorContext(r.Context(), "record delivery", "incident", id, "err", err)
@@ -72,12 +73,35 @@ func (c *Callbacks) voice(w http.ResponseWriter, r *http.Request) {
 		answer(VoiceReply("That key was taken already. Goodbye."))
 		return
 	}
+	if action == klaxon.ActionAck && inc.State == klaxon.StateAcknowledged {
+		// Acknowledged since the call was placed: her key would change
+		// nothing, and must not sound as if it had.
+		answer(VoiceReply(ackedAlready(id, inc.AckedBy, u.ID)))
+		return
+	}
 	got, err := c.o.Responder.Act(r.Context(), action, id, klaxon.Actor{By: u.ID, How: "voice"})
 	if err != nil {
 		answer(VoiceReply(fmt.Sprintf("Incident %s was not changed: %s. Goodbye.", id, c.actFailure(u.ID, id, err))))
 		return
 	}
+	if action == klaxon.ActionAck && got.AckedBy != "" && got.AckedBy != u.ID {
+		answer(VoiceReply(ackedAlready(id, got.AckedBy, u.ID))) // by someone else, a moment before
+		return
+	}
 	answer(VoiceReply(fmt.Sprintf("Incident %s %s. Goodbye.", got.ID, strings.ToLower(action.Done()))))
+}
+
+// ackedAlready tells user that incident id is acknowledged already, by
+// by, and that their key did nothing.
+func ackedAlready(id, by, user string) string {
+	if by == user {
+		by = "you"
+	}
+	text := "Incident " + id + " is acknowledged already"
+	if by != "" {
+		text += ", by " + by
+	}
+	return text + ". Nothing was done. Goodbye."
 }
 
 // pagedByVoice reports whether notification n of inc is a voice call to

@@ -79,10 +79,18 @@ type VoicePrompt struct {
 	// Note is said first, before the incident: what became of the key
 	// pressed last ("9 is not a choice.").
 	Note string
+	// Acked is set when the incident was acknowledged since the call
+	// was placed, AckedBy by whom: the call says so, and offers no key
+	// to acknowledge it.
+	Acked   bool
+	AckedBy string
 }
 
 // The menu a page call offers; ParseDigit reads the answer.
 const voiceMenu = "Press 1 to acknowledge, 2 to resolve, 3 to escalate, star to repeat."
+
+// ackedMenu is the menu of a call about an incident acknowledged already.
+const ackedMenu = "Press 2 to resolve, 3 to escalate, star to repeat."
 
 // VoiceTwiML is the TwiML that a page call plays when answered: it says
 // the incident and the menu while it gathers one key press for
@@ -91,6 +99,10 @@ const voiceMenu = "Press 1 to acknowledge, 2 to resolve, 3 to escalate, star to 
 // menu need not wait for it. Without a key press it says it all once
 // more, then goodbye, and hangs up.
 func VoiceTwiML(p VoicePrompt) (string, error) {
+	menu := voiceMenu
+	if p.Acked {
+		menu = ackedMenu
+	}
 	gather := func(first string) twiml.VoiceGather {
 		return twiml.VoiceGather{
 			Action:    GatherURL(p.PublicURL, p.Incident, p.Notification),
@@ -99,7 +111,7 @@ func VoiceTwiML(p VoicePrompt) (string, error) {
 			Timeout:   "10",
 			InnerElements: []twiml.Element{
 				twiml.VoiceSay{Message: strings.TrimSpace(first + " " + spokenPage(p))},
-				twiml.VoiceSay{Message: voiceMenu},
+				twiml.VoiceSay{Message: menu},
 			},
 		}
 	}
@@ -156,6 +168,9 @@ func spokenPage(p VoicePrompt) string {
 	case p.Alerts > 1:
 		fmt.Fprintf(&b, " %d alerts firing.", p.Alerts)
 	}
+	if p.Acked {
+		b.WriteString(" " + ackedText(p.AckedBy))
+	}
 	return b.String()
 }
 
@@ -192,4 +207,12 @@ func ParseDigit(d string) (a klaxon.Action, ok bool) {
 		return klaxon.ActionEscalate, true
 	}
 	return "", false
+}
+
+// ackedText tells that an incident is acknowledged, by whom when known.
+func ackedText(by string) string {
+	if by == "" {
+		return "It was acknowledged meanwhile."
+	}
+	return "It was acknowledged by " + by + "."
 }

@@ -1,0 +1,45 @@
+package twilio_test
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/notify/twilio"
+)
+
+// TestCallOfIncidentAcknowledgedMeanwhile: a call placed for an incident
+// that carol acknowledged before alice answered tells alice who has it,
+// and offers no key to acknowledge it; a 1 pressed anyway does not answer
+// "acknowledged" as if her key had done it, and the timeline keeps carol
+// as the one who acknowledged. Resolving still works, as alice.
+func TestCallOfIncidentAcknowledgedMeanwhile(t *testing.T) {
+	r := newRig(t)
+	id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaVoice, At: t0})
+	_, err := r.Engine.Act(t.Context(), klaxon.ActionAck, id, klaxon.Actor{By: "carol", How: "api"})
+	require.NoError(t, err)
+
+	call := url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "AnsweredBy": {"human"}}
+	code, out := r.post(t, twilio.VoicePath+"?incident="+id+"&n=1", call, "")
+	require.Equal(t, http.StatusOK, code, out)
+	require.Contains(t, out, "acknowledged by carol", "the call says who has the incident")
+	require.NotContains(t, out, "Press 1 to acknowledge", "no key to acknowledge what is acknowledged")
+	require.Contains(t, out, "2 to resolve")
+
+	gather := twilio.VoicePath + "?incident=" + id + "&n=1&step=gather"
+	code, out = r.post(t, gather, url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "Digits": {"1"}}, "")
+	require.Equal(t, http.StatusOK, code, out)
+	require.NotContains(t, out, "Incident "+id+" acknowledged. Goodbye.", "her key did nothing: carol has it")
+	require.Contains(t, out, "acknowledged already, by carol")
+	require.Equal(t, "carol", r.Incident(t, id).AckedBy)
+
+	code, out = r.post(t, gather, url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "Digits": {"2"}}, "")
+	require.Equal(t, http.StatusOK, code, out)
+	require.Contains(t, out, "Incident "+id+" resolved. Goodbye.")
+	inc := r.Incident(t, id)
+	require.Equal(t, klaxon.StateResolved, inc.State)
+	require.Equal(t, "alice", inc.ResolvedBy)
+}
