@@ -3,6 +3,7 @@ package twilio
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/klaxonhq/klaxon"
@@ -65,11 +66,28 @@ func (c *Callbacks) voice(w http.ResponseWriter, r *http.Request) {
 		answer(VoiceReply("This call was not a page to you. Nothing was done. Goodbye."))
 		return
 	}
-	first, ok := c.firstTime(w, r, "voice:"+signedKey(r, auth.PublicURL), callbackMemory)
-	if !ok {
-		return
+	// What Klaxon cannot record is told, and the menu offered again on
+	// a URL of its own (Try): Twilio does not retry a call's webhook,
+	// a 503 has it say "an application error has occurred" and hang
+	// up, and the same key pressed again on the same URL is the same
+	// signed request, which the memory of callbacks refuses.
+	again := func(err error) {
+		c.log.ErrorContext(r.Context(), "key press not recorded", "incident", id, "user", u.ID, "err", err)
+		prompt.Note = "Klaxon could not record it; press your key again."
+		prompt.Try, _ = strconv.Atoi(r.URL.Query().Get("try"))
+		prompt.Try = max(prompt.Try, 1)
+		answer(VoiceTwiML(prompt))
+	}
+	first := true
+	if c.o.Memory != nil {
+		var err error
+		if first, err = c.o.Memory.FirstTime(r.Context(), "voice:"+signedKey(r, auth.PublicURL), c.o.Now(), callbackMemory); err != nil {
+			again(fmt.Errorf("twilio callback: %w", err))
+			return
+		}
 	}
 	if !first {
+		c.log.WarnContext(r.Context(), "twilio callback delivered again; not acted on", "callback", "voice")
 		answer(VoiceReply("That key was taken already. Goodbye."))
 		return
 	}
@@ -80,6 +98,10 @@ func (c *Callbacks) voice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	got, err := c.o.Responder.Act(r.Context(), action, id, klaxon.Actor{By: u.ID, How: "voice"})
+	if err != nil && status(err) >= http.StatusInternalServerError {
+		again(err)
+		return
+	}
 	if err != nil {
 		answer(VoiceReply(fmt.Sprintf("Incident %s was not changed: %s. Goodbye.", id, c.actFailure(u.ID, id, err))))
 		return

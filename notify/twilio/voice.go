@@ -3,6 +3,7 @@ package twilio
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -66,6 +67,15 @@ func GatherURL(publicURL, incident string, n int) string {
 	return callbackURL(publicURL, VoicePath, incident, n, "step", "gather")
 }
 
+// gatherTryURL is GatherURL for a key pressed again after try presses
+// Klaxon could not record: with try=2 after one.
+func gatherTryURL(publicURL, incident string, n, try int) string {
+	if try <= 0 {
+		return GatherURL(publicURL, incident, n)
+	}
+	return callbackURL(publicURL, VoicePath, incident, n, "step", "gather", "try", strconv.Itoa(try+1))
+}
+
 // VoicePrompt is what a page call says.
 type VoicePrompt struct {
 	// PublicURL is Klaxon's base URL as Twilio reaches it.
@@ -84,6 +94,10 @@ type VoicePrompt struct {
 	// to acknowledge it.
 	Acked   bool
 	AckedBy string
+	// Try counts the presses Klaxon could not record on this call: the
+	// Gather's URL carries it, so that the same key pressed again is
+	// another signed request, not a replay of the one that failed.
+	Try int
 }
 
 // The menu a page call offers; ParseDigit reads the answer.
@@ -105,7 +119,7 @@ func VoiceTwiML(p VoicePrompt) (string, error) {
 	}
 	gather := func(first string) twiml.VoiceGather {
 		return twiml.VoiceGather{
-			Action:    GatherURL(p.PublicURL, p.Incident, p.Notification),
+			Action:    gatherTryURL(p.PublicURL, p.Incident, p.Notification, p.Try),
 			Method:    "POST",
 			NumDigits: "1",
 			Timeout:   "10",

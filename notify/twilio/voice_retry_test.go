@@ -1,0 +1,69 @@
+package twilio_test
+
+import (
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/notify/twilio"
+)
+
+var actionRE = regexp.MustCompile(`<Gather action="([^"]+)"`)
+
+// gatherAction is the path and query of the Gather action in twiml,
+// where Twilio posts the next key.
+func gatherAction(t *testing.T, twiml string) string {
+	t.Helper()
+	m := actionRE.FindStringSubmatch(twiml)
+	require.NotNil(t, m, "a Gather: %s", twiml)
+	u, err := url.Parse(html.UnescapeString(m[1]))
+	require.NoError(t, err)
+	return u.RequestURI()
+}
+
+// TestKeyPressWhileStoreInTrouble: a key press that Klaxon cannot record
+// (the store cannot be read or written for a moment) is answered with
+// TwiML that says so and offers the menu again, and the same key pressed
+// again on the same call acts. Twilio does not retry a call's webhook:
+// a 503 makes it say "an application error has occurred" and hang up,
+// and a second press of the same key on the same call is the same
+// signed request, which the memory of callbacks must not take for a
+// replay.
+func TestKeyPressWhileStoreInTrouble(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		breakIt func(r *rig)
+	}{
+		{"memory of callbacks unreachable", func(r *rig) { r.memory.down.Store(true) }},
+		{"store cannot write", func(r *rig) { r.Store.FailCommits(1) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaVoice, At: t0})
+			call := url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "AnsweredBy": {"human"}}
+			code, out := r.post(t, twilio.VoicePath+"?incident="+id+"&n=1", call, "")
+			require.Equal(t, http.StatusOK, code, out)
+
+			press := url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "Digits": {"1"}}
+			tc.breakIt(r)
+			code, out = r.post(t, gatherAction(t, out), press, "")
+			require.Equal(t, http.StatusOK, code, "Twilio would say an application error and hang up: %s", out)
+			require.Contains(t, out, "Klaxon could not record it")
+			require.Contains(t, out, "Press 1 to acknowledge", "the menu again, to try again")
+			require.Equal(t, klaxon.StateTriggered, r.Incident(t, id).State)
+
+			r.memory.down.Store(false)
+			code, out = r.post(t, gatherAction(t, out), press, "")
+			require.Equal(t, http.StatusOK, code, out)
+			require.Contains(t, out, "Incident "+id+" acknowledged. Goodbye.")
+			inc := r.Incident(t, id)
+			require.Equal(t, klaxon.StateAcknowledged, inc.State)
+			require.Equal(t, "alice", inc.AckedBy)
+		})
+	}
+}
