@@ -9,6 +9,17 @@ import (
 	"unicode"
 )
 
+// In is r with its window in loc, the zone Text says it in.
+func (r Report) In(loc *time.Location) Report {
+	if !r.Since.IsZero() {
+		r.Since = r.Since.In(loc)
+	}
+	if !r.Until.IsZero() {
+		r.Until = r.Until.In(loc)
+	}
+	return r
+}
+
 // Text writes r as plain text for a terminal, in aligned columns: the
 // window, one row of figures for all the incidents and one per group,
 // then the people paged and the noisiest alerts of all the incidents.
@@ -87,18 +98,19 @@ func (s Stat) p90() string {
 	return s.P90.String()
 }
 
-// window says [since, until) in words.
+// window says [since, until) in words, each time in its own zone (the
+// CLI's: see Report.In).
 func window(since, until time.Time) string {
-	const layout = "2006-01-02 15:04 UTC"
+	const layout = "2006-01-02 15:04 MST"
 	switch {
 	case since.IsZero() && until.IsZero():
 		return "at any time"
 	case until.IsZero():
-		return "from " + since.UTC().Format(layout)
+		return "from " + since.Format(layout)
 	case since.IsZero():
-		return "before " + until.UTC().Format(layout)
+		return "before " + until.Format(layout)
 	}
-	return "from " + since.UTC().Format(layout) + " to " + until.UTC().Format(layout)
+	return "from " + since.Format(layout) + " to " + until.Format(layout)
 }
 
 // maxPlain is how many characters of a name Text shows.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -78,4 +79,31 @@ func TestOverrideTimesInScheduleZone(t *testing.T) {
 	require.Contains(t, out, "from "+from.Format(timeStamp)+" to "+to.Format(timeStamp), "in the schedule's zone, as asked")
 	require.Regexp(t, `(?m)^1 +primary +bob +`+regexp.QuoteMeta(from.Format(timeStamp))+` +`+regexp.QuoteMeta(to.Format(timeStamp)), cli("override", "list", "primary"))
 	require.Regexp(t, `(?m)^1 +primary +bob +`+regexp.QuoteMeta(from.Format(timeStamp)), cli("override", "list"))
+}
+
+// TestReportWindowInLocalZone: `klaxon report` prints the window it
+// counted in this machine's time zone, as every other command that is
+// not a schedule command prints its times (the README: "TZ=Europe/Berlin
+// klaxon incidents for another"). It printed it in UTC whatever TZ said:
+// "Incidents opened from 2026-10-31 06:04 UTC." on a laptop in Berlin,
+// beside `klaxon incidents` saying 07:04 CET.
+func TestReportWindowInLocalZone(t *testing.T) {
+	bin := buildKlaxon(t)
+	base, _, _ := startServe(t, writeConfig(t, time.Hour))
+	// A zone that is not UTC, the zone the report used to print in.
+	zone := "Asia/Tokyo"
+	loc, err := time.LoadLocation(zone)
+	require.NoError(t, err)
+
+	since := "2026-11-02T00:00:00Z"
+	cmd := exec.Command(bin, "report", "--since", since, "--server", base, "--token", apiToken)
+	cmd.Env = append(os.Environ(), "TZ="+zone, "KLAXON_SERVER=", "KLAXON_API_TOKEN=")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), stderr.String())
+
+	at, err := time.Parse(time.RFC3339, since)
+	require.NoError(t, err)
+	want := "Incidents opened from " + at.In(loc).Format("2006-01-02 15:04 MST") + "."
+	require.Equal(t, want, strings.SplitN(stdout.String(), "\n", 2)[0], "the window, in TZ's zone")
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/klaxonhq/klaxon/api"
 )
@@ -37,7 +38,9 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *asJSON {
 		return printJSON(stdout, body)
 	}
-	fmt.Fprint(stdout, body.Text())
+	// The window in this machine's zone, as the other commands print
+	// their times.
+	fmt.Fprint(stdout, body.In(time.Local).Text())
 	if body.Truncated {
 		fmt.Fprintln(stdout, "(only the newest 10,000 incidents of the window were counted)")
 	}
