@@ -28,18 +28,25 @@ type Notifier interface {
 // sent in it. By another (a call, which speaks one incident), the pages
 // that waited go out one a limit each.
 //
+// By a contact method that calls (ThrottleOptions.Calls), a person on a
+// call gets no other: the next waits, in steps of callStep, until the
+// call ended (Throttle.Ended), or for callCap after it was placed, in
+// case its end is never reported.
+//
 // The state is in memory, per replica: after a restart, or across
 // replicas, a person may get a page more within a limit, never one less.
 type Throttle struct {
 	next    Notifier
 	limits  map[string]time.Duration
 	bundles map[string]bool
+	calls   map[string]bool
 	wanted  func(context.Context, klaxon.Page) bool
 	fits    func(klaxon.Page) bool
 	now     func() time.Time
 
 	mu     sync.Mutex
 	people map[throttleKey]*window
+	onCall map[klaxon.PageRef]throttleKey // calls placed and not ended, by page
 }
 
 type throttleKey struct{ user, via string }
@@ -47,6 +54,8 @@ type throttleKey struct{ user, via string }
 // window is one person's pages by one contact method.
 type window struct {
 	last    time.Time              // when the last page or bundle went out
+	call    klaxon.PageRef         // the call the person is on, while callAt is set
+	callAt  time.Time              // when it was placed; zero once it ended
 	waiting map[string]klaxon.Page // deferred pages, by incident
 	// due is when each waiting page was put off to, by incident: the
 	// engine records it sent only then, so a bundle names it only from
@@ -65,6 +74,9 @@ type ThrottleOptions struct {
 	// Bundles are the contact methods whose page can stand for others
 	// that waited: its text lists them, and a reply acts on them all.
 	Bundles map[string]bool
+	// Calls are the contact methods whose page is a call: the next
+	// waits until it ended (see Throttle.Ended), or for callCap.
+	Calls map[string]bool
 	// Wanted reports whether a page that waited is still to be sent
 	// (klaxon.PageWanted); nil: every one is.
 	Wanted func(context.Context, klaxon.Page) bool
@@ -83,7 +95,52 @@ func NewThrottle(next Notifier, o ThrottleOptions) *Throttle {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Throttle{next: next, limits: o.Limits, bundles: o.Bundles, wanted: o.Wanted, fits: o.Fits, now: o.Now, people: map[throttleKey]*window{}}
+	return &Throttle{next: next, limits: o.Limits, bundles: o.Bundles, calls: o.Calls, wanted: o.Wanted, fits: o.Fits, now: o.Now,
+		people: map[throttleKey]*window{}, onCall: map[klaxon.PageRef]throttleKey{}}
+}
+
+// callStep is how often a call held back while its person is on another
+// comes again; callCap is how long after a call was placed its person is
+// taken to be on it, when its end is not reported (see Throttle.Ended).
+const (
+	callStep = 15 * time.Second
+	callCap  = 10 * time.Minute
+)
+
+// Ended reports that the call of page ref ended (completed, busy,
+// unanswered, failed): its person may get the next. The next, held back,
+// goes at its next step (callStep). A call this replica did not place,
+// or whose person is on a later one, changes nothing.
+func (t *Throttle) Ended(ref klaxon.PageRef) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k, ok := t.onCall[ref]
+	if !ok {
+		return
+	}
+	delete(t.onCall, ref)
+	if w := t.people[k]; w != nil && w.call == ref {
+		w.callAt = time.Time{}
+	}
+}
+
+// busyUntil reports whether w's person is on a call at now, and if so
+// when the page held back for it is to come again: the next step from
+// the call's placing, so that the pages held come again together and go
+// in turn, or at the cap.
+func (w *window) busyUntil(now time.Time) (time.Time, bool) {
+	if w.callAt.IsZero() {
+		return time.Time{}, false
+	}
+	end := w.callAt.Add(callCap)
+	if !now.Before(end) {
+		return time.Time{}, false
+	}
+	next := w.callAt.Add((now.Sub(w.callAt)/callStep + 1) * callStep)
+	if next.After(end) {
+		next = end
+	}
+	return next, true
 }
 
 // Notify sends p, defers it (*klaxon.DeferredError), or reports it went
@@ -124,6 +181,11 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 		t.mu.Unlock()
 		return klaxon.ErrBundled
 	}
+	if until, busy := w.busyUntil(now); busy && t.calls[p.Via] {
+		w.waiting[p.Incident], w.due[p.Incident] = p, until
+		t.mu.Unlock()
+		return &klaxon.DeferredError{Until: until}
+	}
 	if open := w.last.Add(limit); now.Before(open) {
 		w.waiting[p.Incident], w.due[p.Incident] = p, open
 		t.mu.Unlock()
@@ -163,6 +225,13 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 	w.drop(p.Incident)
 	prev := w.last
 	w.last = now // the window is this page's: others that come now wait
+	if t.calls[p.Via] {
+		// On the call from now: its end may be reported before the
+		// provider's answer is.
+		delete(t.onCall, w.call)
+		w.call, w.callAt = ref, now
+		t.onCall[ref] = k
+	}
 	var candidates map[string]klaxon.Page
 	deciding := make(chan struct{})
 	if t.bundles[p.Via] {
@@ -230,6 +299,10 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 		// Given back, unless another page took a later window meanwhile
 		// (this one's provider hung past the limit): that one went out.
 		w.last = prev
+	}
+	if err != nil && w.call == ref && w.callAt.Equal(now) {
+		delete(t.onCall, ref) // not placed
+		w.callAt = time.Time{}
 	}
 	close(on)
 	t.mu.Unlock()

@@ -128,7 +128,8 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	wanted := pageWanted(st)
 	throttle := notify.NewThrottle(dispatch, notify.ThrottleOptions{Limits: limits, Now: o.Now,
 		Bundles: map[string]bool{klaxon.ViaSMS: true},
-		Fits:    twilio.BundleFits, // SMS alone bundles
+		Calls:   map[string]bool{klaxon.ViaVoice: true}, // one at a time: Ended frees the person
+		Fits:    twilio.BundleFits,                      // SMS alone bundles
 		Wanted: func(ctx context.Context, p klaxon.Page) bool { // in doubt, the bundle names it
 			return wanted(ctx, klaxon.PageRef{Incident: p.Incident, Notification: p.Notification})
 		}})
@@ -232,7 +233,8 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 			a := rt.cfg.Load().API
 			return api.Bounds{Snooze: a.SnoozeBound(), Override: a.OverrideBound()}
 		},
-		Twilio: twilio.NewCallbacks(twilio.CallbackOptions{Auth: rt.twilioAuth, Responder: engine, Incidents: st, Phonebook: rt, Memory: callbacks(st), Log: log, Now: o.Now})})
+		Twilio: twilio.NewCallbacks(twilio.CallbackOptions{Auth: rt.twilioAuth, Responder: engine, Incidents: st, Phonebook: rt, Memory: callbacks(st), Log: log, Now: o.Now,
+			Ended: func(id string, n int) { throttle.Ended(klaxon.PageRef{Incident: id, Notification: n}) }})})
 
 	listeners, err := listenAll(cfg.Listen, handler, connLimits{readTimeout: o.ReadTimeout, perIP: o.PerIP, trace: traced(o.Tracing)}, log)
 	if err != nil {

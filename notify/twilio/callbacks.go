@@ -74,6 +74,10 @@ type CallbackOptions struct {
 	Phonebook Phonebook
 	// Memory remembers the callbacks acted on; nil remembers none.
 	Memory Memory
+	// Ended, if set, is told that the call of notification n of
+	// incident id ended, on its final status (completed, busy,
+	// no-answer, failed, canceled): its person may get the next call.
+	Ended func(id string, n int)
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	Log *slog.Logger
@@ -257,6 +261,11 @@ func (c *Callbacks) status(w http.ResponseWriter, r *http.Request) {
 		}
 	default:
 		final = false // queued, sent, ringing, in-progress: more to come
+	}
+	if final && form.Get("CallStatus") != "" && c.o.Ended != nil {
+		// Ended, whether the report is recorded yet or not: told again
+		// (a copy, a retry), it changes nothing more.
+		c.o.Ended(id, n)
 	}
 	if final {
 		// Remembered only once recorded: a report answered 503 is sent

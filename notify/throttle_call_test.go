@@ -1,0 +1,113 @@
+package notify_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/notify"
+)
+
+// callLimit is a throttle of a minute for calls, one at a time, and for
+// SMS, to next, on the clock *now.
+func callLimit(next notify.Notifier, now *time.Time) *notify.Throttle {
+	return notify.NewThrottle(next, notify.ThrottleOptions{
+		Limits: map[string]time.Duration{klaxon.ViaVoice: time.Minute, klaxon.ViaSMS: time.Minute},
+		Calls:  map[string]bool{klaxon.ViaVoice: true},
+		Now:    func() time.Time { return *now },
+	})
+}
+
+func aliceCall(id string) klaxon.Page {
+	return klaxon.Page{Incident: id, Notification: 1, User: klaxon.User{ID: "alice"}, Via: klaxon.ViaVoice}
+}
+
+// TestThrottleOneCallAtATime: a person on a call gets no other; the next
+// is held back, in steps of 15 seconds from the call's placing, until the
+// call's end is reported (Ended), and goes at the next step.
+func TestThrottleOneCallAtATime(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	now := t0
+	out := &sink{}
+	th := callLimit(out, &now)
+	require.NoError(t, th.Notify(t.Context(), aliceCall("1")))
+
+	now = t0.Add(time.Minute) // the limit is up, the call is not
+	var d *klaxon.DeferredError
+	require.ErrorAs(t, th.Notify(t.Context(), aliceCall("2")), &d, "alice is on the call")
+	require.Equal(t, t0.Add(75*time.Second), d.Until)
+	require.NoError(t, th.Notify(t.Context(), klaxon.Page{Incident: "2", Notification: 2, User: klaxon.User{ID: "alice"}, Via: klaxon.ViaSMS}),
+		"an SMS is not held by a call")
+	require.NoError(t, th.Notify(t.Context(), klaxon.Page{Incident: "2", Notification: 3, User: klaxon.User{ID: "bob"}, Via: klaxon.ViaVoice}),
+		"bob is on no call")
+
+	now = d.Until
+	require.ErrorAs(t, th.Notify(t.Context(), aliceCall("2")), &d)
+	require.Equal(t, t0.Add(90*time.Second), d.Until)
+	th.Ended(klaxon.PageRef{Incident: "9", Notification: 1}) // no call of this replica's: changes nothing
+	require.ErrorAs(t, th.Notify(t.Context(), aliceCall("2")), &d)
+
+	th.Ended(klaxon.PageRef{Incident: "1", Notification: 1})
+	now = d.Until
+	require.NoError(t, th.Notify(t.Context(), aliceCall("2")), "the call ended: the next goes")
+	require.Equal(t, "2", out.pages[len(out.pages)-1].Incident)
+}
+
+// TestThrottleCallEndNeverReported: a call whose end is never reported
+// holds its person for ten minutes from its placing, no more: the next
+// goes then. An end reported late, of a call passed over so, does not
+// free the person from the call placed since.
+func TestThrottleCallEndNeverReported(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	now := t0
+	out := &sink{}
+	th := callLimit(out, &now)
+	require.NoError(t, th.Notify(t.Context(), aliceCall("1")))
+
+	now = t0.Add(time.Minute)
+	steps := 0
+	for {
+		var d *klaxon.DeferredError
+		err := th.Notify(t.Context(), aliceCall("2"))
+		if err == nil {
+			break
+		}
+		require.ErrorAs(t, err, &d)
+		require.True(t, d.Until.After(now), "held to a later time")
+		now = d.Until
+		steps++
+		require.Less(t, steps, 100)
+	}
+	require.Equal(t, t0.Add(10*time.Minute), now, "the next call goes at the cap")
+	require.Equal(t, 36, steps, "in steps of 15 seconds")
+
+	th.Ended(klaxon.PageRef{Incident: "1", Notification: 1}) // late
+	now = now.Add(time.Minute)
+	var d *klaxon.DeferredError
+	require.ErrorAs(t, th.Notify(t.Context(), aliceCall("3")), &d, "alice is on 2's call")
+}
+
+// TestThrottleCallNotPlaced: a call the provider did not place holds
+// nobody, and a call whose end is reported before the provider answered
+// that it placed it holds nobody either.
+func TestThrottleCallNotPlaced(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	now := t0
+	out := &sink{fail: errors.New("provider down")}
+	th := callLimit(out, &now)
+	require.Error(t, th.Notify(t.Context(), aliceCall("1")))
+	out.fail = nil
+	require.NoError(t, th.Notify(t.Context(), aliceCall("1")), "the window was given back")
+
+	now = t0.Add(time.Hour)
+	var th2 *notify.Throttle
+	quick := &during{fn: func() { th2.Ended(klaxon.PageRef{Incident: "1", Notification: 1}) }}
+	th2 = callLimit(quick, &now)
+	require.NoError(t, th2.Notify(t.Context(), aliceCall("1")), "busy at once: ended before placed")
+	now = now.Add(time.Minute)
+	quick.fn = func() {}
+	require.NoError(t, th2.Notify(t.Context(), aliceCall("2")), "the call ended: the next goes")
+}
