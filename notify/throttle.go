@@ -30,8 +30,8 @@ type Notifier interface {
 //
 // By a contact method that calls (ThrottleOptions.Calls), a person on a
 // call gets no other: the next waits, in steps of callStep, until the
-// call ended (Throttle.Ended), or for callCap after it was placed, in
-// case its end is never reported.
+// call ended (Throttle.Ended), or for ThrottleOptions.CallCap after it
+// was placed, in case its end is never reported here.
 //
 // The state is in memory, per replica: after a restart, or across
 // replicas, a person may get a page more within a limit, never one less.
@@ -40,6 +40,7 @@ type Throttle struct {
 	limits  map[string]time.Duration
 	bundles map[string]bool
 	calls   map[string]bool
+	callCap time.Duration
 	wanted  func(context.Context, klaxon.Page) bool
 	fits    func(klaxon.Page) bool
 	now     func() time.Time
@@ -75,8 +76,13 @@ type ThrottleOptions struct {
 	// that waited: its text lists them, and a reply acts on them all.
 	Bundles map[string]bool
 	// Calls are the contact methods whose page is a call: the next
-	// waits until it ended (see Throttle.Ended), or for callCap.
+	// waits until it ended (see Throttle.Ended), or for CallCap from
+	// its placing.
 	Calls map[string]bool
+	// CallCap is the longest a call lasts from its placing (the most
+	// its person is taken to be on it when its end is not reported to
+	// this replica); 0: callCap.
+	CallCap time.Duration
 	// Wanted reports whether a page that waited is still to be sent
 	// (klaxon.PageWanted); nil: every one is.
 	Wanted func(context.Context, klaxon.Page) bool
@@ -95,13 +101,17 @@ func NewThrottle(next Notifier, o ThrottleOptions) *Throttle {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Throttle{next: next, limits: o.Limits, bundles: o.Bundles, calls: o.Calls, wanted: o.Wanted, fits: o.Fits, now: o.Now,
+	if o.CallCap <= 0 {
+		o.CallCap = callCap
+	}
+	return &Throttle{next: next, limits: o.Limits, bundles: o.Bundles, calls: o.Calls, callCap: o.CallCap, wanted: o.Wanted, fits: o.Fits, now: o.Now,
 		people: map[throttleKey]*window{}, onCall: map[klaxon.PageRef]throttleKey{}}
 }
 
 // callStep is how often a call held back while its person is on another
 // comes again; callCap is how long after a call was placed its person is
-// taken to be on it, when its end is not reported (see Throttle.Ended).
+// taken to be on it, when its end is not reported (see Throttle.Ended),
+// unless ThrottleOptions.CallCap says.
 const (
 	callStep = 15 * time.Second
 	callCap  = 10 * time.Minute
@@ -128,11 +138,11 @@ func (t *Throttle) Ended(ref klaxon.PageRef) {
 // when the page held back for it is to come again: the next step from
 // the call's placing, so that the pages held come again together and go
 // in turn, or at the cap.
-func (w *window) busyUntil(now time.Time) (time.Time, bool) {
+func (w *window) busyUntil(now time.Time, capped time.Duration) (time.Time, bool) {
 	if w.callAt.IsZero() {
 		return time.Time{}, false
 	}
-	end := w.callAt.Add(callCap)
+	end := w.callAt.Add(capped)
 	if !now.Before(end) {
 		return time.Time{}, false
 	}
@@ -181,7 +191,7 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 		t.mu.Unlock()
 		return klaxon.ErrBundled
 	}
-	if until, busy := w.busyUntil(now); busy && t.calls[p.Via] {
+	if until, busy := w.busyUntil(now, t.callCap); busy && t.calls[p.Via] {
 		w.waiting[p.Incident], w.due[p.Incident] = p, until
 		t.mu.Unlock()
 		return &klaxon.DeferredError{Until: until}

@@ -14,10 +14,17 @@ import (
 // callLimit is a throttle of a minute for calls, one at a time, and for
 // SMS, to next, on the clock *now.
 func callLimit(next notify.Notifier, now *time.Time) *notify.Throttle {
+	return cappedCalls(next, now, 0)
+}
+
+// cappedCalls is callLimit, a call taken to last callCap at most (0:
+// the throttle's default).
+func cappedCalls(next notify.Notifier, now *time.Time, callCap time.Duration) *notify.Throttle {
 	return notify.NewThrottle(next, notify.ThrottleOptions{
-		Limits: map[string]time.Duration{klaxon.ViaVoice: time.Minute, klaxon.ViaSMS: time.Minute},
-		Calls:  map[string]bool{klaxon.ViaVoice: true},
-		Now:    func() time.Time { return *now },
+		Limits:  map[string]time.Duration{klaxon.ViaVoice: time.Minute, klaxon.ViaSMS: time.Minute},
+		Calls:   map[string]bool{klaxon.ViaVoice: true},
+		CallCap: callCap,
+		Now:     func() time.Time { return *now },
 	})
 }
 
@@ -57,37 +64,48 @@ func TestThrottleOneCallAtATime(t *testing.T) {
 }
 
 // TestThrottleCallEndNeverReported: a call whose end is never reported
-// holds its person for ten minutes from its placing, no more: the next
-// goes then. An end reported late, of a call passed over so, does not
-// free the person from the call placed since.
+// holds its person for the cap from its placing (ten minutes by default;
+// the app's, twilio.MaxCall, five), no more: the next goes then. An end
+// reported late, of a call passed over so, does not free the person from
+// the call placed since.
 func TestThrottleCallEndNeverReported(t *testing.T) {
-	t0 := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
-	now := t0
-	out := &sink{}
-	th := callLimit(out, &now)
-	require.NoError(t, th.Notify(t.Context(), aliceCall("1")))
+	for _, tt := range []struct {
+		callCap, want time.Duration
+		steps         int
+	}{
+		{0, 10 * time.Minute, 36},
+		{5 * time.Minute, 5 * time.Minute, 16},
+	} {
+		t.Run(tt.want.String(), func(t *testing.T) {
+			t0 := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+			now := t0
+			out := &sink{}
+			th := cappedCalls(out, &now, tt.callCap)
+			require.NoError(t, th.Notify(t.Context(), aliceCall("1")))
 
-	now = t0.Add(time.Minute)
-	steps := 0
-	for {
-		var d *klaxon.DeferredError
-		err := th.Notify(t.Context(), aliceCall("2"))
-		if err == nil {
-			break
-		}
-		require.ErrorAs(t, err, &d)
-		require.True(t, d.Until.After(now), "held to a later time")
-		now = d.Until
-		steps++
-		require.Less(t, steps, 100)
+			now = t0.Add(time.Minute)
+			steps := 0
+			for {
+				var d *klaxon.DeferredError
+				err := th.Notify(t.Context(), aliceCall("2"))
+				if err == nil {
+					break
+				}
+				require.ErrorAs(t, err, &d)
+				require.True(t, d.Until.After(now), "held to a later time")
+				now = d.Until
+				steps++
+				require.Less(t, steps, 100)
+			}
+			require.Equal(t, t0.Add(tt.want), now, "the next call goes at the cap")
+			require.Equal(t, tt.steps, steps, "in steps of 15 seconds")
+
+			th.Ended(klaxon.PageRef{Incident: "1", Notification: 1}) // late
+			now = now.Add(time.Minute)
+			var d *klaxon.DeferredError
+			require.ErrorAs(t, th.Notify(t.Context(), aliceCall("3")), &d, "alice is on 2's call")
+		})
 	}
-	require.Equal(t, t0.Add(10*time.Minute), now, "the next call goes at the cap")
-	require.Equal(t, 36, steps, "in steps of 15 seconds")
-
-	th.Ended(klaxon.PageRef{Incident: "1", Notification: 1}) // late
-	now = now.Add(time.Minute)
-	var d *klaxon.DeferredError
-	require.ErrorAs(t, th.Notify(t.Context(), aliceCall("3")), &d, "alice is on 2's call")
 }
 
 // TestThrottleCallNotPlaced: a call the provider did not place holds

@@ -129,6 +129,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	throttle := notify.NewThrottle(dispatch, notify.ThrottleOptions{Limits: limits, Now: o.Now,
 		Bundles: map[string]bool{klaxon.ViaSMS: true},
 		Calls:   map[string]bool{klaxon.ViaVoice: true}, // one at a time: Ended frees the person
+		CallCap: twilio.MaxCall,                         // or the end of the longest call
 		Fits:    twilio.BundleFits,                      // SMS alone bundles
 		Wanted: func(ctx context.Context, p klaxon.Page) bool { // in doubt, the bundle names it
 			return wanted(ctx, klaxon.PageRef{Incident: p.Incident, Notification: p.Notification})

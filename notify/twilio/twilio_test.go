@@ -67,6 +67,11 @@ func TestSendVoice(t *testing.T) {
 	require.Equal(t, "Enable", c.MachineDetection)
 	require.Equal(t, public+"/v1/twilio/status?incident=42&n=3", c.StatusCallback)
 	require.Equal(t, []string{"completed"}, c.StatusCallbackEvent)
+	// Bounded, so that a call whose end is never reported holds its
+	// person no longer than MaxCall (see notify.ThrottleOptions.CallCap).
+	require.Equal(t, "60", c.Form.Get("Timeout"), "rings a minute at most")
+	require.Equal(t, "240", c.Form.Get("TimeLimit"), "lasts four minutes at most, answered")
+	require.Equal(t, 5*time.Minute, MaxCall)
 }
 
 func TestSendWrongCredentials(t *testing.T) {

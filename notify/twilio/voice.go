@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/beevik/etree"
@@ -38,6 +39,8 @@ func (c voiceChannel) Send(ctx context.Context, p klaxon.Page) error {
 		params.SetTwiml(tw)
 	} else {
 		params.SetUrl(VoiceURL(c.t.publicURL, p.Incident, p.Notification)).
+			SetTimeout(int(callRing / time.Second)).
+			SetTimeLimit(int(callTimeLimit / time.Second)).
 			SetMachineDetection("Enable").
 			SetStatusCallback(StatusURL(c.t.publicURL, p.Incident, p.Notification)).
 			SetStatusCallbackEvent([]string{"completed"})
@@ -54,6 +57,18 @@ func (c voiceChannel) Send(ctx context.Context, p klaxon.Page) error {
 	}
 	return nil
 }
+
+// A page call rings for callRing at most (Twilio's Timeout), and once
+// answered lasts callTimeLimit at most (TimeLimit, 4 hours by default):
+// it reads the incident twice with its menu, well within. MaxCall, their
+// sum, is the longest a page call lasts from its placing: the most a
+// person is taken to be on a call whose end is not reported to this
+// replica (notify.ThrottleOptions.CallCap).
+const (
+	callRing      = time.Minute
+	callTimeLimit = 4 * time.Minute
+	MaxCall       = callRing + callTimeLimit
+)
 
 // VoiceURL is where Twilio fetches the TwiML for the call of notification
 // n of an incident: PublicURL + "/v1/twilio/voice?incident=42&n=3".
