@@ -42,6 +42,13 @@ func (c *Callbacks) voice(w http.ResponseWriter, r *http.Request) {
 		answer(VoiceTwiML(prompt))
 		return
 	}
+	// A key pressed on a menu that followed presses Klaxon could not
+	// record (try=N) keeps their count in every menu of the call, a
+	// star's too: on an earlier URL, the key that failed is the same
+	// signed request, which the memory of callbacks holds.
+	if try, err := strconv.Atoi(r.URL.Query().Get("try")); err == nil && try > 1 {
+		prompt.Try = try - 1
+	}
 	digits := form.Get("Digits")
 	action, ok := ParseDigit(digits)
 	if !ok {
@@ -74,8 +81,7 @@ func (c *Callbacks) voice(w http.ResponseWriter, r *http.Request) {
 	again := func(err error) {
 		c.log.ErrorContext(r.Context(), "key press not recorded", "incident", id, "user", u.ID, "err", err)
 		prompt.Note = "Klaxon could not record it; press your key again."
-		prompt.Try, _ = strconv.Atoi(r.URL.Query().Get("try"))
-		prompt.Try = max(prompt.Try, 1)
+		prompt.Try++
 		answer(VoiceTwiML(prompt))
 	}
 	first := true

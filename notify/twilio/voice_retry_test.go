@@ -67,3 +67,36 @@ func TestKeyPressWhileStoreInTrouble(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyPressAgainAfterRepeat: after a key press Klaxon could not
+// record, the responder asks for the message again (star), or presses a
+// key not on the menu, before pressing her key again. The menu that
+// comes then must post to a URL the failed press was not signed for:
+// on the first URL, the same key is the same signed request, which the
+// memory of callbacks holds, and the call said "That key was taken
+// already" and hung up while nothing had been done.
+func TestKeyPressAgainAfterRepeat(t *testing.T) {
+	for _, between := range []string{"*", "9"} {
+		t.Run("then "+between, func(t *testing.T) {
+			r := newRig(t)
+			id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaVoice, At: t0})
+			call := url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "AnsweredBy": {"human"}}
+			code, out := r.post(t, twilio.VoicePath+"?incident="+id+"&n=1", call, "")
+			require.Equal(t, http.StatusOK, code, out)
+
+			press := func(digits string) string {
+				t.Helper()
+				code, out = r.post(t, gatherAction(t, out), url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "Digits": {digits}}, "")
+				require.Equal(t, http.StatusOK, code, out)
+				return out
+			}
+			r.Store.FailCommits(1)
+			require.Contains(t, press("1"), "Klaxon could not record it")
+			require.Contains(t, press(between), "Press 1 to acknowledge")
+			require.Contains(t, press("1"), "Incident "+id+" acknowledged. Goodbye.")
+			inc := r.Incident(t, id)
+			require.Equal(t, klaxon.StateAcknowledged, inc.State)
+			require.Equal(t, "alice", inc.AckedBy)
+		})
+	}
+}
