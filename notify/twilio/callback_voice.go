@@ -17,12 +17,21 @@ func (c *Callbacks) voice(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	answer := c.twimlTo(w, r)
+	gathered := r.URL.Query().Get("step") == "gather"
 	inc, err := c.o.Incidents.Incident(r.Context(), id)
+	if err != nil && gathered && status(err) >= http.StatusInternalServerError {
+		// A key pressed while the store cannot be read is told, with
+		// the menu again, as one Klaxon cannot record (see again).
+		c.log.ErrorContext(r.Context(), "key press not read", "incident", id, "err", err)
+		answer(VoiceTwiML(VoicePrompt{PublicURL: auth.PublicURL, Incident: id, Notification: n,
+			Note: "Klaxon could not read the incident; press your key again.", Try: failedTries(r) + 1}))
+		return
+	}
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	answer := c.twimlTo(w, r)
 	prompt := VoicePrompt{PublicURL: auth.PublicURL, Incident: id, Notification: n, Summary: inc.Summary, Severity: inc.Severity, Alerts: inc.FiringCount,
 		Acked: inc.State == klaxon.StateAcknowledged, AckedBy: inc.AckedBy}
 	if by := form.Get("AnsweredBy"); !person(by) {
@@ -38,7 +47,7 @@ func (c *Callbacks) voice(w http.ResponseWriter, r *http.Request) {
 		answer(VoiceReply(fmt.Sprintf("This is Klaxon. Incident %s, %s, is resolved already. Nothing to do. Goodbye.", id, spokenSummary(inc.Summary))))
 		return
 	}
-	if r.URL.Query().Get("step") != "gather" {
+	if !gathered {
 		answer(VoiceTwiML(prompt))
 		return
 	}
@@ -46,9 +55,7 @@ func (c *Callbacks) voice(w http.ResponseWriter, r *http.Request) {
 	// record (try=N) keeps their count in every menu of the call, a
 	// star's too: on an earlier URL, the key that failed is the same
 	// signed request, which the memory of callbacks holds.
-	if try, err := strconv.Atoi(r.URL.Query().Get("try")); err == nil && try > 1 {
-		prompt.Try = try - 1
-	}
+	prompt.Try = failedTries(r)
 	digits := form.Get("Digits")
 	action, ok := ParseDigit(digits)
 	if !ok {
@@ -147,6 +154,16 @@ func pagedByVoice(inc *klaxon.Incident, n int, user string) bool {
 		}
 	}
 	return false
+}
+
+// failedTries is how many key presses of the call of callback r Klaxon
+// could not record: try=N in its URL follows N-1 of them.
+func failedTries(r *http.Request) int {
+	try, err := strconv.Atoi(r.URL.Query().Get("try"))
+	if err != nil {
+		return 0
+	}
+	return max(try-1, 0)
 }
 
 // spokenKey is a key as a call says it.

@@ -50,6 +50,20 @@ func (m *memory) FirstTime(ctx context.Context, key string, now time.Time, ttl t
 	return m.Store.FirstTime(ctx, key, now, ttl)
 }
 
+// incidents reads the store's incidents, and fails while down is set,
+// as a store that cannot be reached fails.
+type incidents struct {
+	*incidenttest.Store
+	down atomic.Bool
+}
+
+func (i *incidents) Incident(ctx context.Context, id string) (*klaxon.Incident, error) {
+	if i.down.Load() {
+		return nil, fmt.Errorf("incident: connection refused: %w", klaxon.ErrUnavailable)
+	}
+	return i.Store.Incident(ctx, id)
+}
+
 var _ twilio.Responder = (*escalate.Engine)(nil)
 
 // rig is Twilio's callbacks on an embedded store and the real engine,
@@ -57,6 +71,8 @@ var _ twilio.Responder = (*escalate.Engine)(nil)
 type rig struct {
 	*incidenttest.Rig
 	memory *memory
+	// reads is what the callbacks read incidents from.
+	reads *incidents
 	// auth is what the callbacks check, nil for Twilio not configured.
 	auth atomic.Pointer[twilio.CallbackAuth]
 	base string
@@ -66,7 +82,8 @@ func newRig(t *testing.T) *rig {
 	t.Helper()
 	r := &rig{Rig: incidenttest.NewRig(t, t0)}
 	r.memory = &memory{Store: r.Store.Store}
-	srv := httptest.NewServer(twilio.NewCallbacks(twilio.CallbackOptions{Auth: r.auth.Load, Responder: r.Engine, Incidents: r.Store,
+	r.reads = &incidents{Store: r.Store}
+	srv := httptest.NewServer(twilio.NewCallbacks(twilio.CallbackOptions{Auth: r.auth.Load, Responder: r.Engine, Incidents: r.reads,
 		Phonebook: phonebook{}, Memory: r.memory, Now: r.Clock.Now, Log: slog.New(slog.DiscardHandler)}))
 	t.Cleanup(srv.Close)
 	r.base = srv.URL

@@ -188,8 +188,10 @@ func spokenPage(p VoicePrompt) string {
 		b.WriteString(", ")
 		b.WriteString(p.Severity)
 	}
-	b.WriteString(": ")
-	b.WriteString(strings.TrimRight(spokenSummary(p.Summary), "."))
+	if summary := strings.TrimRight(spokenSummary(p.Summary), "."); summary != "" {
+		b.WriteString(": ")
+		b.WriteString(summary)
+	}
 	b.WriteString(".")
 	switch {
 	case p.Alerts == 1:

@@ -100,3 +100,30 @@ func TestKeyPressAgainAfterRepeat(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyPressWhileStoreUnreachable: a key press that comes while the
+// store cannot be read at all (Redis down a moment, the usual store
+// trouble) is told on the call too, with the menu again: a 503 has
+// Twilio say "an application error has occurred" and hang up, and the
+// responder's key is lost with the call.
+func TestKeyPressWhileStoreUnreachable(t *testing.T) {
+	r := newRig(t)
+	id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaVoice, At: t0})
+	call := url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "AnsweredBy": {"human"}}
+	code, out := r.post(t, twilio.VoicePath+"?incident="+id+"&n=1", call, "")
+	require.Equal(t, http.StatusOK, code, out)
+
+	press := url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "Digits": {"1"}}
+	r.reads.down.Store(true)
+	code, out = r.post(t, gatherAction(t, out), press, "")
+	require.Equal(t, http.StatusOK, code, "Twilio would say an application error and hang up: %s", out)
+	require.Contains(t, out, "Klaxon could not")
+	require.Contains(t, out, "Press 1 to acknowledge", "the menu again, to try again")
+	require.Equal(t, klaxon.StateTriggered, r.Incident(t, id).State)
+
+	r.reads.down.Store(false)
+	code, out = r.post(t, gatherAction(t, out), press, "")
+	require.Equal(t, http.StatusOK, code, out)
+	require.Contains(t, out, "Incident "+id+" acknowledged. Goodbye.")
+	require.Equal(t, "alice", r.Incident(t, id).AckedBy)
+}
