@@ -2,6 +2,7 @@ package twilio
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -110,6 +111,17 @@ func (c *Callbacks) voice(w http.ResponseWriter, r *http.Request) {
 		answer(VoiceReply(ackedAlready(id, inc.AckedBy, u.ID)))
 		return
 	}
+	// A press on a menu of a later try acts for those Klaxon could not
+	// record before it on the call, which the memory may not hold: it
+	// records them, so that none acts when sent again.
+	if c.o.Memory != nil {
+		for _, key := range earlierPresses(r, auth.PublicURL, id, n, prompt.Try) {
+			if _, err := c.o.Memory.FirstTime(r.Context(), key, c.o.Now(), callbackMemory); err != nil {
+				again(fmt.Errorf("twilio callback: %w", err))
+				return
+			}
+		}
+	}
 	got, err := c.o.Responder.Act(r.Context(), action, id, klaxon.Actor{By: u.ID, How: "voice"})
 	if err != nil && status(err) >= http.StatusInternalServerError {
 		again(err)
@@ -154,6 +166,23 @@ func pagedByVoice(inc *klaxon.Incident, n int, user string) bool {
 		}
 	}
 	return false
+}
+
+// earlierPresses names, as signedKey does, the presses of the menu's
+// keys on the tries before this one of callback r, a key press on the
+// tries+1st menu of its call: the same form, with each key, on each
+// earlier Gather URL.
+func earlierPresses(r *http.Request, publicURL, id string, n, tries int) []string {
+	form := maps.Clone(r.PostForm)
+	var keys []string
+	for try := range tries {
+		u := gatherTryURL(publicURL, id, n, try)
+		for _, d := range []string{"1", "2", "3"} {
+			form["Digits"] = []string{d}
+			keys = append(keys, "voice:"+signedKeyOf(u, form))
+		}
+	}
+	return keys
 }
 
 // failedTries is how many key presses of the call of callback r Klaxon

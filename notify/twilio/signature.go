@@ -80,11 +80,16 @@ func signedURL(r *http.Request, publicURL string) string {
 // "2ErrorCode"). A callback's memory kept by the signed string knows a
 // replay however it is cut; one kept by a field (MessageSid) did not.
 func signedKey(r *http.Request, publicURL string) string {
+	return signedKeyOf(signedURL(r, publicURL), r.PostForm)
+}
+
+// signedKeyOf is signedKey of a callback to fullURL with form.
+func signedKeyOf(fullURL string, form url.Values) string {
 	h := sha256.New()
-	h.Write([]byte(signedURL(r, publicURL)))
-	for _, k := range slices.Sorted(maps.Keys(r.PostForm)) {
+	h.Write([]byte(fullURL))
+	for _, k := range slices.Sorted(maps.Keys(form)) {
 		h.Write([]byte(k))
-		h.Write([]byte(r.PostForm.Get(k)))
+		h.Write([]byte(form.Get(k)))
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }

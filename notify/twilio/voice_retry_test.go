@@ -127,3 +127,33 @@ func TestKeyPressWhileStoreUnreachable(t *testing.T) {
 	require.Contains(t, out, "Incident "+id+" acknowledged. Goodbye.")
 	require.Equal(t, "alice", r.Incident(t, id).AckedBy)
 }
+
+// TestKeyPressRetriedIsNoReplayLater: a key press that the memory of
+// callbacks could not record, told on the call and pressed again there
+// (try=2), acts once: the first press's signed request, sent again
+// later (a replay, which the memory exists to refuse), must not act a
+// second time. An escalation replayed so pages the next step again.
+func TestKeyPressRetriedIsNoReplayLater(t *testing.T) {
+	r := newRig(t)
+	id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaVoice, At: t0})
+	call := url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "AnsweredBy": {"human"}}
+	code, out := r.post(t, twilio.VoicePath+"?incident="+id+"&n=1", call, "")
+	require.Equal(t, http.StatusOK, code, out)
+
+	press := url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "Digits": {"3"}}
+	first := gatherAction(t, out)
+	r.memory.down.Store(true)
+	code, out = r.post(t, first, press, "")
+	require.Equal(t, http.StatusOK, code, out)
+	require.Contains(t, out, "Klaxon could not record it")
+	r.memory.down.Store(false)
+	code, out = r.post(t, gatherAction(t, out), press, "")
+	require.Equal(t, http.StatusOK, code, out)
+	require.Contains(t, out, "Incident "+id+" escalated. Goodbye.")
+	escalated := r.Incident(t, id).Escalation
+
+	code, out = r.post(t, first, press, "") // the first press, replayed
+	require.Equal(t, http.StatusOK, code, out)
+	require.NotContains(t, out, "escalated", "the key acted on the call already")
+	require.Equal(t, escalated, r.Incident(t, id).Escalation, "escalated once")
+}
