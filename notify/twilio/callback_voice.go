@@ -105,12 +105,6 @@ func (c *Callbacks) voice(w http.ResponseWriter, r *http.Request) {
 		answer(VoiceReply("That key was taken already. Goodbye."))
 		return
 	}
-	if action == klaxon.ActionAck && inc.State == klaxon.StateAcknowledged {
-		// Acknowledged since the call was placed: her key would change
-		// nothing, and must not sound as if it had.
-		answer(VoiceReply(ackedAlready(id, inc.AckedBy, u.ID)))
-		return
-	}
 	// A press on a menu of a later try acts for those Klaxon could not
 	// record before it on the call, which the memory may not hold: it
 	// records them, so that none acts when sent again.
@@ -131,8 +125,12 @@ func (c *Callbacks) voice(w http.ResponseWriter, r *http.Request) {
 		answer(VoiceReply(fmt.Sprintf("Incident %s was not changed: %s. Goodbye.", id, c.actFailure(u.ID, id, err))))
 		return
 	}
-	if action == klaxon.ActionAck && got.AckedBy != "" && got.AckedBy != u.ID {
-		answer(VoiceReply(ackedAlready(id, got.AckedBy, u.ID))) // by someone else, a moment before
+	if action == klaxon.ActionAck && got.AckedBy != u.ID {
+		// Acknowledged by someone else, since the call was placed or a
+		// moment before: her key changed nothing, and must not sound as
+		// if it had. (Under an ack_timeout, it acknowledged it again, for
+		// her, as any acknowledgement does.)
+		answer(VoiceReply(ackedAlready(id, got.AckedBy, u.ID)))
 		return
 	}
 	answer(VoiceReply(fmt.Sprintf("Incident %s %s. Goodbye.", got.ID, strings.ToLower(action.Done()))))

@@ -210,6 +210,12 @@ func spokenPage(p VoicePrompt) string {
 func render(verbs []twiml.Element) (string, error) {
 	doc, response := twiml.CreateDocument()
 	twiml.AddAllVerbs(response, verbs)
+	for _, g := range response.SelectElements("Gather") {
+		// No key ends a Gather but its numDigits: Twilio's default, #,
+		// is left out of Digits, so a # would be no key at all (and
+		// twiml writes no attribute that is empty).
+		g.CreateAttr("finishOnKey", "")
+	}
 	sortAttrs(response)
 	out, err := twiml.ToXML(doc)
 	if err != nil {

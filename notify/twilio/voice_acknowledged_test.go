@@ -3,11 +3,14 @@ package twilio_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/incidenttest"
 	"github.com/klaxonhq/klaxon/notify/twilio"
 )
 
@@ -42,4 +45,37 @@ func TestCallOfIncidentAcknowledgedMeanwhile(t *testing.T) {
 	inc := r.Incident(t, id)
 	require.Equal(t, klaxon.StateResolved, inc.State)
 	require.Equal(t, "alice", inc.ResolvedBy)
+}
+
+// TestCallAcknowledgesAgainUnderAckTimeout: under a policy with an
+// ack_timeout, acknowledging an incident acknowledged already restarts
+// the timeout and names who acknowledged last (the README's
+// Acknowledgement; see incident.Acknowledge), by whatever channel. A 1
+// pressed on a call about an incident carol acknowledged a minute
+// before does for alice what an SMS reply does: she has it, the
+// timeline says she acknowledged it again, and the call says so.
+func TestCallAcknowledgesAgainUnderAckTimeout(t *testing.T) {
+	for _, how := range []string{"sms", "voice"} {
+		t.Run(how, func(t *testing.T) {
+			r := newRig(t)
+			require.Positive(t, incidenttest.Policy.AckTimeout)
+			id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaVoice, At: t0})
+			_, err := r.Engine.Act(t.Context(), klaxon.ActionAck, id, klaxon.Actor{By: "carol", How: "api"})
+			require.NoError(t, err)
+			r.Clock.Add(time.Minute)
+
+			if how == "sms" {
+				r.sms(t, "SM"+strings.Repeat("a", 32), id+"A")
+			} else {
+				gather := twilio.VoicePath + "?incident=" + id + "&n=1&step=gather"
+				code, out := r.post(t, gather, url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "Digits": {"1"}}, "")
+				require.Equal(t, http.StatusOK, code, out)
+				require.Contains(t, out, "Incident "+id+" acknowledged. Goodbye.")
+			}
+			inc := r.Incident(t, id)
+			require.Equal(t, "alice", inc.AckedBy)
+			require.Equal(t, t0.Add(time.Minute), inc.AckedAt, "the ack timeout restarts")
+			require.Equal(t, 1, r.Store.CountEvents(t, id, func(e klaxon.Event) bool { return e.By == "alice" && e.Again() }))
+		})
+	}
 }

@@ -74,3 +74,32 @@ func TestCallOfInvalidKey(t *testing.T) {
 	require.Contains(t, out, "Press 1 to acknowledge")
 	require.Equal(t, klaxon.StateTriggered, r.Incident(t, id).State)
 }
+
+// TestCallTakesPoundAsAKey: Twilio's Gather ends on its finishOnKey, #
+// unless told otherwise, and leaves that key out of Digits: a # was
+// never posted as a key, so never named as one not on the menu, and
+// during the second listen it ended the Gather with nothing gathered
+// ("No key was pressed. Goodbye."). With finishOnKey="" (Twilio's
+// documented value for none), # is a key like the others.
+func TestCallTakesPoundAsAKey(t *testing.T) {
+	for _, acked := range []bool{false, true} {
+		tw, err := twilio.VoiceTwiML(twilio.VoicePrompt{PublicURL: "https://klaxon.example.com", Incident: "42", Notification: 3,
+			Summary: "disk full on db-17", Acked: acked})
+		require.NoError(t, err)
+		doc := etree.NewDocument()
+		require.NoError(t, doc.ReadFromString(tw))
+		gathers := doc.FindElements("//Gather")
+		require.NotEmpty(t, gathers)
+		for i, g := range gathers {
+			a := g.SelectAttr("finishOnKey")
+			require.NotNil(t, a, "gather %d ends on #, which Digits never holds: %s", i, tw)
+			require.Empty(t, a.Value, "gather %d", i)
+		}
+	}
+
+	r := newRig(t)
+	id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaVoice, At: t0})
+	code, out := r.post(t, twilio.VoicePath+"?incident="+id+"&n=1&step=gather", url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "Digits": {"#"}}, "")
+	require.Equal(t, http.StatusOK, code, out)
+	require.Contains(t, out, "Pound is not a choice.")
+}

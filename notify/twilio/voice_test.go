@@ -19,11 +19,11 @@ func TestVoiceTwiML(t *testing.T) {
 	require.NoError(t, err)
 	want := `<?xml version="1.0" encoding="UTF-8"?>` +
 		`<Response>` +
-		`<Gather action="https://klaxon.example.com/v1/twilio/voice?incident=42&amp;n=3&amp;step=gather" method="POST" numDigits="1" timeout="10">` +
+		`<Gather action="https://klaxon.example.com/v1/twilio/voice?incident=42&amp;n=3&amp;step=gather" finishOnKey="" method="POST" numDigits="1" timeout="10">` +
 		`<Say>This is Klaxon. Incident 42, critical: 5xx ratio &gt; 5% on payments &amp; checkout. 2 alerts firing.</Say>` +
 		`<Say>Press 1 to acknowledge, 2 to resolve, 3 to escalate, star to repeat.</Say>` +
 		`</Gather>` +
-		`<Gather action="https://klaxon.example.com/v1/twilio/voice?incident=42&amp;n=3&amp;step=gather" method="POST" numDigits="1" timeout="10">` +
+		`<Gather action="https://klaxon.example.com/v1/twilio/voice?incident=42&amp;n=3&amp;step=gather" finishOnKey="" method="POST" numDigits="1" timeout="10">` +
 		`<Say>Again. This is Klaxon. Incident 42, critical: 5xx ratio &gt; 5% on payments &amp; checkout. 2 alerts firing.</Say>` +
 		`<Say>Press 1 to acknowledge, 2 to resolve, 3 to escalate, star to repeat.</Say>` +
 		`</Gather>` +
