@@ -54,9 +54,14 @@ type throttleKey struct{ user, via string }
 
 // window is one person's pages by one contact method.
 type window struct {
-	last    time.Time              // when the last page or bundle went out
-	call    klaxon.PageRef         // the call the person is on, while callAt is set
-	callAt  time.Time              // when it was placed; zero once it ended
+	last   time.Time      // when the last page or bundle went out
+	call   klaxon.PageRef // the call the person is on, while callAt is set
+	callAt time.Time      // when it was placed; zero once it ended
+	// ended is when the person's last call ended (Throttle.Ended); zero
+	// while they are on one. The calls held for it are due from then,
+	// though they come again only at their next step: a later
+	// incident's call that comes meanwhile gives them the window (turn).
+	ended   time.Time
 	waiting map[string]klaxon.Page // deferred pages, by incident
 	// due is when each waiting page was put off to, by incident: the
 	// engine records it sent only then, so a bundle names it only from
@@ -130,7 +135,7 @@ func (t *Throttle) Ended(ref klaxon.PageRef) {
 	}
 	delete(t.onCall, ref)
 	if w := t.people[k]; w != nil && w.call == ref {
-		w.callAt = time.Time{}
+		w.callAt, w.ended = time.Time{}, t.now()
 	}
 }
 
@@ -239,7 +244,7 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 		// On the call from now: its end may be reported before the
 		// provider's answer is.
 		delete(t.onCall, w.call)
-		w.call, w.callAt = ref, now
+		w.call, w.callAt, w.ended = ref, now, time.Time{}
 		t.onCall[ref] = k
 	}
 	var candidates map[string]klaxon.Page
@@ -329,8 +334,13 @@ const turnGrace = 2 * time.Second
 func (w *window) turn(id string, now time.Time, limit time.Duration) (klaxon.Page, bool) {
 	first := ""
 	for other := range w.waiting {
-		switch at := w.due[other]; {
-		case other == id || now.Before(at):
+		at := w.due[other]
+		due := at // held for a call that ended since: due from its end
+		if !w.ended.IsZero() && w.ended.Before(at) {
+			due = w.ended
+		}
+		switch {
+		case other == id || now.Before(due):
 		case now.Sub(at) >= limit:
 			w.drop(other)
 		case incidentBefore(other, id):
