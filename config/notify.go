@@ -57,7 +57,8 @@ type Webhook struct {
 
 // Limits keep each person to at most one SMS and one call per period in
 // a storm; the pages that come meanwhile go out together, bundled, when
-// the period ends. Unset is a minute each; 0s turns a limit off.
+// the period ends. Unset is a minute each; 0s turns a limit off (a
+// person on a call still gets no other until it ended).
 type Limits struct {
 	SMS   durationText `koanf:"sms"`
 	Voice durationText `koanf:"voice"`

@@ -75,7 +75,8 @@ type window struct {
 type ThrottleOptions struct {
 	// Limits are the least time between two pages to one person by a
 	// contact method (klaxon.ViaSMS: a minute, say); methods without a
-	// limit pass straight through.
+	// limit pass straight through, but for calls (Calls), which still go
+	// one at a time.
 	Limits map[string]time.Duration
 	// Bundles are the contact methods whose page can stand for others
 	// that waited: its text lists them, and a reply acts on them all.
@@ -162,8 +163,15 @@ func (w *window) busyUntil(now time.Time, capped time.Duration) (time.Time, bool
 // out in a bundle already (klaxon.ErrBundled).
 func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 	limit := t.limits[p.Via]
-	if limit <= 0 {
+	if limit <= 0 && !t.calls[p.Via] {
 		return t.next.Notify(ctx, p)
+	}
+	// keep is how long a page that waited keeps its turn: a limit, or,
+	// for calls held with no limit, a minute (they come again every
+	// callStep).
+	keep := limit
+	if keep <= 0 {
+		keep = time.Minute
 	}
 	k := throttleKey{p.User.ID, p.Via}
 	t.mu.Lock()
@@ -190,7 +198,7 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 		t.mu.Lock()
 	}
 	now := t.now()
-	w.prune(now, limit)
+	w.prune(now, keep)
 	if _, ok := w.bundled[ref]; ok {
 		delete(w.bundled, ref)
 		t.mu.Unlock()
@@ -212,7 +220,7 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 	// due, and comes again a moment later. One still wanted that is not
 	// back within a window (a busy engine, another replica's) is let go.
 	for !t.bundles[p.Via] {
-		q, ok := w.turn(p.Incident, now, limit)
+		q, ok := w.turn(p.Incident, now, keep)
 		if !ok {
 			break
 		}

@@ -119,18 +119,22 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	dispatch := notify.NewDispatcher(channels, console)
 	// The limits keep phones from ringing without pause in a storm; the
 	// console, standing in for an unconfigured Twilio, needs none.
-	limits := map[string]time.Duration{}
+	// A call goes one at a time, limit or none (Ended frees the person):
+	// the console's, whose end nobody reports, would hold them for
+	// twilio.MaxCall.
+	limits, calls := map[string]time.Duration{}, map[string]bool{}
 	if cfg.Notify.Twilio != nil {
 		limits[klaxon.ViaSMS], limits[klaxon.ViaVoice] = cfg.Notify.Limit(klaxon.ViaSMS), cfg.Notify.Limit(klaxon.ViaVoice)
+		calls[klaxon.ViaVoice] = true
 	}
 	// An SMS stands for the pages that waited ("Reply AA"); a call
 	// speaks one incident, so each waits for a call of its own.
 	wanted := pageWanted(st)
 	throttle := notify.NewThrottle(dispatch, notify.ThrottleOptions{Limits: limits, Now: o.Now,
 		Bundles: map[string]bool{klaxon.ViaSMS: true},
-		Calls:   map[string]bool{klaxon.ViaVoice: true}, // one at a time: Ended frees the person
-		CallCap: twilio.MaxCall,                         // or the end of the longest call
-		Fits:    twilio.BundleFits,                      // SMS alone bundles
+		Calls:   calls,
+		CallCap: twilio.MaxCall,    // or the end of the longest call
+		Fits:    twilio.BundleFits, // SMS alone bundles
 		Wanted: func(ctx context.Context, p klaxon.Page) bool { // in doubt, the bundle names it
 			return wanted(ctx, klaxon.PageRef{Incident: p.Incident, Notification: p.Notification})
 		}})
