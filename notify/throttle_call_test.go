@@ -65,7 +65,7 @@ func TestThrottleOneCallAtATime(t *testing.T) {
 
 // TestThrottleCallEndNeverReported: a call whose end is never reported
 // holds its person for the cap from its placing (ten minutes by default;
-// the app's, twilio.MaxCall, five), no more: the next goes then. An end
+// the app's, twilio.MaxCall, six), no more: the next goes then. An end
 // reported late, of a call passed over so, does not free the person from
 // the call placed since.
 func TestThrottleCallEndNeverReported(t *testing.T) {

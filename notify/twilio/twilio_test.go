@@ -71,7 +71,7 @@ func TestSendVoice(t *testing.T) {
 	// person no longer than MaxCall (see notify.ThrottleOptions.CallCap).
 	require.Equal(t, "60", c.Form.Get("Timeout"), "rings a minute at most")
 	require.Equal(t, "240", c.Form.Get("TimeLimit"), "lasts four minutes at most, answered")
-	require.Equal(t, 5*time.Minute, MaxCall)
+	require.Equal(t, 6*time.Minute, MaxCall)
 }
 
 func TestSendWrongCredentials(t *testing.T) {

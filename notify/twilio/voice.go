@@ -58,16 +58,21 @@ func (c voiceChannel) Send(ctx context.Context, p klaxon.Page) error {
 	return nil
 }
 
-// A page call rings for callRing at most (Twilio's Timeout), and once
-// answered lasts callTimeLimit at most (TimeLimit, 4 hours by default):
-// it reads the incident twice with its menu, well within. MaxCall, their
-// sum, is the longest a page call lasts from its placing: the most a
-// person is taken to be on a call whose end is not reported to this
-// replica (notify.ThrottleOptions.CallCap).
+// A page call rings for callRing at most (Twilio's Timeout, to which
+// Twilio may add ringBuffer), and once answered lasts callTimeLimit at
+// most (TimeLimit, 4 hours by default): it reads the incident twice with
+// its menu, well within. Before it rings it may wait up to about
+// callQueue in Twilio's queue (calls beyond the account's calls per
+// second, one by default, wait there in a storm). MaxCall, their sum, is
+// the longest a page call lasts from its placing: the most a person is
+// taken to be on a call whose end is not reported to this replica
+// (notify.ThrottleOptions.CallCap).
 const (
 	callRing      = time.Minute
+	ringBuffer    = 5 * time.Second
+	callQueue     = 55 * time.Second
 	callTimeLimit = 4 * time.Minute
-	MaxCall       = callRing + callTimeLimit
+	MaxCall       = callQueue + callRing + ringBuffer + callTimeLimit
 )
 
 // VoiceURL is where Twilio fetches the TwiML for the call of notification
