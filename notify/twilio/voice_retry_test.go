@@ -26,6 +26,25 @@ func gatherAction(t *testing.T, twiml string) string {
 	return u.RequestURI()
 }
 
+// answered opens an incident paged to alice by voice, answers its call,
+// and returns the incident and the call's first TwiML.
+func answered(t *testing.T, r *rig) (id, twiml string) {
+	t.Helper()
+	id = r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaVoice, At: t0})
+	call := url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "AnsweredBy": {"human"}}
+	code, out := r.post(t, twilio.VoicePath+"?incident="+id+"&n=1", call, "")
+	require.Equal(t, http.StatusOK, code, out)
+	return id, out
+}
+
+// ackedByAlice checks that incident id is acknowledged, by alice.
+func ackedByAlice(t *testing.T, r *rig, id string) {
+	t.Helper()
+	inc := r.Incident(t, id)
+	require.Equal(t, klaxon.StateAcknowledged, inc.State)
+	require.Equal(t, "alice", inc.AckedBy)
+}
+
 // TestKeyPressWhileStoreInTrouble: a key press that Klaxon cannot record
 // (the store cannot be read or written for a moment) is answered with
 // TwiML that says so and offers the menu again, and the same key pressed
@@ -44,10 +63,8 @@ func TestKeyPressWhileStoreInTrouble(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t)
-			id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaVoice, At: t0})
-			call := url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "AnsweredBy": {"human"}}
-			code, out := r.post(t, twilio.VoicePath+"?incident="+id+"&n=1", call, "")
-			require.Equal(t, http.StatusOK, code, out)
+			id, out := answered(t, r)
+			var code int
 
 			press := url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "Digits": {"1"}}
 			tc.breakIt(r)
@@ -61,9 +78,7 @@ func TestKeyPressWhileStoreInTrouble(t *testing.T) {
 			code, out = r.post(t, gatherAction(t, out), press, "")
 			require.Equal(t, http.StatusOK, code, out)
 			require.Contains(t, out, "Incident "+id+" acknowledged. Goodbye.")
-			inc := r.Incident(t, id)
-			require.Equal(t, klaxon.StateAcknowledged, inc.State)
-			require.Equal(t, "alice", inc.AckedBy)
+			ackedByAlice(t, r, id)
 		})
 	}
 }
@@ -79,10 +94,8 @@ func TestKeyPressAgainAfterRepeat(t *testing.T) {
 	for _, between := range []string{"*", "9"} {
 		t.Run("then "+between, func(t *testing.T) {
 			r := newRig(t)
-			id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaVoice, At: t0})
-			call := url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "AnsweredBy": {"human"}}
-			code, out := r.post(t, twilio.VoicePath+"?incident="+id+"&n=1", call, "")
-			require.Equal(t, http.StatusOK, code, out)
+			id, out := answered(t, r)
+			var code int
 
 			press := func(digits string) string {
 				t.Helper()
@@ -94,9 +107,7 @@ func TestKeyPressAgainAfterRepeat(t *testing.T) {
 			require.Contains(t, press("1"), "Klaxon could not record it")
 			require.Contains(t, press(between), "Press 1 to acknowledge")
 			require.Contains(t, press("1"), "Incident "+id+" acknowledged. Goodbye.")
-			inc := r.Incident(t, id)
-			require.Equal(t, klaxon.StateAcknowledged, inc.State)
-			require.Equal(t, "alice", inc.AckedBy)
+			ackedByAlice(t, r, id)
 		})
 	}
 }
@@ -108,10 +119,8 @@ func TestKeyPressAgainAfterRepeat(t *testing.T) {
 // responder's key is lost with the call.
 func TestKeyPressWhileStoreUnreachable(t *testing.T) {
 	r := newRig(t)
-	id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaVoice, At: t0})
-	call := url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "AnsweredBy": {"human"}}
-	code, out := r.post(t, twilio.VoicePath+"?incident="+id+"&n=1", call, "")
-	require.Equal(t, http.StatusOK, code, out)
+	id, out := answered(t, r)
+	var code int
 
 	press := url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "Digits": {"1"}}
 	r.reads.down.Store(true)
@@ -135,10 +144,8 @@ func TestKeyPressWhileStoreUnreachable(t *testing.T) {
 // second time. An escalation replayed so pages the next step again.
 func TestKeyPressRetriedIsNoReplayLater(t *testing.T) {
 	r := newRig(t)
-	id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaVoice, At: t0})
-	call := url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "AnsweredBy": {"human"}}
-	code, out := r.post(t, twilio.VoicePath+"?incident="+id+"&n=1", call, "")
-	require.Equal(t, http.StatusOK, code, out)
+	id, out := answered(t, r)
+	var code int
 
 	press := url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "Digits": {"3"}}
 	first := gatherAction(t, out)
