@@ -1,11 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/klaxonhq/klaxon"
@@ -98,10 +101,52 @@ func readRequest(w http.ResponseWriter, r *http.Request, v any, what string) err
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return klaxon.Invalid("", "bad %s: %v", what, err)
+	dec := json.NewDecoder(bytes.NewReader(body))
+	// A field the request does not take is a typo, refused: ignored, a
+	// mistyped "user" of assign would take the assignee away.
+	dec.DisallowUnknownFields()
+	err = dec.Decode(v)
+	if err == nil {
+		if _, err = dec.Token(); err == io.EOF {
+			return nil
+		}
+		err = errors.New("more after the JSON value")
+	} else if err == io.EOF {
+		err = errors.New("unexpected end of JSON input")
 	}
-	return nil
+	return klaxon.Invalid(jsonField(err, body, v), "bad %s: %v", what, err)
+}
+
+// jsonField is the field err, the error of decoding body into v, is
+// about, "" for none.
+func jsonField(err error, body []byte, v any) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return te.Field
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if f, err := strconv.Unquote(name); err == nil {
+			return f
+		}
+	}
+	// A type's own UnmarshalJSON (a time) names no field: each of the
+	// object's fields is decoded alone, into a v of its own, until one
+	// fails.
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil {
+		return ""
+	}
+	t := reflect.TypeOf(v)
+	if t.Kind() != reflect.Pointer {
+		return ""
+	}
+	for name, raw := range fields {
+		one, _ := json.Marshal(map[string]json.RawMessage{name: raw})
+		if json.Unmarshal(one, reflect.New(t.Elem()).Interface()) != nil {
+			return name
+		}
+	}
+	return ""
 }
 
 // readJSON reads a JSON request body of at most bodyLimit(r) bytes.
