@@ -52,12 +52,13 @@ func (s *Server) Only(groups ...string) (http.Handler, error) {
 		serve[g] = true
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(config.WithServed(r.Context(), serve))
 		// A pattern of no group (the catch-all, a redirect to a clean
 		// path) is served as it is.
 		if _, pattern := s.mux.Handler(r); s.groups[pattern] != "" && !serve[s.groups[pattern]] {
 			s.notFound(w, r)
 			return
 		}
-		s.mux.ServeHTTP(w, r.WithContext(config.WithServed(r.Context(), serve)))
+		s.mux.ServeHTTP(w, r)
 	}), nil
 }

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/config"
 	"github.com/klaxonhq/klaxon/internal/authlimit"
 	"github.com/klaxonhq/klaxon/internal/httpstatus"
 	"github.com/klaxonhq/klaxon/internal/logthin"
@@ -247,7 +248,28 @@ func New(o Options) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	if allow := s.allowed(r); len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		s.writeError(w, r, errorf(http.StatusMethodNotAllowed, "method %s not allowed on %s: use %s", r.Method, r.URL.Path, strings.Join(allow, " or ")))
+		return
+	}
 	s.writeError(w, r, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+}
+
+// allowed are the methods a route of a group served takes r's path
+// with, none when no route serves it: the catch-alls take any method.
+func (s *Server) allowed(r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		_, pattern := s.mux.Handler(probe)
+		group, ok := s.groups[pattern]
+		if ok && pattern != "/" && config.Served(r.Context(), group) {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
 
 type metrics struct {

@@ -128,6 +128,7 @@ func TestGrafanaContactPoint(t *testing.T) {
 	b, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	require.NoError(t, err)
-	require.Equal(t, http.StatusNotFound, resp.StatusCode)
-	require.Contains(t, string(b), "no such endpoint: PUT /v1/ingest/alertmanager")
+	require.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+	require.Equal(t, "POST", resp.Header.Get("Allow"))
+	require.Contains(t, string(b), "method PUT not allowed on /v1/ingest/alertmanager: use POST")
 }
