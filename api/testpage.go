@@ -51,7 +51,11 @@ func (s *Server) testPage(w http.ResponseWriter, r *http.Request, caller Caller)
 	}
 	var req TestPageRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil && !errors.Is(err, io.EOF) {
-		s.writeError(w, r, klaxon.Invalid("", "bad body: %v", err))
+		var tooLarge *http.MaxBytesError
+		if !errors.As(err, &tooLarge) {
+			err = klaxon.Invalid("", "bad body: %v", err)
+		}
+		s.writeError(w, r, err)
 		return
 	}
 	id := r.PathValue("id")

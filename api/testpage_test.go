@@ -1,0 +1,17 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestTestPageBodyTooLarge: a test page's body over its limit is a 413,
+// as every body over its limit is, not a 400 "bad body".
+func TestTestPageBodyTooLarge(t *testing.T) {
+	s, _ := testServer(t)
+	code, body := call(s, http.MethodPost, "/v1/users/alice/test-page", actToken, `{"via":"`+strings.Repeat("a", 5000)+`"}`)
+	require.Equal(t, http.StatusRequestEntityTooLarge, code, body)
+}
