@@ -232,6 +232,13 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 				if cur, ok := w.waiting[q.Incident]; ok && cur.Notification == q.Notification {
 					w.drop(q.Incident)
 				}
+				// A call placed meanwhile, which with no limit closes
+				// no window, holds this one as it would have.
+				if until, busy := w.busyUntil(now, t.callCap); busy && t.calls[p.Via] {
+					w.waiting[p.Incident], w.due[p.Incident] = p, until
+					t.mu.Unlock()
+					return &klaxon.DeferredError{Until: until}
+				}
 				if open := w.last.Add(limit); now.Before(open) { // taken meanwhile
 					w.waiting[p.Incident], w.due[p.Incident] = p, open
 					t.mu.Unlock()

@@ -1,7 +1,9 @@
 package notify_test
 
 import (
+	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -182,5 +184,49 @@ func TestThrottleOneCallAtATimeWithoutLimit(t *testing.T) {
 	require.NoError(t, th.Notify(t.Context(), aliceCall("2")), "the call ended: the next goes")
 	now = d.Until
 	require.ErrorAs(t, th.Notify(t.Context(), aliceCall("3")), &d, "alice is on 2's call")
+	require.Len(t, out.pages, 2)
+}
+
+// TestThrottleCallPlacedWhileTurnAskedWithoutLimit: with the limit of
+// calls off, a call placed while another page's turn was being asked
+// about (Wanted, the store's answer) holds that page: once the page it
+// gave its window to is found unwanted, it does not go over the call
+// placed meanwhile.
+func TestThrottleCallPlacedWhileTurnAskedWithoutLimit(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	now := t0
+	out := &sink{}
+	asked, release := make(chan struct{}), make(chan struct{})
+	var mu sync.Mutex
+	calls := 0
+	th := notify.NewThrottle(out, notify.ThrottleOptions{
+		Limits: map[string]time.Duration{klaxon.ViaVoice: 0},
+		Calls:  map[string]bool{klaxon.ViaVoice: true},
+		Now:    func() time.Time { return now },
+		Wanted: func(_ context.Context, p klaxon.Page) bool {
+			mu.Lock()
+			calls++
+			first := calls == 1
+			mu.Unlock()
+			if first { // 3's question about 2's call: answered late
+				close(asked)
+				<-release
+			}
+			return false // 2's incident was acknowledged
+		},
+	})
+	require.NoError(t, th.Notify(t.Context(), aliceCall("1")))
+	now = t0.Add(5 * time.Second)
+	var d *klaxon.DeferredError
+	require.ErrorAs(t, th.Notify(t.Context(), aliceCall("2")), &d, "alice is on 1's call")
+	th.Ended(klaxon.PageRef{Incident: "1", Notification: 1})
+	now = t0.Add(6 * time.Second)
+
+	third := make(chan error, 1)
+	go func() { third <- th.Notify(context.Background(), aliceCall("3")) }()
+	<-asked
+	require.NoError(t, th.Notify(t.Context(), aliceCall("4")), "2's call is unwanted: 4's goes")
+	close(release)
+	require.ErrorAs(t, <-third, &d, "alice is on 4's call")
 	require.Len(t, out.pages, 2)
 }
