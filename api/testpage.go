@@ -50,10 +50,12 @@ func (s *Server) testPage(w http.ResponseWriter, r *http.Request, caller Caller)
 		return
 	}
 	var req TestPageRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
+	dec.DisallowUnknownFields() // a mistyped via would page by every method
+	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
 		var tooLarge *http.MaxBytesError
 		if !errors.As(err, &tooLarge) {
-			err = klaxon.Invalid("", "bad body: %v", err)
+			err = klaxon.Invalid(jsonField(err, nil, &req), "bad body: %v", err)
 		}
 		s.writeError(w, r, err)
 		return
