@@ -1,10 +1,12 @@
 package api
 
 import (
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 )
 
@@ -44,4 +46,33 @@ func TestMethodNotAllowed(t *testing.T) {
 	ingestOnly.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/incidents/1/ack", nil))
 	require.Equal(t, http.StatusNotFound, rec.Code, rec.Body.String())
 	require.Empty(t, rec.Header().Get("Allow"))
+}
+
+// TestMethodNotAllowedWithConsole: with the console mounted at /, a
+// wrong method on a path the API serves outside /v1/ (health, metrics)
+// is still the JSON 405, not the console's page; the console's own
+// paths stay its, and a listener that does not serve the path's group
+// says nothing of it.
+func TestMethodNotAllowedWithConsole(t *testing.T) {
+	console := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte("console " + r.URL.Path))
+	})
+	s := New(Options{Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Console: console})
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, path, nil))
+		require.Equal(t, http.StatusMethodNotAllowed, rec.Code, path+": "+rec.Body.String())
+		require.Equal(t, "GET, HEAD", rec.Header().Get("Allow"), path)
+		require.Equal(t, "application/json", rec.Header().Get("Content-Type"), path)
+	}
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/incidents/7/ack", nil))
+	require.Equal(t, "console /incidents/7/ack", rec.Body.String())
+
+	webOnly, err := s.Only(GroupWeb)
+	require.NoError(t, err)
+	rec = httptest.NewRecorder()
+	webOnly.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/healthz", nil))
+	require.Equal(t, "console /healthz", rec.Body.String(), "health is not served here: the console's")
 }

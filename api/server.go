@@ -235,7 +235,15 @@ func New(o Options) *Server {
 	if o.Console != nil {
 		// The console answers every path outside the API's, with its own
 		// pages; the API's unknown paths stay JSON.
-		s.handle(GroupWeb, "/", o.Console.ServeHTTP)
+		s.handle(GroupWeb, "/", func(w http.ResponseWriter, r *http.Request) {
+			// A wrong method on a route of the API outside /v1/
+			// (/healthz, /metrics) is its 405, not the console's page.
+			if len(s.allowed(r)) > 0 {
+				s.notFound(w, r)
+				return
+			}
+			o.Console.ServeHTTP(w, r)
+		})
 		s.mux.HandleFunc("/v1/", s.notFound)
 		s.mux.HandleFunc("/v2/", s.notFound)
 	} else {
