@@ -140,15 +140,15 @@ func (t *Throttle) Ended(ref klaxon.PageRef) {
 	}
 }
 
-// busyUntil reports whether w's person is on a call at now, and if so
-// when the page held back for it is to come again: the next step from
-// the call's placing, so that the pages held come again together and go
-// in turn, or at the cap.
-func (w *window) busyUntil(now time.Time, capped time.Duration) (time.Time, bool) {
-	if w.callAt.IsZero() {
+// onCallUntil reports whether a page by via, a contact method that
+// calls, finds w's person on a call at now, and if so when it is to come
+// again: the next step from the call's placing, so that the pages held
+// come again together and go in turn, or at the cap.
+func (t *Throttle) onCallUntil(w *window, via string, now time.Time) (time.Time, bool) {
+	if !t.calls[via] || w.callAt.IsZero() {
 		return time.Time{}, false
 	}
-	end := w.callAt.Add(capped)
+	end := w.callAt.Add(t.callCap)
 	if !now.Before(end) {
 		return time.Time{}, false
 	}
@@ -157,6 +157,12 @@ func (w *window) busyUntil(now time.Time, capped time.Duration) (time.Time, bool
 		next = end
 	}
 	return next, true
+}
+
+// hold puts p off to until, to wait its turn in w.
+func (w *window) hold(p klaxon.Page, until time.Time) error {
+	w.waiting[p.Incident], w.due[p.Incident] = p, until
+	return &klaxon.DeferredError{Until: until}
 }
 
 // Notify sends p, defers it (*klaxon.DeferredError), or reports it went
@@ -204,15 +210,15 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 		t.mu.Unlock()
 		return klaxon.ErrBundled
 	}
-	if until, busy := w.busyUntil(now, t.callCap); busy && t.calls[p.Via] {
-		w.waiting[p.Incident], w.due[p.Incident] = p, until
+	if until, busy := t.onCallUntil(w, p.Via, now); busy {
+		err := w.hold(p, until)
 		t.mu.Unlock()
-		return &klaxon.DeferredError{Until: until}
+		return err
 	}
 	if open := w.last.Add(limit); now.Before(open) {
-		w.waiting[p.Incident], w.due[p.Incident] = p, open
+		err := w.hold(p, open)
 		t.mu.Unlock()
-		return &klaxon.DeferredError{Until: open}
+		return err
 	}
 	// By a contact method that does not bundle, the pages that waited
 	// go one a window, the first incident first: a later incident's
@@ -234,23 +240,23 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 				}
 				// A call placed meanwhile, which with no limit closes
 				// no window, holds this one as it would have.
-				if until, busy := w.busyUntil(now, t.callCap); busy && t.calls[p.Via] {
-					w.waiting[p.Incident], w.due[p.Incident] = p, until
+				if until, busy := t.onCallUntil(w, p.Via, now); busy {
+					err := w.hold(p, until)
 					t.mu.Unlock()
-					return &klaxon.DeferredError{Until: until}
+					return err
 				}
 				if open := w.last.Add(limit); now.Before(open) { // taken meanwhile
-					w.waiting[p.Incident], w.due[p.Incident] = p, open
+					err := w.hold(p, open)
 					t.mu.Unlock()
-					return &klaxon.DeferredError{Until: open}
+					return err
 				}
 				continue
 			}
 		}
 		until := now.Add(turnGrace)
-		w.waiting[p.Incident], w.due[p.Incident] = p, until
+		err := w.hold(p, until)
 		t.mu.Unlock()
-		return &klaxon.DeferredError{Until: until}
+		return err
 	}
 	w.drop(p.Incident)
 	prev := w.last

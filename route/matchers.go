@@ -55,18 +55,18 @@ func parseMatchers(in []string, path string, errs []error, classic *[]Classic) (
 	for i, m := range in {
 		key := fmt.Sprintf("%s[%d]", path, i)
 		ms, err := parse.Matchers(m)
-		switch old, oldErr := labels.ParseMatchers(m); {
-		case classic == nil:
-			if err != nil && oldErr == nil && len(old) > 0 && whole(m) {
+		if err != nil || classic != nil { // the classic reading matters
+			old, oldErr := labels.ParseMatchers(m)
+			classicOnly := err != nil && oldErr == nil && len(old) > 0 && whole(m)
+			switch {
+			case classicOnly && classic == nil:
 				err = fmt.Errorf("%w (Alertmanager's classic parser reads it: write %s)", err, written(old))
-			}
-		case err != nil:
-			if oldErr == nil && len(old) > 0 && whole(m) {
+			case classicOnly:
 				ms, err = labels.Matchers(old), nil
 				*classic = append(*classic, Classic{Path: key, Input: m, As: written(ms)})
+			case err == nil && oldErr == nil && !reflect.DeepEqual(ms, labels.Matchers(old)):
+				*classic = append(*classic, Classic{Path: key, Input: m, As: written(ms), Otherwise: written(old)})
 			}
-		case oldErr == nil && !reflect.DeepEqual(ms, labels.Matchers(old)):
-			*classic = append(*classic, Classic{Path: key, Input: m, As: written(ms), Otherwise: written(old)})
 		}
 		if err == nil && len(ms) == 0 {
 			err = fmt.Errorf("no matcher")
