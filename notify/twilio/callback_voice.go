@@ -92,29 +92,18 @@ func (c *Callbacks) voice(w http.ResponseWriter, r *http.Request) {
 		prompt.Try++
 		answer(VoiceTwiML(prompt))
 	}
-	first := true
-	if c.o.Memory != nil {
-		var err error
-		if first, err = c.o.Memory.FirstTime(r.Context(), "voice:"+signedKey(r, auth.PublicURL), c.o.Now(), callbackMemory); err != nil {
-			again(fmt.Errorf("twilio callback: %w", err))
-			return
-		}
+	// A press on a menu of a later try acts for those Klaxon could not
+	// record before it on the call, which the memory may not hold: it
+	// records them too, so that none acts when sent again.
+	first, err := c.firstOf(r, callbackMemory, append([]string{"voice:" + signedKey(r, auth.PublicURL)}, earlierPresses(r, auth.PublicURL, id, n, prompt.Try)...)...)
+	if err != nil {
+		again(fmt.Errorf("twilio callback: %w", err))
+		return
 	}
 	if !first {
 		c.log.WarnContext(r.Context(), "twilio callback delivered again; not acted on", "callback", "voice")
 		answer(VoiceReply("That key was taken already. Goodbye."))
 		return
-	}
-	// A press on a menu of a later try acts for those Klaxon could not
-	// record before it on the call, which the memory may not hold: it
-	// records them, so that none acts when sent again.
-	if c.o.Memory != nil {
-		for _, key := range earlierPresses(r, auth.PublicURL, id, n, prompt.Try) {
-			if _, err := c.o.Memory.FirstTime(r.Context(), key, c.o.Now(), callbackMemory); err != nil {
-				again(fmt.Errorf("twilio callback: %w", err))
-				return
-			}
-		}
 	}
 	got, err := c.o.Responder.Act(r.Context(), action, id, klaxon.Actor{By: u.ID, How: "voice"})
 	if err != nil && status(err) >= http.StatusInternalServerError {

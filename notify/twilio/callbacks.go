@@ -130,10 +130,7 @@ const reportMemory = 24 * time.Hour
 // firstTime reports whether the callback key is acted on for the first
 // time; on an error it answers 503 (Twilio retries) and reports false.
 func (c *Callbacks) firstTime(w http.ResponseWriter, r *http.Request, key string, ttl time.Duration) (first, ok bool) {
-	if c.o.Memory == nil {
-		return true, true
-	}
-	first, err := c.o.Memory.FirstTime(r.Context(), key, c.o.Now(), ttl)
+	first, err := c.firstOf(r, ttl, key)
 	if err != nil {
 		c.fail(w, r, fmt.Errorf("twilio callback: %w", err))
 		return false, false
@@ -142,6 +139,25 @@ func (c *Callbacks) firstTime(w http.ResponseWriter, r *http.Request, key string
 		c.log.WarnContext(r.Context(), "twilio callback delivered again; not acted on", "callback", key)
 	}
 	return first, true
+}
+
+// firstOf records keys in the memory of callbacks for ttl (none: every
+// one is new), and reports whether the first was new there.
+func (c *Callbacks) firstOf(r *http.Request, ttl time.Duration, keys ...string) (bool, error) {
+	if c.o.Memory == nil {
+		return true, nil
+	}
+	first := true
+	for i, key := range keys {
+		isNew, err := c.o.Memory.FirstTime(r.Context(), key, c.o.Now(), ttl)
+		if err != nil {
+			return false, err
+		}
+		if i == 0 {
+			first = isNew
+		}
+	}
+	return first, nil
 }
 
 // remembered reports whether the callback key was recorded (see
