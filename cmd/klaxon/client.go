@@ -72,6 +72,7 @@ func envOr(name, def string) string {
 // and 2 (a wrong command line, or an argument the server refused), so
 // that a script tells one failure from another.
 const (
+	exitUsage       = 2 // a wrong command line, or an argument the server refused
 	exitUnreachable = 3 // no answer from the server
 	exitToken       = 4 // the token is wrong, or may not do this
 	exitNotFound    = 5 // no such incident, schedule, ...
@@ -97,7 +98,7 @@ func fail(code int, format string, args ...any) error {
 func (c *client) base() (string, error) {
 	u, err := url.Parse(c.server)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fail(2, "--server %q: want the URL of a Klaxon server, like %s (--server or KLAXON_SERVER)", shown(c.server), defaultServer)
+		return "", fail(exitUsage, "--server %q: want the URL of a Klaxon server, like %s (--server or KLAXON_SERVER)", shown(c.server), defaultServer)
 	}
 	return strings.TrimRight(c.server, "/"), nil
 }
@@ -283,7 +284,7 @@ func answerError(resp *http.Response, raw []byte, method, path string) error {
 	}
 	switch resp.StatusCode {
 	case http.StatusBadRequest:
-		return fail(2, "%s", msg)
+		return fail(exitUsage, "%s", msg)
 	case http.StatusUnauthorized:
 		return fail(exitToken, "%s: set --token or KLAXON_API_TOKEN to a token of the server's api.tokens", msg)
 	case http.StatusForbidden:
@@ -371,7 +372,7 @@ func incidents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return errUsage
 	}
 	if *limit < 1 {
-		return fail(2, "--limit %d: must be at least 1", *limit)
+		return fail(exitUsage, "--limit %d: must be at least 1", *limit)
 	}
 	q := url.Values{"state": {*state}, "limit": {fmt.Sprint(*limit)}}
 	if *before != "" {

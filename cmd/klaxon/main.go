@@ -61,7 +61,7 @@ func main() {
 	case err == nil:
 	case errors.Is(err, flag.ErrHelp):
 	case errors.Is(err, errUsage):
-		os.Exit(2)
+		os.Exit(exitUsage)
 	case errors.As(err, &exit):
 		fmt.Fprintln(os.Stderr, "klaxon:", err)
 		os.Exit(exit.code)

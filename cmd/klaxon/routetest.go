@@ -40,7 +40,7 @@ func routeTest(args []string, stdout, stderr io.Writer) error {
 	for _, kv := range pos[1:] {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return fail(2, "label %q: want name=value", kv)
+			return fail(exitUsage, "label %q: want name=value", kv)
 		}
 		labels[k] = v
 	}
