@@ -199,9 +199,18 @@ func (e *Email) send(ctx context.Context, msg *gomail.Msg) *Error {
 	// the page's own (--page-timeout), after which the engine takes the
 	// page for lost and may send it again. So the end of ctx closes
 	// the connection, which ends any read or write on it.
+	// The connection is closed on every way out: go-mail closes it only
+	// on a 221 to QUIT, and not when a greeting, EHLO, STARTTLS or AUTH
+	// fails; a relay that answers otherwise, or not at all, would keep
+	// it open until the collector found it.
 	stop := func() bool { return false }
-	defer func() { stop() }()
 	var dialed net.Conn
+	defer func() {
+		stop()
+		if dialed != nil {
+			_ = dialed.Close()
+		}
+	}()
 	opts = append(opts, gomail.WithDialContextFunc(func(dctx context.Context, network, addr string) (net.Conn, error) {
 		var d net.Dialer
 		conn, err := d.DialContext(dctx, network, addr)
@@ -227,9 +236,6 @@ func (e *Email) send(ctx context.Context, msg *gomail.Msg) *Error {
 	}
 	client, err := c.DialToSMTPClientWithContext(ctx)
 	if err != nil {
-		if dialed != nil { // a greeting, EHLO, STARTTLS or AUTH that failed
-			_ = dialed.Close()
-		}
 		return classify(ctx, fmt.Errorf("dial: %w", err))
 	}
 	err = c.SendWithSMTPClient(client, msg)
@@ -238,10 +244,6 @@ func (e *Email) send(ctx context.Context, msg *gomail.Msg) *Error {
 	// relay closes with a 421) says nothing of the mail, and sending it
 	// again would page twice. Its error is the connection's, not the page's.
 	_ = c.CloseWithSMTPClient(client)
-	// go-mail closes the connection only on a 221 to QUIT: a relay that
-	// answers otherwise, or not at all, or is gone, would keep it open
-	// until the collector found it.
-	_ = dialed.Close()
 	if err != nil {
 		return classify(ctx, fmt.Errorf("send: %w", err))
 	}
