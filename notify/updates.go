@@ -43,7 +43,8 @@ type Updates struct {
 	timeout time.Duration
 	// results counts the updates by what became of them: sent, failed
 	// (given up), dropped (a queue full, Klaxon stopping).
-	results *prometheus.CounterVec
+	results               *prometheus.CounterVec
+	sent, failed, dropped prometheus.Counter // its series
 	// mu guards stopped, set as Run stops: a commit that lands later (a
 	// fire in flight as Klaxon stops) queues nothing, its updates
 	// counted as dropped.
@@ -71,11 +72,9 @@ func NewUpdates(mail Channel, webhook func(url string) (Channel, error), users f
 		Name: "klaxon_status_updates_total",
 		Help: "Status updates to subscribers, by result: sent, failed (given up), dropped (too many waiting, or Klaxon stopping).",
 	}, []string{"result"})
-	for _, r := range []string{"sent", "failed", "dropped"} {
-		results.WithLabelValues(r)
-	}
 	return &Updates{mail: mail, webhook: webhook, users: users, log: log.With("component", "updates"),
-		queue: make(chan update, updateQueue), timeout: 30 * time.Second, results: results}
+		queue: make(chan update, updateQueue), timeout: 30 * time.Second, results: results,
+		sent: results.WithLabelValues("sent"), failed: results.WithLabelValues("failed"), dropped: results.WithLabelValues("dropped")}
 }
 
 // Register registers the counts of the updates with reg.
@@ -97,7 +96,7 @@ func (u *Updates) Committed(incs []*klaxon.Incident) {
 				subscribers: inc.Policy.Subscribers, kind: kind, text: text}
 			u.mu.Lock()
 			if u.stopped {
-				u.results.WithLabelValues("dropped").Add(float64(len(up.subscribers)))
+				u.dropped.Add(float64(len(up.subscribers)))
 				u.log.Warn("status update not sent: Klaxon is stopping", "incident", inc.ID, "update", kind)
 				u.mu.Unlock()
 				continue
@@ -105,7 +104,7 @@ func (u *Updates) Committed(incs []*klaxon.Incident) {
 			select {
 			case u.queue <- up:
 			default:
-				u.results.WithLabelValues("dropped").Add(float64(len(up.subscribers)))
+				u.dropped.Add(float64(len(up.subscribers)))
 				u.log.Warn("status update dropped: too many waiting", "incident", inc.ID, "update", kind)
 			}
 			u.mu.Unlock()
@@ -164,7 +163,7 @@ func (u *Updates) Run(ctx context.Context) error {
 				select {
 				case up := <-u.queue:
 					n++
-					u.results.WithLabelValues("dropped").Add(float64(len(up.subscribers)))
+					u.dropped.Add(float64(len(up.subscribers)))
 				default:
 					break drain
 				}
@@ -190,7 +189,7 @@ func (u *Updates) Run(ctx context.Context) error {
 					wg.Go(func() { u.serve(ctx, sub, q) })
 				}
 				if !q.push(up) {
-					u.results.WithLabelValues("dropped").Inc()
+					u.dropped.Inc()
 					u.log.Warn("status update dropped: the subscriber is slow", "incident", up.id, "update", up.kind)
 				}
 			}
@@ -267,7 +266,7 @@ func (u *Updates) unsent(sub string, n int) {
 	if n == 0 {
 		return
 	}
-	u.results.WithLabelValues("dropped").Add(float64(n))
+	u.dropped.Add(float64(n))
 	if !strings.HasPrefix(sub, klaxon.TargetUser+":") {
 		sub = "a webhook" // not the URL, which may hold a secret
 	}
@@ -286,7 +285,7 @@ func (u *Updates) send(ctx context.Context, sub string, up update) {
 		if !known {
 			// Removed from the users file since the incident opened,
 			// as a page to one is.
-			u.results.WithLabelValues("failed").Inc()
+			u.failed.Inc()
 			u.log.Warn("status update: unknown user, removed from the users file since the incident opened", "incident", up.id, "update", up.kind, "user", id)
 			return
 		}
@@ -294,7 +293,7 @@ func (u *Updates) send(ctx context.Context, sub string, up update) {
 	} else {
 		var err error
 		if ch, err = u.webhook(sub); err != nil {
-			u.results.WithLabelValues("failed").Inc()
+			u.failed.Inc()
 			u.log.Warn("status update", "incident", up.id, "err", err)
 			return
 		}
@@ -306,7 +305,7 @@ func (u *Updates) send(ctx context.Context, sub string, up update) {
 	for {
 		err := ch.Send(sctx, p)
 		if err == nil {
-			u.results.WithLabelValues("sent").Inc()
+			u.sent.Inc()
 			return
 		}
 		// A channel waits out a short Retry-After itself and returns a
@@ -320,12 +319,12 @@ func (u *Updates) send(ctx context.Context, sub string, up update) {
 			wait, retry = max(time.Until(later.Until), time.Millisecond), true
 		}
 		if wait == 0 || !retry {
-			u.results.WithLabelValues("failed").Inc()
+			u.failed.Inc()
 			u.log.Warn("status update", "incident", up.id, "update", up.kind, "err", err)
 			return
 		}
 		if deadline, _ := sctx.Deadline(); time.Until(deadline) < wait {
-			u.results.WithLabelValues("failed").Inc()
+			u.failed.Inc()
 			u.log.Warn("status update given up: the subscriber asks to wait past its timeout",
 				"incident", up.id, "update", up.kind, "wait", wait, "timeout", u.timeout, "err", err)
 			return
@@ -334,7 +333,7 @@ func (u *Updates) send(ctx context.Context, sub string, up update) {
 		select {
 		case <-sctx.Done():
 			timer.Stop()
-			u.results.WithLabelValues("failed").Inc()
+			u.failed.Inc()
 			u.log.Warn("status update", "incident", up.id, "update", up.kind, "err", fmt.Errorf("%w, after %w", sctx.Err(), err))
 			return
 		case <-timer.C:
