@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/incident"
 )
 
 // Backoff is how long the engine waits before trying a page again after
@@ -39,22 +40,7 @@ const howRetry = klaxon.HowRetry
 // dropRetries gives up the pending notifications of inc that failed a
 // try and wait for the next, for why, and records that it did.
 func dropRetries(inc *klaxon.Incident, now time.Time, why string) {
-	dropRetriesIf(inc, now, why, func(klaxon.Notification) bool { return true })
-}
-
-// dropRetriesIf is dropRetries for the notifications that keep says.
-func dropRetriesIf(inc *klaxon.Incident, now time.Time, why string, keep func(klaxon.Notification) bool) {
-	out := inc.Pending[:0]
-	for _, n := range inc.Pending {
-		if t := tries(inc, n.ID); t > 0 && keep(n) {
-			step := n.Step
-			inc.Record(klaxon.Event{At: now, Kind: klaxon.EventPageFailed, Step: &step, Notification: n.ID, User: n.User, Via: n.Via,
-				Text: fmt.Sprintf("not tried again after %d failed tries: %s", t, why)})
-			continue
-		}
-		out = append(out, n)
-	}
-	inc.Pending = out
+	incident.GiveUpRetries(inc, now, why, func(klaxon.Notification) bool { return true })
 }
 
 // dropOutrun gives up retrying a person's page once a page to them that
@@ -66,7 +52,7 @@ func dropOutrun(inc *klaxon.Incident, now time.Time, results []result) {
 		if r.event == nil || r.event.Kind != klaxon.EventPageSent {
 			continue
 		}
-		dropRetriesIf(inc, now, fmt.Sprintf("a later page by %s went out", r.n.Via), func(n klaxon.Notification) bool {
+		incident.GiveUpRetries(inc, now, fmt.Sprintf("a later page by %s went out", r.n.Via), func(n klaxon.Notification) bool {
 			first, ok := firstTry(inc, n.ID)
 			return ok && n.User == r.n.User && n.ID != r.n.ID && r.n.Due.After(first)
 		})

@@ -122,13 +122,24 @@ func acknowledge(inc *klaxon.Incident, now time.Time, who klaxon.Actor, why stri
 // what became of it, and the review says it was not tried again when
 // nothing did.
 func silence(inc *klaxon.Incident, now time.Time, why string) {
+	GiveUpRetries(inc, now, why, func(n klaxon.Notification) bool { return n.Due.After(now) })
+	inc.Pending = nil
+	inc.Escalation.NextAt, inc.Escalation.RaiseDue = time.Time{}, time.Time{}
+}
+
+// GiveUpRetries gives up the pending notifications of inc that failed a
+// try and wait for the next, those that keep says, and records on the
+// timeline that it did, and why.
+func GiveUpRetries(inc *klaxon.Incident, now time.Time, why string, keep func(klaxon.Notification) bool) {
+	out := inc.Pending[:0]
 	for _, n := range inc.Pending {
-		if s := inc.FindSent(n.ID); s != nil && s.Tries > 0 && n.Due.After(now) {
+		if s := inc.FindSent(n.ID); s != nil && s.Tries > 0 && keep(n) {
 			step := n.Step
 			inc.Record(klaxon.Event{At: now, Kind: klaxon.EventPageFailed, Step: &step, Notification: n.ID, User: n.User, Via: n.Via,
 				Text: fmt.Sprintf("not tried again after %d failed tries: %s", s.Tries, why)})
+			continue
 		}
+		out = append(out, n)
 	}
-	inc.Pending = nil
-	inc.Escalation.NextAt, inc.Escalation.RaiseDue = time.Time{}, time.Time{}
+	inc.Pending = out
 }
