@@ -18,6 +18,7 @@
       }
     });
   }
+  var FIELDS = "input, select, textarea";
   // edited reports whether field f holds what the reader put there.
   function edited(f) {
     if (f.tagName === "SELECT") {
@@ -34,7 +35,7 @@
   // changed reports whether a field of root holds what the reader put
   // there to act on: a note half written, a duration chosen.
   function changed(root) {
-    return Array.prototype.some.call(root.querySelectorAll("input, textarea, select"), function (f) {
+    return Array.prototype.some.call(root.querySelectorAll(FIELDS), function (f) {
       return !filter(f) && edited(f);
     });
   }
@@ -43,10 +44,10 @@
   function keepFilters(old, fresh) {
     var key = function (f) { return (f.form.getAttribute("action") || "") + " " + f.name + (f.type === "checkbox" || f.type === "radio" ? "=" + f.value : ""); };
     var kept = Object.create(null);
-    old.querySelectorAll("input, select, textarea").forEach(function (f) {
+    old.querySelectorAll(FIELDS).forEach(function (f) {
       if (f.name && filter(f) && edited(f)) { kept[key(f)] = f; }
     });
-    fresh.querySelectorAll("input, select, textarea").forEach(function (f) {
+    fresh.querySelectorAll(FIELDS).forEach(function (f) {
       var o = f.name && filter(f) ? kept[key(f)] : undefined;
       if (!o) { return; }
       if (f.type === "checkbox" || f.type === "radio") { f.checked = o.checked; } else { f.value = o.value; }
