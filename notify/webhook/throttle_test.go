@@ -197,15 +197,20 @@ func TestThrottledStormAtReceiversPace(t *testing.T) {
 		}
 
 		posts, busiest := 0, 0
-		for _, n := range perSecond {
+		for at, n := range perSecond {
 			posts += n
-			busiest = max(busiest, n)
+			if at > 0 {
+				busiest = max(busiest, n)
+			}
 		}
 		// Each page taken once, and refused: 31 of the first 32 posts,
-		// and one posted as the page taken freed its slot, before the
-		// first refusal was in.
+		// and at most one more, posted in the first second as the page
+		// taken freed its slot, if that came before the first refusal
+		// was in (the answers arrive together; their order is the
+		// scheduler's). After that, the receiver's pace.
 		require.LessOrEqual(t, posts, pages+perChannel, "posts")
-		require.LessOrEqual(t, busiest, perChannel, "posts in the busiest second")
+		require.LessOrEqual(t, perSecond[0], perChannel+1, "posts in the first second")
+		require.LessOrEqual(t, busiest, 1, "posts in the busiest second after the first")
 		require.LessOrEqual(t, last.Sub(start), latency+30*time.Second+pages*spacing, "the last page taken")
 	})
 }
