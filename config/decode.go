@@ -182,6 +182,19 @@ func (d *decoder) decodeStruct(path string, in any, out reflect.Value) {
 			continue
 		}
 		d.decode(sub, m[k], out.Field(i))
+		if out.Type().Field(i).Tag.Get("empty") == "inherits" {
+			d.checkInherits(sub, m[k], out.Field(i))
+		}
+	}
+}
+
+// checkInherits records a problem when a key whose empty value means
+// "inherit the parent's" (tagged empty:"inherits") was written, but its
+// ${VAR} expanded to nothing: the author named a value, and inheriting
+// in its place would change where alerts go without a word.
+func (d *decoder) checkInherits(path string, in any, out reflect.Value) {
+	if s, ok := in.(string); ok && s != "" && out.Kind() == reflect.String && out.String() == "" {
+		d.probs.undecodable(d.file, path, "%q expands to nothing, which here means unset: set the variable, or leave the key out", s)
 	}
 }
 

@@ -21,7 +21,9 @@ import (
 // defaultGroupBy is the root route's group_by when klaxon.yaml sets none.
 var defaultGroupBy = []string{"alertname", "service"}
 
-// Spec is a route as written under `route:` in klaxon.yaml.
+// Spec is a route as written under `route:` in klaxon.yaml. A key tagged
+// empty:"inherits" takes its parent's value when empty, so config refuses
+// it written as a ${VAR} that expands to nothing.
 type Spec struct {
 	// Matchers select the alerts of a child route, in Alertmanager's syntax:
 	// each string is one matcher (service="payments") or a set of them
@@ -29,14 +31,14 @@ type Spec struct {
 	Matchers []string `koanf:"matchers"`
 	// Policy names the escalation policy; a child inherits its parent's
 	// when unset.
-	Policy string `koanf:"policy"`
+	Policy string `koanf:"policy" empty:"inherits"`
 	// GroupBy lists the labels whose values form the correlation group; a
 	// child inherits its parent's when unset (nil). An empty, non-nil list
 	// puts every alert of the route in one group.
 	GroupBy []string `koanf:"group_by"`
 	// Urgency is high or low; a child inherits its parent's when unset,
 	// and when no route sets it, it comes from each alert's severity.
-	Urgency string `koanf:"urgency"`
+	Urgency string `koanf:"urgency" empty:"inherits"`
 	// AutoResolve resolves an incident once all its alerts have resolved
 	// (default true); false keeps it open until someone resolves it. A
 	// child inherits its parent's when unset.
@@ -45,7 +47,7 @@ type Spec struct {
 	// the policy's; a child adds to its parent's. SlackChannel, when set,
 	// takes the place of the policy's; a child inherits its parent's.
 	Subscribers  []string `koanf:"subscribers"`
-	SlackChannel string   `koanf:"slack_channel"`
+	SlackChannel string   `koanf:"slack_channel" empty:"inherits"`
 	// Routes are tried in order; the first that matches wins.
 	Routes []Spec `koanf:"routes"`
 }

@@ -1,0 +1,33 @@
+package config
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A key whose empty value means "inherit the parent's" is refused when
+// written as a ${VAR} that is set but empty: the route would otherwise
+// take its parent's policy, silently, where its author named another.
+func TestInheritingKeyExpandedEmpty(t *testing.T) {
+	setup(t, map[string]string{
+		"conf/klaxon.yaml": strings.Replace(baseFiles["conf/klaxon.yaml"], "route:\n  policy: default\n",
+			"route:\n  policy: default\n  routes:\n    - {matchers: ['service=\"db\"'], policy: \"${DB_POLICY}\", urgency: \"${DB_URGENCY}\"}\n", 1),
+	})
+	t.Setenv("DB_POLICY", "")
+	t.Setenv("DB_URGENCY", "")
+	_, err := Load("conf/klaxon.yaml", nil)
+	require.Error(t, err)
+	for _, key := range []string{"route.routes[0].policy", "route.routes[0].urgency"} {
+		require.Contains(t, err.Error(), "conf/klaxon.yaml: "+key+`: "${DB_`, key)
+	}
+	require.Contains(t, err.Error(), "expands to nothing, which here means unset")
+
+	// Set, it loads; written with a default, the default stands.
+	t.Setenv("DB_POLICY", "default")
+	t.Setenv("DB_URGENCY", "high")
+	c, err := Load("conf/klaxon.yaml", nil)
+	require.NoError(t, err)
+	require.Equal(t, "default", c.Route.Routes[0].Policy)
+}
