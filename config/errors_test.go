@@ -219,6 +219,7 @@ notify: {console: {}}
   - {name: x, token: c}
   - {name: y, type: generic}
   - {name: z, type: generic, token: z, labels: {integration: other, team: a}}
+  - {name: .., type: heartbeat, token: hb-token-0123456789, interval: 5m}
 `},
 			want: []string{
 				"conf/klaxon.yaml: integrations[0].name: required",
@@ -229,6 +230,7 @@ notify: {console: {}}
 				"conf/klaxon.yaml: integrations[3].token: same as the token of integrations[2]: each integration needs its own",
 				"conf/klaxon.yaml: integrations[4].token: required",
 				"conf/klaxon.yaml: integrations[5].labels.integration: every alert carries integration=<its integration's name> already",
+				`conf/klaxon.yaml: integrations[6].name: ".." cannot be a name: a URL path of it is not one of its own once cleaned`,
 			},
 		},
 		{

@@ -174,6 +174,10 @@ func (l *loader) checkIntegrations(ins []Integration) {
 			l.probs.add(l.path, at("name"), "required")
 		case strings.Contains(in.Name, "/"):
 			l.probs.add(l.path, at("name"), `must not contain "/"`)
+		case in.Name == "." || in.Name == "..":
+			// A heartbeat's URL, /v1/heartbeat/{name}, would be cleaned
+			// to another path.
+			l.probs.add(l.path, at("name"), "%q cannot be a name: a URL path of it is not one of its own once cleaned", in.Name)
 		case dup:
 			l.probs.add(l.path, at("name"), "%q is also the name of integrations[%d]", in.Name, j)
 		default:

@@ -36,8 +36,13 @@ type Schedule struct {
 // they match klaxon.ErrInvalid.
 func New(s Spec) (*Schedule, error) {
 	var errs []error
-	if s.Name == "" {
+	switch s.Name {
+	case "":
 		errs = append(errs, klaxon.Invalid("name", "missing"))
+	case ".", "..":
+		// Its pages, /schedules/{name} and /v1/schedules/{name}/oncall,
+		// would be cleaned to another path by every HTTP router.
+		errs = append(errs, klaxon.Invalid("name", "%q cannot name a schedule: /schedules/%s is not a path of its own once cleaned", s.Name, s.Name))
 	}
 	loc, err := loadLocation(s.TimeZone)
 	if err != nil {

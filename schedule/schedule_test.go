@@ -286,6 +286,8 @@ func TestNewErrors(t *testing.T) {
 			`time_zone: missing`},
 		{"missing name", func(s *schedule.Spec) { s.Name = "" },
 			`name: missing`},
+		{"a name its URL cannot carry", func(s *schedule.Spec) { s.Name = ".." },
+			`name: ".." cannot name a schedule: /schedules/.. is not a path of its own once cleaned`},
 		{"no layers", func(s *schedule.Spec) { s.Layers = nil },
 			`layers: no layers`},
 		{"duplicate layer name", func(s *schedule.Spec) { s.Layers[1].Name = "weekly" },
