@@ -439,11 +439,15 @@ type Notification struct {
 	// long its pages have failed from there, or from their first failed
 	// try (Sent.FirstTry), whichever came first; zero in headers written
 	// before it was kept. A page a channel defers to a time it gives (a
-	// person's limit, a provider's pause) is to go then: not counted.
+	// person's limit, a provider's pause) is to go then: not counted,
+	// and a hold clears it.
 	PutOffAt time.Time `json:"put_off_at,omitzero"`
 	// Deferred says its channel held it back (a person's limit, a
-	// provider's pause) at least once: the timeline said so
-	// (page_deferred), and need not again.
+	// provider's pause) and no try of it failed since: the timeline said
+	// so (page_deferred), and need not again; and it is to go at the
+	// time its channel gave, so its failed tries before do not count as
+	// failing (a walk that reached nobody waits for it), and it is no
+	// retry to give up.
 	Deferred bool `json:"deferred,omitempty"`
 }
 

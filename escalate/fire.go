@@ -374,11 +374,13 @@ func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) 
 }
 
 // firstDeferral reports whether notification id of inc is pending and
-// was never held back by its channel: a page held back again and again
-// (a long pause, a queue for a person's window) is on the timeline once,
-// from the first time, and not again once a commit that recorded it
-// landed; a page put off before for another reason (a try that failed,
-// its channel busy) is on it the first time it is held back.
+// was not held back by its channel since its last failed try: a page
+// held back again and again (a long pause, a queue for a person's
+// window) is on the timeline once, from the first time, and not again
+// once a commit that recorded it landed; a page put off before for
+// another reason (a try that failed, its channel busy) is on it the
+// first time it is held back, and again when held back after a try
+// that failed since.
 func firstDeferral(inc *klaxon.Incident, id int) bool {
 	i := slices.IndexFunc(inc.Pending, func(n klaxon.Notification) bool { return n.ID == id })
 	return i >= 0 && !inc.Pending[i].Deferred

@@ -245,8 +245,10 @@ func retryable(err error) bool {
 
 // settle updates pending with what became of the notifications sent at
 // now: those done with go, the others stay, due when results say; one
-// put off for the first time notes now. A notification no longer pending
-// (the incident was acknowledged meanwhile) stays gone.
+// put off for want of a slot for the first time notes now, one its
+// channel held back is held (Deferred) until a try of it fails again. A
+// notification no longer pending (the incident was acknowledged
+// meanwhile) stays gone.
 func settle(pending []klaxon.Notification, results []result, now time.Time) []klaxon.Notification {
 	byID := make(map[int]result, len(results))
 	for _, r := range results {
@@ -262,7 +264,16 @@ func settle(pending []klaxon.Notification, results []result, now time.Time) []kl
 			if r.busy && p.PutOffAt.IsZero() {
 				p.PutOffAt = now
 			}
-			p.Deferred = p.Deferred || r.held != nil
+			switch {
+			case r.held != nil:
+				// Its channel took it and gave it a time: it is to go
+				// then, and fails no more (failingSince).
+				p.Deferred, p.PutOffAt = true, time.Time{}
+			case r.event != nil && r.event.Kind == klaxon.EventPageFailed:
+				// A try failed after its hold: it fails again, and a
+				// next hold goes on the timeline too.
+				p.Deferred = false
+			}
 		default:
 			continue
 		}

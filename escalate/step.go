@@ -329,7 +329,7 @@ const FallbackStep = -1
 // walk's pages went out and nothing of it is left to send but pages that
 // have failed for unreachedAfter: every page failed for good, or keeps
 // failing (a provider down, a receiver that hangs) or being put off (its
-// channel busy behind one that hangs, held back by its channel), so the
+// channel busy behind one that hangs), so the
 // walk goes on, and pages the fallback when it ends having reached
 // nobody. A page that keeps failing is still tried: should it go out
 // after all, it reached someone, and nothing more is paged.
@@ -370,9 +370,14 @@ func unreachedAt(inc *klaxon.Incident) (time.Time, bool) {
 
 // failingSince is when pending notification n of inc began to fail: it
 // was first put off, or first tried and failed, whichever came first.
-// It is false when n has done neither.
+// It is false when n has done neither, or its channel held it back
+// since its last failed try (Deferred): it is to go at the time the
+// channel gave, and waits, as one held back at its first try does.
 func failingSince(inc *klaxon.Incident, n klaxon.Notification) (time.Time, bool) {
 	first, ok := firstTry(inc, n.ID)
+	if n.Deferred {
+		ok = false // held since its last failed try
+	}
 	if !n.PutOffAt.IsZero() && (!ok || n.PutOffAt.Before(first)) {
 		return n.PutOffAt, true
 	}
