@@ -1,6 +1,7 @@
 package twilio
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -105,7 +106,15 @@ func (c *Callbacks) voice(w http.ResponseWriter, r *http.Request) {
 		answer(VoiceReply("That key was taken already. Goodbye."))
 		return
 	}
-	got, err := c.o.Responder.Act(r.Context(), action, id, klaxon.Actor{By: u.ID, How: "voice"})
+	// The press acts once on its call (see pressOnce): one that landed
+	// but was told as not recorded (the store wrote, then failed to
+	// say so) is done when pressed again on the menu that followed.
+	who := klaxon.Actor{By: u.ID, How: "voice", Once: pressOnce(form.Get("CallSid"), action)}
+	got, err := c.o.Responder.Act(r.Context(), action, id, who)
+	if errors.Is(err, klaxon.ErrUsed) && who.Once != "" {
+		answer(VoiceReply(fmt.Sprintf("Incident %s %s. Goodbye.", id, strings.ToLower(action.Done()))))
+		return
+	}
 	if err != nil && status(err) >= http.StatusInternalServerError {
 		again(err)
 		return
@@ -124,6 +133,27 @@ func (c *Callbacks) voice(w http.ResponseWriter, r *http.Request) {
 	}
 	answer(VoiceReply(fmt.Sprintf("Incident %s %s. Goodbye.", got.ID, strings.ToLower(action.Done()))))
 }
+
+// pressOnce names, for klaxon.Actor.Once, the act of key a pressed on
+// call callSid: the same on every menu of the call and in Twilio's
+// every post of it, so that a press Klaxon told as not recorded, which
+// may have landed, does not act again when pressed again; another call
+// is another name, so that a key pressed on a later call acts again. ""
+// (no once) for a callback that names no call.
+func pressOnce(callSid string, a klaxon.Action) string {
+	callSid = strings.TrimSpace(callSid)
+	if callSid == "" {
+		return ""
+	}
+	if len(callSid) > maxCallSid {
+		callSid = callSid[:maxCallSid]
+	}
+	return klaxon.OnceRetry + "voice:" + callSid + ":" + string(a)
+}
+
+// maxCallSid bounds the CallSid kept in an incident's Once: Twilio's
+// are 34 characters.
+const maxCallSid = 64
 
 // ackedAlready tells user that incident id is acknowledged already, by
 // by, and that their key did nothing.
