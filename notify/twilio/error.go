@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"regexp"
 	"strings"
 	"time"
@@ -30,6 +32,9 @@ type Error struct {
 	RetryAfter time.Duration
 
 	canceled bool
+	// unsent is set when the request never reached Twilio: it was not
+	// sent, or no connection could be made.
+	unsent bool
 }
 
 // Retryable reports whether the same request may succeed later: Twilio
@@ -41,6 +46,33 @@ func (e *Error) Retryable() bool {
 		return false
 	}
 	return notify.RetryableStatus(e.Status)
+}
+
+// MaybeSent reports whether Twilio may have carried out the request
+// though it failed: Twilio failed itself (5xx), perhaps after it took
+// the request, or no answer came to a request that may have reached it
+// (a timeout, a connection cut, its context ended). A refusal (another
+// 4xx, a 429) carried out nothing, nor did a request that never left (no
+// connection could be made).
+func (e *Error) MaybeSent() bool {
+	switch {
+	case e.Status >= http.StatusInternalServerError:
+		return true
+	case e.Status != 0:
+		return false
+	}
+	return !e.unsent
+}
+
+// neverSent reports whether err, a request's failure, came before the
+// request left: no address was found, or no connection made.
+func neverSent(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.As(err, &dns)
 }
 
 // Wait is how long Twilio asked to wait before the next try.

@@ -154,21 +154,47 @@ func providerID(ctx context.Context, sid string) {
 // three attempts with 100 ms, then 200 ms between them. The error is an
 // *Error, or ctx's error when ctx ends during a wait.
 func (t *Twilio) do(ctx context.Context, call func(*api.ApiService) error) error {
-	return notify.Retry(ctx, attempts, t.backoff, func() error {
+	return t.try(ctx, false, call)
+}
+
+// doOnce is do for a request that must not be carried out twice (a
+// call: a second rings over the first): one that Twilio may have carried
+// out though it failed (Error.MaybeSent) is not sent again.
+func (t *Twilio) doOnce(ctx context.Context, call func(*api.ApiService) error) error {
+	return t.try(ctx, true, call)
+}
+
+func (t *Twilio) try(ctx context.Context, once bool, call func(*api.ApiService) error) error {
+	err := notify.Retry(ctx, attempts, t.backoff, func() error {
 		svc, ep := t.service(ctx)
 		if err := call(svc); err != nil {
 			e := classify(ctx, err, ep.status)
+			e.unsent = ep.sent == "" || neverSent(err)
 			if ue := (*url.Error)(nil); errors.As(e.Err, &ue) && ep.sent != "" {
 				ue.URL = ep.sent // where it went, not twilio-go's host
 			}
 			if e.Status == http.StatusTooManyRequests {
 				e.RetryAfter = notify.RetryAfter(ep.retryAfter, time.Now())
 			}
+			if once && e.MaybeSent() {
+				return notAgain{e}
+			}
 			return e
 		}
 		return nil
 	})
+	if na, ok := err.(notAgain); ok {
+		return na.e
+	}
+	return err
 }
+
+// notAgain is an error that Retry must not try again: it has no Unwrap,
+// so that Retry does not find the retryable *Error in it.
+type notAgain struct{ e *Error }
+
+func (n notAgain) Error() string { return n.e.Error() }
+func (notAgain) Retryable() bool { return false }
 
 // service returns a twilio-go API service whose every request goes to the
 // API URL under ctx. twilio-go builds requests without a context and

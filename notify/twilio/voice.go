@@ -45,7 +45,11 @@ func (c voiceChannel) Send(ctx context.Context, p klaxon.Page) error {
 			SetStatusCallback(StatusURL(c.t.publicURL, p.Incident, p.Notification)).
 			SetStatusCallbackEvent([]string{"completed"})
 	}
-	err := c.t.do(ctx, func(s *api.ApiService) error {
+	// Placed once: a call Twilio may have placed though the request
+	// failed (a timeout, a 5xx) is not asked for again, which would ring
+	// over it. The error says so (Error.MaybeSent), so that the person
+	// is taken to be on it (notify.ThrottleOptions.Calls).
+	err := c.t.doOnce(ctx, func(s *api.ApiService) error {
 		call, err := s.CreateCall(params)
 		if err == nil && call.Sid != nil {
 			providerID(ctx, *call.Sid)
