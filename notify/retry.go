@@ -55,6 +55,15 @@ func Retryable(err error) bool {
 	return errors.As(err, &r) && r.Retryable()
 }
 
+// MaybeSent reports whether err, a send that failed, says by a
+// MaybeSent() bool method that the page may have gone out all the same:
+// no answer came to a request that may have reached the provider (a
+// timeout), or the provider failed (5xx) after it may have taken it.
+func MaybeSent(err error) bool {
+	var m interface{ MaybeSent() bool }
+	return errors.As(err, &m) && m.MaybeSent()
+}
+
 // RetryableStatus reports whether an HTTP provider's answer may change
 // if asked again: no answer (0), throttled (429), or its own failure (5xx).
 func RetryableStatus(status int) bool {

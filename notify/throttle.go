@@ -31,7 +31,10 @@ type Notifier interface {
 // By a contact method that calls (ThrottleOptions.Calls), a person on a
 // call gets no other: the next waits, in steps of callStep, until the
 // call ended (Throttle.Ended), or for ThrottleOptions.CallCap after it
-// was placed, in case its end is never reported here.
+// was placed, in case its end is never reported here. A call whose
+// placing failed holds nobody, unless the provider may have placed it
+// all the same (MaybeSent: a timeout, a 5xx): its person is held as on
+// it, and the page's next try waits too.
 //
 // The state is in memory, per replica: after a restart, or across
 // replicas, a person may get a page more within a limit, never one less.
@@ -331,12 +334,17 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 			w.waiting[id], w.due[id] = o, now
 		}
 	}
-	if err != nil && w.last.Equal(now) {
+	// A call the provider may have placed though it failed (MaybeSent:
+	// a timeout, a 5xx) keeps its window, and its person on it until its
+	// end is reported or the cap: the engine's next try must not ring
+	// over it.
+	maybeOnCall := t.calls[p.Via] && MaybeSent(err)
+	if err != nil && !maybeOnCall && w.last.Equal(now) {
 		// Given back, unless another page took a later window meanwhile
 		// (this one's provider hung past the limit): that one went out.
 		w.last = prev
 	}
-	if err != nil && w.call == ref && w.callAt.Equal(now) {
+	if err != nil && !maybeOnCall && w.call == ref && w.callAt.Equal(now) {
 		delete(t.onCall, ref) // not placed
 		w.callAt = time.Time{}
 	}

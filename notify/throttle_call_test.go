@@ -230,3 +230,33 @@ func TestThrottleCallPlacedWhileTurnAskedWithoutLimit(t *testing.T) {
 	require.ErrorAs(t, <-third, &d, "alice is on 4's call")
 	require.Len(t, out.pages, 2)
 }
+
+// maybeSent is a send that failed, and may have gone out all the same.
+type maybeSent struct{}
+
+func (maybeSent) Error() string   { return "provider: i/o timeout" }
+func (maybeSent) Retryable() bool { return true }
+func (maybeSent) MaybeSent() bool { return true }
+
+// TestThrottleCallMaybePlaced: a call the provider may have placed
+// though it failed holds its person as a call placed does, until its end
+// is reported; an SMS that failed so gives its window back, as any
+// failure does.
+func TestThrottleCallMaybePlaced(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	now := t0
+	out := &sink{fail: maybeSent{}}
+	th := callLimit(out, &now)
+	require.ErrorAs(t, th.Notify(t.Context(), aliceCall("1")), new(maybeSent))
+	sms := klaxon.Page{Incident: "1", Notification: 2, User: klaxon.User{ID: "alice"}, Via: klaxon.ViaSMS}
+	require.ErrorAs(t, th.Notify(t.Context(), sms), new(maybeSent))
+	out.fail = nil
+	require.NoError(t, th.Notify(t.Context(), sms), "an SMS's window is given back")
+
+	now = t0.Add(time.Minute)
+	var d *klaxon.DeferredError
+	require.ErrorAs(t, th.Notify(t.Context(), aliceCall("1")), &d, "alice may be on 1's call")
+	th.Ended(klaxon.PageRef{Incident: "1", Notification: 1})
+	now = d.Until
+	require.NoError(t, th.Notify(t.Context(), aliceCall("1")))
+}
