@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -42,9 +43,18 @@ button{font-size:1.2rem;padding:.6rem 1.4rem}</style></head><body>
 type ackView struct {
 	ID, Severity, Summary, State string
 	User, Verb, Done, Problem    string
-	// View is the incident's page in the console, where one can act.
+	// View is the incident's page in the console, where one can act,
+	// relative to the link's page (ackToRoot).
 	View string
 }
+
+// ackToRoot leads from a link's page to Klaxon's root: "../../". The
+// pages of links link relative to their own address, which is the mail's
+// link, under public_url: with public_url under a path
+// (https://example.com/klaxon, behind a proxy that takes it off), a link
+// to "/incidents/42" would leave Klaxon. The form posts to the page's own
+// address, as it has no action.
+var ackToRoot = strings.Repeat("../", strings.Count(email.AckPath, "/")-1)
 
 func (s *Server) ackRoutes() {
 	s.handle(GroupAck, "GET "+email.AckPath+"{token}", s.ackLink)
@@ -75,7 +85,7 @@ func (s *Server) ackLink(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case expired != nil:
 		id := expired.Claims.Incident
-		s.ackPage(w, r, http.StatusGone, ackView{ID: id, View: klaxon.IncidentPath + url.PathEscape(id),
+		s.ackPage(w, r, http.StatusGone, ackView{ID: id, View: ackToRoot + klaxon.IncidentPath[1:] + url.PathEscape(id),
 			Problem: "This link expired at " + expired.At.UTC().Format("2006-01-02 15:04 MST") + ": the links of a page mail work for " +
 				hours(s.o.Links.TTL()) + ". Nothing was done."})
 		return
