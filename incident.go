@@ -573,7 +573,12 @@ func (a Actor) Event(at time.Time, kind EventKind) Event {
 
 // Page is what a channel delivers to one person.
 type Page struct {
-	Incident     string
+	Incident string
+	// Opened is when the incident opened (its CreatedAt), zero when
+	// unknown: with Incident, it tells the incident apart from one of
+	// the same number after a store was reset, which numbers them from
+	// 1 again.
+	Opened       time.Time
 	Notification int
 	User         User
 	Via          string

@@ -91,7 +91,7 @@ func (e *Email) message(p klaxon.Page, to *mail.Address) (*gomail.Msg, error) {
 		}
 		m.Subject(subject)
 		m.SetDateWithValue(l.now())
-		e.thread(m, p.Incident)
+		e.thread(m, p)
 		m.SetGenHeader("Auto-Submitted", "auto-generated")
 		m.SetGenHeader("X-Klaxon-Incident", p.Incident)
 		m.SetGenHeader("X-Klaxon-Update", oneLine(p.Update))
@@ -124,7 +124,7 @@ func (e *Email) message(p klaxon.Page, to *mail.Address) (*gomail.Msg, error) {
 	m.ToMailAddress(to)
 	m.Subject(Subject(p))
 	m.SetDateWithValue(l.now())
-	e.thread(m, p.Incident)
+	e.thread(m, p)
 	m.SetImportance(gomail.ImportanceHigh)
 	m.SetGenHeader("Auto-Submitted", "auto-generated")
 	m.SetGenHeader("X-Klaxon-Incident", p.Incident)
@@ -141,13 +141,27 @@ func (e *Email) message(p klaxon.Page, to *mail.Address) (*gomail.Msg, error) {
 // mail of an incident, page or status update, has its subject, and the
 // state goes on the first line of the body, which phones show under it.
 // The IDs are under the host of public_url, so that two Klaxons (staging
-// and production) that number their incidents alike do not share threads.
-func (e *Email) thread(m *gomail.Msg, incident string) {
-	id := "klaxon.incident." + msgIDPart(incident)
+// and production) that number their incidents alike do not share threads,
+// and name when the incident opened, so that a store that was reset, and
+// numbers incidents from 1 again, does not thread a new #42 with an old
+// one in the mail apps that thread by References alone.
+func (e *Email) thread(m *gomail.Msg, p klaxon.Page) {
+	id := threadID(p)
 	m.SetMessageIDWithValue(id + "." + strings.ToLower(rand.Text()) + "@" + e.host)
 	root := "<" + id + "@" + e.host + ">"
 	m.SetGenHeader(gomail.HeaderInReplyTo, root)
 	m.SetGenHeader(gomail.HeaderReferences, root)
+}
+
+// threadID is the left part of the Message-ID that stands for p's
+// incident: its number and, when the page says, the second it opened (in
+// seconds: a time read back from a store may have lost the rest).
+func threadID(p klaxon.Page) string {
+	id := "klaxon.incident." + msgIDPart(p.Incident)
+	if !p.Opened.IsZero() {
+		id += "." + p.Opened.UTC().Format("20060102T150405Z")
+	}
+	return id
 }
 
 // msgIDPart is s as it may stand in the left part of a Message-ID

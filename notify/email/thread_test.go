@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -68,4 +69,43 @@ func TestMailsOfAnIncidentThread(t *testing.T) {
 		require.Equal(t, first.references, h.references, "mail %d: the incident's thread", i)
 		require.Equal(t, "[Klaxon #42] CRITICAL 5xx ratio above 5% on payments", strings.TrimPrefix(h.subject, "Re: "), "mail %d", i)
 	}
+}
+
+// TestThreadTellsIncidentsOfOneNumberApart: a store that is reset
+// numbers its incidents from 1 again, so a new #42 may follow an old
+// one in the same mailbox. Mail apps that thread by References alone
+// (Thunderbird, Apple Mail, mutt) would then show the new incident's
+// pages in the old one's conversation, under its resolution. The thread
+// is the incident's, of its number and of when it opened: one for all
+// the pages and status updates of one incident, another for another
+// incident of the same number.
+func TestThreadTellsIncidentsOfOneNumberApart(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	e, _ := newEmail(t, srv, email.Options{})
+	references := func(p klaxon.Page) string {
+		t.Helper()
+		require.NoError(t, e.Send(t.Context(), p))
+		m, err := mail.ReadMessage(bytes.NewReader(srv.WaitMessage(t).Data))
+		require.NoError(t, err)
+		require.Equal(t, m.Header.Get("References"), m.Header.Get("In-Reply-To"))
+		require.NotEmpty(t, m.Header.Get("References"))
+		return m.Header.Get("References")
+	}
+	old := page
+	old.Opened = t0.Add(-30 * 24 * time.Hour)
+	oldUpdate := klaxon.Page{Incident: old.Incident, Opened: old.Opened, User: old.User, Via: klaxon.ViaEmail,
+		Summary: old.Summary, Update: "resolved", Text: "Incident #42 resolved by alice: " + old.Summary}
+	root := references(old)
+	require.Equal(t, root, references(oldUpdate), "a status update of the incident is in its thread")
+
+	reset := page
+	reset.Opened = t0
+	resetBob := reset
+	resetBob.Notification, resetBob.User = 4, klaxon.User{ID: "bob", Email: "bob@example.com"}
+	resetUpdate := oldUpdate
+	resetUpdate.Opened, resetUpdate.Update = reset.Opened, "acknowledged"
+	newRoot := references(reset)
+	require.NotEqual(t, root, newRoot, "#42 after a store reset is another thread than the #42 before it")
+	require.Equal(t, newRoot, references(resetBob), "the incident's pages are one thread")
+	require.Equal(t, newRoot, references(resetUpdate), "and its status updates too")
 }
