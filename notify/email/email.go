@@ -142,12 +142,13 @@ func (e *Email) Send(ctx context.Context, p klaxon.Page) error {
 	if err != nil {
 		return klaxon.Invalid("email", "user %s has no usable email address", p.User.ID)
 	}
+	id := e.messageID(p)
 	err = notify.Retry(ctx, attempts, e.backoff, func() error {
 		started := e.o.Now()
 		if until, held := e.pause.holds(started); held {
 			return &klaxon.DeferredError{Until: until}
 		}
-		msg, err := e.message(p, to)
+		msg, err := e.message(p, to, id)
 		if err != nil {
 			return err
 		}

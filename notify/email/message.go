@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/mail"
+	"strconv"
 	"strings"
 	texttemplate "text/template"
 	"unicode/utf8"
@@ -65,8 +66,9 @@ type page struct {
 	View string
 }
 
-// message builds the mail of p to to, with fresh links.
-func (e *Email) message(p klaxon.Page, to *mail.Address) (*gomail.Msg, error) {
+// message builds the mail of p to to, with fresh links, whose
+// Message-ID is id (messageID).
+func (e *Email) message(p klaxon.Page, to *mail.Address, id string) (*gomail.Msg, error) {
 	l := e.o.Links
 	if p.Test {
 		m := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
@@ -74,7 +76,7 @@ func (e *Email) message(p klaxon.Page, to *mail.Address) (*gomail.Msg, error) {
 		m.ToMailAddress(to)
 		m.Subject("Klaxon test page")
 		m.SetDateWithValue(l.now())
-		m.SetMessageID()
+		m.SetMessageIDWithValue(id)
 		m.SetGenHeader("Auto-Submitted", "auto-generated")
 		m.SetBodyString(gomail.TypeTextPlain, klaxon.TestText(klaxon.ViaEmail)+"\n-- \nKlaxon\n")
 		return m, nil
@@ -91,7 +93,7 @@ func (e *Email) message(p klaxon.Page, to *mail.Address) (*gomail.Msg, error) {
 		}
 		m.Subject(subject)
 		m.SetDateWithValue(l.now())
-		e.thread(m, p)
+		e.thread(m, p, id)
 		m.SetGenHeader("Auto-Submitted", "auto-generated")
 		m.SetGenHeader("X-Klaxon-Incident", p.Incident)
 		m.SetGenHeader("X-Klaxon-Update", oneLine(p.Update))
@@ -124,7 +126,7 @@ func (e *Email) message(p klaxon.Page, to *mail.Address) (*gomail.Msg, error) {
 	m.ToMailAddress(to)
 	m.Subject(Subject(p))
 	m.SetDateWithValue(l.now())
-	e.thread(m, p)
+	e.thread(m, p, id)
 	m.SetImportance(gomail.ImportanceHigh)
 	m.SetGenHeader("Auto-Submitted", "auto-generated")
 	m.SetGenHeader("X-Klaxon-Incident", p.Incident)
@@ -145,12 +147,32 @@ func (e *Email) message(p klaxon.Page, to *mail.Address) (*gomail.Msg, error) {
 // and name when the incident opened, so that a store that was reset, and
 // numbers incidents from 1 again, does not thread a new #42 with an old
 // one in the mail apps that thread by References alone.
-func (e *Email) thread(m *gomail.Msg, p klaxon.Page) {
-	id := threadID(p)
-	m.SetMessageIDWithValue(id + "." + strings.ToLower(rand.Text()) + "@" + e.host)
-	root := "<" + id + "@" + e.host + ">"
+func (e *Email) thread(m *gomail.Msg, p klaxon.Page, id string) {
+	m.SetMessageIDWithValue(id)
+	root := "<" + threadID(p) + "@" + e.host + ">"
 	m.SetGenHeader(gomail.HeaderInReplyTo, root)
 	m.SetGenHeader(gomail.HeaderReferences, root)
+}
+
+// messageID is the Message-ID of the mail of p, without its brackets,
+// which every try of it has: a relay that took the mail and then went
+// away, or answered 4xx all the same, may deliver it, and the mail tried
+// again too; mail servers and apps that keep one message of a Message-ID
+// (Gmail among them) then show the page once. Send makes it once for its
+// tries, and the page's is the same in every Send of it, as the engine
+// tries it again: it is of the page, the incident's notification to the
+// person. But for a page that does not say when its incident opened: a
+// store that was reset numbers incidents and their notifications from 1
+// again, and a page whose Message-ID was an old one's would be dropped.
+// Its ID, and a status update's or a test page's, is new in each Send.
+func (e *Email) messageID(p klaxon.Page) string {
+	switch {
+	case p.Test:
+		return "klaxon.test." + strings.ToLower(rand.Text()) + "@" + e.host
+	case p.Update == "" && !p.Opened.IsZero():
+		return threadID(p) + ".page." + strconv.Itoa(p.Notification) + "." + msgIDPart(p.User.ID) + "@" + e.host
+	}
+	return threadID(p) + "." + strings.ToLower(rand.Text()) + "@" + e.host
 }
 
 // threadID is the left part of the Message-ID that stands for p's
