@@ -120,8 +120,8 @@ func (e *Engine) page(ctx context.Context, h *hold, dir Directory, inc *klaxon.I
 	}
 	pctx := ctx // the page's span's, for the log lines about it
 	if err == nil {
-		p := klaxon.Page{Incident: inc.ID, Notification: n.ID, User: u, Via: n.Via, Summary: inc.Summary,
-			Severity: inc.Severity, Alerts: inc.FiringCount, Text: PageText(inc)}
+		p := klaxon.Page{Incident: inc.ID, Opened: inc.CreatedAt, Notification: n.ID, User: u, Via: n.Via,
+			Summary: inc.Summary, Severity: inc.Severity, Alerts: inc.FiringCount, Text: PageText(inc)}
 		var span trace.Span
 		pctx, span = e.pageSpan(ctx, inc, n)
 		err = e.notifier.Notify(pctx, p)

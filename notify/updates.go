@@ -57,6 +57,7 @@ type Updates struct {
 // would keep.
 type update struct {
 	id, summary, severity string
+	opened                time.Time // the incident's CreatedAt
 	firing                int
 	subscribers           []string
 	kind, text            string
@@ -92,7 +93,7 @@ func (u *Updates) Committed(incs []*klaxon.Incident) {
 			if kind == "" {
 				continue
 			}
-			up := update{id: inc.ID, summary: inc.Summary, severity: inc.Severity, firing: inc.FiringCount,
+			up := update{id: inc.ID, opened: inc.CreatedAt, summary: inc.Summary, severity: inc.Severity, firing: inc.FiringCount,
 				subscribers: inc.Policy.Subscribers, kind: kind, text: text}
 			u.mu.Lock()
 			if u.stopped {
@@ -275,7 +276,7 @@ func (u *Updates) unsent(sub string, n int) {
 
 // send sends one update to subscriber sub.
 func (u *Updates) send(ctx context.Context, sub string, up update) {
-	p := klaxon.Page{Incident: up.id, Summary: up.summary, Severity: up.severity, Alerts: up.firing, Text: up.text, Update: up.kind}
+	p := klaxon.Page{Incident: up.id, Opened: up.opened, Summary: up.summary, Severity: up.severity, Alerts: up.firing, Text: up.text, Update: up.kind}
 	var ch Channel
 	if id, ok := strings.CutPrefix(sub, klaxon.TargetUser+":"); ok {
 		if u.mail == nil {
