@@ -16,14 +16,23 @@ import (
 	"github.com/klaxonhq/klaxon/telemetry"
 )
 
-// decoder turns a webhook body of one source into alerts.
-type decoder func(integration string, body []byte) ([]klaxon.Alert, error)
+// decoder turns a webhook body of one source into alerts, and says how
+// many alerts the sender left out of it (Alertmanager's truncatedAlerts).
+type decoder func(integration string, body []byte) (alerts []klaxon.Alert, cut int, err error)
 
 // sources maps /v1/ingest/{source} to the integration type and decoder.
 var sources = map[string]decoder{
-	"alertmanager": ingest.DecodeAlertmanager,
-	"datadog":      ingest.DecodeDatadog,
-	"generic":      ingest.DecodeGeneric,
+	"alertmanager": ingest.DecodeAlertmanagerWebhook,
+	"datadog":      uncut(ingest.DecodeDatadog),
+	"generic":      uncut(ingest.DecodeGeneric),
+}
+
+// uncut is the decoder of a source whose bodies never leave alerts out.
+func uncut(decode func(string, []byte) ([]klaxon.Alert, error)) decoder {
+	return func(integration string, body []byte) ([]klaxon.Alert, int, error) {
+		alerts, err := decode(integration, body)
+		return alerts, 0, err
+	}
 }
 
 // ingest answers 2xx only once every alert of the body is committed.
@@ -46,7 +55,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	span := s.decodeSpan(r)
-	alerts, err := decode(name, body)
+	alerts, cut, err := decode(name, body)
 	telemetry.End(span, err)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -55,6 +64,9 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	if err := s.o.Accepter.Accept(r.Context(), alerts); err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if cut > 0 {
+		s.metrics.leftOut.WithLabelValues(name).Add(float64(cut))
 	}
 	firing := ingest.Firing(alerts)
 	s.metrics.alerts.WithLabelValues(name, string(klaxon.Firing)).Add(float64(firing))

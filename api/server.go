@@ -284,6 +284,7 @@ type metrics struct {
 	alerts   *prometheus.CounterVec
 	requests *prometheus.HistogramVec
 	refused  *prometheus.CounterVec
+	leftOut  *prometheus.CounterVec
 }
 
 // Why an ingest request was refused: the label reason of
@@ -329,12 +330,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Webhook and Events API requests answered with an error, by integration (empty until the token named one) and reason: " + strings.Join(refusals, ", ") + ".",
 		}, []string{"integration", "reason"}),
 	}
+	m.leftOut = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "klaxon_ingest_alerts_left_out_total",
+		Help: "Alerts a sender left out of its webhooks (Alertmanager's max_alerts, Grafana's Max Alerts), which Klaxon never heard of, by integration.",
+	}, []string{"integration"})
 	// A request its token names no integration of exists from the
 	// start, at 0, so that a rule on its increase sees the first.
 	for _, reason := range refusals {
 		m.refused.WithLabelValues("", reason)
 	}
-	reg.MustRegister(m.alerts, m.requests, m.refused)
+	reg.MustRegister(m.alerts, m.requests, m.refused, m.leftOut)
 	return m
 }
 

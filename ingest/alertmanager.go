@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 
 	"github.com/klaxonhq/klaxon"
 )
@@ -16,6 +17,10 @@ type amPayload struct {
 	ExternalURL string          `json:"externalURL"`
 	Alerts      []amAlert       `json:"alerts"`
 	OrgID       json.RawMessage `json:"orgId"` // Grafana only
+	// Truncated counts the alerts the sender left out of the body, its
+	// max alerts reached; read leniently (see leftOut): only counted,
+	// it refuses no body.
+	Truncated json.RawMessage `json:"truncatedAlerts"`
 }
 
 type amAlert struct {
@@ -54,41 +59,60 @@ type amAlert struct {
 // 0001-01-01T00:00:00Z, which Alertmanager sends for firing alerts, is the
 // zero time.
 func DecodeAlertmanager(integration string, body []byte) ([]klaxon.Alert, error) {
+	alerts, _, err := DecodeAlertmanagerWebhook(integration, body)
+	return alerts, err
+}
+
+// DecodeAlertmanagerWebhook is DecodeAlertmanager, and says how many
+// alerts of the group the sender left out of the body (its
+// "truncatedAlerts": Alertmanager's max_alerts, Grafana's Max Alerts,
+// reached). Klaxon never hears of those, their resolves among them.
+func DecodeAlertmanagerWebhook(integration string, body []byte) (alerts []klaxon.Alert, cut int, err error) {
 	p, ok := readAlertmanager(body)
 	if !ok {
 		p = amPayload{}
 		if err := decodeAlerts[amAlert](body, &p); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	switch {
 	case p.Version == "" || p.Version == "4":
 	case p.Version == "1" && len(p.OrgID) > 0: // Grafana Alerting
 	default:
-		return nil, klaxon.Invalid("version", "must be \"4\", got %q", p.Version)
+		return nil, 0, klaxon.Invalid("version", "must be \"4\", got %q", p.Version)
 	}
 	if len(p.Alerts) == 0 {
-		return nil, klaxon.Invalid("alerts", "no alerts")
+		return nil, 0, klaxon.Invalid("alerts", "no alerts")
 	}
-	alerts := make([]klaxon.Alert, 0, len(p.Alerts))
+	alerts = make([]klaxon.Alert, 0, len(p.Alerts))
 	for i := range p.Alerts {
 		a, err := p.Alerts[i].alert(integration, i)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		a.Source = p.ExternalURL
 		alerts = append(alerts, a)
 	}
 	if err := bound(alerts, listPath); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return alerts, nil
+	return alerts, leftOut(p.Truncated), nil
+}
+
+// leftOut reads a webhook's truncatedAlerts: a whole number from 0, else
+// 0. A sender's odd count is no reason to refuse the alerts it sent.
+func leftOut(raw json.RawMessage) int {
+	n, err := strconv.Atoi(string(raw))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // amPayloadKeys and amAlertKeys are the JSON names of amPayload's and
 // amAlert's fields, in the order of the fields bits readAlertmanager keeps.
 var (
-	amPayloadKeys = []string{"version", "externalURL", "alerts", "orgId"}
+	amPayloadKeys = []string{"version", "externalURL", "alerts", "orgId", "truncatedAlerts"}
 	amAlertKeys   = []string{"status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint",
 		"silenceURL", "dashboardURL", "panelURL", "values", "valueString", "imageURL"}
 )
@@ -125,6 +149,11 @@ func readAlertmanager(body []byte) (amPayload, bool) {
 		case "orgId":
 			if seen.first(3) {
 				p.OrgID = r.raw()
+				return
+			}
+		case "truncatedAlerts":
+			if seen.first(4) {
+				p.Truncated = r.raw()
 				return
 			}
 		default:

@@ -72,19 +72,21 @@ func TestDecodeGrafana(t *testing.T) {
 	tests := []struct {
 		file string
 		want []klaxon.Alert
+		cut  int
 	}{
-		{"firing.json", []klaxon.Alert{web1, web2}},
-		{"resolved.json", []klaxon.Alert{resolvedAlert(t, web1, "42.5"), resolvedAlert(t, web2, "40.25")}},
+		{"firing.json", []klaxon.Alert{web1, web2}, 0},
+		{"resolved.json", []klaxon.Alert{resolvedAlert(t, web1, "42.5"), resolvedAlert(t, web2, "40.25")}, 0},
 		// The contact point's maxAlerts cut the group: truncatedAlerts
 		// counts those left out, which Klaxon never hears of.
-		{"truncated.json", []klaxon.Alert{cpuAlert(t, "web-1", "1f6e4e4d0b5c0a13", "93.41")}},
-		{"test-notification.json", []klaxon.Alert{test}},
+		{"truncated.json", []klaxon.Alert{cpuAlert(t, "web-1", "1f6e4e4d0b5c0a13", "93.41")}, 2},
+		{"test-notification.json", []klaxon.Alert{test}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			got, err := DecodeAlertmanager("grafana", readTestdata(t, "grafana/"+tt.file))
+			got, cut, err := DecodeAlertmanagerWebhook("grafana", readTestdata(t, "grafana/"+tt.file))
 			require.NoError(t, err)
 			require.Equal(t, tt.want, got)
+			require.Equal(t, tt.cut, cut, "alerts left out")
 		})
 	}
 }
@@ -132,4 +134,17 @@ func TestDecodeGrafanaDatasourceAlerts(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "DatasourceNoData: Disk", got[0].Summary)
 	})
+}
+
+// TestAlertsLeftOutReadLeniently: a count of alerts left out that is no
+// whole number from 0 counts none, and refuses nothing: the alerts the
+// body carries are taken.
+func TestAlertsLeftOutReadLeniently(t *testing.T) {
+	for raw, want := range map[string]int{`3`: 3, `0`: 0, `-1`: 0, `"2"`: 0, `2.5`: 0, `null`: 0, `1e2`: 0} {
+		body := `{"version":"4","truncatedAlerts":` + raw + `,"alerts":[{"status":"firing","labels":{"alertname":"a"}}]}`
+		alerts, cut, err := DecodeAlertmanagerWebhook("am", []byte(body))
+		require.NoError(t, err, raw)
+		require.Len(t, alerts, 1, raw)
+		require.Equal(t, want, cut, raw)
+	}
 }
