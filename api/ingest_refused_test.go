@@ -45,21 +45,5 @@ func TestRefusedEventCountedForItsRoutingKey(t *testing.T) {
 // when it has no such series.
 func refused(t *testing.T, reg *prometheus.Registry, integration, reason string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != "klaxon_ingest_refused_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["integration"] == integration && labels["reason"] == reason {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
+	return counter(t, reg, "klaxon_ingest_refused_total", map[string]string{"integration": integration, "reason": reason})
 }

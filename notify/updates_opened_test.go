@@ -3,7 +3,6 @@ package notify_test
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -14,25 +13,12 @@ import (
 	"github.com/klaxonhq/klaxon/notify"
 )
 
-// keptMail keeps the pages it is asked to send.
-type keptMail struct {
-	mu    sync.Mutex
-	pages []klaxon.Page
-}
-
-func (m *keptMail) Send(_ context.Context, p klaxon.Page) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.pages = append(m.pages, p)
-	return nil
-}
-
 // A status update says when its incident opened, as its pages do: the
 // mail channel threads the update with them by it.
 func TestStatusUpdateSaysWhenItsIncidentOpened(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		opened := time.Date(2026, 11, 23, 22, 0, 0, 0, time.UTC)
-		m := &keptMail{}
+		m := &recorder{}
 		users := func(id string) (klaxon.User, bool) { return klaxon.User{ID: id, Email: id + "@example.com"}, true }
 		u := notify.NewUpdates(m, nil, users, slog.New(slog.DiscardHandler))
 		ctx, cancel := context.WithCancel(t.Context())
@@ -44,8 +30,7 @@ func TestStatusUpdateSaysWhenItsIncidentOpened(t *testing.T) {
 		synctest.Wait()
 		cancel()
 		require.NoError(t, <-done)
-		m.mu.Lock()
-		defer m.mu.Unlock()
+		// Run has returned: what it sent is all in m.
 		require.Len(t, m.pages, 1)
 		require.Equal(t, opened, m.pages[0].Opened)
 	})
