@@ -38,15 +38,19 @@ func tries(inc *klaxon.Incident, id int) int {
 const howRetry = klaxon.HowRetry
 
 // dropRetries gives up the pending notifications of inc that failed a
-// try and wait for the next, for why, and records that it did.
+// try and wait for the next, for why, and records that it did. One its
+// channel held back since its last failed try (Notification.Deferred)
+// waits for the time its channel gave, not for a try: it is no retry,
+// and stays, as one held back at its first try does.
 func dropRetries(inc *klaxon.Incident, now time.Time, why string) {
-	incident.GiveUpRetries(inc, now, why, func(klaxon.Notification) bool { return true })
+	incident.GiveUpRetries(inc, now, why, func(n klaxon.Notification) bool { return !n.Deferred })
 }
 
 // dropOutrun gives up retrying a person's page once a page to them that
 // was due after its first try went out: their next notification rule
 // reached them. A rule due at the same time, like a mail sent alongside
-// the SMS, does not count.
+// the SMS, does not count. One its channel holds back (Deferred) is no
+// retry, and stays (see dropRetries).
 func dropOutrun(inc *klaxon.Incident, now time.Time, results []result) {
 	for _, r := range results {
 		if r.event == nil || r.event.Kind != klaxon.EventPageSent {
@@ -54,7 +58,7 @@ func dropOutrun(inc *klaxon.Incident, now time.Time, results []result) {
 		}
 		incident.GiveUpRetries(inc, now, fmt.Sprintf("a later page by %s went out", r.n.Via), func(n klaxon.Notification) bool {
 			first, ok := firstTry(inc, n.ID)
-			return ok && n.User == r.n.User && n.ID != r.n.ID && r.n.Due.After(first)
+			return ok && !n.Deferred && n.User == r.n.User && n.ID != r.n.ID && r.n.Due.After(first)
 		})
 	}
 }

@@ -57,3 +57,32 @@ func TestSilenceRecordsPagesGivenUp(t *testing.T) {
 		})
 	}
 }
+
+// TestSilenceRecordsHeldPageGivenUp: a page whose try failed, and that
+// its channel then held back to a time it gave (Notification.Deferred),
+// is dropped by an acknowledgement like any page not sent: it will not
+// be tried again, and the timeline says so and why, as it does for a
+// page that waits for its next try, so that the review knows why its
+// failed try was the last.
+func TestSilenceRecordsHeldPageGivenUp(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 22, 0, 0, 0, time.UTC)
+	inc := &klaxon.Incident{ID: "42", State: klaxon.StateTriggered, CreatedAt: t0, Seq: 1,
+		Pending: []klaxon.Notification{
+			{ID: 1, User: "dana", Via: "voice", Due: t0.Add(10 * time.Minute), PutOff: true, Deferred: true},
+		},
+		Sent: []klaxon.Sent{{Notification: 1, User: "dana", Via: "voice", Tries: 1, FirstTry: t0.Add(time.Second)}},
+	}
+	now := t0.Add(time.Minute)
+	_, err := incident.Acknowledge(inc, now, klaxon.Actor{By: "ops", How: "api"})
+	require.NoError(t, err)
+	require.Empty(t, inc.Pending, "nothing is paged after an acknowledgement")
+	var failed []klaxon.Event
+	for _, e := range inc.Recorded {
+		if e.Kind == klaxon.EventPageFailed {
+			failed = append(failed, e)
+		}
+	}
+	step := 0
+	require.Equal(t, []klaxon.Event{{At: now, Kind: klaxon.EventPageFailed, Step: &step, Notification: 1, User: "dana", Via: "voice",
+		Text: "not tried again after 1 failed tries: acknowledged"}}, failed)
+}

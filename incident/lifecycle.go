@@ -128,15 +128,15 @@ func silence(inc *klaxon.Incident, now time.Time, why string) {
 }
 
 // GiveUpRetries gives up the pending notifications of inc that failed a
-// try and wait for the next, those that keep says, and records on the
-// timeline that it did, and why. One its channel held back since its
-// last failed try (Notification.Deferred) waits for the time its
-// channel gave, not for a try: it is no retry, and stays, as one held
-// back at its first try does.
+// try and are to be tried again, those that keep says, and records on
+// the timeline that it did, and why. One its channel held back since
+// its last failed try (Notification.Deferred) is among them: a silence
+// drops it too, and says so; the escalation's keep passes it over, as
+// it waits for the time its channel gave, not for a try.
 func GiveUpRetries(inc *klaxon.Incident, now time.Time, why string, keep func(klaxon.Notification) bool) {
 	out := inc.Pending[:0]
 	for _, n := range inc.Pending {
-		if s := inc.FindSent(n.ID); s != nil && s.Tries > 0 && !n.Deferred && keep(n) {
+		if s := inc.FindSent(n.ID); s != nil && s.Tries > 0 && keep(n) {
 			step := n.Step
 			inc.Record(klaxon.Event{At: now, Kind: klaxon.EventPageFailed, Step: &step, Notification: n.ID, User: n.User, Via: n.Via,
 				Text: fmt.Sprintf("not tried again after %d failed tries: %s", s.Tries, why)})
