@@ -189,11 +189,21 @@ func (d *decoder) decodeStruct(path string, in any, out reflect.Value) {
 }
 
 // checkInherits records a problem when a key whose empty value means
-// "inherit the parent's" (tagged empty:"inherits") was written, but its
-// ${VAR} expanded to nothing: the author named a value, and inheriting
-// in its place would change where alerts go without a word.
+// "inherit the parent's" (tagged empty:"inherits") was written, but a
+// ${VAR} of it with no default read a variable set but empty, and it
+// expanded to nothing: the author named a value, and inheriting in its
+// place would change where alerts go without a word. An empty default
+// the author wrote (${VAR:-}) asks for the parent's, and is no problem.
 func (d *decoder) checkInherits(path string, in any, out reflect.Value) {
-	if s, ok := in.(string); ok && s != "" && out.Kind() == reflect.String && out.String() == "" {
+	s, ok := in.(string)
+	if !ok || out.Kind() != reflect.String || out.String() != "" {
+		return
+	}
+	setOnly := func(name string) (string, bool) {
+		v, ok := d.lookup(name)
+		return v, ok && v != ""
+	}
+	if _, err := expand(s, setOnly); err != nil {
 		d.probs.undecodable(d.file, path, "%q expands to nothing, which here means unset: set the variable, or leave the key out", s)
 	}
 }

@@ -31,3 +31,20 @@ func TestInheritingKeyExpandedEmpty(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "default", c.Route.Routes[0].Policy)
 }
+
+// A key whose empty value inherits the parent's, written with an empty
+// default (${VAR:-}), asks for the parent's unless the variable names
+// another: unset or empty, the route inherits, as it did before set but
+// empty ${VAR}s were refused. Only a ${VAR} with no default that reads
+// a variable set but empty is refused.
+func TestInheritingKeyEmptyDefault(t *testing.T) {
+	setup(t, map[string]string{
+		"conf/klaxon.yaml": strings.Replace(baseFiles["conf/klaxon.yaml"], "route:\n  policy: default\n",
+			"route:\n  policy: default\n  routes:\n    - {matchers: ['service=\"db\"'], policy: \"${DB_POLICY:-}\", urgency: \"${DB_URGENCY:-}\"}\n", 1),
+	})
+	t.Setenv("DB_URGENCY", "")
+	c, err := Load("conf/klaxon.yaml", nil)
+	require.NoError(t, err)
+	require.Equal(t, "default", c.Route.Routes[0].Policy, "inherits the parent's")
+	require.Equal(t, "", c.Route.Routes[0].Urgency, "inherits the parent's: from each alert's severity")
+}
