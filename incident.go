@@ -449,6 +449,14 @@ type Notification struct {
 	// failing (a walk that reached nobody waits for it), and it is no
 	// retry to give up.
 	Deferred bool `json:"deferred,omitempty"`
+	// HeldAt is when its channel began to hold it back, the first hold
+	// since its last failed try; zero when it is not held (or in headers
+	// written before it was kept, until its next hold). A page held for
+	// longer than a walk waits for one (escalate's heldLimit) counts as
+	// having reached nobody, as one that keeps failing does: a channel
+	// that holds it again and again, without end, does not keep the
+	// fallback from being paged.
+	HeldAt time.Time `json:"held_at,omitzero"`
 }
 
 // EventKind names a timeline entry.

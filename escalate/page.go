@@ -267,12 +267,16 @@ func settle(pending []klaxon.Notification, results []result, now time.Time) []kl
 			switch {
 			case r.held != nil:
 				// Its channel took it and gave it a time: it is to go
-				// then, and fails no more (failingSince).
+				// then, and fails no more (waitEnds), unless it is held
+				// for longer than heldLimit.
+				if !p.Deferred || p.HeldAt.IsZero() {
+					p.HeldAt = now
+				}
 				p.Deferred, p.PutOffAt = true, time.Time{}
 			case r.event != nil && r.event.Kind == klaxon.EventPageFailed:
 				// A try failed after its hold: it fails again, and a
 				// next hold goes on the timeline too.
-				p.Deferred = false
+				p.Deferred, p.HeldAt = false, time.Time{}
 			}
 		default:
 			continue

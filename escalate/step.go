@@ -345,11 +345,20 @@ func endWait(inc *klaxon.Incident, now time.Time) {
 // waiting for them (endWait): about six tries with the default backoff.
 const unreachedAfter = 5 * time.Minute
 
-// unreachedAt is when endWait ends the wait of inc's step: unreachedAfter
-// after the latest of its pending pages began to fail; zero (at once)
-// when none is left. It is false when the step does not wait that way,
-// or one of its pages has neither failed nor been put off (a later rule
-// not due yet, a page about to go out).
+// heldLimit is how long a walk that reached nobody waits for a page its
+// channel holds back (Notification.HeldAt), time after time: a person's
+// limit or a provider's pause holds a page for minutes, a person's calls
+// in a storm one after another for longer; a channel that holds it
+// without end (a relay that answers 421 to every try) must not keep the
+// fallback waiting for ever. The page still goes should its channel take
+// it; then it reached someone, and nothing more is paged.
+const heldLimit = 30 * time.Minute
+
+// unreachedAt is when endWait ends the wait of inc's step: the latest of
+// its pending pages' waitEnds; zero (at once) when none is left. It is
+// false when the step does not wait that way, or one of its pages has
+// neither failed nor been put off (a later rule not due yet, a page
+// about to go out).
 func unreachedAt(inc *klaxon.Incident) (time.Time, bool) {
 	esc := &inc.Escalation
 	if inc.State != klaxon.StateTriggered || esc.Done || esc.Step < 0 || !esc.NextAt.IsZero() || esc.Reached {
@@ -357,31 +366,33 @@ func unreachedAt(inc *klaxon.Incident) (time.Time, bool) {
 	}
 	var at time.Time
 	for _, n := range inc.Pending {
-		since, ok := failingSince(inc, n)
+		end, ok := waitEnds(inc, n)
 		if !ok {
 			return time.Time{}, false
 		}
-		if end := since.Add(unreachedAfter); end.After(at) {
+		if end.After(at) {
 			at = end
 		}
 	}
 	return at, true
 }
 
-// failingSince is when pending notification n of inc began to fail: it
-// was first put off, or first tried and failed, whichever came first.
-// It is false when n has done neither, or its channel held it back
-// since its last failed try (Deferred): it is to go at the time the
-// channel gave, and waits, as one held back at its first try does.
-func failingSince(inc *klaxon.Incident, n klaxon.Notification) (time.Time, bool) {
-	first, ok := firstTry(inc, n.ID)
+// waitEnds is when a walk that reached nobody stops waiting for pending
+// notification n of inc: unreachedAfter after it began to fail (it was
+// first put off, or first tried and failed, whichever came first), or
+// heldLimit after its channel began to hold it back since its last
+// failed try (Deferred): held, it is to go at the time its channel gave,
+// and its failed tries before do not count. It is false when n has done
+// neither, or is held in a header that does not say since when.
+func waitEnds(inc *klaxon.Incident, n klaxon.Notification) (time.Time, bool) {
 	if n.Deferred {
-		ok = false // held since its last failed try
+		return n.HeldAt.Add(heldLimit), !n.HeldAt.IsZero()
 	}
+	first, ok := firstTry(inc, n.ID)
 	if !n.PutOffAt.IsZero() && (!ok || n.PutOffAt.Before(first)) {
-		return n.PutOffAt, true
+		first, ok = n.PutOffAt, true
 	}
-	return first, ok
+	return first.Add(unreachedAfter), ok
 }
 
 // reached reports whether a page of inc went out since its walk began,

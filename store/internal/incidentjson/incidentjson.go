@@ -349,6 +349,7 @@ func (e *encoder) notification(n *klaxon.Notification) {
 	e.boolOmit("put_off", n.PutOff)
 	e.timeOmit("put_off_at", n.PutOffAt)
 	e.boolOmit("deferred", n.Deferred)
+	e.timeOmit("held_at", n.HeldAt)
 	e.close()
 }
 
