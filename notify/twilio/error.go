@@ -53,7 +53,8 @@ func (e *Error) Retryable() bool {
 // the request, or no answer came to a request that may have reached it
 // (a timeout, a connection cut, its context ended). A refusal (another
 // 4xx, a 429) carried out nothing, nor did a request that never left (no
-// connection could be made).
+// connection could be made: no address, a refusal, a TLS handshake that
+// failed, a timeout or the context's end while it dialed).
 func (e *Error) MaybeSent() bool {
 	switch {
 	case e.Status >= http.StatusInternalServerError:

@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/twilio/twilio-go/client"
@@ -169,7 +171,7 @@ func (t *Twilio) try(ctx context.Context, once bool, call func(*api.ApiService) 
 		svc, ep := t.service(ctx)
 		if err := call(svc); err != nil {
 			e := classify(ctx, err, ep.status)
-			e.unsent = ep.sent == "" || neverSent(err)
+			e.unsent = ep.sent == "" || ep.unconnected() || neverSent(err)
 			if ue := (*url.Error)(nil); errors.As(e.Err, &ue) && ep.sent != "" {
 				ue.URL = ep.sent // where it went, not twilio-go's host
 			}
@@ -228,10 +230,27 @@ type endpoint struct {
 	status     int
 	retryAfter string
 	sent       string // the URL the last request went to
+	// asked and connected trace the last request: the transport looked
+	// for a connection for it, and got one. A transport that traces
+	// nothing sets neither.
+	asked, connected atomic.Bool
+}
+
+// unconnected reports whether the transport looked for a connection for
+// the last request and got none (no TCP connection, a TLS handshake cut
+// or refused, a timeout or the context's end while it dialed): no byte
+// of the request was written.
+func (e *endpoint) unconnected() bool {
+	return e.asked.Load() && !e.connected.Load()
 }
 
 func (e *endpoint) RoundTrip(req *http.Request) (*http.Response, error) {
-	r := req.Clone(e.ctx)
+	e.asked.Store(false)
+	e.connected.Store(false)
+	r := req.Clone(httptrace.WithClientTrace(e.ctx, &httptrace.ClientTrace{
+		GetConn: func(string) { e.asked.Store(true) },
+		GotConn: func(httptrace.GotConnInfo) { e.connected.Store(true) },
+	}))
 	r.URL.Scheme = e.base.Scheme
 	r.URL.Host = e.base.Host
 	r.URL.Path = strings.TrimRight(e.base.Path, "/") + req.URL.Path
