@@ -1,7 +1,9 @@
 package twilio
 
 import (
+	"bufio"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -129,4 +131,41 @@ func TestCallOverHTTP2MaybePlaced(t *testing.T) {
 		require.EqualValues(t, try, requests.Load(), "asked for once a try")
 	}
 	require.EqualValues(t, 2, h2.Load(), "over HTTP/2")
+}
+
+// TestCallCutAfterWrittenMaybePlaced: a call whose request was written
+// whole, and whose connection was then cut with no answer, may have been
+// placed: asked for once, its error says so.
+func TestCallCutAfterWrittenMaybePlaced(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	var requests atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				req, err := http.ReadRequest(bufio.NewReader(c))
+				if err != nil {
+					return
+				}
+				_, _ = io.Copy(io.Discard, req.Body)
+				requests.Add(1)
+				_ = c.(*net.TCPConn).SetLinger(0) // a reset, no answer
+			}()
+		}
+	}()
+	tw, err := New(Options{AccountSID: "AC1", AuthToken: "token", From: from, APIURL: "http://" + ln.Addr().String(), PublicURL: public})
+	require.NoError(t, err)
+	tw.backoff = 0
+	p := page
+	p.Via = klaxon.ViaVoice
+	err = tw.Voice().Send(t.Context(), p)
+	require.Error(t, err)
+	require.True(t, notify.MaybeSent(err), "%v", err)
+	require.EqualValues(t, 1, requests.Load(), "asked for once")
 }
