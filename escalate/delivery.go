@@ -71,6 +71,15 @@ func (e *Engine) Delivery(ctx context.Context, id string, n int, ok bool, detail
 			return false, fmt.Errorf("notification %d: %w", n, klaxon.ErrNotFound)
 		}
 		step, reached := sent.Step, inc.Escalation.Reached
+		if ok && s != nil && s.At.IsZero() && s.Tries > 0 {
+			// Its try failed in a way that its provider may have sent it
+			// all the same (a call's creation that timed out or answered
+			// 5xx), and the provider did: the page reached its person.
+			// It went out, and its retry would page them again.
+			inc.Pending = slices.DeleteFunc(inc.Pending, func(p klaxon.Notification) bool { return p.ID == n })
+			inc.Record(klaxon.Event{At: now, Kind: klaxon.EventPageSent, Step: &step, Notification: n, User: sent.User, Via: sent.Via,
+				Text: "went out though its try failed: its provider reported it " + detail})
+		}
 		inc.Record(klaxon.Event{At: now, Kind: kind, Step: &step, Notification: n, User: sent.User, Via: sent.Via, Text: detail})
 		if !ok && inc.State == klaxon.StateTriggered {
 			retry = NextRuleNow(inc, sent.User, now)
