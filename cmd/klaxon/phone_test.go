@@ -111,7 +111,7 @@ func TestVoiceKeyPressAcknowledges(t *testing.T) {
 	p := startPhones(t, "      - {via: voice, after: 0s}")
 	inc := p.open(t)
 	call := p.twilio.WaitCall(t, alicePhone)
-	require.Equal(t, "Enable", call.MachineDetection)
+	require.Equal(t, "DetectMessageEnd", call.MachineDetection)
 
 	answered := url.Values{"CallSid": {call.SID}, "CallStatus": {"in-progress"}, "AnsweredBy": {"human"}, "To": {alicePhone}, "From": {call.From}}
 	res := p.twilio.Post(t, call.URL, answered, "")

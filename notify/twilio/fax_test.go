@@ -17,7 +17,7 @@ import (
 // not reached. The call's status callback says the same: a fax reached
 // nobody, and alice moves on to her next rule at once.
 func TestCallAnsweredByFax(t *testing.T) {
-	for _, answeredBy := range []string{"machine_start", "fax"} {
+	for _, answeredBy := range []string{"machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax"} {
 		t.Run(answeredBy, func(t *testing.T) {
 			r := newRig(t)
 			id := r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaVoice, At: t0})

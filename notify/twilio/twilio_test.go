@@ -64,7 +64,7 @@ func TestSendVoice(t *testing.T) {
 	require.Regexp(t, `^CA[0-9a-f]{32}$`, c.SID)
 	require.Equal(t, from, c.From)
 	require.Equal(t, public+"/v1/twilio/voice?incident=42&n=3", c.URL)
-	require.Equal(t, "Enable", c.MachineDetection)
+	require.Equal(t, "DetectMessageEnd", c.MachineDetection, "a voicemail takes the message after its greeting")
 	require.Equal(t, public+"/v1/twilio/status?incident=42&n=3", c.StatusCallback)
 	require.Equal(t, []string{"completed"}, c.StatusCallbackEvent)
 	// Bounded, so that a call whose end is never reported holds its

@@ -41,7 +41,11 @@ func (c voiceChannel) Send(ctx context.Context, p klaxon.Page) error {
 		params.SetUrl(VoiceURL(c.t.publicURL, p.Incident, p.Notification)).
 			SetTimeout(int(callRing / time.Second)).
 			SetTimeLimit(int(callTimeLimit / time.Second)).
-			SetMachineDetection("Enable").
+			// Detection waits for a voicemail's greeting to end (its
+			// beep, or silence), so that the short message a machine
+			// gets is recorded whole, not spoken over the greeting; a
+			// person is told apart as soon as with Enable.
+			SetMachineDetection("DetectMessageEnd").
 			SetStatusCallback(StatusURL(c.t.publicURL, p.Incident, p.Notification)).
 			SetStatusCallbackEvent([]string{"completed"})
 	}
