@@ -30,17 +30,33 @@ func (c *Callbacks) voice(w http.ResponseWriter, r *http.Request) {
 			Note: "Klaxon could not read the incident; press your key again.", Try: failedTries(r) + 1}))
 		return
 	}
+	unread := false
+	if err != nil && !gathered && status(err) >= http.StatusInternalServerError {
+		// The call is answered while the store cannot be read: it says
+		// whose page it is and offers the menu, without the incident's
+		// details. Answered 503, Twilio would say its own error and
+		// hang up, and the person would not know which incident called.
+		c.log.ErrorContext(r.Context(), "call's incident not read", "incident", id, "err", err)
+		inc, err, unread = &klaxon.Incident{ID: id}, nil, true
+	}
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
 	prompt := VoicePrompt{PublicURL: auth.PublicURL, Incident: id, Notification: n, Summary: inc.Summary, Severity: inc.Severity, Alerts: inc.FiringCount,
 		Acked: inc.State == klaxon.StateAcknowledged, AckedBy: inc.AckedBy}
+	if unread {
+		prompt.Summary = "Klaxon could not read its details just now"
+	}
 	if by := form.Get("AnsweredBy"); !person(by) {
 		if err := c.o.Responder.Delivery(r.Context(), id, n, false, answeredBy(by)); err != nil {
 			c.log.ErrorContext(r.Context(), "record delivery", "incident", id, "err", err)
 		}
-		answer(VoiceReply(fmt.Sprintf("This is Klaxon, with incident %s: %s. Check your messages to respond.", id, spokenSummary(inc.Summary))))
+		what := strings.TrimRight(spokenSummary(inc.Summary), ".")
+		if what != "" {
+			what = ": " + what
+		}
+		answer(VoiceReply(fmt.Sprintf("This is Klaxon, with incident %s%s. Check your messages to respond.", id, what)))
 		return
 	}
 	if inc.State == klaxon.StateResolved {
