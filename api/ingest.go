@@ -65,7 +65,9 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if cut > 0 {
+	if source == "alertmanager" {
+		// Every body, so that the series is there, at 0, before the
+		// first cut: a rule on its increase sees that one too.
 		s.metrics.leftOut.WithLabelValues(name).Add(float64(cut))
 	}
 	firing := ingest.Firing(alerts)

@@ -48,6 +48,8 @@ func TestAlertsLeftOutBySenderCounted(t *testing.T) {
 		require.NoError(t, resp.Body.Close())
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 	}
+	post("0")
+	require.True(t, has(t, reg, "klaxon_ingest_alerts_left_out_total"), "the series is there, at 0, before the first cut")
 	post("2")
 	post("0")
 	post("3")
@@ -75,4 +77,17 @@ func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[str
 		}
 	}
 	return 0
+}
+
+// has reports whether reg has a series of metric name.
+func has(t *testing.T, reg *prometheus.Registry, name string) bool {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return len(mf.GetMetric()) > 0
+		}
+	}
+	return false
 }

@@ -204,7 +204,11 @@ func (d *decoder) checkInherits(path string, in any, out reflect.Value) {
 		return v, ok && v != ""
 	}
 	if _, err := expand(s, setOnly); err != nil {
-		d.probs.undecodable(d.file, path, "%q expands to nothing, which here means unset: set the variable, or leave the key out", s)
+		hint := "set the variable, or leave the key out"
+		if !strings.Contains(path, "routes[") {
+			hint = "set the variable" // the root route has no parent's to take
+		}
+		d.probs.undecodable(d.file, path, "%q expands to nothing, which here means unset: %s", s, hint)
 	}
 }
 

@@ -48,3 +48,15 @@ func TestInheritingKeyEmptyDefault(t *testing.T) {
 	require.Equal(t, "default", c.Route.Routes[0].Policy, "inherits the parent's")
 	require.Equal(t, "", c.Route.Routes[0].Urgency, "inherits the parent's: from each alert's severity")
 }
+
+// On the root route, which has no parent's to take, the error does not
+// say to leave the key out.
+func TestInheritingKeyExpandedEmptyAtRoot(t *testing.T) {
+	setup(t, map[string]string{
+		"conf/klaxon.yaml": strings.Replace(baseFiles["conf/klaxon.yaml"], "route:\n  policy: default\n", "route:\n  policy: \"${ROOT_POLICY}\"\n", 1),
+	})
+	t.Setenv("ROOT_POLICY", "")
+	_, err := Load("conf/klaxon.yaml", nil)
+	require.ErrorContains(t, err, `conf/klaxon.yaml: route.policy: "${ROOT_POLICY}" expands to nothing, which here means unset: set the variable`)
+	require.NotContains(t, err.Error(), "leave the key out")
+}

@@ -99,11 +99,17 @@ func DecodeAlertmanagerWebhook(integration string, body []byte) (alerts []klaxon
 	return alerts, leftOut(p.Truncated), nil
 }
 
-// leftOut reads a webhook's truncatedAlerts: a whole number from 0, else
-// 0. A sender's odd count is no reason to refuse the alerts it sent.
+// maxLeftOut bounds the alerts a body may say its sender left out: an
+// Alertmanager group of more is no group, and a count past it would
+// make the counter of them say nothing ever after.
+const maxLeftOut = 1_000_000
+
+// leftOut reads a webhook's truncatedAlerts: a whole number from 0 to
+// maxLeftOut, else 0. A sender's odd count is no reason to refuse the
+// alerts it sent.
 func leftOut(raw json.RawMessage) int {
 	n, err := strconv.Atoi(string(raw))
-	if err != nil || n < 0 {
+	if err != nil || n < 0 || n > maxLeftOut {
 		return 0
 	}
 	return n

@@ -140,7 +140,7 @@ func TestDecodeGrafanaDatasourceAlerts(t *testing.T) {
 // whole number from 0 counts none, and refuses nothing: the alerts the
 // body carries are taken.
 func TestAlertsLeftOutReadLeniently(t *testing.T) {
-	for raw, want := range map[string]int{`3`: 3, `0`: 0, `-1`: 0, `"2"`: 0, `2.5`: 0, `null`: 0, `1e2`: 0} {
+	for raw, want := range map[string]int{`3`: 3, `0`: 0, `-1`: 0, `"2"`: 0, `2.5`: 0, `null`: 0, `1e2`: 0, `1000000`: 1_000_000, `1000001`: 0, `9223372036854775807`: 0} {
 		body := `{"version":"4","truncatedAlerts":` + raw + `,"alerts":[{"status":"firing","labels":{"alertname":"a"}}]}`
 		alerts, cut, err := DecodeAlertmanagerWebhook("am", []byte(body))
 		require.NoError(t, err, raw)
