@@ -75,8 +75,12 @@ func (e *Engine) Delivery(ctx context.Context, id string, n int, ok bool, detail
 			// Its try failed in a way that its provider may have sent it
 			// all the same (a call's creation that timed out or answered
 			// 5xx), and the provider did: the page reached its person.
-			// It went out, and its retry would page them again.
+			// It went out, and its retry would page them again. A report
+			// of not reached before it was of another try's call (one
+			// rang unanswered, the next was answered): this one reached,
+			// and is the page's latest.
 			inc.Pending = slices.DeleteFunc(inc.Pending, func(p klaxon.Notification) bool { return p.ID == n })
+			s.Failed = false
 			inc.Record(klaxon.Event{At: now, Kind: klaxon.EventPageSent, Step: &step, Notification: n, User: sent.User, Via: sent.Via,
 				Text: "went out though its try failed: its provider reported it " + detail})
 		}
