@@ -67,6 +67,12 @@ func (e *Engine) Delivery(ctx context.Context, id string, n int, ok bool, detail
 				}
 			}
 		}
+		if sent == nil && ok && s != nil && s.Tries > 0 {
+			// Its tries failed, and it was given up (an acknowledgement,
+			// a step escalated) though its provider sent it all the same
+			// (a call answered, and acknowledged on): it went out.
+			sent = s
+		}
 		if sent == nil {
 			return false, fmt.Errorf("notification %d: %w", n, klaxon.ErrNotFound)
 		}
