@@ -208,7 +208,8 @@ type page struct {
 
 // pages pairs each page_sent among events with the first report of the
 // same notification after it (page_delivered, or page_failed for good;
-// a report that came before the page's send was recorded counts too),
+// a report that came before the page's send was recorded counts too,
+// when it is not older than the send),
 // and makes a row of each notification that failed for good without
 // being sent, and of each whose tries failed and that was never tried
 // again (the incident acknowledged or resolved meanwhile); a later report of a page already reported is left out (an unknown user, a provider that refused it). Tries that
@@ -227,7 +228,16 @@ func pages(events []klaxon.Event) []*page {
 			sent[e.Notification] = true
 			p := &page{sent: e, first: e, retries: retries[e.Notification]}
 			delete(retries, e.Notification)
-			if rep, ok := early[e.Notification]; ok && e.Notification != 0 {
+			rep, ok := early[e.Notification]
+			if ok && rep.At.Before(e.At) {
+				// Recorded before this send, and not of it: a report of
+				// an earlier try's call (one that rang unanswered), or the
+				// page given up, of a page whose try failed but that its
+				// provider sent, and then reported reached.
+				ok = false
+				delete(early, e.Notification)
+			}
+			if ok && e.Notification != 0 {
 				p.report = rep
 				delete(early, e.Notification)
 			} else if e.Notification != 0 {
