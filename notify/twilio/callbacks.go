@@ -279,9 +279,17 @@ func (c *Callbacks) status(w http.ResponseWriter, r *http.Request) {
 		final = false // queued, sent, ringing, in-progress: more to come
 	}
 	if final && form.Get("CallStatus") != "" && c.o.Ended != nil {
-		// Ended, whether the report is recorded yet or not: told again
-		// (a copy, a retry), it changes nothing more.
-		c.o.Ended(id, n)
+		// Ended, whether the report is recorded or not: told again (a
+		// copy, a retry), it changes nothing more. A call that reached
+		// its person is told once its report is recorded, or failed to
+		// be: its page, whose placing may have failed (a timeout), then
+		// leaves the outbox before the throttle frees the person, and
+		// its retry does not call them again meanwhile.
+		if reached {
+			defer c.o.Ended(id, n)
+		} else {
+			c.o.Ended(id, n)
+		}
 	}
 	if final {
 		// Remembered only once recorded: a report answered 503 is sent
