@@ -351,8 +351,17 @@ func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) 
 	}
 	first := inc.PagedAt.IsZero()
 	known := make([]bool, len(finished))
+	late := make([]bool, len(finished))
 	for i, r := range finished {
+		late[i] = r.final && reportedReached(inc, r.n.ID)
 		known[i] = recordTry(inc, r)
+		if late[i] {
+			// A retry that was with its provider when the try before it,
+			// which failed but went out, was reported reached (Delivery):
+			// its refusal is on the timeline, and the page stays reached.
+			inc.FindSent(r.n.ID).Failed = false
+			inc.Escalation.Reached = inc.Escalation.Reached || r.n.ID > inc.WalkFrom
+		}
 		if r.held != nil && firstDeferral(inc, r.n.ID) {
 			inc.Record(*r.held)
 		}
@@ -361,7 +370,7 @@ func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) 
 	for i, r := range finished {
 		// A final failure on record already made the next rule due when
 		// it landed: made again, it would take the rule after that too.
-		if r.final && !known[i] {
+		if r.final && !known[i] && !late[i] {
 			NextRuleNow(inc, r.n.User, now)
 		}
 	}
@@ -371,6 +380,15 @@ func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) 
 		return true, inc.PagedAt.Sub(inc.CreatedAt)
 	}
 	return true, 0
+}
+
+// reportedReached reports whether notification id of inc left the
+// outbox once its provider reported it reached (escalate's Delivery):
+// sent, delivered, and not failed since.
+func reportedReached(inc *klaxon.Incident, id int) bool {
+	s := inc.FindSent(id)
+	return s != nil && !s.At.IsZero() && s.Delivered && !s.Failed &&
+		!slices.ContainsFunc(inc.Pending, func(n klaxon.Notification) bool { return n.ID == id })
 }
 
 // firstDeferral reports whether notification id of inc is pending and
