@@ -352,9 +352,22 @@ func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) 
 	first := inc.PagedAt.IsZero()
 	known := make([]bool, len(finished))
 	late := make([]bool, len(finished))
+	early := make([]bool, len(finished))
 	for i, r := range finished {
 		late[i] = r.final && reportedReached(inc, r.n.ID)
+		early[i] = reportedBeforeTry(inc, r)
 		known[i] = recordTry(inc, r)
+		if early[i] {
+			// Its provider reported it reached while the try was with
+			// it, and the try then failed in a way that says it may
+			// have gone out (a request that timed out, made again
+			// inline, while the provider sent the first): it went out,
+			// as Delivery records one reported after its failed try.
+			step, was := r.n.Step, inc.Escalation.Reached
+			inc.Record(klaxon.Event{At: r.event.At, Kind: klaxon.EventPageSent, Step: &step, Notification: r.n.ID, User: r.n.User, Via: r.n.Via,
+				Text: "went out though its try failed: its provider reported it reached as it was tried"})
+			inc.Escalation.Reached = was || r.n.ID > inc.WalkFrom
+		}
 		if late[i] {
 			// A retry that was with its provider when the try before it,
 			// which failed but went out, was reported reached (Delivery):
@@ -367,6 +380,11 @@ func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) 
 		}
 	}
 	inc.Pending = settle(inc.Pending, finished, now)
+	for i, r := range finished {
+		if early[i] {
+			inc.Pending = slices.DeleteFunc(inc.Pending, func(n klaxon.Notification) bool { return n.ID == r.n.ID })
+		}
+	}
 	for i, r := range finished {
 		// A final failure on record already made the next rule due when
 		// it landed: made again, it would take the rule after that too.
@@ -389,6 +407,18 @@ func reportedReached(inc *klaxon.Incident, id int) bool {
 	s := inc.FindSent(id)
 	return s != nil && !s.At.IsZero() && s.Delivered && !s.Failed &&
 		!slices.ContainsFunc(inc.Pending, func(n klaxon.Notification) bool { return n.ID == id })
+}
+
+// reportedBeforeTry reports whether r is a try of a page that failed, to
+// be tried again, whose provider reported the page reached before any
+// try of it was on record (Delivery, while the first try was with the
+// provider): the report beat the try's end, and the page went out.
+func reportedBeforeTry(inc *klaxon.Incident, r result) bool {
+	if r.event == nil || r.event.Kind != klaxon.EventPageFailed || r.event.How != klaxon.HowRetry {
+		return false
+	}
+	s := inc.FindSent(r.n.ID)
+	return s != nil && s.At.IsZero() && s.Delivered && !s.Failed && s.Tries == 0
 }
 
 // firstDeferral reports whether notification id of inc is pending and
