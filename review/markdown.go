@@ -209,7 +209,7 @@ type page struct {
 // pages pairs each page_sent among events with the first report of the
 // same notification after it (page_delivered, or page_failed for good;
 // a report that came before the page's send was recorded counts too,
-// when it is not older than the send),
+// a failure only when it is not older than the send),
 // and makes a row of each notification that failed for good without
 // being sent, and of each whose tries failed and that was never tried
 // again (the incident acknowledged or resolved meanwhile); a later report of a page already reported is left out (an unknown user, a provider that refused it). Tries that
@@ -229,11 +229,14 @@ func pages(events []klaxon.Event) []*page {
 			p := &page{sent: e, first: e, retries: retries[e.Notification]}
 			delete(retries, e.Notification)
 			rep, ok := early[e.Notification]
-			if ok && rep.At.Before(e.At) {
+			if ok && rep.Kind == klaxon.EventPageFailed && rep.At.Before(e.At) {
 				// Recorded before this send, and not of it: a report of
 				// an earlier try's call (one that rang unanswered), or the
 				// page given up, of a page whose try failed but that its
-				// provider sent, and then reported reached.
+				// provider sent, and then reported reached. A delivered
+				// report is of the page that went out, though it came
+				// while its try was with the provider (before its end,
+				// the send's time).
 				ok = false
 				delete(early, e.Notification)
 			}
