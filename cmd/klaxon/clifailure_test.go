@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/klaxonhq/klaxon/internal/klaxontest"
+	"github.com/klaxonhq/klaxon/internal/porttest"
 )
 
 // TestCLIFailures: each way a command fails at 3 a.m. ends the real
@@ -27,7 +27,7 @@ func TestCLIFailures(t *testing.T) {
 		code, out := post(t, base+"/v1/incidents/"+id+"/resolve", apiToken, "", nil)
 		require.Equal(t, 200, code, out)
 	}
-	down := "http://" + klaxontest.FreeAddr(t) // nothing listens there
+	down := "http://" + porttest.Refused(t) // nothing listens there
 
 	for _, c := range []struct {
 		name   string
@@ -87,7 +87,7 @@ func TestCLIBadArgumentExit(t *testing.T) {
 		{"route", "test", "service"},
 	} {
 		cmd := exec.Command(bin, args...)
-		cmd.Env = append(os.Environ(), "KLAXON_SERVER=http://"+klaxontest.FreeAddr(t), "KLAXON_API_TOKEN=")
+		cmd.Env = append(os.Environ(), "KLAXON_SERVER=http://"+porttest.Refused(t), "KLAXON_API_TOKEN=")
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		err := cmd.Run()

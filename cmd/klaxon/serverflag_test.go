@@ -2,9 +2,9 @@ package main
 
 import (
 	"bytes"
-	"net"
 	"testing"
 
+	"github.com/klaxonhq/klaxon/internal/porttest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -51,10 +51,7 @@ func TestServerPasswordWithHashOrQuestionMarkNotPrinted(t *testing.T) {
 // not answer: the : of its port is no password's, and the host and port
 // are what tells which server; a password in it is hidden all the same.
 func TestServerWithAtInPathNamed(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close()) // refused from now on
+	addr := porttest.Refused(t)
 	for server, want := range map[string]string{
 		"http://" + addr + "/team@ops":                 "http://" + addr + "/team@ops",
 		"http://ops:s3cret@" + addr + "/team@ops":      "http://ops:xxxxx@" + addr + "/team@ops",

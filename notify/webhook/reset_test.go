@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/klaxonhq/klaxon/internal/porttest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -67,10 +68,7 @@ func (r *resetter) taken() int {
 // refused) is tried again within the try, three times in all: the
 // receiver cannot have the page.
 func TestRetriedBeforeSent(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close()) // nothing listens there now
+	addr := porttest.Refused(t)
 	var dials atomic.Int32
 	var d net.Dialer
 	tr := &http.Transport{DialContext: func(ctx context.Context, network, address string) (net.Conn, error) {
@@ -80,7 +78,7 @@ func TestRetriedBeforeSent(t *testing.T) {
 	t.Cleanup(tr.CloseIdleConnections)
 	w := newWebhook(t, Options{URL: "http://" + addr + "/hook", HTTPClient: &http.Client{Transport: tr}})
 
-	err = w.Send(t.Context(), page)
+	err := w.Send(t.Context(), page)
 	var e *Error
 	require.ErrorAs(t, err, &e)
 	require.False(t, e.Sent)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/porttest"
 	"github.com/klaxonhq/klaxon/internal/redistest"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
@@ -76,11 +77,7 @@ func TestOutage(t *testing.T) {
 
 func TestOpenUnavailable(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close()) // nothing listens there now
-	_, err = Open(t.Context(), Options{Addrs: []string{addr}})
+	_, err := Open(t.Context(), Options{Addrs: []string{porttest.Refused(t)}})
 	require.ErrorIs(t, err, klaxon.ErrUnavailable)
 }
 
