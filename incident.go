@@ -255,7 +255,13 @@ func (inc *Incident) Record(e Event) {
 		return
 	}
 	if e.Kind == EventPageSent {
-		inc.Escalation.Reached = true
+		if e.Notification == 0 || e.Notification > inc.WalkFrom {
+			// A page of a walk before the incident triggered again (one
+			// in flight as it was acknowledged, reported reached late)
+			// reached its person for that walk: this one reached nobody
+			// yet.
+			inc.Escalation.Reached = true
+		}
 		if inc.PagedAt.IsZero() || e.At.Before(inc.PagedAt) {
 			inc.PagedAt = e.At
 		}

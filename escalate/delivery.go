@@ -89,10 +89,6 @@ func (e *Engine) Delivery(ctx context.Context, id string, n int, ok bool, detail
 			s.Failed = false
 			inc.Record(klaxon.Event{At: now, Kind: klaxon.EventPageSent, Step: &step, Notification: n, User: sent.User, Via: sent.Via,
 				Text: "went out though its try failed: its provider reported it " + detail})
-			// It reached its person for its own walk: a page of a walk
-			// before the incident triggered again (given up as it was
-			// acknowledged) does not count the new walk reached.
-			inc.Escalation.Reached = reached || n > inc.WalkFrom
 		}
 		inc.Record(klaxon.Event{At: now, Kind: kind, Step: &step, Notification: n, User: sent.User, Via: sent.Via, Text: detail})
 		if !ok && inc.State == klaxon.StateTriggered {

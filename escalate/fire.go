@@ -363,10 +363,9 @@ func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) 
 			// have gone out (a request that timed out, made again
 			// inline, while the provider sent the first): it went out,
 			// as Delivery records one reported after its failed try.
-			step, was := r.n.Step, inc.Escalation.Reached
+			step := r.n.Step
 			inc.Record(klaxon.Event{At: r.event.At, Kind: klaxon.EventPageSent, Step: &step, Notification: r.n.ID, User: r.n.User, Via: r.n.Via,
 				Text: "went out though its try failed: its provider reported it reached as it was tried"})
-			inc.Escalation.Reached = was || r.n.ID > inc.WalkFrom
 		}
 		if late[i] {
 			// A retry that was with its provider when the try before it,
