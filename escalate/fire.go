@@ -411,13 +411,16 @@ func reportedReached(inc *klaxon.Incident, id int) bool {
 // reportedBeforeTry reports whether r is a try of a page that failed, to
 // be tried again, whose provider reported the page reached before any
 // try of it was on record (Delivery, while the first try was with the
-// provider): the report beat the try's end, and the page went out.
+// provider): the report beat the try's end, and the page went out. A
+// report of not reached as well (a copy the provider sent of an SMS
+// whose request was made again inline) leaves it gone out, as a try
+// that went out with both reports: whether it counts reached is Record's.
 func reportedBeforeTry(inc *klaxon.Incident, r result) bool {
 	if r.event == nil || r.event.Kind != klaxon.EventPageFailed || r.event.How != klaxon.HowRetry {
 		return false
 	}
 	s := inc.FindSent(r.n.ID)
-	return s != nil && s.At.IsZero() && s.Delivered && !s.Failed && s.Tries == 0
+	return s != nil && s.At.IsZero() && s.Delivered && s.Tries == 0
 }
 
 // firstDeferral reports whether notification id of inc is pending and
