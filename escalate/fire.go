@@ -378,12 +378,18 @@ func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) 
 			inc.Record(*r.held)
 		}
 	}
-	inc.Pending = settle(inc.Pending, finished, now)
+	// A page that went out though its try failed (early) is done with,
+	// and ends the retries of its person's earlier rules, as one whose
+	// try went out.
+	outcome := slices.Clone(finished)
 	for i, r := range finished {
 		if early[i] {
-			inc.Pending = slices.DeleteFunc(inc.Pending, func(n klaxon.Notification) bool { return n.ID == r.n.ID })
+			ev := *r.event
+			ev.Kind = klaxon.EventPageSent
+			outcome[i].event, outcome[i].keep = &ev, time.Time{}
 		}
 	}
+	inc.Pending = settle(inc.Pending, outcome, now)
 	for i, r := range finished {
 		// A final failure on record already made the next rule due when
 		// it landed: made again, it would take the rule after that too.
@@ -391,7 +397,7 @@ func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) 
 			NextRuleNow(inc, r.n.User, now)
 		}
 	}
-	dropOutrun(inc, now, finished)
+	dropOutrun(inc, now, outcome)
 	endWait(inc, now)
 	if first && !inc.PagedAt.IsZero() {
 		return true, inc.PagedAt.Sub(inc.CreatedAt)
