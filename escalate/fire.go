@@ -362,7 +362,12 @@ func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) 
 			// it, and the try then failed in a way that says it may
 			// have gone out (a request that timed out, made again
 			// inline, while the provider sent the first): it went out,
-			// as Delivery records one reported after its failed try.
+			// as Delivery records one reported after its failed try. A
+			// copy reported not reached as well (the request made again,
+			// each copy sent) leaves it reached: the person was, by the
+			// other copy, as Delivery counts a call answered after one
+			// of another try rang unanswered.
+			inc.FindSent(r.n.ID).Failed = false
 			step := r.n.Step
 			inc.Record(klaxon.Event{At: r.event.At, Kind: klaxon.EventPageSent, Step: &step, Notification: r.n.ID, User: r.n.User, Via: r.n.Via,
 				Text: "went out though its try failed: its provider reported it reached as it was tried"})
@@ -419,8 +424,8 @@ func reportedReached(inc *klaxon.Incident, id int) bool {
 // try of it was on record (Delivery, while the first try was with the
 // provider): the report beat the try's end, and the page went out. A
 // report of not reached as well (a copy the provider sent of an SMS
-// whose request was made again inline) leaves it gone out, as a try
-// that went out with both reports: whether it counts reached is Record's.
+// whose request was made again inline) leaves it gone out, and reached:
+// the person was, by the copy reported so (see record).
 func reportedBeforeTry(inc *klaxon.Incident, r result) bool {
 	if r.event == nil || r.event.Kind != klaxon.EventPageFailed || r.event.How != klaxon.HowRetry {
 		return false
