@@ -180,10 +180,17 @@ func TestReportNotReachedPagesFallbackLongIncident(t *testing.T) {
 // set, is given the engine before it runs.
 func danaOrCarol(t *testing.T, notifier escalate.Notifier, setup func(*escalate.Engine)) (*embedded.Store, *escalate.Engine) {
 	t.Helper()
+	return danaOrCarolBy(t, notifier, []klaxon.NotifyRule{{Via: klaxon.ViaVoice}}, []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}, setup)
+}
+
+// danaOrCarolBy is danaOrCarol with dana notified by danaRules, and
+// carol by carolRules.
+func danaOrCarolBy(t *testing.T, notifier escalate.Notifier, danaRules, carolRules []klaxon.NotifyRule, setup func(*escalate.Engine)) (*embedded.Store, *escalate.Engine) {
+	t.Helper()
 	st, err := embedded.Open(filepath.Join(t.TempDir(), "k.db"))
 	require.NoError(t, err)
-	dana := klaxon.User{ID: "dana", Phone: "+15550100004", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaVoice}}}
-	carol := klaxon.User{ID: "carol", Phone: "+15550100003", Notify: []klaxon.NotifyRule{{Via: klaxon.ViaSMS}}}
+	dana := klaxon.User{ID: "dana", Phone: "+15550100004", Notify: danaRules}
+	carol := klaxon.User{ID: "carol", Phone: "+15550100003", Notify: carolRules}
 	dir := withFallback{directory{"dana": dana, "carol": carol}}
 	e := escalate.New(st, notifier, func() escalate.Directory { return dir }, slog.New(slog.DiscardHandler), escalate.Options{Poll: time.Second})
 	if setup != nil {
