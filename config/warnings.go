@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -127,7 +128,7 @@ func (c *Config) shortTokens() []Warning {
 				"%q is a default of the example config, served beyond this machine on %s: whoever read the example can use it; set the environment variable the example names for it, to 16 random characters or more (openssl rand -hex 16)", token, public)})
 		case token != "" && len(token) < minWebToken:
 			ws = append(ws, Warning{File: c.file, Path: path, Msg: fmt.Sprintf(
-				"a token of %d characters can be guessed: give it %d random characters or more (openssl rand -hex 16)", len(token), minWebToken)})
+				"a token of %s can be guessed: give it %d random characters or more (openssl rand -hex 16)", characters(len(token)), minWebToken)})
 		}
 	}
 	for i, t := range c.API.Tokens {
@@ -174,3 +175,11 @@ func (c *Config) pagesNobody(p klaxon.Policy, now time.Time) bool {
 // their environment variables are unset.
 var exampleTokens = []string{"dev-api-token", "dev-feed-token", "dev-prometheus-token", "dev-datadog-token",
 	"dev-pagerduty-routing-key", "dev-generic-token", "dev-secret-of-the-example"}
+
+// characters says n characters, in words.
+func characters(n int) string {
+	if n == 1 {
+		return "1 character"
+	}
+	return strconv.Itoa(n) + " characters"
+}

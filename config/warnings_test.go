@@ -65,7 +65,7 @@ layers:
 			want: []string{
 				`conf/klaxon.yaml: api.tokens[0]: token "ops" says no scopes, so it has them all (read, act, admin): list the ones it needs`,
 				`conf/klaxon.yaml: api.tokens[2]: token "bot" says no scopes, so it has them all (read, act, admin): list the ones it needs`,
-				"conf/klaxon.yaml: api.tokens[2].token: a token of 1 characters can be guessed: give it 16 random characters or more (openssl rand -hex 16)",
+				"conf/klaxon.yaml: api.tokens[2].token: a token of 1 character can be guessed: give it 16 random characters or more (openssl rand -hex 16)",
 			},
 		},
 		{
