@@ -567,7 +567,6 @@ const (
 	MaxRetries = 32
 )
 
-// Event returns an event of kind at at, by a.
 // AckAgain begins the Text of an acknowledged event that acknowledged
 // an incident acknowledged already, restarting its ack_timeout (see
 // incident.Acknowledge).
@@ -581,6 +580,7 @@ func (e Event) Again() bool {
 	return e.Kind == EventAcknowledged && strings.HasPrefix(e.Text, AckAgain)
 }
 
+// Event returns an event of kind at at, by a.
 func (a Actor) Event(at time.Time, kind EventKind) Event {
 	return Event{At: at, Kind: kind, By: a.By, How: a.How, ViaToken: a.ViaToken}
 }

@@ -86,9 +86,7 @@ func (e *Engine) Delivery(ctx context.Context, id string, n int, ok bool, detail
 			// rang unanswered, the next was answered): this one reached,
 			// and is the page's latest.
 			inc.Pending = slices.DeleteFunc(inc.Pending, func(p klaxon.Notification) bool { return p.ID == n })
-			s.Failed = false
-			inc.Record(klaxon.Event{At: now, Kind: klaxon.EventPageSent, Step: &step, Notification: n, User: sent.User, Via: sent.Via,
-				Text: "went out though its try failed: its provider reported it " + detail})
+			wentOutAfterAll(inc, now, *sent, detail)
 		}
 		inc.Record(klaxon.Event{At: now, Kind: kind, Step: &step, Notification: n, User: sent.User, Via: sent.Via, Text: detail})
 		if !ok && inc.State == klaxon.StateTriggered {
@@ -106,4 +104,18 @@ func (e *Engine) Delivery(ctx context.Context, id string, n int, ok bool, detail
 		e.Wake()
 	}
 	return err
+}
+
+// wentOutAfterAll records on inc that page s, whose try failed in a way
+// that its provider may have sent it all the same, went out: its
+// provider reported it reached (how says how). A report of not reached
+// before, of another copy or try (a call that rang unanswered), is not
+// the page's latest: the person was reached.
+func wentOutAfterAll(inc *klaxon.Incident, at time.Time, s klaxon.Sent, how string) {
+	if got := inc.FindSent(s.Notification); got != nil {
+		got.Failed = false
+	}
+	step := s.Step
+	inc.Record(klaxon.Event{At: at, Kind: klaxon.EventPageSent, Step: &step, Notification: s.Notification, User: s.User, Via: s.Via,
+		Text: "went out though its try failed: its provider reported it " + how})
 }

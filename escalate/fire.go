@@ -367,10 +367,8 @@ func (e *Engine) record(inc *klaxon.Incident, now time.Time, finished []result) 
 			// each copy sent) leaves it reached: the person was, by the
 			// other copy, as Delivery counts a call answered after one
 			// of another try rang unanswered.
-			inc.FindSent(r.n.ID).Failed = false
-			step := r.n.Step
-			inc.Record(klaxon.Event{At: r.event.At, Kind: klaxon.EventPageSent, Step: &step, Notification: r.n.ID, User: r.n.User, Via: r.n.Via,
-				Text: "went out though its try failed: its provider reported it reached as it was tried"})
+			wentOutAfterAll(inc, r.event.At, klaxon.Sent{Notification: r.n.ID, Step: r.n.Step, User: r.n.User, Via: r.n.Via},
+				"reached as it was tried")
 		}
 		if late[i] {
 			// A retry that was with its provider when the try before it,
