@@ -162,6 +162,19 @@ func (t *Throttle) onCallUntil(w *window, via string, now time.Time) (time.Time,
 	return next, true
 }
 
+// heldUntil reports whether a page by via, with limit, finds w closed at
+// now, and if so until when: its person on a call (onCallUntil), or its
+// window not open again yet.
+func (t *Throttle) heldUntil(w *window, via string, limit time.Duration, now time.Time) (time.Time, bool) {
+	if until, busy := t.onCallUntil(w, via, now); busy {
+		return until, true
+	}
+	if open := w.last.Add(limit); now.Before(open) {
+		return open, true
+	}
+	return time.Time{}, false
+}
+
 // hold puts p off to until, to wait its turn in w.
 func (w *window) hold(p klaxon.Page, until time.Time) error {
 	w.waiting[p.Incident], w.due[p.Incident] = p, until
@@ -213,13 +226,8 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 		t.mu.Unlock()
 		return klaxon.ErrBundled
 	}
-	if until, busy := t.onCallUntil(w, p.Via, now); busy {
+	if until, held := t.heldUntil(w, p.Via, limit, now); held {
 		err := w.hold(p, until)
-		t.mu.Unlock()
-		return err
-	}
-	if open := w.last.Add(limit); now.Before(open) {
-		err := w.hold(p, open)
 		t.mu.Unlock()
 		return err
 	}
@@ -241,15 +249,10 @@ func (t *Throttle) Notify(ctx context.Context, p klaxon.Page) error {
 				if cur, ok := w.waiting[q.Incident]; ok && cur.Notification == q.Notification {
 					w.drop(q.Incident)
 				}
-				// A call placed meanwhile, which with no limit closes
-				// no window, holds this one as it would have.
-				if until, busy := t.onCallUntil(w, p.Via, now); busy {
+				// Taken meanwhile: the window, or with no limit, which
+				// closes none, the person by a call placed meanwhile.
+				if until, held := t.heldUntil(w, p.Via, limit, now); held {
 					err := w.hold(p, until)
-					t.mu.Unlock()
-					return err
-				}
-				if open := w.last.Add(limit); now.Before(open) { // taken meanwhile
-					err := w.hold(p, open)
 					t.mu.Unlock()
 					return err
 				}
