@@ -34,37 +34,27 @@ func callThrottle(tw *Twilio, clock *fakeclock.Clock) *notify.Throttle {
 // the person is free at once.
 func TestCallMaybePlacedHoldsPerson(t *testing.T) {
 	t0 := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
-	p := page
-	p.Via = klaxon.ViaVoice
+	p := callPage
 	ref := klaxon.PageRef{Incident: p.Incident, Notification: p.Notification}
 
-	for _, timeout := range []bool{false, true} {
-		name := "5xx"
-		if timeout {
-			name = "timeout"
-		}
-		t.Run(name, func(t *testing.T) {
-			fake := twiliotest.Start(t)
-			lost := &placedThenLost{timeout: timeout}
-			lost.lose.Store(1)
-			clock := fakeclock.New(t0)
-			th := callThrottle(unsureTwilio(t, fake, lost), clock)
+	eachLoss(t, func(t *testing.T, fake *twiliotest.Server, lost *placedThenLost) {
+		clock := fakeclock.New(t0)
+		th := callThrottle(unsureTwilio(t, fake, lost), clock)
 
-			err := th.Notify(t.Context(), p)
-			require.Error(t, err)
-			var d *klaxon.DeferredError
-			require.NotErrorAs(t, err, &d, "a failure, for the engine to try again")
+		err := th.Notify(t.Context(), p)
+		require.Error(t, err)
+		var d *klaxon.DeferredError
+		require.NotErrorAs(t, err, &d, "a failure, for the engine to try again")
 
-			clock.Add(time.Minute) // the engine tries again, past the limit
-			require.ErrorAs(t, th.Notify(t.Context(), p), &d, "alice may be on the call: it is not rung over")
-			require.Len(t, fake.Calls(), 1)
+		clock.Add(time.Minute) // the engine tries again, past the limit
+		require.ErrorAs(t, th.Notify(t.Context(), p), &d, "alice may be on the call: it is not rung over")
+		require.Len(t, fake.Calls(), 1)
 
-			th.Ended(ref) // its status callback: the call ended
-			clock.Set(d.Until)
-			require.NoError(t, th.Notify(t.Context(), p), "the call ended: the next goes")
-			require.Len(t, fake.Calls(), 2)
-		})
-	}
+		th.Ended(ref) // its status callback: the call ended
+		clock.Set(d.Until)
+		require.NoError(t, th.Notify(t.Context(), p), "the call ended: the next goes")
+		require.Len(t, fake.Calls(), 2)
+	})
 
 	t.Run("end never reported", func(t *testing.T) {
 		fake := twiliotest.Start(t)

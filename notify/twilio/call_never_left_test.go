@@ -14,7 +14,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/notify"
 )
 
@@ -25,8 +24,7 @@ import (
 // the error allows, and does not hold its person as on a call
 // (notify.MaybeSent) for up to MaxCall, delaying every call to them.
 func TestCallThatNeverLeftIsNotMaybePlaced(t *testing.T) {
-	p := page
-	p.Via = klaxon.ViaVoice
+	p := callPage
 
 	t.Run("tls handshake cut", func(t *testing.T) {
 		// A listener that takes each connection and closes it: the TLS
@@ -122,8 +120,7 @@ func TestCallOverHTTP2MaybePlaced(t *testing.T) {
 	tw, err := New(Options{AccountSID: "AC1", AuthToken: "token", From: from, APIURL: srv.URL, PublicURL: public, HTTPClient: srv.Client()})
 	require.NoError(t, err)
 	tw.backoff = 0
-	p := page
-	p.Via = klaxon.ViaVoice
+	p := callPage
 	for try := 1; try <= 2; try++ {
 		err := tw.Voice().Send(t.Context(), p)
 		require.Error(t, err)
@@ -162,8 +159,7 @@ func TestCallCutAfterWrittenMaybePlaced(t *testing.T) {
 	tw, err := New(Options{AccountSID: "AC1", AuthToken: "token", From: from, APIURL: "http://" + ln.Addr().String(), PublicURL: public})
 	require.NoError(t, err)
 	tw.backoff = 0
-	p := page
-	p.Via = klaxon.ViaVoice
+	p := callPage
 	err = tw.Voice().Send(t.Context(), p)
 	require.Error(t, err)
 	require.True(t, notify.MaybeSent(err), "%v", err)

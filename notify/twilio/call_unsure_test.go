@@ -3,14 +3,13 @@ package twilio
 import (
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/porttest"
 	"github.com/klaxonhq/klaxon/internal/twiliotest"
 )
 
@@ -55,42 +54,45 @@ func unsureTwilio(t *testing.T, fake *twiliotest.Server, lost *placedThenLost) *
 	return tw
 }
 
-// TestCallNotPlacedAgain: a call whose creation Twilio may have carried
-// out though no answer said so (a timeout, a 5xx) is not asked for
-// again at once: a second call would ring over the first, which is
-// then busy and counts as not reached.
-func TestCallNotPlacedAgain(t *testing.T) {
+// eachLoss runs f in a subtest for each way the answer to a call Twilio
+// placed is lost (a 5xx, a timeout), with a fake Twilio and lost, which
+// loses the first answer so.
+func eachLoss(t *testing.T, f func(t *testing.T, fake *twiliotest.Server, lost *placedThenLost)) {
 	for _, timeout := range []bool{false, true} {
 		name := "5xx"
 		if timeout {
 			name = "timeout"
 		}
 		t.Run(name, func(t *testing.T) {
-			fake := twiliotest.Start(t)
 			lost := &placedThenLost{timeout: timeout}
 			lost.lose.Store(1)
-			p := page
-			p.Via = klaxon.ViaVoice
-			err := unsureTwilio(t, fake, lost).Voice().Send(t.Context(), p)
-			require.Len(t, fake.Calls(), 1, "the call was asked for again, and rang over the first")
-			require.Error(t, err, "no answer said the call was placed")
-			var e *Error
-			require.ErrorAs(t, err, &e)
-			require.True(t, e.MaybeSent(), "the error says the call may have been placed")
+			f(t, twiliotest.Start(t), lost)
 		})
 	}
+}
+
+// TestCallNotPlacedAgain: a call whose creation Twilio may have carried
+// out though no answer said so (a timeout, a 5xx) is not asked for
+// again at once: a second call would ring over the first, which is
+// then busy and counts as not reached.
+func TestCallNotPlacedAgain(t *testing.T) {
+	eachLoss(t, func(t *testing.T, fake *twiliotest.Server, lost *placedThenLost) {
+		err := unsureTwilio(t, fake, lost).Voice().Send(t.Context(), callPage)
+		require.Len(t, fake.Calls(), 1, "the call was asked for again, and rang over the first")
+		require.Error(t, err, "no answer said the call was placed")
+		var e *Error
+		require.ErrorAs(t, err, &e)
+		require.True(t, e.MaybeSent(), "the error says the call may have been placed")
+	})
 }
 
 // TestCallNotPlacedIsTriedAgain: a call that surely was not placed (a
 // refusal to connect, a 429) is asked for again at once, as any request.
 func TestCallNotPlacedIsTriedAgain(t *testing.T) {
-	down := httptest.NewServer(http.NotFoundHandler())
-	down.Close()
-	tw, err := New(Options{AccountSID: "AC1", AuthToken: "token", From: from, APIURL: down.URL, PublicURL: public})
+	tw, err := New(Options{AccountSID: "AC1", AuthToken: "token", From: from, APIURL: "http://" + porttest.Refused(t), PublicURL: public})
 	require.NoError(t, err)
 	tw.backoff = 0
-	p := page
-	p.Via = klaxon.ViaVoice
+	p := callPage
 	var e *Error
 	require.ErrorAs(t, tw.Voice().Send(t.Context(), p), &e)
 	require.False(t, e.MaybeSent(), "no connection: nothing was sent")

@@ -27,6 +27,13 @@ var page = klaxon.Page{
 	Summary: "5xx ratio above 5% on payments", Severity: "critical", Alerts: 2,
 }
 
+// callPage is page by a call.
+var callPage = func() klaxon.Page {
+	p := page
+	p.Via = klaxon.ViaVoice
+	return p
+}()
+
 // newTwilio returns a Twilio talking to fake, with short retry waits.
 func newTwilio(t *testing.T, fake *twiliotest.Server) *Twilio {
 	t.Helper()
