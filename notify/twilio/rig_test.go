@@ -119,3 +119,28 @@ func (r *rig) sms(t *testing.T, sid, body string) string {
 	require.Equal(t, http.StatusOK, code, out)
 	return out
 }
+
+// answer answers, as alice (a person), the call of notification 1 of
+// incident id, and returns its TwiML.
+func (r *rig) answer(t *testing.T, id string) string {
+	t.Helper()
+	code, out := r.post(t, twilio.VoicePath+"?incident="+id+"&n=1", url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "AnsweredBy": {"human"}}, "")
+	require.Equal(t, http.StatusOK, code, out)
+	return out
+}
+
+// press posts the key digits, pressed by alice on that call, to path
+// (a Gather's action; gatherPath for the first menu's), and returns the
+// TwiML.
+func (r *rig) press(t *testing.T, path, digits string) string {
+	t.Helper()
+	code, out := r.post(t, path, url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "Digits": {digits}}, "")
+	require.Equal(t, http.StatusOK, code, out)
+	return out
+}
+
+// gatherPath is where the first menu of the call of notification 1 of
+// incident id posts its key.
+func gatherPath(id string) string {
+	return twilio.VoicePath + "?incident=" + id + "&n=1&step=gather"
+}

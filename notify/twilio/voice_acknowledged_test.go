@@ -1,8 +1,6 @@
 package twilio_test
 
 import (
-	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +9,6 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/internal/incidenttest"
-	"github.com/klaxonhq/klaxon/notify/twilio"
 )
 
 // TestCallOfIncidentAcknowledgedMeanwhile: a call placed for an incident
@@ -25,23 +22,17 @@ func TestCallOfIncidentAcknowledgedMeanwhile(t *testing.T) {
 	_, err := r.Engine.Act(t.Context(), klaxon.ActionAck, id, klaxon.Actor{By: "carol", How: "api"})
 	require.NoError(t, err)
 
-	call := url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "AnsweredBy": {"human"}}
-	code, out := r.post(t, twilio.VoicePath+"?incident="+id+"&n=1", call, "")
-	require.Equal(t, http.StatusOK, code, out)
+	out := r.answer(t, id)
 	require.Contains(t, out, "acknowledged by carol", "the call says who has the incident")
 	require.NotContains(t, out, "Press 1 to acknowledge", "no key to acknowledge what is acknowledged")
 	require.Contains(t, out, "2 to resolve")
 
-	gather := twilio.VoicePath + "?incident=" + id + "&n=1&step=gather"
-	code, out = r.post(t, gather, url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "Digits": {"1"}}, "")
-	require.Equal(t, http.StatusOK, code, out)
+	out = r.press(t, gatherPath(id), "1")
 	require.NotContains(t, out, "Incident "+id+" acknowledged. Goodbye.", "her key did nothing: carol has it")
 	require.Contains(t, out, "acknowledged already, by carol")
 	require.Equal(t, "carol", r.Incident(t, id).AckedBy)
 
-	code, out = r.post(t, gather, url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "Digits": {"2"}}, "")
-	require.Equal(t, http.StatusOK, code, out)
-	require.Contains(t, out, "Incident "+id+" resolved. Goodbye.")
+	require.Contains(t, r.press(t, gatherPath(id), "2"), "Incident "+id+" resolved. Goodbye.")
 	inc := r.Incident(t, id)
 	require.Equal(t, klaxon.StateResolved, inc.State)
 	require.Equal(t, "alice", inc.ResolvedBy)
@@ -67,10 +58,7 @@ func TestCallAcknowledgesAgainUnderAckTimeout(t *testing.T) {
 			if how == "sms" {
 				r.sms(t, "SM"+strings.Repeat("a", 32), id+"A")
 			} else {
-				gather := twilio.VoicePath + "?incident=" + id + "&n=1&step=gather"
-				code, out := r.post(t, gather, url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "Digits": {"1"}}, "")
-				require.Equal(t, http.StatusOK, code, out)
-				require.Contains(t, out, "Incident "+id+" acknowledged. Goodbye.")
+				require.Contains(t, r.press(t, gatherPath(id), "1"), "Incident "+id+" acknowledged. Goodbye.")
 			}
 			inc := r.Incident(t, id)
 			require.Equal(t, "alice", inc.AckedBy)

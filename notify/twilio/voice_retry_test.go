@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/klaxonhq/klaxon"
-	"github.com/klaxonhq/klaxon/notify/twilio"
 )
 
 var actionRE = regexp.MustCompile(`<Gather action="([^"]+)"`)
@@ -31,10 +30,7 @@ func gatherAction(t *testing.T, twiml string) string {
 func answered(t *testing.T, r *rig) (id, twiml string) {
 	t.Helper()
 	id = r.Open(t, "payments", klaxon.Sent{Notification: 1, User: "alice", Via: klaxon.ViaVoice, At: t0})
-	call := url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "AnsweredBy": {"human"}}
-	code, out := r.post(t, twilio.VoicePath+"?incident="+id+"&n=1", call, "")
-	require.Equal(t, http.StatusOK, code, out)
-	return id, out
+	return id, r.answer(t, id)
 }
 
 // ackedByAlice checks that incident id is acknowledged, by alice.
@@ -43,6 +39,27 @@ func ackedByAlice(t *testing.T, r *rig, id string) {
 	inc := r.Incident(t, id)
 	require.Equal(t, klaxon.StateAcknowledged, inc.State)
 	require.Equal(t, "alice", inc.AckedBy)
+}
+
+// pressInTrouble answers the call of a new incident (answered), and
+// presses 1 on it with the store in trouble (breakIt): the call tells
+// it, as told says, with the menu again, and nothing was done. Once
+// mend has it well, the same key pressed again on the menu that came
+// acknowledges the incident, which it returns.
+func pressInTrouble(t *testing.T, r *rig, told string, breakIt, mend func()) string {
+	t.Helper()
+	id, out := answered(t, r)
+	press := url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "Digits": {"1"}}
+	breakIt()
+	code, out := r.post(t, gatherAction(t, out), press, "")
+	require.Equal(t, http.StatusOK, code, "Twilio would say an application error and hang up: %s", out)
+	require.Contains(t, out, told)
+	require.Contains(t, out, "Press 1 to acknowledge", "the menu again, to try again")
+	require.Equal(t, klaxon.StateTriggered, r.Incident(t, id).State)
+
+	mend()
+	require.Contains(t, r.press(t, gatherAction(t, out), "1"), "Incident "+id+" acknowledged. Goodbye.")
+	return id
 }
 
 // TestKeyPressWhileStoreInTrouble: a key press that Klaxon cannot record
@@ -63,21 +80,7 @@ func TestKeyPressWhileStoreInTrouble(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t)
-			id, out := answered(t, r)
-			var code int
-
-			press := url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "Digits": {"1"}}
-			tc.breakIt(r)
-			code, out = r.post(t, gatherAction(t, out), press, "")
-			require.Equal(t, http.StatusOK, code, "Twilio would say an application error and hang up: %s", out)
-			require.Contains(t, out, "Klaxon could not record it")
-			require.Contains(t, out, "Press 1 to acknowledge", "the menu again, to try again")
-			require.Equal(t, klaxon.StateTriggered, r.Incident(t, id).State)
-
-			r.memory.down.Store(false)
-			code, out = r.post(t, gatherAction(t, out), press, "")
-			require.Equal(t, http.StatusOK, code, out)
-			require.Contains(t, out, "Incident "+id+" acknowledged. Goodbye.")
+			id := pressInTrouble(t, r, "Klaxon could not record it", func() { tc.breakIt(r) }, func() { r.memory.down.Store(false) })
 			ackedByAlice(t, r, id)
 		})
 	}
@@ -95,12 +98,10 @@ func TestKeyPressAgainAfterRepeat(t *testing.T) {
 		t.Run("then "+between, func(t *testing.T) {
 			r := newRig(t)
 			id, out := answered(t, r)
-			var code int
 
 			press := func(digits string) string {
 				t.Helper()
-				code, out = r.post(t, gatherAction(t, out), url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "Digits": {digits}}, "")
-				require.Equal(t, http.StatusOK, code, out)
+				out = r.press(t, gatherAction(t, out), digits)
 				return out
 			}
 			r.Store.FailCommits(1)
@@ -119,21 +120,7 @@ func TestKeyPressAgainAfterRepeat(t *testing.T) {
 // responder's key is lost with the call.
 func TestKeyPressWhileStoreUnreachable(t *testing.T) {
 	r := newRig(t)
-	id, out := answered(t, r)
-	var code int
-
-	press := url.Values{"CallSid": {"CA1"}, "To": {alicePhone}, "Digits": {"1"}}
-	r.reads.down.Store(true)
-	code, out = r.post(t, gatherAction(t, out), press, "")
-	require.Equal(t, http.StatusOK, code, "Twilio would say an application error and hang up: %s", out)
-	require.Contains(t, out, "Klaxon could not")
-	require.Contains(t, out, "Press 1 to acknowledge", "the menu again, to try again")
-	require.Equal(t, klaxon.StateTriggered, r.Incident(t, id).State)
-
-	r.reads.down.Store(false)
-	code, out = r.post(t, gatherAction(t, out), press, "")
-	require.Equal(t, http.StatusOK, code, out)
-	require.Contains(t, out, "Incident "+id+" acknowledged. Goodbye.")
+	id := pressInTrouble(t, r, "Klaxon could not", func() { r.reads.down.Store(true) }, func() { r.reads.down.Store(false) })
 	require.Equal(t, "alice", r.Incident(t, id).AckedBy)
 }
 
