@@ -34,20 +34,29 @@ func aliceCall(id string) klaxon.Page {
 	return klaxon.Page{Incident: id, Notification: 1, User: klaxon.User{ID: "alice"}, Via: klaxon.ViaVoice}
 }
 
+// onCall places incident 1's call to alice at t0 through a throttle of
+// calls (callLimit) on the clock *now, and a minute later, the limit up
+// and the call not, holds incident 2's call to the call's next step.
+func onCall(t *testing.T, t0 time.Time, now *time.Time) (*notify.Throttle, *sink, *klaxon.DeferredError) {
+	t.Helper()
+	out := &sink{}
+	th := callLimit(out, now)
+	require.NoError(t, th.Notify(t.Context(), aliceCall("1")))
+
+	*now = t0.Add(time.Minute) // the limit is up, the call is not
+	var d *klaxon.DeferredError
+	require.ErrorAs(t, th.Notify(t.Context(), aliceCall("2")), &d, "alice is on 1's call")
+	require.Equal(t, t0.Add(75*time.Second), d.Until)
+	return th, out, d
+}
+
 // TestThrottleOneCallAtATime: a person on a call gets no other; the next
 // is held back, in steps of 15 seconds from the call's placing, until the
 // call's end is reported (Ended), and goes at the next step.
 func TestThrottleOneCallAtATime(t *testing.T) {
 	t0 := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
 	now := t0
-	out := &sink{}
-	th := callLimit(out, &now)
-	require.NoError(t, th.Notify(t.Context(), aliceCall("1")))
-
-	now = t0.Add(time.Minute) // the limit is up, the call is not
-	var d *klaxon.DeferredError
-	require.ErrorAs(t, th.Notify(t.Context(), aliceCall("2")), &d, "alice is on the call")
-	require.Equal(t, t0.Add(75*time.Second), d.Until)
+	th, out, d := onCall(t, t0, &now)
 	require.NoError(t, th.Notify(t.Context(), klaxon.Page{Incident: "2", Notification: 2, User: klaxon.User{ID: "alice"}, Via: klaxon.ViaSMS}),
 		"an SMS is not held by a call")
 	require.NoError(t, th.Notify(t.Context(), klaxon.Page{Incident: "2", Notification: 3, User: klaxon.User{ID: "bob"}, Via: klaxon.ViaVoice}),
@@ -140,14 +149,7 @@ func TestThrottleCallNotPlaced(t *testing.T) {
 func TestThrottleCallEndedKeepsTurns(t *testing.T) {
 	t0 := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
 	now := t0
-	out := &sink{}
-	th := callLimit(out, &now)
-	require.NoError(t, th.Notify(t.Context(), aliceCall("1")))
-
-	now = t0.Add(time.Minute) // the limit is up, the call is not
-	var d *klaxon.DeferredError
-	require.ErrorAs(t, th.Notify(t.Context(), aliceCall("2")), &d, "alice is on 1's call")
-	require.Equal(t, t0.Add(75*time.Second), d.Until)
+	th, out, d := onCall(t, t0, &now)
 
 	now = t0.Add(70 * time.Second)
 	th.Ended(klaxon.PageRef{Incident: "1", Notification: 1})
