@@ -23,7 +23,7 @@ func TestRefusedEventCountedForItsRoutingKey(t *testing.T) {
 	r := newRig(t)
 	reg := prometheus.NewRegistry()
 	srv := httptest.NewServer(api.New(api.Options{Store: r.Store, Commands: r.Engine, Now: r.Clock.Now,
-		Tokens: pagerDutyTokens{}, Log: slog.New(slog.DiscardHandler), Registry: reg}))
+		Tokens: pagerDutyTokens, Log: slog.New(slog.DiscardHandler), Registry: reg}))
 	t.Cleanup(srv.Close)
 	post := func(path, body string) {
 		t.Helper()

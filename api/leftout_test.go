@@ -15,18 +15,14 @@ import (
 	"github.com/klaxonhq/klaxon/api"
 )
 
-// grafanaTokens takes token "gt" for the alertmanager integration
-// "grafana".
-type grafanaTokens struct{ api.Tokens }
-
-func (grafanaTokens) Integration(kind, token string) (string, bool) {
-	return "grafana", kind == "alertmanager" && token == "gt"
-}
-
 // taker takes every alert, as committed.
 type taker struct{}
 
 func (taker) Accept(context.Context, []klaxon.Alert) error { return nil }
+
+// grafanaTokens takes token "gt" for the alertmanager integration
+// "grafana".
+var grafanaTokens = integrationTokens{kind: "alertmanager", token: "gt", name: "grafana"}
 
 // TestAlertsLeftOutBySenderCounted: a webhook whose sender cut its group
 // to its max alerts says how many it left out (truncatedAlerts); Klaxon
@@ -34,7 +30,7 @@ func (taker) Accept(context.Context, []klaxon.Alert) error { return nil }
 // integration, for a rule to see, and takes the alerts it was given.
 func TestAlertsLeftOutBySenderCounted(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	srv := httptest.NewServer(api.New(api.Options{Tokens: grafanaTokens{}, Accepter: taker{}, Log: slog.New(slog.DiscardHandler), Registry: reg}))
+	srv := httptest.NewServer(api.New(api.Options{Tokens: grafanaTokens, Accepter: taker{}, Log: slog.New(slog.DiscardHandler), Registry: reg}))
 	t.Cleanup(srv.Close)
 	post := func(truncated string) {
 		t.Helper()

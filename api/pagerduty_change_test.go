@@ -20,7 +20,7 @@ import (
 
 // changeTokens takes routing key "rk" for integration "tools", and API
 // token "reader" to read.
-type changeTokens struct{ pagerDutyTokens }
+type changeTokens struct{ integrationTokens }
 
 func (changeTokens) Caller(token string) (api.Caller, bool) {
 	return api.Caller{Name: "reader", Scope: klaxon.ScopeRead}, token == "reader"
@@ -37,7 +37,7 @@ func (unwritable) PutChange(context.Context, klaxon.Change, time.Time, klaxon.Ch
 // changeServer serves the API on st, on the rig's clock and engine.
 func (r *rig) changeServer(t *testing.T, st klaxon.Store) string {
 	t.Helper()
-	srv := httptest.NewServer(api.New(api.Options{Store: st, Commands: r.Engine, Now: r.Clock.Now, Tokens: changeTokens{},
+	srv := httptest.NewServer(api.New(api.Options{Store: st, Commands: r.Engine, Now: r.Clock.Now, Tokens: changeTokens{pagerDutyTokens},
 		Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()}))
 	t.Cleanup(srv.Close)
 	return srv.URL

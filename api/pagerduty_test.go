@@ -15,12 +15,18 @@ import (
 	"github.com/klaxonhq/klaxon/api"
 )
 
-// pagerDutyTokens takes routing key "rk" for integration "tools".
-type pagerDutyTokens struct{ api.Tokens }
-
-func (pagerDutyTokens) Integration(kind, token string) (string, bool) {
-	return "tools", kind == "pagerduty" && token == "rk"
+// integrationTokens takes token for integration name, of type kind.
+type integrationTokens struct {
+	api.Tokens
+	kind, token, name string
 }
+
+func (i integrationTokens) Integration(kind, token string) (string, bool) {
+	return i.name, kind == i.kind && token == i.token
+}
+
+// pagerDutyTokens takes routing key "rk" for integration "tools".
+var pagerDutyTokens = integrationTokens{kind: "pagerduty", token: "rk", name: "tools"}
 
 // staleIndex is a store whose alert index names group for every key, as
 // it does for the alerts of an incident closed whose unindexing is
@@ -46,7 +52,7 @@ func TestAcknowledgeAlertHeld(t *testing.T) {
 	r := newRig(t)
 	id := r.Open(t, "db")
 	srv := httptest.NewServer(api.New(api.Options{Store: staleIndex{Store: r.Store, group: "db"}, Commands: r.Engine, Now: r.Clock.Now,
-		Tokens: pagerDutyTokens{}, Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()}))
+		Tokens: pagerDutyTokens, Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()}))
 	t.Cleanup(srv.Close)
 	ack := func(key string) {
 		body := `{"routing_key":"rk","event_action":"acknowledge","dedup_key":"` + key + `"}`
