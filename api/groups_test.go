@@ -89,14 +89,16 @@ func TestGroupsHaveRoutes(t *testing.T) {
 	}
 }
 
+// echoConsole is a console whose page says its path: "console /login".
+var echoConsole = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html")
+	_, _ = w.Write([]byte("console " + r.URL.Path))
+})
+
 // TestConsoleMount: the console answers every path outside the API's,
 // on a listener that serves it; the API's unknown paths stay JSON.
 func TestConsoleMount(t *testing.T) {
-	console := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		_, _ = w.Write([]byte("console " + r.URL.Path))
-	})
-	s := New(Options{Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Console: console})
+	s := New(Options{Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Console: echoConsole})
 	for _, path := range []string{"/", "/incidents/7", "/login"} {
 		rec := httptest.NewRecorder()
 		s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))

@@ -54,11 +54,7 @@ func TestMethodNotAllowed(t *testing.T) {
 // paths stay its, and a listener that does not serve the path's group
 // says nothing of it.
 func TestMethodNotAllowedWithConsole(t *testing.T) {
-	console := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		_, _ = w.Write([]byte("console " + r.URL.Path))
-	})
-	s := New(Options{Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Console: console})
+	s := New(Options{Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Console: echoConsole})
 	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
 		rec := httptest.NewRecorder()
 		s.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, path, nil))
