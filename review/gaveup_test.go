@@ -1,7 +1,6 @@
 package review_test
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -29,7 +28,7 @@ func TestMarkdownPageGivenUp(t *testing.T) {
 		{At: t0.Add(20 * time.Second), Kind: klaxon.EventAcknowledged, By: "ops", How: "api"},
 	}
 	md := review.Markdown(inc, events, nil, time.UTC)
-	paged := md[strings.Index(md, "## Who was paged"):strings.Index(md, "## Who acted")]
+	paged := whoWasPaged(md)
 	require.NotContains(t, paged, "Nobody was paged.")
 	require.Contains(t, paged, "| 1 | alice | sms | 1 | not sent | — | not tried again after 2 tries that failed, the last 2026-11-23 22:00:11 UTC: "+
 		"try 2 failed: twilio: 503 Service Unavailable; trying again at 2026-11-23T22:00:31Z |\n")

@@ -1,7 +1,6 @@
 package review_test
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -51,7 +50,7 @@ func TestMarkdownPageReportedAfterItsTryFailed(t *testing.T) {
 			}, tc.before...)
 			events = append(events, sent, delivered)
 			md := review.Markdown(inc, events, nil, time.UTC)
-			paged := md[strings.Index(md, "## Who was paged"):strings.Index(md, "## Who acted")]
+			paged := whoWasPaged(md)
 			require.Contains(t, paged, "| dana | 1 | voice 1 |\n", paged)
 			require.Contains(t, paged, "| 1 | dana | voice (went out though its try failed: its provider reported it completed) | 1 | 2026-11-23 22:01:30 UTC | 1m30s | delivered 2026-11-23 22:01:30 UTC: completed", paged)
 		})

@@ -100,6 +100,11 @@ func tablesHold(t *testing.T, md string) {
 	}
 }
 
+// whoWasPaged is the section "Who was paged" of review md.
+func whoWasPaged(md string) string {
+	return md[strings.Index(md, "## Who was paged"):strings.Index(md, "## Who acted")]
+}
+
 // directory looks users up by ID.
 func directory(users []klaxon.User) func(string) (klaxon.User, bool) {
 	return func(id string) (klaxon.User, bool) {
@@ -195,7 +200,7 @@ func TestMarkdownMerged(t *testing.T) {
 	} {
 		require.Contains(t, md, line+"\n")
 	}
-	paged := md[strings.Index(md, "## Who was paged"):strings.Index(md, "## Who acted")]
+	paged := whoWasPaged(md)
 	require.NotContains(t, paged, "gina", "incident 56's page is not 57's")
 	acted := md[strings.Index(md, "## Who acted"):strings.Index(md, "## Notes")]
 	require.NotContains(t, acted, "| gina (Gina Rossi) |", "incident 56's acknowledgement is not 57's")

@@ -1,7 +1,6 @@
 package review_test
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -46,7 +45,7 @@ func TestMarkdownDeliveredBeforeItsTryEnded(t *testing.T) {
 				{At: t0, Kind: klaxon.EventEscalated, Step: &step, Text: "step 1: user:dana"},
 			}, tc.events...)
 			md := review.Markdown(inc, events, nil, time.UTC)
-			paged := md[strings.Index(md, "## Who was paged"):strings.Index(md, "## Who acted")]
+			paged := whoWasPaged(md)
 			require.Contains(t, paged, "| dana | 1 | sms 1 |\n", paged)
 			require.Contains(t, paged, "| delivered 2026-11-23 22:00:05 UTC: delivered", paged)
 			require.NotContains(t, paged, "no report", paged)
