@@ -29,13 +29,10 @@ const (
 func grafanaConfig(t *testing.T) string {
 	t.Helper()
 	path := writeConfig(t, time.Hour)
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	b = bytes.Replace(b, []byte("integrations:\n"), []byte(`integrations:
+	rewrite(t, path, "integrations:\n", `integrations:
   - {name: grafana, type: alertmanager, token: `+grafanaToken+`}
   - {name: grafana-paging, type: alertmanager, token: `+grafanaPagingToken+`, labels: {severity: critical}}
-`), 1)
-	require.NoError(t, os.WriteFile(path, b, 0o644))
+`)
 	return path
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,15 +19,9 @@ import (
 func TestSlackFailuresCounted(t *testing.T) {
 	fake := slacktest.Start(t)
 	config := writeConfig(t, time.Hour)
-	b, err := os.ReadFile(config)
-	require.NoError(t, err)
-	cfg := strings.Replace(string(b), "notify:\n  console: {}\n", fmt.Sprintf("notify:\n  console: {}\n  slack: {bot_token: %s, signing_secret: %s, api_url: %q}\n",
-		fake.BotToken, fake.SigningSecret, fake.APIURL), 1)
-	require.NoError(t, os.WriteFile(config, []byte(cfg), 0o644))
-	policy := filepath.Join(filepath.Dir(config), "policies", "oncall.yaml")
-	p, err := os.ReadFile(policy)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(policy, []byte(strings.Replace(string(p), "name: oncall\n", "name: oncall\nslack_channel: X0GONE\n", 1)), 0o644))
+	rewrite(t, config, "notify:\n  console: {}\n", fmt.Sprintf("notify:\n  console: {}\n  slack: {bot_token: %s, signing_secret: %s, api_url: %q}\n",
+		fake.BotToken, fake.SigningSecret, fake.APIURL))
+	rewrite(t, filepath.Join(filepath.Dir(config), "policies", "oncall.yaml"), "name: oncall\n", "name: oncall\nslack_channel: X0GONE\n")
 	base, _, _ := startServe(t, config)
 
 	_, m := getText(t, base+"/metrics")
